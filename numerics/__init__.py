@@ -1,0 +1,1 @@
+"""Numeric layer: prompts, agents, simulation and closed-form evaluation (numpy, mpmath)."""

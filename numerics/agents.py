@@ -1,0 +1,59 @@
+"""Gradient-descent agents: one preconditioned GD step per call (THEORY.md section 0).
+
+``T(w) = w - Gamma (H w - b)``, applied ``steps`` times per turn. Any object
+with ``name``, ``d`` and ``respond(w) -> w'`` can take part in a simulation
+(LSA agents and helpers use the same protocol).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import validate
+from .prompts import Geometry
+
+
+@dataclass(frozen=True)
+class GDAgent:
+    """An agent running ``steps`` preconditioned GD steps on its prompt per turn."""
+
+    name: str
+    geometry: Geometry
+    Gamma: np.ndarray
+    steps: int = 1
+
+    def __post_init__(self):
+        validate.square(f"{self.name}.preconditioner", self.Gamma, self.geometry.d)
+        validate.positive_int(f"{self.name}.steps_per_turn", self.steps)
+
+    @property
+    def d(self) -> int:
+        return self.geometry.d
+
+    @property
+    def w_star(self) -> np.ndarray:
+        return self.geometry.w_star
+
+    def respond(self, w: np.ndarray) -> np.ndarray:
+        """Iterate the GD step itself (no closed form): ``w <- w - Gamma (H w - b)``."""
+        H, b = self.geometry.H, self.geometry.b
+        for _ in range(self.steps):
+            w = w - self.Gamma @ (H @ w - b)
+        return w
+
+    # The affine description (used by closed forms, never by simulation).
+    @property
+    def M(self) -> np.ndarray:
+        """Transfer per turn, ``M^s = (I - Gamma H)^s``."""
+        return np.linalg.matrix_power(np.eye(self.d) - self.Gamma @ self.geometry.H, self.steps)
+
+    @property
+    def K(self) -> np.ndarray:
+        """Effective step per turn, ``K = I - M^s``."""
+        return np.eye(self.d) - self.M
+
+    @property
+    def c(self) -> np.ndarray:
+        """Offset per turn, ``c = K w_star``."""
+        return self.K @ self.w_star

@@ -1,0 +1,51 @@
+"""The ``a2ad`` command line (DESIGN.md contract).
+
+Subcommands live in ``proofs_check/commands/``; each module defines
+``register(subparsers)`` which adds its parser and sets ``func(args) -> int``.
+User errors (:class:`numerics.errors.InputError`) print one line on stderr
+and exit 2, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+from numerics.errors import InputError
+
+from . import __version__
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2 (argparse's own convention)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import commands
+
+    parser = _Parser(prog="a2ad", description="Verify, reproduce and cite the theory of interacting in-context learners.")
+    parser.add_argument("--version", action="version", version=f"a2a-dynamics {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    modules = sorted(info.name for info in pkgutil.iter_modules(commands.__path__))
+    for name in modules:
+        importlib.import_module(f"{commands.__name__}.{name}").register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except InputError as exc:
+        print(f"a2ad {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("a2ad: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per ``a2ad`` subcommand; each defines ``register(subparsers)``."""

@@ -1,0 +1,124 @@
+"""The claim registry: one :class:`Claim` per THEORY.md ID.
+
+Claim modules live in ``proofs_check/claims/``; each defines ``CLAIMS``, a
+list of Claim objects, and is discovered automatically. A method is a
+function ``(profile) -> Outcome``: it returns the theoretical object's
+worst disagreement with its witness, the tolerance (with its reason) and the
+number of instances. The runner times it and decides the status.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from typing import Callable
+
+RELATIONS = ("equal", "upper", "lower")
+METHODS = ("V1", "V2", "V3", "V4", "V5", "V6", "V7", "V8")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How hard to look: ``quick`` for CI and everyday use, ``full`` for a release."""
+
+    name: str
+    instances: int  # random instances for float64 witnesses (V4, V8)
+    precise_instances: int  # instances at high precision (V5)
+    examples: int  # Hypothesis examples (V6)
+    seed: int = 20251111  # arXiv month of the paper; any fixed seed works
+
+    @staticmethod
+    def named(name: str) -> "Profile":
+        if name not in PROFILES:
+            from numerics.errors import InputError
+            raise InputError("profile", name, f"must be one of {sorted(PROFILES)}")
+        return PROFILES[name]
+
+
+PROFILES = {
+    "quick": Profile("quick", instances=64, precise_instances=3, examples=25),
+    "full": Profile("full", instances=1000, precise_instances=20, examples=300),
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a method measured.
+
+    ``worst_error`` is compared with ``tolerance`` by the runner
+    (``passed`` iff ``worst_error <= tolerance``). ``skipped`` carries the reason a
+    method could not run (it is then never counted as passed).
+    """
+
+    worst_error: float
+    tolerance: float
+    instances: int
+    detail: str
+    skipped: str | None = None
+
+    @staticmethod
+    def skip(reason: str) -> "Outcome":
+        return Outcome(float("nan"), float("nan"), 0, reason, skipped=reason)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A registered THEORY.md claim.
+
+    ``formulas``: names of ``theory.formulas`` entries that state the claim
+    (rendered to LaTeX from the verified SymPy objects).
+    """
+
+    id: str
+    title: str
+    hypotheses: tuple[str, ...]
+    reference: str
+    relation: str
+    methods: dict[str, Callable[[Profile], Outcome]]
+    formulas: tuple[str, ...] = field(default_factory=tuple)
+    statement: str = ""
+
+    def __post_init__(self):
+        if self.relation not in RELATIONS:
+            raise ValueError(f"claim {self.id}: relation {self.relation!r} not in {RELATIONS}")
+        for m in self.methods:
+            if m not in METHODS:
+                raise ValueError(f"claim {self.id}: unknown method {m!r}")
+
+
+def _claim_key(claim_id: str):
+    # L1 < L1b < L2 < C1 < C2 < ... < C17 (letter group, number, suffix)
+    order = {"L": 0, "C": 1}
+    head, num, tail = claim_id[0], "", ""
+    for ch in claim_id[1:]:
+        if ch.isdigit() and not tail:
+            num += ch
+        else:
+            tail += ch
+    return (order.get(head, 2), int(num or 0), tail)
+
+
+def all_claims() -> list[Claim]:
+    """Every claim from every module in ``proofs_check.claims``, in THEORY.md order."""
+    from . import claims as pkg
+
+    found: dict[str, Claim] = {}
+    for info in pkgutil.iter_modules(pkg.__path__):
+        module = importlib.import_module(f"{pkg.__name__}.{info.name}")
+        for claim in getattr(module, "CLAIMS", []):
+            if claim.id in found:
+                raise ValueError(f"claim {claim.id} registered twice")
+            found[claim.id] = claim
+    return sorted(found.values(), key=lambda c: _claim_key(c.id))
+
+
+def select(ids: list[str] | None) -> list[Claim]:
+    claims = all_claims()
+    if not ids:
+        return claims
+    known = {c.id: c for c in claims}
+    for i in ids:
+        if i not in known:
+            from numerics.errors import InputError
+            raise InputError("claim", i, f"is not registered; known claims: {', '.join(known)}")
+    return [known[i] for i in ids]

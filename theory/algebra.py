@@ -1,0 +1,140 @@
+"""Dimension-free proofs in the free (noncommutative) algebra (method V1).
+
+A claim is an identity between matrix expressions (SymPy ``MatrixExpr``).
+:func:`to_free` maps it to noncommutative symbols: ``I -> 1``, products keep
+their order, and each ``Inverse(F)`` becomes a fresh symbol ``F^{-1}`` with
+the two defining relations ``F F^{-1} = 1`` and ``F^{-1} F = 1`` as rewrite
+rules (F is one of the factors the hypotheses make invertible). The
+difference is then multiplied through by the listed factors, expanded, and
+rewritten to normal form; the claim holds when the result is exactly 0.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy as sp
+from sympy.matrices.expressions import MatrixExpr
+
+# Rewriting always shortens words, so it terminates; this bounds runaway loops.
+MAX_REWRITE_PASSES = 50
+
+
+@dataclass
+class FreeAlgebra:
+    """Translation context: symbol table and the rewrite rules collected so far."""
+
+    symbols: dict = field(default_factory=dict)
+    rules: list = field(default_factory=list)
+    inverted: list = field(default_factory=list)
+    definitions: dict = field(default_factory=dict)
+
+    def symbol(self, name: str) -> sp.Symbol:
+        if name not in self.symbols:
+            self.symbols[name] = sp.Symbol(name, commutative=False)
+        return self.symbols[name]
+
+    def convert(self, expr) -> sp.Expr:
+        """MatrixExpr (or scalar) -> element of the free algebra."""
+        if isinstance(expr, sp.MatrixSymbol):
+            sym = self.symbol(expr.name)
+            return self.definitions.get(expr.name, sym)
+        if isinstance(expr, sp.Identity):
+            return sp.Integer(1)
+        if isinstance(expr, sp.ZeroMatrix):
+            return sp.Integer(0)
+        if isinstance(expr, sp.MatAdd):
+            return sp.Add(*[self.convert(a) for a in expr.args])
+        if isinstance(expr, sp.MatMul):
+            return sp.Mul(*[self.convert(a) for a in expr.args])
+        if isinstance(expr, sp.Inverse):
+            return self.inverse(self.convert(expr.arg))
+        if isinstance(expr, sp.MatPow) and expr.exp.is_Integer and expr.exp > 0:
+            return self.convert(expr.base) ** int(expr.exp)
+        if isinstance(expr, sp.MatPow) and expr.exp.is_Integer and expr.exp < 0:
+            return self.inverse(self.convert(expr.base)) ** int(-expr.exp)
+        if isinstance(expr, MatrixExpr):
+            raise TypeError(f"no free-algebra translation for {type(expr).__name__}: {expr}")
+        return sp.sympify(expr)  # a scalar coefficient from our own expressions (never user input)
+
+    def inverse(self, F: sp.Expr) -> sp.Symbol:
+        """A symbol for ``F^{-1}`` with rewrite rules ``m Q -> (1 - rest Q)/a`` and ``Q m -> (1 - Q rest)/a``.
+
+        ``F = a m + rest`` with ``m`` its longest monomial.
+        """
+        F = sp.expand(F)
+        for G, Q in self.inverted:
+            if sp.expand(G - F) == 0:
+                return Q
+        Q = self.symbol(f"({sp.sstr(F)})^{{-1}}")
+        terms = sp.Add.make_args(F)
+        lead = max(terms, key=lambda t: (len(_word(t)), sp.sstr(t)))
+        coeff, word = _split(lead)
+        if not word:
+            raise ValueError(f"cannot invert the scalar-only expression {F}")
+        rest = F - lead
+        m = sp.Mul(*word)
+        self.rules.append((m * Q, sp.expand((1 - rest * Q) / coeff)))
+        self.rules.append((Q * m, sp.expand((1 - Q * rest) / coeff)))
+        self.inverted.append((F, Q))
+        return Q
+
+    def reduce(self, expr: sp.Expr) -> sp.Expr:
+        """Expand and apply the inverse rules until nothing changes."""
+        expr = sp.expand(expr)
+        for _ in range(MAX_REWRITE_PASSES):
+            new = expr
+            for lhs, rhs in self.rules:
+                new = sp.expand(new.subs(lhs, rhs))
+            if new == expr:
+                return expr
+            expr = new
+        raise RuntimeError("free-algebra rewriting did not reach a normal form")
+
+
+def _split(term: sp.Expr) -> tuple[sp.Expr, list]:
+    c, nc = term.args_cnc()
+    return sp.Mul(*c), nc if nc else []
+
+
+def _word(term: sp.Expr) -> list:
+    out = []
+    for f in _split(term)[1]:
+        if f.is_Pow:
+            out.extend([f.base] * int(f.exp))
+        else:
+            out.append(f)
+    return out
+
+
+@dataclass(frozen=True)
+class FreeProof:
+    """Outcome of a V1 proof: the reduced difference (0 when proved) and what was cleared."""
+
+    residual: sp.Expr
+    multiplied_by: tuple[str, ...]
+    inverted: tuple[str, ...]
+    terms: int
+
+    @property
+    def holds(self) -> bool:
+        return self.residual == 0
+
+
+def prove(lhs, rhs, left_factors=(), definitions: dict | None = None) -> FreeProof:
+    """Prove ``lhs == rhs`` in the free algebra.
+
+    ``left_factors``: MatrixExprs the hypotheses make invertible; the difference
+    is multiplied on the left by each (innermost first). ``definitions``: map
+    from a MatrixSymbol name to the MatrixExpr it abbreviates (e.g. ``K_A -> I - M_A``).
+    """
+    alg = FreeAlgebra()
+    for name, value in (definitions or {}).items():
+        alg.definitions[name] = alg.convert(value)
+    diff = alg.convert(lhs) - alg.convert(rhs)
+    for F in left_factors:
+        diff = alg.convert(F) * diff
+    residual = alg.reduce(diff)
+    return FreeProof(residual=residual,
+                     multiplied_by=tuple(sp.sstr(F) for F in left_factors),
+                     inverted=tuple(sp.sstr(G) for G, _ in alg.inverted),
+                     terms=len(sp.Add.make_args(residual)) if residual != 0 else 0)
