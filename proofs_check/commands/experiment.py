@@ -1,0 +1,28 @@
+"""``a2ad experiment NAME``: rerun one of the paper's experiments (CSV data + PNG figures)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from numerics.errors import InputError
+from numerics.experiments import all_experiments
+
+
+def register(sub) -> None:
+    names = sorted(all_experiments())
+    p = sub.add_parser("experiment", help="run one of the paper's experiments: " + ", ".join(names))
+    p.add_argument("name", help="one of: " + ", ".join(names))
+    p.add_argument("--out", default=None, help="output directory (default: build/experiments/NAME)")
+    p.add_argument("--agents", default="gd", choices=["gd", "lsa"], help="GD agents (default) or trained LSA agents")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quick", action="store_true", help="smaller run (used by the tests)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    experiments = all_experiments()
+    if args.name not in experiments:
+        raise InputError("experiment", args.name, f"is unknown; choose one of {sorted(experiments)}")
+    out = Path(args.out or f"build/experiments/{args.name}")
+    for path in experiments[args.name].run(out, agents=args.agents, seed=args.seed, quick=args.quick):
+        print(path)
+    return 0
