@@ -81,6 +81,78 @@ def explicit(expr: sp.MatrixExpr, dim: int, agents: tuple[AgentSymbols, ...], ex
     for sym in extra:
         rows, cols = (dim, dim) if sym.shape[1] != 1 else (dim, 1)
         subs[sym] = sp.Matrix(rows, cols, lambda i, j: sp.Symbol(f"{sym.name.replace('^', '').replace('*', 's')}_{i}{j}"))
-    e = expr.subs(d, dim)
-    e = e.xreplace({k.subs(d, dim): v for k, v in subs.items()})
-    return sp.Matrix(e.as_explicit())
+    env = {k.name: v for k, v in subs.items()}
+    return sp.Matrix(evaluate(expr, env, SYMPY_OPS))
+
+
+class _Ops:
+    """Backend for :func:`evaluate`: identity, zero and inverse for one array type."""
+
+    def __init__(self, eye, zeros, inv):
+        self.eye, self.zeros, self.inv = eye, zeros, inv
+
+
+def _sympy_inverse(X):
+    X = sp.Matrix(X)
+    return X.adjugate() / X.det(method="berkowitz")  # fast and exact for small symbolic matrices
+
+
+SYMPY_OPS = _Ops(lambda n: sp.eye(n), lambda r, c: sp.zeros(r, c), _sympy_inverse)
+
+
+def numpy_ops():
+    import numpy as np
+
+    return _Ops(np.eye, np.zeros, np.linalg.inv)
+
+
+def evaluate(expr, env: dict, ops: _Ops = SYMPY_OPS):
+    """Evaluate a matrix expression with concrete matrices ``env[name]``.
+
+    Works for explicit SymPy matrices (V2) and numpy arrays (to tie numeric
+    code to the derived object). The dimension is read off the inputs.
+    """
+    if isinstance(expr, sp.MatrixSymbol):
+        return env[expr.name]
+    if isinstance(expr, sp.MatAdd):
+        vals = [evaluate(a, env, ops) for a in expr.args]
+        out = vals[0]
+        for v in vals[1:]:
+            out = out + v
+        return out
+    if isinstance(expr, sp.MatMul):
+        out = None
+        scalar = 1
+        for a in expr.args:
+            if not isinstance(a, sp.MatrixExpr):
+                scalar = scalar * a
+                continue
+            v = evaluate(a, env, ops)
+            out = v if out is None else out @ v
+        if scalar != 1:
+            out = out * (scalar if isinstance(out, sp.MatrixBase) else float(scalar))
+        return out
+    if isinstance(expr, sp.Inverse):
+        return ops.inv(evaluate(expr.arg, env, ops))
+    if isinstance(expr, sp.MatPow) and expr.exp.is_Integer:
+        base = evaluate(expr.base, env, ops)
+        n = int(expr.exp)
+        out = base if n > 0 else ops.inv(base)
+        for _ in range(abs(n) - 1):
+            out = out @ (base if n > 0 else ops.inv(base))
+        return out
+    if isinstance(expr, sp.Identity):
+        n = _dimension(env)
+        return ops.eye(n)
+    if isinstance(expr, sp.ZeroMatrix):
+        n = _dimension(env)
+        return ops.zeros(n, n if expr.shape[1] != 1 else 1)
+    if isinstance(expr, sp.Transpose):
+        return evaluate(expr.arg, env, ops).T
+    raise TypeError(f"cannot evaluate {type(expr).__name__}: {expr}")
+
+
+def _dimension(env: dict) -> int:
+    for v in env.values():
+        return v.shape[0]
+    raise ValueError("no matrices to read the dimension from")
