@@ -29,7 +29,7 @@ def free_proofs(proofs: Iterable[tuple[str, FreeProof]]) -> Outcome:
     proofs = list(proofs)
     bad = [label for label, p in proofs if not p.holds]
     worst = max((p.terms for _, p in proofs), default=0)
-    factors = sorted({f for _, p in proofs for f in p.inverted + p.multiplied_by})
+    factors = sorted({f for _, p in proofs for f in p.inverted})
     detail = (f"{len(proofs)} identities reduce to 0 in the free algebra; invertible factors: "
               f"{', '.join(factors) or 'none'}")
     if bad:

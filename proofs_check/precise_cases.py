@@ -80,3 +80,11 @@ def cases(profile, seed_offset: int, d: int = 4):
     for rho, cond in CASES[: max(1, profile.precise_instances)] if profile.name == "quick" else CASES:
         with mp.workdps(PRECISE_DPS):
             yield build(rng, d, rho, cond)
+
+
+def mp_gain(expr):
+    """An mpmath function ``(a_k, b_k) -> gain`` from a C5 SymPy expression (theory.per_direction)."""
+    import sympy as sp
+    from theory import per_direction as pd
+
+    return sp.lambdify((pd.a, pd.b), expr, "mpmath")

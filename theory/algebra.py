@@ -56,12 +56,16 @@ class FreeAlgebra:
             raise TypeError(f"no free-algebra translation for {type(expr).__name__}: {expr}")
         return sp.sympify(expr)  # a scalar coefficient from our own expressions (never user input)
 
-    def inverse(self, F: sp.Expr) -> sp.Symbol:
+    def inverse(self, F: sp.Expr) -> sp.Expr:
         """A symbol for ``F^{-1}`` with rewrite rules ``m Q -> (1 - rest Q)/a`` and ``Q m -> (1 - Q rest)/a``.
 
         ``F = a m + rest`` with ``m`` its longest monomial.
         """
         F = sp.expand(F)
+        if F.is_commutative:
+            if F == 0:
+                raise ValueError("cannot invert 0")
+            return 1 / F  # a nonzero scalar (e.g. I - 0) needs no rewrite rule
         for G, Q in self.inverted:
             if sp.expand(G - F) == 0:
                 return Q

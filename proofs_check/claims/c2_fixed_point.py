@@ -63,7 +63,7 @@ def v4(profile: Profile) -> Outcome:
 def v5(profile: Profile) -> Outcome:
     """u* at 50 digits vs the C5 per-direction route, on commuting ill-conditioned pairs."""
     from theory import per_direction as pd
-    gain = sp_gain(pd.gain_A)
+    gain = precise_cases.mp_gain(pd.gain_A)
     errors, notes = [], []
     for case in precise_cases.cases(profile, seed_offset=5):
         with mp.workdps(PRECISE_DPS):
@@ -73,13 +73,6 @@ def v5(profile: Profile) -> Outcome:
             notes.append(f"rho=1-{1 - case.rho:.0e}, cond={case.cond:.0e}: float64 keeps "
                          f"{precise_cases.float64_digits(case, u_ref):.1f} digits")
     return worst(errors, PRECISE_REL_TOL, f"{PRECISE_DPS}-digit closed form vs per-direction route; " + "; ".join(notes))
-
-
-def sp_gain(expr):
-    """An mpmath function of (a_k, b_k) from a C5 gain expression."""
-    import sympy as sp
-    from theory import per_direction as pd
-    return sp.lambdify((pd.a, pd.b), expr, "mpmath")
 
 
 def v8(profile: Profile) -> Outcome:

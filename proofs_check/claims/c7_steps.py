@@ -1,0 +1,81 @@
+"""C7: steps per turn. C2-C5 hold with ``M_i -> M_i^s``; as ``s_A -> infinity``,
+``e_A -> 0`` and ``e_B -> -M_B Delta``.
+
+Methods: V1 (the s-step map by induction, and the limit), V4 (simulations
+with s_A, s_B > 1 vs the C2/C3 closed forms on ``M_i^s``; the limit as s_A grows).
+"""
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+
+from numerics import closed_forms
+from theory import algebra, model, steps
+from theory import two_agents as ta
+
+from ..instances import gd_pairs, transfers
+from ..methods import FLOAT_REL_TOL, free_proofs, worst
+from ..registry import Claim, Outcome, Profile
+from .c3_biased_equilibrium import simulated_plateaus
+
+A, B = ta.A, ta.B
+LIMIT_STEPS = (1, 4, 16, 64, 256)
+# At s_A = 256 with rho(M_A) <= 0.9... the transient M_A^s is below 1e-11 for these pairs;
+# the limit check compares e_B with -M_B Delta to that accuracy.
+LIMIT_TOL = 1e-8
+
+
+def v1(profile: Profile) -> Outcome:
+    one = algebra.prove(A.T(steps.T_s), steps.T_s_plus_1, (), ta.DEFINITIONS)
+    base = algebra.prove(steps.T_s.xreplace({steps.S_A: A.M}), A.T(steps.w), (), ta.DEFINITIONS)
+    lim_A = algebra.prove(steps.e_A_limit, sp.ZeroMatrix(*A.w_star.shape), (), ta.DEFINITIONS)
+    lim_B = algebra.prove(steps.e_B_limit, -B.M * ta.Delta, (), ta.DEFINITIONS)
+    return free_proofs([("T^1 = T", base), ("T(T^s(w)) = T^{s+1}(w)", one),
+                        ("M_A = 0: e_A = 0", lim_A), ("M_A = 0: e_B = -M_B Delta", lim_B)])
+
+
+def v4(profile: Profile) -> Outcome:
+    rng = np.random.default_rng(profile.seed + 7)
+    errors = []
+    for Gamma, H, w in gd_pairs(rng, max(8, profile.instances // 2), rho_max=0.9):
+        s = [int(x) for x in rng.integers(1, 5, size=2)]
+        v0 = np.zeros((H.shape[0], H.shape[-1]))
+        sim = simulated_plateaus(Gamma, H, w, v0, steps=s)
+        M, _ = transfers(Gamma, H, w, steps=s)
+        G_A, G_B = closed_forms.bias_maps(M[:, 0], M[:, 1])
+        Delta = (w[:, 1] - w[:, 0])[..., None]
+        pred = np.stack([(G_A @ Delta)[..., 0], -(G_B @ Delta)[..., 0]], axis=1)
+        scale = np.linalg.norm(Delta[..., 0], axis=-1)[:, None]
+        errors.extend((np.linalg.norm(sim - pred, axis=-1) / scale).ravel())
+    # The limit: e_A -> 0 and e_B -> -M_B Delta as s_A grows (B keeps one step).
+    limit_gap = []
+    for Gamma, H, w in gd_pairs(rng, 8, d_range=(2, 6), rho_max=0.9):
+        M1 = np.eye(H.shape[-1]) - Gamma @ H
+        Delta = w[:, 1] - w[:, 0]
+        target_B = -(M1[:, 1] @ Delta[..., None])[..., 0]
+        for sA in LIMIT_STEPS:
+            sim = simulated_plateaus(Gamma, H, w, np.zeros_like(Delta), steps=[sA, 1])
+            gap = np.linalg.norm(sim[:, 0], axis=-1) + np.linalg.norm(sim[:, 1] - target_B, axis=-1)
+            limit_gap.append(float(np.max(gap / np.linalg.norm(Delta, axis=-1))))
+    # The limit is a pass/fail side condition: the gap must shrink with s_A and end below LIMIT_TOL.
+    last = limit_gap[-len(LIMIT_STEPS):]
+    if not (last[-1] <= LIMIT_TOL and all(x >= y for x, y in zip(last, last[1:]))):
+        errors.append(np.inf)
+    return worst(errors, FLOAT_REL_TOL,
+                 f"simulated plateaus with s in 1..4 vs C3 on M^s; limit gap ||e_A|| + ||e_B + M_B Delta|| "
+                 f"/ ||Delta|| at s_A = {LIMIT_STEPS}: " + ", ".join(f"{g:.1e}" for g in limit_gap[-len(LIMIT_STEPS):])
+                 + f" (last must be <= {LIMIT_TOL:g})")
+
+
+CLAIMS = [
+    Claim(
+        id="C7",
+        title="Steps per turn",
+        hypotheses=("rho(M_A^{s_A} M_B^{s_B}) < 1", "rho(M_A) < 1 for the s_A -> infinity limit"),
+        reference="arXiv:2511.08710 section 2; THEORY.md C7",
+        relation="equal",
+        methods={"V1": v1, "V4": v4},
+        formulas=("C7.s_steps", "C7.limit_residual_B"),
+        statement="C2-C5 hold with M_i -> M_i^s; as s_A -> infinity, e_A -> 0 and e_B -> -M_B Delta.",
+    )
+]
