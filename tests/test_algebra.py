@@ -1,0 +1,44 @@
+"""The free-algebra prover (V1) must prove true identities and reject false ones."""
+import sympy as sp
+import pytest
+
+from theory import algebra, model
+from theory import two_agents as ta
+
+A, B = ta.A, ta.B
+
+
+def test_proves_push_through_identity():
+    # (I - M_B M_A)^{-1} M_B = M_B (I - M_A M_B)^{-1}
+    lhs = sp.Inverse(model.I - B.M * A.M) * B.M
+    rhs = B.M * sp.Inverse(model.I - A.M * B.M)
+    assert algebra.prove(lhs, rhs, [model.I - B.M * A.M]).holds
+
+
+@pytest.mark.parametrize("lhs, rhs", [
+    (A.M * B.M, B.M * A.M),  # noncommutativity must be respected
+    (ta.u_star, B.T(ta.u_star)),  # u* is not B's output
+    (ta.e_A, ta.G_B * ta.Delta),  # wrong bias map
+    (ta.u_star - A.w_star, -ta.G_A * ta.Delta),  # wrong sign
+])
+def test_rejects_false_identities(lhs, rhs):
+    proof = algebra.prove(lhs, rhs, [model.I - ta.J_A, model.I - ta.J_B], ta.DEFINITIONS)
+    assert not proof.holds and proof.terms > 0
+
+
+def test_k_substitution_is_used():
+    # c_A = K_A w_A* = (I - M_A) w_A* only through the definition K_A = I - M_A
+    assert algebra.prove(A.c, A.w_star - A.M * A.w_star, (), ta.DEFINITIONS).holds
+    assert not algebra.prove(A.c, A.w_star - A.M * A.w_star).holds
+
+
+def test_explicit_evaluation_matches_numpy():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    env = {A.M.name: rng.standard_normal((3, 3)) * 0.3, B.M.name: rng.standard_normal((3, 3)) * 0.3}
+    env[A.K.name] = np.eye(3) - env[A.M.name]
+    env[B.K.name] = np.eye(3) - env[B.M.name]
+    G_A = model.evaluate(ta.G_A, env, model.numpy_ops())
+    direct = np.linalg.inv(np.eye(3) - env[A.M.name] @ env[B.M.name]) @ env[A.M.name] @ env[B.K.name]
+    assert np.allclose(G_A, direct, rtol=1e-12, atol=1e-14)

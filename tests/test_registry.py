@@ -1,0 +1,87 @@
+"""The registry, runner and report: shape of the JSON contract and status rules."""
+import json
+
+import numpy as np
+import pytest
+
+from proofs_check import cli, registry, runner
+from proofs_check.registry import Claim, Outcome, PROFILES
+
+QUICK = PROFILES["quick"]
+FOUNDATION = ["C1", "C2", "C3", "C4", "C5", "C6", "C7", "C17"]
+
+
+def test_foundation_claims_registered_with_their_methods():
+    claims = {c.id: c for c in registry.all_claims()}
+    for cid in FOUNDATION:
+        assert cid in claims
+    assert {"V1", "V2", "V4", "V5", "V8"} <= set(claims["C2"].methods)
+    assert {"V1", "V2", "V4", "V5", "V6"} <= set(claims["C3"].methods)
+    assert "V3" in claims["C5"].methods
+
+
+def _claim(methods):
+    return Claim("X1", "test", (), "none", "equal", methods)
+
+
+def test_status_rules():
+    ok = lambda p: Outcome(0.0, 1.0, 1, "ok")
+    bad = lambda p: Outcome(2.0, 1.0, 1, "bad")
+    skip = lambda p: Outcome.skip("no tool")
+    boom = lambda p: 1 / 0
+    nan = lambda p: Outcome(float("nan"), 1.0, 1, "nan is never a pass")
+    rep = runner.run([_claim({"V1": ok, "V2": skip})], QUICK)
+    assert rep["claims"][0]["status"] == "passed"
+    assert runner.run([_claim({"V1": skip})], QUICK)["claims"][0]["status"] == "skipped"
+    for failing in (bad, boom, nan):
+        assert runner.run([_claim({"V1": ok, "V2": failing})], QUICK)["claims"][0]["status"] == "failed"
+
+
+@pytest.mark.parametrize("cid", FOUNDATION)
+def test_foundation_claim_passes_quick(cid):
+    rep = runner.run(registry.select([cid]), QUICK)
+    methods = rep["claims"][0]["methods"]
+    failed = [m for m in methods if m["status"] != "passed" and m["method"] != "V7"]
+    assert not failed, failed
+    for m in methods:
+        if m["status"] == "passed":
+            assert m["worst_error"] <= m["tolerance"]
+
+
+def test_verify_json_contract(capsys):
+    code = cli.main(["verify", "--claims", "C2,C5", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert set(out) == {"package_version", "profile", "claims", "summary"}
+    assert [c["id"] for c in out["claims"]] == ["C2", "C5"]
+    m = out["claims"][0]["methods"][0]
+    assert set(m) >= {"method", "status", "worst_error", "tolerance", "instances", "seconds", "detail"}
+    assert out["summary"]["passed"] == 2 and out["summary"]["failed"] == 0
+
+
+def test_verify_out_writes_reports(tmp_path, capsys):
+    assert cli.main(["verify", "--claims", "C5", "--out", str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "report.json").read_text())["claims"][0]["id"] == "C5"
+    assert "| C5 |" in (tmp_path / "report.md").read_text()
+
+
+def test_verify_unknown_claim_is_user_error(capsys):
+    assert cli.main(["verify", "--claims", "C99"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "C99" in err[0]
+
+
+def test_witnesses_can_fail(monkeypatch):
+    """A wrong closed form must make the float64 witnesses fail (they are not tautological)."""
+    from numerics import closed_forms
+    from proofs_check.claims import c2_fixed_point, c3_biased_equilibrium
+
+    true_bias = closed_forms.bias_maps
+    monkeypatch.setattr(closed_forms, "bias_maps", lambda MA, MB: true_bias(MB, MA))  # A and B swapped
+    out = c3_biased_equilibrium.v4(QUICK)
+    assert out.worst_error > out.tolerance
+
+    true_fp = closed_forms.fixed_points
+    monkeypatch.setattr(closed_forms, "fixed_points", lambda M, c, check=True: true_fp(M, c, check) * (1 + 1e-6))
+    out = c2_fixed_point.v4(QUICK)
+    assert out.worst_error > out.tolerance
