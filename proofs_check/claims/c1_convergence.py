@@ -3,7 +3,7 @@
 If ``rho < 1`` the messages converge to the unique fixed points at rate
 ``O((rho + eps)^t)``; if ``rho > 1`` they diverge for a generic start.
 Methods: V1 (round maps and error recursion), V4 (observed rate vs rho, both
-regimes), V8 (python-control ``poles``).
+regimes), V6 (Hypothesis geometries), V8 (python-control ``poles``).
 """
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ from theory import two_agents as ta
 
 from ..instances import gd_pairs
 from ..methods import EXTERNAL_REL_TOL, free_proofs, worst
+from ..properties import run_property
 from ..registry import Claim, Outcome, Profile
+from ..strategies import pair_examples
 
 A, B = ta.A, ta.B
 # C1 is O((rho + eps)^t). Over turns [t1, t2] with t1 = t2 / 4 >= 25, subdominant modes and
@@ -88,6 +90,16 @@ def v4(profile: Profile) -> Outcome:
                                    "rho minus observed growth rate of ||u_t|| (divergent), vs eps")
 
 
+def rate_excess(ex) -> float:
+    obs, rho = observed_rate(ex.Gamma[None], ex.H[None], np.random.default_rng(0))
+    return float(max(obs[0] - rho[0], 0.0))
+
+
+def v6(profile: Profile) -> Outcome:
+    return run_property(rate_excess, pair_examples(), profile, RATE_EPS,
+                        "observed decay rate <= rho + eps over d in 1..8, full/rank-deficient/ill-conditioned geometries")
+
+
 def v8(profile: Profile) -> Outcome:
     try:
         import control
@@ -113,7 +125,7 @@ CLAIMS = [
         hypotheses=("rho(M_A M_B) < 1 for convergence; rho > 1 and a start with an unstable component for divergence",),
         reference="arXiv:2511.08710 section 2; THEORY.md C1",
         relation="upper",
-        methods={"V1": v1, "V4": v4, "V8": v8},
+        methods={"V1": v1, "V4": v4, "V6": v6, "V8": v8},
         formulas=("C1.round_map_A", "C1.round_map_B"),
         statement="u_{t+1} = M_A M_B u_t + M_A c_B + c_A; ||u_t - u*|| = O((rho + eps)^t) with rho = rho(M_A M_B).",
     )
