@@ -11,10 +11,6 @@ import numpy as np
 
 from .errors import InputError
 
-# A fixed point is refused at rho >= 1 - RHO_MARGIN: the iteration has no
-# attracting fixed point there (C1), even if I - J happens to be invertible.
-RHO_MARGIN = 0.0
-
 
 def round_map(M: np.ndarray, c: np.ndarray, i: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Affine map of one full round ending at agent i: ``u_i <- J_i u_i + r_i`` (C17).
@@ -58,7 +54,7 @@ def fixed_points(M: np.ndarray, c: np.ndarray, check: bool = True) -> np.ndarray
     if check:
         rho = np.atleast_1d(spectral_radius(J))
         worst = float(np.max(rho))
-        if worst >= 1 - RHO_MARGIN:
+        if worst >= 1:  # no attracting fixed point (C1), even where I - J is invertible
             raise InputError("contraction rate rho", worst,
                              "must be < 1 for a fixed point to exist and attract (C1)")
     u = np.empty(c.shape)
