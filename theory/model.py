@@ -71,6 +71,7 @@ def explicit(expr: sp.MatrixExpr, dim: int, agents: tuple[AgentSymbols, ...], ex
     """Substitute fully symbolic ``dim x dim`` matrices for every symbol (method V2).
 
     ``K_i`` is replaced by ``I - M_i`` so the check covers the definition too.
+    ``extra``: further MatrixSymbols (messages, probes) to make fully symbolic.
     """
     subs = {}
     for a in agents:
@@ -79,8 +80,8 @@ def explicit(expr: sp.MatrixExpr, dim: int, agents: tuple[AgentSymbols, ...], ex
         subs[a.K] = sp.eye(dim) - M
         subs[a.w_star] = sp.Matrix(dim, 1, lambda i, j: sp.Symbol(f"w{a.name}_{i}"))
     for sym in extra:
-        rows, cols = (dim, dim) if sym.shape[1] != 1 else (dim, 1)
-        subs[sym] = sp.Matrix(rows, cols, lambda i, j: sp.Symbol(f"{sym.name.replace('^', '').replace('*', 's')}_{i}{j}"))
+        cols = 1 if sym.shape[1] == 1 else dim
+        subs[sym] = sp.Matrix(dim, cols, lambda i, j: sp.Symbol(f"{sym.name}[{i},{j}]"))
     env = {k.name: v for k, v in subs.items()}
     return sp.Matrix(evaluate(expr, env, SYMPY_OPS))
 
