@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from . import figures
 from . import report as report_mod
 
 
@@ -14,7 +15,11 @@ def _report_files(report, claims, out_dir) -> list[Path]:
     return report_mod.write(report, out_dir)
 
 
-WRITERS = [_report_files]
+def _figures(report, claims, out_dir) -> list[Path]:
+    return [figures.margins(report, out_dir)]
+
+
+WRITERS = [_report_files, _figures]
 
 
 def write_all(report: dict, claims, out_dir) -> list[Path]:
