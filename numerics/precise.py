@@ -29,8 +29,9 @@ def matrix_power(M: mp.matrix, s: int) -> mp.matrix:
 
 
 def spectral_radius(A: mp.matrix) -> mp.mpf:
-    eigenvalues = mp.eig(A, left=False, right=False)
-    return max(abs(e) for e in eigenvalues)
+    if A.rows == 1:  # mp.eig returns vectors too for 1 x 1 input
+        return abs(A[0, 0])
+    return max(abs(e) for e in mp.eig(A, left=False, right=False))
 
 
 def round_map(Ms: Sequence[mp.matrix], cs: Sequence[mp.matrix]):
@@ -57,3 +58,48 @@ def fixed_points(Ms: Sequence[mp.matrix], cs: Sequence[mp.matrix]) -> tuple[list
     for i in range(1, len(Ms)):
         u.append(Ms[i] * u[-1] + cs[i])
     return u, rho
+
+
+# Singular values below this fraction of the largest (at the working precision's
+# square root) are treated as exact zeros of a rank-deficient geometry.
+def _rank_cutoff() -> mp.mpf:
+    return mp.mpf(10) ** (-(mp.mp.dps // 2))
+
+
+def min_norm_solve(H: mp.matrix, b: mp.matrix) -> mp.matrix:
+    """``H^+ b`` for symmetric PSD ``H`` via an mp SVD (THEORY.md: the minimum-norm target)."""
+    U, S, V = mp.svd_r(H)
+    top = max(S) if len(S) else mp.mpf(0)
+    out = mp.matrix(H.cols, 1)
+    for k in range(len(S)):
+        if top > 0 and S[k] > top * _rank_cutoff():
+            coeff = sum(U[i, k] * b[i] for i in range(H.rows)) / S[k]
+            for j in range(H.cols):
+                out[j] += coeff * V[k, j]
+    return out
+
+
+def agent_transfer(Gamma, geometry, steps: int):
+    """``(M^s, c_s, w*)`` of a GD agent at the current precision, from its exact input data.
+
+    A prompt's ``H = X^T X / N`` and ``b = X^T y / N`` are recomputed in mp, and
+    ``c_s = sum_{k<s} M^k Gamma b`` needs no pseudo-inverse (``b`` lies in ``range(H)``).
+    """
+    G = to_matrix(Gamma)
+    if geometry.X is not None:
+        X, y = to_matrix(geometry.X), to_vector(geometry.y)
+        N = X.rows
+        H = X.T * X / N
+        b = X.T * y / N
+        w = min_norm_solve(H, b)
+    else:
+        H = to_matrix(geometry.H)
+        w = to_vector(geometry.w_star)
+        b = H * w
+    d = H.rows
+    M1 = mp.eye(d) - G * H
+    M, c = mp.eye(d), mp.matrix(d, 1)
+    for _ in range(steps):
+        c = M1 * c + G * b
+        M = M1 * M
+    return M, c, w

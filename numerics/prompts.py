@@ -23,6 +23,8 @@ class Geometry:
     H: np.ndarray
     b: np.ndarray
     w_star: np.ndarray
+    X: np.ndarray | None = None  # the prompt, when given as one (kept for exact recomputation)
+    y: np.ndarray | None = None
 
     @property
     def d(self) -> int:
@@ -40,7 +42,7 @@ def from_prompt(X, y, name: str = "prompt") -> Geometry:
     N = X.shape[0]
     H = X.T @ X / N
     b = X.T @ y / N
-    return Geometry(H=H, b=b, w_star=np.linalg.pinv(H) @ b)
+    return Geometry(H=H, b=b, w_star=np.linalg.pinv(H) @ b, X=X, y=y)
 
 
 def from_geometry(H, w_star, name: str = "agent") -> Geometry:

@@ -36,12 +36,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # usage errors (one line, status 2) and --help / --version (status 0)
+        return int(exc.code or 0)
     try:
         return int(args.func(args) or 0)
     except InputError as exc:
         print(f"a2ad {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. piped into `head`: not an error of ours
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("a2ad: interrupted", file=sys.stderr)
         return 130

@@ -1,0 +1,92 @@
+"""The ``predict`` and ``simulate`` JSON documents (DESIGN.md contract).
+
+``predict`` evaluates the closed forms (C1, C2, C3, C7, C17) in float64 or, with
+``precision``, in mpmath at that many digits. ``simulate`` iterates the real
+agents and never calls a closed form.
+"""
+from __future__ import annotations
+
+import mpmath as mp
+import numpy as np
+
+from . import closed_forms, precise, simulate, validate
+from .config import System
+from .errors import InputError
+
+# rho within this of 1 is reported as not converging: at 1 - 1e-12 a float64
+# fixed point has lost most digits and the iteration needs ~1e13 rounds.
+CONVERGENCE_MARGIN = 1e-12
+MIN_DIGITS, MAX_DIGITS = 16, 1000
+
+
+def _reason(rho: float) -> str:
+    if rho > 1:
+        return (f"contraction rate rho = {rho:.6g} > 1: the messages diverge for every initial message "
+                "with a component on the unstable subspace (C1)")
+    return (f"contraction rate rho = {rho:.6g} is 1 to within {CONVERGENCE_MARGIN:g}: no unique attracting "
+            "fixed point (e.g. the prompts share a direction none of them informs)")
+
+
+def predict(system: System) -> dict:
+    """Closed-form prediction in float64."""
+    M, c = system.stacked()
+    rho = float(closed_forms.contraction_rate(M))
+    doc = {"dimension": system.d, "contraction_rate": rho, "converges": rho < 1 - CONVERGENCE_MARGIN,
+           "precision": "float64", "agents": {}}
+    if not doc["converges"]:
+        doc["reason"] = _reason(rho)
+        u = None
+    else:
+        u = closed_forms.fixed_points(M, c)
+    for i, agent in enumerate(system.agents):
+        entry = {"target": agent.w_star.tolist(), "fixed_point": None, "residual": None, "residual_norm": None}
+        if u is not None:
+            residual = u[i] - agent.w_star
+            entry.update(fixed_point=u[i].tolist(), residual=residual.tolist(),
+                         residual_norm=float(np.linalg.norm(residual)))
+        doc["agents"][agent.name] = entry
+    return doc
+
+
+def predict_precise(system: System, digits: int) -> dict:
+    """Closed-form prediction with mpmath at ``digits`` significant digits; numbers as decimal strings.
+
+    The per-turn transfers are rebuilt from the agents' input data (taken as exact) at
+    that precision, so no float64 product enters the result.
+    """
+    digits = validate.positive_int("--precision", digits, minimum=MIN_DIGITS)
+    if digits > MAX_DIGITS:
+        raise InputError("--precision", digits, f"must be at most {MAX_DIGITS} digits")
+    s = lambda x: mp.nstr(x, digits, strip_zeros=False)
+    with mp.workdps(digits + 10):  # guard digits for the solve
+        Ms, cs, targets = [], [], []
+        for agent in system.agents:
+            M, c, w = precise.agent_transfer(agent.Gamma, agent.geometry, agent.steps)
+            Ms.append(M)
+            cs.append(c)
+            targets.append(w)
+        J, _ = precise.round_map(Ms, cs)
+        rho = precise.spectral_radius(J)
+        doc = {"dimension": system.d, "contraction_rate": s(rho), "converges": bool(rho < 1 - CONVERGENCE_MARGIN),
+               "precision": f"mpmath {digits} digits", "agents": {}}
+        u = precise.fixed_points(Ms, cs)[0] if doc["converges"] else None
+        if u is None:
+            doc["reason"] = _reason(float(rho))
+        for i, agent in enumerate(system.agents):
+            entry = {"target": [s(x) for x in targets[i]], "fixed_point": None, "residual": None, "residual_norm": None}
+            if u is not None:
+                r = u[i] - targets[i]
+                entry.update(fixed_point=[s(x) for x in u[i]], residual=[s(x) for x in r], residual_norm=s(mp.norm(r)))
+            doc["agents"][agent.name] = entry
+    return doc
+
+
+def simulate_doc(system: System, turns: int) -> dict:
+    """Iterate the real agents for ``turns`` rounds; errors are distances to each agent's own target."""
+    messages = simulate.run(system.agents, system.initial_message, turns)
+    doc = {"turns": int(turns), "agents": {}}
+    for i, agent in enumerate(system.agents):
+        m = messages[:, i]
+        doc["agents"][agent.name] = {"messages": m.tolist(),
+                                     "errors": np.linalg.norm(m - agent.w_star, axis=-1).tolist()}
+    return doc
