@@ -39,14 +39,18 @@ def run_batch(Gamma: np.ndarray, H: np.ndarray, b: np.ndarray, steps: Sequence[i
     """
     B, K, d, _ = H.shape
     w = np.array(initial_message, dtype=float)
-    out = np.empty((B, turns, K, d))
+    out = np.empty((turns, K, B, d))  # turn-major: each write is contiguous
     # Precompute the per-step affine pieces once: I - Gamma H and Gamma b.
     A = np.eye(d) - Gamma @ H
-    g = np.einsum("bkij,bkj->bki", Gamma, b)
+    g = (Gamma @ b[..., None])[..., 0]
+    # Row-vector form w A^T: one batched matmul per step, no per-step reshapes.
+    At = [np.ascontiguousarray(np.swapaxes(A[:, i], -1, -2)) for i in range(K)]
+    gs = [np.ascontiguousarray(g[:, i, None, :]) for i in range(K)]
+    w = w[:, None, :]
     for t in range(turns):
         for i in range(K):
-            Ai, gi = A[:, i], g[:, i]
+            Ai, gi = At[i], gs[i]
             for _ in range(int(steps[i])):
-                w = np.einsum("bij,bj->bi", Ai, w) + gi
-            out[:, t, i] = w
-    return out
+                w = w @ Ai + gi
+            out[t, i] = w[:, 0]
+    return np.moveaxis(out, 2, 0)  # (B, turns, K, d) view

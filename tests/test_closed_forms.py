@@ -67,3 +67,18 @@ def test_divergent_pair_refuses_fixed_point():
     M = np.stack([2.0 * np.eye(2), np.eye(2)])
     with pytest.raises(InputError, match="contraction rate rho = 2"):
         closed_forms.fixed_points(M, np.zeros((2, 2)))
+
+
+@pytest.mark.parametrize("rho, ok, non_normal", [(0.5, True, True), (0.999, True, True), (1.001, False, True),
+                                                 (1.0, False, False)])
+def test_contraction_check_exact_at_the_boundary(rho, ok, non_normal):
+    """Squaring certifies most systems; the rest must still get the exact answer (non-normal J)."""
+    rng = np.random.default_rng(3)
+    S = rng.standard_normal((4, 4)) * 3 if non_normal else np.eye(4)  # strongly non-normal similarity
+    J = S @ np.diag([rho, 0.3, -0.2, 0.1]) @ np.linalg.inv(S)
+    batch = np.stack([0.1 * np.eye(4), J, 0.2 * np.eye(4)])
+    if ok:
+        closed_forms.require_contraction(batch)
+    else:
+        with pytest.raises(InputError, match="contraction rate rho"):
+            closed_forms.require_contraction(batch)
