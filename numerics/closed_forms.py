@@ -19,10 +19,9 @@ def round_map(M: np.ndarray, c: np.ndarray, i: int = 0) -> tuple[np.ndarray, np.
     by composing the affine maps of agents i+1, ..., i (cyclically).
     """
     K = M.shape[-3]
-    d = M.shape[-1]
-    J = np.broadcast_to(np.eye(d), M.shape[:-3] + (d, d)).copy()
-    r = np.zeros(c.shape[:-2] + (d,))
-    for k in range(1, K + 1):
+    j = (i + 1) % K
+    J, r = M[..., j, :, :], c[..., j, :]
+    for k in range(2, K + 1):
         j = (i + k) % K
         J = M[..., j, :, :] @ J
         r = (M[..., j, :, :] @ r[..., None])[..., 0] + c[..., j, :]
