@@ -1,0 +1,92 @@
+"""Attack prompts (THEORY.md section 3): full-rank (C9), rank-one (C10), steering (C11).
+
+Each returns an :class:`AttackPrompt` whose ``X``, ``y`` plug into a CONFIG.json
+agent entry as ``{"prompt": {"X": X, "y": y}, "preconditioner": Gamma_A}``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.linalg import sqrtm
+
+from . import closed_forms, validate
+from .errors import InputError
+
+
+@dataclass(frozen=True)
+class AttackPrompt:
+    X: np.ndarray
+    y: np.ndarray
+    w_A: np.ndarray  # the attacker's target (its prompt's least-squares solution)
+    rho: float | None = None  # rho(M_A M_B) of the attacked pair, where the attack needs it
+    unreachable: float = 0.0  # C11: ||v* - p|| left by a least-squares steering target
+
+
+def _orthonormal_columns(rng: np.random.Generator, N: int, d: int) -> np.ndarray:
+    Q, R = np.linalg.qr(rng.standard_normal((N, d)))
+    return Q * np.sign(np.diag(R))
+
+
+def full_rank_prompt(Gamma_A, w_A, N: int, rng: np.random.Generator) -> AttackPrompt:
+    """C9: ``X_A = sqrt(N) U Gamma_A^{-1/2}``, ``y_A = X_A w_A*`` gives ``K_A = I``, ``M_A = 0``.
+
+    Hypotheses: ``Gamma_A`` SPD, ``N >= d``.
+    """
+    G = validate.spd("Gamma_A", Gamma_A)
+    d = G.shape[0]
+    w = validate.vector("w_A*", w_A, d)
+    N = validate.positive_int("N", N)
+    if N < d:
+        raise InputError("N", N, f"the full-rank attack needs N >= d = {d} examples (C9)")
+    root_inv = np.real(sqrtm(np.linalg.inv(G)))
+    X = np.sqrt(N) * _orthonormal_columns(rng, N, d) @ root_inv
+    return AttackPrompt(X=X, y=X @ w, w_A=w, rho=0.0)
+
+
+def rank_one_prompt(Gamma_A, M_B, w_A, w_B, N: int = 1) -> AttackPrompt:
+    """C10: every row ``x = Gamma_A^{-1} g / sqrt(g^T Gamma_A^{-1} g)`` with ``g = K_B Delta``.
+
+    Then ``K_A g = g``, so ``M_A K_B Delta = 0`` and ``e_A = 0`` provided
+    ``rho(M_A M_B) < 1``, which is checked and reported (InputError otherwise).
+    """
+    G = validate.spd("Gamma_A", Gamma_A)
+    d = G.shape[0]
+    M_B = validate.square("M_B", M_B, d)
+    w_A = validate.vector("w_A*", w_A, d)
+    w_B = validate.vector("w_B*", w_B, d)
+    N = validate.positive_int("N", N)
+    g = (np.eye(d) - M_B) @ (w_B - w_A)
+    if np.linalg.norm(g) <= 1e-14 * max(1.0, np.linalg.norm(w_B - w_A)):
+        raise InputError("g = K_B Delta", g, "is zero: nothing to cancel (A is already exact, C8)")
+    Gi_g = np.linalg.solve(G, g)
+    x = Gi_g / np.sqrt(g @ Gi_g)
+    X = np.tile(x, (N, 1))
+    M_A = np.eye(d) - G @ (X.T @ X / N)
+    rho = float(closed_forms.spectral_radius(M_A @ M_B))
+    if rho >= 1:
+        raise InputError("rho(M_A M_B)", rho, "the rank-one attack prompt makes the pair diverge (C10 needs rho < 1)")
+    return AttackPrompt(X=X, y=X @ w_A, w_A=w_A, rho=rho)
+
+
+def steering_target(M_B, w_B, p) -> tuple[np.ndarray, float]:
+    """C11: ``w_A* = M_B^{-1}(p - K_B w_B*)`` puts B's equilibrium at ``p`` (with ``M_A = 0``).
+
+    When ``M_B`` is singular the least-squares choice is returned with the
+    unreachable residual ``||M_B w_A* + K_B w_B* - p||``.
+    """
+    M_B = validate.square("M_B", M_B)
+    d = M_B.shape[0]
+    w_B = validate.vector("w_B*", w_B, d)
+    p = validate.vector("p", p, d)
+    rhs = p - (np.eye(d) - M_B) @ w_B
+    w_A, *_ = np.linalg.lstsq(M_B, rhs, rcond=None)
+    residual = float(np.linalg.norm(M_B @ w_A - rhs))
+    return w_A, residual
+
+
+def steering_prompt(Gamma_A, M_B, w_B, p, N: int, rng: np.random.Generator) -> AttackPrompt:
+    """C11 with the C9 full-rank prompt, so that ``M_A = 0``."""
+    w_A, residual = steering_target(M_B, w_B, p)
+    out = full_rank_prompt(Gamma_A, w_A, N, rng)
+    return AttackPrompt(X=out.X, y=out.y, w_A=w_A, rho=0.0, unreachable=residual)
