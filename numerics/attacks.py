@@ -90,3 +90,43 @@ def steering_prompt(Gamma_A, M_B, w_B, p, N: int, rng: np.random.Generator) -> A
     w_A, residual = steering_target(M_B, w_B, p)
     out = full_rank_prompt(Gamma_A, w_A, N, rng)
     return AttackPrompt(X=out.X, y=out.y, w_A=w_A, rho=0.0, unreachable=residual)
+
+
+KINDS = ("full", "rank-one", "steer")
+
+
+@dataclass(frozen=True)
+class AttackPlan:
+    """An attack on a two-agent config: the attacker's new CONFIG.json entry and its prompt."""
+
+    kind: str
+    attacker: str
+    victim: str
+    entry: dict  # the attacker's agent entry, ready to replace its old one
+    prompt: AttackPrompt
+
+
+def plan(system, kind: str, point=None, N: int | None = None, seed: int = 0, attacker: int = 0) -> AttackPlan:
+    """Build the ``kind`` attack (C9 ``full``, C10 ``rank-one``, C11 ``steer`` to ``point``) for agent ``attacker``.
+
+    The attacker keeps its preconditioner (which must be SPD) and target ``w_A*``; the
+    victim is the other agent of a two-agent ``system`` (:class:`numerics.config.System`).
+    """
+    if kind not in KINDS:
+        raise InputError("--kind", kind, f"must be one of {list(KINDS)}")
+    if len(system.agents) != 2:
+        raise InputError("number of agents", len(system.agents), "an attack is defined for two agents (THEORY.md section 3)")
+    a, b = system.agents[attacker], system.agents[1 - attacker]
+    d, rng = a.d, np.random.default_rng(seed)
+    Gamma_A = validate.spd(f"{a.name}.preconditioner (Gamma_A)", a.Gamma)
+    if kind == "full":
+        prompt = full_rank_prompt(Gamma_A, a.w_star, d if N is None else N, rng)
+    elif kind == "rank-one":
+        prompt = rank_one_prompt(Gamma_A, b.M, a.w_star, b.w_star, 1 if N is None else N)
+    else:
+        if point is None:
+            raise InputError("--point", None, "is required for --kind steer (the equilibrium to impose on the victim)")
+        prompt = steering_prompt(Gamma_A, b.M, b.w_star, point, d if N is None else N, rng)
+    entry = {"name": a.name, "prompt": {"X": prompt.X.tolist(), "y": prompt.y.tolist()},
+             "preconditioner": Gamma_A.tolist(), "steps_per_turn": 1}
+    return AttackPlan(kind, a.name, b.name, entry, prompt)

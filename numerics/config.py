@@ -106,6 +106,11 @@ def parse(raw) -> System:
 
 def load(path) -> System:
     """Read and parse a CONFIG.json file."""
+    return parse(read_json(path))
+
+
+def read_json(path) -> object:
+    """The decoded JSON of a config file (not yet validated: see :func:`parse`)."""
     path = Path(path)
     try:
         text = path.read_text()
@@ -115,4 +120,4 @@ def load(path) -> System:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError("config file", str(path), f"is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
-    return parse(raw)
+    return raw

@@ -1,0 +1,63 @@
+"""``a2ad attack CONFIG.json --kind full|rank-one|steer [--point P]``: the attacker's prompt (C9-C11) as JSON.
+
+Prints the attacker's new agent entry and the predicted outcome of the attacked
+pair. The attacker's errors are measured against its intended target ``w_A*``
+(a rank-one prompt pins only one direction of it).
+"""
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+
+from numerics import attacks, config, prediction, validate
+from numerics.agents import GDAgent
+from numerics.errors import InputError
+from numerics.prompts import Geometry
+
+
+def register(sub) -> None:
+    p = sub.add_parser("attack", help="build an attack prompt (C9 full, C10 rank-one, C11 steer) for a two-agent config")
+    p.add_argument("config", help="CONFIG.json with two agents")
+    p.add_argument("--kind", required=True, choices=attacks.KINDS)
+    p.add_argument("--point", default=None, help="JSON list: the equilibrium to impose on the victim (--kind steer)")
+    p.add_argument("--attacker", default=None, help="name of the attacking agent (default: the first agent)")
+    p.add_argument("--examples", type=int, default=None, metavar="N",
+                   help="rows of the attack prompt (default: d for full/steer, 1 for rank-one)")
+    p.add_argument("--seed", type=int, default=0, help="seed for the orthonormal U of the full-rank prompt")
+    p.set_defaults(func=run)
+
+
+def parse_point(text: str | None, d: int):
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        raise InputError("--point", text, "must be a JSON list of numbers, e.g. [1.0, 0.5]") from None
+    return validate.vector("--point", value, d)
+
+
+def run(args) -> int:
+    system = config.load(args.config)
+    names = system.names
+    if args.attacker is not None and args.attacker not in names:
+        raise InputError("--attacker", args.attacker, f"is not an agent of the config; agents: {names}")
+    i = 0 if args.attacker is None else names.index(args.attacker)
+    plan = attacks.plan(system, args.kind, parse_point(args.point, system.d), args.examples, args.seed, attacker=i)
+    a = system.agents[i]
+    H = plan.prompt.X.T @ plan.prompt.X / len(plan.prompt.X)
+    # Same map as the prompt entry (c = Gamma X^T y / N = Gamma H w_A*), with the intended target kept.
+    w_A = plan.prompt.w_A
+    attacked = GDAgent(a.name, Geometry(H=H, b=H @ w_A, w_star=w_A), np.asarray(plan.entry["preconditioner"]))
+    agents = list(system.agents)
+    agents[i] = attacked
+    outcome = prediction.predict(config.System(tuple(agents), system.initial_message))
+    doc = {"kind": plan.kind, "attacker": plan.attacker, "victim": plan.victim, "agent_entry": plan.entry,
+           "contraction_rate": plan.prompt.rho if plan.kind == "rank-one" else outcome["contraction_rate"],
+           "unreachable_residual": plan.prompt.unreachable if plan.kind == "steer" else None,
+           "predicted": outcome}
+    json.dump(doc, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return 0

@@ -1,0 +1,156 @@
+"""Attacks (C9-C11) and relabelling helpers (C12-C14b): the CLI round trip, the issue's
+numerical bars, and every bad input through the API and (where there is one) the CLI."""
+import copy
+import json
+
+import numpy as np
+import pytest
+
+from numerics import attacks, config, prediction, simulate
+from numerics.agents import GDAgent
+from numerics.errors import InputError
+from numerics.helper_policies import IdentificationPolicy, NewtonPolicy, RelabellingHelper, check_alpha
+from numerics.prompts import from_geometry
+from proofs_check import cli
+from proofs_check.claims import c12_c14_helpers
+from proofs_check.registry import PROFILES
+
+from test_bad_input import GOOD, cli_error
+
+LONG = 2000  # turns: the example pairs below contract at rho <= 0.6
+SIM_TOL = 1e-10  # float64 round-off over LONG turns on O(1) messages
+
+
+def attack_cli(capsys, tmp_path, raw, *args):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(raw))
+    code = cli.main(["attack", str(path), *args])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    return json.loads(out.out)
+
+
+def attacked_run(raw, entry):
+    """Plug the attacker's printed entry into the config and run the real agents."""
+    attacked = copy.deepcopy(raw)
+    attacked["agents"][0] = entry
+    system = config.parse(attacked)
+    last = simulate.run(system.agents, system.initial_message, LONG)[-1]
+    return system, last
+
+
+@pytest.mark.parametrize("kind", ["full", "rank-one"])
+def test_attack_cli_makes_attacker_exact(capsys, tmp_path, kind):
+    doc = attack_cli(capsys, tmp_path, GOOD, "--kind", kind)
+    w_A = config.parse(GOOD).agents[0].w_star
+    system, last = attacked_run(GOOD, doc["agent_entry"])
+    victim = system.agents[1]
+    Delta = victim.w_star - w_A
+    assert np.linalg.norm(last[0] - w_A) < SIM_TOL  # C8-C10: e_A = 0
+    assert np.linalg.norm(last[1] - victim.w_star + victim.M @ Delta) < SIM_TOL  # e_B = -M_B Delta
+    assert doc["predicted"]["agents"]["A"]["residual_norm"] < SIM_TOL
+    assert doc["contraction_rate"] < 1
+
+
+def test_attack_cli_steers_victim(capsys, tmp_path):
+    doc = attack_cli(capsys, tmp_path, GOOD, "--kind", "steer", "--point", "[2.0, -1.0]")
+    _, last = attacked_run(GOOD, doc["agent_entry"])
+    assert np.allclose(last[1], [2.0, -1.0], atol=SIM_TOL)
+    assert doc["unreachable_residual"] < SIM_TOL
+
+
+def test_steering_reports_unreachable_residual():
+    b = GDAgent("B", from_geometry(np.diag([1.0, 0.5]), [1.0, -1.0]), np.eye(2))  # M_B = diag(0, 0.5)
+    _, residual = attacks.steering_target(b.M, b.w_star, [3.0, 2.0])
+    assert residual == pytest.approx(2.0, rel=1e-12)  # v*[0] is pinned at w_B*[0] = 1, not 3
+
+
+# ---- bad input --------------------------------------------------------------
+def with_gamma(gamma):
+    raw = copy.deepcopy(GOOD)
+    raw["agents"][0]["preconditioner"] = gamma
+    return raw
+
+
+ALIGNED = copy.deepcopy(GOOD)
+ALIGNED["agents"][1]["target"] = config.parse(GOOD).agents[0].w_star.tolist()  # Delta = 0, so g = 0
+
+ATTACK_CASES = [
+    ("N < d", GOOD, ["--kind", "full", "--examples", "1"], "N"),
+    ("non-SPD Gamma_A, full", with_gamma([[1.0, 0.0], [0.0, -0.5]]), ["--kind", "full"], "Gamma_A"),
+    ("non-SPD Gamma_A, rank-one", with_gamma([[1.0, 0.0], [0.0, -0.5]]), ["--kind", "rank-one"], "Gamma_A"),
+    ("g = 0", ALIGNED, ["--kind", "rank-one"], "g = K_B Delta"),
+    ("steer without a point", GOOD, ["--kind", "steer"], "--point"),
+    ("point of the wrong size", GOOD, ["--kind", "steer", "--point", "[1.0]"], "--point"),
+    ("point with NaN", GOOD, ["--kind", "steer", "--point", "[NaN, 1.0]"], "--point"),
+    ("unknown attacker", GOOD, ["--kind", "full", "--attacker", "Z"], "--attacker"),
+]
+
+
+@pytest.mark.parametrize("case, raw, args, quantity", ATTACK_CASES, ids=[c[0] for c in ATTACK_CASES])
+def test_bad_attack_cli(tmp_path, capsys, case, raw, args, quantity):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(raw))
+    assert quantity in cli_error(capsys, ["attack", str(path), *args])
+
+
+def test_bad_attack_api():
+    rng = np.random.default_rng(0)
+    with pytest.raises(InputError, match="N"):
+        attacks.full_rank_prompt(np.eye(3), np.ones(3), N=2, rng=rng)
+    with pytest.raises(InputError, match="Gamma_A"):
+        attacks.full_rank_prompt(np.diag([1.0, -1.0]), np.ones(2), N=2, rng=rng)
+    with pytest.raises(InputError, match="Gamma_A"):
+        attacks.rank_one_prompt(np.diag([1.0, 0.0]), 0.5 * np.eye(2), np.zeros(2), np.ones(2))
+    with pytest.raises(InputError, match="g = K_B Delta"):
+        attacks.rank_one_prompt(np.eye(2), 0.5 * np.eye(2), np.ones(2), np.ones(2))
+
+
+def test_rank_one_refuses_divergent_pair():
+    # A stable but non-normal victim (eigenvalues +-0.6i, rho(M_B) = 0.6): the rank-one prompt
+    # leaves M_A a projector, and M_A M_B has radius > 1. The attack must refuse and give rho.
+    M_B = np.array([[1.3, -1.7], [1.3, -1.3]])
+    assert max(abs(np.linalg.eigvals(M_B))) < 1
+    with pytest.raises(InputError, match="rho"):
+        attacks.rank_one_prompt(np.eye(2), M_B, np.zeros(2), np.array([1.0, 0.0]))
+
+
+@pytest.mark.parametrize("alpha", [0.0, 2.0, -1.0, float("nan"), 3.5])
+def test_alpha_outside_open_interval(alpha):
+    with pytest.raises(InputError, match="alpha"):
+        check_alpha(alpha)
+    with pytest.raises(InputError, match="alpha"):
+        NewtonPolicy(np.eye(2), np.ones(2), alpha)
+
+
+def test_singular_H_A_for_oracle_newton():
+    with pytest.raises(InputError, match="H_A"):
+        NewtonPolicy(np.diag([1.0, 0.0]), np.ones(2), 1.0)
+
+
+def test_singular_K_B_for_relabelling_helper():
+    X = np.array([[1.0, 0.0], [2.0, 0.0]])  # B's prompt never informs e_2: K_B e_2 = 0
+    with pytest.raises(InputError, match="K_B"):
+        RelabellingHelper("B", X, 0.5 * np.eye(2), NewtonPolicy(np.eye(2), np.ones(2)))
+
+
+def test_identification_needs_affinely_independent_probes():
+    with pytest.raises(InputError, match="probes"):
+        IdentificationPolicy(np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]]))
+
+
+# ---- the issue's numerical bars ---------------------------------------------
+def test_witnesses_fail_for_a_wrong_newton_policy(monkeypatch):
+    """The C12 witness is not tautological: a helper that damps by 0.9 alpha fails it."""
+    true_message = NewtonPolicy.message
+    monkeypatch.setattr(NewtonPolicy, "message", lambda self, u: u + 0.9 * (true_message(self, u) - u))
+    assert c12_c14_helpers.c12_v4(PROFILES["quick"]).worst_error > 1e-3
+
+
+def test_newton_alpha_one_exact_after_one_round():
+    rng = np.random.default_rng(3)
+    for d in (1, 3, 8):
+        a = c12_c14_helpers.main_agent(rng, d)
+        b = c12_c14_helpers.helper(rng, d, NewtonPolicy(a.geometry.H, a.geometry.b, 1.0))
+        e = c12_c14_helpers.main_errors(a, b, 5 * rng.standard_normal(d), 3)
+        assert np.linalg.norm(e[1]) <= 1e-12 * max(1.0, np.linalg.norm(a.w_star))
