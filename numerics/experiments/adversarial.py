@@ -1,0 +1,78 @@
+"""One-sided wins (C8-C10) and the victim's defence (C16).
+
+An attacker with the full-rank (C9) or rank-one (C10) prompt talks to a GD victim.
+The attacker's error goes to 0 while the victim's goes to ``||M_B Delta||`` (C8);
+a third panel shows the victim's plateau against its steps per turn with the
+C16 bound ``||M_B^{s_B}|| ||Delta||``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .. import attacks, random_systems, simulate
+from ..agents import GDAgent
+from ..prompts import from_prompt
+from . import common, plotting
+
+NAME = "adversarial"
+DESCRIPTION = "attacker's error -> 0, victim's -> ||M_B Delta|| for full-rank and rank-one prompts (C8-C10, C16)"
+D = 4
+
+
+def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -> list[Path]:
+    common.check_agents(agents)
+    rng = np.random.default_rng(seed)
+    turns = 60 if quick else 150
+    H_B = random_systems.spd(rng, D, cond=10.0)
+    w_A, w_B = rng.standard_normal(D), rng.standard_normal(D)
+    Gamma_A = random_systems.spd(rng, D, cond=3.0)
+    Gamma_A /= np.max(np.linalg.eigvalsh(Gamma_A))
+    rows = []
+    fig, axes = plotting.figure(1, 3, width=4.6, height=3.8)
+    victim = common.gd_agent("B", H_B, w_B)
+    Delta = w_B - w_A
+    plateau_B = np.linalg.norm(victim.M @ Delta)
+    for j, kind in enumerate(("full", "rank-one")):
+        prompt = (attacks.full_rank_prompt(Gamma_A, w_A, N=D, rng=rng) if kind == "full"
+                  else attacks.rank_one_prompt(Gamma_A, victim.M, w_A, w_B, N=1))
+        attacker = GDAgent("A", from_prompt(prompt.X, prompt.y, name="A"), Gamma_A)
+        msgs = simulate.run([attacker, victim], np.zeros(D), turns)
+        e_A, e_B = np.linalg.norm(msgs[:, 0] - w_A, axis=1), np.linalg.norm(msgs[:, 1] - w_B, axis=1)
+        rows += [[kind, t + 1, e_A[t], e_B[t], plateau_B] for t in range(turns)]
+        ax = axes[0, j]
+        t = np.arange(1, turns + 1)
+        ax.semilogy(t, common.floor(e_A), "C0", label="attacker A: ||u_t - w_A*||")
+        ax.semilogy(t, common.floor(e_B), "C3", label="victim B: ||v_t - w_B*||")
+        ax.axhline(plateau_B, color="C3", ls="--", lw=1, label="C8: ||M_B Delta||")
+        ax.set_title(f"{kind} attack prompt (rho = {prompt.rho:.2f})")
+        ax.set_xlabel("turn")
+        ax.set_ylabel("error")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=7)
+    # C16: the victim's defence, more steps per turn
+    attacker = GDAgent("A", from_prompt(*_xy(attacks.full_rank_prompt(Gamma_A, w_A, N=D, rng=rng)), name="A"), Gamma_A)
+    s_values = np.arange(1, 9)
+    observed, bound = [], []
+    for s in s_values:
+        b = GDAgent("B", victim.geometry, victim.Gamma, int(s))
+        observed.append(np.linalg.norm(common.tail([attacker, b], 5)[1] - w_B))  # M_A = 0: exact after one round
+        bound.append(np.linalg.norm(b.M, 2) * np.linalg.norm(Delta))
+        rows.append(["defence", int(s), 0.0, observed[-1], bound[-1]])
+    ax = axes[0, 2]
+    ax.semilogy(s_values, bound, "k-", label="C16 bound ||M_B^s|| ||Delta||")
+    ax.semilogy(s_values, observed, "C3o", label="victim's simulated plateau")
+    ax.set_xlabel("victim's steps per turn s_B")
+    ax.set_ylabel("||e_B||")
+    ax.set_title("defence: more steps per turn")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7)
+    out = Path(out_dir)
+    return [plotting.write_csv(out / "adversarial.csv", ["attack", "turn_or_steps", "attacker_error", "victim_error",
+                                                         "victim_reference"], rows),
+            plotting.save(fig, out / "adversarial.png")]
+
+
+def _xy(prompt: attacks.AttackPrompt):
+    return prompt.X, prompt.y

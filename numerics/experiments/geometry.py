@@ -1,0 +1,69 @@
+"""Per-direction view of the biased equilibrium (C5).
+
+Both agents share an eigenbasis; in direction k their per-turn gains are
+``a_k = 1 - m_A,k`` and ``b_k = 1 - m_B,k``. C5: the share of the gap ``Delta_k``
+that A gives up is ``|e_A,k| / |Delta_k| = (1 - a_k) b_k / (a_k + b_k - a_k b_k)``;
+the better-informed agent (larger gain) keeps its target in that direction.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .. import random_systems
+from . import common, plotting
+
+NAME = "geometry"
+DESCRIPTION = "per eigen-direction, which agent keeps its target (C5)"
+D = 6
+
+
+def shares(a, b):
+    """C5 fractions of the gap borne by A and by B in one direction with gains a, b."""
+    den = a + b - a * b
+    return (1 - a) * b / den, (1 - b) * a / den
+
+
+def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -> list[Path]:
+    common.check_agents(agents)
+    rng = np.random.default_rng(seed)
+    Q = random_systems.orthogonal(rng, D)
+    lam_A = np.geomspace(1.0, 0.05, D)  # A informed in the first directions,
+    lam_B = lam_A[::-1]                  # B in the last ones
+    H_A, H_B = Q @ np.diag(lam_A) @ Q.T, Q @ np.diag(lam_B) @ Q.T
+    w_A, w_B = rng.standard_normal(D), rng.standard_normal(D)
+    a, b = common.gd_agent("A", H_A, w_A, step=0.9), common.gd_agent("B", H_B, w_B, step=0.9)
+    last = common.tail([a, b], 300 if quick else 3000)
+    Delta_k = Q.T @ (w_B - w_A)
+    sim_A, sim_B = np.abs(Q.T @ (last[0] - w_A) / Delta_k), np.abs(Q.T @ (last[1] - w_B) / Delta_k)
+    gain_A, gain_B = 0.9 * lam_A / lam_A.max(), 0.9 * lam_B / lam_B.max()
+    pred_A, pred_B = shares(gain_A, gain_B)
+    rows = [[k, gain_A[k], gain_B[k], pred_A[k], sim_A[k], pred_B[k], sim_B[k]] for k in range(D)]
+
+    fig, axes = plotting.figure(1, 2, width=5.5, height=4.0)
+    ax = axes[0, 0]
+    k = np.arange(D)
+    ax.bar(k - 0.2, pred_A, 0.4, color="C0", alpha=0.6, label="A gives up (C5)")
+    ax.bar(k + 0.2, pred_B, 0.4, color="C3", alpha=0.6, label="B gives up (C5)")
+    ax.plot(k - 0.2, sim_A, "ko", mfc="none", label="simulated")
+    ax.plot(k + 0.2, sim_B, "ko", mfc="none")
+    ax.set_xticks(k, [f"{i}\na={gain_A[i]:.2f}\nb={gain_B[i]:.2f}" for i in k], fontsize=7)
+    ax.set_ylabel("|e_k| / |Delta_k|")
+    ax.set_title("share of the gap each agent gives up, per eigen-direction")
+    ax.legend(fontsize=8)
+    grid = np.linspace(0.02, 1.0, 200)
+    ga, gb = np.meshgrid(grid, grid)
+    sa, sb = shares(ga, gb)
+    ax = axes[0, 1]
+    im = ax.pcolormesh(ga, gb, sa / np.maximum(sa + sb, 1e-300), cmap="coolwarm", vmin=0, vmax=1, shading="auto")
+    ax.plot(gain_A, gain_B, "ko", mfc="none")
+    ax.plot(grid, grid, "k--", lw=0.8)
+    fig.colorbar(im, ax=ax, label="fraction of the disagreement borne by A")
+    ax.set_xlabel("A's gain a_k")
+    ax.set_ylabel("B's gain b_k")
+    ax.set_title("the larger gain keeps its target")
+    out = Path(out_dir)
+    return [plotting.write_csv(out / "geometry.csv", ["direction", "gain_A", "gain_B", "predicted_share_A",
+                                                      "simulated_share_A", "predicted_share_B", "simulated_share_B"], rows),
+            plotting.save(fig, out / "geometry.png")]
