@@ -48,6 +48,8 @@ class FreeAlgebra:
             return sp.Mul(*[self.convert(a) for a in expr.args])
         if isinstance(expr, sp.Inverse):
             return self.inverse(self.convert(expr.arg))
+        if isinstance(expr, sp.Transpose):
+            return self.transpose(expr.arg)
         if isinstance(expr, sp.MatPow) and expr.exp.is_Integer and expr.exp > 0:
             return self.convert(expr.base) ** int(expr.exp)
         if isinstance(expr, sp.MatPow) and expr.exp.is_Integer and expr.exp < 0:
@@ -55,6 +57,22 @@ class FreeAlgebra:
         if isinstance(expr, MatrixExpr):
             raise TypeError(f"no free-algebra translation for {type(expr).__name__}: {expr}")
         return sp.sympify(expr)  # a scalar coefficient from our own expressions (never user input)
+
+    def transpose(self, arg) -> sp.Expr:
+        """``A^T`` of a symbol is a new symbol ``A^T``; of a sum or product, distributed (reversing products)."""
+        if isinstance(arg, sp.MatrixSymbol):
+            name = f"{arg.name}^T"
+            return self.definitions.get(name, self.symbol(name))
+        if isinstance(arg, sp.Transpose):
+            return self.convert(arg.arg)
+        if isinstance(arg, sp.MatAdd):
+            return sp.Add(*[self.transpose(a) for a in arg.args])
+        if isinstance(arg, sp.MatMul):
+            coeff, factors = arg.as_coeff_matrices()
+            return coeff * sp.Mul(*[self.transpose(a) for a in reversed(factors)])
+        if isinstance(arg, (sp.Identity, sp.ZeroMatrix)):
+            return self.convert(arg)
+        raise TypeError(f"no free-algebra translation for the transpose of {type(arg).__name__}: {arg}")
 
     def inverse(self, F: sp.Expr) -> sp.Expr:
         """A symbol for ``F^{-1}`` with rewrite rules ``m Q -> (1 - rest Q)/a`` and ``Q m -> (1 - Q rest)/a``.

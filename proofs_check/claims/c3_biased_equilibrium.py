@@ -3,7 +3,8 @@
 ``G_A = (I - M_A M_B)^{-1} M_A K_B``, ``G_B = (I - M_B M_A)^{-1} M_B K_A``, with the
 coupling identities ``e_A = M_A (e_B + Delta)`` and ``e_B = M_B (e_A - Delta)``.
 Methods: V1, V2, V4 (plateau of simulated GD agents), V5 (60 digits vs the C5
-route), V6 (Hypothesis over dimensions, geometries, gap scale and angle).
+route), V6 (Hypothesis over dimensions, geometries, gap scale and angle), V7
+(trained LSA agents, :mod:`proofs_check.v7_trained`).
 """
 from __future__ import annotations
 
@@ -107,6 +108,12 @@ def v6(profile: Profile) -> Outcome:
                         f"geometries, gap scale in [0, 10], angle in [0, pi], rho < {RHO_CAP}")
 
 
+def v7(profile: Profile) -> Outcome:
+    from ..v7_trained import v7_plateau  # trains LSA agents: imported only when V7 runs
+
+    return v7_plateau(profile)
+
+
 CLAIMS = [
     Claim(
         id="C3",
@@ -114,7 +121,7 @@ CLAIMS = [
         hypotheses=("I - M_A M_B invertible (implied by rho(M_A M_B) < 1)",),
         reference="arXiv:2511.08710 section 2; THEORY.md C3",
         relation="equal",
-        methods={"V1": v1, "V2": v2, "V4": v4, "V5": v5, "V6": v6},
+        methods={"V1": v1, "V2": v2, "V4": v4, "V5": v5, "V6": v6, "V7": v7},
         formulas=("C3.bias_map_A", "C3.bias_map_B", "C3.residual_A", "C3.residual_B"),
         statement="e_A = u* - w_A* = G_A Delta, e_B = v* - w_B* = -G_B Delta, e_A = M_A (e_B + Delta), "
                   "e_B = M_B (e_A - Delta).",

@@ -1,0 +1,110 @@
+"""L1, L1b: the LSA forward pass is a preconditioned GD step (and what general weights do).
+
+V1 collapses the token sums blockwise and proves the read-out identities in the free
+algebra; V2 sums the tokens one by one with fully symbolic entries (d = 2, N = 3);
+V4 runs the numpy forward pass on random prompts and weights.
+"""
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+
+from numerics import lsa as nlsa
+from numerics.agents import GDAgent
+from numerics.prompts import from_prompt
+from theory import algebra
+from theory import lsa
+
+from ..methods import FLOAT_REL_TOL, explicit_zero, free_proofs, worst
+from ..registry import Claim, Outcome, Profile
+
+EXPLICIT_N, EXPLICIT_D = 3, 2
+
+
+def l1_v1(profile: Profile) -> Outcome:
+    return free_proofs([("[Gamma, 0] C (0, 1) / N = Gamma (b - H w), r = y - X w",
+                         algebra.prove(lsa.gd_readout, lsa.gd_step, (), lsa.DEFINITIONS))])
+
+
+def l1_v2(profile: Profile) -> Outcome:
+    Xs, ys, ws, G, _, _ = lsa.explicit_symbols(EXPLICIT_N, EXPLICIT_D)
+    p, Q = lsa.gd_weights(G)
+    H, bb = Xs.T * Xs / EXPLICIT_N, Xs.T * ys / EXPLICIT_N
+    T = ws - G * (H * ws - bb)
+    return explicit_zero([(f"token sums = T(w) (d={EXPLICIT_D}, N={EXPLICIT_N})",
+                           lsa.token_message(Xs, ys, ws, p, Q) - T)])
+
+
+def l1_v4(profile: Profile) -> Outcome:
+    rng = np.random.default_rng(profile.seed + 1001)
+    errors = []
+    for _ in range(profile.instances):
+        d, n = int(rng.integers(1, 9)), int(rng.integers(1, 30))
+        X, y, w = rng.standard_normal((n, d)), rng.standard_normal(n), rng.standard_normal(d)
+        G = rng.standard_normal((d, d))
+        out = nlsa.forward(nlsa.gd_weights(G), X, y, w)
+        ref = GDAgent("A", from_prompt(X, y), G).respond(w)
+        errors.append(np.linalg.norm(out - ref) / max(1.0, np.linalg.norm(ref)))
+    return worst(errors, FLOAT_REL_TOL, "numpy LSA forward pass with GD weights vs the GD step, random prompts "
+                                        "(N = 1..29 includes N < d), any Gamma")
+
+
+def l1b_v1(profile: Profile) -> Outcome:
+    return free_proofs([("Q[:, :d]^T C p / N = p_y Q_xx^T (b - Hw) + Q_xx^T H p_x + q_yx[...]",
+                         algebra.prove(lsa.general_readout, lsa.general_expansion, (), lsa.DEFINITIONS))])
+
+
+def l1b_v2(profile: Profile) -> Outcome:
+    """Token sums with general symbolic weights equal the expansion; the map's Hessian in w
+    vanishes exactly when q_yx = 0 (affine) and not otherwise."""
+    Xs, ys, ws, _, p, Q = lsa.explicit_symbols(EXPLICIT_N, EXPLICIT_D)
+    dd, n = EXPLICIT_D, EXPLICIT_N
+    H, bb = Xs.T * Xs / n, Xs.T * ys / n
+    rs = ys - Xs * ws
+    p_x, p_y = p[:dd, :], p[dd]
+    Q_xx, q_yx = Q[:dd, :dd], Q[dd, :dd].T
+    g = bb - H * ws
+    expansion = ws + p_y * Q_xx.T * g + Q_xx.T * H * p_x + q_yx * ((g.T * p_x)[0] + p_y * (rs.T * rs)[0] / n)
+    message = lsa.token_message(Xs, ys, ws, p, Q)
+    hessians = [sp.hessian(message[k], list(ws)) for k in range(dd)]
+    affine = [h.subs({q: 0 for q in q_yx}) for h in hessians]
+    nonzero = sum(1 for h in hessians if sp.expand(h) != sp.zeros(dd, dd))
+    cases = [("token sums = L1b expansion", message - expansion)] + \
+            [(f"Hessian of w'_{k} in w at q_yx = 0", h) for k, h in enumerate(affine)]
+    out = explicit_zero(cases)
+    if nonzero != dd:  # the converse: with q_yx != 0 the map is not affine
+        return Outcome(1.0, out.tolerance, out.instances, f"only {nonzero}/{dd} components non-affine for q_yx != 0")
+    return Outcome(out.worst_error, out.tolerance, out.instances,
+                   out.detail + f" (d={dd}, N={n}); with q_yx != 0 every component has a nonzero Hessian in w")
+
+
+def l1b_v4(profile: Profile) -> Outcome:
+    """The readout (Gamma_eff, drift, p_x, q_yx) reproduces the forward pass when q_yx = 0."""
+    rng = np.random.default_rng(profile.seed + 1002)
+    errors = []
+    for _ in range(profile.instances):
+        d, n = int(rng.integers(1, 7)), int(rng.integers(2, 20))
+        X, y, w = rng.standard_normal((n, d)), rng.standard_normal(n), rng.standard_normal(d)
+        W = nlsa.LSAWeights(rng.standard_normal((d + 1, d + 1)), rng.standard_normal((d + 1, d + 1)))
+        W.W_KQ[d, :d] = 0.0  # q_yx = 0: affine
+        ro = nlsa.read_weights(W)
+        geom = from_prompt(X, y)
+        affine = w + ro.Gamma_eff @ (geom.b - geom.H @ w) + ro.drift(geom.H)
+        out = nlsa.forward(W, X, y, w)
+        errors.append(np.linalg.norm(out - affine) / max(1.0, np.linalg.norm(out)))
+    return worst(errors, FLOAT_REL_TOL, "forward pass vs w + Gamma_eff (b - H w) + Q_xx^T H p_x for random "
+                                        "weights with q_yx = 0")
+
+
+CLAIMS = [
+    Claim("L1", "An LSA layer is one preconditioned GD step", ("any prompt, any w, any N and d",),
+          "arXiv:2511.08710 section 1; THEORY.md L1", "equal", {"V1": l1_v1, "V2": l1_v2, "V4": l1_v4},
+          formulas=("L1.gd_readout",),
+          statement="With p = (0,...,0,1) and Q = [[Gamma^T, 0], [0, 0]], the read-out on the basis queries "
+                    "gives w' = w - Gamma (H w - b) = T(w)."),
+    Claim("L1b", "General LSA weights", ("tokens (x_j, r_j), query (x_q, 0)",),
+          "arXiv:2511.08710 section 1; THEORY.md L1b", "equal", {"V1": l1b_v1, "V2": l1b_v2, "V4": l1b_v4},
+          formulas=("L1b.general_map",),
+          statement="w' = w + p_y Q_xx^T (b - H w) + Q_xx^T H p_x + [terms in q_yx]; affine iff q_yx = 0, with "
+                    "Gamma_eff = p_y Q_xx^T and drift Q_xx^T H p_x."),
+]

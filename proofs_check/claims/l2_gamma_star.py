@@ -1,0 +1,106 @@
+"""L2: the risk-optimal LSA preconditioner ``Gamma*`` and the Gaussian fourth moment.
+
+V2: the stationarity condition solved exactly (d = 1, 2, diagonal Sigma, symbols N,
+tau, sigma), checked as a matrix identity for a general symmetric 2 x 2 Sigma, and
+the fourth-moment identity by exact Gaussian expectation (Isserlis). V4: Monte
+Carlo of the fourth moment and of the risk. V7: trained LSA agents.
+"""
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+
+from numerics import lsa_training
+from theory import lsa
+
+from ..methods import EXACT, explicit_zero, worst
+from ..registry import Claim, Outcome, Profile
+from ..v7_trained import v7_gamma_star
+
+# Monte Carlo agreement in standard errors: a correct formula fails one entry with
+# probability ~2e-9 at 6 sigma, so a failure means the formula is wrong.
+MC_SIGMAS = 6.0
+MC_SAMPLES = {"quick": 20_000, "full": 200_000}
+
+
+def _symmetric(name: str, dim: int) -> sp.Matrix:
+    return sp.Matrix(dim, dim, lambda i, j: sp.Symbol(f"{name}_{min(i, j)}{max(i, j)}"))
+
+
+def l2_v2(profile: Profile) -> Outcome:
+    cases = []
+    for dim in (1, 2):
+        S = sp.diag(*[sp.Symbol(f"s_{k}", positive=True) for k in range(dim)])
+        G = sp.Matrix(dim, dim, lambda i, j: sp.Symbol(f"g_{i}{j}"))
+        R = lsa.risk(G, S)
+        solution = sp.solve([sp.diff(R, g) for g in G], list(G), dict=True)
+        if len(solution) != 1:
+            return Outcome(1.0, EXACT, dim, f"stationarity has {len(solution)} solutions for d={dim}")
+        cases.append((f"argmin R = Gamma* (d={dim}, diagonal Sigma)", G.subs(solution[0]) - lsa.gamma_star(S)))
+    S = _symmetric("s", 2)
+    G_star = lsa.gamma_star(S)
+    E2 = lsa.fourth_moment(S, sp.eye(2))
+    cases.append(("S G* (tau^2 E[Hhat^2] + sigma^2/N S) = tau^2 S^2 (general symmetric 2x2 Sigma)",
+                  S * G_star * (lsa.tau**2 * E2 + lsa.sigma**2 / lsa.Ns * S) - lsa.tau**2 * S * S))
+    G = sp.Matrix(2, 2, lambda i, j: sp.Symbol(f"g_{i}{j}"))
+    grad = sp.Matrix(2, 2, lambda i, j: sp.diff(lsa.risk(G, S), G[i, j])).subs(dict(zip(list(G), list(G_star))))
+    cases.append(("grad R(Gamma*) = 0 (general symmetric 2x2 Sigma)", grad))
+    return explicit_zero(cases)
+
+
+def fourth_moment_v2(profile: Profile) -> Outcome:
+    cases = []
+    for dim, n in ((1, 1), (1, 2), (1, 3), (2, 2)):
+        S, A = _symmetric("s", dim), _symmetric("a", dim)
+        Hhat, xs = lsa.empirical_geometry(n, dim)
+        index = {v: divmod(i, dim) for i, v in enumerate(xs)}  # variable -> (sample, coordinate)
+
+        def cov(u, v):
+            (j, k), (l, m) = index[u], index[v]
+            return S[k, m] if j == l else 0
+
+        M = Hhat * A * Hhat
+        E = sp.Matrix(dim, dim, lambda i, j: lsa.wick_expectation(M[i, j], xs, cov))
+        cases.append((f"E[Hhat A Hhat] (d={dim}, N={n})", E - lsa.fourth_moment(S, A, sp.Integer(n))))
+    return explicit_zero(cases)
+
+
+def l2_v4(profile: Profile) -> Outcome:
+    """Monte Carlo: E[Hhat A Hhat] and the risk R(Gamma) against the formulas, in standard errors."""
+    rng = np.random.default_rng(profile.seed + 1200)
+    samples = MC_SAMPLES.get(profile.name, MC_SAMPLES["quick"])
+    z = []
+    d, n, tau, sigma = 3, 5, 0.8, 0.3
+    S = np.diag([0.5, 1.0, 2.0])
+    A = rng.standard_normal((d, d))
+    A = A + A.T
+    batch = lsa_training.sample_tasks(rng, samples, n, S, tau, sigma, queries=1)
+    Hhat = np.einsum("bni,bnj->bij", batch.X, batch.X) / n
+    F = Hhat @ A @ Hhat
+    expected = (n + 1) / n * S @ A @ S + np.trace(A @ S) / n * S
+    z += list((np.abs(F.mean(0) - expected) / (F.std(0) / np.sqrt(samples))).ravel())
+    G = lsa_training.gamma_star(S, n, tau, sigma) + 0.1 * rng.standard_normal((d, d))
+    bvec = np.einsum("bni,bn->bi", batch.X, batch.y) / n
+    loss = (np.einsum("bi,ij,bj->b", batch.xq[:, 0], G, bvec) - batch.yq[:, 0]) ** 2
+    Ss = sp.Matrix(S.tolist())
+    R = float(lsa.risk(sp.Matrix(G.tolist()), Ss, sp.Integer(n), sp.Float(tau), sp.Float(sigma)))
+    z.append(abs(loss.mean() - R) / (loss.std() / np.sqrt(samples)))
+    return worst(z, MC_SIGMAS, f"{samples} Gaussian samples (d={d}, N={n}): |MC mean - formula| in standard errors, "
+                               "for the fourth moment (9 entries) and the risk at a perturbed Gamma*")
+
+
+CLAIMS = [
+    Claim("L2", "Optimal trained preconditioner Gamma*",
+          ("x ~ N(0, Sigma), w ~ N(0, tau^2 I), y = <w, x> + N(0, sigma^2)", "Sigma SPD", "A symmetric"),
+          "arXiv:2511.08710 section 1; Ahn et al. (2023); THEORY.md L2", "equal",
+          {"V2": lambda p: _combine(l2_v2(p), fourth_moment_v2(p)), "V4": l2_v4, "V7": v7_gamma_star},
+          formulas=("L2.gamma_star",),
+          statement="Gamma* = [((N+1)/N) Sigma + ((tr Sigma + sigma^2/tau^2)/N) I]^{-1} uniquely minimises R; "
+                    "E[Hhat A Hhat] = ((N+1)/N) Sigma A Sigma + (1/N) tr(A Sigma) Sigma."),
+]
+
+
+def _combine(*outcomes: Outcome) -> Outcome:
+    bad = [o for o in outcomes if not o.worst_error <= o.tolerance]
+    return Outcome(max(o.worst_error for o in outcomes), EXACT, sum(o.instances for o in outcomes),
+                   "; ".join(o.detail for o in (bad or outcomes)))
