@@ -25,7 +25,8 @@ ADAM_BETAS, ADAM_EPS = (0.9, 0.999), 1e-8
 INIT_SCALE = 0.01  # small random start for every trainable entry (p_y starts at 1)
 # A run whose Gamma_eff is further than this from Gamma* at the end is reported as stalled.
 STALL_REL_ERROR = 0.05
-TARGET_REL_ERROR = 0.01  # issue 3: "within 1% relative Frobenius error of Gamma*"
+TARGET_REL_ERROR = 0.01
+DIVERGENCE_FACTOR = 1e6  # a loss this many times the first one means the step size is too large  # issue 3: "within 1% relative Frobenius error of Gamma*"
 SIGMA_PRESETS = {"isotropic": lambda d: np.ones(d), "anisotropic": lambda d: np.geomspace(0.5, 2.0, d)}
 
 
@@ -119,9 +120,11 @@ class TrainingResult:
                  f"training: {self.metadata['steps']} steps in {self.seconds:.2f} s "
                  f"({1e3 * self.seconds_per_step:.2f} ms/step), final loss {self.losses[-1]:.4g}"]
         if self.stalled:
+            par = self.metadata["parameterisation"]
+            hint = "try --parameterisation sparse, more steps or another seed" if par == "full" else \
+                "try more steps or another learning rate"
             lines.append(f"STALLED: Gamma_eff is {self.rel_error:.1%} from Gamma* (> {STALL_REL_ERROR:.0%}); the "
-                         f"{self.metadata['parameterisation']} parameterisation did not reach the optimum "
-                         "(try --parameterisation sparse, more steps or another seed)")
+                         f"{par} parameterisation did not reach the optimum ({hint})")
         return "\n".join(lines)
 
 
@@ -159,8 +162,9 @@ def train(d: int, N: int, Sigma, tau: float = 1.0, sigma: float = 0.0, steps: in
             m2 *= ADAM_BETAS[1]
             m2 += (1 - ADAM_BETAS[1]) * g * g
             x -= rate * m * (m1 / (1 - ADAM_BETAS[0] ** t)) / (np.sqrt(m2 / (1 - ADAM_BETAS[1] ** t)) + ADAM_EPS)
-        if not (np.all(np.isfinite(params[0])) and np.all(np.isfinite(params[1]))):
-            raise InputError("training", f"step {t}", f"diverged (non-finite weights); lower lr = {lr}")
+        if not np.isfinite(loss) or loss > DIVERGENCE_FACTOR * losses[0]:
+            raise InputError("lr", lr, f"training diverged at step {t} (loss {loss:.3g} from {losses[0]:.3g}); "
+                                       "lower the learning rate")
         if reached is None and t % check_every == 0:
             if _rel_error(params[1][:d, :d].T * params[0][d], G_star) <= TARGET_REL_ERROR:
                 reached = t

@@ -62,3 +62,24 @@ def test_helper_orders_of_convergence(tmp_path, capsys):
 def test_unknown_experiment_and_agents(capsys):
     assert cli.main(["experiment", "nope"]) == 2
     assert "nope" in capsys.readouterr().err
+
+
+def test_trained_lsa_plateaus_match_c3(tmp_path, capsys):
+    out = tmp_path / "tl"
+    assert cli.main(["experiment", "trained-lsa", "--quick", "--out", str(out)]) == 0
+    capsys.readouterr()
+    with open(out / "trained_lsa.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    for agent in "AB":
+        last = [r for r in rows if r["agent"] == agent][-1]
+        assert float(last["error"]) == pytest.approx(float(last["predicted_plateau"]), rel=0.02)
+    assert (out / "trained_lsa.png").read_bytes()[:4] == PNG_MAGIC
+
+
+def test_helper_with_lsa_main_agent(tmp_path, capsys):
+    out = tmp_path / "h"
+    assert cli.main(["experiment", "helper", "--agents", "lsa", "--quick", "--out", str(out)]) == 0
+    capsys.readouterr()
+    with open(out / "helper.csv") as fh:
+        err = [float(r["main_error"]) for r in csv.DictReader(fh) if r["helper"] == "Newton alpha=1"]
+    assert err[1] <= 1e-12 * max(1.0, err[0])  # C12 holds for the LSA main agent too

@@ -9,6 +9,7 @@ from proofs_check.registry import Claim, Outcome, PROFILES
 
 QUICK = PROFILES["quick"]
 FOUNDATION = ["C1", "C2", "C3", "C4", "C5", "C6", "C7", "C17"]
+LSA = ["L1", "L1b", "L2"]
 ADVERSARIAL_AND_HELPERS = ["C8", "C9", "C10", "C11", "C12", "C13", "C14", "C14b", "C16"]
 
 
@@ -38,7 +39,7 @@ def test_status_rules():
         assert runner.run([_claim({"V1": ok, "V2": failing})], QUICK)["claims"][0]["status"] == "failed"
 
 
-@pytest.mark.parametrize("cid", FOUNDATION + ADVERSARIAL_AND_HELPERS)
+@pytest.mark.parametrize("cid", FOUNDATION + LSA + ADVERSARIAL_AND_HELPERS)
 def test_claim_passes_quick(cid):
     rep = runner.run(registry.select([cid]), QUICK)
     methods = rep["claims"][0]["methods"]

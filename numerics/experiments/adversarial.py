@@ -22,7 +22,7 @@ D = 4
 
 
 def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -> list[Path]:
-    common.check_agents(agents)
+    new_agent = common.agent_factory(agents, D, seed)
     rng = np.random.default_rng(seed)
     turns = 60 if quick else 150
     H_B = random_systems.spd(rng, D, cond=10.0)
@@ -31,7 +31,7 @@ def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -
     Gamma_A /= np.max(np.linalg.eigvalsh(Gamma_A))
     rows = []
     fig, axes = plotting.figure(1, 3, width=4.6, height=3.8)
-    victim = common.gd_agent("B", H_B, w_B)
+    victim = new_agent("B", H_B, w_B)
     Delta = w_B - w_A
     plateau_B = np.linalg.norm(victim.M @ Delta)
     for j, kind in enumerate(("full", "rank-one")):
@@ -46,7 +46,7 @@ def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -
         ax.semilogy(t, common.floor(e_A), "C0", label="attacker A: ||u_t - w_A*||")
         ax.semilogy(t, common.floor(e_B), "C3", label="victim B: ||v_t - w_B*||")
         ax.axhline(plateau_B, color="C3", ls="--", lw=1, label="C8: ||M_B Delta||")
-        ax.set_title(f"{kind} attack prompt (rho = {prompt.rho:.2f})")
+        ax.set_title(f"{kind} attack prompt, {agents.upper()} victim (rho = {prompt.rho:.2f})")
         ax.set_xlabel("turn")
         ax.set_ylabel("error")
         ax.grid(alpha=0.3, which="both")
@@ -56,7 +56,7 @@ def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -
     s_values = np.arange(1, 9)
     observed, bound = [], []
     for s in s_values:
-        b = GDAgent("B", victim.geometry, victim.Gamma, int(s))
+        b = GDAgent("B", victim.geometry, victim.Gamma, int(s))  # the victim's mechanism, s GD steps per turn
         observed.append(np.linalg.norm(common.tail([attacker, b], 5)[1] - w_B))  # M_A = 0: exact after one round
         bound.append(np.linalg.norm(b.M, 2) * np.linalg.norm(Delta))
         rows.append(["defence", int(s), 0.0, observed[-1], bound[-1]])

@@ -46,3 +46,32 @@ def check_agents(agents: str, supported=("gd",)) -> str:
 
 def floor(x) -> np.ndarray:
     return np.maximum(np.asarray(x, dtype=float), LOG_FLOOR)
+
+
+LSA_CONTEXT = 20  # examples per prompt, and the N the LSA agents are trained at
+LSA_TRAINING_STEPS = 1500
+
+
+def agent_factory(agents: str, d: int, seed: int):
+    """``make(name, H, w_star, step=0.5)``: a GD agent, or an LSA agent trained here (sparse, isotropic Sigma).
+
+    An LSA agent gets the prompt ``X = sqrt(N) U H^{1/2}``, ``y = X w*`` (so ``X^T X / N = H``)
+    and its own trained preconditioner ``Gamma_eff`` (``step`` applies to GD agents only).
+    """
+    check_agents(agents, supported=AGENT_KINDS)
+    if agents == "gd":
+        return gd_agent
+    from .. import lsa_training
+    from ..lsa import LSAAgent
+
+    trained = lsa_training.train(d, LSA_CONTEXT, "isotropic", steps=LSA_TRAINING_STEPS, seed=seed)
+    if trained.stalled:
+        raise InputError("LSA training", trained.rel_error, "stalled: Gamma_eff is far from Gamma*")
+    rng = np.random.default_rng(seed + 7)
+
+    def make(name: str, H: np.ndarray, w_star, step: float = 0.5) -> LSAAgent:
+        U = random_systems.orthogonal(rng, LSA_CONTEXT)[:, :d]
+        lam, V = np.linalg.eigh(H)
+        X = np.sqrt(LSA_CONTEXT) * U @ (V * np.sqrt(np.clip(lam, 0, None))) @ V.T
+        return LSAAgent(name, trained.weights, X, X @ np.asarray(w_star, dtype=float))
+    return make

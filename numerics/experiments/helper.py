@@ -23,12 +23,12 @@ D = 4
 
 
 def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -> list[Path]:
-    common.check_agents(agents)
+    new_agent = common.agent_factory(agents, D, seed)
     rng = np.random.default_rng(seed)
     turns = 30 if quick else 40
     H_A = random_systems.spd(rng, D, cond=20.0)
     w_A = rng.standard_normal(D)
-    a = common.gd_agent("A", H_A, w_A, step=0.5)
+    a = new_agent("A", H_A, w_A, step=0.5)
     X_B = rng.standard_normal((2 * D, D))
     H_B = X_B.T @ X_B / len(X_B)
     Gamma_B = 0.5 / np.max(np.linalg.eigvalsh(H_B)) * np.eye(D)
@@ -74,7 +74,7 @@ def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -
             ax.axvline(value, color=colour, ls=":", lw=1)
     ax.set_xlabel("turn t (A's t-th message)")
     ax.set_ylabel("||u_t - w_A*||")
-    ax.set_title("main agent's error with different helpers (dashed: theory)")
+    ax.set_title(f"main agent ({agents.upper()}) with different helpers (dashed: theory)")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7, loc="lower left")
     out = Path(out_dir)

@@ -35,7 +35,7 @@ def targets_angle(theta: float, d: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -> list[Path]:
-    common.check_agents(agents)
+    new_agent = common.agent_factory(agents, D, seed)
     rng = np.random.default_rng(seed)
     turns = 400 if quick else 2000
     sweeps = {"gap scale s": (np.linspace(0, 2, 5 if quick else 11), targets_scale),
@@ -48,7 +48,7 @@ def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -
             pred, sim = {"A": [], "B": []}, {"A": [], "B": []}
             for x in grid:
                 w_A, w_B = make(x, D)
-                a, b = common.gd_agent("A", H_A, w_A), common.gd_agent("B", H_B, w_B)
+                a, b = new_agent("A", H_A, w_A), new_agent("B", H_B, w_B)
                 G_A, G_B = closed_forms.bias_maps(a.M, b.M)
                 Delta = w_B - w_A
                 last = common.tail([a, b], turns)
@@ -62,7 +62,7 @@ def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -
                 ax.plot(grid, sim[name], "o", color=colour, mfc="none", label=f"{name}: simulated")
             ax.set_xlabel(label)
             ax.set_ylabel("plateau ||e||")
-            ax.set_title(f"A {kind}, B anisotropic")
+            ax.set_title(f"A {kind}, B anisotropic ({agents.upper()} agents)")
             ax.grid(alpha=0.3)
     axes[0, 0].legend(fontsize=8)
     out = Path(out_dir)
