@@ -19,7 +19,17 @@ def _figures(report, claims, out_dir) -> list[Path]:
     return [figures.margins(report, out_dir)]
 
 
-WRITERS = [_report_files, _figures]
+def _derivations(report, claims, out_dir) -> list[Path]:
+    """derivations.tex always; derivations.pdf when pdflatex is present."""
+    from . import latex
+
+    doc, _ = latex.derivations_tex(claims, report)
+    tex = out_dir / "derivations.tex"
+    tex.write_text(doc)
+    return [tex] + ([latex.compile_pdf(tex)] if latex.pdflatex() else [])
+
+
+WRITERS = [_report_files, _figures, _derivations]
 
 
 def write_all(report: dict, claims, out_dir) -> list[Path]:

@@ -33,8 +33,8 @@ v_star_exact_attacker = ta.v_star.xreplace({A.M: Zero, A.K: I})
 w_A_steer = sp.Inverse(B.M) * (p - B.K * B.w_star)
 
 FORMULAS = [
-    Formula("C8", "attack_condition", sp.MatrixSymbol("e_A", *A.w_star.shape), ta.G_A * ta.Delta,
-            "A is exact (e_A = 0) iff M_A K_B Delta = 0."),
+    Formula("C8", "attack_condition", (I - ta.J_A) * sp.MatrixSymbol("e_A", *A.w_star.shape), attack_condition,
+            "A is exact (e_A = 0) iff M_A K_B Delta = 0 (I - M_A M_B invertible)."),
     Formula("C8", "victim_residual", sp.MatrixSymbol("e_B", *A.w_star.shape), e_B_when_A_exact,
             "B's plateau against an exact attacker."),
     Formula("C9", "full_rank_prompt", matrix("X_A"), sp.sqrt(sp.Symbol("N")) * matrix("U") * R,

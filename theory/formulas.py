@@ -6,8 +6,10 @@ LaTeX is rendered from that same object. Theory modules expose ``FORMULAS``
 """
 from __future__ import annotations
 
+import hashlib
 import importlib
 import pkgutil
+import re
 from dataclasses import dataclass
 
 import sympy as sp
@@ -29,6 +31,20 @@ class Formula:
 
     def latex(self) -> str:
         return f"{sp.latex(self.lhs)} = {sp.latex(self.rhs)}"
+
+    @property
+    def fingerprint(self) -> str:
+        """Hash of the canonical SymPy form (``srepr``): changes whenever the formula changes."""
+        text = f"{sp.srepr(self.lhs)} = {sp.srepr(self.rhs)}"
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    @property
+    def macro(self) -> str:
+        """LaTeX macro name, letters only: ``C2.fixed_point_A`` -> ``aadFixedPointA``."""
+        words = re.split(r"[^A-Za-z0-9]+", self.name)
+        digits = dict(zip("0123456789", ["Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine"]))
+        camel = "".join(w[:1].upper() + w[1:] for w in words if w)
+        return "aad" + "".join(digits.get(ch, ch) for ch in camel)
 
 
 def all_formulas() -> dict[str, Formula]:

@@ -133,7 +133,11 @@ def empirical_geometry(n: int, dim: int) -> tuple[sp.Matrix, list]:
 Sigma = sp.MatrixSymbol("Sigma", d, d)
 gamma_star_matrix = sp.Inverse((N + 1) / N * Sigma + (sp.Trace(Sigma) + sigma**2 / tau**2) / N * sp.Identity(d))
 
+s_1 = sp.Symbol("s", positive=True)  # Sigma in d = 1
+gamma_star_1d = gamma_star(sp.Matrix([[s_1]]))[0, 0]
+
 FORMULAS = [
+    Formula("L2", "gamma_star_scalar", sp.Symbol("Gamma^*"), gamma_star_1d, "Gamma* in d = 1 with Sigma = s."),
     Formula("L2", "gamma_star", sp.MatrixSymbol("Gamma^*", d, d), gamma_star_matrix,
             "Risk-minimising LSA preconditioner for x ~ N(0, Sigma), w ~ N(0, tau^2 I), label noise sigma."),
     Formula("L1", "gd_readout", sp.MatrixSymbol("w' - w", d, 1), gd_step,

@@ -1,0 +1,51 @@
+"""``a2ad derive [--claims ...] [--format latex|macros|text|json] [--out FILE]``."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from theory.formulas import all_formulas
+
+from .. import latex, registry, runner
+
+DEFAULT_OUT = {"latex": "derivations.tex", "macros": "a2ad-formulas.tex"}
+
+
+def register(sub) -> None:
+    p = sub.add_parser("derive", help="derivations as LaTeX (every step verified), formula macros, text or JSON")
+    p.add_argument("--claims", default=None, help="comma-separated claim IDs (default: all)")
+    p.add_argument("--format", default="latex", choices=["latex", "macros", "text", "json"])
+    p.add_argument("--out", default=None, help="output file (default derivations.tex / a2ad-formulas.tex; "
+                                               "text and json go to stdout)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    claims = registry.select(args.claims.split(",") if args.claims else None)
+    try:
+        if args.format == "latex":
+            doc, steps = latex.derivations_tex(claims)
+            path = Path(args.out or DEFAULT_OUT["latex"])
+            path.write_text(doc)
+            proved = sum(len(v) for s in steps.values() for v in s.values())
+            print(f"{path}: {len(claims)} claims, {proved} derivation steps, each proved by V1")
+        elif args.format == "macros":
+            ids = {f.claim for f in all_formulas().values()}
+            rep = runner.run([c for c in registry.all_claims() if c.id in ids], registry.Profile.named("quick"))
+            statuses = {c["id"]: f"{c['status']} ({', '.join(m['method'] for m in c['methods'])}; quick profile)"
+                        for c in rep["claims"]}
+            path = Path(args.out or DEFAULT_OUT["macros"])
+            path.write_text(latex.macros_tex(statuses))
+            print(f"{path}: {len(all_formulas())} formulas")
+        else:
+            formulas = [f for f in all_formulas().values() if f.claim in {c.id for c in claims}]
+            rows = [{"id": f.id, "latex": f.latex(), "fingerprint": f.fingerprint, "macro": f.macro,
+                     "description": f.description} for f in formulas]
+            text = json.dumps(rows, indent=2) if args.format == "json" else \
+                "\n".join(f"{r['id']} [{r['fingerprint']}]: {r['latex']}" for r in rows)
+            (Path(args.out).write_text(text + "\n") if args.out else sys.stdout.write(text + "\n"))
+    except latex.UnverifiedStep as exc:
+        print(f"a2ad derive: refused: {exc}", file=sys.stderr)
+        return 1
+    return 0
