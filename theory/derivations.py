@@ -67,6 +67,10 @@ CHAINS = [
         ((I - ta.J_A) * ta.e_A, "(I - M_A M_B) e_A"),
         (A.M * B.K * ta.Delta, "C3: e_A = (I - M_A M_B)^{-1} M_A K_B Delta"),
     ), D),
+    Chain("C9", "The full-rank prompt makes A exact", (
+        (adv.K_A_full_rank, "K_A = Gamma_A H_A, Gamma_A = (Gamma^{-1/2} Gamma^{-1/2})^{-1}, H_A = Gamma^{-1/2} U^T U Gamma^{-1/2}"),
+        (I, "U^T U = I"),
+    ), D),
     Chain("C11", "Steering the victim to p with w_A* = M_B^{-1}(p - K_B w_B*)", (
         (adv.v_star_exact_attacker.xreplace({A.w_star: adv.w_A_steer}), "C2 with M_A = 0, K_A = I"),
         (B.M * adv.w_A_steer + B.K * B.w_star, "v* = M_B w_A* + K_B w_B*"),

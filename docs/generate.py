@@ -1,0 +1,71 @@
+"""Write the generated pages of the docs: one theory page per claim (from the registry and a
+quick verify run) and the experiments gallery (figures from ``a2ad experiment --quick``)."""
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from numerics.experiments import all_experiments  # noqa: E402
+from proofs_check import registry, runner  # noqa: E402
+from theory.formulas import all_formulas  # noqa: E402
+
+OUT = HERE / "_generated"
+
+
+def heading(text: str, ch: str) -> str:
+    return f"{text}\n{ch * len(text)}\n"
+
+
+def literal(text: str) -> str:
+    return "::\n\n" + "\n".join("    " + line for line in text.splitlines()) + "\n"
+
+
+def claims_pages(report: dict) -> None:
+    entries = {c["id"]: c for c in report["claims"]}
+    formulas = all_formulas()
+    names = []
+    for claim in registry.all_claims():
+        entry = entries[claim.id]
+        rows = "\n".join(f"   * - {m['method']}\n     - {m['status']}\n     - {m['worst_error']:.3g}\n"
+                         f"     - {m['tolerance']:.3g}\n     - {m['instances']}" for m in entry["methods"])
+        eqs = "\n".join(f"``{fid}`` (fingerprint ``{formulas[fid].fingerprint}``)\n\n"
+                        f".. math::\n\n   {formulas[fid].latex()}\n" for fid in claim.formulas)
+        page = (heading(f"{claim.id}: {claim.title}", "=") + "\n" + "**Statement.**\n\n" + literal(claim.statement)
+                + "\n**Hypotheses.**\n\n" + literal("\n".join(claim.hypotheses) or "none") + "\n"
+                + f"**Relation:** {claim.relation}. **Source:** {claim.reference}. "
+                + f"**Last verified status (quick profile):** {entry['status']}.\n\n"
+                + ".. list-table::\n   :header-rows: 1\n\n   * - method\n     - status\n     - worst error\n"
+                + "     - tolerance\n     - instances\n" + rows + "\n\n" + eqs)
+        name = f"claim_{claim.id}"
+        (OUT / "claims" / f"{name}.rst").write_text(page)
+        names.append(name)
+    index = heading("Claims", "=") + "\nOne page per registered claim, generated from the registry.\n\n" \
+        + ".. toctree::\n   :maxdepth: 1\n\n" + "\n".join(f"   {n}" for n in names) + "\n"
+    (OUT / "claims" / "index.rst").write_text(index)
+
+
+def gallery() -> None:
+    parts = [heading("Experiments gallery", "="), "\nFigures written by ``a2ad experiment NAME --quick``.\n"]
+    for name, module in sorted(all_experiments().items()):
+        paths = module.run(OUT / "figures" / name, agents="gd", seed=0, quick=True)
+        parts.append("\n" + heading(name, "-") + "\n" + literal(module.DESCRIPTION))
+        for p in paths:
+            if p.suffix == ".png":
+                parts.append(f"\n.. image:: figures/{name}/{p.name}\n   :width: 100%\n")
+    (OUT / "gallery.rst").write_text("".join(parts))
+
+
+def main() -> int:
+    shutil.rmtree(OUT, ignore_errors=True)
+    (OUT / "claims").mkdir(parents=True)
+    claims_pages(runner.run(registry.all_claims(), registry.Profile.named("quick")))
+    gallery()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
