@@ -14,8 +14,28 @@ from . import validate
 from .prompts import Geometry
 
 
+class AffineDescription:
+    """The affine description ``T(w) = M w + c`` of an agent with ``Gamma``, ``geometry`` and ``steps``
+    (used by closed forms, never by simulation)."""
+
+    @property
+    def M(self) -> np.ndarray:
+        """Transfer per turn, ``M^s = (I - Gamma H)^s``."""
+        return np.linalg.matrix_power(np.eye(self.d) - self.Gamma @ self.geometry.H, self.steps)
+
+    @property
+    def K(self) -> np.ndarray:
+        """Effective step per turn, ``K = I - M^s``."""
+        return np.eye(self.d) - self.M
+
+    @property
+    def c(self) -> np.ndarray:
+        """Offset per turn, ``c = K w_star``."""
+        return self.K @ self.w_star
+
+
 @dataclass(frozen=True)
-class GDAgent:
+class GDAgent(AffineDescription):
     """An agent running ``steps`` preconditioned GD steps on its prompt per turn."""
 
     name: str
@@ -41,19 +61,3 @@ class GDAgent:
         for _ in range(self.steps):
             w = w - self.Gamma @ (H @ w - b)
         return w
-
-    # The affine description (used by closed forms, never by simulation).
-    @property
-    def M(self) -> np.ndarray:
-        """Transfer per turn, ``M^s = (I - Gamma H)^s``."""
-        return np.linalg.matrix_power(np.eye(self.d) - self.Gamma @ self.geometry.H, self.steps)
-
-    @property
-    def K(self) -> np.ndarray:
-        """Effective step per turn, ``K = I - M^s``."""
-        return np.eye(self.d) - self.M
-
-    @property
-    def c(self) -> np.ndarray:
-        """Offset per turn, ``c = K w_star``."""
-        return self.K @ self.w_star

@@ -13,6 +13,7 @@ import numpy as np
 
 from . import validate
 from .errors import InputError
+from .agents import AffineDescription
 from .prompts import Geometry, from_prompt
 
 
@@ -126,10 +127,10 @@ def read_weights(weights: LSAWeights) -> Readout:
     return Readout(p_x=p[:d].copy(), p_y=float(p[d]), Q_xx=Q[:d, :d].copy(), q_yx=Q[d, :d].copy())
 
 
-class LSAAgent:
+class LSAAgent(AffineDescription):
     """An LSA agent on its prompt ``(X, y)``: plays in any simulation in place of a GD agent.
 
-    ``M``, ``K``, ``c`` describe the affine part read off the weights (L1b, exact when
+    ``M``, ``K``, ``c`` (:class:`AffineDescription`) use ``Gamma_eff`` read off the weights (L1b, exact when
     ``p_x = q_yx = 0``); ``respond`` always runs the real forward pass.
     """
 
@@ -158,15 +159,3 @@ class LSAAgent:
         for _ in range(self.steps):
             w = forward(self.weights, self.geometry.X, self.geometry.y, w)
         return w
-
-    @property
-    def M(self) -> np.ndarray:
-        return np.linalg.matrix_power(np.eye(self.d) - self.Gamma @ self.geometry.H, self.steps)
-
-    @property
-    def K(self) -> np.ndarray:
-        return np.eye(self.d) - self.M
-
-    @property
-    def c(self) -> np.ndarray:
-        return self.K @ self.w_star
