@@ -19,6 +19,14 @@ class AffineDescription:
     (used by closed forms, never by simulation)."""
 
     @property
+    def d(self) -> int:
+        return self.geometry.d
+
+    @property
+    def w_star(self) -> np.ndarray:
+        return self.geometry.w_star
+
+    @property
     def M(self) -> np.ndarray:
         """Transfer per turn, ``M^s = (I - Gamma H)^s``."""
         return np.linalg.matrix_power(np.eye(self.d) - self.Gamma @ self.geometry.H, self.steps)
@@ -46,14 +54,6 @@ class GDAgent(AffineDescription):
     def __post_init__(self):
         validate.square(f"{self.name}.preconditioner", self.Gamma, self.geometry.d)
         validate.positive_int(f"{self.name}.steps_per_turn", self.steps)
-
-    @property
-    def d(self) -> int:
-        return self.geometry.d
-
-    @property
-    def w_star(self) -> np.ndarray:
-        return self.geometry.w_star
 
     def respond(self, w: np.ndarray) -> np.ndarray:
         """Iterate the GD step itself (no closed form): ``w <- w - Gamma (H w - b)``."""

@@ -11,7 +11,9 @@ import numpy as np
 from scipy.linalg import sqrtm
 
 from . import closed_forms, validate
+from .agents import GDAgent
 from .errors import InputError
+from .prompts import from_prompt
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,10 @@ class AttackPrompt:
     w_A: np.ndarray  # the attacker's target (its prompt's least-squares solution)
     rho: float | None = None  # rho(M_A M_B) of the attacked pair, where the attack needs it
     unreachable: float = 0.0  # C11: ||v* - p|| left by a least-squares steering target
+
+    def agent(self, Gamma_A, name: str = "A") -> GDAgent:
+        """The attacker: a GD agent on this prompt with preconditioner ``Gamma_A``."""
+        return GDAgent(name, from_prompt(self.X, self.y, name=name), Gamma_A)
 
 
 def _orthonormal_columns(rng: np.random.Generator, N: int, d: int) -> np.ndarray:

@@ -144,14 +144,6 @@ class LSAAgent(AffineDescription):
         self.readout = read_weights(weights)
 
     @property
-    def d(self) -> int:
-        return self.geometry.d
-
-    @property
-    def w_star(self) -> np.ndarray:
-        return self.geometry.w_star
-
-    @property
     def Gamma(self) -> np.ndarray:
         return self.readout.Gamma_eff
 

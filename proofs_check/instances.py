@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from numerics import random_systems
+from numerics.agents import GDAgent
+from numerics.prompts import from_geometry
 
 
 def gd_pairs(rng: np.random.Generator, n: int, d_range=(1, 8), rho_max: float = 0.9, shared: bool = False):
@@ -29,3 +31,11 @@ def transfers(Gamma: np.ndarray, H: np.ndarray, w_star: np.ndarray, steps=None):
 def moments(H: np.ndarray, w_star: np.ndarray) -> np.ndarray:
     """``b = H w*`` (what a GD agent's prompt supplies)."""
     return (H @ w_star[..., None])[..., 0]
+
+
+def random_gd_agent(rng: np.random.Generator, d: int, name: str) -> GDAgent:
+    """A GD agent with SPD ``H`` (cond up to 10^1.5) and ``Gamma = c / lambda_max(H) I``, c in [0.3, 1]:
+    ``rho(M) <= 1 - 0.3 / cond``."""
+    H = random_systems.spd(rng, d, cond=10 ** rng.uniform(0, 1.5))
+    Gamma = rng.uniform(0.3, 1.0) / np.max(np.linalg.eigvalsh(H)) * np.eye(d)
+    return GDAgent(name, from_geometry(H, rng.standard_normal(d), name=name), Gamma)

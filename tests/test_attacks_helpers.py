@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from numerics import attacks, config, prediction, simulate
+from numerics import attacks, config, simulate
 from numerics.agents import GDAgent
 from numerics.errors import InputError
 from numerics.helper_policies import IdentificationPolicy, NewtonPolicy, RelabellingHelper, check_alpha

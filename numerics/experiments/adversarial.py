@@ -13,7 +13,6 @@ import numpy as np
 
 from .. import attacks, random_systems, simulate
 from ..agents import GDAgent
-from ..prompts import from_prompt
 from . import common, plotting
 
 NAME = "adversarial"
@@ -37,7 +36,7 @@ def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -
     for j, kind in enumerate(("full", "rank-one")):
         prompt = (attacks.full_rank_prompt(Gamma_A, w_A, N=D, rng=rng) if kind == "full"
                   else attacks.rank_one_prompt(Gamma_A, victim.M, w_A, w_B, N=1))
-        attacker = GDAgent("A", from_prompt(prompt.X, prompt.y, name="A"), Gamma_A)
+        attacker = prompt.agent(Gamma_A)
         msgs = simulate.run([attacker, victim], np.zeros(D), turns)
         e_A, e_B = np.linalg.norm(msgs[:, 0] - w_A, axis=1), np.linalg.norm(msgs[:, 1] - w_B, axis=1)
         rows += [[kind, t + 1, e_A[t], e_B[t], plateau_B] for t in range(turns)]
@@ -52,7 +51,7 @@ def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=7)
     # C16: the victim's defence, more steps per turn
-    attacker = GDAgent("A", from_prompt(*_xy(attacks.full_rank_prompt(Gamma_A, w_A, N=D, rng=rng)), name="A"), Gamma_A)
+    attacker = attacks.full_rank_prompt(Gamma_A, w_A, N=D, rng=rng).agent(Gamma_A)
     s_values = np.arange(1, 9)
     observed, bound = [], []
     for s in s_values:
@@ -73,6 +72,3 @@ def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -
                                                          "victim_reference"], rows),
             plotting.save(fig, out / "adversarial.png")]
 
-
-def _xy(prompt: attacks.AttackPrompt):
-    return prompt.X, prompt.y

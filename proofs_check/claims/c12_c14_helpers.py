@@ -13,12 +13,12 @@ import sympy as sp
 from numerics import random_systems, simulate
 from numerics.agents import GDAgent
 from numerics.helper_policies import BroydenPolicy, IdentificationPolicy, NewtonPolicy, RelabellingHelper
-from numerics.prompts import from_geometry
-from theory import algebra, model
+from theory import algebra
 from theory import newton_helper as nh
 from theory import two_agents as ta
 
-from ..methods import FLOAT_REL_TOL, PRECISE_DPS, PRECISE_REL_TOL, EXACT, explicit_zero, free_proofs, worst
+from ..instances import random_gd_agent
+from ..methods import FLOAT_REL_TOL, PRECISE_DPS, PRECISE_REL_TOL, explicit_zero, free_proofs, worst
 from ..registry import Claim, Outcome, Profile
 
 A, B = ta.A, ta.B
@@ -32,9 +32,7 @@ BROYDEN_DIMS = range(1, 7)
 
 
 def main_agent(rng, d: int) -> GDAgent:
-    H = random_systems.spd(rng, d, cond=10 ** rng.uniform(0, 1.5))
-    Gamma = rng.uniform(0.3, 1.0) / np.max(np.linalg.eigvalsh(H)) * np.eye(d)
-    return GDAgent("A", from_geometry(H, rng.standard_normal(d), name="A"), Gamma)
+    return random_gd_agent(rng, d, "A")
 
 
 def helper(rng, d: int, policy) -> RelabellingHelper:

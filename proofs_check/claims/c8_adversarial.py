@@ -12,11 +12,12 @@ import sympy as sp
 from numerics import attacks, closed_forms, random_systems, simulate
 from numerics.agents import GDAgent
 from numerics.errors import InputError
-from numerics.prompts import from_geometry, from_prompt
+from numerics.prompts import from_geometry
 from theory import adversarial as adv
 from theory import algebra, model
 from theory import two_agents as ta
 
+from ..instances import random_gd_agent
 from ..properties import run_property
 from ..methods import FLOAT_REL_TOL, explicit_zero, free_proofs, worst
 from ..registry import Claim, Outcome, Profile
@@ -28,13 +29,13 @@ MAX_TURNS = 200_000  # rank-one attacks can leave rho(M_A M_B) close to 1
 
 
 def victim(rng, d: int) -> GDAgent:
-    H = random_systems.spd(rng, d, cond=10 ** rng.uniform(0, 1.5))
-    Gamma = rng.uniform(0.3, 1.0) / np.max(np.linalg.eigvalsh(H)) * np.eye(d)
-    return GDAgent("B", from_geometry(H, rng.standard_normal(d), name="B"), Gamma)
+    return random_gd_agent(rng, d, "B")
 
 
-def attacker_agent(prompt: attacks.AttackPrompt, Gamma_A) -> GDAgent:
-    return GDAgent("A", from_prompt(prompt.X, prompt.y, name="A"), Gamma_A)
+def attacker_preconditioner(rng, d: int, cond: float) -> np.ndarray:
+    """An SPD ``Gamma_A`` with largest eigenvalue 1."""
+    Gamma_A = random_systems.spd(rng, d, cond=cond)
+    return Gamma_A / np.max(np.linalg.eigvalsh(Gamma_A))
 
 
 def plateaus(a: GDAgent, b: GDAgent, w_A: np.ndarray, rho: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
@@ -65,8 +66,7 @@ def c8_v4(profile: Profile) -> Outcome:
     for k in range(max(4, profile.instances // 8)):
         d = int(rng.integers(2, 7))
         b = victim(rng, d)
-        Gamma_A = random_systems.spd(rng, d, cond=5.0)
-        Gamma_A /= np.max(np.linalg.eigvalsh(Gamma_A))
+        Gamma_A = attacker_preconditioner(rng, d, 5.0)
         w_A = rng.standard_normal(d)
         if k % 2:
             prompt = attacks.full_rank_prompt(Gamma_A, w_A, N=d + 3, rng=rng)
@@ -75,7 +75,7 @@ def c8_v4(profile: Profile) -> Outcome:
                 prompt = attacks.rank_one_prompt(Gamma_A, b.M, w_A, b.w_star, N=3)
             except InputError:  # this draw would diverge (C10 refuses); try the full-rank prompt instead
                 prompt = attacks.full_rank_prompt(Gamma_A, w_A, N=d + 3, rng=rng)
-        a = attacker_agent(prompt, Gamma_A)
+        a = prompt.agent(Gamma_A)
         e_A, e_B = plateaus(a, b, w_A, prompt.rho)
         Delta = b.w_star - w_A
         scale = np.linalg.norm(Delta)
@@ -97,7 +97,7 @@ def c9_v4(profile: Profile) -> Outcome:
         Gamma_A = random_systems.spd(rng, d, cond=10 ** rng.uniform(0, 3))
         w_A = rng.standard_normal(d)
         prompt = attacks.full_rank_prompt(Gamma_A, w_A, N=int(rng.integers(d, 3 * d + 1)), rng=rng)
-        a = attacker_agent(prompt, Gamma_A)
+        a = prompt.agent(Gamma_A)
         b = victim(rng, d)
         # A sits on its target from its first turn (the real agent, one step)
         first = simulate.run([a, b], rng.standard_normal(d), 1)[0, 0]
@@ -128,15 +128,14 @@ def c10_v4(profile: Profile) -> Outcome:
     for _ in range(max(8, profile.instances // 4)):
         d = int(rng.integers(2, 9))
         b = victim(rng, d)
-        Gamma_A = random_systems.spd(rng, d, cond=3.0)
-        Gamma_A /= np.max(np.linalg.eigvalsh(Gamma_A))
+        Gamma_A = attacker_preconditioner(rng, d, 3.0)
         w_A = rng.standard_normal(d)
         try:
             prompt = attacks.rank_one_prompt(Gamma_A, b.M, w_A, b.w_star, N=int(rng.integers(1, 4)))
         except InputError:
             refused += 1
             continue
-        a = attacker_agent(prompt, Gamma_A)
+        a = prompt.agent(Gamma_A)
         g = b.K @ (b.w_star - w_A)
         e_A, e_B = plateaus(a, b, w_A, prompt.rho)
         # prompt.rho is the attacker's reported rate: it must be the rate of the real pair
@@ -166,7 +165,7 @@ def c11_v4(profile: Profile) -> Outcome:
         p = rng.standard_normal(d)
         Gamma_A = random_systems.spd(rng, d, cond=3.0)
         prompt = attacks.steering_prompt(Gamma_A, b.M, b.w_star, p, N=d + 2, rng=rng)
-        a = attacker_agent(prompt, Gamma_A)
+        a = prompt.agent(Gamma_A)
         _, e_B = plateaus(a, b, prompt.w_A)
         errors.append(np.linalg.norm(e_B + b.w_star - p) / np.linalg.norm(p))
     # singular M_B (a direction B's step inverts exactly): least squares, residual reported
@@ -187,7 +186,7 @@ def c16_excess(rng, d: int) -> float:
     b = GDAgent("B", base.geometry, base.Gamma, s_B)
     Gamma_A = random_systems.spd(rng, d, cond=3.0)
     w_A = rng.standard_normal(d)
-    a = attacker_agent(attacks.full_rank_prompt(Gamma_A, w_A, N=d + 1, rng=rng), Gamma_A)
+    a = attacks.full_rank_prompt(Gamma_A, w_A, N=d + 1, rng=rng).agent(Gamma_A)
     _, e_B = plateaus(a, b, w_A)
     Delta = b.w_star - w_A
     M_s = np.linalg.matrix_power(np.eye(d) - b.Gamma @ b.geometry.H, s_B)
