@@ -20,8 +20,10 @@ from .c3_biased_equilibrium import simulated_plateaus
 
 A, B = ta.A, ta.B
 LIMIT_STEPS = (1, 4, 16, 64, 256)
-# At s_A = 256 with rho(M_A) <= 0.9... the transient M_A^s is below 1e-11 for these pairs;
-# the limit check compares e_B with -M_B Delta to that accuracy.
+# At s_A = 256 with rho(M_A) <= LIMIT_RHO_A the transient M_A^s is below 1e-11 for these pairs;
+# the limit check compares e_B with -M_B Delta to that accuracy. Pairs with a slower A
+# (rho(M_A) close to 1 is allowed by rho(M_A M_B) <= 0.9) need more steps and are left out.
+LIMIT_RHO_A = 0.9
 LIMIT_TOL = 1e-8
 
 
@@ -50,6 +52,10 @@ def v4(profile: Profile) -> Outcome:
     # The limit: e_A -> 0 and e_B -> -M_B Delta as s_A grows (B keeps one step).
     limit_gap = []
     for Gamma, H, w in gd_pairs(rng, 8, d_range=(2, 6), rho_max=0.9):
+        fast_A = closed_forms.spectral_radius(np.eye(H.shape[-1]) - Gamma[:, 0] @ H[:, 0]) <= LIMIT_RHO_A
+        if not np.any(fast_A):
+            continue
+        Gamma, H, w = Gamma[fast_A], H[fast_A], w[fast_A]
         M1 = np.eye(H.shape[-1]) - Gamma @ H
         Delta = w[:, 1] - w[:, 0]
         target_B = -(M1[:, 1] @ Delta[..., None])[..., 0]
@@ -57,13 +63,15 @@ def v4(profile: Profile) -> Outcome:
             sim = simulated_plateaus(Gamma, H, w, np.zeros_like(Delta), steps=[sA, 1])
             gap = np.linalg.norm(sim[:, 0], axis=-1) + np.linalg.norm(sim[:, 1] - target_B, axis=-1)
             limit_gap.append(float(np.max(gap / np.linalg.norm(Delta, axis=-1))))
-    # The limit is a pass/fail side condition: the gap must shrink with s_A and end below LIMIT_TOL.
-    last = limit_gap[-len(LIMIT_STEPS):]
-    if not (last[-1] <= LIMIT_TOL and all(x >= y for x, y in zip(last, last[1:]))):
+    # The limit is a pass/fail side condition: for every batch the gap must shrink with s_A and end below LIMIT_TOL.
+    n = len(LIMIT_STEPS)
+    runs = [limit_gap[i:i + n] for i in range(0, len(limit_gap), n)]
+    if not runs or not all(r[-1] <= LIMIT_TOL and all(x >= y for x, y in zip(r, r[1:])) for r in runs):
         errors.append(np.inf)
+    last = max(runs, key=lambda r: r[-1]) if runs else []
     return worst(errors, FLOAT_REL_TOL,
                  f"simulated plateaus with s in 1..4 vs C3 on M^s; limit gap ||e_A|| + ||e_B + M_B Delta|| "
-                 f"/ ||Delta|| at s_A = {LIMIT_STEPS}: " + ", ".join(f"{g:.1e}" for g in limit_gap[-len(LIMIT_STEPS):])
+                 f"/ ||Delta|| at s_A = {LIMIT_STEPS} (worst of {len(runs)} batches): " + ", ".join(f"{g:.1e}" for g in last)
                  + f" (last must be <= {LIMIT_TOL:g})")
 
 
