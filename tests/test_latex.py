@@ -77,3 +77,19 @@ def test_unverified_chain_is_refused(tmp_path, capsys, monkeypatch):
     out = tmp_path / "d.tex"
     assert cli.main(["derive", "--claims", "C1", "--out", str(out)]) == 1
     assert "refused" in capsys.readouterr().err and not out.exists()
+
+
+def test_every_registered_claim_has_a_verified_chain():
+    from proofs_check import registry
+    missing = [c.id for c in registry.all_claims() if not derivations.chains_for(c.id)]
+    assert not missing, f"claims without a derivation chain: {missing}"
+    for chain in derivations.CHAINS:
+        assert all(c.holds for c in derivations.check(chain)), chain.title
+
+
+@pytest.mark.parametrize("chain", derivations.CHAINS, ids=lambda c: f"{c.claim}-{c.method}-{c.title[:20]}")
+def test_each_chain_checker_rejects_a_perturbed_step(chain):
+    *head, (last, why) = chain.steps
+    wrong = derivations.Chain(chain.claim, chain.title, (*head, (2 * last, why)), chain.definitions,
+                              chain.method, chain.explicit, chain.dims)
+    assert not derivations.check(wrong)[-1].holds

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 
 from theory.formulas import all_formulas
@@ -28,8 +29,9 @@ def run(args) -> int:
             doc, steps = latex.derivations_tex(claims)
             path = Path(args.out or DEFAULT_OUT["latex"])
             path.write_text(doc)
-            proved = sum(len(v) for s in steps.values() for v in s.values())
-            print(f"{path}: {len(claims)} claims, {proved} derivation steps, each proved by V1")
+            methods = Counter(m.split(",")[0] for s in steps.values() for v in s.values() for m in v)
+            by = ", ".join(f"{n} by {m}" for m, n in sorted(methods.items()))
+            print(f"{path}: {len(claims)} claims, {sum(methods.values())} derivation steps, every one proved ({by})")
         elif args.format == "macros":
             ids = {f.claim for f in all_formulas().values()}
             rep = runner.run([c for c in registry.all_claims() if c.id in ids], registry.Profile.named("quick"))
