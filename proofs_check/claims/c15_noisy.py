@@ -1,0 +1,113 @@
+"""C15: noisy agents. With independent zero-mean output noise ``Cov eta_i = S_i``, the mean
+follows section 2 and B's messages have stationary covariance
+``P_B = J_B P_B J_B^T + M_B S_A M_B^T + S_B`` (``J_B = M_B M_A``); with K agents,
+``P_i = J_i P_i J_i^T + sum_j P_{i,j} S_j P_{i,j}^T``.
+
+Methods: V1 (the deviation recursion, and K = 2 of the K-agent equation is the two-agent
+one), V4 (Monte Carlo over independent chains of real GD steps, K = 2 and 3),
+V8 (scipy's ``solve_discrete_lyapunov`` and python-control's ``dlyap``).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from numerics import closed_forms, lyapunov, noisy as noisy_sim
+from theory import algebra, model
+from theory import k_agents as ka
+from theory import noisy
+from theory import two_agents as ta
+
+from ..instances import random_gd_agent
+from ..methods import EXTERNAL_REL_TOL, free_proofs, relative_error, worst
+from ..registry import Claim, Outcome, Profile
+
+# V4 statistical tolerance: entries of a sample covariance of n iid Gaussian vectors have
+# standard error sqrt((P_ii P_jj + P_ij^2) / n); 5 standard errors over a few hundred
+# entries fails by chance with probability < 1e-4 (and the seed is fixed).
+MC_Z_TOL = 5.0
+MC_CHAINS = {"quick": 20_000, "full": 100_000}
+MC_SYSTEMS = {"quick": 2, "full": 6}  # per K; each costs BURN_IN turns over all chains
+RHO_MAX = 0.9
+BURN_IN = 300  # turns: rho <= 0.9 leaves 0.9^300 < 1e-13 of the start
+
+
+def v1(profile: Profile) -> Outcome:
+    A, B = ta.A, ta.B
+    proofs = [("v_t - v* = J_B (v_{t-1} - v*) + M_B eta_A + eta_B",
+               algebra.prove(noisy.v_next - ta.v_star, noisy.deviation_B, [model.I - ta.J_B], ta.DEFINITIONS))]
+    # Agent 2 of the K = 2 equation is B's equation (agent 1 = A).
+    a1, a2 = ka.agents(2)
+    rename = {a1.M: A.M, a2.M: B.M}
+    two = noisy.lyapunov_rhs(2, 1, noisy.P_B, [noisy.S_A, noisy.S_B]).xreplace(rename)
+    proofs.append(("K = 2 Lyapunov equation = the two-agent one for B",
+                   algebra.prove(two, noisy.lyapunov_rhs_B, [], {})))
+    return free_proofs(proofs)
+
+
+def noisy_systems(rng, n: int, K: int):
+    """``n`` systems of K GD agents with round rate <= RHO_MAX and random PSD noise (one rank-deficient)."""
+    out = []
+    while len(out) < n:
+        d = int(rng.integers(1, 5))
+        agents = [random_gd_agent(rng, d, chr(ord("A") + k)) for k in range(K)]
+        if closed_forms.contraction_rate(np.stack([a.M for a in agents])) > RHO_MAX:
+            continue
+        S = []
+        for k in range(K):
+            root = rng.standard_normal((d, int(rng.integers(1, d + 1)) if k == 0 else d))
+            S.append(rng.uniform(0.01, 0.1) * root @ root.T / d)
+        out.append((agents, np.stack(S)))
+    return out
+
+
+def v4(profile: Profile) -> Outcome:
+    rng = np.random.default_rng(profile.seed + 15)
+    chains = MC_CHAINS[profile.name]
+    z = []
+    for K in (2, 3):
+        for i, (agents, S) in enumerate(noisy_systems(rng, MC_SYSTEMS[profile.name], K)):
+            final = noisy_sim.run_chains(agents, S, np.zeros(agents[0].d), BURN_IN, chains, profile.seed + i)
+            P = lyapunov.stationary_covariances(np.stack([a.M for a in agents]), S)
+            for k in range(K):
+                C = np.cov(final[:, k].T, ddof=1).reshape(P[k].shape)
+                diag = np.diag(P[k])
+                se = np.sqrt((np.outer(diag, diag) + P[k] ** 2) / chains)
+                z.append(float(np.max(np.abs(C - P[k]) / se)))
+    return worst(z, MC_Z_TOL, f"K = 2, 3: Monte Carlo covariance ({chains} chains) vs Lyapunov, "
+                              "in standard errors")
+
+
+def v8(profile: Profile) -> Outcome:
+    from scipy.linalg import solve_discrete_lyapunov
+    try:
+        import control
+    except ImportError:
+        return Outcome.skip("python-control is not installed (pip install 'a2a-dynamics[test]')")
+    rng = np.random.default_rng(profile.seed + 151)
+    errors = []
+    for K in (2, 3):
+        for agents, S in noisy_systems(rng, max(4, profile.instances // 8), K):
+            M = np.stack([a.M for a in agents])
+            P = lyapunov.stationary_covariances(M, S)
+            for i in range(K):
+                J, Q = lyapunov.round_noise(M, S, i)
+                errors.append(relative_error(P[i], solve_discrete_lyapunov(J, Q)))
+                errors.append(relative_error(P[i], np.asarray(control.dlyap(J, Q))))
+    return worst(errors, EXTERNAL_REL_TOL, "K = 2, 3: Kronecker solve vs scipy solve_discrete_lyapunov "
+                                           "and python-control dlyap")
+
+
+CLAIMS = [
+    Claim(
+        id="C15",
+        title="Noisy agents: stationary spread from a Lyapunov equation",
+        hypotheses=("independent zero-mean output noise, Cov eta_i = S_i", "rho(M_A M_B) < 1"),
+        reference="arXiv:2511.08710 section 5; THEORY.md C15",
+        relation="equal",
+        methods={"V1": v1, "V4": v4, "V8": v8},
+        formulas=("C15.stationary_covariance_B", "C15.stationary_covariance_A"),
+        statement="The mean follows section 2; B's messages have stationary covariance "
+                  "P_B = J_B P_B J_B^T + M_B S_A M_B^T + S_B with J_B = M_B M_A "
+                  "(K agents: P_i = J_i P_i J_i^T + sum_j P_{i,j} S_j P_{i,j}^T).",
+    )
+]
