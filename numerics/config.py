@@ -73,14 +73,12 @@ def parse_agent(index: int, raw) -> tuple[str, prompts.Geometry, object, int]:
             if key not in spec:
                 raise InputError(f"{name}.{key}", None, "is missing ('geometry' and 'target' go together)")
         geom = prompts.from_geometry(spec["geometry"], spec["target"], name=name)
-    if "preconditioner" not in spec:
-        raise InputError(f"{name}.preconditioner", None, "is missing")
     steps = validate.positive_int(f"{name}.steps_per_turn", spec.get("steps_per_turn", 1))
-    return name, geom, spec["preconditioner"], steps
+    return name, geom, spec.get("preconditioner"), steps
 
 
-def parse(raw) -> System:
-    """Validate a decoded CONFIG.json object and build the system."""
+def parse_agents(raw) -> tuple[list[tuple[str, prompts.Geometry, object, int]], np.ndarray]:
+    """The validated agent entries ``(name, geometry, preconditioner or None, steps)`` and ``v_0``."""
     top = _object("config", raw)
     _unknown_keys("config", top, TOP_KEYS)
     if top.get("schema_version", 1) != 1:
@@ -97,10 +95,19 @@ def parse(raw) -> System:
     for name, geom, _, _ in parsed:
         if geom.d != d:
             raise InputError(f"{name} dimension", geom.d, f"differs from the first agent's dimension {d}")
+    return parsed, validate.vector("initial_message", top.get("initial_message", [0.0] * d), d)
+
+
+def parse(raw) -> System:
+    """Validate a decoded CONFIG.json object and build the system."""
+    parsed, v0 = parse_agents(raw)
+    for name, _, g, _ in parsed:
+        if g is None:
+            raise InputError(f"{name}.preconditioner", None, "is missing")
+    d = v0.shape[0]
     agents = tuple(
         GDAgent(name, geom, validate.preconditioner(f"{name}.preconditioner", g, d), steps)
         for name, geom, g, steps in parsed)
-    v0 = validate.vector("initial_message", top.get("initial_message", [0.0] * d), d)
     return System(agents=agents, initial_message=v0)
 
 

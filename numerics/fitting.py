@@ -1,0 +1,225 @@
+"""C18: fit each agent's affine map from a transcript and predict its plateau and spread.
+
+Least squares ``[Mhat | chat] = Y Z^T (Z Z^T)^{-1}`` with ``Z = [incoming; 1]``
+(theory/fitting.py). From the fitted maps: the implied target
+``what* = (I - Mhat)^{-1} chat``, the rate ``rho(Mhat_A Mhat_B)``, the predicted plateau
+(C2, C17) and, from the residual covariances ``Shat_i``, the predicted stationary spread
+(C15). Bootstrap intervals: pairs resampled per agent for the fitted quantities, and a
+moving-block bootstrap of the tail for the observed mean (the tail is autocorrelated).
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import closed_forms, lyapunov
+from .errors import InputError
+from .transcripts import Transcript
+
+# Numerical rank of the design [incoming; 1]: singular values below this (relative) are zero.
+RANK_RTOL = 1e-9
+# Above this condition number the fit is reported as poorly identified (but still given).
+ILL_CONDITIONED = 1e8
+CONFIDENCE = 0.95
+
+
+class IdentifiabilityWarning(UserWarning):
+    """The transcript identifies a map only poorly (few or nearly degenerate messages)."""
+
+
+@dataclass(frozen=True)
+class AffineFit:
+    """One agent's fitted map ``w' ~ Mhat w + chat``."""
+
+    name: str
+    M_hat: np.ndarray
+    c_hat: np.ndarray
+    n: int
+    residual_cov: np.ndarray  # Shat: unbiased covariance of the residuals
+    r2: float  # 1 - SS_res / SS_tot over all output coordinates
+    condition: float  # of the design [incoming; 1]
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def K_hat(self) -> np.ndarray:
+        return np.eye(self.M_hat.shape[0]) - self.M_hat
+
+    @property
+    def target(self) -> np.ndarray | None:
+        """``what* = Khat^{-1} chat``, or None when ``Khat`` is singular."""
+        if np.linalg.cond(self.K_hat) > ILL_CONDITIONED:
+            return None
+        return np.linalg.solve(self.K_hat, self.c_hat)
+
+
+def _design(incoming: np.ndarray) -> np.ndarray:
+    return np.hstack([incoming, np.ones((incoming.shape[0], 1))])
+
+
+def fit_map(incoming, outgoing, name: str = "agent") -> AffineFit:
+    """Least-squares ``[Mhat | chat]``; InputError when the messages cannot identify it."""
+    W, Y = np.asarray(incoming, dtype=float), np.asarray(outgoing, dtype=float)
+    n, d = W.shape
+    if n < d + 1:
+        raise InputError(f"{name} messages", n, f"cannot identify a {d}-dimensional affine map: it needs "
+                                               f"d + 1 = {d + 1} affinely independent incoming messages; "
+                                               f"record at least {d + 1 - n} more")
+    Z = _design(W)
+    s = np.linalg.svd(Z, compute_uv=False)
+    rank = int(np.sum(s > RANK_RTOL * s[0]))
+    if rank < d + 1:
+        raise InputError(f"{name} incoming messages", f"affine rank {rank - 1}",
+                         f"span only a {rank - 1}-dimensional affine subspace of R^{d}: the map is not "
+                         f"identified in {d + 1 - rank} direction(s); at least {d + 1 - rank} more messages "
+                         "off that subspace are needed (e.g. a longer transient, or noise)")
+    theta, *_ = np.linalg.lstsq(Z, Y, rcond=None)  # (d + 1, d): rows of [Mhat | chat]^T
+    M_hat, c_hat = theta[:d].T, theta[d]
+    R = Y - Z @ theta
+    dof = n - d - 1
+    notes = []
+    cond = float(s[0] / s[-1])
+    if cond > ILL_CONDITIONED:
+        notes.append(f"{name}: design condition number {cond:.2g} > {ILL_CONDITIONED:.0e}: the map is poorly "
+                     "identified (messages nearly degenerate)")
+    if dof < d + 1:
+        notes.append(f"{name}: only {dof} residual degrees of freedom; the noise covariance needs about "
+                     f"{2 * (d + 1) - n} more messages to be estimated")
+    S_hat = R.T @ R / dof if dof > 0 else np.zeros((d, d))
+    ss_tot = float(np.sum((Y - Y.mean(axis=0)) ** 2))
+    r2 = 1.0 - float(np.sum(R ** 2)) / ss_tot if ss_tot > 0 else float("nan")
+    for note in notes:
+        warnings.warn(note, IdentifiabilityWarning, stacklevel=2)
+    return AffineFit(name, M_hat, c_hat, n, S_hat, r2, cond, tuple(notes))
+
+
+@dataclass(frozen=True)
+class Interval:
+    low: np.ndarray
+    high: np.ndarray
+
+    def contains(self, x) -> np.ndarray:
+        return (np.asarray(x) >= self.low) & (np.asarray(x) <= self.high)
+
+
+def percentile_interval(samples: np.ndarray, level: float = CONFIDENCE) -> Interval:
+    q = (1 - level) / 2
+    return Interval(np.quantile(samples, q, axis=0), np.quantile(samples, 1 - q, axis=0))
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Fitted maps and what they predict for the conversation."""
+
+    fits: tuple[AffineFit, ...]
+    rate: float
+    plateau: np.ndarray | None  # (K, d) predicted fixed points, None if rate >= 1
+    spread: np.ndarray | None  # (K, d, d) predicted stationary covariances
+
+
+def predict(fits: tuple[AffineFit, ...]) -> Prediction:
+    M = np.stack([f.M_hat for f in fits])
+    c = np.stack([f.c_hat for f in fits])
+    rate = float(closed_forms.contraction_rate(M))
+    if rate >= 1:
+        return Prediction(fits, rate, None, None)
+    return Prediction(fits, rate, closed_forms.fixed_points(M, c),
+                      lyapunov.stationary_covariances(M, np.stack([f.residual_cov for f in fits])))
+
+
+@dataclass(frozen=True)
+class FitReport:
+    """Everything ``a2ad fit`` prints (C18)."""
+
+    agents: tuple[str, ...]
+    prediction: Prediction
+    tail_start: int  # first round of the tail
+    observed_mean: np.ndarray  # (K, d)
+    observed_cov: np.ndarray  # (K, d, d)
+    map_interval: tuple[Interval, ...]  # per agent, over [Mhat | chat] (d, d + 1)
+    plateau_interval: Interval | None  # (K, d)
+    spread_interval: Interval | None  # (K, d): predicted standard deviation per coordinate
+    observed_mean_interval: Interval  # (K, d)
+    bootstrap: int
+    level: float
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _rounds(transcript: Transcript, agents: list[str]) -> np.ndarray:
+    """Outgoing messages as (rounds, K, d), keeping only complete rounds."""
+    per = [transcript.pairs(a)[1] for a in agents]
+    n = min(len(p) for p in per)
+    return np.stack([p[:n] for p in per], axis=1)
+
+
+def _block_bootstrap_means(tail: np.ndarray, B: int, rng) -> np.ndarray:
+    """Moving-block bootstrap of the tail mean; block length ~ n^(1/3) (at least 1)."""
+    n = tail.shape[0]
+    L = max(1, int(round(n ** (1 / 3))))
+    starts = rng.integers(0, n - L + 1, size=(B, -(-n // L)))
+    idx = (starts[..., None] + np.arange(L)).reshape(B, -1)[:, :n]
+    return tail[idx].mean(axis=1)
+
+
+def fit_transcript(transcript: Transcript, tail_fraction: float = 0.5, bootstrap: int = 200,
+                   seed: int = 0, level: float = CONFIDENCE) -> FitReport:
+    """Fit every agent of a round-robin transcript and compare prediction with its tail."""
+    if not 0 < level < 1:
+        raise InputError("interval level", level, "must be in (0, 1)")
+    if not 0 < tail_fraction < 1:
+        raise InputError("tail fraction", tail_fraction, "must be in (0, 1)")
+    if isinstance(bootstrap, bool) or not isinstance(bootstrap, int) or bootstrap < 0:
+        raise InputError("bootstrap", bootstrap, "must be an integer >= 0 (resamples)")
+    agents = transcript.agents
+    if len(agents) < 2:
+        raise InputError("transcript agents", agents, "a conversation needs at least 2 agents")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", IdentifiabilityWarning)
+        fits = tuple(fit_map(*transcript.pairs(a), name=a) for a in agents)
+    notes = [str(w.message) for w in caught]
+    prediction = predict(fits)
+    if prediction.plateau is None:
+        notes.append(f"fitted round rate rho = {prediction.rate:.4g} >= 1: the fitted conversation diverges, "
+                     "so there is no plateau to predict")
+    rounds = _rounds(transcript, agents)
+    start = int(rounds.shape[0] * (1 - tail_fraction))
+    tail = rounds[start:]
+    if tail.shape[0] < 2:
+        raise InputError("tail rounds", tail.shape[0], "need at least 2 complete rounds in the tail; "
+                                                       "record more turns or raise --tail")
+    rng = np.random.default_rng(seed)
+    maps, plateaus, spreads = [], [], []
+    for _ in range(bootstrap):
+        boot = []
+        for a in agents:
+            W, Y = transcript.pairs(a)
+            idx = rng.integers(0, len(W), size=len(W))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", IdentifiabilityWarning)
+                try:
+                    boot.append(fit_map(W[idx], Y[idx], name=a))
+                except InputError:  # a degenerate resample: skip it
+                    break
+        if len(boot) < len(agents):
+            continue
+        maps.append([np.hstack([f.M_hat, f.c_hat[:, None]]) for f in boot])
+        p = predict(tuple(boot))
+        if p.plateau is not None:
+            plateaus.append(p.plateau)
+            spreads.append(np.sqrt(np.maximum(np.diagonal(p.spread, axis1=-2, axis2=-1), 0)))
+    d = transcript.d
+    nan = Interval(np.full((d, d + 1), np.nan), np.full((d, d + 1), np.nan))
+    map_interval = tuple(percentile_interval(np.array([m[k] for m in maps]), level) if maps else nan
+                         for k in range(len(agents)))
+    if bootstrap and len(plateaus) < 0.9 * bootstrap:
+        notes.append(f"only {len(plateaus)} of {bootstrap} bootstrap refits converge: intervals are unreliable")
+    return FitReport(
+        agents=tuple(agents), prediction=prediction, tail_start=start,
+        observed_mean=tail.mean(axis=0),
+        observed_cov=np.stack([np.atleast_2d(np.cov(tail[:, k].T)) for k in range(len(agents))]),
+        map_interval=map_interval,
+        plateau_interval=percentile_interval(np.array(plateaus), level) if plateaus else None,
+        spread_interval=percentile_interval(np.array(spreads), level) if spreads else None,
+        observed_mean_interval=percentile_interval(_block_bootstrap_means(tail, max(bootstrap, 1), rng), level),
+        bootstrap=bootstrap, level=level, warnings=tuple(notes))
