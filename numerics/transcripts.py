@@ -95,7 +95,7 @@ def from_run(agents: Sequence, initial_message, messages: np.ndarray, meta: dict
 
 
 def _no_constants(token: str):
-    raise ValueError(f"{token} is not a finite number")
+    raise ValueError(f"non-finite number {token} (only finite numbers are allowed)")
 
 
 def _vector(value, key: str) -> np.ndarray:

@@ -15,7 +15,7 @@ def run_experiment(tmp_path, capsys, name):
     assert cli.main(["experiment", name, "--quick", "--out", str(out)]) == 0
     printed = capsys.readouterr().out.split()
     for path in printed:
-        assert open(path, "rb").read(4) == PNG_MAGIC or path.endswith(".csv")
+        assert open(path, "rb").read(4) == PNG_MAGIC or path.endswith((".csv", ".jsonl"))
     with open(out / f"{name}.csv") as fh:
         return list(csv.DictReader(fh))
 
@@ -83,3 +83,12 @@ def test_helper_with_lsa_main_agent(tmp_path, capsys):
     with open(out / "helper.csv") as fh:
         err = [float(r["main_error"]) for r in csv.DictReader(fh) if r["helper"] == "Newton alpha=1"]
     assert err[1] <= 1e-12 * max(1.0, err[0])  # C12 holds for the LSA main agent too
+
+
+def test_blackbox_prediction_matches_the_tail(tmp_path, capsys):
+    rows = run_experiment(tmp_path, capsys, "blackbox")
+    assert (tmp_path / "blackbox" / "transcript.jsonl").exists()
+    for r in rows:  # the predicted and observed plateau intervals overlap; the spreads agree within 30%
+        assert float(r["predicted_low"]) <= float(r["observed_high"])
+        assert float(r["observed_low"]) <= float(r["predicted_high"])
+        assert float(r["predicted_std"]) == pytest.approx(float(r["observed_std"]), rel=0.3)
