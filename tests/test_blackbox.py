@@ -85,7 +85,7 @@ def test_bad_transcript_lines_are_reported_by_number(tmp_path, capsys, problem):
     path.write_text("\n".join([GOOD, GOOD, BAD_LINES[problem], GOOD]) + "\n")
     with pytest.raises(InputError) as err:
         transcripts.read(path)
-    assert f"line 3: " in str(err.value) and problem.split("'")[0] in str(err.value)
+    assert "line 3: " in str(err.value) and problem.split("'")[0] in str(err.value)
     assert cli.main(["fit", str(path)]) == 2
     stderr = capsys.readouterr().err
     assert "line 3" in stderr and "Traceback" not in stderr
@@ -286,3 +286,21 @@ def test_llm_run_without_endpoint_is_a_clear_error(tmp_path, capsys, monkeypatch
     cfg.write_text(json.dumps(CONFIG))
     assert cli.main(["llm-run", str(cfg), "--turns", "3", "--out", str(tmp_path / "x.jsonl")]) == 2
     assert "A2AD_LLM_ENDPOINT" in capsys.readouterr().err
+
+
+def test_lsa_and_helper_runs_can_be_recorded_and_fitted(tmp_path):
+    from numerics.helper_policies import NewtonPolicy, RelabellingHelper
+    from numerics.lsa import LSAAgent, gd_weights
+
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((8, 2))
+    lsa = LSAAgent("A", gd_weights(0.4 * np.eye(2)), X, X @ [1.0, -1.0])
+    helper = RelabellingHelper("B", rng.standard_normal((8, 2)), 0.3 * np.eye(2),
+                               NewtonPolicy(lsa.geometry.H, lsa.geometry.b, alpha=0.5))
+    v0 = rng.standard_normal(2)
+    tr = transcripts.from_run([lsa, helper], v0, simulate.run([lsa, helper], v0, 12))
+    back = transcripts.read(tr.write(tmp_path / "mixed.jsonl"))
+    assert back.records[0].meta["kind"] == "LSAAgent" and back.records[1].meta["kind"] == "RelabellingHelper"
+    assert back.records[0].prompt is not None and back.records[1].prompt is None  # the helper relabels
+    fit = fitting.fit_map(*back.pairs("A"), "A")
+    assert np.max(np.abs(fit.M_hat - lsa.M)) <= FIT_EXACT_TOL
