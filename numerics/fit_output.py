@@ -69,7 +69,8 @@ def report_text(r: FitReport) -> str:
 
 def fit_figure(r: FitReport, transcript: Transcript, path) -> Path:
     """Messages per coordinate with the predicted plateau +- 2 predicted std (left), and the
-    predicted vs observed plateau with their intervals (right)."""
+    observed tail mean and the predicted plateau, both as offsets from the prediction, with
+    their intervals (right)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -93,15 +94,17 @@ def fit_figure(r: FitReport, transcript: Transcript, path) -> Path:
         ax.legend(fontsize=7)
         ax = axes[k, 1]
         x = np.arange(d)
+        ref = p.plateau[k] if p.plateau is not None else np.zeros(d)  # offsets from the prediction
         obs_lo, obs_hi = r.observed_mean_interval.low[k], r.observed_mean_interval.high[k]
-        ax.errorbar(x + 0.1, r.observed_mean[k], yerr=[r.observed_mean[k] - obs_lo, obs_hi - r.observed_mean[k]],
+        ax.errorbar(x + 0.1, r.observed_mean[k] - ref, yerr=[r.observed_mean[k] - obs_lo, obs_hi - r.observed_mean[k]],
                     fmt="o", label="observed tail mean")
         if p.plateau is not None and r.plateau_interval is not None:
             lo, hi = r.plateau_interval.low[k], r.plateau_interval.high[k]
-            ax.errorbar(x - 0.1, p.plateau[k], yerr=[np.maximum(p.plateau[k] - lo, 0), np.maximum(hi - p.plateau[k], 0)],
+            ax.errorbar(x - 0.1, np.zeros(d), yerr=[np.maximum(ref - lo, 0), np.maximum(hi - ref, 0)],
                         fmt="s", label="predicted plateau (C2 from fitted maps)")
-        ax.set(title=f"{name}: plateau, predicted vs observed ({100 * r.level:g}% intervals)",
-               xlabel="coordinate", xticks=x, xticklabels=[str(i + 1) for i in x])
+        ax.axhline(0, color="grey", lw=0.6)
+        ax.set(title=f"{name}: minus the predicted plateau ({100 * r.level:g}% intervals)",
+               xlabel="coordinate", ylabel="offset from prediction", xticks=x, xticklabels=[str(i + 1) for i in x])
         ax.legend(fontsize=7)
     fig.tight_layout()
     path = Path(path)
