@@ -58,8 +58,18 @@ def _design(incoming: np.ndarray) -> np.ndarray:
     return np.hstack([incoming, np.ones((incoming.shape[0], 1))])
 
 
-def fit_map(incoming, outgoing, name: str = "agent") -> AffineFit:
-    """Least-squares ``[Mhat | chat]``; InputError when the messages cannot identify it."""
+def least_squares_map(incoming: np.ndarray, outgoing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(Mhat, chat)`` minimising ``sum ||outgoing - Mhat incoming - chat||^2`` (no identifiability checks)."""
+    theta, *_ = np.linalg.lstsq(_design(incoming), outgoing, rcond=None)  # rows of [Mhat | chat]^T
+    return theta[:-1].T, theta[-1]
+
+
+def fit_map(incoming, outgoing, name: str = "agent", warn: bool = True) -> AffineFit:
+    """Least-squares ``[Mhat | chat]``; InputError when the messages cannot identify it.
+
+    Thin or ill-conditioned data are noted in ``AffineFit.warnings`` and, with ``warn``,
+    also issued as :class:`IdentifiabilityWarning`.
+    """
     W, Y = np.asarray(incoming, dtype=float), np.asarray(outgoing, dtype=float)
     n, d = W.shape
     if n < d + 1:
@@ -74,9 +84,8 @@ def fit_map(incoming, outgoing, name: str = "agent") -> AffineFit:
                          f"span only a {rank - 1}-dimensional affine subspace of R^{d}: the map is not "
                          f"identified in {d + 1 - rank} direction(s); at least {d + 1 - rank} more messages "
                          "off that subspace are needed (e.g. a longer transient, or noise)")
-    theta, *_ = np.linalg.lstsq(Z, Y, rcond=None)  # (d + 1, d): rows of [Mhat | chat]^T
-    M_hat, c_hat = theta[:d].T, theta[d]
-    R = Y - Z @ theta
+    M_hat, c_hat = least_squares_map(W, Y)
+    R = Y - W @ M_hat.T - c_hat
     dof = n - d - 1
     notes = []
     cond = float(s[0] / s[-1])
@@ -89,7 +98,7 @@ def fit_map(incoming, outgoing, name: str = "agent") -> AffineFit:
     S_hat = R.T @ R / dof if dof > 0 else np.zeros((d, d))
     ss_tot = float(np.sum((Y - Y.mean(axis=0)) ** 2))
     r2 = 1.0 - float(np.sum(R ** 2)) / ss_tot if ss_tot > 0 else float("nan")
-    for note in notes:
+    for note in notes if warn else ():
         warnings.warn(note, IdentifiabilityWarning, stacklevel=2)
     return AffineFit(name, M_hat, c_hat, n, S_hat, r2, cond, tuple(notes))
 
@@ -146,11 +155,10 @@ class FitReport:
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
 
-def _rounds(transcript: Transcript, agents: list[str]) -> np.ndarray:
-    """Outgoing messages as (rounds, K, d), keeping only complete rounds."""
-    per = [transcript.pairs(a)[1] for a in agents]
-    n = min(len(p) for p in per)
-    return np.stack([p[:n] for p in per], axis=1)
+def _rounds(outgoing: list[np.ndarray]) -> np.ndarray:
+    """Each agent's outgoing messages stacked as (rounds, K, d), keeping only complete rounds."""
+    n = min(len(p) for p in outgoing)
+    return np.stack([p[:n] for p in outgoing], axis=1)
 
 
 def _block_bootstrap_means(tail: np.ndarray, B: int, rng) -> np.ndarray:
@@ -174,15 +182,14 @@ def fit_transcript(transcript: Transcript, tail_fraction: float = 0.5, bootstrap
     agents = transcript.agents
     if len(agents) < 2:
         raise InputError("transcript agents", agents, "a conversation needs at least 2 agents")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", IdentifiabilityWarning)
-        fits = tuple(fit_map(*transcript.pairs(a), name=a) for a in agents)
-    notes = [str(w.message) for w in caught]
+    data = {a: transcript.pairs(a) for a in agents}
+    fits = tuple(fit_map(*data[a], name=a, warn=False) for a in agents)
+    notes = [note for f in fits for note in f.warnings]
     prediction = predict(fits)
     if prediction.plateau is None:
         notes.append(f"fitted round rate rho = {prediction.rate:.4g} >= 1: the fitted conversation diverges, "
                      "so there is no plateau to predict")
-    rounds = _rounds(transcript, agents)
+    rounds = _rounds([data[a][1] for a in agents])
     start = int(rounds.shape[0] * (1 - tail_fraction))
     tail = rounds[start:]
     if tail.shape[0] < 2:
@@ -193,14 +200,12 @@ def fit_transcript(transcript: Transcript, tail_fraction: float = 0.5, bootstrap
     for _ in range(bootstrap):
         boot = []
         for a in agents:
-            W, Y = transcript.pairs(a)
+            W, Y = data[a]
             idx = rng.integers(0, len(W), size=len(W))
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", IdentifiabilityWarning)
-                try:
-                    boot.append(fit_map(W[idx], Y[idx], name=a))
-                except InputError:  # a degenerate resample: skip it
-                    break
+            try:
+                boot.append(fit_map(W[idx], Y[idx], name=a, warn=False))
+            except InputError:  # a degenerate resample: skip it
+                break
         if len(boot) < len(agents):
             continue
         maps.append([np.hstack([f.M_hat, f.c_hat[:, None]]) for f in boot])

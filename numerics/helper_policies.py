@@ -16,6 +16,7 @@ import numpy as np
 from . import validate
 from .agents import GDAgent
 from .errors import InputError
+from .fitting import least_squares_map
 from .prompts import from_prompt
 
 
@@ -118,9 +119,7 @@ class IdentificationPolicy:
 
 def identify(probes: np.ndarray, replies: np.ndarray) -> np.ndarray:
     """Least-squares ``[Mhat | chat]`` from ``reply = M v + c``, then ``w* = (I - Mhat)^{-1} chat``."""
-    V = np.hstack([probes, np.ones((len(probes), 1))])
-    coef, *_ = np.linalg.lstsq(V, replies, rcond=None)  # replies = V @ [M^T; c^T]
-    M_hat, c_hat = coef[:-1].T, coef[-1]
+    M_hat, c_hat = least_squares_map(probes, replies)
     K_hat = np.eye(M_hat.shape[0]) - M_hat
     validate.invertible("Khat_A", K_hat)
     return np.linalg.solve(K_hat, c_hat)
