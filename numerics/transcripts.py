@@ -80,7 +80,8 @@ def from_run(agents: Sequence, initial_message, messages: np.ndarray, meta: dict
     """The transcript of a round-robin run (``simulate.run`` output, shape (turns, K, d)).
 
     Works for any agent (GD, LSA, helper, noisy, text): agent i at round t heard the
-    message before its own. Prompts are included when the agent has ``geometry.X``.
+    message before its own. Prompts are included when the agent has ``geometry.X``, and
+    a text agent's raw reply behind each message as ``meta["reply"]``.
     """
     records, w = [], np.asarray(initial_message, dtype=float)
     for t in range(messages.shape[0]):
@@ -88,8 +89,9 @@ def from_run(agents: Sequence, initial_message, messages: np.ndarray, meta: dict
             geometry = getattr(getattr(agent, "agent", agent), "geometry", None)  # noisy wrappers delegate
             X = getattr(geometry, "X", None)
             prompt = None if X is None else {"X": X, "y": geometry.y}
+            extra = {"reply": agent.replies[t]} if hasattr(agent, "replies") else {}
             records.append(Record(t, agent.name, w, messages[t, i], prompt,
-                                  {"kind": type(agent).__name__, **(meta or {})}))
+                                  {"kind": type(agent).__name__, **(meta or {}), **extra}))
             w = messages[t, i]
     return Transcript(tuple(records))
 
@@ -135,10 +137,9 @@ def parse_line(text: str) -> Record:
             raise ValueError("'prompt' must be an object with exactly 'X' and 'y'")
         if not isinstance(prompt["X"], list) or not prompt["X"]:
             raise ValueError("'prompt.X' must be a non-empty list of rows")
-        X = np.array([_vector(row, "prompt.X row") for row in prompt["X"]]) if all(
-            isinstance(r, list) and len(r) == incoming.size for r in prompt["X"]) else None
-        if X is None:
+        if not all(isinstance(r, list) and len(r) == incoming.size for r in prompt["X"]):
             raise ValueError(f"'prompt.X' rows must each have d = {incoming.size} numbers")
+        X = np.array([_vector(row, "prompt.X row") for row in prompt["X"]])
         y = _vector(prompt["y"], "prompt.y")
         if y.size != X.shape[0]:
             raise ValueError(f"'prompt.y' has {y.size} labels for {X.shape[0]} rows of X")

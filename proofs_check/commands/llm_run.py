@@ -68,13 +68,9 @@ def run(args) -> int:
     agents, v0 = text_agents(config.read_json(args.config), complete_for, args.decimals, args.max_reasks)
     messages = simulate.run(agents, v0, args.turns)
     tr = transcripts.from_run(agents, v0, messages, meta)
-    # The raw reply behind each message, in speaking order.
-    replies = [a.replies[t] for t in range(args.turns) for a in agents]
-    records = [transcripts.Record(r.turn, r.agent, r.incoming, r.outgoing, r.prompt, {**r.meta, "reply": reply})
-               for r, reply in zip(tr.records, replies)]
-    path = transcripts.Transcript(tuple(records)).write(args.out)
+    path = tr.write(args.out)
     reasks = sum(a.reasks for a in agents)
-    print(f"{path}: {len(records)} messages from {len(agents)} agents over {args.turns} rounds"
+    print(f"{path}: {len(tr.records)} messages from {len(agents)} agents over {args.turns} rounds"
           + (f" ({reasks} unreadable replies re-asked)" if reasks else ""))
     return 0
 
