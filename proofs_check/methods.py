@@ -4,13 +4,14 @@ Tolerances are named here with their reasons; claim modules import them.
 """
 from __future__ import annotations
 
-from typing import Iterable
+import functools
+from typing import Callable, Iterable
 
 import numpy as np
 import sympy as sp
 
 from theory.algebra import FreeProof
-from .registry import Outcome
+from .registry import Outcome, Profile
 
 # V1/V2/V3 are exact: the reduced difference must be exactly 0.
 EXACT = 0.0
@@ -67,3 +68,16 @@ def batch_relative_error(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def worst(errors, tolerance: float, detail: str) -> Outcome:
     errors = np.atleast_1d(np.asarray(errors, dtype=float))
     return Outcome(float(np.max(errors)), tolerance, int(errors.size), detail)
+
+
+def with_python_control(method: Callable) -> Callable[[Profile], Outcome]:
+    """V8 methods that use python-control: ``method(profile, control)``; skipped, with the
+    install hint, when the optional package is missing."""
+    @functools.wraps(method)
+    def run(profile: Profile) -> Outcome:
+        try:
+            import control
+        except ImportError:
+            return Outcome.skip("python-control is not installed (pip install 'a2a-dynamics[test]')")
+        return method(profile, control)
+    return run

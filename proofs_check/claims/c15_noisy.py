@@ -18,7 +18,7 @@ from theory import noisy
 from theory import two_agents as ta
 
 from ..instances import random_gd_agent
-from ..methods import EXTERNAL_REL_TOL, free_proofs, relative_error, worst
+from ..methods import EXTERNAL_REL_TOL, free_proofs, relative_error, worst, with_python_control
 from ..registry import Claim, Outcome, Profile
 
 # V4 statistical tolerance: entries of a sample covariance of n iid Gaussian vectors have
@@ -77,12 +77,9 @@ def v4(profile: Profile) -> Outcome:
                               "in standard errors")
 
 
-def v8(profile: Profile) -> Outcome:
+@with_python_control
+def v8(profile: Profile, control) -> Outcome:
     from scipy.linalg import solve_discrete_lyapunov
-    try:
-        import control
-    except ImportError:
-        return Outcome.skip("python-control is not installed (pip install 'a2a-dynamics[test]')")
     rng = np.random.default_rng(profile.seed + 151)
     errors = []
     for K in (2, 3):

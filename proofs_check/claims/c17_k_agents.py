@@ -14,7 +14,7 @@ from theory import algebra, model
 from theory import k_agents as ka
 from theory import two_agents as ta
 
-from ..methods import EXTERNAL_REL_TOL, FLOAT_REL_TOL, batch_relative_error, explicit_zero, free_proofs, worst
+from ..methods import EXTERNAL_REL_TOL, FLOAT_REL_TOL, batch_relative_error, explicit_zero, free_proofs, worst, with_python_control
 from ..registry import Claim, Outcome, Profile
 
 V1_AGENTS = (2, 3, 4, 5)
@@ -83,11 +83,8 @@ def v4(profile: Profile) -> Outcome:
     return worst(errors, FLOAT_REL_TOL, f"K = 3, 4 agents: closed-form fixed points vs {CONVERGED_TURNS}-turn simulation")
 
 
-def v8(profile: Profile) -> Outcome:
-    try:
-        import control
-    except ImportError:
-        return Outcome.skip("python-control is not installed (pip install 'a2a-dynamics[test]')")
+@with_python_control
+def v8(profile: Profile, control) -> Outcome:
     rng = np.random.default_rng(profile.seed + 171)
     errors = []
     Gamma, H, w = k_systems(rng, 6, 3, 3)

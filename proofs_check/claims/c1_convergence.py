@@ -14,7 +14,7 @@ from theory import algebra, model
 from theory import two_agents as ta
 
 from ..instances import gd_pairs
-from ..methods import EXTERNAL_REL_TOL, free_proofs, worst
+from ..methods import EXTERNAL_REL_TOL, free_proofs, worst, with_python_control
 from ..properties import run_property
 from ..registry import Claim, Outcome, Profile
 from ..strategies import pair_examples
@@ -100,11 +100,8 @@ def v6(profile: Profile) -> Outcome:
                         "observed decay rate <= rho + eps over d in 1..8, full/rank-deficient/ill-conditioned geometries")
 
 
-def v8(profile: Profile) -> Outcome:
-    try:
-        import control
-    except ImportError:
-        return Outcome.skip("python-control is not installed (pip install 'a2a-dynamics[test]')")
+@with_python_control
+def v8(profile: Profile, control) -> Outcome:
     rng = np.random.default_rng(profile.seed + 18)
     errors = []
     batches = [b[:2] for b in gd_pairs(rng, max(8, profile.instances // 8))] + [divergent_pairs(rng, 4)]

@@ -15,7 +15,7 @@ from theory import algebra, model
 from theory import two_agents as ta
 
 from ..instances import gd_pairs, transfers, moments
-from ..methods import (EXTERNAL_REL_TOL, FLOAT_REL_TOL, PRECISE_DPS, PRECISE_REL_TOL, batch_relative_error,
+from ..methods import (EXTERNAL_REL_TOL, with_python_control, FLOAT_REL_TOL, PRECISE_DPS, PRECISE_REL_TOL, batch_relative_error,
                        explicit_zero, free_proofs, worst)
 from .. import precise_cases
 from ..properties import run_property
@@ -96,11 +96,8 @@ def v6(profile: Profile) -> Outcome:
                         f"geometries, gap scale and angle, rho < {RHO_CAP}")
 
 
-def v8(profile: Profile) -> Outcome:
-    try:
-        import control
-    except ImportError:
-        return Outcome.skip("python-control is not installed (pip install 'a2a-dynamics[test]')")
+@with_python_control
+def v8(profile: Profile, control) -> Outcome:
     rng = np.random.default_rng(profile.seed + 8)
     errors = []
     for Gamma, H, w in gd_pairs(rng, max(8, profile.instances // 8)):
