@@ -38,7 +38,7 @@ def print_table(report: dict, console: Console | None = None) -> None:
 
 
 def markdown(report: dict) -> str:
-    lines = [f"# a2a-dynamics verification report", "",
+    lines = ["# a2a-dynamics verification report", "",
              f"Package version {report['package_version']}, profile `{report['profile']}`.", "",
              "| claim | title | method | status | worst error | tolerance | instances | seconds | detail |",
              "|---|---|---|---|---|---|---|---|---|"]

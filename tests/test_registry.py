@@ -1,7 +1,6 @@
 """The registry, runner and report: shape of the JSON contract and status rules."""
 import json
 
-import numpy as np
 import pytest
 
 from proofs_check import cli, registry, runner

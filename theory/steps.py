@@ -10,7 +10,7 @@ from __future__ import annotations
 import sympy as sp
 
 from .formulas import Formula
-from .model import I, agent, vector
+from .model import I, vector
 from . import two_agents as ta
 
 A = ta.A

@@ -5,7 +5,6 @@ V5 (mpmath, ill-conditioned), V6 (Hypothesis), V8 (python-control DC gain).
 """
 from __future__ import annotations
 
-import time
 
 import mpmath as mp
 import numpy as np

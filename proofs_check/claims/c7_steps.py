@@ -10,7 +10,7 @@ import numpy as np
 import sympy as sp
 
 from numerics import closed_forms
-from theory import algebra, model, steps
+from theory import algebra, steps
 from theory import two_agents as ta
 
 from ..instances import gd_pairs, transfers
