@@ -1,4 +1,4 @@
-"""Gradient-descent agents: one preconditioned GD step per call (THEORY.md section 0).
+"""Gradient-descent agents: one preconditioned GD step per call (docs/theory.rst).
 
 ``T(w) = w - Gamma (H w - b)``, applied ``steps`` times per turn. Any object
 with ``name``, ``d`` and ``respond(w) -> w'`` can take part in a simulation

@@ -1,4 +1,4 @@
-"""Attack prompts (THEORY.md section 3): full-rank (C9), rank-one (C10), steering (C11).
+"""Attack prompts (docs/theory.rst): full-rank (C9), rank-one (C10), steering (C11).
 
 Each returns an :class:`AttackPrompt` whose ``X``, ``y`` plug into a CONFIG.json
 agent entry as ``{"prompt": {"X": X, "y": y}, "preconditioner": Gamma_A}``.
@@ -121,7 +121,7 @@ def plan(system, kind: str, point=None, N: int | None = None, seed: int = 0, att
     if kind not in KINDS:
         raise InputError("--kind", kind, f"must be one of {list(KINDS)}")
     if len(system.agents) != 2:
-        raise InputError("number of agents", len(system.agents), "an attack is defined for two agents (THEORY.md section 3)")
+        raise InputError("number of agents", len(system.agents), "an attack is defined for two agents (docs/theory.rst)")
     a, b = system.agents[attacker], system.agents[1 - attacker]
     d, rng = a.d, np.random.default_rng(seed)
     Gamma_A = validate.spd(f"{a.name}.preconditioner (Gamma_A)", a.Gamma)

@@ -1,6 +1,6 @@
 """CONFIG.json (schema version 1): parsing with validation, no eval.
 
-See DESIGN.md. Each agent gives ``prompt`` {X, y} or ``geometry`` + ``target``,
+See README.md. Each agent gives ``prompt`` {X, y} or ``geometry`` + ``target``,
 a ``preconditioner`` (number or d x d matrix) and optional ``steps_per_turn``.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Adaptive helper policies (THEORY.md section 4): C12, C13, C14, C14b.
+"""Adaptive helper policies (docs/theory.rst): C12, C13, C14, C14b.
 
 A policy decides the helper's relabelled target ``w_B(t)``; :class:`RelabellingHelper`
 is the real helper agent: it relabels its prompt ``y_B(t) = X_B w_B(t)`` and runs its

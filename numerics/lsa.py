@@ -1,4 +1,4 @@
-"""The single-layer linear self-attention (LSA) agent (THEORY.md section 1: L1, L1b).
+"""The single-layer linear self-attention (LSA) agent (docs/theory.rst: L1, L1b).
 
 Tokens: context ``z_j = (x_j, r_j)`` with residual ``r_j = y_j - <w, x_j>`` against the
 incoming message ``w``; query ``z_q = (x_q, 0)``. The read-out is

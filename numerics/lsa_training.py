@@ -1,4 +1,4 @@
-"""Training LSA agents on in-context linear regression (THEORY.md L2), in numpy.
+"""Training LSA agents on in-context linear regression (docs/theory.rst, L2), in numpy.
 
 Tasks: ``x ~ N(0, Sigma)`` (context and query), ``w ~ N(0, tau^2 I)``,
 ``y = <w, x> + eps``, ``eps ~ N(0, sigma^2)``; the agent hears the message 0, so its

@@ -67,7 +67,7 @@ def _rank_cutoff() -> mp.mpf:
 
 
 def min_norm_solve(H: mp.matrix, b: mp.matrix) -> mp.matrix:
-    """``H^+ b`` for symmetric PSD ``H`` via an mp SVD (THEORY.md: the minimum-norm target)."""
+    """``H^+ b`` for symmetric PSD ``H`` via an mp SVD (the minimum-norm target)."""
     U, S, V = mp.svd_r(H)
     top = max(S) if len(S) else mp.mpf(0)
     out = mp.matrix(H.cols, 1)

@@ -1,4 +1,4 @@
-"""The ``predict`` and ``simulate`` JSON documents (DESIGN.md contract).
+"""The ``predict`` and ``simulate`` JSON documents.
 
 ``predict`` evaluates the closed forms (C1, C2, C3, C7, C17) in float64 or, with
 ``precision``, in mpmath at that many digits. ``simulate`` iterates the real

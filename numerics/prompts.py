@@ -1,4 +1,4 @@
-"""In-context regression prompts and their geometry (THEORY.md section 0).
+"""In-context regression prompts and their geometry (docs/theory.rst).
 
 ``H = X^T X / N`` (geometry), ``b = X^T y / N`` (moment) and
 ``w_star = H^+ b`` (minimum-norm least-squares target).

@@ -1,6 +1,6 @@
 """Iterating the real agent maps (never a closed form).
 
-Protocol (THEORY.md section 2): agents speak in list order, cyclically; the
+Protocol (docs/theory.rst): agents speak in list order, cyclically; the
 first one hears ``initial_message`` and agent i hears agent i-1.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The ``a2ad`` command line (DESIGN.md contract).
+"""The ``a2ad`` command line.
 
 Subcommands live in ``proofs_check/commands/``; each module defines
 ``register(subparsers)`` which adds its parser and sets ``func(args) -> int``.

@@ -15,9 +15,9 @@ from .registry import Outcome, Profile
 
 # V1/V2/V3 are exact: the reduced difference must be exactly 0.
 EXACT = 0.0
-# V4: THEORY.md section 6 - closed form vs converged simulation at rho <= 0.9.
+# V4: docs/theory.rst, verification methods - closed form vs converged simulation at rho <= 0.9.
 FLOAT_REL_TOL = 1e-9
-# V5: >= 40 agreeing digits (THEORY.md V5); 60 working digits leave margin for cond 1e12 x 1/(1-rho) 1e10.
+# V5: >= 40 agreeing digits (docs/theory.rst, V5); 60 working digits leave margin for cond 1e12 x 1/(1-rho) 1e10.
 PRECISE_REL_TOL = 1e-40
 PRECISE_DPS = 60
 # V8: python-control computes the DC gain through its own (LU) solve in float64;

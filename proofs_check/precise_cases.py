@@ -17,7 +17,7 @@ from numerics import closed_forms, precise, random_systems
 
 from .methods import PRECISE_DPS
 
-# (rho, cond(H_A)) pairs from THEORY.md V5: rho up to 1 - 1e-10, cond(H) up to 1e12.
+# (rho, cond(H_A)) pairs from docs/theory.rst, V5: rho up to 1 - 1e-10, cond(H) up to 1e12.
 CASES = [(1 - 1e-10, 1e12), (1 - 1e-6, 1e8), (0.9, 1e4), (1 - 1e-8, 1e10)]
 
 

@@ -1,4 +1,4 @@
-"""The claim registry: one :class:`Claim` per THEORY.md ID.
+"""The claim registry: one :class:`Claim` per claim ID.
 
 Claim modules live in ``proofs_check/claims/``; each defines ``CLAIMS``, a
 list of Claim objects, and is discovered automatically. A method is a
@@ -99,7 +99,7 @@ def _claim_key(claim_id: str):
 
 
 def all_claims() -> list[Claim]:
-    """Every claim from every module in ``proofs_check.claims``, in THEORY.md order."""
+    """Every claim from every module in ``proofs_check.claims``, in the order of docs/theory.rst."""
     from . import claims as pkg
 
     found: dict[str, Claim] = {}

@@ -1,4 +1,4 @@
-"""Run claims' methods, time them, and assemble the report dict (DESIGN.md JSON shape)."""
+"""Run claims' methods, time them, and assemble the report dict (the JSON shape documented in README.md)."""
 from __future__ import annotations
 
 import math

@@ -1,4 +1,4 @@
-"""V7: trained LSA agents (THEORY.md section 6), shared by C3 and L2.
+"""V7: trained LSA agents (docs/theory.rst), shared by C3 and L2.
 
 Training runs once per profile and process (it takes seconds); the quick profile
 trains briefly, the full one longer. The full parameterisation is used, so the

@@ -1,4 +1,4 @@
-"""`a2ad predict` vs long `a2ad simulate` runs on random configs (DESIGN.md contract)."""
+"""`a2ad predict` vs long `a2ad simulate` runs on random configs."""
 import json
 
 import numpy as np
@@ -7,7 +7,7 @@ import pytest
 from numerics import config, prediction
 from proofs_check import cli
 
-# THEORY.md V4: closed form vs simulation to 1e-9 relative error at rho <= 0.9.
+# docs/theory.rst, V4: closed form vs simulation to 1e-9 relative error at rho <= 0.9.
 REL_TOL = 1e-9
 # float64 vs 50-digit mpmath on well-conditioned configs (cond <= 1e2, rho <= 0.9).
 PRECISION_TOL = 1e-12

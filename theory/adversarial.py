@@ -1,4 +1,4 @@
-"""Adversarial regime (THEORY.md section 3): C8, C9, C10, C11, C16.
+"""Adversarial regime (docs/theory.rst): C8, C9, C10, C11, C16.
 
 C8: with ``I - M_A M_B`` invertible, ``e_A = 0`` iff ``M_A K_B Delta = 0``; then
 ``e_B = -M_B Delta``. C9: a full-rank prompt ``X_A = sqrt(N) U Gamma_A^{-1/2}``

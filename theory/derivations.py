@@ -1,6 +1,6 @@
 """Step-by-step derivations: chains ``E_0 = E_1 = ... = E_n`` whose every step is a checked identity.
 
-:func:`check` proves each consecutive pair by the chain's method (THEORY.md section 6):
+:func:`check` proves each consecutive pair by the chain's method (docs/theory.rst):
 V1 in the free algebra with the chain's definitions; V2 with explicit fully symbolic
 matrices (``explicit(dim)`` gives them) for each dimension in ``dims``; V3 as a
 commutative (scalar) identity. A chain is printed only if every step holds.

@@ -1,4 +1,4 @@
-"""The LSA agent in SymPy (THEORY.md section 1): L1, L1b, L2.
+"""The LSA agent in SymPy (docs/theory.rst): L1, L1b, L2.
 
 Block form (dimension-free): with tokens ``Z = [X, r]``, ``r = y - X w``, and
 ``C = Z^T Z / N``, the read-out on the d basis queries is ``Q[:, :d]^T C p``.

@@ -1,4 +1,4 @@
-"""Symbols of the model (THEORY.md section 0), as SymPy matrix symbols of size d.
+"""Symbols of the model (docs/theory.rst), as SymPy matrix symbols of size d.
 
 ``agent(name)`` gives the per-agent objects: transfer ``M``, effective step
 ``K``, offset ``c = K w_star``, target ``w_star``, preconditioner ``Gamma``,

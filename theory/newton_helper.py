@@ -1,4 +1,4 @@
-"""Adaptive helper (THEORY.md section 4): C12, C13.
+"""Adaptive helper (docs/theory.rst): C12, C13.
 
 The helper relabels its prompt every turn, ``y_B(t) = X_B w_B(t)``, so its message is
 ``v_t = M_B u_t + K_B w_B(t)``; with ``K_B`` invertible it emits any ``n`` via

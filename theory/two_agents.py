@@ -1,4 +1,4 @@
-"""Two agents with fixed objectives (THEORY.md section 2): C1, C2, C3, C4, C7.
+"""Two agents with fixed objectives (docs/theory.rst): C1, C2, C3, C4, C7.
 
 All objects are SymPy matrix expressions in the agents' ``M``, ``K`` and
 ``w_star``; ``Delta = w_B* - w_A*``. Agent A speaks first.

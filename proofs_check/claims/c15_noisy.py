@@ -99,7 +99,7 @@ CLAIMS = [
         id="C15",
         title="Noisy agents: stationary spread from a Lyapunov equation",
         hypotheses=("independent zero-mean output noise, Cov eta_i = S_i", "rho(M_A M_B) < 1"),
-        reference="arXiv:2511.08710 section 5; THEORY.md C15",
+        reference="THEORY.md C15",
         relation="equal",
         methods={"V1": v1, "V4": v4, "V8": v8},
         formulas=("C15.stationary_covariance_B", "C15.stationary_covariance_A"),

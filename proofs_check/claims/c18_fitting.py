@@ -87,7 +87,7 @@ CLAIMS = [
         title="Black-box fitting of the agents' maps from a transcript",
         hypotheses=("d + 1 affinely independent incoming messages per agent",
                     "independent zero-mean output noise for the intervals"),
-        reference="arXiv:2511.08710 section 5; THEORY.md C18",
+        reference="THEORY.md C18",
         relation="equal",
         methods={"V1": v1, "V4": v4},
         formulas=("C18.least_squares_map", "C18.implied_target"),

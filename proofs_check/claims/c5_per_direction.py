@@ -94,7 +94,7 @@ CLAIMS = [
         id="C5",
         title="Per-direction geometry of the plateau",
         hypotheses=("K_A and K_B simultaneously diagonalisable", "a_k + b_k - a_k b_k != 0"),
-        reference="arXiv:2511.08710 section 2; THEORY.md C5",
+        reference="THEORY.md C5",
         relation="equal",
         methods={"V3": v3, "V2": v2, "V4": v4},
         formulas=("C5.residual_A_k", "C5.residual_B_k", "C5.disagreement_k", "C5.rate_k"),
