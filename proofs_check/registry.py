@@ -11,7 +11,10 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    from .provenance import Provenance
 
 RELATIONS = ("equal", "upper", "lower")
 METHODS = ("V1", "V2", "V3", "V4", "V5", "V6", "V7", "V8")
@@ -63,10 +66,12 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Claim:
-    """A registered THEORY.md claim.
+    """A registered claim (docs/theory.rst states every one).
 
     ``formulas``: names of ``theory.formulas`` entries that state the claim
-    (rendered to LaTeX from the verified SymPy objects).
+    (rendered to LaTeX from the verified SymPy objects). ``reference`` is the citation
+    text and ``provenance`` its kind and justification, both from :mod:`proofs_check.provenance`
+    (filled in from the claim ID when not given).
     """
 
     id: str
@@ -77,8 +82,16 @@ class Claim:
     methods: dict[str, Callable[[Profile], Outcome]]
     formulas: tuple[str, ...] = field(default_factory=tuple)
     statement: str = ""
+    provenance: "Provenance | None" = None
 
     def __post_init__(self):
+        from .provenance import of
+
+        if self.provenance is None:
+            object.__setattr__(self, "provenance", of(self.id))
+        if self.reference != self.provenance.citation:
+            raise ValueError(f"claim {self.id}: reference {self.reference!r} differs from its provenance "
+                             f"citation {self.provenance.citation!r}")
         if self.relation not in RELATIONS:
             raise ValueError(f"claim {self.id}: relation {self.relation!r} not in {RELATIONS}")
         for m in self.methods:

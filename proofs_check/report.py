@@ -48,6 +48,14 @@ def markdown(report: dict) -> str:
             lines.append(f"| {claim['id']} | {claim['title']} | {m['method']} | {m['status']} | "
                          f"{_num(m['worst_error'])} | {_num(m['tolerance'])} | {m['instances']} | "
                          f"{m['seconds']:.2f} | {detail} |")
+    lines += ["", "## Provenance", "",
+              "Only the paper's abstract is public: 'paper abstract' means the abstract states the result in "
+              "words and the formula is this package's formalisation.", "",
+              "| claim | kind | citation | why |", "|---|---|---|---|"]
+    for claim in report["claims"]:
+        prov = claim.get("provenance") or {}
+        lines.append(f"| {claim['id']} | {prov.get('kind', '-')} | {prov.get('citation', '-')} | "
+                     f"{prov.get('justification', '-').replace('|', '/')} |")
     s = report["summary"]
     lines += ["", f"**{s['passed']} passed, {s['failed']} failed, {s['skipped']} skipped** in {s['seconds']:.1f} s.", ""]
     return "\n".join(lines)

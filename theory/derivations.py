@@ -64,7 +64,7 @@ def check(chain: Chain) -> list[StepCheck]:
     for i in range(1, len(chain.steps)):
         lhs, rhs = chain.steps[i - 1][0], chain.steps[i][0]
         if chain.method == "V1":
-            residual = algebra.prove(lhs, rhs, (), chain.definitions).residual
+            residual = algebra.prove(_block_free(lhs), _block_free(rhs), (), chain.definitions).residual
         elif chain.method == "V2":
             residual = _v2_residual(chain, lhs, rhs)
         elif chain.method == "V3":
@@ -77,57 +77,81 @@ def check(chain: Chain) -> list[StepCheck]:
 
 
 D = ta.DEFINITIONS
-e_A_sym = sp.MatrixSymbol("e_A", *A.w_star.shape)
+Zero = sp.ZeroMatrix(*A.M.shape)
+v_msg = vector("v_t")  # B's message that A answers
+u_star, v_star = sp.MatrixSymbol("u^*", *A.w_star.shape), sp.MatrixSymbol("v^*", *A.w_star.shape)
+e_A, e_B = sp.MatrixSymbol("e_A", *A.w_star.shape), sp.MatrixSymbol("e_B", *A.w_star.shape)
+G_A = matrix("G_A")
+J_B = matrix("J_B")
+n_t = vector("n_t")  # the helper's message
+w_hat = vector("what^*")  # the helper's identified target
+v = vector("v")
+v_prev = vector("v_{t-1}")
+
+
+def unevaluated(*factors) -> sp.MatMul:
+    """A product kept as written (SymPy would cancel ``X X^{-1}`` on construction)."""
+    return sp.MatMul(*factors, evaluate=False)
+
+
 CHAINS = [
     Chain("C1", "One round of A's messages", (
-        (A.T(B.T(ta.u)), "A answers B, who answered u_t"),
-        (A.M * (B.M * ta.u + B.c) + A.c, "T_i(w) = M_i w + c_i"),
+        (A.M * v_msg + A.c, r"$u_{t+1} = T_A(v_t) = M_A v_t + c_A$ with $c_A = K_A w_A^*$"),
+        (A.M * (B.M * ta.u + B.c) + A.c, r"B answered $u_t$: $v_t = T_B(u_t) = M_B u_t + K_B w_B^*$"),
         (ta.round_map_u_expanded, "expand"),
-    ), D),
+    ), {**D, "v_t": B.T(ta.u)}),
     Chain("C2", "The fixed point is a fixed point of the round map", (
-        (A.T(B.T(ta.u_star)), "one round from u*"),
-        (ta.J_A * ta.u_star + A.M * B.c + A.c, "C1 round map"),
-        (ta.u_star, "(I - M_A M_B) u* = M_A c_B + c_A"),
-    ), D),
+        (A.M * (B.M * u_star + B.c) + A.c, r"one round from $u^*$: $T_A(T_B(u^*))$"),
+        (ta.J_A * u_star + A.M * B.c + A.c, "expand (the round map of C1)"),
+        (u_star - (I - ta.J_A) * u_star + A.M * B.c + A.c, r"$M_A M_B u^* = u^* - (I - M_A M_B) u^*$"),
+        (u_star, r"$(I - M_A M_B)\, u^* = M_A K_B w_B^* + K_A w_A^*$, the definition of $u^*$"),
+    ), {**D, "u^*": ta.u_star}),
     Chain("C3", "A's plateau is linear in the gap", (
-        (ta.u_star - A.w_star, "e_A = u* - w_A*"),
+        (u_star - A.w_star, r"the definition $e_A = u^* - w_A^*$"),
+        (ta.u_star - A.w_star, r"$u^*$ from C2"),
         (sp.Inverse(I - ta.J_A) * (A.M * B.K * B.w_star + A.K * A.w_star - (I - ta.J_A) * A.w_star),
-         "c_i = K_i w_i*; w_A* = (I - M_A M_B)^{-1}(I - M_A M_B) w_A*"),
-        (sp.Inverse(I - ta.J_A) * A.M * B.K * (B.w_star - A.w_star), "K_A - I + M_A M_B = -M_A K_B"),
-        (ta.G_A * ta.Delta, "G_A = (I - M_A M_B)^{-1} M_A K_B"),
-    ), D),
+         r"$w_A^* = (I - M_A M_B)^{-1} (I - M_A M_B)\, w_A^*$"),
+        (sp.Inverse(I - ta.J_A) * A.M * B.K * ta.Delta, r"$K_A - (I - M_A M_B) = -M_A K_B$"),
+        (G_A * ta.Delta, r"$G_A = (I - M_A M_B)^{-1} M_A K_B$"),
+    ), {**D, "u^*": ta.u_star, "G_A": ta.G_A}),
     Chain("C8", "A is exact iff M_A K_B Delta = 0", (
-        ((I - ta.J_A) * ta.e_A, "(I - M_A M_B) e_A"),
-        (A.M * B.K * ta.Delta, "C3: e_A = (I - M_A M_B)^{-1} M_A K_B Delta"),
-    ), D),
-    Chain("C9", "The full-rank prompt makes A exact", (
-        (adv.K_A_full_rank, "K_A = Gamma_A H_A, H_A = R U^T U R, R = Gamma_A^{-1/2}"),
-        (I, "U^T U = I"),
-    ), D),
-    Chain("C11", "Steering the victim to p with w_A* = M_B^{-1}(p - K_B w_B*)", (
-        (adv.v_star_exact_attacker.xreplace({A.w_star: adv.w_A_steer}), "C2 with M_A = 0, K_A = I"),
-        (B.M * adv.w_A_steer + B.K * B.w_star, "v* = M_B w_A* + K_B w_B*"),
-        (adv.p, "M_B M_B^{-1} = I"),
-    ), D),
+        ((I - ta.J_A) * e_A, r"multiply $e_A$ by the invertible $I - M_A M_B$"),
+        (unevaluated(I - ta.J_A, sp.Inverse(I - ta.J_A), A.M, B.K, ta.Delta), r"C3: $e_A = G_A \aadDelta$"),
+        (A.M * B.K * ta.Delta, r"so $e_A = 0$ exactly when $M_A K_B \aadDelta = 0$"),
+    ), {**D, "e_A": ta.e_A}),
+    Chain("C11", "Steering the victim to p", (
+        (ta.v_star, r"C2: B's fixed point $v^*$"),
+        (B.M * A.w_star + B.K * B.w_star, r"exact attacker: $M_A = 0$, $K_A = I$"),
+        (sp.MatAdd(unevaluated(B.M, sp.Inverse(B.M), adv.p - B.K * B.w_star), B.K * B.w_star),
+         r"the attacker's target $w_A^* = M_B^{-1} (p - K_B w_B^*)$"),
+        (adv.p, r"$M_B M_B^{-1} = I$: B settles at $p$"),
+    ), {**D, "M_A": Zero, "K_A": I, "w^*_A": adv.w_A_steer}),
     Chain("C12", "The oracle Newton helper removes the plateau", (
-        (nh.newton_error_next, "u_{t+1} - w_A* = T_A(n_t) - w_A*"),
-        (A.M * nh.newton_message + A.K * A.w_star - A.w_star, "T_A(n) = M_A n + K_A w_A*"),
-        (A.M * (nh.newton_message - A.w_star), "K_A - I = -M_A"),
-        (nh.newton_error_rate, "n_t - w_A* = (1 - alpha)(u_t - w_A*)"),
-    ), D),
+        (A.M * n_t + A.c - A.w_star, r"$u_{t+1} - w_A^*$ with $u_{t+1} = T_A(n_t)$"),
+        (A.M * (n_t - A.w_star), r"$K_A - I = -M_A$"),
+        (A.M * (nh.newton_message - A.w_star), r"the Newton message $n_t = u_t - \alpha (u_t - w_A^*)$"),
+        (nh.newton_error_rate, r"collect $u_t - w_A^*$"),
+    ), {**D, "n_t": nh.newton_message}),
     Chain("C13", "The inexact Newton helper", (
-        (nh.inexact_error_next, "u_{t+1} - w_A* = T_A(n_t) - w_A*"),
-        (A.M * (nh.inexact_message - A.w_star), "K_A - I = -M_A"),
-        (nh.inexact_error_rate, "n_t - w_A* = (I - alpha Hhat^{-1} H_A)(u_t - w_A*)"),
-    ), D),
+        (A.M * n_t + A.c - A.w_star, r"$u_{t+1} - w_A^*$ with $u_{t+1} = T_A(n_t)$"),
+        (A.M * (n_t - A.w_star), r"$K_A - I = -M_A$"),
+        (A.M * (nh.inexact_message - A.w_star),
+         r"the inexact Newton message $n_t = u_t - \alpha \hat{H}^{-1} H_A (u_t - w_A^*)$"),
+        (nh.inexact_error_rate, r"collect $u_t - w_A^*$"),
+    ), {**D, "n_t": nh.inexact_message}),
     Chain("L1", "The LSA read-out with GD weights", (
-        (lsa.gd_readout, "Q[:, :d]^T C p / N, blocks collapsed"),
-        (lsa.Gamma * lsa.X.T * (lsa.y - lsa.X * lsa.w) / lsa.N, "r = y - X w"),
-        (lsa.gd_step, "H = X^T X / N, b = X^T y / N"),
+        (lsa.block_form(lsa.GD_Q, lsa.GD_P),
+         r"read-out on the $d$ basis queries: $\frac{1}{N} Q_{:,1:d}^{T} Z^{T} Z\, p$ with "
+         r"$Z = [X \; r]$, $p = (0, \dots, 0, 1)$, $Q = \mathrm{diag}(\Gamma^{T}, 0)$"),
+        (sp.MatMul(1 / lsa.N, lsa.Gamma, lsa.X.T, lsa.r_sym), "block multiplication"),
+        (lsa.Gamma * lsa.X.T * (lsa.y - lsa.X * lsa.w) / lsa.N, r"$r = y - X w$"),
+        (lsa.gd_step, r"$H = X^{T} X / N$, $b = X^{T} y / N$"),
     ), lsa.DEFINITIONS),
     Chain("L1b", "The LSA read-out with general weights", (
-        (lsa.general_readout, "Q[:, :d]^T C p / N, blocks collapsed"),
-        (lsa.general_expansion, "H = X^T X / N, b = X^T y / N, r = y - X w"),
+        (lsa.block_form(lsa.GENERAL_Q, lsa.GENERAL_P),
+         r"read-out with $p = (p_x, p_y)$ and $Q_{:,1:d} = [Q_{xx};\, q_{yx}^{T}]$"),
+        (sp.block_collapse(lsa.block_form(lsa.GENERAL_Q, lsa.GENERAL_P)), "block multiplication"),
+        (lsa.general_expansion, r"$X^{T} X = N H$ and $X^{T} r = N (b - H w)$"),
     ), lsa.DEFINITIONS),
 ]
 
@@ -141,6 +165,8 @@ S_B_steps = matrix("M_B^{s_B}")  # C16: stands for M_B^{s_B} in the free algebra
 gamma = sp.Symbol("gamma", positive=True)  # L2: a scalar preconditioner in d = 1
 R_1d = lsa.risk(sp.Matrix([[gamma]]), sp.Matrix([[lsa.s_1]]))
 EHH_1d = (lsa.Ns + 2) / lsa.Ns * lsa.s_1**2  # E[Hhat^2] in d = 1 from the fourth moment
+N_prompt = sp.Symbol("N", positive=True)  # C9: prompt length (N = d here)
+U, X_A = matrix("U"), matrix("X_A")  # C9
 
 
 def _rank_one_explicit(dim: int) -> tuple[dict, dict]:
@@ -152,75 +178,114 @@ def _rank_one_explicit(dim: int) -> tuple[dict, dict]:
     return {A.Gamma.name: G, g.name: gv, x.name: Ginv * gv / sp.sqrt(q)}, {q: q_value}
 
 
+def _full_rank_explicit(dim: int) -> tuple[dict, dict]:
+    """C9 at d = N = 2: symmetric R = Gamma_A^{-1/2}, Gamma_A = (R R)^{-1}, U a rotation (Cayley form)."""
+    if dim != 2:
+        raise ValueError("the C9 chain is checked at d = 2")
+    Rm = sp.Matrix(2, 2, lambda i, j: sp.Symbol(f"r_{min(i, j)}{max(i, j)}"))
+    t = sp.Symbol("t", real=True)
+    Um = sp.Matrix([[1 - t**2, -2 * t], [2 * t, 1 - t**2]]) / (1 + t**2)  # U^T U = I
+    Xm = sp.sqrt(N_prompt) * Um * Rm
+    return {A.Gamma.name: (Rm * Rm).inv(), adv.R.name: Rm, U.name: Um, X_A.name: Xm,
+            A.H.name: Xm.T * Xm / N_prompt}, {}
+
+
+def _block_free(expr):
+    """Block products are multiplied out (SymPy's block_collapse) before a V1 proof."""
+    return sp.block_collapse(expr) if expr.has(sp.BlockMatrix) else expr
+
+
 CHAINS += [
+    Chain("C9", "The full-rank prompt makes A exact", (
+        (A.Gamma * A.H, r"the definition $K_A = \Gamma_A H_A$"),
+        (A.Gamma * X_A.T * X_A / N_prompt, r"$H_A = X_A^{T} X_A / N$"),
+        (A.Gamma * adv.R * U.T * U * adv.R, r"$X_A = \sqrt{N}\, U \Gamma_A^{-1/2}$"),
+        (unevaluated(A.Gamma, adv.R, adv.R), r"$U^{T} U = I$ (orthonormal columns)"),
+        (I, r"$\Gamma_A^{-1/2} \Gamma_A^{-1/2} = \Gamma_A^{-1}$; so $M_A = 0$ and $\rho(M_A M_B) = 0$"),
+    ), {}, method="V2", explicit=_full_rank_explicit, dims=(2,)),
     Chain("C4", "The plateau is linear in the gap", (
-        (ta.G_A * (s_scale * ta.Delta), "e_A(s Delta) = G_A (s Delta)"),
-        (s_scale * ta.e_A, "so ||e_A(s Delta)|| = |s| ||e_A(Delta)||, and Delta = 0 gives e_A = 0"),
-    ), D),
+        (s_scale * G_A * ta.Delta, r"C3 for the gap $s \aadDelta$: $e_A(s \aadDelta) = G_A (s \aadDelta)$"),
+        (s_scale * e_A, r"$e_A = G_A \aadDelta$; so $\|e_A(s\aadDelta)\| = |s| \, \|e_A\|$ and "
+                        r"$\aadDelta = 0$ gives $e_A = 0$"),
+    ), {**D, "G_A": ta.G_A, "e_A": ta.e_A}),
     Chain("C4", "The gap for targets of equal norm r at angle theta", (
-        (2 * r**2 - 2 * r**2 * sp.cos(theta), "||w_B* - w_A*||^2 = r^2 + r^2 - 2 r^2 cos theta"),
-        (4 * r**2 * sp.sin(theta / 2)**2, "1 - cos theta = 2 sin^2(theta/2), increasing on [0, pi]"),
+        (2 * r**2 - 2 * r**2 * sp.cos(theta), r"$\|w_B^* - w_A^*\|^2 = r^2 + r^2 - 2 r^2 \cos\theta$"),
+        (4 * r**2 * sp.sin(theta / 2)**2,
+         r"$1 - \cos\theta = 2 \sin^2(\theta/2)$, increasing in $\theta$ on $[0, \pi]$"),
     ), {}, method="V3"),
     Chain("C5", "A's plateau in a shared eigen-direction", (
         ((1 - (1 - pd.a) * (1 - pd.b))**-1 * (1 - pd.a) * pd.b * pd.Delta_k,
-         "C3 per direction: M_A -> 1 - a_k, K_B -> b_k"),
-        (pd.gain_A * pd.Delta_k, "1 - (1 - a)(1 - b) = a + b - a b"),
+         r"C3 in direction $k$: $M_A \to 1 - a_k$, $K_B \to b_k$"),
+        (pd.gain_A * pd.Delta_k, r"$1 - (1 - a_k)(1 - b_k) = a_k + b_k - a_k b_k$"),
     ), {}, method="V3"),
     Chain("C5", "The disagreement in a shared eigen-direction", (
         (pd.gain_A * pd.Delta_k - pd.gain_B * pd.Delta_k - pd.Delta_k,
-         "u* - v* = (w_A* + e_A) - (w_B* + e_B) = e_A - e_B - Delta"),
-        (pd.gain_gap * pd.Delta_k, "(1 - a) b + (1 - b) a - (a + b - a b) = -a b"),
+         r"$u^* - v^* = (w_A^* + e_A) - (w_B^* + e_B) = e_A - e_B - \aadDelta$, in direction $k$"),
+        (pd.gain_gap * pd.Delta_k, r"$(1 - a_k) b_k + (1 - b_k) a_k - (a_k + b_k - a_k b_k) = -a_k b_k$"),
     ), {}, method="V3"),
     Chain("C6", "With one shared preconditioner, M_i is self-adjoint in the Gamma^{-1} inner product", (
-        (sp.Inverse(Gamma) * (I - Gamma * A.H), "Gamma^{-1} M_A with M_A = I - Gamma H_A"),
+        (sp.Inverse(Gamma) * (I - Gamma * A.H), r"$\Gamma^{-1} M_A$ with $M_A = I - \Gamma H_A$"),
         (sp.Inverse(Gamma) - A.H, "expand"),
-        ((I - Gamma * A.H).T * sp.Inverse(Gamma), "= M_A^T Gamma^{-1}, as Gamma^T = Gamma and H_A^T = H_A"),
+        ((I - Gamma * A.H).T * sp.Inverse(Gamma),
+         r"$= M_A^{T} \Gamma^{-1}$, as $\Gamma^{T} = \Gamma$ and $H_A^{T} = H_A$"),
     ), {"Gamma^T": Gamma, "H_A^T": A.H}),
     Chain("C7", "Induction on the steps per turn", (
-        (A.T(steps.T_s), "one more step after s steps: T_A(M_A^s w + (I - M_A^s) w_A*)"),
-        (A.M * steps.S_A * steps.w + (A.M - A.M * steps.S_A + A.K) * A.w_star, "T_A(w) = M_A w + K_A w_A*"),
-        (steps.T_s_plus_1, "K_A = I - M_A: s + 1 steps"),
+        (A.T(steps.T_s), r"one more step after $s$ steps: $T_A(M_A^s w + (I - M_A^s) w_A^*)$"),
+        (A.M * steps.S_A * steps.w + (A.M - A.M * steps.S_A + A.K) * A.w_star, r"$T_A(w) = M_A w + K_A w_A^*$"),
+        (steps.T_s_plus_1, r"$K_A = I - M_A$: the form for $s + 1$ steps"),
     ), D),
     Chain("C10", "The rank-one prompt fixes g = K_B Delta", (
-        (A.Gamma * x * x.T * g, "K_A g = Gamma_A H_A g with H_A = x x^T (every row of X_A is x)"),
+        (A.Gamma * x * x.T * g, r"$K_A g = \Gamma_A H_A g$ with $H_A = x x^{T}$ (every row of $X_A$ is $x$)"),
         (A.Gamma * sp.Inverse(A.Gamma) * g * g.T * sp.Inverse(A.Gamma) * g / q,
-         "x = Gamma_A^{-1} g / sqrt(q), q = g^T Gamma_A^{-1} g, Gamma_A symmetric"),
-        (g, "g^T Gamma_A^{-1} g = q; so M_A K_B Delta = (I - K_A) g = 0"),
+         r"$x = \Gamma_A^{-1} g / \sqrt{q}$, $q = g^{T} \Gamma_A^{-1} g$, $\Gamma_A$ symmetric"),
+        (g, r"$g^{T} \Gamma_A^{-1} g = q$; so $M_A K_B \aadDelta = (I - K_A) g = 0$"),
     ), {}, method="V2", explicit=_rank_one_explicit, dims=(2, 3)),
     Chain("C14", "The identified target makes A exact", (
-        (A.T(sp.Inverse(A.K) * A.c), "A answers the helper's message K_A^{-1} c_A (fitted from d + 1 probes)"),
-        (A.M * A.w_star + A.K * A.w_star, "K_A^{-1} c_A = K_A^{-1} K_A w_A* = w_A*"),
-        (A.w_star, "M_A + K_A = I: A's message is its target"),
-    ), D),
+        (A.M * w_hat + A.c, r"A answers the helper's message $\hat{w}^* = K_A^{-1} c_A$, "
+                            r"$[M_A \mid c_A]$ fitted from $d + 1$ probes"),
+        (sp.MatAdd(unevaluated(A.M, sp.Inverse(A.K), A.K, A.w_star), A.c), r"$c_A = K_A w_A^*$"),
+        (A.M * A.w_star + A.K * A.w_star, r"$K_A^{-1} K_A = I$"),
+        (A.w_star, r"$M_A + K_A = I$: A's message is its target"),
+    ), {**D, "what^*": unevaluated(sp.Inverse(A.K), A.K, A.w_star)}),
     Chain("C14b", "The residual Broyden's method drives to zero is linear", (
-        (A.T(ta.u) - ta.u, "F(v) = T_A(v) - v"),
-        (-A.K * (ta.u - A.w_star), "M_A - I = -K_A, c_A = K_A w_A*"),
+        (A.T(v) - v, r"$F(v) = T_A(v) - v$"),
+        (-A.K * (v - A.w_star), r"$M_A - I = -K_A$ and $c_A = K_A w_A^*$"),
     ), D),
     Chain("C15", "Deviation of B's noisy messages", (
-        (noisy.v_next - ta.v_star, "v_t - v* with v_t = T_B(T_A(v_{t-1}) + eta_A) + eta_B"),
-        (ta.J_B * noisy.v_prev + B.M * A.c + B.c + B.M * noisy.eta_A + noisy.eta_B - ta.v_star, "expand"),
-        (noisy.deviation_B, "(I - M_B M_A) v* = M_B c_A + c_B; then P_B = J_B P_B J_B^T + M_B S_A M_B^T + S_B"),
-    ), D),
+        (v_msg - v_star, r"B's deviation, $v_t = T_B(T_A(v_{t-1}) + \eta_A) + \eta_B$"),
+        (B.M * (A.M * v_prev + A.c + noisy.eta_A) + B.c + noisy.eta_B - v_star,
+         r"$T_i(w) = M_i w + K_i w_i^*$"),
+        (B.M * A.M * v_prev + B.M * A.c + B.c + B.M * noisy.eta_A + noisy.eta_B - v_star, "expand"),
+        (B.M * A.M * (v_prev - v_star) + B.M * noisy.eta_A + noisy.eta_B,
+         r"C2: $(I - M_B M_A)\, v^* = M_B K_A w_A^* + K_B w_B^*$"),
+        (J_B * (v_prev - v_star) + B.M * noisy.eta_A + noisy.eta_B,
+         r"$J_B = M_B M_A$; with independent noise of covariances $S_A, S_B$ the stationary covariance solves "
+         r"$V_B = J_B V_B J_B^{T} + M_B S_A M_B^{T} + S_B$"),
+    ), {**D, "v_t": noisy.v_next, "v^*": ta.v_star, "J_B": ta.J_B}),
     Chain("C16", "B's plateau against an exact attacker, s_B steps per turn", (
-        (-sp.Inverse(I - S_B_steps * adv.Zero) * S_B_steps * I * ta.Delta,
-         "C3 with M_A = 0, K_A = I and M_B -> M_B^{s_B} (C7)"),
-        (-S_B_steps * ta.Delta, "so ||e_B|| <= ||M_B^{s_B}|| ||Delta||"),
-    ), D),
+        (-sp.Inverse(I - S_B_steps * A.M) * S_B_steps * A.K * ta.Delta,
+         r"C3 and C7: $e_B = -(I - M_B^{s_B} M_A)^{-1} M_B^{s_B} K_A \aadDelta$"),
+        (-S_B_steps * ta.Delta, r"exact attacker $M_A = 0$, $K_A = I$; so "
+                                r"$\|e_B\| \le \|M_B^{s_B}\| \, \|\aadDelta\|$"),
+    ), {**D, "M_A": Zero, "K_A": I}),
     Chain("C17", "The telescoping identity, three agents, ending at agent 1", (
-        (ka.telescoping_sum(3, 0), "sum_j P_{1,j} K_j"),
-        (I - ka.J(3, 0), "K_j = I - M_j: consecutive terms cancel"),
+        (ka.telescoping_sum(3, 0), r"$\sum_j P_{1,j} K_j$ with $P_{1,1} = I$, $P_{1,3} = M_1$, "
+                                   r"$P_{1,2} = M_1 M_3$"),
+        (I - ka.J(3, 0), r"$K_j = I - M_j$: consecutive terms cancel, leaving $I - J_1$"),
     ), ka.defs(3)),
     Chain("C18", "Least squares recovers an exact affine agent", (
-        (fitting.Theta * fitting.Z * fitting.Z.T * sp.Inverse(fitting.Z * fitting.Z.T),
-         "[Mhat | chat] = Y Z^T (Z Z^T)^{-1} with Y = [M | c] Z"),
-        (fitting.Theta, "Z Z^T invertible: d + 1 affinely independent messages"),
-    ), {}),
+        (fitting.Y * fitting.Z.T * sp.Inverse(fitting.Z * fitting.Z.T),
+         r"the least-squares fit $[\hat{M} \mid \hat{c}] = Y Z^{T} (Z Z^{T})^{-1}$"),
+        (unevaluated(fitting.Theta, fitting.Z, fitting.Z.T, sp.Inverse(fitting.Z * fitting.Z.T)),
+         r"an exact affine agent replies $Y = [M \mid c]\, Z$"),
+        (fitting.Theta, r"$Z Z^{T}$ invertible: $d + 1$ affinely independent messages"),
+    ), {"Y": fitting.Theta * fitting.Z}),
     Chain("L2", "Stationarity of the risk in d = 1", (
-        (sp.diff(R_1d, gamma), "dR/dGamma with Sigma = s, from the risk of section 1"),
+        (sp.diff(R_1d, gamma), r"$\partial R / \partial \Gamma$ in $d = 1$ with $\Sigma = s$"),
         (2 * lsa.tau**2 * lsa.s_1 * (gamma * EHH_1d - lsa.s_1) + 2 * lsa.sigma**2 / lsa.Ns * gamma * lsa.s_1**2,
-         "E[Hhat^2] = ((N+1)/N) s^2 + s^2/N"),
+         r"$\mathbb{E}[\hat{H}^2] = \frac{N+1}{N} s^2 + \frac{s^2}{N}$"),
         (2 * lsa.s_1**2 * ((lsa.Ns + 2) * lsa.tau**2 * lsa.s_1 + lsa.sigma**2) / lsa.Ns
-         * (gamma - lsa.gamma_star_1d), "zero only at Gamma*, and R is convex in Gamma"),
+         * (gamma - lsa.gamma_star_1d), r"zero only at $\Gamma^*$, and $R$ is convex in $\Gamma$"),
     ), {}, method="V3"),
 ]
 

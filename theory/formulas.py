@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from . import notation
+
 
 @dataclass(frozen=True)
 class Formula:
@@ -30,7 +32,15 @@ class Formula:
         return f"{self.claim}.{self.name}"
 
     def latex(self) -> str:
-        return f"{sp.latex(self.lhs)} = {sp.latex(self.rhs)}"
+        """The paper's LaTeX (names, term order and ``\\aadDelta`` of :mod:`theory.notation`)."""
+        return f"{notation.latex(self.lhs)} = {notation.latex(self.rhs)}"
+
+    def rhs_latex(self) -> str:
+        return notation.latex(self.rhs)
+
+    def text(self) -> str:
+        """Plain text (SymPy's str printer with the package's names)."""
+        return f"{notation.text(self.lhs)} = {notation.text(self.rhs)}"
 
     @property
     def fingerprint(self) -> str:

@@ -26,13 +26,21 @@ q_yx = sp.MatrixSymbol("q_yx", d, 1)
 p_x = sp.MatrixSymbol("p_x", d, 1)
 p_y = sp.MatrixSymbol("p_y", 1, 1)  # a scalar, kept as 1 x 1 so that products keep their order
 r = y - X * w
-DEFINITIONS = {"H": X.T * X / N, "b": X.T * y / N, "H^T": X.T * X / N, "b^T": y.T * X / N}
+r_sym = sp.MatrixSymbol("r", N, 1)  # the residuals y - X w, as a symbol in printed formulas
+DEFINITIONS = {"H": X.T * X / N, "b": X.T * y / N, "H^T": X.T * X / N, "b^T": y.T * X / N,
+               "r": r, "r^T": y.T - w.T * X.T}
 
 
 def block_readout(Q_cols_T: sp.BlockMatrix, p: sp.BlockMatrix) -> sp.MatrixExpr:
     """``Q[:, :d]^T C p`` with ``C = [[X^T X, X^T r], [r^T X, r^T r]] / N``, collapsed blockwise."""
     C = sp.BlockMatrix([[X.T * X, X.T * r], [r.T * X, r.T * r]])
     return sp.block_collapse(Q_cols_T * C * p) / N
+
+
+def block_form(Q_cols_T: sp.BlockMatrix, p: sp.BlockMatrix) -> sp.MatrixExpr:
+    """The same read-out, uncollapsed and with ``r`` as a symbol: how a derivation starts."""
+    C = sp.BlockMatrix([[X.T * X, X.T * r_sym], [r_sym.T * X, r_sym.T * r_sym]])
+    return sp.MatMul(sp.Rational(1) / N, Q_cols_T, C, p, evaluate=False)
 
 
 # L1: GD weights.
@@ -43,7 +51,11 @@ gd_step = Gamma * (b - H * w)  # T(w) - w
 # L1b: general weights.
 general_readout = block_readout(sp.BlockMatrix([[Q_xx.T, q_yx]]), sp.BlockMatrix([[p_x], [p_y]]))
 general_expansion = (Q_xx.T * (b - H * w) * p_y + Q_xx.T * H * p_x
-                     + q_yx * ((b - H * w).T * p_x + r.T * r * p_y / N))
+                     + q_yx * ((b - H * w).T * p_x + r_sym.T * r_sym * p_y / N))
+GD_Q = sp.BlockMatrix([[Gamma, sp.ZeroMatrix(d, 1)]])
+GD_P = sp.BlockMatrix([[sp.ZeroMatrix(d, 1)], [sp.Identity(1)]])
+GENERAL_Q = sp.BlockMatrix([[Q_xx.T, q_yx]])
+GENERAL_P = sp.BlockMatrix([[p_x], [p_y]])
 
 
 def token_message(Xs: sp.Matrix, ys: sp.Matrix, ws: sp.Matrix, p: sp.Matrix, Q: sp.Matrix) -> sp.Matrix:

@@ -26,5 +26,5 @@ FORMULAS = [
     Formula("C5", "residual_B_k", sp.Symbol("e_{B,k}"), gain_B * Delta_k, "B's plateau in eigen-direction k."),
     Formula("C5", "disagreement_k", sp.Symbol("(u^* - v^*)_k"), gain_gap * Delta_k,
             "Gap between the two fixed points in direction k."),
-    Formula("C5", "rate_k", sp.Symbol("\\lambda_k(M_A M_B)"), rate, "Contraction factor in direction k."),
+    Formula("C5", "rate_k", sp.Symbol("lambda_k(M_A M_B)"), rate, "Contraction factor in direction k."),
 ]

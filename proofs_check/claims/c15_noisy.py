@@ -19,6 +19,7 @@ from theory import two_agents as ta
 
 from ..instances import random_gd_agent
 from ..methods import EXTERNAL_REL_TOL, free_proofs, relative_error, worst, with_python_control
+from ..provenance import cite
 from ..registry import Claim, Outcome, Profile
 
 # V4 statistical tolerance: entries of a sample covariance of n iid Gaussian vectors have
@@ -99,7 +100,7 @@ CLAIMS = [
         id="C15",
         title="Noisy agents: stationary spread from a Lyapunov equation",
         hypotheses=("independent zero-mean output noise, Cov eta_i = S_i", "rho(M_A M_B) < 1"),
-        reference="THEORY.md C15",
+        reference=cite("C15"),
         relation="equal",
         methods={"V1": v1, "V4": v4, "V8": v8},
         formulas=("C15.stationary_covariance_B", "C15.stationary_covariance_A"),

@@ -15,6 +15,7 @@ from theory import k_agents as ka
 from theory import two_agents as ta
 
 from ..methods import EXTERNAL_REL_TOL, FLOAT_REL_TOL, batch_relative_error, explicit_zero, free_proofs, worst, with_python_control
+from ..provenance import cite
 from ..registry import Claim, Outcome, Profile
 
 V1_AGENTS = (2, 3, 4, 5)
@@ -102,7 +103,7 @@ CLAIMS = [
         id="C17",
         title="K agents round robin",
         hypotheses=("I - J_i invertible (implied by rho(J_i) < 1)",),
-        reference="THEORY.md C17",
+        reference=cite("C17"),
         relation="equal",
         methods={"V1": v1, "V2": v2, "V4": v4, "V8": v8},
         formulas=("C17.fixed_point_3_agents", "C17.residual_3_agents"),

@@ -19,6 +19,7 @@ from theory import two_agents as ta
 
 from ..instances import random_gd_agent
 from ..methods import free_proofs, relative_error
+from ..provenance import cite
 from ..registry import Claim, Outcome, Profile
 
 # Noise-free: the fit is exact up to the design's conditioning (transients decay like rho^t);
@@ -87,7 +88,7 @@ CLAIMS = [
         title="Black-box fitting of the agents' maps from a transcript",
         hypotheses=("d + 1 affinely independent incoming messages per agent",
                     "independent zero-mean output noise for the intervals"),
-        reference="THEORY.md C18",
+        reference=cite("C18"),
         relation="equal",
         methods={"V1": v1, "V4": v4},
         formulas=("C18.least_squares_map", "C18.implied_target"),

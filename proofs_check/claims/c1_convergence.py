@@ -16,6 +16,7 @@ from theory import two_agents as ta
 from ..instances import gd_pairs
 from ..methods import EXTERNAL_REL_TOL, free_proofs, worst, with_python_control
 from ..properties import run_property
+from ..provenance import cite
 from ..registry import Claim, Outcome, Profile
 from ..strategies import pair_examples
 
@@ -120,7 +121,7 @@ CLAIMS = [
         id="C1",
         title="Convergence at rate rho(M_A M_B)",
         hypotheses=("rho(M_A M_B) < 1 for convergence; rho > 1 and a start with an unstable component for divergence",),
-        reference="THEORY.md C1",
+        reference=cite("C1"),
         relation="upper",
         methods={"V1": v1, "V4": v4, "V6": v6, "V8": v8},
         formulas=("C1.round_map_A", "C1.round_map_B"),

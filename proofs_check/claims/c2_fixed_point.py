@@ -18,6 +18,7 @@ from ..methods import (EXTERNAL_REL_TOL, with_python_control, FLOAT_REL_TOL, PRE
                        explicit_zero, free_proofs, worst)
 from .. import precise_cases
 from ..properties import run_property
+from ..provenance import cite
 from ..registry import Claim, Outcome, Profile
 from ..strategies import RHO_CAP, pair_examples
 
@@ -117,7 +118,7 @@ CLAIMS = [
         id="C2",
         title="Fixed points of the coupled maps",
         hypotheses=("I - M_A M_B invertible (implied by rho(M_A M_B) < 1)",),
-        reference="THEORY.md C2",
+        reference=cite("C2"),
         relation="equal",
         methods={"V1": v1, "V2": v2, "V4": v4, "V5": v5, "V6": v6, "V8": v8},
         formulas=("C2.fixed_point_A", "C2.fixed_point_B"),

@@ -20,6 +20,7 @@ from .. import precise_cases
 from ..instances import gd_pairs, moments, transfers
 from ..methods import (FLOAT_REL_TOL, PRECISE_DPS, PRECISE_REL_TOL, explicit_zero, free_proofs, worst)
 from ..properties import run_property
+from ..provenance import cite
 from ..registry import Claim, Outcome, Profile
 from ..strategies import RHO_CAP, pair_examples
 
@@ -119,7 +120,7 @@ CLAIMS = [
         id="C3",
         title="Biased equilibrium: plateau G_A Delta",
         hypotheses=("I - M_A M_B invertible (implied by rho(M_A M_B) < 1)",),
-        reference="THEORY.md C3",
+        reference=cite("C3"),
         relation="equal",
         methods={"V1": v1, "V2": v2, "V4": v4, "V5": v5, "V6": v6, "V7": v7},
         formulas=("C3.bias_map_A", "C3.bias_map_B", "C3.residual_A", "C3.residual_B"),

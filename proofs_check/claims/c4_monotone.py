@@ -19,6 +19,7 @@ from theory import two_agents as ta
 from ..instances import gd_pairs, transfers
 from ..methods import explicit_zero, free_proofs, worst
 from ..properties import run_property
+from ..provenance import cite
 from ..registry import Claim, Outcome, Profile
 from ..strategies import pair_examples
 from .c3_biased_equilibrium import plateau_error, simulated_plateaus
@@ -106,7 +107,7 @@ CLAIMS = [
         id="C4",
         title="Alignment and monotone degradation",
         hypotheses=("rho(M_A M_B) < 1",),
-        reference="THEORY.md C4",
+        reference=cite("C4"),
         relation="upper",
         methods={"V1": v1, "V3": v3, "V4": v4, "V6": v6},
         formulas=("C3.residual_A", "C3.residual_B"),

@@ -17,6 +17,7 @@ from theory import per_direction as pd
 from theory import two_agents as ta
 
 from ..methods import FLOAT_REL_TOL, explicit_zero, worst
+from ..provenance import cite
 from ..registry import Claim, Outcome, Profile
 from .c3_biased_equilibrium import simulated_plateaus
 
@@ -94,7 +95,7 @@ CLAIMS = [
         id="C5",
         title="Per-direction geometry of the plateau",
         hypotheses=("K_A and K_B simultaneously diagonalisable", "a_k + b_k - a_k b_k != 0"),
-        reference="THEORY.md C5",
+        reference=cite("C5"),
         relation="equal",
         methods={"V3": v3, "V2": v2, "V4": v4},
         formulas=("C5.residual_A_k", "C5.residual_B_k", "C5.disagreement_k", "C5.rate_k"),

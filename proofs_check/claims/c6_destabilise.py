@@ -18,6 +18,7 @@ from numerics import closed_forms, random_systems, simulate
 
 from ..methods import explicit_zero, worst
 from ..properties import run_property
+from ..provenance import cite
 from ..registry import Claim, Outcome, Profile
 
 # rho(M_A M_B) <= rho(M_A) rho(M_B) is checked in float64 eigenvalues: 1e-12 absolute
@@ -128,7 +129,7 @@ CLAIMS = [
         id="C6",
         title="Coupling can destabilise; a shared preconditioner cannot",
         hypotheses=("SPD Gamma_i and H_i for the witness", "one shared SPD Gamma and symmetric H_i for the bound"),
-        reference="THEORY.md C6",
+        reference=cite("C6"),
         relation="upper",
         methods={"V2": v2, "V4": v4, "V6": v6},
         statement="rho(M_A), rho(M_B) < 1 does not imply rho(M_A M_B) < 1; with a shared SPD Gamma, "

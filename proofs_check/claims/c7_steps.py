@@ -15,6 +15,7 @@ from theory import two_agents as ta
 
 from ..instances import gd_pairs, transfers
 from ..methods import FLOAT_REL_TOL, free_proofs, worst
+from ..provenance import cite
 from ..registry import Claim, Outcome, Profile
 from .c3_biased_equilibrium import simulated_plateaus
 
@@ -80,7 +81,7 @@ CLAIMS = [
         id="C7",
         title="Steps per turn",
         hypotheses=("rho(M_A^{s_A} M_B^{s_B}) < 1", "rho(M_A) < 1 for the s_A -> infinity limit"),
-        reference="THEORY.md C7",
+        reference=cite("C7"),
         relation="equal",
         methods={"V1": v1, "V4": v4},
         formulas=("C7.s_steps", "C7.limit_residual_B"),

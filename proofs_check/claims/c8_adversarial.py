@@ -20,6 +20,7 @@ from theory import two_agents as ta
 from ..instances import random_gd_agent
 from ..properties import run_property
 from ..methods import FLOAT_REL_TOL, explicit_zero, free_proofs, worst
+from ..provenance import cite
 from ..registry import Claim, Outcome, Profile
 
 A, B = ta.A, ta.B
@@ -211,22 +212,22 @@ def c16_v6(profile: Profile) -> Outcome:
 
 CLAIMS = [
     Claim("C8", "Condition for a one-sided win", ("I - M_A M_B invertible",),
-          "THEORY.md C8", "equal", {"V1": c8_v1, "V4": c8_v4},
+          cite("C8"), "equal", {"V1": c8_v1, "V4": c8_v4},
           formulas=("C8.attack_condition", "C8.victim_residual"),
           statement="e_A = 0 iff M_A K_B Delta = 0; both vanish iff also M_B K_A Delta = 0; then e_B = -M_B Delta."),
     Claim("C9", "Full-rank attack prompt", ("Gamma_A SPD", "N >= d", "U with orthonormal columns"),
-          "THEORY.md C9", "equal", {"V1": c9_v1, "V4": c9_v4},
+          cite("C9"), "equal", {"V1": c9_v1, "V4": c9_v4},
           formulas=("C9.full_rank_prompt",),
           statement="X_A = sqrt(N) U Gamma_A^{-1/2}, y_A = X_A w_A* give K_A = I, M_A = 0, rho = 0."),
     Claim("C10", "Rank-one attack prompt", ("Gamma_A SPD", "g = K_B Delta != 0", "rho(M_A M_B) < 1"),
-          "THEORY.md C10", "equal", {"V2": c10_v2, "V4": c10_v4},
+          cite("C10"), "equal", {"V2": c10_v2, "V4": c10_v4},
           statement="Rows x = Gamma_A^{-1} g / sqrt(g^T Gamma_A^{-1} g) give K_A g = g, hence e_A = 0."),
     Claim("C11", "Steering the victim's equilibrium", ("M_A = 0", "M_B invertible (else least squares)"),
-          "THEORY.md C11", "equal", {"V1": c11_v1, "V4": c11_v4},
+          cite("C11"), "equal", {"V1": c11_v1, "V4": c11_v4},
           formulas=("C11.steering_target",),
           statement="With M_A = 0, v* = M_B w_A* + K_B w_B*; w_A* = M_B^{-1}(p - K_B w_B*) gives v* = p."),
     Claim("C16", "The victim's defence bound", ("exact attacker (M_A = 0)", "rho(M_B) < 1"),
-          "THEORY.md C16", "upper", {"V4": c16_v4, "V6": c16_v6},
+          cite("C16"), "upper", {"V4": c16_v4, "V6": c16_v6},
           formulas=("C16.victim_residual_s_steps",),
           statement="||e_B|| <= ||M_B^{s_B}|| ||Delta|| against an exact attacker; more steps per turn or a more "
                     "informative prompt shrink it."),

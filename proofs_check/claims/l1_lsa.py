@@ -16,6 +16,7 @@ from theory import algebra
 from theory import lsa
 
 from ..methods import FLOAT_REL_TOL, explicit_zero, free_proofs, worst
+from ..provenance import cite
 from ..registry import Claim, Outcome, Profile
 
 EXPLICIT_N, EXPLICIT_D = 3, 2
@@ -98,12 +99,12 @@ def l1b_v4(profile: Profile) -> Outcome:
 
 CLAIMS = [
     Claim("L1", "An LSA layer is one preconditioned GD step", ("any prompt, any w, any N and d",),
-          "THEORY.md L1", "equal", {"V1": l1_v1, "V2": l1_v2, "V4": l1_v4},
+          cite("L1"), "equal", {"V1": l1_v1, "V2": l1_v2, "V4": l1_v4},
           formulas=("L1.gd_readout",),
           statement="With p = (0,...,0,1) and Q = [[Gamma^T, 0], [0, 0]], the read-out on the basis queries "
                     "gives w' = w - Gamma (H w - b) = T(w)."),
     Claim("L1b", "General LSA weights", ("tokens (x_j, r_j), query (x_q, 0)",),
-          "THEORY.md L1b", "equal", {"V1": l1b_v1, "V2": l1b_v2, "V4": l1b_v4},
+          cite("L1b"), "equal", {"V1": l1b_v1, "V2": l1b_v2, "V4": l1b_v4},
           formulas=("L1b.general_map",),
           statement="w' = w + p_y Q_xx^T (b - H w) + Q_xx^T H p_x + [terms in q_yx]; affine iff q_yx = 0, with "
                     "Gamma_eff = p_y Q_xx^T and drift Q_xx^T H p_x."),

@@ -14,6 +14,7 @@ from numerics import lsa_training
 from theory import lsa
 
 from ..methods import EXACT, explicit_zero, worst
+from ..provenance import cite
 from ..registry import Claim, Outcome, Profile
 from ..v7_trained import v7_gamma_star
 
@@ -92,7 +93,7 @@ def l2_v4(profile: Profile) -> Outcome:
 CLAIMS = [
     Claim("L2", "Optimal trained preconditioner Gamma*",
           ("x ~ N(0, Sigma), w ~ N(0, tau^2 I), y = <w, x> + N(0, sigma^2)", "Sigma SPD", "A symmetric"),
-          "Ahn et al. (2023)", "equal",
+          cite("L2"), "equal",
           {"V2": lambda p: _combine(l2_v2(p), fourth_moment_v2(p)), "V4": l2_v4, "V7": v7_gamma_star},
           formulas=("L2.gamma_star",),
           statement="Gamma* = [((N+1)/N) Sigma + ((tr Sigma + sigma^2/tau^2)/N) I]^{-1} uniquely minimises R; "
