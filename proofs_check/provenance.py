@@ -10,7 +10,8 @@ Three kinds, and nothing in between:
   generalisation or a tool), verified here; the paper is not its source.
 
 ``citation`` is the text the claim's ``reference`` field carries; ``justification`` says in one
-sentence why the claim has that kind. BibTeX keys refer to paper.bib.
+sentence why the claim has that kind (text with ``$...$`` math, see :mod:`proofs_check.statements`).
+BibTeX keys refer to paper.bib.
 """
 from __future__ import annotations
 
@@ -51,51 +52,51 @@ PROVENANCE: dict[str, Provenance] = {
         "paper's abstract uses this for its agents ('trained to implement gradient-descent-like updates').",
         ("vonoswald2023transformers", "ahn2023transformers")),
     "L1b": _extension("The expansion for arbitrary weights, with the drift term and the residual-dependent "
-                      "q_yx terms, is this package's computation."),
+                      r"$q_{yx}$ terms, is this package's computation."),
     "L2": Provenance(
         "standard result", "Ahn et al. (2023); Zhang, Frei and Bartlett (2024); Mahankali et al. (2023)",
         "The risk-optimal single-layer LSA preconditioner for Gaussian data; the label-noise term "
-        "sigma^2/tau^2 is this package's addition and vanishes for sigma = 0.",
+        r"$\sigma^2/\tau^2$ is this package's addition and vanishes for $\sigma = 0$.",
         ("ahn2023transformers", "zhang2024trained", "mahankali2023one")),
     "C1": Provenance(
         "standard result", "Horn and Johnson (2013), Matrix Analysis",
-        "An affine iteration x -> J x + c converges for every start iff rho(J) < 1 (Gelfand's formula); "
-        "applied here to the round map M_A M_B.", ("horn2013matrix",)),
+        r"An affine iteration $x \mapsto J x + c$ converges for every start iff $\rho(J) < 1$ (Gelfand's "
+        r"formula); applied here to the round map $M_A M_B$.", ("horn2013matrix",)),
     "C2": Provenance(
         "standard result", "Horn and Johnson (2013), Matrix Analysis",
-        "The unique fixed point of an affine contraction solves (I - J) x = c; applied here to the round maps.",
+        r"The unique fixed point of an affine contraction solves $(I - J) x = c$; applied here to the round maps.",
         ("horn2013matrix",)),
     "C3": _abstract("The abstract states that misalignment leads to a biased equilibrium where neither agent "
                     "reaches its target, with residual errors predictable from the objective gap and the prompt "
-                    "geometry; e_A = G_A Delta is this package's formula for it."),
+                    r"geometry; $e_A = G_A \aadDelta$ is this package's formula for it."),
     "C4": _extension("The abstract ties the residual errors to the objective gap but does not state linearity, "
                      "monotone growth or the singular-value bounds; those are this package's statements."),
     "C5": _abstract("The abstract states that the residual errors are predictable from the prompt-induced "
                     "geometry; the per-eigendirection formulas are this package's formalisation."),
-    "C6": _extension("The destabilising 2 x 2 witnesses and the shared-preconditioner bound are this package's."),
-    "C7": _extension("Several gradient steps per turn (M_i -> M_i^s) and the s -> infinity limit are this "
+    "C6": _extension(r"The destabilising $2 \times 2$ witnesses and the shared-preconditioner bound are this package's."),
+    "C7": _extension(r"Several gradient steps per turn ($M_i \to M_i^s$) and the $s \to \infty$ limit are this "
                      "package's extension of the one-step protocol."),
     "C8": _abstract("The abstract states an adversarial regime with asymmetric convergence: one agent reaches "
                     "its objective exactly while the other keeps a persistent bias; the condition "
-                    "M_A K_B Delta = 0 is this package's formalisation."),
-    "C9": _extension("The full-rank attack prompt X_A = sqrt(N) U Gamma_A^{-1/2} is this package's construction."),
+                    r"$M_A K_B \aadDelta = 0$ is this package's formalisation."),
+    "C9": _extension(r"The full-rank attack prompt $X_A = \sqrt{N}\, U \Gamma_A^{-1/2}$ is this package's construction."),
     "C10": _extension("The rank-one attack prompt is this package's construction."),
     "C11": _extension("Steering the victim's equilibrium to a chosen point is this package's construction."),
     "C12": _abstract("The abstract states that a helper agent updating a turn-based objective implements a "
                      "Newton-like step for the main agent, eliminating the plateau and accelerating convergence; "
                      "the error recursion is this package's formalisation."),
     "C13": _extension("The inexact-curvature helper is this package's extension of the Newton-like helper."),
-    "C14": _extension("The black-box identification helper (d + 1 probes, least squares) is this package's."),
+    "C14": _extension(r"The black-box identification helper ($d + 1$ probes, least squares) is this package's."),
     "C14b": Provenance(
         "standard result", "Gay (1979)",
         "Broyden's good method terminates in at most 2d steps on a linear system in exact arithmetic; applied "
-        "here to F(v) = T_A(v) - v, which is linear.", ("gay1979some",)),
+        r"here to $F(v) = T_A(v) - v$, which is linear.", ("gay1979some",)),
     "C15": Provenance(
         "extension in this package", "a2a-dynamics (this package); Anderson and Moore (1979)",
         "Noisy agents are this package's extension; the stationary covariance uses the standard discrete "
         "Lyapunov equation of a stable linear system driven by white noise.", ("anderson1979optimal",)),
-    "C16": _extension("The victim's bound ||e_B|| <= ||M_B^{s_B}|| ||Delta|| is this package's."),
-    "C17": _extension("K agents in round robin and the telescoping identity are this package's extension of "
+    "C16": _extension(r"The victim's bound $\|e_B\| \le \|M_B^{s_B}\| \, \|\aadDelta\|$ is this package's."),
+    "C17": _extension(r"$K$ agents in round robin and the telescoping identity are this package's extension of "
                       "the two-agent analysis."),
     "C18": _extension("Fitting black-box agents' affine maps from transcripts is this package's tool."),
     "P1": _extension("The joint-state protocol compiler is this package's."),

@@ -34,14 +34,14 @@ w_A_steer = sp.Inverse(B.M) * (p - B.K * B.w_star)
 
 FORMULAS = [
     Formula("C8", "attack_condition", (I - ta.J_A) * sp.MatrixSymbol("e_A", *A.w_star.shape), attack_condition,
-            "A is exact (e_A = 0) iff M_A K_B Delta = 0 (I - M_A M_B invertible)."),
+            r"A is exact ($e_A = 0$) iff $M_A K_B \aadDelta = 0$ ($I - M_A M_B$ invertible)."),
     Formula("C8", "victim_residual", sp.MatrixSymbol("e_B", *A.w_star.shape), e_B_when_A_exact,
             "B's plateau against an exact attacker."),
     Formula("C9", "full_rank_prompt", matrix("X_A"), sp.sqrt(sp.Symbol("N")) * matrix("U") * R,
-            "Full-rank attack prompt (U has orthonormal columns); gives K_A = I."),
+            r"Full-rank attack prompt ($U$ has orthonormal columns); gives $K_A = I$."),
     Formula("C11", "steering_target", sp.MatrixSymbol("w^*_A", *A.w_star.shape), w_A_steer,
-            "Attacker's target that puts B's equilibrium at p."),
+            r"Attacker's target that puts B's equilibrium at $p$."),
     Formula("C16", "victim_residual_s_steps", sp.MatrixSymbol("e_B", *A.w_star.shape),
             -B.M ** sp.Symbol("s_B") * ta.Delta,
-            "B's plateau against an exact attacker with s_B steps per turn: ||e_B|| <= ||M_B^{s_B}|| ||Delta||."),
+            r"B's plateau against an exact attacker with $s_B$ steps per turn: $\|e_B\| \le \|M_B^{s_B}\| \, \|\aadDelta\|$."),
 ]

@@ -114,12 +114,12 @@ CHAINS = [
         (sp.Inverse(I - ta.J_A) * A.M * B.K * ta.Delta, r"$K_A - (I - M_A M_B) = -M_A K_B$"),
         (G_A * ta.Delta, r"$G_A = (I - M_A M_B)^{-1} M_A K_B$"),
     ), {**D, "u^*": ta.u_star, "G_A": ta.G_A}),
-    Chain("C8", "A is exact iff M_A K_B Delta = 0", (
+    Chain("C8", r"A is exact iff $M_A K_B \aadDelta = 0$", (
         ((I - ta.J_A) * e_A, r"multiply $e_A$ by the invertible $I - M_A M_B$"),
         (unevaluated(I - ta.J_A, sp.Inverse(I - ta.J_A), A.M, B.K, ta.Delta), r"C3: $e_A = G_A \aadDelta$"),
         (A.M * B.K * ta.Delta, r"so $e_A = 0$ exactly when $M_A K_B \aadDelta = 0$"),
     ), {**D, "e_A": ta.e_A}),
-    Chain("C11", "Steering the victim to p", (
+    Chain("C11", r"Steering the victim to $p$", (
         (ta.v_star, r"C2: B's fixed point $v^*$"),
         (B.M * A.w_star + B.K * B.w_star, r"exact attacker: $M_A = 0$, $K_A = I$"),
         (sp.MatAdd(unevaluated(B.M, sp.Inverse(B.M), adv.p - B.K * B.w_star), B.K * B.w_star),
@@ -208,7 +208,7 @@ CHAINS += [
         (s_scale * e_A, r"$e_A = G_A \aadDelta$; so $\|e_A(s\aadDelta)\| = |s| \, \|e_A\|$ and "
                         r"$\aadDelta = 0$ gives $e_A = 0$"),
     ), {**D, "G_A": ta.G_A, "e_A": ta.e_A}),
-    Chain("C4", "The gap for targets of equal norm r at angle theta", (
+    Chain("C4", r"The gap for targets of equal norm $r$ at angle $\theta$", (
         (2 * r**2 - 2 * r**2 * sp.cos(theta), r"$\|w_B^* - w_A^*\|^2 = r^2 + r^2 - 2 r^2 \cos\theta$"),
         (4 * r**2 * sp.sin(theta / 2)**2,
          r"$1 - \cos\theta = 2 \sin^2(\theta/2)$, increasing in $\theta$ on $[0, \pi]$"),
@@ -223,7 +223,7 @@ CHAINS += [
          r"$u^* - v^* = (w_A^* + e_A) - (w_B^* + e_B) = e_A - e_B - \aadDelta$, in direction $k$"),
         (pd.gain_gap * pd.Delta_k, r"$(1 - a_k) b_k + (1 - b_k) a_k - (a_k + b_k - a_k b_k) = -a_k b_k$"),
     ), {}, method="V3"),
-    Chain("C6", "With one shared preconditioner, M_i is self-adjoint in the Gamma^{-1} inner product", (
+    Chain("C6", r"With one shared preconditioner, $M_i$ is self-adjoint in the $\Gamma^{-1}$ inner product", (
         (sp.Inverse(Gamma) * (I - Gamma * A.H), r"$\Gamma^{-1} M_A$ with $M_A = I - \Gamma H_A$"),
         (sp.Inverse(Gamma) - A.H, "expand"),
         ((I - Gamma * A.H).T * sp.Inverse(Gamma),
@@ -234,7 +234,7 @@ CHAINS += [
         (A.M * steps.S_A * steps.w + (A.M - A.M * steps.S_A + A.K) * A.w_star, r"$T_A(w) = M_A w + K_A w_A^*$"),
         (steps.T_s_plus_1, r"$K_A = I - M_A$: the form for $s + 1$ steps"),
     ), D),
-    Chain("C10", "The rank-one prompt fixes g = K_B Delta", (
+    Chain("C10", r"The rank-one prompt fixes $g = K_B \aadDelta$", (
         (A.Gamma * x * x.T * g, r"$K_A g = \Gamma_A H_A g$ with $H_A = x x^{T}$ (every row of $X_A$ is $x$)"),
         (A.Gamma * sp.Inverse(A.Gamma) * g * g.T * sp.Inverse(A.Gamma) * g / q,
          r"$x = \Gamma_A^{-1} g / \sqrt{q}$, $q = g^{T} \Gamma_A^{-1} g$, $\Gamma_A$ symmetric"),
@@ -247,7 +247,7 @@ CHAINS += [
         (A.M * A.w_star + A.K * A.w_star, r"$K_A^{-1} K_A = I$"),
         (A.w_star, r"$M_A + K_A = I$: A's message is its target"),
     ), {**D, "what^*": unevaluated(sp.Inverse(A.K), A.K, A.w_star)}),
-    Chain("C14b", "The residual Broyden's method drives to zero is linear", (
+    Chain("C14b", r"The residual that Broyden's method drives to zero is linear", (
         (A.T(v) - v, r"$F(v) = T_A(v) - v$"),
         (-A.K * (v - A.w_star), r"$M_A - I = -K_A$ and $c_A = K_A w_A^*$"),
     ), D),
@@ -262,7 +262,7 @@ CHAINS += [
          r"$J_B = M_B M_A$; with independent noise of covariances $S_A, S_B$ the stationary covariance solves "
          r"$V_B = J_B V_B J_B^{T} + M_B S_A M_B^{T} + S_B$"),
     ), {**D, "v_t": noisy.v_next, "v^*": ta.v_star, "J_B": ta.J_B}),
-    Chain("C16", "B's plateau against an exact attacker, s_B steps per turn", (
+    Chain("C16", r"B's plateau against an exact attacker, $s_B$ steps per turn", (
         (-sp.Inverse(I - S_B_steps * A.M) * S_B_steps * A.K * ta.Delta,
          r"C3 and C7: $e_B = -(I - M_B^{s_B} M_A)^{-1} M_B^{s_B} K_A \aadDelta$"),
         (-S_B_steps * ta.Delta, r"exact attacker $M_A = 0$, $K_A = I$; so "
@@ -280,7 +280,7 @@ CHAINS += [
          r"an exact affine agent replies $Y = [M \mid c]\, Z$"),
         (fitting.Theta, r"$Z Z^{T}$ invertible: $d + 1$ affinely independent messages"),
     ), {"Y": fitting.Theta * fitting.Z}),
-    Chain("L2", "Stationarity of the risk in d = 1", (
+    Chain("L2", r"Stationarity of the risk in $d = 1$", (
         (sp.diff(R_1d, gamma), r"$\partial R / \partial \Gamma$ in $d = 1$ with $\Sigma = s$"),
         (2 * lsa.tau**2 * lsa.s_1 * (gamma * EHH_1d - lsa.s_1) + 2 * lsa.sigma**2 / lsa.Ns * gamma * lsa.s_1**2,
          r"$\mathbb{E}[\hat{H}^2] = \frac{N+1}{N} s^2 + \frac{s^2}{N}$"),

@@ -24,7 +24,7 @@ target_hat = sp.Inverse(I - M_hat) * c_hat
 
 FORMULAS = [
     Formula("C18", "least_squares_map", sp.MatrixSymbol("[\\hat{M} | \\hat{c}]", d, d + 1), Theta_hat,
-            "Least-squares affine map from a transcript (Z: incoming messages with a row of ones)."),
+            r"Least-squares affine map from a transcript ($Z$: incoming messages with a row of ones)."),
     Formula("C18", "implied_target", sp.MatrixSymbol("what^*", d, 1), target_hat,
-            "Target implied by the fitted map: Khat^{-1} chat with Khat = I - Mhat."),
+            r"Target implied by the fitted map: $\hat{K}^{-1} \hat{c}$ with $\hat{K} = I - \hat{M}$."),
 ]

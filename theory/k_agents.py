@@ -59,7 +59,7 @@ def defs(K: int) -> dict:
 
 FORMULAS = [
     Formula("C17", "fixed_point_3_agents", sp.MatrixSymbol("u^*_1", *agents(3)[0].w_star.shape), fixed_point(3, 0),
-            "Agent 1's fixed point with three agents (1 -> 2 -> 3 -> 1)."),
+            r"Agent 1's fixed point with three agents ($1 \to 2 \to 3 \to 1$)."),
     Formula("C17", "residual_3_agents", sp.MatrixSymbol("e_1", *agents(3)[0].w_star.shape), residual(3, 0),
             "Agent 1's plateau with three agents."),
 ]

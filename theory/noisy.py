@@ -46,7 +46,7 @@ def lyapunov_rhs(K: int, i: int, P: sp.MatrixExpr, S: list) -> sp.MatrixExpr:
 
 FORMULAS = [
     Formula("C15", "stationary_covariance_B", V_B, lyapunov_rhs_B,
-            "Stationary covariance of B's messages (discrete Lyapunov equation, rho(M_B M_A) < 1)."),
+            r"Stationary covariance of B's messages (discrete Lyapunov equation, $\rho(M_B M_A) < 1$)."),
     Formula("C15", "stationary_covariance_A", V_A, lyapunov_rhs_A,
             "Stationary covariance of A's messages."),
 ]

@@ -22,9 +22,9 @@ gain_gap = -a * b / D  # (u* - v*)_k / Delta_k
 rate = (1 - a) * (1 - b)  # eigenvalue of M_A M_B in direction k
 
 FORMULAS = [
-    Formula("C5", "residual_A_k", sp.Symbol("e_{A,k}"), gain_A * Delta_k, "A's plateau in eigen-direction k."),
-    Formula("C5", "residual_B_k", sp.Symbol("e_{B,k}"), gain_B * Delta_k, "B's plateau in eigen-direction k."),
+    Formula("C5", "residual_A_k", sp.Symbol("e_{A,k}"), gain_A * Delta_k, r"A's plateau in eigen-direction $k$."),
+    Formula("C5", "residual_B_k", sp.Symbol("e_{B,k}"), gain_B * Delta_k, r"B's plateau in eigen-direction $k$."),
     Formula("C5", "disagreement_k", sp.Symbol("(u^* - v^*)_k"), gain_gap * Delta_k,
-            "Gap between the two fixed points in direction k."),
-    Formula("C5", "rate_k", sp.Symbol("lambda_k(M_A M_B)"), rate, "Contraction factor in direction k."),
+            r"Gap between the two fixed points in direction $k$."),
+    Formula("C5", "rate_k", sp.Symbol("lambda_k(M_A M_B)"), rate, r"Contraction factor in direction $k$."),
 ]

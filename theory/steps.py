@@ -26,7 +26,7 @@ e_B_limit = ta.e_B.xreplace({A.M: sp.ZeroMatrix(*A.M.shape), A.K: I})
 
 FORMULAS = [
     Formula("C7", "s_steps", sp.MatrixSymbol("T_A^s(w)", *w.shape), A.M**sp.Symbol("s") * w
-            + (I - A.M**sp.Symbol("s")) * A.w_star, "s preconditioned GD steps per turn."),
+            + (I - A.M**sp.Symbol("s")) * A.w_star, r"$s$ preconditioned GD steps per turn."),
     Formula("C7", "limit_residual_B", sp.MatrixSymbol("e_B^(s_A -> oo)", *w.shape), -ta.B.M * ta.Delta,
             "B's plateau when A takes infinitely many steps per turn."),
 ]

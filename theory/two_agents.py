@@ -46,6 +46,6 @@ FORMULAS = [
     Formula("C2", "fixed_point_B", sp.MatrixSymbol("v^*", *v.shape), v_star, "B's fixed point."),
     Formula("C3", "bias_map_A", sp.MatrixSymbol("G_A", *A.M.shape), G_A, "A's residual (bias) map."),
     Formula("C3", "bias_map_B", sp.MatrixSymbol("G_B", *B.M.shape), G_B, "B's residual (bias) map."),
-    Formula("C3", "residual_A", sp.MatrixSymbol("e_A", *u.shape), e_A, "A's plateau: u* - w_A*."),
-    Formula("C3", "residual_B", sp.MatrixSymbol("e_B", *u.shape), e_B, "B's plateau: v* - w_B*."),
+    Formula("C3", "residual_A", sp.MatrixSymbol("e_A", *u.shape), e_A, r"A's plateau $u^* - w_A^*$."),
+    Formula("C3", "residual_B", sp.MatrixSymbol("e_B", *u.shape), e_B, r"B's plateau $v^* - w_B^*$."),
 ]

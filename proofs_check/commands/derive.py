@@ -1,4 +1,7 @@
-"""``a2ad derive [--claims ...] [--format latex|macros|text|json] [--out FILE]``."""
+"""``a2ad derive [--claims ...] [--format latex|macros|text|json] [--out FILE]``.
+
+``--claims`` restricts every format to those claims' derivations and formulas.
+"""
 from __future__ import annotations
 
 import json
@@ -6,24 +9,28 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from theory.formulas import all_formulas
-
-from .. import latex, registry, runner
-
 DEFAULT_OUT = {"latex": "derivations.tex", "macros": "a2ad-formulas.tex"}
 
 
 def register(sub) -> None:
     p = sub.add_parser("derive", help="derivations as LaTeX (every step verified), formula macros, text or JSON")
     p.add_argument("--claims", default=None, help="comma-separated claim IDs (default: all)")
-    p.add_argument("--format", default="latex", choices=["latex", "macros", "text", "json"])
+    p.add_argument("--format", default="latex", choices=["latex", "macros", "text", "json"],
+                   help="latex: derivations.tex; macros: a2ad-formulas.tex (\\newcommand per formula); "
+                        "text: plain text; json: LaTeX, text, fingerprint and provenance per formula")
     p.add_argument("--out", default=None, help="output file (default derivations.tex / a2ad-formulas.tex; "
                                                "text and json go to stdout)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
+    from theory.formulas import all_formulas
+
+    from .. import latex, registry, runner, statements
+
     claims = registry.select(args.claims.split(",") if args.claims else None)
+    ids = {c.id for c in claims}
+    formulas = [f for f in all_formulas().values() if f.claim in ids]
     try:
         if args.format == "latex":
             doc, steps = latex.derivations_tex(claims)
@@ -33,21 +40,22 @@ def run(args) -> int:
             by = ", ".join(f"{n} by {m}" for m, n in sorted(methods.items()))
             print(f"{path}: {len(claims)} claims, {sum(methods.values())} derivation steps, every one proved ({by})")
         elif args.format == "macros":
-            ids = {f.claim for f in all_formulas().values()}
-            rep = runner.run([c for c in registry.all_claims() if c.id in ids], registry.Profile.named("quick"))
+            with_formulas = [c for c in claims if c.id in {f.claim for f in formulas}]
+            rep = runner.run(with_formulas, registry.Profile.named("quick"))
             statuses = {c["id"]: f"{c['status']} ({', '.join(m['method'] for m in c['methods'])}; quick profile)"
                         for c in rep["claims"]}
             path = Path(args.out or DEFAULT_OUT["macros"])
-            path.write_text(latex.macros_tex(statuses))
-            print(f"{path}: {len(all_formulas())} formulas")
+            path.write_text(latex.macros_tex(statuses, claims=ids))
+            print(f"{path}: {len(formulas)} formulas")
         else:
-            formulas = [f for f in all_formulas().values() if f.claim in {c.id for c in claims}]
-            rows = [{"id": f.id, "latex": f.latex(), "fingerprint": f.fingerprint, "macro": f.macro,
-                     "description": f.description} for f in formulas]
+            provs = {c.id: c.provenance for c in claims}
+            rows = [{"id": f.id, "claim": f.claim, "latex": f.latex(), "text": f.text(), "fingerprint": f.fingerprint,
+                     "macro": f.macro, "description": statements.to_text(f.description),
+                     "provenance": provs[f.claim].kind} for f in formulas]
             text = json.dumps(rows, indent=2) if args.format == "json" else \
-                "\n".join(f"{r['id']} [{r['fingerprint']}]: {r['latex']}" for r in rows)
+                "\n".join(f"{r['id']} [{r['fingerprint']}]  ({r['provenance']})\n    {r['text']}" for r in rows)
             (Path(args.out).write_text(text + "\n") if args.out else sys.stdout.write(text + "\n"))
-    except latex.UnverifiedStep as exc:
+    except (latex.UnverifiedStep, latex.EmptyStep) as exc:
         print(f"a2ad derive: refused: {exc}", file=sys.stderr)
         return 1
     return 0
