@@ -182,7 +182,7 @@ def references_section(claims) -> str:
     if not keys:
         return ""
     items = "\n".join(f"\\item {text(provenance.REFERENCES[k])}" for k in keys)
-    return "\\section*{References}\n\\begin{itemize}\n" + items + "\n\\end{itemize}\n"
+    return "\\section*{References}\n\\begin{enumerate}\n" + items + "\n\\end{enumerate}\n"  # itemize bullets need TS1 fonts
 
 
 def derivations_tex(claims, report: dict | None = None) -> tuple[str, dict]:

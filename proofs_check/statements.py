@@ -256,11 +256,15 @@ def to_rst(text: str) -> str:
     out = []
     for k, p in enumerate(parts):
         if k % 2:
+            if out and re.search(r"[A-Za-z0-9)'(]$", out[-1]):
+                out.append("\\ ")  # a role must not touch the word before it
             out.append(f":math:`{p}`")
         else:
-            out.append(p.replace("*", r"\*").replace("|", r"\|"))
-    # a role must be separated from the surrounding word characters
-    return re.sub(r"(?<=`)(?=[A-Za-z0-9(])", r"\\ ", re.sub(r"(?<=[A-Za-z0-9)'])(?=:math:)", r"\\ ", "".join(out)))
+            p = p.replace("*", r"\*").replace("|", r"\|")
+            if k and re.match(r"[A-Za-z0-9(]", p):
+                p = "\\ " + p
+            out.append(p)
+    return "".join(out)
 
 
 def to_text(text: str) -> str:

@@ -27,7 +27,7 @@ def test_derivations_compile(tmp_path, capsys):
     text = tex.read_text()
     from proofs_check import registry
     for claim in registry.all_claims():  # every claim in verify appears in the document
-        assert f"\\section*{{{claim.id}:" in text
+        assert f"\\subsection*{{{claim.id}:" in text
     pdf = latex.compile_pdf(tex)
     assert pdf.read_bytes()[:4] == b"%PDF"
 
