@@ -1,25 +1,76 @@
-"""Sphinx configuration: built by ``make docs`` with warnings as errors."""
+"""Sphinx configuration: built by ``make docs`` with warnings as errors.
+
+Math is rendered offline: MathJax comes from the ``sphinx-mathjax-offline`` package and is copied
+into ``_static``; nothing is fetched from the network. The symbol macros of the LaTeX output
+(``\\aadDelta``) are defined for MathJax too.
+"""
+import re
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from theory.notation import SYMBOL_MACROS  # noqa: E402
+
 project = "a2a-dynamics"
 author = "The a2a-dynamics developers"
-extensions = ["sphinx.ext.autodoc"]
-exclude_patterns = ["_build"]
+extensions = ["sphinx.ext.autodoc", "sphinx.ext.mathjax", "sphinx-mathjax-offline"]
+exclude_patterns = ["_build", "_generated/theory_body.rst"]  # included by theory.rst
 html_theme = "alabaster"
 autodoc_member_order = "bysource"
 autodoc_typehints = "none"
+mathjax3_config = {"tex": {"macros": dict(SYMBOL_MACROS)}}
+
+# ``code``, :role:`target` and ``*emphasis*``-free text: everything else in a docstring is escaped.
+_KEEP = re.compile(r"(``.+?``|:[a-z:]+:`[^`]+`)")
 
 
-def _literal_docstrings(app, what, name, obj, options, lines):
-    """The docstrings are plain text for the terminal (``w_A*``, ``||x||``): show them verbatim."""
-    if lines:
-        body = ["    " + line for line in lines]
-        lines[:] = ["::", ""] + body + [""]
+def _escape(segment: str) -> str:
+    return (segment.replace("\\", "\\\\").replace("*", r"\*").replace("|", r"\|")
+            .replace("`", r"\`").replace("_", r"\_"))
+
+
+def _rst_line(line: str) -> str:
+    return "".join(p if k % 2 else _escape(p) for k, p in enumerate(_KEEP.split(line)))
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def render_docstring(lines: list[str]) -> list[str]:
+    """A plain-text docstring (``w_A*``, ``||x||``, indented formulas) as safe reStructuredText.
+
+    Roles and ``literals`` render; other text is escaped; an indented block becomes a literal block.
+    """
+    out: list[str] = []
+    literal_indent = None
+    for line in lines:
+        if literal_indent is not None:
+            if line.strip() and _indent(line) < literal_indent:
+                out.append("")
+                literal_indent = None
+            else:
+                out.append(line)
+                continue
+        prev = next((x for x in reversed(out) if x.strip()), None)
+        if line.strip() and prev is not None and _indent(line) > _indent(prev) and not line.lstrip().startswith("- "):
+            if out[-1].strip():
+                out[-1] = out[-1] + "::" if not out[-1].endswith("::") else out[-1]
+            else:
+                out.append("::") if not prev.endswith("::") else None
+            out.append("")
+            out.append(line)
+            literal_indent = _indent(line)
+            continue
+        out.append(_rst_line(line))
+    return out
+
+
+def _docstrings(app, what, name, obj, options, lines):
+    lines[:] = render_docstring(lines) + [""]
 
 
 def setup(app):
-    app.connect("autodoc-process-docstring", _literal_docstrings)
+    app.connect("autodoc-process-docstring", _docstrings)

@@ -10,7 +10,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from numerics.experiments import all_experiments  # noqa: E402
-from proofs_check import registry, runner  # noqa: E402
+from proofs_check import registry, runner, statements  # noqa: E402
+from theory import notation  # noqa: E402
 from theory.formulas import all_formulas  # noqa: E402
 
 OUT = HERE / "_generated"
@@ -24,19 +25,47 @@ def literal(text: str) -> str:
     return "::\n\n" + "\n".join("    " + line for line in text.splitlines()) + "\n"
 
 
+def _provenance(claim) -> str:
+    prov = claim.provenance
+    return f"**Provenance:** *{prov.kind}*: {prov.citation}. {statements.to_rst(prov.justification)}\n"
+
+
+def theory_body() -> str:
+    """Model, notation and every claim (statement, hypotheses, provenance) as reStructuredText."""
+    parts = []
+    for head, paragraphs in statements.MODEL:
+        parts.append(heading(head, "-"))
+        parts += [statements.to_rst(par) + "\n" for par in paragraphs]
+    parts.append(heading("Notation", "-"))
+    parts.append(".. list-table::\n   :widths: 25 75\n\n" + "".join(
+        f"   * - {statements.to_rst(sym)}\n     - {statements.to_rst(meaning)}\n" for sym, meaning in statements.NOTATION))
+    parts.append(heading("Claims", "-"))
+    for claim in registry.all_claims():
+        st = statements.of(claim.id)
+        parts.append(heading(f"{claim.id}: {claim.title}", "~"))
+        parts.append(statements.to_rst(st.statement) + "\n")
+        parts.append("**Hypotheses:**\n\n" + "".join(f"- {statements.to_rst(h)}\n" for h in st.hypotheses))
+        parts.append(_provenance(claim))
+        parts.append(f"Verified by {', '.join(claim.methods)}; details: :doc:`claims/claim_{claim.id}`.\n")
+    return "\n".join(parts)
+
+
 def claims_pages(report: dict) -> None:
     entries = {c["id"]: c for c in report["claims"]}
     formulas = all_formulas()
     names = []
     for claim in registry.all_claims():
         entry = entries[claim.id]
-        rows = "\n".join(f"   * - {m['method']}\n     - {m['status']}\n     - {m['worst_error']:.3g}\n"
-                         f"     - {m['tolerance']:.3g}\n     - {m['instances']}" for m in entry["methods"])
-        eqs = "\n".join(f"``{fid}`` (fingerprint ``{formulas[fid].fingerprint}``)\n\n"
+        st = statements.of(claim.id)
+        rows = "\n".join(f"   * - {m['method']}\n     - {m['status']}\n     - {_num(m['worst_error'])}\n"
+                         f"     - {_num(m['tolerance'])}\n     - {m['instances']}" for m in entry["methods"])
+        eqs = "\n".join(f"``{fid}`` (fingerprint ``{formulas[fid].fingerprint}``): "
+                        f"{statements.to_rst(formulas[fid].description)}\n\n"
                         f".. math::\n\n   {formulas[fid].latex()}\n" for fid in claim.formulas)
-        page = (heading(f"{claim.id}: {claim.title}", "=") + "\n" + "**Statement.**\n\n" + literal(claim.statement)
-                + "\n**Hypotheses.**\n\n" + literal("\n".join(claim.hypotheses) or "none") + "\n"
-                + f"**Relation:** {claim.relation}. **Source:** {claim.reference}. "
+        page = (heading(f"{claim.id}: {claim.title}", "=") + "\n" + "**Statement.** " + statements.to_rst(st.statement)
+                + "\n\n**Hypotheses.**\n\n" + "".join(f"- {statements.to_rst(h)}\n" for h in st.hypotheses) + "\n"
+                + _provenance(claim) + "\n"
+                + f"**Relation:** {claim.relation}. "
                 + f"**Last verified status (quick profile):** {entry['status']}.\n\n"
                 + ".. list-table::\n   :header-rows: 1\n\n   * - method\n     - status\n     - worst error\n"
                 + "     - tolerance\n     - instances\n" + rows + "\n\n" + eqs)
@@ -46,6 +75,11 @@ def claims_pages(report: dict) -> None:
     index = heading("Claims", "=") + "\nOne page per registered claim, generated from the registry.\n\n" \
         + ".. toctree::\n   :maxdepth: 1\n\n" + "\n".join(f"   {n}" for n in names) + "\n"
     (OUT / "claims" / "index.rst").write_text(index)
+    (OUT / "theory_body.rst").write_text(theory_body().replace(":doc:`claims/", ":doc:`/_generated/claims/"))
+
+
+def _num(x) -> str:
+    return "-" if x is None else f"{x:.3g}"
 
 
 def gallery() -> None:
