@@ -89,7 +89,7 @@ PROVENANCE: dict[str, Provenance] = {
     "C14": _extension(r"The black-box identification helper ($d + 1$ probes, least squares) is this package's."),
     "C14b": Provenance(
         "standard result", "Gay (1979)",
-        "Broyden's good method terminates in at most 2d steps on a linear system in exact arithmetic; applied "
+        r"Broyden's good method terminates in at most $2d$ steps on a linear system in exact arithmetic; applied "
         r"here to $F(v) = T_A(v) - v$, which is linear.", ("gay1979some",)),
     "C15": Provenance(
         "extension in this package", "a2a-dynamics (this package); Anderson and Moore (1979)",

@@ -81,7 +81,8 @@ NOTATION = [
 RHO = r"\rho(M_A M_B) < 1"
 STATEMENTS: dict[str, Statement] = {
     "L1": Statement(
-        r"With $p = (0, \dots, 0, 1)$ and $Q = \begin{pmatrix} \Gamma^{T} & 0 \\ 0 & 0 \end{pmatrix}$, the LSA "
+        r"With $p = (0, \dots, 0, 1)$ and $Q = \bigl(\begin{smallmatrix} \Gamma^{T} & 0 \\ 0 & 0 \end{smallmatrix}\bigr)$, "
+        r"the LSA "
         r"read-out on the basis queries gives $w' = w - \Gamma (H w - b) = T(w)$ exactly.",
         (r"any prompt $(X, y)$, any message $w$, any $N$ and $d$",)),
     "L1b": Statement(
@@ -199,7 +200,7 @@ STATEMENTS: dict[str, Statement] = {
         r"$\Phi = \Phi_P \cdots \Phi_1$ with rate $\rho(\Phi)$ and fixed point $(I - \Phi) z^* = r$.",
         (r"$\rho(\Phi) < 1$ for the fixed point",)),
     "P2": Statement(
-        r"A simultaneous pair has $\Phi = \begin{pmatrix} 0 & M_A \\ M_B & 0 \end{pmatrix}$, so "
+        r"A simultaneous pair has $\Phi = \bigl(\begin{smallmatrix} 0 & M_A \\ M_B & 0 \end{smallmatrix}\bigr)$, so "
         r"$\Phi^2 = \operatorname{diag}(M_A M_B, M_B M_A)$: the fixed point is C2's and "
         r"$\rho(\Phi) = \rho(M_A M_B)^{1/2}$.",
         (r"$" + RHO + "$",)),
@@ -220,6 +221,7 @@ TITLES = {
     "L2": r"Optimal trained preconditioner $\Gamma^*$",
     "C1": r"Convergence at rate $\rho(M_A M_B)$",
     "C3": r"Biased equilibrium: plateau $G_A \aadDelta$",
+    "C17": r"$K$ agents in round robin",
 }
 
 
