@@ -85,11 +85,11 @@ class Claim:
     provenance: "Provenance | None" = None
 
     def __post_init__(self):
-        from .provenance import of
+        from .provenance import PROVENANCE
 
-        if self.provenance is None:
-            object.__setattr__(self, "provenance", of(self.id))
-        if self.reference != self.provenance.citation:
+        if self.provenance is None and self.id in PROVENANCE:
+            object.__setattr__(self, "provenance", PROVENANCE[self.id])
+        if self.provenance is not None and self.reference != self.provenance.citation:
             raise ValueError(f"claim {self.id}: reference {self.reference!r} differs from its provenance "
                              f"citation {self.provenance.citation!r}")
         if self.relation not in RELATIONS:
@@ -122,7 +122,15 @@ def all_claims() -> list[Claim]:
             if claim.id in found:
                 raise ValueError(f"claim {claim.id} registered twice")
             found[claim.id] = claim
+    validate(found.values())
     return sorted(found.values(), key=lambda c: _claim_key(c.id))
+
+
+def validate(claims) -> None:
+    """Every registered claim must say where it comes from (proofs_check/provenance.py)."""
+    missing = [c.id for c in claims if c.provenance is None]
+    if missing:
+        raise ValueError(f"claims without provenance (add them to proofs_check/provenance.py): {missing}")
 
 
 def select(ids: list[str] | None) -> list[Claim]:

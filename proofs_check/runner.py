@@ -53,7 +53,7 @@ def run(claims: list[Claim], profile: Profile, on_method: Callable | None = None
                 on_method(claim, result)
         entries.append({"id": claim.id, "title": claim.title, "relation": claim.relation,
                         "hypotheses": list(claim.hypotheses), "reference": claim.reference,
-                        "provenance": claim.provenance.as_dict(),
+                        "provenance": claim.provenance.as_dict() if claim.provenance else None,
                         "status": claim_status(methods), "methods": methods})
     summary = {s: sum(1 for e in entries if e["status"] == s) for s in ("passed", "failed", "skipped")}
     summary["seconds"] = round(time.perf_counter() - start, 3)

@@ -151,8 +151,10 @@ def test_provenance_kinds_match_the_abstract():
 
 
 def test_a_claim_without_provenance_is_refused():
-    with pytest.raises(KeyError):
-        registry.Claim("C99", "t", (), "x", "equal", {})
+    orphan = registry.Claim("C99", "t", (), "x", "equal", {})
+    assert orphan.provenance is None
+    with pytest.raises(ValueError, match="C99"):
+        registry.validate([*registry.all_claims(), orphan])
     with pytest.raises(ValueError):  # a reference that disagrees with the provenance data
         registry.Claim("C3", "t", (), "arXiv:2511.08710 section 2", "equal", {})
 
