@@ -55,7 +55,7 @@ def markdown(report: dict) -> str:
     for claim in report["claims"]:
         prov = claim.get("provenance") or {}
         lines.append(f"| {claim['id']} | {prov.get('kind', '-')} | {prov.get('citation', '-')} | "
-                     f"{prov.get('justification', '-').replace('|', '/')} |")
+                     f"{prov.get('justification', '-').replace('|', '/').replace(chr(92) + 'aadDelta', chr(92) + 'Delta')} |")
     s = report["summary"]
     lines += ["", f"**{s['passed']} passed, {s['failed']} failed, {s['skipped']} skipped** in {s['seconds']:.1f} s.", ""]
     return "\n".join(lines)
