@@ -178,3 +178,22 @@ def test_nothing_refers_to_files_outside_the_repository():
     out = subprocess.run(["git", "grep", "-n", "THEORY.md\\|DESIGN.md\\|shared/", "--", ".", ":!tests/test_paper_latex.py"],
                          cwd=ROOT, capture_output=True, text=True)
     assert out.stdout == "", out.stdout
+
+
+def test_long_sums_break_into_lines_that_fit():
+    from theory import k_agents as ka
+    expr = ka.residual(4, 0)  # four agents: a long sum inside (I - J_1)^{-1} ( ... )
+    lines = latex.break_lines(expr, budget=60)
+    assert len(lines) > 1 and all(latex.visible_width(line) <= 60 for line in lines[1:-1])
+    joined = " ".join(lines).replace(r"\bigl(", r"\left(").replace(r"\bigr)", r"\right)")
+    assert sp.srepr(expr)  # the object is unchanged by printing
+    assert joined.count(r"\left(") == joined.count(r"\right)")
+    assert latex.break_lines(expr, budget=10_000) == [notation.latex(expr)]
+
+
+def test_json_format_carries_text_and_provenance(capsys):
+    import json
+    assert cli.main(["derive", "--format", "json", "--claims", "C14b,C12"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["claim"] for r in rows} == {"C12"}  # C14b has no named formula
+    assert rows[0]["provenance"] == "paper abstract" and "$" not in rows[0]["description"]
