@@ -11,7 +11,6 @@ sys.path.insert(0, str(HERE.parent))
 
 from numerics.experiments import all_experiments  # noqa: E402
 from proofs_check import registry, runner, statements  # noqa: E402
-from theory import notation  # noqa: E402
 from theory.formulas import all_formulas  # noqa: E402
 
 OUT = HERE / "_generated"
