@@ -175,7 +175,8 @@ def test_statement_text_converts_to_latex_and_rst():
 def test_nothing_refers_to_files_outside_the_repository():
     if not (ROOT / ".git").exists():
         pytest.skip("not a git checkout")
-    out = subprocess.run(["git", "grep", "-n", "THEORY.md\\|DESIGN.md\\|shared/", "--", ".", ":!tests/test_paper_latex.py"],
+    names = ["THEORY" + ".md", "DESIGN" + ".md", "shared" + "/"]  # split so this file does not match itself
+    out = subprocess.run(["git", "grep", "-n", "-F", *[a for n in names for a in ("-e", n)]],
                          cwd=ROOT, capture_output=True, text=True)
     assert out.stdout == "", out.stdout
 
