@@ -106,15 +106,15 @@ def _heat_map(spec, fig, ax, axes, Z, rho, quantity):
 
     x, y = axes[0].values, axes[1].values
     if quantity in ("rho", "lsa_rho"):
-        cmap = plt.get_cmap("RdBu_r").copy()
+        cmap = plt.get_cmap("RdBu_r")
         top = float(np.nanmax(Z)) if np.isfinite(np.nanmax(Z)) else 2.0
         norm = mcolors.TwoSlopeNorm(vmin=min(float(np.nanmin(Z)), 0.99), vcenter=1.0, vmax=max(min(top, 2.0), 1.01))
         label = describe(quantity) + ("  (colours clipped at 2)" if top > 2 else "")
     else:
-        cmap = plt.get_cmap("viridis").copy()
+        cmap = plt.get_cmap("viridis")
         norm = None  # linear: C4's plateaus grow linearly with the gap, and exact zeros stay visible
         label = describe(quantity)
-    cmap.set_bad("0.85")  # no fixed point (rho >= 1) or not measured: light grey
+    cmap = cmap.with_extremes(bad="0.85")  # no fixed point (rho >= 1) or not measured: light grey
     mesh = ax.pcolormesh(x, y, np.ma.masked_invalid(Z).T, shading="nearest", cmap=cmap, norm=norm)
     bar = fig.colorbar(mesh, ax=ax, label=label, extend="max" if quantity in ("rho", "lsa_rho") else "neither")
     if norm is None and np.isfinite(Z).sum() > 3 and np.nanmax(Z) > np.nanmin(Z):

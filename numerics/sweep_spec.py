@@ -301,8 +301,9 @@ def parse(raw) -> Spec:
     for key in ("base", "axes", "measure"):
         if key not in raw:
             raise InputError(f"spec.{key}", None, "is missing")
-    base = raw["base"]
-    system = config.parse(base)  # the base must itself be a valid CONFIG.json
+    system = config.parse(raw["base"])  # the base must itself be a valid CONFIG.json
+    base = copy.deepcopy(raw["base"])
+    base.setdefault("initial_message", [0.0] * system.d)  # so that initial_message.k can be an axis
     axes_raw = raw["axes"]
     if not isinstance(axes_raw, dict) or not axes_raw:
         raise InputError("axes", axes_raw, "must be a non-empty JSON object {path or derived name: values}")
