@@ -21,6 +21,7 @@ from numerics import sweep_measures, sweep_run, sweep_spec
 
 REPEATS = 3
 SIDE = 1000  # 1000 x 1000 = 10^6 points
+TRAIN_POINTS, TRAIN_STEPS = 12, 300
 H_A = np.diag([1.0, 0.5, 0.2, 0.05])
 H_B = np.array([[0.3, 0.1, 0.0, 0.0], [0.1, 0.6, 0.1, 0.0], [0.0, 0.1, 1.0, 0.1], [0.0, 0.0, 0.1, 0.8]])
 W_A, W_B = np.array([1.0, 0, 0, 0]), np.array([1.0, 1.0, 0, 0])
@@ -70,10 +71,18 @@ def train_spec(points: int, steps: int) -> dict:
             "measure": [{"train-lsa": {"steps": steps, "turns": 100}}]}
 
 
-def cluster_time(spec, workers: int, out: Path) -> float:
-    t = time.perf_counter()
-    sweep_run.run(spec, out, backend="dask", workers=workers, force=True, plot=False)
-    return time.perf_counter() - t
+def cluster_times(spec, workers: int, out: Path, repeats: int) -> list[float]:
+    """Wall times of the sweep on a running cluster of ``workers`` single-threaded processes, joined by
+    its address as ``--scheduler`` does (cluster start-up is not part of a sweep)."""
+    from distributed import LocalCluster
+
+    times = []
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        for _ in range(repeats):
+            t = time.perf_counter()
+            sweep_run.run(spec, out, backend="dask", scheduler=cluster.scheduler_address, force=True, plot=False)
+            times.append(time.perf_counter() - t)
+    return times
 
 
 def main() -> dict:
@@ -97,15 +106,15 @@ def main() -> dict:
         print(f"closed-form sweep, 10^6 points, d=4, K=2 (load {load:.1f} on {os.cpu_count()} cores): bare numpy "
               f"{b:.2f} s; package compute {c:.2f} s -> {100 * b / c:.0f}% of bare throughput; whole run with "
               f"Parquet files and phase.png {f:.2f} s -> {100 * b / f:.0f}%")
-        tspec = sweep_spec.parse(train_spec(points=8, steps=400))
-        one = [cluster_time(tspec, 1, tmp / "t1")]
-        two = [cluster_time(tspec, 2, tmp / "t2")]
-        for _ in range(REPEATS - 1):
-            two.append(cluster_time(tspec, 2, tmp / "t2"))
-            one.append(cluster_time(tspec, 1, tmp / "t1"))
+        tspec = sweep_spec.parse(train_spec(points=TRAIN_POINTS, steps=TRAIN_STEPS))
+        one, two = [], []
+        for _ in range(REPEATS):  # interleaved, so that load changes hit both
+            one += cluster_times(tspec, 1, tmp / "t1", 1)
+            two += cluster_times(tspec, 2, tmp / "t2", 1)
         t1, t2 = statistics.median(one), statistics.median(two)
-        print(f"train-lsa sweep, 8 points x 2 trainings (400 steps): 1 worker {t1:.2f} s, 2 workers {t2:.2f} s "
-              f"-> ratio {t2 / t1:.2f} (target <= 0.65), parallel efficiency {t1 / (2 * t2):.0%}")
+        print(f"train-lsa sweep, {TRAIN_POINTS} points x 2 trainings ({TRAIN_STEPS} steps) (load "
+              f"{os.getloadavg()[0]:.1f}): 1 worker {t1:.2f} s, 2 workers {t2:.2f} s -> ratio {t2 / t1:.2f} "
+              f"(target <= 0.65), parallel efficiency {t1 / (2 * t2):.0%}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return {"load_average": load, "bare_seconds": b, "package_compute_seconds": c, "package_full_seconds": f,

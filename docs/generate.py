@@ -13,6 +13,8 @@ from numerics.experiments import all_experiments  # noqa: E402
 from proofs_check import registry, runner, statements  # noqa: E402
 from theory.formulas import all_formulas  # noqa: E402
 
+import sweep_gallery  # noqa: E402  (docs/, next to this file)
+
 OUT = HERE / "_generated"
 
 
@@ -97,6 +99,7 @@ def main() -> int:
     (OUT / "claims").mkdir(parents=True)
     claims_pages(runner.run(registry.all_claims(), registry.Profile.named("quick")))
     gallery()
+    sweep_gallery.write(OUT / "sweeps")
     return 0
 
 

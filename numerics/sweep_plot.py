@@ -167,13 +167,13 @@ def _lines(spec, top, bottom, axis, grid, cols):
     x = axis.values
     for k, name in enumerate(spec.system.names):
         colour = f"C{k}"
-        top.plot(x, grid(f"residual_{name}"), color=colour, label=f"{name}: predicted (C3/C17)")
+        top.plot(x, grid(f"residual_{name}"), color=colour, label=f"{name}, GD: predicted (C3/C17)")
         if f"sim_residual_{name}" in cols:
-            top.plot(x, grid(f"sim_residual_{name}"), "o", color=colour, ms=4, label=f"{name}: simulated")
+            top.plot(x, grid(f"sim_residual_{name}"), "o", color=colour, ms=4, label=f"{name}, GD: simulated")
         if f"lsa_residual_{name}" in cols:
             top.plot(x, grid(f"lsa_predicted_residual_{name}"), "--", color=colour,
-                     label=f"{name}: predicted from Gamma_eff")
-            top.plot(x, grid(f"lsa_residual_{name}"), "x", color=colour, ms=5, label=f"{name}: trained LSA")
+                     label=f"{name}, trained LSA: C3 from Gamma_eff")
+            top.plot(x, grid(f"lsa_residual_{name}"), "x", color=colour, ms=5, label=f"{name}, trained LSA: forward passes")
     top.set_ylabel("plateau ||error||")
     top.legend(fontsize=8)
     bottom.plot(x, grid("rho"), color="k", label="rho (closed form)")
