@@ -30,3 +30,6 @@ class InputError(ValueError):
         self.value = value
         self.problem = problem
         super().__init__(f"{quantity} = {_short(value)}: {problem}")
+
+    def __reduce__(self):  # re-raised intact from sweep worker processes (process pool, Dask)
+        return (type(self), (self.quantity, self.value, self.problem))

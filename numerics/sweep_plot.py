@@ -24,6 +24,16 @@ def default_quantity(spec: Spec) -> str:
     return "rho"
 
 
+def needed_columns(spec: Spec) -> list[str]:
+    """The result columns the figure reads (a 10^6-point table need not be read whole)."""
+    if sum(a.name != "seed" for a in spec.axes) == 2:
+        return [spec.plot_quantity or default_quantity(spec), "rho"]
+    from .sweep_measures import columns
+
+    return [c for c in columns(spec) if c.startswith(("residual_", "sim_residual_", "lsa_residual_",
+                                                      "lsa_predicted_residual_", "rho", "lsa_rho"))]
+
+
 def describe(column: str) -> str:
     """A readable label for a result column."""
     for prefix, text in (("residual_", "predicted plateau ||u* - w*|| of {} (C3/C17)"),

@@ -57,11 +57,13 @@ def write_chunk(out_dir: Path, chunk: int, cols: dict[str, np.ndarray]) -> Path:
     return final
 
 
-def read_results(out_dir) -> dict[str, np.ndarray]:
-    """Every chunk as one table (numpy columns), rows in grid order."""
+def read_results(out_dir, columns: list[str] | None = None) -> dict[str, np.ndarray]:
+    """Every chunk as one table (numpy columns; all, or ``columns`` and ``point``), rows in grid order."""
     import pyarrow.parquet as pq
 
-    table = pq.read_table(Path(out_dir) / "results").sort_by("point")
+    if columns is not None:
+        columns = ["point"] + [c for c in dict.fromkeys(columns) if c != "point"]
+    table = pq.read_table(Path(out_dir) / "results", columns=columns).sort_by("point")
     return {name: table.column(name).to_numpy() for name in table.column_names}
 
 
@@ -123,6 +125,8 @@ def run(spec: Spec, out_dir, backend: str = "local", scheduler: str | None = Non
         raise InputError("--backend", backend, f"must be one of {list(BACKENDS)}")
     if scheduler is not None and backend != "dask":
         raise InputError("--scheduler", scheduler, "needs --backend dask")
+    if workers is not None and scheduler is not None:
+        raise InputError("--workers", workers, "does not apply with --scheduler: the cluster has its own workers")
     if workers is not None and (workers < 1 or workers > 1024):
         raise InputError("--workers", workers, "must be between 1 and 1024")
     if backend == "dask":
@@ -138,7 +142,8 @@ def run(spec: Spec, out_dir, backend: str = "local", scheduler: str | None = Non
     if plot:
         from . import sweep_plot
 
-        phase, note = sweep_plot.phase_figure(spec, read_results(out_dir), out_dir / "phase.png")
+        cols = read_results(out_dir, sweep_plot.needed_columns(spec))
+        phase, note = sweep_plot.phase_figure(spec, cols, out_dir / "phase.png")
     return Outcome(out_dir, len(todo), len(done), spec.n_points, phase, note)
 
 

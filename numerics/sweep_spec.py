@@ -346,17 +346,10 @@ def _check_values(spec: Spec) -> None:
 
 def load(path) -> Spec:
     """Read and validate a SPEC.json file."""
-    from pathlib import Path
-
-    path = Path(path)
     try:
-        text = path.read_text()
-    except OSError as exc:
-        raise InputError("spec file", str(path), f"cannot be read ({exc.strerror})") from None
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError("spec file", str(path), f"is not valid JSON (line {exc.lineno}: {exc.msg})") from None
+        raw = config.read_json(path)
+    except InputError as exc:  # the same checks, named for what this file is
+        raise InputError("spec file", exc.value, exc.problem) from None
     return parse(raw)
 
 

@@ -104,6 +104,18 @@ def test_cluster_equals_local(cluster, tmp_path):
     assert len(list((tmp_path / "dask" / "results").glob("*.parquet"))) == spec.n_chunks == 6
 
 
+def test_error_on_a_worker_is_one_line(cluster, tmp_path, capsys):
+    address, _, _ = cluster
+    base = json.loads(json.dumps(BASE))
+    base["agents"][1]["geometry"] = [[1.0, 0.0], [0.0, 0.0]]  # PSD but singular: no training covariance
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps({"base": base, "axes": {"seed": [0]}, "measure": [{"train-lsa": {"steps": 5}}]}))
+    code = cli.main(["sweep", str(path), "--out", str(tmp_path / "o"), "--backend", "dask", "--scheduler", address,
+                     "--no-progress"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "B.geometry" in err[0], err
+
+
 def run_cli(spec_path: Path, out: Path, *flags) -> subprocess.Popen:
     return subprocess.Popen([str(BIN / "a2ad"), "sweep", str(spec_path), "--out", str(out), "--no-progress", *flags],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)

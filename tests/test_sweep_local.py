@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from numerics import closed_forms, prediction, simulate, sweep_measures, sweep_run, sweep_spec
+from numerics.errors import InputError
 from proofs_check import cli
 
 # Batched and per-point evaluations differ only by float64 round-off in products of a few 2x2-4x4
@@ -219,12 +220,18 @@ def test_train_lsa_measure_reproducible_and_consistent():
     assert np.all(a["lsa_predicted_residual_A"] > 1e-3)
 
 
-def test_train_lsa_needs_definite_geometry():
+def test_train_lsa_needs_definite_geometry(tmp_path, capsys):
+    """The error raised in a worker process reaches the user as the same one line."""
     base = json.loads(json.dumps(BASE))
     base["agents"][0]["geometry"] = [[1.0, 0.0, 0.0], [0.0, 0.5, 0.0], [0.0, 0.0, 0.0]]
-    spec = sweep_spec.parse({"base": base, "axes": {"seed": [0]}, "measure": [{"train-lsa": {"steps": 5}}]})
-    with pytest.raises(Exception, match="A.geometry"):
-        whole(spec)
+    raw = {"base": base, "axes": {"seed": [0, 1]}, "measure": [{"train-lsa": {"steps": 5}}]}
+    with pytest.raises(InputError, match="A.geometry"):
+        whole(sweep_spec.parse(raw))
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(raw))
+    assert cli.main(["sweep", str(path), "--out", str(tmp_path / "o"), "--workers", "2", "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "A.geometry" in err[0] and "positive definite" in err[0]
 
 
 def test_example_specs_parse():
