@@ -3,14 +3,17 @@
 1. Closed-form sweep of 10^6 points (d = 4, two agents, ``predict``; both step sizes swept) against a
    bare numpy script doing the same solves (rho from the eigenvalues of M_A M_B, the fixed points by
    one solve where rho < 1, both residual norms) on the same grid. Medians of REPEATS interleaved runs.
-2. A ``train-lsa`` sweep on a 2-worker Dask cluster against the same sweep on a 1-worker cluster
-   (``LocalCluster`` here, the same code path as ``--scheduler``).
+2. A ``train-lsa`` sweep on a 2-worker Dask cluster (``dask scheduler`` and ``dask worker`` processes,
+   joined with ``--scheduler``) against the same sweep on a 1-worker cluster.
 """
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -71,17 +74,45 @@ def train_spec(points: int, steps: int) -> dict:
             "measure": [{"train-lsa": {"steps": steps, "turns": 100}}]}
 
 
-def cluster_times(spec, workers: int, out: Path, repeats: int) -> list[float]:
-    """Wall times of the sweep on a running cluster of ``workers`` single-threaded processes, joined by
-    its address as ``--scheduler`` does (cluster start-up is not part of a sweep)."""
-    from distributed import LocalCluster
+class Cluster:
+    """A real ``dask scheduler`` and ``n`` single-threaded ``dask worker`` processes on 127.0.0.1, each in its
+    own session, as separate ``dask worker`` commands run (the kernel shares CPU between sessions)."""
 
+    def __init__(self, n: int, tmp: Path):
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        self.address = f"tcp://127.0.0.1:{port}"
+        dask = str(Path(sys.executable).with_name("dask"))
+        quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, cwd=tmp)
+        self.procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                                        "--no-dashboard"], **quiet)]
+        self.procs += [subprocess.Popen([dask, "worker", self.address, "--nthreads", "1", "--no-dashboard",
+                                         "--local-directory", str(tmp / f"w{i}")], **quiet) for i in range(n)]
+        from distributed import Client
+
+        with Client(self.address, timeout=60) as client:
+            client.wait_for_workers(n, timeout=60)
+
+    def close(self):
+        for p in reversed(self.procs):
+            os.killpg(p.pid, signal.SIGTERM)
+            p.wait()
+
+
+def cluster_times(spec, workers: int, tmp: Path, repeats: int) -> list[float]:
+    """Wall times of the sweep joined to a running cluster by its address (start-up is not part of a sweep)."""
+    cluster = Cluster(workers, tmp)
     times = []
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    try:
         for _ in range(repeats):
             t = time.perf_counter()
-            sweep_run.run(spec, out, backend="dask", scheduler=cluster.scheduler_address, force=True, plot=False)
+            sweep_run.run(spec, tmp / "out", backend="dask", scheduler=cluster.address, force=True, plot=False)
             times.append(time.perf_counter() - t)
+    finally:
+        cluster.close()
     return times
 
 
@@ -109,8 +140,8 @@ def main() -> dict:
         tspec = sweep_spec.parse(train_spec(points=TRAIN_POINTS, steps=TRAIN_STEPS))
         one, two = [], []
         for _ in range(REPEATS):  # interleaved, so that load changes hit both
-            one += cluster_times(tspec, 1, tmp / "t1", 1)
-            two += cluster_times(tspec, 2, tmp / "t2", 1)
+            one += cluster_times(tspec, 1, tmp, 1)
+            two += cluster_times(tspec, 2, tmp, 1)
         t1, t2 = statistics.median(one), statistics.median(two)
         print(f"train-lsa sweep, {TRAIN_POINTS} points x 2 trainings ({TRAIN_STEPS} steps) (load "
               f"{os.getloadavg()[0]:.1f}): 1 worker {t1:.2f} s, 2 workers {t2:.2f} s -> ratio {t2 / t1:.2f} "
