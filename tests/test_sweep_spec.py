@@ -113,8 +113,12 @@ def test_dask_backend_without_dask_is_one_line(tmp_path, capsys, monkeypatch):
     assert "a2a-dynamics[distributed]" in line
 
 
-def test_unreachable_scheduler_is_one_line(tmp_path, capsys):
+def test_unreachable_scheduler_is_one_line(tmp_path, capsys, monkeypatch):
     import socket
+
+    from numerics import sweep_run
+
+    monkeypatch.setattr(sweep_run, "SCHEDULER_TIMEOUT", "1s")  # a refused connection is retried until then
 
     with socket.socket() as s:  # a port with nobody listening
         s.bind(("127.0.0.1", 0))
