@@ -152,9 +152,21 @@ def _heat_map(spec, fig, ax, axes, Z, rho, quantity):
     for axis, setter in ((axes[0], ax.set_xscale), (axes[1], ax.set_yscale)):
         if _is_geometric(axis.values):
             setter("log")
+    _angle_ticks(axes[0], ax.set_xticks)
+    _angle_ticks(axes[1], ax.set_yticks)
     ax.set_xlabel(axis_label(spec, axes[0].name))
     ax.set_ylabel(axis_label(spec, axes[1].name))
     ax.set_title(describe(quantity), fontsize=10)
+
+
+def _angle_ticks(axis, set_ticks) -> None:
+    """An angle axis gets ticks at multiples of pi/4."""
+    if axis.name != "gap_angle":
+        return
+    lo, hi = axis.values.min() / (np.pi / 4), axis.values.max() / (np.pi / 4)
+    k = np.arange(np.ceil(lo - 1e-4), np.floor(hi + 1e-4) + 1)  # 3.14159 still gets its pi
+    names = {0: "0", 1: r"$\pi/4$", 2: r"$\pi/2$", 3: r"$3\pi/4$", 4: r"$\pi$"}
+    set_ticks(k * np.pi / 4, [names.get(int(i), f"${int(i)}\\pi/4$") for i in k])
 
 
 def individual_radii(spec: Spec, axes) -> dict[str, np.ndarray]:
