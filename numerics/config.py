@@ -5,19 +5,20 @@ a ``preconditioner`` (number or d x d matrix) and optional ``steps_per_turn``.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from . import prompts, validate
+from . import jsonio, prompts, validate
 from .agents import GDAgent
 from .errors import InputError
 
 TOP_KEYS = {"agents", "initial_message", "schema_version"}
 AGENT_KEYS = {"name", "prompt", "geometry", "target", "preconditioner", "steps_per_turn"}
 PROMPT_KEYS = {"X", "y"}
+# M^s is formed by repeated squaring (predict), so only simulate pays per step; it has
+# its own bound on the total number of steps (numerics.simulate.MAX_AGENT_STEPS).
+MAX_STEPS_PER_TURN = 10**12
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,20 @@ def _object(where: str, value) -> dict:
 
 
 def parse_agent(index: int, raw) -> tuple[str, prompts.Geometry, object, int]:
+    name, spec, p = _agent_spec(index, raw)
+    if p is not None:
+        geom = prompts.from_prompt(p["X"], p["y"], name=f"{name}.prompt")
+    else:
+        geom = prompts.from_geometry(spec["geometry"], spec["target"], name=name)
+    return name, geom, spec.get("preconditioner"), _steps(name, spec)
+
+
+def _steps(name: str, spec: dict) -> int:
+    return validate.positive_int(f"{name}.steps_per_turn", spec.get("steps_per_turn", 1), maximum=MAX_STEPS_PER_TURN)
+
+
+def _agent_spec(index: int, raw) -> tuple[str, dict, dict | None]:
+    """Name, the checked agent object and its prompt object (None for geometry + target)."""
     spec = _object(f"agents[{index}]", raw)
     _unknown_keys(f"agents[{index}]", spec, AGENT_KEYS)
     name = spec.get("name", chr(ord("A") + index) if index < 26 else f"agent{index}")
@@ -67,27 +82,26 @@ def parse_agent(index: int, raw) -> tuple[str, prompts.Geometry, object, int]:
         _unknown_keys(f"{name}.prompt", p, PROMPT_KEYS)
         if set(p) != PROMPT_KEYS:
             raise InputError(f"{name}.prompt", sorted(p), "needs both 'X' and 'y'")
-        geom = prompts.from_prompt(p["X"], p["y"], name=f"{name}.prompt")
-    else:
-        for key in ("geometry", "target"):
-            if key not in spec:
-                raise InputError(f"{name}.{key}", None, "is missing ('geometry' and 'target' go together)")
-        geom = prompts.from_geometry(spec["geometry"], spec["target"], name=name)
-    steps = validate.positive_int(f"{name}.steps_per_turn", spec.get("steps_per_turn", 1))
-    return name, geom, spec.get("preconditioner"), steps
+        return name, spec, p
+    for key in ("geometry", "target"):
+        if key not in spec:
+            raise InputError(f"{name}.{key}", None, "is missing ('geometry' and 'target' go together)")
+    return name, spec, None
 
 
-def parse_agents(raw) -> tuple[list[tuple[str, prompts.Geometry, object, int]], np.ndarray]:
+def parse_agents(raw, agent_parser=None) -> tuple[list[tuple[str, prompts.Geometry, object, int]], np.ndarray]:
     """The validated agent entries ``(name, geometry, preconditioner or None, steps)`` and ``v_0``."""
+    agent_parser = agent_parser or parse_agent
     top = _object("config", raw)
     _unknown_keys("config", top, TOP_KEYS)
-    if top.get("schema_version", 1) != 1:
-        raise InputError("schema_version", top["schema_version"], "only schema version 1 is supported")
+    version = top.get("schema_version", 1)
+    if isinstance(version, bool) or not isinstance(version, int) or version != 1:
+        raise InputError("schema_version", version, "must be the integer 1 (the only supported schema version)")
     agents_raw = top.get("agents")
     if not isinstance(agents_raw, list) or len(agents_raw) < 2:
         raise InputError("agents", agents_raw if not isinstance(agents_raw, list) else len(agents_raw),
                          "must be a list of at least 2 agents")
-    parsed = [parse_agent(i, a) for i, a in enumerate(agents_raw)]
+    parsed = [agent_parser(i, a) for i, a in enumerate(agents_raw)]
     names = [p[0] for p in parsed]
     if len(set(names)) != len(names):
         raise InputError("agents.name", names, "agent names must be distinct")
@@ -117,14 +131,86 @@ def load(path) -> System:
 
 
 def read_json(path) -> object:
-    """The decoded JSON of a config file (not yet validated: see :func:`parse`)."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise InputError("config file", str(path), f"cannot be read ({exc.strerror})") from None
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError("config file", str(path), f"is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
-    return raw
+    """The decoded JSON of a config file (not yet validated: see :func:`parse`).
+
+    Strict and bounded (:mod:`numerics.jsonio`): at most 16 MiB of UTF-8, no duplicate
+    keys, no integer or literal outside the float64 range, at most 64 levels of nesting.
+    """
+    return jsonio.load(path, "config file")
+
+
+# --- exact data for --precision ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ExactGeometry:
+    """An agent's data as decoded from JSON (numbers keep their decimal text): ``X, y`` or ``H, w_star``."""
+
+    d: int
+    X: list | None = None
+    y: list | None = None
+    H: list | None = None
+    w_star: list | None = None
+
+
+@dataclass(frozen=True)
+class ExactAgent:
+    name: str
+    geometry: ExactGeometry
+    Gamma: list  # d x d, exact entries
+    steps: int
+
+
+@dataclass(frozen=True)
+class ExactSystem:
+    """A config with every number exactly as written (for ``predict --precision``).
+
+    Checked like :func:`parse` (shapes, finiteness, PSD geometry, strict numbers), but
+    nothing is computed in float64, so ``X`` entries of 1e300 do not overflow.
+    """
+
+    agents: tuple[ExactAgent, ...]
+    initial_message: list
+
+    @property
+    def d(self) -> int:
+        return self.agents[0].geometry.d
+
+
+def _exact_agent(index: int, raw):
+    name, spec, p = _agent_spec(index, raw)
+    if p is not None:
+        X = validate.finite_array(f"{name}.prompt.X", p["X"], ndim=2)
+        if X.shape[0] == 0 or X.shape[1] == 0:
+            raise InputError(f"{name}.prompt.X", X, f"needs N >= 1 examples and d >= 1 columns, got shape {X.shape}")
+        y = validate.vector(f"{name}.prompt.y", p["y"])
+        if y.shape[0] != X.shape[0]:
+            raise InputError(f"{name}.prompt.y", y, f"must have one label per row of X ({X.shape[0]}), got {y.shape[0]}")
+        geom = ExactGeometry(X.shape[1], X=p["X"], y=p["y"])
+    else:
+        H = validate.square(f"{name}.geometry", spec["geometry"])
+        with np.errstate(all="ignore"):  # scale down first: the PSD check must not overflow
+            scale = float(np.max(np.abs(H))) or 1.0
+            validate.psd(f"{name}.geometry", H / scale)
+        validate.vector(f"{name}.target", spec["target"], H.shape[0])
+        geom = ExactGeometry(H.shape[0], H=spec["geometry"], w_star=spec["target"])
+    return name, geom, spec.get("preconditioner"), _steps(name, spec)
+
+
+def parse_exact(raw) -> ExactSystem:
+    """Validate a decoded config and keep its numbers exact (see :class:`ExactSystem`)."""
+    parsed, _ = parse_agents(raw, agent_parser=_exact_agent)
+    d = parsed[0][1].d
+    agents = []
+    for name, geom, g, _steps_ in parsed:
+        if g is None:
+            raise InputError(f"{name}.preconditioner", None, "is missing")
+        validate.preconditioner(f"{name}.preconditioner", g, d)
+        Gamma = [[g if i == j else 0 for j in range(d)] for i in range(d)] if not isinstance(g, list) else g
+        agents.append(ExactAgent(name, geom, Gamma, _steps_))
+    v0 = raw.get("initial_message", [0] * d)
+    return ExactSystem(tuple(agents), v0)
+
+
+def load_exact(path) -> ExactSystem:
+    """Read a CONFIG.json keeping every number exact (``predict --precision``)."""
+    return parse_exact(read_json(path))

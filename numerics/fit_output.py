@@ -13,6 +13,8 @@ def _interval(iv: Interval | None, k: int | None = None):
     if iv is None:
         return None
     low, high = (iv.low, iv.high) if k is None else (iv.low[k], iv.high[k])
+    if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
+        return None  # undefined (e.g. no bootstrap resamples): JSON null, never NaN
     return {"low": np.asarray(low).tolist(), "high": np.asarray(high).tolist()}
 
 
@@ -108,7 +110,11 @@ def fit_figure(r: FitReport, transcript: Transcript, path) -> Path:
         ax.legend(fontsize=7)
     fig.tight_layout()
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    from .outputs import atomic
+
+    try:
+        with atomic(path, "--figure") as tmp:
+            fig.savefig(tmp, dpi=110, format=path.suffix.lstrip(".").lower() or "png")
+    finally:
+        plt.close(fig)
     return path

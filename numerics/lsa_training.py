@@ -201,12 +201,15 @@ def _progress(enabled: bool, steps: int):
 
 def save(result: TrainingResult, path) -> Path:
     """Weights and metadata in one ``.npz`` (metadata as a JSON string: loads without pickle)."""
+    from .outputs import atomic
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     meta = dict(result.metadata, rel_error=result.rel_error, p_x_norm=result.p_x_norm, q_yx_norm=result.q_yx_norm,
                 stalled=result.stalled, seconds=result.seconds)
-    np.savez(path, W_PV=result.weights.W_PV, W_KQ=result.weights.W_KQ, Gamma_star=result.Gamma_star,
-             losses=result.losses, metadata=json.dumps(meta))
+    with atomic(path) as tmp:  # np.savez appends .npz to other names: write to an open file
+        with open(tmp, "wb") as fh:
+            np.savez(fh, W_PV=result.weights.W_PV, W_KQ=result.weights.W_KQ, Gamma_star=result.Gamma_star,
+                     losses=result.losses, metadata=json.dumps(meta))
     return path
 
 

@@ -6,6 +6,7 @@ mpf); conversion happens inside ``mp.workdps`` so no digits are lost.
 """
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Sequence
 
 import mpmath as mp
@@ -13,19 +14,114 @@ import mpmath as mp
 from .errors import InputError
 
 
+def _mpf(x) -> mp.mpf:
+    """A number as mpf; a JSON decimal (``ExactFloat``) from its text, so 1e-300 stays 10^-300."""
+    text = getattr(x, "text", None)
+    if text is not None:
+        return mp.mpf(text)
+    if isinstance(x, Fraction):
+        return mp.mpf(x.numerator) / x.denominator
+    return mp.mpf(x)
+
+
 def to_matrix(A) -> mp.matrix:
-    return mp.matrix([[mp.mpf(x) for x in row] for row in A])
+    return mp.matrix([[_mpf(x) for x in row] for row in A])
 
 
 def to_vector(v) -> mp.matrix:
-    return mp.matrix([mp.mpf(x) for x in v])
+    return mp.matrix([_mpf(x) for x in v])
 
 
 def matrix_power(M: mp.matrix, s: int) -> mp.matrix:
-    out = mp.eye(M.rows)
-    for _ in range(s):
-        out = out * M
+    """``M^s`` by repeated squaring (O(log s) products, so s = 10^12 is cheap)."""
+    out, base = mp.eye(M.rows), M
+    while s:
+        if s & 1:
+            out = out * base
+        base = base * base
+        s >>= 1
     return out
+
+
+def affine_power(M: mp.matrix, g: mp.matrix, s: int) -> tuple[mp.matrix, mp.matrix]:
+    """``(M^s, sum_{k<s} M^k g)``: the map ``w -> M w + g`` applied s times, by repeated squaring."""
+    out_M, out_c = mp.eye(M.rows), mp.matrix(M.rows, 1)
+    base_M, base_c = M, g
+    while s:
+        if s & 1:  # (base) o (out): powers of one map commute
+            out_M, out_c = base_M * out_M, base_M * out_c + base_c
+        base_M, base_c = base_M * base_M, base_M * base_c + base_c
+        s >>= 1
+    return out_M, out_c
+
+
+# --- exact rational arithmetic on the input data ---------------------------------------------
+
+def fraction(x) -> Fraction:
+    """The exact rational value of an input number (decimal text when the JSON gave one)."""
+    if isinstance(x, Fraction):
+        return x
+    text = getattr(x, "text", None)
+    return Fraction(text) if text is not None else Fraction(x)
+
+
+def _fmatrix(A) -> list[list[Fraction]]:
+    return [[fraction(x) for x in row] for row in A]
+
+
+def _fmatmul(A, B):
+    Bt = list(zip(*B))
+    return [[sum((a * b for a, b in zip(row, col)), Fraction(0)) for col in Bt] for row in A]
+
+
+def _fsolve(A, B):
+    """Solve ``A Z = B`` exactly for invertible square A (Gauss-Jordan over the rationals)."""
+    n = len(A)
+    aug = [list(A[i]) + list(B[i]) for i in range(n)]
+    for col in range(n):
+        piv = next(r for r in range(col, n) if aug[r][col] != 0)
+        aug[col], aug[piv] = aug[piv], aug[col]
+        p = aug[col][col]
+        aug[col] = [x / p for x in aug[col]]
+        for r in range(n):
+            if r != col and aug[r][col] != 0:
+                f = aug[r][col]
+                aug[r] = [x - f * y for x, y in zip(aug[r], aug[col])]
+    return [row[n:] for row in aug]
+
+
+def exact_min_norm(H, b) -> list[Fraction]:
+    """``H^+ b`` exactly, for symmetric PSD rational ``H`` and ``b`` in ``range(H)``.
+
+    The rank is exact (no cutoff), so widely scaled data (1e300 next to 1) keep every
+    direction. ``w = C (C^T C)^{-1} C^T w_0`` projects any solution ``w_0`` of ``H w = b``
+    onto ``range(H)``, spanned by the pivot columns ``C`` of ``H``.
+    """
+    d = len(H)
+    aug = [list(H[i]) + [b[i]] for i in range(d)]
+    pivots, row = [], 0
+    for col in range(d):
+        piv = next((r for r in range(row, d) if aug[r][col] != 0), None)
+        if piv is None:
+            continue
+        aug[row], aug[piv] = aug[piv], aug[row]
+        p = aug[row][col]
+        aug[row] = [x / p for x in aug[row]]
+        for r in range(d):
+            if r != row and aug[r][col] != 0:
+                f = aug[r][col]
+                aug[r] = [x - f * y for x, y in zip(aug[r], aug[row])]
+        pivots.append(col)
+        row += 1
+    if not pivots:
+        return [Fraction(0)] * d
+    w0 = [Fraction(0)] * d
+    for r, col in enumerate(pivots):
+        w0[col] = aug[r][d]
+    C = [[H[i][j] for j in pivots] for i in range(d)]
+    Ct = [list(r) for r in zip(*C)]
+    z = _fsolve(_fmatmul(Ct, C), _fmatmul(Ct, [[x] for x in w0]))
+    return [r[0] for r in _fmatmul(C, z)]
 
 
 def spectral_radius(A: mp.matrix) -> mp.mpf:
@@ -60,46 +156,30 @@ def fixed_points(Ms: Sequence[mp.matrix], cs: Sequence[mp.matrix]) -> tuple[list
     return u, rho
 
 
-# Singular values below this fraction of the largest (at the working precision's
-# square root) are treated as exact zeros of a rank-deficient geometry.
-def _rank_cutoff() -> mp.mpf:
-    return mp.mpf(10) ** (-(mp.mp.dps // 2))
-
-
-def min_norm_solve(H: mp.matrix, b: mp.matrix) -> mp.matrix:
-    """``H^+ b`` for symmetric PSD ``H`` via an mp SVD (the minimum-norm target)."""
-    U, S, V = mp.svd_r(H)
-    top = max(S) if len(S) else mp.mpf(0)
-    out = mp.matrix(H.cols, 1)
-    for k in range(len(S)):
-        if top > 0 and S[k] > top * _rank_cutoff():
-            coeff = sum(U[i, k] * b[i] for i in range(H.rows)) / S[k]
-            for j in range(H.cols):
-                out[j] += coeff * V[k, j]
-    return out
-
-
 def agent_transfer(Gamma, geometry, steps: int):
     """``(M^s, c_s, w*)`` of a GD agent at the current precision, from its exact input data.
 
-    A prompt's ``H = X^T X / N`` and ``b = X^T y / N`` are recomputed in mp, and
-    ``c_s = sum_{k<s} M^k Gamma b`` needs no pseudo-inverse (``b`` lies in ``range(H)``).
+    The input numbers are taken as exact rationals (a JSON decimal by its text). A prompt's
+    ``H = X^T X / N``, ``b = X^T y / N`` and the minimum-norm target ``w* = H^+ b`` are
+    computed exactly (exact rank), then ``M = I - Gamma H`` and ``Gamma b`` are rounded once
+    to the working precision; ``M^s`` and ``c_s = sum_{k<s} M^k Gamma b`` come by repeated
+    squaring (``b`` lies in ``range(H)``, so no pseudo-inverse of ``H`` is needed for ``c_s``).
     """
-    G = to_matrix(Gamma)
+    G = _fmatrix(Gamma)
     if geometry.X is not None:
-        X, y = to_matrix(geometry.X), to_vector(geometry.y)
-        N = X.rows
-        H = X.T * X / N
-        b = X.T * y / N
-        w = min_norm_solve(H, b)
+        X, y = _fmatrix(geometry.X), [fraction(v) for v in geometry.y]
+        N = len(X)
+        Xt = [list(c) for c in zip(*X)]
+        H = [[v / N for v in row] for row in _fmatmul(Xt, X)]
+        b = [r[0] / N for r in _fmatmul(Xt, [[v] for v in y])]
+        w = exact_min_norm(H, b)
     else:
-        H = to_matrix(geometry.H)
-        w = to_vector(geometry.w_star)
-        b = H * w
-    d = H.rows
-    M1 = mp.eye(d) - G * H
-    M, c = mp.eye(d), mp.matrix(d, 1)
-    for _ in range(steps):
-        c = M1 * c + G * b
-        M = M1 * M
-    return M, c, w
+        H = _fmatrix(geometry.H)
+        w = [fraction(v) for v in geometry.w_star]
+        b = [r[0] for r in _fmatmul(H, [[v] for v in w])]
+    d = len(H)
+    GH = _fmatmul(G, H)
+    M1 = to_matrix([[(1 if i == j else 0) - GH[i][j] for j in range(d)] for i in range(d)])
+    g = to_vector([r[0] for r in _fmatmul(G, [[v] for v in b])])
+    M, c = affine_power(M1, g, steps)
+    return M, c, to_vector(w)

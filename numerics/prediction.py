@@ -17,6 +17,16 @@ from .errors import InputError
 # fixed point has lost most digits and the iteration needs ~1e13 rounds.
 CONVERGENCE_MARGIN = 1e-12
 MIN_DIGITS, MAX_DIGITS = 16, 1000
+# --precision works in exact rationals, then mpmath: bounded so a run stays within seconds.
+MAX_PRECISE_DIM = 20
+MAX_PRECISE_EXAMPLES = 10**4
+
+
+def check_digits(digits) -> int:
+    digits = validate.positive_int("--precision", digits, minimum=MIN_DIGITS)
+    if digits > MAX_DIGITS:
+        raise InputError("--precision", digits, f"must be at most {MAX_DIGITS} digits")
+    return digits
 
 
 def _reason(rho: float) -> str:
@@ -29,7 +39,12 @@ def _reason(rho: float) -> str:
 
 def predict(system: System) -> dict:
     """Closed-form prediction in float64."""
-    M, c = system.stacked()
+    with np.errstate(all="ignore"):
+        M, c = system.stacked()
+    for agent, Mi, ci in zip(system.agents, M, c):
+        if not (np.all(np.isfinite(Mi)) and np.all(np.isfinite(ci))):
+            raise InputError(f"{agent.name} per-turn transfer M^s", agent.steps,
+                             "overflows float64 (the agent's own GD steps diverge); --precision computes it exactly")
     rho = float(closed_forms.contraction_rate(M))
     doc = {"dimension": system.d, "contraction_rate": rho, "converges": rho < 1 - CONVERGENCE_MARGIN,
            "precision": "float64", "agents": {}}
@@ -54,9 +69,13 @@ def predict_precise(system: System, digits: int) -> dict:
     The per-turn transfers are rebuilt from the agents' input data (taken as exact) at
     that precision, so no float64 product enters the result.
     """
-    digits = validate.positive_int("--precision", digits, minimum=MIN_DIGITS)
-    if digits > MAX_DIGITS:
-        raise InputError("--precision", digits, f"must be at most {MAX_DIGITS} digits")
+    digits = check_digits(digits)
+    if system.d > MAX_PRECISE_DIM:
+        raise InputError("dimension d", system.d, f"--precision supports d <= {MAX_PRECISE_DIM}")
+    for agent in system.agents:
+        if agent.geometry.X is not None and len(agent.geometry.X) > MAX_PRECISE_EXAMPLES:
+            raise InputError(f"{agent.name}.prompt.X", f"{len(agent.geometry.X)} rows",
+                             f"--precision supports at most {MAX_PRECISE_EXAMPLES} examples per agent")
     s = lambda x: mp.nstr(x, digits, strip_zeros=False)
     with mp.workdps(digits + 10):  # guard digits for the solve
         Ms, cs, targets = [], [], []

@@ -40,9 +40,20 @@ def from_prompt(X, y, name: str = "prompt") -> Geometry:
     if y.shape[0] != X.shape[0]:
         raise InputError(f"{name}.y", y, f"must have one label per row of X ({X.shape[0]}), got {y.shape[0]}")
     N = X.shape[0]
-    H = X.T @ X / N
-    b = X.T @ y / N
-    return Geometry(H=H, b=b, w_star=np.linalg.pinv(H) @ b, X=X, y=y)
+    with np.errstate(over="ignore", invalid="ignore"):
+        H = X.T @ X / N
+        b = X.T @ y / N
+    _finite(f"{name}.X", X, H, "X^T X / N")
+    _finite(f"{name}.y", y, b, "X^T y / N")
+    w_star = np.linalg.pinv(H) @ b
+    _finite(f"{name} target", w_star, w_star, "H^+ b")
+    return Geometry(H=H, b=b, w_star=w_star, X=X, y=y)
+
+
+def _finite(name: str, value, result, what: str) -> None:
+    """Overflow is an error naming the input, never an inf/NaN passed on."""
+    if not np.all(np.isfinite(result)):
+        raise InputError(name, value, f"is too large: {what} overflows float64 (predict --precision computes exactly)")
 
 
 def from_geometry(H, w_star, name: str = "agent") -> Geometry:
@@ -53,4 +64,7 @@ def from_geometry(H, w_star, name: str = "agent") -> Geometry:
     """
     H = validate.psd(f"{name}.geometry", H)
     w = validate.vector(f"{name}.target", w_star, H.shape[0])
-    return Geometry(H=H, b=H @ w, w_star=w)
+    with np.errstate(over="ignore", invalid="ignore"):
+        b = H @ w
+    _finite(f"{name}.target", w, b, "H w_star")
+    return Geometry(H=H, b=b, w_star=w)

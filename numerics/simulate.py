@@ -10,22 +10,48 @@ from typing import Sequence
 import numpy as np
 
 from . import validate
+from .errors import InputError
+
+# Bounds checked before any work (README "Limits"): the messages array (turns x K x d
+# float64, 16 MB at the cap, and its JSON on stdout) and the GD steps iterated one by one.
+MAX_MESSAGE_VALUES = 2 * 10**6
+MAX_AGENT_STEPS = 2 * 10**6
+
+
+def check_size(agents: Sequence, turns: int) -> int:
+    """``turns`` as an int, or an InputError when the run would exceed the documented bounds."""
+    turns = validate.positive_int("turns", turns)
+    K, d = len(agents), agents[0].d
+    if turns * K * d > MAX_MESSAGE_VALUES:
+        raise InputError("turns", turns, f"is too many: turns x agents x d = {turns * K * d} message entries "
+                                         f"exceed the limit of {MAX_MESSAGE_VALUES}")
+    steps = turns * sum(int(getattr(a, "steps", 1)) for a in agents)
+    if steps > MAX_AGENT_STEPS:
+        raise InputError("turns", turns, f"is too many: turns x (sum of steps_per_turn) = {steps} GD steps exceed "
+                                         f"the limit of {MAX_AGENT_STEPS} (predict computes M^s in closed form)")
+    return turns
 
 
 def run(agents: Sequence, initial_message, turns: int) -> np.ndarray:
     """Messages of a round-robin conversation.
 
     Returns an array of shape ``(turns, K, d)``: ``out[t, i]`` is agent i's
-    output at its (t+1)-th turn.
+    output at its (t+1)-th turn. Sizes are bounded (:func:`check_size`), and a
+    message that overflows float64 is an InputError naming the agent and turn.
     """
-    turns = validate.positive_int("turns", turns)
+    turns = check_size(agents, turns)
     d = agents[0].d
     w = validate.vector("initial_message", initial_message, d)
     out = np.empty((turns, len(agents), d))
-    for t in range(turns):
-        for i, agent in enumerate(agents):
-            w = agent.respond(w)
-            out[t, i] = w
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(turns):
+            for i, agent in enumerate(agents):
+                w = agent.respond(w)
+                out[t, i] = w
+            if not np.all(np.isfinite(out[t])):
+                i = int(np.argmin(np.all(np.isfinite(out[t]), axis=-1)))
+                raise InputError(f"message of {agents[i].name} at turn {t}", out[t, i],
+                                 "overflows float64: the messages diverge (contraction rate > 1?)")
     return out
 
 

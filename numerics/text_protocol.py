@@ -1,7 +1,9 @@
 """The LLM protocol: the in-context regression task as text, and the vector read back.
 
 - :func:`format_prompt` writes the examples and the incoming message as a plain-text task.
-- :func:`parse_vector` finds the answer vector in a free-form reply.
+- :func:`parse_vector` reads the answer vector from a reply in the documented answer format
+  (the last bracketed list, which must hold exactly d finite numbers, or a JSON object
+  ``{"w": [...]}``); loose numbers in prose are never read as a vector.
 - :class:`TextAgent` turns any text-to-text callable (an LLM client, a local function)
   into an agent with ``respond(w)``; an unparseable reply is re-asked a bounded number
   of times, then raises :class:`ReplyError`.
@@ -10,6 +12,8 @@
 """
 from __future__ import annotations
 
+import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Callable
@@ -25,6 +29,8 @@ REASK = ("\n\nYour previous reply could not be read: {reason}. Reply with the we
          "exactly in the form w = [w1, w2, ...] with {d} numbers.")
 DEFAULT_DECIMALS = 4
 MAX_REASKS = 2
+MAX_REASKS_LIMIT = 10  # re-asks per message: each one is a paid request
+MAX_DECIMALS = 17  # beyond float64's digits the prompt only grows
 
 
 class ReplyError(InputError):
@@ -48,21 +54,55 @@ def format_prompt(X, y, incoming, decimals: int = DEFAULT_DECIMALS) -> str:
 
 
 def parse_vector(reply: str, d: int) -> np.ndarray:
-    """The last bracketed list of exactly d numbers in ``reply`` (else: exactly d numbers in all)."""
+    """The answer vector of ``reply``, in the documented answer format only.
+
+    - A reply that is a JSON object ``{"w": [w1, ..., wd]}`` gives that list.
+    - Otherwise the *last* bracketed list ``[...]`` in the reply is the answer; it must be
+      exactly d plain decimal numbers separated by commas (``w = [0.5, -1.2e-3]``).
+
+    Numbers elsewhere in the prose are never read. NaN, infinity, a wrong count or a
+    non-number in the answer make the reply unreadable (:class:`ReplyError`), which the
+    :class:`TextAgent` re-asks.
+    """
     if not isinstance(reply, str):
         raise ReplyError("reply", reply, "must be text")
-    for group in reversed(BRACKETED.findall(reply)):
-        nums = re.findall(NUMBER, group)
-        if len(nums) == d and re.fullmatch(rf"\s*{NUMBER}(\s*[,;]?\s*{NUMBER})*\s*[,;]?\s*", group):
-            return _finite(nums, reply)
-    nums = re.findall(NUMBER, reply)
-    if len(nums) == d:
-        return _finite(nums, reply)
-    raise ReplyError("reply", reply, f"holds no vector of {d} numbers (expected 'w = [w1, ..., w{d}]')")
+    text = reply.strip()
+    if text.startswith("{"):
+        return _json_answer(text, reply, d)
+    groups = BRACKETED.findall(reply)
+    if not groups:
+        raise ReplyError("reply", reply, f"holds no bracketed vector (expected 'w = [w1, ..., w{d}]')")
+    items = [t.strip() for t in groups[-1].split(",")]
+    if len(items) == 1 and items[0] == "":
+        items = []
+    bad = [t for t in items if not re.fullmatch(NUMBER, t)]
+    if bad:
+        kind = "a non-finite" if any(re.fullmatch(r"[-+]?(nan|inf(inity)?)", t, re.I) for t in bad) else "a non-numeric"
+        raise ReplyError("reply", reply, f"has {kind} entry {bad[0][:20]!r} in its answer [{groups[-1][:60]}]")
+    if len(items) != d:
+        raise ReplyError("reply", reply, f"answers with {len(items)} numbers; expected {d} ('w = [w1, ..., w{d}]')")
+    return _finite(items, reply)
+
+
+def _json_answer(text: str, reply: str, d: int) -> np.ndarray:
+    def no_constants(token):
+        raise ValueError(token)
+    try:
+        obj = json.loads(text, parse_constant=no_constants)
+    except (ValueError, RecursionError):
+        raise ReplyError("reply", reply, "starts with '{' but is not a JSON object {\"w\": [...]} ") from None
+    w = obj.get("w") if isinstance(obj, dict) else None
+    if not isinstance(w, list) or len(w) != d or \
+            any(isinstance(x, bool) or not isinstance(x, (int, float)) for x in w):
+        raise ReplyError("reply", reply, f"must be {{\"w\": [w1, ..., w{d}]}} with {d} numbers")
+    return _finite(w, reply)
 
 
 def _finite(nums, reply) -> np.ndarray:
-    v = np.array([float(s) for s in nums])
+    try:
+        v = np.array([float(s) for s in nums])
+    except OverflowError:
+        v = np.array([math.inf])
     if not np.all(np.isfinite(v)):
         raise ReplyError("reply", reply, "holds a non-finite number")
     return v
@@ -83,8 +123,8 @@ class TextAgent:
     def __post_init__(self):
         if self.geometry.X is None:
             raise InputError(f"{self.name}.prompt", None, "a text agent needs its examples X, y (a prompt)")
-        validate.positive_int(f"{self.name}.decimals", self.decimals)
-        validate.positive_int(f"{self.name}.max_reasks", self.max_reasks, minimum=0)
+        validate.positive_int(f"{self.name}.decimals", self.decimals, maximum=MAX_DECIMALS)
+        validate.positive_int(f"{self.name}.max_reasks", self.max_reasks, minimum=0, maximum=MAX_REASKS_LIMIT)
 
     @property
     def d(self) -> int:

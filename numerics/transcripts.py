@@ -13,24 +13,33 @@ One JSON object per line, one line per message, in speaking order::
 - ``meta`` (optional): any JSON object (model name, raw reply, ...). Never an API key.
 
 Blank lines are ignored. :func:`read` checks every line and reports every bad one by
-line number; nothing is evaluated, and NaN or infinity is rejected.
+line number; nothing is evaluated, and NaN or infinity is rejected. Reading is bounded
+(:data:`MAX_TRANSCRIPT_BYTES`, :data:`MAX_DIM`), lines are decoded strictly (duplicate keys,
+integers beyond float64 refused) and the file must be UTF-8.
+
+:class:`Appender` writes a transcript one record at a time, flushed and synced after each,
+so an interrupted run keeps every finished message (``a2ad llm-run --resume`` continues it).
 """
 from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
+from . import jsonio
 from .errors import InputError
 
 FORMAT_VERSION = 1
 REQUIRED = ("turn", "agent", "incoming", "outgoing")
 OPTIONAL = ("prompt", "meta")
-MAX_REPORTED = 20  # bad lines listed in one error message
+MAX_REPORTED = 10  # bad lines listed in one error message (one line)
+MAX_TRANSCRIPT_BYTES = 64 * 2**20  # ~10^5 messages with their prompts
+MAX_DIM = 200  # message dimension: the fit solves (d+1) x (d+1) systems per bootstrap resample
 
 
 @dataclass(frozen=True)
@@ -71,9 +80,43 @@ class Transcript:
         return np.array([r.incoming for r in rs]), np.array([r.outgoing for r in rs])
 
     def write(self, path) -> Path:
-        path = Path(path)
-        path.write_text("".join(r.to_json() + "\n" for r in self.records))
-        return path
+        """Write the whole transcript atomically (temporary file, then rename)."""
+        from .outputs import write_text
+
+        return write_text(path, "".join(r.to_json() + "\n" for r in self.records))
+
+
+def record(agent, turn: int, incoming, outgoing, meta: dict | None = None, reply: str | None = None) -> Record:
+    """The record of one message: prompts when the agent has ``geometry.X``, the raw reply as ``meta["reply"]``."""
+    geometry = getattr(getattr(agent, "agent", agent), "geometry", None)  # noisy wrappers delegate
+    X = getattr(geometry, "X", None)
+    prompt = None if X is None else {"X": X, "y": geometry.y}
+    extra = {} if reply is None else {"reply": reply}
+    return Record(turn, agent.name, np.asarray(incoming, dtype=float), np.asarray(outgoing, dtype=float), prompt,
+                  {"kind": type(agent).__name__, **(meta or {}), **extra})
+
+
+class Appender:
+    """Append records to a JSONL file as they happen (each line flushed and fsynced)."""
+
+    def __init__(self, path, fresh: bool):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = open(self.path, "w" if fresh else "a", encoding="utf-8")
+
+    def append(self, rec: Record) -> None:
+        self._fh.write(rec.to_json() + "\n")
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 def from_run(agents: Sequence, initial_message, messages: np.ndarray, meta: dict | None = None) -> Transcript:
@@ -86,18 +129,10 @@ def from_run(agents: Sequence, initial_message, messages: np.ndarray, meta: dict
     records, w = [], np.asarray(initial_message, dtype=float)
     for t in range(messages.shape[0]):
         for i, agent in enumerate(agents):
-            geometry = getattr(getattr(agent, "agent", agent), "geometry", None)  # noisy wrappers delegate
-            X = getattr(geometry, "X", None)
-            prompt = None if X is None else {"X": X, "y": geometry.y}
-            extra = {"reply": agent.replies[t]} if hasattr(agent, "replies") else {}
-            records.append(Record(t, agent.name, w, messages[t, i], prompt,
-                                  {"kind": type(agent).__name__, **(meta or {}), **extra}))
+            reply = agent.replies[t] if hasattr(agent, "replies") else None
+            records.append(record(agent, t, w, messages[t, i], meta, reply))
             w = messages[t, i]
     return Transcript(tuple(records))
-
-
-def _no_constants(token: str):
-    raise ValueError(f"non-finite number {token} (only finite numbers are allowed)")
 
 
 def _vector(value, key: str) -> np.ndarray:
@@ -112,9 +147,11 @@ def _vector(value, key: str) -> np.ndarray:
 def parse_line(text: str) -> Record:
     """One validated record; raises ValueError with the reason."""
     try:
-        obj = json.loads(text, parse_constant=_no_constants)
+        obj = jsonio.decode_strict(text, constants=False)
     except json.JSONDecodeError as exc:
         raise ValueError(f"malformed JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
     if not isinstance(obj, dict):
         raise ValueError("must be a JSON object")
     missing = [k for k in REQUIRED if k not in obj]
@@ -129,6 +166,8 @@ def parse_line(text: str) -> Record:
     if not isinstance(obj["agent"], str) or not obj["agent"]:
         raise ValueError(f"'agent' must be a non-empty string, got {obj['agent']!r}")
     incoming, outgoing = _vector(obj["incoming"], "incoming"), _vector(obj["outgoing"], "outgoing")
+    if incoming.size > MAX_DIM:
+        raise ValueError(f"'incoming' has {incoming.size} entries; at most {MAX_DIM} are supported")
     if incoming.shape != outgoing.shape:
         raise ValueError(f"'incoming' has {incoming.size} entries but 'outgoing' has {outgoing.size}")
     prompt = obj.get("prompt")
@@ -167,16 +206,13 @@ def parse(lines: Sequence[str], source: str = "transcript") -> Transcript:
             bad.append(f"line {number}: {exc}")
     if bad:
         shown = bad[:MAX_REPORTED] + ([f"... and {len(bad) - MAX_REPORTED} more"] if len(bad) > MAX_REPORTED else [])
-        raise InputError(source, f"{len(bad)} bad line(s)", "\n  " + "\n  ".join(shown))
+        raise InputError(source, f"{len(bad)} bad line(s)", "; ".join(shown))  # one line for the CLI
     if not records:
         raise InputError(source, "no messages", "a transcript needs at least one JSON line")
     return Transcript(tuple(records))
 
 
 def read(path) -> Transcript:
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError("transcript file", str(path), f"cannot be read ({exc})") from None
+    """Read and validate a JSONL transcript (bounded size, UTF-8)."""
+    text = jsonio.read_text(path, "transcript file", MAX_TRANSCRIPT_BYTES)
     return parse(text.splitlines(), source=f"transcript {path}")

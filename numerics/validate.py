@@ -18,11 +18,38 @@ PSD_RTOL = 1e-10
 MAX_CONDITION = 1e14
 
 
+_OK = object()
+
+
+def _non_number(value):
+    """The first entry of (nested lists of) ``value`` that is not a number, else ``_OK``.
+
+    Strings (``"1.5"``), booleans, None and objects are not numbers here, even where
+    numpy would convert them.
+    """
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (list, tuple)):
+            stack.extend(node)
+        elif isinstance(node, (bool, np.bool_, str, bytes, dict)) or node is None:
+            return node
+        elif isinstance(node, np.ndarray) and node.dtype.kind in "bUSV":
+            return node
+    return _OK
+
+
 def finite_array(name: str, value, ndim: int | None = None) -> np.ndarray:
-    """Convert to a float64 array, requiring finite entries and (optionally) ``ndim``."""
+    """Convert to a float64 array, requiring finite entries and (optionally) ``ndim``.
+
+    Only numbers count: a string such as ``"1.5"`` or a boolean is refused, never converted.
+    """
+    bad = _non_number(value)
+    if bad is not _OK:
+        raise InputError(name, value, f"must hold numbers only; {bad!r} is not a number")
     try:
         arr = np.array(value, dtype=float)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise InputError(name, value, "is not a numeric array") from None
     if ndim is not None and arr.ndim != ndim:
         raise InputError(name, value, f"must be {ndim}-dimensional, got shape {arr.shape}")
@@ -85,20 +112,30 @@ def invertible(name: str, value) -> np.ndarray:
     return m
 
 
-def positive_int(name: str, value, minimum: int = 1) -> int:
+def positive_int(name: str, value, minimum: int = 1, maximum: int | None = None) -> int:
+    """An integer in ``[minimum, maximum]`` (a float such as 2.0 counts; booleans and strings do not)."""
+    bounds = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         else:
-            raise InputError(name, value, f"must be an integer >= {minimum}")
-    if value < minimum:
-        raise InputError(name, value, f"must be an integer >= {minimum}")
+            raise InputError(name, value, f"must be an integer {bounds}")
+    if value < minimum or (maximum is not None and value > maximum):
+        raise InputError(name, value, f"must be an integer {bounds}")
     return int(value)
 
 
 def preconditioner(name: str, value, d: int) -> np.ndarray:
     """A number (meaning that number times I) or a d x d matrix."""
-    if isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool):
+    if isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, (bool, np.bool_)):
         g = finite_array(name, value, ndim=0)
         return float(g) * np.eye(d)
     return square(name, value, d)
+
+
+MAX_SEED = 2**63 - 1
+
+
+def seed(name: str, value) -> int:
+    """A random seed: an integer in [0, 2^63 - 1] (numpy refuses negative seeds)."""
+    return positive_int(name, value, minimum=0, maximum=MAX_SEED)

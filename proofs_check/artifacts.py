@@ -24,8 +24,9 @@ def _derivations(report, claims, out_dir) -> list[Path]:
     from . import latex
 
     doc, _ = latex.derivations_tex(claims, report)
-    tex = out_dir / "derivations.tex"
-    tex.write_text(doc)
+    from numerics.outputs import write_text
+
+    tex = write_text(out_dir / "derivations.tex", doc)
     return [tex] + ([latex.compile_pdf(tex)] if latex.pdflatex() else [])
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from numerics.outputs import write_text
+
 from rich.console import Console
 from rich.table import Table
 
@@ -65,6 +67,6 @@ def write(report: dict, out_dir) -> list[Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "report.json", out / "report.md"]
-    paths[0].write_text(json.dumps(report, indent=2) + "\n")
-    paths[1].write_text(markdown(report))
+    write_text(paths[0], json.dumps(report, indent=2, allow_nan=False) + "\n")  # atomic: temp file + rename
+    write_text(paths[1], markdown(report))
     return paths

@@ -73,7 +73,7 @@ BAD_LINES = {
     "missing field(s) 'agent'": '{"turn": 0, "incoming": [0, 0], "outgoing": [1, 2]}',
     "differs from the first message's dimension 2": '{"turn": 1, "agent": "A", "incoming": [0, 0, 0], "outgoing": [1, 2, 3]}',
     "non-finite": '{"turn": 1, "agent": "A", "incoming": [NaN, 0], "outgoing": [1, 2]}',
-    "non-finite or non-numeric entry inf": '{"turn": 1, "agent": "A", "incoming": [1e999, 0], "outgoing": [1, 2]}',
+    "too large for float64": '{"turn": 1, "agent": "A", "incoming": [1e999, 0], "outgoing": [1, 2]}',
     "'turn' must be an integer": '{"turn": -1, "agent": "A", "incoming": [0, 0], "outgoing": [1, 2]}',
     "unknown field(s) 'extra'": '{"turn": 1, "agent": "A", "incoming": [0, 0], "outgoing": [1, 2], "extra": 1}',
 }
@@ -88,7 +88,7 @@ def test_bad_transcript_lines_are_reported_by_number(tmp_path, capsys, problem):
     assert "line 3: " in str(err.value) and problem.split("'")[0] in str(err.value)
     assert cli.main(["fit", str(path)]) == 2
     stderr = capsys.readouterr().err
-    assert "line 3" in stderr and "Traceback" not in stderr
+    assert "line 3" in stderr and "Traceback" not in stderr and len(stderr.strip().splitlines()) == 1
 
 
 def test_every_bad_line_is_listed(tmp_path):
@@ -144,13 +144,17 @@ def test_fit_says_how_many_more_messages_are_needed():
     ("w = [1.5, -2]", [1.5, -2]),
     ("Sure! After one step: w = [1.5e-1, -2.0].\nLet me know.", [0.15, -2]),
     ("First [1, 2, 3] was wrong; the answer is [0.5, 0.25]", [0.5, 0.25]),
-    ("0.5, 0.25", [0.5, 0.25]),
+    ('{"w": [0.5, 0.25]}', [0.5, 0.25]),
 ])
 def test_parse_vector(reply, expected):
     assert np.allclose(text_protocol.parse_vector(reply, 2), expected)
 
 
-@pytest.mark.parametrize("reply", ["I cannot do that.", "w = [1, 2, 3]", "w = [nan, 1]", ""])
+@pytest.mark.parametrize("reply", ["I cannot do that.", "w = [1, 2, 3]", "w = [nan, 1]", "",
+                                   # loose numbers in prose are never a vector (issue: both became vectors)
+                                   "0.5, 0.25", "Using 3 examples, the result is 0.5.",
+                                   "After 1 step, w = [nan, 0.5]", "w = [inf, 0.5]", "w = [1e999, 0.5]",
+                                   "w = [0.5, 0.25] then [see above]", '{"w": [NaN, 1]}', '{"w": [true, 1]}'])
 def test_unparseable_reply_is_a_clear_error(reply):
     with pytest.raises(text_protocol.ReplyError, match="reply"):
         text_protocol.parse_vector(reply, 2)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 import matplotlib
@@ -9,23 +10,27 @@ import matplotlib
 matplotlib.use("Agg")  # no screen on CI or servers
 import matplotlib.pyplot as plt  # noqa: E402
 
+from ..outputs import atomic, write_text  # noqa: E402
+
 
 def figure(nrows: int = 1, ncols: int = 1, width: float = 6.0, height: float = 4.0):
     return plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False)
 
 
 def save(fig, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Save atomically (temporary file, then rename) and close the figure."""
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    try:
+        with atomic(path) as tmp:
+            fig.savefig(tmp, dpi=120, format=path.suffix.lstrip(".") or "png")
+    finally:
+        plt.close(fig)
     return path
 
 
 def write_csv(path: Path, header: list[str], rows) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(header)
-        w.writerows(rows)
-    return path
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf)
+    w.writerow(header)
+    w.writerows(rows)
+    return write_text(path, buf.getvalue())

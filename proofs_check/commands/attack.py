@@ -6,15 +6,15 @@ pair. The attacker's errors are measured against its intended target ``w_A*``
 """
 from __future__ import annotations
 
-import json
-import sys
-
 import numpy as np
 
-from numerics import attacks, config, prediction, validate
+from numerics import attacks, config, jsonio, outputs, prediction, validate
 from numerics.agents import GDAgent
 from numerics.errors import InputError
 from numerics.prompts import Geometry
+
+
+MAX_PROMPT_ENTRIES = 10**6  # N x d of the printed attack prompt
 
 
 def register(sub) -> None:
@@ -24,8 +24,9 @@ def register(sub) -> None:
     p.add_argument("--point", default=None, help="JSON list: the equilibrium to impose on the victim (--kind steer)")
     p.add_argument("--attacker", default=None, help="name of the attacking agent (default: the first agent)")
     p.add_argument("--examples", type=int, default=None, metavar="N",
-                   help="rows of the attack prompt (default: d for full/steer, 1 for rank-one)")
-    p.add_argument("--seed", type=int, default=0, help="seed for the orthonormal U of the full-rank prompt")
+                   help=f"rows of the attack prompt (default: d for full/steer, 1 for rank-one; "
+                        f"N x d at most {MAX_PROMPT_ENTRIES:,})")
+    p.add_argument("--seed", type=int, default=0, help="seed (>= 0) for the orthonormal U of the full-rank prompt")
     p.set_defaults(func=run)
 
 
@@ -33,19 +34,22 @@ def parse_point(text: str | None, d: int):
     if text is None:
         return None
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError:
+        value = jsonio.decode_strict(text)
+    except (ValueError, RecursionError):
         raise InputError("--point", text, "must be a JSON list of numbers, e.g. [1.0, 0.5]") from None
     return validate.vector("--point", value, d)
 
 
 def run(args) -> int:
     system = config.load(args.config)
+    seed = validate.seed("--seed", args.seed)
+    if args.examples is not None:
+        validate.positive_int("--examples", args.examples, maximum=max(1, MAX_PROMPT_ENTRIES // system.d))
     names = system.names
     if args.attacker is not None and args.attacker not in names:
         raise InputError("--attacker", args.attacker, f"is not an agent of the config; agents: {names}")
     i = 0 if args.attacker is None else names.index(args.attacker)
-    plan = attacks.plan(system, args.kind, parse_point(args.point, system.d), args.examples, args.seed, attacker=i)
+    plan = attacks.plan(system, args.kind, parse_point(args.point, system.d), args.examples, seed, attacker=i)
     a = system.agents[i]
     H = plan.prompt.X.T @ plan.prompt.X / len(plan.prompt.X)
     # Same map as the prompt entry (c = Gamma X^T y / N = Gamma H w_A*), with the intended target kept.
@@ -58,6 +62,5 @@ def run(args) -> int:
            "contraction_rate": plan.prompt.rho if plan.kind == "rank-one" else outcome["contraction_rate"],
            "unreachable_residual": plan.prompt.unreachable if plan.kind == "steer" else None,
            "predicted": outcome}
-    json.dump(doc, sys.stdout, indent=2)
-    sys.stdout.write("\n")
+    outputs.dump_json(doc, "attack", indent=2)
     return 0

@@ -1,13 +1,13 @@
-"""``a2ad derive [--claims ...] [--format latex|macros|text|json] [--out FILE]``.
+"""``a2ad derive [--claims ...] [--format latex|macros|text|json] [--out FILE] [--force]``.
 
-``--claims`` restricts every format to those claims' derivations and formulas.
+``--claims`` restricts every format to those claims' derivations and formulas. ``--out`` is
+checked before any work and an existing file is replaced only with ``--force``.
 """
 from __future__ import annotations
 
 import json
 import sys
 from collections import Counter
-from pathlib import Path
 
 DEFAULT_OUT = {"latex": "derivations.tex", "macros": "a2ad-formulas.tex"}
 
@@ -20,22 +20,30 @@ def register(sub) -> None:
                         "text: plain text; json: LaTeX, text, fingerprint and provenance per formula")
     p.add_argument("--out", default=None, help="output file (default derivations.tex / a2ad-formulas.tex; "
                                                "text and json go to stdout)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
+    from numerics import outputs
+
+    from .. import registry
+    from .verify import claim_ids
+
+    claims = registry.select(claim_ids(args.claims))
+    out = args.out or DEFAULT_OUT.get(args.format)
+    path = outputs.check_path("--out", out, force=args.force) if out else None  # before any work
+
     from theory.formulas import all_formulas
 
-    from .. import latex, registry, runner, statements
+    from .. import latex, runner, statements
 
-    claims = registry.select(args.claims.split(",") if args.claims else None)
     ids = {c.id for c in claims}
     formulas = [f for f in all_formulas().values() if f.claim in ids]
     try:
         if args.format == "latex":
             doc, steps = latex.derivations_tex(claims)
-            path = Path(args.out or DEFAULT_OUT["latex"])
-            path.write_text(doc)
+            outputs.write_text(path, doc)
             methods = Counter(m.split(",")[0] for s in steps.values() for v in s.values() for m in v)
             by = ", ".join(f"{n} by {m}" for m, n in sorted(methods.items()))
             print(f"{path}: {len(claims)} claims, {sum(methods.values())} derivation steps, every one proved ({by})")
@@ -44,8 +52,7 @@ def run(args) -> int:
             rep = runner.run(with_formulas, registry.Profile.named("quick"))
             statuses = {c["id"]: f"{c['status']} ({', '.join(m['method'] for m in c['methods'])}; quick profile)"
                         for c in rep["claims"]}
-            path = Path(args.out or DEFAULT_OUT["macros"])
-            path.write_text(latex.macros_tex(statuses, claims=ids))
+            outputs.write_text(path, latex.macros_tex(statuses, claims=ids))
             print(f"{path}: {len(formulas)} formulas")
         else:
             provs = {c.id: c.provenance for c in claims}
@@ -54,7 +61,7 @@ def run(args) -> int:
                      "provenance": provs[f.claim].kind} for f in formulas]
             text = json.dumps(rows, indent=2) if args.format == "json" else \
                 "\n".join(f"{r['id']} [{r['fingerprint']}]  ({r['provenance']})\n    {r['text']}" for r in rows)
-            (Path(args.out).write_text(text + "\n") if args.out else sys.stdout.write(text + "\n"))
+            (outputs.write_text(path, text + "\n") if path else sys.stdout.write(text + "\n"))
     except (latex.UnverifiedStep, latex.EmptyStep) as exc:
         print(f"a2ad derive: refused: {exc}", file=sys.stderr)
         return 1

@@ -1,8 +1,7 @@
 """``a2ad experiment NAME``: rerun one of the paper's experiments (CSV data + PNG figures)."""
 from __future__ import annotations
 
-from pathlib import Path
-
+from numerics import outputs, validate
 from numerics.errors import InputError
 from numerics.experiments import all_experiments
 
@@ -15,6 +14,7 @@ def register(sub) -> None:
     p.add_argument("--agents", default="gd", choices=["gd", "lsa"], help="GD agents (default) or trained LSA agents")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quick", action="store_true", help="smaller run (used by the tests)")
+    p.add_argument("--force", action="store_true", help="write into an --out directory that already holds files")
     p.set_defaults(func=run)
 
 
@@ -22,7 +22,10 @@ def run(args) -> int:
     experiments = all_experiments()
     if args.name not in experiments:
         raise InputError("experiment", args.name, f"is unknown; choose one of {sorted(experiments)}")
-    out = Path(args.out or f"build/experiments/{args.name}")
+    validate.seed("--seed", args.seed)
+    out = outputs.check_path("--out", args.out or f"build/experiments/{args.name}", directory=True)
+    if out.is_dir() and any(out.iterdir()) and not args.force:
+        raise InputError("--out", str(out), "already holds files; pass --force to overwrite them")
     for path in experiments[args.name].run(out, agents=args.agents, seed=args.seed, quick=args.quick):
         print(path)
     return 0

@@ -2,38 +2,50 @@
 and spread with the transcript's tail (C18)."""
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
-from numerics import fit_output, fitting, transcripts
+from numerics import fit_output, fitting, outputs, transcripts, validate
+from numerics.errors import InputError
+
+MAX_BOOTSTRAP = 10**4  # each resample refits every agent's map
+FIGURE_FORMATS = (".png", ".pdf", ".svg")
 
 
 def register(sub) -> None:
     p = sub.add_parser("fit", help="fit each agent's affine map from a JSONL transcript (C18); text, JSON, figure")
     p.add_argument("transcript", help="TRANSCRIPT.jsonl (format in the README and docs)")
     p.add_argument("--tail", type=float, default=0.5, help="fraction of rounds treated as the tail (default 0.5)")
-    p.add_argument("--bootstrap", type=int, default=200, help="bootstrap resamples for the intervals (default 200)")
+    p.add_argument("--bootstrap", type=int, default=200,
+                   help=f"bootstrap resamples for the intervals (default 200; 0 to {MAX_BOOTSTRAP:,})")
     p.add_argument("--level", type=float, default=fitting.CONFIDENCE, help="interval level (default 0.95)")
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
-    p.add_argument("--figure", default=None, help="PNG path (default: TRANSCRIPT-fit.png beside the transcript)")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (>= 0)")
+    p.add_argument("--figure", default=None, help="figure path, .png/.pdf/.svg "
+                                                  "(default: TRANSCRIPT-fit.png beside the transcript)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing figure")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    tr = transcripts.read(args.transcript)
-    report = fitting.fit_transcript(tr, tail_fraction=args.tail, bootstrap=args.bootstrap, seed=args.seed,
-                                    level=args.level)
+    validate.positive_int("--bootstrap", args.bootstrap, minimum=0, maximum=MAX_BOOTSTRAP)
+    seed = validate.seed("--seed", args.seed)
     src = Path(args.transcript)
-    figure = fit_output.fit_figure(report, tr, args.figure or src.with_name(src.stem + "-fit.png"))
+    figure = Path(args.figure) if args.figure else src.with_name(src.stem + "-fit.png")
+    if figure.suffix.lower() not in FIGURE_FORMATS:
+        raise InputError("--figure", str(figure), f"must end in one of {', '.join(FIGURE_FORMATS)}")
+    outputs.check_path("--figure", figure, inputs=[src], force=args.force)
+    tr = transcripts.read(src)
+    report = fitting.fit_transcript(tr, tail_fraction=args.tail, bootstrap=args.bootstrap, seed=seed,
+                                    level=args.level)
+    doc = fit_output.report_doc(report)
+    text = outputs.dumps(doc, "fit") if args.json else fit_output.report_text(report)
+    figure = fit_output.fit_figure(report, tr, figure)
     if args.json:
-        doc = fit_output.report_doc(report)
         doc["figure"] = str(figure)
-        json.dump(doc, sys.stdout)
-        sys.stdout.write("\n")
+        outputs.dump_json(doc, "fit")
     else:
-        print(fit_output.report_text(report))
+        print(text)
         print(f"figure: {figure}")
     for w in report.warnings:
         print(f"a2ad fit: warning: {w}", file=sys.stderr)

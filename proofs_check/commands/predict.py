@@ -1,10 +1,7 @@
 """``a2ad predict CONFIG.json [--precision DIGITS]``: closed forms -> JSON on stdout."""
 from __future__ import annotations
 
-import json
-import sys
-
-from numerics import config, prediction
+from numerics import config, outputs, prediction
 
 
 def register(sub) -> None:
@@ -16,8 +13,10 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    system = config.load(args.config)
-    doc = prediction.predict(system) if args.precision is None else prediction.predict_precise(system, args.precision)
-    json.dump(doc, sys.stdout, indent=2)
-    sys.stdout.write("\n")
+    if args.precision is None:
+        doc = prediction.predict(config.load(args.config))
+    else:  # every config number exactly as written (decimal text), nothing through float64
+        prediction.check_digits(args.precision)
+        doc = prediction.predict_precise(config.load_exact(args.config), args.precision)
+    outputs.dump_json(doc, "predict", indent=2)
     return 0

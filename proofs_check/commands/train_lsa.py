@@ -6,8 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
-from numerics import lsa_training
+from numerics import lsa_training, outputs, validate
 from numerics.errors import InputError
+
+# Size bounds (README "Limits"): one step costs ~ batch x N x d^2.
+LIMITS = {"--d": 64, "--N": 10**4, "--steps": 10**6, "--batch": 10**5}
 
 
 def register(sub) -> None:
@@ -26,6 +29,7 @@ def register(sub) -> None:
                    help="sparse: p_y and Q_xx only (Ahn et al.); full: all of p and W_KQ")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="build/lsa/weights.npz", help="where to save weights + metadata (.npz)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -44,6 +48,12 @@ def parse_sigma(text: str):
 
 
 def run(args) -> int:
+    for option, limit in LIMITS.items():
+        validate.positive_int(option, getattr(args, option.lstrip("-")), maximum=limit)
+    validate.seed("--seed", args.seed)
+    if not str(args.out).endswith(".npz"):
+        raise InputError("--out", args.out, "must end in .npz")
+    outputs.check_path("--out", args.out, force=args.force)  # before training
     result = lsa_training.train(args.d, args.N, parse_sigma(args.Sigma), args.tau, args.sigma, steps=args.steps,
                                 batch=args.batch, seed=args.seed, lr=args.lr,
                                 parameterisation=args.parameterisation, progress=not args.no_progress)

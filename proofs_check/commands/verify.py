@@ -1,12 +1,14 @@
 """``a2ad verify``: run the claim registry and report."""
 from __future__ import annotations
 
-import json
 import sys
 
-from rich.console import Console
+from numerics.errors import InputError
 
-from .. import artifacts, registry, report, runner
+from .. import registry
+
+# What --out DIR receives (refused without --force when any of them exists).
+OUT_FILES = ("report.json", "report.md", "derivations.tex", "derivations.pdf", "figures/verification_margins.png")
 
 
 def register(sub) -> None:
@@ -14,14 +16,33 @@ def register(sub) -> None:
     p.add_argument("--claims", help="comma-separated claim IDs (default: all), e.g. C2,C3")
     p.add_argument("--profile", default="quick", choices=sorted(registry.PROFILES))
     p.add_argument("--out", help="directory for report.json, report.md, derivations and figures")
+    p.add_argument("--force", action="store_true", help="overwrite the report files in an existing --out directory")
     p.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
     p.set_defaults(func=run)
 
 
+def claim_ids(text: str | None) -> list[str] | None:
+    """``None`` (every claim) when the option is absent; an empty selection is an error, not 'all'."""
+    if text is None:
+        return None
+    ids = [c.strip() for c in text.split(",") if c.strip()]
+    if not ids:
+        raise InputError("--claims", text, "names no claim; give comma-separated IDs such as C2,C3 or omit it")
+    return ids
+
+
 def run(args) -> int:
-    ids = [c.strip() for c in args.claims.split(",") if c.strip()] if args.claims else None
-    claims = registry.select(ids)
+    from rich.console import Console
+
+    from numerics import outputs
+
+    from .. import artifacts, report, runner
+
+    claims = registry.select(claim_ids(args.claims))
     profile = registry.Profile.named(args.profile)
+    if args.out:  # before the run: a bad --out must not cost a whole verification
+        outputs.check_path("--out", args.out, directory=True)
+        outputs.check_files_in("--out", args.out, OUT_FILES, force=args.force)
     err = Console(stderr=True)
     on_method = None if args.json else (lambda c, m: err.print(f"  {c.id} {m['method']}: {m['status']} ({m['seconds']:.2f} s)", highlight=False))
     rep = runner.run(claims, profile, on_method=on_method)
@@ -29,8 +50,7 @@ def run(args) -> int:
         for path in artifacts.write_all(rep, claims, args.out):
             err.print(f"wrote {path}", highlight=False)
     if args.json:
-        json.dump(rep, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        outputs.dump_json(rep, "verify report", indent=2)
     else:
         report.print_table(rep)
     return 0 if rep["summary"]["failed"] == 0 else 1
