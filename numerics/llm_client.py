@@ -165,6 +165,10 @@ class ChatClient:
                 raise _Failure(f"response body of {int(length)} bytes exceeds the limit of {MAX_BODY_BYTES}",
                                retry=False)
             raw = self._read_capped(response)
+            if expired.is_set():  # the watchdog cut the body short
+                raise _Failure(f"timed out: no complete response within {budget:g} s", retry=True)
+            if length and length.strip().isdigit() and len(raw) != int(length):
+                raise _Failure(f"broken HTTP (IncompleteRead: {len(raw)} of {int(length)} bytes)", retry=True)
             if not 200 <= status < 300:
                 detail = _one_line(self.redact(raw.decode("utf-8", "replace")), DETAIL_CHARS)
                 raise _Failure(f"HTTP {status} ({detail})", retry=status in RETRY_STATUS)

@@ -85,7 +85,10 @@ def atomic(path, option: str = "--out"):
     """Yield a temporary path beside ``path`` (same suffix); on success it replaces ``path``."""
     path = Path(path)
     _mkdir(path.parent, option)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix or ".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix or ".tmp", dir=path.parent)
+    except OSError as exc:
+        raise InputError(option, str(path), f"cannot be written ({exc.strerror or exc})") from None
     os.close(fd)
     tmp = Path(tmp)
     try:

@@ -29,11 +29,12 @@ def check_digits(digits) -> int:
     return digits
 
 
-def _reason(rho: float) -> str:
+def _reason(rho: float, text: str | None = None) -> str:
+    text = text or f"{rho:.6g}"
     if rho > 1:
-        return (f"contraction rate rho = {rho:.6g} > 1: the messages diverge for every initial message "
+        return (f"contraction rate rho = {text} > 1: the messages diverge for every initial message "
                 "with a component on the unstable subspace (C1)")
-    return (f"contraction rate rho = {rho:.6g} is 1 to within {CONVERGENCE_MARGIN:g}: no unique attracting "
+    return (f"contraction rate rho = {text} is 1 to within {CONVERGENCE_MARGIN:g}: no unique attracting "
             "fixed point (e.g. the prompts share a direction none of them informs)")
 
 
@@ -90,7 +91,7 @@ def predict_precise(system: System, digits: int) -> dict:
                "precision": f"mpmath {digits} digits", "agents": {}}
         u = precise.fixed_points(Ms, cs)[0] if doc["converges"] else None
         if u is None:
-            doc["reason"] = _reason(float(rho))
+            doc["reason"] = _reason(float(rho), mp.nstr(rho, 6))
         for i, agent in enumerate(system.agents):
             entry = {"target": [s(x) for x in targets[i]], "fixed_point": None, "residual": None, "residual_norm": None}
             if u is not None:

@@ -101,8 +101,11 @@ class Appender:
 
     def __init__(self, path, fresh: bool):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = open(self.path, "w" if fresh else "a", encoding="utf-8")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = open(self.path, "w" if fresh else "a", encoding="utf-8")
+        except OSError as exc:
+            raise InputError("--out", str(path), f"cannot be written ({exc.strerror or exc})") from None
 
     def append(self, rec: Record) -> None:
         self._fh.write(rec.to_json() + "\n")
