@@ -98,7 +98,7 @@ def fit_figure(r: FitReport, transcript: Transcript, path) -> Path:
         x = np.arange(d)
         ref = p.plateau[k] if p.plateau is not None else np.zeros(d)  # offsets from the prediction
         obs_lo, obs_hi = r.observed_mean_interval.low[k], r.observed_mean_interval.high[k]
-        ax.errorbar(x + 0.1, r.observed_mean[k] - ref, yerr=[r.observed_mean[k] - obs_lo, obs_hi - r.observed_mean[k]],
+        ax.errorbar(x + 0.1, r.observed_mean[k] - ref, yerr=[np.maximum(r.observed_mean[k] - obs_lo, 0), np.maximum(obs_hi - r.observed_mean[k], 0)],
                     fmt="o", label="observed tail mean")
         if p.plateau is not None and r.plateau_interval is not None:
             lo, hi = r.plateau_interval.low[k], r.plateau_interval.high[k]
