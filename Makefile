@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 verify: $(STAMP)
-	$(BIN)/a2ad verify --out build/report
+	$(BIN)/a2ad verify --out build/report --force
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
