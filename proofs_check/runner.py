@@ -26,8 +26,9 @@ def run_method(method: str, fn, profile: Profile) -> dict:
         ok = (not math.isnan(out.worst_error)) and out.worst_error <= out.tolerance
         status = "passed" if ok else "failed"
     return {"method": method, "status": status,
-            "worst_error": None if math.isnan(out.worst_error) else float(out.worst_error),
-            "tolerance": None if math.isnan(out.tolerance) else float(out.tolerance),
+            # JSON has no NaN/inf: a non-finite error is null (its status already says failed)
+            "worst_error": float(out.worst_error) if math.isfinite(out.worst_error) else None,
+            "tolerance": float(out.tolerance) if math.isfinite(out.tolerance) else None,
             "instances": int(out.instances), "seconds": round(seconds, 4), "detail": out.detail}
 
 
