@@ -6,6 +6,7 @@ mpf); conversion happens inside ``mp.workdps`` so no digits are lost.
 """
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from typing import Sequence
 
@@ -69,9 +70,18 @@ def _fmatrix(A) -> list[list[Fraction]]:
     return [[fraction(x) for x in row] for row in A]
 
 
+def _scaled(A) -> tuple[list[list[int]], int]:
+    """``(A * D, D)`` with integer entries and ``D`` the lcm of A's denominators."""
+    D = math.lcm(*(x.denominator for row in A for x in row)) if A and A[0] else 1
+    return [[x.numerator * (D // x.denominator) for x in row] for row in A], D
+
+
 def _fmatmul(A, B):
-    Bt = list(zip(*B))
-    return [[sum((a * b for a, b in zip(row, col)), Fraction(0)) for col in Bt] for row in A]
+    """Exact ``A B``, on integers (one common denominator per factor, one reduction per entry)."""
+    Ai, Da = _scaled(A)
+    Bi, Db = _scaled(B)
+    Bt = list(zip(*Bi))
+    return [[Fraction(sum(a * b for a, b in zip(row, col)), Da * Db) for col in Bt] for row in Ai]
 
 
 def _fsolve(A, B):

@@ -1,12 +1,11 @@
 """``a2ad train-lsa``: train one LSA agent and compare its Gamma_eff with Gamma* (L2)."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
-from numerics import lsa_training, outputs, validate
+from numerics import jsonio, lsa_training, outputs, validate
 from numerics.errors import InputError
 
 # Size bounds (README "Limits"): one step costs ~ batch x N x d^2.
@@ -38,8 +37,8 @@ def parse_sigma(text: str):
     if text in lsa_training.SIGMA_PRESETS:
         return text
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError:
+        value = jsonio.decode_strict(text)
+    except (ValueError, RecursionError):
         raise InputError("--sigma-x", text, f"must be a preset {sorted(lsa_training.SIGMA_PRESETS)} "
                                             "or a JSON list of variances") from None
     if not isinstance(value, list):
