@@ -179,12 +179,7 @@ class ExactSystem:
 def _exact_agent(index: int, raw):
     name, spec, p = _agent_spec(index, raw)
     if p is not None:
-        X = validate.finite_array(f"{name}.prompt.X", p["X"], ndim=2)
-        if X.shape[0] == 0 or X.shape[1] == 0:
-            raise InputError(f"{name}.prompt.X", X, f"needs N >= 1 examples and d >= 1 columns, got shape {X.shape}")
-        y = validate.vector(f"{name}.prompt.y", p["y"])
-        if y.shape[0] != X.shape[0]:
-            raise InputError(f"{name}.prompt.y", y, f"must have one label per row of X ({X.shape[0]}), got {y.shape[0]}")
+        X, _ = prompts.check_prompt(p["X"], p["y"], name=f"{name}.prompt")
         geom = ExactGeometry(X.shape[1], X=p["X"], y=p["y"])
     else:
         H = validate.square(f"{name}.geometry", spec["geometry"])

@@ -84,20 +84,26 @@ def _fmatmul(A, B):
     return [[Fraction(sum(a * b for a, b in zip(row, col)), Da * Db) for col in Bt] for row in Ai]
 
 
-def _fsolve(A, B):
-    """Solve ``A Z = B`` exactly for invertible square A (Gauss-Jordan over the rationals)."""
-    n = len(A)
+def _rref(A, B) -> tuple[list[list[Fraction]], list[int]]:
+    """Gauss-Jordan over the rationals on ``[A | B]`` (pivots in A's columns only): the reduced
+    rows and the pivot columns. Exact, so the rank is exact."""
+    n, m = len(A), len(A[0])
     aug = [list(A[i]) + list(B[i]) for i in range(n)]
-    for col in range(n):
-        piv = next(r for r in range(col, n) if aug[r][col] != 0)
-        aug[col], aug[piv] = aug[piv], aug[col]
-        p = aug[col][col]
-        aug[col] = [x / p for x in aug[col]]
+    pivots, row = [], 0
+    for col in range(m):
+        piv = next((r for r in range(row, n) if aug[r][col] != 0), None)
+        if piv is None:
+            continue
+        aug[row], aug[piv] = aug[piv], aug[row]
+        p = aug[row][col]
+        aug[row] = [x / p for x in aug[row]]
         for r in range(n):
-            if r != col and aug[r][col] != 0:
+            if r != row and aug[r][col] != 0:
                 f = aug[r][col]
-                aug[r] = [x - f * y for x, y in zip(aug[r], aug[col])]
-    return [row[n:] for row in aug]
+                aug[r] = [x - f * y for x, y in zip(aug[r], aug[row])]
+        pivots.append(col)
+        row += 1
+    return aug, pivots
 
 
 def exact_min_norm(H, b) -> list[Fraction]:
@@ -108,21 +114,7 @@ def exact_min_norm(H, b) -> list[Fraction]:
     onto ``range(H)``, spanned by the pivot columns ``C`` of ``H``.
     """
     d = len(H)
-    aug = [list(H[i]) + [b[i]] for i in range(d)]
-    pivots, row = [], 0
-    for col in range(d):
-        piv = next((r for r in range(row, d) if aug[r][col] != 0), None)
-        if piv is None:
-            continue
-        aug[row], aug[piv] = aug[piv], aug[row]
-        p = aug[row][col]
-        aug[row] = [x / p for x in aug[row]]
-        for r in range(d):
-            if r != row and aug[r][col] != 0:
-                f = aug[r][col]
-                aug[r] = [x - f * y for x, y in zip(aug[r], aug[row])]
-        pivots.append(col)
-        row += 1
+    aug, pivots = _rref(H, [[x] for x in b])
     if not pivots:
         return [Fraction(0)] * d
     w0 = [Fraction(0)] * d
@@ -130,8 +122,9 @@ def exact_min_norm(H, b) -> list[Fraction]:
         w0[col] = aug[r][d]
     C = [[H[i][j] for j in pivots] for i in range(d)]
     Ct = [list(r) for r in zip(*C)]
-    z = _fsolve(_fmatmul(Ct, C), _fmatmul(Ct, [[x] for x in w0]))
-    return [r[0] for r in _fmatmul(C, z)]
+    r = len(pivots)
+    z, _ = _rref(_fmatmul(Ct, C), _fmatmul(Ct, [[x] for x in w0]))  # C^T C is invertible (r x r)
+    return [row[0] for row in _fmatmul(C, [[row[r]] for row in z])]
 
 
 def spectral_radius(A: mp.matrix) -> mp.mpf:

@@ -31,14 +31,20 @@ class Geometry:
         return self.H.shape[0]
 
 
-def from_prompt(X, y, name: str = "prompt") -> Geometry:
-    """Geometry of a prompt of N examples ``X`` (N x d) with labels ``y`` (N)."""
+def check_prompt(X, y, name: str = "prompt") -> tuple[np.ndarray, np.ndarray]:
+    """``X`` (N x d, N, d >= 1) and ``y`` (N) as float64 arrays, finite, numbers only."""
     X = validate.finite_array(f"{name}.X", X, ndim=2)
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise InputError(f"{name}.X", X, f"needs N >= 1 examples and d >= 1 columns, got shape {X.shape}")
     y = validate.vector(f"{name}.y", y)
     if y.shape[0] != X.shape[0]:
         raise InputError(f"{name}.y", y, f"must have one label per row of X ({X.shape[0]}), got {y.shape[0]}")
+    return X, y
+
+
+def from_prompt(X, y, name: str = "prompt") -> Geometry:
+    """Geometry of a prompt of N examples ``X`` (N x d) with labels ``y`` (N)."""
+    X, y = check_prompt(X, y, name)
     N = X.shape[0]
     with np.errstate(over="ignore", invalid="ignore"):
         H = X.T @ X / N
