@@ -88,12 +88,29 @@ class RawServer:
 
     def _handle(self, conn):
         try:
-            conn.recv(65536)  # the request (small)
+            self._read_request(conn)  # all of it: closing on unread data would reset the connection
             self.handler(conn, self.stop)
         except OSError:
             pass
         finally:
             conn.close()
+
+    @staticmethod
+    def _read_request(conn):
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return
+            data += chunk
+        head, body = data.split(b"\r\n\r\n", 1)
+        length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                       if line.lower().startswith(b"content-length:")), 0)
+        while len(body) < length:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return
+            body += chunk
 
     def close(self):
         self.stop.set()
