@@ -15,7 +15,7 @@ from . import prompts, validate
 from .agents import GDAgent
 from .errors import InputError
 
-TOP_KEYS = {"agents", "initial_message", "schema_version"}
+TOP_KEYS = {"agents", "initial_message", "schema_version", "protocol"}
 AGENT_KEYS = {"name", "prompt", "geometry", "target", "preconditioner", "steps_per_turn"}
 PROMPT_KEYS = {"X", "y"}
 
@@ -26,6 +26,7 @@ class System:
 
     agents: tuple[GDAgent, ...]
     initial_message: np.ndarray
+    protocol: object = None  # numerics.protocol.Protocol, or None for the round robin
 
     @property
     def d(self) -> int:
@@ -108,7 +109,11 @@ def parse(raw) -> System:
     agents = tuple(
         GDAgent(name, geom, validate.preconditioner(f"{name}.preconditioner", g, d), steps)
         for name, geom, g, steps in parsed)
-    return System(agents=agents, initial_message=v0)
+    proto = None
+    if "protocol" in raw:  # optional; without it the round robin, unchanged
+        from .protocol import parse as parse_protocol
+        proto = parse_protocol(raw["protocol"], [a.name for a in agents], d, v0)
+    return System(agents=agents, initial_message=v0, protocol=proto)
 
 
 def load(path) -> System:

@@ -29,6 +29,9 @@ def _reason(rho: float) -> str:
 
 def predict(system: System) -> dict:
     """Closed-form prediction in float64."""
+    if system.protocol is not None:
+        from . import protocol_eval
+        return protocol_eval.predict(system)
     M, c = system.stacked()
     rho = float(closed_forms.contraction_rate(M))
     doc = {"dimension": system.d, "contraction_rate": rho, "converges": rho < 1 - CONVERGENCE_MARGIN,
@@ -54,6 +57,9 @@ def predict_precise(system: System, digits: int) -> dict:
     The per-turn transfers are rebuilt from the agents' input data (taken as exact) at
     that precision, so no float64 product enters the result.
     """
+    if system.protocol is not None:
+        from . import protocol_eval
+        return protocol_eval.predict_precise(system, digits)
     digits = validate.positive_int("--precision", digits, minimum=MIN_DIGITS)
     if digits > MAX_DIGITS:
         raise InputError("--precision", digits, f"must be at most {MAX_DIGITS} digits")
@@ -83,6 +89,9 @@ def predict_precise(system: System, digits: int) -> dict:
 
 def simulate_doc(system: System, turns: int) -> dict:
     """Iterate the real agents for ``turns`` rounds; errors are distances to each agent's own target."""
+    if system.protocol is not None:
+        from . import protocol_eval
+        return protocol_eval.simulate_doc(system, turns)
     messages = simulate.run(system.agents, system.initial_message, turns)
     doc = {"turns": int(turns), "agents": {}}
     for i, agent in enumerate(system.agents):
