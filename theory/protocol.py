@@ -580,17 +580,47 @@ def _eval(expr, table, d, scalars):
     return total
 
 
-def latex(cp: Compiled, expr) -> str:
-    """LaTeX of a derived expression; formal inverses print as ``(F)^{-1}``."""
-    names = {}
-    for F, Q in cp.alg.inverted:
-        names[Q] = r"\left(" + sp.latex(F, symbol_names=names) + r"\right)^{-1}"
-    return sp.latex(expr, symbol_names=names)
+def inverse_names(cp: Compiled, tex: bool = True) -> dict:
+    """Short names for the formal inverses, in order of creation: ``Q_1, Q_2, ...``."""
+    return {Q: (rf"\mathcal{{Q}}_{{{k + 1}}}" if tex else f"Q{k + 1}") for k, (_, Q) in enumerate(cp.alg.inverted)}
+
+
+def _symbol_names(cp: Compiled, expr, abbreviate: bool) -> dict:
+    names = inverse_names(cp) if abbreviate else {}
+    if not abbreviate:
+        for F, Q in cp.alg.inverted:
+            names[Q] = r"\left(" + sp.latex(F, symbol_names=names) + r"\right)^{-1}"
+    for sym in expr.free_symbols:
+        if sym.name.startswith("(w^*_"):
+            j, i = sym.name[5:-1].split(" - w^*_")
+            names[sym] = rf"(w^*_{{{j}}} - w^*_{{{i}}})"
+        elif sym.name.startswith("K_"):
+            names[sym] = rf"K_{{{sym.name[2:]}}}"
+    return names
+
+
+def latex(cp: Compiled, expr, abbreviate: bool = True) -> str:
+    """LaTeX of a derived expression; formal inverses print as ``\mathcal{Q}_k`` (see :func:`inverse_names`)
+    or, with ``abbreviate=False``, in full as ``(F)^{-1}``."""
+    return sp.latex(expr, symbol_names=_symbol_names(cp, expr, abbreviate))
+
+
+def latex_terms(cp: Compiled, expr) -> list[str]:
+    """The LaTeX of each term of a sum (for line breaking)."""
+    terms = sp.Add.make_args(expr)
+    out = []
+    for k, t in enumerate(terms):
+        tex = latex(cp, t)
+        if k and not tex.startswith("-"):
+            tex = "+ " + tex
+        out.append(tex)
+    return out
 
 
 def text(cp: Compiled, expr) -> str:
-    """Plain text of a derived expression (formal inverses as ``(F)^-1``)."""
-    return sp.sstr(expr)
+    """Plain text of a derived expression (formal inverses as ``Q1, Q2, ...``)."""
+    names = inverse_names(cp, tex=False)
+    return sp.sstr(expr.xreplace({Q: sp.Symbol(n, commutative=False) for Q, n in names.items()}))
 
 
 # ---------------------------------------------------------------- matrix expressions

@@ -18,12 +18,17 @@ def register(sub) -> None:
     p.add_argument("--format", default="latex", choices=["latex", "macros", "text", "json"],
                    help="latex: derivations.tex; macros: a2ad-formulas.tex (\\newcommand per formula); "
                         "text: plain text; json: LaTeX, text, fingerprint and provenance per formula")
+    p.add_argument("--protocol", default=None, metavar="CONFIG.json",
+                   help="derive the theory of this config's own protocol instead of the registered claims")
     p.add_argument("--out", default=None, help="output file (default derivations.tex / a2ad-formulas.tex; "
                                                "text and json go to stdout)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
+    if args.protocol:
+        from .. import protocol_derive
+        return protocol_derive.run(args)
     from theory.formulas import all_formulas
 
     from .. import latex, registry, runner, statements
