@@ -57,8 +57,17 @@ def derived_theory(cp: P.Compiled, steps: dict | None = None) -> dict:
     root = "" if q == 1 else f"^{{1/{q}}}"
     rate_latex = r"\rho = " + (r"\max\left(" if len(blocks) > 1 else "") + ", ".join(
         r"\rho\left(" + b["latex"] + r"\right)" + root for b in blocks) + (r"\right)" if len(blocks) > 1 else "")
+    dens = set()
+    for e in list(cp.fixed_point) + [t for _, t in cp.alg.rules]:
+        for term in sp.Add.make_args(sp.expand(e)):
+            den = sp.denom(sp.Mul(*term.args_cnc()[0]))
+            if den.free_symbols:
+                dens.add(sp.factor(den))
+    hypotheses = [f"{inv} invertible" for inv in P.inverse_names(cp, tex=False).values()]
+    hypotheses += [f"{sp.sstr(den)} != 0" for den in sorted(dens, key=sp.sstr)]
     doc = {
         "agents": list(n),
+        "hypotheses": hypotheses,
         "steps_per_turn": steps or {},
         "phases": [{lst: {src: sp.sstr(w) for src, w in row} for lst, row in ph} for ph in cp.spec.phases],
         "phases_latex": [{lst: {src: sp.latex(w) for src, w in row} for lst, row in ph} for ph in cp.spec.phases],
@@ -91,6 +100,7 @@ def as_text(doc: dict) -> str:
                                                    for b in doc["rate"]["blocks"]))
     for inv in doc["inverses"]:
         out.append(f"{inv['text_name']} = ({inv['text']})^-1")
+    out.append("hypotheses: " + ("; ".join(doc["hypotheses"]) or "none"))
     for name, e in doc["fixed_points"].items():
         out.append(f"z*_{name} = {e['text']}")
     for name, e in doc["residuals"].items():
@@ -158,6 +168,7 @@ def as_latex(doc: dict, title: str = "Derived theory of a protocol") -> str:
         out.append(r"\subsection*{Formal inverses (pivots of the block elimination)}")
         for inv in doc["inverses"]:
             out.append(_eq(inv["name"], inv, (r"\Big(", r"\Big)^{-1}")))
+    out.append(r"\textbf{Hypotheses.} " + (_tex_text("; ".join(doc["hypotheses"])) or "none") + ".")
     out.append(r"\subsection*{Fixed point (end of a round)}")
     for name, e in doc["fixed_points"].items():
         out.append(_eq(f"z^*_{{{name}}}", e))
