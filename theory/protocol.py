@@ -600,7 +600,7 @@ def _symbol_names(cp: Compiled, expr, abbreviate: bool) -> dict:
 
 
 def latex(cp: Compiled, expr, abbreviate: bool = True) -> str:
-    """LaTeX of a derived expression; formal inverses print as ``\mathcal{Q}_k`` (see :func:`inverse_names`)
+    r"""LaTeX of a derived expression; formal inverses print as ``\mathcal{Q}_k`` (see :func:`inverse_names`)
     or, with ``abbreviate=False``, in full as ``(F)^{-1}``."""
     return sp.latex(expr, symbol_names=_symbol_names(cp, expr, abbreviate))
 
