@@ -44,20 +44,23 @@ def live_agents(W: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def round_map(M: np.ndarray, c: np.ndarray, W: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``Phi`` (..., K*d, K*d) and ``r`` (..., K*d) of one round (P1), by block-row updates."""
+    """``Phi`` (..., K*d, K*d) and ``r`` (..., K*d) of one round (P1), by block-row updates:
+    for a listener i of phase p, row i becomes ``M_i sum_j W_ij (row j)`` and ``r_i`` becomes
+    ``M_i sum_j W_ij r_j + c_i``; other rows are kept."""
     K, d = M.shape[-3], M.shape[-1]
     batch = M.shape[:-3]
-    Phi = np.broadcast_to(np.eye(K * d), batch + (K * d, K * d)).reshape(batch + (K, d, K * d)).copy()
+    Phi = np.zeros(batch + (K, d, K, d))
+    for i in range(K):
+        Phi[..., i, :, i, :] = np.eye(d)
+    Phi = Phi.reshape(batch + (K, d * K * d))
     r = np.zeros(batch + (K, d))
     for p in range(W.shape[-3]):
-        Wp, mp_ = W[..., p, :, :], mask[..., p, :]
-        heard = np.einsum("...ij,...jak->...iak", Wp, Phi)  # sum_j W_ij Phi[j]
-        heard_r = np.einsum("...ij,...ja->...ia", Wp, r)
-        new = M @ heard
-        new_r = (M @ heard_r[..., None])[..., 0] + c
-        sel = mp_[..., :, None, None]
-        Phi = np.where(sel, new, Phi)
-        r = np.where(mp_[..., :, None], new_r, r)
+        Wp, listeners = W[..., p, :, :], mask[..., p, :, None]
+        heard = (Wp @ Phi).reshape(batch + (K, d, K * d))  # sum_j W_ij Phi[j], one matmul per system
+        new = (M @ heard).reshape(batch + (K, d * K * d))
+        new_r = (M @ (Wp @ r)[..., None])[..., 0] + c
+        Phi = np.where(listeners, new, Phi)
+        r = np.where(listeners, new_r, r)
     return Phi.reshape(batch + (K * d, K * d)), r.reshape(batch + (K * d,))
 
 

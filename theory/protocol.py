@@ -39,60 +39,173 @@ from .algebra import MAX_REWRITE_PASSES, FreeAlgebra
 ONE = sp.Integer(1)
 
 
+def _letters(word) -> tuple:
+    out = []
+    for f in word:
+        if f.is_Pow:
+            out.extend([f.base] * int(f.exp))
+        else:
+            out.append(f)
+    return tuple(out)
+
+
+def _simplify_coeff(c):
+    return sp.cancel(c) if getattr(c, "free_symbols", None) else c
+
+
+def _coeff(c):
+    """Numeric coefficients as Python Fractions (much faster than SymPy Rationals); symbolic ones stay SymPy."""
+    if isinstance(c, Fraction):
+        return c
+    if getattr(c, "is_Rational", False):
+        return Fraction(int(c.p), int(c.q))
+    return c
+
+
+def _sym(c):
+    return sp.Rational(c.numerator, c.denominator) if isinstance(c, Fraction) else c
+
+
+def to_poly(expr) -> dict:
+    """``expr`` as ``{word (tuple of letters): commutative coefficient}``, one entry per word."""
+    if isinstance(expr, dict):
+        return expr
+    out: dict = {}
+    for term in sp.Add.make_args(sp.sympify(expr)):
+        coeff, word = term.args_cnc()
+        if any(f.is_Add or (f.is_Pow and f.base.is_Add) for f in word) or any(f.is_Add for f in coeff if not f.is_Number):
+            for w, c in to_poly(sp.expand(term)).items():  # not yet expanded: expand this term only
+                out[w] = out.get(w, sp.Integer(0)) + c
+            continue
+        key = _letters(word)
+        out[key] = out.get(key, 0) + _coeff(sp.Mul(*coeff))
+    return {w: c for w, c in ((w, _simplify_coeff(c)) for w, c in out.items()) if c != 0}
+
+
+def padd(*polys, signs=None) -> dict:
+    out: dict = {}
+    for k, p in enumerate(polys):
+        sg = 1 if signs is None else signs[k]
+        for w, c in p.items():
+            out[w] = out.get(w, 0) + sg * c
+    return {w: c for w, c in ((w, _simplify_coeff(c)) for w, c in out.items()) if c != 0}
+
+
+def pmul(*polys) -> dict:
+    out = {(): Fraction(1)}
+    for p in polys:
+        nxt: dict = {}
+        for w1, c1 in out.items():
+            for w2, c2 in p.items():
+                key = w1 + w2
+                nxt[key] = nxt.get(key, 0) + c1 * c2
+        out = {w: c for w, c in ((w, _simplify_coeff(c)) for w, c in nxt.items()) if c != 0}
+    return out
+
+
+def pscale(p: dict, c) -> dict:
+    c = _coeff(c)
+    out = {w: _simplify_coeff(c * v) for w, v in p.items()}
+    return {w: v for w, v in out.items() if v != 0}
+
+
+def letter(sym) -> dict:
+    return {(sym,): Fraction(1)}
+
+
+P_ONE = {(): Fraction(1)}
+
+
+def ptranspose(p: dict) -> dict:
+    """Transpose: reverse each word and transpose each letter (see :func:`_t`)."""
+    return {tuple(_t(x) for x in reversed(w)): c for w, c in p.items()}
+
+
+def from_poly(poly: dict) -> sp.Expr:
+    terms = []
+    for w, c in poly.items():
+        c = sp.factor(c) if getattr(c, "free_symbols", None) else _sym(c)
+        terms.append(sp.Mul(c, *w) if w else c)
+    return sp.Add(*terms)
+
+
 def normal(expr) -> sp.Expr:
     """Expand and collect terms by word, cancelling each (commutative) coefficient.
 
     ``expand`` alone keeps ``M Q`` and ``M Q / alpha`` apart; rewriting needs one term per word.
     """
-    groups: dict = {}
-    for term in sp.Add.make_args(sp.expand(expr)):
-        coeff, word = term.args_cnc()
-        key = tuple(word)
-        groups[key] = groups.get(key, sp.Integer(0)) + sp.Mul(*coeff)
-    out = []
-    for key, coeff in groups.items():
-        coeff = sp.factor(sp.cancel(coeff)) if coeff.free_symbols else coeff
-        if coeff != 0:
-            out.append(sp.Mul(coeff, *key) if key else coeff)
-    return sp.Add(*out)
+    return from_poly(to_poly(expr))
+
+
+def _find(word: tuple, sub: tuple) -> int:
+    n, m = len(word), len(sub)
+    for k in range(n - m + 1):
+        if word[k:k + m] == sub:
+            return k
+    return -1
 
 
 class ProtocolAlgebra(FreeAlgebra):
-    """:class:`theory.algebra.FreeAlgebra` with terms collected by word, so symbolic
-    weights (``alpha``) keep one term per word and the inverse rules terminate."""
+    """:class:`theory.algebra.FreeAlgebra` with terms collected by word (so symbolic weights such
+    as ``alpha`` keep one term per word and the inverse rules terminate) and the rewriting done
+    on words directly (``subs`` on large noncommutative sums is what made proofs slow)."""
 
-    def inverse(self, F: sp.Expr) -> sp.Expr:
-        F = normal(F)
-        if F.is_commutative:
-            if F == 0:
+    def __init__(self):
+        super().__init__()
+        self.word_rules: list = []  # (lhs word, rhs poly)
+
+    def inverse(self, F) -> sp.Expr:
+        Fp = to_poly(F)
+        F = from_poly(Fp)
+        if all(not w for w in Fp):
+            c = Fp.get((), 0)
+            if c == 0:
                 raise ValueError("cannot invert 0")
-            return 1 / F
+            return _sym(1 / c) if isinstance(c, Fraction) else 1 / c
         for G, Q in self.inverted:
-            if normal(G - F) == 0:
+            if not padd(to_poly(G), Fp, signs=(1, -1)):
                 return Q
         Q = self.symbol(f"({sp.sstr(F)})^{{-1}}")
-        terms = sp.Add.make_args(F)
-        lead = max(terms, key=lambda t: (_length(t), sp.sstr(t)))
-        coeff, word = lead.args_cnc()
-        coeff = sp.Mul(*coeff)
-        rest = F - lead
-        m = sp.Mul(*word)
-        self.rules.append((m * Q, normal((1 - rest * Q) / coeff)))
-        self.rules.append((Q * m, normal((1 - Q * rest) / coeff)))
+        lead = max(Fp, key=lambda w: (len(w), sp.sstr(sp.Mul(*w))))
+        a = Fp[lead]
+        rest = {w: c for w, c in Fp.items() if w != lead}
+        left = {(): _simplify_coeff(1 / a)}
+        right = {(): _simplify_coeff(1 / a)}
+        for w, c in rest.items():
+            left[w + (Q,)] = _simplify_coeff(left.get(w + (Q,), 0) - c / a)
+            right[(Q,) + w] = _simplify_coeff(right.get((Q,) + w, 0) - c / a)
+        self.word_rules.append((lead + (Q,), left))
+        self.word_rules.append(((Q,) + lead, right))
+        m = sp.Mul(*lead)
+        self.rules.append((m * Q, from_poly(left)))
+        self.rules.append((Q * m, from_poly(right)))
         self.inverted.append((F, Q))
         return Q
 
-    def reduce(self, expr: sp.Expr) -> sp.Expr:
-        expr = normal(expr)
-        for _ in range(MAX_REWRITE_PASSES):
-            new = expr
-            for lhs, rhs in self.rules:
-                if new.has(lhs.args[-1]):
-                    new = normal(new.subs(lhs, rhs))
-            if new == expr:
-                return expr
-            expr = new
+    def reduce_poly(self, poly: dict) -> dict:
+        """Apply the word rules until no left-hand side occurs in any word."""
+        for _ in range(MAX_REWRITE_PASSES * 20):
+            out: dict = {}
+            changed = False
+            for w, c in poly.items():
+                for lhs, rhs in self.word_rules:
+                    k = _find(w, lhs)
+                    if k >= 0:
+                        pre, post = w[:k], w[k + len(lhs):]
+                        for rw, rc in rhs.items():
+                            key = pre + rw + post
+                            out[key] = out.get(key, 0) + c * rc
+                        changed = True
+                        break
+                else:
+                    out[w] = out.get(w, 0) + c
+            poly = {w: c for w, c in ((w, _simplify_coeff(c)) for w, c in out.items()) if c != 0}
+            if not changed:
+                return poly
         raise RuntimeError("free-algebra rewriting did not reach a normal form")
+
+    def reduce(self, expr: sp.Expr) -> sp.Expr:
+        return from_poly(self.reduce_poly(to_poly(expr)))
 
 
 def _length(term) -> int:
@@ -213,47 +326,71 @@ def cov_block(i: str, j: str) -> sp.Symbol:
     return sp.Symbol(f"P_{i}" if i == j else f"P_{{{i},{j}}}", commutative=False)
 
 
-# ---------------------------------------------------------------- block algebra
-def _matmul(A, B):
+# ---------------------------------------------------------------- block algebra (on word polynomials)
+def _pmatmul(A, B):
     n, m, k = len(A), len(B[0]), len(B)
-    return [[sp.expand(sp.Add(*[A[i][l] * B[l][j] for l in range(k)])) for j in range(m)] for i in range(n)]
+    return [[padd(*[pmul(A[i][l], B[l][j]) for l in range(k) if A[i][l] and B[l][j]]) for j in range(m)]
+            for i in range(n)]
 
 
-def _matvec(A, v):
-    return [sp.expand(sp.Add(*[A[i][l] * v[l] for l in range(len(v))])) for i in range(len(A))]
+def _pmatvec(A, v):
+    return [padd(*[pmul(A[i][l], v[l]) for l in range(len(v)) if A[i][l] and v[l]]) for i in range(len(A))]
+
+
+def _matmul(A, B):
+    """Block product of SymPy entries (through word polynomials)."""
+    P_ = _pmatmul([[to_poly(x) for x in row] for row in A], [[to_poly(x) for x in row] for row in B])
+    return [[from_poly(x) for x in row] for row in P_]
+
+
+def _c_poly(name: str) -> dict:
+    return padd(letter(w_star(name)), pmul(letter(M(name)), letter(w_star(name))), signs=(1, -1))
+
+
+def _identity(K: int) -> list:
+    return [[dict(P_ONE) if i == j else {} for j in range(K)] for i in range(K)]
+
+
+def phase_poly(s: Spec, phase) -> tuple[list, list]:
+    """``Phi_p`` (K x K word polynomials) and ``r_p`` of one phase (P1)."""
+    K, idx = s.K, {n: k for k, n in enumerate(s.names)}
+    Phi, r = _identity(K), [{} for _ in range(K)]
+    for listener, row in phase:
+        i = idx[listener]
+        Phi[i] = [{} for _ in range(K)]
+        for src, wt in row:
+            Phi[i][idx[src]] = padd(Phi[i][idx[src]], pscale(letter(M(listener)), wt))
+        r[i] = _c_poly(listener)
+    return Phi, r
+
+
+def compose_poly(s: Spec) -> tuple[list, list]:
+    """``Phi = Phi_P ... Phi_1`` and ``r`` of one round, composing the phase maps."""
+    Phi, r = _identity(s.K), [{} for _ in range(s.K)]
+    for phase in s.phases:
+        Pp, rp = phase_poly(s, phase)
+        Phi = _pmatmul(Pp, Phi)
+        r = [padd(a, b) for a, b in zip(_pmatvec(Pp, r), rp)]
+    return Phi, r
 
 
 def phase_map(s: Spec, phase) -> tuple[list, list]:
-    """``Phi_p`` (K x K blocks) and ``r_p`` of one phase (P1)."""
-    K, idx = s.K, {n: k for k, n in enumerate(s.names)}
-    Phi = [[ONE if i == j else sp.Integer(0) for j in range(K)] for i in range(K)]
-    r = [sp.Integer(0)] * K
-    for listener, row in phase:
-        i = idx[listener]
-        Phi[i] = [sp.Integer(0)] * K
-        for src, wt in row:
-            Phi[i][idx[src]] += wt * M(listener)
-        Phi[i] = [sp.expand(x) for x in Phi[i]]
-        r[i] = sp.expand(c(listener))
-    return Phi, r
+    """``Phi_p`` and ``r_p`` as SymPy expressions."""
+    Phi, r = phase_poly(s, phase)
+    return [[from_poly(x) for x in row] for row in Phi], [from_poly(x) for x in r]
 
 
 def compose(s: Spec) -> tuple[list, list]:
-    """``Phi = Phi_P ... Phi_1`` and ``r`` of one round, composing the phase maps."""
-    K = s.K
-    Phi = [[ONE if i == j else sp.Integer(0) for j in range(K)] for i in range(K)]
-    r = [sp.Integer(0)] * K
-    for phase in s.phases:
-        Pp, rp = phase_map(s, phase)
-        Phi = _matmul(Pp, Phi)
-        r = [sp.expand(a + b) for a, b in zip(_matvec(Pp, r), rp)]
-    return Phi, r
+    """``Phi`` and ``r`` of one round as SymPy expressions."""
+    Phi, r = compose_poly(s)
+    return [[from_poly(x) for x in row] for row in Phi], [from_poly(x) for x in r]
 
 
 def live(Phi) -> tuple[int, ...]:
     """Indices of the nonzero block columns of Phi."""
     K = len(Phi)
-    return tuple(j for j in range(K) if any(Phi[i][j] != 0 for i in range(K)))
+    return tuple(j for j in range(K) if any((Phi[i][j] if isinstance(Phi[i][j], dict) else Phi[i][j] != 0)
+                                            for i in range(K)))
 
 
 # ---------------------------------------------------------------- compiled theory
@@ -267,11 +404,16 @@ class Compiled:
     fixed_point: list  # z_i*, one expression per agent
     residual_self: list  # coefficient of w_i* in e_i (0 when the weights sum to 1)
     residual_gaps: list  # per agent i: {j: G_ij}, e_i = sum_j G_ij (w_j* - w_i*) + residual_self_i w_i*
-    rate_power: int  # q: Phi_RR^q block triangular
-    rate_blocks: list  # its diagonal blocks D_k (distinct up to cyclic rotation)
+    rate_power: int  # q: rho(Phi) = max_k rho(rate_blocks_k)^(1/q)
+    rate_blocks: list  # square block matrices (lists of lists of expressions)
     lyapunov: dict = field(default_factory=dict)  # (i, j) in R x R -> rhs of P_RR = Phi_RR P_RR Phi_RR^T + Q_RR
     noise: list = field(default_factory=list)  # Q (K x K blocks) injected per round
     seconds: float = 0.0
+    polys: dict = field(default_factory=dict, repr=False)  # id(expr) -> (expr, word polynomial), to skip re-expanding
+
+    def poly(self, expr) -> dict:
+        hit = self.polys.get(id(expr))
+        return hit[1] if hit is not None and hit[0] is expr else to_poly(expr)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -286,31 +428,58 @@ class Compiled:
         return sp.Add(*[G * gap(n[j], n[i]) for j, G in self.residual_gaps[i].items()]) + self.residual_self[i] * w_star(n[i])
 
 
-def _eliminate(alg: FreeAlgebra, A: list, b: list) -> list:
-    """Solve ``A z = b`` (blocks in the free algebra) by Gaussian elimination; pivots become formal inverses."""
+def _eliminate(alg: "ProtocolAlgebra", A: list, b: list) -> list:
+    """Solve ``A z = b`` (word polynomials) by Gaussian elimination; pivots become formal inverses."""
     n = len(A)
     A = [row[:] for row in A]
     b = b[:]
-    order = list(range(n))
     pivots = []
     for k in range(n):
-        p = next((i for i in range(k, n) if A[i][k] != 0), None)
+        p = next((i for i in range(k, n) if A[i][k]), None)
         if p is None:
             raise ValueError("the protocol's I - Phi is singular in the free algebra (a block column vanishes)")
-        A[k], A[p], b[k], b[p], order[k], order[p] = A[p], A[k], b[p], b[k], order[p], order[k]
+        A[k], A[p], b[k], b[p] = A[p], A[k], b[p], b[k]
         Q = alg.inverse(A[k][k])
-        pivots.append(Q)
+        Qp = letter(Q) if isinstance(Q, sp.Symbol) else {(): _coeff(Q)}
+        pivots.append(Qp)
         for i in range(k + 1, n):
-            if A[i][k] == 0:
+            if not A[i][k]:
                 continue
-            L = alg.reduce(A[i][k] * Q)
-            A[i] = [alg.reduce(A[i][j] - L * A[k][j]) for j in range(n)]
-            b[i] = alg.reduce(b[i] - L * b[k])
+            L = alg.reduce_poly(pmul(A[i][k], Qp))
+            A[i] = [alg.reduce_poly(padd(A[i][j], pmul(L, A[k][j]), signs=(1, -1))) for j in range(n)]
+            b[i] = alg.reduce_poly(padd(b[i], pmul(L, b[k]), signs=(1, -1)))
     z = [None] * n
     for k in range(n - 1, -1, -1):
-        rest = b[k] - sp.Add(*[A[k][j] * z[j] for j in range(k + 1, n)])
-        z[k] = alg.reduce(pivots[k] * rest)
+        rest = padd(b[k], *[pmul(A[k][j], z[j]) for j in range(k + 1, n)], signs=[1] + [-1] * (n - k - 1))
+        z[k] = alg.reduce_poly(pmul(pivots[k], rest))
     return z
+
+
+def _sub_last(poly: dict, mapping: dict) -> dict:
+    """Replace the last letter of each word by a polynomial (vectors only ever end a word)."""
+    out: dict = {}
+    for w, c in poly.items():
+        if w and w[-1] in mapping:
+            for rw, rc in mapping[w[-1]].items():
+                key = w[:-1] + rw
+                out[key] = out.get(key, 0) + c * rc
+        else:
+            out[w] = out.get(w, 0) + c
+    return {w: c for w, c in ((w, _simplify_coeff(c)) for w, c in out.items()) if c != 0}
+
+
+def _gap_poly(z: dict, names, i: int) -> dict:
+    """``z - w_i*`` with ``w_j* = w_i* + (w_j* - w_i*)``."""
+    n = names[i]
+    sub = {w_star(m): padd(letter(w_star(n)), letter(gap(m, n))) for m in names if m != n}
+    return padd(_sub_last(z, sub), letter(w_star(n)), signs=(1, -1))
+
+
+def _by_last(poly: dict) -> dict:
+    out: dict = {}
+    for w, c in poly.items():
+        out.setdefault(w[-1], {})[w[:-1]] = c
+    return out
 
 
 def _split_by_vector(expr: sp.Expr, vectors: dict) -> dict:
@@ -381,6 +550,11 @@ def _cyclic(B, comps) -> bool:
     return len(seen) == len(comps)
 
 
+# Powers of Phi_RR whose entries grow past this many words are not examined: the reductions
+# exist for structured protocols, whose powers stay small; others keep rho(Phi_RR) itself.
+MAX_RATE_WORDS = 400
+
+
 def _reduce_rate(B) -> tuple[int, list]:
     """``(q, blocks)`` with ``rho(B) = max_k rho(blocks_k)^{1/q}``; blocks are square block matrices.
 
@@ -389,8 +563,10 @@ def _reduce_rate(B) -> tuple[int, list]:
       spectrum (``rho(XY) = rho(YX)``), so the smallest one is kept and reduced again.
     """
     n = len(B)
-    P = B
+    Bp = [[to_poly(x) for x in row] for row in B]
+    Pp = Bp
     for q in range(1, n + 1):
+        P = [[from_poly(x) for x in row] for row in Pp]
         if _block_triangular(P):
             blocks, keys = [], set()
             for k in range(n):
@@ -406,7 +582,9 @@ def _reduce_rate(B) -> tuple[int, list]:
             sub = [[P[a][b] for b in small] for a in small]
             q2, blocks = _reduce_rate(sub)
             return q * q2, blocks
-        P = _matmul(P, B)
+        Pp = _pmatmul(Pp, Bp)
+        if sum(len(x) for row in Pp for x in row) > MAX_RATE_WORDS:
+            break
     return 1, [B]
 
 
@@ -438,34 +616,41 @@ def compile_protocol(s: Spec, noise: bool = True) -> Compiled:
     """Derive the round map, fixed point, residuals, reduced rate and (optionally) the Lyapunov equation."""
     t0 = time.perf_counter()
     alg = ProtocolAlgebra()
-    Phi, r = compose(s)
+    Phi, r = compose_poly(s)
     R = live(Phi)
-    A = [[(ONE if a == b else sp.Integer(0)) - Phi[a][b] for b in R] for a in R]
+    A = [[padd(dict(P_ONE) if a == b else {}, Phi[a][b], signs=(1, -1)) for b in R] for a in R]
     zR = _eliminate(alg, A, [r[a] for a in R])
     z = [None] * s.K
     for k, a in enumerate(R):
         z[a] = zR[k]
     for o in range(s.K):
         if z[o] is None:
-            z[o] = alg.reduce(sp.Add(*[Phi[o][a] * z[a] for a in R]) + r[o])
+            z[o] = alg.reduce_poly(padd(*[pmul(Phi[o][a], z[a]) for a in R], r[o]))
+    cache = {}
+
+    def expr(p):
+        e = from_poly(p)
+        cache[id(e)] = (e, p)
+        return e
     res_self, res_gaps = [], []
     for i, n in enumerate(s.names):
-        subs = {w_star(m): w_star(n) + gap(m, n) for m in s.names if m != n}
-        e = alg.reduce(z[i].subs(subs, simultaneous=True) - w_star(n))
-        vecs = {w_star(n): None, **{gap(m, n): m for m in s.names if m != n}}
-        parts = _split_by_vector(e, vecs)
-        res_self.append(alg.reduce(parts.pop(w_star(n))))
-        res_gaps.append({s.names.index(m): parts[gap(m, n)] for m in s.names if m != n and parts[gap(m, n)] != 0})
-    q, blocks = rate_reduction(Phi, R)
-    out = Compiled(s, alg, Phi, r, R, z, res_self, res_gaps, q, blocks)
+        parts = _by_last(alg.reduce_poly(_gap_poly(z[i], s.names, i)))
+        res_self.append(expr(parts.pop(w_star(n), {})))
+        res_gaps.append({s.names.index(m): expr(parts[gap(m, n)]) for m in s.names
+                         if m != n and parts.get(gap(m, n))})
+    Phi_e = [[expr(x) for x in row] for row in Phi]
+    q, blocks = rate_reduction(Phi_e, R)
+    out = Compiled(s, alg, Phi_e, [expr(x) for x in r], R, [expr(x) for x in z], res_self, res_gaps, q, blocks,
+                   polys=cache)
     if noise:
         Q = noise_injection(s)
         out.noise = Q
+        PhiT = {(b, l): ptranspose(Phi[b][l]) for b in R for l in R}
         for a in R:
             for b in R:
-                lhs = sp.Add(*[Phi[a][k] * cov_block(s.names[k], s.names[l]) * transpose(Phi[b][l])
-                               for k in R for l in R])
-                out.lyapunov[(a, b)] = sp.expand(lhs + Q[a][b])
+                lhs = padd(*[pmul(Phi[a][k], letter(cov_block(s.names[k], s.names[l])), PhiT[(b, l)])
+                             for k in R for l in R if Phi[a][k] and Phi[b][l]], to_poly(Q[a][b]))
+                out.lyapunov[(a, b)] = from_poly(lhs)
     out.seconds = time.perf_counter() - t0
     return out
 
@@ -486,15 +671,17 @@ def verify(cp: Compiled) -> list[Check]:
     - the rate: ``Phi_RR^q`` recomputed and its off-triangle blocks 0 (when reduced);
     - the noise: one noisy round composed phase by phase equals ``Phi (z - z*) + noise``.
     """
-    n, alg, out = cp.names, cp.alg, []
-    z = cp.fixed_point
-    for i in range(cp.spec.K):
-        diff = z[i] - sp.Add(*[cp.Phi[i][j] * z[j] for j in range(cp.spec.K)]) - cp.r[i]
-        res = alg.reduce(diff)
+    n, alg, out, K = cp.names, cp.alg, [], cp.spec.K
+    z = [cp.poly(x) for x in cp.fixed_point]
+    Phi = [[cp.poly(x) for x in row] for row in cp.Phi]
+    for i in range(K):
+        diff = padd(z[i], *[pmul(Phi[i][j], z[j]) for j in range(K)], cp.poly(cp.r[i]), signs=[1] + [-1] * (K + 1))
+        res = from_poly(alg.reduce_poly(diff))
         out.append(Check(f"z*_{n[i]} is fixed by the round map", res == 0, sp.sstr(res)))
-    for i in range(cp.spec.K):
-        subs = {w_star(m): w_star(n[i]) + gap(m, n[i]) for m in n if m != n[i]}
-        res = alg.reduce(z[i].subs(subs, simultaneous=True) - w_star(n[i]) - cp.residual(i))
+    for i in range(K):
+        claimed = padd(*[pmul(cp.poly(G), letter(gap(n[j], n[i]))) for j, G in cp.residual_gaps[i].items()],
+                       pmul(cp.poly(cp.residual_self[i]), letter(w_star(n[i]))))
+        res = from_poly(alg.reduce_poly(padd(_gap_poly(z[i], n, i), claimed, signs=(1, -1))))
         out.append(Check(f"e_{n[i]} in the gaps", res == 0, sp.sstr(res)))
     if cp.rate_power > 1 or len(cp.rate_blocks[0]) < len(cp.live):
         B = [[cp.Phi[a][b] for b in cp.live] for a in cp.live]
@@ -516,29 +703,33 @@ def _check_noisy_round(cp: Compiled) -> Check:
     """Compose the noisy phases directly and compare the deviation with ``Phi dz + sum tail eta``."""
     s, K = cp.spec, cp.spec.K
     idx = {nm: k for k, nm in enumerate(s.names)}
-    x = [sp.Symbol(f"x_{nm}", commutative=False) for nm in s.names]  # start-of-round deviation from z*
-    state = [cp.fixed_point[k] + x[k] for k in range(K)]
+    x = [letter(sp.Symbol(f"x_{nm}", commutative=False)) for nm in s.names]  # start-of-round deviation from z*
+    z = [cp.poly(e) for e in cp.fixed_point]
+    state = [padd(z[k], x[k]) for k in range(K)]
     etas = []
     for p, phase in enumerate(s.phases):
         new = state[:]
         for listener, row in phase:
             eta = sp.Symbol(f"eta_{{{listener},{p}}}", commutative=False)
             etas.append((p, listener, eta))
-            heard = sp.Add(*[wt * state[idx[src]] for src, wt in row])
-            new[idx[listener]] = sp.expand(M(listener) * heard + c(listener) + eta)
+            heard = padd(*[pscale(state[idx[src]], wt) for src, wt in row])
+            new[idx[listener]] = padd(pmul(letter(M(listener)), heard), _c_poly(listener), letter(eta))
         state = new
-    maps = [phase_map(s, ph)[0] for ph in s.phases]
+    maps = [phase_poly(s, ph)[0] for ph in s.phases]
+    tails = []
+    for p in range(len(s.phases)):
+        tail = _identity(K)
+        for Pq in maps[p + 1:]:
+            tail = _pmatmul(Pq, tail)
+        tails.append(tail)
+    Phi = [[cp.poly(e) for e in row] for row in cp.Phi]
     worst = sp.Integer(0)
     for a in range(K):
-        predicted = sp.Add(*[cp.Phi[a][b] * x[b] for b in range(K)])
-        for p, listener, eta in etas:
-            tail = [[ONE if i == j else sp.Integer(0) for j in range(K)] for i in range(K)]
-            for Pq in maps[p + 1:]:
-                tail = _matmul(Pq, tail)
-            predicted += tail[a][idx[listener]] * eta
-        res = cp.alg.reduce(state[a] - cp.fixed_point[a] - predicted)
-        if res != 0:
-            worst = res
+        predicted = padd(*[pmul(Phi[a][b], x[b]) for b in range(K)],
+                         *[pmul(tails[p][a][idx[listener]], letter(eta)) for p, listener, eta in etas])
+        res = cp.alg.reduce_poly(padd(state[a], z[a], predicted, signs=(1, -1, -1)))
+        if res:
+            worst = from_poly(res)
     return Check("noisy round: deviation = Phi (z - z*) + propagated noise", worst == 0, sp.sstr(worst))
 
 
