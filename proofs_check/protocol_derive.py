@@ -21,7 +21,12 @@ def run(args) -> int:
 
     system = config.load(args.protocol)
     proto = system.protocol or nproto.round_robin(system.names, system.initial_message)
-    cp = P.compile_protocol(P.from_numeric(proto))
+    try:
+        cp = P.compile_protocol(P.from_numeric(proto))
+    except P.TooLarge as exc:
+        from numerics.errors import InputError
+        raise InputError("protocol", args.protocol, f"is too dense for symbolic elimination ({exc}); "
+                                                    "predict and simulate still work") from None
     try:
         doc = report.derived_theory(cp, steps={a.name: a.steps for a in system.agents})
     except report.Unverified as exc:

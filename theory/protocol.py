@@ -138,11 +138,25 @@ def normal(expr) -> sp.Expr:
 
 
 def _find(word: tuple, sub: tuple) -> int:
+    """First position of ``sub`` in ``word`` (hashes first: SymPy equality is slow)."""
     n, m = len(word), len(sub)
+    if m > n:
+        return -1
+    hw = [hash(x) for x in word]
+    hs = [hash(x) for x in sub]
     for k in range(n - m + 1):
-        if word[k:k + m] == sub:
+        if hw[k:k + m] == hs and word[k:k + m] == sub:
             return k
     return -1
+
+
+# A derived object with more words than this is refused rather than computed for minutes: dense
+# many-agent, many-phase protocols swell under symbolic elimination (numeric predict still works).
+MAX_POLY_WORDS = 20_000
+
+
+class TooLarge(ValueError):
+    """The symbolic elimination exceeded MAX_POLY_WORDS words."""
 
 
 class ProtocolAlgebra(FreeAlgebra):
@@ -200,6 +214,8 @@ class ProtocolAlgebra(FreeAlgebra):
                 else:
                     out[w] = out.get(w, 0) + c
             poly = {w: c for w, c in ((w, _simplify_coeff(c)) for w, c in out.items()) if c != 0}
+            if len(poly) > MAX_POLY_WORDS:
+                raise TooLarge(f"a derived expression exceeds {MAX_POLY_WORDS} words")
             if not changed:
                 return poly
         raise RuntimeError("free-algebra rewriting did not reach a normal form")
