@@ -40,36 +40,39 @@ def chains(Chain) -> list:
     A, B = ta.A, ta.B
     D = ta.DEFINITIONS
     rr3 = compiled_round_robin(3)
+    xB, xC = (sp.Symbol(f"x_{n}", commutative=False) for n in "BC")
+    vB, vC = (sp.MatrixSymbol(f"x_{n}", A.w_star.shape[0], 1) for n in "BC")
     sim, rep, deb = compiled("simultaneous"), compiled("repeated"), compiled("debate")
     A2 = sp.MatPow(A.M, 2)
     v_star_2 = sp.Inverse(I - B.M * A2) * (B.M * (I - A2) * A.w_star + B.c)
     out = [
         Chain("P1", "The compiler re-derives C17: agent 3's fixed point, three agents round robin", (
-            (P.to_matrix_expr(rr3, rr3.fixed_point[2]), "block elimination of (I - Phi_RR) z_R = r_R, R = {3}"),
-            (ka.fixed_point(3, 2), "C17: (I - J_3)^{-1} sum_j P_{3,j} c_j"),
+            (P.to_matrix_expr(rr3, rr3.fixed_point[2]), r"block elimination of $(I - \Phi_{RR})\, z_R = r_R$ with $R = \{3\}$"),
+            (ka.fixed_point(3, 2), r"C17: $(I - J_3)^{-1} \sum_j P_{3,j} c_j$"),
         ), ka.defs(3)),
         Chain("P2", "Simultaneous pair: the fixed point is the round robin's", (
-            (P.to_matrix_expr(sim, sim.fixed_point[1]), "block elimination on R = {A, B}"),
-            (ta.v_star, "C2: v* = (I - M_B M_A)^{-1}(M_B c_A + c_B)"),
+            (P.to_matrix_expr(sim, sim.fixed_point[1]), r"block elimination on $R = \{A, B\}$"),
+            (ta.v_star, r"C2: $v^* = (I - M_B M_A)^{-1}(M_B c_A + c_B)$"),
         ), D),
         Chain("P3", "Schedule A, A, B is two steps per turn for A", (
-            (P.to_matrix_expr(rep, rep.fixed_point[1]), "block elimination on R = {B}"),
-            (v_star_2, "C2 with M_A -> M_A^2 and K_A -> I - M_A^2 (C7, s_A = 2)"),
+            (P.to_matrix_expr(rep, rep.fixed_point[1]), r"block elimination on $R = \{B\}$"),
+            (v_star_2, r"C2 with $M_A \to M_A^2$ and $K_A \to I - M_A^2$ (C7 with $s_A = 2$)"),
         ), D),
-        Chain("P5", "Averaging debate: the derived round map", (
-            (P.to_matrix_expr(deb, deb.Phi[0][1] + deb.Phi[0][2]), "block row A of Phi, columns B and C"),
-            (A.M, "(1/2) M_A + (1/2) M_A: each agent hears the mean of the other two"),
+        Chain("P5", "Averaging debate: the row of A in the derived round map", (
+            (P.to_matrix_expr(deb, deb.Phi[0][1] * xB + deb.Phi[0][2] * xC + deb.r[0]),
+             r"block row $A$ of the compiled round map applied to the messages $x_B, x_C$"),
+            (A.M * (sp.Rational(1, 2) * (vB + vC)) + A.K * A.w_star, "A answers the mean of the messages of B and C"),
         ), D),
     ]
     # theory.algebra collects terms only with numeric coefficients, so the chain is shown at
     # alpha = 1/2; the symbolic-alpha identity is proved by P4's V1 method (theory.protocol's algebra).
     anc = compiled_anchored(sp.Rational(1, 2))
     lhs, rhs = anchored_identity(anc, sp.Rational(1, 2))
-    out.append(Chain("P4", "Anchored agent: A's plateau equation at alpha = 1/2", (
+    out.append(Chain("P4", r"Anchored agent: the plateau equation of A at $\alpha = 1/2$", (
         (P.to_matrix_expr(anc, lhs.subs(P.gap("B", "A"), P.w_star("B") - P.w_star("A"))),
-         "(I - alpha M_A - (1 - alpha) M_A M_B) times the derived e_A"),
+         r"$(I - \alpha M_A - (1 - \alpha) M_A M_B)$ times the derived $e_A$"),
         (P.to_matrix_expr(anc, rhs.subs(P.gap("B", "A"), P.w_star("B") - P.w_star("A"))),
-         "= (1 - alpha) M_A K_B Delta"),
+         r"equals $(1 - \alpha) M_A K_B \Delta$"),
     ), {**D, **definitions(A, B)}))
     return out
 

@@ -21,6 +21,7 @@ from numerics.config import System
 from theory import k_agents as ka
 from theory import model, newton_helper as nh, noisy, protocol as P, protocol_gallery as G, two_agents as ta
 
+from ..provenance import cite
 from ..methods import FLOAT_REL_TOL, PRECISE_DPS, PRECISE_REL_TOL, worst
 from ..registry import Claim, Outcome, Profile
 
@@ -346,23 +347,23 @@ def p5_v4(profile: Profile) -> Outcome:
 CLAIMS = [
     Claim("P1", "Any linear protocol: round map of the joint state, fixed point, rate, Lyapunov equation",
           ("I - Phi_RR invertible (implied by rho(Phi) < 1)",),
-          "Composition of affine maps; the round robin is C17", "equal",
+          cite("P1"), "equal",
           {"V1": p1_v1, "V4": p1_v4, "V5": p1_v5, "V6": p1_v6},
           statement="A phase replaces block row i (i in S_p) by M_i sum_j W_ij (row j) and adds c_i; a round is "
                     "z <- Phi z + r with Phi = Phi_P ... Phi_1; rate rho(Phi) = rho(Phi_RR) over the live agents R; "
                     "(I - Phi_RR) z_R* = r_R and z_o* = Phi_oR z_R* + r_o."),
-    Claim("P2", "Two agents answering simultaneously", ("I - M_A M_B invertible",), "P1 applied to one phase",
+    Claim("P2", "Two agents answering simultaneously", ("I - M_A M_B invertible",), cite("P2"),
           "equal", {"V1": p2_v1, "V4": p2_v4},
           statement="Phi = [[0, M_A], [M_B, 0]], Phi^2 = diag(M_A M_B, M_B M_A): the fixed point is C2's and "
                     "rho(Phi) = rho(M_A M_B)^(1/2)."),
-    Claim("P3", "Repeated speaker: schedule A, A, B", ("I - M_A^2 M_B invertible",), "P1 and C7", "equal",
+    Claim("P3", "Repeated speaker: schedule A, A, B", ("I - M_A^2 M_B invertible",), cite("P3"), "equal",
           {"V1": p3_v1, "V4": p3_v4},
           statement="The schedule A, A, B equals steps_per_turn = 2 for A (C7)."),
-    Claim("P4", "Anchored agent", ("I - alpha M_A - (1 - alpha) M_A M_B invertible",), "P1", "equal",
+    Claim("P4", "Anchored agent", ("I - alpha M_A - (1 - alpha) M_A M_B invertible",), cite("P4"), "equal",
           {"V1": p4_v1, "V4": p4_v4},
           statement="(I - alpha M_A - (1 - alpha) M_A M_B) e_A = (1 - alpha) M_A K_B Delta; alpha = 0 gives C3; "
                     "e_A -> 0 as alpha -> 1 when K_A is invertible."),
-    Claim("P5", "Averaging debate of three agents", ("I - Phi invertible",), "P1", "equal",
+    Claim("P5", "Averaging debate of three agents", ("I - Phi invertible",), cite("P5"), "equal",
           {"V1": p5_v1, "V4": p5_v4},
           statement="Phi = (1/2) [[0, M_1, M_1], [M_2, 0, M_2], [M_3, M_3, 0]]."),
 ]
