@@ -83,6 +83,11 @@ def fixed_points(M: np.ndarray, c: np.ndarray, W: np.ndarray, mask: np.ndarray, 
     K, d = M.shape[-3], M.shape[-1]
     Phi, r = round_map(M, c, W, mask)
     live = live_agents(W, mask)
+    if live.all():  # nothing to reduce: one solve on the joint system, no copies
+        if check:
+            closed_forms.require_contraction(Phi)
+        z = np.linalg.solve(np.eye(K * d) - Phi, r[..., None])[..., 0]
+        return z.reshape(M.shape[:-3] + (K, d))
     idx = _live_index(live, d)
     A = Phi[..., :, idx]
     PRR = A[..., idx, :]
