@@ -319,27 +319,27 @@ def transpose(expr: sp.Expr) -> sp.Expr:
 
 def _t(sym: sp.Symbol) -> sp.Symbol:
     name = sym.name
-    if name.startswith("S_") or (name.startswith("P_") and _symmetric_block(name)):
+    if name.startswith("S_") or (name.startswith("V_") and _symmetric_block(name)):
         return sym
     if name.endswith("^T"):
         return sp.Symbol(name[:-2], commutative=False)
-    if name.startswith("P_"):  # P_{ij}^T = P_{ji}
+    if name.startswith("V_"):  # V_{ij}^T = V_{ji}
         i, j = name[3:-1].split(",")
-        return sp.Symbol(f"P_{{{j},{i}}}", commutative=False)
+        return sp.Symbol(f"V_{{{j},{i}}}", commutative=False)
     return sp.Symbol(f"{name}^T", commutative=False)
 
 
 def _symmetric_block(name: str) -> bool:
-    inner = name[3:-1] if name.startswith("P_{") else ""
+    inner = name[3:-1] if name.startswith("V_{") else ""
     if "," not in inner:
-        return True  # P_A: one agent's covariance
+        return True  # V_A: one agent's covariance
     i, j = inner.split(",")
     return i == j
 
 
 def cov_block(i: str, j: str) -> sp.Symbol:
-    """Block (i, j) of the stationary covariance: ``P_i`` on the diagonal, ``P_{i,j}`` off it."""
-    return sp.Symbol(f"P_{i}" if i == j else f"P_{{{i},{j}}}", commutative=False)
+    """Block (i, j) of the stationary covariance: ``V_i`` on the diagonal, ``V_{i,j}`` off it."""
+    return sp.Symbol(f"V_{i}" if i == j else f"V_{{{i},{j}}}", commutative=False)
 
 
 # ---------------------------------------------------------------- block algebra (on word polynomials)
@@ -422,7 +422,7 @@ class Compiled:
     residual_gaps: list  # per agent i: {j: G_ij}, e_i = sum_j G_ij (w_j* - w_i*) + residual_self_i w_i*
     rate_power: int  # q: rho(Phi) = max_k rho(rate_blocks_k)^(1/q)
     rate_blocks: list  # square block matrices (lists of lists of expressions)
-    lyapunov: dict = field(default_factory=dict)  # (i, j) in R x R -> rhs of P_RR = Phi_RR P_RR Phi_RR^T + Q_RR
+    lyapunov: dict = field(default_factory=dict)  # (i, j) in R x R -> rhs of V_RR = Phi_RR V_RR Phi_RR^T + Q_RR
     noise: list = field(default_factory=list)  # Q (K x K blocks) injected per round
     seconds: float = 0.0
     polys: dict = field(default_factory=dict, repr=False)  # id(expr) -> (expr, word polynomial), to skip re-expanding

@@ -40,6 +40,7 @@ def chains(Chain) -> list:
     A, B = ta.A, ta.B
     D = ta.DEFINITIONS
     rr3 = compiled_round_robin(3)
+    z3 = sp.MatrixSymbol("z^*_3", A.w_star.shape[0], 1)
     xB, xC = (sp.Symbol(f"x_{n}", commutative=False) for n in "BC")
     vB, vC = (sp.MatrixSymbol(f"x_{n}", A.w_star.shape[0], 1) for n in "BC")
     sim, rep, deb = compiled("simultaneous"), compiled("repeated"), compiled("debate")
@@ -47,9 +48,9 @@ def chains(Chain) -> list:
     v_star_2 = sp.Inverse(I - B.M * A2) * (B.M * (I - A2) * A.w_star + B.c)
     out = [
         Chain("P1", "The compiler re-derives C17: agent 3's fixed point, three agents round robin", (
-            (P.to_matrix_expr(rr3, rr3.fixed_point[2]), r"block elimination of $(I - \Phi_{RR})\, z_R = r_R$ with $R = \{3\}$"),
+            (z3, r"$z_3^*$ from block elimination of $(I - \Phi_{RR})\, z_R = r_R$ with $R = \{3\}$"),
             (ka.fixed_point(3, 2), r"C17: $(I - J_3)^{-1} \sum_j P_{3,j} c_j$"),
-        ), ka.defs(3)),
+        ), {**ka.defs(3), "z^*_3": P.to_matrix_expr(rr3, rr3.fixed_point[2])}),
         Chain("P2", "Simultaneous pair: the fixed point is the round robin's", (
             (P.to_matrix_expr(sim, sim.fixed_point[1]), r"block elimination on $R = \{A, B\}$"),
             (ta.v_star, r"C2: $v^* = (I - M_B M_A)^{-1}(M_B c_A + c_B)$"),
@@ -67,13 +68,14 @@ def chains(Chain) -> list:
     # theory.algebra collects terms only with numeric coefficients, so the chain is shown at
     # alpha = 1/2; the symbolic-alpha identity is proved by P4's V1 method (theory.protocol's algebra).
     anc = compiled_anchored(sp.Rational(1, 2))
-    lhs, rhs = anchored_identity(anc, sp.Rational(1, 2))
+    e_A = sp.MatrixSymbol("e_A", A.w_star.shape[0], 1)
+    half = sp.Rational(1, 2)
+    derived_e_A = P.to_matrix_expr(anc, anc.residual(0).subs(P.gap("B", "A"), P.w_star("B") - P.w_star("A")))
     out.append(Chain("P4", r"Anchored agent: the plateau equation of A at $\alpha = 1/2$", (
-        (P.to_matrix_expr(anc, lhs.subs(P.gap("B", "A"), P.w_star("B") - P.w_star("A"))),
-         r"$(I - \alpha M_A - (1 - \alpha) M_A M_B)$ times the derived $e_A$"),
-        (P.to_matrix_expr(anc, rhs.subs(P.gap("B", "A"), P.w_star("B") - P.w_star("A"))),
-         r"equals $(1 - \alpha) M_A K_B \Delta$"),
-    ), {**D, **definitions(A, B)}))
+        ((I - half * A.M - half * A.M * B.M) * e_A,
+         r"$(I - \alpha M_A - (1 - \alpha) M_A M_B)\, e_A$ with $e_A$ the compiler's residual"),
+        (half * A.M * B.K * ta.Delta, r"equals $(1 - \alpha) M_A K_B \Delta$"),
+    ), {**D, **definitions(A, B), "e_A": derived_e_A}))
     return out
 
 

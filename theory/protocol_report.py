@@ -106,7 +106,7 @@ def as_text(doc: dict) -> str:
     for name, e in doc["residuals"].items():
         out.append(f"e_{name} = z*_{name} - w*_{name} = {e['text']}")
     for key, e in doc["lyapunov"].items():
-        out.append(f"P[{key}] = {e['text']}")
+        out.append(f"V[{key}] = {e['text']}")
     out += [f"[{c['method']} {'proved' if c['holds'] else 'FAILED'}] {c['label']}" for c in doc["checks"]]
     return "\n".join(out)
 
