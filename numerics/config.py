@@ -13,7 +13,7 @@ from . import jsonio, prompts, validate
 from .agents import GDAgent
 from .errors import InputError
 
-TOP_KEYS = {"agents", "initial_message", "schema_version"}
+TOP_KEYS = {"agents", "initial_message", "schema_version", "protocol"}
 AGENT_KEYS = {"name", "prompt", "geometry", "target", "preconditioner", "steps_per_turn"}
 PROMPT_KEYS = {"X", "y"}
 # M^s is formed by repeated squaring (predict), so only simulate pays per step; it has
@@ -27,6 +27,7 @@ class System:
 
     agents: tuple[GDAgent, ...]
     initial_message: np.ndarray
+    protocol: object = None  # numerics.protocol.Protocol, or None for the round robin
 
     @property
     def d(self) -> int:
@@ -122,7 +123,11 @@ def parse(raw) -> System:
     agents = tuple(
         GDAgent(name, geom, validate.preconditioner(f"{name}.preconditioner", g, d), steps)
         for name, geom, g, steps in parsed)
-    return System(agents=agents, initial_message=v0)
+    proto = None
+    if "protocol" in raw:  # optional; without it the round robin, unchanged
+        from .protocol import parse as parse_protocol
+        proto = parse_protocol(raw["protocol"], [a.name for a in agents], d, v0)
+    return System(agents=agents, initial_message=v0, protocol=proto)
 
 
 def load(path) -> System:
@@ -170,6 +175,7 @@ class ExactSystem:
 
     agents: tuple[ExactAgent, ...]
     initial_message: list
+    protocol: object = None  # numerics.protocol.Protocol (weights keep their decimal text), or None
 
     @property
     def d(self) -> int:
@@ -203,7 +209,12 @@ def parse_exact(raw) -> ExactSystem:
         Gamma = [[g if i == j else 0 for j in range(d)] for i in range(d)] if not isinstance(g, list) else g
         agents.append(ExactAgent(name, geom, Gamma, _steps_))
     v0 = raw.get("initial_message", [0] * d)
-    return ExactSystem(tuple(agents), v0)
+    proto = None
+    if "protocol" in raw:
+        from .protocol import parse as parse_protocol
+        proto = parse_protocol(raw["protocol"], [a.name for a in agents], d,
+                               validate.vector("initial_message", v0, d))
+    return ExactSystem(tuple(agents), v0, proto)
 
 
 def load_exact(path) -> ExactSystem:

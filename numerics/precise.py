@@ -15,7 +15,7 @@ import mpmath as mp
 from .errors import InputError
 
 
-def _mpf(x) -> mp.mpf:
+def to_mpf(x) -> mp.mpf:
     """A number as mpf; a JSON decimal (``ExactFloat``) from its text, so 1e-300 stays 10^-300."""
     text = getattr(x, "text", None)
     if text is not None:
@@ -26,11 +26,11 @@ def _mpf(x) -> mp.mpf:
 
 
 def to_matrix(A) -> mp.matrix:
-    return mp.matrix([[_mpf(x) for x in row] for row in A])
+    return mp.matrix([[to_mpf(x) for x in row] for row in A])
 
 
 def to_vector(v) -> mp.matrix:
-    return mp.matrix([_mpf(x) for x in v])
+    return mp.matrix([to_mpf(x) for x in v])
 
 
 def matrix_power(M: mp.matrix, s: int) -> mp.matrix:

@@ -38,14 +38,23 @@ def _reason(rho: float, text: str | None = None) -> str:
             "fixed point (e.g. the prompts share a direction none of them informs)")
 
 
-def predict(system: System) -> dict:
-    """Closed-form prediction in float64."""
+def stacked_finite(system: System) -> tuple[np.ndarray, np.ndarray]:
+    """``system.stacked()``, or an InputError naming the agent whose ``M^s`` or ``c`` overflows float64."""
     with np.errstate(all="ignore"):
         M, c = system.stacked()
     for agent, Mi, ci in zip(system.agents, M, c):
         if not (np.all(np.isfinite(Mi)) and np.all(np.isfinite(ci))):
             raise InputError(f"{agent.name} per-turn transfer M^s", agent.steps,
                              "overflows float64 (the agent's own GD steps diverge); --precision computes it exactly")
+    return M, c
+
+
+def predict(system: System) -> dict:
+    """Closed-form prediction in float64."""
+    if system.protocol is not None:
+        from . import protocol_eval
+        return protocol_eval.predict(system)
+    M, c = stacked_finite(system)
     rho = float(closed_forms.contraction_rate(M))
     doc = {"dimension": system.d, "contraction_rate": rho, "converges": rho < 1 - CONVERGENCE_MARGIN,
            "precision": "float64", "agents": {}}
@@ -77,6 +86,9 @@ def predict_precise(system: System, digits: int) -> dict:
         if agent.geometry.X is not None and len(agent.geometry.X) > MAX_PRECISE_EXAMPLES:
             raise InputError(f"{agent.name}.prompt.X", f"{len(agent.geometry.X)} rows",
                              f"--precision supports at most {MAX_PRECISE_EXAMPLES} examples per agent")
+    if system.protocol is not None:
+        from . import protocol_eval
+        return protocol_eval.predict_precise(system, digits)
     s = lambda x: mp.nstr(x, digits, strip_zeros=False)
     with mp.workdps(digits + 10):  # guard digits for the solve
         Ms, cs, targets = [], [], []
@@ -103,6 +115,9 @@ def predict_precise(system: System, digits: int) -> dict:
 
 def simulate_doc(system: System, turns: int) -> dict:
     """Iterate the real agents for ``turns`` rounds; errors are distances to each agent's own target."""
+    if system.protocol is not None:
+        from . import protocol_eval
+        return protocol_eval.simulate_doc(system, turns)
     messages = simulate.run(system.agents, system.initial_message, turns)
     doc = {"turns": int(turns), "agents": {}}
     for i, agent in enumerate(system.agents):

@@ -210,8 +210,9 @@ STATEMENTS: dict[str, Statement] = {
         r"(1 - \alpha) M_A K_B \aadDelta$; $\alpha = 0$ gives C3.",
         (r"$\alpha \in [0, 1]$", r"$I - \alpha M_A - (1 - \alpha) M_A M_B$ invertible")),
     "P5": Statement(
-        r"Three agents each reading the mean of the other two in one simultaneous phase have "
-        r"$\Phi = \frac{1}{2} \begin{pmatrix} 0 & M_1 & M_1 \\ M_2 & 0 & M_2 \\ M_3 & M_3 & 0 \end{pmatrix}$.",
+        r"Three agents each read the mean of the other two, all in one simultaneous phase. Then "
+        r"$\Phi = \frac{1}{2} \bigl(\begin{smallmatrix} 0 & M_1 & M_1 \\ M_2 & 0 & M_2 \\ M_3 & M_3 & 0 "
+        r"\end{smallmatrix}\bigr)$.",
         (r"$\rho(\Phi) < 1$ for the fixed point",)),
 }
 

@@ -290,5 +290,9 @@ CHAINS += [
 ]
 
 
+from . import protocol_chains  # noqa: E402 - P1-P5 chains start from the protocol compiler's output
+CHAINS += protocol_chains.chains(Chain)
+
+
 def chains_for(claim: str) -> list[Chain]:
     return [c for c in CHAINS if c.claim == claim]

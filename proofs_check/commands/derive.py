@@ -18,6 +18,8 @@ def register(sub) -> None:
     p.add_argument("--format", default="latex", choices=["latex", "macros", "text", "json"],
                    help="latex: derivations.tex; macros: a2ad-formulas.tex (\\newcommand per formula); "
                         "text: plain text; json: LaTeX, text, fingerprint and provenance per formula")
+    p.add_argument("--protocol", default=None, metavar="CONFIG.json",
+                   help="derive the theory of this config's own protocol instead of the registered claims")
     p.add_argument("--out", default=None, help="output file (default derivations.tex / a2ad-formulas.tex; "
                                                "text and json go to stdout)")
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
@@ -25,6 +27,9 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    if args.protocol:
+        from .. import protocol_derive
+        return protocol_derive.run(args)
     from numerics import outputs
 
     from .. import registry
