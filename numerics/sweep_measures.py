@@ -187,10 +187,17 @@ def _per_point(spec: Spec, values, n: int, lsa: bool, closed: bool = True) -> di
         if closed:
             row.update(_predict_one(system))
             if "simulate" in spec.measures:
-                last = simulate.run(system.agents, system.initial_message, spec.measures["simulate"]["turns"])[-1]
-                M, c = system.stacked()
+                turns = spec.measures["simulate"]["turns"]
                 w = np.stack([a.w_star for a in system.agents])
-                u = closed_forms.fixed_points(M, c, check=False) if row["converges"] else np.full(w.shape, np.nan)
+                if system.protocol is not None:  # messages at the end of each round; u from predict's document
+                    from .protocol import simulate as simulate_protocol
+                    last = simulate_protocol(system.agents, system.protocol, turns)[-1]
+                    u = np.stack([np.nan * a.w_star if e["fixed_point"] is None else np.array(e["fixed_point"])
+                                  for a, e in zip(system.agents, prediction.predict(system)["agents"].values())])
+                else:
+                    last = simulate.run(system.agents, system.initial_message, turns)[-1]
+                    M, c = system.stacked()
+                    u = closed_forms.fixed_points(M, c, check=False) if row["converges"] else np.full(w.shape, np.nan)
                 row.update({k: v[0] for k, v in simulate_columns(names, last[None], w[None], u[None]).items()})
         if lsa:
             row.update(train_lsa_point(system, int(seeds[p]), spec.measures["train-lsa"]))

@@ -90,8 +90,8 @@ class Spec:
 
     @property
     def generic(self) -> bool:
-        """Some axis has no batched setter: every point is built through config.parse."""
-        return any(a.kind == "generic" for a in self.axes)
+        """Some axis has no batched setter, or the base has a protocol: every point is built through config.parse."""
+        return self.system.protocol is not None or any(a.kind == "generic" for a in self.axes)
 
     def chunk_points(self, chunk: int) -> np.ndarray:
         return np.arange(chunk * self.chunk_size, min((chunk + 1) * self.chunk_size, self.n_points))
@@ -313,12 +313,16 @@ def parse(raw) -> Spec:
             if a.name.startswith("agents.1.target"):
                 raise InputError("axes", a.name, "sets agent 1's target, which gap_angle / gap_scale also set")
     measures = _measures(raw["measure"])
+    if system.protocol is not None and "train-lsa" in measures:
+        raise InputError("measure", "train-lsa", "runs trained agents in the round robin only; remove base.protocol "
+                                                 "or measure predict/simulate")
     seed = raw.get("seed", 0)
     seed = validate.positive_int("seed", seed, minimum=0)
     if seed > 2**31 - 1:
         raise InputError("seed", seed, "must be at most 2^31 - 1")
     n = math.prod(len(a.values) for a in axes)
-    costly = "train-lsa" in measures or "simulate" in measures or any(a.kind == "generic" for a in axes)
+    costly = ("train-lsa" in measures or "simulate" in measures or system.protocol is not None
+              or any(a.kind == "generic" for a in axes))
     limit = MAX_EXPENSIVE_POINTS if costly else MAX_POINTS
     if n > limit:
         raise InputError("grid size", n, f"must be at most {limit} points for these measures and axes")

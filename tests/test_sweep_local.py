@@ -240,3 +240,38 @@ def test_example_specs_parse():
     assert len(names) >= 2
     for n in names:
         sweep_spec.load(os.path.join(here, n))
+
+
+PROTOCOL_BASE = {"agents": [
+    {"name": "A", "geometry": [[1.0, 0.1], [0.1, 0.5]], "target": [1.0, 0.0], "preconditioner": 0.6},
+    {"name": "B", "geometry": [[0.6, 0.2], [0.2, 1.0]], "target": [0.0, 1.0], "preconditioner": 0.7}],
+    "protocol": {"rounds": [{"A": {"A": 0.5, "B": 1.0}}, {"B": {"A": 1.0}}]}}
+
+
+def test_protocol_sweep_follows_the_protocol_not_the_round_robin():
+    """An anchoring weight swept as a protocol path: every point equals predict of that point's own
+    protocol config, the simulated protocol reaches it, and the numbers differ from the round robin."""
+    spec = sweep_spec.parse({"base": PROTOCOL_BASE, "axes": {"protocol.rounds.0.A.A": [0.0, 0.3, 0.6, 0.9]},
+                             "measure": [{"simulate": {"turns": 400}}]})
+    got = whole(spec)
+    ref = per_point_reference(spec)
+    assert mismatch({k: got[k] for k in ref}, ref) < AGREE_RTOL
+    assert np.all(got["sim_gap_A"] < SIM_ATOL) and np.all(got["sim_gap_B"] < SIM_ATOL)
+    plain = dict(PROTOCOL_BASE)
+    plain.pop("protocol")
+    rr = whole(sweep_spec.parse({"base": plain, "axes": {"agents.0.preconditioner": [0.6]}, "measure": ["predict"]}))
+    # weight 0 on A's own message is the round robin; weight 0.9 is not
+    assert abs(got["residual_A"][0] - rr["residual_A"][0]) < AGREE_RTOL
+    assert abs(got["residual_A"][-1] - rr["residual_A"][0]) > 0.1
+
+
+def test_protocol_sweep_over_a_batched_axis_still_follows_the_protocol():
+    spec = sweep_spec.parse({"base": PROTOCOL_BASE, "axes": {"agents.0.preconditioner": [0.3, 0.6, 0.9]},
+                             "measure": ["predict"]})
+    ref = per_point_reference(spec)
+    assert mismatch(whole(spec), ref) < AGREE_RTOL
+
+
+def test_protocol_sweep_refuses_trained_agents():
+    with pytest.raises(InputError, match="round robin only"):
+        sweep_spec.parse({"base": PROTOCOL_BASE, "axes": {"seed": [0]}, "measure": ["train-lsa"]})
