@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: verify test docs bench clean
+.PHONY: verify test docs bench clean mutation
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,12 @@ test: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/python docs/generate.py
 	$(BIN)/sphinx-build -W --keep-going -q -b html docs build/docs
+
+# Mutation testing (docs/mutation.rst): hours on a 2-core machine; resumes where it stopped.
+# MODULES="numerics/closed_forms.py ..." restricts it; the summary goes to build/mutation/summary.json.
+mutation: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,docs,mutation]'
+	$(BIN)/python mutation/run.py $(if $(MODULES),--modules $(MODULES))
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

@@ -4,8 +4,11 @@ Least squares ``[Mhat | chat] = Y Z^T (Z Z^T)^{-1}`` with ``Z = [incoming; 1]``
 (theory/fitting.py). From the fitted maps: the implied target
 ``what* = (I - Mhat)^{-1} chat``, the rate ``rho(Mhat_A Mhat_B)``, the predicted plateau
 (C2, C17) and, from the residual covariances ``Shat_i``, the predicted stationary spread
-(C15). Bootstrap intervals: pairs resampled per agent for the fitted quantities, and a
-moving-block bootstrap of the tail for the observed mean (the tail is autocorrelated).
+(C15). Intervals: for the fitted maps, the least-squares t-interval conditional on the design
+(``chat_ij +- t_{n-d-1} sqrt(Shat_ii [(Z^T Z)^{-1}]_jj)``; valid for the autoregressive designs of a
+conversation, where the regressors are earlier noisy messages, and measured at 95% coverage by
+``a2ad verify --claims C18``); pairs bootstrap per agent for the plateau and spread; a moving-block
+bootstrap of the tail for the observed mean (the tail is autocorrelated).
 """
 from __future__ import annotations
 
@@ -112,6 +115,32 @@ class Interval:
         return (np.asarray(x) >= self.low) & (np.asarray(x) <= self.high)
 
 
+def map_interval(incoming, outgoing, level: float = CONFIDENCE) -> Interval:
+    """Interval for each entry of ``[Mhat | chat]`` (shape (d, d + 1)): the least-squares t-interval
+    ``theta +- t_{level, n-d-1} sqrt(Shat_ii [(Z^T Z)^{-1}]_jj)`` with ``Z = [incoming, 1]``.
+
+    The pairs bootstrap it replaces covered only ~89% at nominal 95% on conversation
+    transcripts (the design is autocorrelated and the percentile tails of 100-300 resamples are
+    short); this interval covers 94-96% there. NaN when there are no residual degrees of freedom.
+    """
+    from scipy import stats
+
+    W, Y = np.asarray(incoming, dtype=float), np.asarray(outgoing, dtype=float)
+    Z = _design(W)
+    n, p = Z.shape
+    M_hat, c_hat = least_squares_map(W, Y)
+    theta = np.hstack([M_hat, c_hat[:, None]])
+    dof = n - p
+    if dof <= 0:
+        nan = np.full(theta.shape, np.nan)
+        return Interval(nan, nan)
+    R = Y - Z @ theta.T
+    S = np.sum(R ** 2, axis=0) / dof  # per output coordinate
+    C = np.linalg.pinv(Z.T @ Z)
+    half = stats.t.ppf(0.5 + level / 2, dof) * np.sqrt(np.outer(S, np.maximum(np.diag(C), 0)))
+    return Interval(theta - half, theta + half)
+
+
 def percentile_interval(samples: np.ndarray, level: float = CONFIDENCE) -> Interval:
     q = (1 - level) / 2
     return Interval(np.quantile(samples, q, axis=0), np.quantile(samples, 1 - q, axis=0))
@@ -146,7 +175,7 @@ class FitReport:
     tail_start: int  # first round of the tail
     observed_mean: np.ndarray  # (K, d)
     observed_cov: np.ndarray  # (K, d, d)
-    map_interval: tuple[Interval, ...]  # per agent, over [Mhat | chat] (d, d + 1)
+    map_interval: tuple[Interval, ...]  # per agent, over [Mhat | chat] (d, d + 1): least-squares t-intervals
     plateau_interval: Interval | None  # (K, d)
     spread_interval: Interval | None  # (K, d): predicted standard deviation per coordinate
     observed_mean_interval: Interval  # (K, d)
@@ -196,7 +225,7 @@ def fit_transcript(transcript: Transcript, tail_fraction: float = 0.5, bootstrap
         raise InputError("tail rounds", tail.shape[0], "need at least 2 complete rounds in the tail; "
                                                        "record more turns or raise --tail")
     rng = np.random.default_rng(seed)
-    maps, plateaus, spreads = [], [], []
+    plateaus, spreads = [], []
     for _ in range(bootstrap):
         boot = []
         for a in agents:
@@ -208,22 +237,18 @@ def fit_transcript(transcript: Transcript, tail_fraction: float = 0.5, bootstrap
                 break
         if len(boot) < len(agents):
             continue
-        maps.append([np.hstack([f.M_hat, f.c_hat[:, None]]) for f in boot])
         p = predict(tuple(boot))
         if p.plateau is not None:
             plateaus.append(p.plateau)
             spreads.append(np.sqrt(np.maximum(np.diagonal(p.spread, axis1=-2, axis2=-1), 0)))
-    d = transcript.d
-    nan = Interval(np.full((d, d + 1), np.nan), np.full((d, d + 1), np.nan))
-    map_interval = tuple(percentile_interval(np.array([m[k] for m in maps]), level) if maps else nan
-                         for k in range(len(agents)))
+    map_intervals = tuple(map_interval(*data[a], level=level) for a in agents)
     if bootstrap and len(plateaus) < 0.9 * bootstrap:
         notes.append(f"only {len(plateaus)} of {bootstrap} bootstrap refits converge: intervals are unreliable")
     return FitReport(
         agents=tuple(agents), prediction=prediction, tail_start=start,
         observed_mean=tail.mean(axis=0),
         observed_cov=np.stack([np.atleast_2d(np.cov(tail[:, k].T)) for k in range(len(agents))]),
-        map_interval=map_interval,
+        map_interval=map_intervals,
         plateau_interval=percentile_interval(np.array(plateaus), level) if plateaus else None,
         spread_interval=percentile_interval(np.array(spreads), level) if spreads else None,
         observed_mean_interval=percentile_interval(_block_bootstrap_means(tail, max(bootstrap, 1), rng), level),

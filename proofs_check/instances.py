@@ -39,3 +39,47 @@ def random_gd_agent(rng: np.random.Generator, d: int, name: str) -> GDAgent:
     H = random_systems.spd(rng, d, cond=10 ** rng.uniform(0, 1.5))
     Gamma = rng.uniform(0.3, 1.0) / np.max(np.linalg.eigvalsh(H)) * np.eye(d)
     return GDAgent(name, from_geometry(H, rng.standard_normal(d), name=name), Gamma)
+
+
+def round_rate(agents) -> float:
+    """``rho`` of one full round of the agents' per-turn transfers, multiplied out here in speaking
+    order (last agent's transfer leftmost). Used to pick convergent test systems; the code under
+    test (``closed_forms.contraction_rate``) is never used to choose its own instances."""
+    J = np.eye(agents[0].d)
+    for a in agents:
+        T = np.eye(a.d) - a.Gamma @ a.geometry.H
+        J = np.linalg.matrix_power(T, a.steps) @ J
+    return float(np.max(np.abs(np.linalg.eigvals(J))))
+
+
+def config_system(rng: np.random.Generator, K: int, d: int, max_steps: int = 3, rho_max: float = 0.9,
+                  aligned: bool = False):
+    """A system as users write it: a CONFIG.json document (round-tripped through JSON text) parsed by
+    :func:`numerics.config.parse`. Agents alternate between ``prompt`` {X, y} and ``geometry`` +
+    ``target``; preconditioners are SPD matrices (so ``Gamma H`` and the transfers are not
+    symmetric); ``steps_per_turn`` in 1..max_steps. ``aligned``: every target 0 (the homogeneous
+    system, for rates). Redrawn until the round rate is at most ``rho_max``."""
+    import json
+
+    from numerics import config
+
+    while True:
+        agents = []
+        for k in range(K):
+            w = np.zeros(d) if aligned else rng.standard_normal(d)
+            entry = {"name": f"agent{k}", "steps_per_turn": int(rng.integers(1, max_steps + 1))}
+            if k % 2:
+                H = random_systems.spd(rng, d, cond=10 ** rng.uniform(0, 1.5))
+                entry.update(geometry=H.tolist(), target=w.tolist())
+            else:
+                X = rng.standard_normal((d + 2, d))
+                entry.update(prompt={"X": X.tolist(), "y": (X @ w).tolist()})
+                H = X.T @ X / len(X)
+            G = random_systems.spd(rng, d, cond=4.0)
+            G *= rng.uniform(0.3, 1.6) / np.max(np.real(np.linalg.eigvals(G @ H)))
+            entry["preconditioner"] = G.tolist()
+            agents.append(entry)
+        doc = {"schema_version": 1, "agents": agents, "initial_message": rng.standard_normal(d).tolist()}
+        system = config.parse(json.loads(json.dumps(doc)))
+        if round_rate(system.agents) <= rho_max:
+            return system

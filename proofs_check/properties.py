@@ -7,6 +7,7 @@ reporting the shrunk counterexample.
 """
 from __future__ import annotations
 
+from .methods import default_power, finite_max
 from .registry import Outcome, Profile
 
 
@@ -23,10 +24,15 @@ def run_property(check, strategy, profile: Profile, tolerance: float, what: str)
     def prop(example):
         err = float(check(example))
         errors.append(err)
+        # written so that NaN fails too (nan <= tol is False)
         assert err <= tolerance, f"error {err:.3g} > {tolerance:.3g}"
 
     try:
         prop()
     except AssertionError as exc:
-        return Outcome(max(errors), tolerance, len(errors), f"{what}: counterexample found ({exc})")
-    return Outcome(max(errors, default=0.0), tolerance, len(errors), what)
+        # A counterexample always fails, whatever the other examples gave: report the shrunk
+        # (last) failing error; NaN stays NaN and fails centrally in Outcome.
+        shrunk = errors[-1] if errors and not errors[-1] <= tolerance else float("inf")
+        return Outcome(shrunk, tolerance, len(errors), f"{what}: counterexample found ({exc})",
+                       power=default_power(tolerance))
+    return Outcome(finite_max(errors), tolerance, len(errors), what, power=default_power(tolerance))

@@ -9,6 +9,7 @@ number of instances. The runner times it and decides the status.
 from __future__ import annotations
 
 import importlib
+import math
 import pkgutil
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
@@ -58,6 +59,17 @@ class Outcome:
     instances: int
     detail: str
     skipped: str | None = None
+    # What a wrong answer would look like against the bar (e.g. "a flipped sign gives 2 ||e||,
+    # 1e9 times the bar"); shown in the report so the reader can judge the method's strength.
+    power: str = ""
+
+    def __post_init__(self):
+        # Central rule: a non-finite error or bar can never pass. NaN is what the runner fails
+        # (``nan <= tol`` is False) and reports as null; -inf would otherwise pass.
+        if self.skipped is None and not (math.isfinite(self.worst_error) and math.isfinite(self.tolerance)):
+            object.__setattr__(self, "worst_error", float("nan"))
+            if not self.detail.startswith("NON-FINITE"):
+                object.__setattr__(self, "detail", f"NON-FINITE error or bar (fails): {self.detail}")
 
     @staticmethod
     def skip(reason: str) -> "Outcome":

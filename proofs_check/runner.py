@@ -29,7 +29,8 @@ def run_method(method: str, fn, profile: Profile) -> dict:
             # JSON has no NaN/inf: a non-finite error is null (its status already says failed)
             "worst_error": float(out.worst_error) if math.isfinite(out.worst_error) else None,
             "tolerance": float(out.tolerance) if math.isfinite(out.tolerance) else None,
-            "instances": int(out.instances), "seconds": round(seconds, 4), "detail": out.detail}
+            "instances": int(out.instances), "seconds": round(seconds, 4), "detail": out.detail,
+            "power": out.power}
 
 
 def claim_status(methods: list[dict]) -> str:

@@ -12,7 +12,10 @@ def test_proves_push_through_identity():
     # (I - M_B M_A)^{-1} M_B = M_B (I - M_A M_B)^{-1}
     lhs = sp.Inverse(model.I - B.M * A.M) * B.M
     rhs = B.M * sp.Inverse(model.I - A.M * B.M)
-    assert algebra.prove(lhs, rhs, [model.I - B.M * A.M]).holds
+    hyp = {"I - M_B M_A invertible": model.I - B.M * A.M, "I - M_A M_B invertible": model.I - A.M * B.M}
+    proof = algebra.prove(lhs, rhs, [model.I - B.M * A.M], invertible=hyp)
+    assert proof.holds and proof.checked and not proof.trivial
+    assert dict(proof.justified)["1 - M_B*M_A"] == "I - M_B M_A invertible"
 
 
 @pytest.mark.parametrize("lhs, rhs", [
@@ -22,8 +25,38 @@ def test_proves_push_through_identity():
     (ta.u_star - A.w_star, -ta.G_A * ta.Delta),  # wrong sign
 ])
 def test_rejects_false_identities(lhs, rhs):
-    proof = algebra.prove(lhs, rhs, [model.I - ta.J_A, model.I - ta.J_B], ta.DEFINITIONS)
+    hyp = {"I - J_A invertible": model.I - ta.J_A, "I - J_B invertible": model.I - ta.J_B}
+    proof = algebra.prove(lhs, rhs, [model.I - ta.J_A, model.I - ta.J_B], ta.DEFINITIONS, invertible=hyp)
     assert not proof.holds and proof.terms > 0
+
+
+def test_a_zero_factor_never_proves_anything():
+    """Before: prove(A, B, [ZeroMatrix]) held (0 * (A - B) = 0). Now it is refused."""
+    Z = sp.ZeroMatrix(*A.M.shape)
+    with pytest.raises(algebra.NotJustified):
+        algebra.prove(A.M, B.M, [Z])
+    with pytest.raises(algebra.NotJustified):  # even if someone names it as "invertible"
+        algebra.prove(A.M, B.M, [Z], invertible={"zero is invertible": Z})
+
+
+def test_factors_need_a_named_hypothesis():
+    with pytest.raises(algebra.NotJustified):  # multiplied by, but no hypothesis named
+        algebra.prove(ta.u_star, A.T(ta.v_star), [model.I - ta.J_A], ta.DEFINITIONS)
+    with pytest.raises(algebra.NotJustified):  # a singular-in-general factor the hypotheses do not cover
+        algebra.prove(ta.u_star, A.T(ta.v_star), [A.M], ta.DEFINITIONS, invertible={"I - J_A invertible": model.I - ta.J_A})
+    with pytest.raises(algebra.NotJustified):  # an inverse inside the identity not covered
+        algebra.prove(ta.u_star, A.T(ta.v_star), [], ta.DEFINITIONS, invertible={"M_A invertible": A.M})
+    # and a correct justification proves it, listing the hypothesis used
+    hyp = {"I - J_A invertible": model.I - ta.J_A, "I - J_B invertible": model.I - ta.J_B}
+    proof = algebra.prove(ta.u_star, A.T(ta.v_star), [model.I - ta.J_A], ta.DEFINITIONS, invertible=hyp)
+    assert proof.holds and set(dict(proof.justified).values()) <= set(hyp)
+
+
+def test_structurally_equal_sides_are_flagged_trivial():
+    R = model.matrix("R")
+    # SymPy collapses Inverse(R R) (R R) to I on construction: "I = I" is no proof
+    assert algebra.prove(sp.Inverse(R * R) * (R * R), model.I).trivial
+    assert not algebra.prove(A.c, A.w_star - A.M * A.w_star, (), ta.DEFINITIONS).trivial
 
 
 def test_k_substitution_is_used():

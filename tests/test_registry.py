@@ -10,6 +10,13 @@ QUICK = PROFILES["quick"]
 FOUNDATION = ["C1", "C2", "C3", "C4", "C5", "C6", "C7", "C17"]
 LSA = ["L1", "L1b", "L2"]
 ADVERSARIAL_AND_HELPERS = ["C8", "C9", "C10", "C11", "C12", "C13", "C14", "C14b", "C16"]
+NOISE_AND_FITTING = ["C15", "C18"]
+
+
+def test_every_registered_claim_is_required_to_pass_quick():
+    """No claim is left out of test_claim_passes_quick."""
+    required = set(FOUNDATION + LSA + ADVERSARIAL_AND_HELPERS + NOISE_AND_FITTING)
+    assert {c.id for c in registry.all_claims()} <= required
 
 
 def test_foundation_claims_registered_with_their_methods():
@@ -38,7 +45,7 @@ def test_status_rules():
         assert runner.run([_claim({"V1": ok, "V2": failing})], QUICK)["claims"][0]["status"] == "failed"
 
 
-@pytest.mark.parametrize("cid", FOUNDATION + LSA + ADVERSARIAL_AND_HELPERS)
+@pytest.mark.parametrize("cid", FOUNDATION + LSA + ADVERSARIAL_AND_HELPERS + NOISE_AND_FITTING)
 def test_claim_passes_quick(cid):
     rep = runner.run(registry.select([cid]), QUICK)
     methods = rep["claims"][0]["methods"]

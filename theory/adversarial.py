@@ -26,6 +26,13 @@ e_B_when_A_exact = -B.M * ta.Delta
 R = matrix("\\Gamma_{A}^{-1/2}")
 H_full_rank = R * R  # X^T X / N = Gamma^{-1/2} U^T U Gamma^{-1/2}
 K_A_full_rank = sp.Inverse(R * R) * H_full_rank
+# The prompt itself, for V1: X_A = sqrt(N) U R with U (N x d) of orthonormal columns; then
+# H_A = X_A^T X_A / N and b_A = X_A^T y_A / N with y_A = X_A w_A*.
+N_prompt = sp.Symbol("N", integer=True, positive=True)
+U = sp.MatrixSymbol("U", N_prompt, A.M.shape[0])
+X_full_rank = sp.sqrt(N_prompt) * U * R
+H_from_prompt = X_full_rank.T * X_full_rank / N_prompt
+b_from_prompt = X_full_rank.T * (X_full_rank * A.w_star) / N_prompt
 
 # C11: steering with an exact attacker (M_A = 0, K_A = I).
 p = vector("p")

@@ -7,6 +7,12 @@ the two defining relations ``F F^{-1} = 1`` and ``F^{-1} F = 1`` as rewrite
 rules (F is one of the factors the hypotheses make invertible). The
 difference is then multiplied through by the listed factors, expanded, and
 rewritten to normal form; the claim holds when the result is exactly 0.
+
+The prover trusts no factor: every factor it multiplies by, and (when the caller names
+its hypotheses with ``invertible=``) every factor it inverts, must equal one that a
+named hypothesis makes invertible; otherwise :class:`NotJustified` is raised. Extra
+relations a hypothesis gives (``U^T U = I``) enter as named rewrite rules. A proof whose
+two sides are structurally equal before any rewriting is flagged ``trivial``.
 """
 from __future__ import annotations
 
@@ -19,14 +25,41 @@ from sympy.matrices.expressions import MatrixExpr
 MAX_REWRITE_PASSES = 50
 
 
+class NotJustified(ValueError):
+    """A factor the prover would invert or multiply by that no named hypothesis makes invertible."""
+
+
 @dataclass
 class FreeAlgebra:
-    """Translation context: symbol table and the rewrite rules collected so far."""
+    """Translation context: symbol table and the rewrite rules collected so far.
+
+    ``justify``: ``None`` (inverses taken on trust, for derivation chains) or a list of
+    ``(hypothesis, MatrixExpr)``: then every inverted factor must match one of them.
+    """
 
     symbols: dict = field(default_factory=dict)
     rules: list = field(default_factory=list)
     inverted: list = field(default_factory=list)
     definitions: dict = field(default_factory=dict)
+    justify: list | None = None
+    used: dict = field(default_factory=dict)  # factor (sstr) -> hypothesis that makes it invertible
+
+    def justification(self, F: sp.Expr, what: str) -> str | None:
+        """The hypothesis that makes the free-algebra element ``F`` invertible; NotJustified if none."""
+        if F == 0:
+            raise NotJustified(f"{what} 0 is never invertible")
+        if self.justify is None:
+            return None
+        saved, self.justify = self.justify, None  # the candidates are plain factors: convert unchecked
+        try:
+            for reason, expr in saved:
+                if sp.expand(self.convert(expr) - F) == 0:
+                    self.used[sp.sstr(F)] = reason
+                    return reason
+        finally:
+            self.justify = saved
+        raise NotJustified(f"{what} {sp.sstr(F)} is not made invertible by any named hypothesis "
+                           f"({', '.join(r for r, _ in saved) or 'none named'})")
 
     def symbol(self, name: str) -> sp.Symbol:
         if name not in self.symbols:
@@ -87,6 +120,7 @@ class FreeAlgebra:
         for G, Q in self.inverted:
             if sp.expand(G - F) == 0:
                 return Q
+        self.justification(F, "inverted factor")
         Q = self.symbol(f"({sp.sstr(F)})^{{-1}}")
         terms = sp.Add.make_args(F)
         lead = max(terms, key=lambda t: (len(_word(t)), sp.sstr(t)))
@@ -130,33 +164,67 @@ def _word(term: sp.Expr) -> list:
 
 @dataclass(frozen=True)
 class FreeProof:
-    """Outcome of a V1 proof: the reduced difference (0 when proved) and what was cleared."""
+    """Outcome of a V1 proof: the reduced difference (0 when proved) and what was cleared.
+
+    ``justified``: (factor, hypothesis) for every factor multiplied by or inverted;
+    ``checked``: the inverses were checked against named hypotheses; ``trivial``: the two
+    sides were structurally equal before the prover ran (such a "proof" proves nothing).
+    """
 
     residual: sp.Expr
     multiplied_by: tuple[str, ...]
     inverted: tuple[str, ...]
     terms: int
+    justified: tuple[tuple[str, str], ...] = ()
+    checked: bool = False
+    trivial: bool = False
 
     @property
     def holds(self) -> bool:
         return self.residual == 0
 
 
-def prove(lhs, rhs, left_factors=(), definitions: dict | None = None) -> FreeProof:
+def structurally_equal(lhs, rhs) -> bool:
+    """Both sides the same expression as built (SymPy may already have collapsed e.g. ``F^{-1} F``)."""
+    if lhs == rhs:
+        return True
+    diff = lhs - rhs
+    return isinstance(diff, sp.ZeroMatrix) or diff == 0
+
+
+def prove(lhs, rhs, left_factors=(), definitions: dict | None = None, invertible: dict | None = None,
+          relations: dict | None = None) -> FreeProof:
     """Prove ``lhs == rhs`` in the free algebra.
 
     ``left_factors``: MatrixExprs the hypotheses make invertible; the difference
-    is multiplied on the left by each (innermost first). ``definitions``: map
-    from a MatrixSymbol name to the MatrixExpr it abbreviates (e.g. ``K_A -> I - M_A``).
+    is multiplied on the left by each (innermost first); each must equal a factor
+    named in ``invertible`` (else NotJustified). ``definitions``: map from a
+    MatrixSymbol name to the MatrixExpr it abbreviates (e.g. ``K_A -> I - M_A``).
+    ``invertible``: ``{hypothesis: factor or tuple of factors}``; when given, every inverse in the
+    identity must be one of these factors too. ``relations``: ``{hypothesis: (word, value)}``,
+    rewrite rules ``word -> value`` a hypothesis gives (e.g. ``U^T U -> I``); each word
+    must be longer than its value so rewriting terminates.
     """
-    alg = FreeAlgebra()
+    pairs = None if invertible is None else [
+        (reason, f) for reason, fs in invertible.items() for f in (fs if isinstance(fs, (tuple, list)) else (fs,))]
+    alg = FreeAlgebra(justify=pairs)
     for name, value in (definitions or {}).items():
         alg.definitions[name] = alg.convert(value)
+    for reason, (word, value) in (relations or {}).items():
+        alg.rules.append((alg.convert(word), alg.convert(value)))
+        alg.used[f"{sp.sstr(word)} = {sp.sstr(value)}"] = reason
+    trivial = structurally_equal(lhs, rhs)
     diff = alg.convert(lhs) - alg.convert(rhs)
     for F in left_factors:
-        diff = alg.convert(F) * diff
+        if invertible is None:
+            raise NotJustified(f"left factor {sp.sstr(F)}: name the hypothesis that makes it invertible "
+                               "(invertible={hypothesis: factor})")
+        f = alg.convert(F)
+        alg.justification(sp.expand(f), "left factor")
+        diff = f * diff
     residual = alg.reduce(diff)
     return FreeProof(residual=residual,
                      multiplied_by=tuple(sp.sstr(F) for F in left_factors),
                      inverted=tuple(sp.sstr(G) for G, _ in alg.inverted),
-                     terms=len(sp.Add.make_args(residual)) if residual != 0 else 0)
+                     terms=len(sp.Add.make_args(residual)) if residual != 0 else 0,
+                     justified=tuple(alg.used.items()), checked=invertible is not None, trivial=trivial)

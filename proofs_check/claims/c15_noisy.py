@@ -18,7 +18,7 @@ from theory import noisy
 from theory import two_agents as ta
 
 from ..instances import random_gd_agent
-from ..methods import EXTERNAL_REL_TOL, free_proofs, relative_error, worst, with_python_control
+from ..methods import EXTERNAL_REL_TOL, PAIR_FACTORS, PAIR_INVERTIBLE, free_proofs, relative_error, worst, with_python_control
 from ..provenance import cite
 from ..registry import Claim, Outcome, Profile
 
@@ -35,13 +35,17 @@ BURN_IN = 300  # turns: rho <= 0.9 leaves 0.9^300 < 1e-13 of the start
 def v1(profile: Profile) -> Outcome:
     A, B = ta.A, ta.B
     proofs = [("v_t - v* = J_B (v_{t-1} - v*) + M_B eta_A + eta_B",
-               algebra.prove(noisy.v_next - ta.v_star, noisy.deviation_B, [model.I - ta.J_B], ta.DEFINITIONS))]
-    # Agent 2 of the K = 2 equation is B's equation (agent 1 = A).
+               algebra.prove(noisy.v_next - ta.v_star, noisy.deviation_B, [model.I - ta.J_B], ta.DEFINITIONS, PAIR_FACTORS))]
+    # The K-agent equation for agent 1 (= A) is consistent with B's two-agent one: with
+    # P_A := M_A P_B M_A^T + S_A (A's reply to B's stationary message plus its own noise),
+    # rhs_A(P_A) - P_A = M_A (rhs_B(P_B) - P_B) M_A^T, so B's equation implies A's.
     a1, a2 = ka.agents(2)
     rename = {a1.M: A.M, a2.M: B.M}
-    two = noisy.lyapunov_rhs(2, 1, noisy.P_B, [noisy.S_A, noisy.S_B]).xreplace(rename)
-    proofs.append(("K = 2 Lyapunov equation = the two-agent one for B",
-                   algebra.prove(two, noisy.lyapunov_rhs_B, [], {})))
+    P_A, P_B = noisy.P_A, noisy.P_B
+    rhs_A = noisy.lyapunov_rhs(2, 0, P_A, [noisy.S_A, noisy.S_B]).xreplace(rename)
+    proofs.append(("K = 2: P_A = M_A P_B M_A^T + S_A turns B's Lyapunov equation into A's",
+                   algebra.prove(rhs_A - P_A, A.M * (noisy.lyapunov_rhs_B - P_B) * A.M.T, [],
+                                 {P_A.name: A.M * P_B * A.M.T + noisy.S_A}, {})))
     return free_proofs(proofs)
 
 
@@ -75,7 +79,10 @@ def v4(profile: Profile) -> Outcome:
                 se = np.sqrt((np.outer(diag, diag) + P[k] ** 2) / chains)
                 z.append(float(np.max(np.abs(C - P[k]) / se)))
     return worst(z, MC_Z_TOL, f"K = 2, 3: Monte Carlo covariance ({chains} chains) vs Lyapunov, "
-                              "in standard errors")
+                              "in standard errors",
+                 power=f"a diagonal covariance entry off by a relative x scores z ~ x sqrt(chains / 2) = "
+                       f"{np.sqrt(chains / 2):.0f} x: x = 5% reaches the bar, a dropped noise term "
+                       "(x = O(1)) is ~20 times it")
 
 
 @with_python_control
@@ -99,7 +106,7 @@ CLAIMS = [
     Claim(
         id="C15",
         title="Noisy agents: stationary spread from a Lyapunov equation",
-        hypotheses=("independent zero-mean output noise, Cov eta_i = S_i", "rho(M_A M_B) < 1"),
+        hypotheses=("independent zero-mean output noise, Cov eta_i = S_i", "rho(M_A M_B) < 1", PAIR_INVERTIBLE),
         reference=cite("C15"),
         relation="equal",
         methods={"V1": v1, "V4": v4, "V8": v8},

@@ -18,7 +18,7 @@ from theory import two_agents as ta
 
 from .. import precise_cases
 from ..instances import gd_pairs, moments, transfers
-from ..methods import (FLOAT_REL_TOL, PRECISE_DPS, PRECISE_REL_TOL, explicit_zero, free_proofs, worst)
+from ..methods import (FLOAT_REL_TOL, PAIR_FACTORS, PAIR_INVERTIBLE, PRECISE_DPS, PRECISE_REL_TOL, explicit_zero, free_proofs, worst)
 from ..properties import run_property
 from ..provenance import cite
 from ..registry import Claim, Outcome, Profile
@@ -44,7 +44,7 @@ def identities():
 
 
 def v1(profile: Profile) -> Outcome:
-    return free_proofs((label, algebra.prove(lhs, rhs, f, ta.DEFINITIONS)) for label, lhs, rhs, f in identities())
+    return free_proofs((label, algebra.prove(lhs, rhs, f, ta.DEFINITIONS, PAIR_FACTORS)) for label, lhs, rhs, f in identities())
 
 
 def v2(profile: Profile) -> Outcome:
@@ -119,7 +119,7 @@ CLAIMS = [
     Claim(
         id="C3",
         title="Biased equilibrium: plateau G_A Delta",
-        hypotheses=("I - M_A M_B invertible (implied by rho(M_A M_B) < 1)",),
+        hypotheses=(PAIR_INVERTIBLE,),
         reference=cite("C3"),
         relation="equal",
         methods={"V1": v1, "V2": v2, "V4": v4, "V5": v5, "V6": v6, "V7": v7},

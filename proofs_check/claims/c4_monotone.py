@@ -17,7 +17,7 @@ from theory import algebra, model
 from theory import two_agents as ta
 
 from ..instances import gd_pairs, transfers
-from ..methods import explicit_zero, free_proofs, worst
+from ..methods import PAIR_FACTORS, PAIR_INVERTIBLE, explicit_zero, free_proofs, worst
 from ..properties import run_property
 from ..provenance import cite
 from ..registry import Claim, Outcome, Profile
@@ -38,12 +38,14 @@ def v1(profile: Profile) -> Outcome:
     D1, D2 = model.vector("Delta_1"), model.vector("Delta_2")
     s = sp.Symbol("s")
     return free_proofs([
-        ("G_A (s D1 + D2) = s G_A D1 + G_A D2", algebra.prove(ta.G_A * (s * D1 + D2), s * ta.G_A * D1 + ta.G_A * D2)),
-        ("G_B (s D1 + D2) = s G_B D1 + G_B D2", algebra.prove(ta.G_B * (s * D1 + D2), s * ta.G_B * D1 + ta.G_B * D2)),
+        ("G_A (s D1 + D2) = s G_A D1 + G_A D2", algebra.prove(ta.G_A * (s * D1 + D2), s * ta.G_A * D1 + ta.G_A * D2,
+                                                                     (), ta.DEFINITIONS, PAIR_FACTORS)),
+        ("G_B (s D1 + D2) = s G_B D1 + G_B D2", algebra.prove(ta.G_B * (s * D1 + D2), s * ta.G_B * D1 + ta.G_B * D2,
+                                                                     (), ta.DEFINITIONS, PAIR_FACTORS)),
         ("w_A* = w_B* gives u* = w_A*", algebra.prove(ta.u_star.xreplace({B.w_star: A.w_star}), A.w_star,
-                                                      [model.I - ta.J_A], ta.DEFINITIONS)),
+                                                      [model.I - ta.J_A], ta.DEFINITIONS, PAIR_FACTORS)),
         ("w_A* = w_B* gives v* = w_B*", algebra.prove(ta.v_star.xreplace({A.w_star: B.w_star}), B.w_star,
-                                                      [model.I - ta.J_B], ta.DEFINITIONS)),
+                                                      [model.I - ta.J_B], ta.DEFINITIONS, PAIR_FACTORS)),
     ])
 
 
@@ -106,7 +108,7 @@ CLAIMS = [
     Claim(
         id="C4",
         title="Alignment and monotone degradation",
-        hypotheses=("rho(M_A M_B) < 1",),
+        hypotheses=("rho(M_A M_B) < 1", PAIR_INVERTIBLE),
         reference=cite("C4"),
         relation="upper",
         methods={"V1": v1, "V3": v3, "V4": v4, "V6": v6},

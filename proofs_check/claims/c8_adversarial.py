@@ -19,7 +19,7 @@ from theory import two_agents as ta
 
 from ..instances import random_gd_agent
 from ..properties import run_property
-from ..methods import FLOAT_REL_TOL, explicit_zero, free_proofs, worst
+from ..methods import FLOAT_REL_TOL, PAIR_FACTORS, PAIR_INVERTIBLE, explicit_zero, free_proofs, worst
 from ..provenance import cite
 from ..registry import Claim, Outcome, Profile
 
@@ -51,12 +51,17 @@ def plateaus(a: GDAgent, b: GDAgent, w_A: np.ndarray, rho: float = 0.0) -> tuple
 
 
 # ---- C8 -------------------------------------------------------------------
+E_A, E_B = model.vector("e_A"), model.vector("e_B")
+PLATEAUS = {**D, "e_A": ta.e_A, "e_B": ta.e_B}
 def c8_v1(profile: Profile) -> Outcome:
     return free_proofs([
-        ("(I - M_A M_B) e_A = M_A K_B Delta", algebra.prove((model.I - ta.J_A) * ta.e_A, adv.attack_condition, (), D)),
+        # e_A, e_B enter as named abbreviations of C3's formulas: multiplying the formula itself by
+        # I - M_A M_B lets SymPy cancel the inverse on construction (a trivial "proof").
+        ("(I - M_A M_B) e_A = M_A K_B Delta",
+         algebra.prove((model.I - ta.J_A) * E_A, adv.attack_condition, (), PLATEAUS, PAIR_FACTORS)),
         ("e_B + M_B Delta = M_B e_A (so e_A = 0 gives e_B = -M_B Delta)",
-         algebra.prove(ta.e_B + B.M * ta.Delta, B.M * ta.e_A, [model.I - ta.J_B], D)),
-        ("(I - M_B M_A) e_B = -M_B K_A Delta", algebra.prove((model.I - ta.J_B) * ta.e_B, -B.M * A.K * ta.Delta, (), D)),
+         algebra.prove(ta.e_B + B.M * ta.Delta, B.M * ta.e_A, [model.I - ta.J_B], D, PAIR_FACTORS)),
+        ("(I - M_B M_A) e_B = -M_B K_A Delta", algebra.prove((model.I - ta.J_B) * E_B, -B.M * A.K * ta.Delta, (), PLATEAUS, PAIR_FACTORS)),
     ])
 
 
@@ -85,9 +90,27 @@ def c8_v4(profile: Profile) -> Outcome:
 
 
 # ---- C9 -------------------------------------------------------------------
+C9_SPD, C9_ORTHONORMAL = "Gamma_A SPD", "U with orthonormal columns"
+C9_ROOT = "R = Gamma_A^{-1/2}: R^T = R, R R = Gamma_A^{-1}"
+
+
 def c9_v1(profile: Profile) -> Outcome:
-    return free_proofs([("K_A = Gamma_A (Gamma^{-1/2} U^T U Gamma^{-1/2}) = I, U^T U = I",
-                         algebra.prove(adv.K_A_full_rank, model.I))])
+    """From the prompt itself: ``X_A = sqrt(N) U R`` with ``R = Gamma_A^{-1/2}`` (``R R = Gamma_A^{-1}``,
+    ``R^T = R``: Gamma_A SPD) and ``U^T U = I``: ``H_A = Gamma_A^{-1}``, ``K_A = I``, ``M_A = 0``, and A's
+    step lands on ``w_A*`` from any message."""
+    R, G, X = adv.R, A.Gamma, adv.X_full_rank
+    setting = dict(definitions={f"{R.name}^T": R},
+                   invertible={C9_SPD: G},
+                   relations={C9_ORTHONORMAL: (adv.U.T * adv.U, model.I),
+                              C9_ROOT: (R * R, sp.Inverse(G))})
+    H, w = adv.H_from_prompt, ta.u
+    return free_proofs([
+        ("H_A = X_A^T X_A / N = Gamma_A^{-1}", algebra.prove(H, sp.Inverse(G), **setting)),
+        ("K_A = Gamma_A H_A = I", algebra.prove(G * H, model.I, **setting)),
+        ("M_A = I - Gamma_A H_A = 0", algebra.prove(model.I - G * H, sp.ZeroMatrix(*A.M.shape), **setting)),
+        ("y_A = X_A w_A*: w - Gamma_A (H_A w - b_A) = w_A*",
+         algebra.prove(w - G * (H * w - adv.b_from_prompt), A.w_star, **setting)),
+    ])
 
 
 def c9_v4(profile: Profile) -> Outcome:
@@ -148,12 +171,18 @@ def c10_v4(profile: Profile) -> Outcome:
 
 
 # ---- C11 ------------------------------------------------------------------
+C11_INVERTIBLE = "M_B invertible (else least squares)"
+C11_FACTORS = {C11_INVERTIBLE: B.M}
+
+
 def c11_v1(profile: Profile) -> Outcome:
+    # M_A = 0 enters as a definition in C2's v* (substituting first lets SymPy pre-simplify the claim)
+    exact_attacker = {A.M.name: sp.ZeroMatrix(*A.M.shape), **D}
     return free_proofs([
         ("M_A = 0: v* = M_B w_A* + K_B w_B*",
-         algebra.prove(adv.v_star_exact_attacker, B.M * A.w_star + B.K * B.w_star, (), D)),
+         algebra.prove(ta.v_star, B.M * A.w_star + B.K * B.w_star, (), exact_attacker, C11_FACTORS)),
         ("w_A* = M_B^{-1}(p - K_B w_B*) gives v* = p",
-         algebra.prove(adv.v_star_exact_attacker.xreplace({A.w_star: adv.w_A_steer}), adv.p, (), D)),
+         algebra.prove(ta.v_star, adv.p, (), {**exact_attacker, A.w_star.name: adv.w_A_steer}, C11_FACTORS)),
     ])
 
 
@@ -180,8 +209,11 @@ def c11_v4(profile: Profile) -> Outcome:
 
 
 # ---- C16 ------------------------------------------------------------------
-def c16_excess(rng, d: int) -> float:
-    """Simulated ``||e_B||`` against an exact (C9) attacker, above ``||M_B^{s_B}||_2 ||Delta||``, over ``||Delta||``."""
+def c16_error(rng, d: int) -> float:
+    """Simulated ``e_B`` against an exact (C9) attacker vs its exact value ``-M_B^{s_B} Delta``
+    (C8 with M_A = 0), and ``||e_B||`` above the bound ``||M_B^{s_B}||_2 ||Delta||``; the larger,
+    over ``||Delta||``. The exact value makes the check two-sided: the bound alone follows from
+    the triangle inequality and an ``e_B`` several times too small would still satisfy it."""
     s_B = int(rng.integers(1, 5))
     base = victim(rng, d)
     b = GDAgent("B", base.geometry, base.Gamma, s_B)
@@ -190,39 +222,42 @@ def c16_excess(rng, d: int) -> float:
     a = attacks.full_rank_prompt(Gamma_A, w_A, N=d + 1, rng=rng).agent(Gamma_A)
     _, e_B = plateaus(a, b, w_A)
     Delta = b.w_star - w_A
-    M_s = np.linalg.matrix_power(np.eye(d) - b.Gamma @ b.geometry.H, s_B)
-    bound = np.linalg.norm(M_s, 2) * np.linalg.norm(Delta)
-    return max(float(np.linalg.norm(e_B) - bound), 0.0) / np.linalg.norm(Delta)
+    M_s = b.M  # GDAgent.M with steps per turn: the transfer predict uses
+    exact = np.linalg.norm(e_B + M_s @ Delta)
+    excess = np.linalg.norm(e_B) - np.linalg.norm(M_s, 2) * np.linalg.norm(Delta)
+    return float(np.maximum(exact, excess) / np.linalg.norm(Delta))
 
 
 def c16_v4(profile: Profile) -> Outcome:
     rng = np.random.default_rng(profile.seed + 160)
-    errors = [c16_excess(rng, int(rng.integers(1, 9))) for _ in range(max(8, profile.instances // 2))]
-    return worst(errors, FLOAT_REL_TOL, "simulated ||e_B|| - ||M_B^{s_B}||_2 ||Delta|| (s_B = 1..4, exact attacker), "
-                                        "relative to ||Delta||; must not exceed 0")
+    errors = [c16_error(rng, int(rng.integers(1, 9))) for _ in range(max(8, profile.instances // 2))]
+    return worst(errors, FLOAT_REL_TOL, "simulated e_B (s_B = 1..4, exact attacker) vs -M_B^{s_B} Delta, and "
+                                        "||e_B|| - ||M_B^{s_B}||_2 ||Delta||; the larger, relative to ||Delta||",
+                 power="an e_B off by a factor (1 + x) gives error x ||M_B^s Delta|| / ||Delta||: "
+                       "a 1% error is ~1e5-1e7 times the bar for these victims")
 
 
 def c16_v6(profile: Profile) -> Outcome:
     from hypothesis import strategies as st
 
-    return run_property(lambda args: c16_excess(np.random.default_rng(args[1]), args[0]),
+    return run_property(lambda args: c16_error(np.random.default_rng(args[1]), args[0]),
                         st.tuples(st.integers(1, 8), st.integers(0, 2**32 - 1)), profile, FLOAT_REL_TOL,
-                        "||e_B|| <= ||M_B^{s_B}|| ||Delta|| against an exact attacker")
+                        "e_B = -M_B^{s_B} Delta and ||e_B|| <= ||M_B^{s_B}|| ||Delta|| against an exact attacker")
 
 
 CLAIMS = [
-    Claim("C8", "Condition for a one-sided win", ("I - M_A M_B invertible",),
+    Claim("C8", "Condition for a one-sided win", (PAIR_INVERTIBLE,),
           cite("C8"), "equal", {"V1": c8_v1, "V4": c8_v4},
           formulas=("C8.attack_condition", "C8.victim_residual"),
           statement="e_A = 0 iff M_A K_B Delta = 0; both vanish iff also M_B K_A Delta = 0; then e_B = -M_B Delta."),
-    Claim("C9", "Full-rank attack prompt", ("Gamma_A SPD", "N >= d", "U with orthonormal columns"),
+    Claim("C9", "Full-rank attack prompt", (C9_SPD, "N >= d", C9_ORTHONORMAL, C9_ROOT),
           cite("C9"), "equal", {"V1": c9_v1, "V4": c9_v4},
           formulas=("C9.full_rank_prompt",),
           statement="X_A = sqrt(N) U Gamma_A^{-1/2}, y_A = X_A w_A* give K_A = I, M_A = 0, rho = 0."),
     Claim("C10", "Rank-one attack prompt", ("Gamma_A SPD", "g = K_B Delta != 0", "rho(M_A M_B) < 1"),
           cite("C10"), "equal", {"V2": c10_v2, "V4": c10_v4},
           statement="Rows x = Gamma_A^{-1} g / sqrt(g^T Gamma_A^{-1} g) give K_A g = g, hence e_A = 0."),
-    Claim("C11", "Steering the victim's equilibrium", ("M_A = 0", "M_B invertible (else least squares)"),
+    Claim("C11", "Steering the victim's equilibrium", ("M_A = 0", C11_INVERTIBLE),
           cite("C11"), "equal", {"V1": c11_v1, "V4": c11_v4},
           formulas=("C11.steering_target",),
           statement="With M_A = 0, v* = M_B w_A* + K_B w_B*; w_A* = M_B^{-1}(p - K_B w_B*) gives v* = p."),

@@ -24,7 +24,7 @@ EXPLICIT_N, EXPLICIT_D = 3, 2
 
 def l1_v1(profile: Profile) -> Outcome:
     return free_proofs([("[Gamma, 0] C (0, 1) / N = Gamma (b - H w), r = y - X w",
-                         algebra.prove(lsa.gd_readout, lsa.gd_step, (), lsa.DEFINITIONS))])
+                         algebra.prove(lsa.gd_readout, lsa.gd_step, (), lsa.DEFINITIONS, {}))])
 
 
 def l1_v2(profile: Profile) -> Outcome:
@@ -52,7 +52,7 @@ def l1_v4(profile: Profile) -> Outcome:
 
 def l1b_v1(profile: Profile) -> Outcome:
     return free_proofs([("Q[:, :d]^T C p / N = p_y Q_xx^T (b - Hw) + Q_xx^T H p_x + q_yx[...]",
-                         algebra.prove(lsa.general_readout, lsa.general_expansion, (), lsa.DEFINITIONS))])
+                         algebra.prove(lsa.general_readout, lsa.general_expansion, (), lsa.DEFINITIONS, {}))])
 
 
 def l1b_v2(profile: Profile) -> Outcome:
@@ -75,8 +75,8 @@ def l1b_v2(profile: Profile) -> Outcome:
     out = explicit_zero(cases)
     if nonzero != dd:  # the converse: with q_yx != 0 the map is not affine
         return Outcome(1.0, out.tolerance, out.instances, f"only {nonzero}/{dd} components non-affine for q_yx != 0")
-    return Outcome(out.worst_error, out.tolerance, out.instances,
-                   out.detail + f" (d={dd}, N={n}); with q_yx != 0 every component has a nonzero Hessian in w")
+    return Outcome(out.worst_error, out.tolerance, out.instances, power=out.power,
+                   detail=out.detail + f" (d={dd}, N={n}); with q_yx != 0 every component has a nonzero Hessian in w")
 
 
 def l1b_v4(profile: Profile) -> Outcome:

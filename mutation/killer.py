@@ -1,0 +1,51 @@
+"""The mutation killer: ``a2ad verify --profile quick`` restricted to the claims (and, for speed,
+the methods) that reach one module. Exit status 1 when any selected method fails, as ``a2ad verify``.
+
+Usage: ``python mutation/killer.py C1:V4,V6 C2:V4 [tests/test_x.py ...]`` (a claim without ``:methods``
+runs all its methods). Arguments ending in ``.py`` are pytest files run after verify passed: the
+input contracts (InputError on bad input) that verify, which checks mathematics, never exercises.
+Methods left out are those that never execute the mutated module (e.g. the symbolic V1/V2 for a
+float64 module), so they cannot kill its mutants; docs/mutation.rst lists the map.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Import the tree this file sits in (the one cosmic-ray mutates), not an installed copy.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def main(argv: list[str]) -> int:
+    from proofs_check import registry, runner
+
+    if not argv:
+        print("usage: killer.py CLAIM[:METHODS] ...", file=sys.stderr)
+        return 2
+
+    profile = registry.Profile.named("quick")
+    failed = []
+    tests = [a for a in argv if a.endswith(".py")]
+    for spec in (a for a in argv if not a.endswith(".py")):
+        cid, _, methods = spec.partition(":")
+        claim = registry.select([cid])[0]
+        names = methods.split(",") if methods else list(claim.methods)
+        for name in names:
+            result = runner.run_method(name, claim.methods[name], profile)
+            if result["status"] == "failed":
+                failed.append(f"{cid} {name}: {result['detail'][:200]}")
+    for line in failed:
+        print(line)
+    if failed:
+        return 1
+    if tests:
+        import subprocess
+        root = Path(__file__).resolve().parent.parent
+        env = {**__import__("os").environ, "PYTHONPATH": str(root)}
+        return 1 if subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests],
+                                   cwd=root, env=env).returncode else 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,138 @@
+"""Mutation testing driver for ``make mutation`` (cosmic-ray; see docs/mutation.rst).
+
+For each module of ``mutation/targets.toml``: write a cosmic-ray config whose test command is
+``a2ad verify --profile quick`` on the claims the module serves (``mutation/killer.py``), initialise a session,
+drop the excluded operators (docs/mutation.rst says why), run every mutant, and write
+``build/mutation/summary.json`` with the score and each surviving mutant's diff.
+
+cosmic-ray mutates the files in place and restores them after each mutant: do not edit the
+tree while it runs. Usage: ``python mutation/run.py [--modules numerics/closed_forms.py ...]``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "build" / "mutation"
+# Operators excluded (regexes over cosmic-ray operator names), see docs/mutation.rst:
+# bitwise/shift replacements of arithmetic on float arrays only raise TypeError (killed by any run,
+# no information); VariableInserter/VariableReplacer are random-name mutations cosmic-ray marks
+# experimental; replacing an operator by // or % on float arrays gives the same kind of wrong
+# number as replacing it by / (kept: every other pair among + - * / **, and // and % as sources).
+EXCLUDE = [
+    r"core/ReplaceBinaryOperator_.*_(BitOr|BitAnd|BitXor|LShift|RShift)",
+    r"core/ReplaceBinaryOperator_(BitOr|BitAnd|BitXor|LShift|RShift)_.*",
+    r"core/VariableInserter", r"core/VariableReplacer",
+    r"core/ReplaceBinaryOperator_.*_(FloorDiv|Mod)$",
+]
+# Per-mutant timeout (s): the slowest killer (L2 with training) takes ~40 s on a loaded 2-core
+# machine; a mutant that makes verify loop is killed by the timeout.
+TIMEOUT = 300.0
+
+
+def config_text(module: str, claims: list[str], tests: list[str] = ()) -> str:
+    cmd = f"nice -n 19 {shlex.quote(sys.executable)} mutation/killer.py {' '.join([*claims, *tests])}"
+    return "\n".join([
+        "[cosmic-ray]",
+        f"module-path = {json.dumps(module)}",
+        f"timeout = {TIMEOUT}",
+        "excluded-modules = []",
+        f"test-command = {json.dumps(cmd)}",  # split by shlex, no shell: no redirections
+        "",
+        "[cosmic-ray.distributor]",
+        'name = "local"',
+        "",
+        "[cosmic-ray.filters.operators-filter]",
+        f"exclude-operators = {json.dumps(EXCLUDE)}",
+        "",
+    ])
+
+
+def run(cmd: list[str]) -> None:
+    print("+", " ".join(cmd), flush=True)
+    subprocess.run(cmd, cwd=ROOT, check=True)
+
+
+def tool(name: str) -> str:
+    return str(Path(sys.executable).with_name(name))
+
+
+def forget_survivors(session: Path) -> None:
+    """Drop the results of surviving mutants so that ``cosmic-ray exec`` runs them again."""
+    import sqlite3
+
+    with sqlite3.connect(session) as db:
+        db.execute("DELETE FROM work_results WHERE test_outcome = 'survived'")
+
+
+def results(session: Path) -> list[dict]:
+    out = subprocess.run([tool("cosmic-ray"), "dump", str(session)], cwd=ROOT, check=True,
+                         capture_output=True, text=True).stdout
+    rows = []
+    for line in out.splitlines():
+        item, result = json.loads(line)
+        if result is None:
+            continue
+        m = item["mutations"][0]
+        rows.append({"module": m["module_path"], "operator": m["operator_name"], "occurrence": m["occurrence"],
+                     "line": m["start_pos"][0], "outcome": result.get("test_outcome"),
+                     "worker_outcome": result.get("worker_outcome"), "diff": result.get("diff", "")})
+    return rows
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--modules", nargs="*", help="only these modules (paths as in targets.toml)")
+    parser.add_argument("--fresh", action="store_true", help="start new sessions (default: resume)")
+    parser.add_argument("--report-only", action="store_true", help="summarise existing sessions, run nothing")
+    parser.add_argument("--retry-survivors", action="store_true",
+                        help="run the survivors again (after a killer was strengthened)")
+    args = parser.parse_args(argv)
+    targets = tomllib.loads((ROOT / "mutation" / "targets.toml").read_text())["modules"]
+    modules = args.modules or list(targets)
+    OUT.mkdir(parents=True, exist_ok=True)
+    summary = {}
+    for module in modules:
+        name = module.replace("/", "_").removesuffix(".py")
+        cfg, session = OUT / f"{name}.toml", OUT / f"{name}.sqlite"
+        cfg.write_text(config_text(module, targets[module]["claims"], targets[module].get("tests", [])))
+        if args.report_only and not session.exists():
+            continue
+        if not args.report_only:
+            if args.fresh or not session.exists():
+                session.unlink(missing_ok=True)
+                run([tool("cosmic-ray"), "init", str(cfg), str(session)])
+                run([tool("cr-filter-operators"), str(session), str(cfg)])
+            # baseline: cosmic-ray runs the exact test command on the unmutated code; it must pass,
+            # else every mutant would count as killed
+            base = subprocess.run([tool("cosmic-ray"), "baseline", str(cfg)], cwd=ROOT, capture_output=True, text=True)
+            if base.returncode != 0:
+                print(base.stdout + base.stderr)
+                raise SystemExit(f"baseline failed for {module}: the killer does not pass on unmutated code")
+            if args.retry_survivors:
+                forget_survivors(session)
+            run([tool("cosmic-ray"), "exec", str(cfg), str(session)])
+        rows = [r for r in results(session) if r["worker_outcome"] != "skipped"]
+        killed = sum(r["outcome"] == "killed" for r in rows)
+        incompetent = sum(r["outcome"] == "incompetent" for r in rows)
+        survivors = [r for r in rows if r["outcome"] == "survived"]
+        summary[module] = {"claims": targets[module]["claims"], "mutants": len(rows), "killed": killed,
+                           "incompetent": incompetent, "survived": len(survivors), "survivors": survivors}
+        print(f"{module}: {killed} killed, {len(survivors)} survived, {incompetent} incompetent "
+              f"of {len(rows)}", flush=True)
+    (OUT / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    total = sum(s["mutants"] - s["incompetent"] for s in summary.values())
+    killed = sum(s["killed"] for s in summary.values())
+    print(f"mutation score: {killed}/{total} killed ({killed / max(total, 1):.1%}); survivors in "
+          f"{OUT / 'summary.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
