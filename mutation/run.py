@@ -68,7 +68,7 @@ def forget_survivors(session: Path) -> None:
     import sqlite3
 
     with sqlite3.connect(session) as db:
-        db.execute("DELETE FROM work_results WHERE test_outcome = 'survived'")
+        db.execute("DELETE FROM work_results WHERE lower(test_outcome) = 'survived'")
 
 
 def results(session: Path) -> list[dict]:
