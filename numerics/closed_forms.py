@@ -12,7 +12,7 @@ import numpy as np
 from .errors import InputError
 
 
-def round_map(M: np.ndarray, c: np.ndarray, i: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def round_map(M: np.ndarray, c: np.ndarray, i: int) -> tuple[np.ndarray, np.ndarray]:
     """Affine map of one full round ending at agent i: ``u_i <- J_i u_i + r_i`` (C17).
 
     ``J_i = M_i M_{i-1} ... M_{i+1}`` and ``r_i = sum_j P_{i,j} c_j``, accumulated

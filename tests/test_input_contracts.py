@@ -20,7 +20,9 @@ def test_lyapunov_accepts_good_input():
 @pytest.mark.parametrize("bad_S, quantity", [
     (np.stack([np.diag([0.1, -0.1]), 0.2 * np.eye(2)]), "noise covariance S[0]"),  # not PSD
     (np.stack([0.1 * np.eye(2), np.diag([0.1, -0.2])]), "noise covariance S[1]"),  # the last one too
-    (np.stack([0.1 * np.eye(3), 0.2 * np.eye(3)]), "noise covariances S"),  # wrong shape
+    (np.stack([0.1 * np.eye(3), 0.2 * np.eye(3)]), "noise covariances S"),  # wrong shape (larger)
+    (np.stack([0.1 * np.eye(1), 0.2 * np.eye(1)]), "noise covariances S"),  # (smaller)
+    (0.1 * np.eye(2)[None], "noise covariances S"),  # one agent's noise for two agents
     (np.stack([np.full((2, 2), np.nan), 0.2 * np.eye(2)]), "noise covariances S"),  # NaN
 ])
 def test_lyapunov_refuses_bad_noise(bad_S, quantity):
