@@ -48,7 +48,7 @@ def _vec(v) -> str:
 def report_text(r: FitReport) -> str:
     p = r.prediction
     lines = [f"fitted round rate rho(Mhat) = {p.rate:.4g}" + ("" if p.rate < 1 else "  (diverges: no plateau)"),
-             f"tail: rounds {r.tail_start}+; intervals: {r.bootstrap} bootstrap resamples"]
+             f"tail: rounds {r.tail_start}+; map intervals: least-squares t; others: {r.bootstrap} bootstrap resamples"]
     for k, (name, f) in enumerate(zip(r.agents, p.fits)):
         lines += ["", f"agent {name}: {f.n} messages, R^2 = {f.r2:.6f}, design condition {f.condition:.3g}",
                   "  Mhat = " + "\n         ".join(_vec(row) for row in f.M_hat),

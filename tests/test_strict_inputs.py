@@ -284,7 +284,9 @@ def test_fit_bootstrap_zero_works(tmp_path, capsys):
     code, out, err = run(capsys, ["fit", str(tr), "--bootstrap", "0", "--json"])
     assert code == 0, err
     doc = json.loads(out)
-    assert doc["bootstrap"] == 0 and doc["agents"][0]["map_interval"] is None
+    # the fitted maps' intervals are least-squares t-intervals (no resampling); the plateau's need the bootstrap
+    assert doc["bootstrap"] == 0 and doc["agents"][0]["predicted_plateau_interval"] is None
+    assert doc["agents"][0]["map_interval"] is not None
 
 
 @pytest.mark.parametrize("argv", [["derive", "--format", "json", "--out", "{dir}"],
