@@ -11,11 +11,12 @@ FOUNDATION = ["C1", "C2", "C3", "C4", "C5", "C6", "C7", "C17"]
 LSA = ["L1", "L1b", "L2"]
 ADVERSARIAL_AND_HELPERS = ["C8", "C9", "C10", "C11", "C12", "C13", "C14", "C14b", "C16"]
 NOISE_AND_FITTING = ["C15", "C18"]
+PROTOCOLS = ["P1", "P2", "P3", "P4", "P5"]
 
 
 def test_every_registered_claim_is_required_to_pass_quick():
     """No claim is left out of test_claim_passes_quick."""
-    required = set(FOUNDATION + LSA + ADVERSARIAL_AND_HELPERS + NOISE_AND_FITTING)
+    required = set(FOUNDATION + LSA + ADVERSARIAL_AND_HELPERS + NOISE_AND_FITTING + PROTOCOLS)
     assert {c.id for c in registry.all_claims()} <= required
 
 
@@ -45,7 +46,7 @@ def test_status_rules():
         assert runner.run([_claim({"V1": ok, "V2": failing})], QUICK)["claims"][0]["status"] == "failed"
 
 
-@pytest.mark.parametrize("cid", FOUNDATION + LSA + ADVERSARIAL_AND_HELPERS + NOISE_AND_FITTING)
+@pytest.mark.parametrize("cid", FOUNDATION + LSA + ADVERSARIAL_AND_HELPERS + NOISE_AND_FITTING + PROTOCOLS)
 def test_claim_passes_quick(cid):
     rep = runner.run(registry.select([cid]), QUICK)
     methods = rep["claims"][0]["methods"]
