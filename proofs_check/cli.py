@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 
-from numerics.errors import InputError
+# The package multiplies small matrices, where BLAS threads cost more than they give and
+# would oversubscribe the cores `verify` already uses one process each. Set before numpy loads.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+from numerics.errors import InputError  # noqa: E402 (after the thread settings)
 
 from . import __version__
 
