@@ -6,10 +6,9 @@ agents and never calls a closed form.
 """
 from __future__ import annotations
 
-import mpmath as mp
 import numpy as np
 
-from . import closed_forms, precise, simulate, validate
+from . import closed_forms, simulate, validate
 from .config import System
 from .errors import InputError
 
@@ -79,6 +78,10 @@ def predict_precise(system: System, digits: int) -> dict:
     The per-turn transfers are rebuilt from the agents' input data (taken as exact) at
     that precision, so no float64 product enters the result.
     """
+    import mpmath as mp  # only here: keeps `a2ad predict` in float64 fast to start
+
+    from . import precise
+
     digits = check_digits(digits)
     if system.d > MAX_PRECISE_DIM:
         raise InputError("dimension d", system.d, f"--precision supports d <= {MAX_PRECISE_DIM}")

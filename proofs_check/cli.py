@@ -20,7 +20,17 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 from numerics.errors import InputError  # noqa: E402 (after the thread settings)
 
-from . import __version__
+
+class _Version(argparse.Action):
+    """``--version``: the package version is looked up only when asked for."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest, nargs=0, default=default, help=help or "show the version and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from . import __version__
+
+        parser.exit(0, f"a2a-dynamics {__version__}\n")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -32,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     from . import commands
 
     parser = _Parser(prog="a2ad", description="Verify, reproduce and cite the theory of interacting in-context learners.")
-    parser.add_argument("--version", action="version", version=f"a2a-dynamics {__version__}")
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     modules = sorted(info.name for info in pkgutil.iter_modules(commands.__path__))
     for name in modules:

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from numerics import outputs, validate
 from numerics.errors import InputError
-from numerics.experiments import all_experiments
+from numerics.experiments import all_experiments, names as experiment_names
 
 
 def register(sub) -> None:
-    names = sorted(all_experiments())
+    names = experiment_names()  # read from the sources: importing the experiments loads matplotlib
     p = sub.add_parser("experiment", help="run one of the paper's experiments: " + ", ".join(names))
     p.add_argument("name", help="one of: " + ", ".join(names))
     p.add_argument("--out", default=None, help="output directory (default: build/experiments/NAME)")
