@@ -94,7 +94,7 @@ def fit_figure(r: FitReport, transcript: Transcript, path) -> Path:
         ax.plot([], [], "k--", lw=1, label="predicted plateau (C2 from fitted maps)")
         ax.fill_between([], [], [], color="black", alpha=0.12, label="+-2 predicted std (C15)")
         ax.set(title=f"{name}'s messages, one colour per coordinate",
-               xlabel="turn (rounds)", ylabel="message coordinate (units of the message)")
+               xlabel="turn (rounds)", ylabel="message coordinate")
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
         ax = axes[k, 1]
         x = np.arange(d)

@@ -38,7 +38,7 @@ def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -
     new_agent = common.agent_factory(agents, D, seed)
     rng = np.random.default_rng(seed)
     turns = 400 if quick else 2000
-    sweeps = {"gap scale s (w_B* = w_A* + s Delta_0, |Delta_0| = 1)": (np.linspace(0, 2, 5 if quick else 11), targets_scale),
+    sweeps = {"gap scale s = ||w_B* - w_A*||": (np.linspace(0, 2, 5 if quick else 11), targets_scale),
               "angle theta (rad)": (np.linspace(0, np.pi, 5 if quick else 13), targets_angle)}
     rows = []
     fig, axes = plotting.figure(2, len(GEOMETRIES), width=4.2, height=3.4)

@@ -48,9 +48,8 @@ def run(out_dir: Path, agents: str = "lsa", seed: int = 0, quick: bool = False,
                 label=f"{agent.name}: trained Gamma_eff (rel. error {res.rel_error:.1e})")
     ax.set_xticks(k)
     ax.set_xlabel("coordinate k (Sigma_kk: A's variances rise with k, B's fall)")
-    ax.set_ylabel("diagonal entry (Gamma)_kk (1 / units of Sigma)")
-    ax.set_title(f"each agent's preconditioner follows its own Sigma ({parameterisation} parameterisation)",
-                 fontsize=9)
+    ax.set_ylabel("(Gamma)_kk (1 / units of Sigma)")
+    ax.set_title(f"Gamma follows each agent's own Sigma ({parameterisation})", fontsize=10)
     plotting.legend_outside(ax)
     fig.suptitle("Two LSA agents trained on different input covariances: plateaus (C3) and Gamma* (L2)",
                  fontsize=10)
