@@ -26,10 +26,13 @@ def bar(total: int, description: str, show: bool | None = None):
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    # auto_refresh=False: no refresh thread, so `verify` can fork its worker pool while the bar is up
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=Console(stderr=True), transient=True) as prog:
+                  console=Console(stderr=True), transient=True, auto_refresh=False) as prog:
         task = prog.add_task(description, total=total)
+        prog.refresh()
 
         def advance(n: int = 1, text: str | None = None) -> None:
             prog.update(task, advance=n, **({"description": f"{description}: {text}"} if text else {}))
+            prog.refresh()
         yield advance

@@ -3,8 +3,7 @@
 ``run(..., workers=2)`` spreads the methods over a process pool (forked, so the
 workers inherit the imported claims); the report is assembled in registry order
 and is the same as a serial run's apart from the ``seconds`` fields. Methods that
-share per-process state (the V7 methods share one training, see
-``proofs_check.v7_trained.pair``) run as one job in one worker. With a
+share per-process state or imports (:data:`GROUPED_METHODS`) run as one job in one worker. With a
 :class:`proofs_check.proof_cache.ProofCache`, symbolic methods (V1-V3) whose
 fingerprint is unchanged are read back instead of rerun; numeric methods always run.
 """
@@ -20,8 +19,9 @@ from typing import Callable
 from . import __version__
 from .registry import Claim, Profile
 
-# Methods with this name share state inside one process, so they form one job.
-SHARED_STATE_METHODS = ("V7",)
+# Methods with these names run as one job (in one worker): the V7 methods share one training
+# (v7_trained.pair), the V8 methods share python-control's import (~1 s, paid once per process).
+GROUPED_METHODS = ("V7", "V8")
 
 
 def run_method(method: str, fn, profile: Profile) -> dict:
@@ -65,14 +65,14 @@ def default_workers() -> int:
 def jobs(claims: list[Claim], expected: dict | None = None) -> list[list[tuple[int, str]]]:
     """Methods as jobs ``[(claim index, method), ...]``, the longest expected first.
 
-    ``expected`` maps ``"C2 V4"`` to last run's seconds; without it the shared-state
-    jobs (the V7 training) go first, since they are the longest.
+    ``expected`` maps ``"C2 V4"`` to last run's seconds; without it the grouped jobs
+    (the V7 training first) go first, since they are the longest.
     """
     shared: dict[str, list[tuple[int, str]]] = {}
     out: list[list[tuple[int, str]]] = []
     for i, claim in enumerate(claims):
         for name in claim.methods:
-            if name in SHARED_STATE_METHODS:
+            if name in GROUPED_METHODS:
                 shared.setdefault(name, []).append((i, name))
             else:
                 out.append([(i, name)])

@@ -270,3 +270,35 @@ def test_rho_reason_names_the_coupling_when_each_agent_contracts():
     assert max(abs(np.linalg.eigvals(M[0]))) < 1 and max(abs(np.linalg.eigvals(M[1]))) < 1
     doc = prediction.predict(system)
     assert not doc["converges"] and "coupling itself" in doc["reason"], doc["reason"]
+
+
+# ---- progress bars -------------------------------------------------------------------------
+
+def test_progress_bar_is_off_off_a_terminal(capsys):
+    from numerics import progress
+
+    assert not progress.enabled()  # pytest captures stderr: not a terminal
+    with progress.bar(3, "x") as advance:
+        for _ in range(3):
+            advance(text="step")
+    assert capsys.readouterr().err == ""
+
+
+def test_progress_bar_draws_on_a_terminal(monkeypatch):
+    import io
+
+    from numerics import progress
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+    fake = Tty()
+    monkeypatch.setattr("sys.stderr", fake)
+    monkeypatch.delenv(progress.ENV_OFF, raising=False)
+    assert progress.enabled()
+    with progress.bar(2, "drawing") as advance:
+        advance()
+        advance()
+    assert "drawing" in fake.getvalue()
+    monkeypatch.setenv(progress.ENV_OFF, "1")
+    assert not progress.enabled()
