@@ -302,3 +302,23 @@ def test_progress_bar_draws_on_a_terminal(monkeypatch):
     assert "drawing" in fake.getvalue()
     monkeypatch.setenv(progress.ENV_OFF, "1")
     assert not progress.enabled()
+
+
+def test_c15_v4_with_the_shorter_burn_in_still_catches_a_dropped_noise_term(monkeypatch):
+    """Power of C15 V4 after the burn-in cut (300 -> 120 turns): the correct Lyapunov covariance
+    passes, one with the first agent's noise S_A dropped fails."""
+    from numerics import lyapunov
+    from proofs_check.claims import c15_noisy
+
+    assert c15_noisy.BURN_IN * 2 * np.log10(1 / c15_noisy.RHO_MAX) >= 10  # rho^(2T) <= 1e-10
+    good = c15_noisy.v4(QUICK)
+    assert good.worst_error <= good.tolerance
+    true = lyapunov.stationary_covariances
+
+    def dropped(M, S):
+        S = np.array(S, copy=True)
+        S[0] = 0.0
+        return true(M, S)
+    monkeypatch.setattr(lyapunov, "stationary_covariances", dropped)
+    bad = c15_noisy.v4(QUICK)
+    assert bad.worst_error > bad.tolerance
