@@ -1,6 +1,5 @@
 """Every experiment's figure (and verify's margins figure) has a title, labelled axes and a
 legend whose window extent does not overlap the plotted data."""
-import json
 
 import numpy as np
 import pytest
