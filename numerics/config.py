@@ -217,8 +217,9 @@ def parse_exact(raw) -> ExactSystem:
     d = parsed[0][1].d
     agents = []
     for name, geom, g, _steps_ in parsed:
-        if g is None:
-            raise InputError(f"{name}.preconditioner", None, "is missing")
+        if g is None:  # the float64 default I / lambda_max(H) is not an exact number
+            raise InputError(f"{name}.preconditioner", None, "is missing: --precision needs it written out, "
+                                                             "e.g. \"preconditioner\": 0.5 or a d x d matrix")
         validate.preconditioner(f"{name}.preconditioner", g, d)
         Gamma = [[g if i == j else 0 for j in range(d)] for i in range(d)] if not isinstance(g, list) else g
         agents.append(ExactAgent(name, geom, Gamma, _steps_))

@@ -32,7 +32,7 @@ def check_digits(digits) -> int:
 UNINFORMED_REL_TOL = 1e-12
 
 
-def _reason(rho: float, system: System, text: str | None = None) -> str:
+def _reason(rho: float, system: System, text: str | None = None, M=None, H=None) -> str:
     """Why rho >= 1, naming the cause: an agent's own map M_i with an eigenvalue on or outside the
     unit circle (its preconditioner overshoots), a direction no prompt informs (every M_i keeps
     it), or, with every M_i contracting alone, the coupling itself (C6)."""
@@ -40,13 +40,15 @@ def _reason(rho: float, system: System, text: str | None = None) -> str:
     head = (f"contraction rate rho = {text} > 1: the messages diverge for every initial message with a "
             "component on the unstable subspace (C1)" if rho > 1 else
             f"contraction rate rho = {text} is 1 to within {CONVERGENCE_MARGIN:g}: no unique attracting fixed point")
-    with np.errstate(all="ignore"):
-        M, _ = system.stacked()
+    if M is None:  # float64 systems; --precision passes its own M_i and H_i
+        with np.errstate(all="ignore"):
+            M, _ = system.stacked()
+        H = [a.geometry.H for a in system.agents]
     if not np.all(np.isfinite(M)):
         return f"{head}; cause: an agent's own per-turn map overflows float64 (its GD steps diverge)"
     radii = [float(closed_forms.spectral_radius(m)) for m in M]
     k = int(np.argmax(radii))
-    H = np.vstack([a.geometry.H for a in system.agents])
+    H = np.vstack(H)
     _, s, Vt = np.linalg.svd(H)
     uninformed = s[-1] <= UNINFORMED_REL_TOL * max(float(s[0]), 1.0) if s.size == system.d else True
     name = system.agents[k].name
@@ -136,7 +138,10 @@ def predict_precise(system: System, digits: int) -> dict:
                "precision": f"mpmath {digits} digits", "agents": {}}
         u = precise.fixed_points(Ms, cs)[0] if doc["converges"] else None
         if u is None:
-            doc["reason"] = _reason(float(rho), system, mp.nstr(rho, 6))
+            Hs = [np.asarray(a.geometry.H, dtype=float) if a.geometry.H is not None else
+                  (lambda X: X.T @ X / len(X))(np.asarray(a.geometry.X, dtype=float)) for a in system.agents]
+            Mf = np.array([[[float(x) for x in row] for row in m.tolist()] for m in Ms])
+            doc["reason"] = _reason(float(rho), system, mp.nstr(rho, 6), Mf, Hs)
         for i, agent in enumerate(system.agents):
             entry = {"target": [s(x) for x in targets[i]], "fixed_point": None, "residual": None, "residual_norm": None}
             if u is not None:

@@ -323,8 +323,3 @@ def test_c15_v4_with_the_shorter_burn_in_still_catches_a_dropped_noise_term(monk
     bad = c15_noisy.v4(QUICK)
     assert bad.worst_error > bad.tolerance
 
-
-def test_verify_profile_choices_match_the_registry():
-    from proofs_check.commands import verify
-
-    assert sorted(verify.PROFILE_NAMES) == sorted(registry.PROFILES)
