@@ -9,13 +9,19 @@ from pathlib import Path
 
 def main() -> int:
     here = Path(__file__).parent
+    from numerics import progress
+
     results = {}
-    for path in sorted(here.glob("bench_*.py")):
-        spec = importlib.util.spec_from_file_location(path.stem, path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        print(f"== {path.stem}")
-        results[path.stem] = module.main()
+    paths = sorted(here.glob("bench_*.py"))
+    with progress.bar(len(paths), "make bench") as advance:
+        for path in paths:
+            advance(0, path.stem)
+            spec = importlib.util.spec_from_file_location(path.stem, path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            print(f"== {path.stem}", flush=True)
+            results[path.stem] = module.main()
+            advance()
     out = Path("build") / "benchmarks.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")

@@ -97,9 +97,18 @@ def gallery() -> None:
 def main() -> int:
     shutil.rmtree(OUT, ignore_errors=True)
     (OUT / "claims").mkdir(parents=True)
-    claims_pages(runner.run(registry.all_claims(), registry.Profile.named("quick")))
-    gallery()
-    sweep_gallery.write(OUT / "sweeps")
+    from numerics import progress
+
+    claims = registry.all_claims()
+    with progress.bar(sum(len(c.methods) for c in claims), "docs: verify (quick)") as advance:
+        rep = runner.run(claims, registry.Profile.named("quick"), workers=runner.default_workers(),
+                         on_method=lambda c, m: advance(text=f"{c.id} {m['method']}"))
+    claims_pages(rep)
+    with progress.bar(2, "docs: experiments and sweeps galleries") as advance:
+        gallery()
+        advance()
+        sweep_gallery.write(OUT / "sweeps")
+        advance()
     return 0
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import sqrtm
 
 from . import closed_forms, validate
 from .agents import GDAgent
@@ -45,6 +44,8 @@ def full_rank_prompt(Gamma_A, w_A, N: int, rng: np.random.Generator) -> AttackPr
     N = validate.positive_int("N", N)
     if N < d:
         raise InputError("N", N, f"the full-rank attack needs N >= d = {d} examples (C9)")
+    from scipy.linalg import sqrtm  # scipy loads in ~0.2 s: only when an attack is built
+
     root_inv = np.real(sqrtm(np.linalg.inv(G)))
     X = np.sqrt(N) * _orthonormal_columns(rng, N, d) @ root_inv
     return AttackPrompt(X=X, y=X @ w, w_A=w, rho=0.0)

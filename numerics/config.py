@@ -113,15 +113,29 @@ def parse_agents(raw, agent_parser=None) -> tuple[list[tuple[str, prompts.Geomet
     return parsed, validate.vector("initial_message", top.get("initial_message", [0.0] * d), d)
 
 
+def default_preconditioner(name: str, geom: prompts.Geometry) -> np.ndarray:
+    """``Gamma = I / lambda_max(H)``: the agent's own GD step that never overshoots.
+
+    With this step ``M = I - H / lambda_max(H)`` has its eigenvalues in [0, 1): 1 - lambda/lambda_max
+    for each eigenvalue lambda of the PSD H, so the agent alone contracts monotonically in every
+    direction its prompt informs (C1 for one agent); any step above 2 / lambda_max would put an
+    eigenvalue of M below -1 (outside the unit disc). Used when an agent gives no ``preconditioner``.
+    """
+    lam = float(np.max(np.linalg.eigvalsh(geom.H))) if geom.d else 0.0
+    if not np.isfinite(lam) or lam <= 0:
+        raise InputError(f"{name}.preconditioner", None, "is missing, and the default I / lambda_max(H) needs a "
+                                                         "prompt with H != 0: give a number or a d x d matrix")
+    return np.eye(geom.d) / lam
+
+
 def parse(raw) -> System:
-    """Validate a decoded CONFIG.json object and build the system."""
+    """Validate a decoded CONFIG.json object and build the system (a missing preconditioner
+    defaults to :func:`default_preconditioner`)."""
     parsed, v0 = parse_agents(raw)
-    for name, _, g, _ in parsed:
-        if g is None:
-            raise InputError(f"{name}.preconditioner", None, "is missing")
     d = v0.shape[0]
     agents = tuple(
-        GDAgent(name, geom, validate.preconditioner(f"{name}.preconditioner", g, d), steps)
+        GDAgent(name, geom, default_preconditioner(name, geom) if g is None
+                else validate.preconditioner(f"{name}.preconditioner", g, d), steps)
         for name, geom, g, steps in parsed)
     proto = None
     if "protocol" in raw:  # optional; without it the round robin, unchanged
@@ -203,8 +217,9 @@ def parse_exact(raw) -> ExactSystem:
     d = parsed[0][1].d
     agents = []
     for name, geom, g, _steps_ in parsed:
-        if g is None:
-            raise InputError(f"{name}.preconditioner", None, "is missing")
+        if g is None:  # the float64 default I / lambda_max(H) is not an exact number
+            raise InputError(f"{name}.preconditioner", None, "is missing: --precision needs it written out, "
+                                                             "e.g. \"preconditioner\": 0.5 or a d x d matrix")
         validate.preconditioner(f"{name}.preconditioner", g, d)
         Gamma = [[g if i == j else 0 for j in range(d)] for i in range(d)] if not isinstance(g, list) else g
         agents.append(ExactAgent(name, geom, Gamma, _steps_))

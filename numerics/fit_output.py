@@ -53,7 +53,7 @@ def report_text(r: FitReport) -> str:
         lines += ["", f"agent {name}: {f.n} messages, R^2 = {f.r2:.6f}, design condition {f.condition:.3g}",
                   "  Mhat = " + "\n         ".join(_vec(row) for row in f.M_hat),
                   f"  chat = {_vec(f.c_hat)}",
-                  f"  implied target what* = {_vec(f.target) if f.target is not None else 'undefined (Khat singular)'}",
+                  f"  implied target w_hat* = {_vec(f.target) if f.target is not None else 'undefined (Khat singular)'}",
                   f"  noise std (residuals) = {_vec(np.sqrt(np.diag(f.residual_cov)))}"]
         if p.plateau is not None:
             lines.append(f"  predicted plateau = {_vec(p.plateau[k])}")
@@ -90,31 +90,36 @@ def fit_figure(r: FitReport, transcript: Transcript, path) -> Path:
                 sd = np.sqrt(p.spread[k][j, j])
                 ax.axhline(p.plateau[k][j], color=line.get_color(), ls="--", lw=1)
                 ax.axhspan(p.plateau[k][j] - 2 * sd, p.plateau[k][j] + 2 * sd, color=line.get_color(), alpha=0.12)
-        ax.axvline(r.tail_start, color="grey", lw=0.8, ls=":")
-        ax.set(title=f"{name}'s messages; dashed: predicted plateau, band: +-2 predicted std",
-               xlabel="turn", ylabel="message")
-        ax.legend(fontsize=7)
+        ax.axvline(r.tail_start, color="black", lw=0.8, ls=":", label="tail starts (fit compared here)")
+        ax.plot([], [], "k--", lw=1, label="predicted plateau (C2 from fitted maps)")
+        ax.fill_between([], [], [], color="black", alpha=0.12, label="+-2 predicted std (C15)")
+        ax.set(title=f"{name}'s messages, one colour per coordinate",
+               xlabel="turn (rounds)", ylabel="message coordinate")
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
         ax = axes[k, 1]
         x = np.arange(d)
         ref = p.plateau[k] if p.plateau is not None else np.zeros(d)  # offsets from the prediction
         obs_lo, obs_hi = r.observed_mean_interval.low[k], r.observed_mean_interval.high[k]
+        # black and grey here: colours mean coordinates in this figure (left panels)
         ax.errorbar(x + 0.1, r.observed_mean[k] - ref, yerr=[np.maximum(r.observed_mean[k] - obs_lo, 0), np.maximum(obs_hi - r.observed_mean[k], 0)],
-                    fmt="o", label="observed tail mean")
+                    fmt="o", color="0.45", label="observed tail mean")
         if p.plateau is not None and r.plateau_interval is not None:
             lo, hi = r.plateau_interval.low[k], r.plateau_interval.high[k]
             ax.errorbar(x - 0.1, np.zeros(d), yerr=[np.maximum(ref - lo, 0), np.maximum(hi - ref, 0)],
-                        fmt="s", label="predicted plateau (C2 from fitted maps)")
-        ax.axhline(0, color="grey", lw=0.6)
-        ax.set(title=f"{name}: minus the predicted plateau ({100 * r.level:g}% intervals)",
-               xlabel="coordinate", ylabel="offset from prediction", xticks=x, xticklabels=[str(i + 1) for i in x])
-        ax.legend(fontsize=7)
+                        fmt="s", color="black", label="predicted plateau (C2 from fitted maps)")
+        ax.axhline(0, color="0.6", lw=0.6)
+        ax.set(title=f"{name}: offset from the predicted plateau ({100 * r.level:g}% intervals)",
+               xlabel="coordinate", ylabel="offset (units of the message)", xticks=x,
+               xticklabels=[str(i + 1) for i in x])
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+    fig.suptitle("Fitted affine maps (C18): predicted plateau and spread against the transcript's tail", fontsize=10)
     fig.tight_layout()
     path = Path(path)
     from .outputs import atomic
 
     try:
         with atomic(path, "--figure") as tmp:
-            fig.savefig(tmp, dpi=110, format=path.suffix.lstrip(".").lower() or "png")
+            fig.savefig(tmp, dpi=110, format=path.suffix.lstrip(".").lower() or "png", bbox_inches="tight")
     finally:
         plt.close(fig)
     return path

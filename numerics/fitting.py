@@ -2,7 +2,7 @@
 
 Least squares ``[Mhat | chat] = Y Z^T (Z Z^T)^{-1}`` with ``Z = [incoming; 1]``
 (theory/fitting.py). From the fitted maps: the implied target
-``what* = (I - Mhat)^{-1} chat``, the rate ``rho(Mhat_A Mhat_B)``, the predicted plateau
+``w_hat* = (I - Mhat)^{-1} chat``, the rate ``rho(Mhat_A Mhat_B)``, the predicted plateau
 (C2, C17) and, from the residual covariances ``Shat_i``, the predicted stationary spread
 (C15). Intervals: for the fitted maps, the least-squares t-interval conditional on the design
 (``chat_ij +- t_{n-d-1} sqrt(Shat_ii [(Z^T Z)^{-1}]_jj)``; valid for the autoregressive designs of a
@@ -51,7 +51,7 @@ class AffineFit:
 
     @property
     def target(self) -> np.ndarray | None:
-        """``what* = Khat^{-1} chat``, or None when ``Khat`` is singular."""
+        """``w_hat* = Khat^{-1} chat``, or None when ``Khat`` is singular."""
         if np.linalg.cond(self.K_hat) > ILL_CONDITIONED:
             return None
         return np.linalg.solve(self.K_hat, self.c_hat)

@@ -65,8 +65,8 @@ def sample_tasks(rng: np.random.Generator, B: int, N: int, Sigma: np.ndarray, ta
                  queries: int = QUERIES_PER_TASK) -> TaskBatch:
     d = Sigma.shape[0]
     L = np.linalg.cholesky(Sigma)
-    X = rng.standard_normal((B, N, d)) @ L.T
-    xq = rng.standard_normal((B, queries, d)) @ L.T
+    X = (rng.standard_normal((B * N, d)) @ L.T).reshape(B, N, d)  # one GEMM, not B small ones
+    xq = (rng.standard_normal((B * queries, d)) @ L.T).reshape(B, queries, d)
     w = tau * rng.standard_normal((B, d))
     y = np.einsum("bnd,bd->bn", X, w) + sigma * rng.standard_normal((B, N))
     return TaskBatch(X, y, xq, np.einsum("bqd,bd->bq", xq, w))
@@ -134,26 +134,119 @@ def train(d: int, N: int, Sigma, tau: float = 1.0, sigma: float = 0.0, steps: in
     """Adam with cosine learning-rate decay on fresh task batches; returns weights and the L2 comparison."""
     d = validate.positive_int("d", d)
     N = validate.positive_int("N", N)
+    S = covariance(Sigma, d)
+    rng = np.random.default_rng(seed)
+    draw = lambda: sample_tasks(rng, batch, N, S, tau, sigma)
+
+    def step(p, Q, tasks):  # one agent: add the leading agent axis _adam works with
+        loss, gp, gQ = loss_and_grad(p[0], Q[0], tasks)
+        return np.array([loss]), gp[None], gQ[None]
+    return _adam([S], N, tau, sigma, steps, batch, seed, lr, parameterisation, rng, draw, step, progress,
+                 check_every, "sampled")[0]
+
+
+def train_together(d: int, N: int, Sigmas, tau: float = 1.0, sigma: float = 0.0, steps: int = 1500,
+                   batch: int = 256, seed: int = 0, lr: float = 0.02, parameterisation: str = "full",
+                   check_every: int = 50) -> list[TrainingResult]:
+    """Train one agent per Sigma in one batched run (same optimiser and schedule as :func:`train`).
+
+    Each agent has its own tasks (drawn from its own Sigma) and its own parameters; the
+    arrays are stacked along a leading agent axis so one numpy call serves all agents.
+    The loss is the query-averaged risk of :func:`expected_query_loss_and_grad` (the
+    query is integrated exactly instead of sampled), which has the same minimiser
+    (L2's ``Gamma*``) and less gradient noise.
+    """
+    d = validate.positive_int("d", d)
+    N = validate.positive_int("N", N)
+    S = np.stack([covariance(s, d) for s in Sigmas])
+    L = np.linalg.cholesky(S)
+    rng = np.random.default_rng(seed)
+    draw = lambda: sample_contexts(rng, batch, N, L, tau, sigma)
+    step = lambda p, Q, b: expected_query_loss_and_grad(p, Q, b, S)
+    return _adam(list(S), N, tau, sigma, steps, batch, seed, lr, parameterisation, rng, draw, step, False,
+                 check_every, "query-averaged")
+
+
+def bartlett_factor(rng: np.random.Generator, shape: tuple, N: int, k: int) -> np.ndarray:
+    """``F`` (``shape + (k, k)``) with ``F F^T ~ Wishart_k(N, I)``, the law of ``G^T G`` for G (N x k) iid N(0, 1).
+
+    Bartlett's decomposition (N >= k): F lower triangular, ``F_ii^2 ~ chi^2(N - i)``
+    (i = 0..k-1), ``F_ij ~ N(0, 1)`` below the diagonal: k(k+1)/2 draws per matrix
+    instead of N k. For N < k, F = G^T (k x N) is drawn explicitly.
+    """
+    if N < k:
+        return np.swapaxes(rng.standard_normal(shape + (N, k)), -1, -2)
+    F = np.zeros(shape + (k * k,))
+    F[..., np.arange(k) * (k + 1)] = np.sqrt(rng.chisquare(N - np.arange(k), size=shape + (k,)))
+    r, c = np.tril_indices(k, -1)
+    F[..., r * k + c] = rng.standard_normal(shape + (r.size,))
+    return F.reshape(shape + (k, k))
+
+
+def sample_contexts(rng: np.random.Generator, B: int, N: int, L: np.ndarray, tau: float,
+                    sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per agent (leading axis; ``L L^T = Sigma``): context moments C (A, B, d+1, d+1) and tasks w (A, B, d).
+
+    At message 0 the LSA output depends on the context only through ``C = Z^T Z / N``
+    (rows ``z_j = (x_j, y_j)``). With ``w`` fixed, ``z = L_z g``, ``g ~ N(0, I)``,
+    ``L_z = [[L, 0], [w^T L, sigma]]`` (so ``x = L g_x``, ``y = <w, x> + sigma g_y``), hence
+    ``N C = L_z F F^T L_z^T`` with ``F F^T ~ Wishart(N, I)``: exact in distribution (Bartlett).
+    """
+    A, d = L.shape[0], L.shape[-1]
+    w = tau * rng.standard_normal((A, B, d))
+    Lz = np.zeros((A, B, d + 1, d + 1))
+    Lz[..., :d, :d] = L[:, None]
+    Lz[..., d, :d] = (w[..., None, :] @ L[:, None])[..., 0, :]
+    Lz[..., d, d] = sigma
+    G = Lz @ bartlett_factor(rng, (A, B), N, d + 1)
+    return G @ np.swapaxes(G, -1, -2) / N, w
+
+
+def expected_query_loss_and_grad(p: np.ndarray, Q: np.ndarray, batch, Sigma: np.ndarray):
+    """Risk averaged exactly over the query ``x_q ~ N(0, Sigma)``, per agent (leading axis).
+
+    ``batch = (C, w)`` from :func:`sample_contexts`. The prediction is
+    ``yhat = p^T C Q z_q = a^T x_q`` with ``a = Q_x^T C p`` (``Q_x``: the first d columns
+    of Q; the query's label slot is 0), so ``E_{x_q} (yhat - <w, x_q>)^2 = r^T Sigma r``
+    with ``r = a - w``. Gradients: ``d/dp = C Q_x (2 Sigma r)``, ``d/dQ_x = (C p) (2 Sigma r)^T``,
+    ``d/dQ_{:,d} = 0``. Returns per-agent mean losses (A,), gradients (A, d+1) and (A, d+1, d+1).
+    """
+    C, w = batch
+    B, d = w.shape[1], w.shape[2]
+    Cp = (C @ p[:, None, :, None])[..., 0]               # (A, B, d+1)
+    Qx = Q[..., :d]                                      # (A, d+1, d)
+    r = Cp @ Qx - w                                      # (A, B, d)
+    Sr = r @ Sigma                                       # Sigma symmetric
+    losses = np.einsum("abi,abi->a", r, Sr) / B
+    g = 2 * Sr / B
+    grad_Q = np.zeros_like(Q)
+    grad_Q[..., :d] = np.swapaxes(Cp, -1, -2) @ g
+    grad_p = (C @ (g @ np.swapaxes(Qx, -1, -2))[..., None])[..., 0].sum(axis=1)
+    return losses, grad_p, grad_Q
+
+
+def _adam(Sigmas, N, tau, sigma, steps, batch, seed, lr, parameterisation, rng, draw, step, progress,
+          check_every, loss_kind) -> list[TrainingResult]:
+    """Adam with cosine decay for A agents at once (parameters stacked on a leading axis)."""
+    d, A = Sigmas[0].shape[0], len(Sigmas)
     steps = validate.positive_int("steps", steps)
     batch = validate.positive_int("batch", batch)
-    S = covariance(Sigma, d)
     for name, value in (("tau", tau), ("lr", lr)):
         if not np.isfinite(value) or value <= 0:
             raise InputError(name, value, "must be a positive finite number")
     if not np.isfinite(sigma) or sigma < 0:
         raise InputError("sigma", sigma, "must be a finite number >= 0")
     mask_p, mask_Q = masks(d, parameterisation)
-    rng = np.random.default_rng(seed)
-    p = INIT_SCALE * rng.standard_normal(d + 1) * mask_p
-    p[d] = 1.0
-    Q = INIT_SCALE * rng.standard_normal((d + 1, d + 1)) * mask_Q
-    G_star = gamma_star(S, N, tau, sigma)
+    p = INIT_SCALE * rng.standard_normal((A, d + 1)) * mask_p
+    p[:, d] = 1.0
+    Q = INIT_SCALE * rng.standard_normal((A, d + 1, d + 1)) * mask_Q
+    G_star = [gamma_star(S, N, tau, sigma) for S in Sigmas]
     params, moments = [p, Q], [[np.zeros_like(p), np.zeros_like(p)], [np.zeros_like(Q), np.zeros_like(Q)]]
-    losses, reached = np.empty(steps), None
+    losses, reached = np.empty((steps, A)), [None] * A
     start = time.perf_counter()
     bar = _progress(progress, steps)
     for t in range(1, steps + 1):
-        loss, gp, gQ = loss_and_grad(params[0], params[1], sample_tasks(rng, batch, N, S, tau, sigma))
+        loss, gp, gQ = step(params[0], params[1], draw())
         losses[t - 1] = loss
         rate = lr * 0.5 * (1 + np.cos(np.pi * (t - 1) / steps))  # cosine decay to 0
         for x, g, m, (m1, m2) in zip(params, (gp * mask_p, gQ * mask_Q), (mask_p, mask_Q), moments):
@@ -162,21 +255,28 @@ def train(d: int, N: int, Sigma, tau: float = 1.0, sigma: float = 0.0, steps: in
             m2 *= ADAM_BETAS[1]
             m2 += (1 - ADAM_BETAS[1]) * g * g
             x -= rate * m * (m1 / (1 - ADAM_BETAS[0] ** t)) / (np.sqrt(m2 / (1 - ADAM_BETAS[1] ** t)) + ADAM_EPS)
-        if not np.isfinite(loss) or loss > DIVERGENCE_FACTOR * losses[0]:
-            raise InputError("lr", lr, f"training diverged at step {t} (loss {loss:.3g} from {losses[0]:.3g}); "
-                                       "lower the learning rate")
-        if reached is None and t % check_every == 0:
-            if _rel_error(params[1][:d, :d].T * params[0][d], G_star) <= TARGET_REL_ERROR:
-                reached = t
-        bar(t, loss)
+        if not np.all(np.isfinite(loss)) or np.any(loss > DIVERGENCE_FACTOR * losses[0]):
+            raise InputError("lr", lr, f"training diverged at step {t} (loss {np.max(loss):.3g} from "
+                                       f"{np.max(losses[0]):.3g}); lower the learning rate")
+        if t % check_every == 0:
+            for a in range(A):
+                if reached[a] is None and _rel_error(params[1][a, :d, :d].T * params[0][a, d], G_star[a]) \
+                        <= TARGET_REL_ERROR:
+                    reached[a] = t
+        bar(t, float(np.max(loss)))
     seconds = time.perf_counter() - start
-    weights = LSAWeights.from_pQ(params[0], params[1])
-    r = read_weights(weights)
-    err = _rel_error(r.Gamma_eff, G_star)
-    meta = {"d": d, "N": N, "Sigma": S.tolist(), "tau": tau, "sigma": sigma, "steps": steps, "batch": batch,
-            "seed": seed, "lr": lr, "schedule": "cosine", "optimizer": "adam", "parameterisation": parameterisation}
-    return TrainingResult(weights, r.Gamma_eff, G_star, err, r.p_x_norm, r.q_yx_norm, err > STALL_REL_ERROR,
-                          seconds, seconds / steps, reached, losses, meta)
+    out = []
+    for a, S in enumerate(Sigmas):
+        weights = LSAWeights.from_pQ(params[0][a], params[1][a])
+        r = read_weights(weights)
+        err = _rel_error(r.Gamma_eff, G_star[a])
+        meta = {"d": d, "N": N, "Sigma": S.tolist(), "tau": tau, "sigma": sigma, "steps": steps, "batch": batch,
+                "seed": seed, "lr": lr, "schedule": "cosine", "optimizer": "adam",
+                "parameterisation": parameterisation, "loss": loss_kind, "trained_together": A}
+        out.append(TrainingResult(weights, r.Gamma_eff, G_star[a], err, r.p_x_norm, r.q_yx_norm,
+                                  err > STALL_REL_ERROR, seconds / A, seconds / steps / A, reached[a],
+                                  losses[:, a].copy(), meta))
+    return out
 
 
 def _rel_error(G, G_star) -> float:

@@ -6,10 +6,9 @@ agents and never calls a closed form.
 """
 from __future__ import annotations
 
-import mpmath as mp
 import numpy as np
 
-from . import closed_forms, precise, simulate, validate
+from . import closed_forms, simulate, validate
 from .config import System
 from .errors import InputError
 
@@ -29,13 +28,45 @@ def check_digits(digits) -> int:
     return digits
 
 
-def _reason(rho: float, text: str | None = None) -> str:
+# Singular values of the stacked H_i below this (relative) leave a direction no prompt informs.
+UNINFORMED_REL_TOL = 1e-12
+
+
+def _reason(rho: float, system: System, text: str | None = None, M=None, H=None) -> str:
+    """Why rho >= 1, naming the cause: an agent's own map M_i with an eigenvalue on or outside the
+    unit circle (its preconditioner overshoots), a direction no prompt informs (every M_i keeps
+    it), or, with every M_i contracting alone, the coupling itself (C6)."""
     text = text or f"{rho:.6g}"
-    if rho > 1:
-        return (f"contraction rate rho = {text} > 1: the messages diverge for every initial message "
-                "with a component on the unstable subspace (C1)")
-    return (f"contraction rate rho = {text} is 1 to within {CONVERGENCE_MARGIN:g}: no unique attracting "
-            "fixed point (e.g. the prompts share a direction none of them informs)")
+    head = (f"contraction rate rho = {text} > 1: the messages diverge for every initial message with a "
+            "component on the unstable subspace (C1)" if rho > 1 else
+            f"contraction rate rho = {text} is 1 to within {CONVERGENCE_MARGIN:g}: no unique attracting fixed point")
+    if M is None:  # float64 systems; --precision passes its own M_i and H_i
+        with np.errstate(all="ignore"):
+            M, _ = system.stacked()
+        H = [a.geometry.H for a in system.agents]
+    if not np.all(np.isfinite(M)):
+        return f"{head}; cause: an agent's own per-turn map overflows float64 (its GD steps diverge)"
+    radii = [float(closed_forms.spectral_radius(m)) for m in M]
+    k = int(np.argmax(radii))
+    H = np.vstack(H)
+    _, s, Vt = np.linalg.svd(H)
+    uninformed = s[-1] <= UNINFORMED_REL_TOL * max(float(s[0]), 1.0) if s.size == system.d else True
+    name = system.agents[k].name
+    if radii[k] > 1 + CONVERGENCE_MARGIN:
+        cause = (f"agent {name}'s own per-turn map M_{name} has an eigenvalue of modulus {radii[k]:.6g} outside "
+                 "the unit disc (its preconditioner overshoots: Gamma H has an eigenvalue above 2)")
+    elif uninformed:
+        v = Vt[-1]
+        cause = (f"the direction {np.array2string(v, precision=3, separator=', ')} is informed by no prompt "
+                 "(H_i v = 0 for every agent), so every M_i keeps it with eigenvalue 1")
+    elif radii[k] >= 1 - CONVERGENCE_MARGIN:
+        cause = (f"agent {name}'s own per-turn map M_{name} has an eigenvalue of modulus {radii[k]:.6g} on the "
+                 "unit circle (Gamma H has an eigenvalue of exactly 0 or 2)")
+    else:
+        cause = ("every agent's own map contracts (spectral radii " + ", ".join(f"{r:.3g}" for r in radii) +
+                 "), so the coupling itself is unstable: rho of the round map can exceed the product of "
+                 "the agents' radii (C6)")
+    return f"{head}; cause: {cause}"
 
 
 def stacked_finite(system: System) -> tuple[np.ndarray, np.ndarray]:
@@ -59,7 +90,7 @@ def predict(system: System) -> dict:
     doc = {"dimension": system.d, "contraction_rate": rho, "converges": rho < 1 - CONVERGENCE_MARGIN,
            "precision": "float64", "agents": {}}
     if not doc["converges"]:
-        doc["reason"] = _reason(rho)
+        doc["reason"] = _reason(rho, system)
         u = None
     else:
         u = closed_forms.fixed_points(M, c)
@@ -79,6 +110,10 @@ def predict_precise(system: System, digits: int) -> dict:
     The per-turn transfers are rebuilt from the agents' input data (taken as exact) at
     that precision, so no float64 product enters the result.
     """
+    import mpmath as mp  # only here: keeps `a2ad predict` in float64 fast to start
+
+    from . import precise
+
     digits = check_digits(digits)
     if system.d > MAX_PRECISE_DIM:
         raise InputError("dimension d", system.d, f"--precision supports d <= {MAX_PRECISE_DIM}")
@@ -103,7 +138,10 @@ def predict_precise(system: System, digits: int) -> dict:
                "precision": f"mpmath {digits} digits", "agents": {}}
         u = precise.fixed_points(Ms, cs)[0] if doc["converges"] else None
         if u is None:
-            doc["reason"] = _reason(float(rho), mp.nstr(rho, 6))
+            Hs = [np.asarray(a.geometry.H, dtype=float) if a.geometry.H is not None else
+                  (lambda X: X.T @ X / len(X))(np.asarray(a.geometry.X, dtype=float)) for a in system.agents]
+            Mf = np.array([[[float(x) for x in row] for row in m.tolist()] for m in Ms])
+            doc["reason"] = _reason(float(rho), system, mp.nstr(rho, 6), Mf, Hs)
         for i, agent in enumerate(system.agents):
             entry = {"target": [s(x) for x in targets[i]], "fixed_point": None, "residual": None, "residual_norm": None}
             if u is not None:

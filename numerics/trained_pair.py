@@ -33,9 +33,8 @@ class TrainedPair:
 
 
 def train_pair(steps: int, seed: int = 0, parameterisation: str = "full", turns: int = PLATEAU_TURNS) -> TrainedPair:
-    results = tuple(lsa_training.train(D, N_CONTEXT, S, TAU, NOISE, steps=steps, seed=seed + k,
-                                       parameterisation=parameterisation)
-                    for k, S in enumerate((SIGMA_A, SIGMA_B)))
+    results = tuple(lsa_training.train_together(D, N_CONTEXT, (SIGMA_A, SIGMA_B), TAU, NOISE, steps=steps,
+                                                seed=seed, parameterisation=parameterisation))
     rng = np.random.default_rng(seed + 100)
     agents = []
     for name, S, res in zip("AB", (SIGMA_A, SIGMA_B), results):

@@ -9,12 +9,28 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 
-from numerics.errors import InputError
+# The package multiplies small matrices, where BLAS threads cost more than they give and
+# would oversubscribe the cores `verify` already uses one process each. Set before numpy loads.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
-from . import __version__
+from numerics.errors import InputError  # noqa: E402 (after the thread settings)
+
+
+class _Version(argparse.Action):
+    """``--version``: the package version is looked up only when asked for."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest, nargs=0, default=default, help=help or "show the version and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from . import __version__
+
+        parser.exit(0, f"a2a-dynamics {__version__}\n")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -26,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     from . import commands
 
     parser = _Parser(prog="a2ad", description="Verify, reproduce and cite the theory of interacting in-context learners.")
-    parser.add_argument("--version", action="version", version=f"a2a-dynamics {__version__}")
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     modules = sorted(info.name for info in pkgutil.iter_modules(commands.__path__))
     for name in modules:

@@ -1,13 +1,27 @@
-"""Run claims' methods, time them, and assemble the report dict (the JSON shape documented in README.md)."""
+"""Run claims' methods, time them, and assemble the report dict (the JSON shape documented in README.md).
+
+``run(..., workers=2)`` spreads the methods over a process pool (forked, so the
+workers inherit the imported claims); the report is assembled in registry order
+and is the same as a serial run's apart from the ``seconds`` fields. Methods that
+share per-process state or imports (:data:`GROUPED_METHODS`) run as one job in one worker. With a
+:class:`proofs_check.proof_cache.ProofCache`, symbolic methods (V1-V3) whose
+fingerprint is unchanged are read back instead of rerun; numeric methods always run.
+"""
 from __future__ import annotations
 
 import math
+import multiprocessing
+import os
 import time
 import traceback
 from typing import Callable
 
 from . import __version__
 from .registry import Claim, Profile
+
+# Methods with these names run as one job (in one worker): the V7 methods share one training
+# (v7_trained.pair), the V8 methods share python-control's import (~1 s, paid once per process).
+GROUPED_METHODS = ("V7", "V8")
 
 
 def run_method(method: str, fn, profile: Profile) -> dict:
@@ -42,21 +56,95 @@ def claim_status(methods: list[dict]) -> str:
     return "passed"
 
 
-def run(claims: list[Claim], profile: Profile, on_method: Callable | None = None) -> dict:
-    """Run every method of every claim; returns the report dict."""
+def default_workers() -> int:
+    """Both cores of a two-core machine (every core of a bigger one); 1 where fork is unavailable."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
+def jobs(claims: list[Claim], expected: dict | None = None) -> list[list[tuple[int, str]]]:
+    """Methods as jobs ``[(claim index, method), ...]``, the longest expected first.
+
+    ``expected`` maps ``"C2 V4"`` to last run's seconds; without it the grouped jobs
+    (the V7 training first) go first, since they are the longest.
+    """
+    shared: dict[str, list[tuple[int, str]]] = {}
+    out: list[list[tuple[int, str]]] = []
+    for i, claim in enumerate(claims):
+        for name in claim.methods:
+            if name in GROUPED_METHODS:
+                shared.setdefault(name, []).append((i, name))
+            else:
+                out.append([(i, name)])
+    out = list(shared.values()) + out
+    if expected:
+        cost = lambda job: sum(expected.get(f"{claims[i].id} {m}", 0.0) for i, m in job)
+        out.sort(key=cost, reverse=True)  # stable: ties keep the order above
+    return out
+
+
+_STATE: dict = {}  # set before forking; the workers inherit it (lambdas cannot be pickled)
+
+
+def _execute(claims, profile, job: list[tuple[int, str]]) -> list[tuple[int, str, dict]]:
+    return [(i, m, run_method(m, claims[i].methods[m], profile)) for i, m in job]
+
+
+def _run_job(job: list[tuple[int, str]]) -> list[tuple[int, str, dict]]:
+    return _execute(_STATE["claims"], _STATE["profile"], job)
+
+
+def run(claims: list[Claim], profile: Profile, on_method: Callable | None = None, workers: int = 1,
+        cache=None) -> dict:
+    """Run every method of every claim; returns the report dict (registry order).
+
+    ``on_method(claim, result)`` is called as each method finishes (completion order
+    when ``workers > 1``). ``cache``: a ProofCache, or None to run everything.
+    """
     start = time.perf_counter()
+    results: dict[tuple[int, str], dict] = {}
+
+    def done(i: int, m: str, result: dict, store: bool = True) -> None:
+        results[(i, m)] = result
+        if store and cache is not None:
+            cache.put(claims[i], m, profile, result)
+        if on_method:
+            on_method(claims[i], result)
+
+    todo = []
+    for job in jobs(claims, cache.timings(profile.name) if cache is not None else None):
+        if cache is not None and len(job) == 1:
+            i, m = job[0]
+            hit = cache.get(claims[i], m, profile)
+            if hit is not None:
+                done(i, m, hit, store=False)
+                continue
+        todo.append(job)
+    workers = max(1, min(workers, len(todo)))
+    if workers == 1:
+        for job in todo:
+            for i, m, result in _execute(claims, profile, job):
+                done(i, m, result)
+    else:
+        _STATE.update(claims=claims, profile=profile)
+        try:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                for batch in pool.imap_unordered(_run_job, todo, chunksize=1):
+                    for i, m, result in batch:
+                        done(i, m, result)
+        finally:
+            _STATE.clear()
     entries = []
-    for claim in claims:
-        methods = []
-        for name, fn in claim.methods.items():
-            result = run_method(name, fn, profile)
-            methods.append(result)
-            if on_method:
-                on_method(claim, result)
+    for i, claim in enumerate(claims):
+        methods = [results[(i, m)] for m in claim.methods]
         entries.append({"id": claim.id, "title": claim.title, "relation": claim.relation,
                         "hypotheses": list(claim.hypotheses), "reference": claim.reference,
                         "provenance": claim.provenance.as_dict() if claim.provenance else None,
                         "status": claim_status(methods), "methods": methods})
     summary = {s: sum(1 for e in entries if e["status"] == s) for s in ("passed", "failed", "skipped")}
     summary["seconds"] = round(time.perf_counter() - start, 3)
+    if cache is not None:
+        cache.record_timings(profile.name, {f"{claims[i].id} {m}": r["seconds"] for (i, m), r in results.items()
+                              if not r.get("cached")})
     return {"package_version": __version__, "profile": profile.name, "claims": entries, "summary": summary}

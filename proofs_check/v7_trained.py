@@ -1,14 +1,24 @@
 """V7: trained LSA agents (docs/theory.rst), shared by C3 and L2.
 
-Training runs once per profile and process (it takes seconds); the quick profile
-trains briefly, the full one longer. The full parameterisation is used, so the
-agents carry the small non-affine terms (p_x, q_yx) a real training leaves.
+Training runs once per profile and process (the runner keeps the V7 methods in one
+worker); the quick profile trains briefly, the full one longer. Both agents of a
+pair train in one batched run (``lsa_training.train_together``). The full
+parameterisation is used, so the agents carry the small non-affine terms (p_x,
+q_yx) a real training leaves.
+
+L2 instances: the main pair (d = 5, N = 20, label noise sigma = 0.1, where
+the sigma^2/tau^2 term of Gamma* is ~0.2% of the diagonal) and a label-noise agent
+(d = 2, N = 5, sigma = tau = 1) where that term moves Gamma* by ~15%, so a
+Gamma* without it fails the 1% bar by an order of magnitude (the detail line
+states the measured factor).
 """
 from __future__ import annotations
 
 from functools import lru_cache
 
-from numerics import trained_pair
+import numpy as np
+
+from numerics import lsa_training, trained_pair
 from numerics.lsa_training import TARGET_REL_ERROR
 
 from .registry import Outcome, Profile
@@ -17,11 +27,24 @@ TRAINING_STEPS = {"quick": 2000, "full": 5000}
 # Issue 3: simulated plateaus within 2% of C3 from Gamma_eff. The gap to exact is the
 # full parameterisation's off-block weights (|p_x|, |q_yx| ~ 1e-2), which C3 ignores.
 PLATEAU_REL_TOL = 0.02
+# Label-noise instance: sigma/tau = 1 and N = 5 make sigma^2/(N tau^2) = 0.2 comparable
+# to the rest of Gamma*^{-1}. Its gradients are noisier, hence the larger batch.
+NOISE_D, NOISE_N, NOISE_TAU, NOISE_SIGMA = 2, 5, 1.0, 1.0
+NOISE_SIGMA_X = np.array([0.5, 2.0])
+NOISE_BATCH = 2048
+NOISE_STEPS = {"quick": 1000, "full": 2000}
 
 
 @lru_cache(maxsize=2)
 def pair(profile_name: str, seed: int) -> trained_pair.TrainedPair:
     return trained_pair.train_pair(TRAINING_STEPS.get(profile_name, TRAINING_STEPS["quick"]), seed=seed)
+
+
+@lru_cache(maxsize=2)
+def noise_agent(profile_name: str, seed: int) -> list[lsa_training.TrainingResult]:
+    return lsa_training.train_together(NOISE_D, NOISE_N, (NOISE_SIGMA_X,), NOISE_TAU,
+                                       NOISE_SIGMA, steps=NOISE_STEPS.get(profile_name, NOISE_STEPS["quick"]),
+                                       batch=NOISE_BATCH, seed=seed + 7, parameterisation="full")
 
 
 def _sizes(tp: trained_pair.TrainedPair) -> str:
@@ -38,11 +61,26 @@ def v7_plateau(profile: Profile) -> Outcome:
                    f"{errors[0]:.2e} (A), {errors[1]:.2e} (B); {_sizes(tp)}")
 
 
+def gamma_errors(results, with_noise_term: bool = True) -> list[float]:
+    """``||Gamma_eff - Gamma*||_F / ||Gamma*||_F`` with Gamma* (L2) evaluated now from each run's metadata."""
+    out = []
+    for r in results:
+        m = r.metadata
+        G = lsa_training.gamma_star(np.asarray(m["Sigma"]), m["N"], m["tau"], m["sigma"] if with_noise_term else 0.0)
+        out.append(float(np.linalg.norm(r.Gamma_eff - G) / np.linalg.norm(G)))
+    return out
+
+
 def v7_gamma_star(profile: Profile) -> Outcome:
     tp = pair(profile.name, profile.seed)
-    errors = [r.rel_error for r in tp.training]
-    seconds = sum(r.seconds for r in tp.training)
-    return Outcome(max(errors), TARGET_REL_ERROR, 2,
-                   f"||Gamma_eff - Gamma*||_F / ||Gamma*||_F after {tp.training[0].metadata['steps']} Adam steps "
-                   f"(anisotropic Sigma in [0.5, 2], d={trained_pair.D}, N={trained_pair.N_CONTEXT}): "
-                   f"{errors[0]:.2e}, {errors[1]:.2e}; {seconds:.1f} s of training")
+    noisy = noise_agent(profile.name, profile.seed)
+    main, label = gamma_errors(tp.training), gamma_errors(noisy)
+    without = min(gamma_errors(noisy, with_noise_term=False))
+    errors = main + label
+    return Outcome(max(errors), TARGET_REL_ERROR, len(errors),
+                   f"||Gamma_eff - Gamma*||_F / ||Gamma*||_F after Adam training: "
+                   f"{tp.training[0].metadata['steps']} steps, d={trained_pair.D}, N={trained_pair.N_CONTEXT}, "
+                   f"sigma/tau=0.1, Sigma in [0.5, 2]: {main[0]:.2e}, {main[1]:.2e}; label-noise agent "
+                   f"({noisy[0].metadata['steps']} steps, d={NOISE_D}, N={NOISE_N}, sigma/tau={NOISE_SIGMA / NOISE_TAU:g}): "
+                   f"{label[0]:.2e} (a Gamma* without sigma^2/tau^2 would be {without:.1e} away, "
+                   f"{without / TARGET_REL_ERROR:.0f}x the bar)")

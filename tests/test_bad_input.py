@@ -36,6 +36,12 @@ def edit(path, value):
 
 DELETE = object()
 
+
+def _without_preconditioner_zero_prompt():
+    raw = edit(["agents", 0, "prompt", "X"], [[0.0, 0.0], [0.0, 0.0]])
+    del raw["agents"][0]["preconditioner"]
+    return raw
+
 # (case, config, quantity the message must name)
 CONFIG_CASES = [
     ("NaN in X", edit(["agents", 0, "prompt", "X"], [[NAN, 0.0], [0.0, 2.0]]), "A.prompt.X"),
@@ -62,7 +68,8 @@ CONFIG_CASES = [
     ("zero steps", edit(["agents", 0, "steps_per_turn"], 0), "A.steps_per_turn"),
     ("fractional steps", edit(["agents", 0, "steps_per_turn"], 1.5), "A.steps_per_turn"),
     ("string steps", edit(["agents", 0, "steps_per_turn"], "2"), "A.steps_per_turn"),
-    ("missing preconditioner", edit(["agents", 0, "preconditioner"], DELETE), "A.preconditioner"),
+    # a missing preconditioner defaults to I / lambda_max(H); with X = 0 (H = 0) there is none
+    ("missing preconditioner, H = 0", _without_preconditioner_zero_prompt(), "A.preconditioner"),
     ("prompt and geometry", edit(["agents", 0, "geometry"], [[1.0, 0.0], [0.0, 1.0]]), "A"),
     ("geometry without target", edit(["agents", 1, "target"], DELETE), "B.target"),
     ("duplicate names", edit(["agents", 1, "name"], "A"), "agents.name"),

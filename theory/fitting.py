@@ -4,7 +4,7 @@ Stack the incoming messages with a row of ones, ``Z = [W; 1^T]`` ((d+1) x n), an
 replies in ``Y`` (d x n). Least squares gives ``[Mhat | chat] = Y Z^T (Z Z^T)^{-1}``,
 unique iff ``Z Z^T`` is invertible (n >= d + 1 affinely independent messages). For an
 exact affine agent ``Y = [M | c] Z``, so the fit returns ``[M | c]``. The implied
-target is ``what* = Khat^{-1} chat`` with ``Khat = I - Mhat``; the predicted plateau
+target is ``w_hat* = Khat^{-1} chat`` with ``Khat = I - Mhat``; the predicted plateau
 then follows from C2 and C3 with the fitted maps.
 """
 from __future__ import annotations

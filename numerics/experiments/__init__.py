@@ -6,8 +6,22 @@ They are discovered automatically by ``a2ad experiment``.
 """
 from __future__ import annotations
 
+import ast
 import importlib
 import pkgutil
+from pathlib import Path
+
+
+def names() -> list[str]:
+    """The experiments' ``NAME``s, read from their sources without importing them (matplotlib is slow to load)."""
+    out = []
+    for info in pkgutil.iter_modules(__path__):
+        tree = ast.parse((Path(__path__[0]) / f"{info.name}.py").read_text())
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "NAME" for t in node.targets) \
+                    and isinstance(node.value, ast.Constant):
+                out.append(node.value.value)
+    return sorted(out)
 
 
 def all_experiments() -> dict:

@@ -72,11 +72,13 @@ def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -
                 ax.semilogy(t, e[0] * value ** (t - 1), "--", lw=1, color=colour)
         else:
             ax.axvline(value, color=colour, ls=":", lw=1)
+    ax.plot([], [], "k--", lw=1, label="theory: plateau or rate (dashed)")
+    ax.plot([], [], "k:", lw=1, label="theory: exact from this round (dotted)")
     ax.set_xlabel("turn t (A's t-th message)")
-    ax.set_ylabel("||u_t - w_A*||")
-    ax.set_title(f"main agent ({agents.upper()}) with different helpers (dashed: theory)")
+    ax.set_ylabel("main agent's error ||u_t - w_A*|| (units of w*)")
+    ax.set_title(f"Main agent ({agents.upper()}) with different helpers (C12-C14b); one colour per helper")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7, loc="lower left")
+    plotting.legend_outside(ax)
     out = Path(out_dir)
     return [plotting.write_csv(out / "helper.csv", ["helper", "turn", "main_error", "theory", "theory_value"], rows),
             plotting.save(fig, out / "helper.png")]

@@ -38,7 +38,7 @@ def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -
     new_agent = common.agent_factory(agents, D, seed)
     rng = np.random.default_rng(seed)
     turns = 400 if quick else 2000
-    sweeps = {"gap scale s": (np.linspace(0, 2, 5 if quick else 11), targets_scale),
+    sweeps = {"gap scale s = ||w_B* - w_A*||": (np.linspace(0, 2, 5 if quick else 11), targets_scale),
               "angle theta (rad)": (np.linspace(0, np.pi, 5 if quick else 13), targets_angle)}
     rows = []
     fig, axes = plotting.figure(2, len(GEOMETRIES), width=4.2, height=3.4)
@@ -61,10 +61,12 @@ def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -
                 ax.plot(grid, pred[name], "-", color=colour, label=f"{name}: C3 prediction")
                 ax.plot(grid, sim[name], "o", color=colour, mfc="none", label=f"{name}: simulated")
             ax.set_xlabel(label)
-            ax.set_ylabel("plateau ||e||")
-            ax.set_title(f"A {kind}, B anisotropic ({agents.upper()} agents)")
+            ax.set_ylabel("plateau ||e|| (units of w*)")
+            ax.set_title(f"A {kind}, B anisotropic")
             ax.grid(alpha=0.3)
-    axes[0, 0].legend(fontsize=8)
+    plotting.legend_outside(axes[0, -1], fontsize=8)
+    fig.suptitle(f"Plateaus against the gap size (top) and the angle between targets (bottom), "
+                 f"{agents.upper()} agents (C3, C4)", fontsize=10)
     out = Path(out_dir)
     return [plotting.write_csv(out / "misalignment.csv",
                                ["geometry_A", "sweep", "value", "agent", "predicted_plateau", "simulated_plateau"], rows),

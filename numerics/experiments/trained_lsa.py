@@ -26,27 +26,33 @@ def run(out_dir: Path, agents: str = "lsa", seed: int = 0, quick: bool = False,
     fig, axes = plotting.figure(1, 2, width=5.5, height=4.2)
     ax = axes[0, 0]
     t = np.arange(1, len(tp.messages) + 1)
-    for i, (agent, pred, colour) in enumerate(zip(tp.agents, tp.predicted, ("C0", "C3"))):
+    colours = ("C0", "C3")  # A blue, B red in both panels
+    for i, (agent, pred, colour) in enumerate(zip(tp.agents, tp.predicted, colours)):
         err = np.linalg.norm(tp.messages[:, i] - agent.w_star, axis=1)
-        ax.plot(t, err, color=colour, label=f"{agent.name}: simulated (real forward passes)")
-        ax.axhline(np.linalg.norm(pred), color=colour, ls="--", lw=1, label=f"{agent.name}: C3 plateau from Gamma_eff")
+        ax.axhline(np.linalg.norm(pred), color=colour, ls="--", lw=2.5, alpha=0.5,
+                   label=f"{agent.name}: C3 plateau from Gamma_eff")
+        ax.plot(t, err, color=colour, lw=1, label=f"{agent.name}: simulated (real forward passes)")
         rows += [[agent.name, k + 1, err[k], np.linalg.norm(pred)] for k in range(len(t))]
     errs = tp.plateau_errors()
     ax.set_title(f"plateau vs C3: rel. error {errs[0]:.1e} (A), {errs[1]:.1e} (B)")
-    ax.set_xlabel("turn")
-    ax.set_ylabel("||message - own target||")
+    ax.set_xlabel("turn t (rounds)")
+    ax.set_ylabel("distance to own target (units of w*)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    plotting.legend_outside(ax)
     ax = axes[0, 1]
-    for agent, res, marker in zip(tp.agents, tp.training, ("o", "s")):
-        ax.plot(res.Gamma_star.ravel(), res.Gamma_eff.ravel(), marker, mfc="none",
-                label=f"{agent.name}: rel. error {res.rel_error:.1e}, |p_x| {res.p_x_norm:.0e}, |q_yx| {res.q_yx_norm:.0e}")
-    lim = max(float(np.max(r.Gamma_star)) for r in tp.training) * 1.1
-    ax.plot([0, lim], [0, lim], "k--", lw=0.8)
-    ax.set_xlabel("Gamma* entry (L2)")
-    ax.set_ylabel("trained Gamma_eff entry")
-    ax.set_title(f"trained preconditioners ({parameterisation} parameterisation)")
-    ax.legend(fontsize=7)
+    k = np.arange(1, trained_pair.D + 1)
+    for agent, res, colour, S in zip(tp.agents, tp.training, colours, (trained_pair.SIGMA_A, trained_pair.SIGMA_B)):
+        ax.plot(k, np.diag(res.Gamma_star), "-", color=colour, lw=2.5, alpha=0.5,
+                label=f"{agent.name}: Gamma* (L2), Sigma = diag({', '.join(f'{s:.2g}' for s in S)})")
+        ax.plot(k, np.diag(res.Gamma_eff), "o", color=colour, mfc="none",
+                label=f"{agent.name}: trained Gamma_eff (rel. error {res.rel_error:.1e})")
+    ax.set_xticks(k)
+    ax.set_xlabel("coordinate k (Sigma_kk: A's variances rise with k, B's fall)")
+    ax.set_ylabel("(Gamma)_kk (1 / units of Sigma)")
+    ax.set_title(f"Gamma follows each agent's own Sigma ({parameterisation})", fontsize=10)
+    plotting.legend_outside(ax)
+    fig.suptitle("Two LSA agents trained on different input covariances: plateaus (C3) and Gamma* (L2)",
+                 fontsize=10)
     out = Path(out_dir)
     gamma_rows = [[a.name, i, j, r.Gamma_eff[i, j], r.Gamma_star[i, j]]
                   for a, r in zip(tp.agents, tp.training) for i in range(trained_pair.D) for j in range(trained_pair.D)]

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from numerics import outputs, validate
 from numerics.errors import InputError
-from numerics.experiments import all_experiments
+from numerics.experiments import all_experiments, names as experiment_names
 
 
 def register(sub) -> None:
-    names = sorted(all_experiments())
+    names = experiment_names()  # read from the sources: importing the experiments loads matplotlib
     p = sub.add_parser("experiment", help="run one of the paper's experiments: " + ", ".join(names))
     p.add_argument("name", help="one of: " + ", ".join(names))
     p.add_argument("--out", default=None, help="output directory (default: build/experiments/NAME)")
@@ -22,10 +22,15 @@ def run(args) -> int:
     experiments = all_experiments()
     if args.name not in experiments:
         raise InputError("experiment", args.name, f"is unknown; choose one of {sorted(experiments)}")
+    from numerics import progress
+
     validate.seed("--seed", args.seed)
     out = outputs.check_path("--out", args.out or f"build/experiments/{args.name}", directory=True)
     if out.is_dir() and any(out.iterdir()) and not args.force:
         raise InputError("--out", str(out), "already holds files; pass --force to overwrite them")
-    for path in experiments[args.name].run(out, agents=args.agents, seed=args.seed, quick=args.quick):
+    with progress.bar(1, f"experiment {args.name}") as advance:  # elapsed time while it runs
+        paths = experiments[args.name].run(out, agents=args.agents, seed=args.seed, quick=args.quick)
+        advance()
+    for path in paths:
         print(path)
     return 0

@@ -47,6 +47,8 @@ def parse_sigma(text: str):
 
 
 def run(args) -> int:
+    from numerics import progress
+
     for option, limit in LIMITS.items():
         validate.positive_int(option, getattr(args, option.lstrip("-")), maximum=limit)
     validate.seed("--seed", args.seed)
@@ -55,7 +57,8 @@ def run(args) -> int:
     outputs.check_path("--out", args.out, force=args.force)  # before training
     result = lsa_training.train(args.d, args.N, parse_sigma(args.Sigma), args.tau, args.sigma, steps=args.steps,
                                 batch=args.batch, seed=args.seed, lr=args.lr,
-                                parameterisation=args.parameterisation, progress=not args.no_progress)
+                                parameterisation=args.parameterisation,
+                                progress=not args.no_progress and progress.enabled())
     path = lsa_training.save(result, Path(args.out))
     with np.printoptions(precision=4, suppress=True, linewidth=120):
         print(f"Gamma_eff =\n{result.Gamma_eff}\nGamma* =\n{result.Gamma_star}")

@@ -18,6 +18,11 @@ def register(sub) -> None:
     p.add_argument("--out", help="directory for report.json, report.md, derivations and figures")
     p.add_argument("--force", action="store_true", help="overwrite the report files in an existing --out directory")
     p.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
+    p.add_argument("--no-cache", action="store_true",
+                   help="rerun every symbolic proof instead of reading passed ones back from the proof cache "
+                        "(~/.cache/a2ad, or $A2AD_CACHE_DIR)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="processes to run the methods in (default: one per core; 1 = serial)")
     p.set_defaults(func=run)
 
 
@@ -32,23 +37,27 @@ def claim_ids(text: str | None) -> list[str] | None:
 
 
 def run(args) -> int:
-    from rich.console import Console
-
-    from numerics import outputs
+    from numerics import outputs, progress
 
     from .. import artifacts, report, runner
+    from ..proof_cache import ProofCache
 
     claims = registry.select(claim_ids(args.claims))
     profile = registry.Profile.named(args.profile)
+    if args.workers is not None and args.workers < 1:
+        raise InputError("--workers", args.workers, "must be at least 1")
     if args.out:  # before the run: a bad --out must not cost a whole verification
         outputs.check_path("--out", args.out, directory=True)
         outputs.check_files_in("--out", args.out, OUT_FILES, force=args.force)
-    err = Console(stderr=True)
-    on_method = None if args.json else (lambda c, m: err.print(f"  {c.id} {m['method']}: {m['status']} ({m['seconds']:.2f} s)", highlight=False))
-    rep = runner.run(claims, profile, on_method=on_method)
+    workers = runner.default_workers() if args.workers is None else args.workers
+    cache = None if args.no_cache else ProofCache()
+    total = sum(len(c.methods) for c in claims)
+    with progress.bar(total, f"verify ({profile.name})") as advance:
+        rep = runner.run(claims, profile, workers=workers, cache=cache,
+                         on_method=lambda c, m: advance(text=f"{c.id} {m['method']} {m['status']}"))
     if args.out:
-        for path in artifacts.write_all(rep, claims, args.out):
-            err.print(f"wrote {path}", highlight=False)
+        paths = artifacts.write_all(rep, claims, args.out)
+        print("\n".join(f"wrote {p}" for p in paths), file=sys.stderr)
     if args.json:
         outputs.dump_json(rep, "verify report", indent=2)
     else:

@@ -1,0 +1,325 @@
+"""Issue 15: parallel runner, proof cache, cheaper V7 without looser bars, instant CLI,
+80-column table with units, default preconditioner and the rho >= 1 cause."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from numerics import config, lsa_training, prediction
+from numerics.errors import InputError
+from proofs_check import cli, proof_cache, registry, report, runner
+from proofs_check.registry import PROFILES, Claim, Outcome
+
+QUICK = PROFILES["quick"]
+Z_TOL = 6.0  # Monte Carlo agreement in standard errors (a correct sampler fails with p ~ 2e-9 per entry)
+
+
+def _strip(rep):
+    """The report without timings (what must not depend on workers or the cache)."""
+    return [(c["id"], c["status"], [(m["method"], m["status"], m["worst_error"], m["tolerance"], m["instances"],
+                                     m["detail"]) for m in c["methods"]]) for c in rep["claims"]]
+
+
+def test_pool_report_equals_serial_and_keeps_registry_order():
+    claims = registry.select(["C5", "C2", "L1"])  # select() keeps the caller's order
+    serial = runner.run(claims, QUICK, workers=1)
+    pooled = runner.run(claims, QUICK, workers=2)
+    assert _strip(pooled) == _strip(serial)
+    assert [c["id"] for c in pooled["claims"]] == ["C5", "C2", "L1"]
+
+
+def test_v7_methods_share_one_job():
+    claims = registry.select(["C3", "L2"])
+    jobs = runner.jobs(claims)
+    v7 = [job for job in jobs if any(m == "V7" for _, m in job)]
+    assert len(v7) == 1 and len(v7[0]) == 2 and jobs[0] == v7[0]  # one job, scheduled first
+
+
+def _claim(methods, statement="s"):
+    return Claim("X1", "test", (), "none", "equal", methods, statement=statement)
+
+
+def test_cache_reads_back_passed_symbolic_results_only(tmp_path):
+    calls = []
+
+    def sym(p):
+        calls.append("V2")
+        return Outcome(0.0, 0.0, 3, "3 explicit identities cancel to 0")
+
+    def num(p):
+        calls.append("V4")
+        return Outcome(1e-16, 1e-9, 5, "float64")
+    cache = proof_cache.ProofCache(tmp_path)
+    claim = _claim({"V2": sym, "V4": num})
+    first = runner.run([claim], QUICK, cache=cache)
+    second = runner.run([claim], QUICK, cache=cache)
+    assert calls == ["V2", "V4", "V4"]  # the numeric method reran, the proof did not
+    assert _strip(first) == _strip(second) and second["claims"][0]["methods"][0]["cached"]
+    runner.run([_claim({"V2": sym, "V4": num}, statement="changed")], QUICK, cache=cache)
+    assert calls[-2:] == ["V2", "V4"]  # what was proved changed: proved again
+
+
+def test_cache_never_stores_failures_and_ignores_bad_entries(tmp_path):
+    calls = []
+
+    def failing(p):
+        calls.append(1)
+        return Outcome(1.0, 0.0, 1, "nonzero: x")
+    cache = proof_cache.ProofCache(tmp_path)
+    claim = _claim({"V1": failing})
+    for _ in range(2):
+        assert runner.run([claim], QUICK, cache=cache)["claims"][0]["status"] == "failed"
+    assert len(calls) == 2
+    ok = _claim({"V1": lambda p: Outcome(0.0, 0.0, 1, "ok")})
+    runner.run([ok], QUICK, cache=cache)
+    (entry,) = (tmp_path / "proofs").iterdir()
+    for bad in ("not json", json.dumps({"status": "passed"}), json.dumps({"worst_error": 1.0})):
+        entry.write_text(bad)
+        assert cache.get(ok, "V1", QUICK) is None
+
+
+def test_cache_key_follows_the_provers_source(monkeypatch):
+    claim = registry.select(["C2"])[0]
+    closure = dict(proof_cache.source_closure(claim.methods["V1"].__module__))
+    assert {"proofs_check.claims.c2_fixed_point", "proofs_check.methods", "theory.algebra"} <= set(closure)
+    before = proof_cache.key(claim, "V1", QUICK)
+    planted = tuple((m, "0" * 64 if m == "theory.algebra" else h) for m, h in closure.items())
+    monkeypatch.setattr(proof_cache, "source_closure", lambda module: planted)  # an edit to theory/algebra.py
+    assert proof_cache.key(claim, "V1", QUICK) != before
+    assert not proof_cache.ProofCache.cacheable("V4") and not proof_cache.ProofCache.cacheable("V5")
+
+
+def test_verify_cli_uses_the_cache_and_no_cache_bypasses_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(proof_cache.ENV_DIR, str(tmp_path))
+    assert cli.main(["verify", "--claims", "C5", "--json", "--workers", "1"]) == 0
+    capsys.readouterr()
+    assert cli.main(["verify", "--claims", "C5", "--json", "--workers", "1"]) == 0
+    warm = json.loads(capsys.readouterr().out)
+    assert all(m.get("cached") for m in warm["claims"][0]["methods"] if m["method"] in ("V2", "V3"))
+    assert cli.main(["verify", "--claims", "C5", "--json", "--no-cache"]) == 0
+    cold = json.loads(capsys.readouterr().out)
+    assert not any(m.get("cached") for m in cold["claims"][0]["methods"])
+    assert _strip(cold) == _strip(warm)
+
+
+# ---- V7: cheaper training, same bars ------------------------------------------------------
+
+def test_bartlett_contexts_have_the_law_of_explicit_samples():
+    """C from sample_contexts (Bartlett) vs Z^T Z / N from explicit Gaussian rows, same w:
+    mean and second moments of every entry agree in standard errors; a wrong chi^2 degree fails."""
+    rng = np.random.default_rng(3)
+    d, N, n, sigma = 2, 5, 40_000, 0.7
+    S = np.array([[1.0, 0.3], [0.3, 0.5]])
+    L = np.linalg.cholesky(S)[None]
+
+    def explicit(w):
+        X = rng.standard_normal((n, N, d)) @ L[0].T
+        y = X @ w + sigma * rng.standard_normal((n, N))
+        Z = np.concatenate([X, y[..., None]], axis=-1)
+        return np.swapaxes(Z, -1, -2) @ Z / N
+
+    def z_scores(C1, C2):
+        out = []
+        for f in (lambda C: C, lambda C: C * C):
+            a, b = f(C1).reshape(n, -1), f(C2).reshape(n, -1)
+            out.append(np.abs(a.mean(0) - b.mean(0)) / np.sqrt(a.var(0) / n + b.var(0) / n + 1e-300))
+        return np.max(out)
+
+    C_b, _ = lsa_training.sample_contexts(rng, n, N, L, 1e-300, sigma)  # tau ~ 0: w ~ 0 for every task
+    assert z_scores(C_b[0], explicit(np.zeros(d))) <= Z_TOL
+
+    class WrongDegrees:  # planted: chi^2(N) on every diagonal instead of chi^2(N - i)
+        def __init__(self, gen):
+            self.gen = gen
+
+        def standard_normal(self, *args, **kwargs):
+            return self.gen.standard_normal(*args, **kwargs)
+
+        def chisquare(self, df, size):
+            return self.gen.chisquare(N, size=size)
+    C_bad, _ = lsa_training.sample_contexts(WrongDegrees(rng), n, N, L, 1e-300, sigma)
+    assert z_scores(C_bad[0], explicit(np.zeros(d))) > Z_TOL
+
+
+def test_bartlett_contexts_carry_the_task():
+    """With a fixed task w (tau -> scale), E[C_xy] = Sigma w and E[C_yy] = w^T Sigma w + sigma^2."""
+    rng = np.random.default_rng(5)
+    S = np.diag([0.5, 2.0])
+    C, w = lsa_training.sample_contexts(rng, 50_000, 5, np.linalg.cholesky(S)[None], 1.0, 1.0)
+    Sw = (w[0] @ S)  # per task Sigma w
+    resid = C[0, :, :2, 2] - Sw
+    assert np.all(np.abs(resid.mean(0)) <= Z_TOL * resid.std(0) / np.sqrt(len(resid)))
+    yy = C[0, :, 2, 2] - (np.einsum("bi,ij,bj->b", w[0], S, w[0]) + 1.0)
+    assert abs(yy.mean()) <= Z_TOL * yy.std() / np.sqrt(len(yy))
+
+
+def test_expected_query_gradient_matches_finite_differences():
+    rng = np.random.default_rng(6)
+    S = np.stack([np.diag([0.5, 2.0]), np.diag([2.0, 0.5])])
+    batch = lsa_training.sample_contexts(rng, 4, 3, np.linalg.cholesky(S), 1.0, 0.3)
+    p, Q = rng.standard_normal((2, 3)), rng.standard_normal((2, 3, 3))
+    _, gp, gQ = lsa_training.expected_query_loss_and_grad(p, Q, batch, S)
+    h = 1e-6
+    for x, g in ((p, gp), (Q, gQ)):
+        for idx in np.ndindex(x.shape):
+            old = x[idx]
+            x[idx] = old + h
+            up = lsa_training.expected_query_loss_and_grad(p, Q, batch, S)[0].sum()
+            x[idx] = old - h
+            down = lsa_training.expected_query_loss_and_grad(p, Q, batch, S)[0].sum()
+            x[idx] = old
+            assert abs((up - down) / (2 * h) - g[idx]) <= 1e-6 * max(1.0, abs(g[idx]))
+
+
+def test_expected_query_loss_is_the_query_average():
+    """r^T Sigma r equals the Monte Carlo mean over sampled queries of (yhat - <w, x_q>)^2."""
+    rng = np.random.default_rng(7)
+    S = np.diag([0.5, 2.0])[None]
+    C, w = lsa_training.sample_contexts(rng, 1, 4, np.linalg.cholesky(S), 1.0, 0.2)
+    p, Q = rng.standard_normal((1, 3)), rng.standard_normal((1, 3, 3))
+    loss = lsa_training.expected_query_loss_and_grad(p, Q, (C, w), S)[0][0]
+    xq = rng.standard_normal((200_000, 2)) @ np.sqrt(S[0])
+    zq = np.concatenate([xq, np.zeros((len(xq), 1))], axis=1)
+    sq = (zq @ Q[0].T @ (C[0, 0] @ p[0]) - xq @ w[0, 0]) ** 2
+    assert abs(sq.mean() - loss) <= Z_TOL * sq.std() / np.sqrt(len(sq))
+
+
+def test_l2_v7_fails_for_a_gamma_star_without_the_label_noise_term(monkeypatch):
+    from proofs_check import v7_trained
+
+    good = v7_trained.v7_gamma_star(QUICK)
+    assert good.worst_error <= good.tolerance
+    true_gamma = lsa_training.gamma_star
+    monkeypatch.setattr(lsa_training, "gamma_star", lambda S, N, tau, sigma: true_gamma(S, N, tau, 0.0))
+    bad = v7_trained.v7_gamma_star(QUICK)
+    assert bad.worst_error > 10 * bad.tolerance  # fails by an order of magnitude, not by a hair
+
+
+# ---- instant CLI ---------------------------------------------------------------------------
+
+HEAVY = ("sympy", "matplotlib", "scipy", "theory", "numerics.experiments.plotting", "rich", "mpmath")
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--version"], ["predict", "examples/two_agents.json"]])
+def test_cli_start_up_imports_nothing_heavy(argv):
+    code = ("import sys\nfrom proofs_check import cli\ntry:\n    cli.main(%r)\nexcept SystemExit:\n    pass\n"
+            "print('LOADED', sorted(m for m in sys.modules if m.split('.')[0] in %r or m in %r))") % (argv, HEAVY, HEAVY)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    loaded = out.rsplit("LOADED", 1)[1]
+    assert loaded.strip() == "[]", loaded
+
+
+# ---- readable output ---------------------------------------------------------------------
+
+def test_table_fits_80_columns_and_names_units():
+    rep = runner.run(registry.select(["L2", "C2", "C15"]), QUICK, workers=2)
+    rep["claims"][0]["title"] = "x" * 200  # a long title is cut, never wrapped
+    lines = report.lines(rep)
+    assert max(len(line) for line in lines) <= report.WIDTH
+    units = {report.unit(c["id"], m) for c in rep["claims"] for m in c["methods"]}
+    assert {"exact", "std errors", "digits", "rel. error"} <= units
+    assert any("std errors" in line and "V4" in line for line in lines)
+
+
+def test_verify_table_off_a_terminal_is_80_columns(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv(proof_cache.ENV_DIR, str(tmp_path))
+    assert cli.main(["verify", "--claims", "C5,C6"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out and max(len(line) for line in out) <= 80
+
+
+# ---- config friction ---------------------------------------------------------------------
+
+def test_default_preconditioner_is_the_non_overshooting_step():
+    doc = prediction.predict(config.load("examples/text_agents.json"))
+    assert doc["converges"]
+    raw = json.loads(open("examples/text_agents.json").read())
+    system = config.parse(raw)
+    for agent in system.agents:
+        lam = np.linalg.eigvalsh(agent.geometry.H)
+        assert np.allclose(agent.Gamma, np.eye(system.d) / lam.max())
+        m = np.linalg.eigvals(agent.M)
+        assert np.all(m.real >= -1e-12) and np.all(np.abs(m) < 1)  # eigenvalues of M in [0, 1)
+    zero = {"agents": [{"geometry": [[0.0, 0.0], [0.0, 0.0]], "target": [0, 0]},
+                       {"geometry": [[1.0, 0.0], [0.0, 1.0]], "target": [1, 0]}]}
+    with pytest.raises(InputError, match="preconditioner"):
+        config.parse(zero)
+
+
+def _pair(HA, GA, HB, GB):
+    return config.parse({"agents": [{"name": "A", "geometry": HA, "target": [1, 0], "preconditioner": GA},
+                                    {"name": "B", "geometry": HB, "target": [0, 1], "preconditioner": GB}]})
+
+
+@pytest.mark.parametrize("system,cause", [
+    (_pair([[1, 0], [0, 1]], 3.0, [[1, 0], [0, 1]], 0.5), "M_A has an eigenvalue of modulus 2 outside"),
+    (_pair([[1, 0], [0, 0]], 0.5, [[1, 0], [0, 0]], 0.5), "informed by no prompt"),
+    (_pair([[1, 0], [0, 1]], 2.0, [[1, 0], [0, 1]], 2.0), "on the unit circle"),
+])
+def test_rho_reason_names_the_cause(system, cause):
+    doc = prediction.predict(system)
+    assert not doc["converges"] and cause in doc["reason"], doc["reason"]
+
+
+def test_rho_reason_names_the_coupling_when_each_agent_contracts():
+    # C6: with H = I, M_i = I - Gamma_i; two non-normal maps of spectral radius 0.5 whose product has ~9.5
+    system = _pair([[1, 0], [0, 1]], [[0.5, -3.0], [0.0, 0.5]], [[1, 0], [0, 1]], [[0.5, 0.0], [-3.0, 0.5]])
+    M, _ = system.stacked()
+    assert max(abs(np.linalg.eigvals(M[0]))) < 1 and max(abs(np.linalg.eigvals(M[1]))) < 1
+    doc = prediction.predict(system)
+    assert not doc["converges"] and "coupling itself" in doc["reason"], doc["reason"]
+
+
+# ---- progress bars -------------------------------------------------------------------------
+
+def test_progress_bar_is_off_off_a_terminal(capsys):
+    from numerics import progress
+
+    assert not progress.enabled()  # pytest captures stderr: not a terminal
+    with progress.bar(3, "x") as advance:
+        for _ in range(3):
+            advance(text="step")
+    assert capsys.readouterr().err == ""
+
+
+def test_progress_bar_draws_on_a_terminal(monkeypatch):
+    import io
+
+    from numerics import progress
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+    fake = Tty()
+    monkeypatch.setattr("sys.stderr", fake)
+    monkeypatch.delenv(progress.ENV_OFF, raising=False)
+    assert progress.enabled()
+    with progress.bar(2, "drawing") as advance:
+        advance()
+        advance()
+    assert "drawing" in fake.getvalue()
+    monkeypatch.setenv(progress.ENV_OFF, "1")
+    assert not progress.enabled()
+
+
+def test_c15_v4_with_the_shorter_burn_in_still_catches_a_dropped_noise_term(monkeypatch):
+    """Power of C15 V4 after the burn-in cut (300 -> 120 turns): the correct Lyapunov covariance
+    passes, one with the first agent's noise S_A dropped fails."""
+    from numerics import lyapunov
+    from proofs_check.claims import c15_noisy
+
+    assert c15_noisy.BURN_IN * 2 * np.log10(1 / c15_noisy.RHO_MAX) >= 10  # rho^(2T) <= 1e-10
+    good = c15_noisy.v4(QUICK)
+    assert good.worst_error <= good.tolerance
+    true = lyapunov.stationary_covariances
+
+    def dropped(M, S):
+        S = np.array(S, copy=True)
+        S[0] = 0.0
+        return true(M, S)
+    monkeypatch.setattr(lyapunov, "stationary_covariances", dropped)
+    bad = c15_noisy.v4(QUICK)
+    assert bad.worst_error > bad.tolerance
+

@@ -1,0 +1,134 @@
+"""Every experiment's figure (and verify's margins figure) has a title, labelled axes and a
+legend whose window extent does not overlap the plotted data."""
+
+import numpy as np
+import pytest
+
+from numerics.experiments import all_experiments, plotting
+
+PAD = 1.0  # display pixels: a legend touching a data point counts as covering it
+
+
+def _data_boxes(ax, renderer):
+    """Display-space boxes of the plotted data: line vertices, scatter offsets, bars."""
+    from matplotlib.collections import PathCollection, PolyCollection
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Rectangle
+
+    points = []
+    for line in ax.get_lines():
+        if not isinstance(line, Line2D) or not line.get_visible():
+            continue
+        xy = np.column_stack(line.get_data())
+        if xy.size == 0:
+            continue
+        xy = xy.astype(float)
+        # an axhline/axvline spans the axes in axes coordinates: sample it
+        points.append(line.get_transform().transform(xy[np.all(np.isfinite(xy), axis=1)]))
+    for coll in ax.collections:
+        if isinstance(coll, PathCollection) and len(coll.get_offsets()):
+            points.append(coll.get_offset_transform().transform(np.asarray(coll.get_offsets(), dtype=float)))
+        elif isinstance(coll, PolyCollection):
+            for path in coll.get_paths():
+                points.append(coll.get_transform().transform(path.vertices))
+    boxes = [p.get_window_extent(renderer) for p in ax.patches if isinstance(p, Rectangle) and p.get_visible()
+             and p.get_width() != 0]
+    return (np.vstack(points) if points else np.zeros((0, 2))), boxes
+
+
+def check_figure(fig):
+    """Problems with ``fig`` (empty list when it is readable)."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    problems = []
+    axes = [ax for ax in fig.axes if ax.get_label() != "<colorbar>" and (ax.lines or ax.collections or ax.patches)]
+    if not (fig._suptitle and fig._suptitle.get_text()) and not all(ax.get_title() for ax in axes):
+        problems.append("no title")
+    legends = [ax.get_legend() for ax in fig.axes if ax.get_legend()] + list(fig.legends)
+    if not legends:
+        problems.append("no legend")
+    for ax in axes:
+        if not ax.get_xlabel() or not ax.get_ylabel():
+            problems.append(f"axes {ax.get_title()!r} lacks an axis label")
+        points, boxes = _data_boxes(ax, renderer)
+        for leg in legends:
+            lb = leg.get_window_extent(renderer).padded(PAD)
+            inside = (points[:, 0] >= lb.x0) & (points[:, 0] <= lb.x1) & (points[:, 1] >= lb.y0) & \
+                (points[:, 1] <= lb.y1)
+            # data clipped to the axes only counts where the axes are
+            ab = ax.get_window_extent(renderer)
+            inside &= (points[:, 0] >= ab.x0) & (points[:, 0] <= ab.x1) & (points[:, 1] >= ab.y0) & \
+                (points[:, 1] <= ab.y1)
+            if inside.any():
+                problems.append(f"legend covers data of axes {ax.get_title()!r}")
+            if any(lb.overlaps(b.intersection(b, ab) or b) for b in boxes if b.overlaps(ab)):
+                problems.append(f"legend covers a bar of axes {ax.get_title()!r}")
+    return problems
+
+
+@pytest.fixture
+def saved_figures(monkeypatch):
+    """Check each figure as it is saved (plotting.save closes it)."""
+    seen = []
+    true_save = plotting.save
+
+    def save(fig, path):
+        fig.tight_layout()  # the layout the saved file gets
+        seen.append((path.name, check_figure(fig)))
+        return true_save(fig, path)
+    monkeypatch.setattr(plotting, "save", save)
+    return seen
+
+
+@pytest.mark.parametrize("name", ["adversarial", "geometry", "helper", "misalignment", "trained-lsa"])
+def test_experiment_figure_is_readable(name, tmp_path, saved_figures):
+    all_experiments()[name].run(tmp_path, quick=True, **({"agents": "lsa"} if name == "trained-lsa" else {}))
+    assert saved_figures, "no figure saved"
+    for fname, problems in saved_figures:
+        assert not problems, (fname, problems)
+
+
+def test_fit_figure_is_readable(tmp_path, monkeypatch):
+    """The blackbox experiment's (and `a2ad fit`'s) figure, checked before it is written."""
+    import matplotlib.figure
+
+    problems = []
+    true_savefig = matplotlib.figure.Figure.savefig
+
+    def savefig(self, *args, **kwargs):
+        problems.extend(check_figure(self))
+        return true_savefig(self, *args, **kwargs)
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", savefig)
+    all_experiments()["blackbox"].run(tmp_path, quick=True)
+    assert not problems, problems
+
+
+def test_margins_figure_is_readable(tmp_path, saved_figures):
+    from proofs_check import figures
+
+    rep = {"profile": "quick", "claims": [
+        {"id": "C2", "methods": [
+            {"method": "V1", "status": "passed", "worst_error": 0.0, "tolerance": 0.0, "detail": ""},
+            {"method": "V4", "status": "passed", "worst_error": 1e-15, "tolerance": 1e-9, "detail": ""},
+            {"method": "V5", "status": "passed", "worst_error": 1e-50, "tolerance": 1e-40, "detail": ""}]},
+        {"id": "L2", "methods": [
+            {"method": "V4", "status": "failed", "worst_error": 7.0, "tolerance": 6.0,
+             "detail": "in standard errors"}]}]}
+    figures.margins(rep, tmp_path)
+    assert saved_figures and not saved_figures[0][1], saved_figures
+
+
+def test_checker_catches_a_legend_over_the_data():
+    """Power: the same checker flags a legend drawn on top of a line and a missing axis label."""
+    fig, axes = plotting.figure()
+    ax = axes[0, 0]
+    x = np.linspace(0, 1, 200)
+    ax.plot(x, np.full_like(x, 0.98), label="a line along the top")
+    ax.plot(x, x, label="diagonal")
+    ax.set_title("t")
+    ax.set_xlabel("x")
+    ax.legend(loc="upper right")
+    problems = check_figure(fig)
+    assert any("covers data" in p for p in problems) and any("axis label" in p for p in problems)
+    import matplotlib.pyplot as plt
+    plt.close(fig)
