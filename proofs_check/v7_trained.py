@@ -21,6 +21,7 @@ import numpy as np
 from numerics import lsa_training, trained_pair
 from numerics.lsa_training import TARGET_REL_ERROR
 
+from .methods import finite_max
 from .registry import Outcome, Profile
 
 TRAINING_STEPS = {"quick": 2000, "full": 5000}
@@ -55,7 +56,7 @@ def _sizes(tp: trained_pair.TrainedPair) -> str:
 def v7_plateau(profile: Profile) -> Outcome:
     tp = pair(profile.name, profile.seed)
     errors = tp.plateau_errors()
-    return Outcome(max(errors), PLATEAU_REL_TOL, 2,
+    return Outcome(finite_max(errors), PLATEAU_REL_TOL, 2,
                    f"two LSA agents trained on different Sigma (d={trained_pair.D}, N={trained_pair.N_CONTEXT}, "
                    f"full parameterisation), real forward passes: plateau vs C3 from Gamma_eff, relative errors "
                    f"{errors[0]:.2e} (A), {errors[1]:.2e} (B); {_sizes(tp)}")
@@ -77,7 +78,7 @@ def v7_gamma_star(profile: Profile) -> Outcome:
     main, label = gamma_errors(tp.training), gamma_errors(noisy)
     without = min(gamma_errors(noisy, with_noise_term=False))
     errors = main + label
-    return Outcome(max(errors), TARGET_REL_ERROR, len(errors),
+    return Outcome(finite_max(errors), TARGET_REL_ERROR, len(errors),
                    f"||Gamma_eff - Gamma*||_F / ||Gamma*||_F after Adam training: "
                    f"{tp.training[0].metadata['steps']} steps, d={trained_pair.D}, N={trained_pair.N_CONTEXT}, "
                    f"sigma/tau=0.1, Sigma in [0.5, 2]: {main[0]:.2e}, {main[1]:.2e}; label-noise agent "

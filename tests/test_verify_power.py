@@ -254,3 +254,14 @@ def test_config_systems_are_what_users_write():
     system = config_system(np.random.default_rng(0), 3, 3)
     assert len(system.agents) == 3
     assert any(not np.allclose(a.Gamma, a.Gamma[0, 0] * np.eye(3)) for a in system.agents)  # matrix preconditioners
+
+
+def test_nan_in_v7_second_error_fails(monkeypatch):
+    """V7 took Python's ``max`` of [A, B]: a NaN for B behind a finite A passed. Both V7 outcomes now fail."""
+    from numerics import trained_pair
+    from proofs_check import v7_trained
+
+    monkeypatch.setattr(trained_pair.TrainedPair, "plateau_errors", lambda self: [1e-4, float("nan")])
+    assert runner.run_method("V7", v7_trained.v7_plateau, QUICK)["status"] == "failed"
+    monkeypatch.setattr(v7_trained, "gamma_errors", lambda results, with_noise_term=True: [1e-4, float("nan")])
+    assert runner.run_method("V7", v7_trained.v7_gamma_star, QUICK)["status"] == "failed"
