@@ -153,10 +153,11 @@ def predict_precise(system: System, digits: int) -> dict:
 
 def simulate_doc(system: System, turns: int) -> dict:
     """Iterate the real agents for ``turns`` rounds; errors are distances to each agent's own target."""
-    if system.protocol is not None:
-        from . import protocol_eval
-        return protocol_eval.simulate_doc(system, turns)
-    messages = simulate.run(system.agents, system.initial_message, turns)
+    if system.protocol is not None:  # messages at the end of each round
+        from .protocol import simulate as simulate_protocol
+        messages = simulate_protocol(system.agents, system.protocol, turns)
+    else:
+        messages = simulate.run(system.agents, system.initial_message, turns)
     doc = {"turns": int(turns), "agents": {}}
     for i, agent in enumerate(system.agents):
         m = messages[:, i]

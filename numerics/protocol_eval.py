@@ -193,14 +193,3 @@ def predict_precise(system, digits: int) -> dict:
             doc["agents"][agent.name] = entry
     return doc
 
-
-def simulate_doc(system, turns: int) -> dict:
-    """The ``simulate`` document: every agent's message at the end of each round, and its error."""
-    from .protocol import simulate
-    messages = simulate(system.agents, system.protocol, turns)
-    doc = {"turns": int(turns), "agents": {}}
-    for i, agent in enumerate(system.agents):
-        m = messages[:, i]
-        doc["agents"][agent.name] = {"messages": m.tolist(),
-                                     "errors": np.linalg.norm(m - agent.w_star, axis=-1).tolist()}
-    return doc
