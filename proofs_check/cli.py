@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import pkgutil
 import sys
 
 # The package multiplies small matrices, where BLAS threads cost more than they give and
@@ -38,20 +37,41 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from . import commands
+# Command name -> (module in proofs_check/commands, one-line help). Only the invoked command's
+# module is imported, so `a2ad --help` and light commands start without the heavy ones' imports;
+# tests/test_cli_table.py checks this table against what each module registers.
+COMMANDS = {
+    "attack": ("attack", "build an attack prompt (C9 full, C10 rank-one, C11 steer) for a two-agent config"),
+    "derive": ("derive", "derivations as LaTeX (every step verified), formula macros, text or JSON"),
+    "experiment": ("experiment", None),  # its help lists the experiments: the module is imported for it
+    "fit": ("fit", "fit each agent's affine map from a JSONL transcript (C18); text, JSON, figure"),
+    "llm-run": ("llm_run", "run text (LLM) agents on the config's prompts; write a JSONL transcript"),
+    "predict": ("predict", "closed-form fixed points, residuals and rate for a config (JSON)"),
+    "simulate": ("simulate", "run the agents for T rounds; messages and errors (JSON)"),
+    "sweep": ("sweep", "evaluate a grid of configs (closed forms, simulation, trained LSA) -> Parquet + phase.png"),
+    "train-lsa": ("train_lsa", "train an LSA agent on in-context regression; report Gamma_eff vs Gamma*"),
+    "verify": ("verify", "run every registered claim's verification methods"),
+}
 
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The full parser of the command named in ``argv`` (every command when ``argv`` is None);
+    the other commands get a stub parser with the same name and help."""
     parser = _Parser(prog="a2ad", description="Verify, reproduce and cite the theory of interacting in-context learners.")
     parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    modules = sorted(info.name for info in pkgutil.iter_modules(commands.__path__))
-    for name in modules:
-        importlib.import_module(f"{commands.__name__}.{name}").register(sub)
+    chosen = None if argv is None else next((a for a in argv if not a.startswith("-")), "")
+    for name, (module, summary) in COMMANDS.items():
+        if argv is None or name == chosen or summary is None:
+            importlib.import_module(f"{__package__}.commands.{module}").register(sub)
+        else:
+            sub.add_parser(name, help=summary)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # usage errors (one line, status 2) and --help / --version (status 0)
