@@ -80,6 +80,26 @@ def stacked_finite(system: System) -> tuple[np.ndarray, np.ndarray]:
     return M, c
 
 
+def agent_entries(names, targets, fixed_points, fmt, norm) -> dict:
+    """Each agent's ``predict`` entry: target, fixed point, residual ``fixed_point - target`` and its
+    norm (``None`` where there is no fixed point). ``fmt`` turns a vector into JSON, ``norm`` a residual
+    into its printed norm: float64 lists, or mpmath decimal strings for ``--precision``."""
+    out = {}
+    for i, name in enumerate(names):
+        entry = {"target": fmt(targets[i]), "fixed_point": None, "residual": None, "residual_norm": None}
+        if fixed_points is not None:
+            r = fixed_points[i] - targets[i]
+            entry.update(fixed_point=fmt(fixed_points[i]), residual=fmt(r), residual_norm=norm(r))
+        out[name] = entry
+    return out
+
+
+def float_entries(system, fixed_points) -> dict:
+    """:func:`agent_entries` in float64 against each agent's ``w_star``."""
+    return agent_entries(system.names, [a.w_star for a in system.agents], fixed_points,
+                         lambda v: v.tolist(), lambda r: float(np.linalg.norm(r)))
+
+
 def predict(system: System) -> dict:
     """Closed-form prediction in float64."""
     if system.protocol is not None:
@@ -94,13 +114,7 @@ def predict(system: System) -> dict:
         u = None
     else:
         u = closed_forms.fixed_points(M, c)
-    for i, agent in enumerate(system.agents):
-        entry = {"target": agent.w_star.tolist(), "fixed_point": None, "residual": None, "residual_norm": None}
-        if u is not None:
-            residual = u[i] - agent.w_star
-            entry.update(fixed_point=u[i].tolist(), residual=residual.tolist(),
-                         residual_norm=float(np.linalg.norm(residual)))
-        doc["agents"][agent.name] = entry
+    doc["agents"] = float_entries(system, u)
     return doc
 
 
@@ -142,12 +156,8 @@ def predict_precise(system: System, digits: int) -> dict:
                   (lambda X: X.T @ X / len(X))(np.asarray(a.geometry.X, dtype=float)) for a in system.agents]
             Mf = np.array([[[float(x) for x in row] for row in m.tolist()] for m in Ms])
             doc["reason"] = _reason(float(rho), system, mp.nstr(rho, 6), Mf, Hs)
-        for i, agent in enumerate(system.agents):
-            entry = {"target": [s(x) for x in targets[i]], "fixed_point": None, "residual": None, "residual_norm": None}
-            if u is not None:
-                r = u[i] - targets[i]
-                entry.update(fixed_point=[s(x) for x in u[i]], residual=[s(x) for x in r], residual_norm=s(mp.norm(r)))
-            doc["agents"][agent.name] = entry
+        doc["agents"] = agent_entries([a.name for a in system.agents], targets, u,
+                                      lambda v: [s(x) for x in v], lambda r: s(mp.norm(r)))
     return doc
 
 

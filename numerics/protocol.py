@@ -153,11 +153,11 @@ def simulate(agents: Sequence, protocol: Protocol, turns: int) -> np.ndarray:
 
     Returns (turns, K, d). Only ``agent.respond`` is called: no derived formula.
     """
-    from .simulate import check_size
+    from .simulate import check_size, require_finite
 
     # An agent that speaks in several phases takes its steps that many times per round.
     speaks = [sum(1 for phase in protocol.phases for i, _ in phase if i == k) for k in range(len(agents))]
-    turns = check_size([_Repeated(a, n) for a, n in zip(agents, speaks)], turns)
+    turns = check_size(agents, turns, speaks)
     m = np.array(protocol.initial, dtype=float)
     out = np.empty((turns,) + m.shape)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -171,15 +171,6 @@ def simulate(agents: Sequence, protocol: Protocol, turns: int) -> np.ndarray:
                     new[i] = agents[i].respond(heard)
                 m = new
             out[t] = m
-            if not np.all(np.isfinite(m)):
-                i = int(np.argmin(np.all(np.isfinite(m), axis=-1)))
-                raise InputError(f"message of {agents[i].name} at round {t}", m[i],
-                                 "overflows float64: the messages diverge (contraction rate > 1?)")
+            require_finite(agents, m, f"round {t}")
     return out
 
-
-class _Repeated:
-    """An agent's size as :func:`numerics.simulate.check_size` sees it: ``steps`` per round."""
-
-    def __init__(self, agent, times: int):
-        self.d, self.steps = agent.d, int(getattr(agent, "steps", 1)) * times

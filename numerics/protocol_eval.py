@@ -125,12 +125,8 @@ def predict(system) -> dict:
     z = fixed_points(M, c, W, mask, check=False) if doc["converges"] else None
     if z is None:
         doc["reason"] = _reason(rho)
-    for i, agent in enumerate(system.agents):
-        entry = {"target": agent.w_star.tolist(), "fixed_point": None, "residual": None, "residual_norm": None}
-        if z is not None:
-            res = z[i] - agent.w_star
-            entry.update(fixed_point=z[i].tolist(), residual=res.tolist(), residual_norm=float(np.linalg.norm(res)))
-        doc["agents"][agent.name] = entry
+    from .prediction import float_entries
+    doc["agents"] = float_entries(system, z)
     return doc
 
 
@@ -165,7 +161,7 @@ def precise_round_map(Ms, cs, protocol: Protocol):
 
 def predict_precise(system, digits: int) -> dict:
     """The ``predict`` document at ``digits`` significant digits (mpmath), numbers as decimal strings."""
-    from .prediction import check_digits
+    from .prediction import agent_entries, check_digits
     digits = check_digits(digits)
     s = lambda x: mp.nstr(x, digits, strip_zeros=False)  # noqa: E731
     d, K = system.d, len(system.agents)
@@ -184,12 +180,8 @@ def predict_precise(system, digits: int) -> dict:
             z = [sum((Phi[a, idx[k]] * zR[k] for k in range(len(idx))), mp.mpf(0)) + r[a] for a in range(K * d)]
         else:
             doc["reason"] = _reason(float(rho))
-        for i, agent in enumerate(system.agents):
-            entry = {"target": [s(x) for x in targets[i]], "fixed_point": None, "residual": None, "residual_norm": None}
-            if z is not None:
-                zi = mp.matrix(z[i * d:(i + 1) * d])
-                res = zi - targets[i]
-                entry.update(fixed_point=[s(x) for x in zi], residual=[s(x) for x in res], residual_norm=s(mp.norm(res)))
-            doc["agents"][agent.name] = entry
+        u = None if z is None else [mp.matrix(z[i * d:(i + 1) * d]) for i in range(K)]
+        doc["agents"] = agent_entries([a.name for a in system.agents], targets, u,
+                                      lambda v: [s(x) for x in v], lambda r: s(mp.norm(r)))
     return doc
 

@@ -18,14 +18,17 @@ MAX_MESSAGE_VALUES = 2 * 10**6
 MAX_AGENT_STEPS = 2 * 10**6
 
 
-def check_size(agents: Sequence, turns: int) -> int:
-    """``turns`` as an int, or an InputError when the run would exceed the documented bounds."""
+def check_size(agents: Sequence, turns: int, speaks: Sequence[int] | None = None) -> int:
+    """``turns`` as an int, or an InputError when the run would exceed the documented bounds.
+
+    ``speaks[i]`` is how many times agent i answers per round (default once: the round robin)."""
     turns = validate.positive_int("turns", turns)
     K, d = len(agents), agents[0].d
     if turns * K * d > MAX_MESSAGE_VALUES:
         raise InputError("turns", turns, f"is too many: turns x agents x d = {turns * K * d} message entries "
                                          f"exceed the limit of {MAX_MESSAGE_VALUES}")
-    steps = turns * sum(int(getattr(a, "steps", 1)) for a in agents)
+    speaks = [1] * K if speaks is None else speaks
+    steps = turns * sum(int(getattr(a, "steps", 1)) * n for a, n in zip(agents, speaks))
     if steps > MAX_AGENT_STEPS:
         raise InputError("turns", turns, f"is too many: turns x (sum of steps_per_turn) = {steps} GD steps exceed "
                                          f"the limit of {MAX_AGENT_STEPS} (predict computes M^s in closed form)")
@@ -48,11 +51,16 @@ def run(agents: Sequence, initial_message, turns: int) -> np.ndarray:
             for i, agent in enumerate(agents):
                 w = agent.respond(w)
                 out[t, i] = w
-            if not np.all(np.isfinite(out[t])):
-                i = int(np.argmin(np.all(np.isfinite(out[t]), axis=-1)))
-                raise InputError(f"message of {agents[i].name} at turn {t}", out[t, i],
-                                 "overflows float64: the messages diverge (contraction rate > 1?)")
+            require_finite(agents, out[t], f"turn {t}")
     return out
+
+
+def require_finite(agents: Sequence, messages: np.ndarray, when: str) -> None:
+    """An InputError naming the first agent whose message (row of ``messages``) overflowed float64."""
+    if not np.all(np.isfinite(messages)):
+        i = int(np.argmin(np.all(np.isfinite(messages), axis=-1)))
+        raise InputError(f"message of {agents[i].name} at {when}", messages[i],
+                         "overflows float64: the messages diverge (contraction rate > 1?)")
 
 
 def run_batch(Gamma: np.ndarray, H: np.ndarray, b: np.ndarray, steps: Sequence[int],
