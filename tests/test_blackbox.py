@@ -2,11 +2,11 @@
 import json
 import threading
 import warnings
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
 
+from chat_server import ChatServer
 from numerics import fitting, llm_client, lyapunov, noisy, simulate, text_protocol, transcripts
 from numerics.errors import InputError
 from numerics.experiments.blackbox import text_pair
@@ -181,44 +181,20 @@ def test_reask_is_bounded():
 
 # --- the HTTP client, against a loopback server --------------------------------------------
 
-class _Server:
-    """Chat-completions on 127.0.0.1: a GD step written as text; ``fail`` status codes first."""
+def _Server(fail=(), delay=0.0) -> ChatServer:
+    """Chat-completions on 127.0.0.1: a GD step written as text; the status codes in ``server.fail`` first."""
+    local_agent = text_protocol.gd_text_agent(0.5, decimals=4)
 
-    def __init__(self, fail=(), delay=0.0):
-        self.fail, self.seen_auth, self.requests = list(fail), [], 0
-        local_agent = text_protocol.gd_text_agent(0.5, decimals=4)
-        outer = self
+    def answer(prompt, n, _local):
+        if delay:
+            threading.Event().wait(delay)
+        if server.fail:
+            return server.fail.pop(0), '{"error": "try later"}', {}
+        return local_agent(prompt)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                outer.requests += 1
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                outer.seen_auth.append(self.headers.get("Authorization"))
-                if delay:
-                    threading.Event().wait(delay)
-                if outer.fail:
-                    self.send_response(outer.fail.pop(0))
-                    self.end_headers()
-                    self.wfile.write(b'{"error": "try later"}')
-                    return
-                answer = local_agent(body["messages"][-1]["content"])
-                data = json.dumps({"choices": [{"message": {"role": "assistant", "content": answer}}]}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    server = ChatServer(answer)
+    server.fail = list(fail)
+    return server
 
 
 @pytest.fixture
@@ -240,7 +216,7 @@ def test_llm_run_against_loopback_then_fit(tmp_path, capsys, monkeypatch, server
     monkeypatch.setenv(llm_client.ENV_KEY, SECRET)
     assert cli.main(["llm-run", str(cfg), "--turns", "30", "--out", str(out), "--endpoint", server.url,
                      "--model", "local-gd"]) == 0
-    assert server.seen_auth and all(a == f"Bearer {SECRET}" for a in server.seen_auth)
+    assert server.auth and all(a == f"Bearer {SECRET}" for a in server.auth)
     assert cli.main(["fit", str(out), "--bootstrap", "50"]) == 0
     printed = capsys.readouterr()
     assert SECRET not in out.read_text() + printed.out + printed.err

@@ -8,11 +8,11 @@ import json
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
 
+from chat_server import ChatServer
 from numerics import llm_client, text_protocol, transcripts
 from proofs_check import cli
 
@@ -28,43 +28,6 @@ SLACK = 2.0
 
 def leaks(text: str) -> bool:
     return any(SECRET[i:i + LEAK_CHARS] in text for i in range(len(SECRET) - LEAK_CHARS + 1))
-
-
-class ChatServer:
-    """A chat-completions server whose reply is ``answer(prompt, n)`` (or a tuple (status, body, headers))."""
-
-    def __init__(self, answer):
-        self.auth, self.requests = [], 0
-        outer = self
-        local = text_protocol.gd_text_agent(0.5)
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                outer.requests += 1
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                outer.auth.append(self.headers.get("Authorization"))
-                prompt = body["messages"][-1]["content"]
-                out = answer(prompt, outer.requests, local)
-                status, content, headers = out if isinstance(out, tuple) else (200, out, {})
-                data = (json.dumps({"choices": [{"message": {"content": content}}]}).encode()
-                        if status == 200 else content.encode())
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 class RawServer:
