@@ -185,19 +185,18 @@ def _per_point(spec: Spec, values, n: int, lsa: bool, closed: bool = True) -> di
         system = spec.point_system({k: v[p] for k, v in values.items()})
         row = {}
         if closed:
-            row.update(_predict_one(system))
+            doc = prediction.predict(system)
+            row.update(_predict_row(doc))
             if "simulate" in spec.measures:
                 turns = spec.measures["simulate"]["turns"]
                 w = np.stack([a.w_star for a in system.agents])
-                if system.protocol is not None:  # messages at the end of each round; u from predict's document
+                if system.protocol is not None:  # messages at the end of each round
                     from .protocol import simulate as simulate_protocol
                     last = simulate_protocol(system.agents, system.protocol, turns)[-1]
-                    u = np.stack([np.nan * a.w_star if e["fixed_point"] is None else np.array(e["fixed_point"])
-                                  for a, e in zip(system.agents, prediction.predict(system)["agents"].values())])
                 else:
                     last = simulate.run(system.agents, system.initial_message, turns)[-1]
-                    M, c = system.stacked()
-                    u = closed_forms.fixed_points(M, c, check=False) if row["converges"] else np.full(w.shape, np.nan)
+                u = np.array([np.full(system.d, np.nan) if e["fixed_point"] is None else e["fixed_point"]
+                              for e in doc["agents"].values()])
                 row.update({k: v[0] for k, v in simulate_columns(names, last[None], w[None], u[None]).items()})
         if lsa:
             row.update(train_lsa_point(system, int(seeds[p]), spec.measures["train-lsa"]))
@@ -206,8 +205,8 @@ def _per_point(spec: Spec, values, n: int, lsa: bool, closed: bool = True) -> di
     return {k: np.array(v) for k, v in cols.items()}
 
 
-def _predict_one(system) -> dict:
-    doc = prediction.predict(system)
+def _predict_row(doc) -> dict:
+    """A point's predict columns from its ``predict`` document."""
     row = {"rho": doc["contraction_rate"], "converges": doc["converges"]}
     for name, entry in doc["agents"].items():
         row[f"residual_{name}"] = np.nan if entry["residual_norm"] is None else entry["residual_norm"]
