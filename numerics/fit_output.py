@@ -37,8 +37,12 @@ def report_doc(r: FitReport) -> dict:
             "predicted_std_interval": _interval(r.spread_interval, k),
             "observed_tail_covariance": r.observed_cov[k].tolist(),
         })
-    return {"claim": "C18", "rate": p.rate, "tail_start_round": r.tail_start, "bootstrap": r.bootstrap, "level": r.level,
-            "agents": agents, "warnings": list(r.warnings)}
+    doc = {"claim": "C18", "rate": p.rate, "tail_start_round": r.tail_start, "bootstrap": r.bootstrap, "level": r.level,
+           "agents": agents, "warnings": list(r.warnings)}
+    protocol = getattr(r, "protocol", None)
+    if protocol is not None:  # a protocol transcript (numerics.protocol_fit): rate and plateau from P1
+        doc["protocol"] = {"agents": list(protocol.names), **protocol.as_dict()}
+    return doc
 
 
 def _vec(v) -> str:
@@ -49,6 +53,10 @@ def report_text(r: FitReport) -> str:
     p = r.prediction
     lines = [f"fitted round rate rho(Mhat) = {p.rate:.4g}" + ("" if p.rate < 1 else "  (diverges: no plateau)"),
              f"tail: rounds {r.tail_start}+; map intervals: least-squares t; others: {r.bootstrap} bootstrap resamples"]
+    protocol = getattr(r, "protocol", None)
+    if protocol is not None:
+        lines.insert(0, f"protocol: {len(protocol.phases)} phase(s) per round over agents {', '.join(protocol.names)}; "
+                        "maps are per turn, messages and plateau at the end of each round (P1)")
     for k, (name, f) in enumerate(zip(r.agents, p.fits)):
         lines += ["", f"agent {name}: {f.n} messages, R^2 = {f.r2:.6f}, design condition {f.condition:.3g}",
                   "  Mhat = " + "\n         ".join(_vec(row) for row in f.M_hat),
@@ -81,8 +89,10 @@ def fit_figure(r: FitReport, transcript: Transcript, path) -> Path:
     coords = range(min(d, 3))
     fig, axes = plt.subplots(K, 2, figsize=(11, 3.2 * K), squeeze=False)
     p = r.prediction
+    rounds = getattr(r, "round_messages", None)  # a protocol transcript: end-of-round messages
+    plateau_claim = "C2" if rounds is None else "P1"
     for k, name in enumerate(r.agents):
-        out = transcript.pairs(name)[1]
+        out = transcript.pairs(name)[1] if rounds is None else rounds[:, k]
         ax = axes[k, 0]
         for j in coords:
             line, = ax.plot(out[:, j], lw=0.8, label=f"coordinate {j + 1}")
@@ -91,7 +101,7 @@ def fit_figure(r: FitReport, transcript: Transcript, path) -> Path:
                 ax.axhline(p.plateau[k][j], color=line.get_color(), ls="--", lw=1)
                 ax.axhspan(p.plateau[k][j] - 2 * sd, p.plateau[k][j] + 2 * sd, color=line.get_color(), alpha=0.12)
         ax.axvline(r.tail_start, color="black", lw=0.8, ls=":", label="tail starts (fit compared here)")
-        ax.plot([], [], "k--", lw=1, label="predicted plateau (C2 from fitted maps)")
+        ax.plot([], [], "k--", lw=1, label=f"predicted plateau ({plateau_claim} from fitted maps)")
         ax.fill_between([], [], [], color="black", alpha=0.12, label="+-2 predicted std (C15)")
         ax.set(title=f"{name}'s messages, one colour per coordinate",
                xlabel="turn (rounds)", ylabel="message coordinate")
@@ -106,7 +116,7 @@ def fit_figure(r: FitReport, transcript: Transcript, path) -> Path:
         if p.plateau is not None and r.plateau_interval is not None:
             lo, hi = r.plateau_interval.low[k], r.plateau_interval.high[k]
             ax.errorbar(x - 0.1, np.zeros(d), yerr=[np.maximum(ref - lo, 0), np.maximum(hi - ref, 0)],
-                        fmt="s", color="black", label="predicted plateau (C2 from fitted maps)")
+                        fmt="s", color="black", label=f"predicted plateau ({plateau_claim} from fitted maps)")
         ax.axhline(0, color="0.6", lw=0.6)
         ax.set(title=f"{name}: offset from the predicted plateau ({100 * r.level:g}% intervals)",
                xlabel="coordinate", ylabel="offset (units of the message)", xticks=x,

@@ -12,6 +12,16 @@ One JSON object per line, one line per message, in speaking order::
 - ``prompt`` (optional): the agent's in-context examples ``X`` (N x d) and labels ``y`` (N).
 - ``meta`` (optional): any JSON object (model name, raw reply, ...). Never an API key.
 
+A transcript recorded under an interaction protocol (the ``protocol`` key of CONFIG.json)
+starts with one header line naming it, and each message also gives its ``phase``::
+
+    {"format": 1, "agents": ["A", "B", "C"], "protocol": {"rounds": [...], "initial_messages": {...}}}
+    {"turn": 0, "agent": "A", "phase": 0, "incoming": [...], "outgoing": [...]}
+
+There ``turn`` is the round, ``phase`` the index of the phase in ``rounds``, and ``incoming``
+the agent's input ``sum_j W_ij m_j`` (the messages as they stood at the start of the phase);
+messages follow the protocol's schedule (:mod:`numerics.protocol_transcript` replays and checks it).
+
 Blank lines are ignored. :func:`read` checks every line and reports every bad one by
 line number; nothing is evaluated, and NaN or infinity is rejected. Reading is bounded
 (:data:`MAX_TRANSCRIPT_BYTES`, :data:`MAX_DIM`), lines are decoded strictly (duplicate keys,
@@ -37,6 +47,7 @@ from .errors import InputError
 FORMAT_VERSION = 1
 REQUIRED = ("turn", "agent", "incoming", "outgoing")
 OPTIONAL = ("prompt", "meta")
+HEADER_KEYS = ("format", "agents", "protocol")  # the first line of a transcript recorded under a protocol
 MAX_REPORTED = 10  # bad lines listed in one error message (one line)
 MAX_TRANSCRIPT_BYTES = 64 * 2**20  # ~10^5 messages with their prompts
 MAX_DIM = 200  # message dimension: the fit solves (d+1) x (d+1) systems per bootstrap resample
@@ -50,10 +61,13 @@ class Record:
     outgoing: np.ndarray
     prompt: dict | None = None
     meta: dict = field(default_factory=dict)
+    phase: int | None = None  # index of the protocol phase (transcripts with a protocol header only)
 
     def to_json(self) -> str:
-        out = {"turn": self.turn, "agent": self.agent, "incoming": self.incoming.tolist(),
-               "outgoing": self.outgoing.tolist()}
+        out = {"turn": self.turn, "agent": self.agent}
+        if self.phase is not None:
+            out["phase"] = self.phase
+        out.update(incoming=self.incoming.tolist(), outgoing=self.outgoing.tolist())
         if self.prompt is not None:
             out["prompt"] = {"X": np.asarray(self.prompt["X"]).tolist(), "y": np.asarray(self.prompt["y"]).tolist()}
         if self.meta:
@@ -64,6 +78,7 @@ class Record:
 @dataclass(frozen=True)
 class Transcript:
     records: tuple[Record, ...]
+    header: dict | None = None  # {"format": 1, "agents": [...], "protocol": {...}} of a protocol run
 
     @property
     def d(self) -> int:
@@ -71,7 +86,9 @@ class Transcript:
 
     @property
     def agents(self) -> list[str]:
-        """Agent names in speaking order (order of first appearance)."""
+        """Agent names: the header's list under a protocol, else in speaking order (order of first appearance)."""
+        if self.header is not None:
+            return list(self.header["agents"])
         return list(dict.fromkeys(r.agent for r in self.records))
 
     def pairs(self, agent: str) -> tuple[np.ndarray, np.ndarray]:
@@ -83,34 +100,46 @@ class Transcript:
         """Write the whole transcript atomically (temporary file, then rename)."""
         from .outputs import write_text
 
-        return write_text(path, "".join(r.to_json() + "\n" for r in self.records))
+        head = "" if self.header is None else header_line(self.header)
+        return write_text(path, head + "".join(r.to_json() + "\n" for r in self.records))
 
 
-def record(agent, turn: int, incoming, outgoing, meta: dict | None = None, reply: str | None = None) -> Record:
+def header_line(header: dict) -> str:
+    """The JSON line that opens a transcript recorded under a protocol."""
+    return json.dumps({k: header[k] for k in HEADER_KEYS}, allow_nan=False) + "\n"
+
+
+def record(agent, turn: int, incoming, outgoing, meta: dict | None = None, reply: str | None = None,
+           phase: int | None = None) -> Record:
     """The record of one message: prompts when the agent has ``geometry.X``, the raw reply as ``meta["reply"]``."""
     geometry = getattr(getattr(agent, "agent", agent), "geometry", None)  # noisy wrappers delegate
     X = getattr(geometry, "X", None)
     prompt = None if X is None else {"X": X, "y": geometry.y}
     extra = {} if reply is None else {"reply": reply}
     return Record(turn, agent.name, np.asarray(incoming, dtype=float), np.asarray(outgoing, dtype=float), prompt,
-                  {"kind": type(agent).__name__, **(meta or {}), **extra})
+                  {"kind": type(agent).__name__, **(meta or {}), **extra}, phase)
 
 
 class Appender:
     """Append records to a JSONL file as they happen (each line flushed and fsynced)."""
 
-    def __init__(self, path, fresh: bool):
+    def __init__(self, path, fresh: bool, header: dict | None = None):
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._fh = open(self.path, "w" if fresh else "a", encoding="utf-8")
         except OSError as exc:
             raise InputError("--out", str(path), f"cannot be written ({exc.strerror or exc})") from None
+        if fresh and header is not None:  # a protocol run: the header line first
+            self._write(header_line(header))
 
-    def append(self, rec: Record) -> None:
-        self._fh.write(rec.to_json() + "\n")
+    def _write(self, line: str) -> None:
+        self._fh.write(line)
         self._fh.flush()
         os.fsync(self._fh.fileno())
+
+    def append(self, rec: Record) -> None:
+        self._write(rec.to_json() + "\n")
 
     def close(self) -> None:
         self._fh.close()
@@ -147,8 +176,7 @@ def _vector(value, key: str) -> np.ndarray:
     return np.array(value, dtype=float)
 
 
-def parse_line(text: str) -> Record:
-    """One validated record; raises ValueError with the reason."""
+def _decode(text: str):
     try:
         obj = jsonio.decode_strict(text, constants=False)
     except json.JSONDecodeError as exc:
@@ -157,15 +185,44 @@ def parse_line(text: str) -> Record:
         raise ValueError("nested too deeply") from None
     if not isinstance(obj, dict):
         raise ValueError("must be a JSON object")
+    return obj
+
+
+def parse_header(obj: dict) -> dict:
+    """The header of a protocol transcript (its structure; the protocol itself is checked on use)."""
+    extra = sorted(set(obj) - set(HEADER_KEYS))
+    missing = [k for k in HEADER_KEYS if k not in obj]
+    if extra or missing:
+        raise ValueError(f"a protocol header needs exactly the fields {list(HEADER_KEYS)}"
+                         + (f"; unknown {extra}" if extra else "") + (f"; missing {missing}" if missing else ""))
+    if isinstance(obj["format"], bool) or obj["format"] != FORMAT_VERSION:
+        raise ValueError(f"'format' must be {FORMAT_VERSION}, got {obj['format']!r}")
+    names = obj["agents"]
+    if not isinstance(names, list) or len(names) < 2 or \
+            not all(isinstance(n, str) and n for n in names) or len(set(names)) != len(names):
+        raise ValueError("'agents' must be a list of at least 2 distinct non-empty names")
+    if not isinstance(obj["protocol"], dict):
+        raise ValueError("'protocol' must be a JSON object with 'rounds' (and 'initial_messages')")
+    return obj
+
+
+def parse_line(text: str, protocol: bool = False) -> Record:
+    """One validated record; raises ValueError with the reason (``phase`` only under a ``protocol`` header)."""
+    obj = _decode(text)
     missing = [k for k in REQUIRED if k not in obj]
     if missing:
         raise ValueError(f"missing field(s) {', '.join(repr(k) for k in missing)}")
-    extra = sorted(set(obj) - set(REQUIRED) - set(OPTIONAL))
+    allowed = REQUIRED + OPTIONAL + (("phase",) if protocol else ())
+    extra = sorted(set(obj) - set(allowed))
     if extra:
-        raise ValueError(f"unknown field(s) {', '.join(repr(k) for k in extra)}; allowed: {REQUIRED + OPTIONAL}")
+        hint = "; 'phase' needs a protocol header line first" if "phase" in extra else ""
+        raise ValueError(f"unknown field(s) {', '.join(repr(k) for k in extra)}; allowed: {allowed}{hint}")
     turn = obj["turn"]
     if isinstance(turn, bool) or not isinstance(turn, int) or turn < 0:
         raise ValueError(f"'turn' must be an integer >= 0, got {turn!r}")
+    phase = obj.get("phase")
+    if phase is not None and (isinstance(phase, bool) or not isinstance(phase, int) or phase < 0):
+        raise ValueError(f"'phase' must be an integer >= 0, got {phase!r}")
     if not isinstance(obj["agent"], str) or not obj["agent"]:
         raise ValueError(f"'agent' must be a non-empty string, got {obj['agent']!r}")
     incoming, outgoing = _vector(obj["incoming"], "incoming"), _vector(obj["outgoing"], "outgoing")
@@ -189,17 +246,23 @@ def parse_line(text: str) -> Record:
     meta = obj.get("meta", {})
     if not isinstance(meta, dict):
         raise ValueError("'meta' must be a JSON object")
-    return Record(turn, obj["agent"], incoming, outgoing, prompt, meta)
+    return Record(turn, obj["agent"], incoming, outgoing, prompt, meta, phase)
 
 
 def parse(lines: Sequence[str], source: str = "transcript") -> Transcript:
     """Validate every line; one InputError lists all bad lines (by 1-based line number)."""
-    records, bad, d = [], [], None
+    records, bad, d, header, first = [], [], None, None, True
     for number, text in enumerate(lines, start=1):
         if not text.strip():
             continue
         try:
-            rec = parse_line(text)
+            if first:
+                first = False
+                obj = _decode(text)
+                if "protocol" in obj and "turn" not in obj:
+                    header = parse_header(obj)
+                    continue
+            rec = parse_line(text, protocol=header is not None)
             if d is None:
                 d = rec.incoming.size
             elif rec.incoming.size != d:
@@ -212,7 +275,7 @@ def parse(lines: Sequence[str], source: str = "transcript") -> Transcript:
         raise InputError(source, f"{len(bad)} bad line(s)", "; ".join(shown))  # one line for the CLI
     if not records:
         raise InputError(source, "no messages", "a transcript needs at least one JSON line")
-    return Transcript(tuple(records))
+    return Transcript(tuple(records), header)
 
 
 def read(path) -> Transcript:

@@ -1,5 +1,9 @@
-"""``a2ad fit TRANSCRIPT.jsonl``: fit each agent's affine map and compare the predicted plateau
-and spread with the transcript's tail (C18)."""
+"""``a2ad fit TRANSCRIPT.jsonl [--config CONFIG.json]``: fit each agent's affine map and compare the
+predicted plateau and spread with the transcript's tail (C18).
+
+A transcript recorded under a protocol (its header line, or ``--config`` with a ``protocol``)
+is fitted from the inputs the protocol gives each agent, and predicted with the protocol's
+round map (:mod:`numerics.protocol_fit`); without either, the round robin exactly as before."""
 from __future__ import annotations
 
 import sys
@@ -24,6 +28,9 @@ def register(sub) -> None:
                                                   "(default: TRANSCRIPT-fit.png beside the transcript)")
     p.add_argument("--force", action="store_true", help="overwrite an existing figure")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.add_argument("--config", default=None,
+                   help="CONFIG.json whose protocol (or round robin) the transcript was recorded under "
+                        "(default: the transcript's protocol header, else the round robin)")
     p.set_defaults(func=run)
 
 
@@ -36,8 +43,16 @@ def run(args) -> int:
         raise InputError("--figure", str(figure), f"must end in one of {', '.join(FIGURE_FORMATS)}")
     outputs.check_path("--figure", figure, inputs=[src], force=args.force)
     tr = transcripts.read(src)
-    report = fitting.fit_transcript(tr, tail_fraction=args.tail, bootstrap=args.bootstrap, seed=seed,
-                                    level=args.level)
+    protocol = None
+    if args.config is not None or tr.header is not None:
+        from numerics import protocol_fit
+        protocol = protocol_fit.transcript_protocol(tr, args.config)
+    if protocol is None:
+        report = fitting.fit_transcript(tr, tail_fraction=args.tail, bootstrap=args.bootstrap, seed=seed,
+                                        level=args.level)
+    else:
+        report = protocol_fit.fit(tr, protocol, tail_fraction=args.tail, bootstrap=args.bootstrap, seed=seed,
+                                  level=args.level)
     doc = fit_output.report_doc(report)
     text = outputs.dumps(doc, "fit") if args.json else fit_output.report_text(report)
     figure = fit_output.fit_figure(report, tr, figure)

@@ -9,6 +9,11 @@ deterministic text agent (a GD step written with ``--decimals``), which needs no
 Every message is appended to the transcript as soon as it is answered (flushed and synced),
 so an interrupted or failed run keeps every finished reply; ``--resume`` continues such a
 transcript from its last message. ``--out`` is checked before the first request.
+
+With a ``protocol`` in the config the agents follow its phases: in each phase every listed
+agent is asked with its input ``sum_j W_ij m_j`` (the messages at the start of the phase) as
+the proposal, and all listed agents write at once. The transcript then opens with a header
+line naming the protocol and each message gives its phase, so ``a2ad fit`` reads it back.
 """
 from __future__ import annotations
 
@@ -27,8 +32,8 @@ def register(sub) -> None:
     p = sub.add_parser("llm-run", help="run text (LLM) agents on the config's prompts; write a JSONL transcript")
     p.add_argument("config", help="CONFIG.json; every agent needs a 'prompt' {X, y} (its preconditioner is unused)")
     p.add_argument("--turns", type=int, required=True,
-                   help=f"rounds (each agent speaks once per round); turns x agents x d at most "
-                        f"{simulate.MAX_MESSAGE_VALUES:,}")
+                   help=f"rounds (each agent speaks once per round, or as often as the config's protocol lists it); "
+                        f"turns x messages per round x d at most {simulate.MAX_MESSAGE_VALUES:,}")
     p.add_argument("--out", required=True, help="transcript path (JSONL), written one message at a time")
     p.add_argument("--force", action="store_true", help="replace an existing --out transcript")
     p.add_argument("--resume", action="store_true",
@@ -68,6 +73,12 @@ def text_agents(raw_config, complete_for, decimals: int, max_reasks: int):
     return agents, v0
 
 
+def _check_prompt(rec, agent, n: int, path) -> None:
+    prompt = rec.prompt or {}
+    if not (np.array_equal(prompt.get("X"), agent.geometry.X) and np.array_equal(prompt.get("y"), agent.geometry.y)):
+        raise InputError("--resume", str(path), f"message {n + 1}: {agent.name}'s prompt differs from the config's")
+
+
 def _resume_point(path, agents, v0) -> tuple[int, np.ndarray]:
     """How many messages the transcript at ``path`` already holds, and the last one (the next incoming).
 
@@ -81,11 +92,16 @@ def _resume_point(path, agents, v0) -> tuple[int, np.ndarray]:
     if Path(path).stat().st_size and not Path(path).read_bytes().endswith(b"\n"):
         raise InputError("--resume", str(path), "the transcript's last line is incomplete; remove it and resume")
     try:
-        records = transcripts.read(path).records
+        tr = transcripts.read(path)
     except InputError as exc:
         if exc.value == "no messages":
+            if Path(path).read_text(encoding="utf-8").strip():  # a protocol header and nothing else
+                raise InputError("--resume", str(path), "was started under a protocol; this config has none") from None
             return 0, v0
         raise
+    if tr.header is not None:
+        raise InputError("--resume", str(path), "was recorded under a protocol; this config has none")
+    records = tr.records
     K, w = len(agents), v0
     for n, rec in enumerate(records):
         agent = agents[n % K]
@@ -94,11 +110,71 @@ def _resume_point(path, agents, v0) -> tuple[int, np.ndarray]:
                                                     f"this config expects {agent.name} at turn {n // K}")
         if rec.incoming.shape != w.shape or not np.array_equal(rec.incoming, w):
             raise InputError("--resume", str(path), f"message {n + 1} did not hear the previous message")
-        prompt = rec.prompt or {}
-        if not (np.array_equal(prompt.get("X"), agent.geometry.X) and np.array_equal(prompt.get("y"), agent.geometry.y)):
-            raise InputError("--resume", str(path), f"message {n + 1}: {agent.name}'s prompt differs from the config's")
+        _check_prompt(rec, agent, n, path)
         w = rec.outgoing
     return len(records), w
+
+
+def _resume_protocol(path, agents, proto):
+    """``(messages already in the transcript, Schedule positioned after them)``, or ``(0, None)``
+    when the transcript is missing or empty (then the header is still to be written)."""
+    from pathlib import Path
+
+    from numerics import protocol_transcript as pt
+
+    path = Path(path)
+    if not path.exists() or path.stat().st_size == 0:
+        return 0, None
+    if not path.read_bytes().endswith(b"\n"):
+        raise InputError("--resume", str(path), "the transcript's last line is incomplete; remove it and resume")
+    try:
+        tr = transcripts.read(path)
+    except InputError as exc:
+        if exc.value == "no messages" and path.read_text(encoding="utf-8").strip() == \
+                transcripts.header_line(pt.header(proto)).strip():
+            return 0, pt.Schedule(proto)  # only the header was written
+        raise
+    if tr.header is None or not pt.same(pt.from_header(tr.header, tr.d), proto):
+        raise InputError("--resume", str(path), "was not recorded under this config's protocol")
+    rep = pt.replay(proto, tr.records)  # schedule and inputs checked message by message
+    for n, rec in enumerate(tr.records):
+        _check_prompt(rec, agents[proto.names.index(rec.agent)], n, path)
+    return len(tr.records), rep.schedule
+
+
+def _run_protocol(args, raw_config, agents, v0, turns, out, meta, deadline) -> int:
+    """llm-run under the config's protocol (message by message along its schedule)."""
+    from numerics import protocol as protocol_mod
+    from numerics import protocol_transcript as pt
+
+    proto = protocol_mod.parse(raw_config["protocol"], [a.name for a in agents], v0.shape[0], v0)
+    speaks = pt.speaks_per_round(proto)
+    simulate.check_size(agents, turns, speaks)
+    done, schedule = _resume_protocol(out, agents, proto) if args.resume else (0, None)
+    fresh = schedule is None
+    schedule = schedule or pt.Schedule(proto)
+    total, written = turns * sum(speaks), 0
+    with transcripts.Appender(out, fresh=not args.resume or fresh, header=pt.header(proto)) as sink:
+        while schedule.turn < turns:
+            n = done + written
+            if deadline is not None and time.monotonic() >= deadline:
+                raise InputError("--deadline", args.deadline, f"reached after {n} of {total} messages; "
+                                                              f"{out} keeps them (continue with --resume)")
+            t, p, i = schedule.next()
+            heard, agent = schedule.heard(), agents[i]
+            try:
+                w_next = agent.respond(heard)
+            except InputError as exc:
+                raise InputError(exc.quantity, exc.value, f"{exc.problem} (after {n} of {total} messages; "
+                                                          f"{out} keeps them: continue with --resume)") from None
+            sink.append(transcripts.record(agent, t, heard, w_next, meta, agent.replies[-1], phase=p))
+            schedule.write(w_next)
+            written += 1
+    reasks = sum(a.reasks for a in agents)
+    print(f"{out}: {done + written} messages from {len(agents)} agents over {turns} rounds of "
+          f"{len(proto.phases)} phase(s)" + (f" ({written} new)" if args.resume else "")
+          + (f" ({reasks} unreadable replies re-asked)" if reasks else ""))
+    return 0
 
 
 def run(args) -> int:
@@ -132,6 +208,8 @@ def run(args) -> int:
         def complete_for(i):
             return client
     agents, v0 = text_agents(raw_config, complete_for, args.decimals, args.max_reasks)
+    if "protocol" in raw_config:
+        return _run_protocol(args, raw_config, agents, v0, turns, out, meta, deadline)
     simulate.check_size(agents, turns)
     done, w = _resume_point(out, agents, v0) if args.resume else (0, v0)
     K = len(agents)

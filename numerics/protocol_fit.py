@@ -1,0 +1,162 @@
+"""C18 under any interaction protocol: fit each agent's per-turn map from a protocol transcript
+and predict the plateau, rate and spread with the protocol's round map (P1).
+
+Each agent i's turn is ``T_i(u) = Mhat_i u + chat_i`` (``steps_per_turn`` applications of
+its own map), where its input ``u = sum_j W_ij m_j`` is rebuilt from the transcript's
+messages and the protocol (:func:`numerics.protocol_transcript.replay`); an agent that
+speaks in several phases gives one pair per phase. The maps are fitted by the same least
+squares as the round robin (:func:`numerics.fitting.fit_map`). From the fitted maps:
+
+- the rate ``rho(Phi)`` and every agent's end-of-round fixed point, by
+  :mod:`numerics.protocol_eval` (block-row composition of the phases, one solve);
+- the stationary covariance of the end-of-round state for independent per-turn noise
+  ``Shat_i`` (the residual covariances): ``Sigma = Phi Sigma Phi^T + Q`` with
+  ``Q = sum_p Phi_P ... Phi_(p+1) D_p (...)^T``, where ``D_p`` holds ``Shat_i`` in the
+  blocks of the agents that speak in phase p. Only the live agents R (whose messages the
+  round reads) have nonzero columns in ``Phi``, so ``Sigma_RR`` solves the reduced
+  equation and ``Sigma = Phi_:R Sigma_RR Phi_:R^T + Q``.
+
+The intervals are today's (:mod:`numerics.fitting`): least-squares t-intervals for the maps,
+a pairs bootstrap per agent for plateau and spread, a moving-block bootstrap of the tail.
+Hypothesis for a plateau: ``rho < 1``. Verified against simulations of the protocol in
+``tests/test_protocol_cli.py``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import fitting, protocol_eval
+from .errors import InputError
+from .protocol import Protocol
+from .protocol_transcript import replay
+
+
+def stationary_covariance(M: np.ndarray, S: np.ndarray, W: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Every agent's stationary end-of-round covariance (K, d, d) under the protocol (``rho < 1``).
+
+    ``M`` (K, d, d) per-turn transfers, ``S`` (K, d, d) per-turn noise covariances.
+    """
+    from scipy.linalg import solve_discrete_lyapunov
+
+    K, d = M.shape[0], M.shape[-1]
+    zero = np.zeros((K, d))
+    Q = np.zeros((K * d, K * d))
+    for p in range(W.shape[0]):
+        Phi_p, _ = protocol_eval.round_map(M, zero, W[p:p + 1], mask[p:p + 1])
+        D = np.zeros((K, d, K, d))
+        for i in np.flatnonzero(mask[p]):
+            D[i, :, i, :] = S[i]
+        Q = Phi_p @ Q @ Phi_p.T + D.reshape(K * d, K * d)
+    Phi, _ = protocol_eval.round_map(M, zero, W, mask)
+    live = protocol_eval.live_agents(W, mask)
+    idx = (np.flatnonzero(live)[:, None] * d + np.arange(d)).ravel()
+    A = Phi[:, idx]
+    Sigma_RR = solve_discrete_lyapunov(A[idx], Q[np.ix_(idx, idx)])
+    Sigma = A @ Sigma_RR @ A.T + Q
+    Sigma = (Sigma + Sigma.T) / 2
+    return np.stack([Sigma[i * d:(i + 1) * d, i * d:(i + 1) * d] for i in range(K)])
+
+
+def predict(fits, protocol: Protocol) -> fitting.Prediction:
+    """Rate, end-of-round fixed points and stationary covariances of the fitted maps under ``protocol``."""
+    M = np.stack([f.M_hat for f in fits])
+    c = np.stack([f.c_hat for f in fits])
+    W, mask = protocol.weights()
+    Phi, _ = protocol_eval.round_map(M, c, W, mask)
+    rate = float(protocol_eval.rate(Phi, protocol_eval.live_agents(W, mask), M.shape[-1]))
+    if not rate < 1 - protocol_eval.CONVERGENCE_MARGIN:
+        return fitting.Prediction(tuple(fits), rate, None, None)
+    plateau = protocol_eval.fixed_points(M, c, W, mask, check=False)
+    spread = stationary_covariance(M, np.stack([f.residual_cov for f in fits]), W, mask)
+    return fitting.Prediction(tuple(fits), rate, plateau, spread)
+
+
+@dataclass(frozen=True)
+class ProtocolFitReport(fitting.FitReport):
+    """A :class:`numerics.fitting.FitReport` of a protocol transcript, with the protocol and the
+    end-of-round messages (rounds, K, d) the tail is taken from."""
+
+    protocol: Protocol | None = None
+    round_messages: np.ndarray | None = None
+
+
+def fit(transcript, protocol: Protocol, tail_fraction: float = 0.5, bootstrap: int = 200, seed: int = 0,
+        level: float = fitting.CONFIDENCE) -> ProtocolFitReport:
+    """Fit every agent of a transcript recorded under ``protocol`` and compare prediction with its tail."""
+    if not 0 < level < 1:
+        raise InputError("interval level", level, "must be in (0, 1)")
+    if not 0 < tail_fraction < 1:
+        raise InputError("tail fraction", tail_fraction, "must be in (0, 1)")
+    if isinstance(bootstrap, bool) or not isinstance(bootstrap, int) or bootstrap < 0:
+        raise InputError("bootstrap", bootstrap, "must be an integer >= 0 (resamples)")
+    names = list(protocol.names)
+    unknown = sorted(set(r.agent for r in transcript.records) - set(names))
+    if unknown:
+        raise InputError("transcript agent", unknown[0], f"is not an agent of the protocol (agents: {', '.join(names)})")
+    rep = replay(protocol, transcript.records)
+    data = {a: (rep.inputs[k], rep.outputs[k]) for k, a in enumerate(names)}
+    fits = tuple(fitting.fit_map(*data[a], name=a, warn=False) for a in names)
+    notes = [note for f in fits for note in f.warnings]
+    prediction = predict(fits, protocol)
+    if prediction.plateau is None:
+        notes.append(f"fitted round rate rho = {prediction.rate:.4g} >= 1: the fitted protocol diverges, "
+                     "so there is no plateau to predict")
+    rounds = rep.rounds
+    start = int(rounds.shape[0] * (1 - tail_fraction))
+    tail = rounds[start:]
+    if tail.shape[0] < 2:
+        raise InputError("tail rounds", tail.shape[0], "need at least 2 complete rounds in the tail; "
+                                                       "record more turns or raise --tail")
+    rng = np.random.default_rng(seed)
+    plateaus, spreads = [], []
+    for _ in range(bootstrap):  # pairs bootstrap per agent, as for the round robin
+        boot = []
+        for a in names:
+            U, Y = data[a]
+            idx = rng.integers(0, len(U), size=len(U))
+            try:
+                boot.append(fitting.fit_map(U[idx], Y[idx], name=a, warn=False))
+            except InputError:  # a degenerate resample: skip it
+                break
+        if len(boot) < len(names):
+            continue
+        p = predict(tuple(boot), protocol)
+        if p.plateau is not None:
+            plateaus.append(p.plateau)
+            spreads.append(np.sqrt(np.maximum(np.diagonal(p.spread, axis1=-2, axis2=-1), 0)))
+    if bootstrap and len(plateaus) < 0.9 * bootstrap:
+        notes.append(f"only {len(plateaus)} of {bootstrap} bootstrap refits converge: intervals are unreliable")
+    return ProtocolFitReport(
+        agents=tuple(names), prediction=prediction, tail_start=start,
+        observed_mean=tail.mean(axis=0),
+        observed_cov=np.stack([np.atleast_2d(np.cov(tail[:, k].T)) for k in range(len(names))]),
+        map_interval=tuple(fitting.map_interval(*data[a], level=level) for a in names),
+        plateau_interval=fitting.percentile_interval(np.array(plateaus), level) if plateaus else None,
+        spread_interval=fitting.percentile_interval(np.array(spreads), level) if spreads else None,
+        observed_mean_interval=fitting.percentile_interval(
+            fitting._block_bootstrap_means(tail, max(bootstrap, 1), rng), level),
+        bootstrap=bootstrap, level=level, warnings=tuple(notes), protocol=protocol, round_messages=rounds)
+
+
+def transcript_protocol(transcript, config_path=None) -> Protocol | None:
+    """The protocol to fit ``transcript`` under: its header's, or the config's (``--config``), or None.
+
+    A config without a ``protocol`` gives its round robin. When both name one they must agree.
+    """
+    from . import protocol_transcript as pt
+    d = transcript.d
+    from_transcript = None if transcript.header is None else pt.from_header(transcript.header, d)
+    if config_path is None:
+        return from_transcript
+    from . import config
+    from .protocol import round_robin
+    system = config.load(config_path)
+    if system.d != d:
+        raise InputError("--config dimension", system.d, f"differs from the transcript's dimension {d}")
+    proto = system.protocol or round_robin(system.names, system.initial_message)
+    if from_transcript is not None and not pt.same(from_transcript, proto):
+        raise InputError("--config", str(config_path), "names a different protocol (agents, phases, weights or "
+                                                       "initial messages) from the one the transcript was recorded under")
+    return proto
