@@ -41,10 +41,10 @@ class _Parser(argparse.ArgumentParser):
 # module is imported, so `a2ad --help` and light commands start without the heavy ones' imports;
 # tests/test_cli_table.py checks this table against what each module registers.
 COMMANDS = {
-    "attack": ("attack", "build an attack prompt (C9 full, C10 rank-one, C11 steer) for a two-agent config"),
+    "attack": ("attack", "build an attack prompt (C9 full, C10 rank-one, C11 steer) for two agents, or under a protocol where it applies"),
     "derive": ("derive", "derivations as LaTeX (every step verified), formula macros, text or JSON"),
     "experiment": ("experiment", None),  # its help lists the experiments: the module is imported for it
-    "fit": ("fit", "fit each agent's affine map from a JSONL transcript (C18); text, JSON, figure"),
+    "fit": ("fit", "fit each agent's affine map from a JSONL transcript (C18, any protocol); text, JSON, figure"),
     "llm-run": ("llm_run", "run text (LLM) agents on the config's prompts; write a JSONL transcript"),
     "predict": ("predict", "closed-form fixed points, residuals and rate for a config (JSON)"),
     "simulate": ("simulate", "run the agents for T rounds; messages and errors (JSON)"),

@@ -3,6 +3,10 @@
 Prints the attacker's new agent entry and the predicted outcome of the attacked
 pair. The attacker's errors are measured against its intended target ``w_A*``
 (a rank-one prompt pins only one direction of it).
+
+With a ``protocol`` in the config (:mod:`numerics.protocol_attack`): ``full`` works under any
+protocol, ``steer`` derives the attacker's target from the protocol's fixed point (any number
+of agents, ``--victim``), and ``rank-one`` only for a two-agent round robin (else exit 2).
 """
 from __future__ import annotations
 
@@ -18,14 +22,17 @@ MAX_PROMPT_ENTRIES = 10**6  # N x d of the printed attack prompt
 
 
 def register(sub) -> None:
-    p = sub.add_parser("attack", help="build an attack prompt (C9 full, C10 rank-one, C11 steer) for a two-agent config")
-    p.add_argument("config", help="CONFIG.json with two agents")
+    p = sub.add_parser("attack", help="build an attack prompt (C9 full, C10 rank-one, C11 steer) for two agents, or under a protocol where it applies")
+    p.add_argument("config", help="CONFIG.json with two agents, or any number with a 'protocol'")
     p.add_argument("--kind", required=True, choices=attacks.KINDS)
     p.add_argument("--point", default=None, help="JSON list: the equilibrium to impose on the victim (--kind steer)")
     p.add_argument("--attacker", default=None, help="name of the attacking agent (default: the first agent)")
     p.add_argument("--examples", type=int, default=None, metavar="N",
                    help=f"rows of the attack prompt (default: d for full/steer, 1 for rank-one; "
                         f"N x d at most {MAX_PROMPT_ENTRIES:,})")
+    p.add_argument("--victim", default=None,
+                   help="name of the agent to steer (default: the other agent of two; required for a protocol "
+                        "config with more agents and --kind steer)")
     p.add_argument("--seed", type=int, default=0, help="seed (>= 0) for the orthonormal U of the full-rank prompt")
     p.set_defaults(func=run)
 
@@ -49,6 +56,15 @@ def run(args) -> int:
     if args.attacker is not None and args.attacker not in names:
         raise InputError("--attacker", args.attacker, f"is not an agent of the config; agents: {names}")
     i = 0 if args.attacker is None else names.index(args.attacker)
+    if system.protocol is not None:
+        from numerics import protocol_attack
+        doc = protocol_attack.plan_doc(system, args.kind, parse_point(args.point, system.d), args.examples, seed, i,
+                                       args.victim)
+        outputs.dump_json(doc, "attack", indent=2)
+        return 0
+    if args.victim is not None and (args.victim not in names or names.index(args.victim) == i):
+        raise InputError("--victim", args.victim, "must be the other agent of the two (the attacker is "
+                                                  f"{names[i]}; agents: {names})")
     plan = attacks.plan(system, args.kind, parse_point(args.point, system.d), args.examples, seed, attacker=i)
     a = system.agents[i]
     H = plan.prompt.X.T @ plan.prompt.X / len(plan.prompt.X)
