@@ -102,7 +102,7 @@ def fit_figure(r: FitReport, transcript: Transcript, path) -> Path:
                 ax.axhspan(p.plateau[k][j] - 2 * sd, p.plateau[k][j] + 2 * sd, color=line.get_color(), alpha=0.12)
         ax.axvline(r.tail_start, color="black", lw=0.8, ls=":", label="tail starts (fit compared here)")
         ax.plot([], [], "k--", lw=1, label=f"predicted plateau ({plateau_claim} from fitted maps)")
-        ax.fill_between([], [], [], color="black", alpha=0.12, label="+-2 predicted std (C15)")
+        ax.fill_between([], [], [], color="black", alpha=0.12, label="+-2 predicted std (" + ("C15" if rounds is None else "Lyapunov equation of the round map") + ")")
         ax.set(title=f"{name}'s messages, one colour per coordinate",
                xlabel="turn (rounds)", ylabel="message coordinate")
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
