@@ -21,6 +21,9 @@ from proofs_check import cli
 FIT_EXACT_TOL = 1e-6
 # predicted plateau vs a long simulation (the protocol Done-when bar).
 AGREEMENT_REL_TOL = 1e-8
+# The steering target solves G w = p - g: float64 rounding of the fixed point (~1e-16 relative, times a
+# few dozen operations) amplified by cond G moves the victim by at most this times cond G |p|.
+STEER_ROUNDING_PER_COND = 1e-14
 # The same sums in the same order: the LLM runner's messages equal the simulator's bit for bit.
 BITWISE = 0.0
 # Monte Carlo: 30000 rounds of autocorrelated messages (rho <= 0.6) estimate a covariance to ~2% of its
@@ -296,7 +299,12 @@ def _attacked(system, doc, attacker: int) -> config.System:
 
 
 def _steer_errors(seed: int) -> float | None:
-    """Victim's simulated end-of-round message after 3000 rounds vs --point (None: attack refused)."""
+    """How far a simulation puts the victim from --point, relative to what the attack may promise
+    (<= 1 passes; None: the attack was refused).
+
+    The simulated victim (3000 rounds) must sit at the reported ``victim_fixed_point`` (prediction vs
+    simulation, AGREEMENT_REL_TOL), and the reported residual ``|m_V* - p|`` must be float64 rounding
+    amplified by cond G (STEER_ROUNDING_PER_COND); the larger of the two ratios is returned."""
     rng = np.random.default_rng(seed)
     K, d = int(rng.integers(2, 5)), int(rng.integers(2, 4))
     s = protocol_random.system(rng, K, d, rho_max=0.8)
@@ -307,7 +315,11 @@ def _steer_errors(seed: int) -> float | None:
     except InputError:
         return None
     last = protocol.simulate(_attacked(s, doc, 0).agents, s.protocol, 3000)[-1, victim]
-    return float(np.max(np.abs(last - point)) / max(1.0, np.max(np.abs(point))))
+    fixed = np.array(doc["victim_fixed_point"])
+    sim_vs_predicted = np.max(np.abs(last - fixed)) / (AGREEMENT_REL_TOL * max(1.0, np.max(np.abs(fixed))))
+    promised = STEER_ROUNDING_PER_COND * doc["sensitivity_condition"] * max(1.0, np.max(np.abs(point)))
+    residual = np.max(np.abs(last - point)) / max(promised, AGREEMENT_REL_TOL * max(1.0, np.max(np.abs(point))))
+    return float(max(sim_vs_predicted, residual))
 
 
 ATTACK_SEEDS = list(range(700, 712))
@@ -316,14 +328,14 @@ ATTACK_SEEDS = list(range(700, 712))
 def test_steer_target_places_the_victim_in_a_simulation():
     errors = [e for e in map(_steer_errors, ATTACK_SEEDS) if e is not None]
     assert len(errors) >= len(ATTACK_SEEDS) // 2  # most random protocols can be steered
-    assert max(errors) <= AGREEMENT_REL_TOL
+    assert max(errors) <= 1
 
 
 def test_planted_flipped_target_is_caught_by_the_simulation(monkeypatch):
     real = protocol_attack.steering_target
     monkeypatch.setattr(protocol_attack, "steering_target", lambda *a, **k: (-real(*a, **k)[0], real(*a, **k)[1]))
     errors = [e for e in map(_steer_errors, ATTACK_SEEDS) if e is not None]
-    assert errors and max(errors) > 1e-3
+    assert errors and min(errors) > 1
 
 
 def test_steer_on_a_round_robin_protocol_is_c11():
@@ -399,3 +411,35 @@ def test_rank_one_applies_to_a_two_agent_round_robin_protocol(tmp_path, capsys):
     raw["protocol"] = {"rounds": [{"A": {"B": 0.5, "A": 0.5}}, {"B": {"A": 1}}]}  # anchored: not C10
     cfg.write_text(json.dumps(raw))
     assert cli.main(["attack", str(cfg), "--kind", "rank-one"]) == 2
+
+
+# --- random protocols that no test above saw (Hypothesis draws the seed) -----------------------
+
+from hypothesis import assume, given, settings, strategies as st  # noqa: E402
+
+UNSEEN = st.integers(10**6, 2**32 - 1)
+
+
+@settings(max_examples=8)
+@given(seed=UNSEEN)
+def test_fit_agrees_with_simulation_on_unseen_random_protocols(seed):
+    s, tr = _noise_free_transcript(seed)
+    rep = pt.replay(s.protocol, tr.records)
+    if all(_affine_rank(U) == U.shape[1] + 1 for U in rep.inputs):
+        assert _recovery_error(s, tr) <= FIT_EXACT_TOL
+    else:  # the protocol leaves an agent's inputs in a subspace: the fit must say so, not guess
+        with pytest.raises(InputError, match="not identified"):
+            protocol_fit.fit(tr, s.protocol, bootstrap=0)
+
+
+def _affine_rank(U) -> int:
+    s = np.linalg.svd(np.hstack([U, np.ones((len(U), 1))]), compute_uv=False)
+    return int(np.sum(s > 1e-9 * s[0]))
+
+
+@settings(max_examples=8)
+@given(seed=UNSEEN)
+def test_steer_agrees_with_simulation_on_unseen_random_protocols(seed):
+    error = _steer_errors(seed)
+    assume(error is not None)  # a refused attack (diverging or singular) is tested above
+    assert error <= 1
