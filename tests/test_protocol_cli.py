@@ -443,3 +443,41 @@ def test_steer_agrees_with_simulation_on_unseen_random_protocols(seed):
     error = _steer_errors(seed)
     assume(error is not None)  # a refused attack (diverging or singular) is tested above
     assert error <= 1
+
+
+BAD_PROTOCOLS = [
+    ({"rounds": [{"A": {"Z": 1.0}}, {"B": {"A": 1}, "C": {"B": 1}}]}, "source"),
+    ({"rounds": [{"A": {"B": 1.0}, "B": {"A": 1}, "C": {"A": 1}}, {}]}, "empty phase"),
+    ({"rounds": [{"A": {"B": 1.0}, "B": {"A": 1.0}}]}, "never speaks"),
+    ({"rounds": [{"A": {"B": "1"}, "B": {"A": 1}, "C": {"A": 1}}]}, "must be a number"),
+]
+
+
+@pytest.mark.parametrize("proto, match", BAD_PROTOCOLS, ids=[m for _, m in BAD_PROTOCOLS])
+def test_bad_protocols_exit_2_in_every_command(tmp_path, capsys, proto, match):
+    raw = copy.deepcopy(TEXT_CONFIG)
+    raw["protocol"] = proto
+    cfg = tmp_path / "bad.json"
+    cfg.write_text(json.dumps(raw))
+    transcript = _write(tmp_path, _lines())
+    for args in (["llm-run", str(cfg), "--turns", "3", "--out", str(tmp_path / "o.jsonl"), "--backend", "local"],
+                 ["attack", str(cfg), "--kind", "full"],
+                 ["fit", str(transcript), "--config", str(cfg), "--figure", str(tmp_path / "f.png")]):
+        assert cli.main(args) == 2, args
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and match in err and "Traceback" not in err, (args, err)
+    assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_resume_across_protocol_and_round_robin_is_refused(tmp_path, capsys):
+    cfg, plain = tmp_path / "cfg.json", tmp_path / "plain.json"
+    cfg.write_text(json.dumps(TEXT_CONFIG))
+    plain.write_text(json.dumps({"agents": TEXT_CONFIG["agents"]}))
+    out = tmp_path / "t.jsonl"
+    assert cli.main(["llm-run", str(cfg), "--turns", "2", "--out", str(out), "--backend", "local"]) == 0
+    assert cli.main(["llm-run", str(plain), "--turns", "3", "--out", str(out), "--backend", "local", "--resume"]) == 2
+    assert "recorded under a protocol; this config has none" in capsys.readouterr().err
+    legacy = tmp_path / "legacy.jsonl"
+    assert cli.main(["llm-run", str(plain), "--turns", "2", "--out", str(legacy), "--backend", "local"]) == 0
+    assert cli.main(["llm-run", str(cfg), "--turns", "3", "--out", str(legacy), "--backend", "local", "--resume"]) == 2
+    assert "not recorded under this config's protocol" in capsys.readouterr().err
