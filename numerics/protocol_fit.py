@@ -53,10 +53,19 @@ def stationary_covariance(M: np.ndarray, S: np.ndarray, W: np.ndarray, mask: np.
     live = protocol_eval.live_agents(W, mask)
     idx = (np.flatnonzero(live)[:, None] * d + np.arange(d)).ravel()
     A = Phi[:, idx]
-    Sigma_RR = solve_discrete_lyapunov(A[idx], Q[np.ix_(idx, idx)])
-    Sigma = A @ Sigma_RR @ A.T + Q
+    if idx.size:
+        Sigma = A @ solve_discrete_lyapunov(A[idx], Q[np.ix_(idx, idx)]) @ A.T + Q
+    else:  # no message survives a round: only the round's own noise
+        Sigma = Q
     Sigma = (Sigma + Sigma.T) / 2
     return np.stack([Sigma[i * d:(i + 1) * d, i * d:(i + 1) * d] for i in range(K)])
+
+
+def round_rate(Phi: np.ndarray, W: np.ndarray, mask: np.ndarray, d: int) -> float:
+    """``rho(Phi)`` over the live agents; 0 when the round reads no start-of-round message
+    (then ``Phi = 0``: the round map is constant)."""
+    live = protocol_eval.live_agents(W, mask)
+    return float(protocol_eval.rate(Phi, live, d)) if live.any() else 0.0
 
 
 def predict(fits, protocol: Protocol) -> fitting.Prediction:
@@ -65,7 +74,7 @@ def predict(fits, protocol: Protocol) -> fitting.Prediction:
     c = np.stack([f.c_hat for f in fits])
     W, mask = protocol.weights()
     Phi, _ = protocol_eval.round_map(M, c, W, mask)
-    rate = float(protocol_eval.rate(Phi, protocol_eval.live_agents(W, mask), M.shape[-1]))
+    rate = round_rate(Phi, W, mask, M.shape[-1])
     if not rate < 1 - protocol_eval.CONVERGENCE_MARGIN:
         return fitting.Prediction(tuple(fits), rate, None, None)
     plateau = protocol_eval.fixed_points(M, c, W, mask, check=False)

@@ -188,6 +188,29 @@ def agent(draw, index, d, clean):
 
 
 @st.composite
+def protocol_object(draw, k, clean):
+    """A ``protocol`` key over agents A, B, ...: phases of listeners with weights (hostile when not clean)."""
+    names = [chr(65 + i) for i in range(k)]
+    phases = []
+    for _ in range(draw(st.integers(1, 3))):
+        listeners = draw(st.lists(st.sampled_from(names), min_size=1, max_size=k, unique=True))
+        phases.append({i: {j: draw(st.floats(-1.0, 1.5).map(lambda x: round(x, 3)))
+                           for j in draw(st.lists(st.sampled_from(names), min_size=1, max_size=k, unique=True))}
+                       for i in listeners})
+    phases.append({n: {names[i - 1]: 1.0} for i, n in enumerate(names)})  # every agent speaks
+    if clean:
+        return {"rounds": phases}
+    hostile = draw(st.integers(0, 5))
+    if hostile == 0:
+        phases[0] = {}
+    elif hostile == 1:
+        phases[0] = {"Z": {"A": 1.0}}
+    elif hostile == 2:
+        phases[-1]["A"] = {"B": draw(HOSTILE)}
+    return {"rounds": phases} if hostile != 3 else draw(HOSTILE)
+
+
+@st.composite
 def config_text(draw):
     clean = draw(st.booleans())  # half the configs are valid in form (their numbers may still diverge)
     d = draw(st.integers(1, 3))
@@ -198,6 +221,8 @@ def config_text(draw):
                                                max_size=d + (0 if clean else draw(st.integers(0, 1)))))
     if draw(st.integers(0, 4)) == 0:
         raw["schema_version"] = 1 if clean else draw(st.sampled_from([1, 2, True, "1", 1.0, None]))
+    if draw(st.integers(0, 3)) == 0:
+        raw["protocol"] = draw(protocol_object(k, clean))
     text = json.dumps(raw)
     if clean:
         return text.encode()
@@ -268,6 +293,12 @@ def transcript_text(draw):
             rec[draw(st.sampled_from(["incoming", "outgoing", "turn", "agent", "meta", "prompt", "x"]))] = draw(HOSTILE)
         lines.append(json.dumps(rec))
         w = out
+    if len(names) == 2 and draw(st.integers(0, 3)) == 0:  # recorded under the round robin, stated in a header
+        head = {"format": 1, "agents": names, "protocol": {"rounds": [{"A": {"B": 1.0}}, {"B": {"A": 1.0}}],
+                                                           "initial_messages": {"A": [0.0] * d, "B": [0.0] * d}}}
+        if not clean and draw(st.integers(0, 3)) == 0:
+            head[draw(st.sampled_from(["format", "agents", "protocol", "extra"]))] = draw(HOSTILE)
+        lines = [json.dumps(head)] + [json.dumps({**json.loads(x), "phase": i % 2}) for i, x in enumerate(lines)]
     if lines and not clean and draw(st.integers(0, 10)) == 0:
         lines[draw(st.integers(0, len(lines) - 1))] = draw(st.sampled_from(
             ['{"turn": 0, "turn": 1}', "not json", '{"a": ' + "1" * 400 + "}", "[" * 200, "NaN"]))
@@ -293,6 +324,7 @@ GOOD_CONFIG = json.dumps({"agents": [
 TOKENS = st.sampled_from(["--turns", "--precision", "--kind", "--seed", "--examples", "--point", "--out", "--force",
                           "--backend", "--timeout", "--deadline", "--retries", "--max-reasks", "--decimals",
                           "--resume", "--bootstrap", "--figure", "--json", "--claims", "--profile", "--format",
+                          "--victim", "--config", "--attacker", "A", "B",
                           "-1", "0", "3", "1e9", "nan", "inf", "99999999999999999999", "", ",", "local", "http",
                           "full", "steer", "cfg.json", "out.txt", ".", "/", "[1, 2]", "C99", "\x00", "é"])
 
