@@ -117,11 +117,10 @@ def header(protocol: Protocol) -> dict:
 
 
 def from_header(head: dict, d: int) -> Protocol:
-    """The protocol a transcript header names (validated like a config's ``protocol``: exit 2 on errors)."""
+    """The protocol a transcript header names, validated like a config's ``protocol`` (exit 2 on
+    errors); an agent missing from ``initial_messages`` starts at 0."""
     from .protocol import parse
-    initial = np.zeros(d)
-    proto = parse(head["protocol"], head["agents"], d, initial)
-    return proto
+    return parse(head["protocol"], head["agents"], d, np.zeros(d))
 
 
 def same(a: Protocol, b: Protocol) -> bool:
