@@ -33,7 +33,7 @@ def register(sub) -> None:
     p.add_argument("config", help="CONFIG.json; every agent needs a 'prompt' {X, y} (its preconditioner is unused)")
     p.add_argument("--turns", type=int, required=True,
                    help=f"rounds (each agent speaks once per round, or as often as the config's protocol lists it); "
-                        f"turns x messages per round x d at most {simulate.MAX_MESSAGE_VALUES:,}")
+                        f"turns x agents x d at most {simulate.MAX_MESSAGE_VALUES:,}")
     p.add_argument("--out", required=True, help="transcript path (JSONL), written one message at a time")
     p.add_argument("--force", action="store_true", help="replace an existing --out transcript")
     p.add_argument("--resume", action="store_true",
