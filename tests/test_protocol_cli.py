@@ -268,6 +268,28 @@ def test_llm_run_follows_the_protocol_and_fit_reads_it_back(tmp_path, capsys, se
         assert np.max(np.abs(np.array(entry["M_hat"]) - (np.eye(3) - 0.5 * H))) < ROUNDED_FIT_TOL
 
 
+def test_planted_sequential_writes_differ_from_the_simulator(tmp_path, monkeypatch):
+    """Power: a runner whose listed agents write one after another (not at once) is caught."""
+    cfg, out = tmp_path / "cfg.json", tmp_path / "seq.jsonl"
+    cfg.write_text(json.dumps(TEXT_CONFIG))
+    real_write = pt.Schedule.write
+
+    def sequential(self, message):
+        i = self.protocol.phases[self.phase][self.slot][0]
+        self.m[i] = message  # planted: visible to the rest of the phase at once
+        real_write(self, message)
+
+    monkeypatch.setattr(pt.Schedule, "write", sequential)
+    assert cli.main(["llm-run", str(cfg), "--turns", "5", "--out", str(out), "--backend", "local"]) == 0
+    monkeypatch.undo()
+    system = config.parse(TEXT_CONFIG)
+    agents = [text_protocol.TextAgent(a.name, a.geometry, text_protocol.gd_text_agent(0.5)) for a in system.agents]
+    sim = protocol.simulate(agents, system.protocol, 5)
+    ends = np.array([[r.outgoing for r in transcripts.read(out).records if r.turn == t and r.agent == n][-1]
+                     for t in range(5) for n in system.names]).reshape(sim.shape)
+    assert np.max(np.abs(ends - sim)) > 1e-3
+
+
 def test_llm_run_resume_under_a_protocol_continues_mid_phase(tmp_path, capsys):
     cfg = tmp_path / "cfg.json"
     cfg.write_text(json.dumps(TEXT_CONFIG))
