@@ -74,20 +74,31 @@ def rate(Phi: np.ndarray, live: np.ndarray, d: int) -> np.ndarray:
     return closed_forms.spectral_radius(Phi[..., idx[:, None], idx])
 
 
+# From this many systems on, fixed_points uses the compiled kernel (numerics.protocol_kernel):
+# below it the numba import and call overhead exceed what the kernel saves (``predict`` is one system).
+KERNEL_MIN_BATCH = 256
+
+
 def fixed_points(M: np.ndarray, c: np.ndarray, W: np.ndarray, mask: np.ndarray, check: bool = True) -> np.ndarray:
     """Every agent's message at the end of a round at the fixed point, (..., K, d) (P1).
 
     One solve on the live agents, ``(I - Phi_RR) z_R* = r_R``, then ``z* = Phi_{:,R} z_R* + r``.
+    From ``KERNEL_MIN_BATCH`` systems on, the compiled kernel builds ``[Phi | r]`` and solves
+    ``(I - Phi) z = r`` per system instead (the same fixed point: ``I - Phi`` is block triangular
+    over live and other agents, with the identity on the others).
     Hypothesis (``check``): ``rho(Phi) < 1``, else InputError.
     """
     K, d = M.shape[-3], M.shape[-1]
+    batch = M.shape[:-3]
+    if int(np.prod(batch)) >= KERNEL_MIN_BATCH:
+        return _fixed_points_kernel(M, c, W, mask, check)
     Phi, r = round_map(M, c, W, mask)
     live = live_agents(W, mask)
     if live.all():  # nothing to reduce: one solve on the joint system, no copies
         if check:
             closed_forms.require_contraction(Phi)
         z = np.linalg.solve(np.eye(K * d) - Phi, r[..., None])[..., 0]
-        return z.reshape(M.shape[:-3] + (K, d))
+        return z.reshape(batch + (K, d))
     idx = _live_index(live, d)
     A = Phi[..., :, idx]
     PRR = A[..., idx, :]
@@ -95,7 +106,28 @@ def fixed_points(M: np.ndarray, c: np.ndarray, W: np.ndarray, mask: np.ndarray, 
         closed_forms.require_contraction(PRR)
     zR = np.linalg.solve(np.eye(idx.size) - PRR, r[..., idx, None])
     z = (A @ zR)[..., 0] + r
-    return z.reshape(M.shape[:-3] + (K, d))
+    return z.reshape(batch + (K, d))
+
+
+def _fixed_points_kernel(M, c, W, mask, check: bool) -> np.ndarray:
+    from . import protocol_kernel
+    K, d = M.shape[-3], M.shape[-1]
+    batch = M.shape[:-3]
+    P = W.shape[-3]
+    flat = lambda x, tail, dtype: np.ascontiguousarray(np.broadcast_to(x, batch + tail), dtype=dtype).reshape((-1,) + tail)  # noqa: E731
+    Mf, cf = flat(M, (K, d, d), np.float64), flat(c, (K, d), np.float64)
+    Wf, maskf = flat(W, (P, K, K), np.float64), flat(mask, (P, K), np.bool_)
+    z, Phi, bad = protocol_kernel.solve(Mf, cf, Wf, maskf, want_phi=check)
+    if bad >= 0 or not np.all(np.isfinite(z)):
+        bad = bad if bad >= 0 else int(np.flatnonzero(~np.all(np.isfinite(z), axis=(1, 2)))[0])
+        Phi1, _ = round_map(Mf[bad], cf[bad], Wf[bad], maskf[bad])
+        if check and np.all(np.isfinite(Phi1)):
+            closed_forms.require_contraction(Phi1)
+        raise InputError(f"I - Phi (round map of system {bad})", Phi1,
+                         "is singular or not finite: the protocol has no unique fixed point (P1)")
+    if check:
+        closed_forms.require_contraction(Phi)
+    return z.reshape(batch + (K, d))
 
 
 def system_arrays(system) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
