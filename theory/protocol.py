@@ -153,6 +153,10 @@ def _find(word: tuple, sub: tuple) -> int:
 # A derived object with more words than this is refused rather than computed for minutes: dense
 # many-agent, many-phase protocols swell under symbolic elimination (numeric predict still works).
 MAX_POLY_WORDS = 20_000
+# The expanded elimination is kept while every reduced polynomial stays under this many words
+# (the gallery and the re-derived claims stay under 40); past it, the fixed point is derived with
+# named Schur blocks instead (theory.protocol_schur), whose proofs are small local identities.
+EXPANDED_MAX_WORDS = 300
 
 
 class TooLarge(ValueError):
@@ -164,9 +168,15 @@ class ProtocolAlgebra(FreeAlgebra):
     as ``alpha`` keep one term per word and the inverse rules terminate) and the rewriting done
     on words directly (``subs`` on large noncommutative sums is what made proofs slow)."""
 
-    def __init__(self):
+    def __init__(self, max_words: int | None = None):
         super().__init__()
         self.word_rules: list = []  # (lhs word, rhs poly)
+        self.max_words = MAX_POLY_WORDS if max_words is None else max_words
+        self.events: list = []  # ("def", letter, poly) and ("inv", F, Q) in order of creation
+
+    def define(self, sym: sp.Symbol, poly: dict) -> None:
+        """A named letter with its definition (evaluated before anything that uses it)."""
+        self.events.append(("def", sym, poly))
 
     def inverse(self, F) -> sp.Expr:
         Fp = to_poly(F)
@@ -194,6 +204,7 @@ class ProtocolAlgebra(FreeAlgebra):
         self.rules.append((m * Q, from_poly(left)))
         self.rules.append((Q * m, from_poly(right)))
         self.inverted.append((F, Q))
+        self.events.append(("inv", F, Q))
         return Q
 
     def reduce_poly(self, poly: dict) -> dict:
@@ -214,8 +225,8 @@ class ProtocolAlgebra(FreeAlgebra):
                 else:
                     out[w] = out.get(w, 0) + c
             poly = {w: c for w, c in ((w, _simplify_coeff(c)) for w, c in out.items()) if c != 0}
-            if len(poly) > MAX_POLY_WORDS:
-                raise TooLarge(f"a derived expression exceeds {MAX_POLY_WORDS} words")
+            if len(poly) > self.max_words:
+                raise TooLarge(f"a derived expression exceeds {self.max_words} words")
             if not changed:
                 return poly
         raise RuntimeError("free-algebra rewriting did not reach a normal form")
@@ -425,6 +436,8 @@ class Compiled:
     lyapunov: dict = field(default_factory=dict)  # (i, j) in R x R -> rhs of V_RR = Phi_RR V_RR Phi_RR^T + Q_RR
     noise: list = field(default_factory=list)  # Q (K x K blocks) injected per round
     seconds: float = 0.0
+    named: object = None  # theory.protocol_schur.Derivation when derived with named Schur blocks
+    definitions: list = field(default_factory=list)  # (letter, expr) of the named path, in order
     polys: dict = field(default_factory=dict, repr=False)  # id(expr) -> (expr, word polynomial), to skip re-expanding
 
     def poly(self, expr) -> dict:
@@ -469,6 +482,24 @@ def _eliminate(alg: "ProtocolAlgebra", A: list, b: list) -> list:
         rest = padd(b[k], *[pmul(A[k][j], z[j]) for j in range(k + 1, n)], signs=[1] + [-1] * (n - k - 1))
         z[k] = alg.reduce_poly(pmul(pivots[k], rest))
     return z
+
+
+def _expanded(alg: "ProtocolAlgebra", s: Spec, Phi: list, r: list, R: tuple) -> tuple[list, list, list]:
+    """Fixed point and residuals (word polynomials) by the expanded elimination; TooLarge past ``alg.max_words``."""
+    A = [[padd(dict(P_ONE) if a == b else {}, Phi[a][b], signs=(1, -1)) for b in R] for a in R]
+    zR = _eliminate(alg, A, [r[a] for a in R])
+    z = [None] * s.K
+    for k, a in enumerate(R):
+        z[a] = zR[k]
+    for o in range(s.K):
+        if z[o] is None:
+            z[o] = alg.reduce_poly(padd(*[pmul(Phi[o][a], z[a]) for a in R], r[o]))
+    res_self, res_gaps = [], []
+    for i, n in enumerate(s.names):
+        parts = _by_last(alg.reduce_poly(_gap_poly(z[i], s.names, i)))
+        res_self.append(parts.pop(w_star(n), {}))
+        res_gaps.append({s.names.index(m): parts[gap(m, n)] for m in s.names if m != n and parts.get(gap(m, n))})
+    return z, res_self, res_gaps
 
 
 def _sub_last(poly: dict, mapping: dict) -> dict:
@@ -629,36 +660,39 @@ def noise_injection(s: Spec) -> list:
 
 
 def compile_protocol(s: Spec, noise: bool = True) -> Compiled:
-    """Derive the round map, fixed point, residuals, reduced rate and (optionally) the Lyapunov equation."""
+    """Derive the round map, fixed point, residuals, reduced rate and (optionally) the Lyapunov equation.
+
+    The fixed point comes from the expanded elimination (:func:`_eliminate`) while it stays under
+    EXPANDED_MAX_WORDS words, else from the elimination with named Schur blocks
+    (:mod:`theory.protocol_schur`; ``cp.named`` is set and :func:`verify` proves its chain).
+    """
     t0 = time.perf_counter()
-    alg = ProtocolAlgebra()
     Phi, r = compose_poly(s)
     R = live(Phi)
-    A = [[padd(dict(P_ONE) if a == b else {}, Phi[a][b], signs=(1, -1)) for b in R] for a in R]
-    zR = _eliminate(alg, A, [r[a] for a in R])
-    z = [None] * s.K
-    for k, a in enumerate(R):
-        z[a] = zR[k]
-    for o in range(s.K):
-        if z[o] is None:
-            z[o] = alg.reduce_poly(padd(*[pmul(Phi[o][a], z[a]) for a in R], r[o]))
+    named = None
+    try:
+        alg = ProtocolAlgebra(max_words=EXPANDED_MAX_WORDS)
+        z, res_self_p, res_gaps_p = _expanded(alg, s, Phi, r, R)
+        alg.max_words = MAX_POLY_WORDS
+    except TooLarge:
+        from . import protocol_schur
+        alg = ProtocolAlgebra()
+        z, res_self_p, res_gaps_p, named = protocol_schur.derive(alg, s, Phi, r, R)
     cache = {}
 
     def expr(p):
         e = from_poly(p)
         cache[id(e)] = (e, p)
         return e
-    res_self, res_gaps = [], []
-    for i, n in enumerate(s.names):
-        parts = _by_last(alg.reduce_poly(_gap_poly(z[i], s.names, i)))
-        res_self.append(expr(parts.pop(w_star(n), {})))
-        res_gaps.append({s.names.index(m): expr(parts[gap(m, n)]) for m in s.names
-                         if m != n and parts.get(gap(m, n))})
+    res_self = [expr(p) for p in res_self_p]
+    res_gaps = [{j: expr(p) for j, p in g.items()} for g in res_gaps_p]
     Phi_e = [[expr(x) for x in row] for row in Phi]
     q, blocks = rate_reduction(Phi_e, R)
     out = Compiled(s, alg, Phi_e, [expr(x) for x in r], R, [expr(x) for x in z], res_self, res_gaps, q, blocks,
-                   polys=cache)
-    if noise:
+                   polys=cache, named=named)
+    if noise and named is not None:
+        _named_noise(out, Phi)
+    elif noise:
         Q = noise_injection(s)
         out.noise = Q
         PhiT = {(b, l): ptranspose(Phi[b][l]) for b in R for l in R}
@@ -667,8 +701,47 @@ def compile_protocol(s: Spec, noise: bool = True) -> Compiled:
                 lhs = padd(*[pmul(Phi[a][k], letter(cov_block(s.names[k], s.names[l])), PhiT[(b, l)])
                              for k in R for l in R if Phi[a][k] and Phi[b][l]], to_poly(Q[a][b]))
                 out.lyapunov[(a, b)] = from_poly(lhs)
+    if named is not None:
+        out.definitions = [(L, expr(p)) for kind, L, p in alg.events if kind == "def"]
     out.seconds = time.perf_counter() - t0
     return out
+
+
+def noise_poly(s: Spec) -> list:
+    """:func:`noise_injection` as word polynomials (no SymPy expansion: for dense protocols)."""
+    K, idx = s.K, {n: k for k, n in enumerate(s.names)}
+    maps = [phase_poly(s, ph)[0] for ph in s.phases]
+    Q = [[{} for _ in range(K)] for _ in range(K)]
+    for p, phase in enumerate(s.phases):
+        tail = _identity(K)
+        for Pq in maps[p + 1:]:
+            tail = _pmatmul(Pq, tail)
+        for listener, _ in phase:
+            col = [tail[a][idx[listener]] for a in range(K)]
+            S = letter(noise_cov(listener))
+            for a in range(K):
+                for b in range(K):
+                    if col[a] and col[b]:
+                        Q[a][b] = padd(Q[a][b], pmul(col[a], S, ptranspose(col[b])))
+    return Q
+
+
+def _named_noise(cp: Compiled, Phi: list) -> None:
+    """Noise and Lyapunov equation of the named path, in the letters ``Phi_{a,b}`` and ``N_{a,b}``
+    (block (a, b) of the covariance one round injects, defined as a polynomial)."""
+    from .protocol_schur import phi_letter
+    n, R = cp.names, cp.live
+    Q = noise_poly(cp.spec)
+    cp.noise = [[from_poly(x) for x in row] for row in Q]
+    for a in R:
+        for b in R:
+            terms = [pmul(letter(phi_letter(n[a], n[k])), letter(cov_block(n[k], n[l])), letter(_t(phi_letter(n[b], n[l]))))
+                     for k in R for l in R if Phi[a][k] and Phi[b][l]]
+            if Q[a][b]:
+                N = sp.Symbol(f"N_{{{n[a]},{n[b]}}}", commutative=False)
+                cp.alg.define(N, Q[a][b])
+                terms.append(letter(N))
+            cp.lyapunov[(a, b)] = from_poly(padd(*terms))
 
 
 # ---------------------------------------------------------------- V1 verification
@@ -686,15 +759,21 @@ def verify(cp: Compiled) -> list[Check]:
     - the residual: ``z_i* - w_i* - e_i(gaps)`` with ``w_j* = w_i* + (w_j* - w_i*)``;
     - the rate: ``Phi_RR^q`` recomputed and its off-triangle blocks 0 (when reduced);
     - the noise: one noisy round composed phase by phase equals ``Phi (z - z*) + noise``.
+
+    For a fixed point derived with named Schur blocks (``cp.named``), the first two are
+    replaced by the local identities of the elimination chain (:func:`theory.protocol_schur.checks`)
+    and the conclusions they imply; the noisy round is then checked with ``z*`` opaque.
     """
     n, alg, out, K = cp.names, cp.alg, [], cp.spec.K
     z = [cp.poly(x) for x in cp.fixed_point]
     Phi = [[cp.poly(x) for x in row] for row in cp.Phi]
-    for i in range(K):
+    if cp.named is not None:
+        out = _verify_named(cp, z, Phi)
+    for i in range(K if cp.named is None else 0):
         diff = padd(z[i], *[pmul(Phi[i][j], z[j]) for j in range(K)], cp.poly(cp.r[i]), signs=[1] + [-1] * (K + 1))
         res = from_poly(alg.reduce_poly(diff))
         out.append(Check(f"z*_{n[i]} is fixed by the round map", res == 0, sp.sstr(res)))
-    for i in range(K):
+    for i in range(K if cp.named is None else 0):
         claimed = padd(*[pmul(cp.poly(G), letter(gap(n[j], n[i]))) for j, G in cp.residual_gaps[i].items()],
                        pmul(cp.poly(cp.residual_self[i]), letter(w_star(n[i]))))
         res = from_poly(alg.reduce_poly(padd(_gap_poly(z[i], n, i), claimed, signs=(1, -1))))
@@ -715,12 +794,36 @@ def verify(cp: Compiled) -> list[Check]:
     return out
 
 
+def _verify_named(cp: Compiled, z: list, Phi: list) -> list[Check]:
+    """V1 for the named path: every local identity of the chain, then the conclusions they imply."""
+    from . import protocol_schur
+    n = cp.names
+    chain = protocol_schur.checks(cp.alg, cp.named, n, Phi, [cp.poly(x) for x in cp.r], z,
+                                  [cp.poly(x) for x in cp.residual_self],
+                                  [{j: cp.poly(G) for j, G in g.items()} for g in cp.residual_gaps])
+    out = [Check(label, not res, sp.sstr(from_poly(res))) for label, res in chain]
+    ok = all(c.holds for c in out)
+    why = "0" if ok else "a step of the chain does not reduce to 0"
+    out += [Check(f"z*_{n[i]} is fixed by the round map (from the chain above; pivots invertible)", ok, why)
+            for i in range(cp.spec.K)]
+    out += [Check(f"e_{n[i]} in the gaps (from the chain above: I - Phi_RR is invertible)", ok, why)
+            for i in range(cp.spec.K)]
+    return out
+
+
 def _check_noisy_round(cp: Compiled) -> Check:
     """Compose the noisy phases directly and compare the deviation with ``Phi dz + sum tail eta``."""
     s, K = cp.spec, cp.spec.K
     idx = {nm: k for k, nm in enumerate(s.names)}
     x = [letter(sp.Symbol(f"x_{nm}", commutative=False)) for nm in s.names]  # start-of-round deviation from z*
     z = [cp.poly(e) for e in cp.fixed_point]
+    if cp.named is not None:  # z* opaque, and Phi z* + r in place of z* (the fixed point is proved apart)
+        zs = [letter(sp.Symbol(f"z^*_{nm}", commutative=False)) for nm in s.names]
+        Phi0 = [[cp.poly(e) for e in row] for row in cp.Phi]
+        z = zs
+        z_after = [padd(*[pmul(Phi0[a][b], zs[b]) for b in range(K)], cp.poly(cp.r[a])) for a in range(K)]
+    else:
+        z_after = z
     state = [padd(z[k], x[k]) for k in range(K)]
     etas = []
     for p, phase in enumerate(s.phases):
@@ -743,7 +846,7 @@ def _check_noisy_round(cp: Compiled) -> Check:
     for a in range(K):
         predicted = padd(*[pmul(Phi[a][b], x[b]) for b in range(K)],
                          *[pmul(tails[p][a][idx[listener]], letter(eta)) for p, listener, eta in etas])
-        res = cp.alg.reduce_poly(padd(state[a], z[a], predicted, signs=(1, -1, -1)))
+        res = cp.alg.reduce_poly(padd(state[a], z_after[a], predicted, signs=(1, -1, -1)))
         if res:
             worst = from_poly(res)
     return Check("noisy round: deviation = Phi (z - z*) + propagated noise", worst == 0, sp.sstr(worst))
@@ -767,8 +870,19 @@ def evaluate(cp: Compiled, expr: sp.Expr, agents: dict, extra: dict | None = Non
         table[sp.Symbol(k, commutative=False)] = np.asarray(v, dtype=float)
     d = next(iter(table.values())).shape[0]
     sc = {sp.Symbol(k): v for k, v in (scalars or {}).items()}
-    for F, Q in cp.alg.inverted:
-        table[Q] = np.linalg.inv(_eval(F, table, d, sc))
+    events = getattr(cp.alg, "events", [])
+    if any(kind == "def" for kind, _, _ in events):  # named letters: definitions and inverses in order
+        for kind, a, b in events:
+            if kind == "def":
+                try:
+                    table[a] = _eval(from_poly(b), table, d, sc)
+                except KeyError:  # needs a symbol not given (S_i of the noise): left out
+                    continue
+            else:
+                table[b] = np.linalg.inv(_eval(a, table, d, sc))
+    else:
+        for F, Q in cp.alg.inverted:
+            table[Q] = np.linalg.inv(_eval(F, table, d, sc))
     return _eval(expr, table, d, sc)
 
 
@@ -803,6 +917,8 @@ def _symbol_names(cp: Compiled, expr, abbreviate: bool) -> dict:
             names[sym] = rf"(w^*_{{{j}}} - w^*_{{{i}}})"
         elif sym.name.startswith("K_"):
             names[sym] = rf"K_{{{sym.name[2:]}}}"
+        elif sym.name.startswith("Phi_{"):  # a named block of the round map (theory.protocol_schur)
+            names[sym] = "\\" + sym.name
     return names
 
 

@@ -41,9 +41,14 @@ def derived_theory(cp: P.Compiled, steps: dict | None = None) -> dict:
     fixed, resid = {}, {}
     for i, name in enumerate(n):
         fixed[name] = F(cp.fixed_point[i])
-        terms = [(_pretty(cp, G), P.gap(n[j], name)) for j, G in cp.residual_gaps[i].items()]
-        expr = sp.Add(*[G * g for G, g in terms])
-        if cp.residual_self[i] != 0:
+        if cp.named is None:
+            terms = [(_pretty(cp, G), P.gap(n[j], name)) for j, G in cp.residual_gaps[i].items()]
+            expr = sp.Add(*[G * g for G, g in terms])
+        else:  # long coefficients: one term per word, so the LaTeX lines can break
+            expr = P.from_poly(P.padd(*[P.pmul(cp.poly(G), P.letter(P.gap(n[j], name)))
+                                        for j, G in cp.residual_gaps[i].items()],
+                                      P.pmul(cp.poly(cp.residual_self[i]), P.letter(P.w_star(name)))))
+        if cp.residual_self[i] != 0 and cp.named is None:
             expr += cp.residual_self[i] * P.w_star(name)
         resid[name] = {**F(expr), "weights_sum_to_one": cp.residual_self[i] == 0}
     q = cp.rate_power
@@ -85,6 +90,8 @@ def derived_theory(cp: P.Compiled, steps: dict | None = None) -> dict:
         "checks": [{"label": c.label, "method": "V1", "holds": c.holds} for c in checks],
         "compile_seconds": round(cp.seconds, 3),
     }
+    if cp.definitions:  # derived with named blocks (theory.protocol_schur): each letter and its definition
+        doc["definitions"] = [{"name": L(sym), "text_name": sp.sstr(sym), **F(e)} for sym, e in cp.definitions]
     return doc
 
 
@@ -98,6 +105,8 @@ def as_text(doc: dict) -> str:
     q = doc["rate"]["power"]
     out.append("rate: rho = max of " + ", ".join(f"rho({b['text']})" + ("" if q == 1 else f"^(1/{q})")
                                                    for b in doc["rate"]["blocks"]))
+    for e in doc.get("definitions", []):
+        out.append(f"{e['text_name']} := {e['text']}")
     for inv in doc["inverses"]:
         out.append(f"{inv['text_name']} = ({inv['text']})^-1")
     out.append("hypotheses: " + ("; ".join(doc["hypotheses"]) or "none"))
@@ -164,6 +173,10 @@ def as_latex(doc: dict, title: str = "Derived theory of a protocol") -> str:
     out.append("Live agents (messages read before they are overwritten): "
                + ", ".join(f"${a}$" for a in doc["live_agents"]) + ".")
     out.append(r"\subsection*{Rate}" + r"\begin{align*}" + doc["rate"]["latex"] + r"\end{align*}")
+    if doc.get("definitions"):
+        out.append(r"\subsection*{Named blocks (round map, right side, Schur complements, noise)}")
+        for e in doc["definitions"]:
+            out.append(_eq(e["name"], e))
     if doc["inverses"]:
         out.append(r"\subsection*{Formal inverses (pivots of the block elimination)}")
         for inv in doc["inverses"]:
