@@ -117,7 +117,7 @@ def _fixed_points_kernel(M, c, W, mask, check: bool) -> np.ndarray:
     flat = lambda x, tail, dtype: np.ascontiguousarray(np.broadcast_to(x, batch + tail), dtype=dtype).reshape((-1,) + tail)  # noqa: E731
     Mf, cf = flat(M, (K, d, d), np.float64), flat(c, (K, d), np.float64)
     Wf, maskf = flat(W, (P, K, K), np.float64), flat(mask, (P, K), np.bool_)
-    z, Phi, bad = protocol_kernel.solve(Mf, cf, Wf, maskf, want_phi=check)
+    z, undecided, bad = protocol_kernel.solve(Mf, cf, Wf, maskf, want_phi=check)
     if bad >= 0 or not np.all(np.isfinite(z)):
         bad = bad if bad >= 0 else int(np.flatnonzero(~np.all(np.isfinite(z), axis=(1, 2)))[0])
         Phi1, _ = round_map(Mf[bad], cf[bad], Wf[bad], maskf[bad])
@@ -125,8 +125,8 @@ def _fixed_points_kernel(M, c, W, mask, check: bool) -> np.ndarray:
             closed_forms.require_contraction(Phi1)
         raise InputError(f"I - Phi (round map of system {bad})", Phi1,
                          "is singular or not finite: the protocol has no unique fixed point (P1)")
-    if check:
-        closed_forms.require_contraction(Phi)
+    if check and undecided[0].size:  # the others are certified by ||Phi||_F < 1 in the kernel
+        closed_forms.require_contraction(undecided[1])
     return z.reshape(batch + (K, d))
 
 

@@ -23,9 +23,11 @@ LANES = 64  # systems per group: the lane loops vectorize (AVX2/AVX-512) with fe
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
-def _solve_batch(M, c, W, mask, z, Phi_out, want_phi, L):  # pragma: no cover - compiled
-    """Fill ``z`` (B, K, d) (and ``Phi_out`` (B, K d, K d) if ``want_phi``); return the index
-    of the first system whose ``I - Phi`` has a zero or non-finite pivot, or -1."""
+def _solve_batch(M, c, W, mask, z, Phi_out, fro, want_phi, L):  # pragma: no cover - compiled
+    """Fill ``z`` (B, K, d); return the index of the first system whose ``I - Phi`` has a zero or
+    non-finite pivot, or -1. With ``want_phi`` (for the rho < 1 check): ``fro`` (B,) gets
+    ``||Phi||_F^2`` and ``Phi_out[s]`` (K d x K d) is written where that is not < 1 (elsewhere
+    ``rho(Phi) <= ||Phi||_2 <= ||Phi||_F < 1`` already certifies the contraction)."""
     B, K, d = M.shape[0], M.shape[1], M.shape[2]
     P = W.shape[1]
     n = K * d
@@ -90,10 +92,17 @@ def _solve_batch(M, c, W, mask, z, Phi_out, want_phi, L):  # pragma: no cover - 
                             if ml[p, i, l]:
                                 G[i * d + a, b, l] = new[i, a, b, l]
         if want_phi:
+            f[:] = 0.0
+            for a in range(n):
+                for b in range(n):
+                    for l in range(L):
+                        f[l] += G[a, b, l] * G[a, b, l]
             for l in range(nl):
-                for a in range(n):
-                    for b in range(n):
-                        Phi_out[s0 + l, a, b] = G[a, b, l]
+                fro[s0 + l] = f[l]
+                if not f[l] < 1.0:
+                    for a in range(n):
+                        for b in range(n):
+                            Phi_out[s0 + l, a, b] = G[a, b, l]
         for a in range(n):  # I - Phi
             for b in range(n):
                 for l in range(L):
@@ -142,10 +151,18 @@ def _solve_batch(M, c, W, mask, z, Phi_out, want_phi, L):  # pragma: no cover - 
 
 
 def solve(M: np.ndarray, c: np.ndarray, W: np.ndarray, mask: np.ndarray, want_phi: bool = False):
-    """``(z, Phi or None, first bad index or -1)`` for flat batches: ``M`` (B, K, d, d),
-    ``c`` (B, K, d), ``W`` (B, P, K, K) float64, ``mask`` (B, P, K) bool."""
+    """``(z, undecided, first bad index or -1)`` for flat batches: ``M`` (B, K, d, d),
+    ``c`` (B, K, d), ``W`` (B, P, K, K) float64, ``mask`` (B, P, K) bool.
+
+    ``undecided`` (with ``want_phi``, else None): ``(index, Phi)`` of the systems whose
+    ``||Phi||_F`` does not certify ``rho(Phi) < 1``, with their round matrices.
+    """
     B, K, d = M.shape[0], M.shape[1], M.shape[2]
     z = np.empty((B, K, d))
-    Phi = np.empty((B, K * d, K * d)) if want_phi else np.empty((0, 0, 0))
-    bad = _solve_batch(M, c, W, mask, z, Phi, want_phi, LANES)
-    return z, (Phi if want_phi else None), int(bad)
+    Phi = np.empty((B, K * d, K * d)) if want_phi else np.empty((0, 0, 0))  # pages touched only where written
+    fro = np.empty(B if want_phi else 0)
+    bad = _solve_batch(M, c, W, mask, z, Phi, fro, want_phi, LANES)
+    if not want_phi:
+        return z, None, int(bad)
+    idx = np.flatnonzero(~(fro < 1.0)) if bad < 0 else np.zeros(0, dtype=int)
+    return z, (idx, Phi[idx]), int(bad)
