@@ -663,33 +663,27 @@ def compile_protocol(s: Spec, noise: bool = True) -> Compiled:
     """Derive the round map, fixed point, residuals, reduced rate and (optionally) the Lyapunov equation.
 
     The fixed point comes from the expanded elimination (:func:`_eliminate`) while it stays under
-    EXPANDED_MAX_WORDS words, else from the elimination with named Schur blocks
-    (:mod:`theory.protocol_schur`; ``cp.named`` is set and :func:`verify` proves its chain).
+    EXPANDED_MAX_WORDS words and its identities reduce to 0; else from the elimination with named
+    Schur blocks (:mod:`theory.protocol_schur`; ``cp.named`` is set and :func:`verify` proves its chain).
     """
     t0 = time.perf_counter()
     Phi, r = compose_poly(s)
     R = live(Phi)
-    named = None
+    out = None
     try:
         alg = ProtocolAlgebra(max_words=EXPANDED_MAX_WORDS)
-        z, res_self_p, res_gaps_p = _expanded(alg, s, Phi, r, R)
+        parts = _expanded(alg, s, Phi, r, R)
         alg.max_words = MAX_POLY_WORDS
+        out = _assemble(s, alg, Phi, r, R, *parts, None)
+        if not all(c.holds for c in _expanded_checks(out)):
+            out = None  # the rewriting did not settle an identity: derive with named blocks instead
     except TooLarge:
+        pass
+    if out is None:
         from . import protocol_schur
         alg = ProtocolAlgebra()
-        z, res_self_p, res_gaps_p, named = protocol_schur.derive(alg, s, Phi, r, R)
-    cache = {}
-
-    def expr(p):
-        e = from_poly(p)
-        cache[id(e)] = (e, p)
-        return e
-    res_self = [expr(p) for p in res_self_p]
-    res_gaps = [{j: expr(p) for j, p in g.items()} for g in res_gaps_p]
-    Phi_e = [[expr(x) for x in row] for row in Phi]
-    q, blocks = rate_reduction(Phi_e, R)
-    out = Compiled(s, alg, Phi_e, [expr(x) for x in r], R, [expr(x) for x in z], res_self, res_gaps, q, blocks,
-                   polys=cache, named=named)
+        out = _assemble(s, alg, Phi, r, R, *protocol_schur.derive(alg, s, Phi, r, R))
+    named = out.named
     if noise and named is not None:
         _named_noise(out, Phi)
     elif noise:
@@ -702,9 +696,25 @@ def compile_protocol(s: Spec, noise: bool = True) -> Compiled:
                              for k in R for l in R if Phi[a][k] and Phi[b][l]], to_poly(Q[a][b]))
                 out.lyapunov[(a, b)] = from_poly(lhs)
     if named is not None:
-        out.definitions = [(L, expr(p)) for kind, L, p in alg.events if kind == "def"]
+        out.definitions = [(L, from_poly(p)) for kind, L, p in out.alg.events if kind == "def"]
     out.seconds = time.perf_counter() - t0
     return out
+
+
+def _assemble(s: Spec, alg, Phi, r, R, z, res_self_p, res_gaps_p, named) -> Compiled:
+    """The Compiled result from word polynomials (each expression remembers its polynomial)."""
+    cache = {}
+
+    def expr(p):
+        e = from_poly(p)
+        cache[id(e)] = (e, p)
+        return e
+    res_self = [expr(p) for p in res_self_p]
+    res_gaps = [{j: expr(p) for j, p in g.items()} for g in res_gaps_p]
+    Phi_e = [[expr(x) for x in row] for row in Phi]
+    q, blocks = rate_reduction(Phi_e, R)
+    return Compiled(s, alg, Phi_e, [expr(x) for x in r], R, [expr(x) for x in z], res_self, res_gaps, q, blocks,
+                    polys=cache, named=named)
 
 
 def noise_poly(s: Spec) -> list:
@@ -764,20 +774,7 @@ def verify(cp: Compiled) -> list[Check]:
     replaced by the local identities of the elimination chain (:func:`theory.protocol_schur.checks`)
     and the conclusions they imply; the noisy round is then checked with ``z*`` opaque.
     """
-    n, alg, out, K = cp.names, cp.alg, [], cp.spec.K
-    z = [cp.poly(x) for x in cp.fixed_point]
-    Phi = [[cp.poly(x) for x in row] for row in cp.Phi]
-    if cp.named is not None:
-        out = _verify_named(cp, z, Phi)
-    for i in range(K if cp.named is None else 0):
-        diff = padd(z[i], *[pmul(Phi[i][j], z[j]) for j in range(K)], cp.poly(cp.r[i]), signs=[1] + [-1] * (K + 1))
-        res = from_poly(alg.reduce_poly(diff))
-        out.append(Check(f"z*_{n[i]} is fixed by the round map", res == 0, sp.sstr(res)))
-    for i in range(K if cp.named is None else 0):
-        claimed = padd(*[pmul(cp.poly(G), letter(gap(n[j], n[i]))) for j, G in cp.residual_gaps[i].items()],
-                       pmul(cp.poly(cp.residual_self[i]), letter(w_star(n[i]))))
-        res = from_poly(alg.reduce_poly(padd(_gap_poly(z[i], n, i), claimed, signs=(1, -1))))
-        out.append(Check(f"e_{n[i]} in the gaps", res == 0, sp.sstr(res)))
+    out = _expanded_checks(cp) if cp.named is None else _verify_named(cp)
     if cp.rate_power > 1 or len(cp.rate_blocks[0]) < len(cp.live):
         B = [[cp.Phi[a][b] for b in cp.live] for a in cp.live]
         P = B
@@ -794,10 +791,29 @@ def verify(cp: Compiled) -> list[Check]:
     return out
 
 
-def _verify_named(cp: Compiled, z: list, Phi: list) -> list[Check]:
+def _expanded_checks(cp: Compiled) -> list[Check]:
+    """V1 of the expanded path: ``z* = Phi z* + r`` and each residual in the gaps, reduced to 0."""
+    n, alg, out, K = cp.names, cp.alg, [], cp.spec.K
+    z = [cp.poly(x) for x in cp.fixed_point]
+    Phi = [[cp.poly(x) for x in row] for row in cp.Phi]
+    for i in range(K):
+        diff = padd(z[i], *[pmul(Phi[i][j], z[j]) for j in range(K)], cp.poly(cp.r[i]), signs=[1] + [-1] * (K + 1))
+        res = from_poly(alg.reduce_poly(diff))
+        out.append(Check(f"z*_{n[i]} is fixed by the round map", res == 0, sp.sstr(res)))
+    for i in range(K):
+        claimed = padd(*[pmul(cp.poly(G), letter(gap(n[j], n[i]))) for j, G in cp.residual_gaps[i].items()],
+                       pmul(cp.poly(cp.residual_self[i]), letter(w_star(n[i]))))
+        res = from_poly(alg.reduce_poly(padd(_gap_poly(z[i], n, i), claimed, signs=(1, -1))))
+        out.append(Check(f"e_{n[i]} in the gaps", res == 0, sp.sstr(res)))
+    return out
+
+
+def _verify_named(cp: Compiled) -> list[Check]:
     """V1 for the named path: every local identity of the chain, then the conclusions they imply."""
     from . import protocol_schur
     n = cp.names
+    z = [cp.poly(x) for x in cp.fixed_point]
+    Phi = [[cp.poly(x) for x in row] for row in cp.Phi]
     chain = protocol_schur.checks(cp.alg, cp.named, n, Phi, [cp.poly(x) for x in cp.r], z,
                                   [cp.poly(x) for x in cp.residual_self],
                                   [{j: cp.poly(G) for j, G in g.items()} for g in cp.residual_gaps])
