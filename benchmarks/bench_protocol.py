@@ -1,7 +1,8 @@
 """Protocol compiler and protocol evaluation, measured side by side.
 
 1. Compile + verify (V1) time of protocols with K <= 4 agents and <= 4 phases: the gallery and
-   random 4-agent, 4-phase protocols (target: under 5 s each).
+   12 random dense 4-agent, 4-phase protocols, with their median and worst case (target: under
+   5 s each; dense protocols go through the named-Schur-block derivation, theory.protocol_schur).
 2. ``a2ad predict`` wall time on a protocol config vs the same agents without a protocol
    (target: under 1 s), medians of several runs.
 3. Batched numeric evaluation of the derived round map on 10^5 random protocols (d = 4, K = 3,
