@@ -69,8 +69,13 @@ def _live_index(live: np.ndarray, d: int) -> np.ndarray:
 
 
 def rate(Phi: np.ndarray, live: np.ndarray, d: int) -> np.ndarray:
-    """``rho(Phi) = rho(Phi_RR)`` over the live agents R (the other columns of Phi are 0)."""
+    """``rho(Phi) = rho(Phi_RR)`` over the live agents R (the other columns of Phi are 0).
+
+    With no live agent the round map is constant (Phi = 0), so the rate is 0.
+    """
     idx = _live_index(live, d)
+    if idx.size == 0:
+        return np.zeros(Phi.shape[:-2])
     return closed_forms.spectral_radius(Phi[..., idx[:, None], idx])
 
 
@@ -202,13 +207,14 @@ def predict_precise(system, digits: int) -> dict:
     with mp.workdps(digits + 10):  # guard digits for the solve
         Ms, cs, targets = zip(*(precise.agent_transfer(a.Gamma, a.geometry, a.steps) for a in system.agents))
         Phi, r = precise_round_map(Ms, cs, system.protocol)
-        PRR = mp.matrix([[Phi[i, j] for j in idx] for i in idx])
-        rho = precise.spectral_radius(PRR)
+        # No live agent: the round map is constant, rate 0, and the fixed point is r itself.
+        PRR = mp.matrix([[Phi[i, j] for j in idx] for i in idx]) if idx else None
+        rho = precise.spectral_radius(PRR) if idx else mp.mpf(0)
         doc = {"dimension": d, "contraction_rate": s(rho), "converges": bool(rho < 1 - CONVERGENCE_MARGIN),
                "precision": f"mpmath {digits} digits", "agents": {}}
         z = None
         if doc["converges"]:
-            zR = mp.lu_solve(mp.eye(len(idx)) - PRR, mp.matrix([r[i] for i in idx]))
+            zR = mp.lu_solve(mp.eye(len(idx)) - PRR, mp.matrix([r[i] for i in idx])) if idx else []
             z = [sum((Phi[a, idx[k]] * zR[k] for k in range(len(idx))), mp.mpf(0)) + r[a] for a in range(K * d)]
         else:
             doc["reason"] = _reason(float(rho))

@@ -4,6 +4,7 @@ and are read back by ``fit``, attack targets place the victim where a simulation
 input exits 2 with one line, and planted wrong variants fail."""
 import copy
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +17,8 @@ from numerics.agents import GDAgent
 from numerics.errors import InputError
 from numerics.prompts import from_prompt
 from proofs_check import cli
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # Noise-free GD agents: least squares on exact messages (the C18 bar of tests/test_blackbox.py).
 FIT_EXACT_TOL = 1e-6
@@ -503,3 +506,26 @@ def test_resume_across_protocol_and_round_robin_is_refused(tmp_path, capsys):
     assert cli.main(["llm-run", str(plain), "--turns", "2", "--out", str(legacy), "--backend", "local"]) == 0
     assert cli.main(["llm-run", str(cfg), "--turns", "3", "--out", str(legacy), "--backend", "local", "--resume"]) == 2
     assert "not recorded under this config's protocol" in capsys.readouterr().err
+
+
+def test_protocol_where_no_message_survives_a_round(tmp_path, capsys):
+    """Every agent's last word is erased by a zero-weight phase: the round map is constant (Phi = 0).
+
+    predict (float64 and mpmath) reports rate 0 and the constant message, which simulate reaches at once.
+    (Before the fix: a traceback from the spectral radius of an empty matrix.)"""
+    cfg = json.loads((ROOT / "examples" / "two_agents.json").read_text())
+    cfg["protocol"] = {"rounds": [{"A": {"A": 0.0}, "B": {"A": 0.0}}, {"A": {"B": 1.0}, "B": {"A": 1.0}}]}
+    path = tmp_path / "dead.json"
+    path.write_text(json.dumps(cfg))
+    assert cli.main(["predict", str(path)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["contraction_rate"] == 0.0 and doc["converges"]
+    assert cli.main(["simulate", str(path), "--turns", "3"]) == 0
+    sim = json.loads(capsys.readouterr().out)
+    assert cli.main(["predict", str(path), "--precision", "30"]) == 0
+    precise = json.loads(capsys.readouterr().out)
+    for name, entry in doc["agents"].items():
+        last = np.array(sim["agents"][name]["messages"][-1])
+        assert np.allclose(entry["fixed_point"], last, rtol=SAME_TOL, atol=SAME_TOL)
+        assert np.allclose([float(x) for x in precise["agents"][name]["fixed_point"]], last,
+                           rtol=SAME_TOL, atol=SAME_TOL)
