@@ -55,12 +55,27 @@ def _module_file(name: str) -> str | None:
     return path if path and path.endswith(".py") else None
 
 
-def _imports(name: str, path: str) -> set[str]:
-    """First-party modules named by the import statements of module ``name``."""
-    tree = ast.parse(Path(path).read_text(), filename=path)
+def _statements(tree: ast.Module):
+    """Every statement, nested ones included (imports are statements: no need to visit expressions)."""
+    stack = list(tree.body)
+    while stack:
+        node = stack.pop()
+        yield node
+        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+            stack.extend(getattr(node, field, ()))
+
+
+def _imports(name: str, path: str, source: bytes | None = None) -> set[str]:
+    """First-party modules named by the import statements of module ``name`` (top level or in functions)."""
+    return {m for m in _named_modules(name, path, source) if _module_file(m)}
+
+
+def _named_modules(name: str, path: str, source: bytes | None = None) -> set[str]:
+    """Every first-party dotted name (and its parent packages) an import statement of ``name`` mentions."""
+    tree = ast.parse(Path(path).read_bytes() if source is None else source, filename=path)
     package = name if path.endswith("__init__.py") else name.rpartition(".")[0]
     found: set[str] = set()
-    for node in ast.walk(tree):
+    for node in _statements(tree):
         if isinstance(node, ast.Import):
             bases = [a.name for a in node.names]
             found.update(bases)
@@ -78,7 +93,30 @@ def _imports(name: str, path: str) -> set[str]:
         parts = mod.split(".")
         if parts[0] in FIRST_PARTY:
             out.update(".".join(parts[:k]) for k in range(1, len(parts) + 1))  # packages' __init__ too
-    return {m for m in out if _module_file(m)}
+    return out
+
+
+# sha256 of a module's source -> the names its import statements mention. Content-addressed (the
+# same source always names the same modules), so entries read back from any cache directory
+# (ProofCache.load_import_index) are valid; they spare parsing every first-party file each run.
+_NAMED_BY_SOURCE: dict[str, list[str]] = {}
+_PARSED_HERE: set[str] = set()  # entries this process added (saved by ProofCache.save_import_index)
+MAX_INDEX = 2000  # entries kept in imports.json (old sources' entries are dropped beyond it)
+
+
+@functools.lru_cache(maxsize=None)
+def _module_info(name: str) -> tuple[str, frozenset[str]] | None:
+    """``(sha256 of the source, first-party imports)`` of one module, each file read and parsed once."""
+    path = _module_file(name)
+    if path is None:
+        return None
+    source = Path(path).read_bytes()
+    sha = hashlib.sha256(source).hexdigest()
+    named = _NAMED_BY_SOURCE.get(sha)
+    if named is None:
+        named = _NAMED_BY_SOURCE[sha] = sorted(_named_modules(name, path, source))
+        _PARSED_HERE.add(sha)
+    return sha, frozenset(m for m in named if _module_file(m))
 
 
 @functools.lru_cache(maxsize=None)
@@ -88,11 +126,13 @@ def source_closure(module: str) -> tuple[tuple[str, str], ...]:
     stack = [module]
     while stack:
         name = stack.pop()
-        if name in seen or not _module_file(name):
+        if name in seen:
             continue
-        path = _module_file(name)
-        seen[name] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-        stack.extend(_imports(name, path) - set(seen))
+        info = _module_info(name)
+        if info is None:
+            continue
+        seen[name] = info[0]
+        stack.extend(info[1] - set(seen))
     return tuple(sorted(seen.items()))
 
 
@@ -103,6 +143,21 @@ def _formula_fingerprints() -> dict[str, str]:
     return {fid: f.fingerprint for fid, f in all_formulas().items()}
 
 
+def theory_sources() -> str:
+    """SHA-256 of the source of every ``theory`` module (what :func:`theory.formulas.all_formulas` imports,
+    and their first-party imports) and of the versions: the formulas, hence their fingerprints, are a
+    function of these alone."""
+    import pkgutil
+
+    import theory
+
+    modules = ["theory", "theory.formulas"] + [f"theory.{m.name}" for m in pkgutil.iter_modules(theory.__path__)]
+    closure = sorted({item for m in modules for item in source_closure(m)})
+    what = {"format": FORMAT, "source": closure, "versions": _versions()}
+    return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
 def _versions() -> dict[str, str]:
     from importlib import metadata
 
@@ -115,10 +170,12 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def key(claim, method: str, profile) -> str:
-    """The cache key of ``claim.methods[method]`` under ``profile`` (see the module docstring)."""
+def key(claim, method: str, profile, fingerprints: dict | None = None) -> str:
+    """The cache key of ``claim.methods[method]`` under ``profile`` (see the module docstring).
+
+    ``fingerprints``: the formula fingerprints (computed here when None)."""
     fn = claim.methods[method]
-    fingerprints = _formula_fingerprints()
+    fingerprints = _formula_fingerprints() if fingerprints is None else fingerprints
     what = {"format": FORMAT, "claim": claim.id, "statement": claim.statement, "title": claim.title,
             "hypotheses": list(claim.hypotheses), "relation": claim.relation, "method": method,
             "formulas": {f: fingerprints.get(f, "missing") for f in claim.formulas},
@@ -141,13 +198,54 @@ class ProofCache:
 
     def __init__(self, directory=None):
         self.dir = Path(directory) if directory is not None else default_dir()
+        self._fingerprints: dict | None = None
+        self.load_import_index()
 
     @staticmethod
     def cacheable(method: str) -> bool:
         return method in CACHED_METHODS
 
     def _path(self, claim, method: str, profile) -> Path:
-        return self.dir / "proofs" / f"{key(claim, method, profile)}.json"
+        return self.dir / "proofs" / f"{key(claim, method, profile, self.fingerprints())}.json"
+
+    def fingerprints(self) -> dict[str, str]:
+        """The formula fingerprints, read back from the directory when :func:`theory_sources` is unchanged
+        (building every formula to hash it costs more than all cached proofs together)."""
+        if self._fingerprints is None:
+            path = self.dir / f"fingerprints-{theory_sources()}.json"
+            try:
+                data = json.loads(path.read_text())
+            except (OSError, ValueError):
+                data = None
+            if not (isinstance(data, dict) and all(isinstance(k, str) and isinstance(v, str)
+                                                   for k, v in data.items())):
+                data = _formula_fingerprints()
+                for old in self.dir.glob("fingerprints-*.json"):  # an older theory's: never read again
+                    try:
+                        old.unlink()
+                    except OSError:
+                        pass
+                self._write(path, data)
+            self._fingerprints = data
+        return self._fingerprints
+
+    def load_import_index(self) -> None:
+        """Read the content-addressed import index (see ``_NAMED_BY_SOURCE``) kept in the directory."""
+        try:
+            data = json.loads((self.dir / "imports.json").read_text())
+        except (OSError, ValueError):
+            return
+        if isinstance(data, dict):
+            _NAMED_BY_SOURCE.update({k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, list)
+                                     and all(isinstance(m, str) for m in v)})
+
+    def save_import_index(self) -> None:
+        """Store the index when this process parsed a source it did not know (newest entries kept)."""
+        if not _PARSED_HERE:
+            return
+        keep = list(_PARSED_HERE) + [k for k in _NAMED_BY_SOURCE if k not in _PARSED_HERE]
+        self._write(self.dir / "imports.json", {k: _NAMED_BY_SOURCE[k] for k in keep[:MAX_INDEX]})
+        _PARSED_HERE.clear()
 
     def get(self, claim, method: str, profile) -> dict | None:
         if not self.cacheable(method):

@@ -147,4 +147,5 @@ def run(claims: list[Claim], profile: Profile, on_method: Callable | None = None
     if cache is not None:
         cache.record_timings(profile.name, {f"{claims[i].id} {m}": r["seconds"] for (i, m), r in results.items()
                               if not r.get("cached")})
+        cache.save_import_index()
     return {"package_version": __version__, "profile": profile.name, "claims": entries, "summary": summary}
