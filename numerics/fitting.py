@@ -123,7 +123,7 @@ def map_interval(incoming, outgoing, level: float = CONFIDENCE) -> Interval:
     transcripts (the design is autocorrelated and the percentile tails of 100-300 resamples are
     short); this interval covers 94-96% there. NaN when there are no residual degrees of freedom.
     """
-    from scipy import stats
+    from scipy.special import stdtrit  # the t quantile (what scipy.stats.t.ppf calls) without scipy.stats' import
 
     W, Y = np.asarray(incoming, dtype=float), np.asarray(outgoing, dtype=float)
     Z = _design(W)
@@ -137,7 +137,7 @@ def map_interval(incoming, outgoing, level: float = CONFIDENCE) -> Interval:
     R = Y - Z @ theta.T
     S = np.sum(R ** 2, axis=0) / dof  # per output coordinate
     C = np.linalg.pinv(Z.T @ Z)
-    half = stats.t.ppf(0.5 + level / 2, dof) * np.sqrt(np.outer(S, np.maximum(np.diag(C), 0)))
+    half = stdtrit(dof, 0.5 + level / 2) * np.sqrt(np.outer(S, np.maximum(np.diag(C), 0)))
     return Interval(theta - half, theta + half)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -167,6 +168,13 @@ def train_together(d: int, N: int, Sigmas, tau: float = 1.0, sigma: float = 0.0,
                  check_every, "query-averaged")
 
 
+@lru_cache(maxsize=None)
+def _bartlett_places(k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Flat positions of the diagonal and of the strictly lower entries of a k x k matrix."""
+    r, c = np.tril_indices(k, -1)
+    return np.arange(k) * (k + 1), r * k + c
+
+
 def bartlett_factor(rng: np.random.Generator, shape: tuple, N: int, k: int) -> np.ndarray:
     """``F`` (``shape + (k, k)``) with ``F F^T ~ Wishart_k(N, I)``, the law of ``G^T G`` for G (N x k) iid N(0, 1).
 
@@ -176,10 +184,10 @@ def bartlett_factor(rng: np.random.Generator, shape: tuple, N: int, k: int) -> n
     """
     if N < k:
         return np.swapaxes(rng.standard_normal(shape + (N, k)), -1, -2)
+    diagonal, lower = _bartlett_places(k)
     F = np.zeros(shape + (k * k,))
-    F[..., np.arange(k) * (k + 1)] = np.sqrt(rng.chisquare(N - np.arange(k), size=shape + (k,)))
-    r, c = np.tril_indices(k, -1)
-    F[..., r * k + c] = rng.standard_normal(shape + (r.size,))
+    F[..., diagonal] = np.sqrt(rng.chisquare(N - np.arange(k), size=shape + (k,)))
+    F[..., lower] = rng.standard_normal(shape + (lower.size,))
     return F.reshape(shape + (k, k))
 
 
@@ -196,10 +204,12 @@ def sample_contexts(rng: np.random.Generator, B: int, N: int, L: np.ndarray, tau
     w = tau * rng.standard_normal((A, B, d))
     Lz = np.zeros((A, B, d + 1, d + 1))
     Lz[..., :d, :d] = L[:, None]
-    Lz[..., d, :d] = (w[..., None, :] @ L[:, None])[..., 0, :]
+    Lz[..., d, :d] = w @ L  # w^T L for every task of agent a: one (B x d) (d x d) product per agent
     Lz[..., d, d] = sigma
     G = Lz @ bartlett_factor(rng, (A, B), N, d + 1)
-    return G @ np.swapaxes(G, -1, -2) / N, w
+    C = G @ np.ascontiguousarray(np.swapaxes(G, -1, -2))  # a contiguous G^T: the fast batched product
+    C /= N
+    return C, w
 
 
 def expected_query_loss_and_grad(p: np.ndarray, Q: np.ndarray, batch, Sigma: np.ndarray):
@@ -210,10 +220,14 @@ def expected_query_loss_and_grad(p: np.ndarray, Q: np.ndarray, batch, Sigma: np.
     of Q; the query's label slot is 0), so ``E_{x_q} (yhat - <w, x_q>)^2 = r^T Sigma r``
     with ``r = a - w``. Gradients: ``d/dp = C Q_x (2 Sigma r)``, ``d/dQ_x = (C p) (2 Sigma r)^T``,
     ``d/dQ_{:,d} = 0``. Returns per-agent mean losses (A,), gradients (A, d+1) and (A, d+1, d+1).
+
+    The batched products run as one matrix-vector product per agent over the stacked
+    ``(B (d+1)) x (d+1)`` rows of C; ``sum_b C_b u_b`` uses that every C_b is symmetric.
     """
     C, w = batch
-    B, d = w.shape[1], w.shape[2]
-    Cp = (C @ p[:, None, :, None])[..., 0]               # (A, B, d+1)
+    A, B, d = w.shape
+    C_rows = C.reshape(A, B * (d + 1), d + 1)
+    Cp = (C_rows @ p[..., None]).reshape(A, B, d + 1)    # C_b p for every task b
     Qx = Q[..., :d]                                      # (A, d+1, d)
     r = Cp @ Qx - w                                      # (A, B, d)
     Sr = r @ Sigma                                       # Sigma symmetric
@@ -221,7 +235,8 @@ def expected_query_loss_and_grad(p: np.ndarray, Q: np.ndarray, batch, Sigma: np.
     g = 2 * Sr / B
     grad_Q = np.zeros_like(Q)
     grad_Q[..., :d] = np.swapaxes(Cp, -1, -2) @ g
-    grad_p = (C @ (g @ np.swapaxes(Qx, -1, -2))[..., None])[..., 0].sum(axis=1)
+    u = (g @ np.swapaxes(Qx, -1, -2)).reshape(A, 1, B * (d + 1))  # Q_x g_b for every task b
+    grad_p = (u @ C_rows)[:, 0]                          # sum_b u_b^T C_b = sum_b C_b u_b (C_b = C_b^T)
     return losses, grad_p, grad_Q
 
 
@@ -237,6 +252,7 @@ def _adam(Sigmas, N, tau, sigma, steps, batch, seed, lr, parameterisation, rng, 
     if not np.isfinite(sigma) or sigma < 0:
         raise InputError("sigma", sigma, "must be a finite number >= 0")
     mask_p, mask_Q = masks(d, parameterisation)
+    masked = not (mask_p.all() and mask_Q.all())
     p = INIT_SCALE * rng.standard_normal((A, d + 1)) * mask_p
     p[:, d] = 1.0
     Q = INIT_SCALE * rng.standard_normal((A, d + 1, d + 1)) * mask_Q
@@ -249,12 +265,15 @@ def _adam(Sigmas, N, tau, sigma, steps, batch, seed, lr, parameterisation, rng, 
         loss, gp, gQ = step(params[0], params[1], draw())
         losses[t - 1] = loss
         rate = lr * 0.5 * (1 + np.cos(np.pi * (t - 1) / steps))  # cosine decay to 0
-        for x, g, m, (m1, m2) in zip(params, (gp * mask_p, gQ * mask_Q), (mask_p, mask_Q), moments):
+        for x, g, m, (m1, m2) in zip(params, (gp, gQ), (mask_p, mask_Q), moments):
+            if masked:  # the full parameterisation's masks are all ones: multiplying by them changes nothing
+                g = g * m
             m1 *= ADAM_BETAS[0]
             m1 += (1 - ADAM_BETAS[0]) * g
             m2 *= ADAM_BETAS[1]
             m2 += (1 - ADAM_BETAS[1]) * g * g
-            x -= rate * m * (m1 / (1 - ADAM_BETAS[0] ** t)) / (np.sqrt(m2 / (1 - ADAM_BETAS[1] ** t)) + ADAM_EPS)
+            step_x = (m1 / (1 - ADAM_BETAS[0] ** t)) / (np.sqrt(m2 / (1 - ADAM_BETAS[1] ** t)) + ADAM_EPS)
+            x -= (rate * m) * step_x if masked else rate * step_x
         if not np.all(np.isfinite(loss)) or np.any(loss > DIVERGENCE_FACTOR * losses[0]):
             raise InputError("lr", lr, f"training diverged at step {t} (loss {np.max(loss):.3g} from "
                                        f"{np.max(losses[0]):.3g}); lower the learning rate")
