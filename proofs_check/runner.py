@@ -78,7 +78,7 @@ def jobs(claims: list[Claim], expected: dict | None = None) -> list[list[tuple[i
                 shared.setdefault(name, []).append((i, name))
             else:
                 out.append([(i, name)])
-    out = list(shared.values()) + out
+    out = [shared[name] for name in GROUPED_METHODS if name in shared] + out  # V7's training first
     if expected:
         cost = lambda job: sum(expected.get(f"{claims[i].id} {m}", 0.0) for i, m in job)
         out.sort(key=cost, reverse=True)  # stable: ties keep the order above
