@@ -17,7 +17,6 @@ import json
 import math
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 from .errors import InputError
@@ -86,6 +85,8 @@ def atomic(path, option: str = "--out"):
     path = Path(path)
     _mkdir(path.parent, option)
     try:
+        import tempfile  # only when writing: it loads shutil, random and the compressors (CLI start-up)
+
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix or ".tmp", dir=path.parent)
     except OSError as exc:
         raise InputError(option, str(path), f"cannot be written ({exc.strerror or exc})") from None

@@ -54,6 +54,9 @@ COMMANDS = {
 }
 
 
+STUB_HELP = "see a2ad --help"  # a dynamic help's stand-in, never displayed (only the chosen command's parser runs)
+
+
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The full parser of the command named in ``argv`` (every command when ``argv`` is None);
     the other commands get a stub parser with the same name and help."""
@@ -62,10 +65,12 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     chosen = None if argv is None else next((a for a in argv if not a.startswith("-")), "")
     for name, (module, summary) in COMMANDS.items():
-        if argv is None or name == chosen or summary is None:
+        # A module without a static summary builds its help itself: imported only when that help is
+        # shown (no command named, e.g. `a2ad --help`), never when another command runs.
+        if argv is None or name == chosen or (summary is None and not chosen):
             importlib.import_module(f"{__package__}.commands.{module}").register(sub)
         else:
-            sub.add_parser(name, help=summary)
+            sub.add_parser(name, help=summary or STUB_HELP)
     return parser
 
 

@@ -323,3 +323,143 @@ def test_c15_v4_with_the_shorter_burn_in_still_catches_a_dropped_noise_term(monk
     bad = c15_noisy.v4(QUICK)
     assert bad.worst_error > bad.tolerance
 
+
+
+# ---- issue 15 follow-up: cheaper cache keys, V7 products, CLI start-up ------------------------
+
+def _closure_by_full_walk(module):
+    """Reference: the closure found with ast.walk over every node (the slower original algorithm)."""
+    import ast
+    import hashlib
+    from pathlib import Path
+
+    seen, stack = {}, [module]
+    while stack:
+        name = stack.pop()
+        path = proof_cache._module_file(name)
+        if name in seen or path is None:
+            continue
+        seen[name] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        package = name if path.endswith("__init__.py") else name.rpartition(".")[0]
+        found = set()
+        for node in ast.walk(ast.parse(Path(path).read_text())):
+            if isinstance(node, ast.Import):
+                found.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parts = package.split(".")
+                    base = ".".join(parts[: len(parts) - node.level + 1]) + (f".{node.module}" if node.module else "")
+                found.add(base)
+                found.update(f"{base}.{a.name}" for a in node.names)
+        for mod in found:
+            parts = mod.split(".")
+            if parts[0] in proof_cache.FIRST_PARTY:
+                stack.extend(m for m in (".".join(parts[:k]) for k in range(1, len(parts) + 1))
+                             if proof_cache._module_file(m) and m not in seen)
+    return tuple(sorted(seen.items()))
+
+
+@pytest.mark.parametrize("module", ["proofs_check.claims.c2_fixed_point", "proofs_check.claims.l2_gamma_star",
+                                    "proofs_check.commands.verify"])
+def test_source_closure_equals_the_full_ast_walk(module):
+    # imports inside functions, try/except and if blocks (e.g. verify.run's) are found by the statement walk
+    assert proof_cache.source_closure(module) == _closure_by_full_walk(module)
+
+
+def test_statement_walk_finds_nested_imports():
+    import ast
+
+    tree = ast.parse("def f():\n    try:\n        import theory.lsa\n    except ImportError:\n        pass\n"
+                     "    else:\n        from numerics import fitting\n    finally:\n        import numerics.attacks\n"
+                     "class C:\n    if True:\n        from proofs_check import runner\n    else:\n        import x\n")
+    names = [a.name for n in proof_cache._statements(tree) if isinstance(n, (ast.Import, ast.ImportFrom))
+             for a in n.names]
+    assert sorted(names) == ["fitting", "numerics.attacks", "runner", "theory.lsa", "x"]
+
+
+def test_formula_fingerprints_are_read_back_and_follow_the_theory_source(tmp_path, monkeypatch):
+    fresh = proof_cache._formula_fingerprints()
+    cache = proof_cache.ProofCache(tmp_path)
+    assert cache.fingerprints() == fresh
+    (stored,) = tmp_path.glob("fingerprints-*.json")
+    assert json.loads(stored.read_text()) == fresh
+    # read back: a second cache object does not rebuild the formulas
+    monkeypatch.setattr(proof_cache, "_formula_fingerprints", lambda: pytest.fail("formulas rebuilt"))
+    assert proof_cache.ProofCache(tmp_path).fingerprints() == fresh
+    stored.write_text("not json")  # a damaged file is a miss (rebuilt), never trusted
+    monkeypatch.setattr(proof_cache, "_formula_fingerprints", lambda: {"X.f": "rebuilt"})
+    assert proof_cache.ProofCache(tmp_path).fingerprints() == {"X.f": "rebuilt"}
+    # an edit to any theory module (here planted in theory/lsa.py's hash) changes the file's name
+    before = proof_cache.theory_sources()
+    real = proof_cache.source_closure
+    monkeypatch.setattr(proof_cache, "source_closure",
+                        lambda m: tuple((n, "0" * 64 if n == "theory.lsa" else h) for n, h in real(m)))
+    assert proof_cache.theory_sources() != before
+
+
+def test_import_index_is_saved_and_spares_parsing(tmp_path, monkeypatch):
+    monkeypatch.setattr(proof_cache, "_NAMED_BY_SOURCE", {})
+    monkeypatch.setattr(proof_cache, "_PARSED_HERE", set())
+    proof_cache._module_info.cache_clear()
+    proof_cache.source_closure.cache_clear()
+    try:
+        closure = proof_cache.source_closure("proofs_check.claims.c5_per_direction")
+        proof_cache.ProofCache(tmp_path).save_import_index()
+        saved = json.loads((tmp_path / "imports.json").read_text())
+        assert {h for _, h in closure} <= set(saved)
+        proof_cache._NAMED_BY_SOURCE.clear()
+        proof_cache._module_info.cache_clear()
+        proof_cache.source_closure.cache_clear()
+        proof_cache.ProofCache(tmp_path)  # loads the index
+        monkeypatch.setattr(proof_cache, "_named_modules", lambda *a: pytest.fail("parsed again"))
+        assert proof_cache.source_closure("proofs_check.claims.c5_per_direction") == closure
+    finally:
+        proof_cache._module_info.cache_clear()
+        proof_cache.source_closure.cache_clear()
+
+
+def test_batched_query_gradient_equals_the_per_task_products():
+    """The stacked matrix-vector products of expected_query_loss_and_grad against an explicit loop over
+    agents and tasks (C_b p, r_b, sum_b C_b Q_x g_b). grad_p uses C_b = C_b^T (u^T C = C u), so the
+    test also checks that every C_b from sample_contexts is symmetric."""
+    rng = np.random.default_rng(11)
+    S = np.stack([np.diag([0.5, 1.0, 2.0]), np.diag([2.0, 1.0, 0.5])])
+    C, w = lsa_training.sample_contexts(rng, 7, 5, np.linalg.cholesky(S), 1.0, 0.3)
+    assert np.allclose(C, np.swapaxes(C, -1, -2), rtol=0, atol=1e-13)
+    p, Q = rng.standard_normal((2, 4)), rng.standard_normal((2, 4, 4))
+    losses, gp, gQ = lsa_training.expected_query_loss_and_grad(p, Q, (C, w), S)
+    A, B, d = w.shape
+    for a in range(A):
+        loss, grad_p, grad_Q = 0.0, np.zeros(d + 1), np.zeros((d + 1, d + 1))
+        for b in range(B):
+            Cp = C[a, b] @ p[a]
+            r = Q[a, :, :d].T @ Cp - w[a, b]
+            loss += r @ S[a] @ r / B
+            g = 2 * S[a] @ r / B
+            grad_p += C[a, b] @ (Q[a, :, :d] @ g)
+            grad_Q[:, :d] += np.outer(Cp, g)
+        assert np.isclose(losses[a], loss, rtol=1e-12)
+        assert np.allclose(gp[a], grad_p, rtol=1e-12, atol=1e-14)
+        assert np.allclose(gQ[a], grad_Q, rtol=1e-12, atol=1e-14)
+
+
+def test_map_interval_t_quantile_is_scipy_stats():
+    from scipy import stats, special
+
+    for dof in (1, 3, 17, 300, 1597):
+        for level in (0.9, 0.95, 0.99):
+            assert special.stdtrit(dof, 0.5 + level / 2) == stats.t.ppf(0.5 + level / 2, dof)
+
+
+def test_predict_imports_neither_other_commands_nor_tempfile():
+    code = ("import sys\nfrom proofs_check import cli\ncli.main(['predict', 'examples/two_agents.json'])\n"
+            "print('LOADED', sorted(m for m in sys.modules if m in ('tempfile', 'numerics.experiments', "
+            "'proofs_check.commands.experiment', 'proofs_check.commands.verify')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.rsplit("LOADED", 1)[1].strip() == "[]"
+
+
+def test_help_still_lists_the_experiments(capsys):
+    assert cli.main(["--help"]) == 0
+    assert "trained-lsa" in capsys.readouterr().out
