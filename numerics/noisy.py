@@ -13,6 +13,8 @@ import numpy as np
 
 from . import validate
 
+NOISE_BLOCK = 256  # noises drawn per generator call by NoisyAgent (per-call overhead, not the stream)
+
 
 def noise_factor(name: str, S) -> np.ndarray:
     """``L`` with ``L L^T = S`` for a PSD (possibly singular) noise covariance ``S``."""
@@ -30,6 +32,8 @@ class NoisyAgent:
     seed: int
     _L: np.ndarray = field(init=False, repr=False)
     _rng: np.random.Generator = field(init=False, repr=False)
+    _noise: np.ndarray = field(init=False, repr=False)  # drawn ahead, one row per turn
+    _next: int = field(init=False, repr=False)
 
     def __post_init__(self):
         self._L = noise_factor(f"{self.agent.name}.noise_covariance", self.S)
@@ -37,6 +41,7 @@ class NoisyAgent:
             raise validate.InputError(f"{self.agent.name}.noise_covariance", self.S,
                                       f"must be {self.agent.d} x {self.agent.d} (the dimension)")
         self._rng = np.random.default_rng(self.seed)
+        self._noise, self._next = np.empty((0, self.agent.d)), 0
 
     @property
     def name(self) -> str:
@@ -47,7 +52,11 @@ class NoisyAgent:
         return self.agent.d
 
     def respond(self, w: np.ndarray) -> np.ndarray:
-        return self.agent.respond(w) + self._L @ self._rng.standard_normal(self.d)
+        if self._next == len(self._noise):  # draw the next NOISE_BLOCK noises at once: the generator's
+            z = self._rng.standard_normal((NOISE_BLOCK, self._L.shape[0]))  # stream is the same as one call per turn
+            self._noise, self._next = z @ self._L.T, 0
+        self._next += 1
+        return self.agent.respond(w) + self._noise[self._next - 1]
 
 
 def run_chains(agents: Sequence, S: np.ndarray, initial_message, turns: int, chains: int,

@@ -57,7 +57,7 @@ def run(agents: Sequence, initial_message, turns: int) -> np.ndarray:
 
 def require_finite(agents: Sequence, messages: np.ndarray, when: str) -> None:
     """An InputError naming the first agent whose message (row of ``messages``) overflowed float64."""
-    if not np.all(np.isfinite(messages)):
+    if not np.isfinite(messages).all():  # the method, not np.all: this runs once per turn
         i = int(np.argmin(np.all(np.isfinite(messages), axis=-1)))
         raise InputError(f"message of {agents[i].name} at {when}", messages[i],
                          "overflows float64: the messages diverge (contraction rate > 1?)")

@@ -156,14 +156,22 @@ def from_run(agents: Sequence, initial_message, messages: np.ndarray, meta: dict
 
     Works for any agent (GD, LSA, helper, noisy, text): agent i at round t heard the
     message before its own. Prompts are included when the agent has ``geometry.X``, and
-    a text agent's raw reply behind each message as ``meta["reply"]``.
+    a text agent's raw reply behind each message as ``meta["reply"]``. The records are those
+    of :func:`record`, with each agent's prompt and kind looked up once, not once per message.
     """
+    messages = np.asarray(messages, dtype=float)
+    per_agent = []
+    for agent in agents:
+        first = record(agent, 0, messages[0, 0], messages[0, 0], meta)  # the agent's prompt and meta
+        per_agent.append((agent.name, first.prompt, first.meta, getattr(agent, "replies", None)))
     records, w = [], np.asarray(initial_message, dtype=float)
     for t in range(messages.shape[0]):
-        for i, agent in enumerate(agents):
-            reply = agent.replies[t] if hasattr(agent, "replies") else None
-            records.append(record(agent, t, w, messages[t, i], meta, reply))
-            w = messages[t, i]
+        row = messages[t]
+        for i, (name, prompt, base, replies) in enumerate(per_agent):
+            reply = replies[t] if replies is not None else None
+            records.append(Record(t, name, w, row[i], None if prompt is None else dict(prompt),
+                                  dict(base) if reply is None else {**base, "reply": reply}))
+            w = row[i]
     return Transcript(tuple(records))
 
 
