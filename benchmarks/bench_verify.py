@@ -40,7 +40,7 @@ def _baseline_env(root: Path) -> dict:
 def main(repeats: int = REPEATS) -> dict:
     a2ad = str(Path(sys.executable).with_name("a2ad"))
     quick = ["verify", "--profile", "quick", "--json"]
-    baseline = Path(os.environ[BASELINE_ENV]) if os.environ.get(BASELINE_ENV) else None
+    baseline = Path(os.environ[BASELINE_ENV]).resolve() if os.environ.get(BASELINE_ENV) else None
     base_env = _baseline_env(baseline) if baseline else None
     out, codes = {"cold": [], "warm": [], "full": [], "baseline": []}, []
     with tempfile.TemporaryDirectory() as tmp:
