@@ -463,3 +463,12 @@ def test_predict_imports_neither_other_commands_nor_tempfile():
 def test_help_still_lists_the_experiments(capsys):
     assert cli.main(["--help"]) == 0
     assert "trained-lsa" in capsys.readouterr().out
+
+
+def test_a_run_without_timings_starts_with_the_long_jobs():
+    claims = registry.select(["C1", "C17", "L2", "C3"])
+    order = [" ".join(f"{claims[i].id} {m}" for i, m in job) for job in runner.jobs(claims, {})]
+    assert order[0] == "L2 V7 C3 V7"
+    assert order.index("C17 V1") < order.index("C1 V1") and order.index("L2 V2") < order.index("C3 V4")
+    # measured timings override the defaults
+    assert runner.jobs(claims, {"C1 V1": 99.0})[0] == [(0, "V1")]
