@@ -57,7 +57,7 @@ class GDAgent(AffineDescription):
 
     def respond(self, w: np.ndarray) -> np.ndarray:
         """Iterate the GD step itself (no closed form): ``w <- w - Gamma (H w - b)``."""
-        H, b = self.geometry.H, self.geometry.b
+        H_dot, b, Gamma_dot = self.geometry.H.dot, self.geometry.b, self.Gamma.dot  # bound: called every turn
         for _ in range(self.steps):
-            w = w - self.Gamma @ (H @ w - b)
+            w = w - Gamma_dot(H_dot(w) - b)
         return w
