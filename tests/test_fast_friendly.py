@@ -472,3 +472,12 @@ def test_a_run_without_timings_starts_with_the_long_jobs():
     assert order.index("C17 V1") < order.index("C1 V1") and order.index("L2 V2") < order.index("C3 V4")
     # measured timings override the defaults
     assert runner.jobs(claims, {"C1 V1": 99.0})[0] == [(0, "V1")]
+
+
+def test_verify_without_out_does_not_load_matplotlib(tmp_path):
+    """The figures module (matplotlib, ~0.5 s) is imported only when --out asks for figures."""
+    code = ("import sys\nfrom proofs_check import cli\nrc = cli.main(['verify', '--claims', 'C5', '--json', "
+            "'--workers', '1'])\nprint('LOADED', rc, 'matplotlib' in sys.modules, 'proofs_check.artifacts' in sys.modules)")
+    env = dict(__import__("os").environ, A2AD_CACHE_DIR=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
+    assert out.rsplit("LOADED", 1)[1].split() == ["0", "False", "False"]

@@ -39,7 +39,7 @@ def claim_ids(text: str | None) -> list[str] | None:
 def run(args) -> int:
     from numerics import outputs, progress
 
-    from .. import artifacts, report, runner
+    from .. import report, runner
     from ..proof_cache import ProofCache
 
     claims = registry.select(claim_ids(args.claims))
@@ -56,6 +56,8 @@ def run(args) -> int:
         rep = runner.run(claims, profile, workers=workers, cache=cache,
                          on_method=lambda c, m: advance(text=f"{c.id} {m['method']} {m['status']}"))
     if args.out:
+        from .. import artifacts  # loads matplotlib (~0.5 s): only when figures are written
+
         paths = artifacts.write_all(rep, claims, args.out)
         print("\n".join(f"wrote {p}" for p in paths), file=sys.stderr)
     if args.json:
