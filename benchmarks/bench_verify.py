@@ -31,8 +31,8 @@ def _baseline_env(root: Path) -> dict:
     """The environment that makes this interpreter import the baseline checkout (and checks that it does)."""
     env = dict(os.environ, PYTHONPATH=str(root), A2AD_NO_PROGRESS="1")
     # byte-compiled like ours (make bench compiles this checkout): the comparison is of the code, not of caching
-    subprocess.run([sys.executable, "-m", "compileall", "-q", *(str(root / p) for p in ("numerics", "theory", "proofs_check"))],
-                   capture_output=True, check=True)
+    packages = [str(root / p) for p in ("numerics", "theory", "proofs_check")]
+    subprocess.run([sys.executable, "-m", "compileall", "-q", *packages], capture_output=True, check=True)
     found = subprocess.run([sys.executable, "-c", "import proofs_check; print(proofs_check.__file__)"],
                            capture_output=True, text=True, env=env, cwd=root, check=True).stdout.strip()
     if not Path(found).resolve().is_relative_to(root.resolve()):
