@@ -481,3 +481,39 @@ def test_verify_without_out_does_not_load_matplotlib(tmp_path):
     env = dict(__import__("os").environ, A2AD_CACHE_DIR=str(tmp_path))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
     assert out.rsplit("LOADED", 1)[1].split() == ["0", "False", "False"]
+
+
+def test_noisy_agent_block_draws_equal_one_draw_per_turn():
+    """NoisyAgent draws its noise NOISE_BLOCK turns at a time: the messages equal those of one draw
+    per turn from a generator with the same seed (past a block boundary too)."""
+    from numerics import noisy
+    from proofs_check.instances import random_gd_agent
+
+    rng = np.random.default_rng(4)
+    agent = random_gd_agent(rng, 3, "A")
+    S = 0.01 * np.array([[1.0, 0.2, 0.0], [0.2, 1.0, 0.0], [0.0, 0.0, 0.5]])
+    wrapped, L, gen = noisy.NoisyAgent(agent, S, 9), noisy.noise_factor("S", S), np.random.default_rng(9)
+    w = v = np.zeros(3)
+    for _ in range(noisy.NOISE_BLOCK + 20):
+        w, v = wrapped.respond(w), agent.respond(v) + L @ gen.standard_normal(3)
+        assert np.allclose(w, v, rtol=1e-14, atol=1e-15)
+
+
+def test_from_run_equals_one_record_per_message():
+    from numerics import noisy, simulate, transcripts
+    from proofs_check.instances import random_gd_agent
+
+    rng = np.random.default_rng(2)
+    a, b = random_gd_agent(rng, 2, "A"), random_gd_agent(rng, 2, "B")
+    pair = [noisy.NoisyAgent(a, 0.01 * np.eye(2), 1), b]
+    b_replies = type("Text", (), {"name": "B", "d": 2, "replies": ["r0", None, "r2"]})()  # reply texts
+    messages = simulate.run(pair, np.ones(2), 3)
+    tr = transcripts.from_run([pair[0], b_replies], np.ones(2), messages, meta={"model": "m"})
+    w, expected = np.ones(2), []
+    for t in range(3):
+        for i, agent in enumerate([pair[0], b_replies]):
+            expected.append(transcripts.record(agent, t, w, messages[t, i], {"model": "m"},
+                                               agent.replies[t] if hasattr(agent, "replies") else None))
+            w = messages[t, i]
+    assert [r.to_json() for r in tr.records] == [r.to_json() for r in expected]
+    assert tr.records[0].meta is not tr.records[2].meta  # each record owns its meta
