@@ -6,6 +6,11 @@ runs all its methods). Arguments ending in ``.py`` are pytest files run after ve
 input contracts (InputError on bad input) that verify, which checks mathematics, never exercises.
 Methods left out are those that never execute the mutated module (e.g. the symbolic V1/V2 for a
 float64 module), so they cannot kill its mutants; docs/mutation.rst lists the map.
+
+The proof cache is never read: methods run through ``runner.run_method``, which has no cache, and
+``A2AD_CACHE_DIR`` points at a fresh empty directory for this run (removed at exit), so that nothing
+the tests run (e.g. an ``a2ad verify`` subprocess) reads a result stored by an earlier run, or leaves
+one that a mutant produced for a later run to read.
 """
 from __future__ import annotations
 
@@ -17,6 +22,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def main(argv: list[str]) -> int:
+    import os
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="a2ad-killer-cache-") as cache:
+        os.environ["A2AD_CACHE_DIR"] = cache
+        return _main(argv)
+
+
+def _main(argv: list[str]) -> int:
     from proofs_check import registry, runner
 
     if not argv:
@@ -39,9 +53,10 @@ def main(argv: list[str]) -> int:
     if failed:
         return 1
     if tests:
+        import os
         import subprocess
         root = Path(__file__).resolve().parent.parent
-        env = {**__import__("os").environ, "PYTHONPATH": str(root)}
+        env = {**os.environ, "PYTHONPATH": str(root)}
         return 1 if subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests],
                                    cwd=root, env=env).returncode else 0
     return 0
