@@ -15,6 +15,7 @@ import json
 import shlex
 import subprocess
 import sys
+import time
 import tomllib
 from pathlib import Path
 
@@ -31,9 +32,11 @@ EXCLUDE = [
     r"core/VariableInserter", r"core/VariableReplacer",
     r"core/ReplaceBinaryOperator_.*_(FloorDiv|Mod)$",
 ]
-# Per-mutant timeout (s): the slowest killer (L2 with training) takes ~40 s on a loaded 2-core
-# machine; a mutant that makes verify loop hits the timeout.
-TIMEOUT = 300.0
+# Per-mutant timeout (s): TIMEOUT_FACTOR times the killer's measured time on the unmutated code
+# (the baseline; 2-5 s for most modules, ~40 s for L2 with training on a loaded 2-core machine),
+# at least MIN_TIMEOUT; a mutant that makes verify loop hits it.
+TIMEOUT_FACTOR = 10
+MIN_TIMEOUT = 60.0
 # cosmic-ray counts a timeout as a kill (its output is the string "timeout"). Under load a slow but
 # passing killer can time out, so a timed-out mutant is not counted as killed: it is run again once
 # with RETRY_TIMEOUT_FACTOR times the timeout, and if it times out again it is reported apart.
@@ -41,7 +44,7 @@ TIMEOUT_OUTPUT = "timeout"
 RETRY_TIMEOUT_FACTOR = 4
 
 
-def config_text(module: str, claims: list[str], tests: list[str] = (), timeout: float = TIMEOUT) -> str:
+def config_text(module: str, claims: list[str], tests: list[str] = (), timeout: float = MIN_TIMEOUT) -> str:
     cmd = f"nice -n 19 {shlex.quote(sys.executable)} mutation/killer.py {' '.join([*claims, *tests])}"
     return "\n".join([
         "[cosmic-ray]",
@@ -121,7 +124,8 @@ def main(argv=None) -> int:
     for module in modules:
         name = module.replace("/", "_").removesuffix(".py")
         cfg, session = OUT / f"{name}.toml", OUT / f"{name}.sqlite"
-        cfg.write_text(config_text(module, targets[module]["claims"], targets[module].get("tests", [])))
+        spec = targets[module]["claims"], targets[module].get("tests", [])
+        cfg.write_text(config_text(module, *spec))
         if args.report_only and not session.exists():
             continue
         if not args.report_only:
@@ -131,17 +135,20 @@ def main(argv=None) -> int:
                 run([tool("cr-filter-operators"), str(session), str(cfg)])
             # baseline: cosmic-ray runs the exact test command on the unmutated code; it must pass,
             # else every mutant would count as killed
+            start = time.perf_counter()
             base = subprocess.run([tool("cosmic-ray"), "baseline", str(cfg)], cwd=ROOT, capture_output=True, text=True)
             if base.returncode != 0:
                 print(base.stdout + base.stderr)
                 raise SystemExit(f"baseline failed for {module}: the killer does not pass on unmutated code")
+            timeout = max(MIN_TIMEOUT, TIMEOUT_FACTOR * (time.perf_counter() - start))
+            print(f"baseline passed in {time.perf_counter() - start:.1f} s: timeout {timeout:.0f} s", flush=True)
+            cfg.write_text(config_text(module, *spec, timeout))
             if args.retry_survivors:
                 forget_survivors(session)
             run([tool("cosmic-ray"), "exec", str(cfg), str(session)])
             if forget_timeouts(session):  # once more, with a longer timeout, before counting
                 slow = OUT / f"{name}-retry.toml"
-                slow.write_text(config_text(module, targets[module]["claims"], targets[module].get("tests", []),
-                                            TIMEOUT * RETRY_TIMEOUT_FACTOR))
+                slow.write_text(config_text(module, *spec, timeout * RETRY_TIMEOUT_FACTOR))
                 run([tool("cosmic-ray"), "exec", str(slow), str(session)])
         rows = [r for r in results(session) if r["worker_outcome"] != "skipped"]
         timeouts = [r for r in rows if r["outcome"] == "killed" and r["timeout"]]

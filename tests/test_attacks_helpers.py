@@ -75,7 +75,11 @@ def with_gamma(gamma):
 ALIGNED = copy.deepcopy(GOOD)
 ALIGNED["agents"][1]["target"] = config.parse(GOOD).agents[0].w_star.tolist()  # Delta = 0, so g = 0
 
+THREE = copy.deepcopy(GOOD)
+THREE["agents"].append({**copy.deepcopy(GOOD["agents"][1]), "name": "C"})
+
 ATTACK_CASES = [
+    ("three agents", THREE, ["--kind", "full"], "number of agents"),
     ("N < d", GOOD, ["--kind", "full", "--examples", "1"], "N"),
     ("non-SPD Gamma_A, full", with_gamma([[1.0, 0.0], [0.0, -0.5]]), ["--kind", "full"], "Gamma_A"),
     ("non-SPD Gamma_A, rank-one", with_gamma([[1.0, 0.0], [0.0, -0.5]]), ["--kind", "rank-one"], "Gamma_A"),
@@ -104,6 +108,16 @@ def test_bad_attack_api():
         attacks.rank_one_prompt(np.diag([1.0, 0.0]), 0.5 * np.eye(2), np.zeros(2), np.ones(2))
     with pytest.raises(InputError, match="g = K_B Delta"):
         attacks.rank_one_prompt(np.eye(2), 0.5 * np.eye(2), np.ones(2), np.ones(2))
+
+
+@pytest.mark.parametrize("w_A, w_B", [([1e6, 0.0], [-1e6, 0.0]), ([2e6, 0.0], [0.0, 0.0])],
+                         ids=["w_A = -w_B", "w_B = 0"])
+def test_rank_one_refuses_g_zero_up_to_roundoff(w_A, w_B):
+    # K_B = I - M_B = 1e-15 I: ||g|| = 1e-15 ||Delta|| is round-off relative to ||Delta|| = 2e6 (the
+    # bar scales with ||w_B* - w_A*||, not with ||w_B* +- w_A*|| or ||w_B* * w_A*||, which are 0 here)
+    M_B = (1 - 1e-15) * np.eye(2)
+    with pytest.raises(InputError, match="g = K_B Delta"):
+        attacks.rank_one_prompt(np.eye(2), M_B, np.array(w_A), np.array(w_B))
 
 
 def test_rank_one_refuses_divergent_pair():

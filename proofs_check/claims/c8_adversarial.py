@@ -17,7 +17,7 @@ from theory import adversarial as adv
 from theory import algebra, model
 from theory import two_agents as ta
 
-from ..instances import random_gd_agent
+from ..instances import config_system, random_gd_agent, round_rate
 from ..properties import run_property
 from ..methods import FLOAT_REL_TOL, PAIR_FACTORS, PAIR_INVERTIBLE, explicit_zero, free_proofs, worst
 from ..provenance import cite
@@ -48,6 +48,49 @@ def plateaus(a: GDAgent, b: GDAgent, w_A: np.ndarray, rho: float = 0.0) -> tuple
     turns = TURNS if rho < 0.9 else min(MAX_TURNS, int(np.log(1e-15) / np.log(rho)) + TURNS)
     last = simulate.run([a, b], np.zeros(a.d), turns)[-1]
     return last[0] - w_A, last[1] - b.w_star
+
+
+CONFIG_CASES = ((0, True), (1, False), (1, True), (0, False))  # (attacker index, default N) for each kind
+
+
+def config_attack_errors(rng, kind: str, i: int, default_N: bool) -> list[float]:
+    """The ``a2ad attack`` path: ``attacks.plan`` on a two-agent config parsed by ``numerics.config``
+    (SPD matrix preconditioners, steps per turn 1..3, attacker ``i``, default or explicit N);
+    its entry is put into the config, parsed again and run with the real agents. Errors (relative):
+    the attacker's plateau against its own ``w_A*`` (C9, C10), the victim's against ``-M_B^{s_B} Delta``
+    (C8 with an exact attacker) or the steering point ``p`` (C11), and the reported rank-one rate
+    against the rate of the attacked, re-parsed pair."""
+    import json
+
+    from numerics import config
+
+    d = int(rng.integers(2, 5))
+    system = config_system(rng, 2, d)
+    a, b = system.agents[i], system.agents[1 - i]
+    N = None if default_N else int(rng.integers(1, 4)) if kind == "rank-one" else int(d + rng.integers(1, 3))
+    p = rng.standard_normal(d)
+    plan = attacks.plan(system, kind, p if kind == "steer" else None, N, int(rng.integers(0, 2**31)), attacker=i)
+    victim_entry = {"name": b.name, "geometry": b.geometry.H.tolist(), "target": b.w_star.tolist(),
+                    "preconditioner": b.Gamma.tolist(), "steps_per_turn": b.steps}
+    entries = [plan.entry, victim_entry] if i == 0 else [victim_entry, plan.entry]
+    doc = {"schema_version": 1, "agents": entries, "initial_message": system.initial_message.tolist()}
+    attacked = config.parse(json.loads(json.dumps(doc)))
+    rho = round_rate(attacked.agents)
+    turns = TURNS if rho < 0.9 else min(MAX_TURNS, int(np.log(1e-15) / np.log(rho)) + TURNS)
+    last = simulate.run(attacked.agents, attacked.initial_message, turns)[-1]
+    u, v = last[i], last[1 - i]  # the attacker's and the victim's plateaus
+    # the attacker's target: its own w_A*, or for steering w_A* = M_B^{-1}(p - K_B w_B*) (computed
+    # here, not by attacks.steering_target), with the victim's per-turn transfer M_B = GDAgent.M
+    target = np.linalg.solve(b.M, p - b.K @ b.w_star) if kind == "steer" else a.w_star
+    Delta = b.w_star - target
+    scale = np.linalg.norm(Delta)
+    errors = [np.linalg.norm(u - target) / scale,  # e_A = 0
+              np.linalg.norm(v - b.w_star + b.M @ Delta) / scale]  # then e_B = -M_B Delta (C8)
+    if kind == "steer":
+        errors.append(np.linalg.norm(v - p) / np.linalg.norm(p))
+    if kind == "rank-one":
+        errors.append(abs(plan.prompt.rho - rho))  # the reported rate is the attacked pair's
+    return [float(e) for e in errors]
 
 
 # ---- C8 -------------------------------------------------------------------
@@ -126,7 +169,10 @@ def c9_v4(profile: Profile) -> Outcome:
         # A sits on its target from its first turn (the real agent, one step)
         first = simulate.run([a, b], rng.standard_normal(d), 1)[0, 0]
         errors += [np.linalg.norm(a.K - np.eye(d)), np.linalg.norm(first - w_A) / np.linalg.norm(w_A)]
-    return worst(errors, FLOAT_REL_TOL * 10, "K_A = I (cond(Gamma_A) up to 1e3) and A exact after its first turn")
+    for i, default_N in CONFIG_CASES:
+        errors += config_attack_errors(rng, "full", i, default_N)
+    return worst(errors, FLOAT_REL_TOL * 10, "K_A = I (cond(Gamma_A) up to 1e3) and A exact after its first turn; "
+                                             "a2ad attack's plan on parsed configs: e_A = 0, e_B = -M_B^{s_B} Delta")
 
 
 # ---- C10 ------------------------------------------------------------------
@@ -166,8 +212,11 @@ def c10_v4(profile: Profile) -> Outcome:
         rho_pair = float(closed_forms.spectral_radius(a.M @ b.M))
         errors += [np.linalg.norm(a.K @ g - g) / np.linalg.norm(g), np.linalg.norm(e_A) / np.linalg.norm(g),
                    abs(prompt.rho - rho_pair)]
+    for i, default_N in CONFIG_CASES:
+        errors += config_attack_errors(rng, "rank-one", i, default_N)
     return worst(errors, FLOAT_REL_TOL, f"rank-one prompt: K_A g = g, simulated e_A = 0, reported rho exact "
-                                        f"({refused} draws refused as divergent)")
+                                        f"({refused} draws refused as divergent); a2ad attack's plan on parsed "
+                                        "configs: e_A = 0, e_B = -M_B^{s_B} Delta, reported rho = the attacked pair's")
 
 
 # ---- C11 ------------------------------------------------------------------
@@ -198,13 +247,16 @@ def c11_v4(profile: Profile) -> Outcome:
         a = prompt.agent(Gamma_A)
         _, e_B = plateaus(a, b, prompt.w_A)
         errors.append(np.linalg.norm(e_B + b.w_star - p) / np.linalg.norm(p))
+    for i, default_N in CONFIG_CASES:
+        errors += config_attack_errors(rng, "steer", i, default_N)
     # singular M_B (a direction B's step inverts exactly): least squares, residual reported
     H = np.diag([1.0, 0.5])
     b = GDAgent("B", from_geometry(H, [1.0, -1.0], name="B"), np.eye(2))  # M_B = diag(0, 0.5)
     w_A, residual = attacks.steering_target(b.M, b.w_star, [3.0, 2.0])
     expected_residual = abs(3.0 - 1.0)  # first coordinate of v* is pinned at w_B*[0] = 1
     errors.append(abs(residual - expected_residual))
-    return worst(errors, FLOAT_REL_TOL, "steered victim's simulated equilibrium = p; singular M_B: "
+    return worst(errors, FLOAT_REL_TOL, "steered victim's simulated equilibrium = p (also through a2ad attack's "
+                                        "plan on parsed configs); singular M_B: "
                                         f"least-squares residual {residual:.3g} (expected {expected_residual})")
 
 

@@ -1,0 +1,57 @@
+"""Issue 11 item 6 for ``a2ad attack``: C9-C11's V4 run ``attacks.plan`` (the command's code) on
+configs parsed by ``numerics.config``. Each test plants one wrong variant of the plan and shows
+the method that should catch it fails; the unplanted methods pass in tests/test_registry.py."""
+import dataclasses
+
+import pytest
+
+from numerics import attacks
+from proofs_check import registry, runner
+from proofs_check.registry import PROFILES
+
+QUICK = PROFILES["quick"]
+CLAIMS = {c.id: c for c in registry.all_claims()}
+TRUE_PLAN = attacks.plan
+
+
+def assert_fails(cid: str, method: str = "V4") -> None:
+    res = runner.run_method(method, CLAIMS[cid].methods[method], QUICK)
+    assert res["status"] == "failed", (cid, method, res)
+
+
+def test_plan_ignoring_the_attacker_index_fails(monkeypatch):
+    # always attacks with agent 0: when agent 1 should attack, the entry replaces the wrong agent
+    monkeypatch.setattr(attacks, "plan", lambda system, kind, point=None, N=None, seed=0, attacker=0:
+                        TRUE_PLAN(system, kind, point, N, seed, 0))
+    for cid in ("C9", "C10", "C11"):
+        assert_fails(cid)
+
+
+def test_plan_steering_with_the_victims_one_step_transfer_fails_c11(monkeypatch):
+    # steering target computed from the victim's one-step transfer (I - Gamma_B H_B) instead of
+    # its per-turn transfer M_B^{s_B}: the victim then settles away from p when s_B > 1
+    import numpy as np
+
+    def planted(system, kind, point=None, N=None, seed=0, attacker=0):
+        out = TRUE_PLAN(system, kind, point, N, seed, attacker)
+        if kind != "steer":
+            return out
+        b = system.agents[1 - attacker]
+        one_step = np.eye(b.d) - b.Gamma @ b.geometry.H
+        w_A, _ = attacks.steering_target(one_step, b.w_star, point)
+        prompt = attacks.full_rank_prompt(system.agents[attacker].Gamma, w_A, len(out.prompt.X),
+                                          np.random.default_rng(seed))
+        entry = {**out.entry, "prompt": {"X": prompt.X.tolist(), "y": prompt.y.tolist()}}
+        return dataclasses.replace(out, entry=entry, prompt=prompt)
+    monkeypatch.setattr(attacks, "plan", planted)
+    assert_fails("C11")
+
+
+@pytest.mark.parametrize("cid", ["C9", "C10", "C11"])
+def test_plan_with_nan_prompt_fails(monkeypatch, cid):
+    def planted(*args, **kwargs):
+        out = TRUE_PLAN(*args, **kwargs)
+        X = [[float("nan")] * len(row) for row in out.entry["prompt"]["X"]]
+        return dataclasses.replace(out, entry={**out.entry, "prompt": {**out.entry["prompt"], "X": X}})
+    monkeypatch.setattr(attacks, "plan", planted)
+    assert_fails(cid)
