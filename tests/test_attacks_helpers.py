@@ -120,6 +120,24 @@ def test_rank_one_refuses_g_zero_up_to_roundoff(w_A, w_B):
         attacks.rank_one_prompt(np.eye(2), M_B, np.array(w_A), np.array(w_B))
 
 
+def test_rank_one_bar_on_g_is_the_documented_one():
+    # g = K_B Delta is refused when ||g|| <= 1e-14 max(1, ||Delta||): with M_B = 0, g = Delta
+    Gamma, M_B = np.eye(2), np.zeros((2, 2))
+    with pytest.raises(InputError, match="g = K_B Delta"):  # on the bar
+        attacks.rank_one_prompt(Gamma, M_B, np.zeros(2), np.array([1e-14, 0.0]))
+    g = np.array([1.5e-14, 0.0])  # just above it: a real (tiny) g is attacked, K_A g = g
+    prompt = attacks.rank_one_prompt(Gamma, M_B, np.zeros(2), g)
+    K_A = Gamma @ prompt.X.T @ prompt.X / len(prompt.X)
+    assert np.allclose(K_A @ g, g, rtol=1e-12, atol=0)
+
+
+def test_rank_one_refuses_a_pair_with_rate_one():
+    # M_B = diag(1, 0.5) and Delta = e_2: g = (0, 0.5), x = e_2, M_A = diag(1, 0) and M_A M_B = diag(1, 0):
+    # rho = 1 exactly, the pair does not contract (C10 needs rho < 1)
+    with pytest.raises(InputError, match="rho"):
+        attacks.rank_one_prompt(np.eye(2), np.diag([1.0, 0.5]), np.zeros(2), np.array([0.0, 1.0]))
+
+
 def test_rank_one_refuses_divergent_pair():
     # A stable but non-normal victim (eigenvalues +-0.6i, rho(M_B) = 0.6): the rank-one prompt
     # leaves M_A a projector, and M_A M_B has radius > 1. The attack must refuse and give rho.

@@ -58,8 +58,8 @@ def config_attack_errors(rng, kind: str, i: int, default_N: bool) -> list[float]
     (SPD matrix preconditioners, steps per turn 1..3, attacker ``i``, default or explicit N);
     its entry is put into the config, parsed again and run with the real agents. Errors (relative):
     the attacker's plateau against its own ``w_A*`` (C9, C10), the victim's against ``-M_B^{s_B} Delta``
-    (C8 with an exact attacker) or the steering point ``p`` (C11), and the reported rank-one rate
-    against the rate of the attacked, re-parsed pair."""
+    (C8 with an exact attacker) and the steering point ``p`` (C11, with the reported residual 0), and
+    the reported rate against the rate of the attacked, re-parsed pair."""
     import json
 
     from numerics import config
@@ -69,7 +69,9 @@ def config_attack_errors(rng, kind: str, i: int, default_N: bool) -> list[float]
     a, b = system.agents[i], system.agents[1 - i]
     N = None if default_N else int(rng.integers(1, 4)) if kind == "rank-one" else int(d + rng.integers(1, 3))
     p = rng.standard_normal(d)
-    plan = attacks.plan(system, kind, p if kind == "steer" else None, N, int(rng.integers(0, 2**31)), attacker=i)
+    # the kind as the CLI gets it: a string decoded from text, not the interned literal
+    kind_arg = json.loads(json.dumps(kind))
+    plan = attacks.plan(system, kind_arg, p if kind == "steer" else None, N, int(rng.integers(0, 2**31)), attacker=i)
     victim_entry = {"name": b.name, "geometry": b.geometry.H.tolist(), "target": b.w_star.tolist(),
                     "preconditioner": b.Gamma.tolist(), "steps_per_turn": b.steps}
     entries = [plan.entry, victim_entry] if i == 0 else [victim_entry, plan.entry]
@@ -86,10 +88,9 @@ def config_attack_errors(rng, kind: str, i: int, default_N: bool) -> list[float]
     scale = np.linalg.norm(Delta)
     errors = [np.linalg.norm(u - target) / scale,  # e_A = 0
               np.linalg.norm(v - b.w_star + b.M @ Delta) / scale]  # then e_B = -M_B Delta (C8)
-    if kind == "steer":
-        errors.append(np.linalg.norm(v - p) / np.linalg.norm(p))
-    if kind == "rank-one":
-        errors.append(abs(plan.prompt.rho - rho))  # the reported rate is the attacked pair's
+    if kind == "steer":  # M_B invertible here: p is reached and the reported residual is 0
+        errors += [np.linalg.norm(v - p) / np.linalg.norm(p), plan.prompt.unreachable / np.linalg.norm(p)]
+    errors.append(abs(plan.prompt.rho - rho))  # the reported rate is the attacked pair's (0 when M_A = 0)
     return [float(e) for e in errors]
 
 
