@@ -1,6 +1,9 @@
-"""Issue 11 item 6 for ``a2ad attack``: C9-C11's V4 run ``attacks.plan`` (the command's code) on
-configs parsed by ``numerics.config``. Each test plants one wrong variant of the plan and shows
-the method that should catch it fails; the unplanted methods pass in tests/test_registry.py."""
+"""Checks strengthened after ``make mutation`` found survivors (docs/mutation.rst). Each test plants
+one wrong variant and shows the method that should catch it fails; the unplanted methods pass in
+tests/test_registry.py.
+
+Issue 11 item 6 for ``a2ad attack``: C9-C11's V4 run ``attacks.plan`` (the command's code) on
+configs parsed by ``numerics.config``."""
 import dataclasses
 
 import pytest
@@ -55,3 +58,16 @@ def test_plan_with_nan_prompt_fails(monkeypatch, cid):
         return dataclasses.replace(out, entry={**out.entry, "prompt": {**out.entry["prompt"], "X": X}})
     monkeypatch.setattr(attacks, "plan", planted)
     assert_fails(cid)
+
+
+@pytest.mark.parametrize("i", [1, 2])
+def test_c17_formula_registered_for_another_agent_fails_v1(monkeypatch, i):
+    # the docs render theory.k_agents.FORMULAS: agent 1's formulas must be the ones V1 proves
+    import dataclasses as dc
+
+    from theory import k_agents as ka
+    planted = [dc.replace(ka.FORMULAS[0], rhs=ka.fixed_point(3, i)), dc.replace(ka.FORMULAS[1], rhs=ka.residual(3, i))]
+    monkeypatch.setattr(ka, "FORMULAS", planted)
+    res = runner.run_method("V1", CLAIMS["C17"].methods["V1"], QUICK)
+    assert res["status"] == "failed" and "registered C17.fixed_point_3_agents" in res["detail"], res
+    assert "registered C17.residual_3_agents" in res["detail"], res
