@@ -120,6 +120,14 @@ def test_rank_one_refuses_g_zero_up_to_roundoff(w_A, w_B):
         attacks.rank_one_prompt(np.eye(2), M_B, np.array(w_A), np.array(w_B))
 
 
+def test_plan_refuses_a_system_of_one_agent():
+    # config.parse refuses fewer than two agents; a System built in code reaches plan directly
+    system = config.parse(GOOD)
+    one = config.System(system.agents[:1], system.initial_message)
+    with pytest.raises(InputError, match="number of agents"):
+        attacks.plan(one, "full", seed=0, attacker=0)
+
+
 def test_rank_one_bar_on_g_is_the_documented_one():
     # g = K_B Delta is refused when ||g|| <= 1e-14 max(1, ||Delta||): with M_B = 0, g = Delta
     Gamma, M_B = np.eye(2), np.zeros((2, 2))

@@ -24,8 +24,8 @@ def assert_fails(cid: str, method: str = "V4") -> None:
 
 def test_plan_ignoring_the_attacker_index_fails(monkeypatch):
     # always attacks with agent 0: when agent 1 should attack, the entry replaces the wrong agent
-    monkeypatch.setattr(attacks, "plan", lambda system, kind, point=None, N=None, seed=0, attacker=0:
-                        TRUE_PLAN(system, kind, point, N, seed, 0))
+    monkeypatch.setattr(attacks, "plan", lambda system, kind, point=None, N=None, *, seed, attacker:
+                        TRUE_PLAN(system, kind, point, N, seed=seed, attacker=0))
     for cid in ("C9", "C10", "C11"):
         assert_fails(cid)
 
@@ -35,8 +35,8 @@ def test_plan_steering_with_the_victims_one_step_transfer_fails_c11(monkeypatch)
     # its per-turn transfer M_B^{s_B}: the victim then settles away from p when s_B > 1
     import numpy as np
 
-    def planted(system, kind, point=None, N=None, seed=0, attacker=0):
-        out = TRUE_PLAN(system, kind, point, N, seed, attacker)
+    def planted(system, kind, point=None, N=None, *, seed, attacker):
+        out = TRUE_PLAN(system, kind, point, N, seed=seed, attacker=attacker)
         if kind != "steer":
             return out
         b = system.agents[1 - attacker]

@@ -71,7 +71,8 @@ def config_attack_errors(rng, kind: str, i: int, default_N: bool) -> list[float]
     p = rng.standard_normal(d)
     # the kind as the CLI gets it: a string decoded from text, not the interned literal
     kind_arg = json.loads(json.dumps(kind))
-    plan = attacks.plan(system, kind_arg, p if kind == "steer" else None, N, int(rng.integers(0, 2**31)), attacker=i)
+    plan = attacks.plan(system, kind_arg, p if kind == "steer" else None, N, seed=int(rng.integers(0, 2**31)),
+                        attacker=i)
     victim_entry = {"name": b.name, "geometry": b.geometry.H.tolist(), "target": b.w_star.tolist(),
                     "preconditioner": b.Gamma.tolist(), "steps_per_turn": b.steps}
     entries = [plan.entry, victim_entry] if i == 0 else [victim_entry, plan.entry]
