@@ -41,7 +41,7 @@ MIN_TIMEOUT = 60.0
 # passing killer can time out, so a timed-out mutant is not counted as killed: it is run again once
 # with RETRY_TIMEOUT_FACTOR times the timeout, and if it times out again it is reported apart.
 TIMEOUT_OUTPUT = "timeout"
-RETRY_TIMEOUT_FACTOR = 4
+RETRY_TIMEOUT_FACTOR = 2
 
 
 def config_text(module: str, claims: list[str], tests: list[str] = (), timeout: float = MIN_TIMEOUT) -> str:
