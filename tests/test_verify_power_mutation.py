@@ -7,6 +7,7 @@ configs parsed by ``numerics.config``."""
 import dataclasses
 
 import pytest
+import sympy as sp
 
 from numerics import attacks
 from proofs_check import registry, runner
@@ -71,3 +72,24 @@ def test_c17_formula_registered_for_another_agent_fails_v1(monkeypatch, i):
     res = runner.run_method("V1", CLAIMS["C17"].methods["V1"], QUICK)
     assert res["status"] == "failed" and "registered C17.fixed_point_3_agents" in res["detail"], res
     assert "registered C17.residual_3_agents" in res["detail"], res
+
+
+# ---- issue 11 item 8 for the derivation chains: inverses need a named hypothesis ---------------
+def test_chain_inverting_an_unjustified_factor_does_not_hold():
+    from theory import derivations as dv
+    from theory import two_agents as ta
+    # M_A^{-1} M_A w_A* = w_A* is an identity of the free algebra only if M_A is invertible, which no
+    # hypothesis of C4 says (rho(M_A) < 1 allows M_A = 0)
+    wrong = dv.Chain("C4", "planted", ((ta.A.w_star, "start"),
+                                      (dv.unevaluated(sp.Inverse(ta.A.M), ta.A.M, ta.A.w_star), "M_A^{-1} M_A")), {})
+    (step,) = dv.check(wrong)
+    assert not step.holds and "not justified" in step.residual and "M_A" in step.residual
+
+
+@pytest.mark.parametrize("claim", ["C3", "C14", "C18", "P4"])
+def test_chain_without_its_claims_hypothesis_does_not_hold(monkeypatch, claim):
+    from theory import derivations as dv
+    chains = [c for c in dv.CHAINS if c.claim == claim and c.method == "V1"]
+    assert chains and all(s.holds and s.justified for c in chains for s in dv.check(c))
+    monkeypatch.setitem(dv.HYPOTHESES, claim, {})
+    assert any(not s.holds and "not justified" in s.residual for c in chains for s in dv.check(c))
