@@ -9,7 +9,7 @@ import pytest
 from numerics import attacks, config, simulate
 from numerics.agents import GDAgent
 from numerics.errors import InputError
-from numerics.helper_policies import IdentificationPolicy, NewtonPolicy, RelabellingHelper, check_alpha
+from numerics.helper_policies import BroydenPolicy, IdentificationPolicy, NewtonPolicy, RelabellingHelper, check_alpha
 from numerics.prompts import from_geometry
 from proofs_check import cli
 from proofs_check.claims import c12_c14_helpers
@@ -175,8 +175,29 @@ def test_singular_K_B_for_relabelling_helper():
 
 
 def test_identification_needs_affinely_independent_probes():
-    with pytest.raises(InputError, match="probes"):
+    with pytest.raises(InputError, match=r"probes.*need d\+1 = 3 affinely independent"):
         IdentificationPolicy(np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]]))
+    with pytest.raises(InputError, match=r"probes.*need d\+1 = 3 affinely independent"):  # too few probes
+        IdentificationPolicy(np.array([[0.0, 0.0], [1.0, 0.0]]))
+
+
+def test_relabelling_helper_dimension_and_targets():
+    helper = RelabellingHelper("B", np.ones((5, 1)) * np.array([[1.0, 0.0, 0.0]]) + np.eye(5, 3), 0.3 * np.eye(3),
+                               NewtonPolicy(np.eye(3), np.ones(3), 1.0))
+    assert helper.d == 3
+    assert np.array_equal(helper.w_star, np.zeros(3))  # no target before its first turn
+    helper.respond(np.ones(3))
+    assert np.array_equal(helper.w_star, helper.targets[-1])
+
+
+def test_broyden_terminates_when_the_first_secant_has_unit_length():
+    # d = 1, T_A(v) = v / 2 + 1 from v_0 = 0: F_0 = 1, so s = v_1 - v_0 = 1 and s^T s = 1 exactly. The
+    # secant update then gives B_1 = -1/2, the exact Jacobian, and v_2 is the fixed point 2.
+    policy = BroydenPolicy([0.0], dps=30)
+    T = lambda v: [float(v[0]) / 2 + 1]  # noqa: E731
+    v1 = policy.observe(T(policy.v))
+    v2 = policy.observe(T(v1))
+    assert float(v2[0]) == 2.0
 
 
 # ---- the numerical bars ---------------------------------------------
