@@ -20,6 +20,7 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+CPU_LIMIT_MARK = "KILLER-CPU-LIMIT-EXCEEDED"  # printed by mutation/killer.py
 OUT = ROOT / "build" / "mutation"
 # Operators excluded (regexes over cosmic-ray operator names), see docs/mutation.rst:
 # bitwise/shift replacements of arithmetic on float arrays only raise TypeError (killed by any run,
@@ -37,6 +38,11 @@ EXCLUDE = [
 # at least MIN_TIMEOUT; a mutant that makes verify loop hits it.
 TIMEOUT_FACTOR = 10
 MIN_TIMEOUT = 60.0
+# The killer also stops itself after CPU_LIMIT_FACTOR times the baseline's CPU time (at least
+# MIN_CPU_LIMIT): CPU time does not grow with the machine's load, so such a stop (e.g. an endless
+# loop) is a time-out on any machine; it is reported apart, not counted as killed, and not retried.
+CPU_LIMIT_FACTOR = 10
+MIN_CPU_LIMIT = 30.0
 # cosmic-ray counts a timeout as a kill (its output is the string "timeout"). Under load a slow but
 # passing killer can time out, so a timed-out mutant is not counted as killed: it is run again once
 # with RETRY_TIMEOUT_FACTOR times the timeout, and if it times out again it is reported apart.
@@ -44,8 +50,10 @@ TIMEOUT_OUTPUT = "timeout"
 RETRY_TIMEOUT_FACTOR = 2
 
 
-def config_text(module: str, claims: list[str], tests: list[str] = (), timeout: float = MIN_TIMEOUT) -> str:
-    cmd = f"nice -n 19 {shlex.quote(sys.executable)} mutation/killer.py {' '.join([*claims, *tests])}"
+def config_text(module: str, claims: list[str], tests: list[str] = (), timeout: float = MIN_TIMEOUT,
+                cpu_limit: float | None = None) -> str:
+    limit = [] if cpu_limit is None else ["--cpu-limit", f"{cpu_limit:.0f}"]
+    cmd = f"nice -n 19 {shlex.quote(sys.executable)} mutation/killer.py {' '.join([*limit, *claims, *tests])}"
     return "\n".join([
         "[cosmic-ray]",
         f"module-path = {json.dumps(module)}",
@@ -79,8 +87,17 @@ def forget_survivors(session: Path) -> None:
         db.execute("DELETE FROM work_results WHERE lower(test_outcome) = 'survived'")
 
 
+def children_cpu() -> float:
+    """CPU seconds used so far by this process's finished (waited-for) descendants."""
+    import resource
+
+    use = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return use.ru_utime + use.ru_stime
+
+
 def forget_timeouts(session: Path) -> int:
-    """Drop the results of timed-out mutants (cosmic-ray stored them as killed); return how many."""
+    """Drop the results of wall-clock timed-out mutants (cosmic-ray stored them as killed); return how
+    many. Those stopped by the CPU limit are kept: CPU time does not depend on the load."""
     import sqlite3
 
     with sqlite3.connect(session) as db:
@@ -105,7 +122,8 @@ def results(session: Path, pending: bool = False) -> list[dict]:
         rows.append({"module": m["module_path"], "operator": m["operator_name"], "occurrence": m["occurrence"],
                      "line": m["start_pos"][0], "outcome": result.get("test_outcome"),
                      "worker_outcome": result.get("worker_outcome"), "diff": result.get("diff", ""),
-                     "timeout": result.get("output") == TIMEOUT_OUTPUT})
+                     "timeout": result.get("output") == TIMEOUT_OUTPUT
+                     or CPU_LIMIT_MARK in (result.get("output") or "")})
     return rows
 
 
@@ -135,20 +153,22 @@ def main(argv=None) -> int:
                 run([tool("cr-filter-operators"), str(session), str(cfg)])
             # baseline: cosmic-ray runs the exact test command on the unmutated code; it must pass,
             # else every mutant would count as killed
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), children_cpu()
             base = subprocess.run([tool("cosmic-ray"), "baseline", str(cfg)], cwd=ROOT, capture_output=True, text=True)
             if base.returncode != 0:
                 print(base.stdout + base.stderr)
                 raise SystemExit(f"baseline failed for {module}: the killer does not pass on unmutated code")
             timeout = max(MIN_TIMEOUT, TIMEOUT_FACTOR * (time.perf_counter() - start))
-            print(f"baseline passed in {time.perf_counter() - start:.1f} s: timeout {timeout:.0f} s", flush=True)
-            cfg.write_text(config_text(module, *spec, timeout))
+            cpu_limit = max(MIN_CPU_LIMIT, CPU_LIMIT_FACTOR * (children_cpu() - cpu))
+            print(f"baseline passed in {time.perf_counter() - start:.1f} s ({children_cpu() - cpu:.1f} s CPU): "
+                  f"timeout {timeout:.0f} s, CPU limit {cpu_limit:.0f} s", flush=True)
+            cfg.write_text(config_text(module, *spec, timeout, cpu_limit))
             if args.retry_survivors:
                 forget_survivors(session)
             run([tool("cosmic-ray"), "exec", str(cfg), str(session)])
             if forget_timeouts(session):  # once more, with a longer timeout, before counting
                 slow = OUT / f"{name}-retry.toml"
-                slow.write_text(config_text(module, *spec, timeout * RETRY_TIMEOUT_FACTOR))
+                slow.write_text(config_text(module, *spec, timeout * RETRY_TIMEOUT_FACTOR, cpu_limit))
                 run([tool("cosmic-ray"), "exec", str(slow), str(session)])
         rows = [r for r in results(session) if r["worker_outcome"] != "skipped"]
         timeouts = [r for r in rows if r["outcome"] == "killed" and r["timeout"]]
@@ -159,9 +179,9 @@ def main(argv=None) -> int:
         summary[module] = {"claims": targets[module]["claims"], "mutants": len(rows), "killed": killed,
                            "timed_out": len(timeouts), "incompetent": incompetent, "survived": len(survivors),
                            "not_run": pending, "survivors": survivors, "timeouts": timeouts}
-        print(f"{module}: {killed} killed, {len(survivors)} survived, {len(timeouts)} timed out twice "
-              f"(not counted as killed), {incompetent} incompetent of {len(rows)} run; {pending} not run",
-              flush=True)
+        print(f"{module}: {killed} killed, {len(survivors)} survived, {len(timeouts)} timed out (CPU limit, or "
+              f"wall clock twice: not counted as killed), {incompetent} incompetent of {len(rows)} run; "
+              f"{pending} not run", flush=True)
     (OUT / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     total = sum(s["mutants"] - s["incompetent"] for s in summary.values())
     killed = sum(s["killed"] for s in summary.values())
