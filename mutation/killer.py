@@ -81,11 +81,11 @@ def _main(argv: list[str]) -> int:
         return 1
     if tests:
         import os
-        import subprocess
-        root = Path(__file__).resolve().parent.parent
-        env = {**os.environ, "PYTHONPATH": str(root)}
-        return 1 if subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests],
-                                   cwd=root, env=env).returncode else 0
+
+        import pytest
+        # in this process (the modules verify imported are reused), from the tree's root
+        os.chdir(Path(__file__).resolve().parent.parent)
+        return 1 if pytest.main(["-q", "-x", "-p", "no:cacheprovider", *tests]) else 0
     return 0
 
 
