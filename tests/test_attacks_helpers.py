@@ -186,8 +186,10 @@ def test_relabelling_helper_dimension_and_targets():
                                NewtonPolicy(np.eye(3), np.ones(3), 1.0))
     assert helper.d == 3
     assert np.array_equal(helper.w_star, np.zeros(3))  # no target before its first turn
-    helper.respond(np.ones(3))
-    assert np.array_equal(helper.w_star, helper.targets[-1])
+    for u in (np.ones(3), np.arange(3.0)):  # its target is the latest relabelling
+        helper.respond(u)
+        assert np.array_equal(helper.w_star, helper.targets[-1])
+    assert not np.array_equal(helper.targets[0], helper.targets[-1])
 
 
 def test_broyden_terminates_when_the_first_secant_has_unit_length():
@@ -196,6 +198,7 @@ def test_broyden_terminates_when_the_first_secant_has_unit_length():
     policy = BroydenPolicy([0.0], dps=30)
     T = lambda v: [float(v[0]) / 2 + 1]  # noqa: E731
     v1 = policy.observe(T(policy.v))
+    assert float(v1[0]) == 1.0  # B_0 = -I: the first step sends A's own reply, v_1 = T_A(v_0)
     v2 = policy.observe(T(v1))
     assert float(v2[0]) == 2.0
 
