@@ -190,6 +190,11 @@ def test_relabelling_helper_dimension_and_targets():
         helper.respond(u)
         assert np.array_equal(helper.w_star, helper.targets[-1])
     assert not np.array_equal(helper.targets[0], helper.targets[-1])
+    # one GD step per turn unless told otherwise: w_B(t) = K_B^{-1}(n - M_B u), M_B = I - Gamma_B X^T X / N
+    X = helper.X
+    M_B = np.eye(3) - 0.3 * X.T @ X / len(X)
+    n = helper.policy.message(u)
+    assert np.allclose(helper.targets[-1], np.linalg.solve(np.eye(3) - M_B, n - M_B @ u), rtol=1e-12, atol=1e-12)
 
 
 def test_broyden_terminates_when_the_first_secant_has_unit_length():
