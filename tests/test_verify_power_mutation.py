@@ -93,3 +93,37 @@ def test_chain_without_its_claims_hypothesis_does_not_hold(monkeypatch, claim):
     assert chains and all(s.holds and s.justified for c in chains for s in dv.check(c))
     monkeypatch.setitem(dv.HYPOTHESES, claim, {})
     assert any(not s.holds and "not justified" in s.residual for c in chains for s in dv.check(c))
+
+
+# ---- registered formulas (what the docs render) are the objects the methods check -------------
+def _planted_formula(monkeypatch, module, fid, rhs):
+    import dataclasses as dc
+    formulas = [dc.replace(f, rhs=rhs) if f.id == fid else f for f in module.FORMULAS]
+    assert any(f.id == fid for f in formulas)
+    monkeypatch.setattr(module, "FORMULAS", formulas)
+
+
+def test_wrong_registered_victim_residual_fails_c8_v1(monkeypatch):
+    from theory import adversarial as adv
+    from theory import two_agents as ta
+    _planted_formula(monkeypatch, adv, "C8.victim_residual", ta.B.M * ta.Delta)  # sign flipped
+    res = runner.run_method("V1", CLAIMS["C8"].methods["V1"], QUICK)
+    assert res["status"] == "failed" and "registered C8.victim_residual" in res["detail"], res
+
+
+def test_wrong_registered_full_rank_prompt_fails_c9_v1(monkeypatch):
+    from theory import adversarial as adv
+    from theory.model import matrix
+    _planted_formula(monkeypatch, adv, "C9.full_rank_prompt", sp.sqrt(sp.Symbol("N")) * matrix("U") * adv.R * adv.R)
+    res = runner.run_method("V1", CLAIMS["C9"].methods["V1"], QUICK)
+    assert res["status"] == "failed" and "registered C9.full_rank_prompt" in res["detail"], res
+
+
+@pytest.mark.parametrize("wrong", ["sign", "one step"])
+def test_wrong_registered_c16_formula_fails_v4(monkeypatch, wrong):
+    from theory import adversarial as adv
+    from theory import two_agents as ta
+    s_B = sp.Symbol("s_B")
+    rhs = ta.B.M ** s_B * ta.Delta if wrong == "sign" else -ta.B.M * ta.Delta
+    _planted_formula(monkeypatch, adv, "C16.victim_residual_s_steps", rhs)
+    assert runner.run_method("V4", CLAIMS["C16"].methods["V4"], QUICK)["status"] == "failed"

@@ -107,7 +107,20 @@ def c8_v1(profile: Profile) -> Outcome:
         ("e_B + M_B Delta = M_B e_A (so e_A = 0 gives e_B = -M_B Delta)",
          algebra.prove(ta.e_B + B.M * ta.Delta, B.M * ta.e_A, [model.I - ta.J_B], D, PAIR_FACTORS)),
         ("(I - M_B M_A) e_B = -M_B K_A Delta", algebra.prove((model.I - ta.J_B) * E_B, -B.M * A.K * ta.Delta, (), PLATEAUS, PAIR_FACTORS)),
+        # the registered formulas (the docs render them) are the ones proved: C8.attack_condition as
+        # written, and C8.victim_residual = e_B - M_B e_A, which is e_B once e_A = 0
+        ("registered C8.attack_condition", algebra.prove(registered("C8.attack_condition").lhs,
+                                                         registered("C8.attack_condition").rhs, (), PLATEAUS, PAIR_FACTORS)),
+        ("registered C8.victim_residual = e_B - M_B e_A",
+         algebra.prove(registered("C8.victim_residual").rhs, ta.e_B - B.M * ta.e_A, [model.I - ta.J_B], D, PAIR_FACTORS)),
     ])
+
+
+def registered(fid: str):
+    """The registered formula ``fid`` (theory.formulas): the object the docs and LaTeX render."""
+    from theory.formulas import all_formulas
+
+    return all_formulas()[fid]
 
 
 def c8_v4(profile: Profile) -> Outcome:
@@ -149,7 +162,12 @@ def c9_v1(profile: Profile) -> Outcome:
                    relations={C9_ORTHONORMAL: (adv.U.T * adv.U, model.I),
                               C9_ROOT: (R * R, sp.Inverse(G))})
     H, w = adv.H_from_prompt, ta.u
+    # the registered prompt formula (what the docs render, with a plain N and U) gives K_A = I too
+    shown = registered("C9.full_rank_prompt").rhs.xreplace({sp.Symbol("N"): adv.N_prompt,
+                                                            model.matrix("U"): adv.U})
     return free_proofs([
+        ("registered C9.full_rank_prompt: Gamma_A X_A^T X_A / N = I",
+         algebra.prove(G * shown.T * shown / adv.N_prompt, model.I, **setting)),
         ("H_A = X_A^T X_A / N = Gamma_A^{-1}", algebra.prove(H, sp.Inverse(G), **setting)),
         ("K_A = Gamma_A H_A = I", algebra.prove(G * H, model.I, **setting)),
         ("M_A = I - Gamma_A H_A = 0", algebra.prove(model.I - G * H, sp.ZeroMatrix(*A.M.shape), **setting)),
@@ -267,7 +285,9 @@ def c16_error(rng, d: int) -> float:
     """Simulated ``e_B`` against an exact (C9) attacker vs its exact value ``-M_B^{s_B} Delta``
     (C8 with M_A = 0), and ``||e_B||`` above the bound ``||M_B^{s_B}||_2 ||Delta||``; the larger,
     over ``||Delta||``. The exact value makes the check two-sided: the bound alone follows from
-    the triangle inequality and an ``e_B`` several times too small would still satisfy it."""
+    the triangle inequality and an ``e_B`` several times too small would still satisfy it. The exact
+    value is also taken from the registered formula C16.victim_residual_s_steps (what the docs
+    render), evaluated with B's one-step transfer and ``s_B``."""
     s_B = int(rng.integers(1, 5))
     base = victim(rng, d)
     b = GDAgent("B", base.geometry, base.Gamma, s_B)
@@ -277,7 +297,11 @@ def c16_error(rng, d: int) -> float:
     _, e_B = plateaus(a, b, w_A)
     Delta = b.w_star - w_A
     M_s = b.M  # GDAgent.M with steps per turn: the transfer predict uses
-    exact = np.linalg.norm(e_B + M_s @ Delta)
+    # the registered formula -M_B^{s_B} Delta itself, evaluated with B's one-step transfer
+    formula = registered("C16.victim_residual_s_steps").rhs.xreplace({sp.Symbol("s_B"): s_B})
+    one_step = np.eye(d) - b.Gamma @ b.geometry.H
+    shown = model.evaluate(formula, {B.M.name: one_step, A.w_star.name: w_A[:, None], B.w_star.name: b.w_star[:, None]})
+    exact = np.maximum(np.linalg.norm(e_B + M_s @ Delta), np.linalg.norm(e_B - shown[:, 0]))  # NaN propagates
     excess = np.linalg.norm(e_B) - np.linalg.norm(M_s, 2) * np.linalg.norm(Delta)
     return float(np.maximum(exact, excess) / np.linalg.norm(Delta))
 
