@@ -127,3 +127,12 @@ def test_wrong_registered_c16_formula_fails_v4(monkeypatch, wrong):
     rhs = ta.B.M ** s_B * ta.Delta if wrong == "sign" else -ta.B.M * ta.Delta
     _planted_formula(monkeypatch, adv, "C16.victim_residual_s_steps", rhs)
     assert runner.run_method("V4", CLAIMS["C16"].methods["V4"], QUICK)["status"] == "failed"
+
+
+def test_wrong_registered_covariance_of_A_fails_c15_v1(monkeypatch):
+    from theory import noisy
+    from theory import two_agents as ta
+    wrong = ta.J_A * noisy.V_A * ta.J_A.T - ta.A.M * noisy.S_B * ta.A.M.T + noisy.S_A  # B's noise subtracted
+    _planted_formula(monkeypatch, noisy, "C15.stationary_covariance_A", wrong)
+    res = runner.run_method("V1", CLAIMS["C15"].methods["V1"], QUICK)
+    assert res["status"] == "failed" and "registered C15.stationary_covariance_A" in res["detail"], res
