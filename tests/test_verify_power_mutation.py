@@ -136,3 +136,10 @@ def test_wrong_registered_covariance_of_A_fails_c15_v1(monkeypatch):
     _planted_formula(monkeypatch, noisy, "C15.stationary_covariance_A", wrong)
     res = runner.run_method("V1", CLAIMS["C15"].methods["V1"], QUICK)
     assert res["status"] == "failed" and "registered C15.stationary_covariance_A" in res["detail"], res
+
+
+def test_wrong_registered_per_direction_plateau_fails_c5_v3(monkeypatch):
+    from theory import per_direction as pd
+    _planted_formula(monkeypatch, pd, "C5.residual_B_k", -pd.gain_B * pd.Delta_k)  # sign flipped
+    res = runner.run_method("V3", CLAIMS["C5"].methods["V3"], QUICK)
+    assert res["status"] == "failed" and "registered C5.residual_B_k" in res["detail"], res
