@@ -1,0 +1,46 @@
+"""Free-algebra prover paths the claims' V1 proofs do not all reach (found by ``make mutation`` on
+theory/algebra.py): negative powers, transposes of products, inverting a word
+with a power, a nonzero scalar factor, and ``FreeProof.holds``."""
+import sympy as sp
+
+from theory import algebra
+from theory.model import I, matrix, vector
+
+M, N = matrix("M"), matrix("N")
+x = vector("x")
+INV = {"M invertible": M}
+
+
+def keep(*factors):
+    return sp.MatMul(*factors, evaluate=False)  # SymPy would cancel F^{-1} F on construction
+
+
+def test_negative_powers_are_inverses():
+    assert algebra.prove(keep(sp.MatPow(M, -1), M, x), x, (), None, INV).holds
+    assert algebra.prove(keep(sp.MatPow(M, -2), M, M, x), x, (), None, INV).holds
+    assert not algebra.prove(keep(sp.MatPow(M, -2), M, x), x, (), None, INV).holds
+
+
+def test_transpose_of_a_product_reverses_it():
+    # sp.Transpose(...) keeps the transpose unevaluated (``.T`` would distribute it on construction)
+    assert algebra.prove(sp.Transpose(2 * M * N), 2 * N.T * M.T).holds
+    assert algebra.prove(sp.Transpose(M * N + M), N.T * M.T + M.T).holds
+    assert not algebra.prove(sp.Transpose(M * N), M.T * N.T).holds
+
+
+def test_inverting_a_word_with_a_power():
+    F = I - M * M
+    assert algebra.prove(keep(sp.Inverse(F), F, x), x, (), None, {"I - M^2 invertible": F}).holds
+
+
+def test_a_factor_that_is_a_nonzero_scalar_inverts_to_its_reciprocal():
+    # with M defined as 0, I - M N is the scalar 1: its inverse is 1, no hypothesis needed
+    F = I - M * N
+    zero = {"M": sp.ZeroMatrix(*M.shape)}
+    assert algebra.prove(keep(sp.Inverse(F), x), x, (), zero, {}).holds
+    assert algebra.prove(keep(sp.Inverse(2 * F), x), x / 2, (), zero, {}).holds
+
+
+def test_holds_is_a_boolean_of_the_residual():
+    true, false = algebra.prove(M * (N + I), M * N + M), algebra.prove(M * N, N * M)
+    assert true.holds is True and false.holds is False
