@@ -44,3 +44,11 @@ def test_a_factor_that_is_a_nonzero_scalar_inverts_to_its_reciprocal():
 def test_holds_is_a_boolean_of_the_residual():
     true, false = algebra.prove(M * (N + I), M * N + M), algebra.prove(M * N, N * M)
     assert true.holds is True and false.holds is False
+
+
+def test_trivial_detector_sees_sides_that_cancel_when_subtracted():
+    # structurally different as built, but their difference collapses to the zero matrix: such a
+    # "proof" proves nothing (issue 11 item 7), whatever the prover would do with it
+    assert algebra.structurally_equal(sp.Inverse(sp.Inverse(M)), M)
+    assert algebra.prove(sp.MatAdd(M, M, evaluate=False), 2 * M).trivial
+    assert not algebra.prove(M * N, N * M).trivial
