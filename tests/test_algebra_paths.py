@@ -39,11 +39,29 @@ def test_a_factor_that_is_a_nonzero_scalar_inverts_to_its_reciprocal():
     zero = {"M": sp.ZeroMatrix(*M.shape)}
     assert algebra.prove(keep(sp.Inverse(F), x), x, (), zero, {}).holds
     assert algebra.prove(keep(sp.Inverse(2 * F), x), x / 2, (), zero, {}).holds
+    assert algebra.prove(keep(sp.Inverse(-1 * F), x), -x, (), zero, {}).holds  # a negative scalar too
+
+
+def test_inverse_of_a_factor_whose_leading_coefficient_is_not_one():
+    # F = I - 2 M N: both rewrite rules (m Q and Q m, m = M N) divide by the coefficient -2
+    F = I - 2 * M * N
+    hyp = {"I - 2 M N invertible": F}
+    assert algebra.prove(keep(sp.Inverse(F), F, x), x, (), None, hyp).holds
+    assert algebra.prove(keep(F, sp.Inverse(F), x), x, (), None, hyp).holds
 
 
 def test_holds_is_a_boolean_of_the_residual():
     true, false = algebra.prove(M * (N + I), M * N + M), algebra.prove(M * N, N * M)
     assert true.holds is True and false.holds is False
+    assert true.terms == 0 and false.terms == 2
+
+
+def test_a_residual_of_plus_or_minus_identity_is_one_term():
+    from proofs_check.methods import free_proofs
+    for lhs, rhs in ((I + M, M), (M, M + I)):  # residual 1 and -1 (the identity matrix)
+        proof = algebra.prove(lhs, rhs)
+        assert proof.terms == 1 and not proof.holds
+        assert free_proofs([("planted", proof)]).worst_error >= 1
 
 
 def test_trivial_detector_sees_sides_that_cancel_when_subtracted():
