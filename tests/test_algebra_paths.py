@@ -26,6 +26,8 @@ def test_transpose_of_a_product_reverses_it():
     assert algebra.prove(sp.Transpose(2 * M * N), 2 * N.T * M.T).holds
     assert algebra.prove(sp.Transpose(M * N + M), N.T * M.T + M.T).holds
     assert not algebra.prove(sp.Transpose(M * N), M.T * N.T).holds
+    assert algebra.prove(keep(sp.Transpose(I), x), x).holds  # I^T = I
+    assert algebra.prove(sp.Transpose(M + sp.ZeroMatrix(*M.shape)), M.T).holds
 
 
 def test_inverting_a_word_with_a_power():
