@@ -72,3 +72,11 @@ def test_trivial_detector_sees_sides_that_cancel_when_subtracted():
     assert algebra.structurally_equal(sp.Inverse(sp.Inverse(M)), M)
     assert algebra.prove(sp.MatAdd(M, M, evaluate=False), 2 * M).trivial
     assert not algebra.prove(M * N, N * M).trivial
+
+
+def test_an_unjustified_inverse_names_the_hypotheses_on_offer():
+    import pytest
+    with pytest.raises(algebra.NotJustified, match=r"\(N invertible\)"):
+        algebra.prove(keep(sp.Inverse(M), M, x), x, (), None, {"N invertible": N})
+    with pytest.raises(algebra.NotJustified, match=r"\(none named\)"):
+        algebra.prove(keep(sp.Inverse(M), M, x), x, (), None, {})
