@@ -80,3 +80,21 @@ def test_an_unjustified_inverse_names_the_hypotheses_on_offer():
         algebra.prove(keep(sp.Inverse(M), M, x), x, (), None, {"N invertible": N})
     with pytest.raises(algebra.NotJustified, match=r"\(none named\)"):
         algebra.prove(keep(sp.Inverse(M), M, x), x, (), None, {})
+
+
+def test_a_negative_power_needs_a_named_hypothesis():
+    import pytest
+    with pytest.raises(algebra.NotJustified, match="M"):
+        algebra.prove(keep(sp.MatPow(M, -2), M, M, x), x, (), None, {})
+
+
+def test_distinct_factors_get_distinct_inverses():
+    # F and F + I, F and -F are different factors: each inverse must keep its own rewrite rules
+    F1, F2 = I - M * N, 2 * I - M * N
+    hyp = {"F1 invertible": F1, "F2 invertible": F2, "-F1 invertible": -F1}
+    one, two = keep(sp.Inverse(F1), F1, x), keep(sp.Inverse(F2), F2, x)
+    for terms in ((one, two), (two, one)):  # both orders: either factor may be inverted first
+        proof = algebra.prove(sp.MatAdd(*terms, evaluate=False), 2 * x, (), None, hyp)
+        assert proof.holds and len(proof.inverted) == 2
+    # (-F1)^{-1} = -F1^{-1}: F1 (F1^{-1} + (-F1)^{-1}) x = 0
+    assert algebra.prove(sp.Inverse(F1) * x + sp.Inverse(-F1) * x, sp.ZeroMatrix(*x.shape), [F1], None, hyp).holds
