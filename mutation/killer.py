@@ -6,6 +6,16 @@ runs all its methods). Arguments ending in ``.py`` are pytest files run after ve
 input contracts (InputError on bad input) that verify, which checks mathematics, never exercises.
 Methods left out are those that never execute the mutated module (e.g. the symbolic V1/V2 for a
 float64 module), so they cannot kill its mutants; docs/mutation.rst lists the map.
+
+The proof cache is never read: methods run through ``runner.run_method``, which has no cache, and
+``A2AD_CACHE_DIR`` points at a fresh empty directory for this run (removed at exit), so that nothing
+the tests run (e.g. an ``a2ad verify`` subprocess) reads a result stored by an earlier run, or leaves
+one that a mutant produced for a later run to read.
+
+``--cpu-limit SECONDS`` (first argument): a run that uses more CPU time than this (e.g. a mutant
+that turns a loop into an endless one) stops with exit status 1 and prints CPU_LIMIT_MARK, so that
+``mutation/run.py`` reports it apart as a time-out, never as a kill. CPU time, unlike wall time,
+does not grow when other jobs load the machine.
 """
 from __future__ import annotations
 
@@ -16,7 +26,38 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
+CPU_LIMIT_MARK = "KILLER-CPU-LIMIT-EXCEEDED"
+
+
+def _limit_cpu(seconds: float) -> None:
+    import os
+    import resource
+    import signal
+
+    def stop(signum, frame):
+        print(CPU_LIMIT_MARK, flush=True)
+        os._exit(1)
+
+    signal.signal(signal.SIGXCPU, stop)
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    soft = int(used.ru_utime + used.ru_stime + seconds) + 1
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, resource.getrlimit(resource.RLIMIT_CPU)[1]))
+
+
 def main(argv: list[str]) -> int:
+    import os
+    import tempfile
+
+    if argv[:1] == ["--cpu-limit"]:
+        _limit_cpu(float(argv[1]))
+        argv = argv[2:]
+
+    with tempfile.TemporaryDirectory(prefix="a2ad-killer-cache-") as cache:
+        os.environ["A2AD_CACHE_DIR"] = cache
+        return _main(argv)
+
+
+def _main(argv: list[str]) -> int:
     from proofs_check import registry, runner
 
     if not argv:
@@ -39,11 +80,12 @@ def main(argv: list[str]) -> int:
     if failed:
         return 1
     if tests:
-        import subprocess
-        root = Path(__file__).resolve().parent.parent
-        env = {**__import__("os").environ, "PYTHONPATH": str(root)}
-        return 1 if subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests],
-                                   cwd=root, env=env).returncode else 0
+        import os
+
+        import pytest
+        # in this process (the modules verify imported are reused), from the tree's root
+        os.chdir(Path(__file__).resolve().parent.parent)
+        return 1 if pytest.main(["-q", "-x", "-p", "no:cacheprovider", *tests]) else 0
     return 0
 
 

@@ -15,10 +15,12 @@ import json
 import shlex
 import subprocess
 import sys
+import time
 import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+CPU_LIMIT_MARK = "KILLER-CPU-LIMIT-EXCEEDED"  # printed by mutation/killer.py
 OUT = ROOT / "build" / "mutation"
 # Operators excluded (regexes over cosmic-ray operator names), see docs/mutation.rst:
 # bitwise/shift replacements of arithmetic on float arrays only raise TypeError (killed by any run,
@@ -31,17 +33,31 @@ EXCLUDE = [
     r"core/VariableInserter", r"core/VariableReplacer",
     r"core/ReplaceBinaryOperator_.*_(FloorDiv|Mod)$",
 ]
-# Per-mutant timeout (s): the slowest killer (L2 with training) takes ~40 s on a loaded 2-core
-# machine; a mutant that makes verify loop is killed by the timeout.
-TIMEOUT = 300.0
+# Per-mutant timeout (s): TIMEOUT_FACTOR times the killer's measured time on the unmutated code
+# (the baseline; 2-5 s for most modules, ~40 s for L2 with training on a loaded 2-core machine),
+# at least MIN_TIMEOUT; a mutant that makes verify loop hits it.
+TIMEOUT_FACTOR = 10
+MIN_TIMEOUT = 60.0
+# The killer also stops itself after CPU_LIMIT_FACTOR times the baseline's CPU time (at least
+# MIN_CPU_LIMIT): CPU time does not grow with the machine's load, so such a stop (e.g. an endless
+# loop) is a time-out on any machine; it is reported apart, not counted as killed, and not retried.
+CPU_LIMIT_FACTOR = 10
+MIN_CPU_LIMIT = 30.0
+# cosmic-ray counts a timeout as a kill (its output is the string "timeout"). Under load a slow but
+# passing killer can time out, so a timed-out mutant is not counted as killed: it is run again once
+# with RETRY_TIMEOUT_FACTOR times the timeout, and if it times out again it is reported apart.
+TIMEOUT_OUTPUT = "timeout"
+RETRY_TIMEOUT_FACTOR = 2
 
 
-def config_text(module: str, claims: list[str], tests: list[str] = ()) -> str:
-    cmd = f"nice -n 19 {shlex.quote(sys.executable)} mutation/killer.py {' '.join([*claims, *tests])}"
+def config_text(module: str, claims: list[str], tests: list[str] = (), timeout: float = MIN_TIMEOUT,
+                cpu_limit: float | None = None) -> str:
+    limit = [] if cpu_limit is None else ["--cpu-limit", f"{cpu_limit:.0f}"]
+    cmd = f"nice -n 19 {shlex.quote(sys.executable)} mutation/killer.py {' '.join([*limit, *claims, *tests])}"
     return "\n".join([
         "[cosmic-ray]",
         f"module-path = {json.dumps(module)}",
-        f"timeout = {TIMEOUT}",
+        f"timeout = {timeout}",
         "excluded-modules = []",
         f"test-command = {json.dumps(cmd)}",  # split by shlex, no shell: no redirections
         "",
@@ -71,18 +87,43 @@ def forget_survivors(session: Path) -> None:
         db.execute("DELETE FROM work_results WHERE lower(test_outcome) = 'survived'")
 
 
-def results(session: Path) -> list[dict]:
+def children_cpu() -> float:
+    """CPU seconds used so far by this process's finished (waited-for) descendants."""
+    import resource
+
+    use = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return use.ru_utime + use.ru_stime
+
+
+def forget_timeouts(session: Path) -> int:
+    """Drop the results of wall-clock timed-out mutants (cosmic-ray stored them as killed); return how
+    many. Those stopped by the CPU limit are kept: CPU time does not depend on the load."""
+    import sqlite3
+
+    with sqlite3.connect(session) as db:
+        cur = db.execute("DELETE FROM work_results WHERE lower(test_outcome) = 'killed' AND output = ?",
+                         (TIMEOUT_OUTPUT,))
+        return cur.rowcount
+
+
+def results(session: Path, pending: bool = False) -> list[dict]:
+    """One row per mutant run (with ``pending``: one per mutant not run yet, outcome None)."""
     out = subprocess.run([tool("cosmic-ray"), "dump", str(session)], cwd=ROOT, check=True,
                          capture_output=True, text=True).stdout
     rows = []
     for line in out.splitlines():
         item, result = json.loads(line)
+        if (result is None) != pending:
+            continue
         if result is None:
+            rows.append({"outcome": None})
             continue
         m = item["mutations"][0]
         rows.append({"module": m["module_path"], "operator": m["operator_name"], "occurrence": m["occurrence"],
                      "line": m["start_pos"][0], "outcome": result.get("test_outcome"),
-                     "worker_outcome": result.get("worker_outcome"), "diff": result.get("diff", "")})
+                     "worker_outcome": result.get("worker_outcome"), "diff": result.get("diff", ""),
+                     "timeout": result.get("output") == TIMEOUT_OUTPUT
+                     or CPU_LIMIT_MARK in (result.get("output") or "")})
     return rows
 
 
@@ -101,7 +142,8 @@ def main(argv=None) -> int:
     for module in modules:
         name = module.replace("/", "_").removesuffix(".py")
         cfg, session = OUT / f"{name}.toml", OUT / f"{name}.sqlite"
-        cfg.write_text(config_text(module, targets[module]["claims"], targets[module].get("tests", [])))
+        spec = targets[module]["claims"], targets[module].get("tests", [])
+        cfg.write_text(config_text(module, *spec))
         if args.report_only and not session.exists():
             continue
         if not args.report_only:
@@ -111,26 +153,41 @@ def main(argv=None) -> int:
                 run([tool("cr-filter-operators"), str(session), str(cfg)])
             # baseline: cosmic-ray runs the exact test command on the unmutated code; it must pass,
             # else every mutant would count as killed
+            start, cpu = time.perf_counter(), children_cpu()
             base = subprocess.run([tool("cosmic-ray"), "baseline", str(cfg)], cwd=ROOT, capture_output=True, text=True)
             if base.returncode != 0:
                 print(base.stdout + base.stderr)
                 raise SystemExit(f"baseline failed for {module}: the killer does not pass on unmutated code")
+            timeout = max(MIN_TIMEOUT, TIMEOUT_FACTOR * (time.perf_counter() - start))
+            cpu_limit = max(MIN_CPU_LIMIT, CPU_LIMIT_FACTOR * (children_cpu() - cpu))
+            print(f"baseline passed in {time.perf_counter() - start:.1f} s ({children_cpu() - cpu:.1f} s CPU): "
+                  f"timeout {timeout:.0f} s, CPU limit {cpu_limit:.0f} s", flush=True)
+            cfg.write_text(config_text(module, *spec, timeout, cpu_limit))
             if args.retry_survivors:
                 forget_survivors(session)
             run([tool("cosmic-ray"), "exec", str(cfg), str(session)])
+            if forget_timeouts(session):  # once more, with a longer timeout, before counting
+                slow = OUT / f"{name}-retry.toml"
+                slow.write_text(config_text(module, *spec, timeout * RETRY_TIMEOUT_FACTOR, cpu_limit))
+                run([tool("cosmic-ray"), "exec", str(slow), str(session)])
         rows = [r for r in results(session) if r["worker_outcome"] != "skipped"]
-        killed = sum(r["outcome"] == "killed" for r in rows)
+        timeouts = [r for r in rows if r["outcome"] == "killed" and r["timeout"]]
+        killed = sum(r["outcome"] == "killed" and not r["timeout"] for r in rows)
         incompetent = sum(r["outcome"] == "incompetent" for r in rows)
         survivors = [r for r in rows if r["outcome"] == "survived"]
+        pending = sum(r["outcome"] is None for r in results(session, pending=True))
         summary[module] = {"claims": targets[module]["claims"], "mutants": len(rows), "killed": killed,
-                           "incompetent": incompetent, "survived": len(survivors), "survivors": survivors}
-        print(f"{module}: {killed} killed, {len(survivors)} survived, {incompetent} incompetent "
-              f"of {len(rows)}", flush=True)
+                           "timed_out": len(timeouts), "incompetent": incompetent, "survived": len(survivors),
+                           "not_run": pending, "survivors": survivors, "timeouts": timeouts}
+        print(f"{module}: {killed} killed, {len(survivors)} survived, {len(timeouts)} timed out (CPU limit, or "
+              f"wall clock twice: not counted as killed), {incompetent} incompetent of {len(rows)} run; "
+              f"{pending} not run", flush=True)
     (OUT / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     total = sum(s["mutants"] - s["incompetent"] for s in summary.values())
     killed = sum(s["killed"] for s in summary.values())
-    print(f"mutation score: {killed}/{total} killed ({killed / max(total, 1):.1%}); survivors in "
-          f"{OUT / 'summary.json'}")
+    timed_out = sum(s["timed_out"] for s in summary.values())
+    print(f"mutation score: {killed}/{total} killed ({killed / max(total, 1):.1%}), {timed_out} timed out "
+          f"(reported apart); survivors in {OUT / 'summary.json'}")
     return 0
 
 

@@ -113,7 +113,7 @@ class AttackPlan:
     prompt: AttackPrompt
 
 
-def plan(system, kind: str, point=None, N: int | None = None, seed: int = 0, attacker: int = 0) -> AttackPlan:
+def plan(system, kind: str, point=None, N: int | None = None, *, seed: int, attacker: int) -> AttackPlan:
     """Build the ``kind`` attack (C9 ``full``, C10 ``rank-one``, C11 ``steer`` to ``point``) for agent ``attacker``.
 
     The attacker keeps its preconditioner (which must be SPD) and target ``w_A*``; the

@@ -100,7 +100,7 @@ class IdentificationPolicy:
     def __post_init__(self):
         P = validate.finite_array("probes", self.probes, ndim=2)
         V = np.hstack([P, np.ones((P.shape[0], 1))])
-        if P.shape[0] < P.shape[1] + 1 or np.linalg.matrix_rank(V) < P.shape[1] + 1:
+        if np.linalg.matrix_rank(V) < P.shape[1] + 1:  # also when fewer than d+1 probes: rank <= rows
             raise InputError("probes", P, f"need d+1 = {P.shape[1] + 1} affinely independent messages (C14)")
         self.probes = P
 
@@ -134,7 +134,7 @@ class BroydenPolicy:
     ``B_{k+1} = B_k + (y - B_k s) s^T / (s^T s)`` with ``s = v_{k+1} - v_k``, ``y = F_{k+1} - F_k``.
     """
 
-    def __init__(self, v0, dps: int = 30):
+    def __init__(self, v0, dps: int):
         self.dps = dps
         with mp.workdps(dps):
             self.v = mp.matrix([mp.mpf(x) for x in np.asarray(v0, dtype=float)])

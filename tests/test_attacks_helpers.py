@@ -9,7 +9,7 @@ import pytest
 from numerics import attacks, config, simulate
 from numerics.agents import GDAgent
 from numerics.errors import InputError
-from numerics.helper_policies import IdentificationPolicy, NewtonPolicy, RelabellingHelper, check_alpha
+from numerics.helper_policies import BroydenPolicy, IdentificationPolicy, NewtonPolicy, RelabellingHelper, check_alpha
 from numerics.prompts import from_geometry
 from proofs_check import cli
 from proofs_check.claims import c12_c14_helpers
@@ -75,7 +75,11 @@ def with_gamma(gamma):
 ALIGNED = copy.deepcopy(GOOD)
 ALIGNED["agents"][1]["target"] = config.parse(GOOD).agents[0].w_star.tolist()  # Delta = 0, so g = 0
 
+THREE = copy.deepcopy(GOOD)
+THREE["agents"].append({**copy.deepcopy(GOOD["agents"][1]), "name": "C"})
+
 ATTACK_CASES = [
+    ("three agents", THREE, ["--kind", "full"], "number of agents"),
     ("N < d", GOOD, ["--kind", "full", "--examples", "1"], "N"),
     ("non-SPD Gamma_A, full", with_gamma([[1.0, 0.0], [0.0, -0.5]]), ["--kind", "full"], "Gamma_A"),
     ("non-SPD Gamma_A, rank-one", with_gamma([[1.0, 0.0], [0.0, -0.5]]), ["--kind", "rank-one"], "Gamma_A"),
@@ -104,6 +108,42 @@ def test_bad_attack_api():
         attacks.rank_one_prompt(np.diag([1.0, 0.0]), 0.5 * np.eye(2), np.zeros(2), np.ones(2))
     with pytest.raises(InputError, match="g = K_B Delta"):
         attacks.rank_one_prompt(np.eye(2), 0.5 * np.eye(2), np.ones(2), np.ones(2))
+
+
+@pytest.mark.parametrize("w_A, w_B", [([1e6, 0.0], [-1e6, 0.0]), ([2e6, 0.0], [0.0, 0.0])],
+                         ids=["w_A = -w_B", "w_B = 0"])
+def test_rank_one_refuses_g_zero_up_to_roundoff(w_A, w_B):
+    # K_B = I - M_B = 1e-15 I: ||g|| = 1e-15 ||Delta|| is round-off relative to ||Delta|| = 2e6 (the
+    # bar scales with ||w_B* - w_A*||, not with ||w_B* +- w_A*|| or ||w_B* * w_A*||, which are 0 here)
+    M_B = (1 - 1e-15) * np.eye(2)
+    with pytest.raises(InputError, match="g = K_B Delta"):
+        attacks.rank_one_prompt(np.eye(2), M_B, np.array(w_A), np.array(w_B))
+
+
+def test_plan_refuses_a_system_of_one_agent():
+    # config.parse refuses fewer than two agents; a System built in code reaches plan directly
+    system = config.parse(GOOD)
+    one = config.System(system.agents[:1], system.initial_message)
+    with pytest.raises(InputError, match="number of agents"):
+        attacks.plan(one, "full", seed=0, attacker=0)
+
+
+def test_rank_one_bar_on_g_is_the_documented_one():
+    # g = K_B Delta is refused when ||g|| <= 1e-14 max(1, ||Delta||): with M_B = 0, g = Delta
+    Gamma, M_B = np.eye(2), np.zeros((2, 2))
+    with pytest.raises(InputError, match="g = K_B Delta"):  # on the bar
+        attacks.rank_one_prompt(Gamma, M_B, np.zeros(2), np.array([1e-14, 0.0]))
+    g = np.array([1.5e-14, 0.0])  # just above it: a real (tiny) g is attacked, K_A g = g
+    prompt = attacks.rank_one_prompt(Gamma, M_B, np.zeros(2), g)
+    K_A = Gamma @ prompt.X.T @ prompt.X / len(prompt.X)
+    assert np.allclose(K_A @ g, g, rtol=1e-12, atol=0)
+
+
+def test_rank_one_refuses_a_pair_with_rate_one():
+    # M_B = diag(1, 0.5) and Delta = e_2: g = (0, 0.5), x = e_2, M_A = diag(1, 0) and M_A M_B = diag(1, 0):
+    # rho = 1 exactly, the pair does not contract (C10 needs rho < 1)
+    with pytest.raises(InputError, match="rho"):
+        attacks.rank_one_prompt(np.eye(2), np.diag([1.0, 0.5]), np.zeros(2), np.array([0.0, 1.0]))
 
 
 def test_rank_one_refuses_divergent_pair():
@@ -135,8 +175,37 @@ def test_singular_K_B_for_relabelling_helper():
 
 
 def test_identification_needs_affinely_independent_probes():
-    with pytest.raises(InputError, match="probes"):
+    with pytest.raises(InputError, match=r"probes.*need d\+1 = 3 affinely independent"):
         IdentificationPolicy(np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]]))
+    with pytest.raises(InputError, match=r"probes.*need d\+1 = 3 affinely independent"):  # too few probes
+        IdentificationPolicy(np.array([[0.0, 0.0], [1.0, 0.0]]))
+
+
+def test_relabelling_helper_dimension_and_targets():
+    helper = RelabellingHelper("B", np.ones((5, 1)) * np.array([[1.0, 0.0, 0.0]]) + np.eye(5, 3), 0.3 * np.eye(3),
+                               NewtonPolicy(np.eye(3), np.ones(3), 1.0))
+    assert helper.d == 3
+    assert np.array_equal(helper.w_star, np.zeros(3))  # no target before its first turn
+    for u in (np.ones(3), np.arange(3.0)):  # its target is the latest relabelling
+        helper.respond(u)
+        assert np.array_equal(helper.w_star, helper.targets[-1])
+    assert not np.array_equal(helper.targets[0], helper.targets[-1])
+    # one GD step per turn unless told otherwise: w_B(t) = K_B^{-1}(n - M_B u), M_B = I - Gamma_B X^T X / N
+    X = helper.X
+    M_B = np.eye(3) - 0.3 * X.T @ X / len(X)
+    n = helper.policy.message(u)
+    assert np.allclose(helper.targets[-1], np.linalg.solve(np.eye(3) - M_B, n - M_B @ u), rtol=1e-12, atol=1e-12)
+
+
+def test_broyden_terminates_when_the_first_secant_has_unit_length():
+    # d = 1, T_A(v) = v / 2 + 1 from v_0 = 0: F_0 = 1, so s = v_1 - v_0 = 1 and s^T s = 1 exactly. The
+    # secant update then gives B_1 = -1/2, the exact Jacobian, and v_2 is the fixed point 2.
+    policy = BroydenPolicy([0.0], dps=30)
+    T = lambda v: [float(v[0]) / 2 + 1]  # noqa: E731
+    v1 = policy.observe(T(policy.v))
+    assert float(v1[0]) == 1.0  # B_0 = -I: the first step sends A's own reply, v_1 = T_A(v_0)
+    v2 = policy.observe(T(v1))
+    assert float(v2[0]) == 2.0
 
 
 # ---- the numerical bars ---------------------------------------------

@@ -24,8 +24,6 @@ e_B_when_A_exact = -B.M * ta.Delta
 
 # C9: Gamma_A^{-1/2} as a symbol R with Gamma_A = (R R)^{-1}; U^T U = I.
 R = matrix("\\Gamma_{A}^{-1/2}")
-H_full_rank = R * R  # X^T X / N = Gamma^{-1/2} U^T U Gamma^{-1/2}
-K_A_full_rank = sp.Inverse(R * R) * H_full_rank
 # The prompt itself, for V1: X_A = sqrt(N) U R with U (N x d) of orthonormal columns; then
 # H_A = X_A^T X_A / N and b_A = X_A^T y_A / N with y_A = X_A w_A*.
 N_prompt = sp.Symbol("N", integer=True, positive=True)

@@ -45,6 +45,7 @@ class StepCheck:
     method: str
     holds: bool
     residual: str
+    justified: tuple = ()  # V1: (inverted factor, the hypothesis of HYPOTHESES that makes it invertible)
 
 
 def _v2_residual(chain: Chain, lhs, rhs) -> sp.Expr:
@@ -60,11 +61,20 @@ def _v2_residual(chain: Chain, lhs, rhs) -> sp.Expr:
 
 
 def check(chain: Chain) -> list[StepCheck]:
+    """Each step's check. V1 steps: every inverse in the step must be a factor that one of the
+    claim's hypotheses (:data:`HYPOTHESES`) makes invertible, else the step does not hold."""
     out = []
     for i in range(1, len(chain.steps)):
         lhs, rhs = chain.steps[i - 1][0], chain.steps[i][0]
+        justified = ()
         if chain.method == "V1":
-            residual = algebra.prove(_block_free(lhs), _block_free(rhs), (), chain.definitions).residual
+            try:
+                proof = algebra.prove(_block_free(lhs), _block_free(rhs), (), chain.definitions,
+                                      hypotheses(chain.claim))
+            except algebra.NotJustified as exc:
+                out.append(StepCheck(i, chain.method, False, f"not justified: {exc}"))
+                continue
+            residual, justified = proof.residual, proof.justified
         elif chain.method == "V2":
             residual = _v2_residual(chain, lhs, rhs)
         elif chain.method == "V3":
@@ -72,8 +82,13 @@ def check(chain: Chain) -> list[StepCheck]:
         else:
             raise ValueError(f"unknown derivation method {chain.method!r} (expected V1, V2 or V3)")
         method = f"V2, d = {', '.join(map(str, chain.dims))}" if chain.method == "V2" else chain.method
-        out.append(StepCheck(i, method, residual == 0, sp.sstr(residual)))
+        out.append(StepCheck(i, method, residual == 0, sp.sstr(residual), justified))
     return out
+
+
+def hypotheses(claim: str) -> dict:
+    """``{hypothesis: factors}``: the factors the claim's hypotheses make invertible (see HYPOTHESES)."""
+    return HYPOTHESES.get(claim, {})
 
 
 D = ta.DEFINITIONS
@@ -292,6 +307,30 @@ CHAINS += [
 
 from . import protocol_chains  # noqa: E402 - P1-P5 chains start from the protocol compiler's output
 CHAINS += protocol_chains.chains(Chain)
+
+# The inverses a V1 chain may use, per claim: each factor with the hypothesis (as the claim states it)
+# that makes it invertible. A step that inverts anything else does not hold (:func:`check`).
+_PAIR = "I - M_A M_B invertible (implied by rho(M_A M_B) < 1)"
+_HALF_A = I - sp.Rational(1, 2) * A.M  # P4 at alpha = 1/2: the pivot of the block elimination
+HYPOTHESES = {
+    "C2": {_PAIR: (I - ta.J_A, I - ta.J_B)},
+    "C3": {_PAIR: (I - ta.J_A, I - ta.J_B)},
+    "C4": {_PAIR: (I - ta.J_A, I - ta.J_B)},
+    "C8": {_PAIR: (I - ta.J_A, I - ta.J_B)},
+    "C11": {"M_B invertible (else least squares)": B.M},
+    "C6": {"Gamma SPD": Gamma},
+    "C13": {"Hhat invertible": nh.Hhat},
+    "C14": {"K_A invertible": A.K},
+    "C15": {_PAIR: (I - ta.J_A, I - ta.J_B)},
+    "C18": {"Z Z^T invertible (d + 1 affinely independent messages)": fitting.Z * fitting.Z.T},
+    "P1": {"I - J_3 invertible (implied by rho(J_3) < 1)": I - ka.J(3, 2)},
+    "P2": {_PAIR: (I - ta.J_A, I - ta.J_B)},
+    "P3": {"I - M_A^2 M_B invertible": (I - A.M * A.M * B.M, I - B.M * A.M * A.M)},
+    # block elimination of I - Phi_RR (invertible, P1's hypothesis): the pivot I - M_A / 2 (rho(M_A) < 1)
+    # and its Schur complement, invertible because I - Phi_RR and the pivot are
+    "P4": {"I - Phi_RR invertible (implied by rho(Phi) < 1), eliminated with the pivot I - M_A / 2":
+           (_HALF_A, I + B.M - B.M * sp.Inverse(_HALF_A))},
+}
 
 
 def chains_for(claim: str) -> list[Chain]:

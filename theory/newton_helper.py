@@ -22,7 +22,6 @@ H_A = A.H
 Hhat = matrix("Hhat")
 
 w_B_relabel = lambda n: sp.Inverse(B.K) * (n - B.M * u)  # noqa: E731 - the helper's relabelled target
-helper_message = lambda n: B.M * u + B.K * w_B_relabel(n)  # noqa: E731 - what the real helper emits
 
 newton_message = u - alpha * (u - A.w_star)
 inexact_message = u - alpha * sp.Inverse(Hhat) * H_A * (u - A.w_star)

@@ -20,6 +20,7 @@ from . import common, plotting
 NAME = "helper"
 DESCRIPTION = "main agent's error vs turn for fixed, Newton, inexact-Newton, identification and Broyden helpers (C12-C14b)"
 D = 4
+BROYDEN_DPS = 30  # mpmath digits for the Broyden helper: exact termination (C14b) needs more than float64
 
 
 def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -> list[Path]:
@@ -54,7 +55,7 @@ def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -
         ("inexact Newton", relabelling(NewtonPolicy(H_A, b_A, 1.0, Hhat)), u0,
          ("rate", float(closed_forms.spectral_radius(M_A @ (np.eye(D) - np.linalg.solve(Hhat, H_A)))))),
         ("identification", relabelling(IdentificationPolicy(probes)), probes[0], ("exact from round", D + 2)),
-        ("Broyden", relabelling(BroydenPolicy(u0)), u0, ("exact from round", 2 * D + 1)),
+        ("Broyden", relabelling(BroydenPolicy(u0, BROYDEN_DPS)), u0, ("exact from round", 2 * D + 1)),
     ]
     rows = []
     fig, axes = plotting.figure(1, 1, width=8.0, height=5.2)

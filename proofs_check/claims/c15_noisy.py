@@ -49,6 +49,13 @@ def v1(profile: Profile) -> Outcome:
     proofs.append(("K = 2: P_A = M_A P_B M_A^T + S_A turns B's Lyapunov equation into A's",
                    algebra.prove(rhs_A - P_A, A.M * (noisy.lyapunov_rhs_B - P_B) * A.M.T, [],
                                  {P_A.name: A.M * P_B * A.M.T + noisy.S_A}, {})))
+    # the registered two-agent formulas (rendered in the docs) stand in the same relation
+    from theory.formulas import all_formulas
+    shown = all_formulas()
+    proofs.append(("registered C15.stationary_covariance_A vs C15.stationary_covariance_B",
+                   algebra.prove(shown["C15.stationary_covariance_A"].rhs - P_A,
+                                 A.M * (shown["C15.stationary_covariance_B"].rhs - P_B) * A.M.T, [],
+                                 {P_A.name: A.M * P_B * A.M.T + noisy.S_A}, {})))
     return free_proofs(proofs)
 
 

@@ -53,6 +53,20 @@ def v1(profile: Profile) -> Outcome:
     proofs.append(("K=2 fixed point solves C2's u = M_A M_B u + M_A c_B + c_A",
                    algebra.prove(u2, ta.round_map_u_expanded.xreplace({ta.u: u2}),
                                  [model.I - ta.J_A], ta.DEFINITIONS, PAIR_FACTORS)))
+    # The registered three-agent formulas (rendered in the docs) are agent 1's: each is proved from
+    # agent 1's map T_1, with agent 1 named as in their left-hand sides (u^*_1, e_1), so a formula
+    # registered for another agent or with renamed agents fails.
+    from theory.formulas import all_formulas
+
+    registered, first = all_formulas(), model.agent("1")
+    u_3 = ka.fixed_point(3, 2)
+    rounds = {ROUND_INVERTIBLE: tuple(model.I - ka.J(3, i) for i in range(3))}
+    proofs.append(("registered C17.fixed_point_3_agents = T_1(u_3*)",
+                   algebra.prove(registered["C17.fixed_point_3_agents"].rhs, first.T(u_3),
+                                 [model.I - ka.J(3, 0)], ka.defs(3), rounds)))
+    proofs.append(("registered C17.residual_3_agents = T_1(u_3*) - w_1*",
+                   algebra.prove(registered["C17.residual_3_agents"].rhs, first.T(u_3) - first.w_star,
+                                 [model.I - ka.J(3, 0)], ka.defs(3), rounds)))
     proofs.append(("K=2 residual satisfies C3's e_A = M_A (e_B + Delta)",
                    algebra.prove(ka.residual(2, 0).xreplace(rename), A.M * (ta.e_B + ta.Delta),
                                  [model.I - ta.J_A], ta.DEFINITIONS, PAIR_FACTORS)))

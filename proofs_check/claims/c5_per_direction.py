@@ -36,10 +36,22 @@ def _diagonal_env(a_vals, b_vals) -> dict:
     return {A.M.name: sp.eye(n) - Ka, B.M.name: sp.eye(n) - Kb, A.K.name: Ka, B.K.name: Kb}
 
 
+# the registered formulas (rendered in the docs): (formula ID, C3 map, times Delta_k?)
+REGISTERED = [("C5.residual_A_k", ta.G_A, True), ("C5.residual_B_k", -ta.G_B, True),
+              ("C5.disagreement_k", ta.G_A + ta.G_B - model.I, True), ("C5.rate_k", ta.J_A, False)]
+
+
 def v3(profile: Profile) -> Outcome:
+    from theory.formulas import all_formulas
+
     env = _diagonal_env([pd.a], [pd.b])
-    return explicit_zero((f"{label} = C3 map in one direction",
-                          model.evaluate(expr, env)[0, 0] - gain) for label, expr, gain in DIRECTION_GAINS)
+    cases = [(f"{label} = C3 map in one direction", model.evaluate(expr, env)[0, 0] - gain)
+             for label, expr, gain in DIRECTION_GAINS]
+    shown = all_formulas()
+    cases += [(f"registered {fid} = C3 map in one direction",
+               model.evaluate(expr, env)[0, 0] * (pd.Delta_k if scaled else 1) - shown[fid].rhs)
+              for fid, expr, scaled in REGISTERED]
+    return explicit_zero(cases)
 
 
 def v2(profile: Profile) -> Outcome:

@@ -17,7 +17,7 @@ from theory import adversarial as adv
 from theory import algebra, model
 from theory import two_agents as ta
 
-from ..instances import random_gd_agent
+from ..instances import config_system, random_gd_agent, round_rate
 from ..properties import run_property
 from ..methods import FLOAT_REL_TOL, PAIR_FACTORS, PAIR_INVERTIBLE, explicit_zero, free_proofs, worst
 from ..provenance import cite
@@ -50,6 +50,51 @@ def plateaus(a: GDAgent, b: GDAgent, w_A: np.ndarray, rho: float = 0.0) -> tuple
     return last[0] - w_A, last[1] - b.w_star
 
 
+CONFIG_CASES = ((0, True), (1, False), (1, True), (0, False))  # (attacker index, default N) for each kind
+
+
+def config_attack_errors(rng, kind: str, i: int, default_N: bool) -> list[float]:
+    """The ``a2ad attack`` path: ``attacks.plan`` on a two-agent config parsed by ``numerics.config``
+    (SPD matrix preconditioners, steps per turn 1..3, attacker ``i``, default or explicit N);
+    its entry is put into the config, parsed again and run with the real agents. Errors (relative):
+    the attacker's plateau against its own ``w_A*`` (C9, C10), the victim's against ``-M_B^{s_B} Delta``
+    (C8 with an exact attacker) and the steering point ``p`` (C11, with the reported residual 0), and
+    the reported rate against the rate of the attacked, re-parsed pair."""
+    import json
+
+    from numerics import config
+
+    d = int(rng.integers(2, 5))
+    system = config_system(rng, 2, d)
+    a, b = system.agents[i], system.agents[1 - i]
+    N = None if default_N else int(rng.integers(1, 4)) if kind == "rank-one" else int(d + rng.integers(1, 3))
+    p = rng.standard_normal(d)
+    # the kind as the CLI gets it: a string decoded from text, not the interned literal
+    kind_arg = json.loads(json.dumps(kind))
+    plan = attacks.plan(system, kind_arg, p if kind == "steer" else None, N, seed=int(rng.integers(0, 2**31)),
+                        attacker=i)
+    victim_entry = {"name": b.name, "geometry": b.geometry.H.tolist(), "target": b.w_star.tolist(),
+                    "preconditioner": b.Gamma.tolist(), "steps_per_turn": b.steps}
+    entries = [plan.entry, victim_entry] if i == 0 else [victim_entry, plan.entry]
+    doc = {"schema_version": 1, "agents": entries, "initial_message": system.initial_message.tolist()}
+    attacked = config.parse(json.loads(json.dumps(doc)))
+    rho = round_rate(attacked.agents)
+    turns = TURNS if rho < 0.9 else min(MAX_TURNS, int(np.log(1e-15) / np.log(rho)) + TURNS)
+    last = simulate.run(attacked.agents, attacked.initial_message, turns)[-1]
+    u, v = last[i], last[1 - i]  # the attacker's and the victim's plateaus
+    # the attacker's target: its own w_A*, or for steering w_A* = M_B^{-1}(p - K_B w_B*) (computed
+    # here, not by attacks.steering_target), with the victim's per-turn transfer M_B = GDAgent.M
+    target = np.linalg.solve(b.M, p - b.K @ b.w_star) if kind == "steer" else a.w_star
+    Delta = b.w_star - target
+    scale = np.linalg.norm(Delta)
+    errors = [np.linalg.norm(u - target) / scale,  # e_A = 0
+              np.linalg.norm(v - b.w_star + b.M @ Delta) / scale]  # then e_B = -M_B Delta (C8)
+    if kind == "steer":  # M_B invertible here: p is reached and the reported residual is 0
+        errors += [np.linalg.norm(v - p) / np.linalg.norm(p), plan.prompt.unreachable / np.linalg.norm(p)]
+    errors.append(abs(plan.prompt.rho - rho))  # the reported rate is the attacked pair's (0 when M_A = 0)
+    return [float(e) for e in errors]
+
+
 # ---- C8 -------------------------------------------------------------------
 E_A, E_B = model.vector("e_A"), model.vector("e_B")
 PLATEAUS = {**D, "e_A": ta.e_A, "e_B": ta.e_B}
@@ -62,7 +107,20 @@ def c8_v1(profile: Profile) -> Outcome:
         ("e_B + M_B Delta = M_B e_A (so e_A = 0 gives e_B = -M_B Delta)",
          algebra.prove(ta.e_B + B.M * ta.Delta, B.M * ta.e_A, [model.I - ta.J_B], D, PAIR_FACTORS)),
         ("(I - M_B M_A) e_B = -M_B K_A Delta", algebra.prove((model.I - ta.J_B) * E_B, -B.M * A.K * ta.Delta, (), PLATEAUS, PAIR_FACTORS)),
+        # the registered formulas (the docs render them) are the ones proved: C8.attack_condition as
+        # written, and C8.victim_residual = e_B - M_B e_A, which is e_B once e_A = 0
+        ("registered C8.attack_condition", algebra.prove(registered("C8.attack_condition").lhs,
+                                                         registered("C8.attack_condition").rhs, (), PLATEAUS, PAIR_FACTORS)),
+        ("registered C8.victim_residual = e_B - M_B e_A",
+         algebra.prove(registered("C8.victim_residual").rhs, ta.e_B - B.M * ta.e_A, [model.I - ta.J_B], D, PAIR_FACTORS)),
     ])
+
+
+def registered(fid: str):
+    """The registered formula ``fid`` (theory.formulas): the object the docs and LaTeX render."""
+    from theory.formulas import all_formulas
+
+    return all_formulas()[fid]
 
 
 def c8_v4(profile: Profile) -> Outcome:
@@ -104,7 +162,12 @@ def c9_v1(profile: Profile) -> Outcome:
                    relations={C9_ORTHONORMAL: (adv.U.T * adv.U, model.I),
                               C9_ROOT: (R * R, sp.Inverse(G))})
     H, w = adv.H_from_prompt, ta.u
+    # the registered prompt formula (what the docs render, with a plain N and U) gives K_A = I too
+    shown = registered("C9.full_rank_prompt").rhs.xreplace({sp.Symbol("N"): adv.N_prompt,
+                                                            model.matrix("U"): adv.U})
     return free_proofs([
+        ("registered C9.full_rank_prompt: Gamma_A X_A^T X_A / N = I",
+         algebra.prove(G * shown.T * shown / adv.N_prompt, model.I, **setting)),
         ("H_A = X_A^T X_A / N = Gamma_A^{-1}", algebra.prove(H, sp.Inverse(G), **setting)),
         ("K_A = Gamma_A H_A = I", algebra.prove(G * H, model.I, **setting)),
         ("M_A = I - Gamma_A H_A = 0", algebra.prove(model.I - G * H, sp.ZeroMatrix(*A.M.shape), **setting)),
@@ -126,7 +189,10 @@ def c9_v4(profile: Profile) -> Outcome:
         # A sits on its target from its first turn (the real agent, one step)
         first = simulate.run([a, b], rng.standard_normal(d), 1)[0, 0]
         errors += [np.linalg.norm(a.K - np.eye(d)), np.linalg.norm(first - w_A) / np.linalg.norm(w_A)]
-    return worst(errors, FLOAT_REL_TOL * 10, "K_A = I (cond(Gamma_A) up to 1e3) and A exact after its first turn")
+    for i, default_N in CONFIG_CASES:
+        errors += config_attack_errors(rng, "full", i, default_N)
+    return worst(errors, FLOAT_REL_TOL * 10, "K_A = I (cond(Gamma_A) up to 1e3) and A exact after its first turn; "
+                                             "a2ad attack's plan on parsed configs: e_A = 0, e_B = -M_B^{s_B} Delta")
 
 
 # ---- C10 ------------------------------------------------------------------
@@ -166,8 +232,11 @@ def c10_v4(profile: Profile) -> Outcome:
         rho_pair = float(closed_forms.spectral_radius(a.M @ b.M))
         errors += [np.linalg.norm(a.K @ g - g) / np.linalg.norm(g), np.linalg.norm(e_A) / np.linalg.norm(g),
                    abs(prompt.rho - rho_pair)]
+    for i, default_N in CONFIG_CASES:
+        errors += config_attack_errors(rng, "rank-one", i, default_N)
     return worst(errors, FLOAT_REL_TOL, f"rank-one prompt: K_A g = g, simulated e_A = 0, reported rho exact "
-                                        f"({refused} draws refused as divergent)")
+                                        f"({refused} draws refused as divergent); a2ad attack's plan on parsed "
+                                        "configs: e_A = 0, e_B = -M_B^{s_B} Delta, reported rho = the attacked pair's")
 
 
 # ---- C11 ------------------------------------------------------------------
@@ -198,13 +267,16 @@ def c11_v4(profile: Profile) -> Outcome:
         a = prompt.agent(Gamma_A)
         _, e_B = plateaus(a, b, prompt.w_A)
         errors.append(np.linalg.norm(e_B + b.w_star - p) / np.linalg.norm(p))
+    for i, default_N in CONFIG_CASES:
+        errors += config_attack_errors(rng, "steer", i, default_N)
     # singular M_B (a direction B's step inverts exactly): least squares, residual reported
     H = np.diag([1.0, 0.5])
     b = GDAgent("B", from_geometry(H, [1.0, -1.0], name="B"), np.eye(2))  # M_B = diag(0, 0.5)
     w_A, residual = attacks.steering_target(b.M, b.w_star, [3.0, 2.0])
     expected_residual = abs(3.0 - 1.0)  # first coordinate of v* is pinned at w_B*[0] = 1
     errors.append(abs(residual - expected_residual))
-    return worst(errors, FLOAT_REL_TOL, "steered victim's simulated equilibrium = p; singular M_B: "
+    return worst(errors, FLOAT_REL_TOL, "steered victim's simulated equilibrium = p (also through a2ad attack's "
+                                        "plan on parsed configs); singular M_B: "
                                         f"least-squares residual {residual:.3g} (expected {expected_residual})")
 
 
@@ -213,7 +285,9 @@ def c16_error(rng, d: int) -> float:
     """Simulated ``e_B`` against an exact (C9) attacker vs its exact value ``-M_B^{s_B} Delta``
     (C8 with M_A = 0), and ``||e_B||`` above the bound ``||M_B^{s_B}||_2 ||Delta||``; the larger,
     over ``||Delta||``. The exact value makes the check two-sided: the bound alone follows from
-    the triangle inequality and an ``e_B`` several times too small would still satisfy it."""
+    the triangle inequality and an ``e_B`` several times too small would still satisfy it. The exact
+    value is also taken from the registered formula C16.victim_residual_s_steps (what the docs
+    render), evaluated with B's one-step transfer and ``s_B``."""
     s_B = int(rng.integers(1, 5))
     base = victim(rng, d)
     b = GDAgent("B", base.geometry, base.Gamma, s_B)
@@ -223,7 +297,11 @@ def c16_error(rng, d: int) -> float:
     _, e_B = plateaus(a, b, w_A)
     Delta = b.w_star - w_A
     M_s = b.M  # GDAgent.M with steps per turn: the transfer predict uses
-    exact = np.linalg.norm(e_B + M_s @ Delta)
+    # the registered formula -M_B^{s_B} Delta itself, evaluated with B's one-step transfer
+    formula = registered("C16.victim_residual_s_steps").rhs.xreplace({sp.Symbol("s_B"): s_B})
+    one_step = np.eye(d) - b.Gamma @ b.geometry.H
+    shown = model.evaluate(formula, {B.M.name: one_step, A.w_star.name: w_A[:, None], B.w_star.name: b.w_star[:, None]})
+    exact = np.maximum(np.linalg.norm(e_B + M_s @ Delta), np.linalg.norm(e_B - shown[:, 0]))  # NaN propagates
     excess = np.linalg.norm(e_B) - np.linalg.norm(M_s, 2) * np.linalg.norm(Delta)
     return float(np.maximum(exact, excess) / np.linalg.norm(Delta))
 

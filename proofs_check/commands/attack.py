@@ -65,7 +65,7 @@ def run(args) -> int:
     if args.victim is not None and (args.victim not in names or names.index(args.victim) == i):
         raise InputError("--victim", args.victim, "must be the other agent of the two (the attacker is "
                                                   f"{names[i]}; agents: {names})")
-    plan = attacks.plan(system, args.kind, parse_point(args.point, system.d), args.examples, seed, attacker=i)
+    plan = attacks.plan(system, args.kind, parse_point(args.point, system.d), args.examples, seed=seed, attacker=i)
     a = system.agents[i]
     H = plan.prompt.X.T @ plan.prompt.X / len(plan.prompt.X)
     # Same map as the prompt entry (c = Gamma X^T y / N = Gamma H w_A*), with the intended target kept.
