@@ -219,31 +219,10 @@ def fit_transcript(transcript: Transcript, tail_fraction: float = 0.5, bootstrap
         notes.append(f"fitted round rate rho = {prediction.rate:.4g} >= 1: the fitted conversation diverges, "
                      "so there is no plateau to predict")
     rounds = _rounds([data[a][1] for a in agents])
-    start = int(rounds.shape[0] * (1 - tail_fraction))
-    tail = rounds[start:]
-    if tail.shape[0] < 2:
-        raise InputError("tail rounds", tail.shape[0], "need at least 2 complete rounds in the tail; "
-                                                       "record more turns or raise --tail")
+    start, tail = tail_rounds(rounds, tail_fraction)
     rng = np.random.default_rng(seed)
-    plateaus, spreads = [], []
-    for _ in range(bootstrap):
-        boot = []
-        for a in agents:
-            W, Y = data[a]
-            idx = rng.integers(0, len(W), size=len(W))
-            try:
-                boot.append(fit_map(W[idx], Y[idx], name=a, warn=False))
-            except InputError:  # a degenerate resample: skip it
-                break
-        if len(boot) < len(agents):
-            continue
-        p = predict(tuple(boot))
-        if p.plateau is not None:
-            plateaus.append(p.plateau)
-            spreads.append(np.sqrt(np.maximum(np.diagonal(p.spread, axis1=-2, axis2=-1), 0)))
+    plateaus, spreads = bootstrap_refits(data, agents, predict, bootstrap, rng, notes)
     map_intervals = tuple(map_interval(*data[a], level=level) for a in agents)
-    if bootstrap and len(plateaus) < 0.9 * bootstrap:
-        notes.append(f"only {len(plateaus)} of {bootstrap} bootstrap refits converge: intervals are unreliable")
     return FitReport(
         agents=tuple(agents), prediction=prediction, tail_start=start,
         observed_mean=tail.mean(axis=0),
@@ -253,3 +232,38 @@ def fit_transcript(transcript: Transcript, tail_fraction: float = 0.5, bootstrap
         spread_interval=percentile_interval(np.array(spreads), level) if spreads else None,
         observed_mean_interval=percentile_interval(_block_bootstrap_means(tail, max(bootstrap, 1), rng), level),
         bootstrap=bootstrap, level=level, warnings=tuple(notes))
+
+
+def tail_rounds(rounds: np.ndarray, tail_fraction: float) -> tuple[int, np.ndarray]:
+    """The first round of the tail and the tail's rounds (the last ``tail_fraction`` of them, >= 2)."""
+    start = int(rounds.shape[0] * (1 - tail_fraction))
+    tail = rounds[start:]
+    if tail.shape[0] < 2:
+        raise InputError("tail rounds", tail.shape[0], "need at least 2 complete rounds in the tail; "
+                                                       "record more turns or raise --tail")
+    return start, tail
+
+
+def bootstrap_refits(data: dict, agents, predict_fits, bootstrap: int, rng, notes: list) -> tuple[list, list]:
+    """Pairs bootstrap per agent: refit every agent's map on resampled (input, output) pairs, predict
+    with ``predict_fits`` and keep the converging refits' plateaus and predicted standard deviations.
+    A degenerate resample is skipped; a note is added when fewer than 90% of the refits converge."""
+    plateaus, spreads = [], []
+    for _ in range(bootstrap):
+        boot = []
+        for a in agents:
+            U, Y = data[a]
+            idx = rng.integers(0, len(U), size=len(U))
+            try:
+                boot.append(fit_map(U[idx], Y[idx], name=a, warn=False))
+            except InputError:  # a degenerate resample: skip it
+                break
+        if len(boot) < len(agents):
+            continue
+        p = predict_fits(tuple(boot))
+        if p.plateau is not None:
+            plateaus.append(p.plateau)
+            spreads.append(np.sqrt(np.maximum(np.diagonal(p.spread, axis1=-2, axis2=-1), 0)))
+    if bootstrap and len(plateaus) < 0.9 * bootstrap:
+        notes.append(f"only {len(plateaus)} of {bootstrap} bootstrap refits converge: intervals are unreliable")
+    return plateaus, spreads

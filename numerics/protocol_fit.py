@@ -113,30 +113,10 @@ def fit(transcript, protocol: Protocol, tail_fraction: float = 0.5, bootstrap: i
         notes.append(f"fitted round rate rho = {prediction.rate:.4g} >= 1: the fitted protocol diverges, "
                      "so there is no plateau to predict")
     rounds = rep.rounds
-    start = int(rounds.shape[0] * (1 - tail_fraction))
-    tail = rounds[start:]
-    if tail.shape[0] < 2:
-        raise InputError("tail rounds", tail.shape[0], "need at least 2 complete rounds in the tail; "
-                                                       "record more turns or raise --tail")
+    start, tail = fitting.tail_rounds(rounds, tail_fraction)
     rng = np.random.default_rng(seed)
-    plateaus, spreads = [], []
-    for _ in range(bootstrap):  # pairs bootstrap per agent, as for the round robin
-        boot = []
-        for a in names:
-            U, Y = data[a]
-            idx = rng.integers(0, len(U), size=len(U))
-            try:
-                boot.append(fitting.fit_map(U[idx], Y[idx], name=a, warn=False))
-            except InputError:  # a degenerate resample: skip it
-                break
-        if len(boot) < len(names):
-            continue
-        p = predict(tuple(boot), protocol)
-        if p.plateau is not None:
-            plateaus.append(p.plateau)
-            spreads.append(np.sqrt(np.maximum(np.diagonal(p.spread, axis1=-2, axis2=-1), 0)))
-    if bootstrap and len(plateaus) < 0.9 * bootstrap:
-        notes.append(f"only {len(plateaus)} of {bootstrap} bootstrap refits converge: intervals are unreliable")
+    plateaus, spreads = fitting.bootstrap_refits(data, names, lambda fits: predict(fits, protocol), bootstrap,
+                                                 rng, notes)
     return ProtocolFitReport(
         agents=tuple(names), prediction=prediction, tail_start=start,
         observed_mean=tail.mean(axis=0),
