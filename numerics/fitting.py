@@ -202,12 +202,7 @@ def _block_bootstrap_means(tail: np.ndarray, B: int, rng) -> np.ndarray:
 def fit_transcript(transcript: Transcript, tail_fraction: float = 0.5, bootstrap: int = 200,
                    seed: int = 0, level: float = CONFIDENCE) -> FitReport:
     """Fit every agent of a round-robin transcript and compare prediction with its tail."""
-    if not 0 < level < 1:
-        raise InputError("interval level", level, "must be in (0, 1)")
-    if not 0 < tail_fraction < 1:
-        raise InputError("tail fraction", tail_fraction, "must be in (0, 1)")
-    if isinstance(bootstrap, bool) or not isinstance(bootstrap, int) or bootstrap < 0:
-        raise InputError("bootstrap", bootstrap, "must be an integer >= 0 (resamples)")
+    check_fit_options(level, tail_fraction, bootstrap)
     agents = transcript.agents
     if len(agents) < 2:
         raise InputError("transcript agents", agents, "a conversation needs at least 2 agents")
@@ -232,6 +227,16 @@ def fit_transcript(transcript: Transcript, tail_fraction: float = 0.5, bootstrap
         spread_interval=percentile_interval(np.array(spreads), level) if spreads else None,
         observed_mean_interval=percentile_interval(_block_bootstrap_means(tail, max(bootstrap, 1), rng), level),
         bootstrap=bootstrap, level=level, warnings=tuple(notes))
+
+
+def check_fit_options(level: float, tail_fraction: float, bootstrap: int) -> None:
+    """InputError unless 0 < level < 1, 0 < tail_fraction < 1 and bootstrap is an integer >= 0."""
+    if not 0 < level < 1:
+        raise InputError("interval level", level, "must be in (0, 1)")
+    if not 0 < tail_fraction < 1:
+        raise InputError("tail fraction", tail_fraction, "must be in (0, 1)")
+    if isinstance(bootstrap, bool) or not isinstance(bootstrap, int) or bootstrap < 0:
+        raise InputError("bootstrap", bootstrap, "must be an integer >= 0 (resamples)")
 
 
 def tail_rounds(rounds: np.ndarray, tail_fraction: float) -> tuple[int, np.ndarray]:

@@ -94,12 +94,7 @@ class ProtocolFitReport(fitting.FitReport):
 def fit(transcript, protocol: Protocol, tail_fraction: float = 0.5, bootstrap: int = 200, seed: int = 0,
         level: float = fitting.CONFIDENCE) -> ProtocolFitReport:
     """Fit every agent of a transcript recorded under ``protocol`` and compare prediction with its tail."""
-    if not 0 < level < 1:
-        raise InputError("interval level", level, "must be in (0, 1)")
-    if not 0 < tail_fraction < 1:
-        raise InputError("tail fraction", tail_fraction, "must be in (0, 1)")
-    if isinstance(bootstrap, bool) or not isinstance(bootstrap, int) or bootstrap < 0:
-        raise InputError("bootstrap", bootstrap, "must be an integer >= 0 (resamples)")
+    fitting.check_fit_options(level, tail_fraction, bootstrap)
     names = list(protocol.names)
     unknown = sorted(set(r.agent for r in transcript.records) - set(names))
     if unknown:
