@@ -1,5 +1,6 @@
 """A chat-completions server on 127.0.0.1 (a free port) for the HTTP client's tests."""
 import json
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -11,7 +12,7 @@ class ChatServer:
     or a tuple ``(status, body, headers)``; ``auth`` records each request's Authorization header."""
 
     def __init__(self, answer):
-        self.auth, self.requests = [], 0
+        self.auth, self.requests, self.errors = [], 0, []
         outer = self
         local = text_protocol.gd_text_agent(0.5)
 
@@ -37,7 +38,13 @@ class ChatServer:
             def log_message(self, *args):
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request, client_address):
+                # Kept, not printed: a handler thread that outlives its test (a client that timed out)
+                # would otherwise print its traceback into a later test's captured stderr.
+                outer.errors.append(sys.exc_info()[1])
+
+        self.httpd = Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
