@@ -44,6 +44,10 @@ class Protocol:
     def K(self) -> int:
         return len(self.names)
 
+    def speaks_per_round(self) -> list[int]:
+        """How many phases of a round list each agent (an agent takes its steps that many times per round)."""
+        return [sum(1 for phase in self.phases for i, _ in phase if i == k) for k in range(self.K)]
+
     def weights(self) -> tuple[np.ndarray, np.ndarray]:
         """Dense ``W`` (P, K, K) and listener mask (P, K) of the phases."""
         P, K = len(self.phases), self.K
@@ -155,9 +159,7 @@ def simulate(agents: Sequence, protocol: Protocol, turns: int) -> np.ndarray:
     """
     from .simulate import check_size, require_finite
 
-    # An agent that speaks in several phases takes its steps that many times per round.
-    speaks = [sum(1 for phase in protocol.phases for i, _ in phase if i == k) for k in range(len(agents))]
-    turns = check_size(agents, turns, speaks)
+    turns = check_size(agents, turns, protocol.speaks_per_round())
     m = np.array(protocol.initial, dtype=float)
     out = np.empty((turns,) + m.shape)
     with np.errstate(over="ignore", invalid="ignore"):

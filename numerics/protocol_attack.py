@@ -62,8 +62,7 @@ def steering_target(M, c, W, mask, attacker: int, victim: int, point, names) -> 
     """
     d = M.shape[-1]
     Phi, _ = protocol_eval.round_map(M, c, W, mask)
-    from .protocol_fit import round_rate
-    rho = round_rate(Phi, W, mask, d)
+    rho = float(protocol_eval.rate(Phi, protocol_eval.live_agents(W, mask), d))
     if not rho < 1 - protocol_eval.CONVERGENCE_MARGIN:
         raise InputError("rho of the attacked protocol's round map", rho,
                          "the attacker's new map makes the protocol diverge: no fixed point to steer (P1)")

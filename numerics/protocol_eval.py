@@ -64,7 +64,8 @@ def round_map(M: np.ndarray, c: np.ndarray, W: np.ndarray, mask: np.ndarray) -> 
     return Phi.reshape(batch + (K * d, K * d)), r.reshape(batch + (K * d,))
 
 
-def _live_index(live: np.ndarray, d: int) -> np.ndarray:
+def live_index(live: np.ndarray, d: int) -> np.ndarray:
+    """Joint-state indices (agent-major) of the live agents' d coordinates."""
     return (np.flatnonzero(live)[:, None] * d + np.arange(d)).ravel()
 
 
@@ -73,7 +74,7 @@ def rate(Phi: np.ndarray, live: np.ndarray, d: int) -> np.ndarray:
 
     With no live agent the round map is constant (Phi = 0), so the rate is 0.
     """
-    idx = _live_index(live, d)
+    idx = live_index(live, d)
     if idx.size == 0:
         return np.zeros(Phi.shape[:-2])
     return closed_forms.spectral_radius(Phi[..., idx[:, None], idx])
@@ -104,7 +105,7 @@ def fixed_points(M: np.ndarray, c: np.ndarray, W: np.ndarray, mask: np.ndarray, 
             closed_forms.require_contraction(Phi)
         z = np.linalg.solve(np.eye(K * d) - Phi, r[..., None])[..., 0]
         return z.reshape(batch + (K, d))
-    idx = _live_index(live, d)
+    idx = live_index(live, d)
     A = Phi[..., :, idx]
     PRR = A[..., idx, :]
     if check:
@@ -203,7 +204,7 @@ def predict_precise(system, digits: int) -> dict:
     s = lambda x: mp.nstr(x, digits, strip_zeros=False)  # noqa: E731
     d, K = system.d, len(system.agents)
     W, mask = system.protocol.weights()
-    idx = [int(i) for i in _live_index(live_agents(W, mask), d)]
+    idx = [int(i) for i in live_index(live_agents(W, mask), d)]
     with mp.workdps(digits + 10):  # guard digits for the solve
         Ms, cs, targets = zip(*(precise.agent_transfer(a.Gamma, a.geometry, a.steps) for a in system.agents))
         Phi, r = precise_round_map(Ms, cs, system.protocol)

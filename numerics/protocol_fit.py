@@ -51,7 +51,7 @@ def stationary_covariance(M: np.ndarray, S: np.ndarray, W: np.ndarray, mask: np.
         Q = Phi_p @ Q @ Phi_p.T + D.reshape(K * d, K * d)
     Phi, _ = protocol_eval.round_map(M, zero, W, mask)
     live = protocol_eval.live_agents(W, mask)
-    idx = (np.flatnonzero(live)[:, None] * d + np.arange(d)).ravel()
+    idx = protocol_eval.live_index(live, d)
     A = Phi[:, idx]
     if idx.size:
         Sigma = A @ solve_discrete_lyapunov(A[idx], Q[np.ix_(idx, idx)]) @ A.T + Q
@@ -61,20 +61,13 @@ def stationary_covariance(M: np.ndarray, S: np.ndarray, W: np.ndarray, mask: np.
     return np.stack([Sigma[i * d:(i + 1) * d, i * d:(i + 1) * d] for i in range(K)])
 
 
-def round_rate(Phi: np.ndarray, W: np.ndarray, mask: np.ndarray, d: int) -> float:
-    """``rho(Phi)`` over the live agents; 0 when the round reads no start-of-round message
-    (then ``Phi = 0``: the round map is constant)."""
-    live = protocol_eval.live_agents(W, mask)
-    return float(protocol_eval.rate(Phi, live, d)) if live.any() else 0.0
-
-
 def predict(fits, protocol: Protocol) -> fitting.Prediction:
     """Rate, end-of-round fixed points and stationary covariances of the fitted maps under ``protocol``."""
     M = np.stack([f.M_hat for f in fits])
     c = np.stack([f.c_hat for f in fits])
     W, mask = protocol.weights()
     Phi, _ = protocol_eval.round_map(M, c, W, mask)
-    rate = round_rate(Phi, W, mask, M.shape[-1])
+    rate = float(protocol_eval.rate(Phi, protocol_eval.live_agents(W, mask), M.shape[-1]))
     if not rate < 1 - protocol_eval.CONVERGENCE_MARGIN:
         return fitting.Prediction(tuple(fits), rate, None, None)
     plateau = protocol_eval.fixed_points(M, c, W, mask, check=False)

@@ -70,10 +70,6 @@ class Replay:
     schedule: Schedule  # positioned after the last message (to continue a run)
 
 
-def speaks_per_round(protocol: Protocol) -> list[int]:
-    return [sum(1 for phase in protocol.phases for i, _ in phase if i == k) for k in range(protocol.K)]
-
-
 def replay(protocol: Protocol, records, check_incoming: bool = True) -> Replay:
     """Rebuild each agent's inputs from the outgoing messages of ``records`` and ``protocol``.
 
@@ -129,27 +125,19 @@ def same(a: Protocol, b: Protocol) -> bool:
             and bool(np.array_equal(a.initial, b.initial)))
 
 
-def run(agents, protocol: Protocol, turns: int, meta: dict | None = None, schedule: Schedule | None = None,
-        sink=None):
+def run(agents, protocol: Protocol, turns: int):
     """Run ``agents`` (anything with ``name`` and ``respond``) under ``protocol`` for ``turns`` rounds,
     message by message; returns the :class:`numerics.transcripts.Transcript` (with its protocol header).
-
-    ``schedule`` continues a replayed run; ``sink(record)`` receives each record as it is made
-    (the LLM runner appends it to its file). A text agent's raw reply goes to ``meta["reply"]``.
-    """
+    (The LLM runner walks the same :class:`Schedule` with its own deadline and resume handling.)"""
     from .transcripts import Transcript, record
 
-    s = schedule or Schedule(protocol)
+    s = Schedule(protocol)
     records = []
     while s.turn < turns:
         t, p, i = s.next()
         heard = s.heard()
         agent = agents[i]
         out = np.asarray(agent.respond(heard), dtype=float)
-        reply = agent.replies[-1] if hasattr(agent, "replies") else None
-        rec = record(agent, t, heard, out, meta, reply, phase=p)
-        if sink is not None:
-            sink(rec)
-        records.append(rec)
+        records.append(record(agent, t, heard, out, phase=p))
         s.write(out)
     return Transcript(tuple(records), header(protocol))

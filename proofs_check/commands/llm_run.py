@@ -148,7 +148,7 @@ def _run_protocol(args, raw_config, agents, v0, turns, out, meta, deadline) -> i
     from numerics import protocol_transcript as pt
 
     proto = protocol_mod.parse(raw_config["protocol"], [a.name for a in agents], v0.shape[0], v0)
-    speaks = pt.speaks_per_round(proto)
+    speaks = proto.speaks_per_round()
     simulate.check_size(agents, turns, speaks)
     done, schedule = _resume_protocol(out, agents, proto) if args.resume else (0, None)
     fresh = schedule is None
