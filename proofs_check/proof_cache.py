@@ -65,11 +65,6 @@ def _statements(tree: ast.Module):
             stack.extend(getattr(node, field, ()))
 
 
-def _imports(name: str, path: str, source: bytes | None = None) -> set[str]:
-    """First-party modules named by the import statements of module ``name`` (top level or in functions)."""
-    return {m for m in _named_modules(name, path, source) if _module_file(m)}
-
-
 def _named_modules(name: str, path: str, source: bytes | None = None) -> set[str]:
     """Every first-party dotted name (and its parent packages) an import statement of ``name`` mentions."""
     tree = ast.parse(Path(path).read_bytes() if source is None else source, filename=path)

@@ -833,11 +833,11 @@ def _check_noisy_round(cp: Compiled) -> Check:
     idx = {nm: k for k, nm in enumerate(s.names)}
     x = [letter(sp.Symbol(f"x_{nm}", commutative=False)) for nm in s.names]  # start-of-round deviation from z*
     z = [cp.poly(e) for e in cp.fixed_point]
+    Phi = [[cp.poly(e) for e in row] for row in cp.Phi]
     if cp.named is not None:  # z* opaque, and Phi z* + r in place of z* (the fixed point is proved apart)
         zs = [letter(sp.Symbol(f"z^*_{nm}", commutative=False)) for nm in s.names]
-        Phi0 = [[cp.poly(e) for e in row] for row in cp.Phi]
         z = zs
-        z_after = [padd(*[pmul(Phi0[a][b], zs[b]) for b in range(K)], cp.poly(cp.r[a])) for a in range(K)]
+        z_after = [padd(*[pmul(Phi[a][b], zs[b]) for b in range(K)], cp.poly(cp.r[a])) for a in range(K)]
     else:
         z_after = z
     state = [padd(z[k], x[k]) for k in range(K)]
@@ -857,7 +857,6 @@ def _check_noisy_round(cp: Compiled) -> Check:
         for Pq in maps[p + 1:]:
             tail = _pmatmul(Pq, tail)
         tails.append(tail)
-    Phi = [[cp.poly(e) for e in row] for row in cp.Phi]
     worst = sp.Integer(0)
     for a in range(K):
         predicted = padd(*[pmul(Phi[a][b], x[b]) for b in range(K)],
