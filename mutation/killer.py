@@ -2,7 +2,7 @@
 the methods) that reach one module. Exit status 1 when any selected method fails, as ``a2ad verify``.
 
 Usage: ``python mutation/killer.py C1:V4,V6 C2:V4 [tests/test_x.py ...]`` (a claim without ``:methods``
-runs all its methods). Arguments ending in ``.py`` are pytest files run after verify passed: the
+runs all its methods, in the order given; the killer stops at the first failed method). Arguments ending in ``.py`` are pytest files run after verify passed: the
 input contracts (InputError on bad input) that verify, which checks mathematics, never exercises.
 Methods left out are those that never execute the mutated module (e.g. the symbolic V1/V2 for a
 float64 module), so they cannot kill its mutants; docs/mutation.rst lists the map.
@@ -58,6 +58,8 @@ def main(argv: list[str]) -> int:
 
 
 def _main(argv: list[str]) -> int:
+    import os
+
     from proofs_check import registry, runner
 
     if not argv:
@@ -65,7 +67,6 @@ def _main(argv: list[str]) -> int:
         return 2
 
     profile = registry.Profile.named("quick")
-    failed = []
     tests = [a for a in argv if a.endswith(".py")]
     for spec in (a for a in argv if not a.endswith(".py")):
         cid, _, methods = spec.partition(":")
@@ -73,15 +74,12 @@ def _main(argv: list[str]) -> int:
         names = methods.split(",") if methods else list(claim.methods)
         for name in names:
             result = runner.run_method(name, claim.methods[name], profile)
-            if result["status"] == "failed":
-                failed.append(f"{cid} {name}: {result['detail'][:200]}")
-    for line in failed:
-        print(line)
-    if failed:
-        return 1
+            if result["status"] != "passed":
+                # one failed (or skipped: the baseline ran it) method decides the outcome, killed:
+                # the rest would only cost time
+                print(f"{cid} {name}: {result['detail'][:200]}")
+                return 1
     if tests:
-        import os
-
         import pytest
         # in this process (the modules verify imported are reused), from the tree's root
         os.chdir(Path(__file__).resolve().parent.parent)
