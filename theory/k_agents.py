@@ -21,12 +21,11 @@ def agents(K: int) -> tuple[AgentSymbols, ...]:
 
 
 def P(K: int, i: int, j: int) -> sp.MatrixExpr:
-    """``P_{i,j} = M_i M_{i-1} ... M_{j+1}`` (cyclic; ``P_{i,i} = I``)."""
+    """``P_{i,j} = M_i M_{i-1} ... M_{j+1}`` (cyclic; ``P_{i,i} = I``): ``(i - j) mod K`` factors."""
     ag = agents(K)
-    out, k = I, i
-    while k % K != j % K:
-        out = out * ag[k % K].M
-        k -= 1
+    out = I
+    for step in range((i - j) % K):  # a bounded count: no loop condition that could fail to end
+        out = out * ag[(i - step) % K].M
     return out
 
 
