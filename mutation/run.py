@@ -107,17 +107,15 @@ def forget_timeouts(session: Path) -> int:
         return cur.rowcount
 
 
-def results(session: Path, pending: bool = False) -> list[dict]:
-    """One row per mutant run (with ``pending``: one per mutant not run yet, outcome None)."""
+def results(session: Path) -> tuple[list[dict], int]:
+    """One row per mutant run, and the number of mutants not run yet (one ``cosmic-ray dump``)."""
     out = subprocess.run([tool("cosmic-ray"), "dump", str(session)], cwd=ROOT, check=True,
                          capture_output=True, text=True).stdout
-    rows = []
+    rows, pending = [], 0
     for line in out.splitlines():
         item, result = json.loads(line)
-        if (result is None) != pending:
-            continue
         if result is None:
-            rows.append({"outcome": None})
+            pending += 1
             continue
         m = item["mutations"][0]
         rows.append({"module": m["module_path"], "operator": m["operator_name"], "occurrence": m["occurrence"],
@@ -125,7 +123,7 @@ def results(session: Path, pending: bool = False) -> list[dict]:
                      "worker_outcome": result.get("worker_outcome"), "diff": result.get("diff", ""),
                      "timeout": result.get("output") == TIMEOUT_OUTPUT
                      or CPU_LIMIT_MARK in (result.get("output") or "")})
-    return rows
+    return rows, pending
 
 
 def main(argv=None) -> int:
@@ -171,12 +169,12 @@ def main(argv=None) -> int:
                 slow = OUT / f"{name}-retry.toml"
                 slow.write_text(config_text(module, *spec, timeout * RETRY_TIMEOUT_FACTOR, cpu_limit))
                 run([tool("cosmic-ray"), "exec", str(slow), str(session)])
-        rows = [r for r in results(session) if r["worker_outcome"] != "skipped"]
+        rows, pending = results(session)
+        rows = [r for r in rows if r["worker_outcome"] != "skipped"]
         timeouts = [r for r in rows if r["outcome"] == "killed" and r["timeout"]]
         killed = sum(r["outcome"] == "killed" and not r["timeout"] for r in rows)
         incompetent = sum(r["outcome"] == "incompetent" for r in rows)
         survivors = [r for r in rows if r["outcome"] == "survived"]
-        pending = sum(r["outcome"] is None for r in results(session, pending=True))
         summary[module] = {"claims": targets[module]["claims"], "mutants": len(rows), "killed": killed,
                            "timed_out": len(timeouts), "incompetent": incompetent, "survived": len(survivors),
                            "not_run": pending, "survivors": survivors, "timeouts": timeouts}

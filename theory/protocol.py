@@ -178,6 +178,10 @@ class ProtocolAlgebra(FreeAlgebra):
         """A named letter with its definition (evaluated before anything that uses it)."""
         self.events.append(("def", sym, poly))
 
+    def named_letters(self) -> dict:
+        """``{letter: word polynomial}`` of the named letters, in order of definition."""
+        return {sym: poly for kind, sym, poly in self.events if kind == "def"}
+
     def inverse(self, F) -> sp.Expr:
         Fp = to_poly(F)
         F = from_poly(Fp)
@@ -696,7 +700,7 @@ def compile_protocol(s: Spec, noise: bool = True) -> Compiled:
                              for k in R for l in R if Phi[a][k] and Phi[b][l]], to_poly(Q[a][b]))
                 out.lyapunov[(a, b)] = from_poly(lhs)
     if named is not None:
-        out.definitions = [(L, from_poly(p)) for kind, L, p in out.alg.events if kind == "def"]
+        out.definitions = [(L, from_poly(p)) for L, p in out.alg.named_letters().items()]
     out.seconds = time.perf_counter() - t0
     return out
 
@@ -717,15 +721,24 @@ def _assemble(s: Spec, alg, Phi, r, R, z, res_self_p, res_gaps_p, named) -> Comp
                     polys=cache, named=named)
 
 
+def _phase_tails(s: Spec) -> list:
+    """Per phase p, the word-polynomial product of the maps of the phases after p (how a message
+    emitted in phase p reaches the end of the round)."""
+    maps = [phase_poly(s, ph)[0] for ph in s.phases]
+    tails = []
+    for p in range(len(s.phases)):
+        tail = _identity(s.K)
+        for Pq in maps[p + 1:]:
+            tail = _pmatmul(Pq, tail)
+        tails.append(tail)
+    return tails
+
+
 def noise_poly(s: Spec) -> list:
     """:func:`noise_injection` as word polynomials (no SymPy expansion: for dense protocols)."""
     K, idx = s.K, {n: k for k, n in enumerate(s.names)}
-    maps = [phase_poly(s, ph)[0] for ph in s.phases]
     Q = [[{} for _ in range(K)] for _ in range(K)]
-    for p, phase in enumerate(s.phases):
-        tail = _identity(K)
-        for Pq in maps[p + 1:]:
-            tail = _pmatmul(Pq, tail)
+    for phase, tail in zip(s.phases, _phase_tails(s)):
         for listener, _ in phase:
             col = [tail[a][idx[listener]] for a in range(K)]
             S = letter(noise_cov(listener))
@@ -774,6 +787,8 @@ def verify(cp: Compiled) -> list[Check]:
     replaced by the local identities of the elimination chain (:func:`theory.protocol_schur.checks`)
     and the conclusions they imply; the noisy round is then checked with ``z*`` opaque.
     """
+    # compile_protocol ran the expanded checks already; they run again here on purpose: verify
+    # checks the object as it is now (a changed or planted fixed point must fail)
     out = _expanded_checks(cp) if cp.named is None else _verify_named(cp)
     if cp.rate_power > 1 or len(cp.rate_blocks[0]) < len(cp.live):
         B = [[cp.Phi[a][b] for b in cp.live] for a in cp.live]
@@ -850,13 +865,7 @@ def _check_noisy_round(cp: Compiled) -> Check:
             heard = padd(*[pscale(state[idx[src]], wt) for src, wt in row])
             new[idx[listener]] = padd(pmul(letter(M(listener)), heard), _c_poly(listener), letter(eta))
         state = new
-    maps = [phase_poly(s, ph)[0] for ph in s.phases]
-    tails = []
-    for p in range(len(s.phases)):
-        tail = _identity(K)
-        for Pq in maps[p + 1:]:
-            tail = _pmatmul(Pq, tail)
-        tails.append(tail)
+    tails = _phase_tails(s)
     worst = sp.Integer(0)
     for a in range(K):
         predicted = padd(*[pmul(Phi[a][b], x[b]) for b in range(K)],
@@ -885,19 +894,14 @@ def evaluate(cp: Compiled, expr: sp.Expr, agents: dict, extra: dict | None = Non
         table[sp.Symbol(k, commutative=False)] = np.asarray(v, dtype=float)
     d = next(iter(table.values())).shape[0]
     sc = {sp.Symbol(k): v for k, v in (scalars or {}).items()}
-    events = getattr(cp.alg, "events", [])
-    if any(kind == "def" for kind, _, _ in events):  # named letters: definitions and inverses in order
-        for kind, a, b in events:
-            if kind == "def":
-                try:
-                    table[a] = _eval(from_poly(b), table, d, sc)
-                except KeyError:  # needs a symbol not given (S_i of the noise): left out
-                    continue
-            else:
-                table[b] = np.linalg.inv(_eval(a, table, d, sc))
-    else:
-        for F, Q in cp.alg.inverted:
-            table[Q] = np.linalg.inv(_eval(F, table, d, sc))
+    for kind, a, b in cp.alg.events:  # named letters' definitions and the inverses, in order of creation
+        if kind == "def":
+            try:
+                table[a] = _eval(from_poly(b), table, d, sc)
+            except KeyError:  # needs a symbol not given (S_i of the noise): left out
+                continue
+        else:
+            table[b] = np.linalg.inv(_eval(a, table, d, sc))
     return _eval(expr, table, d, sc)
 
 

@@ -43,13 +43,11 @@ def derived_theory(cp: P.Compiled, steps: dict | None = None) -> dict:
         fixed[name] = F(cp.fixed_point[i])
         if cp.named is None:
             terms = [(_pretty(cp, G), P.gap(n[j], name)) for j, G in cp.residual_gaps[i].items()]
-            expr = sp.Add(*[G * g for G, g in terms])
+            expr = sp.Add(*[G * g for G, g in terms]) + cp.residual_self[i] * P.w_star(name)
         else:  # long coefficients: one term per word, so the LaTeX lines can break
             expr = P.from_poly(P.padd(*[P.pmul(cp.poly(G), P.letter(P.gap(n[j], name)))
                                         for j, G in cp.residual_gaps[i].items()],
                                       P.pmul(cp.poly(cp.residual_self[i]), P.letter(P.w_star(name)))))
-        if cp.residual_self[i] != 0 and cp.named is None:
-            expr += cp.residual_self[i] * P.w_star(name)
         resid[name] = {**F(expr), "weights_sum_to_one": cp.residual_self[i] == 0}
     q = cp.rate_power
     blocks = []

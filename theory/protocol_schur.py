@@ -192,9 +192,9 @@ def _phi_poly(dv: Derivation, a: int, b: int) -> dict:
     return P.letter(L) if L is not None else {}
 
 
-def _r_poly(dv: Derivation, a: int, names, vec) -> dict:
-    """``sum_j r_{a,j} vec(j)``."""
-    return P.padd(*[P.pmul(P.letter(L), vec(j)) for (a2, j), L in dv.rco.items() if a2 == a])
+def _r_wstar(dv: Derivation, a: int, names) -> dict:
+    """``r_a = sum_j r_{a,j} w_j*``."""
+    return P.padd(*[P.pmul(P.letter(L), P.letter(P.w_star(names[j]))) for (a2, j), L in dv.rco.items() if a2 == a])
 
 
 def _A0(dv: Derivation) -> list:
@@ -225,7 +225,7 @@ def derive(alg: "P.ProtocolAlgebra", s, Phi: list, r: list, R: tuple):
             j = index[w]
             rco[(a, j)] = L = r_letter(names[a], names[j])
             alg.define(L, poly)
-    defs = {L: p for _, L, p in (e for e in alg.events if e[0] == "def")}
+    defs = alg.named_letters()
     self_rows, self_expanded = {}, {}
     for a in range(K):
         D = P.padd(*[P.letter(L) for (a2, _), L in rco.items() if a2 == a],
@@ -235,14 +235,14 @@ def derive(alg: "P.ProtocolAlgebra", s, Phi: list, r: list, R: tuple):
         self_expanded[a] = alg.reduce_poly(_sub(D, defs))
     dv = Derivation(tuple(R), None, phi, rco, self_rows, self_expanded)
     dv.schur = eliminate(alg, _A0(dv), [names[a] for a in R])
-    zR = solve(dv.schur, [_r_poly(dv, a, names, lambda j: P.letter(P.w_star(names[j]))) for a in R])
+    zR = solve(dv.schur, [_r_wstar(dv, a, names) for a in R])
     z = [None] * K
     for x, a in enumerate(R):
         z[a] = zR[x]
     for o in range(K):
         if z[o] is None:
             z[o] = P.padd(*[P.pmul(_phi_poly(dv, o, b), zR[y]) for y, b in enumerate(R)],
-                          _r_poly(dv, o, names, lambda j: P.letter(P.w_star(names[j]))))
+                          _r_wstar(dv, o, names))
     res_self, res_gaps = [], []
     for i in range(K):
         e = residual(dv, names, i)
@@ -269,33 +269,32 @@ def checks(alg, dv: Derivation, names, Phi: list, r: list, z: list, res_self: li
     ``res_gaps``: the derived objects as stored in the Compiled result, so a wrong one fails).
     """
     K, R = len(names), dv.R
-    defs = {L: p for _, L, p in (e for e in alg.events if e[0] == "def")}
+    defs = alg.named_letters()
     level0 = {L: defs[L] for L in list(dv.phi.values()) + list(dv.rco.values())}
     out = []
     for (a, b), L in dv.phi.items():
         out.append((f"{L.name} is block ({names[a]}, {names[b]}) of the round map", P.padd(defs[L], Phi[a][b], signs=(1, -1))))
     for a in range(K):
-        vec = lambda j: P.letter(P.w_star(names[j]))  # noqa: E731
-        out.append((f"r_{names[a]} = sum_j r_{{{names[a]},j}} w*_j", alg.reduce_poly(P.padd(_sub(_r_poly(dv, a, names, vec), defs), r[a], signs=(1, -1)))))
+        out.append((f"r_{names[a]} = sum_j r_{{{names[a]},j}} w*_j", alg.reduce_poly(P.padd(_sub(_r_wstar(dv, a, names), defs), r[a], signs=(1, -1)))))
     for a in range(K):
         if not dv.self_expanded[a]:
             out.append((f"row {names[a]}: the weights sum to 1, so w_i* drops out of the gap right side",
                         alg.reduce_poly(_sub(dv.self_rows[a], defs))))
     out += chain_checks(alg, dv.schur)
-    zR = solve(dv.schur, [_r_poly(dv, a, names, lambda j: P.letter(P.w_star(names[j]))) for a in R])
+    zR = solve(dv.schur, [_r_wstar(dv, a, names) for a in R])
     ys = {a: P.letter(sp.Symbol(f"y_{names[a]}", commutative=False)) for a in R}  # z_a*, opaque
     for a in range(K):
         if a in R:
             out.append((f"z*_{names[a]} is the back-substituted solution", alg.reduce_poly(P.padd((z[a]), zR[R.index(a)], signs=(1, -1)))))
         else:  # z_o* = Phi_oR z_R* + r_o: the round map's row o at the fixed point
-            row = P.padd(*[P.pmul(_phi_poly(dv, a, b), ys[b]) for b in R], _r_poly(dv, a, names, lambda j: P.letter(P.w_star(names[j]))))
+            row = P.padd(*[P.pmul(_phi_poly(dv, a, b), ys[b]) for b in R], _r_wstar(dv, a, names))
             sub = {sp.Symbol(f"y_{names[b]}", commutative=False): zR[R.index(b)] for b in R}
             out.append((f"z*_{names[a]} (not read by the round map) = Phi_{names[a]}R z_R* + r_{names[a]}",
                         alg.reduce_poly(P.padd((z[a]), _sub(row, sub), signs=(1, -1)))))
     for i in range(K):
         n = names[i]
         for a in R:  # row a of (I - Phi_RR)(z_R* - 1 w_i*) = r_R - (I - Phi_RR) 1 w_i* is the gap right side
-            lhs = P.padd(_r_poly(dv, a, names, lambda j: P.letter(P.w_star(names[j]))),
+            lhs = P.padd(_r_wstar(dv, a, names),
                          P.pmul(P.padd(dict(P.P_ONE), *[_phi_poly(dv, a, b) for b in R], signs=[1] + [-1] * len(R)),
                                 P.letter(P.w_star(n))), signs=(1, -1))
             res = P.padd(P._gap_poly(lhs, names, i), P.letter(P.w_star(n)), _gap_rhs(dv, names, i, a), signs=(1, 1, -1))
