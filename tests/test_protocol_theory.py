@@ -187,3 +187,16 @@ def test_gallery_pages_match_the_examples():
         assert doc["contraction_rate"] == pytest.approx(r["rate"], rel=1e-12)
         for n, v in r["plateaus"].items():
             assert doc["agents"][n]["residual_norm"] == pytest.approx(v, rel=1e-12)
+
+
+def test_float_weights_are_read_as_the_simplest_fraction_with_the_same_double():
+    assert P.weight(0.3333333333333333) == sp.Rational(1, 3)  # what a JSON config holds for 1/3
+    assert P.weight(0.1) == sp.Rational(1, 10) and P.weight(1.0) == 1 and P.weight(-0.25) == sp.Rational(-1, 4)
+    w = 0.123456789012  # no fraction with denominator <= 10^6 has this double: its exact decimal
+    assert P.weight(w) == sp.Rational(123456789012, 10**12)
+    rng = np.random.default_rng(7)
+    for w in rng.uniform(-2, 2, 200).tolist() + [1 / 7, 2 / 3, 1e-7]:
+        assert float(P.weight(w)) == w  # never another number than the float the numerics use
+    cp = P.compile_protocol(P.spec(["A", "B", "C"], [{"A": {"B": 1 / 3, "C": 2 / 3}}, {"B": {"A": 1.0}},
+                                                     {"C": {"A": 1.0}}]))
+    assert all(v == 0 for v in cp.residual_self)  # 1/3 + 2/3 = 1 exactly: w_A* drops out of e_A

@@ -259,15 +259,28 @@ class Spec:
         return len(self.names)
 
 
+# A float weight is read as the simplest fraction with a denominator up to this whose double is the
+# same float (0.3333333333333333 -> 1/3): the numerics cannot tell the two apart, and the derivation
+# stays readable; other floats keep their exact shortest decimal.
+WEIGHT_MAX_DENOMINATOR = 10**6
+
+
 def weight(w) -> sp.Expr:
-    """A listening weight as an exact SymPy number (a float's shortest decimal), or a SymPy expression."""
+    """A listening weight as an exact SymPy number, or a SymPy expression (kept as it is).
+
+    A float becomes the simplest fraction ``p/q`` (``q <= WEIGHT_MAX_DENOMINATOR``) with
+    ``float(p/q) == w`` when there is one, else its exact shortest decimal (never sympify of text).
+    """
     if isinstance(w, sp.Basic):
         return w
     if isinstance(w, bool):
         raise TypeError(f"weight {w!r} is not a number")
     if isinstance(w, int):
         return sp.Integer(w)
-    f = Fraction(repr(float(w)))  # exact decimal the user wrote, never sympify of text
+    f = Fraction(repr(float(w)))
+    simple = f.limit_denominator(WEIGHT_MAX_DENOMINATOR)
+    if float(simple) == float(w):
+        f = simple
     return sp.Rational(f.numerator, f.denominator)
 
 
