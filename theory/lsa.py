@@ -63,10 +63,9 @@ def token_message(Xs: sp.Matrix, ys: sp.Matrix, ws: sp.Matrix, p: sp.Matrix, Q: 
     n, dim = Xs.shape
     out = sp.zeros(dim, 1)
     for k in range(dim):
-        zq = sp.Matrix([1 if i == k else 0 for i in range(dim)] + [0])
-        for j in range(n):
-            z = Xs[j, :].T.col_join(sp.Matrix([ys[j] - (Xs[j, :] * ws)[0]]))
-            out[k] += (p.T * z)[0] * (z.T * Q * zq)[0] / n
+        for j in range(n):  # token z_j = (x_j, r_j); the query e_k (with label 0) picks column k of Q
+            z = Xs[j, :].T.col_join(sp.Matrix([ys[j] - Xs[j, :].dot(ws)]))
+            out[k] += p.dot(z) * z.dot(Q[:, k]) / n
     return ws + out
 
 
@@ -82,7 +81,7 @@ def explicit_symbols(n: int, dim: int):
 
 
 def gd_weights(G: sp.Matrix) -> tuple[sp.Matrix, sp.Matrix]:
-    dim = G.shape[0]
+    dim = G.rows
     Q = sp.zeros(dim + 1, dim + 1)
     Q[:dim, :dim] = G.T
     return sp.Matrix([0] * dim + [1]), Q
@@ -94,7 +93,7 @@ Ns, tau, sigma = sp.symbols("N tau sigma", positive=True)
 
 def gamma_star(S: sp.Matrix, n=Ns, t=tau, s=sigma) -> sp.Matrix:
     """``Gamma* = [((N+1)/N) Sigma + ((tr Sigma + sigma^2/tau^2)/N) I]^{-1}``."""
-    dim = S.shape[0]
+    dim = S.rows
     return ((n + 1) / n * S + (S.trace() + s**2 / t**2) / n * sp.eye(dim)).inv()
 
 
@@ -105,7 +104,7 @@ def fourth_moment(S: sp.Matrix, A: sp.Matrix, n=Ns) -> sp.Matrix:
 
 def risk(G: sp.Matrix, S: sp.Matrix, n=Ns, t=tau, s=sigma) -> sp.Expr:
     """``R = tau^2 [tr S - 2 tr(S G S) + tr(G^T S G E[Hhat^2])] + (sigma^2/N) tr(S G S G^T)``."""
-    E2 = fourth_moment(S, sp.eye(S.shape[0]), n)
+    E2 = fourth_moment(S, sp.eye(S.rows), n)
     return (t**2 * (S.trace() - 2 * (S * G * S).trace() + (G.T * S * G * E2).trace())
             + s**2 / n * (S * G * S * G.T).trace())
 
@@ -124,10 +123,9 @@ def wick_expectation(expr: sp.Expr, variables: list, cov) -> sp.Expr:
 
 
 def _pairings(factors: tuple, cov) -> sp.Expr:
+    # an odd number of factors ends at one factor with nothing to pair it with: the empty sum, 0
     if not factors:
         return sp.Integer(1)
-    if len(factors) % 2:
-        return sp.Integer(0)
     first, rest = factors[0], factors[1:]
     return sp.Add(*[cov(first, rest[i]) * _pairings(rest[:i] + rest[i + 1:], cov) for i in range(len(rest))])
 
@@ -146,7 +144,7 @@ Sigma = sp.MatrixSymbol("Sigma", d, d)
 gamma_star_matrix = sp.Inverse((N + 1) / N * Sigma + (sp.Trace(Sigma) + sigma**2 / tau**2) / N * sp.Identity(d))
 
 s_1 = sp.Symbol("s", positive=True)  # Sigma in d = 1
-gamma_star_1d = gamma_star(sp.Matrix([[s_1]]))[0, 0]
+(gamma_star_1d,) = gamma_star(sp.Matrix([[s_1]]))  # the one entry of a 1 x 1 matrix
 
 FORMULAS = [
     Formula("L2", "gamma_star_scalar", sp.Symbol("Gamma^*"), gamma_star_1d, r"$\Gamma^*$ in $d = 1$ with $\Sigma = s$."),

@@ -1,7 +1,8 @@
 """L1, L1b: the LSA forward pass is a preconditioned GD step (and what general weights do).
 
 V1 collapses the token sums blockwise and proves the read-out identities in the free
-algebra; V2 sums the tokens one by one with fully symbolic entries (d = 2, N = 3);
+algebra, with the registered formulas (what the docs render) as right-hand sides, and checks
+every step of the claim's printed derivation (theory.derivations); V2 sums the tokens one by one with fully symbolic entries (d = 2, N = 3);
 V4 runs the numpy forward pass on random prompts and weights.
 """
 from __future__ import annotations
@@ -22,9 +23,32 @@ from ..registry import Claim, Outcome, Profile
 EXPLICIT_N, EXPLICIT_D = 3, 2
 
 
+def registered(fid: str):
+    """The formula ``fid`` of ``theory.lsa.FORMULAS``: the object the docs and the LaTeX render."""
+    return {f.id: f for f in lsa.FORMULAS}[fid]
+
+
+def with_registered(out: Outcome, fid: str, claim: str) -> Outcome:
+    """``out`` failed as well when the registered formula ``fid`` is ill-typed (its left side's shape
+    differs from its right side's) or a step of the claim's printed derivation does not hold."""
+    from theory import derivations
+
+    f = registered(fid)
+    problems = [] if f.lhs.shape == f.rhs.shape else [f"registered {fid}: {f.lhs.shape} = {f.rhs.shape}"]
+    for chain in derivations.chains_for(claim):
+        problems += [f"derivation '{chain.title}' step {c.index}: {c.residual}"
+                     for c in derivations.check(chain) if not c.holds]
+    if not problems:
+        return Outcome(out.worst_error, out.tolerance, out.instances, out.detail + f"; registered {fid} is "
+                       f"the proved form; every step of the printed derivation of {claim} holds", power=out.power)
+    return Outcome(max(1.0, out.worst_error), out.tolerance, out.instances, "; ".join(problems), power=out.power)
+
+
 def l1_v1(profile: Profile) -> Outcome:
-    return free_proofs([("[Gamma, 0] C (0, 1) / N = Gamma (b - H w), r = y - X w",
-                         algebra.prove(lsa.gd_readout, lsa.gd_step, (), lsa.DEFINITIONS, {}))])
+    return with_registered(free_proofs([
+        ("[Gamma, 0] C (0, 1) / N = registered L1.gd_readout (Gamma (b - H w)), r = y - X w",
+         algebra.prove(lsa.gd_readout, registered("L1.gd_readout").rhs, (), lsa.DEFINITIONS, {}))]),
+        "L1.gd_readout", "L1")
 
 
 def l1_v2(profile: Profile) -> Outcome:
@@ -51,8 +75,10 @@ def l1_v4(profile: Profile) -> Outcome:
 
 
 def l1b_v1(profile: Profile) -> Outcome:
-    return free_proofs([("Q[:, :d]^T C p / N = p_y Q_xx^T (b - Hw) + Q_xx^T H p_x + q_yx[...]",
-                         algebra.prove(lsa.general_readout, lsa.general_expansion, (), lsa.DEFINITIONS, {}))])
+    return with_registered(free_proofs([
+        ("Q[:, :d]^T C p / N = registered L1b.general_map (p_y Q_xx^T (b - Hw) + Q_xx^T H p_x + q_yx[...])",
+         algebra.prove(lsa.general_readout, registered("L1b.general_map").rhs, (), lsa.DEFINITIONS, {}))]),
+        "L1b.general_map", "L1b")
 
 
 def l1b_v2(profile: Profile) -> Outcome:

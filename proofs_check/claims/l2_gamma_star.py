@@ -2,7 +2,9 @@
 
 V2: the stationarity condition solved exactly (d = 1, 2, diagonal Sigma, symbols N,
 tau, sigma), checked as a matrix identity for a general symmetric 2 x 2 Sigma, and
-the fourth-moment identity by exact Gaussian expectation (Isserlis). V4: Monte
+the fourth-moment identity by exact Gaussian expectation (Isserlis); the registered
+formulas (what the docs render) equal Gamma* (d = 1, 2, 3), uniqueness under the
+hypotheses, and the printed derivation's steps. V4: Monte
 Carlo of the fourth moment and of the risk. V7: trained LSA agents.
 """
 from __future__ import annotations
@@ -46,7 +48,69 @@ def l2_v2(profile: Profile) -> Outcome:
     G = sp.Matrix(2, 2, lambda i, j: sp.Symbol(f"g_{i}{j}"))
     grad = sp.Matrix(2, 2, lambda i, j: sp.diff(lsa.risk(G, S), G[i, j])).subs(dict(zip(list(G), list(G_star))))
     cases.append(("grad R(Gamma*) = 0 (general symmetric 2x2 Sigma)", grad))
-    return explicit_zero(cases)
+    cases += registered_cases()
+    out = explicit_zero(cases)
+    problems = hypothesis_problems() + chain_problems()
+    if problems:
+        return Outcome(max(1.0, out.worst_error), EXACT, out.instances, "; ".join(problems), power=out.power)
+    return Outcome(out.worst_error, EXACT, out.instances, out.detail + "; R strictly convex in d = 1 and the inverted "
+                   "matrix of registered L2.gamma_star positive definite for diagonal Sigma, under the symbols' "
+                   "hypotheses; every step of the printed L2 derivation holds", power=out.power)
+
+
+def _registered(fid: str):
+    """The formula ``fid`` of ``theory.lsa.FORMULAS``: the object the docs and the LaTeX render."""
+    return {f.id: f for f in lsa.FORMULAS}[fid]
+
+
+def _registered_matrix(S: sp.Matrix) -> sp.Matrix:
+    """Registered L2.gamma_star at an explicit Sigma (its d and N made the explicit size and lsa.Ns)."""
+    f = _registered("L2.gamma_star")
+    dim = S.rows
+    inner = f.rhs.arg if isinstance(f.rhs, sp.Inverse) else None
+    if inner is None:
+        raise ValueError(f"registered L2.gamma_star is not an inverse: {f.rhs}")
+    explicit = inner.xreplace({lsa.Sigma: sp.ImmutableMatrix(S), lsa.d: sp.Integer(dim), lsa.N: lsa.Ns})
+    return sp.Matrix(explicit.as_explicit()), f
+
+
+def registered_cases() -> list:
+    """Registered L2.gamma_star (the d x d symbolic form) is Gamma* for symbolic diagonal Sigma at
+    d = 1, 2, 3, and registered L2.gamma_star_scalar is its d = 1 case."""
+    cases = []
+    for dim in (1, 2, 3):
+        S = sp.diag(*[sp.Symbol(f"s_{k}", positive=True) for k in range(dim)])
+        inner, f = _registered_matrix(S)
+        cases.append((f"registered L2.gamma_star = Gamma* (d={dim}, diagonal Sigma)", inner.inv() - lsa.gamma_star(S)))
+    inner, _ = _registered_matrix(sp.Matrix([[lsa.s_1]]))
+    cases.append(("registered L2.gamma_star_scalar = registered L2.gamma_star at d = 1",
+                  sp.Matrix([[_registered("L2.gamma_star_scalar").rhs]]) - inner.inv()))
+    return cases
+
+
+def hypothesis_problems() -> list[str]:
+    """The uniqueness of Gamma* under the claim's hypotheses (Sigma = s > 0, tau > 0, N >= 1),
+    decided by SymPy from the assumptions the theory's symbols carry: d^2 R / d gamma^2 > 0 in d = 1,
+    and the matrix the registered formula inverts is positive definite for diagonal SPD Sigma."""
+    gamma = sp.Symbol("gamma", real=True)
+    curvature = sp.expand(sp.diff(lsa.risk(sp.Matrix([[gamma]]), sp.Matrix([[lsa.s_1]])), gamma, 2))
+    problems = [] if curvature.is_positive else [f"d^2 R / d gamma^2 = {curvature} not positive under the hypotheses"]
+    f = _registered("L2.gamma_star")
+    S = sp.diag(*[sp.Symbol(f"s_{k}", positive=True) for k in range(2)])
+    if not isinstance(f.rhs, sp.Inverse):
+        return problems + [f"registered L2.gamma_star is not an inverse: {f.rhs}"]
+    # its own N is kept: the sign comes from N's assumptions
+    M = sp.Matrix(f.rhs.arg.xreplace({lsa.Sigma: sp.ImmutableMatrix(S), lsa.d: sp.Integer(2)}).as_explicit())
+    if not all(sp.simplify(M[i, i]).is_positive for i in range(2)):  # diagonal: PD iff its entries are > 0
+        problems.append(f"registered L2.gamma_star inverts {list(M.diagonal())}, not positive under the hypotheses")
+    return problems
+
+
+def chain_problems() -> list[str]:
+    from theory import derivations
+
+    return [f"derivation '{chain.title}' step {c.index}: {c.residual}"
+            for chain in derivations.chains_for("L2") for c in derivations.check(chain) if not c.holds]
 
 
 def fourth_moment_v2(profile: Profile) -> Outcome:
