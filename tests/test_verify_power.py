@@ -2,6 +2,8 @@
 code (a NaN, a wrong rate, a too-small e_B, a drifting helper, a trivial or unjustified proof)
 and shows that the method that should catch it now fails.
 """
+import sys
+
 import mpmath as mp
 import numpy as np
 import pytest
@@ -140,7 +142,10 @@ def _recorded_v1_proofs(monkeypatch, cid):
 
     def recording(*args, **kwargs):
         proof = true(*args, **kwargs)
-        seen.append(proof)
+        # the steps of a printed derivation (L1, L1b check theirs in V1) include pure rearrangements,
+        # e.g. "block multiplication", equal as built: those are derivations.check's, not the claim's proofs
+        if sys._getframe(1).f_globals.get("__name__") != "theory.derivations":
+            seen.append(proof)
         return proof
 
     monkeypatch.setattr(algebra, "prove", recording)
