@@ -115,6 +115,16 @@ def test_fit_map_rank_is_relative_to_the_largest_singular_value():
     assert fitting.fit_map(W, W, "A", warn=False).M_hat.shape == (d, d)
 
 
+def test_fit_map_rank_threshold_is_strict():
+    # Z = [w1, w2, 1] with orthogonal columns of norms 2, 2b, 2: singular values exactly (2, 2, 2b), so
+    # b = 1e-9 puts the smallest exactly at RANK_RTOL * s[0] (zero: refused) and b a little above it not
+    def design(b):
+        return np.array([[1.0, b], [-1.0, b], [1.0, -b], [-1.0, -b]])
+    with pytest.raises(InputError, match="affine rank 1"):
+        fitting.fit_map(design(1e-9), design(1e-9), "A", warn=False)
+    fitting.fit_map(design(1e-9 * (1 + 1e-6)), design(1e-9), "A", warn=False)
+
+
 def test_fit_map_refuses_mismatched_shapes():
     with pytest.raises(InputError, match="A message shapes"):
         fitting.fit_map(np.zeros((5, 2)), np.zeros((5, 1)), "A")
