@@ -356,3 +356,17 @@ def test_fit_transcript_notes_a_diverging_conversation():
     assert report.prediction.plateau is None and any("diverges" in note for note in report.warnings)
     converging = _quiet(fitting.fit_transcript, _noisy_transcript(2, 60), bootstrap=0, seed=0)
     assert not any("diverges" in note for note in converging.warnings)
+
+
+# --- C18's V4 -------------------------------------------------------------------------------------
+
+def test_c18_v4_fails_when_fit_map_refuses_everything(monkeypatch):
+    from proofs_check import registry, runner
+    from proofs_check.claims import c18_fitting
+
+    def refuse(*args, **kw):
+        raise InputError("planted", 0, "refuses every transcript")
+    monkeypatch.setattr(c18_fitting.fitting, "fit_map", refuse)  # before: V4 drew transcripts forever
+    claim = {c.id: c for c in registry.all_claims()}["C18"]
+    result = runner.run_method("V4", claim.methods["V4"], registry.PROFILES["quick"])
+    assert result["status"] == "failed" and "refused" in result["detail"]
