@@ -4,7 +4,7 @@ is ``Khat^{-1} chat`` and the fitted maps predict the plateau (C2) and spread (C
 
 Methods: V1 (least squares returns ``[M | c]`` when ``Y = [M | c] Z``; ``K^{-1} c = w*``),
 V4 (transcripts of GD pairs, d = 1..6: noise-free fits recover the maps and the plateau to
-u cond(Z); noisy fits: nominal 95% least-squares t-intervals cover 92-98% of the true entries).
+within 16 u cond(Z); noisy fits: nominal 95% least-squares t-intervals cover 92-98% of the true entries).
 """
 from __future__ import annotations
 
