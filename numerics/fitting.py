@@ -139,10 +139,9 @@ def map_interval(incoming, outgoing, level: float = CONFIDENCE) -> Interval:
         return Interval(nan, nan)
     R = Y - Z @ theta.T
     S = np.sum(R ** 2, axis=0) / dof  # per output coordinate
-    # diag((Z^T Z)^+) = sum_k V_jk^2 / s_k^2 over Z's non-zero singular values: non-negative by construction
-    _, s, Vt = np.linalg.svd(Z, full_matrices=False)
-    keep = s > RANK_RTOL * s[0]
-    C_diag = np.sum((Vt[keep] / s[keep, None]) ** 2, axis=0)
+    # diag((Z^T Z)^+) >= 0 for the PSD Gram matrix; abs() makes a rounding-level negative entry (a direction
+    # Z does not span) non-negative, the same within rounding
+    C_diag = np.abs(np.diag(np.linalg.pinv(Z.T @ Z)))
     half = stdtrit(dof, 0.5 + level / 2) * np.sqrt(np.outer(S, C_diag))
     return Interval(theta - half, theta + half)
 
