@@ -74,6 +74,9 @@ def fit_map(incoming, outgoing, name: str = "agent", warn: bool = True) -> Affin
     also issued as :class:`IdentifiabilityWarning`.
     """
     W, Y = np.asarray(incoming, dtype=float), np.asarray(outgoing, dtype=float)
+    if W.ndim != 2 or Y.shape != W.shape:
+        raise InputError(f"{name} message shapes", (W.shape, Y.shape),
+                         "incoming and outgoing messages must both be (n, d) arrays of the same shape")
     n, d = W.shape
     if n < d + 1:
         raise InputError(f"{name} messages", n, f"cannot identify a {d}-dimensional affine map: it needs "
@@ -136,8 +139,10 @@ def map_interval(incoming, outgoing, level: float = CONFIDENCE) -> Interval:
         return Interval(nan, nan)
     R = Y - Z @ theta.T
     S = np.sum(R ** 2, axis=0) / dof  # per output coordinate
-    C = np.linalg.pinv(Z.T @ Z)
-    half = stdtrit(dof, 0.5 + level / 2) * np.sqrt(np.outer(S, np.maximum(np.diag(C), 0)))
+    # diag((Z^T Z)^+) >= 0 for the PSD Gram matrix; abs() makes a rounding-level negative entry (a direction
+    # Z does not span) non-negative, the same within rounding
+    C_diag = np.abs(np.diag(np.linalg.pinv(Z.T @ Z)))
+    half = stdtrit(dof, 0.5 + level / 2) * np.sqrt(np.outer(S, C_diag))
     return Interval(theta - half, theta + half)
 
 
@@ -199,8 +204,8 @@ def _block_bootstrap_means(tail: np.ndarray, B: int, rng) -> np.ndarray:
     return tail[idx].mean(axis=1)
 
 
-def fit_transcript(transcript: Transcript, tail_fraction: float = 0.5, bootstrap: int = 200,
-                   seed: int = 0, level: float = CONFIDENCE) -> FitReport:
+def fit_transcript(transcript: Transcript, tail_fraction: float = 0.5, *, bootstrap: int, seed: int,
+                   level: float = CONFIDENCE) -> FitReport:
     """Fit every agent of a round-robin transcript and compare prediction with its tail."""
     check_fit_options(level, tail_fraction, bootstrap)
     agents = transcript.agents
