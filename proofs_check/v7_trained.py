@@ -45,7 +45,8 @@ def pair(profile_name: str, seed: int) -> trained_pair.TrainedPair:
 def noise_agent(profile_name: str, seed: int) -> list[lsa_training.TrainingResult]:
     return lsa_training.train_together(NOISE_D, NOISE_N, (NOISE_SIGMA_X,), NOISE_TAU,
                                        NOISE_SIGMA, steps=NOISE_STEPS.get(profile_name, NOISE_STEPS["quick"]),
-                                       batch=NOISE_BATCH, seed=seed + 7, parameterisation="full")
+                                       batch=NOISE_BATCH, seed=seed + 7, lr=0.02, parameterisation="full",
+                                       check_every=50)
 
 
 def _sizes(tp: trained_pair.TrainedPair) -> str:
