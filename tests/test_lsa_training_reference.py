@@ -184,8 +184,9 @@ def test_progress_bar_starts_only_when_asked_and_stops_once_at_the_last_step(mon
     events = []
 
     class FakeProgress:
-        def __init__(self, **_):
+        def __init__(self, **kwargs):
             events.append("init")
+            assert kwargs.get("transient") is True  # the bar is removed once training ends
 
         def start(self):
             events.append("start")
@@ -313,3 +314,46 @@ def test_task_batch_is_frozen_and_queries_per_task_is_the_documented_number():
         batch.X = None
     documented = int(re.search(r"(\d+) queries per task", README.read_text()).group(1))
     assert batch.xq.shape == (2, documented, 2) and batch.yq.shape == (2, documented)
+
+
+@pytest.mark.parametrize("tau, sigma, lr, quantity", [(-1.0, 0.1, 0.02, "tau"), (1.0, -0.5, 0.02, "sigma"),
+                                                     (1.0, 0.1, -0.02, "lr")])
+def test_negative_scales_are_rejected(tau, sigma, lr, quantity):
+    with pytest.raises(InputError, match=quantity):
+        lt.train_together(2, 5, ("isotropic",), tau, sigma, steps=1, batch=1, seed=0, lr=lr,
+                          parameterisation="full", check_every=1)
+
+
+def wrong_power(sigma_power, tau_power):
+    def gamma_star(S, N, tau, sigma):
+        d = S.shape[0]
+        return np.linalg.inv((N + 1) / N * S + (np.trace(S) + sigma ** sigma_power / tau ** tau_power) / N * np.eye(d))
+    return gamma_star
+
+
+WRONG_POWERS = [wrong_power(1, 2), wrong_power(3, 2), wrong_power(2, 1), wrong_power(2, 0)]
+
+
+@pytest.mark.parametrize("planted", WRONG_POWERS)
+def test_l2_v7_label_noise_agent_sees_a_wrong_power_of_sigma_or_tau(monkeypatch, planted):
+    """V7's label-noise agent (sigma = tau = 0.5): right Gamma* within the bar, a wrong power far outside it."""
+    from proofs_check import v7_trained
+    from proofs_check.registry import PROFILES
+
+    profile = PROFILES["quick"]
+    trained = v7_trained.noise_agent(profile.name, profile.seed)
+    assert max(v7_trained.gamma_errors(trained)) <= lt.TARGET_REL_ERROR
+    monkeypatch.setattr(lt, "gamma_star", planted)
+    assert min(v7_trained.gamma_errors(trained)) > 3 * lt.TARGET_REL_ERROR
+
+
+@pytest.mark.parametrize("planted", WRONG_POWERS)
+def test_l2_v4_sees_a_wrong_power_of_sigma_or_tau(monkeypatch, planted):
+    from proofs_check.claims import l2_gamma_star
+    from proofs_check.registry import PROFILES
+
+    good = l2_gamma_star.l2_v4(PROFILES["quick"])
+    assert good.worst_error <= good.tolerance
+    monkeypatch.setattr(lt, "gamma_star", planted)
+    bad = l2_gamma_star.l2_v4(PROFILES["quick"])
+    assert bad.worst_error > bad.tolerance
