@@ -293,9 +293,11 @@ def test_covariance_presets_and_diagonal_input():
     assert np.array_equal(np.diag(big), np.linspace(1.0, 2.0, 300))
     full = np.array([[2.0, 0.5], [0.5, 1.0]])
     assert np.array_equal(lt.covariance(full, 2), full)
-    for bad in ([1.0, 2.0, 3.0], 2.0):
-        with pytest.raises(InputError, match="Sigma"):
+    for bad in ([1.0, 2.0, 3.0], [1.0]):  # the message names the count, short or long
+        with pytest.raises(InputError, match=f"needs d = 2 diagonal entries, got {len(bad)}"):
             lt.covariance(bad, 2)
+    with pytest.raises(InputError, match="Sigma"):
+        lt.covariance(2.0, 2)
     with pytest.raises(InputError, match="Sigma"):
         lt.covariance(2.0, 1)
 
