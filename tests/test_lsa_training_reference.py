@@ -131,10 +131,10 @@ def test_steps_to_target_is_first_checked_step_within_one_percent(parameterisati
     Sigmas = [np.diag([0.5, 2.0]), np.diag([1.0, 1.5])]
     G = [gamma_star_reference(S, N, tau, sigma) for S in Sigmas]
     tp = np.zeros((A, d + 1))
-    tp[:, d] = 1.0
+    tp[:, d] = 2.0  # p_y != 1, so Q_xx^T / p_y or Q_xx^T ** p_y is not Gamma_eff
     tQ = np.zeros((A, d + 1, d + 1))
     for a in range(A):
-        tQ[a, :d, :d] = G[a].T
+        tQ[a, :d, :d] = G[a].T / 2.0
     res, stub = run_adam(Sigmas, (tp, tQ), steps=steps, lr=0.3, parameterisation=parameterisation,
                          check_every=check_every, N=N, tau=tau, sigma=sigma)
     for a in range(A):
@@ -157,6 +157,28 @@ def test_divergence_threshold_is_a_million_times_the_first_loss():
         run_adam(Sigmas, targets, steps=2, lr=0.01, parameterisation="full", losses=[[np.nan], [1.0]])
 
 
+def test_stalled_means_more_than_five_percent(monkeypatch):
+    """README: STALLED when a run ends more than 5% from Gamma*; exactly 5% is not stalled."""
+    S, N = 0.75 * np.eye(1), 1
+    G = gamma_star_reference(S, N, 1.0, 1.0)  # 1/3.25; Gamma_eff below is exactly 5% away in float64
+    for value, stalled in ((0.3230769230769231, False), (0.3230769230769233, True)):
+        G_eff = np.array([[value]])
+        assert (np.linalg.norm(G_eff - G) / np.linalg.norm(G) == 0.05) is not stalled
+        fake = types.SimpleNamespace(Gamma_eff=G_eff, p_x_norm=0.0, q_yx_norm=0.0)
+        monkeypatch.setattr(lt, "read_weights", lambda w: fake)
+        res, _ = run_adam([S], (np.zeros((1, 2)), np.zeros((1, 2, 2))), steps=1, lr=0.01,
+                          parameterisation="full", N=N, tau=1.0, sigma=1.0)
+        assert res[0].stalled is stalled
+
+
+def test_train_together_never_shows_a_progress_bar(monkeypatch):
+    def no_bar(**_):
+        raise AssertionError("train_together started a progress bar")
+    monkeypatch.setitem(sys.modules, "rich.progress", types.SimpleNamespace(Progress=no_bar))
+    lt.train_together(1, 2, ("isotropic",), 1.0, 0.0, steps=2, batch=1, seed=0, lr=0.01, parameterisation="full",
+                      check_every=1)
+
+
 def test_timings_are_consistent():
     Sigmas = [np.eye(1), 2 * np.eye(1)]
     targets = (np.zeros((2, 2)), np.zeros((2, 2, 2)))
@@ -172,9 +194,9 @@ def test_timings_are_consistent():
 def test_report_text():
     losses = np.array([3.0, 2.0, 0.125])
     meta = {"steps": 3, "parameterisation": "".join(["fu", "ll"])}  # not an interned literal: `is` would differ
-    res = lt.TrainingResult(None, None, None, 0.25, 0.5, 0.75, True, 1.5, 0.0025, None, losses, meta)
+    res = lt.TrainingResult(None, None, None, 0.25, 0.5, 0.75, True, 1.5, 0.0125, None, losses, meta)
     text = res.report()
-    assert "training: 3 steps in 1.50 s (2.50 ms/step), final loss 0.125" in text
+    assert "training: 3 steps in 1.50 s (12.50 ms/step), final loss 0.125" in text  # 1001 x would print 12.51
     assert "try --parameterisation sparse, more steps or another seed" in text
     sparse = dataclasses.replace(res, metadata={"steps": 3, "parameterisation": "sparse"}).report()
     assert "(try more steps or another learning rate)" in sparse and "--parameterisation sparse" not in sparse
