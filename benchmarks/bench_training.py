@@ -11,7 +11,8 @@ SEEDS = (0, 1, 2)
 def main() -> dict:
     out = {}
     for par in lsa_training.PARAMETERISATIONS:
-        runs = [lsa_training.train(5, 20, "anisotropic", 1.0, 0.1, seed=s, parameterisation=par, check_every=10)
+        runs = [lsa_training.train(5, 20, "anisotropic", 1.0, 0.1, steps=1500, batch=256, seed=s,
+                                   lr=0.02, parameterisation=par, progress=False, check_every=10)
                 for s in SEEDS]
         to_target = [r.seconds_per_step * r.steps_to_target for r in runs if r.steps_to_target is not None]
         ms = 1e3 * float(np.median([r.seconds_per_step for r in runs]))

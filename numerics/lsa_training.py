@@ -129,10 +129,15 @@ class TrainingResult:
         return "\n".join(lines)
 
 
-def train(d: int, N: int, Sigma, tau: float = 1.0, sigma: float = 0.0, steps: int = 1500, batch: int = 256,
-          seed: int = 0, lr: float = 0.02, parameterisation: str = "sparse", progress: bool = False,
-          check_every: int = 50) -> TrainingResult:
-    """Adam with cosine learning-rate decay on fresh task batches; returns weights and the L2 comparison."""
+def train(d: int, N: int, Sigma, tau: float, sigma: float, *, steps: int, batch: int, seed: int, lr: float,
+          parameterisation: str, progress: bool, check_every: int) -> TrainingResult:
+    """Adam with cosine learning-rate decay on fresh task batches; returns weights and the L2 comparison.
+
+    Start: ``p_y = 1``, every other trainable entry ``N(0, INIT_SCALE^2)``. Every option is
+    required: the caller (CLI, experiment, check) owns its choice, so no default value can
+    change a result unseen. ``steps_to_target`` is the first multiple of
+    ``check_every`` at which ``||p_y Q_xx^T - Gamma*||_F <= TARGET_REL_ERROR ||Gamma*||_F``.
+    """
     d = validate.positive_int("d", d)
     N = validate.positive_int("N", N)
     S = covariance(Sigma, d)
@@ -146,9 +151,8 @@ def train(d: int, N: int, Sigma, tau: float = 1.0, sigma: float = 0.0, steps: in
                  check_every, "sampled")[0]
 
 
-def train_together(d: int, N: int, Sigmas, tau: float = 1.0, sigma: float = 0.0, steps: int = 1500,
-                   batch: int = 256, seed: int = 0, lr: float = 0.02, parameterisation: str = "full",
-                   check_every: int = 50) -> list[TrainingResult]:
+def train_together(d: int, N: int, Sigmas, tau: float, sigma: float, *, steps: int, batch: int, seed: int,
+                   lr: float, parameterisation: str, check_every: int) -> list[TrainingResult]:
     """Train one agent per Sigma in one batched run (same optimiser and schedule as :func:`train`).
 
     Each agent has its own tasks (drawn from its own Sigma) and its own parameters; the
@@ -246,13 +250,13 @@ def _adam(Sigmas, N, tau, sigma, steps, batch, seed, lr, parameterisation, rng, 
     d, A = Sigmas[0].shape[0], len(Sigmas)
     steps = validate.positive_int("steps", steps)
     batch = validate.positive_int("batch", batch)
+    check_every = validate.positive_int("check_every", check_every)
     for name, value in (("tau", tau), ("lr", lr)):
         if not np.isfinite(value) or value <= 0:
             raise InputError(name, value, "must be a positive finite number")
     if not np.isfinite(sigma) or sigma < 0:
         raise InputError("sigma", sigma, "must be a finite number >= 0")
     mask_p, mask_Q = masks(d, parameterisation)
-    masked = not (mask_p.all() and mask_Q.all())
     p = INIT_SCALE * rng.standard_normal((A, d + 1)) * mask_p
     p[:, d] = 1.0
     Q = INIT_SCALE * rng.standard_normal((A, d + 1, d + 1)) * mask_Q
@@ -266,14 +270,12 @@ def _adam(Sigmas, N, tau, sigma, steps, batch, seed, lr, parameterisation, rng, 
         losses[t - 1] = loss
         rate = lr * 0.5 * (1 + np.cos(np.pi * (t - 1) / steps))  # cosine decay to 0
         for x, g, m, (m1, m2) in zip(params, (gp, gQ), (mask_p, mask_Q), moments):
-            if masked:  # the full parameterisation's masks are all ones: multiplying by them changes nothing
-                g = g * m
             m1 *= ADAM_BETAS[0]
             m1 += (1 - ADAM_BETAS[0]) * g
             m2 *= ADAM_BETAS[1]
             m2 += (1 - ADAM_BETAS[1]) * g * g
             step_x = (m1 / (1 - ADAM_BETAS[0] ** t)) / (np.sqrt(m2 / (1 - ADAM_BETAS[1] ** t)) + ADAM_EPS)
-            x -= (rate * m) * step_x if masked else rate * step_x
+            x -= (rate * m) * step_x  # frozen entries (mask 0) never move; their moments are never read
         if not np.all(np.isfinite(loss)) or np.any(loss > DIVERGENCE_FACTOR * losses[0]):
             raise InputError("lr", lr, f"training diverged at step {t} (loss {np.max(loss):.3g} from "
                                        f"{np.max(losses[0]):.3g}); lower the learning rate")

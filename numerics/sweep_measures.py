@@ -24,6 +24,7 @@ from .errors import InputError
 from .sweep_spec import Spec, gap_frame, gap_norm
 
 # run_batch keeps every turn: sub-batches hold at most this many floats of history (~160 MB).
+TRAINING_CHECK_EVERY = 50  # steps between Gamma_eff-vs-Gamma* comparisons (steps_to_target only)
 SIM_HISTORY_FLOATS = 20_000_000
 
 
@@ -231,7 +232,8 @@ def train_lsa_point(system, seed: int, opts: dict) -> dict:
         agent_seed = int(np.random.SeedSequence([seed, i]).generate_state(1)[0])
         res = lsa_training.train(d, opts["N"], H, opts["tau"], opts["sigma"], steps=opts["steps"],
                                  batch=opts["batch"], seed=agent_seed, lr=opts["lr"],
-                                 parameterisation=opts["parameterisation"])
+                                 parameterisation=opts["parameterisation"], progress=False,
+                                 check_every=TRAINING_CHECK_EVERY)
         X, y = exact_prompt(H, agent.w_star)
         agents.append(LSAAgent(agent.name, res.weights, X, y, steps=agent.steps))
         row[f"lsa_gamma_error_{agent.name}"] = res.rel_error

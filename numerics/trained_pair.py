@@ -34,7 +34,8 @@ class TrainedPair:
 
 def train_pair(steps: int, seed: int = 0, parameterisation: str = "full", turns: int = PLATEAU_TURNS) -> TrainedPair:
     results = tuple(lsa_training.train_together(D, N_CONTEXT, (SIGMA_A, SIGMA_B), TAU, NOISE, steps=steps,
-                                                seed=seed, parameterisation=parameterisation))
+                                                batch=256, seed=seed, lr=0.02, parameterisation=parameterisation,
+                                                check_every=50))
     rng = np.random.default_rng(seed + 100)
     agents = []
     for name, S, res in zip("AB", (SIGMA_A, SIGMA_B), results):

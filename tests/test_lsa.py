@@ -12,6 +12,7 @@ from proofs_check import cli
 from test_bad_input import cli_error
 
 FD_STEP = 1e-6
+TRAIN_OPTIONS = dict(steps=1500, batch=256, seed=0, lr=0.02, parameterisation="sparse", progress=False, check_every=50)
 FD_REL_TOL = 1e-6  # central differences: O(h^2) truncation plus O(eps/h) round-off
 
 
@@ -73,7 +74,8 @@ def test_lsa_agents_in_k_agent_conversation():
 
 
 def test_weights_round_trip_and_stall_is_reported(tmp_path):
-    res = lsa_training.train(3, 10, "anisotropic", steps=30, parameterisation="full", seed=1)
+    res = lsa_training.train(3, 10, "anisotropic", 1.0, 0.0, **dict(TRAIN_OPTIONS, steps=30, parameterisation="full",
+                                                                          seed=1))
     assert res.stalled and "STALLED" in res.report() and "full" in res.report()
     path = lsa_training.save(res, tmp_path / "w.npz")
     W, meta = lsa_training.load(path)
@@ -81,7 +83,7 @@ def test_weights_round_trip_and_stall_is_reported(tmp_path):
 
 
 def test_sparse_training_reaches_gamma_star():
-    res = lsa_training.train(5, 20, "anisotropic", 1.0, 0.1, steps=1500, seed=0)
+    res = lsa_training.train(5, 20, "anisotropic", 1.0, 0.1, **TRAIN_OPTIONS)
     assert res.rel_error <= lsa_training.TARGET_REL_ERROR
     assert res.p_x_norm == 0 and res.q_yx_norm == 0 and not res.stalled
 
@@ -106,11 +108,12 @@ W2 = lsa.gd_weights(np.eye(2))
     (lambda: lsa.LSAWeights(np.full((3, 3), np.nan), np.eye(3)), "W_PV"),
     (lambda: lsa.LSAWeights(np.eye(3), np.eye(4)), "W_KQ"),
     (lambda: lsa.LSAAgent("A", W2, np.ones((4, 3)), np.ones(4)), "A.prompt dimension"),
-    (lambda: lsa_training.train(2, 0, "isotropic"), "N"),
-    (lambda: lsa_training.train(2, 5, [1.0, -1.0]), "Sigma"),
-    (lambda: lsa_training.train(2, 5, [[1.0, 2.0], [2.0, 1.0]]), "Sigma"),
-    (lambda: lsa_training.train(2, 5, "isotropic", parameterisation="dense"), "parameterisation"),
-    (lambda: lsa_training.train(2, 5, "isotropic", tau=0.0), "tau"),
+    (lambda: lsa_training.train(2, 0, "isotropic", 1.0, 0.0, **TRAIN_OPTIONS), "N"),
+    (lambda: lsa_training.train(2, 5, [1.0, -1.0], 1.0, 0.0, **TRAIN_OPTIONS), "Sigma"),
+    (lambda: lsa_training.train(2, 5, [[1.0, 2.0], [2.0, 1.0]], 1.0, 0.0, **TRAIN_OPTIONS), "Sigma"),
+    (lambda: lsa_training.train(2, 5, "isotropic", 1.0, 0.0, **dict(TRAIN_OPTIONS, parameterisation="dense")),
+     "parameterisation"),
+    (lambda: lsa_training.train(2, 5, "isotropic", 0.0, 0.0, **TRAIN_OPTIONS), "tau"),
 ])
 def test_bad_lsa_input_api(call, quantity):
     with pytest.raises(InputError) as info:

@@ -64,7 +64,8 @@ def agent_factory(agents: str, d: int, seed: int):
     from .. import lsa_training
     from ..lsa import LSAAgent
 
-    trained = lsa_training.train(d, LSA_CONTEXT, "isotropic", steps=LSA_TRAINING_STEPS, seed=seed)
+    trained = lsa_training.train(d, LSA_CONTEXT, "isotropic", 1.0, 0.0, steps=LSA_TRAINING_STEPS, batch=256,
+                                 seed=seed, lr=0.02, parameterisation="sparse", progress=False, check_every=50)
     if trained.stalled:
         raise InputError("LSA training", trained.rel_error, "stalled: Gamma_eff is far from Gamma*")
     rng = np.random.default_rng(seed + 7)

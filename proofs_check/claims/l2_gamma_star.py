@@ -132,7 +132,8 @@ def fourth_moment_v2(profile: Profile) -> Outcome:
 
 # Where the label-noise term sigma^2/tau^2 of Gamma* matters: sigma/tau = 2 and N = 2 (at the
 # first instance's sigma/tau = 0.375 and N = 5 the term moves the risk by 0.3 standard errors).
-NOISE_CASE = {"Sigma": (0.5, 1.5), "N": 2, "tau": 0.5, "sigma": 1.0}
+# sigma = 0.5 (not 1) so that a wrong power of sigma (sigma^1/tau^2 = 8, not 4) changes Gamma* too.
+NOISE_CASE = {"Sigma": (0.5, 1.5), "N": 2, "tau": 0.25, "sigma": 0.5}
 
 
 def risk_gradient_z(rng, samples: int, S: np.ndarray, n: int, tau: float, sigma: float, G: np.ndarray):

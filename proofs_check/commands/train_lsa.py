@@ -9,6 +9,7 @@ from numerics import jsonio, lsa_training, outputs, validate
 from numerics.errors import InputError
 
 # Size bounds (README "Limits"): one step costs ~ batch x N x d^2.
+CHECK_EVERY = 50  # steps between comparisons of Gamma_eff with Gamma* (steps_to_target's resolution)
 LIMITS = {"--d": 64, "--N": 10**4, "--steps": 10**6, "--batch": 10**5}
 
 
@@ -58,7 +59,7 @@ def run(args) -> int:
     result = lsa_training.train(args.d, args.N, parse_sigma(args.Sigma), args.tau, args.sigma, steps=args.steps,
                                 batch=args.batch, seed=args.seed, lr=args.lr,
                                 parameterisation=args.parameterisation,
-                                progress=not args.no_progress and progress.enabled())
+                                progress=not args.no_progress and progress.enabled(), check_every=CHECK_EVERY)
     path = lsa_training.save(result, Path(args.out))
     with np.printoptions(precision=4, suppress=True, linewidth=120):
         print(f"Gamma_eff =\n{result.Gamma_eff}\nGamma* =\n{result.Gamma_star}")
