@@ -4,8 +4,9 @@ Takes the surviving (and, with ``--timeouts``, the timed-out) mutants of a cosmi
 ``build/mutation/theory_lsa.sqlite``), applies each one's diff to this tree, runs the module's
 killer (``mutation/targets.toml``) and restores the file. This is how a survivor is shown killed
 after a check was strengthened, also when the module itself changed (cosmic-ray's own rerun needs
-the unchanged module: it finds a mutant by its position). A diff that no longer applies (its line
-was changed or removed) is reported as such, never as killed.
+the unchanged module: it finds a mutant by its position). A diff whose context moved is applied by
+the text of its changed lines when that text occurs exactly once in the module; a diff that applies
+neither way (its line was changed or removed) is reported as such, never as killed.
 
 Prints one line per mutant and ends with the counts; exit status 0. Do not edit the tree while it runs.
 """
@@ -47,6 +48,21 @@ def patch_of(diff: str) -> tuple[str, str]:
     return lines[start][len("--- a/"):], "\n".join(lines[start:]) + "\n"
 
 
+def apply_by_text(text: str, patch: str) -> str | None:
+    """``text`` with the patch's removed lines replaced by its added lines, found by their text
+    (whole lines, exactly one occurrence) rather than by position; None when that is ambiguous or
+    the lines are gone. For a diff whose neighbouring lines changed since the session ran."""
+    body = [line for line in patch.splitlines()[2:] if line[:1] in "+-"]
+    old = [line[1:] for line in body if line[0] == "-"]
+    new = [line[1:] for line in body if line[0] == "+"]
+    lines = text.splitlines()
+    at = [k for k in range(len(lines) - len(old) + 1) if lines[k:k + len(old)] == old]
+    if not old or len(at) != 1:
+        return None
+    k = at[0]
+    return "\n".join(lines[:k] + new + lines[k + len(old):]) + "\n"
+
+
 def killer_args(module: str) -> list[str]:
     spec = tomllib.loads((ROOT / "mutation" / "targets.toml").read_text())["modules"][module]
     return ["--cpu-limit", str(CPU_LIMIT), *spec["claims"], *spec.get("tests", [])]
@@ -62,7 +78,10 @@ def replay(diff: str) -> tuple[str, str]:
                              cwd=ROOT, capture_output=True)
     if applied.returncode != 0:
         path.write_bytes(original)
-        return "does not apply", changed
+        by_text = apply_by_text(original.decode(), patch)
+        if by_text is None:
+            return "does not apply", changed
+        path.write_text(by_text)
     try:
         run = subprocess.run([sys.executable, str(ROOT / "mutation" / "killer.py"), *killer_args(module)],
                              cwd=ROOT, capture_output=True, text=True)

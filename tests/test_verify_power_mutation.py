@@ -74,6 +74,27 @@ def test_c17_formula_registered_for_another_agent_fails_v1(monkeypatch, i):
     assert "registered C17.residual_3_agents" in res["detail"], res
 
 
+def test_c17_wrong_product_length_fails_v1_at_the_first_wrong_k(monkeypatch):
+    # P_{i,j} with (i - j)^K factors instead of (i - j) mod K: wrong already at K = 2 (P_{-1,j} in
+    # u_1* = T_1(u_0*)), and up to 4^5 = 1024 factors at K = 5 (the mutation session timed out
+    # there). V1 stops at K = 2.
+    from theory import k_agents as ka
+    from theory.model import I
+
+    def planted(K, i, j):
+        out = I
+        for step in range((i - j) ** K):
+            out = out * ka.agents(K)[(i - step) % K].M
+        return out
+    monkeypatch.setattr(ka, "P", planted)
+    # the mutated module registers its formulas with the planted P too
+    monkeypatch.setattr(ka, "FORMULAS", [dataclasses.replace(ka.FORMULAS[0], rhs=ka.fixed_point(3, 0)),
+                                         dataclasses.replace(ka.FORMULAS[1], rhs=ka.residual(3, 0))])
+    res = runner.run_method("V1", CLAIMS["C17"].methods["V1"], QUICK)
+    assert res["status"] == "failed" and "K=2" in res["detail"], res
+    assert not any(f"K={K}" in res["detail"] for K in (3, 4, 5)), res
+
+
 # ---- issue 11 item 8 for the derivation chains: inverses need a named hypothesis ---------------
 def test_chain_inverting_an_unjustified_factor_does_not_hold():
     from theory import derivations as dv

@@ -2,8 +2,8 @@
 ``e_i = (I - J_i)^{-1} sum_{j != i} P_{i,j} K_j (w_j* - w_i*)``, from the
 telescoping identity ``sum_j P_{i,j} K_j = I - J_i``; K = 2 gives C2 and C3.
 
-Methods: V1 (K = 2..5, every agent), V2 (K = 3, d = 1; d = 2 in the full profile), V4 (K = 3, 4
-simulations vs closed form), V8 (python-control DC gain for K = 3).
+Methods: V1 (K = 2..5, every agent; stops at the first K that fails), V2 (K = 3, d = 1; d = 2 in
+the full profile), V4 (K = 3, 4 simulations vs closed form), V8 (python-control DC gain for K = 3).
 """
 from __future__ import annotations
 
@@ -41,9 +41,12 @@ def identities(K: int):
 
 
 def v1(profile: Profile) -> Outcome:
-    proofs = [(label, algebra.prove(lhs, rhs, f, ka.defs(K),
-                                    {ROUND_INVERTIBLE: tuple(model.I - ka.J(K, i) for i in range(K))}))
-              for K in V1_AGENTS for label, lhs, rhs, f in identities(K)]
+    proofs = []
+    for K in V1_AGENTS:
+        rounds = {ROUND_INVERTIBLE: tuple(model.I - ka.J(K, i) for i in range(K))}
+        proofs += [(label, algebra.prove(lhs, rhs, f, ka.defs(K), rounds)) for label, lhs, rhs, f in identities(K)]
+        if not all(p.holds for _, p in proofs):
+            break  # the smallest K that fails is the diagnosis; larger K only repeat it, ever more slowly
     # K = 2 reduces to C2 and C3 exactly (agent 1 = A, agent 2 = B).
     rename = {ka.agents(2)[0].M: ta.A.M, ka.agents(2)[1].M: ta.B.M, ka.agents(2)[0].K: ta.A.K,
               ka.agents(2)[1].K: ta.B.K, ka.agents(2)[0].w_star: ta.A.w_star, ka.agents(2)[1].w_star: ta.B.w_star}
