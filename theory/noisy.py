@@ -1,8 +1,8 @@
 """C15: agents with independent zero-mean output noise.
 
 Agent i emits ``T_i(w) + eta_i`` with ``E eta_i = 0``, ``Cov eta_i = S_i``, independent
-across agents and turns. The mean follows section 2. The deviation of B's messages
-from ``v*`` obeys ``v_t - v* = J_B (v_{t-1} - v*) + M_B eta_A + eta_B`` with
+across agents and turns. The mean follows the noiseless fixed point (C2). The deviation of B's
+messages from ``v*`` obeys ``v_t - v* = J_B (v_{t-1} - v*) + M_B eta_A + eta_B`` with
 ``J_B = M_B M_A``, so its stationary covariance (``rho(J_B) < 1``) solves the discrete
 Lyapunov equation ``V_B = J_B V_B J_B^T + M_B S_A M_B^T + S_B``; symmetrically
 ``V_A = J_A V_A J_A^T + M_A S_B M_A^T + S_A``. With K agents in round robin
