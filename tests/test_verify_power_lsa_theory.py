@@ -110,3 +110,14 @@ def test_wick_odd_moments_vanish():
     assert lsa.wick_expectation(x**3 + x * y * z + y**5, [x, y, z], cov) == 0
     assert lsa.wick_expectation(x**4, [x, y, z], cov) == 12
     assert lsa.wick_expectation(x**2 * y**2, [x, y, z], cov) == 6 + 2 * c**2
+
+
+def test_gamma_star_with_a_matrix_power_fails_l2_v2_on_diagonal_sigma(monkeypatch):
+    # ((N+1)/N) Sigma^(tr Sigma + sigma^2/tau^2) / N: at a general symmetric 2x2 Sigma the matrix power
+    # and its inverse ran past the mutation session's CPU limit; V2 now stops at the diagonal cases.
+    def planted(S, n=lsa.Ns, t=lsa.tau, s=lsa.sigma):
+        return ((n + 1) / n * S ** (S.trace() + s**2 / t**2) / n * sp.eye(S.rows)).inv()
+    monkeypatch.setattr(lsa, "gamma_star", planted)
+    res = status("L2", "V2")
+    assert res["status"] == "failed" and "d=1, diagonal Sigma" in res["detail"], res
+    assert "general symmetric" not in res["detail"], res

@@ -1,7 +1,8 @@
 """L2: the risk-optimal LSA preconditioner ``Gamma*`` and the Gaussian fourth moment.
 
 V2: the stationarity condition solved exactly (d = 1, 2, diagonal Sigma, symbols N,
-tau, sigma), checked as a matrix identity for a general symmetric 2 x 2 Sigma, and
+tau, sigma; the method stops there if these fail), checked as a matrix identity for a
+general symmetric 2 x 2 Sigma, and
 the fourth-moment identity by exact Gaussian expectation (Isserlis); the registered
 formulas (what the docs render) equal Gamma* (d = 1, 2, 3), uniqueness under the
 hypotheses, and the printed derivation's steps. V4: Monte
@@ -40,6 +41,9 @@ def l2_v2(profile: Profile) -> Outcome:
         if len(solution) != 1:
             return Outcome(1.0, EXACT, dim, f"stationarity has {len(solution)} solutions for d={dim}")
         cases.append((f"argmin R = Gamma* (d={dim}, diagonal Sigma)", G.subs(solution[0]) - lsa.gamma_star(S)))
+    diagonal = explicit_zero(cases)
+    if diagonal.worst_error != 0:
+        return diagonal  # wrong for a diagonal Sigma already: the general 2x2 Sigma repeats it, far more slowly
     S = _symmetric("s", 2)
     G_star = lsa.gamma_star(S)
     E2 = lsa.fourth_moment(S, sp.eye(2))
