@@ -121,3 +121,15 @@ def test_gamma_star_with_a_matrix_power_fails_l2_v2_on_diagonal_sigma(monkeypatc
     res = status("L2", "V2")
     assert res["status"] == "failed" and "d=1, diagonal Sigma" in res["detail"], res
     assert "general symmetric" not in res["detail"], res
+
+
+def test_risk_not_quadratic_in_gamma_fails_l2_v2(monkeypatch):
+    # (sigma^2/N) / tr(S G S G^T) instead of times: solving its stationarity ran past the mutation
+    # session's CPU limit; L2 is a quadratic risk, so V2 first checks that stationarity is linear.
+    true_risk = lsa.risk
+
+    def planted(G, S, n=lsa.Ns, t=lsa.tau, s=lsa.sigma):  # the noiseless risk plus the wrong noise term
+        return true_risk(G, S, n, t, 0) + s**2 / n / (S * G * S * G.T).trace()
+    monkeypatch.setattr(lsa, "risk", planted)
+    res = status("L2", "V2")
+    assert res["status"] == "failed" and "not linear in Gamma for d=1" in res["detail"], res
