@@ -84,7 +84,7 @@ class ProtocolFitReport(fitting.FitReport):
     round_messages: np.ndarray | None = None
 
 
-def fit(transcript, protocol: Protocol, tail_fraction: float = 0.5, bootstrap: int = 200, seed: int = 0,
+def fit(transcript, protocol: Protocol, tail_fraction: float = 0.5, *, bootstrap: int, seed: int,
         level: float = fitting.CONFIDENCE) -> ProtocolFitReport:
     """Fit every agent of a transcript recorded under ``protocol`` and compare prediction with its tail."""
     fitting.check_fit_options(level, tail_fraction, bootstrap)
