@@ -3,8 +3,9 @@
 A symbolic method is a pure function of its source and of what it proves, so a
 passed result can be read back when neither changed. The key is a SHA-256 of
 
-* what was proved: claim ID, statement, hypotheses, relation and the fingerprints
-  (``theory.formulas``) of the claim's formulas, the method name and the profile;
+* what was proved: claim ID, typeset statement (:mod:`proofs_check.statements`), hypotheses,
+  relation and the fingerprints (``theory.formulas``) of the claim's formulas, the method name
+  and the profile;
 * the prover's own code: the source of the module defining the method and of every
   first-party module it imports, transitively (found by parsing the import
   statements), plus the Python, SymPy and mpmath versions.
@@ -26,6 +27,8 @@ import json
 import os
 import sys
 from pathlib import Path
+
+from . import statements
 
 CACHED_METHODS = ("V1", "V2", "V3")
 FIRST_PARTY = ("theory", "numerics", "proofs_check")
@@ -171,7 +174,9 @@ def key(claim, method: str, profile, fingerprints: dict | None = None) -> str:
     ``fingerprints``: the formula fingerprints (computed here when None)."""
     fn = claim.methods[method]
     fingerprints = _formula_fingerprints() if fingerprints is None else fingerprints
-    what = {"format": FORMAT, "claim": claim.id, "statement": claim.statement, "title": claim.title,
+    typeset = statements.STATEMENTS.get(claim.id)  # every registered claim has one (tests/test_paper_latex.py)
+    what = {"format": FORMAT, "claim": claim.id, "statement": typeset and dataclasses.asdict(typeset),
+            "title": claim.title,
             "hypotheses": list(claim.hypotheses), "relation": claim.relation, "method": method,
             "formulas": {f: fingerprints.get(f, "missing") for f in claim.formulas},
             "profile": dataclasses.asdict(profile), "function": getattr(fn, "__qualname__", repr(fn)),

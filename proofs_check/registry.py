@@ -93,7 +93,6 @@ class Claim:
     relation: str
     methods: dict[str, Callable[[Profile], Outcome]]
     formulas: tuple[str, ...] = field(default_factory=tuple)
-    statement: str = ""
     provenance: "Provenance | None" = None
 
     def __post_init__(self):

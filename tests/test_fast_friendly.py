@@ -9,7 +9,7 @@ import pytest
 
 from numerics import config, lsa_training, prediction
 from numerics.errors import InputError
-from proofs_check import cli, proof_cache, registry, report, runner
+from proofs_check import cli, proof_cache, registry, report, runner, statements
 from proofs_check.registry import PROFILES, Claim, Outcome
 
 QUICK = PROFILES["quick"]
@@ -37,11 +37,11 @@ def test_v7_methods_share_one_job():
     assert len(v7) == 1 and len(v7[0]) == 2 and jobs[0] == v7[0]  # one job, scheduled first
 
 
-def _claim(methods, statement="s"):
-    return Claim("X1", "test", (), "none", "equal", methods, statement=statement)
+def _claim(methods):
+    return Claim("X1", "test", (), "none", "equal", methods)
 
 
-def test_cache_reads_back_passed_symbolic_results_only(tmp_path):
+def test_cache_reads_back_passed_symbolic_results_only(tmp_path, monkeypatch):
     calls = []
 
     def sym(p):
@@ -57,8 +57,9 @@ def test_cache_reads_back_passed_symbolic_results_only(tmp_path):
     second = runner.run([claim], QUICK, cache=cache)
     assert calls == ["V2", "V4", "V4"]  # the numeric method reran, the proof did not
     assert _strip(first) == _strip(second) and second["claims"][0]["methods"][0]["cached"]
-    runner.run([_claim({"V2": sym, "V4": num}, statement="changed")], QUICK, cache=cache)
-    assert calls[-2:] == ["V2", "V4"]  # what was proved changed: proved again
+    monkeypatch.setitem(statements.STATEMENTS, "X1", statements.Statement("changed", ()))
+    runner.run([_claim({"V2": sym, "V4": num})], QUICK, cache=cache)
+    assert calls[-2:] == ["V2", "V4"]  # what was proved (its typeset statement) changed: proved again
 
 
 def test_cache_never_stores_failures_and_ignores_bad_entries(tmp_path):

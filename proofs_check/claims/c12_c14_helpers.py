@@ -199,19 +199,13 @@ def c14b_v5(profile: Profile) -> Outcome:
 CLAIMS = [
     Claim("C12", "Oracle Newton helper", (K_B_INVERTIBLE, "H_A invertible", "alpha in (0, 2)"),
           cite("C12"), "equal", {"V1": c12_v1, "V4": c12_v4},
-          formulas=("C12.helper_relabel", "C12.newton_error"),
-          statement="n_t = u_t - alpha (u_t - w_A*) gives u_{t+1} - w_A* = (1 - alpha) M_A (u_t - w_A*): "
-                    "no plateau, rate |1 - alpha| rho(M_A); alpha = 1 is exact after one round."),
+          formulas=("C12.helper_relabel", "C12.newton_error")),
     Claim("C13", "Inexact Newton helper", (K_B_INVERTIBLE, HHAT_INVERTIBLE, "alpha in (0, 2)"),
           cite("C13"), "equal", {"V1": c13_v1, "V4": c13_v4},
-          formulas=("C13.inexact_newton_error",),
-          statement="u_{t+1} - w_A* = M_A (I - alpha Hhat^{-1} H_A)(u_t - w_A*); no plateau when its radius is < 1."),
+          formulas=("C13.inexact_newton_error",)),
     Claim("C14", "Black-box identification helper", ("K_B invertible", "d+1 affinely independent probes",
                                                      "K_A invertible", "noise-free replies"),
-          cite("C14"), "equal", {"V2": c14_v2, "V4": c14_v4},
-          statement="Least squares on the replies to d+1 probes gives [M_A | c_A]; sending K_A^{-1} c_A makes "
-                    "A exact from round d+2."),
+          cite("C14"), "equal", {"V2": c14_v2, "V4": c14_v4}),
     Claim("C14b", "Broyden helper", ("K_A invertible", "exact arithmetic", "well-defined Broyden updates"),
-          cite("C14b"), "equal", {"V5": c14b_v5},
-          statement="Broyden's good method on F(v) = T_A(v) - v terminates in at most 2d rounds."),
+          cite("C14b"), "equal", {"V5": c14b_v5}),
 ]

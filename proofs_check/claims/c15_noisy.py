@@ -121,8 +121,5 @@ CLAIMS = [
         relation="equal",
         methods={"V1": v1, "V4": v4, "V8": v8},
         formulas=("C15.stationary_covariance_B", "C15.stationary_covariance_A"),
-        statement="The mean follows the noiseless fixed point (C2); B's messages have stationary covariance "
-                  "P_B = J_B P_B J_B^T + M_B S_A M_B^T + S_B with J_B = M_B M_A "
-                  "(K agents: P_i = J_i P_i J_i^T + sum_j P_{i,j} S_j P_{i,j}^T).",
     )
 ]

@@ -185,7 +185,5 @@ CLAIMS = [
         relation="equal",
         methods={"V1": v1, "V2": v2, "V4": v4, "V8": v8},
         formulas=("C17.fixed_point_3_agents", "C17.residual_3_agents"),
-        statement="(I - J_i) u_i* = sum_j P_{i,j} c_j; e_i = (I - J_i)^{-1} sum_{j != i} P_{i,j} K_j (w_j* - w_i*); "
-                  "sum_j P_{i,j} K_j = I - J_i.",
     )
 ]

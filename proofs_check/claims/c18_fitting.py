@@ -126,8 +126,5 @@ CLAIMS = [
         relation="equal",
         methods={"V1": v1, "V4": v4},
         formulas=("C18.least_squares_map", "C18.implied_target"),
-        statement="Least squares on (incoming, outgoing) pairs gives (Mhat_i, chat_i); from them Khat_i, "
-                  "what_i* = Khat_i^{-1} chat_i and the predicted plateau (C2, C3) and spread (C15), compared "
-                  "with the transcript's tail with bootstrap intervals.",
     )
 ]

@@ -155,6 +155,5 @@ CLAIMS = [
         relation="upper",
         methods={"V1": v1, "V4": v4, "V6": v6, "V8": v8},
         formulas=("C1.round_map_A", "C1.round_map_B"),
-        statement="u_{t+1} = M_A M_B u_t + M_A c_B + c_A; ||u_t - u*|| = O((rho + eps)^t) with rho = rho(M_A M_B).",
     )
 ]

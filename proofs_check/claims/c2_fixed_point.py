@@ -133,6 +133,5 @@ CLAIMS = [
         relation="equal",
         methods={"V1": v1, "V2": v2, "V4": v4, "V5": v5, "V6": v6, "V8": v8},
         formulas=("C2.fixed_point_A", "C2.fixed_point_B"),
-        statement="u* = (I - M_A M_B)^{-1}(M_A c_B + c_A), v* = (I - M_B M_A)^{-1}(M_B c_A + c_B), v* = T_B(u*), u* = T_A(v*).",
     )
 ]

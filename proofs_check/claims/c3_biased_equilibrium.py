@@ -128,7 +128,5 @@ CLAIMS = [
         relation="equal",
         methods={"V1": v1, "V2": v2, "V4": v4, "V5": v5, "V6": v6, "V7": v7},
         formulas=("C3.bias_map_A", "C3.bias_map_B", "C3.residual_A", "C3.residual_B"),
-        statement="e_A = u* - w_A* = G_A Delta, e_B = v* - w_B* = -G_B Delta, e_A = M_A (e_B + Delta), "
-                  "e_B = M_B (e_A - Delta).",
     )
 ]

@@ -113,7 +113,5 @@ CLAIMS = [
         relation="upper",
         methods={"V1": v1, "V3": v3, "V4": v4, "V6": v6},
         formulas=("C3.residual_A", "C3.residual_B"),
-        statement="e_A(s Delta) = s e_A(Delta); sigma_min(G_A)||Delta|| <= ||e_A|| <= ||G_A||_2 ||Delta||; "
-                  "||Delta|| = 2 r sin(theta/2).",
     )
 ]

@@ -111,7 +111,5 @@ CLAIMS = [
         relation="equal",
         methods={"V3": v3, "V2": v2, "V4": v4},
         formulas=("C5.residual_A_k", "C5.residual_B_k", "C5.disagreement_k", "C5.rate_k"),
-        statement="e_A,k = (1-a_k) b_k / (a_k + b_k - a_k b_k) Delta_k; e_B,k = -(1-b_k) a_k / (...) Delta_k; "
-                  "(u*-v*)_k = -a_k b_k / (...) Delta_k; rho = max_k |(1-a_k)(1-b_k)|.",
     )
 ]

@@ -132,7 +132,5 @@ CLAIMS = [
         reference=cite("C6"),
         relation="upper",
         methods={"V2": v2, "V4": v4, "V6": v6},
-        statement="rho(M_A), rho(M_B) < 1 does not imply rho(M_A M_B) < 1; with a shared SPD Gamma, "
-                  "rho(M_A M_B) <= rho(M_A) rho(M_B).",
     )
 ]

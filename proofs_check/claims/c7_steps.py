@@ -94,6 +94,5 @@ CLAIMS = [
         relation="equal",
         methods={"V1": v1, "V4": v4},
         formulas=("C7.s_steps", "C7.limit_residual_B"),
-        statement="C2-C5 hold with M_i -> M_i^s; as s_A -> infinity, e_A -> 0 and e_B -> -M_B Delta.",
     )
 ]

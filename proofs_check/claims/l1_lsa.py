@@ -126,12 +126,8 @@ def l1b_v4(profile: Profile) -> Outcome:
 CLAIMS = [
     Claim("L1", "An LSA layer is one preconditioned GD step", ("any prompt, any w, any N and d",),
           cite("L1"), "equal", {"V1": l1_v1, "V2": l1_v2, "V4": l1_v4},
-          formulas=("L1.gd_readout",),
-          statement="With p = (0,...,0,1) and Q = [[Gamma^T, 0], [0, 0]], the read-out on the basis queries "
-                    "gives w' = w - Gamma (H w - b) = T(w)."),
+          formulas=("L1.gd_readout",)),
     Claim("L1b", "General LSA weights", ("tokens (x_j, r_j), query (x_q, 0)",),
           cite("L1b"), "equal", {"V1": l1b_v1, "V2": l1b_v2, "V4": l1b_v4},
-          formulas=("L1b.general_map",),
-          statement="w' = w + p_y Q_xx^T (b - H w) + Q_xx^T H p_x + [terms in q_yx]; affine iff q_yx = 0, with "
-                    "Gamma_eff = p_y Q_xx^T and drift Q_xx^T H p_x."),
+          formulas=("L1b.general_map",)),
 ]

@@ -212,9 +212,7 @@ CLAIMS = [
           ("x ~ N(0, Sigma), w ~ N(0, tau^2 I), y = <w, x> + N(0, sigma^2)", "Sigma SPD", "A symmetric"),
           cite("L2"), "equal",
           {"V2": lambda p: _combine(l2_v2(p), fourth_moment_v2(p)), "V4": l2_v4, "V7": v7_gamma_star},
-          formulas=("L2.gamma_star",),
-          statement="Gamma* = [((N+1)/N) Sigma + ((tr Sigma + sigma^2/tau^2)/N) I]^{-1} uniquely minimises R; "
-                    "E[Hhat A Hhat] = ((N+1)/N) Sigma A Sigma + (1/N) tr(A Sigma) Sigma."),
+          formulas=("L2.gamma_star",)),
 ]
 
 

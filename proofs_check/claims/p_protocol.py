@@ -348,22 +348,13 @@ CLAIMS = [
     Claim("P1", "Any linear protocol: round map of the joint state, fixed point, rate, Lyapunov equation",
           ("I - Phi_RR invertible (implied by rho(Phi) < 1)",),
           cite("P1"), "equal",
-          {"V1": p1_v1, "V4": p1_v4, "V5": p1_v5, "V6": p1_v6},
-          statement="A phase replaces block row i (i in S_p) by M_i sum_j W_ij (row j) and adds c_i; a round is "
-                    "z <- Phi z + r with Phi = Phi_P ... Phi_1; rate rho(Phi) = rho(Phi_RR) over the live agents R; "
-                    "(I - Phi_RR) z_R* = r_R and z_o* = Phi_oR z_R* + r_o."),
+          {"V1": p1_v1, "V4": p1_v4, "V5": p1_v5, "V6": p1_v6}),
     Claim("P2", "Two agents answering simultaneously", ("I - M_A M_B invertible",), cite("P2"),
-          "equal", {"V1": p2_v1, "V4": p2_v4},
-          statement="Phi = [[0, M_A], [M_B, 0]], Phi^2 = diag(M_A M_B, M_B M_A): the fixed point is C2's and "
-                    "rho(Phi) = rho(M_A M_B)^(1/2)."),
+          "equal", {"V1": p2_v1, "V4": p2_v4}),
     Claim("P3", "Repeated speaker: schedule A, A, B", ("I - M_A^2 M_B invertible",), cite("P3"), "equal",
-          {"V1": p3_v1, "V4": p3_v4},
-          statement="The schedule A, A, B equals steps_per_turn = 2 for A (C7)."),
+          {"V1": p3_v1, "V4": p3_v4}),
     Claim("P4", "Anchored agent", ("I - alpha M_A - (1 - alpha) M_A M_B invertible",), cite("P4"), "equal",
-          {"V1": p4_v1, "V4": p4_v4},
-          statement="(I - alpha M_A - (1 - alpha) M_A M_B) e_A = (1 - alpha) M_A K_B Delta; alpha = 0 gives C3; "
-                    "e_A -> 0 as alpha -> 1 when K_A is invertible."),
+          {"V1": p4_v1, "V4": p4_v4}),
     Claim("P5", "Averaging debate of three agents", ("I - Phi invertible",), cite("P5"), "equal",
-          {"V1": p5_v1, "V4": p5_v4},
-          statement="Phi = (1/2) [[0, M_1, M_1], [M_2, 0, M_2], [M_3, M_3, 0]]."),
+          {"V1": p5_v1, "V4": p5_v4}),
 ]
