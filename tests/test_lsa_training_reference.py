@@ -381,3 +381,16 @@ def test_l2_v4_sees_a_wrong_power_of_sigma_or_tau(monkeypatch, planted):
     monkeypatch.setattr(lt, "gamma_star", planted)
     bad = l2_gamma_star.l2_v4(PROFILES["quick"])
     assert bad.worst_error > bad.tolerance
+
+
+@pytest.mark.parametrize("fn, geometry", [(lt.train, np.eye(2)), (lt.train_together, [np.eye(2)])])
+def test_training_options_are_keyword_only(fn, geometry):
+    # the problem (d, N, geometry, tau, sigma) may be named; every option must be named (train's
+    # docstring: the caller owns each choice, so neither a default nor a position picks one unseen)
+    options = dict(steps=2, batch=4, seed=0, lr=0.01, parameterisation="sparse", check_every=1)
+    if fn is lt.train:
+        options["progress"] = False
+    named = dict(d=2, N=3, tau=1.0, sigma=0.0, **{"Sigma" if fn is lt.train else "Sigmas": geometry})
+    fn(**named, **options)
+    with pytest.raises(TypeError):
+        fn(2, 3, geometry, 1.0, 0.0, *options.values())
