@@ -75,14 +75,15 @@ def explicit_symbols(n: int, dim: int):
     ys = sp.Matrix(n, 1, lambda i, j: sp.Symbol(f"y_{i}"))
     ws = sp.Matrix(dim, 1, lambda i, j: sp.Symbol(f"w_{i}"))
     G = sp.Matrix(dim, dim, lambda i, j: sp.Symbol(f"gamma_{i}{j}"))
-    p = sp.Matrix(dim + 1, 1, lambda i, j: sp.Symbol(f"p_{i}"))
-    Q = sp.Matrix(dim + 1, dim + 1, lambda i, j: sp.Symbol(f"q_{i}{j}"))
+    width = dim + 1  # a token z = (x, r) has d + 1 entries; p is (d+1) x 1 and Q is (d+1) x (d+1)
+    p = sp.Matrix(width, 1, lambda i, j: sp.Symbol(f"p_{i}"))
+    Q = sp.Matrix(width, width, lambda i, j: sp.Symbol(f"q_{i}{j}"))
     return Xs, ys, ws, G, p, Q
 
 
 def gd_weights(G: sp.Matrix) -> tuple[sp.Matrix, sp.Matrix]:
     dim = G.rows
-    Q = sp.zeros(dim + 1, dim + 1)
+    Q = sp.zeros(dim + 1)  # square (d+1) x (d+1)
     Q[:dim, :dim] = G.T
     return sp.Matrix([0] * dim + [1]), Q
 
