@@ -125,9 +125,15 @@ def test_fit_map_rank_threshold_is_strict():
     fitting.fit_map(design(1e-9 * (1 + 1e-6)), design(1e-9), "A", warn=False)
 
 
-def test_fit_map_refuses_mismatched_shapes():
+@pytest.mark.parametrize("W, Y", [
+    (np.zeros((5, 2)), np.zeros((5, 1))),  # fewer outgoing coordinates
+    (np.zeros((5, 2)), np.zeros((5, 3))),  # more (Mhat would not be square)
+    (np.zeros((5, 2)), np.zeros((4, 2))),  # fewer outgoing messages
+    (np.zeros(5), np.zeros(5)),  # not (n, d) arrays
+])
+def test_fit_map_refuses_mismatched_shapes(W, Y):
     with pytest.raises(InputError, match="A message shapes"):
-        fitting.fit_map(np.zeros((5, 2)), np.zeros((5, 1)), "A")
+        fitting.fit_map(W, Y, "A")
 
 
 def _design_with_condition(a: float):
