@@ -28,10 +28,11 @@ docs: $(STAMP)
 	$(BIN)/sphinx-build -W --keep-going -q -b html docs build/docs
 
 # Mutation testing (docs/mutation.rst): hours on a 2-core machine; resumes where it stopped.
-# MODULES="numerics/closed_forms.py ..." restricts it; the summary goes to build/mutation/summary.json.
+# MODULES="numerics/closed_forms.py ..." restricts it, SINCE=<commit> to the lines changed since that
+# commit (own sessions); the summary goes to build/mutation/summary.json.
 mutation: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,docs,mutation]'
-	$(BIN)/python mutation/run.py $(if $(MODULES),--modules $(MODULES))
+	$(BIN)/python mutation/run.py $(if $(MODULES),--modules $(MODULES)) $(if $(SINCE),--since $(SINCE))
 
 bench: $(STAMP)
 	$(PYC)

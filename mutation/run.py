@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shlex
+import sqlite3
 import subprocess
 import sys
 import time
@@ -69,6 +71,25 @@ def config_text(module: str, claims: list[str], tests: list[str] = (), timeout: 
         f"exclude-operators = {json.dumps(EXCLUDE)}",
         "",
     ])
+
+
+def changed_lines(diff: str) -> set[int]:
+    """Line numbers, in the new file, of the lines a ``git diff -U0`` adds or changes."""
+    lines = set()
+    for m in re.finditer(r"^@@ -\S+ \+(\d+)(?:,(\d+))? @@", diff, re.M):
+        start, count = int(m.group(1)), int(m.group(2) or 1)
+        lines.update(range(start, start + count))
+    return lines
+
+
+def keep_only_lines(session: Path, lines: set[int]) -> int:
+    """Drop the session's mutants outside ``lines`` (before any ran); return how many are kept."""
+    with sqlite3.connect(session) as db:
+        drop = [(job,) for job, row in db.execute("SELECT job_id, start_pos_row FROM mutation_specs")
+                if row not in lines]
+        for table in ("work_results", "mutation_specs", "work_items"):
+            db.executemany(f"DELETE FROM {table} WHERE job_id = ?", drop)
+        return db.execute("SELECT count(*) FROM work_items").fetchone()[0]
 
 
 def run(cmd: list[str]) -> None:
@@ -133,13 +154,16 @@ def main(argv=None) -> int:
     parser.add_argument("--report-only", action="store_true", help="summarise existing sessions, run nothing")
     parser.add_argument("--retry-survivors", action="store_true",
                         help="run the survivors again (after a killer was strengthened)")
+    parser.add_argument("--since", metavar="COMMIT",
+                        help="only the mutants on lines changed since COMMIT (a module changed after its "
+                             "session), in a session of their own: <module>-since-<COMMIT>.sqlite")
     args = parser.parse_args(argv)
     targets = tomllib.loads((ROOT / "mutation" / "targets.toml").read_text())["modules"]
     modules = args.modules or list(targets)
     OUT.mkdir(parents=True, exist_ok=True)
     summary = {}
     for module in modules:
-        name = module.replace("/", "_").removesuffix(".py")
+        name = module.replace("/", "_").removesuffix(".py") + (f"-since-{args.since}" if args.since else "")
         cfg, session = OUT / f"{name}.toml", OUT / f"{name}.sqlite"
         spec = targets[module]["claims"], targets[module].get("tests", [])
         cfg.write_text(config_text(module, *spec))
@@ -150,6 +174,11 @@ def main(argv=None) -> int:
                 session.unlink(missing_ok=True)
                 run([tool("cosmic-ray"), "init", str(cfg), str(session)])
                 run([tool("cr-filter-operators"), str(session), str(cfg)])
+                if args.since:
+                    diff = subprocess.run(["git", "diff", "-U0", args.since, "--", module], cwd=ROOT, check=True,
+                                          capture_output=True, text=True).stdout
+                    print(f"{keep_only_lines(session, changed_lines(diff))} mutants on the lines of {module} "
+                          f"changed since {args.since}", flush=True)
             # baseline: cosmic-ray runs the exact test command on the unmutated code; it must pass,
             # else every mutant would count as killed
             start, cpu = time.perf_counter(), children_cpu()
