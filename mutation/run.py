@@ -82,6 +82,14 @@ def changed_lines(diff: str) -> set[int]:
     return lines
 
 
+def diff_since(commit: str, module: str) -> str:
+    """``git diff -U0 COMMIT -- module`` (to the working tree); SystemExit naming a bad commit."""
+    out = subprocess.run(["git", "diff", "-U0", commit, "--", module], cwd=ROOT, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"--since {commit}: git diff failed: {out.stderr.strip()}")
+    return out.stdout
+
+
 def keep_only_lines(session: Path, lines: set[int]) -> int:
     """Drop the session's mutants outside ``lines`` (before any ran); return how many are kept."""
     with sqlite3.connect(session) as db:
@@ -175,10 +183,8 @@ def main(argv=None) -> int:
                 run([tool("cosmic-ray"), "init", str(cfg), str(session)])
                 run([tool("cr-filter-operators"), str(session), str(cfg)])
                 if args.since:
-                    diff = subprocess.run(["git", "diff", "-U0", args.since, "--", module], cwd=ROOT, check=True,
-                                          capture_output=True, text=True).stdout
-                    print(f"{keep_only_lines(session, changed_lines(diff))} mutants on the lines of {module} "
-                          f"changed since {args.since}", flush=True)
+                    kept = keep_only_lines(session, changed_lines(diff_since(args.since, module)))
+                    print(f"{kept} mutants on the lines of {module} changed since {args.since}", flush=True)
             # baseline: cosmic-ray runs the exact test command on the unmutated code; it must pass,
             # else every mutant would count as killed
             start, cpu = time.perf_counter(), children_cpu()

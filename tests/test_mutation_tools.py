@@ -69,3 +69,9 @@ def test_keep_only_lines_drops_the_other_mutants(tmp_path):
     with sqlite3.connect(session) as db:
         assert [r[0] for r in db.execute("SELECT job_id FROM work_items ORDER BY job_id")] == ["b", "c"]
         assert db.execute("SELECT count(*) FROM mutation_specs").fetchone()[0] == 2
+
+
+def test_since_an_unknown_commit_is_a_clear_error():
+    from run import diff_since
+    with pytest.raises(SystemExit, match="--since no-such-commit: git diff failed"):
+        diff_since("no-such-commit", "theory/lsa.py")
