@@ -55,6 +55,7 @@ def test_claim_passes_quick(cid):
     for m in methods:
         if m["status"] == "passed":
             assert m["worst_error"] <= m["tolerance"]
+            assert m["power"], (cid, m["method"], "states no power (what a wrong answer looks like)")
 
 
 def test_verify_json_contract(capsys):
