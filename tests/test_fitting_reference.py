@@ -130,6 +130,7 @@ def test_fit_map_rank_threshold_is_strict():
     (np.zeros((5, 2)), np.zeros((5, 3))),  # more (Mhat would not be square)
     (np.zeros((5, 2)), np.zeros((4, 2))),  # fewer outgoing messages
     (np.zeros(5), np.zeros(5)),  # not (n, d) arrays
+    (np.zeros((5, 2, 1)), np.zeros((5, 2, 1))),
 ])
 def test_fit_map_refuses_mismatched_shapes(W, Y):
     with pytest.raises(InputError, match="A message shapes"):
