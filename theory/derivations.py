@@ -335,3 +335,9 @@ HYPOTHESES = {
 
 def chains_for(claim: str) -> list[Chain]:
     return [c for c in CHAINS if c.claim == claim]
+
+
+def failed_steps(claim: str) -> list[str]:
+    """One line per step of the claim's printed derivations that does not hold (empty: all hold)."""
+    return [f"derivation '{chain.title}' step {c.index}: {c.residual}"
+            for chain in chains_for(claim) for c in check(chain) if not c.holds]

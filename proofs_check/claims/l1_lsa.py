@@ -15,6 +15,7 @@ from numerics.agents import GDAgent
 from numerics.prompts import from_prompt
 from theory import algebra
 from theory import lsa
+from theory.formulas import all_formulas
 
 from ..methods import FLOAT_REL_TOL, explicit_zero, free_proofs, worst
 from ..provenance import cite
@@ -23,21 +24,14 @@ from ..registry import Claim, Outcome, Profile
 EXPLICIT_N, EXPLICIT_D = 3, 2
 
 
-def registered(fid: str):
-    """The formula ``fid`` of ``theory.lsa.FORMULAS``: the object the docs and the LaTeX render."""
-    return {f.id: f for f in lsa.FORMULAS}[fid]
-
-
 def with_registered(out: Outcome, fid: str, claim: str) -> Outcome:
     """``out`` failed as well when the registered formula ``fid`` is ill-typed (its left side's shape
     differs from its right side's) or a step of the claim's printed derivation does not hold."""
     from theory import derivations
 
-    f = registered(fid)
+    f = all_formulas()[fid]
     problems = [] if f.lhs.shape == f.rhs.shape else [f"registered {fid}: {f.lhs.shape} = {f.rhs.shape}"]
-    for chain in derivations.chains_for(claim):
-        problems += [f"derivation '{chain.title}' step {c.index}: {c.residual}"
-                     for c in derivations.check(chain) if not c.holds]
+    problems += derivations.failed_steps(claim)
     if not problems:
         return Outcome(out.worst_error, out.tolerance, out.instances, out.detail + f"; registered {fid} is "
                        f"the proved form; every step of the printed derivation of {claim} holds", power=out.power)
@@ -47,7 +41,7 @@ def with_registered(out: Outcome, fid: str, claim: str) -> Outcome:
 def l1_v1(profile: Profile) -> Outcome:
     return with_registered(free_proofs([
         ("[Gamma, 0] C (0, 1) / N = registered L1.gd_readout (Gamma (b - H w)), r = y - X w",
-         algebra.prove(lsa.gd_readout, registered("L1.gd_readout").rhs, (), lsa.DEFINITIONS, {}))]),
+         algebra.prove(lsa.gd_readout, all_formulas()["L1.gd_readout"].rhs, (), lsa.DEFINITIONS, {}))]),
         "L1.gd_readout", "L1")
 
 
@@ -77,7 +71,7 @@ def l1_v4(profile: Profile) -> Outcome:
 def l1b_v1(profile: Profile) -> Outcome:
     return with_registered(free_proofs([
         ("Q[:, :d]^T C p / N = registered L1b.general_map (p_y Q_xx^T (b - Hw) + Q_xx^T H p_x + q_yx[...])",
-         algebra.prove(lsa.general_readout, registered("L1b.general_map").rhs, (), lsa.DEFINITIONS, {}))]),
+         algebra.prove(lsa.general_readout, all_formulas()["L1b.general_map"].rhs, (), lsa.DEFINITIONS, {}))]),
         "L1b.general_map", "L1b")
 
 

@@ -16,6 +16,7 @@ from sympy.solvers.solveset import NonlinearError
 
 from numerics import lsa_training
 from theory import lsa
+from theory.formulas import all_formulas
 
 from ..methods import EXACT, explicit_zero, finite_max, worst
 from ..provenance import cite
@@ -60,7 +61,9 @@ def l2_v2(profile: Profile) -> Outcome:
     cases.append(("grad R(Gamma*) = 0 (general symmetric 2x2 Sigma)", grad))
     cases += registered_cases()
     out = explicit_zero(cases)
-    problems = hypothesis_problems() + chain_problems()
+    from theory import derivations  # on demand: it loads every chain, the protocol ones too
+
+    problems = hypothesis_problems() + derivations.failed_steps("L2")
     if problems:
         return Outcome(max(1.0, out.worst_error), EXACT, out.instances, "; ".join(problems), power=out.power)
     return Outcome(out.worst_error, EXACT, out.instances, out.detail + "; R strictly convex in d = 1 and the inverted "
@@ -68,14 +71,9 @@ def l2_v2(profile: Profile) -> Outcome:
                    "hypotheses; every step of the printed L2 derivation holds", power=out.power)
 
 
-def _registered(fid: str):
-    """The formula ``fid`` of ``theory.lsa.FORMULAS``: the object the docs and the LaTeX render."""
-    return {f.id: f for f in lsa.FORMULAS}[fid]
-
-
 def _registered_matrix(S: sp.Matrix) -> sp.Matrix:
     """Registered L2.gamma_star at an explicit Sigma (its d and N made the explicit size and lsa.Ns)."""
-    f = _registered("L2.gamma_star")
+    f = all_formulas()["L2.gamma_star"]
     dim = S.rows
     inner = f.rhs.arg if isinstance(f.rhs, sp.Inverse) else None
     if inner is None:
@@ -94,7 +92,7 @@ def registered_cases() -> list:
         cases.append((f"registered L2.gamma_star = Gamma* (d={dim}, diagonal Sigma)", inner.inv() - lsa.gamma_star(S)))
     inner, _ = _registered_matrix(sp.Matrix([[lsa.s_1]]))
     cases.append(("registered L2.gamma_star_scalar = registered L2.gamma_star at d = 1",
-                  sp.Matrix([[_registered("L2.gamma_star_scalar").rhs]]) - inner.inv()))
+                  sp.Matrix([[all_formulas()["L2.gamma_star_scalar"].rhs]]) - inner.inv()))
     return cases
 
 
@@ -105,7 +103,7 @@ def hypothesis_problems() -> list[str]:
     gamma = sp.Symbol("gamma", real=True)
     curvature = sp.expand(sp.diff(lsa.risk(sp.Matrix([[gamma]]), sp.Matrix([[lsa.s_1]])), gamma, 2))
     problems = [] if curvature.is_positive else [f"d^2 R / d gamma^2 = {curvature} not positive under the hypotheses"]
-    f = _registered("L2.gamma_star")
+    f = all_formulas()["L2.gamma_star"]
     S = sp.diag(*[sp.Symbol(f"s_{k}", positive=True) for k in range(2)])
     if not isinstance(f.rhs, sp.Inverse):
         return problems + [f"registered L2.gamma_star is not an inverse: {f.rhs}"]
@@ -114,13 +112,6 @@ def hypothesis_problems() -> list[str]:
     if not all(sp.simplify(M[i, i]).is_positive for i in range(2)):  # diagonal: PD iff its entries are > 0
         problems.append(f"registered L2.gamma_star inverts {list(M.diagonal())}, not positive under the hypotheses")
     return problems
-
-
-def chain_problems() -> list[str]:
-    from theory import derivations
-
-    return [f"derivation '{chain.title}' step {c.index}: {c.residual}"
-            for chain in derivations.chains_for("L2") for c in derivations.check(chain) if not c.holds]
 
 
 def fourth_moment_v2(profile: Profile) -> Outcome:
