@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from numerics import lsa_training
+from numerics import training_settings as ts
 
 SEEDS = (0, 1, 2)
 
@@ -11,8 +12,8 @@ SEEDS = (0, 1, 2)
 def main() -> dict:
     out = {}
     for par in lsa_training.PARAMETERISATIONS:
-        runs = [lsa_training.train(5, 20, "anisotropic", 1.0, 0.1, steps=1500, batch=256, seed=s,
-                                   lr=0.02, parameterisation=par, progress=False, check_every=10)
+        runs = [lsa_training.train(5, 20, "anisotropic", 1.0, 0.1, steps=ts.STEPS, batch=ts.BATCH, seed=s,
+                                   lr=ts.LR, parameterisation=par, progress=False, check_every=10)
                 for s in SEEDS]
         to_target = [r.seconds_per_step * r.steps_to_target for r in runs if r.steps_to_target is not None]
         ms = 1e3 * float(np.median([r.seconds_per_step for r in runs]))

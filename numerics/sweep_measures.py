@@ -20,11 +20,11 @@ from __future__ import annotations
 import numpy as np
 
 from . import closed_forms, lsa_training, prediction, simulate, validate
+from . import training_settings as ts
 from .errors import InputError
 from .sweep_spec import Spec, gap_frame, gap_norm
 
 # run_batch keeps every turn: sub-batches hold at most this many floats of history (~160 MB).
-TRAINING_CHECK_EVERY = 50  # steps between Gamma_eff-vs-Gamma* comparisons (steps_to_target only)
 SIM_HISTORY_FLOATS = 20_000_000
 
 
@@ -233,7 +233,7 @@ def train_lsa_point(system, seed: int, opts: dict) -> dict:
         res = lsa_training.train(d, opts["N"], H, opts["tau"], opts["sigma"], steps=opts["steps"],
                                  batch=opts["batch"], seed=agent_seed, lr=opts["lr"],
                                  parameterisation=opts["parameterisation"], progress=False,
-                                 check_every=TRAINING_CHECK_EVERY)
+                                 check_every=ts.CHECK_EVERY)
         X, y = exact_prompt(H, agent.w_star)
         agents.append(LSAAgent(agent.name, res.weights, X, y, steps=agent.steps))
         row[f"lsa_gamma_error_{agent.name}"] = res.rel_error

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import config, validate
+from . import training_settings as ts
 from .errors import InputError
 
 TOP_KEYS = {"base", "axes", "measure", "seed", "chunk_size", "plot"}
@@ -39,7 +40,7 @@ MAX_TURNS = 100_000
 MAX_STEPS_PER_TURN = 1_000
 MAX_CHUNK = 1_000_000
 MAX_SEED = 2**63 - 1
-TRAIN_DEFAULTS = {"N": 20, "tau": 1.0, "sigma": 0.1, "steps": 1500, "batch": 256, "lr": 0.02,
+TRAIN_DEFAULTS = {"N": 20, "tau": 1.0, "sigma": 0.1, "steps": ts.STEPS, "batch": ts.BATCH, "lr": ts.LR,
                   "parameterisation": "sparse", "turns": 400}
 TRAIN_MAX = {"N": 10_000, "steps": 100_000, "batch": 100_000, "turns": MAX_TURNS}
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import closed_forms, lsa_training, simulate
+from . import training_settings as ts
 from .lsa import LSAAgent
 
 D, N_CONTEXT = 5, 20
@@ -34,8 +35,8 @@ class TrainedPair:
 
 def train_pair(steps: int, seed: int = 0, parameterisation: str = "full", turns: int = PLATEAU_TURNS) -> TrainedPair:
     results = tuple(lsa_training.train_together(D, N_CONTEXT, (SIGMA_A, SIGMA_B), TAU, NOISE, steps=steps,
-                                                batch=256, seed=seed, lr=0.02, parameterisation=parameterisation,
-                                                check_every=50))
+                                                batch=ts.BATCH, seed=seed, lr=ts.LR, parameterisation=parameterisation,
+                                                check_every=ts.CHECK_EVERY))
     rng = np.random.default_rng(seed + 100)
     agents = []
     for name, S, res in zip("AB", (SIGMA_A, SIGMA_B), results):

@@ -21,6 +21,7 @@ from functools import lru_cache
 import numpy as np
 
 from numerics import lsa_training, trained_pair
+from numerics import training_settings as ts
 from numerics.lsa_training import TARGET_REL_ERROR
 
 from .methods import default_power, finite_max
@@ -48,8 +49,8 @@ def pair(profile_name: str, seed: int) -> trained_pair.TrainedPair:
 def noise_agent(profile_name: str, seed: int) -> list[lsa_training.TrainingResult]:
     return lsa_training.train_together(NOISE_D, NOISE_N, (NOISE_SIGMA_X,), NOISE_TAU,
                                        NOISE_SIGMA, steps=NOISE_STEPS.get(profile_name, NOISE_STEPS["quick"]),
-                                       batch=NOISE_BATCH, seed=seed + 7, lr=0.02, parameterisation="full",
-                                       check_every=50)
+                                       batch=NOISE_BATCH, seed=seed + 7, lr=ts.LR, parameterisation="full",
+                                       check_every=ts.CHECK_EVERY)
 
 
 def _sizes(tp: trained_pair.TrainedPair) -> str:

@@ -49,7 +49,6 @@ def floor(x) -> np.ndarray:
 
 
 LSA_CONTEXT = 20  # examples per prompt, and the N the LSA agents are trained at
-LSA_TRAINING_STEPS = 1500
 
 
 def agent_factory(agents: str, d: int, seed: int):
@@ -62,10 +61,11 @@ def agent_factory(agents: str, d: int, seed: int):
     if agents == "gd":
         return gd_agent
     from .. import lsa_training
+    from .. import training_settings as ts
     from ..lsa import LSAAgent
 
-    trained = lsa_training.train(d, LSA_CONTEXT, "isotropic", 1.0, 0.0, steps=LSA_TRAINING_STEPS, batch=256,
-                                 seed=seed, lr=0.02, parameterisation="sparse", progress=False, check_every=50)
+    trained = lsa_training.train(d, LSA_CONTEXT, "isotropic", 1.0, 0.0, steps=ts.STEPS, batch=ts.BATCH, seed=seed,
+                                 lr=ts.LR, parameterisation="sparse", progress=False, check_every=ts.CHECK_EVERY)
     if trained.stalled:
         raise InputError("LSA training", trained.rel_error, "stalled: Gamma_eff is far from Gamma*")
     rng = np.random.default_rng(seed + 7)

@@ -6,10 +6,10 @@ from pathlib import Path
 import numpy as np
 
 from numerics import jsonio, lsa_training, outputs, validate
+from numerics import training_settings as ts
 from numerics.errors import InputError
 
 # Size bounds (README "Limits"): one step costs ~ batch x N x d^2.
-CHECK_EVERY = 50  # steps between comparisons of Gamma_eff with Gamma* (steps_to_target's resolution)
 LIMITS = {"--d": 64, "--N": 10**4, "--steps": 10**6, "--batch": 10**5}
 
 
@@ -22,9 +22,9 @@ def register(sub) -> None:
                         ") or a JSON list of variances, e.g. '[0.5, 1, 2]' (default anisotropic: [0.5, 2])")
     p.add_argument("--tau", type=float, default=1.0, help="task scale: w ~ N(0, tau^2 I)")
     p.add_argument("--sigma", type=float, default=0.1, help="label noise standard deviation")
-    p.add_argument("--steps", type=int, default=1500)
-    p.add_argument("--batch", type=int, default=256, help="tasks per step")
-    p.add_argument("--lr", type=float, default=0.02, help="Adam learning rate (cosine decay to 0)")
+    p.add_argument("--steps", type=int, default=ts.STEPS)
+    p.add_argument("--batch", type=int, default=ts.BATCH, help="tasks per step")
+    p.add_argument("--lr", type=float, default=ts.LR, help="Adam learning rate (cosine decay to 0)")
     p.add_argument("--parameterisation", default="sparse", choices=lsa_training.PARAMETERISATIONS,
                    help="sparse: p_y and Q_xx only (Ahn et al.); full: all of p and W_KQ")
     p.add_argument("--seed", type=int, default=0)
@@ -59,7 +59,7 @@ def run(args) -> int:
     result = lsa_training.train(args.d, args.N, parse_sigma(args.Sigma), args.tau, args.sigma, steps=args.steps,
                                 batch=args.batch, seed=args.seed, lr=args.lr,
                                 parameterisation=args.parameterisation,
-                                progress=not args.no_progress and progress.enabled(), check_every=CHECK_EVERY)
+                                progress=not args.no_progress and progress.enabled(), check_every=ts.CHECK_EVERY)
     path = lsa_training.save(result, Path(args.out))
     with np.printoptions(precision=4, suppress=True, linewidth=120):
         print(f"Gamma_eff =\n{result.Gamma_eff}\nGamma* =\n{result.Gamma_star}")
