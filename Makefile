@@ -28,7 +28,7 @@ docs: $(STAMP)
 	$(BIN)/sphinx-build -W --keep-going -q -b html docs build/docs
 
 # Mutation testing (docs/mutation.rst): hours on a 2-core machine; resumes where it stopped.
-# MODULES="numerics/closed_forms.py ..." restricts it, SINCE=<commit> to the lines changed since that
+# MODULES="numerics/dynamics/closed_forms.py ..." restricts it, SINCE=<commit> to the lines changed since that
 # commit (own sessions); the summary goes to build/mutation/summary.json.
 mutation: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,docs,mutation]'

@@ -19,7 +19,7 @@ def main(repeats: int = REPEATS) -> dict:
             "a2ad --help": [a2ad, "--help"],
             "a2ad --version": [a2ad, "--version"],
             "a2ad predict examples/two_agents.json": [a2ad, "predict", str(ROOT / "examples" / "two_agents.json")]}
-    # a2ad sets OPENBLAS_NUM_THREADS=1 before numpy loads (proofs_check/cli.py), which also makes
+    # a2ad sets OPENBLAS_NUM_THREADS=1 before numpy loads (proofs_check/cli/main.py), which also makes
     # numpy's own import cheaper; the second baseline shows the ratio without that advantage.
     one_thread = "import numpy, 1 BLAS thread"
     cmds[one_thread] = cmds["import numpy"]

@@ -5,7 +5,7 @@ import time
 
 import numpy as np
 
-from numerics import closed_forms
+from numerics.dynamics import closed_forms
 
 BATCH, D, REPEATS = 100_000, 8, 3
 

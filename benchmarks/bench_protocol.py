@@ -2,7 +2,7 @@
 
 1. Compile + verify (V1) time of protocols with K <= 4 agents and <= 4 phases: the gallery and
    12 random dense 4-agent, 4-phase protocols, with their median and worst case (target: under
-   5 s each; dense protocols go through the named-Schur-block derivation, theory.protocol_schur).
+   5 s each; dense protocols go through the named-Schur-block derivation, theory.protocol.schur).
 2. ``a2ad predict`` wall time on a protocol config vs the same agents without a protocol
    (target: under 1 s), medians of several runs.
 3. Batched numeric evaluation of the derived round map on 10^5 random protocols (d = 4, K = 3,
@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from numerics import protocol_eval, protocol_random
-from theory import protocol as P
-from theory import protocol_gallery as G
+from numerics.protocol import evaluate as protocol_eval, random_protocols as protocol_random
+from theory.protocol import compiler as P
+from theory.protocol import gallery as G
 
 ROOT = Path(__file__).resolve().parent.parent
 BATCH, D, K, PHASES, REPEATS = 100_000, 4, 3, 3, 5

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from numerics import sweep_measures, sweep_run, sweep_spec
+from numerics.sweep import measures as sweep_measures, run as sweep_run, spec as sweep_spec
 
 REPEATS = 3
 SIDE = 1000  # 1000 x 1000 = 10^6 points

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from numerics import lsa_training
-from numerics import training_settings as ts
+from numerics.lsa import training as lsa_training
+from numerics.lsa import settings as ts
 
 SEEDS = (0, 1, 2)
 

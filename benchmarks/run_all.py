@@ -9,7 +9,7 @@ from pathlib import Path
 
 def main() -> int:
     here = Path(__file__).parent
-    from numerics import progress
+    from numerics.io import progress
 
     results = {}
     paths = sorted(here.glob("bench_*.py"))

@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from theory.notation import SYMBOL_MACROS  # noqa: E402
+from theory.core.notation import SYMBOL_MACROS  # noqa: E402
 
 project = "a2a-dynamics"
 author = "The a2a-dynamics developers"

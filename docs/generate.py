@@ -10,8 +10,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from numerics.experiments import all_experiments  # noqa: E402
-from proofs_check import registry, runner, statements  # noqa: E402
-from theory.formulas import all_formulas  # noqa: E402
+from proofs_check.verification import registry, runner
+from proofs_check.report import statements  # noqa: E402
+from theory.core.formulas import all_formulas  # noqa: E402
 
 import sweep_gallery  # noqa: E402  (docs/, next to this file)
 
@@ -97,7 +98,7 @@ def gallery() -> None:
 def main() -> int:
     shutil.rmtree(OUT, ignore_errors=True)
     (OUT / "claims").mkdir(parents=True)
-    from numerics import progress
+    from numerics.io import progress
 
     claims = registry.all_claims()
     with progress.bar(sum(len(c.methods) for c in claims), "docs: verify (quick)") as advance:

@@ -24,7 +24,7 @@ def summary(spec, cols) -> str:
 
 
 def write(out: Path) -> list[Path]:
-    from numerics import sweep_run, sweep_spec
+    from numerics.sweep import run as sweep_run, spec as sweep_spec
 
     figures = []
     for name in GALLERY:

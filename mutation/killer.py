@@ -60,7 +60,7 @@ def main(argv: list[str]) -> int:
 def _main(argv: list[str]) -> int:
     import os
 
-    from proofs_check import registry, runner
+    from proofs_check.verification import registry, runner
 
     if not argv:
         print("usage: killer.py CLAIM[:METHODS] ...", file=sys.stderr)

@@ -6,7 +6,7 @@ drop the excluded operators (docs/mutation.rst says why), run every mutant, and 
 ``build/mutation/summary.json`` with the score and each surviving mutant's diff.
 
 cosmic-ray mutates the files in place and restores them after each mutant: do not edit the
-tree while it runs. Usage: ``python mutation/run.py [--modules numerics/closed_forms.py ...]``.
+tree while it runs. Usage: ``python mutation/run.py [--modules numerics/dynamics/closed_forms.py ...]``.
 """
 from __future__ import annotations
 

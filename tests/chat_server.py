@@ -4,7 +4,7 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from numerics import text_protocol
+from numerics.llm import text_protocol
 
 
 class ChatServer:

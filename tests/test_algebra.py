@@ -2,8 +2,8 @@
 import sympy as sp
 import pytest
 
-from theory import algebra, model
-from theory import two_agents as ta
+from theory.core import algebra, model
+from theory.round_robin import two_agents as ta
 
 A, B = ta.A, ta.B
 

@@ -1,10 +1,10 @@
 """Free-algebra prover paths the claims' V1 proofs do not all reach (found by ``make mutation`` on
-theory/algebra.py): negative powers, transposes of products, inverting a word
+theory/core/algebra.py): negative powers, transposes of products, inverting a word
 with a power, a nonzero scalar factor, and ``FreeProof.holds``."""
 import sympy as sp
 
-from theory import algebra
-from theory.model import I, matrix, vector
+from theory.core import algebra
+from theory.core.model import I, matrix, vector
 
 M, N = matrix("M"), matrix("N")
 x = vector("x")
@@ -59,7 +59,7 @@ def test_holds_is_a_boolean_of_the_residual():
 
 
 def test_a_residual_of_plus_or_minus_identity_is_one_term():
-    from proofs_check.methods import free_proofs
+    from proofs_check.verification.methods import free_proofs
     for lhs, rhs in ((I + M, M), (M, M + I)):  # residual 1 and -1 (the identity matrix)
         proof = algebra.prove(lhs, rhs)
         assert proof.terms == 1 and not proof.holds

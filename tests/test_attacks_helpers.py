@@ -6,14 +6,16 @@ import json
 import numpy as np
 import pytest
 
-from numerics import attacks, config, simulate
-from numerics.agents import GDAgent
-from numerics.errors import InputError
-from numerics.helper_policies import BroydenPolicy, IdentificationPolicy, NewtonPolicy, RelabellingHelper, check_alpha
-from numerics.prompts import from_geometry
-from proofs_check import cli
+from numerics.interventions import attacks
+from numerics.io import config
+from numerics.dynamics import simulate
+from numerics.agents.gd import GDAgent
+from numerics.io.errors import InputError
+from numerics.interventions.helper_policies import BroydenPolicy, IdentificationPolicy, NewtonPolicy, RelabellingHelper, check_alpha
+from numerics.agents.prompts import from_geometry
+from proofs_check.cli import main as cli
 from proofs_check.claims import c12_c14_helpers
-from proofs_check.registry import PROFILES
+from proofs_check.verification.registry import PROFILES
 
 from test_bad_input import GOOD, cli_error
 

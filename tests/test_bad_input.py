@@ -6,9 +6,10 @@ import json
 import numpy as np
 import pytest
 
-from numerics import closed_forms, config, prediction, simulate
-from numerics.errors import InputError
-from proofs_check import cli
+from numerics.dynamics import closed_forms, prediction, simulate
+from numerics.io import config
+from numerics.io.errors import InputError
+from proofs_check.cli import main as cli
 
 GOOD = {
     "agents": [

@@ -7,13 +7,16 @@ import numpy as np
 import pytest
 
 from chat_server import ChatServer
-from numerics import fitting, llm_client, lyapunov, noisy, simulate, text_protocol, transcripts
-from numerics.errors import InputError
+from numerics.fit import fitting
+from numerics.llm import client as llm_client, text_protocol
+from numerics.dynamics import lyapunov, noisy, simulate
+from numerics.io import transcripts
+from numerics.io.errors import InputError
 from numerics.experiments.blackbox import text_pair
-from proofs_check import cli
-from proofs_check.instances import random_gd_agent
-from theory import model
-from theory import noisy as noisy_theory
+from proofs_check.cli import main as cli
+from proofs_check.verification.instances import random_gd_agent
+from theory.core import model
+from theory.stochastic import noisy as noisy_theory
 
 FIT_EXACT_TOL = 1e-6  # the bar for noise-free agents
 # Text replies carry 4 decimals (+-5e-5); the noise-free transcript's design has condition
@@ -269,8 +272,8 @@ def test_llm_run_without_endpoint_is_a_clear_error(tmp_path, capsys, monkeypatch
 
 
 def test_lsa_and_helper_runs_can_be_recorded_and_fitted(tmp_path):
-    from numerics.helper_policies import NewtonPolicy, RelabellingHelper
-    from numerics.lsa import LSAAgent, gd_weights
+    from numerics.interventions.helper_policies import NewtonPolicy, RelabellingHelper
+    from numerics.lsa.agent import LSAAgent, gd_weights
 
     rng = np.random.default_rng(5)
     X = rng.standard_normal((8, 2))

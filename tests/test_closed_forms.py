@@ -1,12 +1,13 @@
-"""numerics.closed_forms is direct numpy code; these tests tie it to the SymPy objects in theory/."""
+"""numerics.dynamics.closed_forms is direct numpy code; these tests tie it to the SymPy objects in theory/."""
 import numpy as np
 import pytest
 
-from numerics import closed_forms, random_systems
-from numerics.errors import InputError
-from theory import k_agents as ka
-from theory import model
-from theory import two_agents as ta
+from numerics.dynamics import closed_forms
+from numerics.agents import random_systems
+from numerics.io.errors import InputError
+from theory.round_robin import k_agents as ka
+from theory.core import model
+from theory.round_robin import two_agents as ta
 
 # Both sides are float64 evaluations of the same formula through different code paths
 # (solve vs inv, composition order); at cond <= 1e2 they agree to ~1e-13.

@@ -36,7 +36,7 @@ def _warnings(rst: str) -> list:
 
 def test_docstring_becomes_clean_rst():
     conf = _conf()
-    lines = ["Plateau ``e_A = G_A Delta``; see :func:`theory.algebra.prove`.",
+    lines = ["Plateau ``e_A = G_A Delta``; see :func:`theory.core.algebra.prove`.",
              "Errors ||u_t - w_A*|| shrink, w_A* and *x* stay literal, | too:",
              "    e_A,k = (1 - a) b / D * Delta_k",
              "    rate_k = (1 - a)(1 - b).",
@@ -44,7 +44,7 @@ def test_docstring_becomes_clean_rst():
     out = conf.render_docstring(lines)
     rst = "\n".join(line.replace(":func:", ":literal:") for line in out)  # plain docutils has no :func:
     assert _warnings(rst) == []
-    assert ":func:`theory.algebra.prove`" in "\n".join(out)  # the role is kept for Sphinx to resolve
+    assert ":func:`theory.core.algebra.prove`" in "\n".join(out)  # the role is kept for Sphinx to resolve
     assert any(line.endswith("::") for line in out)  # the indented formulas became a literal block
 
 

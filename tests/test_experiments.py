@@ -4,7 +4,7 @@ import csv
 import numpy as np
 import pytest
 
-from proofs_check import cli
+from proofs_check.cli import main as cli
 
 PLATEAU_TOL = 1e-8  # relative: quick runs stop after 400 turns at rho <= 0.9
 PNG_MAGIC = b"\x89PNG"

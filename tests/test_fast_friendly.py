@@ -7,10 +7,14 @@ import sys
 import numpy as np
 import pytest
 
-from numerics import config, lsa_training, prediction
-from numerics.errors import InputError
-from proofs_check import cli, proof_cache, registry, report, runner, statements
-from proofs_check.registry import PROFILES, Claim, Outcome
+from numerics.io import config
+from numerics.lsa import training as lsa_training
+from numerics.dynamics import prediction
+from numerics.io.errors import InputError
+from proofs_check.cli import main as cli
+from proofs_check.verification import proof_cache, registry, runner
+from proofs_check.report import writers as report, statements
+from proofs_check.verification.registry import PROFILES, Claim, Outcome
 
 QUICK = PROFILES["quick"]
 Z_TOL = 6.0  # Monte Carlo agreement in standard errors (a correct sampler fails with p ~ 2e-9 per entry)
@@ -84,10 +88,10 @@ def test_cache_never_stores_failures_and_ignores_bad_entries(tmp_path):
 def test_cache_key_follows_the_provers_source(monkeypatch):
     claim = registry.select(["C2"])[0]
     closure = dict(proof_cache.source_closure(claim.methods["V1"].__module__))
-    assert {"proofs_check.claims.c2_fixed_point", "proofs_check.methods", "theory.algebra"} <= set(closure)
+    assert {"proofs_check.claims.c2_fixed_point", "proofs_check.verification.methods", "theory.core.algebra"} <= set(closure)
     before = proof_cache.key(claim, "V1", QUICK)
-    planted = tuple((m, "0" * 64 if m == "theory.algebra" else h) for m, h in closure.items())
-    monkeypatch.setattr(proof_cache, "source_closure", lambda module: planted)  # an edit to theory/algebra.py
+    planted = tuple((m, "0" * 64 if m == "theory.core.algebra" else h) for m, h in closure.items())
+    monkeypatch.setattr(proof_cache, "source_closure", lambda module: planted)  # an edit to theory/core/algebra.py
     assert proof_cache.key(claim, "V1", QUICK) != before
     assert not proof_cache.ProofCache.cacheable("V4") and not proof_cache.ProofCache.cacheable("V5")
 
@@ -188,7 +192,7 @@ def test_expected_query_loss_is_the_query_average():
 
 
 def test_l2_v7_fails_for_a_gamma_star_without_the_label_noise_term(monkeypatch):
-    from proofs_check import v7_trained
+    from proofs_check.verification import v7_trained
 
     good = v7_trained.v7_gamma_star(QUICK)
     assert good.worst_error <= good.tolerance
@@ -205,7 +209,7 @@ HEAVY = ("sympy", "matplotlib", "scipy", "theory", "numerics.experiments.plottin
 
 @pytest.mark.parametrize("argv", [["--help"], ["--version"], ["predict", "examples/two_agents.json"]])
 def test_cli_start_up_imports_nothing_heavy(argv):
-    code = ("import sys\nfrom proofs_check import cli\ntry:\n    cli.main(%r)\nexcept SystemExit:\n    pass\n"
+    code = ("import sys\nfrom proofs_check.cli import main as cli\ntry:\n    cli.main(%r)\nexcept SystemExit:\n    pass\n"
             "print('LOADED', sorted(m for m in sys.modules if m.split('.')[0] in %r or m in %r))") % (argv, HEAVY, HEAVY)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     loaded = out.rsplit("LOADED", 1)[1]
@@ -276,7 +280,7 @@ def test_rho_reason_names_the_coupling_when_each_agent_contracts():
 # ---- progress bars -------------------------------------------------------------------------
 
 def test_progress_bar_is_off_off_a_terminal(capsys):
-    from numerics import progress
+    from numerics.io import progress
 
     assert not progress.enabled()  # pytest captures stderr: not a terminal
     with progress.bar(3, "x") as advance:
@@ -288,7 +292,7 @@ def test_progress_bar_is_off_off_a_terminal(capsys):
 def test_progress_bar_draws_on_a_terminal(monkeypatch):
     import io
 
-    from numerics import progress
+    from numerics.io import progress
 
     class Tty(io.StringIO):
         def isatty(self):
@@ -308,7 +312,7 @@ def test_progress_bar_draws_on_a_terminal(monkeypatch):
 def test_c15_v4_with_the_shorter_burn_in_still_catches_a_dropped_noise_term(monkeypatch):
     """Power of C15 V4 after the burn-in cut (300 -> 120 turns): the correct Lyapunov covariance
     passes, one with the first agent's noise S_A dropped fails."""
-    from numerics import lyapunov
+    from numerics.dynamics import lyapunov
     from proofs_check.claims import c15_noisy
 
     assert c15_noisy.BURN_IN * 2 * np.log10(1 / c15_noisy.RHO_MAX) >= 10  # rho^(2T) <= 1e-10
@@ -362,7 +366,7 @@ def _closure_by_full_walk(module):
 
 
 @pytest.mark.parametrize("module", ["proofs_check.claims.c2_fixed_point", "proofs_check.claims.l2_gamma_star",
-                                    "proofs_check.commands.verify"])
+                                    "proofs_check.cli.verify"])
 def test_source_closure_equals_the_full_ast_walk(module):
     # imports inside functions, try/except and if blocks (e.g. verify.run's) are found by the statement walk
     assert proof_cache.source_closure(module) == _closure_by_full_walk(module)
@@ -371,12 +375,12 @@ def test_source_closure_equals_the_full_ast_walk(module):
 def test_statement_walk_finds_nested_imports():
     import ast
 
-    tree = ast.parse("def f():\n    try:\n        import theory.lsa\n    except ImportError:\n        pass\n"
-                     "    else:\n        from numerics import fitting\n    finally:\n        import numerics.attacks\n"
+    tree = ast.parse("def f():\n    try:\n        import theory.lsa.agent\n    except ImportError:\n        pass\n"
+                     "    else:\n        from numerics import fitting\n    finally:\n        import numerics.interventions.attacks\n"
                      "class C:\n    if True:\n        from proofs_check import runner\n    else:\n        import x\n")
     names = [a.name for n in proof_cache._statements(tree) if isinstance(n, (ast.Import, ast.ImportFrom))
              for a in n.names]
-    assert sorted(names) == ["fitting", "numerics.attacks", "runner", "theory.lsa", "x"]
+    assert sorted(names) == ["fitting", "numerics.interventions.attacks", "runner", "theory.lsa.agent", "x"]
 
 
 def test_formula_fingerprints_are_read_back_and_follow_the_theory_source(tmp_path, monkeypatch):
@@ -391,11 +395,11 @@ def test_formula_fingerprints_are_read_back_and_follow_the_theory_source(tmp_pat
     stored.write_text("not json")  # a damaged file is a miss (rebuilt), never trusted
     monkeypatch.setattr(proof_cache, "_formula_fingerprints", lambda: {"X.f": "rebuilt"})
     assert proof_cache.ProofCache(tmp_path).fingerprints() == {"X.f": "rebuilt"}
-    # an edit to any theory module (here planted in theory/lsa.py's hash) changes the file's name
+    # an edit to any theory module (here planted in theory/lsa/agent.py's hash) changes the file's name
     before = proof_cache.theory_sources()
     real = proof_cache.source_closure
     monkeypatch.setattr(proof_cache, "source_closure",
-                        lambda m: tuple((n, "0" * 64 if n == "theory.lsa" else h) for n, h in real(m)))
+                        lambda m: tuple((n, "0" * 64 if n == "theory.lsa.agent" else h) for n, h in real(m)))
     assert proof_cache.theory_sources() != before
 
 
@@ -454,9 +458,9 @@ def test_map_interval_t_quantile_is_scipy_stats():
 
 
 def test_predict_imports_neither_other_commands_nor_tempfile():
-    code = ("import sys\nfrom proofs_check import cli\ncli.main(['predict', 'examples/two_agents.json'])\n"
+    code = ("import sys\nfrom proofs_check.cli import main as cli\ncli.main(['predict', 'examples/two_agents.json'])\n"
             "print('LOADED', sorted(m for m in sys.modules if m in ('tempfile', 'numerics.experiments', "
-            "'proofs_check.commands.experiment', 'proofs_check.commands.verify')))")
+            "'proofs_check.cli.experiment', 'proofs_check.cli.verify')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.rsplit("LOADED", 1)[1].strip() == "[]"
 
@@ -477,8 +481,8 @@ def test_a_run_without_timings_starts_with_the_long_jobs():
 
 def test_verify_without_out_does_not_load_matplotlib(tmp_path):
     """The figures module (matplotlib, ~0.5 s) is imported only when --out asks for figures."""
-    code = ("import sys\nfrom proofs_check import cli\nrc = cli.main(['verify', '--claims', 'C5', '--json', "
-            "'--workers', '1'])\nprint('LOADED', rc, 'matplotlib' in sys.modules, 'proofs_check.artifacts' in sys.modules)")
+    code = ("import sys\nfrom proofs_check.cli import main as cli\nrc = cli.main(['verify', '--claims', 'C5', '--json', "
+            "'--workers', '1'])\nprint('LOADED', rc, 'matplotlib' in sys.modules, 'proofs_check.report.artifacts' in sys.modules)")
     env = dict(__import__("os").environ, A2AD_CACHE_DIR=str(tmp_path))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
     assert out.rsplit("LOADED", 1)[1].split() == ["0", "False", "False"]
@@ -487,8 +491,8 @@ def test_verify_without_out_does_not_load_matplotlib(tmp_path):
 def test_noisy_agent_block_draws_equal_one_draw_per_turn():
     """NoisyAgent draws its noise NOISE_BLOCK turns at a time: the messages equal those of one draw
     per turn from a generator with the same seed (past a block boundary too)."""
-    from numerics import noisy
-    from proofs_check.instances import random_gd_agent
+    from numerics.dynamics import noisy
+    from proofs_check.verification.instances import random_gd_agent
 
     rng = np.random.default_rng(4)
     agent = random_gd_agent(rng, 3, "A")
@@ -501,8 +505,9 @@ def test_noisy_agent_block_draws_equal_one_draw_per_turn():
 
 
 def test_from_run_equals_one_record_per_message():
-    from numerics import noisy, simulate, transcripts
-    from proofs_check.instances import random_gd_agent
+    from numerics.dynamics import noisy, simulate
+    from numerics.io import transcripts
+    from proofs_check.verification.instances import random_gd_agent
 
     rng = np.random.default_rng(2)
     a, b = random_gd_agent(rng, 2, "A"), random_gd_agent(rng, 2, "B")

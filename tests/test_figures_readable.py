@@ -104,7 +104,7 @@ def test_fit_figure_is_readable(tmp_path, monkeypatch):
 
 
 def test_margins_figure_is_readable(tmp_path, saved_figures):
-    from proofs_check import figures
+    from proofs_check.report import figures
 
     rep = {"profile": "quick", "claims": [
         {"id": "C2", "methods": [

@@ -1,4 +1,4 @@
-"""numerics/fitting.py (C18) against independent recomputations: the normal equations, the textbook
+"""numerics/fit/fitting.py (C18) against independent recomputations: the normal equations, the textbook
 t-interval (scipy.stats), numpy.percentile, the moving-block bootstrap's definition, and the pairs
 bootstrap's definition; boundaries of every input check and the content of every message.
 
@@ -12,10 +12,12 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from numerics import fitting, noisy, simulate, transcripts
-from numerics.errors import InputError
-from numerics.transcripts import Record, Transcript
-from proofs_check.instances import random_gd_agent
+from numerics.fit import fitting
+from numerics.dynamics import noisy, simulate
+from numerics.io import transcripts
+from numerics.io.errors import InputError
+from numerics.io.transcripts import Record, Transcript
+from proofs_check.verification.instances import random_gd_agent
 
 # lstsq vs the normal equations on designs of condition < 1e2: both within ~1e-13 of the truth.
 REF_TOL = 1e-9
@@ -368,7 +370,7 @@ def test_fit_transcript_notes_a_diverging_conversation():
 # --- C18's V4 -------------------------------------------------------------------------------------
 
 def test_c18_v4_fails_when_fit_map_refuses_everything(monkeypatch):
-    from proofs_check import registry, runner
+    from proofs_check.verification import registry, runner
     from proofs_check.claims import c18_fitting
 
     def refuse(*args, **kw):

@@ -1,6 +1,6 @@
 """Fuzzing the CLI contract with Hypothesis: configs, transcripts and arguments.
 
-For every generated run (``proofs_check.cli.main`` in-process, stdout/stderr captured):
+For every generated run (``proofs_check.cli.main.main`` in-process, stdout/stderr captured):
 
 - exit 0 with standard JSON on stdout (no NaN/Infinity; every number finite), or
 - exit 2 with exactly one line on stderr and nothing on stdout;
@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from proofs_check import cli
+from proofs_check.cli import main as cli
 
 # Small inputs: a run takes ~10-100 ms (median). The bound is on the process's CPU time, which
 # other jobs on a shared 2-core machine do not inflate; the fit's bound allows for matplotlib
@@ -112,10 +112,11 @@ def warm_imports():
     import matplotlib.pyplot  # noqa: F401
     import scipy.linalg  # noqa: F401
 
-    import numerics.attacks  # noqa: F401
-    import numerics.fit_output  # noqa: F401
-    import proofs_check.runner  # noqa: F401
-    from proofs_check import commands, registry  # noqa: F401
+    import numerics.interventions.attacks  # noqa: F401
+    import numerics.fit.output  # noqa: F401
+    import proofs_check.verification.runner  # noqa: F401
+    from proofs_check.cli import main  # noqa: F401
+    from proofs_check.verification import registry  # noqa: F401
 
     registry.all_claims()  # imports every claim module (SymPy) once
     fig = matplotlib.pyplot.figure()
@@ -385,7 +386,7 @@ def test_subprocess_dev_zero_is_bounded():
 
 def test_the_checker_catches_planted_contract_breaks(monkeypatch, tmp_path):
     """Power: each way of breaking the contract is caught by check_run."""
-    from proofs_check.commands import predict
+    from proofs_check.cli import predict
 
     cfg = tmp_path / "cfg.json"
     cfg.write_text(GOOD_CONFIG)
@@ -395,7 +396,7 @@ def test_the_checker_catches_planted_contract_breaks(monkeypatch, tmp_path):
         return 0
 
     def two_lines(args):
-        from numerics.errors import InputError
+        from numerics.io.errors import InputError
         raise InputError("x", 1, "first line\nsecond line")
 
     def writes_elsewhere(args):

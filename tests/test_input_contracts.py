@@ -4,8 +4,8 @@ each refusal raises InputError naming the quantity. Part of the mutation killers
 import numpy as np
 import pytest
 
-from numerics import lyapunov
-from numerics.errors import InputError
+from numerics.dynamics import lyapunov
+from numerics.io.errors import InputError
 
 M = np.stack([0.5 * np.eye(2), 0.4 * np.eye(2)])
 S = np.stack([0.1 * np.eye(2), 0.2 * np.eye(2)])

@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 from chat_server import ChatServer
-from numerics import llm_client, text_protocol, transcripts
-from proofs_check import cli
+from numerics.llm import client as llm_client, text_protocol
+from numerics.io import transcripts
+from proofs_check.cli import main as cli
 
 SECRET = "sk-test-SECRET-0123456789abcdef"
 # A leak is any run of this many consecutive characters of the key (the issue saw "sk-test-SECR").
@@ -350,7 +351,7 @@ def test_verify_empty_claims_is_an_error_not_everything(capsys, claims):
 
 
 def test_atomic_write_keeps_the_old_file_on_failure(tmp_path):
-    from numerics import outputs
+    from numerics.io import outputs
 
     path = tmp_path / "f.txt"
     path.write_text("old")

@@ -3,11 +3,12 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from numerics import lsa, lsa_training, simulate
-from numerics.agents import GDAgent
-from numerics.errors import InputError
-from numerics.prompts import from_prompt
-from proofs_check import cli
+from numerics.lsa import agent as lsa, training as lsa_training
+from numerics.dynamics import simulate
+from numerics.agents.gd import GDAgent
+from numerics.io.errors import InputError
+from numerics.agents.prompts import from_prompt
+from proofs_check.cli import main as cli
 
 from test_bad_input import cli_error
 

@@ -1,4 +1,4 @@
-"""numerics.lsa_training against independent references (issue 11: its mutation survivors).
+"""numerics.lsa.training against independent references (issue 11: its mutation survivors).
 
 Each expected value is recomputed here from a textbook definition, never read from the code:
 Adam with bias correction (Kingma & Ba 2015, Algorithm 1, default hyper-parameters) under a
@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from numerics import lsa_training as lt
-from numerics.errors import InputError
+from numerics.lsa import training as lt
+from numerics.io.errors import InputError
 
 BETA1, BETA2, EPS = 0.9, 0.999, 1e-8  # Kingma & Ba (2015), Algorithm 1: the suggested defaults
 INIT_STD = 0.01                       # documented start: trainable entries N(0, 0.01^2), p_y = 1
@@ -361,8 +361,8 @@ WRONG_POWERS = [wrong_power(1, 2), wrong_power(3, 2), wrong_power(2, 1), wrong_p
 @pytest.mark.parametrize("planted", WRONG_POWERS)
 def test_l2_v7_label_noise_agent_sees_a_wrong_power_of_sigma_or_tau(monkeypatch, planted):
     """V7's label-noise agent (sigma = tau = 0.5): right Gamma* within the bar, a wrong power far outside it."""
-    from proofs_check import v7_trained
-    from proofs_check.registry import PROFILES
+    from proofs_check.verification import v7_trained
+    from proofs_check.verification.registry import PROFILES
 
     profile = PROFILES["quick"]
     trained = v7_trained.noise_agent(profile.name, profile.seed)
@@ -374,7 +374,7 @@ def test_l2_v7_label_noise_agent_sees_a_wrong_power_of_sigma_or_tau(monkeypatch,
 @pytest.mark.parametrize("planted", WRONG_POWERS)
 def test_l2_v4_sees_a_wrong_power_of_sigma_or_tau(monkeypatch, planted):
     from proofs_check.claims import l2_gamma_star
-    from proofs_check.registry import PROFILES
+    from proofs_check.verification.registry import PROFILES
 
     good = l2_gamma_star.l2_v4(PROFILES["quick"])
     assert good.worst_error <= good.tolerance

@@ -74,4 +74,4 @@ def test_keep_only_lines_drops_the_other_mutants(tmp_path):
 def test_since_an_unknown_commit_is_a_clear_error():
     from run import diff_since
     with pytest.raises(SystemExit, match="--since no-such-commit: git diff failed"):
-        diff_since("no-such-commit", "theory/lsa.py")
+        diff_since("no-such-commit", "theory/lsa/agent.py")

@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 import sympy as sp
 
-from proofs_check import cli, latex, provenance, registry, statements
-from theory import derivations, notation
-from theory.formulas import all_formulas
+from proofs_check.cli import main as cli
+from proofs_check.report import latex, provenance, statements
+from proofs_check.verification import registry
+from theory.core import derivations, notation
+from theory.core.formulas import all_formulas
 
 from test_latex import need_pdflatex
 
@@ -118,7 +120,7 @@ def test_no_nested_fraction_in_gamma_star():
 
 
 def test_gap_printed_as_delta_only_for_the_gap():
-    from theory import two_agents as ta
+    from theory.round_robin import two_agents as ta
     assert notation.latex(ta.Delta) == r"\aadDelta"
     assert notation.latex(ta.A.w_star - ta.B.w_star) != r"\aadDelta"  # the opposite sign is not Delta
     assert notation.text(ta.e_A).endswith("*Delta")
@@ -160,7 +162,8 @@ def test_a_claim_without_provenance_is_refused():
 
 
 def test_report_carries_provenance():
-    from proofs_check import report, runner
+    from proofs_check.report import writers as report
+    from proofs_check.verification import runner
     rep = runner.run(registry.select(["C14b"]), registry.Profile.named("quick"))
     assert rep["claims"][0]["provenance"]["kind"] == "standard result"
     assert "| C14b | standard result | Gay (1979) |" in report.markdown(rep)
@@ -182,7 +185,7 @@ def test_nothing_refers_to_files_outside_the_repository():
 
 
 def test_long_sums_break_into_lines_that_fit():
-    from theory import k_agents as ka
+    from theory.round_robin import k_agents as ka
     expr = ka.residual(4, 0)  # four agents: a long sum inside (I - J_1)^{-1} ( ... )
     lines = latex.break_lines(expr, budget=60)
     assert len(lines) > 1 and all(latex.visible_width(line) <= 60 for line in lines[1:-1])

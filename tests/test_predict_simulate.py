@@ -4,8 +4,9 @@ import json
 import numpy as np
 import pytest
 
-from numerics import config, prediction
-from proofs_check import cli
+from numerics.io import config
+from numerics.dynamics import prediction
+from proofs_check.cli import main as cli
 
 # docs/theory.rst, V4: closed form vs simulation to 1e-9 relative error at rho <= 0.9.
 REL_TOL = 1e-9

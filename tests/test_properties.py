@@ -3,12 +3,13 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from numerics import closed_forms, config, simulate
-from numerics.agents import GDAgent
-from numerics.prompts import from_geometry
+from numerics.dynamics import closed_forms, simulate
+from numerics.io import config
+from numerics.agents.gd import GDAgent
+from numerics.agents.prompts import from_geometry
 from proofs_check.claims.c3_biased_equilibrium import plateau_error
 from proofs_check.claims.c4_monotone import scaling_error
-from proofs_check.strategies import pair_examples
+from proofs_check.verification.strategies import pair_examples
 
 # Hypothesis examples reach rho 0.95 and cond(H) 1e8; see proofs_check/claims/c3 (PROPERTY_TOL).
 PROPERTY_TOL = 1e-8

@@ -7,9 +7,11 @@ import mpmath as mp
 import numpy as np
 import pytest
 
-from numerics import config, prediction, protocol, protocol_eval, protocol_random
-from numerics.errors import InputError
-from proofs_check import cli
+from numerics.io import config
+from numerics.dynamics import prediction
+from numerics.protocol import spec as protocol, evaluate as protocol_eval, random_protocols as protocol_random
+from numerics.io.errors import InputError
+from proofs_check.cli import main as cli
 
 BASE = {
     "agents": [
@@ -143,7 +145,7 @@ def test_precise_matches_float64_and_simulation():
         np.testing.assert_allclose(got, sim[i], rtol=1e-10)
     # the 50-digit fixed point solves (I - Phi) z = r to ~50 digits
     with mp.workdps(60):
-        from numerics import precise
+        from numerics.dynamics import precise
         Ms, cs, _ = zip(*(precise.agent_transfer(a.Gamma, a.geometry, a.steps) for a in s.agents))
         Phi, r = protocol_eval.precise_round_map(Ms, cs, s.protocol)
         z = mp.matrix([mp.mpf(x) for a in s.agents for x in p["agents"][a.name]["fixed_point"]])

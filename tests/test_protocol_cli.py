@@ -10,13 +10,17 @@ import numpy as np
 import pytest
 
 from chat_server import ChatServer
-from numerics import (attacks, config, fitting, lyapunov, noisy, protocol, protocol_attack, protocol_eval,
-                      protocol_fit, protocol_random, text_protocol, transcripts)
-from numerics import protocol_transcript as pt
-from numerics.agents import GDAgent
-from numerics.errors import InputError
-from numerics.prompts import from_prompt
-from proofs_check import cli
+from numerics.interventions import attacks
+from numerics.io import config, transcripts
+from numerics.fit import fitting
+from numerics.dynamics import lyapunov, noisy
+from numerics.protocol import spec as protocol, attack as protocol_attack, evaluate as protocol_eval, fit as protocol_fit, random_protocols as protocol_random
+from numerics.llm import text_protocol
+from numerics.protocol import transcript as pt
+from numerics.agents.gd import GDAgent
+from numerics.io.errors import InputError
+from numerics.agents.prompts import from_prompt
+from proofs_check.cli import main as cli
 
 ROOT = Path(__file__).resolve().parent.parent
 

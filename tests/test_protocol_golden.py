@@ -10,7 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from numerics import config, prediction, protocol
+from numerics.io import config
+from numerics.dynamics import prediction
+from numerics.protocol import spec as protocol
 
 sys.path.insert(0, str(Path(__file__).parent / "golden"))
 import record  # noqa: E402

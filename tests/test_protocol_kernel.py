@@ -1,4 +1,4 @@
-"""The compiled batched fixed-point kernel (numerics.protocol_kernel): it returns the fixed point of
+"""The compiled batched fixed-point kernel (numerics.protocol.kernel): it returns the fixed point of
 exactly the round map of ``protocol_eval.round_map`` (vs the bare solve of that map, vs the real
 agents simulated, vs the batch iterated phase by phase), its errors, and planted wrong kernels
 (a wrong block, a transposed transfer, a dropped offset, non-listeners overwritten) that the
@@ -8,8 +8,9 @@ import inspect
 import numpy as np
 import pytest
 
-from numerics import closed_forms, protocol, protocol_eval, protocol_kernel, protocol_random
-from numerics.errors import InputError
+from numerics.dynamics import closed_forms
+from numerics.protocol import spec as protocol, evaluate as protocol_eval, kernel as protocol_kernel, random_protocols as protocol_random
+from numerics.io.errors import InputError
 
 # Kernel vs np.linalg.solve of the same round map: both are LU with partial pivoting of a
 # well-conditioned (rho <= 0.4) system of size <= 30; differences are rounding, ~1e-15.

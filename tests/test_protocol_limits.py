@@ -6,9 +6,10 @@ import json
 
 import pytest
 
-from numerics import config, prediction, simulate
-from numerics.errors import InputError
-from proofs_check import cli
+from numerics.io import config
+from numerics.dynamics import prediction, simulate
+from numerics.io.errors import InputError
+from proofs_check.cli import main as cli
 
 BASE = {
     "agents": [

@@ -1,4 +1,4 @@
-"""The compiler's named-Schur-block path (theory.protocol_schur) on dense protocols: every local
+"""The compiler's named-Schur-block path (theory.protocol.schur) on dense protocols: every local
 identity proved, the fixed point and residuals numerically equal to the package's fixed point
 and to the real agents simulated, and planted wrong variants (a wrong Schur block, a wrong pivot
 inverse, a wrong back substitution, a wrong fixed point or residual, a wrong round-map block)
@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from numerics import protocol, protocol_eval, protocol_random
-from proofs_check import cli
-from theory import protocol as P
-from theory import protocol_report
+from numerics.protocol import spec as protocol, evaluate as protocol_eval, random_protocols as protocol_random
+from proofs_check.cli import main as cli
+from theory.protocol import compiler as P
+from theory.protocol import report as protocol_report
 
 # Derived expressions evaluated in float64 (a few inverses of well-conditioned d x d blocks)
 # vs the package's fixed point: rounding only.

@@ -10,10 +10,15 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from numerics import config, prediction, protocol_eval, protocol_random
-from proofs_check import cli, registry, runner
+from numerics.io import config
+from numerics.dynamics import prediction
+from numerics.protocol import evaluate as protocol_eval, random_protocols as protocol_random
+from proofs_check.cli import main as cli
+from proofs_check.verification import registry, runner
 from proofs_check.claims import p_protocol as pp
-from theory import model, protocol as P, protocol_gallery as G, two_agents as ta
+from theory.core import model
+from theory.protocol import compiler as P, gallery as G
+from theory.round_robin import two_agents as ta
 
 ROOT = Path(__file__).parent.parent
 # Numeric evaluation of a derived expression vs the numeric round map: float64 rounding of
@@ -53,7 +58,7 @@ def _random_numeric_case(seed, K, d):
 
 @pytest.mark.parametrize("seed,K,d", [(1, 2, 3), (2, 3, 2), (3, 3, 4), (4, 4, 2)])
 def test_numeric_round_map_and_fixed_point_are_the_derived_objects(seed, K, d):
-    """numerics.protocol_eval evaluates exactly what the compiler derived (Phi, r, z*)."""
+    """numerics.protocol.evaluate evaluates exactly what the compiler derived (Phi, r, z*)."""
     s, cp = _random_numeric_case(seed, K, d)
     env = {a.name: (a.M, a.w_star) for a in s.agents}
     M, c, W, mask = protocol_eval.system_arrays(s)
@@ -107,14 +112,14 @@ def test_rederivations_are_proved_and_can_fail(monkeypatch):
     assert all(ok for _, ok in results), [label for label, ok in results if not ok]
     # planted wrong registered forms: swapped product order in C2, dropped noise term in C15
     monkeypatch.setattr(ta, "v_star", sp.Inverse(model.I - ta.A.M * ta.B.M) * (ta.B.M * ta.A.c + ta.B.c))
-    from theory import noisy
+    from theory.stochastic import noisy
     monkeypatch.setattr(noisy, "lyapunov_rhs_B", ta.J_B * noisy.P_B * ta.J_B.T + noisy.S_B)
     bad = [label for label, ok in pp.rederivations() if not ok]
     assert any("C2: v*" in b for b in bad) and any("C15" in b for b in bad)
 
 
 def test_anchored_identity_rejects_wrong_variants():
-    from theory.protocol_chains import anchored_identity
+    from theory.protocol.chains import anchored_identity
     cp = pp.gallery_compiled("anchored")
     lhs, rhs = anchored_identity(cp)
     assert cp.reduce(lhs - rhs) == 0

@@ -3,8 +3,9 @@ import json
 
 import pytest
 
-from proofs_check import cli, registry, runner
-from proofs_check.registry import Claim, Outcome, PROFILES
+from proofs_check.cli import main as cli
+from proofs_check.verification import registry, runner
+from proofs_check.verification.registry import Claim, Outcome, PROFILES
 
 QUICK = PROFILES["quick"]
 FOUNDATION = ["C1", "C2", "C3", "C4", "C5", "C6", "C7", "C17"]
@@ -83,7 +84,7 @@ def test_verify_unknown_claim_is_user_error(capsys):
 
 def test_witnesses_can_fail(monkeypatch):
     """A wrong closed form must make the float64 witnesses fail (they are not tautological)."""
-    from numerics import closed_forms
+    from numerics.dynamics import closed_forms
     from proofs_check.claims import c2_fixed_point, c3_biased_equilibrium
 
     true_bias = closed_forms.bias_maps

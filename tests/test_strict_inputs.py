@@ -8,9 +8,10 @@ import mpmath as mp
 import numpy as np
 import pytest
 
-from numerics import config, jsonio, precise, prediction, simulate, validate
-from numerics.errors import InputError
-from proofs_check import cli
+from numerics.io import config, jsonio, validate
+from numerics.dynamics import precise, prediction, simulate
+from numerics.io.errors import InputError
+from proofs_check.cli import main as cli
 
 GOOD = {"agents": [
     {"name": "A", "geometry": [[1.0, 0.0], [0.0, 1.0]], "target": [1.0, 0.0], "preconditioner": 0.5},
@@ -122,7 +123,7 @@ def test_config_size_is_bounded(capsys, monkeypatch, tmp_path):
 
 
 def test_transcript_size_is_bounded(capsys, monkeypatch):
-    from numerics import transcripts
+    from numerics.io import transcripts
 
     monkeypatch.setattr(transcripts, "MAX_TRANSCRIPT_BYTES", 1000)
     assert "larger than the limit" in error_line(capsys, ["fit", "/dev/zero"])
@@ -196,7 +197,7 @@ def test_divergent_simulation_is_an_error_not_nan(tmp_path, capsys):
 
 
 def test_stdout_is_standard_json_or_an_error(capsys):
-    from numerics import outputs
+    from numerics.io import outputs
 
     with pytest.raises(InputError, match=r"doc a\[1\]"):
         outputs.dump_json({"a": [1.0, float("nan")]}, "doc")

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from distributed import Client
 
-from numerics import sweep_measures, sweep_run, sweep_spec
-from proofs_check import cli
+from numerics.sweep import measures as sweep_measures, run as sweep_run, spec as sweep_spec
+from proofs_check.cli import main as cli
 
 BIN = Path(sys.executable).parent
 STARTUP_TIMEOUT = 60  # seconds for the scheduler and workers to come up on a loaded 2-core machine

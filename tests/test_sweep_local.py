@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from numerics import closed_forms, prediction, simulate, sweep_measures, sweep_run, sweep_spec
-from numerics.errors import InputError
-from proofs_check import cli
+from numerics.dynamics import closed_forms, prediction, simulate
+from numerics.sweep import measures as sweep_measures, run as sweep_run, spec as sweep_spec
+from numerics.io.errors import InputError
+from proofs_check.cli import main as cli
 
 # Batched and per-point evaluations differ only by float64 round-off in products of a few 2x2-4x4
 # matrices and one well-conditioned solve (rho <= 0.95 below): 1e-9 relative leaves a wide margin.

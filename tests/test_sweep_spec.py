@@ -6,9 +6,9 @@ import sys
 import numpy as np
 import pytest
 
-from numerics import sweep_spec
-from numerics.errors import InputError
-from proofs_check import cli
+from numerics.sweep import spec as sweep_spec
+from numerics.io.errors import InputError
+from proofs_check.cli import main as cli
 
 BASE = {"agents": [
     {"name": "A", "geometry": [[1.0, 0.0], [0.0, 0.5]], "target": [1.0, 0.0], "preconditioner": 0.5},
@@ -116,7 +116,7 @@ def test_dask_backend_without_dask_is_one_line(tmp_path, capsys, monkeypatch):
 def test_unreachable_scheduler_is_one_line(tmp_path, capsys, monkeypatch):
     import socket
 
-    from numerics import sweep_run
+    from numerics.sweep import run as sweep_run
 
     monkeypatch.setattr(sweep_run, "SCHEDULER_TIMEOUT", "1s")  # a refused connection is retried until then
 

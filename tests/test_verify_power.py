@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from numerics import closed_forms
-from proofs_check import methods, registry, runner
-from proofs_check.registry import PROFILES, Outcome
-from theory import algebra
+from numerics.dynamics import closed_forms
+from proofs_check.verification import methods, registry, runner
+from proofs_check.verification.registry import PROFILES, Outcome
+from theory.core import algebra
 
 QUICK = PROFILES["quick"]
 CLAIMS = {c.id: c for c in registry.all_claims()}
@@ -57,7 +57,7 @@ def test_nan_in_v1_fails(monkeypatch):
 
 def test_nan_in_v2_v3_fails(monkeypatch):
     assert methods.explicit_zero([("planted", sp.Matrix([[0, sp.nan]]))]).worst_error > 0
-    from theory import model
+    from theory.core import model
     true = model.explicit
     monkeypatch.setattr(model, "explicit", lambda *a, **k: true(*a, **k) * sp.nan)
     assert_fails("C2", "V2")
@@ -75,7 +75,7 @@ def test_nan_in_v4_and_v6_fails(monkeypatch):
 
 
 def test_nan_in_v5_fails(monkeypatch):
-    from proofs_check import precise_cases
+    from proofs_check.verification import precise_cases
     true = precise_cases.per_direction
     monkeypatch.setattr(precise_cases, "per_direction", lambda case, g: true(case, g) * mp.nan)
     assert_fails("C2", "V5")
@@ -124,7 +124,7 @@ def test_too_small_e_B_fails_c16(monkeypatch, factor):
 # ---- item 4: C14 is exact at every round from d+2 on ---------------------------------------
 def test_helper_drifting_after_round_d2_fails_c14(monkeypatch):
     """Before: a helper drifting by 0.5 after round d+2 passed (only round d+2 was checked)."""
-    from numerics.helper_policies import IdentificationPolicy
+    from numerics.interventions.helper_policies import IdentificationPolicy
     true = IdentificationPolicy.message
 
     def drifting(self, u):
@@ -144,7 +144,7 @@ def _recorded_v1_proofs(monkeypatch, cid):
         proof = true(*args, **kwargs)
         # the steps of a printed derivation (L1, L1b check theirs in V1) include pure rearrangements,
         # e.g. "block multiplication", equal as built: those are derivations.check's, not the claim's proofs
-        if sys._getframe(1).f_globals.get("__name__") != "theory.derivations":
+        if sys._getframe(1).f_globals.get("__name__") != "theory.core.derivations":
             seen.append(proof)
         return proof
 
@@ -193,8 +193,8 @@ def test_report_lists_factors_and_power():
 # ---- item 5: L2's label-noise term is visible to V4 ----------------------------------------
 def test_gamma_star_without_label_noise_term_fails_l2_v4(monkeypatch):
     """Before: removing sigma^2/tau^2 from Gamma* passed V4 (0.28 standard errors)."""
-    from numerics import lsa_training
-    from theory import lsa
+    from numerics.lsa import training as lsa_training
+    from theory.lsa import agent as lsa
     true_np, true_sym = lsa_training.gamma_star, lsa.gamma_star
     monkeypatch.setattr(lsa_training, "gamma_star", lambda S, N, tau, sigma: true_np(S, N, tau, 0.0))
     assert_fails("L2", "V4")
@@ -208,7 +208,7 @@ def test_gamma_star_without_label_noise_term_fails_l2_v4(monkeypatch):
 # ---- item 9: bars from error analysis; honest interval coverage -----------------------------
 def test_c18_bars_catch_small_fit_errors_and_narrow_intervals(monkeypatch):
     """Before: the exact-fit bar was 1e-6 (errors ~1e-12) and 25% misses at nominal 95% passed."""
-    from numerics import fitting
+    from numerics.fit import fitting
     true_ls, true_iv = fitting.least_squares_map, fitting.map_interval
     monkeypatch.setattr(fitting, "least_squares_map",
                         lambda W, Y: tuple(x * (1 + 1e-9) for x in true_ls(W, Y)))  # 1e-9 relative error
@@ -233,7 +233,7 @@ def test_c18_bars_catch_small_fit_errors_and_narrow_intervals(monkeypatch):
 # ---- item 6: V4 covers the code predict/simulate use ---------------------------------------
 def test_gdagent_M_ignoring_steps_fails_verify(monkeypatch):
     """Before: a GDAgent.M wrong for steps > 1 passed verify (C7's V4 built M^s itself)."""
-    from numerics.agents import AffineDescription
+    from numerics.agents.gd import AffineDescription
     monkeypatch.setattr(AffineDescription, "M", property(
         lambda self: np.eye(self.d) - self.steps * self.Gamma @ self.geometry.H))  # I - s Gamma H
     assert_fails("C7", "V4")
@@ -255,7 +255,7 @@ def test_reversed_product_order_in_contraction_rate_fails_verify(monkeypatch):
 
 
 def test_config_systems_are_what_users_write():
-    from proofs_check.instances import config_system
+    from proofs_check.verification.instances import config_system
     system = config_system(np.random.default_rng(0), 3, 3)
     assert len(system.agents) == 3
     assert any(not np.allclose(a.Gamma, a.Gamma[0, 0] * np.eye(3)) for a in system.agents)  # matrix preconditioners
@@ -263,8 +263,8 @@ def test_config_systems_are_what_users_write():
 
 def test_nan_in_v7_second_error_fails(monkeypatch):
     """V7 took Python's ``max`` of [A, B]: a NaN for B behind a finite A passed. Both V7 outcomes now fail."""
-    from numerics import trained_pair
-    from proofs_check import v7_trained
+    from numerics.lsa import trained_pair
+    from proofs_check.verification import v7_trained
 
     monkeypatch.setattr(trained_pair.TrainedPair, "plateau_errors", lambda self: [1e-4, float("nan")])
     assert runner.run_method("V7", v7_trained.v7_plateau, QUICK)["status"] == "failed"

@@ -1,4 +1,4 @@
-"""Checks of L1, L1b and L2 strengthened after ``make mutation`` found survivors in theory/lsa.py
+"""Checks of L1, L1b and L2 strengthened after ``make mutation`` found survivors in theory/lsa/agent.py
 (docs/mutation.rst). Each test plants one wrong variant and shows the method that should catch it
 fails; the unplanted methods pass in tests/test_registry.py."""
 import dataclasses as dc
@@ -6,10 +6,10 @@ import dataclasses as dc
 import pytest
 import sympy as sp
 
-from proofs_check import registry, runner
-from proofs_check.registry import PROFILES
-from theory import derivations as dv
-from theory import lsa
+from proofs_check.verification import registry, runner
+from proofs_check.verification.registry import PROFILES
+from theory.core import derivations as dv
+from theory.lsa import agent as lsa
 
 QUICK = PROFILES["quick"]
 CLAIMS = {c.id: c for c in registry.all_claims()}

@@ -3,15 +3,15 @@ one wrong variant and shows the method that should catch it fails; the unplanted
 tests/test_registry.py.
 
 Issue 11 item 6 for ``a2ad attack``: C9-C11's V4 run ``attacks.plan`` (the command's code) on
-configs parsed by ``numerics.config``."""
+configs parsed by ``numerics.io.config``."""
 import dataclasses
 
 import pytest
 import sympy as sp
 
-from numerics import attacks
-from proofs_check import registry, runner
-from proofs_check.registry import PROFILES
+from numerics.interventions import attacks
+from proofs_check.verification import registry, runner
+from proofs_check.verification.registry import PROFILES
 
 QUICK = PROFILES["quick"]
 CLAIMS = {c.id: c for c in registry.all_claims()}
@@ -63,10 +63,10 @@ def test_plan_with_nan_prompt_fails(monkeypatch, cid):
 
 @pytest.mark.parametrize("i", [1, 2])
 def test_c17_formula_registered_for_another_agent_fails_v1(monkeypatch, i):
-    # the docs render theory.k_agents.FORMULAS: agent 1's formulas must be the ones V1 proves
+    # the docs render theory.round_robin.k_agents.FORMULAS: agent 1's formulas must be the ones V1 proves
     import dataclasses as dc
 
-    from theory import k_agents as ka
+    from theory.round_robin import k_agents as ka
     planted = [dc.replace(ka.FORMULAS[0], rhs=ka.fixed_point(3, i)), dc.replace(ka.FORMULAS[1], rhs=ka.residual(3, i))]
     monkeypatch.setattr(ka, "FORMULAS", planted)
     res = runner.run_method("V1", CLAIMS["C17"].methods["V1"], QUICK)
@@ -78,8 +78,8 @@ def test_c17_wrong_product_length_fails_v1_at_the_first_wrong_k(monkeypatch):
     # P_{i,j} with (i - j)^K factors instead of (i - j) mod K: wrong already at K = 2 (P_{-1,j} in
     # u_1* = T_1(u_0*)), and up to 4^5 = 1024 factors at K = 5 (the mutation session timed out
     # there). V1 stops at K = 2.
-    from theory import k_agents as ka
-    from theory.model import I
+    from theory.round_robin import k_agents as ka
+    from theory.core.model import I
 
     def planted(K, i, j):
         out = I
@@ -97,8 +97,8 @@ def test_c17_wrong_product_length_fails_v1_at_the_first_wrong_k(monkeypatch):
 
 # ---- issue 11 item 8 for the derivation chains: inverses need a named hypothesis ---------------
 def test_chain_inverting_an_unjustified_factor_does_not_hold():
-    from theory import derivations as dv
-    from theory import two_agents as ta
+    from theory.core import derivations as dv
+    from theory.round_robin import two_agents as ta
     # M_A^{-1} M_A w_A* = w_A* is an identity of the free algebra only if M_A is invertible, which no
     # hypothesis of C4 says (rho(M_A) < 1 allows M_A = 0)
     wrong = dv.Chain("C4", "planted", ((ta.A.w_star, "start"),
@@ -109,7 +109,7 @@ def test_chain_inverting_an_unjustified_factor_does_not_hold():
 
 @pytest.mark.parametrize("claim", ["C3", "C14", "C18", "P4"])
 def test_chain_without_its_claims_hypothesis_does_not_hold(monkeypatch, claim):
-    from theory import derivations as dv
+    from theory.core import derivations as dv
     chains = [c for c in dv.CHAINS if c.claim == claim and c.method == "V1"]
     assert chains and all(s.holds and s.justified for c in chains for s in dv.check(c))
     monkeypatch.setitem(dv.HYPOTHESES, claim, {})
@@ -125,16 +125,16 @@ def _planted_formula(monkeypatch, module, fid, rhs):
 
 
 def test_wrong_registered_victim_residual_fails_c8_v1(monkeypatch):
-    from theory import adversarial as adv
-    from theory import two_agents as ta
+    from theory.interventions import adversarial as adv
+    from theory.round_robin import two_agents as ta
     _planted_formula(monkeypatch, adv, "C8.victim_residual", ta.B.M * ta.Delta)  # sign flipped
     res = runner.run_method("V1", CLAIMS["C8"].methods["V1"], QUICK)
     assert res["status"] == "failed" and "registered C8.victim_residual" in res["detail"], res
 
 
 def test_wrong_registered_full_rank_prompt_fails_c9_v1(monkeypatch):
-    from theory import adversarial as adv
-    from theory.model import matrix
+    from theory.interventions import adversarial as adv
+    from theory.core.model import matrix
     _planted_formula(monkeypatch, adv, "C9.full_rank_prompt", sp.sqrt(sp.Symbol("N")) * matrix("U") * adv.R * adv.R)
     res = runner.run_method("V1", CLAIMS["C9"].methods["V1"], QUICK)
     assert res["status"] == "failed" and "registered C9.full_rank_prompt" in res["detail"], res
@@ -142,8 +142,8 @@ def test_wrong_registered_full_rank_prompt_fails_c9_v1(monkeypatch):
 
 @pytest.mark.parametrize("wrong", ["sign", "one step"])
 def test_wrong_registered_c16_formula_fails_v4(monkeypatch, wrong):
-    from theory import adversarial as adv
-    from theory import two_agents as ta
+    from theory.interventions import adversarial as adv
+    from theory.round_robin import two_agents as ta
     s_B = sp.Symbol("s_B")
     rhs = ta.B.M ** s_B * ta.Delta if wrong == "sign" else -ta.B.M * ta.Delta
     _planted_formula(monkeypatch, adv, "C16.victim_residual_s_steps", rhs)
@@ -151,8 +151,8 @@ def test_wrong_registered_c16_formula_fails_v4(monkeypatch, wrong):
 
 
 def test_wrong_registered_covariance_of_A_fails_c15_v1(monkeypatch):
-    from theory import noisy
-    from theory import two_agents as ta
+    from theory.stochastic import noisy
+    from theory.round_robin import two_agents as ta
     wrong = ta.J_A * noisy.V_A * ta.J_A.T - ta.A.M * noisy.S_B * ta.A.M.T + noisy.S_A  # B's noise subtracted
     _planted_formula(monkeypatch, noisy, "C15.stationary_covariance_A", wrong)
     res = runner.run_method("V1", CLAIMS["C15"].methods["V1"], QUICK)
@@ -160,7 +160,7 @@ def test_wrong_registered_covariance_of_A_fails_c15_v1(monkeypatch):
 
 
 def test_wrong_registered_per_direction_plateau_fails_c5_v3(monkeypatch):
-    from theory import per_direction as pd
+    from theory.round_robin import per_direction as pd
     _planted_formula(monkeypatch, pd, "C5.residual_B_k", -pd.gain_B * pd.Delta_k)  # sign flipped
     res = runner.run_method("V3", CLAIMS["C5"].methods["V3"], QUICK)
     assert res["status"] == "failed" and "registered C5.residual_B_k" in res["detail"], res

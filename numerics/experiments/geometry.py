@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import random_systems
-from . import common, plotting
+from numerics.agents import random_systems
+from numerics.experiments import common, plotting
 
 NAME = "geometry"
 DESCRIPTION = "per eigen-direction, which agent keeps its target (C5)"

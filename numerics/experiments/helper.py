@@ -13,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import closed_forms, random_systems, simulate
-from ..helper_policies import BroydenPolicy, IdentificationPolicy, NewtonPolicy, RelabellingHelper
-from . import common, plotting
+from numerics.dynamics import closed_forms, simulate
+from numerics.agents import random_systems
+from numerics.interventions.helper_policies import BroydenPolicy, IdentificationPolicy, NewtonPolicy, RelabellingHelper
+from numerics.experiments import common, plotting
 
 NAME = "helper"
 DESCRIPTION = "main agent's error vs turn for fixed, Newton, inexact-Newton, identification and Broyden helpers (C12-C14b)"

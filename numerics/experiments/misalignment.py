@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import closed_forms
-from . import common, plotting
+from numerics.dynamics import closed_forms
+from numerics.experiments import common, plotting
 
 NAME = "misalignment"
 DESCRIPTION = "plateau of both agents vs gap size and angle between targets, several geometries (C3, C4)"

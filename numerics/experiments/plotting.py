@@ -10,7 +10,7 @@ import matplotlib
 matplotlib.use("Agg")  # no screen on CI or servers
 import matplotlib.pyplot as plt  # noqa: E402
 
-from ..outputs import atomic, write_text  # noqa: E402
+from numerics.io.outputs import atomic, write_text  # noqa: E402
 
 
 def figure(nrows: int = 1, ncols: int = 1, width: float = 6.0, height: float = 4.0, **kwargs):

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import trained_pair
-from . import common, plotting
+from numerics.lsa import trained_pair
+from numerics.experiments import common, plotting
 
 NAME = "trained-lsa"
 DESCRIPTION = "two LSA agents trained on different Sigma: simulated plateaus vs C3 from Gamma_eff; Gamma_eff vs Gamma*"

@@ -1,8 +1,8 @@
 """C12-C14b: the adaptive (relabelling) helper.
 
 The helper B is a real GD agent whose prompt labels are rewritten every turn by
-a policy (:mod:`numerics.helper_policies`); the main agent A is a plain GD agent.
-Simulations run both real agents; closed forms come from :mod:`theory.newton_helper`.
+a policy (:mod:`numerics.interventions.helper_policies`); the main agent A is a plain GD agent.
+Simulations run both real agents; closed forms come from :mod:`theory.interventions.newton_helper`.
 """
 from __future__ import annotations
 
@@ -10,17 +10,18 @@ import mpmath as mp
 import numpy as np
 import sympy as sp
 
-from numerics import random_systems, simulate
-from numerics.agents import GDAgent
-from numerics.helper_policies import BroydenPolicy, IdentificationPolicy, NewtonPolicy, RelabellingHelper
-from theory import algebra, model
-from theory import newton_helper as nh
-from theory import two_agents as ta
+from numerics.agents import random_systems
+from numerics.dynamics import simulate
+from numerics.agents.gd import GDAgent
+from numerics.interventions.helper_policies import BroydenPolicy, IdentificationPolicy, NewtonPolicy, RelabellingHelper
+from theory.core import algebra, model
+from theory.interventions import newton_helper as nh
+from theory.round_robin import two_agents as ta
 
-from ..instances import random_gd_agent
-from ..methods import FLOAT_REL_TOL, PRECISE_DPS, PRECISE_REL_TOL, explicit_zero, finite_max, free_proofs, worst
-from ..provenance import cite
-from ..registry import Claim, Outcome, Profile
+from proofs_check.verification.instances import random_gd_agent
+from proofs_check.verification.methods import FLOAT_REL_TOL, PRECISE_DPS, PRECISE_REL_TOL, explicit_zero, finite_max, free_proofs, worst
+from proofs_check.report.provenance import cite
+from proofs_check.verification.registry import Claim, Outcome, Profile
 
 A, B = ta.A, ta.B
 D = ta.DEFINITIONS

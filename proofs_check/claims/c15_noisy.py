@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from numerics import closed_forms, lyapunov, noisy as noisy_sim
-from theory import algebra, model
-from theory import k_agents as ka
-from theory import noisy
-from theory import two_agents as ta
+from numerics.dynamics import closed_forms, lyapunov, noisy as noisy_sim
+from theory.core import algebra, model
+from theory.round_robin import k_agents as ka
+from theory.stochastic import noisy
+from theory.round_robin import two_agents as ta
 
-from ..instances import random_gd_agent
-from ..methods import EXTERNAL_REL_TOL, PAIR_FACTORS, PAIR_INVERTIBLE, free_proofs, relative_error, worst, with_python_control
-from ..provenance import cite
-from ..registry import Claim, Outcome, Profile
+from proofs_check.verification.instances import random_gd_agent
+from proofs_check.verification.methods import EXTERNAL_REL_TOL, PAIR_FACTORS, PAIR_INVERTIBLE, free_proofs, relative_error, worst, with_python_control
+from proofs_check.report.provenance import cite
+from proofs_check.verification.registry import Claim, Outcome, Profile
 
 # V4 statistical tolerance: entries of a sample covariance of n iid Gaussian vectors have
 # standard error sqrt((P_ii P_jj + P_ij^2) / n); 5 standard errors over a few hundred
@@ -50,7 +50,7 @@ def v1(profile: Profile) -> Outcome:
                    algebra.prove(rhs_A - P_A, A.M * (noisy.lyapunov_rhs_B - P_B) * A.M.T, [],
                                  {P_A.name: A.M * P_B * A.M.T + noisy.S_A}, {})))
     # the registered two-agent formulas (rendered in the docs) stand in the same relation
-    from theory.formulas import all_formulas
+    from theory.core.formulas import all_formulas
     shown = all_formulas()
     proofs.append(("registered C15.stationary_covariance_A vs C15.stationary_covariance_B",
                    algebra.prove(shown["C15.stationary_covariance_A"].rhs - P_A,

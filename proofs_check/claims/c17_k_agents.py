@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from numerics import closed_forms, random_systems, simulate
-from theory import algebra, model
-from theory import k_agents as ka
-from theory import two_agents as ta
+from numerics.dynamics import closed_forms, simulate
+from numerics.agents import random_systems
+from theory.core import algebra, model
+from theory.round_robin import k_agents as ka
+from theory.round_robin import two_agents as ta
 
-from ..instances import config_system, round_rate
-from ..methods import (PAIR_FACTORS, PAIR_INVERTIBLE, EXTERNAL_REL_TOL, FLOAT_REL_TOL, explicit_zero, finite_max,
+from proofs_check.verification.instances import config_system, round_rate
+from proofs_check.verification.methods import (PAIR_FACTORS, PAIR_INVERTIBLE, EXTERNAL_REL_TOL, FLOAT_REL_TOL, explicit_zero, finite_max,
                        free_proofs, worst, with_python_control)
-from ..provenance import cite
-from ..registry import Claim, Outcome, Profile
+from proofs_check.report.provenance import cite
+from proofs_check.verification.registry import Claim, Outcome, Profile
 
 A = ta.A
 V1_AGENTS = (2, 3, 4, 5)
@@ -59,7 +60,7 @@ def v1(profile: Profile) -> Outcome:
     # The registered three-agent formulas (rendered in the docs) are agent 1's: each is proved from
     # agent 1's map T_1, with agent 1 named as in their left-hand sides (u^*_1, e_1), so a formula
     # registered for another agent or with renamed agents fails.
-    from theory.formulas import all_formulas
+    from theory.core.formulas import all_formulas
 
     registered, first = all_formulas(), model.agent("1")
     u_3 = ka.fixed_point(3, 2)
@@ -101,7 +102,7 @@ def observed_round_rate(system) -> float:
     """Decay rate per round of agent 0's messages in a simulation of the real agents of an aligned
     system (every target 0, so the fixed point is 0 and the iterates keep full relative precision);
     as C1's V4, over rounds [t2/4, t2] with a running max over PHASE_WINDOW rounds."""
-    from .c1_convergence import LOG10_RANGE, MAX_TURNS, PHASE_WINDOW
+    from proofs_check.claims.c1_convergence import LOG10_RANGE, MAX_TURNS, PHASE_WINDOW
 
     rho = round_rate(system.agents)  # only to size the window
     t2 = int(min(MAX_TURNS, LOG10_RANGE / max(abs(np.log10(max(rho, 1e-300))), 1e-6)))
@@ -112,11 +113,11 @@ def observed_round_rate(system) -> float:
 
 
 def v4(profile: Profile) -> Outcome:
-    """What ``a2ad predict`` and ``a2ad simulate`` run, on systems parsed by ``numerics.config``: K = 3, 4
+    """What ``a2ad predict`` and ``a2ad simulate`` run, on systems parsed by ``numerics.io.config``: K = 3, 4
     agents with matrix preconditioners (non-symmetric transfers), prompts and geometries, 1-3 steps per
     turn. Predicted fixed points vs the simulated last round; predicted rate vs the observed decay."""
-    from numerics import prediction
-    from .c1_convergence import RATE_EPS
+    from numerics.dynamics import prediction
+    from proofs_check.claims.c1_convergence import RATE_EPS
 
     rng = np.random.default_rng(profile.seed + 17)
     fixed, rates = [], []

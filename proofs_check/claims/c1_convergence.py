@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from numerics import closed_forms, random_systems, simulate
-from theory import algebra, model
-from theory import two_agents as ta
+from numerics.dynamics import closed_forms, simulate
+from numerics.agents import random_systems
+from theory.core import algebra, model
+from theory.round_robin import two_agents as ta
 
-from numerics.agents import GDAgent
+from numerics.agents.gd import GDAgent
 
-from ..instances import gd_pairs, random_gd_agent
-from ..methods import EXTERNAL_REL_TOL, PAIR_FACTORS, PAIR_INVERTIBLE, free_proofs, worst, with_python_control
-from ..properties import run_property
-from ..provenance import cite
-from ..registry import Claim, Outcome, Profile
-from ..strategies import pair_examples
+from proofs_check.verification.instances import gd_pairs, random_gd_agent
+from proofs_check.verification.methods import EXTERNAL_REL_TOL, PAIR_FACTORS, PAIR_INVERTIBLE, free_proofs, worst, with_python_control
+from proofs_check.verification.properties import run_property
+from proofs_check.report.provenance import cite
+from proofs_check.verification.registry import Claim, Outcome, Profile
+from proofs_check.verification.strategies import pair_examples
 
 A, B = ta.A, ta.B
 # C1 is O((rho + eps)^t). Over turns [t1, t2] with t1 = t2 / 4 >= 25, subdominant modes and

@@ -9,18 +9,18 @@ from __future__ import annotations
 import mpmath as mp
 import numpy as np
 
-from numerics import closed_forms, simulate
-from theory import algebra, model
-from theory import two_agents as ta
+from numerics.dynamics import closed_forms, simulate
+from theory.core import algebra, model
+from theory.round_robin import two_agents as ta
 
-from ..instances import config_system, gd_pairs, moments, transfers
-from ..methods import (EXTERNAL_REL_TOL, PAIR_FACTORS, PAIR_INVERTIBLE, with_python_control, FLOAT_REL_TOL, PRECISE_DPS, PRECISE_REL_TOL, batch_relative_error, relative_error,
+from proofs_check.verification.instances import config_system, gd_pairs, moments, transfers
+from proofs_check.verification.methods import (EXTERNAL_REL_TOL, PAIR_FACTORS, PAIR_INVERTIBLE, with_python_control, FLOAT_REL_TOL, PRECISE_DPS, PRECISE_REL_TOL, batch_relative_error, relative_error,
                        explicit_zero, free_proofs, worst)
-from .. import precise_cases
-from ..properties import run_property
-from ..provenance import cite
-from ..registry import Claim, Outcome, Profile
-from ..strategies import RHO_CAP, pair_examples
+from proofs_check.verification import precise_cases
+from proofs_check.verification.properties import run_property
+from proofs_check.report.provenance import cite
+from proofs_check.verification.registry import Claim, Outcome, Profile
+from proofs_check.verification.strategies import RHO_CAP, pair_examples
 
 A, B = ta.A, ta.B
 
@@ -64,7 +64,7 @@ def v4(profile: Profile) -> Outcome:
         errors.extend(batch_relative_error(closed_forms.fixed_points(M, c), sim))
     # and the user-facing path: config-parsed pairs (matrix preconditioners, prompts, 1-3 steps),
     # `predict` against `simulate`
-    from numerics import prediction
+    from numerics.dynamics import prediction
     for _ in range(max(4, profile.instances // 8)):
         system = config_system(rng, 2, int(rng.integers(1, 7)))
         doc, sim = prediction.predict(system), prediction.simulate_doc(system, CONVERGED_TURNS)
@@ -78,7 +78,7 @@ def v4(profile: Profile) -> Outcome:
 
 def v5(profile: Profile) -> Outcome:
     """u* at 50 digits vs the C5 per-direction route, on commuting ill-conditioned pairs."""
-    from theory import per_direction as pd
+    from theory.round_robin import per_direction as pd
     gain = precise_cases.mp_gain(pd.gain_A)
     errors, notes = [], []
     for case in precise_cases.cases(profile, seed_offset=5):

@@ -4,25 +4,25 @@
 coupling identities ``e_A = M_A (e_B + Delta)`` and ``e_B = M_B (e_A - Delta)``.
 Methods: V1, V2, V4 (plateau of simulated GD agents), V5 (60 digits vs the C5
 route), V6 (Hypothesis over dimensions, geometries, gap scale and angle), V7
-(trained LSA agents, :mod:`proofs_check.v7_trained`).
+(trained LSA agents, :mod:`proofs_check.verification.v7_trained`).
 """
 from __future__ import annotations
 
 import mpmath as mp
 import numpy as np
 
-from numerics import closed_forms, simulate
-from theory import algebra, model
-from theory import per_direction as pd
-from theory import two_agents as ta
+from numerics.dynamics import closed_forms, simulate
+from theory.core import algebra, model
+from theory.round_robin import per_direction as pd
+from theory.round_robin import two_agents as ta
 
-from .. import precise_cases
-from ..instances import gd_pairs, moments, transfers
-from ..methods import (relative_error, FLOAT_REL_TOL, PAIR_FACTORS, PAIR_INVERTIBLE, PRECISE_DPS, PRECISE_REL_TOL, explicit_zero, free_proofs, worst)
-from ..properties import run_property
-from ..provenance import cite
-from ..registry import Claim, Outcome, Profile
-from ..strategies import RHO_CAP, pair_examples
+from proofs_check.verification import precise_cases
+from proofs_check.verification.instances import gd_pairs, moments, transfers
+from proofs_check.verification.methods import (relative_error, FLOAT_REL_TOL, PAIR_FACTORS, PAIR_INVERTIBLE, PRECISE_DPS, PRECISE_REL_TOL, explicit_zero, free_proofs, worst)
+from proofs_check.verification.properties import run_property
+from proofs_check.report.provenance import cite
+from proofs_check.verification.registry import Claim, Outcome, Profile
+from proofs_check.verification.strategies import RHO_CAP, pair_examples
 
 A, B = ta.A, ta.B
 e_A_def = ta.u_star - A.w_star  # the plateau, from the fixed point
@@ -114,7 +114,7 @@ def v6(profile: Profile) -> Outcome:
 
 
 def v7(profile: Profile) -> Outcome:
-    from ..v7_trained import v7_plateau  # trains LSA agents: imported only when V7 runs
+    from proofs_check.verification.v7_trained import v7_plateau  # trains LSA agents: imported only when V7 runs
 
     return v7_plateau(profile)
 

@@ -11,15 +11,16 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from numerics import closed_forms, random_systems
-from theory import model
-from theory import per_direction as pd
-from theory import two_agents as ta
+from numerics.dynamics import closed_forms
+from numerics.agents import random_systems
+from theory.core import model
+from theory.round_robin import per_direction as pd
+from theory.round_robin import two_agents as ta
 
-from ..methods import FLOAT_REL_TOL, explicit_zero, worst
-from ..provenance import cite
-from ..registry import Claim, Outcome, Profile
-from .c3_biased_equilibrium import simulated_plateaus
+from proofs_check.verification.methods import FLOAT_REL_TOL, explicit_zero, worst
+from proofs_check.report.provenance import cite
+from proofs_check.verification.registry import Claim, Outcome, Profile
+from proofs_check.claims.c3_biased_equilibrium import simulated_plateaus
 
 A, B = ta.A, ta.B
 DIRECTION_GAINS = [
@@ -42,7 +43,7 @@ REGISTERED = [("C5.residual_A_k", ta.G_A, True), ("C5.residual_B_k", -ta.G_B, Tr
 
 
 def v3(profile: Profile) -> Outcome:
-    from theory.formulas import all_formulas
+    from theory.core.formulas import all_formulas
 
     env = _diagonal_env([pd.a], [pd.b])
     cases = [(f"{label} = C3 map in one direction", model.evaluate(expr, env)[0, 0] - gain)

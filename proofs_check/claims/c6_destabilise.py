@@ -14,12 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from numerics import closed_forms, random_systems, simulate
+from numerics.dynamics import closed_forms, simulate
+from numerics.agents import random_systems
 
-from ..methods import explicit_zero, worst
-from ..properties import run_property
-from ..provenance import cite
-from ..registry import Claim, Outcome, Profile
+from proofs_check.verification.methods import explicit_zero, worst
+from proofs_check.verification.properties import run_property
+from proofs_check.report.provenance import cite
+from proofs_check.verification.registry import Claim, Outcome, Profile
 
 # rho(M_A M_B) <= rho(M_A) rho(M_B) is checked in float64 eigenvalues: 1e-12 absolute
 # covers eigvals round-off at these magnitudes (all radii <= 1).

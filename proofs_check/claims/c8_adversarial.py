@@ -9,19 +9,21 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from numerics import attacks, closed_forms, random_systems, simulate
-from numerics.agents import GDAgent
-from numerics.errors import InputError
-from numerics.prompts import from_geometry
-from theory import adversarial as adv
-from theory import algebra, model
-from theory import two_agents as ta
+from numerics.interventions import attacks
+from numerics.dynamics import closed_forms, simulate
+from numerics.agents import random_systems
+from numerics.agents.gd import GDAgent
+from numerics.io.errors import InputError
+from numerics.agents.prompts import from_geometry
+from theory.interventions import adversarial as adv
+from theory.core import algebra, model
+from theory.round_robin import two_agents as ta
 
-from ..instances import config_system, random_gd_agent, round_rate
-from ..properties import run_property
-from ..methods import FLOAT_REL_TOL, PAIR_FACTORS, PAIR_INVERTIBLE, explicit_zero, free_proofs, worst
-from ..provenance import cite
-from ..registry import Claim, Outcome, Profile
+from proofs_check.verification.instances import config_system, random_gd_agent, round_rate
+from proofs_check.verification.properties import run_property
+from proofs_check.verification.methods import FLOAT_REL_TOL, PAIR_FACTORS, PAIR_INVERTIBLE, explicit_zero, free_proofs, worst
+from proofs_check.report.provenance import cite
+from proofs_check.verification.registry import Claim, Outcome, Profile
 
 A, B = ta.A, ta.B
 D = ta.DEFINITIONS
@@ -54,7 +56,7 @@ CONFIG_CASES = ((0, True), (1, False), (1, True), (0, False))  # (attacker index
 
 
 def config_attack_errors(rng, kind: str, i: int, default_N: bool) -> list[float]:
-    """The ``a2ad attack`` path: ``attacks.plan`` on a two-agent config parsed by ``numerics.config``
+    """The ``a2ad attack`` path: ``attacks.plan`` on a two-agent config parsed by ``numerics.io.config``
     (SPD matrix preconditioners, steps per turn 1..3, attacker ``i``, default or explicit N);
     its entry is put into the config, parsed again and run with the real agents. Errors (relative):
     the attacker's plateau against its own ``w_A*`` (C9, C10), the victim's against ``-M_B^{s_B} Delta``
@@ -62,7 +64,7 @@ def config_attack_errors(rng, kind: str, i: int, default_N: bool) -> list[float]
     the reported rate against the rate of the attacked, re-parsed pair."""
     import json
 
-    from numerics import config
+    from numerics.io import config
 
     d = int(rng.integers(2, 5))
     system = config_system(rng, 2, d)
@@ -117,8 +119,8 @@ def c8_v1(profile: Profile) -> Outcome:
 
 
 def registered(fid: str):
-    """The registered formula ``fid`` (theory.formulas): the object the docs and LaTeX render."""
-    from theory.formulas import all_formulas
+    """The registered formula ``fid`` (theory.core.formulas): the object the docs and LaTeX render."""
+    from theory.core.formulas import all_formulas
 
     return all_formulas()[fid]
 

@@ -14,14 +14,14 @@ import numpy as np
 import sympy as sp
 from sympy.solvers.solveset import NonlinearError
 
-from numerics import lsa_training
-from theory import lsa
-from theory.formulas import all_formulas
+from numerics.lsa import training as lsa_training
+from theory.lsa import agent as lsa
+from theory.core.formulas import all_formulas
 
-from ..methods import EXACT, explicit_zero, finite_max, worst
-from ..provenance import cite
-from ..registry import Claim, Outcome, Profile
-from ..v7_trained import v7_gamma_star
+from proofs_check.verification.methods import EXACT, explicit_zero, finite_max, worst
+from proofs_check.report.provenance import cite
+from proofs_check.verification.registry import Claim, Outcome, Profile
+from proofs_check.verification.v7_trained import v7_gamma_star
 
 # Monte Carlo agreement in standard errors: a correct formula fails one entry with
 # probability ~2e-9 at 6 sigma, so a failure means the formula is wrong.
@@ -61,7 +61,7 @@ def l2_v2(profile: Profile) -> Outcome:
     cases.append(("grad R(Gamma*) = 0 (general symmetric 2x2 Sigma)", grad))
     cases += registered_cases()
     out = explicit_zero(cases)
-    from theory import derivations  # on demand: it loads every chain, the protocol ones too
+    from theory.core import derivations  # on demand: it loads every chain, the protocol ones too
 
     problems = hypothesis_problems() + derivations.failed_steps("L2")
     if problems:

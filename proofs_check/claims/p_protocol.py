@@ -1,4 +1,4 @@
-"""P1-P5: the protocol compiler (theory.protocol) and what it derives.
+"""P1-P5: the protocol compiler (theory.protocol.compiler) and what it derives.
 
 P1 (joint state): V1 compiles the gallery and round robins of 2..4 agents and proves every
 derived object (fixed point, residuals in the gaps, rate blocks, noisy round) and the
@@ -15,15 +15,20 @@ import mpmath as mp
 import numpy as np
 import sympy as sp
 
-from numerics import closed_forms, precise, protocol_eval, protocol_random
-from numerics import protocol as nproto
-from numerics.config import System
-from theory import k_agents as ka
-from theory import model, newton_helper as nh, noisy, protocol as P, protocol_gallery as G, two_agents as ta
+from numerics.dynamics import closed_forms, precise
+from numerics.protocol import evaluate as protocol_eval, random_protocols as protocol_random
+from numerics.protocol import spec as nproto
+from numerics.io.config import System
+from theory.round_robin import k_agents as ka
+from theory.core import model
+from theory.interventions import newton_helper as nh
+from theory.stochastic import noisy
+from theory.protocol import compiler as P, gallery as G
+from theory.round_robin import two_agents as ta
 
-from ..provenance import cite
-from ..methods import FLOAT_REL_TOL, PRECISE_DPS, PRECISE_REL_TOL, worst
-from ..registry import Claim, Outcome, Profile
+from proofs_check.report.provenance import cite
+from proofs_check.verification.methods import FLOAT_REL_TOL, PRECISE_DPS, PRECISE_REL_TOL, worst
+from proofs_check.verification.registry import Claim, Outcome, Profile
 
 EXACT = 0.0
 # Rounds so that 0.9^t < 1e-13 (witness instances have rho <= 0.9).
@@ -105,7 +110,7 @@ def rederivations() -> list[tuple[str, bool]]:
     to_u = {ta.u: model.vector("u_t")}
     for cid, msg, registered in (("C12", nh.newton_message, nh.newton_error_rate),
                                  ("C13", nh.inexact_message, nh.inexact_error_rate)):
-        from theory.algebra import FreeAlgebra
+        from theory.core.algebra import FreeAlgebra
         h = P.derive_helper(P.round_robin(["A", "B"]), "A", "B", message=FreeAlgebra().convert(msg.xreplace(to_u)))
         out += [(f"{cid}: {c.label}", c.holds) for c in h.checks]
         for name, value in ta.DEFINITIONS.items():
@@ -175,7 +180,7 @@ def gallery_system(e: G.Entry, rng, d: int, alpha: float | None = None, rho_max:
 
 def p1_v5(profile: Profile) -> Outcome:
     """60 digits: the protocol route (mp round map, live solve) vs the C2 / C17 route, ill-conditioned."""
-    from .. import precise_cases
+    from proofs_check.verification import precise_cases
     errors, notes = [], []
     for case in precise_cases.cases(profile, seed_offset=55):
         with mp.workdps(PRECISE_DPS):
@@ -213,7 +218,7 @@ def protocol_error(seed: int, K: int, d: int) -> float:
 
 
 def p1_v6(profile: Profile) -> Outcome:
-    from ..properties import run_property
+    from proofs_check.verification.properties import run_property
     try:
         from hypothesis import strategies as st
     except ImportError:
@@ -239,9 +244,9 @@ def p2_v1(profile: Profile) -> Outcome:
 
 
 def pair_system(rng, d, rounds, steps=(1, 1)) -> System:
-    from numerics.agents import GDAgent
-    from numerics.prompts import from_geometry
-    from numerics import random_systems
+    from numerics.agents.gd import GDAgent
+    from numerics.agents.prompts import from_geometry
+    from numerics.agents import random_systems
     Gamma, H = random_systems.stable_gd_pair(rng, d)
     ag = tuple(GDAgent(n, from_geometry(H[k], rng.standard_normal(d), name=n), Gamma[k], steps[k])
                for k, n in enumerate("AB"))
@@ -289,7 +294,7 @@ def p3_v4(profile: Profile) -> Outcome:
 
 
 def p4_v1(profile: Profile) -> Outcome:
-    from theory.protocol_chains import anchored_identity
+    from theory.protocol.chains import anchored_identity
     cp = gallery_compiled("anchored")
     lhs, rhs = anchored_identity(cp)
     zero = P.compile_protocol(P.spec(["A", "B"], [{"A": {"A": 0, "B": 1}}, {"B": {"A": 1}}]))

@@ -1,0 +1,1 @@
+"""Prompts, gradient-descent agents and seeded random instances."""

@@ -1,0 +1,188 @@
+"""mpmath versions of the closed forms, for ``--precision`` and V5 checks.
+
+Same formulas as :mod:`numerics.dynamics.closed_forms` (C2, C17), evaluated at a given
+number of decimal digits. Inputs are nested lists or arrays of numbers (or
+mpf); conversion happens inside ``mp.workdps`` so no digits are lost.
+"""
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Sequence
+
+import mpmath as mp
+
+from numerics.io.errors import InputError
+
+
+def to_mpf(x) -> mp.mpf:
+    """A number as mpf; a JSON decimal (``ExactFloat``) from its text, so 1e-300 stays 10^-300."""
+    text = getattr(x, "text", None)
+    if text is not None:
+        return mp.mpf(text)
+    if isinstance(x, Fraction):
+        return mp.mpf(x.numerator) / x.denominator
+    return mp.mpf(x)
+
+
+def to_matrix(A) -> mp.matrix:
+    return mp.matrix([[to_mpf(x) for x in row] for row in A])
+
+
+def to_vector(v) -> mp.matrix:
+    return mp.matrix([to_mpf(x) for x in v])
+
+
+def matrix_power(M: mp.matrix, s: int) -> mp.matrix:
+    """``M^s`` by repeated squaring (O(log s) products, so s = 10^12 is cheap)."""
+    out, base = mp.eye(M.rows), M
+    while s:
+        if s & 1:
+            out = out * base
+        base = base * base
+        s >>= 1
+    return out
+
+
+def affine_power(M: mp.matrix, g: mp.matrix, s: int) -> tuple[mp.matrix, mp.matrix]:
+    """``(M^s, sum_{k<s} M^k g)``: the map ``w -> M w + g`` applied s times, by repeated squaring."""
+    out_M, out_c = mp.eye(M.rows), mp.matrix(M.rows, 1)
+    base_M, base_c = M, g
+    while s:
+        if s & 1:  # (base) o (out): powers of one map commute
+            out_M, out_c = base_M * out_M, base_M * out_c + base_c
+        base_M, base_c = base_M * base_M, base_M * base_c + base_c
+        s >>= 1
+    return out_M, out_c
+
+
+# --- exact rational arithmetic on the input data ---------------------------------------------
+
+def fraction(x) -> Fraction:
+    """The exact rational value of an input number (decimal text when the JSON gave one)."""
+    if isinstance(x, Fraction):
+        return x
+    text = getattr(x, "text", None)
+    return Fraction(text) if text is not None else Fraction(x)
+
+
+def _fmatrix(A) -> list[list[Fraction]]:
+    return [[fraction(x) for x in row] for row in A]
+
+
+def _scaled(A) -> tuple[list[list[int]], int]:
+    """``(A * D, D)`` with integer entries and ``D`` the lcm of A's denominators."""
+    D = math.lcm(*(x.denominator for row in A for x in row)) if A and A[0] else 1
+    return [[x.numerator * (D // x.denominator) for x in row] for row in A], D
+
+
+def _fmatmul(A, B):
+    """Exact ``A B``, on integers (one common denominator per factor, one reduction per entry)."""
+    Ai, Da = _scaled(A)
+    Bi, Db = _scaled(B)
+    Bt = list(zip(*Bi))
+    return [[Fraction(sum(a * b for a, b in zip(row, col)), Da * Db) for col in Bt] for row in Ai]
+
+
+def _rref(A, B) -> tuple[list[list[Fraction]], list[int]]:
+    """Gauss-Jordan over the rationals on ``[A | B]`` (pivots in A's columns only): the reduced
+    rows and the pivot columns. Exact, so the rank is exact."""
+    n, m = len(A), len(A[0])
+    aug = [list(A[i]) + list(B[i]) for i in range(n)]
+    pivots, row = [], 0
+    for col in range(m):
+        piv = next((r for r in range(row, n) if aug[r][col] != 0), None)
+        if piv is None:
+            continue
+        aug[row], aug[piv] = aug[piv], aug[row]
+        p = aug[row][col]
+        aug[row] = [x / p for x in aug[row]]
+        for r in range(n):
+            if r != row and aug[r][col] != 0:
+                f = aug[r][col]
+                aug[r] = [x - f * y for x, y in zip(aug[r], aug[row])]
+        pivots.append(col)
+        row += 1
+    return aug, pivots
+
+
+def exact_min_norm(H, b) -> list[Fraction]:
+    """``H^+ b`` exactly, for symmetric PSD rational ``H`` and ``b`` in ``range(H)``.
+
+    The rank is exact (no cutoff), so widely scaled data (1e300 next to 1) keep every
+    direction. ``w = C (C^T C)^{-1} C^T w_0`` projects any solution ``w_0`` of ``H w = b``
+    onto ``range(H)``, spanned by the pivot columns ``C`` of ``H``.
+    """
+    d = len(H)
+    aug, pivots = _rref(H, [[x] for x in b])
+    if not pivots:
+        return [Fraction(0)] * d
+    w0 = [Fraction(0)] * d
+    for r, col in enumerate(pivots):
+        w0[col] = aug[r][d]
+    C = [[H[i][j] for j in pivots] for i in range(d)]
+    Ct = [list(r) for r in zip(*C)]
+    r = len(pivots)
+    z, _ = _rref(_fmatmul(Ct, C), _fmatmul(Ct, [[x] for x in w0]))  # C^T C is invertible (r x r)
+    return [row[0] for row in _fmatmul(C, [[row[r]] for row in z])]
+
+
+def spectral_radius(A: mp.matrix) -> mp.mpf:
+    if A.rows == 1:  # mp.eig returns vectors too for 1 x 1 input
+        return abs(A[0, 0])
+    return max(abs(e) for e in mp.eig(A, left=False, right=False))
+
+
+def round_map(Ms: Sequence[mp.matrix], cs: Sequence[mp.matrix]):
+    """``J_0`` and ``r_0`` of the round ending at agent 0 (C17)."""
+    K, d = len(Ms), Ms[0].rows
+    J, r = mp.eye(d), mp.matrix(d, 1)
+    for k in range(1, K + 1):
+        j = k % K
+        J = Ms[j] * J
+        r = Ms[j] * r + cs[j]
+    return J, r
+
+
+def fixed_points(Ms: Sequence[mp.matrix], cs: Sequence[mp.matrix]) -> tuple[list[mp.matrix], mp.mpf]:
+    """All fixed points and rho, at the current mp precision (C2, C17).
+
+    Raises InputError when rho >= 1.
+    """
+    J, r = round_map(Ms, cs)
+    rho = spectral_radius(J)
+    if rho >= 1:
+        raise InputError("contraction rate rho", float(rho), "must be < 1 for a fixed point to exist and attract (C1)")
+    u = [mp.lu_solve(mp.eye(J.rows) - J, r)]
+    for i in range(1, len(Ms)):
+        u.append(Ms[i] * u[-1] + cs[i])
+    return u, rho
+
+
+def agent_transfer(Gamma, geometry, steps: int):
+    """``(M^s, c_s, w*)`` of a GD agent at the current precision, from its exact input data.
+
+    The input numbers are taken as exact rationals (a JSON decimal by its text). A prompt's
+    ``H = X^T X / N``, ``b = X^T y / N`` and the minimum-norm target ``w* = H^+ b`` are
+    computed exactly (exact rank), then ``M = I - Gamma H`` and ``Gamma b`` are rounded once
+    to the working precision; ``M^s`` and ``c_s = sum_{k<s} M^k Gamma b`` come by repeated
+    squaring (``b`` lies in ``range(H)``, so no pseudo-inverse of ``H`` is needed for ``c_s``).
+    """
+    G = _fmatrix(Gamma)
+    if geometry.X is not None:
+        X, y = _fmatrix(geometry.X), [fraction(v) for v in geometry.y]
+        N = len(X)
+        Xt = [list(c) for c in zip(*X)]
+        H = [[v / N for v in row] for row in _fmatmul(Xt, X)]
+        b = [r[0] / N for r in _fmatmul(Xt, [[v] for v in y])]
+        w = exact_min_norm(H, b)
+    else:
+        H = _fmatrix(geometry.H)
+        w = [fraction(v) for v in geometry.w_star]
+        b = [r[0] for r in _fmatmul(H, [[v] for v in w])]
+    d = len(H)
+    GH = _fmatmul(G, H)
+    M1 = to_matrix([[(1 if i == j else 0) - GH[i][j] for j in range(d)] for i in range(d)])
+    g = to_vector([r[0] for r in _fmatmul(G, [[v] for v in b])])
+    M, c = affine_power(M1, g, steps)
+    return M, c, to_vector(w)

@@ -1,0 +1,1 @@
+"""Fitting black-box agents from transcripts (C18) and what a2ad fit shows."""

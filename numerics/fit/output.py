@@ -1,0 +1,135 @@
+"""What ``a2ad fit`` shows: a JSON document, a short text summary and a figure (C18)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from numerics.fit.fitting import FitReport, Interval
+from numerics.io.transcripts import Transcript
+
+
+def _interval(iv: Interval | None, k: int | None = None):
+    if iv is None:
+        return None
+    low, high = (iv.low, iv.high) if k is None else (iv.low[k], iv.high[k])
+    if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
+        return None  # undefined (e.g. no bootstrap resamples): JSON null, never NaN
+    return {"low": np.asarray(low).tolist(), "high": np.asarray(high).tolist()}
+
+
+def report_doc(r: FitReport) -> dict:
+    """The fit as JSON-able data (every array as nested lists)."""
+    p = r.prediction
+    agents = []
+    for k, (name, f) in enumerate(zip(r.agents, p.fits)):
+        target = f.target
+        agents.append({
+            "name": name, "messages": f.n, "M_hat": f.M_hat.tolist(), "c_hat": f.c_hat.tolist(),
+            "map_interval": _interval(r.map_interval[k]),
+            "implied_target": None if target is None else target.tolist(),
+            "noise_covariance": f.residual_cov.tolist(), "r2": f.r2, "design_condition": f.condition,
+            "predicted_plateau": None if p.plateau is None else p.plateau[k].tolist(),
+            "predicted_plateau_interval": _interval(r.plateau_interval, k),
+            "observed_tail_mean": r.observed_mean[k].tolist(),
+            "observed_tail_mean_interval": _interval(r.observed_mean_interval, k),
+            "predicted_covariance": None if p.spread is None else p.spread[k].tolist(),
+            "predicted_std_interval": _interval(r.spread_interval, k),
+            "observed_tail_covariance": r.observed_cov[k].tolist(),
+        })
+    doc = {"claim": "C18", "rate": p.rate, "tail_start_round": r.tail_start, "bootstrap": r.bootstrap, "level": r.level,
+           "agents": agents, "warnings": list(r.warnings)}
+    protocol = getattr(r, "protocol", None)
+    if protocol is not None:  # a protocol transcript (numerics.protocol.fit): rate and plateau from P1
+        doc["protocol"] = {"agents": list(protocol.names), **protocol.as_dict()}
+    return doc
+
+
+def _vec(v) -> str:
+    return "[" + ", ".join(f"{x: .4g}" for x in np.atleast_1d(v)) + "]"
+
+
+def report_text(r: FitReport) -> str:
+    p = r.prediction
+    lines = [f"fitted round rate rho(Mhat) = {p.rate:.4g}" + ("" if p.rate < 1 else "  (diverges: no plateau)"),
+             f"tail: rounds {r.tail_start}+; map intervals: least-squares t; others: {r.bootstrap} bootstrap resamples"]
+    protocol = getattr(r, "protocol", None)
+    if protocol is not None:
+        lines.insert(0, f"protocol: {len(protocol.phases)} phase(s) per round over agents {', '.join(protocol.names)}; "
+                        "maps are per turn, messages and plateau at the end of each round (P1)")
+    for k, (name, f) in enumerate(zip(r.agents, p.fits)):
+        lines += ["", f"agent {name}: {f.n} messages, R^2 = {f.r2:.6f}, design condition {f.condition:.3g}",
+                  "  Mhat = " + "\n         ".join(_vec(row) for row in f.M_hat),
+                  f"  chat = {_vec(f.c_hat)}",
+                  f"  implied target w_hat* = {_vec(f.target) if f.target is not None else 'undefined (Khat singular)'}",
+                  f"  noise std (residuals) = {_vec(np.sqrt(np.diag(f.residual_cov)))}"]
+        if p.plateau is not None:
+            lines.append(f"  predicted plateau = {_vec(p.plateau[k])}")
+            if r.plateau_interval is not None:
+                lines.append(f"      interval      = {_vec(r.plateau_interval.low[k])} .. {_vec(r.plateau_interval.high[k])}")
+        lines.append(f"  observed tail mean = {_vec(r.observed_mean[k])}")
+        lines.append(f"      interval       = {_vec(r.observed_mean_interval.low[k])} .. "
+                     f"{_vec(r.observed_mean_interval.high[k])}")
+        if p.spread is not None:
+            lines.append(f"  predicted std = {_vec(np.sqrt(np.diag(p.spread[k])))}")
+        lines.append(f"  observed std  = {_vec(np.sqrt(np.diag(r.observed_cov[k])))}")
+    lines += [f"warning: {w}" for w in r.warnings]
+    return "\n".join(lines)
+
+
+def fit_figure(r: FitReport, transcript: Transcript, path) -> Path:
+    """Messages per coordinate with the predicted plateau +- 2 predicted std (left), and the
+    observed tail mean and the predicted plateau, both as offsets from the prediction, with
+    their intervals (right)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    K, d = len(r.agents), transcript.d
+    coords = range(min(d, 3))
+    fig, axes = plt.subplots(K, 2, figsize=(11, 3.2 * K), squeeze=False)
+    p = r.prediction
+    rounds = getattr(r, "round_messages", None)  # a protocol transcript: end-of-round messages
+    plateau_claim = "C2" if rounds is None else "P1"
+    for k, name in enumerate(r.agents):
+        out = transcript.pairs(name)[1] if rounds is None else rounds[:, k]
+        ax = axes[k, 0]
+        for j in coords:
+            line, = ax.plot(out[:, j], lw=0.8, label=f"coordinate {j + 1}")
+            if p.plateau is not None:
+                sd = np.sqrt(p.spread[k][j, j])
+                ax.axhline(p.plateau[k][j], color=line.get_color(), ls="--", lw=1)
+                ax.axhspan(p.plateau[k][j] - 2 * sd, p.plateau[k][j] + 2 * sd, color=line.get_color(), alpha=0.12)
+        ax.axvline(r.tail_start, color="black", lw=0.8, ls=":", label="tail starts (fit compared here)")
+        ax.plot([], [], "k--", lw=1, label=f"predicted plateau ({plateau_claim} from fitted maps)")
+        ax.fill_between([], [], [], color="black", alpha=0.12, label="+-2 predicted std (" + ("C15" if rounds is None else "Lyapunov equation of the round map") + ")")
+        ax.set(title=f"{name}'s messages, one colour per coordinate",
+               xlabel="turn (rounds)", ylabel="message coordinate")
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+        ax = axes[k, 1]
+        x = np.arange(d)
+        ref = p.plateau[k] if p.plateau is not None else np.zeros(d)  # offsets from the prediction
+        obs_lo, obs_hi = r.observed_mean_interval.low[k], r.observed_mean_interval.high[k]
+        # black and grey here: colours mean coordinates in this figure (left panels)
+        ax.errorbar(x + 0.1, r.observed_mean[k] - ref, yerr=[np.maximum(r.observed_mean[k] - obs_lo, 0), np.maximum(obs_hi - r.observed_mean[k], 0)],
+                    fmt="o", color="0.45", label="observed tail mean")
+        if p.plateau is not None and r.plateau_interval is not None:
+            lo, hi = r.plateau_interval.low[k], r.plateau_interval.high[k]
+            ax.errorbar(x - 0.1, np.zeros(d), yerr=[np.maximum(ref - lo, 0), np.maximum(hi - ref, 0)],
+                        fmt="s", color="black", label=f"predicted plateau ({plateau_claim} from fitted maps)")
+        ax.axhline(0, color="0.6", lw=0.6)
+        ax.set(title=f"{name}: offset from the predicted plateau ({100 * r.level:g}% intervals)",
+               xlabel="coordinate", ylabel="offset (units of the message)", xticks=x,
+               xticklabels=[str(i + 1) for i in x])
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+    fig.suptitle("Fitted affine maps (C18): predicted plateau and spread against the transcript's tail", fontsize=10)
+    fig.tight_layout()
+    path = Path(path)
+    from numerics.io.outputs import atomic
+
+    try:
+        with atomic(path, "--figure") as tmp:
+            fig.savefig(tmp, dpi=110, format=path.suffix.lstrip(".").lower() or "png", bbox_inches="tight")
+    finally:
+        plt.close(fig)
+    return path

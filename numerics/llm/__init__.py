@@ -1,0 +1,1 @@
+"""Text agents: the chat-completions client and the regression task as text."""

@@ -1,0 +1,152 @@
+"""Attacks on a config with an interaction protocol (``a2ad attack`` when CONFIG.json has ``protocol``).
+
+What carries over from the paper's two-agent round robin, and what does not:
+
+- ``full`` (C9): the attacker's full-rank prompt gives ``M_A = 0``, so every message it sends
+  is its target ``w_A*``, whatever it hears: its end-of-round message is exact under *any*
+  protocol. The outcome is predicted with the protocol's round map (P1).
+- ``steer`` (C11, generalised): with ``M_A`` fixed, every end-of-round fixed point is affine
+  in ``c_A = (I - M_A) w_A*``, so the victim's is ``m_V*(w_A*) = g + G w_A*`` with
+  ``G = F (I - M_A)``, where ``g`` and the columns of ``F`` come from the protocol's derived
+  fixed point (:func:`numerics.protocol.evaluate.fixed_points`) at ``c_A = 0`` and at the unit
+  vectors. The target ``w_A* = G^{-1} (p - g)`` puts the victim at ``p``; when ``G`` is
+  singular (e.g. the victim never hears the attacker) no target can, and that is an error
+  naming ``G``'s smallest singular value. For the round robin of two agents this is C11's
+  ``w_A* = M_B^{-1}(p - K_B w_B*)`` (``tests/test_protocol_cli.py`` checks both agree).
+- ``rank-one`` (C10) is derived for two agents speaking in turn; for any other protocol it
+  is refused (exit 2) rather than answered with a formula that does not hold there.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from numerics.interventions import attacks
+from numerics.protocol import evaluate as protocol_eval
+from numerics.io import validate
+from numerics.agents.gd import GDAgent
+from numerics.io.errors import InputError
+from numerics.agents.prompts import Geometry
+
+# G = d m_V* / d w_A* with a condition number above this amplifies the float64 rounding of
+# the fixed point by more than 1e-6 relative: the victim cannot be placed reliably.
+MAX_SENSITIVITY_COND = 1e10
+
+
+def is_two_agent_round_robin(protocol) -> bool:
+    """Two agents, two phases, each agent hearing only the other with weight 1 (either one first)."""
+    if protocol.K != 2 or len(protocol.phases) != 2:
+        return False
+    rows = [phase[0] for phase in protocol.phases if len(phase) == 1]
+    return (len(rows) == 2 and {i for i, _ in rows} == {0, 1}
+            and all(row == ((1 - i, 1.0),) for i, row in rows))
+
+
+def victim_map(M: np.ndarray, c: np.ndarray, W: np.ndarray, mask: np.ndarray, attacker: int,
+               victim: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(F, g)`` with the victim's end-of-round fixed point ``m_V* = g + F c_A`` (``rho < 1`` assumed).
+
+    Exact by linearity: one batched evaluation of the derived fixed point at ``c_A = 0`` and
+    at ``c_A = e_k`` for k = 1..d.
+    """
+    K, d = c.shape
+    cb = np.repeat(c[None], d + 1, axis=0)
+    cb[:, attacker] = np.vstack([np.zeros(d), np.eye(d)])
+    Mb = np.broadcast_to(M, (d + 1,) + M.shape)
+    z = protocol_eval.fixed_points(Mb, cb, W, mask, check=False)[:, victim]
+    return (z[1:] - z[0]).T, z[0]
+
+
+def steering_target(M, c, W, mask, attacker: int, victim: int, point, names) -> tuple[np.ndarray, float]:
+    """``w_A* = G^{-1}(p - g)`` placing the victim's end-of-round fixed point at ``p``, and cond(G).
+
+    ``M``/``c`` hold the attacked system (the attacker's row: its new ``M_A``; its ``c`` is
+    ignored). InputError when the attacked protocol does not converge or ``G`` is singular.
+    """
+    d = M.shape[-1]
+    Phi, _ = protocol_eval.round_map(M, c, W, mask)
+    rho = float(protocol_eval.rate(Phi, protocol_eval.live_agents(W, mask), d))
+    if not rho < 1 - protocol_eval.CONVERGENCE_MARGIN:
+        raise InputError("rho of the attacked protocol's round map", rho,
+                         "the attacker's new map makes the protocol diverge: no fixed point to steer (P1)")
+    F, g = victim_map(M, c, W, mask, attacker, victim)
+    G = F @ (np.eye(d) - M[attacker])
+    s = np.linalg.svd(G, compute_uv=False)
+    cond = float(s[0] / s[-1]) if s[-1] > 0 else float("inf")
+    if not cond <= MAX_SENSITIVITY_COND:
+        why = (f"{names[victim]} never hears {names[attacker]}, directly or through others" if s[0] == 0 else
+               f"the attacker's target moves {names[victim]}'s fixed point in only {int(np.sum(s > s[0] / MAX_SENSITIVITY_COND))} "
+               f"of {d} directions")
+        raise InputError(f"G = d m_{names[victim]}* / d w_{names[attacker]}* (smallest singular value)", float(s[-1]),
+                         f"is singular (condition {cond:.3g} > {MAX_SENSITIVITY_COND:g}): {why}, so no target of "
+                         f"{names[attacker]} places {names[victim]} at --point under this protocol")
+    p = validate.vector("--point", point, d)
+    return np.linalg.solve(G, p - g), cond
+
+
+def _victim(names, attacker: int, victim: str | None, required: bool) -> int | None:
+    if victim is None:
+        if len(names) == 2:
+            return 1 - attacker
+        if required:
+            raise InputError("--victim", None, f"is required with {len(names)} agents (one of {names})")
+        return None
+    if victim not in names:
+        raise InputError("--victim", victim, f"is not an agent of the config; agents: {names}")
+    if names.index(victim) == attacker:
+        raise InputError("--victim", victim, "is the attacker itself")
+    return names.index(victim)
+
+
+def plan_doc(system, kind: str, point, N: int | None, seed: int, attacker: int, victim: str | None = None) -> dict:
+    """The ``attack`` document for a config with a protocol (see the module docstring)."""
+    from numerics.io.config import System
+    from numerics.dynamics.prediction import predict
+
+    names, proto = system.names, system.protocol
+    if kind not in attacks.KINDS:
+        raise InputError("--kind", kind, f"must be one of {list(attacks.KINDS)}")
+    v = _victim(names, attacker, victim, required=kind == "steer")
+    a = system.agents[attacker]
+    d, rng = a.d, np.random.default_rng(seed)
+    Gamma_A = validate.spd(f"{a.name}.preconditioner (Gamma_A)", a.Gamma)
+    rho, residual = None, None
+    extra = {}
+    if kind == "rank-one":
+        if not is_two_agent_round_robin(proto):
+            raise InputError("--kind", kind, "the rank-one attack (C10) is derived for two agents speaking in turn "
+                                             f"(round robin); this config's protocol ({len(proto.phases)} phase(s) over "
+                                             f"{proto.K} agents) is not one, so C10 does not apply: use --kind full "
+                                             "(C9 holds under any protocol) or --kind steer")
+        prompt = attacks.rank_one_prompt(Gamma_A, system.agents[v].M, a.w_star, system.agents[v].w_star,
+                                         1 if N is None else N)
+        X, w_A, rho = prompt.X, prompt.w_A, prompt.rho
+    elif kind == "full":
+        prompt = attacks.full_rank_prompt(Gamma_A, a.w_star, d if N is None else N, rng)
+        X, w_A = prompt.X, prompt.w_A
+    else:
+        if point is None:
+            raise InputError("--point", None, "is required for --kind steer (the equilibrium to impose on the victim)")
+        X = attacks.full_rank_prompt(Gamma_A, np.zeros(d), d if N is None else N, rng).X  # X does not depend on w_A*
+        from numerics.dynamics.prediction import stacked_finite
+        M, c = stacked_finite(system)
+        M = M.copy()
+        M[attacker] = np.eye(d) - Gamma_A @ (X.T @ X / len(X))
+        W, mask = proto.weights()
+        w_A, cond = steering_target(M, c, W, mask, attacker, v, point, names)
+        extra = {"point": np.asarray(point, dtype=float).tolist(), "sensitivity_condition": cond}
+    H = X.T @ X / len(X)
+    attacked = GDAgent(a.name, Geometry(H=H, b=H @ w_A, w_star=w_A), Gamma_A)
+    agents = list(system.agents)
+    agents[attacker] = attacked
+    outcome = predict(System(tuple(agents), system.initial_message, proto))
+    if kind == "steer":
+        fixed = outcome["agents"][names[v]]["fixed_point"]
+        residual = None if fixed is None else float(np.linalg.norm(np.asarray(fixed) - extra["point"]))
+        extra["victim_fixed_point"] = fixed
+    entry = {"name": a.name, "prompt": {"X": X.tolist(), "y": (X @ w_A).tolist()},
+             "preconditioner": Gamma_A.tolist(), "steps_per_turn": 1}
+    claim = {"full": "C9 (any protocol)", "rank-one": "C10 (two-agent round robin)",
+             "steer": "C11 generalised: target derived from the protocol's fixed point (P1)"}[kind]
+    return {"kind": kind, "claim": claim, "attacker": a.name, "victim": None if v is None else names[v],
+            "agent_entry": entry, "contraction_rate": rho if kind == "rank-one" else outcome["contraction_rate"],
+            "unreachable_residual": residual, **extra, "predicted": outcome}

@@ -1,0 +1,227 @@
+"""Numeric evaluation of a protocol's derived round map (P1), batched, and in mpmath.
+
+The compiler (``theory.protocol.compiler``) derives, for phases p = 1..P with listeners ``S_p``
+and weights ``W_p``: block row i of ``Phi_p`` is ``M_i [W_i1 ... W_iK]`` for i in
+``S_p`` and the identity row otherwise; ``r_p`` holds ``c_i`` in the rows of ``S_p``;
+the round is ``z <- Phi z + r`` with ``Phi = Phi_P ... Phi_1``. Only the *live* agents
+(those whose message is read before it is overwritten) have nonzero columns in
+``Phi``, so ``rho(Phi) = rho(Phi_RR)`` and ``(I - Phi_RR) z_R* = r_R`` is the only
+solve; every other agent follows as ``z_o* = Phi_oR z_R* + r_o``. Tests tie this code
+to the SymPy object (``tests/test_protocol_theory.py``).
+
+Shapes: ``M`` (..., K, d, d) per-turn transfers ``M_i^{s_i}``, ``c`` (..., K, d),
+``W`` (P, K, K) or (..., P, K, K), ``mask`` (P, K) or (..., P, K).
+"""
+from __future__ import annotations
+
+import mpmath as mp
+import numpy as np
+
+from numerics.dynamics import closed_forms, precise
+from numerics.io import validate
+from numerics.io.errors import InputError
+from numerics.protocol.spec import Protocol
+
+# As in numerics.dynamics.prediction: rho within this of 1 is reported as not converging.
+CONVERGENCE_MARGIN = 1e-12
+
+
+def live_agents(W: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Boolean (K,): agents whose start-of-round message the round map reads (nonzero columns of Phi).
+
+    Structural: block (i, j) of Phi is nonzero only if j reaches i through the listening
+    weights of the phases; ``W`` and ``mask`` may carry batch axes (their union is taken).
+    """
+    W = np.asarray(W).reshape((-1,) + W.shape[-3:])
+    mask = np.asarray(mask).reshape((-1,) + mask.shape[-2:])
+    P, K = mask.shape[-2], mask.shape[-1]
+    reach = np.eye(K, dtype=bool)  # reach[i, j]: row i of the running Phi depends on column j
+    for p in range(P):
+        listens = np.any(W[:, p] != 0, axis=0)  # (K, K)
+        listener = np.any(mask[:, p], axis=0)
+        new = (listens.astype(int) @ reach.astype(int)) > 0
+        reach = np.where(listener[:, None], new | (reach & ~np.all(mask[:, p], axis=0)[:, None]), reach)
+    return np.any(reach, axis=0)
+
+
+def round_map(M: np.ndarray, c: np.ndarray, W: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``Phi`` (..., K*d, K*d) and ``r`` (..., K*d) of one round (P1), by block-row updates:
+    for a listener i of phase p, row i becomes ``M_i sum_j W_ij (row j)`` and ``r_i`` becomes
+    ``M_i sum_j W_ij r_j + c_i``; other rows are kept."""
+    K, d = M.shape[-3], M.shape[-1]
+    batch = M.shape[:-3]
+    Phi = np.zeros(batch + (K, d, K, d))
+    for i in range(K):
+        Phi[..., i, :, i, :] = np.eye(d)
+    Phi = Phi.reshape(batch + (K, d * K * d))
+    r = np.zeros(batch + (K, d))
+    for p in range(W.shape[-3]):
+        Wp, listeners = W[..., p, :, :], mask[..., p, :, None]
+        heard = (Wp @ Phi).reshape(batch + (K, d, K * d))  # sum_j W_ij Phi[j], one matmul per system
+        new = (M @ heard).reshape(batch + (K, d * K * d))
+        new_r = (M @ (Wp @ r)[..., None])[..., 0] + c
+        Phi = np.where(listeners, new, Phi)
+        r = np.where(listeners, new_r, r)
+    return Phi.reshape(batch + (K * d, K * d)), r.reshape(batch + (K * d,))
+
+
+def live_index(live: np.ndarray, d: int) -> np.ndarray:
+    """Joint-state indices (agent-major) of the live agents' d coordinates."""
+    return (np.flatnonzero(live)[:, None] * d + np.arange(d)).ravel()
+
+
+def rate(Phi: np.ndarray, live: np.ndarray, d: int) -> np.ndarray:
+    """``rho(Phi) = rho(Phi_RR)`` over the live agents R (the other columns of Phi are 0).
+
+    With no live agent the round map is constant (Phi = 0), so the rate is 0.
+    """
+    idx = live_index(live, d)
+    if idx.size == 0:
+        return np.zeros(Phi.shape[:-2])
+    return closed_forms.spectral_radius(Phi[..., idx[:, None], idx])
+
+
+# From this many systems on, fixed_points uses the compiled kernel (numerics.protocol.kernel):
+# below it the numba import and call overhead exceed what the kernel saves (``predict`` is one system).
+KERNEL_MIN_BATCH = 256
+
+
+def fixed_points(M: np.ndarray, c: np.ndarray, W: np.ndarray, mask: np.ndarray, check: bool = True) -> np.ndarray:
+    """Every agent's message at the end of a round at the fixed point, (..., K, d) (P1).
+
+    One solve on the live agents, ``(I - Phi_RR) z_R* = r_R``, then ``z* = Phi_{:,R} z_R* + r``.
+    From ``KERNEL_MIN_BATCH`` systems on, the compiled kernel builds ``[Phi | r]`` and solves
+    ``(I - Phi) z = r`` per system instead (the same fixed point: ``I - Phi`` is block triangular
+    over live and other agents, with the identity on the others).
+    Hypothesis (``check``): ``rho(Phi) < 1``, else InputError.
+    """
+    K, d = M.shape[-3], M.shape[-1]
+    batch = M.shape[:-3]
+    if int(np.prod(batch)) >= KERNEL_MIN_BATCH:
+        return _fixed_points_kernel(M, c, W, mask, check)
+    Phi, r = round_map(M, c, W, mask)
+    live = live_agents(W, mask)
+    if live.all():  # nothing to reduce: one solve on the joint system, no copies
+        if check:
+            closed_forms.require_contraction(Phi)
+        z = np.linalg.solve(np.eye(K * d) - Phi, r[..., None])[..., 0]
+        return z.reshape(batch + (K, d))
+    idx = live_index(live, d)
+    A = Phi[..., :, idx]
+    PRR = A[..., idx, :]
+    if check:
+        closed_forms.require_contraction(PRR)
+    zR = np.linalg.solve(np.eye(idx.size) - PRR, r[..., idx, None])
+    z = (A @ zR)[..., 0] + r
+    return z.reshape(batch + (K, d))
+
+
+def _fixed_points_kernel(M, c, W, mask, check: bool) -> np.ndarray:
+    from numerics.protocol import kernel as protocol_kernel
+    K, d = M.shape[-3], M.shape[-1]
+    batch = M.shape[:-3]
+    P = W.shape[-3]
+    flat = lambda x, tail, dtype: np.ascontiguousarray(np.broadcast_to(x, batch + tail), dtype=dtype).reshape((-1,) + tail)  # noqa: E731
+    Mf, cf = flat(M, (K, d, d), np.float64), flat(c, (K, d), np.float64)
+    Wf, maskf = flat(W, (P, K, K), np.float64), flat(mask, (P, K), np.bool_)
+    z, undecided, bad = protocol_kernel.solve(Mf, cf, Wf, maskf, want_phi=check)
+    if bad >= 0 or not np.all(np.isfinite(z)):
+        bad = bad if bad >= 0 else int(np.flatnonzero(~np.all(np.isfinite(z), axis=(1, 2)))[0])
+        Phi1, _ = round_map(Mf[bad], cf[bad], Wf[bad], maskf[bad])
+        if check and np.all(np.isfinite(Phi1)):
+            closed_forms.require_contraction(Phi1)
+        raise InputError(f"I - Phi (round map of system {bad})", Phi1,
+                         "is singular or not finite: the protocol has no unique fixed point (P1)")
+    if check and undecided[0].size:  # the others are certified by ||Phi||_F < 1 in the kernel
+        closed_forms.require_contraction(undecided[1])
+    return z.reshape(batch + (K, d))
+
+
+def system_arrays(system) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``M`` (K, d, d), ``c`` (K, d) and the protocol's ``W``, ``mask`` for a config System."""
+    from numerics.dynamics.prediction import stacked_finite
+    M, c = stacked_finite(system)
+    W, mask = system.protocol.weights()
+    return M, c, W, mask
+
+
+def _reason(rho: float) -> str:
+    if rho > 1:
+        return (f"contraction rate rho = {rho:.6g} > 1: the round map of the protocol diverges for every initial "
+                "state with a component on its unstable subspace (P1)")
+    return (f"contraction rate rho = {rho:.6g} is 1 to within {CONVERGENCE_MARGIN:g}: no unique attracting "
+            "fixed point of the protocol's round map (P1)")
+
+
+def predict(system) -> dict:
+    """The ``predict`` document for a config with a protocol (float64)."""
+    M, c, W, mask = system_arrays(system)
+    d = system.d
+    Phi, _ = round_map(M, c, W, mask)
+    rho = float(rate(Phi, live_agents(W, mask), d))
+    doc = {"dimension": d, "contraction_rate": rho, "converges": rho < 1 - CONVERGENCE_MARGIN,
+           "precision": "float64", "agents": {}}
+    z = fixed_points(M, c, W, mask, check=False) if doc["converges"] else None
+    if z is None:
+        doc["reason"] = _reason(rho)
+    from numerics.dynamics.prediction import float_entries
+    doc["agents"] = float_entries(system, z)
+    return doc
+
+
+def precise_round_map(Ms, cs, protocol: Protocol):
+    """``Phi`` and ``r`` as mpmath matrices at the current precision (same block-row updates)."""
+    K, d = len(Ms), Ms[0].rows
+    rows = [[mp.eye(d) if j == i else mp.zeros(d, d) for j in range(K)] for i in range(K)]
+    r = [mp.matrix(d, 1) for _ in range(K)]
+    for phase in protocol.phases:
+        new_rows, new_r = list(rows), list(r)
+        for i, row in phase:
+            heard = [mp.zeros(d, d) for _ in range(K)]
+            heard_r = mp.matrix(d, 1)
+            for j, w in row:
+                wm = precise.to_mpf(w)  # a JSON decimal from its text
+                heard = [heard[k] + wm * rows[j][k] for k in range(K)]
+                heard_r = heard_r + wm * r[j]
+            new_rows[i] = [Ms[i] * h for h in heard]
+            new_r[i] = Ms[i] * heard_r + cs[i]
+        rows, r = new_rows, new_r
+    Phi = mp.zeros(K * d, K * d)
+    rv = mp.matrix(K * d, 1)
+    for i in range(K):
+        for j in range(K):
+            for a in range(d):
+                for b in range(d):
+                    Phi[i * d + a, j * d + b] = rows[i][j][a, b]
+        for a in range(d):
+            rv[i * d + a] = r[i][a]
+    return Phi, rv
+
+
+def predict_precise(system, digits: int) -> dict:
+    """The ``predict`` document at ``digits`` significant digits (mpmath), numbers as decimal strings."""
+    from numerics.dynamics.prediction import agent_entries, check_digits
+    digits = check_digits(digits)
+    s = lambda x: mp.nstr(x, digits, strip_zeros=False)  # noqa: E731
+    d, K = system.d, len(system.agents)
+    W, mask = system.protocol.weights()
+    idx = [int(i) for i in live_index(live_agents(W, mask), d)]
+    with mp.workdps(digits + 10):  # guard digits for the solve
+        Ms, cs, targets = zip(*(precise.agent_transfer(a.Gamma, a.geometry, a.steps) for a in system.agents))
+        Phi, r = precise_round_map(Ms, cs, system.protocol)
+        # No live agent: the round map is constant, rate 0, and the fixed point is r itself.
+        PRR = mp.matrix([[Phi[i, j] for j in idx] for i in idx]) if idx else None
+        rho = precise.spectral_radius(PRR) if idx else mp.mpf(0)
+        doc = {"dimension": d, "contraction_rate": s(rho), "converges": bool(rho < 1 - CONVERGENCE_MARGIN),
+               "precision": f"mpmath {digits} digits", "agents": {}}
+        z = None
+        if doc["converges"]:
+            zR = mp.lu_solve(mp.eye(len(idx)) - PRR, mp.matrix([r[i] for i in idx])) if idx else []
+            z = [sum((Phi[a, idx[k]] * zR[k] for k in range(len(idx))), mp.mpf(0)) + r[a] for a in range(K * d)]
+        else:
+            doc["reason"] = _reason(float(rho))
+        u = None if z is None else [mp.matrix(z[i * d:(i + 1) * d]) for i in range(K)]
+        doc["agents"] = agent_entries([a.name for a in system.agents], targets, u,
+                                      lambda v: [s(x) for x in v], lambda r: s(mp.norm(r)))
+    return doc
+

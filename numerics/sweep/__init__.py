@@ -1,0 +1,1 @@
+"""Parameter sweeps: the spec, the measures at each grid point, running locally or on Dask, and the phase figure."""

@@ -1,0 +1,260 @@
+"""What ``a2ad sweep`` computes at each grid point, one chunk of points at a time.
+
+- ``predict`` (C1, C2, C3, C7, C17): ``rho``, ``converges`` and every agent's residual norm
+  ``||u_i* - w_i*||``, batched over the chunk (one numpy call chain, no per-point loop) when
+  every axis has a batched setter, else per point through :func:`numerics.dynamics.prediction.predict`.
+- ``simulate``: the real GD iteration for ``turns`` rounds (batched, never a closed form);
+  ``sim_residual_<name>`` is the last message's distance to the agent's target and
+  ``sim_gap_<name>`` its distance to the predicted fixed point (NaN where rho >= 1).
+- ``train-lsa`` (V7, L2): every agent replaced by an LSA agent trained on its own geometry
+  ``H_i`` as input covariance and given a prompt of exactly that geometry and target;
+  ``lsa_gamma_error_<name>`` is ``||Gamma_eff - Gamma*||_F / ||Gamma*||_F``, and the real
+  forward passes' plateau is compared with C3/C17 built from ``Gamma_eff``
+  (``lsa_plateau_gap_<name>`` = ``||e_sim - e_pred|| / ||e_pred||``).
+
+Every point carries its own seed; a chunk's result depends only on the spec and the chunk
+index, so every backend writes the same numbers.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from numerics.dynamics import closed_forms, prediction, simulate
+from numerics.lsa import training as lsa_training
+from numerics.io import validate
+from numerics.lsa import settings as ts
+from numerics.io.errors import InputError
+from numerics.sweep.spec import Spec, gap_frame, gap_norm
+
+# run_batch keeps every turn: sub-batches hold at most this many floats of history (~160 MB).
+SIM_HISTORY_FLOATS = 20_000_000
+
+
+def columns(spec: Spec) -> list[str]:
+    """The result table's columns, in order."""
+    names = spec.system.names
+    cols = ["point", "seed"] + [a.name for a in spec.axes if a.name != "seed"]
+    cols += ["rho", "converges"] + [f"residual_{n}" for n in names]
+    if "simulate" in spec.measures:
+        cols += [f"sim_residual_{n}" for n in names] + [f"sim_gap_{n}" for n in names]
+    if "train-lsa" in spec.measures:
+        cols += ["lsa_rho"] + [f"lsa_gamma_error_{n}" for n in names] + [f"lsa_residual_{n}" for n in names]
+        cols += [f"lsa_predicted_residual_{n}" for n in names] + [f"lsa_plateau_gap_{n}" for n in names]
+    return cols
+
+
+def compute_chunk(spec: Spec, chunk: int) -> dict[str, np.ndarray]:
+    """Every column for the points of one chunk (a pure function of spec and chunk)."""
+    points = spec.chunk_points(chunk)
+    values = spec.axis_values(points)
+    n = len(points)
+    out = {"point": points.astype(np.int64), "seed": spec.seeds(values, n)}
+    out.update({k: v for k, v in values.items() if k != "seed"})
+    if spec.generic:
+        out.update(_per_point(spec, values, n, lsa="train-lsa" in spec.measures))
+    else:
+        out.update(_batched(spec, values, n))
+        if "train-lsa" in spec.measures:
+            out.update(_per_point(spec, values, n, lsa=True, closed=False))
+    return {c: out[c] for c in columns(spec)}
+
+
+# ---------------------------------------------------------------- batched (fast) tier
+
+def system_arrays(spec: Spec, values: dict[str, np.ndarray], n: int):
+    """``H, Gamma`` (n, K, d, d), ``b, w`` (n, K, d), ``steps`` (n, K) and ``v0`` (n, d) for n points."""
+    sys_ = spec.system
+    K, d = len(sys_.agents), sys_.d
+    H = np.repeat(np.stack([a.geometry.H for a in sys_.agents])[None], n, axis=0)
+    G = np.repeat(np.stack([a.Gamma for a in sys_.agents])[None], n, axis=0)
+    w = np.repeat(np.stack([a.w_star for a in sys_.agents])[None], n, axis=0)
+    b = np.repeat(np.stack([a.geometry.b for a in sys_.agents])[None], n, axis=0)
+    steps = np.repeat(np.array([a.steps for a in sys_.agents])[None], n, axis=0)
+    v0 = np.repeat(sys_.initial_message[None], n, axis=0)
+    moved = set()  # geometry agents whose b = H w must be recomputed
+    for axis in spec.axes:
+        v = values[axis.name]
+        i = axis.index[0] if axis.index else None
+        if axis.kind == "preconditioner":
+            G[:, i] = v[:, None, None] * np.eye(d)
+        elif axis.kind == "preconditioner_entry":
+            G[:, i, axis.index[1], axis.index[2]] = v
+        elif axis.kind == "target":
+            w[:, i, axis.index[1]] = v
+            moved.add(i)
+        elif axis.kind == "geometry":
+            H[:, i, axis.index[1], axis.index[2]] = v
+            H[:, i, axis.index[2], axis.index[1]] = v
+            moved.add(i)
+        elif axis.kind == "steps":
+            steps[:, i] = v
+        elif axis.kind == "initial":
+            v0[:, axis.index[0]] = v
+    if any(a.kind == "geometry" for a in spec.axes):
+        _require_psd(spec, H, values)
+    if any(a.kind in ("gap_angle", "gap_scale") for a in spec.axes):
+        e, q = gap_frame(sys_)
+        theta = values.get("gap_angle", np.zeros(n))
+        s = values.get("gap_scale", np.ones(n))
+        w[:, 1] = w[:, 0] + (s * gap_norm(sys_))[:, None] * (np.cos(theta)[:, None] * e + np.sin(theta)[:, None] * q)
+        moved.add(1)
+    for i in moved:
+        b[:, i] = (H[:, i] @ w[:, i, :, None])[..., 0]
+    return H, G, b, w, steps, v0
+
+
+def _require_psd(spec: Spec, H: np.ndarray, values) -> None:
+    eig = np.linalg.eigvalsh(H)
+    scale = np.maximum(1.0, np.max(np.abs(eig), axis=-1))
+    bad = eig[..., 0] < -validate.PSD_RTOL * scale
+    if np.any(bad):
+        p, i = np.argwhere(bad)[0]
+        at = {k: float(v[p]) for k, v in values.items()}
+        raise InputError(f"{spec.system.agents[i].name}.geometry at {at}", H[p, i],
+                         f"must be positive semidefinite (smallest eigenvalue {eig[p, i, 0]:.3g})")
+
+
+def transfers(G: np.ndarray, H: np.ndarray, w: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``M_i = (I - Gamma_i H_i)^{s_i}`` and ``c_i = (I - M_i) w_i*`` (C7), batched."""
+    d = H.shape[-1]
+    A = np.eye(d) - G @ H
+    M = A
+    if np.any(steps != 1):
+        M = A.copy()
+        for k in range(1, int(steps.max())):
+            more = steps > k
+            M[more] = M[more] @ A[more]
+    c = w - (M @ w[..., None])[..., 0]
+    return M, c
+
+
+def _batched(spec: Spec, values, n: int) -> dict[str, np.ndarray]:
+    H, G, b, w, steps, v0 = system_arrays(spec, values, n)
+    M, c = transfers(G, H, w, steps)
+    out, u = predict_columns(spec.system.names, M, c, w)
+    if "simulate" in spec.measures:
+        last = _simulate_batched(G, H, b, steps, v0, spec.measures["simulate"]["turns"])
+        out.update(simulate_columns(spec.system.names, last, w, u))
+    return out
+
+
+def predict_columns(names, M: np.ndarray, c: np.ndarray, w: np.ndarray):
+    """rho, converges, residual norms (NaN where rho >= 1 - margin) and the fixed points u (n, K, d)."""
+    n = M.shape[0]
+    rho = closed_forms.contraction_rate(M)
+    conv = rho < 1 - prediction.CONVERGENCE_MARGIN
+    u = np.full(w.shape, np.nan)
+    if np.any(conv):
+        u[conv] = closed_forms.fixed_points(M[conv], c[conv], check=False)
+    res = np.linalg.norm(u - w, axis=-1)
+    out = {"rho": rho, "converges": conv}
+    out.update({f"residual_{name}": res[:, i] for i, name in enumerate(names)})
+    assert res.shape[0] == n
+    return out, u
+
+
+def _simulate_batched(G, H, b, steps, v0, turns: int) -> np.ndarray:
+    """Last round's messages (n, K, d) of the real GD iteration, grouped by steps per turn."""
+    n, K, d, _ = H.shape
+    last = np.empty((n, K, d))
+    sub = max(1, SIM_HISTORY_FLOATS // (turns * K * d))
+    keys, groups = np.unique(steps, axis=0, return_inverse=True)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for g, key in enumerate(keys):
+            idx = np.flatnonzero(groups.ravel() == g)
+            for start in range(0, len(idx), sub):
+                j = idx[start:start + sub]
+                last[j] = simulate.run_batch(G[j], H[j], b[j], key, v0[j], turns)[:, -1]
+    return last
+
+
+def simulate_columns(names, last: np.ndarray, w: np.ndarray, u: np.ndarray) -> dict[str, np.ndarray]:
+    with np.errstate(over="ignore", invalid="ignore"):
+        res = np.linalg.norm(last - w, axis=-1)
+        gap = np.linalg.norm(last - u, axis=-1)
+    out = {f"sim_residual_{name}": res[:, i] for i, name in enumerate(names)}
+    out.update({f"sim_gap_{name}": gap[:, i] for i, name in enumerate(names)})
+    return out
+
+
+# ---------------------------------------------------------------- per-point tier
+
+def _per_point(spec: Spec, values, n: int, lsa: bool, closed: bool = True) -> dict[str, np.ndarray]:
+    """Columns built one point at a time through config.parse (generic axes, trained agents)."""
+    names = spec.system.names
+    cols: dict[str, list] = {}
+    seeds = spec.seeds(values, n)
+    for p in range(n):
+        system = spec.point_system({k: v[p] for k, v in values.items()})
+        row = {}
+        if closed:
+            doc = prediction.predict(system)
+            row.update(_predict_row(doc))
+            if "simulate" in spec.measures:
+                turns = spec.measures["simulate"]["turns"]
+                w = np.stack([a.w_star for a in system.agents])
+                if system.protocol is not None:  # messages at the end of each round
+                    from numerics.protocol.spec import simulate as simulate_protocol
+                    last = simulate_protocol(system.agents, system.protocol, turns)[-1]
+                else:
+                    last = simulate.run(system.agents, system.initial_message, turns)[-1]
+                u = np.array([np.full(system.d, np.nan) if e["fixed_point"] is None else e["fixed_point"]
+                              for e in doc["agents"].values()])
+                row.update({k: v[0] for k, v in simulate_columns(names, last[None], w[None], u[None]).items()})
+        if lsa:
+            row.update(train_lsa_point(system, int(seeds[p]), spec.measures["train-lsa"]))
+        for k, v in row.items():
+            cols.setdefault(k, []).append(v)
+    return {k: np.array(v) for k, v in cols.items()}
+
+
+def _predict_row(doc) -> dict:
+    """A point's predict columns from its ``predict`` document."""
+    row = {"rho": doc["contraction_rate"], "converges": doc["converges"]}
+    for name, entry in doc["agents"].items():
+        row[f"residual_{name}"] = np.nan if entry["residual_norm"] is None else entry["residual_norm"]
+    return row
+
+
+def exact_prompt(H: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A prompt (d examples) whose geometry is exactly ``H`` and whose labels fit ``w``: ``X^T X / d = H``."""
+    lam, V = np.linalg.eigh(H)
+    X = np.sqrt(H.shape[0]) * (np.sqrt(np.maximum(lam, 0.0))[:, None] * V.T)
+    return X, X @ w
+
+
+def train_lsa_point(system, seed: int, opts: dict) -> dict:
+    """Train one LSA agent per agent (input covariance = its geometry), run them, compare with C3/C17."""
+    from numerics.lsa.agent import LSAAgent
+
+    d = system.d
+    agents, row = [], {}
+    for i, agent in enumerate(system.agents):
+        H = validate.spd(f"{agent.name}.geometry (train-lsa uses it as the input covariance)", agent.geometry.H, d)
+        agent_seed = int(np.random.SeedSequence([seed, i]).generate_state(1)[0])
+        res = lsa_training.train(d, opts["N"], H, opts["tau"], opts["sigma"], steps=opts["steps"],
+                                 batch=opts["batch"], seed=agent_seed, lr=opts["lr"],
+                                 parameterisation=opts["parameterisation"], progress=False,
+                                 check_every=ts.CHECK_EVERY)
+        X, y = exact_prompt(H, agent.w_star)
+        agents.append(LSAAgent(agent.name, res.weights, X, y, steps=agent.steps))
+        row[f"lsa_gamma_error_{agent.name}"] = res.rel_error
+    with np.errstate(over="ignore", invalid="ignore"):
+        last = simulate.run(agents, system.initial_message, opts["turns"])[-1]
+    M = np.stack([a.M for a in agents])
+    c = np.stack([a.c for a in agents])
+    rho = float(closed_forms.contraction_rate(M))
+    row["lsa_rho"] = rho
+    conv = rho < 1 - prediction.CONVERGENCE_MARGIN
+    u = closed_forms.fixed_points(M, c, check=False) if conv else None
+    for i, a in enumerate(agents):
+        e_sim = last[i] - a.w_star
+        row[f"lsa_residual_{a.name}"] = float(np.linalg.norm(e_sim))
+        if u is None:
+            row[f"lsa_predicted_residual_{a.name}"] = row[f"lsa_plateau_gap_{a.name}"] = np.nan
+            continue
+        e_pred = u[i] - a.w_star
+        size = float(np.linalg.norm(e_pred))
+        row[f"lsa_predicted_residual_{a.name}"] = size
+        row[f"lsa_plateau_gap_{a.name}"] = float(np.linalg.norm(e_sim - e_pred)) / size if size > 0 else np.nan
+    return row

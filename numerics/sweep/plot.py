@@ -1,0 +1,215 @@
+"""DIR/phase.png of a sweep: a heat map over two axes with the closed-form ``rho = 1`` boundary
+(C1), or for one axis the predicted residuals against the measured ones and ``rho`` below.
+A ``seed`` axis is averaged over (NaN-aware); more than two other axes get no figure."""
+from __future__ import annotations
+
+import warnings
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from numerics.sweep.spec import Spec
+
+
+MAX_DRAWN = 300
+
+
+def default_quantity(spec: Spec) -> str:
+    first = spec.system.names[0]
+    if "train-lsa" in spec.measures:
+        return f"lsa_plateau_gap_{first}"
+    if "simulate" in spec.measures:
+        return f"sim_residual_{first}"
+    return "rho"
+
+
+def needed_columns(spec: Spec) -> list[str]:
+    """The result columns the figure reads (a 10^6-point table need not be read whole)."""
+    if sum(a.name != "seed" for a in spec.axes) == 2:
+        return [spec.plot_quantity or default_quantity(spec), "rho"]
+    from numerics.sweep.measures import columns
+
+    return [c for c in columns(spec) if c.startswith(("residual_", "sim_residual_", "lsa_residual_",
+                                                      "lsa_predicted_residual_", "rho", "lsa_rho"))]
+
+
+def describe(column: str) -> str:
+    """A readable label for a result column."""
+    for prefix, text in (("residual_", "predicted plateau ||u* - w*|| of {} (C3/C17)"),
+                         ("sim_residual_", "simulated plateau ||v_T - w*|| of {}"),
+                         ("sim_gap_", "||simulated - predicted fixed point|| of {}"),
+                         ("lsa_gamma_error_", "relative error of {}'s Gamma_eff vs Gamma* (L2)"),
+                         ("lsa_residual_", "trained-LSA plateau of {} (forward passes)"),
+                         ("lsa_predicted_residual_", "C3 plateau of {} from Gamma_eff"),
+                         ("lsa_plateau_gap_", "trained-LSA plateau of {}: relative gap to C3 (V7)")):
+        if column.startswith(prefix):
+            return text.format(column[len(prefix):])
+    return {"rho": "contraction rate rho (C1)", "lsa_rho": "rho of the trained LSA agents"}.get(column, column)
+
+
+def axis_label(spec: Spec, name: str) -> str:
+    if name == "gap_angle":
+        return "gap angle theta (rad) of B's target around A's"
+    if name == "gap_scale":
+        return "gap scale s = ||Delta|| / ||Delta_0||"
+    parts = name.split(".")
+    if len(parts) >= 3 and parts[0] == "agents" and parts[2] == "preconditioner":
+        who = spec.system.agents[int(parts[1])].name
+        if len(parts) == 3:
+            return f"{who}'s step size g (Gamma_{who} = g I)   [{name}]"
+        return f"{who}'s step size Gamma_{who}[{parts[3]},{parts[4]}]   [{name}]"
+    return name
+
+
+def _is_geometric(v: np.ndarray) -> bool:
+    if len(v) < 3 or np.any(v <= 0) or v.max() / v.min() < 20:
+        return False
+    r = np.diff(np.log(v))
+    return bool(np.allclose(r, r[0], rtol=1e-6))
+
+
+def phase_figure(spec: Spec, cols: dict[str, np.ndarray], path: Path) -> tuple[Path | None, str]:
+    """Write the figure; returns ``(path or None, what was drawn or why not)``."""
+    quantity = spec.plot_quantity or default_quantity(spec)
+    shown = [i for i, a in enumerate(spec.axes) if a.name != "seed"]
+    if not 1 <= len(shown) <= 2:
+        return None, f"no phase.png: it needs one or two axes besides seed, the spec has {len(shown)}"
+    averaged = tuple(i for i, a in enumerate(spec.axes) if a.name == "seed")
+
+    def grid(column: str) -> np.ndarray:
+        z = cols[column].astype(float).reshape(spec.shape)
+        if averaged:
+            with warnings.catch_warnings():  # all-NaN cells (no fixed point for any seed) stay NaN
+                warnings.simplefilter("ignore", RuntimeWarning)
+                z = np.nanmean(z, axis=averaged)
+        return z
+
+    from numerics.experiments import plotting
+
+    axes = [spec.axes[i] for i in shown]
+    if len(shown) == 2:
+        # A figure has ~800 pixels a side: draw every k-th value at most MAX_DRAWN per axis.
+        step = [max(1, -(-len(a.values) // MAX_DRAWN)) for a in axes]
+        picks = [np.arange(0, len(a.values), k) for a, k in zip(axes, step)]
+        drawn = [replace(a, values=a.values[p]) for a, p in zip(axes, picks)]
+        sub = np.ix_(*picks)
+        fig, ax = plotting.figure(1, 1, width=7.0, height=5.4)
+        _heat_map(spec, fig, ax[0, 0], drawn, grid(quantity)[sub], grid("rho")[sub], quantity)
+        note = f"heat map of {quantity} over {axes[0].name} x {axes[1].name} with the rho = 1 boundary"
+        if max(step) > 1:
+            note += f" (every {step[0]}th x {step[1]}th value drawn)"
+    else:
+        fig, ax = plotting.figure(2, 1, width=7.0, height=3.4)
+        _lines(spec, ax[0, 0], ax[1, 0], axes[0], grid, cols)
+        note = f"predicted vs measured residuals and rho over {axes[0].name}"
+    if averaged:
+        note += f" (mean over {len(spec.axes[averaged[0]].values)} seeds)"
+    return plotting.save(fig, Path(path)), note
+
+
+def _heat_map(spec, fig, ax, axes, Z, rho, quantity):
+    import matplotlib.colors as mcolors
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    x, y = axes[0].values, axes[1].values
+    if quantity in ("rho", "lsa_rho"):
+        cmap = plt.get_cmap("RdBu_r")
+        top = float(np.nanmax(Z)) if np.isfinite(np.nanmax(Z)) else 2.0
+        norm = mcolors.TwoSlopeNorm(vmin=min(float(np.nanmin(Z)), 0.99), vcenter=1.0, vmax=max(min(top, 2.0), 1.01))
+        label = describe(quantity) + ("  (colours clipped at 2)" if top > 2 else "")
+    else:
+        cmap = plt.get_cmap("viridis")
+        norm = None  # linear: C4's plateaus grow linearly with the gap, and exact zeros stay visible
+        label = describe(quantity)
+    cmap = cmap.with_extremes(bad="0.85")  # no fixed point (rho >= 1) or not measured: light grey
+    mesh = ax.pcolormesh(x, y, np.ma.masked_invalid(Z).T, shading="nearest", cmap=cmap, norm=norm)
+    bar = fig.colorbar(mesh, ax=ax, label=label, extend="max" if quantity in ("rho", "lsa_rho") else "neither")
+    if norm is None and np.isfinite(Z).sum() > 3 and np.nanmax(Z) > np.nanmin(Z):
+        lines = ax.contour(x, y, np.ma.masked_invalid(Z).T, levels=8, colors="w", linewidths=0.6, alpha=0.8)
+        bar.add_lines(lines)
+    handles = []
+    if np.nanmin(rho) < 1 < np.nanmax(rho):
+        ax.contour(x, y, rho.T, levels=[1.0], colors="k", linewidths=2.0)
+        handles.append(Line2D([], [], color="k", lw=2, label="rho(pair) = 1 (closed form)"))
+    alone = individual_radii(spec, axes)
+    for k, (name, r) in enumerate(alone.items()):
+        if np.nanmin(r) < 1 < np.nanmax(r):
+            ax.contour(x, y, r.T, levels=[1.0], colors=f"C{k + 1}", linewidths=1.5, linestyles="--")
+            handles.append(Line2D([], [], color=f"C{k + 1}", lw=1.5, ls="--", label=f"rho(M_{name}) = 1 (agent alone)"))
+    if alone:
+        c6 = np.all([r < 1 for r in alone.values()], axis=0) & (rho >= 1)
+        if np.any(c6):
+            ax.contourf(x, y, c6.T.astype(float), levels=[0.5, 1.5], colors="none", hatches=["//"])
+            handles.append(Patch(facecolor="none", edgecolor="k", hatch="//",
+                                 label="C6: each agent alone converges, the pair diverges"))
+    if quantity not in ("rho", "lsa_rho") and np.any(~np.isfinite(Z)):
+        handles.append(Line2D([], [], marker="s", ls="", color="0.85", markersize=10, label="no fixed point (rho >= 1)"))
+    if handles:
+        ax.legend(handles=handles, loc="upper right", fontsize=8, framealpha=0.9)
+    for axis, setter in ((axes[0], ax.set_xscale), (axes[1], ax.set_yscale)):
+        if _is_geometric(axis.values):
+            setter("log")
+    _angle_ticks(axes[0], ax.set_xticks)
+    _angle_ticks(axes[1], ax.set_yticks)
+    ax.set_xlabel(axis_label(spec, axes[0].name))
+    ax.set_ylabel(axis_label(spec, axes[1].name))
+    ax.set_title(describe(quantity), fontsize=10)
+
+
+def _angle_ticks(axis, set_ticks) -> None:
+    """An angle axis gets ticks at multiples of pi/4."""
+    if axis.name != "gap_angle":
+        return
+    lo, hi = axis.values.min() / (np.pi / 4), axis.values.max() / (np.pi / 4)
+    k = np.arange(np.ceil(lo - 1e-4), np.floor(hi + 1e-4) + 1)  # 3.14159 still gets its pi
+    names = {0: "0", 1: r"$\pi/4$", 2: r"$\pi/2$", 3: r"$3\pi/4$", 4: r"$\pi$"}
+    set_ticks(k * np.pi / 4, [names.get(int(i), f"${int(i)}\\pi/4$") for i in k])
+
+
+def individual_radii(spec: Spec, axes) -> dict[str, np.ndarray]:
+    """Each agent's own ``rho(M_i)`` over the two shown axes (other axes at their first value): with the pair's
+    boundary it shows C6, pairs that diverge although each agent alone converges. Batched specs only."""
+    from numerics.dynamics import closed_forms
+    from numerics.sweep import measures as sweep_measures
+
+    if spec.generic:
+        return {}
+    shape = (len(axes[0].values), len(axes[1].values))
+    values = {a.name: np.full(shape[0] * shape[1], a.values[0]) for a in spec.axes}
+    values[axes[0].name] = np.repeat(axes[0].values, shape[1])
+    values[axes[1].name] = np.tile(axes[1].values, shape[0])
+    H, G, _, w, steps, _ = sweep_measures.system_arrays(spec, values, shape[0] * shape[1])
+    M, _ = sweep_measures.transfers(G, H, w, steps)
+    return {name: closed_forms.spectral_radius(M[:, i]).reshape(shape) for i, name in enumerate(spec.system.names)}
+
+
+def _lines(spec, top, bottom, axis, grid, cols):
+    x = axis.values
+    for k, name in enumerate(spec.system.names):
+        colour = f"C{k}"
+        top.plot(x, grid(f"residual_{name}"), color=colour, label=f"{name}, GD: predicted (C3/C17)")
+        if f"sim_residual_{name}" in cols:
+            top.plot(x, grid(f"sim_residual_{name}"), "o", color=colour, ms=4, label=f"{name}, GD: simulated")
+        if f"lsa_residual_{name}" in cols:
+            top.plot(x, grid(f"lsa_predicted_residual_{name}"), "--", color=colour,
+                     label=f"{name}, trained LSA: C3 from Gamma_eff")
+            top.plot(x, grid(f"lsa_residual_{name}"), "x", color=colour, ms=5, label=f"{name}, trained LSA: forward passes")
+    top.set_ylabel("plateau ||error||")
+    top.legend(fontsize=8)
+    bottom.plot(x, grid("rho"), color="k", label="rho (closed form)")
+    if "lsa_rho" in cols:
+        bottom.plot(x, grid("lsa_rho"), "x", color="C2", label="rho of the trained agents")
+    bottom.axhline(1.0, color="C3", ls=":", label="rho = 1")
+    bottom.set_ylabel("rho")
+    bottom.legend(fontsize=8)
+    for ax in (top, bottom):
+        if _is_geometric(x):
+            ax.set_xscale("log")
+        diverge = grid("rho") >= 1
+        if np.any(diverge):
+            ax.fill_between(x, 0, 1, where=diverge, color="0.85", transform=ax.get_xaxis_transform(),
+                            label=None)
+    bottom.set_xlabel(axis_label(spec, axis.name))

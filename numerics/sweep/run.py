@@ -1,0 +1,226 @@
+"""Running a sweep: chunks -> Parquet files in ``DIR/results/``, locally or on a Dask cluster.
+
+Backends (identical numbers: a chunk is a pure function of the spec and its index):
+
+- ``local``: closed-form chunks are computed in this process, batched; chunks that
+  simulate or train run in a process pool (``workers``, default every core).
+- ``dask``: chunks are submitted to an existing cluster (``scheduler="tcp://HOST:PORT"``)
+  or, without an address, to a ``LocalCluster``. Workers return columns; only this process
+  writes files, so ``DIR`` need not be shared with the workers.
+
+Each chunk is written to a hidden temporary file and renamed (atomic on POSIX), so a killed
+run leaves only whole chunk files; ``resume`` computes only the missing ones.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from numerics.sweep import measures as sweep_measures
+from numerics.io.errors import InputError
+from numerics.sweep.spec import Spec, canonical
+
+BACKENDS = ("local", "dask")
+MAX_CHUNKS = 100_000  # files in one results folder
+SCHEDULER_TIMEOUT = "10s"  # connecting to a scheduler that does not answer
+
+
+@dataclass
+class Outcome:
+    out_dir: Path
+    computed: int          # chunks computed by this run
+    skipped: int           # chunks already on disk (resume)
+    n_points: int
+    phase: Path | None
+    phase_note: str
+
+
+def chunk_path(out_dir: Path, chunk: int) -> Path:
+    return out_dir / "results" / f"chunk-{chunk:06d}.parquet"
+
+
+def write_chunk(out_dir: Path, chunk: int, cols: dict[str, np.ndarray]) -> Path:
+    """Atomic: a dot-file (ignored by Parquet dataset readers) renamed into place."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    final = chunk_path(out_dir, chunk)
+    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
+    pq.write_table(pa.table(cols), tmp)
+    os.replace(tmp, final)
+    return final
+
+
+def read_results(out_dir, columns: list[str] | None = None) -> dict[str, np.ndarray]:
+    """Every chunk as one table (numpy columns; all, or ``columns`` and ``point``), rows in grid order."""
+    import pyarrow.parquet as pq
+
+    if columns is not None:
+        columns = ["point"] + [c for c in dict.fromkeys(columns) if c != "point"]
+    table = pq.read_table(Path(out_dir) / "results", columns=columns).sort_by("point")
+    return {name: table.column(name).to_numpy() for name in table.column_names}
+
+
+def _package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("a2a-dynamics")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def prepare(spec: Spec, out_dir: Path, resume: bool, force: bool, spec_path: Path | None = None) -> set[int]:
+    """Check DIR against the flags; write DIR/spec.json; return the chunks already done."""
+    if spec.n_chunks > MAX_CHUNKS:
+        raise InputError("chunk count", spec.n_chunks, f"must be at most {MAX_CHUNKS}: raise chunk_size")
+    if resume and force:
+        raise InputError("--resume/--force", "both", "choose one")
+    quantity = spec.plot_quantity
+    if quantity is not None and quantity not in sweep_measures.columns(spec):
+        raise InputError("plot.quantity", quantity, f"is not a result column; columns: {sweep_measures.columns(spec)}")
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError("--out", str(out_dir), "exists and is not a directory")
+    if spec_path is not None and out_dir.resolve() in Path(spec_path).resolve().parents:
+        raise InputError("--out", str(out_dir), "contains the spec file itself; choose another directory")
+    meta_path = out_dir / "spec.json"
+    busy = out_dir.exists() and any(out_dir.iterdir())
+    if busy and not (resume or force):
+        raise InputError("--out", str(out_dir), "is not empty: pass --resume to finish that sweep or --force to "
+                                                "start over")
+    if force and busy:
+        for name in ("results", "spec.json", "phase.png"):
+            target = out_dir / name
+            shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
+    if resume and busy:
+        try:
+            stored = json.loads(meta_path.read_text())["spec"]
+        except (OSError, ValueError, KeyError, TypeError):
+            raise InputError("--resume", str(out_dir), "holds no readable spec.json from a2ad sweep") from None
+        if canonical(stored) != canonical(spec.raw):
+            raise InputError("--resume", str(meta_path), "holds a different spec; use --force to start over")
+    (out_dir / "results").mkdir(parents=True, exist_ok=True)
+    for stale in (out_dir / "results").glob(".chunk-*.tmp-*"):  # left by a killed run
+        stale.unlink(missing_ok=True)
+    meta = {"spec": spec.raw, "package_version": _package_version(), "n_points": spec.n_points,
+            "chunk_size": spec.chunk_size, "n_chunks": spec.n_chunks, "columns": sweep_measures.columns(spec)}
+    tmp = out_dir / ".spec.json.tmp"
+    tmp.write_text(json.dumps(meta, indent=2) + "\n")
+    os.replace(tmp, meta_path)
+    return {c for c in range(spec.n_chunks) if chunk_path(out_dir, c).exists()}
+
+
+def run(spec: Spec, out_dir, backend: str = "local", scheduler: str | None = None, workers: int | None = None,
+        resume: bool = False, force: bool = False, progress: bool = False, spec_path=None,
+        plot: bool = True) -> Outcome:
+    """Compute every missing chunk, write it, then draw DIR/phase.png."""
+    if backend not in BACKENDS:
+        raise InputError("--backend", backend, f"must be one of {list(BACKENDS)}")
+    if scheduler is not None and backend != "dask":
+        raise InputError("--scheduler", scheduler, "needs --backend dask")
+    if workers is not None and scheduler is not None:
+        raise InputError("--workers", workers, "does not apply with --scheduler: the cluster has its own workers")
+    if workers is not None and (workers < 1 or workers > 1024):
+        raise InputError("--workers", workers, "must be between 1 and 1024")
+    if backend == "dask":
+        _require_dask()
+    out_dir = Path(out_dir)
+    done = prepare(spec, out_dir, resume, force, spec_path)
+    todo = [c for c in range(spec.n_chunks) if c not in done]
+    with _Bar(progress, spec.n_chunks, len(done)) as bar:
+        for chunk, cols in _results(spec, todo, backend, scheduler, workers):
+            write_chunk(out_dir, chunk, cols)
+            bar.advance()
+    phase, note = None, "no plot requested"
+    if plot:
+        from numerics.sweep import plot as sweep_plot
+
+        cols = read_results(out_dir, sweep_plot.needed_columns(spec))
+        phase, note = sweep_plot.phase_figure(spec, cols, out_dir / "phase.png")
+    return Outcome(out_dir, len(todo), len(done), spec.n_points, phase, note)
+
+
+def _results(spec: Spec, todo: list[int], backend: str, scheduler, workers):
+    """Yield ``(chunk, columns)`` as chunks finish (any order)."""
+    if not todo:
+        return
+    if backend == "dask":
+        yield from _dask_results(spec, todo, scheduler, workers)
+    elif (not spec.expensive and "simulate" not in spec.measures) or workers == 1:
+        for c in todo:  # batched closed forms: one numpy call chain per chunk, here
+            yield c, sweep_measures.compute_chunk(spec, c)
+    else:
+        pool = ProcessPoolExecutor(max_workers=min(workers or os.cpu_count() or 1, len(todo)))
+        try:
+            futures = {pool.submit(sweep_measures.compute_chunk, spec, c): c for c in todo}
+            for f in as_completed(futures):
+                yield futures[f], f.result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _require_dask():
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise InputError("--backend", "dask", "needs the optional extra: pip install 'a2a-dynamics[distributed]'"
+                         ) from None
+
+
+def _dask_results(spec: Spec, todo, scheduler, workers):
+    from distributed import Client, LocalCluster, as_completed as dask_completed
+
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        address = cluster
+    else:
+        address = scheduler
+    try:
+        try:
+            client = Client(address, timeout=SCHEDULER_TIMEOUT)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise InputError("--scheduler", scheduler, f"no Dask scheduler answered ({exc})") from None
+        with client:
+            futures = [client.submit(sweep_measures.compute_chunk, spec, c, pure=False, retries=1) for c in todo]
+            index = {f.key: c for f, c in zip(futures, todo)}
+            for f in dask_completed(futures):
+                yield index[f.key], f.result()
+                f.release()
+    finally:
+        if cluster is not None:
+            cluster.close()
+
+
+class _Bar:
+    """A rich progress bar over chunks, on stderr (stdout stays for the summary)."""
+
+    def __init__(self, enabled: bool, total: int, done: int):
+        self.enabled, self.total, self.done = enabled, total, done
+
+    def __enter__(self):
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import Progress
+
+            self.progress = Progress(console=Console(stderr=True))
+            self.progress.start()
+            self.task = self.progress.add_task("sweep chunks", total=self.total, completed=self.done)
+        return self
+
+    def advance(self):
+        if self.enabled:
+            self.progress.advance(self.task)
+
+    def __exit__(self, *exc):
+        if self.enabled:
+            self.progress.stop()
+        return False

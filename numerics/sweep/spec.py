@@ -1,0 +1,363 @@
+"""SPEC.json for ``a2ad sweep``: validation, the grid, and each point's config.
+
+A spec is ``{"base": CONFIG, "axes": {NAME: VALUES, ...}, "measure": [...], "seed": S,
+"chunk_size": n, "plot": {"quantity": COLUMN}}``. An axis NAME is a path into the base
+config (``"agents.0.preconditioner"``, ``"agents.1.target.0"``, ``"agents.0.geometry.0.1"``,
+any JSON path for later config kinds) or a derived axis:
+
+- ``gap_scale`` s and ``gap_angle`` theta place agent 1's target around agent 0's:
+  ``w_1* = w_0* + s ||Delta_0|| (cos(theta) e + sin(theta) q)``, with ``Delta_0 = w_1* - w_0*``
+  of the base, ``e = Delta_0 / ||Delta_0||`` and ``q`` the coordinate axis most orthogonal to
+  ``e``, made orthogonal to it (so ``||Delta|| = s ||Delta_0||``, the C3/C4 gap).
+- ``seed``: each point's seed (integers >= 0); without it every point uses the spec's ``seed``.
+
+VALUES is a list of numbers, ``{"linspace": [start, stop, n]}`` or ``{"geomspace": [start, stop, n]}``.
+The grid is the Cartesian product, first axis slowest. Setting ``geometry.r.c`` also sets
+``geometry.c.r`` (a geometry is symmetric). Nothing is evaluated: values are JSON numbers.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import math
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from numerics.io import config, validate
+from numerics.lsa import settings as ts
+from numerics.io.errors import InputError
+
+TOP_KEYS = {"base", "axes", "measure", "seed", "chunk_size", "plot"}
+MEASURES = ("predict", "simulate", "train-lsa")
+DERIVED = ("gap_angle", "gap_scale", "seed")
+# Bounds that keep a sweep on one machine's memory and a cluster's patience.
+MAX_POINTS = 10_000_000          # closed-form points (10^6 take ~2-5 s and ~1 GB here)
+MAX_EXPENSIVE_POINTS = 100_000   # points that simulate or train (each costs 1 ms to seconds)
+MAX_AXIS_VALUES = 1_000_000
+MAX_TURNS = 100_000
+MAX_STEPS_PER_TURN = 1_000
+MAX_CHUNK = 1_000_000
+MAX_SEED = 2**63 - 1
+TRAIN_DEFAULTS = {"N": 20, "tau": 1.0, "sigma": 0.1, "steps": ts.STEPS, "batch": ts.BATCH, "lr": ts.LR,
+                  "parameterisation": "sparse", "turns": 400}
+TRAIN_MAX = {"N": 10_000, "steps": 100_000, "batch": 100_000, "turns": MAX_TURNS}
+
+_FAST_PATTERNS = {
+    "preconditioner": re.compile(r"agents\.(\d+)\.preconditioner$"),
+    "preconditioner_entry": re.compile(r"agents\.(\d+)\.preconditioner\.(\d+)\.(\d+)$"),
+    "target": re.compile(r"agents\.(\d+)\.target\.(\d+)$"),
+    "geometry": re.compile(r"agents\.(\d+)\.geometry\.(\d+)\.(\d+)$"),
+    "steps": re.compile(r"agents\.(\d+)\.steps_per_turn$"),
+    "initial": re.compile(r"initial_message\.(\d+)$"),
+}
+
+
+@dataclass(frozen=True)
+class Axis:
+    name: str
+    values: np.ndarray           # float64 (int64 for seed and steps_per_turn)
+    kind: str                    # a key of _FAST_PATTERNS, "gap_angle", "gap_scale", "seed" or "generic"
+    index: tuple[int, ...] = ()  # the integers of the path (agent, row, column, ...)
+
+
+@dataclass(frozen=True)
+class Spec:
+    raw: dict                    # the spec as given (kept in DIR/spec.json)
+    base: dict                   # the base CONFIG object
+    system: config.System        # the base, parsed
+    axes: tuple[Axis, ...]
+    measures: dict = field(default_factory=dict)  # name -> options
+    seed: int = 0
+    chunk_size: int = 1
+    plot_quantity: str | None = None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(len(a.values) for a in self.axes)
+
+    @property
+    def n_points(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def n_chunks(self) -> int:
+        return -(-self.n_points // self.chunk_size)
+
+    @property
+    def expensive(self) -> bool:
+        return "train-lsa" in self.measures or self.generic
+
+    @property
+    def generic(self) -> bool:
+        """Some axis has no batched setter, or the base has a protocol: every point is built through config.parse."""
+        return self.system.protocol is not None or any(a.kind == "generic" for a in self.axes)
+
+    def chunk_points(self, chunk: int) -> np.ndarray:
+        return np.arange(chunk * self.chunk_size, min((chunk + 1) * self.chunk_size, self.n_points))
+
+    def axis_values(self, points: np.ndarray) -> dict[str, np.ndarray]:
+        """Each axis's value at the given flat point indices (first axis slowest)."""
+        idx = np.unravel_index(points, self.shape)
+        return {a.name: a.values[i] for a, i in zip(self.axes, idx)}
+
+    def seeds(self, values: dict[str, np.ndarray], n: int) -> np.ndarray:
+        return values["seed"].astype(np.int64) if "seed" in values else np.full(n, self.seed, dtype=np.int64)
+
+    def point_config(self, values: dict[str, float]) -> dict:
+        """The CONFIG object of one point (JSON, not yet parsed)."""
+        cfg = copy.deepcopy(self.base)
+        for axis in self.axes:
+            if axis.kind in ("gap_angle", "gap_scale", "seed"):
+                continue
+            v = values[axis.name]
+            v = int(v) if axis.kind == "steps" else float(v)
+            _set(cfg, axis.name, v)
+            if axis.kind == "geometry":  # keep the geometry symmetric
+                i, r, c = axis.index
+                cfg["agents"][i]["geometry"][c][r] = v
+        if any(a.kind in ("gap_angle", "gap_scale") for a in self.axes):
+            w0 = np.array(cfg["agents"][0]["target"], dtype=float)
+            e, q = gap_frame(self.system)
+            norm = gap_norm(self.system)
+            theta = float(values.get("gap_angle", 0.0))
+            s = float(values.get("gap_scale", 1.0))
+            cfg["agents"][1]["target"] = (w0 + s * norm * (math.cos(theta) * e + math.sin(theta) * q)).tolist()
+        return cfg
+
+    def point_system(self, values: dict[str, float]) -> config.System:
+        return config.parse(self.point_config(values))
+
+
+def gap_norm(system: config.System) -> float:
+    return float(np.linalg.norm(system.agents[1].w_star - system.agents[0].w_star))
+
+
+def gap_frame(system: config.System) -> tuple[np.ndarray, np.ndarray]:
+    """``e``: the base gap's direction; ``q``: the coordinate axis most orthogonal to e, orthogonalised."""
+    delta = system.agents[1].w_star - system.agents[0].w_star
+    e = delta / np.linalg.norm(delta)
+    k = int(np.argmin(np.abs(e)))
+    q = np.zeros_like(e)
+    q[k] = 1.0
+    q = q - (q @ e) * e
+    return e, q / np.linalg.norm(q)
+
+
+def _set(obj, path: str, value) -> None:
+    keys = path.split(".")
+    for key in keys[:-1]:
+        obj = obj[int(key)] if isinstance(obj, list) else obj[key]
+    last = keys[-1]
+    if isinstance(obj, list):
+        obj[int(last)] = value
+    else:
+        obj[last] = value
+
+
+def _check_path(base: dict, path: str) -> None:
+    """Every component must exist in the base, except a last object key (config validation judges it)."""
+    obj = base
+    keys = path.split(".")
+    for depth, key in enumerate(keys):
+        last = depth == len(keys) - 1
+        if isinstance(obj, list):
+            if not key.isdigit() or int(key) >= len(obj):
+                raise InputError("axis", path, f"'{key}' is not an index of a list of length {len(obj)} in the base")
+            obj = obj[int(key)]
+        elif isinstance(obj, dict):
+            if key not in obj:
+                if last:
+                    return
+                raise InputError("axis", path, f"'{key}' is not a key of the base config here")
+            obj = obj[key]
+        else:
+            raise InputError("axis", path, f"'{key}' goes below a number in the base config")
+    if isinstance(obj, (dict, str)) or (isinstance(obj, list) and not path.endswith("preconditioner")):
+        raise InputError("axis", path, "must lead to a number in the base config (e.g. add .0 for a vector entry)")
+
+
+def _number_list(name: str, raw) -> np.ndarray:
+    if isinstance(raw, dict):
+        if len(raw) != 1 or next(iter(raw)) not in ("linspace", "geomspace"):
+            raise InputError(f"axes.{name}", raw, "must be a list of numbers, {\"linspace\": [a, b, n]} or "
+                                                  "{\"geomspace\": [a, b, n]}")
+        kind, args = next(iter(raw.items()))
+        if not isinstance(args, list) or len(args) != 3:
+            raise InputError(f"axes.{name}.{kind}", args, "must be [start, stop, n]")
+        a, b = (float(validate.finite_array(f"axes.{name}.{kind}", x, ndim=0)) for x in args[:2])
+        n = validate.positive_int(f"axes.{name}.{kind} n", args[2])
+        if n > MAX_AXIS_VALUES:
+            raise InputError(f"axes.{name}.{kind} n", n, f"must be at most {MAX_AXIS_VALUES}")
+        if kind == "geomspace" and not (a * b > 0):
+            raise InputError(f"axes.{name}.geomspace", args, "start and stop must be nonzero and of one sign")
+        return np.linspace(a, b, n) if kind == "linspace" else np.geomspace(a, b, n)
+    if not isinstance(raw, list) or not raw or any(isinstance(x, bool) for x in raw):
+        raise InputError(f"axes.{name}", raw, "must be a non-empty list of numbers (or linspace/geomspace)")
+    if len(raw) > MAX_AXIS_VALUES:
+        raise InputError(f"axes.{name}", len(raw), f"has more than {MAX_AXIS_VALUES} values")
+    return validate.finite_array(f"axes.{name}", raw, ndim=1)
+
+
+def _integers(name: str, values: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    bad = (values != np.round(values)) | (values < lo) | (values > hi)
+    if np.any(bad):
+        raise InputError(f"axes.{name}", values[bad][0], f"must be integers in [{lo}, {hi}]")
+    return values.astype(np.int64)
+
+
+def _axis(name: str, raw, base: dict, system: config.System) -> Axis:
+    if not isinstance(name, str) or not name:
+        raise InputError("axes key", name, "must be a non-empty string")
+    values = _number_list(name, raw)
+    if name == "seed":
+        return Axis(name, _integers(name, values, 0, 2**31 - 1), "seed")
+    if name in ("gap_angle", "gap_scale"):
+        for i in (0, 1):
+            if "target" not in base["agents"][i]:
+                raise InputError(f"axes.{name}", name, f"needs agents {0} and {1} given by geometry + target "
+                                                       f"(agent {i} is given by a prompt)")
+        if gap_norm(system) == 0:
+            raise InputError(f"axes.{name}", name, "needs a nonzero base gap: agent 1's target equals agent 0's")
+        return Axis(name, values, name)
+    _check_path(base, name)
+    for kind, pattern in _FAST_PATTERNS.items():
+        m = pattern.match(name)
+        if m:
+            index = tuple(int(g) for g in m.groups())
+            if kind == "steps":
+                values = _integers(name, values, 1, MAX_STEPS_PER_TURN)
+            if kind in ("target", "geometry") and "target" not in base["agents"][index[0]]:
+                break  # a prompt agent: only through the generic path
+            if kind == "preconditioner_entry" and not isinstance(base["agents"][index[0]].get("preconditioner"), list):
+                break
+            return Axis(name, values, kind, index)
+    return Axis(name, values, "generic")
+
+
+def _measures(raw) -> dict:
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, list) or not raw:
+        raise InputError("measure", raw, f"must be a non-empty list of {list(MEASURES)} (or objects with options)")
+    out = {}
+    for entry in raw:
+        if isinstance(entry, str):
+            name, opts = entry, {}
+        elif isinstance(entry, dict) and len(entry) == 1:
+            name, opts = next(iter(entry.items()))
+        else:
+            raise InputError("measure entry", entry, "must be a name or {name: {options}}")
+        if name not in MEASURES:
+            raise InputError("measure", name, f"must be one of {list(MEASURES)}")
+        if not isinstance(opts, dict):
+            raise InputError(f"measure.{name}", opts, "options must be a JSON object")
+        out[name] = _measure_options(name, opts)
+    out.setdefault("predict", {})  # always: the rho = 1 boundary and the predicted residuals
+    return out
+
+
+def _measure_options(name: str, opts: dict) -> dict:
+    if name == "predict":
+        if opts:
+            raise InputError("measure.predict", opts, "takes no options")
+        return {}
+    if name == "simulate":
+        if set(opts) != {"turns"}:
+            raise InputError("measure.simulate", opts, "needs exactly {\"turns\": T}")
+        turns = validate.positive_int("measure.simulate.turns", opts["turns"])
+        if turns > MAX_TURNS:
+            raise InputError("measure.simulate.turns", turns, f"must be at most {MAX_TURNS}")
+        return {"turns": turns}
+    extra = sorted(set(opts) - set(TRAIN_DEFAULTS))
+    if extra:
+        raise InputError("measure.train-lsa key", extra[0], f"is not an option; options: {sorted(TRAIN_DEFAULTS)}")
+    out = dict(TRAIN_DEFAULTS, **opts)
+    for key in ("N", "steps", "batch", "turns"):
+        out[key] = validate.positive_int(f"measure.train-lsa.{key}", out[key])
+        if out[key] > TRAIN_MAX[key]:
+            raise InputError(f"measure.train-lsa.{key}", out[key], f"must be at most {TRAIN_MAX[key]}")
+    for key in ("tau", "sigma", "lr"):
+        v = out[key]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0 \
+                or (v == 0 and key != "sigma"):
+            raise InputError(f"measure.train-lsa.{key}", v, "must be a finite positive number (sigma may be 0)")
+        out[key] = float(v)
+    from numerics.lsa.training import PARAMETERISATIONS
+
+    if out["parameterisation"] not in PARAMETERISATIONS:
+        raise InputError("measure.train-lsa.parameterisation", out["parameterisation"],
+                         f"must be one of {list(PARAMETERISATIONS)}")
+    return out
+
+
+def parse(raw) -> Spec:
+    """Validate a decoded SPEC.json object (InputError naming the field on bad input)."""
+    if not isinstance(raw, dict):
+        raise InputError("spec", raw, "must be a JSON object")
+    extra = sorted(set(raw) - TOP_KEYS)
+    if extra:
+        raise InputError("spec key", extra[0], f"is not allowed; allowed keys: {sorted(TOP_KEYS)}")
+    for key in ("base", "axes", "measure"):
+        if key not in raw:
+            raise InputError(f"spec.{key}", None, "is missing")
+    system = config.parse(raw["base"])  # the base must itself be a valid CONFIG.json
+    base = copy.deepcopy(raw["base"])
+    base.setdefault("initial_message", [0.0] * system.d)  # so that initial_message.k can be an axis
+    axes_raw = raw["axes"]
+    if not isinstance(axes_raw, dict) or not axes_raw:
+        raise InputError("axes", axes_raw, "must be a non-empty JSON object {path or derived name: values}")
+    axes = tuple(_axis(name, values, base, system) for name, values in axes_raw.items())
+    if any(a.kind in ("gap_angle", "gap_scale") for a in axes):
+        for a in axes:
+            if a.name.startswith("agents.1.target"):
+                raise InputError("axes", a.name, "sets agent 1's target, which gap_angle / gap_scale also set")
+    measures = _measures(raw["measure"])
+    if system.protocol is not None and "train-lsa" in measures:
+        raise InputError("measure", "train-lsa", "runs trained agents in the round robin only; remove base.protocol "
+                                                 "or measure predict/simulate")
+    seed = raw.get("seed", 0)
+    seed = validate.positive_int("seed", seed, minimum=0)
+    if seed > 2**31 - 1:
+        raise InputError("seed", seed, "must be at most 2^31 - 1")
+    n = math.prod(len(a.values) for a in axes)
+    costly = ("train-lsa" in measures or "simulate" in measures or system.protocol is not None
+              or any(a.kind == "generic" for a in axes))
+    limit = MAX_EXPENSIVE_POINTS if costly else MAX_POINTS
+    if n > limit:
+        raise InputError("grid size", n, f"must be at most {limit} points for these measures and axes")
+    default_chunk = 1 if "train-lsa" in measures else 256 if costly else 100_000
+    chunk = validate.positive_int("chunk_size", raw.get("chunk_size", default_chunk))
+    if chunk > MAX_CHUNK:
+        raise InputError("chunk_size", chunk, f"must be at most {MAX_CHUNK}")
+    plot = raw.get("plot", {})
+    if not isinstance(plot, dict) or set(plot) - {"quantity"}:
+        raise InputError("plot", plot, "must be {\"quantity\": COLUMN}")
+    spec = Spec(raw=raw, base=base, system=system, axes=axes, measures=measures, seed=seed, chunk_size=chunk,
+                plot_quantity=plot.get("quantity"))
+    _check_values(spec)
+    return spec
+
+
+def _check_values(spec: Spec) -> None:
+    """Parse the config at every value of each axis that needs more than a finite number (others at base)."""
+    middle = {a.name: a.values[0] for a in spec.axes}
+    for axis in spec.axes:
+        values = axis.values if axis.kind in ("geometry", "generic") else axis.values[[0, -1]]
+        for v in np.unique(values):
+            spec.point_system(dict(middle, **{axis.name: v}))
+
+
+def load(path) -> Spec:
+    """Read and validate a SPEC.json file."""
+    try:
+        raw = config.read_json(path)
+    except InputError as exc:  # the same checks, named for what this file is
+        raise InputError("spec file", exc.value, exc.problem) from None
+    return parse(raw)
+
+
+def canonical(raw: dict) -> str:
+    """The spec as stable JSON text (what DIR/spec.json stores and --resume compares)."""
+    return json.dumps(raw, sort_keys=True, indent=2)

@@ -1,0 +1,35 @@
+"""``a2ad sweep SPEC.json --out DIR``: a grid of configs -> Parquet in DIR/results/ and DIR/phase.png."""
+from __future__ import annotations
+
+
+def register(sub) -> None:
+    p = sub.add_parser("sweep", help="evaluate a grid of configs (closed forms, simulation, trained LSA) -> Parquet "
+                                     "+ phase.png")
+    p.add_argument("spec", help="SPEC.json: base config, axes, measures (see README)")
+    p.add_argument("--out", required=True, metavar="DIR", help="results folder (DIR/results/*.parquet, DIR/spec.json, "
+                                                               "DIR/phase.png)")
+    p.add_argument("--backend", default="local", choices=("local", "dask"),
+                   help="local (default): batched numpy, then a process pool; dask: a Dask cluster")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="join an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (default: start a LocalCluster)")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="local processes or LocalCluster workers (default: every core)")
+    p.add_argument("--resume", action="store_true", help="compute only the chunks missing in DIR")
+    p.add_argument("--force", action="store_true", help="delete DIR's previous results and start over")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from numerics.sweep import run as sweep_run, spec as sweep_spec
+
+    spec = sweep_spec.load(args.spec)
+    outcome = sweep_run.run(spec, args.out, backend=args.backend, scheduler=args.scheduler, workers=args.workers,
+                            resume=args.resume, force=args.force, progress=not args.no_progress,
+                            spec_path=args.spec)
+    print(f"{outcome.n_points} points in {spec.n_chunks} chunks: {outcome.computed} computed, "
+          f"{outcome.skipped} already done -> {outcome.out_dir / 'results'}")
+    print(f"phase: {outcome.phase}" if outcome.phase else outcome.phase_note)
+    if outcome.phase:
+        print(f"  {outcome.phase_note}")
+    return 0

@@ -1,0 +1,68 @@
+"""``a2ad verify``: run the claim registry and report."""
+from __future__ import annotations
+
+import sys
+
+from numerics.io.errors import InputError
+
+from proofs_check.verification import registry
+
+# What --out DIR receives (refused without --force when any of them exists).
+OUT_FILES = ("report.json", "report.md", "derivations.tex", "derivations.pdf", "figures/verification_margins.png")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("verify", help="run every registered claim's verification methods")
+    p.add_argument("--claims", help="comma-separated claim IDs (default: all), e.g. C2,C3")
+    p.add_argument("--profile", default="quick", choices=sorted(registry.PROFILES))
+    p.add_argument("--out", help="directory for report.json, report.md, derivations and figures")
+    p.add_argument("--force", action="store_true", help="overwrite the report files in an existing --out directory")
+    p.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
+    p.add_argument("--no-cache", action="store_true",
+                   help="rerun every symbolic proof instead of reading passed ones back from the proof cache "
+                        "(~/.cache/a2ad, or $A2AD_CACHE_DIR)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="processes to run the methods in (default: one per core; 1 = serial)")
+    p.set_defaults(func=run)
+
+
+def claim_ids(text: str | None) -> list[str] | None:
+    """``None`` (every claim) when the option is absent; an empty selection is an error, not 'all'."""
+    if text is None:
+        return None
+    ids = [c.strip() for c in text.split(",") if c.strip()]
+    if not ids:
+        raise InputError("--claims", text, "names no claim; give comma-separated IDs such as C2,C3 or omit it")
+    return ids
+
+
+def run(args) -> int:
+    from numerics.io import outputs, progress
+
+    from proofs_check.report import writers as report
+    from proofs_check.verification import runner
+    from proofs_check.verification.proof_cache import ProofCache
+
+    claims = registry.select(claim_ids(args.claims))
+    profile = registry.Profile.named(args.profile)
+    if args.workers is not None and args.workers < 1:
+        raise InputError("--workers", args.workers, "must be at least 1")
+    if args.out:  # before the run: a bad --out must not cost a whole verification
+        outputs.check_path("--out", args.out, directory=True)
+        outputs.check_files_in("--out", args.out, OUT_FILES, force=args.force)
+    workers = runner.default_workers() if args.workers is None else args.workers
+    cache = None if args.no_cache else ProofCache()
+    total = sum(len(c.methods) for c in claims)
+    with progress.bar(total, f"verify ({profile.name})") as advance:
+        rep = runner.run(claims, profile, workers=workers, cache=cache,
+                         on_method=lambda c, m: advance(text=f"{c.id} {m['method']} {m['status']}"))
+    if args.out:
+        from proofs_check.report import artifacts  # loads matplotlib (~0.5 s): only when figures are written
+
+        paths = artifacts.write_all(rep, claims, args.out)
+        print("\n".join(f"wrote {p}" for p in paths), file=sys.stderr)
+    if args.json:
+        outputs.dump_json(rep, "verify report", indent=2)
+    else:
+        report.print_table(rep)
+    return 0 if rep["summary"]["failed"] == 0 else 1

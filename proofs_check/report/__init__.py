@@ -1,0 +1,1 @@
+"""What verify and derive write: tables, JSON and Markdown, LaTeX, figures, statements and provenance."""

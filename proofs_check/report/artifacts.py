@@ -1,0 +1,40 @@
+"""Files that ``a2ad verify --out DIR`` writes beside the report.
+
+Each writer is ``(report, claims, out_dir) -> list[Path]``; later layers
+(LaTeX derivations, figures) append theirs to ``WRITERS``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from proofs_check.report import figures
+from proofs_check.report import writers as report_mod
+
+
+def _report_files(report, claims, out_dir) -> list[Path]:
+    return report_mod.write(report, out_dir)
+
+
+def _figures(report, claims, out_dir) -> list[Path]:
+    return [figures.margins(report, out_dir)]
+
+
+def _derivations(report, claims, out_dir) -> list[Path]:
+    """derivations.tex always; derivations.pdf when pdflatex is present."""
+    from proofs_check.report import latex
+
+    doc, _ = latex.derivations_tex(claims, report)
+    from numerics.io.outputs import write_text
+
+    tex = write_text(out_dir / "derivations.tex", doc)
+    return [tex] + ([latex.compile_pdf(tex)] if latex.pdflatex() else [])
+
+
+WRITERS = [_report_files, _figures, _derivations]
+
+
+def write_all(report: dict, claims, out_dir) -> list[Path]:
+    paths: list[Path] = []
+    for writer in WRITERS:
+        paths.extend(writer(report, claims, Path(out_dir)))
+    return paths

@@ -1,0 +1,209 @@
+"""The derived theory of one protocol as text, JSON, LaTeX or LaTeX macros (``a2ad derive --protocol``).
+
+Every formula is rendered from the compiled SymPy object that :func:`theory.protocol.compiler.verify`
+checked; :func:`derived_theory` refuses (raises :class:`Unverified`) when a check fails.
+"""
+from __future__ import annotations
+
+import json
+import re
+
+import sympy as sp
+
+from theory.protocol import compiler as P
+
+
+class Unverified(Exception):
+    """A derived object that did not reduce to 0 when substituted back: nothing is printed."""
+
+
+def _pretty(cp: P.Compiled, G: sp.Expr) -> sp.Expr:
+    """Display form: right factors ``I - M_j`` written as ``K_j`` where that is exact."""
+    G = P.normal(G)
+    for n in cp.names:
+        Mj, Kj = P.M(n), sp.Symbol(f"K_{n}", commutative=False)
+        X = sp.Add(*[t for t in sp.Add.make_args(G) if not (t.args_cnc()[1] and t.args_cnc()[1][-1] == Mj)])
+        if X != 0 and P.normal(X * (1 - Mj) - G) == 0:
+            return X * Kj
+    return G
+
+
+def derived_theory(cp: P.Compiled, steps: dict | None = None) -> dict:
+    """Everything derived for ``cp``, as LaTeX and text strings, with the V1 checks."""
+    checks = P.verify(cp)
+    bad = [c for c in checks if not c.holds]
+    if bad:
+        raise Unverified(f"'{bad[0].label}' does not reduce to 0 (residual {bad[0].residual[:200]}); refusing to print")
+    n, R = cp.names, cp.live
+    L = lambda e: P.latex(cp, e)  # noqa: E731
+    T = lambda e: P.text(cp, e)  # noqa: E731
+    F = lambda e: {"latex": L(e), "terms": P.latex_terms(cp, e), "text": T(e)}  # noqa: E731
+    fixed, resid = {}, {}
+    for i, name in enumerate(n):
+        fixed[name] = F(cp.fixed_point[i])
+        if cp.named is None:
+            terms = [(_pretty(cp, G), P.gap(n[j], name)) for j, G in cp.residual_gaps[i].items()]
+            expr = sp.Add(*[G * g for G, g in terms]) + cp.residual_self[i] * P.w_star(name)
+        else:  # long coefficients: one term per word, so the LaTeX lines can break
+            expr = P.from_poly(P.padd(*[P.pmul(cp.poly(G), P.letter(P.gap(n[j], name)))
+                                        for j, G in cp.residual_gaps[i].items()],
+                                      P.pmul(cp.poly(cp.residual_self[i]), P.letter(P.w_star(name)))))
+        resid[name] = {**F(expr), "weights_sum_to_one": cp.residual_self[i] == 0}
+    q = cp.rate_power
+    blocks = []
+    for b in cp.rate_blocks:
+        if len(b) == 1:
+            blocks.append({"latex": L(b[0][0]), "text": T(b[0][0]), "size": 1})
+        else:
+            blocks.append({"latex": r"\begin{bmatrix}" + r" \\ ".join(" & ".join(L(x) for x in row) for row in b)
+                                    + r"\end{bmatrix}", "text": T(sp.Matrix(b)), "size": len(b)})
+    root = "" if q == 1 else f"^{{1/{q}}}"
+    rate_latex = r"\rho = " + (r"\max\left(" if len(blocks) > 1 else "") + ", ".join(
+        r"\rho\left(" + b["latex"] + r"\right)" + root for b in blocks) + (r"\right)" if len(blocks) > 1 else "")
+    dens = set()
+    for e in list(cp.fixed_point) + [t for _, t in cp.alg.rules]:
+        for term in sp.Add.make_args(sp.expand(e)):
+            den = sp.denom(sp.Mul(*term.args_cnc()[0]))
+            if den.free_symbols:
+                dens.add(sp.factor(den))
+    hypotheses = [f"{inv} invertible" for inv in P.inverse_names(cp, tex=False).values()]
+    hypotheses += [f"{sp.sstr(den)} != 0" for den in sorted(dens, key=sp.sstr)]
+    doc = {
+        "agents": list(n),
+        "hypotheses": hypotheses,
+        "steps_per_turn": steps or {},
+        "phases": [{lst: {src: sp.sstr(w) for src, w in row} for lst, row in ph} for ph in cp.spec.phases],
+        "phases_latex": [{lst: {src: sp.latex(w) for src, w in row} for lst, row in ph} for ph in cp.spec.phases],
+        "round_map": {"Phi": [[{"latex": L(x), "text": T(x)} for x in row] for row in cp.Phi],
+                      "r": [{"latex": L(x), "text": T(x)} for x in cp.r]},
+        "live_agents": [n[a] for a in R],
+        "rate": {"power": q, "blocks": blocks, "latex": rate_latex,
+                 "reduced": sum(b["size"] for b in blocks) < len(R) or q > 1},
+        "fixed_points": fixed,
+        "residuals": resid,
+        "inverses": [{"name": nm, "text_name": tn, **F(Fx)} for (Fx, Q), nm, tn in
+                     zip(cp.alg.inverted, P.inverse_names(cp).values(), P.inverse_names(cp, tex=False).values())],
+        "lyapunov": {f"{n[a]},{n[b]}": {"lhs": L(P.cov_block(n[a], n[b])), **F(e)}
+                     for (a, b), e in cp.lyapunov.items() if a <= b},
+        "checks": [{"label": c.label, "method": "V1", "holds": c.holds} for c in checks],
+        "compile_seconds": round(cp.seconds, 3),
+    }
+    if cp.definitions:  # derived with named blocks (theory.protocol.schur): each letter and its definition
+        doc["definitions"] = [{"name": L(sym), "text_name": sp.sstr(sym), **F(e)} for sym, e in cp.definitions]
+    return doc
+
+
+def as_text(doc: dict) -> str:
+    out = [f"agents: {', '.join(doc['agents'])}  (M_i is the per-turn transfer M_i^s_i; "
+           f"steps per turn {doc['steps_per_turn'] or 'as given'})",
+           "phases: " + " ; ".join(str(p) for p in doc["phases"]),
+           f"live agents (read before overwritten): {', '.join(doc['live_agents'])}"]
+    for i, row in enumerate(doc["round_map"]["Phi"]):
+        out.append(f"Phi[{doc['agents'][i]}] = [{', '.join(x['text'] for x in row)}] ; r = {doc['round_map']['r'][i]['text']}")
+    q = doc["rate"]["power"]
+    out.append("rate: rho = max of " + ", ".join(f"rho({b['text']})" + ("" if q == 1 else f"^(1/{q})")
+                                                   for b in doc["rate"]["blocks"]))
+    for e in doc.get("definitions", []):
+        out.append(f"{e['text_name']} := {e['text']}")
+    for inv in doc["inverses"]:
+        out.append(f"{inv['text_name']} = ({inv['text']})^-1")
+    out.append("hypotheses: " + ("; ".join(doc["hypotheses"]) or "none"))
+    for name, e in doc["fixed_points"].items():
+        out.append(f"z*_{name} = {e['text']}")
+    for name, e in doc["residuals"].items():
+        out.append(f"e_{name} = z*_{name} - w*_{name} = {e['text']}")
+    for key, e in doc["lyapunov"].items():
+        out.append(f"V[{key}] = {e['text']}")
+    out += [f"[{c['method']} {'proved' if c['holds'] else 'FAILED'}] {c['label']}" for c in doc["checks"]]
+    return "\n".join(out)
+
+
+def as_json(doc: dict) -> str:
+    return json.dumps(doc, indent=2)
+
+
+PREAMBLE = r"""\documentclass[10pt]{article}
+\usepackage[margin=1.5cm]{geometry}
+\usepackage{amsmath,amssymb}
+\allowdisplaybreaks
+\begin{document}
+"""
+
+
+def _tex_text(s: str) -> str:
+    table = {"\\": r"\textbackslash{}", "_": r"\_", "^": r"\^{}", "&": r"\&", "%": r"\%", "#": r"\#",
+             "$": r"\$", "{": r"\{", "}": r"\}", "~": r"\~{}"}
+    return "".join(table.get(ch, ch) for ch in s)
+
+
+LINE_CHARS = 140  # LaTeX source characters per displayed line (a long sum is broken after this)
+
+
+def _eq(lhs: str, f: dict, wrap: tuple[str, str] = ("", "")) -> str:
+    """``lhs = terms`` as align*, broken into lines of about LINE_CHARS source characters."""
+    lines, cur = [], ""
+    for t in f["terms"]:
+        if cur and len(cur) + len(t) > LINE_CHARS:
+            lines.append(cur)
+            cur = ""
+        cur += (" " if cur else "") + t
+    lines.append(cur)
+    body = f" \\\\\n  &\\quad ".join(lines)
+    return "\\begin{align*}\n  " + f"{lhs} &= {wrap[0]}{body}{wrap[1]}" + "\n\\end{align*}"
+
+
+def as_latex(doc: dict, title: str = "Derived theory of a protocol") -> str:
+    """A standalone LaTeX document; every equation is one the V1 checks proved."""
+    A = doc["agents"]
+    out = [PREAMBLE, r"\section*{" + _tex_text(title) + "}",
+           r"Agents " + ", ".join(f"${a}$" for a in A) + r". Each turn is $T_i(w) = M_i w + c_i$ with "
+           r"$c_i = K_i w^*_i$, $K_i = I - M_i$; with $s_i$ steps per turn $M_i$ stands for $M_i^{s_i}$.",
+           r"\subsection*{Phases}", r"\begin{enumerate}"]
+    for ph in doc["phases_latex"]:
+        out.append(r"\item " + "; ".join(f"${lst}$ hears " + " + ".join(f"$\\left({w}\\right) m_{{{src}}}$" for src, w in row.items())
+                                         for lst, row in ph.items()))
+    out.append(r"\end{enumerate}")
+    out.append(r"\subsection*{Round map $z \leftarrow \Phi z + r$}")
+    for i, row in enumerate(doc["round_map"]["Phi"]):
+        terms = [f"\\left({x['latex']}\\right) m_{{{A[j]}}}" for j, x in enumerate(row) if x["text"] != "0"]
+        terms = [t if k == 0 else "+ " + t for k, t in enumerate(terms)] + [r_ if r_.startswith("-") else "+ " + r_ for r_ in [doc["round_map"]["r"][i]["latex"]]]
+        out.append(_eq(f"m_{{{A[i]}}}^{{\\text{{new}}}}", {"terms": terms}))
+    out.append("Live agents (messages read before they are overwritten): "
+               + ", ".join(f"${a}$" for a in doc["live_agents"]) + ".")
+    out.append(r"\subsection*{Rate}" + r"\begin{align*}" + doc["rate"]["latex"] + r"\end{align*}")
+    if doc.get("definitions"):
+        out.append(r"\subsection*{Named blocks (round map, right side, Schur complements, noise)}")
+        for e in doc["definitions"]:
+            out.append(_eq(e["name"], e))
+    if doc["inverses"]:
+        out.append(r"\subsection*{Formal inverses (pivots of the block elimination)}")
+        for inv in doc["inverses"]:
+            out.append(_eq(inv["name"], inv, (r"\Big(", r"\Big)^{-1}")))
+    out.append(r"\textbf{Hypotheses.} " + (_tex_text("; ".join(doc["hypotheses"])) or "none") + ".")
+    out.append(r"\subsection*{Fixed point (end of a round)}")
+    for name, e in doc["fixed_points"].items():
+        out.append(_eq(f"z^*_{{{name}}}", e))
+    out.append(r"\subsection*{Residuals in the gaps}")
+    for name, e in doc["residuals"].items():
+        out.append(_eq(f"e_{{{name}}} = z^*_{{{name}}} - w^*_{{{name}}}", e))
+    if doc["lyapunov"]:
+        out.append(r"\subsection*{Stationary covariance with noisy agents ($\eta_i$, covariance $S_i$, per message)}")
+        for key, e in doc["lyapunov"].items():
+            out.append(_eq(e["lhs"], e))
+    out.append(r"\subsection*{Checks (V1, free algebra)}" + r"\begin{itemize}")
+    out += [r"\item " + _tex_text(c["label"]) + (": proved." if c["holds"] else ": FAILED.") for c in doc["checks"]]
+    out.append(r"\end{itemize}" + "\n" + r"\end{document}" + "\n")
+    return "\n".join(out)
+
+
+def as_macros(doc: dict) -> str:
+    """``\\newcommand`` per derived formula (fixed points, residuals, rate), for use in a paper."""
+    lines = ["% a2a-dynamics: derived protocol formulas (every one proved by V1)"]
+    digits = dict(zip("0123456789", ["Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine"]))
+    clean = lambda s: "".join(digits.get(ch, ch) for ch in re.sub(r"[^A-Za-z0-9]", "", s))  # noqa: E731
+    lines.append(f"\\newcommand{{\\aadProtocolRate}}{{{doc['rate']['latex']}}}")
+    for name, e in doc["fixed_points"].items():
+        lines.append(f"\\newcommand{{\\aadProtocolFixedPoint{clean(name)}}}{{{e['latex']}}}")
+    for name, e in doc["residuals"].items():
+        lines.append(f"\\newcommand{{\\aadProtocolResidual{clean(name)}}}{{{e['latex']}}}")
+    return "\n".join(lines) + "\n"
