@@ -163,7 +163,8 @@ def predict_precise(system: System, digits: int) -> dict:
 
 
 def simulate_doc(system: System, turns: int) -> dict:
-    """Iterate the real agents for ``turns`` rounds; errors are distances to each agent's own target."""
+    """Iterate the real agents for ``turns`` rounds; ``residual_norms[t]`` is the t-th message's distance
+    to the agent's own target (``predict``'s ``residual_norm`` when the messages have converged)."""
     if system.protocol is not None:  # messages at the end of each round
         from numerics.protocol.spec import simulate as simulate_protocol
         messages = simulate_protocol(system.agents, system.protocol, turns)
@@ -173,5 +174,5 @@ def simulate_doc(system: System, turns: int) -> dict:
     for i, agent in enumerate(system.agents):
         m = messages[:, i]
         doc["agents"][agent.name] = {"messages": m.tolist(),
-                                     "errors": np.linalg.norm(m - agent.w_star, axis=-1).tolist()}
+                                     "residual_norms": np.linalg.norm(m - agent.w_star, axis=-1).tolist()}
     return doc

@@ -75,7 +75,7 @@ def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -
     fig.suptitle(f"Attacks on a {agents.upper()} victim: attacker's error -> 0, victim's -> ||M_B Delta|| "
                  "(C8-C10); more victim steps shrink it (C16)", fontsize=10)
     out = Path(out_dir)
-    return [plotting.write_csv(out / "adversarial.csv", ["attack", "turn_or_steps", "attacker_error", "victim_error",
-                                                         "victim_reference"], rows),
+    return [plotting.write_csv(out / "adversarial.csv", ["attack", "turn_or_steps", "attacker_sim_residual_norm",
+                                                         "victim_sim_residual_norm", "victim_reference"], rows),
             plotting.save(fig, out / "adversarial.png")]
 

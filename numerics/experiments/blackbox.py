@@ -55,8 +55,9 @@ def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -
                          report.observed_mean_interval.low[k][j], report.observed_mean_interval.high[k][j],
                          np.sqrt(p.spread[k][j, j]), np.sqrt(report.observed_cov[k][j, j])])
     csv = plotting.write_csv(out_dir / "blackbox.csv",
-                             ["agent", "coordinate", "predicted_plateau", "predicted_low", "predicted_high",
-                              "observed_mean", "observed_low", "observed_high", "predicted_std", "observed_std"],
+                             ["agent", "coordinate", "fixed_point", "fixed_point_low", "fixed_point_high",
+                              "observed_tail_mean", "observed_tail_mean_low", "observed_tail_mean_high",
+                              "predicted_std", "observed_std"],
                              rows)
     figure = fit_output.fit_figure(report, tr, out_dir / "blackbox.png")
     return [path_tr, csv, figure]

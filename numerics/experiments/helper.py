@@ -21,6 +21,8 @@ from numerics.experiments import common, plotting
 NAME = "helper"
 DESCRIPTION = "main agent's error vs turn for fixed, Newton, inexact-Newton, identification and Broyden helpers (C12-C14b)"
 D = 4
+# The CSV's theory column names the quantity as predict does; the legend in words.
+LEGEND = {"residual_norm": "plateau", "contraction_rate": "rate"}
 BROYDEN_DPS = 30  # mpmath digits for the Broyden helper: exact termination (C14b) needs more than float64
 
 
@@ -49,12 +51,12 @@ def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -
     rho_A = float(closed_forms.spectral_radius(M_A))
     G_A, _ = closed_forms.bias_maps(M_A, M_B)
     runs = [
-        ("fixed, misaligned", fixed(w_B_mis), u0, ("plateau", np.linalg.norm(G_A @ (w_B_mis - w_A)))),
-        ("fixed, aligned", fixed(w_A), u0, ("rate", rho_pair)),
-        ("Newton alpha=1", relabelling(NewtonPolicy(H_A, b_A, 1.0)), u0, ("rate", 0.0)),
-        ("Newton alpha=0.5", relabelling(NewtonPolicy(H_A, b_A, 0.5)), u0, ("rate", 0.5 * rho_A)),
+        ("fixed, misaligned", fixed(w_B_mis), u0, ("residual_norm", np.linalg.norm(G_A @ (w_B_mis - w_A)))),
+        ("fixed, aligned", fixed(w_A), u0, ("contraction_rate", rho_pair)),
+        ("Newton alpha=1", relabelling(NewtonPolicy(H_A, b_A, 1.0)), u0, ("contraction_rate", 0.0)),
+        ("Newton alpha=0.5", relabelling(NewtonPolicy(H_A, b_A, 0.5)), u0, ("contraction_rate", 0.5 * rho_A)),
         ("inexact Newton", relabelling(NewtonPolicy(H_A, b_A, 1.0, Hhat)), u0,
-         ("rate", float(closed_forms.spectral_radius(M_A @ (np.eye(D) - np.linalg.solve(Hhat, H_A)))))),
+         ("contraction_rate", float(closed_forms.spectral_radius(M_A @ (np.eye(D) - np.linalg.solve(Hhat, H_A)))))),
         ("identification", relabelling(IdentificationPolicy(probes)), probes[0], ("exact from round", D + 2)),
         ("Broyden", relabelling(BroydenPolicy(u0, BROYDEN_DPS)), u0, ("exact from round", 2 * D + 1)),
     ]
@@ -66,10 +68,11 @@ def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -
         e = np.linalg.norm(simulate.run([a, helper], start, turns)[:, 0] - w_A, axis=1)
         rows += [[label, i + 1, e[i], kind, value] for i in range(turns)]
         colour = f"C{k}"
-        ax.semilogy(t, common.floor(e), "-o", ms=3, color=colour, label=f"{label} ({kind} {value:.3g})")
-        if kind == "plateau":
+        ax.semilogy(t, common.floor(e), "-o", ms=3, color=colour,
+                    label=f"{label} ({LEGEND.get(kind, kind)} {value:.3g})")
+        if kind == "residual_norm":
             ax.axhline(value, color=colour, ls="--", lw=1)
-        elif kind == "rate":
+        elif kind == "contraction_rate":
             if value > 0:  # alpha = 1 has rate 0: exact after one round, nothing to draw
                 ax.semilogy(t, e[0] * value ** (t - 1), "--", lw=1, color=colour)
         else:
@@ -82,5 +85,6 @@ def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -
     ax.grid(alpha=0.3, which="both")
     plotting.legend_outside(ax)
     out = Path(out_dir)
-    return [plotting.write_csv(out / "helper.csv", ["helper", "turn", "main_error", "theory", "theory_value"], rows),
+    return [plotting.write_csv(out / "helper.csv", ["helper", "turn", "main_sim_residual_norm", "theory",
+                                                    "theory_value"], rows),
             plotting.save(fig, out / "helper.png")]

@@ -69,5 +69,5 @@ def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -
                  f"{agents.upper()} agents (C3, C4)", fontsize=10)
     out = Path(out_dir)
     return [plotting.write_csv(out / "misalignment.csv",
-                               ["geometry_A", "sweep", "value", "agent", "predicted_plateau", "simulated_plateau"], rows),
+                               ["geometry_A", "sweep", "value", "agent", "residual_norm", "sim_residual_norm"], rows),
             plotting.save(fig, out / "misalignment.png")]

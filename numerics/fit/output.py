@@ -18,29 +18,52 @@ def _interval(iv: Interval | None, k: int | None = None):
     return {"low": np.asarray(low).tolist(), "high": np.asarray(high).tolist()}
 
 
+def _residual(fixed_point, target):
+    """``fixed_point - target`` and its norm (predict's ``residual`` and ``residual_norm``), or ``None``s."""
+    if fixed_point is None or target is None:
+        return None, None
+    r = np.asarray(fixed_point) - np.asarray(target)
+    return r.tolist(), float(np.linalg.norm(r))
+
+
 def report_doc(r: FitReport) -> dict:
-    """The fit as JSON-able data (every array as nested lists)."""
+    """The fit as JSON-able data (every array as nested lists), in ``predict``'s vocabulary.
+
+    Per agent, keyed by name as in ``predict``: ``target`` is the implied target
+    ``w_hat* = Khat^{-1} chat`` of the fitted map, ``fixed_point`` the end-of-round fixed point
+    of the fitted maps (C2/C17, or P1 under a protocol), ``residual = fixed_point - target`` and
+    ``residual_norm`` its norm; ``None`` where undefined (``converges`` false, or ``Khat``
+    singular). The keys are listed in docs/config.rst.
+    """
     p = r.prediction
-    agents = []
+    converges = p.plateau is not None
+    agents = {}
     for k, (name, f) in enumerate(zip(r.agents, p.fits)):
-        target = f.target
-        agents.append({
-            "name": name, "messages": f.n, "M_hat": f.M_hat.tolist(), "c_hat": f.c_hat.tolist(),
+        target = None if f.target is None else f.target.tolist()
+        fixed_point = p.plateau[k].tolist() if converges else None
+        residual, residual_norm = _residual(fixed_point, target)
+        agents[name] = {
+            "message_count": f.n, "M_hat": f.M_hat.tolist(), "c_hat": f.c_hat.tolist(),
             "map_interval": _interval(r.map_interval[k]),
-            "implied_target": None if target is None else target.tolist(),
+            "target": target,
             "noise_covariance": f.residual_cov.tolist(), "r2": f.r2, "design_condition": f.condition,
-            "predicted_plateau": None if p.plateau is None else p.plateau[k].tolist(),
-            "predicted_plateau_interval": _interval(r.plateau_interval, k),
+            "fixed_point": fixed_point,
+            "fixed_point_interval": _interval(r.plateau_interval, k),
+            "residual": residual, "residual_norm": residual_norm,
             "observed_tail_mean": r.observed_mean[k].tolist(),
             "observed_tail_mean_interval": _interval(r.observed_mean_interval, k),
             "predicted_covariance": None if p.spread is None else p.spread[k].tolist(),
             "predicted_std_interval": _interval(r.spread_interval, k),
             "observed_tail_covariance": r.observed_cov[k].tolist(),
-        })
-    doc = {"claim": "C18", "rate": p.rate, "tail_start_round": r.tail_start, "bootstrap": r.bootstrap, "level": r.level,
-           "agents": agents, "warnings": list(r.warnings)}
+        }
+    doc = {"claim": "C18", "contraction_rate": p.rate, "converges": converges}
+    if not converges:
+        doc["reason"] = (f"contraction rate rho(Mhat) = {p.rate:.6g} >= 1: the fitted maps have no attracting "
+                         "fixed point")
+    doc.update({"tail_start_round": r.tail_start, "bootstrap": r.bootstrap, "level": r.level, "agents": agents,
+                "warnings": list(r.warnings)})
     protocol = getattr(r, "protocol", None)
-    if protocol is not None:  # a protocol transcript (numerics.protocol.fit): rate and plateau from P1
+    if protocol is not None:  # a protocol transcript (numerics.protocol.fit): rate and fixed point from P1
         doc["protocol"] = {"agents": list(protocol.names), **protocol.as_dict()}
     return doc
 
@@ -51,12 +74,13 @@ def _vec(v) -> str:
 
 def report_text(r: FitReport) -> str:
     p = r.prediction
-    lines = [f"fitted round rate rho(Mhat) = {p.rate:.4g}" + ("" if p.rate < 1 else "  (diverges: no plateau)"),
+    lines = [f"fitted contraction rate rho(Mhat) = {p.rate:.4g}"
+             + ("" if p.rate < 1 else "  (diverges: no fixed point)"),
              f"tail: rounds {r.tail_start}+; map intervals: least-squares t; others: {r.bootstrap} bootstrap resamples"]
     protocol = getattr(r, "protocol", None)
     if protocol is not None:
         lines.insert(0, f"protocol: {len(protocol.phases)} phase(s) per round over agents {', '.join(protocol.names)}; "
-                        "maps are per turn, messages and plateau at the end of each round (P1)")
+                        "maps are per turn, messages and fixed point at the end of each round (P1)")
     for k, (name, f) in enumerate(zip(r.agents, p.fits)):
         lines += ["", f"agent {name}: {f.n} messages, R^2 = {f.r2:.6f}, design condition {f.condition:.3g}",
                   "  Mhat = " + "\n         ".join(_vec(row) for row in f.M_hat),
@@ -64,9 +88,10 @@ def report_text(r: FitReport) -> str:
                   f"  implied target w_hat* = {_vec(f.target) if f.target is not None else 'undefined (Khat singular)'}",
                   f"  noise std (residuals) = {_vec(np.sqrt(np.diag(f.residual_cov)))}"]
         if p.plateau is not None:
-            lines.append(f"  predicted plateau = {_vec(p.plateau[k])}")
+            lines.append(f"  predicted fixed point = {_vec(p.plateau[k])}")
             if r.plateau_interval is not None:
-                lines.append(f"      interval      = {_vec(r.plateau_interval.low[k])} .. {_vec(r.plateau_interval.high[k])}")
+                lines.append(f"      interval          = {_vec(r.plateau_interval.low[k])} .. "
+                             f"{_vec(r.plateau_interval.high[k])}")
         lines.append(f"  observed tail mean = {_vec(r.observed_mean[k])}")
         lines.append(f"      interval       = {_vec(r.observed_mean_interval.low[k])} .. "
                      f"{_vec(r.observed_mean_interval.high[k])}")
@@ -78,8 +103,8 @@ def report_text(r: FitReport) -> str:
 
 
 def fit_figure(r: FitReport, transcript: Transcript, path) -> Path:
-    """Messages per coordinate with the predicted plateau +- 2 predicted std (left), and the
-    observed tail mean and the predicted plateau, both as offsets from the prediction, with
+    """Messages per coordinate with the predicted fixed point +- 2 predicted std (left), and the
+    observed tail mean and the predicted fixed point, both as offsets from the prediction, with
     their intervals (right)."""
     import matplotlib
     matplotlib.use("Agg")
@@ -90,7 +115,7 @@ def fit_figure(r: FitReport, transcript: Transcript, path) -> Path:
     fig, axes = plt.subplots(K, 2, figsize=(11, 3.2 * K), squeeze=False)
     p = r.prediction
     rounds = getattr(r, "round_messages", None)  # a protocol transcript: end-of-round messages
-    plateau_claim = "C2" if rounds is None else "P1"
+    fixed_point_claim = "C2" if rounds is None else "P1"
     for k, name in enumerate(r.agents):
         out = transcript.pairs(name)[1] if rounds is None else rounds[:, k]
         ax = axes[k, 0]
@@ -101,7 +126,7 @@ def fit_figure(r: FitReport, transcript: Transcript, path) -> Path:
                 ax.axhline(p.plateau[k][j], color=line.get_color(), ls="--", lw=1)
                 ax.axhspan(p.plateau[k][j] - 2 * sd, p.plateau[k][j] + 2 * sd, color=line.get_color(), alpha=0.12)
         ax.axvline(r.tail_start, color="black", lw=0.8, ls=":", label="tail starts (fit compared here)")
-        ax.plot([], [], "k--", lw=1, label=f"predicted plateau ({plateau_claim} from fitted maps)")
+        ax.plot([], [], "k--", lw=1, label=f"predicted fixed point ({fixed_point_claim} from fitted maps)")
         ax.fill_between([], [], [], color="black", alpha=0.12, label="+-2 predicted std (" + ("C15" if rounds is None else "Lyapunov equation of the round map") + ")")
         ax.set(title=f"{name}'s messages, one colour per coordinate",
                xlabel="turn (rounds)", ylabel="message coordinate")
@@ -116,13 +141,14 @@ def fit_figure(r: FitReport, transcript: Transcript, path) -> Path:
         if p.plateau is not None and r.plateau_interval is not None:
             lo, hi = r.plateau_interval.low[k], r.plateau_interval.high[k]
             ax.errorbar(x - 0.1, np.zeros(d), yerr=[np.maximum(ref - lo, 0), np.maximum(hi - ref, 0)],
-                        fmt="s", color="black", label=f"predicted plateau ({plateau_claim} from fitted maps)")
+                        fmt="s", color="black", label=f"predicted fixed point ({fixed_point_claim} from fitted maps)")
         ax.axhline(0, color="0.6", lw=0.6)
-        ax.set(title=f"{name}: offset from the predicted plateau ({100 * r.level:g}% intervals)",
+        ax.set(title=f"{name}: offset from the predicted fixed point ({100 * r.level:g}% intervals)",
                xlabel="coordinate", ylabel="offset (units of the message)", xticks=x,
                xticklabels=[str(i + 1) for i in x])
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
-    fig.suptitle("Fitted affine maps (C18): predicted plateau and spread against the transcript's tail", fontsize=10)
+    fig.suptitle("Fitted affine maps (C18): predicted fixed point and spread against the transcript's tail",
+                 fontsize=10)
     fig.tight_layout()
     path = Path(path)
     from numerics.io.outputs import atomic

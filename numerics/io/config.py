@@ -13,6 +13,7 @@ from numerics.io import jsonio, validate
 from numerics.agents import prompts
 from numerics.agents.gd import GDAgent
 from numerics.io.errors import InputError
+from numerics.io.schema import check_version
 
 TOP_KEYS = {"agents", "initial_message", "schema_version", "protocol"}
 AGENT_KEYS = {"name", "prompt", "geometry", "target", "preconditioner", "steps_per_turn"}
@@ -96,9 +97,7 @@ def parse_agents(raw, agent_parser=None) -> tuple[list[tuple[str, prompts.Geomet
     agent_parser = agent_parser or parse_agent
     top = _object("config", raw)
     _unknown_keys("config", top, TOP_KEYS)
-    version = top.get("schema_version", 1)
-    if isinstance(version, bool) or not isinstance(version, int) or version != 1:
-        raise InputError("schema_version", version, "must be the integer 1 (the only supported schema version)")
+    check_version(top)
     agents_raw = top.get("agents")
     if not isinstance(agents_raw, list) or len(agents_raw) < 2:
         raise InputError("agents", agents_raw if not isinstance(agents_raw, list) else len(agents_raw),

@@ -15,12 +15,14 @@ One JSON object per line, one line per message, in speaking order::
 A transcript recorded under an interaction protocol (the ``protocol`` key of CONFIG.json)
 starts with one header line naming it, and each message also gives its ``phase``::
 
-    {"format": 1, "agents": ["A", "B", "C"], "protocol": {"rounds": [...], "initial_messages": {...}}}
+    {"schema_version": 1, "agents": ["A", "B", "C"], "protocol": {"rounds": [...], "initial_messages": {...}}}
     {"turn": 0, "agent": "A", "phase": 0, "incoming": [...], "outgoing": [...]}
 
 There ``turn`` is the round, ``phase`` the index of the phase in ``rounds``, and ``incoming``
 the agent's input ``sum_j W_ij m_j`` (the messages as they stood at the start of the phase);
 messages follow the protocol's schedule (:mod:`numerics.protocol.transcript` replays and checks it).
+Headers written before schema version 1 name the version ``format`` instead of
+``schema_version``; they are still read.
 
 Blank lines are ignored. :func:`read` checks every line and reports every bad one by
 line number; nothing is evaluated, and NaN or infinity is rejected. Reading is bounded
@@ -43,11 +45,13 @@ import numpy as np
 
 from numerics.io import jsonio
 from numerics.io.errors import InputError
+from numerics.io.schema import SCHEMA_VERSION
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = SCHEMA_VERSION  # the header's schema_version (every document's: numerics.io.schema)
+LEGACY_VERSION_KEY = "format"  # the header's version key before schema version 1
 REQUIRED = ("turn", "agent", "incoming", "outgoing")
 OPTIONAL = ("prompt", "meta")
-HEADER_KEYS = ("format", "agents", "protocol")  # the first line of a transcript recorded under a protocol
+HEADER_KEYS = ("schema_version", "agents", "protocol")  # the first line of a transcript recorded under a protocol
 MAX_REPORTED = 10  # bad lines listed in one error message (one line)
 MAX_TRANSCRIPT_BYTES = 64 * 2**20  # ~10^5 messages with their prompts
 MAX_DIM = 200  # message dimension: the fit solves (d+1) x (d+1) systems per bootstrap resample
@@ -78,7 +82,7 @@ class Record:
 @dataclass(frozen=True)
 class Transcript:
     records: tuple[Record, ...]
-    header: dict | None = None  # {"format": 1, "agents": [...], "protocol": {...}} of a protocol run
+    header: dict | None = None  # {"schema_version": 1, "agents": [...], "protocol": {...}} of a protocol run
 
     @property
     def d(self) -> int:
@@ -197,14 +201,18 @@ def _decode(text: str):
 
 
 def parse_header(obj: dict) -> dict:
-    """The header of a protocol transcript (its structure; the protocol itself is checked on use)."""
+    """The header of a protocol transcript (its structure; the protocol itself is checked on use).
+
+    A header written before schema version 1 (``format`` in place of ``schema_version``) is read as one."""
+    if LEGACY_VERSION_KEY in obj and "schema_version" not in obj:
+        obj = {("schema_version" if k == LEGACY_VERSION_KEY else k): v for k, v in obj.items()}
     extra = sorted(set(obj) - set(HEADER_KEYS))
     missing = [k for k in HEADER_KEYS if k not in obj]
     if extra or missing:
         raise ValueError(f"a protocol header needs exactly the fields {list(HEADER_KEYS)}"
                          + (f"; unknown {extra}" if extra else "") + (f"; missing {missing}" if missing else ""))
-    if isinstance(obj["format"], bool) or obj["format"] != FORMAT_VERSION:
-        raise ValueError(f"'format' must be {FORMAT_VERSION}, got {obj['format']!r}")
+    if isinstance(obj["schema_version"], bool) or obj["schema_version"] != FORMAT_VERSION:
+        raise ValueError(f"'schema_version' must be {FORMAT_VERSION}, got {obj['schema_version']!r}")
     names = obj["agents"]
     if not isinstance(names, list) or len(names) < 2 or \
             not all(isinstance(n, str) and n for n in names) or len(set(names)) != len(names):

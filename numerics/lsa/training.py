@@ -321,12 +321,18 @@ def _progress(enabled: bool, steps: int):
 
 
 def save(result: TrainingResult, path) -> Path:
-    """Weights and metadata in one ``.npz`` (metadata as a JSON string: loads without pickle)."""
+    """Weights and metadata in one ``.npz`` (metadata as a JSON string: loads without pickle).
+
+    The metadata is a versioned document (docs/config.rst): the training settings, then
+    ``gamma_rel_error`` ``||Gamma_eff - Gamma*||_F / ||Gamma*||_F`` (a sweep's
+    ``lsa_gamma_rel_error_<agent>``), ``p_x_norm``, ``q_yx_norm``, ``stalled`` and ``seconds``.
+    """
     from numerics.io.outputs import atomic
+    from numerics.io.schema import versioned
 
     path = Path(path)
-    meta = dict(result.metadata, rel_error=result.rel_error, p_x_norm=result.p_x_norm, q_yx_norm=result.q_yx_norm,
-                stalled=result.stalled, seconds=result.seconds)
+    meta = versioned(dict(result.metadata, gamma_rel_error=result.rel_error, p_x_norm=result.p_x_norm,
+                          q_yx_norm=result.q_yx_norm, stalled=result.stalled, seconds=result.seconds))
     with atomic(path) as tmp:  # np.savez appends .npz to other names: write to an open file
         with open(tmp, "wb") as fh:
             np.savez(fh, W_PV=result.weights.W_PV, W_KQ=result.weights.W_KQ, Gamma_star=result.Gamma_star,

@@ -149,4 +149,4 @@ def plan_doc(system, kind: str, point, N: int | None, seed: int, attacker: int, 
              "steer": "C11 generalised: target derived from the protocol's fixed point (P1)"}[kind]
     return {"kind": kind, "claim": claim, "attacker": a.name, "victim": None if v is None else names[v],
             "agent_entry": entry, "contraction_rate": rho if kind == "rank-one" else outcome["contraction_rate"],
-            "unreachable_residual": residual, **extra, "predicted": outcome}
+            "unreachable_residual_norm": residual, **extra, "predicted": outcome}

@@ -109,7 +109,7 @@ def replay(protocol: Protocol, records, check_incoming: bool = True) -> Replay:
 def header(protocol: Protocol) -> dict:
     """The transcript header naming ``protocol`` (see :mod:`numerics.io.transcripts`)."""
     from numerics.io.transcripts import FORMAT_VERSION
-    return {"format": FORMAT_VERSION, "agents": list(protocol.names), "protocol": protocol.as_dict()}
+    return {"schema_version": FORMAT_VERSION, "agents": list(protocol.names), "protocol": protocol.as_dict()}
 
 
 def from_header(head: dict, d: int) -> Protocol:

@@ -1,16 +1,22 @@
 """What ``a2ad sweep`` computes at each grid point, one chunk of points at a time.
 
-- ``predict`` (C1, C2, C3, C7, C17): ``rho``, ``converges`` and every agent's residual norm
-  ``||u_i* - w_i*||``, batched over the chunk (one numpy call chain, no per-point loop) when
-  every axis has a batched setter, else per point through :func:`numerics.dynamics.prediction.predict`.
+Column names follow ``predict``'s vocabulary (docs/config.rst): a per-agent column is
+``<quantity>_<agent name>``, a closed-form value has the bare name, a simulated one ``sim_``,
+one of the trained LSA agents ``lsa_``.
+
+- ``predict`` (C1, C2, C3, C7, C17): ``contraction_rate``, ``converges`` and every agent's
+  ``residual_norm_<name>`` ``||u_i* - w_i*||``, batched over the chunk (one numpy call chain, no
+  per-point loop) when every axis has a batched setter, else per point through
+  :func:`numerics.dynamics.prediction.predict`.
 - ``simulate``: the real GD iteration for ``turns`` rounds (batched, never a closed form);
-  ``sim_residual_<name>`` is the last message's distance to the agent's target and
-  ``sim_gap_<name>`` its distance to the predicted fixed point (NaN where rho >= 1).
+  ``sim_residual_norm_<name>`` is the last message's distance to the agent's target and
+  ``sim_fixed_point_distance_<name>`` its distance to the predicted fixed point (NaN where rho >= 1).
 - ``train-lsa`` (V7, L2): every agent replaced by an LSA agent trained on its own geometry
   ``H_i`` as input covariance and given a prompt of exactly that geometry and target;
-  ``lsa_gamma_error_<name>`` is ``||Gamma_eff - Gamma*||_F / ||Gamma*||_F``, and the real
-  forward passes' plateau is compared with C3/C17 built from ``Gamma_eff``
-  (``lsa_plateau_gap_<name>`` = ``||e_sim - e_pred|| / ||e_pred||``).
+  ``lsa_gamma_rel_error_<name>`` is ``||Gamma_eff - Gamma*||_F / ||Gamma*||_F``, and the real
+  forward passes' residual ``e_sim`` (``lsa_sim_residual_norm_<name>``) is compared with
+  C3/C17 built from ``Gamma_eff``, ``e_pred`` (``lsa_residual_norm_<name>``):
+  ``lsa_residual_rel_error_<name>`` = ``||e_sim - e_pred|| / ||e_pred||``.
 
 Every point carries its own seed; a chunk's result depends only on the spec and the chunk
 index, so every backend writes the same numbers.
@@ -30,16 +36,35 @@ from numerics.sweep.spec import Spec, gap_frame, gap_norm
 SIM_HISTORY_FLOATS = 20_000_000
 
 
+# Column names before schema version 1 (old -> new; a trailing "_" is a per-agent prefix), for the
+# error that points a spec's old ``plot.quantity`` at the new name.
+FORMER_COLUMNS = {"rho": "contraction_rate", "lsa_rho": "lsa_contraction_rate", "residual_": "residual_norm_",
+                  "sim_residual_": "sim_residual_norm_", "sim_gap_": "sim_fixed_point_distance_",
+                  "lsa_gamma_error_": "lsa_gamma_rel_error_", "lsa_residual_": "lsa_sim_residual_norm_",
+                  "lsa_predicted_residual_": "lsa_residual_norm_", "lsa_plateau_gap_": "lsa_residual_rel_error_"}
+
+
+def renamed(column: str, cols: list[str]) -> str | None:
+    """The current name of a former column name (``None`` when ``column`` names none of ``cols``)."""
+    for old, new in FORMER_COLUMNS.items():
+        if old.endswith("_") and column.startswith(old) and new + column[len(old):] in cols:
+            return new + column[len(old):]
+        if column == old and new in cols:
+            return new
+    return None
+
+
 def columns(spec: Spec) -> list[str]:
     """The result table's columns, in order."""
     names = spec.system.names
     cols = ["point", "seed"] + [a.name for a in spec.axes if a.name != "seed"]
-    cols += ["rho", "converges"] + [f"residual_{n}" for n in names]
+    cols += ["contraction_rate", "converges"] + [f"residual_norm_{n}" for n in names]
     if "simulate" in spec.measures:
-        cols += [f"sim_residual_{n}" for n in names] + [f"sim_gap_{n}" for n in names]
+        cols += [f"sim_residual_norm_{n}" for n in names] + [f"sim_fixed_point_distance_{n}" for n in names]
     if "train-lsa" in spec.measures:
-        cols += ["lsa_rho"] + [f"lsa_gamma_error_{n}" for n in names] + [f"lsa_residual_{n}" for n in names]
-        cols += [f"lsa_predicted_residual_{n}" for n in names] + [f"lsa_plateau_gap_{n}" for n in names]
+        cols += ["lsa_contraction_rate"] + [f"lsa_gamma_rel_error_{n}" for n in names]
+        cols += [f"lsa_sim_residual_norm_{n}" for n in names] + [f"lsa_residual_norm_{n}" for n in names]
+        cols += [f"lsa_residual_rel_error_{n}" for n in names]
     return cols
 
 
@@ -139,7 +164,7 @@ def _batched(spec: Spec, values, n: int) -> dict[str, np.ndarray]:
 
 
 def predict_columns(names, M: np.ndarray, c: np.ndarray, w: np.ndarray):
-    """rho, converges, residual norms (NaN where rho >= 1 - margin) and the fixed points u (n, K, d)."""
+    """contraction_rate, converges, residual norms (NaN where rho >= 1 - margin) and the fixed points u (n, K, d)."""
     n = M.shape[0]
     rho = closed_forms.contraction_rate(M)
     conv = rho < 1 - prediction.CONVERGENCE_MARGIN
@@ -147,8 +172,8 @@ def predict_columns(names, M: np.ndarray, c: np.ndarray, w: np.ndarray):
     if np.any(conv):
         u[conv] = closed_forms.fixed_points(M[conv], c[conv], check=False)
     res = np.linalg.norm(u - w, axis=-1)
-    out = {"rho": rho, "converges": conv}
-    out.update({f"residual_{name}": res[:, i] for i, name in enumerate(names)})
+    out = {"contraction_rate": rho, "converges": conv}
+    out.update({f"residual_norm_{name}": res[:, i] for i, name in enumerate(names)})
     assert res.shape[0] == n
     return out, u
 
@@ -172,8 +197,8 @@ def simulate_columns(names, last: np.ndarray, w: np.ndarray, u: np.ndarray) -> d
     with np.errstate(over="ignore", invalid="ignore"):
         res = np.linalg.norm(last - w, axis=-1)
         gap = np.linalg.norm(last - u, axis=-1)
-    out = {f"sim_residual_{name}": res[:, i] for i, name in enumerate(names)}
-    out.update({f"sim_gap_{name}": gap[:, i] for i, name in enumerate(names)})
+    out = {f"sim_residual_norm_{name}": res[:, i] for i, name in enumerate(names)}
+    out.update({f"sim_fixed_point_distance_{name}": gap[:, i] for i, name in enumerate(names)})
     return out
 
 
@@ -210,9 +235,9 @@ def _per_point(spec: Spec, values, n: int, lsa: bool, closed: bool = True) -> di
 
 def _predict_row(doc) -> dict:
     """A point's predict columns from its ``predict`` document."""
-    row = {"rho": doc["contraction_rate"], "converges": doc["converges"]}
+    row = {"contraction_rate": doc["contraction_rate"], "converges": doc["converges"]}
     for name, entry in doc["agents"].items():
-        row[f"residual_{name}"] = np.nan if entry["residual_norm"] is None else entry["residual_norm"]
+        row[f"residual_norm_{name}"] = np.nan if entry["residual_norm"] is None else entry["residual_norm"]
     return row
 
 
@@ -238,23 +263,23 @@ def train_lsa_point(system, seed: int, opts: dict) -> dict:
                                  check_every=ts.CHECK_EVERY)
         X, y = exact_prompt(H, agent.w_star)
         agents.append(LSAAgent(agent.name, res.weights, X, y, steps=agent.steps))
-        row[f"lsa_gamma_error_{agent.name}"] = res.rel_error
+        row[f"lsa_gamma_rel_error_{agent.name}"] = res.rel_error
     with np.errstate(over="ignore", invalid="ignore"):
         last = simulate.run(agents, system.initial_message, opts["turns"])[-1]
     M = np.stack([a.M for a in agents])
     c = np.stack([a.c for a in agents])
     rho = float(closed_forms.contraction_rate(M))
-    row["lsa_rho"] = rho
+    row["lsa_contraction_rate"] = rho
     conv = rho < 1 - prediction.CONVERGENCE_MARGIN
     u = closed_forms.fixed_points(M, c, check=False) if conv else None
     for i, a in enumerate(agents):
         e_sim = last[i] - a.w_star
-        row[f"lsa_residual_{a.name}"] = float(np.linalg.norm(e_sim))
+        row[f"lsa_sim_residual_norm_{a.name}"] = float(np.linalg.norm(e_sim))
         if u is None:
-            row[f"lsa_predicted_residual_{a.name}"] = row[f"lsa_plateau_gap_{a.name}"] = np.nan
+            row[f"lsa_residual_norm_{a.name}"] = row[f"lsa_residual_rel_error_{a.name}"] = np.nan
             continue
         e_pred = u[i] - a.w_star
         size = float(np.linalg.norm(e_pred))
-        row[f"lsa_predicted_residual_{a.name}"] = size
-        row[f"lsa_plateau_gap_{a.name}"] = float(np.linalg.norm(e_sim - e_pred)) / size if size > 0 else np.nan
+        row[f"lsa_residual_norm_{a.name}"] = size
+        row[f"lsa_residual_rel_error_{a.name}"] = float(np.linalg.norm(e_sim - e_pred)) / size if size > 0 else np.nan
     return row

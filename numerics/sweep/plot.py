@@ -1,5 +1,6 @@
 """DIR/phase.png of a sweep: a heat map over two axes with the closed-form ``rho = 1`` boundary
-(C1), or for one axis the predicted residuals against the measured ones and ``rho`` below.
+(C1), or for one axis the predicted residual norms against the measured ones and the
+contraction rate below. Column names: :mod:`numerics.sweep.measures`.
 A ``seed`` axis is averaged over (NaN-aware); more than two other axes get no figure."""
 from __future__ import annotations
 
@@ -13,39 +14,42 @@ from numerics.sweep.spec import Spec
 
 
 MAX_DRAWN = 300
+RATE, LSA_RATE = "contraction_rate", "lsa_contraction_rate"
+RATES = (RATE, LSA_RATE)
 
 
 def default_quantity(spec: Spec) -> str:
     first = spec.system.names[0]
     if "train-lsa" in spec.measures:
-        return f"lsa_plateau_gap_{first}"
+        return f"lsa_residual_rel_error_{first}"
     if "simulate" in spec.measures:
-        return f"sim_residual_{first}"
-    return "rho"
+        return f"sim_residual_norm_{first}"
+    return RATE
 
 
 def needed_columns(spec: Spec) -> list[str]:
     """The result columns the figure reads (a 10^6-point table need not be read whole)."""
     if sum(a.name != "seed" for a in spec.axes) == 2:
-        return [spec.plot_quantity or default_quantity(spec), "rho"]
+        return [spec.plot_quantity or default_quantity(spec), RATE]
     from numerics.sweep.measures import columns
 
-    return [c for c in columns(spec) if c.startswith(("residual_", "sim_residual_", "lsa_residual_",
-                                                      "lsa_predicted_residual_", "rho", "lsa_rho"))]
+    return [c for c in columns(spec) if c.startswith(("residual_norm_", "sim_residual_norm_", "lsa_residual_norm_",
+                                                      "lsa_sim_residual_norm_")) or c in RATES]
 
 
 def describe(column: str) -> str:
     """A readable label for a result column."""
-    for prefix, text in (("residual_", "predicted plateau ||u* - w*|| of {} (C3/C17)"),
-                         ("sim_residual_", "simulated plateau ||v_T - w*|| of {}"),
-                         ("sim_gap_", "||simulated - predicted fixed point|| of {}"),
-                         ("lsa_gamma_error_", "relative error of {}'s Gamma_eff vs Gamma* (L2)"),
-                         ("lsa_residual_", "trained-LSA plateau of {} (forward passes)"),
-                         ("lsa_predicted_residual_", "C3 plateau of {} from Gamma_eff"),
-                         ("lsa_plateau_gap_", "trained-LSA plateau of {}: relative gap to C3 (V7)")):
+    for prefix, text in (("residual_norm_", "predicted residual norm ||u* - w*|| of {} (C3/C17)"),
+                         ("sim_residual_norm_", "simulated residual norm ||v_T - w*|| of {}"),
+                         ("sim_fixed_point_distance_", "||simulated - predicted fixed point|| of {}"),
+                         ("lsa_gamma_rel_error_", "relative error of {}'s Gamma_eff vs Gamma* (L2)"),
+                         ("lsa_sim_residual_norm_", "trained-LSA residual norm of {} (forward passes)"),
+                         ("lsa_residual_norm_", "C3 residual norm of {} from Gamma_eff"),
+                         ("lsa_residual_rel_error_", "trained-LSA residual of {}: relative error of C3 (V7)")):
         if column.startswith(prefix):
             return text.format(column[len(prefix):])
-    return {"rho": "contraction rate rho (C1)", "lsa_rho": "rho of the trained LSA agents"}.get(column, column)
+    return {RATE: "contraction rate rho (C1)", LSA_RATE: "contraction rate rho of the trained LSA agents"}.get(
+        column, column)
 
 
 def axis_label(spec: Spec, name: str) -> str:
@@ -95,14 +99,14 @@ def phase_figure(spec: Spec, cols: dict[str, np.ndarray], path: Path) -> tuple[P
         drawn = [replace(a, values=a.values[p]) for a, p in zip(axes, picks)]
         sub = np.ix_(*picks)
         fig, ax = plotting.figure(1, 1, width=7.0, height=5.4)
-        _heat_map(spec, fig, ax[0, 0], drawn, grid(quantity)[sub], grid("rho")[sub], quantity)
+        _heat_map(spec, fig, ax[0, 0], drawn, grid(quantity)[sub], grid(RATE)[sub], quantity)
         note = f"heat map of {quantity} over {axes[0].name} x {axes[1].name} with the rho = 1 boundary"
         if max(step) > 1:
             note += f" (every {step[0]}th x {step[1]}th value drawn)"
     else:
         fig, ax = plotting.figure(2, 1, width=7.0, height=3.4)
         _lines(spec, ax[0, 0], ax[1, 0], axes[0], grid, cols)
-        note = f"predicted vs measured residuals and rho over {axes[0].name}"
+        note = f"predicted vs measured residual norms and the contraction rate over {axes[0].name}"
     if averaged:
         note += f" (mean over {len(spec.axes[averaged[0]].values)} seeds)"
     return plotting.save(fig, Path(path)), note
@@ -115,7 +119,7 @@ def _heat_map(spec, fig, ax, axes, Z, rho, quantity):
     from matplotlib.patches import Patch
 
     x, y = axes[0].values, axes[1].values
-    if quantity in ("rho", "lsa_rho"):
+    if quantity in RATES:
         cmap = plt.get_cmap("RdBu_r")
         top = float(np.nanmax(Z)) if np.isfinite(np.nanmax(Z)) else 2.0
         norm = mcolors.TwoSlopeNorm(vmin=min(float(np.nanmin(Z)), 0.99), vcenter=1.0, vmax=max(min(top, 2.0), 1.01))
@@ -126,7 +130,7 @@ def _heat_map(spec, fig, ax, axes, Z, rho, quantity):
         label = describe(quantity)
     cmap = cmap.with_extremes(bad="0.85")  # no fixed point (rho >= 1) or not measured: light grey
     mesh = ax.pcolormesh(x, y, np.ma.masked_invalid(Z).T, shading="nearest", cmap=cmap, norm=norm)
-    bar = fig.colorbar(mesh, ax=ax, label=label, extend="max" if quantity in ("rho", "lsa_rho") else "neither")
+    bar = fig.colorbar(mesh, ax=ax, label=label, extend="max" if quantity in RATES else "neither")
     if norm is None and np.isfinite(Z).sum() > 3 and np.nanmax(Z) > np.nanmin(Z):
         lines = ax.contour(x, y, np.ma.masked_invalid(Z).T, levels=8, colors="w", linewidths=0.6, alpha=0.8)
         bar.add_lines(lines)
@@ -145,7 +149,7 @@ def _heat_map(spec, fig, ax, axes, Z, rho, quantity):
             ax.contourf(x, y, c6.T.astype(float), levels=[0.5, 1.5], colors="none", hatches=["//"])
             handles.append(Patch(facecolor="none", edgecolor="k", hatch="//",
                                  label="C6: each agent alone converges, the pair diverges"))
-    if quantity not in ("rho", "lsa_rho") and np.any(~np.isfinite(Z)):
+    if quantity not in RATES and np.any(~np.isfinite(Z)):
         handles.append(Line2D([], [], marker="s", ls="", color="0.85", markersize=10, label="no fixed point (rho >= 1)"))
     if handles:
         ax.legend(handles=handles, loc="upper right", fontsize=8, framealpha=0.9)
@@ -190,25 +194,26 @@ def _lines(spec, top, bottom, axis, grid, cols):
     x = axis.values
     for k, name in enumerate(spec.system.names):
         colour = f"C{k}"
-        top.plot(x, grid(f"residual_{name}"), color=colour, label=f"{name}, GD: predicted (C3/C17)")
-        if f"sim_residual_{name}" in cols:
-            top.plot(x, grid(f"sim_residual_{name}"), "o", color=colour, ms=4, label=f"{name}, GD: simulated")
-        if f"lsa_residual_{name}" in cols:
-            top.plot(x, grid(f"lsa_predicted_residual_{name}"), "--", color=colour,
+        top.plot(x, grid(f"residual_norm_{name}"), color=colour, label=f"{name}, GD: predicted (C3/C17)")
+        if f"sim_residual_norm_{name}" in cols:
+            top.plot(x, grid(f"sim_residual_norm_{name}"), "o", color=colour, ms=4, label=f"{name}, GD: simulated")
+        if f"lsa_sim_residual_norm_{name}" in cols:
+            top.plot(x, grid(f"lsa_residual_norm_{name}"), "--", color=colour,
                      label=f"{name}, trained LSA: C3 from Gamma_eff")
-            top.plot(x, grid(f"lsa_residual_{name}"), "x", color=colour, ms=5, label=f"{name}, trained LSA: forward passes")
-    top.set_ylabel("plateau ||error||")
+            top.plot(x, grid(f"lsa_sim_residual_norm_{name}"), "x", color=colour, ms=5,
+                     label=f"{name}, trained LSA: forward passes")
+    top.set_ylabel("residual norm ||u - w*||")
     top.legend(fontsize=8)
-    bottom.plot(x, grid("rho"), color="k", label="rho (closed form)")
-    if "lsa_rho" in cols:
-        bottom.plot(x, grid("lsa_rho"), "x", color="C2", label="rho of the trained agents")
+    bottom.plot(x, grid(RATE), color="k", label="rho (closed form)")
+    if LSA_RATE in cols:
+        bottom.plot(x, grid(LSA_RATE), "x", color="C2", label="rho of the trained agents")
     bottom.axhline(1.0, color="C3", ls=":", label="rho = 1")
-    bottom.set_ylabel("rho")
+    bottom.set_ylabel("contraction rate rho")
     bottom.legend(fontsize=8)
     for ax in (top, bottom):
         if _is_geometric(x):
             ax.set_xscale("log")
-        diverge = grid("rho") >= 1
+        diverge = grid(RATE) >= 1
         if np.any(diverge):
             ax.fill_between(x, 0, 1, where=diverge, color="0.85", transform=ax.get_xaxis_transform(),
                             label=None)

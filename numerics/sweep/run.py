@@ -24,6 +24,7 @@ import numpy as np
 
 from numerics.sweep import measures as sweep_measures
 from numerics.io.errors import InputError
+from numerics.io.schema import SCHEMA_VERSION, versioned
 from numerics.sweep.spec import Spec, canonical
 
 BACKENDS = ("local", "dask")
@@ -82,9 +83,11 @@ def prepare(spec: Spec, out_dir: Path, resume: bool, force: bool, spec_path: Pat
         raise InputError("chunk count", spec.n_chunks, f"must be at most {MAX_CHUNKS}: raise chunk_size")
     if resume and force:
         raise InputError("--resume/--force", "both", "choose one")
-    quantity = spec.plot_quantity
-    if quantity is not None and quantity not in sweep_measures.columns(spec):
-        raise InputError("plot.quantity", quantity, f"is not a result column; columns: {sweep_measures.columns(spec)}")
+    quantity, cols = spec.plot_quantity, sweep_measures.columns(spec)
+    if quantity is not None and quantity not in cols:
+        new = sweep_measures.renamed(quantity, cols)
+        raise InputError("plot.quantity", quantity, f"was renamed to {new!r} (schema version {SCHEMA_VERSION})" if new
+                         else f"is not a result column; columns: {cols}")
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError("--out", str(out_dir), "exists and is not a directory")
@@ -101,16 +104,20 @@ def prepare(spec: Spec, out_dir: Path, resume: bool, force: bool, spec_path: Pat
             shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
     if resume and busy:
         try:
-            stored = json.loads(meta_path.read_text())["spec"]
+            manifest = json.loads(meta_path.read_text())
+            stored = manifest["spec"]
         except (OSError, ValueError, KeyError, TypeError):
             raise InputError("--resume", str(out_dir), "holds no readable spec.json from a2ad sweep") from None
         if canonical(stored) != canonical(spec.raw):
             raise InputError("--resume", str(meta_path), "holds a different spec; use --force to start over")
+        if manifest.get("columns") != cols:  # e.g. chunks of an older version's names
+            raise InputError("--resume", str(meta_path), "lists other result columns (an older a2ad wrote them); "
+                                                         "use --force to start over")
     (out_dir / "results").mkdir(parents=True, exist_ok=True)
     for stale in (out_dir / "results").glob(".chunk-*.tmp-*"):  # left by a killed run
         stale.unlink(missing_ok=True)
-    meta = {"spec": spec.raw, "package_version": _package_version(), "n_points": spec.n_points,
-            "chunk_size": spec.chunk_size, "n_chunks": spec.n_chunks, "columns": sweep_measures.columns(spec)}
+    meta = versioned({"spec": spec.raw, "package_version": _package_version(), "n_points": spec.n_points,
+                      "chunk_size": spec.chunk_size, "n_chunks": spec.n_chunks, "columns": cols})
     tmp = out_dir / ".spec.json.tmp"
     tmp.write_text(json.dumps(meta, indent=2) + "\n")
     os.replace(tmp, meta_path)

@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from numerics.io import config, validate
+from numerics.io import config, schema, validate
 from numerics.lsa import settings as ts
 from numerics.io.errors import InputError
 
-TOP_KEYS = {"base", "axes", "measure", "seed", "chunk_size", "plot"}
+TOP_KEYS = {"base", "axes", "measure", "seed", "chunk_size", "plot", "schema_version"}
 MEASURES = ("predict", "simulate", "train-lsa")
 DERIVED = ("gap_angle", "gap_scale", "seed")
 # Bounds that keep a sweep on one machine's memory and a cluster's patience.
@@ -299,6 +299,7 @@ def parse(raw) -> Spec:
     extra = sorted(set(raw) - TOP_KEYS)
     if extra:
         raise InputError("spec key", extra[0], f"is not allowed; allowed keys: {sorted(TOP_KEYS)}")
+    schema.check_version(raw)
     for key in ("base", "axes", "measure"):
         if key not in raw:
             raise InputError(f"spec.{key}", None, "is missing")

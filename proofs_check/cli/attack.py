@@ -17,6 +17,7 @@ from numerics.io import config, jsonio, outputs, validate
 from numerics.dynamics import prediction
 from numerics.agents.gd import GDAgent
 from numerics.io.errors import InputError
+from numerics.io.schema import versioned
 from numerics.agents.prompts import Geometry
 
 
@@ -62,7 +63,7 @@ def run(args) -> int:
         from numerics.protocol import attack as protocol_attack
         doc = protocol_attack.plan_doc(system, args.kind, parse_point(args.point, system.d), args.examples, seed, i,
                                        args.victim)
-        outputs.dump_json(doc, "attack", indent=2)
+        outputs.dump_json(versioned(doc), "attack", indent=2)
         return 0
     if args.victim is not None and (args.victim not in names or names.index(args.victim) == i):
         raise InputError("--victim", args.victim, "must be the other agent of the two (the attacker is "
@@ -78,7 +79,7 @@ def run(args) -> int:
     outcome = prediction.predict(config.System(tuple(agents), system.initial_message))
     doc = {"kind": plan.kind, "attacker": plan.attacker, "victim": plan.victim, "agent_entry": plan.entry,
            "contraction_rate": plan.prompt.rho if plan.kind == "rank-one" else outcome["contraction_rate"],
-           "unreachable_residual": plan.prompt.unreachable if plan.kind == "steer" else None,
+           "unreachable_residual_norm": plan.prompt.unreachable if plan.kind == "steer" else None,
            "predicted": outcome}
-    outputs.dump_json(doc, "attack", indent=2)
+    outputs.dump_json(versioned(doc), "attack", indent=2)
     return 0

@@ -31,6 +31,7 @@ def run(args) -> int:
         from proofs_check.cli import derive_protocol as protocol_derive
         return protocol_derive.run(args)
     from numerics.io import outputs
+    from numerics.io.schema import versioned
 
     from proofs_check.verification import registry
     from proofs_check.cli.verify import claim_ids
@@ -65,7 +66,7 @@ def run(args) -> int:
             rows = [{"id": f.id, "claim": f.claim, "latex": f.latex(), "text": f.text(), "fingerprint": f.fingerprint,
                      "macro": f.macro, "description": statements.to_text(f.description),
                      "provenance": provs[f.claim].kind} for f in formulas]
-            text = json.dumps(rows, indent=2) if args.format == "json" else \
+            text = json.dumps(versioned({"formulas": rows}), indent=2) if args.format == "json" else \
                 "\n".join(f"{r['id']} [{r['fingerprint']}]  ({r['provenance']})\n    {r['text']}" for r in rows)
             (outputs.write_text(path, text + "\n") if path else sys.stdout.write(text + "\n"))
     except (latex.UnverifiedStep, latex.EmptyStep) as exc:

@@ -11,6 +11,20 @@ import sys
 from pathlib import Path
 
 DEFAULT_OUT = {"latex": "protocol.tex", "macros": "a2ad-protocol.tex"}
+# theory.protocol.report's keys -> the document's (predict's vocabulary; docs/config.rst)
+PER_AGENT = {"fixed_points": "fixed_point", "residuals": "residual", "steps_per_turn": "steps_per_turn"}
+
+
+def json_document(doc: dict) -> dict:
+    """The ``--format json`` document of a derived theory: ``schema_version`` first, ``contraction_rate``
+    for the symbolic rate, and one entry per agent keyed by name (``steps_per_turn``, ``fixed_point``
+    and ``residual = fixed_point - target``, each as LaTeX, LaTeX terms and text) as ``predict`` has."""
+    from numerics.io.schema import versioned
+
+    agents = {name: {new: doc[old][name] for old, new in PER_AGENT.items() if name in doc[old]}
+              for name in doc["agents"]}
+    rest = {k: v for k, v in doc.items() if k not in PER_AGENT and k not in ("agents", "rate")}
+    return versioned({"agents": agents, "contraction_rate": doc["rate"], **rest})
 
 
 def run(args) -> int:
@@ -39,7 +53,7 @@ def run(args) -> int:
     elif args.format == "macros":
         text = report.as_macros(doc)
     elif args.format == "json":
-        text = report.as_json(doc) + "\n"
+        text = report.as_json(json_document(doc)) + "\n"
     else:
         text = report.as_text(doc) + "\n"
     if path is None:

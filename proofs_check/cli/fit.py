@@ -1,5 +1,5 @@
 """``a2ad fit TRANSCRIPT.jsonl [--config CONFIG.json]``: fit each agent's affine map and compare the
-predicted plateau and spread with the transcript's tail (C18).
+predicted fixed point and spread with the transcript's tail (C18).
 
 A transcript recorded under a protocol (its header line, or ``--config`` with a ``protocol``)
 is fitted from the inputs the protocol gives each agent, and predicted with the protocol's
@@ -12,6 +12,7 @@ from pathlib import Path
 from numerics.fit import output as fit_output, fitting
 from numerics.io import outputs, transcripts, validate
 from numerics.io.errors import InputError
+from numerics.io.schema import versioned
 
 MAX_BOOTSTRAP = 10**4  # each resample refits every agent's map
 FIGURE_FORMATS = (".png", ".pdf", ".svg")
@@ -54,7 +55,7 @@ def run(args) -> int:
     else:
         report = protocol_fit.fit(tr, protocol, tail_fraction=args.tail, bootstrap=args.bootstrap, seed=seed,
                                   level=args.level)
-    doc = fit_output.report_doc(report)
+    doc = versioned(fit_output.report_doc(report))
     text = outputs.dumps(doc, "fit") if args.json else fit_output.report_text(report)
     figure = fit_output.fit_figure(report, tr, figure)
     if args.json:

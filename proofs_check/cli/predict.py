@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from numerics.io import config, outputs
+from numerics.io.schema import versioned
 from numerics.dynamics import prediction
 
 
@@ -19,5 +20,5 @@ def run(args) -> int:
     else:  # every config number exactly as written (decimal text), nothing through float64
         prediction.check_digits(args.precision)
         doc = prediction.predict_precise(config.load_exact(args.config), args.precision)
-    outputs.dump_json(doc, "predict", indent=2)
+    outputs.dump_json(versioned(doc), "predict", indent=2)
     return 0

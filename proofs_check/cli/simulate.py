@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from numerics.io import config, outputs
+from numerics.io.schema import versioned
 from numerics.dynamics import prediction, simulate
 
 
@@ -16,5 +17,5 @@ def register(sub) -> None:
 
 def run(args) -> int:
     doc = prediction.simulate_doc(config.load(args.config), args.turns)
-    outputs.dump_json(doc, "simulate")
+    outputs.dump_json(versioned(doc), "simulate")
     return 0

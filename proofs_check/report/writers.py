@@ -14,6 +14,7 @@ import math
 from pathlib import Path
 
 from numerics.io.outputs import write_text
+from numerics.io.schema import versioned
 
 STYLE = {"passed": "green", "failed": "bold red", "skipped": "yellow"}
 WIDTH = 80
@@ -133,6 +134,6 @@ def write(report: dict, out_dir) -> list[Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "report.json", out / "report.md"]
-    write_text(paths[0], json.dumps(report, indent=2, allow_nan=False) + "\n")  # atomic: temp file + rename
+    write_text(paths[0], json.dumps(versioned(report), indent=2, allow_nan=False) + "\n")  # atomic: temp + rename
     write_text(paths[1], markdown(report))
     return paths
