@@ -1,7 +1,8 @@
 """Configs without a ``protocol`` print byte-identical ``predict``/``simulate`` output to the CLI
 before the protocol compiler (golden files recorded by tests/golden/record.py with the CLI of commit 9f30c68, the last one
-before the protocol compiler; that commit made `--precision` read JSON decimals exactly),
-and an explicit round-robin protocol reproduces the implicit one."""
+before the protocol compiler; that commit made `--precision` read JSON decimals exactly), once the documented
+rename map of schema version 1 (tests/golden/renames.py: ``schema_version`` added, simulate's ``errors`` ->
+``residual_norms``) is applied to the recording; and an explicit round-robin protocol reproduces the implicit one."""
 import json
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from numerics.protocol import spec as protocol
 
 sys.path.insert(0, str(Path(__file__).parent / "golden"))
 import record  # noqa: E402
+import renames  # noqa: E402
 
 CASES = list(record.cases())
 ROOT = Path(__file__).parent.parent
@@ -25,13 +27,19 @@ ROOT = Path(__file__).parent.parent
 def test_output_without_protocol_is_byte_identical(filename, args):
     out = subprocess.run([sys.executable, "-m", "proofs_check.cli", *args], check=True, capture_output=True,
                          cwd=ROOT).stdout
-    assert out == (record.HERE / filename).read_bytes()
+    assert out == renames.expected(filename, (record.HERE / filename).read_bytes())
 
 
 def test_golden_comparison_can_fail():
-    """Power: a one-digit change in the recorded bytes is detected (the test compares bytes, not numbers)."""
+    """Power: a one-digit change in the recorded bytes is detected (the test compares bytes, not numbers),
+    also through the rename map, also in a renamed key's value."""
     golden = (record.HERE / "two_agents.predict.out").read_bytes()
     assert golden.replace(b"0.", b"1.", 1) != golden
+    name = "two_agents.simulate_t7.out"
+    recorded = (record.HERE / name).read_bytes()
+    want = renames.expected(name, recorded)
+    assert renames.expected(name, recorded.replace(b"0.7725", b"0.7726", 1)) != want
+    assert b'"residual_norms": [0.75, 0.7725' in want  # the renamed key carries the recorded values
 
 
 @pytest.mark.parametrize("name", ["two_agents", "three_agents"])
