@@ -121,9 +121,9 @@ def main() -> dict:
     spec = sweep_spec.parse(closed_form_spec())
     rho, res = bare()
     cols = package_compute(spec)
-    got = np.concatenate([c["rho"] for c in cols])
+    got = np.concatenate([c["contraction_rate"] for c in cols])
     assert np.allclose(got, rho, rtol=1e-10), "package and bare rho differ"
-    assert np.allclose(np.concatenate([c["residual_A"] for c in cols]), res[:, 0], rtol=1e-8, equal_nan=True)
+    assert np.allclose(np.concatenate([c["residual_norm_A"] for c in cols]), res[:, 0], rtol=1e-8, equal_nan=True)
     tmp = Path(tempfile.mkdtemp(prefix="a2ad-bench-sweep-"))
     t_bare, t_compute, t_full = [], [], []
     try:

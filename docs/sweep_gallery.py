@@ -14,11 +14,11 @@ GALLERY = ("sweep_convergence", "sweep_plateau")  # quick closed-form / simulati
 def summary(spec, cols) -> str:
     conv = cols["converges"]
     lines = [f"{spec.n_points} grid points; the pair converges (rho < 1) at {conv.mean():.0%} of them, "
-             f"rho from {cols['rho'].min():.3f} to {cols['rho'].max():.3f}."]
-    gaps = [cols[k][conv] for k in cols if k.startswith("sim_gap_")]
+             f"contraction rate rho from {cols['contraction_rate'].min():.3f} to {cols['contraction_rate'].max():.3f}."]
+    gaps = [cols[k][conv] for k in cols if k.startswith("sim_fixed_point_distance_")]
     if gaps:
         worst = max(float(np.max(g)) for g in gaps)
-        lines.append(f"Simulated plateaus ({spec.measures['simulate']['turns']} rounds) against the predicted "
+        lines.append(f"Simulated messages ({spec.measures['simulate']['turns']} rounds) against the predicted "
                      f"fixed points: largest distance {worst:.1e} over the converging points.")
     return "\n".join(lines) + "\n"
 

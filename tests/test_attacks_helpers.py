@@ -58,7 +58,7 @@ def test_attack_cli_steers_victim(capsys, tmp_path):
     doc = attack_cli(capsys, tmp_path, GOOD, "--kind", "steer", "--point", "[2.0, -1.0]")
     _, last = attacked_run(GOOD, doc["agent_entry"])
     assert np.allclose(last[1], [2.0, -1.0], atol=SIM_TOL)
-    assert doc["unreachable_residual"] < SIM_TOL
+    assert doc["unreachable_residual_norm"] < SIM_TOL
 
 
 def test_steering_reports_unreachable_residual():

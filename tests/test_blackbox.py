@@ -109,10 +109,12 @@ def test_fit_recovers_noise_free_gd_maps(tmp_path, capsys):
     path = transcripts.from_run(pair, v0, simulate.run(pair, v0, 40)).write(tmp_path / "gd.jsonl")
     assert cli.main(["fit", str(path), "--json", "--bootstrap", "20"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    for entry, agent in zip(doc["agents"], pair):
+    assert list(doc["agents"]) == [a.name for a in pair]  # keyed by name, in speaking order (as predict)
+    for agent in pair:
+        entry = doc["agents"][agent.name]
         assert np.max(np.abs(np.array(entry["M_hat"]) - agent.M)) <= FIT_EXACT_TOL
         assert np.max(np.abs(np.array(entry["c_hat"]) - agent.c)) <= FIT_EXACT_TOL
-        assert np.max(np.abs(np.array(entry["implied_target"]) - agent.w_star)) <= FIT_EXACT_TOL
+        assert np.max(np.abs(np.array(entry["target"]) - agent.w_star)) <= FIT_EXACT_TOL
     assert (tmp_path / "gd-fit.png").read_bytes()[:4] == b"\x89PNG"
 
 

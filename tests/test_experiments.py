@@ -24,7 +24,7 @@ def test_misalignment_points_on_prediction(tmp_path, capsys):
     rows = run_experiment(tmp_path, capsys, "misalignment")
     assert {r["geometry_A"] for r in rows} == {"isotropic", "anisotropic", "rank-deficient"}
     for r in rows:
-        p, s = float(r["predicted_plateau"]), float(r["simulated_plateau"])
+        p, s = float(r["residual_norm"]), float(r["sim_residual_norm"])
         assert abs(p - s) <= PLATEAU_TOL * max(1.0, p)
 
 
@@ -39,19 +39,19 @@ def test_geometry_better_informed_agent_keeps_its_target(tmp_path, capsys):
 def test_adversarial_attacker_wins(tmp_path, capsys):
     rows = run_experiment(tmp_path, capsys, "adversarial")
     full = [r for r in rows if r["attack"] == "full"]
-    assert float(full[-1]["attacker_error"]) < 1e-12
-    assert float(full[-1]["victim_error"]) == pytest.approx(float(full[-1]["victim_reference"]), rel=1e-10)
+    assert float(full[-1]["attacker_sim_residual_norm"]) < 1e-12
+    assert float(full[-1]["victim_sim_residual_norm"]) == pytest.approx(float(full[-1]["victim_reference"]), rel=1e-10)
     rank_one = [r for r in rows if r["attack"] == "rank-one"]
-    assert float(rank_one[-1]["attacker_error"]) < float(rank_one[0]["attacker_error"])
+    assert float(rank_one[-1]["attacker_sim_residual_norm"]) < float(rank_one[0]["attacker_sim_residual_norm"])
     for r in (r for r in rows if r["attack"] == "defence"):
-        assert float(r["victim_error"]) <= float(r["victim_reference"]) * (1 + 1e-12)
+        assert float(r["victim_sim_residual_norm"]) <= float(r["victim_reference"]) * (1 + 1e-12)
 
 
 def test_helper_orders_of_convergence(tmp_path, capsys):
     rows = run_experiment(tmp_path, capsys, "helper")
     err = {}
     for r in rows:
-        err.setdefault(r["helper"], []).append(float(r["main_error"]))
+        err.setdefault(r["helper"], []).append(float(r["main_sim_residual_norm"]))
     assert err["Newton alpha=1"][1] <= 1e-12 * max(1.0, err["Newton alpha=1"][0])
     d = 4
     assert err["identification"][d + 1] < 1e-9  # round d+2
@@ -72,7 +72,7 @@ def test_trained_lsa_plateaus_match_c3(tmp_path, capsys):
         rows = list(csv.DictReader(fh))
     for agent in "AB":
         last = [r for r in rows if r["agent"] == agent][-1]
-        assert float(last["error"]) == pytest.approx(float(last["predicted_plateau"]), rel=0.02)
+        assert float(last["sim_residual_norm"]) == pytest.approx(float(last["residual_norm"]), rel=0.02)
     assert (out / "trained_lsa.png").read_bytes()[:4] == PNG_MAGIC
 
 
@@ -81,7 +81,7 @@ def test_helper_with_lsa_main_agent(tmp_path, capsys):
     assert cli.main(["experiment", "helper", "--agents", "lsa", "--quick", "--out", str(out)]) == 0
     capsys.readouterr()
     with open(out / "helper.csv") as fh:
-        err = [float(r["main_error"]) for r in csv.DictReader(fh) if r["helper"] == "Newton alpha=1"]
+        err = [float(r["main_sim_residual_norm"]) for r in csv.DictReader(fh) if r["helper"] == "Newton alpha=1"]
     assert err[1] <= 1e-12 * max(1.0, err[0])  # C12 holds for the LSA main agent too
 
 
@@ -89,6 +89,6 @@ def test_blackbox_prediction_matches_the_tail(tmp_path, capsys):
     rows = run_experiment(tmp_path, capsys, "blackbox")
     assert (tmp_path / "blackbox" / "transcript.jsonl").exists()
     for r in rows:  # the predicted and observed plateau intervals overlap; the spreads agree within 30%
-        assert float(r["predicted_low"]) <= float(r["observed_high"])
-        assert float(r["observed_low"]) <= float(r["predicted_high"])
+        assert float(r["fixed_point_low"]) <= float(r["observed_tail_mean_high"])
+        assert float(r["observed_tail_mean_low"]) <= float(r["fixed_point_high"])
         assert float(r["predicted_std"]) == pytest.approx(float(r["observed_std"]), rel=0.3)

@@ -295,10 +295,10 @@ def transcript_text(draw):
         lines.append(json.dumps(rec))
         w = out
     if len(names) == 2 and draw(st.integers(0, 3)) == 0:  # recorded under the round robin, stated in a header
-        head = {"format": 1, "agents": names, "protocol": {"rounds": [{"A": {"B": 1.0}}, {"B": {"A": 1.0}}],
+        head = {"schema_version": 1, "agents": names, "protocol": {"rounds": [{"A": {"B": 1.0}}, {"B": {"A": 1.0}}],
                                                            "initial_messages": {"A": [0.0] * d, "B": [0.0] * d}}}
         if not clean and draw(st.integers(0, 3)) == 0:
-            head[draw(st.sampled_from(["format", "agents", "protocol", "extra"]))] = draw(HOSTILE)
+            head[draw(st.sampled_from(["schema_version", "agents", "protocol", "extra"]))] = draw(HOSTILE)
         lines = [json.dumps(head)] + [json.dumps({**json.loads(x), "phase": i % 2}) for i, x in enumerate(lines)]
     if lines and not clean and draw(st.integers(0, 10)) == 0:
         lines[draw(st.integers(0, len(lines) - 1))] = draw(st.sampled_from(

@@ -68,7 +68,7 @@ def test_predict_matches_long_simulation(tmp_path, capsys, K, d, rank_deficient,
         u = np.array(entry["fixed_point"])
         assert np.linalg.norm(u - last) <= REL_TOL * np.linalg.norm(u)
         assert np.allclose(entry["residual"], u - np.array(entry["target"]), atol=1e-15)
-        assert sim["agents"][name]["errors"][-1] == pytest.approx(entry["residual_norm"], rel=1e-8, abs=1e-12)
+        assert sim["agents"][name]["residual_norms"][-1] == pytest.approx(entry["residual_norm"], rel=1e-8, abs=1e-12)
 
 
 def test_precision_agrees_with_float64(tmp_path, capsys):

@@ -87,8 +87,8 @@ def test_fit_file_round_trip_and_cli(tmp_path, capsys):
     assert doc["protocol"]["agents"] == list(s.names)
     M, c, W, mask = protocol_eval.system_arrays(s)
     want = protocol_eval.fixed_points(M, c, W, mask)
-    for k, entry in enumerate(doc["agents"]):
-        np.testing.assert_allclose(entry["predicted_plateau"], want[k], atol=FIT_EXACT_TOL)
+    for k, name in enumerate(s.names):
+        np.testing.assert_allclose(doc["agents"][name]["fixed_point"], want[k], atol=FIT_EXACT_TOL)
     assert (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"
 
 
@@ -219,7 +219,7 @@ def test_bad_protocol_transcripts_exit_2(tmp_path, capsys):
     first[next(iter(first))] = "0.5"
     _fit_fails(_write(tmp_path, [json.dumps(text_head)] + lines[1:]), capsys, match="must be a number")
     _fit_fails(_write(tmp_path, ['{"format": 2, "agents": ["A", "B"], "protocol": {}}'] + lines[1:]), capsys,
-               match="line 1: 'format' must be 1")
+               match="line 1: 'schema_version' must be 1")
     _fit_fails(_write(tmp_path, [lines[0], lines[2], lines[1]] + lines[3:]), capsys, match="schedule expects")
     rec = json.loads(lines[3])
     rec["incoming"] = [x + 0.5 for x in rec["incoming"]]
@@ -270,8 +270,8 @@ def test_llm_run_follows_the_protocol_and_fit_reads_it_back(tmp_path, capsys, se
     assert np.max(np.abs(rep.rounds - sim)) <= BITWISE
     assert cli.main(["fit", str(out), "--bootstrap", "20", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    for entry, agent in zip(doc["agents"], system.agents):
-        H = agent.geometry.H
+    for agent in system.agents:
+        entry, H = doc["agents"][agent.name], agent.geometry.H
         assert np.max(np.abs(np.array(entry["M_hat"]) - (np.eye(3) - 0.5 * H))) < ROUNDED_FIT_TOL
 
 
@@ -377,7 +377,7 @@ def test_steer_on_a_round_robin_protocol_is_c11():
     w_c11, unreachable = attacks.steering_target(s.agents[1].M, s.agents[1].w_star, p)
     assert unreachable < 1e-12
     np.testing.assert_allclose(doc["predicted"]["agents"]["A"]["target"], w_c11, rtol=SAME_TOL, atol=SAME_TOL)
-    assert doc["unreachable_residual"] < SAME_TOL
+    assert doc["unreachable_residual_norm"] < SAME_TOL
 
 
 def test_full_attack_makes_the_attacker_exact_under_any_protocol():

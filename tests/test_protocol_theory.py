@@ -156,7 +156,9 @@ def test_derive_protocol_text_json_and_refusal(tmp_path, capsys, monkeypatch):
     assert "rho(M_A*M_B)^(1/2)" in out and "FAILED" not in out and "[V1 proved]" in out
     assert cli.main(["derive", "--protocol", ex, "--format", "json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert doc["rate"]["power"] == 2 and all(c["holds"] for c in doc["checks"])
+    assert doc["schema_version"] == 1 and doc["contraction_rate"]["power"] == 2 and all(c["holds"] for c in doc["checks"])
+    assert list(doc["agents"]) == ["A", "B"] and set(doc["agents"]["A"]) == {"steps_per_turn", "fixed_point", "residual"}
+    assert doc["agents"]["B"]["fixed_point"]["text"] and not {"rate", "fixed_points", "residuals"} & set(doc)
     # a failing check refuses to print anything
     monkeypatch.setattr(P, "verify", lambda cp: [P.Check("planted", False, "x")])
     assert cli.main(["derive", "--protocol", ex, "--format", "text"]) == 1
@@ -189,9 +191,9 @@ def test_gallery_pages_match_the_examples():
         assert page.exists() and (ROOT / "docs" / "protocols" / f"{r['key']}.png").exists()
         assert "What changes compared with the paper's protocol" in page.read_text() and r["key"] in index
         doc = prediction.predict(config.load(ROOT / "examples" / f"protocol_{r['key']}.json"))
-        assert doc["contraction_rate"] == pytest.approx(r["rate"], rel=1e-12)
-        for n, v in r["plateaus"].items():
-            assert doc["agents"][n]["residual_norm"] == pytest.approx(v, rel=1e-12)
+        assert doc["contraction_rate"] == pytest.approx(r["contraction_rate"], rel=1e-12)
+        for n, v in r["agents"].items():
+            assert doc["agents"][n]["residual_norm"] == pytest.approx(v["residual_norm"], rel=1e-12)
 
 
 def test_float_weights_are_read_as_the_simplest_fraction_with_the_same_double():

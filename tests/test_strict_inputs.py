@@ -286,8 +286,8 @@ def test_fit_bootstrap_zero_works(tmp_path, capsys):
     assert code == 0, err
     doc = json.loads(out)
     # the fitted maps' intervals are least-squares t-intervals (no resampling); the plateau's need the bootstrap
-    assert doc["bootstrap"] == 0 and doc["agents"][0]["predicted_plateau_interval"] is None
-    assert doc["agents"][0]["map_interval"] is not None
+    assert doc["bootstrap"] == 0 and doc["agents"]["A"]["fixed_point_interval"] is None
+    assert doc["agents"]["A"]["map_interval"] is not None
 
 
 @pytest.mark.parametrize("argv", [["derive", "--format", "json", "--out", "{dir}"],

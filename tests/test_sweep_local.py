@@ -47,13 +47,13 @@ def per_point_reference(spec, turns=None):
     for p in range(spec.n_points):
         system = spec.point_system({k: v[p] for k, v in values.items()})
         doc = prediction.predict(system)
-        row = {"rho": doc["contraction_rate"], "converges": doc["converges"]}
+        row = {"contraction_rate": doc["contraction_rate"], "converges": doc["converges"]}
         for name, entry in doc["agents"].items():
-            row[f"residual_{name}"] = np.nan if entry["residual_norm"] is None else entry["residual_norm"]
+            row[f"residual_norm_{name}"] = np.nan if entry["residual_norm"] is None else entry["residual_norm"]
         if turns:
             last = simulate.run(system.agents, system.initial_message, turns)[-1]
             for i, a in enumerate(system.agents):
-                row[f"sim_residual_{a.name}"] = np.linalg.norm(last[i] - a.w_star)
+                row[f"sim_residual_norm_{a.name}"] = np.linalg.norm(last[i] - a.w_star)
         rows.append(row)
     return {k: np.array([r[k] for r in rows]) for k in rows[0]}
 
@@ -101,27 +101,27 @@ def test_plateau_linear_in_gap_scale():
     """C3/C4: the residuals are linear in Delta, so residual(s) = s residual(1), and 0 at s = 0."""
     spec = make({"gap_angle": [0.0, 1.1], "gap_scale": [0.0, 0.5, 1.0, 3.0]}, measure=[{"simulate": {"turns": 600}}])
     cols = whole(spec)
-    assert cols["converges"].all() and cols["rho"].max() < 0.95
-    r = cols["residual_A"].reshape(2, 4)
+    assert cols["converges"].all() and cols["contraction_rate"].max() < 0.95
+    r = cols["residual_norm_A"].reshape(2, 4)
     np.testing.assert_allclose(r, r[:, 2:3] * np.array([0.0, 0.5, 1.0, 3.0]), rtol=1e-10, atol=1e-14)
     assert r[0, 2] != pytest.approx(r[1, 2], rel=1e-3)  # the angle matters for this geometry
     # the real iteration lands on the predicted fixed point
-    assert np.max(cols["sim_gap_A"]) < SIM_ATOL and np.max(cols["sim_gap_B"]) < SIM_ATOL
-    np.testing.assert_allclose(cols["sim_residual_B"], cols["residual_B"], atol=SIM_ATOL)
+    assert max(np.max(cols[f"sim_fixed_point_distance_{n}"]) for n in "AB") < SIM_ATOL
+    np.testing.assert_allclose(cols["sim_residual_norm_B"], cols["residual_norm_B"], atol=SIM_ATOL)
 
 
-def test_sim_gap_detects_a_wrong_closed_form(monkeypatch):
+def test_sim_fixed_point_distance_detects_a_wrong_closed_form(monkeypatch):
     spec = make({"gap_scale": [1.0, 2.0]}, measure=[{"simulate": {"turns": 600}}])
     real = closed_forms.fixed_points
     monkeypatch.setattr(closed_forms, "fixed_points", lambda M, c, check=True: real(M, -c, check))  # flipped sign
-    assert np.min(whole(spec)["sim_gap_A"]) > 1e-2
+    assert np.min(whole(spec)["sim_fixed_point_distance_A"]) > 1e-2
 
 
 def test_divergent_points_have_no_residual():
     spec = make({"agents.0.preconditioner": [0.5, 5.0]})
     cols = whole(spec)
-    assert cols["converges"].tolist() == [True, False] and cols["rho"][1] > 1
-    assert np.isfinite(cols["residual_A"][0]) and np.isnan(cols["residual_A"][1])
+    assert cols["converges"].tolist() == [True, False] and cols["contraction_rate"][1] > 1
+    assert np.isfinite(cols["residual_norm_A"][0]) and np.isnan(cols["residual_norm_A"][1])
 
 
 def test_process_pool_equals_in_process(tmp_path):
@@ -147,8 +147,8 @@ def test_files_resume_force_and_refusal(tmp_path, capsys):
     assert [f.name for f in files] == [f"chunk-{c:06d}.parquet" for c in range(6)]  # no temporary files left
     df = pd.read_parquet(out / "results").sort_values("point")  # one table, as a user reads it
     assert len(df) == 21 and df["point"].tolist() == list(range(21))
-    assert {"agents.0.preconditioner", "agents.1.preconditioner.0.0", "rho", "converges", "residual_A",
-            "residual_B", "seed"} <= set(df.columns)
+    assert {"agents.0.preconditioner", "agents.1.preconditioner.0.0", "contraction_rate", "converges",
+            "residual_norm_A", "residual_norm_B", "seed"} <= set(df.columns)
     meta = json.loads((out / "spec.json").read_text())
     assert meta["spec"] == raw and meta["package_version"] == "0.1.0" and meta["n_chunks"] == 6
     assert (out / "phase.png").stat().st_size > 10_000
@@ -215,10 +215,10 @@ def test_train_lsa_measure_reproducible_and_consistent():
     a, b = whole(spec), whole(spec)
     for k in a:
         np.testing.assert_array_equal(a[k], b[k])  # each point's seed fixes its result
-    assert a["lsa_gamma_error_A"][0] != a["lsa_gamma_error_A"][1]  # and seeds differ
-    assert np.all(a["lsa_rho"] < 1) and np.all(np.isfinite(a["lsa_gamma_error_B"]))
-    assert np.max(a["lsa_plateau_gap_A"]) < 1e-8 and np.max(a["lsa_plateau_gap_B"]) < 1e-8
-    assert np.all(a["lsa_predicted_residual_A"] > 1e-3)
+    assert a["lsa_gamma_rel_error_A"][0] != a["lsa_gamma_rel_error_A"][1]  # and seeds differ
+    assert np.all(a["lsa_contraction_rate"] < 1) and np.all(np.isfinite(a["lsa_gamma_rel_error_B"]))
+    assert np.max(a["lsa_residual_rel_error_A"]) < 1e-8 and np.max(a["lsa_residual_rel_error_B"]) < 1e-8
+    assert np.all(a["lsa_residual_norm_A"] > 1e-3)
 
 
 def test_train_lsa_needs_definite_geometry(tmp_path, capsys):
@@ -257,13 +257,13 @@ def test_protocol_sweep_follows_the_protocol_not_the_round_robin():
     got = whole(spec)
     ref = per_point_reference(spec)
     assert mismatch({k: got[k] for k in ref}, ref) < AGREE_RTOL
-    assert np.all(got["sim_gap_A"] < SIM_ATOL) and np.all(got["sim_gap_B"] < SIM_ATOL)
+    assert max(np.max(got[f"sim_fixed_point_distance_{n}"]) for n in "AB") < SIM_ATOL
     plain = dict(PROTOCOL_BASE)
     plain.pop("protocol")
     rr = whole(sweep_spec.parse({"base": plain, "axes": {"agents.0.preconditioner": [0.6]}, "measure": ["predict"]}))
     # weight 0 on A's own message is the round robin; weight 0.9 is not
-    assert abs(got["residual_A"][0] - rr["residual_A"][0]) < AGREE_RTOL
-    assert abs(got["residual_A"][-1] - rr["residual_A"][0]) > 0.1
+    assert abs(got["residual_norm_A"][0] - rr["residual_norm_A"][0]) < AGREE_RTOL
+    assert abs(got["residual_norm_A"][-1] - rr["residual_norm_A"][0]) > 0.1
 
 
 def test_protocol_sweep_over_a_batched_axis_still_follows_the_protocol():

@@ -60,13 +60,14 @@ def figure(e: G.Entry, cfg: dict, path: Path) -> dict:
     ax = axes[0][0]
     for k, (name, entry) in enumerate(pred["agents"].items()):
         col = f"C{k}"
-        ax.semilogy(np.arange(1, ROUNDS + 1), sim["agents"][name]["errors"], color=col, label=f"{name}: simulated")
+        ax.semilogy(np.arange(1, ROUNDS + 1), sim["agents"][name]["residual_norms"], color=col, label=f"{name}: simulated")
         ax.axhline(entry["residual_norm"], color=col, ls="--", lw=1, label=f"{name}: predicted plateau")
     ax.set_xlabel("round")
     ax.set_ylabel(r"$\|m_i - w_i^*\|$")
     ax.set_title(f"{e.title}\nrho = {pred['contraction_rate']:.3f} per round", fontsize=9)
     ax.legend(fontsize=7, ncol=2)
-    out = {"rate": pred["contraction_rate"], "plateaus": {n: a["residual_norm"] for n, a in pred["agents"].items()}}
+    out = {"contraction_rate": pred["contraction_rate"],
+           "agents": {n: {"residual_norm": a["residual_norm"]} for n, a in pred["agents"].items()}}
     if e.key == "anchored":
         ax2 = axes[0][1]
         cp = P.compile_protocol(e.spec, noise=False)
@@ -76,7 +77,7 @@ def figure(e: G.Entry, cfg: dict, path: Path) -> dict:
             env = {ag.name: (ag.M, ag.w_star) for ag in s.agents}
             expr = cp.residual(0).subs(P.gap("B", "A"), P.w_star("B") - P.w_star("A"))
             derived.append(np.linalg.norm(P.evaluate(cp, expr, env, scalars={"alpha": float(a)})))
-            simulated.append(prediction.simulate_doc(s, 2000)["agents"]["A"]["errors"][-1])
+            simulated.append(prediction.simulate_doc(s, 2000)["agents"]["A"]["residual_norms"][-1])
         ax2.plot(ALPHAS, derived, "-", label="derived e_A (compiler, evaluated)")
         ax2.plot(ALPHAS, simulated, "o", label="simulated, 2000 rounds")
         ax2.set_xlabel("alpha (A's weight on its own last message)")
@@ -112,9 +113,14 @@ def page(e: G.Entry, example: str, doc: dict, numbers: dict) -> str:
     lines += ["Prediction against simulation for the example agents (``a2ad predict`` and "
               "``a2ad simulate`` on the config above):", "",
               f".. image:: {e.key}.png", "   :alt: prediction vs simulation", "",
-              f"Example numbers: rate {numbers['rate']:.4f} per round; plateaus "
-              + ", ".join(f"{n} {v:.4f}" for n, v in numbers["plateaus"].items()) + ".", ""]
+              f"Example numbers: rate {numbers['contraction_rate']:.4f} per round; plateaus "
+              + _plateaus(numbers) + ".", ""]
     return "\n".join(lines)
+
+
+def _plateaus(row: dict) -> str:
+    """Each agent's predicted residual norm (its plateau), as the pages print it."""
+    return ", ".join(f"{n} {a['residual_norm']:.4f}" for n, a in row["agents"].items())
 
 
 def main() -> list[dict]:
@@ -128,14 +134,14 @@ def main() -> list[dict]:
         numbers = figure(e, cfg, HERE / f"{e.key}.png")
         (HERE / f"{e.key}.rst").write_text(page(e, example, doc, numbers))
         pages.append(e.key)
-        rows.append({"key": e.key, "title": e.title, "rate_latex": doc["rate"]["latex"],
-                     "rate_text": ", ".join(b["text"] for b in doc["rate"]["blocks"]) + (
+        rows.append({"key": e.key, "title": e.title, "contraction_rate_latex": doc["rate"]["latex"],
+                     "contraction_rate_text": ", ".join(b["text"] for b in doc["rate"]["blocks"]) + (
                          f" ^(1/{doc['rate']['power']})" if doc["rate"]["power"] > 1 else ""),
                      **numbers})
     table = ["   * - protocol\n     - derived rate\n     - example rate\n     - example plateaus"]
     for r in rows:
-        table.append(f"   * - :doc:`{r['key']}`\n     - :math:`{r['rate_latex']}`\n     - {r['rate']:.4f}\n     - "
-                     + ", ".join(f"{n} {v:.4f}" for n, v in r["plateaus"].items()))
+        table.append(f"   * - :doc:`{r['key']}`\n     - :math:`{r['contraction_rate_latex']}`\n"
+                     f"     - {r['contraction_rate']:.4f}\n     - " + _plateaus(r))
     index = ["Protocol gallery", "================", "",
              "Linear interaction protocols beyond the paper's round robin, each compiled by the protocol",
              "compiler: the round map of the joint state, the fixed point by block elimination in the free",
@@ -150,5 +156,5 @@ def main() -> list[dict]:
 
 if __name__ == "__main__":
     for r in main():
-        print(f"{r['key']:13s} rho = {r['rate_text']:45s} example rate {r['rate']:.4f}  plateaus "
-              + ", ".join(f"{n} {v:.4f}" for n, v in r["plateaus"].items()))
+        print(f"{r['key']:13s} rho = {r['contraction_rate_text']:45s} example rate {r['contraction_rate']:.4f}  "
+              "plateaus " + _plateaus(r))
