@@ -12,7 +12,7 @@ from pathlib import Path
 
 DEFAULT_OUT = {"latex": "protocol.tex", "macros": "a2ad-protocol.tex"}
 # theory.protocol.report's keys -> the document's (predict's vocabulary; docs/config.rst)
-PER_AGENT = {"fixed_points": "fixed_point", "residuals": "residual", "steps_per_turn": "steps_per_turn"}
+PER_AGENT = {"steps_per_turn": "steps_per_turn", "fixed_points": "fixed_point", "residuals": "residual"}
 
 
 def json_document(doc: dict) -> dict:
