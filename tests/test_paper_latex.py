@@ -198,6 +198,8 @@ def test_long_sums_break_into_lines_that_fit():
 def test_json_format_carries_text_and_provenance(capsys):
     import json
     assert cli.main(["derive", "--format", "json", "--claims", "C14b,C12"]) == 0
-    rows = json.loads(capsys.readouterr().out)
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["schema_version"] == 1
+    rows = doc["formulas"]
     assert {r["claim"] for r in rows} == {"C12"}  # C14b has no named formula
     assert rows[0]["provenance"] == "paper abstract" and "$" not in rows[0]["description"]
