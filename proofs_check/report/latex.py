@@ -13,7 +13,7 @@ from pathlib import Path
 
 import sympy as sp
 
-from numerics.io.errors import InputError
+from numerics.io.errors import DerivationRefused, InputError
 from theory.core import derivations, notation
 from theory.core.formulas import all_formulas
 
@@ -45,11 +45,11 @@ PDFLATEX_TIMEOUT = 120  # seconds; a small document takes about one
 LINE_BUDGET = 80  # visible characters per display line; a 17 cm text width holds about 85 at 10 pt
 
 
-class UnverifiedStep(Exception):
+class UnverifiedStep(DerivationRefused):
     """A derivation step that did not reduce to 0: the chain is not printed."""
 
 
-class EmptyStep(Exception):
+class EmptyStep(DerivationRefused):
     """A derivation step that prints exactly like the one before it: it shows nothing."""
 
 
