@@ -238,20 +238,31 @@ def pdflatex() -> str | None:
 
 
 def compile_pdf(tex_path: Path) -> Path:
-    """Run pdflatex twice (references) in a scratch directory; raise with the log's first error."""
+    """Run pdflatex twice (references) in a scratch directory; raise with the log's first error.
+
+    pdflatex writes its .aux, .log and .pdf into the scratch directory; the .pdf and the .log
+    are then copied beside the .tex atomically (:func:`numerics.io.outputs.copy_file`), so a
+    failed or interrupted run never leaves half a PDF, and both get the umask's mode.
+    """
+    from numerics.io import outputs
+
     exe = pdflatex()
     if exe is None:
         raise InputError("pdflatex", None, "is not installed (Debian: texlive-latex-base texlive-latex-recommended)")
     tex_path = Path(tex_path).resolve()
     with tempfile.TemporaryDirectory() as tmp:
+        made = Path(tmp) / tex_path.name
         for _ in range(2):
-            proc = subprocess.run([exe, "-interaction=nonstopmode", "-halt-on-error", tex_path.name],
+            proc = subprocess.run([exe, "-interaction=nonstopmode", "-halt-on-error", f"-output-directory={tmp}",
+                                   tex_path.name],
                                   cwd=tex_path.parent, capture_output=True, text=True, timeout=PDFLATEX_TIMEOUT,
                                   env={"TEXMFOUTPUT": tmp, "PATH": "/usr/bin:/bin"})
-            log = tex_path.with_suffix(".log").read_text(errors="replace") if tex_path.with_suffix(".log").exists() else ""
+            log = made.with_suffix(".log").read_text(errors="replace") if made.with_suffix(".log").exists() else ""
+            if log:  # beside the .tex, for whoever debugs the LaTeX
+                outputs.copy_file(made.with_suffix(".log"), tex_path.with_suffix(".log"))
             if proc.returncode != 0:
                 first = next((line for line in log.splitlines() if line.startswith("!")), proc.stdout[-300:])
                 raise RuntimeError(f"pdflatex failed on {tex_path.name}: {first}")
         if "undefined" in log.lower() and "Reference" in log:
             raise RuntimeError(f"{tex_path.name}: undefined references")
-    return tex_path.with_suffix(".pdf")
+        return outputs.copy_file(made.with_suffix(".pdf"), tex_path.with_suffix(".pdf"))
