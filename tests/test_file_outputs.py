@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from chat_server import ChatServer
+
 from numerics.io import config, locks, outputs, transcripts, validate
 from numerics.io.errors import A2ADError, DerivationRefused, InputError, ServiceError
 from numerics.llm import client as llm_client
@@ -170,10 +170,9 @@ def test_atomic_write_fsyncs_file_and_folder_and_leaves_no_temporary(tmp_path, m
 def test_a_failed_write_keeps_the_previous_file(tmp_path):
     path = tmp_path / "f.txt"
     outputs.write_text(path, "old")
-    with pytest.raises(RuntimeError):
-        with outputs.atomic(path) as tmp:
-            tmp.write_text("half a fi")
-            raise RuntimeError("killed mid-write")
+    with pytest.raises(RuntimeError), outputs.atomic(path) as tmp:
+        tmp.write_text("half a fi")
+        raise RuntimeError("killed mid-write")
     assert path.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["f.txt"]
 
 
@@ -350,14 +349,11 @@ def test_llm_run_resume_refused_while_another_run_writes(tmp_path, gated_server)
 def test_the_lock_is_what_refuses(tmp_path, monkeypatch):
     """Power: without the lock the second holder is not refused (in-process: flock is per open file)."""
     target = tmp_path / "t.jsonl"
-    with locks.hold(target):
-        with pytest.raises(InputError, match="in use by process"):
-            with locks.hold(target):
-                pass
+    with locks.hold(target), pytest.raises(InputError, match="in use by process"), locks.hold(target):
+        pass
     monkeypatch.setattr(locks.fcntl, "flock", lambda fd, op: None)  # a planted lock that never excludes
-    with locks.hold(target):
-        with locks.hold(target):
-            pass
+    with locks.hold(target), locks.hold(target):
+        pass
 
 
 # ---------------------------------------------------------------------------- errors
