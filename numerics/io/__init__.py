@@ -1,1 +1,1 @@
-"""Input and output: configs and transcripts read with validation, the one error type, atomic writes, progress."""
+"""Input and output: configs and transcripts read with validation, the error hierarchy (one root), atomic writes, locks, progress."""

@@ -44,12 +44,6 @@ class System:
         return np.stack([a.M for a in self.agents]), np.stack([a.c for a in self.agents])
 
 
-def _unknown_keys(where: str, obj: dict, allowed: set[str]) -> None:
-    extra = sorted(set(obj) - allowed)
-    if extra:
-        raise InputError(f"{where} key", extra[0], f"is not allowed here; allowed keys: {sorted(allowed)}")
-
-
 def _object(where: str, value) -> dict:
     if not isinstance(value, dict):
         raise InputError(where, value, "must be a JSON object")
@@ -72,7 +66,7 @@ def _steps(name: str, spec: dict) -> int:
 def _agent_spec(index: int, raw) -> tuple[str, dict, dict | None]:
     """Name, the checked agent object and its prompt object (None for geometry + target)."""
     spec = _object(f"agents[{index}]", raw)
-    _unknown_keys(f"agents[{index}]", spec, AGENT_KEYS)
+    validate.unknown_keys(f"agents[{index}]", spec, AGENT_KEYS)
     name = spec.get("name", chr(ord("A") + index) if index < 26 else f"agent{index}")
     if not isinstance(name, str) or not name:
         raise InputError(f"agents[{index}].name", name, "must be a non-empty string")
@@ -82,7 +76,7 @@ def _agent_spec(index: int, raw) -> tuple[str, dict, dict | None]:
         raise InputError(f"{name}", sorted(spec), "give either 'prompt' (X, y) or 'geometry' plus 'target'")
     if has_prompt:
         p = _object(f"{name}.prompt", spec["prompt"])
-        _unknown_keys(f"{name}.prompt", p, PROMPT_KEYS)
+        validate.unknown_keys(f"{name}.prompt", p, PROMPT_KEYS)
         if set(p) != PROMPT_KEYS:
             raise InputError(f"{name}.prompt", sorted(p), "needs both 'X' and 'y'")
         return name, spec, p
@@ -96,7 +90,7 @@ def parse_agents(raw, agent_parser=None) -> tuple[list[tuple[str, prompts.Geomet
     """The validated agent entries ``(name, geometry, preconditioner or None, steps)`` and ``v_0``."""
     agent_parser = agent_parser or parse_agent
     top = _object("config", raw)
-    _unknown_keys("config", top, TOP_KEYS)
+    validate.unknown_keys("config", top, TOP_KEYS)
     check_version(top)
     agents_raw = top.get("agents")
     if not isinstance(agents_raw, list) or len(agents_raw) < 2:

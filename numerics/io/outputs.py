@@ -4,9 +4,11 @@
   can be created and written, it is not an existing directory (for a file), it is not one
   of the command's inputs (never, even with ``--force``), and an existing file is only
   replaced with ``force=True`` (the CLI's ``--force``).
-- :func:`write_text` / :func:`atomic` write through a temporary file in the same
-  directory and ``os.replace`` it into place, so a failure never leaves half a file and
-  never destroys the previous one.
+- :func:`atomic` (and :func:`write_text`, :func:`write_bytes`, :func:`copy_file` on top of it)
+  is the one way the package writes a file: a unique temporary file in the same directory,
+  written, fsynced and ``os.replace``-d into place, then the directory fsynced. A failure never
+  leaves half a file nor destroys the previous one; files get mode ``0666 & ~umask`` and
+  folders ``0777 & ~umask``, like any file a shell creates.
 - :func:`dump_json` prints standard JSON only: a NaN or infinity anywhere in the
   document is an :class:`InputError` naming where it is (overflow is never printed).
 """
@@ -72,43 +74,106 @@ def check_files_in(option: str, directory, names, force: bool = False) -> None:
         raise InputError(option, str(directory), f"already holds {', '.join(existing)}; pass --force to overwrite")
 
 
-def _mkdir(path: Path, option: str) -> None:
+# A temporary file is ".<name>.tmp-<pid>-<random>" in the destination folder: hidden (dataset readers
+# such as Parquet skip dot-files), unique per process and call, and recognisable as a leftover.
+TEMP_MARK = ".tmp-"
+
+
+def temporary_glob(name_glob: str = "*") -> str:
+    """The glob of temporary files left by an interrupted write of files named ``name_glob``."""
+    return f".{name_glob}{TEMP_MARK}*"
+
+
+def make_dirs(path, option: str = "--out") -> Path:
+    """Create ``path`` and its parents (mode ``0777 & ~umask``, the system default); InputError if impossible."""
+    path = Path(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(option, str(path), f"cannot be created ({exc.strerror or exc})") from None
+    return path
+
+
+def _new_temporary(path: Path) -> Path:
+    """Create an empty, unique temporary file beside ``path``.
+
+    ``O_CREAT | O_EXCL`` with mode 0666: the kernel applies the umask, so the final file gets
+    ``0666 & ~umask`` like any file a shell creates (``tempfile.mkstemp`` would force 0600).
+    """
+    import secrets  # only when writing (CLI start-up)
+
+    while True:
+        tmp = path.with_name(f".{path.name}{TEMP_MARK}{os.getpid()}-{secrets.token_hex(4)}")
+        try:
+            os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+            return tmp
+        except FileExistsError:  # 2^-32 per try: draw another name
+            continue
+
+
+def _fsync_path(path: Path, flags: int) -> None:
+    fd = os.open(path, flags)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def sync_dir(path) -> None:
+    """fsync a folder so a rename or a new entry in it survives a crash (best effort: some
+    file systems refuse to fsync a directory)."""
+    try:
+        _fsync_path(Path(path), os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        pass
 
 
 @contextlib.contextmanager
 def atomic(path, option: str = "--out"):
-    """Yield a temporary path beside ``path`` (same suffix); on success it replaces ``path``."""
-    path = Path(path)
-    _mkdir(path.parent, option)
-    try:
-        import tempfile  # only when writing: it loads shutil, random and the compressors (CLI start-up)
+    """Yield a new temporary path beside ``path``; when the block succeeds it replaces ``path``.
 
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix or ".tmp", dir=path.parent)
+    The one way the package writes a file: the caller writes the temporary path (by name, so
+    matplotlib, pyarrow or numpy can write it), then its data is flushed to disk (fsync), it is
+    renamed over ``path`` (``os.replace``, atomic on POSIX) and the folder is fsynced. A failure
+    or an interruption leaves the previous ``path`` untouched and no temporary file; two
+    concurrent writers never share a temporary name (the last rename wins, whole). The file's
+    mode is ``0666 & ~umask``.
+    """
+    path = Path(path)
+    make_dirs(path.parent, option)
+    try:
+        tmp = _new_temporary(path)
     except OSError as exc:
         raise InputError(option, str(path), f"cannot be written ({exc.strerror or exc})") from None
-    os.close(fd)
-    tmp = Path(tmp)
     try:
         yield tmp
+        _fsync_path(tmp, os.O_RDONLY)
         os.replace(tmp, path)
+        sync_dir(path.parent)
     except OSError as exc:
         raise InputError(option, str(path), f"cannot be written ({exc.strerror or exc})") from None
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        tmp.unlink(missing_ok=True)
+
+
+def write_bytes(path, data: bytes, option: str = "--out") -> Path:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic`)."""
+    with atomic(path, option) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
 
 
 def write_text(path, text: str, option: str = "--out") -> Path:
-    """Write ``text`` to ``path`` atomically (temporary file, flush, fsync, rename)."""
+    """Write ``text`` (UTF-8) to ``path`` atomically (see :func:`atomic`)."""
+    return write_bytes(path, text.encode("utf-8"), option)
+
+
+def copy_file(source, path, option: str = "--out") -> Path:
+    """Copy ``source`` to ``path`` atomically (e.g. a file made in a scratch folder elsewhere)."""
+    import shutil
+
     with atomic(path, option) as tmp:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
+        shutil.copyfile(source, tmp)
     return Path(path)
 
 

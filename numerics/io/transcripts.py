@@ -43,7 +43,7 @@ from typing import Sequence
 
 import numpy as np
 
-from numerics.io import jsonio
+from numerics.io import jsonio, validate
 from numerics.io.errors import InputError
 from numerics.io.schema import SCHEMA_VERSION
 
@@ -125,17 +125,25 @@ def record(agent, turn: int, incoming, outgoing, meta: dict | None = None, reply
 
 
 class Appender:
-    """Append records to a JSONL file as they happen (each line flushed and fsynced)."""
+    """Append records to a JSONL file as they happen (each line flushed and fsynced).
+
+    ``fresh``: the file is first created, or replaced, atomically (empty, or holding the protocol
+    header line) by :func:`numerics.io.outputs.write_text`; otherwise (a resumed run) lines are
+    appended to the file as it is. Concurrent runs on one transcript are kept apart by the
+    caller's lock (``a2ad llm-run`` holds :func:`numerics.io.locks.hold` on ``--out``).
+    """
 
     def __init__(self, path, fresh: bool, header: dict | None = None):
+        from numerics.io.outputs import make_dirs, write_text
+
         self.path = Path(path)
+        if fresh:  # a protocol run: the header line first
+            write_text(self.path, "" if header is None else header_line(header))
+        make_dirs(self.path.parent)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = open(self.path, "w" if fresh else "a", encoding="utf-8")
+            self._fh = open(self.path, "a", encoding="utf-8")
         except OSError as exc:
             raise InputError("--out", str(path), f"cannot be written ({exc.strerror or exc})") from None
-        if fresh and header is not None:  # a protocol run: the header line first
-            self._write(header_line(header))
 
     def _write(self, line: str) -> None:
         self._fh.write(line)
@@ -206,11 +214,10 @@ def parse_header(obj: dict) -> dict:
     A header written before schema version 1 (``format`` in place of ``schema_version``) is read as one."""
     if LEGACY_VERSION_KEY in obj and "schema_version" not in obj:
         obj = {("schema_version" if k == LEGACY_VERSION_KEY else k): v for k, v in obj.items()}
-    extra = sorted(set(obj) - set(HEADER_KEYS))
+    validate.unknown_keys("protocol header", obj, HEADER_KEYS)
     missing = [k for k in HEADER_KEYS if k not in obj]
-    if extra or missing:
-        raise ValueError(f"a protocol header needs exactly the fields {list(HEADER_KEYS)}"
-                         + (f"; unknown {extra}" if extra else "") + (f"; missing {missing}" if missing else ""))
+    if missing:
+        raise ValueError(f"a protocol header needs exactly the fields {list(HEADER_KEYS)}; missing {missing}")
     if isinstance(obj["schema_version"], bool) or obj["schema_version"] != FORMAT_VERSION:
         raise ValueError(f"'schema_version' must be {FORMAT_VERSION}, got {obj['schema_version']!r}")
     names = obj["agents"]
@@ -223,16 +230,15 @@ def parse_header(obj: dict) -> dict:
 
 
 def parse_line(text: str, protocol: bool = False) -> Record:
-    """One validated record; raises ValueError with the reason (``phase`` only under a ``protocol`` header)."""
+    """One validated record; raises ValueError (an InputError for an unknown key) with the reason
+    (``phase`` only under a ``protocol`` header)."""
     obj = _decode(text)
     missing = [k for k in REQUIRED if k not in obj]
     if missing:
         raise ValueError(f"missing field(s) {', '.join(repr(k) for k in missing)}")
     allowed = REQUIRED + OPTIONAL + (("phase",) if protocol else ())
-    extra = sorted(set(obj) - set(allowed))
-    if extra:
-        hint = "; 'phase' needs a protocol header line first" if "phase" in extra else ""
-        raise ValueError(f"unknown field(s) {', '.join(repr(k) for k in extra)}; allowed: {allowed}{hint}")
+    hint = "; 'phase' needs a protocol header line first" if "phase" in obj and not protocol else ""
+    validate.unknown_keys("message", obj, allowed, hint)
     turn = obj["turn"]
     if isinstance(turn, bool) or not isinstance(turn, int) or turn < 0:
         raise ValueError(f"'turn' must be an integer >= 0, got {turn!r}")
@@ -248,7 +254,10 @@ def parse_line(text: str, protocol: bool = False) -> Record:
         raise ValueError(f"'incoming' has {incoming.size} entries but 'outgoing' has {outgoing.size}")
     prompt = obj.get("prompt")
     if prompt is not None:
-        if not isinstance(prompt, dict) or set(prompt) != {"X", "y"}:
+        if not isinstance(prompt, dict):
+            raise ValueError("'prompt' must be an object with exactly 'X' and 'y'")
+        validate.unknown_keys("prompt", prompt, ("X", "y"))
+        if set(prompt) != {"X", "y"}:
             raise ValueError("'prompt' must be an object with exactly 'X' and 'y'")
         if not isinstance(prompt["X"], list) or not prompt["X"]:
             raise ValueError("'prompt.X' must be a non-empty list of rows")

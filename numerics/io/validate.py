@@ -139,3 +139,17 @@ MAX_SEED = 2**63 - 1
 def seed(name: str, value) -> int:
     """A random seed: an integer in [0, 2^63 - 1] (numpy refuses negative seeds)."""
     return positive_int(name, value, minimum=0, maximum=MAX_SEED)
+
+
+def unknown_keys(where: str, obj: dict, allowed, hint: str = "") -> None:
+    """Refuse a key of the JSON object ``obj`` (found at ``where``) that is not in ``allowed``.
+
+    The one unknown-key check of every JSON object the package parses (config, protocol, sweep
+    spec, transcripts): the InputError names the first unknown key in sorted order and where
+    it was found, e.g. ``agents[0] key = 'gama': is not allowed here; allowed keys: [...]``.
+    ``hint`` is appended to the problem.
+    """
+    extra = sorted(set(obj) - set(allowed))
+    if extra:
+        more = f" (and {len(extra) - 1} more unknown)" if len(extra) > 1 else ""
+        raise InputError(f"{where} key", extra[0], f"is not allowed here{more}; allowed keys: {sorted(allowed)}{hint}")

@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
-from numerics.io.errors import InputError
+from numerics.io.errors import InputError, ServiceError
 
 ENV_ENDPOINT, ENV_MODEL, ENV_KEY = "A2AD_LLM_ENDPOINT", "A2AD_LLM_MODEL", "A2AD_LLM_API_KEY"
 MAX_TIMEOUT = 600.0  # seconds per request
@@ -42,8 +42,8 @@ DETAIL_CHARS = 300  # of an error body, after redaction
 REDACTED = "[redacted]"
 
 
-class LLMError(InputError):
-    """The model service failed (status, unreachable, or an unexpected response)."""
+class LLMError(ServiceError):
+    """The model service failed (status, unreachable, or an unexpected response): not bad input."""
 
 
 class _Failure(Exception):

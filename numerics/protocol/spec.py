@@ -144,9 +144,7 @@ def parse(raw, names: Sequence[str], d: int, initial_message) -> Protocol:
     """The ``protocol`` object of a decoded CONFIG.json (keys ``rounds``, ``initial_messages``)."""
     if not isinstance(raw, dict):
         raise InputError("protocol", raw, "must be a JSON object with 'rounds' (and optional 'initial_messages')")
-    extra = sorted(set(raw) - PROTOCOL_KEYS)
-    if extra:
-        raise InputError("protocol key", extra[0], f"is not allowed here; allowed keys: {sorted(PROTOCOL_KEYS)}")
+    validate.unknown_keys("protocol", raw, PROTOCOL_KEYS)
     if "rounds" not in raw:
         raise InputError("protocol.rounds", None, "is missing")
     return build(raw["rounds"], names, d, initial_message, raw.get("initial_messages"))

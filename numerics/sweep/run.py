@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from numerics.sweep import measures as sweep_measures
-from numerics.io.errors import InputError
+from numerics.io import locks, outputs
+from numerics.io.errors import InputError, ServiceError
 from numerics.io.schema import SCHEMA_VERSION, versioned
 from numerics.sweep.spec import Spec, canonical
 
@@ -47,14 +48,13 @@ def chunk_path(out_dir: Path, chunk: int) -> Path:
 
 
 def write_chunk(out_dir: Path, chunk: int, cols: dict[str, np.ndarray]) -> Path:
-    """Atomic: a dot-file (ignored by Parquet dataset readers) renamed into place."""
+    """Atomic (:func:`numerics.io.outputs.atomic`: a dot-file, ignored by Parquet dataset readers, renamed into place)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     final = chunk_path(out_dir, chunk)
-    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
-    pq.write_table(pa.table(cols), tmp)
-    os.replace(tmp, final)
+    with outputs.atomic(final) as tmp:
+        pq.write_table(pa.table(cols), tmp)
     return final
 
 
@@ -77,8 +77,8 @@ def _package_version() -> str:
         return "unknown"
 
 
-def prepare(spec: Spec, out_dir: Path, resume: bool, force: bool, spec_path: Path | None = None) -> set[int]:
-    """Check DIR against the flags; write DIR/spec.json; return the chunks already done."""
+def _check_flags(spec: Spec, out_dir: Path, resume: bool, force: bool) -> None:
+    """The checks that need no lock (before DIR and its lock file are created)."""
     if spec.n_chunks > MAX_CHUNKS:
         raise InputError("chunk count", spec.n_chunks, f"must be at most {MAX_CHUNKS}: raise chunk_size")
     if resume and force:
@@ -91,10 +91,16 @@ def prepare(spec: Spec, out_dir: Path, resume: bool, force: bool, spec_path: Pat
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError("--out", str(out_dir), "exists and is not a directory")
+
+
+def prepare(spec: Spec, out_dir: Path, resume: bool, force: bool, spec_path: Path | None = None) -> set[int]:
+    """Check DIR against the flags; write DIR/spec.json; return the chunks already done (DIR locked by the caller)."""
+    out_dir = Path(out_dir)
+    _check_flags(spec, out_dir, resume, force)
     if spec_path is not None and out_dir.resolve() in Path(spec_path).resolve().parents:
         raise InputError("--out", str(out_dir), "contains the spec file itself; choose another directory")
-    meta_path = out_dir / "spec.json"
-    busy = out_dir.exists() and any(out_dir.iterdir())
+    meta_path, cols = out_dir / "spec.json", sweep_measures.columns(spec)
+    busy = out_dir.exists() and any(p.name != locks.DIR_LOCK for p in out_dir.iterdir())
     if busy and not (resume or force):
         raise InputError("--out", str(out_dir), "is not empty: pass --resume to finish that sweep or --force to "
                                                 "start over")
@@ -113,14 +119,12 @@ def prepare(spec: Spec, out_dir: Path, resume: bool, force: bool, spec_path: Pat
         if manifest.get("columns") != cols:  # e.g. chunks of an older version's names
             raise InputError("--resume", str(meta_path), "lists other result columns (an older a2ad wrote them); "
                                                          "use --force to start over")
-    (out_dir / "results").mkdir(parents=True, exist_ok=True)
-    for stale in (out_dir / "results").glob(".chunk-*.tmp-*"):  # left by a killed run
+    outputs.make_dirs(out_dir / "results")
+    for stale in (out_dir / "results").glob(outputs.temporary_glob("chunk-*")):  # left by a killed run (DIR is locked)
         stale.unlink(missing_ok=True)
     meta = versioned({"spec": spec.raw, "package_version": _package_version(), "n_points": spec.n_points,
                       "chunk_size": spec.chunk_size, "n_chunks": spec.n_chunks, "columns": cols})
-    tmp = out_dir / ".spec.json.tmp"
-    tmp.write_text(json.dumps(meta, indent=2) + "\n")
-    os.replace(tmp, meta_path)
+    outputs.write_text(meta_path, json.dumps(meta, indent=2) + "\n")
     return {c for c in range(spec.n_chunks) if chunk_path(out_dir, c).exists()}
 
 
@@ -139,18 +143,20 @@ def run(spec: Spec, out_dir, backend: str = "local", scheduler: str | None = Non
     if backend == "dask":
         _require_dask()
     out_dir = Path(out_dir)
-    done = prepare(spec, out_dir, resume, force, spec_path)
-    todo = [c for c in range(spec.n_chunks) if c not in done]
-    with _Bar(progress, spec.n_chunks, len(done)) as bar:
-        for chunk, cols in _results(spec, todo, backend, scheduler, workers):
-            write_chunk(out_dir, chunk, cols)
-            bar.advance()
-    phase, note = None, "no plot requested"
-    if plot:
-        from numerics.sweep import plot as sweep_plot
+    _check_flags(spec, out_dir, resume, force)
+    with locks.hold(out_dir, directory=True):  # a second sweep on DIR is refused until this one ends
+        done = prepare(spec, out_dir, resume, force, spec_path)
+        todo = [c for c in range(spec.n_chunks) if c not in done]
+        with _Bar(progress, spec.n_chunks, len(done)) as bar:
+            for chunk, cols in _results(spec, todo, backend, scheduler, workers):
+                write_chunk(out_dir, chunk, cols)
+                bar.advance()
+        phase, note = None, "no plot requested"
+        if plot:
+            from numerics.sweep import plot as sweep_plot
 
-        cols = read_results(out_dir, sweep_plot.needed_columns(spec))
-        phase, note = sweep_plot.phase_figure(spec, cols, out_dir / "phase.png")
+            cols = read_results(out_dir, sweep_plot.needed_columns(spec))
+            phase, note = sweep_plot.phase_figure(spec, cols, out_dir / "phase.png")
     return Outcome(out_dir, len(todo), len(done), spec.n_points, phase, note)
 
 
@@ -195,7 +201,7 @@ def _dask_results(spec: Spec, todo, scheduler, workers):
         try:
             client = Client(address, timeout=SCHEDULER_TIMEOUT)
         except (OSError, TimeoutError, ValueError) as exc:
-            raise InputError("--scheduler", scheduler, f"no Dask scheduler answered ({exc})") from None
+            raise ServiceError("--scheduler", scheduler, f"no Dask scheduler answered ({exc})") from None
         with client:
             futures = [client.submit(sweep_measures.compute_chunk, spec, c, pure=False, retries=1) for c in todo]
             index = {f.key: c for f, c in zip(futures, todo)}

@@ -260,19 +260,17 @@ def _measures(raw) -> dict:
 
 def _measure_options(name: str, opts: dict) -> dict:
     if name == "predict":
-        if opts:
-            raise InputError("measure.predict", opts, "takes no options")
+        validate.unknown_keys("measure.predict", opts, ())  # it takes no options
         return {}
     if name == "simulate":
-        if set(opts) != {"turns"}:
+        validate.unknown_keys("measure.simulate", opts, ("turns",))
+        if "turns" not in opts:
             raise InputError("measure.simulate", opts, "needs exactly {\"turns\": T}")
         turns = validate.positive_int("measure.simulate.turns", opts["turns"])
         if turns > MAX_TURNS:
             raise InputError("measure.simulate.turns", turns, f"must be at most {MAX_TURNS}")
         return {"turns": turns}
-    extra = sorted(set(opts) - set(TRAIN_DEFAULTS))
-    if extra:
-        raise InputError("measure.train-lsa key", extra[0], f"is not an option; options: {sorted(TRAIN_DEFAULTS)}")
+    validate.unknown_keys("measure.train-lsa", opts, TRAIN_DEFAULTS)
     out = dict(TRAIN_DEFAULTS, **opts)
     for key in ("N", "steps", "batch", "turns"):
         out[key] = validate.positive_int(f"measure.train-lsa.{key}", out[key])
@@ -296,9 +294,7 @@ def parse(raw) -> Spec:
     """Validate a decoded SPEC.json object (InputError naming the field on bad input)."""
     if not isinstance(raw, dict):
         raise InputError("spec", raw, "must be a JSON object")
-    extra = sorted(set(raw) - TOP_KEYS)
-    if extra:
-        raise InputError("spec key", extra[0], f"is not allowed; allowed keys: {sorted(TOP_KEYS)}")
+    validate.unknown_keys("spec", raw, TOP_KEYS)
     schema.check_version(raw)
     for key in ("base", "axes", "measure"):
         if key not in raw:
@@ -333,8 +329,9 @@ def parse(raw) -> Spec:
     if chunk > MAX_CHUNK:
         raise InputError("chunk_size", chunk, f"must be at most {MAX_CHUNK}")
     plot = raw.get("plot", {})
-    if not isinstance(plot, dict) or set(plot) - {"quantity"}:
+    if not isinstance(plot, dict):
         raise InputError("plot", plot, "must be {\"quantity\": COLUMN}")
+    validate.unknown_keys("plot", plot, ("quantity",))
     spec = Spec(raw=raw, base=base, system=system, axes=axes, measures=measures, seed=seed, chunk_size=chunk,
                 plot_quantity=plot.get("quantity"))
     _check_values(spec)

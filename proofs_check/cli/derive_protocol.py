@@ -45,9 +45,9 @@ def run(args) -> int:
                                                     "predict and simulate still work") from None
     try:
         doc = report.derived_theory(cp, steps={a.name: a.steps for a in system.agents})
-    except report.Unverified as exc:
-        print(f"a2ad derive: refused: {exc}", file=sys.stderr)
-        return 1
+    except report.Unverified as exc:  # theory/ raises its own class (it imports nothing from numerics)
+        from numerics.io.errors import DerivationRefused
+        raise DerivationRefused(str(exc)) from None
     if args.format == "latex":
         text = report.as_latex(doc, f"Derived theory of the protocol of {Path(args.protocol).name}")
     elif args.format == "macros":

@@ -22,10 +22,10 @@ import time
 
 import numpy as np
 
-from numerics.io import config, outputs, transcripts, validate
+from numerics.io import config, locks, outputs, transcripts, validate
 from numerics.llm import client as llm_client, text_protocol
 from numerics.dynamics import simulate
-from numerics.io.errors import InputError
+from numerics.io.errors import InputError, ServiceError
 
 MAX_DEADLINE = 7 * 24 * 3600.0  # seconds: a week
 
@@ -166,9 +166,9 @@ def _run_protocol(args, raw_config, agents, v0, turns, out, meta, deadline) -> i
             heard, agent = schedule.heard(), agents[i]
             try:
                 w_next = agent.respond(heard)
-            except InputError as exc:
-                raise InputError(exc.quantity, exc.value, f"{exc.problem} (after {n} of {total} messages; "
-                                                          f"{out} keeps them: continue with --resume)") from None
+            except (InputError, ServiceError) as exc:  # a bad reply or a failed service: the transcript is kept
+                raise exc.amended(f" (after {n} of {total} messages; {out} keeps them: continue with --resume)"
+                                  ) from None
             sink.append(transcripts.record(agent, t, heard, w_next, meta, agent.replies[-1], phase=p))
             schedule.write(w_next)
             written += 1
@@ -210,8 +210,14 @@ def run(args) -> int:
         def complete_for(i):
             return client
     agents, v0 = text_agents(raw_config, complete_for, args.decimals, args.max_reasks)
-    if "protocol" in raw_config:
-        return _run_protocol(args, raw_config, agents, v0, turns, out, meta, deadline)
+    with locks.hold(out):  # one run per transcript: a second llm-run on --out is refused before it reads or writes
+        if "protocol" in raw_config:
+            return _run_protocol(args, raw_config, agents, v0, turns, out, meta, deadline)
+        return _run_round_robin(args, agents, v0, turns, out, meta, deadline)
+
+
+def _run_round_robin(args, agents, v0, turns, out, meta, deadline) -> int:
+    """llm-run without a protocol: the agents speak in turn, each hearing the previous message."""
     simulate.check_size(agents, turns)
     done, w = _resume_point(out, agents, v0) if args.resume else (0, v0)
     K = len(agents)
@@ -224,9 +230,9 @@ def run(args) -> int:
             t, agent = n // K, agents[n % K]
             try:
                 w_next = agent.respond(w)
-            except InputError as exc:
-                raise InputError(exc.quantity, exc.value, f"{exc.problem} (after {n} of {turns * K} messages; "
-                                                          f"{out} keeps them: continue with --resume)") from None
+            except (InputError, ServiceError) as exc:  # a bad reply or a failed service: the transcript is kept
+                raise exc.amended(f" (after {n} of {turns * K} messages; {out} keeps them: continue with --resume)"
+                                  ) from None
             sink.append(transcripts.record(agent, t, w, w_next, meta, agent.replies[-1]))
             w, written = w_next, written + 1
     reasks = sum(a.reasks for a in agents)

@@ -2,8 +2,10 @@
 
 Subcommands live beside this module in ``proofs_check/cli/``; each module defines
 ``register(subparsers)`` which adds its parser and sets ``func(args) -> int``.
-User errors (:class:`numerics.io.errors.InputError`) print one line on stderr
-and exit 2, never a traceback.
+Every reported failure is a :class:`numerics.io.errors.A2ADError`: it prints one line on
+stderr, ``a2ad CMD: <prefix>: <message>`` (prefix ``error`` for bad input, ``service error`` for
+a failed service, ``refused`` for a derivation that did not verify), never a traceback, and
+exits with the class's status (:data:`EXIT_STATUSES`).
 """
 from __future__ import annotations
 
@@ -17,7 +19,12 @@ import sys
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-from numerics.io.errors import InputError  # noqa: E402 (after the thread settings)
+from numerics.io.errors import A2ADError  # noqa: E402 (after the thread settings)
+
+# The documented exit statuses (docs/cli.rst); `check` adds 3, "the claim does not apply".
+EXIT_STATUSES = {0: "success", 1: "a verification or check failed (also a refused derivation)",
+                 2: "an error: bad input, a failed service, a busy output (one line on stderr)",
+                 130: "interrupted (Ctrl-C)"}
 
 
 class _Version(argparse.Action):
@@ -83,9 +90,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.code or 0)
     try:
         return _run(args)
-    except InputError as exc:
-        print(f"a2ad {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+    except A2ADError as exc:
+        print(f"a2ad {args.command}: {exc.prefix}: {exc}", file=sys.stderr)
+        return exc.exit_status
     except BrokenPipeError:  # e.g. piped into `head`: not an error of ours
         sys.stderr.close()
         return 0

@@ -37,7 +37,9 @@ def claim_ids(text: str | None) -> list[str] | None:
 
 
 def run(args) -> int:
-    from numerics.io import outputs, progress
+    import contextlib
+
+    from numerics.io import locks, outputs, progress
 
     from proofs_check.report import writers as report
     from proofs_check.verification import runner
@@ -49,18 +51,21 @@ def run(args) -> int:
         raise InputError("--workers", args.workers, "must be at least 1")
     if args.out:  # before the run: a bad --out must not cost a whole verification
         outputs.check_path("--out", args.out, directory=True)
-        outputs.check_files_in("--out", args.out, OUT_FILES, force=args.force)
-    workers = runner.default_workers() if args.workers is None else args.workers
-    cache = None if args.no_cache else ProofCache()
-    total = sum(len(c.methods) for c in claims)
-    with progress.bar(total, f"verify ({profile.name})") as advance:
-        rep = runner.run(claims, profile, workers=workers, cache=cache,
-                         on_method=lambda c, m: advance(text=f"{c.id} {m['method']} {m['status']}"))
-    if args.out:
-        from proofs_check.report import artifacts  # loads matplotlib (~0.5 s): only when figures are written
+    # --out DIR is locked for the whole run: a second `verify --out DIR` is refused at once, not at the end
+    with locks.hold(args.out, directory=True) if args.out else contextlib.nullcontext():
+        if args.out:
+            outputs.check_files_in("--out", args.out, OUT_FILES, force=args.force)
+        workers = runner.default_workers() if args.workers is None else args.workers
+        cache = None if args.no_cache else ProofCache()
+        total = sum(len(c.methods) for c in claims)
+        with progress.bar(total, f"verify ({profile.name})") as advance:
+            rep = runner.run(claims, profile, workers=workers, cache=cache,
+                             on_method=lambda c, m: advance(text=f"{c.id} {m['method']} {m['status']}"))
+        if args.out:
+            from proofs_check.report import artifacts  # loads matplotlib (~0.5 s): only when figures are written
 
-        paths = artifacts.write_all(rep, claims, args.out)
-        print("\n".join(f"wrote {p}" for p in paths), file=sys.stderr)
+            paths = artifacts.write_all(rep, claims, args.out)
+            print("\n".join(f"wrote {p}" for p in paths), file=sys.stderr)
     if args.json:
         from numerics.io.schema import versioned
 

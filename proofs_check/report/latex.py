@@ -13,7 +13,7 @@ from pathlib import Path
 
 import sympy as sp
 
-from numerics.io.errors import InputError
+from numerics.io.errors import DerivationRefused, InputError
 from theory.core import derivations, notation
 from theory.core.formulas import all_formulas
 
@@ -45,11 +45,11 @@ PDFLATEX_TIMEOUT = 120  # seconds; a small document takes about one
 LINE_BUDGET = 80  # visible characters per display line; a 17 cm text width holds about 85 at 10 pt
 
 
-class UnverifiedStep(Exception):
+class UnverifiedStep(DerivationRefused):
     """A derivation step that did not reduce to 0: the chain is not printed."""
 
 
-class EmptyStep(Exception):
+class EmptyStep(DerivationRefused):
     """A derivation step that prints exactly like the one before it: it shows nothing."""
 
 
@@ -238,20 +238,31 @@ def pdflatex() -> str | None:
 
 
 def compile_pdf(tex_path: Path) -> Path:
-    """Run pdflatex twice (references) in a scratch directory; raise with the log's first error."""
+    """Run pdflatex twice (references) in a scratch directory; raise with the log's first error.
+
+    pdflatex writes its .aux, .log and .pdf into the scratch directory; the .pdf and the .log
+    are then copied beside the .tex atomically (:func:`numerics.io.outputs.copy_file`), so a
+    failed or interrupted run never leaves half a PDF, and both get the umask's mode.
+    """
+    from numerics.io import outputs
+
     exe = pdflatex()
     if exe is None:
         raise InputError("pdflatex", None, "is not installed (Debian: texlive-latex-base texlive-latex-recommended)")
     tex_path = Path(tex_path).resolve()
     with tempfile.TemporaryDirectory() as tmp:
+        made = Path(tmp) / tex_path.name
         for _ in range(2):
-            proc = subprocess.run([exe, "-interaction=nonstopmode", "-halt-on-error", tex_path.name],
+            proc = subprocess.run([exe, "-interaction=nonstopmode", "-halt-on-error", f"-output-directory={tmp}",
+                                   tex_path.name],
                                   cwd=tex_path.parent, capture_output=True, text=True, timeout=PDFLATEX_TIMEOUT,
                                   env={"TEXMFOUTPUT": tmp, "PATH": "/usr/bin:/bin"})
-            log = tex_path.with_suffix(".log").read_text(errors="replace") if tex_path.with_suffix(".log").exists() else ""
+            log = made.with_suffix(".log").read_text(errors="replace") if made.with_suffix(".log").exists() else ""
+            if log:  # beside the .tex, for whoever debugs the LaTeX
+                outputs.copy_file(made.with_suffix(".log"), tex_path.with_suffix(".log"))
             if proc.returncode != 0:
                 first = next((line for line in log.splitlines() if line.startswith("!")), proc.stdout[-300:])
                 raise RuntimeError(f"pdflatex failed on {tex_path.name}: {first}")
         if "undefined" in log.lower() and "Reference" in log:
             raise RuntimeError(f"{tex_path.name}: undefined references")
-    return tex_path.with_suffix(".pdf")
+        return outputs.copy_file(made.with_suffix(".pdf"), tex_path.with_suffix(".pdf"))

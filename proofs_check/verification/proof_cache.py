@@ -276,10 +276,10 @@ class ProofCache:
 
     @staticmethod
     def _write(path: Path, data) -> None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(data))
-            os.replace(tmp, path)  # atomic: a concurrent reader sees the old or the new file
-        except OSError:
+        from numerics.io import outputs
+        from numerics.io.errors import InputError
+
+        try:  # atomic: a concurrent reader sees the old or the new file
+            outputs.write_text(path, json.dumps(data), option="proof cache")
+        except InputError:
             pass  # a read-only or full disk only costs the speed-up
