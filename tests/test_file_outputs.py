@@ -370,7 +370,7 @@ def test_one_error_root_with_its_own_prefixes():
 @pytest.mark.parametrize("error, prefix, status", [
     (InputError("--x", 1, "bad"), "error", 2),
     (ServiceError("LLM request", "http://x", "HTTP 503"), "service error", 2),
-    (DerivationRefused("step 2 does not follow"), "refused", 1),
+    (DerivationRefused("step 2 does not follow"), "refused", 2),
     (A2ADError("any other"), "error", 2),
 ])
 def test_the_cli_prints_every_a2ad_error_on_one_line(monkeypatch, capsys, error, prefix, status):

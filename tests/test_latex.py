@@ -76,7 +76,7 @@ def test_unverified_chain_is_refused(tmp_path, capsys, monkeypatch):
     wrong = derivations.Chain("C1", "a wrong step", ((A.M * A.w_star, "start"), (A.w_star, "not equal")), {})
     monkeypatch.setattr(derivations, "CHAINS", derivations.CHAINS + [wrong])
     out = tmp_path / "d.tex"
-    assert cli.main(["derive", "--claims", "C1", "--out", str(out)]) == 1
+    assert cli.main(["derive", "--claims", "C1", "--out", str(out)]) == 2
     assert "refused" in capsys.readouterr().err and not out.exists()
 
 

@@ -8,8 +8,8 @@
     `-- DerivationRefused      a derivation step did not verify, so nothing is printed; prefix "refused"
 
 Each class carries the exit status the CLI returns (:attr:`A2ADError.exit_status`): 2 ("an error")
-for all of them except :class:`DerivationRefused`, whose status is 1 ("a verification/check failed":
-the refusal *is* a failed check). :class:`InputError` and :class:`ServiceError` name the quantity
+for all of them, a refused derivation included; 1 is kept for a verification or check that ran
+and failed. :class:`InputError` and :class:`ServiceError` name the quantity
 and the offending value: their message reads ``"<quantity> = <value>: <problem>"``.
 """
 from __future__ import annotations
@@ -73,4 +73,3 @@ class DerivationRefused(A2ADError):
     """A derivation whose step did not verify (or shows nothing): it is refused, never printed."""
 
     prefix = "refused"
-    exit_status = 1

@@ -47,7 +47,7 @@ def run(args) -> int:
 
     ids = {c.id for c in claims}
     formulas = [f for f in all_formulas().values() if f.claim in ids]
-    # a step that does not verify raises DerivationRefused: the CLI prints "refused" and exits 1
+    # a step that does not verify raises DerivationRefused: the CLI prints "refused" and exits 2
     if args.format == "latex":
         doc, steps = latex.derivations_tex(claims)
         outputs.write_text(path, doc)
