@@ -206,26 +206,29 @@ def _cause(protocol: Protocol, M: np.ndarray, H, names, rr: bool) -> str:
     uninformed = s[-1] <= UNINFORMED_REL_TOL * max(float(s[0]), 1.0) if s.size == d else True
     rho_w = 1.0 if rr else weights_rate(protocol)
     name = names[k]
+    v = np.array2string(Vt[-1], precision=3, separator=', ')
     if radii[k] > 1 + CONVERGENCE_MARGIN:
         return (f"agent {name}'s own per-turn map M_{name} has an eigenvalue of modulus {radii[k]:.6g} outside "
                 "the unit disc (its preconditioner overshoots: Gamma H has an eigenvalue above 2)")
     if uninformed and rho_w >= 1 - CONVERGENCE_MARGIN:
-        v = np.array2string(Vt[-1], precision=3, separator=', ')
         cause = (f"the direction {v} is informed by no prompt (H_i v = 0 for every agent), so every M_i keeps "
                  "it with eigenvalue 1")
         if not rr:
             cause += (f", and on it the round map is that of the listening weights alone, of spectral radius "
                       f"{rho_w:.6g}")
         return cause
-    if radii[k] >= 1 - CONVERGENCE_MARGIN:
+    if radii[k] >= 1 - CONVERGENCE_MARGIN and not uninformed:  # an uninformed direction the weights damp is no cause
         return (f"agent {name}'s own per-turn map M_{name} has an eigenvalue of modulus {radii[k]:.6g} on the "
                 "unit circle (Gamma H has an eigenvalue of exactly 0 or 2)")
     listed = ", ".join(f"{radii[i]:.3g}" for i in speaking)
     if rr:
         return (f"every agent's own map contracts (spectral radii {listed}), so the coupling itself is unstable: "
                 "rho of the round map can exceed the product of the agents' radii (C6)")
-    cause = (f"every agent's own map contracts (spectral radii {listed}), so the coupling itself is unstable: "
-             "the phases and listening weights compose the contracting maps into a round map with rho above 1 (P1)")
+    own = (f"every agent's own map contracts (spectral radii {listed})" if not uninformed else
+           f"every agent's own map contracts off the direction {v} no prompt informs (there each keeps "
+           f"eigenvalue 1, which the listening weights alone damp to rate {rho_w:.6g})")
+    cause = (f"{own}, so the coupling itself is unstable: the phases and listening weights compose the "
+             "agents' maps into a round map with rho above 1 (P1)")
     if rho_w > 1 + CONVERGENCE_MARGIN:
         cause += f"; the listening weights alone amplify (with every M_i = I the round map has rho {rho_w:.6g})"
     return cause
