@@ -7,7 +7,8 @@ the round is ``z <- Phi z + r`` with ``Phi = Phi_P ... Phi_1``. Only the *live* 
 (those whose message is read before it is overwritten) have nonzero columns in
 ``Phi``, so ``rho(Phi) = rho(Phi_RR)`` and ``(I - Phi_RR) z_R* = r_R`` is the only
 solve; every other agent follows as ``z_o* = Phi_oR z_R* + r_o``. Tests tie this code
-to the SymPy object (``tests/test_protocol_theory.py``).
+to the SymPy object (``tests/test_protocol_theory.py``). This is the general path of the one engine
+(:mod:`numerics.protocol.engine`), which every document goes through.
 
 Shapes: ``M`` (..., K, d, d) per-turn transfers ``M_i^{s_i}``, ``c`` (..., K, d),
 ``W`` (P, K, K) or (..., P, K, K), ``mask`` (P, K) or (..., P, K).
