@@ -22,7 +22,7 @@ MAX_PROMPT_ENTRIES = 10**6  # N x d of the printed attack prompt
 
 
 def register(sub) -> None:
-    p = sub.add_parser("attack", help="build an attack prompt (C9 full, C10 rank-one, C11 steer) for two agents speaking in turn, or under any protocol where it applies")
+    p = sub.add_parser("attack", help="build an attack prompt (C9 full, C10 rank-one, C11 steer) for two agents, or under a protocol where it applies")
     p.add_argument("config", help="CONFIG.json (two agents speaking in turn get C9-C11; any other protocol, the round robin of more agents included, full and steer)")
     p.add_argument("--kind", required=True, choices=attacks.KINDS)
     p.add_argument("--point", default=None, help="JSON list: the equilibrium to impose on the victim (--kind steer)")
