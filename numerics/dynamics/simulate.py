@@ -68,7 +68,7 @@ def run_protocol(agents: Sequence, protocol: Protocol, turns: int) -> np.ndarray
                 for i, w in new:
                     m[i] = w
             out[t] = m
-            require_finite(agents, m, f"round {t}")
+            require_finite(agents, m, f"turn {t}")  # the unit of --turns: one round
     return out
 
 
