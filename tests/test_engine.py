@@ -23,11 +23,14 @@ import numpy as np
 import pytest
 
 from numerics.dynamics import noisy, prediction, simulate
-from numerics.fit import fitting, output as fit_output
+from numerics.fit import fitting
+from numerics.fit import output as fit_output
 from numerics.io import config, transcripts
 from numerics.io.errors import InputError
-from numerics.protocol import attack as protocol_attack, engine, evaluate, fit as protocol_fit
-from numerics.protocol import random_protocols, spec, transcript as pt
+from numerics.protocol import attack as protocol_attack
+from numerics.protocol import engine, random_protocols, spec
+from numerics.protocol import fit as protocol_fit
+from numerics.protocol import transcript as pt
 
 ROOT = Path(__file__).resolve().parent.parent
 KINDS = ("convergent", "overshoot", "uninformed", "coupling")
@@ -273,7 +276,7 @@ def test_fast_path_agrees_with_the_general_round_map(seed, general_path):
 def test_planted_wrong_fast_path_is_caught(general_path):
     """Power: a fast path that forgets the speaking order (agents in list order) disagrees."""
     rng = np.random.default_rng(5)
-    K, d = 3, 2
+    d = 2
     names = ["A0", "A1", "A2"]
     proto = spec.build([{"A0": {"A1": 1.0}}, {"A2": {"A0": 1.0}}, {"A1": {"A2": 1.0}}], names, d, np.zeros(d))
     agents = random_protocols.agents(rng, names, d)
@@ -345,7 +348,7 @@ def test_no_import_cycle_between_numerics_modules():
             names = ([f"{node.module}.{a.name}" for a in node.names] + [node.module]
                      if isinstance(node, ast.ImportFrom) and node.module else
                      [a.name for a in node.names] if isinstance(node, ast.Import) else [])
-            graph[m] |= {n for n in names if n in modules and n != m and not modules[n].name == "__init__.py"}
+            graph[m] |= {n for n in names if n in modules and n != m and modules[n].name != "__init__.py"}
     state = {}
 
     def visit(m, path):

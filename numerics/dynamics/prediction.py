@@ -53,8 +53,14 @@ def float_entries(system, fixed_points) -> dict:
 
 def _geometries(system) -> list[np.ndarray]:
     """Every agent's ``H`` in float64 (from ``X^T X / N`` where the config gives a prompt), for the diagnosis."""
-    return [np.asarray(a.geometry.H, dtype=float) if a.geometry.H is not None else
-            (lambda X: X.T @ X / len(X))(np.asarray(a.geometry.X, dtype=float)) for a in system.agents]
+    out = []
+    for a in system.agents:
+        if a.geometry.H is not None:
+            out.append(np.asarray(a.geometry.H, dtype=float))
+        else:
+            X = np.asarray(a.geometry.X, dtype=float)
+            out.append(X.T @ X / len(X))
+    return out
 
 
 def predict(system: System, precision: int | None = None) -> dict:
