@@ -81,7 +81,8 @@ THREE = copy.deepcopy(GOOD)
 THREE["agents"].append({**copy.deepcopy(GOOD["agents"][1]), "name": "C"})
 
 ATTACK_CASES = [
-    ("three agents", THREE, ["--kind", "full"], "number of agents"),
+    # three agents: their round robin, where C10 (derived for two) does not apply; full and steer do (P1)
+    ("three agents", THREE, ["--kind", "rank-one"], "C10 does not apply"),
     ("N < d", GOOD, ["--kind", "full", "--examples", "1"], "N"),
     ("non-SPD Gamma_A, full", with_gamma([[1.0, 0.0], [0.0, -0.5]]), ["--kind", "full"], "Gamma_A"),
     ("non-SPD Gamma_A, rank-one", with_gamma([[1.0, 0.0], [0.0, -0.5]]), ["--kind", "rank-one"], "Gamma_A"),

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from numerics.io import config
-from numerics.dynamics import prediction
+from numerics.dynamics import prediction, simulate
 from numerics.protocol import spec as protocol, evaluate as protocol_eval, random_protocols as protocol_random
 from numerics.io.errors import InputError
 from proofs_check.cli import main as cli
@@ -116,9 +116,9 @@ def test_predict_agrees_with_long_simulation_and_simulate_is_exact():
         doc = prediction.predict(s)
         assert doc["converges"]
         z = np.array([doc["agents"][a.name]["fixed_point"] for a in s.agents])
-        sim = protocol.simulate(s.agents, s.protocol, 400)
+        sim = simulate.run_protocol(s.agents, s.protocol, 400)
         assert np.linalg.norm(z - sim[-1]) / np.linalg.norm(sim[-1]) <= AGREEMENT_REL_TOL
-        short = protocol.simulate(s.agents, s.protocol, 25)
+        short = simulate.run_protocol(s.agents, s.protocol, 25)
         ref = _derived_iterate(s, 25)
         assert np.max(np.abs(short - ref)) <= ROUNDING_TOL * max(1.0, np.max(np.abs(ref)))
 
@@ -138,7 +138,7 @@ def test_precise_matches_float64_and_simulation():
     p = prediction.predict_precise(s, 50)
     assert p["precision"] == "mpmath 50 digits"
     assert float(p["contraction_rate"]) == pytest.approx(f["contraction_rate"], rel=1e-12)
-    sim = protocol.simulate(s.agents, s.protocol, 600)[-1]
+    sim = simulate.run_protocol(s.agents, s.protocol, 600)[-1]
     for i, a in enumerate(s.agents):
         got = np.array([float(x) for x in p["agents"][a.name]["fixed_point"]])
         np.testing.assert_allclose(got, f["agents"][a.name]["fixed_point"], rtol=1e-12)
@@ -180,7 +180,7 @@ def _worst_disagreement(systems):
     for s in systems:
         M, c, W, mask = protocol_eval.system_arrays(s)
         z = protocol_eval.fixed_points(M, c, W, mask, check=False)
-        sim = protocol.simulate(s.agents, s.protocol, 400)[-1]
+        sim = simulate.run_protocol(s.agents, s.protocol, 400)[-1]
         err = np.linalg.norm(z - sim) / np.linalg.norm(sim)
         worst = max(worst, err if np.isfinite(err) else np.inf)
     return worst
@@ -222,4 +222,4 @@ def test_simulator_semantics_matter():
             m[i] = s.agents[i].respond(sum(w * m[j] for j, w in row))  # in place: sequential
         seq.append(m.copy())
     assert np.max(np.abs(np.array(seq) - ref)) > 1e-3
-    assert np.max(np.abs(protocol.simulate(s.agents, s.protocol, 5) - ref)) <= ROUNDING_TOL
+    assert np.max(np.abs(simulate.run_protocol(s.agents, s.protocol, 5) - ref)) <= ROUNDING_TOL

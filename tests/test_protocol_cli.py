@@ -13,7 +13,7 @@ from chat_server import ChatServer
 from numerics.interventions import attacks
 from numerics.io import config, transcripts
 from numerics.fit import fitting
-from numerics.dynamics import lyapunov, noisy
+from numerics.dynamics import lyapunov, noisy, simulate
 from numerics.protocol import spec as protocol, attack as protocol_attack, evaluate as protocol_eval, fit as protocol_fit, random_protocols as protocol_random
 from numerics.llm import text_protocol
 from numerics.protocol import transcript as pt
@@ -64,7 +64,7 @@ def _recovery_error(s, tr) -> float:
         err = max(err, np.max(np.abs(f.M_hat - a.M)), np.max(np.abs(f.c_hat - a.c)))
     if report.prediction.plateau is None:
         return float("inf")
-    long = protocol.simulate(s.agents, s.protocol, 2000)[-1]
+    long = simulate.run_protocol(s.agents, s.protocol, 2000)[-1]
     return max(err, np.max(np.abs(report.prediction.plateau - long)) / max(1.0, np.max(np.abs(long))))
 
 
@@ -108,7 +108,8 @@ def test_planted_fit_that_ignores_weights_fails(monkeypatch):
 
 def test_planted_round_robin_prediction_fails(monkeypatch):
     s, tr = _noise_free_transcript(SEEDS[3])
-    monkeypatch.setattr(protocol_fit, "predict", lambda fits, proto: fitting.predict(tuple(fits)))
+    round_robin_only = fitting.predict  # the fit's prediction ignoring the protocol: the round robin's
+    monkeypatch.setattr(fitting, "predict", lambda fits, protocol=None: round_robin_only(tuple(fits)))
     assert _recovery_error(s, tr) > 1e-3
 
 
@@ -146,7 +147,7 @@ def _mc_covariance(seed: int):
     s = protocol_random.system(rng, 3, 2, rho_max=0.6, max_phases=3)
     S = np.stack([np.diag(rng.uniform(0.01, 0.04, 2)) for _ in s.agents])
     agents = [noisy.NoisyAgent(a, S[k], 50 + k) for k, a in enumerate(s.agents)]
-    runs = protocol.simulate(agents, s.protocol, 30000)[100:]
+    runs = simulate.run_protocol(agents, s.protocol, 30000)[100:]
     observed = np.stack([np.cov(runs[:, k].T) for k in range(3)])
     M, _, W, mask = protocol_eval.system_arrays(s)
     return observed, M, S, W, mask
@@ -265,7 +266,7 @@ def test_llm_run_follows_the_protocol_and_fit_reads_it_back(tmp_path, capsys, se
     # The same text agents under the protocol simulator (an independent loop) give the same messages.
     system = config.parse(TEXT_CONFIG)
     agents = [text_protocol.TextAgent(a.name, a.geometry, text_protocol.gd_text_agent(0.5)) for a in system.agents]
-    sim = protocol.simulate(agents, system.protocol, 25)
+    sim = simulate.run_protocol(agents, system.protocol, 25)
     rep = pt.replay(system.protocol, tr.records)
     assert np.max(np.abs(rep.rounds - sim)) <= BITWISE
     assert cli.main(["fit", str(out), "--bootstrap", "20", "--json"]) == 0
@@ -291,7 +292,7 @@ def test_planted_sequential_writes_differ_from_the_simulator(tmp_path, monkeypat
     monkeypatch.undo()
     system = config.parse(TEXT_CONFIG)
     agents = [text_protocol.TextAgent(a.name, a.geometry, text_protocol.gd_text_agent(0.5)) for a in system.agents]
-    sim = protocol.simulate(agents, system.protocol, 5)
+    sim = simulate.run_protocol(agents, system.protocol, 5)
     ends = np.array([[r.outgoing for r in transcripts.read(out).records if r.turn == t and r.agent == n][-1]
                      for t in range(5) for n in system.names]).reshape(sim.shape)
     assert np.max(np.abs(ends - sim)) > 1e-3
@@ -343,7 +344,7 @@ def _steer_errors(seed: int) -> float | None:
         doc = protocol_attack.plan_doc(s, "steer", point, None, seed, 0, s.names[victim])
     except InputError:
         return None
-    last = protocol.simulate(_attacked(s, doc, 0).agents, s.protocol, 3000)[-1, victim]
+    last = simulate.run_protocol(_attacked(s, doc, 0).agents, s.protocol, 3000)[-1, victim]
     fixed = np.array(doc["victim_fixed_point"])
     sim_vs_predicted = np.max(np.abs(last - fixed)) / (AGREEMENT_REL_TOL * max(1.0, np.max(np.abs(fixed))))
     promised = STEER_ROUNDING_PER_COND * doc["sensitivity_condition"] * max(1.0, np.max(np.abs(point)))
@@ -384,7 +385,7 @@ def test_full_attack_makes_the_attacker_exact_under_any_protocol():
     rng = np.random.default_rng(12)
     s = protocol_random.system(rng, 3, 2, rho_max=0.8)
     doc = protocol_attack.plan_doc(s, "full", None, None, 0, 1)
-    last = protocol.simulate(_attacked(s, doc, 1).agents, s.protocol, 50)[-1, 1]
+    last = simulate.run_protocol(_attacked(s, doc, 1).agents, s.protocol, 50)[-1, 1]
     np.testing.assert_allclose(last, s.agents[1].w_star, atol=SAME_TOL)
 
 

@@ -8,7 +8,7 @@ import inspect
 import numpy as np
 import pytest
 
-from numerics.dynamics import closed_forms
+from numerics.dynamics import closed_forms, simulate
 from numerics.protocol import spec as protocol, evaluate as protocol_eval, kernel as protocol_kernel, random_protocols as protocol_random
 from numerics.io.errors import InputError
 
@@ -83,7 +83,7 @@ def test_kernel_agrees_with_the_real_agents_simulated():
         s = protocol_random.system(rng, K, d)
         M, c, W, mask = protocol_eval.system_arrays(s)
         z, _, bad = protocol_kernel.solve(M[None], c[None], W[None], mask[None])
-        sim = protocol.simulate(s.agents, s.protocol, 400)[-1]
+        sim = simulate.run_protocol(s.agents, s.protocol, 400)[-1]
         assert bad == -1
         worst = max(worst, float(np.linalg.norm(z[0] - sim) / np.linalg.norm(sim)))
     assert worst <= AGREEMENT_REL_TOL

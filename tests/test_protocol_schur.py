@@ -10,6 +10,7 @@ import pytest
 import sympy as sp
 
 from numerics.protocol import spec as protocol, evaluate as protocol_eval, random_protocols as protocol_random
+from numerics.dynamics import simulate
 from proofs_check.cli import main as cli
 from theory.protocol import compiler as P
 from theory.protocol import report as protocol_report
@@ -61,7 +62,7 @@ def test_named_fixed_point_and_residuals_are_the_numeric_ones(dense):
         z = protocol_eval.fixed_points(M, c, W, mask)
         zd = np.stack([P.evaluate(cp, e, env)[:, 0] for e in cp.fixed_point])
         assert np.linalg.norm(zd - z) / np.linalg.norm(z) <= EVAL_REL_TOL
-        sim = protocol.simulate(s.agents, s.protocol, 600)[-1]
+        sim = simulate.run_protocol(s.agents, s.protocol, 600)[-1]
         assert np.linalg.norm(zd - sim) / np.linalg.norm(sim) <= SIM_REL_TOL
         for i, a in enumerate(s.agents):
             e = sum((P.evaluate(cp, G, env) @ (s.agents[j].w_star - a.w_star) for j, G in cp.residual_gaps[i].items()),

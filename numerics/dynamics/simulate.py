@@ -1,7 +1,9 @@
 """Iterating the real agent maps (never a closed form).
 
-Protocol (docs/theory.rst): agents speak in list order, cyclically; the
-first one hears ``initial_message`` and agent i hears agent i-1.
+One simulator for every config (:func:`run_protocol`): a round runs the phases of a
+:class:`numerics.protocol.spec.Protocol`; without a ``protocol`` key the phases are the round
+robin (docs/theory.rst): agents speak in list order, cyclically; the first one hears
+``initial_message`` and agent i hears agent i-1 (:func:`run`).
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import numpy as np
 
 from numerics.io import validate
 from numerics.io.errors import InputError
+from numerics.protocol.spec import Protocol, round_robin
 
 # Bounds checked before any work (README "Limits"): the messages array (turns x K x d
 # float64, 16 MB at the cap, and its JSON on stdout) and the GD steps iterated one by one.
@@ -36,22 +39,49 @@ def check_size(agents: Sequence, turns: int, speaks: Sequence[int] | None = None
 
 
 def run(agents: Sequence, initial_message, turns: int) -> np.ndarray:
-    """Messages of a round-robin conversation.
+    """Messages of a round-robin conversation: :func:`run_protocol` under
+    :func:`numerics.protocol.spec.round_robin`.
 
     Returns an array of shape ``(turns, K, d)``: ``out[t, i]`` is agent i's
     output at its (t+1)-th turn. Sizes are bounded (:func:`check_size`), and a
-    message that overflows float64 is an InputError naming the agent and turn.
+    message that overflows float64 is an InputError naming the agent and round.
     """
-    turns = check_size(agents, turns)
-    d = agents[0].d
-    w = validate.vector("initial_message", initial_message, d)
-    out = np.empty((turns, len(agents), d))
+    w = validate.vector("initial_message", initial_message, agents[0].d)
+    return run_protocol(agents, round_robin([a.name for a in agents], w), turns)
+
+
+def run_protocol(agents: Sequence, protocol: Protocol, turns: int) -> np.ndarray:
+    """Run the real agents under ``protocol``: every agent's message at the end of each round.
+
+    Returns (turns, K, d). In a phase every listed agent i hears ``sum_j W_ij m_j`` of the messages
+    as they stood at the start of the phase, and all listed agents write at once. Only
+    ``agent.respond`` is called: no derived formula.
+    """
+    turns = check_size(agents, turns, protocol.speaks_per_round())
+    m = np.array(protocol.initial, dtype=float)
+    out = np.empty((turns,) + m.shape)
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(turns):
-            for i, agent in enumerate(agents):
-                w = agent.respond(w)
-                out[t, i] = w
-            require_finite(agents, out[t], f"turn {t}")
+            for phase in protocol.phases:
+                # all listeners read m as it stood at the start of the phase, then write at once
+                new = [(i, agents[i].respond(heard(m, row))) for i, row in phase]
+                for i, w in new:
+                    m[i] = w
+            out[t] = m
+            require_finite(agents, m, f"turn {t}")  # the unit of --turns: one round
+    return out
+
+
+def heard(m: np.ndarray, row) -> np.ndarray:
+    """``sum_j W_ij m_j`` over a listener's weight row, in the row's order. It starts from the first
+    term, not from zeros, so a single weight 1 passes the message on bit for bit (``-0.0`` included);
+    an empty row hears 0."""
+    if not row:
+        return np.zeros(m.shape[-1])
+    (j, w), *rest = row
+    out = w * m[j]
+    for j, w in rest:
+        out = out + w * m[j]
     return out
 
 

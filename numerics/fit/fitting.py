@@ -2,9 +2,11 @@
 
 Least squares ``[Mhat | chat] = Y Z^T (Z Z^T)^{-1}`` with ``Z = [incoming; 1]``
 (theory/stochastic/fitting.py). From the fitted maps: the implied target
-``w_hat* = (I - Mhat)^{-1} chat``, the rate ``rho(Mhat_A Mhat_B)``, the predicted plateau
-(C2, C17) and, from the residual covariances ``Shat_i``, the predicted stationary spread
-(C15). Intervals: for the fitted maps, the least-squares t-interval conditional on the design
+``w_hat* = (I - Mhat)^{-1} chat``, and, through the engine of every config
+(:mod:`numerics.protocol.engine`), the rate of the round map (``rho(Mhat_A Mhat_B)`` for the
+round robin), the predicted plateau (C2, C17; P1 under a protocol) and, from the residual
+covariances ``Shat_i``, the predicted stationary spread (C15; the round map's Lyapunov equation
+under a protocol). Intervals: for the fitted maps, the least-squares t-interval conditional on the design
 (``chat_ij +- t_{n-d-1} sqrt(Shat_ii [(Z^T Z)^{-1}]_jj)``; valid for the autoregressive designs of a
 conversation, where the regressors are earlier noisy messages, and measured at 95% coverage by
 ``a2ad verify --claims C18``); pairs bootstrap per agent for the plateau and spread; a moving-block
@@ -17,9 +19,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from numerics.dynamics import closed_forms, lyapunov
 from numerics.io.errors import InputError
 from numerics.io.transcripts import Transcript
+from numerics.protocol import engine
+from numerics.protocol.spec import round_robin
 
 # Numerical rank of the design [incoming; 1]: singular values below this (relative) are zero.
 RANK_RTOL = 1e-9
@@ -161,14 +164,19 @@ class Prediction:
     spread: np.ndarray | None  # (K, d, d) predicted stationary covariances
 
 
-def predict(fits: tuple[AffineFit, ...]) -> Prediction:
+def predict(fits: tuple[AffineFit, ...], protocol=None) -> Prediction:
+    """Rate, end-of-round plateau and stationary covariances of the fitted maps under ``protocol``
+    (default: the round robin of the fits in order), by the engine of every config; no plateau
+    where the rate is not below 1."""
     M = np.stack([f.M_hat for f in fits])
     c = np.stack([f.c_hat for f in fits])
-    rate = float(closed_forms.contraction_rate(M))
-    if rate >= 1:
-        return Prediction(fits, rate, None, None)
-    return Prediction(fits, rate, closed_forms.fixed_points(M, c),
-                      lyapunov.stationary_covariances(M, np.stack([f.residual_cov for f in fits])))
+    if protocol is None:
+        protocol = round_robin([f.name for f in fits], np.zeros(M.shape[-1]))
+    rate, plateau = engine.evaluate_float(M, c, protocol)
+    if plateau is None:
+        return Prediction(tuple(fits), rate, None, None)
+    spread = engine.stationary_covariance(M, np.stack([f.residual_cov for f in fits]), protocol)
+    return Prediction(tuple(fits), rate, plateau, spread)
 
 
 @dataclass(frozen=True)
@@ -212,16 +220,25 @@ def fit_transcript(transcript: Transcript, tail_fraction: float = 0.5, *, bootst
     if len(agents) < 2:
         raise InputError("transcript agents", agents, "a conversation needs at least 2 agents")
     data = {a: transcript.pairs(a) for a in agents}
+    rounds = _rounds([data[a][1] for a in agents])
+    return fit_data(data, agents, rounds, None, tail_fraction, bootstrap=bootstrap, seed=seed, level=level)
+
+
+def fit_data(data: dict, agents, rounds: np.ndarray, protocol, tail_fraction: float, *, bootstrap: int,
+             seed: int, level: float) -> FitReport:
+    """The fit of every config (round robin when ``protocol`` is None): each agent's map from its
+    (input, output) pairs ``data[agent]``, the prediction by :func:`predict` under ``protocol``, and
+    the comparison with the tail of ``rounds`` (rounds, K, d: every agent's message at the end of a round)."""
     fits = tuple(fit_map(*data[a], name=a, warn=False) for a in agents)
     notes = [note for f in fits for note in f.warnings]
-    prediction = predict(fits)
+    prediction = predict(fits, protocol)
     if prediction.plateau is None:
-        notes.append(f"fitted round rate rho = {prediction.rate:.4g} >= 1: the fitted conversation diverges, "
+        what = "conversation" if protocol is None else "protocol"
+        notes.append(f"fitted round rate rho = {prediction.rate:.4g} >= 1: the fitted {what} diverges, "
                      "so there is no plateau to predict")
-    rounds = _rounds([data[a][1] for a in agents])
     start, tail = tail_rounds(rounds, tail_fraction)
     rng = np.random.default_rng(seed)
-    plateaus, spreads = bootstrap_refits(data, agents, predict, bootstrap, rng, notes)
+    plateaus, spreads = bootstrap_refits(data, agents, lambda boot: predict(boot, protocol), bootstrap, rng, notes)
     map_intervals = tuple(map_interval(*data[a], level=level) for a in agents)
     return FitReport(
         agents=tuple(agents), prediction=prediction, tail_start=start,

@@ -1,6 +1,10 @@
-"""Attacks on a config with an interaction protocol (``a2ad attack`` when CONFIG.json has ``protocol``).
+"""Attacks on any config (``a2ad attack``): every config is a protocol (without a ``protocol`` key,
+its round robin), and :func:`attack_doc` is the one entry point.
 
-What carries over from the paper's two-agent round robin, and what does not:
+Two agents speaking in turn (the round robin, whether written out or not, either agent first) get
+the paper's attacks, C9-C11 (:func:`pair_doc`, :mod:`numerics.interventions.attacks`). Any other
+protocol gets :func:`plan_doc`; what carries over from the paper's two-agent round robin, and what
+does not:
 
 - ``full`` (C9): the attacker's full-rank prompt gives ``M_A = 0``, so every message it sends
   is its target ``w_A*``, whatever it hears: its end-of-round message is exact under *any*
@@ -20,12 +24,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from numerics.interventions import attacks
-from numerics.protocol import evaluate as protocol_eval
-from numerics.io import validate
 from numerics.agents.gd import GDAgent
-from numerics.io.errors import InputError
 from numerics.agents.prompts import Geometry
+from numerics.dynamics.prediction import predict
+from numerics.interventions import attacks
+from numerics.io import validate
+from numerics.io.config import System
+from numerics.io.errors import InputError
+from numerics.protocol import engine, evaluate as protocol_eval
 
 # G = d m_V* / d w_A* with a condition number above this amplifies the float64 rounding of
 # the fixed point by more than 1e-6 relative: the victim cannot be placed reliably.
@@ -34,11 +40,7 @@ MAX_SENSITIVITY_COND = 1e10
 
 def is_two_agent_round_robin(protocol) -> bool:
     """Two agents, two phases, each agent hearing only the other with weight 1 (either one first)."""
-    if protocol.K != 2 or len(protocol.phases) != 2:
-        return False
-    rows = [phase[0] for phase in protocol.phases if len(phase) == 1]
-    return (len(rows) == 2 and {i for i, _ in rows} == {0, 1}
-            and all(row == ((1 - i, 1.0),) for i, row in rows))
+    return protocol.K == 2 and engine.cycle(protocol) is not None
 
 
 def victim_map(M: np.ndarray, c: np.ndarray, W: np.ndarray, mask: np.ndarray, attacker: int,
@@ -98,10 +100,8 @@ def _victim(names, attacker: int, victim: str | None, required: bool) -> int | N
 
 
 def plan_doc(system, kind: str, point, N: int | None, seed: int, attacker: int, victim: str | None = None) -> dict:
-    """The ``attack`` document for a config with a protocol (see the module docstring)."""
-    from numerics.io.config import System
-    from numerics.dynamics.prediction import predict
-
+    """The ``attack`` document under any protocol (see the module docstring): the attacker's entry, the
+    claim it rests on and the outcome predicted under the protocol."""
     names, proto = system.names, system.protocol
     if kind not in attacks.KINDS:
         raise InputError("--kind", kind, f"must be one of {list(attacks.KINDS)}")
@@ -127,18 +127,13 @@ def plan_doc(system, kind: str, point, N: int | None, seed: int, attacker: int, 
         if point is None:
             raise InputError("--point", None, "is required for --kind steer (the equilibrium to impose on the victim)")
         X = attacks.full_rank_prompt(Gamma_A, np.zeros(d), d if N is None else N, rng).X  # X does not depend on w_A*
-        from numerics.dynamics.prediction import stacked_finite
-        M, c = stacked_finite(system)
+        M, c = protocol_eval.stacked_finite(system)
         M = M.copy()
         M[attacker] = np.eye(d) - Gamma_A @ (X.T @ X / len(X))
         W, mask = proto.weights()
         w_A, cond = steering_target(M, c, W, mask, attacker, v, point, names)
         extra = {"point": np.asarray(point, dtype=float).tolist(), "sensitivity_condition": cond}
-    H = X.T @ X / len(X)
-    attacked = GDAgent(a.name, Geometry(H=H, b=H @ w_A, w_star=w_A), Gamma_A)
-    agents = list(system.agents)
-    agents[attacker] = attacked
-    outcome = predict(System(tuple(agents), system.initial_message, proto))
+    outcome = predict(_attacked_system(system, attacker, X, w_A, Gamma_A))
     if kind == "steer":
         fixed = outcome["agents"][names[v]]["fixed_point"]
         residual = None if fixed is None else float(np.linalg.norm(np.asarray(fixed) - extra["point"]))
@@ -150,3 +145,39 @@ def plan_doc(system, kind: str, point, N: int | None, seed: int, attacker: int, 
     return {"kind": kind, "claim": claim, "attacker": a.name, "victim": None if v is None else names[v],
             "agent_entry": entry, "contraction_rate": rho if kind == "rank-one" else outcome["contraction_rate"],
             "unreachable_residual_norm": residual, **extra, "predicted": outcome}
+
+
+def _attacked_system(system, attacker: int, X: np.ndarray, w_A: np.ndarray, Gamma_A: np.ndarray) -> System:
+    """``system`` with the attacker's prompt replaced: the map of the prompt entry
+    (``c = Gamma X^T y / N = Gamma H w_A*``), with the intended target ``w_A*`` kept."""
+    H = X.T @ X / len(X)
+    agents = list(system.agents)
+    agents[attacker] = GDAgent(system.agents[attacker].name, Geometry(H=H, b=H @ w_A, w_star=w_A), Gamma_A)
+    return System(tuple(agents), system.initial_message, system.protocol)
+
+
+def pair_doc(system, kind: str, point, N: int | None, seed: int, attacker: int, victim: str | None = None) -> dict:
+    """The ``attack`` document of two agents speaking in turn: C9 ``full``, C10 ``rank-one``, C11 ``steer``
+    (:func:`numerics.interventions.attacks.plan`), the outcome predicted under the config's protocol.
+    The attacker's errors are measured against its intended target ``w_A*``."""
+    names = system.names
+    if victim is not None and (victim not in names or names.index(victim) == attacker):
+        raise InputError("--victim", victim, "must be the other agent of the two (the attacker is "
+                                             f"{names[attacker]}; agents: {names})")
+    plan = attacks.plan(system, kind, point, N, seed=seed, attacker=attacker)
+    attacked = _attacked_system(system, attacker, plan.prompt.X, plan.prompt.w_A,
+                                np.asarray(plan.entry["preconditioner"]))
+    outcome = predict(attacked)
+    return {"kind": plan.kind, "attacker": plan.attacker, "victim": plan.victim, "agent_entry": plan.entry,
+            "contraction_rate": plan.prompt.rho if plan.kind == "rank-one" else outcome["contraction_rate"],
+            "unreachable_residual_norm": plan.prompt.unreachable if plan.kind == "steer" else None,
+            "predicted": outcome}
+
+
+def attack_doc(system, kind: str, point, N: int | None, seed: int, attacker: int, victim: str | None = None) -> dict:
+    """The ``attack`` document of any config: :func:`pair_doc` for two agents speaking in turn (the round
+    robin, written out or not), else :func:`plan_doc` under the config's protocol."""
+    if is_two_agent_round_robin(engine.of(system)):
+        return pair_doc(system, kind, point, N, seed, attacker, victim)
+    return plan_doc(System(system.agents, system.initial_message, engine.of(system)), kind, point, N, seed,
+                    attacker, victim)

@@ -7,22 +7,22 @@ the round is ``z <- Phi z + r`` with ``Phi = Phi_P ... Phi_1``. Only the *live* 
 (those whose message is read before it is overwritten) have nonzero columns in
 ``Phi``, so ``rho(Phi) = rho(Phi_RR)`` and ``(I - Phi_RR) z_R* = r_R`` is the only
 solve; every other agent follows as ``z_o* = Phi_oR z_R* + r_o``. Tests tie this code
-to the SymPy object (``tests/test_protocol_theory.py``).
+to the SymPy object (``tests/test_protocol_theory.py``). This is the general path of the one engine
+(:mod:`numerics.protocol.engine`), which every document goes through.
 
 Shapes: ``M`` (..., K, d, d) per-turn transfers ``M_i^{s_i}``, ``c`` (..., K, d),
 ``W`` (P, K, K) or (..., P, K, K), ``mask`` (P, K) or (..., P, K).
 """
 from __future__ import annotations
 
-import mpmath as mp
 import numpy as np
 
-from numerics.dynamics import closed_forms, precise
-from numerics.io import validate
+from numerics.dynamics import closed_forms
 from numerics.io.errors import InputError
 from numerics.protocol.spec import Protocol
 
-# As in numerics.dynamics.prediction: rho within this of 1 is reported as not converging.
+# rho within this of 1 is reported as not converging (by every command): at 1 - 1e-12 a float64
+# fixed point has lost most digits and the iteration needs ~1e13 rounds.
 CONVERGENCE_MARGIN = 1e-12
 
 
@@ -137,40 +137,61 @@ def _fixed_points_kernel(M, c, W, mask, check: bool) -> np.ndarray:
     return z.reshape(batch + (K, d))
 
 
+def stacked_finite(system) -> tuple[np.ndarray, np.ndarray]:
+    """``system.stacked()``, or an InputError naming the agent whose ``M^s`` or ``c`` overflows float64."""
+    with np.errstate(all="ignore"):
+        M, c = system.stacked()
+    for agent, Mi, ci in zip(system.agents, M, c):
+        if not (np.all(np.isfinite(Mi)) and np.all(np.isfinite(ci))):
+            raise InputError(f"{agent.name} per-turn transfer M^s", agent.steps,
+                             "overflows float64 (the agent's own GD steps diverge); --precision computes it exactly")
+    return M, c
+
+
 def system_arrays(system) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``M`` (K, d, d), ``c`` (K, d) and the protocol's ``W``, ``mask`` for a config System."""
-    from numerics.dynamics.prediction import stacked_finite
+    """``M`` (K, d, d), ``c`` (K, d) and the protocol's ``W``, ``mask`` for a config System with a protocol."""
     M, c = stacked_finite(system)
     W, mask = system.protocol.weights()
     return M, c, W, mask
 
 
-def _reason(rho: float) -> str:
-    if rho > 1:
-        return (f"contraction rate rho = {rho:.6g} > 1: the round map of the protocol diverges for every initial "
-                "state with a component on its unstable subspace (P1)")
-    return (f"contraction rate rho = {rho:.6g} is 1 to within {CONVERGENCE_MARGIN:g}: no unique attracting "
-            "fixed point of the protocol's round map (P1)")
+def stationary_covariance(M: np.ndarray, S: np.ndarray, W: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Every agent's stationary end-of-round covariance (K, d, d) under the protocol (``rho < 1``).
 
+    ``M`` (K, d, d) per-turn transfers, ``S`` (K, d, d) per-turn noise covariances. The end-of-round
+    state obeys ``Sigma = Phi Sigma Phi^T + Q`` with ``Q = sum_p Phi_P ... Phi_(p+1) D_p (...)^T``,
+    where ``D_p`` holds ``S_i`` in the blocks of the agents that speak in phase p. Only the live
+    agents R have nonzero columns in ``Phi``, so ``Sigma_RR`` solves the reduced equation and
+    ``Sigma = Phi_:R Sigma_RR Phi_:R^T + Q``.
+    """
+    from scipy.linalg import solve_discrete_lyapunov
 
-def predict(system) -> dict:
-    """The ``predict`` document for a config with a protocol (float64)."""
-    M, c, W, mask = system_arrays(system)
-    d = system.d
-    Phi, _ = round_map(M, c, W, mask)
-    rho = float(rate(Phi, live_agents(W, mask), d))
-    doc = {"dimension": d, "contraction_rate": rho, "converges": rho < 1 - CONVERGENCE_MARGIN,
-           "precision": "float64", "agents": {}}
-    z = fixed_points(M, c, W, mask, check=False) if doc["converges"] else None
-    if z is None:
-        doc["reason"] = _reason(rho)
-    from numerics.dynamics.prediction import float_entries
-    doc["agents"] = float_entries(system, z)
-    return doc
+    K, d = M.shape[0], M.shape[-1]
+    zero = np.zeros((K, d))
+    Q = np.zeros((K * d, K * d))
+    for p in range(W.shape[0]):
+        Phi_p, _ = round_map(M, zero, W[p:p + 1], mask[p:p + 1])
+        D = np.zeros((K, d, K, d))
+        for i in np.flatnonzero(mask[p]):
+            D[i, :, i, :] = S[i]
+        Q = Phi_p @ Q @ Phi_p.T + D.reshape(K * d, K * d)
+    Phi, _ = round_map(M, zero, W, mask)
+    idx = live_index(live_agents(W, mask), d)
+    A = Phi[:, idx]
+    if idx.size:
+        Sigma = A @ solve_discrete_lyapunov(A[idx], Q[np.ix_(idx, idx)]) @ A.T + Q
+    else:  # no message survives a round: only the round's own noise
+        Sigma = Q
+    Sigma = (Sigma + Sigma.T) / 2
+    return np.stack([Sigma[i * d:(i + 1) * d, i * d:(i + 1) * d] for i in range(K)])
 
 
 def precise_round_map(Ms, cs, protocol: Protocol):
     """``Phi`` and ``r`` as mpmath matrices at the current precision (same block-row updates)."""
+    import mpmath as mp  # only here: keeps float64 evaluation fast to start
+
+    from numerics.dynamics import precise
+
     K, d = len(Ms), Ms[0].rows
     rows = [[mp.eye(d) if j == i else mp.zeros(d, d) for j in range(K)] for i in range(K)]
     r = [mp.matrix(d, 1) for _ in range(K)]
@@ -196,32 +217,3 @@ def precise_round_map(Ms, cs, protocol: Protocol):
         for a in range(d):
             rv[i * d + a] = r[i][a]
     return Phi, rv
-
-
-def predict_precise(system, digits: int) -> dict:
-    """The ``predict`` document at ``digits`` significant digits (mpmath), numbers as decimal strings."""
-    from numerics.dynamics.prediction import agent_entries, check_digits
-    digits = check_digits(digits)
-    s = lambda x: mp.nstr(x, digits, strip_zeros=False)  # noqa: E731
-    d, K = system.d, len(system.agents)
-    W, mask = system.protocol.weights()
-    idx = [int(i) for i in live_index(live_agents(W, mask), d)]
-    with mp.workdps(digits + 10):  # guard digits for the solve
-        Ms, cs, targets = zip(*(precise.agent_transfer(a.Gamma, a.geometry, a.steps) for a in system.agents))
-        Phi, r = precise_round_map(Ms, cs, system.protocol)
-        # No live agent: the round map is constant, rate 0, and the fixed point is r itself.
-        PRR = mp.matrix([[Phi[i, j] for j in idx] for i in idx]) if idx else None
-        rho = precise.spectral_radius(PRR) if idx else mp.mpf(0)
-        doc = {"dimension": d, "contraction_rate": s(rho), "converges": bool(rho < 1 - CONVERGENCE_MARGIN),
-               "precision": f"mpmath {digits} digits", "agents": {}}
-        z = None
-        if doc["converges"]:
-            zR = mp.lu_solve(mp.eye(len(idx)) - PRR, mp.matrix([r[i] for i in idx])) if idx else []
-            z = [sum((Phi[a, idx[k]] * zR[k] for k in range(len(idx))), mp.mpf(0)) + r[a] for a in range(K * d)]
-        else:
-            doc["reason"] = _reason(float(rho))
-        u = None if z is None else [mp.matrix(z[i * d:(i + 1) * d]) for i in range(K)]
-        doc["agents"] = agent_entries([a.name for a in system.agents], targets, u,
-                                      lambda v: [s(x) for x in v], lambda r: s(mp.norm(r)))
-    return doc
-

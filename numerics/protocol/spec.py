@@ -7,9 +7,10 @@ own map ``steps_per_turn`` times, and all listed agents write at once. Without a
 ``protocol`` the phases are ``{agent_i: {agent_(i-1): 1}}`` in list order (the round
 robin of C17).
 
-This module validates protocols and holds the protocol simulator, which only calls
-each agent's ``respond`` (never a derived formula). The derived round map is
-evaluated by :mod:`numerics.protocol.evaluate`.
+This module validates protocols. The one simulator of every config (protocol or round
+robin) is :func:`numerics.dynamics.simulate.run_protocol`, which only calls each agent's
+``respond`` (never a derived formula); every derived quantity goes through
+:mod:`numerics.protocol.engine`.
 """
 from __future__ import annotations
 
@@ -148,29 +149,3 @@ def parse(raw, names: Sequence[str], d: int, initial_message) -> Protocol:
     if "rounds" not in raw:
         raise InputError("protocol.rounds", None, "is missing")
     return build(raw["rounds"], names, d, initial_message, raw.get("initial_messages"))
-
-
-def simulate(agents: Sequence, protocol: Protocol, turns: int) -> np.ndarray:
-    """Run the real agents under ``protocol``: every agent's message at the end of each round.
-
-    Returns (turns, K, d). Only ``agent.respond`` is called: no derived formula.
-    """
-    from numerics.dynamics.simulate import check_size, require_finite
-
-    turns = check_size(agents, turns, protocol.speaks_per_round())
-    m = np.array(protocol.initial, dtype=float)
-    out = np.empty((turns,) + m.shape)
-    with np.errstate(over="ignore", invalid="ignore"):
-        for t in range(turns):
-            for phase in protocol.phases:
-                new = m.copy()
-                for i, row in phase:
-                    heard = np.zeros(m.shape[1])
-                    for j, w in row:
-                        heard = heard + w * m[j]
-                    new[i] = agents[i].respond(heard)
-                m = new
-            out[t] = m
-            require_finite(agents, m, f"round {t}")
-    return out
-

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from numerics.dynamics import simulate
 from numerics.io.errors import InputError
 from numerics.protocol.spec import Protocol
 
@@ -42,11 +43,8 @@ class Schedule:
         return self.turn, self.phase, self.protocol.phases[self.phase][self.slot][0]
 
     def heard(self) -> np.ndarray:
-        """``sum_j W_ij m_j`` for the next speaker i, summed in the protocol's order (as the simulator does)."""
-        heard = np.zeros(self.m.shape[1])
-        for j, w in self.protocol.phases[self.phase][self.slot][1]:
-            heard = heard + w * self.m[j]
-        return heard
+        """``sum_j W_ij m_j`` for the next speaker i, summed as the simulator does (bit for bit)."""
+        return simulate.heard(self.m, self.protocol.phases[self.phase][self.slot][1])
 
     def write(self, message) -> None:
         i = self.protocol.phases[self.phase][self.slot][0]

@@ -219,8 +219,7 @@ def _per_point(spec: Spec, values, n: int, lsa: bool, closed: bool = True) -> di
                 turns = spec.measures["simulate"]["turns"]
                 w = np.stack([a.w_star for a in system.agents])
                 if system.protocol is not None:  # messages at the end of each round
-                    from numerics.protocol.spec import simulate as simulate_protocol
-                    last = simulate_protocol(system.agents, system.protocol, turns)[-1]
+                    last = simulate.run_protocol(system.agents, system.protocol, turns)[-1]
                 else:
                     last = simulate.run(system.agents, system.initial_message, turns)[-1]
                 u = np.array([np.full(system.d, np.nan) if e["fixed_point"] is None else e["fixed_point"]

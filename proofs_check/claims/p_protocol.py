@@ -15,7 +15,7 @@ import mpmath as mp
 import numpy as np
 import sympy as sp
 
-from numerics.dynamics import closed_forms, precise
+from numerics.dynamics import closed_forms, precise, simulate
 from numerics.protocol import evaluate as protocol_eval, random_protocols as protocol_random
 from numerics.protocol import spec as nproto
 from numerics.io.config import System
@@ -135,7 +135,7 @@ def p1_v1(profile: Profile) -> Outcome:
 
 
 def _sim_fixed(system: System, rounds: int) -> np.ndarray:
-    return nproto.simulate(system.agents, system.protocol, rounds)[-1]
+    return simulate.run_protocol(system.agents, system.protocol, rounds)[-1]
 
 
 def _rel(a, b) -> float:

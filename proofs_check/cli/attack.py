@@ -4,21 +4,19 @@ Prints the attacker's new agent entry and the predicted outcome of the attacked
 pair. The attacker's errors are measured against its intended target ``w_A*``
 (a rank-one prompt pins only one direction of it).
 
-With a ``protocol`` in the config (:mod:`numerics.protocol.attack`): ``full`` works under any
-protocol, ``steer`` derives the attacker's target from the protocol's fixed point (any number
-of agents, ``--victim``), and ``rank-one`` only for a two-agent round robin (else exit 2).
+Every config is a protocol (without ``protocol``: its round robin), and one function builds the
+document (:func:`numerics.protocol.attack.attack_doc`): two agents speaking in turn get C9-C11
+whether or not the round robin is written out; under any other protocol ``full`` works,
+``steer`` derives the attacker's target from the protocol's fixed point (any number of agents,
+``--victim``), and ``rank-one`` is refused (exit 2).
 """
 from __future__ import annotations
 
-import numpy as np
-
 from numerics.interventions import attacks
 from numerics.io import config, jsonio, outputs, validate
-from numerics.dynamics import prediction
-from numerics.agents.gd import GDAgent
 from numerics.io.errors import InputError
 from numerics.io.schema import versioned
-from numerics.agents.prompts import Geometry
+from numerics.protocol import attack as protocol_attack
 
 
 MAX_PROMPT_ENTRIES = 10**6  # N x d of the printed attack prompt
@@ -26,7 +24,7 @@ MAX_PROMPT_ENTRIES = 10**6  # N x d of the printed attack prompt
 
 def register(sub) -> None:
     p = sub.add_parser("attack", help="build an attack prompt (C9 full, C10 rank-one, C11 steer) for two agents, or under a protocol where it applies")
-    p.add_argument("config", help="CONFIG.json with two agents, or any number with a 'protocol'")
+    p.add_argument("config", help="CONFIG.json (two agents speaking in turn get C9-C11; any other protocol, the round robin of more agents included, full and steer)")
     p.add_argument("--kind", required=True, choices=attacks.KINDS)
     p.add_argument("--point", default=None, help="JSON list: the equilibrium to impose on the victim (--kind steer)")
     p.add_argument("--attacker", default=None, help="name of the attacking agent (default: the first agent)")
@@ -59,27 +57,7 @@ def run(args) -> int:
     if args.attacker is not None and args.attacker not in names:
         raise InputError("--attacker", args.attacker, f"is not an agent of the config; agents: {names}")
     i = 0 if args.attacker is None else names.index(args.attacker)
-    if system.protocol is not None:
-        from numerics.protocol import attack as protocol_attack
-        doc = protocol_attack.plan_doc(system, args.kind, parse_point(args.point, system.d), args.examples, seed, i,
-                                       args.victim)
-        outputs.dump_json(versioned(doc), "attack", indent=2)
-        return 0
-    if args.victim is not None and (args.victim not in names or names.index(args.victim) == i):
-        raise InputError("--victim", args.victim, "must be the other agent of the two (the attacker is "
-                                                  f"{names[i]}; agents: {names})")
-    plan = attacks.plan(system, args.kind, parse_point(args.point, system.d), args.examples, seed=seed, attacker=i)
-    a = system.agents[i]
-    H = plan.prompt.X.T @ plan.prompt.X / len(plan.prompt.X)
-    # Same map as the prompt entry (c = Gamma X^T y / N = Gamma H w_A*), with the intended target kept.
-    w_A = plan.prompt.w_A
-    attacked = GDAgent(a.name, Geometry(H=H, b=H @ w_A, w_star=w_A), np.asarray(plan.entry["preconditioner"]))
-    agents = list(system.agents)
-    agents[i] = attacked
-    outcome = prediction.predict(config.System(tuple(agents), system.initial_message))
-    doc = {"kind": plan.kind, "attacker": plan.attacker, "victim": plan.victim, "agent_entry": plan.entry,
-           "contraction_rate": plan.prompt.rho if plan.kind == "rank-one" else outcome["contraction_rate"],
-           "unreachable_residual_norm": plan.prompt.unreachable if plan.kind == "steer" else None,
-           "predicted": outcome}
+    doc = protocol_attack.attack_doc(system, args.kind, parse_point(args.point, system.d), args.examples, seed, i,
+                                     args.victim)
     outputs.dump_json(versioned(doc), "attack", indent=2)
     return 0
