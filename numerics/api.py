@@ -160,7 +160,7 @@ def simulate(config, turns: int) -> Simulation:
     ...     {"name": "B", "geometry": [[1.0]], "target": [0.0], "preconditioner": 0.5}]}
     >>> s = simulate(cfg, turns=3)
     >>> s.agents["A"].messages.ravel()
-    array([0.5     , 0.625   , 0.65625 ])
+    array([0.5    , 0.625  , 0.65625])
     >>> s.agents["B"].errors
     array([0.25    , 0.3125  , 0.328125])
     """
@@ -195,8 +195,8 @@ def derive_protocol(config) -> DerivedProtocol:
     >>> cfg = {"agents": [{"name": "A", "geometry": [[1.0]], "target": [1.0], "preconditioner": 0.5},
     ...                   {"name": "B", "geometry": [[1.0]], "target": [0.0], "preconditioner": 0.5}]}
     >>> d = derive_protocol(cfg)
-    >>> d.fixed_points["A"]["text"]
-    '(1 - M_A*M_B)^-1*(M_A*K_B*w^*_B + K_A*w^*_A)'
+    >>> d.residuals["A"]["text"]
+    'M_A*Q1*K_B*(w^*_B - w^*_A)'
     >>> all(c["holds"] for c in d.checks)
     True
     """
@@ -416,10 +416,10 @@ def run_sweep(spec, out, *, backend: str = "local", scheduler: str | None = None
     >>> spec = {"base": {"agents": [
     ...     {"name": "A", "geometry": [[1.0]], "target": [1.0], "preconditioner": 0.5},
     ...     {"name": "B", "geometry": [[1.0]], "target": [0.0], "preconditioner": 0.5}]},
-    ...     "axes": {"agents[0].preconditioner": [0.5, 1.0]}, "measure": ["contraction_rate"]}
+    ...     "axes": {"agents.0.preconditioner": [0.5, 1.0]}, "measure": ["predict"]}
     >>> r = run_sweep(spec, tempfile.mkdtemp())
-    >>> r.n_points, r.to_pandas()["contraction_rate"].round(6).tolist()
-    (2, [0.25, 0.0])
+    >>> r.n_points, r.to_pandas()[["agents.0.preconditioner", "converges"]].values.tolist()
+    (2, [[0.5, True], [1.0, True]])
     """
     from numerics.sweep import run as sweep_run, spec as sweep_spec
 

@@ -23,6 +23,12 @@ class InputError(ValueError):
     """Invalid input: ``InputError(quantity, value, problem)``.
 
     The message reads ``"<quantity> = <value>: <problem>"``.
+
+    Examples
+    --------
+    >>> err = InputError("A.preconditioner", -1.0, "must be positive")
+    >>> str(err), err.quantity
+    ('A.preconditioner = -1.0: must be positive', 'A.preconditioner')
     """
 
     def __init__(self, quantity: str, value, problem: str):

@@ -10,17 +10,14 @@ of agents, ``--victim``), and ``rank-one`` only for a two-agent round robin (els
 """
 from __future__ import annotations
 
-import numpy as np
+import sys
 
+from numerics import api
 from numerics.interventions import attacks
-from numerics.io import config, jsonio, outputs, validate
-from numerics.dynamics import prediction
-from numerics.agents.gd import GDAgent
+from numerics.io import jsonio, validate
 from numerics.io.errors import InputError
-from numerics.agents.prompts import Geometry
 
-
-MAX_PROMPT_ENTRIES = 10**6  # N x d of the printed attack prompt
+MAX_PROMPT_ENTRIES = api.MAX_PROMPT_ENTRIES
 
 
 def register(sub) -> None:
@@ -50,35 +47,9 @@ def parse_point(text: str | None, d: int):
 
 
 def run(args) -> int:
-    system = config.load(args.config)
-    seed = validate.seed("--seed", args.seed)
-    if args.examples is not None:
-        validate.positive_int("--examples", args.examples, maximum=max(1, MAX_PROMPT_ENTRIES // system.d))
-    names = system.names
-    if args.attacker is not None and args.attacker not in names:
-        raise InputError("--attacker", args.attacker, f"is not an agent of the config; agents: {names}")
-    i = 0 if args.attacker is None else names.index(args.attacker)
-    if system.protocol is not None:
-        from numerics.protocol import attack as protocol_attack
-        doc = protocol_attack.plan_doc(system, args.kind, parse_point(args.point, system.d), args.examples, seed, i,
-                                       args.victim)
-        outputs.dump_json(doc, "attack", indent=2)
-        return 0
-    if args.victim is not None and (args.victim not in names or names.index(args.victim) == i):
-        raise InputError("--victim", args.victim, "must be the other agent of the two (the attacker is "
-                                                  f"{names[i]}; agents: {names})")
-    plan = attacks.plan(system, args.kind, parse_point(args.point, system.d), args.examples, seed=seed, attacker=i)
-    a = system.agents[i]
-    H = plan.prompt.X.T @ plan.prompt.X / len(plan.prompt.X)
-    # Same map as the prompt entry (c = Gamma X^T y / N = Gamma H w_A*), with the intended target kept.
-    w_A = plan.prompt.w_A
-    attacked = GDAgent(a.name, Geometry(H=H, b=H @ w_A, w_star=w_A), np.asarray(plan.entry["preconditioner"]))
-    agents = list(system.agents)
-    agents[i] = attacked
-    outcome = prediction.predict(config.System(tuple(agents), system.initial_message))
-    doc = {"kind": plan.kind, "attacker": plan.attacker, "victim": plan.victim, "agent_entry": plan.entry,
-           "contraction_rate": plan.prompt.rho if plan.kind == "rank-one" else outcome["contraction_rate"],
-           "unreachable_residual": plan.prompt.unreachable if plan.kind == "steer" else None,
-           "predicted": outcome}
-    outputs.dump_json(doc, "attack", indent=2)
+    """Print :func:`numerics.api.attack`'s result (the ``--point`` text is decoded here)."""
+    system = api.load_config(args.config)
+    result = api.attack(system, args.kind, point=parse_point(args.point, system.d), examples=args.examples,
+                        seed=args.seed, attacker=args.attacker, victim=args.victim)
+    sys.stdout.write(result.to_json() + "\n")
     return 0

@@ -14,39 +14,30 @@ DEFAULT_OUT = {"latex": "protocol.tex", "macros": "a2ad-protocol.tex"}
 
 
 def run(args) -> int:
-    from numerics.io import config, outputs
-    from numerics.protocol import spec as nproto
-    from theory.protocol import compiler as P
+    from numerics import api
+    from numerics.io import outputs
     from theory.protocol import report
 
     out = args.out or DEFAULT_OUT.get(args.format)
     path = outputs.check_path("--out", out, inputs=[args.protocol], force=args.force) if out else None  # before any work
-    system = config.load(args.protocol)
-    proto = system.protocol or nproto.round_robin(system.names, system.initial_message)
     try:
-        cp = P.compile_protocol(P.from_numeric(proto))
-    except P.TooLarge as exc:
-        from numerics.io.errors import InputError
-        raise InputError("protocol", args.protocol, f"is too dense for symbolic elimination ({exc}); "
-                                                    "predict and simulate still work") from None
-    try:
-        doc = report.derived_theory(cp, steps={a.name: a.steps for a in system.agents})
+        derived = api.derive_protocol(args.protocol)
     except report.Unverified as exc:
         print(f"a2ad derive: refused: {exc}", file=sys.stderr)
         return 1
     if args.format == "latex":
-        text = report.as_latex(doc, f"Derived theory of the protocol of {Path(args.protocol).name}")
+        text = derived.to_latex(f"Derived theory of the protocol of {Path(args.protocol).name}")
     elif args.format == "macros":
-        text = report.as_macros(doc)
+        text = derived.to_macros()
     elif args.format == "json":
-        text = report.as_json(doc) + "\n"
+        text = derived.to_json() + "\n"
     else:
-        text = report.as_text(doc) + "\n"
+        text = derived.to_text() + "\n"
     if path is None:
         sys.stdout.write(text)
         return 0
     outputs.write_text(path, text)
-    n = len(doc["checks"])
-    print(f"{path}: derived theory of {len(doc['agents'])} agents, {len(doc['phases'])} phases; "
+    n = len(derived.checks)
+    print(f"{path}: derived theory of {len(derived.agents)} agents, {len(derived.phases)} phases; "
           f"{n} identities, every one proved (V1)")
     return 0
