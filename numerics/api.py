@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 import weakref
 from pathlib import Path
 
 import numpy as np
 
-from numerics.io import config as _config, validate
+from numerics.io import config as _config, jsonio, validate
 from numerics.io.errors import InputError
 from numerics.results import AttackResult, DerivedProtocol, FitResult, Prediction, Simulation, SweepResult
 
@@ -41,13 +42,26 @@ def _source(system):
     return entry[1] if entry is not None and entry[0]() is system else None
 
 
+def _as_written(raw):
+    """A copy of a config dict whose floats keep their shortest decimal text (``0.8`` stays 8/10 for
+    ``precision``), as the same numbers read from a CONFIG.json file do."""
+    if isinstance(raw, dict):
+        return {k: _as_written(v) for k, v in raw.items()}
+    if isinstance(raw, list):
+        return [_as_written(v) for v in raw]
+    if type(raw) is float and math.isfinite(raw):  # NaN and infinity stay floats: the validators name them
+        return jsonio.ExactFloat(repr(raw))
+    return copy.deepcopy(raw)
+
+
 def load_config(source) -> _config.System:
     """Read and validate a CONFIG.json (schema version 1).
 
     Parameters
     ----------
     source : str, pathlib.Path or dict
-        A CONFIG.json path, or the decoded JSON object itself.
+        A CONFIG.json path, or the decoded JSON object itself (its floats are read as their
+        shortest decimal text, ``0.8`` as 8/10, exactly as in a file).
 
     Returns
     -------
@@ -75,7 +89,7 @@ def load_config(source) -> _config.System:
     """
     if isinstance(source, _config.System):
         return source
-    raw = copy.deepcopy(source) if isinstance(source, dict) else _config.read_json(source)
+    raw = _as_written(source) if isinstance(source, dict) else _config.read_json(source)
     system = _config.parse(raw)
     _remember(system, raw)
     return system
@@ -91,7 +105,7 @@ def _exact(source):
                                                                    "from load_config")
         return _config.parse_exact(raw)
     if isinstance(source, dict):
-        return _config.parse_exact(copy.deepcopy(source))
+        return _config.parse_exact(_as_written(source))
     return _config.load_exact(source)
 
 
