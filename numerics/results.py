@@ -147,20 +147,20 @@ class Document:
             out[key] = as_plain(getattr(self, name)) if name in names and key not in self.extra else self.extra[key]
         return out
 
-    def to_json(self, indent: int | None = ...) -> str:
+    def to_json(self, indent: int | None | str = "command") -> str:
         """The document as standard JSON text, exactly as the command prints it (without the newline).
 
         Parameters
         ----------
-        indent : int or None, optional
-            Indentation; by default the command's own.
+        indent : int, None or "command", optional
+            Indentation (None: one line); by default the command's own.
 
         Returns
         -------
         str
             JSON text; a NaN or infinity anywhere raises :class:`~numerics.io.errors.InputError`.
         """
-        return outputs.dumps(self.to_dict(), self.WHAT, self.INDENT if indent is ... else indent)
+        return outputs.dumps(self.to_dict(), self.WHAT, self.INDENT if indent == "command" else indent)
 
     def with_value(self, key: str, value):
         """A copy with document key ``key`` set to ``value`` (appended when the document lacks it)."""

@@ -2,6 +2,7 @@
 command's output byte for byte, doctests on every exported name, bad input as InputError, docs."""
 import doctest
 import importlib
+import importlib.util
 import inspect
 import json
 import re
@@ -63,6 +64,21 @@ def test_every_exported_name_has_a_passing_doctest(qualname, obj, monkeypatch):
 @pytest.mark.parametrize("module", API_MODULES)
 def test_api_modules_doctests_pass(module, monkeypatch):
     assert _run_doctests(importlib.import_module(module), module, recurse=True, monkeypatch=monkeypatch) >= 1
+
+
+def _docs_conf():
+    spec = importlib.util.spec_from_file_location("docs_conf", ROOT / "docs" / "conf.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_exported_docstrings_are_numpydoc_so_the_docs_render_their_sections():
+    """docs/conf.py hands numpydoc docstrings to napoleon and escapes the others as plain text."""
+    conf = _docs_conf()
+    not_numpydoc = [q for q, obj in _exported() if not conf.is_numpydoc(obj.__doc__)]
+    assert not not_numpydoc, not_numpydoc
+    assert not conf.is_numpydoc("Plain text: ||u_t - w_A*|| shrinks.\n    e = G Delta\n")  # power: escaped
 
 
 def test_the_doctest_runner_fails_a_wrong_example(monkeypatch):
