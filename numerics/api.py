@@ -245,11 +245,13 @@ def read_transcript(source):
     Examples
     --------
     >>> import tempfile, os
-    >>> path = os.path.join(tempfile.mkdtemp(), "t.jsonl")
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(tmp.name, "t.jsonl")
     >>> _ = open(path, "w").write('{"agent": "A", "turn": 0, "incoming": [0.0], "outgoing": [0.5]}\\n')
     >>> tr = read_transcript(path)
     >>> tr.agents, tr.pairs("A")[1]
     (['A'], array([[0.5]]))
+    >>> tmp.cleanup()
     """
     from numerics.io import transcripts
 
@@ -431,9 +433,11 @@ def run_sweep(spec, out, *, backend: str = "local", scheduler: str | None = None
     ...     {"name": "A", "geometry": [[1.0]], "target": [1.0], "preconditioner": 0.5},
     ...     {"name": "B", "geometry": [[1.0]], "target": [0.0], "preconditioner": 0.5}]},
     ...     "axes": {"agents.0.preconditioner": [0.5, 1.0]}, "measure": ["predict"]}
-    >>> r = run_sweep(spec, tempfile.mkdtemp())
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> r = run_sweep(spec, tmp.name)
     >>> r.n_points, r.to_pandas()[["agents.0.preconditioner", "converges"]].values.tolist()
     (2, [[0.5, True], [1.0, True]])
+    >>> tmp.cleanup()
     """
     from numerics.sweep import run as sweep_run, spec as sweep_spec
 

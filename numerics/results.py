@@ -64,8 +64,9 @@ class Document:
     """Base of every result: a JSON document with typed fields.
 
     Subclasses declare their fields (the document's keys, each defaulting to ``None`` when the
-    document lacks it), ``ALIASES`` (another spelling of a key -> field name) and ``NESTED``
-    (field -> result type of a nested document, or of each value of a name -> document mapping).
+    document lacks it), ``ALIASES`` (another spelling of a key -> field name), ``NESTED``
+    (field -> result type of a nested document) and ``MAPPINGS`` (the nested fields that map
+    names to such documents, e.g. ``agents``).
 
     Attributes
     ----------
@@ -89,7 +90,6 @@ class Document:
     ALIASES: ClassVar[dict] = {}
     NESTED: ClassVar[dict] = {}
     MAPPINGS: ClassVar[tuple] = ()  # fields holding {name: nested document}
-    LISTS: ClassVar[tuple] = ()     # fields holding [nested document, ...]
     OPTIONAL: ClassVar[tuple] = ()  # fields a document carries only when set (left out when None)
     WHAT: ClassVar[str] = "result"  # the command, for the error naming a non-finite number
     INDENT: ClassVar[int | None] = None  # the command's indentation
@@ -105,8 +105,6 @@ class Document:
             return as_array(value)
         if name in cls.MAPPINGS:
             return {k: kind.from_json(v) for k, v in value.items()}
-        if name in cls.LISTS:
-            return [kind.from_json(v) for v in value]
         return kind.from_json(value)
 
     @classmethod
