@@ -15,7 +15,11 @@ from theory.core.notation import SYMBOL_MACROS  # noqa: E402
 
 project = "a2a-dynamics"
 author = "The a2a-dynamics developers"
-extensions = ["sphinx.ext.autodoc", "sphinx.ext.mathjax", "sphinx-mathjax-offline"]
+extensions = ["sphinx.ext.autodoc", "sphinx.ext.napoleon", "sphinx.ext.mathjax", "sphinx-mathjax-offline"]
+# The public API (numerics/api.py, numerics/results.py, theory/api.py) has numpydoc docstrings: napoleon
+# turns their sections into reStructuredText; the plain-text docstrings elsewhere are escaped below.
+napoleon_google_docstring = False
+napoleon_numpy_docstring = True
 exclude_patterns = ["_build", "_generated/theory_body.rst"]  # included by theory.rst
 html_theme = "alabaster"
 autodoc_member_order = "bysource"
@@ -68,7 +72,17 @@ def render_docstring(lines: list[str]) -> list[str]:
     return out
 
 
+# A numpydoc section heading ("Examples" over a dashed line): the docstring is reStructuredText already.
+_NUMPYDOC = re.compile(r"^\s*(Parameters|Returns|Raises|Examples|Attributes)\n\s*-{3,}\s*$", re.M)
+
+
+def is_numpydoc(doc) -> bool:
+    return bool(doc) and bool(_NUMPYDOC.search(doc))
+
+
 def _docstrings(app, what, name, obj, options, lines):
+    if is_numpydoc(getattr(obj, "__doc__", None)):
+        return  # napoleon has rendered it
     lines[:] = render_docstring(lines) + [""]
 
 

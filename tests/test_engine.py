@@ -180,7 +180,7 @@ def test_planted_document_change_is_caught(tmp_path, plant):
     elif plant == "sign":
         entry["target"][0] = -entry["target"][0]
     elif plant == "nan":
-        b["simulate"]["agents"]["A0"]["errors"][0] = float("nan")
+        b["simulate"]["agents"]["A0"]["residual_norms"][0] = float("nan")
     else:
         del b["precise"]["reason"]
     assert not a["predict"]["converges"] and differences(a, b)

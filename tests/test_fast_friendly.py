@@ -216,6 +216,34 @@ def test_cli_start_up_imports_nothing_heavy(argv):
     assert loaded.strip() == "[]", loaded
 
 
+# `import numerics` / `import theory` (and touching the light public names) must not load what a
+# light command does not need; the heavy names load their engines on first use (PEP 562).
+LIBRARIES = ("sympy", "matplotlib", "scipy", "numba", "mpmath", "pandas", "pyarrow")
+
+
+def _loaded_after(code: str, watch=LIBRARIES) -> list[str]:
+    probe = code + ("\nimport json, sys\nprint('LOADED', json.dumps(sorted(m for m in sys.modules "
+                    "if m.split('.')[0] in %r)))" % (watch,))
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    return json.loads(out.rsplit("LOADED", 1)[1])
+
+
+@pytest.mark.parametrize("code", [
+    "import numerics",
+    "import theory",
+    "import numerics, theory; numerics.__all__, theory.__all__, dir(numerics), dir(theory)",
+    "import numerics; numerics.Prediction, numerics.InputError, numerics.load_config",
+    "import numerics; numerics.predict('examples/two_agents.json').to_json()",
+])
+def test_package_import_loads_nothing_heavy(code):
+    assert _loaded_after(code) == []
+
+
+def test_the_import_probe_sees_a_heavy_name():
+    """Power: touching a symbolic name does load SymPy, and the probe reports it."""
+    assert "sympy" in _loaded_after("import theory; theory.all_formulas")
+
+
 # ---- readable output ---------------------------------------------------------------------
 
 def test_table_fits_80_columns_and_names_units():

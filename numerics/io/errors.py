@@ -57,6 +57,12 @@ class InputError(_Named, ValueError):
 
     The message reads ``"<quantity> = <value>: <problem>"``. Also a :class:`ValueError`, so
     callers that validate with ``except ValueError`` keep working.
+
+    Examples
+    --------
+    >>> err = InputError("A.preconditioner", -1.0, "must be positive")
+    >>> str(err), err.quantity
+    ('A.preconditioner = -1.0: must be positive', 'A.preconditioner')
     """
 
 

@@ -4,27 +4,25 @@ Prints the attacker's new agent entry and the predicted outcome of the attacked
 pair. The attacker's errors are measured against its intended target ``w_A*``
 (a rank-one prompt pins only one direction of it).
 
-Every config is a protocol (without ``protocol``: its round robin), and one function builds the
-document (:func:`numerics.protocol.attack.attack_doc`): two agents speaking in turn get C9-C11
-whether or not the round robin is written out; under any other protocol ``full`` works,
-``steer`` derives the attacker's target from the protocol's fixed point (any number of agents,
-``--victim``), and ``rank-one`` is refused (exit 2).
+With a ``protocol`` in the config (:mod:`numerics.protocol.attack`): ``full`` works under any
+protocol, ``steer`` derives the attacker's target from the protocol's fixed point (any number
+of agents, ``--victim``), and ``rank-one`` only for a two-agent round robin (else exit 2).
 """
 from __future__ import annotations
 
+import sys
+
+from numerics import api
 from numerics.interventions import attacks
-from numerics.io import config, jsonio, outputs, validate
+from numerics.io import jsonio, validate
 from numerics.io.errors import InputError
-from numerics.io.schema import versioned
-from numerics.protocol import attack as protocol_attack
 
-
-MAX_PROMPT_ENTRIES = 10**6  # N x d of the printed attack prompt
+MAX_PROMPT_ENTRIES = api.MAX_PROMPT_ENTRIES
 
 
 def register(sub) -> None:
     p = sub.add_parser("attack", help="build an attack prompt (C9 full, C10 rank-one, C11 steer) for two agents, or under a protocol where it applies")
-    p.add_argument("config", help="CONFIG.json (two agents speaking in turn get C9-C11; any other protocol, the round robin of more agents included, full and steer)")
+    p.add_argument("config", help="CONFIG.json with two agents, or any number with a 'protocol'")
     p.add_argument("--kind", required=True, choices=attacks.KINDS)
     p.add_argument("--point", default=None, help="JSON list: the equilibrium to impose on the victim (--kind steer)")
     p.add_argument("--attacker", default=None, help="name of the attacking agent (default: the first agent)")
@@ -49,15 +47,9 @@ def parse_point(text: str | None, d: int):
 
 
 def run(args) -> int:
-    system = config.load(args.config)
-    seed = validate.seed("--seed", args.seed)
-    if args.examples is not None:
-        validate.positive_int("--examples", args.examples, maximum=max(1, MAX_PROMPT_ENTRIES // system.d))
-    names = system.names
-    if args.attacker is not None and args.attacker not in names:
-        raise InputError("--attacker", args.attacker, f"is not an agent of the config; agents: {names}")
-    i = 0 if args.attacker is None else names.index(args.attacker)
-    doc = protocol_attack.attack_doc(system, args.kind, parse_point(args.point, system.d), args.examples, seed, i,
-                                     args.victim)
-    outputs.dump_json(versioned(doc), "attack", indent=2)
+    """Print :func:`numerics.api.attack`'s result (the ``--point`` text is decoded here)."""
+    system = api.load_config(args.config)
+    result = api.attack(system, args.kind, point=parse_point(args.point, system.d), examples=args.examples,
+                        seed=args.seed, attacker=args.attacker, victim=args.victim)
+    sys.stdout.write(result.to_json() + "\n")
     return 0

@@ -1,5 +1,5 @@
 """``a2ad fit TRANSCRIPT.jsonl [--config CONFIG.json]``: fit each agent's affine map and compare the
-predicted fixed point and spread with the transcript's tail (C18).
+predicted plateau and spread with the transcript's tail (C18).
 
 A transcript recorded under a protocol (its header line, or ``--config`` with a ``protocol``)
 is fitted from the inputs the protocol gives each agent, and predicted with the protocol's
@@ -9,12 +9,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from numerics.fit import output as fit_output, fitting
-from numerics.io import outputs, transcripts, validate
+from numerics import api
+from numerics.fit import fitting
+from numerics.io import outputs
 from numerics.io.errors import InputError
-from numerics.io.schema import versioned
 
-MAX_BOOTSTRAP = 10**4  # each resample refits every agent's map
+MAX_BOOTSTRAP = api.MAX_BOOTSTRAP
 FIGURE_FORMATS = (".png", ".pdf", ".svg")
 
 
@@ -37,33 +37,22 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    validate.positive_int("--bootstrap", args.bootstrap, minimum=0, maximum=MAX_BOOTSTRAP)
-    seed = validate.seed("--seed", args.seed)
+    """Fit through :func:`numerics.api.fit_transcript` and print its result (text, or ``to_json()``)."""
+    seed = api.check_fit_options(args.bootstrap, args.seed)  # every option before any work
     src = Path(args.transcript)
     figure = Path(args.figure) if args.figure else src.with_name(src.stem + "-fit.png")
     if figure.suffix.lower() not in FIGURE_FORMATS:
         raise InputError("--figure", str(figure), f"must end in one of {', '.join(FIGURE_FORMATS)}")
     outputs.check_path("--figure", figure, inputs=[src], force=args.force)
-    tr = transcripts.read(src)
-    protocol = None
-    if args.config is not None or tr.header is not None:
-        from numerics.protocol import fit as protocol_fit
-        protocol = protocol_fit.transcript_protocol(tr, args.config)
-    if protocol is None:
-        report = fitting.fit_transcript(tr, tail_fraction=args.tail, bootstrap=args.bootstrap, seed=seed,
-                                        level=args.level)
-    else:
-        report = protocol_fit.fit(tr, protocol, tail_fraction=args.tail, bootstrap=args.bootstrap, seed=seed,
-                                  level=args.level)
-    doc = versioned(fit_output.report_doc(report))
-    text = outputs.dumps(doc, "fit") if args.json else fit_output.report_text(report)
-    figure = fit_output.fit_figure(report, tr, figure)
+    result = api.fit_transcript(src, tail=args.tail, bootstrap=args.bootstrap, level=args.level, seed=seed,
+                                config=args.config)
+    text = result.to_json() if args.json else result.to_text()  # a non-finite number fails before the figure
+    result = result.save_figure(figure)
     if args.json:
-        doc["figure"] = str(figure)
-        outputs.dump_json(doc, "fit")
+        sys.stdout.write(result.to_json() + "\n")
     else:
         print(text)
-        print(f"figure: {figure}")
-    for w in report.warnings:
+        print(f"figure: {result.figure}")
+    for w in result.warnings:
         print(f"a2ad fit: warning: {w}", file=sys.stderr)
     return 0

@@ -1,9 +1,9 @@
 """``a2ad predict CONFIG.json [--precision DIGITS]``: closed forms -> JSON on stdout."""
 from __future__ import annotations
 
-from numerics.io import config, outputs
-from numerics.io.schema import versioned
-from numerics.dynamics import prediction
+import sys
+
+from numerics import api
 
 
 def register(sub) -> None:
@@ -15,10 +15,6 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    if args.precision is None:
-        doc = prediction.predict(config.load(args.config))
-    else:  # every config number exactly as written (decimal text), nothing through float64
-        prediction.check_digits(args.precision)
-        doc = prediction.predict_precise(config.load_exact(args.config), args.precision)
-    outputs.dump_json(versioned(doc), "predict", indent=2)
+    """Print :func:`numerics.api.predict`'s result: the API and the command are one code path."""
+    sys.stdout.write(api.predict(args.config, precision=args.precision).to_json() + "\n")
     return 0

@@ -1,9 +1,10 @@
 """``a2ad simulate CONFIG.json --turns T``: iterate the real agent maps -> JSON on stdout."""
 from __future__ import annotations
 
-from numerics.io import config, outputs
-from numerics.io.schema import versioned
-from numerics.dynamics import prediction, simulate
+import sys
+
+from numerics import api
+from numerics.dynamics import simulate
 
 
 def register(sub) -> None:
@@ -16,6 +17,6 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    doc = prediction.simulate_doc(config.load(args.config), args.turns)
-    outputs.dump_json(versioned(doc), "simulate")
+    """Print :func:`numerics.api.simulate`'s result: the API and the command are one code path."""
+    sys.stdout.write(api.simulate(args.config, args.turns).to_json() + "\n")
     return 0

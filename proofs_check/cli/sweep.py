@@ -21,15 +21,10 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from numerics.sweep import run as sweep_run, spec as sweep_spec
+    """Run :func:`numerics.api.run_sweep` and print its summary."""
+    from numerics import api
 
-    spec = sweep_spec.load(args.spec)
-    outcome = sweep_run.run(spec, args.out, backend=args.backend, scheduler=args.scheduler, workers=args.workers,
-                            resume=args.resume, force=args.force, progress=not args.no_progress,
-                            spec_path=args.spec)
-    print(f"{outcome.n_points} points in {spec.n_chunks} chunks: {outcome.computed} computed, "
-          f"{outcome.skipped} already done -> {outcome.out_dir / 'results'}")
-    print(f"phase: {outcome.phase}" if outcome.phase else outcome.phase_note)
-    if outcome.phase:
-        print(f"  {outcome.phase_note}")
+    result = api.run_sweep(args.spec, args.out, backend=args.backend, scheduler=args.scheduler, workers=args.workers,
+                           resume=args.resume, force=args.force, progress=not args.no_progress)
+    print(result.summary())
     return 0

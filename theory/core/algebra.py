@@ -37,6 +37,18 @@ class FreeAlgebra:
 
     ``justify``: ``None`` (inverses taken on trust, for derivation chains) or a list of
     ``(hypothesis, MatrixExpr)``: then every inverted factor must match one of them.
+
+    Examples
+    --------
+    A formal inverse comes with its rewrite rules, so ``Q - Q J`` reduces to 1 for ``Q = (I - J)^{-1}``:
+
+    >>> import sympy as sp
+    >>> from theory.core.model import I
+    >>> from theory.round_robin.two_agents import J_A
+    >>> alg = FreeAlgebra()
+    >>> Q, J = alg.convert(sp.Inverse(I - J_A)), alg.convert(J_A)
+    >>> Q, alg.reduce(Q - Q * J)
+    ((1 - M_A*M_B)^{-1}, 1)
     """
 
     symbols: dict = field(default_factory=dict)
@@ -206,6 +218,21 @@ def prove(lhs, rhs, left_factors=(), definitions: dict | None = None, invertible
     identity must be one of these factors too. ``relations``: ``{hypothesis: (word, value)}``,
     rewrite rules ``word -> value`` a hypothesis gives (e.g. ``U^T U -> I``); each word
     must be longer than its value so rewriting terminates.
+
+    Returns
+    -------
+    FreeProof
+        ``holds`` when the reduced difference ``residual`` is 0.
+
+    Examples
+    --------
+    C2: ``u*`` is a fixed point of the round ``T_A(T_B(.))``, and a wrong right-hand side fails:
+
+    >>> from theory.round_robin import two_agents as T
+    >>> prove(T.A.T(T.B.T(T.u_star)), T.u_star, definitions=T.DEFINITIONS).holds
+    True
+    >>> prove(T.A.T(T.B.T(T.u_star)), T.u_star + T.A.c, definitions=T.DEFINITIONS).holds
+    False
     """
     pairs = None if invertible is None else [
         (reason, f) for reason, fs in invertible.items() for f in (fs if isinstance(fs, (tuple, list)) else (fs,))]

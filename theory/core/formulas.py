@@ -17,7 +17,25 @@ from theory.core import notation
 
 @dataclass(frozen=True)
 class Formula:
-    """``lhs = rhs`` with a stable ID ``<claim>.<name>``."""
+    """``lhs = rhs`` with a stable ID ``<claim>.<name>``.
+
+    Attributes
+    ----------
+    claim, name : str
+        The claim ID (e.g. ``"C2"``) and the formula's name within it; ``id`` joins them.
+    lhs, rhs : sympy.Basic
+        The SymPy objects the registry verifies; ``latex()`` and ``text()`` render them.
+    description : str
+        One sentence.
+
+    Examples
+    --------
+    >>> f = all_formulas()["C3.residual_A"]
+    >>> f.text()
+    'e_A = (I - M_A*M_B)**(-1)*M_A*K_B*Delta'
+    >>> f.macro
+    'aadResidualA'
+    """
 
     claim: str
     name: str
@@ -56,6 +74,19 @@ class Formula:
 
 
 def all_formulas() -> dict[str, Formula]:
+    """Every registered formula by ID: the ``FORMULAS`` lists of all theory modules.
+
+    Returns
+    -------
+    dict of str to Formula
+        ``{"C2.fixed_point_A": Formula(...), ...}`` in module order.
+
+    Examples
+    --------
+    >>> formulas = all_formulas()
+    >>> "C2.fixed_point_A" in formulas, formulas["C2.fixed_point_A"].claim
+    (True, 'C2')
+    """
     import theory
     from theory.core.modules import submodules
 

@@ -41,6 +41,24 @@ class AgentSymbols:
 
 
 def agent(name: str) -> AgentSymbols:
+    """The symbols of one agent: ``M``, ``K = I - M``, ``w_star``, ``Gamma``, ``H``, ``b`` (d x d or d x 1).
+
+    Parameters
+    ----------
+    name : str
+        The subscript, e.g. ``"A"``.
+
+    Returns
+    -------
+    AgentSymbols
+        With ``c = K w_star`` and one turn ``T(w) = M w + c``.
+
+    Examples
+    --------
+    >>> A = agent("A")
+    >>> A.T(vector("w"))
+    K_A*w^*_A + M_A*w
+    """
     return AgentSymbols(
         name=name,
         M=sp.MatrixSymbol(f"M_{name}", d, d),

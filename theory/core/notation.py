@@ -282,7 +282,14 @@ class PaperStrPrinter(StrPrinter):
 
 
 def latex(expr) -> str:
-    """The paper's LaTeX for ``expr`` (uses ``\\aadDelta``; see :data:`SYMBOL_MACROS`)."""
+    """The paper's LaTeX for ``expr`` (uses ``\\aadDelta``; see :data:`SYMBOL_MACROS`).
+
+    Examples
+    --------
+    >>> from theory.round_robin.two_agents import G_A
+    >>> print(latex(G_A))
+    \\left(I - M_{A} M_{B}\\right)^{-1} M_{A} K_{B}
+    """
     return PaperLatexPrinter().doprint(expr)
 
 

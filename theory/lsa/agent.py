@@ -93,7 +93,28 @@ Ns, tau, sigma = sp.symbols("N tau sigma", positive=True)
 
 
 def gamma_star(S: sp.Matrix, n=Ns, t=tau, s=sigma) -> sp.Matrix:
-    """``Gamma* = [((N+1)/N) Sigma + ((tr Sigma + sigma^2/tau^2)/N) I]^{-1}``."""
+    """``Gamma* = [((N+1)/N) Sigma + ((tr Sigma + sigma^2/tau^2)/N) I]^{-1}`` (L2).
+
+    Parameters
+    ----------
+    S : sympy.Matrix
+        The input covariance ``Sigma``.
+    n, t, s : optional
+        ``N`` (context examples), ``tau`` (task scale), ``sigma`` (label noise); symbols by default.
+
+    Returns
+    -------
+    sympy.Matrix
+        The optimal preconditioner of a trained LSA agent.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> gamma_star(sp.eye(1))
+    Matrix([[N*tau**2/(N*tau**2 + sigma**2 + 2*tau**2)]])
+    >>> gamma_star(sp.eye(1), sp.Integer(9), sp.Integer(1), sp.Integer(0))  # N = 9, noiseless: 9/11
+    Matrix([[9/11]])
+    """
     dim = S.rows
     return ((n + 1) / n * S + (S.trace() + s**2 / t**2) / n * sp.eye(dim)).inv()
 

@@ -4,6 +4,14 @@
 (all K transfers, ending at i). Then ``(I - J_i) u_i* = sum_j P_{i,j} c_j``,
 ``e_i = (I - J_i)^{-1} sum_{j != i} P_{i,j} K_j (w_j* - w_i*)``, by the telescoping
 identity ``sum_j P_{i,j} K_j = I - J_i``. K = 2 gives C2 and C3.
+
+Examples
+--------
+>>> from theory.round_robin import k_agents
+>>> k_agents.J(3, 0)
+M_1*M_3*M_2
+>>> k_agents.fixed_point(3, 0)
+(I - M_1*M_3*M_2)**(-1)*(K_1*w^*_1 + M_1*K_3*w^*_3 + M_1*M_3*K_2*w^*_2)
 """
 from __future__ import annotations
 

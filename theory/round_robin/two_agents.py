@@ -2,6 +2,14 @@
 
 All objects are SymPy matrix expressions in the agents' ``M``, ``K`` and
 ``w_star``; ``Delta = w_B* - w_A*``. Agent A speaks first.
+
+Examples
+--------
+>>> from theory.round_robin import two_agents
+>>> two_agents.u_star
+(I - M_A*M_B)**(-1)*(K_A*w^*_A + M_A*K_B*w^*_B)
+>>> two_agents.e_A
+(I - M_A*M_B)**(-1)*M_A*K_B*(-w^*_A + w^*_B)
 """
 from __future__ import annotations
 
