@@ -17,7 +17,7 @@ from proofs_check.cli import main as cli
 from proofs_check.verification import registry, runner
 from proofs_check.claims import p_protocol as pp
 from theory.core import model
-from theory.protocol import compiler as P, gallery as G
+from theory.protocol import checks as protocol_checks, compiler as P, gallery as G
 from theory.round_robin import two_agents as ta
 
 ROOT = Path(__file__).parent.parent
@@ -158,7 +158,7 @@ def test_derive_protocol_text_json_and_refusal(tmp_path, capsys, monkeypatch):
     doc = json.loads(capsys.readouterr().out)
     assert doc["rate"]["power"] == 2 and all(c["holds"] for c in doc["checks"])
     # a failing check refuses to print anything
-    monkeypatch.setattr(P, "verify", lambda cp: [P.Check("planted", False, "x")])
+    monkeypatch.setattr(protocol_checks, "verify", lambda cp: [P.Check("planted", False, "x")])
     assert cli.main(["derive", "--protocol", ex, "--format", "text"]) == 1
     cap = capsys.readouterr()
     assert cap.out == "" and "refused" in cap.err
