@@ -35,9 +35,15 @@ import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
 # Rewriting always shortens words, so it terminates; this bounds runaway loops. A pass rewrites
-# each word once (its first match), so a word with several inverses needs several passes; 200
-# leaves room, and a rule that does not shorten words (a wrong rule) fails in seconds.
+# each word once (its first match): every reduction of verify --profile quick and of derive
+# --protocol on the dense example (676, measured) reached its normal form within 4 passes. 200 is
+# the protocol compiler's bound from before the two algebras became one (kept: dense protocols
+# have long words); a rule that does not shorten words fails at it, or at MAX_POLY_WORDS first.
 MAX_REWRITE_PASSES = 200
+# A reduced polynomial with more words than this is refused (TooLarge) rather than computed for
+# minutes: dense many-agent, many-phase protocols swell under symbolic elimination (numeric
+# predict still works), and a wrong rule that multiplies terms stops here within seconds.
+MAX_POLY_WORDS = 20_000
 
 
 class NotJustified(ValueError):
@@ -195,7 +201,7 @@ class FreeAlgebra:
     ``(hypothesis, MatrixExpr)``: then every inverted factor must match one of them.
     ``events``: ``("def", letter, poly)`` of each named letter and ``("inv", F, Q)`` of each
     inverse, in order of creation. ``max_words``: a reduction past this many words raises
-    :class:`TooLarge` (``None``: no bound).
+    :class:`TooLarge`.
     """
 
     symbols: dict = field(default_factory=dict)
@@ -205,7 +211,7 @@ class FreeAlgebra:
     justify: list | None = None
     used: dict = field(default_factory=dict)  # factor (sstr) -> hypothesis that makes it invertible
     events: list = field(default_factory=list)
-    max_words: int | None = None
+    max_words: int = MAX_POLY_WORDS
 
     def justification(self, F: sp.Expr, what: str) -> str | None:
         """The hypothesis that makes the free-algebra element ``F`` invertible; NotJustified if none."""
@@ -341,7 +347,7 @@ class FreeAlgebra:
                 else:
                     out[w] = out.get(w, 0) + c
             poly = _clean(out)
-            if self.max_words is not None and len(poly) > self.max_words:
+            if len(poly) > self.max_words:
                 raise TooLarge(f"a derived expression exceeds {self.max_words} words")
             if not changed:
                 return poly

@@ -28,6 +28,7 @@ from __future__ import annotations
 import time
 
 from theory.core.algebra import (  # noqa: F401
+    MAX_POLY_WORDS,
     P_ONE,
     FreeAlgebra,
     TooLarge,
@@ -50,7 +51,7 @@ from theory.protocol.description import (  # noqa: F401
     weight,
 )
 from theory.protocol.evaluation import evaluate  # noqa: F401
-from theory.protocol.fixed_point import EXPANDED_MAX_WORDS, MAX_POLY_WORDS, expanded
+from theory.protocol.fixed_point import EXPANDED_MAX_WORDS, expanded
 from theory.protocol.helper import HelperDerivation, derive_helper  # noqa: F401
 from theory.protocol.noise import lyapunov, named_lyapunov, noise_injection, noise_poly
 from theory.protocol.printing import (  # noqa: F401
@@ -108,7 +109,7 @@ def compile_protocol(s: Spec, noise: bool = True) -> Compiled:
     except TooLarge:
         pass
     if out is None:
-        alg = FreeAlgebra(max_words=MAX_POLY_WORDS)
+        alg = FreeAlgebra()
         out = _assemble(s, alg, Phi, r, R, *schur.derive(alg, s, Phi, r, R))
     if noise and out.named is not None:
         Q = noise_poly(s)

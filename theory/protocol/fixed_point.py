@@ -13,9 +13,6 @@ from theory.core.algebra import P_ONE, FreeAlgebra, padd, pmul
 from theory.protocol.description import Spec
 from theory.protocol.residuals import gap_poly, split_gaps
 
-# A derived object with more words than this is refused rather than computed for minutes: dense
-# many-agent, many-phase protocols swell under symbolic elimination (numeric predict still works).
-MAX_POLY_WORDS = 20_000
 # The expanded elimination is kept while every reduced polynomial stays under this many words
 # (the gallery and the re-derived claims stay under 40); past it, the fixed point is derived with
 # named Schur blocks instead (theory.protocol.schur), whose proofs are small local identities.

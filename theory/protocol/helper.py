@@ -14,7 +14,6 @@ import sympy as sp
 
 from theory.core.algebra import FreeAlgebra, normal
 from theory.protocol.description import Spec
-from theory.protocol.fixed_point import MAX_POLY_WORDS
 from theory.protocol.result import Check
 from theory.protocol.symbols import ONE, M, c, w_star
 
@@ -33,7 +32,7 @@ def derive_helper(s: Spec, main: str, helper: str, message: sp.Expr | None = Non
 
     ``message`` (in ``u_t`` and ``w_main*``) substitutes the chosen ``n_t`` (C12: damped Newton).
     """
-    alg = FreeAlgebra(max_words=MAX_POLY_WORDS)
+    alg = FreeAlgebra()
     u, n, wH = (sp.Symbol(x, commutative=False) for x in ("u_t", "n_t", f"w_{helper}(t)"))
     rows = {listener: dict(row) for phase in s.phases for listener, row in phase}
     heard_by_helper = sp.Add(*[wt * (u if src == main else sp.Integer(0)) for src, wt in rows[helper].items()])
