@@ -69,8 +69,8 @@ def chains(Chain) -> list:
             (A.M * (sp.Rational(1, 2) * (vB + vC)) + A.K * A.w_star, "A answers the mean of the messages of B and C"),
         ), D),
     ]
-    # theory.core.algebra collects terms only with numeric coefficients, so the chain is shown at
-    # alpha = 1/2; the symbolic-alpha identity is proved by P4's V1 method (theory.protocol.compiler's algebra).
+    # the chain is shown at alpha = 1/2 (as before theory.core.algebra collected terms by word, which
+    # symbolic alpha needed); the symbolic-alpha identity is proved by P4's V1 method.
     anc = compiled_anchored(sp.Rational(1, 2))
     e_A = sp.MatrixSymbol("e_A", A.w_star.shape[0], 1)
     half = sp.Rational(1, 2)
