@@ -1,6 +1,7 @@
 """Free-algebra prover paths the claims' V1 proofs do not all reach (found by ``make mutation`` on
 theory/core/algebra.py): negative powers, transposes of products, inverting a word
 with a power, a nonzero scalar factor, and ``FreeProof.holds``."""
+import pytest
 import sympy as sp
 
 from theory.core import algebra
@@ -98,3 +99,78 @@ def test_distinct_factors_get_distinct_inverses():
         assert proof.holds and len(proof.inverted) == 2
     # (-F1)^{-1} = -F1^{-1}: F1 (F1^{-1} + (-F1)^{-1}) x = 0
     assert algebra.prove(sp.Inverse(F1) * x + sp.Inverse(-F1) * x, sp.ZeroMatrix(*x.shape), [F1], None, hyp).holds
+
+
+# ---------------------------------------------------------------- the word-polynomial engine
+# (one free algebra for the prover and the protocol compiler: words rewritten directly, named letters)
+def test_words_collect_terms_and_respect_order():
+    A, B = (sp.Symbol(n, commutative=False) for n in "AB")
+    alpha = sp.Symbol("alpha")
+    p = algebra.to_poly(A * B + (1 - alpha) * A * B - B * A + A**2)
+    # independent: the coefficient of each word read off SymPy's own expansion
+    expanded = sp.expand(A * B + (1 - alpha) * A * B - B * A + A**2)
+    assert sp.simplify(algebra.from_poly(p) - expanded) == 0
+    assert set(p) == {(A, B), (B, A), (A, A)}  # A B and B A kept apart; A**2 written out
+    assert sp.simplify(p[(A, B)] - (2 - alpha)) == 0
+    assert algebra.pmul(algebra.letter(A), algebra.letter(B)) != algebra.pmul(algebra.letter(B), algebra.letter(A))
+
+
+def test_a_word_has_no_negative_powers():
+    A, B = (sp.Symbol(n, commutative=False) for n in "AB")
+    with pytest.raises(TypeError, match="power"):  # an inverse is a letter with rules, never A**-1
+        algebra.to_poly(A**-1 * B)
+
+
+def test_psubs_agrees_with_sympy_subs():
+    A, B, C = (sp.Symbol(n, commutative=False) for n in "ABC")
+    expr = A * B * A + 3 * B * A - A
+    got = algebra.from_poly(algebra.psubs(algebra.to_poly(expr), {A: algebra.to_poly(B + 2 * C)}))
+    assert sp.expand(got - expr.subs(A, B + 2 * C)) == 0
+    wrong = algebra.from_poly(algebra.psubs(algebra.to_poly(expr), {A: algebra.to_poly(B - 2 * C)}))
+    assert sp.expand(wrong - expr.subs(A, B + 2 * C)) != 0  # the comparison can fail
+
+
+def test_inverse_with_a_symbolic_leading_coefficient():
+    # F = (1 - alpha) M N - I: both rules divide by 1 - alpha (the anchored protocol's pivots, P4)
+    alpha = sp.Symbol("alpha")
+    F = (1 - alpha) * M * N - I
+    hyp = {"F invertible": F}
+    assert algebra.prove(keep(sp.Inverse(F), F, x), x, (), None, hyp).holds
+    assert algebra.prove(keep(F, sp.Inverse(F), x), x, (), None, hyp).holds
+    assert not algebra.prove(keep(sp.Inverse(F), F, x), 2 * x, (), None, hyp).holds
+
+
+def test_relations_rewrite_one_word_and_are_checked():
+    U = matrix("U")
+    rel = {"U orthonormal": (U.T * U, I)}
+    assert algebra.prove(U.T * U * x, x, relations=rel).holds
+    assert algebra.prove(M * U.T * U * U.T * U * x, M * x, relations=rel).holds
+    assert not algebra.prove(U * U.T * x, x, relations=rel).holds  # only the stated word
+    assert not algebra.prove(U.T * U * x, x, relations={"planted": (U.T * U, 2 * I)}).holds
+    with pytest.raises(ValueError, match="one word"):
+        algebra.prove(x, x, relations={"not a word": (U.T * U + M, I)})
+
+
+def test_named_letters_stay_opaque_and_keep_their_definitions():
+    alg = algebra.FreeAlgebra()
+    A, B, L = (sp.Symbol(n, commutative=False) for n in ("A", "B", "L"))
+    definition = algebra.to_poly(A * B - B)
+    alg.define_letter(L, definition)
+    Q = alg.inverse(1 - A)
+    assert alg.reduce(L - (A * B - B)) != 0  # a named letter is not substituted
+    assert alg.named_letters() == {L: definition}
+    assert [kind for kind, *_ in alg.events] == ["def", "inv"] and alg.events[1][2] == Q
+    assert alg.inverse_poly(1 - A) == algebra.letter(Q) and alg.inverse_poly(2 * sp.Integer(1)) == {(): sp.Rational(1, 2)}
+
+
+def test_runaway_rewriting_is_stopped():
+    alg = algebra.FreeAlgebra()
+    A = sp.Symbol("A", commutative=False)
+    alg.relation(A, A * A)  # never shortens a word: stopped by the pass bound
+    with pytest.raises(RuntimeError, match="normal form"):
+        alg.reduce(A)
+    alg = algebra.FreeAlgebra(max_words=50)
+    B = sp.Symbol("B", commutative=False)
+    alg.relation(A, A * B + B * A)  # doubles the terms each pass: stopped by the word bound
+    with pytest.raises(algebra.TooLarge):
+        alg.reduce(A)

@@ -12,7 +12,7 @@ import sympy as sp
 from numerics.protocol import spec as protocol, evaluate as protocol_eval, random_protocols as protocol_random
 from numerics.dynamics import simulate
 from proofs_check.cli import main as cli
-from theory.protocol import compiler as P
+from theory.protocol import checks as protocol_checks, compiler as P
 from theory.protocol import report as protocol_report
 
 # Derived expressions evaluated in float64 (a few inverses of well-conditioned d x d blocks)
@@ -145,7 +145,7 @@ def test_unsettled_expanded_identity_falls_back_to_named_blocks(monkeypatch):
     assert cp.named is not None and all(c.holds for c in P.verify(cp))
     small = P.spec(["A", "B", "C"], [{"A": {"C": 1}}, {"B": {"A": 1}, "C": {"A": 0.5, "B": 0.5}}])
     assert P.compile_protocol(small).named is None
-    monkeypatch.setattr(P, "_expanded_checks", lambda cp: [P.Check("planted: not settled", False, "1")])
+    monkeypatch.setattr(protocol_checks, "expanded_checks", lambda cp: [P.Check("planted: not settled", False, "1")])
     cp = P.compile_protocol(small)
     assert cp.named is not None
     monkeypatch.undo()

@@ -17,7 +17,7 @@ from proofs_check.cli import main as cli
 from proofs_check.verification import registry, runner
 from proofs_check.claims import p_protocol as pp
 from theory.core import model
-from theory.protocol import compiler as P, gallery as G
+from theory.protocol import checks as protocol_checks, compiler as P, gallery as G
 from theory.round_robin import two_agents as ta
 
 ROOT = Path(__file__).parent.parent
@@ -160,7 +160,7 @@ def test_derive_protocol_text_json_and_refusal(tmp_path, capsys, monkeypatch):
     assert list(doc["agents"]) == ["A", "B"] and set(doc["agents"]["A"]) == {"steps_per_turn", "fixed_point", "residual"}
     assert doc["agents"]["B"]["fixed_point"]["text"] and not {"rate", "fixed_points", "residuals"} & set(doc)
     # a failing check refuses to print anything
-    monkeypatch.setattr(P, "verify", lambda cp: [P.Check("planted", False, "x")])
+    monkeypatch.setattr(protocol_checks, "verify", lambda cp: [P.Check("planted", False, "x")])
     assert cli.main(["derive", "--protocol", ex, "--format", "text"]) == 1
     cap = capsys.readouterr()
     assert cap.out == "" and "refused" in cap.err
@@ -207,3 +207,57 @@ def test_float_weights_are_read_as_the_simplest_fraction_with_the_same_double():
     cp = P.compile_protocol(P.spec(["A", "B", "C"], [{"A": {"B": 1 / 3, "C": 2 / 3}}, {"B": {"A": 1.0}},
                                                      {"C": {"A": 1.0}}]))
     assert all(v == 0 for v in cp.residual_self)  # 1/3 + 2/3 = 1 exactly: w_A* drops out of e_A
+
+
+# ------------------------------------------------------------ structure: one algebra, no import cycle
+def _import_graph(root: Path) -> dict:
+    """``{module: modules of theory/ it imports}``, imports inside functions included."""
+    import ast
+    mods = {".".join(f.relative_to(root.parent).with_suffix("").parts).removesuffix(".__init__"): f
+            for f in root.rglob("*.py")}
+    graph = {}
+    for m, f in mods.items():
+        deps = set()
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                deps |= {f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in mods else node.module for a in node.names}
+            elif isinstance(node, ast.Import):
+                deps |= {a.name for a in node.names}
+        graph[m] = {d for d in deps if d in mods and d != m}
+    return graph
+
+
+def _cycle(graph: dict) -> list:
+    """One import cycle of ``graph`` (a list of modules), or [] (depth-first search)."""
+    state, path = {}, []
+
+    def visit(v):
+        state[v] = "open"
+        path.append(v)
+        for w in sorted(graph.get(v, ())):
+            if state.get(w) == "open":
+                return path[path.index(w):] + [w]
+            if w not in state and (found := visit(w)):
+                return found
+        state[v] = "done"
+        path.pop()
+        return []
+    for v in sorted(graph):
+        if v not in state and (found := visit(v)):
+            return found
+    return []
+
+
+def test_no_import_cycle_inside_theory():
+    graph = _import_graph(ROOT / "theory")
+    assert "theory.protocol.compiler" in graph["theory.protocol.chains"]  # the graph sees imports
+    assert _cycle(graph) == []
+    # the detector's power: schur importing compiler back (the cycle before the split) is found
+    planted = {**graph, "theory.protocol.schur": graph["theory.protocol.schur"] | {"theory.protocol.compiler"}}
+    assert "theory.protocol.schur" in _cycle(planted)
+
+
+def test_the_compiler_uses_the_one_free_algebra():
+    from theory.core.algebra import FreeAlgebra
+    cp = P.compile_protocol(P.round_robin(["A", "B"]), noise=False)
+    assert type(cp.alg) is FreeAlgebra and len(cp.alg.inverted) == 1

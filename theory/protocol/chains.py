@@ -9,28 +9,32 @@ from functools import lru_cache
 
 import sympy as sp
 
-from theory.round_robin import k_agents as ka
-from theory.protocol import compiler as P
-from theory.protocol import gallery as G
-from theory.round_robin import two_agents as ta
 from theory.core.model import I, definitions
+from theory.protocol import gallery as G
+from theory.protocol.compiler import compile_protocol
+from theory.protocol.description import round_robin, spec
+from theory.protocol.printing import to_matrix_expr
+from theory.protocol.result import Compiled
+from theory.protocol.symbols import M, gap, w_star
+from theory.round_robin import k_agents as ka
+from theory.round_robin import two_agents as ta
 
 
 @lru_cache(maxsize=None)
-def compiled(key: str) -> P.Compiled:
+def compiled(key: str) -> Compiled:
     """A gallery protocol compiled once per process."""
-    return P.compile_protocol(G.entry(key).spec, noise=False)
+    return compile_protocol(G.entry(key).spec, noise=False)
 
 
 @lru_cache(maxsize=None)
-def compiled_round_robin(K: int) -> P.Compiled:
-    return P.compile_protocol(P.round_robin([str(k + 1) for k in range(K)]), noise=False)
+def compiled_round_robin(K: int) -> Compiled:
+    return compile_protocol(round_robin([str(k + 1) for k in range(K)]), noise=False)
 
 
-def anchored_identity(cp: P.Compiled, alpha=G.alpha):
+def anchored_identity(cp: Compiled, alpha=G.alpha):
     """P4: ``(I - alpha M_A - (1 - alpha) M_A M_B) e_A`` and ``(1 - alpha) M_A K_B Delta`` (nc symbols)."""
-    MA, MB = P.M("A"), P.M("B")
-    Delta = P.gap("B", "A")
+    MA, MB = M("A"), M("B")
+    Delta = gap("B", "A")
     lhs = (1 - alpha * MA - (1 - alpha) * MA * MB) * cp.residual(0)
     rhs = (1 - alpha) * MA * (1 - MB) * Delta
     return lhs, rhs
@@ -50,27 +54,27 @@ def chains(Chain) -> list:
         Chain("P1", "The compiler re-derives C17: agent 3's fixed point, three agents round robin", (
             (z3, r"$z_3^*$ from block elimination of $(I - \Phi_{RR})\, z_R = r_R$ with $R = \{3\}$"),
             (ka.fixed_point(3, 2), r"C17: $(I - J_3)^{-1} \sum_j P_{3,j} c_j$"),
-        ), {**ka.defs(3), "z^*_3": P.to_matrix_expr(rr3, rr3.fixed_point[2])}),
+        ), {**ka.defs(3), "z^*_3": to_matrix_expr(rr3, rr3.fixed_point[2])}),
         Chain("P2", "Simultaneous pair: the fixed point is the round robin's", (
-            (P.to_matrix_expr(sim, sim.fixed_point[1]), r"block elimination on $R = \{A, B\}$"),
+            (to_matrix_expr(sim, sim.fixed_point[1]), r"block elimination on $R = \{A, B\}$"),
             (ta.v_star, r"C2: $v^* = (I - M_B M_A)^{-1}(M_B c_A + c_B)$"),
         ), D),
         Chain("P3", "Schedule A, A, B is two steps per turn for A", (
-            (P.to_matrix_expr(rep, rep.fixed_point[1]), r"block elimination on $R = \{B\}$"),
+            (to_matrix_expr(rep, rep.fixed_point[1]), r"block elimination on $R = \{B\}$"),
             (v_star_2, r"C2 with $M_A \to M_A^2$ and $K_A \to I - M_A^2$ (C7 with $s_A = 2$)"),
         ), D),
         Chain("P5", "Averaging debate: the row of A in the derived round map", (
-            (P.to_matrix_expr(deb, deb.Phi[0][1] * xB + deb.Phi[0][2] * xC + deb.r[0]),
+            (to_matrix_expr(deb, deb.Phi[0][1] * xB + deb.Phi[0][2] * xC + deb.r[0]),
              r"block row $A$ of the compiled round map applied to the messages $x_B, x_C$"),
             (A.M * (sp.Rational(1, 2) * (vB + vC)) + A.K * A.w_star, "A answers the mean of the messages of B and C"),
         ), D),
     ]
-    # theory.core.algebra collects terms only with numeric coefficients, so the chain is shown at
-    # alpha = 1/2; the symbolic-alpha identity is proved by P4's V1 method (theory.protocol.compiler's algebra).
+    # the chain is shown at alpha = 1/2 (as before theory.core.algebra collected terms by word, which
+    # symbolic alpha needed); the symbolic-alpha identity is proved by P4's V1 method.
     anc = compiled_anchored(sp.Rational(1, 2))
     e_A = sp.MatrixSymbol("e_A", A.w_star.shape[0], 1)
     half = sp.Rational(1, 2)
-    derived_e_A = P.to_matrix_expr(anc, anc.residual(0).subs(P.gap("B", "A"), P.w_star("B") - P.w_star("A")))
+    derived_e_A = to_matrix_expr(anc, anc.residual(0).subs(gap("B", "A"), w_star("B") - w_star("A")))
     out.append(Chain("P4", r"Anchored agent: the plateau equation of A at $\alpha = 1/2$", (
         ((I - half * A.M - half * A.M * B.M) * e_A,
          r"$(I - \alpha M_A - (1 - \alpha) M_A M_B)\, e_A$ with $e_A$ the compiler's residual"),
@@ -80,5 +84,5 @@ def chains(Chain) -> list:
 
 
 @lru_cache(maxsize=None)
-def compiled_anchored(alpha) -> P.Compiled:
-    return P.compile_protocol(P.spec(["A", "B"], [{"A": {"A": alpha, "B": 1 - alpha}}, {"B": {"A": 1}}]), noise=False)
+def compiled_anchored(alpha) -> Compiled:
+    return compile_protocol(spec(["A", "B"], [{"A": {"A": alpha, "B": 1 - alpha}}, {"B": {"A": 1}}]), noise=False)

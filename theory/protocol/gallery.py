@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from theory.protocol import compiler as P
+from theory.protocol.description import Spec, round_robin, spec
 
 alpha = sp.Symbol("alpha")
 HALF, THIRD = sp.Rational(1, 2), sp.Rational(1, 3)
@@ -19,38 +19,38 @@ HALF, THIRD = sp.Rational(1, 2), sp.Rational(1, 3)
 class Entry:
     key: str
     title: str
-    spec: P.Spec
+    spec: Spec
     changes: str
 
 
 def entries() -> list[Entry]:
     return [
-        Entry("round_robin", "The paper's protocol: A then B", P.round_robin(["A", "B"]),
+        Entry("round_robin", "The paper's protocol: A then B", round_robin(["A", "B"]),
               "This is the reference: one turn each per round, B hears A's newest message."),
         Entry("simultaneous", "Two agents answering simultaneously",
-              P.spec(["A", "B"], [{"A": {"B": 1}, "B": {"A": 1}}]),
+              spec(["A", "B"], [{"A": {"B": 1}, "B": {"A": 1}}]),
               "The fixed point is the round robin's, but each round is one simultaneous exchange, so the rate "
               "per round is the square root of the round robin's rate."),
         Entry("repeated", "Schedule A, A, B (A speaks twice per round)",
-              P.spec(["A", "B"], [{"A": {"B": 1}}, {"A": {"A": 1}}, {"B": {"A": 1}}]),
+              spec(["A", "B"], [{"A": {"B": 1}}, {"A": {"A": 1}}, {"B": {"A": 1}}]),
               "A's second turn hears its own first message, which is exactly two steps per turn for A: "
               "A's plateau shrinks as in the steps-per-turn claim."),
         Entry("debate", "Three agents averaging (one debate round)",
-              P.spec(["A", "B", "C"], [{"A": {"B": HALF, "C": HALF}, "B": {"A": HALF, "C": HALF},
-                                        "C": {"A": HALF, "B": HALF}}]),
+              spec(["A", "B", "C"], [{"A": {"B": HALF, "C": HALF}, "B": {"A": HALF, "C": HALF},
+                                      "C": {"A": HALF, "B": HALF}}]),
               "Every agent hears the mean of the other two at once, so the round map couples all three "
               "messages and no single d x d product gives the rate."),
         Entry("anchored", "An anchored agent (weight alpha on its own last message)",
-              P.spec(["A", "B"], [{"A": {"A": alpha, "B": 1 - alpha}}, {"B": {"A": 1}}]),
+              spec(["A", "B"], [{"A": {"A": alpha, "B": 1 - alpha}}, {"B": {"A": 1}}]),
               "A keeps weight alpha on its own last message: alpha = 0 is the paper's protocol, and A's "
               "plateau shrinks to 0 as alpha approaches 1 (when K_A is invertible)."),
         Entry("ring", "Four agents in a ring (simultaneous, each hears its predecessor)",
-              P.spec(["A", "B", "C", "D"], [{"A": {"D": 1}, "B": {"A": 1}, "C": {"B": 1}, "D": {"C": 1}}]),
+              spec(["A", "B", "C", "D"], [{"A": {"D": 1}, "B": {"A": 1}, "C": {"B": 1}, "D": {"C": 1}}]),
               "A message needs four rounds to come back, so the rate per round is the fourth root of the "
               "rate of the four-transfer product."),
         Entry("star", "Four agents in a star (hub A hears the mean of the leaves, the leaves hear A)",
-              P.spec(["A", "B", "C", "D"], [{"A": {"B": THIRD, "C": THIRD, "D": THIRD},
-                                             "B": {"A": 1}, "C": {"A": 1}, "D": {"A": 1}}]),
+              spec(["A", "B", "C", "D"], [{"A": {"B": THIRD, "C": THIRD, "D": THIRD},
+                                           "B": {"A": 1}, "C": {"A": 1}, "D": {"A": 1}}]),
               "The hub averages three leaves and every leaf hears only the hub: the rate per round is the "
               "square root of rho(M_A (M_B + M_C + M_D) / 3)."),
     ]

@@ -1,6 +1,6 @@
 """The derived theory of one protocol as text, JSON, LaTeX or LaTeX macros (``a2ad derive --protocol``).
 
-Every formula is rendered from the compiled SymPy object that :func:`theory.protocol.compiler.verify`
+Every formula is rendered from the compiled SymPy object that :func:`theory.protocol.checks.verify`
 checked; :func:`derived_theory` refuses (raises :class:`Unverified`) when a check fails.
 """
 from __future__ import annotations
@@ -10,44 +10,48 @@ import re
 
 import sympy as sp
 
-from theory.protocol import compiler as P
+from theory.core.algebra import from_poly, letter, normal, padd, pmul
+from theory.protocol import checks as protocol_checks
+from theory.protocol.printing import inverse_names, latex, latex_terms, text
+from theory.protocol.result import Compiled
+from theory.protocol.symbols import M, cov_block, gap, w_star
 
 
 class Unverified(Exception):
     """A derived object that did not reduce to 0 when substituted back: nothing is printed."""
 
 
-def _pretty(cp: P.Compiled, G: sp.Expr) -> sp.Expr:
+def _pretty(cp: Compiled, G: sp.Expr) -> sp.Expr:
     """Display form: right factors ``I - M_j`` written as ``K_j`` where that is exact."""
-    G = P.normal(G)
+    G = normal(G)
     for n in cp.names:
-        Mj, Kj = P.M(n), sp.Symbol(f"K_{n}", commutative=False)
+        Mj, Kj = M(n), sp.Symbol(f"K_{n}", commutative=False)
         X = sp.Add(*[t for t in sp.Add.make_args(G) if not (t.args_cnc()[1] and t.args_cnc()[1][-1] == Mj)])
-        if X != 0 and P.normal(X * (1 - Mj) - G) == 0:
+        if X != 0 and normal(X * (1 - Mj) - G) == 0:
             return X * Kj
     return G
 
 
-def derived_theory(cp: P.Compiled, steps: dict | None = None) -> dict:
+def derived_theory(cp: Compiled, steps: dict | None = None) -> dict:
     """Everything derived for ``cp``, as LaTeX and text strings, with the V1 checks."""
-    checks = P.verify(cp)
+    checks = protocol_checks.verify(cp)
     bad = [c for c in checks if not c.holds]
     if bad:
         raise Unverified(f"'{bad[0].label}' does not reduce to 0 (residual {bad[0].residual[:200]}); refusing to print")
     n, R = cp.names, cp.live
-    L = lambda e: P.latex(cp, e)  # noqa: E731
-    T = lambda e: P.text(cp, e)  # noqa: E731
-    F = lambda e: {"latex": L(e), "terms": P.latex_terms(cp, e), "text": T(e)}  # noqa: E731
+    L = lambda e: latex(cp, e)  # noqa: E731
+    T = lambda e: text(cp, e)  # noqa: E731
+    F = lambda e: {"latex": L(e), "terms": latex_terms(cp, e), "text": T(e)}  # noqa: E731
     fixed, resid = {}, {}
     for i, name in enumerate(n):
         fixed[name] = F(cp.fixed_point[i])
         if cp.named is None:
-            terms = [(_pretty(cp, G), P.gap(n[j], name)) for j, G in cp.residual_gaps[i].items()]
-            expr = sp.Add(*[G * g for G, g in terms]) + cp.residual_self[i] * P.w_star(name)
+            terms = [(_pretty(cp, G), gap(n[j], name)) for j, G in cp.residual_gaps[i].items()]
+            expr = sp.Add(*[G * g for G, g in terms]) + cp.residual_self[i] * w_star(name)
         else:  # long coefficients: one term per word, so the LaTeX lines can break
-            expr = P.from_poly(P.padd(*[P.pmul(cp.poly(G), P.letter(P.gap(n[j], name)))
-                                        for j, G in cp.residual_gaps[i].items()],
-                                      P.pmul(cp.poly(cp.residual_self[i]), P.letter(P.w_star(name)))))
+            expr = from_poly(padd(*[pmul(cp.poly(G), letter(gap(n[j], name)))
+                                    for j, G in cp.residual_gaps[i].items()],
+                                  pmul(cp.poly(cp.residual_self[i]), letter(w_star(name)))))
         resid[name] = {**F(expr), "weights_sum_to_one": cp.residual_self[i] == 0}
     q = cp.rate_power
     blocks = []
@@ -61,12 +65,12 @@ def derived_theory(cp: P.Compiled, steps: dict | None = None) -> dict:
     rate_latex = r"\rho = " + (r"\max\left(" if len(blocks) > 1 else "") + ", ".join(
         r"\rho\left(" + b["latex"] + r"\right)" + root for b in blocks) + (r"\right)" if len(blocks) > 1 else "")
     dens = set()
-    for e in list(cp.fixed_point) + [t for _, t in cp.alg.rules]:
+    for e in list(cp.fixed_point) + [from_poly(t) for _, t in cp.alg.rules]:
         for term in sp.Add.make_args(sp.expand(e)):
             den = sp.denom(sp.Mul(*term.args_cnc()[0]))
             if den.free_symbols:
                 dens.add(sp.factor(den))
-    hypotheses = [f"{inv} invertible" for inv in P.inverse_names(cp, tex=False).values()]
+    hypotheses = [f"{inv} invertible" for inv in inverse_names(cp, tex=False).values()]
     hypotheses += [f"{sp.sstr(den)} != 0" for den in sorted(dens, key=sp.sstr)]
     doc = {
         "agents": list(n),
@@ -82,8 +86,8 @@ def derived_theory(cp: P.Compiled, steps: dict | None = None) -> dict:
         "fixed_points": fixed,
         "residuals": resid,
         "inverses": [{"name": nm, "text_name": tn, **F(Fx)} for (Fx, Q), nm, tn in
-                     zip(cp.alg.inverted, P.inverse_names(cp).values(), P.inverse_names(cp, tex=False).values())],
-        "lyapunov": {f"{n[a]},{n[b]}": {"lhs": L(P.cov_block(n[a], n[b])), **F(e)}
+                     zip(cp.alg.inverted, inverse_names(cp).values(), inverse_names(cp, tex=False).values())],
+        "lyapunov": {f"{n[a]},{n[b]}": {"lhs": L(cov_block(n[a], n[b])), **F(e)}
                      for (a, b), e in cp.lyapunov.items() if a <= b},
         "checks": [{"label": c.label, "method": "V1", "holds": c.holds} for c in checks],
         "compile_seconds": round(cp.seconds, 3),

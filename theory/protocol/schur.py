@@ -27,11 +27,9 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from theory.protocol import compiler as P
-
-
-def phi_letter(a: str, b: str) -> sp.Symbol:
-    return sp.Symbol(f"Phi_{{{a},{b}}}", commutative=False)
+from theory.core.algebra import P_ONE, FreeAlgebra, from_poly, letter, padd, pmul, psubs
+from theory.protocol.residuals import by_last, gap_poly, split_gaps
+from theory.protocol.symbols import gap, phi_letter, w_star
 
 
 def r_letter(a: str, j: str) -> sp.Symbol:
@@ -70,31 +68,15 @@ class Schur:
     made: list = field(default_factory=list)  # made[k]: the letters of step k+1 (defined at step k)
 
 
-def _sub(poly: dict, mapping: dict) -> dict:
-    """Replace letters by polynomials anywhere in a word."""
-    out: dict = {}
-    for w, c in poly.items():
-        terms = [((), c)]
-        for x in w:
-            rep = mapping.get(x)
-            if rep is None:
-                terms = [(tw + (x,), tc) for tw, tc in terms]
-            else:
-                terms = [(tw + rw, tc * rc) for tw, tc in terms for rw, rc in rep.items()]
-        for tw, tc in terms:
-            out[tw] = out.get(tw, 0) + tc
-    return {w: c for w, c in ((w, P._simplify_coeff(c)) for w, c in out.items()) if c != 0}
-
-
-def eliminate(alg: "P.ProtocolAlgebra", A: list, label: list) -> Schur:
+def eliminate(alg: FreeAlgebra, A: list, label: list) -> Schur:
     """Block elimination of ``A x = b`` (polys) for a generic right side ``b``; see the module text.
 
     ``label[k]``: the name of unknown k (an agent). Each U letter is registered with
-    ``alg.define`` (so numeric evaluation meets definitions and inverses in order).
+    ``alg.define_letter`` (so numeric evaluation meets definitions and inverses in order).
     """
     n = len(A)
     A = [row[:] for row in A]
-    b = [P.letter(_b(k)) for k in range(n)]
+    b = [letter(_b(k)) for k in range(n)]
     rows = list(range(n))
     steps, nxt, defs, order = [], [], {}, []
     made = [[] for _ in range(n)]  # letters defined at each step
@@ -103,72 +85,71 @@ def eliminate(alg: "P.ProtocolAlgebra", A: list, label: list) -> Schur:
         if p is None:
             raise ValueError("the protocol's I - Phi is singular in the free algebra (a block column vanishes)")
         A[k], A[p], b[k], b[p], rows[k], rows[p] = A[p], A[k], b[p], b[k], rows[p], rows[k]
-        Q = alg.inverse(P.from_poly(A[k][k]))
-        Qp = P.letter(Q) if isinstance(Q, sp.Symbol) else {(): P._coeff(Q)}
+        Qp = alg.inverse_poly(from_poly(A[k][k]))
         steps.append(Step(k, [row[:] for row in A], b[:], Qp, rows[:]))
         newA, newb = [row[:] for row in A], b[:]
         for i in range(k + 1, n):
             newA[i][k] = {}
             if not A[i][k]:
                 continue
-            L = alg.reduce_poly(P.pmul(A[i][k], Qp))
+            L = alg.reduce_poly(pmul(A[i][k], Qp))
             for j in range(k + 1, n):
-                val = alg.reduce_poly(P.padd(A[i][j], P.pmul(L, A[k][j]), signs=(1, -1)))
+                val = alg.reduce_poly(padd(A[i][j], pmul(L, A[k][j]), signs=(1, -1)))
                 if val:
                     U = u_letter(k + 1, label[rows[i]], label[j])
-                    defs[U], newA[i][j] = val, P.letter(U)
+                    defs[U], newA[i][j] = val, letter(U)
                     order.append(U)
                     made[k].append(U)
-                    alg.define(U, val)
+                    alg.define_letter(U, val)
                 else:
                     newA[i][j] = {}
-            newb[i] = alg.reduce_poly(P.padd(b[i], P.pmul(L, b[k]), signs=(1, -1)))
+            newb[i] = alg.reduce_poly(padd(b[i], pmul(L, b[k]), signs=(1, -1)))
         A, b = newA, newb
         if k < n - 1:
             nxt.append(([row[:] for row in A], b[:]))
     X = [None] * n
     for k in range(n - 1, -1, -1):
         st = steps[k]
-        rest = P.padd(st.b[k], *[P.pmul(st.A[k][j], X[j]) for j in range(k + 1, n) if st.A[k][j]],
+        rest = padd(st.b[k], *[pmul(st.A[k][j], X[j]) for j in range(k + 1, n) if st.A[k][j]],
                       signs=[1] + [-1] * sum(1 for j in range(k + 1, n) if st.A[k][j]))
-        X[k] = alg.reduce_poly(P.pmul(st.Q, rest))
+        X[k] = alg.reduce_poly(pmul(st.Q, rest))
     return Schur(n, steps, nxt, X, defs, order, made)
 
 
 def solve(sch: Schur, rhs: list) -> list:
     """``X rhs``: substitute the generic right side ``b_k`` by ``rhs[k]`` (any polys)."""
     mapping = {_b(k): rhs[k] for k in range(sch.n)}
-    return [_sub(x, mapping) for x in sch.X]
+    return [psubs(x, mapping) for x in sch.X]
 
 
 def _row(A_row, cols, xs) -> dict:
-    return P.padd(*[P.pmul(A_row[j], xs[j]) for j in cols if A_row[j]])
+    return padd(*[pmul(A_row[j], xs[j]) for j in cols if A_row[j]])
 
 
 def chain_checks(alg, sch: Schur) -> list:
     """(label, residual poly) of every local identity of the elimination (each must reduce to 0)."""
     n, out = sch.n, []
-    xs = [P.letter(_x(j)) for j in range(n)]
+    xs = [letter(_x(j)) for j in range(n)]
     for k, st in enumerate(sch.steps):
         # (a) x_k = Q_k (b_k - sum_{j>k} A_kj x_j) solves row k of step k, whatever the x_j, j > k
-        xk = P.pmul(st.Q, P.padd(st.b[k], _row(st.A[k], range(k + 1, n), xs), signs=(1, -1)))
+        xk = pmul(st.Q, padd(st.b[k], _row(st.A[k], range(k + 1, n), xs), signs=(1, -1)))
         local = xs[:k] + [xk] + xs[k + 1:]
-        res = P.padd(_row(st.A[k], range(k, n), local), st.b[k], signs=(1, -1))
+        res = padd(_row(st.A[k], range(k, n), local), st.b[k], signs=(1, -1))
         out.append((f"elimination step {k + 1}: the pivot row is solved by back substitution", alg.reduce_poly(res)))
         # X_k is that formula with the later unknowns substituted: x_j -> X_j
-        rest = P.padd(st.b[k], _row(st.A[k], range(k + 1, n), sch.X), signs=(1, -1))
+        rest = padd(st.b[k], _row(st.A[k], range(k + 1, n), sch.X), signs=(1, -1))
         out.append((f"back substitution {k + 1}: X_{k + 1} = Q_{k + 1} (b - later unknowns)",
-                    alg.reduce_poly(P.padd(sch.X[k], P.pmul(st.Q, rest), signs=(1, -1)))))
+                    alg.reduce_poly(padd(sch.X[k], pmul(st.Q, rest), signs=(1, -1)))))
         if k == n - 1:
             continue
         A1, b1 = sch.nxt[k]
         expand = {U: sch.defs[U] for U in sch.made[k]}  # one level: the letters this step defined
         for i in range(k + 1, n):
             # (b) row i (step k) = row i (step k+1, U letters expanded) + A_ik Q_k (row k, step k)
-            row_k = P.padd(_row(st.A[i], range(k, n), xs), st.b[i], signs=(1, -1))
-            row_k1 = _sub(P.padd(_row(A1[i], range(k + 1, n), xs), b1[i], signs=(1, -1)), expand)
-            pivot_row = P.padd(_row(st.A[k], range(k, n), xs), st.b[k], signs=(1, -1))
-            res = P.padd(row_k, row_k1, P.pmul(st.A[i][k], st.Q, pivot_row), signs=(1, -1, -1))
+            row_k = padd(_row(st.A[i], range(k, n), xs), st.b[i], signs=(1, -1))
+            row_k1 = psubs(padd(_row(A1[i], range(k + 1, n), xs), b1[i], signs=(1, -1)), expand)
+            pivot_row = padd(_row(st.A[k], range(k, n), xs), st.b[k], signs=(1, -1))
+            res = padd(row_k, row_k1, pmul(st.A[i][k], st.Q, pivot_row), signs=(1, -1, -1))
             out.append((f"elimination step {k + 1}: row {i + 1} = its update + multiple of the pivot row",
                         alg.reduce_poly(res)))
     return out
@@ -189,29 +170,29 @@ class Derivation:
 
 def _phi_poly(dv: Derivation, a: int, b: int) -> dict:
     L = dv.phi.get((a, b))
-    return P.letter(L) if L is not None else {}
+    return letter(L) if L is not None else {}
 
 
 def _r_wstar(dv: Derivation, a: int, names) -> dict:
     """``r_a = sum_j r_{a,j} w_j*``."""
-    return P.padd(*[P.pmul(P.letter(L), P.letter(P.w_star(names[j]))) for (a2, j), L in dv.rco.items() if a2 == a])
+    return padd(*[pmul(letter(L), letter(w_star(names[j]))) for (a2, j), L in dv.rco.items() if a2 == a])
 
 
 def _A0(dv: Derivation) -> list:
     R = dv.R
-    return [[P.padd(dict(P.P_ONE) if x == y else {}, _phi_poly(dv, R[x], R[y]), signs=(1, -1)) for y in range(len(R))]
+    return [[padd(dict(P_ONE) if x == y else {}, _phi_poly(dv, R[x], R[y]), signs=(1, -1)) for y in range(len(R))]
             for x in range(len(R))]
 
 
 def _gap_rhs(dv: Derivation, names, i: int, a: int) -> dict:
     """Row a of ``r - (I - Phi) 1 w_i*`` in the gaps: ``sum_{j != i} r_{a,j} (w_j* - w_i*) + D_a w_i*``."""
     n = names[i]
-    gaps = P.padd(*[P.pmul(P.letter(L), P.letter(P.gap(names[j], n))) for (a2, j), L in dv.rco.items()
+    gaps = padd(*[pmul(letter(L), letter(gap(names[j], n))) for (a2, j), L in dv.rco.items()
                     if a2 == a and j != i])
-    return P.padd(gaps, P.pmul(dv.self_rows[a], P.letter(P.w_star(n)))) if dv.self_expanded[a] else gaps
+    return padd(gaps, pmul(dv.self_rows[a], letter(w_star(n)))) if dv.self_expanded[a] else gaps
 
 
-def derive(alg: "P.ProtocolAlgebra", s, Phi: list, r: list, R: tuple):
+def derive(alg: FreeAlgebra, s, Phi: list, r: list, R: tuple):
     """``(z, residual_self, residual_gaps, Derivation)`` for the protocol ``s`` (polys in named letters)."""
     names, K = s.names, s.K
     phi, rco = {}, {}
@@ -219,20 +200,20 @@ def derive(alg: "P.ProtocolAlgebra", s, Phi: list, r: list, R: tuple):
         for b in R:
             if Phi[a][b]:
                 phi[(a, b)] = L = phi_letter(names[a], names[b])
-                alg.define(L, Phi[a][b])
-        index = {P.w_star(m): k for k, m in enumerate(names)}
-        for w, poly in sorted(P._by_last(r[a]).items(), key=lambda kv: index[kv[0]]):
+                alg.define_letter(L, Phi[a][b])
+        index = {w_star(m): k for k, m in enumerate(names)}
+        for w, poly in sorted(by_last(r[a]).items(), key=lambda kv: index[kv[0]]):
             j = index[w]
             rco[(a, j)] = L = r_letter(names[a], names[j])
-            alg.define(L, poly)
+            alg.define_letter(L, poly)
     defs = alg.named_letters()
     self_rows, self_expanded = {}, {}
     for a in range(K):
-        D = P.padd(*[P.letter(L) for (a2, _), L in rco.items() if a2 == a],
-                   *[P.letter(L) for (a2, _), L in phi.items() if a2 == a], signs=None)
-        D = P.padd(D, dict(P.P_ONE), signs=(1, -1))
+        D = padd(*[letter(L) for (a2, _), L in rco.items() if a2 == a],
+                   *[letter(L) for (a2, _), L in phi.items() if a2 == a], signs=None)
+        D = padd(D, dict(P_ONE), signs=(1, -1))
         self_rows[a] = D
-        self_expanded[a] = alg.reduce_poly(_sub(D, defs))
+        self_expanded[a] = alg.reduce_poly(psubs(D, defs))
     dv = Derivation(tuple(R), None, phi, rco, self_rows, self_expanded)
     dv.schur = eliminate(alg, _A0(dv), [names[a] for a in R])
     zR = solve(dv.schur, [_r_wstar(dv, a, names) for a in R])
@@ -241,15 +222,13 @@ def derive(alg: "P.ProtocolAlgebra", s, Phi: list, r: list, R: tuple):
         z[a] = zR[x]
     for o in range(K):
         if z[o] is None:
-            z[o] = P.padd(*[P.pmul(_phi_poly(dv, o, b), zR[y]) for y, b in enumerate(R)],
+            z[o] = padd(*[pmul(_phi_poly(dv, o, b), zR[y]) for y, b in enumerate(R)],
                           _r_wstar(dv, o, names))
     res_self, res_gaps = [], []
     for i in range(K):
-        e = residual(dv, names, i)
-        parts = P._by_last(e)
-        res_self.append(parts.pop(P.w_star(names[i]), {}))
-        res_gaps.append({j: parts[P.gap(names[j], names[i])] for j in range(K)
-                         if j != i and parts.get(P.gap(names[j], names[i]))})
+        D, G = split_gaps(residual(dv, names, i), names, i)
+        res_self.append(D)
+        res_gaps.append(G)
     return z, res_self, res_gaps, dv
 
 
@@ -259,7 +238,7 @@ def residual(dv: Derivation, names, i: int) -> dict:
     eR = solve(dv.schur, [_gap_rhs(dv, names, i, a) for a in R])
     if i in R:
         return eR[R.index(i)]
-    return P.padd(*[P.pmul(_phi_poly(dv, i, b), eR[y]) for y, b in enumerate(R)], _gap_rhs(dv, names, i, i))
+    return padd(*[pmul(_phi_poly(dv, i, b), eR[y]) for y, b in enumerate(R)], _gap_rhs(dv, names, i, i))
 
 
 def checks(alg, dv: Derivation, names, Phi: list, r: list, z: list, res_self: list, res_gaps: list) -> list:
@@ -273,35 +252,35 @@ def checks(alg, dv: Derivation, names, Phi: list, r: list, z: list, res_self: li
     level0 = {L: defs[L] for L in list(dv.phi.values()) + list(dv.rco.values())}
     out = []
     for (a, b), L in dv.phi.items():
-        out.append((f"{L.name} is block ({names[a]}, {names[b]}) of the round map", P.padd(defs[L], Phi[a][b], signs=(1, -1))))
+        out.append((f"{L.name} is block ({names[a]}, {names[b]}) of the round map", padd(defs[L], Phi[a][b], signs=(1, -1))))
     for a in range(K):
-        out.append((f"r_{names[a]} = sum_j r_{{{names[a]},j}} w*_j", alg.reduce_poly(P.padd(_sub(_r_wstar(dv, a, names), defs), r[a], signs=(1, -1)))))
+        out.append((f"r_{names[a]} = sum_j r_{{{names[a]},j}} w*_j", alg.reduce_poly(padd(psubs(_r_wstar(dv, a, names), defs), r[a], signs=(1, -1)))))
     for a in range(K):
         if not dv.self_expanded[a]:
             out.append((f"row {names[a]}: the weights sum to 1, so w_i* drops out of the gap right side",
-                        alg.reduce_poly(_sub(dv.self_rows[a], defs))))
+                        alg.reduce_poly(psubs(dv.self_rows[a], defs))))
     out += chain_checks(alg, dv.schur)
     zR = solve(dv.schur, [_r_wstar(dv, a, names) for a in R])
-    ys = {a: P.letter(sp.Symbol(f"y_{names[a]}", commutative=False)) for a in R}  # z_a*, opaque
+    ys = {a: letter(sp.Symbol(f"y_{names[a]}", commutative=False)) for a in R}  # z_a*, opaque
     for a in range(K):
         if a in R:
-            out.append((f"z*_{names[a]} is the back-substituted solution", alg.reduce_poly(P.padd((z[a]), zR[R.index(a)], signs=(1, -1)))))
+            out.append((f"z*_{names[a]} is the back-substituted solution", alg.reduce_poly(padd((z[a]), zR[R.index(a)], signs=(1, -1)))))
         else:  # z_o* = Phi_oR z_R* + r_o: the round map's row o at the fixed point
-            row = P.padd(*[P.pmul(_phi_poly(dv, a, b), ys[b]) for b in R], _r_wstar(dv, a, names))
+            row = padd(*[pmul(_phi_poly(dv, a, b), ys[b]) for b in R], _r_wstar(dv, a, names))
             sub = {sp.Symbol(f"y_{names[b]}", commutative=False): zR[R.index(b)] for b in R}
             out.append((f"z*_{names[a]} (not read by the round map) = Phi_{names[a]}R z_R* + r_{names[a]}",
-                        alg.reduce_poly(P.padd((z[a]), _sub(row, sub), signs=(1, -1)))))
+                        alg.reduce_poly(padd((z[a]), psubs(row, sub), signs=(1, -1)))))
     for i in range(K):
         n = names[i]
         for a in R:  # row a of (I - Phi_RR)(z_R* - 1 w_i*) = r_R - (I - Phi_RR) 1 w_i* is the gap right side
-            lhs = P.padd(_r_wstar(dv, a, names),
-                         P.pmul(P.padd(dict(P.P_ONE), *[_phi_poly(dv, a, b) for b in R], signs=[1] + [-1] * len(R)),
-                                P.letter(P.w_star(n))), signs=(1, -1))
-            res = P.padd(P._gap_poly(lhs, names, i), P.letter(P.w_star(n)), _gap_rhs(dv, names, i, a), signs=(1, 1, -1))
+            lhs = padd(_r_wstar(dv, a, names),
+                         pmul(padd(dict(P_ONE), *[_phi_poly(dv, a, b) for b in R], signs=[1] + [-1] * len(R)),
+                                letter(w_star(n))), signs=(1, -1))
+            res = padd(gap_poly(lhs, names, i), letter(w_star(n)), _gap_rhs(dv, names, i, a), signs=(1, 1, -1))
             out.append((f"e_{n}: row {names[a]} of the right side in the gaps",
-                        alg.reduce_poly(_sub(res, level0))))  # D_a w_i* is left where row a's weights sum to 1
+                        alg.reduce_poly(psubs(res, level0))))  # D_a w_i* is left where row a's weights sum to 1
         e = residual(dv, names, i)
-        claimed = P.padd(*[P.pmul((G), P.letter(P.gap(names[j], n))) for j, G in res_gaps[i].items()],
-                         P.pmul((res_self[i]), P.letter(P.w_star(n))))
-        out.append((f"e_{n} in the gaps is X times the gap right side", alg.reduce_poly(P.padd(e, claimed, signs=(1, -1)))))
+        claimed = padd(*[pmul((G), letter(gap(names[j], n))) for j, G in res_gaps[i].items()],
+                         pmul((res_self[i]), letter(w_star(n))))
+        out.append((f"e_{n} in the gaps is X times the gap right side", alg.reduce_poly(padd(e, claimed, signs=(1, -1)))))
     return out
