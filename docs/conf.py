@@ -16,7 +16,7 @@ from theory.core.notation import SYMBOL_MACROS  # noqa: E402
 project = "a2a-dynamics"
 author = "The a2a-dynamics developers"
 extensions = ["sphinx.ext.autodoc", "sphinx.ext.mathjax", "sphinx-mathjax-offline"]
-exclude_patterns = ["_build", "_generated/theory_body.rst"]  # included by theory.rst
+exclude_patterns = ["_build"]
 html_theme = "alabaster"
 autodoc_member_order = "bysource"
 autodoc_typehints = "none"
