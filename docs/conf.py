@@ -20,7 +20,7 @@ extensions = ["sphinx.ext.autodoc", "sphinx.ext.napoleon", "sphinx.ext.mathjax",
 # turns their sections into reStructuredText; the plain-text docstrings elsewhere are escaped below.
 napoleon_google_docstring = False
 napoleon_numpy_docstring = True
-exclude_patterns = ["_build", "_generated/theory_body.rst"]  # included by theory.rst
+exclude_patterns = ["_build"]
 html_theme = "alabaster"
 autodoc_member_order = "bysource"
 autodoc_typehints = "none"

@@ -22,7 +22,7 @@ from numerics.io.errors import InputError
 BETA1, BETA2, EPS = 0.9, 0.999, 1e-8  # Kingma & Ba (2015), Algorithm 1: the suggested defaults
 INIT_STD = 0.01                       # documented start: trainable entries N(0, 0.01^2), p_y = 1
 EXACT = 1e-12                         # same float operations up to reassociation: round-off only
-README = Path(__file__).resolve().parent.parent / "README.md"
+LSA_DOCS = Path(__file__).resolve().parent.parent / "docs" / "lsa.rst"  # the training is documented here
 
 
 def gamma_star_reference(S, N, tau, sigma):
@@ -158,7 +158,7 @@ def test_divergence_threshold_is_a_million_times_the_first_loss():
 
 
 def test_stalled_means_more_than_five_percent(monkeypatch):
-    """README: STALLED when a run ends more than 5% from Gamma*; exactly 5% is not stalled."""
+    """docs/lsa.rst: STALLED when a run ends more than 5% from Gamma*; exactly 5% is not stalled."""
     S, N = 0.75 * np.eye(1), 1
     G = gamma_star_reference(S, N, 1.0, 1.0)  # 1/3.25; Gamma_eff below is exactly 5% away in float64
     for value, stalled in ((0.3230769230769231, False), (0.3230769230769233, True)):
@@ -307,7 +307,7 @@ def test_sample_contexts_matches_the_task_law():
 
 
 def test_covariance_presets_and_diagonal_input():
-    for d in (1, 3, 6):  # README / CLI help: anisotropic = variances geometrically spaced over [0.5, 2]
+    for d in (1, 3, 6):  # docs/lsa.rst / CLI help: anisotropic = variances geometrically spaced over [0.5, 2]
         expected = 0.5 * 4.0 ** (np.arange(d) / max(d - 1, 1)) if d > 1 else np.array([0.5])
         assert np.allclose(np.diag(lt.covariance("anisotropic", d)), expected, rtol=EXACT)
         assert np.array_equal(lt.covariance("isotropic", d), np.eye(d))
@@ -336,7 +336,7 @@ def test_task_batch_is_frozen_and_queries_per_task_is_the_documented_number():
     batch = lt.sample_tasks(np.random.default_rng(0), 2, 3, np.eye(2), 1.0, 0.1)
     with pytest.raises(dataclasses.FrozenInstanceError):
         batch.X = None
-    documented = int(re.search(r"(\d+) queries per task", README.read_text()).group(1))
+    documented = int(re.search(r"(\d+)\s+queries\s+per\s+task", LSA_DOCS.read_text()).group(1))
     assert batch.xq.shape == (2, documented, 2) and batch.yq.shape == (2, documented)
 
 

@@ -222,7 +222,7 @@ def p1_v6(profile: Profile) -> Outcome:
     try:
         from hypothesis import strategies as st
     except ImportError:
-        return Outcome.skip("hypothesis is not installed (pip install 'a2a-dynamics[test]')")
+        return Outcome.skip("hypothesis is not installed (a dependency of a2a-dynamics: pip install a2a-dynamics)")
     strategy = st.tuples(st.integers(0, 2**31 - 1), st.integers(2, 5), st.integers(1, 6))
     return run_property(lambda ex: protocol_error(*ex), strategy, profile, PROPERTY_TOL,
                         "random protocols (phases 1..4, simultaneous, repeats, averaging, anchoring, weights of any "

@@ -121,6 +121,6 @@ def with_python_control(method: Callable) -> Callable[[Profile], Outcome]:
         try:
             import control
         except ImportError:
-            return Outcome.skip("python-control is not installed (pip install 'a2a-dynamics[test]')")
+            return Outcome.skip("python-control is not installed (pip install 'a2a-dynamics[control]')")
         return method(profile, control)
     return run

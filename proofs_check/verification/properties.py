@@ -15,7 +15,7 @@ def run_property(check, strategy, profile: Profile, tolerance: float, what: str)
     try:
         from hypothesis import HealthCheck, given, settings
     except ImportError:
-        return Outcome.skip("hypothesis is not installed (pip install 'a2a-dynamics[test]')")
+        return Outcome.skip("hypothesis is not installed (a dependency of a2a-dynamics: pip install a2a-dynamics)")
     errors: list[float] = []
 
     @settings(max_examples=profile.examples, derandomize=True, database=None, deadline=None,
