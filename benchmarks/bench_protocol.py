@@ -23,8 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from numerics.protocol import evaluate as protocol_eval, random_protocols as protocol_random
-from theory.protocol import compiler as P
-from theory.protocol import gallery as G
+from theory.protocol import compiler as P, gallery as G
 
 ROOT = Path(__file__).resolve().parent.parent
 BATCH, D, K, PHASES, REPEATS = 100_000, 4, 3, 3, 5

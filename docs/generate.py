@@ -9,12 +9,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from numerics.experiments import all_experiments  # noqa: E402
-from proofs_check.verification import registry, runner
-from proofs_check.report import statements  # noqa: E402
-from theory.core.formulas import all_formulas  # noqa: E402
-
 import sweep_gallery  # noqa: E402  (docs/, next to this file)
+from numerics.experiments import all_experiments  # noqa: E402
+from proofs_check.report import statements  # noqa: E402
+from proofs_check.verification import registry, runner  # noqa: E402
+from theory.core.formulas import all_formulas  # noqa: E402
 
 OUT = HERE / "_generated"
 

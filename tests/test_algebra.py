@@ -1,6 +1,6 @@
 """The free-algebra prover (V1) must prove true identities and reject false ones."""
-import sympy as sp
 import pytest
+import sympy as sp
 
 from theory.core import algebra, model
 from theory.round_robin import two_agents as ta

@@ -7,13 +7,13 @@ import sys
 import numpy as np
 import pytest
 
-from numerics.io import config
-from numerics.lsa import training as lsa_training
 from numerics.dynamics import prediction
+from numerics.io import config
 from numerics.io.errors import InputError
+from numerics.lsa import training as lsa_training
 from proofs_check.cli import main as cli
+from proofs_check.report import statements, writers as report
 from proofs_check.verification import proof_cache, registry, runner
-from proofs_check.report import writers as report, statements
 from proofs_check.verification.registry import PROFILES, Claim, Outcome
 
 QUICK = PROFILES["quick"]
@@ -450,7 +450,7 @@ def test_batched_query_gradient_equals_the_per_task_products():
 
 
 def test_map_interval_t_quantile_is_scipy_stats():
-    from scipy import stats, special
+    from scipy import special, stats
 
     for dof in (1, 3, 17, 300, 1597):
         for level in (0.9, 0.95, 0.99):

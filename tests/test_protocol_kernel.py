@@ -9,8 +9,13 @@ import numpy as np
 import pytest
 
 from numerics.dynamics import closed_forms
-from numerics.protocol import spec as protocol, evaluate as protocol_eval, kernel as protocol_kernel, random_protocols as protocol_random
 from numerics.io.errors import InputError
+from numerics.protocol import (
+    evaluate as protocol_eval,
+    kernel as protocol_kernel,
+    random_protocols as protocol_random,
+    spec as protocol,
+)
 
 # Kernel vs np.linalg.solve of the same round map: both are LU with partial pivoting of a
 # well-conditioned (rho <= 0.4) system of size <= 30; differences are rounding, ~1e-15.

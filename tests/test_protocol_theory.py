@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from numerics.io import config
 from numerics.dynamics import prediction
+from numerics.io import config
 from numerics.protocol import evaluate as protocol_eval, random_protocols as protocol_random
+from proofs_check.claims import p_protocol as pp
 from proofs_check.cli import main as cli
 from proofs_check.verification import registry, runner
-from proofs_check.claims import p_protocol as pp
 from theory.core import model
 from theory.protocol import compiler as P, gallery as G
 from theory.round_robin import two_agents as ta

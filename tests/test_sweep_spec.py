@@ -6,8 +6,8 @@ import sys
 import numpy as np
 import pytest
 
-from numerics.sweep import spec as sweep_spec
 from numerics.io.errors import InputError
+from numerics.sweep import spec as sweep_spec
 from proofs_check.cli import main as cli
 
 BASE = {"agents": [

@@ -22,11 +22,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import sympy as sp  # noqa: E402
 
-from numerics.io import config
 from numerics.dynamics import prediction  # noqa: E402
-from theory.protocol import compiler as P  # noqa: E402
-from theory.protocol import gallery as G  # noqa: E402
-from theory.protocol import report  # noqa: E402
+from numerics.io import config  # noqa: E402
+from theory.protocol import compiler as P, gallery as G, report  # noqa: E402
 
 # Four fixed agents in d = 2 (geometry, target, scalar preconditioner); a protocol uses the first K.
 AGENTS = [

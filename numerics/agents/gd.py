@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numerics.io import validate
 from numerics.agents.prompts import Geometry
+from numerics.io import validate
 
 
 class AffineDescription:

@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 
 from numerics.agents import random_systems
-from numerics.dynamics import simulate
 from numerics.agents.gd import GDAgent
-from numerics.io.errors import InputError
 from numerics.agents.prompts import from_geometry
+from numerics.dynamics import simulate
+from numerics.io.errors import InputError
 
 LOG_FLOOR = 1e-17  # exact zeros are drawn at this height on log axes
 AGENT_KINDS = ("gd", "lsa")
@@ -61,8 +61,7 @@ def agent_factory(agents: str, d: int, seed: int):
     check_agents(agents, supported=AGENT_KINDS)
     if agents == "gd":
         return gd_agent
-    from numerics.lsa import training as lsa_training
-    from numerics.lsa import settings as ts
+    from numerics.lsa import settings as ts, training as lsa_training
     from numerics.lsa.agent import LSAAgent
 
     trained = lsa_training.train(d, LSA_CONTEXT, "isotropic", 1.0, 0.0, steps=ts.STEPS, batch=ts.BATCH, seed=seed,

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from numerics.agents.gd import GDAgent
+from numerics.agents.prompts import from_prompt
 from numerics.dynamics import closed_forms
 from numerics.io import validate
-from numerics.agents.gd import GDAgent
 from numerics.io.errors import InputError
-from numerics.agents.prompts import from_prompt
 
 
 @dataclass(frozen=True)

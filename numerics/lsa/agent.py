@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numerics.io import validate
-from numerics.io.errors import InputError
 from numerics.agents.gd import AffineDescription
 from numerics.agents.prompts import Geometry, from_prompt
+from numerics.io import validate
+from numerics.io.errors import InputError
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from numerics.dynamics import closed_forms, simulate
-from numerics.lsa import training as lsa_training
-from numerics.lsa import settings as ts
+from numerics.lsa import settings as ts, training as lsa_training
 from numerics.lsa.agent import LSAAgent
 
 D, N_CONTEXT = 5, 20

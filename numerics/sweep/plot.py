@@ -11,7 +11,6 @@ import numpy as np
 
 from numerics.sweep.spec import Spec
 
-
 MAX_DRAWN = 300
 
 

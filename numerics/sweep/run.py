@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from numerics.sweep import measures as sweep_measures
 from numerics.io.errors import InputError
+from numerics.sweep import measures as sweep_measures
 from numerics.sweep.spec import Spec, canonical
 
 BACKENDS = ("local", "dask")

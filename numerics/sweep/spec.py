@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from numerics.io import config, validate
-from numerics.lsa import settings as ts
 from numerics.io.errors import InputError
+from numerics.lsa import settings as ts
 
 TOP_KEYS = {"base", "axes", "measure", "seed", "chunk_size", "plot"}
 MEASURES = ("predict", "simulate", "train-lsa")

@@ -11,17 +11,24 @@ import numpy as np
 import sympy as sp
 
 from numerics.agents import random_systems
-from numerics.dynamics import simulate
 from numerics.agents.gd import GDAgent
+from numerics.dynamics import simulate
 from numerics.interventions.helper_policies import BroydenPolicy, IdentificationPolicy, NewtonPolicy, RelabellingHelper
+from proofs_check.report.provenance import cite
+from proofs_check.verification.instances import random_gd_agent
+from proofs_check.verification.methods import (
+    FLOAT_REL_TOL,
+    PRECISE_DPS,
+    PRECISE_REL_TOL,
+    explicit_zero,
+    finite_max,
+    free_proofs,
+    worst,
+)
+from proofs_check.verification.registry import Claim, Outcome, Profile
 from theory.core import algebra, model
 from theory.interventions import newton_helper as nh
 from theory.round_robin import two_agents as ta
-
-from proofs_check.verification.instances import random_gd_agent
-from proofs_check.verification.methods import FLOAT_REL_TOL, PRECISE_DPS, PRECISE_REL_TOL, explicit_zero, finite_max, free_proofs, worst
-from proofs_check.report.provenance import cite
-from proofs_check.verification.registry import Claim, Outcome, Profile
 
 A, B = ta.A, ta.B
 D = ta.DEFINITIONS

@@ -12,15 +12,21 @@ from __future__ import annotations
 import numpy as np
 
 from numerics.dynamics import closed_forms, lyapunov, noisy as noisy_sim
-from theory.core import algebra, model
-from theory.round_robin import k_agents as ka
-from theory.stochastic import noisy
-from theory.round_robin import two_agents as ta
-
-from proofs_check.verification.instances import random_gd_agent
-from proofs_check.verification.methods import EXTERNAL_REL_TOL, PAIR_FACTORS, PAIR_INVERTIBLE, free_proofs, relative_error, worst, with_python_control
 from proofs_check.report.provenance import cite
+from proofs_check.verification.instances import random_gd_agent
+from proofs_check.verification.methods import (
+    EXTERNAL_REL_TOL,
+    PAIR_FACTORS,
+    PAIR_INVERTIBLE,
+    free_proofs,
+    relative_error,
+    with_python_control,
+    worst,
+)
 from proofs_check.verification.registry import Claim, Outcome, Profile
+from theory.core import algebra, model
+from theory.round_robin import k_agents as ka, two_agents as ta
+from theory.stochastic import noisy
 
 # V4 statistical tolerance: entries of a sample covariance of n iid Gaussian vectors have
 # standard error sqrt((P_ii P_jj + P_ij^2) / n); 5 standard errors over a few hundred

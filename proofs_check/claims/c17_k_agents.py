@@ -9,17 +9,24 @@ from __future__ import annotations
 
 import numpy as np
 
-from numerics.dynamics import closed_forms, simulate
 from numerics.agents import random_systems
-from theory.core import algebra, model
-from theory.round_robin import k_agents as ka
-from theory.round_robin import two_agents as ta
-
-from proofs_check.verification.instances import config_system, round_rate
-from proofs_check.verification.methods import (PAIR_FACTORS, PAIR_INVERTIBLE, EXTERNAL_REL_TOL, FLOAT_REL_TOL, explicit_zero, finite_max,
-                       free_proofs, worst, with_python_control)
+from numerics.dynamics import closed_forms, simulate
 from proofs_check.report.provenance import cite
+from proofs_check.verification.instances import config_system, round_rate
+from proofs_check.verification.methods import (
+    EXTERNAL_REL_TOL,
+    FLOAT_REL_TOL,
+    PAIR_FACTORS,
+    PAIR_INVERTIBLE,
+    explicit_zero,
+    finite_max,
+    free_proofs,
+    with_python_control,
+    worst,
+)
 from proofs_check.verification.registry import Claim, Outcome, Profile
+from theory.core import algebra, model
+from theory.round_robin import k_agents as ka, two_agents as ta
 
 A = ta.A
 V1_AGENTS = (2, 3, 4, 5)

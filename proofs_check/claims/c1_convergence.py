@@ -9,19 +9,24 @@ from __future__ import annotations
 
 import numpy as np
 
-from numerics.dynamics import closed_forms, simulate
 from numerics.agents import random_systems
-from theory.core import algebra, model
-from theory.round_robin import two_agents as ta
-
 from numerics.agents.gd import GDAgent
-
-from proofs_check.verification.instances import gd_pairs, random_gd_agent
-from proofs_check.verification.methods import EXTERNAL_REL_TOL, PAIR_FACTORS, PAIR_INVERTIBLE, free_proofs, worst, with_python_control
-from proofs_check.verification.properties import run_property
+from numerics.dynamics import closed_forms, simulate
 from proofs_check.report.provenance import cite
+from proofs_check.verification.instances import gd_pairs, random_gd_agent
+from proofs_check.verification.methods import (
+    EXTERNAL_REL_TOL,
+    PAIR_FACTORS,
+    PAIR_INVERTIBLE,
+    free_proofs,
+    with_python_control,
+    worst,
+)
+from proofs_check.verification.properties import run_property
 from proofs_check.verification.registry import Claim, Outcome, Profile
 from proofs_check.verification.strategies import pair_examples
+from theory.core import algebra, model
+from theory.round_robin import two_agents as ta
 
 A, B = ta.A, ta.B
 # C1 is O((rho + eps)^t). Over turns [t1, t2] with t1 = t2 / 4 >= 25, subdominant modes and

@@ -5,22 +5,32 @@ V5 (mpmath, ill-conditioned), V6 (Hypothesis), V8 (python-control DC gain).
 """
 from __future__ import annotations
 
-
 import mpmath as mp
 import numpy as np
 
 from numerics.dynamics import closed_forms, simulate
-from theory.core import algebra, model
-from theory.round_robin import two_agents as ta
-
-from proofs_check.verification.instances import config_system, gd_pairs, moments, transfers
-from proofs_check.verification.methods import (EXTERNAL_REL_TOL, PAIR_FACTORS, PAIR_INVERTIBLE, with_python_control, FLOAT_REL_TOL, PRECISE_DPS, PRECISE_REL_TOL, batch_relative_error, relative_error,
-                       explicit_zero, free_proofs, worst)
-from proofs_check.verification import precise_cases
-from proofs_check.verification.properties import run_property
 from proofs_check.report.provenance import cite
+from proofs_check.verification import precise_cases
+from proofs_check.verification.instances import config_system, gd_pairs, moments, transfers
+from proofs_check.verification.methods import (
+    EXTERNAL_REL_TOL,
+    FLOAT_REL_TOL,
+    PAIR_FACTORS,
+    PAIR_INVERTIBLE,
+    PRECISE_DPS,
+    PRECISE_REL_TOL,
+    batch_relative_error,
+    explicit_zero,
+    free_proofs,
+    relative_error,
+    with_python_control,
+    worst,
+)
+from proofs_check.verification.properties import run_property
 from proofs_check.verification.registry import Claim, Outcome, Profile
 from proofs_check.verification.strategies import RHO_CAP, pair_examples
+from theory.core import algebra, model
+from theory.round_robin import two_agents as ta
 
 A, B = ta.A, ta.B
 

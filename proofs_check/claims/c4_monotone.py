@@ -13,16 +13,15 @@ import numpy as np
 import sympy as sp
 
 from numerics.dynamics import closed_forms
-from theory.core import algebra, model
-from theory.round_robin import two_agents as ta
-
+from proofs_check.claims.c3_biased_equilibrium import plateau_error, simulated_plateaus
+from proofs_check.report.provenance import cite
 from proofs_check.verification.instances import gd_pairs, transfers
 from proofs_check.verification.methods import PAIR_FACTORS, PAIR_INVERTIBLE, explicit_zero, free_proofs, worst
 from proofs_check.verification.properties import run_property
-from proofs_check.report.provenance import cite
 from proofs_check.verification.registry import Claim, Outcome, Profile
 from proofs_check.verification.strategies import pair_examples
-from proofs_check.claims.c3_biased_equilibrium import plateau_error, simulated_plateaus
+from theory.core import algebra, model
+from theory.round_robin import two_agents as ta
 
 A, B = ta.A, ta.B
 # Bounds are checked on simulated plateaus, which carry ~1e-14 relative round-off;

@@ -11,16 +11,14 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from numerics.dynamics import closed_forms
 from numerics.agents import random_systems
-from theory.core import model
-from theory.round_robin import per_direction as pd
-from theory.round_robin import two_agents as ta
-
-from proofs_check.verification.methods import FLOAT_REL_TOL, explicit_zero, worst
-from proofs_check.report.provenance import cite
-from proofs_check.verification.registry import Claim, Outcome, Profile
+from numerics.dynamics import closed_forms
 from proofs_check.claims.c3_biased_equilibrium import simulated_plateaus
+from proofs_check.report.provenance import cite
+from proofs_check.verification.methods import FLOAT_REL_TOL, explicit_zero, worst
+from proofs_check.verification.registry import Claim, Outcome, Profile
+from theory.core import model
+from theory.round_robin import per_direction as pd, two_agents as ta
 
 A, B = ta.A, ta.B
 DIRECTION_GAINS = [

@@ -10,15 +10,13 @@ import numpy as np
 import sympy as sp
 
 from numerics.dynamics import closed_forms, simulate
-from theory.core import algebra, model
-from theory.round_robin import steps
-from theory.round_robin import two_agents as ta
-
+from proofs_check.claims.c3_biased_equilibrium import simulated_plateaus
+from proofs_check.report.provenance import cite
 from proofs_check.verification.instances import config_system, gd_pairs
 from proofs_check.verification.methods import FLOAT_REL_TOL, free_proofs, worst
-from proofs_check.report.provenance import cite
 from proofs_check.verification.registry import Claim, Outcome, Profile
-from proofs_check.claims.c3_biased_equilibrium import simulated_plateaus
+from theory.core import algebra, model
+from theory.round_robin import steps, two_agents as ta
 
 A, B = ta.A, ta.B
 LIMIT_STEPS = (1, 4, 16, 64, 256)

@@ -9,21 +9,27 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from numerics.interventions import attacks
-from numerics.dynamics import closed_forms, simulate
 from numerics.agents import random_systems
 from numerics.agents.gd import GDAgent
-from numerics.io.errors import InputError
 from numerics.agents.prompts import from_geometry
-from theory.interventions import adversarial as adv
-from theory.core import algebra, model
-from theory.round_robin import two_agents as ta
-
-from proofs_check.verification.instances import config_system, random_gd_agent, round_rate
-from proofs_check.verification.properties import run_property
-from proofs_check.verification.methods import FLOAT_REL_TOL, PAIR_FACTORS, PAIR_INVERTIBLE, explicit_zero, free_proofs, worst
+from numerics.dynamics import closed_forms, simulate
+from numerics.interventions import attacks
+from numerics.io.errors import InputError
 from proofs_check.report.provenance import cite
+from proofs_check.verification.instances import config_system, random_gd_agent, round_rate
+from proofs_check.verification.methods import (
+    FLOAT_REL_TOL,
+    PAIR_FACTORS,
+    PAIR_INVERTIBLE,
+    explicit_zero,
+    free_proofs,
+    worst,
+)
+from proofs_check.verification.properties import run_property
 from proofs_check.verification.registry import Claim, Outcome, Profile
+from theory.core import algebra, model
+from theory.interventions import adversarial as adv
+from theory.round_robin import two_agents as ta
 
 A, B = ta.A, ta.B
 D = ta.DEFINITIONS
@@ -158,7 +164,7 @@ def c9_v1(profile: Profile) -> Outcome:
     """From the prompt itself: ``X_A = sqrt(N) U R`` with ``R = Gamma_A^{-1/2}`` (``R R = Gamma_A^{-1}``,
     ``R^T = R``: Gamma_A SPD) and ``U^T U = I``: ``H_A = Gamma_A^{-1}``, ``K_A = I``, ``M_A = 0``, and A's
     step lands on ``w_A*`` from any message."""
-    R, G, X = adv.R, A.Gamma, adv.X_full_rank
+    R, G = adv.R, A.Gamma
     setting = dict(definitions={f"{R.name}^T": R},
                    invertible={C9_SPD: G},
                    relations={C9_ORTHONORMAL: (adv.U.T * adv.U, model.I),

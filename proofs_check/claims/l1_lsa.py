@@ -10,16 +10,15 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from numerics.lsa import agent as nlsa
 from numerics.agents.gd import GDAgent
 from numerics.agents.prompts import from_prompt
-from theory.core import algebra
-from theory.lsa import agent as lsa
-from theory.core.formulas import all_formulas
-
-from proofs_check.verification.methods import FLOAT_REL_TOL, explicit_zero, free_proofs, worst
+from numerics.lsa import agent as nlsa
 from proofs_check.report.provenance import cite
+from proofs_check.verification.methods import FLOAT_REL_TOL, explicit_zero, free_proofs, worst
 from proofs_check.verification.registry import Claim, Outcome, Profile
+from theory.core import algebra
+from theory.core.formulas import all_formulas
+from theory.lsa import agent as lsa
 
 EXPLICIT_N, EXPLICIT_D = 3, 2
 

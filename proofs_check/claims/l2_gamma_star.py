@@ -15,13 +15,12 @@ import sympy as sp
 from sympy.solvers.solveset import NonlinearError
 
 from numerics.lsa import training as lsa_training
-from theory.lsa import agent as lsa
-from theory.core.formulas import all_formulas
-
-from proofs_check.verification.methods import EXACT, explicit_zero, finite_max, worst
 from proofs_check.report.provenance import cite
+from proofs_check.verification.methods import EXACT, explicit_zero, finite_max, worst
 from proofs_check.verification.registry import Claim, Outcome, Profile
 from proofs_check.verification.v7_trained import v7_gamma_star
+from theory.core.formulas import all_formulas
+from theory.lsa import agent as lsa
 
 # Monte Carlo agreement in standard errors: a correct formula fails one entry with
 # probability ~2e-9 at 6 sigma, so a failure means the formula is wrong.

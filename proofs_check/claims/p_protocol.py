@@ -16,19 +16,16 @@ import numpy as np
 import sympy as sp
 
 from numerics.dynamics import closed_forms, precise
-from numerics.protocol import evaluate as protocol_eval, random_protocols as protocol_random
-from numerics.protocol import spec as nproto
 from numerics.io.config import System
-from theory.round_robin import k_agents as ka
-from theory.core import model
-from theory.interventions import newton_helper as nh
-from theory.stochastic import noisy
-from theory.protocol import compiler as P, gallery as G
-from theory.round_robin import two_agents as ta
-
+from numerics.protocol import evaluate as protocol_eval, random_protocols as protocol_random, spec as nproto
 from proofs_check.report.provenance import cite
 from proofs_check.verification.methods import FLOAT_REL_TOL, PRECISE_DPS, PRECISE_REL_TOL, worst
 from proofs_check.verification.registry import Claim, Outcome, Profile
+from theory.core import model
+from theory.interventions import newton_helper as nh
+from theory.protocol import compiler as P, gallery as G
+from theory.round_robin import k_agents as ka, two_agents as ta
+from theory.stochastic import noisy
 
 EXACT = 0.0
 # Rounds so that 0.9^t < 1e-13 (witness instances have rho <= 0.9).
@@ -244,9 +241,9 @@ def p2_v1(profile: Profile) -> Outcome:
 
 
 def pair_system(rng, d, rounds, steps=(1, 1)) -> System:
+    from numerics.agents import random_systems
     from numerics.agents.gd import GDAgent
     from numerics.agents.prompts import from_geometry
-    from numerics.agents import random_systems
     Gamma, H = random_systems.stable_gd_pair(rng, d)
     ag = tuple(GDAgent(n, from_geometry(H[k], rng.standard_normal(d), name=n), Gamma[k], steps[k])
                for k, n in enumerate("AB"))

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from numerics.agents.gd import GDAgent
+from numerics.agents.prompts import Geometry
+from numerics.dynamics import prediction
 from numerics.interventions import attacks
 from numerics.io import config, jsonio, outputs, validate
-from numerics.dynamics import prediction
-from numerics.agents.gd import GDAgent
 from numerics.io.errors import InputError
-from numerics.agents.prompts import Geometry
-
 
 MAX_PROMPT_ENTRIES = 10**6  # N x d of the printed attack prompt
 

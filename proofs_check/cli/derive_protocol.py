@@ -16,8 +16,7 @@ DEFAULT_OUT = {"latex": "protocol.tex", "macros": "a2ad-protocol.tex"}
 def run(args) -> int:
     from numerics.io import config, outputs
     from numerics.protocol import spec as nproto
-    from theory.protocol import compiler as P
-    from theory.protocol import report
+    from theory.protocol import compiler as P, report
 
     out = args.out or DEFAULT_OUT.get(args.format)
     path = outputs.check_path("--out", out, inputs=[args.protocol], force=args.force) if out else None  # before any work

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from numerics.fit import output as fit_output, fitting
+from numerics.fit import fitting, output as fit_output
 from numerics.io import outputs, transcripts, validate
 from numerics.io.errors import InputError
 

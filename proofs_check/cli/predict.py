@@ -1,8 +1,8 @@
 """``a2ad predict CONFIG.json [--precision DIGITS]``: closed forms -> JSON on stdout."""
 from __future__ import annotations
 
-from numerics.io import config, outputs
 from numerics.dynamics import prediction
+from numerics.io import config, outputs
 
 
 def register(sub) -> None:

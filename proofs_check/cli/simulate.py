@@ -1,8 +1,8 @@
 """``a2ad simulate CONFIG.json --turns T``: iterate the real agent maps -> JSON on stdout."""
 from __future__ import annotations
 
-from numerics.io import config, outputs
 from numerics.dynamics import prediction, simulate
+from numerics.io import config, outputs
 
 
 def register(sub) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import sys
 
 from numerics.io.errors import InputError
-
 from proofs_check.verification import registry
 
 # What --out DIR receives (refused without --force when any of them exists).
@@ -38,7 +37,6 @@ def claim_ids(text: str | None) -> list[str] | None:
 
 def run(args) -> int:
     from numerics.io import outputs, progress
-
     from proofs_check.report import writers as report
     from proofs_check.verification import runner
     from proofs_check.verification.proof_cache import ProofCache

@@ -11,7 +11,6 @@ import math
 from pathlib import Path
 
 from numerics.experiments import plotting
-
 from proofs_check.report.writers import unit
 
 COLOUR = {"passed": "tab:green", "failed": "tab:red", "skipped": "tab:gray"}

@@ -14,11 +14,10 @@ from pathlib import Path
 import sympy as sp
 
 from numerics.io.errors import InputError
-from theory.core import derivations, notation
-from theory.core.formulas import all_formulas
-
 from proofs_check import __version__
 from proofs_check.report import provenance, statements
+from theory.core import derivations, notation
+from theory.core.formulas import all_formulas
 
 PREAMBLE = r"""\documentclass[10pt]{article}
 \usepackage[margin=2cm]{geometry}

@@ -20,10 +20,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from numerics.lsa import training as lsa_training, trained_pair
-from numerics.lsa import settings as ts
+from numerics.lsa import settings as ts, trained_pair, training as lsa_training
 from numerics.lsa.training import TARGET_REL_ERROR
-
 from proofs_check.verification.methods import default_power, finite_max
 from proofs_check.verification.registry import Outcome, Profile
 

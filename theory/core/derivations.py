@@ -12,17 +12,12 @@ from typing import Callable
 
 import sympy as sp
 
-from theory.interventions import adversarial as adv
 from theory.core import algebra
-from theory.stochastic import fitting
-from theory.round_robin import k_agents as ka
-from theory.lsa import agent as lsa
-from theory.interventions import newton_helper as nh
-from theory.stochastic import noisy
-from theory.round_robin import per_direction as pd
-from theory.round_robin import steps
-from theory.round_robin import two_agents as ta
 from theory.core.model import I, evaluate, matrix, vector
+from theory.interventions import adversarial as adv, newton_helper as nh
+from theory.lsa import agent as lsa
+from theory.round_robin import k_agents as ka, per_direction as pd, steps, two_agents as ta
+from theory.stochastic import fitting, noisy
 
 A, B = ta.A, ta.B
 
@@ -306,6 +301,7 @@ CHAINS += [
 
 
 from theory.protocol import chains as protocol_chains  # noqa: E402 - P1-P5 chains start from the protocol compiler's output
+
 CHAINS += protocol_chains.chains(Chain)
 
 # The inverses a V1 chain may use, per claim: each factor with the hypothesis (as the claim states it)
