@@ -39,7 +39,8 @@ def theory_body() -> str:
         parts += [statements.to_rst(par) + "\n" for par in paragraphs]
     parts.append(heading("Notation", "-"))
     parts.append(".. list-table::\n   :widths: 25 75\n\n" + "".join(
-        f"   * - {statements.to_rst(sym)}\n     - {statements.to_rst(meaning)}\n" for sym, meaning in statements.NOTATION))
+        f"   * - {statements.to_rst(sym)}\n     - {statements.to_rst(meaning)}\n"
+        for sym, meaning in statements.NOTATION))
     parts.append(heading("Claims", "-"))
     for claim in registry.all_claims():
         st = statements.of(claim.id)

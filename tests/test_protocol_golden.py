@@ -1,6 +1,6 @@
 """Configs without a ``protocol`` print byte-identical ``predict``/``simulate`` output to the CLI
-before the protocol compiler (golden files recorded by tests/golden/record.py with the CLI of commit 9f30c68, the last one
-before the protocol compiler; that commit made `--precision` read JSON decimals exactly),
+before the protocol compiler (golden files recorded by tests/golden/record.py with the CLI of commit
+9f30c68, the last one before the protocol compiler; that commit made `--precision` read JSON decimals exactly),
 and an explicit round-robin protocol reproduces the implicit one."""
 import json
 import subprocess

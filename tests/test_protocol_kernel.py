@@ -27,7 +27,8 @@ ITERATION_REL_TOL = 1e-10
 
 
 def _rel(a, b):
-    err = np.linalg.norm((a - b).reshape(a.shape[0], -1), axis=1) / (1 + np.linalg.norm(b.reshape(b.shape[0], -1), axis=1))
+    err = (np.linalg.norm((a - b).reshape(a.shape[0], -1), axis=1)
+           / (1 + np.linalg.norm(b.reshape(b.shape[0], -1), axis=1)))
     return float(np.max(np.where(np.isfinite(err), err, np.inf)))
 
 

@@ -143,7 +143,8 @@ def test_witnesses_fail_on_planted_wrong_numerics(monkeypatch):
         assert not out.worst_error <= out.tolerance, method.__name__
     monkeypatch.setattr(protocol_eval, "fixed_points", real)
     real_map = protocol_eval.precise_round_map
-    monkeypatch.setattr(protocol_eval, "precise_round_map", lambda Ms, cs, p: (lambda Phi, r: (Phi, 2 * r))(*real_map(Ms, cs, p)))
+    monkeypatch.setattr(protocol_eval, "precise_round_map",
+                        lambda Ms, cs, p: (lambda Phi, r: (Phi, 2 * r))(*real_map(Ms, cs, p)))
     out = pp.p1_v5(q)
     assert not out.worst_error <= out.tolerance
 

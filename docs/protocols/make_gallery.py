@@ -34,7 +34,8 @@ AGENTS = [
     {"name": "D", "geometry": [[0.2, 0.0], [0.0, 0.8]], "target": [0.5, -1.0], "preconditioner": 0.9},
 ]
 ALPHA = 0.5  # the anchored example's weight on A's own last message
-ALPHAS = np.linspace(0.05, 0.95, 10)  # the anchored plateau curve (the symbolic derivation divides by alpha; alpha = 0 is C3)
+# the anchored plateau curve (the symbolic derivation divides by alpha; alpha = 0 is C3)
+ALPHAS = np.linspace(0.05, 0.95, 10)
 ROUNDS = 60
 
 

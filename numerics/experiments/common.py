@@ -20,7 +20,8 @@ def gd_agent(name: str, H: np.ndarray, w_star, step: float = 0.5, steps: int = 1
 
 
 def geometry(kind: str, rng: np.random.Generator, d: int) -> np.ndarray:
-    """Named prompt geometries: ``isotropic``, ``anisotropic`` (cond 10, random basis), ``rank-deficient`` (rank d-1)."""
+    """Named prompt geometries: ``isotropic``, ``anisotropic`` (cond 10, random basis), ``rank-deficient``
+    (rank d-1)."""
     if kind == "isotropic":
         return np.eye(d)
     if kind == "anisotropic":

@@ -19,7 +19,8 @@ from numerics.experiments import common, plotting
 from numerics.interventions.helper_policies import BroydenPolicy, IdentificationPolicy, NewtonPolicy, RelabellingHelper
 
 NAME = "helper"
-DESCRIPTION = "main agent's error vs turn for fixed, Newton, inexact-Newton, identification and Broyden helpers (C12-C14b)"
+DESCRIPTION = ("main agent's error vs turn for fixed, Newton, inexact-Newton, identification and Broyden helpers "
+               "(C12-C14b)")
 D = 4
 BROYDEN_DPS = 30  # mpmath digits for the Broyden helper: exact termination (C14b) needs more than float64
 

@@ -68,6 +68,6 @@ def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -
     fig.suptitle(f"Plateaus against the gap size (top) and the angle between targets (bottom), "
                  f"{agents.upper()} agents (C3, C4)", fontsize=10)
     out = Path(out_dir)
-    return [plotting.write_csv(out / "misalignment.csv",
-                               ["geometry_A", "sweep", "value", "agent", "predicted_plateau", "simulated_plateau"], rows),
+    columns = ["geometry_A", "sweep", "value", "agent", "predicted_plateau", "simulated_plateau"]
+    return [plotting.write_csv(out / "misalignment.csv", columns, rows),
             plotting.save(fig, out / "misalignment.png")]

@@ -123,7 +123,8 @@ def plan(system, kind: str, point=None, N: int | None = None, *, seed: int, atta
     if kind not in KINDS:
         raise InputError("--kind", kind, f"must be one of {list(KINDS)}")
     if len(system.agents) != 2:
-        raise InputError("number of agents", len(system.agents), "an attack is defined for two agents (docs/theory.rst)")
+        raise InputError("number of agents", len(system.agents),
+                         "an attack is defined for two agents (docs/theory.rst)")
     a, b = system.agents[attacker], system.agents[1 - attacker]
     d, rng = a.d, np.random.default_rng(seed)
     Gamma_A = validate.spd(f"{a.name}.preconditioner (Gamma_A)", a.Gamma)

@@ -139,7 +139,8 @@ class LSAAgent(AffineDescription):
         self.weights = weights
         self.geometry: Geometry = from_prompt(X, y, name=f"{name}.prompt")
         if self.geometry.d != weights.d:
-            raise InputError(f"{name}.prompt dimension", self.geometry.d, f"does not match the weights' d = {weights.d}")
+            raise InputError(f"{name}.prompt dimension", self.geometry.d,
+                             f"does not match the weights' d = {weights.d}")
         self.steps = validate.positive_int(f"{name}.steps_per_turn", steps)
         self.readout = read_weights(weights)
 

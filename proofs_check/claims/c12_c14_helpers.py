@@ -126,7 +126,8 @@ def c14_v2(profile: Profile) -> Outcome:
     rng = np.random.default_rng(profile.seed + 140)
     cases = []
     for d in (1, 2, 3, 4):
-        rat = lambda *shape: sp.Matrix(*shape, lambda i, j: sp.Rational(int(rng.integers(-9, 10)), int(rng.integers(1, 10))))  # noqa: E731
+        rat = lambda *shape: sp.Matrix(*shape, lambda i, j: sp.Rational(int(rng.integers(-9, 10)),
+                                                                       int(rng.integers(1, 10))))
         M = rat(d, d) / 4
         while (sp.eye(d) - M).det() == 0:
             M = rat(d, d) / 4

@@ -44,7 +44,8 @@ BURN_IN = 120
 def v1(profile: Profile) -> Outcome:
     A, B = ta.A, ta.B
     proofs = [("v_t - v* = J_B (v_{t-1} - v*) + M_B eta_A + eta_B",
-               algebra.prove(noisy.v_next - ta.v_star, noisy.deviation_B, [model.I - ta.J_B], ta.DEFINITIONS, PAIR_FACTORS))]
+               algebra.prove(noisy.v_next - ta.v_star, noisy.deviation_B, [model.I - ta.J_B], ta.DEFINITIONS,
+                             PAIR_FACTORS))]
     # The K-agent equation for agent 1 (= A) is consistent with B's two-agent one: with
     # P_A := M_A P_B M_A^T + S_A (A's reply to B's stationary message plus its own noise),
     # rhs_A(P_A) - P_A = M_A (rhs_B(P_B) - P_B) M_A^T, so B's equation implies A's.

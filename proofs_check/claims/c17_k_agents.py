@@ -179,8 +179,8 @@ def v8(profile: Profile, control) -> Outcome:
         M, c = system.stacked()
         u_last = closed_forms.fixed_points(M, c)[-1]  # the round's state is the last agent's message
         errors.append(np.linalg.norm(u_last - u_ext) / np.linalg.norm(u_ext))
-    return worst(errors, EXTERNAL_REL_TOL, "K = 3 config-parsed systems: python-control dcgain of the round probed from "
-                                           "the real agents vs closed_forms.fixed_points (last agent)",
+    return worst(errors, EXTERNAL_REL_TOL, "K = 3 config-parsed systems: python-control dcgain of the round "
+                                           "probed from the real agents vs closed_forms.fixed_points (last agent)",
                  power="a fixed point off by a relative 1e-9 is 10 times the bar")
 
 

@@ -46,10 +46,13 @@ PHASE_WINDOW = 10  # running max over this many turns removes the phase of compl
 def v1(profile: Profile) -> Outcome:
     u_star = ta.u_star
     return free_proofs([
-        ("u_{t+1} = T_A(T_B(u_t))", algebra.prove(ta.round_map_u, ta.round_map_u_expanded, (), ta.DEFINITIONS, PAIR_FACTORS)),
-        ("v_t = T_B(T_A(v_{t-1}))", algebra.prove(ta.round_map_v, ta.round_map_v_expanded, (), ta.DEFINITIONS, PAIR_FACTORS)),
+        ("u_{t+1} = T_A(T_B(u_t))",
+         algebra.prove(ta.round_map_u, ta.round_map_u_expanded, (), ta.DEFINITIONS, PAIR_FACTORS)),
+        ("v_t = T_B(T_A(v_{t-1}))",
+         algebra.prove(ta.round_map_v, ta.round_map_v_expanded, (), ta.DEFINITIONS, PAIR_FACTORS)),
         ("u_{t+1} - u* = M_A M_B (u_t - u*)",
-         algebra.prove(ta.round_map_u_expanded - u_star, ta.J_A * (ta.u - u_star), [model.I - ta.J_A], ta.DEFINITIONS, PAIR_FACTORS)),
+         algebra.prove(ta.round_map_u_expanded - u_star, ta.J_A * (ta.u - u_star), [model.I - ta.J_A],
+                       ta.DEFINITIONS, PAIR_FACTORS)),
     ])
 
 

@@ -98,7 +98,8 @@ def v5(profile: Profile) -> Outcome:
             errors.append(float(mp.norm(u - u_ref) / mp.norm(u_ref)))
             notes.append(f"rho=1-{1 - case.rho:.0e}, cond={case.cond:.0e}: float64 keeps "
                          f"{precise_cases.float64_digits(case, u_ref):.1f} digits")
-    return worst(errors, PRECISE_REL_TOL, f"{PRECISE_DPS}-digit closed form vs per-direction route; " + "; ".join(notes))
+    return worst(errors, PRECISE_REL_TOL,
+                 f"{PRECISE_DPS}-digit closed form vs per-direction route; " + "; ".join(notes))
 
 
 def fixed_point_error(ex) -> float:

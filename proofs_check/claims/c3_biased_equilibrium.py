@@ -52,7 +52,8 @@ def identities():
 
 
 def v1(profile: Profile) -> Outcome:
-    return free_proofs((label, algebra.prove(lhs, rhs, f, ta.DEFINITIONS, PAIR_FACTORS)) for label, lhs, rhs, f in identities())
+    return free_proofs((label, algebra.prove(lhs, rhs, f, ta.DEFINITIONS, PAIR_FACTORS))
+                       for label, lhs, rhs, f in identities())
 
 
 def v2(profile: Profile) -> Outcome:

@@ -55,7 +55,8 @@ def v3(profile: Profile) -> Outcome:
     gap_sq = ((wB - wA).T * (wB - wA))[0]
     deriv = sp.diff(2 * r * sp.sin(theta / 2), theta)
     return explicit_zero([
-        ("||Delta||^2 = 4 r^2 sin^2(theta/2)", sp.Matrix([sp.simplify(sp.expand_trig(gap_sq - 4 * r**2 * sp.sin(theta / 2) ** 2))])),
+        ("||Delta||^2 = 4 r^2 sin^2(theta/2)",
+         sp.Matrix([sp.simplify(sp.expand_trig(gap_sq - 4 * r**2 * sp.sin(theta / 2) ** 2))])),
         ("d/dtheta 2 r sin(theta/2) = r cos(theta/2) (>= 0 on [0, pi])", sp.Matrix([deriv - r * sp.cos(theta / 2)])),
     ])
 

@@ -79,8 +79,10 @@ def v4(profile: Profile) -> Outcome:
         errors.append(np.inf)
     last = max(runs, key=lambda r: r[-1]) if runs else []
     return worst(errors, FLOAT_REL_TOL,
-                 f"config-parsed pairs (matrix preconditioners, s in 1..4): simulated plateaus vs C3 on GDAgent.M = M^s; limit gap ||e_A|| + ||e_B + M_B Delta|| "
-                 f"/ ||Delta|| at s_A = {LIMIT_STEPS} (worst of {len(runs)} batches): " + ", ".join(f"{g:.1e}" for g in last)
+                 "config-parsed pairs (matrix preconditioners, s in 1..4): simulated plateaus vs C3 on "
+                 "GDAgent.M = M^s; limit gap ||e_A|| + ||e_B + M_B Delta|| "
+                 f"/ ||Delta|| at s_A = {LIMIT_STEPS} (worst of {len(runs)} batches): "
+                 + ", ".join(f"{g:.1e}" for g in last)
                  + f" (last must be <= {LIMIT_TOL:g})")
 
 

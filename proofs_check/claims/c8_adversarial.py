@@ -114,13 +114,16 @@ def c8_v1(profile: Profile) -> Outcome:
          algebra.prove((model.I - ta.J_A) * E_A, adv.attack_condition, (), PLATEAUS, PAIR_FACTORS)),
         ("e_B + M_B Delta = M_B e_A (so e_A = 0 gives e_B = -M_B Delta)",
          algebra.prove(ta.e_B + B.M * ta.Delta, B.M * ta.e_A, [model.I - ta.J_B], D, PAIR_FACTORS)),
-        ("(I - M_B M_A) e_B = -M_B K_A Delta", algebra.prove((model.I - ta.J_B) * E_B, -B.M * A.K * ta.Delta, (), PLATEAUS, PAIR_FACTORS)),
+        ("(I - M_B M_A) e_B = -M_B K_A Delta",
+         algebra.prove((model.I - ta.J_B) * E_B, -B.M * A.K * ta.Delta, (), PLATEAUS, PAIR_FACTORS)),
         # the registered formulas (the docs render them) are the ones proved: C8.attack_condition as
         # written, and C8.victim_residual = e_B - M_B e_A, which is e_B once e_A = 0
-        ("registered C8.attack_condition", algebra.prove(registered("C8.attack_condition").lhs,
-                                                         registered("C8.attack_condition").rhs, (), PLATEAUS, PAIR_FACTORS)),
+        ("registered C8.attack_condition",
+         algebra.prove(registered("C8.attack_condition").lhs, registered("C8.attack_condition").rhs, (), PLATEAUS,
+                       PAIR_FACTORS)),
         ("registered C8.victim_residual = e_B - M_B e_A",
-         algebra.prove(registered("C8.victim_residual").rhs, ta.e_B - B.M * ta.e_A, [model.I - ta.J_B], D, PAIR_FACTORS)),
+         algebra.prove(registered("C8.victim_residual").rhs, ta.e_B - B.M * ta.e_A, [model.I - ta.J_B], D,
+                       PAIR_FACTORS)),
     ])
 
 

@@ -2,7 +2,8 @@
 
 V1 collapses the token sums blockwise and proves the read-out identities in the free
 algebra, with the registered formulas (what the docs render) as right-hand sides, and checks
-every step of the claim's printed derivation (theory.core.derivations); V2 sums the tokens one by one with fully symbolic entries (d = 2, N = 3);
+every step of the claim's printed derivation (theory.core.derivations); V2 sums the tokens one by
+one with fully symbolic entries (d = 2, N = 3);
 V4 runs the numpy forward pass on random prompts and weights.
 """
 from __future__ import annotations

@@ -182,7 +182,8 @@ def references_section(claims) -> str:
     if not keys:
         return ""
     items = "\n".join(f"\\item {text(provenance.REFERENCES[k])}" for k in keys)
-    return "\\section*{References}\n\\begin{enumerate}\n" + items + "\n\\end{enumerate}\n"  # itemize bullets need TS1 fonts
+    # enumerate, not itemize: itemize bullets need TS1 fonts
+    return "\\section*{References}\n\\begin{enumerate}\n" + items + "\n\\end{enumerate}\n"
 
 
 def derivations_tex(claims, report: dict | None = None) -> tuple[str, dict]:
@@ -247,7 +248,8 @@ def compile_pdf(tex_path: Path) -> Path:
             proc = subprocess.run([exe, "-interaction=nonstopmode", "-halt-on-error", tex_path.name],
                                   cwd=tex_path.parent, capture_output=True, text=True, timeout=PDFLATEX_TIMEOUT,
                                   env={"TEXMFOUTPUT": tmp, "PATH": "/usr/bin:/bin"})
-            log = tex_path.with_suffix(".log").read_text(errors="replace") if tex_path.with_suffix(".log").exists() else ""
+            log_path = tex_path.with_suffix(".log")
+            log = log_path.read_text(errors="replace") if log_path.exists() else ""
             if proc.returncode != 0:
                 first = next((line for line in log.splitlines() if line.startswith("!")), proc.stdout[-300:])
                 raise RuntimeError(f"pdflatex failed on {tex_path.name}: {first}")
