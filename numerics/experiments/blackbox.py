@@ -47,6 +47,8 @@ def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -
     path_tr = tr.write(out_dir / "transcript.jsonl")
     report = fitting.fit_transcript(tr, bootstrap=100 if quick else 400, seed=seed)
     p = report.prediction
+    if p.plateau is None or p.spread is None or report.plateau_interval is None:  # fixed seeds: never here
+        raise RuntimeError(f"the fitted round rate {p.rate:.4g} >= 1: no plateau to tabulate")
     rows = []
     for k, name in enumerate(report.agents):
         for j in range(D):

@@ -262,7 +262,8 @@ def _adam(Sigmas, N, tau, sigma, steps, batch, seed, lr, parameterisation, rng, 
     Q = INIT_SCALE * rng.standard_normal((A, d + 1, d + 1)) * mask_Q
     G_star = [gamma_star(S, N, tau, sigma) for S in Sigmas]
     params, moments = [p, Q], [[np.zeros_like(p), np.zeros_like(p)], [np.zeros_like(Q), np.zeros_like(Q)]]
-    losses, reached = np.empty((steps, A)), [None] * A
+    losses = np.empty((steps, A))
+    reached: list[int | None] = [None] * A  # per agent, the first step within TARGET_REL_ERROR of Gamma*
     start = time.perf_counter()
     bar = _progress(progress, steps)
     for t in range(1, steps + 1):

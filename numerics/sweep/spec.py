@@ -242,6 +242,7 @@ def _measures(raw) -> dict:
     if not isinstance(raw, list) or not raw:
         raise InputError("measure", raw, f"must be a non-empty list of {list(MEASURES)} (or objects with options)")
     out = {}
+    opts: object  # a JSON value until checked below
     for entry in raw:
         if isinstance(entry, str):
             name, opts = entry, {}

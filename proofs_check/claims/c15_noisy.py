@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from numerics.agents.gd import GDAgent
 from numerics.dynamics import closed_forms, lyapunov, noisy as noisy_sim
 from proofs_check.report.provenance import cite
 from proofs_check.verification.instances import random_gd_agent
@@ -68,7 +69,7 @@ def v1(profile: Profile) -> Outcome:
 
 def noisy_systems(rng, n: int, K: int):
     """``n`` systems of K GD agents with round rate <= RHO_MAX and random PSD noise (one rank-deficient)."""
-    out = []
+    out: list[tuple[list[GDAgent], np.ndarray]] = []
     while len(out) < n:
         d = int(rng.integers(1, 5))
         agents = [random_gd_agent(rng, d, chr(ord("A") + k)) for k in range(K)]

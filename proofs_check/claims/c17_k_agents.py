@@ -93,7 +93,8 @@ def v2(profile: Profile) -> Outcome:
 
 def k_systems(rng, n: int, K: int, d: int, rho_max: float = 0.9):
     """Batches of K GD agents (scalar or SPD preconditioners) with round rate <= rho_max."""
-    Gs, Hs = [], []
+    Gs: list[np.ndarray] = []
+    Hs: list[np.ndarray] = []
     while len(Gs) < n:
         H = np.stack([random_systems.spd(rng, d, cond=10 ** rng.uniform(0, 2)) for _ in range(K)])
         G = np.stack([random_systems.spd(rng, d, cond=5.0) for _ in range(K)])
@@ -137,10 +138,11 @@ def v4(profile: Profile) -> Outcome:
         for i, a in enumerate(system.agents):
             u = np.array(doc["agents"][a.name]["fixed_point"])
             last = np.array(sim["agents"][a.name]["messages"][-1])
-            fixed.append(np.linalg.norm(u - last) / max(np.linalg.norm(last), 1.0))
+            fixed.append(np.linalg.norm(u - last) / max(float(np.linalg.norm(last)), 1.0))
             # the round map ending at every agent (closed_forms.round_map, any i), solved for its fixed point
             J, r = closed_forms.round_map(M, c, i)
-            fixed.append(np.linalg.norm(np.linalg.solve(np.eye(d) - J, r) - last) / max(np.linalg.norm(last), 1.0))
+            fixed.append(np.linalg.norm(np.linalg.solve(np.eye(d) - J, r) - last)
+                         / max(float(np.linalg.norm(last)), 1.0))
         if d > 1:  # in d = 1 the transfers commute and the product order cannot show
             aligned = config_system(rng, K, d, aligned=True)
             rates.append(abs(observed_round_rate(aligned) - prediction.predict(aligned)["contraction_rate"]))

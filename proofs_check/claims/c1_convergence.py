@@ -79,9 +79,10 @@ def observed_rate(Gamma, H, rng) -> tuple[np.ndarray, np.ndarray]:
     return np.array(out), rho
 
 
-def divergent_pairs(rng, n: int):
+def divergent_pairs(rng, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Pairs with rho in (1, 3): each agent over-steps (eigenvalues of Gamma H up to 2.5)."""
-    Gs, Hs = [], []
+    Gs: list[np.ndarray] = []
+    Hs: list[np.ndarray] = []
     d = 3
     while len(Gs) < n:
         H = np.stack([random_systems.spd(rng, d, 10.0) for _ in range(2)])

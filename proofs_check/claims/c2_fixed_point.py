@@ -66,7 +66,7 @@ PROPERTY_TOL = 1e-8
 
 def v4(profile: Profile) -> Outcome:
     rng = np.random.default_rng(profile.seed)
-    errors = []
+    errors: list[float] = []
     for Gamma, H, w in gd_pairs(rng, profile.instances):
         v0 = rng.standard_normal((H.shape[0], H.shape[-1]))
         sim = simulate.run_batch(Gamma, H, moments(H, w), [1, 1], v0, CONVERGED_TURNS)[:, -1]
@@ -77,9 +77,9 @@ def v4(profile: Profile) -> Outcome:
     from numerics.dynamics import prediction
     for _ in range(max(4, profile.instances // 8)):
         system = config_system(rng, 2, int(rng.integers(1, 7)))
-        doc, sim = prediction.predict(system), prediction.simulate_doc(system, CONVERGED_TURNS)
+        doc, sim_doc = prediction.predict(system), prediction.simulate_doc(system, CONVERGED_TURNS)
         for a in system.agents:
-            last = np.array(sim["agents"][a.name]["messages"][-1])
+            last = np.array(sim_doc["agents"][a.name]["messages"][-1])
             errors.append(relative_error(np.array(doc["agents"][a.name]["fixed_point"]), last))
     return worst(errors, FLOAT_REL_TOL, f"closed form vs {CONVERGED_TURNS}-turn simulation, d in 1..8, rho <= 0.9; "
                                         "config-parsed pairs: predict vs simulate",

@@ -96,7 +96,7 @@ def scaling_error(ex) -> float:
     turns = 1200  # rho < 0.95: 0.95^1200 ~ 1e-27
     e1 = np.linalg.norm(simulated_plateaus(G, H, w, np.zeros((1, d)), turns)[0, 0])
     e2 = np.linalg.norm(simulated_plateaus(G, H, w2, np.zeros((1, d)), turns)[0, 0])
-    return max(abs(e2 - 2 * e1) / (1 + np.linalg.norm(w)), plateau_error(ex))
+    return max(float(abs(e2 - 2 * e1) / (1 + np.linalg.norm(w))), plateau_error(ex))
 
 
 def v6(profile: Profile) -> Outcome:

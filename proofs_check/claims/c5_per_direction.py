@@ -83,7 +83,7 @@ def v4(profile: Profile) -> Outcome:
     fA = sp.lambdify((pd.a, pd.b), pd.gain_A, "numpy")
     fB = sp.lambdify((pd.a, pd.b), pd.gain_B, "numpy")
     fr = sp.lambdify((pd.a, pd.b), pd.rate, "numpy")
-    errors = []
+    errors: list[float] = []
     for k in range(max(8, profile.instances // 4)):
         d = int(rng.integers(1, 9))
         Gamma, H, Q, a, b = commuting_pair(rng, d)
@@ -92,11 +92,11 @@ def v4(profile: Profile) -> Outcome:
         turns = int(np.ceil(np.log(1e-14) / np.log(rho))) + 5
         sim = simulated_plateaus(Gamma[None], H[None], w, np.zeros((1, d)), turns)[0]
         Delta_k = Q.T @ (w[0, 1] - w[0, 0])  # gap in the eigenbasis
-        nD = np.linalg.norm(Delta_k)
-        errors.append(np.linalg.norm(Q.T @ sim[0] - fA(a, b) * Delta_k) / nD)
-        errors.append(np.linalg.norm(Q.T @ sim[1] - fB(a, b) * Delta_k) / nD)
+        nD = float(np.linalg.norm(Delta_k))
+        errors.append(float(np.linalg.norm(Q.T @ sim[0] - fA(a, b) * Delta_k)) / nD)
+        errors.append(float(np.linalg.norm(Q.T @ sim[1] - fB(a, b) * Delta_k)) / nD)
         M = np.eye(d) - Gamma @ H
-        errors.append(abs(closed_forms.contraction_rate(M) - rho) / rho)
+        errors.append(abs(float(closed_forms.contraction_rate(M)) - rho) / rho)
     return worst(errors, FLOAT_REL_TOL, "simulated plateaus in the shared eigenbasis vs per-direction gains; "
                                         "rho vs max_k |(1-a_k)(1-b_k)|, d in 1..8")
 

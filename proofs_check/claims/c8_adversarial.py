@@ -95,10 +95,10 @@ def config_attack_errors(rng, kind: str, i: int, default_N: bool) -> list[float]
     target = np.linalg.solve(b.M, p - b.K @ b.w_star) if kind == "steer" else a.w_star
     Delta = b.w_star - target
     scale = np.linalg.norm(Delta)
-    errors = [np.linalg.norm(u - target) / scale,  # e_A = 0
-              np.linalg.norm(v - b.w_star + b.M @ Delta) / scale]  # then e_B = -M_B Delta (C8)
+    errors = [float(np.linalg.norm(u - target) / scale),  # e_A = 0
+              float(np.linalg.norm(v - b.w_star + b.M @ Delta) / scale)]  # then e_B = -M_B Delta (C8)
     if kind == "steer":  # M_B invertible here: p is reached and the reported residual is 0
-        errors += [np.linalg.norm(v - p) / np.linalg.norm(p), plan.prompt.unreachable / np.linalg.norm(p)]
+        errors += [float(np.linalg.norm(v - p) / np.linalg.norm(p)), plan.prompt.unreachable / float(np.linalg.norm(p))]
     errors.append(abs(plan.prompt.rho - rho))  # the reported rate is the attacked pair's (0 when M_A = 0)
     return [float(e) for e in errors]
 
@@ -189,7 +189,7 @@ def c9_v1(profile: Profile) -> Outcome:
 
 def c9_v4(profile: Profile) -> Outcome:
     rng = np.random.default_rng(profile.seed + 90)
-    errors = []
+    errors: list[float] = []
     for _ in range(max(8, profile.instances // 4)):
         d = int(rng.integers(1, 9))
         Gamma_A = random_systems.spd(rng, d, cond=10 ** rng.uniform(0, 3))
@@ -199,7 +199,7 @@ def c9_v4(profile: Profile) -> Outcome:
         b = victim(rng, d)
         # A sits on its target from its first turn (the real agent, one step)
         first = simulate.run([a, b], rng.standard_normal(d), 1)[0, 0]
-        errors += [np.linalg.norm(a.K - np.eye(d)), np.linalg.norm(first - w_A) / np.linalg.norm(w_A)]
+        errors += [float(np.linalg.norm(a.K - np.eye(d))), float(np.linalg.norm(first - w_A) / np.linalg.norm(w_A))]
     for i, default_N in CONFIG_CASES:
         errors += config_attack_errors(rng, "full", i, default_N)
     return worst(errors, FLOAT_REL_TOL * 10, "K_A = I (cond(Gamma_A) up to 1e3) and A exact after its first turn; "
@@ -268,7 +268,7 @@ def c11_v1(profile: Profile) -> Outcome:
 
 def c11_v4(profile: Profile) -> Outcome:
     rng = np.random.default_rng(profile.seed + 110)
-    errors = []
+    errors: list[float] = []
     for k in range(max(8, profile.instances // 4)):
         d = int(rng.integers(1, 7))
         b = victim(rng, d)
@@ -277,7 +277,7 @@ def c11_v4(profile: Profile) -> Outcome:
         prompt = attacks.steering_prompt(Gamma_A, b.M, b.w_star, p, N=d + 2, rng=rng)
         a = prompt.agent(Gamma_A)
         _, e_B = plateaus(a, b, prompt.w_A)
-        errors.append(np.linalg.norm(e_B + b.w_star - p) / np.linalg.norm(p))
+        errors.append(float(np.linalg.norm(e_B + b.w_star - p) / np.linalg.norm(p)))
     for i, default_N in CONFIG_CASES:
         errors += config_attack_errors(rng, "steer", i, default_N)
     # singular M_B (a direction B's step inverts exactly): least squares, residual reported

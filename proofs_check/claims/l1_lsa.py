@@ -63,7 +63,7 @@ def l1_v4(profile: Profile) -> Outcome:
         G = rng.standard_normal((d, d))
         out = nlsa.forward(nlsa.gd_weights(G), X, y, w)
         ref = GDAgent("A", from_prompt(X, y), G).respond(w)
-        errors.append(np.linalg.norm(out - ref) / max(1.0, np.linalg.norm(ref)))
+        errors.append(np.linalg.norm(out - ref) / max(1.0, float(np.linalg.norm(ref))))
     return worst(errors, FLOAT_REL_TOL, "numpy LSA forward pass with GD weights vs the GD step, random prompts "
                                         "(N = 1..29 includes N < d), any Gamma")
 
@@ -112,7 +112,7 @@ def l1b_v4(profile: Profile) -> Outcome:
         geom = from_prompt(X, y)
         affine = w + ro.Gamma_eff @ (geom.b - geom.H @ w) + ro.drift(geom.H)
         out = nlsa.forward(W, X, y, w)
-        errors.append(np.linalg.norm(out - affine) / max(1.0, np.linalg.norm(out)))
+        errors.append(np.linalg.norm(out - affine) / max(1.0, float(np.linalg.norm(out))))
     return worst(errors, FLOAT_REL_TOL, "forward pass vs w + Gamma_eff (b - H w) + Q_xx^T H p_x for random "
                                         "weights with q_yx = 0")
 

@@ -327,7 +327,7 @@ def p4_v4(profile: Profile) -> Outcome:
             MA, MB = M[0], M[1]
             F = np.eye(d) - alpha * MA - (1 - alpha) * MA @ MB
             e = np.linalg.solve(F, (1 - alpha) * MA @ (np.eye(d) - MB) @ (s.agents[1].w_star - s.agents[0].w_star))
-            errors.append(np.linalg.norm(e - e_sim) / max(np.linalg.norm(e_sim), 1e-300)
+            errors.append(np.linalg.norm(e - e_sim) / max(float(np.linalg.norm(e_sim)), 1e-300)
                           if np.linalg.norm(e_sim) > 1e-12 else np.linalg.norm(e - e_sim))
     return worst(errors, FLOAT_REL_TOL, "simulated anchored plateau vs P4's equation, alpha in {0, 0.3, 0.6, 0.9}")
 

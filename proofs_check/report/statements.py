@@ -256,7 +256,7 @@ def to_rst(text: str) -> str:
     if text.startswith("$$"):
         return ".. math::\n\n   " + text[2:].strip() + "\n"
     parts = _MATH.split(text)
-    out = []
+    out: list[str] = []
     for k, p in enumerate(parts):
         if k % 2:
             if out and re.search(r"[A-Za-z0-9)'(]$", out[-1]):

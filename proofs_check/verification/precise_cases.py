@@ -72,7 +72,7 @@ def float64_digits(case: PreciseCase, u_ref: mp.matrix) -> float:
     c = np.stack([KA @ f(case.w_A)[:, 0], KB @ f(case.w_B)[:, 0]])
     u64 = closed_forms.fixed_points(M, c, check=False)[0]
     ref = f(u_ref)[:, 0]
-    return float(-np.log10(max(np.linalg.norm(u64 - ref) / np.linalg.norm(ref), 1e-17)))
+    return float(-np.log10(max(float(np.linalg.norm(u64 - ref) / np.linalg.norm(ref)), 1e-17)))
 
 
 def cases(profile, seed_offset: int, d: int = 4):

@@ -45,6 +45,8 @@ class StepCheck:
 
 def _v2_residual(chain: Chain, lhs, rhs) -> sp.Expr:
     """The first nonzero entry of ``lhs - rhs`` over the explicit dimensions (0 if none)."""
+    if chain.explicit is None:
+        raise ValueError(f"{chain.claim} ({chain.title}): a V2 chain needs explicit(dim)")
     for dim in chain.dims:
         matrices, scalars = chain.explicit(dim)
         diff = sp.Matrix(evaluate(lhs, matrices)) - sp.Matrix(evaluate(rhs, matrices))
@@ -61,7 +63,7 @@ def check(chain: Chain) -> list[StepCheck]:
     out = []
     for i in range(1, len(chain.steps)):
         lhs, rhs = chain.steps[i - 1][0], chain.steps[i][0]
-        justified = ()
+        justified: tuple[tuple[str, str], ...] = ()
         if chain.method == "V1":
             try:
                 proof = algebra.prove(_block_free(lhs), _block_free(rhs), (), chain.definitions,
