@@ -19,7 +19,13 @@ $(STAMP): pyproject.toml
 verify: $(STAMP)
 	$(BIN)/a2ad verify --out build/report --force
 
+# House rules first (seconds, fail fast): ruff (pyflakes, pycodestyle, import order) and mypy, as
+# configured in pyproject.toml; tests/test_layering.py (layers, no import cycles) runs with pytest.
+LINTED := theory numerics proofs_check tests benchmarks mutation docs
+
 test: $(STAMP)
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 	$(MAKE) docs
 
@@ -39,4 +45,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf build .pytest_cache .hypothesis docs/_generated
+	rm -rf build .pytest_cache .hypothesis .mypy_cache .ruff_cache docs/_generated

@@ -39,7 +39,8 @@ def main(repeats: int = REPEATS) -> dict:
           f"({1e3 * base1:.0f} ms with one BLAS thread): " +
           "; ".join(f"{k} {1e3 * med[k]:.0f} ms = {ratios[k]:.2f}x ({ratios_one_thread[k]:.2f}x)" for k in names) +
           " (target <= 1.5x)")
-    return {"median_seconds": med, "ratio_to_numpy_import": ratios, "ratio_to_one_thread_numpy_import": ratios_one_thread}
+    return {"median_seconds": med, "ratio_to_numpy_import": ratios,
+            "ratio_to_one_thread_numpy_import": ratios_one_thread}
 
 
 if __name__ == "__main__":

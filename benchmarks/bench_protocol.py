@@ -23,8 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from numerics.protocol import evaluate as protocol_eval, random_protocols as protocol_random
-from theory.protocol import compiler as P
-from theory.protocol import gallery as G
+from theory.protocol import compiler as P, gallery as G
 
 ROOT = Path(__file__).resolve().parent.parent
 BATCH, D, K, PHASES, REPEATS = 100_000, 4, 3, 3, 5
@@ -100,7 +99,8 @@ def fresh_compile_seconds() -> float:
             "print(time.perf_counter() - t)")
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, NUMBA_CACHE_DIR=tmp, PYTHONPATH=str(ROOT))
-        done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env, cwd=ROOT)
+        done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env,
+                              cwd=ROOT)
     return float(done.stdout.split()[-1])
 
 
@@ -135,7 +135,8 @@ def main() -> dict:
     rand = [compile_and_verify(s) for s in random_specs(RANDOM_PROTOCOLS)]
     out["compile_verify_seconds"] = {"gallery_median_of_3": gallery,
                                      "random_K4_P4": [x if np.isfinite(x) else None for x in rand],
-                                     "random_K4_P4_median": float(np.median(rand)), "random_K4_P4_worst": float(np.max(rand))}
+                                     "random_K4_P4_median": float(np.median(rand)),
+                                     "random_K4_P4_worst": float(np.max(rand))}
     print("compile + verify (V1), median of 3: " + ", ".join(f"{k} {v:.2f} s" for k, v in gallery.items()))
     show = lambda x: (f"{x:.2f} s" if np.isfinite(x) else "not proved (refused)" if np.isnan(x)  # noqa: E731
                       else f"> {COMPILE_CAP} s or too large")
@@ -171,8 +172,8 @@ def main() -> dict:
                       "throughput_vs_bare_solve": t_solve / t_pkg,
                       "throughput_checked_vs_bare_solve": t_solve / t_pkg_checked,
                       "throughput_vs_bare_dense": t_dense / t_pkg}
-    print(f"batched protocols ({BATCH}, d={D}, K={K}, {PHASES} phases), medians of {BATCH_REPEATS} interleaved runs: bare "
-          f"np.linalg.solve of the joint system (round map given) {t_solve:.3f} s; package fixed_points "
+    print(f"batched protocols ({BATCH}, d={D}, K={K}, {PHASES} phases), medians of {BATCH_REPEATS} interleaved runs: "
+          f"bare np.linalg.solve of the joint system (round map given) {t_solve:.3f} s; package fixed_points "
           f"(builds the round map and solves, compiled kernel) {t_pkg:.3f} s -> {100 * t_solve / t_pkg:.0f}% of "
           f"bare-solve throughput (target >= 80%); with the rho < 1 check {t_pkg_checked:.3f} s -> "
           f"{100 * t_solve / t_pkg_checked:.0f}% (the check is not part of the target); pure-numpy route (round_map "

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from numerics.lsa import training as lsa_training
-from numerics.lsa import settings as ts
+from numerics.lsa import settings as ts, training as lsa_training
 
 SEEDS = (0, 1, 2)
 

@@ -11,12 +11,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))  # sweep_gallery, also when this file is imported (tests)
 
-from numerics.experiments import all_experiments  # noqa: E402
-from proofs_check.verification import registry, runner
-from proofs_check.report import statements  # noqa: E402
-from theory.core.formulas import all_formulas  # noqa: E402
-
 import sweep_gallery  # noqa: E402  (docs/, next to this file)
+from numerics.experiments import all_experiments  # noqa: E402
+from proofs_check.report import statements  # noqa: E402
+from proofs_check.verification import registry, runner  # noqa: E402
+from theory.core.formulas import all_formulas  # noqa: E402
 
 OUT = HERE / "_generated"
 THEORY = HERE / "theory.rst"
@@ -70,7 +69,8 @@ def theory_body() -> str:
         parts += [statements.to_rst(par) + "\n" for par in paragraphs]
     parts.append(heading("Notation", "-"))
     parts.append(".. list-table::\n   :widths: 25 75\n\n" + "".join(
-        f"   * - {statements.to_rst(sym)}\n     - {statements.to_rst(meaning)}\n" for sym, meaning in statements.NOTATION))
+        f"   * - {statements.to_rst(sym)}\n     - {statements.to_rst(meaning)}\n"
+        for sym, meaning in statements.NOTATION))
     parts.append(heading("Claims", "-"))
     for claim in registry.all_claims():
         st = statements.of(claim.id)

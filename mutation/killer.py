@@ -2,8 +2,9 @@
 the methods) that reach one module. Exit status 1 when any selected method fails, as ``a2ad verify``.
 
 Usage: ``python mutation/killer.py C1:V4,V6 C2:V4 [tests/test_x.py ...]`` (a claim without ``:methods``
-runs all its methods, in the order given; the killer stops at the first failed method). Arguments ending in ``.py`` are pytest files run after verify passed: the
-input contracts (InputError on bad input) that verify, which checks mathematics, never exercises.
+runs all its methods, in the order given; the killer stops at the first failed method). Arguments
+ending in ``.py`` are pytest files run after verify passed: the input contracts (InputError on bad
+input) that verify, which checks mathematics, never exercises.
 Methods left out are those that never execute the mutated module (e.g. the symbolic V1/V2 for a
 float64 module), so they cannot kill its mutants; docs/mutation.rst lists the map.
 

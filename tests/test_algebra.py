@@ -1,6 +1,6 @@
 """The free-algebra prover (V1) must prove true identities and reject false ones."""
-import sympy as sp
 import pytest
+import sympy as sp
 
 from theory.core import algebra, model
 from theory.round_robin import two_agents as ta
@@ -43,7 +43,8 @@ def test_factors_need_a_named_hypothesis():
     with pytest.raises(algebra.NotJustified):  # multiplied by, but no hypothesis named
         algebra.prove(ta.u_star, A.T(ta.v_star), [model.I - ta.J_A], ta.DEFINITIONS)
     with pytest.raises(algebra.NotJustified):  # a singular-in-general factor the hypotheses do not cover
-        algebra.prove(ta.u_star, A.T(ta.v_star), [A.M], ta.DEFINITIONS, invertible={"I - J_A invertible": model.I - ta.J_A})
+        algebra.prove(ta.u_star, A.T(ta.v_star), [A.M], ta.DEFINITIONS,
+                      invertible={"I - J_A invertible": model.I - ta.J_A})
     with pytest.raises(algebra.NotJustified):  # an inverse inside the identity not covered
         algebra.prove(ta.u_star, A.T(ta.v_star), [], ta.DEFINITIONS, invertible={"M_A invertible": A.M})
     # and a correct justification proves it, listing the hypothesis used

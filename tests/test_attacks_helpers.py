@@ -6,17 +6,22 @@ import json
 import numpy as np
 import pytest
 
-from numerics.interventions import attacks
-from numerics.io import config
-from numerics.dynamics import simulate
 from numerics.agents.gd import GDAgent
-from numerics.io.errors import InputError
-from numerics.interventions.helper_policies import BroydenPolicy, IdentificationPolicy, NewtonPolicy, RelabellingHelper, check_alpha
 from numerics.agents.prompts import from_geometry
-from proofs_check.cli import main as cli
+from numerics.dynamics import simulate
+from numerics.interventions import attacks
+from numerics.interventions.helper_policies import (
+    BroydenPolicy,
+    IdentificationPolicy,
+    NewtonPolicy,
+    RelabellingHelper,
+    check_alpha,
+)
+from numerics.io import config
+from numerics.io.errors import InputError
 from proofs_check.claims import c12_c14_helpers
+from proofs_check.cli import main as cli
 from proofs_check.verification.registry import PROFILES
-
 from test_bad_input import GOOD, cli_error
 
 LONG = 2000  # turns: the example pairs below contract at rho <= 0.6

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 from chat_server import ChatServer
-from numerics.fit import fitting
-from numerics.llm import client as llm_client, text_protocol
 from numerics.dynamics import lyapunov, noisy, simulate
+from numerics.experiments.blackbox import text_pair
+from numerics.fit import fitting
 from numerics.io import transcripts
 from numerics.io.errors import InputError
-from numerics.experiments.blackbox import text_pair
+from numerics.llm import client as llm_client, text_protocol
 from proofs_check.cli import main as cli
 from proofs_check.verification.instances import random_gd_agent
 from theory.core import model
@@ -74,7 +74,8 @@ GOOD = '{"turn": 0, "agent": "A", "incoming": [0, 0], "outgoing": [1, 2]}'
 BAD_LINES = {
     "malformed JSON": '{"turn": 0, "agent": "A", ',
     "missing field(s) 'agent'": '{"turn": 0, "incoming": [0, 0], "outgoing": [1, 2]}',
-    "differs from the first message's dimension 2": '{"turn": 1, "agent": "A", "incoming": [0, 0, 0], "outgoing": [1, 2, 3]}',
+    "differs from the first message's dimension 2":
+        '{"turn": 1, "agent": "A", "incoming": [0, 0, 0], "outgoing": [1, 2, 3]}',
     "non-finite": '{"turn": 1, "agent": "A", "incoming": [NaN, 0], "outgoing": [1, 2]}',
     "too large for float64": '{"turn": 1, "agent": "A", "incoming": [1e999, 0], "outgoing": [1, 2]}',
     "'turn' must be an integer": '{"turn": -1, "agent": "A", "incoming": [0, 0], "outgoing": [1, 2]}',

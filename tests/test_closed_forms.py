@@ -2,12 +2,11 @@
 import numpy as np
 import pytest
 
-from numerics.dynamics import closed_forms
 from numerics.agents import random_systems
+from numerics.dynamics import closed_forms
 from numerics.io.errors import InputError
-from theory.round_robin import k_agents as ka
 from theory.core import model
-from theory.round_robin import two_agents as ta
+from theory.round_robin import k_agents as ka, two_agents as ta
 
 # Both sides are float64 evaluations of the same formula through different code paths
 # (solve vs inv, composition order); at cond <= 1e2 they agree to ~1e-13.

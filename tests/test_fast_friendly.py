@@ -7,13 +7,13 @@ import sys
 import numpy as np
 import pytest
 
-from numerics.io import config
-from numerics.lsa import training as lsa_training
 from numerics.dynamics import prediction
+from numerics.io import config
 from numerics.io.errors import InputError
+from numerics.lsa import training as lsa_training
 from proofs_check.cli import main as cli
+from proofs_check.report import statements, writers as report
 from proofs_check.verification import proof_cache, registry, runner
-from proofs_check.report import writers as report, statements
 from proofs_check.verification.registry import PROFILES, Claim, Outcome
 
 QUICK = PROFILES["quick"]
@@ -88,7 +88,8 @@ def test_cache_never_stores_failures_and_ignores_bad_entries(tmp_path):
 def test_cache_key_follows_the_provers_source(monkeypatch):
     claim = registry.select(["C2"])[0]
     closure = dict(proof_cache.source_closure(claim.methods["V1"].__module__))
-    assert {"proofs_check.claims.c2_fixed_point", "proofs_check.verification.methods", "theory.core.algebra"} <= set(closure)
+    assert {"proofs_check.claims.c2_fixed_point", "proofs_check.verification.methods",
+            "theory.core.algebra"} <= set(closure)
     before = proof_cache.key(claim, "V1", QUICK)
     planted = tuple((m, "0" * 64 if m == "theory.core.algebra" else h) for m, h in closure.items())
     monkeypatch.setattr(proof_cache, "source_closure", lambda module: planted)  # an edit to theory/core/algebra.py
@@ -209,8 +210,10 @@ HEAVY = ("sympy", "matplotlib", "scipy", "theory", "numerics.experiments.plottin
 
 @pytest.mark.parametrize("argv", [["--help"], ["--version"], ["predict", "examples/two_agents.json"]])
 def test_cli_start_up_imports_nothing_heavy(argv):
-    code = ("import sys\nfrom proofs_check.cli import main as cli\ntry:\n    cli.main(%r)\nexcept SystemExit:\n    pass\n"
-            "print('LOADED', sorted(m for m in sys.modules if m.split('.')[0] in %r or m in %r))") % (argv, HEAVY, HEAVY)
+    code = ("import sys\nfrom proofs_check.cli import main as cli\n"
+            "try:\n    cli.main(%r)\nexcept SystemExit:\n    pass\n"
+            "print('LOADED', sorted(m for m in sys.modules if m.split('.')[0] in %r or m in %r))"
+            ) % (argv, HEAVY, HEAVY)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     loaded = out.rsplit("LOADED", 1)[1]
     assert loaded.strip() == "[]", loaded
@@ -404,7 +407,8 @@ def test_statement_walk_finds_nested_imports():
     import ast
 
     tree = ast.parse("def f():\n    try:\n        import theory.lsa.agent\n    except ImportError:\n        pass\n"
-                     "    else:\n        from numerics import fitting\n    finally:\n        import numerics.interventions.attacks\n"
+                     "    else:\n        from numerics import fitting\n"
+                     "    finally:\n        import numerics.interventions.attacks\n"
                      "class C:\n    if True:\n        from proofs_check import runner\n    else:\n        import x\n")
     names = [a.name for n in proof_cache._statements(tree) if isinstance(n, (ast.Import, ast.ImportFrom))
              for a in n.names]
@@ -478,7 +482,7 @@ def test_batched_query_gradient_equals_the_per_task_products():
 
 
 def test_map_interval_t_quantile_is_scipy_stats():
-    from scipy import stats, special
+    from scipy import special, stats
 
     for dof in (1, 3, 17, 300, 1597):
         for level in (0.9, 0.95, 0.99):
@@ -509,8 +513,9 @@ def test_a_run_without_timings_starts_with_the_long_jobs():
 
 def test_verify_without_out_does_not_load_matplotlib(tmp_path):
     """The figures module (matplotlib, ~0.5 s) is imported only when --out asks for figures."""
-    code = ("import sys\nfrom proofs_check.cli import main as cli\nrc = cli.main(['verify', '--claims', 'C5', '--json', "
-            "'--workers', '1'])\nprint('LOADED', rc, 'matplotlib' in sys.modules, 'proofs_check.report.artifacts' in sys.modules)")
+    code = ("import sys\nfrom proofs_check.cli import main as cli\n"
+            "rc = cli.main(['verify', '--claims', 'C5', '--json', '--workers', '1'])\n"
+            "print('LOADED', rc, 'matplotlib' in sys.modules, 'proofs_check.report.artifacts' in sys.modules)")
     env = dict(__import__("os").environ, A2AD_CACHE_DIR=str(tmp_path))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
     assert out.rsplit("LOADED", 1)[1].split() == ["0", "False", "False"]

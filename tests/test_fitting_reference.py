@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from numerics.fit import fitting
 from numerics.dynamics import noisy, simulate
+from numerics.fit import fitting
 from numerics.io import transcripts
 from numerics.io.errors import InputError
 from numerics.io.transcripts import Record, Transcript
@@ -370,8 +370,8 @@ def test_fit_transcript_notes_a_diverging_conversation():
 # --- C18's V4 -------------------------------------------------------------------------------------
 
 def test_c18_v4_fails_when_fit_map_refuses_everything(monkeypatch):
-    from proofs_check.verification import registry, runner
     from proofs_check.claims import c18_fitting
+    from proofs_check.verification import registry, runner
 
     def refuse(*args, **kw):
         raise InputError("planted", 0, "refuses every transcript")

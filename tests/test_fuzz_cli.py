@@ -25,8 +25,7 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, event, given, settings, strategies as st
 from hypothesis.errors import InvalidArgument
 
 from proofs_check.cli import main as cli
@@ -112,8 +111,8 @@ def warm_imports():
     import matplotlib.pyplot  # noqa: F401
     import scipy.linalg  # noqa: F401
 
-    import numerics.interventions.attacks  # noqa: F401
     import numerics.fit.output  # noqa: F401
+    import numerics.interventions.attacks  # noqa: F401
     import proofs_check.verification.runner  # noqa: F401
     from proofs_check.cli import main  # noqa: F401
     from proofs_check.verification import registry  # noqa: F401

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from chat_server import ChatServer
-from numerics.llm import client as llm_client, text_protocol
 from numerics.io import transcripts
+from numerics.llm import client as llm_client
 from proofs_check.cli import main as cli
 
 SECRET = "sk-test-SECRET-0123456789abcdef"

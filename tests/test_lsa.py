@@ -3,13 +3,12 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from numerics.lsa import agent as lsa, training as lsa_training
-from numerics.dynamics import simulate
 from numerics.agents.gd import GDAgent
-from numerics.io.errors import InputError
 from numerics.agents.prompts import from_prompt
+from numerics.dynamics import simulate
+from numerics.io.errors import InputError
+from numerics.lsa import agent as lsa, training as lsa_training
 from proofs_check.cli import main as cli
-
 from test_bad_input import cli_error
 
 FD_STEP = 1e-6

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from numerics.lsa import training as lt
 from numerics.io.errors import InputError
+from numerics.lsa import training as lt
 
 BETA1, BETA2, EPS = 0.9, 0.999, 1e-8  # Kingma & Ba (2015), Algorithm 1: the suggested defaults
 INIT_STD = 0.01                       # documented start: trainable entries N(0, 0.01^2), p_y = 1

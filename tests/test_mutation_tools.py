@@ -18,8 +18,7 @@ DIFF = """--- mutation diff ---
  def J(K, i):
 -    return P(K, i, i + 1) * M[(i + 1) % K]
 +    return P(K, i, i + 1) * M[(i + 1) - K]
- 
-"""
+""" + " \n"  # the context line of an empty line is one space
 
 
 def test_patch_of_names_the_module():

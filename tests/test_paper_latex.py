@@ -11,10 +11,9 @@ import sympy as sp
 from proofs_check.cli import main as cli
 from proofs_check.report import latex, provenance, statements
 from proofs_check.verification import registry
+from test_latex import need_pdflatex
 from theory.core import derivations, notation
 from theory.core.formulas import all_formulas
-
-from test_latex import need_pdflatex
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -4,8 +4,8 @@ import json
 import numpy as np
 import pytest
 
-from numerics.io import config
 from numerics.dynamics import prediction
+from numerics.io import config
 from proofs_check.cli import main as cli
 
 # docs/theory.rst, V4: closed form vs simulation to 1e-9 relative error at rho <= 0.9.
@@ -23,7 +23,8 @@ def random_config(rng, K: int, d: int, rank_deficient: bool = False, max_steps: 
             if rank_deficient or k % 2 == 0:
                 N = int(rng.integers(max(1, d - 2), d)) if rank_deficient else int(rng.integers(d, 3 * d))
                 X = rng.standard_normal((N, d))
-                spec["prompt"] = {"X": X.tolist(), "y": (X @ rng.standard_normal(d) + 0.1 * rng.standard_normal(N)).tolist()}
+                y = X @ rng.standard_normal(d) + 0.1 * rng.standard_normal(N)
+                spec["prompt"] = {"X": X.tolist(), "y": y.tolist()}
                 H = X.T @ X / N
             else:
                 Q = np.linalg.qr(rng.standard_normal((d, d)))[0]
@@ -31,7 +32,8 @@ def random_config(rng, K: int, d: int, rank_deficient: bool = False, max_steps: 
                 spec["geometry"] = H.tolist()
                 spec["target"] = rng.standard_normal(d).tolist()
             eta = rng.uniform(0.3, 1.5) / np.max(np.linalg.eigvalsh(H))
-            spec["preconditioner"] = float(eta) if rng.random() < 0.5 else (eta * np.diag(rng.uniform(0.7, 1.0, d))).tolist()
+            spec["preconditioner"] = (float(eta) if rng.random() < 0.5
+                                      else (eta * np.diag(rng.uniform(0.7, 1.0, d))).tolist())
             agents.append(spec)
         raw = {"agents": agents, "initial_message": rng.standard_normal(d).tolist()}
         doc = prediction.predict(config.parse(raw))

@@ -1,12 +1,11 @@
 """Property-based tests (V6) at the pytest level: profiles ``ci`` and ``thorough`` (HYPOTHESIS_PROFILE)."""
 import numpy as np
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
-from numerics.dynamics import closed_forms, simulate
-from numerics.io import config
 from numerics.agents.gd import GDAgent
 from numerics.agents.prompts import from_geometry
+from numerics.dynamics import closed_forms, simulate
+from numerics.io import config
 from proofs_check.claims.c3_biased_equilibrium import plateau_error
 from proofs_check.claims.c4_monotone import scaling_error
 from proofs_check.verification.strategies import pair_examples

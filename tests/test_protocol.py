@@ -11,6 +11,7 @@ from numerics.io import config
 from numerics.dynamics import prediction, simulate
 from numerics.protocol import spec as protocol, evaluate as protocol_eval, random_protocols as protocol_random
 from numerics.io.errors import InputError
+from numerics.protocol import evaluate as protocol_eval, random_protocols as protocol_random, spec as protocol
 from proofs_check.cli import main as cli
 
 BASE = {
@@ -42,8 +43,10 @@ BAD = [
     ("unknown listener", {"rounds": [{"Z": {"A": 1.0}}, {"A": {"B": 1}, "B": {"A": 1}, "C": {"B": 1}}]}, "agent"),
     ("never speaks", {"rounds": [{"A": {"B": 1.0}, "B": {"A": 1.0}}]}, "protocol agent"),
     ("empty phase", {"rounds": [{"A": {"B": 1.0}, "B": {"A": 1}, "C": {"A": 1}}, {}]}, "protocol.rounds[1]"),
-    ("non-finite weight", {"rounds": [{"A": {"B": float("nan")}, "B": {"A": 1}, "C": {"A": 1}}]}, "protocol.rounds[0].A.B"),
-    ("infinite weight", {"rounds": [{"A": {"B": float("inf")}, "B": {"A": 1}, "C": {"A": 1}}]}, "protocol.rounds[0].A.B"),
+    ("non-finite weight", {"rounds": [{"A": {"B": float("nan")}, "B": {"A": 1}, "C": {"A": 1}}]},
+     "protocol.rounds[0].A.B"),
+    ("infinite weight", {"rounds": [{"A": {"B": float("inf")}, "B": {"A": 1}, "C": {"A": 1}}]},
+     "protocol.rounds[0].A.B"),
     ("text weight", {"rounds": [{"A": {"B": "1"}, "B": {"A": 1}, "C": {"A": 1}}]}, "protocol.rounds[0].A.B"),
     ("no rounds", {"initial_messages": {}}, "protocol.rounds"),
     ("empty rounds", {"rounds": []}, "protocol.rounds"),
@@ -66,7 +69,8 @@ def test_bad_protocol_api(case, proto, quantity):
 def test_bad_protocol_cli(tmp_path, capsys, command, case, proto, quantity):
     path = tmp_path / "c.json"
     path.write_text(json.dumps(with_protocol(proto)))
-    args = [command[0], str(path), *command[1:]] if command[0] != "derive" else ["derive", "--protocol", str(path), *command[1:]]
+    args = ([command[0], str(path), *command[1:]] if command[0] != "derive"
+            else ["derive", "--protocol", str(path), *command[1:]])
     assert cli.main(args) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and quantity in err and "Traceback" not in err
@@ -206,7 +210,8 @@ def test_agreement_check_catches_planted_wrong_round_maps(monkeypatch):
         live[np.flatnonzero(live)[0]] = False if live.sum() > 1 else True
         return live
     monkeypatch.setattr(protocol_eval, "live_agents", one_live_agent_dropped)
-    assert not _worst_disagreement([s for s in systems if real_live(*s.protocol.weights()).sum() > 1]) <= AGREEMENT_REL_TOL
+    several_live = [s for s in systems if real_live(*s.protocol.weights()).sum() > 1]
+    assert not _worst_disagreement(several_live) <= AGREEMENT_REL_TOL
 
 
 def test_simulator_semantics_matter():

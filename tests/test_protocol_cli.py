@@ -10,6 +10,10 @@ import numpy as np
 import pytest
 
 from chat_server import ChatServer
+from numerics.agents.gd import GDAgent
+from numerics.agents.prompts import from_prompt
+from numerics.dynamics import lyapunov, noisy
+from numerics.fit import fitting
 from numerics.interventions import attacks
 from numerics.io import config, transcripts
 from numerics.fit import fitting
@@ -19,7 +23,15 @@ from numerics.llm import text_protocol
 from numerics.protocol import transcript as pt
 from numerics.agents.gd import GDAgent
 from numerics.io.errors import InputError
-from numerics.agents.prompts import from_prompt
+from numerics.llm import text_protocol
+from numerics.protocol import (
+    attack as protocol_attack,
+    evaluate as protocol_eval,
+    fit as protocol_fit,
+    random_protocols as protocol_random,
+    spec as protocol,
+    transcript as pt,
+)
 from proofs_check.cli import main as cli
 
 ROOT = Path(__file__).resolve().parent.parent

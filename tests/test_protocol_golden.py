@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from numerics.io import config
 from numerics.dynamics import prediction
+from numerics.io import config
 from numerics.protocol import spec as protocol
 
 sys.path.insert(0, str(Path(__file__).parent / "golden"))

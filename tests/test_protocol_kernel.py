@@ -11,6 +11,12 @@ import pytest
 from numerics.dynamics import closed_forms, simulate
 from numerics.protocol import spec as protocol, evaluate as protocol_eval, kernel as protocol_kernel, random_protocols as protocol_random
 from numerics.io.errors import InputError
+from numerics.protocol import (
+    evaluate as protocol_eval,
+    kernel as protocol_kernel,
+    random_protocols as protocol_random,
+    spec as protocol,
+)
 
 # Kernel vs np.linalg.solve of the same round map: both are LU with partial pivoting of a
 # well-conditioned (rho <= 0.4) system of size <= 30; differences are rounding, ~1e-15.
@@ -22,7 +28,8 @@ ITERATION_REL_TOL = 1e-10
 
 
 def _rel(a, b):
-    err = np.linalg.norm((a - b).reshape(a.shape[0], -1), axis=1) / (1 + np.linalg.norm(b.reshape(b.shape[0], -1), axis=1))
+    err = (np.linalg.norm((a - b).reshape(a.shape[0], -1), axis=1)
+           / (1 + np.linalg.norm(b.reshape(b.shape[0], -1), axis=1)))
     return float(np.max(np.where(np.isfinite(err), err, np.inf)))
 
 

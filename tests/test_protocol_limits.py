@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from numerics.io import config
 from numerics.dynamics import prediction, simulate
+from numerics.io import config
 from numerics.io.errors import InputError
 from proofs_check.cli import main as cli
 

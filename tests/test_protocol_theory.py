@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from numerics.io import config
 from numerics.dynamics import prediction
+from numerics.io import config
 from numerics.protocol import evaluate as protocol_eval, random_protocols as protocol_random
+from proofs_check.claims import p_protocol as pp
 from proofs_check.cli import main as cli
 from proofs_check.verification import registry, runner
-from proofs_check.claims import p_protocol as pp
 from theory.core import model
 from theory.protocol import checks as protocol_checks, compiler as P, gallery as G
 from theory.round_robin import two_agents as ta
@@ -143,7 +143,8 @@ def test_witnesses_fail_on_planted_wrong_numerics(monkeypatch):
         assert not out.worst_error <= out.tolerance, method.__name__
     monkeypatch.setattr(protocol_eval, "fixed_points", real)
     real_map = protocol_eval.precise_round_map
-    monkeypatch.setattr(protocol_eval, "precise_round_map", lambda Ms, cs, p: (lambda Phi, r: (Phi, 2 * r))(*real_map(Ms, cs, p)))
+    monkeypatch.setattr(protocol_eval, "precise_round_map",
+                        lambda Ms, cs, p: (lambda Phi, r: (Phi, 2 * r))(*real_map(Ms, cs, p)))
     out = pp.p1_v5(q)
     assert not out.worst_error <= out.tolerance
 

@@ -5,7 +5,7 @@ import pytest
 
 from proofs_check.cli import main as cli
 from proofs_check.verification import registry, runner
-from proofs_check.verification.registry import Claim, Outcome, PROFILES
+from proofs_check.verification.registry import PROFILES, Claim, Outcome
 
 QUICK = PROFILES["quick"]
 FOUNDATION = ["C1", "C2", "C3", "C4", "C5", "C6", "C7", "C17"]

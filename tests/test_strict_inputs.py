@@ -8,8 +8,8 @@ import mpmath as mp
 import numpy as np
 import pytest
 
+from numerics.dynamics import precise, simulate
 from numerics.io import config, jsonio, validate
-from numerics.dynamics import precise, prediction, simulate
 from numerics.io.errors import InputError
 from proofs_check.cli import main as cli
 

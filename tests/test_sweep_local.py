@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from numerics.dynamics import closed_forms, prediction, simulate
-from numerics.sweep import measures as sweep_measures, run as sweep_run, spec as sweep_spec
 from numerics.io.errors import InputError
+from numerics.sweep import measures as sweep_measures, run as sweep_run, spec as sweep_spec
 from proofs_check.cli import main as cli
 
 # Batched and per-point evaluations differ only by float64 round-off in products of a few 2x2-4x4

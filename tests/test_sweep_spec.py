@@ -6,13 +6,14 @@ import sys
 import numpy as np
 import pytest
 
-from numerics.sweep import spec as sweep_spec
 from numerics.io.errors import InputError
+from numerics.sweep import spec as sweep_spec
 from proofs_check.cli import main as cli
 
 BASE = {"agents": [
     {"name": "A", "geometry": [[1.0, 0.0], [0.0, 0.5]], "target": [1.0, 0.0], "preconditioner": 0.5},
-    {"name": "B", "geometry": [[0.6, 0.2], [0.2, 1.0]], "target": [0.0, 1.0], "preconditioner": [[0.8, 0.0], [0.0, 0.5]]},
+    {"name": "B", "geometry": [[0.6, 0.2], [0.2, 1.0]], "target": [0.0, 1.0],
+     "preconditioner": [[0.8, 0.0], [0.0, 0.5]]},
 ]}
 PROMPT_BASE = {"agents": [
     {"name": "A", "prompt": {"X": [[1.0, 0.0], [0.0, 2.0]], "y": [1.0, 3.0]}, "preconditioner": 0.5},

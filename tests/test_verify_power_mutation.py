@@ -78,8 +78,8 @@ def test_c17_wrong_product_length_fails_v1_at_the_first_wrong_k(monkeypatch):
     # P_{i,j} with (i - j)^K factors instead of (i - j) mod K: wrong already at K = 2 (P_{-1,j} in
     # u_1* = T_1(u_0*)), and up to 4^5 = 1024 factors at K = 5 (the mutation session timed out
     # there). V1 stops at K = 2.
-    from theory.round_robin import k_agents as ka
     from theory.core.model import I
+    from theory.round_robin import k_agents as ka
 
     def planted(K, i, j):
         out = I
@@ -133,8 +133,8 @@ def test_wrong_registered_victim_residual_fails_c8_v1(monkeypatch):
 
 
 def test_wrong_registered_full_rank_prompt_fails_c9_v1(monkeypatch):
-    from theory.interventions import adversarial as adv
     from theory.core.model import matrix
+    from theory.interventions import adversarial as adv
     _planted_formula(monkeypatch, adv, "C9.full_rank_prompt", sp.sqrt(sp.Symbol("N")) * matrix("U") * adv.R * adv.R)
     res = runner.run_method("V1", CLAIMS["C9"].methods["V1"], QUICK)
     assert res["status"] == "failed" and "registered C9.full_rank_prompt" in res["detail"], res
@@ -151,8 +151,8 @@ def test_wrong_registered_c16_formula_fails_v4(monkeypatch, wrong):
 
 
 def test_wrong_registered_covariance_of_A_fails_c15_v1(monkeypatch):
-    from theory.stochastic import noisy
     from theory.round_robin import two_agents as ta
+    from theory.stochastic import noisy
     wrong = ta.J_A * noisy.V_A * ta.J_A.T - ta.A.M * noisy.S_B * ta.A.M.T + noisy.S_A  # B's noise subtracted
     _planted_formula(monkeypatch, noisy, "C15.stationary_covariance_A", wrong)
     res = runner.run_method("V1", CLAIMS["C15"].methods["V1"], QUICK)

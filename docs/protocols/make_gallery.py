@@ -22,11 +22,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import sympy as sp  # noqa: E402
 
-from numerics.io import config
 from numerics.dynamics import prediction  # noqa: E402
-from theory.protocol import compiler as P  # noqa: E402
-from theory.protocol import gallery as G  # noqa: E402
-from theory.protocol import report  # noqa: E402
+from numerics.io import config  # noqa: E402
+from theory.protocol import compiler as P, gallery as G, report  # noqa: E402
 
 # Four fixed agents in d = 2 (geometry, target, scalar preconditioner); a protocol uses the first K.
 AGENTS = [
@@ -36,7 +34,8 @@ AGENTS = [
     {"name": "D", "geometry": [[0.2, 0.0], [0.0, 0.8]], "target": [0.5, -1.0], "preconditioner": 0.9},
 ]
 ALPHA = 0.5  # the anchored example's weight on A's own last message
-ALPHAS = np.linspace(0.05, 0.95, 10)  # the anchored plateau curve (the symbolic derivation divides by alpha; alpha = 0 is C3)
+# the anchored plateau curve (the symbolic derivation divides by alpha; alpha = 0 is C3)
+ALPHAS = np.linspace(0.05, 0.95, 10)
 ROUNDS = 60
 
 

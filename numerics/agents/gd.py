@@ -7,16 +7,26 @@ with ``name``, ``d`` and ``respond(w) -> w'`` can take part in a simulation
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from numerics.io import validate
 from numerics.agents.prompts import Geometry
+from numerics.io import validate
 
 
 class AffineDescription:
     """The affine description ``T(w) = M w + c`` of an agent with ``Gamma``, ``geometry`` and ``steps``
     (used by closed forms, never by simulation)."""
+
+    if TYPE_CHECKING:  # what a subclass provides (dataclass fields, attributes or properties); no runtime effect
+        @property
+        def geometry(self) -> Geometry: ...
+
+        @property
+        def Gamma(self) -> np.ndarray: ...
+
+        steps: int
 
     @property
     def d(self) -> int:

@@ -19,7 +19,7 @@ def names() -> list[str]:
         tree = ast.parse((Path(__path__[0]) / f"{info.name}.py").read_text())
         for node in tree.body:
             if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "NAME" for t in node.targets) \
-                    and isinstance(node.value, ast.Constant):
+                    and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
                 out.append(node.value.value)
     return sorted(out)
 

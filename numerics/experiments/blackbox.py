@@ -11,12 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
-from numerics.fit import output as fit_output, fitting
 from numerics.agents import prompts
 from numerics.dynamics import simulate
-from numerics.llm import text_protocol
-from numerics.io import transcripts
 from numerics.experiments import common, plotting
+from numerics.fit import fitting, output as fit_output
+from numerics.io import transcripts
+from numerics.llm import text_protocol
 
 NAME = "blackbox"
 DESCRIPTION = "two noisy text agents through the text protocol; fitted maps predict the plateau and spread"
@@ -47,6 +47,8 @@ def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -
     path_tr = tr.write(out_dir / "transcript.jsonl")
     report = fitting.fit_transcript(tr, bootstrap=100 if quick else 400, seed=seed)
     p = report.prediction
+    if p.plateau is None or p.spread is None or report.plateau_interval is None:  # fixed seeds: never here
+        raise RuntimeError(f"the fitted round rate {p.rate:.4g} >= 1: no plateau to tabulate")
     rows = []
     for k, name in enumerate(report.agents):
         for j in range(D):

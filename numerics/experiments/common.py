@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 
 from numerics.agents import random_systems
-from numerics.dynamics import simulate
 from numerics.agents.gd import GDAgent
-from numerics.io.errors import InputError
 from numerics.agents.prompts import from_geometry
+from numerics.dynamics import simulate
+from numerics.io.errors import InputError
 
 LOG_FLOOR = 1e-17  # exact zeros are drawn at this height on log axes
 AGENT_KINDS = ("gd", "lsa")
@@ -20,7 +20,8 @@ def gd_agent(name: str, H: np.ndarray, w_star, step: float = 0.5, steps: int = 1
 
 
 def geometry(kind: str, rng: np.random.Generator, d: int) -> np.ndarray:
-    """Named prompt geometries: ``isotropic``, ``anisotropic`` (cond 10, random basis), ``rank-deficient`` (rank d-1)."""
+    """Named prompt geometries: ``isotropic``, ``anisotropic`` (cond 10, random basis), ``rank-deficient``
+    (rank d-1)."""
     if kind == "isotropic":
         return np.eye(d)
     if kind == "anisotropic":
@@ -61,8 +62,7 @@ def agent_factory(agents: str, d: int, seed: int):
     check_agents(agents, supported=AGENT_KINDS)
     if agents == "gd":
         return gd_agent
-    from numerics.lsa import training as lsa_training
-    from numerics.lsa import settings as ts
+    from numerics.lsa import settings as ts, training as lsa_training
     from numerics.lsa.agent import LSAAgent
 
     trained = lsa_training.train(d, LSA_CONTEXT, "isotropic", 1.0, 0.0, steps=ts.STEPS, batch=ts.BATCH, seed=seed,

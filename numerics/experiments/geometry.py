@@ -71,6 +71,7 @@ def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -
     plotting.legend_outside(ax)
     fig.suptitle(f"Per-direction split of the disagreement (C5), {agents.upper()} agents", fontsize=10)
     out = Path(out_dir)
-    return [plotting.write_csv(out / "geometry.csv", ["direction", "gain_A", "gain_B", "predicted_share_A",
-                                                      "simulated_share_A", "predicted_share_B", "simulated_share_B"], rows),
+    columns = ["direction", "gain_A", "gain_B", "predicted_share_A", "simulated_share_A", "predicted_share_B",
+               "simulated_share_B"]
+    return [plotting.write_csv(out / "geometry.csv", columns, rows),
             plotting.save(fig, out / "geometry.png")]

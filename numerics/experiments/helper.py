@@ -13,13 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
-from numerics.dynamics import closed_forms, simulate
 from numerics.agents import random_systems
-from numerics.interventions.helper_policies import BroydenPolicy, IdentificationPolicy, NewtonPolicy, RelabellingHelper
+from numerics.dynamics import closed_forms, simulate
 from numerics.experiments import common, plotting
+from numerics.interventions.helper_policies import BroydenPolicy, IdentificationPolicy, NewtonPolicy, RelabellingHelper
 
 NAME = "helper"
-DESCRIPTION = "main agent's error vs turn for fixed, Newton, inexact-Newton, identification and Broyden helpers (C12-C14b)"
+DESCRIPTION = ("main agent's error vs turn for fixed, Newton, inexact-Newton, identification and Broyden helpers "
+               "(C12-C14b)")
 D = 4
 # The CSV's theory column names the quantity as predict does; the legend in words.
 LEGEND = {"residual_norm": "plateau", "contraction_rate": "rate"}

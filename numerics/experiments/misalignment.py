@@ -45,7 +45,8 @@ def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -
     for j, kind in enumerate(GEOMETRIES):
         H_A, H_B = common.geometry(kind, rng, D), common.geometry("anisotropic", rng, D)
         for i, (label, (grid, make)) in enumerate(sweeps.items()):
-            pred, sim = {"A": [], "B": []}, {"A": [], "B": []}
+            pred: dict[str, list[float]] = {"A": [], "B": []}
+            sim: dict[str, list[float]] = {"A": [], "B": []}
             for x in grid:
                 w_A, w_B = make(x, D)
                 a, b = new_agent("A", H_A, w_A), new_agent("B", H_B, w_B)
@@ -53,8 +54,8 @@ def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -
                 Delta = w_B - w_A
                 last = common.tail([a, b], turns)
                 for name, p, s in (("A", G_A @ Delta, last[0] - w_A), ("B", -G_B @ Delta, last[1] - w_B)):
-                    pred[name].append(np.linalg.norm(p))
-                    sim[name].append(np.linalg.norm(s))
+                    pred[name].append(float(np.linalg.norm(p)))
+                    sim[name].append(float(np.linalg.norm(s)))
                     rows.append([kind, label, x, name, np.linalg.norm(p), np.linalg.norm(s)])
             ax = axes[i, j]
             for name, colour in (("A", "C0"), ("B", "C3")):

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from numerics.lsa import trained_pair
 from numerics.experiments import common, plotting
+from numerics.lsa import trained_pair
 
 NAME = "trained-lsa"
 DESCRIPTION = "two LSA agents trained on different Sigma: simulated plateaus vs C3 from Gamma_eff; Gamma_eff vs Gamma*"

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from numerics.agents.gd import GDAgent
+from numerics.agents.prompts import from_prompt
 from numerics.dynamics import closed_forms
 from numerics.io import validate
-from numerics.agents.gd import GDAgent
 from numerics.io.errors import InputError
-from numerics.agents.prompts import from_prompt
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class AttackPrompt:
     X: np.ndarray
     y: np.ndarray
     w_A: np.ndarray  # the attacker's target (its prompt's least-squares solution)
-    rho: float | None = None  # rho(M_A M_B) of the attacked pair, where the attack needs it
+    rho: float = 0.0  # rho(M_A M_B) of the attacked pair (0 for an exact attacker: M_A = 0, C9 and C11)
     unreachable: float = 0.0  # C11: ||v* - p|| left by a least-squares steering target
 
     def agent(self, Gamma_A, name: str = "A") -> GDAgent:
@@ -65,7 +65,7 @@ def rank_one_prompt(Gamma_A, M_B, w_A, w_B, N: int = 1) -> AttackPrompt:
     w_B = validate.vector("w_B*", w_B, d)
     N = validate.positive_int("N", N)
     g = (np.eye(d) - M_B) @ (w_B - w_A)
-    if np.linalg.norm(g) <= 1e-14 * max(1.0, np.linalg.norm(w_B - w_A)):
+    if np.linalg.norm(g) <= 1e-14 * max(1.0, float(np.linalg.norm(w_B - w_A))):
         raise InputError("g = K_B Delta", g, "is zero: nothing to cancel (A is already exact, C8)")
     Gi_g = np.linalg.solve(G, g)
     x = Gi_g / np.sqrt(g @ Gi_g)
@@ -123,7 +123,8 @@ def plan(system, kind: str, point=None, N: int | None = None, *, seed: int, atta
     if kind not in KINDS:
         raise InputError("--kind", kind, f"must be one of {list(KINDS)}")
     if len(system.agents) != 2:
-        raise InputError("number of agents", len(system.agents), "an attack is defined for two agents (docs/theory.rst)")
+        raise InputError("number of agents", len(system.agents),
+                         "an attack is defined for two agents (docs/theory.rst)")
     a, b = system.agents[attacker], system.agents[1 - attacker]
     d, rng = a.d, np.random.default_rng(seed)
     Gamma_A = validate.spd(f"{a.name}.preconditioner (Gamma_A)", a.Gamma)

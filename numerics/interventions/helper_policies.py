@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 import mpmath as mp
 import numpy as np
 
-from numerics.io import validate
 from numerics.agents.gd import GDAgent
-from numerics.io.errors import InputError
-from numerics.fit.fitting import least_squares_map
 from numerics.agents.prompts import from_prompt
+from numerics.fit.fitting import least_squares_map
+from numerics.io import validate
+from numerics.io.errors import InputError
 
 
 def check_alpha(alpha: float) -> float:

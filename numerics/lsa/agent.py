@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numerics.io import validate
-from numerics.io.errors import InputError
 from numerics.agents.gd import AffineDescription
 from numerics.agents.prompts import Geometry, from_prompt
+from numerics.io import validate
+from numerics.io.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,8 @@ class LSAAgent(AffineDescription):
         self.weights = weights
         self.geometry: Geometry = from_prompt(X, y, name=f"{name}.prompt")
         if self.geometry.d != weights.d:
-            raise InputError(f"{name}.prompt dimension", self.geometry.d, f"does not match the weights' d = {weights.d}")
+            raise InputError(f"{name}.prompt dimension", self.geometry.d,
+                             f"does not match the weights' d = {weights.d}")
         self.steps = validate.positive_int(f"{name}.steps_per_turn", steps)
         self.readout = read_weights(weights)
 

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from numerics.dynamics import closed_forms, simulate
-from numerics.lsa import training as lsa_training
-from numerics.lsa import settings as ts
+from numerics.lsa import settings as ts, training as lsa_training
 from numerics.lsa.agent import LSAAgent
 
 D, N_CONTEXT = 5, 20
@@ -35,9 +34,10 @@ class TrainedPair:
 
 
 def train_pair(steps: int, seed: int = 0, parameterisation: str = "full", turns: int = PLATEAU_TURNS) -> TrainedPair:
-    results = tuple(lsa_training.train_together(D, N_CONTEXT, (SIGMA_A, SIGMA_B), TAU, NOISE, steps=steps,
-                                                batch=ts.BATCH, seed=seed, lr=ts.LR, parameterisation=parameterisation,
-                                                check_every=ts.CHECK_EVERY))
+    res_A, res_B = lsa_training.train_together(D, N_CONTEXT, (SIGMA_A, SIGMA_B), TAU, NOISE, steps=steps,
+                                               batch=ts.BATCH, seed=seed, lr=ts.LR, parameterisation=parameterisation,
+                                               check_every=ts.CHECK_EVERY)
+    results = (res_A, res_B)
     rng = np.random.default_rng(seed + 100)
     agents = []
     for name, S, res in zip("AB", (SIGMA_A, SIGMA_B), results):

@@ -26,8 +26,8 @@ ADAM_BETAS, ADAM_EPS = (0.9, 0.999), 1e-8
 INIT_SCALE = 0.01  # small random start for every trainable entry (p_y starts at 1)
 # A run whose Gamma_eff is further than this from Gamma* at the end is reported as stalled.
 STALL_REL_ERROR = 0.05
-TARGET_REL_ERROR = 0.01
-DIVERGENCE_FACTOR = 1e6  # a loss this many times the first one means the step size is too large  # issue 3: "within 1% relative Frobenius error of Gamma*"
+TARGET_REL_ERROR = 0.01  # issue 3: "within 1% relative Frobenius error of Gamma*"
+DIVERGENCE_FACTOR = 1e6  # a loss this many times the first one means the step size is too large
 SIGMA_PRESETS = {"isotropic": lambda d: np.ones(d), "anisotropic": lambda d: np.geomspace(0.5, 2.0, d)}
 
 
@@ -262,7 +262,8 @@ def _adam(Sigmas, N, tau, sigma, steps, batch, seed, lr, parameterisation, rng, 
     Q = INIT_SCALE * rng.standard_normal((A, d + 1, d + 1)) * mask_Q
     G_star = [gamma_star(S, N, tau, sigma) for S in Sigmas]
     params, moments = [p, Q], [[np.zeros_like(p), np.zeros_like(p)], [np.zeros_like(Q), np.zeros_like(Q)]]
-    losses, reached = np.empty((steps, A)), [None] * A
+    losses = np.empty((steps, A))
+    reached: list[int | None] = [None] * A  # per agent, the first step within TARGET_REL_ERROR of Gamma*
     start = time.perf_counter()
     bar = _progress(progress, steps)
     for t in range(1, steps + 1):

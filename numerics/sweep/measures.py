@@ -26,10 +26,9 @@ from __future__ import annotations
 import numpy as np
 
 from numerics.dynamics import closed_forms, prediction, simulate
-from numerics.lsa import training as lsa_training
 from numerics.io import validate
-from numerics.lsa import settings as ts
 from numerics.io.errors import InputError
+from numerics.lsa import settings as ts, training as lsa_training
 from numerics.sweep.spec import Spec, gap_frame, gap_norm
 
 # run_batch keeps every turn: sub-batches hold at most this many floats of history (~160 MB).

@@ -12,7 +12,6 @@ import numpy as np
 
 from numerics.sweep.spec import Spec
 
-
 MAX_DRAWN = 300
 RATE, LSA_RATE = "contraction_rate", "lsa_contraction_rate"
 RATES = (RATE, LSA_RATE)

@@ -28,6 +28,7 @@ import numpy as np
 from numerics.io import config, schema, validate
 from numerics.lsa import settings as ts
 from numerics.io.errors import InputError
+from numerics.lsa import settings as ts
 
 TOP_KEYS = {"base", "axes", "measure", "seed", "chunk_size", "plot", "schema_version"}
 MEASURES = ("predict", "simulate", "train-lsa")
@@ -242,6 +243,7 @@ def _measures(raw) -> dict:
     if not isinstance(raw, list) or not raw:
         raise InputError("measure", raw, f"must be a non-empty list of {list(MEASURES)} (or objects with options)")
     out = {}
+    opts: object  # a JSON value until checked below
     for entry in raw:
         if isinstance(entry, str):
             name, opts = entry, {}

@@ -11,17 +11,24 @@ import numpy as np
 import sympy as sp
 
 from numerics.agents import random_systems
-from numerics.dynamics import simulate
 from numerics.agents.gd import GDAgent
+from numerics.dynamics import simulate
 from numerics.interventions.helper_policies import BroydenPolicy, IdentificationPolicy, NewtonPolicy, RelabellingHelper
+from proofs_check.report.provenance import cite
+from proofs_check.verification.instances import random_gd_agent
+from proofs_check.verification.methods import (
+    FLOAT_REL_TOL,
+    PRECISE_DPS,
+    PRECISE_REL_TOL,
+    explicit_zero,
+    finite_max,
+    free_proofs,
+    worst,
+)
+from proofs_check.verification.registry import Claim, Outcome, Profile
 from theory.core import algebra, model
 from theory.interventions import newton_helper as nh
 from theory.round_robin import two_agents as ta
-
-from proofs_check.verification.instances import random_gd_agent
-from proofs_check.verification.methods import FLOAT_REL_TOL, PRECISE_DPS, PRECISE_REL_TOL, explicit_zero, finite_max, free_proofs, worst
-from proofs_check.report.provenance import cite
-from proofs_check.verification.registry import Claim, Outcome, Profile
 
 A, B = ta.A, ta.B
 D = ta.DEFINITIONS
@@ -75,7 +82,8 @@ def c13_v1(profile: Profile) -> Outcome:
 def newton_trajectories(profile: Profile, seed: int, inexact: bool) -> tuple[list[float], list[float]]:
     """Simulated errors vs the closed-form trajectory ``E^t e_0`` (and the alpha = 1 one-round errors)."""
     rng = np.random.default_rng(profile.seed + seed)
-    errors, one_round = [], []
+    errors: list[float] = []
+    one_round: list[float] = []
     for k in range(max(8, profile.instances // 4)):
         d = int(rng.integers(1, 9))
         a = main_agent(rng, d)
@@ -89,9 +97,9 @@ def newton_trajectories(profile: Profile, seed: int, inexact: bool) -> tuple[lis
         e, scale = sim[0], np.linalg.norm(sim[0])
         for t in range(1, TRAJECTORY_TURNS):
             e = E @ e
-            errors.append(np.linalg.norm(sim[t] - e) / scale)
+            errors.append(float(np.linalg.norm(sim[t] - e) / scale))
         if alpha == 1.0 and not inexact:
-            one_round.append(np.linalg.norm(sim[1]) / max(1.0, np.linalg.norm(a.w_star)))
+            one_round.append(float(np.linalg.norm(sim[1])) / max(1.0, float(np.linalg.norm(a.w_star))))
     return errors, one_round
 
 
@@ -119,7 +127,8 @@ def c14_v2(profile: Profile) -> Outcome:
     rng = np.random.default_rng(profile.seed + 140)
     cases = []
     for d in (1, 2, 3, 4):
-        rat = lambda *shape: sp.Matrix(*shape, lambda i, j: sp.Rational(int(rng.integers(-9, 10)), int(rng.integers(1, 10))))  # noqa: E731
+        rat = lambda *shape: sp.Matrix(*shape, lambda i, j: sp.Rational(int(rng.integers(-9, 10)),
+                                                                       int(rng.integers(1, 10))))
         M = rat(d, d) / 4
         while (sp.eye(d) - M).det() == 0:
             M = rat(d, d) / 4
@@ -149,7 +158,7 @@ def c14_v4(profile: Profile) -> Outcome:
         probes = np.vstack([np.zeros(d), np.eye(d)]) + 0.1 * rng.standard_normal((d + 1, d))
         b = helper(rng, d, IdentificationPolicy(probes))
         e = main_errors(a, b, probes[0], d + 2 + C14_LATE_ROUNDS)
-        scale = max(1.0, np.linalg.norm(a.w_star))
+        scale = max(1.0, float(np.linalg.norm(a.w_star)))
         errors.extend(np.linalg.norm(e[d + 1:], axis=1) / scale)  # every round from d+2 (index d+1) on
     return worst(errors, IDENTIFICATION_TOL, "real GD helper, d+1 noisy-basis probes: A's error at every round "
                                              f"d+2 .. d+{2 + C14_LATE_ROUNDS}, relative to max(1, ||w_A*||)",
@@ -171,7 +180,8 @@ def broyden_rounds(rng, d: int, dps: int) -> tuple[float, int]:
     with mp.workdps(dps):
         G, Hm, bm = (mp.matrix(x.tolist()) for x in (Gamma, H, b_A))
         policy = BroydenPolicy(v0, dps=dps)
-        v, first_F, residual, done = policy.v, None, None, None
+        v, first_F, done = policy.v, None, None
+        residual = mp.mpf(1)  # ||F(v_0)|| / ||F(v_0)||, before the first round
         for k in range(2 * d + 1):
             reply = v - G * (Hm * v - bm)  # A's real GD step, at dps digits
             F = mp.norm(reply - v)

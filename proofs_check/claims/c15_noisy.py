@@ -11,16 +11,23 @@ from __future__ import annotations
 
 import numpy as np
 
+from numerics.agents.gd import GDAgent
 from numerics.dynamics import closed_forms, lyapunov, noisy as noisy_sim
-from theory.core import algebra, model
-from theory.round_robin import k_agents as ka
-from theory.stochastic import noisy
-from theory.round_robin import two_agents as ta
-
-from proofs_check.verification.instances import random_gd_agent
-from proofs_check.verification.methods import EXTERNAL_REL_TOL, PAIR_FACTORS, PAIR_INVERTIBLE, free_proofs, relative_error, worst, with_python_control
 from proofs_check.report.provenance import cite
+from proofs_check.verification.instances import random_gd_agent
+from proofs_check.verification.methods import (
+    EXTERNAL_REL_TOL,
+    PAIR_FACTORS,
+    PAIR_INVERTIBLE,
+    free_proofs,
+    relative_error,
+    with_python_control,
+    worst,
+)
 from proofs_check.verification.registry import Claim, Outcome, Profile
+from theory.core import algebra, model
+from theory.round_robin import k_agents as ka, two_agents as ta
+from theory.stochastic import noisy
 
 # V4 statistical tolerance: entries of a sample covariance of n iid Gaussian vectors have
 # standard error sqrt((P_ii P_jj + P_ij^2) / n); 5 standard errors over a few hundred
@@ -38,7 +45,8 @@ BURN_IN = 120
 def v1(profile: Profile) -> Outcome:
     A, B = ta.A, ta.B
     proofs = [("v_t - v* = J_B (v_{t-1} - v*) + M_B eta_A + eta_B",
-               algebra.prove(noisy.v_next - ta.v_star, noisy.deviation_B, [model.I - ta.J_B], ta.DEFINITIONS, PAIR_FACTORS))]
+               algebra.prove(noisy.v_next - ta.v_star, noisy.deviation_B, [model.I - ta.J_B], ta.DEFINITIONS,
+                             PAIR_FACTORS))]
     # The K-agent equation for agent 1 (= A) is consistent with B's two-agent one: with
     # P_A := M_A P_B M_A^T + S_A (A's reply to B's stationary message plus its own noise),
     # rhs_A(P_A) - P_A = M_A (rhs_B(P_B) - P_B) M_A^T, so B's equation implies A's.
@@ -61,7 +69,7 @@ def v1(profile: Profile) -> Outcome:
 
 def noisy_systems(rng, n: int, K: int):
     """``n`` systems of K GD agents with round rate <= RHO_MAX and random PSD noise (one rank-deficient)."""
-    out = []
+    out: list[tuple[list[GDAgent], np.ndarray]] = []
     while len(out) < n:
         d = int(rng.integers(1, 5))
         agents = [random_gd_agent(rng, d, chr(ord("A") + k)) for k in range(K)]

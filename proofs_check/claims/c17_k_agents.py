@@ -9,17 +9,24 @@ from __future__ import annotations
 
 import numpy as np
 
-from numerics.dynamics import closed_forms, simulate
 from numerics.agents import random_systems
-from theory.core import algebra, model
-from theory.round_robin import k_agents as ka
-from theory.round_robin import two_agents as ta
-
-from proofs_check.verification.instances import config_system, round_rate
-from proofs_check.verification.methods import (PAIR_FACTORS, PAIR_INVERTIBLE, EXTERNAL_REL_TOL, FLOAT_REL_TOL, explicit_zero, finite_max,
-                       free_proofs, worst, with_python_control)
+from numerics.dynamics import closed_forms, simulate
 from proofs_check.report.provenance import cite
+from proofs_check.verification.instances import config_system, round_rate
+from proofs_check.verification.methods import (
+    EXTERNAL_REL_TOL,
+    FLOAT_REL_TOL,
+    PAIR_FACTORS,
+    PAIR_INVERTIBLE,
+    explicit_zero,
+    finite_max,
+    free_proofs,
+    with_python_control,
+    worst,
+)
 from proofs_check.verification.registry import Claim, Outcome, Profile
+from theory.core import algebra, model
+from theory.round_robin import k_agents as ka, two_agents as ta
 
 A = ta.A
 V1_AGENTS = (2, 3, 4, 5)
@@ -86,7 +93,8 @@ def v2(profile: Profile) -> Outcome:
 
 def k_systems(rng, n: int, K: int, d: int, rho_max: float = 0.9):
     """Batches of K GD agents (scalar or SPD preconditioners) with round rate <= rho_max."""
-    Gs, Hs = [], []
+    Gs: list[np.ndarray] = []
+    Hs: list[np.ndarray] = []
     while len(Gs) < n:
         H = np.stack([random_systems.spd(rng, d, cond=10 ** rng.uniform(0, 2)) for _ in range(K)])
         G = np.stack([random_systems.spd(rng, d, cond=5.0) for _ in range(K)])
@@ -130,10 +138,11 @@ def v4(profile: Profile) -> Outcome:
         for i, a in enumerate(system.agents):
             u = np.array(doc["agents"][a.name]["fixed_point"])
             last = np.array(sim["agents"][a.name]["messages"][-1])
-            fixed.append(np.linalg.norm(u - last) / max(np.linalg.norm(last), 1.0))
+            fixed.append(np.linalg.norm(u - last) / max(float(np.linalg.norm(last)), 1.0))
             # the round map ending at every agent (closed_forms.round_map, any i), solved for its fixed point
             J, r = closed_forms.round_map(M, c, i)
-            fixed.append(np.linalg.norm(np.linalg.solve(np.eye(d) - J, r) - last) / max(np.linalg.norm(last), 1.0))
+            fixed.append(np.linalg.norm(np.linalg.solve(np.eye(d) - J, r) - last)
+                         / max(float(np.linalg.norm(last)), 1.0))
         if d > 1:  # in d = 1 the transfers commute and the product order cannot show
             aligned = config_system(rng, K, d, aligned=True)
             rates.append(abs(observed_round_rate(aligned) - prediction.predict(aligned)["contraction_rate"]))
@@ -172,8 +181,8 @@ def v8(profile: Profile, control) -> Outcome:
         M, c = system.stacked()
         u_last = closed_forms.fixed_points(M, c)[-1]  # the round's state is the last agent's message
         errors.append(np.linalg.norm(u_last - u_ext) / np.linalg.norm(u_ext))
-    return worst(errors, EXTERNAL_REL_TOL, "K = 3 config-parsed systems: python-control dcgain of the round probed from "
-                                           "the real agents vs closed_forms.fixed_points (last agent)",
+    return worst(errors, EXTERNAL_REL_TOL, "K = 3 config-parsed systems: python-control dcgain of the round "
+                                           "probed from the real agents vs closed_forms.fixed_points (last agent)",
                  power="a fixed point off by a relative 1e-9 is 10 times the bar")
 
 

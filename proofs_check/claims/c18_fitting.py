@@ -11,18 +11,17 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from numerics.io.errors import InputError
 from numerics.dynamics import closed_forms, noisy as noisy_sim, simulate
 from numerics.fit import fitting
 from numerics.io import transcripts
-from theory.core import algebra, model
-from theory.stochastic import fitting as fit_theory
-from theory.round_robin import two_agents as ta
-
+from numerics.io.errors import InputError
+from proofs_check.report.provenance import cite
 from proofs_check.verification.instances import random_gd_agent
 from proofs_check.verification.methods import finite_max, free_proofs, relative_error
-from proofs_check.report.provenance import cite
 from proofs_check.verification.registry import Claim, Outcome, Profile
+from theory.core import algebra, model
+from theory.round_robin import two_agents as ta
+from theory.stochastic import fitting as fit_theory
 
 # Noise-free: for exact data the least-squares solution (SVD-based lstsq, backward stable) has
 # relative forward error <= c(n, d) u cond(Z) with u the unit roundoff; through the fixed point

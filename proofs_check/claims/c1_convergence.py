@@ -9,19 +9,24 @@ from __future__ import annotations
 
 import numpy as np
 
-from numerics.dynamics import closed_forms, simulate
 from numerics.agents import random_systems
-from theory.core import algebra, model
-from theory.round_robin import two_agents as ta
-
 from numerics.agents.gd import GDAgent
-
-from proofs_check.verification.instances import gd_pairs, random_gd_agent
-from proofs_check.verification.methods import EXTERNAL_REL_TOL, PAIR_FACTORS, PAIR_INVERTIBLE, free_proofs, worst, with_python_control
-from proofs_check.verification.properties import run_property
+from numerics.dynamics import closed_forms, simulate
 from proofs_check.report.provenance import cite
+from proofs_check.verification.instances import gd_pairs, random_gd_agent
+from proofs_check.verification.methods import (
+    EXTERNAL_REL_TOL,
+    PAIR_FACTORS,
+    PAIR_INVERTIBLE,
+    free_proofs,
+    with_python_control,
+    worst,
+)
+from proofs_check.verification.properties import run_property
 from proofs_check.verification.registry import Claim, Outcome, Profile
 from proofs_check.verification.strategies import pair_examples
+from theory.core import algebra, model
+from theory.round_robin import two_agents as ta
 
 A, B = ta.A, ta.B
 # C1 is O((rho + eps)^t). Over turns [t1, t2] with t1 = t2 / 4 >= 25, subdominant modes and
@@ -41,10 +46,13 @@ PHASE_WINDOW = 10  # running max over this many turns removes the phase of compl
 def v1(profile: Profile) -> Outcome:
     u_star = ta.u_star
     return free_proofs([
-        ("u_{t+1} = T_A(T_B(u_t))", algebra.prove(ta.round_map_u, ta.round_map_u_expanded, (), ta.DEFINITIONS, PAIR_FACTORS)),
-        ("v_t = T_B(T_A(v_{t-1}))", algebra.prove(ta.round_map_v, ta.round_map_v_expanded, (), ta.DEFINITIONS, PAIR_FACTORS)),
+        ("u_{t+1} = T_A(T_B(u_t))",
+         algebra.prove(ta.round_map_u, ta.round_map_u_expanded, (), ta.DEFINITIONS, PAIR_FACTORS)),
+        ("v_t = T_B(T_A(v_{t-1}))",
+         algebra.prove(ta.round_map_v, ta.round_map_v_expanded, (), ta.DEFINITIONS, PAIR_FACTORS)),
         ("u_{t+1} - u* = M_A M_B (u_t - u*)",
-         algebra.prove(ta.round_map_u_expanded - u_star, ta.J_A * (ta.u - u_star), [model.I - ta.J_A], ta.DEFINITIONS, PAIR_FACTORS)),
+         algebra.prove(ta.round_map_u_expanded - u_star, ta.J_A * (ta.u - u_star), [model.I - ta.J_A],
+                       ta.DEFINITIONS, PAIR_FACTORS)),
     ])
 
 
@@ -71,9 +79,10 @@ def observed_rate(Gamma, H, rng) -> tuple[np.ndarray, np.ndarray]:
     return np.array(out), rho
 
 
-def divergent_pairs(rng, n: int):
+def divergent_pairs(rng, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Pairs with rho in (1, 3): each agent over-steps (eigenvalues of Gamma H up to 2.5)."""
-    Gs, Hs = [], []
+    Gs: list[np.ndarray] = []
+    Hs: list[np.ndarray] = []
     d = 3
     while len(Gs) < n:
         H = np.stack([random_systems.spd(rng, d, 10.0) for _ in range(2)])

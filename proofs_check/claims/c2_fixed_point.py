@@ -5,22 +5,32 @@ V5 (mpmath, ill-conditioned), V6 (Hypothesis), V8 (python-control DC gain).
 """
 from __future__ import annotations
 
-
 import mpmath as mp
 import numpy as np
 
 from numerics.dynamics import closed_forms, simulate
-from theory.core import algebra, model
-from theory.round_robin import two_agents as ta
-
-from proofs_check.verification.instances import config_system, gd_pairs, moments, transfers
-from proofs_check.verification.methods import (EXTERNAL_REL_TOL, PAIR_FACTORS, PAIR_INVERTIBLE, with_python_control, FLOAT_REL_TOL, PRECISE_DPS, PRECISE_REL_TOL, batch_relative_error, relative_error,
-                       explicit_zero, free_proofs, worst)
-from proofs_check.verification import precise_cases
-from proofs_check.verification.properties import run_property
 from proofs_check.report.provenance import cite
+from proofs_check.verification import precise_cases
+from proofs_check.verification.instances import config_system, gd_pairs, moments, transfers
+from proofs_check.verification.methods import (
+    EXTERNAL_REL_TOL,
+    FLOAT_REL_TOL,
+    PAIR_FACTORS,
+    PAIR_INVERTIBLE,
+    PRECISE_DPS,
+    PRECISE_REL_TOL,
+    batch_relative_error,
+    explicit_zero,
+    free_proofs,
+    relative_error,
+    with_python_control,
+    worst,
+)
+from proofs_check.verification.properties import run_property
 from proofs_check.verification.registry import Claim, Outcome, Profile
 from proofs_check.verification.strategies import RHO_CAP, pair_examples
+from theory.core import algebra, model
+from theory.round_robin import two_agents as ta
 
 A, B = ta.A, ta.B
 
@@ -56,7 +66,7 @@ PROPERTY_TOL = 1e-8
 
 def v4(profile: Profile) -> Outcome:
     rng = np.random.default_rng(profile.seed)
-    errors = []
+    errors: list[float] = []
     for Gamma, H, w in gd_pairs(rng, profile.instances):
         v0 = rng.standard_normal((H.shape[0], H.shape[-1]))
         sim = simulate.run_batch(Gamma, H, moments(H, w), [1, 1], v0, CONVERGED_TURNS)[:, -1]
@@ -67,9 +77,9 @@ def v4(profile: Profile) -> Outcome:
     from numerics.dynamics import prediction
     for _ in range(max(4, profile.instances // 8)):
         system = config_system(rng, 2, int(rng.integers(1, 7)))
-        doc, sim = prediction.predict(system), prediction.simulate_doc(system, CONVERGED_TURNS)
+        doc, sim_doc = prediction.predict(system), prediction.simulate_doc(system, CONVERGED_TURNS)
         for a in system.agents:
-            last = np.array(sim["agents"][a.name]["messages"][-1])
+            last = np.array(sim_doc["agents"][a.name]["messages"][-1])
             errors.append(relative_error(np.array(doc["agents"][a.name]["fixed_point"]), last))
     return worst(errors, FLOAT_REL_TOL, f"closed form vs {CONVERGED_TURNS}-turn simulation, d in 1..8, rho <= 0.9; "
                                         "config-parsed pairs: predict vs simulate",
@@ -88,7 +98,8 @@ def v5(profile: Profile) -> Outcome:
             errors.append(float(mp.norm(u - u_ref) / mp.norm(u_ref)))
             notes.append(f"rho=1-{1 - case.rho:.0e}, cond={case.cond:.0e}: float64 keeps "
                          f"{precise_cases.float64_digits(case, u_ref):.1f} digits")
-    return worst(errors, PRECISE_REL_TOL, f"{PRECISE_DPS}-digit closed form vs per-direction route; " + "; ".join(notes))
+    return worst(errors, PRECISE_REL_TOL,
+                 f"{PRECISE_DPS}-digit closed form vs per-direction route; " + "; ".join(notes))
 
 
 def fixed_point_error(ex) -> float:

@@ -12,17 +12,25 @@ import mpmath as mp
 import numpy as np
 
 from numerics.dynamics import closed_forms, simulate
-from theory.core import algebra, model
-from theory.round_robin import per_direction as pd
-from theory.round_robin import two_agents as ta
-
+from proofs_check.report.provenance import cite
 from proofs_check.verification import precise_cases
 from proofs_check.verification.instances import gd_pairs, moments, transfers
-from proofs_check.verification.methods import (relative_error, FLOAT_REL_TOL, PAIR_FACTORS, PAIR_INVERTIBLE, PRECISE_DPS, PRECISE_REL_TOL, explicit_zero, free_proofs, worst)
+from proofs_check.verification.methods import (
+    FLOAT_REL_TOL,
+    PAIR_FACTORS,
+    PAIR_INVERTIBLE,
+    PRECISE_DPS,
+    PRECISE_REL_TOL,
+    explicit_zero,
+    free_proofs,
+    relative_error,
+    worst,
+)
 from proofs_check.verification.properties import run_property
-from proofs_check.report.provenance import cite
 from proofs_check.verification.registry import Claim, Outcome, Profile
 from proofs_check.verification.strategies import RHO_CAP, pair_examples
+from theory.core import algebra, model
+from theory.round_robin import per_direction as pd, two_agents as ta
 
 A, B = ta.A, ta.B
 e_A_def = ta.u_star - A.w_star  # the plateau, from the fixed point
@@ -44,7 +52,8 @@ def identities():
 
 
 def v1(profile: Profile) -> Outcome:
-    return free_proofs((label, algebra.prove(lhs, rhs, f, ta.DEFINITIONS, PAIR_FACTORS)) for label, lhs, rhs, f in identities())
+    return free_proofs((label, algebra.prove(lhs, rhs, f, ta.DEFINITIONS, PAIR_FACTORS))
+                       for label, lhs, rhs, f in identities())
 
 
 def v2(profile: Profile) -> Outcome:

@@ -13,16 +13,15 @@ import numpy as np
 import sympy as sp
 
 from numerics.dynamics import closed_forms
-from theory.core import algebra, model
-from theory.round_robin import two_agents as ta
-
+from proofs_check.claims.c3_biased_equilibrium import plateau_error, simulated_plateaus
+from proofs_check.report.provenance import cite
 from proofs_check.verification.instances import gd_pairs, transfers
 from proofs_check.verification.methods import PAIR_FACTORS, PAIR_INVERTIBLE, explicit_zero, free_proofs, worst
 from proofs_check.verification.properties import run_property
-from proofs_check.report.provenance import cite
 from proofs_check.verification.registry import Claim, Outcome, Profile
 from proofs_check.verification.strategies import pair_examples
-from proofs_check.claims.c3_biased_equilibrium import plateau_error, simulated_plateaus
+from theory.core import algebra, model
+from theory.round_robin import two_agents as ta
 
 A, B = ta.A, ta.B
 # Bounds are checked on simulated plateaus, which carry ~1e-14 relative round-off;
@@ -56,7 +55,8 @@ def v3(profile: Profile) -> Outcome:
     gap_sq = ((wB - wA).T * (wB - wA))[0]
     deriv = sp.diff(2 * r * sp.sin(theta / 2), theta)
     return explicit_zero([
-        ("||Delta||^2 = 4 r^2 sin^2(theta/2)", sp.Matrix([sp.simplify(sp.expand_trig(gap_sq - 4 * r**2 * sp.sin(theta / 2) ** 2))])),
+        ("||Delta||^2 = 4 r^2 sin^2(theta/2)",
+         sp.Matrix([sp.simplify(sp.expand_trig(gap_sq - 4 * r**2 * sp.sin(theta / 2) ** 2))])),
         ("d/dtheta 2 r sin(theta/2) = r cos(theta/2) (>= 0 on [0, pi])", sp.Matrix([deriv - r * sp.cos(theta / 2)])),
     ])
 
@@ -96,7 +96,7 @@ def scaling_error(ex) -> float:
     turns = 1200  # rho < 0.95: 0.95^1200 ~ 1e-27
     e1 = np.linalg.norm(simulated_plateaus(G, H, w, np.zeros((1, d)), turns)[0, 0])
     e2 = np.linalg.norm(simulated_plateaus(G, H, w2, np.zeros((1, d)), turns)[0, 0])
-    return max(abs(e2 - 2 * e1) / (1 + np.linalg.norm(w)), plateau_error(ex))
+    return max(float(abs(e2 - 2 * e1) / (1 + np.linalg.norm(w))), plateau_error(ex))
 
 
 def v6(profile: Profile) -> Outcome:

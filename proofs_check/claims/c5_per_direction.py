@@ -11,16 +11,14 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from numerics.dynamics import closed_forms
 from numerics.agents import random_systems
-from theory.core import model
-from theory.round_robin import per_direction as pd
-from theory.round_robin import two_agents as ta
-
-from proofs_check.verification.methods import FLOAT_REL_TOL, explicit_zero, worst
-from proofs_check.report.provenance import cite
-from proofs_check.verification.registry import Claim, Outcome, Profile
+from numerics.dynamics import closed_forms
 from proofs_check.claims.c3_biased_equilibrium import simulated_plateaus
+from proofs_check.report.provenance import cite
+from proofs_check.verification.methods import FLOAT_REL_TOL, explicit_zero, worst
+from proofs_check.verification.registry import Claim, Outcome, Profile
+from theory.core import model
+from theory.round_robin import per_direction as pd, two_agents as ta
 
 A, B = ta.A, ta.B
 DIRECTION_GAINS = [
@@ -85,7 +83,7 @@ def v4(profile: Profile) -> Outcome:
     fA = sp.lambdify((pd.a, pd.b), pd.gain_A, "numpy")
     fB = sp.lambdify((pd.a, pd.b), pd.gain_B, "numpy")
     fr = sp.lambdify((pd.a, pd.b), pd.rate, "numpy")
-    errors = []
+    errors: list[float] = []
     for k in range(max(8, profile.instances // 4)):
         d = int(rng.integers(1, 9))
         Gamma, H, Q, a, b = commuting_pair(rng, d)
@@ -94,11 +92,11 @@ def v4(profile: Profile) -> Outcome:
         turns = int(np.ceil(np.log(1e-14) / np.log(rho))) + 5
         sim = simulated_plateaus(Gamma[None], H[None], w, np.zeros((1, d)), turns)[0]
         Delta_k = Q.T @ (w[0, 1] - w[0, 0])  # gap in the eigenbasis
-        nD = np.linalg.norm(Delta_k)
-        errors.append(np.linalg.norm(Q.T @ sim[0] - fA(a, b) * Delta_k) / nD)
-        errors.append(np.linalg.norm(Q.T @ sim[1] - fB(a, b) * Delta_k) / nD)
+        nD = float(np.linalg.norm(Delta_k))
+        errors.append(float(np.linalg.norm(Q.T @ sim[0] - fA(a, b) * Delta_k)) / nD)
+        errors.append(float(np.linalg.norm(Q.T @ sim[1] - fB(a, b) * Delta_k)) / nD)
         M = np.eye(d) - Gamma @ H
-        errors.append(abs(closed_forms.contraction_rate(M) - rho) / rho)
+        errors.append(abs(float(closed_forms.contraction_rate(M)) - rho) / rho)
     return worst(errors, FLOAT_REL_TOL, "simulated plateaus in the shared eigenbasis vs per-direction gains; "
                                         "rho vs max_k |(1-a_k)(1-b_k)|, d in 1..8")
 

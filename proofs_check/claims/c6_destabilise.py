@@ -14,12 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from numerics.dynamics import closed_forms, simulate
 from numerics.agents import random_systems
-
+from numerics.dynamics import closed_forms, simulate
+from proofs_check.report.provenance import cite
 from proofs_check.verification.methods import explicit_zero, worst
 from proofs_check.verification.properties import run_property
-from proofs_check.report.provenance import cite
 from proofs_check.verification.registry import Claim, Outcome, Profile
 
 # rho(M_A M_B) <= rho(M_A) rho(M_B) is checked in float64 eigenvalues: 1e-12 absolute

@@ -10,15 +10,13 @@ import numpy as np
 import sympy as sp
 
 from numerics.dynamics import closed_forms, simulate
-from theory.core import algebra, model
-from theory.round_robin import steps
-from theory.round_robin import two_agents as ta
-
+from proofs_check.claims.c3_biased_equilibrium import simulated_plateaus
+from proofs_check.report.provenance import cite
 from proofs_check.verification.instances import config_system, gd_pairs
 from proofs_check.verification.methods import FLOAT_REL_TOL, free_proofs, worst
-from proofs_check.report.provenance import cite
 from proofs_check.verification.registry import Claim, Outcome, Profile
-from proofs_check.claims.c3_biased_equilibrium import simulated_plateaus
+from theory.core import algebra, model
+from theory.round_robin import steps, two_agents as ta
 
 A, B = ta.A, ta.B
 LIMIT_STEPS = (1, 4, 16, 64, 256)
@@ -81,8 +79,10 @@ def v4(profile: Profile) -> Outcome:
         errors.append(np.inf)
     last = max(runs, key=lambda r: r[-1]) if runs else []
     return worst(errors, FLOAT_REL_TOL,
-                 f"config-parsed pairs (matrix preconditioners, s in 1..4): simulated plateaus vs C3 on GDAgent.M = M^s; limit gap ||e_A|| + ||e_B + M_B Delta|| "
-                 f"/ ||Delta|| at s_A = {LIMIT_STEPS} (worst of {len(runs)} batches): " + ", ".join(f"{g:.1e}" for g in last)
+                 "config-parsed pairs (matrix preconditioners, s in 1..4): simulated plateaus vs C3 on "
+                 "GDAgent.M = M^s; limit gap ||e_A|| + ||e_B + M_B Delta|| "
+                 f"/ ||Delta|| at s_A = {LIMIT_STEPS} (worst of {len(runs)} batches): "
+                 + ", ".join(f"{g:.1e}" for g in last)
                  + f" (last must be <= {LIMIT_TOL:g})")
 
 

@@ -9,21 +9,27 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from numerics.interventions import attacks
-from numerics.dynamics import closed_forms, simulate
 from numerics.agents import random_systems
 from numerics.agents.gd import GDAgent
-from numerics.io.errors import InputError
 from numerics.agents.prompts import from_geometry
-from theory.interventions import adversarial as adv
-from theory.core import algebra, model
-from theory.round_robin import two_agents as ta
-
-from proofs_check.verification.instances import config_system, random_gd_agent, round_rate
-from proofs_check.verification.properties import run_property
-from proofs_check.verification.methods import FLOAT_REL_TOL, PAIR_FACTORS, PAIR_INVERTIBLE, explicit_zero, free_proofs, worst
+from numerics.dynamics import closed_forms, simulate
+from numerics.interventions import attacks
+from numerics.io.errors import InputError
 from proofs_check.report.provenance import cite
+from proofs_check.verification.instances import config_system, random_gd_agent, round_rate
+from proofs_check.verification.methods import (
+    FLOAT_REL_TOL,
+    PAIR_FACTORS,
+    PAIR_INVERTIBLE,
+    explicit_zero,
+    free_proofs,
+    worst,
+)
+from proofs_check.verification.properties import run_property
 from proofs_check.verification.registry import Claim, Outcome, Profile
+from theory.core import algebra, model
+from theory.interventions import adversarial as adv
+from theory.round_robin import two_agents as ta
 
 A, B = ta.A, ta.B
 D = ta.DEFINITIONS
@@ -89,10 +95,10 @@ def config_attack_errors(rng, kind: str, i: int, default_N: bool) -> list[float]
     target = np.linalg.solve(b.M, p - b.K @ b.w_star) if kind == "steer" else a.w_star
     Delta = b.w_star - target
     scale = np.linalg.norm(Delta)
-    errors = [np.linalg.norm(u - target) / scale,  # e_A = 0
-              np.linalg.norm(v - b.w_star + b.M @ Delta) / scale]  # then e_B = -M_B Delta (C8)
+    errors = [float(np.linalg.norm(u - target) / scale),  # e_A = 0
+              float(np.linalg.norm(v - b.w_star + b.M @ Delta) / scale)]  # then e_B = -M_B Delta (C8)
     if kind == "steer":  # M_B invertible here: p is reached and the reported residual is 0
-        errors += [np.linalg.norm(v - p) / np.linalg.norm(p), plan.prompt.unreachable / np.linalg.norm(p)]
+        errors += [float(np.linalg.norm(v - p) / np.linalg.norm(p)), plan.prompt.unreachable / float(np.linalg.norm(p))]
     errors.append(abs(plan.prompt.rho - rho))  # the reported rate is the attacked pair's (0 when M_A = 0)
     return [float(e) for e in errors]
 
@@ -108,13 +114,16 @@ def c8_v1(profile: Profile) -> Outcome:
          algebra.prove((model.I - ta.J_A) * E_A, adv.attack_condition, (), PLATEAUS, PAIR_FACTORS)),
         ("e_B + M_B Delta = M_B e_A (so e_A = 0 gives e_B = -M_B Delta)",
          algebra.prove(ta.e_B + B.M * ta.Delta, B.M * ta.e_A, [model.I - ta.J_B], D, PAIR_FACTORS)),
-        ("(I - M_B M_A) e_B = -M_B K_A Delta", algebra.prove((model.I - ta.J_B) * E_B, -B.M * A.K * ta.Delta, (), PLATEAUS, PAIR_FACTORS)),
+        ("(I - M_B M_A) e_B = -M_B K_A Delta",
+         algebra.prove((model.I - ta.J_B) * E_B, -B.M * A.K * ta.Delta, (), PLATEAUS, PAIR_FACTORS)),
         # the registered formulas (the docs render them) are the ones proved: C8.attack_condition as
         # written, and C8.victim_residual = e_B - M_B e_A, which is e_B once e_A = 0
-        ("registered C8.attack_condition", algebra.prove(registered("C8.attack_condition").lhs,
-                                                         registered("C8.attack_condition").rhs, (), PLATEAUS, PAIR_FACTORS)),
+        ("registered C8.attack_condition",
+         algebra.prove(registered("C8.attack_condition").lhs, registered("C8.attack_condition").rhs, (), PLATEAUS,
+                       PAIR_FACTORS)),
         ("registered C8.victim_residual = e_B - M_B e_A",
-         algebra.prove(registered("C8.victim_residual").rhs, ta.e_B - B.M * ta.e_A, [model.I - ta.J_B], D, PAIR_FACTORS)),
+         algebra.prove(registered("C8.victim_residual").rhs, ta.e_B - B.M * ta.e_A, [model.I - ta.J_B], D,
+                       PAIR_FACTORS)),
     ])
 
 
@@ -158,7 +167,7 @@ def c9_v1(profile: Profile) -> Outcome:
     """From the prompt itself: ``X_A = sqrt(N) U R`` with ``R = Gamma_A^{-1/2}`` (``R R = Gamma_A^{-1}``,
     ``R^T = R``: Gamma_A SPD) and ``U^T U = I``: ``H_A = Gamma_A^{-1}``, ``K_A = I``, ``M_A = 0``, and A's
     step lands on ``w_A*`` from any message."""
-    R, G, X = adv.R, A.Gamma, adv.X_full_rank
+    R, G = adv.R, A.Gamma
     setting = dict(definitions={f"{R.name}^T": R},
                    invertible={C9_SPD: G},
                    relations={C9_ORTHONORMAL: (adv.U.T * adv.U, model.I),
@@ -180,7 +189,7 @@ def c9_v1(profile: Profile) -> Outcome:
 
 def c9_v4(profile: Profile) -> Outcome:
     rng = np.random.default_rng(profile.seed + 90)
-    errors = []
+    errors: list[float] = []
     for _ in range(max(8, profile.instances // 4)):
         d = int(rng.integers(1, 9))
         Gamma_A = random_systems.spd(rng, d, cond=10 ** rng.uniform(0, 3))
@@ -190,7 +199,7 @@ def c9_v4(profile: Profile) -> Outcome:
         b = victim(rng, d)
         # A sits on its target from its first turn (the real agent, one step)
         first = simulate.run([a, b], rng.standard_normal(d), 1)[0, 0]
-        errors += [np.linalg.norm(a.K - np.eye(d)), np.linalg.norm(first - w_A) / np.linalg.norm(w_A)]
+        errors += [float(np.linalg.norm(a.K - np.eye(d))), float(np.linalg.norm(first - w_A) / np.linalg.norm(w_A))]
     for i, default_N in CONFIG_CASES:
         errors += config_attack_errors(rng, "full", i, default_N)
     return worst(errors, FLOAT_REL_TOL * 10, "K_A = I (cond(Gamma_A) up to 1e3) and A exact after its first turn; "
@@ -259,7 +268,7 @@ def c11_v1(profile: Profile) -> Outcome:
 
 def c11_v4(profile: Profile) -> Outcome:
     rng = np.random.default_rng(profile.seed + 110)
-    errors = []
+    errors: list[float] = []
     for k in range(max(8, profile.instances // 4)):
         d = int(rng.integers(1, 7))
         b = victim(rng, d)
@@ -268,7 +277,7 @@ def c11_v4(profile: Profile) -> Outcome:
         prompt = attacks.steering_prompt(Gamma_A, b.M, b.w_star, p, N=d + 2, rng=rng)
         a = prompt.agent(Gamma_A)
         _, e_B = plateaus(a, b, prompt.w_A)
-        errors.append(np.linalg.norm(e_B + b.w_star - p) / np.linalg.norm(p))
+        errors.append(float(np.linalg.norm(e_B + b.w_star - p) / np.linalg.norm(p)))
     for i, default_N in CONFIG_CASES:
         errors += config_attack_errors(rng, "steer", i, default_N)
     # singular M_B (a direction B's step inverts exactly): least squares, residual reported

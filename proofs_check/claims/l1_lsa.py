@@ -2,7 +2,8 @@
 
 V1 collapses the token sums blockwise and proves the read-out identities in the free
 algebra, with the registered formulas (what the docs render) as right-hand sides, and checks
-every step of the claim's printed derivation (theory.core.derivations); V2 sums the tokens one by one with fully symbolic entries (d = 2, N = 3);
+every step of the claim's printed derivation (theory.core.derivations); V2 sums the tokens one by
+one with fully symbolic entries (d = 2, N = 3);
 V4 runs the numpy forward pass on random prompts and weights.
 """
 from __future__ import annotations
@@ -10,16 +11,15 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from numerics.lsa import agent as nlsa
 from numerics.agents.gd import GDAgent
 from numerics.agents.prompts import from_prompt
-from theory.core import algebra
-from theory.lsa import agent as lsa
-from theory.core.formulas import all_formulas
-
-from proofs_check.verification.methods import FLOAT_REL_TOL, explicit_zero, free_proofs, worst
+from numerics.lsa import agent as nlsa
 from proofs_check.report.provenance import cite
+from proofs_check.verification.methods import FLOAT_REL_TOL, explicit_zero, free_proofs, worst
 from proofs_check.verification.registry import Claim, Outcome, Profile
+from theory.core import algebra
+from theory.core.formulas import all_formulas
+from theory.lsa import agent as lsa
 
 EXPLICIT_N, EXPLICIT_D = 3, 2
 
@@ -63,7 +63,7 @@ def l1_v4(profile: Profile) -> Outcome:
         G = rng.standard_normal((d, d))
         out = nlsa.forward(nlsa.gd_weights(G), X, y, w)
         ref = GDAgent("A", from_prompt(X, y), G).respond(w)
-        errors.append(np.linalg.norm(out - ref) / max(1.0, np.linalg.norm(ref)))
+        errors.append(np.linalg.norm(out - ref) / max(1.0, float(np.linalg.norm(ref))))
     return worst(errors, FLOAT_REL_TOL, "numpy LSA forward pass with GD weights vs the GD step, random prompts "
                                         "(N = 1..29 includes N < d), any Gamma")
 
@@ -112,7 +112,7 @@ def l1b_v4(profile: Profile) -> Outcome:
         geom = from_prompt(X, y)
         affine = w + ro.Gamma_eff @ (geom.b - geom.H @ w) + ro.drift(geom.H)
         out = nlsa.forward(W, X, y, w)
-        errors.append(np.linalg.norm(out - affine) / max(1.0, np.linalg.norm(out)))
+        errors.append(np.linalg.norm(out - affine) / max(1.0, float(np.linalg.norm(out))))
     return worst(errors, FLOAT_REL_TOL, "forward pass vs w + Gamma_eff (b - H w) + Q_xx^T H p_x for random "
                                         "weights with q_yx = 0")
 

@@ -10,18 +10,19 @@ Carlo of the fourth moment and of the risk. V7: trained LSA agents.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import sympy as sp
 from sympy.solvers.solveset import NonlinearError
 
 from numerics.lsa import training as lsa_training
-from theory.lsa import agent as lsa
-from theory.core.formulas import all_formulas
-
-from proofs_check.verification.methods import EXACT, explicit_zero, finite_max, worst
 from proofs_check.report.provenance import cite
+from proofs_check.verification.methods import EXACT, explicit_zero, finite_max, worst
 from proofs_check.verification.registry import Claim, Outcome, Profile
 from proofs_check.verification.v7_trained import v7_gamma_star
+from theory.core.formulas import all_formulas
+from theory.lsa import agent as lsa
 
 # Monte Carlo agreement in standard errors: a correct formula fails one entry with
 # probability ~2e-9 at 6 sigma, so a failure means the formula is wrong.
@@ -134,7 +135,14 @@ def fourth_moment_v2(profile: Profile) -> Outcome:
 # Where the label-noise term sigma^2/tau^2 of Gamma* matters: sigma/tau = 2 and N = 2 (at the
 # first instance's sigma/tau = 0.375 and N = 5 the term moves the risk by 0.3 standard errors).
 # sigma = 0.5 (not 1) so that a wrong power of sigma (sigma^1/tau^2 = 8, not 4) changes Gamma* too.
-NOISE_CASE = {"Sigma": (0.5, 1.5), "N": 2, "tau": 0.25, "sigma": 0.5}
+class NoiseCase(NamedTuple):
+    Sigma: tuple[float, ...]  # diagonal
+    N: int
+    tau: float
+    sigma: float
+
+
+NOISE_CASE = NoiseCase(Sigma=(0.5, 1.5), N=2, tau=0.25, sigma=0.5)
 
 
 def risk_gradient_z(rng, samples: int, S: np.ndarray, n: int, tau: float, sigma: float, G: np.ndarray):
@@ -182,7 +190,7 @@ def l2_v4(profile: Profile) -> Outcome:
     z.append(abs(loss.mean() - R) / (loss.std() / np.sqrt(samples)))
     # Stationarity of the risk at Gamma* where sigma^2/tau^2 matters: both the numpy formula (what
     # training and V7 use) and the SymPy one (what the report prints) must zero the MC gradient.
-    Sn, nn, tn, sn = np.diag(NOISE_CASE["Sigma"]), NOISE_CASE["N"], NOISE_CASE["tau"], NOISE_CASE["sigma"]
+    Sn, nn, tn, sn = np.diag(NOISE_CASE.Sigma), NOISE_CASE.N, NOISE_CASE.tau, NOISE_CASE.sigma
     sym = np.array(lsa.gamma_star(sp.Matrix(Sn.tolist()), sp.Integer(nn), sp.Float(tn), sp.Float(sn)).evalf(),
                    dtype=float)
     se = None

@@ -19,16 +19,15 @@ from numerics.dynamics import closed_forms, precise, simulate
 from numerics.protocol import evaluate as protocol_eval, random_protocols as protocol_random
 from numerics.protocol import spec as nproto
 from numerics.io.config import System
-from theory.round_robin import k_agents as ka
-from theory.core import model
-from theory.interventions import newton_helper as nh
-from theory.stochastic import noisy
-from theory.protocol import compiler as P, gallery as G
-from theory.round_robin import two_agents as ta
-
+from numerics.protocol import evaluate as protocol_eval, random_protocols as protocol_random, spec as nproto
 from proofs_check.report.provenance import cite
 from proofs_check.verification.methods import FLOAT_REL_TOL, PRECISE_DPS, PRECISE_REL_TOL, worst
 from proofs_check.verification.registry import Claim, Outcome, Profile
+from theory.core import model
+from theory.interventions import newton_helper as nh
+from theory.protocol import compiler as P, gallery as G
+from theory.round_robin import k_agents as ka, two_agents as ta
+from theory.stochastic import noisy
 
 EXACT = 0.0
 # Rounds so that 0.9^t < 1e-13 (witness instances have rho <= 0.9).
@@ -103,9 +102,12 @@ def rederivations() -> list[tuple[str, bool]]:
         cp = rr_compiled(K)
         for i in range(K):
             factor = model.I - ka.J(K, i)
-            out.append((f"C17: K={K}, agent {i + 1} fixed point", _equal(cp, cp.fixed_point[i], ka.fixed_point(K, i), factor)))
-            gaps = {P.gap(str(j + 1), str(i + 1)): P.w_star(str(j + 1)) - P.w_star(str(i + 1)) for j in range(K) if j != i}
-            out.append((f"C17: K={K}, agent {i + 1} residual", _equal(cp, cp.residual(i).subs(gaps), ka.residual(K, i), factor)))
+            out.append((f"C17: K={K}, agent {i + 1} fixed point",
+                        _equal(cp, cp.fixed_point[i], ka.fixed_point(K, i), factor)))
+            gaps = {P.gap(str(j + 1), str(i + 1)): P.w_star(str(j + 1)) - P.w_star(str(i + 1))
+                    for j in range(K) if j != i}
+            out.append((f"C17: K={K}, agent {i + 1} residual",
+                        _equal(cp, cp.residual(i).subs(gaps), ka.residual(K, i), factor)))
     # C12, C13: the helper's messages as free-algebra elements (u_t for u, Hhat^{-1} a formal inverse)
     to_u = {ta.u: model.vector("u_t")}
     for cid, msg, registered in (("C12", nh.newton_message, nh.newton_error_rate),
@@ -151,7 +153,8 @@ def p1_v4(profile: Profile) -> Outcome:
         errors.append(_rel(protocol_eval.fixed_points(M, c, W, mask), _sim_fixed(s, CONVERGED_ROUNDS)))
     # the symbolic derived object itself, evaluated, against the simulator (gallery, d = 3)
     for e in G.entries():
-        if e.spec.phases and any(isinstance(w, sp.Basic) and w.free_symbols for ph in e.spec.phases for _, r in ph for _, w in r):
+        if e.spec.phases and any(isinstance(w, sp.Basic) and w.free_symbols
+                                 for ph in e.spec.phases for _, r in ph for _, w in r):
             continue
         s = gallery_system(e, rng, 3)
         cp = gallery_compiled(e.key)
@@ -244,9 +247,9 @@ def p2_v1(profile: Profile) -> Outcome:
 
 
 def pair_system(rng, d, rounds, steps=(1, 1)) -> System:
+    from numerics.agents import random_systems
     from numerics.agents.gd import GDAgent
     from numerics.agents.prompts import from_geometry
-    from numerics.agents import random_systems
     Gamma, H = random_systems.stable_gd_pair(rng, d)
     ag = tuple(GDAgent(n, from_geometry(H[k], rng.standard_normal(d), name=n), Gamma[k], steps[k])
                for k, n in enumerate("AB"))
@@ -290,7 +293,8 @@ def p3_v4(profile: Profile) -> Outcome:
         if closed_forms.contraction_rate(M2) > 0.95:
             continue
         errors.append(_rel(_sim_fixed(s, 2 * CONVERGED_ROUNDS), closed_forms.fixed_points(M2, c2)))
-    return worst(errors, FLOAT_REL_TOL, "simulated schedule A, A, B vs the round robin with 2 steps per turn for A (C7)")
+    return worst(errors, FLOAT_REL_TOL,
+                 "simulated schedule A, A, B vs the round robin with 2 steps per turn for A (C7)")
 
 
 def p4_v1(profile: Profile) -> Outcome:
@@ -301,7 +305,8 @@ def p4_v1(profile: Profile) -> Outcome:
     one_l, one_r = (x.subs(G.alpha, 1) for x in (lhs, rhs))
     checks = [("(I - alpha M_A - (1 - alpha) M_A M_B) e_A = (1 - alpha) M_A K_B Delta", cp.reduce(lhs - rhs) == 0),
               ("alpha = 0: e_A = C3's G_A Delta",
-               _equal(zero, zero.residual(0).subs(P.gap("B", "A"), zero.alg.convert(ta.Delta)), ta.e_A, model.I - ta.J_A)),
+               _equal(zero, zero.residual(0).subs(P.gap("B", "A"), zero.alg.convert(ta.Delta)), ta.e_A,
+                      model.I - ta.J_A)),
               ("alpha = 1: K_A e_A = 0 (so e_A = 0 when K_A is invertible)",
                P.normal(one_r) == 0 and P.normal(one_l - (1 - P.M("A")) * cp.residual(0).subs(G.alpha, 1)) == 0)]
     return _outcome(checks, "anchored agent, symbolic alpha")
@@ -319,12 +324,13 @@ def p4_v4(profile: Profile) -> Outcome:
             if protocol_eval.rate(Phi, protocol_eval.live_agents(W, mask), d) > 0.9:
                 continue
             e_sim = _sim_fixed(s, 3 * CONVERGED_ROUNDS)[0] - s.agents[0].w_star
-            # P4's stated equation solved directly (not the protocol code): (I - a M_A - (1-a) M_A M_B) e_A = (1-a) M_A K_B Delta
+            # P4's stated equation solved directly (not the protocol code):
+            # (I - a M_A - (1-a) M_A M_B) e_A = (1-a) M_A K_B Delta
             MA, MB = M[0], M[1]
             F = np.eye(d) - alpha * MA - (1 - alpha) * MA @ MB
             e = np.linalg.solve(F, (1 - alpha) * MA @ (np.eye(d) - MB) @ (s.agents[1].w_star - s.agents[0].w_star))
-            errors.append(np.linalg.norm(e - e_sim) / max(np.linalg.norm(e_sim), 1e-300) if np.linalg.norm(e_sim) > 1e-12
-                          else np.linalg.norm(e - e_sim))
+            errors.append(np.linalg.norm(e - e_sim) / max(float(np.linalg.norm(e_sim)), 1e-300)
+                          if np.linalg.norm(e_sim) > 1e-12 else np.linalg.norm(e - e_sim))
     return worst(errors, FLOAT_REL_TOL, "simulated anchored plateau vs P4's equation, alpha in {0, 0.3, 0.6, 0.9}")
 
 

@@ -35,15 +35,15 @@ def run(args) -> int:
 
     from proofs_check.verification import registry
     from proofs_check.cli.verify import claim_ids
+    from proofs_check.verification import registry
 
     claims = registry.select(claim_ids(args.claims))
     out = args.out or DEFAULT_OUT.get(args.format)
     path = outputs.check_path("--out", out, force=args.force) if out else None  # before any work
 
-    from theory.core.formulas import all_formulas
-
     from proofs_check.report import latex, statements
     from proofs_check.verification import runner
+    from theory.core.formulas import all_formulas
 
     ids = {c.id for c in claims}
     formulas = [f for f in all_formulas().values() if f.claim in ids]

@@ -1,9 +1,9 @@
 """``a2ad experiment NAME``: rerun one of the paper's experiments (CSV data + PNG figures)."""
 from __future__ import annotations
 
+from numerics.experiments import all_experiments, names as experiment_names
 from numerics.io import outputs, validate
 from numerics.io.errors import InputError
-from numerics.experiments import all_experiments, names as experiment_names
 
 
 def register(sub) -> None:

@@ -146,8 +146,7 @@ def _resume_protocol(path, agents, proto):
 
 def _run_protocol(args, raw_config, agents, v0, turns, out, meta, deadline) -> int:
     """llm-run under the config's protocol (message by message along its schedule)."""
-    from numerics.protocol import spec as protocol_mod
-    from numerics.protocol import transcript as pt
+    from numerics.protocol import spec as protocol_mod, transcript as pt
 
     proto = protocol_mod.parse(raw_config["protocol"], [a.name for a in agents], v0.shape[0], v0)
     speaks = proto.speaks_per_round()

@@ -6,9 +6,8 @@ from pathlib import Path
 import numpy as np
 
 from numerics.io import jsonio, outputs, validate
-from numerics.lsa import training as lsa_training
-from numerics.lsa import settings as ts
 from numerics.io.errors import InputError
+from numerics.lsa import settings as ts, training as lsa_training
 
 # Size bounds (README "Limits"): one step costs ~ batch x N x d^2.
 LIMITS = {"--d": 64, "--N": 10**4, "--steps": 10**6, "--batch": 10**5}

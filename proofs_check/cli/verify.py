@@ -4,7 +4,6 @@ from __future__ import annotations
 import sys
 
 from numerics.io.errors import InputError
-
 from proofs_check.verification import registry
 
 # What --out DIR receives (refused without --force when any of them exists).

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from proofs_check.report import figures
-from proofs_check.report import writers as report_mod
+from proofs_check.report import figures, writers as report_mod
 
 
 def _report_files(report, claims, out_dir) -> list[Path]:

@@ -11,7 +11,6 @@ import math
 from pathlib import Path
 
 from numerics.experiments import plotting
-
 from proofs_check.report.writers import unit
 
 COLOUR = {"passed": "tab:green", "failed": "tab:red", "skipped": "tab:gray"}
@@ -44,7 +43,7 @@ def margins(report: dict, out_dir: Path) -> Path:
         labels, errs, tols, statuses = zip(*groups[u])
         x = list(range(len(labels)))
         if u in LOG_UNITS:
-            errs = [max(e, FLOOR) for e in errs]
+            errs = tuple(max(e, FLOOR) for e in errs)
             ax.set_yscale("log")
         ax.bar(x, errs, color=[COLOUR[s] for s in statuses])
         ax.scatter(x, tols, marker="_", s=160, color="black", zorder=3)

@@ -19,6 +19,8 @@ from theory.core.formulas import all_formulas
 
 from proofs_check import __version__
 from proofs_check.report import provenance, statements
+from theory.core import derivations, notation
+from theory.core.formulas import all_formulas
 
 PREAMBLE = r"""\documentclass[10pt]{article}
 \usepackage[margin=2cm]{geometry}
@@ -183,7 +185,8 @@ def references_section(claims) -> str:
     if not keys:
         return ""
     items = "\n".join(f"\\item {text(provenance.REFERENCES[k])}" for k in keys)
-    return "\\section*{References}\n\\begin{enumerate}\n" + items + "\n\\end{enumerate}\n"  # itemize bullets need TS1 fonts
+    # enumerate, not itemize: itemize bullets need TS1 fonts
+    return "\\section*{References}\n\\begin{enumerate}\n" + items + "\n\\end{enumerate}\n"
 
 
 def derivations_tex(claims, report: dict | None = None) -> tuple[str, dict]:

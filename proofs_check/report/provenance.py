@@ -73,13 +73,15 @@ PROVENANCE: dict[str, Provenance] = {
                      "monotone growth or the singular-value bounds; those are this package's statements."),
     "C5": _abstract("The abstract states that the residual errors are predictable from the prompt-induced "
                     "geometry; the per-eigendirection formulas are this package's formalisation."),
-    "C6": _extension(r"The destabilising $2 \times 2$ witnesses and the shared-preconditioner bound are this package's."),
+    "C6": _extension(r"The destabilising $2 \times 2$ witnesses and the shared-preconditioner bound are this "
+                     "package's."),
     "C7": _extension(r"Several gradient steps per turn ($M_i \to M_i^s$) and the $s \to \infty$ limit are this "
                      "package's extension of the one-step protocol."),
     "C8": _abstract("The abstract states an adversarial regime with asymmetric convergence: one agent reaches "
                     "its objective exactly while the other keeps a persistent bias; the condition "
                     r"$M_A K_B \aadDelta = 0$ is this package's formalisation."),
-    "C9": _extension(r"The full-rank attack prompt $X_A = \sqrt{N}\, U \Gamma_A^{-1/2}$ is this package's construction."),
+    "C9": _extension(r"The full-rank attack prompt $X_A = \sqrt{N}\, U \Gamma_A^{-1/2}$ is this package's "
+                     "construction."),
     "C10": _extension("The rank-one attack prompt is this package's construction."),
     "C11": _extension("Steering the victim's equilibrium to a chosen point is this package's construction."),
     "C12": _abstract("The abstract states that a helper agent updating a turn-based objective implements a "

@@ -81,8 +81,8 @@ NOTATION = [
 RHO = r"\rho(M_A M_B) < 1"
 STATEMENTS: dict[str, Statement] = {
     "L1": Statement(
-        r"With $p = (0, \dots, 0, 1)$ and $Q = \bigl(\begin{smallmatrix} \Gamma^{T} & 0 \\ 0 & 0 \end{smallmatrix}\bigr)$, "
-        r"the LSA "
+        r"With $p = (0, \dots, 0, 1)$ and "
+        r"$Q = \bigl(\begin{smallmatrix} \Gamma^{T} & 0 \\ 0 & 0 \end{smallmatrix}\bigr)$, the LSA "
         r"read-out on the basis queries gives $w' = w - \Gamma (H w - b) = T(w)$ exactly.",
         (r"any prompt $(X, y)$, any message $w$, any $N$ and $d$",)),
     "L1b": Statement(
@@ -256,7 +256,7 @@ def to_rst(text: str) -> str:
     if text.startswith("$$"):
         return ".. math::\n\n   " + text[2:].strip() + "\n"
     parts = _MATH.split(text)
-    out = []
+    out: list[str] = []
     for k, p in enumerate(parts):
         if k % 2:
             if out and re.search(r"[A-Za-z0-9)'(]$", out[-1]):

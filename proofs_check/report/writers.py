@@ -121,8 +121,9 @@ def markdown(report: dict) -> str:
                "| claim | kind | citation | why |", "|---|---|---|---|"]
     for claim in report["claims"]:
         prov = claim.get("provenance") or {}
-        lines_.append(f"| {claim['id']} | {prov.get('kind', '-')} | {prov.get('citation', '-')} | "
-                      f"{prov.get('justification', '-').replace('|', '/').replace(chr(92) + 'aadDelta', chr(92) + 'Delta')} |")
+        justification = prov.get('justification', '-').replace('|', '/')
+        justification = justification.replace(chr(92) + 'aadDelta', chr(92) + 'Delta')
+        lines_.append(f"| {claim['id']} | {prov.get('kind', '-')} | {prov.get('citation', '-')} | {justification} |")
     s = report["summary"]
     used = sorted({unit(c["id"], m) for c in report["claims"] for m in c["methods"]})
     lines_ += ["", f"**{s['passed']} passed, {s['failed']} failed, {s['skipped']} skipped** in {s['seconds']:.1f} s.",

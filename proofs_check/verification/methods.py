@@ -10,10 +10,10 @@ from typing import Callable, Iterable
 import numpy as np
 import sympy as sp
 
-from theory.core import model
-from theory.round_robin import two_agents as ta
-from theory.core.algebra import FreeProof
 from proofs_check.verification.registry import Outcome, Profile
+from theory.core import model
+from theory.core.algebra import FreeProof
+from theory.round_robin import two_agents as ta
 
 # The hypothesis (named in the claims) that makes the two-agent factors invertible: I - M_B M_A
 # has the same nonzero spectrum shifted by 1 as I - M_A M_B, so one hypothesis covers both.

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 import mpmath as mp
 import numpy as np
 
-from numerics.dynamics import closed_forms, precise
 from numerics.agents import random_systems
-
+from numerics.dynamics import closed_forms, precise
 from proofs_check.verification.methods import PRECISE_DPS
 
 # (rho, cond(H_A)) pairs from docs/theory.rst, V5: rho up to 1 - 1e-10, cond(H) up to 1e12.
@@ -73,7 +72,7 @@ def float64_digits(case: PreciseCase, u_ref: mp.matrix) -> float:
     c = np.stack([KA @ f(case.w_A)[:, 0], KB @ f(case.w_B)[:, 0]])
     u64 = closed_forms.fixed_points(M, c, check=False)[0]
     ref = f(u_ref)[:, 0]
-    return float(-np.log10(max(np.linalg.norm(u64 - ref) / np.linalg.norm(ref), 1e-17)))
+    return float(-np.log10(max(float(np.linalg.norm(u64 - ref) / np.linalg.norm(ref)), 1e-17)))
 
 
 def cases(profile, seed_offset: int, d: int = 4):
@@ -86,6 +85,7 @@ def cases(profile, seed_offset: int, d: int = 4):
 def mp_gain(expr):
     """An mpmath function ``(a_k, b_k) -> gain`` from a C5 SymPy expression (theory.round_robin.per_direction)."""
     import sympy as sp
+
     from theory.round_robin import per_direction as pd
 
     return sp.lambdify((pd.a, pd.b), expr, "mpmath")

@@ -34,8 +34,9 @@ CACHED_METHODS = ("V1", "V2", "V3")
 FIRST_PARTY = ("theory", "numerics", "proofs_check")
 ENV_DIR = "A2AD_CACHE_DIR"
 FORMAT = 1  # bump when the entry layout changes
-RESULT_KEYS = {"method": str, "status": str, "worst_error": (int, float), "tolerance": (int, float),
-               "instances": int, "seconds": (int, float), "detail": str}
+RESULT_KEYS: dict[str, type | tuple[type, ...]] = {
+    "method": str, "status": str, "worst_error": (int, float), "tolerance": (int, float),
+    "instances": int, "seconds": (int, float), "detail": str}
 
 
 def default_dir() -> Path:
@@ -86,7 +87,7 @@ def _named_modules(name: str, path: str, source: bytes | None = None) -> set[str
                 base = node.module or ""
             found.add(base)
             found.update(f"{base}.{a.name}" for a in node.names)  # `from pkg import submodule`
-    out = set()
+    out: set[str] = set()
     for mod in found:
         parts = mod.split(".")
         if parts[0] in FIRST_PARTY:

@@ -152,7 +152,8 @@ def run(claims: list[Claim], profile: Profile, on_method: Callable | None = None
                         "hypotheses": list(claim.hypotheses), "reference": claim.reference,
                         "provenance": claim.provenance.as_dict() if claim.provenance else None,
                         "status": claim_status(methods), "methods": methods})
-    summary = {s: sum(1 for e in entries if e["status"] == s) for s in ("passed", "failed", "skipped")}
+    summary: dict[str, float] = {s: sum(1 for e in entries if e["status"] == s)
+                                 for s in ("passed", "failed", "skipped")}
     summary["seconds"] = round(time.perf_counter() - start, 3)
     if cache is not None:
         cache.record_timings(profile.name, {f"{claims[i].id} {m}": r["seconds"] for (i, m), r in results.items()

@@ -61,8 +61,7 @@ def targets(rng: np.random.Generator, d: int, scale: float, angle: float) -> np.
 
 
 def pair_examples():
-    from hypothesis import assume
-    from hypothesis import strategies as st
+    from hypothesis import assume, strategies as st
 
     @st.composite
     def build(draw):

@@ -20,10 +20,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from numerics.lsa import training as lsa_training, trained_pair
-from numerics.lsa import settings as ts
+from numerics.lsa import settings as ts, trained_pair, training as lsa_training
 from numerics.lsa.training import TARGET_REL_ERROR
-
 from proofs_check.verification.methods import default_power, finite_max
 from proofs_check.verification.registry import Outcome, Profile
 
@@ -87,7 +85,8 @@ def v7_gamma_star(profile: Profile) -> Outcome:
                    f"||Gamma_eff - Gamma*||_F / ||Gamma*||_F after Adam training: "
                    f"{tp.training[0].metadata['steps']} steps, d={trained_pair.D}, N={trained_pair.N_CONTEXT}, "
                    f"sigma/tau=0.1, Sigma in [0.5, 2]: {main[0]:.2e}, {main[1]:.2e}; label-noise agent "
-                   f"({noisy[0].metadata['steps']} steps, d={NOISE_D}, N={NOISE_N}, sigma/tau={NOISE_SIGMA / NOISE_TAU:g}): "
+                   f"({noisy[0].metadata['steps']} steps, d={NOISE_D}, N={NOISE_N}, "
+                   f"sigma/tau={NOISE_SIGMA / NOISE_TAU:g}): "
                    f"{label[0]:.2e}",
                    power=f"a Gamma* without sigma^2/tau^2 would be {without:.1e} away from the label-noise agent, "
                          f"{without / TARGET_REL_ERROR:.0f}x the bar")

@@ -12,17 +12,12 @@ from typing import Callable
 
 import sympy as sp
 
-from theory.interventions import adversarial as adv
 from theory.core import algebra
-from theory.stochastic import fitting
-from theory.round_robin import k_agents as ka
-from theory.lsa import agent as lsa
-from theory.interventions import newton_helper as nh
-from theory.stochastic import noisy
-from theory.round_robin import per_direction as pd
-from theory.round_robin import steps
-from theory.round_robin import two_agents as ta
 from theory.core.model import I, evaluate, matrix, vector
+from theory.interventions import adversarial as adv, newton_helper as nh
+from theory.lsa import agent as lsa
+from theory.round_robin import k_agents as ka, per_direction as pd, steps, two_agents as ta
+from theory.stochastic import fitting, noisy
 
 A, B = ta.A, ta.B
 
@@ -50,6 +45,8 @@ class StepCheck:
 
 def _v2_residual(chain: Chain, lhs, rhs) -> sp.Expr:
     """The first nonzero entry of ``lhs - rhs`` over the explicit dimensions (0 if none)."""
+    if chain.explicit is None:
+        raise ValueError(f"{chain.claim} ({chain.title}): a V2 chain needs explicit(dim)")
     for dim in chain.dims:
         matrices, scalars = chain.explicit(dim)
         diff = sp.Matrix(evaluate(lhs, matrices)) - sp.Matrix(evaluate(rhs, matrices))
@@ -66,7 +63,7 @@ def check(chain: Chain) -> list[StepCheck]:
     out = []
     for i in range(1, len(chain.steps)):
         lhs, rhs = chain.steps[i - 1][0], chain.steps[i][0]
-        justified = ()
+        justified: tuple[tuple[str, str], ...] = ()
         if chain.method == "V1":
             try:
                 proof = algebra.prove(_block_free(lhs), _block_free(rhs), (), chain.definitions,
@@ -306,6 +303,7 @@ CHAINS += [
 
 
 from theory.protocol import chains as protocol_chains  # noqa: E402 - P1-P5 chains start from the protocol compiler's output
+
 CHAINS += protocol_chains.chains(Chain)
 
 # The inverses a V1 chain may use, per claim: each factor with the hypothesis (as the claim states it)

@@ -68,7 +68,8 @@ class Formula:
     def macro(self) -> str:
         """LaTeX macro name, letters only: ``C2.fixed_point_A`` -> ``aadFixedPointA``."""
         words = re.split(r"[^A-Za-z0-9]+", self.name)
-        digits = dict(zip("0123456789", ["Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine"]))
+        digits = dict(zip("0123456789",
+                          ["Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine"]))
         camel = "".join(w[:1].upper() + w[1:] for w in words if w)
         return "aad" + "".join(digits.get(ch, ch) for ch in camel)
 

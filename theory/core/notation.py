@@ -86,7 +86,8 @@ def is_delta(expr) -> bool:
 
 
 def _negative(term, flips: bool = True) -> bool:
-    if isinstance(term, sp.Mul) and not isinstance(term, sp.MatMul) and flips:  # as printed: the sign of the number times one per flipped binomial
+    # as printed: the sign of the number times one per flipped binomial
+    if isinstance(term, sp.Mul) and not isinstance(term, sp.MatMul) and flips:
         sign = 1
         for f in sp.Mul.make_args(term):
             if f.is_Number and f.is_negative:

@@ -48,5 +48,6 @@ FORMULAS = [
             r"Attacker's target that puts B's equilibrium at $p$."),
     Formula("C16", "victim_residual_s_steps", sp.MatrixSymbol("e_B", *A.w_star.shape),
             -B.M ** sp.Symbol("s_B") * ta.Delta,
-            r"B's plateau against an exact attacker with $s_B$ steps per turn: $\|e_B\| \le \|M_B^{s_B}\| \, \|\aadDelta\|$."),
+            r"B's plateau against an exact attacker with $s_B$ steps per turn: "
+            r"$\|e_B\| \le \|M_B^{s_B}\| \, \|\aadDelta\|$."),
 ]

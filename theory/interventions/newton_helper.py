@@ -32,7 +32,8 @@ inexact_error_next = A.T(inexact_message) - A.w_star
 inexact_error_rate = A.M * (I - alpha * sp.Inverse(Hhat) * H_A) * (u - A.w_star)
 
 FORMULAS = [
-    Formula("C12", "helper_relabel", sp.MatrixSymbol("w_{B}(t)", *u.shape), w_B_relabel(sp.MatrixSymbol("n_t", *u.shape)),
+    Formula("C12", "helper_relabel", sp.MatrixSymbol("w_{B}(t)", *u.shape),
+            w_B_relabel(sp.MatrixSymbol("n_t", *u.shape)),
             r"Helper's relabelled target that makes it emit $n_t$."),
     Formula("C12", "newton_error", sp.MatrixSymbol("u_{t+1} - w^*_A", *u.shape), newton_error_rate,
             "Main agent's error after one round with the oracle Newton helper."),

@@ -169,11 +169,15 @@ s_1 = sp.Symbol("s", positive=True)  # Sigma in d = 1
 (gamma_star_1d,) = gamma_star(sp.Matrix([[s_1]]))  # the one entry of a 1 x 1 matrix
 
 FORMULAS = [
-    Formula("L2", "gamma_star_scalar", sp.Symbol("Gamma^*"), gamma_star_1d, r"$\Gamma^*$ in $d = 1$ with $\Sigma = s$."),
+    Formula("L2", "gamma_star_scalar", sp.Symbol("Gamma^*"), gamma_star_1d,
+            r"$\Gamma^*$ in $d = 1$ with $\Sigma = s$."),
     Formula("L2", "gamma_star", sp.MatrixSymbol("Gamma^*", d, d), gamma_star_matrix,
-            r"Risk-minimising LSA preconditioner for $x \sim \mathcal{N}(0, \Sigma)$, $w \sim \mathcal{N}(0, \tau^2 I)$, label noise $\sigma$."),
+            r"Risk-minimising LSA preconditioner for $x \sim \mathcal{N}(0, \Sigma)$, "
+            r"$w \sim \mathcal{N}(0, \tau^2 I)$, label noise $\sigma$."),
     Formula("L1", "gd_readout", sp.MatrixSymbol("w' - w", d, 1), gd_step,
-            r"LSA read-out with $p = (0, \dots, 0, 1)$ and $Q = \mathrm{diag}(\Gamma^{T}, 0)$: one preconditioned GD step."),
+            r"LSA read-out with $p = (0, \dots, 0, 1)$ and $Q = \mathrm{diag}(\Gamma^{T}, 0)$: "
+            r"one preconditioned GD step."),
     Formula("L1b", "general_map", sp.MatrixSymbol("w' - w", d, 1), general_expansion,
-            r"LSA read-out with general weights; affine exactly when $q_{yx} = 0$, with $\Gamma_{\mathrm{eff}} = p_y Q_{xx}^{T}$."),
+            r"LSA read-out with general weights; affine exactly when $q_{yx} = 0$, "
+            r"with $\Gamma_{\mathrm{eff}} = p_y Q_{xx}^{T}$."),
 ]

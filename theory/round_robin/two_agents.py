@@ -48,7 +48,8 @@ AGENTS = (A, B)
 FORMULAS = [
     Formula("C1", "round_map_A", vector("u_{t+1}"), round_map_u_expanded,
             "A's message after one round (B then A)."),
-    Formula("C1", "round_map_B", sp.MatrixSymbol("v_{t}", *v.shape), round_map_v_expanded.xreplace({v: vector("v_{t-1}")}),
+    Formula("C1", "round_map_B", sp.MatrixSymbol("v_{t}", *v.shape),
+            round_map_v_expanded.xreplace({v: vector("v_{t-1}")}),
             "B's message after one round (A then B)."),
     Formula("C2", "fixed_point_A", sp.MatrixSymbol("u^*", *u.shape), u_star, "A's fixed point."),
     Formula("C2", "fixed_point_B", sp.MatrixSymbol("v^*", *v.shape), v_star, "B's fixed point."),

@@ -15,8 +15,7 @@ import sympy as sp
 
 from theory.core.formulas import Formula
 from theory.core.model import matrix, vector
-from theory.round_robin import k_agents as ka
-from theory.round_robin import two_agents as ta
+from theory.round_robin import k_agents as ka, two_agents as ta
 
 A, B = ta.A, ta.B
 eta_A, eta_B = vector("eta_A"), vector("eta_B")
