@@ -216,8 +216,7 @@ def derive_protocol(config) -> DerivedProtocol:
     True
     """
     from numerics.protocol import spec as nproto
-    from theory.protocol import compiler as P
-    from theory.protocol import report
+    from theory.protocol import compiler as P, report
 
     system = load_config(config)
     proto = system.protocol or nproto.round_robin(system.names, system.initial_message)

@@ -23,14 +23,17 @@ import numpy as np
 import pytest
 
 from numerics.dynamics import noisy, prediction, simulate
-from numerics.fit import fitting
-from numerics.fit import output as fit_output
+from numerics.fit import fitting, output as fit_output
 from numerics.io import config, transcripts
 from numerics.io.errors import InputError
-from numerics.protocol import attack as protocol_attack
-from numerics.protocol import engine, random_protocols, spec
-from numerics.protocol import fit as protocol_fit
-from numerics.protocol import transcript as pt
+from numerics.protocol import (
+    attack as protocol_attack,
+    engine,
+    fit as protocol_fit,
+    random_protocols,
+    spec,
+    transcript as pt,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 KINDS = ("convergent", "overshoot", "uninformed", "coupling")

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from chat_server import ChatServer
 
+from chat_server import ChatServer
 from numerics.io import config, locks, outputs, transcripts, validate
 from numerics.io.errors import A2ADError, DerivationRefused, InputError, ServiceError
 from numerics.llm import client as llm_client

@@ -7,9 +7,8 @@ import mpmath as mp
 import numpy as np
 import pytest
 
-from numerics.io import config
 from numerics.dynamics import prediction, simulate
-from numerics.protocol import spec as protocol, evaluate as protocol_eval, random_protocols as protocol_random
+from numerics.io import config
 from numerics.io.errors import InputError
 from numerics.protocol import evaluate as protocol_eval, random_protocols as protocol_random, spec as protocol
 from proofs_check.cli import main as cli

@@ -12,16 +12,10 @@ import pytest
 from chat_server import ChatServer
 from numerics.agents.gd import GDAgent
 from numerics.agents.prompts import from_prompt
-from numerics.dynamics import lyapunov, noisy
+from numerics.dynamics import lyapunov, noisy, simulate
 from numerics.fit import fitting
 from numerics.interventions import attacks
 from numerics.io import config, transcripts
-from numerics.fit import fitting
-from numerics.dynamics import lyapunov, noisy, simulate
-from numerics.protocol import spec as protocol, attack as protocol_attack, evaluate as protocol_eval, fit as protocol_fit, random_protocols as protocol_random
-from numerics.llm import text_protocol
-from numerics.protocol import transcript as pt
-from numerics.agents.gd import GDAgent
 from numerics.io.errors import InputError
 from numerics.llm import text_protocol
 from numerics.protocol import (

@@ -9,13 +9,11 @@ import numpy as np
 import pytest
 
 from numerics.dynamics import closed_forms, simulate
-from numerics.protocol import spec as protocol, evaluate as protocol_eval, kernel as protocol_kernel, random_protocols as protocol_random
 from numerics.io.errors import InputError
 from numerics.protocol import (
     evaluate as protocol_eval,
     kernel as protocol_kernel,
     random_protocols as protocol_random,
-    spec as protocol,
 )
 
 # Kernel vs np.linalg.solve of the same round map: both are LU with partial pivoting of a

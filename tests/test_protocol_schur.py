@@ -9,11 +9,10 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from numerics.protocol import spec as protocol, evaluate as protocol_eval, random_protocols as protocol_random
 from numerics.dynamics import simulate
+from numerics.protocol import evaluate as protocol_eval, random_protocols as protocol_random
 from proofs_check.cli import main as cli
-from theory.protocol import checks as protocol_checks, compiler as P
-from theory.protocol import report as protocol_report
+from theory.protocol import checks as protocol_checks, compiler as P, report as protocol_report
 
 # Derived expressions evaluated in float64 (a few inverses of well-conditioned d x d blocks)
 # vs the package's fixed point: rounding only.

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from numerics.io import validate
 from numerics.dynamics.closed_forms import require_contraction
+from numerics.io import validate
 from numerics.io.errors import InputError
 
 

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numerics.io import jsonio, validate
 from numerics.agents import prompts
 from numerics.agents.gd import GDAgent
+from numerics.io import jsonio, validate
 from numerics.io.errors import InputError
 from numerics.io.schema import check_version
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from numerics.protocol import spec as proto
 from numerics.agents import random_systems
 from numerics.agents.gd import GDAgent
-from numerics.io.config import System
 from numerics.agents.prompts import from_geometry
+from numerics.io.config import System
+from numerics.protocol import spec as proto
 
 WEIGHT_KINDS = ("average", "convex", "anchored", "any")
 

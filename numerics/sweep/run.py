@@ -22,10 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from numerics.sweep import measures as sweep_measures
 from numerics.io import locks, outputs
 from numerics.io.errors import InputError, ServiceError
 from numerics.io.schema import SCHEMA_VERSION, versioned
+from numerics.sweep import measures as sweep_measures
 from numerics.sweep.spec import Spec, canonical
 
 BACKENDS = ("local", "dask")

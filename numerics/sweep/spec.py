@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from numerics.io import config, schema, validate
-from numerics.lsa import settings as ts
 from numerics.io.errors import InputError
 from numerics.lsa import settings as ts
 

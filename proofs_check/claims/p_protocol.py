@@ -16,8 +16,6 @@ import numpy as np
 import sympy as sp
 
 from numerics.dynamics import closed_forms, precise, simulate
-from numerics.protocol import evaluate as protocol_eval, random_protocols as protocol_random
-from numerics.protocol import spec as nproto
 from numerics.io.config import System
 from numerics.protocol import evaluate as protocol_eval, random_protocols as protocol_random, spec as nproto
 from proofs_check.report.provenance import cite

@@ -32,8 +32,6 @@ def run(args) -> int:
         return protocol_derive.run(args)
     from numerics.io import outputs
     from numerics.io.schema import versioned
-
-    from proofs_check.verification import registry
     from proofs_check.cli.verify import claim_ids
     from proofs_check.verification import registry
 

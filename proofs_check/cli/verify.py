@@ -39,7 +39,6 @@ def run(args) -> int:
     import contextlib
 
     from numerics.io import locks, outputs, progress
-
     from proofs_check.report import writers as report
     from proofs_check.verification import runner
     from proofs_check.verification.proof_cache import ProofCache

@@ -14,9 +14,6 @@ from pathlib import Path
 import sympy as sp
 
 from numerics.io.errors import DerivationRefused, InputError
-from theory.core import derivations, notation
-from theory.core.formulas import all_formulas
-
 from proofs_check import __version__
 from proofs_check.report import provenance, statements
 from theory.core import derivations, notation

@@ -16,8 +16,7 @@ from theory.protocol.description import round_robin, spec
 from theory.protocol.printing import to_matrix_expr
 from theory.protocol.result import Compiled
 from theory.protocol.symbols import M, gap, w_star
-from theory.round_robin import k_agents as ka
-from theory.round_robin import two_agents as ta
+from theory.round_robin import k_agents as ka, two_agents as ta
 
 
 @lru_cache(maxsize=None)

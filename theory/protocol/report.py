@@ -152,7 +152,7 @@ def _eq(lhs: str, f: dict, wrap: tuple[str, str] = ("", "")) -> str:
             cur = ""
         cur += (" " if cur else "") + t
     lines.append(cur)
-    body = f" \\\\\n  &\\quad ".join(lines)
+    body = " \\\\\n  &\\quad ".join(lines)
     return "\\begin{align*}\n  " + f"{lhs} &= {wrap[0]}{body}{wrap[1]}" + "\n\\end{align*}"
 
 
