@@ -8,10 +8,14 @@ Guarantees (README "LLM runs"):
 
 - The key is sent only in the ``Authorization`` header of a POST to the configured
   endpoint. Redirects are never followed (a 3xx is an error), so the header never goes
-  to another origin. The key is not in ``repr``; every text that leaves the client (the
-  reply itself, error bodies, exception texts) is redacted *before* it is shortened.
+  to another origin. Surrounding whitespace is stripped from the key; a key with control
+  characters inside is refused without being printed. The key is not in ``repr``; every
+  text that leaves the client (the reply itself, error bodies, exception texts) is redacted
+  in every form the key could be printed in (raw, escaped, ``repr``, base64,
+  percent-encoded) *before* it is shortened.
 - ``timeout`` bounds each request's *total* time (connect, headers, body, slow drip
-  included): a watchdog shuts the socket at the deadline. An optional run ``deadline``
+  included, whatever the HTTP version or ``Connection`` header): a watchdog shuts the
+  socket at the deadline. An optional run ``deadline``
   (``time.monotonic()`` value) bounds all requests and back-offs together.
 - The body is read up to :data:`MAX_BODY_BYTES`; a larger one is refused.
 - Broken HTTP (``IncompleteRead``, ``BadStatusLine``, ``LineTooLong``, resets) is an
@@ -19,6 +23,7 @@ Guarantees (README "LLM runs"):
 """
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import os
@@ -27,7 +32,7 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass, field
-from urllib.parse import urlparse
+from urllib.parse import quote, quote_plus, urlparse
 
 from numerics.io.errors import InputError, ServiceError
 
@@ -54,6 +59,31 @@ class _Failure(Exception):
         self.text, self.retry = text, retry
 
 
+def _clean_key(key) -> str:
+    """The key without surrounding whitespace (a trailing newline from a file or ``echo``); a key with
+    control characters inside would corrupt the header, so it is refused without being printed."""
+    if not isinstance(key, str):
+        raise InputError("LLM API key", REDACTED, f"must be text (option --api-key or {ENV_KEY})")
+    key = key.strip()
+    bad = [ch for ch in key if ord(ch) < 32 or ord(ch) == 127 or not ch.isprintable()]
+    if bad:
+        raise InputError("LLM API key", REDACTED, f"contains {len(bad)} control or non-printable character(s) "
+                         f"(option --api-key or {ENV_KEY}); the key is not shown")
+    return key
+
+
+def _key_forms(key: str) -> list[str]:
+    """Every printed form of ``key`` that a library or an error text could produce, longest first."""
+    if not key:
+        return []
+    raw = key.encode("utf-8")
+    forms = {key, repr(key)[1:-1], key.encode("unicode_escape").decode("ascii"), repr(raw)[2:-1],
+             base64.b64encode(raw).decode("ascii"), base64.urlsafe_b64encode(raw).decode("ascii"),
+             base64.b64encode(raw).decode("ascii").rstrip("="), quote(key, safe=""), quote_plus(key),
+             base64.b64encode(f"Bearer {key}".encode()).decode("ascii").rstrip("=")}
+    return sorted((f for f in forms if f), key=len, reverse=True)
+
+
 def _one_line(text: str, limit: int) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[:limit] + "..."
@@ -71,6 +101,7 @@ class ChatClient:
     deadline: float | None = field(default=None, repr=False)  # time.monotonic() by which the whole run must end
 
     def __post_init__(self):
+        self.api_key = _clean_key(self.api_key)
         url = urlparse(self.endpoint or "")
         if url.scheme not in ("http", "https") or not url.hostname:
             raise InputError("LLM endpoint", self.redact(str(self.endpoint)),
@@ -92,8 +123,11 @@ class ChatClient:
         return self.endpoint.rstrip("/") + "/chat/completions"
 
     def redact(self, text: str) -> str:
-        """``text`` with every occurrence of the key replaced (always before any shortening)."""
-        return text.replace(self.api_key, REDACTED) if self.api_key else text
+        """``text`` with every occurrence of the key replaced, in every form it could be printed in
+        (raw, escaped, ``repr``, base64, percent-encoded); always before any shortening."""
+        for form in _key_forms(self.api_key):
+            text = text.replace(form, REDACTED)
+        return text
 
     _redact = redact  # older name
 
@@ -140,20 +174,26 @@ class ChatClient:
         else:
             conn = http.client.HTTPConnection(url.hostname, url.port, timeout=budget)
         expired = threading.Event()
+        held: list = []  # the connected socket: a response that will close (HTTP/1.0, Connection: close)
+        # takes it over and sets conn.sock to None, so the watchdog must not look it up there
 
-        def cut():  # the watchdog: the total deadline, whatever the server's pace
+        def cut():  # the watchdog: the total deadline, whatever the server's pace or HTTP version
             expired.set()
-            sock = conn.sock
-            if sock is not None:
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+            for sock in held + [conn.sock]:
+                if sock is not None:
+                    try:
+                        sock.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
 
         timer = threading.Timer(budget, cut)
         timer.daemon = True
         timer.start()
         try:
+            conn.connect()
+            held.append(conn.sock)
+            if expired.is_set():  # the deadline passed while connecting
+                raise _Failure(f"timed out: no complete response within {budget:g} s", retry=True)
             conn.request("POST", path, body=data, headers=headers)
             response = conn.getresponse()
             status = response.status

@@ -24,7 +24,10 @@ from numerics.agents import prompts
 from numerics.io import validate
 from numerics.io.errors import InputError
 
-NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+# One way to match each number (no two quantifiers compete for the same digits), so a match or a
+# failed match is linear in the text: a reply of hundreds of kB of digits is read in milliseconds.
+NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
+MAX_NUMBER_CHARS = 64  # a float64 needs at most 25 characters; longer answer entries are refused unread
 BRACKETED = re.compile(r"\[([^\[\]]*)\]")
 REASK = ("\n\nYour previous reply could not be read: {reason}. Reply with the weight vector only, "
          "exactly in the form w = [w1, w2, ...] with {d} numbers.")
@@ -76,6 +79,10 @@ def parse_vector(reply: str, d: int) -> np.ndarray:
     items = [t.strip() for t in groups[-1].split(",")]
     if len(items) == 1 and items[0] == "":
         items = []
+    long = [t for t in items if len(t) > MAX_NUMBER_CHARS]
+    if long:
+        raise ReplyError("reply", reply, f"has an answer entry of {len(long[0])} characters "
+                         f"(at most {MAX_NUMBER_CHARS}: a float64 needs 25)")
     bad = [t for t in items if not re.fullmatch(NUMBER, t)]
     if bad:
         kind = "a non-finite" if any(re.fullmatch(r"[-+]?(nan|inf(inity)?)", t, re.I) for t in bad) else "a non-numeric"

@@ -45,6 +45,48 @@ def covariance(spec, d: int) -> np.ndarray:
     return validate.spd("Sigma", arr, d)
 
 
+# Memory a run may take (the arrays of one step, estimated before any is drawn): an eighth of this
+# machine's 24 GiB leaves room for the rest of a session; the estimate is in the refusal.
+MAX_TRAINING_BYTES = 3 * 2**30
+# Float options: outside these the model's own quantities leave float64 (tau^2 and sigma^2 under- or
+# overflow in Gamma*'s sigma^2/tau^2, the labels y = <w, x> + sigma eps overflow in the loss).
+TAU_RANGE = (1e-6, 1e6)
+SIGMA_MAX = 1e6
+LR_MAX = 10.0  # Adam's step is about lr per entry: beyond 10 the first step already leaves every scale
+
+
+def training_bytes(d: int, N: int, batch: int, agents: int, loss_kind: str) -> int:
+    """Peak bytes of one training step's arrays (float64), from the shapes the step allocates.
+
+    ``sampled`` (:func:`train`): the contexts X, their tokens Z and the GEMM's temporaries, about four
+    ``batch x N x (d+1)`` arrays, plus the queries and the per-task moments. ``query-averaged``
+    (:func:`train_together`): per agent and task, the Bartlett factor, ``L_z``, G, its transpose and
+    C, about six ``(d+1) x (d+1)`` arrays (measured with tracemalloc in tests/test_hostile_inputs.py).
+    """
+    k = d + 1
+    if loss_kind == "sampled":
+        per_task = 4 * N * k + 3 * QUERIES_PER_TASK * k + 2 * k * k
+    else:
+        per_task = 6 * k * k + 2 * k
+    return 8 * agents * batch * per_task
+
+
+def check_training_options(d: int, N: int, batch: int, agents: int, loss_kind: str, tau: float, sigma: float,
+                           lr: float) -> None:
+    """Refuse, before any array is drawn, options whose run would not fit in memory or in float64."""
+    for name, value, low, high in (("tau", tau, *TAU_RANGE), ("lr", lr, 0.0, LR_MAX)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) \
+                or not low < value <= high:
+            raise InputError(name, value, f"must be a number in ({low:g}, {high:g}]")
+    if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not np.isfinite(sigma) \
+            or not 0 <= sigma <= SIGMA_MAX:
+        raise InputError("sigma", sigma, f"must be a number in [0, {SIGMA_MAX:g}]")
+    need = training_bytes(d, N, batch, agents, loss_kind)
+    if need > MAX_TRAINING_BYTES:
+        raise InputError("batch", batch, f"with d = {d}, N = {N} needs about {need / 2**30:.3g} GiB per step "
+                         f"(limit {MAX_TRAINING_BYTES / 2**30:g} GiB): lower --batch, --N or --d")
+
+
 def gamma_star(Sigma: np.ndarray, N: int, tau: float, sigma: float) -> np.ndarray:
     """L2: ``Gamma* = [((N+1)/N) Sigma + ((tr Sigma + sigma^2/tau^2)/N) I]^{-1}``."""
     d = Sigma.shape[0]
@@ -140,6 +182,7 @@ def train(d: int, N: int, Sigma, tau: float, sigma: float, *, steps: int, batch:
     """
     d = validate.positive_int("d", d)
     N = validate.positive_int("N", N)
+    check_training_options(d, N, validate.positive_int("batch", batch), 1, "sampled", tau, sigma, lr)
     S = covariance(Sigma, d)
     rng = np.random.default_rng(seed)
     draw = lambda: sample_tasks(rng, batch, N, S, tau, sigma)
@@ -163,6 +206,8 @@ def train_together(d: int, N: int, Sigmas, tau: float, sigma: float, *, steps: i
     """
     d = validate.positive_int("d", d)
     N = validate.positive_int("N", N)
+    check_training_options(d, N, validate.positive_int("batch", batch), len(Sigmas), "query-averaged", tau, sigma,
+                           lr)
     S = np.stack([covariance(s, d) for s in Sigmas])
     L = np.linalg.cholesky(S)
     rng = np.random.default_rng(seed)
