@@ -2,6 +2,7 @@
 or control characters, every printed form of the key, servers that close the connection and drip
 their body (HTTP/1.0, ``Connection: close``), and replies holding a huge number."""
 import base64
+import json
 import time
 from urllib.parse import quote
 
@@ -10,7 +11,15 @@ import pytest
 from chat_server import ChatServer
 from numerics.io.errors import InputError
 from numerics.llm import client as llm_client, text_protocol
-from test_io_security import SECRET, SLACK, RawServer, cfg, leaks, llm_args, one_line_error, run_cli  # noqa: F401 (cfg: a fixture)
+from test_io_security import CONFIG, SECRET, SLACK, RawServer, leaks, llm_args, one_line_error, run_cli
+
+
+@pytest.fixture
+def cfg(tmp_path):
+    path = tmp_path / "cfg.json"
+    path.write_text(json.dumps(CONFIG))
+    return path
+
 
 # --- the key ----------------------------------------------------------------------------------
 
