@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from numerics.dynamics import lyapunov
 from numerics.fit import fitting
 from numerics.protocol import evaluate as protocol_eval
 from numerics.io.errors import InputError
@@ -39,8 +40,6 @@ def stationary_covariance(M: np.ndarray, S: np.ndarray, W: np.ndarray, mask: np.
 
     ``M`` (K, d, d) per-turn transfers, ``S`` (K, d, d) per-turn noise covariances.
     """
-    from scipy.linalg import solve_discrete_lyapunov
-
     K, d = M.shape[0], M.shape[-1]
     zero = np.zeros((K, d))
     Q = np.zeros((K * d, K * d))
@@ -55,7 +54,7 @@ def stationary_covariance(M: np.ndarray, S: np.ndarray, W: np.ndarray, mask: np.
     idx = protocol_eval.live_index(live, d)
     A = Phi[:, idx]
     if idx.size:
-        Sigma = A @ solve_discrete_lyapunov(A[idx], Q[np.ix_(idx, idx)]) @ A.T + Q
+        Sigma = A @ lyapunov.discrete_lyapunov(A[idx], Q[np.ix_(idx, idx)]) @ A.T + Q  # O(n^3) Schur solve
     else:  # no message survives a round: only the round's own noise
         Sigma = Q
     Sigma = (Sigma + Sigma.T) / 2
