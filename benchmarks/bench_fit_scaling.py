@@ -108,7 +108,8 @@ def cli_fit_seconds() -> float:
 
 
 def main() -> dict:
-    env = dict(os.environ, **ONE_THREAD, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    env = dict(os.environ, **ONE_THREAD, PYTHONPATH=path)
     child = subprocess.run([sys.executable, __file__, "--measure"], capture_output=True, text=True, check=True,
                            env=env, cwd=ROOT)
     out = json.loads(child.stdout)

@@ -19,7 +19,8 @@ from theory.stochastic import noisy
 from theory.round_robin import two_agents as ta
 
 from proofs_check.verification.instances import random_gd_agent
-from proofs_check.verification.methods import PAIR_FACTORS, PAIR_INVERTIBLE, free_proofs, relative_error, worst, with_python_control
+from proofs_check.verification.methods import (PAIR_FACTORS, PAIR_INVERTIBLE, free_proofs, relative_error, worst,
+                                               with_python_control)
 from proofs_check.report.provenance import cite
 from proofs_check.verification.registry import Claim, Outcome, Profile
 
