@@ -4,7 +4,7 @@ Side by side in one run (medians of REPEATS interleaved runs, one BLAS thread as
 the package's Schur solve, scipy's ``solve_discrete_lyapunov`` (its default, the bilinear transform
 at these sizes) and, at d = 25 only, the dense Kronecker reference (O(d^6): 23 s at d = 80).
 ``fit`` is :func:`numerics.fit.fitting.fit_transcript` (what `a2ad fit` runs, without the figure)
-on a noisy two-agent GD transcript of ROUNDS rounds with FIT_BOOTSTRAP resamples. The exponent
+on a noisy two-agent GD transcript of max(ROUNDS, ROUNDS_PER_DIM d) rounds with FIT_BOOTSTRAP resamples. The exponent
 is the log-log least-squares slope over d (pass: at most MAX_EXPONENT). Last, one `a2ad fit` of a
 d = 60 transcript with the default bootstrap, timed end to end (target: at most 60 s).
 """
@@ -25,6 +25,9 @@ DIMS = (25, 50, 100, 200)
 REPEATS = 5
 FIT_REPEATS = 3
 ROUNDS = 400
+# With fewer than ~10 d rounds most pairs-bootstrap refits at d >= 100 diverge (fitted rho >= 1), and a
+# diverging refit skips the covariance solve: the timing would leave out what it is meant to measure.
+ROUNDS_PER_DIM = 10
 FIT_BOOTSTRAP = 10  # per-resample cost is what scales; the default 200 would take minutes at d = 200
 KRONECKER_DIMS = (25,)
 MAX_EXPONENT = 3.5
@@ -91,7 +94,7 @@ def measure() -> dict:
                 solve[k][d] = v
             else:
                 solve[k].append(v)
-        tr = transcript(d, ROUNDS, d)
+        tr = transcript(d, max(ROUNDS, ROUNDS_PER_DIM * d), d)
         fit.append(medians({"fit": lambda: fitting.fit_transcript(tr, bootstrap=FIT_BOOTSTRAP, seed=0)},
                            FIT_REPEATS)["fit"])
     return {"dims": list(DIMS), "solve_seconds": solve, "fit_seconds": fit}
@@ -125,7 +128,7 @@ def main() -> dict:
           f"package Schur [{ms(solve['package (Schur)'])}] -> d^{out['exponents']['package (Schur)']:.2f}; "
           f"scipy [{ms(solve['scipy'])}] -> d^{out['exponents']['scipy']:.2f}; Kronecker reference "
           + "; ".join(f"d={d}: {1e3 * s:.1f} ms" for d, s in solve["Kronecker reference"].items()))
-    print(f"fit_transcript ({ROUNDS} rounds, bootstrap {FIT_BOOTSTRAP}), medians of {FIT_REPEATS}, s: "
+    print(f"fit_transcript (max({ROUNDS}, {ROUNDS_PER_DIM} d) rounds, bootstrap {FIT_BOOTSTRAP}), medians of {FIT_REPEATS}, s: "
           f"[{', '.join(f'{s:.2f}' for s in out['fit_seconds'])}] -> d^{out['exponents']['fit']:.2f} "
           f"(pass: exponents <= {MAX_EXPONENT})")
     print(f"a2ad fit, d = {CLI_D}, {ROUNDS} rounds, default bootstrap: {out['cli_fit_seconds_d60']:.1f} s "
