@@ -164,7 +164,7 @@ def stationary_covariance(M: np.ndarray, S: np.ndarray, W: np.ndarray, mask: np.
     agents R have nonzero columns in ``Phi``, so ``Sigma_RR`` solves the reduced equation and
     ``Sigma = Phi_:R Sigma_RR Phi_:R^T + Q``.
     """
-    from scipy.linalg import solve_discrete_lyapunov
+    from numerics.dynamics import lyapunov
 
     K, d = M.shape[0], M.shape[-1]
     zero = np.zeros((K, d))
@@ -179,7 +179,7 @@ def stationary_covariance(M: np.ndarray, S: np.ndarray, W: np.ndarray, mask: np.
     idx = live_index(live_agents(W, mask), d)
     A = Phi[:, idx]
     if idx.size:
-        Sigma = A @ solve_discrete_lyapunov(A[idx], Q[np.ix_(idx, idx)]) @ A.T + Q
+        Sigma = A @ lyapunov.discrete_lyapunov(A[idx], Q[np.ix_(idx, idx)]) @ A.T + Q  # O(n^3) Schur solve
     else:  # no message survives a round: only the round's own noise
         Sigma = Q
     Sigma = (Sigma + Sigma.T) / 2

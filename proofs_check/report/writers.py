@@ -25,6 +25,7 @@ UNITS = {
     ("C1", "V6"): "rate diff",
     ("C6", "V4"): "abs. excess",  # rho(M_A M_B) - rho(M_A) rho(M_B), must stay <= 0 up to rounding
     ("C6", "V6"): "abs. excess",
+    ("C15", "V8"): "x bar",      # relative error / (FORWARD_ERROR_FACTOR u kappa), kappa the Stein condition
     ("C18", "V4"): "x bar",      # max of (error / its bar, miss rate / its bar)
 }
 UNIT_NAMES = {"exact": "difference must cancel to exactly 0 (symbolic)",
