@@ -173,8 +173,8 @@ class Document:
 def _require_pandas():
     try:
         import pandas as pd
-    except ImportError:  # pragma: no cover - pandas is in the test extra
-        raise ImportError("to_pandas() needs pandas: pip install pandas") from None
+    except ImportError:  # pandas is optional: only to_pandas() needs it
+        raise ImportError("to_pandas() needs pandas: pip install 'a2a-dynamics[pandas]'") from None
     return pd
 
 

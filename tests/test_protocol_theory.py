@@ -162,7 +162,7 @@ def test_derive_protocol_text_json_and_refusal(tmp_path, capsys, monkeypatch):
     assert doc["agents"]["B"]["fixed_point"]["text"] and not {"rate", "fixed_points", "residuals"} & set(doc)
     # a failing check refuses to print anything
     monkeypatch.setattr(protocol_checks, "verify", lambda cp: [P.Check("planted", False, "x")])
-    assert cli.main(["derive", "--protocol", ex, "--format", "text"]) == 1
+    assert cli.main(["derive", "--protocol", ex, "--format", "text"]) == 2
     cap = capsys.readouterr()
     assert cap.out == "" and "refused" in cap.err
 

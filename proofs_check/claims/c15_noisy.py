@@ -149,7 +149,7 @@ def stress_rounds(rng, per_case: int):
 @with_python_control
 def v8(profile: Profile, control) -> Outcome:
     """Production solve vs algorithms it shares no step with, error in units of u kappa (C15)."""
-    from control.exception import slycot_check
+    slycot_check = control.exception.slycot_check  # control is imported (and guarded) by the decorator
     from scipy.linalg import solve_discrete_lyapunov
 
     def score(P, J, Q, kappa, *witnesses) -> list[float]:  # in units of the bar FORWARD_ERROR_FACTOR u kappa
