@@ -27,6 +27,7 @@ _EXPORTS = {
     "run_sweep": "numerics.api",
     "stationary_covariance": "numerics.api",
     "train_lsa": "numerics.api",
+    "run_conversation": "numerics.api",
     "InputError": "numerics.io.errors",
     "Prediction": "numerics.results",
     "AgentPrediction": "numerics.results",

@@ -24,7 +24,7 @@ from numerics.io.schema import versioned
 from numerics.results import AttackResult, DerivedProtocol, FitResult, Prediction, Simulation, SweepResult
 
 __all__ = ["load_config", "predict", "simulate", "derive_protocol", "read_transcript", "fit_transcript", "attack",
-           "run_sweep", "stationary_covariance", "train_lsa"]
+           "run_sweep", "stationary_covariance", "train_lsa", "run_conversation"]
 
 MAX_BOOTSTRAP = 10**4  # each bootstrap resample refits every agent's map
 MAX_PROMPT_ENTRIES = 10**6  # N x d of an attack prompt
@@ -534,3 +534,57 @@ def train_lsa(d: int = 5, N: int = 20, Sigma="anisotropic", tau: float = 1.0, si
                           batch=settings.BATCH if batch is None else batch, seed=seed,
                           lr=settings.LR if lr is None else lr, parameterisation=parameterisation,
                           progress=progress, check_every=settings.CHECK_EVERY)
+
+
+def run_conversation(config, turns: int, out, *, complete=None, step: float = 0.5, noise: float = 0.0, seed: int = 0,
+                     decimals: int = 4, max_reasks: int = 2, resume: bool = False, meta: dict | None = None):
+    """Let the config's agents talk as text agents for ``turns`` rounds, into a JSONL transcript (C18).
+
+    What ``a2ad llm-run`` does: every agent's prompt is written as a text task, the reply's vector is
+    its message, each message is appended as soon as it is read, and ``resume=True`` continues an
+    interrupted transcript (checked to be a prefix of this run).
+
+    Parameters
+    ----------
+    config : str, pathlib.Path or dict
+        CONFIG.json; every agent needs a ``prompt`` {X, y}.
+    turns : int
+        Rounds (each agent speaks once per round, or as often as the protocol lists it).
+    out : str or pathlib.Path
+        The transcript to write (or to continue with ``resume``).
+    complete : callable or None
+        A text-to-text callable for every agent (e.g. a :class:`numerics.llm.client.ChatClient`);
+        None: the built-in local text agent, a GD step of size ``step`` written with ``decimals``
+        decimals plus Gaussian noise of standard deviation ``noise`` (seeded by ``seed + agent index``).
+    max_reasks : int
+        Re-asks after an unreadable reply.
+    meta : dict or None
+        Backend description recorded with each message (default: the local backend's settings).
+
+    Returns
+    -------
+    numerics.llm.conversation.Conversation
+        The transcript path and how many messages it holds.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "talk.jsonl"
+    >>> run_conversation("examples/text_agents.json", 3, out).messages
+    6
+    >>> read_transcript(out).d
+    2
+    """
+    from numerics.llm import conversation, text_protocol
+
+    turns = validate.positive_int("turns", turns)
+    seed = validate.seed("seed", seed)
+    raw = jsonio.load(config) if not isinstance(config, dict) else config
+    if complete is None:
+        meta = meta or {"backend": "local", "step": step, "noise": noise, "seed": seed}
+        complete_for = lambda i: text_protocol.gd_text_agent(step, decimals, noise, seed + i)
+    else:
+        meta = meta or {"backend": "callable"}
+        complete_for = lambda i: complete
+    agents, v0 = conversation.text_agents(raw, complete_for, decimals, max_reasks)
+    return conversation.run(raw, agents, v0, turns, out, meta=meta, resume=resume)
