@@ -15,6 +15,8 @@ Examples
 (True, ['A', 'B'])
 """
 
+from theory.core.lazy import exports
+
 # Exported name -> module that defines it (imported when the name is first used).
 _EXPORTS = {
     "load_config": "numerics.api",
@@ -41,16 +43,4 @@ _EXPORTS = {
 __all__ = list(_EXPORTS)
 
 
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'numerics' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later look-ups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = exports("numerics", _EXPORTS, globals())

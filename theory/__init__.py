@@ -14,6 +14,8 @@ Examples
 'u* = (I - M_A*M_B)**(-1)*(M_A*K_B*w_B* + K_A*w_A*)'
 """
 
+from theory.core.lazy import exports
+
 # Exported name -> module that defines it; a module name maps to itself (imported on first use).
 _EXPORTS = {
     "protocol_spec": "theory.api",
@@ -33,17 +35,4 @@ _EXPORTS = {
 __all__ = list(_EXPORTS)
 
 
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'theory' has no attribute {name!r}")
-    import importlib
-
-    imported = importlib.import_module(module)
-    value = imported if module.rsplit(".", 1)[-1] == name else getattr(imported, name)
-    globals()[name] = value  # later look-ups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = exports("theory", _EXPORTS, globals())
