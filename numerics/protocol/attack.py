@@ -82,7 +82,15 @@ def steering_target(M, c, W, mask, attacker: int, victim: int, point, names) -> 
                          f"is singular (condition {cond:.3g} > {MAX_SENSITIVITY_COND:g}): {why}, so no target of "
                          f"{names[attacker]} places {names[victim]} at --point under this protocol")
     p = validate.vector("--point", point, d)
-    return np.linalg.solve(G, p - g), cond
+    with np.errstate(all="ignore"):
+        w_A = np.linalg.solve(G, p - g)
+        c_A = (np.eye(d) - M[attacker]) @ w_A  # the attacked agent's offset, what predict evaluates next
+    if not (np.all(np.isfinite(w_A)) and np.all(np.isfinite(c_A))):
+        # blame the point (as the path without a protocol does), not a transfer that predict would meet later
+        raise InputError(f"w_{names[attacker]}* (the steering target for --point {p.tolist()})", w_A.tolist(),
+                         f"overflows float64: no float64 target of {names[attacker]} places {names[victim]} at "
+                         "--point; choose a point of smaller magnitude")
+    return w_A, cond
 
 
 def _victim(names, attacker: int, victim: str | None, required: bool) -> int | None:
@@ -132,6 +140,10 @@ def plan_doc(system, kind: str, point, N: int | None, seed: int, attacker: int, 
         M[attacker] = np.eye(d) - Gamma_A @ (X.T @ X / len(X))
         W, mask = proto.weights()
         w_A, cond = steering_target(M, c, W, mask, attacker, v, point, names)
+        with np.errstate(all="ignore"):
+            if not np.all(np.isfinite(X @ w_A)):  # the prompt's answers y = X w_A*
+                raise InputError(f"y = X w_{a.name}* (the attack prompt for --point)", w_A.tolist(),
+                                 "overflows float64; choose a point of smaller magnitude")
         extra = {"point": np.asarray(point, dtype=float).tolist(), "sensitivity_condition": cond}
     outcome = predict(_attacked_system(system, attacker, X, w_A, Gamma_A))
     if kind == "steer":
