@@ -124,7 +124,8 @@ def plan_doc(system, kind: str, point, N: int | None, seed: int, attacker: int, 
             raise InputError("--kind", kind,
                              "the rank-one attack (C10) is derived for two agents speaking in turn (round robin); "
                              f"this config's protocol ({len(proto.phases)} phase(s) over {proto.K} agents) is not "
-                             "one, so C10 does not apply: use --kind full (C9 holds under any protocol) or --kind steer")
+                             "one, so C10 does not apply: use --kind full (C9 holds under any protocol) "
+                             "or --kind steer")
         prompt = attacks.rank_one_prompt(Gamma_A, system.agents[v].M, a.w_star, system.agents[v].w_star,
                                          1 if N is None else N)
         X, w_A, rho = prompt.X, prompt.w_A, prompt.rho
