@@ -140,6 +140,7 @@ def plan_doc(system, kind: str, point, N: int | None, seed: int, attacker: int, 
         M = M.copy()
         M[attacker] = np.eye(d) - Gamma_A @ (X.T @ X / len(X))
         W, mask = proto.weights()
+        assert v is not None  # _victim(required=True) for steer
         w_A, cond = steering_target(M, c, W, mask, attacker, v, point, names)
         with np.errstate(all="ignore"):
             if not np.all(np.isfinite(X @ w_A)):  # the prompt's answers y = X w_A*
