@@ -15,7 +15,7 @@ from numerics.dynamics import simulate
 from numerics.io import validate
 from numerics.io.config import System
 from numerics.io.errors import InputError
-from numerics.protocol import engine
+from numerics.protocol import engine, evaluate
 from numerics.protocol.evaluate import CONVERGENCE_MARGIN, stacked_finite  # noqa: F401 (part of this module's API)
 
 MIN_DIGITS, MAX_DIGITS = 16, 1000
@@ -98,6 +98,7 @@ def predict_precise(system: System, digits: int) -> dict:
             raise InputError(f"{agent.name}.prompt.X", f"{len(agent.geometry.X)} rows",
                              f"--precision supports at most {MAX_PRECISE_EXAMPLES} examples per agent")
     protocol = engine.of(system)
+    _check_precise_cost(system, protocol, digits, precise)  # before any mpmath work
     names = [a.name for a in system.agents]
     s = lambda x: mp.nstr(x, digits, strip_zeros=False)  # noqa: E731
     with mp.workdps(digits + 10):  # guard digits for the solve
@@ -110,6 +111,20 @@ def predict_precise(system: System, digits: int) -> dict:
             doc["reason"] = engine.diagnose(float(rho), protocol, Mf, _geometries(system), names, mp.nstr(rho, 6))
         doc["agents"] = agent_entries(names, targets, z, lambda v: [s(x) for x in v], lambda r: s(mp.norm(r)))
     return doc
+
+
+def _check_precise_cost(system: System, protocol, digits: int, precise) -> None:
+    """:func:`numerics.dynamics.precise.check_cost` of this system: a cycle composes d x d maps (one
+    live block), any other protocol the (K d) x (K d) round map over its live agents."""
+    K, d = len(system.agents), system.d
+    if engine.cycle(protocol) is not None:
+        live, phase_ops = 1, K * d ** 3
+    else:
+        W, mask = protocol.weights()
+        live = int(evaluate.live_agents(W, mask).sum())
+        phase_ops = precise.phase_operations(K, d, [len(row) for phase in protocol.phases for _, row in phase])
+    rows = [0 if a.geometry.X is None else len(a.geometry.X) for a in system.agents]
+    precise.check_cost(d, live, phase_ops, [a.steps for a in system.agents], rows, digits)
 
 
 def simulate_doc(system: System, turns: int) -> dict:
