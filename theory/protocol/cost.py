@@ -7,7 +7,7 @@ that is known from the phases alone, before any polynomial is built:
   ``N = A_P ... A_1`` the product of the phases' 0/1 hearing patterns (a listener's row lists
   its sources, any other agent keeps its own message). ``N`` is computed on Python integers,
   so a pattern whose words would not fit in memory (12 dense agents over 64 phases: 12^65
-  words) is measured in microseconds. Equality holds for generic weights.
+  words) is measured in microseconds. Equality holds for generic weights. Likewise ``r``.
 - the first pivot of block elimination over the n live agents forms ``A_ik Q_k A_kj`` for every
   i, j: ``col_k x row_k`` words, with ``col_k``/``row_k`` the words of block column/row k of
   ``I - Phi_RR``;
@@ -37,32 +37,36 @@ MAX_ELIMINATION_WORDS = 50_000
 BACKSUB_WEIGHT = 16
 
 
-def hearing_counts(s: Spec) -> list[list[int]]:
-    """``N = A_P ... A_1`` on integers: ``N[a][b]`` bounds the words of block ``(a, b)`` of ``Phi``."""
+def hearing_counts(s: Spec) -> tuple[list[list[int]], list[int]]:
+    """``(N, n_r)`` on integers: ``N = A_P ... A_1``, so ``N[a][b]`` bounds the words of block
+    ``(a, b)`` of ``Phi``, and ``n_r[a]`` bounds the words of ``r_a`` (one ``c_i`` per speaker,
+    carried like a message)."""
     K, idx = s.K, {n: k for k, n in enumerate(s.names)}
     N = [[int(i == j) for j in range(K)] for i in range(K)]
+    n_r = [0] * K
     for phase in s.phases:
-        rows = list(N)
+        rows, r_new = list(N), list(n_r)
         for listener, row in phase:
-            heard = [0] * K
+            heard, heard_r = [0] * K, 1  # its own c_i
             for src, w in row:
                 if w != 0:  # a zero weight adds no word (a symbolic weight may be nonzero)
                     heard = [h + x for h, x in zip(heard, N[idx[src]])]
-            rows[idx[listener]] = heard
-        N = rows
-    return N
+                    heard_r += n_r[idx[src]]
+            rows[idx[listener]], r_new[idx[listener]] = heard, heard_r
+        N, n_r = rows, r_new
+    return N, n_r
 
 
 def elimination_words(s: Spec) -> tuple[int, int]:
     """``(estimate, n)``: the a-priori words of the derivation (module text) and the live agents n."""
-    N = hearing_counts(s)
+    N, n_r = hearing_counts(s)
     K = s.K
     R = [j for j in range(K) if any(N[i][j] for i in range(K))]
     n = len(R)
     # words of the blocks of I - Phi_RR (the identity adds a word on the diagonal)
     A = [[N[i][j] + int(i == j) for j in R] for i in R]
     pivot = max((sum(A[i][k] for i in range(n)) * sum(A[k]) for k in range(n)), default=0)
-    round_map = sum(map(sum, N))
+    round_map = sum(map(sum, N)) + sum(n_r)
     return pivot + BACKSUB_WEIGHT * n * n * 2 ** n + round_map, n
 
 
@@ -72,5 +76,5 @@ def check(s: Spec, limit: int = MAX_ELIMINATION_WORDS) -> int:
     if words > limit:
         size = f"{words:.3g}" if words >= 10**6 else f"{words:,}"
         raise TooLarge(f"an estimated {size} words of block elimination over {n} live agents of {s.K}, "
-                       f"{len(s.phases)} phases; the limit is {limit:,} (about 60 s)")
+                       f"{len(s.phases)} phases; the limit is {limit:,}, what derives within 60 s")
     return words
