@@ -7,7 +7,7 @@ that is known from the phases alone, before any polynomial is built:
   ``N = A_P ... A_1`` the product of the phases' 0/1 hearing patterns (a listener's row lists
   its sources, any other agent keeps its own message). ``N`` is computed on Python integers,
   so a pattern whose words would not fit in memory (12 dense agents over 64 phases: 12^65
-  words) is measured in microseconds. Equality holds for generic weights. Likewise ``r``.
+  words) is measured in microseconds. Equality holds for generic weights; ``r`` likewise, as a bound.
 - the first pivot of block elimination over the n live agents forms ``A_ik Q_k A_kj`` for every
   i, j: ``col_k x row_k`` words, with ``col_k``/``row_k`` the words of block column/row k of
   ``I - Phi_RR``;
@@ -33,21 +33,22 @@ from theory.protocol.description import Spec
 # 5-phase protocol is ~10^7 words (hours), and peak memory stayed under 150 MB up to 7e4 words.
 # The limit is ~37 s by that fit: a margin of 1.6x under 60 s for slower machines and loads.
 MAX_ELIMINATION_WORDS = 50_000
+C_WORDS = 2  # c_i = w_i* - M_i w_i*
 # A back-substitution word costs ~16 first-pivot words (fit of the one-phase rows above, w = 1).
 BACKSUB_WEIGHT = 16
 
 
 def hearing_counts(s: Spec) -> tuple[list[list[int]], list[int]]:
     """``(N, n_r)`` on integers: ``N = A_P ... A_1``, so ``N[a][b]`` bounds the words of block
-    ``(a, b)`` of ``Phi``, and ``n_r[a]`` bounds the words of ``r_a`` (one ``c_i`` per speaker,
-    carried like a message)."""
+    ``(a, b)`` of ``Phi``, and ``n_r[a]`` bounds the words of ``r_a`` (each speaker adds its ``c_i``,
+    carried on like a message)."""
     K, idx = s.K, {n: k for k, n in enumerate(s.names)}
     N = [[int(i == j) for j in range(K)] for i in range(K)]
     n_r = [0] * K
     for phase in s.phases:
         rows, r_new = list(N), list(n_r)
         for listener, row in phase:
-            heard, heard_r = [0] * K, 1  # its own c_i
+            heard, heard_r = [0] * K, C_WORDS  # its own c_i
             for src, w in row:
                 if w != 0:  # a zero weight adds no word (a symbolic weight may be nonzero)
                     heard = [h + x for h, x in zip(heard, N[idx[src]])]
