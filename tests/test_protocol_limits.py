@@ -151,15 +151,24 @@ def test_word_estimate_check_has_power():
     assert caught
 
 
-@pytest.mark.parametrize("K, phases", [(5, 5), (12, 64)])
-def test_derive_refuses_a_dense_protocol_before_starting(tmp_path, capsys, K, phases):
-    path = _write(tmp_path, dense(K, phases))
+def round_robin_config(K: int) -> dict:
+    """K one-dimensional agents and no protocol key: the round robin (its words grow to K letters)."""
+    return {"agents": [{"name": f"a{k}", "geometry": [[1.0]], "target": [float(k % 2)], "preconditioner": 0.5}
+                       for k in range(K)]}
+
+
+# before the limit: 5 x 5 dense took over 2 minutes, 12 x 64 grew memory without bound, a round
+# robin of 30 agents took 130 s
+@pytest.mark.parametrize("raw, live, phases", [(dense(5, 5), 5, 5), (dense(12, 64), 12, 64),
+                                               (round_robin_config(30), 1, 30)], ids=["5x5", "12x64", "rr30"])
+def test_derive_refuses_a_large_protocol_before_starting(tmp_path, capsys, raw, live, phases):
+    path = _write(tmp_path, raw)
     t = time.perf_counter()
     line = _line(capsys, ["derive", "--protocol", str(path), "--format", "json"])
     assert time.perf_counter() - t < REFUSAL_SECONDS
-    assert f"{cost.MAX_ELIMINATION_WORDS:,}" in line and f"{K} live agents" in line and f"{phases} phases" in line
+    assert f"{cost.MAX_ELIMINATION_WORDS:,}" in line and f"{live} live agents" in line and f"{phases} phases" in line
     with pytest.raises(TooLarge):  # the theory layer refuses it too, before composing a polynomial
-        P.compile_protocol(P.from_numeric(engine.of(config.parse(dense(K, phases)))))
+        P.compile_protocol(P.from_numeric(engine.of(config.parse(raw))))
 
 
 def test_gallery_and_example_protocols_stay_under_the_limit(tmp_path, capsys):
