@@ -131,7 +131,7 @@ def simulate_doc(system: System, turns: int) -> dict:
     """Iterate the real agents for ``turns`` rounds under the config's protocol (its round robin without
     one): every agent's message at the end of each round, and its distance to the agent's own target."""
     messages = simulate.run_protocol(system.agents, engine.of(system), turns)
-    doc = {"turns": int(turns), "agents": {}}
+    doc: dict = {"turns": int(turns), "agents": {}}
     for i, agent in enumerate(system.agents):
         m = messages[:, i]
         doc["agents"][agent.name] = {"messages": m.tolist(),
