@@ -186,3 +186,54 @@ def agent_transfer(Gamma, geometry, steps: int):
     g = to_vector([r[0] for r in _fmatmul(G, [[v] for v in b])])
     M, c = affine_power(M1, g, steps)
     return M, c, to_vector(w)
+
+
+# --- a-priori cost of a --precision evaluation -------------------------------------------------
+
+# Measured (`predict --precision`, dense protocols, random weights, 2 shared cores; K agents, P phases):
+#   K, P, d, digits:  8,1,4,50  4,1,4,50  8,1,8,50  16,1,4,50  8,1,4,200  8,1,4,1000  16,1,2,50  12,64,2,50
+#   seconds:          4.0       0.74      33.8      40.4       6.1        27.6        7.8        21.1
+# The eigenvalues and solve of the (n d) x (n d) round map over the n live agents take ~25 (n d)^3
+# mpmath operations (N = n d = 64 is ~8.5x N = 32: cubic); composing many phases of small blocks costs
+# ~15 operations of Python overhead per block operation (the 12-agent, 64-phase row). One operation
+# takes ~6 us at <= 50 digits and grows as digits^1.6 (x6.9 from 50 to 1000 digits). The estimate is
+# within -21% .. +42% of every row above.
+MP_OP_SECONDS = 6e-6
+EIG_OPS_PER_N3 = 25
+DIGITS_COST = 1e-4  # per-operation factor 1 + DIGITS_COST digits^1.6
+DIGITS_EXPONENT = 1.6
+MATRIX_OP_OVERHEAD = 15  # operations: the Python cost of one mpmath block operation, whatever its size
+EXACT_OP_WEIGHT = 0.1  # one exact (integer) product of the prompt's H = X^T X / N, in mpmath operations
+# The limit: half of 60 s by the fit above (which it matches within ~20%), for slower machines and loads.
+MAX_PRECISE_SECONDS = 30.0
+
+
+def evaluation_seconds(d: int, live: int, phase_ops: int, steps: Sequence[int], rows: Sequence[int],
+                       digits: int) -> float:
+    """A-priori seconds of a ``--precision`` evaluation (the fit in the comment above).
+
+    ``live``: agents of the round map's fixed-point system (1 for a cycle); ``phase_ops``: the
+    mpmath operations composing the round map (:func:`phase_operations`); ``steps``, ``rows``: each
+    agent's steps per turn and prompt rows (0 without a prompt).
+    """
+    transfers = sum(4 * d ** 3 * max(1, s.bit_length()) + EXACT_OP_WEIGHT * r * d * d for s, r in zip(steps, rows))
+    ops = EIG_OPS_PER_N3 * (live * d) ** 3 + phase_ops + transfers
+    return ops * MP_OP_SECONDS * (1 + DIGITS_COST * digits ** DIGITS_EXPONENT)
+
+
+def phase_operations(K: int, d: int, rows_heard: Sequence[int]) -> int:
+    """mpmath operations of composing the round map: a listener hearing ``h`` sources scales and adds
+    ``h`` block rows (``2 h K`` block operations of ``d^2``) and multiplies its row by its transfer
+    (``K`` products of ``d^3``), each block operation with ``MATRIX_OP_OVERHEAD``."""
+    return sum(2 * h * K * (d * d + MATRIX_OP_OVERHEAD) + K * (d ** 3 + MATRIX_OP_OVERHEAD) for h in rows_heard)
+
+
+def check_cost(d: int, live: int, phase_ops: int, steps: Sequence[int], rows: Sequence[int], digits: int) -> float:
+    """Refuse (InputError on ``--precision``) an evaluation estimated above ``MAX_PRECISE_SECONDS``."""
+    seconds = evaluation_seconds(d, live, phase_ops, steps, rows, digits)
+    if seconds > MAX_PRECISE_SECONDS:
+        raise InputError("--precision", digits,
+                         f"would take an estimated {seconds:.3g} s of mpmath work ({live} live agents x d = {d}: a "
+                         f"{live * d} x {live * d} round map, cost ~ (n d)^3 x digits^{DIGITS_EXPONENT}); the limit "
+                         f"is {MAX_PRECISE_SECONDS:g} s: use fewer digits, or predict without --precision")
+    return seconds

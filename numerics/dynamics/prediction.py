@@ -15,7 +15,7 @@ from numerics.dynamics import simulate
 from numerics.io import validate
 from numerics.io.config import System
 from numerics.io.errors import InputError
-from numerics.protocol import engine
+from numerics.protocol import engine, evaluate
 from numerics.protocol.evaluate import CONVERGENCE_MARGIN, stacked_finite  # noqa: F401 (part of this module's API)
 
 MIN_DIGITS, MAX_DIGITS = 16, 1000
@@ -98,6 +98,7 @@ def predict_precise(system: System, digits: int) -> dict:
             raise InputError(f"{agent.name}.prompt.X", f"{len(agent.geometry.X)} rows",
                              f"--precision supports at most {MAX_PRECISE_EXAMPLES} examples per agent")
     protocol = engine.of(system)
+    _check_precise_cost(system, protocol, digits, precise)  # before any mpmath work
     names = [a.name for a in system.agents]
     s = lambda x: mp.nstr(x, digits, strip_zeros=False)  # noqa: E731
     with mp.workdps(digits + 10):  # guard digits for the solve
@@ -112,11 +113,25 @@ def predict_precise(system: System, digits: int) -> dict:
     return doc
 
 
+def _check_precise_cost(system: System, protocol, digits: int, precise) -> None:
+    """:func:`numerics.dynamics.precise.check_cost` of this system: a cycle composes d x d maps (one
+    live block), any other protocol the (K d) x (K d) round map over its live agents."""
+    K, d = len(system.agents), system.d
+    if engine.cycle(protocol) is not None:
+        live, phase_ops = 1, K * d ** 3
+    else:
+        W, mask = protocol.weights()
+        live = int(evaluate.live_agents(W, mask).sum())
+        phase_ops = precise.phase_operations(K, d, [len(row) for phase in protocol.phases for _, row in phase])
+    rows = [0 if a.geometry.X is None else len(a.geometry.X) for a in system.agents]
+    precise.check_cost(d, live, phase_ops, [a.steps for a in system.agents], rows, digits)
+
+
 def simulate_doc(system: System, turns: int) -> dict:
     """Iterate the real agents for ``turns`` rounds under the config's protocol (its round robin without
     one): every agent's message at the end of each round, and its distance to the agent's own target."""
     messages = simulate.run_protocol(system.agents, engine.of(system), turns)
-    doc = {"turns": int(turns), "agents": {}}
+    doc: dict = {"turns": int(turns), "agents": {}}
     for i, agent in enumerate(system.agents):
         m = messages[:, i]
         doc["agents"][agent.name] = {"messages": m.tolist(),

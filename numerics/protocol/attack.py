@@ -75,14 +75,22 @@ def steering_target(M, c, W, mask, attacker: int, victim: int, point, names) -> 
     s = np.linalg.svd(G, compute_uv=False)
     cond = float(s[0] / s[-1]) if s[-1] > 0 else float("inf")
     if not cond <= MAX_SENSITIVITY_COND:
+        moved = int(np.sum(s > s[0] / MAX_SENSITIVITY_COND))
         why = (f"{names[victim]} never hears {names[attacker]}, directly or through others" if s[0] == 0 else
-               f"the attacker's target moves {names[victim]}'s fixed point in only {int(np.sum(s > s[0] / MAX_SENSITIVITY_COND))} "
-               f"of {d} directions")
+               f"the attacker's target moves {names[victim]}'s fixed point in only {moved} of {d} directions")
         raise InputError(f"G = d m_{names[victim]}* / d w_{names[attacker]}* (smallest singular value)", float(s[-1]),
                          f"is singular (condition {cond:.3g} > {MAX_SENSITIVITY_COND:g}): {why}, so no target of "
                          f"{names[attacker]} places {names[victim]} at --point under this protocol")
     p = validate.vector("--point", point, d)
-    return np.linalg.solve(G, p - g), cond
+    with np.errstate(all="ignore"):
+        w_A = np.linalg.solve(G, p - g)
+        c_A = (np.eye(d) - M[attacker]) @ w_A  # the attacked agent's offset, what predict evaluates next
+    if not (np.all(np.isfinite(w_A)) and np.all(np.isfinite(c_A))):
+        # blame the point (as the path without a protocol does), not a transfer that predict would meet later
+        raise InputError(f"w_{names[attacker]}* (the steering target for --point {p.tolist()})", w_A.tolist(),
+                         f"overflows float64: no float64 target of {names[attacker]} places {names[victim]} at "
+                         "--point; choose a point of smaller magnitude")
+    return w_A, cond
 
 
 def _victim(names, attacker: int, victim: str | None, required: bool) -> int | None:
@@ -113,10 +121,11 @@ def plan_doc(system, kind: str, point, N: int | None, seed: int, attacker: int, 
     extra = {}
     if kind == "rank-one":
         if not is_two_agent_round_robin(proto):
-            raise InputError("--kind", kind, "the rank-one attack (C10) is derived for two agents speaking in turn "
-                                             f"(round robin); this config's protocol ({len(proto.phases)} phase(s) over "
-                                             f"{proto.K} agents) is not one, so C10 does not apply: use --kind full "
-                                             "(C9 holds under any protocol) or --kind steer")
+            raise InputError("--kind", kind,
+                             "the rank-one attack (C10) is derived for two agents speaking in turn (round robin); "
+                             f"this config's protocol ({len(proto.phases)} phase(s) over {proto.K} agents) is not "
+                             "one, so C10 does not apply: use --kind full (C9 holds under any protocol) "
+                             "or --kind steer")
         prompt = attacks.rank_one_prompt(Gamma_A, system.agents[v].M, a.w_star, system.agents[v].w_star,
                                          1 if N is None else N)
         X, w_A, rho = prompt.X, prompt.w_A, prompt.rho
@@ -131,7 +140,12 @@ def plan_doc(system, kind: str, point, N: int | None, seed: int, attacker: int, 
         M = M.copy()
         M[attacker] = np.eye(d) - Gamma_A @ (X.T @ X / len(X))
         W, mask = proto.weights()
+        assert v is not None  # _victim(required=True) for steer
         w_A, cond = steering_target(M, c, W, mask, attacker, v, point, names)
+        with np.errstate(all="ignore"):
+            if not np.all(np.isfinite(X @ w_A)):  # the prompt's answers y = X w_A*
+                raise InputError(f"y = X w_{a.name}* (the attack prompt for --point)", w_A.tolist(),
+                                 "overflows float64; choose a point of smaller magnitude")
         extra = {"point": np.asarray(point, dtype=float).tolist(), "sensitivity_condition": cond}
     outcome = predict(_attacked_system(system, attacker, X, w_A, Gamma_A))
     if kind == "steer":

@@ -86,7 +86,8 @@ def _weight(where: str, value) -> float:
         raise InputError(where, value, "must be a number (a listening weight)")
     if not math.isfinite(float(value)):
         raise InputError(where, value, "must be finite")
-    return value if getattr(value, "text", None) is not None else float(value)  # a JSON decimal keeps its text for --precision
+    # a JSON decimal keeps its text for --precision
+    return value if getattr(value, "text", None) is not None else float(value)
 
 
 def _pairs(where: str, value) -> list:
@@ -102,7 +103,8 @@ def build(rounds, names: Sequence[str], d: int, initial_message, initial_message
     """Validate phases (and optional per-agent initial messages) and build a :class:`Protocol`.
 
     Errors (InputError): unknown agent, empty phase, non-finite weight, an agent listed
-    twice in a phase (or a source listed twice in a row), an agent that never speaks.
+    twice in a phase (or a source listed twice in a row, or in ``initial_messages``), an
+    agent that never speaks.
     """
     if not isinstance(rounds, (list, tuple)) or not rounds:
         raise InputError("protocol.rounds", rounds, "must be a non-empty list of phases")
@@ -135,8 +137,12 @@ def build(rounds, names: Sequence[str], d: int, initial_message, initial_message
             raise InputError("protocol agent", n, "never speaks: every agent must appear in at least one phase")
     initial = np.tile(validate.vector("initial_message", initial_message, d), (len(names), 1))
     if initial_messages is not None:
+        given: set[int] = set()
         for n, v in _pairs("protocol.initial_messages", initial_messages):
             k = _index(names, "protocol.initial_messages agent", n)
+            if k in given:  # the list-of-pairs form can repeat an agent (an object cannot): no silent last-wins
+                raise InputError("protocol.initial_messages agent", n, "is listed twice")
+            given.add(k)
             initial[k] = validate.vector(f"protocol.initial_messages.{n}", v, d)
     return Protocol(tuple(names), tuple(phases), initial)
 

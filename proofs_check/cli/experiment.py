@@ -1,8 +1,11 @@
-"""``a2ad experiment NAME``: rerun one of the paper's experiments (CSV data + PNG figures)."""
+"""``a2ad experiment NAME``: rerun one of the paper's experiments (CSV data + PNG figures).
+
+``--out DIR`` is held with :func:`numerics.io.locks.hold` while the run writes (as ``sweep`` does).
+"""
 from __future__ import annotations
 
 from numerics.experiments import all_experiments, names as experiment_names
-from numerics.io import outputs, validate
+from numerics.io import locks, outputs, validate
 from numerics.io.errors import InputError
 
 
@@ -26,11 +29,13 @@ def run(args) -> int:
 
     validate.seed("--seed", args.seed)
     out = outputs.check_path("--out", args.out or f"build/experiments/{args.name}", directory=True)
-    if out.is_dir() and any(out.iterdir()) and not args.force:
-        raise InputError("--out", str(out), "already holds files; pass --force to overwrite them")
-    with progress.bar(1, f"experiment {args.name}") as advance:  # elapsed time while it runs
-        paths = experiments[args.name].run(out, agents=args.agents, seed=args.seed, quick=args.quick)
-        advance()
+    # Locked as sweep does: a second run on DIR is refused at once (exit 2) instead of mixing its files in.
+    with locks.hold(out, directory=True):
+        if any(p.name != locks.DIR_LOCK for p in out.iterdir()) and not args.force:
+            raise InputError("--out", str(out), "already holds files; pass --force to overwrite them")
+        with progress.bar(1, f"experiment {args.name}") as advance:  # elapsed time while it runs
+            paths = experiments[args.name].run(out, agents=args.agents, seed=args.seed, quick=args.quick)
+            advance()
     for path in paths:
         print(path)
     return 0

@@ -40,7 +40,7 @@ from theory.core.algebra import (  # noqa: F401
     pscale,
     to_poly,
 )
-from theory.protocol import checks, schur
+from theory.protocol import checks, cost, schur
 from theory.protocol.checks import Check, verify  # noqa: F401
 from theory.protocol.description import (  # noqa: F401
     WEIGHT_MAX_DENOMINATOR,
@@ -93,9 +93,11 @@ def compile_protocol(s: Spec, noise: bool = True) -> Compiled:
     The fixed point comes from the expanded elimination (:func:`theory.protocol.fixed_point.expanded`)
     while it stays under EXPANDED_MAX_WORDS words and its identities reduce to 0; else from the
     elimination with named Schur blocks (:mod:`theory.protocol.schur`; ``cp.named`` is set and
-    :func:`verify` proves its chain).
+    :func:`verify` proves its chain). A protocol whose a-priori size exceeds
+    ``cost.MAX_ELIMINATION_WORDS`` is refused first (:class:`TooLarge`, :func:`theory.protocol.cost.check`).
     """
     t0 = time.perf_counter()
+    cost.check(s)  # before any polynomial is built: TooLarge naming the estimate and the limit
     Phi, r = compose_poly(s)
     R = live(Phi)
     out = None
