@@ -177,7 +177,7 @@ def test_llm_run_local_then_fit_its_transcript(installed):
     lines = (installed.work / "llm.jsonl").read_text().splitlines()
     assert len(lines) == 2 * 40
     fit = json.loads(installed.a2ad("fit", "llm.jsonl", "--json", "--bootstrap", "20").stdout)
-    assert fit["claim"] == "C18" and [a["name"] for a in fit["agents"]] == ["A", "B"]
+    assert fit["claim"] == "C18" and list(fit["agents"]) == ["A", "B"]
 
 
 def test_train_lsa_smallest(installed):
