@@ -8,7 +8,7 @@ import sympy as sp
 
 from proofs_check.cli import main as cli
 from proofs_check.report import latex
-from theory.core import derivations
+from theory import derivations
 from theory.core.formulas import Formula, all_formulas
 
 REQUIRE = os.environ.get("A2AD_REQUIRE_LATEX") == "1"

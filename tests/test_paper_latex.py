@@ -12,7 +12,8 @@ from proofs_check.cli import main as cli
 from proofs_check.report import latex, provenance, statements
 from proofs_check.verification import registry
 from test_latex import need_pdflatex
-from theory.core import derivations, notation
+from theory import derivations
+from theory.core import notation
 from theory.core.formulas import all_formulas
 
 ROOT = Path(__file__).resolve().parent.parent

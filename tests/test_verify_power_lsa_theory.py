@@ -8,7 +8,7 @@ import sympy as sp
 
 from proofs_check.verification import registry, runner
 from proofs_check.verification.registry import PROFILES
-from theory.core import derivations as dv
+from theory import derivations as dv
 from theory.lsa import agent as lsa
 
 QUICK = PROFILES["quick"]

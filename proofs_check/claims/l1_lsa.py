@@ -2,7 +2,7 @@
 
 V1 collapses the token sums blockwise and proves the read-out identities in the free
 algebra, with the registered formulas (what the docs render) as right-hand sides, and checks
-every step of the claim's printed derivation (theory.core.derivations); V2 sums the tokens one by
+every step of the claim's printed derivation (theory.derivations); V2 sums the tokens one by
 one with fully symbolic entries (d = 2, N = 3);
 V4 runs the numpy forward pass on random prompts and weights.
 """
@@ -27,7 +27,7 @@ EXPLICIT_N, EXPLICIT_D = 3, 2
 def with_registered(out: Outcome, fid: str, claim: str) -> Outcome:
     """``out`` failed as well when the registered formula ``fid`` is ill-typed (its left side's shape
     differs from its right side's) or a step of the claim's printed derivation does not hold."""
-    from theory.core import derivations
+    from theory import derivations
 
     f = all_formulas()[fid]
     problems = [] if f.lhs.shape == f.rhs.shape else [f"registered {fid}: {f.lhs.shape} = {f.rhs.shape}"]

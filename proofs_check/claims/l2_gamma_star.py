@@ -62,7 +62,7 @@ def l2_v2(profile: Profile) -> Outcome:
     cases.append(("grad R(Gamma*) = 0 (general symmetric 2x2 Sigma)", grad))
     cases += registered_cases()
     out = explicit_zero(cases)
-    from theory.core import derivations  # on demand: it loads every chain, the protocol ones too
+    from theory import derivations  # on demand: it loads every chain, the protocol ones too
 
     problems = hypothesis_problems() + derivations.failed_steps("L2")
     if problems:

@@ -16,7 +16,8 @@ import sympy as sp
 from numerics.io.errors import DerivationRefused, InputError
 from proofs_check import __version__
 from proofs_check.report import provenance, statements
-from theory.core import derivations, notation
+from theory import derivations
+from theory.core import notation
 from theory.core.formulas import all_formulas
 
 PREAMBLE = r"""\documentclass[10pt]{article}
