@@ -5,7 +5,7 @@ Each function validates its input like the command of the same job (bad input ra
 result of :mod:`numerics.results` whose ``to_json()`` is exactly the command's output. The
 engines are imported inside the functions that need them, so ``import numerics`` stays fast.
 
-A config is a CONFIG.json path, its decoded dict, or a :class:`~numerics.io.config.System`
+A config is a CONFIG.json path, its decoded dict, or a :class:`~numerics.protocol.config.System`
 (from :func:`load_config`).
 """
 from __future__ import annotations
@@ -18,9 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from numerics.io import config as _config, jsonio, validate
+from numerics.io import jsonio, validate
 from numerics.io.errors import DerivationRefused, InputError
 from numerics.io.schema import versioned
+from numerics.protocol import config as _config
 from numerics.results import AttackResult, DerivedProtocol, FitResult, Prediction, Simulation, SweepResult
 
 __all__ = ["load_config", "predict", "simulate", "derive_protocol", "read_transcript", "fit_transcript", "attack",
@@ -66,7 +67,7 @@ def load_config(source) -> _config.System:
 
     Returns
     -------
-    numerics.io.config.System
+    numerics.protocol.config.System
         The agents in speaking order (``agents[i].M``, ``.w_star``, ``.Gamma``), the initial
         message and the protocol (``None`` for the round robin). It remembers the numbers as
         written, so :func:`predict` can use them with ``precision``.
@@ -144,7 +145,7 @@ def predict(config, precision: int | None = None) -> Prediction:
     >>> predict(cfg, precision=20).agents["A"].fixed_point
     ['0.66666666666666666667', '0.33333333333333333333']
     """
-    from numerics.dynamics import prediction
+    from numerics.protocol import prediction
 
     if precision is None:
         return Prediction.from_json(versioned(prediction.predict(load_config(config))))
@@ -179,7 +180,7 @@ def simulate(config, turns: int) -> Simulation:
     >>> s.agents["B"].residual_norms
     array([0.25    , 0.3125  , 0.328125])
     """
-    from numerics.dynamics import prediction
+    from numerics.protocol import prediction
 
     return Simulation.from_json(versioned(prediction.simulate_doc(load_config(config), turns)))
 
@@ -321,7 +322,7 @@ def fit_transcript(transcript, *, tail: float = 0.5, bootstrap: int = 200, level
     tr = read_transcript(transcript) if isinstance(transcript, (str, Path)) else transcript
     protocol = None
     if config is not None or tr.header is not None:
-        from numerics.protocol import fit as protocol_fit
+        from numerics.fit import protocol_fit
         protocol = protocol_fit.transcript_protocol(tr, config)
     if protocol is None:
         report = fitting.fit_transcript(tr, tail_fraction=tail, bootstrap=bootstrap, seed=seed, level=level)
@@ -369,7 +370,7 @@ def attack(config, kind: str, *, point=None, examples: int | None = None, seed: 
     >>> r.predicted.agents["B"].fixed_point.round(9)
     array([0.5, 0.5])
     """
-    from numerics.protocol import attack as protocol_attack
+    from numerics.interventions import protocol_attack
 
     system = load_config(config)
     seed = validate.seed("--seed", seed)
@@ -464,7 +465,8 @@ def stationary_covariance(config, noise) -> dict:
     >>> round(float(P["A"][0, 0]), 12), round(16 / 15, 12)
     (1.066666666667, 1.066666666667)
     """
-    from numerics.dynamics import lyapunov, prediction
+    from numerics.dynamics import lyapunov
+    from numerics.protocol import prediction
 
     system = load_config(config)
     names = system.names
@@ -480,7 +482,8 @@ def stationary_covariance(config, noise) -> dict:
     if system.protocol is None:
         P = lyapunov.stationary_covariances(M, S)
     else:
-        from numerics.protocol import evaluate, fit as protocol_fit
+        from numerics.fit import protocol_fit
+        from numerics.protocol import evaluate
 
         for k, name in enumerate(names):
             validate.psd(f"noise covariance of {name}", S[k])

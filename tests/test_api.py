@@ -16,8 +16,8 @@ import numerics
 import theory
 from numerics import api, results
 from numerics.io import outputs
-from numerics.io.config import System
 from numerics.io.errors import InputError
+from numerics.protocol.config import System
 from proofs_check.cli import main as cli
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 
 from chat_server import ChatServer
-from numerics.dynamics import lyapunov, noisy, simulate
+from numerics.dynamics import lyapunov, noisy
 from numerics.experiments.blackbox import text_pair
 from numerics.fit import fitting
 from numerics.io import transcripts
 from numerics.io.errors import InputError
 from numerics.llm import client as llm_client, text_protocol
+from numerics.protocol import simulate
 from proofs_check.cli import main as cli
 from proofs_check.verification.instances import random_gd_agent
 from theory.core import model

@@ -22,18 +22,12 @@ import mpmath as mp
 import numpy as np
 import pytest
 
-from numerics.dynamics import noisy, prediction, simulate
-from numerics.fit import fitting, output as fit_output
-from numerics.io import config, transcripts
+from numerics.dynamics import noisy
+from numerics.fit import fitting, output as fit_output, protocol_fit
+from numerics.interventions import protocol_attack
+from numerics.io import transcripts
 from numerics.io.errors import InputError
-from numerics.protocol import (
-    attack as protocol_attack,
-    engine,
-    fit as protocol_fit,
-    random_protocols,
-    spec,
-    transcript as pt,
-)
+from numerics.protocol import config, engine, prediction, random_protocols, simulate, spec, transcript as pt
 
 ROOT = Path(__file__).resolve().parent.parent
 KINDS = ("convergent", "overshoot", "uninformed", "coupling")

@@ -7,10 +7,9 @@ import sys
 import numpy as np
 import pytest
 
-from numerics.dynamics import prediction
-from numerics.io import config
 from numerics.io.errors import InputError
 from numerics.lsa import training as lsa_training
+from numerics.protocol import config, prediction
 from proofs_check.cli import main as cli
 from proofs_check.report import statements, writers as report
 from proofs_check.verification import proof_cache, registry, runner
@@ -538,8 +537,9 @@ def test_noisy_agent_block_draws_equal_one_draw_per_turn():
 
 
 def test_from_run_equals_one_record_per_message():
-    from numerics.dynamics import noisy, simulate
+    from numerics.dynamics import noisy
     from numerics.io import transcripts
+    from numerics.protocol import simulate
     from proofs_check.verification.instances import random_gd_agent
 
     rng = np.random.default_rng(2)

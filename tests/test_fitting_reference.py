@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from numerics.dynamics import noisy, simulate
+from numerics.dynamics import noisy
 from numerics.fit import fitting
 from numerics.io import transcripts
 from numerics.io.errors import InputError
 from numerics.io.transcripts import Record, Transcript
+from numerics.protocol import simulate
 from proofs_check.verification.instances import random_gd_agent
 
 # lstsq vs the normal equations on designs of condition < 1e2: both within ~1e-13 of the truth.

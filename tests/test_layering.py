@@ -62,7 +62,7 @@ def import_graph(root: Path, packages: tuple[str, ...]) -> dict[str, set[str]]:
 
 
 def subpackage(name: str) -> str:
-    """``numerics.dynamics.prediction`` -> ``numerics.dynamics``; a top package is its own."""
+    """``numerics.dynamics.closed_forms`` -> ``numerics.dynamics``; a top package is its own."""
     return ".".join(name.split(".")[:2])
 
 

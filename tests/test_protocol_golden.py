@@ -11,9 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from numerics.dynamics import prediction
-from numerics.io import config
-from numerics.protocol import spec as protocol
+from numerics.protocol import config, prediction, spec as protocol
 
 sys.path.insert(0, str(Path(__file__).parent / "golden"))
 import record  # noqa: E402

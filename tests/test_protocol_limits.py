@@ -6,9 +6,8 @@ import json
 
 import pytest
 
-from numerics.dynamics import prediction, simulate
-from numerics.io import config
 from numerics.io.errors import InputError
+from numerics.protocol import config, prediction, simulate
 from proofs_check.cli import main as cli
 
 BASE = {

@@ -10,9 +10,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from numerics.dynamics import prediction
-from numerics.io import config
-from numerics.protocol import evaluate as protocol_eval, random_protocols as protocol_random
+from numerics.protocol import config, evaluate as protocol_eval, prediction, random_protocols as protocol_random
 from proofs_check.claims import p_protocol as pp
 from proofs_check.cli import main as cli
 from proofs_check.verification import registry, runner

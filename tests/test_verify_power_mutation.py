@@ -3,7 +3,7 @@ one wrong variant and shows the method that should catch it fails; the unplanted
 tests/test_registry.py.
 
 Issue 11 item 6 for ``a2ad attack``: C9-C11's V4 run ``attacks.plan`` (the command's code) on
-configs parsed by ``numerics.io.config``."""
+configs parsed by ``numerics.protocol.config``."""
 import dataclasses
 
 import pytest

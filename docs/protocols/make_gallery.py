@@ -22,8 +22,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import sympy as sp  # noqa: E402
 
-from numerics.dynamics import prediction  # noqa: E402
-from numerics.io import config  # noqa: E402
+from numerics.protocol import (
+    config,  # noqa: E402
+    prediction,  # noqa: E402
+)
 from theory.protocol import compiler as P, gallery as G, report  # noqa: E402
 
 # Four fixed agents in d = 2 (geometry, target, scalar preconditioner); a protocol uses the first K.

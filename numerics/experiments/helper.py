@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from numerics.agents import random_systems
-from numerics.dynamics import closed_forms, simulate
+from numerics.dynamics import closed_forms
 from numerics.experiments import common, plotting
 from numerics.interventions.helper_policies import BroydenPolicy, IdentificationPolicy, NewtonPolicy, RelabellingHelper
+from numerics.protocol import simulate
 
 NAME = "helper"
 DESCRIPTION = ("main agent's error vs turn for fixed, Newton, inexact-Newton, identification and Broyden helpers "

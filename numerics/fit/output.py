@@ -63,7 +63,7 @@ def report_doc(r: FitReport) -> dict:
     doc.update({"tail_start_round": r.tail_start, "bootstrap": r.bootstrap, "level": r.level, "agents": agents,
                 "warnings": list(r.warnings)})
     protocol = getattr(r, "protocol", None)
-    if protocol is not None:  # a protocol transcript (numerics.protocol.fit): rate and fixed point from P1
+    if protocol is not None:  # a protocol transcript (numerics.fit.protocol_fit): rate and fixed point from P1
         doc["protocol"] = {"agents": list(protocol.names), **protocol.as_dict()}
     return doc
 

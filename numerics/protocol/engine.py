@@ -3,7 +3,7 @@ divergence diagnosis of a protocol's round map (P1; C1, C2, C6, C15, C17 for the
 
 Every config is a protocol: without a ``protocol`` key it is the round robin
 (:func:`numerics.protocol.spec.round_robin`, :func:`of`). ``predict`` (float64 and
-``--precision``), ``simulate`` (:func:`numerics.dynamics.simulate.run_protocol`), the fit's
+``--precision``), ``simulate`` (:func:`numerics.protocol.simulate.run_protocol`), the fit's
 prediction and the attacks all evaluate a :class:`~numerics.protocol.spec.Protocol` here, so a
 config and the same config with its round robin written out as ``protocol`` give the same numbers
 and the same diagnosis.

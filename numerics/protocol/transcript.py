@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numerics.dynamics import simulate
 from numerics.io.errors import InputError
+from numerics.protocol import simulate
 from numerics.protocol.spec import Protocol
 
 # A recorded input may differ from the rebuilt ``sum_j W_ij m_j`` by float64 rounding of a

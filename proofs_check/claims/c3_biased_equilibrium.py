@@ -11,7 +11,8 @@ from __future__ import annotations
 import mpmath as mp
 import numpy as np
 
-from numerics.dynamics import closed_forms, simulate
+from numerics.dynamics import closed_forms
+from numerics.protocol import simulate
 from proofs_check.report.provenance import cite
 from proofs_check.verification import precise_cases
 from proofs_check.verification.instances import gd_pairs, moments, transfers

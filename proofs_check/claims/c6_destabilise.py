@@ -15,7 +15,8 @@ import numpy as np
 import sympy as sp
 
 from numerics.agents import random_systems
-from numerics.dynamics import closed_forms, simulate
+from numerics.dynamics import closed_forms
+from numerics.protocol import simulate
 from proofs_check.report.provenance import cite
 from proofs_check.verification.methods import explicit_zero, worst
 from proofs_check.verification.properties import run_property

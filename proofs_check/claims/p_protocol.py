@@ -15,9 +15,9 @@ import mpmath as mp
 import numpy as np
 import sympy as sp
 
-from numerics.dynamics import closed_forms, precise, simulate
-from numerics.io.config import System
-from numerics.protocol import evaluate as protocol_eval, random_protocols as protocol_random, spec as nproto
+from numerics.dynamics import closed_forms, precise
+from numerics.protocol import evaluate as protocol_eval, random_protocols as protocol_random, simulate, spec as nproto
+from numerics.protocol.config import System
 from proofs_check.report.provenance import cite
 from proofs_check.verification.methods import FLOAT_REL_TOL, PRECISE_DPS, PRECISE_REL_TOL, worst
 from proofs_check.verification.registry import Claim, Outcome, Profile

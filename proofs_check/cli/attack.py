@@ -4,7 +4,7 @@ Prints the attacker's new agent entry and the predicted outcome of the attacked
 pair. The attacker's errors are measured against its intended target ``w_A*``
 (a rank-one prompt pins only one direction of it).
 
-With a ``protocol`` in the config (:mod:`numerics.protocol.attack`): ``full`` works under any
+With a ``protocol`` in the config (:mod:`numerics.interventions.protocol_attack`): ``full`` works under any
 protocol, ``steer`` derives the attacker's target from the protocol's fixed point (any number
 of agents, ``--victim``), and ``rank-one`` only for a two-agent round robin (else exit 2).
 """

@@ -3,7 +3,7 @@ predicted plateau and spread with the transcript's tail (C18).
 
 A transcript recorded under a protocol (its header line, or ``--config`` with a ``protocol``)
 is fitted from the inputs the protocol gives each agent, and predicted with the protocol's
-round map (:mod:`numerics.protocol.fit`); without either, the round robin exactly as before."""
+round map (:mod:`numerics.fit.protocol_fit`); without either, the round robin exactly as before."""
 from __future__ import annotations
 
 import sys

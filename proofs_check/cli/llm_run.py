@@ -22,10 +22,10 @@ import time
 
 import numpy as np
 
-from numerics.dynamics import simulate
-from numerics.io import config, locks, outputs, transcripts, validate
+from numerics.io import locks, outputs, transcripts, validate
 from numerics.io.errors import InputError, ServiceError
 from numerics.llm import client as llm_client, text_protocol
+from numerics.protocol import config, simulate
 
 MAX_DEADLINE = 7 * 24 * 3600.0  # seconds: a week
 

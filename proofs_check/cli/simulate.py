@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 
 from numerics import api
-from numerics.dynamics import simulate
+from numerics.protocol import simulate
 
 
 def register(sub) -> None:

@@ -80,7 +80,7 @@ def transcript_protocol(transcript, config_path=None) -> Protocol | None:
     from_transcript = None if transcript.header is None else pt.from_header(transcript.header, d)
     if config_path is None:
         return from_transcript
-    from numerics.io import config
+    from numerics.protocol import config
     from numerics.protocol.spec import round_robin
     system = config.load(config_path)
     if system.d != d:

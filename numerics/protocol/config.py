@@ -19,7 +19,7 @@ TOP_KEYS = {"agents", "initial_message", "schema_version", "protocol"}
 AGENT_KEYS = {"name", "prompt", "geometry", "target", "preconditioner", "steps_per_turn"}
 PROMPT_KEYS = {"X", "y"}
 # M^s is formed by repeated squaring (predict), so only simulate pays per step; it has
-# its own bound on the total number of steps (numerics.dynamics.simulate.MAX_AGENT_STEPS).
+# its own bound on the total number of steps (numerics.protocol.simulate.MAX_AGENT_STEPS).
 MAX_STEPS_PER_TURN = 10**12
 
 

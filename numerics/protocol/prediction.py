@@ -5,17 +5,16 @@ go through one engine: ``predict`` evaluates the protocol's round map with
 :mod:`numerics.protocol.engine` (C1, C2, C7, C17 for a round robin; P1 for any protocol) in
 float64 or, with ``precision``, in mpmath at that many digits, and names the cause of a
 divergence; ``simulate`` iterates the real agents under the protocol
-(:func:`numerics.dynamics.simulate.run_protocol`) and never calls a closed form.
+(:func:`numerics.protocol.simulate.run_protocol`) and never calls a closed form.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from numerics.dynamics import simulate
 from numerics.io import validate
-from numerics.io.config import System
 from numerics.io.errors import InputError
-from numerics.protocol import engine
+from numerics.protocol import engine, simulate
+from numerics.protocol.config import System
 from numerics.protocol.evaluate import CONVERGENCE_MARGIN, stacked_finite  # noqa: F401 (part of this module's API)
 
 MIN_DIGITS, MAX_DIGITS = 16, 1000
