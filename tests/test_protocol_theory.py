@@ -11,7 +11,7 @@ import pytest
 import sympy as sp
 
 from numerics.protocol import config, evaluate as protocol_eval, prediction, random_protocols as protocol_random
-from proofs_check.claims import p_protocol as pp
+from proofs_check.claims import p_protocol as pp, select
 from proofs_check.cli import main as cli
 from proofs_check.verification import registry, runner
 from theory.core import model
@@ -127,7 +127,7 @@ def test_anchored_identity_rejects_wrong_variants():
 
 @pytest.mark.parametrize("cid", ["P1", "P2", "P3", "P4", "P5"])
 def test_protocol_claims_pass_quick(cid):
-    rep = runner.run(registry.select([cid]), registry.PROFILES["quick"])
+    rep = runner.run(select([cid]), registry.PROFILES["quick"])
     failed = [m for m in rep["claims"][0]["methods"] if m["status"] != "passed"]
     assert not failed, failed
 

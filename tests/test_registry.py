@@ -3,8 +3,9 @@ import json
 
 import pytest
 
+from proofs_check.claims import all_claims, select
 from proofs_check.cli import main as cli
-from proofs_check.verification import registry, runner
+from proofs_check.verification import runner
 from proofs_check.verification.registry import PROFILES, Claim, Outcome
 
 QUICK = PROFILES["quick"]
@@ -18,11 +19,11 @@ PROTOCOLS = ["P1", "P2", "P3", "P4", "P5"]
 def test_every_registered_claim_is_required_to_pass_quick():
     """No claim is left out of test_claim_passes_quick."""
     required = set(FOUNDATION + LSA + ADVERSARIAL_AND_HELPERS + NOISE_AND_FITTING + PROTOCOLS)
-    assert {c.id for c in registry.all_claims()} <= required
+    assert {c.id for c in all_claims()} <= required
 
 
 def test_foundation_claims_registered_with_their_methods():
-    claims = {c.id: c for c in registry.all_claims()}
+    claims = {c.id: c for c in all_claims()}
     for cid in FOUNDATION:
         assert cid in claims
     assert {"V1", "V2", "V4", "V5", "V8"} <= set(claims["C2"].methods)
@@ -49,7 +50,7 @@ def test_status_rules():
 
 @pytest.mark.parametrize("cid", FOUNDATION + LSA + ADVERSARIAL_AND_HELPERS + NOISE_AND_FITTING + PROTOCOLS)
 def test_claim_passes_quick(cid):
-    rep = runner.run(registry.select([cid]), QUICK)
+    rep = runner.run(select([cid]), QUICK)
     methods = rep["claims"][0]["methods"]
     failed = [m for m in methods if m["status"] != "passed"]
     assert not failed, failed

@@ -10,11 +10,12 @@ import pytest
 import sympy as sp
 
 from numerics.interventions import attacks
-from proofs_check.verification import registry, runner
+from proofs_check.claims import all_claims
+from proofs_check.verification import runner
 from proofs_check.verification.registry import PROFILES
 
 QUICK = PROFILES["quick"]
-CLAIMS = {c.id: c for c in registry.all_claims()}
+CLAIMS = {c.id: c for c in all_claims()}
 TRUE_PLAN = attacks.plan
 
 

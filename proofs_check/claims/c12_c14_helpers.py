@@ -14,7 +14,7 @@ from numerics.agents import random_systems
 from numerics.agents.gd import GDAgent
 from numerics.interventions.helper_policies import BroydenPolicy, IdentificationPolicy, NewtonPolicy, RelabellingHelper
 from numerics.protocol import simulate
-from proofs_check.report.provenance import cite
+from proofs_check.statements.provenance import cite
 from proofs_check.verification.instances import random_gd_agent
 from proofs_check.verification.methods import (
     FLOAT_REL_TOL,

@@ -12,7 +12,7 @@ import numpy as np
 from numerics.agents import random_systems
 from numerics.dynamics import closed_forms
 from numerics.protocol import simulate
-from proofs_check.report.provenance import cite
+from proofs_check.statements.provenance import cite
 from proofs_check.verification.instances import config_system, round_rate
 from proofs_check.verification.methods import (
     EXTERNAL_REL_TOL,

@@ -12,7 +12,7 @@ import sympy as sp
 from numerics.dynamics import closed_forms
 from numerics.protocol import simulate
 from proofs_check.claims.c3_biased_equilibrium import simulated_plateaus
-from proofs_check.report.provenance import cite
+from proofs_check.statements.provenance import cite
 from proofs_check.verification.instances import config_system, gd_pairs
 from proofs_check.verification.methods import FLOAT_REL_TOL, free_proofs, worst
 from proofs_check.verification.registry import Claim, Outcome, Profile

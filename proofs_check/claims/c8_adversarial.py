@@ -16,7 +16,7 @@ from numerics.dynamics import closed_forms
 from numerics.interventions import attacks
 from numerics.io.errors import InputError
 from numerics.protocol import simulate
-from proofs_check.report.provenance import cite
+from proofs_check.statements.provenance import cite
 from proofs_check.verification.instances import config_system, random_gd_agent, round_rate
 from proofs_check.verification.methods import (
     FLOAT_REL_TOL,

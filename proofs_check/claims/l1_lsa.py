@@ -14,7 +14,7 @@ import sympy as sp
 from numerics.agents.gd import GDAgent
 from numerics.agents.prompts import from_prompt
 from numerics.lsa import agent as nlsa
-from proofs_check.report.provenance import cite
+from proofs_check.statements.provenance import cite
 from proofs_check.verification.methods import FLOAT_REL_TOL, explicit_zero, free_proofs, worst
 from proofs_check.verification.registry import Claim, Outcome, Profile
 from theory.core import algebra

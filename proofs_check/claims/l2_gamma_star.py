@@ -17,7 +17,7 @@ import sympy as sp
 from sympy.solvers.solveset import NonlinearError
 
 from numerics.lsa import training as lsa_training
-from proofs_check.report.provenance import cite
+from proofs_check.statements.provenance import cite
 from proofs_check.verification.methods import EXACT, explicit_zero, finite_max, worst
 from proofs_check.verification.registry import Claim, Outcome, Profile
 from proofs_check.verification.v7_trained import v7_gamma_star

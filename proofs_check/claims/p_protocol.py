@@ -18,7 +18,7 @@ import sympy as sp
 from numerics.dynamics import closed_forms, precise
 from numerics.protocol import evaluate as protocol_eval, random_protocols as protocol_random, simulate, spec as nproto
 from numerics.protocol.config import System
-from proofs_check.report.provenance import cite
+from proofs_check.statements.provenance import cite
 from proofs_check.verification.methods import FLOAT_REL_TOL, PRECISE_DPS, PRECISE_REL_TOL, worst
 from proofs_check.verification.registry import Claim, Outcome, Profile
 from theory.core import model
