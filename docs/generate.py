@@ -13,7 +13,7 @@ sys.path.insert(0, str(HERE))  # sweep_gallery, also when this file is imported 
 
 import sweep_gallery  # noqa: E402  (docs/, next to this file)
 from numerics.experiments import all_experiments  # noqa: E402
-from proofs_check.claims import all_claims
+from proofs_check.claims import all_claims  # noqa: E402
 from proofs_check.statements import statements  # noqa: E402
 from proofs_check.verification import registry, runner  # noqa: E402
 from theory.core.formulas import all_formulas  # noqa: E402

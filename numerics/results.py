@@ -303,7 +303,8 @@ class Simulation(Document):
     WHAT: ClassVar[str] = "simulate"
 
     def to_pandas(self):
-        """One row per agent and turn: ``agent``, ``turn`` (1-based), ``residual_norm``, ``message_1`` ... ``message_d``."""
+        """One row per agent and turn: ``agent``, ``turn`` (1-based), ``residual_norm``, ``message_1`` ...
+        ``message_d``."""
         pd = _require_pandas()
         frames = []
         for name, run in self.agents.items():
@@ -383,7 +384,8 @@ class FitResult(Document):
         return _require_pandas().DataFrame([{"agent": name, **entry} for name, entry in self.agents.items()])
 
     def to_text(self) -> str:
-        """The summary ``a2ad fit`` prints without ``--json`` (needs the result of :func:`numerics.api.fit_transcript`)."""
+        """The summary ``a2ad fit`` prints without ``--json`` (needs the result of
+        :func:`numerics.api.fit_transcript`)."""
         from numerics.fit import output
 
         return output.report_text(self._engine_report())

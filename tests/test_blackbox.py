@@ -80,7 +80,8 @@ BAD_LINES = {
     "non-finite": '{"turn": 1, "agent": "A", "incoming": [NaN, 0], "outgoing": [1, 2]}',
     "too large for float64": '{"turn": 1, "agent": "A", "incoming": [1e999, 0], "outgoing": [1, 2]}',
     "'turn' must be an integer": '{"turn": -1, "agent": "A", "incoming": [0, 0], "outgoing": [1, 2]}',
-    "message key = 'extra': is not allowed here": '{"turn": 1, "agent": "A", "incoming": [0, 0], "outgoing": [1, 2], "extra": 1}',
+    "message key = 'extra': is not allowed here":
+        '{"turn": 1, "agent": "A", "incoming": [0, 0], "outgoing": [1, 2], "extra": 1}',
 }
 
 

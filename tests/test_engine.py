@@ -309,7 +309,8 @@ SIMULTANEOUS = [{"A0": {"A1": 1.0}, "A1": {"A0": 1.0}}]
 
 
 @pytest.mark.parametrize("system,cause", [
-    (_system([np.eye(2), np.eye(2)], [0.5, 4.0], SIMULTANEOUS), "agent A1's own per-turn map M_A1 has an eigenvalue of modulus 3 outside"),
+    (_system([np.eye(2), np.eye(2)], [0.5, 4.0], SIMULTANEOUS),
+     "agent A1's own per-turn map M_A1 has an eigenvalue of modulus 3 outside"),
     (_system([[[1, 0], [0, 0]], [[1, 0], [0, 0]]], [0.5, 0.5], [{"A0": {"A1": 0.6, "A0": 0.6}}, {"A1": {"A0": 1.0}}]),
      "informed by no prompt"),
     (_system([np.eye(2), np.eye(2)], [0.5, 0.5], [{"A0": {"A1": 5.0}}, {"A1": {"A0": 1.0}}]),

@@ -76,8 +76,8 @@ def steering_target(M, c, W, mask, attacker: int, victim: int, point, names) -> 
     cond = float(s[0] / s[-1]) if s[-1] > 0 else float("inf")
     if not cond <= MAX_SENSITIVITY_COND:
         why = (f"{names[victim]} never hears {names[attacker]}, directly or through others" if s[0] == 0 else
-               f"the attacker's target moves {names[victim]}'s fixed point in only {int(np.sum(s > s[0] / MAX_SENSITIVITY_COND))} "
-               f"of {d} directions")
+               f"the attacker's target moves {names[victim]}'s fixed point in only "
+               f"{int(np.sum(s > s[0] / MAX_SENSITIVITY_COND))} of {d} directions")
         raise InputError(f"G = d m_{names[victim]}* / d w_{names[attacker]}* (smallest singular value)", float(s[-1]),
                          f"is singular (condition {cond:.3g} > {MAX_SENSITIVITY_COND:g}): {why}, so no target of "
                          f"{names[attacker]} places {names[victim]} at --point under this protocol")
@@ -113,10 +113,10 @@ def plan_doc(system, kind: str, point, N: int | None, seed: int, attacker: int, 
     extra = {}
     if kind == "rank-one":
         if not is_two_agent_round_robin(proto):
-            raise InputError("--kind", kind, "the rank-one attack (C10) is derived for two agents speaking in turn "
-                                             f"(round robin); this config's protocol ({len(proto.phases)} phase(s) over "
-                                             f"{proto.K} agents) is not one, so C10 does not apply: use --kind full "
-                                             "(C9 holds under any protocol) or --kind steer")
+            raise InputError("--kind", kind, "the rank-one attack (C10) is derived for two agents speaking in "
+                             f"turn (round robin); this config's protocol ({len(proto.phases)} phase(s) over "
+                             f"{proto.K} agents) is not one, so C10 does not apply: use --kind full "
+                             "(C9 holds under any protocol) or --kind steer")
         prompt = attacks.rank_one_prompt(Gamma_A, system.agents[v].M, a.w_star, system.agents[v].w_star,
                                          1 if N is None else N)
         X, w_A, rho = prompt.X, prompt.w_A, prompt.rho

@@ -185,7 +185,8 @@ def diagnose(rho: float, protocol: Protocol, M, H, names, text: str | None = Non
     if rr:
         head = (f"contraction rate rho = {text} > 1: the messages diverge for every initial message with a "
                 "component on the unstable subspace (C1)" if rho > 1 else
-                f"contraction rate rho = {text} is 1 to within {CONVERGENCE_MARGIN:g}: no unique attracting fixed point")
+                f"contraction rate rho = {text} is 1 to within {CONVERGENCE_MARGIN:g}: "
+                "no unique attracting fixed point")
     else:
         head = (f"contraction rate rho = {text} > 1: the round map of the protocol diverges for every initial "
                 "state with a component on its unstable subspace (P1)" if rho > 1 else

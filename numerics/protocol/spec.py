@@ -86,7 +86,8 @@ def _weight(where: str, value) -> float:
         raise InputError(where, value, "must be a number (a listening weight)")
     if not math.isfinite(float(value)):
         raise InputError(where, value, "must be finite")
-    return value if getattr(value, "text", None) is not None else float(value)  # a JSON decimal keeps its text for --precision
+    # a JSON decimal keeps its text for --precision
+    return value if getattr(value, "text", None) is not None else float(value)
 
 
 def _pairs(where: str, value) -> list:

@@ -89,7 +89,7 @@ def compute_chunk(spec: Spec, chunk: int) -> dict[str, np.ndarray]:
 def system_arrays(spec: Spec, values: dict[str, np.ndarray], n: int):
     """``H, Gamma`` (n, K, d, d), ``b, w`` (n, K, d), ``steps`` (n, K) and ``v0`` (n, d) for n points."""
     sys_ = spec.system
-    K, d = len(sys_.agents), sys_.d
+    d = sys_.d
     H = np.repeat(np.stack([a.geometry.H for a in sys_.agents])[None], n, axis=0)
     G = np.repeat(np.stack([a.Gamma for a in sys_.agents])[None], n, axis=0)
     w = np.repeat(np.stack([a.w_star for a in sys_.agents])[None], n, axis=0)

@@ -21,7 +21,8 @@ MAX_PROMPT_ENTRIES = api.MAX_PROMPT_ENTRIES
 
 
 def register(sub) -> None:
-    p = sub.add_parser("attack", help="build an attack prompt (C9 full, C10 rank-one, C11 steer) for two agents, or under a protocol where it applies")
+    p = sub.add_parser("attack", help="build an attack prompt (C9 full, C10 rank-one, C11 steer) for two agents, "
+                                      "or under a protocol where it applies")
     p.add_argument("config", help="CONFIG.json with two agents, or any number with a 'protocol'")
     p.add_argument("--kind", required=True, choices=attacks.KINDS)
     p.add_argument("--point", default=None, help="JSON list: the equilibrium to impose on the victim (--kind steer)")

@@ -19,7 +19,8 @@ FIGURE_FORMATS = (".png", ".pdf", ".svg")
 
 
 def register(sub) -> None:
-    p = sub.add_parser("fit", help="fit each agent's affine map from a JSONL transcript (C18, any protocol); text, JSON, figure")
+    p = sub.add_parser("fit", help="fit each agent's affine map from a JSONL transcript (C18, any protocol); "
+                                   "text, JSON, figure")
     p.add_argument("transcript", help="TRANSCRIPT.jsonl (format in the README and docs)")
     p.add_argument("--tail", type=float, default=0.5, help="fraction of rounds treated as the tail (default 0.5)")
     p.add_argument("--bootstrap", type=int, default=200,

@@ -42,7 +42,8 @@ def register(sub) -> None:
                    help="continue the --out transcript of an interrupted run (same config) up to --turns rounds")
     p.add_argument("--backend", choices=["http", "local"], default="http",
                    help="http: a chat-completions service; local: the built-in deterministic text agent")
-    p.add_argument("--endpoint", default=None, help=f"base URL, e.g. https://api.openai.com/v1 (or {llm_client.ENV_ENDPOINT})")
+    p.add_argument("--endpoint", default=None,
+                   help=f"base URL, e.g. https://api.openai.com/v1 (or {llm_client.ENV_ENDPOINT})")
     p.add_argument("--model", default=None, help=f"model name (or {llm_client.ENV_MODEL})")
     p.add_argument("--api-key-env", default=llm_client.ENV_KEY,
                    help=f"environment variable holding the API key (default {llm_client.ENV_KEY}); never logged")

@@ -97,7 +97,8 @@ def to_poly(expr) -> dict:
     out: dict = {}
     for term in sp.Add.make_args(sp.sympify(expr)):  # our own expressions (never user input)
         coeff, word = term.args_cnc()
-        if any(f.is_Add or (f.is_Pow and f.base.is_Add) for f in word) or any(f.is_Add for f in coeff if not f.is_Number):
+        if (any(f.is_Add or (f.is_Pow and f.base.is_Add) for f in word)
+                or any(f.is_Add for f in coeff if not f.is_Number)):
             for w, c in to_poly(sp.expand(term)).items():  # not yet expanded: expand this term only
                 out[w] = out.get(w, sp.Integer(0)) + c
             continue

@@ -48,7 +48,8 @@ class Compiled:
     def residual(self, i: int) -> sp.Expr:
         """``e_i`` written in the gaps (plus ``w_i*`` times its coefficient)."""
         n = self.names
-        return sp.Add(*[G * gap(n[j], n[i]) for j, G in self.residual_gaps[i].items()]) + self.residual_self[i] * w_star(n[i])
+        return (sp.Add(*[G * gap(n[j], n[i]) for j, G in self.residual_gaps[i].items()])
+                + self.residual_self[i] * w_star(n[i]))
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ with its definition, so each proof is a small local identity:
   right side written in the gaps.
 
 The chain (:func:`chain_checks`): (a) row k of step k holds for x_k given any x_j, j > k,
-and ``X_k`` is that formula with ``X_j`` put in; (b) for i > k, row i of step k equals row i of step k+1 plus ``A^(k)_ik Q_k`` times row k
-of step k (the U letters expanded one level). By induction from the last step, every row
+and ``X_k`` is that formula with ``X_j`` put in; (b) for i > k, row i of step k equals row i of step k+1 plus
+``A^(k)_ik Q_k`` times row k of step k (the U letters expanded one level). By induction from the last step, every row
 of ``A^(0) x = b`` holds, for any b: ``(I - Phi_RR) z_R = r_R``. With the pivots invertible,
 ``I - Phi_RR`` is invertible, so the residual systems' solutions are unique.
 """
@@ -252,9 +252,11 @@ def checks(alg, dv: Derivation, names, Phi: list, r: list, z: list, res_self: li
     level0 = {L: defs[L] for L in list(dv.phi.values()) + list(dv.rco.values())}
     out = []
     for (a, b), L in dv.phi.items():
-        out.append((f"{L.name} is block ({names[a]}, {names[b]}) of the round map", padd(defs[L], Phi[a][b], signs=(1, -1))))
+        out.append((f"{L.name} is block ({names[a]}, {names[b]}) of the round map",
+                    padd(defs[L], Phi[a][b], signs=(1, -1))))
     for a in range(K):
-        out.append((f"r_{names[a]} = sum_j r_{{{names[a]},j}} w*_j", alg.reduce_poly(padd(psubs(_r_wstar(dv, a, names), defs), r[a], signs=(1, -1)))))
+        out.append((f"r_{names[a]} = sum_j r_{{{names[a]},j}} w*_j",
+                    alg.reduce_poly(padd(psubs(_r_wstar(dv, a, names), defs), r[a], signs=(1, -1)))))
     for a in range(K):
         if not dv.self_expanded[a]:
             out.append((f"row {names[a]}: the weights sum to 1, so w_i* drops out of the gap right side",
@@ -264,7 +266,8 @@ def checks(alg, dv: Derivation, names, Phi: list, r: list, z: list, res_self: li
     ys = {a: letter(sp.Symbol(f"y_{names[a]}", commutative=False)) for a in R}  # z_a*, opaque
     for a in range(K):
         if a in R:
-            out.append((f"z*_{names[a]} is the back-substituted solution", alg.reduce_poly(padd((z[a]), zR[R.index(a)], signs=(1, -1)))))
+            out.append((f"z*_{names[a]} is the back-substituted solution",
+                        alg.reduce_poly(padd((z[a]), zR[R.index(a)], signs=(1, -1)))))
         else:  # z_o* = Phi_oR z_R* + r_o: the round map's row o at the fixed point
             row = padd(*[pmul(_phi_poly(dv, a, b), ys[b]) for b in R], _r_wstar(dv, a, names))
             sub = {sp.Symbol(f"y_{names[b]}", commutative=False): zR[R.index(b)] for b in R}
@@ -282,5 +285,6 @@ def checks(alg, dv: Derivation, names, Phi: list, r: list, z: list, res_self: li
         e = residual(dv, names, i)
         claimed = padd(*[pmul((G), letter(gap(names[j], n))) for j, G in res_gaps[i].items()],
                          pmul((res_self[i]), letter(w_star(n))))
-        out.append((f"e_{n} in the gaps is X times the gap right side", alg.reduce_poly(padd(e, claimed, signs=(1, -1)))))
+        out.append((f"e_{n} in the gaps is X times the gap right side",
+                    alg.reduce_poly(padd(e, claimed, signs=(1, -1)))))
     return out
