@@ -15,6 +15,8 @@ Examples
 (True, ['A', 'B'])
 """
 
+from typing import Any
+
 # Exported name -> module that defines it (imported when the name is first used).
 _EXPORTS = {
     "load_config": "numerics.api",
@@ -40,7 +42,7 @@ _EXPORTS = {
 __all__ = list(_EXPORTS)
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'numerics' has no attribute {name!r}")

@@ -15,8 +15,10 @@ import dataclasses
 import math
 import weakref
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from numerics.io import jsonio, validate
 from numerics.io.errors import DerivationRefused, InputError
@@ -24,27 +26,34 @@ from numerics.io.schema import versioned
 from numerics.protocol import config as _config
 from numerics.results import AttackResult, DerivedProtocol, FitResult, Prediction, Simulation, SweepResult
 
+if TYPE_CHECKING:
+    from numerics.io.transcripts import Transcript
+    from numerics.lsa.training import TrainingResult
+
 __all__ = ["load_config", "predict", "simulate", "derive_protocol", "read_transcript", "fit_transcript", "attack",
            "run_sweep", "stationary_covariance", "train_lsa"]
 
 MAX_BOOTSTRAP = 10**4  # each bootstrap resample refits every agent's map
 MAX_PROMPT_ENTRIES = 10**6  # N x d of an attack prompt
 
+# What every function taking a config accepts (see :func:`load_config`).
+ConfigSource: TypeAlias = "str | Path | dict[str, Any] | _config.System"
+
 # id(system) -> (weak reference, decoded CONFIG.json): the numbers as written, for ``precision``.
-_SOURCES: dict[int, tuple] = {}
+_SOURCES: dict[int, tuple[weakref.ref[_config.System], Any]] = {}
 
 
-def _remember(system, raw) -> None:
+def _remember(system: _config.System, raw: Any) -> None:
     key = id(system)
     _SOURCES[key] = (weakref.ref(system, lambda _ref: _SOURCES.pop(key, None)), raw)
 
 
-def _source(system):
+def _source(system: _config.System) -> Any:
     entry = _SOURCES.get(id(system))
     return entry[1] if entry is not None and entry[0]() is system else None
 
 
-def _as_written(raw):
+def _as_written(raw: Any) -> Any:
     """A copy of a config dict whose floats keep their shortest decimal text (``0.8`` stays 8/10 for
     ``precision``), as the same numbers read from a CONFIG.json file do."""
     if isinstance(raw, dict):
@@ -56,7 +65,7 @@ def _as_written(raw):
     return copy.deepcopy(raw)
 
 
-def load_config(source) -> _config.System:
+def load_config(source: ConfigSource) -> _config.System:
     """Read and validate a CONFIG.json (schema version 1).
 
     Parameters
@@ -97,7 +106,7 @@ def load_config(source) -> _config.System:
     return system
 
 
-def _exact(source):
+def _exact(source: ConfigSource) -> _config.ExactSystem:
     """The config with every number as written (``predict`` with ``precision``)."""
     if isinstance(source, _config.System):
         raw = _source(source)
@@ -111,7 +120,7 @@ def _exact(source):
     return _config.load_exact(source)
 
 
-def predict(config, precision: int | None = None) -> Prediction:
+def predict(config: ConfigSource, precision: int | None = None) -> Prediction:
     """The closed-form prediction of a config (C1, C2, C3, C7, C17; P1 under a protocol).
 
     Parameters
@@ -153,7 +162,7 @@ def predict(config, precision: int | None = None) -> Prediction:
     return Prediction.from_json(versioned(prediction.predict_precise(_exact(config), precision)))
 
 
-def simulate(config, turns: int) -> Simulation:
+def simulate(config: ConfigSource, turns: int) -> Simulation:
     """Iterate the real agents (never a closed form) for ``turns`` rounds.
 
     Parameters
@@ -185,7 +194,7 @@ def simulate(config, turns: int) -> Simulation:
     return Simulation.from_json(versioned(prediction.simulate_doc(load_config(config), turns)))
 
 
-def derive_protocol(config) -> DerivedProtocol:
+def derive_protocol(config: ConfigSource) -> DerivedProtocol:
     """The derived theory of a config's protocol (its round robin without one): P1, every step proved (V1).
 
     Parameters
@@ -233,7 +242,7 @@ def derive_protocol(config) -> DerivedProtocol:
     return DerivedProtocol.from_json(doc)
 
 
-def read_transcript(source):
+def read_transcript(source: str | Path) -> Transcript:
     """Read and validate a JSONL transcript (docs: transcripts).
 
     Parameters
@@ -275,8 +284,8 @@ def check_fit_options(bootstrap: int, seed: int) -> int:
     return validate.seed("--seed", seed)
 
 
-def fit_transcript(transcript, *, tail: float = 0.5, bootstrap: int = 200, level: float = 0.95, seed: int = 0,
-                   config=None) -> FitResult:
+def fit_transcript(transcript: str | Path | Transcript, *, tail: float = 0.5, bootstrap: int = 200,
+                   level: float = 0.95, seed: int = 0, config: str | Path | None = None) -> FitResult:
     """Fit each agent's affine map ``w' = Mhat w + chat`` from a transcript and predict the plateau (C18).
 
     Parameters
@@ -331,13 +340,13 @@ def fit_transcript(transcript, *, tail: float = 0.5, bootstrap: int = 200, level
     return dataclasses.replace(FitResult.from_json(versioned(output.report_doc(report))), report=report, transcript=tr)
 
 
-def _attack_examples(system, examples):
+def _attack_examples(system: _config.System, examples: int | None) -> None:
     if examples is not None:
         validate.positive_int("--examples", examples, maximum=max(1, MAX_PROMPT_ENTRIES // system.d))
 
 
-def attack(config, kind: str, *, point=None, examples: int | None = None, seed: int = 0,
-           attacker: str | None = None, victim: str | None = None) -> AttackResult:
+def attack(config: ConfigSource, kind: str, *, point: ArrayLike | None = None, examples: int | None = None,
+           seed: int = 0, attacker: str | None = None, victim: str | None = None) -> AttackResult:
     """Build an attacker's prompt (C9 ``full``, C10 ``rank-one``, C11 ``steer``) and predict its outcome.
 
     Parameters
@@ -384,8 +393,9 @@ def attack(config, kind: str, *, point=None, examples: int | None = None, seed: 
                                                                         victim)))
 
 
-def run_sweep(spec, out, *, backend: str = "local", scheduler: str | None = None, workers: int | None = None,
-              resume: bool = False, force: bool = False, progress: bool = False) -> SweepResult:
+def run_sweep(spec: str | Path | dict[str, Any], out: str | Path, *, backend: str = "local",
+              scheduler: str | None = None, workers: int | None = None, resume: bool = False, force: bool = False,
+              progress: bool = False) -> SweepResult:
     """Evaluate a grid of configs (closed forms, simulation, trained LSA) into Parquet files.
 
     Parameters
@@ -435,7 +445,7 @@ def run_sweep(spec, out, *, backend: str = "local", scheduler: str | None = None
                        skipped=o.skipped, phase=None if o.phase is None else str(o.phase), phase_note=o.phase_note)
 
 
-def stationary_covariance(config, noise) -> dict:
+def stationary_covariance(config: ConfigSource, noise: ArrayLike | dict[str, ArrayLike]) -> dict[str, np.ndarray]:
     """Each agent's stationary message covariance when agents add independent Gaussian noise (C15; P1).
 
     Agent i emits ``T_i(w) + eta_i``, ``Cov eta_i = S_i``, independent across agents and turns.
@@ -474,8 +484,10 @@ def stationary_covariance(config, noise) -> dict:
         missing = [n for n in names if n not in noise]
         if missing or len(noise) != len(names):
             raise InputError("noise", sorted(noise), f"must give a covariance for exactly the agents {names}")
-        noise = [noise[n] for n in names]
-    S = validate.finite_array("noise covariances S", noise, ndim=3)
+        covariances: object = [noise[n] for n in names]
+    else:
+        covariances = noise
+    S = validate.finite_array("noise covariances S", covariances, ndim=3)
     M, _ = prediction.stacked_finite(system)
     if S.shape != M.shape:
         raise InputError("noise covariances S", S.shape, f"must have shape {M.shape} (one d x d per agent)")
@@ -496,9 +508,9 @@ def stationary_covariance(config, noise) -> dict:
     return dict(zip(names, P))
 
 
-def train_lsa(d: int = 5, N: int = 20, Sigma="anisotropic", tau: float = 1.0, sigma: float = 0.1, *,
-              steps: int | None = None, batch: int | None = None, lr: float | None = None, seed: int = 0,
-              parameterisation: str = "sparse", progress: bool = False):
+def train_lsa(d: int = 5, N: int = 20, Sigma: str | ArrayLike = "anisotropic", tau: float = 1.0, sigma: float = 0.1,
+              *, steps: int | None = None, batch: int | None = None, lr: float | None = None, seed: int = 0,
+              parameterisation: str = "sparse", progress: bool = False) -> TrainingResult:
     """Train one linear self-attention agent on in-context regression and compare with ``Gamma*`` (L2).
 
     Parameters

@@ -14,6 +14,8 @@ Examples
 'u* = (I - M_A*M_B)**(-1)*(M_A*K_B*w_B* + K_A*w_A*)'
 """
 
+from typing import Any
+
 # Exported name -> module that defines it; a module name maps to itself (imported on first use).
 _EXPORTS = {
     "protocol_spec": "theory.api",
@@ -33,7 +35,7 @@ _EXPORTS = {
 __all__ = list(_EXPORTS)
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'theory' has no attribute {name!r}")

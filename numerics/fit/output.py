@@ -40,7 +40,7 @@ def report_doc(r: FitReport) -> dict:
     agents = {}
     for k, (name, f) in enumerate(zip(r.agents, p.fits)):
         target = None if f.target is None else f.target.tolist()
-        fixed_point = p.plateau[k].tolist() if converges else None
+        fixed_point = p.plateau[k].tolist() if p.plateau is not None else None
         residual, residual_norm = _residual(fixed_point, target)
         agents[name] = {
             "message_count": f.n, "M_hat": f.M_hat.tolist(), "c_hat": f.c_hat.tolist(),
@@ -122,7 +122,7 @@ def fit_figure(r: FitReport, transcript: Transcript, path) -> Path:
         ax = axes[k, 0]
         for j in coords:
             line, = ax.plot(out[:, j], lw=0.8, label=f"coordinate {j + 1}")
-            if p.plateau is not None:
+            if p.plateau is not None and p.spread is not None:
                 sd = np.sqrt(p.spread[k][j, j])
                 ax.axhline(p.plateau[k][j], color=line.get_color(), ls="--", lw=1)
                 ax.axhspan(p.plateau[k][j] - 2 * sd, p.plateau[k][j] + 2 * sd, color=line.get_color(), alpha=0.12)

@@ -131,6 +131,7 @@ def plan_doc(system, kind: str, point, N: int | None, seed: int, attacker: int, 
         M = M.copy()
         M[attacker] = np.eye(d) - Gamma_A @ (X.T @ X / len(X))
         W, mask = proto.weights()
+        assert v is not None  # _victim(required=True) for steer
         w_A, cond = steering_target(M, c, W, mask, attacker, v, point, names)
         extra = {"point": np.asarray(point, dtype=float).tolist(), "sensitivity_condition": cond}
     outcome = predict(_attacked_system(system, attacker, X, w_A, Gamma_A))

@@ -9,12 +9,14 @@ divergence; ``simulate`` iterates the real agents under the protocol
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from numerics.io import validate
 from numerics.io.errors import InputError
 from numerics.protocol import engine, simulate
-from numerics.protocol.config import System
+from numerics.protocol.config import ExactSystem, System
 from numerics.protocol.evaluate import CONVERGENCE_MARGIN, stacked_finite  # noqa: F401 (part of this module's API)
 
 MIN_DIGITS, MAX_DIGITS = 16, 1000
@@ -79,7 +81,7 @@ def predict(system: System, precision: int | None = None) -> dict:
     return doc
 
 
-def predict_precise(system: System, digits: int) -> dict:
+def predict_precise(system: System | ExactSystem, digits: int) -> dict:
     """:func:`predict` with mpmath at ``digits`` significant digits; numbers as decimal strings.
 
     The per-turn transfers are rebuilt from the agents' input data (taken as exact, a JSON decimal
@@ -115,7 +117,7 @@ def simulate_doc(system: System, turns: int) -> dict:
     """Iterate the real agents for ``turns`` rounds under the config's protocol (its round robin without
     one): every agent's message at the end of each round, and its distance to the agent's own target."""
     messages = simulate.run_protocol(system.agents, engine.of(system), turns)
-    doc = {"turns": int(turns), "agents": {}}
+    doc: dict[str, Any] = {"turns": int(turns), "agents": {}}
     for i, agent in enumerate(system.agents):
         m = messages[:, i]
         doc["agents"][agent.name] = {"messages": m.tolist(),

@@ -77,8 +77,8 @@ def replay(protocol: Protocol, records, check_incoming: bool = True) -> Replay:
     """
     s = Schedule(protocol)
     names = protocol.names
-    inputs = [[] for _ in names]
-    outputs = [[] for _ in names]
+    inputs: list[list[np.ndarray]] = [[] for _ in names]
+    outputs: list[list[np.ndarray]] = [[] for _ in names]
     for n, rec in enumerate(records):
         t, p, i = s.next()
         if rec.agent != names[i] or rec.turn != t or (rec.phase is not None and rec.phase != p):

@@ -135,7 +135,8 @@ def p1_v1(profile: Profile) -> Outcome:
 
 
 def _sim_fixed(system: System, rounds: int) -> np.ndarray:
-    return simulate.run_protocol(system.agents, system.protocol, rounds)[-1]
+    protocol = system.protocol or nproto.round_robin(system.names, system.initial_message)
+    return simulate.run_protocol(system.agents, protocol, rounds)[-1]
 
 
 def _rel(a, b) -> float:

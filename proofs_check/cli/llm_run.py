@@ -65,7 +65,7 @@ def register(sub) -> None:
 
 def text_agents(raw_config, complete_for, decimals: int, max_reasks: int):
     """TextAgents for every configured agent (``complete_for(index)`` gives its text callable)."""
-    parsed, v0 = config.parse_agents(raw_config)
+    parsed, v0 = config.parse_agents(raw_config, config.parse_agent)
     agents = []
     for i, (name, geom, _, steps) in enumerate(parsed):
         if geom.X is None:
@@ -78,7 +78,8 @@ def text_agents(raw_config, complete_for, decimals: int, max_reasks: int):
 
 def _check_prompt(rec, agent, n: int, path) -> None:
     prompt = rec.prompt or {}
-    if not (np.array_equal(prompt.get("X"), agent.geometry.X) and np.array_equal(prompt.get("y"), agent.geometry.y)):
+    same = all(key in prompt and np.array_equal(prompt[key], getattr(agent.geometry, key)) for key in ("X", "y"))
+    if not same:
         raise InputError("--resume", str(path), f"message {n + 1}: {agent.name}'s prompt differs from the config's")
 
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Any
 
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
@@ -149,7 +150,7 @@ def psubs(poly: dict, mapping: dict) -> dict:
     """Replace letters by word polynomials (``mapping``: letter -> poly) anywhere in each word."""
     out: dict = {}
     for w, c in poly.items():
-        terms = [((), c)]
+        terms: list[tuple[tuple[Any, ...], Any]] = [((), c)]
         for x in w:
             rep = mapping.get(x)
             if rep is None:

@@ -54,7 +54,7 @@ def derived_theory(cp: Compiled, steps: dict | None = None) -> dict:
                                   pmul(cp.poly(cp.residual_self[i]), letter(w_star(name)))))
         resid[name] = {**F(expr), "weights_sum_to_one": cp.residual_self[i] == 0}
     q = cp.rate_power
-    blocks = []
+    blocks: list[dict] = []
     for b in cp.rate_blocks:
         if len(b) == 1:
             blocks.append({"latex": L(b[0][0]), "text": T(b[0][0]), "size": 1})

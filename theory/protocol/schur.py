@@ -24,6 +24,7 @@ of ``A^(0) x = b`` holds, for any b: ``(I - Phi_RR) z_R = r_R``. With the pivots
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import cast
 
 import sympy as sp
 
@@ -79,7 +80,7 @@ def eliminate(alg: FreeAlgebra, A: list, label: list) -> Schur:
     b = [letter(_b(k)) for k in range(n)]
     rows = list(range(n))
     steps, nxt, defs, order = [], [], {}, []
-    made = [[] for _ in range(n)]  # letters defined at each step
+    made: list[list] = [[] for _ in range(n)]  # letters defined at each step
     for k in range(n):
         p = next((i for i in range(k, n) if A[i][k]), None)
         if p is None:
@@ -107,7 +108,7 @@ def eliminate(alg: FreeAlgebra, A: list, label: list) -> Schur:
         A, b = newA, newb
         if k < n - 1:
             nxt.append(([row[:] for row in A], b[:]))
-    X = [None] * n
+    X: list = [None] * n  # X[k] is set from X[k+1:], last first
     for k in range(n - 1, -1, -1):
         st = steps[k]
         rest = padd(st.b[k], *[pmul(st.A[k][j], X[j]) for j in range(k + 1, n) if st.A[k][j]],
@@ -214,10 +215,11 @@ def derive(alg: FreeAlgebra, s, Phi: list, r: list, R: tuple):
         D = padd(D, dict(P_ONE), signs=(1, -1))
         self_rows[a] = D
         self_expanded[a] = alg.reduce_poly(psubs(D, defs))
-    dv = Derivation(tuple(R), None, phi, rco, self_rows, self_expanded)
+    # the elimination reads dv's other fields (_A0), so schur is set on the next line
+    dv = Derivation(tuple(R), cast(Schur, None), phi, rco, self_rows, self_expanded)
     dv.schur = eliminate(alg, _A0(dv), [names[a] for a in R])
     zR = solve(dv.schur, [_r_wstar(dv, a, names) for a in R])
-    z = [None] * K
+    z: list = [None] * K  # the live agents' first, then the others' from them
     for x, a in enumerate(R):
         z[a] = zR[x]
     for o in range(K):
