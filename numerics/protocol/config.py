@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, TypeVar, overload
 
 import numpy as np
 
@@ -91,10 +91,20 @@ def _agent_spec(index: int, raw) -> tuple[str, dict, dict | None]:
     return name, spec, None
 
 
+@overload
+def parse_agents(raw: Any) -> tuple[list[tuple[str, prompts.Geometry, Any, int]], np.ndarray]: ...
+
+
+@overload
 def parse_agents(raw: Any, agent_parser: Callable[[int, Any], tuple[str, GeometryT, Any, int]]
-                 ) -> tuple[list[tuple[str, GeometryT, Any, int]], np.ndarray]:
+                 ) -> tuple[list[tuple[str, GeometryT, Any, int]], np.ndarray]: ...
+
+
+def parse_agents(raw: Any, agent_parser: Callable[[int, Any], tuple[str, Any, Any, int]] | None = None
+                 ) -> tuple[list[tuple[str, Any, Any, int]], np.ndarray]:
     """The validated agent entries ``(name, geometry, preconditioner or None, steps)`` and ``v_0``;
-    ``agent_parser`` (:func:`parse_agent`, or the exact one) reads each entry."""
+    ``agent_parser`` (default :func:`parse_agent`; the exact one for ``--precision``) reads each entry."""
+    agent_parser = agent_parser or parse_agent
     top = _object("config", raw)
     validate.unknown_keys("config", top, TOP_KEYS)
     check_version(top)
@@ -131,7 +141,7 @@ def default_preconditioner(name: str, geom: prompts.Geometry) -> np.ndarray:
 def parse(raw) -> System:
     """Validate a decoded CONFIG.json object and build the system (a missing preconditioner
     defaults to :func:`default_preconditioner`)."""
-    parsed, v0 = parse_agents(raw, parse_agent)
+    parsed, v0 = parse_agents(raw)
     d = v0.shape[0]
     agents = tuple(
         GDAgent(name, geom, default_preconditioner(name, geom) if g is None

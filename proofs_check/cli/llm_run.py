@@ -65,7 +65,7 @@ def register(sub) -> None:
 
 def text_agents(raw_config, complete_for, decimals: int, max_reasks: int):
     """TextAgents for every configured agent (``complete_for(index)`` gives its text callable)."""
-    parsed, v0 = config.parse_agents(raw_config, config.parse_agent)
+    parsed, v0 = config.parse_agents(raw_config)
     agents = []
     for i, (name, geom, _, steps) in enumerate(parsed):
         if geom.X is None:
