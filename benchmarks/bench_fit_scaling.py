@@ -47,8 +47,9 @@ def stein_round(rng, d: int):
 
 def transcript(d: int, rounds: int, seed: int):
     """A noisy two-agent GD conversation (noise sd 0.1) as a transcript."""
-    from numerics.dynamics import noisy, simulate
+    from numerics.dynamics import noisy
     from numerics.io import transcripts
+    from numerics.protocol import simulate
     from proofs_check.verification.instances import random_gd_agent
 
     rng = np.random.default_rng(seed)
@@ -128,7 +129,8 @@ def main() -> dict:
           f"package Schur [{ms(solve['package (Schur)'])}] -> d^{out['exponents']['package (Schur)']:.2f}; "
           f"scipy [{ms(solve['scipy'])}] -> d^{out['exponents']['scipy']:.2f}; Kronecker reference "
           + "; ".join(f"d={d}: {1e3 * s:.1f} ms" for d, s in solve["Kronecker reference"].items()))
-    print(f"fit_transcript (max({ROUNDS}, {ROUNDS_PER_DIM} d) rounds, bootstrap {FIT_BOOTSTRAP}), medians of {FIT_REPEATS}, s: "
+    print(f"fit_transcript (max({ROUNDS}, {ROUNDS_PER_DIM} d) rounds, bootstrap {FIT_BOOTSTRAP}), "
+          f"medians of {FIT_REPEATS}, s: "
           f"[{', '.join(f'{s:.2f}' for s in out['fit_seconds'])}] -> d^{out['exponents']['fit']:.2f} "
           f"(pass: exponents <= {MAX_EXPONENT})")
     print(f"a2ad fit, d = {CLI_D}, {ROUNDS} rounds, default bootstrap: {out['cli_fit_seconds_d60']:.1f} s "

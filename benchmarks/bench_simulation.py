@@ -1,11 +1,11 @@
-"""Batched simulation (numerics.dynamics.simulate.run_batch) vs a bare numpy loop: 10^4 systems, d = 8, 200 turns."""
+"""Batched simulation (numerics.protocol.simulate.run_batch) vs a bare numpy loop: 10^4 systems, d = 8, 200 turns."""
 from __future__ import annotations
 
 import time
 
 import numpy as np
 
-from numerics.dynamics import simulate
+from numerics.protocol import simulate
 
 BATCH, D, TURNS = 10_000, 8, 200
 

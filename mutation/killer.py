@@ -61,6 +61,7 @@ def main(argv: list[str]) -> int:
 def _main(argv: list[str]) -> int:
     import os
 
+    from proofs_check.claims import select
     from proofs_check.verification import registry, runner
 
     if not argv:
@@ -71,7 +72,7 @@ def _main(argv: list[str]) -> int:
     tests = [a for a in argv if a.endswith(".py")]
     for spec in (a for a in argv if not a.endswith(".py")):
         cid, _, methods = spec.partition(":")
-        claim = registry.select([cid])[0]
+        claim = select([cid])[0]
         names = methods.split(",") if methods else list(claim.methods)
         for name in names:
             result = runner.run_method(name, claim.methods[name], profile)

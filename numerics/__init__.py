@@ -15,7 +15,7 @@ Examples
 (True, ['A', 'B'])
 """
 
-from theory.core.lazy import exports
+from theory.lazy import exports
 
 # Exported name -> module that defines it (imported when the name is first used).
 _EXPORTS = {

@@ -5,7 +5,7 @@ Each function validates its input like the command of the same job (bad input ra
 result of :mod:`numerics.results` whose ``to_json()`` is exactly the command's output. The
 engines are imported inside the functions that need them, so ``import numerics`` stays fast.
 
-A config is a CONFIG.json path, its decoded dict, or a :class:`~numerics.io.config.System`
+A config is a CONFIG.json path, its decoded dict, or a :class:`~numerics.protocol.config.System`
 (from :func:`load_config`).
 """
 from __future__ import annotations
@@ -15,13 +15,23 @@ import dataclasses
 import math
 import weakref
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from numerics.io import config as _config, jsonio, validate
+from numerics.io import jsonio, validate
 from numerics.io.errors import DerivationRefused, InputError
 from numerics.io.schema import versioned
+from numerics.protocol import config as _config
 from numerics.results import AttackResult, DerivedProtocol, FitResult, Prediction, Simulation, SweepResult
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from numerics.io.transcripts import Transcript
+    from numerics.llm.conversation import Conversation
+    from numerics.lsa.training import TrainingResult
 
 __all__ = ["load_config", "predict", "simulate", "derive_protocol", "read_transcript", "fit_transcript", "attack",
            "run_sweep", "stationary_covariance", "train_lsa", "run_conversation"]
@@ -29,21 +39,24 @@ __all__ = ["load_config", "predict", "simulate", "derive_protocol", "read_transc
 MAX_BOOTSTRAP = 10**4  # each bootstrap resample refits every agent's map
 MAX_PROMPT_ENTRIES = 10**6  # N x d of an attack prompt
 
+# What every function taking a config accepts (see :func:`load_config`).
+ConfigSource: TypeAlias = "str | Path | dict[str, Any] | _config.System"
+
 # id(system) -> (weak reference, decoded CONFIG.json): the numbers as written, for ``precision``.
-_SOURCES: dict[int, tuple] = {}
+_SOURCES: dict[int, tuple[weakref.ref[_config.System], Any]] = {}
 
 
-def _remember(system, raw) -> None:
+def _remember(system: _config.System, raw: Any) -> None:
     key = id(system)
     _SOURCES[key] = (weakref.ref(system, lambda _ref: _SOURCES.pop(key, None)), raw)
 
 
-def _source(system):
+def _source(system: _config.System) -> Any:
     entry = _SOURCES.get(id(system))
     return entry[1] if entry is not None and entry[0]() is system else None
 
 
-def _as_written(raw):
+def _as_written(raw: Any) -> Any:
     """A copy of a config dict whose floats keep their shortest decimal text (``0.8`` stays 8/10 for
     ``precision``), as the same numbers read from a CONFIG.json file do."""
     if isinstance(raw, dict):
@@ -55,7 +68,7 @@ def _as_written(raw):
     return copy.deepcopy(raw)
 
 
-def load_config(source) -> _config.System:
+def load_config(source: ConfigSource) -> _config.System:
     """Read and validate a CONFIG.json (schema version 1).
 
     Parameters
@@ -66,7 +79,7 @@ def load_config(source) -> _config.System:
 
     Returns
     -------
-    numerics.io.config.System
+    numerics.protocol.config.System
         The agents in speaking order (``agents[i].M``, ``.w_star``, ``.Gamma``), the initial
         message and the protocol (``None`` for the round robin). It remembers the numbers as
         written, so :func:`predict` can use them with ``precision``.
@@ -96,7 +109,7 @@ def load_config(source) -> _config.System:
     return system
 
 
-def _exact(source):
+def _exact(source: ConfigSource) -> _config.ExactSystem:
     """The config with every number as written (``predict`` with ``precision``)."""
     if isinstance(source, _config.System):
         raw = _source(source)
@@ -110,7 +123,7 @@ def _exact(source):
     return _config.load_exact(source)
 
 
-def predict(config, precision: int | None = None) -> Prediction:
+def predict(config: ConfigSource, precision: int | None = None) -> Prediction:
     """The closed-form prediction of a config (C1, C2, C3, C7, C17; P1 under a protocol).
 
     Parameters
@@ -144,7 +157,7 @@ def predict(config, precision: int | None = None) -> Prediction:
     >>> predict(cfg, precision=20).agents["A"].fixed_point
     ['0.66666666666666666667', '0.33333333333333333333']
     """
-    from numerics.dynamics import prediction
+    from numerics.protocol import prediction
 
     if precision is None:
         return Prediction.from_json(versioned(prediction.predict(load_config(config))))
@@ -152,7 +165,7 @@ def predict(config, precision: int | None = None) -> Prediction:
     return Prediction.from_json(versioned(prediction.predict_precise(_exact(config), precision)))
 
 
-def simulate(config, turns: int) -> Simulation:
+def simulate(config: ConfigSource, turns: int) -> Simulation:
     """Iterate the real agents (never a closed form) for ``turns`` rounds.
 
     Parameters
@@ -179,12 +192,12 @@ def simulate(config, turns: int) -> Simulation:
     >>> s.agents["B"].residual_norms
     array([0.25    , 0.3125  , 0.328125])
     """
-    from numerics.dynamics import prediction
+    from numerics.protocol import prediction
 
     return Simulation.from_json(versioned(prediction.simulate_doc(load_config(config), turns)))
 
 
-def derive_protocol(config) -> DerivedProtocol:
+def derive_protocol(config: ConfigSource) -> DerivedProtocol:
     """The derived theory of a config's protocol (its round robin without one): P1, every step proved (V1).
 
     Parameters
@@ -232,7 +245,7 @@ def derive_protocol(config) -> DerivedProtocol:
     return DerivedProtocol.from_json(doc)
 
 
-def read_transcript(source):
+def read_transcript(source: str | Path) -> Transcript:
     """Read and validate a JSONL transcript (docs: transcripts).
 
     Parameters
@@ -274,8 +287,8 @@ def check_fit_options(bootstrap: int, seed: int) -> int:
     return validate.seed("--seed", seed)
 
 
-def fit_transcript(transcript, *, tail: float = 0.5, bootstrap: int = 200, level: float = 0.95, seed: int = 0,
-                   config=None) -> FitResult:
+def fit_transcript(transcript: str | Path | Transcript, *, tail: float = 0.5, bootstrap: int = 200,
+                   level: float = 0.95, seed: int = 0, config: str | Path | None = None) -> FitResult:
     """Fit each agent's affine map ``w' = Mhat w + chat`` from a transcript and predict the plateau (C18).
 
     Parameters
@@ -321,7 +334,7 @@ def fit_transcript(transcript, *, tail: float = 0.5, bootstrap: int = 200, level
     tr = read_transcript(transcript) if isinstance(transcript, (str, Path)) else transcript
     protocol = None
     if config is not None or tr.header is not None:
-        from numerics.protocol import fit as protocol_fit
+        from numerics.fit import protocol_fit
         protocol = protocol_fit.transcript_protocol(tr, config)
     if protocol is None:
         report = fitting.fit_transcript(tr, tail_fraction=tail, bootstrap=bootstrap, seed=seed, level=level)
@@ -330,13 +343,13 @@ def fit_transcript(transcript, *, tail: float = 0.5, bootstrap: int = 200, level
     return dataclasses.replace(FitResult.from_json(versioned(output.report_doc(report))), report=report, transcript=tr)
 
 
-def _attack_examples(system, examples):
+def _attack_examples(system: _config.System, examples: int | None) -> None:
     if examples is not None:
         validate.positive_int("--examples", examples, maximum=max(1, MAX_PROMPT_ENTRIES // system.d))
 
 
-def attack(config, kind: str, *, point=None, examples: int | None = None, seed: int = 0,
-           attacker: str | None = None, victim: str | None = None) -> AttackResult:
+def attack(config: ConfigSource, kind: str, *, point: ArrayLike | None = None, examples: int | None = None,
+           seed: int = 0, attacker: str | None = None, victim: str | None = None) -> AttackResult:
     """Build an attacker's prompt (C9 ``full``, C10 ``rank-one``, C11 ``steer``) and predict its outcome.
 
     Parameters
@@ -369,7 +382,7 @@ def attack(config, kind: str, *, point=None, examples: int | None = None, seed: 
     >>> r.predicted.agents["B"].fixed_point.round(9)
     array([0.5, 0.5])
     """
-    from numerics.protocol import attack as protocol_attack
+    from numerics.interventions import protocol_attack
 
     system = load_config(config)
     seed = validate.seed("--seed", seed)
@@ -383,8 +396,9 @@ def attack(config, kind: str, *, point=None, examples: int | None = None, seed: 
                                                                         victim)))
 
 
-def run_sweep(spec, out, *, backend: str = "local", scheduler: str | None = None, workers: int | None = None,
-              resume: bool = False, force: bool = False, progress: bool = False) -> SweepResult:
+def run_sweep(spec: str | Path | dict[str, Any], out: str | Path, *, backend: str = "local",
+              scheduler: str | None = None, workers: int | None = None, resume: bool = False, force: bool = False,
+              progress: bool = False) -> SweepResult:
     """Evaluate a grid of configs (closed forms, simulation, trained LSA) into Parquet files.
 
     Parameters
@@ -434,7 +448,7 @@ def run_sweep(spec, out, *, backend: str = "local", scheduler: str | None = None
                        skipped=o.skipped, phase=None if o.phase is None else str(o.phase), phase_note=o.phase_note)
 
 
-def stationary_covariance(config, noise) -> dict:
+def stationary_covariance(config: ConfigSource, noise: ArrayLike | dict[str, ArrayLike]) -> dict[str, np.ndarray]:
     """Each agent's stationary message covariance when agents add independent Gaussian noise (C15; P1).
 
     Agent i emits ``T_i(w) + eta_i``, ``Cov eta_i = S_i``, independent across agents and turns.
@@ -464,7 +478,8 @@ def stationary_covariance(config, noise) -> dict:
     >>> round(float(P["A"][0, 0]), 12), round(16 / 15, 12)
     (1.066666666667, 1.066666666667)
     """
-    from numerics.dynamics import lyapunov, prediction
+    from numerics.dynamics import lyapunov
+    from numerics.protocol import prediction
 
     system = load_config(config)
     names = system.names
@@ -472,15 +487,18 @@ def stationary_covariance(config, noise) -> dict:
         missing = [n for n in names if n not in noise]
         if missing or len(noise) != len(names):
             raise InputError("noise", sorted(noise), f"must give a covariance for exactly the agents {names}")
-        noise = [noise[n] for n in names]
-    S = validate.finite_array("noise covariances S", noise, ndim=3)
+        covariances: object = [noise[n] for n in names]
+    else:
+        covariances = noise
+    S = validate.finite_array("noise covariances S", covariances, ndim=3)
     M, _ = prediction.stacked_finite(system)
     if S.shape != M.shape:
         raise InputError("noise covariances S", S.shape, f"must have shape {M.shape} (one d x d per agent)")
     if system.protocol is None:
         P = lyapunov.stationary_covariances(M, S)
     else:
-        from numerics.protocol import evaluate, fit as protocol_fit
+        from numerics.fit import protocol_fit
+        from numerics.protocol import evaluate
 
         for k, name in enumerate(names):
             validate.psd(f"noise covariance of {name}", S[k])
@@ -493,9 +511,9 @@ def stationary_covariance(config, noise) -> dict:
     return dict(zip(names, P))
 
 
-def train_lsa(d: int = 5, N: int = 20, Sigma="anisotropic", tau: float = 1.0, sigma: float = 0.1, *,
-              steps: int | None = None, batch: int | None = None, lr: float | None = None, seed: int = 0,
-              parameterisation: str = "sparse", progress: bool = False):
+def train_lsa(d: int = 5, N: int = 20, Sigma: str | ArrayLike = "anisotropic", tau: float = 1.0, sigma: float = 0.1,
+              *, steps: int | None = None, batch: int | None = None, lr: float | None = None, seed: int = 0,
+              parameterisation: str = "sparse", progress: bool = False) -> TrainingResult:
     """Train one linear self-attention agent on in-context regression and compare with ``Gamma*`` (L2).
 
     Parameters
@@ -536,8 +554,10 @@ def train_lsa(d: int = 5, N: int = 20, Sigma="anisotropic", tau: float = 1.0, si
                           progress=progress, check_every=settings.CHECK_EVERY)
 
 
-def run_conversation(config, turns: int, out, *, complete=None, step: float = 0.5, noise: float = 0.0, seed: int = 0,
-                     decimals: int = 4, max_reasks: int = 2, resume: bool = False, meta: dict | None = None):
+def run_conversation(config: str | Path | dict[str, Any], turns: int, out: str | Path, *,
+                     complete: Callable[[str], str] | None = None, step: float = 0.5, noise: float = 0.0,
+                     seed: int = 0, decimals: int = 4, max_reasks: int = 2, resume: bool = False,
+                     meta: dict[str, Any] | None = None) -> Conversation:
     """Let the config's agents talk as text agents for ``turns`` rounds, into a JSONL transcript (C18).
 
     What ``a2ad llm-run`` does: every agent's prompt is written as a text task, the reply's vector is

@@ -12,12 +12,17 @@ stay strings. Only numpy and the standard library are imported here (fast start-
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field, fields, replace
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
 import numpy as np
 
 from numerics.io import outputs
+
+if TYPE_CHECKING:
+    from numerics.fit.fitting import FitReport
+    from numerics.io.transcripts import Transcript
 
 __all__ = ["Document", "AgentPrediction", "Prediction", "AgentRun", "Simulation", "FitResult", "AttackResult",
            "SweepResult", "DerivedProtocol"]
@@ -25,7 +30,7 @@ __all__ = ["Document", "AgentPrediction", "Prediction", "AgentRun", "Simulation"
 _BOOKKEEPING = ("extra", "keys")
 
 
-def _all_floats(value) -> bool:
+def _all_floats(value: Any) -> bool:
     """True for a non-empty rectangular nest of lists whose leaves are all Python floats."""
     if not isinstance(value, list) or not value:
         return False
@@ -35,7 +40,7 @@ def _all_floats(value) -> bool:
             and all(_all_floats(x) for x in value))
 
 
-def as_array(value):
+def as_array(value: Any) -> Any:
     """A float64 array for a nest of floats (the JSON of a vector or matrix), else ``value`` unchanged.
 
     Examples
@@ -48,7 +53,7 @@ def as_array(value):
     return np.array(value, dtype=float) if _all_floats(value) else value
 
 
-def as_plain(value):
+def as_plain(value: Any) -> Any:
     """The JSON form of a field value: arrays as nested lists, results as their documents."""
     if isinstance(value, np.ndarray):
         return value.tolist()
@@ -84,13 +89,13 @@ class Document:
     '{"messages": [[0.5, 1.0]], "residual_norms": [0.25], "note": "kept"}'
     """
 
-    extra: dict = field(default_factory=dict, repr=False, kw_only=True)
-    keys: tuple = field(default=(), repr=False, kw_only=True)
+    extra: dict[str, Any] = field(default_factory=dict, repr=False, kw_only=True)
+    keys: tuple[str, ...] = field(default=(), repr=False, kw_only=True)
 
-    ALIASES: ClassVar[dict] = {}
-    NESTED: ClassVar[dict] = {}
-    MAPPINGS: ClassVar[tuple] = ()  # fields holding {name: nested document}
-    OPTIONAL: ClassVar[tuple] = ()  # fields a document carries only when set (left out when None)
+    ALIASES: ClassVar[dict[str, str]] = {}
+    NESTED: ClassVar[dict[str, type[Document]]] = {}
+    MAPPINGS: ClassVar[tuple[str, ...]] = ()  # fields holding {name: nested document}
+    OPTIONAL: ClassVar[tuple[str, ...]] = ()  # fields a document carries only when set (left out when None)
     WHAT: ClassVar[str] = "result"  # the command, for the error naming a non-finite number
     INDENT: ClassVar[int | None] = None  # the command's indentation
 
@@ -99,7 +104,7 @@ class Document:
         return [f.name for f in fields(cls) if f.name not in _BOOKKEEPING]
 
     @classmethod
-    def _load(cls, name: str, value):
+    def _load(cls, name: str, value: Any) -> Any:
         kind = cls.NESTED.get(name)
         if kind is None or value is None:
             return as_array(value)
@@ -108,7 +113,7 @@ class Document:
         return kind.from_json(value)
 
     @classmethod
-    def from_json(cls, doc):
+    def from_json(cls, doc: dict[str, Any] | str | bytes) -> Self:
         """The result of a document (a dict, or its JSON text).
 
         Parameters
@@ -135,7 +140,7 @@ class Document:
                 extra[key] = value
         return cls(**values, extra=extra, keys=tuple(doc))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The document: the keys in their order, arrays as nested lists (JSON-able)."""
         names = set(self._names())
         out = {}
@@ -145,7 +150,7 @@ class Document:
             out[key] = as_plain(getattr(self, name)) if name in names and key not in self.extra else self.extra[key]
         return out
 
-    def to_json(self, indent: int | None | str = "command") -> str:
+    def to_json(self, indent: int | None | Literal["command"] = "command") -> str:
         """The document as standard JSON text, exactly as the command prints it (without the newline).
 
         Parameters
@@ -158,9 +163,9 @@ class Document:
         str
             JSON text; a NaN or infinity anywhere raises :class:`~numerics.io.errors.InputError`.
         """
-        return outputs.dumps(self.to_dict(), self.WHAT, self.INDENT if indent == "command" else indent)
+        return outputs.dumps(self.to_dict(), self.WHAT, self.INDENT if isinstance(indent, str) else indent)
 
-    def with_value(self, key: str, value):
+    def with_value(self, key: str, value: Any) -> Self:
         """A copy with document key ``key`` set to ``value`` (appended when the document lacks it)."""
         name = self.ALIASES.get(key, key)
         keys = self.keys or tuple(self._names())
@@ -170,7 +175,7 @@ class Document:
         return replace(self, extra={**self.extra, key: value}, keys=keys)
 
 
-def _require_pandas():
+def _require_pandas() -> Any:
     try:
         import pandas as pd
     except ImportError:  # pandas is optional: only to_pandas() needs it
@@ -243,12 +248,12 @@ class Prediction(Document):
     contraction_rate: object = None
     converges: bool | None = None
     precision: str | None = None
-    agents: dict = field(default_factory=dict)
+    agents: dict[str, Any] = field(default_factory=dict)
     reason: str | None = None
 
-    NESTED: ClassVar[dict] = {"agents": AgentPrediction}
-    MAPPINGS: ClassVar[tuple] = ("agents",)
-    OPTIONAL: ClassVar[tuple] = ("reason",)
+    NESTED: ClassVar[dict[str, type[Document]]] = {"agents": AgentPrediction}
+    MAPPINGS: ClassVar[tuple[str, ...]] = ("agents",)
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("reason",)
     WHAT: ClassVar[str] = "predict"
     INDENT: ClassVar[int | None] = 2
 
@@ -296,14 +301,15 @@ class Simulation(Document):
     """
 
     turns: int | None = None
-    agents: dict = field(default_factory=dict)
+    agents: dict[str, Any] = field(default_factory=dict)
 
-    NESTED: ClassVar[dict] = {"agents": AgentRun}
-    MAPPINGS: ClassVar[tuple] = ("agents",)
+    NESTED: ClassVar[dict[str, type[Document]]] = {"agents": AgentRun}
+    MAPPINGS: ClassVar[tuple[str, ...]] = ("agents",)
     WHAT: ClassVar[str] = "simulate"
 
-    def to_pandas(self):
-        """One row per agent and turn: ``agent``, ``turn`` (1-based), ``residual_norm``, ``message_1`` ... ``message_d``."""
+    def to_pandas(self) -> Any:
+        """One row per agent and turn: ``agent``, ``turn`` (1-based), ``residual_norm``, ``message_1`` ...
+        ``message_d``."""
         pd = _require_pandas()
         frames = []
         for name, run in self.agents.items():
@@ -363,46 +369,53 @@ class FitResult(Document):
     tail_start_round: int | None = None
     bootstrap: int | None = None
     level: float | None = None
-    agents: dict = field(default_factory=dict)
-    warnings: list = field(default_factory=list)
-    protocol: dict | None = None
+    agents: dict[str, Any] = field(default_factory=dict)
+    warnings: list[Any] = field(default_factory=list)
+    protocol: dict[str, Any] | None = None
     figure: str | None = None
-    report: object = field(default=None, repr=False)  # the engine's FitReport (text and figure), not a key
-    transcript: object = field(default=None, repr=False)  # the fitted Transcript (figure), not a key
+    report: FitReport | None = field(default=None, repr=False)  # the engine's report (text and figure), not a key
+    transcript: Transcript | None = field(default=None, repr=False)  # the fitted transcript (figure), not a key
 
-    ALIASES: ClassVar[dict] = {"rate": "contraction_rate"}
-    OPTIONAL: ClassVar[tuple] = ("reason", "protocol", "figure")
+    ALIASES: ClassVar[dict[str, str]] = {"rate": "contraction_rate"}
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("reason", "protocol", "figure")
     WHAT: ClassVar[str] = "fit"
 
     @classmethod
     def _names(cls) -> list[str]:
         return [n for n in super()._names() if n not in ("report", "transcript")]
 
-    def to_pandas(self):
+    def to_pandas(self) -> Any:
         """The per-agent table: one row per agent, one column per key of its entry (vectors as lists)."""
         return _require_pandas().DataFrame([{"agent": name, **entry} for name, entry in self.agents.items()])
 
     def to_text(self) -> str:
-        """The summary ``a2ad fit`` prints without ``--json`` (needs the result of :func:`numerics.api.fit_transcript`)."""
+        """The summary ``a2ad fit`` prints without ``--json`` (needs the result of
+        :func:`numerics.api.fit_transcript`)."""
         from numerics.fit import output
 
         return output.report_text(self._engine_report())
 
-    def save_figure(self, path) -> "FitResult":
+    def save_figure(self, path: str | os.PathLike[str]) -> FitResult:
         """Draw the fit (messages, plateau and intervals) to ``path``; the result with ``figure`` set.
 
         The path is written atomically (.png, .pdf or .svg); matplotlib is imported only here.
         """
         from numerics.fit import output
 
-        written = output.fit_figure(self._engine_report(), self.transcript, path)
+        report = self._engine_report()
+        if self.transcript is None:
+            raise ValueError(_NOT_FITTED)
+        written = output.fit_figure(report, self.transcript, path)
         return self.with_value("figure", str(written))
 
-    def _engine_report(self):
+    def _engine_report(self) -> FitReport:
         if self.report is None:
-            raise ValueError("this FitResult was read from a document: fit the transcript with "
-                             "numerics.fit_transcript to draw or summarise it")
+            raise ValueError(_NOT_FITTED)
         return self.report
+
+
+_NOT_FITTED = ("this FitResult was read from a document: fit the transcript with numerics.fit_transcript to draw "
+               "or summarise it")
 
 
 # ---- attack ----------------------------------------------------------------------------------
@@ -439,13 +452,13 @@ class AttackResult(Document):
     claim: str | None = None
     attacker: str | None = None
     victim: str | None = None
-    agent_entry: dict | None = None
+    agent_entry: dict[str, Any] | None = None
     contraction_rate: object = None
     unreachable_residual_norm: object = None
     predicted: Prediction | None = None
 
-    NESTED: ClassVar[dict] = {"predicted": Prediction}
-    OPTIONAL: ClassVar[tuple] = ("claim",)
+    NESTED: ClassVar[dict[str, type[Document]]] = {"predicted": Prediction}
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("claim",)
     WHAT: ClassVar[str] = "attack"
     INDENT: ClassVar[int | None] = 2
 
@@ -492,16 +505,14 @@ class SweepResult(Document):
 
     def summary(self) -> str:
         """The lines ``a2ad sweep`` prints."""
-        import os
-
         lines = [f"{self.n_points} points in {self.chunks} chunks: {self.computed} computed, "
-                 f"{self.skipped} already done -> {os.path.join(self.out_dir, 'results')}",
-                 f"phase: {self.phase}" if self.phase else self.phase_note]
+                 f"{self.skipped} already done -> {os.path.join(self.out_dir or '', 'results')}",
+                 f"phase: {self.phase}" if self.phase else self.phase_note or ""]
         if self.phase:
             lines.append(f"  {self.phase_note}")
         return "\n".join(lines)
 
-    def to_pandas(self, columns=None):
+    def to_pandas(self, columns: list[str] | None = None) -> Any:
         """The Parquet results as one DataFrame, one row per grid point, in grid order (``point``)."""
         from numerics.sweep.run import read_results
 
@@ -541,23 +552,23 @@ class DerivedProtocol(Document):
     ['A', 'B']
     """
 
-    agents: list = field(default_factory=list)
-    hypotheses: list = field(default_factory=list)
-    steps_per_turn: dict = field(default_factory=dict)
-    phases: list = field(default_factory=list)
-    phases_latex: list = field(default_factory=list)
-    round_map: dict = field(default_factory=dict)
-    live_agents: list = field(default_factory=list)
-    rate: dict = field(default_factory=dict)
-    fixed_points: dict = field(default_factory=dict)
-    residuals: dict = field(default_factory=dict)
-    inverses: list = field(default_factory=list)
-    lyapunov: dict = field(default_factory=dict)
-    checks: list = field(default_factory=list)
+    agents: list[Any] = field(default_factory=list)
+    hypotheses: list[Any] = field(default_factory=list)
+    steps_per_turn: dict[str, Any] = field(default_factory=dict)
+    phases: list[Any] = field(default_factory=list)
+    phases_latex: list[Any] = field(default_factory=list)
+    round_map: dict[str, Any] = field(default_factory=dict)
+    live_agents: list[Any] = field(default_factory=list)
+    rate: dict[str, Any] = field(default_factory=dict)
+    fixed_points: dict[str, Any] = field(default_factory=dict)
+    residuals: dict[str, Any] = field(default_factory=dict)
+    inverses: list[Any] = field(default_factory=list)
+    lyapunov: dict[str, Any] = field(default_factory=dict)
+    checks: list[Any] = field(default_factory=list)
     compile_seconds: float | None = None
-    definitions: list | None = None
+    definitions: list[Any] | None = None
 
-    OPTIONAL: ClassVar[tuple] = ("definitions",)
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("definitions",)
     WHAT: ClassVar[str] = "derive"
     INDENT: ClassVar[int | None] = 2  # the report's own JSON (theory.protocol.report.as_json)
 
@@ -579,7 +590,7 @@ class DerivedProtocol(Document):
 
         return report.as_macros(self.to_dict())
 
-    def to_json(self, indent: int | None | str = "command") -> str:
+    def to_json(self, indent: int | None | Literal["command"] = "command") -> str:
         """The ``--format json`` document, exactly as ``a2ad derive --protocol`` prints it: ``schema_version``
         first, ``contraction_rate`` for the symbolic rate, and one entry per agent keyed by name
         (``steps_per_turn``, ``fixed_point`` and ``residual``) as ``predict`` has (docs: config)."""

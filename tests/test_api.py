@@ -16,8 +16,8 @@ import numerics
 import theory
 from numerics import api, results
 from numerics.io import outputs
-from numerics.io.config import System
 from numerics.io.errors import InputError
+from numerics.protocol.config import System
 from proofs_check.cli import main as cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -239,7 +239,8 @@ def test_simulation_table_has_one_row_per_agent_and_turn():
     for name, run in s.agents.items():
         rows = table[table["agent"] == name]
         msgs = rows[[c for c in table.columns if c.startswith("message_")]].to_numpy()
-        assert np.array_equal(msgs, run.messages) and np.array_equal(rows["residual_norm"].to_numpy(), run.residual_norms)
+        assert np.array_equal(msgs, run.messages)
+        assert np.array_equal(rows["residual_norm"].to_numpy(), run.residual_norms)
 
 
 def test_fit_table_has_one_row_per_agent():

@@ -8,7 +8,6 @@ import pytest
 
 from numerics.agents.gd import GDAgent
 from numerics.agents.prompts import from_geometry
-from numerics.dynamics import simulate
 from numerics.interventions import attacks
 from numerics.interventions.helper_policies import (
     BroydenPolicy,
@@ -17,8 +16,8 @@ from numerics.interventions.helper_policies import (
     RelabellingHelper,
     check_alpha,
 )
-from numerics.io import config
 from numerics.io.errors import InputError
+from numerics.protocol import config, simulate
 from proofs_check.claims import c12_c14_helpers
 from proofs_check.cli import main as cli
 from proofs_check.verification.registry import PROFILES

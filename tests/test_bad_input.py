@@ -6,9 +6,9 @@ import json
 import numpy as np
 import pytest
 
-from numerics.dynamics import closed_forms, prediction, simulate
-from numerics.io import config
+from numerics.dynamics import closed_forms
 from numerics.io.errors import InputError
+from numerics.protocol import config, prediction, simulate
 from proofs_check.cli import main as cli
 
 GOOD = {

@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 
 from chat_server import ChatServer
-from numerics.dynamics import lyapunov, noisy, simulate
+from numerics.dynamics import lyapunov, noisy
 from numerics.experiments.blackbox import text_pair
 from numerics.fit import fitting
 from numerics.io import transcripts
 from numerics.io.errors import InputError
 from numerics.llm import client as llm_client, text_protocol
+from numerics.protocol import simulate
 from proofs_check.cli import main as cli
 from proofs_check.verification.instances import random_gd_agent
 from theory.core import model
@@ -79,7 +80,8 @@ BAD_LINES = {
     "non-finite": '{"turn": 1, "agent": "A", "incoming": [NaN, 0], "outgoing": [1, 2]}',
     "too large for float64": '{"turn": 1, "agent": "A", "incoming": [1e999, 0], "outgoing": [1, 2]}',
     "'turn' must be an integer": '{"turn": -1, "agent": "A", "incoming": [0, 0], "outgoing": [1, 2]}',
-    "message key = 'extra': is not allowed here": '{"turn": 1, "agent": "A", "incoming": [0, 0], "outgoing": [1, 2], "extra": 1}',
+    "message key = 'extra': is not allowed here":
+        '{"turn": 1, "agent": "A", "incoming": [0, 0], "outgoing": [1, 2], "extra": 1}',
 }
 
 

@@ -22,18 +22,12 @@ import mpmath as mp
 import numpy as np
 import pytest
 
-from numerics.dynamics import noisy, prediction, simulate
-from numerics.fit import fitting, output as fit_output
-from numerics.io import config, transcripts
+from numerics.dynamics import noisy
+from numerics.fit import fitting, output as fit_output, protocol_fit
+from numerics.interventions import protocol_attack
+from numerics.io import transcripts
 from numerics.io.errors import InputError
-from numerics.protocol import (
-    attack as protocol_attack,
-    engine,
-    fit as protocol_fit,
-    random_protocols,
-    spec,
-    transcript as pt,
-)
+from numerics.protocol import config, engine, prediction, random_protocols, simulate, spec, transcript as pt
 
 ROOT = Path(__file__).resolve().parent.parent
 KINDS = ("convergent", "overshoot", "uninformed", "coupling")
@@ -315,7 +309,8 @@ SIMULTANEOUS = [{"A0": {"A1": 1.0}, "A1": {"A0": 1.0}}]
 
 
 @pytest.mark.parametrize("system,cause", [
-    (_system([np.eye(2), np.eye(2)], [0.5, 4.0], SIMULTANEOUS), "agent A1's own per-turn map M_A1 has an eigenvalue of modulus 3 outside"),
+    (_system([np.eye(2), np.eye(2)], [0.5, 4.0], SIMULTANEOUS),
+     "agent A1's own per-turn map M_A1 has an eigenvalue of modulus 3 outside"),
     (_system([[[1, 0], [0, 0]], [[1, 0], [0, 0]]], [0.5, 0.5], [{"A0": {"A1": 0.6, "A0": 0.6}}, {"A1": {"A0": 1.0}}]),
      "informed by no prompt"),
     (_system([np.eye(2), np.eye(2)], [0.5, 0.5], [{"A0": {"A1": 5.0}}, {"A1": {"A0": 1.0}}]),

@@ -7,13 +7,14 @@ import sys
 import numpy as np
 import pytest
 
-from numerics.dynamics import prediction
-from numerics.io import config
 from numerics.io.errors import InputError
 from numerics.lsa import training as lsa_training
+from numerics.protocol import config, prediction
+from proofs_check.claims import select
 from proofs_check.cli import main as cli
-from proofs_check.report import statements, writers as report
-from proofs_check.verification import proof_cache, registry, runner
+from proofs_check.report import writers as report
+from proofs_check.statements import statements
+from proofs_check.verification import proof_cache, runner
 from proofs_check.verification.registry import PROFILES, Claim, Outcome
 
 QUICK = PROFILES["quick"]
@@ -27,7 +28,7 @@ def _strip(rep):
 
 
 def test_pool_report_equals_serial_and_keeps_registry_order():
-    claims = registry.select(["C5", "C2", "L1"])  # select() keeps the caller's order
+    claims = select(["C5", "C2", "L1"])  # select() keeps the caller's order
     serial = runner.run(claims, QUICK, workers=1)
     pooled = runner.run(claims, QUICK, workers=2)
     assert _strip(pooled) == _strip(serial)
@@ -35,7 +36,7 @@ def test_pool_report_equals_serial_and_keeps_registry_order():
 
 
 def test_v7_methods_share_one_job():
-    claims = registry.select(["C3", "L2"])
+    claims = select(["C3", "L2"])
     jobs = runner.jobs(claims)
     v7 = [job for job in jobs if any(m == "V7" for _, m in job)]
     assert len(v7) == 1 and len(v7[0]) == 2 and jobs[0] == v7[0]  # one job, scheduled first
@@ -86,7 +87,7 @@ def test_cache_never_stores_failures_and_ignores_bad_entries(tmp_path):
 
 
 def test_cache_key_follows_the_provers_source(monkeypatch):
-    claim = registry.select(["C2"])[0]
+    claim = select(["C2"])[0]
     closure = dict(proof_cache.source_closure(claim.methods["V1"].__module__))
     assert {"proofs_check.claims.c2_fixed_point", "proofs_check.verification.methods",
             "theory.core.algebra"} <= set(closure)
@@ -207,7 +208,7 @@ def test_l2_v7_fails_for_a_gamma_star_without_the_label_noise_term(monkeypatch):
 
 HEAVY = ("sympy", "matplotlib", "scipy", "theory", "numerics.experiments.plotting", "rich", "mpmath")
 # The lazy-export shells numerics' own __init__ uses (no SymPy behind them): the only theory modules allowed.
-LIGHT_THEORY = ("theory", "theory.core", "theory.core.lazy")
+LIGHT_THEORY = ("theory", "theory.lazy")
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["--version"], ["predict", "examples/two_agents.json"]])
@@ -252,7 +253,7 @@ def test_the_import_probe_sees_a_heavy_name():
 # ---- readable output ---------------------------------------------------------------------
 
 def test_table_fits_80_columns_and_names_units():
-    rep = runner.run(registry.select(["L2", "C2", "C15"]), QUICK, workers=2)
+    rep = runner.run(select(["L2", "C2", "C15"]), QUICK, workers=2)
     rep["claims"][0]["title"] = "x" * 200  # a long title is cut, never wrapped
     lines = report.lines(rep)
     assert max(len(line) for line in lines) <= report.WIDTH
@@ -505,7 +506,7 @@ def test_help_still_lists_the_experiments(capsys):
 
 
 def test_a_run_without_timings_starts_with_the_long_jobs():
-    claims = registry.select(["C1", "C17", "L2", "C3"])
+    claims = select(["C1", "C17", "L2", "C3"])
     order = [" ".join(f"{claims[i].id} {m}" for i, m in job) for job in runner.jobs(claims, {})]
     assert order[0] == "L2 V7 C3 V7"
     assert order.index("C17 V1") < order.index("C1 V1") and order.index("L2 V2") < order.index("C3 V4")
@@ -540,8 +541,9 @@ def test_noisy_agent_block_draws_equal_one_draw_per_turn():
 
 
 def test_from_run_equals_one_record_per_message():
-    from numerics.dynamics import noisy, simulate
+    from numerics.dynamics import noisy
     from numerics.io import transcripts
+    from numerics.protocol import simulate
     from proofs_check.verification.instances import random_gd_agent
 
     rng = np.random.default_rng(2)

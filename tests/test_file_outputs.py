@@ -20,10 +20,10 @@ import pandas as pd
 import pytest
 
 from chat_server import ChatServer
-from numerics.io import config, locks, outputs, transcripts, validate
+from numerics.io import locks, outputs, transcripts, validate
 from numerics.io.errors import A2ADError, DerivationRefused, InputError, ServiceError
 from numerics.llm import client as llm_client
-from numerics.protocol import spec as protocol_spec
+from numerics.protocol import config, spec as protocol_spec
 from numerics.sweep import spec as sweep_spec
 from proofs_check.cli import main as cli
 

@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from numerics.dynamics import noisy, simulate
+from numerics.dynamics import noisy
 from numerics.fit import fitting
 from numerics.io import transcripts
 from numerics.io.errors import InputError
 from numerics.io.transcripts import Record, Transcript
+from numerics.protocol import simulate
 from proofs_check.verification.instances import random_gd_agent
 
 # lstsq vs the normal equations on designs of condition < 1e2: both within ~1e-13 of the truth.
@@ -370,12 +371,12 @@ def test_fit_transcript_notes_a_diverging_conversation():
 # --- C18's V4 -------------------------------------------------------------------------------------
 
 def test_c18_v4_fails_when_fit_map_refuses_everything(monkeypatch):
-    from proofs_check.claims import c18_fitting
+    from proofs_check.claims import all_claims, c18_fitting
     from proofs_check.verification import registry, runner
 
     def refuse(*args, **kw):
         raise InputError("planted", 0, "refuses every transcript")
     monkeypatch.setattr(c18_fitting.fitting, "fit_map", refuse)  # before: V4 drew transcripts forever
-    claim = {c.id: c for c in registry.all_claims()}["C18"]
+    claim = {c.id: c for c in all_claims()}["C18"]
     result = runner.run_method("V4", claim.methods["V4"], registry.PROFILES["quick"])
     assert result["status"] == "failed" and "refused" in result["detail"]

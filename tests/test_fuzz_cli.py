@@ -114,10 +114,11 @@ def warm_imports():
     import numerics.fit.output  # noqa: F401
     import numerics.interventions.attacks  # noqa: F401
     import proofs_check.verification.runner  # noqa: F401
+    from proofs_check.claims import all_claims
     from proofs_check.cli import main  # noqa: F401
     from proofs_check.verification import registry  # noqa: F401
 
-    registry.all_claims()  # imports every claim module (SymPy) once
+    all_claims()  # imports every claim module (SymPy) once
     fig = matplotlib.pyplot.figure()
     fig.savefig(io.BytesIO(), format="png")  # font cache, renderer
     matplotlib.pyplot.close(fig)

@@ -5,9 +5,9 @@ import sympy as sp
 
 from numerics.agents.gd import GDAgent
 from numerics.agents.prompts import from_prompt
-from numerics.dynamics import simulate
 from numerics.io.errors import InputError
 from numerics.lsa import agent as lsa, training as lsa_training
+from numerics.protocol import simulate
 from proofs_check.cli import main as cli
 from test_bad_input import cli_error
 

@@ -57,7 +57,9 @@ def _imported(node) -> list[str]:
 
 
 def _catches_import_error(handler: ast.ExceptHandler) -> bool:
-    names = {n.id for n in ast.walk(handler.type) if isinstance(n, ast.Name)} if handler.type is not None else {"ImportError"}
+    if handler.type is None:  # a bare except catches ImportError too
+        return True
+    names = {n.id for n in ast.walk(handler.type) if isinstance(n, ast.Name)}
     return bool(names & {"ImportError", "ModuleNotFoundError"})
 
 

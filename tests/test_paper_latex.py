@@ -8,11 +8,14 @@ from pathlib import Path
 import pytest
 import sympy as sp
 
+from proofs_check.claims import all_claims, select, validate
 from proofs_check.cli import main as cli
-from proofs_check.report import latex, provenance, statements
+from proofs_check.report import latex
+from proofs_check.statements import provenance, statements
 from proofs_check.verification import registry
 from test_latex import need_pdflatex
-from theory.core import derivations, notation
+from theory import derivations
+from theory.core import notation
 from theory.core.formulas import all_formulas
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -132,7 +135,7 @@ def test_covariance_and_transfer_product_have_distinct_symbols():
 
 
 def test_every_claim_has_provenance_statement_and_typeset_hypotheses():
-    for claim in registry.all_claims():
+    for claim in all_claims():
         prov = claim.provenance
         assert prov.kind in provenance.KINDS and claim.reference == prov.citation
         assert "section" not in prov.citation.lower() and "THEORY" not in prov.citation
@@ -146,7 +149,7 @@ def test_every_claim_has_provenance_statement_and_typeset_hypotheses():
 
 
 def test_provenance_kinds_match_the_abstract():
-    kinds = {c.id: c.provenance.kind for c in registry.all_claims()}
+    kinds = {c.id: c.provenance.kind for c in all_claims()}
     assert {i for i, k in kinds.items() if k == "paper abstract"} == {"C3", "C5", "C8", "C12"}
     assert {i for i, k in kinds.items() if k == "standard result"} == {"L1", "L2", "C1", "C2", "C14b"}
 
@@ -155,7 +158,7 @@ def test_a_claim_without_provenance_is_refused():
     orphan = registry.Claim("C99", "t", (), "x", "equal", {})
     assert orphan.provenance is None
     with pytest.raises(ValueError, match="C99"):
-        registry.validate([*registry.all_claims(), orphan])
+        validate([*all_claims(), orphan])
     with pytest.raises(ValueError):  # a reference that disagrees with the provenance data
         registry.Claim("C3", "t", (), "arXiv:2511.08710 section 2", "equal", {})
 
@@ -163,7 +166,7 @@ def test_a_claim_without_provenance_is_refused():
 def test_report_carries_provenance():
     from proofs_check.report import writers as report
     from proofs_check.verification import runner
-    rep = runner.run(registry.select(["C14b"]), registry.Profile.named("quick"))
+    rep = runner.run(select(["C14b"]), registry.Profile.named("quick"))
     assert rep["claims"][0]["provenance"]["kind"] == "standard result"
     assert "| C14b | standard result | Gay (1979) |" in report.markdown(rep)
 

@@ -4,8 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from numerics.dynamics import prediction
-from numerics.io import config
+from numerics.protocol import config, prediction
 from proofs_check.cli import main as cli
 
 # docs/theory.rst, V4: closed form vs simulation to 1e-9 relative error at rho <= 0.9.

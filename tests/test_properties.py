@@ -4,8 +4,8 @@ from hypothesis import given, strategies as st
 
 from numerics.agents.gd import GDAgent
 from numerics.agents.prompts import from_geometry
-from numerics.dynamics import closed_forms, simulate
-from numerics.io import config
+from numerics.dynamics import closed_forms
+from numerics.protocol import config, simulate
 from proofs_check.claims.c3_biased_equilibrium import plateau_error
 from proofs_check.claims.c4_monotone import scaling_error
 from proofs_check.verification.strategies import pair_examples

@@ -7,10 +7,15 @@ import mpmath as mp
 import numpy as np
 import pytest
 
-from numerics.dynamics import prediction, simulate
-from numerics.io import config
 from numerics.io.errors import InputError
-from numerics.protocol import evaluate as protocol_eval, random_protocols as protocol_random, spec as protocol
+from numerics.protocol import (
+    config,
+    evaluate as protocol_eval,
+    prediction,
+    random_protocols as protocol_random,
+    simulate,
+    spec as protocol,
+)
 from proofs_check.cli import main as cli
 
 BASE = {

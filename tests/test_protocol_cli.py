@@ -12,17 +12,17 @@ import pytest
 from chat_server import ChatServer
 from numerics.agents.gd import GDAgent
 from numerics.agents.prompts import from_prompt
-from numerics.dynamics import lyapunov, noisy, simulate
-from numerics.fit import fitting
-from numerics.interventions import attacks
-from numerics.io import config, transcripts
+from numerics.dynamics import lyapunov, noisy
+from numerics.fit import fitting, protocol_fit
+from numerics.interventions import attacks, protocol_attack
+from numerics.io import transcripts
 from numerics.io.errors import InputError
 from numerics.llm import text_protocol
 from numerics.protocol import (
-    attack as protocol_attack,
+    config,
     evaluate as protocol_eval,
-    fit as protocol_fit,
     random_protocols as protocol_random,
+    simulate,
     spec as protocol,
     transcript as pt,
 )

@@ -1,6 +1,6 @@
 """Configs without a ``protocol`` print byte-identical ``predict``/``simulate`` output to the CLI
-before the protocol compiler (golden files recorded by tests/golden/record.py with the CLI of commit 9f30c68, the last one
-before the protocol compiler; that commit made `--precision` read JSON decimals exactly), once the documented
+before the protocol compiler (golden files recorded by tests/golden/record.py with the CLI of commit 9f30c68, the last
+one before the protocol compiler; that commit made `--precision` read JSON decimals exactly), once the documented
 rename map of schema version 1 (tests/golden/renames.py: ``schema_version`` added, simulate's ``errors`` ->
 ``residual_norms``) is applied to the recording; and an explicit round-robin protocol reproduces the implicit one."""
 import json
@@ -11,9 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from numerics.dynamics import prediction
-from numerics.io import config
-from numerics.protocol import spec as protocol
+from numerics.protocol import config, prediction, spec as protocol
 
 sys.path.insert(0, str(Path(__file__).parent / "golden"))
 import record  # noqa: E402

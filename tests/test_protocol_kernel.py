@@ -8,12 +8,13 @@ import inspect
 import numpy as np
 import pytest
 
-from numerics.dynamics import closed_forms, simulate
+from numerics.dynamics import closed_forms
 from numerics.io.errors import InputError
 from numerics.protocol import (
     evaluate as protocol_eval,
     kernel as protocol_kernel,
     random_protocols as protocol_random,
+    simulate,
 )
 
 # Kernel vs np.linalg.solve of the same round map: both are LU with partial pivoting of a

@@ -11,10 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from numerics.dynamics import precise, prediction, simulate
-from numerics.io import config
+from numerics.dynamics import precise
 from numerics.io.errors import InputError
-from numerics.protocol import engine
+from numerics.protocol import config, engine, prediction, simulate
 from proofs_check.cli import main as cli
 from theory.core.algebra import TooLarge
 from theory.protocol import compiler as P, cost, gallery

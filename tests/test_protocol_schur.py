@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from numerics.dynamics import simulate
-from numerics.protocol import evaluate as protocol_eval, random_protocols as protocol_random
+from numerics.protocol import evaluate as protocol_eval, random_protocols as protocol_random, simulate
 from proofs_check.cli import main as cli
 from theory.protocol import checks as protocol_checks, compiler as P, report as protocol_report
 

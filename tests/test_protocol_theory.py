@@ -10,10 +10,8 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from numerics.dynamics import prediction
-from numerics.io import config
-from numerics.protocol import evaluate as protocol_eval, random_protocols as protocol_random
-from proofs_check.claims import p_protocol as pp
+from numerics.protocol import config, evaluate as protocol_eval, prediction, random_protocols as protocol_random
+from proofs_check.claims import p_protocol as pp, select
 from proofs_check.cli import main as cli
 from proofs_check.verification import registry, runner
 from theory.core import model
@@ -129,7 +127,7 @@ def test_anchored_identity_rejects_wrong_variants():
 
 @pytest.mark.parametrize("cid", ["P1", "P2", "P3", "P4", "P5"])
 def test_protocol_claims_pass_quick(cid):
-    rep = runner.run(registry.select([cid]), registry.PROFILES["quick"])
+    rep = runner.run(select([cid]), registry.PROFILES["quick"])
     failed = [m for m in rep["claims"][0]["methods"] if m["status"] != "passed"]
     assert not failed, failed
 
@@ -157,8 +155,10 @@ def test_derive_protocol_text_json_and_refusal(tmp_path, capsys, monkeypatch):
     assert "rho(M_A*M_B)^(1/2)" in out and "FAILED" not in out and "[V1 proved]" in out
     assert cli.main(["derive", "--protocol", ex, "--format", "json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert doc["schema_version"] == 1 and doc["contraction_rate"]["power"] == 2 and all(c["holds"] for c in doc["checks"])
-    assert list(doc["agents"]) == ["A", "B"] and set(doc["agents"]["A"]) == {"steps_per_turn", "fixed_point", "residual"}
+    assert doc["schema_version"] == 1 and doc["contraction_rate"]["power"] == 2
+    assert all(c["holds"] for c in doc["checks"])
+    assert list(doc["agents"]) == ["A", "B"]
+    assert set(doc["agents"]["A"]) == {"steps_per_turn", "fixed_point", "residual"}
     assert doc["agents"]["B"]["fixed_point"]["text"] and not {"rate", "fixed_points", "residuals"} & set(doc)
     # a failing check refuses to print anything
     monkeypatch.setattr(protocol_checks, "verify", lambda cp: [P.Check("planted", False, "x")])
@@ -221,7 +221,8 @@ def _import_graph(root: Path) -> dict:
         deps = set()
         for node in ast.walk(ast.parse(f.read_text())):
             if isinstance(node, ast.ImportFrom) and node.module:
-                deps |= {f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in mods else node.module for a in node.names}
+                deps |= {f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in mods else node.module
+                         for a in node.names}
             elif isinstance(node, ast.Import):
                 deps |= {a.name for a in node.names}
         graph[m] = {d for d in deps if d in mods and d != m}

@@ -8,9 +8,10 @@ import mpmath as mp
 import numpy as np
 import pytest
 
-from numerics.dynamics import precise, simulate
-from numerics.io import config, jsonio, validate
+from numerics.dynamics import precise
+from numerics.io import jsonio, validate
 from numerics.io.errors import InputError
+from numerics.protocol import config, simulate
 from proofs_check.cli import main as cli
 
 GOOD = {"agents": [

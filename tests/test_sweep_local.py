@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from numerics.dynamics import closed_forms, prediction, simulate
+from numerics.dynamics import closed_forms
 from numerics.io.errors import InputError
+from numerics.protocol import prediction, simulate
 from numerics.sweep import measures as sweep_measures, run as sweep_run, spec as sweep_spec
 from proofs_check.cli import main as cli
 

@@ -6,13 +6,14 @@ import dataclasses as dc
 import pytest
 import sympy as sp
 
-from proofs_check.verification import registry, runner
+from proofs_check.claims import all_claims
+from proofs_check.verification import runner
 from proofs_check.verification.registry import PROFILES
-from theory.core import derivations as dv
+from theory import derivations as dv
 from theory.lsa import agent as lsa
 
 QUICK = PROFILES["quick"]
-CLAIMS = {c.id: c for c in registry.all_claims()}
+CLAIMS = {c.id: c for c in all_claims()}
 
 
 def status(cid: str, method: str) -> dict:

@@ -3,18 +3,19 @@ one wrong variant and shows the method that should catch it fails; the unplanted
 tests/test_registry.py.
 
 Issue 11 item 6 for ``a2ad attack``: C9-C11's V4 run ``attacks.plan`` (the command's code) on
-configs parsed by ``numerics.io.config``."""
+configs parsed by ``numerics.protocol.config``."""
 import dataclasses
 
 import pytest
 import sympy as sp
 
 from numerics.interventions import attacks
-from proofs_check.verification import registry, runner
+from proofs_check.claims import all_claims
+from proofs_check.verification import runner
 from proofs_check.verification.registry import PROFILES
 
 QUICK = PROFILES["quick"]
-CLAIMS = {c.id: c for c in registry.all_claims()}
+CLAIMS = {c.id: c for c in all_claims()}
 TRUE_PLAN = attacks.plan
 
 
@@ -97,7 +98,7 @@ def test_c17_wrong_product_length_fails_v1_at_the_first_wrong_k(monkeypatch):
 
 # ---- issue 11 item 8 for the derivation chains: inverses need a named hypothesis ---------------
 def test_chain_inverting_an_unjustified_factor_does_not_hold():
-    from theory.core import derivations as dv
+    from theory import derivations as dv
     from theory.round_robin import two_agents as ta
     # M_A^{-1} M_A w_A* = w_A* is an identity of the free algebra only if M_A is invertible, which no
     # hypothesis of C4 says (rho(M_A) < 1 allows M_A = 0)
@@ -109,7 +110,7 @@ def test_chain_inverting_an_unjustified_factor_does_not_hold():
 
 @pytest.mark.parametrize("claim", ["C3", "C14", "C18", "P4"])
 def test_chain_without_its_claims_hypothesis_does_not_hold(monkeypatch, claim):
-    from theory.core import derivations as dv
+    from theory import derivations as dv
     chains = [c for c in dv.CHAINS if c.claim == claim and c.method == "V1"]
     assert chains and all(s.holds and s.justified for c in chains for s in dv.check(c))
     monkeypatch.setitem(dv.HYPOTHESES, claim, {})

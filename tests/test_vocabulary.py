@@ -12,9 +12,9 @@ import pytest
 
 from numerics.agents.gd import GDAgent
 from numerics.agents.prompts import Geometry
-from numerics.dynamics import simulate
 from numerics.io import transcripts
 from numerics.io.errors import InputError
+from numerics.protocol import simulate
 from numerics.sweep import run as sweep_run, spec as sweep_spec
 from proofs_check.cli import main as cli
 

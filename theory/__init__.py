@@ -14,7 +14,7 @@ Examples
 'u* = (I - M_A*M_B)**(-1)*(M_A*K_B*w_B* + K_A*w_A*)'
 """
 
-from theory.core.lazy import exports
+from theory.lazy import exports
 
 # Exported name -> module that defines it; a module name maps to itself (imported on first use).
 _EXPORTS = {

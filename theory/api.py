@@ -5,14 +5,15 @@ Thin entry points over :mod:`theory.protocol.compiler` (public names only) and
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 from theory.protocol import compiler as _compiler
 
 __all__ = ["protocol_spec", "compile_protocol", "derive"]
 
 
-def protocol_spec(names: Sequence[str], rounds: Sequence | None = None) -> _compiler.Spec:
+def protocol_spec(names: Sequence[str], rounds: Sequence[Mapping[str, Mapping[str, Any]]] | None = None
+                  ) -> _compiler.Spec:
     """A linear interaction protocol over agents ``names``.
 
     Parameters
@@ -40,7 +41,7 @@ def protocol_spec(names: Sequence[str], rounds: Sequence | None = None) -> _comp
     return _compiler.round_robin(names) if rounds is None else _compiler.spec(names, rounds)
 
 
-def compile_protocol(protocol, noise: bool = True) -> _compiler.Compiled:
+def compile_protocol(protocol: _compiler.Spec | Sequence[str], noise: bool = True) -> _compiler.Compiled:
     """Compile a protocol: round map, live agents, fixed point, residuals, reduced rate, Lyapunov equation.
 
     Parameters
@@ -69,7 +70,8 @@ def compile_protocol(protocol, noise: bool = True) -> _compiler.Compiled:
     return _compiler.compile_protocol(spec, noise=noise)
 
 
-def derive(protocol, steps: dict | None = None) -> dict:
+def derive(protocol: _compiler.Compiled | _compiler.Spec | Sequence[str], steps: dict[str, int] | None = None
+           ) -> dict[str, Any]:
     r"""The derived theory of a protocol, every identity proved (V1) first, as LaTeX and text.
 
     Parameters

@@ -22,8 +22,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import sympy as sp  # noqa: E402
 
-from numerics.dynamics import prediction  # noqa: E402
-from numerics.io import config  # noqa: E402
+from numerics.protocol import config, prediction  # noqa: E402
 from theory.protocol import compiler as P, gallery as G, report  # noqa: E402
 
 # Four fixed agents in d = 2 (geometry, target, scalar preconditioner); a protocol uses the first K.
@@ -59,7 +58,8 @@ def figure(e: G.Entry, cfg: dict, path: Path) -> dict:
     ax = axes[0][0]
     for k, (name, entry) in enumerate(pred["agents"].items()):
         col = f"C{k}"
-        ax.semilogy(np.arange(1, ROUNDS + 1), sim["agents"][name]["residual_norms"], color=col, label=f"{name}: simulated")
+        ax.semilogy(np.arange(1, ROUNDS + 1), sim["agents"][name]["residual_norms"], color=col,
+                    label=f"{name}: simulated")
         ax.axhline(entry["residual_norm"], color=col, ls="--", lw=1, label=f"{name}: predicted plateau")
     ax.set_xlabel("round")
     ax.set_ylabel(r"$\|m_i - w_i^*\|$")

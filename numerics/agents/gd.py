@@ -7,12 +7,24 @@ with ``name``, ``d`` and ``respond(w) -> w'`` can take part in a simulation
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from numerics.agents.prompts import Geometry
 from numerics.io import validate
+
+
+class Agent(Protocol):
+    """What a simulation needs of an agent (GD, LSA, text, noisy, helper): its name, dimension and map."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def d(self) -> int: ...
+
+    def respond(self, w: np.ndarray) -> np.ndarray: ...
 
 
 class AffineDescription:

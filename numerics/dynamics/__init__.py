@@ -1,1 +1,3 @@
-"""The model evaluated: closed forms (float64 and mpmath), the predict document, simulation of the real maps, noise and Lyapunov covariances."""
+"""The model's closed forms (float64 and mpmath), noisy agents and Lyapunov covariances.
+
+Below :mod:`numerics.protocol`, whose engine evaluates every config with them."""

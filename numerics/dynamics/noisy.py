@@ -11,6 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
+from numerics.agents.gd import Agent
 from numerics.io import validate
 
 NOISE_BLOCK = 256  # noises drawn per generator call by NoisyAgent (per-call overhead, not the stream)
@@ -27,7 +28,7 @@ def noise_factor(name: str, S) -> np.ndarray:
 class NoisyAgent:
     """Wraps any agent (``name``, ``d``, ``respond``): output ``agent.respond(w) + eta``, ``Cov eta = S``."""
 
-    agent: object
+    agent: Agent
     S: np.ndarray
     seed: int
     _L: np.ndarray = field(init=False, repr=False)

@@ -13,9 +13,9 @@ import numpy as np
 
 from numerics.agents import random_systems
 from numerics.agents.gd import GDAgent
-from numerics.dynamics import simulate
 from numerics.experiments import common, plotting
 from numerics.interventions import attacks
+from numerics.protocol import simulate
 
 NAME = "adversarial"
 DESCRIPTION = "attacker's error -> 0, victim's -> ||M_B Delta|| for full-rank and rank-one prompts (C8-C10, C16)"

@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 
 from numerics.agents import prompts
-from numerics.dynamics import simulate
 from numerics.experiments import common, plotting
 from numerics.fit import fitting, output as fit_output
 from numerics.io import transcripts
 from numerics.llm import text_protocol
+from numerics.protocol import simulate
 
 NAME = "blackbox"
 DESCRIPTION = "two noisy text agents through the text protocol; fitted maps predict the plateau and spread"

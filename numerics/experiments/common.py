@@ -6,8 +6,8 @@ import numpy as np
 from numerics.agents import random_systems
 from numerics.agents.gd import GDAgent
 from numerics.agents.prompts import from_geometry
-from numerics.dynamics import simulate
 from numerics.io.errors import InputError
+from numerics.protocol import simulate
 
 LOG_FLOOR = 1e-17  # exact zeros are drawn at this height on log axes
 AGENT_KINDS = ("gd", "lsa")

@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from numerics.agents import random_systems
-from numerics.dynamics import closed_forms, simulate
+from numerics.dynamics import closed_forms
 from numerics.experiments import common, plotting
 from numerics.interventions.helper_policies import BroydenPolicy, IdentificationPolicy, NewtonPolicy, RelabellingHelper
+from numerics.protocol import simulate
 
 NAME = "helper"
 DESCRIPTION = ("main agent's error vs turn for fixed, Newton, inexact-Newton, identification and Broyden helpers "
@@ -51,8 +52,8 @@ def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -
     rho_pair = float(closed_forms.spectral_radius(M_A @ M_B))
     rho_A = float(closed_forms.spectral_radius(M_A))
     G_A, _ = closed_forms.bias_maps(M_A, M_B)
-    runs = [
-        ("fixed, misaligned", fixed(w_B_mis), u0, ("residual_norm", np.linalg.norm(G_A @ (w_B_mis - w_A)))),
+    runs: list[tuple[str, object, np.ndarray, tuple[str, float]]] = [
+        ("fixed, misaligned", fixed(w_B_mis), u0, ("residual_norm", float(np.linalg.norm(G_A @ (w_B_mis - w_A))))),
         ("fixed, aligned", fixed(w_A), u0, ("contraction_rate", rho_pair)),
         ("Newton alpha=1", relabelling(NewtonPolicy(H_A, b_A, 1.0)), u0, ("contraction_rate", 0.0)),
         ("Newton alpha=0.5", relabelling(NewtonPolicy(H_A, b_A, 0.5)), u0, ("contraction_rate", 0.5 * rho_A)),

@@ -57,5 +57,6 @@ def run(out_dir: Path, agents: str = "lsa", seed: int = 0, quick: bool = False,
     gamma_rows = [[a.name, i, j, r.Gamma_eff[i, j], r.Gamma_star[i, j]]
                   for a, r in zip(tp.agents, tp.training) for i in range(trained_pair.D) for j in range(trained_pair.D)]
     return [plotting.write_csv(out / "trained_lsa.csv", ["agent", "turn", "sim_residual_norm", "residual_norm"], rows),
-            plotting.write_csv(out / "trained_lsa_gamma.csv", ["agent", "i", "j", "Gamma_eff", "Gamma_star"], gamma_rows),
+            plotting.write_csv(out / "trained_lsa_gamma.csv", ["agent", "i", "j", "Gamma_eff", "Gamma_star"],
+                               gamma_rows),
             plotting.save(fig, out / "trained_lsa.png")]

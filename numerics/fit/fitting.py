@@ -224,8 +224,8 @@ def fit_transcript(transcript: Transcript, tail_fraction: float = 0.5, *, bootst
     return fit_data(data, agents, rounds, None, tail_fraction, bootstrap=bootstrap, seed=seed, level=level)
 
 
-def fit_data(data: dict, agents, rounds: np.ndarray, protocol, tail_fraction: float, *, bootstrap: int,
-             seed: int, level: float) -> FitReport:
+def fit_data(data: dict[str, tuple[np.ndarray, np.ndarray]], agents, rounds: np.ndarray, protocol,
+             tail_fraction: float, *, bootstrap: int, seed: int, level: float) -> FitReport:
     """The fit of every config (round robin when ``protocol`` is None): each agent's map from its
     (input, output) pairs ``data[agent]``, the prediction by :func:`predict` under ``protocol``, and
     the comparison with the tail of ``rounds`` (rounds, K, d: every agent's message at the end of a round)."""

@@ -40,7 +40,7 @@ def report_doc(r: FitReport) -> dict:
     agents = {}
     for k, (name, f) in enumerate(zip(r.agents, p.fits)):
         target = None if f.target is None else f.target.tolist()
-        fixed_point = p.plateau[k].tolist() if converges else None
+        fixed_point = p.plateau[k].tolist() if p.plateau is not None else None
         residual, residual_norm = _residual(fixed_point, target)
         agents[name] = {
             "message_count": f.n, "M_hat": f.M_hat.tolist(), "c_hat": f.c_hat.tolist(),
@@ -63,7 +63,7 @@ def report_doc(r: FitReport) -> dict:
     doc.update({"tail_start_round": r.tail_start, "bootstrap": r.bootstrap, "level": r.level, "agents": agents,
                 "warnings": list(r.warnings)})
     protocol = getattr(r, "protocol", None)
-    if protocol is not None:  # a protocol transcript (numerics.protocol.fit): rate and fixed point from P1
+    if protocol is not None:  # a protocol transcript (numerics.fit.protocol_fit): rate and fixed point from P1
         doc["protocol"] = {"agents": list(protocol.names), **protocol.as_dict()}
     return doc
 
@@ -85,7 +85,8 @@ def report_text(r: FitReport) -> str:
         lines += ["", f"agent {name}: {f.n} messages, R^2 = {f.r2:.6f}, design condition {f.condition:.3g}",
                   "  Mhat = " + "\n         ".join(_vec(row) for row in f.M_hat),
                   f"  chat = {_vec(f.c_hat)}",
-                  f"  implied target w_hat* = {_vec(f.target) if f.target is not None else 'undefined (Khat singular)'}",
+                  "  implied target w_hat* = "
+                  + (_vec(f.target) if f.target is not None else "undefined (Khat singular)"),
                   f"  noise std (residuals) = {_vec(np.sqrt(np.diag(f.residual_cov)))}"]
         if p.plateau is not None:
             lines.append(f"  predicted fixed point = {_vec(p.plateau[k])}")
@@ -121,13 +122,14 @@ def fit_figure(r: FitReport, transcript: Transcript, path) -> Path:
         ax = axes[k, 0]
         for j in coords:
             line, = ax.plot(out[:, j], lw=0.8, label=f"coordinate {j + 1}")
-            if p.plateau is not None:
+            if p.plateau is not None and p.spread is not None:
                 sd = np.sqrt(p.spread[k][j, j])
                 ax.axhline(p.plateau[k][j], color=line.get_color(), ls="--", lw=1)
                 ax.axhspan(p.plateau[k][j] - 2 * sd, p.plateau[k][j] + 2 * sd, color=line.get_color(), alpha=0.12)
         ax.axvline(r.tail_start, color="black", lw=0.8, ls=":", label="tail starts (fit compared here)")
         ax.plot([], [], "k--", lw=1, label=f"predicted fixed point ({fixed_point_claim} from fitted maps)")
-        ax.fill_between([], [], [], color="black", alpha=0.12, label="+-2 predicted std (" + ("C15" if rounds is None else "Lyapunov equation of the round map") + ")")
+        source = "C15" if rounds is None else "Lyapunov equation of the round map"
+        ax.fill_between([], [], [], color="black", alpha=0.12, label=f"+-2 predicted std ({source})")
         ax.set(title=f"{name}'s messages, one colour per coordinate",
                xlabel="turn (rounds)", ylabel="message coordinate")
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
@@ -136,7 +138,8 @@ def fit_figure(r: FitReport, transcript: Transcript, path) -> Path:
         ref = p.plateau[k] if p.plateau is not None else np.zeros(d)  # offsets from the prediction
         obs_lo, obs_hi = r.observed_mean_interval.low[k], r.observed_mean_interval.high[k]
         # black and grey here: colours mean coordinates in this figure (left panels)
-        ax.errorbar(x + 0.1, r.observed_mean[k] - ref, yerr=[np.maximum(r.observed_mean[k] - obs_lo, 0), np.maximum(obs_hi - r.observed_mean[k], 0)],
+        ax.errorbar(x + 0.1, r.observed_mean[k] - ref,
+                    yerr=[np.maximum(r.observed_mean[k] - obs_lo, 0), np.maximum(obs_hi - r.observed_mean[k], 0)],
                     fmt="o", color="0.45", label="observed tail mean")
         if p.plateau is not None and r.plateau_interval is not None:
             lo, hi = r.plateau_interval.low[k], r.plateau_interval.high[k]

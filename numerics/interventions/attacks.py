@@ -118,7 +118,7 @@ def plan(system, kind: str, point=None, N: int | None = None, *, seed: int, atta
     """Build the ``kind`` attack (C9 ``full``, C10 ``rank-one``, C11 ``steer`` to ``point``) for agent ``attacker``.
 
     The attacker keeps its preconditioner (which must be SPD) and target ``w_A*``; the
-    victim is the other agent of a two-agent ``system`` (:class:`numerics.io.config.System`).
+    victim is the other agent of a two-agent ``system`` (:class:`numerics.protocol.config.System`).
     """
     if kind not in KINDS:
         raise InputError("--kind", kind, f"must be one of {list(KINDS)}")

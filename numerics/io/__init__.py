@@ -1,1 +1,2 @@
-"""Input and output: configs and transcripts read with validation, the error hierarchy (one root), atomic writes, locks, progress."""
+"""Input and output, the bottom layer: strict JSON, transcripts read with validation, the error
+hierarchy (one root), atomic writes, locks, progress."""

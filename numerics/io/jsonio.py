@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 from numerics.io.errors import InputError
 
@@ -28,6 +29,7 @@ class ExactFloat(float):
     """A float decoded from JSON that remembers its decimal text (``.text``)."""
 
     __slots__ = ("text",)
+    text: str
 
     def __new__(cls, text: str):
         self = super().__new__(cls, text)
@@ -86,7 +88,7 @@ def _no_constants(token: str):
 def decode_strict(text: str, constants: bool = True):
     """``json.loads`` with the strict hooks; raises ValueError (JSONDecodeError, JSONInputError) or
     RecursionError. With ``constants=False``, NaN/Infinity literals are refused too."""
-    kwargs = {} if constants else {"parse_constant": _no_constants}
+    kwargs: dict[str, Any] = {} if constants else {"parse_constant": _no_constants}
     return json.loads(text, parse_float=_parse_float, parse_int=_parse_int, object_pairs_hook=_pairs, **kwargs)
 
 

@@ -118,7 +118,7 @@ def record(agent, turn: int, incoming, outgoing, meta: dict | None = None, reply
     """The record of one message: prompts when the agent has ``geometry.X``, the raw reply as ``meta["reply"]``."""
     geometry = getattr(getattr(agent, "agent", agent), "geometry", None)  # noisy wrappers delegate
     X = getattr(geometry, "X", None)
-    prompt = None if X is None else {"X": X, "y": geometry.y}
+    prompt = None if geometry is None or X is None else {"X": X, "y": geometry.y}
     extra = {} if reply is None else {"reply": reply}
     return Record(turn, agent.name, np.asarray(incoming, dtype=float), np.asarray(outgoing, dtype=float), prompt,
                   {"kind": type(agent).__name__, **(meta or {}), **extra}, phase)

@@ -32,6 +32,7 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any, Callable
 from urllib.parse import quote, quote_plus, urlparse
 
 from numerics.io.errors import InputError, ServiceError
@@ -97,7 +98,7 @@ class ChatClient:
     timeout: float = 60.0
     retries: int = 2
     temperature: float | None = None  # None: the service default (some models accept only that)
-    sleep: object = field(default=time.sleep, repr=False)  # injectable for tests
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False)  # injectable for tests
     deadline: float | None = field(default=None, repr=False)  # time.monotonic() by which the whole run must end
 
     def __post_init__(self):
@@ -135,7 +136,7 @@ class ChatClient:
         return None if self.deadline is None else self.deadline - time.monotonic()
 
     def __call__(self, prompt: str) -> str:
-        body = {"model": self.model, "messages": [{"role": "user", "content": prompt}]}
+        body: dict[str, Any] = {"model": self.model, "messages": [{"role": "user", "content": prompt}]}
         if self.temperature is not None:
             body["temperature"] = self.temperature
         data = json.dumps(body).encode()
@@ -168,11 +169,13 @@ class ChatClient:
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
         path = (url.path or "/") + (f"?{url.query}" if url.query else "")
+        host = url.hostname or ""  # never empty: the constructor checked the URL
+        conn: http.client.HTTPConnection
         if url.scheme == "https":
-            conn = http.client.HTTPSConnection(url.hostname, url.port, timeout=budget,
+            conn = http.client.HTTPSConnection(host, url.port, timeout=budget,
                                                context=ssl.create_default_context())
         else:
-            conn = http.client.HTTPConnection(url.hostname, url.port, timeout=budget)
+            conn = http.client.HTTPConnection(host, url.port, timeout=budget)
         expired = threading.Event()
         held: list = []  # the connected socket: a response that will close (HTTP/1.0, Connection: close)
         # takes it over and sets conn.sock to None, so the watchdog must not look it up there
@@ -225,7 +228,8 @@ class ChatClient:
             conn.close()
 
     def _read_capped(self, response) -> bytes:
-        chunks, size = [], 0
+        chunks: list[bytes] = []
+        size = 0
         while True:
             chunk = response.read(min(65536, MAX_BODY_BYTES + 1 - size))
             if not chunk:

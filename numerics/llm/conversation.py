@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from numerics.dynamics import simulate
-from numerics.io import config, locks, transcripts
+from numerics.io import locks, transcripts
 from numerics.io.errors import InputError, ServiceError
 from numerics.llm import text_protocol
+from numerics.protocol import config, simulate
 
 __all__ = ["Conversation", "run", "text_agents"]
 
@@ -102,7 +102,8 @@ def text_agents(raw_config, complete_for, decimals: int, max_reasks: int):
 
 def _check_prompt(rec, agent, n: int, path) -> None:
     prompt = rec.prompt or {}
-    if not (np.array_equal(prompt.get("X"), agent.geometry.X) and np.array_equal(prompt.get("y"), agent.geometry.y)):
+    same = all(key in prompt and np.array_equal(prompt[key], getattr(agent.geometry, key)) for key in ("X", "y"))
+    if not same:
         raise InputError("--resume", str(path), f"message {n + 1}: {agent.name}'s prompt differs from the config's")
 
 

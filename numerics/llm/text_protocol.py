@@ -154,6 +154,7 @@ class TextAgent:
                 continue
             self.replies.append(reply)
             return w_next
+        raise AssertionError("unreachable: the last attempt returns or raises")  # for the type checker
 
 
 EXAMPLE = re.compile(rf"x = \[([^\]]*)\] -> y = ({NUMBER})")

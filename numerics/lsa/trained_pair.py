@@ -10,9 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numerics.dynamics import closed_forms, simulate
+from numerics.dynamics import closed_forms
 from numerics.lsa import settings as ts, training as lsa_training
 from numerics.lsa.agent import LSAAgent
+from numerics.protocol import simulate
 
 D, N_CONTEXT = 5, 20
 SIGMA_A = np.geomspace(0.5, 2.0, D)  # issue 3: anisotropic diagonal, eigenvalues in [0.5, 2]

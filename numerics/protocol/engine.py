@@ -3,7 +3,7 @@ divergence diagnosis of a protocol's round map (P1; C1, C2, C6, C15, C17 for the
 
 Every config is a protocol: without a ``protocol`` key it is the round robin
 (:func:`numerics.protocol.spec.round_robin`, :func:`of`). ``predict`` (float64 and
-``--precision``), ``simulate`` (:func:`numerics.dynamics.simulate.run_protocol`), the fit's
+``--precision``), ``simulate`` (:func:`numerics.protocol.simulate.run_protocol`), the fit's
 prediction and the attacks all evaluate a :class:`~numerics.protocol.spec.Protocol` here, so a
 config and the same config with its round robin written out as ``protocol`` give the same numbers
 and the same diagnosis.
@@ -185,7 +185,8 @@ def diagnose(rho: float, protocol: Protocol, M, H, names, text: str | None = Non
     if rr:
         head = (f"contraction rate rho = {text} > 1: the messages diverge for every initial message with a "
                 "component on the unstable subspace (C1)" if rho > 1 else
-                f"contraction rate rho = {text} is 1 to within {CONVERGENCE_MARGIN:g}: no unique attracting fixed point")
+                f"contraction rate rho = {text} is 1 to within {CONVERGENCE_MARGIN:g}: "
+                "no unique attracting fixed point")
     else:
         head = (f"contraction rate rho = {text} > 1: the round map of the protocol diverges for every initial "
                 "state with a component on its unstable subspace (P1)" if rho > 1 else

@@ -121,7 +121,8 @@ def _fixed_points_kernel(M, c, W, mask, check: bool) -> np.ndarray:
     K, d = M.shape[-3], M.shape[-1]
     batch = M.shape[:-3]
     P = W.shape[-3]
-    flat = lambda x, tail, dtype: np.ascontiguousarray(np.broadcast_to(x, batch + tail), dtype=dtype).reshape((-1,) + tail)  # noqa: E731
+    flat = lambda x, tail, dtype: (np.ascontiguousarray(np.broadcast_to(x, batch + tail), dtype=dtype)
+                                   .reshape((-1,) + tail))
     Mf, cf = flat(M, (K, d, d), np.float64), flat(c, (K, d), np.float64)
     Wf, maskf = flat(W, (P, K, K), np.float64), flat(mask, (P, K), np.bool_)
     z, undecided, bad = protocol_kernel.solve(Mf, cf, Wf, maskf, want_phi=check)

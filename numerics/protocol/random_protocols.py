@@ -13,8 +13,8 @@ import numpy as np
 from numerics.agents import random_systems
 from numerics.agents.gd import GDAgent
 from numerics.agents.prompts import from_geometry
-from numerics.io.config import System
 from numerics.protocol import spec as proto
+from numerics.protocol.config import System
 
 WEIGHT_KINDS = ("average", "convex", "anchored", "any")
 

@@ -8,7 +8,7 @@ own map ``steps_per_turn`` times, and all listed agents write at once. Without a
 robin of C17).
 
 This module validates protocols. The one simulator of every config (protocol or round
-robin) is :func:`numerics.dynamics.simulate.run_protocol`, which only calls each agent's
+robin) is :func:`numerics.protocol.simulate.run_protocol`, which only calls each agent's
 ``respond`` (never a derived formula); every derived quantity goes through
 :mod:`numerics.protocol.engine`.
 """

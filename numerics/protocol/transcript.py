@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numerics.dynamics import simulate
 from numerics.io.errors import InputError
+from numerics.protocol import simulate
 from numerics.protocol.spec import Protocol
 
 # A recorded input may differ from the rebuilt ``sum_j W_ij m_j`` by float64 rounding of a
@@ -77,8 +77,8 @@ def replay(protocol: Protocol, records, check_incoming: bool = True) -> Replay:
     """
     s = Schedule(protocol)
     names = protocol.names
-    inputs = [[] for _ in names]
-    outputs = [[] for _ in names]
+    inputs: list[list[np.ndarray]] = [[] for _ in names]
+    outputs: list[list[np.ndarray]] = [[] for _ in names]
     for n, rec in enumerate(records):
         t, p, i = s.next()
         if rec.agent != names[i] or rec.turn != t or (rec.phase is not None and rec.phase != p):

@@ -7,7 +7,7 @@ one of the trained LSA agents ``lsa_``.
 - ``predict`` (C1, C2, C3, C7, C17): ``contraction_rate``, ``converges`` and every agent's
   ``residual_norm_<name>`` ``||u_i* - w_i*||``, batched over the chunk (one numpy call chain, no
   per-point loop) when every axis has a batched setter, else per point through
-  :func:`numerics.dynamics.prediction.predict`.
+  :func:`numerics.protocol.prediction.predict`.
 - ``simulate``: the real GD iteration for ``turns`` rounds (batched, never a closed form);
   ``sim_residual_norm_<name>`` is the last message's distance to the agent's target and
   ``sim_fixed_point_distance_<name>`` its distance to the predicted fixed point (NaN where rho >= 1).
@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from numerics.dynamics import closed_forms, prediction, simulate
+from numerics.dynamics import closed_forms
 from numerics.io import validate
 from numerics.io.errors import InputError
 from numerics.lsa import settings as ts, training as lsa_training
+from numerics.protocol import prediction, simulate
 from numerics.sweep.spec import Spec, gap_frame, gap_norm
 
 # run_batch keeps every turn: sub-batches hold at most this many floats of history (~160 MB).
@@ -88,7 +89,7 @@ def compute_chunk(spec: Spec, chunk: int) -> dict[str, np.ndarray]:
 def system_arrays(spec: Spec, values: dict[str, np.ndarray], n: int):
     """``H, Gamma`` (n, K, d, d), ``b, w`` (n, K, d), ``steps`` (n, K) and ``v0`` (n, d) for n points."""
     sys_ = spec.system
-    K, d = len(sys_.agents), sys_.d
+    d = sys_.d
     H = np.repeat(np.stack([a.geometry.H for a in sys_.agents])[None], n, axis=0)
     G = np.repeat(np.stack([a.Gamma for a in sys_.agents])[None], n, axis=0)
     w = np.repeat(np.stack([a.w_star for a in sys_.agents])[None], n, axis=0)

@@ -149,7 +149,8 @@ def _heat_map(spec, fig, ax, axes, Z, rho, quantity):
             handles.append(Patch(facecolor="none", edgecolor="k", hatch="//",
                                  label="C6: each agent alone converges, the pair diverges"))
     if quantity not in RATES and np.any(~np.isfinite(Z)):
-        handles.append(Line2D([], [], marker="s", ls="", color="0.85", markersize=10, label="no fixed point (rho >= 1)"))
+        handles.append(Line2D([], [], marker="s", ls="", color="0.85", markersize=10,
+                              label="no fixed point (rho >= 1)"))
     if handles:
         ax.legend(handles=handles, loc="upper right", fontsize=8, framealpha=0.9)
     for axis, setter in ((axes[0], ax.set_xscale), (axes[1], ax.set_yscale)):

@@ -48,7 +48,8 @@ def chunk_path(out_dir: Path, chunk: int) -> Path:
 
 
 def write_chunk(out_dir: Path, chunk: int, cols: dict[str, np.ndarray]) -> Path:
-    """Atomic (:func:`numerics.io.outputs.atomic`: a dot-file, ignored by Parquet dataset readers, renamed into place)."""
+    """Atomic (:func:`numerics.io.outputs.atomic`: a dot-file, ignored by Parquet dataset readers, renamed into
+    place)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 

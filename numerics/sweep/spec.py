@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from numerics.io import config, schema, validate
+from numerics.io import schema, validate
 from numerics.io.errors import InputError
 from numerics.lsa import settings as ts
+from numerics.protocol import config
 
 TOP_KEYS = {"base", "axes", "measure", "seed", "chunk_size", "plot", "schema_version"}
 MEASURES = ("predict", "simulate", "train-lsa")

@@ -12,9 +12,9 @@ import sympy as sp
 
 from numerics.agents import random_systems
 from numerics.agents.gd import GDAgent
-from numerics.dynamics import simulate
 from numerics.interventions.helper_policies import BroydenPolicy, IdentificationPolicy, NewtonPolicy, RelabellingHelper
-from proofs_check.report.provenance import cite
+from numerics.protocol import simulate
+from proofs_check.statements.provenance import cite
 from proofs_check.verification.instances import random_gd_agent
 from proofs_check.verification.methods import (
     FLOAT_REL_TOL,

@@ -14,7 +14,7 @@ import numpy as np
 
 from numerics.agents.gd import GDAgent
 from numerics.dynamics import closed_forms, lyapunov, noisy as noisy_sim
-from proofs_check.report.provenance import cite
+from proofs_check.statements.provenance import cite
 from proofs_check.verification.instances import random_gd_agent
 from proofs_check.verification.methods import (
     PAIR_FACTORS,

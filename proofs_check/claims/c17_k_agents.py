@@ -10,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from numerics.agents import random_systems
-from numerics.dynamics import closed_forms, simulate
-from proofs_check.report.provenance import cite
+from numerics.dynamics import closed_forms
+from numerics.protocol import simulate
+from proofs_check.statements.provenance import cite
 from proofs_check.verification.instances import config_system, round_rate
 from proofs_check.verification.methods import (
     EXTERNAL_REL_TOL,
@@ -121,10 +122,10 @@ def observed_round_rate(system) -> float:
 
 
 def v4(profile: Profile) -> Outcome:
-    """What ``a2ad predict`` and ``a2ad simulate`` run, on systems parsed by ``numerics.io.config``: K = 3, 4
+    """What ``a2ad predict`` and ``a2ad simulate`` run, on systems parsed by ``numerics.protocol.config``: K = 3, 4
     agents with matrix preconditioners (non-symmetric transfers), prompts and geometries, 1-3 steps per
     turn. Predicted fixed points vs the simulated last round; predicted rate vs the observed decay."""
-    from numerics.dynamics import prediction
+    from numerics.protocol import prediction
     from proofs_check.claims.c1_convergence import RATE_EPS
 
     rng = np.random.default_rng(profile.seed + 17)

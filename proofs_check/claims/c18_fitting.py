@@ -11,11 +11,12 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from numerics.dynamics import closed_forms, noisy as noisy_sim, simulate
+from numerics.dynamics import closed_forms, noisy as noisy_sim
 from numerics.fit import fitting
 from numerics.io import transcripts
 from numerics.io.errors import InputError
-from proofs_check.report.provenance import cite
+from numerics.protocol import simulate
+from proofs_check.statements.provenance import cite
 from proofs_check.verification.instances import random_gd_agent
 from proofs_check.verification.methods import finite_max, free_proofs, relative_error
 from proofs_check.verification.registry import Claim, Outcome, Profile

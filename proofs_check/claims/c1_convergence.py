@@ -11,8 +11,9 @@ import numpy as np
 
 from numerics.agents import random_systems
 from numerics.agents.gd import GDAgent
-from numerics.dynamics import closed_forms, simulate
-from proofs_check.report.provenance import cite
+from numerics.dynamics import closed_forms
+from numerics.protocol import simulate
+from proofs_check.statements.provenance import cite
 from proofs_check.verification.instances import gd_pairs, random_gd_agent
 from proofs_check.verification.methods import (
     EXTERNAL_REL_TOL,

@@ -8,8 +8,9 @@ from __future__ import annotations
 import mpmath as mp
 import numpy as np
 
-from numerics.dynamics import closed_forms, simulate
-from proofs_check.report.provenance import cite
+from numerics.dynamics import closed_forms
+from numerics.protocol import simulate
+from proofs_check.statements.provenance import cite
 from proofs_check.verification import precise_cases
 from proofs_check.verification.instances import config_system, gd_pairs, moments, transfers
 from proofs_check.verification.methods import (
@@ -74,7 +75,7 @@ def v4(profile: Profile) -> Outcome:
         errors.extend(batch_relative_error(closed_forms.fixed_points(M, c), sim))
     # and the user-facing path: config-parsed pairs (matrix preconditioners, prompts, 1-3 steps),
     # `predict` against `simulate`
-    from numerics.dynamics import prediction
+    from numerics.protocol import prediction
     for _ in range(max(4, profile.instances // 8)):
         system = config_system(rng, 2, int(rng.integers(1, 7)))
         doc, sim_doc = prediction.predict(system), prediction.simulate_doc(system, CONVERGED_TURNS)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import mpmath as mp
 import numpy as np
 
-from numerics.dynamics import closed_forms, simulate
-from proofs_check.report.provenance import cite
+from numerics.dynamics import closed_forms
+from numerics.protocol import simulate
+from proofs_check.statements.provenance import cite
 from proofs_check.verification import precise_cases
 from proofs_check.verification.instances import gd_pairs, moments, transfers
 from proofs_check.verification.methods import (

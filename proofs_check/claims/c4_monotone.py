@@ -14,7 +14,7 @@ import sympy as sp
 
 from numerics.dynamics import closed_forms
 from proofs_check.claims.c3_biased_equilibrium import plateau_error, simulated_plateaus
-from proofs_check.report.provenance import cite
+from proofs_check.statements.provenance import cite
 from proofs_check.verification.instances import gd_pairs, transfers
 from proofs_check.verification.methods import PAIR_FACTORS, PAIR_INVERTIBLE, explicit_zero, free_proofs, worst
 from proofs_check.verification.properties import run_property

@@ -14,7 +14,7 @@ import sympy as sp
 from numerics.agents import random_systems
 from numerics.dynamics import closed_forms
 from proofs_check.claims.c3_biased_equilibrium import simulated_plateaus
-from proofs_check.report.provenance import cite
+from proofs_check.statements.provenance import cite
 from proofs_check.verification.methods import FLOAT_REL_TOL, explicit_zero, worst
 from proofs_check.verification.registry import Claim, Outcome, Profile
 from theory.core import model

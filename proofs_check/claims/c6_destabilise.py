@@ -15,8 +15,9 @@ import numpy as np
 import sympy as sp
 
 from numerics.agents import random_systems
-from numerics.dynamics import closed_forms, simulate
-from proofs_check.report.provenance import cite
+from numerics.dynamics import closed_forms
+from numerics.protocol import simulate
+from proofs_check.statements.provenance import cite
 from proofs_check.verification.methods import explicit_zero, worst
 from proofs_check.verification.properties import run_property
 from proofs_check.verification.registry import Claim, Outcome, Profile

@@ -9,9 +9,10 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from numerics.dynamics import closed_forms, simulate
+from numerics.dynamics import closed_forms
+from numerics.protocol import simulate
 from proofs_check.claims.c3_biased_equilibrium import simulated_plateaus
-from proofs_check.report.provenance import cite
+from proofs_check.statements.provenance import cite
 from proofs_check.verification.instances import config_system, gd_pairs
 from proofs_check.verification.methods import FLOAT_REL_TOL, free_proofs, worst
 from proofs_check.verification.registry import Claim, Outcome, Profile
@@ -45,7 +46,7 @@ def v1(profile: Profile) -> Outcome:
 def v4(profile: Profile) -> Outcome:
     rng = np.random.default_rng(profile.seed + 7)
     errors = []
-    # Pairs as users configure them (numerics.io.config), 1-4 steps per turn, matrix preconditioners:
+    # Pairs as users configure them (numerics.protocol.config), 1-4 steps per turn, matrix preconditioners:
     # the per-turn transfers M_i^{s_i} come from GDAgent.M, the code predict uses; the plateau from
     # iterating the real agents.
     for _ in range(max(8, profile.instances // 2)):

@@ -12,10 +12,11 @@ import sympy as sp
 from numerics.agents import random_systems
 from numerics.agents.gd import GDAgent
 from numerics.agents.prompts import from_geometry
-from numerics.dynamics import closed_forms, simulate
+from numerics.dynamics import closed_forms
 from numerics.interventions import attacks
 from numerics.io.errors import InputError
-from proofs_check.report.provenance import cite
+from numerics.protocol import simulate
+from proofs_check.statements.provenance import cite
 from proofs_check.verification.instances import config_system, random_gd_agent, round_rate
 from proofs_check.verification.methods import (
     FLOAT_REL_TOL,
@@ -62,7 +63,7 @@ CONFIG_CASES = ((0, True), (1, False), (1, True), (0, False))  # (attacker index
 
 
 def config_attack_errors(rng, kind: str, i: int, default_N: bool) -> list[float]:
-    """The ``a2ad attack`` path: ``attacks.plan`` on a two-agent config parsed by ``numerics.io.config``
+    """The ``a2ad attack`` path: ``attacks.plan`` on a two-agent config parsed by ``numerics.protocol.config``
     (SPD matrix preconditioners, steps per turn 1..3, attacker ``i``, default or explicit N);
     its entry is put into the config, parsed again and run with the real agents. Errors (relative):
     the attacker's plateau against its own ``w_A*`` (C9, C10), the victim's against ``-M_B^{s_B} Delta``
@@ -70,7 +71,7 @@ def config_attack_errors(rng, kind: str, i: int, default_N: bool) -> list[float]
     the reported rate against the rate of the attacked, re-parsed pair."""
     import json
 
-    from numerics.io import config
+    from numerics.protocol import config
 
     d = int(rng.integers(2, 5))
     system = config_system(rng, 2, d)

@@ -2,7 +2,7 @@
 
 V1 collapses the token sums blockwise and proves the read-out identities in the free
 algebra, with the registered formulas (what the docs render) as right-hand sides, and checks
-every step of the claim's printed derivation (theory.core.derivations); V2 sums the tokens one by
+every step of the claim's printed derivation (theory.derivations); V2 sums the tokens one by
 one with fully symbolic entries (d = 2, N = 3);
 V4 runs the numpy forward pass on random prompts and weights.
 """
@@ -14,7 +14,7 @@ import sympy as sp
 from numerics.agents.gd import GDAgent
 from numerics.agents.prompts import from_prompt
 from numerics.lsa import agent as nlsa
-from proofs_check.report.provenance import cite
+from proofs_check.statements.provenance import cite
 from proofs_check.verification.methods import FLOAT_REL_TOL, explicit_zero, free_proofs, worst
 from proofs_check.verification.registry import Claim, Outcome, Profile
 from theory.core import algebra
@@ -27,7 +27,7 @@ EXPLICIT_N, EXPLICIT_D = 3, 2
 def with_registered(out: Outcome, fid: str, claim: str) -> Outcome:
     """``out`` failed as well when the registered formula ``fid`` is ill-typed (its left side's shape
     differs from its right side's) or a step of the claim's printed derivation does not hold."""
-    from theory.core import derivations
+    from theory import derivations
 
     f = all_formulas()[fid]
     problems = [] if f.lhs.shape == f.rhs.shape else [f"registered {fid}: {f.lhs.shape} = {f.rhs.shape}"]

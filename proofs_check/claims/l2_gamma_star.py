@@ -17,7 +17,7 @@ import sympy as sp
 from sympy.solvers.solveset import NonlinearError
 
 from numerics.lsa import training as lsa_training
-from proofs_check.report.provenance import cite
+from proofs_check.statements.provenance import cite
 from proofs_check.verification.methods import EXACT, explicit_zero, finite_max, worst
 from proofs_check.verification.registry import Claim, Outcome, Profile
 from proofs_check.verification.v7_trained import v7_gamma_star
@@ -62,7 +62,7 @@ def l2_v2(profile: Profile) -> Outcome:
     cases.append(("grad R(Gamma*) = 0 (general symmetric 2x2 Sigma)", grad))
     cases += registered_cases()
     out = explicit_zero(cases)
-    from theory.core import derivations  # on demand: it loads every chain, the protocol ones too
+    from theory import derivations  # on demand: it loads every chain, the protocol ones too
 
     problems = hypothesis_problems() + derivations.failed_steps("L2")
     if problems:

@@ -15,10 +15,10 @@ import mpmath as mp
 import numpy as np
 import sympy as sp
 
-from numerics.dynamics import closed_forms, precise, simulate
-from numerics.io.config import System
-from numerics.protocol import evaluate as protocol_eval, random_protocols as protocol_random, spec as nproto
-from proofs_check.report.provenance import cite
+from numerics.dynamics import closed_forms, precise
+from numerics.protocol import evaluate as protocol_eval, random_protocols as protocol_random, simulate, spec as nproto
+from numerics.protocol.config import System
+from proofs_check.statements.provenance import cite
 from proofs_check.verification.methods import FLOAT_REL_TOL, PRECISE_DPS, PRECISE_REL_TOL, worst
 from proofs_check.verification.registry import Claim, Outcome, Profile
 from theory.core import model
@@ -135,7 +135,8 @@ def p1_v1(profile: Profile) -> Outcome:
 
 
 def _sim_fixed(system: System, rounds: int) -> np.ndarray:
-    return simulate.run_protocol(system.agents, system.protocol, rounds)[-1]
+    protocol = system.protocol or nproto.round_robin(system.names, system.initial_message)
+    return simulate.run_protocol(system.agents, protocol, rounds)[-1]
 
 
 def _rel(a, b) -> float:

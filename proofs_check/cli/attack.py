@@ -4,7 +4,7 @@ Prints the attacker's new agent entry and the predicted outcome of the attacked
 pair. The attacker's errors are measured against its intended target ``w_A*``
 (a rank-one prompt pins only one direction of it).
 
-With a ``protocol`` in the config (:mod:`numerics.protocol.attack`): ``full`` works under any
+With a ``protocol`` in the config (:mod:`numerics.interventions.protocol_attack`): ``full`` works under any
 protocol, ``steer`` derives the attacker's target from the protocol's fixed point (any number
 of agents, ``--victim``), and ``rank-one`` only for a two-agent round robin (else exit 2).
 """
@@ -21,7 +21,8 @@ MAX_PROMPT_ENTRIES = api.MAX_PROMPT_ENTRIES
 
 
 def register(sub) -> None:
-    p = sub.add_parser("attack", help="build an attack prompt (C9 full, C10 rank-one, C11 steer) for two agents, or under a protocol where it applies")
+    p = sub.add_parser("attack", help="build an attack prompt (C9 full, C10 rank-one, C11 steer) for two agents, "
+                                      "or under a protocol where it applies")
     p.add_argument("config", help="CONFIG.json with two agents, or any number with a 'protocol'")
     p.add_argument("--kind", required=True, choices=attacks.KINDS)
     p.add_argument("--point", default=None, help="JSON list: the equilibrium to impose on the victim (--kind steer)")

@@ -32,14 +32,16 @@ def run(args) -> int:
         return protocol_derive.run(args)
     from numerics.io import outputs
     from numerics.io.schema import versioned
+    from proofs_check.claims import select
     from proofs_check.cli.verify import claim_ids
     from proofs_check.verification import registry
 
-    claims = registry.select(claim_ids(args.claims))
+    claims = select(claim_ids(args.claims))
     out = args.out or DEFAULT_OUT.get(args.format)
     path = outputs.check_path("--out", out, force=args.force) if out else None  # before any work
 
-    from proofs_check.report import latex, statements
+    from proofs_check.report import latex
+    from proofs_check.statements import statements
     from proofs_check.verification import runner
     from theory.core.formulas import all_formulas
 
@@ -60,7 +62,7 @@ def run(args) -> int:
         outputs.write_text(path, latex.macros_tex(statuses, claims=ids))
         print(f"{path}: {len(formulas)} formulas")
     else:
-        provs = {c.id: c.provenance for c in claims}
+        provs = {c.id: c.provenance for c in claims if c.provenance is not None}  # all: all_claims checks
         rows = [{"id": f.id, "claim": f.claim, "latex": f.latex(), "text": f.text(), "fingerprint": f.fingerprint,
                  "macro": f.macro, "description": statements.to_text(f.description),
                  "provenance": provs[f.claim].kind} for f in formulas]

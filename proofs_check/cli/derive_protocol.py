@@ -16,7 +16,8 @@ def run(args) -> int:
     from numerics.io import outputs
 
     out = args.out or DEFAULT_OUT.get(args.format)
-    path = outputs.check_path("--out", out, inputs=[args.protocol], force=args.force) if out else None  # before any work
+    # checked before any work
+    path = outputs.check_path("--out", out, inputs=[args.protocol], force=args.force) if out else None
     derived = api.derive_protocol(args.protocol)  # a step that does not verify: DerivationRefused
     if args.format == "latex":
         text = derived.to_latex(f"Derived theory of the protocol of {Path(args.protocol).name}")

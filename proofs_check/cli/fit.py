@@ -3,7 +3,7 @@ predicted plateau and spread with the transcript's tail (C18).
 
 A transcript recorded under a protocol (its header line, or ``--config`` with a ``protocol``)
 is fitted from the inputs the protocol gives each agent, and predicted with the protocol's
-round map (:mod:`numerics.protocol.fit`); without either, the round robin exactly as before."""
+round map (:mod:`numerics.fit.protocol_fit`); without either, the round robin exactly as before."""
 from __future__ import annotations
 
 import sys
@@ -19,7 +19,8 @@ FIGURE_FORMATS = (".png", ".pdf", ".svg")
 
 
 def register(sub) -> None:
-    p = sub.add_parser("fit", help="fit each agent's affine map from a JSONL transcript (C18, any protocol); text, JSON, figure")
+    p = sub.add_parser("fit", help="fit each agent's affine map from a JSONL transcript (C18, any protocol); "
+                                   "text, JSON, figure")
     p.add_argument("transcript", help="TRANSCRIPT.jsonl (format in the README and docs)")
     p.add_argument("--tail", type=float, default=0.5, help="fraction of rounds treated as the tail (default 0.5)")
     p.add_argument("--bootstrap", type=int, default=200,

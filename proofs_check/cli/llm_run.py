@@ -22,10 +22,10 @@ import time
 
 import numpy as np
 
-from numerics.dynamics import simulate
-from numerics.io import config, outputs, validate
+from numerics.io import outputs, validate
 from numerics.io.errors import InputError
 from numerics.llm import client as llm_client, conversation, text_protocol
+from numerics.protocol import config, simulate
 
 MAX_DEADLINE = 7 * 24 * 3600.0  # seconds: a week
 
@@ -42,7 +42,8 @@ def register(sub) -> None:
                    help="continue the --out transcript of an interrupted run (same config) up to --turns rounds")
     p.add_argument("--backend", choices=["http", "local"], default="http",
                    help="http: a chat-completions service; local: the built-in deterministic text agent")
-    p.add_argument("--endpoint", default=None, help=f"base URL, e.g. https://api.openai.com/v1 (or {llm_client.ENV_ENDPOINT})")
+    p.add_argument("--endpoint", default=None,
+                   help=f"base URL, e.g. https://api.openai.com/v1 (or {llm_client.ENV_ENDPOINT})")
     p.add_argument("--model", default=None, help=f"model name (or {llm_client.ENV_MODEL})")
     p.add_argument("--api-key-env", default=llm_client.ENV_KEY,
                    help=f"environment variable holding the API key (default {llm_client.ENV_KEY}); never logged")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 
 from numerics import api
-from numerics.dynamics import simulate
+from numerics.protocol import simulate
 
 
 def register(sub) -> None:
@@ -12,7 +12,8 @@ def register(sub) -> None:
     p.add_argument("config", help="CONFIG.json (schema version 1, see README)")
     p.add_argument("--turns", type=int, required=True,
                    help=f"number of rounds (each agent speaks once per round); turns x agents x d at most "
-                        f"{simulate.MAX_MESSAGE_VALUES:,} and turns x sum(steps_per_turn) at most {simulate.MAX_AGENT_STEPS:,}")
+                        f"{simulate.MAX_MESSAGE_VALUES:,} and turns x sum(steps_per_turn) at most "
+                        f"{simulate.MAX_AGENT_STEPS:,}")
     p.set_defaults(func=run)
 
 

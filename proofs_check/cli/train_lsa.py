@@ -24,7 +24,9 @@ def register(sub) -> None:
     p.add_argument("--sigma", type=float, default=0.1, help="label noise standard deviation, in [0, 1e6]")
     p.add_argument("--steps", type=int, default=ts.STEPS)
     p.add_argument("--batch", type=int, default=ts.BATCH, help="tasks per step")
-    p.add_argument("--lr", type=float, default=ts.LR, help="Adam learning rate (cosine decay to 0), in (0, 10]; a run whose step needs over 3 GiB is refused")
+    p.add_argument("--lr", type=float, default=ts.LR,
+                   help="Adam learning rate (cosine decay to 0), in (0, 10]; a run whose step needs over 3 GiB "
+                        "is refused")
     p.add_argument("--parameterisation", default="sparse", choices=lsa_training.PARAMETERISATIONS,
                    help="sparse: p_y and Q_xx only (Ahn et al.); full: all of p and W_KQ")
     p.add_argument("--seed", type=int, default=0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 
 from numerics.io.errors import InputError
+from proofs_check.claims import select
 from proofs_check.verification import registry
 
 # What --out DIR receives (refused without --force when any of them exists).
@@ -43,7 +44,7 @@ def run(args) -> int:
     from proofs_check.verification import runner
     from proofs_check.verification.proof_cache import ProofCache
 
-    claims = registry.select(claim_ids(args.claims))
+    claims = select(claim_ids(args.claims))
     profile = registry.Profile.named(args.profile)
     if args.workers is not None and args.workers < 1:
         raise InputError("--workers", args.workers, "must be at least 1")

@@ -15,8 +15,9 @@ import sympy as sp
 
 from numerics.io.errors import DerivationRefused, InputError
 from proofs_check import __version__
-from proofs_check.report import provenance, statements
-from theory.core import derivations, notation
+from proofs_check.statements import provenance, statements
+from theory import derivations
+from theory.core import notation
 from theory.core.formulas import all_formulas
 
 PREAMBLE = r"""\documentclass[10pt]{article}
@@ -213,9 +214,9 @@ def macros_tex(statuses: dict[str, str], claims=None) -> str:
 
     ``claims``: restrict to these claim IDs (default: every formula).
     """
-    from proofs_check.verification import registry
+    from proofs_check.claims import all_claims
 
-    provs = {c.id: c.provenance for c in registry.all_claims()}
+    provs = {c.id: c.provenance for c in all_claims()}
     lines = [MACRO_HEADER % __version__, notation.symbol_macros_tex()]
     seen = set()
     for fid, f in sorted(all_formulas().items()):

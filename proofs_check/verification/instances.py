@@ -55,13 +55,13 @@ def round_rate(agents) -> float:
 def config_system(rng: np.random.Generator, K: int, d: int, max_steps: int = 3, rho_max: float = 0.9,
                   aligned: bool = False):
     """A system as users write it: a CONFIG.json document (round-tripped through JSON text) parsed by
-    :func:`numerics.io.config.parse`. Agents alternate between ``prompt`` {X, y} and ``geometry`` +
+    :func:`numerics.protocol.config.parse`. Agents alternate between ``prompt`` {X, y} and ``geometry`` +
     ``target``; preconditioners are SPD matrices (so ``Gamma H`` and the transfers are not
     symmetric); ``steps_per_turn`` in 1..max_steps. ``aligned``: every target 0 (the homogeneous
     system, for rates). Redrawn until the round rate is at most ``rho_max``."""
     import json
 
-    from numerics.io import config
+    from numerics.protocol import config
 
     while True:
         agents = []

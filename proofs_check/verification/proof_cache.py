@@ -3,7 +3,7 @@
 A symbolic method is a pure function of its source and of what it proves, so a
 passed result can be read back when neither changed. The key is a SHA-256 of
 
-* what was proved: claim ID, typeset statement (:mod:`proofs_check.report.statements`), hypotheses,
+* what was proved: claim ID, typeset statement (:mod:`proofs_check.statements.statements`), hypotheses,
   relation and the fingerprints (``theory.core.formulas``) of the claim's formulas, the method name
   and the profile;
 * the prover's own code: the source of the module defining the method and of every
@@ -28,7 +28,7 @@ import os
 import sys
 from pathlib import Path
 
-from proofs_check.report import statements
+from proofs_check.statements import statements
 
 CACHED_METHODS = ("V1", "V2", "V3")
 FIRST_PARTY = ("theory", "numerics", "proofs_check")

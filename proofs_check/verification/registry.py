@@ -1,7 +1,7 @@
-"""The claim registry: one :class:`Claim` per claim ID.
+"""What a claim is: :class:`Claim`, the :class:`Profile` it is verified at and the :class:`Outcome` of a method.
 
-Claim modules live in ``proofs_check/claims/``; each defines ``CLAIMS``, a
-list of Claim objects, and is discovered automatically. A method is a
+Claim modules live in ``proofs_check/claims/``; each defines ``CLAIMS``, a list of Claim objects,
+found by :func:`proofs_check.claims.all_claims` (above this module: claims use it). A method is a
 function ``(profile) -> Outcome``: it returns the theoretical object's
 worst disagreement with its witness, the tolerance (with its reason) and the
 number of instances. The runner times it and decides the status.
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
-    from proofs_check.report.provenance import Provenance
+    from proofs_check.statements.provenance import Provenance
 
 RELATIONS = ("equal", "upper", "lower")
 METHODS = ("V1", "V2", "V3", "V4", "V5", "V6", "V7", "V8")
@@ -80,7 +80,7 @@ class Claim:
 
     ``formulas``: names of ``theory.core.formulas`` entries that state the claim
     (rendered to LaTeX from the verified SymPy objects). ``reference`` is the citation
-    text and ``provenance`` its kind and justification, both from :mod:`proofs_check.report.provenance`
+    text and ``provenance`` its kind and justification, both from :mod:`proofs_check.statements.provenance`
     (filled in from the claim ID when not given).
     """
 
@@ -94,7 +94,7 @@ class Claim:
     provenance: "Provenance | None" = None
 
     def __post_init__(self):
-        from proofs_check.report.provenance import PROVENANCE
+        from proofs_check.statements.provenance import PROVENANCE
 
         if self.provenance is None and self.id in PROVENANCE:
             object.__setattr__(self, "provenance", PROVENANCE[self.id])
@@ -106,49 +106,3 @@ class Claim:
         for m in self.methods:
             if m not in METHODS:
                 raise ValueError(f"claim {self.id}: unknown method {m!r}")
-
-
-def _claim_key(claim_id: str):
-    # L1 < L1b < L2 < C1 < C2 < ... < C17 (letter group, number, suffix)
-    order = {"L": 0, "C": 1}
-    head, num, tail = claim_id[0], "", ""
-    for ch in claim_id[1:]:
-        if ch.isdigit() and not tail:
-            num += ch
-        else:
-            tail += ch
-    return (order.get(head, 2), int(num or 0), tail)
-
-
-def all_claims() -> list[Claim]:
-    """Every claim from every module in ``proofs_check.claims``, in the order of docs/theory.rst."""
-    from proofs_check import claims as pkg
-    from theory.core.modules import submodules
-
-    found: dict[str, Claim] = {}
-    for module in submodules(pkg):
-        for claim in getattr(module, "CLAIMS", []):
-            if claim.id in found:
-                raise ValueError(f"claim {claim.id} registered twice")
-            found[claim.id] = claim
-    validate(found.values())
-    return sorted(found.values(), key=lambda c: _claim_key(c.id))
-
-
-def validate(claims) -> None:
-    """Every registered claim must say where it comes from (proofs_check/report/provenance.py)."""
-    missing = [c.id for c in claims if c.provenance is None]
-    if missing:
-        raise ValueError(f"claims without provenance (add them to proofs_check/report/provenance.py): {missing}")
-
-
-def select(ids: list[str] | None) -> list[Claim]:
-    claims = all_claims()
-    if not ids:
-        return claims
-    known = {c.id: c for c in claims}
-    for i in ids:
-        if i not in known:
-            from numerics.io.errors import InputError
-            raise InputError("claim", i, f"is not registered; known claims: {', '.join(known)}")
-    return [known[i] for i in ids]

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Any
 
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
@@ -97,7 +98,8 @@ def to_poly(expr) -> dict:
     out: dict = {}
     for term in sp.Add.make_args(sp.sympify(expr)):  # our own expressions (never user input)
         coeff, word = term.args_cnc()
-        if any(f.is_Add or (f.is_Pow and f.base.is_Add) for f in word) or any(f.is_Add for f in coeff if not f.is_Number):
+        if (any(f.is_Add or (f.is_Pow and f.base.is_Add) for f in word)
+                or any(f.is_Add for f in coeff if not f.is_Number)):
             for w, c in to_poly(sp.expand(term)).items():  # not yet expanded: expand this term only
                 out[w] = out.get(w, sp.Integer(0)) + c
             continue
@@ -148,7 +150,7 @@ def psubs(poly: dict, mapping: dict) -> dict:
     """Replace letters by word polynomials (``mapping``: letter -> poly) anywhere in each word."""
     out: dict = {}
     for w, c in poly.items():
-        terms = [((), c)]
+        terms: list[tuple[tuple[Any, ...], Any]] = [((), c)]
         for x in w:
             rep = mapping.get(x)
             if rep is None:

@@ -1,7 +1,7 @@
 """Derivation chains for P1-P5: each starts from the compiler's derived object (as a matrix
-expression) and ends at the stated form; every step is proved by theory.core.derivations.check.
+expression) and ends at the stated form; every step is proved by theory.derivations.check.
 
-Built lazily by :func:`chains` (called from theory.core.derivations) so the compiler runs once.
+Built lazily by :func:`chains` (called from theory.derivations) so the compiler runs once.
 """
 from __future__ import annotations
 

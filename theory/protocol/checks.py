@@ -70,6 +70,8 @@ def expanded_checks(cp: Compiled) -> list[Check]:
 
 def named_checks(cp: Compiled) -> list[Check]:
     """V1 for the named path: every local identity of the chain, then the conclusions they imply."""
+    if cp.named is None:
+        raise ValueError("named_checks needs a protocol derived with named Schur blocks (cp.named)")
     n = cp.names
     z = [cp.poly(x) for x in cp.fixed_point]
     Phi = [[cp.poly(x) for x in row] for row in cp.Phi]

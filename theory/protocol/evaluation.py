@@ -48,5 +48,6 @@ def _eval(expr, table, d, scalars):
             for _ in range(k):
                 val = val @ table[base]
         cval = float(sp.Mul(*coeff).xreplace(scalars))
-        total = total + cval * val if total.shape == val.shape else (cval * val if not total.any() else total + cval * val)
+        total = (total + cval * val if total.shape == val.shape
+                 else (cval * val if not total.any() else total + cval * val))
     return total

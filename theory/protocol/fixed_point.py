@@ -38,7 +38,7 @@ def eliminate(alg: FreeAlgebra, A: list, b: list) -> list:
             L = alg.reduce_poly(pmul(A[i][k], Qp))
             A[i] = [alg.reduce_poly(padd(A[i][j], pmul(L, A[k][j]), signs=(1, -1))) for j in range(n)]
             b[i] = alg.reduce_poly(padd(b[i], pmul(L, b[k]), signs=(1, -1)))
-    z = [None] * n
+    z: list = [None] * n  # back substitution: z[k] from z[k+1:]
     for k in range(n - 1, -1, -1):
         rest = padd(b[k], *[pmul(A[k][j], z[j]) for j in range(k + 1, n)], signs=[1] + [-1] * (n - k - 1))
         z[k] = alg.reduce_poly(pmul(pivots[k], rest))
@@ -50,7 +50,7 @@ def expanded(alg: FreeAlgebra, s: Spec, Phi: list, r: list, R: tuple) -> tuple[l
     TooLarge past ``alg.max_words``."""
     A = [[padd(dict(P_ONE) if a == b else {}, Phi[a][b], signs=(1, -1)) for b in R] for a in R]
     zR = eliminate(alg, A, [r[a] for a in R])
-    z = [None] * s.K
+    z: list = [None] * s.K  # the live agents' first, then the others' from them
     for k, a in enumerate(R):
         z[a] = zR[k]
     for o in range(s.K):

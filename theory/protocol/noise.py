@@ -46,7 +46,7 @@ def noise_injection(s: Spec) -> list:
 def noise_poly(s: Spec) -> list:
     """:func:`noise_injection` as word polynomials (no SymPy expansion: for dense protocols)."""
     K, idx = s.K, {n: k for k, n in enumerate(s.names)}
-    Q = [[{} for _ in range(K)] for _ in range(K)]
+    Q: list[list[dict]] = [[{} for _ in range(K)] for _ in range(K)]
     for phase, tail in zip(s.phases, phase_tails(s)):
         for listener, _ in phase:
             col = [tail[a][idx[listener]] for a in range(K)]

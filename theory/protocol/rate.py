@@ -98,7 +98,7 @@ def _components(P) -> list[list[int]]:
 def _cyclic(B, comps) -> bool:
     """B maps component g only into one other component, and these maps form one cycle over all of them."""
     label = {a: g for g, comp in enumerate(comps) for a in comp}
-    succ = {}
+    succ: dict[int, int] = {}
     for i in range(len(B)):
         for j in range(len(B)):
             if B[i][j] != 0:

@@ -54,7 +54,7 @@ def derived_theory(cp: Compiled, steps: dict | None = None) -> dict:
                                   pmul(cp.poly(cp.residual_self[i]), letter(w_star(name)))))
         resid[name] = {**F(expr), "weights_sum_to_one": cp.residual_self[i] == 0}
     q = cp.rate_power
-    blocks = []
+    blocks: list[dict] = []
     for b in cp.rate_blocks:
         if len(b) == 1:
             blocks.append({"latex": L(b[0][0]), "text": T(b[0][0]), "size": 1})
@@ -103,7 +103,8 @@ def as_text(doc: dict) -> str:
            "phases: " + " ; ".join(str(p) for p in doc["phases"]),
            f"live agents (read before overwritten): {', '.join(doc['live_agents'])}"]
     for i, row in enumerate(doc["round_map"]["Phi"]):
-        out.append(f"Phi[{doc['agents'][i]}] = [{', '.join(x['text'] for x in row)}] ; r = {doc['round_map']['r'][i]['text']}")
+        out.append(f"Phi[{doc['agents'][i]}] = [{', '.join(x['text'] for x in row)}] ; "
+                   f"r = {doc['round_map']['r'][i]['text']}")
     q = doc["rate"]["power"]
     out.append("rate: rho = max of " + ", ".join(f"rho({b['text']})" + ("" if q == 1 else f"^(1/{q})")
                                                    for b in doc["rate"]["blocks"]))
@@ -164,13 +165,15 @@ def as_latex(doc: dict, title: str = "Derived theory of a protocol") -> str:
            r"$c_i = K_i w^*_i$, $K_i = I - M_i$; with $s_i$ steps per turn $M_i$ stands for $M_i^{s_i}$.",
            r"\subsection*{Phases}", r"\begin{enumerate}"]
     for ph in doc["phases_latex"]:
-        out.append(r"\item " + "; ".join(f"${lst}$ hears " + " + ".join(f"$\\left({w}\\right) m_{{{src}}}$" for src, w in row.items())
+        out.append(r"\item " + "; ".join(f"${lst}$ hears "
+                                         + " + ".join(f"$\\left({w}\\right) m_{{{src}}}$" for src, w in row.items())
                                          for lst, row in ph.items()))
     out.append(r"\end{enumerate}")
     out.append(r"\subsection*{Round map $z \leftarrow \Phi z + r$}")
     for i, row in enumerate(doc["round_map"]["Phi"]):
         terms = [f"\\left({x['latex']}\\right) m_{{{A[j]}}}" for j, x in enumerate(row) if x["text"] != "0"]
-        terms = [t if k == 0 else "+ " + t for k, t in enumerate(terms)] + [r_ if r_.startswith("-") else "+ " + r_ for r_ in [doc["round_map"]["r"][i]["latex"]]]
+        r_ = doc["round_map"]["r"][i]["latex"]
+        terms = [t if k == 0 else "+ " + t for k, t in enumerate(terms)] + [r_ if r_.startswith("-") else "+ " + r_]
         out.append(_eq(f"m_{{{A[i]}}}^{{\\text{{new}}}}", {"terms": terms}))
     out.append("Live agents (messages read before they are overwritten): "
                + ", ".join(f"${a}$" for a in doc["live_agents"]) + ".")

@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import sympy as sp
 
 from theory.core.algebra import FreeAlgebra, to_poly
 from theory.protocol.description import Spec
 from theory.protocol.symbols import gap, w_star
+
+if TYPE_CHECKING:
+    from theory.protocol.schur import Derivation
 
 
 @dataclass
@@ -30,7 +34,7 @@ class Compiled:
     lyapunov: dict = field(default_factory=dict)  # (i, j) in R x R -> rhs of V_RR = Phi_RR V_RR Phi_RR^T + Q_RR
     noise: list = field(default_factory=list)  # Q (K x K blocks) injected per round
     seconds: float = 0.0
-    named: object = None  # theory.protocol.schur.Derivation when derived with named Schur blocks
+    named: Derivation | None = None  # set when derived with named Schur blocks
     definitions: list = field(default_factory=list)  # (letter, expr) of the named path, in order
     polys: dict = field(default_factory=dict, repr=False)  # id(expr) -> (expr, word polynomial), to skip re-expanding
 
@@ -48,7 +52,8 @@ class Compiled:
     def residual(self, i: int) -> sp.Expr:
         """``e_i`` written in the gaps (plus ``w_i*`` times its coefficient)."""
         n = self.names
-        return sp.Add(*[G * gap(n[j], n[i]) for j, G in self.residual_gaps[i].items()]) + self.residual_self[i] * w_star(n[i])
+        return (sp.Add(*[G * gap(n[j], n[i]) for j, G in self.residual_gaps[i].items()])
+                + self.residual_self[i] * w_star(n[i]))
 
 
 @dataclass(frozen=True)

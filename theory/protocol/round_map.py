@@ -38,10 +38,15 @@ def matmul(A, B):
     return [[from_poly(x) for x in row] for row in P_]
 
 
+def _no_offsets(K: int) -> list[dict]:
+    """``r = 0``: one empty word polynomial per agent."""
+    return [{} for _ in range(K)]
+
+
 def phase_poly(s: Spec, phase) -> tuple[list, list]:
     """``Phi_p`` (K x K word polynomials) and ``r_p`` of one phase (P1)."""
     K, idx = s.K, {n: k for k, n in enumerate(s.names)}
-    Phi, r = identity(K), [{} for _ in range(K)]
+    Phi, r = identity(K), _no_offsets(K)
     for listener, row in phase:
         i = idx[listener]
         Phi[i] = [{} for _ in range(K)]
@@ -53,7 +58,7 @@ def phase_poly(s: Spec, phase) -> tuple[list, list]:
 
 def compose_poly(s: Spec) -> tuple[list, list]:
     """``Phi = Phi_P ... Phi_1`` and ``r`` of one round, composing the phase maps."""
-    Phi, r = identity(s.K), [{} for _ in range(s.K)]
+    Phi, r = identity(s.K), _no_offsets(s.K)
     for phase in s.phases:
         Pp, rp = phase_poly(s, phase)
         Phi = pmatmul(Pp, Phi)

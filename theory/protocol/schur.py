@@ -16,14 +16,15 @@ with its definition, so each proof is a small local identity:
   right side written in the gaps.
 
 The chain (:func:`chain_checks`): (a) row k of step k holds for x_k given any x_j, j > k,
-and ``X_k`` is that formula with ``X_j`` put in; (b) for i > k, row i of step k equals row i of step k+1 plus ``A^(k)_ik Q_k`` times row k
-of step k (the U letters expanded one level). By induction from the last step, every row
+and ``X_k`` is that formula with ``X_j`` put in; (b) for i > k, row i of step k equals row i of step k+1 plus
+``A^(k)_ik Q_k`` times row k of step k (the U letters expanded one level). By induction from the last step, every row
 of ``A^(0) x = b`` holds, for any b: ``(I - Phi_RR) z_R = r_R``. With the pivots invertible,
 ``I - Phi_RR`` is invertible, so the residual systems' solutions are unique.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import cast
 
 import sympy as sp
 
@@ -79,7 +80,7 @@ def eliminate(alg: FreeAlgebra, A: list, label: list) -> Schur:
     b = [letter(_b(k)) for k in range(n)]
     rows = list(range(n))
     steps, nxt, defs, order = [], [], {}, []
-    made = [[] for _ in range(n)]  # letters defined at each step
+    made: list[list] = [[] for _ in range(n)]  # letters defined at each step
     for k in range(n):
         p = next((i for i in range(k, n) if A[i][k]), None)
         if p is None:
@@ -107,7 +108,7 @@ def eliminate(alg: FreeAlgebra, A: list, label: list) -> Schur:
         A, b = newA, newb
         if k < n - 1:
             nxt.append(([row[:] for row in A], b[:]))
-    X = [None] * n
+    X: list = [None] * n  # X[k] is set from X[k+1:], last first
     for k in range(n - 1, -1, -1):
         st = steps[k]
         rest = padd(st.b[k], *[pmul(st.A[k][j], X[j]) for j in range(k + 1, n) if st.A[k][j]],
@@ -214,10 +215,11 @@ def derive(alg: FreeAlgebra, s, Phi: list, r: list, R: tuple):
         D = padd(D, dict(P_ONE), signs=(1, -1))
         self_rows[a] = D
         self_expanded[a] = alg.reduce_poly(psubs(D, defs))
-    dv = Derivation(tuple(R), None, phi, rco, self_rows, self_expanded)
+    # the elimination reads dv's other fields (_A0), so schur is set on the next line
+    dv = Derivation(tuple(R), cast(Schur, None), phi, rco, self_rows, self_expanded)
     dv.schur = eliminate(alg, _A0(dv), [names[a] for a in R])
     zR = solve(dv.schur, [_r_wstar(dv, a, names) for a in R])
-    z = [None] * K
+    z: list = [None] * K  # the live agents' first, then the others' from them
     for x, a in enumerate(R):
         z[a] = zR[x]
     for o in range(K):
@@ -252,9 +254,11 @@ def checks(alg, dv: Derivation, names, Phi: list, r: list, z: list, res_self: li
     level0 = {L: defs[L] for L in list(dv.phi.values()) + list(dv.rco.values())}
     out = []
     for (a, b), L in dv.phi.items():
-        out.append((f"{L.name} is block ({names[a]}, {names[b]}) of the round map", padd(defs[L], Phi[a][b], signs=(1, -1))))
+        out.append((f"{L.name} is block ({names[a]}, {names[b]}) of the round map",
+                    padd(defs[L], Phi[a][b], signs=(1, -1))))
     for a in range(K):
-        out.append((f"r_{names[a]} = sum_j r_{{{names[a]},j}} w*_j", alg.reduce_poly(padd(psubs(_r_wstar(dv, a, names), defs), r[a], signs=(1, -1)))))
+        out.append((f"r_{names[a]} = sum_j r_{{{names[a]},j}} w*_j",
+                    alg.reduce_poly(padd(psubs(_r_wstar(dv, a, names), defs), r[a], signs=(1, -1)))))
     for a in range(K):
         if not dv.self_expanded[a]:
             out.append((f"row {names[a]}: the weights sum to 1, so w_i* drops out of the gap right side",
@@ -264,7 +268,8 @@ def checks(alg, dv: Derivation, names, Phi: list, r: list, z: list, res_self: li
     ys = {a: letter(sp.Symbol(f"y_{names[a]}", commutative=False)) for a in R}  # z_a*, opaque
     for a in range(K):
         if a in R:
-            out.append((f"z*_{names[a]} is the back-substituted solution", alg.reduce_poly(padd((z[a]), zR[R.index(a)], signs=(1, -1)))))
+            out.append((f"z*_{names[a]} is the back-substituted solution",
+                        alg.reduce_poly(padd((z[a]), zR[R.index(a)], signs=(1, -1)))))
         else:  # z_o* = Phi_oR z_R* + r_o: the round map's row o at the fixed point
             row = padd(*[pmul(_phi_poly(dv, a, b), ys[b]) for b in R], _r_wstar(dv, a, names))
             sub = {sp.Symbol(f"y_{names[b]}", commutative=False): zR[R.index(b)] for b in R}
@@ -282,5 +287,6 @@ def checks(alg, dv: Derivation, names, Phi: list, r: list, z: list, res_self: li
         e = residual(dv, names, i)
         claimed = padd(*[pmul((G), letter(gap(names[j], n))) for j, G in res_gaps[i].items()],
                          pmul((res_self[i]), letter(w_star(n))))
-        out.append((f"e_{n} in the gaps is X times the gap right side", alg.reduce_poly(padd(e, claimed, signs=(1, -1)))))
+        out.append((f"e_{n} in the gaps is X times the gap right side",
+                    alg.reduce_poly(padd(e, claimed, signs=(1, -1)))))
     return out

@@ -58,7 +58,8 @@ def fit(transcript, protocol: Protocol, tail_fraction: float = 0.5, *, bootstrap
     names = list(protocol.names)
     unknown = sorted(set(r.agent for r in transcript.records) - set(names))
     if unknown:
-        raise InputError("transcript agent", unknown[0], f"is not an agent of the protocol (agents: {', '.join(names)})")
+        raise InputError("transcript agent", unknown[0],
+                         f"is not an agent of the protocol (agents: {', '.join(names)})")
     rep = replay(protocol, transcript.records)
     data = {a: (rep.inputs[k], rep.outputs[k]) for k, a in enumerate(names)}
     if engine.is_round_robin(protocol):  # what a config without `protocol` means: the same report
@@ -80,13 +81,13 @@ def transcript_protocol(transcript, config_path=None) -> Protocol | None:
     from_transcript = None if transcript.header is None else pt.from_header(transcript.header, d)
     if config_path is None:
         return from_transcript
-    from numerics.io import config
+    from numerics.protocol import config
     from numerics.protocol.spec import round_robin
     system = config.load(config_path)
     if system.d != d:
         raise InputError("--config dimension", system.d, f"differs from the transcript's dimension {d}")
     proto = system.protocol or round_robin(system.names, system.initial_message)
     if from_transcript is not None and not pt.same(from_transcript, proto):
-        raise InputError("--config", str(config_path), "names a different protocol (agents, phases, weights or "
-                                                       "initial messages) from the one the transcript was recorded under")
+        raise InputError("--config", str(config_path), "names a different protocol (agents, phases, weights "
+                         "or initial messages) from the one the transcript was recorded under")
     return proto

@@ -232,7 +232,7 @@ def title(claim) -> str:
 
 def of(claim_id: str) -> Statement:
     if claim_id not in STATEMENTS:
-        raise KeyError(f"claim {claim_id} has no typeset statement in proofs_check/report/statements.py")
+        raise KeyError(f"claim {claim_id} has no typeset statement in proofs_check/statements/statements.py")
     return STATEMENTS[claim_id]
 
 

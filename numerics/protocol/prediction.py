@@ -5,17 +5,18 @@ go through one engine: ``predict`` evaluates the protocol's round map with
 :mod:`numerics.protocol.engine` (C1, C2, C7, C17 for a round robin; P1 for any protocol) in
 float64 or, with ``precision``, in mpmath at that many digits, and names the cause of a
 divergence; ``simulate`` iterates the real agents under the protocol
-(:func:`numerics.dynamics.simulate.run_protocol`) and never calls a closed form.
+(:func:`numerics.protocol.simulate.run_protocol`) and never calls a closed form.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from numerics.dynamics import simulate
 from numerics.io import validate
-from numerics.io.config import System
 from numerics.io.errors import InputError
-from numerics.protocol import engine, evaluate
+from numerics.protocol import engine, evaluate, simulate
+from numerics.protocol.config import ExactSystem, System
 from numerics.protocol.evaluate import CONVERGENCE_MARGIN, stacked_finite  # noqa: F401 (part of this module's API)
 
 MIN_DIGITS, MAX_DIGITS = 16, 1000
@@ -80,7 +81,7 @@ def predict(system: System, precision: int | None = None) -> dict:
     return doc
 
 
-def predict_precise(system: System, digits: int) -> dict:
+def predict_precise(system: System | ExactSystem, digits: int) -> dict:
     """:func:`predict` with mpmath at ``digits`` significant digits; numbers as decimal strings.
 
     The per-turn transfers are rebuilt from the agents' input data (taken as exact, a JSON decimal
@@ -113,7 +114,7 @@ def predict_precise(system: System, digits: int) -> dict:
     return doc
 
 
-def _check_precise_cost(system: System, protocol, digits: int, precise) -> None:
+def _check_precise_cost(system: System | ExactSystem, protocol, digits: int, precise) -> None:
     """:func:`numerics.dynamics.precise.check_cost` of this system: a cycle composes d x d maps (one
     live block), any other protocol the (K d) x (K d) round map over its live agents."""
     K, d = len(system.agents), system.d
@@ -131,7 +132,7 @@ def simulate_doc(system: System, turns: int) -> dict:
     """Iterate the real agents for ``turns`` rounds under the config's protocol (its round robin without
     one): every agent's message at the end of each round, and its distance to the agent's own target."""
     messages = simulate.run_protocol(system.agents, engine.of(system), turns)
-    doc: dict = {"turns": int(turns), "agents": {}}
+    doc: dict[str, Any] = {"turns": int(turns), "agents": {}}
     for i, agent in enumerate(system.agents):
         m = messages[:, i]
         doc["agents"][agent.name] = {"messages": m.tolist(),

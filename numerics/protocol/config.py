@@ -5,7 +5,9 @@ a ``preconditioner`` (number or d x d matrix) and optional ``steps_per_turn``.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from typing import Any, Callable, TypeVar, overload
 
 import numpy as np
 
@@ -14,13 +16,16 @@ from numerics.agents.gd import GDAgent
 from numerics.io import jsonio, validate
 from numerics.io.errors import InputError
 from numerics.io.schema import check_version
+from numerics.protocol.spec import Protocol, parse as parse_protocol
 
 TOP_KEYS = {"agents", "initial_message", "schema_version", "protocol"}
 AGENT_KEYS = {"name", "prompt", "geometry", "target", "preconditioner", "steps_per_turn"}
 PROMPT_KEYS = {"X", "y"}
 # M^s is formed by repeated squaring (predict), so only simulate pays per step; it has
-# its own bound on the total number of steps (numerics.dynamics.simulate.MAX_AGENT_STEPS).
+# its own bound on the total number of steps (numerics.protocol.simulate.MAX_AGENT_STEPS).
 MAX_STEPS_PER_TURN = 10**12
+# An agent's data: float64 (parse) or as written (parse_exact, for --precision).
+GeometryT = TypeVar("GeometryT", prompts.Geometry, "ExactGeometry")
 
 
 @dataclass(frozen=True)
@@ -29,7 +34,7 @@ class System:
 
     agents: tuple[GDAgent, ...]
     initial_message: np.ndarray
-    protocol: object = None  # numerics.protocol.spec.Protocol, or None for the round robin
+    protocol: Protocol | None = None  # None: the round robin
 
     @property
     def d(self) -> int:
@@ -86,8 +91,19 @@ def _agent_spec(index: int, raw) -> tuple[str, dict, dict | None]:
     return name, spec, None
 
 
-def parse_agents(raw, agent_parser=None) -> tuple[list[tuple[str, prompts.Geometry, object, int]], np.ndarray]:
-    """The validated agent entries ``(name, geometry, preconditioner or None, steps)`` and ``v_0``."""
+@overload
+def parse_agents(raw: Any) -> tuple[list[tuple[str, prompts.Geometry, Any, int]], np.ndarray]: ...
+
+
+@overload
+def parse_agents(raw: Any, agent_parser: Callable[[int, Any], tuple[str, GeometryT, Any, int]]
+                 ) -> tuple[list[tuple[str, GeometryT, Any, int]], np.ndarray]: ...
+
+
+def parse_agents(raw: Any, agent_parser: Callable[[int, Any], tuple[str, Any, Any, int]] | None = None
+                 ) -> tuple[list[tuple[str, Any, Any, int]], np.ndarray]:
+    """The validated agent entries ``(name, geometry, preconditioner or None, steps)`` and ``v_0``;
+    ``agent_parser`` (default :func:`parse_agent`; the exact one for ``--precision``) reads each entry."""
     agent_parser = agent_parser or parse_agent
     top = _object("config", raw)
     validate.unknown_keys("config", top, TOP_KEYS)
@@ -133,7 +149,6 @@ def parse(raw) -> System:
         for name, geom, g, steps in parsed)
     proto = None
     if "protocol" in raw:  # optional; without it the round robin, unchanged
-        from numerics.protocol.spec import parse as parse_protocol
         proto = parse_protocol(raw["protocol"], [a.name for a in agents], d, v0)
     return System(agents=agents, initial_message=v0, protocol=proto)
 
@@ -143,7 +158,7 @@ def load(path) -> System:
     return parse(read_json(path))
 
 
-def read_json(path) -> object:
+def read_json(path: str | os.PathLike[str]) -> Any:
     """The decoded JSON of a config file (not yet validated: see :func:`parse`).
 
     Strict and bounded (:mod:`numerics.io.jsonio`): at most 16 MiB of UTF-8, no duplicate
@@ -183,7 +198,7 @@ class ExactSystem:
 
     agents: tuple[ExactAgent, ...]
     initial_message: list
-    protocol: object = None  # numerics.protocol.spec.Protocol (weights keep their decimal text), or None
+    protocol: Protocol | None = None  # weights keep their decimal text; None: the round robin
 
     @property
     def d(self) -> int:
@@ -220,7 +235,6 @@ def parse_exact(raw) -> ExactSystem:
     v0 = raw.get("initial_message", [0] * d)
     proto = None
     if "protocol" in raw:
-        from numerics.protocol.spec import parse as parse_protocol
         proto = parse_protocol(raw["protocol"], [a.name for a in agents], d,
                                validate.vector("initial_message", v0, d))
     return ExactSystem(tuple(agents), v0, proto)

@@ -26,12 +26,12 @@ import numpy as np
 
 from numerics.agents.gd import GDAgent
 from numerics.agents.prompts import Geometry
-from numerics.dynamics.prediction import predict
 from numerics.interventions import attacks
 from numerics.io import validate
-from numerics.io.config import System
 from numerics.io.errors import InputError
 from numerics.protocol import engine, evaluate as protocol_eval
+from numerics.protocol.config import System
+from numerics.protocol.prediction import predict
 
 # G = d m_V* / d w_A* with a condition number above this amplifies the float64 rounding of
 # the fixed point by more than 1e-6 relative: the victim cannot be placed reliably.

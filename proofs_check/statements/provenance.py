@@ -10,7 +10,7 @@ Three kinds, and nothing in between:
   generalisation or a tool), verified here; the paper is not its source.
 
 ``citation`` is the text the claim's ``reference`` field carries; ``justification`` says in one
-sentence why the claim has that kind (text with ``$...$`` math, see :mod:`proofs_check.report.statements`).
+sentence why the claim has that kind (text with ``$...$`` math, see :mod:`proofs_check.statements.statements`).
 BibTeX keys refer to paper.bib.
 """
 from __future__ import annotations
@@ -132,7 +132,7 @@ REFERENCES = {
 def of(claim_id: str) -> Provenance:
     """The provenance of ``claim_id``; a claim without one is an error, never a silent blank."""
     if claim_id not in PROVENANCE:
-        raise KeyError(f"claim {claim_id} has no provenance entry in proofs_check/report/provenance.py")
+        raise KeyError(f"claim {claim_id} has no provenance entry in proofs_check/statements/provenance.py")
     return PROVENANCE[claim_id]
 
 
