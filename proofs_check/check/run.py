@@ -45,12 +45,19 @@ def not_applicable(claim: str, reason: str) -> Report:
 def check(claim: str, config_path, items: list[str]) -> Report:
     """:func:`proofs_check.check.core.evaluate` of ``claim`` on the config at ``config_path``."""
     from numerics.io import config
+
+    return check_config(claim, config.read_json(config_path), items)
+
+
+def check_config(claim: str, raw, items: list[str]) -> Report:
+    """:func:`check` on a decoded config object ``raw`` (validated here, as ``predict`` does)."""
+    from numerics.io import config
     from proofs_check.report import statements
 
     if claim not in PROPOSITIONS:
         raise InputError("claim", claim, "is not a claim (see a2ad check --help)")
     values = parse_params(claim, items)
-    system = config.load(config_path)
+    system = config.parse(raw)
     _check_sizes(claim, values, system.d)
     try:
         _shape(claim, system)
