@@ -244,8 +244,8 @@ def _c15_lyap(inst):
 C15 = Proposition("C15", "pair", {
     "independent_noise": Piece(lambda i: always("zero-mean noise, independent across agents and turns (the model)")),
     "rate": Piece(lambda i: less_than_one("rho(M_A M_B)", rho(pair(i).J_u)))}, {
-    "covariance": Piece(_c15_lyap),
-    "mean": Piece(lambda i: not_checkable("the mean follows C1-C3 by linearity of expectation"))},
+    "mean": Piece(lambda i: not_checkable("the mean follows C1-C3 by linearity of expectation")),
+    "covariance": Piece(_c15_lyap)},
     {"S_A": Param("A's output-noise covariance (d x d, default I)", None, pp.psd, "d"),
      "S_B": Param("B's output-noise covariance (d x d, default I)", None, pp.psd, "d")})
 

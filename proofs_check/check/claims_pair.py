@@ -107,7 +107,7 @@ C1 = Proposition("C1", "pair", {
 }, {
     "converges": Piece(_c1_converges, needs=("rate",)),
     "diverges": Piece(_c1_diverges, needs=("unstable", "fixed_point", "component")),
-})
+}, alternatives=True)
 
 
 # --- C2, C3 -----------------------------------------------------------------------------------------
@@ -687,9 +687,10 @@ def _c14b_terminates(inst):
     return Outcome(True, f"at w_A* after {k} Broyden steps (one reply of A each), 2d = {2 * d}")
 
 
-C14b = Proposition("C14b", "pair", {"K_A_invertible": Piece(_K_A_inv), "well_defined": Piece(_c14b_defined),
+C14b = Proposition("C14b", "pair", {"K_A_invertible": Piece(_K_A_inv),
                                     "exact_arithmetic": Piece(lambda i: always(
-                                        f"mpmath at {i.params['dps']} digits, termination read at half of them"))}, {
+                                        f"mpmath at {i.params['dps']} digits, termination read at half of them")),
+                                    "well_defined": Piece(_c14b_defined)}, {
     "terminates": Piece(_c14b_terminates)},
     {"dps": Param("mpmath digits standing in for exact arithmetic", 60, pp.positive_int)})
 

@@ -69,6 +69,9 @@ class Proposition:
     hypotheses: dict[str, Piece]
     conclusions: dict[str, Piece]
     params: dict[str, Param] = field(default_factory=dict)
+    # True when the conclusions are alternatives under exclusive hypotheses (C1: rho < 1 or rho > 1):
+    # the claim applies when one conclusion's hypotheses hold; otherwise every hypothesis must hold.
+    alternatives: bool = False
 
 
 @dataclass
@@ -172,9 +175,9 @@ class Report:
 
     @property
     def exit_status(self) -> int:
-        if not self.applies or self.holds is None:
-            return 3
-        return 0 if self.holds else 1
+        if self.holds is False:
+            return 1
+        return 0 if self.applies and self.holds else 3
 
     def as_dict(self) -> dict:
         return {"schema_version": 1, "claim": self.claim, "applies": self.applies, "holds": self.holds,
@@ -192,18 +195,18 @@ def evaluate(prop: Proposition, texts: dict[str, str], inst: Instance) -> Report
         needs = tuple(prop.hypotheses) if piece.needs is None else piece.needs
         concl[name] = safe(piece.fn, inst)
         applicable[name] = all(ok[n] for n in needs)
-    applies = any(applicable.values())
-    live = [concl[n].holds for n in concl if applicable[n]]
-    checked = [h for h in live if h is not None]
-    if not applies:
+    failed = [n for n in concl if applicable[n] and concl[n].holds is False]
+    applies = any(applicable.values()) if prop.alternatives else all(ok.values())
+    checked = [n for n in concl if applicable[n] and concl[n].holds is not None]
+    if failed:  # a conclusion fails where every hypothesis it needs holds
+        holds, reason = False, "COUNTEREXAMPLE: the hypotheses hold and a conclusion fails: " + ", ".join(failed)
+    elif not applies:
         failing = [n for n in hyps if not ok[n]]
         holds, reason = None, "a hypothesis fails or sits on its boundary: " + ", ".join(failing)
     elif not checked:
         holds, reason = None, "no applicable conclusion is checkable on one instance"
-    elif all(checked):
-        holds, reason = True, "every hypothesis holds and every checkable conclusion holds"
     else:
-        holds, reason = False, "COUNTEREXAMPLE: the hypotheses hold and a conclusion fails"
+        holds, reason = True, "every hypothesis holds and every checkable conclusion holds"
     return Report(
         prop.claim, applies, holds, reason,
         [{"name": n, "statement": texts.get(n, ""), "holds": o.holds, "value": o.value, "boundary": o.boundary}

@@ -42,7 +42,8 @@ class _ClaimHelp(argparse.Action):
         text = parser.format_help()
         if claim is not None:
             text += "\n" + _claim_help(claim) + "\n"
-        parser.exit(0, text)
+        sys.stdout.write(text)
+        parser.exit(0)
 
 
 def register(sub) -> None:
