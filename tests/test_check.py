@@ -260,3 +260,11 @@ def pairs(draw):
                                  "C14b", "C15", "C16", "C17", "C18", "P1", "L1", "L1b"]))
 def test_random_pairs_are_never_counterexamples(raw, claim):
     assert _run(claim, raw).exit_status in (0, 3)
+
+
+def test_docs_list_every_claim_and_parameter():
+    page = (ROOT / "docs" / "check.rst").read_text()
+    for cid, prop in PROPOSITIONS.items():
+        assert f"   * - {cid}\n" in page, cid
+        for name in list(prop.params) + list(prop.hypotheses) + list(prop.conclusions):
+            assert f"``{name}``" in page, (cid, name)
