@@ -49,8 +49,8 @@ class _ClaimHelp(argparse.Action):
 def register(sub) -> None:
     from proofs_check.check import PROPOSITIONS
 
-    p = sub.add_parser("check", help="evaluate one claim's hypotheses and conclusions on a config (exit 3: "
-                                     "does not apply)", add_help=False, epilog=USAGE_EPILOG,
+    p = sub.add_parser("check", help="evaluate a claim's hypotheses and conclusions on a config (3: does not apply)",
+                       add_help=False, epilog=USAGE_EPILOG,
                        description="Evaluate a claim's statement on CONFIG.json: each hypothesis and "
                                    "conclusion, holds or fails, with its number. `a2ad check CLAIM --help` "
                                    "lists the claim's parameters.")
