@@ -107,7 +107,7 @@ def l1b_v4(profile: Profile) -> Outcome:
     """The readout (Gamma_eff = p_y Q_xx^T + q_yx p_x^T, drift, p_x, q_yx) reproduces the forward pass
     when p_y q_yx = 0: instances alternate q_yx = 0 and p_y = 0 (where q_yx p_x^T is the whole step)."""
     rng = np.random.default_rng(profile.seed + 1002)
-    errors = []
+    errors: list[float] = []
     for _ in range(profile.instances):
         d, n = int(rng.integers(1, 7)), int(rng.integers(2, 20))
         X, y, w = rng.standard_normal((n, d)), rng.standard_normal(n), rng.standard_normal(d)

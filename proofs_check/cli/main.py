@@ -48,7 +48,8 @@ class _Parser(argparse.ArgumentParser):
 # module is imported, so `a2ad --help` and light commands start without the heavy ones' imports;
 # tests/test_cli_table.py checks this table against what each module registers.
 COMMANDS = {
-    "attack": ("attack", "build an attack prompt (C9 full, C10 rank-one, C11 steer) for two agents, or under a protocol where it applies"),
+    "attack": ("attack", "build an attack prompt (C9 full, C10 rank-one, C11 steer) for two agents, "
+                         "or under a protocol where it applies"),
     "check": ("check", "evaluate a claim's hypotheses and conclusions on a config (3: does not apply)"),
     "derive": ("derive", "derivations as LaTeX (every step verified), formula macros, text or JSON"),
     "experiment": ("experiment", None),  # its help lists the experiments: the module is imported for it
@@ -68,7 +69,8 @@ STUB_HELP = "see a2ad --help"  # a dynamic help's stand-in, never displayed (onl
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The full parser of the command named in ``argv`` (every command when ``argv`` is None);
     the other commands get a stub parser with the same name and help."""
-    parser = _Parser(prog="a2ad", description="Verify, reproduce and cite the theory of interacting in-context learners.")
+    parser = _Parser(prog="a2ad",
+                     description="Verify, reproduce and cite the theory of interacting in-context learners.")
     parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     chosen = None if argv is None else next((a for a in argv if not a.startswith("-")), "")
