@@ -5,6 +5,7 @@ import numpy as np
 
 from proofs_check.check import params as pp
 from proofs_check.check.core import (
+    MAX_ROUNDS,
     REL_TOL,
     Instance,
     Outcome,
@@ -23,6 +24,7 @@ from proofs_check.check.core import (
     spd,
 )
 from proofs_check.check.pair import (
+    DIVERGENCE_ROUNDS,
     Pair,
     divergence_round,
     fixed_points,
@@ -49,9 +51,17 @@ def _invertible_I_J(inst: Instance) -> Outcome:
     return invertible("I - M_A M_B", np.eye(P.d) - P.J_u)
 
 
+def _unsettled(J: np.ndarray) -> Outcome | None:
+    """Not checkable when ``rho(J) < 1`` but its transient outlasts the round budget (None: it settles,
+    or ``rho(J) >= 1`` and a simulation shows what happens)."""
+    if rounds_to_settle(J) is None and rho(J) < 1:
+        return Outcome(None, f"rho = {rho(J):.9g}: the transient outlasts {MAX_ROUNDS} rounds, not checkable")
+    return None
+
+
 def _plateau_gap(P: Pair, e_A: np.ndarray) -> tuple[float, float, int]:
     """Simulate until the transient of ``M_A M_B`` has died out; ``(| ||u_T - w_A*|| - ||e_A|| |, scale, T)``."""
-    T = rounds_to_settle(P.J_u)
+    T = rounds_to_settle(P.J_u) or DIVERGENCE_ROUNDS
     us, _ = simulate(P.A, P.B, P.v0, T, stop_above=1e150)
     u = us[-1]
     if not np.all(np.isfinite(u)) or norm(u) > 1e150:
@@ -79,8 +89,11 @@ def _c1_component(inst):
 
 def _c1_converges(inst):
     P = pair(inst)
+    slow = _unsettled(P.J_u)
+    if slow is not None:
+        return slow
     u_star, _ = fixed_points(P)
-    T = rounds_to_settle(P.J_u)
+    T = rounds_to_settle(P.J_u) or DIVERGENCE_ROUNDS
     us, _ = simulate(P.A, P.B, P.v0, T, stop_above=1e150)
     err = norm(us[-1] - u_star)
     tol = REL_TOL * max(1.0, norm(us[0] - u_star), norm(u_star))
@@ -158,6 +171,9 @@ def _c3_coupling(inst):
 
 def _c3_plateau(inst):
     P = pair(inst)
+    slow = _unsettled(P.J_u)
+    if slow is not None:
+        return slow
     e_A, _ = _errors(P)
     gap, scale, T = _plateau_gap(P, e_A)
     return Outcome(bool(gap <= REL_TOL * scale),
@@ -405,14 +421,19 @@ def _c9_attacker(inst):
 
     P = pair(inst)
     def make():
-        prompt = full_rank_prompt(P.A.Gamma, P.w_A, inst.params["N"], np.random.default_rng(inst.params["seed"]))
+        prompt = full_rank_prompt(P.A.Gamma, P.w_A, _c9_size(inst), np.random.default_rng(inst.params["seed"]))
         return prompt.agent(P.A.Gamma)
     return inst.get("c9", make)
 
 
+def _c9_size(inst) -> int:
+    N = inst.params["N"]
+    return pair(inst).d if N is None else N
+
+
 def _c9_N(inst):
     P = pair(inst)
-    N = inst.params["N"]
+    N = _c9_size(inst)
     return Outcome(N >= P.d, f"N = {N}, d = {P.d}")
 
 
@@ -439,7 +460,7 @@ def _c9_rate(inst):
 
 C9 = Proposition("C9", "pair", {"gamma_spd": Piece(_gamma_A_spd), "N_ge_d": Piece(_c9_N)}, {
     "exact": Piece(_c9_exact), "loser": Piece(_c9_loser), "rate": Piece(_c9_rate)},
-    {"N": Param("number of examples in the attack prompt", 2, pp.positive_int),
+    {"N": Param("number of examples in the attack prompt (default d)", None, pp.positive_int),
      "seed": Param("seed of the orthonormal U", 0, pp.positive_int)})
 
 
@@ -567,7 +588,10 @@ HELPER_ROUNDS = 20_000  # the helper relabels a prompt every turn: its simulatio
 def _no_plateau(inst):
     P = pair(inst)
     L = _newton_map(inst, _hhat(inst))
-    T = min(rounds_to_settle(L), HELPER_ROUNDS)
+    T = rounds_to_settle(L, limit=HELPER_ROUNDS)
+    if T is None and rho(L) < 1:
+        return Outcome(None, f"rate {rho(L):.9g}: the transient outlasts {HELPER_ROUNDS} rounds, not checkable")
+    T = T or DIVERGENCE_ROUNDS
     us = _helper_run(inst, _hhat(inst), T + 1)
     err = norm(us[-1] - P.w_A)
     tol = REL_TOL * max(1.0, norm(us[0] - P.w_A), norm(P.w_A))

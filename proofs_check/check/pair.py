@@ -81,15 +81,22 @@ def fixed_points(P: Pair) -> tuple[np.ndarray, np.ndarray]:
     return u, v
 
 
-def rounds_to_settle(J: np.ndarray, tol: float = TRANSIENT_TOL) -> int:
-    """The first ``T`` with ``||J^T||_2 <= tol`` (at most :data:`MAX_ROUNDS`)."""
+def rounds_to_settle(J: np.ndarray, tol: float = TRANSIENT_TOL, limit: int = MAX_ROUNDS) -> int | None:
+    """The first ``T`` with ``||J^T||_2 <= tol``, or None when that takes more than ``limit`` rounds
+    (a rate too close to 1 for the budget, or ``rho(J) >= 1``)."""
     P = np.eye(J.shape[0])
-    for t in range(1, MAX_ROUNDS + 1):
+    for t in range(1, limit + 1):
         P = P @ J
         n = norm(P)
-        if n <= tol or not np.isfinite(n):
+        if n <= tol:
             return t
-    return MAX_ROUNDS
+        if not np.isfinite(n):
+            return None
+    return None
+
+
+# Rounds simulated to show a divergence when the transient never settles (rho >= 1).
+DIVERGENCE_ROUNDS = 2000
 
 
 def simulate(A, B, v0: np.ndarray, T: int, stop_above: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
