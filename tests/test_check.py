@@ -267,3 +267,14 @@ def test_docs_list_every_claim_and_parameter():
         assert f"   * - {cid}\n" in page, cid
         for name in list(prop.params) + list(prop.hypotheses) + list(prop.conclusions):
             assert f"``{name}``" in page, (cid, name)
+
+
+def test_the_C12_counterexample_through_the_command(tmp_path):
+    raw = _cfg(_agent("A", np.diag([1.0, 0.5]), [1, -1], 2.6 * I2), _agent("B", [[1, 0.2], [0.2, 1]], [0, 1], 0.7))
+    path = tmp_path / "c12.json"
+    path.write_text(json.dumps(raw))
+    out = _cli("C12", str(path), "--param", "alpha=0.2", "--json")
+    assert out.returncode == 3, out.stdout + out.stderr
+    doc = json.loads(out.stdout)
+    assert not doc["applies"] and doc["holds"] is None
+    assert [h["holds"] for h in doc["hypotheses"] if h["name"] == "rate"] == [False]

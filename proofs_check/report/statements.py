@@ -161,7 +161,7 @@ STATEMENTS: dict[str, Statement] = {
         ("bounds", r"$\sigma_{\min}(G_A) \|\aadDelta\| \le \|e_A\| \le \|G_A\|_2 \|\aadDelta\|$."),
         ("angle", r"For targets of equal norm $r$ at angle $\theta$, $\|\aadDelta\| = 2 r \sin(\theta / 2)$, "
                   r"increasing on $[0, \pi]$; $\|e_A\|$ itself need not be monotone in $\theta$.")],
-        [("rate", r"$" + RHO + "$")]),
+        [("rate", r"$" + RHO + "$" + SUFF + r": the statements need only $I - M_A M_B$ invertible")]),
     "C5": claim([
         ("per_direction", r"If $K_A$ and $K_B$ share an eigenbasis with eigenvalues $a_k$ and $b_k$, then in that "
                           r"basis $e_{A,k} = \frac{(1 - a_k) b_k}{a_k + b_k - a_k b_k} \aadDelta_k$, "
@@ -171,7 +171,7 @@ STATEMENTS: dict[str, Statement] = {
         ("extremes", r"Where A's prompt is fully informative ($a_k = 1$) A keeps its target ($e_{A,k} = 0$); "
                      r"where it is uninformative ($a_k = 0$, $b_k \ne 0$) A adopts B's ($e_{A,k} = "
                      r"\aadDelta_k$).")],
-        [("shared_eigenbasis", r"$K_A$ and $K_B$ simultaneously diagonalisable"),
+        [("shared_eigenbasis", r"$K_A$ and $K_B$ simultaneously diagonalisable" + SUFF),
          ("denominators", r"$a_k + b_k - a_k b_k \ne 0$")]),
     "C6": claim([
         ("unbounded", r"$\rho(M_A) < 1$ and $\rho(M_B) < 1$ do not imply $\rho(M_A M_B) < 1$, and the pair rate "
@@ -179,12 +179,12 @@ STATEMENTS: dict[str, Statement] = {
                       r"$\Gamma_i$ and $H_i$ reach $\rho(M_A M_B) = 119$ from individual radii $0.99$ and $0.98$."),
         ("bound", r"With one shared SPD preconditioner $\Gamma$, $\rho(M_A M_B) \le \rho(M_A) \rho(M_B)$, since "
                   r"each $M_i$ is self-adjoint in the $\Gamma^{-1}$ inner product.")],
-        [("shared_gamma", r"for the bound: $\Gamma_A = \Gamma_B = \Gamma$ SPD, $H_i$ symmetric")]),
+        [("shared_gamma", r"for the bound: $\Gamma_A = \Gamma_B = \Gamma$ SPD, $H_i$ symmetric" + SUFF)]),
     "C7": claim([
         ("affine", r"With $s$ steps per turn, $T_i^{s}(w) = M_i^{s} w + (I - M_i^{s}) w_i^*$, so"),
         ("plateau", r"C2 to C5 hold with $M_i \to M_i^{s}$ and $K_i \to I - M_i^{s}$."),
         ("limit", r"As $s_A \to \infty$, $e_A \to 0$ and $e_B \to -M_B \aadDelta$.")],
-        [("rate", r"$\rho(M_A^{s_A} M_B^{s_B}) < 1$"),
+        [("rate", r"$\rho(M_A^{s_A} M_B^{s_B}) < 1$ for the plateau"),
          ("rate_one_step", r"$\rho(M_A) < 1$ for the limit $s_A \to \infty$")]),
     "C8": claim([
         ("iff_A", r"$e_A = 0$ exactly when $M_A K_B \aadDelta = 0$;"),
@@ -197,14 +197,14 @@ STATEMENTS: dict[str, Statement] = {
                   r"$M_A = 0$: A sits on its target from its first turn,"),
         ("loser", r"$e_B = -M_B \aadDelta$"),
         ("rate", r"and $\rho = 0$.")],
-        [("gamma_spd", r"$\Gamma_A$ SPD"), ("N_ge_d", r"$N \ge d$, $U \in \mathbb{R}^{N \times d}$ with "
+        [("gamma_spd", r"$\Gamma_A$ SPD" + SUFF), ("N_ge_d", r"$N \ge d$, $U \in \mathbb{R}^{N \times d}$ with "
                                                       r"$U^{T} U = I$")]),
     "C10": claim([
         ("K_A_g", r"With $g = K_B \aadDelta$, a prompt whose every row is $x = \Gamma_A^{-1} g / "
                   r"\sqrt{g^{T} \Gamma_A^{-1} g}$ and $y_A = X_A w_A^*$ gives $K_A g = g$,"),
         ("e_A_zero", r"hence $M_A K_B \aadDelta = 0$ and $e_A = 0$. One repeated example suffices, given "
                      r"white-box knowledge of $K_B$ and $\aadDelta$.")],
-        [("gamma_spd", r"$\Gamma_A$ SPD"), ("g_nonzero", r"$g = K_B \aadDelta \ne 0$"),
+        [("gamma_spd", r"$\Gamma_A$ SPD" + SUFF), ("g_nonzero", r"$g = K_B \aadDelta \ne 0$"),
          ("rate", r"$" + RHO + r"$ for the attacked pair (the attacker checks it)")]),
     "C11": claim([
         ("v_star", r"If $M_A = 0$, then $v^* = M_B w_A^* + K_B w_B^*$,"),
@@ -217,22 +217,24 @@ STATEMENTS: dict[str, Statement] = {
                       r"(1 - \alpha) M_A (u_t - w_A^*)$:"),
         ("no_plateau", r"no plateau, $u_t \to w_A^*$ at rate $|1 - \alpha| \rho(M_A)$,"),
         ("exact_one_round", r"and A is exact after one round when $\alpha = 1$.")],
-        [("K_B_invertible", r"$K_B$ invertible"), ("H_A_invertible", r"$H_A$ invertible"),
-         ("alpha_range", r"$\alpha \in (0, 2)$ (the helper's range)"),
+        [("K_B_invertible", r"$K_B$ invertible (the helper can emit any message)" + SUFF),
+         ("H_A_invertible", r"$H_A$ invertible"),
+         ("alpha_range", r"$\alpha \in (0, 2)$ (the helper's range)" + SUFF),
          ("rate", r"$|1 - \alpha| \rho(M_A) < 1$ for no plateau (with $\rho(M_A) > 1$ a small $\alpha$ "
                   r"diverges)")]),
     "C13": claim([
         ("recursion", r"With a curvature estimate $\hat{H}$ in place of $H_A$, $u_{t+1} - w_A^* = M_A (I - "
                       r"\alpha \hat{H}^{-1} H_A)(u_t - w_A^*)$:"),
         ("no_plateau", r"no plateau whenever the spectral radius of that map is below 1.")],
-        [("K_B_invertible", r"$K_B$ invertible"), ("Hhat_invertible", r"$\hat{H}$ invertible"),
-         ("alpha_range", r"$\alpha \in (0, 2)$ (the helper's range)"),
+        [("K_B_invertible", r"$K_B$ invertible (the helper can emit any message)" + SUFF),
+         ("Hhat_invertible", r"$\hat{H}$ invertible"),
+         ("alpha_range", r"$\alpha \in (0, 2)$ (the helper's range)" + SUFF),
          ("rate", r"$\rho(M_A (I - \alpha \hat{H}^{-1} H_A)) < 1$")]),
     "C14": claim([
         ("exact", r"A helper that sees only messages sends $d + 1$ affinely independent probes, fits "
                   r"$[M_A \mid c_A]$ by least squares and then sends $\hat{w}^* = K_A^{-1} c_A = w_A^*$; A is "
                   r"exact from round $d + 2$.")],
-        [("K_A_invertible", r"$K_A$ invertible"), ("K_B_invertible", r"$K_B$ invertible"),
+        [("K_A_invertible", r"$K_A$ invertible"), ("K_B_invertible", r"$K_B$ invertible" + SUFF),
          ("probes", r"$d + 1$ affinely independent probes"), ("noise_free", "noise-free replies")]),
     "C14b": claim([
         ("terminates", r"Broyden's good method on $F(v) = T_A(v) - v = -K_A (v - w_A^*)$, using only observed "
