@@ -93,6 +93,15 @@ def math_block(lhs: str, f: dict) -> str:
     return ".. math::\n\n   " + lhs + " = " + f["latex"] + "\n"
 
 
+def _display(name: str, latex: str, removable: dict) -> str:
+    """A derived object as a display; where the entry gives a form without the compiler's removable
+    singularity, that form (with its reason) in its place."""
+    if name not in removable:
+        return ".. math::\n\n   " + name + " = " + latex + "\n"
+    expr, why = removable[name]
+    return ".. math::\n\n   " + name + " = " + expr + "\n\n(" + why + ")\n"
+
+
 def page(e: G.Entry, example: str, doc: dict, numbers: dict) -> str:
     title = e.title
     lines = [title, "=" * len(title), "", f"**What changes compared with the paper's protocol.** {e.changes}", "",
@@ -102,13 +111,14 @@ def page(e: G.Entry, example: str, doc: dict, numbers: dict) -> str:
              f"   a2ad derive --protocol examples/{example} --format text", "",
              "Rate per round (live agents: " + ", ".join(doc["live_agents"]) + "):", "",
              ".. math::\n\n   " + doc["rate"]["latex"] + "\n"]
+    removable = {name: (expr, why) for name, expr, why in e.removable}
     if doc["inverses"]:
         lines.append("Pivots of the block elimination:\n")
         for inv in doc["inverses"]:
-            lines.append(".. math::\n\n   " + inv["name"] + r" = \Big(" + inv["latex"] + r"\Big)^{-1}" + "\n")
+            lines.append(_display(inv["name"], r"\Big(" + inv["latex"] + r"\Big)^{-1}", removable))
     lines.append("Residuals (plateaus) in the gaps between targets:\n")
     for name, r in doc["residuals"].items():
-        lines.append(math_block(f"e_{{{name}}}", r))
+        lines.append(_display(f"e_{{{name}}}", r["latex"], removable))
     lines += ["Prediction against simulation for the example agents (``a2ad predict`` and "
               "``a2ad simulate`` on the config above):", "",
               f".. image:: {e.key}.png", "   :alt: prediction vs simulation", "",

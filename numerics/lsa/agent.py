@@ -90,10 +90,11 @@ def forward(weights: LSAWeights, X, y, w) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Readout:
-    """L1b: ``w' = w + p_y Q_xx^T (b - H w) + Q_xx^T H p_x + [terms in q_yx]``.
+    """L1b: ``w' = w + (p_y Q_xx^T + q_yx p_x^T)(b - H w) + Q_xx^T H p_x + p_y q_yx r^T r / N``.
 
-    ``Gamma_eff = p_y Q_xx^T``; the drift is ``Q_xx^T H p_x``; the map is affine
-    exactly when ``q_yx = 0``.
+    The map is affine for every prompt iff ``p_y q_yx = 0`` (the last term is quadratic in ``w``
+    unless ``H = 0``); then ``Gamma_eff = p_y Q_xx^T + q_yx p_x^T`` and the drift is ``Q_xx^T H p_x``.
+    Otherwise ``Gamma_eff`` is the linear part of a non-affine map.
     """
 
     p_x: np.ndarray
@@ -103,7 +104,7 @@ class Readout:
 
     @property
     def Gamma_eff(self) -> np.ndarray:
-        return self.p_y * self.Q_xx.T
+        return self.p_y * self.Q_xx.T + np.outer(self.q_yx, self.p_x)
 
     @property
     def p_x_norm(self) -> float:
@@ -115,7 +116,7 @@ class Readout:
 
     @property
     def affine(self) -> bool:
-        return not np.any(self.q_yx)
+        return not np.any(self.p_y * self.q_yx)
 
     def drift(self, H: np.ndarray) -> np.ndarray:
         return self.Q_xx.T @ H @ self.p_x
@@ -131,7 +132,8 @@ class LSAAgent(AffineDescription):
     """An LSA agent on its prompt ``(X, y)``: plays in any simulation in place of a GD agent.
 
     ``M``, ``K``, ``c`` (:class:`AffineDescription`) use ``Gamma_eff`` read off the weights (L1b, exact when
-    ``p_x = q_yx = 0``); ``respond`` always runs the real forward pass.
+    ``p_y q_yx = 0`` and the drift ``Q_xx^T H p_x`` is 0, e.g. ``p_x = 0``);
+    ``respond`` always runs the real forward pass.
     """
 
     def __init__(self, name: str, weights: LSAWeights, X, y, steps: int = 1):

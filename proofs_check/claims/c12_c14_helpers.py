@@ -168,7 +168,7 @@ def c14_v4(profile: Profile) -> Outcome:
 
 # ---- C14b: Broyden ---------------------------------------------------------
 def broyden_rounds(rng, d: int, dps: int) -> tuple[float, int]:
-    """Run A (GD step in mpmath) against the Broyden policy for 2d rounds.
+    """Run A (GD step in mpmath) against the Broyden policy for 2d Broyden steps (one reply of A each).
 
     Returns ``||F(v_2d)|| / ||F(v_0)||`` and the first round with ``F`` below
     ``PRECISE_REL_TOL`` relative to ``F(v_0)``.

@@ -1,4 +1,4 @@
-"""C4: alignment and monotone degradation.
+"""C4: alignment; the errors degrade linearly with the objective gap.
 
 ``Delta = 0`` gives ``e_A = e_B = 0``; the errors are linear in ``Delta``, so
 ``||e_A(s Delta)|| = |s| ||e_A(Delta)||`` grows strictly with ``|s|`` when
@@ -107,7 +107,7 @@ def v6(profile: Profile) -> Outcome:
 CLAIMS = [
     Claim(
         id="C4",
-        title="Alignment and monotone degradation",
+        title="Alignment and degradation linear in the gap",
         hypotheses=("rho(M_A M_B) < 1", PAIR_INVERTIBLE),
         reference=cite("C4"),
         relation="upper",

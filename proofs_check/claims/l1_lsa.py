@@ -77,7 +77,7 @@ def l1b_v1(profile: Profile) -> Outcome:
 
 def l1b_v2(profile: Profile) -> Outcome:
     """Token sums with general symbolic weights equal the expansion; the map's Hessian in w
-    vanishes exactly when q_yx = 0 (affine) and not otherwise."""
+    vanishes when p_y q_yx = 0 (at q_yx = 0 and at p_y = 0: affine) and not otherwise (generic H)."""
     Xs, ys, ws, _, p, Q = lsa.explicit_symbols(EXPLICIT_N, EXPLICIT_D)
     dd, n = EXPLICIT_D, EXPLICIT_N
     H, bb = Xs.T * Xs / n, Xs.T * ys / n
@@ -88,33 +88,41 @@ def l1b_v2(profile: Profile) -> Outcome:
     expansion = ws + p_y * Q_xx.T * g + Q_xx.T * H * p_x + q_yx * ((g.T * p_x)[0] + p_y * (rs.T * rs)[0] / n)
     message = lsa.token_message(Xs, ys, ws, p, Q)
     hessians = [sp.hessian(message[k], list(ws)) for k in range(dd)]
-    affine = [h.subs({q: 0 for q in q_yx}) for h in hessians]
+    at_q0 = [h.subs({q: 0 for q in q_yx}) for h in hessians]
+    at_py0 = [h.subs(p_y, 0) for h in hessians]
     nonzero = sum(1 for h in hessians if sp.expand(h) != sp.zeros(dd, dd))
     cases = [("token sums = L1b expansion", message - expansion)] + \
-            [(f"Hessian of w'_{k} in w at q_yx = 0", h) for k, h in enumerate(affine)]
+            [(f"Hessian of w'_{k} in w at q_yx = 0", h) for k, h in enumerate(at_q0)] + \
+            [(f"Hessian of w'_{k} in w at p_y = 0", h) for k, h in enumerate(at_py0)]
     out = explicit_zero(cases)
-    if nonzero != dd:  # the converse: with q_yx != 0 the map is not affine
-        return Outcome(1.0, out.tolerance, out.instances, f"only {nonzero}/{dd} components non-affine for q_yx != 0")
+    if nonzero != dd:  # the converse: with p_y q_yx != 0 the map is not affine
+        return Outcome(1.0, out.tolerance, out.instances,
+                       f"only {nonzero}/{dd} components non-affine for p_y q_yx != 0")
     return Outcome(out.worst_error, out.tolerance, out.instances, power=out.power,
-                   detail=out.detail + f" (d={dd}, N={n}); with q_yx != 0 every component has a nonzero Hessian in w")
+                   detail=out.detail + f" (d={dd}, N={n}); with p_y q_yx != 0 every component has a nonzero "
+                                       "Hessian in w")
 
 
 def l1b_v4(profile: Profile) -> Outcome:
-    """The readout (Gamma_eff, drift, p_x, q_yx) reproduces the forward pass when q_yx = 0."""
+    """The readout (Gamma_eff = p_y Q_xx^T + q_yx p_x^T, drift, p_x, q_yx) reproduces the forward pass
+    when p_y q_yx = 0: instances alternate q_yx = 0 and p_y = 0 (where q_yx p_x^T is the whole step)."""
     rng = np.random.default_rng(profile.seed + 1002)
-    errors = []
+    errors: list[float] = []
     for _ in range(profile.instances):
         d, n = int(rng.integers(1, 7)), int(rng.integers(2, 20))
         X, y, w = rng.standard_normal((n, d)), rng.standard_normal(n), rng.standard_normal(d)
         W = nlsa.LSAWeights(rng.standard_normal((d + 1, d + 1)), rng.standard_normal((d + 1, d + 1)))
-        W.W_KQ[d, :d] = 0.0  # q_yx = 0: affine
+        if len(errors) % 2:
+            W.W_PV[d, d] = 0.0  # p_y = 0, q_yx != 0: affine, Gamma_eff = q_yx p_x^T
+        else:
+            W.W_KQ[d, :d] = 0.0  # q_yx = 0: affine, Gamma_eff = p_y Q_xx^T
         ro = nlsa.read_weights(W)
         geom = from_prompt(X, y)
         affine = w + ro.Gamma_eff @ (geom.b - geom.H @ w) + ro.drift(geom.H)
         out = nlsa.forward(W, X, y, w)
-        errors.append(np.linalg.norm(out - affine) / max(1.0, float(np.linalg.norm(out))))
+        errors.append(float(np.linalg.norm(out - affine)) / max(1.0, float(np.linalg.norm(out))))
     return worst(errors, FLOAT_REL_TOL, "forward pass vs w + Gamma_eff (b - H w) + Q_xx^T H p_x for random "
-                                        "weights with q_yx = 0")
+                                        "weights with q_yx = 0 or p_y = 0")
 
 
 CLAIMS = [

@@ -24,7 +24,7 @@ from numerics.io.errors import A2ADError  # noqa: E402 (after the thread setting
 # The documented exit statuses (docs/cli.rst); `check` adds 3, "the claim does not apply".
 EXIT_STATUSES = {0: "success", 1: "a verification or check failed (also a refused derivation)",
                  2: "an error: bad input, a failed service, a busy output (one line on stderr)",
-                 130: "interrupted (Ctrl-C)"}
+                 3: "check only: the claim does not apply to the instance", 130: "interrupted (Ctrl-C)"}
 
 
 class _Version(argparse.Action):
@@ -50,6 +50,7 @@ class _Parser(argparse.ArgumentParser):
 COMMANDS = {
     "attack": ("attack", "build an attack prompt (C9 full, C10 rank-one, C11 steer) for two agents, "
                          "or under a protocol where it applies"),
+    "check": ("check", "evaluate a claim's hypotheses and conclusions on a config (3: does not apply)"),
     "derive": ("derive", "derivations as LaTeX (every step verified), formula macros, text or JSON"),
     "experiment": ("experiment", None),  # its help lists the experiments: the module is imported for it
     "fit": ("fit", "fit each agent's affine map from a JSONL transcript (C18, any protocol); text, JSON, figure"),

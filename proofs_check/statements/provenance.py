@@ -70,7 +70,7 @@ PROVENANCE: dict[str, Provenance] = {
                     "reaches its target, with residual errors predictable from the objective gap and the prompt "
                     r"geometry; $e_A = G_A \aadDelta$ is this package's formula for it."),
     "C4": _extension("The abstract ties the residual errors to the objective gap but does not state linearity, "
-                     "monotone growth or the singular-value bounds; those are this package's statements."),
+                     "growth with the gap's scale or the singular-value bounds; those are this package's statements."),
     "C5": _abstract("The abstract states that the residual errors are predictable from the prompt-induced "
                     "geometry; the per-eigendirection formulas are this package's formalisation."),
     "C6": _extension(r"The destabilising $2 \times 2$ witnesses and the shared-preconditioner bound are this "
@@ -78,7 +78,8 @@ PROVENANCE: dict[str, Provenance] = {
     "C7": _extension(r"Several gradient steps per turn ($M_i \to M_i^s$) and the $s \to \infty$ limit are this "
                      "package's extension of the one-step protocol."),
     "C8": _abstract("The abstract states an adversarial regime with asymmetric convergence: one agent reaches "
-                    "its objective exactly while the other keeps a persistent bias; the condition "
+                    r"its objective exactly while the other keeps a bias ($-M_B \aadDelta$, nonzero unless "
+                    r"$M_B \aadDelta = 0$); the condition "
                     r"$M_A K_B \aadDelta = 0$ is this package's formalisation."),
     "C9": _extension(r"The full-rank attack prompt $X_A = \sqrt{N}\, U \Gamma_A^{-1/2}$ is this package's "
                      "construction."),

@@ -12,8 +12,29 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Statement:
+    """A claim's statement: the typeset text and hypotheses, generated from named pieces.
+
+    ``statement`` is ``lead`` followed by the conclusions' texts; each hypothesis and conclusion has
+    a name, under which :mod:`proofs_check.check` evaluates it on an instance (``a2ad check``).
+    """
+
     statement: str  # text with $...$ math
     hypotheses: tuple[str, ...]  # each a short text with $...$ math
+    hypothesis_names: tuple[str, ...] = ()
+    conclusion_names: tuple[str, ...] = ()
+    conclusions: tuple[str, ...] = ()
+
+    def texts(self) -> dict[str, str]:
+        """Name -> typeset text of every hypothesis and conclusion."""
+        return {**dict(zip(self.hypothesis_names, self.hypotheses)),
+                **dict(zip(self.conclusion_names, self.conclusions))}
+
+
+def claim(conclusions: list[tuple[str, str]], hypotheses: list[tuple[str, str]], lead: str = "") -> Statement:
+    """A :class:`Statement` from named conclusions and hypotheses (the statement is their text)."""
+    text = " ".join(([lead] if lead else []) + [t for _, t in conclusions])
+    return Statement(text, tuple(t for _, t in hypotheses), tuple(n for n, _ in hypotheses),
+                     tuple(n for n, _ in conclusions), tuple(t for _, t in conclusions))
 
 
 MODEL = [
@@ -79,141 +100,203 @@ NOTATION = [
 ]
 
 RHO = r"\rho(M_A M_B) < 1"
+SUFF = " (sufficient; not shown necessary)"
 STATEMENTS: dict[str, Statement] = {
-    "L1": Statement(
-        r"With $p = (0, \dots, 0, 1)$ and "
-        r"$Q = \bigl(\begin{smallmatrix} \Gamma^{T} & 0 \\ 0 & 0 \end{smallmatrix}\bigr)$, the LSA "
-        r"read-out on the basis queries gives $w' = w - \Gamma (H w - b) = T(w)$ exactly.",
-        (r"any prompt $(X, y)$, any message $w$, any $N$ and $d$",)),
-    "L1b": Statement(
-        r"For general weights $p = (p_x, p_y)$ and $Q_{:,1:d} = [Q_{xx};\, q_{yx}^{T}]$, "
-        r"$w' = w + p_y Q_{xx}^{T} (b - H w) + Q_{xx}^{T} H p_x + q_{yx} \bigl((b - H w)^{T} p_x + "
-        r"\tfrac{1}{N} p_y r^{T} r\bigr)$. It is affine exactly when $q_{yx} = 0$, with "
-        r"$\Gamma_{\mathrm{eff}} = p_y Q_{xx}^{T}$ and drift $Q_{xx}^{T} H p_x$.",
-        (r"tokens $(x_j, r_j)$ with $r = y - X w$, query $(x_q, 0)$",)),
-    "L2": Statement(
-        r"The risk $R(\Gamma) = \mathbb{E}\,(x_q^{T} \Gamma X^{T} y / N - \langle w, x_q \rangle)^2$ has the "
-        r"unique minimiser $\Gamma^* = \bigl(\frac{N+1}{N} \Sigma + \frac{1}{N}(\operatorname{tr}\Sigma + "
-        r"\sigma^2/\tau^2) I\bigr)^{-1}$; the Gaussian fourth moment is $\mathbb{E}[\hat{H} A \hat{H}] = "
-        r"\frac{N+1}{N} \Sigma A \Sigma + \frac{1}{N} \operatorname{tr}(A \Sigma) \Sigma$.",
-        (r"$x \sim \mathcal{N}(0, \Sigma)$ with $\Sigma$ SPD", r"$w \sim \mathcal{N}(0, \tau^2 I)$",
-         r"$y = \langle w, x \rangle + \varepsilon$, $\varepsilon \sim \mathcal{N}(0, \sigma^2)$",
-         r"$A$ symmetric")),
-    "C1": Statement(
-        r"One round maps $u_{t+1} = M_A M_B u_t + M_A c_B + c_A$. If $\rho = \rho(M_A M_B) < 1$, the fixed "
-        r"point is unique and $\|u_t - u^*\| = O((\rho + \varepsilon)^t)$ for every $v_0$ and every "
-        r"$\varepsilon > 0$; if $\rho > 1$, the messages diverge from every $v_0$ with a component on the "
-        r"unstable invariant subspace.",
-        (r"$" + RHO + r"$ for convergence", r"$\rho(M_A M_B) > 1$ for divergence")),
-    "C2": Statement(
-        r"$u^* = (I - M_A M_B)^{-1} (M_A c_B + c_A)$ and $v^* = (I - M_B M_A)^{-1} (M_B c_A + c_B)$; "
-        r"moreover $v^* = T_B(u^*)$ and $u^* = T_A(v^*)$.",
-        (r"$I - M_A M_B$ invertible (implied by $" + RHO + "$)",)),
-    "C3": Statement(
-        r"$e_A = u^* - w_A^* = G_A \aadDelta$ with $G_A = (I - M_A M_B)^{-1} M_A K_B$, and "
-        r"$e_B = v^* - w_B^* = -G_B \aadDelta$ with $G_B = (I - M_B M_A)^{-1} M_B K_A$. The errors are coupled "
-        r"by $e_A = M_A (e_B + \aadDelta)$ and $e_B = M_B (e_A - \aadDelta)$; A's messages plateau at "
-        r"$\|u_t - w_A^*\| \to \|e_A\|$.",
-        (r"$I - M_A M_B$ invertible (implied by $" + RHO + "$)",)),
-    "C4": Statement(
-        r"$\aadDelta = 0$ gives $e_A = e_B = 0$. The errors are linear in $\aadDelta$, so $\|e_A(s \aadDelta)\| "
-        r"= |s| \, \|e_A(\aadDelta)\|$ grows strictly with $|s|$ whenever $G_A \aadDelta \ne 0$, and "
-        r"$\sigma_{\min}(G_A) \|\aadDelta\| \le \|e_A\| \le \|G_A\|_2 \|\aadDelta\|$. For targets of equal norm "
-        r"$r$ at angle $\theta$, $\|\aadDelta\| = 2 r \sin(\theta / 2)$, increasing on $[0, \pi]$.",
-        (r"$" + RHO + "$",)),
-    "C5": Statement(
-        r"If $K_A$ and $K_B$ share an eigenbasis with eigenvalues $a_k$ and $b_k$, then in that basis "
-        r"$e_{A,k} = \frac{(1 - a_k) b_k}{a_k + b_k - a_k b_k} \aadDelta_k$, "
-        r"$e_{B,k} = -\frac{(1 - b_k) a_k}{a_k + b_k - a_k b_k} \aadDelta_k$, "
-        r"$(u^* - v^*)_k = -\frac{a_k b_k}{a_k + b_k - a_k b_k} \aadDelta_k$ and "
-        r"$\rho = \max_k |(1 - a_k)(1 - b_k)|$. Where a prompt is informative ($a_k$ near 1) the agent keeps "
-        r"its target; where it is uninformative ($a_k$ near 0) it adopts the other's.",
-        (r"$K_A$ and $K_B$ simultaneously diagonalisable", r"$a_k + b_k - a_k b_k \ne 0$")),
-    "C6": Statement(
-        r"$\rho(M_A) < 1$ and $\rho(M_B) < 1$ do not imply $\rho(M_A M_B) < 1$: $2 \times 2$ witnesses with "
-        r"SPD $\Gamma_i$ and $H_i$ reach $\rho(M_A M_B) \approx 2.4$ from individual radii $0.99$ and $0.98$. "
-        r"With one shared SPD preconditioner $\Gamma$, $\rho(M_A M_B) \le \rho(M_A) \rho(M_B)$, since each "
-        r"$M_i$ is self-adjoint in the $\Gamma^{-1}$ inner product.",
-        (r"witness: SPD $\Gamma_i$ and $H_i$", r"bound: $\Gamma_A = \Gamma_B = \Gamma$ SPD, $H_i$ symmetric")),
-    "C7": Statement(
-        r"With $s$ steps per turn, C2 to C5 hold with $M_i \to M_i^{s}$ and $K_i \to I - M_i^{s}$: "
-        r"$T_i^{s}(w) = M_i^{s} w + (I - M_i^{s}) w_i^*$. As $s_A \to \infty$, $e_A \to 0$ and "
-        r"$e_B \to -M_B \aadDelta$.",
-        (r"$\rho(M_A^{s_A} M_B^{s_B}) < 1$", r"$\rho(M_A) < 1$ for the limit $s_A \to \infty$")),
-    "C8": Statement(
-        r"$e_A = 0$ exactly when $M_A K_B \aadDelta = 0$; both errors vanish exactly when also "
-        r"$M_B K_A \aadDelta = 0$. When $e_A = 0$, $e_B = -M_B \aadDelta$: one agent wins, the other keeps "
-        r"a persistent bias.",
-        (r"$I - M_A M_B$ invertible",)),
-    "C9": Statement(
-        r"The prompt $X_A = \sqrt{N}\, U \Gamma_A^{-1/2}$, $y_A = X_A w_A^*$ gives $K_A = I$ and $M_A = 0$: A sits "
-        r"on its target from its first turn, $e_B = -M_B \aadDelta$ and $\rho = 0$.",
-        (r"$\Gamma_A$ SPD", r"$N \ge d$", r"$U \in \mathbb{R}^{N \times d}$ with $U^{T} U = I$")),
-    "C10": Statement(
-        r"With $g = K_B \aadDelta$, a prompt whose every row is $x = \Gamma_A^{-1} g / \sqrt{g^{T} \Gamma_A^{-1} g}$ "
-        r"and $y_A = X_A w_A^*$ gives $K_A g = g$, hence $M_A K_B \aadDelta = 0$ and $e_A = 0$. One repeated "
-        r"example suffices, given white-box knowledge of $K_B$ and $\aadDelta$.",
-        (r"$\Gamma_A$ SPD", r"$g = K_B \aadDelta \ne 0$", r"$" + RHO + r"$ (the attacker checks it)")),
-    "C11": Statement(
-        r"If $M_A = 0$, then $v^* = M_B w_A^* + K_B w_B^*$, so the target $w_A^* = M_B^{-1}(p - K_B w_B^*)$ puts "
-        r"B's equilibrium at any chosen $p$; without $M_B^{-1}$ the least-squares choice leaves a residual.",
-        (r"$M_A = 0$", r"$M_B$ invertible (otherwise least squares)")),
-    "C12": Statement(
-        r"A helper that emits the damped Newton point $n_t = u_t - \alpha (u_t - w_A^*)$ (by relabelling its "
-        r"prompt, $w_B(t) = K_B^{-1}(n_t - M_B u_t)$) gives $u_{t+1} - w_A^* = (1 - \alpha) M_A (u_t - w_A^*)$: "
-        r"no plateau, rate $|1 - \alpha| \rho(M_A)$, and A is exact after one round when $\alpha = 1$.",
-        (r"$K_B$ invertible", r"$H_A$ invertible", r"$\alpha \in (0, 2)$")),
-    "C13": Statement(
-        r"With a curvature estimate $\hat{H}$ in place of $H_A$, $u_{t+1} - w_A^* = M_A (I - \alpha \hat{H}^{-1} "
-        r"H_A)(u_t - w_A^*)$: no plateau whenever the spectral radius of that map is below 1.",
-        (r"$K_B$ invertible", r"$\hat{H}$ invertible", r"$\alpha \in (0, 2)$")),
-    "C14": Statement(
-        r"A helper that sees only messages sends $d + 1$ affinely independent probes, fits $[M_A \mid c_A]$ "
-        r"by least squares and then sends $\hat{w}^* = K_A^{-1} c_A = w_A^*$; A is exact from round $d + 2$.",
-        (r"$K_B$ and $K_A$ invertible", r"$d + 1$ affinely independent probes", "noise-free replies")),
-    "C14b": Statement(
-        r"Broyden's good method on $F(v) = T_A(v) - v = -K_A (v - w_A^*)$, using only observed replies, "
-        r"terminates in at most $2d$ rounds.",
-        (r"$K_A$ invertible", "exact arithmetic", "well-defined Broyden updates")),
-    "C15": Statement(
-        r"With independent zero-mean output noise of covariances $S_A$ and $S_B$, the mean follows C1 to C3 "
-        r"and the stationary covariance of B's messages solves $V_B = J_B V_B J_B^{T} + M_B S_A M_B^{T} + S_B$ "
-        r"with $J_B = M_B M_A$ (and symmetrically for A).",
-        (r"noise independent across agents and turns, $\operatorname{Cov} \eta_i = S_i$", r"$" + RHO + "$")),
-    "C16": Statement(
-        r"Against an exact attacker, B's plateau obeys $\|e_B\| \le \|M_B^{s_B}\| \, \|\aadDelta\|$; more steps "
-        r"per turn or a more informative prompt shrink it.",
-        (r"exact attacker: $M_A = 0$", r"$\rho(M_B) < 1$")),
-    "C17": Statement(
-        r"With $K$ agents in round robin, $(I - J_i)\, u_i^* = \sum_j P_{i,j} c_j$ and "
-        r"$e_i = (I - J_i)^{-1} \sum_{j \ne i} P_{i,j} K_j (w_j^* - w_i^*)$, by the telescoping identity "
-        r"$\sum_j P_{i,j} K_j = I - J_i$. $K = 2$ gives C2 and C3.",
-        (r"$I - J_i$ invertible (implied by $\rho(J_i) < 1$)",)),
-    "C18": Statement(
-        r"Least squares on a transcript's (incoming, outgoing) message pairs gives $[\hat{M}_i \mid \hat{c}_i] "
-        r"= Y Z^{T} (Z Z^{T})^{-1}$, hence $\hat{K}_i = I - \hat{M}_i$, $\hat{w}_i^* = \hat{K}_i^{-1} \hat{c}_i$ "
-        r"and the predicted plateau by C2 and C3, compared with the transcript's tail with bootstrap intervals.",
-        (r"$d + 1$ affinely independent incoming messages per agent", r"$Z Z^{T}$ invertible")),
-    "P1": Statement(
-        r"Stacking every agent's latest message into $z = (m_1, \dots, m_K)$, a phase in which a set $S$ of "
-        r"agents update at once is an affine map $z \mapsto \Phi_p z + r_p$; a round is "
-        r"$\Phi = \Phi_P \cdots \Phi_1$ with rate $\rho(\Phi)$ and fixed point $(I - \Phi) z^* = r$.",
-        (r"$\rho(\Phi) < 1$ for the fixed point",)),
-    "P2": Statement(
-        r"A simultaneous pair has $\Phi = \bigl(\begin{smallmatrix} 0 & M_A \\ M_B & 0 \end{smallmatrix}\bigr)$, so "
-        r"$\Phi^2 = \operatorname{diag}(M_A M_B, M_B M_A)$: the fixed point is C2's and "
-        r"$\rho(\Phi) = \rho(M_A M_B)^{1/2}$.",
-        (r"$" + RHO + "$",)),
-    "P3": Statement(r"The schedule A, A, B equals two steps per turn for A (C7).", ("none",)),
-    "P4": Statement(
-        r"If A reads $\alpha m_A + (1 - \alpha) m_B$, then $(I - \alpha M_A - (1 - \alpha) M_A M_B)\, e_A = "
-        r"(1 - \alpha) M_A K_B \aadDelta$; $\alpha = 0$ gives C3.",
-        (r"$\alpha \in [0, 1]$", r"$I - \alpha M_A - (1 - \alpha) M_A M_B$ invertible")),
-    "P5": Statement(
-        r"Three agents each read the mean of the other two, all in one simultaneous phase. Then "
-        r"$\Phi = \frac{1}{2} \bigl(\begin{smallmatrix} 0 & M_1 & M_1 \\ M_2 & 0 & M_2 \\ M_3 & M_3 & 0 "
-        r"\end{smallmatrix}\bigr)$.",
-        (r"$\rho(\Phi) < 1$ for the fixed point",)),
+    "L1": claim([
+        ("gd_step", r"With $p = (0, \dots, 0, 1)$ and "
+                    r"$Q = \bigl(\begin{smallmatrix} \Gamma^{T} & 0 \\ 0 & 0 \end{smallmatrix}\bigr)$, the LSA "
+                    r"read-out on the basis queries gives $w' = w - \Gamma (H w - b) = T(w)$ exactly.")],
+        [("any_prompt", r"any prompt $(X, y)$, any message $w$, any $N$ and $d$")]),
+    "L1b": claim([
+        ("expansion", r"For general weights $p = (p_x, p_y)$ and $Q_{:,1:d} = [Q_{xx};\, q_{yx}^{T}]$, "
+                      r"$w' = w + p_y Q_{xx}^{T} (b - H w) + Q_{xx}^{T} H p_x + q_{yx} \bigl((b - H w)^{T} p_x + "
+                      r"\tfrac{1}{N} p_y r^{T} r\bigr)$."),
+        ("affine_iff", r"The map $w \mapsto w'$ is affine for every prompt if and only if $p_y q_{yx} = 0$ (the "
+                       r"term $p_y q_{yx} r^{T} r / N$ is quadratic in $w$ unless $H = 0$; a prompt with $H = 0$ is "
+                       r"affine whatever the weights)."),
+        ("gamma_eff", r"When $p_y q_{yx} = 0$, $w' = w + \Gamma_{\mathrm{eff}} (b - H w) + Q_{xx}^{T} H p_x$ with "
+                      r"$\Gamma_{\mathrm{eff}} = p_y Q_{xx}^{T} + q_{yx} p_x^{T}$ and drift $Q_{xx}^{T} H p_x$.")],
+        [("tokens", r"tokens $(x_j, r_j)$ with $r = y - X w$, query $(x_q, 0)$"),
+         ("decidable", r"on an instance: $p_y q_{yx}$ either $0$ or off its boundary")]),
+    "L2": claim([
+        ("minimiser", r"The risk $R(\Gamma) = \mathbb{E}\,(x_q^{T} \Gamma X^{T} y / N - \langle w, x_q \rangle)^2$ "
+                      r"has the unique minimiser $\Gamma^* = \bigl(\frac{N+1}{N} \Sigma + \frac{1}{N}"
+                      r"(\operatorname{tr}\Sigma + \sigma^2/\tau^2) I\bigr)^{-1}$;"),
+        ("fourth_moment", r"the Gaussian fourth moment is $\mathbb{E}[\hat{H} A \hat{H}] = "
+                          r"\frac{N+1}{N} \Sigma A \Sigma + \frac{1}{N} \operatorname{tr}(A \Sigma) \Sigma$ for "
+                          r"$A$ symmetric.")],
+        [("Sigma_spd", r"$x \sim \mathcal{N}(0, \Sigma)$ with $\Sigma$ SPD"),
+         ("tau_positive", r"$w \sim \mathcal{N}(0, \tau^2 I)$, $\tau > 0$"),
+         ("gaussian", r"$y = \langle w, x \rangle + \varepsilon$, $\varepsilon \sim \mathcal{N}(0, \sigma^2)$, "
+                      r"all independent")]),
+    "C1": claim([
+        ("converges", r"If $\rho = \rho(M_A M_B) < 1$, the fixed point is unique and $\|u_t - u^*\| = "
+                      r"O((\rho + \varepsilon)^t)$ for every $v_0$ and every $\varepsilon > 0$."),
+        ("diverges", r"If $\rho > 1$ and $v^*$ exists, $u_t$ and $v_t$ diverge from every $v_0$ whose deviation "
+                     r"$v_0 - v^*$ has a component on the unstable invariant subspace of $M_B M_A$ (eigenvalues "
+                     r"of modulus $> 1$), since $u_t - u^* = M_A (M_B M_A)^{t-1} (v_0 - v^*)$ and $M_A$ is "
+                     r"injective on that subspace.")],
+        [("rate", r"$" + RHO + r"$ for convergence"),
+         ("unstable", r"$\rho(M_B M_A) > 1$ for divergence"),
+         ("fixed_point", r"$I - M_B M_A$ invertible for divergence"),
+         ("component", r"$v_0 - v^*$ has a component on the unstable invariant subspace of $M_B M_A$, for "
+                       r"divergence")]),
+    "C2": claim([
+        ("fixed_points", r"$u^* = (I - M_A M_B)^{-1} (M_A c_B + c_A)$ and $v^* = (I - M_B M_A)^{-1} (M_B c_A + "
+                         r"c_B)$ are fixed points of the round;"),
+        ("v_star", r"moreover $v^* = T_B(u^*)$"),
+        ("u_star", r"and $u^* = T_A(v^*)$.")],
+        [("invertible", r"$I - M_A M_B$ invertible (implied by $" + RHO + "$)")]),
+    "C3": claim([
+        ("errors", r"$e_A = u^* - w_A^* = G_A \aadDelta$ with $G_A = (I - M_A M_B)^{-1} M_A K_B$, and "
+                   r"$e_B = v^* - w_B^* = -G_B \aadDelta$ with $G_B = (I - M_B M_A)^{-1} M_B K_A$."),
+        ("coupling", r"The errors are coupled by $e_A = M_A (e_B + \aadDelta)$ and $e_B = M_B (e_A - \aadDelta)$;"),
+        ("plateau", r"A's messages plateau at $\|u_t - w_A^*\| \to \|e_A\|$.")],
+        [("rate", r"$" + RHO + r"$ (invertibility of $I - M_A M_B$ alone gives the fixed point, not the "
+                  r"plateau: the messages diverge when $\rho > 1$)")]),
+    "C4": claim([
+        ("zero_gap", r"$\aadDelta = 0$ gives $e_A = e_B = 0$."),
+        ("linear", r"The errors are linear in $\aadDelta$: $\|e_A(s \aadDelta)\| = |s| \, \|e_A(\aadDelta)\|$ "
+                   r"for every real $s$."),
+        ("bounds", r"$\sigma_{\min}(G_A) \|\aadDelta\| \le \|e_A\| \le \|G_A\|_2 \|\aadDelta\|$."),
+        ("angle", r"For targets of equal norm $r$ at angle $\theta$, $\|\aadDelta\| = 2 r \sin(\theta / 2)$, "
+                  r"increasing on $[0, \pi]$; $\|e_A\|$ itself need not be monotone in $\theta$.")],
+        [("rate", r"$" + RHO + "$" + SUFF + r": the statements need only $I - M_A M_B$ invertible")]),
+    "C5": claim([
+        ("per_direction", r"If $K_A$ and $K_B$ share an eigenbasis with eigenvalues $a_k$ and $b_k$, then in that "
+                          r"basis $e_{A,k} = \frac{(1 - a_k) b_k}{a_k + b_k - a_k b_k} \aadDelta_k$, "
+                          r"$e_{B,k} = -\frac{(1 - b_k) a_k}{a_k + b_k - a_k b_k} \aadDelta_k$ and "
+                          r"$(u^* - v^*)_k = -\frac{a_k b_k}{a_k + b_k - a_k b_k} \aadDelta_k$;"),
+        ("rate", r"$\rho = \max_k |(1 - a_k)(1 - b_k)|$."),
+        ("extremes", r"Where A's prompt is fully informative ($a_k = 1$) A keeps its target ($e_{A,k} = 0$); "
+                     r"where it is uninformative ($a_k = 0$, $b_k \ne 0$) A adopts B's ($e_{A,k} = "
+                     r"\aadDelta_k$).")],
+        [("shared_eigenbasis", r"$K_A$ and $K_B$ simultaneously diagonalisable" + SUFF),
+         ("denominators", r"$a_k + b_k - a_k b_k \ne 0$")]),
+    "C6": claim([
+        ("unbounded", r"$\rho(M_A) < 1$ and $\rho(M_B) < 1$ do not imply $\rho(M_A M_B) < 1$, and the pair rate "
+                      r"is not bounded by any function of the individual radii: $2 \times 2$ witnesses with SPD "
+                      r"$\Gamma_i$ and $H_i$ reach $\rho(M_A M_B) = 119$ from individual radii $0.99$ and $0.98$."),
+        ("bound", r"With one shared SPD preconditioner $\Gamma$, $\rho(M_A M_B) \le \rho(M_A) \rho(M_B)$, since "
+                  r"each $M_i$ is self-adjoint in the $\Gamma^{-1}$ inner product.")],
+        [("shared_gamma", r"for the bound: $\Gamma_A = \Gamma_B = \Gamma$ SPD, $H_i$ symmetric" + SUFF)]),
+    "C7": claim([
+        ("affine", r"With $s$ steps per turn, $T_i^{s}(w) = M_i^{s} w + (I - M_i^{s}) w_i^*$, so"),
+        ("plateau", r"C2 to C5 hold with $M_i \to M_i^{s}$ and $K_i \to I - M_i^{s}$."),
+        ("limit", r"As $s_A \to \infty$, $e_A \to 0$ and $e_B \to -M_B \aadDelta$.")],
+        [("rate", r"$\rho(M_A^{s_A} M_B^{s_B}) < 1$ for the plateau"),
+         ("rate_one_step", r"$\rho(M_A) < 1$ for the limit $s_A \to \infty$")]),
+    "C8": claim([
+        ("iff_A", r"$e_A = 0$ exactly when $M_A K_B \aadDelta = 0$;"),
+        ("iff_both", r"both errors vanish exactly when also $M_B K_A \aadDelta = 0$."),
+        ("loser", r"When $e_A = 0$, $e_B = -M_B \aadDelta$: A wins, and B keeps the bias $-M_B \aadDelta$, "
+                  r"nonzero unless $M_B \aadDelta = 0$.")],
+        [("invertible", r"$I - M_A M_B$ invertible")]),
+    "C9": claim([
+        ("exact", r"The prompt $X_A = \sqrt{N}\, U \Gamma_A^{-1/2}$, $y_A = X_A w_A^*$ gives $K_A = I$ and "
+                  r"$M_A = 0$: A sits on its target from its first turn,"),
+        ("loser", r"$e_B = -M_B \aadDelta$"),
+        ("rate", r"and $\rho = 0$.")],
+        [("gamma_spd", r"$\Gamma_A$ SPD" + SUFF), ("N_ge_d", r"$N \ge d$, $U \in \mathbb{R}^{N \times d}$ with "
+                                                      r"$U^{T} U = I$")]),
+    "C10": claim([
+        ("K_A_g", r"With $g = K_B \aadDelta$, a prompt whose every row is $x = \Gamma_A^{-1} g / "
+                  r"\sqrt{g^{T} \Gamma_A^{-1} g}$ and $y_A = X_A w_A^*$ gives $K_A g = g$,"),
+        ("e_A_zero", r"hence $M_A K_B \aadDelta = 0$ and $e_A = 0$. One repeated example suffices, given "
+                     r"white-box knowledge of $K_B$ and $\aadDelta$.")],
+        [("gamma_spd", r"$\Gamma_A$ SPD" + SUFF), ("g_nonzero", r"$g = K_B \aadDelta \ne 0$"),
+         ("rate", r"$" + RHO + r"$ for the attacked pair (the attacker checks it)")]),
+    "C11": claim([
+        ("v_star", r"If $M_A = 0$, then $v^* = M_B w_A^* + K_B w_B^*$,"),
+        ("steer", r"so the target $w_A^* = M_B^{-1}(p - K_B w_B^*)$ puts B's equilibrium at any chosen $p$; "
+                  r"without $M_B^{-1}$ the least-squares choice leaves a residual.")],
+        [("M_A_zero", r"$M_A = 0$"), ("M_B_invertible", r"$M_B$ invertible (otherwise least squares)")]),
+    "C12": claim([
+        ("recursion", r"A helper that emits the damped Newton point $n_t = u_t - \alpha (u_t - w_A^*)$ (by "
+                      r"relabelling its prompt, $w_B(t) = K_B^{-1}(n_t - M_B u_t)$) gives $u_{t+1} - w_A^* = "
+                      r"(1 - \alpha) M_A (u_t - w_A^*)$:"),
+        ("no_plateau", r"no plateau, $u_t \to w_A^*$ at rate $|1 - \alpha| \rho(M_A)$,"),
+        ("exact_one_round", r"and A is exact after one round when $\alpha = 1$.")],
+        [("K_B_invertible", r"$K_B$ invertible (the helper can emit any message)" + SUFF),
+         ("H_A_invertible", r"$H_A$ invertible"),
+         ("alpha_range", r"$\alpha \in (0, 2)$ (the helper's range)" + SUFF),
+         ("rate", r"$|1 - \alpha| \rho(M_A) < 1$ for no plateau (with $\rho(M_A) > 1$ a small $\alpha$ "
+                  r"diverges)")]),
+    "C13": claim([
+        ("recursion", r"With a curvature estimate $\hat{H}$ in place of $H_A$, $u_{t+1} - w_A^* = M_A (I - "
+                      r"\alpha \hat{H}^{-1} H_A)(u_t - w_A^*)$:"),
+        ("no_plateau", r"no plateau whenever the spectral radius of that map is below 1.")],
+        [("K_B_invertible", r"$K_B$ invertible (the helper can emit any message)" + SUFF),
+         ("Hhat_invertible", r"$\hat{H}$ invertible"),
+         ("alpha_range", r"$\alpha \in (0, 2)$ (the helper's range)" + SUFF),
+         ("rate", r"$\rho(M_A (I - \alpha \hat{H}^{-1} H_A)) < 1$")]),
+    "C14": claim([
+        ("exact", r"A helper that sees only messages sends $d + 1$ affinely independent probes, fits "
+                  r"$[M_A \mid c_A]$ by least squares and then sends $\hat{w}^* = K_A^{-1} c_A = w_A^*$; A is "
+                  r"exact from round $d + 2$.")],
+        [("K_A_invertible", r"$K_A$ invertible"), ("K_B_invertible", r"$K_B$ invertible" + SUFF),
+         ("probes", r"$d + 1$ affinely independent probes"), ("noise_free", "noise-free replies")]),
+    "C14b": claim([
+        ("terminates", r"Broyden's good method on $F(v) = T_A(v) - v = -K_A (v - w_A^*)$, using only observed "
+                       r"replies, reaches $w_A^*$ in at most $2d$ Broyden steps (each uses one reply of A; the "
+                       r"count is of steps, not of rounds of the exchange).")],
+        [("K_A_invertible", r"$K_A$ invertible"), ("exact_arithmetic", "exact arithmetic"),
+         ("well_defined", "well-defined Broyden updates")]),
+    "C15": claim([
+        ("mean", r"With independent zero-mean output noise of covariances $S_A$ and $S_B$, the mean follows C1 "
+                 r"to C3"),
+        ("covariance", r"and the stationary covariance of B's messages solves $V_B = J_B V_B J_B^{T} + "
+                       r"M_B S_A M_B^{T} + S_B$ with $J_B = M_B M_A$ (and symmetrically for A).")],
+        [("independent_noise", r"noise independent across agents and turns, $\operatorname{Cov} \eta_i = S_i$"),
+         ("rate", r"$" + RHO + "$")]),
+    "C16": claim([
+        ("bound", r"Against an exact attacker, B's plateau with $s$ steps per turn obeys $\|e_B\| = "
+                  r"\|M_B^{s} \aadDelta\| \le \|M_B^{s}\| \, \|\aadDelta\|$."),
+        ("bound_decay", r"Since $\|M_B^{s}\| \le \|M_B\|^{s}$, the bound $\|M_B\|^{s} \|\aadDelta\|$ decreases "
+                        r"in $s$ when $\|M_B\|_2 < 1$; neither $\|e_B\|$ nor $\|M_B^{s}\|$ need decrease in $s$."),
+        ("limit", r"As $s \to \infty$, $\|M_B^{s}\| \to 0$ at rate $\rho(M_B)^{s}$, so $e_B \to 0$.")],
+        [("exact_attacker", r"exact attacker: $M_A = 0$"), ("rate", r"$\rho(M_B) < 1$ for the limit")]),
+    "C17": claim([
+        ("telescoping", r"With $K$ agents in round robin, $\sum_j P_{i,j} K_j = I - J_i$ (telescoping), hence"),
+        ("fixed_point", r"$(I - J_i)\, u_i^* = \sum_j P_{i,j} c_j$ and"),
+        ("errors", r"$e_i = (I - J_i)^{-1} \sum_{j \ne i} P_{i,j} K_j (w_j^* - w_i^*)$. $K = 2$ gives C2 and "
+                   r"C3.")],
+        [("invertible", r"$I - J_i$ invertible (implied by $\rho(J_i) < 1$)")]),
+    "C18": claim([
+        ("exact_fit", r"Least squares on a transcript's (incoming, outgoing) message pairs gives $[\hat{M}_i \mid "
+                      r"\hat{c}_i] = Y Z^{T} (Z Z^{T})^{-1}$, exact on a noise-free transcript; hence "
+                      r"$\hat{K}_i = I - \hat{M}_i$, $\hat{w}_i^* = \hat{K}_i^{-1} \hat{c}_i$"),
+        ("plateau", r"and the predicted plateau by C2 and C3, compared with the transcript's tail with bootstrap "
+                    r"intervals.")],
+        [("identifiable", r"$d + 1$ affinely independent incoming messages per agent ($Z Z^{T}$ invertible)")]),
+    "P1": claim([
+        ("round_map", r"Stacking every agent's latest message into $z = (m_1, \dots, m_K)$, a phase in which a "
+                      r"set $S$ of agents update at once is an affine map $z \mapsto \Phi_p z + r_p$; a round is "
+                      r"$\Phi = \Phi_P \cdots \Phi_1$ with rate $\rho(\Phi)$"),
+        ("fixed_point", r"and fixed point $(I - \Phi) z^* = r$.")],
+        [("rate", r"$\rho(\Phi) < 1$ for the fixed point")]),
+    "P2": claim([
+        ("phi_squared", r"A simultaneous pair has $\Phi = \bigl(\begin{smallmatrix} 0 & M_A \\ M_B & 0 "
+                        r"\end{smallmatrix}\bigr)$, so $\Phi^2 = \operatorname{diag}(M_A M_B, M_B M_A)$:"),
+        ("rate_root", r"$\rho(\Phi) = \rho(M_A M_B)^{1/2}$"),
+        ("fixed_point", r"and the fixed point is C2's.")],
+        [("rate", r"$" + RHO + "$ for the fixed point")]),
+    "P3": claim([
+        ("same_rate", r"The schedule A, A, B equals two steps per turn for A (C7): the same rate"),
+        ("same_fixed_point", r"and the same fixed points.")],
+        [("schedule", "the protocol is A (hearing B), A, B"), ("rate", r"$\rho(\Phi) < 1$ for the fixed points")]),
+    "P4": claim([
+        ("plateau", r"If A reads $\alpha m_A + (1 - \alpha) m_B$, then $(I - \alpha M_A - (1 - \alpha) M_A M_B)"
+                    r"\, e_A = (1 - \alpha) M_A K_B \aadDelta$; $\alpha = 0$ gives C3.")],
+        [("alpha_range", r"$\alpha \in [0, 1]$" + SUFF), ("invertible", r"$I - \alpha M_A - (1 - \alpha) M_A "
+                                                                         r"M_B$ invertible"),
+         ("rate", r"$\rho(\Phi) < 1$ for the fixed point")]),
+    "P5": claim([
+        ("phi", r"Three agents each read the mean of the other two, all in one simultaneous phase. Then "
+                r"$\Phi = \frac{1}{2} \bigl(\begin{smallmatrix} 0 & M_1 & M_1 \\ M_2 & 0 & M_2 \\ M_3 & M_3 & 0 "
+                r"\end{smallmatrix}\bigr)$"),
+        ("fixed_point", r"and the round's fixed point satisfies $(I - \Phi) z^* = r$.")],
+        [("rate", r"$\rho(\Phi) < 1$ for the fixed point")]),
 }
 
 

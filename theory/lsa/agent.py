@@ -4,7 +4,8 @@ Block form (dimension-free): with tokens ``Z = [X, r]``, ``r = y - X w``, and
 ``C = Z^T Z / N``, the read-out on the d basis queries is ``Q[:, :d]^T C p``.
 Writing ``p = (p_x, p_y)`` and ``Q[:, :d] = [[Q_xx], [q_yx^T]]`` this is
 ``Q_xx^T H p_x + Q_xx^T (b - H w) p_y + q_yx [(b - H w)^T p_x + r^T r p_y / N]`` (L1b),
-and the GD weights ``p = (0, 1)``, ``Q_xx = Gamma^T``, ``q_yx = 0`` give ``Gamma (b - H w)`` (L1).
+affine for every prompt iff ``p_y q_yx = 0``, with ``Gamma_eff = p_y Q_xx^T + q_yx p_x^T``;
+the GD weights ``p = (0, 1)``, ``Q_xx = Gamma^T``, ``q_yx = 0`` give ``Gamma (b - H w)`` (L1).
 """
 from __future__ import annotations
 
@@ -178,6 +179,6 @@ FORMULAS = [
             r"LSA read-out with $p = (0, \dots, 0, 1)$ and $Q = \mathrm{diag}(\Gamma^{T}, 0)$: "
             r"one preconditioned GD step."),
     Formula("L1b", "general_map", sp.MatrixSymbol("w' - w", d, 1), general_expansion,
-            r"LSA read-out with general weights; affine exactly when $q_{yx} = 0$, "
-            r"with $\Gamma_{\mathrm{eff}} = p_y Q_{xx}^{T}$."),
+            r"LSA read-out with general weights; affine for every prompt exactly when $p_y q_{yx} = 0$, "
+            r"with $\Gamma_{\mathrm{eff}} = p_y Q_{xx}^{T} + q_{yx} p_x^{T}$."),
 ]

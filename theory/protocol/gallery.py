@@ -21,6 +21,20 @@ class Entry:
     title: str
     spec: Spec
     changes: str
+    # Forms of derived objects without the compiler's removable singularities: (LaTeX name, LaTeX
+    # expression, why), typeset in place of the compiler's (tests/test_check.py checks them numerically).
+    removable: tuple[tuple[str, str, str], ...] = ()
+
+
+# The compiler's elimination divides by alpha; with Q_1 - I = alpha Q_1 M_A the singularity at
+# alpha = 0 cancels: Q_2 = (I - (1 - alpha) M_B Q_1 M_A)^{-1} and e_A = (1 - alpha) M_A Q_1 Q_2 K_B Delta
+# (at alpha = 0: Q_1 = I, Q_2 = (I - M_B M_A)^{-1}, and e_A is C3's G_A Delta).
+ANCHORED_REMOVABLE = (
+    (r"\mathcal{Q}_{2}", r"\Big(1 - (1 - \alpha) M_{B} \mathcal{Q}_{1} M_{A}\Big)^{-1}",
+     "the compiler's form divides by alpha; since Q_1 - I = alpha Q_1 M_A this one is defined at alpha = 0"),
+    (r"e_{A}", r"(1 - \alpha) M_{A} \mathcal{Q}_{1} \mathcal{Q}_{2} K_{B} (w^*_{B} - w^*_{A})",
+     "the compiler's plateau without its removable 1/alpha; alpha = 0 gives C3's G_A Delta"),
+)
 
 
 def entries() -> list[Entry]:
@@ -42,8 +56,10 @@ def entries() -> list[Entry]:
               "messages and no single d x d product gives the rate."),
         Entry("anchored", "An anchored agent (weight alpha on its own last message)",
               spec(["A", "B"], [{"A": {"A": alpha, "B": 1 - alpha}}, {"B": {"A": 1}}]),
-              "A keeps weight alpha on its own last message: alpha = 0 is the paper's protocol, and A's "
-              "plateau shrinks to 0 as alpha approaches 1 (when K_A is invertible)."),
+              "A keeps weight alpha on its own last message: alpha = 0 is the paper's protocol. A's plateau "
+              "is e_A = (1 - alpha) M_A Q_1 Q_2 K_B Delta, which tends to 0 as alpha approaches 1 when K_A is "
+              "invertible, though not monotonically in alpha in general.",
+              removable=ANCHORED_REMOVABLE),
         Entry("ring", "Four agents in a ring (simultaneous, each hears its predecessor)",
               spec(["A", "B", "C", "D"], [{"A": {"D": 1}, "B": {"A": 1}, "C": {"B": 1}, "D": {"C": 1}}]),
               "A message needs four rounds to come back, so the rate per round is the fourth root of the "
