@@ -67,13 +67,13 @@ def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -
     ax.semilogy(s_values, observed, "C3o", label="victim B: simulated plateau")
     ax.set_xlabel("victim's GD steps per turn s_B")
     ax.set_ylabel("victim's plateau ||e_B|| (units of w*)")
-    ax.set_title("defence: more steps per turn (C16)")
+    ax.set_title("defence: steps per turn s and the bound ||M_B^s|| ||Delta|| (C16)")
     ax.grid(alpha=0.3, which="both")
     handles, labels = axes[0, 0].get_legend_handles_labels()
     h2, l2 = ax.get_legend_handles_labels()
     plotting.legend_outside(ax, handles=handles + h2, labels=labels + l2)
     fig.suptitle(f"Attacks on a {agents.upper()} victim: attacker's error -> 0, victim's -> ||M_B Delta|| "
-                 "(C8-C10); more victim steps shrink it (C16)", fontsize=10)
+                 "(C8-C10); the victim's error is bounded by ||M_B^s|| ||Delta|| (C16)", fontsize=10)
     out = Path(out_dir)
     return [plotting.write_csv(out / "adversarial.csv", ["attack", "turn_or_steps", "attacker_sim_residual_norm",
                                                          "victim_sim_residual_norm", "victim_reference"], rows),
