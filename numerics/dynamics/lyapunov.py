@@ -7,14 +7,12 @@ covariance solves ``P_i = J_i P_i J_i^T + Q_i`` with ``Q_i = sum_j P_{i,j} S_j P
 For two agents (A first): ``P_B = J_B P_B J_B^T + M_B S_A M_B^T + S_B``. Hypothesis:
 ``rho < 1`` (checked).
 
-Solvers of ``P = J P J^T + Q`` (n x n):
-
-- :func:`discrete_lyapunov`, used in production: a Schur-based Bartels-Stewart solve
-  (Kitagawa's column recursion on the complex Schur form), O(n^3) time, O(n^2) memory;
-- :func:`kronecker_lyapunov`, the reference: ``vec P = (I - J (x) J)^{-1} vec Q``,
-  O(n^6) time and O(n^4) memory, refused above :data:`KRONECKER_MAX_DIM`;
-- :func:`doubling_lyapunov`, a second reference: Smith's doubling iteration on the series
-  ``P = sum_k J^k Q (J^T)^k``, O(n^3 log(1 / (1 - rho))).
+Solvers of ``P = J P J^T + Q`` (n x n). In production, :func:`discrete_lyapunov`: a Schur-based
+Bartels-Stewart solve (Kitagawa's column recursion on the complex Schur form), O(n^3) time, O(n^2)
+memory. The reference :func:`kronecker_lyapunov`: ``vec P = (I - J (x) J)^{-1} vec Q``, O(n^6) time
+and O(n^4) memory, refused above :data:`KRONECKER_MAX_DIM`. A second reference,
+:func:`doubling_lyapunov`: Smith's doubling iteration on the series ``P = sum_k J^k Q (J^T)^k``,
+O(n^3 log(1 / (1 - rho))).
 
 The three share no step (no Schur form in the references, no vectorisation outside the
 Kronecker one), so any two witness each other; the verification of C15 (V8) compares the
