@@ -36,6 +36,12 @@ BAD = [
     ("missing path", spec_with(axes={"agents.0.stepsize": [1.0], "agents.5.target.0": [1.0]}), "axis"),
     ("index out of range", spec_with(axes={"agents.0.target.7": [1.0]}), "axis"),
     ("path to a vector", spec_with(axes={"agents.0.target": [1.0]}), "axis"),
+    # digits of other scripts: '²' passes str.isdigit but int() refuses it (it crashed); '٠' and '０' int() reads
+    # as 0, so the column would be named by a path that is not the entry it sets: only ASCII indices
+    ("superscript digit", spec_with(axes={"agents.².preconditioner": [1.0]}), "agents.².preconditioner"),
+    ("arabic-indic digit", spec_with(axes={"agents.٠.preconditioner": [1.0]}), "agents.٠.preconditioner"),
+    ("fullwidth digit", spec_with(axes={"agents.0.target.０": [1.0]}), "agents.0.target.０"),
+    ("fullwidth entry", spec_with(axes={"agents.1.preconditioner.１.1": [1.0]}), "agents.1.preconditioner.１.1"),
     ("NaN value", spec_with(axes={"agents.0.preconditioner": [0.1, float("nan")]}), "axes.agents.0.preconditioner"),
     ("string value", spec_with(axes={"agents.0.preconditioner": ["big"]}), "axes.agents.0.preconditioner"),
     ("boolean value", spec_with(axes={"agents.0.preconditioner": [True]}), "axes.agents.0.preconditioner"),
