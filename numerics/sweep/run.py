@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from numerics.io import locks, outputs
+from numerics.io import locks, outputs, progress as progress_bar
 from numerics.io.errors import InputError, ServiceError
 from numerics.io.schema import SCHEMA_VERSION, versioned
 from numerics.sweep import measures as sweep_measures
@@ -147,10 +147,11 @@ def run(spec: Spec, out_dir, backend: str = "local", scheduler: str | None = Non
     with locks.hold(out_dir, directory=True):  # a second sweep on DIR is refused until this one ends
         done = prepare(spec, out_dir, resume, force, spec_path)
         todo = [c for c in range(spec.n_chunks) if c not in done]
-        with _Bar(progress, spec.n_chunks, len(done)) as bar:
+        # progress.bar decides: never into a pipe, never with A2AD_NO_PROGRESS set
+        with progress_bar.bar(spec.n_chunks, "sweep chunks", show=progress, completed=len(done)) as advance:
             for chunk, cols in _results(spec, todo, backend, scheduler, workers):
                 write_chunk(out_dir, chunk, cols)
-                bar.advance()
+                advance()
         phase, note = None, "no plot requested"
         if plot:
             from numerics.sweep import plot as sweep_plot
@@ -211,29 +212,3 @@ def _dask_results(spec: Spec, todo, scheduler, workers):
     finally:
         if cluster is not None:
             cluster.close()
-
-
-class _Bar:
-    """A rich progress bar over chunks, on stderr (stdout stays for the summary)."""
-
-    def __init__(self, enabled: bool, total: int, done: int):
-        self.enabled, self.total, self.done = enabled, total, done
-
-    def __enter__(self):
-        if self.enabled:
-            from rich.console import Console
-            from rich.progress import Progress
-
-            self.progress = Progress(console=Console(stderr=True))
-            self.progress.start()
-            self.task = self.progress.add_task("sweep chunks", total=self.total, completed=self.done)
-        return self
-
-    def advance(self):
-        if self.enabled:
-            self.progress.advance(self.task)
-
-    def __exit__(self, *exc):
-        if self.enabled:
-            self.progress.stop()
-        return False
