@@ -68,3 +68,192 @@ def test_sweep_cli_writes_nothing_on_a_piped_stderr(tmp_path):
                            str(tmp_path / "out")], capture_output=True, text=True, env=env, timeout=CLI_TIMEOUT)
     assert done.returncode == 0, done.stderr
     assert done.stderr == "", done.stderr
+
+
+# --- 2. --out that cannot be written: refused before any work, in sweep and verify -------------------------------
+
+
+def forbid_work(monkeypatch):
+    """Fail the test if a sweep chunk or a verification starts."""
+    from numerics.sweep import measures as sweep_measures
+    from proofs_check.verification import runner
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the work started before --out was checked")
+
+    monkeypatch.setattr(sweep_measures, "compute_chunk", forbidden)
+    monkeypatch.setattr(runner, "run", forbidden)
+
+
+@pytest.fixture
+def no_work(monkeypatch):
+    forbid_work(monkeypatch)
+
+
+def unwritable_outs(tmp_path: Path) -> list[Path]:
+    (tmp_path / "file").write_text("x")
+    outs = [tmp_path / "file" / "sub", tmp_path / "file" / "a" / "b", Path("/proc/a2ad-sweep-out")]  # root cannot write
+    if os.geteuid() != 0:  # root writes into a mode-0555 folder anyway
+        (tmp_path / "ro").mkdir(mode=0o555)
+        outs += [tmp_path / "ro" / "out", tmp_path / "ro"]
+    return outs
+
+
+def test_unwritable_out_is_refused_before_work(tmp_path, capsys, no_work):
+    spec = write_spec(tmp_path)
+    for out in unwritable_outs(tmp_path):
+        for args in (["sweep", str(spec), "--out", str(out)], ["verify", "--claims", "C1", "--out", str(out)]):
+            line = cli_error(capsys, args)
+            assert "--out" in line and str(out) in line, line
+
+
+def test_sweep_out_slots_are_checked_before_work(tmp_path, capsys, monkeypatch):
+    spec, out, _ = finished(tmp_path, capsys)
+    sweep_run.chunk_path(out, 2).unlink()
+    (out / "phase.png").unlink()
+    (out / "phase.png").mkdir()  # the figure's place is a folder: refused now, not after the missing chunk
+    forbid_work(monkeypatch)
+    assert "phase.png" in cli_error(capsys, ["sweep", str(spec), "--out", str(out), "--resume"])
+
+
+def test_verify_out_slots_are_checked_before_work(tmp_path, capsys, no_work):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "figures").write_text("a file where the figures folder goes")
+    assert "figures" in cli_error(capsys, ["verify", "--claims", "C1", "--out", str(tmp_path / "a")])
+    (tmp_path / "b" / "report.json").mkdir(parents=True)
+    assert "report.json" in cli_error(capsys, ["verify", "--claims", "C1", "--out", str(tmp_path / "b"), "--force"])
+
+
+def test_probe_leaves_nothing_behind(tmp_path):
+    from numerics.io import outputs
+
+    outputs.check_writable_dir("--out", tmp_path / "new" / "deeper")
+    assert list(tmp_path.iterdir()) == []  # neither the folder nor the probe file stays
+
+
+# --- 3. --force never follows a link out of DIR -----------------------------------------------------------------
+
+
+def outside_targets(tmp_path: Path) -> dict[str, Path]:
+    outside = tmp_path / "outside"
+    (outside / "folder").mkdir(parents=True)
+    (outside / "folder" / "keep.txt").write_text("precious")
+    (outside / "spec.json").write_text("precious spec")
+    (outside / "figure.png").write_text("precious figure")
+    return {"results": outside / "folder", "spec.json": outside / "spec.json", "phase.png": outside / "figure.png"}
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): p.read_text() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_force_removes_links_not_their_targets(tmp_path, capsys):
+    spec, out = write_spec(tmp_path), tmp_path / "out"
+    targets = outside_targets(tmp_path)
+    before = snapshot(tmp_path / "outside")
+    out.mkdir()
+    for name, target in targets.items():
+        (out / name).symlink_to(target)
+    assert sweep(capsys, spec, out, "--force") == 0
+    assert snapshot(tmp_path / "outside") == before  # every target intact, the folder's file too
+    for name in targets:
+        assert not (out / name).is_symlink() and (out / name).exists()  # replaced by the sweep's own outputs
+
+
+@pytest.mark.parametrize("name", ["results", "spec.json", "phase.png"])
+def test_resume_refuses_a_linked_output(tmp_path, capsys, name):
+    spec, out = write_spec(tmp_path), tmp_path / "out"
+    assert sweep(capsys, spec, out) == 0
+    targets = outside_targets(tmp_path)
+    before = snapshot(tmp_path / "outside")
+    sweep_run._remove(out / name)
+    (out / name).symlink_to(targets[name])
+    assert "symbolic link" in cli_error(capsys, ["sweep", str(spec), "--out", str(out), "--resume", "--no-progress"])
+    assert snapshot(tmp_path / "outside") == before
+
+
+# --- 4. --resume checks every Parquet part --------------------------------------------------------------------
+
+
+def finished(tmp_path: Path, capsys, raw=RAW, name="out") -> tuple[Path, Path, dict]:
+    spec_file = tmp_path / f"{name}.json"
+    spec_file.write_text(json.dumps(raw))
+    out = tmp_path / name
+    assert sweep(capsys, spec_file, out) == 0
+    return spec_file, out, sweep_run.read_results(out)
+
+
+def assert_same_results(got: dict, want: dict) -> None:
+    import numpy as np
+
+    assert got.keys() == want.keys()
+    for k in want:
+        np.testing.assert_array_equal(got[k], want[k], err_msg=k)
+
+
+def rewrite_part(path: Path, metadata=None, rows=None) -> None:
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    table = table if rows is None else table.slice(0, rows)
+    pq.write_table(table.replace_schema_metadata(metadata), path)
+
+
+BROKEN = {
+    "truncated": lambda p: p.write_bytes(p.read_bytes()[: p.stat().st_size // 2]),
+    "empty": lambda p: p.write_bytes(b""),
+    "garbage": lambda p: p.write_bytes(b"PAR1" + os.urandom(200)),
+    "a folder": lambda p: (p.unlink(), p.mkdir()),
+    "rows missing": lambda p: rewrite_part(p, metadata=sweep_run.part_metadata(sweep_spec.parse(RAW), 1), rows=1),
+}
+
+
+@pytest.mark.parametrize("how", BROKEN)
+def test_resume_recomputes_a_broken_part_of_this_grid(tmp_path, capsys, how):
+    spec_file, out, want = finished(tmp_path, capsys)
+    BROKEN[how](sweep_run.chunk_path(out, 1))
+    assert sweep(capsys, spec_file, out, "--resume") == 0
+    assert_same_results(sweep_run.read_results(out), want)
+
+
+def foreign_cases(tmp_path: Path, capsys) -> dict:
+    other = dict(RAW, axes={"agents.0.preconditioner": [0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.4, 1.6]})
+    _, other_out, _ = finished(tmp_path, capsys, other, "other")
+    spec = sweep_spec.parse(RAW)
+    old_schema = {**sweep_run.part_metadata(spec, 1), sweep_run.META_SCHEMA: b"0"}
+    part = "chunk-000001.parquet"
+    return {  # name in DIR/results -> how to make it from this grid's part 1
+        "another spec": (part, lambda p: p.write_bytes(sweep_run.chunk_path(other_out, 1).read_bytes())),
+        "another schema": (part, lambda p: rewrite_part(p, metadata=old_schema)),
+        "no metadata": (part, lambda p: rewrite_part(p, metadata=None)),
+        "another chunk's part": (part, lambda p: p.write_bytes(sweep_run.chunk_path(p.parent.parent, 2).read_bytes())),
+        "beyond the grid": ("chunk-000009.parquet", lambda p: p.write_bytes(b"")),
+        "a stray file": ("notes.txt", lambda p: p.write_text("mine")),
+    }
+
+
+def test_resume_refuses_a_foreign_part_by_name(tmp_path, capsys):
+    spec_file, out, want = finished(tmp_path, capsys)
+    for case, (name, make) in foreign_cases(tmp_path, capsys).items():
+        part = out / "results" / name
+        keep = part.read_bytes() if part.exists() else None
+        make(part)
+        line = cli_error(capsys, ["sweep", str(spec_file), "--out", str(out), "--resume", "--no-progress"])
+        assert name in line and "not a part of this sweep" in line, (case, line)
+        part.unlink()
+        if keep is not None:
+            part.write_bytes(keep)
+    assert sweep(capsys, spec_file, out, "--resume") == 0  # each planted file removed: resumes as before
+    assert_same_results(sweep_run.read_results(out), want)
+
+
+def test_parts_carry_the_spec_hash(tmp_path, capsys):
+    import hashlib
+
+    import pyarrow.parquet as pq
+
+    _, out, _ = finished(tmp_path, capsys)
+    meta = pq.read_metadata(sweep_run.chunk_path(out, 3)).metadata
+    stored = json.loads((out / "spec.json").read_text())["spec"]
+    assert meta[sweep_run.META_SPEC].decode() == hashlib.sha256(sweep_spec.canonical(stored).encode()).hexdigest()
+    assert meta[sweep_run.META_CHUNK] == b"3"

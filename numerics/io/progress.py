@@ -36,6 +36,6 @@ def bar(total: int, description: str, show: bool | None = None, completed: int =
         prog.refresh()
 
         def advance(n: int = 1, text: str | None = None) -> None:
-            prog.update(task, advance=n, **({"description": f"{description}: {text}"} if text else {}))
+            prog.update(task, advance=n, description=f"{description}: {text}" if text else None)
             prog.refresh()
         yield advance

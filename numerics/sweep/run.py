@@ -13,8 +13,10 @@ run leaves only whole chunk files; ``resume`` computes only the missing ones.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import shutil
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -31,6 +33,10 @@ from numerics.sweep.spec import Spec, canonical
 BACKENDS = ("local", "dask")
 MAX_CHUNKS = 100_000  # files in one results folder
 SCHEDULER_TIMEOUT = "10s"  # connecting to a scheduler that does not answer
+OUTPUT_NAMES = ("results", "spec.json", "phase.png")  # what --force removes (links themselves, never their targets)
+PART_NAME = re.compile(r"chunk-([0-9]{6})\.parquet")
+# Parquet key-value metadata of each part: which grid, which chunk, which package schema wrote it (--resume checks)
+META_SPEC, META_CHUNK, META_SCHEMA = b"a2ad.spec_sha256", b"a2ad.chunk", b"a2ad.schema_version"
 
 
 @dataclass
@@ -47,15 +53,71 @@ def chunk_path(out_dir: Path, chunk: int) -> Path:
     return out_dir / "results" / f"chunk-{chunk:06d}.parquet"
 
 
-def write_chunk(out_dir: Path, chunk: int, cols: dict[str, np.ndarray]) -> Path:
-    """Atomic (:func:`numerics.io.outputs.atomic`: a dot-file, ignored by Parquet dataset readers, renamed into place)."""
+def spec_hash(spec: Spec) -> str:
+    """SHA-256 of the spec's canonical JSON: the grid a part belongs to."""
+    return hashlib.sha256(canonical(spec.raw).encode()).hexdigest()
+
+
+def part_metadata(spec: Spec, chunk: int) -> dict[bytes, bytes]:
+    """The Parquet key-value metadata of a part: its spec's hash, its chunk index and the package schema."""
+    return {META_SPEC: spec_hash(spec).encode(), META_CHUNK: str(chunk).encode(),
+            META_SCHEMA: str(SCHEMA_VERSION).encode()}
+
+
+def write_chunk(out_dir: Path, chunk: int, cols: dict[str, np.ndarray], spec: Spec) -> Path:
+    """Write one part, with :func:`part_metadata`; atomic (:func:`numerics.io.outputs.atomic`: a dot-file,
+    ignored by Parquet dataset readers, renamed into place, which replaces a link, never its target)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     final = chunk_path(out_dir, chunk)
     with outputs.atomic(final) as tmp:
-        pq.write_table(pa.table(cols), tmp)
+        pq.write_table(pa.table(cols).replace_schema_metadata(part_metadata(spec, chunk)), tmp)
     return final
+
+
+def part_state(spec: Spec, path: Path) -> str:
+    """``"ok"``, ``"broken"`` (named as a part of this grid but unreadable, truncated or not the rows and
+    columns its metadata promises: recomputed) or ``"foreign: <why>"`` (another grid's, another schema's,
+    no a2ad metadata, a link, or a name outside this grid: refused)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    m = PART_NAME.fullmatch(path.name)
+    if m is None or int(m.group(1)) >= spec.n_chunks:
+        return f"foreign: not a part name of this grid ({spec.n_chunks} chunks)"
+    if path.is_symlink():
+        return "foreign: a symbolic link (a sweep never reads or writes through a link)"
+    try:
+        md = pq.read_metadata(path)
+        schema = pq.read_schema(path)
+    except (OSError, ValueError, pa.ArrowException):  # truncated (no footer), empty, a folder, garbage
+        return "broken"
+    meta = md.metadata or {}
+    for key, want in part_metadata(spec, int(m.group(1))).items():
+        if meta.get(key) != want:
+            got = meta.get(key, b"none").decode("utf-8", "replace")[:16]
+            return f"foreign: its {key.decode()} is {got!r}, this sweep's is {want.decode()[:16]!r}"
+    if md.num_rows != len(spec.chunk_points(int(m.group(1)))) or schema.names != sweep_measures.columns(spec):
+        return "broken"
+    return "ok"
+
+
+def _done_parts(spec: Spec, results: Path) -> set[int]:
+    """The chunks whose parts are whole (broken ones are removed, to be recomputed); a foreign file is refused."""
+    done = set()
+    for path in sorted(results.iterdir()):
+        if path.name.startswith((".", "_")):  # hidden: ignored by Parquet dataset readers too
+            continue
+        state = part_state(spec, path)
+        if state.startswith("foreign"):
+            raise InputError("--resume", str(path), f"is not a part of this sweep ({state[len('foreign: '):]}); "
+                                                    "move it away or use --force to start over")
+        if state == "broken":
+            _remove(path)  # a file (or folder) of this grid's name, not a link: those are foreign
+        else:
+            done.add(int(PART_NAME.fullmatch(path.name).group(1)))  # type: ignore[union-attr]
+    return done
 
 
 def read_results(out_dir, columns: list[str] | None = None) -> dict[str, np.ndarray]:
@@ -105,10 +167,13 @@ def prepare(spec: Spec, out_dir: Path, resume: bool, force: bool, spec_path: Pat
         raise InputError("--out", str(out_dir), "is not empty: pass --resume to finish that sweep or --force to "
                                                 "start over")
     if force and busy:
-        for name in ("results", "spec.json", "phase.png"):
-            target = out_dir / name
-            shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
+        for name in OUTPUT_NAMES:
+            _remove(out_dir / name)
     if resume and busy:
+        for name in OUTPUT_NAMES:
+            if (out_dir / name).is_symlink():
+                raise InputError("--resume", str(out_dir / name), "is a symbolic link: a sweep never writes through "
+                                                                  "a link; use --force (removes the link only)")
         try:
             manifest = json.loads(meta_path.read_text())
             stored = manifest["spec"]
@@ -119,13 +184,22 @@ def prepare(spec: Spec, out_dir: Path, resume: bool, force: bool, spec_path: Pat
         if manifest.get("columns") != cols:  # e.g. chunks of an older version's names
             raise InputError("--resume", str(meta_path), "lists other result columns (an older a2ad wrote them); "
                                                          "use --force to start over")
+    outputs.check_writable_dir("--out", out_dir, ("spec.json", "phase.png", "results/part"))
     outputs.make_dirs(out_dir / "results")
     for stale in (out_dir / "results").glob(outputs.temporary_glob("chunk-*")):  # left by a killed run (DIR is locked)
         stale.unlink(missing_ok=True)
     meta = versioned({"spec": spec.raw, "package_version": _package_version(), "n_points": spec.n_points,
                       "chunk_size": spec.chunk_size, "n_chunks": spec.n_chunks, "columns": cols})
     outputs.write_text(meta_path, json.dumps(meta, indent=2) + "\n")
-    return {c for c in range(spec.n_chunks) if chunk_path(out_dir, c).exists()}
+    return _done_parts(spec, out_dir / "results")
+
+
+def _remove(target: Path) -> None:
+    """Remove an output of DIR for --force: a link itself (never its target, even a folder), else the file or tree."""
+    if target.is_symlink() or not target.is_dir():
+        target.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(target)  # does not follow links inside the tree either
 
 
 def run(spec: Spec, out_dir, backend: str = "local", scheduler: str | None = None, workers: int | None = None,
@@ -144,13 +218,14 @@ def run(spec: Spec, out_dir, backend: str = "local", scheduler: str | None = Non
         _require_dask()
     out_dir = Path(out_dir)
     _check_flags(spec, out_dir, resume, force)
+    outputs.check_writable_dir("--out", out_dir)  # before the lock creates DIR and before any work
     with locks.hold(out_dir, directory=True):  # a second sweep on DIR is refused until this one ends
         done = prepare(spec, out_dir, resume, force, spec_path)
         todo = [c for c in range(spec.n_chunks) if c not in done]
         # progress.bar decides: never into a pipe, never with A2AD_NO_PROGRESS set
         with progress_bar.bar(spec.n_chunks, "sweep chunks", show=progress, completed=len(done)) as advance:
             for chunk, cols in _results(spec, todo, backend, scheduler, workers):
-                write_chunk(out_dir, chunk, cols)
+                write_chunk(out_dir, chunk, cols, spec)
                 advance()
         phase, note = None, "no plot requested"
         if plot:
