@@ -257,3 +257,184 @@ def test_parts_carry_the_spec_hash(tmp_path, capsys):
     stored = json.loads((out / "spec.json").read_text())["spec"]
     assert meta[sweep_run.META_SPEC].decode() == hashlib.sha256(sweep_spec.canonical(stored).encode()).hexdigest()
     assert meta[sweep_run.META_CHUNK] == b"3"
+
+
+# --- 5. Dask: other schemes, servers that are not schedulers, silence: one line, exit 2, bounded time -----------
+
+# Seconds --timeout gives a hostile server in these tests, and the bound on the whole failing command on a loaded
+# 2-core machine (importing distributed and starting its client loop take a few seconds of it).
+HOSTILE_TIMEOUT = 2
+HOSTILE_BOUND = 60
+RLIMIT_AS_BYTES = 4 * 2**30  # the client subprocess cannot allocate more: an exabyte read fails at once
+ADDRESS_SPACE_FLOOR = 2 * 2**30  # python + numpy + pyarrow + distributed map ~1-2 GiB of address space here
+
+
+def handshake_bytes(message) -> bytes:
+    """A Dask TCP message written independently of distributed: [total][n][len_1..][frames], native uint64."""
+    import struct
+
+    import msgpack
+
+    frame = msgpack.packb(message)
+    body = struct.pack("QQ", 1, len(frame)) + frame
+    return struct.pack("Q", len(body)) + body
+
+
+class HostileServer:
+    """A loopback TCP server (a thread) that answers every connection with ``reply`` (bytes, or None: close at once)
+    and then keeps it open, silent, until :meth:`close`."""
+
+    def __init__(self, reply: bytes | None):
+        import socket
+        import threading
+
+        self.reply, self.conns = reply, []
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.address = f"tcp://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:  # closed
+                return
+            if self.reply is None:
+                conn.close()
+                continue
+            self.conns.append(conn)
+            try:
+                conn.sendall(self.reply)
+            except OSError:
+                pass
+
+    def close(self):
+        import socket
+
+        self.sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept() (close alone does not, on Linux)
+        self.sock.close()
+        for c in self.conns:
+            c.close()
+        self.thread.join(timeout=5)
+
+
+HOSTILE = {
+    "HTTP server": b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",  # 'HTTP/1.1' read as ~5e18 bytes
+    "all ones": b"\xff" * 64,
+    "huge frame count": (24).to_bytes(8, sys.byteorder) + (2**40).to_bytes(8, sys.byteorder) + bytes(16),
+    "frames that do not add up": (24).to_bytes(8, sys.byteorder) + (1).to_bytes(8, sys.byteorder) + bytes(16),
+    "msgpack, not a handshake": handshake_bytes([1, 2, 3]),
+    "silent": b"",
+    "closes at once": None,
+    "handshake, then silence": handshake_bytes({"compression": None, "python": [3, 11, 7], "pickle-protocol": 5}),
+}
+
+
+@pytest.mark.parametrize("scheduler", ["tls://127.0.0.1:8786", "ucx://127.0.0.1:8786", "inproc://10.0.0.1/1/2",
+                                       "ws://127.0.0.1:8786", "127.0.0.1:8786", "tcp://127.0.0.1", "tcp://:8786",
+                                       "tcp://127.0.0.1:0", "tcp://127.0.0.1:70000", "tcp://127.0.0.1:８７８６",
+                                       "tcp://user@127.0.0.1:8786"])
+def test_other_addresses_are_refused_up_front(tmp_path, capsys, monkeypatch, scheduler):
+    forbid_work(monkeypatch)
+    line = cli_error(capsys, ["sweep", str(write_spec(tmp_path)), "--out", str(tmp_path / "o"), "--backend", "dask",
+                              "--scheduler", scheduler])
+    assert "--scheduler" in line and "error:" in line, line
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "1e9"])
+def test_bad_timeout(tmp_path, capsys, value):
+    line = cli_error(capsys, ["sweep", str(write_spec(tmp_path)), "--out", str(tmp_path / "o"), "--backend", "dask",
+                              "--scheduler", "tcp://127.0.0.1:1", "--timeout", value])
+    assert "--timeout" in line
+
+
+def test_timeout_needs_dask(tmp_path, capsys):
+    assert "--timeout" in cli_error(capsys, ["sweep", str(write_spec(tmp_path)), "--out", str(tmp_path / "o"),
+                                             "--timeout", "5"])
+
+
+@pytest.mark.parametrize("case", HOSTILE)
+def test_hostile_server_is_one_line_in_bounded_time(tmp_path, capsys, monkeypatch, case):
+    import time
+
+    forbid_work(monkeypatch)
+    server = HostileServer(HOSTILE[case])
+    try:
+        start = time.monotonic()
+        line = cli_error(capsys, ["sweep", str(write_spec(tmp_path)), "--out", str(tmp_path / "o"), "--no-progress",
+                                  "--backend", "dask", "--scheduler", server.address,
+                                  "--timeout", str(HOSTILE_TIMEOUT)])
+        elapsed = time.monotonic() - start
+    finally:
+        server.close()
+    assert "service error" in line and "--scheduler" in line and server.address in line, line
+    assert elapsed < HOSTILE_BOUND, elapsed
+
+
+def test_garbage_server_under_a_memory_limit(tmp_path):
+    """The client in a subprocess limited to RLIMIT_AS_BYTES of address space: it refuses the server without
+    allocating what the garbage announces (distributed alone would try 5e18 bytes: MemoryError, a traceback)."""
+    import resource
+    import time
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (RLIMIT_AS_BYTES, RLIMIT_AS_BYTES))
+
+    server = HostileServer(HOSTILE["HTTP server"])
+    try:
+        start = time.monotonic()
+        done = subprocess.run([sys.executable, "-m", "proofs_check.cli", "sweep", str(write_spec(tmp_path)), "--out",
+                               str(tmp_path / "o"), "--no-progress", "--backend", "dask", "--scheduler",
+                               server.address, "--timeout", str(HOSTILE_TIMEOUT)],
+                              capture_output=True, text=True, preexec_fn=limit, timeout=CLI_TIMEOUT)
+        elapsed = time.monotonic() - start
+    finally:
+        server.close()
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1 and "is not a Dask scheduler" in lines[0], done.stderr
+    assert elapsed < HOSTILE_BOUND
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024  # KiB on Linux
+    assert peak < ADDRESS_SPACE_FLOOR, peak
+
+
+def test_a_stretch_with_no_finished_chunk_is_bounded(tmp_path, capsys):
+    """A real scheduler with no worker: connecting works, no chunk ever finishes."""
+    import time
+
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=0, processes=False, protocol="tcp://", host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        start = time.monotonic()
+        line = cli_error(capsys, ["sweep", str(write_spec(tmp_path)), "--out", str(tmp_path / "o"), "--no-progress",
+                                  "--backend", "dask", "--scheduler", cluster.scheduler_address,
+                                  "--timeout", str(HOSTILE_TIMEOUT)])
+        elapsed = time.monotonic() - start
+    assert "no chunk finished within" in line, line
+    assert elapsed < HOSTILE_BOUND, elapsed
+
+
+PLANTED_NO_PROBE = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit}))
+from numerics.sweep import dask_backend
+dask_backend.probe_scheduler = lambda address, timeout: None  # planted: distributed reads the server unchecked
+from proofs_check.cli import main as cli
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("case", ["HTTP server", "msgpack, not a handshake"])
+def test_power_without_the_probe_distributed_fails_badly(tmp_path, case):
+    """The handshake check matters: without it (planted), the same server gives a traceback, not one line."""
+    server = HostileServer(HOSTILE[case])
+    try:
+        done = subprocess.run([sys.executable, "-c", PLANTED_NO_PROBE.format(limit=RLIMIT_AS_BYTES), "sweep",
+                               str(write_spec(tmp_path)), "--out", str(tmp_path / "o"), "--no-progress", "--backend",
+                               "dask", "--scheduler", server.address, "--timeout", str(HOSTILE_TIMEOUT)],
+                              capture_output=True, text=True, timeout=CLI_TIMEOUT)
+    finally:
+        server.close()
+    assert done.returncode != 2 and "Traceback" in done.stderr, done.stderr[-300:]

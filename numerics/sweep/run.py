@@ -25,14 +25,13 @@ from pathlib import Path
 import numpy as np
 
 from numerics.io import locks, outputs, progress as progress_bar
-from numerics.io.errors import InputError, ServiceError
+from numerics.io.errors import InputError
 from numerics.io.schema import SCHEMA_VERSION, versioned
 from numerics.sweep import measures as sweep_measures
 from numerics.sweep.spec import Spec, canonical
 
 BACKENDS = ("local", "dask")
 MAX_CHUNKS = 100_000  # files in one results folder
-SCHEDULER_TIMEOUT = "10s"  # connecting to a scheduler that does not answer
 OUTPUT_NAMES = ("results", "spec.json", "phase.png")  # what --force removes (links themselves, never their targets)
 PART_NAME = re.compile(r"chunk-([0-9]{6})\.parquet")
 # Parquet key-value metadata of each part: which grid, which chunk, which package schema wrote it (--resume checks)
@@ -204,8 +203,12 @@ def _remove(target: Path) -> None:
 
 def run(spec: Spec, out_dir, backend: str = "local", scheduler: str | None = None, workers: int | None = None,
         resume: bool = False, force: bool = False, progress: bool = False, spec_path=None,
-        plot: bool = True) -> Outcome:
-    """Compute every missing chunk, write it, then draw DIR/phase.png."""
+        plot: bool = True, timeout: float | None = None) -> Outcome:
+    """Compute every missing chunk, write it, then draw DIR/phase.png.
+
+    ``timeout`` (seconds, ``dask`` only; default :data:`numerics.sweep.dask_backend.DEFAULT_TIMEOUT`) bounds
+    connecting to the cluster and every stretch with no finished chunk (ServiceError past it).
+    """
     if backend not in BACKENDS:
         raise InputError("--backend", backend, f"must be one of {list(BACKENDS)}")
     if scheduler is not None and backend != "dask":
@@ -214,8 +217,15 @@ def run(spec: Spec, out_dir, backend: str = "local", scheduler: str | None = Non
         raise InputError("--workers", workers, "does not apply with --scheduler: the cluster has its own workers")
     if workers is not None and (workers < 1 or workers > 1024):
         raise InputError("--workers", workers, "must be between 1 and 1024")
+    if timeout is not None and backend != "dask":
+        raise InputError("--timeout", timeout, "applies to --backend dask only")
     if backend == "dask":
         _require_dask()
+        from numerics.sweep import dask_backend
+
+        timeout = dask_backend.check_timeout(dask_backend.DEFAULT_TIMEOUT if timeout is None else timeout)
+        if scheduler is not None:
+            dask_backend.scheduler_address(scheduler)  # the scheme and form, before any work
     out_dir = Path(out_dir)
     _check_flags(spec, out_dir, resume, force)
     outputs.check_writable_dir("--out", out_dir)  # before the lock creates DIR and before any work
@@ -224,7 +234,7 @@ def run(spec: Spec, out_dir, backend: str = "local", scheduler: str | None = Non
         todo = [c for c in range(spec.n_chunks) if c not in done]
         # progress.bar decides: never into a pipe, never with A2AD_NO_PROGRESS set
         with progress_bar.bar(spec.n_chunks, "sweep chunks", show=progress, completed=len(done)) as advance:
-            for chunk, cols in _results(spec, todo, backend, scheduler, workers):
+            for chunk, cols in _results(spec, todo, backend, scheduler, workers, timeout):
                 write_chunk(out_dir, chunk, cols, spec)
                 advance()
         phase, note = None, "no plot requested"
@@ -236,12 +246,14 @@ def run(spec: Spec, out_dir, backend: str = "local", scheduler: str | None = Non
     return Outcome(out_dir, len(todo), len(done), spec.n_points, phase, note)
 
 
-def _results(spec: Spec, todo: list[int], backend: str, scheduler, workers):
+def _results(spec: Spec, todo: list[int], backend: str, scheduler, workers, timeout: float | None):
     """Yield ``(chunk, columns)`` as chunks finish (any order)."""
     if not todo:
         return
     if backend == "dask":
-        yield from _dask_results(spec, todo, scheduler, workers)
+        from numerics.sweep import dask_backend
+
+        yield from dask_backend.results(spec, todo, scheduler, workers, timeout or dask_backend.DEFAULT_TIMEOUT)
     elif (not spec.expensive and "simulate" not in spec.measures) or workers == 1:
         for c in todo:  # batched closed forms: one numpy call chain per chunk, here
             yield c, sweep_measures.compute_chunk(spec, c)
@@ -261,29 +273,3 @@ def _require_dask():
     except ImportError:
         raise InputError("--backend", "dask", "needs the optional extra: pip install 'a2a-dynamics[distributed]'"
                          ) from None
-
-
-def _dask_results(spec: Spec, todo, scheduler, workers):
-    from distributed import Client, LocalCluster, as_completed as dask_completed
-
-    cluster = None
-    if scheduler is None:
-        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
-        address = cluster
-    else:
-        address = scheduler
-    try:
-        try:
-            client = Client(address, timeout=SCHEDULER_TIMEOUT)
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise ServiceError("--scheduler", scheduler, f"no Dask scheduler answered ({exc})") from None
-        with client:
-            futures = [client.submit(sweep_measures.compute_chunk, spec, c, pure=False, retries=1) for c in todo]
-            index = {f.key: c for f, c in zip(futures, todo)}
-            for f in dask_completed(futures):
-                yield index[f.key], f.result()
-                f.release()
-    finally:
-        if cluster is not None:
-            cluster.close()
