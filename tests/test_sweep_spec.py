@@ -5,6 +5,7 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from numerics.io.errors import InputError
 from numerics.sweep import spec as sweep_spec
@@ -168,3 +169,29 @@ def test_gap_axes_geometry():
             assert np.linalg.norm(delta) == pytest.approx(s * np.linalg.norm(delta0), rel=1e-12)
             cos = delta @ delta0 / (np.linalg.norm(delta) * np.linalg.norm(delta0))
             assert np.arccos(np.clip(cos, -1, 1)) == pytest.approx(theta, abs=1e-7)
+
+
+# Components of axis paths: real keys, ASCII indices, and digits of other scripts ('²' is Unicode category No,
+# '٣' and '０' Nd), which str.isdigit accepts and int() refuses or reads as another number.
+PATH_PARTS = st.one_of(st.sampled_from(["agents", "0", "1", "2", "preconditioner", "target", "geometry", "prompt",
+                                        "X", "y", "steps_per_turn", "initial_message", "name", ""]),
+                       st.text(st.characters(categories=["Nd", "No"]), min_size=1, max_size=2),
+                       st.text(max_size=3))
+
+
+INDEX = st.one_of(st.sampled_from(["0", "1"]), st.text(st.characters(categories=["Nd", "No"]), min_size=1, max_size=1))
+TEMPLATES = st.sampled_from(["agents.{}.preconditioner", "agents.0.target.{}", "agents.1.preconditioner.{}.0",
+                             "initial_message.{}", "agents.{}.geometry.0.1", "agents.{}.steps_per_turn"])
+PATHS = st.one_of(st.builds(str.format, TEMPLATES, INDEX), st.lists(PATH_PARTS, min_size=1, max_size=5).map(".".join))
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow])
+@given(path=PATHS)
+def test_fuzz_axis_paths(path):
+    """Any axis path is a valid axis or an InputError naming it: never another exception."""
+    try:
+        spec = sweep_spec.parse(spec_with(axes={path: [0.5, 1.0]}))
+    except InputError:  # the path's problem, or the config's at that key (a new top-level key, a bad entry)
+        return
+    assert all(part.isascii() for part in path.split(".") if part.isdigit())  # indices taken are ASCII
+    assert spec.n_points == 2
