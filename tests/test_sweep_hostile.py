@@ -325,6 +325,7 @@ HOSTILE = {
     "huge frame count": (24).to_bytes(8, sys.byteorder) + (2**40).to_bytes(8, sys.byteorder) + bytes(16),
     "frames that do not add up": (24).to_bytes(8, sys.byteorder) + (1).to_bytes(8, sys.byteorder) + bytes(16),
     "msgpack, not a handshake": handshake_bytes([1, 2, 3]),
+    "a map without the handshake keys": handshake_bytes({"op": "hello", "python": [3, 11]}),
     "silent": b"",
     "closes at once": None,
     "handshake, then silence": handshake_bytes({"compression": None, "python": [3, 11, 7], "pickle-protocol": 5}),

@@ -73,24 +73,33 @@ def _recv_exactly(sock: socket.socket, n: int, deadline: float) -> bytes:
     return bytes(data)
 
 
-def _is_handshake(payload: bytes) -> bool:
-    """Frames ``[n, len_1..len_n, frame_1..frame_n]`` whose first frame is a msgpack map naming ``compression``."""
-    import msgpack  # type: ignore[import-untyped]  # a dependency of distributed (no stubs)
+# The keys of a scheduler's handshake map, as msgpack writes them (a fixstr: 0xa0 + length, then the text).
+_HANDSHAKE_KEYS = (b"\xabcompression", b"\xa6python")
 
+
+def _is_handshake(payload: bytes) -> bool:
+    """Frames ``[n, len_1..len_n, frame_1..frame_n]`` whose first frame is a msgpack map (a fixmap or map16
+    header byte) holding the keys ``compression`` and ``python``. Checked on the bytes: nothing is decoded."""
     if len(payload) < _Q.size:
         return False
     (n,) = _Q.unpack_from(payload)
     if not 1 <= n <= MAX_HANDSHAKE_FRAMES or len(payload) < _Q.size * (1 + n):
         return False
     lengths = struct.unpack_from(f"{n}Q", payload, _Q.size)
-    if _Q.size * (1 + n) + sum(lengths) != len(payload):
-        return False
     start = _Q.size * (1 + n)
-    try:
-        message = msgpack.unpackb(payload[start:start + lengths[0]], raw=False)
-    except Exception:  # noqa: BLE001 - msgpack raises several classes on garbage; any of them means "not Dask"
+    if start + sum(lengths) != len(payload) or lengths[0] == 0:
         return False
-    return isinstance(message, dict) and "compression" in message and "python" in message
+    first = payload[start:start + lengths[0]]
+    return (0x80 <= first[0] <= 0x8f or first[0] == 0xde) and all(key in first for key in _HANDSHAKE_KEYS)
+
+
+def require() -> None:
+    """InputError naming the extra when distributed is not installed."""
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise InputError("--backend", "dask", "needs the optional extra: pip install 'a2a-dynamics[distributed]'"
+                         ) from None
 
 
 def probe_scheduler(address: str, timeout: float) -> None:

@@ -220,8 +220,9 @@ def run(spec: Spec, out_dir, backend: str = "local", scheduler: str | None = Non
     if timeout is not None and backend != "dask":
         raise InputError("--timeout", timeout, "applies to --backend dask only")
     if backend == "dask":
-        _require_dask()
         from numerics.sweep import dask_backend
+
+        dask_backend.require()
 
         timeout = dask_backend.check_timeout(dask_backend.DEFAULT_TIMEOUT if timeout is None else timeout)
         if scheduler is not None:
@@ -265,11 +266,3 @@ def _results(spec: Spec, todo: list[int], backend: str, scheduler, workers, time
                 yield futures[f], f.result()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _require_dask():
-    try:
-        import distributed  # noqa: F401
-    except ImportError:
-        raise InputError("--backend", "dask", "needs the optional extra: pip install 'a2a-dynamics[distributed]'"
-                         ) from None
