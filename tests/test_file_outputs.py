@@ -409,8 +409,7 @@ def test_an_unanswered_dask_scheduler_is_a_service_error(monkeypatch):
     monkeypatch.setattr(distributed, "Client", refuse)
     spec = sweep_spec.parse(SWEEP_SPEC)
     with pytest.raises(ServiceError, match="no Dask scheduler answered"):  # the handshake probe refuses port 1
-        list(dask_backend.results(spec, [0], "tcp://127.0.0.1:1", None, timeout=5.0))
-    monkeypatch.setattr(dask_backend, "probe_scheduler", lambda address, timeout: None)
+        dask_backend.probe_scheduler("tcp://127.0.0.1:1", timeout=5.0)
     with pytest.raises(ServiceError, match="no Dask scheduler answered"):  # and the client's own failure too
         list(dask_backend.results(spec, [0], "tcp://127.0.0.1:1", None, timeout=5.0))
 

@@ -151,13 +151,13 @@ def _run(spec, todo, scheduler, workers, timeout):
                                dashboard_address=None)
         address = cluster
     else:
-        probe_scheduler(scheduler, timeout)
-        address = scheduler
+        address = scheduler  # probed by the caller before DIR was touched (probe_scheduler)
     try:
         try:
             client = Client(address, timeout=timeout)
         except (OSError, TimeoutError, ValueError) as exc:
-            raise ServiceError("--scheduler", scheduler, f"no Dask scheduler answered ({exc})") from None
+            raise ServiceError("--scheduler", scheduler, f"no Dask scheduler answered within {timeout:g} s "
+                                                         f"(--timeout): {str(exc) or type(exc).__name__}") from None
         try:
             futures = [client.submit(sweep_measures.compute_chunk, spec, c, pure=False, retries=1) for c in todo]
             index = {f.key: c for f, c in zip(futures, todo)}

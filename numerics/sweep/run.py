@@ -225,8 +225,8 @@ def run(spec: Spec, out_dir, backend: str = "local", scheduler: str | None = Non
         dask_backend.require()
 
         timeout = dask_backend.check_timeout(dask_backend.DEFAULT_TIMEOUT if timeout is None else timeout)
-        if scheduler is not None:
-            dask_backend.scheduler_address(scheduler)  # the scheme and form, before any work
+        if scheduler is not None:  # the scheme and form, then a scheduler's handshake: before DIR is touched
+            dask_backend.probe_scheduler(scheduler, timeout)
     out_dir = Path(out_dir)
     _check_flags(spec, out_dir, resume, force)
     outputs.check_writable_dir("--out", out_dir)  # before the lock creates DIR and before any work
