@@ -398,7 +398,7 @@ def attack(config: ConfigSource, kind: str, *, point: ArrayLike | None = None, e
 
 def run_sweep(spec: str | Path | dict[str, Any], out: str | Path, *, backend: str = "local",
               scheduler: str | None = None, workers: int | None = None, resume: bool = False, force: bool = False,
-              progress: bool = False) -> SweepResult:
+              progress: bool = False, timeout: float | None = None) -> SweepResult:
     """Evaluate a grid of configs (closed forms, simulation, trained LSA) into Parquet files.
 
     Parameters
@@ -416,7 +416,10 @@ def run_sweep(spec: str | Path | dict[str, Any], out: str | Path, *, backend: st
     resume, force : bool, optional
         Compute only the missing chunks; or delete previous results first.
     progress : bool, optional
-        Draw a progress bar on stderr.
+        Draw a progress bar on stderr (never into a pipe, nor with ``A2AD_NO_PROGRESS`` set).
+    timeout : float, optional
+        ``dask`` only: seconds allowed to connect and for any stretch with no finished chunk
+        (default 120); past it, ``ServiceError`` (exit 2).
 
     Returns
     -------
@@ -443,7 +446,7 @@ def run_sweep(spec: str | Path | dict[str, Any], out: str | Path, *, backend: st
     else:
         parsed, spec_path = sweep_spec.load(spec), spec
     o = sweep_run.run(parsed, out, backend=backend, scheduler=scheduler, workers=workers, resume=resume, force=force,
-                      progress=progress, spec_path=spec_path)
+                      progress=progress, spec_path=spec_path, timeout=timeout)
     return SweepResult(out_dir=str(o.out_dir), n_points=o.n_points, chunks=parsed.n_chunks, computed=o.computed,
                        skipped=o.skipped, phase=None if o.phase is None else str(o.phase), phase_note=o.phase_note)
 

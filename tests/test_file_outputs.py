@@ -401,15 +401,17 @@ def test_a_failed_service_is_not_reported_as_bad_input(tmp_path, capsys):
 
 def test_an_unanswered_dask_scheduler_is_a_service_error(monkeypatch):
     distributed = pytest.importorskip("distributed")
-    from numerics.sweep import run as sweep_run
+    from numerics.sweep import dask_backend
 
     def refuse(*args, **kwargs):
         raise OSError("connection refused")
 
     monkeypatch.setattr(distributed, "Client", refuse)
     spec = sweep_spec.parse(SWEEP_SPEC)
-    with pytest.raises(ServiceError, match="no Dask scheduler answered"):
-        list(sweep_run._dask_results(spec, [0], "tcp://127.0.0.1:1", None))
+    with pytest.raises(ServiceError, match="no Dask scheduler answered"):  # the handshake probe refuses port 1
+        dask_backend.probe_scheduler("tcp://127.0.0.1:1", timeout=5.0)
+    with pytest.raises(ServiceError, match="no Dask scheduler answered"):  # and the client's own failure too
+        list(dask_backend.results(spec, [0], "tcp://127.0.0.1:1", None, timeout=5.0))
 
 
 def test_the_exit_statuses_are_documented():

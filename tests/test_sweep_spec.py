@@ -5,6 +5,7 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from numerics.io.errors import InputError
 from numerics.sweep import spec as sweep_spec
@@ -36,6 +37,12 @@ BAD = [
     ("missing path", spec_with(axes={"agents.0.stepsize": [1.0], "agents.5.target.0": [1.0]}), "axis"),
     ("index out of range", spec_with(axes={"agents.0.target.7": [1.0]}), "axis"),
     ("path to a vector", spec_with(axes={"agents.0.target": [1.0]}), "axis"),
+    # digits of other scripts: '²' passes str.isdigit but int() refuses it (it crashed); '٠' and '０' int() reads
+    # as 0, so the column would be named by a path that is not the entry it sets: only ASCII indices
+    ("superscript digit", spec_with(axes={"agents.².preconditioner": [1.0]}), "agents.².preconditioner"),
+    ("arabic-indic digit", spec_with(axes={"agents.٠.preconditioner": [1.0]}), "agents.٠.preconditioner"),
+    ("fullwidth digit", spec_with(axes={"agents.0.target.０": [1.0]}), "agents.0.target.０"),
+    ("fullwidth entry", spec_with(axes={"agents.1.preconditioner.１.1": [1.0]}), "agents.1.preconditioner.１.1"),
     ("NaN value", spec_with(axes={"agents.0.preconditioner": [0.1, float("nan")]}), "axes.agents.0.preconditioner"),
     ("string value", spec_with(axes={"agents.0.preconditioner": ["big"]}), "axes.agents.0.preconditioner"),
     ("boolean value", spec_with(axes={"agents.0.preconditioner": [True]}), "axes.agents.0.preconditioner"),
@@ -117,17 +124,13 @@ def test_dask_backend_without_dask_is_one_line(tmp_path, capsys, monkeypatch):
 def test_unreachable_scheduler_is_one_line(tmp_path, capsys, monkeypatch):
     import socket
 
-    from numerics.sweep import run as sweep_run
-
-    monkeypatch.setattr(sweep_run, "SCHEDULER_TIMEOUT", "1s")  # a refused connection is retried until then
-
     with socket.socket() as s:  # a port with nobody listening
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     good = tmp_path / "good.json"
     good.write_text(json.dumps(GOOD))
     line = cli_error(capsys, ["sweep", str(good), "--out", str(tmp_path / "o"), "--backend", "dask",
-                              "--scheduler", f"tcp://127.0.0.1:{port}", "--no-progress"])
+                              "--scheduler", f"tcp://127.0.0.1:{port}", "--no-progress", "--timeout", "1"])
     assert "--scheduler" in line
 
 
@@ -166,3 +169,29 @@ def test_gap_axes_geometry():
             assert np.linalg.norm(delta) == pytest.approx(s * np.linalg.norm(delta0), rel=1e-12)
             cos = delta @ delta0 / (np.linalg.norm(delta) * np.linalg.norm(delta0))
             assert np.arccos(np.clip(cos, -1, 1)) == pytest.approx(theta, abs=1e-7)
+
+
+# Components of axis paths: real keys, ASCII indices, and digits of other scripts ('²' is Unicode category No,
+# '٣' and '０' Nd), which str.isdigit accepts and int() refuses or reads as another number.
+PATH_PARTS = st.one_of(st.sampled_from(["agents", "0", "1", "2", "preconditioner", "target", "geometry", "prompt",
+                                        "X", "y", "steps_per_turn", "initial_message", "name", ""]),
+                       st.text(st.characters(categories=["Nd", "No"]), min_size=1, max_size=2),
+                       st.text(max_size=3))
+
+
+INDEX = st.one_of(st.sampled_from(["0", "1"]), st.text(st.characters(categories=["Nd", "No"]), min_size=1, max_size=1))
+TEMPLATES = st.sampled_from(["agents.{}.preconditioner", "agents.0.target.{}", "agents.1.preconditioner.{}.0",
+                             "initial_message.{}", "agents.{}.geometry.0.1", "agents.{}.steps_per_turn"])
+PATHS = st.one_of(st.builds(str.format, TEMPLATES, INDEX), st.lists(PATH_PARTS, min_size=1, max_size=5).map(".".join))
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow])
+@given(path=PATHS)
+def test_fuzz_axis_paths(path):
+    """Any axis path is a valid axis or an InputError naming it: never another exception."""
+    try:
+        spec = sweep_spec.parse(spec_with(axes={path: [0.5, 1.0]}))
+    except InputError:  # the path's problem, or the config's at that key (a new top-level key, a bad entry)
+        return
+    assert all(part.isascii() for part in path.split(".") if part.isdigit())  # indices taken are ASCII
+    assert spec.n_points == 2

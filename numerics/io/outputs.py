@@ -67,6 +67,30 @@ def check_path(option: str, path, inputs=(), force: bool = False, directory: boo
     return path
 
 
+def check_writable_dir(option: str, path, files=()) -> Path:
+    """Before any work: folder ``path`` can be created and written, and each of ``files`` written in it.
+
+    A probe file is created in ``path`` (or its nearest existing ancestor) and removed at once:
+    ``os.access`` says yes to root on a read-only folder and knows nothing of ``/proc``. Each
+    name of ``files`` (relative to ``path``, e.g. ``figures/x.png``) must not be a folder nor lie
+    under a regular file. InputError naming ``option`` and the path otherwise.
+    """
+    path = check_path(option, path, directory=True)
+    base = path if path.exists() else _nearest_existing(path)
+    try:
+        _new_temporary(base / ".a2ad-probe").unlink()
+    except OSError as exc:
+        raise InputError(option, str(path), f"cannot be written: {base}: {exc.strerror or exc}") from None
+    for name in files:
+        target = path / name
+        for parent in reversed(target.relative_to(path).parents[:-1]):  # figures, then figures/sub, ...
+            if (path / parent).exists() and not (path / parent).is_dir():
+                raise InputError(option, str(path), f"cannot hold {name}: {path / parent} is not a directory")
+        if target.is_dir() and not target.is_symlink():
+            raise InputError(option, str(path), f"cannot hold {name}: {target} is a directory")
+    return path
+
+
 def check_files_in(option: str, directory, names, force: bool = False) -> None:
     """Refuse (without ``force``) when any of ``names`` already exists in ``directory``."""
     existing = [n for n in names if (Path(directory) / n).exists()]

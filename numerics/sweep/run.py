@@ -13,8 +13,10 @@ run leaves only whole chunk files; ``resume`` computes only the missing ones.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import shutil
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -22,15 +24,18 @@ from pathlib import Path
 
 import numpy as np
 
-from numerics.io import locks, outputs
-from numerics.io.errors import InputError, ServiceError
+from numerics.io import locks, outputs, progress as progress_bar
+from numerics.io.errors import InputError
 from numerics.io.schema import SCHEMA_VERSION, versioned
 from numerics.sweep import measures as sweep_measures
 from numerics.sweep.spec import Spec, canonical
 
 BACKENDS = ("local", "dask")
 MAX_CHUNKS = 100_000  # files in one results folder
-SCHEDULER_TIMEOUT = "10s"  # connecting to a scheduler that does not answer
+OUTPUT_NAMES = ("results", "spec.json", "phase.png")  # what --force removes (links themselves, never their targets)
+PART_NAME = re.compile(r"chunk-([0-9]{6})\.parquet")
+# Parquet key-value metadata of each part: which grid, which chunk, which package schema wrote it (--resume checks)
+META_SPEC, META_CHUNK, META_SCHEMA = b"a2ad.spec_sha256", b"a2ad.chunk", b"a2ad.schema_version"
 
 
 @dataclass
@@ -47,16 +52,71 @@ def chunk_path(out_dir: Path, chunk: int) -> Path:
     return out_dir / "results" / f"chunk-{chunk:06d}.parquet"
 
 
-def write_chunk(out_dir: Path, chunk: int, cols: dict[str, np.ndarray]) -> Path:
-    """Atomic (:func:`numerics.io.outputs.atomic`: a dot-file, ignored by Parquet dataset readers, renamed into
-    place)."""
+def spec_hash(spec: Spec) -> str:
+    """SHA-256 of the spec's canonical JSON: the grid a part belongs to."""
+    return hashlib.sha256(canonical(spec.raw).encode()).hexdigest()
+
+
+def part_metadata(spec: Spec, chunk: int) -> dict[bytes, bytes]:
+    """The Parquet key-value metadata of a part: its spec's hash, its chunk index and the package schema."""
+    return {META_SPEC: spec_hash(spec).encode(), META_CHUNK: str(chunk).encode(),
+            META_SCHEMA: str(SCHEMA_VERSION).encode()}
+
+
+def write_chunk(out_dir: Path, chunk: int, cols: dict[str, np.ndarray], spec: Spec) -> Path:
+    """Write one part, with :func:`part_metadata`; atomic (:func:`numerics.io.outputs.atomic`: a dot-file,
+    ignored by Parquet dataset readers, renamed into place, which replaces a link, never its target)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     final = chunk_path(out_dir, chunk)
     with outputs.atomic(final) as tmp:
-        pq.write_table(pa.table(cols), tmp)
+        pq.write_table(pa.table(cols).replace_schema_metadata(part_metadata(spec, chunk)), tmp)
     return final
+
+
+def part_state(spec: Spec, path: Path) -> str:
+    """``"ok"``, ``"broken"`` (named as a part of this grid but unreadable, truncated or not the rows and
+    columns its metadata promises: recomputed) or ``"foreign: <why>"`` (another grid's, another schema's,
+    no a2ad metadata, a link, or a name outside this grid: refused)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    m = PART_NAME.fullmatch(path.name)
+    if m is None or int(m.group(1)) >= spec.n_chunks:
+        return f"foreign: not a part name of this grid ({spec.n_chunks} chunks)"
+    if path.is_symlink():
+        return "foreign: a symbolic link (a sweep never reads or writes through a link)"
+    try:
+        md = pq.read_metadata(path)
+        schema = pq.read_schema(path)
+    except (OSError, ValueError, pa.ArrowException):  # truncated (no footer), empty, a folder, garbage
+        return "broken"
+    meta = md.metadata or {}
+    for key, want in part_metadata(spec, int(m.group(1))).items():
+        if meta.get(key) != want:
+            got = meta.get(key, b"none").decode("utf-8", "replace")[:16]
+            return f"foreign: its {key.decode()} is {got!r}, this sweep's is {want.decode()[:16]!r}"
+    if md.num_rows != len(spec.chunk_points(int(m.group(1)))) or schema.names != sweep_measures.columns(spec):
+        return "broken"
+    return "ok"
+
+
+def _done_parts(spec: Spec, results: Path) -> set[int]:
+    """The chunks whose parts are whole (broken ones are removed, to be recomputed); a foreign file is refused."""
+    done = set()
+    for path in sorted(results.iterdir()):
+        if path.name.startswith((".", "_")):  # hidden: ignored by Parquet dataset readers too
+            continue
+        state = part_state(spec, path)
+        if state.startswith("foreign"):
+            raise InputError("--resume", str(path), f"is not a part of this sweep ({state[len('foreign: '):]}); "
+                                                    "move it away or use --force to start over")
+        if state == "broken":
+            _remove(path)  # a file (or folder) of this grid's name, not a link: those are foreign
+        else:
+            done.add(int(PART_NAME.fullmatch(path.name).group(1)))  # type: ignore[union-attr]
+    return done
 
 
 def read_results(out_dir, columns: list[str] | None = None) -> dict[str, np.ndarray]:
@@ -106,10 +166,13 @@ def prepare(spec: Spec, out_dir: Path, resume: bool, force: bool, spec_path: Pat
         raise InputError("--out", str(out_dir), "is not empty: pass --resume to finish that sweep or --force to "
                                                 "start over")
     if force and busy:
-        for name in ("results", "spec.json", "phase.png"):
-            target = out_dir / name
-            shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
+        for name in OUTPUT_NAMES:
+            _remove(out_dir / name)
     if resume and busy:
+        for name in OUTPUT_NAMES:
+            if (out_dir / name).is_symlink():
+                raise InputError("--resume", str(out_dir / name), "is a symbolic link: a sweep never writes through "
+                                                                  "a link; use --force (removes the link only)")
         try:
             manifest = json.loads(meta_path.read_text())
             stored = manifest["spec"]
@@ -120,19 +183,32 @@ def prepare(spec: Spec, out_dir: Path, resume: bool, force: bool, spec_path: Pat
         if manifest.get("columns") != cols:  # e.g. chunks of an older version's names
             raise InputError("--resume", str(meta_path), "lists other result columns (an older a2ad wrote them); "
                                                          "use --force to start over")
+    outputs.check_writable_dir("--out", out_dir, ("spec.json", "phase.png", "results/part"))
     outputs.make_dirs(out_dir / "results")
     for stale in (out_dir / "results").glob(outputs.temporary_glob("chunk-*")):  # left by a killed run (DIR is locked)
         stale.unlink(missing_ok=True)
     meta = versioned({"spec": spec.raw, "package_version": _package_version(), "n_points": spec.n_points,
                       "chunk_size": spec.chunk_size, "n_chunks": spec.n_chunks, "columns": cols})
     outputs.write_text(meta_path, json.dumps(meta, indent=2) + "\n")
-    return {c for c in range(spec.n_chunks) if chunk_path(out_dir, c).exists()}
+    return _done_parts(spec, out_dir / "results")
+
+
+def _remove(target: Path) -> None:
+    """Remove an output of DIR for --force: a link itself (never its target, even a folder), else the file or tree."""
+    if target.is_symlink() or not target.is_dir():
+        target.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(target)  # does not follow links inside the tree either
 
 
 def run(spec: Spec, out_dir, backend: str = "local", scheduler: str | None = None, workers: int | None = None,
         resume: bool = False, force: bool = False, progress: bool = False, spec_path=None,
-        plot: bool = True) -> Outcome:
-    """Compute every missing chunk, write it, then draw DIR/phase.png."""
+        plot: bool = True, timeout: float | None = None) -> Outcome:
+    """Compute every missing chunk, write it, then draw DIR/phase.png.
+
+    ``timeout`` (seconds, ``dask`` only; default :data:`numerics.sweep.dask_backend.DEFAULT_TIMEOUT`) bounds
+    connecting to the cluster and every stretch with no finished chunk (ServiceError past it).
+    """
     if backend not in BACKENDS:
         raise InputError("--backend", backend, f"must be one of {list(BACKENDS)}")
     if scheduler is not None and backend != "dask":
@@ -141,17 +217,27 @@ def run(spec: Spec, out_dir, backend: str = "local", scheduler: str | None = Non
         raise InputError("--workers", workers, "does not apply with --scheduler: the cluster has its own workers")
     if workers is not None and (workers < 1 or workers > 1024):
         raise InputError("--workers", workers, "must be between 1 and 1024")
+    if timeout is not None and backend != "dask":
+        raise InputError("--timeout", timeout, "applies to --backend dask only")
     if backend == "dask":
-        _require_dask()
+        from numerics.sweep import dask_backend
+
+        dask_backend.require()
+
+        timeout = dask_backend.check_timeout(dask_backend.DEFAULT_TIMEOUT if timeout is None else timeout)
+        if scheduler is not None:  # the scheme and form, then a scheduler's handshake: before DIR is touched
+            dask_backend.probe_scheduler(scheduler, timeout)
     out_dir = Path(out_dir)
     _check_flags(spec, out_dir, resume, force)
+    outputs.check_writable_dir("--out", out_dir)  # before the lock creates DIR and before any work
     with locks.hold(out_dir, directory=True):  # a second sweep on DIR is refused until this one ends
         done = prepare(spec, out_dir, resume, force, spec_path)
         todo = [c for c in range(spec.n_chunks) if c not in done]
-        with _Bar(progress, spec.n_chunks, len(done)) as bar:
-            for chunk, cols in _results(spec, todo, backend, scheduler, workers):
-                write_chunk(out_dir, chunk, cols)
-                bar.advance()
+        # progress.bar decides: never into a pipe, never with A2AD_NO_PROGRESS set
+        with progress_bar.bar(spec.n_chunks, "sweep chunks", show=progress, completed=len(done)) as advance:
+            for chunk, cols in _results(spec, todo, backend, scheduler, workers, timeout):
+                write_chunk(out_dir, chunk, cols, spec)
+                advance()
         phase, note = None, "no plot requested"
         if plot:
             from numerics.sweep import plot as sweep_plot
@@ -161,12 +247,14 @@ def run(spec: Spec, out_dir, backend: str = "local", scheduler: str | None = Non
     return Outcome(out_dir, len(todo), len(done), spec.n_points, phase, note)
 
 
-def _results(spec: Spec, todo: list[int], backend: str, scheduler, workers):
+def _results(spec: Spec, todo: list[int], backend: str, scheduler, workers, timeout: float | None):
     """Yield ``(chunk, columns)`` as chunks finish (any order)."""
     if not todo:
         return
     if backend == "dask":
-        yield from _dask_results(spec, todo, scheduler, workers)
+        from numerics.sweep import dask_backend
+
+        yield from dask_backend.results(spec, todo, scheduler, workers, timeout or dask_backend.DEFAULT_TIMEOUT)
     elif (not spec.expensive and "simulate" not in spec.measures) or workers == 1:
         for c in todo:  # batched closed forms: one numpy call chain per chunk, here
             yield c, sweep_measures.compute_chunk(spec, c)
@@ -178,63 +266,3 @@ def _results(spec: Spec, todo: list[int], backend: str, scheduler, workers):
                 yield futures[f], f.result()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _require_dask():
-    try:
-        import distributed  # noqa: F401
-    except ImportError:
-        raise InputError("--backend", "dask", "needs the optional extra: pip install 'a2a-dynamics[distributed]'"
-                         ) from None
-
-
-def _dask_results(spec: Spec, todo, scheduler, workers):
-    from distributed import Client, LocalCluster, as_completed as dask_completed
-
-    cluster = None
-    if scheduler is None:
-        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
-        address = cluster
-    else:
-        address = scheduler
-    try:
-        try:
-            client = Client(address, timeout=SCHEDULER_TIMEOUT)
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise ServiceError("--scheduler", scheduler, f"no Dask scheduler answered ({exc})") from None
-        with client:
-            futures = [client.submit(sweep_measures.compute_chunk, spec, c, pure=False, retries=1) for c in todo]
-            index = {f.key: c for f, c in zip(futures, todo)}
-            for f in dask_completed(futures):
-                yield index[f.key], f.result()
-                f.release()
-    finally:
-        if cluster is not None:
-            cluster.close()
-
-
-class _Bar:
-    """A rich progress bar over chunks, on stderr (stdout stays for the summary)."""
-
-    def __init__(self, enabled: bool, total: int, done: int):
-        self.enabled, self.total, self.done = enabled, total, done
-
-    def __enter__(self):
-        if self.enabled:
-            from rich.console import Console
-            from rich.progress import Progress
-
-            self.progress = Progress(console=Console(stderr=True))
-            self.progress.start()
-            self.task = self.progress.add_task("sweep chunks", total=self.total, completed=self.done)
-        return self
-
-    def advance(self):
-        if self.enabled:
-            self.progress.advance(self.task)
-
-    def __exit__(self, *exc):
-        if self.enabled:
-            self.progress.stop()
-        return False

@@ -46,13 +46,13 @@ TRAIN_DEFAULTS = {"N": 20, "tau": 1.0, "sigma": 0.1, "steps": ts.STEPS, "batch":
 TRAIN_MAX = {"N": 10_000, "steps": 100_000, "batch": 100_000, "turns": MAX_TURNS}
 
 _FAST_PATTERNS = {
-    "preconditioner": re.compile(r"agents\.(\d+)\.preconditioner$"),
-    "preconditioner_entry": re.compile(r"agents\.(\d+)\.preconditioner\.(\d+)\.(\d+)$"),
-    "target": re.compile(r"agents\.(\d+)\.target\.(\d+)$"),
-    "geometry": re.compile(r"agents\.(\d+)\.geometry\.(\d+)\.(\d+)$"),
-    "steps": re.compile(r"agents\.(\d+)\.steps_per_turn$"),
-    "initial": re.compile(r"initial_message\.(\d+)$"),
-}
+    "preconditioner": re.compile(r"agents\.(\d+)\.preconditioner$", re.ASCII),
+    "preconditioner_entry": re.compile(r"agents\.(\d+)\.preconditioner\.(\d+)\.(\d+)$", re.ASCII),
+    "target": re.compile(r"agents\.(\d+)\.target\.(\d+)$", re.ASCII),
+    "geometry": re.compile(r"agents\.(\d+)\.geometry\.(\d+)\.(\d+)$", re.ASCII),
+    "steps": re.compile(r"agents\.(\d+)\.steps_per_turn$", re.ASCII),
+    "initial": re.compile(r"initial_message\.(\d+)$", re.ASCII),
+}  # re.ASCII: \d is 0-9 only, as in _is_index (int() and str.isdigit accept other scripts' digits)
 
 
 @dataclass(frozen=True)
@@ -157,6 +157,12 @@ def _set(obj, path: str, value) -> None:
         obj[last] = value
 
 
+def _is_index(key: str) -> bool:
+    """A list index in an axis path: ASCII digits only (``str.isdigit`` also accepts '²' or '٣', which
+    ``int`` refuses or reads as another number: the column would not name the entry it sets)."""
+    return key.isascii() and key.isdigit()
+
+
 def _check_path(base: dict, path: str) -> None:
     """Every component must exist in the base, except a last object key (config validation judges it)."""
     obj = base
@@ -164,8 +170,9 @@ def _check_path(base: dict, path: str) -> None:
     for depth, key in enumerate(keys):
         last = depth == len(keys) - 1
         if isinstance(obj, list):
-            if not key.isdigit() or int(key) >= len(obj):
-                raise InputError("axis", path, f"'{key}' is not an index of a list of length {len(obj)} in the base")
+            if not _is_index(key) or int(key) >= len(obj):
+                raise InputError("axis", path, f"'{key}' is not an index of a list of length {len(obj)} in the base "
+                                               "(list indices are ASCII digits 0-9)")
             obj = obj[int(key)]
         elif isinstance(obj, dict):
             if key not in obj:

@@ -14,6 +14,9 @@ def register(sub) -> None:
                    help="join an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (default: start a LocalCluster)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="local processes or LocalCluster workers (default: every core)")
+    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                   help="dask only: give up (exit 2) when connecting, or any stretch with no finished chunk, takes "
+                        "longer (default 120)")
     p.add_argument("--resume", action="store_true", help="compute only the chunks missing in DIR")
     p.add_argument("--force", action="store_true", help="delete DIR's previous results and start over")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -25,6 +28,7 @@ def run(args) -> int:
     from numerics import api
 
     result = api.run_sweep(args.spec, args.out, backend=args.backend, scheduler=args.scheduler, workers=args.workers,
-                           resume=args.resume, force=args.force, progress=not args.no_progress)
+                           resume=args.resume, force=args.force, progress=not args.no_progress,
+                           timeout=args.timeout)
     print(result.summary())
     return 0

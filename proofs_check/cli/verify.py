@@ -48,8 +48,8 @@ def run(args) -> int:
     profile = registry.Profile.named(args.profile)
     if args.workers is not None and args.workers < 1:
         raise InputError("--workers", args.workers, "must be at least 1")
-    if args.out:  # before the run: a bad --out must not cost a whole verification
-        outputs.check_path("--out", args.out, directory=True)
+    if args.out:  # before the run: a bad --out must not cost a whole verification (a probe file, each file's slot)
+        outputs.check_writable_dir("--out", args.out, OUT_FILES)
     # --out DIR is locked for the whole run: a second `verify --out DIR` is refused at once, not at the end
     with locks.hold(args.out, directory=True) if args.out else contextlib.nullcontext():
         if args.out:
