@@ -419,3 +419,21 @@ def test_the_checker_catches_planted_contract_breaks(monkeypatch, tmp_path):
         monkeypatch.setattr(predict, "run", planted)
         with pytest.raises(AssertionError):
             check_run(["predict", cfg], tmp_path, seconds=0.3)
+
+
+# ---- second round: train-lsa's float options and sizes (issue: ZeroDivisionError, OverflowError,
+# hundreds of GiB) are exit 0 or one line, within the per-run bound ------------------------------
+
+TRAIN_VALUES = st.sampled_from(["1e-300", "1e300", "nan", "inf", "-inf", "0", "-1", "1e-7", "2e6", "0.5"]) | \
+    st.floats(allow_nan=True, allow_infinity=True).map(repr)
+TRAIN_SIZES = st.sampled_from([[], ["--d", "64", "--N", "10000", "--batch", "100000"],
+                                ["--d", "64", "--N", "2000", "--batch", "20000"]])  # both over the memory bound
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow], max_examples=25)
+@given(option=st.sampled_from(["--tau", "--sigma", "--lr"]), value=TRAIN_VALUES, sizes=TRAIN_SIZES)
+def test_fuzz_train_lsa_options(option, value, sizes):
+    with workdir() as root:
+        argv = ["train-lsa", "--no-progress", "--d", "2", "--N", "4", "--steps", "2", "--batch", "8",
+                "--out", "w.npz", *sizes, option, value]
+        check_run(argv, root, [root / "w.npz"], json_out=False)
