@@ -14,6 +14,7 @@ sys.path.insert(0, str(HERE))  # sweep_gallery, also when this file is imported 
 import sweep_gallery  # noqa: E402  (docs/, next to this file)
 from numerics.experiments import all_experiments  # noqa: E402
 from proofs_check.claims import all_claims  # noqa: E402
+from proofs_check.report import labels  # noqa: E402
 from proofs_check.statements import statements  # noqa: E402
 from proofs_check.verification import registry, runner  # noqa: E402
 from theory.core.formulas import all_formulas  # noqa: E402
@@ -88,27 +89,42 @@ def theory_page() -> str:
     return THEORY_HEADER + theory_body()
 
 
+def _formula_rst(fid: str, anchored: bool) -> str:
+    """One formula of a claim page; ``anchored``: it carries the anchor ``aad-formula-<ID>`` here."""
+    f = all_formulas()[fid]
+    anchor = f".. _{labels.rst_anchor('formula', fid)}:\n\n" if anchored else ""
+    return (f"{anchor}``{fid}`` (fingerprint ``{f.fingerprint}``): {statements.to_rst(f.description)}\n\n"
+            f".. math::\n\n   {f.latex()}\n")
+
+
+def claim_page(claim, entry: dict, owners: set[str]) -> str:
+    """A claim's page, anchored ``aad-claim-<ID>`` and each of its own formulas ``aad-formula-<ID>``.
+
+    The anchors are the labels of ``derivations.tex`` (:mod:`proofs_check.report.labels`), so a
+    reader can follow the same ID in both; a formula is anchored once, on its own claim's page.
+    """
+    st = statements.of(claim.id)
+    rows = "\n".join(f"   * - {m['method']}\n     - {m['status']}\n     - {_num(m['worst_error'])}\n"
+                     f"     - {_num(m['tolerance'])}\n     - {m['instances']}" for m in entry["methods"])
+    eqs = "\n".join(_formula_rst(fid, anchored) for fid, anchored in labels.shown_formulas(claim, owners))
+    return (f".. _{labels.rst_anchor('claim', claim.id)}:\n\n"
+            + heading(f"{claim.id}: {claim.title}", "=") + "\n" + "**Statement.** " + statements.to_rst(st.statement)
+            + "\n\n**Hypotheses.**\n\n" + "".join(f"- {statements.to_rst(h)}\n" for h in st.hypotheses) + "\n"
+            + _provenance(claim) + "\n"
+            + f"**Relation:** {claim.relation}. "
+            + f"**Last verified status (quick profile):** {entry['status']}.\n\n"
+            + ".. list-table::\n   :header-rows: 1\n\n   * - method\n     - status\n     - worst error\n"
+            + "     - tolerance\n     - instances\n" + rows + "\n\n" + eqs)
+
+
 def claims_pages(report: dict) -> None:
     entries = {c["id"]: c for c in report["claims"]}
-    formulas = all_formulas()
+    claims = all_claims()
+    owners = {c.id for c in claims}
     names = []
-    for claim in all_claims():
-        entry = entries[claim.id]
-        st = statements.of(claim.id)
-        rows = "\n".join(f"   * - {m['method']}\n     - {m['status']}\n     - {_num(m['worst_error'])}\n"
-                         f"     - {_num(m['tolerance'])}\n     - {m['instances']}" for m in entry["methods"])
-        eqs = "\n".join(f"``{fid}`` (fingerprint ``{formulas[fid].fingerprint}``): "
-                        f"{statements.to_rst(formulas[fid].description)}\n\n"
-                        f".. math::\n\n   {formulas[fid].latex()}\n" for fid in claim.formulas)
-        page = (heading(f"{claim.id}: {claim.title}", "=") + "\n" + "**Statement.** " + statements.to_rst(st.statement)
-                + "\n\n**Hypotheses.**\n\n" + "".join(f"- {statements.to_rst(h)}\n" for h in st.hypotheses) + "\n"
-                + _provenance(claim) + "\n"
-                + f"**Relation:** {claim.relation}. "
-                + f"**Last verified status (quick profile):** {entry['status']}.\n\n"
-                + ".. list-table::\n   :header-rows: 1\n\n   * - method\n     - status\n     - worst error\n"
-                + "     - tolerance\n     - instances\n" + rows + "\n\n" + eqs)
+    for claim in claims:
         name = f"claim_{claim.id}"
-        (OUT / "claims" / f"{name}.rst").write_text(page)
+        (OUT / "claims" / f"{name}.rst").write_text(claim_page(claim, entries[claim.id], owners))
         names.append(name)
     index = heading("Claims", "=") + "\nOne page per registered claim, generated from the registry.\n\n" \
         + ".. toctree::\n   :maxdepth: 1\n\n" + "\n".join(f"   {n}" for n in names) + "\n"

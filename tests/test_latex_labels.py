@@ -53,7 +53,7 @@ def test_a_planted_duplicate_label_is_detected(derivations_tex, monkeypatch):
 
 def test_a_missing_label_is_detected(monkeypatch):
     """Showing only the formulas claims list drops L2.gamma_star_scalar (registered, listed by no claim)."""
-    monkeypatch.setattr(latex, "_shown_formulas",
+    monkeypatch.setattr(latex, "shown_formulas",
                         lambda claim, owners: [(f, all_formulas()[f].claim == claim.id) for f in claim.formulas])
     doc, _ = latex.derivations_tex(all_claims())
     assert label_defects(doc) == {"aad:formula:L2.gamma-star-scalar": 0}
@@ -102,3 +102,38 @@ def test_pdflatex_reports_a_planted_duplicate_label(tmp_path, capsys):
     assert cli.main(["derive", "--format", "latex", "--claims", "C3", "--out", str(tex)]) == 0
     tex.write_text(tex.read_text().replace(r"\end{document}", r"\aadlabel{aad:claim:C3}{C3}" + "\n\\end{document}"))
     assert "multiply defined" in latex.compile_pdf(tex).with_suffix(".log").read_text(errors="replace")
+
+
+def _docs_generate():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "docs" / "generate.py"
+    spec = importlib.util.spec_from_file_location("docs_generate", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+ANCHOR = re.compile(r"^\.\. _([^:]+):$", re.M)
+
+
+def docs_anchor_defects(pages: list[str]) -> dict[str, int]:
+    """Expected docs anchors (the LaTeX labels with ':' as '-') not defined exactly once, and unexpected ones."""
+    counts = Counter(a for page in pages for a in ANCHOR.findall(page))
+    expected = [name.replace(":", "-") for name in expected_labels()]
+    bad = {name: counts[name] for name in expected if counts[name] != 1}
+    bad.update({name: n for name, n in counts.items() if name not in expected})
+    return bad
+
+
+def test_docs_claim_pages_carry_the_same_ids_once():
+    generate = _docs_generate()
+    claims = all_claims()
+    entry = {"status": "passed", "methods": []}  # the anchors do not depend on the verify run
+    pages = [generate.claim_page(c, entry, {c.id for c in claims}) for c in claims]
+    assert not docs_anchor_defects(pages)
+    assert pages[[c.id for c in claims].index("C3")].startswith(".. _aad-claim-C3:\n")
+    # the check can fail: a page that anchors a formula it only shows (C4 shows C3's residuals) doubles it
+    doubled = pages + [".. _aad-formula-C3.residual-A:\n"]
+    assert docs_anchor_defects(doubled) == {"aad-formula-C3.residual-A": 2}

@@ -15,7 +15,7 @@ import sympy as sp
 
 from numerics.io.errors import DerivationRefused, InputError
 from proofs_check import __version__
-from proofs_check.report.labels import tex_label
+from proofs_check.report.labels import shown_formulas, tex_label
 from proofs_check.statements import provenance, statements
 from theory import derivations
 from theory.core import notation
@@ -160,19 +160,6 @@ def _bookmark(claim) -> str:
     return f"\\pdfbookmark[2]{{{claim.id}: {title}}}{{bm:{tex_label('claim', claim.id)}}}"
 
 
-def _shown_formulas(claim, owners: set[str]) -> list[tuple[str, bool]]:
-    """The formulas of ``claim``'s section and whether each carries its label there.
-
-    A formula is labelled once: in its own claim's section, or where it first appears when its
-    claim is not in the document (``owners``: the IDs of the claims that are). A registered
-    formula its claim does not list (``L2.gamma_star_scalar``) is shown in its claim's section too.
-    """
-    formulas = all_formulas()
-    listed = list(claim.formulas) + [fid for fid, f in formulas.items()
-                                     if f.claim == claim.id and fid not in claim.formulas]
-    return [(fid, formulas[fid].claim == claim.id or formulas[fid].claim not in owners) for fid in listed]
-
-
 def claim_section(claim, report_entry: dict | None, first_step: int = 1,
                   owners: set[str] | None = None, labelled: set[str] | None = None) -> tuple[str, dict]:
     """``claim``'s subsection, labelled ``aad:claim:<ID>``; its steps are numbered from ``first_step``.
@@ -198,7 +185,7 @@ def claim_section(claim, report_entry: dict | None, first_step: int = 1,
         first_step += len(checks)
         out += [f"\\paragraph{{Derivation: {statements.to_latex(chain.title)}.}}", body]
         steps[chain.title] = [c.method for c in checks]
-    for fid, own in _shown_formulas(claim, owners):
+    for fid, own in shown_formulas(claim, owners):
         out.append(formula_latex(formulas[fid], own and fid not in labelled))
         labelled.update([fid] if own else [])
     methods = ", ".join(claim.methods)
