@@ -95,6 +95,23 @@ def test_ref_from_a_paper_resolves_with_hyperref(tmp_path, capsys):
         latex.compile_pdf(wrong)
 
 
+def test_a_separate_paper_cites_the_appendix_with_xr_hyper(tmp_path, capsys):
+    """compile_pdf keeps derivations.aux beside the PDF; a paper's \\ref into it resolves (and a wrong one does not)."""
+    need_pdflatex()
+    tex = tmp_path / "derivations.tex"
+    assert cli.main(["derive", "--format", "latex", "--claims", "C3,C4", "--out", str(tex)]) == 0
+    latex.compile_pdf(tex)
+    assert r"\newlabel{aad:claim:C3}{{C3}" in tex.with_suffix(".aux").read_text()
+    head = "\\documentclass{article}\\usepackage{xr-hyper}\\usepackage{hyperref}\\externaldocument{derivations}\n"
+    paper = tmp_path / "paper.tex"
+    paper.write_text(head + "\\begin{document}Claim~\\ref{aad:claim:C3}, \\ref{aad:formula:C3.residual-B}."
+                     "\\end{document}\n")
+    assert latex.compile_pdf(paper).exists()
+    paper.write_text(head + "\\begin{document}\\ref{aad:claim:C99}\\end{document}\n")
+    with pytest.raises(RuntimeError, match="undefined references"):
+        latex.compile_pdf(paper)
+
+
 def test_pdflatex_reports_a_planted_duplicate_label(tmp_path, capsys):
     """The log check of the test above can fail: pdflatex reports a label defined twice."""
     need_pdflatex()
