@@ -44,6 +44,15 @@ def check_prefix(args) -> None:
         raise InputError("--prefix", args.prefix, "must be letters only (A-Z, a-z), as LaTeX command names require")
 
 
+def set_hypothesis_home(directory: str | None) -> None:
+    """Where Hypothesis keeps its files (``None``: its default, ``./.hypothesis``)."""
+    try:
+        from hypothesis.configuration import set_hypothesis_home_dir
+    except ImportError:  # without Hypothesis its methods are skipped and nothing is written
+        return
+    set_hypothesis_home_dir(directory)
+
+
 def verified_statuses(claims) -> dict[str, str]:
     """Run the quick profile on ``claims`` and say so; Hypothesis writes nothing in the working directory.
 
@@ -54,20 +63,14 @@ def verified_statuses(claims) -> dict[str, str]:
 
     from proofs_check.verification import registry, runner
 
-    try:
-        from hypothesis.configuration import set_hypothesis_home_dir
-    except ImportError:  # without Hypothesis its methods are skipped and nothing is written
-        def set_hypothesis_home_dir(directory) -> None:
-            return None
-
     print(f"verifying {len(claims)} claims with the quick profile ({', '.join(c.id for c in claims)}) "
           "for the macros' verification comments", flush=True)
     with tempfile.TemporaryDirectory(prefix="a2ad-hypothesis-") as tmp:
-        set_hypothesis_home_dir(tmp)
+        set_hypothesis_home(tmp)
         try:
             rep = runner.run(claims, registry.Profile.named("quick"))
         finally:
-            set_hypothesis_home_dir(None)
+            set_hypothesis_home(None)
     return {c["id"]: f"{c['status']} ({', '.join(m['method'] for m in c['methods'])}; quick profile)"
             for c in rep["claims"]}
 

@@ -272,7 +272,7 @@ def as_macros(doc: dict, prefix: str = "aadProtocol", source: str = "a config", 
 
     def body(tex: str) -> str:  # each formal inverse by its prefixed symbol macro: defined, not clashing
         for name, macro in inverses.items():  # one space after the command word, whatever followed
-            tex = re.sub(re.escape(name) + r"\s?", lambda m, macro=macro: f"\\{macro} ", tex)
+            tex = re.sub(re.escape(name) + r"\s?", "\\\\" + macro + " ", tex)
         return prefixed_symbol_macros(tex, prefix)
 
     def define(name: str, tex: str) -> None:
