@@ -28,9 +28,8 @@ def macros(derived, config: str, prefix: str | None) -> str:
 def run(args) -> int:
     from numerics import api
     from numerics.io import outputs
-    from proofs_check.cli.derive import check_prefix
 
-    check_prefix(args)
+    # --prefix was checked by proofs_check.cli.derive.run, the only caller
     out = args.out or DEFAULT_OUT.get(args.format)
     # checked before any work
     path = outputs.check_path("--out", out, inputs=[args.protocol], force=args.force) if out else None
