@@ -584,11 +584,13 @@ class DerivedProtocol(Document):
 
         return report.as_latex(self.to_dict(), title)
 
-    def to_macros(self) -> str:
-        """LaTeX macros, one per formula (``--format macros``)."""
+    def to_macros(self, prefix: str = "aadProtocol", source: str = "a config", version: str = "",
+                  provenance: str = "derived by the protocol compiler (P1-P5)") -> str:
+        """LaTeX macros, one per formula (``--format macros``), every name starting with ``prefix``
+        (letters only); the header comments name ``source``, ``version`` and ``provenance``."""
         from theory.protocol import report
 
-        return report.as_macros(self.to_dict())
+        return report.as_macros(self.to_dict(), prefix, source, version, provenance)
 
     def to_json(self, indent: int | None | Literal["command"] = "command") -> str:
         """The ``--format json`` document, exactly as ``a2ad derive --protocol`` prints it: ``schema_version``

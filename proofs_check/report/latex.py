@@ -240,24 +240,28 @@ def derivations_tex(claims, report: dict | None = None) -> tuple[str, dict]:
     return "\n".join(body), steps
 
 
-MACRO_HEADER = r"""%% a2a-dynamics %s: verified formulas (arXiv:2511.08710 and this package's extensions).
-%% Requires: \usepackage{amsmath,amssymb}. Then \input{a2ad-formulas.tex}.
-%% Each formula macro is math-mode content (use it inside \[ ... \] or $ ... $); \<macro>Rhs is its
-%% right-hand side. Symbol macros (\aadDelta, the objective gap w_B^* - w_A^*) are \providecommand'ed,
-%% so a paper may define its own first.
-%% Each formula's comment gives its ID, fingerprint, provenance and verification status.
+MACRO_HEADER = r"""% a2a-dynamics {version}: verified formulas (arXiv:2511.08710 and this package's extensions).
+% Requires: \usepackage{{amsmath,amssymb}}. Then \input{{a2ad-formulas.tex}}.
+% Every macro this file defines starts with the prefix {prefix} (a2ad derive --format macros --prefix NAME
+% gives another), so it can be \input beside other a2a-dynamics macro files.
+% Each formula macro is math-mode content (use it inside \[ ... \] or $ ... $); \<macro>Rhs is its
+% right-hand side. Symbol macros (\{prefix}Delta, the objective gap w_B^* - w_A^*) are \providecommand'ed,
+% so a paper may define its own first.
+% Each formula's comment gives its ID, fingerprint, provenance and verification status.
 """
 
 
-def macros_tex(statuses: dict[str, str], claims=None) -> str:
+def macros_tex(statuses: dict[str, str], claims=None, prefix: str = "aad") -> str:
     """One ``\\newcommand`` per formula (the equation) and ``...Rhs`` (its right-hand side).
 
-    ``claims``: restrict to these claim IDs (default: every formula).
+    ``claims``: restrict to these claim IDs (default: every formula). ``prefix`` (letters only)
+    replaces ``aad`` at the start of every macro name, the symbol macros' included.
     """
     from proofs_check.claims import all_claims
+    from theory.protocol.report import prefixed_symbol_macros, symbol_macro_lines
 
     provs = {c.id: c.provenance for c in all_claims()}
-    lines = [MACRO_HEADER % __version__, notation.symbol_macros_tex()]
+    lines = [MACRO_HEADER.format(version=__version__, prefix=prefix), *symbol_macro_lines(prefix)]
     seen = set()
     for fid, f in sorted(all_formulas().items()):
         if claims is not None and f.claim not in claims:
@@ -267,10 +271,11 @@ def macros_tex(statuses: dict[str, str], claims=None) -> str:
         seen.add(f.macro)
         prov = provs.get(f.claim)
         origin = f"{prov.kind}: {prov.citation}" if prov else "no registered claim"
+        name = prefix + f.macro.removeprefix("aad")
         lines += [f"% {fid}  fingerprint {f.fingerprint}  a2a-dynamics {__version__}  "
                   f"verification: {statuses.get(f.claim, 'not run')}  provenance: {origin}",
-                  f"\\newcommand{{\\{f.macro}}}{{{f.latex()}}}",
-                  f"\\newcommand{{\\{f.macro}Rhs}}{{{f.rhs_latex()}}}"]
+                  f"\\newcommand{{\\{name}}}{{{prefixed_symbol_macros(f.latex(), prefix)}}}",
+                  f"\\newcommand{{\\{name}Rhs}}{{{prefixed_symbol_macros(f.rhs_latex(), prefix)}}}"]
     return "\n".join(lines) + "\n"
 
 

@@ -203,14 +203,90 @@ def as_latex(doc: dict, title: str = "Derived theory of a protocol") -> str:
     return "\n".join(out)
 
 
-def as_macros(doc: dict) -> str:
-    """``\\newcommand`` per derived formula (fixed points, residuals, rate), for use in a paper."""
-    lines = ["% a2a-dynamics: derived protocol formulas (every one proved by V1)"]
-    digits = dict(zip("0123456789", ["Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine"]))
-    clean = lambda s: "".join(digits.get(ch, ch) for ch in re.sub(r"[^A-Za-z0-9]", "", s))  # noqa: E731
-    lines.append(f"\\newcommand{{\\aadProtocolRate}}{{{doc['rate']['latex']}}}")
+DIGIT_WORDS = dict(zip("0123456789", ["Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight",
+                                        "Nine"]))
+
+
+def macro_words(name: str) -> str:
+    """``name`` as letters only, for a LaTeX command name: ``z*_A1`` -> ``zAOne``, ``protocol_ring`` ->
+    ``ProtocolRing`` (each word capitalised, digits spelt out)."""
+    words = re.split(r"[^A-Za-z0-9]+", name)
+    return "".join(DIGIT_WORDS.get(ch, ch) for w in words if w for ch in w[0].upper() + w[1:])
+
+
+def default_macro_prefix(stem: str) -> str:
+    """The macro prefix of a protocol file: ``aad`` + the config's file stem in words, with ``Protocol``
+    first: ``protocol_ring`` -> ``aadProtocolRing``, ``two_agents`` -> ``aadProtocolTwoAgents``.
+
+    Starting with ``aadProtocol`` keeps it clear of the formulas file's names (``aadFixedPointA``, ...).
+    """
+    words = macro_words(stem)
+    return "aad" + (words if words.startswith("Protocol") else "Protocol" + words)
+
+
+def prefixed_symbol_macros(tex: str, prefix: str) -> str:
+    """``tex`` with each symbol macro (``\\aadDelta``) renamed to ``\\<prefix>Delta``."""
+    from theory.core.notation import SYMBOL_MACROS
+
+    names = "|".join(k.removeprefix("aad") for k in SYMBOL_MACROS)
+    return re.sub(r"\\aad(" + names + r")(?![A-Za-z])", lambda m: "\\" + prefix + m.group(1), tex)
+
+
+def symbol_macro_lines(prefix: str) -> list[str]:
+    """``\\providecommand`` per symbol macro, renamed with ``prefix`` (a paper may define its own first)."""
+    from theory.core.notation import SYMBOL_MACROS
+
+    return [f"\\providecommand{{\\{prefix}{k.removeprefix('aad')}}}{{{v}}}" for k, v in SYMBOL_MACROS.items()]
+
+
+def fingerprint(doc: dict) -> str:
+    """Hash of the derived formulas (rate, inverses, definitions, fixed points, residuals, hypotheses)."""
+    import hashlib
+
+    keys = ("rate", "inverses", "definitions", "fixed_points", "residuals", "hypotheses")
+    text = json.dumps({k: doc.get(k) for k in keys}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+MACRO_HEADER = r"""% a2a-dynamics {version}: derived formulas of the protocol of {source} (every one proved by V1).
+% Requires: \usepackage{{amsmath,amssymb}}. Then \input this file. Each macro is math-mode content.
+% Every macro this file defines starts with the prefix {prefix} (a2ad derive --protocol CONFIG
+% --format macros --prefix NAME gives another), so it can be \input beside other a2a-dynamics files.
+% fingerprint {fingerprint}  a2a-dynamics {version}  provenance: {provenance}
+% hypotheses: {hypotheses}
+"""
+
+
+def as_macros(doc: dict, prefix: str = "aadProtocol", source: str = "a config", version: str = "",
+              provenance: str = "derived by the protocol compiler (P1-P5)") -> str:
+    """``\\newcommand`` per derived formula, every name starting with ``prefix``.
+
+    Defines ``\\<prefix>Rate``, ``\\<prefix>FixedPoint<agent>``, ``\\<prefix>Residual<agent>``, one symbol
+    macro per formal inverse (``\\<prefix>QOne`` for :math:`\\mathcal{Q}_1`, used in the formulas) with its
+    definition ``\\<prefix>QOneDefinition``, and ``\\<prefix>Definition<letter>`` per named block.
+    """
+    lines = [MACRO_HEADER.format(version=version, source=source, prefix=prefix, fingerprint=fingerprint(doc),
+                                 provenance=provenance, hypotheses="; ".join(doc["hypotheses"]) or "none")]
+    lines += symbol_macro_lines(prefix)
+    inverses = {inv["name"]: f"{prefix}{macro_words(inv['text_name'])}" for inv in doc["inverses"]}
+
+    def body(tex: str) -> str:  # each formal inverse by its prefixed symbol macro: defined, not clashing
+        for name, macro in inverses.items():  # one space after the command word, whatever followed
+            tex = re.sub(re.escape(name) + r"\s?", "\\\\" + macro + " ", tex)
+        return prefixed_symbol_macros(tex, prefix)
+
+    def define(name: str, tex: str) -> None:
+        lines.append(f"\\newcommand{{\\{name}}}{{{body(tex)}}}")
+
+    for inv in doc["inverses"]:
+        lines.append(f"\\newcommand{{\\{inverses[inv['name']]}}}{{{inv['name']}}}")
+    for inv in doc["inverses"]:
+        define(inverses[inv["name"]] + "Definition", f"{inv['name']} = \\left({inv['latex']}\\right)^{{-1}}")
+    for e in doc.get("definitions", []):
+        define(f"{prefix}Definition{macro_words(e['text_name'])}", f"{e['name']} = {e['latex']}")
+    define(f"{prefix}Rate", doc["rate"]["latex"])
     for name, e in doc["fixed_points"].items():
-        lines.append(f"\\newcommand{{\\aadProtocolFixedPoint{clean(name)}}}{{{e['latex']}}}")
+        define(f"{prefix}FixedPoint{macro_words(name)}", e["latex"])
     for name, e in doc["residuals"].items():
-        lines.append(f"\\newcommand{{\\aadProtocolResidual{clean(name)}}}{{{e['latex']}}}")
+        define(f"{prefix}Residual{macro_words(name)}", e["latex"])
     return "\n".join(lines) + "\n"
