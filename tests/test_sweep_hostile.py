@@ -13,6 +13,7 @@ import pytest
 from numerics.io import progress
 from numerics.sweep import run as sweep_run, spec as sweep_spec
 from proofs_check.cli import main as cli
+from test_sweep_spec import cli_error
 
 BASE = {"agents": [
     {"name": "A", "geometry": [[1.0, 0.0], [0.0, 0.5]], "target": [1.0, 0.0], "preconditioner": 0.5},
@@ -28,15 +29,6 @@ def write_spec(tmp_path: Path, raw=RAW) -> Path:
     path = tmp_path / "spec.json"
     path.write_text(json.dumps(raw))
     return path
-
-
-def cli_error(capsys, args) -> str:
-    code = cli.main(args)
-    captured = capsys.readouterr()
-    assert code == 2, captured
-    lines = captured.err.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in captured.err, captured.err
-    return lines[0]
 
 
 def sweep(capsys, spec: Path, out: Path, *flags) -> int:

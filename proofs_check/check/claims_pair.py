@@ -370,9 +370,11 @@ def _is_zero(x, P: Pair, slack: float = 1.0) -> bool:
     return norm(x) <= ZERO_TOL * slack * max(1.0, norm(P.Delta))
 
 
-def _iff(left_zero: bool, left_zero_loose: bool, right_zero: bool, right_zero_loose: bool) -> bool:
-    """Both ways, with a band: a side counts as zero strictly, the other side loosely (conditioning)."""
-    return (not left_zero or right_zero_loose) and (not right_zero or left_zero_loose)
+def _zero_iff_zero(e, x, P: Pair) -> bool:
+    """``e = 0`` iff ``x = 0``, both ways, with a band: a side counts as zero strictly, the other side
+    loosely (within the conditioning of ``I - J_u``)."""
+    c = _cond(P) * 10
+    return (not _is_zero(e, P) or _is_zero(x, P, c)) and (not _is_zero(x, P) or _is_zero(e, P, c))
 
 
 def _cond(P: Pair) -> float:
@@ -383,9 +385,7 @@ def _c8_iff_A(inst):
     P = pair(inst)
     e_A, _ = _errors(P)
     x = P.M_A @ P.K_B @ P.Delta
-    c = _cond(P) * 10
-    ok = _iff(_is_zero(e_A, P), _is_zero(e_A, P, c), _is_zero(x, P), _is_zero(x, P, c))
-    return Outcome(ok, f"||e_A|| = {norm(e_A):.3g}, ||M_A K_B Delta|| = {norm(x):.3g}")
+    return Outcome(_zero_iff_zero(e_A, x, P), f"||e_A|| = {norm(e_A):.3g}, ||M_A K_B Delta|| = {norm(x):.3g}")
 
 
 def _c8_iff_both(inst):
@@ -393,9 +393,8 @@ def _c8_iff_both(inst):
     e_A, e_B = _errors(P)
     x = np.r_[P.M_A @ P.K_B @ P.Delta, P.M_B @ P.K_A @ P.Delta]
     e = np.r_[e_A, e_B]
-    c = _cond(P) * 10
-    ok = _iff(_is_zero(e, P), _is_zero(e, P, c), _is_zero(x, P), _is_zero(x, P, c))
-    return Outcome(ok, f"||(e_A, e_B)|| = {norm(e):.3g}, ||(M_A K_B Delta, M_B K_A Delta)|| = {norm(x):.3g}")
+    return Outcome(_zero_iff_zero(e, x, P),
+                   f"||(e_A, e_B)|| = {norm(e):.3g}, ||(M_A K_B Delta, M_B K_A Delta)|| = {norm(x):.3g}")
 
 
 def _c8_loser(inst):
