@@ -67,7 +67,7 @@ def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -
     ax.semilogy(s_values, observed, "C3o", label="victim B: simulated plateau")
     ax.set_xlabel("victim's GD steps per turn s_B")
     ax.set_ylabel("victim's plateau ||e_B|| (units of w*)")
-    ax.set_title("defence: steps per turn s and the bound ||M_B^s|| ||Delta|| (C16)")
+    ax.set_title("defence (C16):\n||e_B|| <= ||M_B^s|| ||Delta||")
     ax.grid(alpha=0.3, which="both")
     handles, labels = axes[0, 0].get_legend_handles_labels()
     h2, l2 = ax.get_legend_handles_labels()
