@@ -398,7 +398,7 @@ def attack(config: ConfigSource, kind: str, *, point: ArrayLike | None = None, e
 
 def run_sweep(spec: str | Path | dict[str, Any], out: str | Path, *, backend: str = "local",
               scheduler: str | None = None, workers: int | None = None, resume: bool = False, force: bool = False,
-              progress: bool = False, timeout: float | None = None) -> SweepResult:
+              progress: bool = False, timeout: float | None = None, figure_format: str = "png") -> SweepResult:
     """Evaluate a grid of configs (closed forms, simulation, trained LSA) into Parquet files.
 
     Parameters
@@ -420,6 +420,8 @@ def run_sweep(spec: str | Path | dict[str, Any], out: str | Path, *, backend: st
     timeout : float, optional
         ``dask`` only: seconds allowed to connect and for any stretch with no finished chunk
         (default 120); past it, ``ServiceError`` (exit 2).
+    figure_format : {"png", "pdf", "svg"}, optional
+        Format of the phase figure ``phase.png`` (default), ``phase.pdf`` or ``phase.svg``.
 
     Returns
     -------
@@ -446,7 +448,7 @@ def run_sweep(spec: str | Path | dict[str, Any], out: str | Path, *, backend: st
     else:
         parsed, spec_path = sweep_spec.load(spec), spec
     o = sweep_run.run(parsed, out, backend=backend, scheduler=scheduler, workers=workers, resume=resume, force=force,
-                      progress=progress, spec_path=spec_path, timeout=timeout)
+                      progress=progress, spec_path=spec_path, timeout=timeout, figure_format=figure_format)
     return SweepResult(out_dir=str(o.out_dir), n_points=o.n_points, chunks=parsed.n_chunks, computed=o.computed,
                        skipped=o.skipped, phase=None if o.phase is None else str(o.phase), phase_note=o.phase_note)
 

@@ -1,5 +1,9 @@
-"""Every experiment's figure (and verify's margins figure) has a title, labelled axes and a
-legend whose window extent does not overlap the plotted data."""
+"""Every figure the package writes (experiments, verify's margins, fit, sweep's phase figure) has a
+title, labelled axes, a legend whose window extent does not overlap the plotted data, and
+mathematics only in mathtext (``$\\rho$``, never the ASCII ``rho`` or ``||u - w*||``)."""
+
+import json
+import re
 
 import numpy as np
 import pytest
@@ -36,11 +40,35 @@ def _data_boxes(ax, renderer):
     return (np.vstack(points) if points else np.zeros((0, 2))), boxes
 
 
+# ASCII mathematics outside $...$: norms, starred targets, subscripts, Greek names, ASCII relations,
+# index brackets. Words such as "rate" or "steps" never match; a config key shown in brackets
+# ("[agents.0.preconditioner]") has no underscore and no Greek name.
+ASCII_MATH = re.compile(r"\|\||\w\*|\*_|[A-Za-z]_\w|\^|\+-|<=|>=|->|\[\d+,\s*\d+\]|sqrt\(|"
+                        r"\b(rho|Gamma|Delta|Sigma|theta|alpha|beta|lambda|mu|sigma|eta|Phi)\b")
+MATH = re.compile(r"\$[^$]*\$")
+
+
+def texts(fig) -> list[str]:
+    """Every text a reader sees: titles, axis labels (colour bars' too), legend entries, tick labels."""
+    out = [fig._suptitle.get_text()] if fig._suptitle else []
+    for ax in fig.axes:
+        out += [ax.get_title(loc) for loc in ("left", "center", "right")] + [ax.get_xlabel(), ax.get_ylabel()]
+        out += [t.get_text() for t in ax.get_xticklabels() + ax.get_yticklabels()]
+    for leg in [ax.get_legend() for ax in fig.axes if ax.get_legend()] + list(fig.legends):
+        out += [t.get_text() for t in leg.get_texts()]
+    return [t for t in out if t]
+
+
+def ascii_math(fig) -> list[str]:
+    """The texts of ``fig`` with ASCII mathematics outside mathtext."""
+    return [t for t in texts(fig) if ASCII_MATH.search(MATH.sub("", t))]
+
+
 def check_figure(fig):
     """Problems with ``fig`` (empty list when it is readable)."""
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
-    problems = []
+    problems = [f"ASCII mathematics in {t!r}" for t in ascii_math(fig)]
     axes = [ax for ax in fig.axes if ax.get_label() != "<colorbar>" and (ax.lines or ax.collections or ax.patches)]
     if not (fig._suptitle and fig._suptitle.get_text()) and not all(ax.get_title() for ax in axes):
         problems.append("no title")
@@ -72,10 +100,10 @@ def saved_figures(monkeypatch):
     seen = []
     true_save = plotting.save
 
-    def save(fig, path):
+    def save(fig, path, figure_format="png"):
         fig.tight_layout()  # the layout the saved file gets
         seen.append((path.name, check_figure(fig)))
-        return true_save(fig, path)
+        return true_save(fig, path, figure_format)
     monkeypatch.setattr(plotting, "save", save)
     return seen
 
@@ -116,6 +144,34 @@ def test_margins_figure_is_readable(tmp_path, saved_figures):
              "detail": "in standard errors"}]}]}
     figures.margins(rep, tmp_path)
     assert saved_figures and not saved_figures[0][1], saved_figures
+
+
+@pytest.mark.parametrize("axes", [{"agents.0.preconditioner": [0.5, 1.5, 2.5, 3.5], "gap_angle": [0.0, 1.0, 2.0]},
+                                  {"agents.1.preconditioner": [0.2, 0.5, 0.9, 1.4]}],
+                         ids=["heat map", "lines"])
+def test_sweep_phase_figure_is_readable(axes, tmp_path, saved_figures):
+    """The phase figure in both layouts (two axes: heat map crossing the rho = 1 boundary; one axis: lines)."""
+    from numerics import api
+
+    base = json.loads(open("examples/sweep_plateau.json").read())["base"]
+    api.run_sweep({"base": base, "axes": axes, "measure": [{"simulate": {"turns": 60}}]}, tmp_path / "sweep")
+    assert saved_figures and not saved_figures[0][1], saved_figures
+
+
+def test_checker_catches_ascii_mathematics():
+    """Power: ASCII norms, Greek names, stars and relations outside $...$ are flagged; the same in
+    mathtext, and words such as "rate", are not."""
+    fig, axes = plotting.figure()
+    ax = axes[0, 0]
+    ax.plot([0, 1], [0, 1], label="rho = 1")
+    ax.set_title(r"distance $\|u_t - w_A^*\|$ per turn and rate")
+    ax.set_xlabel("||u_t - w_A*||")
+    ax.set_ylabel("+-2 predicted std")
+    ax.legend()
+    bad = ascii_math(fig)
+    assert set(bad) == {"rho = 1", "||u_t - w_A*||", "+-2 predicted std"}, bad
+    import matplotlib.pyplot as plt
+    plt.close(fig)
 
 
 def test_checker_catches_a_legend_over_the_data():

@@ -1,7 +1,8 @@
 """The paper's experiments: each module writes CSV data and PNG figures.
 
 A module defines ``NAME`` (the CLI name), ``DESCRIPTION`` and
-``run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -> list[Path]``.
+``run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False, figure_format: str = "png")
+-> list[Path]`` (figures as png, pdf or svg).
 They are discovered automatically by ``a2ad experiment``.
 """
 from __future__ import annotations

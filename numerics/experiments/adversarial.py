@@ -22,7 +22,8 @@ DESCRIPTION = "attacker's error -> 0, victim's -> ||M_B Delta|| for full-rank an
 D = 4
 
 
-def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -> list[Path]:
+def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False,
+        figure_format: str = "png") -> list[Path]:
     new_agent = common.agent_factory(agents, D, seed)
     rng = np.random.default_rng(seed)
     turns = 60 if quick else 150
@@ -45,13 +46,13 @@ def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -
         ax = axes[0, j]
         t = np.arange(1, turns + 1)
         # C8 line wide and grey underneath, the victim thin with markers on top: both stay visible
-        ax.axhline(plateau_B, color="0.55", ls="-", lw=5, alpha=0.6, zorder=1, label="C8 prediction ||M_B Delta||")
-        ax.semilogy(t, common.floor(e_A), "C0", zorder=3, label="attacker A: ||u_t - w_A*||")
+        ax.axhline(plateau_B, color="0.55", ls="-", lw=5, alpha=0.6, zorder=1, label=r"C8 prediction $\|M_B \Delta\|$")
+        ax.semilogy(t, common.floor(e_A), "C0", zorder=3, label=r"attacker A: $\|u_t - w_A^*\|$")
         ax.semilogy(t, common.floor(e_B), "C3", lw=1, marker="o", ms=2.5, markevery=4, zorder=3,
-                    label="victim B: ||v_t - w_B*||")
-        ax.set_title(f"{kind} attack prompt (rho = {prompt.rho:.2f})")
-        ax.set_xlabel("turn t (rounds)")
-        ax.set_ylabel("distance to own target (units of w*)")
+                    label=r"victim B: $\|v_t - w_B^*\|$")
+        ax.set_title(rf"{kind} attack prompt ($\rho = {prompt.rho:.2f}$)")
+        ax.set_xlabel(r"turn $t$ (rounds)")
+        ax.set_ylabel(r"distance to own target (units of $w^*$)")
         ax.grid(alpha=0.3, which="both")
     # C16: the victim's defence, more steps per turn
     attacker = attacks.full_rank_prompt(Gamma_A, w_A, N=D, rng=rng).agent(Gamma_A)
@@ -63,19 +64,19 @@ def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -
         bound.append(np.linalg.norm(b.M, 2) * np.linalg.norm(Delta))
         rows.append(["defence", int(s), 0.0, observed[-1], bound[-1]])
     ax = axes[0, 2]
-    ax.semilogy(s_values, bound, color="0.55", lw=5, alpha=0.6, label="C16 bound ||M_B^s|| ||Delta||")
+    ax.semilogy(s_values, bound, color="0.55", lw=5, alpha=0.6, label=r"C16 bound $\|M_B^s\|\,\|\Delta\|$")
     ax.semilogy(s_values, observed, "C3o", label="victim B: simulated plateau")
-    ax.set_xlabel("victim's GD steps per turn s_B")
-    ax.set_ylabel("victim's plateau ||e_B|| (units of w*)")
-    ax.set_title("defence (C16):\n||e_B|| <= ||M_B^s|| ||Delta||")
+    ax.set_xlabel(r"victim\'s GD steps per turn $s_B$")
+    ax.set_ylabel(r"victim\'s plateau $\|e_B\|$ (units of $w^*$)")
+    ax.set_title("defence (C16):\n" r"$\|e_B\| \leq \|M_B^s\|\,\|\Delta\|$")
     ax.grid(alpha=0.3, which="both")
     handles, labels = axes[0, 0].get_legend_handles_labels()
     h2, l2 = ax.get_legend_handles_labels()
     plotting.legend_outside(ax, handles=handles + h2, labels=labels + l2)
-    fig.suptitle(f"Attacks on a {agents.upper()} victim: attacker's error -> 0, victim's -> ||M_B Delta|| "
-                 "(C8-C10); the victim's error is bounded by ||M_B^s|| ||Delta|| (C16)", fontsize=10)
+    fig.suptitle(f"Attacks on a {agents.upper()} victim: attacker's error " r"$\to 0$, victim's $\to \|M_B \Delta\|$ "
+                 r"(C8-C10); the victim's error is bounded by $\|M_B^s\|\,\|\Delta\|$ (C16)", fontsize=10)
     out = Path(out_dir)
     return [plotting.write_csv(out / "adversarial.csv", ["attack", "turn_or_steps", "attacker_sim_residual_norm",
                                                          "victim_sim_residual_norm", "victim_reference"], rows),
-            plotting.save(fig, out / "adversarial.png")]
+            plotting.save(fig, out / "adversarial.png", figure_format)]
 

@@ -14,7 +14,7 @@ import numpy as np
 from numerics.agents import prompts
 from numerics.experiments import common, plotting
 from numerics.fit import fitting, output as fit_output
-from numerics.io import transcripts
+from numerics.io import outputs, transcripts
 from numerics.llm import text_protocol
 from numerics.protocol import simulate
 
@@ -35,7 +35,8 @@ def text_pair(rng: np.random.Generator, seed: int) -> list[text_protocol.TextAge
     return out
 
 
-def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -> list[Path]:
+def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False,
+        figure_format: str = "png") -> list[Path]:
     common.check_agents(agents, supported=("gd",))  # the text agents take GD steps
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -61,5 +62,5 @@ def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -
                               "observed_tail_mean", "observed_tail_mean_low", "observed_tail_mean_high",
                               "predicted_std", "observed_std"],
                              rows)
-    figure = fit_output.fit_figure(report, tr, out_dir / "blackbox.png")
+    figure = fit_output.fit_figure(report, tr, outputs.figure_path(out_dir / "blackbox.png", figure_format))
     return [path_tr, csv, figure]

@@ -25,7 +25,8 @@ def shares(a, b):
     return (1 - a) * b / den, (1 - b) * a / den
 
 
-def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -> list[Path]:
+def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False,
+        figure_format: str = "png") -> list[Path]:
     new_agent = common.agent_factory(agents, D, seed)
     rng = np.random.default_rng(seed)
     Q = random_systems.orthogonal(rng, D)
@@ -50,10 +51,11 @@ def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -
     ax.bar(k + 0.2, pred_B, 0.4, color="C3", alpha=0.6, label="B gives up (C5)")
     ax.plot(k - 0.2, sim_A, "ko", mfc="none", label="simulated")
     ax.plot(k + 0.2, sim_B, "ko", mfc="none")
-    ax.set_xticks(k, [f"{i + 1}\na={gain_A[i]:.2f}\nb={gain_B[i]:.2f}" for i in k], fontsize=7)
-    ax.set_xlabel("eigen-direction k of the shared basis, with the agents' gains per turn\n"
-                  "a_k = 1 - m_A,k (A's), b_k = 1 - m_B,k (B's): how strongly each prompt informs direction k")
-    ax.set_ylabel("share of the gap given up |e_k| / |Delta_k|")
+    ax.set_xticks(k, [f"{i + 1}\n$a={gain_A[i]:.2f}$\n$b={gain_B[i]:.2f}$" for i in k], fontsize=7)
+    ax.set_xlabel(r"eigen-direction $k$ of the shared basis, with the agents' gains per turn" "\n"
+                  r"$a_k$, $b_k$: the eigenvalues of $K_A$, $K_B$ (A's and B's gains), how strongly each prompt "
+                  r"informs direction $k$")
+    ax.set_ylabel(r"share of the gap given up $|e_k| / |\Delta_k|$")
     ax.set_title("share of the gap each agent gives up")
     plotting.legend_outside(ax)
     grid = np.linspace(0.02, 1.0, 200)
@@ -62,11 +64,11 @@ def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -
     ax = axes[0, 1]
     # reversed map: blue = A bears the disagreement, as A's bars are blue on the left
     im = ax.pcolormesh(ga, gb, sa / np.maximum(sa + sb, 1e-300), cmap="coolwarm_r", vmin=0, vmax=1, shading="auto")
-    ax.plot(gain_A, gain_B, "ko", mfc="none", label="this run's directions (a_k, b_k)")
-    ax.plot(grid, grid, "k--", lw=0.8, label="a_k = b_k")
+    ax.plot(gain_A, gain_B, "ko", mfc="none", label=r"this run\'s directions $(a_k, b_k)$")
+    ax.plot(grid, grid, "k--", lw=0.8, label=r"$a_k = b_k$")
     fig.colorbar(im, ax=ax, label="fraction of the disagreement borne by A", location="left", pad=0.18)
-    ax.set_xlabel("A's gain a_k (per turn, dimensionless)")
-    ax.set_ylabel("B's gain b_k (per turn, dimensionless)")
+    ax.set_xlabel(r"A\'s gain $a_k$ (per turn, dimensionless)")
+    ax.set_ylabel(r"B\'s gain $b_k$ (per turn, dimensionless)")
     ax.set_title("the larger gain keeps its target")
     plotting.legend_outside(ax)
     fig.suptitle(f"Per-direction split of the disagreement (C5), {agents.upper()} agents", fontsize=10)
@@ -74,4 +76,4 @@ def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -
     columns = ["direction", "gain_A", "gain_B", "predicted_share_A", "simulated_share_A", "predicted_share_B",
                "simulated_share_B"]
     return [plotting.write_csv(out / "geometry.csv", columns, rows),
-            plotting.save(fig, out / "geometry.png")]
+            plotting.save(fig, out / "geometry.png", figure_format)]

@@ -25,10 +25,12 @@ DESCRIPTION = ("main agent's error vs turn for fixed, Newton, inexact-Newton, id
 D = 4
 # The CSV's theory column names the quantity as predict does; the legend in words.
 LEGEND = {"residual_norm": "plateau", "contraction_rate": "rate"}
+SHOWN = {"Newton alpha=1": r"Newton $\alpha = 1$", "Newton alpha=0.5": r"Newton $\alpha = 0.5$"}  # CSV name -> legend
 BROYDEN_DPS = 30  # mpmath digits for the Broyden helper: exact termination (C14b) needs more than float64
 
 
-def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -> list[Path]:
+def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False,
+        figure_format: str = "png") -> list[Path]:
     new_agent = common.agent_factory(agents, D, seed)
     rng = np.random.default_rng(seed)
     turns = 30 if quick else 40
@@ -71,7 +73,7 @@ def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -
         rows += [[label, i + 1, e[i], kind, value] for i in range(turns)]
         colour = f"C{k}"
         ax.semilogy(t, common.floor(e), "-o", ms=3, color=colour,
-                    label=f"{label} ({LEGEND.get(kind, kind)} {value:.3g})")
+                    label=f"{SHOWN.get(label, label)} ({LEGEND.get(kind, kind)} {value:.3g})")
         if kind == "residual_norm":
             ax.axhline(value, color=colour, ls="--", lw=1)
         elif kind == "contraction_rate":
@@ -81,12 +83,12 @@ def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -
             ax.axvline(value, color=colour, ls=":", lw=1)
     ax.plot([], [], "k--", lw=1, label="theory: plateau or rate (dashed)")
     ax.plot([], [], "k:", lw=1, label="theory: exact from this round (dotted)")
-    ax.set_xlabel("turn t (A's t-th message)")
-    ax.set_ylabel("main agent's error ||u_t - w_A*|| (units of w*)")
+    ax.set_xlabel(r"turn $t$ (A\'s $t$-th message)")
+    ax.set_ylabel(r"main agent\'s error $\|u_t - w_A^*\|$ (units of $w^*$)")
     ax.set_title(f"Main agent ({agents.upper()}) with different helpers (C12-C14b); one colour per helper")
     ax.grid(alpha=0.3, which="both")
     plotting.legend_outside(ax)
     out = Path(out_dir)
     return [plotting.write_csv(out / "helper.csv", ["helper", "turn", "main_sim_residual_norm", "theory",
                                                     "theory_value"], rows),
-            plotting.save(fig, out / "helper.png")]
+            plotting.save(fig, out / "helper.png", figure_format)]

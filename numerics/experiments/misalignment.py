@@ -34,17 +34,21 @@ def targets_angle(theta: float, d: int) -> tuple[np.ndarray, np.ndarray]:
     return w_A, w_B
 
 
-def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -> list[Path]:
+def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False,
+        figure_format: str = "png") -> list[Path]:
     new_agent = common.agent_factory(agents, D, seed)
     rng = np.random.default_rng(seed)
     turns = 400 if quick else 2000
-    sweeps = {"gap scale s = ||w_B* - w_A*||": (np.linspace(0, 2, 5 if quick else 11), targets_scale),
-              "angle theta (rad)": (np.linspace(0, np.pi, 5 if quick else 13), targets_angle)}
+    # CSV name -> (grid, targets, axis label in the documents' symbols)
+    sweeps = {"gap scale s = ||w_B* - w_A*||": (np.linspace(0, 2, 5 if quick else 11), targets_scale,
+                                                r"gap scale $s = \|w_B^* - w_A^*\|$"),
+              "angle theta (rad)": (np.linspace(0, np.pi, 5 if quick else 13), targets_angle,
+                                    r"angle $\theta$ between the targets (rad)")}
     rows = []
     fig, axes = plotting.figure(2, len(GEOMETRIES), width=4.2, height=3.4)
     for j, kind in enumerate(GEOMETRIES):
         H_A, H_B = common.geometry(kind, rng, D), common.geometry("anisotropic", rng, D)
-        for i, (label, (grid, make)) in enumerate(sweeps.items()):
+        for i, (label, (grid, make, axis_label)) in enumerate(sweeps.items()):
             pred: dict[str, list[float]] = {"A": [], "B": []}
             sim: dict[str, list[float]] = {"A": [], "B": []}
             for x in grid:
@@ -61,8 +65,8 @@ def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -
             for name, colour in (("A", "C0"), ("B", "C3")):
                 ax.plot(grid, pred[name], "-", color=colour, label=f"{name}: C3 prediction")
                 ax.plot(grid, sim[name], "o", color=colour, mfc="none", label=f"{name}: simulated")
-            ax.set_xlabel(label)
-            ax.set_ylabel("plateau ||e|| (units of w*)")
+            ax.set_xlabel(axis_label)
+            ax.set_ylabel(r"plateau $\|e\|$ (units of $w^*$)")
             ax.set_title(f"A {kind}, B anisotropic")
             ax.grid(alpha=0.3)
     plotting.legend_outside(axes[0, -1], fontsize=8)
@@ -71,4 +75,4 @@ def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False) -
     out = Path(out_dir)
     return [plotting.write_csv(out / "misalignment.csv",
                                ["geometry_A", "sweep", "value", "agent", "residual_norm", "sim_residual_norm"], rows),
-            plotting.save(fig, out / "misalignment.png")]
+            plotting.save(fig, out / "misalignment.png", figure_format)]

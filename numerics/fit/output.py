@@ -113,10 +113,12 @@ def fit_figure(r: FitReport, transcript: Transcript, path) -> Path:
 
     K, d = len(r.agents), transcript.d
     coords = range(min(d, 3))
-    fig, axes = plt.subplots(K, 2, figsize=(11, 3.2 * K), squeeze=False)
+    fig, axes = plt.subplots(K, 2, figsize=(11, 3.0 * K + 0.7), squeeze=False,
+                             gridspec_kw={"width_ratios": (3, 2)})
     p = r.prediction
     rounds = getattr(r, "round_messages", None)  # a protocol transcript: end-of-round messages
     fixed_point_claim = "C2" if rounds is None else "P1"
+    source = "C15" if rounds is None else "Lyapunov equation of the round map"
     for k, name in enumerate(r.agents):
         out = transcript.pairs(name)[1] if rounds is None else rounds[:, k]
         ax = axes[k, 0]
@@ -126,13 +128,9 @@ def fit_figure(r: FitReport, transcript: Transcript, path) -> Path:
                 sd = np.sqrt(p.spread[k][j, j])
                 ax.axhline(p.plateau[k][j], color=line.get_color(), ls="--", lw=1)
                 ax.axhspan(p.plateau[k][j] - 2 * sd, p.plateau[k][j] + 2 * sd, color=line.get_color(), alpha=0.12)
-        ax.axvline(r.tail_start, color="black", lw=0.8, ls=":", label="tail starts (fit compared here)")
-        ax.plot([], [], "k--", lw=1, label=f"predicted fixed point ({fixed_point_claim} from fitted maps)")
-        source = "C15" if rounds is None else "Lyapunov equation of the round map"
-        ax.fill_between([], [], [], color="black", alpha=0.12, label=f"+-2 predicted std ({source})")
+        ax.axvline(r.tail_start, color="black", lw=0.8, ls=":")
         ax.set(title=f"{name}'s messages, one colour per coordinate",
                xlabel="turn (rounds)", ylabel="message coordinate")
-        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
         ax = axes[k, 1]
         x = np.arange(d)
         ref = p.plateau[k] if p.plateau is not None else np.zeros(d)  # offsets from the prediction
@@ -140,19 +138,31 @@ def fit_figure(r: FitReport, transcript: Transcript, path) -> Path:
         # black and grey here: colours mean coordinates in this figure (left panels)
         ax.errorbar(x + 0.1, r.observed_mean[k] - ref,
                     yerr=[np.maximum(r.observed_mean[k] - obs_lo, 0), np.maximum(obs_hi - r.observed_mean[k], 0)],
-                    fmt="o", color="0.45", label="observed tail mean")
+                    fmt="o", color="0.45")
         if p.plateau is not None and r.plateau_interval is not None:
             lo, hi = r.plateau_interval.low[k], r.plateau_interval.high[k]
             ax.errorbar(x - 0.1, np.zeros(d), yerr=[np.maximum(ref - lo, 0), np.maximum(hi - ref, 0)],
-                        fmt="s", color="black", label=f"predicted fixed point ({fixed_point_claim} from fitted maps)")
+                        fmt="s", color="black")
         ax.axhline(0, color="0.6", lw=0.6)
         ax.set(title=f"{name}: offset from the predicted fixed point ({100 * r.level:g}% intervals)",
                xlabel="coordinate", ylabel="offset (units of the message)", xticks=x,
                xticklabels=[str(i + 1) for i in x])
-        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+    # One legend for the whole figure, below the panels (per-panel legends squeezed the time series).
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles: list = [Line2D([], [], color=f"C{j}", lw=0.8, label=f"coordinate {j + 1}") for j in coords]
+    handles += [Line2D([], [], color="black", lw=0.8, ls=":", label="tail starts (fit compared here)"),
+                Line2D([], [], color="black", lw=1, ls="--",
+                       label=f"predicted fixed point ({fixed_point_claim} from fitted maps)"),
+                Patch(color="black", alpha=0.12, label=rf"$\pm 2$ predicted std ({source})"),
+                Line2D([], [], color="0.45", marker="o", ls="none", label="observed tail mean (right)"),
+                Line2D([], [], color="black", marker="s", ls="none",
+                       label="predicted fixed point with its interval (right)")]
+    fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=8, frameon=False)
     fig.suptitle("Fitted affine maps (C18): predicted fixed point and spread against the transcript's tail",
                  fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.7 / (3.0 * K + 0.7), 1, 1))
     path = Path(path)
     from numerics.io.outputs import atomic
 

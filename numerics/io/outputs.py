@@ -42,6 +42,24 @@ def _same_file(a: Path, b: Path) -> bool:
     return a.resolve() == b.resolve()
 
 
+# What ``--figure-format`` accepts: formats matplotlib writes with no extra dependency; pdf and svg
+# are vector formats a paper can include at any size.
+FIGURE_FORMATS = ("png", "pdf", "svg")
+
+
+def figure_format(option: str, value) -> str:
+    """``value`` checked as a figure format (``png``, ``pdf`` or ``svg``, any case), lower-cased."""
+    fmt = str(value).lower().lstrip(".")
+    if not isinstance(value, str) or fmt not in FIGURE_FORMATS:
+        raise InputError(option, value, f"must be one of {', '.join(FIGURE_FORMATS)}")
+    return fmt
+
+
+def figure_path(path, fmt: str) -> Path:
+    """``path`` with the extension of figure format ``fmt`` (``phase.png`` -> ``phase.pdf``)."""
+    return Path(path).with_suffix("." + figure_format("figure format", fmt))
+
+
 def check_path(option: str, path, inputs=(), force: bool = False, directory: bool = False) -> Path:
     """Validate an output path up front (see the module docstring); returns it as a Path."""
     if path is None or str(path) == "":

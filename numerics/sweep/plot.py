@@ -38,30 +38,38 @@ def needed_columns(spec: Spec) -> list[str]:
 
 def describe(column: str) -> str:
     """A readable label for a result column."""
-    for prefix, text in (("residual_norm_", "predicted residual norm ||u* - w*|| of {} (C3/C17)"),
-                         ("sim_residual_norm_", "simulated residual norm ||v_T - w*|| of {}"),
-                         ("sim_fixed_point_distance_", "||simulated - predicted fixed point|| of {}"),
-                         ("lsa_gamma_rel_error_", "relative error of {}'s Gamma_eff vs Gamma* (L2)"),
-                         ("lsa_sim_residual_norm_", "trained-LSA residual norm of {} (forward passes)"),
-                         ("lsa_residual_norm_", "C3 residual norm of {} from Gamma_eff"),
-                         ("lsa_residual_rel_error_", "trained-LSA residual of {}: relative error of C3 (V7)")):
+    from numerics.experiments import plotting  # matplotlib: only when a figure is drawn
+
+    # {0}: the agent's name as written, {1}: as a mathtext subscript
+    for prefix, text in (("residual_norm_", r"predicted residual norm $\|u_{1}^* - w_{1}^*\|$ of {0} (C3/C17)"),
+                         ("sim_residual_norm_", r"simulated residual norm $\|m_{1} - w_{1}^*\|$ of {0} after the run"),
+                         ("sim_fixed_point_distance_", "distance of {0}'s simulated from its predicted fixed point"),
+                         ("lsa_gamma_rel_error_",
+                          r"relative error of {0}'s $\Gamma_{{\mathrm{{eff}}}}$ against $\Gamma^*$ (L2)"),
+                         ("lsa_sim_residual_norm_", "trained-LSA residual norm of {0} (forward passes)"),
+                         ("lsa_residual_norm_", r"C3 residual norm of {0} from $\Gamma_{{\mathrm{{eff}}}}$"),
+                         ("lsa_residual_rel_error_", "trained-LSA residual of {0}: relative error of C3 (V7)")):
         if column.startswith(prefix):
-            return text.format(column[len(prefix):])
-    return {RATE: "contraction rate rho (C1)", LSA_RATE: "contraction rate rho of the trained LSA agents"}.get(
+            name = column[len(prefix):]
+            return text.format(name, "{" + plotting.math_name(name) + "}")
+    return {RATE: r"contraction rate $\rho$ (C1)", LSA_RATE: r"contraction rate $\rho$ of the trained LSA agents"}.get(
         column, column)
 
 
 def axis_label(spec: Spec, name: str) -> str:
     if name == "gap_angle":
-        return "gap angle theta (rad) of B's target around A's"
+        return r"gap angle $\theta$ (rad) of B's target around A's"
     if name == "gap_scale":
-        return "gap scale s = ||Delta|| / ||Delta_0||"
+        return r"gap scale $s = \|\Delta\| / \|\Delta_0\|$"
     parts = name.split(".")
     if len(parts) >= 3 and parts[0] == "agents" and parts[2] == "preconditioner":
+        from numerics.experiments import plotting
+
         who = spec.system.agents[int(parts[1])].name
+        sub = "{" + plotting.math_name(who) + "}"
         if len(parts) == 3:
-            return f"{who}'s step size g (Gamma_{who} = g I)   [{name}]"
-        return f"{who}'s step size Gamma_{who}[{parts[3]},{parts[4]}]   [{name}]"
+            return rf"{who}'s step size $g$ ($\Gamma_{sub} = g I$)   [{name}]"
+        return rf"{who}'s step size $(\Gamma_{sub})_{{{int(parts[3]) + 1}{int(parts[4]) + 1}}}$   [{name}]"
     return name
 
 
@@ -72,7 +80,8 @@ def _is_geometric(v: np.ndarray) -> bool:
     return bool(np.allclose(r, r[0], rtol=1e-6))
 
 
-def phase_figure(spec: Spec, cols: dict[str, np.ndarray], path: Path) -> tuple[Path | None, str]:
+def phase_figure(spec: Spec, cols: dict[str, np.ndarray], path: Path,
+                 figure_format: str = "png") -> tuple[Path | None, str]:
     """Write the figure; returns ``(path or None, what was drawn or why not)``."""
     quantity = spec.plot_quantity or default_quantity(spec)
     shown = [i for i, a in enumerate(spec.axes) if a.name != "seed"]
@@ -108,7 +117,7 @@ def phase_figure(spec: Spec, cols: dict[str, np.ndarray], path: Path) -> tuple[P
         note = f"predicted vs measured residual norms and the contraction rate over {axes[0].name}"
     if averaged:
         note += f" (mean over {len(spec.axes[averaged[0]].values)} seeds)"
-    return plotting.save(fig, Path(path)), note
+    return plotting.save(fig, Path(path), figure_format), note
 
 
 def _heat_map(spec, fig, ax, axes, Z, rho, quantity):
@@ -116,6 +125,8 @@ def _heat_map(spec, fig, ax, axes, Z, rho, quantity):
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
+
+    from numerics.experiments.plotting import math_name
 
     x, y = axes[0].values, axes[1].values
     if quantity in RATES:
@@ -136,12 +147,13 @@ def _heat_map(spec, fig, ax, axes, Z, rho, quantity):
     handles = []
     if np.nanmin(rho) < 1 < np.nanmax(rho):
         ax.contour(x, y, rho.T, levels=[1.0], colors="k", linewidths=2.0)
-        handles.append(Line2D([], [], color="k", lw=2, label="rho(pair) = 1 (closed form)"))
+        handles.append(Line2D([], [], color="k", lw=2, label=r"$\rho$(pair) $= 1$ (closed form)"))
     alone = individual_radii(spec, axes)
     for k, (name, r) in enumerate(alone.items()):
         if np.nanmin(r) < 1 < np.nanmax(r):
             ax.contour(x, y, r.T, levels=[1.0], colors=f"C{k + 1}", linewidths=1.5, linestyles="--")
-            handles.append(Line2D([], [], color=f"C{k + 1}", lw=1.5, ls="--", label=f"rho(M_{name}) = 1 (agent alone)"))
+            handles.append(Line2D([], [], color=f"C{k + 1}", lw=1.5, ls="--",
+                                  label=rf"$\rho(M_{{{math_name(name)}}}) = 1$ (agent alone)"))
     if alone:
         c6 = np.all([r < 1 for r in alone.values()], axis=0) & (rho >= 1)
         if np.any(c6):
@@ -150,7 +162,7 @@ def _heat_map(spec, fig, ax, axes, Z, rho, quantity):
                                  label="C6: each agent alone converges, the pair diverges"))
     if quantity not in RATES and np.any(~np.isfinite(Z)):
         handles.append(Line2D([], [], marker="s", ls="", color="0.85", markersize=10,
-                              label="no fixed point (rho >= 1)"))
+                              label=r"no fixed point ($\rho \geq 1$)"))
     if handles:
         ax.legend(handles=handles, loc="upper right", fontsize=8, framealpha=0.9)
     for axis, setter in ((axes[0], ax.set_xscale), (axes[1], ax.set_yscale)):
@@ -199,16 +211,16 @@ def _lines(spec, top, bottom, axis, grid, cols):
             top.plot(x, grid(f"sim_residual_norm_{name}"), "o", color=colour, ms=4, label=f"{name}, GD: simulated")
         if f"lsa_sim_residual_norm_{name}" in cols:
             top.plot(x, grid(f"lsa_residual_norm_{name}"), "--", color=colour,
-                     label=f"{name}, trained LSA: C3 from Gamma_eff")
+                     label=rf"{name}, trained LSA: C3 from $\Gamma_{{\mathrm{{eff}}}}$")
             top.plot(x, grid(f"lsa_sim_residual_norm_{name}"), "x", color=colour, ms=5,
                      label=f"{name}, trained LSA: forward passes")
-    top.set_ylabel("residual norm ||u - w*||")
+    top.set_ylabel(r"residual norm $\|m_i - w_i^*\|$")
     top.legend(fontsize=8)
-    bottom.plot(x, grid(RATE), color="k", label="rho (closed form)")
+    bottom.plot(x, grid(RATE), color="k", label=r"$\rho$ (closed form)")
     if LSA_RATE in cols:
-        bottom.plot(x, grid(LSA_RATE), "x", color="C2", label="rho of the trained agents")
-    bottom.axhline(1.0, color="C3", ls=":", label="rho = 1")
-    bottom.set_ylabel("contraction rate rho")
+        bottom.plot(x, grid(LSA_RATE), "x", color="C2", label=r"$\rho$ of the trained agents")
+    bottom.axhline(1.0, color="C3", ls=":", label=r"$\rho = 1$")
+    bottom.set_ylabel(r"contraction rate $\rho$")
     bottom.legend(fontsize=8)
     for ax in (top, bottom):
         if _is_geometric(x):
@@ -217,4 +229,6 @@ def _lines(spec, top, bottom, axis, grid, cols):
         if np.any(diverge):
             ax.fill_between(x, 0, 1, where=diverge, color="0.85", transform=ax.get_xaxis_transform(),
                             label=None)
-    bottom.set_xlabel(axis_label(spec, axis.name))
+    for ax in (top, bottom):
+        ax.set_xlabel(axis_label(spec, axis.name))
+    top.figure.suptitle("predicted and simulated residual norms (top), contraction rate (bottom)", fontsize=10)

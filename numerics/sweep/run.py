@@ -32,7 +32,8 @@ from numerics.sweep.spec import Spec, canonical
 
 BACKENDS = ("local", "dask")
 MAX_CHUNKS = 100_000  # files in one results folder
-OUTPUT_NAMES = ("results", "spec.json", "phase.png")  # what --force removes (links themselves, never their targets)
+# What --force removes (links themselves, never their targets): the phase figure in any --figure-format.
+OUTPUT_NAMES = ("results", "spec.json", "phase.png", "phase.pdf", "phase.svg")
 PART_NAME = re.compile(r"chunk-([0-9]{6})\.parquet")
 # Parquet key-value metadata of each part: which grid, which chunk, which package schema wrote it (--resume checks)
 META_SPEC, META_CHUNK, META_SCHEMA = b"a2ad.spec_sha256", b"a2ad.chunk", b"a2ad.schema_version"
@@ -183,7 +184,7 @@ def prepare(spec: Spec, out_dir: Path, resume: bool, force: bool, spec_path: Pat
         if manifest.get("columns") != cols:  # e.g. chunks of an older version's names
             raise InputError("--resume", str(meta_path), "lists other result columns (an older a2ad wrote them); "
                                                          "use --force to start over")
-    outputs.check_writable_dir("--out", out_dir, ("spec.json", "phase.png", "results/part"))
+    outputs.check_writable_dir("--out", out_dir, ("spec.json", *OUTPUT_NAMES[2:], "results/part"))
     outputs.make_dirs(out_dir / "results")
     for stale in (out_dir / "results").glob(outputs.temporary_glob("chunk-*")):  # left by a killed run (DIR is locked)
         stale.unlink(missing_ok=True)
@@ -203,12 +204,13 @@ def _remove(target: Path) -> None:
 
 def run(spec: Spec, out_dir, backend: str = "local", scheduler: str | None = None, workers: int | None = None,
         resume: bool = False, force: bool = False, progress: bool = False, spec_path=None,
-        plot: bool = True, timeout: float | None = None) -> Outcome:
-    """Compute every missing chunk, write it, then draw DIR/phase.png.
+        plot: bool = True, timeout: float | None = None, figure_format: str = "png") -> Outcome:
+    """Compute every missing chunk, write it, then draw DIR/phase.png (or .pdf, .svg: ``figure_format``).
 
     ``timeout`` (seconds, ``dask`` only; default :data:`numerics.sweep.dask_backend.DEFAULT_TIMEOUT`) bounds
     connecting to the cluster and every stretch with no finished chunk (ServiceError past it).
     """
+    figure_format = outputs.figure_format("--figure-format", figure_format)
     if backend not in BACKENDS:
         raise InputError("--backend", backend, f"must be one of {list(BACKENDS)}")
     if scheduler is not None and backend != "dask":
@@ -243,7 +245,7 @@ def run(spec: Spec, out_dir, backend: str = "local", scheduler: str | None = Non
             from numerics.sweep import plot as sweep_plot
 
             cols = read_results(out_dir, sweep_plot.needed_columns(spec))
-            phase, note = sweep_plot.phase_figure(spec, cols, out_dir / "phase.png")
+            phase, note = sweep_plot.phase_figure(spec, cols, out_dir / f"phase.{figure_format}", figure_format)
     return Outcome(out_dir, len(todo), len(done), spec.n_points, phase, note)
 
 

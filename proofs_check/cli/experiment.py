@@ -1,4 +1,4 @@
-"""``a2ad experiment NAME``: rerun one of the paper's experiments (CSV data + PNG figures).
+"""``a2ad experiment NAME``: rerun one of the paper's experiments (CSV data + figures, png, pdf or svg).
 
 ``--out DIR`` is held with :func:`numerics.io.locks.hold` while the run writes (as ``sweep`` does).
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 from numerics.experiments import all_experiments, names as experiment_names
 from numerics.io import locks, outputs, validate
 from numerics.io.errors import InputError
+from proofs_check.cli.options import add_figure_format
 
 
 def register(sub) -> None:
@@ -18,6 +19,7 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quick", action="store_true", help="smaller run (used by the tests)")
     p.add_argument("--force", action="store_true", help="write into an --out directory that already holds files")
+    add_figure_format(p)
     p.set_defaults(func=run)
 
 
@@ -34,7 +36,8 @@ def run(args) -> int:
         if any(p.name != locks.DIR_LOCK for p in out.iterdir()) and not args.force:
             raise InputError("--out", str(out), "already holds files; pass --force to overwrite them")
         with progress.bar(1, f"experiment {args.name}") as advance:  # elapsed time while it runs
-            paths = experiments[args.name].run(out, agents=args.agents, seed=args.seed, quick=args.quick)
+            paths = experiments[args.name].run(out, agents=args.agents, seed=args.seed, quick=args.quick,
+                                               figure_format=args.figure_format)
             advance()
     for path in paths:
         print(path)

@@ -13,9 +13,9 @@ from numerics import api
 from numerics.fit import fitting
 from numerics.io import outputs
 from numerics.io.errors import InputError
+from proofs_check.cli.options import add_figure_format
 
 MAX_BOOTSTRAP = api.MAX_BOOTSTRAP
-FIGURE_FORMATS = (".png", ".pdf", ".svg")
 
 
 def register(sub) -> None:
@@ -29,6 +29,7 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (>= 0)")
     p.add_argument("--figure", default=None, help="figure path, .png/.pdf/.svg "
                                                   "(default: TRANSCRIPT-fit.png beside the transcript)")
+    add_figure_format(p, default=None, what="figure")
     p.add_argument("--force", action="store_true", help="overwrite an existing figure")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.add_argument("--config", default=None,
@@ -41,9 +42,7 @@ def run(args) -> int:
     """Fit through :func:`numerics.api.fit_transcript` and print its result (text, or ``to_json()``)."""
     seed = api.check_fit_options(args.bootstrap, args.seed)  # every option before any work
     src = Path(args.transcript)
-    figure = Path(args.figure) if args.figure else src.with_name(src.stem + "-fit.png")
-    if figure.suffix.lower() not in FIGURE_FORMATS:
-        raise InputError("--figure", str(figure), f"must end in one of {', '.join(FIGURE_FORMATS)}")
+    figure = figure_path(src, args.figure, args.figure_format)
     outputs.check_path("--figure", figure, inputs=[src], force=args.force)
     result = api.fit_transcript(src, tail=args.tail, bootstrap=args.bootstrap, level=args.level, seed=seed,
                                 config=args.config)
@@ -57,3 +56,16 @@ def run(args) -> int:
     for w in result.warnings:
         print(f"a2ad fit: warning: {w}", file=sys.stderr)
     return 0
+
+
+def figure_path(transcript: Path, figure: str | None, fmt: str | None) -> Path:
+    """``--figure`` (its extension is its format), else TRANSCRIPT-fit.FMT (``--figure-format``, default png)."""
+    if figure is None:
+        return transcript.with_name(transcript.stem + "-fit." + (fmt or "png"))
+    path = Path(figure)
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix not in outputs.FIGURE_FORMATS:
+        raise InputError("--figure", str(path), f"must end in one of .{', .'.join(outputs.FIGURE_FORMATS)}")
+    if fmt is not None and fmt != suffix:
+        raise InputError("--figure-format", fmt, f"contradicts the extension of --figure {path}")
+    return path

@@ -1,6 +1,8 @@
 """``a2ad sweep SPEC.json --out DIR``: a grid of configs -> Parquet in DIR/results/ and DIR/phase.png."""
 from __future__ import annotations
 
+from proofs_check.cli.options import add_figure_format
+
 
 def register(sub) -> None:
     p = sub.add_parser("sweep", help="evaluate a grid of configs (closed forms, simulation, trained LSA) -> Parquet "
@@ -20,6 +22,7 @@ def register(sub) -> None:
     p.add_argument("--resume", action="store_true", help="compute only the chunks missing in DIR")
     p.add_argument("--force", action="store_true", help="delete DIR's previous results and start over")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_figure_format(p, what="phase figure (DIR/phase.png, .pdf or .svg)")
     p.set_defaults(func=run)
 
 
@@ -29,6 +32,6 @@ def run(args) -> int:
 
     result = api.run_sweep(args.spec, args.out, backend=args.backend, scheduler=args.scheduler, workers=args.workers,
                            resume=args.resume, force=args.force, progress=not args.no_progress,
-                           timeout=args.timeout)
+                           timeout=args.timeout, figure_format=args.figure_format)
     print(result.summary())
     return 0

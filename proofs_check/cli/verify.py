@@ -5,10 +5,16 @@ import sys
 
 from numerics.io.errors import InputError
 from proofs_check.claims import select
+from proofs_check.cli.options import add_figure_format
 from proofs_check.verification import registry
 
-# What --out DIR receives (refused without --force when any of them exists).
+# What --out DIR receives (refused without --force when any of them exists); the figure in --figure-format.
 OUT_FILES = ("report.json", "report.md", "derivations.tex", "derivations.pdf", "figures/verification_margins.png")
+
+
+def out_files(figure_format: str = "png") -> tuple[str, ...]:
+    """OUT_FILES with the figure in ``figure_format``."""
+    return tuple(f.replace(".png", "." + figure_format) if f.startswith("figures/") else f for f in OUT_FILES)
 
 
 def register(sub) -> None:
@@ -18,6 +24,7 @@ def register(sub) -> None:
     p.add_argument("--out", help="directory for report.json, report.md, derivations and figures")
     p.add_argument("--force", action="store_true", help="overwrite the report files in an existing --out directory")
     p.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
+    add_figure_format(p, what="figure in --out")
     p.add_argument("--no-cache", action="store_true",
                    help="rerun every symbolic proof instead of reading passed ones back from the proof cache "
                         "(~/.cache/a2ad, or $A2AD_CACHE_DIR)")
@@ -49,11 +56,11 @@ def run(args) -> int:
     if args.workers is not None and args.workers < 1:
         raise InputError("--workers", args.workers, "must be at least 1")
     if args.out:  # before the run: a bad --out must not cost a whole verification (a probe file, each file's slot)
-        outputs.check_writable_dir("--out", args.out, OUT_FILES)
+        outputs.check_writable_dir("--out", args.out, out_files(args.figure_format))
     # --out DIR is locked for the whole run: a second `verify --out DIR` is refused at once, not at the end
     with locks.hold(args.out, directory=True) if args.out else contextlib.nullcontext():
         if args.out:
-            outputs.check_files_in("--out", args.out, OUT_FILES, force=args.force)
+            outputs.check_files_in("--out", args.out, out_files(args.figure_format), force=args.force)
         workers = runner.default_workers() if args.workers is None else args.workers
         cache = None if args.no_cache else ProofCache()
         total = sum(len(c.methods) for c in claims)
@@ -63,7 +70,7 @@ def run(args) -> int:
         if args.out:
             from proofs_check.report import artifacts  # loads matplotlib (~0.5 s): only when figures are written
 
-            paths = artifacts.write_all(rep, claims, args.out)
+            paths = artifacts.write_all(rep, claims, args.out, figure_format=args.figure_format)
             print("\n".join(f"wrote {p}" for p in paths), file=sys.stderr)
     if args.json:
         from numerics.io.schema import versioned

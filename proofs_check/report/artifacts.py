@@ -1,6 +1,6 @@
 """Files that ``a2ad verify --out DIR`` writes beside the report.
 
-Each writer is ``(report, claims, out_dir) -> list[Path]``; later layers
+Each writer is ``(report, claims, out_dir, figure_format) -> list[Path]``; later layers
 (LaTeX derivations, figures) append theirs to ``WRITERS``.
 """
 from __future__ import annotations
@@ -10,15 +10,15 @@ from pathlib import Path
 from proofs_check.report import figures, writers as report_mod
 
 
-def _report_files(report, claims, out_dir) -> list[Path]:
+def _report_files(report, claims, out_dir, figure_format) -> list[Path]:
     return report_mod.write(report, out_dir)
 
 
-def _figures(report, claims, out_dir) -> list[Path]:
-    return [figures.margins(report, out_dir)]
+def _figures(report, claims, out_dir, figure_format) -> list[Path]:
+    return [figures.margins(report, out_dir, figure_format)]
 
 
-def _derivations(report, claims, out_dir) -> list[Path]:
+def _derivations(report, claims, out_dir, figure_format) -> list[Path]:
     """derivations.tex always; derivations.pdf when pdflatex is present."""
     from proofs_check.report import latex
 
@@ -32,8 +32,9 @@ def _derivations(report, claims, out_dir) -> list[Path]:
 WRITERS = [_report_files, _figures, _derivations]
 
 
-def write_all(report: dict, claims, out_dir) -> list[Path]:
+def write_all(report: dict, claims, out_dir, figure_format: str = "png") -> list[Path]:
+    """Every file of ``verify --out DIR``; the figure as png, pdf or svg."""
     paths: list[Path] = []
     for writer in WRITERS:
-        paths.extend(writer(report, claims, Path(out_dir)))
+        paths.extend(writer(report, claims, Path(out_dir), figure_format))
     return paths

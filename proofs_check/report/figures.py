@@ -18,7 +18,11 @@ LOG_UNITS = ("rel. error", "rate diff", "abs. excess")
 FLOOR = 1e-18  # an error of exactly 0 on a log axis is drawn here (below float64 round-off)
 
 
-def margins(report: dict, out_dir: Path) -> Path:
+# Unit names as drawn (the keys are the report's unit names)
+SHOWN = {"x bar": r"$\bar{x}$"}
+
+
+def margins(report: dict, out_dir: Path, figure_format: str = "png") -> Path:
     """Worst error (bars, coloured by status) and tolerance (black ticks) per method, one panel per unit."""
     groups: dict[str, list] = {}
     exact = 0
@@ -50,12 +54,12 @@ def margins(report: dict, out_dir: Path) -> Path:
         ax.set_xticks(x, labels, rotation=90, fontsize=7)
         ax.set_xlim(-0.7, len(x) - 0.3)
         better = "higher is better" if u == "digits" else "lower is better"
-        ax.set_ylabel(f"{u} ({better})")
-        ax.set_title(u, fontsize=9)
+        ax.set_ylabel(f"{SHOWN.get(u, u)} ({better})")
+        ax.set_title(SHOWN.get(u, u), fontsize=9)
         ax.set_xlabel("claim and method")
     handles = [plotting.patch(COLOUR[s], f"worst error, {s}") for s in ("passed", "failed")] + \
         [plotting.tick("tolerance (bar)")]
     plotting.legend_outside(axes[0, -1], handles=handles)
     fig.suptitle(f"a2ad verify ({report['profile']}): worst error against tolerance, one panel per unit; "
                  f"{exact} exact symbolic checks (V1-V3, 0 = 0) not drawn", fontsize=9)
-    return plotting.save(fig, out_dir / "figures" / "verification_margins.png")
+    return plotting.save(fig, out_dir / "figures" / "verification_margins.png", figure_format)
