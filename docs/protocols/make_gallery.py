@@ -63,7 +63,7 @@ def figure(e: G.Entry, cfg: dict, path: Path) -> dict:
         ax.axhline(entry["residual_norm"], color=col, ls="--", lw=1, label=f"{name}: predicted plateau")
     ax.set_xlabel("round")
     ax.set_ylabel(r"$\|m_i - w_i^*\|$")
-    ax.set_title(f"{e.title}\nrho = {pred['contraction_rate']:.3f} per round", fontsize=9)
+    ax.set_title(f"{e.title}\n" + rf"$\rho = {pred['contraction_rate']:.3f}$ per round", fontsize=9)
     ax.legend(fontsize=7, ncol=2)
     out = {"contraction_rate": pred["contraction_rate"],
            "agents": {n: {"residual_norm": a["residual_norm"]} for n, a in pred["agents"].items()}}
@@ -77,9 +77,9 @@ def figure(e: G.Entry, cfg: dict, path: Path) -> dict:
             expr = cp.residual(0).subs(P.gap("B", "A"), P.w_star("B") - P.w_star("A"))
             derived.append(np.linalg.norm(P.evaluate(cp, expr, env, scalars={"alpha": float(a)})))
             simulated.append(prediction.simulate_doc(s, 2000)["agents"]["A"]["residual_norms"][-1])
-        ax2.plot(ALPHAS, derived, "-", label="derived e_A (compiler, evaluated)")
+        ax2.plot(ALPHAS, derived, "-", label=r"derived $e_A$ (compiler, evaluated)")
         ax2.plot(ALPHAS, simulated, "o", label="simulated, 2000 rounds")
-        ax2.set_xlabel("alpha (A's weight on its own last message)")
+        ax2.set_xlabel(r"$\alpha$ (A's weight on its own last message)")
         ax2.set_ylabel(r"A's plateau $\|e_A\|$")
         ax2.legend(fontsize=7)
         out["alpha_curve"] = {"alpha": ALPHAS.tolist(), "derived": derived, "simulated": simulated}
