@@ -99,7 +99,7 @@ def run_random(agents: Sequence, rp: RandomProtocol, rounds: int, schedule: np.n
     """
     speaks = [max(alt.speaks_per_round()[i] for alt in rp.alternatives) for i in range(rp.K)]
     rounds = simulate.check_size(agents, rounds, speaks) if rounds else 0
-    factors = None
+    factors: list[np.ndarray | None] | None = None
     if noise is not None and any(S is not None for S in noise):
         if noise_rng is None:
             raise ValueError("noise needs noise_rng")
@@ -112,8 +112,9 @@ def run_random(agents: Sequence, rp: RandomProtocol, rounds: int, schedule: np.n
             for phase in rp.alternatives[int(schedule[t])].phases:
                 new = [(i, agents[i].respond(simulate.heard(m, row))) for i, row in phase]
                 for i, w in new:
-                    if factors is not None and factors[i] is not None:
-                        w = w + factors[i] @ noise_rng.standard_normal(m.shape[-1])  # type: ignore[union-attr]
+                    Li = None if factors is None else factors[i]
+                    if Li is not None and noise_rng is not None:
+                        w = w + Li @ noise_rng.standard_normal(m.shape[-1])
                     m[i] = w
             out[t + 1] = m
             simulate.require_finite(agents, m, f"round {t}")
