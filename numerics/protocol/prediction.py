@@ -191,7 +191,8 @@ def simulate_doc(system: System, turns: int, seed=None, schedule=None) -> dict:
 
     A random protocol draws its ``schedule`` (0-based alternative per round) from ``seed`` (default 0),
     or replays the given ``schedule``; agents' ``noise`` is drawn from the same generator, after the
-    schedule's uniforms (:mod:`numerics.protocol.random_simulate`). The document then has ``seed`` and,
+    schedule's uniforms (drawn also when a schedule is given, so a replay with the seed repeats the
+    noise; :mod:`numerics.protocol.random_simulate`). The document then has ``seed`` and,
     for a random protocol, ``schedule``.
     """
     from numerics.protocol import random_simulate
@@ -212,10 +213,10 @@ def simulate_doc(system: System, turns: int, seed=None, schedule=None) -> dict:
             p = engine.of(system)
             rp = RandomProtocol(p.names, (p,), ("0",), np.ones((1, 1)), np.ones(1), False, p.initial)
             drawn = np.zeros(turns, dtype=np.int64)
-        elif schedule is not None:
-            drawn = random_simulate.check_schedule(rp, schedule, turns)
-        else:
+        else:  # the schedule's uniforms are drawn even when one is given: a replay draws the same noise
             drawn = random_simulate.draw_schedule(rp, turns, rng)
+            if schedule is not None:
+                drawn = random_simulate.check_schedule(rp, schedule, turns)
         messages = random_simulate.run_random(system.agents, rp, turns, drawn, rng, system.noise)[1:]
         doc = {"turns": int(turns), "seed": seed}
         if system.random is not None:
