@@ -377,13 +377,17 @@ def test_run_random_phase_semantics():
     assert out[:, :, 0].tolist() == [[10.0, 20.0], [10.0, 20.0], [0.5 * 20 + 0.5, 0.5 * 10 + 1.5]]
 
 
-def test_monte_carlo_equals_run_random_on_its_schedules():
-    system = config.parse(_three(MARKOV))
-    rp = system.random
+@pytest.mark.parametrize("seed, markov", [(0, True), (0, False)])
+def test_monte_carlo_equals_run_random_on_its_schedules(seed, markov):
+    """Matrix preconditioners (Gamma H not symmetric), 1-2 GD steps, empty alternatives: the batched runs
+    are the agents' own runs along the schedules monte_carlo drew."""
+    system, rp, _ = random_instance(seed, markov, False)
     G = np.stack([a.Gamma for a in system.agents])
     H = np.stack([a.geometry.H for a in system.agents])
     b = np.stack([a.geometry.H @ a.w_star for a in system.agents])
-    z = random_simulate.monte_carlo(G, H, b, [1, 1, 1], rp, 25, 5, seed=3)
+    assert np.max(np.abs(G[0] @ H[0] - (G[0] @ H[0]).T)) > 1e-3
+    steps = [a.steps for a in system.agents]
+    z = random_simulate.monte_carlo(G, H, b, steps, rp, 25, 5, seed=3)
     sched = random_simulate.draw_schedule(rp, 25, np.random.default_rng(3), runs=5)
     for r in range(5):
         assert rel(z[r], random_simulate.run_random(system.agents, rp, 25, sched[r])[-1]) <= REPLAY_TOL
