@@ -557,3 +557,67 @@ def test_predict_text_shows_rates_and_covariance(tmp_path, capsys):
     assert cli.main(["predict", path, "--text"]) == 0
     out = capsys.readouterr().out
     assert "mean rate" in out and "mean-square" in out and "covariance [[" in out
+
+
+# ------------------------------------------------------------------ --precision
+
+# float64 vs 40-digit mpmath on a well-conditioned instance (rates ~0.6): float64 rounding only.
+PRECISE_VS_FLOAT_TOL = 1e-12
+
+SMALL_CHAIN = {"random": [
+    {"name": "x", "rounds": [{"A": {"B": 1.0}}, {"B": {"A": 1.0}}], "next": {"x": 0.3, "y": 0.7}},
+    {"name": "y", "rounds": [{"A": {"B": 0.6, "A": 0.4}, "B": {"A": 1.0}}], "next": {"x": 0.9, "y": 0.1}}]}
+
+
+@pytest.mark.parametrize("protocol", [SMALL_CHAIN, {"random": _alts(0.25, 0.75) + [{"probability": 0.0, "rounds": []}]},
+                                      {"random": [{"probability": 0.5, "rounds": []}, *_alts(0.5)]}])
+def test_precise_moments_agree_with_the_reference(tmp_path, capsys, protocol):
+    raw = _two_agents(protocol)
+    system = config.parse(raw)
+    mean_rate, ms_rate, mu, cov = reference(system, system.random)
+    path = _write(tmp_path, raw)
+    assert cli.main(["predict", path, "--precision", "40"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["precision"] == "mpmath 40 digits" and doc["converges"]
+    assert abs(float(doc["contraction_rate"]) - ms_rate) <= PRECISE_VS_FLOAT_TOL
+    assert abs(float(doc["mean_rate"]) - mean_rate) <= PRECISE_VS_FLOAT_TOL
+    for i, n in enumerate("AB"):
+        entry = doc["agents"][n]
+        assert len(entry["fixed_point"][0].replace("-", "").replace(".", "").lstrip("0")) >= 30
+        assert rel(np.array(entry["fixed_point"], dtype=float), mu[i]) <= PRECISE_VS_FLOAT_TOL
+        assert rel(np.array(entry["covariance"], dtype=float), cov[2 * i:2 * i + 2, 2 * i:2 * i + 2]) \
+            <= PRECISE_VS_FLOAT_TOL
+
+
+def test_precise_refuses_large_or_noisy_random_protocols(tmp_path, capsys):
+    path = _write(tmp_path, _three(MARKOV))
+    line = cli_error(capsys, ["predict", path, "--precision", "30"])
+    assert "--precision = '108 second-moment unknowns'" in line
+    path = _write(tmp_path, _two_agents(SMALL_CHAIN, 0.01))
+    assert "noise" in cli_error(capsys, ["predict", path, "--precision", "30"])
+
+
+# ------------------------------------------------------------------ the docs example
+
+def test_docs_random_protocol_example_works_as_written(tmp_path, capsys):
+    """docs/protocol.rst's JSON config: parsed as written, predicted, simulated, and its mean (with noise)
+    agrees with the reference."""
+    import re
+    import textwrap
+    from pathlib import Path
+
+    rst = (Path(__file__).resolve().parent.parent / "docs" / "protocol.rst").read_text()
+    block = re.search(r"\.\. code-block:: json\n\n((?:    .*\n|\n)+?)\n(?=\S)", rst)
+    assert block is not None
+    raw = json.loads(textwrap.dedent(block.group(1)))
+    assert "random" in raw["protocol"] and "noise" in raw["agents"][0]
+    path = _write(tmp_path, raw)
+    assert cli.main(["predict", path]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    system = config.parse(raw)
+    _, ms, mu, cov = reference(system, system.random)
+    assert doc["converges"] and abs(doc["contraction_rate"] - ms) <= RATE_TOL
+    assert rel(doc["agents"]["A"]["fixed_point"], mu[0]) <= MEAN_TOL
+    assert rel(doc["agents"]["A"]["covariance"], cov[:2, :2]) <= COV_TOL
+    assert cli.main(["simulate", path, "--turns", "20", "--seed", "3"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["schedule"]) == 20
