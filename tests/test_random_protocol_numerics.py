@@ -595,6 +595,11 @@ def test_precise_refuses_large_or_noisy_random_protocols(tmp_path, capsys):
     assert "--precision = '108 second-moment unknowns'" in line
     path = _write(tmp_path, _two_agents(SMALL_CHAIN, 0.01))
     assert "noise" in cli_error(capsys, ["predict", path, "--precision", "30"])
+    four = dict(SMALL_CHAIN, random=[*SMALL_CHAIN["random"][:1], dict(SMALL_CHAIN["random"][1], next={"z": 1.0}),
+                                     {"name": "z", "rounds": [], "next": {"x": 0.5, "w": 0.5}},
+                                     {"name": "w", "rounds": [{"B": {"A": 1.0}}], "next": {"x": 0.5, "y": 0.5}}])
+    path = _write(tmp_path, _two_agents(four))  # 4 modes x 4^2 = 64 unknowns: allowed at 50 digits, not 500
+    assert "estimated" in cli_error(capsys, ["predict", path, "--precision", "500"])
 
 
 # ------------------------------------------------------------------ the docs example

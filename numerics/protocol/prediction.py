@@ -183,7 +183,7 @@ def _predict_random_precise(system: System | ExactSystem, digits: int) -> dict:
 
     rp = system.random
     assert rp is not None
-    random_precise.check_size(rp, system.d)
+    random_precise.check_size(rp, system.d, digits)
     if any(S is not None for S in system.noise):
         raise InputError("--precision", digits, "a random protocol with noisy agents ('noise') is computed in "
                                                 "float64 only: predict without --precision")

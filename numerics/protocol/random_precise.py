@@ -16,13 +16,18 @@ from numerics.protocol.evaluate import CONVERGENCE_MARGIN
 
 __all__ = ["MAX_PRECISE_UNKNOWNS", "check_size", "moments"]
 
-# mp.eig on the second-moment operator: ~3 s at 50 digits for 64 unknowns on this machine's class
-# (O(N^3) in pure Python); beyond it predict --precision refuses (float64 predict has no bound).
+# mp.eig and the LU solve of the second-moment operator are pure Python. Measured (user time, 2-core
+# box): 36 unknowns take 1.0 s at 50 digits and 18.5 s at 1000; 64 unknowns 10.5 s at 50 digits. The
+# fit SECONDS_PER_DIGIT * digits * (N / 36)^4 matches these; an instance above MAX_PRECISE_SECONDS of
+# estimate, or above MAX_PRECISE_UNKNOWNS, is refused (float64 predict has no such bound).
 MAX_PRECISE_UNKNOWNS = 64
+SECONDS_PER_DIGIT = 0.0185
+MAX_PRECISE_SECONDS = 30.0
 
 
-def check_size(rp, d: int) -> int:
-    """The second-moment unknowns ``modes (K d)^2``, or an InputError naming them when above the bound."""
+def check_size(rp, d: int, digits: int) -> int:
+    """The second-moment unknowns ``modes (K d)^2``, or an InputError naming them when above the bound
+    or when their estimated mpmath time at ``digits`` exceeds :data:`MAX_PRECISE_SECONDS`."""
     modes = rp.n_alt if rp.markov else 1
     n = rp.K * d
     size = modes * n * n
@@ -30,6 +35,11 @@ def check_size(rp, d: int) -> int:
         raise InputError("--precision", f"{size} second-moment unknowns",
                          f"a random protocol's moments in mpmath support modes x (K d)^2 <= {MAX_PRECISE_UNKNOWNS} "
                          f"(here {modes} x {n}^2); use predict without --precision")
+    seconds = SECONDS_PER_DIGIT * digits * (size / 36) ** 4
+    if seconds > MAX_PRECISE_SECONDS:
+        raise InputError("--precision", digits, f"would take an estimated {seconds:.3g} s of mpmath work "
+                                                f"({size} second-moment unknowns); the limit is "
+                                                f"{MAX_PRECISE_SECONDS:g} s: use fewer digits")
     return size
 
 
