@@ -679,3 +679,20 @@ def test_gmres_stall_falls_back_to_dense_or_refuses(monkeypatch):
     monkeypatch.setattr(random_moments, "DENSE_FALLBACK_UNKNOWNS", 0)
     with pytest.raises(InputError, match="second-moment solve"):
         random_moments.moments(M, c, system.random)
+
+
+def test_simulate_noisy_deterministic_config(tmp_path, capsys):
+    """Noise on a deterministic protocol: drawn from --seed (same seed, same messages; another seed,
+    other messages), no schedule printed; predict gains covariance only then."""
+    noisy, plain = _write(tmp_path, _two_agents(None, 0.05), "n.json"), _write(tmp_path, _two_agents(), "p.json")
+    runs = []
+    for seed in ("1", "1", "2"):
+        assert cli.main(["simulate", noisy, "--turns", "5", "--seed", seed]) == 0
+        runs.append(json.loads(capsys.readouterr().out))
+    assert "schedule" not in runs[0] and runs[0]["seed"] == 1
+    assert runs[0]["agents"] == runs[1]["agents"] and runs[0]["agents"] != runs[2]["agents"]
+    assert cli.main(["simulate", plain, "--turns", "5"]) == 0
+    clean = json.loads(capsys.readouterr().out)
+    assert "seed" not in clean and rel(clean["agents"]["A"]["messages"], runs[0]["agents"]["A"]["messages"]) > 1e-3
+    assert cli.main(["predict", plain]) == 0
+    assert "covariance" not in json.loads(capsys.readouterr().out)["agents"]["A"]
