@@ -541,6 +541,14 @@ def test_bad_schedules_exit_2(tmp_path, capsys, text, quantity):
     assert quantity in line, line
 
 
+def test_schedule_starting_where_the_initial_law_is_zero_exits_2(tmp_path, capsys):
+    chain = {"random": _chain([{"y": 1.0}, {"x": 0.5, "y": 0.5}]), "initial": {"x": 1.0}}
+    path = _write(tmp_path, _two_agents(chain))
+    assert "--schedule[0] = 1" in cli_error(capsys, ["simulate", path, "--turns", "2", "--schedule", "[1, 0]"])
+    assert cli.main(["simulate", path, "--turns", "2", "--schedule", "[0, 1]"]) == 0
+    capsys.readouterr()
+
+
 def test_schedule_for_a_deterministic_config_exits_2(tmp_path, capsys):
     path = _write(tmp_path, _two_agents())
     assert "--schedule" in cli_error(capsys, ["simulate", path, "--turns", "2", "--schedule", "[0, 0]"])
