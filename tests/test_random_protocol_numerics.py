@@ -704,3 +704,15 @@ def test_simulate_noisy_deterministic_config(tmp_path, capsys):
     assert "seed" not in clean and rel(clean["agents"]["A"]["messages"], runs[0]["agents"]["A"]["messages"]) > 1e-3
     assert cli.main(["predict", plain]) == 0
     assert "covariance" not in json.loads(capsys.readouterr().out)["agents"]["A"]
+
+
+@pytest.mark.parametrize("protocol", [MARKOV, dict(MARKOV, initial={"C speaks": 1.0}),
+                                      {"random": [{"probability": 0.25, "rounds": [AVERAGE]},
+                                                  {"probability": 0.75, "rounds": []}]}])
+def test_as_dict_round_trips(protocol):
+    rp = config.parse(_three(protocol)).random
+    again = random_spec.parse(rp.as_dict(), list(rp.names), 2, [0.0, 0.0])
+    assert again.labels == rp.labels and again.markov == rp.markov
+    assert np.array_equal(again.P, rp.P) and np.array_equal(again.initial_law, rp.initial_law)
+    assert [a.phases for a in again.alternatives] == [a.phases for a in rp.alternatives]
+    assert np.array_equal(again.initial, rp.initial)
