@@ -677,7 +677,7 @@ def test_arpack_and_gmres_at_default_thresholds():
 
 
 def test_gmres_stall_falls_back_to_dense_or_refuses(monkeypatch):
-    system = config.parse(_bench_like(2, 2, 3))
+    system = config.parse(_bench_like(2, 1, 3))
     M, c = evaluate.stacked_finite(system)
     monkeypatch.setattr(random_moments, "DENSE_MAX_UNKNOWNS", 0)
     monkeypatch.setattr(random_moments, "ITERATIVE_RTOL", 1e-300)  # unreachable: GMRES reports no convergence

@@ -59,6 +59,10 @@ DENSE_EIG_MAX = 256
 # Relative residual at which GMRES stops (the moments are then accurate to about this times the
 # condition number of I - T, i.e. 1 / (1 - contraction_rate^2)).
 ITERATIVE_RTOL = 1e-13
+# GMRES restarts every GMRES_RESTART iterations and gives up after GMRES_MAX_CYCLES restarts (at most
+# 10^4 operator applications, about a second at K = d = 4 and 16 alternatives).
+GMRES_RESTART = 200
+GMRES_MAX_CYCLES = 50
 # ARPACK's tolerance on the leading eigenvalue (relative; 0 would mean machine precision).
 ARPACK_TOL = 1e-14
 
@@ -207,7 +211,8 @@ def _solve_second(T: np.ndarray, Phi: np.ndarray, C: np.ndarray) -> tuple[np.nda
 
     op = LinearOperator((size, size), dtype=float,
                         matvec=lambda v: v - _second_apply(T, Phi, v.reshape(m, n, n)).ravel())
-    x, info = gmres(op, C.ravel(), rtol=ITERATIVE_RTOL, atol=0.0, restart=min(size, 200), maxiter=size)
+    x, info = gmres(op, C.ravel(), rtol=ITERATIVE_RTOL, atol=0.0, restart=min(size, GMRES_RESTART),
+                    maxiter=GMRES_MAX_CYCLES)
     if info == 0:
         return x.reshape(m, n, n), "gmres"
     if size <= DENSE_FALLBACK_UNKNOWNS:  # slow convergence (rate near 1): the dense solve is still affordable
