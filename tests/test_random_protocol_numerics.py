@@ -716,3 +716,16 @@ def test_as_dict_round_trips(protocol):
     assert np.array_equal(again.P, rp.P) and np.array_equal(again.initial_law, rp.initial_law)
     assert [a.phases for a in again.alternatives] == [a.phases for a in rp.alternatives]
     assert np.array_equal(again.initial, rp.initial)
+
+
+def test_api_stationary_covariance_and_derive_on_a_random_protocol(tmp_path, capsys):
+    from numerics import api
+
+    S = [[[0.02, 0.01], [0.01, 0.03]], [[0.0, 0.0], [0.0, 0.0]]]
+    noisy = _two_agents(SMALL_CHAIN, S[0])
+    system = config.parse(noisy)
+    _, _, _, cov = reference(system, system.random)
+    P = api.stationary_covariance(_two_agents(SMALL_CHAIN), {"A": S[0], "B": S[1]})
+    assert rel(P["A"], cov[:2, :2]) <= COV_TOL and rel(P["B"], cov[2:, 2:]) <= COV_TOL
+    path = _write(tmp_path, _two_agents(SMALL_CHAIN))
+    assert "protocol.random" in cli_error(capsys, ["derive", "--protocol", path, "--format", "text"])
