@@ -729,3 +729,18 @@ def test_api_stationary_covariance_and_derive_on_a_random_protocol(tmp_path, cap
     assert rel(P["A"], cov[:2, :2]) <= COV_TOL and rel(P["B"], cov[2:, 2:]) <= COV_TOL
     path = _write(tmp_path, _two_agents(SMALL_CHAIN))
     assert "protocol.random" in cli_error(capsys, ["derive", "--protocol", path, "--format", "text"])
+
+
+def test_zero_round_maps_on_the_iterative_paths(monkeypatch):
+    """Gamma = H^-1: every agent answers its own target at once, so every Phi_k = 0 and the moment
+    operators are zero (ARPACK's Krylov space collapses: the dense fallback answers)."""
+    raw = _two_agents({"random": _alts(0.5, 0.5)})
+    for a in raw["agents"]:
+        a["preconditioner"] = np.linalg.inv(a["geometry"]).tolist()
+    system = config.parse(raw)
+    monkeypatch.setattr(random_moments, "DENSE_EIG_MAX", 0)
+    monkeypatch.setattr(random_moments, "DENSE_MAX_UNKNOWNS", 0)
+    M, c = evaluate.stacked_finite(system)
+    mom = random_moments.moments(M, c, system.random)
+    assert mom.contraction_rate <= 1e-12 and mom.mean_rate <= 1e-12
+    assert rel(mom.mean, [[1.0, 0.0], [0.0, 1.0]]) <= MEAN_TOL and np.max(np.abs(mom.joint_covariance)) <= 1e-20

@@ -166,22 +166,27 @@ def _second_moment_matrix(T: np.ndarray, Phi: np.ndarray) -> np.ndarray:
 
 
 def _radius_of_operator(apply, size: int) -> float:
-    """Spectral radius of a linear operator on R^size given as a function, by ARPACK (largest modulus)."""
-    from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigs
+    """Spectral radius of a linear operator on R^size given as a function, by ARPACK (largest modulus).
+
+    ARPACK fails on operators whose Krylov space collapses (a nilpotent or zero operator: the start
+    vector maps to 0) and can fail to converge; then the operator is formed densely where that is
+    affordable (:data:`DENSE_FALLBACK_UNKNOWNS`), else the instance is refused.
+    """
+    from scipy.sparse.linalg import ArpackError, LinearOperator, eigs
 
     op = LinearOperator((size, size), matvec=apply, dtype=float)
     rng = np.random.default_rng(0)  # a fixed start vector: reproducible
     try:
         vals = eigs(op, k=min(6, size - 2), which="LM", tol=ARPACK_TOL, v0=rng.standard_normal(size),
                     return_eigenvectors=False, maxiter=size * 50)
-    except ArpackNoConvergence:  # fall back to the dense operator where it is affordable
+        return float(np.max(np.abs(vals)))
+    except ArpackError:  # ArpackNoConvergence included
         if size > DENSE_FALLBACK_UNKNOWNS:
             raise InputError("random protocol moment operator", f"size {size}",
                              "ARPACK did not find its spectral radius and the operator is too large to form "
                              f"(limit {DENSE_FALLBACK_UNKNOWNS})") from None
-        dense = np.stack([apply(e) for e in np.eye(size)], axis=1)
-        return float(closed_forms.spectral_radius(dense))
-    return float(np.max(np.abs(vals)))
+    dense = np.stack([apply(e) for e in np.eye(size)], axis=1)
+    return float(closed_forms.spectral_radius(dense))
 
 
 def _second_rate(T: np.ndarray, Phi: np.ndarray) -> float:
