@@ -244,9 +244,10 @@ def _two_agents(extra=None, noise_a=None):
     return raw
 
 
+@pytest.mark.parametrize("rounds", [[{"A": {"B": 1.0}}, {"B": {"A": 0.7, "B": 0.3}}],
+                                    [{"A": {"B": 1.0}}, {"B": {"A": 1.0}}]])  # the round robin: C1, C2, C15 path
 @pytest.mark.parametrize("noise", [None, 0.04, [[0.02, 0.01], [0.01, 0.03]]])
-def test_one_alternative_is_the_deterministic_protocol(noise):
-    rounds = [{"A": {"B": 1.0}}, {"B": {"A": 0.7, "B": 0.3}}]
+def test_one_alternative_is_the_deterministic_protocol(noise, rounds):
     det = prediction.predict(config.parse(_two_agents({"rounds": rounds}, noise)))
     rnd = prediction.predict(config.parse(_two_agents({"random": [{"probability": 1.0, "rounds": rounds}]}, noise)))
     assert abs(rnd["contraction_rate"] - det["contraction_rate"]) <= RATE_TOL
