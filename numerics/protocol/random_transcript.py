@@ -9,7 +9,9 @@ time; who chooses the alternatives is a callable ``draw(turn, previous)``:
   its law (``initial_law`` for the first round, ``P[previous, :]`` after) at the t-th number of the
   seed's uniform stream :func:`uniforms`. Round t's draw depends only on the seed, t and the previous
   alternative, so a run resumed after its last recorded alternative draws exactly what an
-  uninterrupted run with the same seed draws (a Markov chain continues from ``P[last, :]``);
+  uninterrupted run with the same seed draws (a Markov chain continues from ``P[last, :]``). It is
+  the schedule that ``a2ad simulate --seed`` draws (:func:`numerics.protocol.random_simulate.draw_schedule`:
+  the same uniforms, the same inverse CDF);
 * :func:`replay` reads them from the transcript (each message records its round's ``alternative``).
 
 A round whose alternative is empty (nobody speaks) writes no message, so its turn is missing from a
@@ -29,25 +31,22 @@ from numerics.protocol.random_spec import RandomProtocol
 from numerics.protocol.transcript import INCOMING_RTOL
 
 __all__ = ["RandomSchedule", "RandomReplay", "uniforms", "uniform_drawer", "draw_alternative", "replay",
-           "header", "from_header", "same", "messages_per_round", "SCHEDULE_STREAM"]
-
-# The schedule's uniform stream is seeded with (seed, SCHEDULE_STREAM): independent of the local text
-# agent's noise, which is seeded with seed + i.
-SCHEDULE_STREAM = 26
-
+           "header", "from_header", "same", "messages_per_round"]
 
 def uniforms(seed: int, rounds: int) -> np.ndarray:
-    """The first ``rounds`` numbers of the schedule's uniform stream of ``seed`` (numpy's PCG64 fills
-    ``random(n)`` in order, so a longer stream starts with a shorter one)."""
-    return np.random.default_rng([seed, SCHEDULE_STREAM]).random(rounds)
+    """The first ``rounds`` numbers of the schedule's uniform stream of ``seed``: ``default_rng(seed)``'s
+    first draws, as ``simulate --seed`` takes them (PCG64 fills ``random(n)`` in order, so a longer stream
+    starts with a shorter one)."""
+    return np.random.default_rng(seed).random(rounds)
 
 
 def draw_alternative(law: np.ndarray, u: float) -> int:
-    """The inverse CDF of ``law`` at ``u`` in [0, 1): the first k with ``cumsum(law)[k] > u``; an
-    alternative of probability 0 is never drawn (a sum short of 1 by rounding gives the last possible one)."""
+    """The inverse CDF of ``law`` at ``u`` in [0, 1): the first k with ``cdf[k] > u``, the cumulative sum
+    normalised to end at exactly 1 (a law summing to 1 only within rounding draws no impossible tail), so
+    an alternative of probability 0 is never drawn."""
     cdf = np.cumsum(law)
-    k = int(np.searchsorted(cdf, u, side="right"))
-    return min(k, int(np.flatnonzero(np.asarray(law) > 0)[-1]))
+    cdf = cdf / cdf[-1]
+    return min(int(np.sum(cdf <= u)), len(cdf) - 1)
 
 
 def uniform_drawer(rp: RandomProtocol, u: np.ndarray) -> Callable[[int, int | None], int]:
