@@ -13,6 +13,7 @@ root of the speaker's ``S_i``).
 """
 from __future__ import annotations
 
+import bisect
 from typing import Sequence
 
 import numpy as np
@@ -52,6 +53,11 @@ def draw_schedule(rp: RandomProtocol, rounds: int, rng: np.random.Generator, run
     cumP = _cumulative(rp.P)
     if not rp.markov:
         out[:, 1:] = _pick(cumP[0], u2[:, 1:])
+    elif u2.shape[0] == 1:  # one chain: plain Python per round (numpy per-call overhead dominates here)
+        rows, last, n = cumP.tolist(), int(out[0, 0]), rp.n_alt
+        for t, u in enumerate(u2[0, 1:].tolist(), start=1):
+            last = min(bisect.bisect_right(rows[last], u), n - 1)  # the same inverse CDF as _pick
+            out[0, t] = last
     else:
         for t in range(1, rounds):
             out[:, t] = _pick(cumP[out[:, t - 1]], u2[:, t])
