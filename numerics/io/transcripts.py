@@ -246,8 +246,9 @@ def parse_line(text: str, protocol: bool = False) -> Record:
     if missing:
         raise ValueError(f"missing field(s) {', '.join(repr(k) for k in missing)}")
     allowed = REQUIRED + OPTIONAL + (PROTOCOL_KEYS if protocol else ())
-    hint = ("; 'phase', 'alternative' and 'label' need a protocol header line first"
-            if set(PROTOCOL_KEYS) & set(obj) and not protocol else "")
+    present = [repr(k) for k in PROTOCOL_KEYS if k in obj]
+    hint = (f"; {' and '.join(present)} need{'s' if len(present) == 1 else ''} a protocol header line first"
+            if present and not protocol else "")
     validate.unknown_keys("message", obj, allowed, hint)
     turn = obj["turn"]
     if isinstance(turn, bool) or not isinstance(turn, int) or turn < 0:
