@@ -108,11 +108,30 @@ def test_resumed_run_is_identical_to_an_uninterrupted_one(tmp_path, capsys):
     assert _run(cfg, short, 30, 11, "--resume") == 0
     assert short.read_bytes() == full.read_bytes()
     capsys.readouterr()
+    # the local agent's noise continues too: a noisy resumed run is the uninterrupted one
+    noisy_full, noisy_part = tmp_path / "nf.jsonl", tmp_path / "np.jsonl"
+    assert _run(cfg, noisy_full, 30, 11, "--local-noise", "0.05") == 0
+    noisy_lines = noisy_full.read_text().splitlines(keepends=True)
+    for cut in (3, gaps[0], len(noisy_lines) - 2):
+        noisy_part.write_text("".join(noisy_lines[:1 + cut]))
+        assert _run(cfg, noisy_part, 30, 11, "--local-noise", "0.05", "--resume") == 0
+        assert noisy_part.read_bytes() == noisy_full.read_bytes(), cut
     # another seed would draw another chain: refused
     part.write_text("".join(lines[:6]))
     assert _run(cfg, part, 30, 12, "--resume") == 2
     err = capsys.readouterr().err
     assert "--seed" in err and "schedule seed" in err and len(err.strip().splitlines()) == 1
+
+
+def test_planted_noise_restarted_on_resume_differs(tmp_path, monkeypatch):
+    """Power: a resume whose local agents restart their noise stream writes other messages."""
+    cfg = _cfg(tmp_path, MARKOV)
+    full, part = tmp_path / "full.jsonl", tmp_path / "part.jsonl"
+    assert _run(cfg, full, 20, 4, "--local-noise", "0.05") == 0
+    monkeypatch.setattr(text_protocol.GDTextAgent, "skip", lambda self, answers, d: None)  # planted
+    part.write_text("".join(full.read_text().splitlines(keepends=True)[:8]))
+    assert _run(cfg, part, 20, 4, "--local-noise", "0.05", "--resume") == 0
+    assert part.read_bytes() != full.read_bytes()
 
 
 def test_planted_resume_from_the_initial_law_differs(tmp_path, monkeypatch):

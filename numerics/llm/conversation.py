@@ -79,11 +79,27 @@ def run(raw_config: dict, agents: list, v0: np.ndarray, turns: int, out, *, meta
     Conversation
     """
     with locks.hold(out):  # one run per transcript: a second run on it is refused before it reads or writes
+        if resume:
+            _continue_noise(agents, out)
         if isinstance(raw_config.get("protocol"), dict) and "random" in raw_config["protocol"]:
             return _run_random(raw_config, agents, v0, turns, out, meta, resume, deadline, deadline_option, seed)
         if "protocol" in raw_config:
             return _run_protocol(raw_config, agents, v0, turns, out, meta, resume, deadline, deadline_option)
         return _run_round_robin(agents, v0, turns, out, meta, resume, deadline, deadline_option)
+
+
+def _continue_noise(agents, path) -> None:
+    """Move each local text agent's noise past the answers it already gave in the transcript at ``path``,
+    so a resumed run draws what an uninterrupted one draws (an unreadable transcript is left to the
+    resume checks, which name the problem)."""
+    try:
+        tr = transcripts.read(path)
+    except (InputError, OSError):
+        return
+    for agent in agents:
+        skip = getattr(agent.complete, "skip", None)
+        if skip is not None:
+            skip(sum(1 for r in tr.records if r.agent == agent.name), agent.d)
 
 
 def _check_deadline(deadline, option, n: int, total, out) -> None:
