@@ -377,13 +377,17 @@ def test_run_random_phase_semantics():
     assert out[:, :, 0].tolist() == [[10.0, 20.0], [10.0, 20.0], [0.5 * 20 + 0.5, 0.5 * 10 + 1.5]]
 
 
-def test_monte_carlo_equals_run_random_on_its_schedules():
-    system = config.parse(_three(MARKOV))
-    rp = system.random
+@pytest.mark.parametrize("seed, markov", [(0, True), (0, False)])
+def test_monte_carlo_equals_run_random_on_its_schedules(seed, markov):
+    """Matrix preconditioners (Gamma H not symmetric), 1-2 GD steps, empty alternatives: the batched runs
+    are the agents' own runs along the schedules monte_carlo drew."""
+    system, rp, _ = random_instance(seed, markov, False)
     G = np.stack([a.Gamma for a in system.agents])
     H = np.stack([a.geometry.H for a in system.agents])
     b = np.stack([a.geometry.H @ a.w_star for a in system.agents])
-    z = random_simulate.monte_carlo(G, H, b, [1, 1, 1], rp, 25, 5, seed=3)
+    assert np.max(np.abs(G[0] @ H[0] - (G[0] @ H[0]).T)) > 1e-3
+    steps = [a.steps for a in system.agents]
+    z = random_simulate.monte_carlo(G, H, b, steps, rp, 25, 5, seed=3)
     sched = random_simulate.draw_schedule(rp, 25, np.random.default_rng(3), runs=5)
     for r in range(5):
         assert rel(z[r], random_simulate.run_random(system.agents, rp, 25, sched[r])[-1]) <= REPLAY_TOL
@@ -553,3 +557,72 @@ def test_predict_text_shows_rates_and_covariance(tmp_path, capsys):
     assert cli.main(["predict", path, "--text"]) == 0
     out = capsys.readouterr().out
     assert "mean rate" in out and "mean-square" in out and "covariance [[" in out
+
+
+# ------------------------------------------------------------------ --precision
+
+# float64 vs 40-digit mpmath on a well-conditioned instance (rates ~0.6): float64 rounding only.
+PRECISE_VS_FLOAT_TOL = 1e-12
+
+SMALL_CHAIN = {"random": [
+    {"name": "x", "rounds": [{"A": {"B": 1.0}}, {"B": {"A": 1.0}}], "next": {"x": 0.3, "y": 0.7}},
+    {"name": "y", "rounds": [{"A": {"B": 0.6, "A": 0.4}, "B": {"A": 1.0}}], "next": {"x": 0.9, "y": 0.1}}]}
+
+
+@pytest.mark.parametrize("protocol", [SMALL_CHAIN, {"random": _alts(0.25, 0.75) + [{"probability": 0.0, "rounds": []}]},
+                                      {"random": [{"probability": 0.5, "rounds": []}, *_alts(0.5)]}])
+def test_precise_moments_agree_with_the_reference(tmp_path, capsys, protocol):
+    raw = _two_agents(protocol)
+    system = config.parse(raw)
+    mean_rate, ms_rate, mu, cov = reference(system, system.random)
+    path = _write(tmp_path, raw)
+    assert cli.main(["predict", path, "--precision", "40"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["precision"] == "mpmath 40 digits" and doc["converges"]
+    assert abs(float(doc["contraction_rate"]) - ms_rate) <= PRECISE_VS_FLOAT_TOL
+    assert abs(float(doc["mean_rate"]) - mean_rate) <= PRECISE_VS_FLOAT_TOL
+    for i, n in enumerate("AB"):
+        entry = doc["agents"][n]
+        assert len(entry["fixed_point"][0].replace("-", "").replace(".", "").lstrip("0")) >= 30
+        assert rel(np.array(entry["fixed_point"], dtype=float), mu[i]) <= PRECISE_VS_FLOAT_TOL
+        assert rel(np.array(entry["covariance"], dtype=float), cov[2 * i:2 * i + 2, 2 * i:2 * i + 2]) \
+            <= PRECISE_VS_FLOAT_TOL
+
+
+def test_precise_refuses_large_or_noisy_random_protocols(tmp_path, capsys):
+    path = _write(tmp_path, _three(MARKOV))
+    line = cli_error(capsys, ["predict", path, "--precision", "30"])
+    assert "--precision = '108 second-moment unknowns'" in line
+    path = _write(tmp_path, _two_agents(SMALL_CHAIN, 0.01))
+    assert "noise" in cli_error(capsys, ["predict", path, "--precision", "30"])
+    four = dict(SMALL_CHAIN, random=[*SMALL_CHAIN["random"][:1], dict(SMALL_CHAIN["random"][1], next={"z": 1.0}),
+                                     {"name": "z", "rounds": [], "next": {"x": 0.5, "w": 0.5}},
+                                     {"name": "w", "rounds": [{"B": {"A": 1.0}}], "next": {"x": 0.5, "y": 0.5}}])
+    path = _write(tmp_path, _two_agents(four))  # 4 modes x 4^2 = 64 unknowns: allowed at 50 digits, not 500
+    assert "estimated" in cli_error(capsys, ["predict", path, "--precision", "500"])
+
+
+# ------------------------------------------------------------------ the docs example
+
+def test_docs_random_protocol_example_works_as_written(tmp_path, capsys):
+    """docs/protocol.rst's JSON config: parsed as written, predicted, simulated, and its mean (with noise)
+    agrees with the reference."""
+    import re
+    import textwrap
+    from pathlib import Path
+
+    rst = (Path(__file__).resolve().parent.parent / "docs" / "protocol.rst").read_text()
+    block = re.search(r"\.\. code-block:: json\n\n((?:    .*\n|\n)+?)\n(?=\S)", rst)
+    assert block is not None
+    raw = json.loads(textwrap.dedent(block.group(1)))
+    assert "random" in raw["protocol"] and "noise" in raw["agents"][0]
+    path = _write(tmp_path, raw)
+    assert cli.main(["predict", path]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    system = config.parse(raw)
+    _, ms, mu, cov = reference(system, system.random)
+    assert doc["converges"] and abs(doc["contraction_rate"] - ms) <= RATE_TOL
+    assert rel(doc["agents"]["A"]["fixed_point"], mu[0]) <= MEAN_TOL
+    assert rel(doc["agents"]["A"]["covariance"], cov[:2, :2]) <= COV_TOL
+    assert cli.main(["simulate", path, "--turns", "20", "--seed", "3"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["schedule"]) == 20

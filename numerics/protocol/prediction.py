@@ -155,6 +155,8 @@ def predict_precise(system: System | ExactSystem, digits: int) -> dict:
         if agent.geometry.X is not None and len(agent.geometry.X) > MAX_PRECISE_EXAMPLES:
             raise InputError(f"{agent.name}.prompt.X", f"{len(agent.geometry.X)} rows",
                              f"--precision supports at most {MAX_PRECISE_EXAMPLES} examples per agent")
+    if system.random is not None:
+        return _predict_random_precise(system, digits)
     protocol = engine.of(system)
     _check_precise_cost(system, protocol, digits, precise)  # before any mpmath work
     names = [a.name for a in system.agents]
@@ -168,6 +170,39 @@ def predict_precise(system: System | ExactSystem, digits: int) -> dict:
             Mf = np.array([[[float(x) for x in row] for row in m.tolist()] for m in Ms])
             doc["reason"] = engine.diagnose(float(rho), protocol, Mf, _geometries(system), names, mp.nstr(rho, 6))
         doc["agents"] = agent_entries(names, targets, z, lambda v: [s(x) for x in v], lambda r: s(mp.norm(r)))
+    return doc
+
+
+def _predict_random_precise(system: System | ExactSystem, digits: int) -> dict:
+    """:func:`predict_random` in mpmath (:mod:`numerics.protocol.random_precise`), for small instances
+    (refused with the size otherwise); noisy agents are refused (their covariances are float64 only)."""
+    import mpmath as mp
+
+    from numerics.dynamics import precise
+    from numerics.protocol import random_precise
+
+    rp = system.random
+    assert rp is not None
+    random_precise.check_size(rp, system.d, digits)
+    if any(S is not None for S in system.noise):
+        raise InputError("--precision", digits, "a random protocol with noisy agents ('noise') is computed in "
+                                                "float64 only: predict without --precision")
+    names = [a.name for a in system.agents]
+    s = lambda x: mp.nstr(x, digits, strip_zeros=False)  # noqa: E731
+    with mp.workdps(digits + 10):  # guard digits for the solves
+        Ms, cs, targets = zip(*(precise.agent_transfer(a.Gamma, a.geometry, a.steps) for a in system.agents))
+        mean_rate, rate, mean, cov = random_precise.moments(Ms, cs, rp)
+        converges = cov is not None
+        doc: dict[str, Any] = {"dimension": system.d, "contraction_rate": s(rate), "mean_rate": s(mean_rate),
+                               "converges": converges, "precision": f"mpmath {digits} digits",
+                               "schedule": schedule_summary(rp), "agents": {}}
+        if not converges:
+            doc["reason"] = random_reason(rate, mean_rate, mp.nstr(rate, 6), mp.nstr(mean_rate, 6))
+        entries = doc["agents"] = agent_entries(names, targets, mean if converges else None,
+                                                lambda v: [s(x) for x in v], lambda r: s(mp.norm(r)))
+        for i, entry in enumerate(entries.values()):
+            entry["covariance"] = None if cov is None else [[s(cov[i][a, b]) for b in range(system.d)]
+                                                            for a in range(system.d)]
     return doc
 
 
