@@ -4,6 +4,7 @@ such transcripts back and recovers the true maps, mean and spread, bad transcrip
 line, and planted wrong variants fail."""
 import copy
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,6 +16,8 @@ from numerics.llm import text_protocol
 from numerics.protocol import config, random_moments, random_simulate, random_transcript as rt
 from numerics.protocol.random_spec import RandomProtocol
 from proofs_check.cli import main as cli
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # The runner and the simulator sum the same terms in the same order: equal bit for bit.
 BITWISE = 0.0
@@ -289,3 +292,28 @@ def test_agent_noise_key_is_accepted_by_llm_run_and_fit(tmp_path, capsys):
     cfg2, out2 = _cfg(tmp_path, det, "det.json"), tmp_path / "d.jsonl"
     assert _run(cfg2, out2, 40, 0, "--local-noise", "0.05") == 0
     assert cli.main(["fit", str(out2), "--bootstrap", "0", "--config", str(cfg2), "--json"]) == 0
+
+
+def test_random_documents_use_the_documented_vocabulary(tmp_path, capsys):
+    """fit --json of a random transcript, attack and the sweep columns of a random base: schema_version
+    first, every top-level and per-agent key listed in docs/config.rst, no former name."""
+    from test_vocabulary import CONFIG_RST, documented, former_names
+
+    cfg, out = _cfg(tmp_path, INDEPENDENT), tmp_path / "t.jsonl"
+    assert _run(cfg, out, 80, 0, "--local-noise", "0.05") == 0
+    capsys.readouterr()
+    docs = {}
+    assert cli.main(["fit", str(out), "--json", "--bootstrap", "0", "--figure", str(tmp_path / "f.png")]) == 0
+    docs["fit"] = json.loads(capsys.readouterr().out)
+    attack_cfg = _cfg(tmp_path, json.loads((ROOT / "examples" / "random_attack.json").read_text()), "a.json")
+    assert cli.main(["attack", str(attack_cfg), "--kind", "steer", "--victim", "C", "--point", "[0.3, -0.2]"]) == 0
+    docs["attack"] = json.loads(capsys.readouterr().out)
+    for name, doc in docs.items():
+        assert next(iter(doc)) == "schema_version" and doc["schema_version"] == 1, name
+        assert documented(doc) == [] and not former_names(doc), (name, documented(doc))
+    assert "mean_rate" in docs["fit"] and "mean_rate" in docs["attack"]["predicted"]
+    from numerics.sweep import measures, spec as sweep_spec
+    spec = sweep_spec.load(ROOT / "examples" / "sweep_random.json")
+    for column in measures.columns(spec):
+        generic = column.replace("_A", "_<n>").replace("_B", "_<n>").replace("_C", "_<n>")
+        assert column in ("point", "seed") or "." in column or f"``{generic}``" in CONFIG_RST, column
