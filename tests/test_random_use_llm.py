@@ -317,3 +317,23 @@ def test_random_documents_use_the_documented_vocabulary(tmp_path, capsys):
     for column in measures.columns(spec):
         generic = column.replace("_A", "_<n>").replace("_B", "_<n>").replace("_C", "_<n>")
         assert column in ("point", "seed") or "." in column or f"``{generic}``" in CONFIG_RST, column
+
+
+def test_llm_run_over_http_draws_the_same_schedule(tmp_path, capsys):
+    """The chat-completions client (a local test server answering with the GD text agent) under a random
+    protocol: the same alternatives and messages as the local backend with the same seed."""
+    from chat_server import ChatServer
+
+    server = ChatServer(lambda prompt, n, local: local(prompt))
+    try:
+        cfg = _cfg(tmp_path, MARKOV)
+        http, local = tmp_path / "http.jsonl", tmp_path / "local.jsonl"
+        assert cli.main(["llm-run", str(cfg), "--turns", "12", "--out", str(http), "--endpoint", server.url,
+                         "--model", "local-gd", "--seed", "9"]) == 0
+        assert _run(cfg, local, 12, 9) == 0
+        a, b = transcripts.read(http).records, transcripts.read(local).records
+        assert len(a) == len(b) == server.requests
+        assert [(r.turn, r.alternative, r.label) for r in a] == [(r.turn, r.alternative, r.label) for r in b]
+        assert np.max(np.abs(np.array([r.outgoing for r in a]) - np.array([r.outgoing for r in b]))) <= BITWISE
+    finally:
+        server.close()
