@@ -245,8 +245,8 @@ def _lines(spec, top, bottom, axis, grid, cols):
         bottom.plot(x, grid(MEAN_RATE), "--", color="C3", label="mean rate (first moment)")
     if LSA_RATE in cols:
         bottom.plot(x, grid(LSA_RATE), "x", color="C2", label="rho of the trained agents")
-    bottom.axhline(1.0, color="C3", ls=":", label="rho = 1")
-    bottom.set_ylabel("contraction rate rho")
+    bottom.axhline(1.0, color="C3", ls=":", label="rate = 1" if _random(spec) else "rho = 1")
+    bottom.set_ylabel("rate per round" if _random(spec) else "contraction rate rho")
     bottom.legend(fontsize=8)
     for ax in (top, bottom):
         if _is_geometric(x):
