@@ -626,3 +626,56 @@ def test_docs_random_protocol_example_works_as_written(tmp_path, capsys):
     assert rel(doc["agents"]["A"]["covariance"], cov[:2, :2]) <= COV_TOL
     assert cli.main(["simulate", path, "--turns", "20", "--seed", "3"]) == 0
     assert len(json.loads(capsys.readouterr().out)["schedule"]) == 20
+
+
+# ------------------------------------------------------------------ the large-instance paths
+
+def _bench_like(K, d, n_alt, seed=0):
+    """K agents, n_alt alternatives of random speakers or gossip pairs, a random dense Markov chain."""
+    rng = np.random.default_rng(seed)
+    names = [chr(ord("A") + k) for k in range(K)]
+    agents = []
+    for n in names:
+        B = rng.standard_normal((d, d))
+        H = B @ B.T / d + np.eye(d)
+        agents.append({"name": n, "geometry": H.tolist(), "target": rng.standard_normal(d).tolist(),
+                       "preconditioner": (np.eye(d) / np.linalg.eigvalsh(H)[-1]).tolist()})
+    labels = [f"s{k}" for k in range(n_alt)]
+    alts = []
+    for k in range(n_alt):
+        a, b = (k % K, (k + 1) % K)
+        alts.append({"name": labels[k], "rounds": [{names[a]: {names[b]: 0.7, names[a]: 0.3}}],
+                     "next": dict(zip(labels, rng.dirichlet(np.ones(n_alt)).tolist()))})
+    return {"schema_version": 1, "agents": agents, "protocol": {"random": alts}}
+
+
+def test_arpack_and_gmres_at_default_thresholds():
+    """K = 3, d = 3, 4 alternatives (Markov): 324 second-moment unknowns, beyond DENSE_EIG_MAX, so the
+    mean-square rate comes from ARPACK; forced through GMRES as well."""
+    raw = _bench_like(3, 3, 4)
+    system = config.parse(raw)
+    assert 4 * 9 ** 2 > random_moments.DENSE_EIG_MAX
+    mean_rate, ms_rate, mu, cov = reference(system, system.random)
+    M, c = evaluate.stacked_finite(system)
+    old = random_moments.DENSE_MAX_UNKNOWNS
+    try:
+        random_moments.DENSE_MAX_UNKNOWNS = 100
+        mom = random_moments.moments(M, c, system.random)
+    finally:
+        random_moments.DENSE_MAX_UNKNOWNS = old
+    assert mom.solver == "gmres"
+    assert abs(mom.contraction_rate - ms_rate) <= RATE_TOL and abs(mom.mean_rate - mean_rate) <= RATE_TOL
+    assert rel(mom.mean, mu) <= MEAN_TOL and rel(mom.joint_covariance, cov) <= COV_TOL
+
+
+def test_gmres_stall_falls_back_to_dense_or_refuses(monkeypatch):
+    system = config.parse(_bench_like(2, 2, 3))
+    M, c = evaluate.stacked_finite(system)
+    monkeypatch.setattr(random_moments, "DENSE_MAX_UNKNOWNS", 0)
+    monkeypatch.setattr(random_moments, "ITERATIVE_RTOL", 1e-300)  # unreachable: GMRES reports no convergence
+    ref = reference(system, system.random)
+    mom = random_moments.moments(M, c, system.random)
+    assert mom.solver == "dense" and rel(mom.joint_covariance, ref[3]) <= COV_TOL
+    monkeypatch.setattr(random_moments, "DENSE_FALLBACK_UNKNOWNS", 0)
+    with pytest.raises(InputError, match="second-moment solve"):
+        random_moments.moments(M, c, system.random)
