@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from numerics import api
 from numerics.dynamics import noisy
 from numerics.fit import protocol_fit
 from numerics.io import transcripts
@@ -213,8 +214,7 @@ def test_fit_cli_on_an_llm_run_transcript(tmp_path, capsys):
         assert len(entry["predicted_covariance"]) == 3 and entry["fixed_point_interval"] is not None
     markov = tmp_path / "m.jsonl"
     assert _run(_cfg(tmp_path, MARKOV, "m.json"), markov, 60, 2, "--local-noise", "0.05") == 0
-    assert cli.main(["fit", str(markov), "--bootstrap", "0"]) == 0
-    text = capsys.readouterr().out
+    text = api.fit_transcript(markov, bootstrap=0).to_text()  # the CLI's text, without a second figure
     assert "random protocol: 4 alternatives (a Markov chain)" in text and "mean rate" in text
 
 
@@ -286,12 +286,11 @@ def test_agent_noise_key_is_accepted_by_llm_run_and_fit(tmp_path, capsys):
     raw["agents"][1]["noise"] = [[0.01, 0, 0], [0, 0.02, 0], [0, 0, 0.01]]
     cfg, out = _cfg(tmp_path, raw), tmp_path / "t.jsonl"
     assert _run(cfg, out, 60, 0, "--local-noise", "0.05") == 0
-    assert cli.main(["fit", str(out), "--bootstrap", "0", "--config", str(cfg), "--json"]) == 0
-    capsys.readouterr()
+    assert api.fit_transcript(out, bootstrap=0, config=cfg).report.prediction.mean_rate is not None
     det = {"agents": raw["agents"], "protocol": {"rounds": CYCLE}}
     cfg2, out2 = _cfg(tmp_path, det, "det.json"), tmp_path / "d.jsonl"
     assert _run(cfg2, out2, 40, 0, "--local-noise", "0.05") == 0
-    assert cli.main(["fit", str(out2), "--bootstrap", "0", "--config", str(cfg2), "--json"]) == 0
+    assert api.fit_transcript(out2, bootstrap=0, config=cfg2).report.prediction.mean_rate is None
 
 
 def test_random_documents_use_the_documented_vocabulary(tmp_path, capsys):
@@ -303,8 +302,7 @@ def test_random_documents_use_the_documented_vocabulary(tmp_path, capsys):
     assert _run(cfg, out, 80, 0, "--local-noise", "0.05") == 0
     capsys.readouterr()
     docs = {}
-    assert cli.main(["fit", str(out), "--json", "--bootstrap", "0", "--figure", str(tmp_path / "f.png")]) == 0
-    docs["fit"] = json.loads(capsys.readouterr().out)
+    docs["fit"] = json.loads(api.fit_transcript(out, bootstrap=0).to_json())  # what fit --json prints
     attack_cfg = _cfg(tmp_path, json.loads((ROOT / "examples" / "random_attack.json").read_text()), "a.json")
     assert cli.main(["attack", str(attack_cfg), "--kind", "steer", "--victim", "C", "--point", "[0.3, -0.2]"]) == 0
     docs["attack"] = json.loads(capsys.readouterr().out)
