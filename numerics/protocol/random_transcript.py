@@ -31,7 +31,7 @@ from numerics.protocol.random_spec import RandomProtocol
 from numerics.protocol.transcript import INCOMING_RTOL
 
 __all__ = ["RandomSchedule", "RandomReplay", "uniforms", "uniform_drawer", "draw_alternative", "replay",
-           "header", "from_header", "same", "messages_per_round"]
+           "header", "from_header", "same", "messages_per_round", "run"]
 
 def uniforms(seed: int, rounds: int) -> np.ndarray:
     """The first ``rounds`` numbers of the schedule's uniform stream of ``seed``: ``default_rng(seed)``'s
