@@ -335,3 +335,11 @@ def test_llm_run_over_http_draws_the_same_schedule(tmp_path, capsys):
         assert np.max(np.abs(np.array([r.outgoing for r in a]) - np.array([r.outgoing for r in b]))) <= BITWISE
     finally:
         server.close()
+
+
+def test_run_conversation_draws_from_its_seed(tmp_path):
+    """The API's run_conversation draws a random protocol's schedule from its ``seed``, as llm-run does."""
+    out = tmp_path / "api.jsonl"
+    api.run_conversation(MARKOV, 15, out, seed=7)
+    schedule = random_simulate.draw_schedule(config.parse(MARKOV).random, 15, np.random.default_rng(7))
+    assert all(r.alternative == schedule[r.turn] for r in transcripts.read(out).records)
