@@ -253,6 +253,15 @@ def test_bad_random_transcripts_exit_2(tmp_path, capsys):
     other = (first["alternative"] + 1) % 4
     _fails(tmp_path, capsys, [lines[0], _edit(lines[1], alternative=other, label=str(other))] + lines[2:],
            "transcript message 1")
+    # a turn without messages, but every alternative has a speaker
+    _fails(tmp_path, capsys, [lines[0]] + [x for x in lines[1:] if json.loads(x)["turn"] != 1], "has no message")
+    # two alternatives in one turn (alternative 3 has three messages a round)
+    many = _lines(turns=40)
+    turns = [json.loads(x)["turn"] for x in many[1:]]
+    n = next(n for n in range(1, len(turns)) if turns[n] == turns[n - 1]) + 1  # a round's second line
+    alt = (json.loads(many[n])["alternative"] + 1) % 4
+    _fails(tmp_path, capsys, many[:n] + [_edit(many[n], alternative=alt, label=str(alt))] + many[n + 1:],
+           "earlier messages of turn")
     # alternatives on a transcript without a protocol header
     _fails(tmp_path, capsys, lines[1:], "need a protocol header line first")
     # a zero-probability alternative drawn
