@@ -245,6 +245,7 @@ def run(agents, rp: RandomProtocol, turns: int, seed: int = 0):
         heard = s.heard()
         agent = agents[i]
         out = np.asarray(agent.respond(heard), dtype=float)
-        records.append(record(agent, t, heard, out, phase=p, alternative=k, label=rp.labels[k]))
+        records.append(record(agent, t, heard, out, {"schedule_seed": seed}, phase=p, alternative=k,
+                              label=rp.labels[k]))
         s.write(out)
     return Transcript(tuple(records), header(rp))
