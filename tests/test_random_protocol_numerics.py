@@ -541,6 +541,14 @@ def test_bad_schedules_exit_2(tmp_path, capsys, text, quantity):
     assert quantity in line, line
 
 
+def test_schedule_starting_where_the_initial_law_is_zero_exits_2(tmp_path, capsys):
+    chain = {"random": _chain([{"y": 1.0}, {"x": 0.5, "y": 0.5}]), "initial": {"x": 1.0}}
+    path = _write(tmp_path, _two_agents(chain))
+    assert "--schedule[0] = 1" in cli_error(capsys, ["simulate", path, "--turns", "2", "--schedule", "[1, 0]"])
+    assert cli.main(["simulate", path, "--turns", "2", "--schedule", "[0, 1]"]) == 0
+    capsys.readouterr()
+
+
 def test_schedule_for_a_deterministic_config_exits_2(tmp_path, capsys):
     path = _write(tmp_path, _two_agents())
     assert "--schedule" in cli_error(capsys, ["simulate", path, "--turns", "2", "--schedule", "[0, 0]"])
@@ -679,3 +687,32 @@ def test_gmres_stall_falls_back_to_dense_or_refuses(monkeypatch):
     monkeypatch.setattr(random_moments, "DENSE_FALLBACK_UNKNOWNS", 0)
     with pytest.raises(InputError, match="second-moment solve"):
         random_moments.moments(M, c, system.random)
+
+
+def test_simulate_noisy_deterministic_config(tmp_path, capsys):
+    """Noise on a deterministic protocol: drawn from --seed (same seed, same messages; another seed,
+    other messages), no schedule printed; predict gains covariance only then."""
+    noisy, plain = _write(tmp_path, _two_agents(None, 0.05), "n.json"), _write(tmp_path, _two_agents(), "p.json")
+    runs = []
+    for seed in ("1", "1", "2"):
+        assert cli.main(["simulate", noisy, "--turns", "5", "--seed", seed]) == 0
+        runs.append(json.loads(capsys.readouterr().out))
+    assert "schedule" not in runs[0] and runs[0]["seed"] == 1
+    assert runs[0]["agents"] == runs[1]["agents"] and runs[0]["agents"] != runs[2]["agents"]
+    assert cli.main(["simulate", plain, "--turns", "5"]) == 0
+    clean = json.loads(capsys.readouterr().out)
+    assert "seed" not in clean and rel(clean["agents"]["A"]["messages"], runs[0]["agents"]["A"]["messages"]) > 1e-3
+    assert cli.main(["predict", plain]) == 0
+    assert "covariance" not in json.loads(capsys.readouterr().out)["agents"]["A"]
+
+
+@pytest.mark.parametrize("protocol", [MARKOV, dict(MARKOV, initial={"C speaks": 1.0}),
+                                      {"random": [{"probability": 0.25, "rounds": [AVERAGE]},
+                                                  {"probability": 0.75, "rounds": []}]}])
+def test_as_dict_round_trips(protocol):
+    rp = config.parse(_three(protocol)).random
+    again = random_spec.parse(rp.as_dict(), list(rp.names), 2, [0.0, 0.0])
+    assert again.labels == rp.labels and again.markov == rp.markov
+    assert np.array_equal(again.P, rp.P) and np.array_equal(again.initial_law, rp.initial_law)
+    assert [a.phases for a in again.alternatives] == [a.phases for a in rp.alternatives]
+    assert np.array_equal(again.initial, rp.initial)
