@@ -177,3 +177,20 @@ def test_deterministic_base_with_agent_noise_is_accepted(tmp_path, capsys):
     cols = sweep_run.read_results(tmp_path / "o")
     assert "mean_rate" not in cols and np.all(cols["converges"])
     assert config.parse(base).noise[2] is not None
+
+
+def test_markov_sweep_rates_agree_with_the_block_operators():
+    """A Markov base: the rates against the block operators with blocks ``P[j, l] Phi_j (x) Phi_j`` and
+    ``P[j, l] Phi_j`` built from the agents' maps (Costa, Fragoso, Marques 2005)."""
+    from numerics.sweep import measures
+
+    spec = sweep_spec.parse(_spec({"protocol.random.0.next.c": [0.1, 0.5, 0.9]}, base=MARKOV_BASE))
+    cols = measures.compute_chunk(spec, 0)
+    for n, v in enumerate(cols["protocol.random.0.next.c"]):
+        system = spec.point_system({"protocol.random.0.next.c": v})
+        P, (Phi, _) = system.random.P, _alternative_maps(system)
+        m = len(P)
+        second = np.block([[P[j, l] * np.kron(Phi[j], Phi[j]) for j in range(m)] for l in range(m)])
+        first = np.block([[P[j, l] * Phi[j] for j in range(m)] for l in range(m)])
+        assert abs(cols["contraction_rate"][n] - np.sqrt(max(abs(np.linalg.eigvals(second))))) < SAME_TOL
+        assert abs(cols["mean_rate"][n] - max(abs(np.linalg.eigvals(first)))) < SAME_TOL
