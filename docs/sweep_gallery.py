@@ -8,11 +8,18 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-GALLERY = ("sweep_convergence", "sweep_plateau")  # quick closed-form / simulation sweeps (seconds)
+GALLERY = ("sweep_convergence", "sweep_plateau", "sweep_random")  # quick sweeps (seconds)
 
 
 def summary(spec, cols) -> str:
     conv = cols["converges"]
+    if "mean_rate" in cols:  # a random protocol
+        between = (cols["mean_rate"] < 1) & ~conv
+        lines = [f"{spec.n_points} grid points; the messages converge in mean square at {conv.mean():.0%} of them "
+                 f"(mean-square rate from {cols['contraction_rate'].min():.3f} to "
+                 f"{cols['contraction_rate'].max():.3f}); at {between.mean():.0%} the mean converges while the "
+                 "second moment does not."]
+        return "\n".join(lines) + "\n"
     lines = [f"{spec.n_points} grid points; the pair converges (rho < 1) at {conv.mean():.0%} of them, "
              f"contraction rate rho from {cols['contraction_rate'].min():.3f} to {cols['contraction_rate'].max():.3f}."]
     gaps = [cols[k][conv] for k in cols if k.startswith("sim_fixed_point_distance_")]

@@ -601,6 +601,7 @@ def run_conversation(config: str | Path | dict[str, Any], turns: int, out: str |
         A text-to-text callable for every agent (e.g. a :class:`numerics.llm.client.ChatClient`);
         None: the built-in local text agent, a GD step of size ``step`` written with ``decimals``
         decimals plus Gaussian noise of standard deviation ``noise`` (seeded by ``seed + agent index``).
+        A random protocol's schedule is drawn from ``seed`` too (as ``a2ad llm-run --seed``).
     max_reasks : int
         Re-asks after an unreadable reply.
     meta : dict or None
@@ -632,4 +633,4 @@ def run_conversation(config: str | Path | dict[str, Any], turns: int, out: str |
         meta = meta or {"backend": "callable"}
         complete_for = lambda i: complete
     agents, v0 = conversation.text_agents(raw, complete_for, decimals, max_reasks)
-    return conversation.run(raw, agents, v0, turns, out, meta=meta, resume=resume)
+    return conversation.run(raw, agents, v0, turns, out, meta=meta, resume=resume, seed=seed)

@@ -162,6 +162,7 @@ class Prediction:
     rate: float
     plateau: np.ndarray | None  # (K, d) predicted fixed points, None if rate >= 1
     spread: np.ndarray | None  # (K, d, d) predicted stationary covariances
+    mean_rate: float | None = None  # a random protocol: the first-moment rate (``rate`` is the mean-square one)
 
 
 def predict(fits: tuple[AffineFit, ...], protocol=None) -> Prediction:
@@ -225,20 +226,22 @@ def fit_transcript(transcript: Transcript, tail_fraction: float = 0.5, *, bootst
 
 
 def fit_data(data: dict[str, tuple[np.ndarray, np.ndarray]], agents, rounds: np.ndarray, protocol,
-             tail_fraction: float, *, bootstrap: int, seed: int, level: float) -> FitReport:
+             tail_fraction: float, *, bootstrap: int, seed: int, level: float, predictor=None) -> FitReport:
     """The fit of every config (round robin when ``protocol`` is None): each agent's map from its
-    (input, output) pairs ``data[agent]``, the prediction by :func:`predict` under ``protocol``, and
-    the comparison with the tail of ``rounds`` (rounds, K, d: every agent's message at the end of a round)."""
+    (input, output) pairs ``data[agent]``, the prediction by :func:`predict` under ``protocol`` (or by
+    ``predictor(fits)``: a random protocol's moments), and the comparison with the tail of ``rounds``
+    (rounds, K, d: every agent's message at the end of a round)."""
     fits = tuple(fit_map(*data[a], name=a, warn=False) for a in agents)
     notes = [note for f in fits for note in f.warnings]
-    prediction = predict(fits, protocol)
+    predict_fits = predictor if predictor is not None else (lambda fs: predict(fs, protocol))
+    prediction = predict_fits(fits)
     if prediction.plateau is None:
         what = "conversation" if protocol is None else "protocol"
         notes.append(f"fitted round rate rho = {prediction.rate:.4g} >= 1: the fitted {what} diverges, "
                      "so there is no plateau to predict")
     start, tail = tail_rounds(rounds, tail_fraction)
     rng = np.random.default_rng(seed)
-    plateaus, spreads = bootstrap_refits(data, agents, lambda boot: predict(boot, protocol), bootstrap, rng, notes)
+    plateaus, spreads = bootstrap_refits(data, agents, predict_fits, bootstrap, rng, notes)
     map_intervals = tuple(map_interval(*data[a], level=level) for a in agents)
     return FitReport(
         agents=tuple(agents), prediction=prediction, tail_start=start,

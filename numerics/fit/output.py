@@ -57,7 +57,13 @@ def report_doc(r: FitReport) -> dict:
             "observed_tail_covariance": r.observed_cov[k].tolist(),
         }
     doc = {"claim": "C18", "contraction_rate": p.rate, "converges": converges}
-    if not converges:
+    if p.mean_rate is not None:  # a random protocol: rate is the mean-square rate
+        doc["mean_rate"] = p.mean_rate
+    if not converges and p.mean_rate is not None:
+        doc["reason"] = (f"mean-square rate {p.rate:.6g} >= 1: the fitted maps have no stationary spread under the "
+                         "random protocol; the mean " + ("still converges" if p.mean_rate < 1 else "diverges too")
+                         + f" (mean rate {p.mean_rate:.6g})")
+    elif not converges:
         doc["reason"] = (f"contraction rate rho(Mhat) = {p.rate:.6g} >= 1: the fitted maps have no attracting "
                          "fixed point")
     doc.update({"tail_start_round": r.tail_start, "bootstrap": r.bootstrap, "level": r.level, "agents": agents,
@@ -74,11 +80,18 @@ def _vec(v) -> str:
 
 def report_text(r: FitReport) -> str:
     p = r.prediction
-    lines = [f"fitted contraction rate rho(Mhat) = {p.rate:.4g}"
-             + ("" if p.rate < 1 else "  (diverges: no fixed point)"),
+    rate = "rho(Mhat)" if p.mean_rate is None else "(mean-square)"
+    lines = [f"fitted contraction rate {rate} = {p.rate:.4g}"
+             + ("" if p.rate < 1 else "  (diverges: no fixed point)")
+             + ("" if p.mean_rate is None else f"; mean rate = {p.mean_rate:.4g}"),
              f"tail: rounds {r.tail_start}+; map intervals: least-squares t; others: {r.bootstrap} bootstrap resamples"]
     protocol = getattr(r, "protocol", None)
-    if protocol is not None:
+    if protocol is not None and not hasattr(protocol, "phases"):  # a random protocol
+        law = "a Markov chain" if protocol.markov else "independent draws"
+        lines.insert(0, f"random protocol: {protocol.n_alt} alternatives ({law}) over agents "
+                        f"{', '.join(protocol.names)}; maps are per turn, fixed point = stationary mean at the end "
+                        "of a round, spread = its stationary covariance (second moments)")
+    elif protocol is not None:
         lines.insert(0, f"protocol: {len(protocol.phases)} phase(s) per round over agents {', '.join(protocol.names)}; "
                         "maps are per turn, messages and fixed point at the end of each round (P1)")
     for k, (name, f) in enumerate(zip(r.agents, p.fits)):
@@ -117,8 +130,10 @@ def fit_figure(r: FitReport, transcript: Transcript, path) -> Path:
                              gridspec_kw={"width_ratios": (3, 2)})
     p = r.prediction
     rounds = getattr(r, "round_messages", None)  # a protocol transcript: end-of-round messages
-    fixed_point_claim = "C2" if rounds is None else "P1"
-    source = "C15" if rounds is None else "Lyapunov equation of the round map"
+    random = p.mean_rate is not None
+    fixed_point_claim = "C2" if rounds is None else ("stationary mean" if random else "P1")
+    source = "C15" if rounds is None else ("second moments of the random protocol" if random
+                                           else "Lyapunov equation of the round map")
     for k, name in enumerate(r.agents):
         out = transcript.pairs(name)[1] if rounds is None else rounds[:, k]
         ax = axes[k, 0]

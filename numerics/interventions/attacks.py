@@ -139,3 +139,24 @@ def plan(system, kind: str, point=None, N: int | None = None, *, seed: int, atta
     entry = {"name": a.name, "prompt": {"X": prompt.X.tolist(), "y": prompt.y.tolist()},
              "preconditioner": Gamma_A.tolist(), "steps_per_turn": 1}
     return AttackPlan(kind, a.name, b.name, entry, prompt)
+
+
+# G = d m_V* / d w_A* (a steering target's sensitivity, under a protocol or a random one) with a
+# condition number above this amplifies the float64 rounding of the fixed point by more than 1e-6
+# relative: the victim cannot be placed reliably.
+MAX_SENSITIVITY_COND = 1e10
+
+
+def victim_index(names, attacker: int, victim: str | None, required: bool) -> int | None:
+    """The victim's index: the other agent of two, else ``victim`` by name (``required``: InputError without one)."""
+    if victim is None:
+        if len(names) == 2:
+            return 1 - attacker
+        if required:
+            raise InputError("--victim", None, f"is required with {len(names)} agents (one of {names})")
+        return None
+    if victim not in names:
+        raise InputError("--victim", victim, f"is not an agent of the config; agents: {names}")
+    if names.index(victim) == attacker:
+        raise InputError("--victim", victim, "is the attacker itself")
+    return names.index(victim)

@@ -33,9 +33,8 @@ from numerics.protocol import engine, evaluate as protocol_eval
 from numerics.protocol.config import System
 from numerics.protocol.prediction import predict
 
-# G = d m_V* / d w_A* with a condition number above this amplifies the float64 rounding of
-# the fixed point by more than 1e-6 relative: the victim cannot be placed reliably.
-MAX_SENSITIVITY_COND = 1e10
+MAX_SENSITIVITY_COND = attacks.MAX_SENSITIVITY_COND
+_victim = attacks.victim_index
 
 
 def is_two_agent_round_robin(protocol) -> bool:
@@ -91,20 +90,6 @@ def steering_target(M, c, W, mask, attacker: int, victim: int, point, names) -> 
                          f"overflows float64: no float64 target of {names[attacker]} places {names[victim]} at "
                          "--point; choose a point of smaller magnitude")
     return w_A, cond
-
-
-def _victim(names, attacker: int, victim: str | None, required: bool) -> int | None:
-    if victim is None:
-        if len(names) == 2:
-            return 1 - attacker
-        if required:
-            raise InputError("--victim", None, f"is required with {len(names)} agents (one of {names})")
-        return None
-    if victim not in names:
-        raise InputError("--victim", victim, f"is not an agent of the config; agents: {names}")
-    if names.index(victim) == attacker:
-        raise InputError("--victim", victim, "is the attacker itself")
-    return names.index(victim)
 
 
 def plan_doc(system, kind: str, point, N: int | None, seed: int, attacker: int, victim: str | None = None) -> dict:
@@ -167,7 +152,7 @@ def _attacked_system(system, attacker: int, X: np.ndarray, w_A: np.ndarray, Gamm
     H = X.T @ X / len(X)
     agents = list(system.agents)
     agents[attacker] = GDAgent(system.agents[attacker].name, Geometry(H=H, b=H @ w_A, w_star=w_A), Gamma_A)
-    return System(tuple(agents), system.initial_message, system.protocol)
+    return System(tuple(agents), system.initial_message, system.protocol, noise=system.noise)
 
 
 def pair_doc(system, kind: str, point, N: int | None, seed: int, attacker: int, victim: str | None = None) -> dict:
@@ -190,8 +175,12 @@ def pair_doc(system, kind: str, point, N: int | None, seed: int, attacker: int, 
 
 def attack_doc(system, kind: str, point, N: int | None, seed: int, attacker: int, victim: str | None = None) -> dict:
     """The ``attack`` document of any config: :func:`pair_doc` for two agents speaking in turn (the round
-    robin, written out or not), else :func:`plan_doc` under the config's protocol."""
+    robin, written out or not), else :func:`plan_doc` under the config's protocol; a random protocol
+    :func:`numerics.interventions.random_attack.random_attack_doc`."""
+    if getattr(system, "random", None) is not None:
+        from numerics.interventions.random_attack import random_attack_doc
+        return random_attack_doc(system, kind, point, N, seed, attacker, victim)
     if is_two_agent_round_robin(engine.of(system)):
         return pair_doc(system, kind, point, N, seed, attacker, victim)
-    return plan_doc(System(system.agents, system.initial_message, engine.of(system)), kind, point, N, seed,
-                    attacker, victim)
+    return plan_doc(System(system.agents, system.initial_message, engine.of(system), noise=system.noise), kind, point,
+                    N, seed, attacker, victim)

@@ -21,6 +21,10 @@ starts with one header line naming it, and each message also gives its ``phase``
 There ``turn`` is the round, ``phase`` the index of the phase in ``rounds``, and ``incoming``
 the agent's input ``sum_j W_ij m_j`` (the messages as they stood at the start of the phase);
 messages follow the protocol's schedule (:mod:`numerics.protocol.transcript` replays and checks it).
+Under a random protocol (``protocol.random``: each round one alternative is drawn) each message
+also gives the round's drawn ``alternative`` (its 0-based index in ``random``) and its ``label``
+(the alternative's ``name``, else its index as text); ``phase`` then indexes that alternative's
+phases. A round whose alternative is empty (nobody speaks) leaves no line: its turn is skipped.
 Headers written before schema version 1 name the version ``format`` instead of
 ``schema_version``; they are still read.
 
@@ -51,6 +55,7 @@ FORMAT_VERSION = SCHEMA_VERSION  # the header's schema_version (every document's
 LEGACY_VERSION_KEY = "format"  # the header's version key before schema version 1
 REQUIRED = ("turn", "agent", "incoming", "outgoing")
 OPTIONAL = ("prompt", "meta")
+PROTOCOL_KEYS = ("phase", "alternative", "label")  # message keys under a protocol header
 HEADER_KEYS = ("schema_version", "agents", "protocol")  # the first line of a transcript recorded under a protocol
 MAX_REPORTED = 10  # bad lines listed in one error message (one line)
 MAX_TRANSCRIPT_BYTES = 64 * 2**20  # ~10^5 messages with their prompts
@@ -66,11 +71,15 @@ class Record:
     prompt: dict | None = None
     meta: dict = field(default_factory=dict)
     phase: int | None = None  # index of the protocol phase (transcripts with a protocol header only)
+    alternative: int | None = None  # the round's drawn alternative (random protocols only)
+    label: str | None = None  # that alternative's name
 
     def to_json(self) -> str:
         out = {"turn": self.turn, "agent": self.agent}
         if self.phase is not None:
             out["phase"] = self.phase
+        if self.alternative is not None:
+            out.update(alternative=self.alternative, label=self.label)
         out.update(incoming=self.incoming.tolist(), outgoing=self.outgoing.tolist())
         if self.prompt is not None:
             out["prompt"] = {"X": np.asarray(self.prompt["X"]).tolist(), "y": np.asarray(self.prompt["y"]).tolist()}
@@ -114,14 +123,14 @@ def header_line(header: dict) -> str:
 
 
 def record(agent, turn: int, incoming, outgoing, meta: dict | None = None, reply: str | None = None,
-           phase: int | None = None) -> Record:
+           phase: int | None = None, alternative: int | None = None, label: str | None = None) -> Record:
     """The record of one message: prompts when the agent has ``geometry.X``, the raw reply as ``meta["reply"]``."""
     geometry = getattr(getattr(agent, "agent", agent), "geometry", None)  # noisy wrappers delegate
     X = getattr(geometry, "X", None)
     prompt = None if geometry is None or X is None else {"X": X, "y": geometry.y}
     extra = {} if reply is None else {"reply": reply}
     return Record(turn, agent.name, np.asarray(incoming, dtype=float), np.asarray(outgoing, dtype=float), prompt,
-                  {"kind": type(agent).__name__, **(meta or {}), **extra}, phase)
+                  {"kind": type(agent).__name__, **(meta or {}), **extra}, phase, alternative, label)
 
 
 class Appender:
@@ -236,8 +245,10 @@ def parse_line(text: str, protocol: bool = False) -> Record:
     missing = [k for k in REQUIRED if k not in obj]
     if missing:
         raise ValueError(f"missing field(s) {', '.join(repr(k) for k in missing)}")
-    allowed = REQUIRED + OPTIONAL + (("phase",) if protocol else ())
-    hint = "; 'phase' needs a protocol header line first" if "phase" in obj and not protocol else ""
+    allowed = REQUIRED + OPTIONAL + (PROTOCOL_KEYS if protocol else ())
+    present = [repr(k) for k in PROTOCOL_KEYS if k in obj]
+    hint = (f"; {' and '.join(present)} need{'s' if len(present) == 1 else ''} a protocol header line first"
+            if present and not protocol else "")
     validate.unknown_keys("message", obj, allowed, hint)
     turn = obj["turn"]
     if isinstance(turn, bool) or not isinstance(turn, int) or turn < 0:
@@ -245,6 +256,14 @@ def parse_line(text: str, protocol: bool = False) -> Record:
     phase = obj.get("phase")
     if phase is not None and (isinstance(phase, bool) or not isinstance(phase, int) or phase < 0):
         raise ValueError(f"'phase' must be an integer >= 0, got {phase!r}")
+    alternative, label = obj.get("alternative"), obj.get("label")
+    if alternative is not None and (isinstance(alternative, bool) or not isinstance(alternative, int)
+                                    or alternative < 0):
+        raise ValueError(f"'alternative' must be an integer >= 0, got {alternative!r}")
+    if (alternative is None) != (label is None):
+        raise ValueError("'alternative' and 'label' go together (the drawn alternative's index and name)")
+    if label is not None and (not isinstance(label, str) or not label):
+        raise ValueError(f"'label' must be a non-empty string, got {label!r}")
     if not isinstance(obj["agent"], str) or not obj["agent"]:
         raise ValueError(f"'agent' must be a non-empty string, got {obj['agent']!r}")
     incoming, outgoing = _vector(obj["incoming"], "incoming"), _vector(obj["outgoing"], "outgoing")
@@ -271,7 +290,7 @@ def parse_line(text: str, protocol: bool = False) -> Record:
     meta = obj.get("meta", {})
     if not isinstance(meta, dict):
         raise ValueError("'meta' must be a JSON object")
-    return Record(turn, obj["agent"], incoming, outgoing, prompt, meta, phase)
+    return Record(turn, obj["agent"], incoming, outgoing, prompt, meta, phase, alternative, label)
 
 
 def parse(lines: Sequence[str], source: str = "transcript") -> Transcript:

@@ -172,17 +172,30 @@ def read_task(prompt: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return X, y, np.array([float(s) for s in re.findall(NUMBER, proposal.group(1))])
 
 
+class GDTextAgent:
+    """A deterministic stand-in for an LLM: one GD step ``w - step X^T (X w - y) / N`` on the
+    task it reads from the prompt, plus ``N(0, noise^2 I)``, written as text with ``decimals``.
+    Called as ``complete(prompt) -> reply``; :meth:`skip` moves its noise past earlier answers."""
+
+    def __init__(self, step: float, decimals: int = DEFAULT_DECIMALS, noise: float = 0.0, seed: int = 0):
+        self.step, self.decimals, self.noise = step, decimals, noise
+        self._rng = np.random.default_rng(seed)
+
+    def __call__(self, prompt: str) -> str:
+        X, y, w = read_task(prompt)
+        w_next = w - self.step * X.T @ (X @ w - y) / X.shape[0]
+        if self.noise:
+            w_next = w_next + self.noise * self._rng.standard_normal(w_next.shape)
+        return f"Taking one gradient step, the updated weights are w = {_fmt(w_next, self.decimals)}."
+
+    def skip(self, answers: int, d: int) -> None:
+        """Advance the noise stream past ``answers`` earlier answers of dimension ``d`` (a resumed run then
+        draws what an uninterrupted one draws: the generator yields normals one at a time, whatever the shape)."""
+        if self.noise and answers:
+            self._rng.standard_normal(answers * d)
+
+
 def gd_text_agent(step: float, decimals: int = DEFAULT_DECIMALS, noise: float = 0.0,
                   seed: int = 0) -> Callable[[str], str]:
-    """A deterministic stand-in for an LLM: one GD step ``w - step X^T (X w - y) / N`` on the
-    task it reads from the prompt, plus ``N(0, noise^2 I)``, written as text with ``decimals``."""
-    rng = np.random.default_rng(seed)
-
-    def complete(prompt: str) -> str:
-        X, y, w = read_task(prompt)
-        w_next = w - step * X.T @ (X @ w - y) / X.shape[0]
-        if noise:
-            w_next = w_next + noise * rng.standard_normal(w_next.shape)
-        return f"Taking one gradient step, the updated weights are w = {_fmt(w_next, decimals)}."
-
-    return complete
+    """A :class:`GDTextAgent` (one GD step on the task it reads, plus noise, written as text)."""
+    return GDTextAgent(step, decimals, noise, seed)

@@ -18,6 +18,14 @@ one of the trained LSA agents ``lsa_``.
   C3/C17 built from ``Gamma_eff``, ``e_pred`` (``lsa_residual_norm_<name>``):
   ``lsa_residual_rel_error_<name>`` = ``||e_sim - e_pred|| / ||e_pred||``.
 
+On a random protocol (``protocol.random``, issue 26) every point goes through
+:func:`numerics.protocol.random_moments.moments`: ``contraction_rate`` is the mean-square rate (it
+decides ``converges``), ``mean_rate`` the first-moment rate, ``residual_norm_<name>`` the distance of
+the stationary mean to the agent's target and ``spread_<name>`` the square root of the trace of its
+stationary covariance (NaN where ``converges`` is false). ``simulate`` there runs the real agents
+under a schedule drawn from the point's seed (:mod:`numerics.protocol.random_simulate`), with the
+agents' ``noise``, and measures the last round.
+
 Every point carries its own seed; a chunk's result depends only on the spec and the chunk
 index, so every backend writes the same numbers.
 """
@@ -58,7 +66,12 @@ def columns(spec: Spec) -> list[str]:
     """The result table's columns, in order."""
     names = spec.system.names
     cols = ["point", "seed"] + [a.name for a in spec.axes if a.name != "seed"]
-    cols += ["contraction_rate", "converges"] + [f"residual_norm_{n}" for n in names]
+    cols += ["contraction_rate", "converges"]
+    if spec.system.random is not None:
+        cols += ["mean_rate"]
+    cols += [f"residual_norm_{n}" for n in names]
+    if spec.system.random is not None:
+        cols += [f"spread_{n}" for n in names]
     if "simulate" in spec.measures:
         cols += [f"sim_residual_norm_{n}" for n in names] + [f"sim_fixed_point_distance_{n}" for n in names]
     if "train-lsa" in spec.measures:
@@ -212,7 +225,9 @@ def _per_point(spec: Spec, values, n: int, lsa: bool, closed: bool = True) -> di
     for p in range(n):
         system = spec.point_system({k: v[p] for k, v in values.items()})
         row = {}
-        if closed:
+        if closed and system.random is not None:
+            row.update(random_row(system, spec.measures.get("simulate"), int(seeds[p])))
+        elif closed:
             doc = prediction.predict(system)
             row.update(_predict_row(doc))
             if "simulate" in spec.measures:
@@ -230,6 +245,31 @@ def _per_point(spec: Spec, values, n: int, lsa: bool, closed: bool = True) -> di
         for k, v in row.items():
             cols.setdefault(k, []).append(v)
     return {k: np.array(v) for k, v in cols.items()}
+
+
+def random_row(system, simulate_opts: dict | None, seed: int) -> dict:
+    """A random protocol's columns at one point: its moments (mean-square and mean rates, the stationary
+    mean's residual norms and spreads), and with ``simulate_opts`` a run of the real agents under a
+    schedule drawn from ``seed`` (the schedule's uniforms first, then the noise, as ``a2ad simulate``)."""
+    from numerics.protocol import random_moments, random_simulate
+
+    rp, names = system.random, system.names
+    M, c = np.stack([a.M for a in system.agents]), np.stack([a.c for a in system.agents])
+    w = np.stack([a.w_star for a in system.agents])
+    mo = random_moments.moments(M, c, rp, system.noise_stack())
+    row = {"contraction_rate": mo.contraction_rate, "converges": mo.converges, "mean_rate": mo.mean_rate}
+    u = mo.mean if mo.converges and mo.mean is not None else np.full(w.shape, np.nan)
+    spread = (np.sqrt(np.maximum(np.trace(mo.covariance, axis1=-2, axis2=-1), 0.0))
+              if mo.converges and mo.covariance is not None else np.full(len(names), np.nan))
+    for i, name in enumerate(names):
+        row[f"residual_norm_{name}"] = float(np.linalg.norm(u[i] - w[i]))
+        row[f"spread_{name}"] = float(spread[i])
+    if simulate_opts is not None:
+        turns, rng = simulate_opts["turns"], np.random.default_rng(seed)
+        schedule = random_simulate.draw_schedule(rp, turns, rng)
+        last = random_simulate.run_random(system.agents, rp, turns, schedule, rng, system.noise)[-1]
+        row.update({k: v[0] for k, v in simulate_columns(names, last[None], w[None], u[None]).items()})
+    return row
 
 
 def _predict_row(doc) -> dict:

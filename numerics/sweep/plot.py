@@ -1,7 +1,10 @@
 """DIR/phase.png of a sweep: a heat map over two axes with the closed-form ``rho = 1`` boundary
 (C1), or for one axis the predicted residual norms against the measured ones and the
 contraction rate below. Column names: :mod:`numerics.sweep.measures`.
-A ``seed`` axis is averaged over (NaN-aware); more than two other axes get no figure."""
+A ``seed`` axis is averaged over (NaN-aware); more than two other axes get no figure.
+On a random protocol the rate is the mean-square rate (its ``= 1`` line bounds mean-square
+convergence) and the first-moment rate's ``= 1`` line is drawn beside it (between the two the mean
+converges while the spread grows without bound)."""
 from __future__ import annotations
 
 import warnings
@@ -15,10 +18,13 @@ from numerics.sweep.spec import Spec
 MAX_DRAWN = 300
 RATE, LSA_RATE = "contraction_rate", "lsa_contraction_rate"
 RATES = (RATE, LSA_RATE)
+MEAN_RATE = "mean_rate"  # a random protocol's first-moment rate
 
 
 def default_quantity(spec: Spec) -> str:
     first = spec.system.names[0]
+    if spec.system.random is not None:  # the phase diagram of the mean-square rate
+        return RATE
     if "train-lsa" in spec.measures:
         return f"lsa_residual_rel_error_{first}"
     if "simulate" in spec.measures:
@@ -28,12 +34,13 @@ def default_quantity(spec: Spec) -> str:
 
 def needed_columns(spec: Spec) -> list[str]:
     """The result columns the figure reads (a 10^6-point table need not be read whole)."""
-    if sum(a.name != "seed" for a in spec.axes) == 2:
-        return [spec.plot_quantity or default_quantity(spec), RATE]
     from numerics.sweep.measures import columns
 
+    extra = [MEAN_RATE] if MEAN_RATE in columns(spec) else []
+    if sum(a.name != "seed" for a in spec.axes) == 2:
+        return list(dict.fromkeys([spec.plot_quantity or default_quantity(spec), RATE] + extra))
     return [c for c in columns(spec) if c.startswith(("residual_norm_", "sim_residual_norm_", "lsa_residual_norm_",
-                                                      "lsa_sim_residual_norm_")) or c in RATES]
+                                                      "lsa_sim_residual_norm_")) or c in RATES + (MEAN_RATE,)]
 
 
 def describe(column: str) -> str:
@@ -48,12 +55,29 @@ def describe(column: str) -> str:
                           r"relative error of {0}'s $\Gamma_{{\mathrm{{eff}}}}$ against $\Gamma^*$ (L2)"),
                          ("lsa_sim_residual_norm_", "trained-LSA residual norm of {0} (forward passes)"),
                          ("lsa_residual_norm_", r"C3 residual norm of {0} from $\Gamma_{{\mathrm{{eff}}}}$"),
-                         ("lsa_residual_rel_error_", "trained-LSA residual of {0}: relative error of C3 (V7)")):
+                         ("lsa_residual_rel_error_", "trained-LSA residual of {0}: relative error of C3 (V7)"),
+                         ("spread_", r"stationary spread $\sqrt{{\mathrm{{tr}}\,V_{1}}}$ of {0} (random protocol)")):
         if column.startswith(prefix):
             name = column[len(prefix):]
             return text.format(name, "{" + plotting.math_name(name) + "}")
-    return {RATE: r"contraction rate $\rho$ (C1)", LSA_RATE: r"contraction rate $\rho$ of the trained LSA agents"}.get(
-        column, column)
+    return {RATE: r"contraction rate $\rho$ (C1)", LSA_RATE: r"contraction rate $\rho$ of the trained LSA agents",
+            MEAN_RATE: "mean rate (first moment, random protocol)"}.get(column, column)
+
+
+def _random(spec: Spec) -> bool:
+    return spec.system.random is not None
+
+
+def describe_for(spec: Spec, column: str) -> str:
+    """:func:`describe`, with the random protocol's meaning of the rate and residuals."""
+    if _random(spec) and column == RATE:
+        return "mean-square rate (random protocol; converges below 1)"
+    if _random(spec) and column.startswith("residual_norm_"):
+        from numerics.experiments import plotting
+
+        sub = "{" + plotting.math_name(column[len("residual_norm_"):]) + "}"
+        return rf"residual norm $\|\mu_{sub} - w_{sub}^*\|$ of {column[len('residual_norm_'):]} (stationary mean)"
+    return describe(column)
 
 
 def axis_label(spec: Spec, name: str) -> str:
@@ -61,6 +85,10 @@ def axis_label(spec: Spec, name: str) -> str:
         return r"gap angle $\theta$ (rad) of B's target around A's"
     if name == "gap_scale":
         return r"gap scale $s = \|\Delta\| / \|\Delta_0\|$"
+    from numerics.sweep.spec import is_probability
+
+    if is_probability(name):
+        return f"probability (the rest of its law rescaled)   [{name}]"
     parts = name.split(".")
     if len(parts) >= 3 and parts[0] == "agents" and parts[2] == "preconditioner":
         from numerics.experiments import plotting
@@ -107,8 +135,12 @@ def phase_figure(spec: Spec, cols: dict[str, np.ndarray], path: Path,
         drawn = [replace(a, values=a.values[p]) for a, p in zip(axes, picks)]
         sub = np.ix_(*picks)
         fig, ax = plotting.figure(1, 1, width=7.0, height=5.4)
-        _heat_map(spec, fig, ax[0, 0], drawn, grid(quantity)[sub], grid(RATE)[sub], quantity)
+        mean = grid(MEAN_RATE)[sub] if MEAN_RATE in cols else None
+        _heat_map(spec, fig, ax[0, 0], drawn, grid(quantity)[sub], grid(RATE)[sub], quantity, mean)
         note = f"heat map of {quantity} over {axes[0].name} x {axes[1].name} with the rho = 1 boundary"
+        if mean is not None:
+            note = (f"heat map of {quantity} over {axes[0].name} x {axes[1].name} with the mean-square rate = 1 "
+                    "and mean rate = 1 boundaries")
         if max(step) > 1:
             note += f" (every {step[0]}th x {step[1]}th value drawn)"
     else:
@@ -120,7 +152,7 @@ def phase_figure(spec: Spec, cols: dict[str, np.ndarray], path: Path,
     return plotting.save(fig, Path(path), figure_format), note
 
 
-def _heat_map(spec, fig, ax, axes, Z, rho, quantity):
+def _heat_map(spec, fig, ax, axes, Z, rho, quantity, mean=None):
     import matplotlib.colors as mcolors
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
@@ -133,11 +165,11 @@ def _heat_map(spec, fig, ax, axes, Z, rho, quantity):
         cmap = plt.get_cmap("RdBu_r")
         top = float(np.nanmax(Z)) if np.isfinite(np.nanmax(Z)) else 2.0
         norm = mcolors.TwoSlopeNorm(vmin=min(float(np.nanmin(Z)), 0.99), vcenter=1.0, vmax=max(min(top, 2.0), 1.01))
-        label = describe(quantity) + ("  (colours clipped at 2)" if top > 2 else "")
+        label = describe_for(spec, quantity) + ("  (colours clipped at 2)" if top > 2 else "")
     else:
         cmap = plt.get_cmap("viridis")
         norm = None  # linear: C4's plateaus grow linearly with the gap, and exact zeros stay visible
-        label = describe(quantity)
+        label = describe_for(spec, quantity)
     cmap = cmap.with_extremes(bad="0.85")  # no fixed point (rho >= 1) or not measured: light grey
     mesh = ax.pcolormesh(x, y, np.ma.masked_invalid(Z).T, shading="nearest", cmap=cmap, norm=norm)
     bar = fig.colorbar(mesh, ax=ax, label=label, extend="max" if quantity in RATES else "neither")
@@ -147,7 +179,11 @@ def _heat_map(spec, fig, ax, axes, Z, rho, quantity):
     handles = []
     if np.nanmin(rho) < 1 < np.nanmax(rho):
         ax.contour(x, y, rho.T, levels=[1.0], colors="k", linewidths=2.0)
-        handles.append(Line2D([], [], color="k", lw=2, label=r"$\rho$(pair) $= 1$ (closed form)"))
+        handles.append(Line2D([], [], color="k", lw=2, label="mean-square rate $= 1$" if _random(spec)
+                              else r"$\rho$(pair) $= 1$ (closed form)"))
+    if mean is not None and np.nanmin(mean) < 1 < np.nanmax(mean):
+        ax.contour(x, y, mean.T, levels=[1.0], colors="C3", linewidths=1.5, linestyles="--")
+        handles.append(Line2D([], [], color="C3", lw=1.5, ls="--", label="mean rate $= 1$ (first moment)"))
     alone = individual_radii(spec, axes)
     for k, (name, r) in enumerate(alone.items()):
         if np.nanmin(r) < 1 < np.nanmax(r):
@@ -162,7 +198,8 @@ def _heat_map(spec, fig, ax, axes, Z, rho, quantity):
                                  label="C6: each agent alone converges, the pair diverges"))
     if quantity not in RATES and np.any(~np.isfinite(Z)):
         handles.append(Line2D([], [], marker="s", ls="", color="0.85", markersize=10,
-                              label=r"no fixed point ($\rho \geq 1$)"))
+                              label=r"no stationary spread (mean-square rate $\geq 1$)" if _random(spec)
+                              else r"no fixed point ($\rho \geq 1$)"))
     if handles:
         ax.legend(handles=handles, loc="upper right", fontsize=8, framealpha=0.9)
     for axis, setter in ((axes[0], ax.set_xscale), (axes[1], ax.set_yscale)):
@@ -172,7 +209,7 @@ def _heat_map(spec, fig, ax, axes, Z, rho, quantity):
     _angle_ticks(axes[1], ax.set_yticks)
     ax.set_xlabel(axis_label(spec, axes[0].name))
     ax.set_ylabel(axis_label(spec, axes[1].name))
-    ax.set_title(describe(quantity), fontsize=10)
+    ax.set_title(describe_for(spec, quantity), fontsize=10)
 
 
 def _angle_ticks(axis, set_ticks) -> None:
@@ -206,7 +243,9 @@ def _lines(spec, top, bottom, axis, grid, cols):
     x = axis.values
     for k, name in enumerate(spec.system.names):
         colour = f"C{k}"
-        top.plot(x, grid(f"residual_norm_{name}"), color=colour, label=f"{name}, GD: predicted (C3/C17)")
+        top.plot(x, grid(f"residual_norm_{name}"), color=colour,
+                 label=f"{name}, GD: stationary mean (random protocol)" if _random(spec)
+                 else f"{name}, GD: predicted (C3/C17)")
         if f"sim_residual_norm_{name}" in cols:
             top.plot(x, grid(f"sim_residual_norm_{name}"), "o", color=colour, ms=4, label=f"{name}, GD: simulated")
         if f"lsa_sim_residual_norm_{name}" in cols:
@@ -216,11 +255,13 @@ def _lines(spec, top, bottom, axis, grid, cols):
                      label=f"{name}, trained LSA: forward passes")
     top.set_ylabel(r"residual norm $\|m_i - w_i^*\|$")
     top.legend(fontsize=8)
-    bottom.plot(x, grid(RATE), color="k", label=r"$\rho$ (closed form)")
+    bottom.plot(x, grid(RATE), color="k", label="mean-square rate" if _random(spec) else r"$\rho$ (closed form)")
+    if MEAN_RATE in cols:
+        bottom.plot(x, grid(MEAN_RATE), "--", color="C3", label="mean rate (first moment)")
     if LSA_RATE in cols:
         bottom.plot(x, grid(LSA_RATE), "x", color="C2", label=r"$\rho$ of the trained agents")
-    bottom.axhline(1.0, color="C3", ls=":", label=r"$\rho = 1$")
-    bottom.set_ylabel(r"contraction rate $\rho$")
+    bottom.axhline(1.0, color="C3", ls=":", label="rate $= 1$" if _random(spec) else r"$\rho = 1$")
+    bottom.set_ylabel("rate per round" if _random(spec) else r"contraction rate $\rho$")
     bottom.legend(fontsize=8)
     for ax in (top, bottom):
         if _is_geometric(x):

@@ -11,6 +11,13 @@ any JSON path for later config kinds) or a derived axis:
   ``e``, made orthogonal to it (so ``||Delta|| = s ||Delta_0||``, the C3/C4 gap).
 - ``seed``: each point's seed (integers >= 0); without it every point uses the spec's ``seed``.
 
+A random protocol's probability is an axis too (issue 26): ``protocol.random.K.probability``
+(independent draws), ``protocol.random.K.next.NAME`` (row K of a Markov chain) or
+``protocol.initial.NAME``. Setting one probability of a law to p rescales the others of the same law
+proportionally, by ``(1 - p) / (their sum)``, so the law still sums to 1 and their ratios stay as in
+the base. Values must lie in [0, 1]; a law with one entry cannot vary, one whose other entries are
+all 0 cannot be rescaled below 1, and two axes on one law are refused.
+
 VALUES is a list of numbers, ``{"linspace": [start, stop, n]}`` or ``{"geomspace": [start, stop, n]}``.
 The grid is the Cartesian product, first axis slowest. Setting ``geometry.r.c`` also sets
 ``geometry.c.r`` (a geometry is symmetric). Nothing is evaluated: values are JSON numbers.
@@ -33,6 +40,12 @@ from numerics.protocol import config
 TOP_KEYS = {"base", "axes", "measure", "seed", "chunk_size", "plot", "schema_version"}
 MEASURES = ("predict", "simulate", "train-lsa")
 DERIVED = ("gap_angle", "gap_scale", "seed")
+# A probability of a random protocol's law: of independent draws, of a Markov row, of the initial law.
+_PROBABILITY = {
+    "independent": re.compile(r"protocol\.random\.(\d+)\.probability$", re.ASCII),
+    "next": re.compile(r"protocol\.random\.(\d+)\.next\.(.+)$", re.ASCII | re.DOTALL),
+    "initial": re.compile(r"protocol\.initial\.(.+)$", re.ASCII | re.DOTALL),
+}
 # Bounds that keep a sweep on one machine's memory and a cluster's patience.
 MAX_POINTS = 10_000_000          # closed-form points (10^6 take ~2-5 s and ~1 GB here)
 MAX_EXPENSIVE_POINTS = 100_000   # points that simulate or train (each costs 1 ms to seconds)
@@ -59,7 +72,7 @@ _FAST_PATTERNS = {
 class Axis:
     name: str
     values: np.ndarray           # float64 (int64 for seed and steps_per_turn)
-    kind: str                    # a key of _FAST_PATTERNS, "gap_angle", "gap_scale", "seed" or "generic"
+    kind: str                    # a key of _FAST_PATTERNS, "gap_angle", "gap_scale", "seed", "probability" or "generic"
     index: tuple[int, ...] = ()  # the integers of the path (agent, row, column, ...)
 
 
@@ -93,7 +106,8 @@ class Spec:
     @property
     def generic(self) -> bool:
         """Some axis has no batched setter, or the base has a protocol: every point is built through config.parse."""
-        return self.system.protocol is not None or any(a.kind == "generic" for a in self.axes)
+        return (self.system.protocol is not None or self.system.random is not None
+                or any(a.kind in ("generic", "probability") for a in self.axes))
 
     def chunk_points(self, chunk: int) -> np.ndarray:
         return np.arange(chunk * self.chunk_size, min((chunk + 1) * self.chunk_size, self.n_points))
@@ -114,6 +128,9 @@ class Spec:
                 continue
             v = values[axis.name]
             v = int(v) if axis.kind == "steps" else float(v)
+            if axis.kind == "probability":
+                set_probability(cfg, axis.name, v)
+                continue
             _set(cfg, axis.name, v)
             if axis.kind == "geometry":  # keep the geometry symmetric
                 i, r, c = axis.index
@@ -144,6 +161,55 @@ def gap_frame(system: config.System) -> tuple[np.ndarray, np.ndarray]:
     q[k] = 1.0
     q = q - (q @ e) * e
     return e, q / np.linalg.norm(q)
+
+
+def _law(cfg: dict, name: str) -> tuple[str, list[tuple[dict, str]], tuple[dict, str]]:
+    """The law a probability axis belongs to: its id, its entries as ``(container, key)`` pairs (the
+    axis's own included, even when the base leaves it out as 0) and the axis's own pair."""
+    proto = cfg.get("protocol")
+    alts = proto.get("random") if isinstance(proto, dict) else None
+    if not isinstance(alts, list):
+        raise InputError("axis", name, "sets a probability of a random protocol, but the base has no protocol.random")
+    m = _PROBABILITY["independent"].match(name)
+    if m:
+        k = int(m.group(1))
+        if k >= len(alts) or not isinstance(alts[k], dict) or "probability" not in alts[k]:
+            raise InputError("axis", name, "names no alternative with a 'probability' (independent draws) in the base")
+        return "protocol.random probability", [(a, "probability") for a in alts], (alts[k], "probability")
+    m = _PROBABILITY["next"].match(name)
+    if m:
+        k, key = int(m.group(1)), m.group(2)
+        if k >= len(alts) or not isinstance(alts[k], dict) or not isinstance(alts[k].get("next"), dict):
+            raise InputError("axis", name, "names no alternative with a 'next' row (a Markov chain) in the base")
+        row, law = alts[k]["next"], f"protocol.random.{k}.next"
+    else:
+        m = _PROBABILITY["initial"].match(name)
+        assert m is not None
+        key = m.group(1)
+        row = proto.get("initial") if isinstance(proto, dict) else None
+        if not isinstance(row, dict):
+            raise InputError("axis", name, "needs the base to give protocol.initial (the law of the first alternative)")
+        law = "protocol.initial"
+    return law, [(row, x) for x in row] + ([] if key in row else [(row, key)]), (row, key)
+
+
+def is_probability(name: str) -> bool:
+    """Whether an axis path names a probability of a random protocol's law."""
+    return any(p.match(name) for p in _PROBABILITY.values())
+
+
+def set_probability(cfg: dict, name: str, value: float) -> None:
+    """Set one probability of a law to ``value`` and rescale the law's other entries by
+    ``(1 - value) / (their sum)`` (their ratios kept, the law summing to 1)."""
+    _, entries, (own, key) = _law(cfg, name)
+    others = [(c, k) for c, k in entries if not (c is own and k == key)]
+    total = math.fsum(float(c[k]) for c, k in others)
+    if total <= 0 and value < 1:
+        raise InputError(f"axes.{name}", value, "cannot be set below 1: the other probabilities of its law are all 0 "
+                                                "(nothing to rescale)")
+    for c, k in others:
+        c[k] = float(c[k]) * (1 - value) / total if total > 0 else 0.0
+    own[key] = value
 
 
 def _set(obj, path: str, value) -> None:
@@ -229,6 +295,15 @@ def _axis(name: str, raw, base: dict, system: config.System) -> Axis:
         if gap_norm(system) == 0:
             raise InputError(f"axes.{name}", name, "needs a nonzero base gap: agent 1's target equals agent 0's")
         return Axis(name, values, name)
+    if is_probability(name):
+        _, entries, _ = _law(base, name)
+        if len(entries) < 2:
+            raise InputError(f"axes.{name}", name, "varies a law with one entry (its probability is 1): give the law "
+                                                   "another entry, or sweep another probability")
+        bad = (values < 0) | (values > 1)
+        if np.any(bad):
+            raise InputError(f"axes.{name}", float(values[bad][0]), "must be a probability in [0, 1]")
+        return Axis(name, values, "probability")
     _check_path(base, name)
     for kind, pattern in _FAST_PATTERNS.items():
         m = pattern.match(name)
@@ -319,8 +394,13 @@ def parse(raw) -> Spec:
         for a in axes:
             if a.name.startswith("agents.1.target"):
                 raise InputError("axes", a.name, "sets agent 1's target, which gap_angle / gap_scale also set")
+    laws = [_law(base, a.name)[0] for a in axes if a.kind == "probability"]
+    for law in laws:
+        if laws.count(law) > 1:
+            raise InputError("axes", law, "has two axes on one law: each rescales the others, so give at most one "
+                                          "axis per law")
     measures = _measures(raw["measure"])
-    if system.protocol is not None and "train-lsa" in measures:
+    if (system.protocol is not None or system.random is not None) and "train-lsa" in measures:
         raise InputError("measure", "train-lsa", "runs trained agents in the round robin only; remove base.protocol "
                                                  "or measure predict/simulate")
     seed = raw.get("seed", 0)
@@ -329,7 +409,7 @@ def parse(raw) -> Spec:
         raise InputError("seed", seed, "must be at most 2^31 - 1")
     n = math.prod(len(a.values) for a in axes)
     costly = ("train-lsa" in measures or "simulate" in measures or system.protocol is not None
-              or any(a.kind == "generic" for a in axes))
+              or system.random is not None or any(a.kind in ("generic", "probability") for a in axes))
     limit = MAX_EXPENSIVE_POINTS if costly else MAX_POINTS
     if n > limit:
         raise InputError("grid size", n, f"must be at most {limit} points for these measures and axes")
@@ -351,9 +431,14 @@ def _check_values(spec: Spec) -> None:
     """Parse the config at every value of each axis that needs more than a finite number (others at base)."""
     middle = {a.name: a.values[0] for a in spec.axes}
     for axis in spec.axes:
-        values = axis.values if axis.kind in ("geometry", "generic") else axis.values[[0, -1]]
+        values = axis.values if axis.kind in ("geometry", "generic", "probability") else axis.values[[0, -1]]
         for v in np.unique(values):
-            spec.point_system(dict(middle, **{axis.name: v}))
+            try:
+                spec.point_system(dict(middle, **{axis.name: v}))
+            except InputError as exc:
+                if axis.kind != "probability":
+                    raise
+                raise exc.amended(f" (at {axis.name} = {float(v):g}, the others of its law rescaled)") from None
 
 
 def load(path) -> Spec:

@@ -14,6 +14,9 @@ With a ``protocol`` in the config the agents follow its phases: in each phase ev
 agent is asked with its input ``sum_j W_ij m_j`` (the messages at the start of the phase) as
 the proposal, and all listed agents write at once. The transcript then opens with a header
 line naming the protocol and each message gives its phase, so ``a2ad fit`` reads it back.
+Under a random protocol (``protocol.random``) each round's alternative is drawn from ``--seed``
+and recorded in every message (``alternative``, ``label``); ``--resume`` continues the chain from
+the last recorded alternative, drawing exactly what an uninterrupted run with that seed draws.
 """
 from __future__ import annotations
 
@@ -59,7 +62,9 @@ def register(sub) -> None:
                    help=f"decimals in the prompt text (1 to {text_protocol.MAX_DECIMALS})")
     p.add_argument("--local-step", type=float, default=0.5, help="local backend: GD step size")
     p.add_argument("--local-noise", type=float, default=0.0, help="local backend: output noise std")
-    p.add_argument("--seed", type=int, default=0, help="local backend: noise seed (>= 0)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed (>= 0) of a random protocol's schedule (resume with the same one) and of the local "
+                        "backend's noise")
     p.set_defaults(func=run)
 
 
@@ -95,6 +100,6 @@ def run(args) -> int:
             return client
     agents, v0 = conversation.text_agents(raw_config, complete_for, args.decimals, args.max_reasks)
     done = conversation.run(raw_config, agents, v0, turns, out, meta=meta, resume=args.resume, deadline=deadline,
-                            deadline_option=args.deadline)
+                            deadline_option=args.deadline, seed=seed)
     print(done.summary(args.resume))
     return 0
