@@ -158,6 +158,18 @@ def test_sweep_phase_figure_is_readable(axes, tmp_path, saved_figures):
     assert saved_figures and not saved_figures[0][1], saved_figures
 
 
+@pytest.mark.parametrize("axes", [{"protocol.random.0.probability": [0.1, 0.5, 0.9],
+                                   "agents.0.preconditioner": [0.3, 2.0, 3.6]},
+                                  {"protocol.random.0.probability": [0.1, 0.5, 0.9]}], ids=["heat map", "lines"])
+def test_random_protocol_phase_figure_is_readable(axes, tmp_path, saved_figures):
+    """A random protocol's phase figure: mean-square and mean rate lines, stationary means, in mathtext."""
+    from numerics import api
+
+    base = json.loads(open("examples/sweep_random.json").read())["base"]
+    api.run_sweep({"base": base, "axes": axes, "measure": ["predict"]}, tmp_path / "sweep")
+    assert saved_figures and not saved_figures[0][1], saved_figures
+
+
 def test_checker_catches_ascii_mathematics():
     """Power: ASCII norms, Greek names, stars and relations outside $...$ are flagged; the same in
     mathtext, and words such as "rate", are not."""
