@@ -121,3 +121,30 @@ def test_one_order_for_every_format(tmp_path, capsys):
     assert text_ids == json_ids == macro_ids
     claims_in_order = list(dict.fromkeys(i.split(".")[0] for i in text_ids))
     assert claims_in_order == ["L1", "C1", "C3", "P2"]  # the registry's order, not the caller's
+
+
+def anchored_defect(lhs, rhs) -> bool:
+    """Does P4's formula (``e_A`` the compiler's residual, omega the gallery's weight) fail to reduce to 0?"""
+    from theory import derivations
+    from theory.protocol import chains, gallery
+    from theory.protocol.symbols import gap
+    from theory.round_robin import two_agents as ta
+
+    cp = chains.compiled("anchored")
+    alg = cp.alg
+    for name, value in ta.DEFINITIONS.items():
+        alg.definitions.setdefault(name, alg.convert(value))
+    to_gallery = {derivations.omega: gallery.alpha}
+    e_A = cp.residual(0).subs(gap("B", "A"), alg.convert(ta.Delta))
+    diff = (alg.convert(lhs.xreplace(to_gallery)).subs(sp.Symbol("e_A", commutative=False), e_A)
+            - alg.convert(rhs.xreplace(to_gallery)))
+    return cp.reduce(diff) != 0
+
+
+def test_p4_formula_is_the_identity_p4_proves():
+    from theory import derivations
+    f = all_formulas()["P4.anchored_plateau_A"]
+    assert not anchored_defect(f.lhs, f.rhs)
+    w = derivations.omega
+    assert anchored_defect(f.lhs, f.rhs.xreplace({w: 1 - w}))  # planted: the weights swapped
+    assert anchored_defect(f.lhs, -f.rhs)  # planted: flipped sign

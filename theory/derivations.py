@@ -153,15 +153,15 @@ CHAINS = [
     ), {**D, "n_t": nh.inexact_message}),
     Chain("L1", "The LSA read-out with GD weights", (
         (lsa.block_form(lsa.GD_Q, lsa.GD_P),
-         r"read-out on the $d$ basis queries: $\frac{1}{N} Q_{:,1:d}^{T} Z^{T} Z\, p$ with "
-         r"$Z = [X \; r]$, $p = (0, \dots, 0, 1)$, $Q = \mathrm{diag}(\Gamma^{T}, 0)$"),
+         r"read-out on the $d$ basis queries: $\frac{1}{N} Q_{:,1:d}^{T} Z^{T} Z\, \nu$ with "
+         r"$Z = [X \; r]$, $\nu = (0, \dots, 0, 1)$, $Q = \mathrm{diag}(\Gamma^{T}, 0)$"),
         (sp.MatMul(1 / lsa.N, lsa.Gamma, lsa.X.T, lsa.r_sym), "block multiplication"),
         (lsa.Gamma * lsa.X.T * (lsa.y - lsa.X * lsa.w) / lsa.N, r"$r = y - X w$"),
         (lsa.gd_step, r"$H = X^{T} X / N$, $b = X^{T} y / N$"),
     ), lsa.DEFINITIONS),
     Chain("L1b", "The LSA read-out with general weights", (
         (lsa.block_form(lsa.GENERAL_Q, lsa.GENERAL_P),
-         r"read-out with $p = (p_x, p_y)$ and $Q_{:,1:d} = [Q_{xx};\, q_{yx}^{T}]$"),
+         r"read-out with $\nu = (\nu_x, \nu_y)$ and $Q_{:,1:d} = [Q_{xx};\, q_{yx}^{T}]$"),
         (sp.block_collapse(lsa.block_form(lsa.GENERAL_Q, lsa.GENERAL_P)), "block multiplication"),
         (lsa.general_expansion, r"$X^{T} X = N H$ and $X^{T} r = N (b - H w)$"),
     ), lsa.DEFINITIONS),

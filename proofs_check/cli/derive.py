@@ -72,7 +72,7 @@ def verified_statuses(claims) -> dict[str, str]:
             rep = runner.run(claims, registry.Profile.named("quick"))
         finally:
             set_hypothesis_home(None)
-    return {c["id"]: f"{c['status']} ({', '.join(m['method'] for m in c['methods'])}; quick profile)"
+    return {c["id"]: f"{c['status']} by {', '.join(m['method'] for m in c['methods'])} (quick profile)"
             for c in rep["claims"]}
 
 

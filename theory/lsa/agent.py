@@ -24,8 +24,8 @@ b = sp.MatrixSymbol("b", d, 1)
 Gamma = sp.MatrixSymbol("Gamma", d, d)
 Q_xx = sp.MatrixSymbol("Q_xx", d, d)
 q_yx = sp.MatrixSymbol("q_yx", d, 1)
-p_x = sp.MatrixSymbol("p_x", d, 1)
-p_y = sp.MatrixSymbol("p_y", 1, 1)  # a scalar, kept as 1 x 1 so that products keep their order
+p_x = sp.MatrixSymbol("nu_x", d, 1)  # printed nu: p is C11's steering point
+p_y = sp.MatrixSymbol("nu_y", 1, 1)  # a scalar, kept as 1 x 1 so that products keep their order
 r = y - X * w
 r_sym = sp.MatrixSymbol("r", N, 1)  # the residuals y - X w, as a symbol in printed formulas
 DEFINITIONS = {"H": X.T * X / N, "b": X.T * y / N, "H^T": X.T * X / N, "b^T": y.T * X / N,
@@ -176,9 +176,9 @@ FORMULAS = [
             r"Risk-minimising LSA preconditioner for $x \sim \mathcal{N}(0, \Sigma)$, "
             r"$w \sim \mathcal{N}(0, \tau^2 I)$, label noise $\sigma$."),
     Formula("L1", "gd_readout", sp.MatrixSymbol("w' - w", d, 1), gd_step,
-            r"LSA read-out with $p = (0, \dots, 0, 1)$ and $Q = \mathrm{diag}(\Gamma^{T}, 0)$: "
+            r"LSA read-out with $\nu = (0, \dots, 0, 1)$ and $Q = \mathrm{diag}(\Gamma^{T}, 0)$: "
             r"one preconditioned GD step."),
     Formula("L1b", "general_map", sp.MatrixSymbol("w' - w", d, 1), general_expansion,
-            r"LSA read-out with general weights; affine for every prompt exactly when $p_y q_{yx} = 0$, "
-            r"with $\Gamma_{\mathrm{eff}} = p_y Q_{xx}^{T} + q_{yx} p_x^{T}$."),
+            r"LSA read-out with general weights; affine for every prompt exactly when $\nu_y q_{yx} = 0$, "
+            r"with $\Gamma_{\mathrm{eff}} = \nu_y Q_{xx}^{T} + q_{yx} \nu_x^{T}$."),
 ]
