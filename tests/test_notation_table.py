@@ -97,3 +97,11 @@ def test_p2_p3_derivations_start_from_a_left_hand_side(claim):
     body = chain_latex(D.chains_for(claim)[0])[0]
     first = body.split("\n")[1]
     assert first.strip() == "&z_{B}^{*} \\\\"
+
+
+def test_opening_quotes_are_typeset_as_opening_quotes():
+    from proofs_check.claims import all_claims
+    texts = [S.to_latex(c.provenance.justification) for c in all_claims()]
+    assert any("(`trained" in t for t in texts)  # L1's quotation of the abstract
+    assert not any(re.search(r"(^|[\s(\[])['\"]", t) for t in texts)  # planted form: "('trained"
+    assert S.to_latex("(\"quoted\")") == "(``quoted'')" and S.to_latex("agent's $w'$") == "agent's $w'$"

@@ -12,6 +12,7 @@ from proofs_check.cli import main as cli
 from proofs_check.report import formula_list, latex
 from theory.core import notation
 from theory.core.formulas import Formula, all_formulas
+from theory.protocol import printing
 
 # The functions a text may call, by the name the table gives them (the reader's side: SymPy's own).
 FUNCTIONS = {"transpose": sp.transpose, "trace": sp.Function("trace"), "sqrt": sp.sqrt, "sin": sp.sin,
@@ -148,3 +149,62 @@ def test_p4_formula_is_the_identity_p4_proves():
     w = derivations.omega
     assert anchored_defect(f.lhs, f.rhs.xreplace({w: 1 - w}))  # planted: the weights swapped
     assert anchored_defect(f.lhs, -f.rhs)  # planted: flipped sign
+
+
+def protocol_expected(cp, expr) -> sp.Expr:
+    """The compiler's object in the text's names, built from its symbols (not from the printed text)."""
+    inverses = {Q: sp.Symbol(n, commutative=False) for Q, n in printing.inverse_names(cp, tex=False).items()}
+    out = {}
+    for s in expr.free_symbols:
+        name = s.name.replace("\\", "").replace("{", "").replace("}", "")
+        if s in inverses:
+            out[s] = inverses[s]
+        elif name.startswith("(w^*_"):
+            j, i = name[5:-1].split(" - w^*_")
+            out[s] = sp.Symbol(f"w_{j}_star", commutative=False) - sp.Symbol(f"w_{i}_star", commutative=False)
+        elif name.endswith("^T"):
+            out[s] = sp.transpose(sp.Symbol(notation.text_name(name[:-2]), commutative=s.is_commutative))
+        else:
+            out[s] = sp.Symbol(notation.text_name(name), commutative=s.is_commutative)
+    return expr.xreplace(out)
+
+
+def protocol_text_defect(cp, expr, printed: str) -> str | None:
+    if "^" in printed or "w^*" in printed or "*_" in printed:
+        return f"not Python/SymPy syntax: {printed}"
+    names = {n: sp.Symbol(n, commutative=False) for n in NAME.findall(printed) if n not in FUNCTIONS}
+    names.update({n: FUNCTIONS[n] for n in NAME.findall(printed) if n in FUNCTIONS})
+    for n in ("alpha", "omega"):  # the protocols' scalar weights
+        if n in names:
+            names[n] = sp.Symbol(n)
+    got = parse_expr(printed, local_dict=names, transformations=standard_transformations)
+    got = got.subs(names[notation.IDENTITY_TEXT], 1) if notation.IDENTITY_TEXT in names else got
+    diff = sp.expand(got - protocol_expected(cp, expr))
+    return None if diff == 0 else f"{printed} differs from the compiler's object by {diff}"
+
+
+def test_protocol_text_parses_back_for_the_gallery():
+    from theory.protocol import gallery
+    from theory.protocol.compiler import compile_protocol
+    defects = []
+    for entry in gallery.entries():
+        cp = compile_protocol(entry.spec, noise=entry.key == "simultaneous")  # one noisy round: transposes
+        exprs = [*cp.fixed_point, *(cp.residual(i) for i in range(len(cp.names))), *cp.r,
+                 *(x for row in cp.Phi for x in row), *cp.lyapunov.values()]
+        for e in exprs:
+            defect = protocol_text_defect(cp, e, printing.text(cp, e))
+            if defect:
+                defects.append(f"{entry.key}: {defect}")
+    assert defects == []
+
+
+def test_protocol_text_check_has_power():
+    from theory.protocol import chains
+    cp = chains.compiled("simultaneous")
+    e = cp.residual(1)
+    good = printing.text(cp, e)
+    assert protocol_text_defect(cp, e, good) is None
+    assert protocol_text_defect(cp, e, good.replace("Id", "2*Id"))  # planted: a wrong identity coefficient
+    assert protocol_text_defect(cp, e, good.replace("w_A_star - w_B_star", "w_B_star - w_A_star"))  # flipped gap
+    assert protocol_text_defect(cp, e, good.replace("Q1*M_B", "Q1*M_B^1"))  # '^', XOR in Python
+    assert protocol_text_defect(cp, e, good.replace("Q1*M_B", "M_B*Q1"))  # planted: swapped factors

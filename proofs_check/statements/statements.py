@@ -354,7 +354,12 @@ _MATH = re.compile(r"\$([^$]+)\$")
 
 
 def _escape_text(s: str) -> str:
-    return s.replace("&", r"\&").replace("%", r"\%").replace("#", r"\#").replace("_", r"\_")
+    s = s.replace("&", r"\&").replace("%", r"\%").replace("#", r"\#").replace("_", r"\_")
+    # quotes as LaTeX typesets them: an opening quote (at the start, after a space or a bracket) is ` or ``,
+    # a closing double quote ''; an apostrophe stays '
+    s = re.sub(r'(^|(?<=[\s(\[]))"', "``", s)
+    s = re.sub(r"(^|(?<=[\s(\[]))'", "`", s)
+    return s.replace('"', "''")
 
 
 def to_latex(text: str) -> str:
