@@ -208,3 +208,21 @@ def test_protocol_text_check_has_power():
     assert protocol_text_defect(cp, e, good.replace("w_A_star - w_B_star", "w_B_star - w_A_star"))  # flipped gap
     assert protocol_text_defect(cp, e, good.replace("Q1*M_B", "Q1*M_B^1"))  # '^', XOR in Python
     assert protocol_text_defect(cp, e, good.replace("Q1*M_B", "M_B*Q1"))  # planted: swapped factors
+
+
+def test_macros_of_chain_formulas_say_how_they_were_proved_and_refuse_a_broken_chain(monkeypatch):
+    from theory import derivations
+    fs = [all_formulas()[i] for i in ("C4.gap_norm", "C10.rank_one_fixes_gap", "P2.simultaneous_fixed_point_B")]
+    tex = latex.macros_tex({"C4": "passed by V1 (quick profile)"}, formulas=fs)
+    comments = re.findall(r"^% (\S+) .*verification: (.*)  provenance", tex, flags=re.M)
+    assert comments == [("C4.gap_norm", "passed by V1 (quick profile); its derivation proved step by step by V3"),
+                        ("C10.rank_one_fixes_gap", "not run; its derivation proved step by step by V2, d = 2, 3"),
+                        ("P2.simultaneous_fixed_point_B", "not run; its derivation proved step by step by V1")]
+    real = derivations.check
+
+    def broken(chain):  # planted: the last step of every chain fails
+        out = real(chain)
+        return out[:-1] + [derivations.StepCheck(out[-1].index, out[-1].method, False, "x")]
+    monkeypatch.setattr(derivations, "check", broken)
+    with pytest.raises(latex.UnverifiedStep):
+        latex.macros_tex({}, formulas=fs)

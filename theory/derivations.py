@@ -4,6 +4,11 @@
 V1 in the free algebra with the chain's definitions; V2 with explicit fully symbolic
 matrices (``explicit(dim)`` gives them) for each dimension in ``dims``; V3 as a
 commutative (scalar) identity. A chain is printed only if every step holds.
+
+:data:`FORMULAS` registers the formulas read off chains (a chain's first and last expression:
+C4, C6, C10, C14, P1-P3, P5), C1's rate and P4's plateau equation with a symbolic anchoring weight
+:data:`ANCHOR` (omega); :func:`chain_of` names the chain each was read off. The protocol chains are
+shown in the document's notation (:func:`_in_notation`).
 """
 from __future__ import annotations
 
@@ -371,7 +376,8 @@ from theory.core.notation import spectral_radius  # noqa: E402
 omega = ANCHOR
 e_A_vec = sp.MatrixSymbol("e_A", *A.w_star.shape)
 gap_norm_sq = sp.Symbol("||Delta||^2")  # C4: printed \|\aadDelta\|^2
-# formula ID -> (claim, index of the chain among the claim's chains, left-hand side or None for the chain's start)
+# formula ID -> (claim, index of the chain among the claim's chains, left-hand side (None: the chain's start),
+# description): each formula is the first and last expression of a chain that check() proves step by step
 _FROM_CHAINS = {
     "C4.linear_in_gap": ("C4", 0, None, r"The plateau of the scaled gap $s \aadDelta$ is $s$ times the plateau."),
     "C4.gap_norm": ("C4", 1, gap_norm_sq,
@@ -419,9 +425,12 @@ def anchored_plateau(weight=omega) -> tuple[sp.MatrixExpr, sp.MatrixExpr]:
 FORMULAS = [
     Formula("C1", "contraction_rate", sp.Symbol("rho"), spectral_radius(ta.J_A),
             r"The contraction rate: the spectral radius of $M_A M_B$, the linear part of C1's round map."),
-    *[_from_chain(fid) for fid in _FROM_CHAINS if fid.startswith("C")],
-    *[_from_chain(fid) for fid in _FROM_CHAINS if fid.startswith("P") and fid < "P4"],
+    *[_from_chain(fid) for fid in ("C4.linear_in_gap", "C4.gap_norm", "C6.self_adjoint", "C10.rank_one_fixes_gap",
+                                   "C14.identified_target", "P1.compiled_fixed_point_3_agents",
+                                   "P2.simultaneous_fixed_point_B", "P3.repeated_fixed_point_B")],
     Formula("P4", "anchored_plateau_A", *anchored_plateau(),
             r"A reads $\omega m_A + (1 - \omega) m_B$: its plateau equation; $\omega = 0$ gives C3."),
     _from_chain("P5.debate_row_A"),
 ]
+if {f.id for f in FORMULAS} - {"C1.contraction_rate", "P4.anchored_plateau_A"} != set(_FROM_CHAINS):
+    raise ValueError("every formula of _FROM_CHAINS is registered once")

@@ -64,8 +64,8 @@ DELTA_DEFINITION = "w_B_star - w_A_star"
 TEXT_FUNCTIONS = {"spectral_radius": "spectral radius", "trace": "trace of a matrix", "transpose": "matrix transpose",
                   "sqrt": "square root", "sin": "sine", "cos": "cosine"}
 _STAR = re.compile(r"^([A-Za-z]+)\^\*_\{?([A-Za-z0-9]+)\}?$")  # w^*_A, u^*_1
-_TEXT_CHARS = [("{", ""), ("}", ""), (",", "_"), ("+", "_plus_"), ("-", "_minus_"), ("^*", "_star"),
-               ("'", "_prime"), ("^", "_"), (" ", "")]
+_TEXT_CHARS = [("{", ""), ("}", ""), ("(", ""), (")", ""), (",", "_"), ("+", "_plus_"), ("-", "_minus_"),
+               ("^*", "_star"), ("'", "_prime"), ("^", "_"), (" ", "")]
 
 
 class spectral_radius(sp.Function):
