@@ -84,6 +84,12 @@ class _TextPrinter(StrPrinter):
             return f"transpose({notation.text_name(name[:-2])})"
         return notation.text_name(name)
 
+    def _print_MatrixBase(self, expr):  # one line, as Python reads it: Matrix([[a, b], [c, d]])
+        return "Matrix([" + ", ".join("[" + ", ".join(self._print(x) for x in expr.row(i)) + "]"
+                                      for i in range(expr.rows)) + "])"
+
+    _print_MutableDenseMatrix = _print_ImmutableDenseMatrix = _print_MatrixBase
+
 
 def text(cp: Compiled, expr) -> str:
     """Plain text of a derived expression in the syntax of :func:`theory.core.notation.text`: Python/SymPy
