@@ -105,3 +105,16 @@ def test_opening_quotes_are_typeset_as_opening_quotes():
     assert any("(`trained" in t for t in texts)  # L1's quotation of the abstract
     assert not any(re.search(r"(^|[\s(\[])['\"]", t) for t in texts)  # planted form: "('trained"
     assert S.to_latex("(\"quoted\")") == "(``quoted'')" and S.to_latex("agent's $w'$") == "agent's $w'$"
+
+
+# Letters that still head more than one row of the table: variants of one symbol (Gamma_i and Gamma^*,
+# u_t and u_i^*, R(Gamma) naming its argument) and the overloads not yet renamed: b (b_i the moment, b_k an
+# eigenvalue of K_B in C5), r (LSA residuals, P1's offsets, C4's norm), z and Z (LSA tokens, P1's stacked
+# messages, C18's incoming messages). A new overload fails here.
+SHARED = {"b", "\\Gamma", "u", "r", "z", "Z"}
+
+
+def test_no_new_letter_heads_two_rows():
+    from collections import Counter
+    count = Counter(s for col, _ in S.NOTATION for s in {s for m in MATH.finditer(col) for s in symbols(m.group(1))})
+    assert {s for s, n in count.items() if n > 1} == SHARED

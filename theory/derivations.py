@@ -177,7 +177,7 @@ s_scale, r, theta = sp.symbols("s r theta", real=True)
 Gamma = matrix("Gamma")  # C6: one SPD preconditioner shared by both agents
 g = vector("g")  # C10: g = K_B Delta
 x = vector("x")  # C10: the repeated prompt row
-q = sp.Symbol("q", positive=True)  # C10: q = g^T Gamma_A^{-1} g
+q = sp.Symbol("kappa", positive=True)  # C10: kappa = g^T Gamma_A^{-1} g (q is the LSA weight q_yx)
 S_B_steps = matrix("M_B^{s_B}")  # C16: stands for M_B^{s_B} in the free algebra
 gamma = sp.Symbol("gamma", positive=True)  # L2: a scalar preconditioner in d = 1
 R_1d = lsa.risk(sp.Matrix([[gamma]]), sp.Matrix([[lsa.s_1]]))
@@ -254,8 +254,8 @@ CHAINS += [
     Chain("C10", r"The rank-one prompt fixes $g = K_B \aadDelta$", (
         (A.Gamma * x * x.T * g, r"$K_A g = \Gamma_A H_A g$ with $H_A = x x^{T}$ (every row of $X_A$ is $x$)"),
         (A.Gamma * sp.Inverse(A.Gamma) * g * g.T * sp.Inverse(A.Gamma) * g / q,
-         r"$x = \Gamma_A^{-1} g / \sqrt{q}$, $q = g^{T} \Gamma_A^{-1} g$, $\Gamma_A$ symmetric"),
-        (g, r"$g^{T} \Gamma_A^{-1} g = q$; so $M_A K_B \aadDelta = (I - K_A) g = 0$"),
+         r"$x = \Gamma_A^{-1} g / \sqrt{\kappa}$, $\kappa = g^{T} \Gamma_A^{-1} g$, $\Gamma_A$ symmetric"),
+        (g, r"$g^{T} \Gamma_A^{-1} g = \kappa$; so $M_A K_B \aadDelta = (I - K_A) g = 0$"),
     ), {}, method="V2", explicit=_rank_one_explicit, dims=(2, 3)),
     Chain("C14", "The identified target makes A exact", (
         (A.M * w_hat + A.c, r"A answers the helper's message $\hat{w}^* = K_A^{-1} c_A$, "

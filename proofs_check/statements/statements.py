@@ -110,7 +110,7 @@ NOTATION = [
     (r"$k$, $\lambda_k$", r"eigen-direction and eigenvalue of $M_A M_B$ in it (C5)"),
     (r"$\theta$", "angle between two targets of equal norm (C4)"),
     (r"$U$", r"orthonormal columns, $U^{T} U = I$ (C9)"),
-    (r"$g$, $q$", r"C10: $g = K_B \aadDelta$ and $q = g^{T} \Gamma_A^{-1} g$"),
+    (r"$g$, $\kappa$", r"C10: $g = K_B \aadDelta$ and $\kappa = g^{T} \Gamma_A^{-1} g$"),
     (r"$n_t$, $\alpha$", r"a helper's message at round $t$ and its Newton damping $\alpha$ (C12, C13)"),
     (r"$\hat{H}$", r"an estimate of a prompt geometry: the helper's curvature estimate of $H_A$ (C13); in L2 the "
                     r"empirical $X^{T} X / N$"),
@@ -301,8 +301,8 @@ STATEMENTS: dict[str, Statement] = {
                     r"intervals.")],
         [("identifiable", r"$d + 1$ affinely independent incoming messages per agent ($Z Z^{T}$ invertible)")]),
     "P1": claim([
-        ("round_map", r"Stacking every agent's latest message into $z = (m_1, \dots, m_K)$, a phase in which a "
-                      r"set $S$ of agents update at once is an affine map $z \mapsto \Phi_p z + r_p$; a round is "
+        ("round_map", r"Stacking every agent's latest message into $z = (m_1, \dots, m_K)$, each phase, in "
+                      r"which some agents update at once, is an affine map $z \mapsto \Phi_p z + r_p$; a round is "
                       r"$\Phi = \Phi_P \cdots \Phi_1$ with rate $\rho(\Phi)$"),
         ("fixed_point", r"and fixed point $(I - \Phi) z^* = r$.")],
         [("rate", r"$\rho(\Phi) < 1$ for the fixed point")]),

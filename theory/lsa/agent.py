@@ -1,11 +1,12 @@
 """The LSA agent in SymPy (docs/theory.rst): L1, L1b, L2.
 
 Block form (dimension-free): with tokens ``Z = [X, r]``, ``r = y - X w``, and
-``C = Z^T Z / N``, the read-out on the d basis queries is ``Q[:, :d]^T C p``.
-Writing ``p = (p_x, p_y)`` and ``Q[:, :d] = [[Q_xx], [q_yx^T]]`` this is
-``Q_xx^T H p_x + Q_xx^T (b - H w) p_y + q_yx [(b - H w)^T p_x + r^T r p_y / N]`` (L1b),
-affine for every prompt iff ``p_y q_yx = 0``, with ``Gamma_eff = p_y Q_xx^T + q_yx p_x^T``;
-the GD weights ``p = (0, 1)``, ``Q_xx = Gamma^T``, ``q_yx = 0`` give ``Gamma (b - H w)`` (L1).
+``C = Z^T Z / N``, the read-out on the d basis queries is ``Q[:, :d]^T C nu``, ``nu`` the last
+row of W_PV (printed nu; the Python names ``p_x``, ``p_y`` hold the symbols ``nu_x``, ``nu_y``: the
+letter p is C11's steering point). Writing ``nu = (nu_x, nu_y)`` and ``Q[:, :d] = [[Q_xx], [q_yx^T]]``
+this is ``Q_xx^T H nu_x + Q_xx^T (b - H w) nu_y + q_yx [(b - H w)^T nu_x + r^T r nu_y / N]`` (L1b),
+affine for every prompt iff ``nu_y q_yx = 0``, with ``Gamma_eff = nu_y Q_xx^T + q_yx nu_x^T``;
+the GD weights ``nu = (0, 1)``, ``Q_xx = Gamma^T``, ``q_yx = 0`` give ``Gamma (b - H w)`` (L1).
 """
 from __future__ import annotations
 
