@@ -109,7 +109,7 @@ def test_opening_quotes_are_typeset_as_opening_quotes():
 
 # Letters that still head more than one row of the table: variants of one symbol (Gamma_i and Gamma^*,
 # u_t and u_i^*, R(Gamma) naming its argument) and the overloads not yet renamed: b (b_i the moment, b_k an
-# eigenvalue of K_B in C5), r (LSA residuals, P1's offsets, C4's norm), z and Z (LSA tokens, P1's stacked
+# eigenvalue of K_B in C5), r (LSA residuals, P1's offsets), z and Z (LSA tokens, P1's stacked
 # messages, C18's incoming messages). A new overload fails here.
 SHARED = {"b", "\\Gamma", "u", "r", "z", "Z"}
 

@@ -173,7 +173,7 @@ CHAINS = [
 ]
 
 # Symbols local to single chains.
-s_scale, r, theta = sp.symbols("s r theta", real=True)
+s_scale, r, theta = sp.symbols("s ell theta", real=True)  # C4: r is printed ell (r means residuals)
 Gamma = matrix("Gamma")  # C6: one SPD preconditioner shared by both agents
 g = vector("g")  # C10: g = K_B Delta
 x = vector("x")  # C10: the repeated prompt row
@@ -225,8 +225,8 @@ CHAINS += [
         (s_scale * e_A, r"$e_A = G_A \aadDelta$; so $\|e_A(s\aadDelta)\| = |s| \, \|e_A\|$ and "
                         r"$\aadDelta = 0$ gives $e_A = 0$"),
     ), {**D, "G_A": ta.G_A, "e_A": ta.e_A}),
-    Chain("C4", r"The gap for targets of equal norm $r$ at angle $\theta$", (
-        (2 * r**2 - 2 * r**2 * sp.cos(theta), r"$\|w_B^* - w_A^*\|^2 = r^2 + r^2 - 2 r^2 \cos\theta$"),
+    Chain("C4", r"The gap for targets of equal norm $\ell$ at angle $\theta$", (
+        (2 * r**2 - 2 * r**2 * sp.cos(theta), r"$\|w_B^* - w_A^*\|^2 = \ell^2 + \ell^2 - 2 \ell^2 \cos\theta$"),
         (4 * r**2 * sp.sin(theta / 2)**2,
          r"$1 - \cos\theta = 2 \sin^2(\theta/2)$, increasing in $\theta$ on $[0, \pi]$"),
     ), {}, method="V3"),
@@ -381,7 +381,8 @@ gap_norm_sq = sp.Symbol("||Delta||^2")  # C4: printed \|\aadDelta\|^2
 _FROM_CHAINS = {
     "C4.linear_in_gap": ("C4", 0, None, r"The plateau of the scaled gap $s \aadDelta$ is $s$ times the plateau."),
     "C4.gap_norm": ("C4", 1, gap_norm_sq,
-                    r"The gap of targets of equal norm $r$ at angle $\theta$ ($\|\aadDelta\| = 2 r \sin(\theta/2)$)."),
+                    r"The gap of targets of equal norm $\ell$ at angle $\theta$ "
+                    r"($\|\aadDelta\| = 2 \ell \sin(\theta/2)$)."),
     "C6.self_adjoint": ("C6", 0, None, r"$\Gamma^{-1} M_A = M_A^{T} \Gamma^{-1}$: with one shared SPD "
                                        r"preconditioner $\Gamma$, $M_A$ is self-adjoint in the $\Gamma^{-1}$ "
                                        r"inner product."),

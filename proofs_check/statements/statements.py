@@ -105,10 +105,10 @@ NOTATION = [
                             r"random example"),
     (r"$z_j$, $r_j$, $Z$; $r$", r"LSA tokens $(x_j, r_j)$ with residuals $r_j = y_j - \langle w, x_j \rangle$, "
                                 r"stacked in $Z = [X \; r]$ (L1, L1b); in P1 the offset of a round, $r_p$ of "
-                                r"a phase; in C4 the targets' common norm"),
+                                r"a phase"),
     (r"$W_{PV}$, $W_{KQ}$, $\hat{y}$", "LSA attention weights and read-out"),
     (r"$k$, $\lambda_k$", r"eigen-direction and eigenvalue of $M_A M_B$ in it (C5)"),
-    (r"$\theta$", "angle between two targets of equal norm (C4)"),
+    (r"$\theta$, $\ell$", r"angle between two targets and their common norm (C4)"),
     (r"$U$", r"orthonormal columns, $U^{T} U = I$ (C9)"),
     (r"$g$, $\kappa$", r"C10: $g = K_B \aadDelta$ and $\kappa = g^{T} \Gamma_A^{-1} g$"),
     (r"$n_t$, $\alpha$", r"a helper's message at round $t$ and its Newton damping $\alpha$ (C12, C13)"),
@@ -190,7 +190,7 @@ STATEMENTS: dict[str, Statement] = {
         ("linear", r"The errors are linear in $\aadDelta$: $\|e_A(s \aadDelta)\| = |s| \, \|e_A(\aadDelta)\|$ "
                    r"for every real $s$."),
         ("bounds", r"$\sigma_{\min}(G_A) \|\aadDelta\| \le \|e_A\| \le \|G_A\|_2 \|\aadDelta\|$."),
-        ("angle", r"For targets of equal norm $r$ at angle $\theta$, $\|\aadDelta\| = 2 r \sin(\theta / 2)$, "
+        ("angle", r"For targets of equal norm $\ell$ at angle $\theta$, $\|\aadDelta\| = 2 \ell \sin(\theta / 2)$, "
                   r"increasing on $[0, \pi]$; $\|e_A\|$ itself need not be monotone in $\theta$.")],
         [("rate", r"$" + RHO + "$" + SUFF + r": the statements need only $I - M_A M_B$ invertible")]),
     "C5": claim([

@@ -54,6 +54,7 @@ NAMES = {
     "u^*": (r"u^{*}", "u_star"),
     "v^*": (r"v^{*}", "v_star"),
     "||Delta||^2": (r"\|\aadDelta\|^{2}", "Delta_norm_sq"),
+    "ell": (r"\ell", "ell"),
 }
 # Plain-text names that are not single Python identifiers' own symbols: the atoms of a label
 # written as an expression, with commutativity where it differs from the label's (an exponent).
