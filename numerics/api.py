@@ -231,7 +231,7 @@ def derive_protocol(config: ConfigSource) -> DerivedProtocol:
     ...                   {"name": "B", "geometry": [[1.0]], "target": [0.0], "preconditioner": 0.5}]}
     >>> d = derive_protocol(cfg)
     >>> d.residuals["A"]["text"]
-    'M_A*Q1*K_B*(w^*_B - w^*_A)'
+    'M_A*Q1*K_B*(w_B_star - w_A_star)'
     >>> all(c["holds"] for c in d.checks)
     True
     """

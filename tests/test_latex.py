@@ -31,6 +31,7 @@ def test_derivations_compile(tmp_path, capsys):
         assert f"\\subsection*{{{claim.id}:" in text
     pdf = latex.compile_pdf(tex)
     assert pdf.read_bytes()[:4] == b"%PDF"
+    assert "Overfull" not in tex.with_suffix(".log").read_text(errors="replace")  # every line fits the page
 
 
 def test_macros_usable_in_a_paper(tmp_path, capsys):

@@ -52,11 +52,14 @@ def test_a_planted_duplicate_label_is_detected(derivations_tex, monkeypatch):
 
 
 def test_a_missing_label_is_detected(monkeypatch):
-    """Showing only the formulas claims list drops L2.gamma_star_scalar (registered, listed by no claim)."""
+    """Showing only the formulas claims list drops those registered but listed by no claim
+    (L2.gamma_star_scalar, and the formulas read off derivation chains, theory.derivations.FORMULAS)."""
+    from theory import derivations
     monkeypatch.setattr(latex, "shown_formulas",
                         lambda claim, owners: [(f, all_formulas()[f].claim == claim.id) for f in claim.formulas])
     doc, _ = latex.derivations_tex(all_claims())
-    assert label_defects(doc) == {"aad:formula:L2.gamma-star-scalar": 0}
+    unlisted = ["L2.gamma_star_scalar"] + [f.id for f in derivations.FORMULAS]
+    assert label_defects(doc) == {labels.tex_label("formula", fid): 0 for fid in unlisted}
 
 
 def test_labels_are_latex_safe_and_refuse_other_characters():

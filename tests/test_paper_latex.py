@@ -93,7 +93,7 @@ def test_macros_and_text_honour_claims(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "C2.fixed_point_A" in printed and "C3." not in printed
     assert "\\left" not in printed and "\\frac" not in printed  # plain text, not LaTeX
-    assert "u* = (I - M_A*M_B)**(-1)*(M_A*K_B*w_B* + K_A*w_A*)" in printed
+    assert "u_star = (Id - M_A*M_B)**(-1)*(M_A*K_B*w_B_star + K_A*w_A_star)" in printed
 
 
 @pytest.mark.parametrize("fid,expected", [

@@ -11,7 +11,7 @@ Examples
 --------
 >>> import theory
 >>> theory.all_formulas()["C2.fixed_point_A"].text()
-'u* = (I - M_A*M_B)**(-1)*(M_A*K_B*w_B* + K_A*w_A*)'
+'u_star = (Id - M_A*M_B)**(-1)*(M_A*K_B*w_B_star + K_A*w_A_star)'
 """
 
 from theory.lazy import exports

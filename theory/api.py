@@ -96,7 +96,7 @@ def derive(protocol: _compiler.Compiled | _compiler.Spec | Sequence[str], steps:
     --------
     >>> doc = derive(["A", "B"])
     >>> doc["residuals"]["A"]["text"]
-    'M_A*Q1*K_B*(w^*_B - w^*_A)'
+    'M_A*Q1*K_B*(w_B_star - w_A_star)'
     >>> print(doc["rate"]["latex"])
     \rho = \rho\left(M_{B} M_{A}\right)
     """

@@ -4,10 +4,15 @@
 V1 in the free algebra with the chain's definitions; V2 with explicit fully symbolic
 matrices (``explicit(dim)`` gives them) for each dimension in ``dims``; V3 as a
 commutative (scalar) identity. A chain is printed only if every step holds.
+
+:data:`FORMULAS` registers the formulas read off chains (a chain's first and last expression:
+C4, C6, C10, C14, P1-P3, P5), C1's rate and P4's plateau equation with a symbolic anchoring weight
+:data:`ANCHOR` (omega); :func:`chain_of` names the chain each was read off. The protocol chains are
+shown in the document's notation (:func:`_in_notation`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import sympy as sp
@@ -153,26 +158,26 @@ CHAINS = [
     ), {**D, "n_t": nh.inexact_message}),
     Chain("L1", "The LSA read-out with GD weights", (
         (lsa.block_form(lsa.GD_Q, lsa.GD_P),
-         r"read-out on the $d$ basis queries: $\frac{1}{N} Q_{:,1:d}^{T} Z^{T} Z\, p$ with "
-         r"$Z = [X \; r]$, $p = (0, \dots, 0, 1)$, $Q = \mathrm{diag}(\Gamma^{T}, 0)$"),
+         r"read-out on the $d$ basis queries: $\frac{1}{N} Q_{:,1:d}^{T} Z^{T} Z\, \nu$ with "
+         r"$Z = [X \; r]$, $\nu = (0, \dots, 0, 1)$, $Q = \mathrm{diag}(\Gamma^{T}, 0)$"),
         (sp.MatMul(1 / lsa.N, lsa.Gamma, lsa.X.T, lsa.r_sym), "block multiplication"),
         (lsa.Gamma * lsa.X.T * (lsa.y - lsa.X * lsa.w) / lsa.N, r"$r = y - X w$"),
         (lsa.gd_step, r"$H = X^{T} X / N$, $b = X^{T} y / N$"),
     ), lsa.DEFINITIONS),
     Chain("L1b", "The LSA read-out with general weights", (
         (lsa.block_form(lsa.GENERAL_Q, lsa.GENERAL_P),
-         r"read-out with $p = (p_x, p_y)$ and $Q_{:,1:d} = [Q_{xx};\, q_{yx}^{T}]$"),
+         r"read-out with $\nu = (\nu_x, \nu_y)$ and $Q_{:,1:d} = [Q_{xx};\, q_{yx}^{T}]$"),
         (sp.block_collapse(lsa.block_form(lsa.GENERAL_Q, lsa.GENERAL_P)), "block multiplication"),
         (lsa.general_expansion, r"$X^{T} X = N H$ and $X^{T} r = N (b - H w)$"),
     ), lsa.DEFINITIONS),
 ]
 
 # Symbols local to single chains.
-s_scale, r, theta = sp.symbols("s r theta", real=True)
+s_scale, r, theta = sp.symbols("s ell theta", real=True)  # C4: r is printed ell (r means residuals)
 Gamma = matrix("Gamma")  # C6: one SPD preconditioner shared by both agents
 g = vector("g")  # C10: g = K_B Delta
 x = vector("x")  # C10: the repeated prompt row
-q = sp.Symbol("q", positive=True)  # C10: q = g^T Gamma_A^{-1} g
+q = sp.Symbol("kappa", positive=True)  # C10: kappa = g^T Gamma_A^{-1} g (q is the LSA weight q_yx)
 S_B_steps = matrix("M_B^{s_B}")  # C16: stands for M_B^{s_B} in the free algebra
 gamma = sp.Symbol("gamma", positive=True)  # L2: a scalar preconditioner in d = 1
 R_1d = lsa.risk(sp.Matrix([[gamma]]), sp.Matrix([[lsa.s_1]]))
@@ -220,8 +225,8 @@ CHAINS += [
         (s_scale * e_A, r"$e_A = G_A \aadDelta$; so $\|e_A(s\aadDelta)\| = |s| \, \|e_A\|$ and "
                         r"$\aadDelta = 0$ gives $e_A = 0$"),
     ), {**D, "G_A": ta.G_A, "e_A": ta.e_A}),
-    Chain("C4", r"The gap for targets of equal norm $r$ at angle $\theta$", (
-        (2 * r**2 - 2 * r**2 * sp.cos(theta), r"$\|w_B^* - w_A^*\|^2 = r^2 + r^2 - 2 r^2 \cos\theta$"),
+    Chain("C4", r"The gap for targets of equal norm $\ell$ at angle $\theta$", (
+        (2 * r**2 - 2 * r**2 * sp.cos(theta), r"$\|w_B^* - w_A^*\|^2 = \ell^2 + \ell^2 - 2 \ell^2 \cos\theta$"),
         (4 * r**2 * sp.sin(theta / 2)**2,
          r"$1 - \cos\theta = 2 \sin^2(\theta/2)$, increasing in $\theta$ on $[0, \pi]$"),
     ), {}, method="V3"),
@@ -249,8 +254,8 @@ CHAINS += [
     Chain("C10", r"The rank-one prompt fixes $g = K_B \aadDelta$", (
         (A.Gamma * x * x.T * g, r"$K_A g = \Gamma_A H_A g$ with $H_A = x x^{T}$ (every row of $X_A$ is $x$)"),
         (A.Gamma * sp.Inverse(A.Gamma) * g * g.T * sp.Inverse(A.Gamma) * g / q,
-         r"$x = \Gamma_A^{-1} g / \sqrt{q}$, $q = g^{T} \Gamma_A^{-1} g$, $\Gamma_A$ symmetric"),
-        (g, r"$g^{T} \Gamma_A^{-1} g = q$; so $M_A K_B \aadDelta = (I - K_A) g = 0$"),
+         r"$x = \Gamma_A^{-1} g / \sqrt{\kappa}$, $\kappa = g^{T} \Gamma_A^{-1} g$, $\Gamma_A$ symmetric"),
+        (g, r"$g^{T} \Gamma_A^{-1} g = \kappa$; so $M_A K_B \aadDelta = (I - K_A) g = 0$"),
     ), {}, method="V2", explicit=_rank_one_explicit, dims=(2, 3)),
     Chain("C14", "The identified target makes A exact", (
         (A.M * w_hat + A.c, r"A answers the helper's message $\hat{w}^* = K_A^{-1} c_A$, "
@@ -304,7 +309,30 @@ CHAINS += [
 
 from theory.protocol import chains as protocol_chains  # noqa: E402 - P1-P5 chains start from the protocol compiler's output
 
-CHAINS += protocol_chains.chains(Chain)
+# The document's notation on the protocol chains (theory.protocol.chains builds them from the compiler):
+# P5's messages are m_i (x means examples); P4's anchoring weight is omega (alpha is C12's damping);
+# P2 and P3 start from a left-hand side, B's entry z_B^* of the compiler's fixed point, as P1 does.
+ANCHOR = sp.Symbol("omega")  # P4's anchoring weight
+_MESSAGES = {sp.MatrixSymbol(f"x_{n}", *A.w_star.shape): sp.MatrixSymbol(f"m_{n}", *A.w_star.shape) for n in "BC"}
+_WORDS = [("x_B, x_C", "m_B, m_C"), (r"\alpha", r"\omega"), (r"K_B \Delta$", r"K_B \aadDelta$")]
+z_B = sp.MatrixSymbol("z^*_B", *A.w_star.shape)
+
+
+def _in_notation(chain: Chain) -> Chain:
+    def words(s: str) -> str:
+        for a, b in _WORDS:
+            s = s.replace(a, b)
+        return s
+
+    steps = tuple((e.xreplace(_MESSAGES), words(why)) for e, why in chain.steps)
+    if chain.claim in ("P2", "P3"):
+        steps = ((z_B, r"$z_B^*$, B's entry of the compiler's fixed point $z^*$"),) + steps
+        return replace(chain, title=words(chain.title), steps=steps,
+                       definitions={**chain.definitions, z_B.name: chain.steps[0][0]})
+    return replace(chain, title=words(chain.title), steps=steps)
+
+
+CHAINS += [_in_notation(c) for c in protocol_chains.chains(Chain)]
 
 # The inverses a V1 chain may use, per claim: each factor with the hypothesis (as the claim states it)
 # that makes it invertible. A step that inverts anything else does not hold (:func:`check`).
@@ -339,3 +367,71 @@ def failed_steps(claim: str) -> list[str]:
     """One line per step of the claim's printed derivations that does not hold (empty: all hold)."""
     return [f"derivation '{chain.title}' step {c.index}: {c.residual}"
             for chain in chains_for(claim) for c in check(chain) if not c.holds]
+
+
+# ---------------------------------------------------------------- formulas read off the chains
+from theory.core.formulas import Formula  # noqa: E402
+from theory.core.notation import spectral_radius  # noqa: E402
+
+omega = ANCHOR
+e_A_vec = sp.MatrixSymbol("e_A", *A.w_star.shape)
+gap_norm_sq = sp.Symbol("||Delta||^2")  # C4: printed \|\aadDelta\|^2
+# formula ID -> (claim, index of the chain among the claim's chains, left-hand side (None: the chain's start),
+# description): each formula is the first and last expression of a chain that check() proves step by step
+_FROM_CHAINS = {
+    "C4.linear_in_gap": ("C4", 0, None, r"The plateau of the scaled gap $s \aadDelta$ is $s$ times the plateau."),
+    "C4.gap_norm": ("C4", 1, gap_norm_sq,
+                    r"The gap of targets of equal norm $\ell$ at angle $\theta$ "
+                    r"($\|\aadDelta\| = 2 \ell \sin(\theta/2)$)."),
+    "C6.self_adjoint": ("C6", 0, None, r"$\Gamma^{-1} M_A = M_A^{T} \Gamma^{-1}$: with one shared SPD "
+                                       r"preconditioner $\Gamma$, $M_A$ is self-adjoint in the $\Gamma^{-1}$ "
+                                       r"inner product."),
+    "C10.rank_one_fixes_gap": ("C10", 0, None, r"The rank-one prompt ($H_A = x x^{T}$) gives $K_A g = g$ for "
+                                               r"$g = K_B \aadDelta$."),
+    "C14.identified_target": ("C14", 0, None, r"A answers the identified target $\hat{w}^* = K_A^{-1} c_A$ "
+                                              r"with its own target."),
+    "P1.compiled_fixed_point_3_agents": ("P1", 0, None, r"The compiler's fixed point of agent 3 in a round robin of "
+                                               r"three is C17's."),
+    "P2.simultaneous_fixed_point_B": ("P2", 0, None, r"The simultaneous pair's fixed point of B is C2's $v^*$."),
+    "P3.repeated_fixed_point_B": ("P3", 0, None, r"Schedule A, A, B: B's fixed point is C2's with $M_A \to M_A^2$."),
+    "P5.debate_row_A": ("P5", 0, None, r"The debate's round map, row of A: A answers the mean of $m_B$ and $m_C$."),
+}
+
+
+def chain_of(formula_id: str) -> Chain | None:
+    """The derivation chain a formula of :data:`FORMULAS` is read off (``None`` for any other formula)."""
+    if formula_id not in _FROM_CHAINS:
+        return None
+    claim, k = _FROM_CHAINS[formula_id][:2]
+    return chains_for(claim)[k]
+
+
+def _from_chain(fid: str) -> Formula:
+    claim, _, lhs, description = _FROM_CHAINS[fid]
+    chain = chain_of(fid)
+    assert chain is not None
+    return Formula(claim, fid.split(".", 1)[1], chain.steps[0][0] if lhs is None else lhs, chain.steps[-1][0],
+                   description)
+
+
+def anchored_plateau(weight=omega) -> tuple[sp.MatrixExpr, sp.MatrixExpr]:
+    """P4 for a symbolic anchoring weight: ``(I - w M_A - (1 - w) M_A M_B) e_A`` and ``(1 - w) M_A K_B Delta``.
+
+    The identity P4's V1 method proves with the compiler's residual for ``e_A``
+    (:func:`theory.protocol.chains.anchored_identity`); tests/test_text_format.py checks that the two agree.
+    """
+    return ((I - weight * A.M - (1 - weight) * A.M * B.M) * e_A_vec, (1 - weight) * A.M * B.K * ta.Delta)
+
+
+FORMULAS = [
+    Formula("C1", "contraction_rate", sp.Symbol("rho"), spectral_radius(ta.J_A),
+            r"The contraction rate: the spectral radius of $M_A M_B$, the linear part of C1's round map."),
+    *[_from_chain(fid) for fid in ("C4.linear_in_gap", "C4.gap_norm", "C6.self_adjoint", "C10.rank_one_fixes_gap",
+                                   "C14.identified_target", "P1.compiled_fixed_point_3_agents",
+                                   "P2.simultaneous_fixed_point_B", "P3.repeated_fixed_point_B")],
+    Formula("P4", "anchored_plateau_A", *anchored_plateau(),
+            r"A reads $\omega m_A + (1 - \omega) m_B$: its plateau equation; $\omega = 0$ gives C3."),
+    _from_chain("P5.debate_row_A"),
+]
+if {f.id for f in FORMULAS} - {"C1.contraction_rate", "P4.anchored_plateau_A"} != set(_FROM_CHAINS):
+    raise ValueError("every formula of _FROM_CHAINS is registered once")

@@ -20,7 +20,8 @@ def register(sub) -> None:
     p.add_argument("--claims", default=None, help="comma-separated claim IDs (default: all)")
     p.add_argument("--format", default="latex", choices=["latex", "macros", "text", "json"],
                    help="latex: derivations.tex; macros: a2ad-formulas.tex (\\newcommand per formula); "
-                        "text: plain text; json: LaTeX, text, fingerprint and provenance per formula")
+                        "text: Python/SymPy syntax (sympy.parse_expr reads it); json: LaTeX, text with its symbols "
+                        "table, fingerprint and provenance per formula; every format in registry order")
     p.add_argument("--protocol", default=None, metavar="CONFIG.json",
                    help="derive the theory of this config's own protocol instead of the registered claims")
     p.add_argument("--out", default=None, help="output file (default derivations.tex / a2ad-formulas.tex; "
@@ -71,7 +72,7 @@ def verified_statuses(claims) -> dict[str, str]:
             rep = runner.run(claims, registry.Profile.named("quick"))
         finally:
             set_hypothesis_home(None)
-    return {c["id"]: f"{c['status']} ({', '.join(m['method'] for m in c['methods'])}; quick profile)"
+    return {c["id"]: f"{c['status']} by {', '.join(m['method'] for m in c['methods'])} (quick profile)"
             for c in rep["claims"]}
 
 
@@ -89,12 +90,10 @@ def run(args) -> int:
     out = args.out or DEFAULT_OUT.get(args.format)
     path = outputs.check_path("--out", out, force=args.force) if out else None  # before any work
 
-    from proofs_check.report import latex
+    from proofs_check.report import formula_list, latex
     from proofs_check.statements import statements
-    from theory.core.formulas import all_formulas
 
-    ids = {c.id for c in claims}
-    formulas = [f for f in all_formulas().values() if f.claim in ids]
+    formulas = formula_list.ordered(c.id for c in claims)  # one order for every format
     # a step that does not verify raises DerivationRefused: the CLI prints "refused" and exits 2
     if args.format == "latex":
         doc, steps = latex.derivations_tex(claims)
@@ -104,13 +103,11 @@ def run(args) -> int:
         print(f"{path}: {len(claims)} claims, {sum(methods.values())} derivation steps, every one proved ({by})")
     elif args.format == "macros":
         statuses = verified_statuses([c for c in claims if c.id in {f.claim for f in formulas}])
-        outputs.write_text(path, latex.macros_tex(statuses, claims=ids, prefix=args.prefix or "aad"))
+        outputs.write_text(path, latex.macros_tex(statuses, formulas=formulas, prefix=args.prefix or "aad"))
         print(f"{path}: {len(formulas)} formulas")
     else:
         provs = {c.id: c.provenance for c in claims if c.provenance is not None}  # all: all_claims checks
-        rows = [{"id": f.id, "claim": f.claim, "latex": f.latex(), "text": f.text(), "fingerprint": f.fingerprint,
-                 "macro": f.macro, "description": statements.to_text(f.description),
-                 "provenance": provs[f.claim].kind} for f in formulas]
+        rows = [formula_list.row(f, provs[f.claim].kind, statements.to_text(f.description)) for f in formulas]
         text = json.dumps(versioned({"formulas": rows}), indent=2) if args.format == "json" else \
             "\n".join(f"{r['id']} [{r['fingerprint']}]  ({r['provenance']})\n    {r['text']}" for r in rows)
         (outputs.write_text(path, text + "\n") if path else sys.stdout.write(text + "\n"))

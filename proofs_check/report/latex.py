@@ -251,29 +251,37 @@ MACRO_HEADER = r"""% a2a-dynamics {version}: verified formulas (arXiv:2511.08710
 """
 
 
-def macros_tex(statuses: dict[str, str], claims=None, prefix: str = "aad") -> str:
+def macros_tex(statuses: dict[str, str], formulas=None, prefix: str = "aad") -> str:
     """One ``\\newcommand`` per formula (the equation) and ``...Rhs`` (its right-hand side).
 
-    ``claims``: restrict to these claim IDs (default: every formula). ``prefix`` (letters only)
-    replaces ``aad`` at the start of every macro name, the symbol macros' included.
+    ``formulas``: these, in this order (default: every formula, in registry order,
+    :func:`proofs_check.report.formula_list.ordered`). ``prefix`` (letters only) replaces ``aad``
+    at the start of every macro name, the symbol macros' included. A formula read off a derivation
+    chain (:data:`theory.derivations.FORMULAS`) has its chain proved again here and says by which method.
     """
     from proofs_check.claims import all_claims
+    from proofs_check.report.formula_list import ordered
     from theory.protocol.report import prefixed_symbol_macros, symbol_macro_lines
 
     provs = {c.id: c.provenance for c in all_claims()}
     lines = [MACRO_HEADER.format(version=__version__, prefix=prefix), *symbol_macro_lines(prefix)]
     seen = set()
-    for fid, f in sorted(all_formulas().items()):
-        if claims is not None and f.claim not in claims:
-            continue
+    for f in (ordered() if formulas is None else formulas):
         if f.macro in seen:
             raise ValueError(f"two formulas map to the macro \\{f.macro}")
         seen.add(f.macro)
         prov = provs.get(f.claim)
         origin = f"{prov.kind}: {prov.citation}" if prov else "no registered claim"
         name = prefix + f.macro.removeprefix("aad")
-        lines += [f"% {fid}  fingerprint {f.fingerprint}  a2a-dynamics {__version__}  "
-                  f"verification: {statuses.get(f.claim, 'not run')}  provenance: {origin}",
+        status = statuses.get(f.claim, "not run")
+        proved = derivations.chain_of(f.id)
+        if proved is not None:
+            methods = sorted({c.method for c in derivations.check(proved)})
+            if not all(c.holds for c in derivations.check(proved)):
+                raise UnverifiedStep(f"{f.id}: its derivation '{proved.title}' does not verify; no macro")
+            status += f"; its derivation proved step by step by {', '.join(methods)}"
+        lines += [f"% {f.id}  fingerprint {f.fingerprint}  a2a-dynamics {__version__}  "
+                  f"verification: {status}  provenance: {origin}",
                   f"\\newcommand{{\\{name}}}{{{prefixed_symbol_macros(f.latex(), prefix)}}}",
                   f"\\newcommand{{\\{name}Rhs}}{{{prefixed_symbol_macros(f.rhs_latex(), prefix)}}}"]
     return "\n".join(lines) + "\n"

@@ -58,7 +58,7 @@ MODEL = [
     ("The LSA agent", [
         r"A single-layer linear self-attention (LSA) agent reads tokens $z_j = (x_j, r_j)$ with residuals "
         r"$r_j = y_j - \langle w, x_j \rangle$ against the incoming message $w$, and a query $z_q = (x_q, 0)$. "
-        r"Its read-out is $\hat{y}(x_q) = \frac{1}{N} \sum_j (p^{T} z_j)(z_j^{T} Q z_q)$, with $p$ the last "
+        r"Its read-out is $\hat{y}(x_q) = \frac{1}{N} \sum_j (\nu^{T} z_j)(z_j^{T} Q z_q)$, with $\nu$ the last "
         r"row of $W_{PV}$ and $Q = W_{KQ}$. The outgoing message is "
         r"$w' = w + (\hat{y}(e_1), \dots, \hat{y}(e_d))$: the read-out on the $d$ basis queries. "
         r"Claims L1, L1b and L2 say when this is the step $T_i$ and which $\Gamma$ training finds.",
@@ -77,6 +77,9 @@ MODEL = [
 ]
 
 NOTATION = [
+    (r"$A$, $B$, $C$; $i$, $j$", r"agents (also numbered $1, \dots, K$) and agent indices; $K$ agents (C17)"),
+    (r"$t$", "round (time)"),
+    (r"$I$", "identity matrix"),
     (r"$d$, $N_i$", "dimension; number of in-context examples of agent $i$"),
     (r"$X_i$, $y_i$", "agent $i$'s prompt: examples (rows) and labels"),
     (r"$H_i$, $b_i$", r"prompt geometry $X_i^{T} X_i / N_i$ and moment $X_i^{T} y_i / N_i$"),
@@ -94,30 +97,58 @@ NOTATION = [
     (r"$S_i$, $V_i$", "covariance of agent $i$'s output noise; stationary covariance of its messages (C15)"),
     (r"$P_{i,j}$, $J_i$", r"transfer product $M_i \cdots M_{j+1}$ and round map $P_{i,i+1} M_{i+1}$ (C17)"),
     (r"$\hat{M}_i$, $\hat{c}_i$", "least-squares estimates of an agent's map from a transcript (C18)"),
-    (r"$p$, $Q$", r"LSA weights: last row of $W_{PV}$ and $W_{KQ}$; $p = (p_x, p_y)$, "
-                  r"$Q_{:,1:d} = [Q_{xx};\, q_{yx}^{T}]$"),
+    (r"$\nu$, $Q$, $q_{yx}$", r"LSA weights: last row of $W_{PV}$ and $W_{KQ}$; $\nu = (\nu_x, \nu_y)$, "
+                             r"$Q_{:,1:d} = [Q_{xx};\, q_{yx}^{T}]$"),
     (r"$\Gamma^*$", "risk-optimal LSA preconditioner (L2)"),
+    (r"$L_i$", r"agent $i$'s objective $\|X_i w - y_i\|^2 / (2 N_i)$"),
+    (r"$x_j$, $x_q$; $x$", r"an example (a row of $X$) and the LSA query; in C10 the repeated prompt row, in L2 a "
+                            r"random example"),
+    (r"$z_j$, $r_j$, $Z$; $r$", r"LSA tokens $(x_j, r_j)$ with residuals $r_j = y_j - \langle w, x_j \rangle$, "
+                                r"stacked in $Z = [X \; r]$ (L1, L1b); in P1 the offset of a round, $r_p$ of "
+                                r"a phase"),
+    (r"$W_{PV}$, $W_{KQ}$, $\hat{y}$", "LSA attention weights and read-out"),
+    (r"$k$, $\lambda_k$", r"eigen-direction and eigenvalue of $M_A M_B$ in it (C5)"),
+    (r"$\theta$, $\ell$", r"angle between two targets and their common norm (C4)"),
+    (r"$U$", r"orthonormal columns, $U^{T} U = I$ (C9)"),
+    (r"$g$, $\kappa$", r"C10: $g = K_B \aadDelta$ and $\kappa = g^{T} \Gamma_A^{-1} g$"),
+    (r"$n_t$, $\alpha$", r"a helper's message at round $t$ and its Newton damping $\alpha$ (C12, C13)"),
+    (r"$\hat{H}$", r"an estimate of a prompt geometry: the helper's curvature estimate of $H_A$ (C13); in L2 the "
+                    r"empirical $X^{T} X / N$"),
+    (r"$\hat{w}^*$, $\hat{K}_i$", r"a target and an effective step identified from messages (C14, C18)"),
+    (r"$p$", r"the point where an attacker puts B's equilibrium (C11)"),
+    (r"$F$", r"Broyden's residual $F(v) = T_A(v) - v$ (C14b)"),
+    (r"$\eta_i$", r"agent $i$'s output noise (C15)"),
+    (r"$Y$; $Z$", r"C18: a transcript's replies and incoming messages (with a row of ones)"),
+    (r"$u_i^*$", r"agent $i$'s fixed point with $K$ agents (C17)"),
+    (r"$m_i$", r"agent $i$'s latest message (P1-P5)"),
+    (r"$z$, $z^*$", r"all latest messages stacked, $z = (m_1, \dots, m_K)$, and the round's fixed point (P1)"),
+    (r"$\Phi_p$, $\Phi$, $r_p$", r"a phase's affine map $z \mapsto \Phi_p z + r_p$; a round "
+                                 r"$\Phi = \Phi_P \cdots \Phi_1$ (P1); $R$ the agents a round reads"),
+    (r"$\omega$", "anchoring weight of an agent on its own last message (P4)"),
+    (r"$R(\Gamma)$, $\Sigma$, $\tau$, $\sigma$, $\varepsilon$", r"L2: the risk, the examples' covariance, "
+                                                                   r"the targets' scale, the label noise"),
 ]
 
 RHO = r"\rho(M_A M_B) < 1"
 SUFF = " (sufficient; not shown necessary)"
 STATEMENTS: dict[str, Statement] = {
     "L1": claim([
-        ("gd_step", r"With $p = (0, \dots, 0, 1)$ and "
+        ("gd_step", r"With $\nu = (0, \dots, 0, 1)$ and "
                     r"$Q = \bigl(\begin{smallmatrix} \Gamma^{T} & 0 \\ 0 & 0 \end{smallmatrix}\bigr)$, the LSA "
                     r"read-out on the basis queries gives $w' = w - \Gamma (H w - b) = T(w)$ exactly.")],
         [("any_prompt", r"any prompt $(X, y)$, any message $w$, any $N$ and $d$")]),
     "L1b": claim([
-        ("expansion", r"For general weights $p = (p_x, p_y)$ and $Q_{:,1:d} = [Q_{xx};\, q_{yx}^{T}]$, "
-                      r"$w' = w + p_y Q_{xx}^{T} (b - H w) + Q_{xx}^{T} H p_x + q_{yx} \bigl((b - H w)^{T} p_x + "
-                      r"\tfrac{1}{N} p_y r^{T} r\bigr)$."),
-        ("affine_iff", r"The map $w \mapsto w'$ is affine for every prompt if and only if $p_y q_{yx} = 0$ (the "
-                       r"term $p_y q_{yx} r^{T} r / N$ is quadratic in $w$ unless $H = 0$; a prompt with $H = 0$ is "
+        ("expansion", r"For general weights $\nu = (\nu_x, \nu_y)$ and $Q_{:,1:d} = [Q_{xx};\, q_{yx}^{T}]$, "
+                      r"$w' = w + \nu_y Q_{xx}^{T} (b - H w) + Q_{xx}^{T} H \nu_x + q_{yx} \bigl((b - H w)^{T} \nu_x "
+                      r"+ \tfrac{1}{N} \nu_y r^{T} r\bigr)$."),
+        ("affine_iff", r"The map $w \mapsto w'$ is affine for every prompt if and only if $\nu_y q_{yx} = 0$ (the "
+                       r"term $\nu_y q_{yx} r^{T} r / N$ is quadratic in $w$ unless $H = 0$; a prompt with $H = 0$ is "
                        r"affine whatever the weights)."),
-        ("gamma_eff", r"When $p_y q_{yx} = 0$, $w' = w + \Gamma_{\mathrm{eff}} (b - H w) + Q_{xx}^{T} H p_x$ with "
-                      r"$\Gamma_{\mathrm{eff}} = p_y Q_{xx}^{T} + q_{yx} p_x^{T}$ and drift $Q_{xx}^{T} H p_x$.")],
+        ("gamma_eff", r"When $\nu_y q_{yx} = 0$, $w' = w + \Gamma_{\mathrm{eff}} (b - H w) + Q_{xx}^{T} H \nu_x$ "
+                      r"with $\Gamma_{\mathrm{eff}} = \nu_y Q_{xx}^{T} + q_{yx} \nu_x^{T}$ and drift "
+                      r"$Q_{xx}^{T} H \nu_x$.")],
         [("tokens", r"tokens $(x_j, r_j)$ with $r = y - X w$, query $(x_q, 0)$"),
-         ("decidable", r"on an instance: $p_y q_{yx}$ either $0$ or off its boundary")]),
+         ("decidable", r"on an instance: $\nu_y q_{yx}$ either $0$ or off its boundary")]),
     "L2": claim([
         ("minimiser", r"The risk $R(\Gamma) = \mathbb{E}\,(x_q^{T} \Gamma X^{T} y / N - \langle w, x_q \rangle)^2$ "
                       r"has the unique minimiser $\Gamma^* = \bigl(\frac{N+1}{N} \Sigma + \frac{1}{N}"
@@ -159,7 +190,7 @@ STATEMENTS: dict[str, Statement] = {
         ("linear", r"The errors are linear in $\aadDelta$: $\|e_A(s \aadDelta)\| = |s| \, \|e_A(\aadDelta)\|$ "
                    r"for every real $s$."),
         ("bounds", r"$\sigma_{\min}(G_A) \|\aadDelta\| \le \|e_A\| \le \|G_A\|_2 \|\aadDelta\|$."),
-        ("angle", r"For targets of equal norm $r$ at angle $\theta$, $\|\aadDelta\| = 2 r \sin(\theta / 2)$, "
+        ("angle", r"For targets of equal norm $\ell$ at angle $\theta$, $\|\aadDelta\| = 2 \ell \sin(\theta / 2)$, "
                   r"increasing on $[0, \pi]$; $\|e_A\|$ itself need not be monotone in $\theta$.")],
         [("rate", r"$" + RHO + "$" + SUFF + r": the statements need only $I - M_A M_B$ invertible")]),
     "C5": claim([
@@ -270,8 +301,8 @@ STATEMENTS: dict[str, Statement] = {
                     r"intervals.")],
         [("identifiable", r"$d + 1$ affinely independent incoming messages per agent ($Z Z^{T}$ invertible)")]),
     "P1": claim([
-        ("round_map", r"Stacking every agent's latest message into $z = (m_1, \dots, m_K)$, a phase in which a "
-                      r"set $S$ of agents update at once is an affine map $z \mapsto \Phi_p z + r_p$; a round is "
+        ("round_map", r"Stacking every agent's latest message into $z = (m_1, \dots, m_K)$, each phase, in "
+                      r"which some agents update at once, is an affine map $z \mapsto \Phi_p z + r_p$; a round is "
                       r"$\Phi = \Phi_P \cdots \Phi_1$ with rate $\rho(\Phi)$"),
         ("fixed_point", r"and fixed point $(I - \Phi) z^* = r$.")],
         [("rate", r"$\rho(\Phi) < 1$ for the fixed point")]),
@@ -286,15 +317,15 @@ STATEMENTS: dict[str, Statement] = {
         ("same_fixed_point", r"and the same fixed points.")],
         [("schedule", "the protocol is A (hearing B), A, B"), ("rate", r"$\rho(\Phi) < 1$ for the fixed points")]),
     "P4": claim([
-        ("plateau", r"If A reads $\alpha m_A + (1 - \alpha) m_B$, then $(I - \alpha M_A - (1 - \alpha) M_A M_B)"
-                    r"\, e_A = (1 - \alpha) M_A K_B \aadDelta$; $\alpha = 0$ gives C3.")],
-        [("alpha_range", r"$\alpha \in [0, 1]$" + SUFF), ("invertible", r"$I - \alpha M_A - (1 - \alpha) M_A "
+        ("plateau", r"If A reads $\omega m_A + (1 - \omega) m_B$, then $(I - \omega M_A - (1 - \omega) M_A M_B)"
+                    r"\, e_A = (1 - \omega) M_A K_B \aadDelta$; $\omega = 0$ gives C3.")],
+        [("alpha_range", r"$\omega \in [0, 1]$" + SUFF), ("invertible", r"$I - \omega M_A - (1 - \omega) M_A "
                                                                          r"M_B$ invertible"),
          ("rate", r"$\rho(\Phi) < 1$ for the fixed point")]),
     "P5": claim([
-        ("phi", r"Three agents each read the mean of the other two, all in one simultaneous phase. Then "
-                r"$\Phi = \frac{1}{2} \bigl(\begin{smallmatrix} 0 & M_1 & M_1 \\ M_2 & 0 & M_2 \\ M_3 & M_3 & 0 "
-                r"\end{smallmatrix}\bigr)$"),
+        ("phi", r"Three agents A, B and C each read the mean of the other two, all in one simultaneous phase. Then "
+                r"$\Phi = \frac{1}{2} \bigl(\begin{smallmatrix} 0 & M_A & M_A \\ M_B & 0 & M_B \\ M_C & M_C & 0 "
+                r"\end{smallmatrix}\bigr)$ on $z = (m_A, m_B, m_C)$; A answers $T_A(\frac{1}{2}(m_B + m_C))$"),
         ("fixed_point", r"and the round's fixed point satisfies $(I - \Phi) z^* = r$.")],
         [("rate", r"$\rho(\Phi) < 1$ for the fixed point")]),
 }
@@ -323,7 +354,12 @@ _MATH = re.compile(r"\$([^$]+)\$")
 
 
 def _escape_text(s: str) -> str:
-    return s.replace("&", r"\&").replace("%", r"\%").replace("#", r"\#").replace("_", r"\_")
+    s = s.replace("&", r"\&").replace("%", r"\%").replace("#", r"\#").replace("_", r"\_")
+    # quotes as LaTeX typesets them: an opening quote (at the start, after a space or a bracket) is ` or ``,
+    # a closing double quote ''; an apostrophe stays '
+    s = re.sub(r'(^|(?<=[\s(\[]))"', "``", s)
+    s = re.sub(r"(^|(?<=[\s(\[]))'", "`", s)
+    return s.replace('"', "''")
 
 
 def to_latex(text: str) -> str:

@@ -32,7 +32,7 @@ class Formula:
     --------
     >>> f = all_formulas()["C3.residual_A"]
     >>> f.text()
-    'e_A = (I - M_A*M_B)**(-1)*M_A*K_B*Delta'
+    'e_A = (Id - M_A*M_B)**(-1)*M_A*K_B*Delta'
     >>> f.macro
     'aadResidualA'
     """

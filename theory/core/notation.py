@@ -26,31 +26,54 @@ SYMBOL_MACROS = {"aadDelta": r"\Delta"}
 # Messages (the state of the iteration): a sum lists the terms that contain one first.
 STATE = {"u_t", "v_t", "v_{t-1}", "v", "w", "u_{t+1}", "n_t", "u^*", "v^*", "V_A", "V_B", "Z"}
 
-# Internal symbol name -> (LaTeX, plain text). Names not listed use SymPy's rules after the
-# ``w^*_X -> w_X^*`` rewrite below.
+# Internal symbol name -> (LaTeX, plain text). The plain text is Python/SymPy syntax (see TEXT_ATOMS):
+# a name, or for a label that stands for an expression (``w' - w``) that expression in names.
+# Names not listed use SymPy's rules after the ``w^*_X -> w_X^*`` rewrite below.
 NAMES = {
-    "Hhat": (r"\hat{H}", "Hhat"),
-    "Mhat": (r"\hat{M}", "Mhat"),
-    "chat": (r"\hat{c}", "chat"),
-    "what^*": (r"\hat{w}^{*}", "what*"),
-    "[M | c]": (r"[M \mid c]", "[M | c]"),
-    "[\\hat{M} | \\hat{c}]": (r"[\hat{M} \mid \hat{c}]", "[Mhat | chat]"),
-    "M_A^s": (r"M_{A}^{s}", "M_A^s"),
-    "M_B^{s_B}": (r"M_{B}^{s_B}", "M_B^s_B"),
-    "\\Gamma_{A}^{-1/2}": (r"\Gamma_{A}^{-1/2}", "Gamma_A^(-1/2)"),
-    "u_{t+1} - w^*_A": (r"u_{t+1} - w_{A}^{*}", "u_{t+1} - w_A*"),
-    "w' - w": (r"w' - w", "w' - w"),
-    "(u^* - v^*)_k": (r"(u^{*} - v^{*})_{k}", "(u* - v*)_k"),
-    "lambda_k(M_A M_B)": (r"\lambda_{k}(M_{A} M_{B})", "lambda_k(M_A M_B)"),
-    "T_A^s(w)": (r"T_{A}^{s}(w)", "T_A^s(w)"),
-    "e_B^(s_A -> oo)": (r"\lim_{s_A \to \infty} e_{B}", "lim_{s_A -> oo} e_B"),
+    "Hhat": (r"\hat{H}", "H_hat"),
+    "Mhat": (r"\hat{M}", "M_hat"),
+    "chat": (r"\hat{c}", "c_hat"),
+    "what^*": (r"\hat{w}^{*}", "w_hat_star"),
+    "[M | c]": (r"[M \mid c]", "Mc"),
+    "[\\hat{M} | \\hat{c}]": (r"[\hat{M} \mid \hat{c}]", "Mc_hat"),
+    "M_A^s": (r"M_{A}^{s}", "M_A**s"),
+    "M_B^{s_B}": (r"M_{B}^{s_B}", "M_B**s_B"),
+    "\\Gamma_{A}^{-1/2}": (r"\Gamma_{A}^{-1/2}", "Gamma_A**(-1/2)"),
+    "u_{t+1} - w^*_A": (r"u_{t+1} - w_{A}^{*}", "u_t_plus_1 - w_A_star"),
+    "u_{t+1}": (r"u_{t+1}", "u_t_plus_1"),
+    "v_{t}": (r"v_{t}", "v_t"),
+    "v_{t-1}": (r"v_{t-1}", "v_t_minus_1"),
+    "w' - w": (r"w' - w", "w_prime - w"),
+    "(u^* - v^*)_k": (r"(u^{*} - v^{*})_{k}", "u_star_k - v_star_k"),
+    "lambda_k(M_A M_B)": (r"\lambda_{k}(M_{A} M_{B})", "lambda_k"),
+    "T_A^s(w)": (r"T_{A}^{s}(w)", "T_A_s_of_w"),
+    "e_B^(s_A -> oo)": (r"\lim_{s_A \to \infty} e_{B}", "e_B_limit_s_A"),
     "Delta_k": (r"\aadDelta_{k}", "Delta_k"),
-    "Gamma^*": (r"\Gamma^{*}", "Gamma*"),
-    "w_{B}(t)": (r"w_{B}(t)", "w_B(t)"),
-    "u^*": (r"u^{*}", "u*"),
-    "v^*": (r"v^{*}", "v*"),
+    "Gamma^*": (r"\Gamma^{*}", "Gamma_star"),
+    "w_{B}(t)": (r"w_{B}(t)", "w_B_t"),
+    "u^*": (r"u^{*}", "u_star"),
+    "v^*": (r"v^{*}", "v_star"),
+    "||Delta||^2": (r"\|\aadDelta\|^{2}", "Delta_norm_sq"),
+    "ell": (r"\ell", "ell"),
 }
+# Plain-text names that are not single Python identifiers' own symbols: the atoms of a label
+# written as an expression, with commutativity where it differs from the label's (an exponent).
+TEXT_ATOMS = {"M_A**s": {"M_A": False, "s": True}, "M_B**s_B": {"M_B": False, "s_B": True}}
+IDENTITY_TEXT = "Id"  # the identity matrix in plain text (SymPy's I is the imaginary unit)
+DELTA_TEXT = "Delta"  # the objective gap w_B^* - w_A^* in plain text
+DELTA_DEFINITION = "w_B_star - w_A_star"
+TEXT_FUNCTIONS = {"spectral_radius": "spectral radius", "trace": "trace of a matrix", "transpose": "matrix transpose",
+                  "sqrt": "square root", "sin": "sine", "cos": "cosine"}
 _STAR = re.compile(r"^([A-Za-z]+)\^\*_\{?([A-Za-z0-9]+)\}?$")  # w^*_A, u^*_1
+_TEXT_CHARS = [("{", ""), ("}", ""), ("(", ""), (")", ""), (",", "_"), ("+", "_plus_"), ("-", "_minus_"),
+               ("^*", "_star"), ("'", "_prime"), ("^", "_"), (" ", "")]
+
+
+class spectral_radius(sp.Function):
+    """The spectral radius of a matrix expression: ``\\rho(M_A M_B)`` in LaTeX, ``spectral_radius(...)`` in text."""
+
+    def _latex(self, printer) -> str:
+        return r"\rho\left(%s\right)" % printer._print(self.args[0])
 
 
 def _latex_name(name: str) -> str | None:
@@ -62,13 +85,29 @@ def _latex_name(name: str) -> str | None:
     return None
 
 
-def _text_name(name: str) -> str:
+def text_name(name: str) -> str:
+    """The plain-text (Python/SymPy) name of an internal symbol name: ``w^*_A`` -> ``w_A_star``,
+    ``e_{A,k}`` -> ``e_A_k``; a label of :data:`NAMES` may be an expression (``w_prime - w``)."""
     if name in NAMES:
         return NAMES[name][1]
     m = _STAR.match(name)
     if m:
-        return f"{m.group(1)}_{m.group(2)}*"
-    return name
+        return f"{m.group(1)}_{m.group(2)}_star"
+    out = name
+    for a, b in _TEXT_CHARS:
+        out = out.replace(a, b)
+    out = re.sub(r"_+", "_", out).strip("_")
+    if not out.isidentifier():
+        raise ValueError(f"symbol {name!r} has no plain-text name (got {out!r}); add it to NAMES")
+    return out
+
+
+def text_atoms(name: str, commutative: bool) -> dict[str, bool]:
+    """Every name in the plain text of symbol ``name`` with whether it commutes."""
+    t = text_name(name)
+    if t in TEXT_ATOMS:
+        return dict(TEXT_ATOMS[t])
+    return {a: commutative for a in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", t)}
 
 
 def is_delta(expr) -> bool:
@@ -97,6 +136,8 @@ def _negative(term, flips: bool = True) -> bool:
         return sign < 0
     if isinstance(term, sp.MatMul):
         coeff = term.as_coeff_mmul()[0]
+        if isinstance(coeff, sp.Add):  # (omega - 1) M_A M_B reads - (1 - omega) M_A M_B
+            return _flip(coeff)[1]
         return bool(coeff.could_extract_minus_sign()) if coeff != 1 else False
     return bool(term.could_extract_minus_sign())
 
@@ -158,13 +199,16 @@ class PaperLatexPrinter(LatexPrinter):
         return _ordered(self, expr)
 
     def parenthesize(self, item, level, is_neg=False, strict=False):
-        if is_delta(item):
+        if is_delta(item) or transposed_sum(item) is not None:
             return self._print(item)
         return super().parenthesize(item, level, is_neg, strict)
 
     def _print_Add(self, expr, order=None):
         if is_delta(expr):
             return r"\aadDelta"
+        inner = transposed_sum(expr)
+        if inner is not None:  # b^T - w^T H^T reads (b - H w)^T
+            return r"\left(%s\right)^{T}" % self._print(inner)
         tex = ""
         for i, term in enumerate(_ordered(self, expr)):
             neg = _negative(term)
@@ -193,6 +237,11 @@ class PaperLatexPrinter(LatexPrinter):
         args = _scalar_first(expr.args)
         if args != list(expr.args):
             expr = sp.MatMul(*args, evaluate=False)
+        coeff, rest = expr.as_coeff_mmul()
+        if isinstance(coeff, sp.Rational) and not coeff.is_Integer:  # \tfrac{1}{2} M_A, not (1/2) M_A
+            frac = r"\tfrac{%d}{%d}" % (abs(coeff.p), coeff.q)
+            body = self._print(sp.MatMul(*rest.args, evaluate=False) if isinstance(rest, sp.MatMul) else rest)
+            return ("- " if coeff < 0 else "") + frac + " " + body
         return super()._print_MatMul(expr)
 
     def _print_Mul(self, expr):
@@ -239,10 +288,21 @@ class PaperLatexPrinter(LatexPrinter):
 
 
 class PaperStrPrinter(StrPrinter):
-    """Plain text with the same names and term order (``M_A*M_B*u_t + ... + K_A*w_A*``)."""
+    """Plain text in Python/SymPy syntax with the same term order (``M_A*M_B*u_t + ... + K_A*w_A_star``).
+
+    ``**`` for powers, ``transpose(X)``, ``trace(X)``, the identity :data:`IDENTITY_TEXT`, the gap
+    :data:`DELTA_TEXT` and the names of :func:`text_name`. :attr:`names` collects every name printed
+    (name -> commutes?), the table a reader needs to parse the text back (:func:`text_symbols`).
+    """
 
     def __init__(self, settings=None):
         super().__init__({"order": "none", **(settings or {})})
+        self.names: dict[str, bool] = {}
+        self._root = None
+
+    def doprint(self, expr):
+        self._root = expr
+        return super().doprint(expr)
 
     def _as_ordered_terms(self, expr, order=None):
         if isinstance(expr, sp.MatrixExpr):
@@ -250,13 +310,17 @@ class PaperStrPrinter(StrPrinter):
         return paper_order(StrPrinter._as_ordered_terms(self, expr, order="lex"))
 
     def parenthesize(self, item, level, strict=False):
-        if is_delta(item):
+        if is_delta(item) or transposed_sum(item, identity=False) is not None:
             return self._print(item)
         return super().parenthesize(item, level, strict)
 
     def _print_Add(self, expr, order=None):
         if is_delta(expr):
-            return "Delta"
+            self.names[DELTA_TEXT] = False
+            return DELTA_TEXT
+        inner = transposed_sum(expr, identity=False)
+        if inner is not None:
+            return self._print(sp.Transpose(inner))
         out = ""
         for i, term in enumerate(self._as_ordered_terms(expr)):
             neg = _negative(term, flips=False)
@@ -266,20 +330,45 @@ class PaperStrPrinter(StrPrinter):
             out += ("-" if neg else "") + t if i == 0 else (" - " if neg else " + ") + t
         return out
 
+    def _name(self, expr, commutative: bool) -> str:
+        self.names.update(text_atoms(expr.name, commutative))
+        t = text_name(expr.name)
+        return f"({t})" if " " in t and expr is not self._root else t  # a label written as a sum
+
     def _print_Symbol(self, expr):
-        return _text_name(expr.name)
+        return self._name(expr, True)
 
     def _print_MatrixSymbol(self, expr):
-        return _text_name(expr.name)
+        return self._name(expr, expr.shape == (1, 1))  # a 1 x 1 matrix (p_y) is a scalar: it commutes
 
     def _print_Identity(self, expr):
-        return "I"
+        self.names[IDENTITY_TEXT] = False
+        return IDENTITY_TEXT
+
+    def _print_Transpose(self, expr):
+        return f"transpose({self._print(expr.arg)})"
+
+    def _print_Trace(self, expr):
+        return f"trace({self._print(expr.arg)})"
 
     def _print_MatMul(self, expr):
         args = _scalar_first(expr.args)
         if args != list(expr.args):
             expr = sp.MatMul(*args, evaluate=False)
         return super()._print_MatMul(expr)
+
+
+def transposed_sum(expr, identity: bool = True):
+    """``b^T - w^T H^T`` -> ``b - H w``: a sum that reads as the transpose of a sum (else ``None``).
+
+    ``identity``: a term without matrices (``I``, as ``I^T = I``) may take part; the plain text says
+    no, since a reader parsing ``transpose(Id)`` would not know that it is ``Id``.
+    """
+    if not isinstance(expr, sp.MatAdd) or not all(t.has(sp.Transpose) or (identity and not t.has(sp.MatrixSymbol))
+                                                   for t in expr.args):
+        return None
+    inner = sp.transpose(expr)
+    return None if inner.has(sp.Transpose) else inner
 
 
 def latex(expr) -> str:
@@ -295,8 +384,88 @@ def latex(expr) -> str:
 
 
 def text(expr) -> str:
-    """Plain text for ``expr`` (SymPy's str printer with the package's names and term order)."""
+    """Plain text for ``expr``: Python/SymPy syntax that ``sympy.parse_expr`` reads back with
+    :func:`text_symbols` (SymPy's str printer with the package's names and term order).
+
+    Examples
+    --------
+    >>> from theory.round_robin.two_agents import G_A
+    >>> print(text(G_A))
+    (Id - M_A*M_B)**(-1)*M_A*K_B
+    """
     return PaperStrPrinter().doprint(expr)
+
+
+def text_symbols(*exprs) -> dict[str, dict]:
+    """The names in :func:`text` of ``exprs``: ``{name: {"commutative": bool, ...}}``.
+
+    Matrices do not commute (``"commutative": false``); scalars (1 x 1 matrices included) do. The identity
+    (:data:`IDENTITY_TEXT`) and the gap (:data:`DELTA_TEXT`, with its ``"definition"``) say what they
+    stand for; functions (``transpose``, ``trace``, ...) are listed with ``"function": true``.
+    """
+    printer = PaperStrPrinter()
+    texts = [printer.doprint(e) for e in exprs]
+    table: dict[str, dict] = {}
+    for name, commutes in sorted(printer.names.items()):
+        entry: dict = {"commutative": commutes}
+        if name == IDENTITY_TEXT:
+            entry["meaning"] = "identity matrix"
+        elif name == DELTA_TEXT:
+            entry["definition"] = DELTA_DEFINITION
+            for atom in re.findall(r"[A-Za-z_]\w*", DELTA_DEFINITION):
+                table.setdefault(atom, {"commutative": False})
+        table[name] = entry
+    for fn, meaning in TEXT_FUNCTIONS.items():
+        if any(re.search(rf"\b{fn}\(", t) for t in texts):
+            table[fn] = {"function": True, "meaning": meaning}
+    return table
+
+
+def symbolic(expr) -> sp.Expr:
+    """``expr`` as a scalar SymPy expression in the plain-text names: noncommutative symbols for the
+    matrices, :data:`IDENTITY_TEXT` for the identity, plain symbols (no assumptions) for scalars.
+
+    What a reader gets back by parsing :func:`text` with :func:`text_symbols` (the gap substituted
+    by its definition); built from the SymPy tree, not from the printed text.
+    """
+    def sym(name: str, commutative: bool):
+        t = text_name(name)
+        if t.isidentifier():
+            return sp.Symbol(t, commutative=commutative)
+        atoms = {a: sp.Symbol(a, commutative=c) for a, c in text_atoms(name, commutative).items()}
+        return _label_expr(t, atoms)
+
+    def go(e):
+        if isinstance(e, sp.MatrixSymbol):
+            return sym(e.name, e.shape == (1, 1))
+        if isinstance(e, sp.Symbol):
+            return sym(e.name, True)
+        if isinstance(e, sp.Identity):
+            return sp.Symbol(IDENTITY_TEXT, commutative=False)
+        if isinstance(e, sp.ZeroMatrix):
+            return sp.Integer(0)
+        if isinstance(e, sp.MatAdd):
+            return sp.Add(*[go(a) for a in e.args])
+        if isinstance(e, sp.MatMul):
+            return sp.Mul(*[go(a) for a in e.args])
+        if isinstance(e, sp.MatPow):  # Inverse included
+            return sp.Pow(go(e.base), go(e.exp))
+        if isinstance(e, sp.Transpose):
+            return sp.transpose(go(e.arg))
+        if isinstance(e, sp.Trace):
+            return sp.Function("trace")(go(e.arg))
+        if e.args:
+            return e.func(*[go(a) for a in e.args])
+        return e
+
+    return go(expr)
+
+
+def _label_expr(t: str, atoms: dict) -> sp.Expr:
+    """A label written as an expression of its atoms (``u_t_plus_1 - w_A_star``, ``M_A**s``)."""
+    from sympy.parsing.sympy_parser import parse_expr, standard_transformations
+
+    return parse_expr(t, local_dict=atoms, transformations=standard_transformations)  # our own NAMES table
 
 
 def symbol_macros_tex() -> str:

@@ -1,11 +1,12 @@
 """The LSA agent in SymPy (docs/theory.rst): L1, L1b, L2.
 
 Block form (dimension-free): with tokens ``Z = [X, r]``, ``r = y - X w``, and
-``C = Z^T Z / N``, the read-out on the d basis queries is ``Q[:, :d]^T C p``.
-Writing ``p = (p_x, p_y)`` and ``Q[:, :d] = [[Q_xx], [q_yx^T]]`` this is
-``Q_xx^T H p_x + Q_xx^T (b - H w) p_y + q_yx [(b - H w)^T p_x + r^T r p_y / N]`` (L1b),
-affine for every prompt iff ``p_y q_yx = 0``, with ``Gamma_eff = p_y Q_xx^T + q_yx p_x^T``;
-the GD weights ``p = (0, 1)``, ``Q_xx = Gamma^T``, ``q_yx = 0`` give ``Gamma (b - H w)`` (L1).
+``C = Z^T Z / N``, the read-out on the d basis queries is ``Q[:, :d]^T C nu``, ``nu`` the last
+row of W_PV (printed nu; the Python names ``p_x``, ``p_y`` hold the symbols ``nu_x``, ``nu_y``: the
+letter p is C11's steering point). Writing ``nu = (nu_x, nu_y)`` and ``Q[:, :d] = [[Q_xx], [q_yx^T]]``
+this is ``Q_xx^T H nu_x + Q_xx^T (b - H w) nu_y + q_yx [(b - H w)^T nu_x + r^T r nu_y / N]`` (L1b),
+affine for every prompt iff ``nu_y q_yx = 0``, with ``Gamma_eff = nu_y Q_xx^T + q_yx nu_x^T``;
+the GD weights ``nu = (0, 1)``, ``Q_xx = Gamma^T``, ``q_yx = 0`` give ``Gamma (b - H w)`` (L1).
 """
 from __future__ import annotations
 
@@ -24,8 +25,8 @@ b = sp.MatrixSymbol("b", d, 1)
 Gamma = sp.MatrixSymbol("Gamma", d, d)
 Q_xx = sp.MatrixSymbol("Q_xx", d, d)
 q_yx = sp.MatrixSymbol("q_yx", d, 1)
-p_x = sp.MatrixSymbol("p_x", d, 1)
-p_y = sp.MatrixSymbol("p_y", 1, 1)  # a scalar, kept as 1 x 1 so that products keep their order
+p_x = sp.MatrixSymbol("nu_x", d, 1)  # printed nu: p is C11's steering point
+p_y = sp.MatrixSymbol("nu_y", 1, 1)  # a scalar, kept as 1 x 1 so that products keep their order
 r = y - X * w
 r_sym = sp.MatrixSymbol("r", N, 1)  # the residuals y - X w, as a symbol in printed formulas
 DEFINITIONS = {"H": X.T * X / N, "b": X.T * y / N, "H^T": X.T * X / N, "b^T": y.T * X / N,
@@ -176,9 +177,9 @@ FORMULAS = [
             r"Risk-minimising LSA preconditioner for $x \sim \mathcal{N}(0, \Sigma)$, "
             r"$w \sim \mathcal{N}(0, \tau^2 I)$, label noise $\sigma$."),
     Formula("L1", "gd_readout", sp.MatrixSymbol("w' - w", d, 1), gd_step,
-            r"LSA read-out with $p = (0, \dots, 0, 1)$ and $Q = \mathrm{diag}(\Gamma^{T}, 0)$: "
+            r"LSA read-out with $\nu = (0, \dots, 0, 1)$ and $Q = \mathrm{diag}(\Gamma^{T}, 0)$: "
             r"one preconditioned GD step."),
     Formula("L1b", "general_map", sp.MatrixSymbol("w' - w", d, 1), general_expansion,
-            r"LSA read-out with general weights; affine for every prompt exactly when $p_y q_{yx} = 0$, "
-            r"with $\Gamma_{\mathrm{eff}} = p_y Q_{xx}^{T} + q_{yx} p_x^{T}$."),
+            r"LSA read-out with general weights; affine for every prompt exactly when $\nu_y q_{yx} = 0$, "
+            r"with $\Gamma_{\mathrm{eff}} = \nu_y Q_{xx}^{T} + q_{yx} \nu_x^{T}$."),
 ]

@@ -6,7 +6,9 @@ Formal inverses print by short names in order of creation (``Q1, Q2, ...``; LaTe
 from __future__ import annotations
 
 import sympy as sp
+from sympy.printing.str import StrPrinter
 
+from theory.core import notation
 from theory.core.model import I, d
 from theory.protocol.result import Compiled
 
@@ -50,10 +52,51 @@ def latex_terms(cp: Compiled, expr) -> list[str]:
     return out
 
 
+IDENTITY = sp.Symbol(notation.IDENTITY_TEXT, commutative=False)
+
+
+def _with_identity(e):
+    """The identity written as ``Id`` where a sum of matrices holds a scalar term (``1 - Q1*M_B``)."""
+    if isinstance(e, sp.MatrixBase):
+        return e.applyfunc(_with_identity)
+    if isinstance(e, sp.Add) and not e.is_commutative:
+        return sp.Add(*[a * IDENTITY if a.is_commutative else _with_identity(a) for a in e.args])
+    if isinstance(e, (sp.Mul, sp.Pow)):
+        return e.func(*[_with_identity(a) for a in e.args])
+    return e
+
+
+class _TextPrinter(StrPrinter):
+    """The names of :func:`theory.core.notation.text`: ``w_A_star``, gaps ``(w_B_star - w_A_star)``, ``Id``."""
+
+    def __init__(self, inverses: dict):
+        super().__init__()
+        self.inverses = inverses
+
+    def _print_Symbol(self, expr):
+        if expr in self.inverses:
+            return self.inverses[expr]
+        if expr.name.startswith("(w^*_"):  # the gap symbol (w^*_j - w^*_i)
+            j, i = expr.name[5:-1].split(" - w^*_")
+            return f"(w_{j}_star - w_{i}_star)"
+        name = expr.name.replace("\\", "").replace("{", "").replace("}", "")
+        if name.endswith("^T"):  # a transposed matrix of the noisy round (M_A^T)
+            return f"transpose({notation.text_name(name[:-2])})"
+        return notation.text_name(name)
+
+    def _print_MatrixBase(self, expr):  # one line, as Python reads it: Matrix([[a, b], [c, d]])
+        return "Matrix([" + ", ".join("[" + ", ".join(self._print(x) for x in expr.row(i)) + "]"
+                                      for i in range(expr.rows)) + "])"
+
+    _print_MutableDenseMatrix = _print_ImmutableDenseMatrix = _print_MatrixBase
+
+
 def text(cp: Compiled, expr) -> str:
-    """Plain text of a derived expression (formal inverses as ``Q1, Q2, ...``)."""
+    """Plain text of a derived expression in the syntax of :func:`theory.core.notation.text`: Python/SymPy
+    (``**``), ``w_A_star``, gaps ``(w_B_star - w_A_star)``, the identity ``Id``, formal inverses
+    ``Q1, Q2, ...`` (:func:`inverse_names`); ``sympy.parse_expr`` reads it back."""
     names = inverse_names(cp, tex=False)
-    return sp.sstr(expr.xreplace({Q: sp.Symbol(n, commutative=False) for Q, n in names.items()}))
+    return _TextPrinter(names).doprint(_with_identity(expr))
 
 
 # ---------------------------------------------------------------- matrix expressions

@@ -106,17 +106,17 @@ def as_text(doc: dict) -> str:
         out.append(f"Phi[{doc['agents'][i]}] = [{', '.join(x['text'] for x in row)}] ; "
                    f"r = {doc['round_map']['r'][i]['text']}")
     q = doc["rate"]["power"]
-    out.append("rate: rho = max of " + ", ".join(f"rho({b['text']})" + ("" if q == 1 else f"^(1/{q})")
-                                                   for b in doc["rate"]["blocks"]))
+    rates = [f"spectral_radius({b['text']})" + ("" if q == 1 else f"**(1/{q})") for b in doc["rate"]["blocks"]]
+    out.append("rate: rho = " + (rates[0] if len(rates) == 1 else f"max({', '.join(rates)})"))
     for e in doc.get("definitions", []):
         out.append(f"{e['text_name']} := {e['text']}")
     for inv in doc["inverses"]:
-        out.append(f"{inv['text_name']} = ({inv['text']})^-1")
+        out.append(f"{inv['text_name']} = ({inv['text']})**(-1)")
     out.append("hypotheses: " + ("; ".join(doc["hypotheses"]) or "none"))
     for name, e in doc["fixed_points"].items():
-        out.append(f"z*_{name} = {e['text']}")
+        out.append(f"z_{name}_star = {e['text']}")
     for name, e in doc["residuals"].items():
-        out.append(f"e_{name} = z*_{name} - w*_{name} = {e['text']}")
+        out.append(f"e_{name} = z_{name}_star - w_{name}_star = {e['text']}")
     for key, e in doc["lyapunov"].items():
         out.append(f"V[{key}] = {e['text']}")
     out += [f"[{c['method']} {'proved' if c['holds'] else 'FAILED'}] {c['label']}" for c in doc["checks"]]
