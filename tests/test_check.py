@@ -84,7 +84,7 @@ def test_L1b_p_y_zero_is_affine_with_the_corrected_gamma_eff():
     Q = rng.standard_normal((3, 3))  # q_yx = Q[2, :2] != 0
     raw = _cfg({"name": "A", "prompt": {"X": X.tolist(), "y": y.tolist()}, "preconditioner": 0.5},
                _agent("B", I2, [0, 0], 0.5))
-    report = _run("L1b", raw, f"p={json.dumps(p.tolist())}", f"Q={json.dumps(Q.tolist())}")
+    report = _run("L1b", raw, f"nu={json.dumps(p.tolist())}", f"Q={json.dumps(Q.tolist())}")
     assert report.exit_status == 0, report.as_dict()
     # The OLD statement: affine exactly when q_yx = 0, Gamma_eff = p_y Q_xx^T (= 0 here).
     W = nlsa.LSAWeights.from_pQ(p, Q)

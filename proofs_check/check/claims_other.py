@@ -48,7 +48,7 @@ def _weights(inst: Instance):
 
     d = inst.system.d
     gd = nlsa.gd_weights(inst.system.agents[0].Gamma)
-    p = inst.params.get("p")
+    p = inst.params.get("nu")  # the statement's nu = (nu_x, nu_y): W_PV's last row
     Q = inst.params.get("Q")
     return nlsa.LSAWeights.from_pQ(gd.p if p is None else p, gd.W_KQ if Q is None else Q), d
 
@@ -96,12 +96,12 @@ def _l1b_product(inst):
     ro = nlsa.read_weights(W)
     n = norm(ro.p_y * ro.q_yx)
     scale = max(1.0, abs(ro.p_y), norm(ro.q_yx))
-    return Outcome(True, f"||p_y q_yx|| = {n:.3g}", boundary=0 < n <= 1e-6 * scale)
+    return Outcome(True, f"||nu_y q_yx|| = {n:.3g}", boundary=0 < n <= 1e-6 * scale)
 
 
 def _l1b_iff(inst):
-    """Both ways: ``p_y q_yx = 0`` => affine on this prompt (and every prompt: the map is the L1b
-    expansion, whose only non-affine term is ``p_y q_yx r^T r / N``); ``p_y q_yx != 0`` => a prompt
+    """Both ways: ``nu_y q_yx = 0`` => affine on this prompt (and every prompt: the map is the L1b
+    expansion, whose only non-affine term is ``nu_y q_yx r^T r / N``); ``nu_y q_yx != 0`` => a prompt
     where it is not affine (this one if ``H != 0``, else ``X = I``)."""
     from numerics.lsa import agent as nlsa
 
@@ -111,11 +111,11 @@ def _l1b_iff(inst):
     product_zero = not np.any(ro.p_y * ro.q_yx)
     curv = _second_difference(W, X, y, w)
     if product_zero:
-        return Outcome(bool(curv <= AFFINE_TOL), f"p_y q_yx = 0; second difference {curv:.3g} (affine)")
+        return Outcome(bool(curv <= AFFINE_TOL), f"nu_y q_yx = 0; second difference {curv:.3g} (affine)")
     if norm(H) == 0:
         X, y = np.eye(d), np.zeros(d)
         curv = _second_difference(W, X, y, w)
-    return Outcome(bool(curv > AFFINE_TOL), f"p_y q_yx != 0; second difference {curv:.3g} on the witness prompt")
+    return Outcome(bool(curv > AFFINE_TOL), f"nu_y q_yx != 0; second difference {curv:.3g} on the witness prompt")
 
 
 def _l1b_gamma_eff(inst):
@@ -125,10 +125,10 @@ def _l1b_gamma_eff(inst):
     W, d = _weights(inst)
     ro = nlsa.read_weights(W)
     if np.any(ro.p_y * ro.q_yx):
-        return Outcome(None, "p_y q_yx != 0: the map is not affine, Gamma_eff is not claimed")
+        return Outcome(None, "nu_y q_yx != 0: the map is not affine, Gamma_eff is not claimed")
     G = ro.p_y * ro.Q_xx.T + np.outer(ro.q_yx, ro.p_x)
     pts = [w, w + 1.0, w - np.arange(d)]
-    return close("forward pass vs w + (p_y Q_xx^T + q_yx p_x^T)(b - H w) + Q_xx^T H p_x",
+    return close("forward pass vs w + (nu_y Q_xx^T + q_yx nu_x^T)(b - H w) + Q_xx^T H nu_x",
                  np.concatenate([nlsa.forward(W, X, y, v) for v in pts]),
                  np.concatenate([v + G @ (b - H @ v) + ro.Q_xx.T @ H @ ro.p_x for v in pts]))
 
@@ -137,7 +137,7 @@ L1b = Proposition("L1b", "lsa", {
     "tokens": Piece(lambda i: always("tokens (x_j, r_j), r = y - X w, query (x_q, 0)")),
     "decidable": Piece(_l1b_product)}, {
     "expansion": Piece(_l1b_expansion), "affine_iff": Piece(_l1b_iff), "gamma_eff": Piece(_l1b_gamma_eff)},
-    {"p": Param("last row of W_PV, length d + 1 (default: the GD weights of Gamma_A)", None, pp.vector, "d+1"),
+    {"nu": Param("nu = (nu_x, nu_y), the last row of W_PV, length d + 1 (default: the GD weights of Gamma_A)", None, pp.vector, "d+1"),
      "Q": Param("W_KQ, (d + 1) x (d + 1) (default: the GD weights of Gamma_A)", None, pp.matrix, "d+1"),
      "w": Param("the incoming message (default: initial_message)", None, pp.vector, "d")})
 
