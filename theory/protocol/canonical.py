@@ -36,7 +36,7 @@ from theory.protocol.result import Check, Compiled
 from theory.protocol.round_map import phase_tails
 from theory.protocol.symbols import M, gap, w_star
 
-__all__ = ["Canonical", "Coefficient", "canonical", "proofs"]
+__all__ = ["Canonical", "Coefficient", "canonical", "proofs", "r_in_c"]
 
 MAX_DESINGULAR_VARIANTS = 64  # variants of item 4 tried per polynomial (2^letters; the gallery needs 2)
 
@@ -76,6 +76,7 @@ class Canonical:
     gaps: list
     self_: list
     pivots: list
+    fixed: list = field(default_factory=list)  # fixed[i][j]: X_ij factored, z_i* = sum_j X_ij K_j w_j*
     X: list = field(default_factory=list)  # X[i][j]: coefficient of c_j in z_i* (the elimination's, reduced)
     z: list = field(default_factory=list)  # z_i* with c_j opaque
     rc: list = field(default_factory=list)  # the round map's r with c_j opaque
@@ -105,10 +106,9 @@ def _symbolic_denominators(p: dict) -> int:
     return sum(1 for c in p.values() if getattr(c, "free_symbols", None) and sp.denom(sp.together(c)).free_symbols)
 
 
-def _coefficients_of_c(cp: Compiled, alg: FreeAlgebra) -> tuple[list, list, list]:
-    """``(X, z, rc)``: ``X[i][j]`` the coefficient of ``c_j`` in ``z_i*`` (word polynomials), by the compiler's
-    elimination of ``(I - Phi_RR) z_R = r_R`` with ``r`` written in opaque ``c_j`` letters (``rc``)."""
-    s, K, R = cp.spec, cp.spec.K, cp.live
+def r_in_c(cp: Compiled) -> list:
+    """The round map's ``r`` with each ``c_j`` an opaque letter: ``r_a = sum_(p, listener) tail_p[a, listener] c``."""
+    s, K = cp.spec, cp.spec.K
     idx = {nm: k for k, nm in enumerate(s.names)}
     tails = phase_tails(s)
     rc: list = [{} for _ in range(K)]
@@ -116,6 +116,15 @@ def _coefficients_of_c(cp: Compiled, alg: FreeAlgebra) -> tuple[list, list, list
         for listener, _ in phase:
             for a in range(K):
                 rc[a] = padd(rc[a], pmul(tails[p][a][idx[listener]], letter(c_letter(listener))))
+    return rc
+
+
+def _coefficients_of_c(cp: Compiled, alg: FreeAlgebra) -> tuple[list, list, list]:
+    """``(X, z, rc)``: ``X[i][j]`` the coefficient of ``c_j`` in ``z_i*`` (word polynomials), by the compiler's
+    elimination of ``(I - Phi_RR) z_R = r_R`` with ``r`` written in opaque ``c_j`` letters (``rc``)."""
+    s, K, R = cp.spec, cp.spec.K, cp.live
+    idx = {nm: k for k, nm in enumerate(s.names)}
+    rc = r_in_c(cp)
     Phi = [[cp.poly(x) for x in row] for row in cp.Phi]
     A = [[padd(dict(P_ONE) if a == b else {}, Phi[a][b], signs=(1, -1)) for b in R] for a in R]
     zR = fixed_point.eliminate(alg, A, [rc[a] for a in R])
@@ -283,25 +292,21 @@ def canonical(cp: Compiled) -> Canonical | None:
     alg = _copy(cp.alg)
     X, z, rc = _coefficients_of_c(cp, alg)
     n = cp.names
-    gaps = []
-    for i in range(cp.spec.K):
-        row = {}
-        for j in sorted(X[i]):
-            if j == i or not X[i][j]:
-                continue
-            C = factor(alg, X[i][j])
-            row[j] = Coefficient(C.scalar, C.factors + [letter(k_letter(n[j]))])
-        gaps.append(row)
+    fixed = [{j: factor(alg, X[i][j]) for j in sorted(X[i]) if X[i][j]} for i in range(cp.spec.K)]
+    gaps = [{j: Coefficient(C.scalar, C.factors + [letter(k_letter(n[j]))]) for j, C in fixed[i].items() if j != i}
+            for i in range(cp.spec.K)]
     pivots = [(Q, desingularize(alg, to_poly(F))) for F, Q in alg.inverted]
-    out = Canonical(cp, alg, gaps, [cp.poly(x) for x in cp.residual_self], pivots, X, z, rc)
+    out = Canonical(cp, alg, gaps, [cp.poly(x) for x in cp.residual_self], pivots, fixed, X, z, rc)
     out.checks = proofs(out)
     for i in range(cp.spec.K):  # a product the rewriting could not settle: X_ij as eliminated instead
-        for j in list(out.gaps[i]):
-            label = f"C_{n[i]}{n[j]} = X_{n[i]}{n[j]} K_{n[j]}"
+        for j in list(out.fixed[i]):
+            label = factor_label(n[i], n[j])
             if any(c.label == label and not c.holds for c in out.checks):
-                out.gaps[i][j] = Coefficient(1, [X[i][j], letter(k_letter(n[j]))])
+                out.fixed[i][j] = Coefficient(1, [X[i][j]])
+                if j != i:
+                    out.gaps[i][j] = Coefficient(1, [X[i][j], letter(k_letter(n[j]))])
                 out.checks = [c for c in out.checks if c.label != label]
-                out.checks.append(Check(label + " (X as eliminated)", True, "0"))
+                out.checks.append(Check(label + " (displayed unfactored)", True, "0"))
     return out
 
 
@@ -354,11 +359,15 @@ def proofs(cn: Canonical) -> list[Check]:
             pr = prove(_matrix(alg, from_poly(Fd)), _matrix(alg, F), definitions=defs)  # small: prove itself
             out.append(Check(f"displayed pivot {k + 1} equals the compiler's", pr.holds, sp.sstr(pr.residual)))
     for i in range(K):
-        for j, C in cn.gaps[i].items():
-            out.append(factor_check(cn, i, j, C))
+        for j, C in cn.fixed[i].items():
+            out.append(factor_check(cn, i, j, Coefficient(C.scalar, C.factors + [letter(k_letter(n[j]))])))
         missing = {j for j, X in cn.X[i].items() if j != i and X} - set(cn.gaps[i])
-        out += [Check(f"C_{n[i]}{n[j]} = X_{n[i]}{n[j]} K_{n[j]}", False, "a gap is missing") for j in missing]
+        out += [Check(factor_label(n[i], n[j]), False, "a gap is missing") for j in missing]
     return out
+
+
+def factor_label(i: str, j: str) -> str:
+    return f"X_{i}{j} as displayed is X_{i}{j} as eliminated"
 
 
 def factor_check(cn: Canonical, i: int, j: int, C: Coefficient) -> Check:
@@ -366,7 +375,7 @@ def factor_check(cn: Canonical, i: int, j: int, C: Coefficient) -> Check:
     free algebra (the reduction theory.core.algebra.prove runs; a leading run of inverses ``Q_a Q_b ...`` is
     cleared by multiplying the difference on the left by ``F_a``, then ``F_b``, ..., each invertible by hypothesis)."""
     alg, n = cn.alg, cn.cp.names
-    label = f"C_{n[i]}{n[j]} = X_{n[i]}{n[j]} K_{n[j]}"
+    label = factor_label(n[i], n[j])
     inner = Coefficient(C.scalar, C.factors[:-1])  # without its K_j
     diff = padd(inner.poly(), cn.X[i][j], signs=(1, -1))
     res = alg.reduce_poly(diff)

@@ -1,0 +1,184 @@
+r"""LaTeX of the protocol compiler's word polynomials, with a width estimate for line breaking (P1-P5).
+
+A word polynomial ``{(letter, ...): coefficient}`` prints term by term: the empty word is the
+identity ``I`` (as in derivations.pdf), repeated letters are powers, a formal inverse is
+``\mathcal{Q}_k``, a gap is ``(w^*_j - w^*_i)``, a transpose ``X^\top``. Each term comes with an
+estimate of its printed width in *units* (about the width of one digit at 10pt), so a display
+is broken into lines that fit the page (:data:`LINE_UNITS`).
+"""
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+import sympy as sp
+
+__all__ = ["LINE_UNITS", "check_tex", "coefficient_tex", "letter_tex", "poly_terms", "poly_tex", "width"]
+
+# Units per displayed line: the text width (A4, 1.5 cm margins: 510 pt) over a digit (5 pt), less room
+# for the left side and the indent of continuation lines (the remainder is the safety margin).
+LINE_UNITS = 72
+
+
+def letter_tex(sym: sp.Symbol, inverses: dict) -> str:
+    """One letter: ``M_A`` -> ``M_{A}``, an inverse -> its name in ``inverses``, ``X^T`` -> ``X^{\\top}``."""
+    if sym in inverses:
+        return inverses[sym]
+    name = sym.name
+    if name.endswith("^T"):
+        return "{" + letter_tex(sp.Symbol(name[:-2], commutative=False), inverses) + "}^{\\top}"
+    m = re.fullmatch(r"\(w\^\*_(\w+) - w\^\*_(\w+)\)", name)
+    if m:
+        return f"(w^*_{{{m.group(1)}}} - w^*_{{{m.group(2)}}})"
+    m = re.fullmatch(r"w\^\*_(\w+)", name)
+    if m:
+        return f"w^*_{{{m.group(1)}}}"
+    m = re.fullmatch(r"z\^\*_(\w+)", name)
+    if m:
+        return f"z^*_{{{m.group(1)}}}"
+    if name.startswith("Phi_"):
+        return "\\" + name
+    if name.startswith("eta_"):
+        return "\\" + name
+    m = re.fullmatch(r"([A-Za-z])_(\w+)", name)
+    if m:
+        return f"{m.group(1)}_{{{m.group(2)}}}"
+    return name  # already LaTeX: r_{A,B}, U^{(1)}_{A,B}, V_{A,B}
+
+
+def _letter_width(tex: str) -> float:
+    if tex.startswith("(w^*"):
+        return 11.0
+    if tex.startswith("\\mathcal"):
+        return 3.0
+    return 2.0 + 0.8 * tex.count(",") + (1.5 if "^{(" in tex else 0.0) + (1.0 if "top" in tex else 0.0)
+
+
+def word_tex(word: tuple, inverses: dict) -> tuple[str, float]:
+    """A product of letters (powers for repeats) and its width."""
+    out, wid, k = [], 0.0, 0
+    while k < len(word):
+        n = 1
+        while k + n < len(word) and word[k + n] == word[k]:
+            n += 1
+        t = letter_tex(word[k], inverses)
+        wid += _letter_width(t)
+        if n > 1:
+            t = ("{" + t + "}" if "^" in t else t) + f"^{{{n}}}"
+            wid += 1.0
+        out.append(t)
+        k += n
+    return " ".join(out), wid
+
+
+def _sym(c):
+    return sp.Rational(c.numerator, c.denominator) if isinstance(c, Fraction) else sp.sympify(c)
+
+
+def coefficient_tex(c) -> tuple[int, str, float]:
+    """``(sign, LaTeX of |c|, width)``; ``|c| = 1`` prints as the empty string; a sum is parenthesised."""
+    c = _sym(c)
+    if c.free_symbols:
+        c = sp.factor(c)
+    sign = -1 if (c.is_number and c < 0) or (not c.is_number and c.could_extract_minus_sign()) else 1
+    if c.is_Add:  # alpha - 1 -> -(1 - alpha): a weight reads as written, the number first
+        plus, minus = sp.latex(sp.expand(c)), sp.latex(sp.expand(-c))
+        sign = 1 if plus[0].isdigit() or not minus[0].isdigit() and plus[0] != "-" else -1
+    a = -c if sign < 0 else c
+    if a == 1:
+        return sign, "", 0.0
+    if a.is_Rational and a.q != 1:
+        num, den = str(a.p), str(a.q)
+        return sign, f"\\frac{{{num}}}{{{den}}}", max(len(num), len(den)) * 0.75 + 1.0
+    tex = sp.latex(sp.expand(a) if a.is_Add else a)
+    wid = 1.1 * len(re.sub(r"\\[a-zA-Z]+|[{}\\ ]", "x", tex)) * 0.7
+    if a.is_Add:
+        tex = r"\left(" + tex + r"\right)"
+        wid += 2.0
+    return sign, tex, wid
+
+
+def term_tex(c, word: tuple, inverses: dict, tail: str = "", tail_width: float = 0.0) -> tuple[int, str, float]:
+    """``(sign, LaTeX of |c| word tail, width)``; the empty word with no tail is the identity ``I``."""
+    sign, ctex, cw = coefficient_tex(c)
+    wtex, ww = word_tex(word, inverses)
+    if not word and not tail:
+        wtex, ww = "I", 1.5
+    body = " ".join(x for x in (ctex, wtex, tail) if x)
+    return sign, body, cw + ww + tail_width + 0.5
+
+
+def _order(poly: dict) -> list:
+    return sorted(poly.items(), key=lambda kv: len(kv[0]))  # the identity first, then by length (stable)
+
+
+def poly_terms(poly: dict, inverses: dict, tail: str = "", tail_width: float = 0.0) -> list[tuple[str, float]]:
+    """Each term of ``poly`` (times ``tail``) as ``(LaTeX with its sign, width)``: the first has only a
+    minus sign, the others ``+ ``/``- ``."""
+    out = []
+    for k, (w, c) in enumerate(_order(poly)):
+        sign, body, wid = term_tex(c, w, inverses, tail, tail_width)
+        out.append(((("- " if sign < 0 else "") if k == 0 else ("- " if sign < 0 else "+ ")) + body, wid + 1.5))
+    return out or [("0", 1.0)]
+
+
+def poly_tex(poly: dict, inverses: dict) -> tuple[str, float]:
+    """The whole polynomial on one line, and its width."""
+    terms = poly_terms(poly, inverses)
+    return " ".join(t for t, _ in terms), sum(w for _, w in terms)
+
+
+def width(tex: str) -> float:
+    """A rough width of arbitrary LaTeX (for text we did not build term by term)."""
+    stripped = re.sub(r"\\(left|right|big|Big|quad|,)", "", tex)
+    stripped = re.sub(r"\\[a-zA-Z]+", "x", stripped)
+    return 0.9 * len(re.sub(r"[{}_^ ]", "", stripped))
+
+
+# ---------------------------------------------------------------- the labels of the V1 checks
+_CHECK_TOKENS = [
+    (r"Phi_RR\^(\d+)", r"$\\Phi_{RR}^{\1}$"),
+    (r"I - Phi_RR", r"$I - \\Phi_{RR}$"),
+    (r"Phi_\{(\w+),(\w+)\}", r"$\\Phi_{\1,\2}$"),
+    (r"Phi_(\w+)R z_R\* \+ r_(\w+)", r"$\\Phi_{\1 R} z^*_R + r_{\2}$"),
+    (r"Phi \(z - z\*\)", r"$\\Phi (z - z^*)$"),
+    (r"r_\{(\w+),j\} w\*_j", r"r_{\1,j} w^*_j$"),
+    (r"r_(\w+) = sum_j ", r"$r_{\1} = \\sum_j "),
+    (r"r_(\w+) in the c_j is the round map's r_(\w+)", r"$r_{\1}$ written in the $c_j$ is the round map's $r_{\2}$"),
+    (r"z\*_(\w+) in the c_j", r"$z^*_{\1}$ written in the $c_j$"),
+    (r"z\*_(\w+)", r"$z^*_{\1}$"),
+    (r"X_(\w)(\w) as displayed is X_\w\w as eliminated",
+     r"$X_{\1\2}$ as displayed equals $X_{\1\2}$ as eliminated ($z^*_{\1} = \\sum_j X_{\1 j} K_j w^*_j$)"),
+    (r"X_(\d+) = Q_(\d+) \(b - later unknowns\)", r"$X_{\1} = \\mathcal{Q}_{\2} (b - \\text{later unknowns})$"),
+    (r"e_(\w+): row (\w+)", r"$e_{\1}$: row $\2$"),
+    (r"e_(\w+) in the gaps", r"$e_{\1}$ in the gaps"),
+    (r"row (\w+): the weights sum to 1, so w_i\* drops", r"row $\1$: the weights sum to $1$, so $w^*_i$ drops"),
+    (r"displayed pivot (\d+)", r"displayed pivot $\1$"),
+    (r"elimination step (\d+): row (\d+)", r"elimination step $\1$: row $\2$"),
+    (r"elimination step (\d+):", r"elimination step $\1$:"),
+    (r"back substitution (\d+):", r"back substitution $\1$:"),
+    (r"block \((\w+), (\w+)\)", r"block $(\1, \2)$"),
+]
+
+
+def check_tex(label: str) -> str:
+    """The label of a V1 check (theory.protocol.checks, schur, canonical) as LaTeX: mathematics in math mode."""
+    out, pos, pieces = "", 0, []
+    pattern = re.compile("|".join(f"(?:{p})" for p, _ in _CHECK_TOKENS))
+    for m in pattern.finditer(label):
+        pieces.append(_text(label[pos:m.start()]))
+        for p, rep in _CHECK_TOKENS:
+            mm = re.fullmatch(p, m.group(0))
+            if mm:
+                pieces.append(mm.expand(rep))
+                break
+        pos = m.end()
+    pieces.append(_text(label[pos:]))
+    out = "".join(pieces)
+    return out
+
+
+def _text(s: str) -> str:
+    table = {"\\": r"\textbackslash{}", "_": r"\_", "^": r"\^{}", "&": r"\&", "%": r"\%", "#": r"\#",
+             "$": r"\$", "{": r"\{", "}": r"\}", "~": r"\~{}", "*": r"$^*$"}
+    return "".join(table.get(ch, ch) for ch in s)
