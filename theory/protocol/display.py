@@ -16,7 +16,15 @@ from theory.core.algebra import from_poly, to_poly
 from theory.protocol.canonical import Canonical, Coefficient, r_in_c
 from theory.protocol.result import Compiled
 from theory.protocol.symbols import gap, w_star
-from theory.protocol.typeset import LINE_UNITS, check_tex, coefficient_tex, poly_terms, poly_tex, word_tex
+from theory.protocol.typeset import (
+    LINE_UNITS,
+    check_tex,
+    coefficient_tex,
+    naming_constants,
+    poly_terms,
+    poly_tex,
+    word_tex,
+)
 
 __all__ = ["coefficient_terms", "inverse_tex_names", "typeset"]
 
@@ -90,12 +98,45 @@ def phase_item(phase) -> str:
     return "; ".join(parts)
 
 
-def typeset(cp: Compiled, cn: Canonical | None, checks: list) -> dict:
-    """Every display of the LaTeX document (see the module text); ``cn`` None prints the compiler's forms."""
+def rate(cp: Compiled, inv_tex: dict, text) -> tuple[str, list[dict]]:
+    """``(LaTeX of rho, blocks)``: ``rho = rho(D)^{1/q}`` for one block, the max over several; a block matrix
+    too wide for a line is named ``Phi_{RR}`` (the live block of the round map) instead."""
+    q = cp.rate_power
+    blocks: list[dict] = []
+    for b in cp.rate_blocks:
+        if len(b) == 1:
+            tex, wid = poly_tex(cp.poly(b[0][0]), inv_tex)
+            blocks.append({"latex": tex, "text": text(b[0][0]), "size": 1, "width": wid})
+        else:
+            cells = [[poly_tex(cp.poly(x), inv_tex) for x in row] for row in b]
+            wid = sum(max(cells[r][c][1] for r in range(len(b))) + 2.0 for c in range(len(b)))
+            body = r" \\ ".join(" & ".join(t for t, _ in row) for row in cells)
+            flat = "; ".join(", ".join(text(x) for x in row) for row in b)  # rows by ';' (never Matrix([...]))
+            blocks.append({"latex": r"\begin{bmatrix}" + body + r"\end{bmatrix}", "text": f"[{flat}]",
+                           "size": len(b), "width": wid})
+    root = "" if q == 1 else f"^{{1/{q}}}"
+    if sum(b["width"] for b in blocks) > LINE_UNITS - 10:  # too wide to print: the live block by name
+        return r"\rho = \rho\left(\Phi_{RR}\right)" + root, blocks
+    many = len(blocks) > 1
+    return (r"\rho = " + (r"\max\left\{" if many else "") + ", ".join(
+        r"\rho\left(" + b["latex"] + r"\right)" + root for b in blocks) + (r"\right\}" if many else "")), blocks
+
+
+def typeset(cp: Compiled, cn: Canonical | None, checks: list, text) -> dict:
+    """Every display of the LaTeX document (see the module text); ``cn`` None prints the compiler's forms.
+    Long rationals print as named constants ``kappa_k`` (``constants``: name and exact value)."""
+    with naming_constants() as table:
+        out = _typeset(cp, cn, checks, text)
+    out["constants"] = [[name, exact] for name, exact in table.values()]
+    return out
+
+
+def _typeset(cp: Compiled, cn: Canonical | None, checks: list, text) -> dict:
     alg = cn.alg if cn is not None else cp.alg
     inv = inverse_tex_names(alg)
     n, K = cp.names, cp.spec.K
     out: dict = {"phases": [phase_item(ph) for ph in cp.spec.phases]}
+    out["rate"] = rate(cp, inv, text)[0]
     # round map z <- Phi z + r, r written in the c_j
     rc = r_in_c(cp)
     rows = []

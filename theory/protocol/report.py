@@ -67,25 +67,8 @@ def derived_theory(cp: Compiled, steps: dict | None = None) -> dict:
             resid[name]["latex"] = display.residual_latex(cn, i)
             resid[name]["canonical_text"] = display.residual_text(cn, i)
     q = cp.rate_power
-    blocks: list[dict] = []
     inv_tex = display.inverse_tex_names(cn.alg if cn is not None else cp.alg)
-    for b in cp.rate_blocks:
-        if len(b) == 1:
-            tex, wid = typeset.poly_tex(cp.poly(b[0][0]), inv_tex)
-            blocks.append({"latex": tex, "text": T(b[0][0]), "size": 1, "width": wid})
-        else:
-            cells = [[typeset.poly_tex(cp.poly(x), inv_tex) for x in row] for row in b]
-            wid = sum(max(cells[r][c][1] for r in range(len(b))) + 2.0 for c in range(len(b)))
-            body = r" \\ ".join(" & ".join(t for t, _ in row) for row in cells)
-            flat = "; ".join(", ".join(T(x) for x in row) for row in b)  # rows by ';' (never Matrix([...]))
-            blocks.append({"latex": r"\begin{bmatrix}" + body + r"\end{bmatrix}", "text": f"[{flat}]",
-                           "size": len(b), "width": wid})
-    root = "" if q == 1 else f"^{{1/{q}}}"
-    if sum(b["width"] for b in blocks) > typeset.LINE_UNITS - 10:  # too wide to print: the live block by name
-        rate_latex = r"\rho = \rho\left(\Phi_{RR}\right)" + root
-    else:
-        rate_latex = r"\rho = " + (r"\max\left\{" if len(blocks) > 1 else "") + ", ".join(
-            r"\rho\left(" + b["latex"] + r"\right)" + root for b in blocks) + (r"\right\}" if len(blocks) > 1 else "")
+    rate_latex, blocks = display.rate(cp, inv_tex, T)
     dens = set()
     for e in list(cp.fixed_point) + [from_poly(t) for _, t in cp.alg.rules]:
         for term in sp.Add.make_args(sp.expand(e)):
@@ -123,7 +106,7 @@ def derived_theory(cp: Compiled, steps: dict | None = None) -> dict:
     }
     if cp.definitions:  # derived with named blocks (theory.protocol.schur): each letter and its definition
         doc["definitions"] = [{"name": L(sym), "text_name": sp.sstr(sym), **F(e)} for sym, e in cp.definitions]
-    doc["typeset"] = display.typeset(cp, cn, checks)
+    doc["typeset"] = display.typeset(cp, cn, checks, T)
     return doc
 
 
@@ -161,6 +144,7 @@ PREAMBLE = r"""\documentclass[10pt]{article}
 \usepackage[margin=1.5cm]{geometry}
 \usepackage{amsmath,amssymb}
 \allowdisplaybreaks
+\setlength{\emergencystretch}{3em}
 \begin{document}
 """
 
@@ -207,13 +191,16 @@ def as_latex(doc: dict, title: str = "Derived theory of a protocol") -> str:
            r"\subsection*{Phases}", r"\begin{enumerate}"]
     out += [r"\item " + item for item in ts["phases"]]
     out.append(r"\end{enumerate}")
+    if ts.get("constants"):
+        out.append(r"{\sloppy\paragraph{Constants.} Exact numbers too long for a display line are named: "
+                   + "; ".join(f"${name} = {exact}$" for name, exact in ts["constants"]) + ".\\par}")
     out.append(r"\subsection*{Round map $z \leftarrow \Phi z + r$ (the messages $m_i$ at the end of a round)}")
     for row in ts["round_map"]:
         out.append(_eq(row["lhs"], row["terms"]))
     out.append("Live agents (messages read before they are overwritten): "
                + ", ".join(f"${a}$" for a in doc["live_agents"]) + ".")
-    out.append(r"\subsection*{Rate}" + r"\begin{align*}" + doc["rate"]["latex"] + r"\end{align*}")
-    if "Phi_{RR}" in doc["rate"]["latex"]:
+    out.append(r"\subsection*{Rate}" + r"\begin{align*}" + ts["rate"] + r"\end{align*}")
+    if "Phi_{RR}" in ts["rate"]:
         out.append(r"Here $\Phi_{RR}$ is the block of the round map above on the live agents.")
     if ts["definitions"]:
         out.append(r"\subsection*{Named blocks (round map, right side, Schur complements, noise)}")

@@ -9,11 +9,13 @@ is broken into lines that fit the page (:data:`LINE_UNITS`).
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from fractions import Fraction
 
 import sympy as sp
 
-__all__ = ["LINE_UNITS", "check_tex", "coefficient_tex", "letter_tex", "poly_terms", "poly_tex", "width"]
+__all__ = ["LINE_UNITS", "check_tex", "coefficient_tex", "exact_tex", "letter_tex", "naming_constants", "poly_terms",
+           "poly_tex", "width"]
 
 # Units per displayed line: the text width (A4, 1.5 cm margins: 510 pt) over a digit (5 pt), less room
 # for the left side and the indent of continuation lines (the remainder is the safety margin).
@@ -51,7 +53,8 @@ def _letter_width(tex: str) -> float:
         return 11.0
     if tex.startswith("\\mathcal"):
         return 3.0
-    return 2.0 + 0.8 * tex.count(",") + (1.5 if "^{(" in tex else 0.0) + (1.0 if "top" in tex else 0.0)
+    # M_{A} is about 15 pt (3 units); a two-agent subscript, a step superscript, a transpose add to it
+    return 3.0 + 1.5 * tex.count(",") + (2.0 if "^{(" in tex else 0.0) + (1.5 if "top" in tex else 0.0)
 
 
 def word_tex(word: tuple, inverses: dict) -> tuple[str, float]:
@@ -75,9 +78,49 @@ def _sym(c):
     return sp.Rational(c.numerator, c.denominator) if isinstance(c, Fraction) else sp.sympify(c)
 
 
+# A rational with more digits than this prints as a named constant kappa_k (listed with its exact value
+# where the text can break between digit groups): a display line holds about 100 digits.
+MAX_DIGITS = 8
+_constants: list[dict] = []  # the table being filled (naming_constants), innermost last
+
+
+@contextmanager
+def naming_constants():
+    """Within the block, long rationals print as ``\\kappa_k``; yields ``{value: (name, exact LaTeX)}``."""
+    table: dict = {}
+    _constants.append(table)
+    try:
+        yield table
+    finally:
+        _constants.pop()
+
+
+def exact_tex(a: sp.Rational) -> str:
+    """The exact value of a rational in text-breakable LaTeX: a finite decimal where it is one, else ``p/q``."""
+    q, k2, k5 = int(a.q), 0, 0
+    while q % 2 == 0:
+        q, k2 = q // 2, k2 + 1
+    while q % 5 == 0:
+        q, k5 = q // 5, k5 + 1
+    if q == 1:  # a finite decimal: exactly max(k2, k5) digits after the point
+        k = max(k2, k5)
+        digits = str(abs(int(a.p)) * 10**k // int(a.q)).rjust(k + 1, "0")
+        text = digits[:-k] + "." + digits[-k:] if k else digits
+    else:
+        text = f"{abs(int(a.p))}/{int(a.q)}"
+    groups = [text[i:i + 10] for i in range(0, len(text), 10)]
+    return ("-" if a < 0 else "") + "\\allowbreak ".join(groups)
+
+
 def coefficient_tex(c) -> tuple[int, str, float]:
     """``(sign, LaTeX of |c|, width)``; ``|c| = 1`` prints as the empty string; a sum is parenthesised."""
     c = _sym(c)
+    if _constants and c.is_Rational and max(len(str(abs(c.p))), len(str(c.q))) > MAX_DIGITS:
+        table = _constants[-1]
+        a = abs(c)
+        if a not in table:
+            table[a] = (f"\\kappa_{{{len(table) + 1}}}", exact_tex(a))
+        return (-1 if c < 0 else 1), table[a][0], 2.0
     if c.free_symbols:
         c = sp.factor(c)
     sign = -1 if (c.is_number and c < 0) or (not c.is_number and c.could_extract_minus_sign()) else 1
@@ -89,7 +132,7 @@ def coefficient_tex(c) -> tuple[int, str, float]:
         return sign, "", 0.0
     if a.is_Rational and a.q != 1:
         num, den = str(a.p), str(a.q)
-        return sign, f"\\frac{{{num}}}{{{den}}}", max(len(num), len(den)) * 0.75 + 1.0
+        return sign, f"\\frac{{{num}}}{{{den}}}", max(len(num), len(den)) * 1.0 + 1.0
     tex = sp.latex(sp.expand(a) if a.is_Add else a)
     wid = 1.1 * len(re.sub(r"\\[a-zA-Z]+|[{}\\ ]", "x", tex)) * 0.7
     if a.is_Add:
@@ -105,7 +148,7 @@ def term_tex(c, word: tuple, inverses: dict, tail: str = "", tail_width: float =
     if not word and not tail:
         wtex, ww = "I", 1.5
     body = " ".join(x for x in (ctex, wtex, tail) if x)
-    return sign, body, cw + ww + tail_width + 0.5
+    return sign, body, cw + ww + tail_width + 1.0
 
 
 def _order(poly: dict) -> list:
@@ -118,7 +161,7 @@ def poly_terms(poly: dict, inverses: dict, tail: str = "", tail_width: float = 0
     out = []
     for k, (w, c) in enumerate(_order(poly)):
         sign, body, wid = term_tex(c, w, inverses, tail, tail_width)
-        out.append(((("- " if sign < 0 else "") if k == 0 else ("- " if sign < 0 else "+ ")) + body, wid + 1.5))
+        out.append(((("- " if sign < 0 else "") if k == 0 else ("- " if sign < 0 else "+ ")) + body, wid + 2.5))
     return out or [("0", 1.0)]
 
 
