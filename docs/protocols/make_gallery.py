@@ -33,7 +33,7 @@ AGENTS = [
     {"name": "D", "geometry": [[0.2, 0.0], [0.0, 0.8]], "target": [0.5, -1.0], "preconditioner": 0.9},
 ]
 ALPHA = 0.5  # the anchored example's weight on A's own last message
-# the anchored plateau curve (the symbolic derivation divides by alpha; alpha = 0 is C3)
+# the anchored plateau curve (alpha = 0 is C3)
 ALPHAS = np.linspace(0.05, 0.95, 10)
 ROUNDS = 60
 
@@ -63,7 +63,7 @@ def figure(e: G.Entry, cfg: dict, path: Path) -> dict:
         ax.axhline(entry["residual_norm"], color=col, ls="--", lw=1, label=f"{name}: predicted plateau")
     ax.set_xlabel("round")
     ax.set_ylabel(r"$\|m_i - w_i^*\|$")
-    ax.set_title(f"{e.title}\nrho = {pred['contraction_rate']:.3f} per round", fontsize=9)
+    ax.set_title(f"{e.title}\n$\\rho$ = {pred['contraction_rate']:.3f} per round", fontsize=9)
     ax.legend(fontsize=7, ncol=2)
     out = {"contraction_rate": pred["contraction_rate"],
            "agents": {n: {"residual_norm": a["residual_norm"]} for n, a in pred["agents"].items()}}
@@ -77,9 +77,9 @@ def figure(e: G.Entry, cfg: dict, path: Path) -> dict:
             expr = cp.residual(0).subs(P.gap("B", "A"), P.w_star("B") - P.w_star("A"))
             derived.append(np.linalg.norm(P.evaluate(cp, expr, env, scalars={"alpha": float(a)})))
             simulated.append(prediction.simulate_doc(s, 2000)["agents"]["A"]["residual_norms"][-1])
-        ax2.plot(ALPHAS, derived, "-", label="derived e_A (compiler, evaluated)")
+        ax2.plot(ALPHAS, derived, "-", label="derived $e_A$ (compiler, evaluated)")
         ax2.plot(ALPHAS, simulated, "o", label="simulated, 2000 rounds")
-        ax2.set_xlabel("alpha (A's weight on its own last message)")
+        ax2.set_xlabel(r"$\alpha$ (A's weight on its own last message)")
         ax2.set_ylabel(r"A's plateau $\|e_A\|$")
         ax2.legend(fontsize=7)
         out["alpha_curve"] = {"alpha": ALPHAS.tolist(), "derived": derived, "simulated": simulated}
@@ -93,15 +93,6 @@ def math_block(lhs: str, f: dict) -> str:
     return ".. math::\n\n   " + lhs + " = " + f["latex"] + "\n"
 
 
-def _display(name: str, latex: str, removable: dict) -> str:
-    """A derived object as a display; where the entry gives a form without the compiler's removable
-    singularity, that form (with its reason) in its place."""
-    if name not in removable:
-        return ".. math::\n\n   " + name + " = " + latex + "\n"
-    expr, why = removable[name]
-    return ".. math::\n\n   " + name + " = " + expr + "\n\n(" + why + ")\n"
-
-
 def page(e: G.Entry, example: str, doc: dict, numbers: dict) -> str:
     title = e.title
     lines = [title, "=" * len(title), "", f"**What changes compared with the paper's protocol.** {e.changes}", "",
@@ -111,14 +102,15 @@ def page(e: G.Entry, example: str, doc: dict, numbers: dict) -> str:
              f"   a2ad derive --protocol examples/{example} --format text", "",
              "Rate per round (live agents: " + ", ".join(doc["live_agents"]) + "):", "",
              ".. math::\n\n   " + doc["rate"]["latex"] + "\n"]
-    removable = {name: (expr, why) for name, expr, why in e.removable}
     if doc["inverses"]:
-        lines.append("Pivots of the block elimination:\n")
+        lines.append("Pivots of the block elimination (formal inverses; each is a hypothesis: invertible):\n")
         for inv in doc["inverses"]:
-            lines.append(_display(inv["name"], r"\Big(" + inv["latex"] + r"\Big)^{-1}", removable))
-    lines.append("Residuals (plateaus) in the gaps between targets:\n")
+            lines.append(math_block(inv["name"], {"latex": r"\Big(" + inv["latex"] + r"\Big)^{-1}"}))
+    lines.append("Residuals (plateaus) in canonical form: each agent's residual is a sum over the gaps "
+                 "between targets, each coefficient a product of the transfers, the :math:`K_j = I - M_j` and "
+                 "the pivots above (proved equal to the compiler's elimination, V1):\n")
     for name, r in doc["residuals"].items():
-        lines.append(_display(f"e_{{{name}}}", r["latex"], removable))
+        lines.append(math_block(f"e_{{{name}}}", r))
     lines += ["Prediction against simulation for the example agents (``a2ad predict`` and "
               "``a2ad simulate`` on the config above):", "",
               f".. image:: {e.key}.png", "   :alt: prediction vs simulation", "",

@@ -38,7 +38,10 @@ from theory.protocol.symbols import M, gap, w_star
 
 __all__ = ["Canonical", "Coefficient", "canonical", "proofs", "r_in_c"]
 
-MAX_DESINGULAR_VARIANTS = 64  # variants of item 4 tried per polynomial (2^letters; the gallery needs 2)
+MAX_DESINGULAR_VARIANTS = 64  # variants of item 4 tried per polynomial (3^letters; the gallery needs 3)
+# item 4 only on a polynomial with no symbolic denominator up to this many words, and only with pivots up to
+# this many words (substituting a long pivot multiplies the words; random dense protocols have hundreds)
+DESINGULAR_MAX_WORDS = 12
 
 
 def c_letter(name: str) -> sp.Symbol:
@@ -195,11 +198,14 @@ def _scalar(X: dict) -> tuple[object, dict]:
 
 def desingularize(alg: FreeAlgebra, X: dict) -> dict:
     """Item 4: ``X`` with inverse letters rewritten ``Q = (1 + Q V)/a`` or ``(1 + V Q)/a`` (``F = a - V``), the
-    variant with the fewest symbolic denominators, then fewest words (no rewriting afterwards)."""
-    if not _symbolic_denominators(X):
-        return X
+    variant with the fewest symbolic denominators, then fewest words (no rewriting afterwards); ``X`` itself
+    unless a variant is strictly better."""
+    if not _symbolic_denominators(X) and len(X) > DESINGULAR_MAX_WORDS:
+        return X  # only shortening is at stake: not worth 3^letters expansions of a long polynomial
     inv = _inverse_of(alg)
-    used = [Q for Q in inv if any(Q in w for w in X)]
+    used = [Q for Q in inv if any(Q in w for w in X) and len(inv[Q]) <= DESINGULAR_MAX_WORDS]
+    if not used:
+        return X
     best, key = X, (_symbolic_denominators(X), len(X))
     for choice in list(cartesian((None, "left", "right"), repeat=len(used)))[:MAX_DESINGULAR_VARIANTS]:
         sub = {}
@@ -267,7 +273,8 @@ def _push_through(alg: FreeAlgebra, factors: list) -> list:
 def factor(alg: FreeAlgebra, X: dict) -> Coefficient:
     """``X`` (a word polynomial in M's and inverse letters) as a :class:`Coefficient` (items 1-4)."""
     left, Y, right = _peel(alg, X)
-    Y = desingularize(alg, Y)
+    if _symbolic_denominators(Y):  # (pivots are also shortened by item 4, see canonical; factors only cleared)
+        Y = desingularize(alg, Y)
     pre, core, suf = _common(Y)
     scalar, core = _scalar(core)
     factors = [letter(Q) for Q in left] + [letter(x) for x in pre]

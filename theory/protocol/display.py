@@ -74,6 +74,11 @@ def coefficient_terms(C: Coefficient, inv: dict, tail: str, tail_width: float) -
             for t, w in poly_terms(C.poly(), inv, tail, tail_width)]
 
 
+def _signed(t: str) -> str:
+    """A term that follows another: with its ``+`` or ``-`` (poly_terms signs all but the first)."""
+    return t if t.startswith(("+ ", "- ", "-")) else "+ " + t
+
+
 def _first(terms: list[list]) -> list[list]:
     """The first term of a sum loses its ``+``."""
     if terms and terms[0][0].startswith("+ "):
@@ -149,12 +154,12 @@ def _typeset(cp: Compiled, cn: Canonical | None, checks: list, text) -> dict:
             m, mw = f"m_{{{n[j]}}}", 2.5
             t, w = poly_tex(P, inv)
             if len(P) == 1:
-                terms += [[x if x.startswith("-") else "+ " + x, wx] for x, wx in poly_terms(P, inv, m, mw)]
+                terms += [[_signed(x), wx] for x, wx in poly_terms(P, inv, m, mw)]
             elif w < PAREN_UNITS:
                 terms.append(["+ " + r"\left(" + t + r"\right) " + m, w + mw + 3.0])
             else:
-                terms += [[x if x.startswith("-") else "+ " + x, wx] for x, wx in poly_terms(P, inv, m, mw)]
-        terms += [[x if x.startswith("-") else "+ " + x, wx] for x, wx in poly_terms(rc[i], inv)] if rc[i] else []
+                terms += [[_signed(x), wx] for x, wx in poly_terms(P, inv, m, mw)]
+        terms += [[_signed(x), wx] for x, wx in poly_terms(rc[i], inv)] if rc[i] else []
         rows.append({"lhs": rf"m_{{{n[i]}}}^{{\mathrm{{new}}}}", "terms": _first(terms)})
     out["round_map"] = rows
     # pivots (formal inverses), in their displayed form
@@ -192,13 +197,13 @@ def _typeset(cp: Compiled, cn: Canonical | None, checks: list, text) -> dict:
                 terms += coefficient_terms(C, inv, g, gw)
             if cn.self_[i]:
                 ws, ww = _vector(w_star(n[i]).name, inv)
-                terms += [[x if x.startswith("-") else "+ " + x, wx] for x, wx in poly_terms(cn.self_[i], inv, ws, ww)]
+                terms += [[_signed(x), wx] for x, wx in poly_terms(cn.self_[i], inv, ws, ww)]
         else:
-            terms = [[x if x.startswith("-") else "+ " + x, wx]
+            terms = [[_signed(x), wx]
                      for x, wx in poly_terms(cp.poly(cp.fixed_point[i]), inv)]
             fixed.append({"lhs": f"z^*_{{{n[i]}}}", "terms": _first(terms)})
             res = cp.poly(cp.residual(i))
-            terms = [[x if x.startswith("-") else "+ " + x, wx] for x, wx in poly_terms(res, inv)]
+            terms = [[_signed(x), wx] for x, wx in poly_terms(res, inv)]
         resid.append({"lhs": f"e_{{{n[i]}}} = z^*_{{{n[i]}}} - w^*_{{{n[i]}}}", "terms": _first(terms or [["0", 1.0]])})
     out["fixed_point"], out["residual"] = fixed, resid
     # named blocks, Lyapunov
@@ -222,7 +227,7 @@ def residual_latex(cn: Canonical, i: int) -> str:
         terms += coefficient_terms(C, inv, g, gw)
     if cn.self_[i]:
         ws, ww = _vector(w_star(n[i]).name, inv)
-        terms += [[x if x.startswith("-") else "+ " + x, wx] for x, wx in poly_terms(cn.self_[i], inv, ws, ww)]
+        terms += [[_signed(x), wx] for x, wx in poly_terms(cn.self_[i], inv, ws, ww)]
     return " ".join(t for t, _ in _first(terms)) or "0"
 
 
