@@ -124,6 +124,10 @@ def test_round_robin_and_simultaneous_residuals_are_c3s(docs):
         qb = re.fullmatch(r"(\\mathcal\{Q\}_\{\d\}) M_\{B\} K_\{A\} \(w\^\*_\{A\} - w\^\*_\{B\}\)", e_B)
         assert qa and qb, (key, e_A, e_B)
         assert inverses[qa.group(1)] == "I - M_{A} M_{B}" and inverses[qb.group(1)] == "I - M_{B} M_{A}"
+        # and in C3's own notation, e_B carrying the minus sign
+        assert doc["typeset"]["delta"] == (rf"With $\Delta = w^*_{{B}} - w^*_{{A}}$ (the gap of C3): "
+                                           rf"$e_{{A}} = {qa.group(1)} M_{{A}} K_{{B}} \Delta$ and "
+                                           rf"$e_{{B}} = - {qb.group(1)} M_{{B}} K_{{A}} \Delta$.")
         # the same objects as C3's matrix expressions
         cn = canonical.canonical(P.compile_protocol(G.entry(key).spec, noise=False))
         assert as_c3(cn, 0) == ta.e_A and as_c3(cn, 1) == ta.e_B

@@ -8,6 +8,7 @@ figure of the prediction (``a2ad predict``'s code path) against the protocol sim
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -111,6 +112,8 @@ def page(e: G.Entry, example: str, doc: dict, numbers: dict) -> str:
                  "the pivots above (proved equal to the compiler's elimination, V1):\n")
     for name, r in doc["residuals"].items():
         lines.append(math_block(f"e_{{{name}}}", r))
+    if doc["typeset"]["delta"]:  # two agents: the same residuals in C3's notation
+        lines.append(re.sub(r"\$([^$]*)\$", r":math:`\1`", doc["typeset"]["delta"]) + "\n")
     lines += ["Prediction against simulation for the example agents (``a2ad predict`` and "
               "``a2ad simulate`` on the config above):", "",
               f".. image:: {e.key}.png", "   :alt: prediction vs simulation", "",

@@ -206,6 +206,7 @@ def _typeset(cp: Compiled, cn: Canonical | None, checks: list, text) -> dict:
             terms = [[_signed(x), wx] for x, wx in poly_terms(res, inv)]
         resid.append({"lhs": f"e_{{{n[i]}}} = z^*_{{{n[i]}}} - w^*_{{{n[i]}}}", "terms": _first(terms or [["0", 1.0]])})
     out["fixed_point"], out["residual"] = fixed, resid
+    out["delta"] = _delta_note(cn, inv) if cn is not None and K == 2 else ""
     # named blocks, Lyapunov
     out["definitions"] = [{"lhs": word_tex((sym,), inv)[0], "terms": [list(t) for t in poly_terms(to_poly(e), inv)]}
                           for sym, e in cp.definitions]
@@ -215,6 +216,22 @@ def _typeset(cp: Compiled, cn: Canonical | None, checks: list, text) -> dict:
                        for (a, b), e in cp.lyapunov.items() if a <= b]
     out["checks"] = [check_tex(c.label) for c in checks]
     return out
+
+
+def _delta_note(cn: Canonical, inv: dict) -> str:
+    """Two agents a, b: the residuals in C3's notation, ``Delta = w_b^* - w_a^*`` (``e_b`` carries the minus)."""
+    (a, b), out = cn.cp.names, []
+    for i, name in enumerate((a, b)):
+        if cn.self_[i] or len(cn.gaps[i]) != 1:
+            return ""
+        (_, C), = cn.gaps[i].items()
+        prod = _product(C, inv)
+        if prod is None:
+            return ""
+        sign, ctex, _ = coefficient_tex(C.scalar)
+        sign = sign if i == 0 else -sign
+        out.append(f"e_{{{name}}} = {'- ' if sign < 0 else ''}{' '.join(x for x in (ctex, prod[0]) if x)} \\Delta")
+    return (f"With $\\Delta = w^*_{{{b}}} - w^*_{{{a}}}$ (the gap of C3): $" + "$ and $".join(out) + "$.")
 
 
 def residual_latex(cn: Canonical, i: int) -> str:

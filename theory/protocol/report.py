@@ -213,6 +213,8 @@ def as_latex(doc: dict, title: str = "Derived theory of a protocol") -> str:
     out += [_eq(e["lhs"], e["terms"]) for e in ts["fixed_point"]]
     out.append(r"\subsection*{Residuals in the gaps between targets}")
     out += [_eq(e["lhs"], e["terms"]) for e in ts["residual"]]
+    if ts.get("delta"):
+        out.append(ts["delta"])
     if ts["lyapunov"]:
         out.append(r"\subsection*{Stationary covariance with noisy agents ($\eta_i$, covariance $S_i$, per message)}")
         out += [_eq(e["lhs"], e["terms"]) for e in ts["lyapunov"]]
