@@ -47,7 +47,7 @@ MATH = re.compile(r"\\begin\{align\*\}.*?\\end\{align\*\}|\$[^$]*\$|\\\[.*?\\\]"
 # outside mathematics: program-style names, stars, carets, underscores, operators spelt in ASCII (an escaped
 # underscore is the user's own text, e.g. the config's file name in the title)
 ASCII_TEXT = re.compile(r"[A-Za-z]\*|\b[A-Za-z]+_[A-Za-z0-9{]|\^|\*\*|!=|<=|>=|\b(Phi|rho|alpha|Delta|sum_j|oo)\b"
-                        r"|\bQ\d|Matrix\(")
+                        r"|\bQ\d|Matrix\(|\s[=+]\s|\b[A-Z]\b")
 # inside mathematics: Python products and powers, Matrix(, 'max of', the identity printed as 1 in a matrix sum,
 # a single letter (or 1) in brackets (M_A) m_B
 ASCII_MATH = re.compile(r"\*\*|(?<![\^{])\*(?![}_])|Matrix\(|max of|!=|\boo\b"
@@ -70,7 +70,7 @@ def test_the_ascii_check_has_power():
                r"$1 - M_{B} M_{A}$": "1 - M_", r"$\left(M_{A}\right) m_{B}$": r"\left(M_{A}\right)",
                r"$\rho(Matrix([[M_A]]))$": "Matrix(", r"$M_A*M_B$": "*", r"$M_{B}^{-1} + M_A**2$": "**",
                r"A hears $\left(1\right) m_{B}$": r"\left(1\right)", "rho = max of": "rho",
-               r"$\mathcal{Q}_{1} M_{B} - 1$": "- 1"}
+               r"$\mathcal{Q}_{1} M_{B} - 1$": "- 1", "deviation = Phi": "=", "e_A is X times": "X"}
     for tex, what in planted.items():
         hits = ascii_math("\\begin{document}" + tex)
         assert any(what in h for h in hits), (tex, hits)

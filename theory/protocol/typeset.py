@@ -201,6 +201,11 @@ _CHECK_TOKENS = [
     (r"elimination step (\d+):", r"elimination step $\1$:"),
     (r"back substitution (\d+):", r"back substitution $\1$:"),
     (r"block \((\w+), (\w+)\)", r"block $(\1, \2)$"),
+    (r"is X times", r"is $X$ times"),
+    (r"\(not read by the round map\) = ", r"(not read by the round map) equals "),
+    (r" = its update \+ multiple of", r" equals its update plus a multiple of"),
+    (r"deviation = ", r"the deviation equals "),
+    (r" \+ propagated noise", r" plus the propagated noise"),
 ]
 
 
