@@ -141,7 +141,7 @@ def _typeset(cp: Compiled, cn: Canonical | None, checks: list, text) -> dict:
     inv = inverse_tex_names(alg)
     n, K = cp.names, cp.spec.K
     out: dict = {"phases": [phase_item(ph) for ph in cp.spec.phases]}
-    out["rate"] = rate(cp, inv, text)[0]
+    out["contraction_rate"] = rate(cp, inv, text)[0]
     # round map z <- Phi z + r, r written in the c_j
     rc = r_in_c(cp)
     rows = []

@@ -199,8 +199,8 @@ def as_latex(doc: dict, title: str = "Derived theory of a protocol") -> str:
         out.append(_eq(row["lhs"], row["terms"]))
     out.append("Live agents (messages read before they are overwritten): "
                + ", ".join(f"${a}$" for a in doc["live_agents"]) + ".")
-    out.append(r"\subsection*{Rate}" + r"\begin{align*}" + ts["rate"] + r"\end{align*}")
-    if "Phi_{RR}" in ts["rate"]:
+    out.append(r"\subsection*{Rate}" + r"\begin{align*}" + ts["contraction_rate"] + r"\end{align*}")
+    if "Phi_{RR}" in ts["contraction_rate"]:
         out.append(r"Here $\Phi_{RR}$ is the block of the round map above on the live agents.")
     if ts["definitions"]:
         out.append(r"\subsection*{Named blocks (round map, right side, Schur complements, noise)}")
