@@ -51,9 +51,12 @@ def test_default_prefix_from_the_config_name_and_every_macro_carries_it(tmp_path
     # the documented example: protocol_ring.json -> aadProtocolRing
     assert defined(source) and foreign(source, "aadProtocolRing") == []
     assert "\\aadProtocolRingRate" in source and "\\aadProtocolRingFixedPointA" in source
-    # Q_1 is defined (as a prefixed symbol with its definition), never used bare
+    # each Q_k (the ring's canonical residuals use one per agent) is defined as a prefixed symbol with its
+    # definition, never used bare
     q_lines = [line for line in source.splitlines() if "\\mathcal{Q}" in line]
-    assert q_lines == ["\\newcommand{\\aadProtocolRingQOne}{\\mathcal{Q}_{1}}"]
+    words = ["One", "Two", "Three", "Four"]
+    assert q_lines == [f"\\newcommand{{\\aadProtocolRingQ{w}}}{{\\mathcal{{Q}}_{{{k + 1}}}}}"
+                       for k, w in enumerate(words)]
     assert "\\newcommand{\\aadProtocolRingQOneDefinition}{\\aadProtocolRingQOne = \\left(" in source
 
 

@@ -8,6 +8,7 @@ figure of the prediction (``a2ad predict``'s code path) against the protocol sim
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -33,7 +34,7 @@ AGENTS = [
     {"name": "D", "geometry": [[0.2, 0.0], [0.0, 0.8]], "target": [0.5, -1.0], "preconditioner": 0.9},
 ]
 ALPHA = 0.5  # the anchored example's weight on A's own last message
-# the anchored plateau curve (the symbolic derivation divides by alpha; alpha = 0 is C3)
+# the anchored plateau curve (alpha = 0 is C3)
 ALPHAS = np.linspace(0.05, 0.95, 10)
 ROUNDS = 60
 
@@ -93,15 +94,6 @@ def math_block(lhs: str, f: dict) -> str:
     return ".. math::\n\n   " + lhs + " = " + f["latex"] + "\n"
 
 
-def _display(name: str, latex: str, removable: dict) -> str:
-    """A derived object as a display; where the entry gives a form without the compiler's removable
-    singularity, that form (with its reason) in its place."""
-    if name not in removable:
-        return ".. math::\n\n   " + name + " = " + latex + "\n"
-    expr, why = removable[name]
-    return ".. math::\n\n   " + name + " = " + expr + "\n\n(" + why + ")\n"
-
-
 def page(e: G.Entry, example: str, doc: dict, numbers: dict) -> str:
     title = e.title
     lines = [title, "=" * len(title), "", f"**What changes compared with the paper's protocol.** {e.changes}", "",
@@ -111,14 +103,17 @@ def page(e: G.Entry, example: str, doc: dict, numbers: dict) -> str:
              f"   a2ad derive --protocol examples/{example} --format text", "",
              "Rate per round (live agents: " + ", ".join(doc["live_agents"]) + "):", "",
              ".. math::\n\n   " + doc["rate"]["latex"] + "\n"]
-    removable = {name: (expr, why) for name, expr, why in e.removable}
     if doc["inverses"]:
-        lines.append("Pivots of the block elimination:\n")
+        lines.append("Pivots of the block elimination (formal inverses; each is a hypothesis: invertible):\n")
         for inv in doc["inverses"]:
-            lines.append(_display(inv["name"], r"\Big(" + inv["latex"] + r"\Big)^{-1}", removable))
-    lines.append("Residuals (plateaus) in the gaps between targets:\n")
+            lines.append(math_block(inv["name"], {"latex": r"\Big(" + inv["latex"] + r"\Big)^{-1}"}))
+    lines.append("Residuals (plateaus) in canonical form: each agent's residual is a sum over the gaps "
+                 "between targets, each coefficient a product of the transfers, the :math:`K_j = I - M_j` and "
+                 "the pivots above (proved equal to the compiler's elimination, V1):\n")
     for name, r in doc["residuals"].items():
-        lines.append(_display(f"e_{{{name}}}", r["latex"], removable))
+        lines.append(math_block(f"e_{{{name}}}", r))
+    if doc["typeset"]["delta"]:  # two agents: the same residuals in C3's notation
+        lines.append(re.sub(r"\$([^$]*)\$", r":math:`\1`", doc["typeset"]["delta"]) + "\n")
     lines += ["Prediction against simulation for the example agents (``a2ad predict`` and "
               "``a2ad simulate`` on the config above):", "",
               f".. image:: {e.key}.png", "   :alt: prediction vs simulation", "",

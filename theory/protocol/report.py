@@ -11,7 +11,7 @@ import re
 import sympy as sp
 
 from theory.core.algebra import from_poly, letter, normal, padd, pmul
-from theory.protocol import checks as protocol_checks
+from theory.protocol import canonical, checks as protocol_checks, display, typeset
 from theory.protocol.printing import inverse_names, latex, latex_terms, text
 from theory.protocol.result import Compiled
 from theory.protocol.symbols import M, cov_block, gap, w_star
@@ -33,11 +33,21 @@ def _pretty(cp: Compiled, G: sp.Expr) -> sp.Expr:
 
 
 def derived_theory(cp: Compiled, steps: dict | None = None) -> dict:
-    """Everything derived for ``cp``, as LaTeX and text strings, with the V1 checks."""
+    """Everything derived for ``cp``, as LaTeX and text strings, with the V1 checks.
+
+    The residuals are printed in canonical form (theory.protocol.canonical: ``sum_j C_ij (w_j* - w_i*)``, each
+    ``C_ij`` a product) when every identity of its chain reduces to 0; else in the compiler's form.
+    ``typeset`` holds the LaTeX displays (terms with widths) that :func:`as_latex` breaks into lines.
+    """
     checks = protocol_checks.verify(cp)
     bad = [c for c in checks if not c.holds]
     if bad:
         raise Unverified(f"'{bad[0].label}' does not reduce to 0 (residual {bad[0].residual[:200]}); refusing to print")
+    cn = canonical.canonical(cp)
+    if cn is not None and all(c.holds for c in cn.checks):
+        checks = checks + cn.checks
+    else:
+        cn = None  # a chain step did not reduce to 0: the compiler's (proved) forms are printed instead
     n, R = cp.names, cp.live
     L = lambda e: latex(cp, e)  # noqa: E731
     T = lambda e: text(cp, e)  # noqa: E731
@@ -53,17 +63,12 @@ def derived_theory(cp: Compiled, steps: dict | None = None) -> dict:
                                     for j, G in cp.residual_gaps[i].items()],
                                   pmul(cp.poly(cp.residual_self[i]), letter(w_star(name)))))
         resid[name] = {**F(expr), "weights_sum_to_one": cp.residual_self[i] == 0}
+        if cn is not None:
+            resid[name]["latex"] = display.residual_latex(cn, i)
+            resid[name]["canonical_text"] = display.residual_text(cn, i)
     q = cp.rate_power
-    blocks: list[dict] = []
-    for b in cp.rate_blocks:
-        if len(b) == 1:
-            blocks.append({"latex": L(b[0][0]), "text": T(b[0][0]), "size": 1})
-        else:
-            blocks.append({"latex": r"\begin{bmatrix}" + r" \\ ".join(" & ".join(L(x) for x in row) for row in b)
-                                    + r"\end{bmatrix}", "text": T(sp.Matrix(b)), "size": len(b)})
-    root = "" if q == 1 else f"^{{1/{q}}}"
-    rate_latex = r"\rho = " + (r"\max\left(" if len(blocks) > 1 else "") + ", ".join(
-        r"\rho\left(" + b["latex"] + r"\right)" + root for b in blocks) + (r"\right)" if len(blocks) > 1 else "")
+    inv_tex = display.inverse_tex_names(cn.alg if cn is not None else cp.alg)
+    rate_latex, blocks = display.rate(cp, inv_tex, T)
     dens = set()
     for e in list(cp.fixed_point) + [from_poly(t) for _, t in cp.alg.rules]:
         for term in sp.Add.make_args(sp.expand(e)):
@@ -72,6 +77,14 @@ def derived_theory(cp: Compiled, steps: dict | None = None) -> dict:
                 dens.add(sp.factor(den))
     hypotheses = [f"{inv} invertible" for inv in inverse_names(cp, tex=False).values()]
     hypotheses += [f"{sp.sstr(den)} != 0" for den in sorted(dens, key=sp.sstr)]
+    if cn is not None:
+        inverses = [{"name": inv_tex[Q], "text_name": tn, "latex": typeset.poly_tex(Fd, inv_tex)[0],
+                     "terms": [t for t, _ in typeset.poly_terms(Fd, inv_tex)], "text": tx}
+                    for (Q, Fd), (tn, tx) in zip(cn.pivots, display.pivot_text(cn))]
+        hypotheses += [f"Q{k + 1} invertible" for k in range(len(cp.alg.inverted), len(cn.alg.inverted))]
+    else:
+        inverses = [{"name": nm, "text_name": tn, **F(Fx)} for (Fx, Q), nm, tn in
+                    zip(cp.alg.inverted, inverse_names(cp).values(), inverse_names(cp, tex=False).values())]
     doc = {
         "agents": list(n),
         "hypotheses": hypotheses,
@@ -85,8 +98,7 @@ def derived_theory(cp: Compiled, steps: dict | None = None) -> dict:
                  "reduced": sum(b["size"] for b in blocks) < len(R) or q > 1},
         "fixed_points": fixed,
         "residuals": resid,
-        "inverses": [{"name": nm, "text_name": tn, **F(Fx)} for (Fx, Q), nm, tn in
-                     zip(cp.alg.inverted, inverse_names(cp).values(), inverse_names(cp, tex=False).values())],
+        "inverses": inverses,
         "lyapunov": {f"{n[a]},{n[b]}": {"lhs": L(cov_block(n[a], n[b])), **F(e)}
                      for (a, b), e in cp.lyapunov.items() if a <= b},
         "checks": [{"label": c.label, "method": "V1", "holds": c.holds} for c in checks],
@@ -94,6 +106,7 @@ def derived_theory(cp: Compiled, steps: dict | None = None) -> dict:
     }
     if cp.definitions:  # derived with named blocks (theory.protocol.schur): each letter and its definition
         doc["definitions"] = [{"name": L(sym), "text_name": sp.sstr(sym), **F(e)} for sym, e in cp.definitions]
+    doc["typeset"] = display.typeset(cp, cn, checks, T)
     return doc
 
 
@@ -131,6 +144,7 @@ PREAMBLE = r"""\documentclass[10pt]{article}
 \usepackage[margin=1.5cm]{geometry}
 \usepackage{amsmath,amssymb}
 \allowdisplaybreaks
+\setlength{\emergencystretch}{3em}
 \begin{document}
 """
 
@@ -141,64 +155,72 @@ def _tex_text(s: str) -> str:
     return "".join(table.get(ch, ch) for ch in s)
 
 
-LINE_CHARS = 140  # LaTeX source characters per displayed line (a long sum is broken after this)
+def _lines(terms: list) -> list[str]:
+    """Terms ``[tex, width]`` grouped into lines of at most typeset.LINE_UNITS (a wider term stands alone)."""
+    lines: list[str] = []
+    cur: list[str] = []
+    wid = 0.0
+    for t, w in terms:
+        if cur and wid + w > typeset.LINE_UNITS:
+            lines.append(" ".join(cur))
+            cur, wid = [], 0.0
+        cur.append(t)
+        wid += w
+    if cur:
+        lines.append(" ".join(cur))
+    return lines
 
 
-def _eq(lhs: str, f: dict, wrap: tuple[str, str] = ("", "")) -> str:
-    """``lhs = terms`` as align*, broken into lines of about LINE_CHARS source characters."""
-    lines, cur = [], ""
-    for t in f["terms"]:
-        if cur and len(cur) + len(t) > LINE_CHARS:
-            lines.append(cur)
-            cur = ""
-        cur += (" " if cur else "") + t
-    lines.append(cur)
+def _eq(lhs: str, terms: list, wrap: tuple[str, str] = ("", "")) -> str:
+    """``lhs = terms`` as align*, broken into lines that fit the page (widths from theory.protocol.typeset)."""
+    lines = _lines(terms) or ["0"]
+    if wrap[0] and len(lines) > 1:  # a bracket cannot span lines: the inverse of a long pivot by its name
+        wrap = ("", "")
+        lhs = lhs + "^{-1}"
     body = " \\\\\n  &\\quad ".join(lines)
     return "\\begin{align*}\n  " + f"{lhs} &= {wrap[0]}{body}{wrap[1]}" + "\n\\end{align*}"
 
 
 def as_latex(doc: dict, title: str = "Derived theory of a protocol") -> str:
     """A standalone LaTeX document; every equation is one the V1 checks proved."""
-    A = doc["agents"]
+    A, ts = doc["agents"], doc["typeset"]
     out = [PREAMBLE, r"\section*{" + _tex_text(title) + "}",
            r"Agents " + ", ".join(f"${a}$" for a in A) + r". Each turn is $T_i(w) = M_i w + c_i$ with "
-           r"$c_i = K_i w^*_i$, $K_i = I - M_i$; with $s_i$ steps per turn $M_i$ stands for $M_i^{s_i}$.",
+           r"$c_i = K_i w^*_i$, $K_i = I - M_i$; with $s_i$ steps per turn $M_i$ stands for $M_i^{s_i}$. "
+           r"Every equation below was proved by substituting it back in the free algebra (V1).",
            r"\subsection*{Phases}", r"\begin{enumerate}"]
-    for ph in doc["phases_latex"]:
-        out.append(r"\item " + "; ".join(f"${lst}$ hears "
-                                         + " + ".join(f"$\\left({w}\\right) m_{{{src}}}$" for src, w in row.items())
-                                         for lst, row in ph.items()))
+    out += [r"\item " + item for item in ts["phases"]]
     out.append(r"\end{enumerate}")
-    out.append(r"\subsection*{Round map $z \leftarrow \Phi z + r$}")
-    for i, row in enumerate(doc["round_map"]["Phi"]):
-        terms = [f"\\left({x['latex']}\\right) m_{{{A[j]}}}" for j, x in enumerate(row) if x["text"] != "0"]
-        r_ = doc["round_map"]["r"][i]["latex"]
-        terms = [t if k == 0 else "+ " + t for k, t in enumerate(terms)] + [r_ if r_.startswith("-") else "+ " + r_]
-        out.append(_eq(f"m_{{{A[i]}}}^{{\\text{{new}}}}", {"terms": terms}))
+    if ts.get("constants"):
+        out.append(r"{\sloppy\paragraph{Constants.} Exact numbers too long for a display line are named: "
+                   + "; ".join(f"${name} = {exact}$" for name, exact in ts["constants"]) + ".\\par}")
+    out.append(r"\subsection*{Round map $z \leftarrow \Phi z + r$ (the messages $m_i$ at the end of a round)}")
+    for row in ts["round_map"]:
+        out.append(_eq(row["lhs"], row["terms"]))
     out.append("Live agents (messages read before they are overwritten): "
                + ", ".join(f"${a}$" for a in doc["live_agents"]) + ".")
-    out.append(r"\subsection*{Rate}" + r"\begin{align*}" + doc["rate"]["latex"] + r"\end{align*}")
-    if doc.get("definitions"):
+    out.append(r"\subsection*{Rate}" + r"\begin{align*}" + ts["contraction_rate"] + r"\end{align*}")
+    if "Phi_{RR}" in ts["contraction_rate"]:
+        out.append(r"Here $\Phi_{RR}$ is the block of the round map above on the live agents.")
+    if ts["definitions"]:
         out.append(r"\subsection*{Named blocks (round map, right side, Schur complements, noise)}")
-        for e in doc["definitions"]:
-            out.append(_eq(e["name"], e))
-    if doc["inverses"]:
+        out += [_eq(e["lhs"], e["terms"]) for e in ts["definitions"]]
+    if ts["inverses"]:
         out.append(r"\subsection*{Formal inverses (pivots of the block elimination)}")
-        for inv in doc["inverses"]:
-            out.append(_eq(inv["name"], inv, (r"\Big(", r"\Big)^{-1}")))
-    out.append(r"\textbf{Hypotheses.} " + (_tex_text("; ".join(doc["hypotheses"])) or "none") + ".")
+        out += [_eq(e["lhs"], e["terms"], (r"\Big(", r"\Big)^{-1}")) for e in ts["inverses"]]
+    out.append(r"\paragraph{Hypotheses.} " + ("; ".join(ts["hypotheses"]) or "none") + ".")
     out.append(r"\subsection*{Fixed point (end of a round)}")
-    for name, e in doc["fixed_points"].items():
-        out.append(_eq(f"z^*_{{{name}}}", e))
-    out.append(r"\subsection*{Residuals in the gaps}")
-    for name, e in doc["residuals"].items():
-        out.append(_eq(f"e_{{{name}}} = z^*_{{{name}}} - w^*_{{{name}}}", e))
-    if doc["lyapunov"]:
+    out += [_eq(e["lhs"], e["terms"]) for e in ts["fixed_point"]]
+    out.append(r"\subsection*{Residuals in the gaps between targets}")
+    out += [_eq(e["lhs"], e["terms"]) for e in ts["residual"]]
+    if ts.get("delta"):
+        out.append(ts["delta"])
+    if ts["lyapunov"]:
         out.append(r"\subsection*{Stationary covariance with noisy agents ($\eta_i$, covariance $S_i$, per message)}")
-        for key, e in doc["lyapunov"].items():
-            out.append(_eq(e["lhs"], e))
+        out += [_eq(e["lhs"], e["terms"]) for e in ts["lyapunov"]]
     out.append(r"\subsection*{Checks (V1, free algebra)}" + r"\begin{itemize}")
-    out += [r"\item " + _tex_text(c["label"]) + (": proved." if c["holds"] else ": FAILED.") for c in doc["checks"]]
+    out += [r"\item " + lbl + (": proved." if c["holds"] else ": FAILED.")
+            for lbl, c in zip(ts["checks"], doc["checks"])]
     out.append(r"\end{itemize}" + "\n" + r"\end{document}" + "\n")
     return "\n".join(out)
 
