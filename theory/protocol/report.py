@@ -129,7 +129,8 @@ def as_text(doc: dict) -> str:
     for name, e in doc["fixed_points"].items():
         out.append(f"z_{name}_star = {e['text']}")
     for name, e in doc["residuals"].items():
-        out.append(f"e_{name} = z_{name}_star - w_{name}_star = {e['text']}")
+        # the canonical form (sum_j C_ij (w_j* - w_i*), proved equal) when there is one, as in the LaTeX
+        out.append(f"e_{name} = z_{name}_star - w_{name}_star = {e.get('canonical_text', e['text'])}")
     for key, e in doc["lyapunov"].items():
         out.append(f"V[{key}] = {e['text']}")
     out += [f"[{c['method']} {'proved' if c['holds'] else 'FAILED'}] {c['label']}" for c in doc["checks"]]
