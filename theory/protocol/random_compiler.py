@@ -103,7 +103,7 @@ def compile_random(rs: RandomSpec) -> RandomCompiled:
         noise = [[[{w: c for w, c in e.items() if all(not str(x).startswith("S_") or str(x) in keep for x in w)}
                    for e in row] for row in N] for N in noise]
     law = stationary_law(rs)
-    alg = FreeAlgebra(max_words=EXPANDED_MAX_WORDS)
+    alg = FreeAlgebra(max_words=EXPANDED_MAX_WORDS)  # replaced by the solving algebra when the mean is derived
     notes: list = []
     mean = cond = None
     if not rs.is_markov:
@@ -111,17 +111,12 @@ def compile_random(rs: RandomSpec) -> RandomCompiled:
         ebar = [padd(*[pscale(v[a], p) for v, p in zip(psi, law) if v[a]]) for a in range(K)]
         R = live(Ebar)
         mean_map, mean_offset = Ebar, ebar
-        try:
-            A = [[padd(dict(P_ONE) if a == b else {}, Ebar[a][b], signs=(1, -1)) for b in R] for a in R]
-            zR = eliminate(alg, A, [ebar[a] for a in R])
-            mean = [{} for _ in range(K)]
-            for k, a in enumerate(R):
-                mean[a] = zR[k]
-            for o in range(K):
-                if o not in R:
-                    mean[o] = alg.reduce_poly(padd(*[pmul(Ebar[o][a], mean[a]) for a in R], ebar[o]))
-        except TooLarge:
-            notes.append(f"the stationary mean exceeds {EXPANDED_MAX_WORDS} words expanded: given by its equation")
+        sol = _solve(Ebar, ebar)
+        if sol is None:
+            notes.append("the stationary mean: no elimination order gave a form that reduces to 0 "
+                         f"(or it exceeds {EXPANDED_MAX_WORDS} words): given by its equation")
+        else:
+            alg, mean = sol
     else:
         P = rs.P
         # unknown (l, a) = block a of q_l; q_l = sum_j P[j,l] (Phi_j q_j + pi_j psi_j)
@@ -131,20 +126,14 @@ def compile_random(rs: RandomSpec) -> RandomCompiled:
                for l in range(n) for a in range(K)]
         R = live(big)
         mean_map, mean_offset = big, rhs
-        try:
-            A = [[padd(dict(P_ONE) if u == v else {}, big[u][v], signs=(1, -1)) for v in R] for u in R]
-            zR = eliminate(alg, A, [rhs[u] for u in R])
-            q: list = [None] * (n * K)
-            for k, u in enumerate(R):
-                q[u] = zR[k]
-            for u in range(n * K):
-                if q[u] is None:
-                    q[u] = alg.reduce_poly(padd(*[pmul(big[u][v], q[v]) for v in R], rhs[u]))
+        sol = _solve(big, rhs)
+        if sol is None:
+            notes.append("the conditional first moments: no elimination order gave a form that reduces to 0 "
+                         f"(or they exceed {EXPANDED_MAX_WORDS} words): given by their equations")
+        else:
+            alg, q = sol
             cond = [[q[l * K + a] for a in range(K)] for l in range(n)]
             mean = [alg.reduce_poly(padd(*[cond[l][a] for l in range(n)])) for a in range(K)]
-        except TooLarge:
-            notes.append(f"the conditional first moments exceed {EXPANDED_MAX_WORDS} words expanded: "
-                         "given by their equations")
     res_self, res_gaps = [], []
     if mean is not None:
         for i in range(K):
@@ -158,6 +147,47 @@ def compile_random(rs: RandomSpec) -> RandomCompiled:
     second = second_moment_equations(rs, Phi, psi, noise, law, deviation)
     return RandomCompiled(rs, alg, Phi, psi, noise, law, mean_map, mean_offset, R, mean, cond, res_self, res_gaps,
                           deviation, second, time.perf_counter() - t0, notes)
+
+
+# Elimination orders tried for the first moments: the rewriting of nested formal inverses is not
+# confluent, so one order can leave an identity unreduced where another settles it (each try is cheap).
+MAX_ORDERS = 6
+
+
+def _orders(R: tuple) -> list:
+    out = [tuple(R), tuple(reversed(R))]
+    out += [tuple(R[k:] + R[:k]) for k in range(1, len(R))]
+    seen: list = []
+    for o in out:
+        if o not in seen:
+            seen.append(o)
+    return seen[:MAX_ORDERS]
+
+
+def _solve(Amap: list, rhs: list):
+    """``x = Amap x + rhs`` by block elimination over the live columns, in the first order whose
+    solution substituted back reduces to 0 in its algebra; ``(alg, x)`` or None."""
+    R = live(Amap)
+    m = len(Amap)
+    for order in _orders(R):
+        alg = FreeAlgebra(max_words=EXPANDED_MAX_WORDS)
+        try:
+            A = [[padd(dict(P_ONE) if u == v else {}, Amap[u][v], signs=(1, -1)) for v in order] for u in order]
+            xR = eliminate(alg, A, [rhs[u] for u in order])
+            x: list = [None] * m
+            for k, u in enumerate(order):
+                x[u] = xR[k]
+            for u in range(m):
+                if x[u] is None:
+                    x[u] = alg.reduce_poly(padd(*[pmul(Amap[u][v], x[v]) for v in R], rhs[u]))
+            ok = all(not alg.reduce_poly(padd(x[u], *[pmul(Amap[u][v], x[v]) for v in range(m) if Amap[u][v]],
+                                              rhs[u], signs=[1] + [-1] * (sum(1 for v in range(m) if Amap[u][v]) + 1)))
+                     for u in range(m))
+        except (TooLarge, ValueError):
+            continue
+        if ok:
+            return alg, x
+    return None
 
 
 def sandwich(Phi: list, X, a: int, b: int) -> dict:
