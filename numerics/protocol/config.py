@@ -16,10 +16,12 @@ from numerics.agents.gd import GDAgent
 from numerics.io import jsonio, validate
 from numerics.io.errors import InputError
 from numerics.io.schema import check_version
+from numerics.protocol import random_spec
+from numerics.protocol.random_spec import RandomProtocol
 from numerics.protocol.spec import Protocol, parse as parse_protocol
 
 TOP_KEYS = {"agents", "initial_message", "schema_version", "protocol"}
-AGENT_KEYS = {"name", "prompt", "geometry", "target", "preconditioner", "steps_per_turn"}
+AGENT_KEYS = {"name", "prompt", "geometry", "target", "preconditioner", "steps_per_turn", "noise"}
 PROMPT_KEYS = {"X", "y"}
 # M^s is formed by repeated squaring (predict), so only simulate pays per step; it has
 # its own bound on the total number of steps (numerics.protocol.simulate.MAX_AGENT_STEPS).
@@ -34,11 +36,21 @@ class System:
 
     agents: tuple[GDAgent, ...]
     initial_message: np.ndarray
-    protocol: Protocol | None = None  # None: the round robin
+    protocol: Protocol | None = None  # None: the round robin (or a random protocol, below)
+    random: RandomProtocol | None = None  # the ``protocol.random`` schedule (then ``protocol`` is None)
+    noise: tuple[np.ndarray | None, ...] = ()  # per agent: covariance S_i of the noise on its messages
 
     @property
     def d(self) -> int:
         return self.agents[0].d
+
+    def noise_stack(self) -> np.ndarray | None:
+        """Every agent's noise covariance (K, d, d) (zeros for an agent without ``noise``), or None
+        when no agent has ``noise``."""
+        if not any(S is not None for S in self.noise):
+            return None
+        d = self.d
+        return np.stack([np.zeros((d, d)) if S is None else S for S in self.noise])
 
     @property
     def names(self) -> list[str]:
@@ -138,6 +150,36 @@ def default_preconditioner(name: str, geom: prompts.Geometry) -> np.ndarray:
     return np.eye(geom.d) / lam
 
 
+def parse_noise(name: str, value, d: int) -> np.ndarray:
+    """An agent's ``noise``: a number ``sigma^2 >= 0`` (meaning ``sigma^2 I``) or a PSD d x d covariance
+    ``S_i`` of the zero-mean Gaussian noise added to every message the agent writes (C15)."""
+    where = f"{name}.noise"
+    if isinstance(value, bool):
+        raise InputError(where, value, "must be a number sigma^2 >= 0 or a PSD d x d covariance")
+    if isinstance(value, (int, float)):
+        x = float(value)
+        if not np.isfinite(x) or x < 0:
+            raise InputError(where, value, "must be a finite variance sigma^2 >= 0")
+        return x * np.eye(d)
+    return validate.psd(where, value, d)
+
+
+def noises(raw, names, d: int) -> tuple[np.ndarray | None, ...]:
+    """Each agent's parsed ``noise`` (None where it has none), in list order."""
+    return tuple(None if "noise" not in a else parse_noise(n, a["noise"], d)
+                 for n, a in zip(names, raw["agents"]))
+
+
+def parse_any_protocol(raw, names, d: int, v0) -> tuple[Protocol | None, RandomProtocol | None]:
+    """The ``protocol`` object: ``rounds`` gives a :class:`Protocol`, ``random`` a
+    :class:`~numerics.protocol.random_spec.RandomProtocol`; both is an error."""
+    if isinstance(raw, dict) and "random" in raw:
+        if "rounds" in raw:
+            raise InputError("protocol", sorted(raw), "has both 'rounds' and 'random': give one of them")
+        return None, random_spec.parse(raw, names, d, v0)
+    return parse_protocol(raw, names, d, v0), None
+
+
 def parse(raw) -> System:
     """Validate a decoded CONFIG.json object and build the system (a missing preconditioner
     defaults to :func:`default_preconditioner`)."""
@@ -147,10 +189,11 @@ def parse(raw) -> System:
         GDAgent(name, geom, default_preconditioner(name, geom) if g is None
                 else validate.preconditioner(f"{name}.preconditioner", g, d), steps)
         for name, geom, g, steps in parsed)
-    proto = None
+    names = [a.name for a in agents]
+    proto, rand = None, None
     if "protocol" in raw:  # optional; without it the round robin, unchanged
-        proto = parse_protocol(raw["protocol"], [a.name for a in agents], d, v0)
-    return System(agents=agents, initial_message=v0, protocol=proto)
+        proto, rand = parse_any_protocol(raw["protocol"], names, d, v0)
+    return System(agents=agents, initial_message=v0, protocol=proto, random=rand, noise=noises(raw, names, d))
 
 
 def load(path) -> System:
@@ -199,6 +242,8 @@ class ExactSystem:
     agents: tuple[ExactAgent, ...]
     initial_message: list
     protocol: Protocol | None = None  # weights keep their decimal text; None: the round robin
+    random: RandomProtocol | None = None  # probabilities keep their text in P_raw
+    noise: tuple[np.ndarray | None, ...] = ()
 
     @property
     def d(self) -> int:
@@ -233,11 +278,11 @@ def parse_exact(raw) -> ExactSystem:
         Gamma = [[g if i == j else 0 for j in range(d)] for i in range(d)] if not isinstance(g, list) else g
         agents.append(ExactAgent(name, geom, Gamma, _steps_))
     v0 = raw.get("initial_message", [0] * d)
-    proto = None
+    proto, rand = None, None
+    names = [a.name for a in agents]
     if "protocol" in raw:
-        proto = parse_protocol(raw["protocol"], [a.name for a in agents], d,
-                               validate.vector("initial_message", v0, d))
-    return ExactSystem(tuple(agents), v0, proto)
+        proto, rand = parse_any_protocol(raw["protocol"], names, d, validate.vector("initial_message", v0, d))
+    return ExactSystem(tuple(agents), v0, proto, rand, noises(raw, names, d))
 
 
 def load_exact(path) -> ExactSystem:

@@ -23,6 +23,7 @@ from fractions import Fraction
 import numpy as np
 
 from numerics.dynamics import closed_forms
+from numerics.io.errors import InputError
 from numerics.protocol import evaluate
 from numerics.protocol.evaluate import CONVERGENCE_MARGIN
 from numerics.protocol.spec import Protocol, round_robin
@@ -32,7 +33,14 @@ UNINFORMED_REL_TOL = 1e-12
 
 
 def of(system) -> Protocol:
-    """The protocol of a config: its ``protocol`` key, else its round robin (C17)."""
+    """The protocol of a config: its ``protocol`` key, else its round robin (C17).
+
+    A random protocol (``system.random``) has no single round map: the commands that support it
+    read it themselves (:mod:`numerics.protocol.random_moments`); every other one refuses here.
+    """
+    if getattr(system, "random", None) is not None:
+        raise InputError("protocol.random", f"{system.random.n_alt} alternatives",
+                         "this command handles deterministic protocols ('rounds') only")
     if system.protocol is not None:
         return system.protocol
     return round_robin([a.name for a in system.agents], system.initial_message)

@@ -99,42 +99,45 @@ def _pairs(where: str, value) -> list:
     raise InputError(where, value, "must be a JSON object mapping agent names to listening weights")
 
 
-def build(rounds, names: Sequence[str], d: int, initial_message, initial_messages=None) -> Protocol:
-    """Validate phases (and optional per-agent initial messages) and build a :class:`Protocol`.
+def build_phases(rounds, names: Sequence[str], where: str = "protocol.rounds", allow_empty: bool = False
+                 ) -> tuple[tuple[tuple[int, tuple[tuple[int, float], ...]], ...], ...]:
+    """Validate a list of phases (``where`` names it in errors) and return them as index tuples.
 
-    Errors (InputError): unknown agent, empty phase, non-finite weight, an agent listed
-    twice in a phase (or a source listed twice in a row, or in ``initial_messages``), an
-    agent that never speaks.
+    ``allow_empty``: an empty list is a round in which nobody speaks (an alternative of a random
+    protocol); a phase itself is never empty. Errors (InputError): unknown agent, empty phase,
+    non-finite weight, an agent listed twice in a phase (or a source twice in a row).
     """
-    if not isinstance(rounds, (list, tuple)) or not rounds:
-        raise InputError("protocol.rounds", rounds, "must be a non-empty list of phases")
+    if not isinstance(rounds, (list, tuple)) or (not rounds and not allow_empty):
+        raise InputError(where, rounds, "must be a non-empty list of phases")
     if len(rounds) > MAX_PHASES:
-        raise InputError("protocol.rounds", len(rounds), f"must have at most {MAX_PHASES} phases")
+        raise InputError(where, len(rounds), f"must have at most {MAX_PHASES} phases")
     phases = []
     for p, phase in enumerate(rounds):
-        where = f"protocol.rounds[{p}]"
-        pairs = _pairs(where, phase)
+        at = f"{where}[{p}]"
+        pairs = _pairs(at, phase)
         if not pairs:
-            raise InputError(where, phase, "is an empty phase: list at least one agent that speaks")
+            raise InputError(at, phase, "is an empty phase: list at least one agent that speaks")
         seen, out = set(), []
         for listener, row in pairs:
-            i = _index(names, f"{where} agent", listener)
+            i = _index(names, f"{at} agent", listener)
             if i in seen:
-                raise InputError(f"{where} agent", listener, "is listed twice in one phase")
+                raise InputError(f"{at} agent", listener, "is listed twice in one phase")
             seen.add(i)
             sources, row_out = set(), []
-            for source, w in _pairs(f"{where}.{listener}", row):
-                j = _index(names, f"{where}.{listener} source", source)
+            for source, w in _pairs(f"{at}.{listener}", row):
+                j = _index(names, f"{at}.{listener} source", source)
                 if j in sources:
-                    raise InputError(f"{where}.{listener} source", source, "is listed twice")
+                    raise InputError(f"{at}.{listener} source", source, "is listed twice")
                 sources.add(j)
-                row_out.append((j, _weight(f"{where}.{listener}.{source}", w)))
+                row_out.append((j, _weight(f"{at}.{listener}.{source}", w)))
             out.append((i, tuple(row_out)))
         phases.append(tuple(out))
-    speaking = {i for phase in phases for i, _ in phase}
-    for k, n in enumerate(names):
-        if k not in speaking:
-            raise InputError("protocol agent", n, "never speaks: every agent must appear in at least one phase")
+    return tuple(phases)
+
+
+def initial_state(names: Sequence[str], d: int, initial_message, initial_messages=None) -> np.ndarray:
+    """Every agent's message before the first round (K, d): ``initial_message`` for all, replaced per
+    agent by ``initial_messages`` (a JSON object, or from Python a list of pairs)."""
     initial = np.tile(validate.vector("initial_message", initial_message, d), (len(names), 1))
     if initial_messages is not None:
         given: set[int] = set()
@@ -144,7 +147,22 @@ def build(rounds, names: Sequence[str], d: int, initial_message, initial_message
                 raise InputError("protocol.initial_messages agent", n, "is listed twice")
             given.add(k)
             initial[k] = validate.vector(f"protocol.initial_messages.{n}", v, d)
-    return Protocol(tuple(names), tuple(phases), initial)
+    return initial
+
+
+def build(rounds, names: Sequence[str], d: int, initial_message, initial_messages=None) -> Protocol:
+    """Validate phases (and optional per-agent initial messages) and build a :class:`Protocol`.
+
+    Errors (InputError): those of :func:`build_phases`, an agent listed twice in
+    ``initial_messages``, an agent that never speaks.
+    """
+    phases = build_phases(rounds, names)
+    speaking = {i for phase in phases for i, _ in phase}
+    for k, n in enumerate(names):
+        if k not in speaking:
+            raise InputError("protocol agent", n, "never speaks: every agent must appear in at least one phase")
+    initial = initial_state(names, d, initial_message, initial_messages)
+    return Protocol(tuple(names), phases, initial)
 
 
 def parse(raw, names: Sequence[str], d: int, initial_message) -> Protocol:
