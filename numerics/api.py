@@ -165,7 +165,7 @@ def predict(config: ConfigSource, precision: int | None = None) -> Prediction:
     return Prediction.from_json(versioned(prediction.predict_precise(_exact(config), precision)))
 
 
-def simulate(config: ConfigSource, turns: int) -> Simulation:
+def simulate(config: ConfigSource, turns: int, seed: int | None = None, schedule: Any = None) -> Simulation:
     """Iterate the real agents (never a closed form) for ``turns`` rounds.
 
     Parameters
@@ -174,12 +174,19 @@ def simulate(config: ConfigSource, turns: int) -> Simulation:
         The config (see :func:`load_config`).
     turns : int
         Rounds; each agent speaks once per round (once per phase that lists it, under a protocol).
+    seed : int or None, optional
+        A random protocol's schedule and the agents' ``noise`` are drawn from this seed (default 0);
+        unused by a noiseless deterministic config.
+    schedule : list of int or None, optional
+        A random protocol only: replay this schedule (the 0-based alternative of each round, as the
+        ``schedule`` of an earlier result) instead of drawing one.
 
     Returns
     -------
     Simulation
         Per agent its ``messages`` (turns, d) and ``residual_norms``, the distance of each message to its
-        own target; ``to_pandas()`` gives one row per agent and turn.
+        own target; ``to_pandas()`` gives one row per agent and turn. With randomness, ``seed`` and (a
+        random protocol) ``schedule``.
 
     Examples
     --------
@@ -194,7 +201,7 @@ def simulate(config: ConfigSource, turns: int) -> Simulation:
     """
     from numerics.protocol import prediction
 
-    return Simulation.from_json(versioned(prediction.simulate_doc(load_config(config), turns)))
+    return Simulation.from_json(versioned(prediction.simulate_doc(load_config(config), turns, seed, schedule)))
 
 
 def derive_protocol(config: ConfigSource) -> DerivedProtocol:

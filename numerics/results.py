@@ -175,6 +175,11 @@ class Document:
         return replace(self, extra={**self.extra, key: value}, keys=keys)
 
 
+def _num(x: Any) -> str:
+    """A rate as printed by ``to_text``: decimal strings (``--precision``) as they are, floats to 6 digits."""
+    return x if isinstance(x, str) else f"{float(x):.6g}"
+
+
 def _require_pandas() -> Any:
     try:
         import pandas as pd
@@ -199,6 +204,9 @@ class AgentPrediction(Document):
         ``fixed_point - target``: how far the conversation leaves the agent from its objective.
     residual_norm : float, str or None
         The Euclidean norm of ``residual``.
+    covariance : numpy.ndarray, list or None
+        The stationary covariance of its end-of-round message (present only for a random protocol or
+        when some agent has ``noise``; ``None`` when the second moment does not converge).
 
     Examples
     --------
@@ -212,6 +220,9 @@ class AgentPrediction(Document):
     fixed_point: object = None
     residual: object = None
     residual_norm: object = None
+    covariance: object = None
+
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("covariance",)
 
 
 @dataclass(frozen=True, eq=False)
@@ -232,6 +243,11 @@ class Prediction(Document):
         Each agent's target, fixed point and residual, in speaking order.
     reason : str or None
         Why there is no fixed point (present only when ``converges`` is false).
+    mean_rate : float or str or None
+        Random protocols only: the spectral radius of the first-moment operator (the mean converges when
+        it is below 1; ``contraction_rate`` is then the mean-square rate).
+    schedule : dict or None
+        Random protocols only: ``kind`` (independent or markov), ``alternatives``, ``stationary_law``.
 
     Examples
     --------
@@ -250,12 +266,49 @@ class Prediction(Document):
     precision: str | None = None
     agents: dict[str, Any] = field(default_factory=dict)
     reason: str | None = None
+    mean_rate: object = None
+    schedule: dict[str, Any] | None = None
 
     NESTED: ClassVar[dict[str, type[Document]]] = {"agents": AgentPrediction}
     MAPPINGS: ClassVar[tuple[str, ...]] = ("agents",)
-    OPTIONAL: ClassVar[tuple[str, ...]] = ("reason",)
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("reason", "mean_rate", "schedule")
     WHAT: ClassVar[str] = "predict"
     INDENT: ClassVar[int | None] = 2
+
+    def to_text(self) -> str:
+        """A readable summary (``a2ad predict --text``): the rates, then per agent its fixed point (the
+        stationary mean for a random protocol), residual norm and, where present, covariance.
+
+        Examples
+        --------
+        >>> print(Prediction.from_json({"dimension": 1, "contraction_rate": 0.5, "mean_rate": 0.25,
+        ...     "converges": True, "precision": "float64", "agents": {"A": {"target": [1.0],
+        ...     "fixed_point": [0.75], "residual": [-0.25], "residual_norm": 0.25, "covariance": [[0.01]]}}}
+        ...     ).to_text())
+        contraction rate (mean-square, per round): 0.5
+        mean rate (first moment, per round):       0.25
+        converges: yes (float64)
+        A: stationary mean [0.75]  residual norm 0.25
+           covariance [[0.01]]
+        """
+        def vec(v: Any) -> str:
+            return "[" + ", ".join(x if isinstance(x, str) else f"{float(x):.6g}" for x in as_plain(v)) + "]"
+
+        rnd = self.mean_rate is not None
+        lines = [f"contraction rate{' (mean-square, per round)' if rnd else ''}: {_num(self.contraction_rate)}"]
+        if rnd:
+            lines.append(f"mean rate (first moment, per round):       {_num(self.mean_rate)}")
+        lines.append(f"converges: {'yes' if self.converges else 'no'} ({self.precision})")
+        if self.reason:
+            lines.append(f"reason: {self.reason}")
+        for name, a in self.agents.items():
+            fp = "null" if a.fixed_point is None else vec(a.fixed_point)
+            norm = "null" if a.residual_norm is None else _num(a.residual_norm)
+            lines.append(f"{name}: {'stationary mean' if rnd else 'fixed point'} {fp}  residual norm {norm}")
+            if a.covariance is not None:
+                rows = ", ".join(vec(r) for r in as_plain(a.covariance))
+                lines.append(f"{' ' * len(name)}  covariance [{rows}]")
+        return "\n".join(lines)
 
 
 # ---- simulate --------------------------------------------------------------------------------
@@ -302,9 +355,12 @@ class Simulation(Document):
 
     turns: int | None = None
     agents: dict[str, Any] = field(default_factory=dict)
+    seed: int | None = None
+    schedule: object = None
 
     NESTED: ClassVar[dict[str, type[Document]]] = {"agents": AgentRun}
     MAPPINGS: ClassVar[tuple[str, ...]] = ("agents",)
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("seed", "schedule")
     WHAT: ClassVar[str] = "simulate"
 
     def to_pandas(self) -> Any:

@@ -69,7 +69,7 @@ class RandomProtocol:
 
     def stationary(self) -> np.ndarray:
         """The stationary law ``pi`` of the alternatives (``p`` for independent draws)."""
-        return stationary_law(self.P)
+        return stationary_law(self.P) if self.markov else self.P[0].copy()
 
     def can_occur(self) -> np.ndarray:
         """Boolean (n,): alternatives drawn with positive probability in the long run."""

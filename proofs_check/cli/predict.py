@@ -1,4 +1,4 @@
-"""``a2ad predict CONFIG.json [--precision DIGITS]``: closed forms -> JSON on stdout."""
+"""``a2ad predict CONFIG.json [--precision DIGITS] [--text]``: closed forms -> JSON (or text) on stdout."""
 from __future__ import annotations
 
 import sys
@@ -11,10 +11,14 @@ def register(sub) -> None:
     p.add_argument("config", help="CONFIG.json (schema version 1, see README)")
     p.add_argument("--precision", type=int, default=None, metavar="DIGITS",
                    help="compute with mpmath at DIGITS significant digits (numbers printed as strings)")
+    p.add_argument("--text", action="store_true",
+                   help="print a readable summary (rates, fixed points or stationary means, covariances) "
+                        "instead of JSON")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     """Print :func:`numerics.api.predict`'s result: the API and the command are one code path."""
-    sys.stdout.write(api.predict(args.config, precision=args.precision).to_json() + "\n")
+    result = api.predict(args.config, precision=args.precision)
+    sys.stdout.write((result.to_text() if args.text else result.to_json()) + "\n")
     return 0
