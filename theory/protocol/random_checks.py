@@ -75,7 +75,7 @@ def residual_checks(rc: RandomCompiled) -> list[Check]:
 
 def centred_moment_check(rc: RandomCompiled) -> Check:
     """Raw second moment at ``S = C + mu mu^T`` minus ``mu mu^T`` minus the centred right side = ``r mu^T + mu r^T``."""
-    rs, K, nm = rc.rspec, rc.rspec.K, rc.names
+    K, nm = rc.rspec.K, rc.names
     mu = [letter(mean_letter(x)) for x in nm]
     S = lambda c, e: padd(letter(cov_block(nm[c], nm[e])), pmul(mu[c], ptranspose(mu[e])))  # noqa: E731
     r = [padd(*[pmul(rc.mean_map[a][b], mu[b]) for b in range(K) if rc.mean_map[a][b]], rc.mean_offset[a], mu[a],

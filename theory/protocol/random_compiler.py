@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import sympy as sp
 
@@ -69,8 +70,8 @@ class RandomCompiled:
     mean_map: list  # independent: E[Phi] (K x K); Markov: the block operator (nK x nK)
     mean_offset: list  # E[psi] (K), Markov: sum_j P[j,l] pi_j psi_j (nK)
     live: tuple
-    mean: list | None  # mu_i per agent (None: too large to expand)
-    cond_mean: list | None  # Markov: per alternative l, K blocks q_l
+    mean: Any  # list: mu_i per agent (None: too large to expand)
+    cond_mean: Any  # list or None; Markov: per alternative l, K blocks q_l
     residual_self: list
     residual_gaps: list
     deviation: list  # per alternative: K blocks d_k = Phi_k mu + psi_k - mu (mu letters)
@@ -89,8 +90,11 @@ def _scaled_sum(mats: list, coeffs) -> list:
             for a in range(K)]
 
 
-def compile_random(rs: RandomSpec) -> RandomCompiled:
-    """Derive the first and second moments of a random protocol (see the module text)."""
+def compile_random(rs: RandomSpec, derive_mean: bool = True) -> RandomCompiled:
+    """Derive the first and second moments of a random protocol (see the module text).
+
+    ``derive_mean=False`` stops after the maps and the moment equations (no elimination): for
+    callers that substitute a known candidate mean into the first-moment equation (R2)."""
     t0 = time.perf_counter()
     K, n = rs.K, rs.n
     maps = [compose_poly(Spec(rs.names, alt.phases)) for alt in rs.alternatives]
@@ -111,11 +115,11 @@ def compile_random(rs: RandomSpec) -> RandomCompiled:
         ebar = [padd(*[pscale(v[a], p) for v, p in zip(psi, law) if v[a]]) for a in range(K)]
         R = live(Ebar)
         mean_map, mean_offset = Ebar, ebar
-        sol = _solve(Ebar, ebar)
-        if sol is None:
+        sol = _solve(Ebar, ebar) if derive_mean else None
+        if sol is None and derive_mean:
             notes.append("the stationary mean: no elimination order gave a form that reduces to 0 "
                          f"(or it exceeds {EXPANDED_MAX_WORDS} words): given by its equation")
-        else:
+        elif sol is not None:
             alg, mean = sol
     else:
         P = rs.P
@@ -126,11 +130,11 @@ def compile_random(rs: RandomSpec) -> RandomCompiled:
                for l in range(n) for a in range(K)]
         R = live(big)
         mean_map, mean_offset = big, rhs
-        sol = _solve(big, rhs)
-        if sol is None:
+        sol = _solve(big, rhs) if derive_mean else None
+        if sol is None and derive_mean:
             notes.append("the conditional first moments: no elimination order gave a form that reduces to 0 "
                          f"(or they exceed {EXPANDED_MAX_WORDS} words): given by their equations")
-        else:
+        elif sol is not None:
             alg, q = sol
             cond = [[q[l * K + a] for a in range(K)] for l in range(n)]
             mean = [alg.reduce_poly(padd(*[cond[l][a] for l in range(n)])) for a in range(K)]
@@ -200,7 +204,7 @@ def sandwich(Phi: list, X, a: int, b: int) -> dict:
 def second_moment_equations(rs: RandomSpec, Phi, psi, noise, law, deviation) -> dict:
     """The right sides of the generalised Stein equation (see the module text), as word polynomials."""
     K, n, nm = rs.K, rs.n, rs.names
-    out = {}
+    out: dict = {}
     if not rs.is_markov:
         C = lambda c, e: letter(cov_block(nm[c], nm[e]))  # noqa: E731
         for a in range(K):

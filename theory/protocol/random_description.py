@@ -9,7 +9,7 @@ numbers or SymPy symbols; with independent draws and symbolic probabilities the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import sympy as sp
 
@@ -27,8 +27,8 @@ class RandomSpec:
     names: tuple[str, ...]
     alternatives: tuple[Spec, ...]
     labels: tuple[str, ...]
-    probabilities: tuple | None = None
-    P: tuple | None = None
+    probabilities: Any = None  # tuple of SymPy numbers or expressions, or None (Markov)
+    P: Any = None  # tuple of rows, or None (independent draws)
     noisy: tuple[str, ...] = ()
 
     @property

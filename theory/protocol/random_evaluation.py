@@ -15,6 +15,7 @@ derived object. Hypotheses: ``contraction_rate < 1`` for the covariance, ``mean_
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -73,7 +74,8 @@ def _poly(p: dict, table: dict, shape: tuple, scalars: dict) -> np.ndarray:
         val = np.eye(shape[0])
         for x in w:
             val = val @ table[x]
-        out = out + float(sp.sympify(c).xreplace(scalars) if not isinstance(c, (int, float)) else c) * (
+        cval = float(c) if not getattr(c, "free_symbols", None) else float(c.xreplace(scalars))
+        out = out + cval * (
             val if val.shape == shape else val.reshape(shape))
     return out
 
@@ -152,6 +154,8 @@ def derived_mean(rc: RandomCompiled, agents: dict, scalars: dict | None = None) 
     if rc.mean is None:
         raise ValueError("the mean was not expanded (too large)")
     sc = dict(scalars or {})
-    out = [evaluate(rc, from_poly(m), agents, scalars=sc)[:, 0] if m else
-           np.zeros(next(iter(agents.values()))[0].shape[0]) for m in rc.mean]
+    # evaluate() reads only .alg (the formal inverses), which RandomCompiled has
+    cp: Any = rc
+    d = next(iter(agents.values()))[0].shape[0]
+    out = [evaluate(cp, from_poly(m), agents, scalars=sc)[:, 0] if m else np.zeros(d) for m in rc.mean]
     return np.concatenate(out)
