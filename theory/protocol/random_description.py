@@ -15,7 +15,7 @@ import sympy as sp
 
 from theory.protocol.description import Spec, spec, weight
 
-__all__ = ["RandomSpec", "independent", "markov", "probability_symbols", "stationary_law"]
+__all__ = ["RandomSpec", "independent", "markov", "probability_symbols", "stationary_law", "from_numeric_random"]
 
 
 @dataclass(frozen=True)
@@ -96,3 +96,21 @@ def stationary_law(rs: RandomSpec) -> tuple:
     if not sol:
         raise ValueError("the chain has no unique stationary law (not irreducible)")
     return tuple(sp.factor(sol[0][x]) for x in pi)
+
+
+def from_numeric_random(rp) -> RandomSpec:
+    """The RandomSpec of a validated ``numerics.protocol.random_spec.RandomProtocol`` (duck-typed:
+    names, alternatives with index phases, labels, ``P``, ``markov``). Float probabilities become
+    the simplest fractions with the same double (:func:`theory.protocol.description.weight`); each
+    law is renormalised exactly so that it sums to 1 (JSON decimals sum to 1 only within 1e-9)."""
+    from theory.protocol.description import from_numeric
+
+    alts = tuple(from_numeric(a) for a in rp.alternatives)
+
+    def law(row) -> tuple:
+        w = [weight(float(x)) for x in row]
+        total = sp.Add(*w)
+        return tuple(x / total for x in w)
+    if rp.markov:
+        return RandomSpec(tuple(rp.names), alts, tuple(rp.labels), P=tuple(law(r) for r in rp.P))
+    return RandomSpec(tuple(rp.names), alts, tuple(rp.labels), probabilities=law(rp.P[0]))
