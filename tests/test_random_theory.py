@@ -115,3 +115,30 @@ def test_markov_law_and_bad_input():
         independent(["A"], [[], [{"A": {"A": 1}}]], [sp.Rational(1, 2), sp.Rational(1, 3)])
     with pytest.raises(ValueError, match="row 0"):
         markov(["A"], [[], [{"A": {"A": 1}}]], [[1, 1], [0, 1]])
+
+
+def test_derive_cli_on_a_random_config(tmp_path, capsys):
+    import json
+    from pathlib import Path
+
+    from proofs_check.cli import main as cli
+    example = Path(__file__).resolve().parent.parent / "examples" / "random_wake_ups.json"
+    out = tmp_path / "d.json"
+    assert cli.main(["derive", "--protocol", str(example), "--format", "json", "--out", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["schema_version"] == 1 and doc["law"] == "independent" and len(doc["alternatives"]) == 4
+    assert all(c["holds"] for c in doc["checks"]) and set(doc["residuals"]) == {"A", "B"}
+    assert cli.main(["derive", "--protocol", str(example), "--format", "latex", "--out", str(tmp_path / "d.tex")]) == 0
+    assert "\\begin{document}" in (tmp_path / "d.tex").read_text()
+    capsys.readouterr()
+
+
+def test_report_refuses_an_unverified_derivation(monkeypatch):
+    from theory.protocol import random_report as RR
+    from theory.protocol.report import Unverified
+    from theory.protocol.result import Check
+    rc = compile_random(RG.wake_ups(sp.Rational(1, 2)))
+    assert RR.derived_random(rc)["schema_version"] == 1
+    monkeypatch.setattr(RR, "verify", lambda rc: [Check("planted", False, "x")])
+    with pytest.raises(Unverified, match="planted"):
+        RR.derived_random(rc)

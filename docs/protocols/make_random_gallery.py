@@ -1,4 +1,4 @@
-"""Regenerate the random-protocol gallery: examples/protocol_random_*.json, docs/protocols/random_*.rst and
+"""Regenerate the random-protocol gallery: examples/random_*.json, docs/protocols/random_*.rst and
 *.png, and docs/protocols/random_gallery.json (the table of derived values beside their Monte Carlo estimates).
 
 Run from the repository root: ``.venv/bin/python docs/protocols/make_random_gallery.py``.
@@ -74,10 +74,10 @@ def page(e: RG.RandomEntry, doc: dict, row: dict) -> str:
     title = e.title
     out = [title, "=" * len(title), "",
            f"**What randomness changes.** {e.changes}", "",
-           f"The protocol (``examples/protocol_random_{e.key}.json``, the numbers used below):", "",
-           f".. literalinclude:: ../../examples/protocol_random_{e.key}.json", "   :language: json", "",
+           f"The protocol (``examples/random_{e.key}.json``, the numbers used below):", "",
+           f".. literalinclude:: ../../examples/random_{e.key}.json", "   :language: json", "",
            "Derived by the random compiler (every protocol-specific object below is proved by substituting it "
-           "back, V1)::", "", f"   a2ad derive --protocol examples/protocol_random_{e.key}.json --format text", "",
+           "back, V1)::", "", f"   a2ad derive --protocol examples/random_{e.key}.json --format text", "",
            "Mean and mean-square rates per round, and the generalised Stein equation of the covariance:", "",
            ".. math::", "", "   " + doc["mean_square_condition"]["latex"], "",
            ".. math::", "", "   " + doc["stein_equation"]["latex"], ""]
@@ -138,7 +138,7 @@ def main() -> None:
     rows = {}
     for e in RG.entries():
         cfg = config_for(e)
-        (ROOT / "examples" / f"protocol_random_{e.key}.json").write_text(json.dumps(cfg, indent=2) + "\n")
+        (ROOT / "examples" / f"random_{e.key}.json").write_text(json.dumps(cfg, indent=2) + "\n")
         system = config.parse(cfg)
         d = system.agents[0].w_star.shape[0]
         names = list(e.instance.names)
