@@ -24,8 +24,8 @@ import matplotlib  # noqa: E402
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-
 from make_gallery import AGENTS  # noqa: E402
+
 from numerics.protocol import config  # noqa: E402
 from numerics.protocol.random_simulate import monte_carlo  # noqa: E402
 from proofs_check.claims.r_random import _raw  # noqa: E402
@@ -150,7 +150,8 @@ def main() -> None:
         wst = np.concatenate([a.w_star for a in system.agents])
         row = {"contraction_rate": th.contraction_rate, "contraction_rate_mc": ms_mc,
                "mean_rate": th.mean_rate, "mean_rate_mc": mean_mc,
-               "plateau": float(np.linalg.norm(th.mean - wst)), "plateau_mc": float(np.linalg.norm(z.mean(axis=0) - wst)),
+               "plateau": float(np.linalg.norm(th.mean - wst)),
+               "plateau_mc": float(np.linalg.norm(z.mean(axis=0) - wst)),
                "spread": float(np.trace(th.covariance)), "spread_mc": float(np.trace(np.cov(z, rowvar=False)))}
         rows[e.key] = row
         figure(e, names, th, z, HERE / f"random_{e.key}.png", d)
