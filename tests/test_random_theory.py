@@ -142,3 +142,42 @@ def test_report_refuses_an_unverified_derivation(monkeypatch):
     monkeypatch.setattr(RR, "verify", lambda rc: [Check("planted", False, "x")])
     with pytest.raises(Unverified, match="planted"):
         RR.derived_random(rc)
+
+
+def _check(claim, raw):
+    from proofs_check.check.run import check_config
+    return check_config(claim, raw, [])
+
+
+def _two_speaker_cfg():
+    return {"agents": [{"name": "A", "geometry": [[1.0, 0.0], [0.0, 0.3]], "target": [1.0, 0.0], "preconditioner": 0.8},
+                       {"name": "B", "geometry": [[0.4, 0.1], [0.1, 1.0]], "target": [0.0, 1.0],
+                        "preconditioner": 0.7}],
+            "initial_message": [0.0, 0.0],
+            "protocol": {"random": [{"probability": 0.3, "rounds": [{"A": {"B": 1.0}}]},
+                                    {"probability": 0.7, "rounds": [{"B": {"A": 1.0}}]}]}}
+
+
+def test_check_random_claims_on_a_config():
+    import json
+    from pathlib import Path
+    raw = json.loads((Path(__file__).resolve().parent.parent / "examples" / "random_gossip_ring.json").read_text())
+    for claim in ("R1", "R2", "R3"):
+        assert _check(claim, raw).exit_status == 0, claim
+    assert _check("R4", _two_speaker_cfg()).exit_status == 0
+    assert _check("R4", raw).exit_status == 3  # not the two-speaker protocol
+
+
+def test_check_catches_a_planted_wrong_covariance(monkeypatch):
+    from proofs_check.check import random_claims as RC
+    real = RC._derived
+
+    def planted(inst):
+        rc, nu, m = real(inst)
+        return rc, nu, dataclasses.replace(m, covariance=1.1 * m.covariance)
+    monkeypatch.setattr(RC, "_derived", planted)
+    import json
+    from pathlib import Path
+    raw = json.loads((Path(__file__).resolve().parent.parent / "examples" / "random_gossip_ring.json").read_text())
+    assert _check("R1", raw).exit_status == 1  # the gossip ring has spread: 1.1 C is caught
+    assert _check("R2", _two_speaker_cfg()).exit_status == 0  # two speakers hearing each other: no spread
