@@ -664,6 +664,32 @@ def r4_v6(profile: Profile) -> Outcome:
                      "rho(M_B M_A) <= 0.95: random mean-square rate per turn >= round robin's per turn")
 
 
+# A refuting instance in mean square for K = 3 (found by a random search over transfers of any sign with
+# rho(M_i) <= 0.97, rounded to two decimals): the group chat (speaker hears the last speaker, uniform
+# frequencies) against the round robin A, B, C. Realised by agents with H_i = I, Gamma_i = I - M_i.
+GROUP_CHAT_FASTER = {"A": [[0.77, 0.48], [0.39, 0.04]], "B": [[-0.30, -0.88], [1.09, 0.07]],
+                     "C": [[-0.19, 0.01], [-0.21, 0.97]]}
+# Two float64 computations of the same spectral radius (derived operator, numerics' independent one).
+RATE_TOL = 1e-9
+
+
+def r4_v4(profile: Profile) -> Outcome:
+    """The group-chat instance: derived mean-square rate per turn (and numerics' independent value)
+    below the round robin's per-turn rate; error = excess of the random rate over the round robin's,
+    plus the disagreement of the two computations (0 when the refutation holds)."""
+    from numerics.protocol.random_moments import moments as nmoments
+    rc = gallery("group_chat")
+    M = {k: np.array(v) for k, v in GROUP_CHAT_FASTER.items()}
+    ag = {k: {"M": M[k], "w": np.zeros(2)} for k in M}
+    th = theory_moments(rc, ag)
+    ref = nmoments(np.stack([M[k] for k in "ABC"]), np.zeros((3, 2)), _rp(rc.rspec, 2))
+    rr = float(np.abs(np.linalg.eigvals(M["C"] @ M["B"] @ M["A"])).max()) ** (1 / 3)
+    err = max(0.0, th.contraction_rate - rr) + abs(th.contraction_rate - ref.contraction_rate)
+    return Outcome(err, RATE_TOL, 1, f"group chat mean-square rate per turn {th.contraction_rate:.6f} (numerics "
+                   f"{ref.contraction_rate:.6f}) < round robin A, B, C per turn {rr:.6f}: random is faster here",
+                   power="a rate on the wrong side of the round robin's leaves an excess of order 0.1, 1e8 bars")
+
+
 CLAIMS = [
     Claim("R1", "Random protocols: mean-square convergence iff the second-moment rate is below 1",
           ("independent draws or an irreducible aperiodic chain", "I - E[Phi] invertible for the mean"),
@@ -675,5 +701,5 @@ CLAIMS = [
           {"V1": r3_v1, "V4": r3_v4, "V5": r3_v5}),
     Claim("R4", "Random speaker vs round robin at the same speaking frequencies, per turn",
           ("K = 2, each speaker hears the other", "rho(M_B M_A) <= 1 for the proved direction"), cite("R4"),
-          "lower", {"V1": r4_v1, "V6": r4_v6}),
+          "lower", {"V1": r4_v1, "V4": r4_v4, "V6": r4_v6}),
 ]

@@ -331,10 +331,13 @@ STATEMENTS.update({
                    r"repeating an alternative changes nothing, so the random schedule is the round robin slowed by "
                    r"a random time change, and its mean-square rate per turn is at least "
                    r"$\rho(M_B M_A)^{1/2}$ when $\rho(M_B M_A) \le 1$."),
-        ("refuted", r"In the mean the random schedule can be faster: $M_A = 9/10$, $M_B = -9/10$, $p = 1/2$ give "
-                    r"mean rate $\sqrt{181}/20 \approx 0.673 < 0.9$."),
-        ("conjecture", r"For $K \ge 3$ (random speaker or group chat against the round robin) no ordering is "
-                       r"proved; it is left as a conjecture.")],
+        ("refuted", r"Neither ordering holds in general: in the mean the random schedule can be faster "
+                    r"($M_A = 9/10$, $M_B = -9/10$, $p = 1/2$: mean rate $\sqrt{181}/20 \approx 0.673 < 0.9$), and "
+                    r"for $K = 3$ a group chat (the speaker hears the last speaker, uniform frequencies) can be faster "
+                    r"in mean square than the round robin A, B, C (an instance with rates 0.744 and 0.854 per turn)."),
+        ("conjecture", r"Conjecture, not proved: a random speaker who always hears its predecessor, at uniform "
+                       r"frequencies, is never faster in mean square per turn than the round robin (no "
+                       r"counterexample in a random search over $K = 3$).")],
         [("two_agents", r"$K = 2$, each speaker hears the other"), ("stable", r"$\rho(M_B M_A) \le 1$")]),
 })
 
