@@ -235,11 +235,11 @@ def derive_protocol(config: ConfigSource) -> DerivedProtocol:
     >>> all(c["holds"] for c in d.checks)
     True
     """
-    from numerics.protocol import spec as nproto
+    from numerics.protocol import engine
     from theory.protocol import compiler as P, report
 
     system = load_config(config)
-    proto = system.protocol or nproto.round_robin(system.names, system.initial_message)
+    proto = engine.of(system)  # the round robin without a protocol; a random protocol is refused there
     try:
         cp = P.compile_protocol(P.from_numeric(proto))
     except P.TooLarge as exc:
@@ -464,7 +464,10 @@ def stationary_covariance(config: ConfigSource, noise: ArrayLike | dict[str, Arr
     Agent i emits ``T_i(w) + eta_i``, ``Cov eta_i = S_i``, independent across agents and turns.
     Round robin: ``P_i = J_i P_i J_i^T + Q_i`` at agent i's turn (for two agents
     ``P_B = J_B P_B J_B^T + M_B S_A M_B^T + S_B``); under a protocol, the covariance at the end
-    of a round (Lyapunov equation of the round map). Hypothesis: ``rho < 1``.
+    of a round (Lyapunov equation of the round map); under a random protocol, the stationary
+    covariance of its schedule and this noise (:mod:`numerics.protocol.random_moments`, which adds
+    the spread the schedule itself creates). Hypothesis: ``rho < 1`` (the mean-square rate for a
+    random protocol).
 
     Parameters
     ----------
@@ -504,7 +507,17 @@ def stationary_covariance(config: ConfigSource, noise: ArrayLike | dict[str, Arr
     M, _ = prediction.stacked_finite(system)
     if S.shape != M.shape:
         raise InputError("noise covariances S", S.shape, f"must have shape {M.shape} (one d x d per agent)")
-    if system.protocol is None:
+    if system.random is not None:  # a random protocol: the second moments of its schedule, with this noise
+        from numerics.protocol import random_moments
+
+        for k, name in enumerate(names):
+            validate.psd(f"noise covariance of {name}", S[k])
+        c = np.stack([a.c for a in system.agents])
+        mom = random_moments.moments(M, c, system.random, S)
+        if mom.covariance is None:
+            raise InputError("mean-square rate", mom.contraction_rate, "must be < 1: no stationary covariance")
+        P = mom.covariance
+    elif system.protocol is None:
         P = lyapunov.stationary_covariances(M, S)
     else:
         from numerics.fit import protocol_fit

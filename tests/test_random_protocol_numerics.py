@@ -244,9 +244,10 @@ def _two_agents(extra=None, noise_a=None):
     return raw
 
 
+@pytest.mark.parametrize("rounds", [[{"A": {"B": 1.0}}, {"B": {"A": 0.7, "B": 0.3}}],
+                                    [{"A": {"B": 1.0}}, {"B": {"A": 1.0}}]])  # the round robin: C1, C2, C15 path
 @pytest.mark.parametrize("noise", [None, 0.04, [[0.02, 0.01], [0.01, 0.03]]])
-def test_one_alternative_is_the_deterministic_protocol(noise):
-    rounds = [{"A": {"B": 1.0}}, {"B": {"A": 0.7, "B": 0.3}}]
+def test_one_alternative_is_the_deterministic_protocol(noise, rounds):
     det = prediction.predict(config.parse(_two_agents({"rounds": rounds}, noise)))
     rnd = prediction.predict(config.parse(_two_agents({"random": [{"probability": 1.0, "rounds": rounds}]}, noise)))
     assert abs(rnd["contraction_rate"] - det["contraction_rate"]) <= RATE_TOL
@@ -541,6 +542,14 @@ def test_bad_schedules_exit_2(tmp_path, capsys, text, quantity):
     assert quantity in line, line
 
 
+def test_schedule_starting_where_the_initial_law_is_zero_exits_2(tmp_path, capsys):
+    chain = {"random": _chain([{"y": 1.0}, {"x": 0.5, "y": 0.5}]), "initial": {"x": 1.0}}
+    path = _write(tmp_path, _two_agents(chain))
+    assert "--schedule[0] = 1" in cli_error(capsys, ["simulate", path, "--turns", "2", "--schedule", "[1, 0]"])
+    assert cli.main(["simulate", path, "--turns", "2", "--schedule", "[0, 1]"]) == 0
+    capsys.readouterr()
+
+
 def test_schedule_for_a_deterministic_config_exits_2(tmp_path, capsys):
     path = _write(tmp_path, _two_agents())
     assert "--schedule" in cli_error(capsys, ["simulate", path, "--turns", "2", "--schedule", "[0, 0]"])
@@ -626,3 +635,113 @@ def test_docs_random_protocol_example_works_as_written(tmp_path, capsys):
     assert rel(doc["agents"]["A"]["covariance"], cov[:2, :2]) <= COV_TOL
     assert cli.main(["simulate", path, "--turns", "20", "--seed", "3"]) == 0
     assert len(json.loads(capsys.readouterr().out)["schedule"]) == 20
+
+
+# ------------------------------------------------------------------ the large-instance paths
+
+def _bench_like(K, d, n_alt, seed=0):
+    """K agents, n_alt alternatives of random speakers or gossip pairs, a random dense Markov chain."""
+    rng = np.random.default_rng(seed)
+    names = [chr(ord("A") + k) for k in range(K)]
+    agents = []
+    for n in names:
+        B = rng.standard_normal((d, d))
+        H = B @ B.T / d + np.eye(d)
+        agents.append({"name": n, "geometry": H.tolist(), "target": rng.standard_normal(d).tolist(),
+                       "preconditioner": (np.eye(d) / np.linalg.eigvalsh(H)[-1]).tolist()})
+    labels = [f"s{k}" for k in range(n_alt)]
+    alts = []
+    for k in range(n_alt):
+        a, b = (k % K, (k + 1) % K)
+        alts.append({"name": labels[k], "rounds": [{names[a]: {names[b]: 0.7, names[a]: 0.3}}],
+                     "next": dict(zip(labels, rng.dirichlet(np.ones(n_alt)).tolist()))})
+    return {"schema_version": 1, "agents": agents, "protocol": {"random": alts}}
+
+
+def test_arpack_and_gmres_at_default_thresholds():
+    """K = 3, d = 3, 4 alternatives (Markov): 324 second-moment unknowns, beyond DENSE_EIG_MAX, so the
+    mean-square rate comes from ARPACK; forced through GMRES as well."""
+    raw = _bench_like(3, 3, 4)
+    system = config.parse(raw)
+    assert 4 * 9 ** 2 > random_moments.DENSE_EIG_MAX
+    mean_rate, ms_rate, mu, cov = reference(system, system.random)
+    M, c = evaluate.stacked_finite(system)
+    old = random_moments.DENSE_MAX_UNKNOWNS
+    try:
+        random_moments.DENSE_MAX_UNKNOWNS = 100
+        mom = random_moments.moments(M, c, system.random)
+    finally:
+        random_moments.DENSE_MAX_UNKNOWNS = old
+    assert mom.solver == "gmres"
+    assert abs(mom.contraction_rate - ms_rate) <= RATE_TOL and abs(mom.mean_rate - mean_rate) <= RATE_TOL
+    assert rel(mom.mean, mu) <= MEAN_TOL and rel(mom.joint_covariance, cov) <= COV_TOL
+
+
+def test_gmres_stall_falls_back_to_dense_or_refuses(monkeypatch):
+    system = config.parse(_bench_like(2, 1, 3))
+    M, c = evaluate.stacked_finite(system)
+    monkeypatch.setattr(random_moments, "DENSE_MAX_UNKNOWNS", 0)
+    monkeypatch.setattr(random_moments, "ITERATIVE_RTOL", 1e-300)  # unreachable: GMRES reports no convergence
+    ref = reference(system, system.random)
+    mom = random_moments.moments(M, c, system.random)
+    assert mom.solver == "dense" and rel(mom.joint_covariance, ref[3]) <= COV_TOL
+    monkeypatch.setattr(random_moments, "DENSE_FALLBACK_UNKNOWNS", 0)
+    with pytest.raises(InputError, match="second-moment solve"):
+        random_moments.moments(M, c, system.random)
+
+
+def test_simulate_noisy_deterministic_config(tmp_path, capsys):
+    """Noise on a deterministic protocol: drawn from --seed (same seed, same messages; another seed,
+    other messages), no schedule printed; predict gains covariance only then."""
+    noisy, plain = _write(tmp_path, _two_agents(None, 0.05), "n.json"), _write(tmp_path, _two_agents(), "p.json")
+    runs = []
+    for seed in ("1", "1", "2"):
+        assert cli.main(["simulate", noisy, "--turns", "5", "--seed", seed]) == 0
+        runs.append(json.loads(capsys.readouterr().out))
+    assert "schedule" not in runs[0] and runs[0]["seed"] == 1
+    assert runs[0]["agents"] == runs[1]["agents"] and runs[0]["agents"] != runs[2]["agents"]
+    assert cli.main(["simulate", plain, "--turns", "5"]) == 0
+    clean = json.loads(capsys.readouterr().out)
+    assert "seed" not in clean and rel(clean["agents"]["A"]["messages"], runs[0]["agents"]["A"]["messages"]) > 1e-3
+    assert cli.main(["predict", plain]) == 0
+    assert "covariance" not in json.loads(capsys.readouterr().out)["agents"]["A"]
+
+
+@pytest.mark.parametrize("protocol", [MARKOV, dict(MARKOV, initial={"C speaks": 1.0}),
+                                      {"random": [{"probability": 0.25, "rounds": [AVERAGE]},
+                                                  {"probability": 0.75, "rounds": []}]}])
+def test_as_dict_round_trips(protocol):
+    rp = config.parse(_three(protocol)).random
+    again = random_spec.parse(rp.as_dict(), list(rp.names), 2, [0.0, 0.0])
+    assert again.labels == rp.labels and again.markov == rp.markov
+    assert np.array_equal(again.P, rp.P) and np.array_equal(again.initial_law, rp.initial_law)
+    assert [a.phases for a in again.alternatives] == [a.phases for a in rp.alternatives]
+    assert np.array_equal(again.initial, rp.initial)
+
+
+def test_api_stationary_covariance_and_derive_on_a_random_protocol(tmp_path, capsys):
+    from numerics import api
+
+    S = [[[0.02, 0.01], [0.01, 0.03]], [[0.0, 0.0], [0.0, 0.0]]]
+    noisy = _two_agents(SMALL_CHAIN, S[0])
+    system = config.parse(noisy)
+    _, _, _, cov = reference(system, system.random)
+    P = api.stationary_covariance(_two_agents(SMALL_CHAIN), {"A": S[0], "B": S[1]})
+    assert rel(P["A"], cov[:2, :2]) <= COV_TOL and rel(P["B"], cov[2:, 2:]) <= COV_TOL
+    path = _write(tmp_path, _two_agents(SMALL_CHAIN))
+    assert "protocol.random" in cli_error(capsys, ["derive", "--protocol", path, "--format", "text"])
+
+
+def test_zero_round_maps_on_the_iterative_paths(monkeypatch):
+    """Gamma = H^-1: every agent answers its own target at once, so every Phi_k = 0 and the moment
+    operators are zero (ARPACK's Krylov space collapses: the dense fallback answers)."""
+    raw = _two_agents({"random": _alts(0.5, 0.5)})
+    for a in raw["agents"]:
+        a["preconditioner"] = np.linalg.inv(a["geometry"]).tolist()
+    system = config.parse(raw)
+    monkeypatch.setattr(random_moments, "DENSE_EIG_MAX", 0)
+    monkeypatch.setattr(random_moments, "DENSE_MAX_UNKNOWNS", 0)
+    M, c = evaluate.stacked_finite(system)
+    mom = random_moments.moments(M, c, system.random)
+    assert mom.contraction_rate <= 1e-12 and mom.mean_rate <= 1e-12
+    assert rel(mom.mean, [[1.0, 0.0], [0.0, 1.0]]) <= MEAN_TOL and np.max(np.abs(mom.joint_covariance)) <= 1e-20
