@@ -181,3 +181,22 @@ def test_check_catches_a_planted_wrong_covariance(monkeypatch):
     raw = json.loads((Path(__file__).resolve().parent.parent / "examples" / "random_gossip_ring.json").read_text())
     assert _check("R1", raw).exit_status == 1  # the gossip ring has spread: 1.1 C is caught
     assert _check("R2", _two_speaker_cfg()).exit_status == 0  # two speakers hearing each other: no spread
+
+
+def test_noise_enters_where_the_noisy_agent_writes():
+    """Noisy A (S_A) in the dropped-links protocol: derived covariance vs numerics' independent one."""
+    from numerics.protocol.random_moments import moments as nmoments
+    rs = dataclasses.replace(RG.dropped_links(sp.Rational(1, 5)), noisy=("A",))
+    rc = compile_random(rs, derive_mean=False)
+    rng = np.random.default_rng(9)
+    ag = R.agents(rng, rs.names, 2)
+    S_A = np.array([[0.3, 0.1], [0.1, 0.2]])
+    th = moments(numeric(rc, {n: (a["M"], a["w"]) for n, a in ag.items()}, noise={"A": S_A}))
+    M = np.stack([ag[n]["M"] for n in rs.names])
+    c = np.stack([(np.eye(2) - ag[n]["M"]) @ ag[n]["w"] for n in rs.names])
+    ref = nmoments(M, c, R._rp(rs, 2), np.stack([S_A, np.zeros((2, 2))]))
+    assert np.allclose(th.covariance, ref.joint_covariance, atol=FLOAT_TOL)
+    assert np.trace(th.covariance) > 1e-3  # the noise spreads the plateau (the noiseless spread is 0 here)
+    quiet = compile_random(RG.dropped_links(sp.Rational(1, 5)), derive_mean=False)
+    noiseless = moments(numeric(quiet, {n: (a["M"], a["w"]) for n, a in ag.items()}))
+    assert np.trace(noiseless.covariance) < FLOAT_TOL
