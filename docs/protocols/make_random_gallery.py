@@ -98,7 +98,8 @@ def page(e: RG.RandomEntry, doc: dict, row: dict) -> str:
         out += ["The stationary mean is given by the conditional first-moment equations "
                 r":math:`q_l = \sum_j P_{jl} (\Phi_j q_j + \pi_j \psi_j)`, :math:`\mu = \sum_l q_l` "
                 "(" + "; ".join(doc["notes"]) + ").", ""]
-    out += ["How each alternative moves the mean (zero for every alternative iff the spread is zero, R2):", ""]
+    out += ["How the alternatives move the mean (the first three shown; zero for every alternative iff the "
+            "spread is zero, R2):", ""]
     for k, a in enumerate(doc["alternatives"][:3]):
         for nm, d in a["deviation"].items():
             if d["text"] != "0":
