@@ -14,11 +14,12 @@ LSA = ["L1", "L1b", "L2"]
 ADVERSARIAL_AND_HELPERS = ["C8", "C9", "C10", "C11", "C12", "C13", "C14", "C14b", "C16"]
 NOISE_AND_FITTING = ["C15", "C18"]
 PROTOCOLS = ["P1", "P2", "P3", "P4", "P5"]
+RANDOM = ["R1", "R2", "R3", "R4"]
 
 
 def test_every_registered_claim_is_required_to_pass_quick():
     """No claim is left out of test_claim_passes_quick."""
-    required = set(FOUNDATION + LSA + ADVERSARIAL_AND_HELPERS + NOISE_AND_FITTING + PROTOCOLS)
+    required = set(FOUNDATION + LSA + ADVERSARIAL_AND_HELPERS + NOISE_AND_FITTING + PROTOCOLS + RANDOM)
     assert {c.id for c in all_claims()} <= required
 
 
@@ -48,7 +49,7 @@ def test_status_rules():
         assert runner.run([_claim({"V1": ok, "V2": failing})], QUICK)["claims"][0]["status"] == "failed"
 
 
-@pytest.mark.parametrize("cid", FOUNDATION + LSA + ADVERSARIAL_AND_HELPERS + NOISE_AND_FITTING + PROTOCOLS)
+@pytest.mark.parametrize("cid", FOUNDATION + LSA + ADVERSARIAL_AND_HELPERS + NOISE_AND_FITTING + PROTOCOLS + RANDOM)
 def test_claim_passes_quick(cid):
     rep = runner.run(select([cid]), QUICK)
     methods = rep["claims"][0]["methods"]

@@ -152,7 +152,7 @@ def main() -> list[dict]:
              "algebra, the residuals in the gaps between targets, and the rate reduced to a d x d product",
              "where the protocol allows. ``M_i`` is an agent's per-turn transfer and ``K_i = I - M_i``.", "",
              ".. list-table::", "   :header-rows: 1", "", *table, "", ".. toctree::", "   :maxdepth: 1", "",
-             *[f"   {k}" for k in pages], ""]
+             *[f"   {k}" for k in pages], "   random_index", ""]  # random_index: make_random_gallery.py
     (HERE / "index.rst").write_text("\n".join(index))
     (HERE / "gallery.json").write_text(json.dumps(rows, indent=2) + "\n")
     return rows

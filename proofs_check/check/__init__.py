@@ -6,7 +6,8 @@ instance (:mod:`proofs_check.check.core`). tests/test_check.py checks the names 
 """
 from __future__ import annotations
 
-from proofs_check.check import claims_other, claims_pair
+from proofs_check.check import claims_other, claims_pair, random_claims
 from proofs_check.check.core import Proposition
 
-PROPOSITIONS: dict[str, Proposition] = {p.claim: p for p in claims_pair.PROPOSITIONS + claims_other.PROPOSITIONS}
+PROPOSITIONS: dict[str, Proposition] = {p.claim: p for p in claims_pair.PROPOSITIONS + claims_other.PROPOSITIONS
+                                         + random_claims.PROPOSITIONS}

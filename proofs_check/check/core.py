@@ -65,7 +65,7 @@ class Piece:
 @dataclass(frozen=True)
 class Proposition:
     claim: str
-    shape: str  # "pair", "agents", "protocol", "lsa": what build() needs from the config
+    shape: str  # "pair", "agents", "protocol", "lsa", "random": what build() needs from the config
     hypotheses: dict[str, Piece]
     conclusions: dict[str, Piece]
     params: dict[str, Param] = field(default_factory=dict)

@@ -36,6 +36,8 @@ def _shape(claim: str, system) -> None:
     shape = PROPOSITIONS[claim].shape
     if shape == "protocol" and system.protocol is None and claim != "P1":
         raise NotApplicable("the claim is about a protocol; the config has none (the round robin)")
+    if shape == "random" and getattr(system, "random", None) is None:
+        raise NotApplicable("the claim is about a random protocol; the config has no protocol.random")
 
 
 def not_applicable(claim: str, reason: str) -> Report:

@@ -16,14 +16,14 @@ __all__ = ["all_claims", "select", "validate"]
 
 def _claim_key(claim_id: str) -> tuple[int, int, str]:
     # L1 < L1b < L2 < C1 < C2 < ... < C17 (letter group, number, suffix)
-    order = {"L": 0, "C": 1}
+    order = {"L": 0, "C": 1, "P": 2, "R": 3}
     head, num, tail = claim_id[0], "", ""
     for ch in claim_id[1:]:
         if ch.isdigit() and not tail:
             num += ch
         else:
             tail += ch
-    return (order.get(head, 2), int(num or 0), tail)
+    return (order.get(head, 4), int(num or 0), tail)
 
 
 def all_claims() -> list[Claim]:

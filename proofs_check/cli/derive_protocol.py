@@ -33,6 +33,8 @@ def run(args) -> int:
     out = args.out or DEFAULT_OUT.get(args.format)
     # checked before any work
     path = outputs.check_path("--out", out, inputs=[args.protocol], force=args.force) if out else None
+    if getattr(api.load_config(args.protocol), "random", None) is not None:
+        return run_random(args, path)
     derived = api.derive_protocol(args.protocol)  # a step that does not verify: DerivationRefused
     if args.format == "latex":
         text = derived.to_latex(f"Derived theory of the protocol of {Path(args.protocol).name}")
@@ -49,4 +51,39 @@ def run(args) -> int:
     n = len(derived.checks)
     print(f"{path}: derived theory of {len(derived.agents)} agents, {len(derived.phases)} phases; "
           f"{n} identities, every one proved (V1)")
+    return 0
+
+
+def run_random(args, path) -> int:
+    """A config with ``protocol.random`` (R1-R3): theory.protocol.random_report, every formula proved (V1)."""
+    from numerics import api
+    from numerics.io import outputs
+    from numerics.io.errors import InputError
+    from proofs_check import __version__
+    from theory.protocol import random_report as RR
+    from theory.protocol.random_compiler import compile_random
+    from theory.protocol.random_description import from_numeric_random
+    from theory.protocol.report import Unverified
+
+    rp = api.load_config(args.protocol).random
+    try:
+        doc = RR.derived_random(compile_random(from_numeric_random(rp)))
+    except Unverified as exc:
+        raise InputError("protocol.random", Path(args.protocol).name, f"derivation refused: {exc}") from None
+    name = Path(args.protocol).name
+    if args.format == "latex":
+        text = RR.as_latex(doc, f"Derived theory of the random protocol of {name}")
+    elif args.format == "macros":
+        from theory.protocol.report import default_macro_prefix
+        text = RR.as_macros(doc, args.prefix or default_macro_prefix(Path(args.protocol).stem), name, __version__)
+    elif args.format == "json":
+        text = RR.as_json(doc) + "\n"
+    else:
+        text = RR.as_text(doc) + "\n"
+    if path is None:
+        sys.stdout.write(text)
+        return 0
+    outputs.write_text(path, text)
+    print(f"{path}: derived theory of a random protocol ({len(doc['agents'])} agents, "
+          f"{len(doc['alternatives'])} alternatives); {len(doc['checks'])} identities, every one proved (V1)")
     return 0

@@ -107,6 +107,19 @@ PROVENANCE: dict[str, Provenance] = {
     "P3": _extension("The repeated-speaker schedule is this package's protocol variant."),
     "P4": _extension("The anchored agent is this package's protocol variant."),
     "P5": _extension("The averaging debate is this package's protocol variant."),
+    "R1": Provenance(
+        "extension in this package", "a2a-dynamics (this package); Costa, Fragoso and Marques (2005)",
+        "Random protocols are this package's extension (the paper's abstract says nothing about random schedules); "
+        "mean-square stability through the Kronecker second-moment operator is the standard result for Markov "
+        "jump linear systems.", ("costa2005discrete",)),
+    "R2": _extension("Schedule invariance of random protocols is this package's extension (the paper's abstract "
+                     "says nothing about random schedules)."),
+    "R3": Provenance(
+        "extension in this package", "a2a-dynamics (this package); Boyd, Ghosh, Prabhakar and Shah (2006)",
+        "The spread a random schedule creates for agents with their own targets is this package's extension; "
+        "randomized gossip is analysed through second moments in the cited work.", ("boyd2006randomized",)),
+    "R4": _extension("The comparison of a random speaker with the round robin per turn is this package's "
+                     "extension (the paper's abstract says nothing about random schedules)."),
 }
 
 # Bibliography of the citations above (also in paper.bib).
@@ -127,6 +140,10 @@ REFERENCES = {
                    "Analysis 16(4), 1979.",
     "horn2013matrix": "R. A. Horn, C. R. Johnson. Matrix Analysis, 2nd edition. Cambridge University Press, 2013.",
     "anderson1979optimal": "B. D. O. Anderson, J. B. Moore. Optimal Filtering. Prentice-Hall, 1979.",
+    "costa2005discrete": "O. L. V. Costa, M. D. Fragoso, R. P. Marques. Discrete-Time Markov Jump Linear Systems. "
+                         "Springer, 2005.",
+    "boyd2006randomized": "S. Boyd, A. Ghosh, B. Prabhakar, D. Shah. Randomized gossip algorithms. IEEE "
+                          "Transactions on Information Theory 52(6), 2006.",
 }
 
 

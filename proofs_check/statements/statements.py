@@ -330,6 +330,48 @@ STATEMENTS: dict[str, Statement] = {
         [("rate", r"$\rho(\Phi) < 1$ for the fixed point")]),
 }
 
+# Random protocols (R1-R4, package extensions): each round alternative k, z -> Phi_k z + psi_k, is drawn
+# independently with probability p_k or by a Markov chain P. Appended here, after the dict, so that
+# other additions to STATEMENTS do not collide.
+STATEMENTS.update({
+    "R1": claim([
+        ("mean_square", r"From every initial state and alternative, $\mathbb{E}\|z_t - \mu\|^2 \to 0$ iff "
+                        r"$\rho\big(\sum_k p_k \Phi_k \otimes \Phi_k\big) < 1$ (Markov: the block operator "
+                        r"$P_{jl} \Phi_j \otimes \Phi_j$); the stationary covariance solves "
+                        r"$C = \sum_k p_k (\Phi_k C \Phi_k^{T} + d_k d_k^{T} + N_k)$, "
+                        r"$d_k = \Phi_k \mu + \psi_k - \mu$."),
+        ("mean", r"The mean converges under the weaker $\rho\big(\sum_k p_k \Phi_k\big) < 1$, to "
+                 r"$(I - \sum_k p_k \Phi_k)\, \mu = \sum_k p_k \psi_k$: an agent with $M_A = -13/10$ waking with "
+                 r"probability $1/2$ has mean rate $3/20$ and second-moment rate $269/200 > 1$.")],
+        [("law", "independent draws, or an irreducible aperiodic chain started anywhere"),
+         ("invertible", r"$I - \sum_k p_k \Phi_k$ invertible for the mean")]),
+    "R2": claim([
+        ("invariance", r"The stationary covariance of noiseless agents is zero iff every alternative that can occur "
+                       r"keeps the mean in place, $\Phi_k \mu + \psi_k = \mu$ (since $C \succeq \sum_k p_k d_k "
+                       r"d_k^{T}$)."),
+        ("same_average", r"A random speaker who always hears the same weighted average has the simultaneous "
+                         r"protocol's fixed point as its mean, whatever the probabilities; only the rate changes.")],
+        [("rate", r"mean-square rate $< 1$"), ("noiseless", "no agent adds noise")]),
+    "R3": claim([
+        ("spread", r"When who hears whom changes between alternatives (random gossip pairs, a speaker who hears "
+                   r"the last speaker), some $d_k \neq 0$, written in the gaps $w_j^* - w_i^*$ only, so noiseless "
+                   r"agents with distinct targets keep a nonzero stationary covariance.")],
+        [("rate", r"mean-square rate $< 1$"), ("targets", "distinct targets")]),
+    "R4": claim([
+        ("proved", r"Two agents, each speaker hearing the other, speaker drawn with probabilities $p, 1 - p$: "
+                   r"repeating an alternative changes nothing, so the random schedule is the round robin slowed by "
+                   r"a random time change, and its mean-square rate per turn is at least "
+                   r"$\rho(M_B M_A)^{1/2}$ when $\rho(M_B M_A) \le 1$."),
+        ("refuted", r"Neither ordering holds in general: in the mean the random schedule can be faster "
+                    r"($M_A = 9/10$, $M_B = -9/10$, $p = 1/2$: mean rate $\sqrt{181}/20 \approx 0.673 < 0.9$), and "
+                    r"for $K = 3$ a group chat (the speaker hears the last speaker, uniform frequencies) can be faster "
+                    r"in mean square than the round robin A, B, C (an instance with rates 0.744 and 0.854 per turn)."),
+        ("conjecture", r"Conjecture, not proved: a random speaker who always hears its predecessor, at uniform "
+                       r"frequencies, is never faster in mean square per turn than the round robin (no "
+                       r"counterexample in a random search over $K = 3$).")],
+        [("two_agents", r"$K = 2$, each speaker hears the other"), ("stable", r"$\rho(M_B M_A) \le 1$")]),
+})
+
 
 # Claim titles that contain mathematics, typeset (the registry's titles are plain text).
 TITLES = {

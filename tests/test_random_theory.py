@@ -1,0 +1,202 @@
+"""Random protocols, theory side (R1-R4): the compiler's V1 checks, planted wrong variants that must
+fail, the derived moments against numerics' independent implementation, and the claim helpers."""
+import dataclasses
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from proofs_check.claims import r_random as R
+from theory.core.algebra import letter, padd
+from theory.protocol import random_gallery as RG
+from theory.protocol.random_checks import verify
+from theory.protocol.random_compiler import compile_random
+from theory.protocol.random_description import independent, markov, stationary_law
+from theory.protocol.random_evaluation import derived_mean, moments, numeric
+
+# Two computations of the same float64 quantity on well-conditioned instances (rates <= 0.9).
+FLOAT_TOL = 1e-9
+
+
+@pytest.fixture(scope="module")
+def gossip():
+    return compile_random(RG.gossip_ring())
+
+
+def test_gallery_checks_hold(gossip):
+    for rc in (gossip, compile_random(RG.wake_ups(sp.Rational(3, 5))), compile_random(RG.group_chat())):
+        checks = verify(rc)
+        assert checks and all(c.holds for c in checks), [c.label for c in checks if not c.holds]
+
+
+def test_planted_wrong_mean_fails(gossip):
+    bad = dataclasses.replace(gossip, mean=[padd(gossip.mean[0], letter(sp.Symbol("w^*_B", commutative=False)))]
+                              + gossip.mean[1:])
+    failed = [c.label for c in verify(bad) if not c.holds]
+    assert any("first-moment" in x for x in failed)
+
+
+def test_planted_flipped_sign_in_second_moment_fails(gossip):
+    sm = dict(gossip.second_moment)
+    sm[(0, 1)] = {w: -c for w, c in sm[(0, 1)].items()}
+    bad = dataclasses.replace(gossip, second_moment=sm)
+    assert not [c for c in verify(bad) if "Stein" in c.label][0].holds
+
+
+def test_planted_wrong_offset_fails_round_map(gossip):
+    psi = [list(p) for p in gossip.psi]
+    psi[1][1] = {}  # drop B's offset in edge BC
+    bad = dataclasses.replace(gossip, psi=psi)
+    assert not all(c.holds for c in verify(bad) if "phases composed" in c.label)
+
+
+def test_moments_match_numerics_independent_implementation():
+    from numerics.protocol.random_moments import moments as nmoments
+    rng = np.random.default_rng(3)
+    for key in ("gossip_ring", "group_chat", "dropped_links"):
+        rc = R.gallery(key)
+        ag = R.agents(rng, rc.names, 2)
+        th = R.theory_moments(rc, ag)
+        M = np.stack([ag[n]["M"] for n in rc.names])
+        c = np.stack([(np.eye(2) - ag[n]["M"]) @ ag[n]["w"] for n in rc.names])
+        ref = nmoments(M, c, R._rp(rc.rspec, 2))
+        assert abs(th.contraction_rate - ref.contraction_rate) < FLOAT_TOL
+        assert abs(th.mean_rate - ref.mean_rate) < FLOAT_TOL
+        assert np.allclose(th.mean, ref.mean.reshape(-1), atol=FLOAT_TOL)
+        assert np.allclose(th.covariance, ref.joint_covariance, atol=FLOAT_TOL)
+
+
+def test_derived_symbolic_mean_evaluates_to_the_solved_mean(gossip):
+    rng = np.random.default_rng(4)
+    ag = {n: (np.diag(rng.uniform(0.2, 0.8, 2)), rng.standard_normal(2)) for n in gossip.names}
+    m = moments(numeric(gossip, ag))
+    assert np.allclose(derived_mean(gossip, ag), m.mean, atol=FLOAT_TOL)
+
+
+def test_enumeration_catches_a_wrong_operator():
+    rng = np.random.default_rng(5)
+    rc = R.gallery("wake_ups")
+    ag = R.agents(rng, rc.names, 1)
+    assert R.enumeration_error(rc, ag) < R.PRECISE_TOL
+    Phi = [list(map(list, F)) for F in rc.Phi]
+    Phi[1][0][0] = {(): 1}  # 'A wakes' planted as 'A keeps its message'
+    bad = dataclasses.replace(rc, Phi=Phi)
+    assert R.enumeration_error(bad, dict(ag)) > 1e-6
+
+
+def test_invariance_holds_only_where_it_should():
+    assert all(ok for _, ok in R._invariance_checks("wake_ups", R.INVARIANT[1][2]))
+    rng = np.random.default_rng(6)
+    rc = R.gallery("gossip_ring")
+    th = R.theory_moments(rc, R.agents(rng, rc.names, 1))
+    assert np.trace(th.covariance) > 1e-6  # the schedule alone creates spread
+
+
+def test_mc_zscore_rejects_a_scaled_covariance():
+    rng = np.random.default_rng(8)
+    rc = R.gallery("gossip_ring")
+    ag = R.agents(rng, rc.names, 1)
+    th = R.theory_moments(rc, ag)
+    s = R.mc_samples(rc.rspec, ag, seed=1, runs=2000, rounds=200)
+    assert max(R.mc_zscores(s, th.mean, th.covariance)) < R.MC_Z_BAR
+    assert max(R.mc_zscores(s, th.mean, 1.5 * th.covariance)) > R.MC_Z_BAR  # a wrong spread is caught
+    assert max(R.mc_zscores(s, th.mean + 0.05, th.covariance)) > R.MC_Z_BAR  # a shifted mean is caught
+
+
+def test_overshoot_only_the_mean_converges():
+    mean_op, ms_op = R.overshoot_rates(R.OVERSHOOT_M, R.OVERSHOOT_Q)
+    assert abs(mean_op) < 1 < ms_op
+
+
+def test_markov_law_and_bad_input():
+    rs = RG.group_chat()
+    assert stationary_law(rs) == tuple([sp.Rational(1, 6)] * 6)
+    with pytest.raises(ValueError, match="sum to 5/6"):
+        independent(["A"], [[], [{"A": {"A": 1}}]], [sp.Rational(1, 2), sp.Rational(1, 3)])
+    with pytest.raises(ValueError, match="row 0"):
+        markov(["A"], [[], [{"A": {"A": 1}}]], [[1, 1], [0, 1]])
+
+
+def test_derive_cli_on_a_random_config(tmp_path, capsys):
+    import json
+    from pathlib import Path
+
+    from proofs_check.cli import main as cli
+    example = Path(__file__).resolve().parent.parent / "examples" / "random_wake_ups.json"
+    out = tmp_path / "d.json"
+    assert cli.main(["derive", "--protocol", str(example), "--format", "json", "--out", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["schema_version"] == 1 and doc["law"] == "independent" and len(doc["alternatives"]) == 4
+    assert all(c["holds"] for c in doc["checks"]) and set(doc["residuals"]) == {"A", "B"}
+    assert cli.main(["derive", "--protocol", str(example), "--format", "latex", "--out", str(tmp_path / "d.tex")]) == 0
+    assert "\\begin{document}" in (tmp_path / "d.tex").read_text()
+    capsys.readouterr()
+
+
+def test_report_refuses_an_unverified_derivation(monkeypatch):
+    from theory.protocol import random_report as RR
+    from theory.protocol.report import Unverified
+    from theory.protocol.result import Check
+    rc = compile_random(RG.wake_ups(sp.Rational(1, 2)))
+    assert RR.derived_random(rc)["schema_version"] == 1
+    monkeypatch.setattr(RR, "verify", lambda rc: [Check("planted", False, "x")])
+    with pytest.raises(Unverified, match="planted"):
+        RR.derived_random(rc)
+
+
+def _check(claim, raw):
+    from proofs_check.check.run import check_config
+    return check_config(claim, raw, [])
+
+
+def _two_speaker_cfg():
+    return {"agents": [{"name": "A", "geometry": [[1.0, 0.0], [0.0, 0.3]], "target": [1.0, 0.0], "preconditioner": 0.8},
+                       {"name": "B", "geometry": [[0.4, 0.1], [0.1, 1.0]], "target": [0.0, 1.0],
+                        "preconditioner": 0.7}],
+            "initial_message": [0.0, 0.0],
+            "protocol": {"random": [{"probability": 0.3, "rounds": [{"A": {"B": 1.0}}]},
+                                    {"probability": 0.7, "rounds": [{"B": {"A": 1.0}}]}]}}
+
+
+def test_check_random_claims_on_a_config():
+    import json
+    from pathlib import Path
+    raw = json.loads((Path(__file__).resolve().parent.parent / "examples" / "random_gossip_ring.json").read_text())
+    for claim in ("R1", "R2", "R3"):
+        assert _check(claim, raw).exit_status == 0, claim
+    assert _check("R4", _two_speaker_cfg()).exit_status == 0
+    assert _check("R4", raw).exit_status == 3  # not the two-speaker protocol
+
+
+def test_check_catches_a_planted_wrong_covariance(monkeypatch):
+    from proofs_check.check import random_claims as RC
+    real = RC._derived
+
+    def planted(inst):
+        rc, nu, m = real(inst)
+        return rc, nu, dataclasses.replace(m, covariance=1.1 * m.covariance)
+    monkeypatch.setattr(RC, "_derived", planted)
+    import json
+    from pathlib import Path
+    raw = json.loads((Path(__file__).resolve().parent.parent / "examples" / "random_gossip_ring.json").read_text())
+    assert _check("R1", raw).exit_status == 1  # the gossip ring has spread: 1.1 C is caught
+    assert _check("R2", _two_speaker_cfg()).exit_status == 0  # two speakers hearing each other: no spread
+
+
+def test_noise_enters_where_the_noisy_agent_writes():
+    """Noisy A (S_A) in the dropped-links protocol: derived covariance vs numerics' independent one."""
+    from numerics.protocol.random_moments import moments as nmoments
+    rs = dataclasses.replace(RG.dropped_links(sp.Rational(1, 5)), noisy=("A",))
+    rc = compile_random(rs, derive_mean=False)
+    rng = np.random.default_rng(9)
+    ag = R.agents(rng, rs.names, 2)
+    S_A = np.array([[0.3, 0.1], [0.1, 0.2]])
+    th = moments(numeric(rc, {n: (a["M"], a["w"]) for n, a in ag.items()}, noise={"A": S_A}))
+    M = np.stack([ag[n]["M"] for n in rs.names])
+    c = np.stack([(np.eye(2) - ag[n]["M"]) @ ag[n]["w"] for n in rs.names])
+    ref = nmoments(M, c, R._rp(rs, 2), np.stack([S_A, np.zeros((2, 2))]))
+    assert np.allclose(th.covariance, ref.joint_covariance, atol=FLOAT_TOL)
+    assert np.trace(th.covariance) > 1e-3  # the noise spreads the plateau (the noiseless spread is 0 here)
+    quiet = compile_random(RG.dropped_links(sp.Rational(1, 5)), derive_mean=False)
+    noiseless = moments(numeric(quiet, {n: (a["M"], a["w"]) for n, a in ag.items()}))
+    assert np.trace(noiseless.covariance) < FLOAT_TOL

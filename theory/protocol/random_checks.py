@@ -1,0 +1,121 @@
+"""V1 checks of a compiled random protocol (R1-R3): each derived identity reduces to 0 in the free algebra.
+
+- the mean solves the first-moment equation ``mu = E[Phi] mu + E[psi]`` (Markov: every conditional
+  first moment solves ``q_l = sum_j P[j,l] (Phi_j q_j + pi_j psi_j)`` and ``mu = sum_l q_l``);
+- each mean residual in the gaps: ``mu_i - w_i* - e_i(gaps)`` with ``w_j* = w_i* + (w_j* - w_i*)``;
+- the centred second moment (independent draws): with ``S = C + mu mu^T`` the raw second-moment
+  map ``sum_k p_k (Phi_k S Phi_k^T + Phi_k mu psi_k^T + psi_k mu^T Phi_k^T + psi_k psi_k^T + N_k)``
+  minus ``mu mu^T`` minus the centred right side equals ``r mu^T + mu r^T`` with
+  ``r = E[Phi] mu + E[psi] - mu``, so at the stationary mean (r = 0) the two Stein equations agree;
+- the per-alternative round maps: each phase composed directly on letters equals ``Phi_k z + psi_k``.
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from theory.core.algebra import from_poly, letter, padd, pmul, pscale
+from theory.protocol.random_compiler import RandomCompiled, mean_letter, sandwich
+from theory.protocol.residuals import gap_poly
+from theory.protocol.result import Check
+from theory.protocol.symbols import M, c_poly, cov_block, gap, ptranspose, w_star
+
+__all__ = ["verify", "mean_checks", "residual_checks", "centred_moment_check", "round_map_checks"]
+
+
+def verify(rc: RandomCompiled) -> list[Check]:
+    """Every V1 check of the module text (the mean's only when it was expanded)."""
+    out = round_map_checks(rc)
+    if rc.mean is not None:
+        out += mean_checks(rc) + residual_checks(rc)
+    if not rc.rspec.is_markov:
+        out.append(centred_moment_check(rc))
+    return out
+
+
+def _check(label: str, poly: dict, rc: RandomCompiled) -> Check:
+    res = from_poly(rc.alg.reduce_poly(poly))
+    return Check(label, res == 0, sp.sstr(res))
+
+
+def mean_checks(rc: RandomCompiled) -> list[Check]:
+    """The derived (conditional) mean substituted into its first-moment equation."""
+    if rc.mean is None:
+        raise ValueError("the mean was not expanded (too large): nothing to substitute")
+    K, n, nm, out = rc.rspec.K, rc.rspec.n, rc.names, []
+    if not rc.rspec.is_markov:
+        for a in range(K):
+            diff = padd(rc.mean[a], *[pmul(rc.mean_map[a][b], rc.mean[b]) for b in range(K) if rc.mean_map[a][b]],
+                        rc.mean_offset[a], signs=[1] + [-1] * (sum(1 for b in range(K) if rc.mean_map[a][b]) + 1))
+            out.append(_check(f"mu_{nm[a]} solves the first-moment equation", diff, rc))
+        return out
+    q = [x for l in range(n) for x in rc.cond_mean[l]]
+    for l in range(n):
+        for a in range(K):
+            u = l * K + a
+            cols = [v for v in range(n * K) if rc.mean_map[u][v]]
+            diff = padd(q[u], *[pmul(rc.mean_map[u][v], q[v]) for v in cols], rc.mean_offset[u],
+                        signs=[1] + [-1] * (len(cols) + 1))
+            out.append(_check(f"q_({l + 1},{nm[a]}) solves the conditional first-moment equation", diff, rc))
+    for a in range(K):
+        diff = padd(rc.mean[a], *[rc.cond_mean[l][a] for l in range(n)], signs=[1] + [-1] * n)
+        out.append(_check(f"mu_{nm[a]} = sum_l q_(l,{nm[a]})", diff, rc))
+    return out
+
+
+def residual_checks(rc: RandomCompiled) -> list[Check]:
+    """``mu_i - w_i*`` equals its form in the gaps."""
+    nm, out = rc.names, []
+    for i in range(rc.rspec.K):
+        claimed = padd(*[pmul(G, letter(gap(nm[j], nm[i]))) for j, G in rc.residual_gaps[i].items()],
+                       pmul(rc.residual_self[i], letter(w_star(nm[i]))))
+        out.append(_check(f"mean residual of {nm[i]} in the gaps", padd(gap_poly(rc.mean[i], nm, i), claimed,
+                                                                       signs=(1, -1)), rc))
+    return out
+
+
+def centred_moment_check(rc: RandomCompiled) -> Check:
+    """Raw second moment at ``S = C + mu mu^T`` minus ``mu mu^T`` minus the centred right side = ``r mu^T + mu r^T``."""
+    K, nm = rc.rspec.K, rc.names
+    mu = [letter(mean_letter(x)) for x in nm]
+    S = lambda c, e: padd(letter(cov_block(nm[c], nm[e])), pmul(mu[c], ptranspose(mu[e])))  # noqa: E731
+    r = [padd(*[pmul(rc.mean_map[a][b], mu[b]) for b in range(K) if rc.mean_map[a][b]], rc.mean_offset[a], mu[a],
+              signs=[1] * sum(1 for b in range(K) if rc.mean_map[a][b]) + [1, -1]) for a in range(K)]
+    worst = sp.Integer(0)
+    for a in range(K):
+        for b in range(K):
+            raw = []
+            for k, p in enumerate(rc.law):
+                Pm = [padd(*[pmul(rc.Phi[k][x][y], mu[y]) for y in range(K) if rc.Phi[k][x][y]]) for x in range(K)]
+                raw.append(pscale(padd(sandwich(rc.Phi[k], S, a, b), pmul(Pm[a], ptranspose(rc.psi[k][b])),
+                                       pmul(rc.psi[k][a], ptranspose(Pm[b])),
+                                       pmul(rc.psi[k][a], ptranspose(rc.psi[k][b])), rc.noise[k][a][b]), p))
+            lhs = padd(*raw, pmul(mu[a], ptranspose(mu[b])), rc.second_moment[(a, b)],
+                       signs=[1] * len(raw) + [-1, -1])
+            rhs = padd(pmul(r[a], ptranspose(mu[b])), pmul(mu[a], ptranspose(r[b])))
+            res = from_poly(padd(lhs, rhs, signs=(1, -1)))
+            if res != 0:
+                worst = res
+    return Check("centred Stein equation = raw second moment at the stationary mean", worst == 0, sp.sstr(worst))
+
+
+def round_map_checks(rc: RandomCompiled) -> list[Check]:
+    """Each alternative's phases composed on letters ``x_i`` equal ``Phi_k x + psi_k``."""
+    rs, K, out = rc.rspec, rc.rspec.K, []
+    idx = {x: k for k, x in enumerate(rs.names)}
+    x = [letter(sp.Symbol(f"x_{nm}", commutative=False)) for nm in rs.names]
+    for k, alt in enumerate(rs.alternatives):
+        state = list(x)
+        for phase in alt.phases:
+            new = state[:]
+            for listener, row in phase:
+                heard = padd(*[pscale(state[idx[src]], wt) for src, wt in row])
+                new[idx[listener]] = padd(pmul(letter(M(listener)), heard), c_poly(listener))
+            state = new
+        worst = sp.Integer(0)
+        for a in range(K):
+            pred = padd(*[pmul(rc.Phi[k][a][b], x[b]) for b in range(K) if rc.Phi[k][a][b]], rc.psi[k][a])
+            res = from_poly(padd(state[a], pred, signs=(1, -1)))
+            if res != 0:
+                worst = res
+        out.append(Check(f"{rs.labels[k]}: phases composed = Phi_k z + psi_k", worst == 0, sp.sstr(worst)))
+    return out

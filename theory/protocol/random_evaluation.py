@@ -1,0 +1,161 @@
+"""Numeric values of a derived random protocol (R1-R4): the derived maps evaluated, then the moments.
+
+With ``Phi_k``, ``psi_k``, ``N_k`` (the compiler's word polynomials evaluated at the agents' ``M_i``,
+``w_i*``, ``S_i``):
+
+- ``mean_rate = rho(sum_k p_k Phi_k)`` (Markov: of the block operator ``[P[j,l] Phi_j]_{l,j}``);
+- ``contraction_rate = rho(sum_k p_k Phi_k (x) Phi_k)^{1/2}`` (Markov: blocks ``P[j,l] Phi_j (x) Phi_j``),
+  the mean-square rate per round (Costa, Fragoso and Marques 2005, Theorem 3.9);
+- the stationary mean, and the covariance from the generalised Stein equation solved densely
+  (Kronecker; the sizes here are at most a few hundred unknowns).
+
+The symbolic stationary mean can be evaluated too (:func:`derived_mean`), to tie the numbers to the
+derived object. Hypotheses: ``contraction_rate < 1`` for the covariance, ``mean_rate < 1`` for the mean.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from theory.core.algebra import from_poly
+from theory.protocol.random_compiler import RandomCompiled
+from theory.protocol.symbols import M, noise_cov, w_star
+
+__all__ = ["Numeric", "RandomMoments", "numeric", "moments", "derived_mean", "spectral_radius"]
+
+
+@dataclass(frozen=True)
+class Numeric:
+    """The derived maps evaluated: ``Phi`` (n, Kd, Kd), ``psi`` (n, Kd), ``N`` (n, Kd, Kd), ``law`` (n),
+    ``P`` (n, n) or None."""
+
+    Phi: np.ndarray
+    psi: np.ndarray
+    N: np.ndarray
+    law: np.ndarray
+    P: np.ndarray | None
+    d: int
+
+
+@dataclass(frozen=True)
+class RandomMoments:
+    mean_rate: float
+    contraction_rate: float
+    mean: np.ndarray | None  # (K d,) or None when the mean does not converge
+    covariance: np.ndarray | None  # (K d, K d) or None when not mean-square stable
+    converges: bool
+    mean_converges: bool
+
+
+def spectral_radius(A: np.ndarray) -> float:
+    return float(np.max(np.abs(np.linalg.eigvals(A)))) if A.size else 0.0
+
+
+def _table(agents: dict, noise: dict | None) -> tuple[dict, int]:
+    table = {}
+    for k, (Mk, wk) in agents.items():
+        Mk = np.asarray(Mk, dtype=float)
+        table[M(k)] = Mk
+        table[sp.Symbol(f"M_{k}^T", commutative=False)] = Mk.T
+        table[w_star(k)] = np.asarray(wk, dtype=float).reshape(-1, 1)
+        table[sp.Symbol(f"w^*_{k}^T", commutative=False)] = table[w_star(k)].T
+    for k, S in (noise or {}).items():
+        table[noise_cov(k)] = np.asarray(S, dtype=float)
+    d = next(iter(agents.values()))[0].shape[0] if agents else 1
+    return table, d
+
+
+def _poly(p: dict, table: dict, shape: tuple, scalars: dict) -> np.ndarray:
+    out = np.zeros(shape)
+    for w, c in p.items():
+        val = np.eye(shape[0])
+        for x in w:
+            val = val @ table[x]
+        cval = float(c) if not getattr(c, "free_symbols", None) else float(c.xreplace(scalars))
+        out = out + cval * (
+            val if val.shape == shape else val.reshape(shape))
+    return out
+
+
+def numeric(rc: RandomCompiled, agents: dict, noise: dict | None = None, scalars: dict | None = None) -> Numeric:
+    """The derived ``Phi_k``, ``psi_k``, ``N_k`` and the law at numbers. ``agents``: name -> (M_i, w_i*);
+    ``noise``: name -> S_i; ``scalars``: symbol name -> value (probabilities ``p_1``, weights)."""
+    table, d = _table(agents, noise)
+    sc = {sp.Symbol(k, positive=True): v for k, v in (scalars or {}).items()}
+    sc.update({sp.Symbol(k): v for k, v in (scalars or {}).items()})
+    K, n = rc.rspec.K, rc.rspec.n
+    Phi = np.zeros((n, K * d, K * d))
+    psi = np.zeros((n, K * d))
+    N = np.zeros((n, K * d, K * d))
+    for k in range(n):
+        for a in range(K):
+            psi[k, a * d:(a + 1) * d] = _poly(rc.psi[k][a], table, (d, 1), sc)[:, 0]
+            for b in range(K):
+                Phi[k, a * d:(a + 1) * d, b * d:(b + 1) * d] = _poly(rc.Phi[k][a][b], table, (d, d), sc)
+                if rc.noise[k][a][b]:
+                    N[k, a * d:(a + 1) * d, b * d:(b + 1) * d] = _poly(rc.noise[k][a][b], table, (d, d), sc)
+    law = np.array([float(sp.sympify(x).xreplace(sc)) for x in rc.law])
+    P = None if not rc.rspec.is_markov else np.array([[float(sp.sympify(x).xreplace(sc)) for x in row]
+                                                     for row in rc.rspec.P])
+    return Numeric(Phi, psi, N, law, P, d)
+
+
+def moments(nu: Numeric) -> RandomMoments:
+    """Rates, stationary mean and covariance (module text) from the evaluated maps."""
+    n, D = nu.Phi.shape[0], nu.Phi.shape[1]
+    I = np.eye(D)
+    if nu.P is None:
+        Ebar = np.einsum("k,kij->ij", nu.law, nu.Phi)
+        L = np.einsum("k,kij,kab->iajb", nu.law, nu.Phi, nu.Phi).reshape(D * D, D * D)
+        mean_rate, ms = spectral_radius(Ebar), spectral_radius(L) ** 0.5
+        mean = np.linalg.solve(I - Ebar, nu.law @ nu.psi) if mean_rate < 1 else None
+        cov = None
+        if ms < 1 and mean is not None:
+            dev = nu.Phi @ mean + nu.psi - mean  # d_k
+            rhs = np.einsum("k,ki,kj->ij", nu.law, dev, dev) + np.einsum("k,kij->ij", nu.law, nu.N)
+            C = np.linalg.solve(np.eye(D * D) - L, rhs.reshape(-1)).reshape(D, D)
+            cov = (C + C.T) / 2
+        return RandomMoments(mean_rate, ms, mean, cov, ms < 1, mean_rate < 1)
+    P, pi = nu.P, nu.law
+    A = np.zeros((n * D, n * D))  # q_l = sum_j P[j,l] Phi_j q_j + ...
+    B = np.zeros((n * D * D, n * D * D))
+    for l in range(n):
+        for j in range(n):
+            A[l * D:(l + 1) * D, j * D:(j + 1) * D] = P[j, l] * nu.Phi[j]
+            B[l * D * D:(l + 1) * D * D, j * D * D:(j + 1) * D * D] = P[j, l] * np.kron(nu.Phi[j], nu.Phi[j])
+    mean_rate, ms = spectral_radius(A), spectral_radius(B) ** 0.5
+    mean = cov = None
+    if mean_rate < 1:
+        b = np.concatenate([sum(P[j, l] * pi[j] * nu.psi[j] for j in range(n)) for l in range(n)])
+        q = np.linalg.solve(np.eye(n * D) - A, b).reshape(n, D)
+        mean = q.sum(axis=0)
+        if ms < 1:
+            rhs = []
+            for l in range(n):
+                acc = np.zeros((D, D))
+                for j in range(n):
+                    Pq = nu.Phi[j] @ q[j]
+                    acc += P[j, l] * (np.outer(Pq, nu.psi[j]) + np.outer(nu.psi[j], Pq)
+                                      + pi[j] * (np.outer(nu.psi[j], nu.psi[j]) + nu.N[j]))
+                rhs.append(acc.reshape(-1))
+            Q = np.linalg.solve(np.eye(n * D * D) - B, np.concatenate(rhs)).reshape(n, D, D)
+            C = Q.sum(axis=0) - np.outer(mean, mean)
+            cov = (C + C.T) / 2
+    return RandomMoments(mean_rate, ms, mean, cov, ms < 1, mean_rate < 1)
+
+
+def derived_mean(rc: RandomCompiled, agents: dict, scalars: dict | None = None) -> np.ndarray:
+    """The symbolic stationary mean evaluated (formal inverses inverted numerically, in order of creation)."""
+    from theory.protocol.evaluation import evaluate
+
+    if rc.mean is None:
+        raise ValueError("the mean was not expanded (too large)")
+    sc = dict(scalars or {})
+    # evaluate() reads only .alg (the formal inverses), which RandomCompiled has
+    cp: Any = rc
+    d = next(iter(agents.values()))[0].shape[0]
+    out = [evaluate(cp, from_poly(m), agents, scalars=sc)[:, 0] if m else np.zeros(d) for m in rc.mean]
+    return np.concatenate(out)
