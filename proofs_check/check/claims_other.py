@@ -137,7 +137,8 @@ L1b = Proposition("L1b", "lsa", {
     "tokens": Piece(lambda i: always("tokens (x_j, r_j), r = y - X w, query (x_q, 0)")),
     "decidable": Piece(_l1b_product)}, {
     "expansion": Piece(_l1b_expansion), "affine_iff": Piece(_l1b_iff), "gamma_eff": Piece(_l1b_gamma_eff)},
-    {"nu": Param("nu = (nu_x, nu_y), the last row of W_PV, length d + 1 (default: the GD weights of Gamma_A)", None, pp.vector, "d+1"),
+    {"nu": Param("nu = (nu_x, nu_y), the last row of W_PV, length d + 1 (default: the GD weights of Gamma_A)",
+                 None, pp.vector, "d+1"),
      "Q": Param("W_KQ, (d + 1) x (d + 1) (default: the GD weights of Gamma_A)", None, pp.matrix, "d+1"),
      "w": Param("the incoming message (default: initial_message)", None, pp.vector, "d")})
 

@@ -150,30 +150,30 @@ def as_latex(doc: dict, title: str = "Derived theory of a random protocol") -> s
     for k, a in enumerate(doc["alternatives"]):
         out.append(r"\subsection*{Round map of alternative " + str(k + 1) + " (" + _tex_text(a["label"]) + ")}")
         for i, row in enumerate(a["round_map"]["Phi"]):
-            terms = [f"\\left({x['latex']}\\right) m_{{{A[j]}}}" for j, x in enumerate(row) if x["text"] != "0"]
+            terms = [f"{_factor(x['latex'])} m_{{{A[j]}}}" for j, x in enumerate(row) if x["text"] != "0"]
             r_ = a["round_map"]["psi"][i]["latex"]
             terms = [t if m == 0 else "+ " + t for m, t in enumerate(terms)]
             if r_ != "0":
                 terms.append(r_ if r_.startswith("-") or not terms else "+ " + r_)
-            out.append(_eq(f"m_{{{A[i]}}}^{{\\text{{new}}}}", {"terms": terms or ["0"]}))
+            out.append(_eq(f"m_{{{A[i]}}}^{{\\text{{new}}}}", _widths(terms or ["0"])))
     if doc["inverses"]:
         out.append(r"\subsection*{Formal inverses (pivots of the block elimination)}")
         for inv in doc["inverses"]:
-            out.append(_eq(inv["name"], inv, (r"\Big(", r"\Big)^{-1}")))
+            out.append(_eq(inv["name"], _widths(inv["terms"]), (r"\Big(", r"\Big)^{-1}")))
     out.append(r"\textbf{Hypotheses.} " + _tex_text("; ".join(doc["hypotheses"])) + ".")
     if "fixed_points" in doc:
         out.append(r"\subsection*{Stationary mean (end of a round)}")
         for name, e in doc["fixed_points"].items():
-            out.append(_eq(f"\\mu_{{{name}}}", e))
+            out.append(_eq(f"\\mu_{{{name}}}", _widths(e["terms"])))
         out.append(r"\subsection*{Mean residuals in the gaps}")
         for name, e in doc["residuals"].items():
-            out.append(_eq(f"\\mu_{{{name}}} - w^*_{{{name}}}", e))
+            out.append(_eq(f"\\mu_{{{name}}} - w^*_{{{name}}}", _widths(e["terms"])))
     for note in doc["notes"]:
         out.append(r"\textbf{Note.} " + _tex_text(note) + ".")
     out.append(r"\subsection*{How each alternative moves the mean ($d_k$, with $\mu_i$ the stationary mean)}")
     for k, a in enumerate(doc["alternatives"]):
         for nm, e in a["deviation"].items():
-            out.append(_eq(f"d_{{{k + 1},{nm}}}", e))
+            out.append(_eq(f"d_{{{k + 1},{nm}}}", _widths(e["terms"])))
     out.append(r"\subsection*{Checks (V1, free algebra)}" + r"\begin{itemize}")
     out += [r"\item " + _tex_text(c["label"]) + (": proved." if c["holds"] else ": FAILED.") for c in doc["checks"]]
     out.append(r"\end{itemize}" + "\n" + r"\end{document}" + "\n")
@@ -198,3 +198,18 @@ def as_macros(doc: dict, prefix: str = "aadRandom", source: str = "a config", ve
     for name, e in doc.get("residuals", {}).items():
         define(f"MeanResidual{macro_words(name)}", e["latex"])
     return "\n".join(lines) + "\n"
+
+
+def _widths(terms: list[str]) -> list[tuple[str, float]]:
+    """LaTeX terms with their estimated printed widths (theory.protocol.typeset), as the report's lines need."""
+    from theory.protocol import typeset
+
+    return [(t, typeset.width(t)) for t in terms]
+
+
+def _factor(tex: str) -> str:
+    """A coefficient before a message: bare when it is one product (``M_A``), bracketed when a sum; no ``1``."""
+    if tex == "1":
+        return ""
+    body = tex[1:] if tex.startswith("-") else tex
+    return f"\\left({tex}\\right)" if ("+" in body or " - " in body or "-" in body) else tex
