@@ -11,7 +11,7 @@ import numpy as np
 from numerics.dynamics import closed_forms
 from numerics.protocol import simulate
 from proofs_check.statements.provenance import cite
-from proofs_check.verification import precise_cases
+from proofs_check.verification import precise_cases, shipped
 from proofs_check.verification.instances import config_system, gd_pairs, moments, transfers
 from proofs_check.verification.methods import (
     EXTERNAL_REL_TOL,
@@ -143,7 +143,8 @@ CLAIMS = [
         hypotheses=(PAIR_INVERTIBLE,),
         reference=cite("C2"),
         relation="equal",
-        methods={"V1": v1, "V2": v2, "V4": v4, "V5": v5, "V6": v6, "V8": v8},
+        methods={"V1": v1, "V2": v2, "V4": v4, "V5": v5, "V6": v6, "V8": v8,
+                 "VS": shipped.documents_method(12, (2, 2), False)},
         formulas=("C2.fixed_point_A", "C2.fixed_point_B"),
     )
 ]
