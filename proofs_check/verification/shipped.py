@@ -89,7 +89,7 @@ def rel(a, b) -> float:
 
 def _instances(rng: np.random.Generator, n: int, Ks: tuple[int, int], protocol: bool) -> list[tuple]:
     """``n`` random instances with a reference rate in [RHO_MIN, RHO_MAX] (instance, rate)."""
-    out = []
+    out: list[tuple[ref.Instance, float]] = []
     for _ in range(200 * n):
         if len(out) == n:
             break
