@@ -197,3 +197,82 @@ def test_reference_simulation_is_independent_of_the_package():
     names |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
     assert not any(m.startswith(("numerics", "theory", "proofs_check")) for m in names), names
     assert np.isfinite(1.0)
+
+
+# ---------------------------------------------------------------- derive --protocol
+def p2_derive():
+    from proofs_check.verification.shipped_derive import GALLERY, derive_method
+
+    return derive_method({"P2": GALLERY["P2"]}, every_format=True)
+
+
+def test_derive_passes_on_the_package():
+    from proofs_check.verification.shipped_derive import DENSE, derive_method
+
+    assert passes(p2_derive()(QUICK))
+    out = derive_method({"dense": DENSE})(QUICK)  # the Schur path: Phi_{i,j}, r_{i,j}, U^(k) definitions
+    assert passes(out), out.detail
+
+
+def test_latex_rate_without_its_root_fails(monkeypatch):
+    from theory.protocol import report
+
+    orig = report.as_latex
+    monkeypatch.setattr(report, "as_latex", lambda doc, *a, **k: orig(doc, *a, **k).replace("^{1/2}", ""))
+    out = p2_derive()(QUICK)
+    assert not passes(out) and "latex states the rate" in out.detail
+
+
+def test_rate_statement_without_root_everywhere_fails(monkeypatch):
+    from theory.protocol import report
+
+    orig = report.derived_theory
+
+    def rootless(cp, steps=None):
+        doc = orig(cp, steps)
+        doc["rate"]["latex"] = doc["rate"]["latex"].replace("^{1/2}", "")
+        return doc
+
+    monkeypatch.setattr(report, "derived_theory", rootless)
+    out = p2_derive()(QUICK)
+    assert not passes(out) and "rate statement" in out.detail
+
+
+def test_wrong_printed_fixed_point_fails(monkeypatch):
+    from theory.protocol import report
+
+    orig = report.derived_theory
+
+    def swapped(cp, steps=None):  # A's fixed point printed with M_B where the derivation has M_A
+        doc = orig(cp, steps)
+        fp = doc["fixed_points"]["A"]
+        fp["text"] = fp["text"].replace("M_A", "M_TMP").replace("M_B", "M_A").replace("M_TMP", "M_B")
+        return doc
+
+    monkeypatch.setattr(report, "derived_theory", swapped)
+    out = p2_derive()(QUICK)
+    assert not passes(out) and "fixed_point" in out.detail
+
+
+def test_text_format_sign_flip_fails(monkeypatch):
+    from theory.protocol import report
+
+    orig = report.as_text
+    flip = ("e_B = z*_B - w*_B = ", "e_B = z*_B - w*_B = -")
+    monkeypatch.setattr(report, "as_text", lambda doc: orig(doc).replace(*flip))
+    out = p2_derive()(QUICK)
+    assert not passes(out) and "text format" in out.detail
+
+
+def test_parser_reads_the_printed_grammar():
+    from proofs_check.verification.shipped_derive import Evaluator
+
+    M = np.array([[0.5, 0.1], [0.0, 0.3]])
+    ev = Evaluator(2, {"M_A": M, "w^*_A": np.ones((2, 1))}, {"Q1": "1 - M_A/2"}, {"Q1"})
+    assert np.allclose(ev.eval("Q1"), np.linalg.inv(np.eye(2) - M / 2))
+    assert np.allclose(ev.eval("-M_A**2*w^*_A + 3*(1 - M_A)*w^*_A"), -M @ M @ np.ones((2, 1)) + 3 * (np.eye(2) - M)
+                       @ np.ones((2, 1)))
+    assert np.allclose(ev.eval("Matrix([[M_A/2, 0], [0, M_A]])"), np.block([[M / 2, np.zeros((2, 2))],
+                                                                              [np.zeros((2, 2)), M]]))
+    with pytest.raises(ValueError):
+        ev.eval("__import__('os')")
