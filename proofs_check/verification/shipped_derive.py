@@ -171,7 +171,7 @@ def _tokens(text: str):
         m = _TOKEN.match(text, pos)
         if m is None or m.end() == pos:
             raise ValueError(f"cannot read {text[pos:pos + 20]!r}")
-        kind = m.lastgroup
+        kind = str(m.lastgroup)  # exactly one named group matched
         out.append((kind, m.group(kind)))
         pos = m.end()
     return out
