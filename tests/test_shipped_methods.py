@@ -276,3 +276,32 @@ def test_parser_reads_the_printed_grammar():
                                                                               [np.zeros((2, 2)), M]]))
     with pytest.raises(ValueError):
         ev.eval("__import__('os')")
+
+
+# ---------------------------------------------------------------- attack --kind steer
+def test_steer_passes_on_the_package():
+    from proofs_check.verification.shipped_attack import attack_method
+
+    out = attack_method(QUICK)
+    assert passes(out), out.detail
+
+
+def test_steer_missing_its_point_under_a_protocol_fails(monkeypatch):
+    from numerics.interventions import protocol_attack
+    from proofs_check.verification.shipped_attack import attack_method
+
+    orig = protocol_attack.steering_target
+
+    def off(*args, **kwargs):  # the attacker's target 1% off: the victim settles beside the point
+        target, residual = orig(*args, **kwargs)
+        return target * 1.01, residual
+
+    monkeypatch.setattr(protocol_attack, "steering_target", off)
+    out = attack_method(QUICK)
+    assert not passes(out) and "victim reaches the point" in out.detail
+
+
+def test_c11_vs_slot_runs_the_attack():
+    c11 = next(c for c in all_claims() if c.id == "C11")
+    out = c11.methods["VS"](QUICK)
+    assert passes(out) and "attack --kind steer" in out.detail and "C11.steering_target" in out.detail
