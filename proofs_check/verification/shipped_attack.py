@@ -34,7 +34,7 @@ def attacked(inst: ref.Instance, entry: dict, k: int) -> ref.Instance:
     H = X.T @ X / len(X)
     target = np.linalg.solve(H, X.T @ y / len(X))
     g = entry.get("preconditioner")
-    G = g * np.eye(inst.d) if np.isscalar(g) else np.asarray(g, dtype=float)
+    G = float(g) * np.eye(inst.d) if isinstance(g, (int, float)) else np.asarray(g, dtype=float)
     Hs, Ts, Gs = inst.H.copy(), inst.target.copy(), inst.Gamma.copy()
     Hs[k], Ts[k], Gs[k] = H, target, G
     steps = list(inst.steps)
