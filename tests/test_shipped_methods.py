@@ -305,3 +305,31 @@ def test_c11_vs_slot_runs_the_attack():
     c11 = next(c for c in all_claims() if c.id == "C11")
     out = c11.methods["VS"](QUICK)
     assert passes(out) and "attack --kind steer" in out.detail and "C11.steering_target" in out.detail
+
+
+# ---------------------------------------------------------------- fit under a protocol
+def test_fit_passes_on_the_package():
+    from proofs_check.verification.shipped_fit import fit_method
+
+    out = fit_method(QUICK)
+    assert passes(out), out.detail
+
+
+@pytest.mark.parametrize("factor", [1.5, 0.1])  # spread 50% too wide; 90% too narrow (the issue's variant)
+def test_fit_spread_off_fails(monkeypatch, factor):
+    from numerics.protocol import engine
+    from proofs_check.verification.shipped_fit import fit_method
+
+    orig = engine.stationary_covariance
+    monkeypatch.setattr(engine, "stationary_covariance", lambda *a, **k: factor * orig(*a, **k))
+    out = fit_method(QUICK)
+    assert not passes(out) and "predicted_covariance (fitted)" in out.detail
+
+
+def test_spread_series_matches_a_scalar_closed_form():
+    """The covariance series on one scalar agent hearing itself: V = s^2 / (1 - m^2) (no package code)."""
+    from proofs_check.verification.shipped_fit import stationary_covariance
+
+    V, rho, z = stationary_covariance([np.array([[0.6]])], [np.array([1.0])], [np.array([[0.04]])], [[(0, [(0, 1.0)])]])
+    assert rho == pytest.approx(0.6) and V[0, 0] == pytest.approx(0.04 / (1 - 0.36), rel=1e-12)
+    assert z[0, 0] == pytest.approx(1.0 / 0.4, rel=1e-12)
