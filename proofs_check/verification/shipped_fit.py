@@ -87,7 +87,8 @@ def _transcript(rng, inst: ref.Instance, rounds_json: list[dict]) -> tuple[list[
     initial = {n: z[k].tolist() for k, n in enumerate(inst.names)}
     head = {"schema_version": 1, "agents": list(inst.names),
             "protocol": {"rounds": rounds_json, "initial_messages": initial}}
-    lines, pairs = [json.dumps(head)], {n: [] for n in inst.names}
+    lines = [json.dumps(head)]
+    pairs: dict[str, list] = {n: [] for n in inst.names}
     for t in range(ROUNDS):
         for p, phase in enumerate(phases):
             new = []
