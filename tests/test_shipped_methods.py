@@ -333,3 +333,37 @@ def test_spread_series_matches_a_scalar_closed_form():
     V, rho, z = stationary_covariance([np.array([[0.6]])], [np.array([1.0])], [np.array([[0.04]])], [[(0, [(0, 1.0)])]])
     assert rho == pytest.approx(0.6) and V[0, 0] == pytest.approx(0.04 / (1 - 0.36), rel=1e-12)
     assert z[0, 0] == pytest.approx(1.0 / 0.4, rel=1e-12)
+
+
+# ---------------------------------------------------------------- sweep measures
+def test_sweep_passes_on_the_package():
+    from proofs_check.verification.shipped_sweep import sweep_method
+
+    out = sweep_method(QUICK)
+    assert passes(out) and out.instances == 12, out.detail
+
+
+def test_sweep_rate_wrong_fails(monkeypatch):
+    from numerics.sweep import measures
+    from proofs_check.verification.shipped_sweep import sweep_method
+
+    orig = measures.predict_columns
+
+    def per_turn(names, M, c, w):  # the rate per turn (rho^(1/K)) where the round's is printed
+        out, u = orig(names, M, c, w)
+        out["contraction_rate"] = out["contraction_rate"] ** (1 / len(names))
+        return out, u
+
+    monkeypatch.setattr(measures, "predict_columns", per_turn)
+    out = sweep_method(QUICK)
+    assert not passes(out) and "contraction_rate" in out.detail
+
+
+def test_sweep_distance_to_the_target_instead_of_the_fixed_point_fails(monkeypatch):
+    from numerics.sweep import measures
+    from proofs_check.verification.shipped_sweep import sweep_method
+
+    orig = measures.simulate_columns
+    monkeypatch.setattr(measures, "simulate_columns", lambda names, last, w, u: orig(names, last, w, w))
+    out = sweep_method(QUICK)
+    assert not passes(out) and "sim_fixed_point_distance" in out.detail
