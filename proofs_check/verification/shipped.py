@@ -192,7 +192,7 @@ def documents_method(seed_offset: int, Ks: tuple[int, int], protocol: bool):
     and one divergent config, every field against the independent references."""
     def method(profile: Profile) -> Outcome:
         rng = np.random.default_rng(profile.seed + seed_offset)
-        n = max(3, profile.instances // 16)
+        n = max(3, min(profile.instances // 16, 24))  # full: 24 configs per method (each settles by simulation)
         cases = _instances(rng, n, Ks, protocol)
         if protocol:
             cycles = [(c, ref.rate(c)) for c in (_as_cycle(inst) for inst, _ in cases)]

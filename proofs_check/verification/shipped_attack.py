@@ -64,7 +64,7 @@ def attack_method(profile: Profile) -> Outcome:
     """VS: steer attacks on a pair (C11) and under protocols (debate, anchored), attacker A, victim B."""
     rng = np.random.default_rng(profile.seed + 1111)
     cases = [(_case(rng, None, 2), None), (_case(rng, GALLERY["P5"], 3), "B"), (_case(rng, GALLERY["P4"], 2), "B")]
-    cases = cases * max(1, profile.instances // 64)
+    cases = cases * max(1, min(profile.instances // 64, 4))
     points = [np.round(rng.standard_normal(inst.d), 3) for inst, _ in cases]
     ledger = Ledger(instances=len(cases))
     with cli.scratch() as tmp:

@@ -139,7 +139,7 @@ def check_fit(ledger: Ledger, doc, inst: ref.Instance, pairs: dict[str, list]) -
 def fit_method(profile: Profile) -> Outcome:
     """VS: ``a2ad fit --json`` on transcripts simulated under the anchored (P4) and debate (P5) protocols."""
     rng = np.random.default_rng(profile.seed + 1515)
-    keys = ["P4", "P5"] * max(1, profile.instances // 64)
+    keys = ["P4", "P5"] * max(1, min(profile.instances // 64, 3))
     ledger = Ledger(instances=len(keys))
     with cli.scratch() as tmp:
         for k, key in enumerate(keys):

@@ -169,7 +169,7 @@ def formulas_method(ids: tuple[str, ...]):
     def method(profile: Profile) -> Outcome:
         rng = np.random.default_rng(profile.seed + 9000 + sum(map(ord, "".join(ids))))
         ledger = Ledger()
-        for _ in range(max(4, profile.instances // 16)):
+        for _ in range(max(4, min(profile.instances // 16, 40))):
             d = int(rng.integers(1, 5))
             for ref in dict.fromkeys(REFERENCES[i] for i in ids):
                 for fid, err in ref(rng, d).items():
