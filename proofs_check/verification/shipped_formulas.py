@@ -152,6 +152,32 @@ def _fitting(rng, d) -> dict[str, float]:
             "C18.implied_target": _rel(_eval("C18.implied_target", {"Mhat": M, "chat": c[:, None]}), w)}
 
 
+def _helpers(rng, d) -> dict[str, float]:
+    """C12/C13: the helper B relabelled by the registered target must emit the message (B's GD step iterated
+    with that target), and A's reply to the (oracle or inexact) Newton message gives the registered error."""
+    def gd_agent():
+        X = rng.standard_normal((d, d))
+        H = X @ X.T / d + 0.2 * np.eye(d)
+        return H, rng.uniform(0.3, 1.5) / np.max(np.linalg.eigvalsh(H)) * np.eye(d)
+
+    (H_A, G_A), (H_B, G_B) = gd_agent(), gd_agent()
+    w_A, u = rng.standard_normal(d), rng.standard_normal(d)
+    alpha = float(rng.choice([rng.uniform(0.2, 0.9), rng.uniform(1.1, 1.8)]))  # 1 - alpha away from 0 (relative error)
+    E = rng.standard_normal((d, d))
+    Hhat = H_A + 0.1 * (E + E.T)
+    step = lambda H, G, target: (lambda w: w - G @ (H @ w - H @ target))  # noqa: E731 - one GD step
+    col = lambda x: x.reshape(-1, 1)  # noqa: E731
+    n = u - alpha * (u - w_A)  # the oracle Newton message (C12's definition)
+    n_inexact = u - alpha * np.linalg.solve(Hhat, H_A @ (u - w_A))  # C13's
+    env = {"M_A": np.eye(d) - G_A @ H_A, "M_B": np.eye(d) - G_B @ H_B, "K_B": G_B @ H_B, "u_t": col(u),
+           "w^*_A": col(w_A), "n_t": col(n), "Hhat": Hhat, "H_A": H_A}
+    w_B = _eval("C12.helper_relabel", env)[:, 0]
+    return {"C12.helper_relabel": _rel(step(H_B, G_B, w_B)(u), n),
+            "C12.newton_error": _rel(_eval("C12.newton_error", env, {"alpha": alpha}), step(H_A, G_A, w_A)(n) - w_A),
+            "C13.inexact_newton_error": _rel(_eval("C13.inexact_newton_error", env, {"alpha": alpha}),
+                                             step(H_A, G_A, w_A)(n_inexact) - w_A)}
+
+
 # formula ID -> the reference that checks it (several IDs share one reference run)
 REFERENCES: dict[str, Callable] = {
     "C1.round_map_A": _round_maps, "C1.round_map_B": _round_maps,
@@ -161,6 +187,7 @@ REFERENCES: dict[str, Callable] = {
     "C7.s_steps": _steps, "C7.limit_residual_B": _steps,
     "C11.steering_target": _steering,
     "C18.least_squares_map": _fitting, "C18.implied_target": _fitting,
+    "C12.helper_relabel": _helpers, "C12.newton_error": _helpers, "C13.inexact_newton_error": _helpers,
 }
 
 

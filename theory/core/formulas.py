@@ -117,6 +117,7 @@ VERIFIED_BY: dict[str, str] = {
     "C8.attack_condition": "C8 V1", "C8.victim_residual": "C8 V1",
     "C9.full_rank_prompt": "C9 V1",
     "C11.steering_target": "C11 VS",
+    "C12.helper_relabel": "C12 VS", "C12.newton_error": "C12 VS", "C13.inexact_newton_error": "C13 VS",
     "C15.stationary_covariance_A": "C15 V1", "C15.stationary_covariance_B": "C15 V1",
     "C16.victim_residual_s_steps": "C16 V4",
     "C17.fixed_point_3_agents": "C17 V1", "C17.residual_3_agents": "C17 V1",
