@@ -375,3 +375,22 @@ def test_sweep_distance_to_the_target_instead_of_the_fixed_point_fails(monkeypat
     monkeypatch.setattr(measures, "simulate_columns", lambda names, last, w, u: orig(names, last, w, w))
     out = sweep_method(QUICK)
     assert not passes(out) and "sim_fixed_point_distance" in out.detail
+
+
+def test_wrong_p_derivation_chain_fails(monkeypatch):
+    import dataclasses
+
+    from proofs_check.verification.shipped_derive import GALLERY, derive_method
+    from theory import derivations
+
+    orig = derivations.chains_for
+
+    def wrong(claim):  # the last step of each chain negated: a wrong printed derivation
+        return [dataclasses.replace(c, steps=c.steps[:-1] + ((-c.steps[-1][0], c.steps[-1][1]),))
+                for c in orig(claim)]
+
+    method = derive_method({"P4": GALLERY["P4"]}, chains=("P4",))
+    assert passes(method(QUICK))
+    monkeypatch.setattr(derivations, "chains_for", wrong)
+    out = method(QUICK)
+    assert not passes(out) and "P4 derivation chains" in out.detail

@@ -279,10 +279,12 @@ QUICK_FORMATS = ("json", "latex")  # each format compiles the protocol again: qu
 
 
 def derive_method(protocols: dict[str, list[dict]], random_protocols: int = 0, seed_offset: int = 0,
-                  every_format: bool = False):
+                  every_format: bool = False, chains: tuple[str, ...] = ()):
     """VS: ``a2ad derive --protocol`` on the named protocols (and, in the full profile, ``random_protocols``
     random ones, K 2..3, weights of any sign), each re-evaluated at a random stable instance. Every format
-    in the full profile or with ``every_format``; json and latex otherwise."""
+    in the full profile or with ``every_format``; json and latex otherwise. ``chains``: claims whose printed
+    derivation chains (``a2ad derive --claims``, :mod:`theory.derivations`) must hold step by step, so a
+    wrong chain fails verify and not only the print."""
     def method(profile: Profile) -> Outcome:
         rng = np.random.default_rng(profile.seed + 7700 + seed_offset)
         cases = [_instance_with(rng, rounds) for rounds in protocols.values()]
@@ -301,8 +303,14 @@ def derive_method(protocols: dict[str, list[dict]], random_protocols: int = 0, s
                 printed = dict(zip(argvs, cli.run_commands(list(argvs.values()))))
                 files = {f: Path(o).read_text() if Path(o).exists() else "" for f, o in out.items()}
                 check_derivation(ledger, inst, rho, printed, files)
+        if chains:
+            from theory import derivations
+
+            for claim in chains:
+                bad = derivations.failed_steps(claim)
+                ledger.require(f"{claim} derivation chains", not bad, "; ".join(bad)[:200])
         what = ", ".join(protocols) + (f" and {random_protocols} random protocols" if random_protocols and full
-                                       else "")
+                                       else "") + (f"; derivation chains of {', '.join(chains)}" if chains else "")
         return ledger.outcome(f"a2ad derive --protocol ({', '.join(formats)}) on {what}: every printed "
                               "expression evaluated vs the probed round map, simulated fixed point and rate")
     return method
