@@ -394,3 +394,13 @@ def test_wrong_p_derivation_chain_fails(monkeypatch):
     monkeypatch.setattr(derivations, "chains_for", wrong)
     out = method(QUICK)
     assert not passes(out) and "P4 derivation chains" in out.detail
+
+
+def test_precise_steps_per_turn_dropped_fails(monkeypatch):
+    """--precision with one GD step too few per turn where steps_per_turn > 1 (the issue's wrong fixed point)."""
+    from numerics.dynamics import precise
+
+    orig = precise.agent_transfer
+    monkeypatch.setattr(precise, "agent_transfer", lambda G, geometry, steps: orig(G, geometry, max(1, steps - 1)))
+    out = shipped.precise_method(14)(QUICK)
+    assert not passes(out) and "fixed_point" in out.detail
