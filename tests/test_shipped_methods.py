@@ -336,7 +336,7 @@ def test_fit_spread_off_fails(monkeypatch, factor):
 
 def test_spread_series_matches_a_scalar_closed_form():
     """The covariance series on one scalar agent hearing itself: V = s^2 / (1 - m^2) (no package code)."""
-    from proofs_check.verification.shipped_fit import stationary_covariance
+    from proofs_check.verification.shipped_reference import stationary_covariance
 
     V, rho, z = stationary_covariance([np.array([[0.6]])], [np.array([1.0])], [np.array([[0.04]])], [[(0, [(0, 1.0)])]])
     assert rho == pytest.approx(0.6) and V[0, 0] == pytest.approx(0.04 / (1 - 0.36), rel=1e-12)
@@ -404,3 +404,19 @@ def test_precise_steps_per_turn_dropped_fails(monkeypatch):
     monkeypatch.setattr(precise, "agent_transfer", lambda G, geometry, steps: orig(G, geometry, max(1, steps - 1)))
     out = shipped.precise_method(14)(QUICK)
     assert not passes(out) and "fixed_point" in out.detail
+
+
+def test_printed_covariance_equation_without_its_noise_fails(monkeypatch):
+    from theory.protocol import report
+
+    orig = report.derived_theory
+
+    def noiseless(cp, steps=None):  # B's printed Lyapunov equation without B's own noise S_B
+        doc = orig(cp, steps)
+        e = doc["lyapunov"]["B,B"]
+        e["text"] = e["text"].replace(" + S_B", "")
+        return doc
+
+    monkeypatch.setattr(report, "derived_theory", noiseless)
+    out = p2_derive()(QUICK)
+    assert not passes(out) and "lyapunov equations" in out.detail

@@ -39,7 +39,7 @@ DENSE = [{"A": {"C": 1.0}}, {"A": {"B": 0.15, "D": 0.59, "C": 0.26}},
 
 _TOKEN = re.compile(r"\s*(?:(?P<num>\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)|(?P<matrix>Matrix\()"
                     r"|(?P<name>w\^\*_[A-Za-z0-9]+|[A-Za-z][A-Za-z0-9]*(?:\^\{\(\d+\)\})?(?:_\{[^}]*\}|_[A-Za-z0-9]+)?)"
-                    r"|(?P<op>\*\*|\^-1|[-+*/()\[\],]))")
+                    r"|(?P<op>\*\*|\^-1|\^T|[-+*/()\[\],]))")
 
 
 class Evaluator:
@@ -69,7 +69,7 @@ class Evaluator:
         return out
 
     # grammar: expr := ['+'|'-'] term (('+'|'-') term)* ; term := unary (('*'|'/') unary)* ;
-    # unary := '-' unary | power ; power := atom ('**' int | '^-1')* ; atom := num | name | '(' expr ')' | matrix
+    # unary := '-' unary | power ; power := atom ('**' int | '^-1' | '^T')* ; atom := num | name | '(' expr ')' | matrix
     def _peek(self):
         return self.toks[self.pos] if self.pos < len(self.toks) else (None, None)
 
@@ -121,8 +121,12 @@ class Evaluator:
 
     def _power(self):
         out = self._atom()
-        while self._peek()[1] in ("**", "^-1"):
-            if self._take()[1] == "^-1":
+        while self._peek()[1] in ("**", "^-1", "^T"):
+            op = self._take()[1]
+            if op == "^T":
+                out = out if np.isscalar(out) else out.T
+                continue
+            if op == "^-1":
                 out = 1.0 / out if np.isscalar(out) else np.linalg.inv(out)
                 continue
             neg = self._peek()[1] == "-"
@@ -264,6 +268,31 @@ def check_derivation(ledger: Ledger, inst: ref.Instance, rho: float, printed: di
     if "macros" in files:
         ledger.require("macros state the rate", "Rate}{" + statement + "}" in files["macros"],
                        "the macros' rate differs from JSON's")
+    # the noisy round's covariance equations: the stationary covariance of the instance with random reply
+    # noise S_i (series of probed rounds, no Lyapunov solver) must satisfy each printed V[i,j] = rhs
+    if doc.get("lyapunov"):
+        rng = np.random.default_rng(len(names) * 1000 + d)
+        Ss = []
+        for _ in names:
+            E = rng.standard_normal((d, d))
+            Ss.append(E @ E.T / d)
+        cs = [inst.target[k] - M[k] @ inst.target[k] for k in range(len(names))]
+        V, _, _ = ref.stationary_covariance(list(M), cs, Ss, inst.phases())
+        blk = lambda a, b: V[a * d:(a + 1) * d, b * d:(b + 1) * d]  # noqa: E731
+        cov = {}
+        for a, na in enumerate(names):
+            cov[f"V_{na}"], cov[f"S_{na}"] = blk(a, a), Ss[a]
+            for b, nb in enumerate(names):
+                cov[f"V_{{{na},{nb}}}"] = blk(a, b)
+        cev = Evaluator(d, {**env, **cov}, texts, ev.inverse)
+        for key, e in doc["lyapunov"].items():
+            a, b = (idx[x] for x in key.split(","))
+            try:
+                got = cev._mat(cev.eval(e["text"]))
+            except (ValueError, np.linalg.LinAlgError, KeyError, IndexError) as exc:
+                ledger.require("parse", False, f"cannot evaluate lyapunov {key}: {exc}")
+                continue
+            ledger.add("lyapunov equations", rel(got, blk(a, b)), FLOAT_BAR)
     # the text format's fixed point and residual lines
     for line in (printed["text"].stdout.splitlines() if "text" in printed else []):
         m = re.match(r"^(z\*|e)_(\w+) = (?:z\*_\w+ - w\*_\w+ = )?(.*)$", line)

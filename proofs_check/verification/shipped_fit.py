@@ -26,7 +26,7 @@ from proofs_check.verification.registry import Outcome, Profile
 from proofs_check.verification.shipped import FLOAT_BAR, Ledger, rel
 from proofs_check.verification.shipped_derive import GALLERY, _instance_with, _transfers
 
-__all__ = ["fit_method", "stationary_covariance", "SPREAD_TOL"]
+__all__ = ["fit_method", "SPREAD_TOL"]
 
 SIGMA = 0.05  # reply noise standard deviation
 ROUNDS = 400
@@ -34,50 +34,6 @@ ROUNDS = 400
 # against the true one on these instances <= ~0.15 (seeds of the quick and full profiles); 0.35 leaves
 # room for other draws, and a spread off by 50% or more (the issue's variant was off by up to 90%) fails.
 SPREAD_TOL = 0.35
-
-
-def _turns(phases) -> list[tuple[int, int]]:
-    """(phase, listener) of every reply in a round, in order."""
-    return [(p, i) for p, phase in enumerate(phases) for i, _ in phase]
-
-
-def _affine_round(Ms, cs, phases, z, kicks: dict[int, np.ndarray] | None = None) -> np.ndarray:
-    """One round of affine agents ``m <- M_i h + c_i`` (+ ``kicks[k]`` on the k-th reply of the round)."""
-    z, k = z.copy(), 0
-    for phase in phases:
-        new = []
-        for i, row in phase:
-            h = sum((w * z[j] for j, w in row), np.zeros(z.shape[1]))
-            out = Ms[i] @ h + cs[i]
-            if kicks is not None and k in kicks:
-                out = out + kicks[k]
-            new.append((i, out))
-            k += 1
-        for i, out in new:
-            z[i] = out
-    return z
-
-
-def stationary_covariance(Ms, cs, Ss, phases) -> tuple[np.ndarray, float, np.ndarray]:
-    """(V, rho, z*): the end-of-round stationary covariance (K d x K d) of affine agents with reply noise
-    covariances ``Ss``, the rate and the fixed point, all by probing simulated rounds and summing series."""
-    K, d = len(Ms), Ms[0].shape[0]
-    n = K * d
-    zero = np.zeros((K, d))
-    r = _affine_round(Ms, cs, phases, zero).reshape(n)
-    Phi = np.stack([_affine_round(Ms, cs, phases, np.eye(n)[k].reshape(K, d)).reshape(n) - r for k in range(n)],
-                   axis=1)
-    Q = np.zeros((n, n))
-    for k, (_, i) in enumerate(_turns(phases)):
-        G = np.stack([_affine_round(Ms, cs, phases, zero, {k: np.eye(d)[a]}).reshape(n) - r for a in range(d)],
-                     axis=1)
-        Q += G @ Ss[i] @ G.T
-    rho = float(np.max(np.abs(np.linalg.eigvals(Phi))))
-    V, z = Q.copy(), r.copy()
-    # V <- Phi V Phi^T + Q: the partial sums of the series, until the terms fall below 1e-18 (rho^(2n))
-    for _ in range(int(np.ceil(np.log(1e-18) / np.log(max(rho, 1e-3) ** 2))) + 20 if rho < 1 else 0):
-        V, z = Phi @ V @ Phi.T + Q, Phi @ z + r
-    return V, rho, z.reshape(K, d)
 
 
 def _transcript(rng, inst: ref.Instance, rounds_json: list[dict]) -> tuple[list[str], dict[str, list]]:
@@ -120,7 +76,7 @@ def check_fit(ledger: Ledger, doc, inst: ref.Instance, pairs: dict[str, list]) -
         Ms.append(np.asarray(e["M_hat"], dtype=float))
         cs.append(np.asarray(e["c_hat"], dtype=float))
         Ss.append(np.asarray(e["noise_covariance"], dtype=float))
-    V, rho, z = stationary_covariance(Ms, cs, Ss, phases)
+    V, rho, z = ref.stationary_covariance(Ms, cs, Ss, phases)
     ledger.add("contraction_rate (fitted)", abs(float(doc.get("contraction_rate", math.nan)) - rho) / rho, FLOAT_BAR)
     for k, n in enumerate(names):
         e = agents[n]
@@ -130,7 +86,7 @@ def check_fit(ledger: Ledger, doc, inst: ref.Instance, pairs: dict[str, list]) -
     # the whole pipeline against the true system's spread
     M_true = _transfers(inst)
     c_true = [inst.target[i] - M_true[i] @ inst.target[i] for i in range(inst.K)]
-    V_true, _, _ = stationary_covariance(list(M_true), c_true, [SIGMA ** 2 * np.eye(d)] * inst.K, phases)
+    V_true, _, _ = ref.stationary_covariance(list(M_true), c_true, [SIGMA ** 2 * np.eye(d)] * inst.K, phases)
     for k, n in enumerate(names):
         ledger.add("predicted spread vs the true system", rel(agents[n].get("predicted_covariance"),
                                                              V_true[k * d:(k + 1) * d, k * d:(k + 1) * d]), SPREAD_TOL)

@@ -18,7 +18,7 @@ import mpmath as mp
 import numpy as np
 
 __all__ = ["Instance", "random_instance", "simulate_rounds", "probed_round_map", "rate", "settled",
-           "precise_reference"]
+           "precise_reference", "stationary_covariance"]
 
 # Inputs rounded to this many decimals: the JSON text is the exact value, in float64 and in mpmath.
 DECIMALS = 3
@@ -199,3 +199,46 @@ def precise_reference(inst: Instance, dps: int) -> tuple[mp.mpf, list[mp.matrix]
         z = mp.lu_solve(mp.eye(n) - Phi, r)
         return rho, [mp.matrix([z[k * d + a] for a in range(d)]) for k in range(K)]
 
+
+def _turns(phases) -> list[tuple[int, int]]:
+    """(phase, listener) of every reply in a round, in order."""
+    return [(p, i) for p, phase in enumerate(phases) for i, _ in phase]
+
+
+def _affine_round(Ms, cs, phases, z, kicks: dict[int, np.ndarray] | None = None) -> np.ndarray:
+    """One round of affine agents ``m <- M_i h + c_i`` (+ ``kicks[k]`` on the k-th reply of the round)."""
+    z, k = z.copy(), 0
+    for phase in phases:
+        new = []
+        for i, row in phase:
+            h = sum((w * z[j] for j, w in row), np.zeros(z.shape[1]))
+            out = Ms[i] @ h + cs[i]
+            if kicks is not None and k in kicks:
+                out = out + kicks[k]
+            new.append((i, out))
+            k += 1
+        for i, out in new:
+            z[i] = out
+    return z
+
+
+def stationary_covariance(Ms, cs, Ss, phases) -> tuple[np.ndarray, float, np.ndarray]:
+    """(V, rho, z*): the end-of-round stationary covariance (K d x K d) of affine agents with reply noise
+    covariances ``Ss``, the rate and the fixed point, all by probing simulated rounds and summing series."""
+    K, d = len(Ms), Ms[0].shape[0]
+    n = K * d
+    zero = np.zeros((K, d))
+    r = _affine_round(Ms, cs, phases, zero).reshape(n)
+    Phi = np.stack([_affine_round(Ms, cs, phases, np.eye(n)[k].reshape(K, d)).reshape(n) - r for k in range(n)],
+                   axis=1)
+    Q = np.zeros((n, n))
+    for k, (_, i) in enumerate(_turns(phases)):
+        G = np.stack([_affine_round(Ms, cs, phases, zero, {k: np.eye(d)[a]}).reshape(n) - r for a in range(d)],
+                     axis=1)
+        Q += G @ Ss[i] @ G.T
+    rho = float(np.max(np.abs(np.linalg.eigvals(Phi))))
+    V, z = Q.copy(), r.copy()
+    # V <- Phi V Phi^T + Q: the partial sums of the series, until the terms fall below 1e-18 (rho^(2n))
+    for _ in range(int(np.ceil(np.log(1e-18) / np.log(max(rho, 1e-3) ** 2))) + 20 if rho < 1 else 0):
+        V, z = Phi @ V @ Phi.T + Q, Phi @ z + r
+    return V, rho, z.reshape(K, d)
