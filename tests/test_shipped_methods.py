@@ -420,3 +420,15 @@ def test_printed_covariance_equation_without_its_noise_fails(monkeypatch):
     monkeypatch.setattr(report, "derived_theory", noiseless)
     out = p2_derive()(QUICK)
     assert not passes(out) and "lyapunov equations" in out.detail
+
+
+def test_latex_fixed_point_with_a_flipped_term_fails(monkeypatch):
+    from theory.protocol import compiler as P, report
+
+    orig = report.as_latex
+    flip = ("z^*_{A} &= w^{*}_{A} + ", "z^*_{A} &= w^{*}_{A} - ")
+    simultaneous = P.compile_protocol(P.spec(["A", "B"], [{"A": {"B": 1}, "B": {"A": 1}}]))
+    assert flip[0] in orig(report.derived_theory(simultaneous))  # the planted change applies
+    monkeypatch.setattr(report, "as_latex", lambda doc, *a, **k: orig(doc, *a, **k).replace(*flip))
+    out = p2_derive()(QUICK)
+    assert not passes(out) and "latex fixed points and residuals" in out.detail

@@ -168,6 +168,15 @@ class Evaluator:
         return row
 
 
+def _latex_block(tex: str, head: str) -> str | None:
+    """The equation after ``head`` in the LaTeX document, its line breaks removed (None when absent)."""
+    i = tex.find(head)
+    if i < 0:
+        return None
+    body = tex[i + len(head):tex.find(r"\end{align*}", i)]
+    return " ".join(body.replace("\\\\", " ").replace(r"&\quad", " ").split())
+
+
 def _tokens(text: str):
     pos, out = 0, []
     text = text.rstrip()
@@ -265,6 +274,12 @@ def check_derivation(ledger: Ledger, inst: ref.Instance, rho: float, printed: di
                    f"rate statement {statement[-40:]!r} for power {p}")
     if "latex" in files:
         ledger.require("latex states the rate", statement in files["latex"], "the LaTeX rate differs from JSON's")
+        # the LaTeX document's fixed points and residuals are the JSON's terms (whose text is evaluated above)
+        for n, e in doc["agents"].items():
+            for head, f in ((f"z^*_{{{n}}} &= ", e["fixed_point"]), (f"e_{{{n}}} = z^*_{{{n}}} - w^*_{{{n}}} &= ",
+                                                                     e["residual"])):
+                ledger.require("latex fixed points and residuals", _latex_block(files["latex"], head)
+                               == " ".join(" ".join(f["terms"]).split()), f"LaTeX {head.strip()} differs from JSON's")
     if "macros" in files:
         ledger.require("macros state the rate", "Rate}{" + statement + "}" in files["macros"],
                        "the macros' rate differs from JSON's")
