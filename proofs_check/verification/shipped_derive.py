@@ -38,7 +38,8 @@ DENSE = [{"A": {"C": 1.0}}, {"A": {"B": 0.15, "D": 0.59, "C": 0.26}},
          {"A": {"B": 0.59}, "C": {"A": 0.03, "D": 0.28, "B": 0.48, "C": 0.21}, "D": {"C": 0.42, "B": 0.09, "A": 0.49}}]
 
 _TOKEN = re.compile(r"\s*(?:(?P<num>\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)|(?P<matrix>Matrix\()"
-                    r"|(?P<name>w\^\*_[A-Za-z0-9]+|[A-Za-z][A-Za-z0-9]*(?:\^\{\(\d+\)\})?(?:_\{[^}]*\}|_[A-Za-z0-9]+)?)"
+                    r"|(?P<func>transpose\()"
+                    r"|(?P<name>w\^\*_[A-Za-z0-9]+|[A-Za-z][A-Za-z0-9]*(?:\^\{\(\d+\)\})?(?:_\{[^}]*\}|(?:_[A-Za-z0-9]+)+)?)"
                     r"|(?P<op>\*\*|\^-1|\^T|[-+*/()\[\],]))")
 
 
@@ -142,11 +143,15 @@ class Evaluator:
         if kind == "num":
             return float(val)
         if kind == "name":
-            return self.value(val)
+            return 1.0 if val == "Id" else self.value(val)  # Id: the identity (a scalar 1 beside matrices)
         if val == "(":
             out = self._expr()
             self._take(")")
             return out
+        if kind == "func":  # transpose(X)
+            out = self._expr()
+            self._take(")")
+            return out if np.isscalar(out) else out.T
         if kind == "matrix":
             self._take("[")
             rows = [self._row()]
@@ -232,7 +237,8 @@ def check_derivation(ledger: Ledger, inst: ref.Instance, rho: float, printed: di
     M = _transfers(inst)
     env = {}
     for k, n in enumerate(names):
-        env.update({f"M_{n}": M[k], f"K_{n}": np.eye(d) - M[k], f"w^*_{n}": inst.target[k].reshape(d, 1)})
+        env.update({f"M_{n}": M[k], f"K_{n}": np.eye(d) - M[k], f"w^*_{n}": inst.target[k].reshape(d, 1),
+                    f"w_{n}_star": inst.target[k].reshape(d, 1)})  # both spellings of the printed text
     texts = {e["text_name"]: e["text"] for e in doc.get("definitions", [])}
     texts.update({e["text_name"]: e["text"] for e in doc.get("inverses", [])})
     ev = Evaluator(d, env, texts, {e["text_name"] for e in doc.get("inverses", [])})
@@ -262,6 +268,9 @@ def check_derivation(ledger: Ledger, inst: ref.Instance, rho: float, printed: di
         k = idx[n]
         ledger.add("fixed_point", rel(np.reshape(safe(e["fixed_point"]["text"]), -1), z[k]), FLOAT_BAR)
         ledger.add("residual", rel(np.reshape(safe(e["residual"]["text"]), -1), z[k] - inst.target[k]), FLOAT_BAR)
+        if "canonical_text" in e["residual"]:
+            ledger.add("residual (canonical)", rel(np.reshape(safe(e["residual"]["canonical_text"]), -1),
+                                                   z[k] - inst.target[k]), FLOAT_BAR)
     cr = doc["contraction_rate"]
     p = int(cr["power"])
     blocks = [safe(b["text"]) for b in cr["blocks"]]
@@ -274,12 +283,17 @@ def check_derivation(ledger: Ledger, inst: ref.Instance, rho: float, printed: di
                    f"rate statement {statement[-40:]!r} for power {p}")
     if "latex" in files:
         ledger.require("latex states the rate", statement in files["latex"], "the LaTeX rate differs from JSON's")
-        # the LaTeX document's fixed points and residuals are the JSON's terms (whose text is evaluated above)
+        # the LaTeX document's fixed points and residuals are the JSON's (its terms, or its "typeset" forms)
+        typeset = doc.get("typeset") or {}
         for n, e in doc["agents"].items():
-            for head, f in ((f"z^*_{{{n}}} &= ", e["fixed_point"]), (f"e_{{{n}}} = z^*_{{{n}}} - w^*_{{{n}}} &= ",
-                                                                     e["residual"])):
+            for part, head in (("fixed_point", f"z^*_{{{n}}} &= "),
+                               ("residual", f"e_{{{n}}} = z^*_{{{n}}} - w^*_{{{n}}} &= ")):
+                terms = e[part]["terms"]
+                for t in typeset.get(part, []):
+                    if f"{t['lhs']} &= " == head:
+                        terms = [x[0] for x in t["terms"]]
                 ledger.require("latex fixed points and residuals", _latex_block(files["latex"], head)
-                               == " ".join(" ".join(f["terms"]).split()), f"LaTeX {head.strip()} differs from JSON's")
+                               == " ".join(" ".join(terms).split()), f"LaTeX {head.strip()} differs from JSON's")
     if "macros" in files:
         ledger.require("macros state the rate", "Rate}{" + statement + "}" in files["macros"],
                        "the macros' rate differs from JSON's")
@@ -298,7 +312,7 @@ def check_derivation(ledger: Ledger, inst: ref.Instance, rho: float, printed: di
         for a, na in enumerate(names):
             cov[f"V_{na}"], cov[f"S_{na}"] = blk(a, a), Ss[a]
             for b, nb in enumerate(names):
-                cov[f"V_{{{na},{nb}}}"] = blk(a, b)
+                cov[f"V_{{{na},{nb}}}"] = cov[f"V_{na}_{nb}"] = blk(a, b)
         cev = Evaluator(d, {**env, **cov}, texts, ev.inverse)
         for key, e in doc["lyapunov"].items():
             a, b = (idx[x] for x in key.split(","))
@@ -310,11 +324,11 @@ def check_derivation(ledger: Ledger, inst: ref.Instance, rho: float, printed: di
             ledger.add("lyapunov equations", rel(got, blk(a, b)), FLOAT_BAR)
     # the text format's fixed point and residual lines
     for line in (printed["text"].stdout.splitlines() if "text" in printed else []):
-        m = re.match(r"^(z\*|e)_(\w+) = (?:z\*_\w+ - w\*_\w+ = )?(.*)$", line)
-        if m and m.group(2) in idx:
+        m = re.match(r"^(z\*_|e_|z_)([A-Za-z0-9]+?)(_star)? = (?:\S+ - \S+ = )?(.*)$", line)
+        if m and m.group(2) in idx and (m.group(1) != "z_" or m.group(3)):
             k = idx[m.group(2)]
-            want = z[k] if m.group(1) == "z*" else z[k] - inst.target[k]
-            ledger.add("text format z*/e", rel(np.reshape(safe(m.group(3)), -1), want), FLOAT_BAR)
+            want = z[k] if m.group(1) in ("z*_", "z_") else z[k] - inst.target[k]
+            ledger.add("text format z*/e", rel(np.reshape(safe(m.group(4)), -1), want), FLOAT_BAR)
 
 
 FORMATS = ("json", "text", "latex", "macros")
