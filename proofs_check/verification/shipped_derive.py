@@ -40,7 +40,7 @@ DENSE = [{"A": {"C": 1.0}}, {"A": {"B": 0.15, "D": 0.59, "C": 0.26}},
 _TOKEN = re.compile(r"\s*(?:(?P<num>\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)|(?P<matrix>Matrix\()"
                     r"|(?P<func>transpose\()"
                     r"|(?P<name>w\^\*_[A-Za-z0-9]+|[A-Za-z][A-Za-z0-9]*(?:\^\{\(\d+\)\})?(?:_\{[^}]*\}|(?:_[A-Za-z0-9]+)+)?)"
-                    r"|(?P<op>\*\*|\^-1|\^T|[-+*/()\[\],]))")
+                    r"|(?P<op>\*\*|\^-1|\^T|[-+*/()\[\],;]))")
 
 
 class Evaluator:
@@ -148,6 +148,14 @@ class Evaluator:
             out = self._expr()
             self._take(")")
             return out
+        if val == "[":  # a block matrix [a, b; c, d]
+            rows = [[self._expr()]]
+            while self._peek()[1] in (",", ";"):
+                if self._take()[1] == ";":
+                    rows.append([])
+                rows[-1].append(self._expr())
+            self._take("]")
+            return np.block([[self._mat(x) for x in row] for row in rows])
         if kind == "func":  # transpose(X)
             out = self._expr()
             self._take(")")
@@ -171,6 +179,11 @@ class Evaluator:
             row.append(self._expr())
         self._take("]")
         return row
+
+
+def _plain(name: str) -> str:
+    """A name's plain spelling: ``Phi_{A,B}`` -> ``Phi_A_B``, ``U^{(1)}_{C,D}`` -> ``U_1_C_D``."""
+    return re.sub(r"\^\{\((\d+)\)\}", r"_\1", name).replace("_{", "_").replace(",", "_").replace("}", "")
 
 
 def _latex_block(tex: str, head: str) -> str | None:
@@ -241,6 +254,7 @@ def check_derivation(ledger: Ledger, inst: ref.Instance, rho: float, printed: di
                     f"w_{n}_star": inst.target[k].reshape(d, 1)})  # both spellings of the printed text
     texts = {e["text_name"]: e["text"] for e in doc.get("definitions", [])}
     texts.update({e["text_name"]: e["text"] for e in doc.get("inverses", [])})
+    texts.update({_plain(k): v for k, v in list(texts.items())})  # Phi_{A,B} is also written Phi_A_B
     ev = Evaluator(d, env, texts, {e["text_name"] for e in doc.get("inverses", [])})
     Phi_ref, r_ref = ref.probed_round_map(inst)
     z = ref.settled(inst, rho)
