@@ -266,8 +266,15 @@ def test_text_format_sign_flip_fails(monkeypatch):
     from theory.protocol import report
 
     orig = report.as_text
-    flip = ("e_B = z*_B - w*_B = ", "e_B = z*_B - w*_B = -")
-    monkeypatch.setattr(report, "as_text", lambda doc: orig(doc).replace(*flip))
+
+    def flipped(doc):  # B's residual line printed with the opposite sign: e_B = ... = -(...)
+        lines = orig(doc).splitlines()
+        k = next(i for i, line in enumerate(lines) if line.startswith("e_B = "))
+        head, _, expr = lines[k].rpartition(" = ")
+        lines[k] = f"{head} = -({expr})"
+        return "\n".join(lines)
+
+    monkeypatch.setattr(report, "as_text", flipped)
     out = p2_derive()(QUICK)
     assert not passes(out) and "text format" in out.detail
 
@@ -426,7 +433,7 @@ def test_latex_fixed_point_with_a_flipped_term_fails(monkeypatch):
     from theory.protocol import compiler as P, report
 
     orig = report.as_latex
-    flip = ("z^*_{A} &= w^{*}_{A} + ", "z^*_{A} &= w^{*}_{A} - ")
+    flip = ("z^*_{A} &= ", "z^*_{A} &= - ")  # the first term of A's fixed point negated
     simultaneous = P.compile_protocol(P.spec(["A", "B"], [{"A": {"B": 1}, "B": {"A": 1}}]))
     assert flip[0] in orig(report.derived_theory(simultaneous))  # the planted change applies
     monkeypatch.setattr(report, "as_latex", lambda doc, *a, **k: orig(doc, *a, **k).replace(*flip))
