@@ -26,6 +26,7 @@ from proofs_check.verification.methods import (
     worst,
 )
 from proofs_check.verification.registry import Claim, Outcome, Profile
+from proofs_check.verification.shipped_formulas import formulas_method
 from theory.core import algebra, model
 from theory.interventions import newton_helper as nh
 from theory.round_robin import two_agents as ta
@@ -209,10 +210,11 @@ def c14b_v5(profile: Profile) -> Outcome:
 
 CLAIMS = [
     Claim("C12", "Oracle Newton helper", (K_B_INVERTIBLE, "H_A invertible", "alpha in (0, 2)"),
-          cite("C12"), "equal", {"V1": c12_v1, "V4": c12_v4},
+          cite("C12"), "equal",
+          {"V1": c12_v1, "V4": c12_v4, "VS": formulas_method(("C12.helper_relabel", "C12.newton_error"))},
           formulas=("C12.helper_relabel", "C12.newton_error")),
     Claim("C13", "Inexact Newton helper", (K_B_INVERTIBLE, HHAT_INVERTIBLE, "alpha in (0, 2)"),
-          cite("C13"), "equal", {"V1": c13_v1, "V4": c13_v4},
+          cite("C13"), "equal", {"V1": c13_v1, "V4": c13_v4, "VS": formulas_method(("C13.inexact_newton_error",))},
           formulas=("C13.inexact_newton_error",)),
     Claim("C14", "Black-box identification helper", ("K_B invertible", "d+1 affinely independent probes",
                                                      "K_A invertible", "noise-free replies"),

@@ -25,6 +25,7 @@ from proofs_check.verification.methods import (
     worst,
 )
 from proofs_check.verification.registry import Claim, Outcome, Profile
+from proofs_check.verification.shipped_fit import fit_method
 from theory.core import algebra, model
 from theory.round_robin import k_agents as ka, two_agents as ta
 from theory.stochastic import noisy
@@ -192,7 +193,7 @@ CLAIMS = [
         hypotheses=("independent zero-mean output noise, Cov eta_i = S_i", "rho(M_A M_B) < 1", PAIR_INVERTIBLE),
         reference=cite("C15"),
         relation="equal",
-        methods={"V1": v1, "V4": v4, "V8": v8},
+        methods={"V1": v1, "V4": v4, "V8": v8, "VS": fit_method},
         formulas=("C15.stationary_covariance_B", "C15.stationary_covariance_A"),
     )
 ]

@@ -19,8 +19,10 @@ from numerics.dynamics import closed_forms, precise
 from numerics.protocol import evaluate as protocol_eval, random_protocols as protocol_random, simulate, spec as nproto
 from numerics.protocol.config import System
 from proofs_check.statements.provenance import cite
+from proofs_check.verification import shipped
 from proofs_check.verification.methods import FLOAT_REL_TOL, PRECISE_DPS, PRECISE_REL_TOL, worst
 from proofs_check.verification.registry import Claim, Outcome, Profile
+from proofs_check.verification.shipped_derive import DENSE, GALLERY, derive_method
 from theory.core import model
 from theory.interventions import newton_helper as nh
 from theory.protocol import compiler as P, gallery as G
@@ -359,13 +361,17 @@ CLAIMS = [
     Claim("P1", "Any linear protocol: round map of the joint state, fixed point, rate, Lyapunov equation",
           ("I - Phi_RR invertible (implied by rho(Phi) < 1)",),
           cite("P1"), "equal",
-          {"V1": p1_v1, "V4": p1_v4, "V5": p1_v5, "V6": p1_v6}),
+          {"V1": p1_v1, "V4": p1_v4, "V5": p1_v5, "V6": p1_v6,
+           "VS": shipped.joint(shipped.documents_method(11, (2, 4), True), shipped.precise_method(14),
+                               shipped.kernel_method,
+                               derive_method({"dense": DENSE}, 2, seed_offset=1, chains=("P1",)))}),
     Claim("P2", "Two agents answering simultaneously", ("I - M_A M_B invertible",), cite("P2"),
-          "equal", {"V1": p2_v1, "V4": p2_v4}),
+          "equal", {"V1": p2_v1, "V4": p2_v4, "VS": derive_method({"P2": GALLERY["P2"]}, every_format=True,
+                                                                  chains=("P2",))}),
     Claim("P3", "Repeated speaker: schedule A, A, B", ("I - M_A^2 M_B invertible",), cite("P3"), "equal",
-          {"V1": p3_v1, "V4": p3_v4}),
+          {"V1": p3_v1, "V4": p3_v4, "VS": derive_method({"P3": GALLERY["P3"]}, chains=("P3",))}),
     Claim("P4", "Anchored agent", ("I - alpha M_A - (1 - alpha) M_A M_B invertible",), cite("P4"), "equal",
-          {"V1": p4_v1, "V4": p4_v4}),
+          {"V1": p4_v1, "V4": p4_v4, "VS": derive_method({"P4": GALLERY["P4"]}, chains=("P4",))}),
     Claim("P5", "Averaging debate of three agents", ("I - Phi invertible",), cite("P5"), "equal",
-          {"V1": p5_v1, "V4": p5_v4}),
+          {"V1": p5_v1, "V4": p5_v4, "VS": derive_method({"P5": GALLERY["P5"]}, chains=("P5",))}),
 ]

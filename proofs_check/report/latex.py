@@ -19,7 +19,7 @@ from proofs_check.report.labels import shown_formulas, tex_label
 from proofs_check.statements import provenance, statements
 from theory import derivations
 from theory.core import notation
-from theory.core.formulas import all_formulas
+from theory.core.formulas import all_formulas, verification_note
 
 PREAMBLE = r"""\documentclass[10pt]{article}
 \usepackage[margin=2cm]{geometry}
@@ -273,7 +273,7 @@ def macros_tex(statuses: dict[str, str], formulas=None, prefix: str = "aad") -> 
         prov = provs.get(f.claim)
         origin = f"{prov.kind}: {prov.citation}" if prov else "no registered claim"
         name = prefix + f.macro.removeprefix("aad")
-        status = statuses.get(f.claim, "not run")
+        status = verification_note(f.id, statuses.get(f.claim, "not run"))
         proved = derivations.chain_of(f.id)
         if proved is not None:
             methods = sorted({c.method for c in derivations.check(proved)})
