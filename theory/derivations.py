@@ -338,6 +338,44 @@ CHAINS += [_in_notation(c) for c in protocol_chains.chains(Chain)]
 # that makes it invertible. A step that inverts anything else does not hold (:func:`check`).
 _PAIR = "I - M_A M_B invertible (implied by rho(M_A M_B) < 1)"
 _HALF_A = I - sp.Rational(1, 2) * A.M  # P4 at alpha = 1/2: the pivot of the block elimination
+# R1-R4 (random protocols, two alternatives drawn independently with probabilities p_1 and 1 - p_1):
+# the joint state z, each alternative's round map z -> Phi_k z + psi_k, the stationary mean mu.
+p_1 = sp.Symbol("p_1", positive=True)
+Phi_1, Phi_2 = matrix("Phi_1"), matrix("Phi_2")
+psi_1, psi_2, mu, z_t = vector("psi_1"), vector("psi_2"), vector("mu"), vector("z")
+d_1 = vector("d_1")
+E_Phi = p_1 * Phi_1 + (1 - p_1) * Phi_2
+E_psi = p_1 * psi_1 + (1 - p_1) * psi_2
+MEAN_DEFINITIONS = {"mu": sp.Inverse(I - E_Phi) * E_psi}
+m_A, m_B = vector("m_A"), vector("m_B")
+
+CHAINS += [
+    Chain("R1", "The stationary mean is a fixed point of the mean round map", (
+        (p_1 * (Phi_1 * mu + psi_1) + (1 - p_1) * (Phi_2 * mu + psi_2),
+         r"one round from $\mu$: alternative $k$ with probability $p_k$"),
+        (E_Phi * mu + E_psi, r"collect: $\sum_k p_k \Phi_k \mu + \sum_k p_k \psi_k$"),
+        (mu - (I - E_Phi) * mu + E_psi, r"$\sum_k p_k \Phi_k \mu = \mu - (I - \sum_k p_k \Phi_k) \mu$"),
+        (mu, r"$(I - \sum_k p_k \Phi_k)\, \mu = \sum_k p_k \psi_k$, the definition of $\mu$"),
+    ), MEAN_DEFINITIONS),
+    Chain("R2", "An alternative that leaves the mean in place", (
+        (Phi_1 * mu + psi_1, r"alternative 1 applied to the stationary mean $\mu$"),
+        (mu + d_1, r"$d_1 = \Phi_1 \mu + \psi_1 - \mu$: the round ends at $\mu$ exactly when $d_1 = 0$, and the "
+                   r"spread's source $\sum_k p_k d_k d_k^{T}$ vanishes only when every $d_k = 0$"),
+    ), {"d_1": Phi_1 * mu + psi_1 - mu}),
+    Chain("R3", "The deviation from the mean after one round", (
+        (Phi_1 * z_t + psi_1 - mu, r"alternative 1 drawn: $z_{t+1} - \mu$"),
+        (Phi_1 * (z_t - mu) + Phi_1 * mu + psi_1 - mu, r"add and subtract $\Phi_1 \mu$"),
+        (Phi_1 * (z_t - mu) + d_1, r"$d_1 = \Phi_1 \mu + \psi_1 - \mu$: the schedule adds $d_k$, the spread's "
+                                   r"source, even from $z_t = \mu$"),
+    ), {"d_1": Phi_1 * mu + psi_1 - mu}),
+    Chain("R4", "A repeated turn changes nothing (two agents hearing each other)", (
+        (B.M * (A.M * m_B + A.c) + B.c, r"schedule A, A, B: A's second turn reads $m_B$ again (not its own "
+                                         r"message), so it repeats $T_A(m_B)$, and B answers it"),
+        (B.M * A.M * m_B + B.M * A.c + B.c, r"expand: the round robin's round map for B (C1); a run of one speaker "
+                                            r"is one turn"),
+    ), D),
+]
+
 HYPOTHESES = {
     "C2": {_PAIR: (I - ta.J_A, I - ta.J_B)},
     "C3": {_PAIR: (I - ta.J_A, I - ta.J_B)},
@@ -354,6 +392,7 @@ HYPOTHESES = {
     "P3": {"I - M_A^2 M_B invertible": (I - A.M * A.M * B.M, I - B.M * A.M * A.M)},
     # block elimination of I - Phi_RR (invertible, P1's hypothesis): the pivot I - M_A / 2 (rho(M_A) < 1)
     # and its Schur complement, invertible because I - Phi_RR and the pivot are
+    "R1": {"I - sum_k p_k Phi_k invertible (implied by rho(sum_k p_k Phi_k) < 1)": I - E_Phi},
     "P4": {"I - Phi_RR invertible (implied by rho(Phi) < 1), eliminated with the pivot I - M_A / 2":
            (_HALF_A, I + B.M - B.M * sp.Inverse(_HALF_A))},
 }
