@@ -2,9 +2,10 @@
 
 Runs every method of the given claims (default: all) once, quick profile, no proof cache, with a
 call-event tracer (``sys.setprofile``) that records the source files under theory/ and numerics/
-whose functions the method calls (not the module bodies an import runs), and the method's wall time. The output (JSON: ``{"C2 V4":
-{"seconds": ..., "status": ..., "files": [...]}}``) is how ``mutation/targets.toml`` picks, for a
-module, the methods that can kill its mutants: a method that never calls into a module cannot.
+whose functions the method calls (not the module bodies an import runs), and the method's wall
+time. The output (JSON: ``{"C2 V4": {"seconds": ..., "status": ..., "files": [...]}}``) is how
+``mutation/targets.toml`` picks, for a module, the methods that can kill its mutants: a method
+that never calls into a module cannot.
 Module-level code (constants, decorators) runs at import, whichever method imports first; the map
 lists the functions called, so a module every method only imports is listed for none.
 """

@@ -1,0 +1,260 @@
+"""What ``predict`` prints under a protocol, against the simulated agents (mutation killers).
+
+``make mutation`` (docs/mutation.rst) found that no verify method reads the ``predict`` document of a
+protocol config, its ``--precision`` form, or the divergence ``reason``: wrong variants of
+numerics/protocol/engine.py, prediction.py and evaluate.py passed. These checks read the documents
+as a user gets them and compare every field with an oracle that never calls the engine:
+
+* the round map is probed on the simulator (:func:`numerics.protocol.simulate.run_protocol`, which
+  only calls ``agent.respond``): one round from the zero state gives ``r``, one round from each unit
+  state gives a column of ``Phi``; the rate is ``rho(Phi)`` and the fixed point solves
+  ``z = Phi z + r`` (the round map is affine, so the probe is exact up to rounding);
+* the reason's numbers (an agent's own spectral radius, the listening weights' rate, the direction
+  no prompt informs) are recomputed here from the config's matrices and weights.
+
+Configs: random protocols (numerics.protocol.random_protocols: any weights, sums other than 1, 1-3
+steps per turn, K = 2..4), round robins in another speaking order, one-agent phases that are not a
+cycle, and divergent configs of each cause.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import mpmath as mp
+import numpy as np
+import pytest
+
+from numerics.protocol import config, engine, prediction, random_protocols, simulate
+
+# Probe vs engine: the same affine map, composed by the simulator (O(P K) products per column)
+# versus the engine's block rows, solved once with rho <= 0.85: float64 rounding, amplified by
+# 1 / (1 - rho) <= 7 and the conditioning of random SPD geometries (cond <= 100).
+FLOAT_RTOL = 1e-9
+# --precision 30 against the float64 probe: bounded by the probe's own float64 error.
+PRECISE_RTOL = 1e-9
+DIGITS = 30
+# The reason prints radii and rates with 6 (the named agent, rho) or 3 (the listed radii) digits.
+SIX_DIGITS, THREE_DIGITS = 5e-6, 5e-3
+
+
+def probe(system) -> tuple[np.ndarray, np.ndarray]:
+    """``(Phi, r)`` of the round map on the stacked state (K d), from one simulated round per column."""
+    protocol = engine.of(system)
+    K, d = len(system.agents), system.d
+
+    def one_round(x: np.ndarray) -> np.ndarray:
+        p = dataclasses.replace(protocol, initial=x.reshape(K, d))
+        return simulate.run_protocol(system.agents, p, 1)[0].reshape(-1)
+
+    r = one_round(np.zeros(K * d))
+    Phi = np.column_stack([one_round(e) - r for e in np.eye(K * d)])
+    return Phi, r
+
+
+def oracle_rate(system) -> float:
+    return float(np.max(np.abs(np.linalg.eigvals(probe(system)[0]))))
+
+
+def oracle(system) -> tuple[float, np.ndarray]:
+    Phi, r = probe(system)
+    rho = float(np.max(np.abs(np.linalg.eigvals(Phi))))
+    z = np.linalg.solve(np.eye(len(r)) - Phi, r).reshape(len(system.agents), system.d)
+    return rho, z
+
+
+def _raw(H, gammas, rounds=None, steps=None, targets=None):
+    names = [chr(ord("A") + k) for k in range(len(H))]
+    raw = {"agents": [{"name": n, "geometry": np.asarray(h, dtype=float).tolist(),
+                       "target": (targets[k] if targets else [1.0 - 0.5 * k] * len(h)),
+                       "preconditioner": g, "steps_per_turn": (steps or [1] * len(H))[k]}
+                      for k, (n, h, g) in enumerate(zip(names, H, gammas))],
+           "initial_message": [0.3] * len(H[0])}
+    if rounds is not None:
+        raw["protocol"] = {"rounds": rounds}
+    return raw
+
+
+def _spd(seed: int, d: int) -> list:
+    A = np.random.default_rng(seed).standard_normal((d, d))
+    return (A @ A.T / d + 0.5 * np.eye(d)).tolist()
+
+
+def random_systems():
+    out = []
+    for seed, (K, d) in enumerate([(2, 1), (2, 2), (3, 2), (3, 3), (4, 2), (2, 3)]):
+        out.append(random_protocols.system(np.random.default_rng(1000 + seed), K, d, rho_max=0.85))
+    return out
+
+
+def special_systems():
+    H = [_spd(1, 2), _spd(2, 2), _spd(3, 2)]
+    G = [[[0.5, 0.1], [0.1, 0.4]], 0.6, [[0.3, 0.0], [0.0, 0.7]]]
+    cases = {
+        # a round robin in the order C, A, B (each hears the previous speaker with weight 1): the fast path
+        "permuted_cycle": _raw(H, G, [{"C": {"B": 1}}, {"A": {"C": 1}}, {"B": {"A": 1}}], steps=[1, 2, 3]),
+        # one agent per phase, but B hears C (not A, the previous speaker): not a cycle
+        "one_agent_phases": _raw(H, G, [{"A": {"C": 1}}, {"B": {"C": 1}}, {"C": {"B": 1}}], steps=[2, 1, 1]),
+        # a cycle whose weights are not 1: not a round robin
+        "damped_cycle": _raw(H, G, [{"A": {"C": 0.75}}, {"B": {"A": 0.75}}, {"C": {"B": 0.75}}]),
+        # the round robin itself, without a protocol key, with 3 steps per turn
+        "round_robin": _raw(H, G, None, steps=[3, 1, 2]),
+        # the round robin written out in list order (weight 1.0 as a JSON decimal)
+        "written_out": _raw(H, G, [{"A": {"C": 1.0}}, {"B": {"A": 1.0}}, {"C": {"B": 1.0}}], steps=[3, 1, 2]),
+        # simultaneous phases with weights summing to 1.5 and to 0.5
+        "simultaneous": _raw(H, G, [{"A": {"B": 0.9, "C": 0.6}, "B": {"C": 0.5}}, {"C": {"A": 0.5, "B": 0.5}}]),
+    }
+    return {k: config.parse(v) for k, v in cases.items()}
+
+
+SYSTEMS = {f"random{i}": s for i, s in enumerate(random_systems())} | special_systems()
+
+
+def _check_entries(doc, system, z, rtol, number=float):
+    assert list(doc["agents"]) == system.names
+    for i, agent in enumerate(system.agents):
+        entry = doc["agents"][system.names[i]]
+        fp = np.array([number(x) for x in entry["fixed_point"]], dtype=float)
+        res = np.array([number(x) for x in entry["residual"]], dtype=float)
+        target = np.array([number(x) for x in entry["target"]], dtype=float)
+        scale = max(1.0, float(np.linalg.norm(z)))
+        np.testing.assert_allclose(target, agent.w_star, rtol=0, atol=1e-15 * scale)
+        np.testing.assert_allclose(fp, z[i], rtol=0, atol=rtol * scale)
+        np.testing.assert_allclose(res, z[i] - agent.w_star, rtol=0, atol=rtol * scale)  # sign: fixed point - target
+        assert abs(number(entry["residual_norm"]) - np.linalg.norm(z[i] - agent.w_star)) <= rtol * scale
+
+
+@pytest.mark.parametrize("name", list(SYSTEMS))
+def test_predict_float64_matches_the_simulated_round_map(name):
+    system = SYSTEMS[name]
+    rho, z = oracle(system)
+    assert rho < 0.9  # a convergent instance (the generator's bound; the special ones are contracting)
+    doc = prediction.predict(system)
+    assert doc["converges"] is True and "reason" not in doc and doc["precision"] == "float64"
+    assert doc["dimension"] == system.d
+    assert abs(doc["contraction_rate"] - rho) <= FLOAT_RTOL
+    _check_entries(doc, system, z, FLOAT_RTOL)
+
+
+@pytest.mark.parametrize("name", ["random1", "random3", "random4", "permuted_cycle", "one_agent_phases",
+                                  "damped_cycle", "round_robin", "simultaneous"])
+def test_predict_precise_matches_the_simulated_round_map(name):
+    system = SYSTEMS[name]
+    rho, z = oracle(system)
+    doc = prediction.predict(system, DIGITS)
+    assert doc["converges"] is True and "reason" not in doc and doc["precision"] == f"mpmath {DIGITS} digits"
+    assert abs(float(mp.mpf(doc["contraction_rate"])) - rho) <= PRECISE_RTOL
+    assert all(len(x.lstrip("-").replace(".", "").split("e")[0]) >= DIGITS
+               for x in doc["agents"][system.names[0]]["fixed_point"])  # 30 significant digits printed
+    _check_entries(doc, system, z, PRECISE_RTOL, number=lambda x: float(mp.mpf(x)))
+
+
+# ---- the divergence reason ----------------------------------------------------------------------
+
+def weights_rate(rounds, names) -> float:
+    """rho of the listening weights alone (every M_i = I, c_i = 0, d = 1), composed phase by phase here."""
+    K = len(names)
+    R = np.eye(K)
+    for phase in rounds:
+        step = np.eye(K)
+        for listener, row in phase.items():
+            i = names.index(listener)
+            step[i] = 0.0
+            for source, w in row.items():
+                step[i, names.index(source)] += w
+        R = step @ R
+    return float(np.max(np.abs(np.linalg.eigvals(R))))
+
+
+def own_radius(H, G, s=1) -> float:
+    """Spectral radius of ``(I - Gamma H)^s`` (a scalar ``G`` is ``G I``)."""
+    H = np.asarray(H, dtype=float)
+    Gamma = G * np.eye(len(H)) if np.ndim(G) == 0 else np.asarray(G, dtype=float)
+    M = np.linalg.matrix_power(np.eye(len(H)) - Gamma @ H, s)
+    return float(np.max(np.abs(np.linalg.eigvals(M))))
+
+
+def _reason(raw):
+    system = config.parse(raw)
+    rho = oracle_rate(system)
+    docs = [prediction.predict(system), prediction.predict(system, DIGITS)]
+    for doc in docs:
+        assert doc["converges"] is False
+        assert all(e["fixed_point"] is None and e["residual"] is None and e["residual_norm"] is None
+                   for e in doc["agents"].values())
+        assert abs(float(mp.mpf(doc["contraction_rate"])) - rho) <= FLOAT_RTOL * max(1.0, rho)
+    return rho, [d["reason"] for d in docs]
+
+
+def _number(pattern, text) -> float:
+    m = re.search(pattern, text)
+    assert m, (pattern, text)
+    return float(m.group(1))
+
+
+NON_NORMAL = [[[0.5, -3.0], [0.0, 0.5]], [[0.5, 0.0], [-3.0, 0.5]]]  # radius 0.5 each, product rho > 1 (C6)
+SIMULTANEOUS = [{"A": {"B": 1.0}, "B": {"A": 1.0}}]
+
+
+@pytest.mark.parametrize("rounds,head", [(None, "(C1)"), (SIMULTANEOUS, "(P1)")])
+def test_reason_names_the_overshooting_agent(rounds, head):
+    H = [np.eye(2).tolist(), np.diag([1.0, 0.5]).tolist()]
+    G = [0.5, 3.5]  # B: M_B^2 = (I - 3.5 H_B)^2 has radius 6.25; A: 0.25
+    rho, reasons = _reason(_raw(H, G, rounds, steps=[2, 2]))
+    assert rho > 1
+    for text in reasons:
+        assert text.startswith("contraction rate rho = ") and head in text and " > 1: " in text, text
+        assert abs(_number(r"rho = ([0-9.e+-]+) > 1", text) - rho) <= SIX_DIGITS * rho
+        assert "agent B's own per-turn map M_B has an eigenvalue of modulus" in text, text
+        assert abs(_number(r"modulus ([0-9.e+-]+) outside", text) - own_radius(H[1], G[1], 2)) <= SIX_DIGITS * 7
+
+
+@pytest.mark.parametrize("rounds", [None, [{"A": {"B": 0.6, "A": 0.6}}, {"B": {"A": 1.0}}]])
+def test_reason_names_the_uninformed_direction(rounds):
+    H = [[[1.0, 0.0], [0.0, 0.0]], [[0.5, 0.0], [0.0, 0.0]]]  # e_2 is informed by no prompt
+    rho, reasons = _reason(_raw(H, [0.5, 0.5], rounds))
+    for text in reasons:
+        assert "is informed by no prompt" in text, text
+        v = np.array([float(x) for x in re.search(r"the direction \[([^\]]*)\]", text).group(1).split(",")])
+        assert np.linalg.norm(np.asarray(H) @ v, axis=-1).max() <= 1e-3 and abs(np.linalg.norm(v) - 1) <= 1e-2
+        if rounds is None:
+            assert "is 1 to within" in text and "listening weights" not in text  # rho = 1: e_2 is kept
+        else:
+            assert "(P1)" in text
+            rate = _number(r"of spectral radius ([0-9.e+-]+)", text)
+            assert abs(rate - weights_rate(rounds, ["A", "B"])) <= SIX_DIGITS * rate
+
+
+@pytest.mark.parametrize("rounds,head", [(None, "(C6)"), (SIMULTANEOUS, "(P1)")])
+def test_reason_names_the_coupling(rounds, head):
+    H = [np.eye(2).tolist(), np.eye(2).tolist()]
+    rho, reasons = _reason(_raw(H, NON_NORMAL, rounds))
+    assert rho > 1
+    for text in reasons:
+        assert "coupling itself is unstable" in text and text.endswith(head), text
+        radii = [float(x) for x in re.search(r"spectral radii ([^)]*)\)", text).group(1).split(", ")]
+        assert np.allclose(radii, [own_radius(h, g) for h, g in zip(H, NON_NORMAL)], atol=THREE_DIGITS)
+        assert "amplify" not in text and "no prompt" not in text
+
+
+def test_reason_names_amplifying_weights():
+    rounds = [{"A": {"B": 5.0}}, {"B": {"A": 1.0}}]
+    H = [np.eye(2).tolist(), np.eye(2).tolist()]
+    rho, reasons = _reason(_raw(H, [0.5, 0.5], rounds))
+    for text in reasons:
+        assert "coupling itself is unstable" in text and "(P1)" in text, text
+        rate = _number(r"the round map has rho ([0-9.e+-]+)", text)
+        assert abs(rate - weights_rate(rounds, ["A", "B"])) <= SIX_DIGITS * rate
+
+
+@pytest.mark.parametrize("rounds,head", [(None, "no unique attracting fixed point; cause"),
+                                         (SIMULTANEOUS, "fixed point of the protocol's round map (P1)")])
+def test_reason_on_the_unit_circle(rounds, head):
+    """Both agents with M = -I (Gamma H = 2 I): rho is exactly 1, the 'is 1 to within' head, and an own map
+    with an eigenvalue on the unit circle as the cause."""
+    H = [np.eye(2).tolist(), np.eye(2).tolist()]
+    rho, reasons = _reason(_raw(H, [2.0, 2.0], rounds))
+    assert abs(rho - 1) <= 1e-12
+    for text in reasons:
+        assert "is 1 to within" in text and head in text and "on the unit circle" in text, text
+        assert abs(_number(r"modulus ([0-9.e+-]+) on the unit circle", text) - 1) <= SIX_DIGITS
