@@ -258,3 +258,12 @@ def test_reason_on_the_unit_circle(rounds, head):
     for text in reasons:
         assert "is 1 to within" in text and head in text and "on the unit circle" in text, text
         assert abs(_number(r"modulus ([0-9.e+-]+) on the unit circle", text) - 1) <= SIX_DIGITS
+
+
+def test_is_round_robin_means_the_list_order_cycle():
+    """``is_round_robin`` (what a config without ``protocol`` means; the fit and ``a2ad check`` read it):
+    true for the written-out round robin only, not for another speaking order or a non-cycle."""
+    assert engine.is_round_robin(SYSTEMS["written_out"].protocol)
+    assert engine.is_round_robin(engine.of(SYSTEMS["round_robin"]))
+    for name in ("permuted_cycle", "one_agent_phases", "damped_cycle", "simultaneous"):
+        assert not engine.is_round_robin(SYSTEMS[name].protocol), name
