@@ -51,6 +51,8 @@ MIN_CPU_LIMIT = 30.0
 # with RETRY_TIMEOUT_FACTOR times the timeout, and if it times out again it is reported apart.
 TIMEOUT_OUTPUT = "timeout"
 RETRY_TIMEOUT_FACTOR = 2
+# How killer.py reports a failed verify method (a kill by verify, not by the module's tests).
+VERIFY_KILL = re.compile(r"^[CLP]\d+b? V\d+: ", re.M)
 
 
 def config_text(module: str, claims: list[str], tests: list[str] = (), timeout: float = MIN_TIMEOUT,
@@ -151,7 +153,9 @@ def results(session: Path) -> tuple[list[dict], int]:
                      "line": m["start_pos"][0], "outcome": result.get("test_outcome"),
                      "worker_outcome": result.get("worker_outcome"), "diff": result.get("diff", ""),
                      "timeout": result.get("output") == TIMEOUT_OUTPUT
-                     or CPU_LIMIT_MARK in (result.get("output") or "")})
+                     or CPU_LIMIT_MARK in (result.get("output") or ""),
+                     # killer.py prints "C2 V4: <detail>" when a verify method fails; else a test killed it
+                     "by_verify": bool(VERIFY_KILL.search(result.get("output") or ""))})
     return rows, pending
 
 
@@ -216,13 +220,16 @@ def main(argv=None) -> int:
         rows = [r for r in rows if r["worker_outcome"] != "skipped"]
         timeouts = [r for r in rows if r["outcome"] == "killed" and r["timeout"]]
         killed = sum(r["outcome"] == "killed" and not r["timeout"] for r in rows)
+        by_verify = sum(r["outcome"] == "killed" and not r["timeout"] and r["by_verify"] for r in rows)
         incompetent = sum(r["outcome"] == "incompetent" for r in rows)
         survivors = [r for r in rows if r["outcome"] == "survived"]
         summary[module] = {"claims": targets[module]["claims"], "mutants": len(rows), "killed": killed,
+                           "killed_by_verify": by_verify,
                            "timed_out": len(timeouts), "incompetent": incompetent, "survived": len(survivors),
                            "not_run": pending, "survivors": survivors, "timeouts": timeouts,
                            "seconds": float(clock.read_text()) if clock.exists() else None}
-        print(f"{module}: {killed} killed, {len(survivors)} survived, {len(timeouts)} timed out (CPU limit, or "
+        print(f"{module}: {killed} killed ({by_verify} by verify), {len(survivors)} survived, "
+              f"{len(timeouts)} timed out (CPU limit, or "
               f"wall clock twice: not counted as killed), {incompetent} incompetent of {len(rows)} run; "
               f"{pending} not run", flush=True)
     (OUT / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
