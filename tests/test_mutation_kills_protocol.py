@@ -237,14 +237,25 @@ def test_reason_names_the_coupling(rounds, head):
         assert "amplify" not in text and "no prompt" not in text
 
 
-def test_reason_names_amplifying_weights():
-    rounds = [{"A": {"B": 5.0}}, {"B": {"A": 1.0}}]
+@pytest.mark.parametrize("rounds,gammas", [([{"A": {"B": 5.0}}, {"B": {"A": 1.0}}], [0.5, 0.5]),
+                                           ([{"A": {"B": 1.5}}, {"B": {"A": 1.0}}], NON_NORMAL)])
+def test_reason_names_amplifying_weights(rounds, gammas):
     H = [np.eye(2).tolist(), np.eye(2).tolist()]
-    rho, reasons = _reason(_raw(H, [0.5, 0.5], rounds))
+    rho, reasons = _reason(_raw(H, gammas, rounds))
     for text in reasons:
         assert "coupling itself is unstable" in text and "(P1)" in text, text
         rate = _number(r"the round map has rho ([0-9.e+-]+)", text)
         assert abs(rate - weights_rate(rounds, ["A", "B"])) <= SIX_DIGITS * rate
+
+
+@pytest.mark.parametrize("rounds", [None, SIMULTANEOUS])
+def test_reason_an_eigenvalue_within_the_margin_is_on_the_circle(rounds):
+    """Gamma H = (2 + 4e-13) I: each own map has modulus 1 + 4e-13, within CONVERGENCE_MARGIN (1e-12) of the
+    unit circle, so the cause is an eigenvalue on the circle, not an overshoot outside it."""
+    H = [np.eye(2).tolist(), np.eye(2).tolist()]
+    rho, reasons = _reason(_raw(H, [2.0 + 4e-13, 2.0 + 4e-13], rounds))
+    for text in reasons:
+        assert "on the unit circle" in text and "outside" not in text, text
 
 
 @pytest.mark.parametrize("rounds,head", [(None, "no unique attracting fixed point; cause"),
