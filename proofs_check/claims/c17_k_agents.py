@@ -13,6 +13,7 @@ from numerics.agents import random_systems
 from numerics.dynamics import closed_forms
 from numerics.protocol import simulate
 from proofs_check.statements.provenance import cite
+from proofs_check.verification import shipped
 from proofs_check.verification.instances import config_system, round_rate
 from proofs_check.verification.methods import (
     EXTERNAL_REL_TOL,
@@ -194,7 +195,7 @@ CLAIMS = [
         hypotheses=(ROUND_INVERTIBLE, PAIR_INVERTIBLE),
         reference=cite("C17"),
         relation="equal",
-        methods={"V1": v1, "V2": v2, "V4": v4, "V8": v8},
+        methods={"V1": v1, "V2": v2, "V4": v4, "V8": v8, "VS": shipped.documents_method(13, (3, 4), False)},
         formulas=("C17.fixed_point_3_agents", "C17.residual_3_agents"),
     )
 ]

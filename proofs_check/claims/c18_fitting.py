@@ -20,6 +20,7 @@ from proofs_check.statements.provenance import cite
 from proofs_check.verification.instances import random_gd_agent
 from proofs_check.verification.methods import finite_max, free_proofs, relative_error
 from proofs_check.verification.registry import Claim, Outcome, Profile
+from proofs_check.verification.shipped_formulas import formulas_method
 from theory.core import algebra, model
 from theory.round_robin import two_agents as ta
 from theory.stochastic import fitting as fit_theory
@@ -126,7 +127,7 @@ CLAIMS = [
                     "independent zero-mean output noise for the intervals"),
         reference=cite("C18"),
         relation="equal",
-        methods={"V1": v1, "V4": v4},
+        methods={"V1": v1, "V4": v4, "VS": formulas_method(("C18.least_squares_map", "C18.implied_target"))},
         formulas=("C18.least_squares_map", "C18.implied_target"),
     )
 ]

@@ -25,6 +25,7 @@ from proofs_check.verification.methods import (
 )
 from proofs_check.verification.properties import run_property
 from proofs_check.verification.registry import Claim, Outcome, Profile
+from proofs_check.verification.shipped_formulas import formulas_method
 from proofs_check.verification.strategies import pair_examples
 from theory.core import algebra, model
 from theory.round_robin import two_agents as ta
@@ -164,7 +165,7 @@ CLAIMS = [
                     PAIR_INVERTIBLE),
         reference=cite("C1"),
         relation="upper",
-        methods={"V1": v1, "V4": v4, "V6": v6, "V8": v8},
+        methods={"V1": v1, "V4": v4, "V6": v6, "V8": v8, "VS": formulas_method(("C1.round_map_A", "C1.round_map_B"))},
         formulas=("C1.round_map_A", "C1.round_map_B"),
     )
 ]

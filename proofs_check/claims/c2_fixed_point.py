@@ -11,7 +11,7 @@ import numpy as np
 from numerics.dynamics import closed_forms
 from numerics.protocol import simulate
 from proofs_check.statements.provenance import cite
-from proofs_check.verification import precise_cases
+from proofs_check.verification import precise_cases, shipped
 from proofs_check.verification.instances import config_system, gd_pairs, moments, transfers
 from proofs_check.verification.methods import (
     EXTERNAL_REL_TOL,
@@ -29,6 +29,7 @@ from proofs_check.verification.methods import (
 )
 from proofs_check.verification.properties import run_property
 from proofs_check.verification.registry import Claim, Outcome, Profile
+from proofs_check.verification.shipped_formulas import formulas_method
 from proofs_check.verification.strategies import RHO_CAP, pair_examples
 from theory.core import algebra, model
 from theory.round_robin import two_agents as ta
@@ -143,7 +144,9 @@ CLAIMS = [
         hypotheses=(PAIR_INVERTIBLE,),
         reference=cite("C2"),
         relation="equal",
-        methods={"V1": v1, "V2": v2, "V4": v4, "V5": v5, "V6": v6, "V8": v8},
+        methods={"V1": v1, "V2": v2, "V4": v4, "V5": v5, "V6": v6, "V8": v8,
+                 "VS": shipped.joint(shipped.documents_method(12, (2, 2), False),
+                                    formulas_method(("C2.fixed_point_A", "C2.fixed_point_B")))},
         formulas=("C2.fixed_point_A", "C2.fixed_point_B"),
     )
 ]

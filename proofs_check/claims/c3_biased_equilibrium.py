@@ -29,6 +29,7 @@ from proofs_check.verification.methods import (
 )
 from proofs_check.verification.properties import run_property
 from proofs_check.verification.registry import Claim, Outcome, Profile
+from proofs_check.verification.shipped_formulas import formulas_method
 from proofs_check.verification.strategies import RHO_CAP, pair_examples
 from theory.core import algebra, model
 from theory.round_robin import per_direction as pd, two_agents as ta
@@ -136,7 +137,8 @@ CLAIMS = [
         hypotheses=(PAIR_INVERTIBLE,),
         reference=cite("C3"),
         relation="equal",
-        methods={"V1": v1, "V2": v2, "V4": v4, "V5": v5, "V6": v6, "V7": v7},
+        methods={"V1": v1, "V2": v2, "V4": v4, "V5": v5, "V6": v6, "V7": v7,
+                 "VS": formulas_method(("C3.bias_map_A", "C3.bias_map_B", "C3.residual_A", "C3.residual_B"))},
         formulas=("C3.bias_map_A", "C3.bias_map_B", "C3.residual_A", "C3.residual_B"),
     )
 ]

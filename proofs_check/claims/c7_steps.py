@@ -16,6 +16,7 @@ from proofs_check.statements.provenance import cite
 from proofs_check.verification.instances import config_system, gd_pairs
 from proofs_check.verification.methods import FLOAT_REL_TOL, free_proofs, worst
 from proofs_check.verification.registry import Claim, Outcome, Profile
+from proofs_check.verification.shipped_formulas import formulas_method
 from theory.core import algebra, model
 from theory.round_robin import steps, two_agents as ta
 
@@ -94,7 +95,7 @@ CLAIMS = [
         hypotheses=("rho(M_A^{s_A} M_B^{s_B}) < 1", LIMIT_HYPOTHESIS),
         reference=cite("C7"),
         relation="equal",
-        methods={"V1": v1, "V4": v4},
+        methods={"V1": v1, "V4": v4, "VS": formulas_method(("C7.s_steps", "C7.limit_residual_B"))},
         formulas=("C7.s_steps", "C7.limit_residual_B"),
     )
 ]

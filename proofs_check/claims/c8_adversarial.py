@@ -28,6 +28,7 @@ from proofs_check.verification.methods import (
 )
 from proofs_check.verification.properties import run_property
 from proofs_check.verification.registry import Claim, Outcome, Profile
+from proofs_check.verification.shipped_formulas import formulas_method
 from theory.core import algebra, model
 from theory.interventions import adversarial as adv
 from theory.round_robin import two_agents as ta
@@ -345,7 +346,7 @@ CLAIMS = [
     Claim("C10", "Rank-one attack prompt", ("Gamma_A SPD", "g = K_B Delta != 0", "rho(M_A M_B) < 1"),
           cite("C10"), "equal", {"V2": c10_v2, "V4": c10_v4}),
     Claim("C11", "Steering the victim's equilibrium", ("M_A = 0", C11_INVERTIBLE),
-          cite("C11"), "equal", {"V1": c11_v1, "V4": c11_v4},
+          cite("C11"), "equal", {"V1": c11_v1, "V4": c11_v4, "VS": formulas_method(("C11.steering_target",))},
           formulas=("C11.steering_target",)),
     Claim("C16", "The victim's defence bound", ("exact attacker (M_A = 0)", "rho(M_B) < 1"),
           cite("C16"), "upper", {"V4": c16_v4, "V6": c16_v6},

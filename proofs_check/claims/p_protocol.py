@@ -19,6 +19,7 @@ from numerics.dynamics import closed_forms, precise
 from numerics.protocol import evaluate as protocol_eval, random_protocols as protocol_random, simulate, spec as nproto
 from numerics.protocol.config import System
 from proofs_check.statements.provenance import cite
+from proofs_check.verification import shipped
 from proofs_check.verification.methods import FLOAT_REL_TOL, PRECISE_DPS, PRECISE_REL_TOL, worst
 from proofs_check.verification.registry import Claim, Outcome, Profile
 from theory.core import model
@@ -359,7 +360,9 @@ CLAIMS = [
     Claim("P1", "Any linear protocol: round map of the joint state, fixed point, rate, Lyapunov equation",
           ("I - Phi_RR invertible (implied by rho(Phi) < 1)",),
           cite("P1"), "equal",
-          {"V1": p1_v1, "V4": p1_v4, "V5": p1_v5, "V6": p1_v6}),
+          {"V1": p1_v1, "V4": p1_v4, "V5": p1_v5, "V6": p1_v6,
+           "VS": shipped.joint(shipped.documents_method(11, (2, 4), True), shipped.precise_method(14),
+                               shipped.kernel_method)}),
     Claim("P2", "Two agents answering simultaneously", ("I - M_A M_B invertible",), cite("P2"),
           "equal", {"V1": p2_v1, "V4": p2_v4}),
     Claim("P3", "Repeated speaker: schedule A, A, B", ("I - M_A^2 M_B invertible",), cite("P3"), "equal",

@@ -19,7 +19,7 @@ from proofs_check.report.labels import shown_formulas, tex_label
 from proofs_check.statements import provenance, statements
 from theory import derivations
 from theory.core import notation
-from theory.core.formulas import all_formulas
+from theory.core.formulas import all_formulas, verification_note
 
 PREAMBLE = r"""\documentclass[10pt]{article}
 \usepackage[margin=2cm]{geometry}
@@ -273,7 +273,7 @@ def macros_tex(statuses: dict[str, str], claims=None, prefix: str = "aad") -> st
         origin = f"{prov.kind}: {prov.citation}" if prov else "no registered claim"
         name = prefix + f.macro.removeprefix("aad")
         lines += [f"% {fid}  fingerprint {f.fingerprint}  a2a-dynamics {__version__}  "
-                  f"verification: {statuses.get(f.claim, 'not run')}  provenance: {origin}",
+                  f"verification: {verification_note(fid, statuses.get(f.claim, 'not run'))}  provenance: {origin}",
                   f"\\newcommand{{\\{name}}}{{{prefixed_symbol_macros(f.latex(), prefix)}}}",
                   f"\\newcommand{{\\{name}Rhs}}{{{prefixed_symbol_macros(f.rhs_latex(), prefix)}}}"]
     return "\n".join(lines) + "\n"

@@ -47,6 +47,8 @@ def unit(claim_id: str, m: dict) -> str:
         return "std errors"
     if m["method"] == "V5":
         return "digits"
+    if m["method"] == "VS":  # shipped-path methods: every field against its own bar
+        return "x bar"
     return "rel. error"
 
 

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from proofs_check.statements.provenance import Provenance
 
 RELATIONS = ("equal", "upper", "lower")
-METHODS = ("V1", "V2", "V3", "V4", "V5", "V6", "V7", "V8")
+METHODS = ("V1", "V2", "V3", "V4", "V5", "V6", "V7", "V8", "VS")  # VS: the shipped path (verification/shipped*.py)
 
 
 @dataclass(frozen=True)

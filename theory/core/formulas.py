@@ -98,3 +98,37 @@ def all_formulas() -> dict[str, Formula]:
                 raise ValueError(f"formula {f.id} defined twice")
             out[f.id] = f
     return out
+
+
+# The verify method that reads each registered formula (the object typeset, from :func:`all_formulas`) and
+# fails when it is wrong, as "CLAIM METHOD": the macros file names it beside "verification: passed".
+# VS methods evaluate the formula numerically against a simulation (proofs_check/verification/
+# shipped_formulas.py); V1/V2/V3 prove it. A formula not listed is printed as its claim's status with
+# "no method reads this formula" (tests/test_shipped_methods.py checks every entry names a registered
+# method, and that a wrong formula fails the VS ones).
+VERIFIED_BY: dict[str, str] = {
+    "L1.gd_readout": "L1 V1", "L1b.general_map": "L1b V1",
+    "L2.gamma_star": "L2 V2", "L2.gamma_star_scalar": "L2 V2",
+    "C1.round_map_A": "C1 VS", "C1.round_map_B": "C1 VS",
+    "C2.fixed_point_A": "C2 VS", "C2.fixed_point_B": "C2 VS",
+    "C3.bias_map_A": "C3 VS", "C3.bias_map_B": "C3 VS", "C3.residual_A": "C3 VS", "C3.residual_B": "C3 VS",
+    "C5.residual_A_k": "C5 V3", "C5.residual_B_k": "C5 V3", "C5.disagreement_k": "C5 V3", "C5.rate_k": "C5 V3",
+    "C7.s_steps": "C7 VS", "C7.limit_residual_B": "C7 VS",
+    "C8.attack_condition": "C8 V1", "C8.victim_residual": "C8 V1",
+    "C9.full_rank_prompt": "C9 V1",
+    "C11.steering_target": "C11 VS",
+    "C15.stationary_covariance_A": "C15 V1", "C15.stationary_covariance_B": "C15 V1",
+    "C16.victim_residual_s_steps": "C16 V4",
+    "C17.fixed_point_3_agents": "C17 V1", "C17.residual_3_agents": "C17 V1",
+    "C18.least_squares_map": "C18 VS", "C18.implied_target": "C18 VS",
+}
+
+
+def verification_note(fid: str, status: str) -> str:
+    """The macros file's ``verification:`` text for formula ``fid`` whose claim has ``status``: a passed
+    claim names the method that read this formula (:data:`VERIFIED_BY`), or says that none did."""
+    if status != "passed":
+        return status
+    if fid in VERIFIED_BY:
+        return f"passed ({VERIFIED_BY[fid]} reads this formula)"
+    return "claim passed; no method reads this formula"

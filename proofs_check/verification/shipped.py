@@ -1,0 +1,354 @@
+"""Shipped-path methods (VS): the object checked is what a user's command prints (issue 22, item 4).
+
+Each method writes configs as a user does, runs the ``a2ad`` command on them
+(:mod:`proofs_check.verification.shipped_cli`), parses the printed document and compares EVERY field
+with an independent reference (:mod:`proofs_check.verification.shipped_reference`: simulated rounds,
+the brute-force probed round map, an mpmath solve of it); nothing on the reference side calls the
+package. A method's ``worst_error`` is the worst field's error as a multiple of that field's bar
+(so the tolerance is 1); the detail names each field's worst error and bar. A field that is
+missing, extra, of the wrong kind or wrong exactly (a key, ``converges``, ``null`` where a number
+belongs) counts as :data:`MISMATCH` times its bar.
+
+Package extension: the paper states the theory, not the tool; these methods check the tool's output.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import mpmath as mp
+import numpy as np
+
+from proofs_check.verification import shipped_cli as cli, shipped_reference as ref
+from proofs_check.verification.registry import Outcome, Profile
+
+__all__ = ["Ledger", "documents_method", "precise_method", "kernel_method", "joint", "MISMATCH"]
+
+# Bars (reason each):
+# fixed points, residuals and rates of instances with rho <= RHO_MAX, against rounds simulated until
+# rho^t < 1e-15: the float64 solve and the simulation agree to ~1e-13; 1e-9 (the V4 bar) leaves headroom.
+FLOAT_BAR = 1e-9
+# simulate's messages and norms against the same GD steps iterated here: only rounding order differs
+# ((H w - b) vs H (w - w*)), a few ulps grown over the few turns checked.
+SIMULATE_BAR = 1e-11
+# --precision: >= 40 agreeing digits (docs/theory.rst, V5), the document printed at PRINTED_DIGITS digits,
+# the reference computed at REFERENCE_DPS.
+PRECISE_BAR = 1e-40
+PRINTED_DIGITS = 50
+REFERENCE_DPS = 90
+# A structural mismatch (a key, a boolean, a null) has no size: it counts as this many bars.
+MISMATCH = 1e6
+# Instances are kept when the reference rate is in [RHO_MIN, RHO_MAX]: fast enough to simulate to the
+# fixed point, and far enough from 0 that a wrong rate is not hidden by a rate near 0.
+RHO_MIN, RHO_MAX = 0.05, 0.9
+SIMULATE_TURNS = 4
+PREDICT_KEYS = {"schema_version", "dimension", "contraction_rate", "converges", "precision", "agents"}
+AGENT_KEYS = {"target", "fixed_point", "residual", "residual_norm"}
+
+
+@dataclass
+class Ledger:
+    """Per-field worst errors, each against its bar."""
+
+    fields: dict[str, tuple[float, float]] = field(default_factory=dict)  # name -> (worst error, bar)
+    problems: list[str] = field(default_factory=list)
+    instances: int = 0
+
+    def add(self, name: str, error: float, bar: float) -> None:
+        error = float(error) if math.isfinite(float(error)) else math.nan
+        old = self.fields.get(name)
+        if old is None or math.isnan(error) or (not math.isnan(old[0]) and error > old[0]):
+            self.fields[name] = (error, bar)
+
+    def require(self, name: str, ok: bool, what: str, bar: float = 1.0) -> None:
+        """An exact field: 0 when ``ok``, :data:`MISMATCH` bars otherwise (``what`` goes in the detail)."""
+        self.add(name, 0.0 if ok else MISMATCH * bar, bar)
+        if not ok and len(self.problems) < 6:
+            self.problems.append(what)
+
+    def outcome(self, what: str) -> Outcome:
+        ratios = [e / b if b > 0 else (0.0 if e == 0 else math.inf) for e, b in self.fields.values()]
+        worst = max(ratios, default=math.nan)
+        if any(math.isnan(r) for r in ratios):
+            worst = math.nan
+        parts = ", ".join(f"{n} {e:.1e} (bar {b:.0e})" for n, (e, b) in self.fields.items())
+        detail = f"{what}; worst per field: {parts}"
+        if self.problems:
+            detail = "MISMATCH: " + "; ".join(self.problems) + "; " + detail
+        return Outcome(worst, 1.0, self.instances, detail,
+                       power=f"errors in units of each field's bar: a flipped residual sign is 2 ||e|| (2e9 "
+                             f"bars), a wrong rate or key is >= {MISMATCH:.0e} bars")
+
+
+def rel(a, b) -> float:
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape:
+        return math.inf
+    return float(np.linalg.norm(a - b) / max(float(np.linalg.norm(b)), 1e-300))
+
+
+def _instances(rng: np.random.Generator, n: int, Ks: tuple[int, int], protocol: bool) -> list[tuple]:
+    """``n`` random instances with a reference rate in [RHO_MIN, RHO_MAX] (instance, rate)."""
+    out: list[tuple[ref.Instance, float]] = []
+    for _ in range(200 * n):
+        if len(out) == n:
+            break
+        inst = ref.random_instance(rng, int(rng.integers(Ks[0], Ks[1] + 1)), int(rng.integers(1, 4)), protocol)
+        rho = ref.rate(inst)
+        if RHO_MIN <= rho <= RHO_MAX:
+            out.append((inst, rho))
+    if len(out) < n:
+        raise RuntimeError(f"only {len(out)} of {n} stable instances drawn")
+    return out
+
+
+def _as_cycle(inst: ref.Instance) -> ref.Instance:
+    """The round robin written out as a protocol (every weight 1: the engine's cycle path)."""
+    K, n = inst.K, inst.names
+    rounds = tuple(((n[i], ((n[(i - 1) % K], 1.0),)),) for i in range(K))
+    return ref.Instance(inst.names, inst.H, inst.target, inst.Gamma, inst.scalar_gamma, inst.steps, inst.initial,
+                        rounds)
+
+
+def _divergent(rng: np.random.Generator, Ks: tuple[int, int], protocol: bool) -> tuple:
+    """An instance whose reference rate exceeds 1.05 (the preconditioners scaled up)."""
+    for _ in range(400):
+        inst = ref.random_instance(rng, int(rng.integers(Ks[0], Ks[1] + 1)), int(rng.integers(1, 4)), protocol)
+        big = ref.Instance(inst.names, inst.H, inst.target, np.round(inst.Gamma * 3.0, ref.DECIMALS),
+                           inst.scalar_gamma, inst.steps, inst.initial, inst.rounds)
+        rho = ref.rate(big)
+        if 1.05 <= rho <= 1e6:
+            return big, rho
+    raise RuntimeError("no divergent instance drawn")
+
+
+def check_predict(ledger: Ledger, doc, inst: ref.Instance, rho: float) -> None:
+    """Every field of a float64 ``predict`` document against the references."""
+    ledger.require("keys", isinstance(doc, dict) and set(doc) == PREDICT_KEYS | ({"reason"} if rho >= 1 else set()),
+                   f"predict keys {sorted(doc) if isinstance(doc, dict) else doc}")
+    if not isinstance(doc, dict):
+        return
+    ledger.require("schema_version", doc.get("schema_version") == 1, "schema_version")
+    ledger.require("dimension", doc.get("dimension") == inst.d, f"dimension {doc.get('dimension')} != {inst.d}")
+    ledger.require("precision", doc.get("precision") == "float64", f"precision {doc.get('precision')!r}")
+    cr = doc.get("contraction_rate")
+    ledger.add("contraction_rate", abs(cr - rho) / rho if isinstance(cr, float) else math.inf, FLOAT_BAR)
+    ledger.require("converges", doc.get("converges") is (rho < 1), f"converges {doc.get('converges')} at rho {rho:.3f}")
+    agents = doc.get("agents")
+    ledger.require("agents", isinstance(agents, dict) and list(agents) == list(inst.names),
+                   f"agents {list(agents) if isinstance(agents, dict) else agents}")
+    if not isinstance(agents, dict) or list(agents) != list(inst.names):
+        return
+    if rho >= 1:
+        reason = doc.get("reason")
+        ledger.require("reason", isinstance(reason, str) and len(reason) > 0, f"reason {reason!r}")
+        for n in inst.names:
+            e = agents[n]
+            ledger.require("diverging fields null", all(e.get(k) is None for k in AGENT_KEYS - {"target"}),
+                           f"{n}: a fixed point printed at rho {rho:.2f}")
+        return
+    z = ref.settled(inst, rho)
+    scale = max(float(np.linalg.norm(z - inst.target)), 1e-300)
+    for k, n in enumerate(inst.names):
+        e = agents[n]
+        ledger.require("agent keys", set(e) == AGENT_KEYS, f"{n} keys {sorted(e)}")
+        ledger.add("target", rel(e.get("target"), inst.target[k]), FLOAT_BAR)
+        ledger.add("fixed_point", rel(e.get("fixed_point"), z[k]), FLOAT_BAR)
+        # the residual against the joint gap scale: a flipped sign gives 2 ||e_k|| / scale
+        res = np.asarray(e.get("residual"), dtype=float)
+        ledger.add("residual", float(np.linalg.norm(res - (z[k] - inst.target[k]))) / scale
+                   if res.shape == z[k].shape else math.inf, FLOAT_BAR)
+        rn = e.get("residual_norm")
+        ledger.add("residual_norm", abs(rn - float(np.linalg.norm(z[k] - inst.target[k]))) / scale
+                   if isinstance(rn, float) else math.inf, FLOAT_BAR)
+
+
+def check_simulate(ledger: Ledger, doc, inst: ref.Instance, turns: int) -> None:
+    """Every field of a ``simulate`` document against the rounds simulated here."""
+    ledger.require("simulate keys", isinstance(doc, dict) and set(doc) == {"schema_version", "turns", "agents"},
+                   f"simulate keys {sorted(doc) if isinstance(doc, dict) else doc}")
+    if not isinstance(doc, dict):
+        return
+    ledger.require("simulate schema/turns", doc.get("schema_version") == 1 and doc.get("turns") == turns,
+                   f"simulate turns {doc.get('turns')}")
+    agents = doc.get("agents")
+    ledger.require("simulate agents", isinstance(agents, dict) and list(agents) == list(inst.names),
+                   "simulate agents")
+    if not isinstance(agents, dict) or list(agents) != list(inst.names):
+        return
+    m = ref.simulate_rounds(inst, turns)
+    for k, n in enumerate(inst.names):
+        e = agents[n]
+        ledger.require("simulate agent keys", set(e) == {"messages", "residual_norms"}, f"{n} simulate keys")
+        ledger.add("messages", rel(e.get("messages"), m[:, k]), SIMULATE_BAR)
+        ledger.add("residual_norms", rel(e.get("residual_norms"), np.linalg.norm(m[:, k] - inst.target[k], axis=-1)),
+                   SIMULATE_BAR)
+
+
+def documents_method(seed_offset: int, Ks: tuple[int, int], protocol: bool):
+    """A VS method: ``predict`` and ``simulate`` documents of random configs (with a protocol when
+    ``protocol``: random phases, weights of any sign not summing to 1, the round robin written as a
+    protocol; else the round robin of Ks agents), 1..3 steps per turn, scalar and matrix preconditioners,
+    and one divergent config, every field against the independent references."""
+    def method(profile: Profile) -> Outcome:
+        rng = np.random.default_rng(profile.seed + seed_offset)
+        n = max(3, profile.instances // 16)
+        cases = _instances(rng, n, Ks, protocol)
+        if protocol:
+            cycles = [(c, ref.rate(c)) for c in (_as_cycle(inst) for inst, _ in cases)]
+            cases += [c for c in cycles if RHO_MIN <= c[1] <= RHO_MAX][:1]
+        cases.append(_divergent(rng, Ks, protocol))
+        ledger = Ledger(instances=len(cases))
+        with cli.scratch() as tmp:
+            paths = cli.write_configs(tmp, [inst.config() for inst, _ in cases])
+            argvs = [["predict", p] for p in paths] + [["simulate", p, "--turns", str(SIMULATE_TURNS)]
+                                                        for p in paths]
+            printed = cli.run_commands(argvs)
+        for (inst, rho), pr in zip(cases, printed[:len(cases)]):
+            ledger.require("exit status", pr.status == 0, f"predict exit {pr.status}: {pr.stderr.strip()[:120]}")
+            check_predict(ledger, _json(pr), inst, rho)
+        for (inst, rho), pr in zip(cases, printed[len(cases):]):
+            if rho >= 1:  # diverging messages may overflow within the turns: only finite runs are compared
+                continue
+            ledger.require("exit status", pr.status == 0, f"simulate exit {pr.status}: {pr.stderr.strip()[:120]}")
+            check_simulate(ledger, _json(pr), inst, SIMULATE_TURNS)
+        kind = "random protocols (and the round robin written as one)" if protocol else f"round robins of {Ks} agents"
+        return ledger.outcome(f"a2ad predict / simulate on {len(cases)} configs ({kind}, 1..3 steps per turn, one "
+                              f"divergent) vs simulated rounds, the probed round map's rate and its divergence")
+    return method
+
+
+def _json(pr: cli.Printed):
+    try:
+        return pr.json()
+    except ValueError:
+        return None
+
+
+# ---------------------------------------------------------------- --precision
+def _mp_rel(got, want) -> float:
+    with mp.workdps(REFERENCE_DPS):
+        try:
+            g = mp.matrix([mp.mpf(x) for x in got]) if isinstance(got, list) else mp.mpf(got)
+        except (TypeError, ValueError):
+            return math.inf
+        w = want
+        if isinstance(g, mp.matrix):
+            if g.rows != w.rows:
+                return math.inf
+            return float(mp.norm(g - w) / max(mp.norm(w), mp.mpf(10) ** -300))
+        return float(abs(g - w) / max(abs(w), mp.mpf(10) ** -300))
+
+
+def check_precise(ledger: Ledger, doc, inst: ref.Instance) -> None:
+    """Every field of a ``predict --precision`` document against the mpmath reference."""
+    rho, z = ref.precise_reference(inst, REFERENCE_DPS)
+    ledger.require("keys", isinstance(doc, dict) and set(doc) == PREDICT_KEYS, "precise keys")
+    if not isinstance(doc, dict) or not isinstance(doc.get("agents"), dict):
+        return
+    ledger.require("precision", doc.get("precision") == f"mpmath {PRINTED_DIGITS} digits", "precision field")
+    ledger.require("converges", doc.get("converges") is True, "converges")
+    ledger.require("dimension", doc.get("dimension") == inst.d, "dimension")
+    ledger.add("contraction_rate", _mp_rel(doc.get("contraction_rate"), rho), PRECISE_BAR)
+    agents = doc["agents"]
+    ledger.require("agents", list(agents) == list(inst.names), "agents")
+    if list(agents) != list(inst.names):
+        return
+    with mp.workdps(REFERENCE_DPS):
+        for k, n in enumerate(inst.names):
+            e = agents[n]
+            ws = mp.matrix([mp.mpf(repr(float(x))) for x in inst.target[k]])
+            ledger.add("target", _mp_rel(e.get("target"), ws), PRECISE_BAR)
+            ledger.add("fixed_point", _mp_rel(e.get("fixed_point"), z[k]), PRECISE_BAR)
+            ledger.add("residual", _mp_rel(e.get("residual"), z[k] - ws), PRECISE_BAR)
+            ledger.add("residual_norm", _mp_rel(e.get("residual_norm"), mp.norm(z[k] - ws)), PRECISE_BAR)
+
+
+def precise_method(seed_offset: int):
+    """A VS method: ``predict --precision 50`` on configs with a protocol (listening weights not 1, not summing
+    to 1) and on a round robin, steps_per_turn up to 3, every field to >= 40 digits against an mpmath
+    computation of the probed round map at 90 digits."""
+    def method(profile: Profile) -> Outcome:
+        rng = np.random.default_rng(profile.seed + seed_offset)
+        cases = []
+        for k in range(max(2, profile.precise_instances // 4)):
+            protocol = k % 2 == 0
+            for _ in range(500):
+                inst = ref.random_instance(rng, int(rng.integers(2, 4)), 2, protocol)
+                if max(inst.steps) < 2 or (inst.rounds is not None and all(w == 1.0 for ph in inst.rounds
+                                                                           for _, r in ph for _, w in r)):
+                    continue
+                if RHO_MIN <= ref.rate(inst) <= RHO_MAX:
+                    cases.append(inst)
+                    break
+        ledger = Ledger(instances=len(cases))
+        with cli.scratch() as tmp:
+            paths = cli.write_configs(tmp, [inst.config() for inst in cases])
+            printed = cli.run_commands([["predict", p, "--precision", str(PRINTED_DIGITS)] for p in paths])
+        for inst, pr in zip(cases, printed):
+            ledger.require("exit status", pr.status == 0, f"exit {pr.status}: {pr.stderr.strip()[:120]}")
+            check_precise(ledger, _json(pr), inst)
+        return ledger.outcome(f"a2ad predict --precision {PRINTED_DIGITS} on a protocol with weights not 1 and a "
+                              f"round robin, steps per turn up to 3, vs mpmath at {REFERENCE_DPS} digits on the "
+                              "probed round map")
+    return method
+
+
+# ---------------------------------------------------------------- batched kernels
+def _random_batch(rng: np.random.Generator, B: int, K: int, d: int, P: int):
+    """Affine agent maps with ||M_i|| = 0.7 and listening rows with sum |W_ij| <= 1.2: every round contracts
+    (factor <= 0.84 in the block max norm, every agent listens at least once)."""
+    M = rng.standard_normal((B, K, d, d))
+    M *= 0.7 / np.linalg.norm(M, ord=2, axis=(-2, -1))[..., None, None]
+    c = rng.standard_normal((B, K, d))
+    W = rng.uniform(-1.0, 1.0, (P, K, K)) * (rng.random((P, K, K)) < 0.6)
+    W *= 1.2 / np.maximum(np.abs(W).sum(axis=-1, keepdims=True), 1e-12)
+    mask = rng.random((P, K)) < 0.6
+    mask[rng.integers(P, size=K), np.arange(K)] = True
+    return M, c, np.broadcast_to(W, (B, P, K, K)).copy(), np.broadcast_to(mask, (B, P, K)).copy()
+
+
+def simulate_batch(M, c, W, mask, rounds: int) -> np.ndarray:
+    """Iterate the affine agent maps under the phases (batched): z_i <- M_i sum_j W_ij z_j + c_i for listeners."""
+    z = np.zeros(c.shape)
+    for _ in range(rounds):
+        for p in range(W.shape[1]):
+            heard = np.einsum("bij,bjd->bid", W[:, p], z)
+            new = np.einsum("bide,bie->bid", M, heard) + c
+            z = np.where(mask[:, p, :, None], new, z)
+    return z
+
+
+KERNEL_ROUNDS = 220  # 0.84^220 < 1e-16
+
+
+def kernel_method(profile: Profile) -> Outcome:
+    """VS: batched ``evaluate.fixed_points`` (and the compiled kernel it uses from KERNEL_MIN_BATCH systems on)
+    just below and above its size threshold, against the batched simulation of the agent maps."""
+    from numerics.protocol import evaluate
+
+    rng = np.random.default_rng(profile.seed + 4242)
+    ledger = Ledger()
+    n0 = evaluate.KERNEL_MIN_BATCH
+    for B, (K, d, P) in ((n0 - 1, (3, 2, 3)), (n0, (3, 2, 3))):
+        M, c, W, mask = _random_batch(rng, B, K, d, P)
+        z = evaluate.fixed_points(M, c, W, mask)
+        want = simulate_batch(M, c, W, mask, KERNEL_ROUNDS)
+        err = np.linalg.norm((z - want).reshape(B, -1), axis=1) / np.linalg.norm(want.reshape(B, -1), axis=1)
+        side = "below" if B < n0 else "at/above"
+        ledger.add(f"fixed_points {side} {n0}", float(np.max(err)) if np.all(np.isfinite(err)) else math.nan,
+                   FLOAT_BAR)
+        ledger.instances += B
+    return ledger.outcome(f"batched protocol fixed points at batch sizes {n0 - 1} and {n0} (K 3, "
+                          f"phases 3, weights of any sign) vs {KERNEL_ROUNDS} simulated rounds")
+
+
+def joint(*methods):
+    """One VS method running several (a claim has one VS slot): the worst in bars, details joined."""
+    def method(profile: Profile) -> Outcome:
+        outs = [m(profile) for m in methods]
+        ratios = [o.worst_error / o.tolerance for o in outs]
+        worst = math.nan if any(math.isnan(r) for r in ratios) else max(ratios)
+        return Outcome(worst, 1.0, sum(o.instances for o in outs), " || ".join(o.detail for o in outs),
+                       power=outs[0].power)
+    return method
