@@ -1,6 +1,6 @@
 """Share of the package's computing lines that ``make mutation`` has measured.
 
-``python mutation/coverage.py [--json]``. A *computing line* is a physical line of a ``.py`` file
+``python mutation/line_share.py [--json]``. A *computing line* is a physical line of a ``.py`` file
 under ``theory/`` or ``numerics/`` that holds code: not blank, not only a comment, not part of a
 docstring (the first string statement of a module, class or function). A continued statement counts
 each of its lines. A module is *covered* when docs/mutation.rst's results table has a row for it
