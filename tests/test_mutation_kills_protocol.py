@@ -309,3 +309,47 @@ def test_simulate_document_is_the_rounds_of_the_protocol(name):
         np.testing.assert_allclose(entry["messages"], ref[:, i], rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(entry["residual_norms"], np.linalg.norm(ref[:, i] - agent.w_star, axis=-1),
                                    rtol=1e-12, atol=1e-12)
+
+
+# ---- the stationary covariance (the fit's spread under a protocol) -------------------------------
+
+def oracle_covariance(system, S: np.ndarray) -> np.ndarray:
+    """Each agent's stationary end-of-round covariance for independent noise of covariance ``S_i`` added
+    to agent i's message each time it speaks: each phase's linear map probed on the simulator (a protocol
+    of that phase alone, one round), the round's noise ``Q`` accumulated phase by phase, and
+    ``Sigma = sum_k Phi^k Q (Phi^k)^T`` summed until the terms vanish (no Lyapunov solver)."""
+    protocol = engine.of(system)
+    K, d = len(system.agents), system.d
+
+    def linear_part(p):
+        sub = dataclasses.replace(system, protocol=dataclasses.replace(protocol, phases=p))
+        return probe(sub)[0]
+
+    Q = np.zeros((K * d, K * d))
+    for phase in protocol.phases:
+        P = linear_part((phase,))
+        D = np.zeros((K * d, K * d))
+        for i, _ in phase:
+            D[i * d:(i + 1) * d, i * d:(i + 1) * d] = S[i]
+        Q = P @ Q @ P.T + D
+    Phi = linear_part(protocol.phases)
+    Sigma, term = Q.copy(), Q.copy()
+    for _ in range(2000):
+        term = Phi @ term @ Phi.T
+        Sigma += term
+        if np.abs(term).max() < 1e-17 * np.abs(Sigma).max():
+            break
+    return np.stack([Sigma[i * d:(i + 1) * d, i * d:(i + 1) * d] for i in range(K)])
+
+
+@pytest.mark.parametrize("name", ["random1", "random3", "permuted_cycle", "one_agent_phases", "damped_cycle",
+                                  "round_robin", "simultaneous"])
+def test_stationary_covariance_under_a_protocol(name):
+    system = SYSTEMS[name]
+    rng = np.random.default_rng(7)
+    A = rng.standard_normal((len(system.agents), system.d, system.d))
+    S = A @ np.swapaxes(A, -1, -2) / system.d + 0.1 * np.eye(system.d)
+    M, _ = system.stacked()
+    got = engine.stationary_covariance(M, S, engine.of(system))
+    want = oracle_covariance(system, S)
+    np.testing.assert_allclose(got, want, rtol=0, atol=FLOAT_RTOL * np.abs(want).max())
