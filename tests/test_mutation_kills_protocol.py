@@ -249,11 +249,14 @@ def test_reason_names_amplifying_weights(rounds, gammas):
 
 
 @pytest.mark.parametrize("rounds", [None, SIMULTANEOUS])
-def test_reason_an_eigenvalue_within_the_margin_is_on_the_circle(rounds):
-    """Gamma H = (2 + 4e-13) I: each own map has modulus 1 + 4e-13, within CONVERGENCE_MARGIN (1e-12) of the
-    unit circle, so the cause is an eigenvalue on the circle, not an overshoot outside it."""
-    H = [np.eye(2).tolist(), np.eye(2).tolist()]
-    rho, reasons = _reason(_raw(H, [2.0 + 4e-13, 2.0 + 4e-13], rounds))
+@pytest.mark.parametrize("gamma,d", [(2.0 + 4e-13, 2), (2.000000000001, 1)])
+def test_reason_an_eigenvalue_within_the_margin_is_on_the_circle(rounds, gamma, d):
+    """Gamma H = gamma I: each own map has modulus gamma - 1, within CONVERGENCE_MARGIN (1e-12) of the unit
+    circle (1 + 4e-13), or exactly at it (d = 1: 1 - 2.000000000001 is the float -(1 + 1e-12); the band
+    is closed, as ``converges`` counts rho = 1 - 1e-12 as not converging), so the cause is an eigenvalue
+    on the circle, not an overshoot outside it."""
+    H = [np.eye(d).tolist(), np.eye(d).tolist()]
+    rho, reasons = _reason(_raw(H, [gamma, gamma], rounds))
     for text in reasons:
         assert "on the unit circle" in text and "outside" not in text, text
 
