@@ -25,7 +25,7 @@ import mpmath as mp
 import numpy as np
 import pytest
 
-from numerics.protocol import config, engine, prediction, random_protocols, simulate
+from numerics.protocol import config, engine, prediction, random_protocols, simulate, spec
 
 # Probe vs engine: the same affine map, composed by the simulator (O(P K) products per column)
 # versus the engine's block rows, solved once with rho <= 0.85: float64 rounding, amplified by
@@ -261,6 +261,16 @@ def test_reason_an_eigenvalue_within_the_margin_is_on_the_circle(rounds, gamma, 
         assert "on the unit circle" in text and "outside" not in text, text
 
 
+def test_reason_a_weakly_informed_direction_is_informed():
+    """The smallest singular value of the stacked H_i is 1.7e-12, above UNINFORMED_REL_TOL (1e-12) times
+    max(s_max, 1) = 1: that direction is informed (weakly), so the divergence, caused by listening weights of
+    rate 1.5, is not blamed on an uninformed direction."""
+    H = [np.diag([0.5, 1.2e-12]).tolist(), np.diag([0.5, 1.2e-12]).tolist()]
+    rho, reasons = _reason(_raw(H, [1.0, 1.0], [{"A": {"B": 1.5}}, {"B": {"A": 1.0}}]))
+    for text in reasons:
+        assert "no prompt" not in text and "coupling itself is unstable" in text and "amplify" in text, text
+
+
 @pytest.mark.parametrize("rounds,head", [(None, "no unique attracting fixed point; cause"),
                                          (SIMULTANEOUS, "fixed point of the protocol's round map (P1)")])
 def test_reason_on_the_unit_circle(rounds, head):
@@ -281,6 +291,10 @@ def test_is_round_robin_means_the_list_order_cycle():
     assert engine.is_round_robin(engine.of(SYSTEMS["round_robin"]))
     for name in ("permuted_cycle", "one_agent_phases", "damped_cycle", "simultaneous"):
         assert not engine.is_round_robin(SYSTEMS[name].protocol), name
+    # any number of agents (300: beyond CPython's small-int cache, so counts compared by identity differ)
+    names = [f"a{k}" for k in range(300)]
+    big = spec.round_robin(names, np.zeros(1))
+    assert engine.cycle(big) == tuple(range(300)) and engine.is_round_robin(big)
 
 
 # ---- the simulate document ----------------------------------------------------------------------
