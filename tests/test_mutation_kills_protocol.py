@@ -248,6 +248,17 @@ def test_reason_names_amplifying_weights(rounds, gammas):
         assert abs(rate - weights_rate(rounds, ["A", "B"])) <= SIX_DIGITS * rate
 
 
+@pytest.mark.parametrize("w", [1 + 5e-13, 1.000000000001])
+def test_reason_weights_within_the_margin_do_not_amplify(w):
+    """Listening weights of rate ``w`` within CONVERGENCE_MARGIN above 1 (or exactly at 1 + 1e-12) are not
+    reported as amplifying: the coupling of two contracting non-normal maps is the cause."""
+    rounds = [{"A": {"B": w}}, {"B": {"A": 1.0}}]
+    assert abs(weights_rate(rounds, ["A", "B"]) - w) <= 1e-15
+    rho, reasons = _reason(_raw([np.eye(2).tolist(), np.eye(2).tolist()], NON_NORMAL, rounds))
+    for text in reasons:
+        assert "coupling itself is unstable" in text and "amplify" not in text, text
+
+
 @pytest.mark.parametrize("rounds", [None, SIMULTANEOUS])
 @pytest.mark.parametrize("gamma,d", [(2.0 + 4e-13, 2), (2.000000000001, 1)])
 def test_reason_an_eigenvalue_within_the_margin_is_on_the_circle(rounds, gamma, d):
