@@ -54,6 +54,10 @@ CASES = {
                                                 {"C": {"A": "0.6", "B": "0.7"}}]}},
     "permuted_cycle": {"agents": agents(3, 2, 4), "initial_message": ["1.0", "0.0"],
                        "protocol": {"rounds": [{"B": {"A": "1"}}, {"C": {"B": "1"}}, {"A": {"C": "1"}}]}},
+    # a cycle in list order whose weights are 1.25, not 1: not the round robin (its fast path would drop them)
+    "cycle_weights_not_one": {"agents": agents(3, 2, 6), "initial_message": ["0.2", "0.1"],
+                              "protocol": {"rounds": [{"A": {"C": "1.25"}}, {"B": {"A": "1.25"}},
+                                                      {"C": {"B": "1.25"}}]}},
     "anchored_1d": {"agents": agents(2, 1, 5), "initial_message": ["0.7"],
                     "protocol": {"rounds": [{"A": {"A": "0.25", "B": "0.75"}}, {"B": {"A": "1.0"}}]}},
 }
