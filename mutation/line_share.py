@@ -5,8 +5,9 @@ under ``theory/`` or ``numerics/`` that holds code: not blank, not only a commen
 docstring (the first string statement of a module, class or function). A continued statement counts
 each of its lines. A module is *covered* when docs/mutation.rst's results table has a row for it
 (a session ran it to the end with its killer) and ``mutation/targets.toml`` does not mark it
-``stale`` (its code changed after the session in a way the session did not measure); the share is
-the covered modules' computing lines over all computing lines. Modules of ``mutation/targets.toml``
+``stale`` (its code changed after the session in a way the session did not measure) or ``partial``
+(its session was stopped before every mutant ran); the share is the covered modules' computing lines
+over all computing lines. Modules of ``mutation/targets.toml``
 without a row are listed as not run (unmeasured: a module not run is not clean).
 """
 from __future__ import annotations
@@ -62,12 +63,13 @@ def main(argv: list[str] | None = None) -> int:
              for pkg in PACKAGES for p in sorted((ROOT / pkg).rglob("*.py"))}
     targets = tomllib.loads((ROOT / "mutation" / "targets.toml").read_text())["modules"]
     covered = sorted(m for m in set(table_modules((ROOT / "docs" / "mutation.rst").read_text())) & set(lines)
-                     if not targets.get(m, {}).get("stale"))
+                     if not targets.get(m, {}).get("stale") and not targets.get(m, {}).get("partial"))
     not_run = sorted(m for m in targets if m not in covered)
     total, done = sum(lines.values()), sum(lines[m] for m in covered)
     out = {"computing_lines": total, "covered_lines": done, "share": round(done / total, 4),
            "covered": {m: lines[m] for m in covered}, "not_run": {m: lines.get(m) for m in not_run},
-           "outside_targets": sum(n for m, n in lines.items() if m not in targets)}
+           "outside_targets": sum(n for m, n in lines.items() if m not in targets),
+           "partial": {m: [lines[m], t["partial"]] for m, t in targets.items() if t.get("partial")}}
     if args.json:
         print(json.dumps(out, indent=1))
     else:
@@ -76,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"in targets.toml, not run ({sum(n or 0 for n in out['not_run'].values())} lines): "
               + ", ".join(f"{m} ({n})" for m, n in out["not_run"].items()))
         print(f"not in targets.toml at all: {out['outside_targets']} lines")
+        for m, (n, why) in out["partial"].items():
+            print(f"partially run, not counted: {m} ({n} lines): {why}")
     return 0
 
 

@@ -19,12 +19,14 @@ cycle, and divergent configs of each cause.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 
 import mpmath as mp
 import numpy as np
 import pytest
 
+from numerics.io import jsonio
 from numerics.protocol import config, engine, prediction, random_protocols, simulate, spec
 
 # Probe vs engine: the same affine map, composed by the simulator (O(P K) products per column)
@@ -103,6 +105,10 @@ def special_systems():
         "written_out": _raw(H, G, [{"A": {"C": 1.0}}, {"B": {"A": 1.0}}, {"C": {"B": 1.0}}], steps=[3, 1, 2]),
         # simultaneous phases with weights summing to 1.5 and to 0.5
         "simultaneous": _raw(H, G, [{"A": {"B": 0.9, "C": 0.6}, "B": {"C": 0.5}}, {"C": {"A": 0.5, "B": 0.5}}]),
+        # K phases, each agent first in one of them, but the first phase has two speakers: not a cycle
+        "two_speakers_first": _raw(H[:2], G[:2], [{"A": {"B": 1}, "B": {"A": 0.5}}, {"B": {"A": 1}}]),
+        # a cycle where A also hears B: two sources, not a round robin
+        "cycle_extra_source": _raw(H, G, [{"A": {"C": 1, "B": 0.3}}, {"B": {"A": 1}}, {"C": {"B": 1}}]),
     }
     return {k: config.parse(v) for k, v in cases.items()}
 
@@ -260,6 +266,17 @@ def test_reason_weights_within_the_margin_do_not_amplify(w):
 
 
 @pytest.mark.parametrize("rounds", [None, SIMULTANEOUS])
+def test_a_rate_within_the_margin_below_1_has_no_fixed_point(rounds):
+    """Gamma = 2.5e-13 (H = 1, d = 1): each own map is 1 - 2.5e-13 and the round's rate about 1 - 5e-13,
+    within CONVERGENCE_MARGIN (1e-12) of 1: no fixed point is printed (float64 would lose it), and the
+    reason says the rate is 1 to within the margin."""
+    rho, reasons = _reason(_raw([[[1.0]], [[1.0]]], [2.5e-13, 2.5e-13], rounds))
+    assert 1 - 1e-12 < rho < 1
+    for text in reasons:
+        assert "is 1 to within" in text, text
+
+
+@pytest.mark.parametrize("rounds", [None, SIMULTANEOUS])
 @pytest.mark.parametrize("gamma,d", [(2.0 + 4e-13, 2), (2.000000000001, 1)])
 def test_reason_an_eigenvalue_within_the_margin_is_on_the_circle(rounds, gamma, d):
     """Gamma H = gamma I: each own map has modulus gamma - 1, within CONVERGENCE_MARGIN (1e-12) of the unit
@@ -303,6 +320,13 @@ def test_is_round_robin_means_the_list_order_cycle():
     for name in ("permuted_cycle", "one_agent_phases", "damped_cycle", "simultaneous"):
         assert not engine.is_round_robin(SYSTEMS[name].protocol), name
     # any number of agents (300: beyond CPython's small-int cache, so counts compared by identity differ)
+    # read from a file, a float weight keeps its decimal text ("1.0", "10e-1"): still exactly 1
+    for w in ("1.0", "1.000", "1e0", "10e-1"):
+        text = json.dumps(_raw([np.eye(1).tolist()] * 3, [0.5] * 3,
+                               [{"A": {"C": 0}}, {"B": {"A": 0}}, {"C": {"B": 0}}])).replace(": 0}", f": {w}}}")
+        written = config.parse(jsonio.loads(text))
+        assert getattr(written.protocol.phases[0][0][1][0][1], "text", None) == w
+        assert engine.is_round_robin(written.protocol), w
     names = [f"a{k}" for k in range(300)]
     big = spec.round_robin(names, np.zeros(1))
     assert engine.cycle(big) == tuple(range(300)) and engine.is_round_robin(big)
