@@ -142,6 +142,14 @@ def test_predict_float64_matches_the_simulated_round_map(name):
     _check_entries(doc, system, z, FLOAT_RTOL)
 
 
+@pytest.mark.parametrize("name", list(SYSTEMS))
+def test_rate_alone_is_the_probed_rate(name):
+    """``engine.rate`` (the rate without a fixed point: sweep and attack read it) against the probe."""
+    system = SYSTEMS[name]
+    M, _ = system.stacked()
+    assert abs(engine.rate(M, engine.of(system)) - oracle_rate(system)) <= FLOAT_RTOL
+
+
 @pytest.mark.parametrize("name", ["random1", "random3", "random4", "permuted_cycle", "one_agent_phases",
                                   "damped_cycle", "round_robin", "simultaneous"])
 def test_predict_precise_matches_the_simulated_round_map(name):
@@ -203,16 +211,17 @@ SIMULTANEOUS = [{"A": {"B": 1.0}, "B": {"A": 1.0}}]
 
 
 @pytest.mark.parametrize("rounds,head", [(None, "(C1)"), (SIMULTANEOUS, "(P1)")])
-def test_reason_names_the_overshooting_agent(rounds, head):
+@pytest.mark.parametrize("G,s", [([0.5, 3.5], 2), ([0.2, 2.5], 1)])
+def test_reason_names_the_overshooting_agent(rounds, head, G, s):
+    """B's own map (I - Gamma_B H_B)^s has radius 6.25 (3.5, two steps) or 1.5 (2.5, one step); A's 0.25 or 0.8."""
     H = [np.eye(2).tolist(), np.diag([1.0, 0.5]).tolist()]
-    G = [0.5, 3.5]  # B: M_B^2 = (I - 3.5 H_B)^2 has radius 6.25; A: 0.25
-    rho, reasons = _reason(_raw(H, G, rounds, steps=[2, 2]))
+    rho, reasons = _reason(_raw(H, G, rounds, steps=[s, s]))
     assert rho > 1
     for text in reasons:
         assert text.startswith("contraction rate rho = ") and head in text and " > 1: " in text, text
         assert abs(_number(r"rho = ([0-9.e+-]+) > 1", text) - rho) <= SIX_DIGITS * rho
         assert "agent B's own per-turn map M_B has an eigenvalue of modulus" in text, text
-        assert abs(_number(r"modulus ([0-9.e+-]+) outside", text) - own_radius(H[1], G[1], 2)) <= SIX_DIGITS * 7
+        assert abs(_number(r"modulus ([0-9.e+-]+) outside", text) - own_radius(H[1], G[1], s)) <= SIX_DIGITS * 7
 
 
 @pytest.mark.parametrize("rounds", [None, [{"A": {"B": 0.6, "A": 0.6}}, {"B": {"A": 1.0}}]])
@@ -287,6 +296,23 @@ def test_reason_an_eigenvalue_within_the_margin_is_on_the_circle(rounds, gamma, 
     rho, reasons = _reason(_raw(H, [gamma, gamma], rounds))
     for text in reasons:
         assert "on the unit circle" in text and "outside" not in text, text
+
+
+def test_reason_an_own_radius_exactly_1_minus_the_margin_is_on_the_circle():
+    """Gamma = 1e-12, H = 1: each own map is the float 1 - 1e-12, exactly 1 - CONVERGENCE_MARGIN (the closed
+    band); listening weights of rate 1.5 make the protocol diverge; the cause named is the own map on the circle."""
+    rho, reasons = _reason(_raw([[[1.0]], [[1.0]]], [1e-12, 1e-12], [{"A": {"B": 1.5}}, {"B": {"A": 1.0}}]))
+    for text in reasons:
+        assert "on the unit circle" in text and "coupling" not in text, text
+
+
+def test_reason_uninformed_is_relative_to_the_largest_singular_value():
+    """H = diag(1000, 1e-10): the smallest singular value of the stacked H_i, ~1.4e-10, is below 1e-12 times the
+    largest (~1.4e3), so e_2 counts as informed by no prompt (relative, not absolute, to max(s_max, 1))."""
+    H = [np.diag([1000.0, 1e-10]).tolist(), np.diag([1000.0, 1e-10]).tolist()]
+    rho, reasons = _reason(_raw(H, [1e-3, 1e-3], [{"A": {"B": 1.5}}, {"B": {"A": 1.0}}]))
+    for text in reasons:
+        assert "is informed by no prompt" in text, text
 
 
 def test_reason_a_weakly_informed_direction_is_informed():
