@@ -107,6 +107,8 @@ def special_systems():
         "simultaneous": _raw(H, G, [{"A": {"B": 0.9, "C": 0.6}, "B": {"C": 0.5}}, {"C": {"A": 0.5, "B": 0.5}}]),
         # K phases, each agent first in one of them, but the first phase has two speakers: not a cycle
         "two_speakers_first": _raw(H[:2], G[:2], [{"A": {"B": 1}, "B": {"A": 0.5}}, {"B": {"A": 1}}]),
+        # one agent per phase, A hearing nothing (an empty row hears 0): not a cycle
+        "empty_row": _raw(H[:2], G[:2], [{"A": {}}, {"B": {"A": 1}}], steps=[2, 1]),
         # a cycle where A also hears B: two sources, not a round robin
         "cycle_extra_source": _raw(H, G, [{"A": {"C": 1, "B": 0.3}}, {"B": {"A": 1}}, {"C": {"B": 1}}]),
     }
