@@ -109,6 +109,8 @@ def special_systems():
         "two_speakers_first": _raw(H[:2], G[:2], [{"A": {"B": 1}, "B": {"A": 0.5}}, {"B": {"A": 1}}]),
         # one agent per phase, A hearing nothing (an empty row hears 0): not a cycle
         "empty_row": _raw(H[:2], G[:2], [{"A": {}}, {"B": {"A": 1}}], steps=[2, 1]),
+        # nobody hears anybody: no live agent, rate 0, the fixed point is one answer to silence
+        "no_live": _raw(H[:2], G[:2], [{"A": {}, "B": {}}]),
         # a cycle where A also hears B: two sources, not a round robin
         "cycle_extra_source": _raw(H, G, [{"A": {"C": 1, "B": 0.3}}, {"B": {"A": 1}}, {"C": {"B": 1}}]),
     }
@@ -153,7 +155,7 @@ def test_rate_alone_is_the_probed_rate(name):
 
 
 @pytest.mark.parametrize("name", ["random1", "random3", "random4", "permuted_cycle", "one_agent_phases",
-                                  "damped_cycle", "round_robin", "simultaneous"])
+                                  "damped_cycle", "round_robin", "simultaneous", "no_live", "empty_row"])
 def test_predict_precise_matches_the_simulated_round_map(name):
     system = SYSTEMS[name]
     rho, z = oracle(system)
@@ -274,6 +276,16 @@ def test_reason_weights_within_the_margin_do_not_amplify(w):
     rho, reasons = _reason(_raw([np.eye(2).tolist(), np.eye(2).tolist()], NON_NORMAL, rounds))
     for text in reasons:
         assert "coupling itself is unstable" in text and "amplify" not in text, text
+
+
+def test_a_rate_exactly_1_minus_the_margin_has_no_fixed_point():
+    """A hears itself with weight 1 and Gamma_A = 1e-12 (H = 1): in float64 the round's rate is the float
+    1 - 1e-12, exactly 1 - CONVERGENCE_MARGIN, which does not converge (the band is closed). (``--precision``
+    reads the decimal 1e-12 exactly, a rate just below that float, so only the float64 document is checked.)"""
+    system = config.parse(_raw([[[1.0]], [[1.0]]], [1e-12, 0.5], [{"A": {"A": 1.0}}, {"B": {"A": 1.0}}]))
+    assert oracle_rate(system) == 1 - 1e-12
+    doc = prediction.predict(system)
+    assert doc["converges"] is False and "is 1 to within" in doc["reason"], doc
 
 
 @pytest.mark.parametrize("rounds", [None, SIMULTANEOUS])
