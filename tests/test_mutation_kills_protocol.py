@@ -267,6 +267,19 @@ def test_reason_names_amplifying_weights(rounds, gammas):
         assert abs(rate - weights_rate(rounds, ["A", "B"])) <= SIX_DIGITS * rate
 
 
+def test_reason_prints_the_uninformed_direction_to_three_decimals():
+    """A null direction off the axes, (2, -1)/sqrt(5): the printed vector (3 decimals, rounding error <= 5e-4 per
+    entry) is a null vector of every H_i to within that rounding, and a unit vector to within it."""
+    n = np.array([2.0, -1.0]) / np.sqrt(5.0)
+    u = np.array([1.0, 2.0]) / np.sqrt(5.0)
+    H = [np.outer(u, u).tolist(), (2.0 * np.outer(u, u)).tolist()]
+    rho, reasons = _reason(_raw(H, [0.5, 0.5], [{"A": {"B": 0.6, "A": 0.6}}, {"B": {"A": 1.0}}]))
+    for text in reasons:
+        v = np.array([float(x) for x in re.search(r"the direction \[([^\]]*)\]", text).group(1).split(",")])
+        rounding = 5e-4 * np.sqrt(2)  # the largest norm of a 2-vector's rounding to 3 decimals
+        assert min(np.linalg.norm(v - n), np.linalg.norm(v + n)) <= rounding, text
+
+
 @pytest.mark.parametrize("w", [1 + 5e-13, 1.000000000001])
 def test_reason_weights_within_the_margin_do_not_amplify(w):
     """Listening weights of rate ``w`` within CONVERGENCE_MARGIN above 1 (or exactly at 1 + 1e-12) are not
