@@ -24,6 +24,7 @@ import pytest
 import sympy as sp
 
 from numerics.io import jsonio
+from numerics.io.errors import InputError
 from numerics.protocol import config, prediction
 
 DIGITS = 30
@@ -171,3 +172,15 @@ def test_precision_30_is_right_to_30_digits(name):
                 assert abs(mp.mpf(entry["fixed_point"][i]) - exact) <= PRECISE_REL * scale, (i, entry)
                 assert abs(mp.mpf(entry["residual"][i]) - (exact - target)) <= PRECISE_REL * scale
                 assert abs(mp.mpf(entry["target"][i]) - target) <= PRECISE_REL * scale
+
+
+def test_precision_refuses_more_than_ten_thousand_examples():
+    """docs/cli.rst: ``--precision`` supports at most 10^4 examples per agent; one more is an InputError naming
+    the agent's prompt and the count (before any exact arithmetic)."""
+    raw = json.loads(json.dumps(CASES["round_robin_steps"]))
+    del raw["agents"][0]["geometry"], raw["agents"][0]["target"]
+    raw["agents"][0]["prompt"] = {"X": [["1.0", "0.5"]] * 10001, "y": ["0.25"] * 10001}
+    system = config.parse_exact(jsonio.loads(text(raw)))
+    with pytest.raises(InputError) as info:
+        prediction.predict(system, DIGITS)
+    assert "A.prompt.X" in str(info.value) and "10001 rows" in str(info.value) and "10000" in str(info.value)

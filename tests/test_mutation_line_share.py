@@ -27,14 +27,16 @@ class C:
     over two lines."""
 
     z = "a string that is not a docstring"
+    w = """a string on
+    two lines"""
 '''
 
 
 def test_computing_lines_leave_out_blank_comment_and_docstring_lines(tmp_path):
     path = tmp_path / "m.py"
     path.write_text(SOURCE)
-    # counted by hand: import, def f, y = (x + / 1), return, class C, z = ... -> 7 lines
-    assert line_share.computing_lines(path) == 7
+    # counted by hand: import, def f, y = (x + / 1), return, class C, z = ..., w = """ / two lines""" -> 9
+    assert line_share.computing_lines(path) == 9
 
 
 def test_table_rows_are_read_from_the_list_table():
