@@ -184,3 +184,11 @@ def test_precision_refuses_more_than_ten_thousand_examples():
     with pytest.raises(InputError) as info:
         prediction.predict(system, DIGITS)
     assert "A.prompt.X" in str(info.value) and "10001 rows" in str(info.value) and "10000" in str(info.value)
+
+
+def test_precision_accepts_16_to_1000_digits():
+    """docs/cli.rst: ``--precision`` takes 16 to 1000 digits; 15 and 1001 are InputErrors naming ``--precision``."""
+    assert prediction.check_digits(16) == 16 and prediction.check_digits(1000) == 1000
+    for bad in (15, 1001):
+        with pytest.raises(InputError, match="--precision"):
+            prediction.check_digits(bad)

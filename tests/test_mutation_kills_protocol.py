@@ -267,6 +267,22 @@ def test_reason_names_amplifying_weights(rounds, gammas):
         assert abs(rate - weights_rate(rounds, ["A", "B"])) <= SIX_DIGITS * rate
 
 
+def test_reason_names_the_direction_no_prompt_informs_for_prompt_agents():
+    """Agents given by prompts (H = X^T X / N) whose rows all lie along (1, 2): (2, -1)/sqrt(5) is informed by
+    no prompt, in float64 and in ``--precision`` read as the CLI reads the config."""
+    raw = _raw([[[1.0, 0.0], [0.0, 1.0]]] * 2, [0.05, 0.05], [{"A": {"B": 0.6, "A": 0.6}}, {"B": {"A": 1.0}}])
+    for k, X in enumerate([[[1.0, 2.0], [2.0, 4.0], [-1.0, -2.0]], [[0.5, 1.0], [1.5, 3.0]]]):
+        del raw["agents"][k]["geometry"], raw["agents"][k]["target"]
+        raw["agents"][k]["prompt"] = {"X": X, "y": [0.3] * len(X)}
+    rho, reasons = _reason(raw)
+    exact = prediction.predict(config.parse_exact(jsonio.loads(json.dumps(raw))), DIGITS)  # as the CLI reads it
+    n = np.array([2.0, -1.0]) / np.sqrt(5.0)
+    for text in reasons + [exact["reason"]]:
+        v = np.array([float(x) for x in re.search(r"the direction \[([^\]]*)\]", text).group(1).split(",")])
+        assert "is informed by no prompt" in text, text
+        assert min(np.linalg.norm(v - n), np.linalg.norm(v + n)) <= 5e-4 * np.sqrt(2), text
+
+
 def test_reason_prints_the_uninformed_direction_to_three_decimals():
     """A null direction off the axes, (2, -1)/sqrt(5): the printed vector (3 decimals, rounding error <= 5e-4 per
     entry) is a null vector of every H_i to within that rounding, and a unit vector to within it."""
