@@ -51,6 +51,8 @@ MIN_CPU_LIMIT = 30.0
 # with RETRY_TIMEOUT_FACTOR times the timeout, and if it times out again it is reported apart.
 TIMEOUT_OUTPUT = "timeout"
 RETRY_TIMEOUT_FACTOR = 2
+# How killer.py reports a failed verify method (a kill by verify, not by the module's tests).
+VERIFY_KILL = re.compile(r"^[CLP]\d+b? V\w+: ", re.M)
 
 
 def config_text(module: str, claims: list[str], tests: list[str] = (), timeout: float = MIN_TIMEOUT,
@@ -151,7 +153,9 @@ def results(session: Path) -> tuple[list[dict], int]:
                      "line": m["start_pos"][0], "outcome": result.get("test_outcome"),
                      "worker_outcome": result.get("worker_outcome"), "diff": result.get("diff", ""),
                      "timeout": result.get("output") == TIMEOUT_OUTPUT
-                     or CPU_LIMIT_MARK in (result.get("output") or "")})
+                     or CPU_LIMIT_MARK in (result.get("output") or ""),
+                     # killer.py prints "C2 V4: <detail>" when a verify method fails; else a test killed it
+                     "by_verify": bool(VERIFY_KILL.search(result.get("output") or ""))})
     return rows, pending
 
 
@@ -173,7 +177,12 @@ def main(argv=None) -> int:
     for module in modules:
         name = module.replace("/", "_").removesuffix(".py") + (f"-since-{args.since}" if args.since else "")
         cfg, session = OUT / f"{name}.toml", OUT / f"{name}.sqlite"
+        if targets[module].get("staged"):  # no method executes it: every mutant would survive
+            print(f"{module}: staged, not run ({targets[module]['staged']})", flush=True)
+            summary[module] = {"staged": targets[module]["staged"]}
+            continue
         spec = targets[module]["claims"], targets[module].get("tests", [])
+        clock = OUT / f"{name}.seconds"  # wall seconds of the sessions so far (baseline, exec, retry)
         cfg.write_text(config_text(module, *spec))
         if args.report_only and not session.exists():
             continue
@@ -185,6 +194,7 @@ def main(argv=None) -> int:
                 if args.since:
                     kept = keep_only_lines(session, changed_lines(diff_since(args.since, module)))
                     print(f"{kept} mutants on the lines of {module} changed since {args.since}", flush=True)
+            began = time.perf_counter()
             # baseline: cosmic-ray runs the exact test command on the unmutated code; it must pass,
             # else every mutant would count as killed
             start, cpu = time.perf_counter(), children_cpu()
@@ -204,22 +214,29 @@ def main(argv=None) -> int:
                 slow = OUT / f"{name}-retry.toml"
                 slow.write_text(config_text(module, *spec, timeout * RETRY_TIMEOUT_FACTOR, cpu_limit))
                 run([tool("cosmic-ray"), "exec", str(slow), str(session)])
+            spent = time.perf_counter() - began + (float(clock.read_text()) if clock.exists() else 0.0)
+            clock.write_text(f"{spent:.0f}\n")
         rows, pending = results(session)
         rows = [r for r in rows if r["worker_outcome"] != "skipped"]
         timeouts = [r for r in rows if r["outcome"] == "killed" and r["timeout"]]
         killed = sum(r["outcome"] == "killed" and not r["timeout"] for r in rows)
+        by_verify = sum(r["outcome"] == "killed" and not r["timeout"] and r["by_verify"] for r in rows)
         incompetent = sum(r["outcome"] == "incompetent" for r in rows)
         survivors = [r for r in rows if r["outcome"] == "survived"]
         summary[module] = {"claims": targets[module]["claims"], "mutants": len(rows), "killed": killed,
+                           "killed_by_verify": by_verify,
                            "timed_out": len(timeouts), "incompetent": incompetent, "survived": len(survivors),
-                           "not_run": pending, "survivors": survivors, "timeouts": timeouts}
-        print(f"{module}: {killed} killed, {len(survivors)} survived, {len(timeouts)} timed out (CPU limit, or "
+                           "not_run": pending, "survivors": survivors, "timeouts": timeouts,
+                           "seconds": float(clock.read_text()) if clock.exists() else None}
+        print(f"{module}: {killed} killed ({by_verify} by verify), {len(survivors)} survived, "
+              f"{len(timeouts)} timed out (CPU limit, or "
               f"wall clock twice: not counted as killed), {incompetent} incompetent of {len(rows)} run; "
               f"{pending} not run", flush=True)
     (OUT / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    total = sum(s["mutants"] - s["incompetent"] for s in summary.values())
-    killed = sum(s["killed"] for s in summary.values())
-    timed_out = sum(s["timed_out"] for s in summary.values())
+    ran = [s for s in summary.values() if "staged" not in s]
+    total = sum(s["mutants"] - s["incompetent"] for s in ran)
+    killed = sum(s["killed"] for s in ran)
+    timed_out = sum(s["timed_out"] for s in ran)
     print(f"mutation score: {killed}/{total} killed ({killed / max(total, 1):.1%}), {timed_out} timed out "
           f"(reported apart); survivors in {OUT / 'summary.json'}")
     return 0
