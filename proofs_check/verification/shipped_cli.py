@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from numerics.io import outputs
+
 __all__ = ["ENTRY_POINT", "Printed", "run_commands", "scratch", "write_configs"]
 
 ENTRY_POINT = ("proofs_check.cli.main", "main")  # = [project.scripts] a2ad in pyproject.toml
@@ -55,7 +57,7 @@ def write_configs(directory: str | Path, configs: Sequence[dict]) -> list[str]:
     paths = []
     for k, config in enumerate(configs):
         path = Path(directory) / f"config_{k}.json"
-        path.write_text(json.dumps(config))
+        outputs.write_text(path, json.dumps(config))
         paths.append(str(path))
     return paths
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from numerics.io import outputs
 from proofs_check.verification import shipped_cli as cli, shipped_reference as ref
 from proofs_check.verification.registry import Outcome, Profile
 from proofs_check.verification.shipped import FLOAT_BAR, Ledger, rel
@@ -102,7 +103,7 @@ def fit_method(profile: Profile) -> Outcome:
             inst, _ = _instance_with(rng, GALLERY[key])
             lines, pairs = _transcript(rng, inst, GALLERY[key])
             path = Path(tmp) / f"transcript_{k}.jsonl"
-            path.write_text("\n".join(lines) + "\n")
+            outputs.write_text(path, "\n".join(lines) + "\n")
             if profile.name == "full":  # the command itself (it always draws its figure: ~1 s of matplotlib)
                 pr = cli.run_commands([["fit", str(path), "--json", "--bootstrap", "0",
                                         "--figure", str(Path(tmp) / f"fit_{k}.png"), "--force"]])[0]
