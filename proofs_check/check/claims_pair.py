@@ -61,7 +61,9 @@ def _unsettled(J: np.ndarray) -> Outcome | None:
 
 def _plateau_gap(P: Pair, e_A: np.ndarray) -> tuple[float, float, int]:
     """Simulate until the transient of ``M_A M_B`` has died out; ``(| ||u_T - w_A*|| - ||e_A|| |, scale, T)``."""
-    T = rounds_to_settle(P.J_u) or DIVERGENCE_ROUNDS
+    # u_(T+1) - u* = J_u^T (u_1 - u*): T + 1 rounds (T alone leaves u_T - u* = J_u^(T-1) (u_1 - u*), which is
+    # u_1 - u* itself when J_u = 0; the falsifier found M_A = 1, M_B = 0, v_0 = 1 printed as a counterexample)
+    T = (rounds_to_settle(P.J_u) or DIVERGENCE_ROUNDS) + 1
     us, _ = simulate(P.A, P.B, P.v0, T, stop_above=1e150)
     u = us[-1]
     if not np.all(np.isfinite(u)) or norm(u) > 1e150:
@@ -93,7 +95,7 @@ def _c1_converges(inst):
     if slow is not None:
         return slow
     u_star, _ = fixed_points(P)
-    T = rounds_to_settle(P.J_u) or DIVERGENCE_ROUNDS
+    T = (rounds_to_settle(P.J_u) or DIVERGENCE_ROUNDS) + 1  # u_(T+1) - u* = J_u^T (u_1 - u*), see _plateau_gap
     us, _ = simulate(P.A, P.B, P.v0, T, stop_above=1e150)
     err = norm(us[-1] - u_star)
     tol = REL_TOL * max(1.0, norm(us[0] - u_star), norm(u_star))
@@ -102,6 +104,9 @@ def _c1_converges(inst):
 
 def _c1_diverges(inst):
     P = pair(inst)
+    r = rho(P.J_v)
+    if not r > 1:  # the sentence needs rho > 1; watching 1e5 rounds for a growth that cannot come costs seconds
+        return Outcome(None, f"rho(M_B M_A) = {r:.6g} <= 1: no divergence to watch")
     u_star, v_star = fixed_points(P)
     start_u, start_v = norm(P.M_A @ (P.v0 - v_star)), norm(P.v0 - v_star)
     if start_u == 0 or start_v == 0:
