@@ -59,10 +59,20 @@ _C12_B = _agent("B", [[1.0, 0.0], [0.0, 1.0]], 0.5, [0.0, 1.0])
 _FLIP_A = _agent("A", [[1.0]], 2.0, [1.0])
 _FLIP_B = _agent("B", [[1.0]], 2.0, [-1.0])
 
+# M_A = M_B = -1.5 in d = 1: rho(M_A M_B) = 2.25 and the messages oscillate with growing amplitude.
+_OSC_A = _agent("A", [[1.0]], 2.5, [1.0])
+_OSC_B = _agent("B", [[1.0]], 2.5, [-1.0])
+# H = 0 for every agent: M_i = I, J_i = I (each agent repeats what it hears; every message is a fixed point).
+_MUTE = [_agent(n, [[0.0]], 1.0, [float(k)]) for k, n in enumerate("ABC")]
+
 WITNESSES: list[Witness] = [
+    Witness("C1", "rate", "converges", _pair(_OSC_A, _OSC_B, [0.0]),
+            "M_A = M_B = -1.5 (d = 1): rho = 2.25, u_t oscillates away from u*"),
     Witness("C1", "component", "diverges", _pair(_C1_A, _C1_B, [0.0, 1.0]),
             "issue 22: v_0 - v* = e_2 lies on the eigenvalue-2 direction of M_A M_B but not on the unstable "
             "subspace of M_B M_A; u_t = u* for every t"),
+    Witness("C17", "invertible", "fixed_point", {"schema_version": 1, "agents": _MUTE, "initial_message": [0.0]},
+            "K = 3 agents with H = 0: J_i = I, I - J_i = 0 and the formula has no solution"),
     Witness("C2", "invertible", "fixed_points", _pair(_FLIP_A, _FLIP_B, [0.0]),
             "M_A = M_B = -1 (d = 1): I - M_A M_B = 0 and the two agents swap messages without a fixed point"),
     Witness("C3", "rate", "plateau", _pair(_SPD_A, _SPD_B, [0.0, 0.0]),
