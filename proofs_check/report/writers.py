@@ -35,7 +35,7 @@ UNIT_NAMES = {"exact": "difference must cancel to exactly 0 (symbolic)",
               "rate diff": "difference of contraction rates",
               "abs. excess": "absolute excess over the bound",
               "x bar": "worst ratio to the method's own bars",
-              "failures": "counterexamples found (VF) or necessity witnesses not witnessing (VN); bar 0"}
+              "failures": "counterexamples (VF) or failed necessity witnesses (VN); bar 0"}
 
 
 def unit(claim_id: str, m: dict) -> str:
