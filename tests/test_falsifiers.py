@@ -180,3 +180,13 @@ def test_l1b_curvature_seen_in_one_dimension():
            "initial_message": [0.0]}
     report = check_config("L1b", raw, ["p=[0.0, 0.6209]", "w=[0.0]", "Q=[[0.0, 0.0], [0.0289, 0.0]]"])
     assert report.exit_status == 0, report.reason
+
+
+def test_c10_bar_scales_with_the_offset():
+    """K_B = 1 - (-1026)^3 ~ 1e9: e_A = 0 up to round-off of c_B = K_B w_B*, not a counterexample."""
+    g = 0.0009734399999999999
+    raw = {"schema_version": 1, "agents": [
+        {"name": "A", "geometry": [[g]], "target": [0.0], "preconditioner": 1027.284681130835},
+        {"name": "B", "geometry": [[1.0]], "target": [1.0], "preconditioner": 1027.284681130835, "steps_per_turn": 3}],
+        "initial_message": [0.0]}
+    assert check_config("C10", raw, ["N=1"]).exit_status == 0
