@@ -190,3 +190,14 @@ def test_c10_bar_scales_with_the_offset():
         {"name": "B", "geometry": [[1.0]], "target": [1.0], "preconditioner": 1027.284681130835, "steps_per_turn": 3}],
         "initial_message": [0.0]}
     assert check_config("C10", raw, ["N=1"]).exit_status == 0
+
+
+def test_c14b_singular_k_a_is_exit_3_not_a_traceback():
+    """K_A singular (H_A of rank 1 in d = 3): mpmath's LU raised TypeError through a2ad check (found by VF)."""
+    G = [[0.5, 0.0, 0.5], [0.0, 0.5, 0.0], [0.0, 0.0, 0.5]]
+    raw = {"schema_version": 1, "agents": [
+        {"name": "A", "geometry": [[0.0, 0.0, 0.0], [0.0, 1.0, 1.0], [0.0, 1.0, 1.0]], "target": [0.0] * 3,
+         "preconditioner": G},
+        {"name": "B", "geometry": [[0.0] * 3] * 3, "target": [0.0] * 3, "preconditioner": G}],
+        "initial_message": [0.0] * 3}
+    assert check_config("C14b", raw, []).exit_status == 3

@@ -691,7 +691,10 @@ def _broyden(inst):
         dps = inst.params["dps"]
         with mp.workdps(dps):
             M, c = mp.matrix(P.M_A.tolist()), mp.matrix(P.A.c.tolist())
-            w = mp.lu_solve(mp.eye(P.d) - M, c)
+            try:
+                w = mp.lu_solve(mp.eye(P.d) - M, c)
+            except (ZeroDivisionError, TypeError):  # K_A = I - M_A singular: mpmath's LU fails (TypeError, seen by VF)
+                return False, 0, None
             pol = BroydenPolicy(P.v0, dps)
             tol = mp.mpf(10) ** (-(dps // 2)) * max(1, mp.norm(w))
             for k in range(1, 2 * P.d + 1):
@@ -707,12 +710,16 @@ def _broyden(inst):
 
 def _c14b_defined(inst):
     ok, k, _ = _broyden(inst)
+    if k == 0:
+        return Outcome(False, "K_A singular: no w_A* for Broyden to reach")
     return Outcome(ok, "every Broyden step solvable" if ok else f"singular Broyden matrix at step {k}")
 
 
 def _c14b_terminates(inst):
     _, k, err = _broyden(inst)
     d = pair(inst).d
+    if k == 0:
+        return Outcome(False, "K_A singular: no w_A* for Broyden to reach")
     if k is None:
         return Outcome(False, f"not at w_A* after 2d = {2 * d} Broyden steps (error {err:.3g})")
     return Outcome(True, f"at w_A* after {k} Broyden steps (one reply of A each), 2d = {2 * d}")

@@ -3,6 +3,9 @@ ill-conditioned geometries, misalignment scale and angle.
 
 Examples are ``PairExample`` dataclasses holding plain arrays; the random
 matrices come from a drawn seed so shrinking stays cheap.
+
+The falsifiers (VF, :mod:`proofs_check.verification.falsifiers`) use :func:`systems` below instead:
+configs as ``a2ad check`` reads them, every matrix a shrinking array strategy (no drawn seed).
 """
 from __future__ import annotations
 
