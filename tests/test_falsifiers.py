@@ -201,3 +201,11 @@ def test_c14b_singular_k_a_is_exit_3_not_a_traceback():
         {"name": "B", "geometry": [[0.0] * 3] * 3, "target": [0.0] * 3, "preconditioner": G}],
         "initial_message": [0.0] * 3}
     assert check_config("C14b", raw, []).exit_status == 3
+
+
+def test_c17_telescoping_bar_scales_with_its_terms():
+    """K_j ~ 2.5e5 (M_B = -249999): the sum cancels terms ~1e10, not a counterexample (found by VF full)."""
+    ag = [{"name": n, "geometry": [[h]], "target": [0.0], "preconditioner": 250000.0}
+          for n, h in zip("ABC", (4e-06, 1.0, 1.1963984400000003))]
+    report = check_config("C17", {"schema_version": 1, "agents": ag, "initial_message": [0.0]}, [])
+    assert report.exit_status != 1, report.reason
