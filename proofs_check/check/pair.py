@@ -84,6 +84,8 @@ def fixed_points(P: Pair) -> tuple[np.ndarray, np.ndarray]:
 def rounds_to_settle(J: np.ndarray, tol: float = TRANSIENT_TOL, limit: int = MAX_ROUNDS) -> int | None:
     """The first ``T`` with ``||J^T||_2 <= tol``, or None when that takes more than ``limit`` rounds
     (a rate too close to 1 for the budget, or ``rho(J) >= 1``)."""
+    if J.size and not np.max(np.abs(np.linalg.eigvals(J))) < 1:
+        return None  # ||J^T|| >= rho(J)^T >= 1 for every T: never settles (and looping to the limit costs seconds)
     P = np.eye(J.shape[0])
     for t in range(1, limit + 1):
         P = P @ J

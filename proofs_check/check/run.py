@@ -53,16 +53,27 @@ def check(claim: str, config_path, items: list[str]) -> Report:
 
 def check_config(claim: str, raw, items: list[str]) -> Report:
     """:func:`check` on a decoded config object ``raw`` (validated here, as ``predict`` does)."""
-    from numerics.protocol import config
     from proofs_check.statements import statements
+
+    try:
+        inst = build_instance(claim, raw, items)
+        return evaluate(PROPOSITIONS[claim], statements.of(claim).texts(), inst)
+    except NotApplicable as exc:
+        return not_applicable(claim, str(exc))
+
+
+def build_instance(claim: str, raw, items: list[str]) -> Instance:
+    """The instance ``a2ad check`` evaluates: the validated config and the claim's parameters.
+
+    Raises InputError on bad input and NotApplicable on a config of the wrong shape for the claim;
+    the falsifiers (proofs_check.verification.falsifiers) build their instances here too.
+    """
+    from numerics.protocol import config
 
     if claim not in PROPOSITIONS:
         raise InputError("claim", claim, "is not a claim (see a2ad check --help)")
     values = parse_params(claim, items)
     system = config.parse(raw)
     _check_sizes(claim, values, system.d)
-    try:
-        _shape(claim, system)
-        return evaluate(PROPOSITIONS[claim], statements.of(claim).texts(), Instance(system, values))
-    except NotApplicable as exc:
-        return not_applicable(claim, str(exc))
+    _shape(claim, system)
+    return Instance(system, values)

@@ -35,7 +35,9 @@ def all_claims() -> list[Claim]:
                 raise ValueError(f"claim {claim.id} registered twice")
             found[claim.id] = claim
     validate(found.values())
-    return sorted(found.values(), key=lambda c: _claim_key(c.id))
+    from proofs_check.verification.statement_methods import attach  # VF and VN, registered for every claim in one place
+
+    return attach(sorted(found.values(), key=lambda c: _claim_key(c.id)))
 
 
 def validate(claims: Iterable[Claim]) -> None:

@@ -34,13 +34,16 @@ UNIT_NAMES = {"exact": "difference must cancel to exactly 0 (symbolic)",
               "rel. error": "relative error ||a - b|| / ||b||",
               "rate diff": "difference of contraction rates",
               "abs. excess": "absolute excess over the bound",
-              "x bar": "worst ratio to the method's own bars"}
+              "x bar": "worst ratio to the method's own bars",
+              "failures": "counterexamples (VF) or failed necessity witnesses (VN); bar 0"}
 
 
 def unit(claim_id: str, m: dict) -> str:
     """The unit of method result ``m``'s worst error and tolerance (see the module docstring)."""
     if m["method"] in EXACT_METHODS:
         return "exact"
+    if m["method"] in ("VF", "VN"):
+        return "failures"  # counterexamples found (VF) or witnesses that do not witness (VN), bar 0
     if (claim_id, m["method"]) in UNITS:
         return UNITS[(claim_id, m["method"])]
     if "standard errors" in m.get("detail", ""):
@@ -66,6 +69,8 @@ def values(claim_id: str, m: dict) -> tuple[str, str, str]:
         return ("0" if err == 0 else f"{err:g} left"), "0", u
     if u == "digits":
         return _digits(err), f">= {_digits(tol)}", u
+    if u == "failures":
+        return f"{err:g}", f"<= {tol:g}", u
     fmt = (lambda x: f"{x:.2f}") if u in ("std errors", "x bar") else (lambda x: f"{x:.1e}")
     return fmt(err), f"<= {fmt(tol)}", u
 

@@ -23,6 +23,9 @@ class Statement:
     hypothesis_names: tuple[str, ...] = ()
     conclusion_names: tuple[str, ...] = ()
     conclusions: tuple[str, ...] = ()
+    # Hypotheses shown necessary: each has a necessity witness (proofs_check.verification.necessity,
+    # method VN); every other condition is typeset "sufficient; not shown necessary" (NECESSARY below).
+    necessary: tuple[str, ...] = ()
 
     def texts(self) -> dict[str, str]:
         """Name -> typeset text of every hypothesis and conclusion."""
@@ -375,6 +378,36 @@ STATEMENTS.update({
                        r"counterexample in a random search over $K = 3$).")],
         [("two_agents", r"$K = 2$, each speaker hears the other"), ("stable", r"$\rho(M_B M_A) \le 1$")]),
 })
+
+
+# --- necessity (issue 22 item 3) ---------------------------------------------------------------------
+# Hypotheses with a necessity witness: an instance breaking only that hypothesis on which a conclusion
+# fails (proofs_check.verification.necessity.WITNESSES, checked by verify's method VN).
+NECESSARY: dict[str, tuple[str, ...]] = {
+    "C1": ("rate", "component"), "C2": ("invertible",), "C3": ("rate",), "C7": ("rate",), "C8": ("invertible",),
+    "C12": ("rate",), "C13": ("rate",), "C17": ("invertible",),
+}
+# Hypotheses that set the scene (the model, the protocol's shape, a construction's definition) rather
+# than restrict an instance: neither necessary nor sufficient, left unmarked.
+SETTING: dict[str, tuple[str, ...]] = {
+    "L1": ("any_prompt",), "L1b": ("tokens", "decidable"), "L2": ("gaussian",), "C14": ("probes", "noise_free"),
+    "C14b": ("exact_arithmetic",), "C15": ("independent_noise",), "C16": ("exact_attacker",), "P3": ("schedule",),
+}
+
+
+def _marked(claim_id: str, s: Statement) -> Statement:
+    """``s`` with its necessary names, and every other condition's text marked sufficient."""
+    necessary = NECESSARY.get(claim_id, ())
+    unknown = set(necessary) - set(s.hypothesis_names)
+    if unknown:
+        raise ValueError(f"claim {claim_id}: NECESSARY names no hypothesis of the statement: {sorted(unknown)}")
+    setting = SETTING.get(claim_id, ())
+    texts = tuple(t if n in necessary or n in setting or "sufficient" in t else t + SUFF
+                  for n, t in zip(s.hypothesis_names, s.hypotheses))
+    return Statement(s.statement, texts, s.hypothesis_names, s.conclusion_names, s.conclusions, necessary)
+
+
+STATEMENTS = {k: _marked(k, v) for k, v in STATEMENTS.items()}
 
 
 # Claim titles that contain mathematics, typeset (the registry's titles are plain text).

@@ -16,7 +16,9 @@ if TYPE_CHECKING:
     from proofs_check.statements.provenance import Provenance
 
 RELATIONS = ("equal", "upper", "lower")
-METHODS = ("V1", "V2", "V3", "V4", "V5", "V6", "V7", "V8", "VS")  # VS: the shipped path (verification/shipped*.py)
+# VS: the shipped path (verification/shipped*.py); VF: falsifier (a Hypothesis search for a counterexample
+# inside the statement's hypotheses); VN: necessity witnesses (proofs_check.verification.falsifiers, .necessity).
+METHODS = ("V1", "V2", "V3", "V4", "V5", "V6", "V7", "V8", "VS", "VF", "VN")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,30 @@
+"""Register the statement methods on the claims: VF (falsifiers) and VN (necessity witnesses).
+
+:func:`attach` is called once, by :func:`proofs_check.claims.all_claims`, so no claim module
+names them: every claim with an ``a2ad check`` proposition gets VF, every claim with a necessity
+witness or a declared necessary hypothesis gets VN.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from proofs_check.verification import falsifiers, necessity
+from proofs_check.verification.registry import Claim
+
+__all__ = ["attach"]
+
+
+def attach(claims: list[Claim]) -> list[Claim]:
+    """``claims`` with VF and VN added where they apply (registry order kept)."""
+    from proofs_check.check import PROPOSITIONS
+
+    vn = set(necessity.claims())
+    out = []
+    for c in claims:
+        extra = {}
+        if c.id in PROPOSITIONS:
+            extra["VF"] = falsifiers.method(c.id)
+        if c.id in vn:
+            extra["VN"] = necessity.method(c.id)
+        out.append(replace(c, methods={**c.methods, **extra}) if extra else c)
+    return out
