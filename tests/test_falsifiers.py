@@ -21,7 +21,7 @@ from proofs_check.check.pair import pair
 from proofs_check.check.run import check_config
 from proofs_check.claims import select
 from proofs_check.statements import statements
-from proofs_check.verification import falsifiers as F, necessity as N
+from proofs_check.verification import falsifiers as F, necessity as N, statement_methods
 from proofs_check.verification.registry import PROFILES
 
 QUICK, FULL = PROFILES["quick"], PROFILES["full"]
@@ -75,6 +75,9 @@ def test_c12_without_the_damping_condition_is_falsified(monkeypatch):
     assert "no_plateau" in out.detail
 
 
+C16_DRAWS = 1500
+
+
 def _c16_monotone(inst):
     """The wrong sentence of issue 22: more steps per turn shrink ||e_B||."""
     P = pair(inst)
@@ -86,7 +89,11 @@ def _c16_monotone(inst):
 
 def test_c16_more_steps_shrink_it_is_falsified(monkeypatch):
     plant(monkeypatch, "C16", conclusions={"monotone": Piece(_c16_monotone, needs=("rate",))})
-    out = found("C16", FULL)
+    # Non-monotone ||M_B^s Delta|| needs a strongly non-normal M_B, a thin region of the pair strategy: the
+    # full profile's 300 draws did not reach it once other modules changed Hypothesis's constant pool
+    # (measured: none in 600 draws, one within C16_DRAWS). A known weakness of the strategies, kept visible.
+    out = F.falsify("C16", FULL, examples=C16_DRAWS, shrink_seconds=NO_SHRINK)
+    assert out.worst_error == 1.0 and reproduce("C16", out.detail).exit_status == 1, out.detail
     assert "monotone" in out.detail
 
 
@@ -117,7 +124,8 @@ def test_a_search_that_tests_nothing_fails(monkeypatch):
 def test_every_claim_with_a_proposition_has_vf():
     claims = {c.id: c for c in select(None)}
     assert set(PROPOSITIONS) <= set(claims)
-    assert all("VF" in claims[c].methods for c in PROPOSITIONS)
+    assert all("VF" in claims[c].methods for c in set(PROPOSITIONS) - statement_methods.NO_FALSIFIER)
+    assert not any("VF" in claims[c].methods for c in statement_methods.NO_FALSIFIER)
     assert all("VN" in claims[c].methods for c in statements.NECESSARY)
 
 
@@ -174,11 +182,11 @@ def test_plateau_read_after_the_transient(claim, status):
 
 
 def test_l1b_curvature_seen_in_one_dimension():
-    """p_y q_yx = 0.018 in d = 1: the seeded step was 0.0012 long and hid the quadratic term."""
+    """nu_y q_yx = 0.018 in d = 1: the seeded step was 0.0012 long and hid the quadratic term."""
     raw = {"schema_version": 1, "agents": [{"name": "A", "geometry": [[0.10764961]], "target": [0.0],
                                             "preconditioner": 9.289397332698186}, _EXACT_B],
            "initial_message": [0.0]}
-    report = check_config("L1b", raw, ["p=[0.0, 0.6209]", "w=[0.0]", "Q=[[0.0, 0.0], [0.0289, 0.0]]"])
+    report = check_config("L1b", raw, ["nu=[0.0, 0.6209]", "w=[0.0]", "Q=[[0.0, 0.0], [0.0289, 0.0]]"])
     assert report.exit_status == 0, report.reason
 
 

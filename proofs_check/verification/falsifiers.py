@@ -134,7 +134,7 @@ PARAMS: dict[str, Callable[[int, dict], Any]] = {
                                                     "S_B": _st().one_of(_st().none(), _psd(d))}),
     "C16": lambda d, raw: _st().fixed_dictionaries({"s": _steps_list(1, 8)}),
     "L1": lambda d, raw: _st().fixed_dictionaries({"w": _vector(d)}),
-    "L1b": lambda d, raw: _st().fixed_dictionaries({"p": _lsa_p(d), "Q": _lsa_Q(d), "w": _vector(d)}),
+    "L1b": lambda d, raw: _st().fixed_dictionaries({"nu": _lsa_p(d), "Q": _lsa_Q(d), "w": _vector(d)}),
     "L2": lambda d, raw: _st().fixed_dictionaries({"N": _st().integers(2, 12), "tau": S.entries(-0.5, 3.0),
                                                    "sigma": S.entries(0.0, 1.0), "samples": _st().just(500)}),
 }

@@ -1,7 +1,7 @@
 """Register the statement methods on the claims: VF (falsifiers) and VN (necessity witnesses).
 
 :func:`attach` is called once, by :func:`proofs_check.claims.all_claims`, so no claim module
-names them: every claim with an ``a2ad check`` proposition gets VF, every claim with a necessity
+names them: every claim with an ``a2ad check`` proposition gets VF (except :data:`NO_FALSIFIER`), every claim with a necessity
 witness or a declared necessary hypothesis gets VN.
 """
 from __future__ import annotations
@@ -13,6 +13,11 @@ from proofs_check.verification.registry import Claim
 
 __all__ = ["attach"]
 
+# The random-protocol claims are checkable (`a2ad check R1 ...`), but the falsifier's strategies draw
+# deterministic configs only, which R1-R4 do not apply to: their search would test nothing. Their V6 draws
+# random alternatives and chains instead; a random-protocol falsifier strategy is not written yet.
+NO_FALSIFIER = frozenset({"R1", "R2", "R3", "R4"})
+
 
 def attach(claims: list[Claim]) -> list[Claim]:
     """``claims`` with VF and VN added where they apply (registry order kept)."""
@@ -22,7 +27,7 @@ def attach(claims: list[Claim]) -> list[Claim]:
     out = []
     for c in claims:
         extra = {}
-        if c.id in PROPOSITIONS:
+        if c.id in PROPOSITIONS and c.id not in NO_FALSIFIER:
             extra["VF"] = falsifiers.method(c.id)
         if c.id in vn:
             extra["VN"] = necessity.method(c.id)
