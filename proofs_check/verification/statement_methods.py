@@ -1,8 +1,8 @@
 """Register the statement methods on the claims: VF (falsifiers) and VN (necessity witnesses).
 
 :func:`attach` is called once, by :func:`proofs_check.claims.all_claims`, so no claim module
-names them: every claim with an ``a2ad check`` proposition gets VF (except :data:`NO_FALSIFIER`), every claim with a necessity
-witness or a declared necessary hypothesis gets VN.
+names them: every claim with an ``a2ad check`` proposition gets VF (except :data:`NO_FALSIFIER`),
+every claim with a necessity witness or a declared necessary hypothesis gets VN.
 """
 from __future__ import annotations
 
