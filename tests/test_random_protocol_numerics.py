@@ -34,6 +34,7 @@ from numerics.protocol import (
     random_spec,
 )
 from proofs_check.cli import main as cli
+from tests.test_sweep_spec import cli_error  # one line on stderr, exit 2, no traceback
 
 # Rates and means vs the reference: float64 rounding through a (K d)^2 n_alt dense solve (issue bar).
 RATE_TOL = 1e-8
@@ -513,13 +514,6 @@ BAD = [
 ]
 
 
-def cli_error(capsys, args) -> str:
-    code = cli.main(args)
-    captured = capsys.readouterr()
-    assert code == 2, captured
-    lines = captured.err.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in captured.err, captured.err
-    return lines[0]
 
 
 @pytest.mark.parametrize("case, protocol, noise, quantity", BAD, ids=[b[0] for b in BAD])

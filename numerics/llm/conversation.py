@@ -169,23 +169,36 @@ def _resume_point(path, agents, v0) -> tuple[int, np.ndarray]:
     return len(records), w
 
 
+HEADER_ONLY = "header only"
+
+
+def _read_for_resume(path: Path, header: dict):
+    """The transcript to resume: ``None`` when missing or empty, :data:`HEADER_ONLY` when only this
+    protocol's header line was written, else the parsed transcript (an incomplete last line is an error)."""
+    if not path.exists() or path.stat().st_size == 0:
+        return None
+    if not path.read_bytes().endswith(b"\n"):
+        raise InputError("--resume", str(path), "the transcript's last line is incomplete; remove it and resume")
+    try:
+        return transcripts.read(path)
+    except InputError as exc:
+        if exc.value == "no messages" and path.read_text(encoding="utf-8").strip() == \
+                transcripts.header_line(header).strip():
+            return HEADER_ONLY
+        raise
+
+
 def _resume_protocol(path, agents, proto):
     """``(messages already in the transcript, Schedule positioned after them)``, or ``(0, None)``
     when the transcript is missing or empty (then the header is still to be written)."""
     from numerics.protocol import transcript as pt
 
     path = Path(path)
-    if not path.exists() or path.stat().st_size == 0:
+    tr = _read_for_resume(path, pt.header(proto))
+    if tr is None:
         return 0, None
-    if not path.read_bytes().endswith(b"\n"):
-        raise InputError("--resume", str(path), "the transcript's last line is incomplete; remove it and resume")
-    try:
-        tr = transcripts.read(path)
-    except InputError as exc:
-        if exc.value == "no messages" and path.read_text(encoding="utf-8").strip() == \
-                transcripts.header_line(pt.header(proto)).strip():
-            return 0, pt.Schedule(proto)  # only the header was written
-        raise
+    if tr == HEADER_ONLY:
+        return 0, pt.Schedule(proto)  # only the header was written
     if tr.header is not None and "random" in tr.header["protocol"]:
         raise InputError("--resume", str(path), "was recorded under a random protocol; this config's is deterministic")
     if tr.header is None or not pt.same(pt.from_header(tr.header, tr.d), proto):
@@ -227,17 +240,11 @@ def _resume_random(path, agents, rp, seed: int):
     from numerics.protocol import random_transcript as rt
 
     path = Path(path)
-    if not path.exists() or path.stat().st_size == 0:
+    tr = _read_for_resume(path, rt.header(rp))
+    if tr is None:
         return 0, None
-    if not path.read_bytes().endswith(b"\n"):
-        raise InputError("--resume", str(path), "the transcript's last line is incomplete; remove it and resume")
-    try:
-        tr = transcripts.read(path)
-    except InputError as exc:
-        if exc.value == "no messages" and path.read_text(encoding="utf-8").strip() == \
-                transcripts.header_line(rt.header(rp)).strip():
-            return 0, rt.RandomSchedule(rp, lambda t, prev: 0)  # only the header was written
-        raise
+    if tr == HEADER_ONLY:
+        return 0, rt.RandomSchedule(rp, lambda t, prev: 0)  # only the header was written
     if tr.header is None or "random" not in tr.header["protocol"] or not rt.same(rt.from_header(tr.header, tr.d), rp):
         raise InputError("--resume", str(path), "was not recorded under this config's protocol")
     seeds = sorted({repr(r.meta.get("schedule_seed")) for r in tr.records})
