@@ -26,9 +26,8 @@ from typing import Callable
 import numpy as np
 
 from numerics.io.errors import InputError
-from numerics.protocol import simulate
+from numerics.protocol import simulate, transcript as pt
 from numerics.protocol.random_spec import RandomProtocol
-from numerics.protocol.transcript import INCOMING_RTOL
 
 __all__ = ["RandomSchedule", "RandomReplay", "uniforms", "uniform_drawer", "draw_alternative", "replay",
            "header", "from_header", "same", "messages_per_round", "run"]
@@ -190,17 +189,8 @@ def replay(rp: RandomProtocol, records, check_incoming: bool = True) -> RandomRe
         if rec.agent != names[i] or rec.turn != t or rec.phase != p:
             raise InputError(f"transcript message {n + 1}", f"{rec.agent} at turn {rec.turn}, phase {rec.phase}",
                              f"alternative {k} ({rp.labels[k]}) expects {names[i]} at turn {t}, phase {p}")
-        if rec.outgoing.shape != s.m.shape[1:]:
-            raise InputError(f"transcript message {n + 1} dimension", rec.outgoing.size,
-                             f"differs from the protocol's initial messages (d = {s.m.shape[1]})")
         heard = s.heard()
-        if check_incoming:
-            gap = float(np.max(np.abs(rec.incoming - heard)))
-            if not gap <= INCOMING_RTOL * max(1.0, float(np.max(np.abs(heard)))):
-                raise InputError(f"transcript message {n + 1} incoming", rec.incoming,
-                                 f"differs from the input sum_j W_ij m_j = {np.round(heard, 6).tolist()} of "
-                                 f"{names[i]} under alternative {k} (by {gap:.3g}): the transcript was not "
-                                 "recorded under this protocol")
+        pt.check_record(n, rec, s.m.shape[1], heard, check_incoming, f"{names[i]} under alternative {k}")
         inputs[i].append(heard)
         outputs[i].append(rec.outgoing)
         s.write(rec.outgoing)

@@ -68,6 +68,20 @@ class Replay:
     schedule: Schedule  # positioned after the last message (to continue a run)
 
 
+def check_record(n: int, rec, d: int, heard: np.ndarray, check_incoming: bool, who: str) -> None:
+    """Transcript message ``n`` (0-based): its dimension is the protocol's ``d`` and, with ``check_incoming``,
+    its incoming message is the input ``heard`` that ``who`` gets under the protocol (within INCOMING_RTOL)."""
+    if rec.outgoing.shape != (d,):
+        raise InputError(f"transcript message {n + 1} dimension", rec.outgoing.size,
+                         f"differs from the protocol's initial messages (d = {d})")
+    if check_incoming:
+        gap = float(np.max(np.abs(rec.incoming - heard)))
+        if not gap <= INCOMING_RTOL * max(1.0, float(np.max(np.abs(heard)))):
+            raise InputError(f"transcript message {n + 1} incoming", rec.incoming,
+                             f"differs from the input sum_j W_ij m_j = {np.round(heard, 6).tolist()} of {who} "
+                             f"(by {gap:.3g}): the transcript was not recorded under this protocol")
+
+
 def replay(protocol: Protocol, records, check_incoming: bool = True) -> Replay:
     """Rebuild each agent's inputs from the outgoing messages of ``records`` and ``protocol``.
 
@@ -85,16 +99,8 @@ def replay(protocol: Protocol, records, check_incoming: bool = True) -> Replay:
             got = f"{rec.agent} at turn {rec.turn}" + ("" if rec.phase is None else f", phase {rec.phase}")
             raise InputError(f"transcript message {n + 1}", got,
                              f"the protocol's schedule expects {names[i]} at turn {t}, phase {p}")
-        if rec.outgoing.shape != s.m.shape[1:]:
-            raise InputError(f"transcript message {n + 1} dimension", rec.outgoing.size,
-                             f"differs from the protocol's initial messages (d = {s.m.shape[1]})")
         heard = s.heard()
-        if check_incoming:
-            gap = float(np.max(np.abs(rec.incoming - heard)))
-            if not gap <= INCOMING_RTOL * max(1.0, float(np.max(np.abs(heard)))):
-                raise InputError(f"transcript message {n + 1} incoming", rec.incoming,
-                                 f"differs from the protocol's input sum_j W_ij m_j = {np.round(heard, 6).tolist()} "
-                                 f"of {names[i]} (by {gap:.3g}): the transcript was not recorded under this protocol")
+        check_record(n, rec, s.m.shape[1], heard, check_incoming, names[i])
         inputs[i].append(heard)
         outputs[i].append(rec.outgoing)
         s.write(rec.outgoing)
