@@ -191,13 +191,7 @@ def _typeset(cp: Compiled, cn: Canonical | None, checks: list, text) -> dict:
                 tail, tw = word_tex((sp.Symbol(f"K_{n[j]}", commutative=False), w_star(n[j])), inv)
                 terms += coefficient_terms(X, inv, tail, tw)
             fixed.append({"lhs": f"z^*_{{{n[i]}}}", "terms": _first(terms)})
-            terms = []
-            for j, C in cn.gaps[i].items():
-                g, gw = _vector(gap(n[j], n[i]).name, inv)
-                terms += coefficient_terms(C, inv, g, gw)
-            if cn.self_[i]:
-                ws, ww = _vector(w_star(n[i]).name, inv)
-                terms += [[_signed(x), wx] for x, wx in poly_terms(cn.self_[i], inv, ws, ww)]
+            terms = residual_terms(cn, i, inv)
         else:
             terms = [[_signed(x), wx]
                      for x, wx in poly_terms(cp.poly(cp.fixed_point[i]), inv)]
@@ -236,16 +230,20 @@ def _delta_note(cn: Canonical, inv: dict) -> str:
 
 def residual_latex(cn: Canonical, i: int) -> str:
     """The canonical ``e_i`` on one line (for macros and the gallery pages)."""
-    inv = inverse_tex_names(cn.alg)
+    return " ".join(t for t, _ in _first(residual_terms(cn, i, inverse_tex_names(cn.alg)))) or "0"
+
+
+def residual_terms(cn: Canonical, i: int, inv: dict) -> list:
+    """The canonical ``e_i`` as LaTeX terms with widths: ``sum_j C_ij (w_j* - w_i*)`` (+ a self term)."""
     n = cn.cp.names
-    terms = []
+    terms: list = []
     for j, C in cn.gaps[i].items():
         g, gw = _vector(gap(n[j], n[i]).name, inv)
         terms += coefficient_terms(C, inv, g, gw)
     if cn.self_[i]:
         ws, ww = _vector(w_star(n[i]).name, inv)
         terms += [[_signed(x), wx] for x, wx in poly_terms(cn.self_[i], inv, ws, ww)]
-    return " ".join(t for t, _ in _first(terms)) or "0"
+    return terms
 
 
 def pivot_text(cn: Canonical) -> list[tuple[str, str]]:
