@@ -241,3 +241,16 @@ def test_bad_input_names_the_quantity():
         E.stationary_estimates(np.zeros((10, 3, 2)), np.zeros((2, 2)))
     with pytest.raises(InputError, match="Monte Carlo samples"):
         E.stationary_estimates(np.zeros((1, 2, 2)), np.zeros((2, 2)))
+
+
+def test_r1_v4_rate_comparison_has_power():
+    """R1's V4 rate check on its overshooting agent (M_A = -13/10, waking w.p. 1/2): derived mean rate
+    |1 - q + q M_A| = 3/20 and mean-square rate (1 - q + q M_A^2)^(1/2) within MC_Z_BAR; planted: the
+    mean-square rate without its square root, and the mean operator without the 'asleep' alternative
+    (|q M_A| = 0.65), far outside."""
+    from proofs_check.claims import r_random as R
+    rs, ag = R.overshoot(R.OVERSHOOT_Q), {"A": R._scalar_agent(R.OVERSHOOT_M)}
+    zm, zs, _ = R.mc_rate_zscores(rs, ag, 7, 0.15, (269 / 200) ** 0.5)
+    assert max(zm, zs) <= R.MC_Z_BAR
+    assert R.mc_rate_zscores(rs, ag, 7, 0.15, 269 / 200)[1] > 10 * R.MC_Z_BAR
+    assert R.mc_rate_zscores(rs, ag, 7, 0.65, (269 / 200) ** 0.5)[0] > 10 * R.MC_Z_BAR

@@ -4,7 +4,9 @@ A schedule is the 0-based index of the alternative run in each round
 (:func:`draw_schedule`); :func:`run_random` runs the agents' own ``respond`` under it with exactly
 the phase semantics of ``rounds`` (:func:`numerics.protocol.simulate.run_protocol`), and
 :func:`monte_carlo` iterates the GD map ``w <- w - Gamma (H w - b)`` over many independent runs at
-once (numpy over runs, a loop over rounds, alternatives and phases only).
+once (numpy over runs, a loop over rounds, alternatives and phases only); :func:`round_maps` reads
+each alternative's affine round map off one round of the same agents (for the Monte Carlo rates of
+:mod:`numerics.protocol.random_estimates`).
 
 Randomness, reproducible from one seed: the schedule's uniforms come first (one per round,
 inverse CDF of the law of that round: ``initial_law`` for the first, row ``P[previous]`` after),
