@@ -237,6 +237,11 @@ def test_bad_input_names_the_quantity():
         E.rates_from_maps(Phi, np.array([[1, 1, 0], [0, 0, 0], [1, 0, 1]]), rng)
     with pytest.raises(InputError, match="second-moment operator size = 272"):
         E.rates_from_maps(np.zeros((2, 16, 16)), np.ones((2, 2), dtype=int), rng)
+    with pytest.raises(InputError, match="round maps Phi"):
+        E.rates_from_maps(np.full((3, 6, 6), np.nan), np.ones((3, 3), dtype=int), rng)
+    with pytest.raises(InputError, match="transition counts"):
+        E.rates_from_maps(Phi, np.ones(4, dtype=int), rng)
+    assert not E.within_bar(float("nan"), 0.5, 0.1) and not E.within_bar(0.5, 0.5, float("nan"))
     with pytest.raises(InputError, match="Monte Carlo samples"):
         E.stationary_estimates(np.zeros((10, 3, 2)), np.zeros((2, 2)))
     with pytest.raises(InputError, match="Monte Carlo samples"):

@@ -147,7 +147,12 @@ def rates_from_maps(Phi: np.ndarray, counts: np.ndarray, rng: np.random.Generato
     standard errors and biases from ``n_boot`` replicates drawn with ``rng`` (module docstring)."""
     Phi = np.asarray(Phi, dtype=float)
     counts = np.asarray(counts)
+    if Phi.ndim != 3 or Phi.shape[1] != Phi.shape[2] or not np.all(np.isfinite(Phi)):
+        raise InputError("round maps Phi", Phi, "must be finite, (n_alt, n, n) (agents that diverge in one round?)")
     n_alt, n = Phi.shape[0], Phi.shape[-1]
+    if counts.shape not in ((n_alt,), (n_alt, n_alt)) or np.any(counts < 0):
+        raise InputError("transition counts", counts.tolist(),
+                         f"must be non-negative, ({n_alt},) or ({n_alt}, {n_alt})")
     markov = counts.ndim == 2
     size = (n_alt if markov else 1) * n * (n + 1) // 2
     if size > MAX_OPERATOR:
