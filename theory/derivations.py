@@ -308,13 +308,14 @@ CHAINS += [
 
 
 from theory.protocol import chains as protocol_chains  # noqa: E402 - P1-P5 chains start from the protocol compiler's output
+from theory.protocol import gallery as protocol_gallery  # noqa: E402
 
 # The document's notation on the protocol chains (theory.protocol.chains builds them from the compiler):
-# P5's messages are m_i (x means examples); P4's anchoring weight is omega (alpha is C12's damping);
-# P2 and P3 start from a left-hand side, B's entry z_B^* of the compiler's fixed point, as P1 does.
-ANCHOR = sp.Symbol("omega")  # P4's anchoring weight
+# P5's messages are m_i (x means examples); P2 and P3 start from a left-hand side, B's entry z_B^* of
+# the compiler's fixed point, as P1 does.
+ANCHOR = protocol_gallery.omega  # P4's anchoring weight (alpha is C12's damping), the gallery's symbol
 _MESSAGES = {sp.MatrixSymbol(f"x_{n}", *A.w_star.shape): sp.MatrixSymbol(f"m_{n}", *A.w_star.shape) for n in "BC"}
-_WORDS = [("x_B, x_C", "m_B, m_C"), (r"\alpha", r"\omega"), (r"K_B \Delta$", r"K_B \aadDelta$")]
+_WORDS = [("x_B, x_C", "m_B, m_C"), (r"K_B \Delta$", r"K_B \aadDelta$")]
 z_B = sp.MatrixSymbol("z^*_B", *A.w_star.shape)
 
 
@@ -337,7 +338,7 @@ CHAINS += [_in_notation(c) for c in protocol_chains.chains(Chain)]
 # The inverses a V1 chain may use, per claim: each factor with the hypothesis (as the claim states it)
 # that makes it invertible. A step that inverts anything else does not hold (:func:`check`).
 _PAIR = "I - M_A M_B invertible (implied by rho(M_A M_B) < 1)"
-_HALF_A = I - sp.Rational(1, 2) * A.M  # P4 at alpha = 1/2: the pivot of the block elimination
+_HALF_A = I - sp.Rational(1, 2) * A.M  # P4 at omega = 1/2: the pivot of the block elimination
 # R1-R4 (random protocols, two alternatives drawn independently with probabilities p_1 and 1 - p_1):
 # the joint state z, each alternative's round map z -> Phi_k z + psi_k, the stationary mean mu.
 p_1 = sp.Symbol("p_1", positive=True)
