@@ -307,8 +307,8 @@ CHAINS += [
 ]
 
 
-from theory.protocol import chains as protocol_chains  # noqa: E402 - P1-P5 chains start from the protocol compiler's output
-from theory.protocol import gallery as protocol_gallery  # noqa: E402
+# P1-P5 chains start from the protocol compiler's output
+from theory.protocol import chains as protocol_chains, gallery as protocol_gallery  # noqa: E402
 
 # The document's notation on the protocol chains (theory.protocol.chains builds them from the compiler):
 # P5's messages are m_i (x means examples); P2 and P3 start from a left-hand side, B's entry z_B^* of

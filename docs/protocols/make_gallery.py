@@ -50,6 +50,17 @@ def config_for(e: G.Entry, omega: float = OMEGA) -> dict:
     return {"agents": AGENTS[:K], "initial_message": [0.0, 0.0], "protocol": {"rounds": rounds}}
 
 
+def _mathtext(title: str) -> str:
+    """A gallery title with its symbol (P4's weight, a word in the page's heading) as mathtext."""
+    return re.sub(rf"\b{G.omega.name}\b", lambda _: f"${sp.latex(G.omega)}$", title)
+
+
+def numbers_for(pred: dict) -> dict:
+    """The example numbers a page prints: the rate per round and each agent's plateau (``a2ad predict``)."""
+    return {"contraction_rate": pred["contraction_rate"],
+            "agents": {n: {"residual_norm": a["residual_norm"]} for n, a in pred["agents"].items()}}
+
+
 def figure(e: G.Entry, cfg: dict, path: Path) -> dict:
     system = config.parse(cfg)
     pred = prediction.predict(system)
@@ -64,10 +75,9 @@ def figure(e: G.Entry, cfg: dict, path: Path) -> dict:
         ax.axhline(entry["residual_norm"], color=col, ls="--", lw=1, label=f"{name}: predicted plateau")
     ax.set_xlabel("round")
     ax.set_ylabel(r"$\|m_i - w_i^*\|$")
-    ax.set_title(f"{e.title}\n" + rf"$\rho = {pred['contraction_rate']:.3f}$ per round", fontsize=9)
+    ax.set_title(f"{_mathtext(e.title)}\n" + rf"$\rho = {pred['contraction_rate']:.3f}$ per round", fontsize=9)
     ax.legend(fontsize=7, ncol=2)
-    out = {"contraction_rate": pred["contraction_rate"],
-           "agents": {n: {"residual_norm": a["residual_norm"]} for n, a in pred["agents"].items()}}
+    out = numbers_for(pred)
     if e.key == "anchored":
         ax2 = axes[0][1]
         cp = P.compile_protocol(e.spec, noise=False)
@@ -125,6 +135,14 @@ def page(e: G.Entry, example: str, doc: dict, numbers: dict) -> str:
 def _plateaus(row: dict) -> str:
     """Each agent's predicted residual norm (its plateau), as the pages print it."""
     return ", ".join(f"{n} {a['residual_norm']:.4f}" for n, a in row["agents"].items())
+
+
+def current_page(e: G.Entry) -> str:
+    """The page :func:`main` writes for ``e`` now, without drawing its figure (tests compare it with the
+    committed page, so a page that no longer says what the compiler derives is caught)."""
+    system = config.parse(config_for(e))
+    return page(e, f"protocol_{e.key}.json", report.derived_theory(P.compile_protocol(e.spec)),
+                numbers_for(prediction.predict(system)))
 
 
 def main() -> list[dict]:

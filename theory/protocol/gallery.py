@@ -25,7 +25,7 @@ class Entry:
     key: str
     title: str
     spec: Spec
-    changes: str
+    changes: str  # reStructuredText (mathematics in :math: roles): the docs page prints it as written
 
 
 def entries() -> list[Entry]:
@@ -44,12 +44,14 @@ def entries() -> list[Entry]:
               spec(["A", "B", "C"], [{"A": {"B": HALF, "C": HALF}, "B": {"A": HALF, "C": HALF},
                                       "C": {"A": HALF, "B": HALF}}]),
               "Every agent hears the mean of the other two at once, so the round map couples all three "
-              "messages and no single d x d product gives the rate."),
+              r"messages and no single :math:`d \times d` product gives the rate."),
         Entry("anchored", "An anchored agent (weight omega on its own last message)",
               anchored(),
-              "A keeps weight omega on its own last message: omega = 0 is the paper's protocol. A's plateau "
-              "is e_A = (1 - omega) M_A Q_1 Q_2 K_B Delta, which tends to 0 as omega approaches 1 when K_A is "
-              "invertible, though not monotonically in omega in general."),
+              r"A keeps weight :math:`\omega` on its own last message: :math:`\omega = 0` is the paper's protocol. "
+              r"A's plateau is :math:`e_A = (1 - \omega) \mathcal{Q}_1 M_A \mathcal{Q}_2 K_B \Delta` (the pivots "
+              r"below), which tends "
+              r"to 0 as :math:`\omega` approaches 1 when :math:`K_A` is invertible, though not monotonically in "
+              r":math:`\omega` in general."),
         Entry("ring", "Four agents in a ring (simultaneous, each hears its predecessor)",
               spec(["A", "B", "C", "D"], [{"A": {"D": 1}, "B": {"A": 1}, "C": {"B": 1}, "D": {"C": 1}}]),
               "A message needs four rounds to come back, so the rate per round is the fourth root of the "
@@ -58,7 +60,7 @@ def entries() -> list[Entry]:
               spec(["A", "B", "C", "D"], [{"A": {"B": THIRD, "C": THIRD, "D": THIRD},
                                            "B": {"A": 1}, "C": {"A": 1}, "D": {"A": 1}}]),
               "The hub averages three leaves and every leaf hears only the hub: the rate per round is the "
-              "square root of rho(M_A (M_B + M_C + M_D) / 3)."),
+              r"square root of :math:`\rho(M_A (M_B + M_C + M_D) / 3)`."),
     ]
 
 
