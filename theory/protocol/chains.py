@@ -44,8 +44,9 @@ def chains(Chain) -> list:
     D = ta.DEFINITIONS
     rr3 = compiled_round_robin(3)
     z3 = sp.MatrixSymbol("z^*_3", A.w_star.shape[0], 1)
-    xB, xC = (sp.Symbol(f"x_{n}", commutative=False) for n in "BC")
-    vB, vC = (sp.MatrixSymbol(f"x_{n}", A.w_star.shape[0], 1) for n in "BC")
+    # the messages are m_i, as in P5's statement (x means examples)
+    mB, mC = (sp.Symbol(f"m_{n}", commutative=False) for n in "BC")
+    vB, vC = (sp.MatrixSymbol(f"m_{n}", A.w_star.shape[0], 1) for n in "BC")
     sim, rep, deb = compiled("simultaneous"), compiled("repeated"), compiled("debate")
     A2 = sp.MatPow(A.M, 2)
     v_star_2 = sp.Inverse(I - B.M * A2) * (B.M * (I - A2) * A.w_star + B.c)
@@ -63,8 +64,8 @@ def chains(Chain) -> list:
             (v_star_2, r"C2 with $M_A \to M_A^2$ and $K_A \to I - M_A^2$ (C7 with $s_A = 2$)"),
         ), D),
         Chain("P5", "Averaging debate: the row of A in the derived round map", (
-            (to_matrix_expr(deb, deb.Phi[0][1] * xB + deb.Phi[0][2] * xC + deb.r[0]),
-             r"block row $A$ of the compiled round map applied to the messages $x_B, x_C$"),
+            (to_matrix_expr(deb, deb.Phi[0][1] * mB + deb.Phi[0][2] * mC + deb.r[0]),
+             r"block row $A$ of the compiled round map applied to the messages $m_B, m_C$"),
             (A.M * (sp.Rational(1, 2) * (vB + vC)) + A.K * A.w_star, "A answers the mean of the messages of B and C"),
         ), D),
     ]
@@ -77,7 +78,7 @@ def chains(Chain) -> list:
     out.append(Chain("P4", r"Anchored agent: the plateau equation of A at $\omega = 1/2$", (
         ((I - half * A.M - half * A.M * B.M) * e_A,
          r"$(I - \omega M_A - (1 - \omega) M_A M_B)\, e_A$ with $e_A$ the compiler's residual"),
-        (half * A.M * B.K * ta.Delta, r"equals $(1 - \omega) M_A K_B \Delta$"),
+        (half * A.M * B.K * ta.Delta, r"equals $(1 - \omega) M_A K_B \aadDelta$"),
     ), {**D, **definitions(A, B), "e_A": derived_e_A}))
     return out
 
