@@ -26,7 +26,7 @@ LINTED := theory numerics proofs_check tests benchmarks mutation docs
 test: $(STAMP)
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --maxprocesses 4
 	$(MAKE) docs
 
 docs: $(STAMP)

@@ -5,6 +5,7 @@ file only inside functions (after the guard), never when the module is imported.
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.metadata
 import re
 import sys
@@ -39,11 +40,17 @@ RUNTIME = _names(PROJECT["dependencies"])
 EXTRAS = {extra: _names(reqs) for extra, reqs in PROJECT["optional-dependencies"].items()}
 
 
+@functools.cache
+def _top_level_providers() -> dict:
+    """importlib.metadata's module -> distributions map, read once (it scans every installed package)."""
+    return importlib.metadata.packages_distributions()
+
+
 def _distribution(module: str) -> str | None:
     """The distribution that provides a top-level module; None for the standard library and the package."""
     if module in sys.stdlib_module_names or module in PACKAGES or module == "__future__":
         return None
-    provided = importlib.metadata.packages_distributions().get(module)
+    provided = _top_level_providers().get(module)
     assert provided, f"no installed distribution provides the module {module!r}"
     return canonicalize_name(provided[0])
 
