@@ -197,8 +197,10 @@ def _r2_same_average(inst):
     M = np.stack([a.M for a in inst.system.agents])
     c = np.stack([a.c for a in inst.system.agents])
     W, mask = proto.weights()
+    # the simultaneous protocol's fixed point solves (I - Phi) z = r; it need not attract (the random
+    # speaker can contract in mean square where all speaking at once does not): no contraction check
     return close("stationary mean vs the simultaneous protocol's fixed point", m.mean,
-                 fixed_points(M, c, W, mask).reshape(-1))
+                 fixed_points(M, c, W, mask, check=False).reshape(-1))
 
 
 R2 = Proposition("R2", "random", {"rate": Piece(_ms_rate), "noiseless": Piece(_noiseless)}, {

@@ -274,7 +274,8 @@ def draw_rounds(draw, names: list[str]) -> list[dict]:
 # - "wake_ups": each agent wakes with probability q and answers a drawn row (2^K alternatives);
 # - "dropped": the round robin over a channel dropping each message with probability eps (2^K);
 # - "last_speaker": the speaker hears the last speaker (alternatives "i hears j", a Markov chain);
-# - "phases": 1..3 arbitrary phases per alternative, and a round where nobody speaks.
+# - "phases": 1..3 arbitrary phases per alternative.
+# Families with a drawn law may also get a round where nobody speaks.
 RANDOM_FAMILIES = ("speaker", "fixed", "gossip", "wake_ups", "dropped", "last_speaker", "phases")
 # Probabilities that hug 0 and 1 (q, eps, p of a two-speaker protocol); 0 and 1 make alternatives that
 # cannot occur (the parser refuses a config where an agent then never speaks: not an instance).
@@ -292,11 +293,11 @@ NOISE_LEVELS = (0.0, 1e-6, 1.0)
 @functools.cache
 def _weight():
     st, _ = _st()
-    return st.one_of(st.sampled_from((1.0, 0.5)), entries(-1.5, 1.5))
+    return st.one_of(st.sampled_from((1.0, 0.5, -1.5)), entries(-1.5, 1.5))
 
 
 def _row(draw, names: list[str]) -> dict:
-    """A listening row: 1..K sources with weights 1, 1/2 or in [-1.5, 1.5] (not summing to 1, negative)."""
+    """A listening row: 1..K sources with weights 1, 1/2, -3/2 or in [-1.5, 1.5] (not summing to 1, negative)."""
     st, _ = _st()
     sources = draw(st.lists(st.sampled_from(names), min_size=1, max_size=len(names), unique=True))
     return {j: draw(_weight()) for j in sources}
@@ -354,7 +355,10 @@ def _family(draw, family: str, names: list[str]) -> tuple[list[list[dict]], list
         return alts, None, None
     if family == "wake_ups":
         q = _probability(draw)
-        rows = {i: _row(draw, names) for i in names}
+        # each awake agent answers a drawn row, or hears only itself with a drawn weight (R1's agent waking
+        # with probability q: a weight beyond 1 in modulus overshoots, mean rate < 1 < mean-square rate)
+        alone = draw(st.booleans())
+        rows = {i: {i: draw(_weight())} if alone else _row(draw, names) for i in names}
         return ([[{names[i]: rows[names[i]] for i in s}] if s else [] for s in _subsets(K)],
                 _subset_law(q, K), None)
     if family == "dropped":
@@ -366,8 +370,7 @@ def _family(draw, family: str, names: list[str]) -> tuple[list[list[dict]], list
         pairs = [(i, j) for i in names for j in names if i != j]
         return [[{i: {j: 1.0}}] for i, j in pairs], None, [f"{i} hears {j}" for i, j in pairs]
     # "phases": arbitrary alternatives, and sometimes one where nobody speaks
-    alts = [draw_rounds(draw, names) for _ in range(draw(st.integers(1, 3)))]
-    return alts + ([[]] if draw(st.booleans()) else []), None, None
+    return [draw_rounds(draw, names) for _ in range(draw(st.integers(1, 3)))], None, None
 
 
 def _chain(draw, alts: list, labels: list[str] | None, names: list[str]) -> np.ndarray:
@@ -435,6 +438,8 @@ def random_systems(K: tuple[int, int] = (2, 4), families=RANDOM_FAMILIES, markov
             if family == "last_speaker" and len(names) == 2:
                 family = "speaker"  # two agents answering each other alternate: a periodic chain
             alts, p, labels = _family(draw, family, names)
+            if p is None and labels is None and draw(st.booleans()):
+                alts = alts + [[]]  # and a round where nobody speaks (it keeps every message in place)
             n = len(alts)
             chain = family == "last_speaker" or (markov and p is None and draw(st.booleans()))
             if chain and n * (len(names) * d) ** 2 > max_unknowns:
