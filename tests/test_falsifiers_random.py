@@ -98,3 +98,100 @@ def test_r4_flipped_is_falsified(monkeypatch):
 
 # Draws allowed (measured: each planted variant is found within its first 7 instances inside the hypotheses).
 R1_DRAWS = R2_DRAWS = R3_DRAWS = R4_DRAWS = 30
+
+
+# --- necessity witnesses ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("claim", ["R1", "R2", "R3", "R4"])
+def test_r_claims_vn_passes(claim):
+    assert N.check_claim(claim).worst_error == 0
+
+
+def test_r2_witness_unwitnesses_once_noise_is_dropped():
+    """Without A's noise the witness is a true instance (zero spread, every d_k = 0): nothing witnessed."""
+    w = next(w for w in N.WITNESSES if (w.claim, w.hypothesis) == ("R2", "noiseless"))
+    quiet = {**w.config, "agents": [{k: v for k, v in a.items() if k != "noise"} for a in w.config["agents"]]}
+    assert not N.witnessed(N.Witness(w.claim, w.hypothesis, w.conclusion, quiet, w.note))[0]
+
+
+def test_r4_witness_needs_rho_above_one():
+    """M_A = M_B = 9/10 (rho = 0.81 <= 1): the bound holds, nothing is witnessed."""
+    w = next(w for w in N.WITNESSES if (w.claim, w.hypothesis) == ("R4", "stable"))
+    assert not N.witnessed(N.Witness(w.claim, w.hypothesis, w.conclusion, N._two_speakers(0.9, 0.9), w.note))[0]
+
+
+# --- what R1's statement itself gives: the mean converges and the second moment does not ---------------------
+
+def test_r1_overshooting_agent_only_the_mean_converges():
+    """The statement's instance: M_A = -13/10 waking with probability 1/2 (hearing itself): mean rate 3/20,
+    second-moment rate 269/200 per round (a2ad check prints its square root); the mean conclusion holds.
+    B (M_B = 0, hearing itself while A sleeps) is there because a config has at least two agents."""
+    A = {"name": "A", "geometry": [[1.0]], "target": [1.0], "preconditioner": 2.3}
+    B = {"name": "B", "geometry": [[1.0]], "target": [0.0], "preconditioner": 1.0}
+    raw = {"schema_version": 1, "agents": [A, B], "initial_message": [0.0], "protocol": {"random": [
+        {"probability": 0.5, "rounds": [{"B": {"B": 1.0}}]}, {"probability": 0.5, "rounds": [{"A": {"A": 1.0}}]}]}}
+    report = check_config("R1", raw, [])
+    out = {c["name"]: c for c in report.conclusions}
+    assert out["mean"]["holds"] is True and out["mean_square"]["holds"] is None, report.conclusions
+    assert f"{(269 / 200) ** 0.5:.6g}" in out["mean_square"]["value"]
+    assert report.exit_status == 0
+
+
+# --- evaluator faults VF found (fixed in proofs_check/check/random_claims.py, numerics) --------------------------
+
+def _agent(name, m, w, **extra):
+    """d = 1, H = 1, Gamma = 1 - m: M = m."""
+    return {"name": name, "geometry": [[1.0]], "target": [w], "preconditioner": 1.0 - m, **extra}
+
+
+def _speakers(agents, rows, p):
+    """Independent draws: alternative k, with probability p[k], is one phase where rows[k] speaks."""
+    return {"schema_version": 1, "agents": agents, "initial_message": [0.0],
+            "protocol": {"random": [{"probability": q, "rounds": [r]} for q, r in zip(p, rows)]}}
+
+
+def test_r1_rate_too_close_to_one_is_not_checkable():
+    """M = 0.9995: the mean-square rate needs ~1e5 propagated rounds; the comparison after the 20000
+    allowed was read as a counterexample (exit 1), it is now not checkable (exit 3)."""
+    raw = _speakers([_agent("A", 0.9995, 1.0), _agent("B", 0.9995, -1.0)],
+                    [{"A": {"B": 1.0}}, {"B": {"A": 1.0}}], [0.5, 0.5])
+    report = check_config("R1", raw, [])
+    assert report.exit_status == 3, report.reason
+    assert all("propagated rounds" in c["value"] for c in report.conclusions)
+
+
+def test_r1_covariance_measured_against_the_mean_squared():
+    """Targets 1e8: E[z z^T] - mu mu^T cancels 16 digits; the zero covariance was read as 1 off (exit 1)."""
+    raw = _speakers([_agent("A", 0.5, 1e8), _agent("B", 0.5, 1e8)],
+                    [{"A": {"B": 1.0}}, {"B": {"A": 1.0}}], [0.5, 0.5])
+    assert check_config("R1", raw, []).exit_status == 0
+
+
+def test_r2_same_average_fixed_point_need_not_attract():
+    """The simultaneous protocol has rho = 1.09 > 1, the random speaker (A speaks with p = 0.1) contracts
+    in mean square (0.95): its mean is still the simultaneous fixed point (it was refused: exit 1)."""
+    raw = _speakers([_agent("A", 1.5, 1.0), _agent("B", 0.5, -1.0)],
+                    [{"A": {"B": -1.0}}, {"B": {"A": -0.5, "B": -1.5}}], [0.1, 0.9])
+    report = check_config("R2", raw, [])
+    assert report.exit_status == 0, report.reason
+
+
+@pytest.mark.parametrize("claim", ["R2", "R3"])
+def test_divergent_instance_is_exit_3_not_a_traceback(claim):
+    """M_A = M_B = 3/2: no stationary mean; R2 and R3 raised TypeError / ValueError through a2ad check."""
+    raw = N._two_speakers(1.5, 1.5)
+    assert check_config(claim, raw, []).exit_status == 3
+
+
+def test_no_live_agent_fixed_point():
+    """Every listening weight 0: no live agent, z* = r (numerics' contraction check raised ValueError on
+    the empty map)."""
+    raw = _speakers([_agent("A", 1.0, 0.0), _agent("B", 1.0, 0.0)], [{"A": {"A": 0.0}}, {"B": {"A": 0.0}}],
+                    [0.5, 0.5])
+    assert check_config("R2", raw, []).exit_status == 0
+
+
+@pytest.mark.parametrize("claim", ["R1", "R2", "R3", "R4"])
+def test_true_r_statements_give_no_counterexample(claim):
+    out = F.falsify(claim, QUICK)
+    assert out.worst_error == 0.0 and out.instances > 0, out.detail

@@ -167,8 +167,21 @@ def _deviations(inst) -> np.ndarray:
     return np.array([np.linalg.norm(x) for x, p in zip(d, nu.law) if p > 0])
 
 
+def _no_moments(m, need_covariance: bool = True) -> Outcome | None:
+    """Not checkable where the stationary covariance (or mean) does not exist: a rate >= 1, an instance
+    outside the rate hypothesis (a2ad check still evaluates the conclusions there; no traceback)."""
+    if m.mean is None:
+        return not_checkable(f"mean rate {m.mean_rate:.6g} >= 1: no stationary mean")
+    if need_covariance and m.covariance is None:
+        return not_checkable(f"mean-square rate {m.contraction_rate:.6g} >= 1: no stationary covariance")
+    return None
+
+
 def _r2_invariance(inst):
     _, _, m = _derived(inst)
+    missing = _no_moments(m)
+    if missing is not None:
+        return missing
     scale = max(1.0, float(np.abs(m.mean).max()))
     dev = float(_deviations(inst).max())
     tr = float(np.trace(m.covariance))
@@ -190,6 +203,9 @@ def _r2_same_average(inst):
     if len(rows) != len(rp.names):
         return not_checkable("not every agent speaks")
     _, _, m = _derived(inst)
+    missing = _no_moments(m, need_covariance=False)
+    if missing is not None:
+        return missing
     from numerics.protocol import spec as nproto
     phase = {rp.names[i]: {rp.names[j]: float(w) for j, w in row} for i, row in rows.items()}
     d = inst.system.d
@@ -218,6 +234,9 @@ def _r3_spread(inst):
     if rp.markov:
         return not_checkable("the lower bound C >= sum_k p_k d_k d_k^T is stated for independent draws")
     _, nu, m = _derived(inst)
+    missing = _no_moments(m)
+    if missing is not None:
+        return missing
     d = nu.Phi @ m.mean + nu.psi - m.mean
     lower = float(sum(p * x @ x for p, x in zip(nu.law, d)))
     tr = float(np.trace(m.covariance))
