@@ -2,7 +2,7 @@
 
 Each planted variant (a weakened hypothesis, a wrong conclusion, a flipped direction) is monkeypatched
 into the ``a2ad check`` propositions; the falsifier, drawing random protocols
-(:func:`proofs_check.verification.strategies.random_systems`), must find a counterexample within the
+(:func:`proofs_check.verification.strategies.random_configs`), must find a counterexample within the
 draws given (derandomized: the same examples every run) and ``a2ad check`` must exit 1 on the printed
 instance.
 """
@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_falsifiers import FULL, NO_SHRINK, QUICK, plant, reproduce
 
 from proofs_check.check import random_claims as RC
 from proofs_check.check.core import REL_TOL, Outcome, Piece
 from proofs_check.check.run import check_config
 from proofs_check.verification import falsifiers as F, necessity as N
+from test_falsifiers import FULL, NO_SHRINK, QUICK, plant, reproduce
 
 
 def found(claim: str, examples: int):
@@ -195,3 +195,14 @@ def test_no_live_agent_fixed_point():
 def test_true_r_statements_give_no_counterexample(claim):
     out = F.falsify(claim, QUICK)
     assert out.worst_error == 0.0 and out.instances > 0, out.detail
+
+
+def test_r1_nilpotent_round_map_propagated_to_its_limit():
+    """B copies A (M_B = 1), then A answers its target (M_A = 0): Phi = [[0, 0], [1, 0]] has rate 0 but
+    moves the moments for two rounds: the propagation stops when they stop moving, not after a round count
+    from the rate alone (which reads one round as the limit)."""
+    raw = {"schema_version": 1, "agents": [_agent("A", 0.0, 1.0), {**_agent("B", 1.0, 0.0), "geometry": [[0.0]]}],
+           "initial_message": [0.0],
+           "protocol": {"random": [{"probability": 1.0, "rounds": [{"B": {"A": 1.0}}, {"A": {"B": 1.0}}]}]}}
+    report = check_config("R1", raw, [])
+    assert report.exit_status == 0, report.reason

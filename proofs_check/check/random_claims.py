@@ -78,9 +78,14 @@ def _too_slow(rate: float) -> Outcome | None:
     return not_checkable(f"rate {rate:.6g} needs {T} propagated rounds (more than {MAX_ITERATIONS})")
 
 
-def _propagated(inst: Instance, rate: float):
+def _propagated(inst: Instance, rate: float, second: bool = True):
     """Mean and covariance after enough rounds of the exact moment recursions, from the config's start
-    (callers check :func:`_too_slow` first)."""
+    (callers check :func:`_too_slow` first), or None when they still move after MAX_ITERATIONS rounds.
+
+    At least :func:`_rounds` rounds, then until a round changes them (the mean only, unless ``second``:
+    the second moment may diverge where the mean converges) by at most ITERATION_TOL (relative):
+    ``rate^T`` alone does not bound a non-normal transient (a nilpotent round map has rate
+    0 and moves the moments for as many rounds as its index)."""
     _, nu, _ = _derived(inst)
     rp = _random(inst)
     n = nu.Phi.shape[0]
@@ -88,13 +93,22 @@ def _propagated(inst: Instance, rate: float):
     z0 = np.asarray(rp.initial, dtype=float).reshape(-1)
     q = np.array([nu.law[l] * z0 for l in range(n)])  # the first alternative from the stationary law
     Q = np.array([nu.law[l] * np.outer(z0, z0) for l in range(n)])
-    for _ in range(_rounds(rate)):
+    T = _rounds(rate)
+    for t in range(1, MAX_ITERATIONS + 1):
         a = np.einsum("jab,jb->ja", nu.Phi, q) + nu.law[:, None] * nu.psi
         B = (np.einsum("jab,jbc,jdc->jad", nu.Phi, Q, nu.Phi)
              + np.einsum("ja,jb->jab", np.einsum("jab,jb->ja", nu.Phi, q), nu.psi)
              + np.einsum("ja,jb->jab", nu.psi, np.einsum("jab,jb->ja", nu.Phi, q))
              + nu.law[:, None, None] * (np.einsum("ja,jb->jab", nu.psi, nu.psi) + nu.N))
-        q, Q = np.einsum("jl,ja->la", P, a), np.einsum("jl,jab->lab", P, B)
+        q_new, Q_new = np.einsum("jl,ja->la", P, a), np.einsum("jl,jab->lab", P, B)
+        moved = np.linalg.norm(q_new - q) / max(1.0, float(np.linalg.norm(q_new)))
+        if second:
+            moved += np.linalg.norm(Q_new - Q) / max(1.0, float(np.linalg.norm(Q_new)))
+        q, Q = q_new, Q_new
+        if t >= T and moved <= ITERATION_TOL:
+            break
+    else:
+        return None
     mu = q.sum(axis=0)
     return mu, Q.sum(axis=0) - np.outer(mu, mu)
 
@@ -125,7 +139,10 @@ def _r1_mean_square(inst):
     slow = _too_slow(m.contraction_rate)
     if slow is not None:
         return slow
-    mu, C = _propagated(inst, m.contraction_rate)
+    got = _propagated(inst, m.contraction_rate)
+    if got is None:
+        return not_checkable(f"the propagated moments still move after {MAX_ITERATIONS} rounds")
+    mu, C = got
     # C is E[z z^T] - mu mu^T: its round-off is relative to ||mu||^2, not to ||C|| (a large mean with a
     # tiny spread cancels ~16 digits); the difference is measured against the larger of the two.
     s = max(1.0, float(np.linalg.norm(mu)) ** 2)
@@ -140,7 +157,10 @@ def _r1_mean(inst):
     slow = _too_slow(m.mean_rate)
     if slow is not None:
         return slow
-    mu, _ = _propagated(inst, m.mean_rate)
+    got = _propagated(inst, m.mean_rate, second=False)
+    if got is None:
+        return not_checkable(f"the propagated mean still moves after {MAX_ITERATIONS} rounds")
+    mu = got[0]
     extra = "" if m.converges else f" (mean-square rate {m.contraction_rate:.4g} >= 1: only the mean converges)"
     return close(f"propagated mean vs the derived stationary mean{extra}", mu, m.mean)
 

@@ -1,7 +1,8 @@
 """Method VF: a Hypothesis search for a counterexample to a claim's statement, inside its hypotheses.
 
 For every claim with an ``a2ad check`` proposition (:data:`proofs_check.check.PROPOSITIONS`), VF
-draws configs (:func:`proofs_check.verification.strategies.systems`, protocols below) and the
+draws configs (:func:`proofs_check.verification.strategies.systems`, protocols below, random
+protocols for R1-R4 from :func:`proofs_check.verification.strategies.random_configs`) and the
 claim's ``--param`` values, builds the instance through the path of ``a2ad check``
 (:func:`proofs_check.check.run.build_instance`) and evaluates it with the same evaluators
 (:func:`proofs_check.check.core.evaluate`), so that ``check`` and ``verify`` cannot disagree:
@@ -14,7 +15,7 @@ claim's ``--param`` values, builds the instance through the path of ``a2ad check
 The method's error is the number of counterexamples (0 or 1: Hypothesis stops at the first and
 shrinks it), with bar 0; a search that draws no instance inside the hypotheses fails too (it
 tested nothing). ``--profile quick`` draws :data:`QUICK_EXAMPLES` derandomized examples per
-claim, ``--profile full`` :data:`FULL_EXAMPLES`.
+claim (:data:`RANDOM_QUICK_EXAMPLES` for R1-R4), ``--profile full`` :data:`FULL_EXAMPLES`.
 """
 from __future__ import annotations
 
@@ -66,10 +67,6 @@ def _tolist(a: np.ndarray) -> list:
     return a.tolist()
 
 
-def _gram(R: np.ndarray) -> list:
-    return (R @ R.T).tolist()
-
-
 @functools.cache
 def _steps_list(lo: int = 1, hi: int = 8):
     st = _st()
@@ -83,7 +80,7 @@ def _vector(n: int, bound: float = 3.0):
 
 @functools.cache
 def _psd(n: int):
-    return S.arrays((n, n), -1.0, 1.0).map(_gram)
+    return S.arrays((n, n), -1.0, 1.0).map(S.gram)
 
 
 @functools.cache
@@ -203,7 +200,7 @@ def instances(claim: str, profile_name: str = "quick"):
     shape = PROPOSITIONS[claim].shape
     band = RATE_BAND.get(profile_name, RATE_BAND["quick"])
     if shape == "random":
-        systems = S.random_systems(max_unknowns=RANDOM_MAX_UNKNOWNS.get(profile_name, RANDOM_MAX_UNKNOWNS["quick"]),
+        systems = S.random_configs(max_unknowns=RANDOM_MAX_UNKNOWNS.get(profile_name, RANDOM_MAX_UNKNOWNS["quick"]),
                                    **RANDOM_OPTIONS.get(claim, {}))
     elif shape == "protocol":
         systems = _protocol_systems(claim)

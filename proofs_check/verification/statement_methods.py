@@ -14,7 +14,7 @@ from proofs_check.verification.registry import Claim
 __all__ = ["attach"]
 
 # Claims with a proposition but no falsifier: none (R1-R4 draw random protocols:
-# proofs_check.verification.strategies.random_systems).
+# proofs_check.verification.strategies.random_configs).
 NO_FALSIFIER: frozenset[str] = frozenset()
 
 

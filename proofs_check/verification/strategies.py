@@ -369,18 +369,16 @@ def _family(draw, family: str, names: list[str]) -> tuple[list[list[dict]], list
     if family == "last_speaker":
         pairs = [(i, j) for i in names for j in names if i != j]
         return [[{i: {j: 1.0}}] for i, j in pairs], None, [f"{i} hears {j}" for i, j in pairs]
-    # "phases": arbitrary alternatives, and sometimes one where nobody speaks
+    # "phases": arbitrary alternatives
     return [draw_rounds(draw, names) for _ in range(draw(st.integers(1, 3)))], None, None
 
 
-def _chain(draw, alts: list, labels: list[str] | None, names: list[str]) -> np.ndarray:
-    """A row-stochastic P over the alternatives. The group chat (``labels`` "i hears j"): after "i hears
-    j" the next speaker l != i hears i, with drawn weights; otherwise every row a drawn law, or a sticky
-    one (``(1 - e) I + e law``, e near 0: a nearly reducible chain)."""
+def _chain(draw, n: int, pairs: list[tuple[str, str]] | None) -> np.ndarray:
+    """A row-stochastic P over n alternatives. The group chat (``pairs``: alternative k is "i hears j"):
+    after "i hears j" the next speaker l != i hears i, with drawn weights; otherwise every row a drawn
+    law, or a sticky one (``(1 - e) I + e law``, e near 0: a nearly reducible chain)."""
     st, _ = _st()
-    n = len(alts)
-    if labels is not None and all(" hears " in s for s in labels):
-        pairs = [tuple(s.split(" hears ")) for s in labels]
+    if pairs is not None:
         P = np.zeros((n, n))
         for a, (i, _j) in enumerate(pairs):
             nxt = [b for b, (l, lj) in enumerate(pairs) if lj == i and l != i]
@@ -407,12 +405,18 @@ def _random_protocol(alts: list, p: np.ndarray | None, P: np.ndarray | None, lab
     return out
 
 
-def _noise(draw, d: int):
+def gram(R: np.ndarray) -> list:
+    """``R R^T`` as a JSON list (a PSD matrix from a drawn one)."""
+    return (R @ R.T).tolist()
+
+
+@functools.cache
+def _noise(d: int):
     st, _ = _st()
-    return draw(st.one_of(st.sampled_from(NOISE_LEVELS), arrays((d, d), -1.0, 1.0).map(lambda R: (R @ R.T).tolist())))
+    return st.one_of(st.sampled_from(NOISE_LEVELS), arrays((d, d), -1.0, 1.0).map(gram))
 
 
-def random_systems(K: tuple[int, int] = (2, 4), families=RANDOM_FAMILIES, markov: bool = True, noise: bool = True,
+def random_configs(K: tuple[int, int] = (2, 4), families=RANDOM_FAMILIES, markov: bool = True, noise: bool = True,
                    two_speakers: bool = False, max_unknowns: int = MARKOV_MAX_UNKNOWNS):
     """Configs with ``protocol.random`` (JSON-like dicts), as ``a2ad check`` reads them.
 
@@ -445,7 +449,7 @@ def random_systems(K: tuple[int, int] = (2, 4), families=RANDOM_FAMILIES, markov
             if chain and n * (len(names) * d) ** 2 > max_unknowns:
                 chain, labels = False, None
             if chain:
-                P = _chain(draw, alts, labels, names)
+                P = _chain(draw, n, None if labels is None else [(i, j) for i in names for j in names if i != j])
                 first = draw(st.one_of(st.none(), st.integers(0, n - 1)))
                 labels = labels or [f"alt {k}" for k in range(n)]
                 proto = _random_protocol(alts, None, P, labels, None if first is None else labels[first])
@@ -455,7 +459,7 @@ def random_systems(K: tuple[int, int] = (2, 4), families=RANDOM_FAMILIES, markov
             proto["initial_messages"] = {i: draw(arrays((d,), -3.0, 3.0)).tolist() for i in names}
         out = {**raw, "protocol": proto}
         if noise and draw(st.booleans()):
-            out["agents"] = [{**a, "noise": _noise(draw, d)} if draw(st.booleans()) else a for a in raw["agents"]]
+            out["agents"] = [{**a, "noise": draw(_noise(d))} if draw(st.booleans()) else a for a in raw["agents"]]
         return out
 
     return build()
