@@ -43,6 +43,9 @@ RATE_BAND = {"quick": 0.02, "full": 0.002}
 # independent draws above the size); full draws chains up to the group chat's size at K = 3, d = 2.
 RANDOM_QUICK_EXAMPLES = 3
 RANDOM_MAX_UNKNOWNS = {"quick": 64, "full": 256}
+# Agents per random protocol: arbitrary phases over four agents compile to large symbolic maps (a
+# second per draw measured), kept for full.
+RANDOM_K = {"quick": (2, 3), "full": (2, 4)}
 # The random-protocol strategy per claim: R2 is about noiseless agents, R4 about the two-speaker
 # protocol; R3's spread bound is checkable for independent draws only (a chain is not drawn).
 RANDOM_OPTIONS: dict[str, dict] = {"R1": {}, "R2": {"noise": False}, "R3": {"markov": False},
@@ -200,7 +203,8 @@ def instances(claim: str, profile_name: str = "quick"):
     shape = PROPOSITIONS[claim].shape
     band = RATE_BAND.get(profile_name, RATE_BAND["quick"])
     if shape == "random":
-        systems = S.random_configs(max_unknowns=RANDOM_MAX_UNKNOWNS.get(profile_name, RANDOM_MAX_UNKNOWNS["quick"]),
+        size = profile_name if profile_name in RANDOM_K else "quick"
+        systems = S.random_configs(K=RANDOM_K[size], max_unknowns=RANDOM_MAX_UNKNOWNS[size],
                                    **RANDOM_OPTIONS.get(claim, {}))
     elif shape == "protocol":
         systems = _protocol_systems(claim)
