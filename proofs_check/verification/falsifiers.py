@@ -295,8 +295,8 @@ def falsify(claim: str, profile: Profile, examples: int | None = None, shrink_se
         return Outcome.skip("hypothesis is not installed (a dependency of a2a-dynamics: pip install a2a-dynamics)")
     from proofs_check.check import PROPOSITIONS
 
-    random = PROPOSITIONS[claim].shape == "random"
-    n = examples or (RANDOM_QUICK_EXAMPLES if random and profile.name == "quick"
+    is_random = PROPOSITIONS[claim].shape == "random"
+    n = examples or (RANDOM_QUICK_EXAMPLES if is_random and profile.name == "quick"
                      else EXAMPLES.get(profile.name, QUICK_EXAMPLES))
     band = RATE_BAND.get(profile.name, RATE_BAND["quick"]) if claim in PROPAGATING else 0.0
     seen = {"inside": 0, "checked": 0}
