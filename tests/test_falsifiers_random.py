@@ -206,3 +206,15 @@ def test_r1_nilpotent_round_map_propagated_to_its_limit():
            "protocol": {"random": [{"probability": 1.0, "rounds": [{"B": {"A": 1.0}}, {"A": {"B": 1.0}}]}]}}
     report = check_config("R1", raw, [])
     assert report.exit_status == 0, report.reason
+
+
+def test_r1_chain_started_from_a_given_alternative():
+    """R1 says "from every initial alternative": the moments are propagated from the config's
+    ``initial`` law (here the group chat started at "A hears B"), not from the stationary one."""
+    import json
+    from pathlib import Path
+
+    raw = json.loads((Path(__file__).resolve().parents[1] / "examples" / "random_group_chat.json").read_text())
+    raw["protocol"]["initial"] = {"A hears B": 1.0}
+    report = check_config("R1", raw, [])
+    assert report.exit_status == 0, report.reason

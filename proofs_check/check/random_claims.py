@@ -91,16 +91,20 @@ def _propagated(inst: Instance, rate: float, second: bool = True):
     n = nu.Phi.shape[0]
     P = nu.P if nu.P is not None else np.tile(nu.law, (n, 1))
     z0 = np.asarray(rp.initial, dtype=float).reshape(-1)
-    q = np.array([nu.law[l] * z0 for l in range(n)])  # the first alternative from the stationary law
-    Q = np.array([nu.law[l] * np.outer(z0, z0) for l in range(n)])
+    # w: the law of the alternative about to run (the config's first-round law: "initial" for a chain,
+    # else stationary), propagated with the moments, so a chain started anywhere is checked from there
+    w = np.asarray(rp.initial_law, dtype=float)
+    q = np.array([w[l] * z0 for l in range(n)])
+    Q = np.array([w[l] * np.outer(z0, z0) for l in range(n)])
     T = _rounds(rate)
     for t in range(1, MAX_ITERATIONS + 1):
-        a = np.einsum("jab,jb->ja", nu.Phi, q) + nu.law[:, None] * nu.psi
+        a = np.einsum("jab,jb->ja", nu.Phi, q) + w[:, None] * nu.psi
         B = (np.einsum("jab,jbc,jdc->jad", nu.Phi, Q, nu.Phi)
              + np.einsum("ja,jb->jab", np.einsum("jab,jb->ja", nu.Phi, q), nu.psi)
              + np.einsum("ja,jb->jab", nu.psi, np.einsum("jab,jb->ja", nu.Phi, q))
-             + nu.law[:, None, None] * (np.einsum("ja,jb->jab", nu.psi, nu.psi) + nu.N))
+             + w[:, None, None] * (np.einsum("ja,jb->jab", nu.psi, nu.psi) + nu.N))
         q_new, Q_new = np.einsum("jl,ja->la", P, a), np.einsum("jl,jab->lab", P, B)
+        w = P.T @ w
         moved = np.linalg.norm(q_new - q) / max(1.0, float(np.linalg.norm(q_new)))
         if second:
             moved += np.linalg.norm(Q_new - Q) / max(1.0, float(np.linalg.norm(Q_new)))
