@@ -50,8 +50,8 @@ def plant(monkeypatch, claim: str, hypotheses=None, conclusions=None):
 NO_SHRINK = 0.0
 
 
-def found(claim: str, profile=QUICK):
-    out = F.falsify(claim, profile, shrink_seconds=NO_SHRINK)
+def found(claim: str, profile=QUICK, examples: int | None = None):
+    out = F.falsify(claim, profile, examples=examples, shrink_seconds=NO_SHRINK)
     assert out.worst_error == 1.0, f"no counterexample found: {out.detail}"
     report = reproduce(claim, out.detail)
     assert report.exit_status == 1, report.reason  # a2ad check agrees: exit 1 on the printed instance

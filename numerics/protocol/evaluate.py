@@ -109,7 +109,7 @@ def fixed_points(M: np.ndarray, c: np.ndarray, W: np.ndarray, mask: np.ndarray, 
     idx = live_index(live, d)
     A = Phi[..., :, idx]
     PRR = A[..., idx, :]
-    if check:
+    if check and idx.size:  # no live agent (every weight 0): nothing to contract, z* = r
         closed_forms.require_contraction(PRR)
     zR = np.linalg.solve(np.eye(idx.size) - PRR, r[..., idx, None])
     z = (A @ zR)[..., 0] + r

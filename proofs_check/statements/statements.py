@@ -385,7 +385,7 @@ STATEMENTS.update({
 # fails (proofs_check.verification.necessity.WITNESSES, checked by verify's method VN).
 NECESSARY: dict[str, tuple[str, ...]] = {
     "C1": ("rate", "component"), "C2": ("invertible",), "C3": ("rate",), "C7": ("rate",), "C8": ("invertible",),
-    "C12": ("rate",), "C13": ("rate",), "C17": ("invertible",),
+    "C12": ("rate",), "C13": ("rate",), "C17": ("invertible",), "R2": ("noiseless",), "R4": ("stable",),
 }
 # Hypotheses that set the scene (the model, the protocol's shape, a construction's definition) rather
 # than restrict an instance: neither necessary nor sufficient, left unmarked.

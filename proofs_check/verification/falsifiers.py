@@ -1,7 +1,8 @@
 """Method VF: a Hypothesis search for a counterexample to a claim's statement, inside its hypotheses.
 
 For every claim with an ``a2ad check`` proposition (:data:`proofs_check.check.PROPOSITIONS`), VF
-draws configs (:func:`proofs_check.verification.strategies.systems`, protocols below) and the
+draws configs (:func:`proofs_check.verification.strategies.systems`, protocols below, random
+protocols for R1-R4 from :func:`proofs_check.verification.strategies.random_configs`) and the
 claim's ``--param`` values, builds the instance through the path of ``a2ad check``
 (:func:`proofs_check.check.run.build_instance`) and evaluates it with the same evaluators
 (:func:`proofs_check.check.core.evaluate`), so that ``check`` and ``verify`` cannot disagree:
@@ -14,7 +15,7 @@ claim's ``--param`` values, builds the instance through the path of ``a2ad check
 The method's error is the number of counterexamples (0 or 1: Hypothesis stops at the first and
 shrinks it), with bar 0; a search that draws no instance inside the hypotheses fails too (it
 tested nothing). ``--profile quick`` draws :data:`QUICK_EXAMPLES` derandomized examples per
-claim, ``--profile full`` :data:`FULL_EXAMPLES`.
+claim (:data:`RANDOM_QUICK_EXAMPLES` for R1-R4), ``--profile full`` :data:`FULL_EXAMPLES`.
 """
 from __future__ import annotations
 
@@ -37,6 +38,21 @@ EXAMPLES = {"quick": QUICK_EXAMPLES, "full": FULL_EXAMPLES}
 # Rates within this distance of 1 are redrawn (their transient outlasts one example's budget);
 # full hugs the boundary closer.
 RATE_BAND = {"quick": 0.02, "full": 0.002}
+# R1-R4 (random protocols): a draw costs the compiled maps and dense eigenvalues of the second-moment
+# operator (n_modes (K d)^2 rows), so quick draws fewer, smaller instances (a chain is drawn as
+# independent draws above the size); full draws chains up to the group chat's size at K = 3, d = 2.
+RANDOM_QUICK_EXAMPLES = 3
+RANDOM_MAX_UNKNOWNS = {"quick": 64, "full": 256}
+# Agents per random protocol: arbitrary phases over four agents compile to large symbolic maps (a
+# second per draw measured), kept for full.
+RANDOM_K = {"quick": (2, 3), "full": (2, 4)}
+# The random-protocol strategy per claim: R2 is about noiseless agents, R4 about the two-speaker
+# protocol; R3's spread bound is checkable for independent draws only (a chain is not drawn).
+RANDOM_OPTIONS: dict[str, dict] = {"R1": {}, "R2": {"noise": False}, "R3": {"markov": False},
+                                   "R4": {"two_speakers": True}}
+# R1 propagates its moments for log(tol) / log(rate) rounds: a draw whose mean-square or mean rate lies
+# within RATE_BAND of 1 is redrawn, as for the deterministic claims.
+PROPAGATING = frozenset({"R1"})
 # Seconds Hypothesis may spend shrinking a counterexample (each candidate is a full evaluation, some
 # simulate thousands of rounds): afterwards only the failures already seen fail again, so the search
 # ends with the smallest counterexample shrunk so far. Whether one is found does not depend on it.
@@ -54,10 +70,6 @@ def _tolist(a: np.ndarray) -> list:
     return a.tolist()
 
 
-def _gram(R: np.ndarray) -> list:
-    return (R @ R.T).tolist()
-
-
 @functools.cache
 def _steps_list(lo: int = 1, hi: int = 8):
     st = _st()
@@ -71,7 +83,7 @@ def _vector(n: int, bound: float = 3.0):
 
 @functools.cache
 def _psd(n: int):
-    return S.arrays((n, n), -1.0, 1.0).map(_gram)
+    return S.arrays((n, n), -1.0, 1.0).map(S.gram)
 
 
 @functools.cache
@@ -152,26 +164,6 @@ def _with(raw: dict, rounds: list[dict]) -> dict:
     return {**raw, "protocol": {"rounds": rounds}}
 
 
-def _draw_rounds(draw, names: list[str]) -> list[dict]:
-    """1..3 phases, each listener hearing 1..K sources with arbitrary weights (not summing to 1,
-    negative, zero); every agent speaks at least once (a phase per silent agent is added)."""
-    st = _st()
-    K = len(names)
-    phases = []
-    for _ in range(draw(st.integers(1, 3))):
-        listeners = draw(st.lists(st.sampled_from(names), min_size=1, max_size=K, unique=True))
-        phase = {}
-        for i in listeners:
-            sources = draw(st.lists(st.sampled_from(names), min_size=1, max_size=K, unique=True))
-            phase[i] = {j: draw(st.one_of(st.sampled_from((1.0, 0.5)), S.entries(-1.5, 1.5))) for j in sources}
-        phases.append(phase)
-    spoken = {i for ph in phases for i in ph}
-    for i in names:
-        if i not in spoken:
-            phases.append({i: {names[(names.index(i) - 1) % K]: 1.0}})
-    return phases
-
-
 _FIXED_ROUNDS = {
     "P2": [{"A": {"B": 1.0}, "B": {"A": 1.0}}],
     "P3": [{"A": {"B": 1.0}}, {"A": {"A": 1.0}}, {"B": {"A": 1.0}}],
@@ -187,7 +179,7 @@ def _protocol_systems(claim: str):
     def build(draw):
         raw = draw(systems)
         if claim == "P1":
-            return _with(raw, _draw_rounds(draw, [a["name"] for a in raw["agents"]]))
+            return _with(raw, S.draw_rounds(draw, [a["name"] for a in raw["agents"]]))
         if claim == "P4":
             a = draw(st.one_of(st.sampled_from((0.0, 1.0, 0.5)), S.entries(0.0, 1.0)))
             return _with(raw, [{"A": {"A": a, "B": round(1 - a, 12)}}, {"B": {"A": 1.0}}])
@@ -210,7 +202,11 @@ def instances(claim: str, profile_name: str = "quick"):
 
     shape = PROPOSITIONS[claim].shape
     band = RATE_BAND.get(profile_name, RATE_BAND["quick"])
-    if shape == "protocol":
+    if shape == "random":
+        size = profile_name if profile_name in RANDOM_K else "quick"
+        systems = S.random_configs(K=RANDOM_K[size], max_unknowns=RANDOM_MAX_UNKNOWNS[size],
+                                   **RANDOM_OPTIONS.get(claim, {}))
+    elif shape == "protocol":
         systems = _protocol_systems(claim)
     elif shape == "agents":
         systems = S.systems(K=(2, 4), rate_band=band)
@@ -239,9 +235,18 @@ def items(values: dict) -> list[str]:
     return [f"{k}={json.dumps(v)}" for k, v in values.items() if v is not None]
 
 
-def evaluate(claim: str, raw: dict, values: dict):
+def _near_one(claim: str, inst, band: float) -> bool:
+    """Whether a claim in :data:`PROPAGATING` has a rate within ``band`` of 1 (not exactly 1) here."""
+    if claim not in PROPAGATING or band <= 0:
+        return False
+    from proofs_check.check.random_claims import rates
+    return any(np.isfinite(r) and 0 < abs(r - 1) < band for r in rates(inst))
+
+
+def evaluate(claim: str, raw: dict, values: dict, band: float = 0.0):
     """The ``a2ad check`` report of ``claim`` on the instance, or None when no conclusion of the claim
-    applies (the config has the wrong shape, or a hypothesis a conclusion needs fails)."""
+    applies (the config has the wrong shape, or a hypothesis a conclusion needs fails) or, for a claim in
+    :data:`PROPAGATING`, when a rate lies within ``band`` of 1 (too slow to propagate in one example)."""
     from numerics.io.errors import InputError
     from proofs_check.check import PROPOSITIONS
     from proofs_check.check.core import NotApplicable, evaluate as check_evaluate, safe
@@ -258,6 +263,8 @@ def evaluate(claim: str, raw: dict, values: dict):
         needs = [tuple(prop.hypotheses) if p.needs is None else p.needs for p in prop.conclusions.values()]
         applicable = [all(ok[n] for n in need) for need in needs]
         if not (any(applicable) if prop.alternatives else all(ok.values())):
+            return None
+        if _near_one(claim, inst, band):
             return None
         return check_evaluate(prop, statements.of(claim).texts(), inst)
     except (NotApplicable, InputError):
@@ -286,7 +293,12 @@ def falsify(claim: str, profile: Profile, examples: int | None = None, shrink_se
         from hypothesis.errors import Unsatisfiable
     except ImportError:
         return Outcome.skip("hypothesis is not installed (a dependency of a2a-dynamics: pip install a2a-dynamics)")
-    n = examples or EXAMPLES.get(profile.name, QUICK_EXAMPLES)
+    from proofs_check.check import PROPOSITIONS
+
+    is_random = PROPOSITIONS[claim].shape == "random"
+    n = examples or (RANDOM_QUICK_EXAMPLES if is_random and profile.name == "quick"
+                     else EXAMPLES.get(profile.name, QUICK_EXAMPLES))
+    band = RATE_BAND.get(profile.name, RATE_BAND["quick"]) if claim in PROPAGATING else 0.0
     seen = {"inside": 0, "checked": 0}
     failing: dict[str, str] = {}  # key of a counterexample -> its detail
     budget = SHRINK_SECONDS.get(profile.name, SHRINK_SECONDS["quick"]) if shrink_seconds is None else shrink_seconds
@@ -303,7 +315,7 @@ def falsify(claim: str, profile: Profile, examples: int | None = None, shrink_se
         if key not in failing:  # a known counterexample fails again (Hypothesis replays the shrunk one)
             if failing and time.perf_counter() - first[0] > budget:
                 return  # the shrink budget is spent: a new candidate is not evaluated (counts as passing)
-            report = evaluate(claim, raw, values)
+            report = evaluate(claim, raw, values, band)
             assume(report is not None)
             if not failing:
                 seen["inside"] += 1

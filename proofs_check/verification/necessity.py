@@ -65,6 +65,18 @@ _OSC_B = _agent("B", [[1.0]], 2.5, [-1.0])
 # H = 0 for every agent: M_i = I, J_i = I (each agent repeats what it hears; every message is a fixed point).
 _MUTE = [_agent(n, [[0.0]], 1.0, [float(k)]) for k, n in enumerate("ABC")]
 
+
+
+def _two_speakers(m_A: float, m_B: float, noise_A: float | None = None) -> dict:
+    """d = 1, H = 1, Gamma_i = 1 - m_i (so M_i = m_i), targets 1 and -1; each round A hears B or B hears A
+    (probability 1/2 each); A adds noise of variance ``noise_A`` when given."""
+    A = _agent("A", [[1.0]], 1.0 - m_A, [1.0])
+    if noise_A is not None:
+        A = {**A, "noise": noise_A}
+    return {**_pair(A, _agent("B", [[1.0]], 1.0 - m_B, [-1.0]), [0.0]), "protocol": {"random": [
+        {"probability": 0.5, "rounds": [{"A": {"B": 1.0}}]}, {"probability": 0.5, "rounds": [{"B": {"A": 1.0}}]}]}}
+
+
 WITNESSES: list[Witness] = [
     Witness("C1", "rate", "converges", _pair(_OSC_A, _OSC_B, [0.0]),
             "M_A = M_B = -1.5 (d = 1): rho = 2.25, u_t oscillates away from u*"),
@@ -85,6 +97,12 @@ WITNESSES: list[Witness] = [
             {"alpha": 0.2}),
     Witness("C13", "rate", "no_plateau", _pair(_C12_A, _C12_B, [0.0, 0.0]),
             "C12's witness with Hhat = H_A: rho(M_A (I - alpha H_A^{-1} H_A)) = 1.28 diverges", {"alpha": 0.2}),
+    Witness("R2", "noiseless", "invariance", _two_speakers(0.5, 0.5, noise_A=1.0),
+            "M_A = M_B = 1/2 (d = 1), A hears B or B hears A: both alternatives keep the simultaneous fixed point "
+            "(every d_k = 0), yet A's noise (variance 1) leaves a nonzero stationary covariance"),
+    Witness("R4", "stable", "proved", _two_speakers(1.5, 1.5),
+            "M_A = M_B = 3/2 (d = 1), p = 1/2: rho(M_B M_A) = 9/4 > 1 and the random mean-square rate per turn "
+            "(sqrt(1.625) = 1.27) is below the round robin's per turn (3/2)"),
     Witness("C7", "rate", "plateau", _pair({**_SPD_A, "steps_per_turn": 1}, _SPD_B, [0.0, 0.0]),
             "C3's witness with s_A = s_B = 1: rho(M_A M_B) = 153, the messages diverge"),
 ]

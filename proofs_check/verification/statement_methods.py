@@ -13,10 +13,9 @@ from proofs_check.verification.registry import Claim
 
 __all__ = ["attach"]
 
-# The random-protocol claims are checkable (`a2ad check R1 ...`), but the falsifier's strategies draw
-# deterministic configs only, which R1-R4 do not apply to: their search would test nothing. Their V6 draws
-# random alternatives and chains instead; a random-protocol falsifier strategy is not written yet.
-NO_FALSIFIER = frozenset({"R1", "R2", "R3", "R4"})
+# Claims with a proposition but no falsifier: none (R1-R4 draw random protocols:
+# proofs_check.verification.strategies.random_configs).
+NO_FALSIFIER: frozenset[str] = frozenset()
 
 
 def attach(claims: list[Claim]) -> list[Claim]:
