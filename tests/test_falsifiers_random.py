@@ -215,3 +215,20 @@ def test_r1_chain_started_from_a_given_alternative():
     raw["protocol"]["initial"] = {"A hears B": 1.0}
     report = check_config("R1", raw, [])
     assert report.exit_status == 0, report.reason
+
+
+def test_r3_equal_heard_means_is_not_a_counterexample_but_outside_the_statement():
+    """The instance that made R3's old sentence ("noiseless agents with distinct targets keep a nonzero
+    covariance") false: A hears B or C, B or C hears A, B and C with the same target, so every alternative
+    keeps the mean and C = 0. The corrected statement asks that some alternative moves the mean: exit 3, with
+    the hypothesis "moved" failing and the covariance computed as 0."""
+    agents = [_agent("A", 0.5, 0.0), _agent("B", 0.5, 1.0), _agent("C", 0.5, 1.0)]
+    rows = [{"A": {"B": 1.0}}, {"A": {"C": 1.0}}, {"B": {"A": 1.0}}, {"C": {"A": 1.0}}]
+    report = check_config("R3", _speakers(agents, rows, [0.25] * 4), [])
+    assert report.exit_status == 3, report.reason
+    moved = {h["name"]: h for h in report.hypotheses}["moved"]
+    assert moved["holds"] is False, moved
+    # one target moved: B and C's means differ, alternatives move the mean, the spread is positive (exit 0)
+    agents[2] = _agent("C", 0.5, 2.0)
+    report = check_config("R3", _speakers(agents, rows, [0.25] * 4), [])
+    assert report.exit_status == 0, report.reason

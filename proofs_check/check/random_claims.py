@@ -247,15 +247,22 @@ R2 = Proposition("R2", "random", {"rate": Piece(_ms_rate), "noiseless": Piece(_n
     "invariance": Piece(_r2_invariance), "same_average": Piece(_r2_same_average)})
 
 
-def _targets(inst):
-    w = np.stack([a.w_star for a in inst.system.agents])
-    gap = float(max(np.linalg.norm(w[j] - w[i]) for i in range(len(w)) for j in range(len(w))))
-    return Outcome(gap > BOUNDARY_TOL, f"largest gap ||w_j* - w_i*|| = {gap:.6g}", boundary=0 < gap <= BOUNDARY_TOL)
+def _independent(inst):
+    rp = _random(inst)
+    return Outcome(not rp.markov, "a Markov chain over the alternatives" if rp.markov else "independent draws")
+
+
+def _moved(inst):
+    """``max_k ||d_k||`` over the alternatives that can occur (no stationary mean: the hypothesis fails)."""
+    _, _, m = _derived(inst)
+    if m.mean is None:
+        return Outcome(False, f"mean rate {m.mean_rate:.6g} >= 1: no stationary mean")
+    top = float(np.max(_deviations(inst), initial=0.0))
+    return Outcome(top > BOUNDARY_TOL, f"max_k ||d_k|| = {top:.6g}", boundary=0 < top <= BOUNDARY_TOL)
 
 
 def _r3_spread(inst):
-    rp = _random(inst)
-    if rp.markov:
+    if _random(inst).markov:
         return not_checkable("the lower bound C >= sum_k p_k d_k d_k^T is stated for independent draws")
     _, nu, m = _derived(inst)
     missing = _no_moments(m)
@@ -268,7 +275,8 @@ def _r3_spread(inst):
     return Outcome(ok, f"trace C = {tr:.6g} >= sum_k p_k ||d_k||^2 = {lower:.6g}")
 
 
-R3 = Proposition("R3", "random", {"rate": Piece(_ms_rate), "targets": Piece(_targets)}, {
+R3 = Proposition("R3", "random", {"rate": Piece(_ms_rate), "independent": Piece(_independent),
+                                  "moved": Piece(_moved)}, {
     "spread": Piece(_r3_spread)})
 
 

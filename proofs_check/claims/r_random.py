@@ -742,7 +742,7 @@ CLAIMS = [
     Claim("R2", "Schedule invariance: zero spread iff every alternative keeps the mean in place",
           ("mean-square rate < 1",), cite("R2"), "equal", {"V1": r2_v1, "V4": r2_v4, "V5": r2_v5, "V6": r2_v6}),
     Claim("R3", "Spread created by the schedule alone (gossip pairs, group chat)",
-          ("mean-square rate < 1", "distinct targets"), cite("R3"), "equal",
+          ("mean-square rate < 1", "independent draws", "some alternative moves the mean"), cite("R3"), "equal",
           {"V1": r3_v1, "V4": r3_v4, "V5": r3_v5}),
     Claim("R4", "Random speaker vs round robin at the same speaking frequencies, per turn",
           ("K = 2, each speaker hears the other", "rho(M_B M_A) <= 1 for the proved direction"), cite("R4"),

@@ -360,10 +360,16 @@ STATEMENTS.update({
                          r"protocol's fixed point as its mean, whatever the probabilities; only the rate changes.")],
         [("rate", r"mean-square rate $< 1$"), ("noiseless", "no agent adds noise")]),
     "R3": claim([
-        ("spread", r"When who hears whom changes between alternatives (random gossip pairs, a speaker who hears "
-                   r"the last speaker), some $d_k \neq 0$, written in the gaps $w_j^* - w_i^*$ only, so noiseless "
-                   r"agents with distinct targets keep a nonzero stationary covariance.")],
-        [("rate", r"mean-square rate $< 1$"), ("targets", "distinct targets")]),
+        ("spread", r"With independent draws, $C \succeq \sum_k p_k d_k d_k^{T}$ with $d_k = \Phi_k \mu + \psi_k - "
+                   r"\mu$ written in the gaps $w_j^* - w_i^*$ only, so the schedule alone creates a nonzero stationary "
+                   r"covariance whenever some alternative that can occur moves the mean ($d_k \neq 0$), as random "
+                   r"gossip pairs do. A change of who hears whom with distinct targets is not enough: when the agents "
+                   r"a listener may hear have equal means, every $d_k$ vanishes (three agents, $d = 1$, $H = 1$, "
+                   r"$\Gamma = 1/2$, targets $0, 1, 1$; A hears B or C, B or C hears A: $C = 0$). For a Markov "
+                   r"chain (a speaker who hears the last speaker) $C$ is derived from the conditional second moments "
+                   r"(the group chat's is nonzero, checked against Monte Carlo), with no bound stated.")],
+        [("rate", r"mean-square rate $< 1$"), ("independent", "independent draws"),
+         ("moved", r"some alternative that can occur moves the mean, $d_k \neq 0$")]),
     "R4": claim([
         ("proved", r"Two agents, each speaker hearing the other, speaker drawn with probabilities $p, 1 - p$: "
                    r"repeating an alternative changes nothing, so the random schedule is the round robin slowed by "
