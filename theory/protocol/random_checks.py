@@ -1,7 +1,8 @@
 """V1 checks of a compiled random protocol (R1-R3): each derived identity reduces to 0 in the free algebra.
 
 - the mean solves the first-moment equation ``mu = E[Phi] mu + E[psi]`` (Markov: every conditional
-  first moment solves ``q_l = sum_j P[j,l] (Phi_j q_j + pi_j psi_j)`` and ``mu = sum_l q_l``);
+  first moment solves ``q_l = sum_j P[j,l] (Phi_j q_j + pi_j psi_j)`` and ``mu = sum_l q_l``; when
+  derived with named Schur blocks, the chain of :func:`theory.protocol.random_markov.checks` instead);
 - each mean residual in the gaps: ``mu_i - w_i* - e_i(gaps)`` with ``w_j* = w_i* + (w_j* - w_i*)``;
 - the centred second moment (independent draws): with ``S = C + mu mu^T`` the raw second-moment
   map ``sum_k p_k (Phi_k S Phi_k^T + Phi_k mu psi_k^T + psi_k mu^T Phi_k^T + psi_k psi_k^T + N_k)``
@@ -14,18 +15,21 @@ from __future__ import annotations
 import sympy as sp
 
 from theory.core.algebra import from_poly, letter, padd, pmul, pscale
+from theory.protocol import random_markov
 from theory.protocol.random_compiler import RandomCompiled, mean_letter, sandwich
 from theory.protocol.residuals import gap_poly
 from theory.protocol.result import Check
 from theory.protocol.symbols import M, c_poly, cov_block, gap, ptranspose, w_star
 
-__all__ = ["verify", "mean_checks", "residual_checks", "centred_moment_check", "round_map_checks"]
+__all__ = ["verify", "mean_checks", "named_mean_checks", "residual_checks", "centred_moment_check", "round_map_checks"]
 
 
 def verify(rc: RandomCompiled) -> list[Check]:
     """Every V1 check of the module text (the mean's only when it was expanded)."""
     out = round_map_checks(rc)
-    if rc.mean is not None:
+    if rc.named is not None:
+        out += named_mean_checks(rc)
+    elif rc.mean is not None:
         out += mean_checks(rc) + residual_checks(rc)
     if not rc.rspec.is_markov:
         out.append(centred_moment_check(rc))
@@ -35,6 +39,18 @@ def verify(rc: RandomCompiled) -> list[Check]:
 def _check(label: str, poly: dict, rc: RandomCompiled) -> Check:
     res = from_poly(rc.alg.reduce_poly(poly))
     return Check(label, res == 0, sp.sstr(res))
+
+
+def named_mean_checks(rc: RandomCompiled) -> list[Check]:
+    """The Markov mean derived with named Schur blocks: every identity of its chain (random_markov)."""
+    out = []
+    for label, res in random_markov.checks(rc.alg, rc.named, rc.names, rc.mean_map, rc.mean_offset, rc.law,
+                                          rc.cond_mean, rc.mean, rc.residual_self, rc.residual_gaps):
+        if isinstance(res, dict):
+            out.append(Check(label, not res, sp.sstr(from_poly(res))))
+        else:  # an exact matrix identity
+            out.append(Check(label, res.is_zero_matrix is True, sp.sstr(res)))
+    return out
 
 
 def mean_checks(rc: RandomCompiled) -> list[Check]:

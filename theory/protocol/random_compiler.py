@@ -9,7 +9,9 @@ From a :class:`~theory.protocol.random_description.RandomSpec` the compiler
    solved by the block elimination of the deterministic compiler (formal inverses in the free
    algebra, :func:`theory.protocol.fixed_point.eliminate`); for a Markov chain the conditional first
    moments ``q_l = E[z 1{next alternative = l}]``, ``q_l = sum_j P[j,l] (Phi_j q_j + pi_j psi_j)``, and
-   ``mu = sum_l q_l`` (Costa, Fragoso and Marques 2005, ch. 3);
+   ``mu = sum_l q_l`` (Costa, Fragoso and Marques 2005, ch. 3): expanded when an elimination order
+   settles it, else reduced by the exact scalar blocks and solved with named Schur blocks
+   (:mod:`theory.protocol.random_markov`);
 3. each agent's mean residual ``mu_i - w_i*`` in the gaps ``w_j* - w_i*``;
 4. the second moment as a generalised Stein equation: independent draws, for the covariance ``C``,
    ``C = sum_k p_k (Phi_k C Phi_k^T + d_k d_k^T + N_k)`` with ``d_k = Phi_k mu + psi_k - mu`` (how far
@@ -31,6 +33,7 @@ from typing import Any
 import sympy as sp
 
 from theory.core.algebra import P_ONE, FreeAlgebra, TooLarge, letter, padd, pmul, pscale
+from theory.protocol import random_markov
 from theory.protocol.description import Spec
 from theory.protocol.fixed_point import EXPANDED_MAX_WORDS, eliminate
 from theory.protocol.noise import noise_poly
@@ -78,6 +81,7 @@ class RandomCompiled:
     second_moment: dict  # independent: (a, b) -> rhs of C = ...; Markov: (l, a, b) -> rhs of Q_l = ...
     seconds: float = 0.0
     notes: list = field(default_factory=list)
+    named: Any = None  # Markov mean derived with named Schur blocks: the random_markov.MarkovMean
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -109,7 +113,7 @@ def compile_random(rs: RandomSpec, derive_mean: bool = True) -> RandomCompiled:
     law = stationary_law(rs)
     alg = FreeAlgebra(max_words=EXPANDED_MAX_WORDS)  # replaced by the solving algebra when the mean is derived
     notes: list = []
-    mean = cond = None
+    mean = cond = named = parts = None
     if not rs.is_markov:
         Ebar = _scaled_sum(Phi, law)
         ebar = [padd(*[pscale(v[a], p) for v, p in zip(psi, law) if v[a]]) for a in range(K)]
@@ -130,16 +134,15 @@ def compile_random(rs: RandomSpec, derive_mean: bool = True) -> RandomCompiled:
                for l in range(n) for a in range(K)]
         R = live(big)
         mean_map, mean_offset = big, rhs
-        sol = _solve(big, rhs) if derive_mean else None
-        if sol is None and derive_mean:
-            notes.append("the conditional first moments: no elimination order gave a form that reduces to 0 "
-                         f"(or they exceed {EXPANDED_MAX_WORDS} words): given by their equations")
-        elif sol is not None:
-            alg, q = sol
-            cond = [[q[l * K + a] for a in range(K)] for l in range(n)]
-            mean = [alg.reduce_poly(padd(*[cond[l][a] for l in range(n)])) for a in range(K)]
+        if derive_mean:
+            try:
+                alg, cond, mean, named, parts = _markov_mean(rs, Phi, big, rhs)
+            except (TooLarge, ValueError) as exc:  # a pivot or I - S singular in the free algebra, or too large
+                notes.append(f"the conditional first moments: given by their equations ({exc})")
     res_self, res_gaps = [], []
-    if mean is not None:
+    if parts is not None:
+        res_self, res_gaps = parts
+    elif mean is not None:
         for i in range(K):
             D, G = split_gaps(alg.reduce_poly(gap_poly(mean[i], rs.names, i)), rs.names, i)
             res_self.append(D)
@@ -150,7 +153,27 @@ def compile_random(rs: RandomSpec, derive_mean: bool = True) -> RandomCompiled:
                  for k in range(n)]
     second = second_moment_equations(rs, Phi, psi, noise, law, deviation)
     return RandomCompiled(rs, alg, Phi, psi, noise, law, mean_map, mean_offset, R, mean, cond, res_self, res_gaps,
-                          deviation, second, time.perf_counter() - t0, notes)
+                          deviation, second, time.perf_counter() - t0, notes, named)
+
+
+def _markov_mean(rs: RandomSpec, Phi: list, big: list, rhs: list):
+    """The conditional first moments ``(alg, cond, mean, named, (res_self, res_gaps) or None)``: the system
+    reduced to the written messages by the exact scalar blocks (:mod:`theory.protocol.random_markov`), by
+    expanded elimination, else with named Schur blocks (``named`` set); TooLarge past
+    ``random_markov.MAX_UNKNOWNS`` written messages."""
+    K, n = rs.K, rs.n
+    mm = random_markov.reduce_system(Phi, rs.P, big)
+    if len(mm.writers) > random_markov.MAX_UNKNOWNS:
+        raise TooLarge(f"{len(mm.writers)} written messages to solve for (limit {random_markov.MAX_UNKNOWNS})")
+    sol = _solve(*random_markov.reduced(mm, rhs))
+    if sol is not None:
+        alg, y = sol
+        q = [alg.reduce_poly(x) for x in random_markov.recover(mm, y, rhs)]
+        cond = [[q[l * K + a] for a in range(K)] for l in range(n)]
+        return alg, cond, [alg.reduce_poly(padd(*[cond[l][a] for l in range(n)])) for a in range(K)], None, None
+    alg = FreeAlgebra(max_words=random_markov.NAMED_MAX_WORDS)
+    cond, mean, res_self, res_gaps, mm = random_markov.derive(alg, rs.names, Phi, rs.P, big, rhs)
+    return alg, cond, mean, mm, (res_self, res_gaps)
 
 
 # Elimination orders tried for the first moments: the rewriting of nested formal inverses is not
