@@ -74,7 +74,7 @@ class RandomCompiled:
     mean_offset: list  # E[psi] (K), Markov: sum_j P[j,l] pi_j psi_j (nK)
     live: tuple
     mean: Any  # list: mu_i per agent (None: too large to expand)
-    cond_mean: Any  # list or None; Markov: per alternative l, K blocks q_l
+    cond_mean: Any  # list or None (also with named blocks); Markov: per alternative l, K blocks q_l
     residual_self: list
     residual_gaps: list
     deviation: list  # per alternative: K blocks d_k = Phi_k mu + psi_k - mu (mu letters)
@@ -137,6 +137,10 @@ def compile_random(rs: RandomSpec, derive_mean: bool = True) -> RandomCompiled:
         if derive_mean:
             try:
                 alg, cond, mean, named, parts = _markov_mean(rs, Phi, big, rhs)
+                if named is not None:
+                    notes.append("the conditional first moments are solved through the messages written in each "
+                                 "alternative (unknown 2B: the message B writes in alternative 2) by block "
+                                 "elimination with named Schur blocks U, each defined above")
             except (TooLarge, ValueError) as exc:  # a pivot or I - S singular in the free algebra, or too large
                 notes.append(f"the conditional first moments: given by their equations ({exc})")
     res_self, res_gaps = [], []
@@ -165,15 +169,15 @@ def _markov_mean(rs: RandomSpec, Phi: list, big: list, rhs: list):
     mm = random_markov.reduce_system(Phi, rs.P, big)
     if len(mm.writers) > random_markov.MAX_UNKNOWNS:
         raise TooLarge(f"{len(mm.writers)} written messages to solve for (limit {random_markov.MAX_UNKNOWNS})")
-    sol = _solve(*random_markov.reduced(mm, rhs))
+    sol = _solve(*random_markov.reduced(mm, rhs), orders=MARKOV_ORDERS)
     if sol is not None:
         alg, y = sol
         q = [alg.reduce_poly(x) for x in random_markov.recover(mm, y, rhs)]
         cond = [[q[l * K + a] for a in range(K)] for l in range(n)]
         return alg, cond, [alg.reduce_poly(padd(*[cond[l][a] for l in range(n)])) for a in range(K)], None, None
     alg = FreeAlgebra(max_words=random_markov.NAMED_MAX_WORDS)
-    cond, mean, res_self, res_gaps, mm = random_markov.derive(alg, rs.names, Phi, rs.P, big, rhs)
-    return alg, cond, mean, mm, (res_self, res_gaps)
+    mean, res_self, res_gaps, mm = random_markov.derive(alg, rs.names, Phi, rs.P, big, rhs)
+    return alg, None, mean, mm, (res_self, res_gaps)  # the q_l are not expanded one by one (only their sums)
 
 
 # Elimination orders tried for the first moments: the rewriting of nested formal inverses is not
@@ -181,22 +185,27 @@ def _markov_mean(rs: RandomSpec, Phi: list, big: list, rhs: list):
 MAX_ORDERS = 6
 
 
-def _orders(R: tuple) -> list:
+# The Markov reduced system (random_markov) tries fewer orders before its named path: the gallery's
+# group chat settles in the first order, and each failed order on a dense chain cost seconds (measured).
+MARKOV_ORDERS = 2
+
+
+def _orders(R: tuple, limit: int = MAX_ORDERS) -> list:
     out = [tuple(R), tuple(reversed(R))]
     out += [tuple(R[k:] + R[:k]) for k in range(1, len(R))]
     seen: list = []
     for o in out:
         if o not in seen:
             seen.append(o)
-    return seen[:MAX_ORDERS]
+    return seen[:limit]
 
 
-def _solve(Amap: list, rhs: list):
+def _solve(Amap: list, rhs: list, orders: int = MAX_ORDERS):
     """``x = Amap x + rhs`` by block elimination over the live columns, in the first order whose
     solution substituted back reduces to 0 in its algebra; ``(alg, x)`` or None."""
     R = live(Amap)
     m = len(Amap)
-    for order in _orders(R):
+    for order in _orders(R, orders):
         alg = FreeAlgebra(max_words=EXPANDED_MAX_WORDS)
         try:
             A = [[padd(dict(P_ONE) if u == v else {}, Amap[u][v], signs=(1, -1)) for v in order] for u in order]

@@ -22,7 +22,7 @@ Proof (:func:`checks`; each item reduces to 0 or holds exactly): ``T (I - S) = I
 for opaque ``y`` and ``beta``, with ``q = T E y + T beta``: ``q - B q - beta = E (y - F q)`` (so a
 solution of the reduced system gives one of the original, for any right side; conversely
 ``y = F q``); the elimination chain (:func:`theory.protocol.schur.chain_checks`, any right side);
-the displayed ``q`` are ``T E y + T b`` with the back-substituted ``y``; ``mu_a = sum_l q_{l,a}``; the
+the displayed ``mu_a`` is ``sum_l q_{l,a}`` with ``q = T E y + T b`` and ``y`` back-substituted; the
 ``w_i*`` part of the right side is ``(I - B)(pi (x) 1) w_i*``; the displayed residual is the solution
 for the gap right side. Hypotheses: the pivots invertible (then the solution is unique).
 """
@@ -49,7 +49,7 @@ NAMED_MAX_WORDS = 3000
 MAX_UNKNOWNS = 6
 
 __all__ = ["NAMED_MAX_WORDS", "MAX_UNKNOWNS", "MarkovMean", "unknown_label", "split_scalar", "reduce_system",
-           "reduced", "recover", "derive", "checks", "residual"]
+           "reduced", "recover", "agent_sum", "derive", "checks", "residual"]
 
 
 def unknown_label(j: int, name: str) -> str:
@@ -152,13 +152,23 @@ def recover(mm: MarkovMean, y: list, rhs: list) -> list:
     return [padd(a, b) for a, b in zip(apply(mm.T * mm.E, y), apply(mm.T, rhs))]
 
 
-def _solve(mm: MarkovMean, rhs: list) -> list:
-    """``q = T E y + T rhs`` with ``y`` the back substitution for the right side ``F T rhs``."""
-    return recover(mm, schur.solve(mm.schur, _matvec(mm.F, apply(mm.T, rhs))), rhs)
+def _written(mm: MarkovMean, rhs: list) -> list:
+    """The written messages ``y`` by back substitution for the right side ``F T rhs``."""
+    return schur.solve(mm.schur, _matvec(mm.F, apply(mm.T, rhs)))
+
+
+def agent_sum(mm: MarkovMean, a: int, K: int, n: int, y: list, rhs: list) -> dict:
+    """``sum_l q_{l,a}`` with ``q = T E y + T rhs``: one exact row combination (not every q)."""
+    rows = [l * K + a for l in range(n)]
+    TE = mm.T * mm.E
+    cy = [sum(TE[u, w] for u in rows) for w in range(TE.cols)]
+    cb = [sum(mm.T[u, v] for u in rows) for v in range(mm.T.cols)]
+    return padd(*[pscale(y[w], c) for w, c in enumerate(cy) if c != 0 and y[w]],
+                *[pscale(rhs[v], c) for v, c in enumerate(cb) if c != 0 and rhs[v]])
 
 
 def derive(alg: FreeAlgebra, names, Phi: list, P, B: list, b: list):
-    """``(cond, mean, residual_self, residual_gaps, MarkovMean)`` (word polynomials in named letters);
+    """``(mean, residual_self, residual_gaps, MarkovMean)`` (word polynomials in named letters);
     TooLarge past MAX_UNKNOWNS written messages or NAMED_MAX_WORDS words."""
     from theory.core.algebra import TooLarge
 
@@ -171,28 +181,27 @@ def derive(alg: FreeAlgebra, names, Phi: list, P, B: list, b: list):
          for x in range(len(mm.writers))]
     mm.schur = schur.eliminate(alg, A, [unknown_label(j, names[a]) for j, a in mm.writers])
     mm.gap_rhs = [_gap_rhs(b, names, i) for i in range(K)]
-    q = _solve(mm, b)
-    cond = [[q[l * K + a] for a in range(K)] for l in range(n)]
-    mean = [padd(*[cond[l][a] for l in range(n)]) for a in range(K)]
+    y = _written(mm, b)
+    mean = [agent_sum(mm, a, K, n, y, b) for a in range(K)]
     res_self, res_gaps = [], []
     for i in range(K):
         D, G = split_gaps(residual(mm, i, K, n), names, i)
         res_self.append(D)
         res_gaps.append(G)
-    return cond, mean, res_self, res_gaps, mm
+    return mean, res_self, res_gaps, mm
 
 
 def residual(mm: MarkovMean, i: int, K: int, n: int) -> dict:
     """``mu_i - w_i* = sum_l e_{l,i}`` with ``e`` the solution for the gap right side of agent i."""
-    e = _solve(mm, mm.gap_rhs[i])
-    return padd(*[e[l * K + i] for l in range(n)])
+    return agent_sum(mm, i, K, n, _written(mm, mm.gap_rhs[i]), mm.gap_rhs[i])
 
 
-def checks(alg: FreeAlgebra, mm: MarkovMean, names, B: list, b: list, law: tuple, cond: list, mean: list,
+def checks(alg: FreeAlgebra, mm: MarkovMean, names, B: list, b: list, law: tuple, mean: list,
            res_self: list, res_gaps: list) -> list[tuple[str, object]]:
     """(label, residual) of every identity of the module text: a word polynomial that must reduce to 0,
-    or an exact SymPy matrix that must be zero. ``cond``, ``mean``, ``res_*`` are the displayed objects."""
-    K, m, n, W = len(names), len(B), len(cond), len(mm.writers)
+    or an exact SymPy matrix that must be zero. ``mean``, ``res_*`` are the displayed objects."""
+    K, m, W = len(names), len(B), len(mm.writers)
+    n = m // K
     out: list[tuple[str, object]] = [("T (I - S) = I: the scalar blocks inverted exactly",
                                       mm.T * (sp.eye(m) - mm.S) - sp.eye(m))]
     EF = [[padd(*[pscale(mm.F[w][v], mm.E[u, w]) for w in range(W) if mm.E[u, w] != 0 and mm.F[w][v]])
@@ -216,16 +225,11 @@ def checks(alg: FreeAlgebra, mm: MarkovMean, names, B: list, b: list, law: tuple
     out.append(("q = T E y + T beta gives q - B q - beta = E (y - F q) for any y, beta (the reduced system "
                 "is equivalent)", worst))
     out += schur.chain_checks(alg, mm.schur)
-    qd = _solve(mm, b)
-    for l in range(n):
-        worst = {}
-        for a in range(K):
-            worst = worst or alg.reduce_poly(padd(cond[l][a], qd[l * K + a], signs=(1, -1)))
-        out.append((f"q_{l + 1} = T E y + T b with y the back substitution (written messages: "
-                    f"{', '.join(unknown_label(j, names[a]) for j, a in mm.writers)})", worst))
+    y = _written(mm, b)
     for a in range(K):
-        out.append((f"mu_{names[a]} = sum_l q_(l,{names[a]})",
-                    alg.reduce_poly(padd(mean[a], *[cond[l][a] for l in range(n)], signs=[1] + [-1] * n))))
+        out.append((f"mu_{names[a]} = sum_l q_(l,{names[a]}) with q = T E y + T b, y the back substitution "
+                    f"(written messages: {', '.join(unknown_label(j, names[x]) for j, x in mm.writers)})",
+                    alg.reduce_poly(padd(mean[a], agent_sum(mm, a, K, n, y, b), signs=(1, -1)))))
     for i in range(K):
         wi = letter(w_star(names[i]))
         sub = {w_star(x): padd(wi, letter(gap(x, names[i]))) for x in names if x != names[i]}

@@ -78,6 +78,9 @@ def derived_random(rc: RandomCompiled) -> dict:
         "checks": [{"label": c.label, "method": "V1", "holds": c.holds} for c in checks],
         "compile_seconds": round(rc.seconds, 3),
     }
+    if rc.named is not None:  # derived with named Schur blocks (random_markov): each letter and its definition
+        doc["definitions"] = [{"name": latex(rc, sym), "text_name": text(rc, sym), **_f(rc, p)}  # type: ignore[arg-type]
+                              for sym, p in rc.alg.named_letters().items()]
     if rc.mean is not None:
         doc["fixed_points"] = {n[i]: _f(rc, rc.mean[i]) for i in range(rs.K)}
         resid = {}
@@ -114,6 +117,8 @@ def as_text(doc: dict) -> str:
                        f"psi = {a['round_map']['psi'][i]['text']}")
     out.append("mean-square rate: rho(sum_k p_k Phi_k (x) Phi_k)^(1/2) (Markov: blocks P_jl Phi_j (x) Phi_j); "
                "mean rate: rho(sum_k p_k Phi_k)")
+    for e in doc.get("definitions", []):
+        out.append(f"{e['text_name']} := {e['text']}")
     for inv in doc["inverses"]:
         out.append(f"{inv['text_name']} = ({inv['text']})^-1")
     out.append("hypotheses: " + "; ".join(doc["hypotheses"]))
@@ -156,6 +161,10 @@ def as_latex(doc: dict, title: str = "Derived theory of a random protocol") -> s
             if r_ != "0":
                 terms.append(r_ if r_.startswith("-") or not terms else "+ " + r_)
             out.append(_eq(f"m_{{{A[i]}}}^{{\\text{{new}}}}", _widths(terms or ["0"])))
+    if doc.get("definitions"):
+        out.append(r"\subsection*{Named blocks (Schur complements of the reduced first-moment system)}")
+        for e in doc["definitions"]:
+            out.append(_eq(e["name"], _widths(e["terms"])))
     if doc["inverses"]:
         out.append(r"\subsection*{Formal inverses (pivots of the block elimination)}")
         for inv in doc["inverses"]:
@@ -182,7 +191,8 @@ def as_latex(doc: dict, title: str = "Derived theory of a random protocol") -> s
 
 def as_macros(doc: dict, prefix: str = "aadRandom", source: str = "a config", version: str = "") -> str:
     """``\\newcommand`` per derived formula: ``\\<prefix>MeanSquareRate``, ``\\<prefix>Stein``,
-    ``\\<prefix>Mean<agent>``, ``\\<prefix>MeanResidual<agent>`` and the formal inverses' definitions."""
+    ``\\<prefix>Mean<agent>``, ``\\<prefix>MeanResidual<agent>``, the named blocks' definitions
+    (``\\<prefix>Block<k>Definition``, Markov chains derived with named Schur blocks) and the formal inverses'."""
     lines = [f"% a2a-dynamics {version}: derived formulas of the random protocol of {source} (every one proved by V1).",
              r"% Requires: \usepackage{amsmath,amssymb}. Each macro is math-mode content.",
              "% hypotheses: " + "; ".join(doc["hypotheses"])]
@@ -191,6 +201,8 @@ def as_macros(doc: dict, prefix: str = "aadRandom", source: str = "a config", ve
         lines.append(f"\\newcommand{{\\{prefix}{name}}}{{{tex}}}")
     define("MeanSquareRate", doc["mean_square_condition"]["latex"])
     define("Stein", doc["stein_equation"]["latex"])
+    for k, e in enumerate(doc.get("definitions", [])):
+        define(f"Block{macro_words(str(k + 1))}Definition", f"{e['name']} = {e['latex']}")
     for k, inv in enumerate(doc["inverses"]):
         define(f"Q{macro_words(str(k + 1))}Definition", f"{inv['name']} = \\left({inv['latex']}\\right)^{{-1}}")
     for name, e in doc.get("fixed_points", {}).items():
