@@ -55,7 +55,7 @@ def named_mean_checks(rc: RandomCompiled) -> list[Check]:
         if isinstance(res, dict):
             out.append(Check(label, not res, sp.sstr(from_poly(res))))
         else:  # an exact matrix identity
-            out.append(Check(label, res.is_zero_matrix is True, sp.sstr(res)))
+            out.append(Check(label, isinstance(res, sp.MatrixBase) and res.is_zero_matrix is True, sp.sstr(res)))
     return out
 
 

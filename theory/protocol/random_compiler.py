@@ -143,14 +143,12 @@ def compile_random(rs: RandomSpec, derive_mean: bool = True) -> RandomCompiled:
                                  "elimination with named Schur blocks U, each defined above")
             except (TooLarge, ValueError) as exc:  # a pivot or I - S singular in the free algebra, or too large
                 notes.append(f"the conditional first moments: given by their equations ({exc})")
-    res_self, res_gaps = [], []
+    res_self: list = []
+    res_gaps: list = []
     if parts is not None:
         res_self, res_gaps = parts
     elif mean is not None:
-        for i in range(K):
-            D, G = split_gaps(alg.reduce_poly(gap_poly(mean[i], rs.names, i)), rs.names, i)
-            res_self.append(D)
-            res_gaps.append(G)
+        res_self, res_gaps = _residuals(alg, mean, rs.names)
     mu = [letter(mean_letter(x)) for x in rs.names]
     deviation = [[padd(*[pmul(Phi[k][a][b], mu[b]) for b in range(K) if Phi[k][a][b]], psi[k][a], mu[a],
                        signs=[1] * sum(1 for b in range(K) if Phi[k][a][b]) + [1, -1]) for a in range(K)]
@@ -158,6 +156,16 @@ def compile_random(rs: RandomSpec, derive_mean: bool = True) -> RandomCompiled:
     second = second_moment_equations(rs, Phi, psi, noise, law, deviation)
     return RandomCompiled(rs, alg, Phi, psi, noise, law, mean_map, mean_offset, R, mean, cond, res_self, res_gaps,
                           deviation, second, time.perf_counter() - t0, notes, named)
+
+
+def _residuals(alg: FreeAlgebra, mean: list, names) -> tuple[list, list]:
+    """Each agent's mean residual ``mu_i - w_i*`` in the gaps: ``(res_self, res_gaps)``."""
+    res_self, res_gaps = [], []
+    for i in range(len(names)):
+        D, G = split_gaps(alg.reduce_poly(gap_poly(mean[i], names, i)), names, i)
+        res_self.append(D)
+        res_gaps.append(G)
+    return res_self, res_gaps
 
 
 def _markov_mean(rs: RandomSpec, Phi: list, big: list, rhs: list):
@@ -172,9 +180,14 @@ def _markov_mean(rs: RandomSpec, Phi: list, big: list, rhs: list):
     sol = _solve(*random_markov.reduced(mm, rhs), orders=MARKOV_ORDERS)
     if sol is not None:
         alg, y = sol
-        q = [alg.reduce_poly(x) for x in random_markov.recover(mm, y, rhs)]
-        cond = [[q[l * K + a] for a in range(K)] for l in range(n)]
-        return alg, cond, [alg.reduce_poly(padd(*[cond[l][a] for l in range(n)])) for a in range(K)], None, None
+        alg.max_words = random_markov.NAMED_MAX_WORDS  # the q_l, their sums and the residuals: past it, named
+        try:
+            q = [alg.reduce_poly(x) for x in random_markov.recover(mm, y, rhs)]
+            cond = [[q[l * K + a] for a in range(K)] for l in range(n)]
+            mean = [alg.reduce_poly(padd(*[cond[l][a] for l in range(n)])) for a in range(K)]
+            return alg, cond, mean, None, _residuals(alg, mean, rs.names)
+        except TooLarge:
+            pass
     alg = FreeAlgebra(max_words=random_markov.NAMED_MAX_WORDS)
     mean, res_self, res_gaps, mm = random_markov.derive(alg, rs.names, Phi, rs.P, big, rhs)
     return alg, None, mean, mm, (res_self, res_gaps)  # the q_l are not expanded one by one (only their sums)

@@ -16,7 +16,7 @@ import sympy as sp
 from theory.core.algebra import from_poly, letter, padd, pmul
 from theory.protocol.printing import inverse_names, latex, latex_terms, text
 from theory.protocol.random_checks import verify
-from theory.protocol.random_compiler import RandomCompiled
+from theory.protocol.random_compiler import RandomCompiled, cond_cov_letter
 from theory.protocol.report import PREAMBLE, Unverified, _eq, _tex_text, macro_words
 from theory.protocol.symbols import cov_block, gap, w_star
 
@@ -91,8 +91,13 @@ def derived_random(rc: RandomCompiled) -> dict:
         doc["residuals"] = resid
     if not rs.is_markov:
         doc["second_moment"] = {f"{n[a]},{n[b]}": {"lhs": sp.latex(cov_block(n[a], n[b])),
-                                                   **_f(rc, rc.second_moment[(a, b)])}
+                                                   "lhs_text": f"C[{n[a]},{n[b]}]", **_f(rc, rc.second_moment[(a, b)])}
                                 for a in range(rs.K) for b in range(rs.K) if a <= b}
+    else:  # Q_l = E[z z^T 1{next = l}], block (a, b); Q_l^T = Q_l, so a <= b
+        doc["second_moment"] = {f"{l + 1},{n[a]},{n[b]}": {"lhs": sp.latex(cond_cov_letter(l, n[a], n[b])),
+                                                          "lhs_text": f"Q_{l + 1}[{n[a]},{n[b]}]",
+                                                          **_f(rc, rc.second_moment[(l, a, b)])}
+                                for l in range(rs.n) for a in range(rs.K) for b in range(rs.K) if a <= b}
     return doc
 
 
@@ -128,8 +133,8 @@ def as_text(doc: dict) -> str:
         out.append(f"mu_{name} - w*_{name} = {e['text']}")
     for note in doc["notes"]:
         out.append(f"note: {note}")
-    for key, e in doc.get("second_moment", {}).items():
-        out.append(f"C[{key}] = {e['text']}")
+    for e in doc.get("second_moment", {}).values():
+        out.append(f"{e['lhs_text']} = {e['text']}")
     for k, a in enumerate(doc["alternatives"]):
         out.append(f"d_{k} = " + " ; ".join(f"{nm}: {e['text']}" for nm, e in a["deviation"].items()))
     out += [f"[{c['method']} {'proved' if c['holds'] else 'FAILED'}] {c['label']}" for c in doc["checks"]]
