@@ -9,9 +9,10 @@ From a :class:`~theory.protocol.random_description.RandomSpec` the compiler
    solved by the block elimination of the deterministic compiler (formal inverses in the free
    algebra, :func:`theory.protocol.fixed_point.eliminate`); for a Markov chain the conditional first
    moments ``q_l = E[z 1{next alternative = l}]``, ``q_l = sum_j P[j,l] (Phi_j q_j + pi_j psi_j)``, and
-   ``mu = sum_l q_l`` (Costa, Fragoso and Marques 2005, ch. 3): expanded when an elimination order
-   settles it, else reduced by the exact scalar blocks and solved with named Schur blocks
-   (:mod:`theory.protocol.random_markov`);
+   ``mu = sum_l q_l`` (Costa, Fragoso and Marques 2005, ch. 3), reduced exactly by the scalar blocks
+   to the messages written in each alternative (:mod:`theory.protocol.random_markov`), then expanded
+   when an elimination order settles it, else solved with named Schur blocks (each defined and
+   displayed); past ``random_markov.MAX_UNKNOWNS`` written messages left to their equations;
 3. each agent's mean residual ``mu_i - w_i*`` in the gaps ``w_j* - w_i*``;
 4. the second moment as a generalised Stein equation: independent draws, for the covariance ``C``,
    ``C = sum_k p_k (Phi_k C Phi_k^T + d_k d_k^T + N_k)`` with ``d_k = Phi_k mu + psi_k - mu`` (how far
