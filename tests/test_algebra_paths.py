@@ -131,9 +131,9 @@ def test_psubs_agrees_with_sympy_subs():
 
 
 def test_inverse_with_a_symbolic_leading_coefficient():
-    # F = (1 - alpha) M N - I: both rules divide by 1 - alpha (the anchored protocol's pivots, P4)
-    alpha = sp.Symbol("alpha")
-    F = (1 - alpha) * M * N - I
+    # F = (1 - omega) M N - I: both rules divide by 1 - omega (the anchored protocol's pivots, P4)
+    omega = sp.Symbol("omega")
+    F = (1 - omega) * M * N - I
     hyp = {"F invertible": F}
     assert algebra.prove(keep(sp.Inverse(F), F, x), x, (), None, hyp).holds
     assert algebra.prove(keep(F, sp.Inverse(F), x), x, (), None, hyp).holds

@@ -169,26 +169,26 @@ def test_C1_divergence_is_about_the_unstable_subspace_of_M_B_M_A():
         v = B.respond(u)
 
 
-def _anchored(alpha):
+def _anchored(omega):
     raw = json.loads((ROOT / "examples" / "protocol_anchored.json").read_text())
-    raw["protocol"] = {"rounds": [{"A": {"A": alpha, "B": 1 - alpha}}, {"B": {"A": 1.0}}]}
+    raw["protocol"] = {"rounds": [{"A": {"A": omega, "B": 1 - omega}}, {"B": {"A": 1.0}}]}
     return raw
 
 
-@pytest.mark.parametrize("alpha", [0.0, 0.3, 0.9])
-def test_anchored_plateau_without_the_removable_singularity(alpha):
+@pytest.mark.parametrize("omega", [0.0, 0.3, 0.9])
+def test_anchored_plateau_without_the_removable_singularity(omega):
     from numerics.protocol import config
     from numerics.protocol.engine import evaluate_float
     from numerics.protocol.evaluate import stacked_finite
 
-    raw = _anchored(alpha)
+    raw = _anchored(omega)
     system = config.parse(raw)
     M, c = stacked_finite(system)
     _, z = evaluate_float(M, c, system.protocol)
     A, B = system.agents
-    Q1 = np.linalg.inv(I2 - alpha * A.M)
-    Q2 = np.linalg.inv(I2 - (1 - alpha) * B.M @ Q1 @ A.M)
-    e_A = (1 - alpha) * A.M @ Q1 @ Q2 @ B.K @ (B.w_star - A.w_star)
+    Q1 = np.linalg.inv(I2 - omega * A.M)
+    Q2 = np.linalg.inv(I2 - (1 - omega) * B.M @ Q1 @ A.M)
+    e_A = (1 - omega) * A.M @ Q1 @ Q2 @ B.K @ (B.w_star - A.w_star)
     assert np.linalg.norm(z[0] - A.w_star - e_A) <= ROUNDOFF
     assert _run("P4", raw).exit_status == 0
 

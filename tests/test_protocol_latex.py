@@ -176,15 +176,15 @@ def test_every_residual_is_a_sum_of_products_over_the_gaps(docs):
 
 
 def test_anchored_has_no_removable_singularity():
-    """e_A = (1 - alpha) M_A Q_1 Q_2 K_B Delta with Q_2 = (I - (1 - alpha) M_B Q_1 M_A)^{-1}: no 1/alpha."""
+    """e_A = (1 - omega) M_A Q_1 Q_2 K_B Delta with Q_2 = (I - (1 - omega) M_B Q_1 M_A)^{-1}: no 1/omega."""
     cp = P.compile_protocol(G.entry("anchored").spec, noise=False)
     doc = report.derived_theory(cp)
     shown = doc["residuals"]["A"]["latex"] + " ".join(inv["latex"] for inv in doc["inverses"])
-    assert "frac" not in shown and r"\left(1 - \alpha\right)" in doc["residuals"]["A"]["latex"]
-    assert doc["inverses"][1]["latex"] == r"I - \left(1 - \alpha\right) M_{B} \mathcal{Q}_{1} M_{A}"
-    assert not any("neq" in h for h in doc["typeset"]["hypotheses"])  # no "alpha != 0" left
-    # the compiler's own form does divide by alpha (what the canonical form removes)
-    assert any(G.alpha in sp.denom(sp.together(c)).free_symbols for c in cp.poly(cp.residual_gaps[0][1]).values())
+    assert "frac" not in shown and r"\left(1 - \omega\right)" in doc["residuals"]["A"]["latex"]
+    assert doc["inverses"][1]["latex"] == r"I - \left(1 - \omega\right) M_{B} \mathcal{Q}_{1} M_{A}"
+    assert not any("neq" in h for h in doc["typeset"]["hypotheses"])  # no "omega != 0" left
+    # the compiler's own form does divide by omega (what the canonical form removes)
+    assert any(G.omega in sp.denom(sp.together(c)).free_symbols for c in cp.poly(cp.residual_gaps[0][1]).values())
 
 
 def test_a_wrong_canonical_factor_fails_its_proof():

@@ -122,7 +122,7 @@ def test_anchored_identity_rejects_wrong_variants():
     lhs, rhs = anchored_identity(cp)
     assert cp.reduce(lhs - rhs) == 0
     assert cp.reduce(lhs + rhs) != 0
-    assert cp.reduce(lhs - rhs.subs(G.alpha, 1 - G.alpha)) != 0
+    assert cp.reduce(lhs - rhs.subs(G.omega, 1 - G.omega)) != 0
 
 
 @pytest.mark.parametrize("cid", ["P1", "P2", "P3", "P4", "P5"])

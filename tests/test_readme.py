@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import json
 import os
 import re
 import shlex
@@ -70,13 +71,65 @@ def test_readme_python_block_runs(fresh):
     assert "contraction_rate" in out  # the last line prints the JSON document
 
 
+def _option(args: list[str], name: str) -> str:
+    return args[args.index(name) + 1]
+
+
+def promised(args: list[str], out: str, cwd: Path) -> None:
+    """What a README line promises beyond printing something (raises AssertionError otherwise)."""
+    if args[0] == "predict":
+        doc = json.loads(out)
+        assert doc["converges"] is True and 0 <= doc["contraction_rate"] < 1
+        if "random" in args[1]:  # a random protocol: the mean's rate and each agent's covariance too
+            assert "mean_rate" in doc and all(a["covariance"] is not None for a in doc["agents"].values())
+    if args[0] == "simulate":
+        doc = json.loads(out)
+        turns = int(_option(args, "--turns"))
+        if "--seed" in args:  # a random protocol: one drawn alternative per round, from that seed
+            assert doc["seed"] == int(_option(args, "--seed")) and len(doc["schedule"]) == turns
+    if args[0] == "check":
+        assert out.startswith(f"{args[1]}: applies"), out[:200]
+    if args[0] == "derive" and "--out" in args:
+        tex = (cwd / _option(args, "--out")).read_text()
+        assert "\\begin{document}" in tex and "\\end{document}" in tex
+    if "--figure-format" in args:
+        fmt = _option(args, "--figure-format")
+        figures = [f for f in cwd.rglob(f"*.{fmt}") if f.is_file()]
+        assert figures, f"no .{fmt} figure written"
+        if fmt == "pdf":
+            assert all(f.read_bytes()[:5] == b"%PDF-" for f in figures)
+
+
 @pytest.mark.parametrize("args", cli_lines(README), ids=lambda a: " ".join(a[:2]))
 def test_readme_cli_line_runs(fresh, args):
-    assert _run([sys.executable, "-m", "proofs_check.cli", *args], fresh).stdout.strip()
+    out = _run([sys.executable, "-m", "proofs_check.cli", *args], fresh).stdout
+    assert out.strip()
+    promised(args, out, fresh)
 
 
-def test_readme_shows_five_cli_lines_and_the_two_commands_are_make_targets():
-    assert len(cli_lines(README)) == 5
+def test_the_promises_check_has_power(tmp_path):
+    """Planted: a schedule one round short, a check that does not apply, a 'PDF' that is a PNG."""
+    sim = {"seed": 1, "schedule": [0] * 19}
+    with pytest.raises(AssertionError):
+        promised(["simulate", "examples/random_group_chat.json", "--turns", "20", "--seed", "1"],
+                 json.dumps(sim), tmp_path)
+    with pytest.raises(AssertionError):
+        promised(["check", "C3", "examples/two_agents.json"], "C3: does not apply (rate)", tmp_path)
+    (tmp_path / "fig.pdf").write_bytes(b"\x89PNG\r\n")
+    with pytest.raises(AssertionError):
+        promised(["experiment", "helper", "--figure-format", "pdf"], "written", tmp_path)
+    with pytest.raises(AssertionError):  # no figure at all
+        promised(["experiment", "helper", "--figure-format", "svg"], "written", tmp_path)
+
+
+def test_readme_shows_the_cli_lines_and_the_two_commands_are_make_targets():
+    shown = [" ".join(args[:2]) for args in cli_lines(README)]
+    assert len(shown) == 10
+    # the capabilities the README promises a line for (issues 23 and 26)
+    for needle in ("check C3", "predict examples/random_group_chat.json", "simulate examples/random_group_chat.json",
+                   "derive --protocol"):
+        assert needle in shown, needle
+    assert any("--figure-format" in args for args in cli_lines(README))
     commands = [line.split("#")[0].strip() for block in fenced(README, "") for line in block.splitlines()
                 if line.startswith("make ")]
     assert commands == ["make verify", "make test"]

@@ -126,8 +126,7 @@ def test_one_order_for_every_format(tmp_path, capsys):
 
 def anchored_defect(lhs, rhs) -> bool:
     """Does P4's formula (``e_A`` the compiler's residual, omega the gallery's weight) fail to reduce to 0?"""
-    from theory import derivations
-    from theory.protocol import chains, gallery
+    from theory.protocol import chains
     from theory.protocol.symbols import gap
     from theory.round_robin import two_agents as ta
 
@@ -135,10 +134,8 @@ def anchored_defect(lhs, rhs) -> bool:
     alg = cp.alg
     for name, value in ta.DEFINITIONS.items():
         alg.definitions.setdefault(name, alg.convert(value))
-    to_gallery = {derivations.omega: gallery.alpha}
     e_A = cp.residual(0).subs(gap("B", "A"), alg.convert(ta.Delta))
-    diff = (alg.convert(lhs.xreplace(to_gallery)).subs(sp.Symbol("e_A", commutative=False), e_A)
-            - alg.convert(rhs.xreplace(to_gallery)))
+    diff = alg.convert(lhs).subs(sp.Symbol("e_A", commutative=False), e_A) - alg.convert(rhs)
     return cp.reduce(diff) != 0
 
 
@@ -174,7 +171,7 @@ def protocol_text_defect(cp, expr, printed: str) -> str | None:
         return f"not Python/SymPy syntax: {printed}"
     names = {n: sp.Symbol(n, commutative=False) for n in NAME.findall(printed) if n not in FUNCTIONS}
     names.update({n: FUNCTIONS[n] for n in NAME.findall(printed) if n in FUNCTIONS})
-    for n in ("alpha", "omega"):  # the protocols' scalar weights
+    for n in ("omega",):  # the protocols' scalar weight (P4's anchoring weight)
         if n in names:
             names[n] = sp.Symbol(n)
     got = parse_expr(printed, local_dict=names, transformations=standard_transformations)

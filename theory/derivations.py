@@ -7,8 +7,8 @@ commutative (scalar) identity. A chain is printed only if every step holds.
 
 :data:`FORMULAS` registers the formulas read off chains (a chain's first and last expression:
 C4, C6, C10, C14, P1-P3, P5), C1's rate and P4's plateau equation with a symbolic anchoring weight
-:data:`ANCHOR` (omega); :func:`chain_of` names the chain each was read off. The protocol chains are
-shown in the document's notation (:func:`_in_notation`).
+:data:`ANCHOR` (omega); :func:`chain_of` names the chain each was read off. The protocol chains P2 and
+P3 are shown from a left-hand side (:func:`_from_left_side`).
 """
 from __future__ import annotations
 
@@ -307,37 +307,28 @@ CHAINS += [
 ]
 
 
-from theory.protocol import chains as protocol_chains  # noqa: E402 - P1-P5 chains start from the protocol compiler's output
+# P1-P5 chains start from the protocol compiler's output
+from theory.protocol import chains as protocol_chains, gallery as protocol_gallery  # noqa: E402
 
-# The document's notation on the protocol chains (theory.protocol.chains builds them from the compiler):
-# P5's messages are m_i (x means examples); P4's anchoring weight is omega (alpha is C12's damping);
+# The protocol chains (theory.protocol.chains builds them from the compiler, in the document's notation):
 # P2 and P3 start from a left-hand side, B's entry z_B^* of the compiler's fixed point, as P1 does.
-ANCHOR = sp.Symbol("omega")  # P4's anchoring weight
-_MESSAGES = {sp.MatrixSymbol(f"x_{n}", *A.w_star.shape): sp.MatrixSymbol(f"m_{n}", *A.w_star.shape) for n in "BC"}
-_WORDS = [("x_B, x_C", "m_B, m_C"), (r"\alpha", r"\omega"), (r"K_B \Delta$", r"K_B \aadDelta$")]
+ANCHOR = protocol_gallery.omega  # P4's anchoring weight (alpha is C12's damping), the gallery's symbol
 z_B = sp.MatrixSymbol("z^*_B", *A.w_star.shape)
 
 
-def _in_notation(chain: Chain) -> Chain:
-    def words(s: str) -> str:
-        for a, b in _WORDS:
-            s = s.replace(a, b)
-        return s
-
-    steps = tuple((e.xreplace(_MESSAGES), words(why)) for e, why in chain.steps)
+def _from_left_side(chain: Chain) -> Chain:
     if chain.claim in ("P2", "P3"):
-        steps = ((z_B, r"$z_B^*$, B's entry of the compiler's fixed point $z^*$"),) + steps
-        return replace(chain, title=words(chain.title), steps=steps,
-                       definitions={**chain.definitions, z_B.name: chain.steps[0][0]})
-    return replace(chain, title=words(chain.title), steps=steps)
+        steps = ((z_B, r"$z_B^*$, B's entry of the compiler's fixed point $z^*$"),) + chain.steps
+        return replace(chain, steps=steps, definitions={**chain.definitions, z_B.name: chain.steps[0][0]})
+    return chain
 
 
-CHAINS += [_in_notation(c) for c in protocol_chains.chains(Chain)]
+CHAINS += [_from_left_side(c) for c in protocol_chains.chains(Chain)]
 
 # The inverses a V1 chain may use, per claim: each factor with the hypothesis (as the claim states it)
 # that makes it invertible. A step that inverts anything else does not hold (:func:`check`).
 _PAIR = "I - M_A M_B invertible (implied by rho(M_A M_B) < 1)"
-_HALF_A = I - sp.Rational(1, 2) * A.M  # P4 at alpha = 1/2: the pivot of the block elimination
+_HALF_A = I - sp.Rational(1, 2) * A.M  # P4 at omega = 1/2: the pivot of the block elimination
 # R1-R4 (random protocols, two alternatives drawn independently with probabilities p_1 and 1 - p_1):
 # the joint state z, each alternative's round map z -> Phi_k z + psi_k, the stationary mean mu.
 p_1 = sp.Symbol("p_1", positive=True)

@@ -33,21 +33,32 @@ AGENTS = [
     {"name": "C", "geometry": [[0.6, -0.2], [-0.2, 0.5]], "target": [-1.0, 0.5], "preconditioner": 1.0},
     {"name": "D", "geometry": [[0.2, 0.0], [0.0, 0.8]], "target": [0.5, -1.0], "preconditioner": 0.9},
 ]
-ALPHA = 0.5  # the anchored example's weight on A's own last message
-# the anchored plateau curve (alpha = 0 is C3)
-ALPHAS = np.linspace(0.05, 0.95, 10)
+OMEGA = 0.5  # the anchored example's weight on A's own last message (P4's omega)
+# the anchored plateau curve (omega = 0 is C3)
+OMEGAS = np.linspace(0.05, 0.95, 10)
 ROUNDS = 60
 
 
-def _weight(w, alpha=ALPHA) -> float:
-    w = sp.sympify(w).subs(G.alpha, alpha)  # our own SymPy weights (never user text)
+def _weight(w, omega=OMEGA) -> float:
+    w = sp.sympify(w).subs(G.omega, omega)  # our own SymPy weights (never user text)
     return float(w)
 
 
-def config_for(e: G.Entry, alpha: float = ALPHA) -> dict:
+def config_for(e: G.Entry, omega: float = OMEGA) -> dict:
     K = len(e.spec.names)
-    rounds = [{lst: {src: _weight(w, alpha) for src, w in row} for lst, row in ph} for ph in e.spec.phases]
+    rounds = [{lst: {src: _weight(w, omega) for src, w in row} for lst, row in ph} for ph in e.spec.phases]
     return {"agents": AGENTS[:K], "initial_message": [0.0, 0.0], "protocol": {"rounds": rounds}}
+
+
+def _mathtext(title: str) -> str:
+    """A gallery title with its symbol (P4's weight, a word in the page's heading) as mathtext."""
+    return re.sub(rf"\b{G.omega.name}\b", lambda _: f"${sp.latex(G.omega)}$", title)
+
+
+def numbers_for(pred: dict) -> dict:
+    """The example numbers a page prints: the rate per round and each agent's plateau (``a2ad predict``)."""
+    return {"contraction_rate": pred["contraction_rate"],
+            "agents": {n: {"residual_norm": a["residual_norm"]} for n, a in pred["agents"].items()}}
 
 
 def figure(e: G.Entry, cfg: dict, path: Path) -> dict:
@@ -64,26 +75,25 @@ def figure(e: G.Entry, cfg: dict, path: Path) -> dict:
         ax.axhline(entry["residual_norm"], color=col, ls="--", lw=1, label=f"{name}: predicted plateau")
     ax.set_xlabel("round")
     ax.set_ylabel(r"$\|m_i - w_i^*\|$")
-    ax.set_title(f"{e.title}\n" + rf"$\rho = {pred['contraction_rate']:.3f}$ per round", fontsize=9)
+    ax.set_title(f"{_mathtext(e.title)}\n" + rf"$\rho = {pred['contraction_rate']:.3f}$ per round", fontsize=9)
     ax.legend(fontsize=7, ncol=2)
-    out = {"contraction_rate": pred["contraction_rate"],
-           "agents": {n: {"residual_norm": a["residual_norm"]} for n, a in pred["agents"].items()}}
+    out = numbers_for(pred)
     if e.key == "anchored":
         ax2 = axes[0][1]
         cp = P.compile_protocol(e.spec, noise=False)
         derived, simulated = [], []
-        for a in ALPHAS:
+        for a in OMEGAS:
             s = config.parse(config_for(e, float(a)))
             env = {ag.name: (ag.M, ag.w_star) for ag in s.agents}
             expr = cp.residual(0).subs(P.gap("B", "A"), P.w_star("B") - P.w_star("A"))
-            derived.append(np.linalg.norm(P.evaluate(cp, expr, env, scalars={"alpha": float(a)})))
+            derived.append(np.linalg.norm(P.evaluate(cp, expr, env, scalars={G.omega.name: float(a)})))
             simulated.append(prediction.simulate_doc(s, 2000)["agents"]["A"]["residual_norms"][-1])
-        ax2.plot(ALPHAS, derived, "-", label=r"derived $e_A$ (compiler, evaluated)")
-        ax2.plot(ALPHAS, simulated, "o", label="simulated, 2000 rounds")
-        ax2.set_xlabel(r"$\alpha$ (A's weight on its own last message)")
+        ax2.plot(OMEGAS, derived, "-", label=r"derived $e_A$ (compiler, evaluated)")
+        ax2.plot(OMEGAS, simulated, "o", label="simulated, 2000 rounds")
+        ax2.set_xlabel(r"$\omega$ (A's weight on its own last message)")
         ax2.set_ylabel(r"A's plateau $\|e_A\|$")
         ax2.legend(fontsize=7)
-        out["alpha_curve"] = {"alpha": ALPHAS.tolist(), "derived": derived, "simulated": simulated}
+        out["omega_curve"] = {"omega": OMEGAS.tolist(), "derived": derived, "simulated": simulated}
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
@@ -125,6 +135,14 @@ def page(e: G.Entry, example: str, doc: dict, numbers: dict) -> str:
 def _plateaus(row: dict) -> str:
     """Each agent's predicted residual norm (its plateau), as the pages print it."""
     return ", ".join(f"{n} {a['residual_norm']:.4f}" for n, a in row["agents"].items())
+
+
+def current_page(e: G.Entry) -> str:
+    """The page :func:`main` writes for ``e`` now, without drawing its figure (tests compare it with the
+    committed page, so a page that no longer says what the compiler derives is caught)."""
+    system = config.parse(config_for(e))
+    return page(e, f"protocol_{e.key}.json", report.derived_theory(P.compile_protocol(e.spec)),
+                numbers_for(prediction.predict(system)))
 
 
 def main() -> list[dict]:

@@ -9,7 +9,6 @@ changes against the deterministic protocol (R1-R3).
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -27,6 +26,16 @@ import numpy as np  # noqa: E402
 from make_gallery import AGENTS  # noqa: E402
 
 from numerics.protocol import config  # noqa: E402
+from numerics.protocol.random_estimates import (  # noqa: E402
+    N_BOOT,
+    ROUNDOFF,
+    Z_BAR,
+    StationaryEstimate,
+    bar,
+    estimate_rates,
+    stationary_estimates,
+    within_bar,
+)
 from numerics.protocol.random_simulate import monte_carlo  # noqa: E402
 from proofs_check.claims.r_random import _raw  # noqa: E402
 from theory.protocol import random_gallery as RG, random_report as RR  # noqa: E402
@@ -34,17 +43,11 @@ from theory.protocol.random_compiler import compile_random  # noqa: E402
 from theory.protocol.random_evaluation import moments, numeric  # noqa: E402
 
 SEED = 2026
-RUNS = 20000  # drawn schedules per protocol (standard errors ~ 0.7 % of the spread)
-ROUNDS = 200  # rounds per run: the slowest gallery rate is below 0.9, so rate^200 < 1e-9
-# Rates from Monte Carlo: coupled runs (same schedules, two initial states) between these rounds. The
-# mean-square rate is carried by rare schedules (an agent that is not overwritten for many rounds has
-# probability ~ 2^-t), which a finite sample misses at large t: short windows keep them visible, at the
-# price of some transient bias; the table reports the estimate as it is.
-RATE_ROUNDS = (4, 12)
-# The mean's decay is read over a later window: past most of the faster modes' transient, early enough
-# that the sample mean of the difference is not sampling noise (whose relative size grows as
-# (mean-square rate / mean rate)^t / sqrt(RUNS)). Both windows bias the estimates by a few per cent.
-MEAN_RATE_ROUNDS = (8, 20)
+RUNS = 20000  # drawn schedules per protocol for the stationary mean and spread
+ROUNDS = 400  # rounds per run: the slowest gallery mean-square rate is below 0.91, and 0.91^400 < 1e-16
+# Rounds drawn for the rates (numerics.protocol.random_estimates: the mean of Phi and of Phi (x) Phi over
+# drawn rounds of the real agents): bootstrap standard errors ~ 3e-4 of the rates at this size.
+RATE_DRAWS = 1_000_000
 
 
 def config_for(e: RG.RandomEntry) -> dict:
@@ -52,27 +55,16 @@ def config_for(e: RG.RandomEntry) -> dict:
     return {"agents": AGENTS[:K], "initial_message": [0.0, 0.0], "protocol": _raw(e.instance)}
 
 
-def mc(system, rp, rounds: int, runs: int, seed: int) -> np.ndarray:
+def gd_arrays(system) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The agents' ``Gamma``, ``H`` and ``b = H w_star``, stacked (K, d, d), (K, d, d), (K, d)."""
     G = np.stack([a.Gamma for a in system.agents])
     H = np.stack([a.geometry.H for a in system.agents])
     b = np.stack([a.geometry.H @ a.w_star for a in system.agents])
-    return monte_carlo(G, H, b, [1] * len(system.agents), rp, rounds, runs, seed)
+    return G, H, b
 
 
-def mc_rates(system) -> tuple[float, float]:
-    """Mean and mean-square rates per round from coupled runs: the difference of two runs with the same
-    schedules is the random product of the Phi_k applied to the initial difference."""
-    rp = system.random
-    rng = np.random.default_rng(SEED)
-    other = dataclasses.replace(rp, initial=rng.standard_normal(rp.initial.shape))
-    t0, t1 = RATE_ROUNDS
-    m0, m1 = MEAN_RATE_ROUNDS
-    diffs = {}
-    for t in sorted({t0, t1, m0, m1}):
-        diffs[t] = (mc(system, other, t, RUNS, SEED) - mc(system, rp, t, RUNS, SEED)).reshape(RUNS, -1)
-    ms = (np.mean(np.sum(diffs[t1] ** 2, axis=1)) / np.mean(np.sum(diffs[t0] ** 2, axis=1))) ** (1 / (2 * (t1 - t0)))
-    mean = (np.linalg.norm(diffs[m1].mean(axis=0)) / np.linalg.norm(diffs[m0].mean(axis=0))) ** (1 / (m1 - m0))
-    return float(mean), float(ms)
+def mc(system, rp, rounds: int, runs: int, seed: int) -> np.ndarray:
+    return monte_carlo(*gd_arrays(system), [1] * len(system.agents), rp, rounds, runs, seed)
 
 
 def page(e: RG.RandomEntry, doc: dict, row: dict) -> str:
@@ -117,38 +109,73 @@ def page(e: RG.RandomEntry, doc: dict, row: dict) -> str:
                 out += [".. math::", "", f"   d_{{{k + 1},{nm}}} = {d['latex']}", ""]
     out += [f".. image:: random_{e.key}.png", f"   :alt: {e.title}: derived stationary mean and spread against "
             "Monte Carlo", "",
-            "With the numbers above: mean-square rate "
-            f"{row['contraction_rate']:.4f} per round (Monte Carlo {row['contraction_rate_mc']:.4f}), mean rate "
-            f"{row['mean_rate']:.4f} (Monte Carlo {row['mean_rate_mc']:.4f}); total spread "
-            f"{row['spread']:.4g} (Monte Carlo {row['spread_mc']:.4g}).", ""]
+            "With the numbers above (Monte Carlo beside each derived value, with its bar: "
+            f"{Z_BAR:g} standard errors plus the bootstrap bias): mean-square rate {row['contraction_rate']:.4f} per "
+            f"round (Monte Carlo {_pm(row, 'contraction_rate')}), mean rate {row['mean_rate']:.4f} "
+            f"(Monte Carlo {_pm(row, 'mean_rate')}); mean plateau {row['plateau']:.4f} (Monte Carlo "
+            f"{_pm(row, 'plateau')}); total spread {_num(row['spread'])} (Monte Carlo {_pm(row, 'spread')}).", ""]
     return "\n".join(out)
 
 
-def figure(e, names, th, z, path: Path, d: int) -> None:
+def _num(x: float) -> str:
+    """A table number: 4 decimals, or ``0`` below the round-off bar (zero spread)."""
+    return "0" if abs(x) < ROUNDOFF else f"{x:.4f}"
+
+
+def _pm(row: dict, key: str) -> str:
+    """``estimate +- bar`` of a table entry."""
+    return f"{_num(row[key + '_mc'])} ± {row[key + '_bar']:.1e}"
+
+
+def figure(e: RG.RandomEntry, names: list, th, st: StationaryEstimate, row: dict, path: Path, d: int) -> None:
+    """Per agent: derived plateau and spread beside Monte Carlo (error bars: the agreement bar); and the
+    two rates beside their Monte Carlo estimates."""
     w = {a["name"]: np.array(a["target"]) for a in AGENTS}
     K = len(names)
-    fig, axes = plt.subplots(1, 2, figsize=(10.0, 3.6))
+    fig, axes = plt.subplots(1, 3, figsize=(13.0, 3.6), gridspec_kw={"width_ratios": [K, K, 2]})
     x = np.arange(K)
     plateau = [np.linalg.norm(th.mean[i * d:(i + 1) * d] - w[n]) for i, n in enumerate(names)]
-    mc_mean = z.mean(axis=0)
-    plateau_mc = [np.linalg.norm(mc_mean[i * d:(i + 1) * d] - w[n]) for i, n in enumerate(names)]
-    axes[0].bar(x - 0.2, plateau, 0.4, label="derived")
-    axes[0].bar(x + 0.2, plateau_mc, 0.4, label=f"Monte Carlo ({RUNS} schedules)")
-    axes[0].set_xticks(x, names)
-    axes[0].set_ylabel(r"$\|\mu_i - w_i^*\|$ (mean plateau)")
-    axes[0].legend(fontsize=7)
     spread = [np.trace(th.covariance[i * d:(i + 1) * d, i * d:(i + 1) * d]) ** 0.5 for i in range(K)]
-    C = np.cov(z, rowvar=False)
-    spread_mc = [np.trace(C[i * d:(i + 1) * d, i * d:(i + 1) * d]) ** 0.5 for i in range(K)]
-    axes[1].bar(x - 0.2, spread, 0.4, label="derived (Stein equation)")
-    axes[1].bar(x + 0.2, spread_mc, 0.4, label="Monte Carlo")
-    axes[1].set_xticks(x, names)
-    axes[1].set_ylabel(r"$\sqrt{\mathrm{tr}\, C_i}$ (stationary spread)")
-    axes[1].legend(fontsize=7)
+    mc_label = f"Monte Carlo ({RUNS} schedules) ± bar"
+    for ax, derived, est, se, ylabel, dlabel in (
+            (axes[0], plateau, st.plateau_i, st.plateau_i_se, r"$\|\mu_i - w_i^*\|$ (mean plateau)", "derived"),
+            (axes[1], spread, st.spread_i, st.spread_i_se, r"$\sqrt{\mathrm{tr}\, C_i}$ (stationary spread)",
+             "derived (Stein equation)")):
+        ax.bar(x - 0.2, derived, 0.4, label=dlabel)
+        ax.bar(x + 0.2, est, 0.4, yerr=[bar(s) for s in se], capsize=3, label=mc_label)
+        ax.set_xticks(x, names)
+        ax.set_ylabel(ylabel)
+        ax.legend(fontsize=7)
+    keys = ("contraction_rate", "mean_rate")
+    xr = np.arange(2)
+    axes[2].bar(xr - 0.2, [row[k] for k in keys], 0.4, label="derived")
+    axes[2].bar(xr + 0.2, [row[k + "_mc"] for k in keys], 0.4, yerr=[row[k + "_bar"] for k in keys], capsize=3,
+                label=f"Monte Carlo ({RATE_DRAWS:.0e} drawn rounds) ± bar")
+    axes[2].set_xticks(xr, ["mean-square", "mean"])
+    axes[2].set_ylabel("rate per round")
+    axes[2].legend(fontsize=7)
     fig.suptitle(e.title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def table_row(system, th, z: np.ndarray) -> tuple[dict, StationaryEstimate]:
+    """Derived values beside their Monte Carlo estimates, standard errors, biases and bars (the JSON row)."""
+    rates = estimate_rates(*gd_arrays(system), [1] * len(system.agents), system.random, RATE_DRAWS, SEED)
+    wst = np.stack([a.w_star for a in system.agents])
+    st = stationary_estimates(z, wst)
+    derived = {"contraction_rate": th.contraction_rate, "mean_rate": th.mean_rate,
+               "plateau": float(np.linalg.norm(th.mean - wst.ravel())), "spread": float(np.trace(th.covariance))}
+    est = {"contraction_rate": (rates.contraction_rate, rates.contraction_rate_se, rates.contraction_rate_bias),
+           "mean_rate": (rates.mean_rate, rates.mean_rate_se, rates.mean_rate_bias),
+           "plateau": (st.plateau, st.plateau_se, 0.0), "spread": (st.spread, st.spread_se, 0.0)}
+    row: dict = {}
+    for key, value in derived.items():
+        m, se, bias = est[key]
+        row |= {key: value, key + "_mc": m, key + "_se": se, key + "_bias": bias, key + "_bar": bar(se, bias),
+                key + "_agrees": within_bar(value, m, se, bias)}
+    return row, st
 
 
 def main() -> None:
@@ -162,35 +189,42 @@ def main() -> None:
         doc = RR.derived_random(compile_random(e.rspec))  # symbolic probabilities where the entry has them
         rc = compile_random(e.instance)
         th = moments(numeric(rc, {a.name: (a.M, a.w_star) for a in system.agents}))
-        z = mc(system, system.random, ROUNDS, RUNS, SEED).reshape(RUNS, -1)
-        mean_mc, ms_mc = mc_rates(system)
-        wst = np.concatenate([a.w_star for a in system.agents])
-        row = {"contraction_rate": th.contraction_rate, "contraction_rate_mc": ms_mc,
-               "mean_rate": th.mean_rate, "mean_rate_mc": mean_mc,
-               "plateau": float(np.linalg.norm(th.mean - wst)),
-               "plateau_mc": float(np.linalg.norm(z.mean(axis=0) - wst)),
-               "spread": float(np.trace(th.covariance)), "spread_mc": float(np.trace(np.cov(z, rowvar=False)))}
+        z = mc(system, system.random, ROUNDS, RUNS, SEED)
+        row, st = table_row(system, th, z)
         rows[e.key] = row
-        figure(e, names, th, z, HERE / f"random_{e.key}.png", d)
+        figure(e, names, th, st, row, HERE / f"random_{e.key}.png", d)
         (HERE / f"random_{e.key}.rst").write_text(page(e, doc, row))
-        print(e.key, {k: round(v, 5) for k, v in row.items()})
-    (HERE / "random_gallery.json").write_text(json.dumps({"schema_version": 1, "runs": RUNS, "rounds": ROUNDS,
-                                                          "seed": SEED, "protocols": rows}, indent=2) + "\n")
+        print(e.key, {k: (round(v, 5) if isinstance(v, float) else v) for k, v in row.items()})
+    bad = [f"{k}.{c}" for k, r in rows.items() for c in ("contraction_rate", "mean_rate", "plateau", "spread")
+           if not r[c + "_agrees"]]
+    (HERE / "random_gallery.json").write_text(json.dumps({
+        "schema_version": 2, "runs": RUNS, "rounds": ROUNDS, "rate_draws": RATE_DRAWS, "bootstrap": N_BOOT,
+        "seed": SEED, "z_bar": Z_BAR, "roundoff": ROUNDOFF,
+        "bar": "z_bar * se + |bias| + roundoff (bias: bootstrap, rates only)", "protocols": rows}, indent=2) + "\n")
     lines = ["Random protocol gallery", "=======================", "",
              "Who speaks next is drawn (independently, or by a Markov chain). Each page gives what the random "
              "compiler derived (R1-R3), a figure of the stationary mean and spread against Monte Carlo over "
              f"{RUNS} drawn schedules of the real agents, and what randomness changes. Rates are per round; the "
              "plateau is the norm of the joint stationary mean minus the targets; the spread is the trace of "
              "the joint stationary covariance (noiseless agents).", "",
+             "Every Monte Carlo value is computed without the derived formulas. Plateau and spread: the "
+             f"messages of {RUNS} independent runs of {ROUNDS} drawn rounds of the GD agents. Rates: the "
+             "round map of each alternative is read off one round of the agents (from the zero state and the "
+             "unit states), and the mean of :math:`\\Phi` and of :math:`\\Phi \\otimes \\Phi` is taken over "
+             f"{RATE_DRAWS:,} drawn rounds (for a chain: transitions, conditionally on the previous "
+             "alternative); the rates are their spectral radii (the square root for the mean square). "
+             f"Each estimate is given ± its bar: {Z_BAR:g} standard errors (sampling; a parametric bootstrap "
+             f"of {N_BOOT} replicates for the rates) plus, for the rates, the bootstrap estimate of the "
+             "bias of a spectral radius of an estimated operator (of the order of a standard error where the "
+             "largest modulus is attained by several eigenvalues, as in the group chat), plus "
+             f"{ROUNDOFF:g} for round-off. Every derived value lies within its bar"
+             + ("." if not bad else f" except {', '.join(bad)}."), "",
              ".. list-table::", "   :header-rows: 1", "",
-             "   * - protocol", "     - mean-square rate (MC)", "     - mean rate (MC)", "     - mean plateau (MC)",
-             "     - spread (MC)"]
+             "   * - protocol", "     - mean-square rate (MC ± bar)", "     - mean rate (MC ± bar)",
+             "     - mean plateau (MC ± bar)", "     - spread (MC ± bar)"]
     for key, r in rows.items():
-        lines += [f"   * - :doc:`random_{key}`",
-                  f"     - {r['contraction_rate']:.4f} ({r['contraction_rate_mc']:.4f})",
-                  f"     - {r['mean_rate']:.4f} ({r['mean_rate_mc']:.4f})",
-                  f"     - {r['plateau']:.4f} ({r['plateau_mc']:.4f})",
-                  f"     - {r['spread']:.3g} ({r['spread_mc']:.3g})"]
+        lines += [f"   * - :doc:`random_{key}`"]
+        lines += [f"     - {_num(r[c])} ({_pm(r, c)})" for c in ("contraction_rate", "mean_rate", "plateau", "spread")]
     lines += ["", ".. toctree::", "   :maxdepth: 1", ""] + [f"   random_{k}" for k in rows]
     (HERE / "random_index.rst").write_text("\n".join(lines) + "\n")
 

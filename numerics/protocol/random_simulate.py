@@ -4,7 +4,9 @@ A schedule is the 0-based index of the alternative run in each round
 (:func:`draw_schedule`); :func:`run_random` runs the agents' own ``respond`` under it with exactly
 the phase semantics of ``rounds`` (:func:`numerics.protocol.simulate.run_protocol`), and
 :func:`monte_carlo` iterates the GD map ``w <- w - Gamma (H w - b)`` over many independent runs at
-once (numpy over runs, a loop over rounds, alternatives and phases only).
+once (numpy over runs, a loop over rounds, alternatives and phases only); :func:`round_maps` reads
+each alternative's affine round map off one round of the same agents (for the Monte Carlo rates of
+:mod:`numerics.protocol.random_estimates`).
 
 Randomness, reproducible from one seed: the schedule's uniforms come first (one per round,
 inverse CDF of the law of that round: ``initial_law`` for the first, row ``P[previous]`` after),
@@ -22,7 +24,7 @@ from numerics.io.errors import InputError
 from numerics.protocol import simulate
 from numerics.protocol.random_spec import RandomProtocol
 
-__all__ = ["draw_schedule", "check_schedule", "run_random", "monte_carlo", "noise_factor"]
+__all__ = ["draw_schedule", "check_schedule", "run_random", "monte_carlo", "round_maps", "noise_factor"]
 
 
 def _pick(cum: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -139,29 +141,69 @@ def monte_carlo(Gamma: np.ndarray, H: np.ndarray, b: np.ndarray, steps: Sequence
     rng = np.random.default_rng(seed)
     K, d = b.shape
     sched = draw_schedule(rp, rounds, rng, runs=n_runs)  # (n_runs, rounds)
-    A = np.eye(d) - Gamma @ H  # (K, d, d)
-    g = (Gamma @ b[..., None])[..., 0]  # (K, d)
+    A, g = _gd_maps(Gamma, H, b)
     L = None if noise is None else np.stack([noise_factor(S) for S in noise])
     z = np.broadcast_to(rp.initial, (n_runs, K, d)).copy()
-    phases = [[(np.array([i for i, _ in ph]), _dense_rows(ph, K)) for ph in alt.phases] for alt in rp.alternatives]
+    phases = _batched_phases(rp)
     for t in range(rounds):
         for k, alt_phases in enumerate(phases):
             runs = np.flatnonzero(sched[:, t] == k)
             if runs.size == 0 or not alt_phases:
                 continue
-            zk = z[runs]
-            for speakers, Wrows in alt_phases:
-                heard = np.einsum("sj,rjd->rsd", Wrows, zk)  # (runs, speakers, d), the start-of-phase messages
-                for s, i in enumerate(speakers):
-                    w = heard[:, s]
-                    for _ in range(int(steps[i])):
-                        w = w @ A[i].T + g[i]
-                    heard[:, s] = w
-                if L is not None:
-                    heard = heard + np.einsum("sab,rsb->rsa", L[speakers], rng.standard_normal(heard.shape))
-                zk[:, speakers] = heard
-            z[runs] = zk
+            z[runs] = _run_alternative(z[runs], alt_phases, A, g, steps, L, rng)
     return z
+
+
+def round_maps(Gamma: np.ndarray, H: np.ndarray, b: np.ndarray, steps: Sequence[int],
+               rp: RandomProtocol) -> tuple[np.ndarray, np.ndarray]:
+    """Each alternative's round map ``m -> Phi_k m + psi_k`` read off one round of the real GD agents.
+
+    The agents of :func:`monte_carlo` (noiseless) run one round of alternative k from the zero state
+    (``psi_k``, the image of 0) and from each unit state ``e_j`` (``Phi_k e_j = image - psi_k``), all
+    ``K d + 1`` probes of all alternatives as one batch. A round is affine in the joint state because
+    every answer is ``steps[i]`` affine GD steps from an affine combination of messages, so the probes
+    determine it. Returns ``Phi`` (n_alt, K d, K d) and ``psi`` (n_alt, K d) in row-major order of
+    (agent, coordinate).
+    """
+    K, d = b.shape
+    n = K * d
+    A, g = _gd_maps(Gamma, H, b)
+    probes = np.concatenate([np.zeros((1, n)), np.eye(n)]).reshape(n + 1, K, d)
+    Phi = np.empty((rp.n_alt, n, n))
+    psi = np.empty((rp.n_alt, n))
+    for k, alt_phases in enumerate(_batched_phases(rp)):
+        out = _run_alternative(probes.copy(), alt_phases, A, g, steps, None, None).reshape(n + 1, n)
+        psi[k] = out[0]
+        Phi[k] = (out[1:] - out[0]).T  # column j: the image of e_j minus the image of 0
+    return Phi, psi
+
+
+def _gd_maps(Gamma: np.ndarray, H: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One GD step ``w <- w - Gamma (H w - b) = A w + g``: ``A = I - Gamma H`` (K, d, d), ``g = Gamma b`` (K, d)."""
+    d = b.shape[-1]
+    return np.eye(d) - Gamma @ H, (Gamma @ b[..., None])[..., 0]
+
+
+def _batched_phases(rp: RandomProtocol) -> list:
+    """Per alternative, per phase: the speakers' indices and their dense listening rows."""
+    return [[(np.array([i for i, _ in ph]), _dense_rows(ph, rp.K)) for ph in alt.phases] for alt in rp.alternatives]
+
+
+def _run_alternative(zk: np.ndarray, alt_phases: list, A: np.ndarray, g: np.ndarray, steps: Sequence[int],
+                     L: np.ndarray | None, rng: np.random.Generator | None) -> np.ndarray:
+    """One round of one alternative on a batch of joint states ``zk`` (runs, K, d), updated in place and
+    returned: per phase every speaker hears the start-of-phase messages and takes its GD steps."""
+    for speakers, Wrows in alt_phases:
+        heard = np.einsum("sj,rjd->rsd", Wrows, zk)  # (runs, speakers, d), the start-of-phase messages
+        for s, i in enumerate(speakers):
+            w = heard[:, s]
+            for _ in range(int(steps[i])):
+                w = w @ A[i].T + g[i]
+            heard[:, s] = w
+        if L is not None and rng is not None:
+            heard = heard + np.einsum("sab,rsb->rsa", L[speakers], rng.standard_normal(heard.shape))
+        zk[:, speakers] = heard
+    return zk
 
 
 def _dense_rows(phase, K: int) -> np.ndarray:

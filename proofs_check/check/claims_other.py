@@ -569,38 +569,38 @@ P3 = Proposition("P3", "protocol", {"schedule": Piece(lambda i: always("phases A
     "same_rate": Piece(_p3_equal, needs=("schedule",)), "same_fixed_point": Piece(_p3_fixed)})
 
 
-def _p4_alpha(inst):
-    return inst.get("alpha", lambda: _shape(inst, 2, [{0: {0: None, 1: None}}, {1: {0: 1.0}}],
-                                            "the anchored pair (A hears alpha A + (1 - alpha) B; B hears A)"))
+def _p4_omega(inst):
+    return inst.get("omega", lambda: _shape(inst, 2, [{0: {0: None, 1: None}}, {1: {0: 1.0}}],
+                                            "the anchored pair (A hears omega A + (1 - omega) B; B hears A)"))
 
 
 def _p4_range(inst):
-    a, b = _p4_alpha(inst)
-    return Outcome(0 <= a <= 1 and abs(a + b - 1) <= 1e-12, f"alpha = {a:g}, weight on B = {b:g}")
+    a, b = _p4_omega(inst)
+    return Outcome(0 <= a <= 1 and abs(a + b - 1) <= 1e-12, f"omega = {a:g}, weight on B = {b:g}")
 
 
 def _p4_matrix(inst):
-    a, _ = _p4_alpha(inst)
+    a, _ = _p4_omega(inst)
     P = pair_of(inst)
     return np.eye(P.d) - a * P.M_A - (1 - a) * P.J_u
 
 
 def _p4_inv(inst):
-    return invertible("I - alpha M_A - (1 - alpha) M_A M_B", _p4_matrix(inst))
+    return invertible("I - omega M_A - (1 - omega) M_A M_B", _p4_matrix(inst))
 
 
 def _p4_plateau(inst):
-    a, _ = _p4_alpha(inst)
+    a, _ = _p4_omega(inst)
     P = pair_of(inst)
     _, z = _engine_fixed(inst)
     if z is None:
         return Outcome(False, "no fixed point from the engine")
     e_A = z[0] - P.w_A
-    return close("(I - alpha M_A - (1 - alpha) M_A M_B) e_A vs (1 - alpha) M_A K_B Delta",
+    return close("(I - omega M_A - (1 - omega) M_A M_B) e_A vs (1 - omega) M_A K_B Delta",
                  _p4_matrix(inst) @ e_A, (1 - a) * P.M_A @ P.K_B @ P.Delta)
 
 
-P4 = Proposition("P4", "protocol", {"alpha_range": Piece(_p4_range), "invertible": Piece(_p4_inv),
+P4 = Proposition("P4", "protocol", {"omega_range": Piece(_p4_range), "invertible": Piece(_p4_inv),
                                     "rate": Piece(_p1_rate)}, {
     "plateau": Piece(_p4_plateau)})
 

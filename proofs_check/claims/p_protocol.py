@@ -166,10 +166,10 @@ def p1_v4(profile: Profile) -> Outcome:
                                         f"fixed points vs the protocol simulator at {CONVERGED_ROUNDS}+ rounds")
 
 
-def gallery_system(e: G.Entry, rng, d: int, alpha: float | None = None, rho_max: float = 0.9) -> System:
-    """Random GD agents under a gallery protocol (symbol ``alpha`` replaced by a number)."""
+def gallery_system(e: G.Entry, rng, d: int, omega: float | None = None, rho_max: float = 0.9) -> System:
+    """Random GD agents under a gallery protocol (P4's symbol ``omega`` replaced by a number)."""
     names = list(e.spec.names)
-    rounds = [{lst: {src: float(w.subs(G.alpha, alpha) if getattr(w, "free_symbols", None) else w) for src, w in row}
+    rounds = [{lst: {src: float(w.subs(G.omega, omega) if getattr(w, "free_symbols", None) else w) for src, w in row}
                for lst, row in phase} for phase in e.spec.phases]
     for _ in range(500):
         ag = protocol_random.agents(rng, names, d, max_steps=1)
@@ -303,23 +303,23 @@ def p4_v1(profile: Profile) -> Outcome:
     cp = gallery_compiled("anchored")
     lhs, rhs = anchored_identity(cp)
     zero = P.compile_protocol(P.spec(["A", "B"], [{"A": {"A": 0, "B": 1}}, {"B": {"A": 1}}]))
-    one_l, one_r = (x.subs(G.alpha, 1) for x in (lhs, rhs))
-    checks = [("(I - alpha M_A - (1 - alpha) M_A M_B) e_A = (1 - alpha) M_A K_B Delta", cp.reduce(lhs - rhs) == 0),
-              ("alpha = 0: e_A = C3's G_A Delta",
+    one_l, one_r = (x.subs(G.omega, 1) for x in (lhs, rhs))
+    checks = [("(I - omega M_A - (1 - omega) M_A M_B) e_A = (1 - omega) M_A K_B Delta", cp.reduce(lhs - rhs) == 0),
+              ("omega = 0: e_A = C3's G_A Delta",
                _equal(zero, zero.residual(0).subs(P.gap("B", "A"), zero.alg.convert(ta.Delta)), ta.e_A,
                       model.I - ta.J_A)),
-              ("alpha = 1: K_A e_A = 0 (so e_A = 0 when K_A is invertible)",
-               P.normal(one_r) == 0 and P.normal(one_l - (1 - P.M("A")) * cp.residual(0).subs(G.alpha, 1)) == 0)]
-    return _outcome(checks, "anchored agent, symbolic alpha")
+              ("omega = 1: K_A e_A = 0 (so e_A = 0 when K_A is invertible)",
+               P.normal(one_r) == 0 and P.normal(one_l - (1 - P.M("A")) * cp.residual(0).subs(G.omega, 1)) == 0)]
+    return _outcome(checks, "anchored agent, symbolic omega")
 
 
 def p4_v4(profile: Profile) -> Outcome:
     rng = np.random.default_rng(profile.seed + 104)
     errors = []
-    for alpha in (0.0, 0.3, 0.6, 0.9):
+    for omega in (0.0, 0.3, 0.6, 0.9):
         for _ in range(max(2, profile.instances // 32)):
             d = int(rng.integers(1, 6))
-            s = pair_system(rng, d, [{"A": {"A": alpha, "B": 1 - alpha}}, {"B": {"A": 1.0}}])
+            s = pair_system(rng, d, [{"A": {"A": omega, "B": 1 - omega}}, {"B": {"A": 1.0}}])
             M, c, W, mask = protocol_eval.system_arrays(s)
             Phi, _ = protocol_eval.round_map(M, c, W, mask)
             if protocol_eval.rate(Phi, protocol_eval.live_agents(W, mask), d) > 0.9:
@@ -328,11 +328,11 @@ def p4_v4(profile: Profile) -> Outcome:
             # P4's stated equation solved directly (not the protocol code):
             # (I - a M_A - (1-a) M_A M_B) e_A = (1-a) M_A K_B Delta
             MA, MB = M[0], M[1]
-            F = np.eye(d) - alpha * MA - (1 - alpha) * MA @ MB
-            e = np.linalg.solve(F, (1 - alpha) * MA @ (np.eye(d) - MB) @ (s.agents[1].w_star - s.agents[0].w_star))
+            F = np.eye(d) - omega * MA - (1 - omega) * MA @ MB
+            e = np.linalg.solve(F, (1 - omega) * MA @ (np.eye(d) - MB) @ (s.agents[1].w_star - s.agents[0].w_star))
             errors.append(np.linalg.norm(e - e_sim) / max(float(np.linalg.norm(e_sim)), 1e-300)
                           if np.linalg.norm(e_sim) > 1e-12 else np.linalg.norm(e - e_sim))
-    return worst(errors, FLOAT_REL_TOL, "simulated anchored plateau vs P4's equation, alpha in {0, 0.3, 0.6, 0.9}")
+    return worst(errors, FLOAT_REL_TOL, "simulated anchored plateau vs P4's equation, omega in {0, 0.3, 0.6, 0.9}")
 
 
 def p5_v1(profile: Profile) -> Outcome:
@@ -370,7 +370,7 @@ CLAIMS = [
                                                                   chains=("P2",))}),
     Claim("P3", "Repeated speaker: schedule A, A, B", ("I - M_A^2 M_B invertible",), cite("P3"), "equal",
           {"V1": p3_v1, "V4": p3_v4, "VS": derive_method({"P3": GALLERY["P3"]}, chains=("P3",))}),
-    Claim("P4", "Anchored agent", ("I - alpha M_A - (1 - alpha) M_A M_B invertible",), cite("P4"), "equal",
+    Claim("P4", "Anchored agent", ("I - omega M_A - (1 - omega) M_A M_B invertible",), cite("P4"), "equal",
           {"V1": p4_v1, "V4": p4_v4, "VS": derive_method({"P4": GALLERY["P4"]}, chains=("P4",))}),
     Claim("P5", "Averaging debate of three agents", ("I - Phi invertible",), cite("P5"), "equal",
           {"V1": p5_v1, "V4": p5_v4, "VS": derive_method({"P5": GALLERY["P5"]}, chains=("P5",))}),

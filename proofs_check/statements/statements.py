@@ -326,7 +326,7 @@ STATEMENTS: dict[str, Statement] = {
     "P4": claim([
         ("plateau", r"If A reads $\omega m_A + (1 - \omega) m_B$, then $(I - \omega M_A - (1 - \omega) M_A M_B)"
                     r"\, e_A = (1 - \omega) M_A K_B \aadDelta$; $\omega = 0$ gives C3.")],
-        [("alpha_range", r"$\omega \in [0, 1]$" + SUFF), ("invertible", r"$I - \omega M_A - (1 - \omega) M_A "
+        [("omega_range", r"$\omega \in [0, 1]$" + SUFF), ("invertible", r"$I - \omega M_A - (1 - \omega) M_A "
                                                                          r"M_B$ invertible"),
          ("rate", r"$\rho(\Phi) < 1$ for the fixed point")]),
     "P5": claim([

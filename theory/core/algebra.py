@@ -16,7 +16,7 @@ two sides are structurally equal before any rewriting is flagged ``trivial``.
 
 Representation: an element is a *word polynomial* ``{word: coefficient}``, a word being a tuple
 of noncommutative letters (SymPy symbols) and its coefficient commutative (a Python ``Fraction``
-while computing, much faster than SymPy Rationals, or a SymPy expression such as ``1 - alpha``).
+while computing, much faster than SymPy Rationals, or a SymPy expression such as ``1 - omega``).
 Terms are collected by word, so a symbolic weight keeps one term per word and the inverse rules
 terminate, and the rules rewrite words directly (``subs`` on large noncommutative sums is slow).
 SymPy expressions are the interface (:func:`to_poly`, :func:`from_poly`).
@@ -173,7 +173,7 @@ P_ONE = {(): Fraction(1)}  # the unit (the identity matrix)
 def normal(expr) -> sp.Expr:
     """Expand and collect terms by word, cancelling each (commutative) coefficient.
 
-    ``expand`` alone keeps ``M Q`` and ``M Q / alpha`` apart; rewriting needs one term per word.
+    ``expand`` alone keeps ``M Q`` and ``M Q / omega`` apart; rewriting needs one term per word.
     """
     return from_poly(to_poly(expr))
 

@@ -12,7 +12,7 @@ import sympy as sp
 from theory.core.model import I, definitions
 from theory.protocol import gallery as G
 from theory.protocol.compiler import compile_protocol
-from theory.protocol.description import round_robin, spec
+from theory.protocol.description import round_robin
 from theory.protocol.printing import to_matrix_expr
 from theory.protocol.result import Compiled
 from theory.protocol.symbols import M, gap, w_star
@@ -30,12 +30,12 @@ def compiled_round_robin(K: int) -> Compiled:
     return compile_protocol(round_robin([str(k + 1) for k in range(K)]), noise=False)
 
 
-def anchored_identity(cp: Compiled, alpha=G.alpha):
-    """P4: ``(I - alpha M_A - (1 - alpha) M_A M_B) e_A`` and ``(1 - alpha) M_A K_B Delta`` (nc symbols)."""
+def anchored_identity(cp: Compiled, omega=G.omega):
+    """P4: ``(I - omega M_A - (1 - omega) M_A M_B) e_A`` and ``(1 - omega) M_A K_B Delta`` (nc symbols)."""
     MA, MB = M("A"), M("B")
     Delta = gap("B", "A")
-    lhs = (1 - alpha * MA - (1 - alpha) * MA * MB) * cp.residual(0)
-    rhs = (1 - alpha) * MA * (1 - MB) * Delta
+    lhs = (1 - omega * MA - (1 - omega) * MA * MB) * cp.residual(0)
+    rhs = (1 - omega) * MA * (1 - MB) * Delta
     return lhs, rhs
 
 
@@ -44,8 +44,9 @@ def chains(Chain) -> list:
     D = ta.DEFINITIONS
     rr3 = compiled_round_robin(3)
     z3 = sp.MatrixSymbol("z^*_3", A.w_star.shape[0], 1)
-    xB, xC = (sp.Symbol(f"x_{n}", commutative=False) for n in "BC")
-    vB, vC = (sp.MatrixSymbol(f"x_{n}", A.w_star.shape[0], 1) for n in "BC")
+    # the messages are m_i, as in P5's statement (x means examples)
+    mB, mC = (sp.Symbol(f"m_{n}", commutative=False) for n in "BC")
+    vB, vC = (sp.MatrixSymbol(f"m_{n}", A.w_star.shape[0], 1) for n in "BC")
     sim, rep, deb = compiled("simultaneous"), compiled("repeated"), compiled("debate")
     A2 = sp.MatPow(A.M, 2)
     v_star_2 = sp.Inverse(I - B.M * A2) * (B.M * (I - A2) * A.w_star + B.c)
@@ -63,25 +64,26 @@ def chains(Chain) -> list:
             (v_star_2, r"C2 with $M_A \to M_A^2$ and $K_A \to I - M_A^2$ (C7 with $s_A = 2$)"),
         ), D),
         Chain("P5", "Averaging debate: the row of A in the derived round map", (
-            (to_matrix_expr(deb, deb.Phi[0][1] * xB + deb.Phi[0][2] * xC + deb.r[0]),
-             r"block row $A$ of the compiled round map applied to the messages $x_B, x_C$"),
+            (to_matrix_expr(deb, deb.Phi[0][1] * mB + deb.Phi[0][2] * mC + deb.r[0]),
+             r"block row $A$ of the compiled round map applied to the messages $m_B, m_C$"),
             (A.M * (sp.Rational(1, 2) * (vB + vC)) + A.K * A.w_star, "A answers the mean of the messages of B and C"),
         ), D),
     ]
-    # the chain is shown at alpha = 1/2 (as before theory.core.algebra collected terms by word, which
-    # symbolic alpha needed); the symbolic-alpha identity is proved by P4's V1 method.
+    # the chain is shown at omega = 1/2 (as before theory.core.algebra collected terms by word, which
+    # symbolic omega needed); the symbolic-omega identity is proved by P4's V1 method.
     anc = compiled_anchored(sp.Rational(1, 2))
     e_A = sp.MatrixSymbol("e_A", A.w_star.shape[0], 1)
     half = sp.Rational(1, 2)
     derived_e_A = to_matrix_expr(anc, anc.residual(0).subs(gap("B", "A"), w_star("B") - w_star("A")))
-    out.append(Chain("P4", r"Anchored agent: the plateau equation of A at $\alpha = 1/2$", (
+    out.append(Chain("P4", r"Anchored agent: the plateau equation of A at $\omega = 1/2$", (
         ((I - half * A.M - half * A.M * B.M) * e_A,
-         r"$(I - \alpha M_A - (1 - \alpha) M_A M_B)\, e_A$ with $e_A$ the compiler's residual"),
-        (half * A.M * B.K * ta.Delta, r"equals $(1 - \alpha) M_A K_B \Delta$"),
+         r"$(I - \omega M_A - (1 - \omega) M_A M_B)\, e_A$ with $e_A$ the compiler's residual"),
+        (half * A.M * B.K * ta.Delta, r"equals $(1 - \omega) M_A K_B \aadDelta$"),
     ), {**D, **definitions(A, B), "e_A": derived_e_A}))
     return out
 
 
 @lru_cache(maxsize=None)
-def compiled_anchored(alpha) -> Compiled:
-    return compile_protocol(spec(["A", "B"], [{"A": {"A": alpha, "B": 1 - alpha}}, {"B": {"A": 1}}]), noise=False)
+def compiled_anchored(omega) -> Compiled:
+    """P4's protocol compiled at the anchoring weight ``omega`` (a number or a symbol)."""
+    return compile_protocol(G.anchored(omega), noise=False)

@@ -19,7 +19,7 @@ dimension. From the phases alone (:mod:`theory.protocol.description`) the compil
    (:mod:`theory.protocol.noise`).
 
 Every derived object is checked by :func:`verify` (method V1, :mod:`theory.protocol.checks`).
-Weights may be numbers or SymPy symbols (e.g. an anchoring weight ``alpha``). This module is the
+Weights may be numbers or SymPy symbols (e.g. P4's anchoring weight ``omega``). This module is the
 entry point: :func:`compile_protocol`, and the names the rest of the package uses, re-exported
 from the module that owns each.
 """

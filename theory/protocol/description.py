@@ -2,8 +2,8 @@
 
 A protocol is a list of agent names and a list of phases; in phase p each listener i in ``S_p``
 replaces its message by its turn applied to ``sum_j W_ij m_j`` (the messages as they stand at the
-start of the phase). Weights are exact SymPy numbers or SymPy expressions (an anchoring weight
-``alpha``).
+start of the phase). Weights are exact SymPy numbers or SymPy expressions (P4's anchoring weight
+``omega``).
 """
 from __future__ import annotations
 

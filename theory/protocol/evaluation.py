@@ -13,7 +13,7 @@ def evaluate(cp: Compiled, expr: sp.Expr, agents: dict, extra: dict | None = Non
 
     ``agents`` maps each agent name to ``(M_i, w_i*)`` (d x d, d); ``extra`` maps other
     noncommutative symbol names (``S_A``, ``P_B``) to arrays; ``scalars`` maps weight
-    symbols (``alpha``) to numbers. Named letters take their definitions' values and formal
+    symbols (P4's ``omega``) to numbers. Named letters take their definitions' values and formal
     inverses are inverted numerically, in order of creation.
     """
     import numpy as np  # theory/ needs numpy only here: imported when a derived object is evaluated
