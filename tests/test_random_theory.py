@@ -374,12 +374,11 @@ def test_markov_second_moment_equations_hold_at_the_numeric_solve():
 
 def test_named_markov_latex_compiles_with_no_overfull_box(tmp_path, named):
     import re
-    import shutil
     import subprocess
 
+    from test_latex import need_pdflatex
     from theory.protocol import random_report as RR
-    if shutil.which("pdflatex") is None:
-        pytest.fail("pdflatex is needed to check the LaTeX (install texlive)")
+    need_pdflatex()
     doc = RR.derived_random(named)
     assert doc["definitions"] and "Named blocks" in RR.as_latex(doc)
     (tmp_path / "doc.tex").write_text(RR.as_latex(doc))
