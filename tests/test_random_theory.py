@@ -316,6 +316,7 @@ CHAIN_SEEDS = (6, 7, 8, 11, 18)
 
 
 def test_small_random_markov_chains_get_a_proved_closed_form_mean():
+    from theory.protocol.random_evaluation import stein_residual
     paths = set()
     for seed in CHAIN_SEEDS:
         rs = _random_chain(seed)
@@ -325,6 +326,7 @@ def test_small_random_markov_chains_get_a_proved_closed_form_mean():
         paths.add("named" if rc.named is not None else "expanded")
         ag = _agents(np.random.default_rng(seed), rs.names)
         assert np.allclose(derived_mean(rc, ag), moments(numeric(rc, ag)).mean, atol=FLOAT_TOL), seed
+        assert stein_residual(rc, ag) < FLOAT_TOL, seed  # the displayed Q_l equations at the numeric solve
     assert paths == {"named", "expanded"}
 
 
