@@ -78,6 +78,11 @@ def page(e: RG.RandomEntry, doc: dict, row: dict) -> str:
            "Mean and mean-square rates per round, and the generalised Stein equation of the covariance:", "",
            ".. math::", "", "   " + doc["mean_square_condition"]["latex"], "",
            ".. math::", "", "   " + doc["stein_equation"]["latex"], ""]
+    if doc.get("definitions"):
+        out += ["Named blocks of the elimination (Schur complements of the first-moment system reduced to the "
+                "messages written in each alternative; ``2B``: the message B writes in alternative 2):", ""]
+        for df in doc["definitions"]:
+            out += [".. math::", "", f"   {df['name']} = {df['latex']}", ""]
     if doc["inverses"]:
         out += ["Pivots of the block elimination:", ""]
         for inv in doc["inverses"]:
@@ -90,6 +95,12 @@ def page(e: RG.RandomEntry, doc: dict, row: dict) -> str:
         out += ["The stationary mean is given by the conditional first-moment equations "
                 r":math:`q_l = \sum_j P_{jl} (\Phi_j q_j + \pi_j \psi_j)`, :math:`\mu = \sum_l q_l` "
                 "(" + "; ".join(doc["notes"]) + ").", ""]
+    if doc["law"] == "markov":
+        out += ["The conditional first moments were reduced exactly to the messages written in each alternative "
+                "(an agent that does not write keeps its message, a scalar block), then solved by block "
+                "elimination; the conditional second-moment equations :math:`Q_l` (``--format json``, key "
+                "``second_moment``) are each re-derived from the alternatives' phases, the expectation taken "
+                "term by term, and checked to equal the displayed ones (V1).", ""]
     out += ["How the alternatives move the mean (the first three shown; zero for every alternative iff the "
             "spread is zero, R2):", ""]
     for k, a in enumerate(doc["alternatives"][:3]):

@@ -300,8 +300,10 @@ def r1_v1(profile: Profile) -> Outcome:
                    mean_op == sp.Rational(-3, 20)))
     checks.append(("... and second-moment operator 1 - q + q M_A^2 = 269/200 > 1 (mean converges, mean square "
                    "diverges)", ms_op == sp.Rational(269, 200)))
-    return _outcome(checks, "gallery: round maps, (conditional) first moments, residuals in the gaps, centred "
-                            "Stein equation; exact instance where only the mean converges")
+    return _outcome(checks, "gallery: round maps, (conditional) first moments (Markov: reduced to the written "
+                            "messages), residuals in the gaps, centred Stein equation, Markov conditional "
+                            "second-moment equations re-derived from the phases; exact instance where only the "
+                            "mean converges")
 
 
 def r1_v4(profile: Profile) -> Outcome:

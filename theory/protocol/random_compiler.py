@@ -9,7 +9,10 @@ From a :class:`~theory.protocol.random_description.RandomSpec` the compiler
    solved by the block elimination of the deterministic compiler (formal inverses in the free
    algebra, :func:`theory.protocol.fixed_point.eliminate`); for a Markov chain the conditional first
    moments ``q_l = E[z 1{next alternative = l}]``, ``q_l = sum_j P[j,l] (Phi_j q_j + pi_j psi_j)``, and
-   ``mu = sum_l q_l`` (Costa, Fragoso and Marques 2005, ch. 3);
+   ``mu = sum_l q_l`` (Costa, Fragoso and Marques 2005, ch. 3), reduced exactly by the scalar blocks
+   to the messages written in each alternative (:mod:`theory.protocol.random_markov`), then expanded
+   when an elimination order settles it, else solved with named Schur blocks (each defined and
+   displayed); past ``random_markov.MAX_UNKNOWNS`` written messages left to their equations;
 3. each agent's mean residual ``mu_i - w_i*`` in the gaps ``w_j* - w_i*``;
 4. the second moment as a generalised Stein equation: independent draws, for the covariance ``C``,
    ``C = sum_k p_k (Phi_k C Phi_k^T + d_k d_k^T + N_k)`` with ``d_k = Phi_k mu + psi_k - mu`` (how far
@@ -31,6 +34,7 @@ from typing import Any
 import sympy as sp
 
 from theory.core.algebra import P_ONE, FreeAlgebra, TooLarge, letter, padd, pmul, pscale
+from theory.protocol import random_markov
 from theory.protocol.description import Spec
 from theory.protocol.fixed_point import EXPANDED_MAX_WORDS, eliminate
 from theory.protocol.noise import noise_poly
@@ -71,13 +75,14 @@ class RandomCompiled:
     mean_offset: list  # E[psi] (K), Markov: sum_j P[j,l] pi_j psi_j (nK)
     live: tuple
     mean: Any  # list: mu_i per agent (None: too large to expand)
-    cond_mean: Any  # list or None; Markov: per alternative l, K blocks q_l
+    cond_mean: Any  # list or None (also with named blocks); Markov: per alternative l, K blocks q_l
     residual_self: list
     residual_gaps: list
     deviation: list  # per alternative: K blocks d_k = Phi_k mu + psi_k - mu (mu letters)
     second_moment: dict  # independent: (a, b) -> rhs of C = ...; Markov: (l, a, b) -> rhs of Q_l = ...
     seconds: float = 0.0
     notes: list = field(default_factory=list)
+    named: Any = None  # Markov mean derived with named Schur blocks: the random_markov.MarkovMean
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -109,7 +114,7 @@ def compile_random(rs: RandomSpec, derive_mean: bool = True) -> RandomCompiled:
     law = stationary_law(rs)
     alg = FreeAlgebra(max_words=EXPANDED_MAX_WORDS)  # replaced by the solving algebra when the mean is derived
     notes: list = []
-    mean = cond = None
+    mean = cond = named = parts = None
     if not rs.is_markov:
         Ebar = _scaled_sum(Phi, law)
         ebar = [padd(*[pscale(v[a], p) for v, p in zip(psi, law) if v[a]]) for a in range(K)]
@@ -130,27 +135,63 @@ def compile_random(rs: RandomSpec, derive_mean: bool = True) -> RandomCompiled:
                for l in range(n) for a in range(K)]
         R = live(big)
         mean_map, mean_offset = big, rhs
-        sol = _solve(big, rhs) if derive_mean else None
-        if sol is None and derive_mean:
-            notes.append("the conditional first moments: no elimination order gave a form that reduces to 0 "
-                         f"(or they exceed {EXPANDED_MAX_WORDS} words): given by their equations")
-        elif sol is not None:
-            alg, q = sol
-            cond = [[q[l * K + a] for a in range(K)] for l in range(n)]
-            mean = [alg.reduce_poly(padd(*[cond[l][a] for l in range(n)])) for a in range(K)]
-    res_self, res_gaps = [], []
-    if mean is not None:
-        for i in range(K):
-            D, G = split_gaps(alg.reduce_poly(gap_poly(mean[i], rs.names, i)), rs.names, i)
-            res_self.append(D)
-            res_gaps.append(G)
+        if derive_mean:
+            try:
+                alg, cond, mean, named, parts = _markov_mean(rs, Phi, big, rhs)
+                if named is not None:
+                    notes.append("the conditional first moments are solved through the messages written in each "
+                                 "alternative (unknown 2B: the message B writes in alternative 2) by block "
+                                 "elimination with named Schur blocks U, each defined above")
+            except (TooLarge, ValueError) as exc:  # a pivot or I - S singular in the free algebra, or too large
+                notes.append(f"the conditional first moments: given by their equations ({exc})")
+    res_self: list = []
+    res_gaps: list = []
+    if parts is not None:
+        res_self, res_gaps = parts
+    elif mean is not None:
+        res_self, res_gaps = _residuals(alg, mean, rs.names)
     mu = [letter(mean_letter(x)) for x in rs.names]
     deviation = [[padd(*[pmul(Phi[k][a][b], mu[b]) for b in range(K) if Phi[k][a][b]], psi[k][a], mu[a],
                        signs=[1] * sum(1 for b in range(K) if Phi[k][a][b]) + [1, -1]) for a in range(K)]
                  for k in range(n)]
     second = second_moment_equations(rs, Phi, psi, noise, law, deviation)
     return RandomCompiled(rs, alg, Phi, psi, noise, law, mean_map, mean_offset, R, mean, cond, res_self, res_gaps,
-                          deviation, second, time.perf_counter() - t0, notes)
+                          deviation, second, time.perf_counter() - t0, notes, named)
+
+
+def _residuals(alg: FreeAlgebra, mean: list, names) -> tuple[list, list]:
+    """Each agent's mean residual ``mu_i - w_i*`` in the gaps: ``(res_self, res_gaps)``."""
+    res_self, res_gaps = [], []
+    for i in range(len(names)):
+        D, G = split_gaps(alg.reduce_poly(gap_poly(mean[i], names, i)), names, i)
+        res_self.append(D)
+        res_gaps.append(G)
+    return res_self, res_gaps
+
+
+def _markov_mean(rs: RandomSpec, Phi: list, big: list, rhs: list):
+    """The conditional first moments ``(alg, cond, mean, named, (res_self, res_gaps) or None)``: the system
+    reduced to the written messages by the exact scalar blocks (:mod:`theory.protocol.random_markov`), by
+    expanded elimination, else with named Schur blocks (``named`` set); TooLarge past
+    ``random_markov.MAX_UNKNOWNS`` written messages."""
+    K, n = rs.K, rs.n
+    mm = random_markov.reduce_system(Phi, rs.P, big)
+    if len(mm.writers) > random_markov.MAX_UNKNOWNS:
+        raise TooLarge(f"{len(mm.writers)} written messages to solve for (limit {random_markov.MAX_UNKNOWNS})")
+    sol = _solve(*random_markov.reduced(mm, rhs), orders=MARKOV_ORDERS)
+    if sol is not None:
+        alg, y = sol
+        alg.max_words = random_markov.NAMED_MAX_WORDS  # the q_l, their sums and the residuals: past it, named
+        try:
+            q = [alg.reduce_poly(x) for x in random_markov.recover(mm, y, rhs)]
+            cond = [[q[l * K + a] for a in range(K)] for l in range(n)]
+            mean = [alg.reduce_poly(padd(*[cond[l][a] for l in range(n)])) for a in range(K)]
+            return alg, cond, mean, None, _residuals(alg, mean, rs.names)
+        except TooLarge:
+            pass
+    alg = FreeAlgebra(max_words=random_markov.NAMED_MAX_WORDS)
+    mean, res_self, res_gaps, mm = random_markov.derive(alg, rs.names, Phi, rs.P, big, rhs)
+    return alg, None, mean, mm, (res_self, res_gaps)  # the q_l are not expanded one by one (only their sums)
 
 
 # Elimination orders tried for the first moments: the rewriting of nested formal inverses is not
@@ -158,22 +199,27 @@ def compile_random(rs: RandomSpec, derive_mean: bool = True) -> RandomCompiled:
 MAX_ORDERS = 6
 
 
-def _orders(R: tuple) -> list:
+# The Markov reduced system (random_markov) tries fewer orders before its named path: the gallery's
+# group chat settles in the first order, and each failed order on a dense chain cost seconds (measured).
+MARKOV_ORDERS = 2
+
+
+def _orders(R: tuple, limit: int = MAX_ORDERS) -> list:
     out = [tuple(R), tuple(reversed(R))]
     out += [tuple(R[k:] + R[:k]) for k in range(1, len(R))]
     seen: list = []
     for o in out:
         if o not in seen:
             seen.append(o)
-    return seen[:MAX_ORDERS]
+    return seen[:limit]
 
 
-def _solve(Amap: list, rhs: list):
+def _solve(Amap: list, rhs: list, orders: int = MAX_ORDERS):
     """``x = Amap x + rhs`` by block elimination over the live columns, in the first order whose
     solution substituted back reduces to 0 in its algebra; ``(alg, x)`` or None."""
     R = live(Amap)
     m = len(Amap)
-    for order in _orders(R):
+    for order in _orders(R, orders):
         alg = FreeAlgebra(max_words=EXPANDED_MAX_WORDS)
         try:
             A = [[padd(dict(P_ONE) if u == v else {}, Amap[u][v], signs=(1, -1)) for v in order] for u in order]

@@ -24,7 +24,7 @@ from theory.core.algebra import from_poly
 from theory.protocol.random_compiler import RandomCompiled
 from theory.protocol.symbols import M, noise_cov, w_star
 
-__all__ = ["Numeric", "RandomMoments", "numeric", "moments", "derived_mean", "spectral_radius"]
+__all__ = ["Numeric", "RandomMoments", "numeric", "moments", "derived_mean", "spectral_radius", "stein_residual"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,8 @@ class RandomMoments:
     covariance: np.ndarray | None  # (K d, K d) or None when not mean-square stable
     converges: bool
     mean_converges: bool
+    cond_mean: np.ndarray | None = None  # Markov: (n, K d) conditional first moments q_l
+    cond_second: np.ndarray | None = None  # Markov: (n, K d, K d) conditional second moments Q_l
 
 
 def spectral_radius(A: np.ndarray) -> float:
@@ -144,7 +146,37 @@ def moments(nu: Numeric) -> RandomMoments:
             Q = np.linalg.solve(np.eye(n * D * D) - B, np.concatenate(rhs)).reshape(n, D, D)
             C = Q.sum(axis=0) - np.outer(mean, mean)
             cov = (C + C.T) / 2
+            return RandomMoments(mean_rate, ms, mean, cov, True, True, q, Q)
+        return RandomMoments(mean_rate, ms, mean, cov, ms < 1, True, q)
     return RandomMoments(mean_rate, ms, mean, cov, ms < 1, mean_rate < 1)
+
+
+def stein_residual(rc: RandomCompiled, agents: dict, noise: dict | None = None) -> float:
+    """Markov: the displayed conditional second-moment equations ``Q_l = ...`` (the compiler's word
+    polynomials) evaluated at the numerically solved ``q_j``, ``Q_j``: ``max |Q_l - rhs_l|`` relative to
+    ``max(1, max |Q|)``. Ties the printed equations to the numbers (the solve builds its own operator)."""
+    from theory.protocol.random_compiler import cond_cov_letter, cond_letter
+    from theory.protocol.symbols import transpose_letter
+
+    if not rc.rspec.is_markov:
+        raise ValueError("stein_residual is for a Markov chain (independent draws: the centred Stein equation)")
+    m = moments(numeric(rc, agents, noise))
+    if m.cond_second is None or m.cond_mean is None:
+        raise ValueError(f"not mean-square stable (contraction_rate = {m.contraction_rate:.6g}): no second moment")
+    table, d = _table(agents, noise)
+    K, names = rc.rspec.K, rc.names
+    for j in range(rc.rspec.n):
+        for c in range(K):
+            v = m.cond_mean[j][c * d:(c + 1) * d].reshape(-1, 1)
+            table[cond_letter(j, names[c])] = v
+            table[transpose_letter(cond_letter(j, names[c]))] = v.T
+            for e in range(K):
+                table[cond_cov_letter(j, names[c], names[e])] = m.cond_second[j][c * d:(c + 1) * d, e * d:(e + 1) * d]
+    worst = 0.0
+    for (l, a, b), p in rc.second_moment.items():
+        rhs = _poly(p, table, (d, d), {})
+        worst = max(worst, float(np.abs(m.cond_second[l][a * d:(a + 1) * d, b * d:(b + 1) * d] - rhs).max()))
+    return worst / max(1.0, float(np.abs(m.cond_second).max()))
 
 
 def derived_mean(rc: RandomCompiled, agents: dict, scalars: dict | None = None) -> np.ndarray:

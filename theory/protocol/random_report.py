@@ -16,7 +16,7 @@ import sympy as sp
 from theory.core.algebra import from_poly, letter, padd, pmul
 from theory.protocol.printing import inverse_names, latex, latex_terms, text
 from theory.protocol.random_checks import verify
-from theory.protocol.random_compiler import RandomCompiled
+from theory.protocol.random_compiler import RandomCompiled, cond_cov_letter
 from theory.protocol.report import PREAMBLE, Unverified, _eq, _tex_text, macro_words
 from theory.protocol.symbols import cov_block, gap, w_star
 
@@ -78,6 +78,9 @@ def derived_random(rc: RandomCompiled) -> dict:
         "checks": [{"label": c.label, "method": "V1", "holds": c.holds} for c in checks],
         "compile_seconds": round(rc.seconds, 3),
     }
+    if rc.named is not None:  # derived with named Schur blocks (random_markov): each letter and its definition
+        doc["definitions"] = [{"name": latex(rc, sym), "text_name": text(rc, sym), **_f(rc, p)}  # type: ignore[arg-type]
+                              for sym, p in rc.alg.named_letters().items()]
     if rc.mean is not None:
         doc["fixed_points"] = {n[i]: _f(rc, rc.mean[i]) for i in range(rs.K)}
         resid = {}
@@ -88,8 +91,13 @@ def derived_random(rc: RandomCompiled) -> dict:
         doc["residuals"] = resid
     if not rs.is_markov:
         doc["second_moment"] = {f"{n[a]},{n[b]}": {"lhs": sp.latex(cov_block(n[a], n[b])),
-                                                   **_f(rc, rc.second_moment[(a, b)])}
+                                                   "lhs_text": f"C[{n[a]},{n[b]}]", **_f(rc, rc.second_moment[(a, b)])}
                                 for a in range(rs.K) for b in range(rs.K) if a <= b}
+    else:  # Q_l = E[z z^T 1{next = l}], block (a, b); Q_l^T = Q_l, so a <= b
+        doc["second_moment"] = {f"{l + 1},{n[a]},{n[b]}": {"lhs": sp.latex(cond_cov_letter(l, n[a], n[b])),
+                                                          "lhs_text": f"Q_{l + 1}[{n[a]},{n[b]}]",
+                                                          **_f(rc, rc.second_moment[(l, a, b)])}
+                                for l in range(rs.n) for a in range(rs.K) for b in range(rs.K) if a <= b}
     return doc
 
 
@@ -114,6 +122,8 @@ def as_text(doc: dict) -> str:
                        f"psi = {a['round_map']['psi'][i]['text']}")
     out.append("mean-square rate: rho(sum_k p_k Phi_k (x) Phi_k)^(1/2) (Markov: blocks P_jl Phi_j (x) Phi_j); "
                "mean rate: rho(sum_k p_k Phi_k)")
+    for e in doc.get("definitions", []):
+        out.append(f"{e['text_name']} := {e['text']}")
     for inv in doc["inverses"]:
         out.append(f"{inv['text_name']} = ({inv['text']})^-1")
     out.append("hypotheses: " + "; ".join(doc["hypotheses"]))
@@ -123,8 +133,8 @@ def as_text(doc: dict) -> str:
         out.append(f"mu_{name} - w*_{name} = {e['text']}")
     for note in doc["notes"]:
         out.append(f"note: {note}")
-    for key, e in doc.get("second_moment", {}).items():
-        out.append(f"C[{key}] = {e['text']}")
+    for e in doc.get("second_moment", {}).values():
+        out.append(f"{e['lhs_text']} = {e['text']}")
     for k, a in enumerate(doc["alternatives"]):
         out.append(f"d_{k} = " + " ; ".join(f"{nm}: {e['text']}" for nm, e in a["deviation"].items()))
     out += [f"[{c['method']} {'proved' if c['holds'] else 'FAILED'}] {c['label']}" for c in doc["checks"]]
@@ -156,6 +166,10 @@ def as_latex(doc: dict, title: str = "Derived theory of a random protocol") -> s
             if r_ != "0":
                 terms.append(r_ if r_.startswith("-") or not terms else "+ " + r_)
             out.append(_eq(f"m_{{{A[i]}}}^{{\\text{{new}}}}", _widths(terms or ["0"])))
+    if doc.get("definitions"):
+        out.append(r"\subsection*{Named blocks (Schur complements of the reduced first-moment system)}")
+        for e in doc["definitions"]:
+            out.append(_eq(e["name"], _widths(e["terms"])))
     if doc["inverses"]:
         out.append(r"\subsection*{Formal inverses (pivots of the block elimination)}")
         for inv in doc["inverses"]:
@@ -182,7 +196,8 @@ def as_latex(doc: dict, title: str = "Derived theory of a random protocol") -> s
 
 def as_macros(doc: dict, prefix: str = "aadRandom", source: str = "a config", version: str = "") -> str:
     """``\\newcommand`` per derived formula: ``\\<prefix>MeanSquareRate``, ``\\<prefix>Stein``,
-    ``\\<prefix>Mean<agent>``, ``\\<prefix>MeanResidual<agent>`` and the formal inverses' definitions."""
+    ``\\<prefix>Mean<agent>``, ``\\<prefix>MeanResidual<agent>``, the named blocks' definitions
+    (``\\<prefix>Block<k>Definition``, Markov chains derived with named Schur blocks) and the formal inverses'."""
     lines = [f"% a2a-dynamics {version}: derived formulas of the random protocol of {source} (every one proved by V1).",
              r"% Requires: \usepackage{amsmath,amssymb}. Each macro is math-mode content.",
              "% hypotheses: " + "; ".join(doc["hypotheses"])]
@@ -191,6 +206,8 @@ def as_macros(doc: dict, prefix: str = "aadRandom", source: str = "a config", ve
         lines.append(f"\\newcommand{{\\{prefix}{name}}}{{{tex}}}")
     define("MeanSquareRate", doc["mean_square_condition"]["latex"])
     define("Stein", doc["stein_equation"]["latex"])
+    for k, e in enumerate(doc.get("definitions", [])):
+        define(f"Block{macro_words(str(k + 1))}Definition", f"{e['name']} = {e['latex']}")
     for k, inv in enumerate(doc["inverses"]):
         define(f"Q{macro_words(str(k + 1))}Definition", f"{inv['name']} = \\left({inv['latex']}\\right)^{{-1}}")
     for name, e in doc.get("fixed_points", {}).items():

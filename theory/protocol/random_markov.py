@@ -1,0 +1,248 @@
+"""A Markov chain's conditional first moments by exact scalar reduction and named block elimination (R1).
+
+The unknowns are the blocks ``q_{l,a}`` (u = l K + a) of the conditional first moments,
+``q = B q + b`` with ``B[(l,a),(j,c)] = P[j,l] Phi_j[a][c]`` and ``b_(l,a) = sum_j P[j,l] pi_j psi_j[a]``.
+Most blocks of ``B`` are scalars: an agent that does not write in alternative j keeps its message
+(``Phi_j[a][a] = I``). Split ``B = S + N`` (``S`` the scalar blocks, an exact matrix, ``N`` the blocks
+holding some ``M_i``). ``N`` factors as ``N = E F``: ``F`` maps ``q`` to the *written messages*
+``y_{j,a} = sum_c Phi_j[a][c] q_{j,c}`` (one per alternative j and agent a that writes in it; the
+non-scalar part of row a of ``Phi_j``), and ``E[(l,a),(j,a)] = P[j,l]`` is exact. With
+``T = (I - S)^{-1}`` (exact; it exists when every agent writes in an alternative the chain reaches)
+
+    y = F T E y + F T b,        q = T E y + T b,
+
+so only the written messages are unknown (the group chat: one per alternative). They are solved by
+the elimination with named Schur blocks of :mod:`theory.protocol.schur` (each updated block a
+letter with its definition, each pivot a formal inverse); ``mu_a = sum_l q_{l,a}``; the mean
+residual of agent i is ``sum_l e_{l,i}`` where ``e`` solves the same system with the gap right side
+(``b`` with ``w_j* = w_i* + (w_j* - w_i*)`` and its ``w_i*`` part dropped: that part is
+``(I - B)(pi (x) 1) w_i*``, whose solution is ``(pi (x) 1) w_i*``).
+
+Proof (:func:`checks`; each item reduces to 0 or holds exactly): ``T (I - S) = I``; ``N = E F``;
+for opaque ``y`` and ``beta``, with ``q = T E y + T beta``: ``q - B q - beta = E (y - F q)`` (so a
+solution of the reduced system gives one of the original, for any right side; conversely
+``y = F q``); the elimination chain (:func:`theory.protocol.schur.chain_checks`, any right side);
+the displayed ``mu_a`` is ``sum_l q_{l,a}`` with ``q = T E y + T b`` and ``y`` back-substituted; the
+``w_i*`` part of the right side is ``(I - B)(pi (x) 1) w_i*``; the displayed residual is the solution
+for the gap right side. Hypotheses: the pivots invertible (then the solution is unique).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import sympy as sp
+
+from theory.core.algebra import P_ONE, FreeAlgebra, letter, padd, pmul, pscale, psubs
+from theory.protocol import schur
+from theory.protocol.residuals import by_last, split_gaps
+from theory.protocol.symbols import gap, w_star
+
+# The named elimination's back substitution still expands (each y in the right side's letters);
+# past this many words a reduced polynomial is refused (TooLarge) and the first moments are left to
+# their equations. The gallery's group chat stays under 250 words; the bound makes a dense chain fail
+# in seconds rather than after minutes at the algebra's default bound.
+NAMED_MAX_WORDS = 3000
+# The back substitution grows exponentially with the number of written messages (unknowns of the
+# reduced system); past this many the symbolic mean is not attempted (numeric predict is unaffected).
+# The group chat has 6 (about 1 s to derive and check).
+MAX_UNKNOWNS = 6
+
+__all__ = ["NAMED_MAX_WORDS", "MAX_UNKNOWNS", "MarkovMean", "unknown_label", "split_scalar", "reduce_system",
+           "reduced", "recover", "agent_sum", "derive", "checks", "residual"]
+
+
+def unknown_label(j: int, name: str) -> str:
+    """The label of the written message ``y_{j,a}`` in the named blocks: alternative (1-based), agent."""
+    return f"{j + 1}{name}"
+
+
+@dataclass
+class MarkovMean:
+    """What :func:`derive` built; :func:`checks` re-proves the displayed objects from it."""
+
+    S: sp.Matrix  # the scalar blocks of B (exact)
+    T: sp.Matrix  # (I - S)^{-1}
+    N: list  # the other blocks (word polynomials, m x m)
+    writers: list  # (j, a): agent a writes in alternative j (the unknowns y, in order)
+    E: sp.Matrix  # m x len(writers), exact
+    F: list  # len(writers) x m word polynomials
+    schur: schur.Schur
+    gap_rhs: list  # per agent i: the gap right side b_g (m polys)
+
+
+def _scalar(p: dict):
+    """The exact number of a block that is a scalar multiple of the identity (0 for an empty one), else None."""
+    if not p:
+        return sp.Integer(0)
+    if set(p) != {()}:
+        return None
+    c = p[()]
+    return sp.Rational(c.numerator, c.denominator) if isinstance(c, Fraction) else sp.sympify(c)
+
+
+def split_scalar(B: list) -> tuple[sp.Matrix, list]:
+    """``B = S + N``: ``S`` the scalar blocks (an exact matrix), ``N`` the others (word polynomials)."""
+    m = len(B)
+    S = sp.zeros(m, m)
+    N: list = [[{} for _ in range(m)] for _ in range(m)]
+    for u in range(m):
+        for v in range(m):
+            s = _scalar(B[u][v])
+            if s is None:
+                N[u][v] = B[u][v]
+            else:
+                S[u, v] = s
+    return S, N
+
+
+def apply(T: sp.Matrix, vec: list) -> list:
+    """``T vec`` for an exact matrix T and a list of word polynomials."""
+    return [padd(*[pscale(vec[w], T[u, w]) for w in range(T.cols) if T[u, w] != 0 and vec[w]]) for u in range(T.rows)]
+
+
+def reduce_system(Phi: list, P, B: list) -> MarkovMean:
+    """The exact pieces ``S, T, N, E, F`` of the module text (``schur`` and ``gap_rhs`` left unset);
+    ValueError when ``I - S`` is singular (an agent that never writes where the chain goes)."""
+    n, K, m = len(Phi), len(Phi[0]), len(B)
+    S, N = split_scalar(B)
+    A = sp.eye(m) - S
+    if A.det() == 0:
+        raise ValueError("I - S (the scalar blocks of the conditional first-moment operator) is singular: "
+                         "some agent never writes in an alternative the chain reaches")
+    writers = [(j, a) for j in range(n) for a in range(K) if any(_scalar(Phi[j][a][c]) is None for c in range(K))]
+    E = sp.zeros(m, len(writers))
+    F: list = [[{} for _ in range(m)] for _ in writers]
+    for w, (j, a) in enumerate(writers):
+        for l in range(n):
+            E[l * K + a, w] = P[j][l]
+        for c in range(K):
+            if _scalar(Phi[j][a][c]) is None:
+                F[w][j * K + c] = Phi[j][a][c]
+    return MarkovMean(S, A.inv(), N, writers, E, F, None, [])  # type: ignore[arg-type]
+
+
+def _gap_rhs(b: list, names, i: int) -> list:
+    """``b`` with ``w_j* = w_i* + (w_j* - w_i*)`` and its ``w_i*`` part dropped (module text)."""
+    n = names[i]
+    sub = {w_star(x): padd(letter(w_star(n)), letter(gap(x, n))) for x in names if x != n}
+    out = []
+    for p in b:
+        parts = by_last(psubs(p, sub))
+        parts.pop(w_star(n), None)
+        out.append(padd(*[pmul(c, letter(v)) for v, c in parts.items()]))
+    return out
+
+
+def _matvec(F: list, x: list) -> list:
+    return [padd(*[pmul(row[v], x[v]) for v in range(len(x)) if row[v] and x[v]]) for row in F]
+
+
+def reduced(mm: MarkovMean, rhs: list) -> tuple[list, list]:
+    """The reduced system ``y = (F T E) y + F T rhs``: ``(F T E, F T rhs)`` (word polynomials)."""
+    TE = mm.T * mm.E
+    m = TE.rows
+    FTE = [[padd(*[pscale(row[v], TE[v, w]) for v in range(m) if row[v] and TE[v, w] != 0])
+            for w in range(TE.cols)] for row in mm.F]
+    return FTE, _matvec(mm.F, apply(mm.T, rhs))
+
+
+def recover(mm: MarkovMean, y: list, rhs: list) -> list:
+    """``q = T E y + T rhs``: every conditional first moment from the written messages."""
+    return [padd(a, b) for a, b in zip(apply(mm.T * mm.E, y), apply(mm.T, rhs))]
+
+
+def _written(mm: MarkovMean, rhs: list) -> list:
+    """The written messages ``y`` by back substitution for the right side ``F T rhs``."""
+    return schur.solve(mm.schur, _matvec(mm.F, apply(mm.T, rhs)))
+
+
+def agent_sum(mm: MarkovMean, a: int, K: int, n: int, y: list, rhs: list) -> dict:
+    """``sum_l q_{l,a}`` with ``q = T E y + T rhs``: one exact row combination (not every q)."""
+    rows = [l * K + a for l in range(n)]
+    TE = mm.T * mm.E
+    cy = [sum(TE[u, w] for u in rows) for w in range(TE.cols)]
+    cb = [sum(mm.T[u, v] for u in rows) for v in range(mm.T.cols)]
+    return padd(*[pscale(y[w], c) for w, c in enumerate(cy) if c != 0 and y[w]],
+                *[pscale(rhs[v], c) for v, c in enumerate(cb) if c != 0 and rhs[v]])
+
+
+def derive(alg: FreeAlgebra, names, Phi: list, P, B: list, b: list):
+    """``(mean, residual_self, residual_gaps, MarkovMean)`` (word polynomials in named letters);
+    TooLarge past MAX_UNKNOWNS written messages or NAMED_MAX_WORDS words."""
+    from theory.core.algebra import TooLarge
+
+    K, n = len(names), len(Phi)
+    mm = reduce_system(Phi, P, B)
+    if len(mm.writers) > MAX_UNKNOWNS:
+        raise TooLarge(f"{len(mm.writers)} written messages to solve for (limit {MAX_UNKNOWNS})")
+    FTE, _ = reduced(mm, b)
+    A = [[padd(dict(P_ONE) if x == y else {}, FTE[x][y], signs=(1, -1)) for y in range(len(mm.writers))]
+         for x in range(len(mm.writers))]
+    mm.schur = schur.eliminate(alg, A, [unknown_label(j, names[a]) for j, a in mm.writers])
+    mm.gap_rhs = [_gap_rhs(b, names, i) for i in range(K)]
+    y = _written(mm, b)
+    mean = [agent_sum(mm, a, K, n, y, b) for a in range(K)]
+    res_self, res_gaps = [], []
+    for i in range(K):
+        D, G = split_gaps(residual(mm, i, K, n), names, i)
+        res_self.append(D)
+        res_gaps.append(G)
+    return mean, res_self, res_gaps, mm
+
+
+def residual(mm: MarkovMean, i: int, K: int, n: int) -> dict:
+    """``mu_i - w_i* = sum_l e_{l,i}`` with ``e`` the solution for the gap right side of agent i."""
+    return agent_sum(mm, i, K, n, _written(mm, mm.gap_rhs[i]), mm.gap_rhs[i])
+
+
+def checks(alg: FreeAlgebra, mm: MarkovMean, names, B: list, b: list, law: tuple, mean: list,
+           res_self: list, res_gaps: list) -> list[tuple[str, object]]:
+    """(label, residual) of every identity of the module text: a word polynomial that must reduce to 0,
+    or an exact SymPy matrix that must be zero. ``mean``, ``res_*`` are the displayed objects."""
+    K, m, W = len(names), len(B), len(mm.writers)
+    n = m // K
+    out: list[tuple[str, object]] = [("T (I - S) = I: the scalar blocks inverted exactly",
+                                      mm.T * (sp.eye(m) - mm.S) - sp.eye(m))]
+    EF = [[padd(*[pscale(mm.F[w][v], mm.E[u, w]) for w in range(W) if mm.E[u, w] != 0 and mm.F[w][v]])
+           for v in range(m)] for u in range(m)]
+    worst: dict = {}
+    for u in range(m):
+        for v in range(m):  # B = S + E F, block by block
+            s = {(): mm.S[u, v]} if mm.S[u, v] != 0 else {}
+            worst = worst or padd(B[u][v], s, EF[u][v], signs=(1, -1, -1))
+    out.append(("B = S + E F: the operator's blocks are its scalar part plus the written messages", worst))
+    y = [letter(sp.Symbol(f"y_{w + 1}", commutative=False)) for w in range(W)]
+    beta = [letter(sp.Symbol(f"beta_{u + 1}", commutative=False)) for u in range(m)]
+    q = [padd(a, c) for a, c in zip(apply(mm.T * mm.E, y), apply(mm.T, beta))]
+    Fq = _matvec(mm.F, q)
+    Ey = apply(mm.E, [padd(y[w], Fq[w], signs=(1, -1)) for w in range(W)])
+    worst = {}
+    for u in range(m):
+        cols = [v for v in range(m) if B[u][v]]
+        res = padd(q[u], *[pmul(B[u][v], q[v]) for v in cols], beta[u], Ey[u], signs=[1] + [-1] * (len(cols) + 2))
+        worst = worst or alg.reduce_poly(res)
+    out.append(("q = T E y + T beta gives q - B q - beta = E (y - F q) for any y, beta (the reduced system "
+                "is equivalent)", worst))
+    out += schur.chain_checks(alg, mm.schur)
+    y = _written(mm, b)
+    for a in range(K):
+        out.append((f"mu_{names[a]} = sum_l q_(l,{names[a]}) with q = T E y + T b, y the back substitution "
+                    f"(written messages: {', '.join(unknown_label(j, names[x]) for j, x in mm.writers)})",
+                    alg.reduce_poly(padd(mean[a], agent_sum(mm, a, K, n, y, b), signs=(1, -1)))))
+    for i in range(K):
+        wi = letter(w_star(names[i]))
+        sub = {w_star(x): padd(wi, letter(gap(x, names[i]))) for x in names if x != names[i]}
+        worst = {}
+        for u in range(m):  # b_u = b_g,u + [(I - B)(pi (x) 1)]_u w_i*  (w_j* written as w_i* + gap)
+            cols = [v for v in range(m) if B[u][v]]
+            ones = padd(pscale(dict(P_ONE), law[u // K]), *[pscale(B[u][v], law[v // K]) for v in cols],
+                        signs=[1] + [-1] * len(cols))
+            worst = worst or alg.reduce_poly(padd(psubs(b[u], sub), mm.gap_rhs[i][u], pmul(ones, wi),
+                                                  signs=(1, -1, -1)))
+        out.append((f"e_{names[i]}: the right side minus its gap form is (I - B)(pi (x) 1) w*_{names[i]}", worst))
+        claimed = padd(*[pmul(G, letter(gap(names[j], names[i]))) for j, G in res_gaps[i].items()],
+                       pmul(res_self[i], wi))
+        out.append((f"mean residual of {names[i]} in the gaps: the solution for the gap right side",
+                    alg.reduce_poly(padd(residual(mm, i, K, n), claimed, signs=(1, -1)))))
+    return out
