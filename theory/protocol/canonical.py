@@ -14,10 +14,21 @@ factored (package extension, no claim of uniqueness):
 3. *common factors*: common leading and trailing letters and a common scalar;
 4. *no removable singularity*: where a coefficient divides by a symbol (the anchored weight
    ``alpha``), each ``Q = F^{-1}`` with ``F = a - V`` may be written ``(I + Q V)/a`` or ``(I + V Q)/a``; the
-   variant with no symbolic denominator is kept. Pivots are displayed the same way.
+   variant with no symbolic denominator is kept. Pivots are displayed the same way;
+5. *named factors*: items 1 and 3 are repeated on what is left between the common letters (a sum ``Y`` with
+   ``F_k Y`` or ``Y F_k`` shorter is ``Q_k`` times that), and a sum that still stays is a *named factor*
+   ``S_k`` (LaTeX ``\mathcal{S}_k``), defined once beside the ``Q_k``; the same sum (up to a scalar, pulled
+   out so the identity's coefficient, or the shortest word's, is 1) gets the same name. So every
+   displayed ``C_ij`` (and every ``D_i``) is a scalar times a product of single letters.
+
+A protocol derived with named Schur blocks (``cp.named``, theory.protocol.schur) gets the same shape: its
+``C_ij``, ``D_i`` and the coefficient ``Z_ij`` of ``w_j*`` in ``z_i*`` (polynomials in the named blocks
+``Phi_{a,b}``, ``r_{a,j}``, ``U^{(k)}_{a,b}`` and the ``Q_k``) are factored by items 1, 3 and 5 and proved
+equal to the named elimination's, which :func:`theory.protocol.checks.verify` proves by its own chain.
 
 Every displayed form is proved equal to the compiler's raw result by :func:`theory.core.algebra.prove`
-(:func:`proofs`); a failed proof means the raw form is printed instead (never an unproved one).
+(:func:`proofs`), each named factor replaced by its definition; a failed proof means the raw form is printed
+instead, as one named factor (never an unproved form).
 """
 from __future__ import annotations
 
@@ -36,8 +47,9 @@ from theory.protocol.result import Check, Compiled
 from theory.protocol.round_map import phase_tails
 from theory.protocol.symbols import M, gap, w_star
 
-__all__ = ["Canonical", "Coefficient", "canonical", "proofs", "r_in_c"]
+__all__ = ["Canonical", "Coefficient", "canonical", "named_letter", "proofs", "r_in_c"]
 
+MAX_FACTOR_DEPTH = 4  # item 5: how often the peeling and the common letters are tried again on what is left
 MAX_DESINGULAR_VARIANTS = 64  # variants of item 4 tried per polynomial (3^letters; the gallery needs 3)
 # item 4 only on a polynomial with no symbolic denominator up to this many words, and only with pivots up to
 # this many words (substituting a long pivot multiplies the words; random dense protocols have hundreds)
@@ -71,8 +83,11 @@ class Coefficient:
 @dataclass
 class Canonical:
     """The canonical residuals of ``cp``: ``gaps[i][j]`` is ``C_ij`` (ending in ``K_j``), ``self_[i]`` is
-    ``D_i`` (the compiler's, a polynomial; empty when the weights sum to 1); ``pivots``: ``(Q, F)`` of every
-    inverse used, ``F`` in its displayed form; ``alg``: the compiler's algebra plus the push-through inverses."""
+    ``D_i`` (a :class:`Coefficient`; None when the weights sum to 1); ``pivots``: ``(Q, F)`` of every inverse
+    used, ``F`` in its displayed form; ``named``: ``(S, definition)`` of every named factor (item 5);
+    ``alg``: the compiler's algebra plus the push-through inverses. ``dense``: derived with named Schur blocks,
+    so ``fixed[i][j]`` is the coefficient ``Z_ij`` of ``w_j*`` (not of ``K_j w_j*``) and ``X``, ``z``, ``rc``
+    are empty."""
 
     cp: Compiled
     alg: FreeAlgebra
@@ -84,11 +99,19 @@ class Canonical:
     z: list = field(default_factory=list)  # z_i* with c_j opaque
     rc: list = field(default_factory=list)  # the round map's r with c_j opaque
     checks: list = field(default_factory=list)
+    named: list = field(default_factory=list)  # (S_k letter, definition poly), in order of naming
+    dense: bool = False
+    raw: tuple = ()  # dense: (C_ij, D_i, Z_ij) of the named elimination, the polynomials the displays must equal
+
+    def definitions(self) -> dict:
+        """``{S_k: definition}`` of the named factors."""
+        return dict(self.named)
 
     def residual(self, i: int) -> sp.Expr:
         n = self.cp.names
-        return (sp.Add(*[C.expr() * gap(n[j], n[i]) for j, C in self.gaps[i].items()])
-                + from_poly(self.self_[i]) * sp.Symbol(f"w^*_{n[i]}", commutative=False))
+        out = sp.Add(*[C.expr() * gap(n[j], n[i]) for j, C in self.gaps[i].items()])
+        D = self.self_[i]
+        return out + (D.expr() * w_star(n[i]) if D is not None else 0)
 
 
 def _sym(c):
@@ -270,51 +293,162 @@ def _push_through(alg: FreeAlgebra, factors: list) -> list:
     return [letter(Q2)] + factors[:k] + factors[k + 1:]
 
 
-def factor(alg: FreeAlgebra, X: dict) -> Coefficient:
-    """``X`` (a word polynomial in M's and inverse letters) as a :class:`Coefficient` (items 1-4)."""
+def _is_letter(f: dict) -> bool:
+    return len(f) == 1 and len(next(iter(f))) == 1 and next(iter(f.values())) == 1
+
+
+def _split(alg: FreeAlgebra, X: dict, depth: int = 0) -> tuple[Any, list]:
+    """``X = scalar * factors`` by items 1, 3 and 4, then item 5's repetition on the sum left in the middle."""
     left, Y, right = _peel(alg, X)
     if _symbolic_denominators(Y):  # (pivots are also shortened by item 4, see canonical; factors only cleared)
         Y = desingularize(alg, Y)
     pre, core, suf = _common(Y)
     scalar, core = _scalar(core)
-    factors = [letter(Q) for Q in left] + [letter(x) for x in pre]
-    if len(core) > 1 or next(iter(core)) != ():
-        if len(core) == 1:
-            (w, c), = core.items()
-            scalar = scalar * _sym(c)
-            factors += [letter(x) for x in w]
-        else:
-            factors.append(core)
-    elif core[()] != 1:
-        scalar = scalar * _sym(core[()])
+    middle: list
+    if len(core) == 1:
+        (w, c), = core.items()
+        scalar, middle = scalar * _sym(c), [letter(x) for x in w]
+    elif (left or right or pre or suf) and depth < MAX_FACTOR_DEPTH:  # something came off: try the rest again
+        s2, middle = _split(alg, core, depth + 1)
+        scalar = scalar * _sym(s2)
+    else:
+        middle = [core]
+    factors = [letter(Q) for Q in left] + [letter(x) for x in pre] + middle
     factors += [letter(x) for x in suf] + [letter(Q) for Q in right]
+    return scalar, factors
+
+
+def factor(alg: FreeAlgebra, X: dict) -> Coefficient:
+    """``X`` (a word polynomial in M's and inverse letters) as a :class:`Coefficient` (items 1-4; item 5's
+    naming is :func:`name_sums`)."""
+    scalar, factors = _split(alg, X)
     return Coefficient(_simplify(scalar), _push_through(alg, factors))
 
 
-def canonical(cp: Compiled) -> Canonical | None:
-    """The canonical residuals of ``cp`` (see the module text), each proved (:func:`proofs`); ``None`` for a
-    protocol derived with named Schur blocks (its residuals are already one product per term)."""
+def named_letter(k: int) -> sp.Symbol:
+    """The k-th named factor ``S_k`` (item 5; LaTeX ``\\mathcal{S}_k``, text ``Sk``)."""
+    return sp.Symbol(f"S{k}", commutative=False)
+
+
+def _unit(f: dict):
+    """The coefficient a named factor is divided by: the identity's, else the shortest (first) word's."""
+    return f[()] if () in f else f[min(f, key=lambda w: (len(w), sp.sstr(sp.Mul(*w))))]
+
+
+def _divide(c, u):
+    if isinstance(c, Fraction) and isinstance(u, Fraction):
+        return c / u
+    q = sp.factor(sp.cancel(_sym(c) / _sym(u)))
+    return Fraction(int(q.p), int(q.q)) if q.is_Rational else q
+
+
+def name_sums(named: list, C: Coefficient) -> Coefficient:
+    """Item 5: ``C`` with every sum factor replaced by its named factor (a new ``S_k`` appended to ``named``,
+    or the one already naming that sum up to a scalar); a one-word factor is split into its letters."""
+    scalar, out = _sym(C.scalar), []
+    for f in C.factors:
+        if _is_letter(f):
+            out.append(f)
+            continue
+        if len(f) == 1:
+            (w, c), = f.items()
+            scalar, out = scalar * _sym(c), out + [letter(x) for x in w]
+            continue
+        u = _unit(f)
+        g = {w: _divide(c, u) for w, c in f.items()}
+        S = next((S for S, h in named if h == g), None)
+        if S is None:
+            S = named_letter(len(named) + 1)
+            named.append((S, g))
+        scalar = scalar * _sym(u)
+        out.append(letter(S))
+    return Coefficient(_simplify(scalar), out)
+
+
+def _with_k(C: Coefficient, name: str) -> Coefficient:
+    return Coefficient(C.scalar, C.factors + [letter(k_letter(name))])
+
+
+def canonical(cp: Compiled) -> Canonical:
+    """The canonical residuals of ``cp`` (see the module text), each proved (:func:`proofs`)."""
     if cp.named is not None:
-        return None
+        return _dense(cp)
     alg = _copy(cp.alg)
     X, z, rc = _coefficients_of_c(cp, alg)
-    n = cp.names
-    fixed = [{j: factor(alg, X[i][j]) for j in sorted(X[i]) if X[i][j]} for i in range(cp.spec.K)]
-    gaps = [{j: Coefficient(C.scalar, C.factors + [letter(k_letter(n[j]))]) for j, C in fixed[i].items() if j != i}
-            for i in range(cp.spec.K)]
+    n, K = cp.names, cp.spec.K
+    raw = [{j: factor(alg, X[i][j]) for j in sorted(X[i]) if X[i][j]} for i in range(K)]
+    selfs = [cp.poly(x) for x in cp.residual_self]
+    D = [factor(alg, p) if p else None for p in selfs]
     pivots = [(Q, desingularize(alg, to_poly(F))) for F, Q in alg.inverted]
-    out = Canonical(cp, alg, gaps, [cp.poly(x) for x in cp.residual_self], pivots, fixed, X, z, rc)
+    out = Canonical(cp, alg, [], [], pivots, [], X, z, rc)
+    _assign(out, raw, D)
     out.checks = proofs(out)
-    for i in range(cp.spec.K):  # a product the rewriting could not settle: X_ij as eliminated instead
-        for j in list(out.fixed[i]):
-            label = factor_label(n[i], n[j])
-            if any(c.label == label and not c.holds for c in out.checks):
-                out.fixed[i][j] = Coefficient(1, [X[i][j]])
-                if j != i:
-                    out.gaps[i][j] = Coefficient(1, [X[i][j], letter(k_letter(n[j]))])
-                out.checks = [c for c in out.checks if c.label != label]
-                out.checks.append(Check(label + " (displayed unfactored)", True, "0"))
+    for i in range(K):  # a product the rewriting could not settle: X_ij as eliminated, as one named factor
+        for j in list(raw[i]):
+            if not _settled(out.checks, factor_label(n[i], n[j])):
+                raw[i][j] = Coefficient(1, [X[i][j]])
+        if D[i] is not None and not _settled(out.checks, self_label(n[i])):
+            D[i] = Coefficient(1, [selfs[i]])
+    if not all(c.holds for c in out.checks):
+        _assign(out, raw, D)
+        out.checks = proofs(out)
     return out
+
+
+def _settled(checks: list, label: str) -> bool:
+    return all(c.holds for c in checks if c.label.startswith(label))
+
+
+def _assign(cn: Canonical, raw: list, D: list) -> None:
+    """The displayed coefficients from the factored ones, sums named (item 5): residuals first, so the
+    ``S_k`` they use have the smallest numbers."""
+    n, named = cn.cp.names, []
+    gaps = [{j: name_sums(named, C) for j, C in row.items() if j != i} for i, row in enumerate(raw)]
+    self_ = [name_sums(named, d) if d is not None else None for d in D]
+    fixed = [{j: (gaps[i][j] if j != i else name_sums(named, C)) for j, C in row.items()}
+             for i, row in enumerate(raw)]
+    cn.fixed, cn.named, cn.self_ = fixed, named, self_
+    cn.gaps = [{j: _with_k(C, n[j]) for j, C in row.items()} for row in gaps] if not cn.dense else gaps
+
+
+def _dense(cp: Compiled) -> Canonical:
+    """Items 1, 3 and 5 on the named elimination's ``C_ij``, ``D_i`` and ``Z_ij`` (see the module text)."""
+    from theory.protocol.residuals import by_last
+
+    alg, n, K = _copy(cp.alg), cp.names, cp.spec.K
+    gaps = [{j: cp.poly(G) for j, G in sorted(cp.residual_gaps[i].items())} for i in range(K)]
+    selfs = [cp.poly(x) for x in cp.residual_self]
+    idx = {w_star(m): k for k, m in enumerate(n)}
+    Z = [{idx[v]: p for v, p in sorted(by_last(cp.poly(e)).items(), key=lambda kv: idx[kv[0]])}
+         for e in cp.fixed_point]
+    out = Canonical(cp, alg, [], [], [(Q, to_poly(F)) for F, Q in alg.inverted], dense=True)
+    raw_g = [{j: factor(alg, p) for j, p in row.items()} for row in gaps]
+    raw_z = [{j: factor(alg, p) for j, p in row.items()} for row in Z]
+    D = [factor(alg, p) if p else None for p in selfs]
+    out.raw = (gaps, selfs, Z)
+    _assign_dense(out, raw_g, raw_z, D)
+    out.checks = proofs(out)
+    if not all(c.holds for c in out.checks):  # what the rewriting could not settle: as one named factor
+        for i in range(K):
+            for j in raw_g[i]:
+                if not _settled(out.checks, gap_label(n[i], n[j])):
+                    raw_g[i][j] = Coefficient(1, [gaps[i][j]])
+            for j in raw_z[i]:
+                if not _settled(out.checks, fixed_label(n[i], n[j])):
+                    raw_z[i][j] = Coefficient(1, [Z[i][j]])
+            if D[i] is not None and not _settled(out.checks, self_label(n[i])):
+                D[i] = Coefficient(1, [selfs[i]])
+        _assign_dense(out, raw_g, raw_z, D)
+        out.checks = proofs(out)
+    return out
+
+
+def _assign_dense(cn: Canonical, raw_g: list, raw_z: list, D: list) -> None:
+    named: list = []
+    cn.gaps = [{j: name_sums(named, C) for j, C in row.items()} for row in raw_g]
+    cn.self_ = [name_sums(named, d) if d is not None else None for d in D]
+    cn.fixed = [{j: name_sums(named, C) for j, C in row.items()} for row in raw_z]
+    cn.named = named
 
 
 def _matrix(alg: FreeAlgebra, expr) -> sp.MatrixExpr:
@@ -345,9 +479,17 @@ def proofs(cn: Canonical) -> list[Check]:
        (w_j* - w_i*) + (sum_j X_ij K_j - I) w_i*``;
     3. so ``z*`` is the compiler's (both are fixed points, the pivots are invertible): ``D_i`` is the compiler's and
        ``C_ij = X_ij K_j``;
-    4. each displayed product ``C_ij K_j^{-1}`` equals ``X_ij`` (theory.core.algebra.prove; a leading run of
-       inverses is cleared by multiplying by its pivots), and each displayed pivot equals the compiler's.
+    4. each displayed product ``C_ij K_j^{-1}`` equals ``X_ij``, each named factor ``S_k`` replaced by its
+       displayed definition (theory.core.algebra reduction; a leading run of inverses is cleared by multiplying
+       by its pivots), each displayed ``D_i`` equals the compiler's, and each displayed pivot equals the
+       compiler's.
+
+    Derived with named Schur blocks (``cn.dense``): steps 1-3 are the named elimination's own chain
+    (theory.protocol.schur, proved by :func:`theory.protocol.checks.verify`); step 4 proves each displayed
+    ``C_ij``, ``D_i`` and ``Z_ij`` (named factors by their definitions) equal to the named elimination's.
     """
+    if cn.dense:
+        return _dense_proofs(cn)
     cp, alg, n, K = cn.cp, cn.alg, cn.cp.names, cn.cp.spec.K
     defs = {f"K_{m}": I - _matrix(alg, M(m)) for m in n}
     out = []
@@ -367,28 +509,78 @@ def proofs(cn: Canonical) -> list[Check]:
             out.append(Check(f"displayed pivot {k + 1} equals the compiler's", pr.holds, sp.sstr(pr.residual)))
     for i in range(K):
         for j, C in cn.fixed[i].items():
-            out.append(factor_check(cn, i, j, Coefficient(C.scalar, C.factors + [letter(k_letter(n[j]))])))
+            out.append(factor_check(cn, i, j, C if j == i else cn.gaps[i][j]))
         missing = {j for j, X in cn.X[i].items() if j != i and X} - set(cn.gaps[i])
         out += [Check(factor_label(n[i], n[j]), False, "a gap is missing") for j in missing]
+        if cn.self_[i] is not None:
+            out.append(coefficient_check(cn, self_label(n[i]), cn.self_[i], cp.poly(cp.residual_self[i])))
+        elif cp.poly(cp.residual_self[i]):
+            out.append(Check(self_label(n[i]), False, "the w_i* term is missing"))
     return out
+
+
+def _dense_proofs(cn: Canonical) -> list[Check]:
+    gaps, selfs, Z = cn.raw
+    n, out = cn.cp.names, []
+    for i in range(cn.cp.spec.K):
+        for j, G in gaps[i].items():
+            C = cn.gaps[i].get(j)
+            out.append(coefficient_check(cn, gap_label(n[i], n[j]), C, G) if C is not None
+                       else Check(gap_label(n[i], n[j]), False, "a gap is missing"))
+        D = cn.self_[i]
+        if D is not None or selfs[i]:
+            out.append(coefficient_check(cn, self_label(n[i]), D, selfs[i]) if D is not None
+                       else Check(self_label(n[i]), False, "the w_i* term is missing"))
+        for j, Zij in Z[i].items():
+            C = cn.fixed[i].get(j)
+            out.append(coefficient_check(cn, fixed_label(n[i], n[j]), C, Zij) if C is not None
+                       else Check(fixed_label(n[i], n[j]), False, "a term is missing"))
+    return out
+
+
+def _with_definitions(cn: Canonical, label: str, C: Coefficient) -> str:
+    """The label, naming the named factors ``C`` uses (each replaced by its definition in the check)."""
+    used = [f for f in C.factors if _is_letter(f) and next(iter(f))[0] in cn.definitions()]
+    names = list(dict.fromkeys(next(iter(f))[0].name for f in used))
+    if not names:
+        return label
+    return label + f", with {' and '.join(names)} by {'its' if len(names) == 1 else 'their'} definition" + (
+        "" if len(names) == 1 else "s")
 
 
 def factor_label(i: str, j: str) -> str:
     return f"X_{i}{j} as displayed is X_{i}{j} as eliminated"
 
 
-def factor_check(cn: Canonical, i: int, j: int, C: Coefficient) -> Check:
-    """Item 4 of :func:`proofs` for one ``C_ij``: its product without ``K_j`` equals ``X_ij``, reduced in the
-    free algebra (the reduction theory.core.algebra.prove runs; a leading run of inverses ``Q_a Q_b ...`` is
-    cleared by multiplying the difference on the left by ``F_a``, then ``F_b``, ..., each invertible by hypothesis)."""
-    alg, n = cn.alg, cn.cp.names
-    label = factor_label(n[i], n[j])
-    inner = Coefficient(C.scalar, C.factors[:-1])  # without its K_j
-    diff = padd(inner.poly(), cn.X[i][j], signs=(1, -1))
-    res = alg.reduce_poly(diff)
-    for F in _leading_pivots(cn, inner):  # as few pivots as settle it
+def self_label(i: str) -> str:
+    return f"D_{i} as displayed is the compiler's D_{i}"
+
+
+def gap_label(i: str, j: str) -> str:
+    return f"C_{i}{j} as displayed is the named elimination's C_{i}{j}"
+
+
+def fixed_label(i: str, j: str) -> str:
+    return f"Z_{i}{j} as displayed is the named elimination's Z_{i}{j}"
+
+
+def coefficient_check(cn: Canonical, label: str, C: Coefficient, target: dict) -> Check:
+    """``C`` (named factors replaced by their definitions) equals the word polynomial ``target``, reduced in the
+    free algebra; a leading run of inverses ``Q_a Q_b ...`` of ``C`` is cleared by multiplying the difference
+    on the left by ``F_a``, then ``F_b``, ..., each invertible by hypothesis."""
+    diff = padd(psubs(C.poly(), cn.definitions()), target, signs=(1, -1))
+    res = cn.alg.reduce_poly(diff)
+    for F in _leading_pivots(cn, C):  # as few pivots as settle it
         if not res:
             break
         diff = pmul(to_poly(F), diff)
-        res = alg.reduce_poly(diff)
-    return Check(label, not res, sp.sstr(from_poly(res)))
+        res = cn.alg.reduce_poly(diff)
+    return Check(_with_definitions(cn, label, C), not res, sp.sstr(from_poly(res)))
+
+
+def factor_check(cn: Canonical, i: int, j: int, C: Coefficient) -> Check:
+    """Item 4 of :func:`proofs` for one ``C_ij`` (``X_ii`` when ``j == i``): its product without ``K_j``
+    equals ``X_ij`` (:func:`coefficient_check`)."""
+    n = cn.cp.names
+    inner = Coefficient(C.scalar, C.factors[:-1]) if j != i else C  # without its K_j
+    return coefficient_check(cn, factor_label(n[i], n[j]), inner, cn.X[i][j])
