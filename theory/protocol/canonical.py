@@ -105,6 +105,7 @@ class Canonical:
     checks: list = field(default_factory=list)
     named: list = field(default_factory=list)  # (S_k letter, definition poly), in order of naming
     dense: bool = False
+    identities: list = field(default_factory=list)  # (Q', I + a W Q V): inverses recognised by item 5
     raw: tuple = ()  # dense: (C_ij, D_i, Z_ij) of the named elimination, the polynomials the displays must equal
 
     def definitions(self) -> dict:
@@ -303,7 +304,30 @@ def _is_letter(f: dict) -> bool:
     return len(f) == 1 and len(next(iter(f))) == 1 and next(iter(f.values())) == 1
 
 
-def _split(alg: FreeAlgebra, X: dict, depth: int = 0) -> tuple[Any, list]:
+def _as_inverse(alg: FreeAlgebra, core: dict, ids: list) -> tuple[Any, sp.Symbol] | None:
+    """Item 5's first try: ``b (I + a W Q V) = b (I - a W V)^{-1}`` when ``Q = (I - a V W)^{-1}`` (push-through;
+    ``W`` may be empty, then it is ``Q`` itself): ``(b, Q')``, the identity ``Q' = I + a W Q V`` recorded in
+    ``ids`` (proved in :func:`proofs`); None when ``core`` is not of that form."""
+    if len(core) != 2 or () not in core:
+        return None
+    b = core[()]
+    (u, c), = ((w, c) for w, c in core.items() if w)
+    a = _divide(c, b)
+    inv = _inverse_of(alg)
+    for p, x in enumerate(u):
+        F = inv.get(x)
+        W, V = u[:p], u[p + 1:]
+        if F is None or padd(F, {(): Fraction(1), V + W: -a}, signs=(1, -1)):
+            continue
+        Q2 = alg.inverse(from_poly({(): Fraction(1), W + V: -a})) if W else x
+        if isinstance(Q2, sp.Symbol):
+            if W and all(Q != Q2 for Q, _ in ids):
+                ids.append((Q2, {(): Fraction(1), u: a}))
+            return b, Q2
+    return None
+
+
+def _split(alg: FreeAlgebra, X: dict, ids: list, depth: int = 0) -> tuple[Any, list]:
     """``X = scalar * factors`` by items 1, 3 and 4, then item 5's repetition on the sum left in the middle."""
     left, Y, right = _peel(alg, X)
     if _symbolic_denominators(Y):  # (pivots are also shortened by item 4, see canonical; factors only cleared)
@@ -311,11 +335,14 @@ def _split(alg: FreeAlgebra, X: dict, depth: int = 0) -> tuple[Any, list]:
     pre, core, suf = _common(Y)
     scalar, core = _scalar(core)
     middle: list
+    hit = _as_inverse(alg, core, ids)
     if len(core) == 1:
         (w, c), = core.items()
         scalar, middle = scalar * _sym(c), [letter(x) for x in w]
+    elif hit is not None:
+        scalar, middle = scalar * _sym(hit[0]), [letter(hit[1])]
     elif (left or right or pre or suf) and depth < MAX_FACTOR_DEPTH:  # something came off: try the rest again
-        s2, middle = _split(alg, core, depth + 1)
+        s2, middle = _split(alg, core, ids, depth + 1)
         scalar = scalar * _sym(s2)
     else:
         middle = [core]
@@ -324,10 +351,10 @@ def _split(alg: FreeAlgebra, X: dict, depth: int = 0) -> tuple[Any, list]:
     return scalar, factors
 
 
-def factor(alg: FreeAlgebra, X: dict) -> Coefficient:
-    """``X`` (a word polynomial in M's and inverse letters) as a :class:`Coefficient` (items 1-4; item 5's
-    naming is :func:`name_sums`)."""
-    scalar, factors = _split(alg, X)
+def factor(alg: FreeAlgebra, X: dict, ids: list | None = None) -> Coefficient:
+    """``X`` (a word polynomial in M's and inverse letters) as a :class:`Coefficient` (items 1-4 and the
+    recognised inverses of item 5, recorded in ``ids``; the naming of item 5 is :func:`name_sums`)."""
+    scalar, factors = _split(alg, X, [] if ids is None else ids)
     return Coefficient(_simplify(scalar), _push_through(alg, factors))
 
 
@@ -375,18 +402,25 @@ def _with_k(C: Coefficient, name: str) -> Coefficient:
     return Coefficient(C.scalar, C.factors + [letter(k_letter(name))])
 
 
-def canonical(cp: Compiled) -> Canonical:
-    """The canonical residuals of ``cp`` (see the module text), each proved (:func:`proofs`)."""
-    if cp.named is not None:
-        return _dense(cp)
+def canonical(cp: Compiled, recognise: bool = True) -> Canonical:
+    """The canonical residuals of ``cp`` (see the module text), each proved (:func:`proofs`); ``recognise``:
+    item 5's recognised inverses (without them when one of their identities does not reduce)."""
+    out = _dense(cp, recognise) if cp.named is not None else _expanded(cp, recognise)
+    if recognise and not all(c.holds for c in identity_checks(out)):
+        return canonical(cp, recognise=False)
+    return out
+
+
+def _expanded(cp: Compiled, recognise: bool) -> Canonical:
     alg = _copy(cp.alg)
     X, z, rc = _coefficients_of_c(cp, alg)
     n, K = cp.names, cp.spec.K
-    raw = [{j: factor(alg, X[i][j]) for j in sorted(X[i]) if X[i][j]} for i in range(K)]
+    ids: list | None = [] if recognise else None
+    raw = [{j: factor(alg, X[i][j], ids) for j in sorted(X[i]) if X[i][j]} for i in range(K)]
     selfs = [cp.poly(x) for x in cp.residual_self]
-    D = [factor(alg, p) if p else None for p in selfs]
+    D = [factor(alg, p, ids) if p else None for p in selfs]
     pivots = [(Q, desingularize(alg, to_poly(F))) for F, Q in alg.inverted]
-    out = Canonical(cp, alg, [], [], pivots, [], X, z, rc)
+    out = Canonical(cp, alg, [], [], pivots, [], X, z, rc, identities=ids or [])
     _assign(out, raw, D)
     out.checks = proofs(out)
     for i in range(K):  # a product the rewriting could not settle: X_ij as eliminated, as one named factor
@@ -417,7 +451,7 @@ def _assign(cn: Canonical, raw: list, D: list) -> None:
     cn.gaps = [{j: _with_k(C, n[j]) for j, C in row.items()} for row in gaps] if not cn.dense else gaps
 
 
-def _dense(cp: Compiled) -> Canonical:
+def _dense(cp: Compiled, recognise: bool) -> Canonical:
     """Items 1, 3 and 5 on the named elimination's ``C_ij``, ``D_i`` and ``Z_ij`` (see the module text)."""
     from theory.protocol.residuals import by_last
 
@@ -427,10 +461,12 @@ def _dense(cp: Compiled) -> Canonical:
     idx = {w_star(m): k for k, m in enumerate(n)}
     Z = [{idx[v]: p for v, p in sorted(by_last(cp.poly(e)).items(), key=lambda kv: idx[kv[0]])}
          for e in cp.fixed_point]
-    out = Canonical(cp, alg, [], [], [(Q, to_poly(F)) for F, Q in alg.inverted], dense=True)
-    raw_g = [{j: factor(alg, p) for j, p in row.items()} for row in gaps]
-    raw_z = [{j: factor(alg, p) for j, p in row.items()} for row in Z]
-    D = [factor(alg, p) if p else None for p in selfs]
+    ids: list | None = [] if recognise else None
+    raw_g = [{j: factor(alg, p, ids) for j, p in row.items()} for row in gaps]
+    raw_z = [{j: factor(alg, p, ids) for j, p in row.items()} for row in Z]
+    D = [factor(alg, p, ids) if p else None for p in selfs]
+    out = Canonical(cp, alg, [], [], [(Q, to_poly(F)) for F, Q in alg.inverted], dense=True,
+                    identities=ids or [])
     out.raw = (gaps, selfs, Z)
     _assign_dense(out, raw_g, raw_z, D)
     out.checks = proofs(out)
@@ -485,20 +521,22 @@ def proofs(cn: Canonical) -> list[Check]:
        (w_j* - w_i*) + (sum_j X_ij K_j - I) w_i*``;
     3. so ``z*`` is the compiler's (both are fixed points, the pivots are invertible): ``D_i`` is the compiler's and
        ``C_ij = X_ij K_j``;
-    4. each displayed product ``C_ij K_j^{-1}`` equals ``X_ij``, each named factor ``S_k`` replaced by its
+    4. each inverse recognised by item 5 is proved: its pivot times the sum it replaces reduces to ``I``;
+    5. each displayed product ``C_ij K_j^{-1}`` equals ``X_ij``, each named factor ``S_k`` replaced by its
        displayed definition (theory.core.algebra reduction; a leading run of inverses is cleared by multiplying
        by its pivots), each displayed ``D_i`` equals the compiler's, and each displayed pivot equals the
        compiler's.
 
     Derived with named Schur blocks (``cn.dense``): steps 1-3 are the named elimination's own chain
-    (theory.protocol.schur, proved by :func:`theory.protocol.checks.verify`); step 4 proves each displayed
-    ``C_ij``, ``D_i`` and ``Z_ij`` (named factors by their definitions) equal to the named elimination's.
+    (theory.protocol.schur, proved by :func:`theory.protocol.checks.verify`); steps 4 and 5 prove the recognised
+    inverses and each displayed ``C_ij``, ``D_i`` and ``Z_ij`` (named factors by their definitions) equal to the
+    named elimination's.
     """
     if cn.dense:
-        return _dense_proofs(cn)
+        return identity_checks(cn) + _dense_proofs(cn)
     cp, alg, n, K = cn.cp, cn.alg, cn.cp.names, cn.cp.spec.K
     defs = {f"K_{m}": I - _matrix(alg, M(m)) for m in n}
-    out = []
+    out = identity_checks(cn)
     c_is_Kw = {c_letter(m): padd(letter(w_star(m)), pmul(letter(M(m)), letter(w_star(m))), signs=(1, -1))
                for m in n}
     for a in range(K):
@@ -573,15 +611,43 @@ def fixed_label(i: str, j: str) -> str:
 def coefficient_check(cn: Canonical, label: str, C: Coefficient, target: dict) -> Check:
     """``C`` (named factors replaced by their definitions) equals the word polynomial ``target``, reduced in the
     free algebra; a leading run of inverses ``Q_a Q_b ...`` of ``C`` is cleared by multiplying the difference
-    on the left by ``F_a``, then ``F_b``, ..., each invertible by hypothesis."""
-    diff = padd(psubs(C.poly(), cn.definitions()), target, signs=(1, -1))
+    on the left by ``F_a``, then ``F_b``, ..., each invertible by hypothesis. Failing that, the same with each
+    recognised inverse ``Q' = I + a W Q V`` (item 5, proved on its own in :func:`proofs`) written as its sum on
+    both sides."""
+    first = _settle(cn, padd(psubs(C.poly(), cn.definitions()), target, signs=(1, -1)), C)
+    if first and cn.identities:
+        ids = dict(cn.identities)
+        again = _settle(cn, psubs(padd(psubs(C.poly(), cn.definitions()), target, signs=(1, -1)), ids), C)
+        if not again:
+            return Check(_with_definitions(cn, label, C) + ", recognised inverses as their sums", True, "0")
+    return Check(_with_definitions(cn, label, C), not first, sp.sstr(from_poly(first)))
+
+
+def _settle(cn: Canonical, diff: dict, C: Coefficient) -> dict:
+    """``diff`` reduced, multiplied on the left by the pivots of ``C``'s leading inverses as long as that is
+    needed (each invertible by hypothesis): what is left (empty when it settles)."""
     res = cn.alg.reduce_poly(diff)
     for F in _leading_pivots(cn, C):  # as few pivots as settle it
         if not res:
             break
         diff = pmul(to_poly(F), diff)
         res = cn.alg.reduce_poly(diff)
-    return Check(_with_definitions(cn, label, C), not res, sp.sstr(from_poly(res)))
+    return res
+
+
+def identity_label(k: int) -> str:
+    return f"Q{k} recognised in a coefficient: pivot {k} times the sum it inverts is the identity"
+
+
+def identity_checks(cn: Canonical) -> list[Check]:
+    """Item 5's recognised inverses: ``F' (I + a W Q V)`` reduces to the identity, so (``F'`` invertible by
+    hypothesis) ``Q' = F'^{-1}`` is that sum."""
+    inv, index = _inverse_of(cn.alg), {Q: k + 1 for k, (_, Q) in enumerate(cn.alg.inverted)}
+    out = []
+    for Q, f in cn.identities:
+        res = cn.alg.reduce_poly(padd(pmul(inv[Q], f), P_ONE, signs=(1, -1)))
+        out.append(Check(identity_label(index[Q]), not res, sp.sstr(from_poly(res))))
+    return out
 
 
 def factor_check(cn: Canonical, i: int, j: int, C: Coefficient) -> Check:
