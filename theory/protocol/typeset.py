@@ -199,6 +199,8 @@ _CHECK_TOKENS = [
     (r"Z_(\w)(\w) as displayed is the named elimination's Z_\w\w",
      r"$Z_{\1\2}$ as displayed equals the named elimination's (the coefficient of $w^*_{\2}$ in $z^*_{\1}$)"),
     (r"\bS(\d+)\b", r"$\\mathcal{S}_{\1}$"),
+    (r"Q(\d+) recognised in a coefficient: pivot \d+ times the sum it inverts is the identity",
+     r"$\\mathcal{Q}_{\1}$ recognised in a coefficient: its pivot times the sum it replaces is $I$"),
     (r"X_(\d+) = Q_(\d+) \(b - later unknowns\)", r"$X_{\1} = \\mathcal{Q}_{\2} (b - \\text{later unknowns})$"),
     (r"e_(\w+): row (\w+)", r"$e_{\1}$: row $\2$"),
     (r"e_(\w+) in the gaps", r"$e_{\1}$ in the gaps"),
