@@ -442,7 +442,7 @@ def _settled(checks: list, label: str) -> bool:
 def _assign(cn: Canonical, raw: list, D: list) -> None:
     """The displayed coefficients from the factored ones, sums named (item 5): residuals first, so the
     ``S_k`` they use have the smallest numbers."""
-    n, named = cn.cp.names, []
+    n, named = cn.cp.names, list[tuple]()
     gaps = [{j: name_sums(named, C) for j, C in row.items() if j != i} for i, row in enumerate(raw)]
     self_ = [name_sums(named, d) if d is not None else None for d in D]
     fixed = [{j: (gaps[i][j] if j != i else name_sums(named, C)) for j, C in row.items()}

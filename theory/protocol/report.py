@@ -43,7 +43,7 @@ def derived_theory(cp: Compiled, steps: dict | None = None) -> dict:
     bad = [c for c in checks if not c.holds]
     if bad:
         raise Unverified(f"'{bad[0].label}' does not reduce to 0 (residual {bad[0].residual[:200]}); refusing to print")
-    cn = canonical.canonical(cp)
+    cn: canonical.Canonical | None = canonical.canonical(cp)
     if cn is not None and all(c.holds for c in cn.checks):
         checks = checks + cn.checks
     else:
