@@ -211,3 +211,13 @@ def test_a_wrong_fixed_point_in_the_chain_fails():
     cn.z[1] = {**cn.z[1], (P.M("A"), canonical.c_letter("B")): 1}  # planted: an extra term in z*_B
     failed = [c.label for c in canonical.proofs(cn) if not c.holds]  # z*_B enters every row of the debate
     assert "z*_B in the c_j is fixed by the round map" in failed
+
+
+def test_a_one_letter_rate_block_has_no_stray_brackets():
+    """B only hears itself: the rate is max{rho(2/3 M_A), rho(M_B)}; rho(M_B) needs no \\left( \\right) (the
+    ASCII check reads a single letter in \\left( \\right) as a stray bracket)."""
+    cp = P.compile_protocol(P.spec(["A", "B"], [{"B": {"B": 1}}, {"A": {"B": 0.1, "A": 2 / 3}}]))
+    doc = report.derived_theory(cp)
+    assert doc["rate"]["latex"].endswith(r", \rho(M_{B})\right\}")
+    assert ascii_math(report.as_latex(doc)) == []
+    assert ascii_math(r"\begin{document}$\rho = \rho\left(M_{B}\right)$")  # the planted form is caught

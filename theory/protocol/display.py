@@ -8,6 +8,7 @@ term by term instead (the same polynomial, expanded).
 """
 from __future__ import annotations
 
+import re
 from types import SimpleNamespace
 
 import sympy as sp
@@ -136,8 +137,12 @@ def rate(cp: Compiled, inv_tex: dict, text) -> tuple[str, list[dict]]:
     if sum(b["width"] for b in blocks) > LINE_UNITS - 10:  # too wide to print: the live block by name
         return r"\rho = \rho\left(\Phi_{RR}\right)" + root, blocks
     many = len(blocks) > 1
-    return (r"\rho = " + (r"\max\left\{" if many else "") + ", ".join(
-        r"\rho\left(" + b["latex"] + r"\right)" + root for b in blocks) + (r"\right\}" if many else "")), blocks
+
+    def of(tex: str) -> str:  # rho(M_{B}) for one letter, rho\left(...\right) around anything taller or longer
+        one = re.fullmatch(r"[A-Za-z]_\{\w+\}(\^\{\d+\})?", tex) is not None
+        return (r"\rho(" + tex + ")" if one else r"\rho\left(" + tex + r"\right)") + root
+    return (r"\rho = " + (r"\max\left\{" if many else "") + ", ".join(of(b["latex"]) for b in blocks)
+            + (r"\right\}" if many else "")), blocks
 
 
 def typeset(cp: Compiled, cn: Canonical | None, checks: list, text) -> dict:
