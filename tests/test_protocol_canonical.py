@@ -59,13 +59,16 @@ def test_random_protocols_are_in_canonical_form(canonicals):
             assert set(cn.gaps[i]) == set(cn.cp.residual_gaps[i]), (s, i)
         # a named factor is a sum (a single word would have been split into letters), named once
         assert all(len(F) > 1 for _, F in cn.named), s
-        defs = [tuple(sorted(map(str, F.items()))) for _, F in cn.named]
-        assert len(set(defs)) == len(defs), s
-        # the chain includes each named factor's definition: every check of a coefficient using S_k says so
-        for c in cn.checks:
-            for S, _ in cn.named:
-                if f"{S.name} " in c.label or c.label.endswith(S.name):
-                    assert "definition" in c.label, c.label
+        sums = [tuple(sorted(map(str, F.items()))) for F in cn.sums.values()]
+        assert len(set(sums)) == len(sums) == len(cn.named), s
+        # the chain includes each named factor's definition: its own check (the displayed definition is the sum
+        # it names), and every check of a coefficient using S_k says it substitutes that definition
+        labels = [c.label for c in cn.checks]
+        for S, _ in cn.named:
+            assert canonical.named_label(S) in labels, (s, S)
+            for lbl in labels:
+                if (f"{S.name} " in lbl or lbl.endswith(S.name)) and lbl != canonical.named_label(S):
+                    assert "definition" in lbl, lbl
 
 
 def test_the_shape_check_has_power(canonicals):
@@ -94,10 +97,16 @@ def test_a_wrongly_defined_named_factor_fails_its_proof(key):
                    {x: c for x, c in F.items() if x != w},  # dropped term
                    {**F, tuple(reversed(w)): F[w]} if len(w) > 1 and w != tuple(reversed(w)) else None]  # swapped
         for wrong in [p for p in planted if p is not None and p != F]:
-            cn.named[k] = (S, {x: c for x, c in wrong.items() if c})
+            cn.named[k] = (S, {x: c for x, c in wrong.items() if c})  # the displayed definition
             failed = [c.label for c in canonical.proofs(cn) if not c.holds]
             assert failed and all(S.name in lbl for lbl in failed), (key, S, failed[:2])
-        cn.named[k] = (S, F)
+            cn.named[k] = (S, F)
+            g = cn.sums[S]
+            cn.sums[S] = {x: c for x, c in wrong.items() if c}  # the sum the coefficients' checks substitute
+            failed = [c.label for c in canonical.proofs(cn) if not c.holds]
+            assert failed and all(S.name in lbl or "S" in lbl for lbl in failed), (key, S, failed[:2])
+            assert any(lbl != canonical.named_label(S) for lbl in failed)  # a coefficient's check fails too
+            cn.sums[S] = g
 
 
 def test_a_wrongly_defined_named_factor_fails_on_the_dense_path(canonicals):

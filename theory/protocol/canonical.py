@@ -106,11 +106,14 @@ class Canonical:
     named: list = field(default_factory=list)  # (S_k letter, definition poly), in order of naming
     dense: bool = False
     identities: list = field(default_factory=list)  # (Q', I + a W Q V): inverses recognised by item 5
+    recognise: bool = True  # item 5 recognises inverses (off when one of their identities failed)
+    sums: dict = field(default_factory=dict)  # S_k -> the sum it names (its displayed definition may use other S)
     raw: tuple = ()  # dense: (C_ij, D_i, Z_ij) of the named elimination, the polynomials the displays must equal
 
     def definitions(self) -> dict:
-        """``{S_k: definition}`` of the named factors."""
-        return dict(self.named)
+        """``{S_k: the sum it names}`` (in the ``M``'s and ``Q``'s, no ``S`` in it; :func:`named_checks` proves
+        each displayed definition equal to it)."""
+        return dict(self.sums)
 
     def residual(self, i: int) -> sp.Expr:
         n = self.cp.names
@@ -327,7 +330,7 @@ def _as_inverse(alg: FreeAlgebra, core: dict, ids: list) -> tuple[Any, sp.Symbol
     return None
 
 
-def _split(alg: FreeAlgebra, X: dict, ids: list, depth: int = 0) -> tuple[Any, list]:
+def _split(alg: FreeAlgebra, X: dict, ids: list | None, depth: int = 0) -> tuple[Any, list]:
     """``X = scalar * factors`` by items 1, 3 and 4, then item 5's repetition on the sum left in the middle."""
     left, Y, right = _peel(alg, X)
     if _symbolic_denominators(Y):  # (pivots are also shortened by item 4, see canonical; factors only cleared)
@@ -335,7 +338,7 @@ def _split(alg: FreeAlgebra, X: dict, ids: list, depth: int = 0) -> tuple[Any, l
     pre, core, suf = _common(Y)
     scalar, core = _scalar(core)
     middle: list
-    hit = _as_inverse(alg, core, ids)
+    hit = _as_inverse(alg, core, ids) if ids is not None else None
     if len(core) == 1:
         (w, c), = core.items()
         scalar, middle = scalar * _sym(c), [letter(x) for x in w]
@@ -354,7 +357,7 @@ def _split(alg: FreeAlgebra, X: dict, ids: list, depth: int = 0) -> tuple[Any, l
 def factor(alg: FreeAlgebra, X: dict, ids: list | None = None) -> Coefficient:
     """``X`` (a word polynomial in M's and inverse letters) as a :class:`Coefficient` (items 1-4 and the
     recognised inverses of item 5, recorded in ``ids``; the naming of item 5 is :func:`name_sums`)."""
-    scalar, factors = _split(alg, X, [] if ids is None else ids)
+    scalar, factors = _split(alg, X, ids)
     return Coefficient(_simplify(scalar), _push_through(alg, factors))
 
 
@@ -375,9 +378,21 @@ def _divide(c, u):
     return Fraction(int(q.p), int(q.q)) if q.is_Rational else q
 
 
-def name_sums(named: list, C: Coefficient) -> Coefficient:
-    """Item 5: ``C`` with every sum factor replaced by its named factor (a new ``S_k`` appended to ``named``,
-    or the one already naming that sum up to a scalar); a one-word factor is split into its letters."""
+@dataclass
+class Naming:
+    """Item 5's named factors as they are collected: ``named`` (``S_k``, displayed definition), ``sums`` (the
+    sum each names, expanded and divided by its unit); ``alg``/``ids``: the algebra (and recognised inverses)
+    that factor a definition's non-identity part (None: definitions stay expanded)."""
+
+    alg: FreeAlgebra | None = None
+    ids: list | None = None
+    named: list = field(default_factory=list)
+    sums: list = field(default_factory=list)
+
+
+def name_sums(naming: Naming, C: Coefficient) -> Coefficient:
+    """Item 5: ``C`` with every sum factor replaced by its named factor (a new ``S_k``, or the one already
+    naming that sum up to a scalar); a one-word factor is split into its letters."""
     scalar, out = _sym(C.scalar), []
     for f in C.factors:
         if _is_letter(f):
@@ -389,13 +404,54 @@ def name_sums(named: list, C: Coefficient) -> Coefficient:
             continue
         u = _unit(f)
         g = {w: _divide(c, u) for w, c in f.items()}
-        S = next((S for S, h in named if h == g), None)
+        S = next((S for h, S in naming.sums if h == g), None)
         if S is None:
-            S = named_letter(len(named) + 1)
-            named.append((S, g))
+            shown = _shown(naming, g)  # may name inner sums first (smaller numbers)
+            S = named_letter(len(naming.named) + 1)
+            naming.named.append((S, shown))
+            naming.sums.append((g, S))
         scalar = scalar * _sym(u)
         out.append(letter(S))
     return Coefficient(_simplify(scalar), out)
+
+
+def _shown(naming: Naming, g: dict) -> dict:
+    """A named factor's displayed definition: ``a I + (its other terms factored as a product)`` when they
+    factor (``I + S_2 Q_2 M_C S_4 Q_1``, inner sums named in turn, each with fewer words) and that form is proved
+    equal to ``g`` (:func:`_definition_residual`), else ``g`` (and no inner name is kept)."""
+    if naming.alg is None or () not in g or len(g) < 3:
+        return g
+    C = factor(naming.alg, {w: c for w, c in g.items() if w}, naming.ids)
+    if sum(1 for f in C.factors if not _is_letter(f)) == 1 and len(C.factors) == 1:
+        return g  # the rest is one sum again: nothing gained
+    saved = len(naming.named), len(naming.sums)
+    shown = padd({(): g[()]}, name_sums(naming, C).poly())
+    if _definition_residual(naming.alg, shown, g, {S: h for h, S in naming.sums}):
+        del naming.named[saved[0]:], naming.sums[saved[1]:]
+        return g
+    return shown
+
+
+def _definition_residual(alg: FreeAlgebra, shown: dict, g: dict, sums: dict) -> dict:
+    """What is left of ``shown - g`` (named factors replaced by their sums), reduced, then multiplied on the
+    left by the pivots of the leading inverses of ``shown``'s product term as long as needed (invertible by
+    hypothesis: a left factor does not change whether the difference is 0)."""
+    word = max(shown, key=len)
+    return _settle(alg, padd(psubs(shown, sums), g, signs=(1, -1)), _leading_pivots(alg, word))
+
+
+def named_label(S: sp.Symbol) -> str:
+    return f"{S.name} as displayed is the sum it names"
+
+
+def named_checks(cn: Canonical) -> list[Check]:
+    """Each named factor's displayed definition (other ``S`` in it replaced by the sums they name) equals the
+    sum it names, the one the coefficients' checks substitute (:func:`_definition_residual`)."""
+    out = []
+    for S, F in cn.named:
+        res = _definition_residual(cn.alg, F, cn.sums.get(S, {}), cn.sums)
+        out.append(Check(named_label(S), not res, sp.sstr(from_poly(res))))
+    return out
 
 
 def _with_k(C: Coefficient, name: str) -> Coefficient:
@@ -419,8 +475,8 @@ def _expanded(cp: Compiled, recognise: bool) -> Canonical:
     raw = [{j: factor(alg, X[i][j], ids) for j in sorted(X[i]) if X[i][j]} for i in range(K)]
     selfs = [cp.poly(x) for x in cp.residual_self]
     D = [factor(alg, p, ids) if p else None for p in selfs]
-    pivots = [(Q, desingularize(alg, to_poly(F))) for F, Q in alg.inverted]
-    out = Canonical(cp, alg, [], [], pivots, [], X, z, rc, identities=ids or [])
+    out = Canonical(cp, alg, [], [], [], [], X, z, rc, identities=ids if ids is not None else [],
+                    recognise=recognise)
     _assign(out, raw, D)
     out.checks = proofs(out)
     for i in range(K):  # a product the rewriting could not settle: X_ij as eliminated, as one named factor
@@ -439,15 +495,27 @@ def _settled(checks: list, label: str) -> bool:
     return all(c.holds for c in checks if c.label.startswith(label))
 
 
+def _set_pivots(cn: Canonical) -> None:
+    """Every inverse of the algebra (the compiler's, then those the factoring made) in its displayed form
+    (item 4 on the expanded path; the named path's pivots are single letters already)."""
+    cn.pivots = [(Q, to_poly(F) if cn.dense else desingularize(cn.alg, to_poly(F))) for F, Q in cn.alg.inverted]
+
+
+def _naming(cn: Canonical) -> Naming:
+    """A fresh naming on ``cn``'s algebra (recognised inverses recorded in ``cn.identities`` when enabled)."""
+    return Naming(cn.alg, cn.identities if cn.recognise else None)
+
+
 def _assign(cn: Canonical, raw: list, D: list) -> None:
     """The displayed coefficients from the factored ones, sums named (item 5): residuals first, so the
     ``S_k`` they use have the smallest numbers."""
-    n, named = cn.cp.names, list[tuple]()
-    gaps = [{j: name_sums(named, C) for j, C in row.items() if j != i} for i, row in enumerate(raw)]
-    self_ = [name_sums(named, d) if d is not None else None for d in D]
-    fixed = [{j: (gaps[i][j] if j != i else name_sums(named, C)) for j, C in row.items()}
+    n, naming = cn.cp.names, _naming(cn)
+    gaps = [{j: name_sums(naming, C) for j, C in row.items() if j != i} for i, row in enumerate(raw)]
+    self_ = [name_sums(naming, d) if d is not None else None for d in D]
+    fixed = [{j: (gaps[i][j] if j != i else name_sums(naming, C)) for j, C in row.items()}
              for i, row in enumerate(raw)]
-    cn.fixed, cn.named, cn.self_ = fixed, named, self_
+    cn.fixed, cn.named, cn.self_, cn.sums = fixed, naming.named, self_, {S: g for g, S in naming.sums}
+    _set_pivots(cn)
     cn.gaps = [{j: _with_k(C, n[j]) for j, C in row.items()} for row in gaps] if not cn.dense else gaps
 
 
@@ -465,8 +533,8 @@ def _dense(cp: Compiled, recognise: bool) -> Canonical:
     raw_g = [{j: factor(alg, p, ids) for j, p in row.items()} for row in gaps]
     raw_z = [{j: factor(alg, p, ids) for j, p in row.items()} for row in Z]
     D = [factor(alg, p, ids) if p else None for p in selfs]
-    out = Canonical(cp, alg, [], [], [(Q, to_poly(F)) for F, Q in alg.inverted], dense=True,
-                    identities=ids or [])
+    out = Canonical(cp, alg, [], [], [], dense=True, identities=ids if ids is not None else [],
+                    recognise=recognise)
     out.raw = (gaps, selfs, Z)
     _assign_dense(out, raw_g, raw_z, D)
     out.checks = proofs(out)
@@ -486,30 +554,38 @@ def _dense(cp: Compiled, recognise: bool) -> Canonical:
 
 
 def _assign_dense(cn: Canonical, raw_g: list, raw_z: list, D: list) -> None:
-    named: list = []
-    cn.gaps = [{j: name_sums(named, C) for j, C in row.items()} for row in raw_g]
-    cn.self_ = [name_sums(named, d) if d is not None else None for d in D]
-    cn.fixed = [{j: name_sums(named, C) for j, C in row.items()} for row in raw_z]
-    cn.named = named
+    naming = _naming(cn)
+    cn.gaps = [{j: name_sums(naming, C) for j, C in row.items()} for row in raw_g]
+    cn.self_ = [name_sums(naming, d) if d is not None else None for d in D]
+    cn.fixed = [{j: name_sums(naming, C) for j, C in row.items()} for row in raw_z]
+    cn.named, cn.sums = naming.named, {S: g for g, S in naming.sums}
+    _set_pivots(cn)
 
 
 def _matrix(alg: FreeAlgebra, expr) -> sp.MatrixExpr:
     return to_matrix_expr(alg, expr)
 
 
-def _leading_pivots(cn: Canonical, C: Coefficient) -> tuple:
-    """The pivots ``F`` of the run of inverse letters that starts ``C`` (innermost first): multiplying the
+def _leading_pivots(alg: FreeAlgebra, word: tuple) -> tuple:
+    """The pivots ``F`` of the run of inverse letters that starts ``word`` (innermost first): multiplying a
     difference by them on the left clears those inverses, as the peeling did."""
-    inv = {Q: F for F, Q in cn.alg.inverted}
+    inv = {Q: F for F, Q in alg.inverted}
     out = []
-    for f in C.factors:
-        if len(f) != 1:
+    for x in word:
+        if x not in inv:
             break
-        (w, _), = f.items()
-        if len(w) != 1 or w[0] not in inv:
-            break
-        out.append(inv[w[0]])
+        out.append(inv[x])
     return tuple(out)
+
+
+def _word(C: Coefficient) -> tuple:
+    """The letters of a product (its sum factors, if any, end it)."""
+    out: tuple = ()
+    for f in C.factors:
+        if not _is_letter(f):
+            break
+        out += next(iter(f))
+    return out
 
 
 def proofs(cn: Canonical) -> list[Check]:
@@ -533,10 +609,10 @@ def proofs(cn: Canonical) -> list[Check]:
     named elimination's.
     """
     if cn.dense:
-        return identity_checks(cn) + _dense_proofs(cn)
+        return identity_checks(cn) + named_checks(cn) + _dense_proofs(cn)
     cp, alg, n, K = cn.cp, cn.alg, cn.cp.names, cn.cp.spec.K
     defs = {f"K_{m}": I - _matrix(alg, M(m)) for m in n}
-    out = identity_checks(cn)
+    out = identity_checks(cn) + named_checks(cn)
     c_is_Kw = {c_letter(m): padd(letter(w_star(m)), pmul(letter(M(m)), letter(w_star(m))), signs=(1, -1))
                for m in n}
     for a in range(K):
@@ -614,24 +690,25 @@ def coefficient_check(cn: Canonical, label: str, C: Coefficient, target: dict) -
     on the left by ``F_a``, then ``F_b``, ..., each invertible by hypothesis. Failing that, the same with each
     recognised inverse ``Q' = I + a W Q V`` (item 5, proved on its own in :func:`proofs`) written as its sum on
     both sides."""
-    first = _settle(cn, padd(psubs(C.poly(), cn.definitions()), target, signs=(1, -1)), C)
+    pivots = _leading_pivots(cn.alg, _word(C))
+    first = _settle(cn.alg, padd(psubs(C.poly(), cn.definitions()), target, signs=(1, -1)), pivots)
     if first and cn.identities:
         ids = dict(cn.identities)
-        again = _settle(cn, psubs(padd(psubs(C.poly(), cn.definitions()), target, signs=(1, -1)), ids), C)
+        again = _settle(cn.alg, psubs(padd(psubs(C.poly(), cn.definitions()), target, signs=(1, -1)), ids), pivots)
         if not again:
             return Check(_with_definitions(cn, label, C) + ", recognised inverses as their sums", True, "0")
     return Check(_with_definitions(cn, label, C), not first, sp.sstr(from_poly(first)))
 
 
-def _settle(cn: Canonical, diff: dict, C: Coefficient) -> dict:
-    """``diff`` reduced, multiplied on the left by the pivots of ``C``'s leading inverses as long as that is
-    needed (each invertible by hypothesis): what is left (empty when it settles)."""
-    res = cn.alg.reduce_poly(diff)
-    for F in _leading_pivots(cn, C):  # as few pivots as settle it
+def _settle(alg: FreeAlgebra, diff: dict, pivots: tuple) -> dict:
+    """``diff`` reduced, multiplied on the left by ``pivots`` (each invertible by hypothesis) one by one as long
+    as that is needed: what is left (empty when it settles)."""
+    res = alg.reduce_poly(diff)
+    for F in pivots:  # as few pivots as settle it
         if not res:
             break
         diff = pmul(to_poly(F), diff)
-        res = cn.alg.reduce_poly(diff)
+        res = alg.reduce_poly(diff)
     return res
 
 
