@@ -320,8 +320,8 @@ def _as_inverse(alg: FreeAlgebra, core: dict, ids: list) -> tuple[Any, sp.Symbol
     for p, x in enumerate(u):
         F = inv.get(x)
         W, V = u[:p], u[p + 1:]
-        if F is None or padd(F, {(): Fraction(1), V + W: -a}, signs=(1, -1)):
-            continue
+        if F is None or alg.reduce_poly(padd(F, {(): Fraction(1), V + W: -a}, signs=(1, -1))):
+            continue  # (reduced: a pivot such as the anchored one is stored with removable 1/alpha terms)
         Q2 = alg.inverse(from_poly({(): Fraction(1), W + V: -a})) if W else x
         if isinstance(Q2, sp.Symbol):
             if W and all(Q != Q2 for Q, _ in ids):
@@ -402,17 +402,36 @@ def name_sums(naming: Naming, C: Coefficient) -> Coefficient:
             (w, c), = f.items()
             scalar, out = scalar * _sym(c), out + [letter(x) for x in w]
             continue
+        hit = _as_inverse(naming.alg, f, naming.ids) if naming.alg is not None and naming.ids is not None else None
+        if hit is not None:  # I + a W Q V is an inverse (item 5's first try), not a sum to name
+            scalar, out = scalar * _sym(hit[0]), out + [letter(hit[1])]
+            continue
         u = _unit(f)
         g = {w: _divide(c, u) for w, c in f.items()}
         S = next((S for h, S in naming.sums if h == g), None)
         if S is None:
+            saved = len(naming.named), len(naming.sums)
             shown = _shown(naming, g)  # may name inner sums first (smaller numbers)
+            hit = _shown_inverse(naming, shown)
+            if hit is not None:  # its factored form is I + a W Q V: an inverse after all
+                del naming.named[saved[0]:], naming.sums[saved[1]:]
+                scalar, out = scalar * _sym(u) * _sym(hit[0]), out + [letter(hit[1])]
+                continue
             S = named_letter(len(naming.named) + 1)
             naming.named.append((S, shown))
             naming.sums.append((g, S))
         scalar = scalar * _sym(u)
         out.append(letter(S))
     return Coefficient(_simplify(scalar), out)
+
+
+def _shown_inverse(naming: Naming, shown: dict) -> tuple[Any, sp.Symbol] | None:
+    """``shown = I + a W Q V`` with no named factor in it, recognised as an inverse (:func:`_as_inverse`)."""
+    if naming.alg is None or naming.ids is None or len(shown) != 2:
+        return None
+    if any(str(x.name).startswith("S") and x.name[1:].isdigit() for w in shown for x in w):
+        return None
+    return _as_inverse(naming.alg, shown, naming.ids)
 
 
 def _shown(naming: Naming, g: dict) -> dict:
