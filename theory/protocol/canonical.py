@@ -16,19 +16,22 @@ factored (package extension, no claim of uniqueness):
    ``alpha``), each ``Q = F^{-1}`` with ``F = a - V`` may be written ``(I + Q V)/a`` or ``(I + V Q)/a``; the
    variant with no symbolic denominator is kept. Pivots are displayed the same way;
 5. *named factors*: items 1 and 3 are repeated on what is left between the common letters (a sum ``Y`` with
-   ``F_k Y`` or ``Y F_k`` shorter is ``Q_k`` times that), and a sum that still stays is a *named factor*
-   ``S_k`` (LaTeX ``\\mathcal{S}_k``), defined once beside the ``Q_k``; the same sum (up to a scalar, pulled
-   out so the identity's coefficient, or the shortest word's, is 1) gets the same name. So every
-   displayed ``C_ij`` (and every ``D_i``) is a scalar times a product of single letters.
+   ``F_k Y`` or ``Y F_k`` shorter is ``Q_k`` times that); a sum ``I + a W Q V`` with ``Q = (I - a V W)^{-1}``
+   is the inverse ``(I - a W V)^{-1}`` (push-through again; its own identity is proved); a sum that still
+   stays is a *named factor* ``S_k`` (LaTeX ``\\mathcal{S}_k``), defined once beside the ``Q_k``; the same
+   sum (up to a scalar, pulled out so the identity's coefficient, or the shortest word's, is 1) gets the
+   same name, and its definition is displayed as ``a I +`` a product where its other terms factor so
+   (proved equal to the sum). So every displayed ``C_ij`` (and every ``D_i``) is a scalar times a product of
+   single letters.
 
 A protocol derived with named Schur blocks (``cp.named``, theory.protocol.schur) gets the same shape: its
 ``C_ij``, ``D_i`` and the coefficient ``Z_ij`` of ``w_j*`` in ``z_i*`` (polynomials in the named blocks
 ``Phi_{a,b}``, ``r_{a,j}``, ``U^{(k)}_{a,b}`` and the ``Q_k``) are factored by items 1, 3 and 5 and proved
 equal to the named elimination's, which :func:`theory.protocol.checks.verify` proves by its own chain.
 
-Every displayed form is proved equal to the compiler's raw result by :func:`theory.core.algebra.prove`
-(:func:`proofs`), each named factor replaced by its definition; a failed proof means the raw form is printed
-instead, as one named factor (never an unproved form).
+Every displayed form is proved equal to the compiler's raw result (:func:`proofs`: reduction in the free
+algebra of theory.core.algebra), each named factor replaced by the sum it names; a failed proof means the raw
+form is printed instead, as one named factor (never an unproved form).
 """
 from __future__ import annotations
 
@@ -47,7 +50,8 @@ from theory.protocol.result import Check, Compiled
 from theory.protocol.round_map import phase_tails
 from theory.protocol.symbols import M, gap, w_star
 
-__all__ = ["Canonical", "Coefficient", "canonical", "named_letter", "proofs", "r_in_c"]
+__all__ = ["Canonical", "Coefficient", "Naming", "canonical", "identity_checks", "name_sums", "named_checks",
+           "named_letter", "proofs", "r_in_c"]
 
 # item 1 only on polynomials up to this many words: each try reduces F_k X, costly on the long coefficients of the
 # named Schur path (hundreds of words). Measured on the random protocols of seeds 0-29: 3.0 s instead of 9.2 s,
