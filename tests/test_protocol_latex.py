@@ -16,7 +16,10 @@ from theory.core.algebra import letter
 from theory.protocol import canonical, compiler as P, description, gallery as G, report
 from theory.round_robin import two_agents as ta
 
-RANDOM_SEEDS = (3, 12, 29)  # K = 2, 2, 4 agents; 29 is derived with named Schur blocks (the dense path)
+# K = 2, 2, 3, 4 agents, and 2, 13, 29 derived with named Schur blocks (the dense path); 2 has the longest named
+# factor definitions of seeds 0-60 (324 words). Seeds 0-60 all compile with no overfull box (checked once, 367
+# pages); these keep the test's pdflatex run short.
+RANDOM_SEEDS = (3, 12, 4, 2, 13, 29)
 PDFLATEX_SECONDS = 120  # a generous bound for one small document on a loaded 2-core machine
 
 
@@ -162,24 +165,27 @@ def test_the_c3_comparison_has_power():
 
 
 def test_every_residual_is_a_sum_of_products_over_the_gaps(docs):
-    """Canonical: e_i = sum_j C_ij (w_j* - w_i*), C_ij ending in K_j, for every agent of every expanded protocol."""
+    """Canonical: e_i = sum_j C_ij (w_j* - w_i*), C_ij a product ending in K_j, for every agent of every gallery
+    protocol."""
     for e in G.entries():
         cp = P.compile_protocol(e.spec, noise=False)
         cn = canonical.canonical(cp)
-        assert cn is not None and all(c.holds for c in cn.checks), e.key
+        assert all(c.holds for c in cn.checks), e.key
         for i, row in enumerate(cn.gaps):
             assert set(row) == {j for j in range(cp.spec.K) if j != i}, (e.key, i)
             for j, C in row.items():
                 assert C.factors[-1] == letter(canonical.k_letter(cp.names[j])), (e.key, i, j)
+                # a scalar times single letters (sums that stay are named factors S_k, defined once)
+                assert all(len(f) == 1 and len(next(iter(f))) == 1 for f in C.factors), (e.key, i, j)
     ring = canonical.canonical(P.compile_protocol(G.entry("ring").spec, noise=False))
-    assert all(all(len(f) == 1 for f in C.factors) for row in ring.gaps for C in row.values())  # pure products
+    assert ring.named == []  # the ring's C_ij need no named factor: Q_k M's K_j
 
 
 def test_anchored_has_no_removable_singularity():
     """e_A = (1 - omega) M_A Q_1 Q_2 K_B Delta with Q_2 = (I - (1 - omega) M_B Q_1 M_A)^{-1}: no 1/omega."""
     cp = P.compile_protocol(G.entry("anchored").spec, noise=False)
     doc = report.derived_theory(cp)
-    shown = doc["residuals"]["A"]["latex"] + " ".join(inv["latex"] for inv in doc["inverses"])
+    shown = " ".join([doc["residuals"]["A"]["latex"]] + [e["latex"] for e in doc["inverses"] + doc["named_factors"]])
     assert "frac" not in shown and r"\left(1 - \omega\right)" in doc["residuals"]["A"]["latex"]
     assert doc["inverses"][1]["latex"] == r"I - \left(1 - \omega\right) M_{B} \mathcal{Q}_{1} M_{A}"
     assert not any("neq" in h for h in doc["typeset"]["hypotheses"])  # no "omega != 0" left
@@ -205,3 +211,13 @@ def test_a_wrong_fixed_point_in_the_chain_fails():
     cn.z[1] = {**cn.z[1], (P.M("A"), canonical.c_letter("B")): 1}  # planted: an extra term in z*_B
     failed = [c.label for c in canonical.proofs(cn) if not c.holds]  # z*_B enters every row of the debate
     assert "z*_B in the c_j is fixed by the round map" in failed
+
+
+def test_a_one_letter_rate_block_has_no_stray_brackets():
+    """B only hears itself: the rate is max{rho(2/3 M_A), rho(M_B)}; rho(M_B) needs no \\left( \\right) (the
+    ASCII check reads a single letter in \\left( \\right) as a stray bracket)."""
+    cp = P.compile_protocol(P.spec(["A", "B"], [{"B": {"B": 1}}, {"A": {"B": 0.1, "A": 2 / 3}}]))
+    doc = report.derived_theory(cp)
+    assert doc["rate"]["latex"].endswith(r", \rho(M_{B})\right\}")
+    assert ascii_math(report.as_latex(doc)) == []
+    assert ascii_math(r"\begin{document}$\rho = \rho\left(M_{B}\right)$")  # the planted form is caught

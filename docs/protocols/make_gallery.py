@@ -117,9 +117,14 @@ def page(e: G.Entry, example: str, doc: dict, numbers: dict) -> str:
         lines.append("Pivots of the block elimination (formal inverses; each is a hypothesis: invertible):\n")
         for inv in doc["inverses"]:
             lines.append(math_block(inv["name"], {"latex": r"\Big(" + inv["latex"] + r"\Big)^{-1}"}))
+    if doc["named_factors"]:
+        lines.append("Named factors (a sum that stays in a coefficient, named once; theory.protocol.canonical):\n")
+        for nf in doc["named_factors"]:
+            lines.append(math_block(nf["name"], nf))
     lines.append("Residuals (plateaus) in canonical form: each agent's residual is a sum over the gaps "
-                 "between targets, each coefficient a product of the transfers, the :math:`K_j = I - M_j` and "
-                 "the pivots above (proved equal to the compiler's elimination, V1):\n")
+                 "between targets, each coefficient a product of the transfers, the :math:`K_j = I - M_j`"
+                 + (", the pivots and the named factors above" if doc["named_factors"] else " and the pivots above")
+                 + " (proved equal to the compiler's elimination, V1):\n")
     for name, r in doc["residuals"].items():
         lines.append(math_block(f"e_{{{name}}}", r))
     if doc["typeset"]["delta"]:  # two agents: the same residuals in C3's notation

@@ -254,6 +254,7 @@ def check_derivation(ledger: Ledger, inst: ref.Instance, rho: float, printed: di
                     f"w_{n}_star": inst.target[k].reshape(d, 1)})  # both spellings of the printed text
     texts = {e["text_name"]: e["text"] for e in doc.get("definitions", [])}
     texts.update({e["text_name"]: e["text"] for e in doc.get("inverses", [])})
+    texts.update({e["text_name"]: e["text"] for e in doc.get("named_factors", [])})  # the canonical form's S_k
     texts.update({_plain(k): v for k, v in list(texts.items())})  # Phi_{A,B} is also written Phi_A_B
     ev = Evaluator(d, env, texts, {e["text_name"] for e in doc.get("inverses", [])})
     Phi_ref, r_ref = ref.probed_round_map(inst)

@@ -8,6 +8,7 @@ term by term instead (the same polynomial, expanded).
 """
 from __future__ import annotations
 
+import re
 from types import SimpleNamespace
 
 import sympy as sp
@@ -26,7 +27,7 @@ from theory.protocol.typeset import (
     word_tex,
 )
 
-__all__ = ["coefficient_terms", "inverse_tex_names", "typeset"]
+__all__ = ["coefficient_terms", "inverse_tex_names", "letter_tex_names", "named_text", "typeset"]
 
 PAREN_UNITS = 36  # a sum factor up to this wide is kept in parentheses; wider, the product is expanded
 
@@ -34,6 +35,19 @@ PAREN_UNITS = 36  # a sum factor up to this wide is kept in parentheses; wider, 
 def inverse_tex_names(alg) -> dict:
     """``\\mathcal{Q}_k`` for the k-th formal inverse of ``alg`` (order of creation)."""
     return {Q: rf"\mathcal{{Q}}_{{{k + 1}}}" for k, (_, Q) in enumerate(alg.inverted)}
+
+
+def named_tex(k: int) -> str:
+    """``\\mathcal{S}_k``: the k-th named factor (theory.protocol.canonical, item 5)."""
+    return rf"\mathcal{{S}}_{{{k}}}"
+
+
+def letter_tex_names(alg, cn: Canonical | None = None) -> dict:
+    """The LaTeX names of the formal inverses and (with ``cn``) of the named factors."""
+    out = inverse_tex_names(alg)
+    if cn is not None:
+        out.update({S: named_tex(k + 1) for k, (S, _) in enumerate(cn.named)})
+    return out
 
 
 def _product(C: Coefficient, inv: dict) -> tuple[str, float] | None:
@@ -123,8 +137,12 @@ def rate(cp: Compiled, inv_tex: dict, text) -> tuple[str, list[dict]]:
     if sum(b["width"] for b in blocks) > LINE_UNITS - 10:  # too wide to print: the live block by name
         return r"\rho = \rho\left(\Phi_{RR}\right)" + root, blocks
     many = len(blocks) > 1
-    return (r"\rho = " + (r"\max\left\{" if many else "") + ", ".join(
-        r"\rho\left(" + b["latex"] + r"\right)" + root for b in blocks) + (r"\right\}" if many else "")), blocks
+
+    def of(tex: str) -> str:  # rho(M_{B}) for one letter, rho\left(...\right) around anything taller or longer
+        one = re.fullmatch(r"[A-Za-z]_\{\w+\}(\^\{\d+\})?", tex) is not None
+        return (r"\rho(" + tex + ")" if one else r"\rho\left(" + tex + r"\right)") + root
+    return (r"\rho = " + (r"\max\left\{" if many else "") + ", ".join(of(b["latex"]) for b in blocks)
+            + (r"\right\}" if many else "")), blocks
 
 
 def typeset(cp: Compiled, cn: Canonical | None, checks: list, text) -> dict:
@@ -138,7 +156,7 @@ def typeset(cp: Compiled, cn: Canonical | None, checks: list, text) -> dict:
 
 def _typeset(cp: Compiled, cn: Canonical | None, checks: list, text) -> dict:
     alg = cn.alg if cn is not None else cp.alg
-    inv = inverse_tex_names(alg)
+    inv = letter_tex_names(alg, cn)
     n, K = cp.names, cp.spec.K
     out: dict = {"phases": [phase_item(ph) for ph in cp.spec.phases]}
     out["contraction_rate"] = rate(cp, inv, text)[0]
@@ -166,6 +184,8 @@ def _typeset(cp: Compiled, cn: Canonical | None, checks: list, text) -> dict:
     pivots = cn.pivots if cn is not None else [(Q, to_poly(F)) for F, Q in cp.alg.inverted]
     out["inverses"] = [{"lhs": inv[Q], "terms": [list(t) for t in poly_terms(F, inv)], "width": poly_tex(F, inv)[1]}
                        for Q, F in pivots]
+    out["named_factors"] = [{"lhs": inv[S], "terms": [list(t) for t in poly_terms(F, inv)]}
+                            for S, F in (cn.named if cn is not None else [])]
     # hypotheses
     hyps = []
     for Q, F in pivots:
@@ -174,7 +194,8 @@ def _typeset(cp: Compiled, cn: Canonical | None, checks: list, text) -> dict:
                     else f"the pivot ${inv[Q]}^{{-1}}$ above is invertible")
     dens = set()  # symbolic denominators of what is displayed (the canonical forms have none to remove)
     shown = ([cp.poly(e) for e in cp.fixed_point] + [t for _, t in cp.alg.rules] if cn is None else
-             [F for _, F in cn.pivots] + [C.poly() for row in cn.fixed for C in row.values()] + cn.self_)
+             [F for _, F in cn.pivots + cn.named] + [C.poly() for row in cn.fixed for C in row.values()]
+             + [D.poly() for D in cn.self_ if D is not None])
     for p in shown:
         for c in p.values():
             den = sp.denom(sp.together(sp.sympify(c))) if getattr(c, "free_symbols", None) else sp.Integer(1)
@@ -186,11 +207,7 @@ def _typeset(cp: Compiled, cn: Canonical | None, checks: list, text) -> dict:
     fixed, resid = [], []
     for i in range(K):
         if cn is not None:
-            terms = []
-            for j, X in cn.fixed[i].items():
-                tail, tw = word_tex((sp.Symbol(f"K_{n[j]}", commutative=False), w_star(n[j])), inv)
-                terms += coefficient_terms(X, inv, tail, tw)
-            fixed.append({"lhs": f"z^*_{{{n[i]}}}", "terms": _first(terms)})
+            fixed.append({"lhs": f"z^*_{{{n[i]}}}", "terms": _first(fixed_terms(cn, i, inv))})
             terms = residual_terms(cn, i, inv)
         else:
             terms = [[_signed(x), wx]
@@ -216,7 +233,7 @@ def _delta_note(cn: Canonical, inv: dict) -> str:
     """Two agents a, b: the residuals in C3's notation, ``Delta = w_b^* - w_a^*`` (``e_b`` carries the minus)."""
     (a, b), out = cn.cp.names, []
     for i, name in enumerate((a, b)):
-        if cn.self_[i] or len(cn.gaps[i]) != 1:
+        if cn.self_[i] is not None or len(cn.gaps[i]) != 1:
             return ""
         (_, C), = cn.gaps[i].items()
         prod = _product(C, inv)
@@ -230,7 +247,33 @@ def _delta_note(cn: Canonical, inv: dict) -> str:
 
 def residual_latex(cn: Canonical, i: int) -> str:
     """The canonical ``e_i`` on one line (for macros and the gallery pages)."""
-    return " ".join(t for t, _ in _first(residual_terms(cn, i, inverse_tex_names(cn.alg)))) or "0"
+    return residual_forms(cn, i)["latex"]
+
+
+def _forms(terms: list) -> dict:
+    """``{"latex": one line, "terms": [tex, ...]}`` of a display's terms (the first without its ``+``)."""
+    tex = [t for t, _ in _first(terms)]
+    return {"latex": " ".join(tex) or "0", "terms": tex or ["0"]}
+
+
+def residual_forms(cn: Canonical, i: int) -> dict:
+    """The canonical ``e_i``: one line and its terms (see :func:`residual_terms`)."""
+    return _forms(residual_terms(cn, i, letter_tex_names(cn.alg, cn)))
+
+
+def fixed_latex(cn: Canonical, i: int) -> dict:
+    """The canonical ``z_i^*`` (``sum_j X_ij K_j w_j^*``; named blocks ``sum_j Z_ij w_j^*``): line and terms."""
+    return _forms(fixed_terms(cn, i, letter_tex_names(cn.alg, cn)))
+
+
+def fixed_terms(cn: Canonical, i: int, inv: dict) -> list:
+    """The canonical ``z_i^*`` as LaTeX terms with widths."""
+    n, terms = cn.cp.names, []
+    for j, X in cn.fixed[i].items():  # X_ij K_j w_j* (named blocks: Z_ij w_j*)
+        tail, tw = word_tex(((w_star(n[j]),) if cn.dense else
+                             (sp.Symbol(f"K_{n[j]}", commutative=False), w_star(n[j]))), inv)
+        terms += coefficient_terms(X, inv, tail, tw)
+    return terms
 
 
 def residual_terms(cn: Canonical, i: int, inv: dict) -> list:
@@ -240,23 +283,30 @@ def residual_terms(cn: Canonical, i: int, inv: dict) -> list:
     for j, C in cn.gaps[i].items():
         g, gw = _vector(gap(n[j], n[i]).name, inv)
         terms += coefficient_terms(C, inv, g, gw)
-    if cn.self_[i]:
+    if cn.self_[i] is not None:
         ws, ww = _vector(w_star(n[i]).name, inv)
-        terms += [[_signed(x), wx] for x, wx in poly_terms(cn.self_[i], inv, ws, ww)]
+        terms += coefficient_terms(cn.self_[i], inv, ws, ww)
     return terms
+
+
+def _text(cn: Canonical, expr) -> str:
+    """Plain text (theory.protocol.printing.text) with the named factors as ``S1, S2, ...``."""
+    from theory.protocol.printing import text
+
+    shim = SimpleNamespace(alg=cn.alg)
+    return text(shim, expr, {S: S.name for S, _ in cn.named})  # type: ignore[arg-type]
 
 
 def pivot_text(cn: Canonical) -> list[tuple[str, str]]:
     """``(text name, text)`` of each displayed pivot (plain text, formal inverses as ``Q1, Q2, ...``)."""
-    from theory.protocol.printing import text
+    return [(f"Q{k + 1}", _text(cn, from_poly(F))) for k, (_, F) in enumerate(cn.pivots)]
 
-    shim = SimpleNamespace(alg=cn.alg)
-    return [(f"Q{k + 1}", text(shim, from_poly(F))) for k, (_, F) in enumerate(cn.pivots)]  # type: ignore[arg-type]
+
+def named_text(cn: Canonical) -> list[tuple[str, str]]:
+    """``(text name, text)`` of each named factor (``S1, S2, ...``; item 5 of theory.protocol.canonical)."""
+    return [(S.name, _text(cn, from_poly(F))) for S, F in cn.named]
 
 
 def residual_text(cn: Canonical, i: int) -> str:
-    from theory.protocol.printing import text
-
-    shim = SimpleNamespace(alg=cn.alg)
-    return text(shim, cn.residual(i))  # type: ignore[arg-type]
+    return _text(cn, cn.residual(i))
 

@@ -91,11 +91,12 @@ class _TextPrinter(StrPrinter):
     _print_MutableDenseMatrix = _print_ImmutableDenseMatrix = _print_MatrixBase
 
 
-def text(cp: Compiled, expr) -> str:
+def text(cp: Compiled, expr, extra: dict | None = None) -> str:
     """Plain text of a derived expression in the syntax of :func:`theory.core.notation.text`: Python/SymPy
     (``**``), ``w_A_star``, gaps ``(w_B_star - w_A_star)``, the identity ``Id``, formal inverses
-    ``Q1, Q2, ...`` (:func:`inverse_names`); ``sympy.parse_expr`` reads it back."""
-    names = inverse_names(cp, tex=False)
+    ``Q1, Q2, ...`` (:func:`inverse_names`) and the letters of ``extra`` (symbol -> text name, e.g. the
+    canonical form's named factors ``S1, S2, ...``); ``sympy.parse_expr`` reads it back."""
+    names = {**inverse_names(cp, tex=False), **(extra or {})}
     return _TextPrinter(names).doprint(_with_identity(expr))
 
 

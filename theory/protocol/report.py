@@ -10,7 +10,7 @@ import re
 
 import sympy as sp
 
-from theory.core.algebra import from_poly, letter, normal, padd, pmul
+from theory.core.algebra import P_ONE, from_poly, letter, padd, pmul
 from theory.protocol import canonical, checks as protocol_checks, display, typeset
 from theory.protocol.printing import inverse_names, latex, latex_terms, text
 from theory.protocol.result import Compiled
@@ -23,13 +23,13 @@ class Unverified(Exception):
 
 def _pretty(cp: Compiled, G: sp.Expr) -> sp.Expr:
     """Display form: right factors ``I - M_j`` written as ``K_j`` where that is exact."""
-    G = normal(G)
+    Gp = cp.poly(G)
     for n in cp.names:
         Mj, Kj = M(n), sp.Symbol(f"K_{n}", commutative=False)
-        X = sp.Add(*[t for t in sp.Add.make_args(G) if not (t.args_cnc()[1] and t.args_cnc()[1][-1] == Mj)])
-        if X != 0 and normal(X * (1 - Mj) - G) == 0:
-            return X * Kj
-    return G
+        X = {w: c for w, c in Gp.items() if not (w and w[-1] == Mj)}
+        if X and not padd(pmul(X, padd(P_ONE, letter(Mj), signs=(1, -1))), Gp, signs=(1, -1)):
+            return from_poly(X) * Kj
+    return from_poly(Gp)
 
 
 def derived_theory(cp: Compiled, steps: dict | None = None) -> dict:
@@ -43,7 +43,7 @@ def derived_theory(cp: Compiled, steps: dict | None = None) -> dict:
     bad = [c for c in checks if not c.holds]
     if bad:
         raise Unverified(f"'{bad[0].label}' does not reduce to 0 (residual {bad[0].residual[:200]}); refusing to print")
-    cn = canonical.canonical(cp)
+    cn: canonical.Canonical | None = canonical.canonical(cp)
     if cn is not None and all(c.holds for c in cn.checks):
         checks = checks + cn.checks
     else:
@@ -54,7 +54,9 @@ def derived_theory(cp: Compiled, steps: dict | None = None) -> dict:
     F = lambda e: {"latex": L(e), "terms": latex_terms(cp, e), "text": T(e)}  # noqa: E731
     fixed, resid = {}, {}
     for i, name in enumerate(n):
-        fixed[name] = F(cp.fixed_point[i])
+        # with a canonical form, the LaTeX (and its terms) is the canonical one and the text the compiler's
+        fixed[name] = F(cp.fixed_point[i]) if cn is None else {**display.fixed_latex(cn, i),
+                                                               "text": T(cp.fixed_point[i])}
         if cp.named is None:
             terms = [(_pretty(cp, G), gap(n[j], name)) for j, G in cp.residual_gaps[i].items()]
             expr = sp.Add(*[G * g for G, g in terms]) + cp.residual_self[i] * w_star(name)
@@ -62,12 +64,14 @@ def derived_theory(cp: Compiled, steps: dict | None = None) -> dict:
             expr = from_poly(padd(*[pmul(cp.poly(G), letter(gap(n[j], name)))
                                     for j, G in cp.residual_gaps[i].items()],
                                   pmul(cp.poly(cp.residual_self[i]), letter(w_star(name)))))
-        resid[name] = {**F(expr), "weights_sum_to_one": cp.residual_self[i] == 0}
-        if cn is not None:
-            resid[name]["latex"] = display.residual_latex(cn, i)
-            resid[name]["canonical_text"] = display.residual_text(cn, i)
+        if cn is None:
+            resid[name] = {**F(expr), "weights_sum_to_one": cp.residual_self[i] == 0}
+        else:
+            resid[name] = {**display.residual_forms(cn, i), "text": T(expr),
+                           "weights_sum_to_one": cp.residual_self[i] == 0,
+                           "canonical_text": display.residual_text(cn, i)}
     q = cp.rate_power
-    inv_tex = display.inverse_tex_names(cn.alg if cn is not None else cp.alg)
+    inv_tex = display.letter_tex_names(cn.alg if cn is not None else cp.alg, cn)
     rate_latex, blocks = display.rate(cp, inv_tex, T)
     dens = set()
     for e in list(cp.fixed_point) + [from_poly(t) for _, t in cp.alg.rules]:
@@ -82,9 +86,13 @@ def derived_theory(cp: Compiled, steps: dict | None = None) -> dict:
                      "terms": [t for t, _ in typeset.poly_terms(Fd, inv_tex)], "text": tx}
                     for (Q, Fd), (tn, tx) in zip(cn.pivots, display.pivot_text(cn))]
         hypotheses += [f"Q{k + 1} invertible" for k in range(len(cp.alg.inverted), len(cn.alg.inverted))]
+        named = [{"name": inv_tex[S], "text_name": tn, "latex": typeset.poly_tex(Fd, inv_tex)[0],
+                  "terms": [t for t, _ in typeset.poly_terms(Fd, inv_tex)], "text": tx}
+                 for (S, Fd), (tn, tx) in zip(cn.named, display.named_text(cn))]
     else:
         inverses = [{"name": nm, "text_name": tn, **F(Fx)} for (Fx, Q), nm, tn in
                     zip(cp.alg.inverted, inverse_names(cp).values(), inverse_names(cp, tex=False).values())]
+        named = []
     doc = {
         "agents": list(n),
         "hypotheses": hypotheses,
@@ -99,6 +107,7 @@ def derived_theory(cp: Compiled, steps: dict | None = None) -> dict:
         "fixed_points": fixed,
         "residuals": resid,
         "inverses": inverses,
+        "named_factors": named,  # the canonical form's S_k (sums that stay in a C_ij), defined once
         "lyapunov": {f"{n[a]},{n[b]}": {"lhs": L(cov_block(n[a], n[b])), **F(e)}
                      for (a, b), e in cp.lyapunov.items() if a <= b},
         "checks": [{"label": c.label, "method": "V1", "holds": c.holds} for c in checks],
@@ -125,6 +134,8 @@ def as_text(doc: dict) -> str:
         out.append(f"{e['text_name']} := {e['text']}")
     for inv in doc["inverses"]:
         out.append(f"{inv['text_name']} = ({inv['text']})**(-1)")
+    for nf in doc.get("named_factors", []):
+        out.append(f"{nf['text_name']} = {nf['text']}")
     out.append("hypotheses: " + ("; ".join(doc["hypotheses"]) or "none"))
     for name, e in doc["fixed_points"].items():
         out.append(f"z_{name}_star = {e['text']}")
@@ -209,6 +220,9 @@ def as_latex(doc: dict, title: str = "Derived theory of a protocol") -> str:
     if ts["inverses"]:
         out.append(r"\subsection*{Formal inverses (pivots of the block elimination)}")
         out += [_eq(e["lhs"], e["terms"], (r"\Big(", r"\Big)^{-1}")) for e in ts["inverses"]]
+    if ts.get("named_factors"):
+        out.append(r"\subsection*{Named factors (sums that stay in a coefficient of the residuals)}")
+        out += [_eq(e["lhs"], e["terms"]) for e in ts["named_factors"]]
     out.append(r"\paragraph{Hypotheses.} " + ("; ".join(ts["hypotheses"]) or "none") + ".")
     out.append(r"\subsection*{Fixed point (end of a round)}")
     out += [_eq(e["lhs"], e["terms"]) for e in ts["fixed_point"]]
@@ -266,7 +280,7 @@ def fingerprint(doc: dict) -> str:
     """Hash of the derived formulas (rate, inverses, definitions, fixed points, residuals, hypotheses)."""
     import hashlib
 
-    keys = ("rate", "inverses", "definitions", "fixed_points", "residuals", "hypotheses")
+    keys = ("rate", "inverses", "named_factors", "definitions", "fixed_points", "residuals", "hypotheses")
     text = json.dumps({k: doc.get(k) for k in keys}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -286,12 +300,14 @@ def as_macros(doc: dict, prefix: str = "aadProtocol", source: str = "a config", 
 
     Defines ``\\<prefix>Rate``, ``\\<prefix>FixedPoint<agent>``, ``\\<prefix>Residual<agent>``, one symbol
     macro per formal inverse (``\\<prefix>QOne`` for :math:`\\mathcal{Q}_1`, used in the formulas) with its
-    definition ``\\<prefix>QOneDefinition``, and ``\\<prefix>Definition<letter>`` per named block.
+    definition ``\\<prefix>QOneDefinition``, the same per named factor (``\\<prefix>SOne`` for
+    :math:`\\mathcal{S}_1`, ``\\<prefix>SOneDefinition``), and ``\\<prefix>Definition<letter>`` per named block.
     """
     lines = [MACRO_HEADER.format(version=version, source=source, prefix=prefix, fingerprint=fingerprint(doc),
                                  provenance=provenance, hypotheses="; ".join(doc["hypotheses"]) or "none")]
     lines += symbol_macro_lines(prefix)
-    inverses = {inv["name"]: f"{prefix}{macro_words(inv['text_name'])}" for inv in doc["inverses"]}
+    named = doc.get("named_factors", [])
+    inverses = {inv["name"]: f"{prefix}{macro_words(inv['text_name'])}" for inv in doc["inverses"] + named}
 
     def body(tex: str) -> str:  # each formal inverse by its prefixed symbol macro: defined, not clashing
         for name, macro in inverses.items():  # one space after the command word, whatever followed
@@ -301,10 +317,12 @@ def as_macros(doc: dict, prefix: str = "aadProtocol", source: str = "a config", 
     def define(name: str, tex: str) -> None:
         lines.append(f"\\newcommand{{\\{name}}}{{{body(tex)}}}")
 
-    for inv in doc["inverses"]:
+    for inv in doc["inverses"] + named:
         lines.append(f"\\newcommand{{\\{inverses[inv['name']]}}}{{{inv['name']}}}")
     for inv in doc["inverses"]:
         define(inverses[inv["name"]] + "Definition", f"{inv['name']} = \\left({inv['latex']}\\right)^{{-1}}")
+    for nf in named:
+        define(inverses[nf["name"]] + "Definition", f"{nf['name']} = {nf['latex']}")
     for e in doc.get("definitions", []):
         define(f"{prefix}Definition{macro_words(e['text_name'])}", f"{e['name']} = {e['latex']}")
     define(f"{prefix}Rate", doc["rate"]["latex"])

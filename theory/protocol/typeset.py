@@ -124,7 +124,7 @@ def coefficient_tex(c) -> tuple[int, str, float]:
     if c.free_symbols:
         c = sp.factor(c)
     sign = -1 if (c.is_number and c < 0) or (not c.is_number and c.could_extract_minus_sign()) else 1
-    if c.is_Add:  # alpha - 1 -> -(1 - alpha): a weight reads as written, the number first
+    if c.is_Add:  # omega - 1 -> -(1 - omega): a weight reads as written, the number first
         plus, minus = sp.latex(sp.expand(c)), sp.latex(sp.expand(-c))
         sign = 1 if plus[0].isdigit() or not minus[0].isdigit() and plus[0] != "-" else -1
     a = -c if sign < 0 else c
@@ -192,6 +192,15 @@ _CHECK_TOKENS = [
     (r"z\*_(\w+)", r"$z^*_{\1}$"),
     (r"X_(\w)(\w) as displayed is X_\w\w as eliminated",
      r"$X_{\1\2}$ as displayed equals $X_{\1\2}$ as eliminated ($z^*_{\1} = \\sum_j X_{\1 j} K_j w^*_j$)"),
+    (r"D_(\w+) as displayed is the compiler's D_\w+",
+     r"$D_{\1}$ as displayed equals the compiler's (the coefficient of $w^*_{\1}$ in $e_{\1}$)"),
+    (r"C_(\w)(\w) as displayed is the named elimination's C_\w\w",
+     r"$C_{\1\2}$ as displayed equals the named elimination's (the coefficient of $w^*_{\2} - w^*_{\1}$ in $e_{\1}$)"),
+    (r"Z_(\w)(\w) as displayed is the named elimination's Z_\w\w",
+     r"$Z_{\1\2}$ as displayed equals the named elimination's (the coefficient of $w^*_{\2}$ in $z^*_{\1}$)"),
+    (r"\bS(\d+)\b", r"$\\mathcal{S}_{\1}$"),
+    (r"Q(\d+) recognised in a coefficient: pivot \d+ times the sum it inverts is the identity",
+     r"$\\mathcal{Q}_{\1}$ recognised in a coefficient: its pivot times the sum it replaces is $I$"),
     (r"X_(\d+) = Q_(\d+) \(b - later unknowns\)", r"$X_{\1} = \\mathcal{Q}_{\2} (b - \\text{later unknowns})$"),
     (r"e_(\w+): row (\w+)", r"$e_{\1}$: row $\2$"),
     (r"e_(\w+) in the gaps", r"$e_{\1}$ in the gaps"),
