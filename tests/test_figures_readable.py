@@ -41,9 +41,9 @@ def _data_boxes(ax, renderer):
 
 
 # ASCII mathematics outside $...$: norms, starred targets, subscripts, Greek names, ASCII relations,
-# index brackets. Words such as "rate" or "steps" never match; a config key shown in brackets
-# ("[agents.0.preconditioner]") has no underscore and no Greek name.
-ASCII_MATH = re.compile(r"\|\||\w\*|\*_|[A-Za-z]_\w|\^|\+-|<=|>=|->|\[\d+,\s*\d+\]|sqrt\(|"
+# index brackets, a stray backslash (r"A\'s" shows the backslash). Words such as "rate" or "steps" never
+# match; a config key shown in brackets ("[agents.0.preconditioner]") has no underscore and no Greek name.
+ASCII_MATH = re.compile(r"\\|\|\||\w\*|\*_|[A-Za-z]_\w|\^|\+-|<=|>=|->|\[\d+,\s*\d+\]|sqrt\(|"
                         r"\b(rho|Gamma|Delta|Sigma|theta|alpha|beta|lambda|mu|sigma|eta|Phi)\b")
 MATH = re.compile(r"\$[^$]*\$")
 
@@ -179,9 +179,10 @@ def test_checker_catches_ascii_mathematics():
     ax.set_title(r"distance $\|u_t - w_A^*\|$ per turn and rate")
     ax.set_xlabel("||u_t - w_A*||")
     ax.set_ylabel("+-2 predicted std")
+    ax.plot([0, 1], [1, 0], label=r"A\'s $t$-th message")
     ax.legend()
     bad = ascii_math(fig)
-    assert set(bad) == {"rho = 1", "||u_t - w_A*||", "+-2 predicted std"}, bad
+    assert set(bad) == {"rho = 1", "||u_t - w_A*||", "+-2 predicted std", r"A\'s $t$-th message"}, bad
     import matplotlib.pyplot as plt
     plt.close(fig)
 

@@ -66,8 +66,8 @@ def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False,
     ax = axes[0, 2]
     ax.semilogy(s_values, bound, color="0.55", lw=5, alpha=0.6, label=r"C16 bound $\|M_B^s\|\,\|\Delta\|$")
     ax.semilogy(s_values, observed, "C3o", label="victim B: simulated plateau")
-    ax.set_xlabel(r"victim\'s GD steps per turn $s_B$")
-    ax.set_ylabel(r"victim\'s plateau $\|e_B\|$ (units of $w^*$)")
+    ax.set_xlabel(r"victim's GD steps per turn $s_B$")
+    ax.set_ylabel(r"victim's plateau $\|e_B\|$ (units of $w^*$)")
     ax.set_title("defence (C16):\n" r"$\|e_B\| \leq \|M_B^s\|\,\|\Delta\|$")
     ax.grid(alpha=0.3, which="both")
     handles, labels = axes[0, 0].get_legend_handles_labels()

@@ -47,9 +47,9 @@ def run(out_dir: Path, agents: str = "lsa", seed: int = 0, quick: bool = False,
         ax.plot(k, np.diag(res.Gamma_eff), "o", color=colour, mfc="none",
                 label=rf"{agent.name}: trained $\Gamma_{{\mathrm{{eff}}}}$ (rel. error {res.rel_error:.1e})")
     ax.set_xticks(k)
-    ax.set_xlabel(r"coordinate $k$ ($\Sigma_{kk}$: A\'s variances rise with $k$, B\'s fall)")
+    ax.set_xlabel(r"coordinate $k$ ($\Sigma_{kk}$: A's variances rise with $k$, B's fall)")
     ax.set_ylabel(r"$\Gamma_{kk}$ (1 / units of $\Sigma$)")
-    ax.set_title(rf"$\Gamma$ follows each agent\'s own $\Sigma$ ({parameterisation})", fontsize=10)
+    ax.set_title(rf"$\Gamma$ follows each agent's own $\Sigma$ ({parameterisation})", fontsize=10)
     plotting.legend_outside(ax)
     fig.suptitle(r"Two LSA agents trained on different input covariances: plateaus (C3) and $\Gamma^*$ (L2)",
                  fontsize=10)
