@@ -655,6 +655,82 @@ def r3_v5(profile: Profile) -> Outcome:
                                               "mpmath): " + "; ".join(notes) + "; float64 trace vs 50 digits")
 
 
+def _changing_hearers(seed: int) -> tuple[RandomSpec, dict]:
+    """Independent draws where who hears whom changes: gossip pairs on drawn edges (each pair averages
+    with a drawn weight) or a random speaker hearing one drawn other agent; every agent speaks."""
+    rng = np.random.default_rng(seed)
+    K = int(rng.integers(2, 5))
+    names = [chr(65 + k) for k in range(K)]
+    alts = []
+    if rng.integers(0, 2):  # gossip pairs: a ring's edges plus drawn chords
+        edges = {tuple(sorted((k, (k + 1) % K))) for k in range(K if K > 2 else 1)}
+        edges |= {tuple(sorted(rng.choice(K, 2, replace=False))) for _ in range(int(rng.integers(0, 3)))}
+        for a, b in sorted(edges):
+            w = sp.Rational(int(rng.integers(1, 10)), 10)
+            x, y = names[a], names[b]
+            alts.append([{x: {x: w, y: 1 - w}, y: {y: w, x: 1 - w}}])
+    else:  # a random speaker hearing one other agent (two sources per speaker when K > 2)
+        for a in range(K):
+            others = [b for b in range(K) if b != a]
+            for b in rng.choice(others, min(2, len(others)), replace=False):
+                alts.append([{names[a]: {names[int(b)]: 1}}])
+    q = rng.integers(1, 10, len(alts))
+    P = [sp.Rational(int(x), int(q.sum())) for x in q]
+    return independent(names, alts, P), agents(rng, names, int(rng.integers(1, 4)))
+
+
+def spread_bound(law, d: np.ndarray) -> np.ndarray:
+    """R3's lower bound ``sum_k p_k d_k d_k^T`` (``d`` of shape (n_alt, K d))."""
+    return sum((float(p) * np.outer(x, x) for p, x in zip(law, d)), np.zeros((d.shape[1], d.shape[1])))
+
+
+def r3_v6_error(seed: int) -> float:
+    """R3 on drawn protocols (:func:`_changing_hearers`), noiseless real GD agents, K 2..4, d 1..3:
+
+    1. the derived covariance equals numerics.protocol.random_moments' (independent code);
+    2. ``C - sum_k p_k d_k d_k^T`` is PSD, with ``d_k = Phi_k mu + psi_k - mu`` from each alternative's
+       round map read off one round of the real agents (numerics.protocol.random_simulate.round_maps);
+    3. ``d_k`` depends on the targets only through their gaps: every target shifted by one drawn vector
+       leaves every ``d_k`` unchanged (weights sum to 1).
+
+    Relative to ``max(1, max |C|)``; a positive part only for the order (2)."""
+    from numerics.protocol.random_moments import moments as nmoments
+    from numerics.protocol.random_simulate import round_maps
+    rs, ag = _changing_hearers(seed)
+    rc = compile_random(rs, derive_mean=False)
+    th = theory_moments(rc, ag)
+    d = ag[rs.names[0]]["w"].shape[0]
+    rp = _rp(rs, d)
+    shift = np.random.default_rng(seed + 1).standard_normal(d)
+    moved = []
+    for v in (np.zeros(d), shift):
+        ag_v = {n: {**a, "w": a["w"] + v} for n, a in ag.items()}
+        M = np.stack([a["M"] for a in ag_v.values()])
+        c = np.stack([(np.eye(d) - a["M"]) @ a["w"] for a in ag_v.values()])
+        ref = nmoments(M, c, rp)
+        if ref.mean is None or ref.joint_covariance is None:
+            return float("nan")  # the drawn agents contract (rho(M_i) <= 0.85): a missing moment is a fault
+        Phi, psi = round_maps(*_gd_stack(rs, ag_v), [1] * rs.K, rp)
+        mu = ref.mean.reshape(-1)
+        moved.append(np.einsum("kij,j->ki", Phi, mu) + psi - mu)
+        if not np.any(v):
+            C = ref.joint_covariance
+    scale = max(1.0, float(np.abs(C).max()))
+    gap = C - spread_bound(rc.law, moved[0])
+    if not np.all(np.isfinite(gap)):
+        return float("nan")
+    order = max(0.0, -float(np.linalg.eigvalsh(gap).min()))
+    return float((np.abs(th.covariance - C).max() + order + np.abs(moved[0] - moved[1]).max()) / scale)
+
+
+def r3_v6(profile: Profile) -> Outcome:
+    return _property(r3_v6_error, profile, PROPERTY_TOL,
+                     "gossip pairs on drawn edges with drawn weights, or a random speaker hearing one drawn other "
+                     "agent, K 2..4, d 1..3, noiseless GD agents: derived covariance = numerics', C - sum_k p_k "
+                     "d_k d_k^T PSD (d_k from the agents' probed round maps), d_k unchanged when every target "
+                     "shifts by one vector")
+
+
 # ---------------------------------------------------------------- R4
 def r4_v1(profile: Profile) -> Outcome:
     """Exact: (a) the lemma behind the proof (K = 2, speaker hears the other): an alternative repeated
@@ -745,7 +821,7 @@ CLAIMS = [
           ("mean-square rate < 1",), cite("R2"), "equal", {"V1": r2_v1, "V4": r2_v4, "V5": r2_v5, "V6": r2_v6}),
     Claim("R3", "Spread created by the schedule alone (gossip pairs, group chat)",
           ("mean-square rate < 1", "independent draws", "some alternative moves the mean"), cite("R3"), "equal",
-          {"V1": r3_v1, "V4": r3_v4, "V5": r3_v5}),
+          {"V1": r3_v1, "V4": r3_v4, "V5": r3_v5, "V6": r3_v6}),
     Claim("R4", "Random speaker vs round robin at the same speaking frequencies, per turn",
           ("K = 2, each speaker hears the other", "rho(M_B M_A) <= 1 for the proved direction"), cite("R4"),
           "lower", {"V1": r4_v1, "V4": r4_v4, "V6": r4_v6}),
