@@ -13,6 +13,7 @@ alternatives (random speaker, gossip pairs, wake-ups, dropped links).
 from __future__ import annotations
 
 import itertools
+import re
 from functools import lru_cache
 
 import mpmath as mp
@@ -796,10 +797,24 @@ GROUP_CHAT_FASTER = {"A": [[0.77, 0.48], [0.39, 0.04]], "B": [[-0.30, -0.88], [1
 RATE_TOL = 1e-9
 
 
+# The statement prints its instances' rates to three decimals: read back and compared to half a unit
+# in the last printed place (plus the round-off of the computed rates).
+PRINTED_TOL = 5e-4 + 1e-12
+REFUTED_NUMBERS = re.compile(r"approx (\d\.\d+) < (\d\.\d+)\$\).*rates (\d\.\d+) and (\d\.\d+) per turn", re.S)
+
+
+def _refuted_sentence() -> str:
+    from proofs_check.statements.statements import STATEMENTS
+    st = STATEMENTS["R4"]
+    return dict(zip(st.conclusion_names, st.conclusions))["refuted"]
+
+
 def r4_v4(profile: Profile) -> Outcome:
     """The group-chat instance: derived mean-square rate per turn (and numerics' independent value)
     below the round robin's per-turn rate; error = excess of the random rate over the round robin's,
-    plus the disagreement of the two computations (0 when the refutation holds)."""
+    plus the disagreement of the two computations (0 when the refutation holds). The numbers the
+    statement prints (the mean-refutation's sqrt(181)/20 and 0.9, the group chat's two rates) are read
+    from its sentence and must be these rates rounded (each beyond PRINTED_TOL adds its excess)."""
     from numerics.protocol.random_moments import moments as nmoments
     rc = gallery("group_chat")
     M = {k: np.array(v) for k, v in GROUP_CHAT_FASTER.items()}
@@ -808,9 +823,19 @@ def r4_v4(profile: Profile) -> Outcome:
     ref = nmoments(np.stack([M[k] for k in "ABC"]), np.zeros((3, 2)), _rp(rc.rspec, 2))
     rr = float(np.abs(np.linalg.eigvals(M["C"] @ M["B"] @ M["A"])).max()) ** (1 / 3)
     err = max(0.0, th.contraction_rate - rr) + abs(th.contraction_rate - ref.contraction_rate)
+    found = REFUTED_NUMBERS.search(_refuted_sentence())
+    if found is None:
+        return Outcome(float("nan"), RATE_TOL, 1, "R4's refuted sentence no longer prints its four rates")
+    mean_two = float(np.abs(np.linalg.eigvals(np.array([[0.0, 0.9], [0.0, 1.0]]) / 2
+                                              + np.array([[1.0, 0.0], [-0.9, 0.0]]) / 2)).max())
+    computed = (mean_two, 0.9, th.contraction_rate, rr)  # E[Phi] at M_A = 9/10, M_B = -9/10, p = 1/2
+    err += sum(max(0.0, abs(float(t) - c) - PRINTED_TOL) for t, c in zip(found.groups(), computed))
     return Outcome(err, RATE_TOL, 1, f"group chat mean-square rate per turn {th.contraction_rate:.6f} (numerics "
-                   f"{ref.contraction_rate:.6f}) < round robin A, B, C per turn {rr:.6f}: random is faster here",
-                   power="a rate on the wrong side of the round robin's leaves an excess of order 0.1, 1e8 bars")
+                   f"{ref.contraction_rate:.6f}) < round robin A, B, C per turn {rr:.6f}: random is faster here; "
+                   f"the statement's printed rates {', '.join(found.groups())} vs computed "
+                   f"{', '.join(f'{c:.6f}' for c in computed)}",
+                   power="a rate on the wrong side of the round robin's leaves an excess of order 0.1, 1e8 bars; "
+                         "a printed rate off by 0.001 leaves 5e-4, 5e5 bars")
 
 
 CLAIMS = [
