@@ -128,6 +128,9 @@ NOTATION = [
     (r"$\Phi_p$, $\Phi$, $r_p$", r"a phase's affine map $z \mapsto \Phi_p z + r_p$; a round "
                                  r"$\Phi = \Phi_P \cdots \Phi_1$ (P1); $R$ the agents a round reads"),
     (r"$\omega$", "anchoring weight of an agent on its own last message (P4)"),
+    (r"$\mathcal{Q}_k$, $\mathcal{S}_k$", r"in a protocol's derived theory (P1): the formal inverses (pivots of its "
+                                          r"block elimination) and the named factors (sums left in a residual's "
+                                          r"coefficient), each defined in the document that uses it"),
     (r"$\Phi_k$, $\psi_k$, $p_k$, $P_{jl}$; $\mu$, $C$", r"random protocols (R1-R4): alternative $k$'s round map "
                                                        r"$z \mapsto \Phi_k z + \psi_k$ and its probability, the "
                                                        r"chain's probability that $l$ follows $j$; the stationary mean "
