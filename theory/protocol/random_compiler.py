@@ -12,7 +12,8 @@ From a :class:`~theory.protocol.random_description.RandomSpec` the compiler
    ``mu = sum_l q_l`` (Costa, Fragoso and Marques 2005, ch. 3), reduced exactly by the scalar blocks
    to the messages written in each alternative (:mod:`theory.protocol.random_markov`), then expanded
    when an elimination order settles it, else solved with named Schur blocks (each defined and
-   displayed); past ``random_markov.MAX_UNKNOWNS`` written messages left to their equations;
+   displayed, the right sides and back substitution too: size linear in the steps); past
+   ``random_markov.MAX_UNKNOWNS`` written messages left to their equations;
 3. each agent's mean residual ``mu_i - w_i*`` in the gaps ``w_j* - w_i*``;
 4. the second moment as a generalised Stein equation: independent draws, for the covariance ``C``,
    ``C = sum_k p_k (Phi_k C Phi_k^T + d_k d_k^T + N_k)`` with ``d_k = Phi_k mu + psi_k - mu`` (how far
@@ -178,7 +179,8 @@ def _markov_mean(rs: RandomSpec, Phi: list, big: list, rhs: list):
     mm = random_markov.reduce_system(Phi, rs.P, big)
     if len(mm.writers) > random_markov.MAX_UNKNOWNS:
         raise TooLarge(f"{len(mm.writers)} written messages to solve for (limit {random_markov.MAX_UNKNOWNS})")
-    sol = _solve(*random_markov.reduced(mm, rhs), orders=MARKOV_ORDERS)
+    sol = (_solve(*random_markov.reduced(mm, rhs), orders=MARKOV_ORDERS)
+           if len(mm.writers) <= random_markov.EXPANDED_UNKNOWNS else None)
     if sol is not None:
         alg, y = sol
         alg.max_words = random_markov.NAMED_MAX_WORDS  # the q_l, their sums and the residuals: past it, named

@@ -28,14 +28,14 @@ for the gap right side. Hypotheses: the pivots invertible (then the solution is 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 import sympy as sp
 
-from theory.core.algebra import P_ONE, FreeAlgebra, letter, padd, pmul, pscale, psubs
-from theory.protocol import schur
-from theory.protocol.residuals import by_last, split_gaps
+from theory.core.algebra import P_ONE, FreeAlgebra, letter, padd, pmul, pscale
+from theory.protocol import named_elimination as NE
+from theory.protocol.residuals import by_last
 from theory.protocol.symbols import gap, w_star
 
 # The named elimination's back substitution still expands (each y in the right side's letters);
@@ -43,13 +43,17 @@ from theory.protocol.symbols import gap, w_star
 # their equations. The gallery's group chat stays under 250 words; the bound makes a dense chain fail
 # in seconds rather than after minutes at the algebra's default bound.
 NAMED_MAX_WORDS = 3000
-# The back substitution grows exponentially with the number of written messages (unknowns of the
-# reduced system); past this many the symbolic mean is not attempted (numeric predict is unaffected).
-# The group chat has 6 (about 1 s to derive and check).
-MAX_UNKNOWNS = 6
+# The expanded elimination's back substitution grows exponentially with the number of written messages
+# (unknowns of the reduced system): it is tried up to this many (the group chat has 6), then named blocks.
+EXPANDED_UNKNOWNS = 6
+# The named elimination is linear in its letters, but they grow like W^3 / 3 for a dense reduced system
+# of W unknowns (derive + prove: see MAX_UNKNOWNS_REASON); past this many the mean is left to its equations
+# (numeric predict is unaffected).
+MAX_UNKNOWNS = 32
 
-__all__ = ["NAMED_MAX_WORDS", "MAX_UNKNOWNS", "MarkovMean", "unknown_label", "split_scalar", "reduce_system",
-           "reduced", "recover", "agent_sum", "derive", "checks", "residual"]
+__all__ = ["NAMED_MAX_WORDS", "EXPANDED_UNKNOWNS", "MAX_UNKNOWNS", "MarkovMean", "unknown_label", "split_scalar", "reduce_system",
+           "reduced", "recover", "agent_sum", "derive", "checks",
+           "mean_coefficient"]
 
 
 def unknown_label(j: int, name: str) -> str:
@@ -67,8 +71,9 @@ class MarkovMean:
     writers: list  # (j, a): agent a writes in alternative j (the unknowns y, in order)
     E: sp.Matrix  # m x len(writers), exact
     F: list  # len(writers) x m word polynomials
-    schur: schur.Schur
-    gap_rhs: list  # per agent i: the gap right side b_g (m polys)
+    schur: NE.Elimination
+    columns: list = field(default_factory=list)  # per target j: c_j, the coefficient of w_j* in b (m polys)
+    G: dict = field(default_factory=dict)  # (a, j) -> the definition of G_{a,j}
 
 
 def _scalar(p: dict):
@@ -119,19 +124,7 @@ def reduce_system(Phi: list, P, B: list) -> MarkovMean:
         for c in range(K):
             if _scalar(Phi[j][a][c]) is None:
                 F[w][j * K + c] = Phi[j][a][c]
-    return MarkovMean(S, A.inv(), N, writers, E, F, None, [])  # type: ignore[arg-type]
-
-
-def _gap_rhs(b: list, names, i: int) -> list:
-    """``b`` with ``w_j* = w_i* + (w_j* - w_i*)`` and its ``w_i*`` part dropped (module text)."""
-    n = names[i]
-    sub = {w_star(x): padd(letter(w_star(n)), letter(gap(x, n))) for x in names if x != n}
-    out = []
-    for p in b:
-        parts = by_last(psubs(p, sub))
-        parts.pop(w_star(n), None)
-        out.append(padd(*[pmul(c, letter(v)) for v, c in parts.items()]))
-    return out
+    return MarkovMean(S, A.inv(), N, writers, E, F, None)  # type: ignore[arg-type]
 
 
 def _matvec(F: list, x: list) -> list:
@@ -152,11 +145,6 @@ def recover(mm: MarkovMean, y: list, rhs: list) -> list:
     return [padd(a, b) for a, b in zip(apply(mm.T * mm.E, y), apply(mm.T, rhs))]
 
 
-def _written(mm: MarkovMean, rhs: list) -> list:
-    """The written messages ``y`` by back substitution for the right side ``F T rhs``."""
-    return schur.solve(mm.schur, _matvec(mm.F, apply(mm.T, rhs)))
-
-
 def agent_sum(mm: MarkovMean, a: int, K: int, n: int, y: list, rhs: list) -> dict:
     """``sum_l q_{l,a}`` with ``q = T E y + T rhs``: one exact row combination (not every q)."""
     rows = [l * K + a for l in range(n)]
@@ -167,9 +155,20 @@ def agent_sum(mm: MarkovMean, a: int, K: int, n: int, y: list, rhs: list) -> dic
                 *[pscale(rhs[v], c) for v, c in enumerate(cb) if c != 0 and rhs[v]])
 
 
+def _columns(b: list, names) -> list:
+    """``c_j``: the coefficient of ``w_j*`` in each entry of ``b`` (``b = sum_j c_j w_j*``)."""
+    parts = [by_last(p) for p in b]
+    return [[pt.get(w_star(x), {}) for pt in parts] for x in names]
+
+
+def mean_coefficient(a: str, j: str) -> sp.Symbol:
+    """``G_{a,j}``: the coefficient of ``w_j*`` in agent a's stationary mean (a named letter)."""
+    return sp.Symbol(f"G_{{{a},{j}}}", commutative=False)
+
+
 def derive(alg: FreeAlgebra, names, Phi: list, P, B: list, b: list):
     """``(mean, residual_self, residual_gaps, MarkovMean)`` (word polynomials in named letters);
-    TooLarge past MAX_UNKNOWNS written messages or NAMED_MAX_WORDS words."""
+    TooLarge past MAX_UNKNOWNS written messages."""
     from theory.core.algebra import TooLarge
 
     K, n = len(names), len(Phi)
@@ -177,23 +176,27 @@ def derive(alg: FreeAlgebra, names, Phi: list, P, B: list, b: list):
     if len(mm.writers) > MAX_UNKNOWNS:
         raise TooLarge(f"{len(mm.writers)} written messages to solve for (limit {MAX_UNKNOWNS})")
     FTE, _ = reduced(mm, b)
-    A = [[padd(dict(P_ONE) if x == y else {}, FTE[x][y], signs=(1, -1)) for y in range(len(mm.writers))]
-         for x in range(len(mm.writers))]
-    mm.schur = schur.eliminate(alg, A, [unknown_label(j, names[a]) for j, a in mm.writers])
-    mm.gap_rhs = [_gap_rhs(b, names, i) for i in range(K)]
-    y = _written(mm, b)
-    mean = [agent_sum(mm, a, K, n, y, b) for a in range(K)]
-    res_self, res_gaps = [], []
-    for i in range(K):
-        D, G = split_gaps(residual(mm, i, K, n), names, i)
-        res_self.append(D)
-        res_gaps.append(G)
+    W = len(mm.writers)
+    A = [[padd(dict(P_ONE) if x == y else {}, FTE[x][y], signs=(1, -1)) for y in range(W)] for x in range(W)]
+    mm.schur = NE.eliminate(alg, A, [unknown_label(j, names[a]) for j, a in mm.writers])
+    mm.columns = _columns(b, names)
+    for j in range(K):
+        NE.solve(alg, mm.schur, _matvec(mm.F, apply(mm.T, mm.columns[j])), names[j])
+    mean = []
+    for a in range(K):
+        terms = []
+        for j in range(K):
+            G = alg.reduce_poly(agent_sum(mm, a, K, n, mm.schur.sides[j].x, mm.columns[j]))
+            if G:
+                sym = mean_coefficient(names[a], names[j])
+                mm.G[(a, j)] = G
+                alg.define_letter(sym, G)
+                terms.append(pmul(letter(sym), letter(w_star(names[j]))))
+        mean.append(padd(*terms))
+    res_self = [{} for _ in range(K)]
+    res_gaps = [{j: letter(mean_coefficient(names[i], names[j])) for j in range(K) if j != i and (i, j) in mm.G}
+                for i in range(K)]
     return mean, res_self, res_gaps, mm
-
-
-def residual(mm: MarkovMean, i: int, K: int, n: int) -> dict:
-    """``mu_i - w_i* = sum_l e_{l,i}`` with ``e`` the solution for the gap right side of agent i."""
-    return agent_sum(mm, i, K, n, _written(mm, mm.gap_rhs[i]), mm.gap_rhs[i])
 
 
 def checks(alg: FreeAlgebra, mm: MarkovMean, names, B: list, b: list, law: tuple, mean: list,
@@ -224,25 +227,62 @@ def checks(alg: FreeAlgebra, mm: MarkovMean, names, B: list, b: list, law: tuple
         worst = worst or alg.reduce_poly(res)
     out.append(("q = T E y + T beta gives q - B q - beta = E (y - F q) for any y, beta (the reduced system "
                 "is equivalent)", worst))
-    out += schur.chain_checks(alg, mm.schur)
-    y = _written(mm, b)
+    # the reduced matrix eliminated is I - F T E
+    FTE, _ = reduced(mm, b)
+    worst = {}
+    for x in range(W):
+        for z in range(W):
+            worst = worst or padd(mm.schur.A[0][_position(mm.schur, x)][z], dict(P_ONE) if x == z else {}, FTE[x][z],
+                                  signs=(1, -1, 1))
+    out.append(("the eliminated matrix is I - F T E (the reduced system's operator)", worst))
+    worst = {}
+    for u in range(m):  # b = sum_j c_j w_j*
+        worst = worst or padd(b[u], *[pmul(mm.columns[j][u], letter(w_star(names[j]))) for j in range(K)],
+                              signs=[1] + [-1] * K)
+    out.append(("b = sum_j c_j w*_j: the right side split by target", worst))
+    for j in range(K):
+        side = mm.schur.sides[j]
+        Fc = _matvec(mm.F, apply(mm.T, mm.columns[j]))
+        worst = {}
+        for g, f in zip(side.given, Fc):
+            worst = worst or padd(g, f, signs=(1, -1))
+        out.append((f"right side {names[j]} is F T c_{names[j]}", worst))
+    out += NE.checks(alg, mm.schur)
+    letters = alg.named_letters()
     for a in range(K):
-        out.append((f"mu_{names[a]} = sum_l q_(l,{names[a]}) with q = T E y + T b, y the back substitution "
-                    f"(written messages: {', '.join(unknown_label(j, names[x]) for j, x in mm.writers)})",
-                    alg.reduce_poly(padd(mean[a], agent_sum(mm, a, K, n, y, b), signs=(1, -1)))))
+        for j in range(K):
+            G = mean_coefficient(names[a], names[j])
+            got = letters.get(G, {})
+            want = agent_sum(mm, a, K, n, mm.schur.sides[j].x, mm.columns[j])
+            out.append((f"G_({names[a]},{names[j]}) = sum_l q_(l,{names[a]}) with q = T E y + T c_{names[j]}, "
+                        f"y the back substitution for target {names[j]}",
+                        alg.reduce_poly(padd(got, want, signs=(1, -1)))))
+        claimed = padd(*[pmul(letter(mean_coefficient(names[a], names[j])), letter(w_star(names[j])))
+                         for j in range(K) if mean_coefficient(names[a], names[j]) in letters])
+        out.append((f"mu_{names[a]} = sum_j G_({names[a]},j) w*_j (written messages: "
+                    f"{', '.join(unknown_label(j, names[x]) for j, x in mm.writers)})",
+                    alg.reduce_poly(padd(mean[a], claimed, signs=(1, -1)))))
+    worst = {}
+    for u in range(m):  # sum_j c_j = (I - B)(pi (x) 1): the targets' weights sum to one
+        cols = [v for v in range(m) if B[u][v]]
+        ones = padd(pscale(dict(P_ONE), law[u // K]), *[pscale(B[u][v], law[v // K]) for v in cols],
+                    signs=[1] + [-1] * len(cols))
+        worst = worst or alg.reduce_poly(padd(*[mm.columns[j][u] for j in range(K)], ones,
+                                              signs=[1] * K + [-1]))
+    out.append(("sum_j c_j = (I - B)(pi (x) 1), so sum_j G_(i,j) = 1 (the solution for it is pi (x) 1)", worst))
     for i in range(K):
         wi = letter(w_star(names[i]))
-        sub = {w_star(x): padd(wi, letter(gap(x, names[i]))) for x in names if x != names[i]}
-        worst = {}
-        for u in range(m):  # b_u = b_g,u + [(I - B)(pi (x) 1)]_u w_i*  (w_j* written as w_i* + gap)
-            cols = [v for v in range(m) if B[u][v]]
-            ones = padd(pscale(dict(P_ONE), law[u // K]), *[pscale(B[u][v], law[v // K]) for v in cols],
-                        signs=[1] + [-1] * len(cols))
-            worst = worst or alg.reduce_poly(padd(psubs(b[u], sub), mm.gap_rhs[i][u], pmul(ones, wi),
-                                                  signs=(1, -1, -1)))
-        out.append((f"e_{names[i]}: the right side minus its gap form is (I - B)(pi (x) 1) w*_{names[i]}", worst))
         claimed = padd(*[pmul(G, letter(gap(names[j], names[i]))) for j, G in res_gaps[i].items()],
                        pmul(res_self[i], wi))
-        out.append((f"mean residual of {names[i]} in the gaps: the solution for the gap right side",
-                    alg.reduce_poly(padd(residual(mm, i, K, n), claimed, signs=(1, -1)))))
+        # mu_i - w_i* = sum_{j != i} G_ij (w_j* - w_i*) + (sum_j G_ij - 1) w_i*, the last term 0 (above)
+        want = padd(*[pmul(letter(mean_coefficient(names[i], names[j])), letter(gap(names[j], names[i])))
+                      for j in range(K) if j != i and mean_coefficient(names[i], names[j]) in letters])
+        out.append((f"mean residual of {names[i]} in the gaps: sum_(j != {names[i]}) G_({names[i]},j) "
+                    f"(w*_j - w*_{names[i]})", alg.reduce_poly(padd(want, claimed, signs=(1, -1)))))
     return out
+
+
+def _position(el: NE.Elimination, x: int) -> int:
+    """Where the original row x sits after step 0's swap (the stored system of step 0)."""
+    p = el.pivot[0]
+    return {0: p, p: 0}.get(x, x)
