@@ -260,7 +260,7 @@ def test_named_markov_mean_planted_wrong_variants_fail(named):
     """Each planted error fails its own identity: a wrong mean, residual, T, operator, Schur block."""
     wB = letter(sp.Symbol("w^*_B", commutative=False))
     bad = dataclasses.replace(named, mean=[padd(named.mean[0], wB)] + named.mean[1:])
-    assert any(x.startswith("mu_A = sum_l") for x in _failed(bad))
+    assert any(x.startswith("mu_A = sum_j G") for x in _failed(bad))
     gaps = [dict(g) for g in named.residual_gaps]
     j = next(iter(gaps[0]))
     gaps[0][j] = {w: -c for w, c in gaps[0][j].items()}  # flipped sign of one gap's coefficient

@@ -11,20 +11,23 @@ non-scalar part of row a of ``Phi_j``), and ``E[(l,a),(j,a)] = P[j,l]`` is exact
 
     y = F T E y + F T b,        q = T E y + T b,
 
-so only the written messages are unknown (the group chat: one per alternative). They are solved by
-the elimination with named Schur blocks of :mod:`theory.protocol.schur` (each updated block a
-letter with its definition, each pivot a formal inverse); ``mu_a = sum_l q_{l,a}``; the mean
-residual of agent i is ``sum_l e_{l,i}`` where ``e`` solves the same system with the gap right side
-(``b`` with ``w_j* = w_i* + (w_j* - w_i*)`` and its ``w_i*`` part dropped: that part is
-``(I - B)(pi (x) 1) w_i*``, whose solution is ``(pi (x) 1) w_i*``).
+so only the written messages are unknown (the group chat: one per alternative; a gossip chain: two
+per alternative). By linearity they are solved once per target, ``b = sum_j c_j w_j*``: the right side
+``F T c_j`` is eliminated by :mod:`theory.protocol.named_elimination`, where every Schur block, every
+eliminated right-side entry and every back-substituted unknown is a named letter defined from earlier
+ones (the displayed size is linear in the letters, not exponential in the steps). The coefficient of
+``w_j*`` in agent a's stationary mean is the letter ``G_{a,j} = sum_l q_{l,a}`` with
+``q = T E y^{j} + T c_j``, so ``mu_a = sum_j G_{a,j} w_j*``; since ``sum_j c_j = (I - B)(pi (x) 1)``
+(whose solution is ``pi (x) 1``, so ``sum_j G_{a,j} = 1``), the mean residual of agent i in the gaps is
+``mu_i - w_i* = sum_{j != i} G_{i,j} (w_j* - w_i*)``.
 
-Proof (:func:`checks`; each item reduces to 0 or holds exactly): ``T (I - S) = I``; ``N = E F``;
+Proof (:func:`checks`; each item reduces to 0 or holds exactly): ``T (I - S) = I``; ``B = S + E F``;
 for opaque ``y`` and ``beta``, with ``q = T E y + T beta``: ``q - B q - beta = E (y - F q)`` (so a
 solution of the reduced system gives one of the original, for any right side; conversely
-``y = F q``); the elimination chain (:func:`theory.protocol.schur.chain_checks`, any right side);
-the displayed ``mu_a`` is ``sum_l q_{l,a}`` with ``q = T E y + T b`` and ``y`` back-substituted; the
-``w_i*`` part of the right side is ``(I - B)(pi (x) 1) w_i*``; the displayed residual is the solution
-for the gap right side. Hypotheses: the pivots invertible (then the solution is unique).
+``y = F q``); the eliminated matrix is ``I - F T E``; ``b = sum_j c_j w_j*``; each right side is
+``F T c_j``; the elimination's local identities (:func:`theory.protocol.named_elimination.checks`);
+each ``G_{a,j}``'s definition; the displayed ``mu_a``; ``sum_j c_j = (I - B)(pi (x) 1)``; the
+displayed residuals. Hypotheses: the pivots invertible (then the solution is unique).
 """
 from __future__ import annotations
 
@@ -46,14 +49,14 @@ NAMED_MAX_WORDS = 3000
 # The expanded elimination's back substitution grows exponentially with the number of written messages
 # (unknowns of the reduced system): it is tried up to this many (the group chat has 6), then named blocks.
 EXPANDED_UNKNOWNS = 6
-# The named elimination is linear in its letters, but they grow like W^3 / 3 for a dense reduced system
-# of W unknowns (derive + prove: see MAX_UNKNOWNS_REASON); past this many the mean is left to its equations
-# (numeric predict is unaffected).
-MAX_UNKNOWNS = 32
+# The named elimination's size is linear in its letters, but a dense reduced system of W unknowns has
+# about W^3 / 3 of them. Measured (3 agents, dense chains, `derive` to the printed document): W = 6: 1.2 s,
+# 12: 4 s, 18: 6 s, 24: 15 s (5 000 letters), 32: 33 s (11 500 letters, 1.7 MB of LaTeX). Past this
+# many the mean is left to its equations with a note (numeric predict is unaffected).
+MAX_UNKNOWNS = 24
 
-__all__ = ["NAMED_MAX_WORDS", "EXPANDED_UNKNOWNS", "MAX_UNKNOWNS", "MarkovMean", "unknown_label", "split_scalar", "reduce_system",
-           "reduced", "recover", "agent_sum", "derive", "checks",
-           "mean_coefficient"]
+__all__ = ["NAMED_MAX_WORDS", "EXPANDED_UNKNOWNS", "MAX_UNKNOWNS", "MarkovMean", "unknown_label", "split_scalar",
+           "reduce_system", "reduced", "recover", "agent_sum", "derive", "checks", "mean_coefficient"]
 
 
 def unknown_label(j: int, name: str) -> str:
@@ -251,8 +254,7 @@ def checks(alg: FreeAlgebra, mm: MarkovMean, names, B: list, b: list, law: tuple
     letters = alg.named_letters()
     for a in range(K):
         for j in range(K):
-            G = mean_coefficient(names[a], names[j])
-            got = letters.get(G, {})
+            got = mm.G.get((a, j), {})
             want = agent_sum(mm, a, K, n, mm.schur.sides[j].x, mm.columns[j])
             out.append((f"G_({names[a]},{names[j]}) = sum_l q_(l,{names[a]}) with q = T E y + T c_{names[j]}, "
                         f"y the back substitution for target {names[j]}",
