@@ -196,7 +196,7 @@ def derive(alg: FreeAlgebra, names, Phi: list, P, B: list, b: list):
                 alg.define_letter(sym, G)
                 terms.append(pmul(letter(sym), letter(w_star(names[j]))))
         mean.append(padd(*terms))
-    res_self = [{} for _ in range(K)]
+    res_self: list = [{} for _ in range(K)]
     res_gaps = [{j: letter(mean_coefficient(names[i], names[j])) for j in range(K) if j != i and (i, j) in mm.G}
                 for i in range(K)]
     return mean, res_self, res_gaps, mm

@@ -1,0 +1,180 @@
+"""Markov chains whose reduced first-moment system has 8-18 unknowns (issue 26 item 1): the stationary
+mean by block elimination with every object named (theory.protocol.named_elimination), proved, and
+evaluated with agents against numerics' stationary mean; planted wrong named blocks fail their proof."""
+import dataclasses
+import time
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from theory.core.algebra import from_poly, letter, padd, pmul, to_poly
+from theory.protocol import named_elimination as NE
+from theory.protocol import random_markov
+from theory.protocol.evaluation import evaluate
+from theory.protocol.random_checks import verify
+from theory.protocol.random_compiler import compile_random
+from theory.protocol.random_description import markov
+from theory.protocol.random_evaluation import derived_mean, moments, numeric
+from theory.protocol.symbols import gap
+
+# Relative agreement of two float64 computations of the same mean (well-conditioned: weights >= 1/4).
+REL_TOL = 1e-9
+HALF = sp.Rational(1, 2)
+NAMES = ("A", "B", "C")
+PAIRS = (("A", "B"), ("B", "C"), ("C", "A"))
+
+
+def _chain(kinds: str, seed: int = 0):
+    """A Markov chain over three agents, one alternative per letter of ``kinds``: ``g`` a gossip pair
+    (two writers, the pairs in turn), ``s`` a simultaneous phase (all three write, each a drawn weighted
+    average of the other two); the transition matrix drawn with every entry positive."""
+    rng = np.random.default_rng(seed)
+    alts = []
+    for k, kind in enumerate(kinds):
+        if kind == "g":
+            x, y = PAIRS[k % 3]
+            alts.append([{x: {x: HALF, y: HALF}, y: {x: HALF, y: HALF}}])
+        else:
+            phase = {}
+            for x in NAMES:
+                o = [z for z in NAMES if z != x]
+                w = int(rng.integers(1, 4))
+                phase[x] = {o[0]: sp.Rational(w, w + 1), o[1]: sp.Rational(1, w + 1)}
+            alts.append([phase])
+    rows = [[sp.Integer(int(v)) + 1 for v in rng.integers(0, 3, len(kinds))] for _ in kinds]
+    return markov(list(NAMES), alts, [[v / sum(r) for v in r] for r in rows])
+
+
+def _agents(seed: int, d: int = 2) -> dict:
+    """Non-symmetric contractions (a wrong word order shows) and targets."""
+    rng = np.random.default_rng(seed)
+    return {n: (np.diag(rng.uniform(0.2, 0.7, d)) + 0.1 * rng.standard_normal((d, d)), rng.standard_normal(d))
+            for n in NAMES}
+
+
+def _rel(a, b) -> float:
+    return float(np.max(np.abs(a - b)) / max(1.0, float(np.max(np.abs(b)))))
+
+
+def _failed(rc) -> list[str]:
+    return [c.label for c in verify(rc) if not c.holds]
+
+
+# (alternatives, written messages): gossip pairs only, simultaneous phases only, and a mix
+CHAINS = {"gggg": 8, "ssss": 12, "ggsgsggg": 18}
+
+
+@pytest.fixture(scope="module", params=sorted(CHAINS))
+def chain(request):
+    return request.param, compile_random(_chain(request.param))
+
+
+def test_chain_gets_a_proved_closed_form_mean_equal_to_the_numeric_solve(chain):
+    kinds, rc = chain
+    assert rc.named is not None and rc.mean is not None, rc.notes
+    assert len(rc.named.writers) == CHAINS[kinds]
+    assert not _failed(rc)
+    ag = _agents(len(kinds))
+    mu = moments(numeric(rc, ag)).mean  # numerics' stationary mean (a linear solve, no derived formula)
+    assert _rel(derived_mean(rc, ag), mu) < REL_TOL
+    # the displayed residuals, evaluated with the gaps w_j* - w_i*, are mean minus target
+    d = 2
+    gaps = {str(gap(j, i)): (ag[j][1] - ag[i][1]).reshape(-1, 1) for i in NAMES for j in NAMES if i != j}
+    for i, n in enumerate(NAMES[:1]):  # one agent: each evaluation walks every named letter
+        p = padd(*[pmul(G, letter(gap(NAMES[j], n))) for j, G in rc.residual_gaps[i].items()])
+        assert rc.residual_gaps[i] and not rc.residual_self[i]
+        got = evaluate(rc, from_poly(p), {x: a for x, a in ag.items()}, extra=gaps)[:, 0]  # type: ignore[arg-type]
+        assert _rel(got, mu[i * d:(i + 1) * d] - ag[n][1]) < REL_TOL
+
+
+def test_the_displayed_size_is_linear_in_the_letters(chain):
+    """Every later definition is one elimination step over entries of the system as given (at most
+    ``m0`` words each), so its length is bounded independently of the step (the expanded back
+    substitution doubles with each step)."""
+    _, rc = chain
+    el = rc.named.schur
+    W = len(rc.named.writers)
+    m0 = max(len(p) for row in el.A[0] for p in row)
+    bound = m0 * m0 + m0 + W * m0
+    letters = rc.alg.named_letters()
+    for s, p in letters.items():
+        if not str(s).startswith(("h^{(0)", "G_")):  # the given right side and the agent sums
+            assert len(p) <= bound, (str(s), len(p), bound)
+    assert len(letters) <= W ** 3  # about W^3 / 3 Schur blocks, 3 W^2 / 2 right-side entries
+
+
+def _first(rc, prefix: str) -> bool:
+    return any(x.startswith(prefix) for x in _failed(rc))
+
+
+def _with(rc, **kw):
+    return dataclasses.replace(rc, named=dataclasses.replace(rc.named, **kw))
+
+
+def test_planted_wrong_named_blocks_fail_their_proof():
+    rc = compile_random(_chain("gggg"))
+    assert not _failed(rc)
+    el = rc.named.schur
+    # a Schur block with a flipped sign
+    U = el.order[len(el.order) // 2]
+    defs = dict(el.defs)
+    defs[U] = {w: -c for w, c in defs[U].items()}
+    assert _first(_with(rc, schur=dataclasses.replace(el, defs=defs)), "elimination step")
+    # a dropped term in an eliminated right side, then in a back-substituted unknown, of target B
+    side = el.sides[1]
+    for kind, prefix in (("h^{(2)", "elimination step"), ("y^{B}", "back substitution")):
+        L = next(s for s in side.defs if str(s).startswith(kind) and len(side.defs[s]) > 1)
+        sdefs = dict(side.defs)
+        sdefs[L] = dict(list(sdefs[L].items())[1:])
+        sides = [dataclasses.replace(side, defs=sdefs) if s is side else s for s in el.sides]
+        assert _first(_with(rc, schur=dataclasses.replace(el, sides=sides)), prefix), kind
+    # a wrong right side given to the elimination (its first entry doubled)
+    given = [{w: 2 * c for w, c in side.given[0].items()}] + side.given[1:]
+    sides = [dataclasses.replace(side, given=given) if s is side else s for s in el.sides]
+    assert _first(_with(rc, schur=dataclasses.replace(el, sides=sides)), "right side B")
+    # a mean coefficient G with a dropped term
+    key = next(k for k, p in rc.named.G.items() if len(p) > 1)
+    G = dict(rc.named.G)
+    G[key] = dict(list(G[key].items())[1:])
+    assert _first(_with(rc, G=G), "G_(")
+    # a displayed residual with a flipped sign
+    gaps = [dict(g) for g in rc.residual_gaps]
+    j = next(iter(gaps[2]))
+    gaps[2][j] = {w: -c for w, c in gaps[2][j].items()}
+    assert _first(dataclasses.replace(rc, residual_gaps=gaps), "mean residual of C")
+
+
+def test_past_the_limit_the_mean_is_left_to_its_equations_quickly():
+    kinds = "s" * (random_markov.MAX_UNKNOWNS // 3 + 1)
+    t0 = time.perf_counter()
+    rc = compile_random(_chain(kinds))
+    assert time.perf_counter() - t0 < 5.0
+    W = 3 * len(kinds)
+    assert rc.mean is None and f"{W} written messages to solve for (limit {random_markov.MAX_UNKNOWNS})" in rc.notes[0]
+    assert not _failed(rc)
+
+
+def test_named_elimination_on_a_small_system_matches_the_exact_inverse():
+    """The elimination alone, on scalars: the named solution evaluates to A^-1 c (Fractions)."""
+    from theory.core.algebra import FreeAlgebra
+    alg = FreeAlgebra()
+    A = [[{(): sp.Integer(v)} if v else {} for v in row] for row in ([0, 2, 1], [1, 1, 0], [3, 0, 4])]
+    el = NE.eliminate(alg, A, ["a", "b", "c"])
+    side = NE.solve(alg, el, [{(): sp.Integer(v)} for v in (1, 2, 3)], "s")
+    assert not [lab for lab, res in NE.checks(alg, el) if res]
+    x = sp.Matrix([[0, 2, 1], [1, 1, 0], [3, 0, 4]]).inv() * sp.Matrix([1, 2, 3])
+
+    def solution(planted=None) -> list:
+        vals: dict = {}
+
+        def value(p: dict):
+            return sum((c * sp.Mul(*[vals[L] for L in w]) for w, c in p.items()), sp.Integer(0))
+        for kind, a, b in alg.events:  # definitions and formal inverses, in order of creation
+            if kind == "def":
+                vals[a] = value(b) + (1 if a == planted else 0)
+            else:
+                vals[b] = 1 / value(to_poly(a))
+        return [value(p) for p in side.x]
+    assert solution() == list(x)
+    assert solution(planted=el.order[0]) != list(x)  # a wrong Schur block changes it (the comparison has power)
