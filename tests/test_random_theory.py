@@ -335,11 +335,12 @@ def test_a_dense_chain_is_left_to_its_equations_quickly():
     import time
 
     from theory.protocol.random_markov import MAX_UNKNOWNS
-    alts = [[{"A": {"B": HALF, "C": HALF}, "B": {"A": HALF, "C": HALF}, "C": {"A": HALF, "B": HALF}}]] * 3
+    n = MAX_UNKNOWNS // 3 + 1  # alternatives in which all three agents write
+    alts = [[{"A": {"B": HALF, "C": HALF}, "B": {"A": HALF, "C": HALF}, "C": {"A": HALF, "B": HALF}}]] * n
     t0 = time.perf_counter()
-    rc = compile_random(markov(["A", "B", "C"], alts, [[sp.Rational(1, 3)] * 3] * 3))
+    rc = compile_random(markov(["A", "B", "C"], alts, [[sp.Rational(1, n)] * n] * n))
     assert time.perf_counter() - t0 < 5.0
-    assert rc.mean is None and f"9 written messages to solve for (limit {MAX_UNKNOWNS})" in rc.notes[0]
+    assert rc.mean is None and f"{3 * n} written messages to solve for (limit {MAX_UNKNOWNS})" in rc.notes[0]
     assert not _failed(rc)
 
 
