@@ -142,7 +142,9 @@ def compile_random(rs: RandomSpec, derive_mean: bool = True) -> RandomCompiled:
                 if named is not None:
                     notes.append("the conditional first moments are solved through the messages written in each "
                                  "alternative (unknown 2B: the message B writes in alternative 2) by block "
-                                 "elimination with named Schur blocks U, each defined above")
+                                 "elimination with named blocks, each defined above from earlier ones: Schur "
+                                 "blocks U, eliminated right sides h, back-substituted messages y (superscript: "
+                                 "the target), and G_(i,j), the weight of w_j* in the mean of i")
             except (TooLarge, ValueError) as exc:  # a pivot or I - S singular in the free algebra, or too large
                 notes.append(f"the conditional first moments: given by their equations ({exc})")
     res_self: list = []

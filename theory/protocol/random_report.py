@@ -167,7 +167,7 @@ def as_latex(doc: dict, title: str = "Derived theory of a random protocol") -> s
                 terms.append(r_ if r_.startswith("-") or not terms else "+ " + r_)
             out.append(_eq(f"m_{{{A[i]}}}^{{\\text{{new}}}}", _widths(terms or ["0"])))
     if doc.get("definitions"):
-        out.append(r"\subsection*{Named blocks (Schur complements of the reduced first-moment system)}")
+        out.append(r"\subsection*{Named blocks (block elimination of the reduced first-moment system)}")
         for e in doc["definitions"]:
             out.append(_eq(e["name"], _widths(e["terms"])))
     if doc["inverses"]:
