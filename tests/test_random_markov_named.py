@@ -220,3 +220,26 @@ def test_named_elimination_on_a_small_system_matches_the_exact_inverse():
         return [value(p) for p in side.x]
     assert solution() == list(x)
     assert solution(planted=el.order[0]) != list(x)  # a wrong Schur block changes it (the comparison has power)
+
+
+def test_weights_not_summing_to_one_keep_the_w_star_term_of_the_residual():
+    """A listener whose weights sum to 3/4 (A) or 5/6 (B): sum_j G_ij - 1 is displayed and evaluates to
+    the residual's w_i* part; dropping it (as if the weights summed to one) fails its proof."""
+    q, third = sp.Rational(1, 4), sp.Rational(1, 3)
+    alts = [[{"A": {"A": q, "B": HALF}, "B": {"A": HALF, "B": HALF}}],
+            [{"B": {"B": HALF, "C": third}, "C": {"B": HALF, "C": HALF}}],
+            [{"C": {"C": HALF, "A": HALF}, "A": {"C": HALF, "A": HALF}}],
+            [{"A": {"B": HALF, "C": HALF}, "B": {"A": HALF, "C": HALF}, "C": {"A": HALF, "B": HALF}}]]
+    rc = compile_random(markov(list(NAMES), alts, [[q] * 4] * 4))
+    assert rc.named is not None and len(rc.named.writers) == 9 and not _failed(rc)
+    assert all(rc.residual_self)
+    ag = _agents(5)
+    mu = moments(numeric(rc, ag)).mean
+    assert _rel(np.concatenate([v[:, 0] for v in _walk(rc, ag, rc.mean)]), mu) < REL_TOL
+    d = len(ag["A"][1])
+    res = [padd(*[pmul(G, letter(gap(NAMES[j], n))) for j, G in rc.residual_gaps[i].items()],
+                pmul(rc.residual_self[i], letter(w_star(n)))) for i, n in enumerate(NAMES)]
+    for i, v in enumerate(_walk(rc, ag, res, gaps=True)):
+        assert _rel(v[:, 0], mu[i * d:(i + 1) * d] - ag[NAMES[i]][1]) < REL_TOL
+    dropped = dataclasses.replace(rc, residual_self=[{} for _ in NAMES])
+    assert _first(dropped, "sum_j c_j = (I - B)(pi (x) 1)")

@@ -194,7 +194,7 @@ def _markov_mean(rs: RandomSpec, Phi: list, big: list, rhs: list):
         except TooLarge:
             pass
     alg = FreeAlgebra(max_words=random_markov.NAMED_MAX_WORDS)
-    mean, res_self, res_gaps, mm = random_markov.derive(alg, rs.names, Phi, rs.P, big, rhs)
+    mean, res_self, res_gaps, mm = random_markov.derive(alg, rs.names, Phi, rs.P, big, rhs, stationary_law(rs))
     return alg, None, mean, mm, (res_self, res_gaps)  # the q_l are not expanded one by one (only their sums)
 
 

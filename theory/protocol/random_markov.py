@@ -56,7 +56,8 @@ EXPANDED_UNKNOWNS = 6
 MAX_UNKNOWNS = 24
 
 __all__ = ["NAMED_MAX_WORDS", "EXPANDED_UNKNOWNS", "MAX_UNKNOWNS", "MarkovMean", "unknown_label", "split_scalar",
-           "reduce_system", "reduced", "recover", "agent_sum", "derive", "checks", "mean_coefficient"]
+           "reduce_system", "reduced", "recover", "agent_sum", "derive", "checks", "mean_coefficient",
+           "weight_defect"]
 
 
 def unknown_label(j: int, name: str) -> str:
@@ -164,12 +165,25 @@ def _columns(b: list, names) -> list:
     return [[pt.get(w_star(x), {}) for pt in parts] for x in names]
 
 
+def weight_defect(alg: FreeAlgebra, mm: MarkovMean, B: list, law: tuple) -> list:
+    """Rows of ``sum_j c_j - (I - B)(pi (x) 1)``: all 0 when every agent's weights sum to one (then the
+    mean's coefficients ``G_{i,j}`` sum to one: the solution for ``(I - B)(pi (x) 1)`` is ``pi (x) 1``)."""
+    K, m = len(mm.columns), len(B)
+    out = []
+    for u in range(m):
+        cols = [v for v in range(m) if B[u][v]]
+        ones = padd(pscale(dict(P_ONE), law[u // K]), *[pscale(B[u][v], law[v // K]) for v in cols],
+                    signs=[1] + [-1] * len(cols))
+        out.append(alg.reduce_poly(padd(*[mm.columns[j][u] for j in range(K)], ones, signs=[1] * K + [-1])))
+    return out
+
+
 def mean_coefficient(a: str, j: str) -> sp.Symbol:
     """``G_{a,j}``: the coefficient of ``w_j*`` in agent a's stationary mean (a named letter)."""
     return sp.Symbol(f"G_{{{a},{j}}}", commutative=False)
 
 
-def derive(alg: FreeAlgebra, names, Phi: list, P, B: list, b: list):
+def derive(alg: FreeAlgebra, names, Phi: list, P, B: list, b: list, law: tuple):
     """``(mean, residual_self, residual_gaps, MarkovMean)`` (word polynomials in named letters);
     TooLarge past MAX_UNKNOWNS written messages."""
     from theory.core.algebra import TooLarge
@@ -196,7 +210,13 @@ def derive(alg: FreeAlgebra, names, Phi: list, P, B: list, b: list):
                 alg.define_letter(sym, G)
                 terms.append(pmul(letter(sym), letter(w_star(names[j]))))
         mean.append(padd(*terms))
-    res_self: list = [{} for _ in range(K)]
+    # mu_i - w_i* = sum_{j != i} G_ij (w_j* - w_i*) + (sum_j G_ij - 1) w_i*; the last term is 0 when the
+    # weights sum to one (weight_defect), else it is displayed
+    one = not any(weight_defect(alg, mm, B, law))
+    res_self: list = []
+    for i in range(K):
+        Gs = [letter(mean_coefficient(names[i], names[j])) for j in range(K) if (i, j) in mm.G]
+        res_self.append({} if one else padd(*Gs, dict(P_ONE), signs=[1] * len(Gs) + [-1]))
     res_gaps = [{j: letter(mean_coefficient(names[i], names[j])) for j in range(K) if j != i and (i, j) in mm.G}
                 for i in range(K)]
     return mean, res_self, res_gaps, mm
@@ -264,23 +284,25 @@ def checks(alg: FreeAlgebra, mm: MarkovMean, names, B: list, b: list, law: tuple
         out.append((f"mu_{names[a]} = sum_j G_({names[a]},j) w*_j (written messages: "
                     f"{', '.join(unknown_label(j, names[x]) for j, x in mm.writers)})",
                     alg.reduce_poly(padd(mean[a], claimed, signs=(1, -1)))))
-    worst = {}
-    for u in range(m):  # sum_j c_j = (I - B)(pi (x) 1): the targets' weights sum to one
-        cols = [v for v in range(m) if B[u][v]]
-        ones = padd(pscale(dict(P_ONE), law[u // K]), *[pscale(B[u][v], law[v // K]) for v in cols],
-                    signs=[1] + [-1] * len(cols))
-        worst = worst or alg.reduce_poly(padd(*[mm.columns[j][u] for j in range(K)], ones,
-                                              signs=[1] * K + [-1]))
-    out.append(("sum_j c_j = (I - B)(pi (x) 1), so sum_j G_(i,j) = 1 (the solution for it is pi (x) 1)", worst))
+    defect = weight_defect(alg, mm, B, law)
+    if not any(res_self):  # the w_i* terms dropped: proved here
+        worst = next((p for p in defect if p), {})
+        out.append(("sum_j c_j = (I - B)(pi (x) 1), so sum_j G_(i,j) = 1 (the solution for it is pi (x) 1)",
+                    worst))
     for i in range(K):
         wi = letter(w_star(names[i]))
         claimed = padd(*[pmul(G, letter(gap(names[j], names[i]))) for j, G in res_gaps[i].items()],
                        pmul(res_self[i], wi))
-        # mu_i - w_i* = sum_{j != i} G_ij (w_j* - w_i*) + (sum_j G_ij - 1) w_i*, the last term 0 (above)
+        # mu_i - w_i* = sum_{j != i} G_ij (w_j* - w_i*) + (sum_j G_ij - 1) w_i*, the last term 0 when proved above
+        Gs = [j for j in range(K) if mean_coefficient(names[i], names[j]) in letters]
         want = padd(*[pmul(letter(mean_coefficient(names[i], names[j])), letter(gap(names[j], names[i])))
-                      for j in range(K) if j != i and mean_coefficient(names[i], names[j]) in letters])
+                      for j in Gs if j != i])
+        if any(res_self):
+            want = padd(want, *[pmul(letter(mean_coefficient(names[i], names[j])), wi) for j in Gs], wi,
+                        signs=[1] * (len(Gs) + 1) + [-1])
         out.append((f"mean residual of {names[i]} in the gaps: sum_(j != {names[i]}) G_({names[i]},j) "
-                    f"(w*_j - w*_{names[i]})", alg.reduce_poly(padd(want, claimed, signs=(1, -1)))))
+                    f"(w*_j - w*_{names[i]}) + (sum_j G_({names[i]},j) - 1) w*_{names[i]}",
+                    alg.reduce_poly(padd(want, claimed, signs=(1, -1)))))
     return out
 
 
