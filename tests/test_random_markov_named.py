@@ -151,6 +151,13 @@ def test_planted_wrong_named_blocks_fail_their_proof():
     defs = dict(el.defs)
     defs[U] = {w: -c for w, c in defs[U].items()}
     assert _first(_with(rc, schur=dataclasses.replace(el, defs=defs)), "elimination step")
+    # step 2's stored system is not step 1's update (one entry with a flipped sign)
+    A1 = [row[:] for row in el.A[1]]
+    i, j = next((i, j) for i in range(1, el.n) for j in range(1, el.n) if A1[i][j])
+    A1[i][j] = {w: -c for w, c in A1[i][j].items()}
+    planted = dataclasses.replace(el, A=[el.A[0], A1, *el.A[2:]])
+    assert "elimination step 2: the system is step 1's update with rows 2 and" in " ".join(
+        _failed(_with(rc, schur=planted)))
     # a dropped term in an eliminated right side, then in a back-substituted unknown, of target B
     side = el.sides[1]
     for kind, prefix in (("h^{(2)", "elimination step"), ("y^{B}", "back substitution")):

@@ -19,7 +19,8 @@ Proof (:func:`checks`, every item a small identity that reduces to 0 in the free
 letters opaque and the newest ones expanded one level): (a) the given right side is what the
 ``h^{(0)}`` letters name; (b) for i > k, row i of step k equals row i of step k+1 plus
 ``A^(k)_ik Q_k`` times the pivot row (matrix part with opaque ``x``; right-side part per source);
-(c) the pivot row of step k holds with ``y_k`` expanded (``A^(k)_kk Q_k = I``). By induction from the
+(c) the pivot row of step k holds with ``y_k`` expanded (``A^(k)_kk Q_k = I``); (d) each step's
+system (and right side) is the previous step's update with the pivot row swapped in. By induction from the
 last step every row of ``A x = c`` holds at ``x = y^{s}``; with the pivots invertible the solution is
 unique. Claim R1 (the Markov chain's stationary mean, :mod:`theory.protocol.random_markov`).
 """
@@ -171,6 +172,18 @@ def checks(alg: FreeAlgebra, el: Elimination) -> list[tuple[str, dict]]:
                        pmul(A[i][k], el.Q[k], _row(A[k], range(k, n), xs)), signs=(1, -1, -1))
             out.append((f"elimination step {k + 1}: row {i + 1} = its update + multiple of the pivot row",
                         alg.reduce_poly(res)))
+    for k in range(1, n):  # step k's system is step k-1's update with rows k and pivot[k] swapped
+        p = el.pivot[k]
+        swapped = [el.nxt[k - 1][{k: p, p: k}.get(i, i)] for i in range(n)]
+        worst: dict = {}
+        for i in range(k, n):
+            for j in range(k, n):
+                worst = worst or padd(el.A[k][i][j], swapped[i][j], signs=(1, -1))
+        for side in el.sides:
+            for i in range(k, n):
+                worst = worst or padd(side.h[k][i], side.nxt[k - 1][{k: p, p: k}.get(i, i)], signs=(1, -1))
+        out.append((f"elimination step {k + 1}: the system is step {k}'s update with rows {k + 1} and {p + 1} "
+                    "swapped", worst))
     for side in el.sides:
         s = side.src
         for u in range(n):  # (a) the h^(0) letters name the given right side (original order)
