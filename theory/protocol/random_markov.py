@@ -41,10 +41,9 @@ from theory.protocol import named_elimination as NE
 from theory.protocol.residuals import by_last
 from theory.protocol.symbols import gap, w_star
 
-# The named elimination's back substitution still expands (each y in the right side's letters);
-# past this many words a reduced polynomial is refused (TooLarge) and the first moments are left to
-# their equations. The gallery's group chat stays under 250 words; the bound makes a dense chain fail
-# in seconds rather than after minutes at the algebra's default bound.
+# Word bound of the solving algebra (the expanded path's q_l and sums; a named definition is one step,
+# far below it): past it a reduced polynomial is refused (TooLarge). The gallery's group chat stays
+# under 250 words; the bound makes an expanded attempt fail in seconds rather than minutes.
 NAMED_MAX_WORDS = 3000
 # The expanded elimination's back substitution grows exponentially with the number of written messages
 # (unknowns of the reduced system): it is tried up to this many (the group chat has 6), then named blocks.
