@@ -43,10 +43,9 @@ def _noise_without_propagation(M, S, rp):
 def _gmres_wrong_sign(T, Phi, C):
     """Wrong: the iterative solve of ``Q = T Q + C`` as ``Q = -T Q + C`` (the dense path untouched)."""
     m, n = C.shape[0], C.shape[-1]
-    if m * n * n <= RM.DENSE_MAX_UNKNOWNS:
-        return np.linalg.solve(np.eye(m * n * n) - RM._second_moment_matrix(T, Phi), C.ravel()).reshape(m, n, n), "dense"
-    x = np.linalg.solve(np.eye(m * n * n) + RM._second_moment_matrix(T, Phi), C.ravel())
-    return x.reshape(m, n, n), "gmres"
+    sign, solver = (-1.0, "dense") if m * n * n <= RM.DENSE_MAX_UNKNOWNS else (1.0, "gmres")
+    x = np.linalg.solve(np.eye(m * n * n) + sign * RM._second_moment_matrix(T, Phi), C.ravel())
+    return x.reshape(m, n, n), solver
 
 
 _RADIUS = RM._radius_of_operator
