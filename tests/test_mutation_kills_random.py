@@ -98,3 +98,24 @@ def _noise_ignored(M, S, rp):
 def test_r1_v6_fails_on_a_planted_wrong_variant(monkeypatch, name, wrong):
     monkeypatch.setattr(RM, name, wrong)
     assert _fails(R.r1_v6(QUICK))
+
+
+def test_r1_v6_fails_when_gmres_never_converges(monkeypatch):
+    """Wrong: GMRES never reaches its tolerance (the numbers still come right through the dense
+    fallback, but instances beyond the fallback's size would be refused)."""
+    import scipy.sparse.linalg as spla
+
+    monkeypatch.setattr(spla, "gmres", lambda op, b, **kw: (np.zeros_like(b), 1))
+    assert _fails(R.r1_v6(QUICK))
+
+
+def test_r1_v6_fails_when_the_second_moment_operator_is_applied_wrong(monkeypatch):
+    """Wrong: the matrix-free second-moment operator (GMRES, ARPACK) applies Phi_k Q Phi_k, not Phi_k^T."""
+    def wrong(T, Phi, Q):
+        out = np.zeros_like(Q)
+        for j in range(T.shape[0]):
+            out += np.einsum("lk,kab->lab", T[:, j, :], Phi @ Q[j] @ Phi)
+        return out
+
+    monkeypatch.setattr(RM, "_second_apply", wrong)
+    assert _fails(R.r1_v6(QUICK))
