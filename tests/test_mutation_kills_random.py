@@ -119,3 +119,14 @@ def test_r1_v6_fails_when_the_second_moment_operator_is_applied_wrong(monkeypatc
 
     monkeypatch.setattr(RM, "_second_apply", wrong)
     assert _fails(R.r1_v6(QUICK))
+
+
+def test_r1_v6_fails_without_the_convergence_margin(monkeypatch):
+    """Wrong: random_moments reports moments up to a rate of 1 (no CONVERGENCE_MARGIN)."""
+    monkeypatch.setattr(RM, "CONVERGENCE_MARGIN", 0.0)
+    assert _fails(R.r1_v6(QUICK))
+
+
+def test_r1_v6_fails_on_a_nan_rate(monkeypatch):
+    monkeypatch.setattr(RM, "_first_rate", lambda T, Phi: float("nan"))
+    assert _fails(R.r1_v6(QUICK))

@@ -505,16 +505,54 @@ def zero_transfer_error() -> float:
     return _moments_error(th, nmoments(M, c, rp, S)) + _moments_error(th, _iterative_moments(M, c, rp, S))
 
 
+def margin_error() -> float:
+    """Two scalar agents (d = 1, ``M_i = m``), each hearing itself, with weight +1 or -1 drawn with
+    probability 1/2: ``Phi = +-m I``, so ``E[Phi] = 0`` (mean rate 0, mean ``c``) and the mean-square
+    rate is ``m``; the covariance by hand is ``m^2 c_i^2 / (1 - m^2)`` (``d_k = +-m c``). Alone (weight
+    +1 only): both rates ``m``. numerics must report a moment exactly when its rate is below
+    ``1 - CONVERGENCE_MARGIN`` (the margin every command applies): checked at ``m = 1 - margin`` (no
+    covariance, the mean still there; alone: neither), at ``1 - 2 margin`` (both), and at 0.6 with the
+    covariance. Returns the number of wrong flags or missing/extra moments plus the relative errors."""
+    from numerics.protocol.evaluate import CONVERGENCE_MARGIN as margin
+    from numerics.protocol.random_moments import moments as nmoments
+    from numerics.protocol.random_spec import parse
+    c = np.array([[1.0], [2.0]])
+    both = {"random": [{"probability": 0.5, "rounds": [{"A": {"A": 1}, "B": {"B": 1}}]},
+                       {"probability": 0.5, "rounds": [{"A": {"A": -1}, "B": {"B": -1}}]}]}
+    alone = {"random": [{"probability": 1, "rounds": [{"A": {"A": 1}, "B": {"B": 1}}]}]}
+    err = 0.0
+    for raw, mean_rate in ((both, 0.0), (alone, None)):
+        rp = parse(raw, ["A", "B"], 1, [0.0])
+        for m in (1 - margin, 1 - 2 * margin, 0.6):
+            r = nmoments(np.full((2, 1, 1), m), c, rp)
+            rate_mean = m if mean_rate is None else mean_rate
+            ms_ok, mean_ok = m < 1 - margin, rate_mean < 1 - margin
+            err += abs(r.contraction_rate - m) + abs(r.mean_rate - rate_mean)
+            err += float(r.converges != ms_ok) + float(r.mean_converges != mean_ok)
+            err += float((r.mean is None) == mean_ok) + float((r.covariance is None) == ms_ok)
+            err += float((r.joint_covariance is None) == ms_ok)
+            if mean_ok and r.mean is not None and mean_rate is not None:
+                err += float(np.abs(r.mean - c).max())
+            if m == 0.6 and r.covariance is not None and mean_rate is not None:
+                err += float(np.abs(r.covariance[:, 0, 0] - m ** 2 * c[:, 0] ** 2 / (1 - m ** 2)).max())
+    return err
+
+
 def r1_v6(profile: Profile) -> Outcome:
     zero = zero_transfer_error()
     if not zero <= PROPERTY_TOL:  # NaN fails too
         return Outcome(zero, PROPERTY_TOL, 1, "agents with M_i = 0 (every moment operator 0, numerics' dense "
                        "fallback of its iterative radius): derived moments vs numerics.protocol.random_moments")
+    edge = margin_error()
+    if not edge <= PROPERTY_TOL:
+        return Outcome(edge, PROPERTY_TOL, 1, "rates at 1 - CONVERGENCE_MARGIN, 1 - 2 margin and 0.6 (scalar agents, "
+                       "hand-computed moments): a moment reported exactly when its rate is below the margin")
     return _property(r1_v6_error, profile, PROPERTY_TOL,
                      "random speaker (fixed weighted averages), gossip pairs, wake-ups, dropped links, a speaker "
                      "chosen by a Markov chain, K 2..3, d 1..3, noise on a drawn subset of the agents, through "
-                     "numerics' dense and iterative (ARPACK, GMRES) paths; and agents with M_i = 0 (error "
-                     f"{zero:.1e}): derived rates, mean and covariance vs numerics.protocol.random_moments")
+                     "numerics' dense and iterative (ARPACK, GMRES) paths; agents with M_i = 0 (error "
+                     f"{zero:.1e}); rates at the convergence margin (error {edge:.1e}): derived rates, mean and "
+                     "covariance vs numerics.protocol.random_moments")
 
 
 # ---------------------------------------------------------------- R2
