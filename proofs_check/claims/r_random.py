@@ -376,6 +376,13 @@ def _family(seed: int) -> tuple[RandomSpec, dict]:
         pe = [sp.Rational(1, len(edges))] * len(edges)
         rs = independent(names, [[{x: {x: sp.Rational(1, 2), y: sp.Rational(1, 2)},
                                    y: {x: sp.Rational(1, 2), y: sp.Rational(1, 2)}}] for x, y in edges], pe)
+    elif kind == 4 and K == 3 and rng.random() < 0.5:
+        # a chain over "x hears y" (the speaker hears one other agent): alternatives with the same speaker
+        # and different hearers move the mean (d_k != 0), so the chain's centred cross terms are exercised
+        pairs = [(x, y) for x in names for y in names if x != y]
+        rows = [[sp.Rational(int(x), 1) for x in rng.integers(1, 10, len(pairs))] for _ in pairs]
+        rs = markov(names, [[{x: {y: 1}}] for x, y in pairs], [[x / sum(r) for x in r] for r in rows])
+        return rs, agents(rng, rs.names, 1)  # d = 1: 6 alternatives, 54 second-moment unknowns
     elif kind == 4:  # a chain over who speaks (each hears the mean of the others), rows with positive entries
         rows = [[sp.Rational(int(x), 1) for x in rng.integers(1, 10, K)] for _ in range(K)]
         P = [[x / sum(r) for x in r] for r in rows]
