@@ -515,6 +515,23 @@ def zero_transfer_error() -> float:
     return _moments_error(th, nmoments(M, c, rp, S)) + _moments_error(th, _iterative_moments(M, c, rp, S))
 
 
+def long_chain_error() -> float:
+    """A Markov chain with more alternatives than ``(K d)^2`` (K = 2, d = 1, four alternatives: A hears B,
+    B hears A, A averages, both exchange), whose moment operators have more modes than entries per mode:
+    derived moments vs numerics, both paths."""
+    from numerics.protocol.random_moments import moments as nmoments
+    half = sp.Rational(1, 2)
+    alts = [[{"A": {"B": 1}}], [{"B": {"A": 1}}], [{"A": {"A": half, "B": half}}], [{"A": {"B": 1}, "B": {"A": 1}}]]
+    rows = [[1, 2, 3, 4], [4, 3, 2, 1], [2, 2, 1, 5], [3, 1, 4, 2]]
+    rs = markov(["A", "B"], alts, [[sp.Rational(x, sum(r)) for x in r] for r in rows])
+    ag = agents(np.random.default_rng(13), rs.names, 1)
+    th = theory_moments(compile_random(rs, derive_mean=False), ag)
+    M = np.stack([ag[n]["M"] for n in rs.names])
+    c = np.stack([(np.eye(1) - ag[n]["M"]) @ ag[n]["w"] for n in rs.names])
+    rp = _rp(rs, 1)
+    return _moments_error(th, nmoments(M, c, rp)) + _moments_error(th, _iterative_moments(M, c, rp, None))
+
+
 def margin_error() -> float:
     """Two scalar agents (d = 1, ``M_i = m``), each hearing itself, with weight +1 or -1 drawn with
     probability 1/2: ``Phi = +-m I``, so ``E[Phi] = 0`` (mean rate 0, mean ``c``) and the mean-square
@@ -550,10 +567,11 @@ def margin_error() -> float:
 
 
 def r1_v6(profile: Profile) -> Outcome:
-    zero = zero_transfer_error()
+    zero = zero_transfer_error() + long_chain_error()
     if not zero <= PROPERTY_TOL:  # NaN fails too
         return Outcome(zero, PROPERTY_TOL, 1, "agents with M_i = 0 (every moment operator 0, numerics' dense "
-                       "fallback of its iterative radius): derived moments vs numerics.protocol.random_moments")
+                       "fallback of its iterative radius), a chain of 4 alternatives at K d = 1: derived moments vs "
+                       "numerics.protocol.random_moments")
     edge = margin_error()
     if not edge <= PROPERTY_TOL:
         return Outcome(edge, PROPERTY_TOL, 1, "rates at and beyond 1 - CONVERGENCE_MARGIN, 1 - 2 margin, 0.6 "
@@ -562,7 +580,8 @@ def r1_v6(profile: Profile) -> Outcome:
     return _property(r1_v6_error, profile, PROPERTY_TOL,
                      "random speaker (fixed weighted averages), gossip pairs, wake-ups, dropped links, a speaker "
                      "chosen by a Markov chain, K 2..3, d 1..3, noise on a drawn subset of the agents, through "
-                     "numerics' dense and iterative (ARPACK, GMRES) paths; agents with M_i = 0 (error "
+                     "numerics' dense and iterative (ARPACK, GMRES) paths; agents with M_i = 0 and a 4-alternative "
+                     "chain (error "
                      f"{zero:.1e}); rates at the convergence margin (error {edge:.1e}): derived rates, mean and "
                      "covariance vs numerics.protocol.random_moments")
 
