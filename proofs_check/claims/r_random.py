@@ -376,6 +376,13 @@ def _family(seed: int) -> tuple[RandomSpec, dict]:
         pe = [sp.Rational(1, len(edges))] * len(edges)
         rs = independent(names, [[{x: {x: sp.Rational(1, 2), y: sp.Rational(1, 2)},
                                    y: {x: sp.Rational(1, 2), y: sp.Rational(1, 2)}}] for x, y in edges], pe)
+    elif kind == 4 and K == 3 and rng.random() < 0.5:
+        # a chain over "x hears y" (the speaker hears one other agent): alternatives with the same speaker
+        # and different hearers move the mean (d_k != 0), so the chain's centred cross terms are exercised
+        pairs = [(x, y) for x in names for y in names if x != y]
+        rows = [[sp.Rational(int(x), 1) for x in rng.integers(1, 10, len(pairs))] for _ in pairs]
+        rs = markov(names, [[{x: {y: 1}}] for x, y in pairs], [[x / sum(r) for x in r] for r in rows])
+        return rs, agents(rng, rs.names, 1)  # d = 1: 6 alternatives, 54 second-moment unknowns
     elif kind == 4:  # a chain over who speaks (each hears the mean of the others), rows with positive entries
         rows = [[sp.Rational(int(x), 1) for x in rng.integers(1, 10, K)] for _ in range(K)]
         P = [[x / sum(r) for x in r] for r in rows]
@@ -390,21 +397,86 @@ def _family(seed: int) -> tuple[RandomSpec, dict]:
     return rs, ag
 
 
+# R1's V6 also runs numerics' iterative paths (ARPACK radii, GMRES solve), which the package takes
+# only beyond DENSE_EIG_MAX / DENSE_MAX_UNKNOWNS unknowns (K d >= 16: a dense reference there costs
+# seconds), on the drawn small instances: the thresholds are lowered to ITERATIVE_FROM so that every
+# operator of at least that size goes the iterative way (ARPACK needs size > k + 1 = 7).
+ITERATIVE_FROM = 8
+
+
+def _noise(rng: np.random.Generator, names, d: int) -> dict:
+    """Drawn SPD noise covariances ``S_i`` for a random subset of the agents (possibly none)."""
+    out = {}
+    for n in names:
+        if rng.random() < 0.5:
+            A = rng.standard_normal((d, d))
+            out[n] = A @ A.T / d + 0.1 * np.eye(d)
+    return out
+
+
+def _iterative_moments(M: np.ndarray, c: np.ndarray, rp, S: np.ndarray | None, gmres_fails: bool = False):
+    """numerics.protocol.random_moments with its iterative paths taken from ITERATIVE_FROM unknowns;
+    ``gmres_fails``: GMRES given a relative residual of 0 and one cycle, which it cannot reach, so that
+    the solve falls back to the dense one (the package's path for a mean-square rate close to 1)."""
+    from numerics.protocol import random_moments as RMod
+    saved = RMod.DENSE_EIG_MAX, RMod.DENSE_MAX_UNKNOWNS, RMod.ITERATIVE_RTOL, RMod.GMRES_MAX_CYCLES
+    RMod.DENSE_EIG_MAX = RMod.DENSE_MAX_UNKNOWNS = ITERATIVE_FROM - 1
+    if gmres_fails:
+        RMod.ITERATIVE_RTOL, RMod.GMRES_MAX_CYCLES = 0.0, 1
+    try:
+        return RMod.moments(M, c, rp, S)
+    finally:
+        RMod.DENSE_EIG_MAX, RMod.DENSE_MAX_UNKNOWNS, RMod.ITERATIVE_RTOL, RMod.GMRES_MAX_CYCLES = saved
+
+
+def _moments_error(th, ref) -> float:
+    """Rates, mean and covariance of the derived moments ``th`` against numerics' ``ref`` (relative to
+    max(1, the largest entry)); NaN when one side has a moment the other lacks."""
+    err = abs(th.contraction_rate - ref.contraction_rate) + abs(th.mean_rate - ref.mean_rate)
+    if (th.mean is None) != (ref.mean is None) or (th.covariance is None) != (ref.joint_covariance is None):
+        return float("nan")
+    if th.converges != ref.converges or th.mean_converges != ref.mean_converges:
+        return float("nan")
+    if ref.mean is not None:
+        scale = max(1.0, float(np.abs(ref.mean).max()))
+        err += np.abs(th.mean - ref.mean.reshape(-1)).max() / scale
+    if ref.joint_covariance is not None:
+        scale = max(1.0, float(np.abs(ref.joint_covariance).max()))
+        err += np.abs(th.covariance - ref.joint_covariance).max() / scale
+        K, d = ref.covariance.shape[:2]
+        blocks = np.stack([ref.joint_covariance[i * d:(i + 1) * d, i * d:(i + 1) * d] for i in range(K)])
+        err += np.abs(ref.covariance - blocks).max() / scale  # the per-agent covariances predict prints
+    return float(err)
+
+
 def r1_v6_error(seed: int) -> float:
-    """Derived moments (symbolic maps evaluated) vs numerics.protocol.random_moments (independent code)."""
+    """Derived moments (symbolic maps evaluated) vs numerics.protocol.random_moments (independent code),
+    with noisy agents (drawn ``S_i`` on a drawn subset: the derived ``N_k`` against numerics' phase by
+    phase injection), through numerics' dense and its iterative (ARPACK, GMRES) paths."""
+    import dataclasses
+
     from numerics.protocol.random_moments import moments as nmoments
     rs, ag = _family(seed)
+    d = ag[rs.names[0]]["w"].shape[0]
+    noise = _noise(np.random.default_rng(seed + 7), rs.names, d)
+    rs = dataclasses.replace(rs, noisy=tuple(noise))
     rc = compile_random(rs, derive_mean=False)  # the numbers need the derived maps only
-    th = theory_moments(rc, ag)
+    th = moments(numeric(rc, {n: (a["M"], a["w"]) for n, a in ag.items()}, noise=noise))
     M = np.stack([ag[n]["M"] for n in rs.names])
-    c = np.stack([(np.eye(M.shape[-1]) - ag[n]["M"]) @ ag[n]["w"] for n in rs.names])
-    ref = nmoments(M, c, _rp(rs, M.shape[-1]))
-    err = abs(th.contraction_rate - ref.contraction_rate) + abs(th.mean_rate - ref.mean_rate)
-    if th.converges and ref.mean is not None and ref.joint_covariance is not None:
-        scale = max(1.0, float(np.abs(ref.joint_covariance).max()), float(np.abs(ref.mean).max()))
-        err += (np.abs(th.mean - ref.mean.reshape(-1)).max()
-                + np.abs(th.covariance - ref.joint_covariance).max()) / scale
-    return float(err)
+    c = np.stack([(np.eye(d) - ag[n]["M"]) @ ag[n]["w"] for n in rs.names])
+    S = np.stack([noise.get(n, np.zeros((d, d))) for n in rs.names]) if noise else None
+    rp = _rp(rs, d)
+    iterative = _iterative_moments(M, c, rp, S)
+    # GMRES must converge on these well-conditioned systems (rates <= 0.85): a solve that only comes
+    # right through the dense fallback would refuse the large instances the fallback cannot form
+    unknowns = (rp.n_alt if rp.markov else 1) * (M.shape[0] * d) ** 2
+    missed = float(iterative.solver != ("gmres" if unknowns >= ITERATIVE_FROM else "dense"))
+    # ... and a solve GMRES did not finish must come from the dense fallback, not GMRES' last iterate
+    fallback = _iterative_moments(M, c, rp, S, gmres_fails=True)
+    missed += float(fallback.solver != "dense")
+    # a sum, not max(): NaN from any path must reach the bar
+    return (_moments_error(th, nmoments(M, c, rp, S)) + _moments_error(th, iterative) + missed
+            + _moments_error(th, fallback))
 
 
 def _property(fn, profile: Profile, tol: float, what: str) -> Outcome:
@@ -418,11 +490,100 @@ def _property(fn, profile: Profile, tol: float, what: str) -> Outcome:
                         tol, what)
 
 
+def zero_transfer_error() -> float:
+    """Agents that jump to their target (``M_i = 0``), d = 4, everyone speaking in both alternatives
+    (simultaneous exchange, or A averaging while B hears A), noisy: every moment operator is 0, so
+    numerics' iterative radius finds no Krylov space (ARPACK fails) and takes its dense fallback.
+    Derived moments (mean ``w*``, covariance ``diag(S_A, S_B)``) vs numerics, both paths."""
+    import dataclasses
+
+    from numerics.protocol.random_moments import moments as nmoments
+    half = sp.Rational(1, 2)
+    rs = independent(["A", "B"], [[{"A": {"B": 1}, "B": {"A": 1}}], [{"A": {"A": half, "B": half}, "B": {"A": 1}}]],
+                     [half, half])
+    rng = np.random.default_rng(11)
+    d = 4
+    noise = {n: np.diag(rng.uniform(0.1, 1.0, d)) for n in rs.names}
+    rs = dataclasses.replace(rs, noisy=tuple(noise))
+    ag = {n: {"M": np.zeros((d, d)), "w": rng.standard_normal(d)} for n in rs.names}
+    th = moments(numeric(compile_random(rs, derive_mean=False), {n: (a["M"], a["w"]) for n, a in ag.items()},
+                         noise=noise))
+    M = np.zeros((2, d, d))
+    c = np.stack([ag[n]["w"] for n in rs.names])
+    S = np.stack([noise[n] for n in rs.names])
+    rp = _rp(rs, d)
+    return _moments_error(th, nmoments(M, c, rp, S)) + _moments_error(th, _iterative_moments(M, c, rp, S))
+
+
+def long_chain_error() -> float:
+    """A Markov chain with more alternatives than ``(K d)^2`` (K = 2, d = 1, four alternatives: A hears B,
+    B hears A, A averages, both exchange), whose moment operators have more modes than entries per mode:
+    derived moments vs numerics, both paths."""
+    from numerics.protocol.random_moments import moments as nmoments
+    half = sp.Rational(1, 2)
+    alts = [[{"A": {"B": 1}}], [{"B": {"A": 1}}], [{"A": {"A": half, "B": half}}], [{"A": {"B": 1}, "B": {"A": 1}}]]
+    rows = [[1, 2, 3, 4], [4, 3, 2, 1], [2, 2, 1, 5], [3, 1, 4, 2]]
+    rs = markov(["A", "B"], alts, [[sp.Rational(x, sum(r)) for x in r] for r in rows])
+    ag = agents(np.random.default_rng(13), rs.names, 1)
+    th = theory_moments(compile_random(rs, derive_mean=False), ag)
+    M = np.stack([ag[n]["M"] for n in rs.names])
+    c = np.stack([(np.eye(1) - ag[n]["M"]) @ ag[n]["w"] for n in rs.names])
+    rp = _rp(rs, 1)
+    return _moments_error(th, nmoments(M, c, rp)) + _moments_error(th, _iterative_moments(M, c, rp, None))
+
+
+def margin_error() -> float:
+    """Two scalar agents (d = 1, ``M_i = m``), each hearing itself, with weight +1 or -1 drawn with
+    probability 1/2: ``Phi = +-m I``, so ``E[Phi] = 0`` (mean rate 0, mean ``c``) and the mean-square
+    rate is ``m``; the covariance by hand is ``m^2 c_i^2 / (1 - m^2)`` (``d_k = +-m c``). Alone (weight
+    +1 only): both rates ``m``. numerics must report a moment exactly when its rate is below
+    ``1 - CONVERGENCE_MARGIN`` (the margin every command applies): checked at ``m = 1 - margin``,
+    ``1 - margin / 2`` and 1.05 (no covariance, the mean still there; alone: neither), at ``1 - 2 margin``
+    (both), and at 0.6 with the covariance. Returns the number of wrong flags or missing/extra moments
+    plus the relative errors."""
+    from numerics.protocol.evaluate import CONVERGENCE_MARGIN as margin
+    from numerics.protocol.random_moments import moments as nmoments
+    from numerics.protocol.random_spec import parse
+    c = np.array([[1.0], [2.0]])
+    both = {"random": [{"probability": 0.5, "rounds": [{"A": {"A": 1}, "B": {"B": 1}}]},
+                       {"probability": 0.5, "rounds": [{"A": {"A": -1}, "B": {"B": -1}}]}]}
+    alone = {"random": [{"probability": 1, "rounds": [{"A": {"A": 1}, "B": {"B": 1}}]}]}
+    err = 0.0
+    for raw, mean_rate in ((both, 0.0), (alone, None)):
+        rp = parse(raw, ["A", "B"], 1, [0.0])
+        for m in (1 - margin, 1 - margin / 2, 1.05, 1 - 2 * margin, 0.6):
+            r = nmoments(np.full((2, 1, 1), m), c, rp)
+            rate_mean = m if mean_rate is None else mean_rate
+            ms_ok, mean_ok = m < 1 - margin, rate_mean < 1 - margin
+            err += abs(r.contraction_rate - m) + abs(r.mean_rate - rate_mean)
+            err += float(r.converges != ms_ok) + float(r.mean_converges != mean_ok)
+            err += float((r.mean is None) == mean_ok) + float((r.covariance is None) == ms_ok)
+            err += float((r.joint_covariance is None) == ms_ok)
+            if mean_ok and r.mean is not None and mean_rate is not None:
+                err += float(np.abs(r.mean - c).max())
+            if m == 0.6 and r.covariance is not None and mean_rate is not None:
+                err += float(np.abs(r.covariance[:, 0, 0] - m ** 2 * c[:, 0] ** 2 / (1 - m ** 2)).max())
+    return err
+
+
 def r1_v6(profile: Profile) -> Outcome:
+    zero = zero_transfer_error() + long_chain_error()
+    if not zero <= PROPERTY_TOL:  # NaN fails too
+        return Outcome(zero, PROPERTY_TOL, 1, "agents with M_i = 0 (every moment operator 0, numerics' dense "
+                       "fallback of its iterative radius), a chain of 4 alternatives at K d = 1: derived moments vs "
+                       "numerics.protocol.random_moments")
+    edge = margin_error()
+    if not edge <= PROPERTY_TOL:
+        return Outcome(edge, PROPERTY_TOL, 1, "rates at and beyond 1 - CONVERGENCE_MARGIN, 1 - 2 margin, 0.6 "
+                       "(scalar agents, hand-computed moments): a moment reported exactly "
+                       "when its rate is below the margin")
     return _property(r1_v6_error, profile, PROPERTY_TOL,
                      "random speaker (fixed weighted averages), gossip pairs, wake-ups, dropped links, a speaker "
-                     "chosen by a Markov chain, K 2..3, "
-                     "d 1..3: derived rates, mean and covariance vs numerics.protocol.random_moments")
+                     "chosen by a Markov chain, K 2..3, d 1..3, noise on a drawn subset of the agents, through "
+                     "numerics' dense and iterative (ARPACK, GMRES) paths; agents with M_i = 0 and a 4-alternative "
+                     "chain (error "
+                     f"{zero:.1e}); rates at the convergence margin (error {edge:.1e}): derived rates, mean and "
+                     "covariance vs numerics.protocol.random_moments")
 
 
 # ---------------------------------------------------------------- R2
