@@ -1,0 +1,37 @@
+"""Input contracts of ``predict --precision`` (mutation killers of numerics/protocol/prediction.py,
+docs/mutation.rst): ``a2ad verify`` checks mathematics and never feeds bad input, so the bounds the
+documentation states for ``--precision`` are checked here. The mathematics that used to sit in this
+file's predecessors (the protocol shapes, the divergence reasons, ``--precision`` against exact
+rationals) now runs in ``a2ad verify`` (the VS methods of P1 and C17: shipped_protocol, shipped_reasons,
+shipped_exact) and is called from tests/test_shipped_methods.py.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from numerics.io import jsonio
+from numerics.io.errors import InputError
+from numerics.protocol import config, prediction
+from proofs_check.verification.shipped_exact import DIGITS, config_text, exact_cases
+
+
+def test_precision_refuses_more_than_ten_thousand_examples():
+    """docs/cli.rst: ``--precision`` supports at most 10^4 examples per agent; one more is an InputError naming
+    the agent's prompt and the count (before any exact arithmetic)."""
+    raw = json.loads(json.dumps(exact_cases(False)["round_robin_steps"]))
+    del raw["agents"][0]["geometry"], raw["agents"][0]["target"]
+    raw["agents"][0]["prompt"] = {"X": [["1.0", "0.5"]] * 10001, "y": ["0.25"] * 10001}
+    system = config.parse_exact(jsonio.loads(config_text(raw)))
+    with pytest.raises(InputError) as info:
+        prediction.predict(system, DIGITS)
+    assert "A.prompt.X" in str(info.value) and "10001 rows" in str(info.value) and "10000" in str(info.value)
+
+
+def test_precision_accepts_16_to_1000_digits():
+    """docs/cli.rst: ``--precision`` takes 16 to 1000 digits; 15 and 1001 are InputErrors naming ``--precision``."""
+    assert prediction.check_digits(16) == 16 and prediction.check_digits(1000) == 1000
+    for bad in (15, 1001):
+        with pytest.raises(InputError, match="--precision"):
+            prediction.check_digits(bad)
