@@ -35,3 +35,16 @@ def test_precision_accepts_16_to_1000_digits():
     for bad in (15, 1001):
         with pytest.raises(InputError, match="--precision"):
             prediction.check_digits(bad)
+
+
+def test_precision_refuses_dimension_above_20():
+    """docs/cli.rst: ``--precision`` supports d <= 20; d = 21 is an InputError naming the dimension and the bound
+    (before any mpmath work)."""
+    d = 21
+    eye = [["1.0" if i == j else "0.0" for j in range(d)] for i in range(d)]
+    raw = {"agents": [{"name": n, "geometry": eye, "target": ["0.5"] * d, "preconditioner": "0.5"} for n in "AB"],
+           "initial_message": ["0.0"] * d}
+    system = config.parse_exact(jsonio.loads(config_text(raw)))
+    with pytest.raises(InputError) as info:
+        prediction.predict(system, DIGITS)
+    assert "dimension d" in str(info.value) and "21" in str(info.value) and "d <= 20" in str(info.value)

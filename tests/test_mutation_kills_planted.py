@@ -69,6 +69,8 @@ VARIANTS = [
     (P, "with mp.workdps(digits + 10):  # guard digits for the solve\n",
      "with mp.workdps(17):  # guard digits for the solve\n", "exact P1"),
     (P, "np.linalg.norm(m - agent.w_star, axis=-1)", "np.linalg.norm(m + agent.w_star, axis=-1)", "shapes C17"),
+    (P, 'entry["covariance"] = None if cov is None else cov[i].tolist()',
+     'entry["covariance"] = None if not cov is None else cov[i].tolist()', "shapes C17"),
     (D, "        return mp.mpf(text)\n", "        return mp.mpf(float(text))\n", "exact P1"),
     (D, "base_M * out_M, base_M * out_c + base_c", "base_M * out_M, out_M * out_c + base_c", "exact C17"),
     (D, "b = [r[0] for r in _fmatmul(H, [[v] for v in w])]",

@@ -13,6 +13,8 @@ printed field is compared with the round map probed on rounds simulated in
   its sign, fixed point minus target), residual norm and target against the solve of ``z = Phi z + r``;
 * ``predict --precision``: the same fields against the probed map in mpmath at 90 digits;
 * ``simulate``: every message and residual norm against the simulated rounds;
+* ``predict`` of the same configs with reply noise on every agent: each agent's ``covariance`` against the
+  series ``sum_k Phi^k Q (Phi^k)^T`` of the probed maps, ``null`` for a divergent config;
 * the rate alone (``engine.rate``, read by the sweeps and attacks) against the probed rate;
 * the stationary covariance under the protocol (the fit's spread) against the series
   ``sum_k Phi^k Q (Phi^k)^T`` of the probed maps (no Lyapunov solver);
@@ -39,6 +41,7 @@ from proofs_check.verification.shipped import (
     RHO_MIN,
     Ledger,
     check_simulate,
+    rel,
 )
 
 __all__ = ["shapes", "shapes_method", "probed", "instance", "NAMED_SHAPES", "RR_SHAPES", "PRECISE_SHAPE_BAR",
@@ -51,6 +54,8 @@ PRECISE_SHAPE_BAR = 1e-40
 # K d <= 9 dimensional products, amplified by 1 / (1 - rho^2) <= 5 (rho <= 0.9); 1e-9 as the V4 bar.
 COVARIANCE_BAR = FLOAT_BAR
 SIMULATE_TURNS = 7
+# Reply noise of the noisy configs: agent k's replies get covariance NOISE_VARIANCE (k + 1) I.
+NOISE_VARIANCE = 0.01
 
 
 def _spd(seed: int, d: int) -> np.ndarray:
@@ -103,6 +108,8 @@ def shapes() -> dict[str, ref.Instance]:
 
 
 NAMED_SHAPES = tuple(shapes())
+# B overshoots (Gamma_B H_B = 3.5 I): rate 2.5; its noisy document prints a null covariance.
+DIVERGENT = instance([np.eye(2).tolist()] * 2, [0.5, 3.5])
 RR_SHAPES = ("round_robin", "written_out", "permuted_cycle", "round_robin_1d")  # C17: round robins
 
 
@@ -191,6 +198,35 @@ def _stationary(ledger: Ledger, inst: ref.Instance, rng: np.random.Generator) ->
                if got.shape == want.shape else math.inf, COVARIANCE_BAR)
 
 
+def _noisy(inst: ref.Instance) -> dict:
+    """The config with reply noise ``sigma_k^2 I`` on every agent (NOISE_VARIANCE times k + 1)."""
+    cfg = inst.config()
+    for k, a in enumerate(cfg["agents"]):
+        a["noise"] = NOISE_VARIANCE * (k + 1)
+    return cfg
+
+
+def check_covariance(ledger: Ledger, doc, inst: ref.Instance, label: str) -> None:
+    """Every agent's printed ``covariance`` (a noisy config) against the probed series of the round map with
+    each reply's noise carried to the end of the round; null for every agent when the rate is >= 1."""
+    agents = doc.get("agents") if isinstance(doc, dict) else None
+    if not isinstance(agents, dict) or list(agents) != list(inst.names):
+        ledger.require("noisy document", False, f"{label}: noisy document {str(doc)[:120]}")
+        return
+    I = np.eye(inst.d)
+    Ms = [np.linalg.matrix_power(I - inst.Gamma[k] @ inst.H[k], inst.steps[k]) for k in range(inst.K)]
+    Ss = [NOISE_VARIANCE * (k + 1) * I for k in range(inst.K)]
+    V, rho, _ = ref.stationary_covariance(Ms, np.zeros((inst.K, inst.d)), Ss, inst.phases())
+    for k, n in enumerate(inst.names):
+        got = agents[n].get("covariance", "missing") if isinstance(agents[n], dict) else "missing"
+        if rho >= 1:
+            ledger.require("covariance null", got is None,
+                           f"{label}: {n}'s covariance {str(got)[:60]} at rho {rho:.3g}")
+            continue
+        want = V[k * inst.d:(k + 1) * inst.d, k * inst.d:(k + 1) * inst.d]
+        ledger.add("covariance", rel(got, want) if isinstance(got, list) else math.inf, COVARIANCE_BAR)
+
+
 def _round_robin_test(ledger: Ledger, named: dict[str, ref.Instance]) -> None:
     """``is_round_robin``: the list-order cycle with weight exactly 1 (any spelling of 1, any K) only."""
     from numerics.io import jsonio
@@ -238,12 +274,17 @@ def shapes_method(names: tuple[str, ...], seed_offset: int, protocol: bool):
         extra = 2 if profile.name == "quick" else 12
         cases += [(f"random{k}", inst) for k, inst in enumerate(_random(rng, extra, (2, 4), protocol))]
         ledger = Ledger(instances=len(cases))
+        noisy = [inst for _, inst in cases] + [DIVERGENT]
         with cli.scratch() as tmp:
-            paths = cli.write_configs(tmp, [inst.config() for _, inst in cases])
-            printed = cli.run_commands([["predict", p] for p in paths]
-                                       + [["predict", p, "--precision", str(PRINTED_DIGITS)] for p in paths]
-                                       + [["simulate", p, "--turns", str(SIMULATE_TURNS)] for p in paths])
+            paths = cli.write_configs(tmp, [inst.config() for _, inst in cases] + [_noisy(i) for i in noisy])
+            plain, loud = paths[:len(cases)], paths[len(cases):]
+            printed = cli.run_commands([["predict", p] for p in plain]
+                                       + [["predict", p, "--precision", str(PRINTED_DIGITS)] for p in plain]
+                                       + [["simulate", p, "--turns", str(SIMULATE_TURNS)] for p in plain]
+                                       + [["predict", p] for p in loud])
         n = len(cases)
+        for k, inst in enumerate(noisy):
+            check_covariance(ledger, _json(printed[3 * n + k]), inst, f"noisy {k}")
         for k, (label, inst) in enumerate(cases):
             for pr, exact in ((printed[k], False), (printed[n + k], True)):
                 ledger.require("exit status", pr.status == 0, f"{label}: exit {pr.status}: {pr.stderr.strip()[:120]}")
