@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 
+import mpmath as mp
 import pytest
 
 from numerics.io import jsonio
 from numerics.io.errors import InputError
 from numerics.protocol import config, prediction
-from proofs_check.verification.shipped_exact import DIGITS, config_text, exact_cases
+from proofs_check.verification.shipped_exact import DIGITS, PRECISE_REL, config_text, exact_cases
 
 
 def test_precision_refuses_more_than_ten_thousand_examples():
@@ -27,6 +28,21 @@ def test_precision_refuses_more_than_ten_thousand_examples():
     with pytest.raises(InputError) as info:
         prediction.predict(system, DIGITS)
     assert "A.prompt.X" in str(info.value) and "10001 rows" in str(info.value) and "10000" in str(info.value)
+
+
+def test_precision_accepts_exactly_ten_thousand_examples():
+    """The bound is inclusive: 10^4 examples run. Two rows repeated 5000 times give the same ``H = X^T X / N`` and
+    ``b = X^T y / N`` as the two rows once, so the documents agree (to the 30 printed digits)."""
+    raw = json.loads(json.dumps(exact_cases(False)["round_robin_steps"]))
+    del raw["agents"][0]["geometry"], raw["agents"][0]["target"]
+    docs = []
+    for n in (5000, 1):
+        raw["agents"][0]["prompt"] = {"X": [["1.0", "0.5"], ["-0.5", "1.25"]] * n, "y": ["0.25", "-0.5"] * n}
+        docs.append(prediction.predict(config.parse_exact(jsonio.loads(config_text(raw))), DIGITS))
+    big, small = docs
+    for name in ("A", "B"):
+        for got, want in zip(big["agents"][name]["fixed_point"], small["agents"][name]["fixed_point"]):
+            assert abs(mp.mpf(got) - mp.mpf(want)) <= PRECISE_REL * max(1, abs(mp.mpf(want))), (got, want)
 
 
 def test_precision_accepts_16_to_1000_digits():
