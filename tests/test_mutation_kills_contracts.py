@@ -53,14 +53,25 @@ def test_precision_accepts_16_to_1000_digits():
             prediction.check_digits(bad)
 
 
+def _dimension(d: int):
+    """Two agents answering each other simultaneously (both live: a 2d x 2d round map)."""
+    eye = [["1.0" if i == j else "0.0" for j in range(d)] for i in range(d)]
+    raw = {"agents": [{"name": n, "geometry": eye, "target": ["0.5"] * d, "preconditioner": "0.5"} for n in "AB"],
+           "initial_message": ["0.0"] * d, "protocol": {"rounds": [{"A": {"B": "0.5"}, "B": {"A": "0.5"}}]}}
+    return config.parse_exact(jsonio.loads(config_text(raw)))
+
+
 def test_precision_refuses_dimension_above_20():
     """docs/cli.rst: ``--precision`` supports d <= 20; d = 21 is an InputError naming the dimension and the bound
     (before any mpmath work)."""
-    d = 21
-    eye = [["1.0" if i == j else "0.0" for j in range(d)] for i in range(d)]
-    raw = {"agents": [{"name": n, "geometry": eye, "target": ["0.5"] * d, "preconditioner": "0.5"} for n in "AB"],
-           "initial_message": ["0.0"] * d}
-    system = config.parse_exact(jsonio.loads(config_text(raw)))
     with pytest.raises(InputError) as info:
-        prediction.predict(system, DIGITS)
+        prediction.predict(_dimension(21), DIGITS)
     assert "dimension d" in str(info.value) and "21" in str(info.value) and "d <= 20" in str(info.value)
+
+
+def test_precision_accepts_dimension_20():
+    """d = 20 passes the dimension bound: at 1000 digits the run is then refused by its estimated mpmath time
+    (before any mpmath work), an InputError on ``--precision``, not on the dimension."""
+    with pytest.raises(InputError) as info:
+        prediction.predict(_dimension(20), 1000)
+    assert "dimension" not in str(info.value) and "estimated" in str(info.value), str(info.value)

@@ -61,6 +61,7 @@ VARIANTS = [
     (E, "UNINFORMED_REL_TOL * max(float(s[0]), 1.0)", "UNINFORMED_REL_TOL ** max(float(s[0]), 1.0)", "reasons P1"),
     (E, "UNINFORMED_REL_TOL * max(float(s[0]), 1.0)", "UNINFORMED_REL_TOL * max(float(s[0]), 2.0)", "reasons P1"),
     (E, "precision=3", "precision=2", "reasons P1"),
+    (E, "if s.size == d else True", "if s.size is d else True", "reasons C17"),
     (E, "    if order is not None:\n        return float(closed_forms.contraction_rate(M[list(order)]))",
      "    if order is None:\n        return float(closed_forms.contraction_rate(M[list(order)]))", "shapes P1"),
     (E, "    if order is not None:\n        o = list(order)\n        out = np.empty(S.shape)",

@@ -50,6 +50,7 @@ NON_NORMAL = [[[0.5, -3.0], [0.0, 0.5]], [[0.5, 0.0], [-3.0, 0.5]]]  # radius 0.
 SIMULTANEOUS = [{"A": {"B": 1.0}, "B": {"A": 1.0}}]
 AMPLIFY = [{"A": {"B": 1.5}}, {"B": {"A": 1.0}}]
 SELF_HEARING = [{"A": {"B": 0.6, "A": 0.6}}, {"B": {"A": 1.0}}]
+BIG_D = 257  # a dimension beyond CPython's small-int cache (-5..256)
 
 
 def weights_rate(rounds, names) -> float:
@@ -169,6 +170,20 @@ def _coupling(H, G, head):
     return check
 
 
+def _coupling_radii(want, head):
+    """The coupling cause with the listed radii ``want`` (no direction uninformed, no amplifying weights)."""
+    def check(ledger, text, rho, label):
+        _has(ledger, text, label, ("coupling itself is unstable", head), ("amplify", "no prompt"))
+        m = re.search(r"spectral radii ([^)]*)\)", text)
+        try:
+            radii = [float(x) for x in m.group(1).split(", ")] if m else []
+        except ValueError:
+            radii = []
+        ledger.add("reason radii", max(abs(a - b) for a, b in zip(radii, want)) / THREE_DIGITS
+                   if len(radii) == len(want) else MISMATCH, 1.0)
+    return check
+
+
 def _amplifying(rounds):
     def check(ledger, text, rho, label):
         _has(ledger, text, label, ("coupling itself is unstable", "(P1)"))
@@ -249,6 +264,24 @@ def reason_cases(protocol: bool) -> dict[str, Case]:
     return cases
 
 
+def _big_dimension(ledger: Ledger) -> None:
+    """The coupling cause at d = 257 (beyond CPython's small-int cache, so a dimension compared by identity
+    would differ): the non-normal pair in the first two coordinates, 0.5 I elsewhere, every direction
+    informed. ``engine.diagnose`` is called directly on the reference's transfers ``I - Gamma`` (H = I):
+    the command's parse of two 257 x 257 matrices costs seconds, its diagnosis is this call."""
+    from numerics.protocol import engine, spec
+
+    gammas = [np.eye(BIG_D) * 0.5 for _ in range(2)]
+    for g, block in zip(gammas, NON_NORMAL):
+        g[:2, :2] = block
+    inst = instance([np.eye(BIG_D)] * 2, gammas)
+    rho = ref.rate(inst)
+    M = np.stack([np.eye(BIG_D) - g for g in gammas])
+    text = engine.diagnose(rho, spec.round_robin(list(inst.names), inst.initial), M, [np.eye(BIG_D)] * 2,
+                           list(inst.names))
+    _coupling_radii([own_radius(np.eye(BIG_D), g) for g in gammas], "(C6)")(ledger, text, rho, f"d = {BIG_D}")
+
+
 def reasons_method(protocol: bool):
     """A VS method: every case of :func:`reason_cases` through ``a2ad predict`` and ``predict --precision``;
     the printed rate against the probed one, null fixed points, and the reason read back."""
@@ -285,6 +318,8 @@ def reasons_method(protocol: bool):
                 ledger.require("reason", isinstance(reason, str), f"{label}: reason {reason!r}")
                 if isinstance(reason, str):
                     case.check(ledger, reason, rho, label)
+        if not protocol:
+            _big_dimension(ledger)
         if protocol:  # the band's closed edge: this case's probed float64 rate is exactly 1 - MARGIN
             edge = cases["rate_at_margin"].inst
             ledger.require("instance", ref.rate(edge) == 1 - MARGIN, "rate_at_margin: probed rate is not 1 - 1e-12")
