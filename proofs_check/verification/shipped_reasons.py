@@ -51,6 +51,15 @@ SIMULTANEOUS = [{"A": {"B": 1.0}, "B": {"A": 1.0}}]
 AMPLIFY = [{"A": {"B": 1.5}}, {"B": {"A": 1.0}}]
 SELF_HEARING = [{"A": {"B": 0.6, "A": 0.6}}, {"B": {"A": 1.0}}]
 BIG_D = 257  # a dimension beyond CPython's small-int cache (-5..256)
+WEAK_ROW = 1.1e-6  # a prompt row (0, WEAK_ROW): H gains WEAK_ROW^2 / N = 6.05e-13 along e_2 (N = 2)
+# Random protocols (independent draws, two alternatives, d = 1, M_A = 0.63, M_B = 0.39): A hears B with
+# weight w_k, then B hears A. (probability, w) per alternative; the mean-square rate is >= 1 in each.
+RANDOM_CASES = {
+    "mean_converges": ((0.45, 6.0), (0.55, -4.7)),  # mean rate 0.0282555 < 1
+    "mean_diverges": ((0.45, 6.0), (0.55, 4.7)),  # mean rate 1.2985... >= 1
+}
+# M_A = M_B = 0.5, weights 6 and 2 with probability 1/2: the mean rate is exactly 1 (the closed band)
+RANDOM_EDGE = ((0.5, 6.0), (0.5, 2.0))
 
 
 def weights_rate(rounds, names) -> float:
@@ -104,8 +113,9 @@ def _number(ledger: Ledger, pattern: str, text: str, label: str) -> float:
 
 
 def _close(ledger: Ledger, name: str, got: float, want: float, rel: float) -> None:
-    """A printed number to its printed digits: the error in units of ``rel * max(1, |want|)``."""
-    ledger.add(name, abs(got - want) / (rel * max(1.0, abs(want))) if math.isfinite(got) else math.inf, 1.0)
+    """A printed number to its printed significant digits: the error in units of ``rel * |want|`` (n significant
+    digits are within half a unit of the n-th, at most ``5 x 10^-n`` times the value)."""
+    ledger.add(name, abs(got - want) / (rel * max(abs(want), 1e-300)) if math.isfinite(got) else math.inf, 1.0)
 
 
 def _has(ledger: Ledger, text: str, label: str, present=(), absent=()) -> None:
@@ -261,6 +271,12 @@ def reason_cases(protocol: bool) -> dict[str, Case]:
     Hx = [(np.asarray(x).T @ np.asarray(x) / len(x)).tolist() for x in X]
     cases["uninformed_prompts"] = Case(instance(Hx, [0.05, 0.05], SELF_HEARING), _uninformed(Hx, SELF_HEARING, n),
                                        SELF_HEARING, prompts=X)
+    # prompts whose H = X^T X / N has e_2 at 6e-13: below UNINFORMED_REL_TOL x max(s_max, 1) of the stacked
+    # H_i (s_max = 0.71 < 1), so e_2 is informed by no prompt; the scale of H (1 / N) decides it
+    Xs = [[1.0, 0.0], [0.0, WEAK_ROW]]
+    Hs = (np.asarray(Xs).T @ np.asarray(Xs) / 2).tolist()
+    cases["uninformed_prompt_scale"] = Case(instance([Hs, Hs], [1.0, 1.0], AMPLIFY),
+                                            _text(("is informed by no prompt",)), AMPLIFY, prompts=(Xs, Xs))
     return cases
 
 
@@ -280,6 +296,55 @@ def _big_dimension(ledger: Ledger) -> None:
     text = engine.diagnose(rho, spec.round_robin(list(inst.names), inst.initial), M, [np.eye(BIG_D)] * 2,
                            list(inst.names))
     _coupling_radii([own_radius(np.eye(BIG_D), g) for g in gammas], "(C6)")(ledger, text, rho, f"d = {BIG_D}")
+
+
+def _random_reasons(ledger: Ledger) -> None:
+    """The reason of a diverging random protocol (mean-square rate >= 1), float64 and ``--precision``: its
+    rates against the probed alternatives' second- and first-moment operators, ``sum_k p_k Phi_k (x) Phi_k``
+    and ``sum_k p_k Phi_k``, and whether it says the mean still converges (mean rate < 1)."""
+    d1 = [[[1.0]], [[1.0]]]
+    cases = [(name, alts, [0.37, 0.61]) for name, alts in RANDOM_CASES.items()] + [("mean_rate_1", RANDOM_EDGE,
+                                                                                    [0.5, 0.5])]
+    configs, refs = [], []
+    for name, alts, gammas in cases:
+        rounds = [[{"A": {"B": w}}, {"B": {"A": 1.0}}] for _, w in alts]
+        Phis = [ref.probed_round_map(instance(d1, gammas, r))[0] for r in rounds]
+        mean = sum(p * P for (p, _), P in zip(alts, Phis))
+        second = sum(p * np.kron(P, P) for (p, _), P in zip(alts, Phis))
+        refs.append((float(np.max(np.abs(np.linalg.eigvals(second)))) ** 0.5,
+                     float(np.max(np.abs(np.linalg.eigvals(mean))))))
+        cfg = instance(d1, gammas).config()
+        cfg["protocol"] = {"random": [{"probability": p, "rounds": r} for (p, _), r in zip(alts, rounds)]}
+        configs.append(cfg)
+    with cli.scratch() as tmp:
+        paths = cli.write_configs(tmp, configs)
+        printed = cli.run_commands([["predict", p] for p in paths]
+                                   + [["predict", p, "--precision", str(REASON_DIGITS)] for p in paths])
+    for k, ((name, _, _), (ms, mean)) in enumerate(zip(cases, refs)):
+        for pr in (printed[k], printed[len(cases) + k]):
+            label = f"random {name} {' '.join(pr.argv[2:])}"
+            ledger.require("exit status", pr.status == 0, f"{label}: exit {pr.status}: {pr.stderr.strip()[:120]}")
+            try:
+                doc = pr.json()
+            except ValueError:
+                doc = None
+            reason = doc.get("reason") if isinstance(doc, dict) else None
+            ledger.require("random reason", isinstance(reason, str) and doc.get("converges") is False,
+                           f"{label}: {str(doc)[:160]}")
+            if not isinstance(reason, str):
+                continue
+            for field, want in (("contraction_rate", ms), ("mean_rate", mean)):
+                try:
+                    got = float(mp.mpf(doc.get(field)))
+                except (TypeError, ValueError):
+                    got = math.nan
+                ledger.add(f"random {field}", abs(got - want) / max(1.0, want), RATE_BAR)
+            _close(ledger, "random reason rate", _number(ledger, r"mean-square rate ([0-9.e+-]+) >= 1", reason, label),
+                   ms, SIX_DIGITS)
+            still = mean < 1 - MARGIN
+            pattern = r"mean still converges \(mean rate ([0-9.e+-]+) < 1\)" if still else \
+                r"the mean does not converge either \(mean rate ([0-9.e+-]+) >= 1\)"
+            _close(ledger, "random reason mean rate", _number(ledger, pattern, reason, label), mean, SIX_DIGITS)
 
 
 def reasons_method(protocol: bool):
@@ -320,6 +385,8 @@ def reasons_method(protocol: bool):
                     case.check(ledger, reason, rho, label)
         if not protocol:
             _big_dimension(ledger)
+        else:
+            _random_reasons(ledger)
         if protocol:  # the band's closed edge: this case's probed float64 rate is exactly 1 - MARGIN
             edge = cases["rate_at_margin"].inst
             ledger.require("instance", ref.rate(edge) == 1 - MARGIN, "rate_at_margin: probed rate is not 1 - 1e-12")
