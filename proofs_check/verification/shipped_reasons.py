@@ -277,6 +277,17 @@ def reason_cases(protocol: bool) -> dict[str, Case]:
     Hs = (np.asarray(Xs).T @ np.asarray(Xs) / 2).tolist()
     cases["uninformed_prompt_scale"] = Case(instance([Hs, Hs], [1.0, 1.0], AMPLIFY),
                                             _text(("is informed by no prompt",)), AMPLIFY, prompts=(Xs, Xs))
+    # the listening weights alone at rate exactly 1 - MARGIN (A hears itself with that float weight) on a
+    # direction no prompt informs: the closed band, so that direction is the cause (float64 only: the
+    # decimal 0.999999999999 is below that float, and --precision converges)
+    at_margin = [{"A": {"A": 1 - MARGIN}}, {"B": {"A": 1.0}}]
+    cases["uninformed_weights_at_margin"] = Case(instance(e2_free, [0.5, 0.5], at_margin),
+                                                 _text(("is informed by no prompt",)), at_margin, precise=False)
+    # B's prompt is empty (H_B = 0): the stacked H_i's smallest singular value is exactly UNINFORMED_REL_TOL x
+    # max(s_max, 1) = 1e-12, an uninformed direction (the bound is inclusive), not B's map on the unit circle
+    edge = [np.diag([1.0, 1e-12]).tolist(), [[0.0, 0.0], [0.0, 0.0]]]
+    cases["uninformed_at_threshold"] = Case(instance(edge, [0.5, 0.5], AMPLIFY),
+                                            _text(("is informed by no prompt",), ("unit circle",)), AMPLIFY)
     return cases
 
 
