@@ -202,6 +202,16 @@ def _amplifying(rounds):
     return check
 
 
+def _damped(rounds):
+    """The coupling cause off a direction no prompt informs, which the weights alone damp (printed rate)."""
+    def check(ledger, text, rho, label):
+        _has(ledger, text, label, ("contracts off the direction", "coupling itself is unstable", "(P1)"),
+             ("is informed by no prompt",))
+        _close(ledger, "reason weights rate", _number(ledger, r"damp to rate ([0-9.e+-]+)\)", text, label),
+               weights_rate(rounds, ["A", "B"]), SIX_DIGITS)
+    return check
+
+
 def _text(present=(), absent=()):
     def check(ledger, text, rho, label):
         _has(ledger, text, label, present, absent)
@@ -288,6 +298,16 @@ def reason_cases(protocol: bool) -> dict[str, Case]:
     edge = [np.diag([1.0, 1e-12]).tolist(), [[0.0, 0.0], [0.0, 0.0]]]
     cases["uninformed_at_threshold"] = Case(instance(edge, [0.5, 0.5], AMPLIFY),
                                             _text(("is informed by no prompt",), ("unit circle",)), AMPLIFY)
+    # e_3 informed by no prompt, which the listening weights damp (rate 0.81), while the non-normal pair couples
+    # e_1 and e_2 unstably: the cause is the coupling off the uninformed direction, not that direction
+    H3 = np.diag([1.0, 1.0, 0.0]).tolist()
+    G3 = []
+    for block in NON_NORMAL:
+        g = np.eye(3) * 0.5
+        g[:2, :2] = block
+        G3.append(g.tolist())
+    damp = [{"A": {"B": 0.9}}, {"B": {"A": 0.9}}]
+    cases["uninformed_damped_coupling"] = Case(instance([H3, H3], G3, damp), _damped(damp), damp)
     return cases
 
 
