@@ -82,6 +82,9 @@ VARIANTS = [
     (P, "np.linalg.norm(m - agent.w_star, axis=-1)", "np.linalg.norm(m + agent.w_star, axis=-1)", "shapes C17"),
     (P, 'entry["covariance"] = None if cov is None else cov[i].tolist()',
      'entry["covariance"] = None if not cov is None else cov[i].tolist()', "shapes C17"),
+    (P, "s = lambda x: mp.nstr(x, digits, strip_zeros=False)  # noqa: E731\n    with mp.workdps(digits + 10):  # guard "
+        "digits for the solve\n", "s = lambda x: mp.nstr(x, digits, strip_zeros=True)  # noqa: E731\n    with "
+        "mp.workdps(digits + 10):  # guard digits for the solve\n", "exact C17"),
     (P, "out.append(X.T @ X / len(X))", "out.append(X.T @ X * len(X))", "reasons P1"),
     (P, "mp.nstr(rate, 6), mp.nstr(mean_rate, 6))", "mp.nstr(rate, 6), mp.nstr(mean_rate, 5))", "reasons P1"),
     (P, "if mean_rate < 1 - margin:", "if mean_rate < 1 + margin:", "reasons P1"),

@@ -185,6 +185,14 @@ def _printed(x) -> mp.mpf:
         return mp.mpf("nan")
 
 
+def significant_digits(text) -> int | None:
+    """How many significant digits a printed decimal string carries (None for zero or a non-string)."""
+    if not isinstance(text, str):
+        return None
+    mantissa = text.lstrip("+-").lower().split("e")[0].replace(".", "").lstrip("0")
+    return len(mantissa) if mantissa and mantissa.isdigit() else None
+
+
 def _bars(e: mp.mpf) -> float:
     """An error in units of PRECISE_REL (NaN stays NaN)."""
     return float(e / PRECISE_REL) if e == e else math.nan
@@ -203,6 +211,14 @@ def check_exact(ledger: Ledger, doc, raw: dict, label: str) -> None:
     ledger.require("agents", list(agents) == names, f"{label}: agents {list(agents)}")
     if list(agents) != names:
         return
+    # docs/config.rst: "With --precision D every number is a decimal string with D significant digits"
+    printed = [doc.get("contraction_rate")] + [x for e in agents.values() if isinstance(e, dict)
+                                               for f in ("fixed_point", "residual", "target")
+                                               for x in (e.get(f) or [])] + \
+        [e.get("residual_norm") for e in agents.values() if isinstance(e, dict)]
+    counts = {n for n in map(significant_digits, printed) if n is not None}
+    ledger.require("significant digits", counts == {DIGITS}, f"{label}: printed with {sorted(counts)} significant "
+                   f"digits, not {DIGITS}")
     with mp.workdps(ORACLE_DPS):
         ledger.add("contraction_rate", _bars(abs(_printed(doc.get("contraction_rate")) - rho)), 1.0)
         scale = max(mp.mpf(1), max(abs(_mp(sp.Rational(v))) for row in z for v in row))
