@@ -52,6 +52,7 @@ VARIANTS = [
     (E, f"return bool(rho < 1 - {M})", f"return bool(rho <= 1 - {M})", "reasons P1"),
     (E, "return Fraction(text) == 1", "return Fraction(text) >= 1", "exact P1"),
     (E, "return Fraction(text) == 1", "return Fraction(text) == 2", "shapes P1"),
+    (E, "if text is not None else w == 1", "if text is not None else w >= 1", "shapes P1"),
     (E, "if len(row) != 1 or", "if len(row) > 1 or", "shapes P1"),
     (E, "if len(row) != 1 or", "if len(row) < 1 or", "shapes P1"),
     (E, "any(len(phase) != 1 for", "any(len(phase) < 1 for", "shapes P1"),

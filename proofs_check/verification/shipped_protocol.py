@@ -241,6 +241,9 @@ def _round_robin_test(ledger: Ledger, named: dict[str, ref.Instance]) -> None:
                  "two_speakers_first", "cycle_extra_source"):
         ledger.require("is_round_robin", not engine.is_round_robin(protocol_of(named[name])),
                        f"{name} taken for the round robin")
+    # a list-order cycle of weight 1.25, its weights plain floats (as the API's dict configs give them): not 1
+    loud = instance([[[1.0]]] * 3, [0.5] * 3, [{"A": {"C": 1.25}}, {"B": {"A": 1.25}}, {"C": {"B": 1.25}}])
+    ledger.require("is_round_robin", not engine.is_round_robin(protocol_of(loud)), "weights 1.25 read as 1")
     base = instance([[[1.0]]] * 3, [0.5] * 3, [{"A": {"C": 0}}, {"B": {"A": 0}}, {"C": {"B": 0}}]).config()
     for w in ("1.0", "1.000", "1e0", "10e-1"):  # read from a file, a weight keeps its decimal text
         written = config.parse(jsonio.loads(json.dumps(base).replace(": 0}", f": {w}}}")))
