@@ -34,7 +34,8 @@ from proofs_check.verification import shipped_cli as cli
 from proofs_check.verification.registry import Outcome, Profile
 from proofs_check.verification.shipped import Ledger
 
-__all__ = ["exact_method", "exact_cases", "exact_oracle", "config_text", "DIGITS", "PRECISE_REL"]
+__all__ = ["exact_method", "exact_cases", "exact_oracle", "exact_round", "check_exact", "config_text",
+           "significant_digits", "DIGITS", "PRECISE_REL"]
 
 DIGITS = 30
 # 30 printed significant digits, computed with guard digits: the printed value is within one unit of the

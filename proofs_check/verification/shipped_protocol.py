@@ -44,8 +44,8 @@ from proofs_check.verification.shipped import (
     rel,
 )
 
-__all__ = ["shapes", "shapes_method", "probed", "instance", "NAMED_SHAPES", "RR_SHAPES", "PRECISE_SHAPE_BAR",
-           "COVARIANCE_BAR"]
+__all__ = ["shapes", "shapes_method", "probed", "instance", "check_document", "check_covariance", "NAMED_SHAPES",
+           "RR_SHAPES", "DIVERGENT", "PRECISE_SHAPE_BAR", "COVARIANCE_BAR", "NOISE_VARIANCE"]
 
 # --precision 50 on these shapes against the probed map at 90 digits: >= 40 agreeing digits (the bar of
 # shipped.PRECISE_BAR); relative to max(1, |z|) since a rate may be exactly 0 (no live agent).

@@ -13,7 +13,12 @@ without the package:
 * the coupling itself (every own map contracting), with each listed radius;
 * listening weights that amplify, with their rate; weights within ``CONVERGENCE_MARGIN`` of 1 do not;
 * an eigenvalue on the unit circle, within the margin or exactly at it (the band is closed);
-* a rate within the margin below 1, or exactly ``1 - CONVERGENCE_MARGIN``: no fixed point printed.
+* a rate within the margin below 1, or exactly ``1 - CONVERGENCE_MARGIN``: no fixed point printed;
+* the edges of the uninformed test (the weights' rate exactly ``1 - CONVERGENCE_MARGIN``, the smallest
+  singular value exactly at its threshold, a largest singular value below 1, a prompt geometry whose
+  ``1 / N`` scale decides), the coupling off an uninformed direction the weights damp, and d = 257;
+* a random protocol (P1's round maps drawn per round): its mean-square and mean rates against the moment
+  operators of the probed alternatives, and whether the reason says the mean still converges.
 
 The rate in every document is checked against the round map probed on simulated rounds
 (:mod:`proofs_check.verification.shipped_reference`), and every fixed-point field must be ``null``.
@@ -34,7 +39,8 @@ from proofs_check.verification.registry import Outcome, Profile
 from proofs_check.verification.shipped import MISMATCH, Ledger
 from proofs_check.verification.shipped_protocol import instance
 
-__all__ = ["reasons_method", "reason_cases", "weights_rate", "own_radius", "MARGIN", "REASON_DIGITS"]
+__all__ = ["Case", "reasons_method", "reason_cases", "weights_rate", "own_radius", "MARGIN", "REASON_DIGITS",
+           "RANDOM_CASES", "RANDOM_EDGE"]
 
 # The engine's convergence band (numerics.protocol.evaluate.CONVERGENCE_MARGIN, restated: a rate within
 # it of 1 has no float64 fixed point); the cases below sit inside, at and outside it.
