@@ -330,7 +330,9 @@ KERNEL_NON_NORMAL = 7
 
 
 def _non_normal(M, c, W, mask) -> None:
-    """Every KERNEL_NON_NORMAL-th system of the batch made non-normal and self-hearing (in place)."""
+    """Every KERNEL_NON_NORMAL-th system of the batch made non-normal and self-hearing (in place); in every
+    other of those, agent A's map is [[1, 1], [-0.6, -0.5]] (rate 0.32): ``I - Phi`` has a zero first pivot,
+    so the solve must pivot."""
     K, d = M.shape[1], M.shape[2]
     block = 0.3 * np.eye(d)
     block[0, -1] = 4.0
@@ -340,17 +342,20 @@ def _non_normal(M, c, W, mask) -> None:
     W[sel, 0] = np.eye(K)
     mask[sel] = False
     mask[sel, 0] = True
+    pivot = 0.5 * np.eye(d)
+    pivot[:2, :2] = [[1.0, 1.0], [-0.6, -0.5]]
+    M[KERNEL_NON_NORMAL::2 * KERNEL_NON_NORMAL, 0] = pivot
 
 
-def _refused(evaluate, M, c, W, mask) -> bool:
-    """Whether ``fixed_points`` refuses the batch (InputError: some system does not contract)."""
+def _refused(evaluate, M, c, W, mask) -> str | None:
+    """The InputError message when ``fixed_points`` refuses the batch (some system does not contract), else None."""
     from numerics.io.errors import InputError
 
     try:
         evaluate.fixed_points(M, c, W, mask)
-    except InputError:
-        return True
-    return False
+    except InputError as exc:
+        return str(exc)
+    return None
 
 
 def kernel_method(profile: Profile) -> Outcome:
@@ -378,21 +383,26 @@ def kernel_method(profile: Profile) -> Outcome:
         # d = 4: the kernel's round matrices of the batch take > 128 KiB, fresh (zeroed) pages, so a round matrix
         # the kernel failed to write reads as 0 (rho 0, accepted) rather than as leftover memory
         Mb0, cb, Wb0, maskb0 = _random_batch(rng, B, K, 4, P)
-        for label in ("rho 1.5", "rho 1, ||Phi||_F = 1"):
+        for label in ("rho 1.5", "rho 1, ||Phi||_F = 1", "I - Phi singular"):
             Mb, Wb, maskb = Mb0.copy(), Wb0.copy(), maskb0.copy()
             k = B - 3  # in the last lane group
             Wb[k], maskb[k] = 0.0, False
             maskb[k, 0] = True  # every agent answers in the first phase only
-            if label == "rho 1.5":  # every agent hears itself: Phi = 1.5 I
-                Mb[k], Wb[k, 0] = 1.5 * np.eye(4), np.eye(K)
+            if label != "rho 1, ||Phi||_F = 1":  # every agent hears itself: Phi = 1.5 I, or I (singular)
+                Mb[k], Wb[k, 0] = (1.5 if label == "rho 1.5" else 1.0) * np.eye(4), np.eye(K)
             else:  # A hears itself with weight -1 through M_A = diag(1, 0), the others hear nothing:
                 Mb[k] = 0.0  # Phi = diag(-1, 0, ...), I - Phi invertible, rho 1 and ||Phi||_F^2 = 1 exactly
                 Mb[k, 0, 0, 0], Wb[k, 0, 0, 0] = 1.0, -1.0
-            ledger.require(f"refuses {label}", _refused(evaluate, Mb, cb, Wb, maskb),
-                           f"batch of {B}: a system of {label} accepted")
+            refusal = _refused(evaluate, Mb, cb, Wb, maskb)
+            # the singular system is the one refused (the kernel's first bad pivot indexes it): its own rate,
+            # exactly 1, or its index in the batch
+            ok = refusal is not None and (label != "I - Phi singular" or f"system {k})" in refusal
+                                          or "contraction rate rho = 1.0:" in refusal)
+            ledger.require(f"refuses {label}", ok, f"batch of {B}: a system of {label}: {refusal or 'accepted'}")
     return ledger.outcome(f"batched protocol fixed points at batch sizes {n0 - 1}, {n0} and {n0 + KERNEL_REMAINDER} "
                           f"(K 3, phases 3, weights of any sign, every {KERNEL_NON_NORMAL}th system non-normal) vs "
-                          f"{KERNEL_ROUNDS} simulated rounds; a system with rho 1.5 or rho 1 (||Phi||_F = 1) refused")
+                          f"{KERNEL_ROUNDS} simulated rounds; a system with rho 1.5, rho 1 (||Phi||_F = 1) or "
+                          "I - Phi singular refused")
 
 
 def joint(*methods):
