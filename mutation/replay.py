@@ -8,6 +8,11 @@ the unchanged module: it finds a mutant by its position). A diff whose context m
 the text of its changed lines when that text occurs exactly once in the module; a diff that applies
 neither way (its line was changed or removed) is reported as such, never as killed.
 
+``--not-by-verify`` also replays the mutants the session counted as killed by a test rather than by a
+verify method (the killer's output names no failed method): after checks moved from tests into
+verify methods, this shows which of those kills verify now makes itself. A kill is reported as
+``killed by verify`` when the killer names a failed method, ``killed by a test`` otherwise.
+
 Prints one line per mutant and ends with the counts; exit status 0. Do not edit the tree while it runs.
 """
 from __future__ import annotations
@@ -21,6 +26,7 @@ import tomllib
 from pathlib import Path
 
 from killer import CPU_LIMIT_MARK  # mutation/ (this script's folder) is on sys.path
+from run import VERIFY_KILL
 
 ROOT = Path(__file__).resolve().parent.parent
 # CPU seconds a replayed killer may use before it counts as timed out (not as killed): the killers
@@ -28,15 +34,17 @@ ROOT = Path(__file__).resolve().parent.parent
 CPU_LIMIT = 90
 
 
-def recorded(session: Path, timeouts: bool) -> list[str]:
-    """The diffs of the session's survivors (and timed-out mutants, with ``timeouts``)."""
+def recorded(session: Path, timeouts: bool, not_by_verify: bool = False) -> list[str]:
+    """The diffs of the session's survivors (and timed-out mutants, with ``timeouts``; and the mutants
+    killed by a test rather than a verify method, with ``not_by_verify``)."""
     with sqlite3.connect(session) as db:
         rows = db.execute("SELECT test_outcome, output, diff FROM work_results").fetchall()
     out = []
     for outcome, output, diff in rows:
         outcome = (outcome or "").lower()
         timed_out = outcome == "killed" and (output == "timeout" or CPU_LIMIT_MARK in (output or ""))
-        if outcome == "survived" or (timeouts and timed_out):
+        by_test = outcome == "killed" and not timed_out and not VERIFY_KILL.search(output or "")
+        if outcome == "survived" or (timeouts and timed_out) or (not_by_verify and by_test):
             out.append(diff)
     return out
 
@@ -91,16 +99,20 @@ def replay(diff: str) -> tuple[str, str]:
             leftover.unlink(missing_ok=True)
     if CPU_LIMIT_MARK in run.stdout:
         return "timed out", changed
-    return ("killed" if run.returncode != 0 else "survived"), changed
+    if run.returncode == 0:
+        return "survived", changed
+    return ("killed by verify" if VERIFY_KILL.search(run.stdout) else "killed by a test"), changed
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("session", type=Path)
     parser.add_argument("--timeouts", action="store_true", help="replay the timed-out mutants too")
+    parser.add_argument("--not-by-verify", action="store_true",
+                        help="replay the mutants a test (not a verify method) killed too")
     args = parser.parse_args(argv)
     counts: dict[str, int] = {}
-    for diff in recorded(args.session, args.timeouts):
+    for diff in recorded(args.session, args.timeouts, args.not_by_verify):
         outcome, changed = replay(diff)
         counts[outcome] = counts.get(outcome, 0) + 1
         print(json.dumps({"outcome": outcome, "mutant": changed}), flush=True)

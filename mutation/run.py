@@ -55,7 +55,7 @@ RETRY_TIMEOUT_FACTOR = 2
 VERIFY_KILL = re.compile(r"^[CLP]\d+b? V\w+: ", re.M)
 
 
-def config_text(module: str, claims: list[str], tests: list[str] = (), timeout: float = MIN_TIMEOUT,
+def config_text(module: str, claims: list[str], tests: tuple[str, ...] | list[str] = (), timeout: float = MIN_TIMEOUT,
                 cpu_limit: float | None = None) -> str:
     limit = [] if cpu_limit is None else ["--cpu-limit", f"{cpu_limit:.0f}"]
     cmd = f"nice -n 19 {shlex.quote(sys.executable)} mutation/killer.py {' '.join([*limit, *claims, *tests])}"
@@ -77,7 +77,7 @@ def config_text(module: str, claims: list[str], tests: list[str] = (), timeout: 
 
 def changed_lines(diff: str) -> set[int]:
     """Line numbers, in the new file, of the lines a ``git diff -U0`` adds or changes."""
-    lines = set()
+    lines: set[int] = set()
     for m in re.finditer(r"^@@ -\S+ \+(\d+)(?:,(\d+))? @@", diff, re.M):
         start, count = int(m.group(1)), int(m.group(2) or 1)
         lines.update(range(start, start + count))

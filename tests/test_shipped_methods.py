@@ -36,6 +36,23 @@ def pair_docs():
 
 
 # ---------------------------------------------------------------- the package passes
+def protocol_methods():
+    """The protocol engine's shapes, divergence reasons and exact --precision (P1's and C17's VS parts)."""
+    from proofs_check.verification import shipped_exact, shipped_protocol, shipped_reasons
+
+    return {"shapes P1": shipped_protocol.shapes_method(shipped_protocol.NAMED_SHAPES, 41, True),
+            "shapes C17": shipped_protocol.shapes_method(shipped_protocol.RR_SHAPES, 42, False),
+            "reasons P1": shipped_reasons.reasons_method(True), "reasons C17": shipped_reasons.reasons_method(False),
+            "exact P1": shipped_exact.exact_method(True), "exact C17": shipped_exact.exact_method(False)}
+
+
+@pytest.mark.parametrize("name", list(protocol_methods()))
+def test_protocol_methods_pass_on_the_package(name):
+    out = protocol_methods()[name](QUICK)
+    assert passes(out), out.detail
+    assert out.instances >= 3
+
+
 @pytest.mark.parametrize("method", [protocol_docs(), pair_docs(), shipped.precise_method(14), shipped.kernel_method],
                          ids=["protocol documents", "pair documents", "precision", "kernel"])
 def test_methods_pass_on_the_package(method):

@@ -27,6 +27,9 @@ from proofs_check.verification.methods import (
     worst,
 )
 from proofs_check.verification.registry import Claim, Outcome, Profile
+from proofs_check.verification.shipped_exact import exact_method
+from proofs_check.verification.shipped_protocol import RR_SHAPES, shapes_method
+from proofs_check.verification.shipped_reasons import reasons_method
 from theory.core import algebra, model
 from theory.round_robin import k_agents as ka, two_agents as ta
 
@@ -195,7 +198,9 @@ CLAIMS = [
         hypotheses=(ROUND_INVERTIBLE, PAIR_INVERTIBLE),
         reference=cite("C17"),
         relation="equal",
-        methods={"V1": v1, "V2": v2, "V4": v4, "V8": v8, "VS": shipped.documents_method(13, (3, 4), False)},
+        methods={"V1": v1, "V2": v2, "V4": v4, "V8": v8,
+                 "VS": shipped.joint(shipped.documents_method(13, (3, 4), False), shapes_method(RR_SHAPES, 42, False),
+                                     reasons_method(False), exact_method(False))},
         formulas=("C17.fixed_point_3_agents", "C17.residual_3_agents"),
     )
 ]

@@ -23,6 +23,9 @@ from proofs_check.verification import shipped
 from proofs_check.verification.methods import FLOAT_REL_TOL, PRECISE_DPS, PRECISE_REL_TOL, worst
 from proofs_check.verification.registry import Claim, Outcome, Profile
 from proofs_check.verification.shipped_derive import DENSE, GALLERY, derive_method
+from proofs_check.verification.shipped_exact import exact_method
+from proofs_check.verification.shipped_protocol import NAMED_SHAPES, shapes_method
+from proofs_check.verification.shipped_reasons import reasons_method
 from theory.core import model
 from theory.interventions import newton_helper as nh
 from theory.protocol import compiler as P, gallery as G
@@ -364,7 +367,9 @@ CLAIMS = [
           {"V1": p1_v1, "V4": p1_v4, "V5": p1_v5, "V6": p1_v6,
            "VS": shipped.joint(shipped.documents_method(11, (2, 4), True), shipped.precise_method(14),
                                shipped.kernel_method,
-                               derive_method({"dense": DENSE}, 2, seed_offset=1, chains=("P1",)))}),
+                               derive_method({"dense": DENSE}, 2, seed_offset=1, chains=("P1",)),
+                               shapes_method(NAMED_SHAPES, 41, True), reasons_method(True),
+                               exact_method(True))}),
     Claim("P2", "Two agents answering simultaneously", ("I - M_A M_B invertible",), cite("P2"),
           "equal", {"V1": p2_v1, "V4": p2_v4, "VS": derive_method({"P2": GALLERY["P2"]}, every_format=True,
                                                                   chains=("P2",))}),

@@ -320,27 +320,89 @@ def simulate_batch(M, c, W, mask, rounds: int) -> np.ndarray:
 
 
 KERNEL_ROUNDS = 220  # 0.84^220 < 1e-16
+# Systems past the kernel's lane groups: a batch of KERNEL_MIN_BATCH + KERNEL_REMAINDER systems ends in a
+# partial group (the kernel runs 64 lanes at a time).
+KERNEL_REMAINDER = 37
+# Non-normal agents M_i = [[0.3, 4], [0, 0.3]] hearing themselves: rho(Phi) = 0.3 but ||Phi||_F > 1, so the
+# kernel's Frobenius certificate does not decide them and the exact test must (every KERNEL_NON_NORMAL-th
+# system); after KERNEL_ROUNDS rounds their transient 4 t 0.3^(t-1) is below 1e-100.
+KERNEL_NON_NORMAL = 7
+
+
+def _non_normal(M, c, W, mask) -> None:
+    """Every KERNEL_NON_NORMAL-th system of the batch made non-normal and self-hearing (in place); in every
+    other of those, agent A's map is [[1, 1], [-0.6, -0.5]] (rate 0.32): ``I - Phi`` has a zero first pivot,
+    so the solve must pivot."""
+    K, d = M.shape[1], M.shape[2]
+    block = 0.3 * np.eye(d)
+    block[0, -1] = 4.0
+    sel = slice(0, None, KERNEL_NON_NORMAL)
+    M[sel] = block
+    W[sel] = 0.0
+    W[sel, 0] = np.eye(K)
+    mask[sel] = False
+    mask[sel, 0] = True
+    pivot = 0.5 * np.eye(d)
+    pivot[:2, :2] = [[1.0, 1.0], [-0.6, -0.5]]
+    M[KERNEL_NON_NORMAL::2 * KERNEL_NON_NORMAL, 0] = pivot
+
+
+def _refused(evaluate, M, c, W, mask) -> str | None:
+    """The InputError message when ``fixed_points`` refuses the batch (some system does not contract), else None."""
+    from numerics.io.errors import InputError
+
+    try:
+        evaluate.fixed_points(M, c, W, mask)
+    except InputError as exc:
+        return str(exc)
+    return None
 
 
 def kernel_method(profile: Profile) -> Outcome:
     """VS: batched ``evaluate.fixed_points`` (and the compiled kernel it uses from KERNEL_MIN_BATCH systems on)
-    just below and above its size threshold, against the batched simulation of the agent maps."""
+    just below, at and above its size threshold (a partial lane group), with non-normal systems the
+    Frobenius certificate does not decide, against the batched simulation of the agent maps; a batch with
+    one system that does not contract (rho 1.5, or rho 1 with ``||Phi||_F = 1`` exactly) is refused."""
     from numerics.protocol import evaluate
 
     rng = np.random.default_rng(profile.seed + 4242)
     ledger = Ledger()
     n0 = evaluate.KERNEL_MIN_BATCH
-    for B, (K, d, P) in ((n0 - 1, (3, 2, 3)), (n0, (3, 2, 3))):
+    for B, (K, d, P) in ((n0 - 1, (3, 2, 3)), (n0, (3, 2, 3)), (n0 + KERNEL_REMAINDER, (3, 2, 3))):
         M, c, W, mask = _random_batch(rng, B, K, d, P)
+        _non_normal(M, c, W, mask)
         z = evaluate.fixed_points(M, c, W, mask)
         want = simulate_batch(M, c, W, mask, KERNEL_ROUNDS)
         err = np.linalg.norm((z - want).reshape(B, -1), axis=1) / np.linalg.norm(want.reshape(B, -1), axis=1)
-        side = "below" if B < n0 else "at/above"
+        side = "below" if B < n0 else ("at" if B == n0 else "above")
         ledger.add(f"fixed_points {side} {n0}", float(np.max(err)) if np.all(np.isfinite(err)) else math.nan,
                    FLOAT_BAR)
         ledger.instances += B
-    return ledger.outcome(f"batched protocol fixed points at batch sizes {n0 - 1} and {n0} (K 3, "
-                          f"phases 3, weights of any sign) vs {KERNEL_ROUNDS} simulated rounds")
+        if B < n0:
+            continue
+        # d = 4: the kernel's round matrices of the batch take > 128 KiB, fresh (zeroed) pages, so a round matrix
+        # the kernel failed to write reads as 0 (rho 0, accepted) rather than as leftover memory
+        Mb0, cb, Wb0, maskb0 = _random_batch(rng, B, K, 4, P)
+        for label in ("rho 1.5", "rho 1, ||Phi||_F = 1", "I - Phi singular"):
+            Mb, Wb, maskb = Mb0.copy(), Wb0.copy(), maskb0.copy()
+            k = B - 3  # in the last lane group
+            Wb[k], maskb[k] = 0.0, False
+            maskb[k, 0] = True  # every agent answers in the first phase only
+            if label != "rho 1, ||Phi||_F = 1":  # every agent hears itself: Phi = 1.5 I, or I (singular)
+                Mb[k], Wb[k, 0] = (1.5 if label == "rho 1.5" else 1.0) * np.eye(4), np.eye(K)
+            else:  # A hears itself with weight -1 through M_A = diag(1, 0), the others hear nothing:
+                Mb[k] = 0.0  # Phi = diag(-1, 0, ...), I - Phi invertible, rho 1 and ||Phi||_F^2 = 1 exactly
+                Mb[k, 0, 0, 0], Wb[k, 0, 0, 0] = 1.0, -1.0
+            refusal = _refused(evaluate, Mb, cb, Wb, maskb)
+            # the singular system is the one refused (the kernel's first bad pivot indexes it): its own rate,
+            # exactly 1, or its index in the batch
+            ok = refusal is not None and (label != "I - Phi singular" or f"system {k})" in refusal
+                                          or "contraction rate rho = 1.0:" in refusal)
+            ledger.require(f"refuses {label}", ok, f"batch of {B}: a system of {label}: {refusal or 'accepted'}")
+    return ledger.outcome(f"batched protocol fixed points at batch sizes {n0 - 1}, {n0} and {n0 + KERNEL_REMAINDER} "
+                          f"(K 3, phases 3, weights of any sign, every {KERNEL_NON_NORMAL}th system non-normal) vs "
+                          f"{KERNEL_ROUNDS} simulated rounds; a system with rho 1.5, rho 1 (||Phi||_F = 1) or "
+                          "I - Phi singular refused")
 
 
 def joint(*methods):
