@@ -52,7 +52,7 @@ MIN_CPU_LIMIT = 30.0
 TIMEOUT_OUTPUT = "timeout"
 RETRY_TIMEOUT_FACTOR = 2
 # How killer.py reports a failed verify method (a kill by verify, not by the module's tests).
-VERIFY_KILL = re.compile(r"^[CLP]\d+b? V\w+: ", re.M)
+VERIFY_KILL = re.compile(r"^[CLPR]\d+b? V\w+: ", re.M)
 
 
 def config_text(module: str, claims: list[str], tests: tuple[str, ...] | list[str] = (), timeout: float = MIN_TIMEOUT,

@@ -3,7 +3,7 @@ protocol): planted wrong variants of the module make the method fail.
 
 Each variant is monkeypatched into the module for one run of the method (quick profile); the
 unpatched method passes (first test). The variants are the kinds of mutant that survived the checks
-before V6 compared noisy agents and numerics' iterative paths (docs/mutation_random.rst).
+before V6 compared noisy agents and numerics' iterative paths (docs/mutation.rst, the random-protocol moments).
 """
 from __future__ import annotations
 
