@@ -278,3 +278,21 @@ def test_the_C12_counterexample_through_the_command(tmp_path):
     doc = json.loads(out.stdout)
     assert not doc["applies"] and doc["holds"] is None
     assert [h["holds"] for h in doc["hypotheses"] if h["name"] == "rate"] == [False]
+
+
+def test_c17_round_off_scales_with_the_rounds_amplification():
+    """VF's instance (Gamma H = 1027 for B and C, C with 2 steps): one real round amplifies round-off by
+    ~1e9, and u_i* came back 1.2e-7 off relatively; C17's fixed-point bar is the round's round-off
+    (ROUND_ROUNDOFF K prod_i (1 + ||Gamma_i|| ||H_i||)^s_i), not a flat 1e-7, so it is no counterexample.
+    The bar stays far below the O(1) error of a wrong fixed point."""
+    from proofs_check.check.run import check_config
+    g = 1027.284681130835
+    raw = {"schema_version": 1, "initial_message": [0.0], "agents": [
+        {"name": "A", "geometry": [[0.0009734399999999999]], "target": [0.0], "preconditioner": [[g]]},
+        {"name": "B", "geometry": [[1.0]], "target": [1.0], "preconditioner": [[g]]},
+        {"name": "C", "geometry": [[1.0]], "target": [0.0], "preconditioner": [[g]], "steps_per_turn": 2}]}
+    assert check_config("C17", raw, []).exit_status == 0
+    report = check_config("C17", raw, [])
+    fixed = {c["name"]: c for c in report.conclusions}["fixed_point"]
+    bar = float(fixed["value"].rsplit("tolerance ", 1)[1].rstrip(")"))
+    assert 1e-7 < bar < 1e-3, fixed  # the round's round-off, far below an O(1) wrong fixed point
