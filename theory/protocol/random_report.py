@@ -10,10 +10,13 @@ deviations ``d_k``) are the compiler's.
 from __future__ import annotations
 
 import json
+import re
+from typing import Any
 
 import sympy as sp
 
 from theory.core.algebra import from_poly, letter, padd, pmul
+from theory.protocol import typeset
 from theory.protocol.printing import inverse_names, latex, latex_terms, text
 from theory.protocol.random_checks import verify
 from theory.protocol.random_compiler import RandomCompiled, cond_cov_letter
@@ -35,9 +38,15 @@ STEIN_LATEX = {
 }
 
 
+# The identity as a letter in LaTeX (a matrix polynomial's constant term is c I, printed I, never 1).
+IDENTITY = sp.Symbol("I", commutative=False)
+
+
 def _f(rc: RandomCompiled, p: dict) -> dict:
     e = from_poly(p)
-    return {"latex": latex(rc, e), "terms": latex_terms(rc, e), "text": text(rc, e)}  # type: ignore[arg-type]
+    shown = from_poly({(w or (IDENTITY,)): c for w, c in p.items()})
+    return {"latex": latex(rc, shown), "terms": latex_terms(rc, shown),  # type: ignore[arg-type]
+            "text": text(rc, e)}  # type: ignore[arg-type]
 
 
 def derived_random(rc: RandomCompiled) -> dict:
@@ -153,12 +162,12 @@ def as_latex(doc: dict, title: str = "Derived theory of a random protocol") -> s
     for a in doc["alternatives"]:
         law = (f"probability ${a['probability']['latex']}$" if "probability" in a
                else "stationary probability $" + a["stationary_probability"]["latex"] + "$")
-        out.append(r"\item " + _tex_text(a["label"]) + ", " + law + ".")
+        out.append(r"\item " + _words_tex(a["label"], A) + ", " + law + ".")
     out.append(r"\end{enumerate}")
     out.append(r"\subsection*{Rates and the Stein equation}" + r"\begin{align*}" + doc["mean_square_condition"]["latex"]
                + r"\\" + doc["stein_equation"]["latex"] + r"\end{align*}")
     for k, a in enumerate(doc["alternatives"]):
-        out.append(r"\subsection*{Round map of alternative " + str(k + 1) + " (" + _tex_text(a["label"]) + ")}")
+        out.append(r"\subsection*{Round map of alternative " + str(k + 1) + " (" + _words_tex(a["label"], A) + ")}")
         for i, row in enumerate(a["round_map"]["Phi"]):
             terms = [f"{_factor(x['latex'])} m_{{{A[j]}}}" for j, x in enumerate(row) if x["text"] != "0"]
             r_ = a["round_map"]["psi"][i]["latex"]
@@ -174,7 +183,7 @@ def as_latex(doc: dict, title: str = "Derived theory of a random protocol") -> s
         out.append(r"\subsection*{Formal inverses (pivots of the block elimination)}")
         for inv in doc["inverses"]:
             out.append(_eq(inv["name"], _widths(inv["terms"]), (r"\Big(", r"\Big)^{-1}")))
-    out.append(r"\textbf{Hypotheses.} " + _tex_text("; ".join(doc["hypotheses"])) + ".")
+    out.append(r"\textbf{Hypotheses.} " + "; ".join(_hypotheses_tex(doc)) + ".")
     if "fixed_points" in doc:
         out.append(r"\subsection*{Stationary mean (end of a round)}")
         for name, e in doc["fixed_points"].items():
@@ -183,15 +192,56 @@ def as_latex(doc: dict, title: str = "Derived theory of a random protocol") -> s
         for name, e in doc["residuals"].items():
             out.append(_eq(f"\\mu_{{{name}}} - w^*_{{{name}}}", _widths(e["terms"])))
     for note in doc["notes"]:
-        out.append(r"\textbf{Note.} " + _tex_text(note) + ".")
+        out.append(r"\textbf{Note.} " + _words_tex(note, A) + ".")
     out.append(r"\subsection*{How each alternative moves the mean ($d_k$, with $\mu_i$ the stationary mean)}")
     for k, a in enumerate(doc["alternatives"]):
         for nm, e in a["deviation"].items():
             out.append(_eq(f"d_{{{k + 1},{nm}}}", _widths(e["terms"])))
     out.append(r"\subsection*{Checks (V1, free algebra)}" + r"\begin{itemize}")
-    out += [r"\item " + _tex_text(c["label"]) + (": proved." if c["holds"] else ": FAILED.") for c in doc["checks"]]
+    out += [r"\item " + _math_names(typeset.check_tex(_check_words(c["label"])), A)
+            + (": proved." if c["holds"] else ": FAILED.")
+            for c in doc["checks"]]
     out.append(r"\end{itemize}" + "\n" + r"\end{document}" + "\n")
     return "\n".join(out)
+
+
+def _hypotheses_tex(doc: dict) -> list[str]:
+    """The hypotheses in words and mathematics: each pivot with its inverse's name (as the deterministic
+    report states them), the rate and the chain in words."""
+    out = [f"${inv['latex']}$ is invertible (its inverse is ${inv['name']}$)"
+           if typeset.width(inv["latex"]) < 40 else f"the pivot ${inv['name']}^{{-1}}$ above is invertible"
+           for inv in doc["inverses"]]
+    words = {"mean-square rate < 1 for the covariance": "the mean-square rate is below 1 (for the covariance)"}
+    rest = [h for h in doc["hypotheses"] if not h.endswith(" invertible")]
+    return out + [_tex_text(words.get(h, h)) for h in rest]
+
+
+# Check labels of the random compiler in words before typesetting (typeset.check_tex puts the
+# deterministic compiler's symbols in math mode; these are the random compiler's own phrasings).
+_CHECK_WORDS: list[tuple[str, Any]] = [(r"phases composed = Phi_k z \+ psi_k",
+                                        "its phases composed give its round map"),
+                                       (r"^(\d+): ", lambda m: f"alternative {int(m.group(1)) + 1}: "),
+                                       (r" = ", " equals "), (r" \+ ", " plus ")]
+
+
+def _math_names(tex: str, agents: list) -> str:
+    """Outside ``$...$``: agent names and the conditional second moments ``Q_l`` (``Q\\_1``) in math mode."""
+    names = "|".join(re.escape(a) for a in agents)
+    parts = tex.split("$")
+    for k in range(0, len(parts), 2):  # even pieces are outside mathematics
+        parts[k] = re.sub(rf"(?<![\\\w])({names})(?!\w)", r"$\1$", parts[k])
+        parts[k] = re.sub(r"(?<![\\\w])Q\\_(\d+)", r"$Q_{\1}$", parts[k])
+    return "$".join(parts)
+
+
+def _words_tex(text: str, agents: list) -> str:
+    return _math_names(_tex_text(text), agents)
+
+
+def _check_words(label: str) -> str:
+    for pat, rep in _CHECK_WORDS:
+        label = re.sub(pat, rep, label)
+    return label
 
 
 def as_macros(doc: dict, prefix: str = "aadRandom", source: str = "a config", version: str = "") -> str:
