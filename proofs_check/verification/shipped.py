@@ -206,23 +206,16 @@ def documents_method(seed_offset: int, Ks: tuple[int, int], protocol: bool):
             printed = cli.run_commands(argvs)
         for (inst, rho), pr in zip(cases, printed[:len(cases)]):
             ledger.require("exit status", pr.status == 0, f"predict exit {pr.status}: {pr.stderr.strip()[:120]}")
-            check_predict(ledger, _json(pr), inst, rho)
+            check_predict(ledger, pr.json_or_none(), inst, rho)
         for (inst, rho), pr in zip(cases, printed[len(cases):]):
             if rho >= 1:  # diverging messages may overflow within the turns: only finite runs are compared
                 continue
             ledger.require("exit status", pr.status == 0, f"simulate exit {pr.status}: {pr.stderr.strip()[:120]}")
-            check_simulate(ledger, _json(pr), inst, SIMULATE_TURNS)
+            check_simulate(ledger, pr.json_or_none(), inst, SIMULATE_TURNS)
         kind = "random protocols (and the round robin written as one)" if protocol else f"round robins of {Ks} agents"
         return ledger.outcome(f"a2ad predict / simulate on {len(cases)} configs ({kind}, 1..3 steps per turn, one "
                               f"divergent) vs simulated rounds, the probed round map's rate and its divergence")
     return method
-
-
-def _json(pr: cli.Printed):
-    try:
-        return pr.json()
-    except ValueError:
-        return None
 
 
 # ---------------------------------------------------------------- --precision
@@ -287,7 +280,7 @@ def precise_method(seed_offset: int):
             printed = cli.run_commands([["predict", p, "--precision", str(PRINTED_DIGITS)] for p in paths])
         for inst, pr in zip(cases, printed):
             ledger.require("exit status", pr.status == 0, f"exit {pr.status}: {pr.stderr.strip()[:120]}")
-            check_precise(ledger, _json(pr), inst)
+            check_precise(ledger, pr.json_or_none(), inst)
         return ledger.outcome(f"a2ad predict --precision {PRINTED_DIGITS} on a protocol with weights not 1 and a "
                               f"round robin, steps per turn up to 3, vs mpmath at {REFERENCE_DPS} digits on the "
                               "probed round map")

@@ -38,6 +38,13 @@ class Printed:
         """The printed JSON document (ValueError when it is not one)."""
         return json.loads(self.stdout)
 
+    def json_or_none(self) -> Any:
+        """The printed JSON document, or None when the output is not one (the checks then report it)."""
+        try:
+            return self.json()
+        except ValueError:
+            return None
+
 
 def run_commands(argvs: Sequence[Sequence[str]]) -> list[Printed]:
     """Run every ``a2ad`` command line of ``argvs`` (without the leading ``a2ad``) through the entry point."""

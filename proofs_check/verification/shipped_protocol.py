@@ -287,13 +287,13 @@ def shapes_method(names: tuple[str, ...], seed_offset: int, protocol: bool):
                                        + [["predict", p] for p in loud])
         n = len(cases)
         for k, inst in enumerate(noisy):
-            check_covariance(ledger, _json(printed[3 * n + k]), inst, f"noisy {k}")
+            check_covariance(ledger, printed[3 * n + k].json_or_none(), inst, f"noisy {k}")
         for k, (label, inst) in enumerate(cases):
             for pr, exact in ((printed[k], False), (printed[n + k], True)):
                 ledger.require("exit status", pr.status == 0, f"{label}: exit {pr.status}: {pr.stderr.strip()[:120]}")
-                check_document(ledger, _json(pr), inst, exact, label)
+                check_document(ledger, pr.json_or_none(), inst, exact, label)
             ledger.require("exit status", printed[2 * n + k].status == 0, f"{label}: simulate exit")
-            check_simulate(ledger, _json(printed[2 * n + k]), inst, SIMULATE_TURNS)
+            check_simulate(ledger, printed[2 * n + k].json_or_none(), inst, SIMULATE_TURNS)
             _stationary(ledger, inst, rng)
         if "written_out" in names:
             _round_robin_test(ledger, named)
@@ -304,8 +304,3 @@ def shapes_method(names: tuple[str, ...], seed_offset: int, protocol: bool):
     return method
 
 
-def _json(pr: cli.Printed):
-    try:
-        return pr.json()
-    except ValueError:
-        return None
