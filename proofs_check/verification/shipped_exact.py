@@ -257,11 +257,7 @@ def exact_method(protocol: bool):
             printed = cli.run_commands([["predict", p, "--precision", str(DIGITS)] for p in paths])
         for (label, raw), pr in zip(cases.items(), printed):
             ledger.require("exit status", pr.status == 0, f"{label}: exit {pr.status}: {pr.stderr.strip()[:120]}")
-            try:
-                doc = pr.json()
-            except ValueError:
-                doc = None
-            check_exact(ledger, doc, raw, label)
+            check_exact(ledger, pr.json_or_none(), raw, label)
         kind = "protocols (weights not 1, not summing to 1)" if protocol else "round robins"
         return ledger.outcome(f"a2ad predict --precision {DIGITS} on {len(cases)} configs ({kind}, 1-3 steps per "
                               "turn, prompts of full and deficient rank) vs the exact rational round map; errors "

@@ -361,10 +361,7 @@ def _random_reasons(ledger: Ledger) -> None:
         for pr in (printed[k], printed[len(cases) + k]):
             label = f"random {name} {' '.join(pr.argv[2:])}"
             ledger.require("exit status", pr.status == 0, f"{label}: exit {pr.status}: {pr.stderr.strip()[:120]}")
-            try:
-                doc = pr.json()
-            except ValueError:
-                doc = None
+            doc = pr.json_or_none()
             reason = doc.get("reason") if isinstance(doc, dict) else None
             ledger.require("random reason", isinstance(reason, str) and doc.get("converges") is False,
                            f"{label}: {str(doc)[:160]}")
@@ -399,10 +396,7 @@ def reasons_method(protocol: bool):
             rho = ref.rate(replace(case.inst, target=np.zeros_like(case.inst.target)))
             for pr in (printed[k], printed[len(cases) + k]) if case.precise else (printed[k],):
                 ledger.require("exit status", pr.status == 0, f"{label}: exit {pr.status}: {pr.stderr.strip()[:120]}")
-                try:
-                    doc = pr.json()
-                except ValueError:
-                    doc = None
+                doc = pr.json_or_none()
                 agents = doc.get("agents") if isinstance(doc, dict) else None
                 ledger.require("diverging document", isinstance(agents, dict) and doc.get("converges") is False
                                and all(e.get(f) is None for e in agents.values()
