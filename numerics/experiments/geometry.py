@@ -66,7 +66,7 @@ def run(out_dir: Path, agents: str = "gd", seed: int = 0, quick: bool = False,
     im = ax.pcolormesh(ga, gb, sa / np.maximum(sa + sb, 1e-300), cmap="coolwarm_r", vmin=0, vmax=1, shading="auto")
     ax.plot(gain_A, gain_B, "ko", mfc="none", label=r"this run's directions $(a_k, b_k)$")
     ax.plot(grid, grid, "k--", lw=0.8, label=r"$a_k = b_k$")
-    fig.colorbar(im, ax=ax, label="fraction of the disagreement borne by A", location="left", pad=0.18)
+    fig.colorbar(im, ax=ax, label="fraction of the disagreement borne by A", location="left", pad=0.3)
     ax.set_xlabel(r"A's gain $a_k$ (per turn, dimensionless)")
     ax.set_ylabel(r"B's gain $b_k$ (per turn, dimensionless)")
     ax.set_title("the larger gain keeps its target")
