@@ -455,6 +455,10 @@ def _kernel_refusals(ledger: Ledger, rng: np.random.Generator, B: int, K: int, P
                 Phi, r = probe_round_batch(M[k:k + 1], c[k:k + 1], W[k:k + 1], mask[k:k + 1])
                 zk = np.linalg.solve(np.eye(K * d) - Phi[0], r[0])
                 ledger.add(f"fixed point of {label}, check=False", rel(z[k].reshape(-1), zk), FLOAT_BAR)
+                if label == "rho 1.5":  # the other systems contract: their fixed points, as simulated
+                    rest = np.arange(B) != k
+                    want = simulate_batch(M[rest], c[rest], W[rest], mask[rest], KERNEL_ROUNDS)
+                    ledger.add(f"fixed_points check=False, {P} phases of {K} agents", rel(z[rest], want), FLOAT_BAR)
         if label == "rho 1, ||Phi||_F = 1":  # undecided by the certificate: its round matrix goes to the exact test
             _, (idx, Phi_k), _ = kernel.solve(M, c, W, mask, want_phi=True)
             Phi, _ = probe_round_batch(M[k:k + 1], c[k:k + 1], W[k:k + 1], mask[k:k + 1])
@@ -479,7 +483,7 @@ def _kernel_interpreted(ledger: Ledger, rng: np.random.Generator) -> None:
     and one needing a pivot: the same fixed points as the simulation, nothing refused."""
     from numerics.protocol import kernel
 
-    M, c, W, mask = _random_batch(rng, KERNEL_PY_BATCH, 2, 2, 2)
+    M, c, W, mask = _random_batch(rng, KERNEL_PY_BATCH, 2, 2, 3)  # 3 phases of 2 agents
     _non_normal(M, c, W, mask)
     B, K, d = c.shape
     z, fro, Phi = np.empty((B, K, d)), np.empty(B), np.empty((B, K * d, K * d))
@@ -538,7 +542,7 @@ def kernel_method(profile: Profile) -> Outcome:
                                           or "contraction rate rho = 1.0:" in refusal)
             ledger.require(f"refuses {label}", ok, f"batch of {B}: a system of {label}: {refusal or 'accepted'}")
     rng2 = np.random.default_rng(profile.seed + 4343)
-    _kernel_refusals(ledger, rng2, n0 + KERNEL_REMAINDER, 3, 3)
+    _kernel_refusals(ledger, rng2, n0 + KERNEL_REMAINDER, 3, 4)  # 4 phases of 3 agents
     _kernel_interpreted(ledger, rng2)
     return ledger.outcome(f"batched protocol fixed points at batch sizes {n0 - 1}, {n0} and {n0 + KERNEL_REMAINDER} "
                           f"(K 3, phases 3, weights of any sign, every {KERNEL_NON_NORMAL}th system non-normal) vs "
