@@ -12,6 +12,12 @@ import pytest
 from numerics.io.errors import InputError
 from numerics.protocol import config, simulate, spec
 
+# The documented limits (docs/cli.rst, the table of bounds): at most 64 phases, steps_per_turn 1 to 10^12,
+# turns x agents x d <= 2,000,000 and turns x (sum of steps_per_turn) <= 2,000,000.
+DOC_MAX_PHASES = 64
+DOC_MAX_STEPS_PER_TURN = 10**12
+DOC_MAX_MESSAGE_VALUES = 2_000_000
+DOC_MAX_AGENT_STEPS = 2_000_000
 NAMES = ["A", "B", "C"]
 CYCLE = [{"A": {"C": 1.0}}, {"B": {"A": 1.0}}, {"C": {"B": 1.0}}]
 BASE = {
@@ -37,10 +43,10 @@ def cfg(**changes):
 
 # ---------------------------------------------------------------- spec.py
 def test_phase_count_limit_is_inclusive():
-    ok = spec.build_phases([{"A": {"B": 1.0}}] * spec.MAX_PHASES, NAMES)
-    assert len(ok) == spec.MAX_PHASES
-    msg = refused("protocol.rounds", spec.build_phases, [{"A": {"B": 1.0}}] * (spec.MAX_PHASES + 1), NAMES)
-    assert f"at most {spec.MAX_PHASES}" in msg and str(spec.MAX_PHASES + 1) in msg
+    ok = spec.build_phases([{"A": {"B": 1.0}}] * DOC_MAX_PHASES, NAMES)
+    assert len(ok) == DOC_MAX_PHASES
+    msg = refused("protocol.rounds", spec.build_phases, [{"A": {"B": 1.0}}] * (DOC_MAX_PHASES + 1), NAMES)
+    assert f"at most {DOC_MAX_PHASES}" in msg and str(DOC_MAX_PHASES + 1) in msg
 
 
 @pytest.mark.parametrize("rounds", [[], (), "AB", None, {"A": {"B": 1.0}}])
@@ -167,9 +173,9 @@ def test_dimensions_agree():
 
 
 def test_steps_per_turn_limit_is_inclusive():
-    name, spec_ = "A", {"steps_per_turn": config.MAX_STEPS_PER_TURN}
-    assert config._steps(name, spec_) == config.MAX_STEPS_PER_TURN
-    refused("A.steps_per_turn", config._steps, name, {"steps_per_turn": config.MAX_STEPS_PER_TURN + 1})
+    name, spec_ = "A", {"steps_per_turn": DOC_MAX_STEPS_PER_TURN}
+    assert config._steps(name, spec_) == DOC_MAX_STEPS_PER_TURN
+    refused("A.steps_per_turn", config._steps, name, {"steps_per_turn": DOC_MAX_STEPS_PER_TURN + 1})
     refused("A.steps_per_turn", config._steps, name, {"steps_per_turn": 0})
     assert config._steps(name, {}) == 1
 
@@ -224,19 +230,18 @@ def test_precision_needs_written_preconditioners():
 # ---------------------------------------------------------------- simulate.py
 def test_simulation_size_limits_are_inclusive():
     agents = config.parse(cfg()).agents  # K 2, d 2, one step per turn
-    cap = simulate.MAX_MESSAGE_VALUES // 4
+    cap = DOC_MAX_MESSAGE_VALUES // 4
     assert simulate.check_size(agents, cap) == cap
-    refused("message entries", simulate.check_size, agents, cap + 1)
-    slow = copy.deepcopy(BASE["agents"])
-    slow[1]["steps_per_turn"] = 10
-    agents = config.parse(cfg(agents=slow)).agents  # B takes 10 steps per answer, answers twice a round
-    steps_cap = simulate.MAX_AGENT_STEPS // 21
-    assert steps_cap * 21 == simulate.MAX_AGENT_STEPS - simulate.MAX_AGENT_STEPS % 21
-    assert simulate.check_size(agents, steps_cap, [1, 2]) == steps_cap
-    refused("GD steps", simulate.check_size, agents, steps_cap + 1, [1, 2])
-    once = simulate.MAX_AGENT_STEPS // 11  # one answer each (the default): 11 steps a round
-    assert simulate.check_size(agents, once) == once
-    refused("GD steps", simulate.check_size, agents, once + 1)
+    assert f"{(cap + 1) * 4} message entries" in refused("turns", simulate.check_size, agents, cap + 1)
+    nine = copy.deepcopy(BASE["agents"])
+    nine[1]["steps_per_turn"] = 9
+    agents = config.parse(cfg(agents=nine)).agents  # 1 + 9 GD steps a round
+    cap = DOC_MAX_AGENT_STEPS // 10
+    assert simulate.check_size(agents, cap) == cap  # exactly the limit
+    assert f"{(cap + 1) * 10} GD steps" in refused("turns", simulate.check_size, agents, cap + 1)
+    cap = DOC_MAX_AGENT_STEPS // 19  # B answers twice a round: 1 + 2 x 9 steps
+    assert simulate.check_size(agents, cap, [1, 2]) == cap
+    assert f"{(cap + 1) * 19} GD steps" in refused("turns", simulate.check_size, agents, cap + 1, [1, 2])
     refused("turns", simulate.check_size, agents, 0)
 
 
