@@ -250,3 +250,18 @@ def test_overflowing_message_names_the_agent():
     messages = np.array([[1.0, 2.0], [np.inf, 0.0]])
     refused("message of B at turn 3", simulate.require_finite, agents, messages, "turn 3")
     simulate.require_finite(agents, np.ones((2, 2)), "turn 0")
+
+
+def test_text_agents_take_one_step_per_answer():
+    """llm-run's agents have no steps_per_turn: each answer counts as one GD step (docs/cli.rst's bound)."""
+    from numerics.agents import prompts
+    from numerics.llm.text_protocol import TextAgent
+
+    agents = [TextAgent(n, prompts.from_prompt([[1.0]], [1.0], name=n), complete=lambda s: s) for n in "AB"]
+    assert not hasattr(agents[0], "steps")
+    cap = DOC_MAX_AGENT_STEPS // 2  # K 2, d 1: both limits are reached at the same turn count
+    assert simulate.check_size(agents, cap) == cap
+    refused("turns", simulate.check_size, agents, cap + 1)
+    cap = DOC_MAX_AGENT_STEPS // 3  # A answers twice a round
+    assert simulate.check_size(agents, cap, [2, 1]) == cap
+    assert f"{(cap + 1) * 3} GD steps" in refused("turns", simulate.check_size, agents, cap + 1, [2, 1])
