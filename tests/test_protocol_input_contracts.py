@@ -233,6 +233,11 @@ def test_simulation_size_limits_are_inclusive():
     cap = DOC_MAX_MESSAGE_VALUES // 4
     assert simulate.check_size(agents, cap) == cap
     assert f"{(cap + 1) * 4} message entries" in refused("turns", simulate.check_size, agents, cap + 1)
+    three = copy.deepcopy(BASE["agents"]) + [dict(BASE["agents"][0], name="C")]
+    agents = config.parse(cfg(agents=three)).agents  # K 3, d 2: K x d = 6, not K^d or K + d
+    cap = DOC_MAX_MESSAGE_VALUES // 6
+    assert simulate.check_size(agents, cap) == cap
+    assert f"{(cap + 1) * 6} message entries" in refused("turns", simulate.check_size, agents, cap + 1)
     nine = copy.deepcopy(BASE["agents"])
     nine[1]["steps_per_turn"] = 9
     agents = config.parse(cfg(agents=nine)).agents  # 1 + 9 GD steps a round
