@@ -77,6 +77,9 @@ def test_phases_and_rows_are_objects_or_pairs():
     refused("mapping agent names", spec.build_phases, [["A"]], NAMES)
     refused("mapping agent names", spec.build_phases, [{"A": [("B", 1.0, 2.0)]}], NAMES)
     refused("mapping agent names", spec.build_phases, [{"A": 1.0}], NAMES)
+    # lists that are not pairs (JSON has no tuples: a phase written as a list of lists)
+    for bad in ([[["A"]]], [[["A", {"B": 1.0}, 2]]], [[[]]], [{"A": [["B"]]}], [{"A": [[]]}]):
+        refused("mapping agent names", spec.build_phases, bad, NAMES)
 
 
 def test_unknown_and_repeated_agents():
