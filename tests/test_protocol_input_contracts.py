@@ -273,3 +273,9 @@ def test_text_agents_take_one_step_per_answer():
     cap = DOC_MAX_AGENT_STEPS // 3  # A answers twice a round
     assert simulate.check_size(agents, cap, [2, 1]) == cap
     assert f"{(cap + 1) * 3} GD steps" in refused("turns", simulate.check_size, agents, cap + 1, [2, 1])
+
+
+def test_speaking_counts_beyond_the_small_int_cache():
+    """300 agents (indices above CPython's cached small ints): each speaks once a round."""
+    names = [f"a{k}" for k in range(300)]
+    assert spec.round_robin(names, np.zeros(1)).speaks_per_round() == [1] * 300  # (a protocol key: <= 64 phases)
