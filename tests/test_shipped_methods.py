@@ -142,6 +142,50 @@ def test_kernel_wrong_above_threshold_fails(monkeypatch):
     assert not passes(out) and "above" in out.detail
 
 
+def test_kernel_certificate_all_undecided_fails(monkeypatch):
+    """``kernel.solve`` sending every system to the exact test (a wrong Frobenius sum): the output stays right,
+    the certificate check names it."""
+    from numerics.protocol import evaluate, kernel
+
+    orig = kernel.solve
+
+    def all_undecided(M, c, W, mask, want_phi=False):
+        z, undecided, bad = orig(M, c, W, mask, want_phi)
+        if not want_phi or bad >= 0:
+            return z, undecided, bad
+        return z, (np.arange(M.shape[0]), evaluate.round_map(M, c, W, mask)[0]), bad
+
+    monkeypatch.setattr(kernel, "solve", all_undecided)
+    out = shipped.kernel_method(QUICK)
+    assert not passes(out) and "undecided systems" in out.detail
+
+
+def test_kernel_unchecked_singular_accepted_fails(monkeypatch):
+    """``fixed_points(check=False)`` returning a number for a singular ``I - Phi`` instead of refusing it."""
+    from numerics.protocol import kernel
+
+    orig = kernel.solve
+    monkeypatch.setattr(kernel, "solve", lambda *a, **k: (lambda z, u, bad: (np.nan_to_num(z), u, -1))(*orig(*a, **k)))
+    with np.errstate(all="ignore"):
+        out = shipped.kernel_method(QUICK)
+    assert not passes(out) and "I - Phi singular, check=False" in out.detail
+
+
+def test_kernel_interpreted_out_of_bounds_fails(monkeypatch):
+    """The kernel's loops reading past the batch (a spare lane gathering a system that does not exist)."""
+    from numerics.protocol import kernel
+
+    loops = kernel._solve_batch.py_func
+
+    def past_the_end(M, c, W, mask, z, Phi, fro, want_phi, L):
+        M[M.shape[0] + L - 1]  # what a spare lane reads when it gathers system s0 + l past the batch
+        return loops(M, c, W, mask, z, Phi, fro, want_phi, L)
+
+    monkeypatch.setattr(kernel._solve_batch, "py_func", past_the_end)
+    out = shipped.kernel_method(QUICK)
+    assert not passes(out) and "IndexError" in out.detail
+
+
 def _plant_formula(monkeypatch, fid: str, rhs):
     from theory.core import formulas as F
 

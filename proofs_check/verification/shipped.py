@@ -351,6 +351,154 @@ def _refused(evaluate, M, c, W, mask) -> str | None:
     return None
 
 
+# The kernel's own contract (kernel.solve, below fixed_points). Systems whose probed ||Phi||_F^2 lies within
+# KERNEL_FRO_MARGIN of 1 are not compared for the certificate: the kernel and the reference sum the squares in
+# different orders (a few ulps apart); every other system must be undecided exactly when ||Phi||_F >= 1.
+KERNEL_FRO_MARGIN = 1e-9
+# CPU seconds one compiled solve of the KERNEL_MIN_BATCH + KERNEL_REMAINDER systems (K 3, d 4, P 3) may take:
+# compiled it takes ~2 ms, the same loops interpreted (the kernel not compiled) ~0.5 s; the bar sits between.
+KERNEL_CPU_BAR = 0.05
+# An agent map of this scale heard in two phases overflows float64 in Phi (1e400): the system has no finite
+# round map, and fixed_points must refuse it as that system with or without the check.
+KERNEL_OVERFLOW = 1e200
+# The interpreted run of the kernel's loops: lanes per group and systems (two whole groups and one of a
+# single system with spare lanes); numpy's indexing raises on any read or write outside the arrays.
+KERNEL_PY_LANES = 4
+KERNEL_PY_BATCH = 9
+
+
+def probe_round_batch(M, c, W, mask) -> tuple[np.ndarray, np.ndarray]:
+    """Reference ``(Phi, r)`` (B, K d, K d), (B, K d) of the batched agent maps: one round from the zero state
+    gives ``r``; one round of the linear part (``c = 0``) from each unit state gives a column of ``Phi``."""
+    B, K, d = c.shape
+    n = K * d
+
+    def one_round(z, offset):
+        for p in range(W.shape[1]):
+            heard = np.einsum("bij,bjd->bid", W[:, p], z)
+            z = np.where(mask[:, p, :, None], np.einsum("bide,bie->bid", M, heard) + offset, z)
+        return z
+
+    Phi = np.empty((B, n, n))
+    with np.errstate(all="ignore"):
+        for j in range(n):
+            e = np.zeros((B, n))
+            e[:, j] = 1.0
+            Phi[:, :, j] = one_round(e.reshape(B, K, d), 0.0).reshape(B, n)
+        r = one_round(np.zeros((B, K, d)), c).reshape(B, n)
+    return Phi, r
+
+
+def _kernel_solve_contract(ledger: Ledger, M, c, W, mask, want, side: str) -> None:
+    """``fixed_points(check=False)`` and ``kernel.solve`` on a batch the kernel takes: the same fixed points
+    without the check; with ``want_phi`` the undecided systems are exactly those whose probed ``||Phi||_F`` is
+    not < 1, each returned with its round matrix."""
+    from numerics.protocol import evaluate, kernel
+
+    B = c.shape[0]
+    z = evaluate.fixed_points(M, c, W, mask, check=False)
+    err = np.linalg.norm((z - want).reshape(B, -1), axis=1) / np.linalg.norm(want.reshape(B, -1), axis=1)
+    ledger.add(f"fixed_points check=False {side}", float(np.max(err)) if np.all(np.isfinite(err)) else math.nan,
+               FLOAT_BAR)
+    _, undecided, bad = kernel.solve(M, c, W, mask, want_phi=True)
+    Phi, _ = probe_round_batch(M, c, W, mask)
+    fro2 = np.einsum("bij,bij->b", Phi, Phi)
+    clear = np.abs(fro2 - 1.0) > KERNEL_FRO_MARGIN
+    idx, Phi_k = undecided
+    got = np.zeros(B, dtype=bool)
+    got[idx] = True
+    ledger.require(f"kernel certificate {side}", bad == -1 and np.array_equal(got[clear], fro2[clear] >= 1.0),
+                   f"batch of {B}: undecided systems {np.flatnonzero(got)[:8]} (bad {bad}), want those with "
+                   f"||Phi||_F >= 1: {np.flatnonzero(clear & (fro2 >= 1.0))[:8]}")
+    if idx.size:
+        ledger.add(f"kernel undecided Phi {side}", rel(Phi_k, Phi[idx]), FLOAT_BAR)
+
+
+def _kernel_refusals(ledger: Ledger, rng: np.random.Generator, B: int, K: int, P: int) -> None:
+    """A batch of ``B`` systems (d 4) with one system ``k`` that has no attracting fixed point: rho 1.5 and rho 1
+    with ``||Phi||_F = 1`` exactly are solved as they are with ``check=False`` (the unique fixed point of the
+    probed map) and the latter is undecided with its round matrix; ``I - Phi`` singular (in the last lane group,
+    and as the batch's last system), and a round map that overflows float64 (with or without the check), are
+    refused as system ``k``."""
+    from numerics.io.errors import InputError
+    from numerics.protocol import evaluate, kernel
+
+    d = 4
+    M0, c0, W0, mask0 = _random_batch(rng, B, K, d, P)
+    for label in ("rho 1.5", "rho 1, ||Phi||_F = 1", "I - Phi singular", "I - Phi singular, last", "Phi overflows"):
+        k = B - 1 if label.endswith("last") else B - 3  # in the last lane group
+        M, c, W, mask = M0.copy(), c0.copy(), W0.copy(), mask0.copy()
+        W[k], mask[k] = 0.0, False
+        mask[k, 0] = True
+        if label == "rho 1, ||Phi||_F = 1":
+            M[k] = 0.0
+            M[k, 0, 0, 0], W[k, 0, 0, 0] = 1.0, -1.0
+        elif label == "Phi overflows":  # every agent hears itself in the first two phases: Phi = 1e400 I
+            M[k], W[k, :2] = KERNEL_OVERFLOW * np.eye(d), np.eye(K)
+            mask[k, 1], c[k] = True, 0.0  # c = 0: r stays finite (0), only Phi overflows
+        else:
+            M[k], W[k, 0] = (1.5 if label == "rho 1.5" else 1.0) * np.eye(d), np.eye(K)
+        checks = (False, True) if label == "Phi overflows" else (False,)
+        for check in checks:
+            try:
+                with np.errstate(over="ignore", invalid="ignore"):  # the overflowing map's round_map warns
+                    z, refusal = evaluate.fixed_points(M, c, W, mask, check=check), None
+            except InputError as exc:
+                z, refusal = None, str(exc)
+            name = f"{label}, check={check}"
+            if label.startswith("I - Phi singular") or label == "Phi overflows":
+                ledger.require(f"refuses {name}", refusal is not None and f"system {k})" in refusal,
+                               f"batch of {B}: {name}: {refusal or 'accepted'} (want system {k} named)")
+                continue
+            ledger.require(f"solves {name}", z is not None, f"batch of {B}: {name}: refused: {refusal}")
+            if z is not None:
+                Phi, r = probe_round_batch(M[k:k + 1], c[k:k + 1], W[k:k + 1], mask[k:k + 1])
+                zk = np.linalg.solve(np.eye(K * d) - Phi[0], r[0])
+                ledger.add(f"fixed point of {label}, check=False", rel(z[k].reshape(-1), zk), FLOAT_BAR)
+                if label == "rho 1.5":  # the other systems contract: their fixed points, as simulated
+                    rest = np.arange(B) != k
+                    want = simulate_batch(M[rest], c[rest], W[rest], mask[rest], KERNEL_ROUNDS)
+                    ledger.add(f"fixed_points check=False, {P} phases of {K} agents", rel(z[rest], want), FLOAT_BAR)
+        if label == "rho 1, ||Phi||_F = 1":  # undecided by the certificate: its round matrix goes to the exact test
+            _, (idx, Phi_k), _ = kernel.solve(M, c, W, mask, want_phi=True)
+            Phi, _ = probe_round_batch(M[k:k + 1], c[k:k + 1], W[k:k + 1], mask[k:k + 1])
+            pos = np.flatnonzero(idx == k)
+            right = pos.size == 1 and np.array_equal(Phi_k[pos[0]], Phi[0])
+            ledger.require("kernel undecided ||Phi||_F = 1", right,
+                           f"batch of {B}: the system of ||Phi||_F = 1 exactly undecided {pos.size} times, "
+                           f"its round matrix {'right' if right else 'wrong'}")
+        if label == "rho 1.5":  # compiled: one solve of the whole batch within KERNEL_CPU_BAR CPU seconds
+            import time
+
+            start = time.process_time()
+            kernel.solve(M, c, W, mask, want_phi=False)
+            spent = time.process_time() - start
+            ledger.require("kernel compiled", spent < KERNEL_CPU_BAR,
+                           f"one solve of {B} systems took {spent:.3f} s CPU (bar {KERNEL_CPU_BAR} s)")
+
+
+def _kernel_interpreted(ledger: Ledger, rng: np.random.Generator) -> None:
+    """The kernel's loops run interpreted (numpy indexing raises on any access outside an array) on a batch of
+    KERNEL_PY_BATCH systems in groups of KERNEL_PY_LANES lanes, the last with spare lanes, one of them non-normal
+    and one needing a pivot: the same fixed points as the simulation, nothing refused."""
+    from numerics.protocol import kernel
+
+    M, c, W, mask = _random_batch(rng, KERNEL_PY_BATCH, 2, 2, 3)  # 3 phases of 2 agents
+    _non_normal(M, c, W, mask)
+    B, K, d = c.shape
+    z, fro, Phi = np.empty((B, K, d)), np.empty(B), np.empty((B, K * d, K * d))
+    loops = getattr(kernel._solve_batch, "py_func", kernel._solve_batch)
+    try:
+        with np.errstate(all="ignore"):
+            bad = loops(M, c, W, mask, z, Phi, fro, True, KERNEL_PY_LANES)
+        problem = None if bad == -1 else f"system {bad} refused"
+    except Exception as exc:  # noqa: BLE001 - an IndexError (outside an array) or any other: the loops are wrong
+        problem = f"{type(exc).__name__}: {exc}"
+    ledger.require("kernel interpreted in bounds", problem is None, f"interpreted kernel, batch of {B}: {problem}")
+    if problem is None:
+        ledger.add("kernel interpreted", rel(z, simulate_batch(M, c, W, mask, KERNEL_ROUNDS)), FLOAT_BAR)
+
+
 def kernel_method(profile: Profile) -> Outcome:
     """VS: batched ``evaluate.fixed_points`` (and the compiled kernel it uses from KERNEL_MIN_BATCH systems on)
     just below, at and above its size threshold (a partial lane group), with non-normal systems the
@@ -373,6 +521,7 @@ def kernel_method(profile: Profile) -> Outcome:
         ledger.instances += B
         if B < n0:
             continue
+        _kernel_solve_contract(ledger, M, c, W, mask, want, side)
         # d = 4: the kernel's round matrices of the batch take > 128 KiB, fresh (zeroed) pages, so a round matrix
         # the kernel failed to write reads as 0 (rho 0, accepted) rather than as leftover memory
         Mb0, cb, Wb0, maskb0 = _random_batch(rng, B, K, 4, P)
@@ -392,6 +541,9 @@ def kernel_method(profile: Profile) -> Outcome:
             ok = refusal is not None and (label != "I - Phi singular" or f"system {k})" in refusal
                                           or "contraction rate rho = 1.0:" in refusal)
             ledger.require(f"refuses {label}", ok, f"batch of {B}: a system of {label}: {refusal or 'accepted'}")
+    rng2 = np.random.default_rng(profile.seed + 4343)
+    _kernel_refusals(ledger, rng2, n0 + KERNEL_REMAINDER, 3, 4)  # 4 phases of 3 agents
+    _kernel_interpreted(ledger, rng2)
     return ledger.outcome(f"batched protocol fixed points at batch sizes {n0 - 1}, {n0} and {n0 + KERNEL_REMAINDER} "
                           f"(K 3, phases 3, weights of any sign, every {KERNEL_NON_NORMAL}th system non-normal) vs "
                           f"{KERNEL_ROUNDS} simulated rounds; a system with rho 1.5, rho 1 (||Phi||_F = 1) or "

@@ -97,6 +97,8 @@ def shapes() -> dict[str, ref.Instance]:
         "two_speakers_first": instance(H[:2], G[:2], [{"A": {"B": 1}, "B": {"A": 0.5}}, {"B": {"A": 1}}]),
         # one agent per phase, A hearing nothing (an empty row hears 0): not a cycle
         "empty_row": instance(H[:2], G[:2], [{"A": {}}, {"B": {"A": 1}}], steps=[2, 1]),
+        # three agents of d = 2 (K != d), A hearing nothing: the zero A hears has d entries, not K
+        "empty_row_3": instance(H, G, [{"A": {}}, {"B": {"A": 1}}, {"C": {"B": 0.5, "A": 0.5}}]),
         # nobody hears anybody: no live agent, rate 0, the fixed point is one answer to silence
         "no_live": instance(H[:2], G[:2], [{"A": {}, "B": {}}]),
         # a cycle where A also hears B: two sources, not a round robin
