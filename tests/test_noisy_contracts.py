@@ -11,6 +11,10 @@ from numerics.dynamics import noisy
 from numerics.io.errors import InputError
 from proofs_check.verification.instances import random_gd_agent
 
+# run_chains computes (w H^T - b) Gamma^T on row vectors, the test Gamma (H w - b): the same steps associated
+# differently, a few ulps apart after 4 turns
+GD_ROUNDING = 1e-12
+
 
 def _pair(d: int = 2):
     rng = np.random.default_rng(3)
@@ -41,3 +45,15 @@ def test_run_chains_refuses_bad_counts_and_inputs():
         noisy.run_chains(pair, S, np.zeros(3), 3, 4, 0)
     with pytest.raises(InputError, match=r"B\.noise_covariance"):
         noisy.run_chains(pair, np.stack([0.01 * np.eye(2), -0.01 * np.eye(2)]), np.zeros(2), 3, 4, 0)
+
+
+def test_run_chains_accepts_a_single_agent():
+    """The smallest conversation, one agent answering itself, is a valid input (``agents`` of any length >= 1): with
+    zero noise every chain is the agent's GD steps iterated from the initial message."""
+    A = _pair()[0]
+    w0 = np.array([0.3, -0.2])
+    out = noisy.run_chains([A], np.zeros((1, 2, 2)), w0, 4, 3, 0)
+    w = w0.copy()
+    for _ in range(4 * A.steps):
+        w = w - A.Gamma @ (A.geometry.H @ w - A.geometry.b)
+    assert out.shape == (3, 1, 2) and np.allclose(out, w, rtol=GD_ROUNDING, atol=GD_ROUNDING)
