@@ -95,6 +95,8 @@ VARIANTS = [
     (P, "    for i, entry in enumerate(entries.values()):\n        entry[\"covariance\"] = mom.covariance",
      "    for i, entry in []:\n        entry[\"covariance\"] = mom.covariance", "random P1"),
     (P, "names, mp.nstr(rho, 6))", "names, mp.nstr(rho, 7))", "reasons C17"),
+    (P, "with mp.workdps(digits + 10):  # guard digits for the solves",
+     "with mp.workdps(digits - 10):  # guard digits for the solves", "random P1"),
     (P, 'f"{mom.contraction_rate:.6g}"', 'f"{mom.contraction_rate:.7g}"', "reasons P1"),
     (P, 'f"{mom.mean_rate:.6g}"', 'f"{mom.mean_rate:.7g}"', "reasons P1"),
     (P, "mp.nstr(rate, 6), mp.nstr(mean_rate, 6)", "mp.nstr(rate, 7), mp.nstr(mean_rate, 6)", "reasons P1"),

@@ -11,6 +11,10 @@ linear systems: the conditional moments ``q_l = sum_j P[j,l] (Phi_j q_j + pi_j p
 the rates are the spectral radii of the block operators ``P[j,l] Phi_j`` and ``P[j,l] Phi_j (x) Phi_j``
 (square root), by LAPACK. :mod:`numerics.protocol.random_moments` is never called.
 
+In every profile ``predict --precision 30`` also runs on a d = 1 instance (:data:`EXACT_RANDOM`) against the
+moment equations of the EXACT round maps (rational rounds of the GD agents, solved at 60 digits): every number
+to 30 significant digits within PRECISE_REL (a solve with too few working digits fails it).
+
 Checked per document: the key sets, ``dimension``, ``converges``, ``precision``, ``schedule`` (kind,
 alternatives, stationary law), both rates, and per agent ``target``, ``fixed_point`` (the stationary
 mean), ``residual``, ``residual_norm`` and ``covariance``. Package extension (issue 22, item 5).
@@ -18,6 +22,9 @@ mean), ``residual``, ``residual_norm`` and ``covariance``. Package extension (is
 from __future__ import annotations
 
 import math
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
 
 import mpmath as mp
 import numpy as np
@@ -25,9 +32,19 @@ import numpy as np
 from proofs_check.verification import shipped_cli as cli, shipped_reference as ref
 from proofs_check.verification.registry import Outcome, Profile
 from proofs_check.verification.shipped import AGENT_KEYS, FLOAT_BAR, PREDICT_KEYS, Ledger, rel
+from proofs_check.verification.shipped_exact import (
+    DIGITS,
+    ORACLE_DPS,
+    PRECISE_REL,
+    _agents as exact_agents,
+    config_text,
+    exact_round,
+    significant_digits,
+)
 from proofs_check.verification.shipped_protocol import instance
 
-__all__ = ["random_predict_method", "RANDOM_CONVERGENT", "moments_reference", "PRECISE_DIGITS"]
+__all__ = ["random_predict_method", "RANDOM_CONVERGENT", "moments_reference", "PRECISE_DIGITS", "EXACT_RANDOM",
+           "exact_random_reference", "exact_random_check"]
 
 # --precision of the noiseless case's document (noisy random protocols are float64 only, docs/config.rst)
 PRECISE_DIGITS = 30
@@ -226,8 +243,109 @@ def random_predict_method(profile: Profile) -> Outcome:
         ledger.require("instance", min(np.linalg.eigvalsh(want["covariance"][k:k + 2, k:k + 2])[-1]
                                        for k in range(0, 2 * K, 2)) > 1e-4, f"{name}: an agent without spread")
         _check(ledger, label, pr.json_or_none(), want, K, alts, digits)
+    exact_random_check(ledger, profile)
     extra = f"; --precision {PRECISE_DIGITS} on the noiseless one" if precise else ""
     return ledger.outcome(f"a2ad predict on {len(RANDOM_CONVERGENT)} convergent random protocols (independent "
                           f"and Markov, noisy and noiseless{extra}): "
                           "rates, stationary law, means, residuals and covariances vs the moment equations "
                           "of the probed round maps")
+
+
+# --- --precision 30 in the quick profile: d = 1, against the moment equations of the EXACT round maps ------
+# Two agents with decimal data (exact as written), independent draws of two alternatives, noiseless (a noisy
+# random protocol is float64 only). The round maps are probed from exact rational rounds of the GD agents
+# (shipped_exact.exact_round), the moment equations solved and the rates' eigenvalues taken in mpmath at
+# ORACLE_DPS digits.
+EXACT_RANDOM = [{"probability": "0.6", "rounds": [{"A": {"B": "1.0"}}, {"B": {"A": "1.0"}}]},
+                {"probability": "0.4", "rounds": [{"A": {"B": "0.5", "A": "0.3"}, "B": {"A": "0.8"}}]}]
+
+
+def _exact_alternative(raw: dict, rounds: list) -> tuple[list[list[Fraction]], list[Fraction]]:
+    """``(Phi, r)`` of one alternative, exact: rounds of the GD agents from the zero and each unit state."""
+    alt = {**raw, "protocol": {"rounds": rounds}}
+    K, d = len(raw["agents"]), len(raw["agents"][0]["preconditioner"])
+    n = K * d
+
+    def F(x):
+        return [v for row in exact_round(alt, [x[k * d:(k + 1) * d] for k in range(K)]) for v in row]
+
+    r = F([Fraction(0)] * n)
+    cols = [[a - b for a, b in zip(F([Fraction(int(i == j)) for i in range(n)]), r)] for j in range(n)]
+    return [[cols[j][i] for j in range(n)] for i in range(n)], r
+
+
+def exact_random_reference(raw: dict) -> dict[str, Any]:
+    """Rates, stationary mean and joint covariance of ``raw``'s random protocol (independent draws, noiseless)
+    at ORACLE_DPS digits: ``mu = (I - sum p_k Phi_k)^-1 sum p_k r_k``, ``vec V`` solving
+    ``V = sum p_k (Phi_k V Phi_k^T + a_k a_k^T)`` with ``a_k = Phi_k mu + r_k - mu`` (centred: the cross terms
+    vanish because E[z - mu] = 0 and the draw is independent of z)."""
+    alts = raw["protocol"]["random"]
+    maps = [_exact_alternative(raw, a["rounds"]) for a in alts]
+    with mp.workdps(ORACLE_DPS):
+        p = [mp.mpf(Fraction(a["probability"]).numerator) / Fraction(a["probability"]).denominator for a in alts]
+        fr = lambda x: mp.mpf(x.numerator) / x.denominator  # noqa: E731
+        Phis = [mp.matrix([[fr(x) for x in row] for row in Phi]) for Phi, _ in maps]
+        rs = [mp.matrix([fr(x) for x in r]) for _, r in maps]
+        n = Phis[0].rows
+        A1 = sum((pk * P for pk, P in zip(p, Phis)), mp.zeros(n, n))
+        mu = mp.lu_solve(mp.eye(n) - A1, sum((pk * r for pk, r in zip(p, rs)), mp.zeros(n, 1)))
+        A2, C = mp.zeros(n * n, n * n), mp.zeros(n * n, 1)
+        for pk, P, r in zip(p, Phis, rs):
+            a = P * mu + r - mu
+            for i in range(n):
+                for j in range(n):
+                    C[i * n + j] += pk * a[i] * a[j]
+                    for k in range(n):
+                        for m in range(n):
+                            A2[i * n + j, k * n + m] += pk * P[i, k] * P[j, m]
+        v = mp.lu_solve(mp.eye(n * n) - A2, C)
+        return {"mean_rate": max(abs(e) for e in mp.eig(A1, left=False, right=False)),
+                "contraction_rate": mp.sqrt(max(abs(e) for e in mp.eig(A2, left=False, right=False))),
+                "mean": mu, "covariance": mp.matrix([[v[i * n + j] for j in range(n)] for i in range(n)])}
+
+
+def exact_random_check(ledger: Ledger, profile: Profile) -> None:
+    """``a2ad predict --precision 30`` on :data:`EXACT_RANDOM` (d = 1): every number to 30 significant digits and
+    within PRECISE_REL of the exact-map reference (absolute: the values here are of order 1)."""
+    raw: dict[str, Any] = {"agents": exact_agents(2, 1, 2), "initial_message": ["0.4"],
+                           "protocol": {"random": EXACT_RANDOM}}
+    with cli.scratch() as tmp:
+        path = Path(tmp) / "random_exact.json"
+        path.write_text(config_text(raw))
+        pr = cli.run_commands([["predict", str(path), "--precision", str(DIGITS)]])[0]
+    want = exact_random_reference(raw)
+    doc = pr.json_or_none()
+    label = "random --precision exact"
+    ledger.require("exit status", pr.status == 0, f"{label}: exit {pr.status}: {pr.stderr.strip()[:120]}")
+    ok = isinstance(doc, dict) and isinstance(doc.get("agents"), dict) and doc.get("converges") is True
+    ledger.require("precise random document", ok and want["contraction_rate"] < 1, f"{label}: {str(doc)[:160]}")
+    if not ok:
+        return
+    assert isinstance(doc, dict)
+    with mp.workdps(ORACLE_DPS):
+        def near(name: str, text, value, scale=mp.mpf(1)) -> None:
+            ledger.require("significant digits", significant_digits(text) == DIGITS, f"{label}: {name} {text!r}")
+            try:
+                got = mp.mpf(text) if isinstance(text, str) else mp.mpf("nan")
+            except (TypeError, ValueError):
+                got = mp.mpf("nan")
+            err = abs(got - value) / max(mp.mpf(1), scale)
+            ledger.add(f"random precise {name}", float(err / PRECISE_REL) if err == err else math.nan, 1.0)
+
+        for rate in ("contraction_rate", "mean_rate"):
+            near(rate, doc.get(rate), want[rate])
+        names = [a["name"] for a in raw["agents"]]
+        ledger.require("agents", list(doc["agents"]) == names, f"{label}: agents {list(doc['agents'])}")
+        for k, name in enumerate(names):
+            e = doc["agents"].get(name) if isinstance(doc["agents"].get(name), dict) else {}
+            mean, target = want["mean"][k], mp.mpf(Fraction(raw["agents"][k]["target"][0]).numerator) / \
+                Fraction(raw["agents"][k]["target"][0]).denominator
+            cov = want["covariance"][k, k]
+            ledger.require("covariance value", cov > mp.mpf("1e-6"), f"{label}: {name} has no spread ({cov})")
+            for field, value in (("fixed_point", mean), ("residual", mean - target), ("target", target)):
+                got = e.get(field)
+                near(field, got[0] if isinstance(got, list) and len(got) == 1 else None, value)
+            near("residual_norm", e.get("residual_norm"), abs(mean - target))
+            c = e.get("covariance")
+            near("covariance", c[0][0] if isinstance(c, list) and len(c) == 1 and isinstance(c[0], list)
+                 and len(c[0]) == 1 else None, cov)
