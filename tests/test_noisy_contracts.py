@@ -57,3 +57,10 @@ def test_run_chains_accepts_a_single_agent():
     for _ in range(4 * A.steps):
         w = w - A.Gamma @ (A.geometry.H @ w - A.geometry.b)
     assert out.shape == (3, 1, 2) and np.allclose(out, w, rtol=GD_ROUNDING, atol=GD_ROUNDING)
+
+
+def test_noisy_agent_accepts_its_dimension_beyond_256():
+    """d = 257 (beyond CPython's small-int cache, so a dimension compared by identity would differ): a 257 x 257
+    covariance is the agent's dimension and is accepted."""
+    A = random_gd_agent(np.random.default_rng(5), 257, "A")
+    assert noisy.NoisyAgent(A, 0.01 * np.eye(257), 0).respond(np.zeros(257)).shape == (257,)
