@@ -168,3 +168,16 @@ def test_precision_refuses_a_dense_protocol_exactly_above_the_documented_estimat
 
     B = sum(2 * h * K * (d * d + 15) + K * (d ** 3 + 15) for h in heard)
     _check_both_sides(raw, lambda N: _documented_seconds(D, d, K, B, steps, (N,) + (0,) * (K - 1)), D, monkeypatch)
+
+
+def test_precise_fixed_points_refuse_a_rate_of_one_or_more():
+    """``numerics.dynamics.precise.fixed_points`` (its docstring: InputError when rho >= 1): per-turn maps
+    diag(1.5, 0.5) (round rate 2.25) and diag(1, 0.5) (round rate exactly 1: the round keeps e_1) are refused,
+    naming rho."""
+    from numerics.dynamics import precise
+
+    with mp.workdps(30):
+        for diag in (("1.5", "0.5"), ("1", "0.5")):
+            M = mp.matrix([[mp.mpf(diag[0]), 0], [0, mp.mpf(diag[1])]])
+            with pytest.raises(InputError, match="contraction rate rho"):
+                precise.fixed_points([M, M], [mp.matrix([1, 1]), mp.matrix([1, 1])])
