@@ -181,3 +181,33 @@ def test_precise_fixed_points_refuse_a_rate_of_one_or_more():
             M = mp.matrix([[mp.mpf(diag[0]), 0], [0, mp.mpf(diag[1])]])
             with pytest.raises(InputError, match="contraction rate rho"):
                 precise.fixed_points([M, M], [mp.matrix([1, 1]), mp.matrix([1, 1])])
+
+
+def _random_raw(noise_b=None, K: int = 2) -> dict:
+    """Two (or K) geometry agents, d = 2, under independent draws of two alternatives; B optionally noisy."""
+    eye = [["1.0", "0.0"], ["0.0", "1.0"]]
+    names = "ABCDEFGH"[:K]
+    agents = [{"name": n, "geometry": eye, "target": ["0.5", "0.25"], "preconditioner": "0.5"} for n in names]
+    if noise_b is not None:
+        agents[1]["noise"] = noise_b
+    ring = [{names[i]: {names[i - 1]: "1.0"}} for i in range(K)]
+    return {"agents": agents, "initial_message": ["0.0", "0.0"],
+            "protocol": {"random": [{"probability": "0.5", "rounds": ring},
+                                    {"probability": "0.5", "rounds": [{names[0]: {names[1]: "0.5"}}]}]}}
+
+
+def test_precision_refuses_a_random_protocol_with_a_noisy_agent():
+    """docs/protocol.rst ("noise"): covariances are float64 only, ``--precision`` refuses a noisy random protocol;
+    on one (here only the second agent noisy) is an InputError naming ``--precision``, while the
+    same protocol without noise runs."""
+    with pytest.raises(InputError, match="--precision.*float64 only"):
+        prediction.predict_precise(config.parse_exact(jsonio.loads(config_text(_random_raw("0.01")))), DIGITS)
+    doc = prediction.predict_precise(config.parse_exact(jsonio.loads(config_text(_random_raw()))), DIGITS)
+    assert doc["precision"] == f"mpmath {DIGITS} digits" and doc["schedule"]["kind"] == "independent"
+
+
+def test_precision_refuses_a_random_protocol_beyond_its_size():
+    """docs/protocol.rst: ``predict --precision`` computes a random protocol's moments where the instance is small,
+    refused naming the size otherwise: five agents at d = 2 (modes (K d)^2 = 100 second-moment unknowns)."""
+    with pytest.raises(InputError, match="second-moment unknowns"):
+        prediction.predict_precise(config.parse_exact(jsonio.loads(config_text(_random_raw(K=5)))), DIGITS)
