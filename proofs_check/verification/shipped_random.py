@@ -1,5 +1,5 @@
-"""VS for the ``predict`` document of a CONVERGENT random protocol (P1's round maps drawn per round), in
-float64 and ``--precision``: every field read back against a reference computed here without the package.
+"""VS for the ``predict`` (and ``simulate``) document of a CONVERGENT random protocol (P1's round maps drawn
+per round), in float64 and ``--precision``: every field read back against a reference computed here without the package.
 
 The reference probes each alternative's round map ``z <- Phi_k z + psi_k`` from simulated rounds of the
 real GD agents (:func:`proofs_check.verification.shipped_reference.probed_round_map`), the end-of-round
@@ -15,12 +15,17 @@ In every profile ``predict --precision 30`` also runs on a d = 1 instance (:data
 moment equations of the EXACT round maps (rational rounds of the GD agents, solved at 60 digits): every number
 to 30 significant digits within PRECISE_REL (a solve with too few working digits fails it).
 
-Checked per document: the key sets, ``dimension``, ``converges``, ``precision``, ``schedule`` (kind,
+``a2ad simulate`` on noiseless random protocols (a Markov chain drawn from ``--seed``, independent draws replaying
+``--schedule``) is checked against the reference's GD rounds replaying the printed schedule, and a noisy
+deterministic config's document has a ``seed`` and no ``schedule``.
+
+Checked per predict document: the key sets, ``dimension``, ``converges``, ``precision``, ``schedule`` (kind,
 alternatives, stationary law), both rates, and per agent ``target``, ``fixed_point`` (the stationary
 mean), ``residual``, ``residual_norm`` and ``covariance``. Package extension (issue 22, item 5).
 """
 from __future__ import annotations
 
+import json
 import math
 from fractions import Fraction
 from pathlib import Path
@@ -31,7 +36,7 @@ import numpy as np
 
 from proofs_check.verification import shipped_cli as cli, shipped_reference as ref
 from proofs_check.verification.registry import Outcome, Profile
-from proofs_check.verification.shipped import AGENT_KEYS, FLOAT_BAR, PREDICT_KEYS, Ledger, rel
+from proofs_check.verification.shipped import AGENT_KEYS, FLOAT_BAR, PREDICT_KEYS, SIMULATE_BAR, Ledger, rel
 from proofs_check.verification.shipped_exact import (
     DIGITS,
     ORACLE_DPS,
@@ -44,7 +49,7 @@ from proofs_check.verification.shipped_exact import (
 from proofs_check.verification.shipped_protocol import instance
 
 __all__ = ["random_predict_method", "RANDOM_CONVERGENT", "moments_reference", "PRECISE_DIGITS", "EXACT_RANDOM",
-           "exact_random_reference", "exact_random_check"]
+           "exact_random_reference", "exact_random_check", "random_simulate_check"]
 
 # --precision of the noiseless case's document (noisy random protocols are float64 only, docs/config.rst)
 PRECISE_DIGITS = 30
@@ -244,6 +249,7 @@ def random_predict_method(profile: Profile) -> Outcome:
                                        for k in range(0, 2 * K, 2)) > 1e-4, f"{name}: an agent without spread")
         _check(ledger, label, pr.json_or_none(), want, K, alts, digits)
     exact_random_check(ledger, profile)
+    random_simulate_check(ledger)
     extra = f"; --precision {PRECISE_DIGITS} on the noiseless one" if precise else ""
     return ledger.outcome(f"a2ad predict on {len(RANDOM_CONVERGENT)} convergent random protocols (independent "
                           f"and Markov, noisy and noiseless{extra}): "
@@ -349,3 +355,71 @@ def exact_random_check(ledger: Ledger, profile: Profile) -> None:
             c = e.get("covariance")
             near("covariance", c[0][0] if isinstance(c, list) and len(c) == 1 and isinstance(c[0], list)
                  and len(c[0]) == 1 else None, cov)
+
+
+# --- simulate on a random protocol: the printed schedule replayed by the reference ----------------------------
+SIMULATE_ROUNDS = 6
+GIVEN_SCHEDULE = [1, 1, 0, 1, 0, 0]  # replayed with --schedule (independent draws: every alternative can follow)
+
+
+def _replay(K: int, alts: list[dict], schedule: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Every agent's message at the end of each round of ``schedule`` (rounds, K, d), by the reference's GD
+    rounds of each alternative's phases, and the agents' targets."""
+    base = instance(_H[:K], _G[:K])
+    z = np.tile(base.initial, (K, 1))
+    out = []
+    for k in schedule:
+        rounds = tuple(tuple((lst, tuple(row.items())) for lst, row in ph.items()) for ph in alts[k]["rounds"])
+        inst = ref.Instance(base.names, base.H, base.target, base.Gamma, base.scalar_gamma, base.steps,
+                            base.initial, rounds)
+        z = ref._round(inst, z, inst.phases())
+        out.append(z)
+    return np.array(out), base.target
+
+
+def random_simulate_check(ledger: Ledger) -> None:
+    """``a2ad simulate`` on noiseless random protocols (a Markov chain with a silent round drawn from ``--seed``,
+    independent draws replaying ``--schedule``): the document's keys, seed and schedule, and every message and
+    residual norm against the reference replaying the printed schedule; and a noisy deterministic config, whose
+    document has a ``seed`` but no ``schedule``."""
+    chain = RANDOM_CONVERGENT[1]
+    indep = RANDOM_CONVERGENT[0]
+    noisy_rr = instance(_H[:2], _G[:2]).config()
+    noisy_rr["agents"][0]["noise"] = 0.01
+    with cli.scratch() as tmp:
+        paths = cli.write_configs(tmp, [_config(chain[1], chain[2], [None] * chain[1]),
+                                        _config(indep[1], indep[2], [None] * indep[1]), noisy_rr])
+        turns = ["--turns", str(SIMULATE_ROUNDS)]
+        printed = cli.run_commands([["simulate", paths[0], *turns, "--seed", "7"],
+                                    ["simulate", paths[1], *turns, "--schedule", json.dumps(GIVEN_SCHEDULE)],
+                                    ["simulate", paths[2], *turns, "--seed", "3"]])
+    for pr, (_, K, alts, _, _), seed, given in zip(printed, (chain, indep), (7, 0), (None, GIVEN_SCHEDULE)):
+        label = f"random simulate {' '.join(pr.argv[2:])}"
+        ledger.require("exit status", pr.status == 0, f"{label}: exit {pr.status}: {pr.stderr.strip()[:120]}")
+        doc = pr.json_or_none()
+        ok = isinstance(doc, dict) and set(doc) == {"schema_version", "turns", "seed", "schedule", "agents"}
+        ledger.require("random simulate keys", ok, f"{label}: {sorted(doc) if isinstance(doc, dict) else doc}")
+        if not ok:
+            continue
+        assert isinstance(doc, dict)
+        sched = doc["schedule"]
+        ledger.require("random simulate schedule", doc["seed"] == seed and doc["turns"] == SIMULATE_ROUNDS
+                       and isinstance(sched, list) and len(sched) == SIMULATE_ROUNDS
+                       and all(isinstance(k, int) and 0 <= k < len(alts) for k in sched)
+                       and (given is None or sched == given), f"{label}: seed {doc['seed']}, schedule {sched}")
+        if not (isinstance(sched, list) and all(isinstance(k, int) and 0 <= k < len(alts) for k in sched)):
+            continue
+        want, targets = _replay(K, alts, sched)
+        agents: dict = doc["agents"] if isinstance(doc["agents"], dict) else {}
+        for i, name in enumerate("ABC"[:K]):
+            raw = agents.get(name)
+            e: dict = raw if isinstance(raw, dict) else {}
+            ledger.add("random simulate messages", rel(_num(e.get("messages")), want[:, i]), SIMULATE_BAR)
+            ledger.add("random simulate residual_norms", rel(_num(e.get("residual_norms")),
+                                                             np.linalg.norm(want[:, i] - targets[i], axis=-1)),
+                       SIMULATE_BAR)
+    pr = printed[2]
+    doc = pr.json_or_none()
+    ledger.require("noisy simulate keys", pr.status == 0 and isinstance(doc, dict) and doc.get("seed") == 3
+                   and set(doc) == {"schema_version", "turns", "seed", "agents"},
+                   f"noisy round robin simulate: {sorted(doc) if isinstance(doc, dict) else pr.stderr[:120]}")
