@@ -125,12 +125,12 @@ def _prompt(N: int, d: int) -> dict:
     return {"X": X, "y": ["0.25"] * N}
 
 
-def _check_both_sides(raw_of_rows, seconds_of_rows, D: int, monkeypatch) -> None:
+def _check_both_sides(raw_of_rows, seconds_of_rows, D: int, monkeypatch, nd: int) -> None:
     N = _boundary(raw_of_rows, seconds_of_rows)
     assert _refused(raw_of_rows(N), D, monkeypatch) is None, f"{N} rows: estimate {seconds_of_rows(N)} s refused"
     line = _refused(raw_of_rows(N + 1), D, monkeypatch)
     assert line is not None, f"{N + 1} rows: estimate {seconds_of_rows(N + 1)} s > 30 s accepted"
-    assert "--precision" in line and "30 s" in line and "estimated" in line, line
+    assert "--precision" in line and "30 s" in line and "estimated" in line and f" {nd} x {nd} " in line, line
 
 
 def test_precision_refuses_a_round_robin_exactly_above_the_documented_estimate(monkeypatch):
@@ -146,7 +146,7 @@ def test_precision_refuses_a_round_robin_exactly_above_the_documented_estimate(m
                             "steps_per_turn": steps[1]}],
                 "initial_message": ["0.0"] * d}
 
-    _check_both_sides(raw, lambda N: _documented_seconds(D, d, 1, 2 * d ** 3, steps, (N, 0)), D, monkeypatch)
+    _check_both_sides(raw, lambda N: _documented_seconds(D, d, 1, 2 * d ** 3, steps, (N, 0)), D, monkeypatch, d)
 
 
 def test_precision_refuses_a_dense_protocol_exactly_above_the_documented_estimate(monkeypatch):
@@ -167,7 +167,8 @@ def test_precision_refuses_a_dense_protocol_exactly_above_the_documented_estimat
         return {"agents": agents, "initial_message": ["0.0"] * d, "protocol": {"rounds": phases}}
 
     B = sum(2 * h * K * (d * d + 15) + K * (d ** 3 + 15) for h in heard)
-    _check_both_sides(raw, lambda N: _documented_seconds(D, d, K, B, steps, (N,) + (0,) * (K - 1)), D, monkeypatch)
+    _check_both_sides(raw, lambda N: _documented_seconds(D, d, K, B, steps, (N,) + (0,) * (K - 1)), D, monkeypatch,
+                      K * d)
 
 
 def test_precise_fixed_points_refuse_a_rate_of_one_or_more():
