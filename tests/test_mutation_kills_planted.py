@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from proofs_check.verification import runner, shipped_exact, shipped_protocol, shipped_reasons
+from proofs_check.verification import runner, shipped_exact, shipped_protocol, shipped_random, shipped_reasons
 from proofs_check.verification.registry import PROFILES
 
 QUICK = PROFILES["quick"]
@@ -26,6 +26,7 @@ METHODS = {
     "reasons C17": shipped_reasons.reasons_method(False),
     "exact P1": shipped_exact.exact_method(True),
     "exact C17": shipped_exact.exact_method(False),
+    "random P1": shipped_random.random_predict_method,
 }
 E, P, D = "numerics.protocol.engine", "numerics.protocol.prediction", "numerics.dynamics.precise"
 V, S = "numerics.protocol.evaluate", "numerics.protocol.simulate"
@@ -91,6 +92,18 @@ VARIANTS = [
     (P, "if mean_rate < 1 - margin:", "if mean_rate < 1 + margin:", "reasons P1"),
     (P, "if mean_rate < 1 - margin:", "if mean_rate < 0 - margin:", "reasons P1"),
     (P, "return head + (f\"; the mean still", "return head * (f\"; the mean still", "reasons P1"),
+    (P, "    for i, entry in enumerate(entries.values()):\n        entry[\"covariance\"] = mom.covariance",
+     "    for i, entry in []:\n        entry[\"covariance\"] = mom.covariance", "random P1"),
+    (P, "names, mp.nstr(rho, 6))", "names, mp.nstr(rho, 7))", "reasons C17"),
+    (P, "            if schedule is not None:\n                drawn = random_simulate.check_schedule",
+     "            if not schedule is not None:\n                drawn = random_simulate.check_schedule", "random P1"),
+    (P, "        if system.random is not None:\n            doc[\"schedule\"]",
+     "        if system.random is None:\n            doc[\"schedule\"]", "random P1"),
+    (P, "with mp.workdps(digits + 10):  # guard digits for the solves",
+     "with mp.workdps(digits - 10):  # guard digits for the solves", "random P1"),
+    (P, 'f"{mom.contraction_rate:.6g}"', 'f"{mom.contraction_rate:.7g}"', "reasons P1"),
+    (P, 'f"{mom.mean_rate:.6g}"', 'f"{mom.mean_rate:.7g}"', "reasons P1"),
+    (P, "mp.nstr(rate, 6), mp.nstr(mean_rate, 6)", "mp.nstr(rate, 7), mp.nstr(mean_rate, 6)", "reasons P1"),
     (D, "        return mp.mpf(text)\n", "        return mp.mpf(float(text))\n", "exact P1"),
     (D, "base_M * out_M, base_M * out_c + base_c", "base_M * out_M, out_M * out_c + base_c", "exact C17"),
     (D, "b = [r[0] for r in _fmatmul(H, [[v] for v in w])]",

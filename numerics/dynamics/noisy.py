@@ -26,7 +26,12 @@ def noise_factor(name: str, S) -> np.ndarray:
 
 @dataclass
 class NoisyAgent:
-    """Wraps any agent (``name``, ``d``, ``respond``): output ``agent.respond(w) + eta``, ``Cov eta = S``."""
+    """Wraps any agent (``name``, ``d``, ``respond``): output ``agent.respond(w) + eta``, ``Cov eta = S``.
+
+    Seeded: the t-th reply's ``eta`` is ``L z_t``, with ``z_t`` the t-th d-vector that
+    ``numpy.random.default_rng(seed).standard_normal`` gives (the same as one call per reply) and one
+    fixed ``L`` with ``L L^T = S``.
+    """
 
     agent: Agent
     S: np.ndarray

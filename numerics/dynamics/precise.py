@@ -33,17 +33,6 @@ def to_vector(v) -> mp.matrix:
     return mp.matrix([to_mpf(x) for x in v])
 
 
-def matrix_power(M: mp.matrix, s: int) -> mp.matrix:
-    """``M^s`` by repeated squaring (O(log s) products, so s = 10^12 is cheap)."""
-    out, base = mp.eye(M.rows), M
-    while s:
-        if s & 1:
-            out = out * base
-        base = base * base
-        s >>= 1
-    return out
-
-
 def affine_power(M: mp.matrix, g: mp.matrix, s: int) -> tuple[mp.matrix, mp.matrix]:
     """``(M^s, sum_{k<s} M^k g)``: the map ``w -> M w + g`` applied s times, by repeated squaring."""
     out_M, out_c = mp.eye(M.rows), mp.matrix(M.rows, 1)

@@ -37,6 +37,8 @@ UNIT_ROUNDOFF = float(np.finfo(float).eps)
 # bootstrap (~89%) and an interval half as wide (~70%) fall outside.
 LEVEL = 0.95
 COVERAGE_WINDOW = (0.92, 0.98)
+# A transcript whose noisy agents are not recorded under their agents' names is a structural failure (any score > 1)
+MISNAMED_SCORE = 1e6
 NOISY_DRAWS = {"quick": 40, "full": 120}
 TURNS_EXACT, TURNS_NOISY = 40, 800
 NOISE_STD = 0.05
@@ -90,7 +92,7 @@ def v4(profile: Profile) -> Outcome:
         cond = max(f.condition for f in fits) * np.linalg.cond(np.eye(d) - M[0] @ M[1])
         ratios.append(relative_error(plateau, closed_forms.fixed_points(M, c)) / (UNIT_ROUNDOFF * cond))
         i += 1
-    covered, entries, widths = 0, 0, []
+    covered, entries, widths, misnamed = 0, 0, [], 0
     for k in range(NOISY_DRAWS[profile.name]):
         d = int(rng.integers(1, 7))
         pair = [random_gd_agent(rng, d, "A"), random_gd_agent(rng, d, "B")]
@@ -98,6 +100,7 @@ def v4(profile: Profile) -> Outcome:
         noisy = [noisy_sim.NoisyAgent(a, S, profile.seed + 10 * k + j) for j, a in enumerate(pair)]
         v0 = rng.standard_normal(d)
         tr = transcripts.from_run(noisy, v0, simulate.run(noisy, v0, TURNS_NOISY))
+        misnamed += tr.agents != [a.name for a in pair]  # a noisy agent speaks under its agent's name
         report = fitting.fit_transcript(tr, bootstrap=0, seed=profile.seed + k, level=LEVEL)  # what `a2ad fit` runs
         for iv, a in zip(report.map_interval, pair):
             covered += int(np.sum(iv.contains(_map(a))))
@@ -107,7 +110,7 @@ def v4(profile: Profile) -> Outcome:
     low, high = COVERAGE_WINDOW
     coverage_score = abs(coverage - LEVEL) / (high - LEVEL)  # <= 1 inside the window
     worst_ratio = finite_max(ratios)
-    score = max(worst_ratio / EXACT_FIT_FACTOR, coverage_score)
+    score = max(worst_ratio / EXACT_FIT_FACTOR, coverage_score, MISNAMED_SCORE if misnamed else 0.0)
     return Outcome(score, 1.0, len(ratios) + entries,
                    f"noise-free: worst relative error of fitted [M | c] and plateau / (u cond) = {worst_ratio:.2g} "
                    f"(bar {EXACT_FIT_FACTOR:g}; {unidentified} transcripts correctly refused as not identifying "

@@ -25,6 +25,7 @@ from proofs_check.verification.registry import Claim, Outcome, Profile
 from proofs_check.verification.shipped_derive import DENSE, GALLERY, derive_method
 from proofs_check.verification.shipped_exact import exact_method
 from proofs_check.verification.shipped_protocol import NAMED_SHAPES, shapes_method
+from proofs_check.verification.shipped_random import random_predict_method
 from proofs_check.verification.shipped_reasons import reasons_method
 from theory.core import model
 from theory.interventions import newton_helper as nh
@@ -369,7 +370,7 @@ CLAIMS = [
                                shipped.kernel_method,
                                derive_method({"dense": DENSE}, 2, seed_offset=1, chains=("P1",)),
                                shapes_method(NAMED_SHAPES, 41, True), reasons_method(True),
-                               exact_method(True))}),
+                               exact_method(True), random_predict_method)}),
     Claim("P2", "Two agents answering simultaneously", ("I - M_A M_B invertible",), cite("P2"),
           "equal", {"V1": p2_v1, "V4": p2_v4, "VS": derive_method({"P2": GALLERY["P2"]}, every_format=True,
                                                                   chains=("P2",))}),

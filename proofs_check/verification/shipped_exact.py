@@ -71,7 +71,7 @@ def _with_prompts(raw: dict) -> dict:
 
 def exact_cases(protocol: bool, extra: int = 0) -> dict[str, dict]:
     """Configs (decimals as strings): under protocols (weights not 1, not summing to 1, a permuted cycle, a
-    cycle of weights 1.25, a self-hearing anchor) or round robins; prompts of full and deficient rank;
+    cycle of weights 1.25, a self-hearing anchor) or round robins; prompts of full, deficient and zero rank;
     ``extra`` more seeds of the same shapes (the full profile)."""
     cases: dict[str, dict] = {}
     for s in range(1 + extra):
@@ -97,6 +97,11 @@ def exact_cases(protocol: bool, extra: int = 0) -> dict[str, dict]:
             cases["three_agent_round_robin" + t] = {"agents": _agents(3, 2, 2 + 7 * s),
                                                     "initial_message": ["0.1", "0.2"]}
             cases["prompts_round_robin" + t] = _with_prompts(cases["round_robin_steps" + t])
+    if not protocol:  # a prompt of zeros: H = 0, b = 0, w* = 0 (no pivot: the minimum-norm solve's empty case)
+        zero = json.loads(json.dumps(cases["round_robin_steps"]))  # B's SPD geometry keeps rho < 1
+        del zero["agents"][0]["geometry"], zero["agents"][0]["target"]
+        zero["agents"][0]["prompt"] = {"X": [["0.0", "0.0"], ["0.0", "0.0"]], "y": ["0.5", "-0.25"]}
+        cases["zero_prompt_round_robin"] = zero
     return cases
 
 

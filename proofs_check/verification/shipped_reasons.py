@@ -118,6 +118,15 @@ def _number(ledger: Ledger, pattern: str, text: str, label: str) -> float:
         return math.nan
 
 
+def _six_digits(ledger: Ledger, pattern: str, text: str, label: str) -> None:
+    """The number ``pattern`` captures has at most 6 significant digits (docs/config.rst: a reason's rates are
+    rounded to 6 significant digits, in float64 and ``--precision`` alike)."""
+    m = re.search(pattern, text)
+    mantissa = m.group(1).lstrip("+-").split("e")[0].replace(".", "").lstrip("0") if m else ""
+    ledger.require("reason digits", m is not None and 0 < len(mantissa) <= 6,
+                   f"{label}: {m.group(1) if m else None!r} has more than 6 significant digits")
+
+
 def _close(ledger: Ledger, name: str, got: float, want: float, rel: float) -> None:
     """A printed number to its printed significant digits: the error in units of ``rel * |want|`` (n significant
     digits are within half a unit of the n-th, at most ``5 x 10^-n`` times the value)."""
@@ -379,6 +388,8 @@ def _random_reasons(ledger: Ledger) -> None:
             pattern = r"mean still converges \(mean rate ([0-9.e+-]+) < 1\)" if still else \
                 r"the mean does not converge either \(mean rate ([0-9.e+-]+) >= 1\)"
             _close(ledger, "random reason mean rate", _number(ledger, pattern, reason, label), mean_rate, SIX_DIGITS)
+            for pat in (r"mean-square rate ([0-9.e+-]+) >= 1", pattern):
+                _six_digits(ledger, pat, reason, label)
 
 
 def reasons_method(protocol: bool):
@@ -414,6 +425,7 @@ def reasons_method(protocol: bool):
                 ledger.require("reason", isinstance(reason, str), f"{label}: reason {reason!r}")
                 if isinstance(reason, str):
                     case.check(ledger, reason, rho, label)
+                    _six_digits(ledger, r"contraction rate rho = ([0-9.e+-]+) ", reason, label)
         if not protocol:
             _big_dimension(ledger)
         else:
