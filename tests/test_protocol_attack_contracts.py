@@ -1,0 +1,81 @@
+"""Input contracts of ``attack`` under a protocol (numerics.interventions.protocol_attack): the refusals
+(exit 2, one line) when no attack of the kind exists there, with the numbers they name, and the victim
+a pair accepts. Each refusal's sentence is read back: the attacked protocol's rate at exactly 1, a
+victim that never hears the attacker (G = 0), a G of rank 1 in d = 3 (its smallest singular value 0 and
+the count of directions it moves), rank-one under a protocol that is not two agents speaking in turn."""
+import json
+
+import pytest
+
+from proofs_check.cli import main as cli_main
+
+cli = cli_main.main
+
+EYE = {1: [[1.0]], 2: [[1.0, 0.0], [0.0, 1.0]], 3: [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]}
+
+
+def _config(tmp_path, rounds, d=2, names="ABC", geometry=None, gamma=0.5):
+    agents = [{"name": n, "geometry": (geometry or {}).get(n, EYE[d]), "target": [0.5 * (k + 1)] * d,
+               "preconditioner": gamma} for k, n in enumerate(names)]
+    raw = {"schema_version": 1, "agents": agents, "initial_message": [0.0] * d}
+    if rounds is not None:
+        raw["protocol"] = {"rounds": rounds}
+    path = tmp_path / "cfg.json"
+    path.write_text(json.dumps(raw))
+    return str(path)
+
+
+def _error(capsys, argv) -> str:
+    assert cli(["attack", *argv]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    return err
+
+
+def _doc(capsys, argv) -> dict:
+    assert cli(["attack", *argv]) == 0, capsys.readouterr().err
+    return json.loads(capsys.readouterr().out)
+
+
+def test_an_attacked_protocol_of_rate_exactly_one_is_refused(tmp_path, capsys):
+    # C hears itself with weight 2 and M_C = 1 - 0.5 * 1 = 0.5 (d = 1): its block of the round map is 1.0
+    # exactly, whatever the attacker does; the band of CONVERGENCE_MARGIN below 1 is closed at 1 too
+    cfg = _config(tmp_path, [{"A": {"B": 1.0}}, {"B": {"A": 1.0}, "C": {"C": 2.0}}], d=1)
+    err = _error(capsys, [cfg, "--kind", "steer", "--victim", "B", "--point", "[0.3]"])
+    assert "rho of the attacked protocol's round map = 1.0" in err and "diverge" in err
+
+
+def test_a_victim_that_never_hears_the_attacker_is_named(tmp_path, capsys):
+    cfg = _config(tmp_path, [{"A": {"B": 1.0}}, {"B": {"C": 0.5}, "C": {"B": 0.5}}])
+    err = _error(capsys, [cfg, "--kind", "steer", "--victim", "C", "--point", "[1, 1]"])
+    assert "(smallest singular value) = 0.0: is singular (condition inf > 1e+10): C never hears A" in err
+
+
+def test_a_target_that_moves_the_victim_in_one_direction_is_refused(tmp_path, capsys):
+    # B hears A alone (weight 1), so G = M_B (I - M_A) = M_B (the attacker's M_A = 0); with H_B = diag(1e-9, 2, 2)
+    # and preconditioner 0.5, M_B = diag(1 - 5e-10, 0, 0): rank 1, its two smallest singular values exactly 0
+    geometry = {"B": [[1e-9, 0.0, 0.0], [0.0, 2.0, 0.0], [0.0, 0.0, 2.0]]}
+    cfg = _config(tmp_path, [{"A": {"B": 1.0}}, {"B": {"A": 1.0}}, {"C": {"B": 1.0}}], d=3, geometry=geometry)
+    err = _error(capsys, [cfg, "--kind", "steer", "--victim", "B", "--point", "[1, 1, 1]"])
+    assert "(smallest singular value) = 0.0: is singular" in err
+    assert "moves B's fixed point in only 1 of 3 directions" in err
+
+
+def test_rank_one_is_refused_unless_two_agents_speak_in_turn(tmp_path, capsys):
+    for rounds, names in (([{"A": {"A": 0.3, "B": 0.7}}, {"B": {"A": 1.0}}], "AB"),  # two agents, anchored
+                          ([{"A": {"B": 1.0}}, {"B": {"C": 1.0}}, {"C": {"A": 1.0}}], "ABC")):  # a cycle of 3
+        err = _error(capsys, [_config(tmp_path, rounds, names=names), "--kind", "rank-one"])
+        assert "C10 does not apply" in err
+
+
+def test_a_cycle_of_three_agents_is_attacked_under_its_protocol(tmp_path, capsys):
+    doc = _doc(capsys, [_config(tmp_path, [{"A": {"B": 1.0}}, {"B": {"C": 1.0}}, {"C": {"A": 1.0}}]), "--kind", "full"])
+    assert doc["claim"] == "C9 (any protocol)" and doc["victim"] is None
+
+
+@pytest.mark.parametrize("victim, match", [("A", "the attacker"), ("Z", "must be the other agent")])
+def test_the_victim_of_a_pair(tmp_path, capsys, victim, match):
+    cfg = _config(tmp_path, None, names="AB")
+    doc = _doc(capsys, [cfg, "--kind", "steer", "--point", "[0.2, 0.1]", "--victim", "B"])
+    assert doc["victim"] == "B" and doc["attacker"] == "A"
+    assert match in _error(capsys, [cfg, "--kind", "steer", "--point", "[0.2, 0.1]", "--victim", victim])
