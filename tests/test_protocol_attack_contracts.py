@@ -4,6 +4,7 @@ a pair accepts. Each refusal's sentence is read back: the attacked protocol's ra
 victim that never hears the attacker (G = 0), a G of rank 1 in d = 3 (its smallest singular value 0 and
 the count of directions it moves), rank-one under a protocol that is not two agents speaking in turn."""
 import json
+import re
 
 import pytest
 
@@ -11,6 +12,10 @@ from proofs_check.cli import main as cli_main
 
 cli = cli_main.main
 
+MARGIN = 1e-12  # numerics.protocol.evaluate.CONVERGENCE_MARGIN, restated: the band below 1 refused as diverging
+# The smallest singular value of G = M_B (here diagonal) as the package computes it: its fixed points are solves
+# (rounding ~1e-16 of G's largest entry 0.5) and 1 - (1 - 1e-12) carries the rounding of 1 - 1e-12 (~1e-16).
+SINGULAR_TOL = 1e-15
 EYE = {1: [[1.0]], 2: [[1.0, 0.0], [0.0, 1.0]], 3: [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]}
 
 
@@ -25,15 +30,20 @@ def _config(tmp_path, rounds, d=2, names="ABC", geometry=None, gamma=0.5):
     return str(path)
 
 
+def _fresh(argv) -> list[str]:
+    """New string objects, as a real command line gives (this module's literals are interned)."""
+    return [a.encode().decode() for a in argv]
+
+
 def _error(capsys, argv) -> str:
-    assert cli(["attack", *argv]) == 2
+    assert cli(["attack", *_fresh(argv)]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
     return err
 
 
 def _doc(capsys, argv) -> dict:
-    assert cli(["attack", *argv]) == 0, capsys.readouterr().err
+    assert cli(["attack", *_fresh(argv)]) == 0, capsys.readouterr().err
     return json.loads(capsys.readouterr().out)
 
 
@@ -43,6 +53,14 @@ def test_an_attacked_protocol_of_rate_exactly_one_is_refused(tmp_path, capsys):
     cfg = _config(tmp_path, [{"A": {"B": 1.0}}, {"B": {"A": 1.0}, "C": {"C": 2.0}}], d=1)
     err = _error(capsys, [cfg, "--kind", "steer", "--victim", "B", "--point", "[0.3]"])
     assert "rho of the attacked protocol's round map = 1.0" in err and "diverge" in err
+
+
+def test_an_attacked_protocol_of_rate_exactly_one_minus_the_margin_is_refused(tmp_path, capsys):
+    # as above with C's weight 2 (1 - 1e-12): C's block is exactly 1 - CONVERGENCE_MARGIN, inside the band
+    weight = 2 * (1 - MARGIN)
+    cfg = _config(tmp_path, [{"A": {"B": 1.0}}, {"B": {"A": 1.0}, "C": {"C": weight}}], d=1)
+    err = _error(capsys, [cfg, "--kind", "steer", "--victim", "B", "--point", "[0.3]"])
+    assert f"rho of the attacked protocol's round map = {1 - MARGIN!r}" in err and "diverge" in err
 
 
 def test_a_victim_that_never_hears_the_attacker_is_named(tmp_path, capsys):
@@ -61,6 +79,23 @@ def test_a_target_that_moves_the_victim_in_one_direction_is_refused(tmp_path, ca
     assert "moves B's fixed point in only 1 of 3 directions" in err
 
 
+def test_directions_below_the_condition_bar_are_not_counted(tmp_path, capsys):
+    # M_B = diag(0.5, 1e-11, 1e-12) (H_B = I - M_B, preconditioner 1): G = M_B, cond 5e11; only the first
+    # singular value exceeds s_max / MAX_SENSITIVITY_COND = 5e-11, and the smallest printed is 1e-12
+    geometry = {"B": [[0.5, 0.0, 0.0], [0.0, 1 - 1e-11, 0.0], [0.0, 0.0, 1 - 1e-12]]}
+    cfg = _config(tmp_path, [{"A": {"B": 1.0}}, {"B": {"A": 1.0}}, {"C": {"B": 1.0}}], d=3, geometry=geometry,
+                  gamma=1.0)
+    err = _error(capsys, [cfg, "--kind", "steer", "--victim", "B", "--point", "[1, 1, 1]"])
+    assert "moves B's fixed point in only 1 of 3 directions" in err
+    smallest = float(re.search(r"\(smallest singular value\) = ([0-9.e+-]+):", err).group(1))
+    assert abs(smallest - (1 - (1 - 1e-12))) <= SINGULAR_TOL
+
+
+def test_steer_among_three_agents_needs_a_victim(tmp_path, capsys):
+    cfg = _config(tmp_path, [{"A": {"B": 1.0}}, {"B": {"C": 1.0}}, {"C": {"A": 1.0}}])
+    assert "--victim = None: is required" in _error(capsys, [cfg, "--kind", "steer", "--point", "[1, 1]"])
+
+
 def test_rank_one_is_refused_unless_two_agents_speak_in_turn(tmp_path, capsys):
     for rounds, names in (([{"A": {"A": 0.3, "B": 0.7}}, {"B": {"A": 1.0}}], "AB"),  # two agents, anchored
                           ([{"A": {"B": 1.0}}, {"B": {"C": 1.0}}, {"C": {"A": 1.0}}], "ABC")):  # a cycle of 3
@@ -73,9 +108,12 @@ def test_a_cycle_of_three_agents_is_attacked_under_its_protocol(tmp_path, capsys
     assert doc["claim"] == "C9 (any protocol)" and doc["victim"] is None
 
 
-@pytest.mark.parametrize("victim, match", [("A", "the attacker"), ("Z", "must be the other agent")])
-def test_the_victim_of_a_pair(tmp_path, capsys, victim, match):
+@pytest.mark.parametrize("attacker, victim, match", [("A", "A", "the attacker"), ("A", "Z", "must be the other agent"),
+                                                     ("B", "B", "the attacker")])
+def test_the_victim_of_a_pair(tmp_path, capsys, attacker, victim, match):
     cfg = _config(tmp_path, None, names="AB")
-    doc = _doc(capsys, [cfg, "--kind", "steer", "--point", "[0.2, 0.1]", "--victim", "B"])
-    assert doc["victim"] == "B" and doc["attacker"] == "A"
-    assert match in _error(capsys, [cfg, "--kind", "steer", "--point", "[0.2, 0.1]", "--victim", victim])
+    other = "B" if attacker == "A" else "A"
+    argv = [cfg, "--kind", "steer", "--point", "[0.2, 0.1]", "--attacker", attacker, "--victim"]
+    doc = _doc(capsys, argv + [other])
+    assert doc["victim"] == other and doc["attacker"] == attacker
+    assert match in _error(capsys, argv + [victim])

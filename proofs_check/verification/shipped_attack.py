@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -19,13 +20,16 @@ from proofs_check.verification.registry import Outcome, Profile
 from proofs_check.verification.shipped import FLOAT_BAR, Ledger, rel
 from proofs_check.verification.shipped_derive import GALLERY, _transfers
 
-__all__ = ["attacked", "attack_method", "RR_B_FIRST"]
+__all__ = ["attacked", "attack_method", "RR_B_FIRST", "fresh"]
 
 # The attacked rate may be ~0 (an exact attacker): compared in absolute terms, at the float bar.
 RATE_BAR = FLOAT_BAR
 # A point is reachable when the printed unreachable residual is below this (else only the printed
 # fixed point is checked against the simulation; the cases below are all reachable).
 REACHABLE = 1e-9
+# The printed cond(G) against G probed by simulation: each column a difference of settled messages (~1e-15
+# absolute), amplified by cond(G) (below ~1e3 on these cases) into cond's relative error; 1e-6 leaves room.
+COND_BAR = 1e-6
 
 
 def attacked(inst: ref.Instance, entry: dict, k: int) -> ref.Instance:
@@ -41,6 +45,25 @@ def attacked(inst: ref.Instance, entry: dict, k: int) -> ref.Instance:
     steps = list(inst.steps)
     steps[k] = int(entry.get("steps_per_turn", 1))
     return ref.Instance(inst.names, Hs, Ts, Gs, inst.scalar_gamma, tuple(steps), inst.initial, inst.rounds)
+
+
+def fresh(text: str) -> str:
+    """A copy of ``text`` that is a new object, as every argument of a real command line is: the literals
+    of this module are interned strings, and code comparing ``kind is "steer"`` would pass on them."""
+    return text.encode().decode()
+
+
+def _sensitivity_condition(new: ref.Instance, rho: float) -> float:
+    """cond(G), ``G = d m_V* / d w_A*``: the victim's (agent 1) settled message probed with the attacker's
+    (agent 0) target moved by each unit vector (exact by linearity), singular values by LAPACK."""
+    base = ref.settled(new, rho)[1]
+    cols = []
+    for k in range(new.d):
+        T = new.target.copy()
+        T[0] = T[0] + np.eye(new.d)[k]
+        cols.append(ref.settled(replace(new, target=T), rho)[1] - base)
+    s = np.linalg.svd(np.stack(cols, axis=1), compute_uv=False)
+    return float(s[0] / s[-1])
 
 
 def _case(rng: np.random.Generator, rounds: list[dict] | None, K: int) -> ref.Instance:
@@ -90,7 +113,7 @@ def _other_kinds(rng: np.random.Generator, ledger: Ledger, reps: int) -> None:
             cases.append(("rank-one", inst))
     with cli.scratch() as tmp:
         paths = cli.write_configs(tmp, [inst.config() for _, inst in cases])
-        printed = cli.run_commands([["attack", p, "--kind", kind] for p, (kind, _) in zip(paths, cases)])
+        printed = cli.run_commands([["attack", p, "--kind", fresh(kind)] for p, (kind, _) in zip(paths, cases)])
     for (kind, inst), pr in zip(cases, printed):
         label = f"{kind} ({inst.K} agents, {'pair' if inst.rounds is None else 'protocol'})"
         ledger.require("exit status", pr.status == 0, f"attack {label} exit {pr.status}: {pr.stderr.strip()[:120]}")
@@ -128,7 +151,7 @@ def attack_method(profile: Profile) -> Outcome:
         paths = cli.write_configs(tmp, [inst.config() for inst, _ in cases])
         argvs = [["attack", p, "--kind", "steer", "--point", json.dumps(pt.tolist())] + (["--victim", v] if v else [])
                  for p, pt, (_, v) in zip(paths, points, cases)]
-        printed = cli.run_commands(argvs)
+        printed = cli.run_commands([[fresh(a) for a in argv] for argv in argvs])
     for (inst, _), point, pr in zip(cases, points, printed):
         ledger.require("exit status", pr.status == 0, f"attack exit {pr.status}: {pr.stderr.strip()[:120]}")
         try:
@@ -154,6 +177,11 @@ def attack_method(profile: Profile) -> Outcome:
         ledger.add("victim_fixed_point", rel(printed_fp, victim), FLOAT_BAR)
         ledger.add("predicted victim fixed_point", rel(doc["predicted"]["agents"][inst.names[1]]["fixed_point"],
                                                        victim), FLOAT_BAR)
+        if inst.rounds is not None:  # under a protocol the document prints cond(G) too
+            got = doc.get("sensitivity_condition")
+            want = _sensitivity_condition(new, rho)
+            ledger.add("sensitivity_condition (vs probed G)",
+                       abs(float(got) - want) / want if isinstance(got, (int, float)) else math.inf, COND_BAR)
     _other_kinds(rng, ledger, reps)
     return ledger.outcome("a2ad attack --kind steer (pair; debate and anchored protocols), --kind full (debate, "
                           "anchored) and --kind rank-one (pair, round robin written out B first): the printed "
