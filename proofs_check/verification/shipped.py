@@ -351,6 +351,25 @@ def _refused(evaluate, M, c, W, mask) -> str | None:
     return None
 
 
+def _unchecked_refusal_names_the_system(evaluate, rng: np.random.Generator, ledger: Ledger) -> None:
+    """``fixed_points(..., check=False)`` (what the engine and the protocol attack call) on a kernel batch whose
+    FIRST system has ``I - Phi`` singular (every agent hears itself through ``M = I``): refused as that system's
+    singular ``I - Phi``, naming system 0, not as a contraction rate (the check was not asked for)."""
+    from numerics.io.errors import InputError
+
+    M, c, W, mask = _random_batch(rng, evaluate.KERNEL_MIN_BATCH, 3, 2, 2)
+    W[0], mask[0] = 0.0, False
+    mask[0, 0] = True
+    M[0], W[0, 0] = np.eye(2), np.eye(3)
+    try:
+        evaluate.fixed_points(M, c, W, mask, check=False)
+        refusal = None
+    except InputError as exc:
+        refusal = str(exc)
+    ok = refusal is not None and "I - Phi (round map of system 0)" in refusal and "singular" in refusal
+    ledger.require("unchecked refusal names system 0", ok, f"check=False, system 0 singular: {refusal or 'accepted'}")
+
+
 def kernel_method(profile: Profile) -> Outcome:
     """VS: batched ``evaluate.fixed_points`` (and the compiled kernel it uses from KERNEL_MIN_BATCH systems on)
     just below, at and above its size threshold (a partial lane group), with non-normal systems the
@@ -392,6 +411,7 @@ def kernel_method(profile: Profile) -> Outcome:
             ok = refusal is not None and (label != "I - Phi singular" or f"system {k})" in refusal
                                           or "contraction rate rho = 1.0:" in refusal)
             ledger.require(f"refuses {label}", ok, f"batch of {B}: a system of {label}: {refusal or 'accepted'}")
+    _unchecked_refusal_names_the_system(evaluate, rng, ledger)
     return ledger.outcome(f"batched protocol fixed points at batch sizes {n0 - 1}, {n0} and {n0 + KERNEL_REMAINDER} "
                           f"(K 3, phases 3, weights of any sign, every {KERNEL_NON_NORMAL}th system non-normal) vs "
                           f"{KERNEL_ROUNDS} simulated rounds; a system with rho 1.5, rho 1 (||Phi||_F = 1) or "
