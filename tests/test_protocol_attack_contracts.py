@@ -16,6 +16,8 @@ MARGIN = 1e-12  # numerics.protocol.evaluate.CONVERGENCE_MARGIN, restated: the b
 # The smallest singular value of G = M_B (here diagonal) as the package computes it: its fixed points are solves
 # (rounding ~1e-16 of G's largest entry 0.5) and 1 - (1 - 1e-12) carries the rounding of 1 - 1e-12 (~1e-16).
 SINGULAR_TOL = 1e-15
+# The round robin of three agents written out: each hears the one who spoke before it (C, then A, then B)
+CYCLE = [{"A": {"C": 1.0}}, {"B": {"A": 1.0}}, {"C": {"B": 1.0}}]
 EYE = {1: [[1.0]], 2: [[1.0, 0.0], [0.0, 1.0]], 3: [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]}
 
 
@@ -35,15 +37,19 @@ def _fresh(argv) -> list[str]:
     return [a.encode().decode() for a in argv]
 
 
+def _run(argv) -> int:
+    return cli(["attack", *_fresh(argv)])
+
+
 def _error(capsys, argv) -> str:
-    assert cli(["attack", *_fresh(argv)]) == 2
+    assert _run(argv) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
     return err
 
 
 def _doc(capsys, argv) -> dict:
-    assert cli(["attack", *_fresh(argv)]) == 0, capsys.readouterr().err
+    assert _run(argv) == 0, capsys.readouterr().err
     return json.loads(capsys.readouterr().out)
 
 
@@ -91,20 +97,31 @@ def test_directions_below_the_condition_bar_are_not_counted(tmp_path, capsys):
     assert abs(smallest - (1 - (1 - 1e-12))) <= SINGULAR_TOL
 
 
+def test_a_victim_moved_in_two_of_three_directions(tmp_path, capsys):
+    # M_B = diag(0.5, 0.3, 0) (H_B = diag(0.5, 0.7, 1), preconditioner 1): G = M_B has rank 2, its smallest
+    # singular value exactly 0 (cond infinite)
+    geometry = {"B": [[0.5, 0.0, 0.0], [0.0, 0.7, 0.0], [0.0, 0.0, 1.0]]}
+    cfg = _config(tmp_path, [{"A": {"B": 1.0}}, {"B": {"A": 1.0}}, {"C": {"B": 1.0}}], d=3, geometry=geometry,
+                  gamma=1.0)
+    err = _error(capsys, [cfg, "--kind", "steer", "--victim", "B", "--point", "[1, 1, 1]"])
+    assert "(smallest singular value) = 0.0: is singular (condition inf > 1e+10)" in err
+    assert "moves B's fixed point in only 2 of 3 directions" in err
+
+
 def test_steer_among_three_agents_needs_a_victim(tmp_path, capsys):
-    cfg = _config(tmp_path, [{"A": {"B": 1.0}}, {"B": {"C": 1.0}}, {"C": {"A": 1.0}}])
+    cfg = _config(tmp_path, CYCLE)
     assert "--victim = None: is required" in _error(capsys, [cfg, "--kind", "steer", "--point", "[1, 1]"])
 
 
 def test_rank_one_is_refused_unless_two_agents_speak_in_turn(tmp_path, capsys):
     for rounds, names in (([{"A": {"A": 0.3, "B": 0.7}}, {"B": {"A": 1.0}}], "AB"),  # two agents, anchored
-                          ([{"A": {"B": 1.0}}, {"B": {"C": 1.0}}, {"C": {"A": 1.0}}], "ABC")):  # a cycle of 3
+                          (CYCLE, "ABC")):  # a cycle of 3
         err = _error(capsys, [_config(tmp_path, rounds, names=names), "--kind", "rank-one"])
         assert "C10 does not apply" in err
 
 
 def test_a_cycle_of_three_agents_is_attacked_under_its_protocol(tmp_path, capsys):
-    doc = _doc(capsys, [_config(tmp_path, [{"A": {"B": 1.0}}, {"B": {"C": 1.0}}, {"C": {"A": 1.0}}]), "--kind", "full"])
+    doc = _doc(capsys, [_config(tmp_path, CYCLE), "--kind", "full"])
     assert doc["claim"] == "C9 (any protocol)" and doc["victim"] is None
 
 
