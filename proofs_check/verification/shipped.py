@@ -370,6 +370,25 @@ def _unchecked_refusal_names_the_system(evaluate, rng: np.random.Generator, ledg
     ledger.require("unchecked refusal names system 0", ok, f"check=False, system 0 singular: {refusal or 'accepted'}")
 
 
+def _reduced_refusal(evaluate, ledger: Ledger) -> None:
+    """``fixed_points`` (with its check) on one system below the kernel's batch size whose only live agent, A,
+    hears itself through ``M_A = 1.5 I`` (B and C hear A, nobody hears them): the reduced solve on the live
+    agents must be refused for its rate 1.5, not solved (``I - Phi_RR = -0.5 I`` is invertible)."""
+    from numerics.io.errors import InputError
+
+    K, d = 3, 2
+    M, c = np.stack([1.5 * np.eye(d), 0.5 * np.eye(d), 0.5 * np.eye(d)]), np.ones((K, d))
+    W, mask = np.zeros((1, K, K)), np.ones((1, K), dtype=bool)
+    W[0, :, 0] = 1.0  # every agent hears A
+    try:
+        evaluate.fixed_points(M, c, W, mask)
+        refusal = None
+    except InputError as exc:
+        refusal = str(exc)
+    ok = refusal is not None and "contraction rate rho = 1.5" in refusal
+    ledger.require("reduced solve refuses rho 1.5", ok, f"one live agent of rate 1.5: {refusal or 'accepted'}")
+
+
 def kernel_method(profile: Profile) -> Outcome:
     """VS: batched ``evaluate.fixed_points`` (and the compiled kernel it uses from KERNEL_MIN_BATCH systems on)
     just below, at and above its size threshold (a partial lane group), with non-normal systems the
@@ -412,6 +431,7 @@ def kernel_method(profile: Profile) -> Outcome:
                                           or "contraction rate rho = 1.0:" in refusal)
             ledger.require(f"refuses {label}", ok, f"batch of {B}: a system of {label}: {refusal or 'accepted'}")
     _unchecked_refusal_names_the_system(evaluate, rng, ledger)
+    _reduced_refusal(evaluate, ledger)
     return ledger.outcome(f"batched protocol fixed points at batch sizes {n0 - 1}, {n0} and {n0 + KERNEL_REMAINDER} "
                           f"(K 3, phases 3, weights of any sign, every {KERNEL_NON_NORMAL}th system non-normal) vs "
                           f"{KERNEL_ROUNDS} simulated rounds; a system with rho 1.5, rho 1 (||Phi||_F = 1) or "
