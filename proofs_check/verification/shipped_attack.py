@@ -47,6 +47,13 @@ def attacked(inst: ref.Instance, entry: dict, k: int) -> ref.Instance:
     return ref.Instance(inst.names, Hs, Ts, Gs, inst.scalar_gamma, tuple(steps), inst.initial, inst.rounds)
 
 
+# d = 1 under the debate protocol, the attacker's preconditioner 1/4: its steering prompt X = sqrt(N) * 2 makes
+# M_A = 1 - X^T X / (4 N) exactly 0 (no rounding left), an attacked map with exact zeros
+EXACT_ATTACKER = ref.Instance(("A", "B", "C"), np.array([[[1.0]], [[0.8]], [[1.2]]]), np.array([[0.5], [-0.3], [0.2]]),
+                              np.array([[[0.25]], [[0.5]], [[0.4]]]), (True, True, True), (1, 1, 1), np.array([0.0]),
+                              tuple(tuple((lst, tuple(row.items())) for lst, row in ph.items()) for ph in GALLERY["P5"]))
+
+
 def fresh(text: str) -> str:
     """A copy of ``text`` that is a new object, as every argument of a real command line is: the literals
     of this module are interned strings, and code comparing ``kind is "steer"`` would pass on them."""
@@ -144,7 +151,7 @@ def attack_method(profile: Profile) -> Outcome:
     rng = np.random.default_rng(profile.seed + 1111)
     cases = [(_case(rng, None, 2), None), (_case(rng, GALLERY["P5"], 3), "B"), (_case(rng, GALLERY["P4"], 2), "B")]
     reps = max(1, min(profile.instances // 64, 4))
-    cases = cases * reps
+    cases = cases * reps + [(EXACT_ATTACKER, "B")]
     points = [np.round(rng.standard_normal(inst.d), 3) for inst, _ in cases]
     ledger = Ledger(instances=len(cases) + 4 * reps)
     with cli.scratch() as tmp:
