@@ -51,7 +51,8 @@ def attacked(inst: ref.Instance, entry: dict, k: int) -> ref.Instance:
 # M_A = 1 - X^T X / (4 N) exactly 0 (no rounding left), an attacked map with exact zeros
 EXACT_ATTACKER = ref.Instance(("A", "B", "C"), np.array([[[1.0]], [[0.8]], [[1.2]]]), np.array([[0.5], [-0.3], [0.2]]),
                               np.array([[[0.25]], [[0.5]], [[0.4]]]), (True, True, True), (1, 1, 1), np.array([0.0]),
-                              tuple(tuple((lst, tuple(row.items())) for lst, row in ph.items()) for ph in GALLERY["P5"]))
+                              tuple(tuple((lst, tuple(row.items())) for lst, row in ph.items())
+                                    for ph in GALLERY["P5"]))
 
 
 def fresh(text: str) -> str:
