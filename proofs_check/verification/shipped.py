@@ -370,6 +370,26 @@ def _unchecked_refusal_names_the_system(evaluate, rng: np.random.Generator, ledg
     ledger.require("unchecked refusal names system 0", ok, f"check=False, system 0 singular: {refusal or 'accepted'}")
 
 
+def _overflow_names_the_system(evaluate, rng: np.random.Generator, ledger: Ledger) -> None:
+    """A kernel batch whose system 5 has every agent hearing itself through ``M = 0.9 I`` with offsets 1e308:
+    its fixed point ``c / 0.1`` overflows float64 (no pivot is singular); ``fixed_points`` must refuse it
+    naming system 5, the first whose fixed point is not finite."""
+    from numerics.io.errors import InputError
+
+    k = 5
+    M, c, W, mask = _random_batch(rng, evaluate.KERNEL_MIN_BATCH, 3, 2, 2)
+    W[k], mask[k] = 0.0, False
+    mask[k, 0] = True
+    M[k], W[k, 0], c[k] = 0.9 * np.eye(2), np.eye(3), 1e308
+    try:
+        evaluate.fixed_points(M, c, W, mask)
+        refusal = None
+    except InputError as exc:
+        refusal = str(exc)
+    ok = refusal is not None and f"I - Phi (round map of system {k})" in refusal
+    ledger.require("overflow names its system", ok, f"system {k}'s fixed point overflows: {refusal or 'accepted'}")
+
+
 def _reduced_refusal(evaluate, ledger: Ledger) -> None:
     """``fixed_points`` (with its check) on one system below the kernel's batch size whose only live agent, A,
     hears itself through ``M_A = 1.5 I`` (B and C hear A, nobody hears them): the reduced solve on the live
@@ -432,6 +452,7 @@ def kernel_method(profile: Profile) -> Outcome:
             ledger.require(f"refuses {label}", ok, f"batch of {B}: a system of {label}: {refusal or 'accepted'}")
     _unchecked_refusal_names_the_system(evaluate, rng, ledger)
     _reduced_refusal(evaluate, ledger)
+    _overflow_names_the_system(evaluate, rng, ledger)
     return ledger.outcome(f"batched protocol fixed points at batch sizes {n0 - 1}, {n0} and {n0 + KERNEL_REMAINDER} "
                           f"(K 3, phases 3, weights of any sign, every {KERNEL_NON_NORMAL}th system non-normal) vs "
                           f"{KERNEL_ROUNDS} simulated rounds; a system with rho 1.5, rho 1 (||Phi||_F = 1) or "
