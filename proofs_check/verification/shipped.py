@@ -22,7 +22,7 @@ import numpy as np
 from proofs_check.verification import shipped_cli as cli, shipped_reference as ref
 from proofs_check.verification.registry import Outcome, Profile
 
-__all__ = ["Ledger", "documents_method", "precise_method", "kernel_method", "joint", "MISMATCH"]
+__all__ = ["Ledger", "documents_method", "precise_method", "kernel_method", "live_cost_method", "joint", "MISMATCH"]
 
 # Bars (reason each):
 # fixed points, residuals and rates of instances with rho <= RHO_MAX, against rounds simulated until
@@ -407,6 +407,33 @@ def _reduced_refusal(evaluate, ledger: Ledger) -> None:
         refusal = str(exc)
     ok = refusal is not None and "contraction rate rho = 1.5" in refusal
     ledger.require("reduced solve refuses rho 1.5", ok, f"one live agent of rate 1.5: {refusal or 'accepted'}")
+
+
+LIVE_COST_D = 20  # the largest d --precision takes
+LIVE_COST_DIGITS = 1000  # the most digits --precision takes
+
+
+def live_cost_method(profile: Profile) -> Outcome:
+    """VS: ``predict --precision 1000`` refused as too long names the live agents of the round map: three
+    agents (d = 20, 10^12 GD steps per turn each, so the a-priori cost is far above the limit whatever the
+    count) under one phase where A hears itself and B and C hear A. Nobody hears B or C, so A alone is
+    live: the sentence must say 1 live agent and a 20 x 20 round map (3 and 60 x 60 if every agent were)."""
+    d = LIVE_COST_D
+    eye = np.eye(d).tolist()
+    config = {"schema_version": 1, "initial_message": [0.0] * d,
+              "agents": [{"name": n, "geometry": eye, "target": [0.5] * d, "preconditioner": 0.5,
+                          "steps_per_turn": 10 ** 12} for n in "ABC"],
+              "protocol": {"rounds": [{"A": {"A": 0.5}, "B": {"A": 1.0}, "C": {"A": 1.0}}]}}
+    ledger = Ledger(instances=1)
+    with cli.scratch() as tmp:
+        path = cli.write_configs(tmp, [config])[0]
+        pr = cli.run_commands([["predict", path, "--precision", str(LIVE_COST_DIGITS)]])[0]
+    want = f"(1 live agents x d = {d}: a {d} x {d} round map"
+    ledger.require("refused as too long", pr.status == 2 and "would take an estimated" in pr.stderr,
+                   f"exit {pr.status}: {pr.stderr.strip()[:160]}")
+    ledger.require("live agents named", want in pr.stderr, f"want {want!r} in: {pr.stderr.strip()[:200]}")
+    return ledger.outcome(f"predict --precision {LIVE_COST_DIGITS} refused as too long on three agents of which "
+                          "one is live (the others never heard): the sentence names 1 live agent")
 
 
 def kernel_method(profile: Profile) -> Outcome:
