@@ -371,16 +371,17 @@ def _unchecked_refusal_names_the_system(evaluate, rng: np.random.Generator, ledg
 
 
 def _overflow_names_the_system(evaluate, rng: np.random.Generator, ledger: Ledger) -> None:
-    """A kernel batch whose system 5 has every agent hearing itself through ``M = 0.9 I`` with offsets 1e308:
-    its fixed point ``c / 0.1`` overflows float64 (no pivot is singular); ``fixed_points`` must refuse it
-    naming system 5, the first whose fixed point is not finite."""
+    """A kernel batch whose systems 5 and 9 have every agent hearing itself through ``M = 0.9 I`` with offsets
+    1e308: their fixed points ``c / 0.1`` overflow float64 (no pivot is singular); ``fixed_points`` must refuse
+    the batch naming system 5, the first whose fixed point is not finite."""
     from numerics.io.errors import InputError
 
     k = 5
     M, c, W, mask = _random_batch(rng, evaluate.KERNEL_MIN_BATCH, 3, 2, 2)
-    W[k], mask[k] = 0.0, False
-    mask[k, 0] = True
-    M[k], W[k, 0], c[k] = 0.9 * np.eye(2), np.eye(3), 1e308
+    for j in (k, 9):
+        W[j], mask[j] = 0.0, False
+        mask[j, 0] = True
+        M[j], W[j, 0], c[j] = 0.9 * np.eye(2), np.eye(3), 1e308
     try:
         evaluate.fixed_points(M, c, W, mask)
         refusal = None
@@ -407,6 +408,14 @@ def _reduced_refusal(evaluate, ledger: Ledger) -> None:
         refusal = str(exc)
     ok = refusal is not None and "contraction rate rho = 1.5" in refusal
     ledger.require("reduced solve refuses rho 1.5", ok, f"one live agent of rate 1.5: {refusal or 'accepted'}")
+    W[0] = np.eye(K)  # every agent hears itself: all live, the joint solve; A's block still has rate 1.5
+    try:
+        evaluate.fixed_points(M, c, W, mask)
+        refusal = None
+    except InputError as exc:
+        refusal = str(exc)
+    ok = refusal is not None and "contraction rate rho = 1.5" in refusal
+    ledger.require("joint solve refuses rho 1.5", ok, f"every agent live, A of rate 1.5: {refusal or 'accepted'}")
 
 
 LIVE_COST_D = 20  # the largest d --precision takes
