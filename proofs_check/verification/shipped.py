@@ -358,6 +358,9 @@ def _unchecked_refusal_names_the_system(evaluate, rng: np.random.Generator, ledg
     from numerics.io.errors import InputError
 
     M, c, W, mask = _random_batch(rng, evaluate.KERNEL_MIN_BATCH, 3, 2, 2)
+    z = evaluate.fixed_points(M, c, W, mask, check=False)  # every system contracts: solved, unchecked
+    want = simulate_batch(M, c, W, mask, KERNEL_ROUNDS)
+    ledger.add("fixed_points unchecked (kernel)", rel(z, want), FLOAT_BAR)
     W[0], mask[0] = 0.0, False
     mask[0, 0] = True
     M[0], W[0, 0] = np.eye(2), np.eye(3)
