@@ -204,7 +204,7 @@ def test_fit_of_the_written_out_round_robin_is_identical(seed):
     b = pt.run(_noisy(plain, seed), rr, turns)
     assert b.header is not None and a.header is None
     doc_a = fit_output.report_doc(fitting.fit_transcript(a, bootstrap=20, seed=seed))
-    doc_b = fit_output.report_doc(protocol_fit.fit(b, pt.from_header(b.header, d), bootstrap=20, seed=seed))
+    doc_b = fit_output.report_doc(protocol_fit.fit(b, pt.from_header(b.header, d), 0.5, bootstrap=20, seed=seed))
     assert json.dumps(doc_a) == json.dumps(doc_b)
 
 

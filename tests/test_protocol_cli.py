@@ -62,7 +62,7 @@ def _recovery_error(s, tr) -> float:
     """Largest error of the fitted maps and plateau against the agents' true per-turn maps and a
     long simulation of the protocol (inf when the fit refuses the transcript)."""
     try:
-        report = protocol_fit.fit(tr, s.protocol, bootstrap=0, seed=0)
+        report = protocol_fit.fit(tr, s.protocol, 0.5, bootstrap=0, seed=0)
     except InputError:
         return float("inf")
     err = 0.0
@@ -107,7 +107,7 @@ def test_planted_fit_that_ignores_weights_fails(monkeypatch):
 
     monkeypatch.setattr(pt.Schedule, "heard", unweighted)
     with pytest.raises(InputError, match="not recorded under this protocol"):
-        protocol_fit.fit(tr, s.protocol, bootstrap=0, seed=0)  # caught by the recorded inputs
+        protocol_fit.fit(tr, s.protocol, 0.5, bootstrap=0, seed=0)  # caught by the recorded inputs
     monkeypatch.setattr(pt, "INCOMING_RTOL", np.inf)  # and by the fit itself when that check is off
     assert _recovery_error(s, tr) > 1e-3
 
@@ -127,7 +127,7 @@ def test_round_robin_through_the_protocol_path_is_todays_fit():
     tr = transcripts.read(golden / "text_agents.local.jsonl")
     old = fitting.fit_transcript(tr, bootstrap=30, seed=5)
     proto = protocol_fit.transcript_protocol(tr, Path(__file__).parent.parent / "examples" / "text_agents.json")
-    new = protocol_fit.fit(tr, proto, bootstrap=30, seed=5)
+    new = protocol_fit.fit(tr, proto, 0.5, bootstrap=30, seed=5)
     assert new.prediction.rate == pytest.approx(old.prediction.rate, rel=SAME_TOL)
     for a, b in [(new.prediction.plateau, old.prediction.plateau), (new.prediction.spread, old.prediction.spread),
                  (new.observed_mean, old.observed_mean), (new.observed_cov, old.observed_cov),
@@ -186,7 +186,7 @@ def test_noisy_fit_holds_the_true_maps_and_predicts_the_spread():
     S = 0.05 ** 2 * np.eye(2)
     agents = [noisy.NoisyAgent(a, S, 70 + k) for k, a in enumerate(s.agents)]
     tr = pt.run(agents, s.protocol, 1500)
-    report = protocol_fit.fit(tr, s.protocol, bootstrap=100, seed=1, level=0.99)
+    report = protocol_fit.fit(tr, s.protocol, 0.5, bootstrap=100, seed=1, level=0.99)
     for iv, a in zip(report.map_interval, s.agents):
         assert iv.contains(np.hstack([a.M, a.c[:, None]])).all()
     M, _, W, mask = protocol_eval.system_arrays(s)
@@ -465,7 +465,7 @@ def test_fit_agrees_with_simulation_on_unseen_random_protocols(seed):
         assert _recovery_error(s, tr) <= FIT_EXACT_TOL
     else:  # the protocol leaves an agent's inputs in a subspace: the fit must say so, not guess
         with pytest.raises(InputError, match="not identified"):
-            protocol_fit.fit(tr, s.protocol, bootstrap=0, seed=0)
+            protocol_fit.fit(tr, s.protocol, 0.5, bootstrap=0, seed=0)
 
 
 def _affine_rank(U) -> int:

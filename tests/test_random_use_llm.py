@@ -170,7 +170,7 @@ def _noisy_transcript(raw, turns=1500, sigma=0.05, seed=3):
 @pytest.mark.parametrize("raw", [MARKOV, INDEPENDENT], ids=["markov", "independent"])
 def test_fit_recovers_maps_mean_and_spread_of_a_simulated_transcript(raw):
     system, rp, S, tr = _noisy_transcript(raw)
-    report = protocol_fit.fit(tr, rp, bootstrap=0, seed=1, level=0.99)  # map intervals: t, no bootstrap
+    report = protocol_fit.fit(tr, rp, 0.5, bootstrap=0, seed=1, level=0.99)  # map intervals: t, no bootstrap
     for iv, a in zip(report.map_interval, system.agents):
         assert iv.contains(np.hstack([a.M, a.c[:, None]])).all()
     M, c = np.stack([a.M for a in system.agents]), np.stack([a.c for a in system.agents])

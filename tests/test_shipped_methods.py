@@ -402,6 +402,49 @@ def test_fit_spread_off_fails(monkeypatch, factor):
     assert not passes(out) and "predicted_covariance (fitted)" in out.detail
 
 
+def test_random_fit_without_the_fitted_noise_fails(monkeypatch):
+    """Planted: a random protocol's spread predicted without the residual covariances (the schedule's only)."""
+    from numerics.protocol import random_moments
+    from proofs_check.verification.shipped_fit import fit_method
+
+    orig = random_moments.moments  # protocol_fit.predict_random imports it when called
+    monkeypatch.setattr(random_moments, "moments", lambda M, c, rp, S=None: orig(M, c, rp))
+    out = fit_method(QUICK)
+    assert not passes(out) and "random predicted_covariance (fitted)" in out.detail
+
+
+def test_random_moments_reference_on_one_alternative():
+    """One alternative of probability 1 is a deterministic round: the reference's moments are the round's
+    rate, fixed point and covariance series (shipped_reference.stationary_covariance), no package code."""
+    from proofs_check.verification import shipped_fit
+    from proofs_check.verification.shipped_reference import stationary_covariance
+
+    rounds = shipped_fit.RANDOM_ALTERNATIVES[0][1]
+    Ms, cs = [np.array([[0.5, 0.1], [0.0, 0.4]]), np.array([[0.3, 0.0], [0.2, 0.6]])], [np.ones(2), -np.ones(2)]
+    Ss = [0.01 * np.eye(2), 0.02 * np.eye(2)]
+    orig = shipped_fit.RANDOM_ALTERNATIVES
+    try:
+        shipped_fit.RANDOM_ALTERNATIVES = ((1.0, rounds),)
+        ms, mean_rate, m, C = shipped_fit.random_moments(Ms, cs, Ss, ("A", "B"))
+    finally:
+        shipped_fit.RANDOM_ALTERNATIVES = orig
+    V, rho, z = stationary_covariance(Ms, cs, Ss, shipped_fit._indexed(rounds, ("A", "B")))
+    assert ms == pytest.approx(rho, rel=1e-12) and mean_rate == pytest.approx(rho, rel=1e-12)
+    np.testing.assert_allclose(m, z, rtol=1e-12)
+    np.testing.assert_allclose(C, V, rtol=1e-10, atol=1e-14)
+
+
+def test_attack_sensitivity_condition_off_fails(monkeypatch):
+    """Planted: the printed cond(G) doubled."""
+    from numerics.interventions import protocol_attack
+    from proofs_check.verification.shipped_attack import attack_method
+
+    orig = protocol_attack.steering_target
+    monkeypatch.setattr(protocol_attack, "steering_target", lambda *a, **k: (orig(*a, **k)[0], 2 * orig(*a, **k)[1]))
+    out = attack_method(QUICK)
+    assert not passes(out) and "sensitivity_condition (vs probed G)" in out.detail
+
+
 def test_spread_series_matches_a_scalar_closed_form():
     """The covariance series on one scalar agent hearing itself: V = s^2 / (1 - m^2) (no package code)."""
     from proofs_check.verification.shipped_reference import stationary_covariance

@@ -44,13 +44,6 @@ from numerics.protocol.spec import Protocol
 from numerics.protocol.transcript import replay
 
 
-def predict(fits, protocol: Protocol | RandomProtocol) -> fitting.Prediction:
-    """Rate, end-of-round fixed points and stationary covariances of the fitted maps under ``protocol``."""
-    if isinstance(protocol, RandomProtocol):
-        return predict_random(fits, protocol)
-    return fitting.predict(tuple(fits), protocol)
-
-
 def predict_random(fits, rp: RandomProtocol) -> fitting.Prediction:
     """The fitted maps under a random protocol: ``rate`` the mean-square rate, ``mean_rate`` the
     first-moment rate, ``plateau`` the stationary mean and ``spread`` the stationary covariance with each
@@ -76,7 +69,7 @@ class ProtocolFitReport(fitting.FitReport):
     alternatives: np.ndarray | None = None  # a random protocol: each complete round's alternative
 
 
-def fit(transcript, protocol: Protocol | RandomProtocol, tail_fraction: float = 0.5, *, bootstrap: int, seed: int,
+def fit(transcript, protocol: Protocol | RandomProtocol, tail_fraction: float, *, bootstrap: int, seed: int,
         level: float = fitting.CONFIDENCE) -> fitting.FitReport:
     """Fit every agent of a transcript recorded under ``protocol`` and compare prediction with its tail: a
     :class:`ProtocolFitReport`, or, for the round robin in list order, the report of a transcript without

@@ -102,19 +102,17 @@ def plan_doc(system, kind: str, point, N: int | None, seed: int, attacker: int, 
     a = system.agents[attacker]
     d, rng = a.d, np.random.default_rng(seed)
     Gamma_A = validate.spd(f"{a.name}.preconditioner (Gamma_A)", a.Gamma)
-    rho, residual = None, None
+    residual = None
     extra = {}
     if kind == "rank-one":
-        if not is_two_agent_round_robin(proto):
-            raise InputError("--kind", kind,
-                             "the rank-one attack (C10) is derived for two agents speaking in turn (round robin); "
-                             f"this config's protocol ({len(proto.phases)} phase(s) over {proto.K} agents) is not "
-                             "one, so C10 does not apply: use --kind full (C9 holds under any protocol) "
-                             "or --kind steer")
-        prompt = attacks.rank_one_prompt(Gamma_A, system.agents[v].M, a.w_star, system.agents[v].w_star,
-                                         1 if N is None else N)
-        X, w_A, rho = prompt.X, prompt.w_A, prompt.rho
-    elif kind == "full":
+        if is_two_agent_round_robin(proto):  # C10's pair (attack_doc sends it to pair_doc directly)
+            return pair_doc(system, kind, point, N, seed, attacker, victim)
+        raise InputError("--kind", kind,
+                         "the rank-one attack (C10) is derived for two agents speaking in turn (round robin); "
+                         f"this config's protocol ({len(proto.phases)} phase(s) over {proto.K} agents) is not "
+                         "one, so C10 does not apply: use --kind full (C9 holds under any protocol) "
+                         "or --kind steer")
+    if kind == "full":
         prompt = attacks.full_rank_prompt(Gamma_A, a.w_star, d if N is None else N, rng)
         X, w_A = prompt.X, prompt.w_A
     else:
@@ -139,10 +137,10 @@ def plan_doc(system, kind: str, point, N: int | None, seed: int, attacker: int, 
         extra["victim_fixed_point"] = fixed
     entry = {"name": a.name, "prompt": {"X": X.tolist(), "y": (X @ w_A).tolist()},
              "preconditioner": Gamma_A.tolist(), "steps_per_turn": 1}
-    claim = {"full": "C9 (any protocol)", "rank-one": "C10 (two-agent round robin)",
+    claim = {"full": "C9 (any protocol)",
              "steer": "C11 generalised: target derived from the protocol's fixed point (P1)"}[kind]
     return {"kind": kind, "claim": claim, "attacker": a.name, "victim": None if v is None else names[v],
-            "agent_entry": entry, "contraction_rate": rho if kind == "rank-one" else outcome["contraction_rate"],
+            "agent_entry": entry, "contraction_rate": outcome["contraction_rate"],
             "unreachable_residual_norm": residual, **extra, "predicted": outcome}
 
 

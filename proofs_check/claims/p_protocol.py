@@ -367,7 +367,7 @@ CLAIMS = [
           cite("P1"), "equal",
           {"V1": p1_v1, "V4": p1_v4, "V5": p1_v5, "V6": p1_v6,
            "VS": shipped.joint(shipped.documents_method(11, (2, 4), True), shipped.precise_method(14),
-                               shipped.kernel_method,
+                               shipped.kernel_method, shipped.live_cost_method,
                                derive_method({"dense": DENSE}, 2, seed_offset=1, chains=("P1",)),
                                shapes_method(NAMED_SHAPES, 41, True), reasons_method(True),
                                exact_method(True), random_predict_method)}),

@@ -22,7 +22,7 @@ import numpy as np
 from proofs_check.verification import shipped_cli as cli, shipped_reference as ref
 from proofs_check.verification.registry import Outcome, Profile
 
-__all__ = ["Ledger", "documents_method", "precise_method", "kernel_method", "joint", "MISMATCH"]
+__all__ = ["Ledger", "documents_method", "precise_method", "kernel_method", "live_cost_method", "joint", "MISMATCH"]
 
 # Bars (reason each):
 # fixed points, residuals and rates of instances with rho <= RHO_MAX, against rounds simulated until
@@ -497,6 +497,101 @@ def _kernel_interpreted(ledger: Ledger, rng: np.random.Generator) -> None:
     ledger.require("kernel interpreted in bounds", problem is None, f"interpreted kernel, batch of {B}: {problem}")
     if problem is None:
         ledger.add("kernel interpreted", rel(z, simulate_batch(M, c, W, mask, KERNEL_ROUNDS)), FLOAT_BAR)
+def _unchecked_refusal_names_the_system(evaluate, rng: np.random.Generator, ledger: Ledger) -> None:
+    """``fixed_points(..., check=False)`` (what the engine and the protocol attack call) on a kernel batch whose
+    FIRST system has ``I - Phi`` singular (every agent hears itself through ``M = I``): refused as that system's
+    singular ``I - Phi``, naming system 0, not as a contraction rate (the check was not asked for)."""
+    from numerics.io.errors import InputError
+
+    M, c, W, mask = _random_batch(rng, evaluate.KERNEL_MIN_BATCH, 3, 2, 2)
+    z = evaluate.fixed_points(M, c, W, mask, check=False)  # every system contracts: solved, unchecked
+    want = simulate_batch(M, c, W, mask, KERNEL_ROUNDS)
+    ledger.add("fixed_points unchecked (kernel)", rel(z, want), FLOAT_BAR)
+    W[0], mask[0] = 0.0, False
+    mask[0, 0] = True
+    M[0], W[0, 0] = np.eye(2), np.eye(3)
+    try:
+        evaluate.fixed_points(M, c, W, mask, check=False)
+        refusal = None
+    except InputError as exc:
+        refusal = str(exc)
+    ok = refusal is not None and "I - Phi (round map of system 0)" in refusal and "singular" in refusal
+    ledger.require("unchecked refusal names system 0", ok, f"check=False, system 0 singular: {refusal or 'accepted'}")
+
+
+def _overflow_names_the_system(evaluate, rng: np.random.Generator, ledger: Ledger) -> None:
+    """A kernel batch whose systems 5 and 9 have every agent hearing itself through ``M = 0.9 I`` with offsets
+    1e308: their fixed points ``c / 0.1`` overflow float64 (no pivot is singular); ``fixed_points`` must refuse
+    the batch naming system 5, the first whose fixed point is not finite."""
+    from numerics.io.errors import InputError
+
+    k = 5
+    M, c, W, mask = _random_batch(rng, evaluate.KERNEL_MIN_BATCH, 3, 2, 2)
+    for j in (k, 9):
+        W[j], mask[j] = 0.0, False
+        mask[j, 0] = True
+        M[j], W[j, 0], c[j] = 0.9 * np.eye(2), np.eye(3), 1e308
+    try:
+        evaluate.fixed_points(M, c, W, mask)
+        refusal = None
+    except InputError as exc:
+        refusal = str(exc)
+    ok = refusal is not None and f"I - Phi (round map of system {k})" in refusal
+    ledger.require("overflow names its system", ok, f"system {k}'s fixed point overflows: {refusal or 'accepted'}")
+
+
+def _reduced_refusal(evaluate, ledger: Ledger) -> None:
+    """``fixed_points`` (with its check) on one system below the kernel's batch size whose only live agent, A,
+    hears itself through ``M_A = 1.5 I`` (B and C hear A, nobody hears them): the reduced solve on the live
+    agents must be refused for its rate 1.5, not solved (``I - Phi_RR = -0.5 I`` is invertible)."""
+    from numerics.io.errors import InputError
+
+    K, d = 3, 2
+    M, c = np.stack([1.5 * np.eye(d), 0.5 * np.eye(d), 0.5 * np.eye(d)]), np.ones((K, d))
+    W, mask = np.zeros((1, K, K)), np.ones((1, K), dtype=bool)
+    W[0, :, 0] = 1.0  # every agent hears A
+    try:
+        evaluate.fixed_points(M, c, W, mask)
+        refusal = None
+    except InputError as exc:
+        refusal = str(exc)
+    ok = refusal is not None and "contraction rate rho = 1.5" in refusal
+    ledger.require("reduced solve refuses rho 1.5", ok, f"one live agent of rate 1.5: {refusal or 'accepted'}")
+    W[0] = np.eye(K)  # every agent hears itself: all live, the joint solve; A's block still has rate 1.5
+    try:
+        evaluate.fixed_points(M, c, W, mask)
+        refusal = None
+    except InputError as exc:
+        refusal = str(exc)
+    ok = refusal is not None and "contraction rate rho = 1.5" in refusal
+    ledger.require("joint solve refuses rho 1.5", ok, f"every agent live, A of rate 1.5: {refusal or 'accepted'}")
+
+
+LIVE_COST_D = 20  # the largest d --precision takes
+LIVE_COST_DIGITS = 1000  # the most digits --precision takes
+
+
+def live_cost_method(profile: Profile) -> Outcome:
+    """VS: ``predict --precision 1000`` refused as too long names the live agents of the round map: three
+    agents (d = 20, 10^12 GD steps per turn each, so the a-priori cost is far above the limit whatever the
+    count) under one phase where A hears itself and B and C hear A. Nobody hears B or C, so A alone is
+    live: the sentence must say 1 live agent and a 20 x 20 round map (3 and 60 x 60 if every agent were)."""
+    d = LIVE_COST_D
+    eye = np.eye(d).tolist()
+    config = {"schema_version": 1, "initial_message": [0.0] * d,
+              "agents": [{"name": n, "geometry": eye, "target": [0.5] * d, "preconditioner": 0.5,
+                          "steps_per_turn": 10 ** 12} for n in "ABC"],
+              "protocol": {"rounds": [{"A": {"A": 0.5}, "B": {"A": 1.0}, "C": {"A": 1.0}}]}}
+    ledger = Ledger(instances=1)
+    with cli.scratch() as tmp:
+        path = cli.write_configs(tmp, [config])[0]
+        pr = cli.run_commands([["predict", path, "--precision", str(LIVE_COST_DIGITS)]])[0]
+    want = f"(1 live agents x d = {d}: a {d} x {d} round map"
+    ledger.require("refused as too long", pr.status == 2 and "would take an estimated" in pr.stderr,
+                   f"exit {pr.status}: {pr.stderr.strip()[:160]}")
+    ledger.require("live agents named", want in pr.stderr, f"want {want!r} in: {pr.stderr.strip()[:200]}")
+    return ledger.outcome(f"predict --precision {LIVE_COST_DIGITS} refused as too long on three agents of which "
+                          "one is live (the others never heard): the sentence names 1 live agent")
 
 
 def kernel_method(profile: Profile) -> Outcome:
@@ -544,6 +639,9 @@ def kernel_method(profile: Profile) -> Outcome:
     rng2 = np.random.default_rng(profile.seed + 4343)
     _kernel_refusals(ledger, rng2, n0 + KERNEL_REMAINDER, 3, 4)  # 4 phases of 3 agents
     _kernel_interpreted(ledger, rng2)
+    _unchecked_refusal_names_the_system(evaluate, rng, ledger)
+    _reduced_refusal(evaluate, ledger)
+    _overflow_names_the_system(evaluate, rng, ledger)
     return ledger.outcome(f"batched protocol fixed points at batch sizes {n0 - 1}, {n0} and {n0 + KERNEL_REMAINDER} "
                           f"(K 3, phases 3, weights of any sign, every {KERNEL_NON_NORMAL}th system non-normal) vs "
                           f"{KERNEL_ROUNDS} simulated rounds; a system with rho 1.5, rho 1 (||Phi||_F = 1) or "

@@ -11,28 +11,33 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 
 from proofs_check.verification import shipped_cli as cli, shipped_reference as ref
 from proofs_check.verification.registry import Outcome, Profile
 from proofs_check.verification.shipped import FLOAT_BAR, Ledger, rel
-from proofs_check.verification.shipped_derive import GALLERY
+from proofs_check.verification.shipped_derive import GALLERY, _transfers
 
-__all__ = ["attacked", "attack_method"]
+__all__ = ["attacked", "attack_method", "RR_B_FIRST", "fresh"]
 
 # The attacked rate may be ~0 (an exact attacker): compared in absolute terms, at the float bar.
 RATE_BAR = FLOAT_BAR
 # A point is reachable when the printed unreachable residual is below this (else only the printed
 # fixed point is checked against the simulation; the cases below are all reachable).
 REACHABLE = 1e-9
+# The printed cond(G) against G probed by simulation: each column a difference of settled messages (~1e-15
+# absolute), amplified by cond(G) (below ~1e3 on these cases) into cond's relative error; 1e-6 leaves room.
+COND_BAR = 1e-6
 
 
 def attacked(inst: ref.Instance, entry: dict, k: int) -> ref.Instance:
     """``inst`` with agent ``k`` replaced by the printed agent entry (prompt: H = X^T X / N, b = X^T y / N)."""
     X, y = np.asarray(entry["prompt"]["X"], dtype=float), np.asarray(entry["prompt"]["y"], dtype=float)
     H = X.T @ X / len(X)
-    target = np.linalg.solve(H, X.T @ y / len(X))
+    # any solution of H w = b gives the same GD step w - Gamma (H w - b) (a rank-one prompt's H is singular)
+    target = np.linalg.lstsq(H, X.T @ y / len(X), rcond=None)[0]
     g = entry.get("preconditioner")
     G = float(g) * np.eye(inst.d) if isinstance(g, (int, float)) else np.asarray(g, dtype=float)
     Hs, Ts, Gs = inst.H.copy(), inst.target.copy(), inst.Gamma.copy()
@@ -40,6 +45,33 @@ def attacked(inst: ref.Instance, entry: dict, k: int) -> ref.Instance:
     steps = list(inst.steps)
     steps[k] = int(entry.get("steps_per_turn", 1))
     return ref.Instance(inst.names, Hs, Ts, Gs, inst.scalar_gamma, tuple(steps), inst.initial, inst.rounds)
+
+
+# d = 1 under the debate protocol, the attacker's preconditioner 1/4: its steering prompt X = sqrt(N) * 2 makes
+# M_A = 1 - X^T X / (4 N) exactly 0 (no rounding left), an attacked map with exact zeros
+EXACT_ATTACKER = ref.Instance(("A", "B", "C"), np.array([[[1.0]], [[0.8]], [[1.2]]]), np.array([[0.5], [-0.3], [0.2]]),
+                              np.array([[[0.25]], [[0.5]], [[0.4]]]), (True, True, True), (1, 1, 1), np.array([0.0]),
+                              tuple(tuple((lst, tuple(row.items())) for lst, row in ph.items())
+                                    for ph in GALLERY["P5"]))
+
+
+def fresh(text: str) -> str:
+    """A copy of ``text`` that is a new object, as every argument of a real command line is: the literals
+    of this module are interned strings, and code comparing ``kind is "steer"`` would pass on them."""
+    return text.encode().decode()
+
+
+def _sensitivity_condition(new: ref.Instance, rho: float) -> float:
+    """cond(G), ``G = d m_V* / d w_A*``: the victim's (agent 1) settled message probed with the attacker's
+    (agent 0) target moved by each unit vector (exact by linearity), singular values by LAPACK."""
+    base = ref.settled(new, rho)[1]
+    cols = []
+    for k in range(new.d):
+        T = new.target.copy()
+        T[0] = T[0] + np.eye(new.d)[k]
+        cols.append(ref.settled(replace(new, target=T), rho)[1] - base)
+    s = np.linalg.svd(np.stack(cols, axis=1), compute_uv=False)
+    return float(s[0] / s[-1])
 
 
 def _case(rng: np.random.Generator, rounds: list[dict] | None, K: int) -> ref.Instance:
@@ -60,18 +92,74 @@ def _case(rng: np.random.Generator, rounds: list[dict] | None, K: int) -> ref.In
     raise RuntimeError("no stable instance")
 
 
+# The round robin written out with B speaking first: still two agents speaking in turn (C10 applies).
+RR_B_FIRST = [{"B": {"A": 1.0}}, {"A": {"B": 1.0}}]
+
+
+def _rank_one_rate(inst: ref.Instance) -> float:
+    """C10's attacked rate rho(M_A M_B), without the package: with a number as A's preconditioner the prompt
+    row is ``g / |g|`` (``g = (I - M_B)(w_B* - w_A*)``), so ``M_A = I - g g^T / |g|^2``; M_B probed."""
+    M_B = _transfers(inst)[1]
+    g = (np.eye(inst.d) - M_B) @ (inst.target[1] - inst.target[0])
+    M_A = np.eye(inst.d) - np.outer(g, g) / (g @ g)
+    return float(np.max(np.abs(np.linalg.eigvals(M_A @ M_B))))
+
+
+def _other_kinds(rng: np.random.Generator, ledger: Ledger, reps: int) -> None:
+    """``attack --kind full`` under the debate and anchored protocols (C9: the attacker's every message is
+    its target, whatever it hears) and ``--kind rank-one`` on a pair, with and without the round robin
+    written out B first (C10: ``e_A = 0``): the printed entry plugged in and the conversation simulated;
+    the attacker at its target, every printed fixed point and the printed rate against the simulation."""
+    cases: list[tuple[str, ref.Instance]] = []
+    for _ in range(reps):
+        cases += [("full", _case(rng, GALLERY["P5"], 3)), ("full", _case(rng, GALLERY["P4"], 2))]
+        for rounds in (None, RR_B_FIRST):
+            for _ in range(500):
+                inst = _case(rng, rounds, 2)
+                if _rank_one_rate(inst) <= 0.9:
+                    break
+            cases.append(("rank-one", inst))
+    with cli.scratch() as tmp:
+        paths = cli.write_configs(tmp, [inst.config() for _, inst in cases])
+        printed = cli.run_commands([["attack", p, "--kind", fresh(kind)] for p, (kind, _) in zip(paths, cases)])
+    for (kind, inst), pr in zip(cases, printed):
+        label = f"{kind} ({inst.K} agents, {'pair' if inst.rounds is None else 'protocol'})"
+        ledger.require("exit status", pr.status == 0, f"attack {label} exit {pr.status}: {pr.stderr.strip()[:120]}")
+        doc = pr.json_or_none()
+        if not isinstance(doc, dict) or not isinstance(doc.get("agent_entry"), dict):
+            ledger.require("json", False, f"attack {label} printed no document")
+            continue
+        ledger.require(f"{kind} header", doc.get("kind") == kind and doc.get("attacker") == inst.names[0]
+                       and doc.get("unreachable_residual_norm") is None and "victim_fixed_point" not in doc,
+                       f"attack {label} header: {str(doc)[:160]}")
+        new = attacked(inst, doc["agent_entry"], 0)
+        rho = ref.rate(new)
+        got = doc.get("contraction_rate")
+        ledger.add(f"{kind} contraction_rate (attacked)",
+                   abs(float(got) - rho) if isinstance(got, (int, float)) else math.inf, RATE_BAR)
+        if rho >= 1:
+            ledger.require("attacked converges", False, f"{label}: the attacked conversation diverges ({rho:.3f})")
+            continue
+        z = ref.settled(new, rho)
+        ledger.add(f"{kind}: the attacker settles at its target", rel(z[0], inst.target[0]), FLOAT_BAR)
+        agents = doc.get("predicted", {}).get("agents", {})
+        for k, n in enumerate(inst.names):
+            ledger.add(f"{kind} predicted fixed_point", rel(agents.get(n, {}).get("fixed_point"), z[k]), FLOAT_BAR)
+
+
 def attack_method(profile: Profile) -> Outcome:
     """VS: steer attacks on a pair (C11) and under protocols (debate, anchored), attacker A, victim B."""
     rng = np.random.default_rng(profile.seed + 1111)
     cases = [(_case(rng, None, 2), None), (_case(rng, GALLERY["P5"], 3), "B"), (_case(rng, GALLERY["P4"], 2), "B")]
-    cases = cases * max(1, min(profile.instances // 64, 4))
+    reps = max(1, min(profile.instances // 64, 4))
+    cases = cases * reps + [(EXACT_ATTACKER, "B")]
     points = [np.round(rng.standard_normal(inst.d), 3) for inst, _ in cases]
-    ledger = Ledger(instances=len(cases))
+    ledger = Ledger(instances=len(cases) + 4 * reps)
     with cli.scratch() as tmp:
         paths = cli.write_configs(tmp, [inst.config() for inst, _ in cases])
         argvs = [["attack", p, "--kind", "steer", "--point", json.dumps(pt.tolist())] + (["--victim", v] if v else [])
                  for p, pt, (_, v) in zip(paths, points, cases)]
-        printed = cli.run_commands(argvs)
+        printed = cli.run_commands([[fresh(a) for a in argv] for argv in argvs])
     for (inst, _), point, pr in zip(cases, points, printed):
         ledger.require("exit status", pr.status == 0, f"attack exit {pr.status}: {pr.stderr.strip()[:120]}")
         try:
@@ -97,5 +185,13 @@ def attack_method(profile: Profile) -> Outcome:
         ledger.add("victim_fixed_point", rel(printed_fp, victim), FLOAT_BAR)
         ledger.add("predicted victim fixed_point", rel(doc["predicted"]["agents"][inst.names[1]]["fixed_point"],
                                                        victim), FLOAT_BAR)
-    return ledger.outcome("a2ad attack --kind steer (pair; debate and anchored protocols): the printed attacker "
-                          "plugged in and the conversation simulated until it settles; the victim vs the point")
+        if inst.rounds is not None:  # under a protocol the document prints cond(G) too
+            got = doc.get("sensitivity_condition")
+            want = _sensitivity_condition(new, rho)
+            ledger.add("sensitivity_condition (vs probed G)",
+                       abs(float(got) - want) / want if isinstance(got, (int, float)) else math.inf, COND_BAR)
+    _other_kinds(rng, ledger, reps)
+    return ledger.outcome("a2ad attack --kind steer (pair; debate and anchored protocols), --kind full (debate, "
+                          "anchored) and --kind rank-one (pair, round robin written out B first): the printed "
+                          "attacker plugged in and the conversation simulated until it settles; the victim vs the "
+                          "point, the attacker vs its target (C9, C10), the printed fixed points and rate")
