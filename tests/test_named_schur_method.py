@@ -52,3 +52,16 @@ def test_misnumbered_chain_fails(monkeypatch, shift):
     monkeypatch.setattr(schur, "chain_checks", renumbered)
     out = named_schur_method(QUICK)
     assert not _passes(out) and "numbered" in out.detail
+
+
+def test_a_dropped_identity_of_the_printed_proof_fails(monkeypatch):
+    from theory.protocol import schur
+
+    orig = schur.checks
+
+    def fewer(*args):
+        return [(lb, res) for lb, res in orig(*args) if "is block" not in lb]
+
+    monkeypatch.setattr(schur, "checks", fewer)
+    out = named_schur_method(QUICK)
+    assert not _passes(out) and "missing from the printed proof" in out.detail

@@ -16,7 +16,9 @@ word polynomials, must equal these exactly (rational arithmetic, no tolerance):
 - each ``z_i*`` is the fixed point, each residual ``e_i = sum_j G_ij (w_j* - w_i*) + D_i w_i*``
   has ``G_ij = Z_ij`` and ``D_i = sum_j Z_ij - I`` (``z* = Z w*``);
 - every V1 check of the chain holds, and each names its step (``elimination step k``, ``back
-  substitution k: X_k = Q_k``, ``row i``) as the elimination numbers them.
+  substitution k: X_k = Q_k``, ``row i``) as the elimination numbers them; the printed proof states
+  (and holds) each block ``Phi_{a,b}`` the reference map has, each ``r_a``, each row whose weights sum
+  to 1, each ``z_i*`` and each residual row.
 
 No package code computes the reference. Package extension: the paper states P1, not this path.
 """
@@ -174,6 +176,33 @@ def _label_numbers(labels: list[str], n: int) -> list[str]:
     return bad
 
 
+def _coverage(labels: list[str], names: list[str], R: tuple, Phi: list, Rw: list) -> list[str]:
+    """Identities the printed proof must state (and hold) for this protocol, from the reference round map:
+    each nonzero block ``Phi_{a,b}`` (b live) is that block, each ``r_a`` is its sum, each row whose weights
+    sum to 1 (``sum_j r_{a,j} + sum_b Phi_{a,b} = I``) says so, each ``z*_i`` and each residual row."""
+    K = len(names)
+    have = set(labels)
+    want = []
+    for a in range(K):
+        for b in R:
+            if any(x != 0 for row in _block(Phi, a, b) for x in row):
+                want.append(f"Phi_{{{names[a]},{names[b]}}} is block ({names[a]}, {names[b]}) of the round map")
+        want.append(f"r_{names[a]} = sum_j r_{{{names[a]},j}} w*_j")
+        total = _add(_zeros(D, D), _eye(D), -1)
+        for j in range(K):
+            total = _add(total, _block(Rw[j], a, 0, D, D))
+        for b in range(K):
+            total = _add(total, _block(Phi, a, b))
+        if all(x == 0 for row in total for x in row):
+            want.append(f"row {names[a]}: the weights sum to 1, so w_i* drops out of the gap right side")
+        want.append(f"z*_{names[a]} is the back-substituted solution" if a in R else
+                    f"z*_{names[a]} (not read by the round map) = Phi_{names[a]}R z_R* + r_{names[a]}")
+        want.append(f"e_{names[a]} in the gaps is X times the gap right side")
+        want += [f"e_{names[a]}: row {names[b]} of the right side in the gaps" for b in R]
+    missing = [w for w in want if w not in have]
+    return [f"{len(missing)} identities missing from the printed proof, e.g. {missing[0]!r}"] if missing else []
+
+
 def named_schur_method(profile: Profile) -> Outcome:
     """V2: the dense protocol's named Schur derivation at explicit exact matrices vs an exact elimination."""
     from proofs_check.verification.shipped_derive import DENSE
@@ -275,6 +304,7 @@ def named_schur_method(profile: Profile) -> Outcome:
             if Dv != want_D:
                 problems.append(f"e_{nm}: coefficient of w*_{nm} is wrong")
             compared += K + 1
+    problems += _coverage([c.label for c in checks if c.holds], names, R, Phi, Rw)
     detail = (f"dense protocol (4 agents, live {', '.join(names[b] for b in R)}) on the named Schur path: "
               f"{compared} letters, inverses, fixed points and residual coefficients at {DRAWS} explicit exact "
               f"2 x 2 instances equal the exact block elimination; {len(checks)} V1 chain checks hold and are "
