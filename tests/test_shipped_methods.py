@@ -463,7 +463,7 @@ def test_sweep_kinds_pass_on_the_package():
     from proofs_check.verification.shipped_sweep import kinds_method
 
     out = kinds_method(QUICK)
-    assert passes(out) and out.instances == 36 and "MISMATCH" not in out.detail, out.detail
+    assert passes(out) and out.instances == 38 and "MISMATCH" not in out.detail, out.detail
 
 
 def _planted(monkeypatch, module, name, wrong):
@@ -514,3 +514,12 @@ def test_sweep_kinds_no_rename_hint_fails(monkeypatch):
 
     out = _planted(monkeypatch, measures, "renamed", lambda column, cols: None)
     assert not passes(out) and "plot.quantity" in out.detail
+
+
+def test_sweep_kinds_converges_at_the_margin_fails(monkeypatch):
+    from numerics.protocol import prediction
+    from proofs_check.verification.shipped_sweep import kinds_method
+
+    monkeypatch.setattr(prediction, "CONVERGENCE_MARGIN", 0.0)  # rho = 1 - 1e-12 would count as converging
+    out = kinds_method(QUICK)
+    assert not passes(out) and "converges" in out.detail

@@ -125,12 +125,17 @@ def _columns(raw: dict) -> tuple[dict | None, str]:
     return {k: np.concatenate([np.atleast_1d(ch[k]) for ch in chunks]) for k in chunks[0]}, ""
 
 
+# docs/config.rst: ``converges`` is ``contraction_rate < 1 - 1e-12`` (a unique attracting fixed point).
+CONVERGES_BELOW = 1 - 1e-12
+
+
 def check_point(ledger: Ledger, v: ref.Instance, cols: dict, p: int, turns: int | None) -> None:
     """One point's predict (and, with ``turns``, simulate) columns against the references of ``v``."""
     rho = ref.rate(v)
     ledger.add("contraction_rate", abs(float(cols["contraction_rate"][p]) - rho) / rho, FLOAT_BAR)
-    ledger.require("converges", bool(cols["converges"][p]) == (rho < 1), f"converges at rho {rho:.3f}")
-    z = ref.settled(v, rho) if rho < 1 else None
+    conv = rho < CONVERGES_BELOW
+    ledger.require("converges", bool(cols["converges"][p]) == conv, f"converges at rho {rho!r}")
+    z = ref.settled(v, rho) if conv else None
     last = ref.simulate_rounds(v, turns)[-1] if turns else None
     for k, n in enumerate(v.names):
         got = float(cols[f"residual_norm_{n}"][p])
@@ -518,6 +523,24 @@ def _lsa_grid(ledger: Ledger, rng: np.random.Generator) -> None:
     ledger.instances += len(points)
 
 
+def _margin_grid(ledger: Ledger) -> None:
+    """d = 1: B copies what it hears (geometry 0), A's preconditioner 1e-12 puts the rate at exactly
+    ``1 - 1e-12`` in float64 (``converges`` false there, docs/config.rst), 0.5 at 0.5."""
+    base = {"agents": [{"name": "A", "geometry": [[1.0]], "target": [1.0], "preconditioner": 0.5},
+                       {"name": "B", "geometry": [[0.0]], "target": [0.0], "preconditioner": 0.5}]}
+    axes = {"agents.0.preconditioner": [1e-12, 0.5]}
+    points = _points(axes)
+    cols = _grid_columns(ledger, {"base": base, "axes": axes, "measure": ["predict", {"simulate": {"turns": 3}}]},
+                         points, 0)
+    if cols is None:
+        return
+    for p, pt in enumerate(points):
+        v = ref.Instance(("A", "B"), np.array([[[1.0]], [[0.0]]]), np.array([[1.0], [0.0]]),
+                         np.array([[[pt["agents.0.preconditioner"]]], [[0.5]]]), (True, True), (1, 1), np.zeros(1))
+        check_point(ledger, v, cols, p, 3)
+    ledger.instances += len(points)
+
+
 def kinds_method(profile: Profile) -> Outcome:
     """VS: the sweep kinds the CLI offers beyond sweep_method's grids, each against its reference."""
     rng = np.random.default_rng(profile.seed + 2424)
@@ -527,6 +550,7 @@ def kinds_method(profile: Profile) -> Outcome:
     _random_grid(ledger, rng)
     _prompt_grid(ledger, rng)
     _lsa_grid(ledger, rng)
+    _margin_grid(ledger)
     _geometry_checks(ledger)
     _renamed_quantity(ledger)
     if ledger.instances == 0:
