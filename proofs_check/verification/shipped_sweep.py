@@ -455,23 +455,32 @@ def _lsa_grid(ledger: Ledger, rng: np.random.Generator) -> None:
     """K = 2, d = 2, train-lsa over a seed axis and a target entry: each agent trained as docs/sweeps.rst says
     (its geometry as input covariance, the point's seed and its index as the seed sequence), then the LSA
     agents' forward passes iterated here from their weights."""
-    from numerics.lsa import settings as ts, training
-
     inst = _stable_base(rng, 2, 2, lambda i: True)
     t = float(inst.target[1, 0])
-    axes = {"seed": [0, 1], "agents.1.target.0": [t, round(t + 0.7, 3)]}
+    # trained for 40 steps; and untrained (1 step at lr 1e-6): seed 4 then gives an LSA round robin of rate
+    # ~1.05 (the NaN columns), seed 7 one of rate ~0.99
+    for axes, opts in (({"seed": [0, 1], "agents.1.target.0": [t, round(t + 0.7, 3)]}, dict(LSA_OPTIONS)),
+                       ({"seed": [4, 7]}, {"steps": 1, "lr": 1e-6, "batch": 4, "N": 4, "turns": 3})):
+        diverging = _lsa_points(ledger, inst, axes, opts)
+    ledger.require("an LSA point diverges", diverging > 0, "no LSA round robin of rate >= 1 among the untrained")
+
+
+def _lsa_points(ledger: Ledger, inst: ref.Instance, axes: dict, opts: dict) -> int:
+    """The train-lsa columns of one grid against the references; returns how many points diverge."""
+    from numerics.lsa import settings as ts, training
+
     points = _points(axes)
     base = {k: v for k, v in inst.config().items() if k != "schema_version"}
-    opts = dict(LSA_OPTIONS)
     cols = _grid_columns(ledger, {"base": base, "axes": axes, "measure": [{"train-lsa": opts}]}, points, 0)
     if cols is None:
-        return
+        return 0
+    diverging = 0
     from numerics.sweep.spec import TRAIN_DEFAULTS  # the documented defaults ("as a2ad train-lsa")
 
     full: dict = dict(TRAIN_DEFAULTS, **opts)
     for q, pt in enumerate(points):
         T = inst.target.copy()
-        T[1, 0] = pt["agents.1.target.0"]
+        T[1, 0] = pt.get("agents.1.target.0", T[1, 0])
         forwards = []
         for i, n in enumerate(inst.names):
             seed = int(np.random.SeedSequence([int(pt["seed"]), i]).generate_state(1)[0])
@@ -503,7 +512,8 @@ def _lsa_grid(ledger: Ledger, rng: np.random.Generator) -> None:
         Phi = np.stack([round_(np.eye(nK)[k].reshape(inst.K, inst.d)).reshape(nK) - r0 for k in range(nK)], axis=1)
         rho = float(np.max(np.abs(np.linalg.eigvals(Phi))))
         ledger.add("lsa_contraction_rate", abs(float(cols["lsa_contraction_rate"][q]) - rho) / rho, FLOAT_BAR)
-        u = np.linalg.solve(np.eye(nK) - Phi, r0).reshape(inst.K, inst.d) if rho < 1 else None
+        u = np.linalg.solve(np.eye(nK) - Phi, r0).reshape(inst.K, inst.d) if rho < CONVERGES_BELOW else None
+        diverging += u is None
         for i, n in enumerate(inst.names):
             e_sim = z[i] - T[i]
             ledger.add("lsa_sim_residual_norm", abs(float(cols[f"lsa_sim_residual_norm_{n}"][q])
@@ -521,6 +531,7 @@ def _lsa_grid(ledger: Ledger, rng: np.random.Generator) -> None:
             # ||e_sim - e_pred|| cancels when the run has settled: relative to at least 1e-3
             ledger.add("lsa_residual_rel_error", abs(got_rel - rel) / max(rel, 1e-3), FLOAT_BAR)
     ledger.instances += len(points)
+    return diverging
 
 
 def _margin_grid(ledger: Ledger) -> None:
