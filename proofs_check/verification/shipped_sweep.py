@@ -248,7 +248,10 @@ def _gap_grid(ledger: Ledger, rng: np.random.Generator) -> None:
         T[1] = T[0] + pt["gap_scale"] * norm * (math.cos(pt["gap_angle"]) * e + math.sin(pt["gap_angle"]) * q)
         return ref.Instance(inst.names, inst.H, T, inst.Gamma, inst.scalar_gamma, inst.steps, inst.initial, None)
 
-    inst = _stable_base(rng, 2, 3, lambda i: RHO_OK(ref.rate(i)))
+    def two_steps(i: ref.Instance) -> ref.Instance:  # every agent 2 GD steps per turn (no agent at 1)
+        return ref.Instance(i.names, i.H, i.target, i.Gamma, i.scalar_gamma, (2, 2), i.initial, None)
+
+    inst = two_steps(_stable_base(rng, 2, 3, lambda i: RHO_OK(ref.rate(two_steps(i)))))
     points = _points(axes)
     base = {k: v for k, v in inst.config().items() if k != "schema_version"}
     raw = {"base": base, "axes": axes, "measure": ["predict", {"simulate": {"turns": KIND_TURNS}}]}
@@ -267,7 +270,8 @@ def _geometry_checks(ledger: Ledger) -> None:
     base = {"agents": [{"name": "A", "geometry": [[1.0, 0.0], [0.0, 1.0]], "target": [1.0, 0.0], "preconditioner": 0.5},
                        {"name": "B", "geometry": big, "target": [0.0, 1.0], "preconditioner": 0.0005}]}
     low = 0.249999999  # with geometry.0.1 = 0.5: det = -1e-9, smallest eigenvalue ~ -8e-10
-    raw = {"base": base, "axes": {"agents.0.geometry.0.1": [0.0, 0.5], "agents.0.geometry.1.1": [1.0, low]},
+    # two non-PSD points, (0.5, low) first in the grid's order, then (0.6, low): the refusal names the first
+    raw = {"base": base, "axes": {"agents.0.geometry.0.1": [0.0, 0.5, 0.6], "agents.0.geometry.1.1": [1.0, low]},
            "measure": ["predict"]}
     want = float(np.linalg.eigvalsh(np.array([[1.0, 0.5], [0.5, low]]))[0])
     cols, why = _columns(raw)
@@ -462,6 +466,10 @@ def _lsa_grid(ledger: Ledger, rng: np.random.Generator) -> None:
     for axes, opts in (({"seed": [0, 1], "agents.1.target.0": [t, round(t + 0.7, 3)]}, dict(LSA_OPTIONS)),
                        ({"seed": [4, 7]}, {"steps": 1, "lr": 1e-6, "batch": 4, "N": 4, "turns": 3})):
         diverging = _lsa_points(ledger, inst, axes, opts)
+    # every target 0: the predicted residual is exactly 0, its relative gap undefined (NaN)
+    zero = ref.Instance(inst.names, inst.H, np.zeros_like(inst.target), inst.Gamma, inst.scalar_gamma, inst.steps,
+                        inst.initial, None)
+    _lsa_points(ledger, zero, {"seed": [7]}, {"steps": 1, "lr": 1e-6, "batch": 4, "N": 4, "turns": 3})
     ledger.require("an LSA point diverges", diverging > 0, "no LSA round robin of rate >= 1 among the untrained")
 
 
@@ -526,6 +534,9 @@ def _lsa_points(ledger: Ledger, inst: ref.Instance, axes: dict, opts: dict) -> i
                 continue
             e_pred = u[i] - T[i]
             size = float(np.linalg.norm(e_pred))
+            if size == 0:
+                ledger.require("lsa residual 0", got_res == 0 and math.isnan(got_rel), f"{n}: {got_res}, {got_rel}")
+                continue
             ledger.add("lsa_residual_norm", abs(got_res - size) / size, FLOAT_BAR)
             rel = float(np.linalg.norm(e_sim - e_pred)) / size
             # ||e_sim - e_pred|| cancels when the run has settled: relative to at least 1e-3
