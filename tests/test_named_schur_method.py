@@ -65,3 +65,14 @@ def test_a_dropped_identity_of_the_printed_proof_fails(monkeypatch):
     monkeypatch.setattr(schur, "checks", fewer)
     out = named_schur_method(QUICK)
     assert not _passes(out) and "missing from the printed proof" in out.detail
+
+
+def test_a_letter_printed_out_of_order_fails(monkeypatch):
+    """r_{a,j} made commutative: SymPy prints it first in each term (a wrong product for d >= 2)."""
+    import sympy as sp
+
+    from theory.protocol import schur
+
+    monkeypatch.setattr(schur, "r_letter", lambda a, j: sp.Symbol(f"r_{{{a},{j}}}", commutative=True))
+    out = named_schur_method(QUICK)
+    assert not _passes(out) and "commutative factors" in out.detail

@@ -13,7 +13,8 @@ word polynomials, must equal these exactly (rational arithmetic, no tolerance):
 - ``Phi_{a,b}`` is block (a, b) of the round map, ``r_{a,j}`` the coefficient of ``w_j*`` in ``r_a``;
 - ``U^{(k)}_{a,b}`` is block (a, b) of the k-th Schur complement, and the k-th inverted pivot is its
   first diagonal block (so the printed letters' names, ``Q_k`` and ``U^{(k)}``, are the right ones);
-- each ``z_i*`` is the fixed point, each residual ``e_i = sum_j G_ij (w_j* - w_i*) + D_i w_i*``
+- each ``z_i*`` is the fixed point (its expression as printed: a letter SymPy would print among the
+  commutative factors fails), each residual ``e_i = sum_j G_ij (w_j* - w_i*) + D_i w_i*``
   has ``G_ij = Z_ij`` and ``D_i = sum_j Z_ij - I`` (``z* = Z w*``);
 - every V1 check of the chain holds, and each names its step (``elimination step k``, ``back
   substitution k: X_k = Q_k``, ``row i``) as the elimination numbers them; the printed proof states
@@ -153,6 +154,28 @@ def _value(poly: dict, table: dict):
     return total
 
 
+def _expr_value(expr, table: dict):
+    """A printed expression (SymPy, as the document prints it) at explicit matrices: each term a rational
+    number times a product of letters in order. A letter printed among the commutative factors (where
+    SymPy moves it to the front) is an error: ValueError."""
+    import sympy as sp
+
+    total = _zeros(D, D) if expr == 0 else None
+    for term in sp.Add.make_args(sp.expand(expr)):
+        c, nc = term.args_cnc()
+        coeff = sp.Mul(*c)
+        if not coeff.is_Rational:
+            raise ValueError(f"a letter among the commutative factors of a term: {sp.sstr(coeff)}")
+        val: list = _eye(D)
+        for f in nc:
+            base, k = (f.base, int(f.exp)) if f.is_Pow else (f, 1)
+            for _ in range(k):
+                val = _mul(val, table[base])
+        term_v = _scale(Fraction(int(coeff.p), int(coeff.q)), val)
+        total = term_v if total is None else _add(total, term_v)
+    return total
+
+
 def _draw(rng: np.random.Generator, K: int):
     Ms = [[[Fraction(int(x), 10) for x in row] for row in rng.integers(-6, 7, (D, D))] for _ in range(K)]
     ws = [[[Fraction(int(x), 10)] for x in rng.integers(-9, 10, D)] for _ in range(K)]
@@ -242,14 +265,15 @@ def named_schur_method(profile: Profile) -> Outcome:
         table = {M(n): Ms[k] for k, n in enumerate(names)}
         table.update({w_star(n): ws[k] for k, n in enumerate(names)})
         pivots = 0
+        shown = dict(cp.definitions)  # the definitions as the document prints them
         for kind, a, b in cp.alg.events:
             if kind == "def":
                 name = a.name
                 if not re.match(r"(Phi_|r_|U\^)", name):
                     continue  # the noisy round's letters (N_{a,b}, in the noise covariances S_i): not this path's
                 try:
-                    val = _value(b, table)
-                except KeyError as exc:
+                    val = _expr_value(shown[a], table) if a in shown else _value(b, table)
+                except (KeyError, ValueError) as exc:
                     problems.append(f"letter {name} uses {exc} before its definition")
                     continue
                 table[a] = val
@@ -285,8 +309,15 @@ def named_schur_method(profile: Profile) -> Outcome:
             r = _add(r, _mul(Rw[j], ws[j]))
         Binv = _inv(_add(_eye(n), Phi, -1))
         z = _mul(Binv, r)
+        def printed(expr, what: str):
+            try:
+                return _expr_value(expr, table)
+            except (ValueError, KeyError) as exc:
+                problems.append(f"{what}: {exc}")
+                return None
+
         for i, nm in enumerate(names):
-            got = _value(cp.poly(cp.fixed_point[i]), table)
+            got = printed(cp.fixed_point[i], f"z*_{nm}")
             if got != z[i * D:(i + 1) * D]:
                 problems.append(f"z*_{nm} is not the fixed point")
             Z = [_mul(Binv, Rw[j])[i * D:(i + 1) * D] for j in range(K)]  # z_i* = sum_j Z_ij w_j*
@@ -294,10 +325,10 @@ def named_schur_method(profile: Profile) -> Outcome:
                 if j == i:
                     continue
                 G = cp.residual_gaps[i].get(j)
-                gv = _zeros(D, D) if G is None else _value(cp.poly(G), table)
+                gv = _zeros(D, D) if G is None else printed(G, f"e_{nm} coefficient of w*_{names[j]}")
                 if gv != Z[j]:
                     problems.append(f"e_{nm}: coefficient of w*_{names[j]} - w*_{nm} is wrong")
-            Dv = _value(cp.poly(cp.residual_self[i]), table) if cp.residual_self[i] != 0 else _zeros(D, D)
+            Dv = printed(cp.residual_self[i], f"e_{nm} coefficient of w*_{nm}")
             want_D = _add(_zeros(D, D), _eye(D), -1)
             for j in range(K):
                 want_D = _add(want_D, Z[j])
