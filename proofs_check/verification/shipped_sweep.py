@@ -292,8 +292,9 @@ def _renamed_quantity(ledger: Ledger) -> None:
                       ' "axes": {"agents.0.preconditioner": [0.5, 0.6]}, "measure": ["predict"],'
                       ' "plot": {"quantity": "rho"}}')
     # a former name, a former per-agent prefix, and a name that only ends like a column (no rename to offer)
+    # (and one sorting after every former name)
     cases = {"rho": "renamed to 'contraction_rate'", "residual_A": "renamed to 'residual_norm_A'",
-             "not_a_colA": "is not a result column"}
+             "not_a_colA": "is not a result column", "zz_not_a_column": "is not a result column"}
     with cli.scratch() as tmp:
         argvs = []
         for k, quantity in enumerate(cases):
