@@ -120,9 +120,12 @@ def _columns(raw: dict) -> tuple[dict | None, str]:
     try:
         spec = sweep_spec.parse(raw)
         chunks = [measures.compute_chunk(spec, c) for c in range(spec.n_chunks)]
+        table = measures.columns(spec)  # the result table's columns (the Parquet schema), in order
     except Exception as exc:  # noqa: BLE001 - a refusal is compared with the expected one by the caller
         return None, f"{type(exc).__name__}: {exc}"
-    return {k: np.concatenate([np.atleast_1d(ch[k]) for ch in chunks]) for k in chunks[0]}, ""
+    cols: dict = {k: np.concatenate([np.atleast_1d(ch[k]) for ch in chunks]) for k in chunks[0]}
+    cols["__table__"] = table
+    return cols, ""
 
 
 # docs/config.rst: ``converges`` is ``contraction_rate < 1 - 1e-12`` (a unique attracting fixed point).
@@ -167,6 +170,10 @@ def _grid_columns(ledger: Ledger, raw: dict, points: list[dict], seed: int) -> d
     if len(cols["point"]) != len(points):
         return None
     ledger.require("point column", [int(x) for x in cols["point"]] == list(range(len(points))), "point indices")
+    table = cols.pop("__table__")
+    want = ["point", "seed"] + [a for a in points[0] if a != "seed"]  # docs/sweeps.rst: point, seed, the axes, once
+    ledger.require("table columns", table[:len(want)] == want and len(set(table)) == len(table) == len(cols),
+                   f"result columns {table[:len(want) + 1]}")
     seeds = [int(pt.get("seed", seed)) for pt in points]
     ledger.require("seed column", [int(x) for x in cols["seed"]] == seeds, f"seeds {list(cols['seed'])[:4]}")
     for name in points[0]:
