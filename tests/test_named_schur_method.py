@@ -17,7 +17,7 @@ def _passes(out) -> bool:
 def test_passes_on_the_package():
     out = named_schur_method(QUICK)
     assert _passes(out), out.detail
-    assert out.instances == 2 and "MISMATCH" not in out.detail
+    assert out.instances == 4 and "MISMATCH" not in out.detail
 
 
 def test_u_letter_of_the_wrong_step_fails(monkeypatch):
