@@ -288,6 +288,10 @@ def _geometry_checks(ledger: Ledger) -> None:
     base_bar = {"agents": [dict(base["agents"][0], geometry=[[1.0, 0.0], [0.0, 0.5]]), base["agents"][1]]}
     cols, why = _columns({"base": base_bar, "axes": at_bar, "measure": ["predict"]})
     ledger.require("PSD bar point accepted", cols is not None, f"geometry on the PSD bar refused: {why[:120]}")
+    # eigenvalues 10 and -5e-10: within the bar 1e-10 * 10 of a geometry whose largest eigenvalue is 10
+    scaled = {"agents": [dict(base["agents"][0], geometry=[[10.0, 0.0], [0.0, 1.0]]), base["agents"][1]]}
+    cols, why = _columns({"base": scaled, "axes": {"agents.0.geometry.1.1": [1.0, -5e-10]}, "measure": ["predict"]})
+    ledger.require("PSD bar point accepted", cols is not None, f"geometry within the scaled bar refused: {why[:120]}")
 
 
 def _renamed_quantity(ledger: Ledger) -> None:
