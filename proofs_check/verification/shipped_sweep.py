@@ -288,6 +288,12 @@ def _geometry_checks(ledger: Ledger) -> None:
     base_bar = {"agents": [dict(base["agents"][0], geometry=[[1.0, 0.0], [0.0, 0.5]]), base["agents"][1]]}
     cols, why = _columns({"base": base_bar, "axes": at_bar, "measure": ["predict"]})
     ledger.require("PSD bar point accepted", cols is not None, f"geometry on the PSD bar refused: {why[:120]}")
+    # [[0.5, 0.5], [0.5, 0.4999999997]]: eigenvalues ~1 and -1.5e-10, just past the bar 1e-10 (scale 1): refused
+    past = {"agents": [dict(base["agents"][0], geometry=[[0.5, 0.0], [0.0, 0.5]]), base["agents"][1]]}
+    cols, why = _columns({"base": past, "axes": {"agents.0.geometry.0.1": [0.0, 0.5],
+                                                 "agents.0.geometry.1.1": [0.5, 0.4999999997]}, "measure": ["predict"]})
+    ledger.require("non-PSD point refused", cols is None and "positive semidefinite" in why,
+                   f"geometry with eigenvalue -1.5e-10 accepted: {why[:100] or 'accepted'}")
     # eigenvalues 10 and -5e-10: within the bar 1e-10 * 10 of a geometry whose largest eigenvalue is 10
     scaled = {"agents": [dict(base["agents"][0], geometry=[[10.0, 0.0], [0.0, 1.0]]), base["agents"][1]]}
     cols, why = _columns({"base": scaled, "axes": {"agents.0.geometry.1.1": [1.0, -5e-10]}, "measure": ["predict"]})
