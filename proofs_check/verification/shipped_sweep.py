@@ -591,8 +591,8 @@ def _chunk_grids(ledger: Ledger, rng: np.random.Generator) -> None:
     for axes, turns, at in (({"agents.0.preconditioner": [g, round(0.5 * g, 3)]}, 1, None),
                             ({"agents.0.preconditioner": {"linspace": [round(0.5 * g, 3), g, 17]},
                               "agents.1.target.0": {"linspace": [t - 1.0, t + 1.0, 17]}}, None, (0, 144, 288))):
-        values = {k: (np.linspace(*v["linspace"][:2], v["linspace"][2]).tolist() if isinstance(v, dict) else v)
-                  for k, v in axes.items()}
+        values = {k: (np.linspace(float(v["linspace"][0]), float(v["linspace"][1]), int(v["linspace"][2])).tolist()
+                      if isinstance(v, dict) else v) for k, v in axes.items()}
         points = _points(values)
         measure: list = ["predict"] + ([{"simulate": {"turns": turns}}] if turns else [])
         cols = _grid_columns(ledger, {"base": base, "axes": axes, "measure": measure}, points, 0)
