@@ -115,10 +115,12 @@ def _points(spec_axes: dict) -> list[dict]:
 
 def _columns(raw: dict) -> tuple[dict | None, str]:
     """Every column of the sweep of ``raw`` (chunks of its chunk function), or None and the refusal."""
+    import json as _json
+
     from numerics.sweep import measures, spec as sweep_spec
 
     try:
-        spec = sweep_spec.parse(raw)
+        spec = sweep_spec.parse(_json.loads(_json.dumps(raw)))  # decoded from JSON text, as SPEC.json is
         chunks = [measures.compute_chunk(spec, c) for c in range(spec.n_chunks)]
         table = measures.columns(spec)  # the result table's columns (the Parquet schema), in order
     except Exception as exc:  # noqa: BLE001 - a refusal is compared with the expected one by the caller
