@@ -459,7 +459,7 @@ def test_sweep_passes_on_the_package():
     from proofs_check.verification.shipped_sweep import sweep_method
 
     out = sweep_method(QUICK)
-    assert passes(out) and out.instances == 12, out.detail
+    assert passes(out) and out.instances == 12, out.detail  # sweep_method alone (kinds_method: below)
 
 
 def test_sweep_rate_wrong_fails(monkeypatch):
@@ -543,3 +543,70 @@ def test_latex_fixed_point_with_a_flipped_term_fails(monkeypatch):
     monkeypatch.setattr(report, "as_latex", lambda doc, *a, **k: orig(doc, *a, **k).replace(*flip))
     out = p2_derive()(QUICK)
     assert not passes(out) and "latex fixed points and residuals" in out.detail
+
+
+# ---------------------------------------------------------------- sweep kinds (every axis kind, random, train-lsa)
+def test_sweep_kinds_pass_on_the_package():
+    from proofs_check.verification.shipped_sweep import kinds_method
+
+    out = kinds_method(QUICK)
+    assert passes(out) and out.instances == 46 and "MISMATCH" not in out.detail, out.detail
+
+
+def _planted(monkeypatch, module, name, wrong):
+    from proofs_check.verification.shipped_sweep import kinds_method
+
+    monkeypatch.setattr(module, name, wrong)
+    return kinds_method(QUICK)
+
+
+def test_sweep_kinds_steps_ignored_fails(monkeypatch):
+    from numerics.sweep import measures
+
+    orig = measures.transfers
+    out = _planted(monkeypatch, measures, "transfers", lambda G, H, w, steps: orig(G, H, w, steps * 0 + 1))
+    assert not passes(out) and "contraction_rate" in out.detail
+
+
+def test_sweep_kinds_random_spread_of_the_mean_fails(monkeypatch):
+    from numerics.sweep import measures
+
+    orig = measures.random_row
+
+    def wrong(system, opts, seed):
+        row = orig(system, opts, seed)
+        return {k: (v * 1.01 if k.startswith("spread_") else v) for k, v in row.items()}
+
+    out = _planted(monkeypatch, measures, "random_row", wrong)
+    assert not passes(out) and "random spread" in out.detail
+
+
+def test_sweep_kinds_lsa_seed_of_another_agent_fails(monkeypatch):
+    from numerics.sweep import measures
+
+    orig = measures.train_lsa_point
+    out = _planted(monkeypatch, measures, "train_lsa_point", lambda system, seed, opts: orig(system, seed + 1, opts))
+    assert not passes(out) and "lsa_" in out.detail
+
+
+def test_sweep_kinds_psd_check_skipped_fails(monkeypatch):
+    from numerics.sweep import measures
+
+    out = _planted(monkeypatch, measures, "_require_psd", lambda spec, H, values: None)
+    assert not passes(out) and "non-PSD" in out.detail
+
+
+def test_sweep_kinds_no_rename_hint_fails(monkeypatch):
+    from numerics.sweep import measures
+
+    out = _planted(monkeypatch, measures, "renamed", lambda column, cols: None)
+    assert not passes(out) and "plot.quantity" in out.detail
+
+
+def test_sweep_kinds_converges_at_the_margin_fails(monkeypatch):
+    from numerics.protocol import prediction
+    from proofs_check.verification.shipped_sweep import kinds_method
+
+    monkeypatch.setattr(prediction, "CONVERGENCE_MARGIN", 0.0)  # rho = 1 - 1e-12 would count as converging
+    out = kinds_method(QUICK)
+    assert not passes(out) and "converges" in out.detail

@@ -27,7 +27,7 @@ from proofs_check.verification.properties import run_property
 from proofs_check.verification.registry import Claim, Outcome, Profile
 from proofs_check.verification.shipped import joint
 from proofs_check.verification.shipped_formulas import formulas_method
-from proofs_check.verification.shipped_sweep import sweep_method
+from proofs_check.verification.shipped_sweep import kinds_method, sweep_method
 from proofs_check.verification.strategies import pair_examples
 from theory.core import algebra, model
 from theory.round_robin import two_agents as ta
@@ -168,7 +168,8 @@ CLAIMS = [
         reference=cite("C1"),
         relation="upper",
         methods={"V1": v1, "V4": v4, "V6": v6, "V8": v8,
-                 "VS": joint(formulas_method(("C1.round_map_A", "C1.round_map_B")), sweep_method)},
+                 "VS": joint(formulas_method(("C1.round_map_A", "C1.round_map_B")), sweep_method,
+                             kinds_method)},
         formulas=("C1.round_map_A", "C1.round_map_B"),
     )
 ]

@@ -3,6 +3,8 @@
 P1 (joint state): V1 compiles the gallery and round robins of 2..4 agents and proves every
 derived object (fixed point, residuals in the gaps, rate blocks, noisy round) and the
 re-derivations of C1, C2, C3, C7, C12, C13, C15 and C17 equal to the registered forms;
+V2 evaluates the dense protocol's named Schur derivation (letters, inverses, fixed point, residuals)
+at explicit exact matrices against an exact block elimination (proofs_check.verification.named_schur);
 V4 compares the derived fixed point (numeric round map, and the symbolic object
 evaluated) with the protocol simulator; V5 at 60 digits against the C2/C17 route;
 V6 Hypothesis over random protocols. P2-P5 are the gallery's known answers.
@@ -21,6 +23,7 @@ from numerics.protocol.config import System
 from proofs_check.statements.provenance import cite
 from proofs_check.verification import shipped
 from proofs_check.verification.methods import FLOAT_REL_TOL, PRECISE_DPS, PRECISE_REL_TOL, worst
+from proofs_check.verification.named_schur import named_schur_method
 from proofs_check.verification.registry import Claim, Outcome, Profile
 from proofs_check.verification.shipped_derive import DENSE, GALLERY, derive_method
 from proofs_check.verification.shipped_exact import exact_method
@@ -365,7 +368,7 @@ CLAIMS = [
     Claim("P1", "Any linear protocol: round map of the joint state, fixed point, rate, Lyapunov equation",
           ("I - Phi_RR invertible (implied by rho(Phi) < 1)",),
           cite("P1"), "equal",
-          {"V1": p1_v1, "V4": p1_v4, "V5": p1_v5, "V6": p1_v6,
+          {"V1": p1_v1, "V2": named_schur_method, "V4": p1_v4, "V5": p1_v5, "V6": p1_v6,
            "VS": shipped.joint(shipped.documents_method(11, (2, 4), True), shipped.precise_method(14),
                                shipped.kernel_method, shipped.live_cost_method,
                                derive_method({"dense": DENSE}, 2, seed_offset=1, chains=("P1",)),
