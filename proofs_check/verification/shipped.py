@@ -497,6 +497,8 @@ def _kernel_interpreted(ledger: Ledger, rng: np.random.Generator) -> None:
     ledger.require("kernel interpreted in bounds", problem is None, f"interpreted kernel, batch of {B}: {problem}")
     if problem is None:
         ledger.add("kernel interpreted", rel(z, simulate_batch(M, c, W, mask, KERNEL_ROUNDS)), FLOAT_BAR)
+
+
 def _unchecked_refusal_names_the_system(evaluate, rng: np.random.Generator, ledger: Ledger) -> None:
     """``fixed_points(..., check=False)`` (what the engine and the protocol attack call) on a kernel batch whose
     FIRST system has ``I - Phi`` singular (every agent hears itself through ``M = I``): refused as that system's
