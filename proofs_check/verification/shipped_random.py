@@ -34,6 +34,7 @@ from typing import Any
 import mpmath as mp
 import numpy as np
 
+from numerics.io import outputs
 from proofs_check.verification import shipped_cli as cli, shipped_reference as ref
 from proofs_check.verification.registry import Outcome, Profile
 from proofs_check.verification.shipped import AGENT_KEYS, FLOAT_BAR, PREDICT_KEYS, SIMULATE_BAR, Ledger, rel
@@ -317,7 +318,7 @@ def exact_random_check(ledger: Ledger, profile: Profile) -> None:
                            "protocol": {"random": EXACT_RANDOM}}
     with cli.scratch() as tmp:
         path = Path(tmp) / "random_exact.json"
-        path.write_text(config_text(raw))
+        outputs.write_text(path, config_text(raw))
         pr = cli.run_commands([["predict", str(path), "--precision", str(DIGITS)]])[0]
     want = exact_random_reference(raw)
     doc = pr.json_or_none()
