@@ -546,25 +546,15 @@ def _reduced_refusal(evaluate, ledger: Ledger) -> None:
     """``fixed_points`` (with its check) on one system below the kernel's batch size whose only live agent, A,
     hears itself through ``M_A = 1.5 I`` (B and C hear A, nobody hears them): the reduced solve on the live
     agents must be refused for its rate 1.5, not solved (``I - Phi_RR = -0.5 I`` is invertible)."""
-    from numerics.io.errors import InputError
-
     K, d = 3, 2
     M, c = np.stack([1.5 * np.eye(d), 0.5 * np.eye(d), 0.5 * np.eye(d)]), np.ones((K, d))
     W, mask = np.zeros((1, K, K)), np.ones((1, K), dtype=bool)
     W[0, :, 0] = 1.0  # every agent hears A
-    try:
-        evaluate.fixed_points(M, c, W, mask)
-        refusal = None
-    except InputError as exc:
-        refusal = str(exc)
+    refusal = _refused(evaluate, M, c, W, mask)
     ok = refusal is not None and "contraction rate rho = 1.5" in refusal
     ledger.require("reduced solve refuses rho 1.5", ok, f"one live agent of rate 1.5: {refusal or 'accepted'}")
     W[0] = np.eye(K)  # every agent hears itself: all live, the joint solve; A's block still has rate 1.5
-    try:
-        evaluate.fixed_points(M, c, W, mask)
-        refusal = None
-    except InputError as exc:
-        refusal = str(exc)
+    refusal = _refused(evaluate, M, c, W, mask)
     ok = refusal is not None and "contraction rate rho = 1.5" in refusal
     ledger.require("joint solve refuses rho 1.5", ok, f"every agent live, A of rate 1.5: {refusal or 'accepted'}")
 

@@ -42,29 +42,7 @@ def _scalar_first(inst: ref.Instance) -> ref.Instance:
 def check_grid(ledger: Ledger, inst: ref.Instance, cols: dict) -> None:
     for p in range(len(cols["point"])):
         v = _with_point(inst, float(cols["agents.0.preconditioner"][p]), float(cols["agents.1.target.0"][p]))
-        rho = ref.rate(v)
-        ledger.add("contraction_rate", abs(float(cols["contraction_rate"][p]) - rho) / rho, FLOAT_BAR)
-        ledger.require("converges", bool(cols["converges"][p]) == (rho < 1), f"converges at rho {rho:.3f}")
-        last = ref.simulate_rounds(v, TURNS)[-1]
-        z = ref.settled(v, rho) if rho < 1 else None
-        for k, n in enumerate(v.names):
-            got = float(cols[f"residual_norm_{n}"][p])
-            if z is None:
-                ledger.require("residual_norm NaN where diverging", math.isnan(got), f"{n}: {got} at rho {rho:.2f}")
-            else:
-                want = float(np.linalg.norm(z[k] - v.target[k]))
-                ledger.add("residual_norm", abs(got - want) / max(want, 1e-300), FLOAT_BAR)
-            want_sim = float(np.linalg.norm(last[k] - v.target[k]))
-            ledger.add("sim_residual_norm", abs(float(cols[f"sim_residual_norm_{n}"][p]) - want_sim) / want_sim,
-                       SIMULATE_BAR)
-            gap = float(cols[f"sim_fixed_point_distance_{n}"][p])
-            if z is None:
-                ledger.require("sim_fixed_point_distance NaN where diverging", math.isnan(gap), f"{n}: {gap}")
-            else:
-                want_gap = float(np.linalg.norm(last[k] - z[k]))
-                # the distance of the 25th round to the fixed point: relative to the plateau scale
-                ledger.add("sim_fixed_point_distance", abs(gap - want_gap) / max(float(np.linalg.norm(z)), 1e-300),
-                           FLOAT_BAR)
+        check_point(ledger, v, cols, p, TURNS)
         ledger.instances += 1
 
 
