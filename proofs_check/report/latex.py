@@ -276,8 +276,9 @@ def macros_tex(statuses: dict[str, str], formulas=None, prefix: str = "aad") -> 
         status = verification_note(f.id, statuses.get(f.claim, "not run"))
         proved = derivations.chain_of(f.id)
         if proved is not None:
-            methods = sorted({c.method for c in derivations.check(proved)})
-            if not all(c.holds for c in derivations.check(proved)):
+            checks = derivations.check(proved)
+            methods = sorted({c.method for c in checks})
+            if not all(c.holds for c in checks):
                 raise UnverifiedStep(f"{f.id}: its derivation '{proved.title}' does not verify; no macro")
             status += f"; its derivation proved step by step by {', '.join(methods)}"
         lines += [f"% {f.id}  fingerprint {f.fingerprint}  a2a-dynamics {__version__}  "

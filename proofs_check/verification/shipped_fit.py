@@ -41,6 +41,16 @@ RANDOM_ROUNDS = ROUNDS
 SHORT_ROUNDS = 30  # the transcripts fitted under --config: enough pairs to identify d <= 3 maps
 
 
+def _noisy_phase(rng, inst: ref.Instance, phase, z: np.ndarray) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """One phase's replies ``(listener, incoming, outgoing)``: every listener hears the messages ``z`` of the
+    phase's start and adds ``N(0, SIGMA^2 I)`` noise (the caller writes them into ``z`` after the phase)."""
+    new = []
+    for i, row in phase:
+        h = sum((w * z[j] for j, w in row), np.zeros(inst.d))
+        new.append((i, h, ref._gd(inst, i, h) + SIGMA * rng.standard_normal(inst.d)))
+    return new
+
+
 def _transcript(rng, inst: ref.Instance, rounds_json: list[dict],
                 rounds: int = ROUNDS) -> tuple[list[str], dict[str, list]]:
     """Simulated noisy transcript lines (header first) and each agent's (incoming, outgoing) pairs."""
@@ -53,12 +63,7 @@ def _transcript(rng, inst: ref.Instance, rounds_json: list[dict],
     pairs: dict[str, list] = {n: [] for n in inst.names}
     for t in range(rounds):
         for p, phase in enumerate(phases):
-            new = []
-            for i, row in phase:
-                h = sum((w * z[j] for j, w in row), np.zeros(inst.d))
-                out = ref._gd(inst, i, h) + SIGMA * rng.standard_normal(inst.d)
-                new.append((i, h, out))
-            for i, h, out in new:
+            for i, h, out in _noisy_phase(rng, inst, phase, z):
                 z[i] = out
                 lines.append(json.dumps({"turn": t, "agent": inst.names[i], "phase": p, "incoming": h.tolist(),
                                          "outgoing": out.tolist()}))
@@ -66,22 +71,41 @@ def _transcript(rng, inst: ref.Instance, rounds_json: list[dict],
     return lines, pairs
 
 
-def check_fit(ledger: Ledger, doc, inst: ref.Instance, pairs: dict[str, list]) -> None:
-    d, names, phases = inst.d, list(inst.names), inst.phases()
+def _fitted_maps(ledger: Ledger, doc, inst: ref.Instance, pairs: dict[str, list], tag: str) -> tuple | None:
+    """The printed ``M_hat, c_hat, noise_covariance`` of every agent (None when the agent set is wrong), each
+    ``[M_hat | c_hat]`` checked against LAPACK least squares on the agent's (incoming, outgoing) pairs."""
+    d, names = inst.d, list(inst.names)
     agents = doc.get("agents") if isinstance(doc, dict) else None
-    ledger.require("agents", isinstance(agents, dict) and sorted(agents) == sorted(names), "fit agents")
-    if not isinstance(agents, dict) or sorted(agents) != sorted(names):
-        return
+    ok = isinstance(agents, dict) and sorted(agents) == sorted(names)
+    ledger.require(f"{tag}agents", ok, "fit agents")
+    if not ok or not isinstance(agents, dict):
+        return None
     Ms, cs, Ss = [], [], []
     for n in names:
         e = agents[n]
         H, Y = np.array([h for h, _ in pairs[n]]), np.array([o for _, o in pairs[n]])
         theta = np.linalg.lstsq(np.hstack([H, np.ones((len(H), 1))]), Y, rcond=None)[0].T  # [M | c]
-        ledger.add("M_hat, c_hat (vs lstsq)", rel(np.hstack([e["M_hat"], np.reshape(e["c_hat"], (d, 1))]), theta),
+        ledger.add(f"{tag}M_hat, c_hat (vs lstsq)",
+                   rel(np.hstack([e["M_hat"], np.reshape(e["c_hat"], (d, 1))]), theta),
                    1e-8)  # normal equations vs QR on these designs: ~1e-12
         Ms.append(np.asarray(e["M_hat"], dtype=float))
         cs.append(np.asarray(e["c_hat"], dtype=float))
         Ss.append(np.asarray(e["noise_covariance"], dtype=float))
+    return agents, Ms, cs, Ss
+
+
+def _true_maps(inst: ref.Instance) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The true GD agents' affine maps ``M_i`` and ``c_i = w_i* - M_i w_i*``."""
+    M = list(_transfers(inst))
+    return M, [inst.target[i] - M[i] @ inst.target[i] for i in range(inst.K)]
+
+
+def check_fit(ledger: Ledger, doc, inst: ref.Instance, pairs: dict[str, list]) -> None:
+    d, names, phases = inst.d, list(inst.names), inst.phases()
+    fitted = _fitted_maps(ledger, doc, inst, pairs, "")
+    if fitted is None:
+        return
+    agents, Ms, cs, Ss = fitted
     V, rho, z = ref.stationary_covariance(Ms, cs, Ss, phases)
     ledger.add("contraction_rate (fitted)", abs(float(doc.get("contraction_rate", math.nan)) - rho) / rho, FLOAT_BAR)
     for k, n in enumerate(names):
@@ -90,9 +114,8 @@ def check_fit(ledger: Ledger, doc, inst: ref.Instance, pairs: dict[str, list]) -
         ledger.add("predicted_covariance (fitted)", rel(e.get("predicted_covariance"),
                                                         V[k * d:(k + 1) * d, k * d:(k + 1) * d]), FLOAT_BAR)
     # the whole pipeline against the true system's spread
-    M_true = _transfers(inst)
-    c_true = [inst.target[i] - M_true[i] @ inst.target[i] for i in range(inst.K)]
-    V_true, _, _ = ref.stationary_covariance(list(M_true), c_true, [SIGMA ** 2 * np.eye(d)] * inst.K, phases)
+    M_true, c_true = _true_maps(inst)
+    V_true, _, _ = ref.stationary_covariance(M_true, c_true, [SIGMA ** 2 * np.eye(d)] * inst.K, phases)
     for k, n in enumerate(names):
         ledger.add("predicted spread vs the true system", rel(agents[n].get("predicted_covariance"),
                                                              V_true[k * d:(k + 1) * d, k * d:(k + 1) * d]), SPREAD_TOL)
@@ -123,11 +146,7 @@ def _random_transcript(rng, inst: ref.Instance, rounds: int = RANDOM_ROUNDS) -> 
     for t in range(rounds):
         a = int(rng.choice(len(alts), p=probs))
         for p, phase in enumerate(alts[a]):
-            new = []
-            for i, row in phase:
-                h = sum((w * z[j] for j, w in row), np.zeros(inst.d))
-                new.append((i, h, ref._gd(inst, i, h) + SIGMA * rng.standard_normal(inst.d)))
-            for i, h, out in new:
+            for i, h, out in _noisy_phase(rng, inst, phase, z):
                 z[i] = out
                 lines.append(json.dumps({"turn": t, "agent": inst.names[i], "phase": p, "alternative": a,
                                          "label": str(a), "incoming": h.tolist(), "outgoing": out.tolist()}))
@@ -173,28 +192,17 @@ def check_random_fit(ledger: Ledger, doc, inst: ref.Instance, pairs: dict[str, l
     the stationary mean (``fixed_point``) and covariance vs :func:`random_moments` of the printed maps and
     noise, and the spread vs the true system's."""
     d, names = inst.d, list(inst.names)
-    agents = doc.get("agents") if isinstance(doc, dict) else None
-    ledger.require("random fit agents", isinstance(agents, dict) and sorted(agents) == sorted(names), "fit agents")
-    if not isinstance(agents, dict) or sorted(agents) != sorted(names):
+    fitted = _fitted_maps(ledger, doc, inst, pairs, "random ")
+    if fitted is None:
         return
-    Ms, cs, Ss = [], [], []
-    for n in names:
-        e = agents[n]
-        H, Y = np.array([h for h, _ in pairs[n]]), np.array([o for _, o in pairs[n]])
-        theta = np.linalg.lstsq(np.hstack([H, np.ones((len(H), 1))]), Y, rcond=None)[0].T
-        ledger.add("random M_hat, c_hat (vs lstsq)",
-                   rel(np.hstack([e["M_hat"], np.reshape(e["c_hat"], (d, 1))]), theta), 1e-8)
-        Ms.append(np.asarray(e["M_hat"], dtype=float))
-        cs.append(np.asarray(e["c_hat"], dtype=float))
-        Ss.append(np.asarray(e["noise_covariance"], dtype=float))
+    agents, Ms, cs, Ss = fitted
     ms, mean_rate, m, C = random_moments(Ms, cs, Ss, names)
     for field, want in (("contraction_rate", ms), ("mean_rate", mean_rate)):
         got = doc.get(field)
         ledger.add(f"random {field} (fitted)", abs(float(got) - want) / want if isinstance(got, (int, float))
                    else math.inf, FLOAT_BAR)
-    M_true = _transfers(inst)
-    c_true = [inst.target[i] - M_true[i] @ inst.target[i] for i in range(inst.K)]
-    _, _, _, C_true = random_moments(list(M_true), c_true, [SIGMA ** 2 * np.eye(d)] * inst.K, names)
+    M_true, c_true = _true_maps(inst)
+    _, _, _, C_true = random_moments(M_true, c_true, [SIGMA ** 2 * np.eye(d)] * inst.K, names)
     for k, n in enumerate(names):
         e, block = agents[n], slice(k * d, (k + 1) * d)
         ledger.add("random fixed_point (stationary mean, fitted)", rel(e.get("fixed_point"), m[k]), FLOAT_BAR)
@@ -208,9 +216,7 @@ def _random_instance(rng) -> ref.Instance:
     """GD agents A, B whose :data:`RANDOM_ALTERNATIVES` protocol has a mean-square rate in [0.02, 0.9]."""
     for _ in range(500):
         inst, _ = _instance_with(rng, GALLERY["P4"])
-        M = _transfers(inst)
-        c = [inst.target[i] - M[i] @ inst.target[i] for i in range(inst.K)]
-        ms = random_moments(list(M), c, [np.zeros((inst.d, inst.d))] * inst.K, inst.names)[0]
+        ms = random_moments(*_true_maps(inst), [np.zeros((inst.d, inst.d))] * inst.K, inst.names)[0]
         if 0.02 <= ms <= 0.9:
             return inst
     raise RuntimeError("no mean-square stable instance of the random protocol")
