@@ -70,7 +70,7 @@ def run(args) -> int:
         if args.out:
             from proofs_check.report import artifacts  # loads matplotlib (~0.5 s): only when figures are written
 
-            paths = artifacts.write_all(rep, claims, args.out, figure_format=args.figure_format)
+            paths = artifacts.write_all(rep, claims, args.out, figure_format=args.figure_format, cache=cache)
             print("\n".join(f"wrote {p}" for p in paths), file=sys.stderr)
     if args.json:
         from numerics.io.schema import versioned

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 import sympy as sp
 
@@ -117,13 +118,15 @@ def break_lines(expr, budget: int = LINE_BUDGET) -> list[str]:
     return [tex]
 
 
-def chain_latex(chain: derivations.Chain, first: int = 1) -> tuple[str, list[derivations.StepCheck]]:
+def chain_latex(chain: derivations.Chain, first: int = 1,
+                check: Callable = derivations.check) -> tuple[str, list[derivations.StepCheck]]:
     """One proved chain as an ``align*``; its steps are numbered ``first``, ``first + 1``, ...
 
     The numbers run through the whole document (the caller passes the next free one), so a step's
-    number names it uniquely; the starting expression is unnumbered.
+    number names it uniquely; the starting expression is unnumbered. ``check``: the step checker
+    (:func:`theory.derivations.check`, or the proof cache's, which reads passed checks back).
     """
-    checks = derivations.check(chain)
+    checks = check(chain)
     bad = [c for c in checks if not c.holds]
     if bad:
         raise UnverifiedStep(f"{chain.claim} '{chain.title}': step {bad[0].index} does not follow "
@@ -163,7 +166,8 @@ def _bookmark(claim) -> str:
 
 
 def claim_section(claim, report_entry: dict | None, first_step: int = 1,
-                  owners: set[str] | None = None, labelled: set[str] | None = None) -> tuple[str, dict]:
+                  owners: set[str] | None = None, labelled: set[str] | None = None,
+                  check: Callable = derivations.check) -> tuple[str, dict]:
     """``claim``'s subsection, labelled ``aad:claim:<ID>``; its steps are numbered from ``first_step``.
 
     ``labelled``: the formula IDs already labelled in the document (updated), so each has one label.
@@ -183,7 +187,7 @@ def claim_section(claim, report_entry: dict | None, first_step: int = 1,
                f"{statements.to_latex(prov.justification)}\n")
     steps = {}
     for chain in derivations.chains_for(claim.id):
-        body, checks = chain_latex(chain, first_step)
+        body, checks = chain_latex(chain, first_step, check)
         first_step += len(checks)
         out += [f"\\paragraph{{Derivation: {statements.to_latex(chain.title)}.}}", body]
         steps[chain.title] = [c.method for c in checks]
@@ -220,8 +224,9 @@ def references_section(claims) -> str:
     return "\\section*{References}\n\\begin{enumerate}\n" + items + "\n\\end{enumerate}\n"
 
 
-def derivations_tex(claims, report: dict | None = None) -> tuple[str, dict]:
-    """The document, and for each claim which method proved each derivation step.
+def derivations_tex(claims, report: dict | None = None, check: Callable = derivations.check) -> tuple[str, dict]:
+    """The document, and for each claim which method proved each derivation step (``check``: as
+    :func:`chain_latex`).
 
     Each claim and formula carries one label (:mod:`proofs_check.report.labels`) and derivation
     steps are numbered through the document.
@@ -232,7 +237,7 @@ def derivations_tex(claims, report: dict | None = None) -> tuple[str, dict]:
     owners, first_step = {c.id for c in claims}, 1
     labelled: set[str] = set()  # formula IDs labelled so far: one label each
     for claim in claims:
-        section, s = claim_section(claim, entries.get(claim.id), first_step, owners, labelled)
+        section, s = claim_section(claim, entries.get(claim.id), first_step, owners, labelled, check)
         body.append(section)
         steps[claim.id] = s
         first_step += sum(len(chain.steps) - 1 for chain in derivations.chains_for(claim.id))

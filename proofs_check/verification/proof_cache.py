@@ -184,6 +184,33 @@ def key(claim, method: str, profile, fingerprints: dict | None = None) -> str:
     return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()
 
 
+def chain_key(chain) -> str:
+    """The cache key of ``theory.derivations.check(chain)``: the chain's claim, title, method and
+    dimensions, and the sources :mod:`theory.derivations` builds and checks it from (every chain is a
+    pure function of them), plus the versions."""
+    what = {"format": FORMAT, "derivation": [chain.claim, chain.title, chain.method, list(chain.dims)],
+            "steps": len(chain.steps), "source": source_closure("theory.derivations"), "versions": _versions()}
+    return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()
+
+
+def _step_checks(entry, steps: int) -> list | None:
+    """The passed step checks stored in ``entry`` (None unless every one is well-formed and holds)."""
+    from theory.derivations import StepCheck
+
+    if not (isinstance(entry, list) and len(entry) == steps - 1):
+        return None
+    out = []
+    for k, e in enumerate(entry, start=1):
+        if not (isinstance(e, dict) and e.get("index") == k and e.get("holds") is True
+                and isinstance(e.get("method"), str) and e.get("residual") == "0"
+                and isinstance(e.get("justified"), list)
+                and all(isinstance(j, list) and len(j) == 2 and all(isinstance(x, str) for x in j)
+                        for j in e["justified"])):
+            return None
+        out.append(StepCheck(k, e["method"], True, "0", tuple(tuple(j) for j in e["justified"])))
+    return out
+
+
 def _valid(entry) -> bool:
     if not isinstance(entry, dict) or entry.get("status") != "passed":
         return False
@@ -262,6 +289,23 @@ class ProofCache:
         if not self.cacheable(method) or not _valid(result):
             return
         self._write(self._path(claim, method, profile), result)
+
+    def chain_checks(self, chain) -> list:
+        """``theory.derivations.check(chain)``, read back when a check of the same chain (:func:`chain_key`)
+        passed before; only a check whose every step holds is stored, so a failure is always recomputed."""
+        from theory import derivations
+
+        path = self.dir / "derivations" / f"{chain_key(chain)}.json"
+        try:
+            stored = _step_checks(json.loads(path.read_text()), len(chain.steps))
+        except (OSError, ValueError):
+            stored = None
+        if stored is not None:
+            return stored
+        checks = derivations.check(chain)
+        if all(c.holds for c in checks):
+            self._write(path, [dataclasses.asdict(c) for c in checks])
+        return checks
 
     def timings(self, profile_name: str) -> dict:
         try:
