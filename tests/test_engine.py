@@ -360,3 +360,19 @@ def test_no_import_cycle_between_numerics_modules():
     for m in graph:
         if m not in state:
             visit(m, [m])
+
+
+@pytest.mark.parametrize("rho,text,shown", [
+    (1 + 3.2e-13, None, "rho = 1 + 3.2e-13 > 1"),  # rounds to 1 at 6 digits: the excess is printed
+    (1.5, None, "rho = 1.5 > 1"),
+    (1 + 3.2e-13, mp.nstr(mp.mpf(1) + mp.mpf("3.2e-13"), 6), "rho = 1.0 + 3.2e-13 > 1"),  # --precision's text
+])
+def test_a_rate_above_one_never_reads_as_one(rho, text, shown):
+    from numerics.protocol import engine, prediction
+    from numerics.protocol.config import parse
+
+    system = parse({"agents": [{"name": "A", "geometry": [[1, 0], [0, 1]], "target": [1, 0], "preconditioner": 3.0},
+                               {"name": "B", "geometry": [[1, 0], [0, 1]], "target": [0, 1], "preconditioner": 0.5}]})
+    M, _ = prediction.stacked_finite(system)
+    reason = engine.diagnose(rho, engine.of(system), M, [a.geometry.H for a in system.agents], system.names, text)
+    assert shown in reason and "rho = 1 >" not in reason, reason

@@ -190,6 +190,8 @@ def diagnose(rho: float, protocol: Protocol, M, H, names, text: str | None = Non
     """
     rr = cycle(protocol) is not None
     text = text or f"{rho:.6g}"
+    if rho > 1 and float(text) <= 1:  # rounds to 1: "rho = 1 > 1" would read as a contradiction
+        text = f"{text} + {float(rho - 1):.2g}"
     if rr:
         head = (f"contraction rate rho = {text} > 1: the messages diverge for every initial message with a "
                 "component on the unstable subspace (C1)" if rho > 1 else
