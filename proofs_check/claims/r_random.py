@@ -22,6 +22,7 @@ import sympy as sp
 
 from proofs_check.statements.provenance import cite
 from proofs_check.verification.registry import Claim, Outcome, Profile
+from proofs_check.verification.shipped_derive_random import GOSSIP, INDEPENDENT, MARKOV, NAMED, random_derive_method
 from theory.core.algebra import from_poly, letter, padd, pmul
 from theory.protocol import random_gallery as RG
 from theory.protocol.compiler import compile_protocol, spec as det_spec
@@ -1002,12 +1003,14 @@ def r4_v4(profile: Profile) -> Outcome:
 CLAIMS = [
     Claim("R1", "Random protocols: mean-square convergence iff the second-moment rate is below 1",
           ("independent draws or an irreducible aperiodic chain", "I - E[Phi] invertible for the mean"),
-          cite("R1"), "equal", {"V1": r1_v1, "V4": r1_v4, "V5": r1_v5, "V6": r1_v6}),
+          cite("R1"), "equal", {"V1": r1_v1, "V4": r1_v4, "V5": r1_v5, "V6": r1_v6,
+                                "VS": random_derive_method([MARKOV], [MARKOV, NAMED], seed_offset=1)}),
     Claim("R2", "Schedule invariance: zero spread iff every alternative keeps the mean in place",
           ("mean-square rate < 1",), cite("R2"), "equal", {"V1": r2_v1, "V4": r2_v4, "V5": r2_v5, "V6": r2_v6}),
     Claim("R3", "Spread created by the schedule alone (gossip pairs, group chat)",
           ("mean-square rate < 1", "independent draws", "some alternative moves the mean"), cite("R3"), "equal",
-          {"V1": r3_v1, "V4": r3_v4, "V5": r3_v5, "V6": r3_v6}),
+          {"V1": r3_v1, "V4": r3_v4, "V5": r3_v5, "V6": r3_v6,
+           "VS": random_derive_method([INDEPENDENT], [INDEPENDENT, GOSSIP], seed_offset=3)}),
     Claim("R4", "Random speaker vs round robin at the same speaking frequencies, per turn",
           ("K = 2, each speaker hears the other", "rho(M_B M_A) <= 1 for the proved direction"), cite("R4"),
           "lower", {"V1": r4_v1, "V4": r4_v4, "V6": r4_v6}),
