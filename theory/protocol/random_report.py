@@ -129,8 +129,9 @@ def as_text(doc: dict) -> str:
         for i, row in enumerate(a["round_map"]["Phi"]):
             out.append(f"    Phi_{k}[{doc['agents'][i]}] = [{', '.join(x['text'] for x in row)}] ; "
                        f"psi = {a['round_map']['psi'][i]['text']}")
-    out.append("mean-square rate: rho(sum_k p_k Phi_k (x) Phi_k)^(1/2) (Markov: blocks P_jl Phi_j (x) Phi_j); "
-               "mean rate: rho(sum_k p_k Phi_k)")
+    out.append("mean-square rate: rho([P_jl Phi_j (x) Phi_j]_(l,j))^(1/2); mean rate: rho([P_jl Phi_j]_(l,j))"
+               if doc["law"] == "markov" else
+               "mean-square rate: rho(sum_k p_k Phi_k (x) Phi_k)^(1/2); mean rate: rho(sum_k p_k Phi_k)")
     for e in doc.get("definitions", []):
         out.append(f"{e['text_name']} := {e['text']}")
     for inv in doc["inverses"]:
