@@ -8,6 +8,7 @@ unless ``--out``). Macro names start with ``--prefix`` (default: from the config
 """
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -65,9 +66,13 @@ def run_random(args, path) -> int:
     from theory.protocol.random_description import from_numeric_random
     from theory.protocol.report import Unverified
 
-    rp = api.load_config(args.protocol).random
+    system = api.load_config(args.protocol)
+    rp = system.random
+    rs = from_numeric_random(rp)
+    # agents with ``noise`` add N_k to the second moment, as predict's covariance does
+    noisy = tuple(a.name for a, S in zip(system.agents, system.noise) if S is not None)
     try:
-        doc = RR.derived_random(compile_random(from_numeric_random(rp)))
+        doc = RR.derived_random(compile_random(dataclasses.replace(rs, noisy=noisy)))
     except Unverified as exc:
         raise InputError("protocol.random", Path(args.protocol).name, f"derivation refused: {exc}") from None
     name = Path(args.protocol).name

@@ -16,8 +16,10 @@ compared with a reference computed here without the package:
   ``G_(i,j)`` of ``w*_j`` in ``mu_i``, compared with the reference's (targets set to unit vectors); the flag
   ``weights_sum_to_one`` against ``sum_j G_(i,j) = I``;
 - the moments solved directly, uncentred, from the probed maps: ``q_l = sum_j P[j,l] (Phi_j q_j + pi_j
-  psi_j)``, ``Q_l = sum_j P[j,l] (Phi_j Q_j Phi_j^T + Phi_j q_j psi_j^T + psi_j q_j^T Phi_j^T + pi_j psi_j
-  psi_j^T)`` (independent draws: every row of P is p), ``mu = sum_l q_l``, ``C = sum_l Q_l - mu mu^T``;
+  psi_j)``, ``Q_l = sum_j P[j,l] (Phi_j Q_j Phi_j^T + Phi_j q_j psi_j^T + psi_j q_j^T Phi_j^T + pi_j (psi_j
+  psi_j^T + N_j))`` (independent draws: every row of P is p), ``mu = sum_l q_l``, ``C = sum_l Q_l - mu mu^T``,
+  with ``N_k`` the end-of-round covariance of the noisy agents' replies (``noise`` in the config; each reply
+  kicked and propagated through the probed agents, :func:`shipped_random._round_noise`);
   :mod:`numerics.protocol.random_moments` and the theory code are never called;
 - the deviations ``d_k`` (at the reference mean and at random values of the ``mu`` letters: the printed
   expression must be ``Phi_k mu + psi_k - mu`` for every mu);
@@ -50,6 +52,7 @@ from proofs_check.verification import shipped_cli as cli, shipped_reference as r
 from proofs_check.verification.registry import Outcome, Profile
 from proofs_check.verification.shipped import FLOAT_BAR, Ledger, rel
 from proofs_check.verification.shipped_derive import Evaluator, _latex_block, _transfers
+from proofs_check.verification.shipped_random import _round_noise
 
 __all__ = ["random_derive_method", "reference", "Formula", "INDEPENDENT", "GOSSIP", "MARKOV", "NAMED", "QUICK_CASES",
            "FULL_CASES"]
@@ -73,21 +76,24 @@ MAP_POINTS = 2
 # instance). Independent alternatives carry "probability", Markov ones "name" and "next". In quick two agents
 # (the chain's mean expanded); beyond quick also three agents (independent gossip pairs; a chain of 8 written
 # messages, which the compiler solves with named Schur blocks, theory/protocol/named_elimination.py).
-INDEPENDENT = ("independent draws", 2,
+INDEPENDENT = ("independent draws, A noisy", 2,
                [{"probability": "p", "rounds": [{"A": {"B": 1.0}}, {"B": {"A": 1.0}}]},
-                {"probability": "p", "rounds": [{"A": {"B": "w", "A": "w"}, "B": {"A": "w"}}]}])
-GOSSIP = ("independent gossip pairs", 3,
+                {"probability": "p", "rounds": [{"A": {"B": "w", "A": "w"}, "B": {"A": "w"}}]}], ("A",))
+GOSSIP = ("independent gossip pairs, A and C noisy", 3,
           [{"probability": "p", "rounds": [{"A": {"B": 0.5, "A": 0.5}, "B": {"A": 0.5, "B": 0.5}}]},
            {"probability": "p", "rounds": [{"B": {"C": "w", "B": "w"}, "C": {"B": "w", "C": "w"}}]},
-           {"probability": "p", "rounds": [{"C": {"A": 1.0}}, {"A": {"C": "w"}}]}])
-MARKOV = ("markov chain", 2,
-          [{"name": "x", "rounds": [{"A": {"B": 1.0}}, {"B": {"A": 1.0}}], "next": {"x": "p", "y": "p"}},
-           {"name": "y", "rounds": [{"A": {"B": "w"}, "B": {"A": "w", "B": "w"}}], "next": {"x": "p", "y": "p"}}])
+           {"probability": "p", "rounds": [{"C": {"A": 1.0}}, {"A": {"C": "w"}}]}], ("A", "C"))
+# three alternatives: a chain of two is always reversible (pi_j P[j,l] = pi_l P[l,j]), so its rates could not
+# tell P from its transpose
+MARKOV = ("markov chain, B noisy", 2,
+          [{"name": "x", "rounds": [{"A": {"B": 1.0}}], "next": {"y": "p", "z": "p"}},
+           {"name": "y", "rounds": [{"B": {"A": "w"}}], "next": {"x": "p", "z": "p"}},
+           {"name": "z", "rounds": [{"B": {"A": "w", "B": "w"}}], "next": {"x": "p", "y": "p", "z": "p"}}], ("B",))
 NAMED = ("markov chain, named blocks", 3,
          [{"name": "a", "rounds": [{"A": {"B": 1.0}, "B": {"C": 1.0}}], "next": {"b": "p", "c": "p"}},
           {"name": "b", "rounds": [{"B": {"C": 1.0}, "C": {"A": 1.0}}], "next": {"c": "p", "d": "p"}},
           {"name": "c", "rounds": [{"C": {"A": 1.0}, "A": {"B": "w"}}], "next": {"a": "p", "d": "p"}},
-          {"name": "d", "rounds": [{"A": {"C": 1.0}, "C": {"B": 1.0}}], "next": {"a": "p", "b": "p"}}])
+          {"name": "d", "rounds": [{"A": {"C": 1.0}, "C": {"B": 1.0}}], "next": {"a": "p", "b": "p"}}], ())
 QUICK_CASES = [INDEPENDENT, MARKOV]
 FULL_CASES = [INDEPENDENT, MARKOV, GOSSIP, NAMED]
 
@@ -145,13 +151,16 @@ def _first_moment_operator(Phis: list, P: np.ndarray) -> np.ndarray:
     return A1
 
 
-def reference(base: ref.Instance, alts: list[dict], weights: bool = True) -> dict:
+def reference(base: ref.Instance, alts: list[dict], noise: dict, weights: bool = True) -> dict:
     """Round maps probed from GD rounds, the law, the conditional moments solved directly, the rates, and the
     mean's weights ``G`` (K d x K d: block (i, j) the weight of w*_j in mu_i, from unit targets)."""
     K, d = base.K, base.d
     n = K * d
     maps = [ref.probed_round_map(_with(base, a["rounds"])) for a in alts]
     Phis, psis = [M for M, _ in maps], [r for _, r in maps]
+    # N_k: the end-of-round covariance of the replies' noise, each reply kicked and propagated (shipped_random)
+    Ss = [noise.get(x, np.zeros((d, d))) for x in base.names]
+    Ns = [_round_noise(_with(base, a["rounds"]), Ss) if noise else np.zeros((n, n)) for a in alts]
     P, pi = _law(alts)
     m = len(alts)
     A1 = _first_moment_operator(Phis, P)
@@ -164,11 +173,12 @@ def reference(base: ref.Instance, alts: list[dict], weights: bool = True) -> dic
         return np.concatenate([sum(P[j, lo] * pi[j] * ps[j] for j in range(m)) for lo in range(m)])
     q = np.linalg.solve(np.eye(m * n) - A1, offsets(psis)).reshape(m, n)
     b2 = np.concatenate([sum(P[j, lo] * (np.outer(Phis[j] @ q[j], psis[j]) + np.outer(psis[j], Phis[j] @ q[j])
-                                         + pi[j] * np.outer(psis[j], psis[j])) for j in range(m)).ravel()
+                                         + pi[j] * (np.outer(psis[j], psis[j]) + Ns[j])) for j in range(m)).ravel()
                          for lo in range(m)])
     Q = np.linalg.solve(np.eye(m * n * n) - A2, b2).reshape(m, n, n)
     mu = q.sum(axis=0)
-    out = {"Phi": Phis, "psi": psis, "P": P, "pi": pi, "q": q, "Q": Q, "mu": mu, "C": Q.sum(axis=0) - np.outer(mu, mu),
+    out = {"Phi": Phis, "psi": psis, "N": Ns, "S": noise, "P": P, "pi": pi, "q": q, "Q": Q, "mu": mu,
+           "C": Q.sum(axis=0) - np.outer(mu, mu),
            "rho_ms": float(np.max(np.abs(np.linalg.eigvals(A2)))) ** 0.5,
            "rho_mean": float(np.max(np.abs(np.linalg.eigvals(A1))))}
     if weights:  # psi is linear in the targets (a GD step is linear in (w, w*)): the mean at unit targets
@@ -183,18 +193,30 @@ def reference(base: ref.Instance, alts: list[dict], weights: bool = True) -> dic
     return out
 
 
-def _instance(rng: np.random.Generator, K: int, alts: list[dict]) -> tuple[ref.Instance, list[dict], dict]:
+def _instance(rng: np.random.Generator, K: int, alts: list[dict],
+              noisy: tuple) -> tuple[ref.Instance, list[dict], dict]:
     """GD agents of dimension 2 or 3 and the case's weights, drawn until the mean-square rate is in range."""
     for _ in range(200):
         base = ref.random_instance(rng, K, int(rng.integers(2, 4)), False)
+        noise = {x: _covariance(rng, base.d) for x in noisy}
         drawn = _draw(rng, alts)
-        if RATE_MIN <= reference(base, drawn, False)["rho_ms"] <= RATE_MAX:
-            return base, drawn, reference(base, drawn)
+        if RATE_MIN <= reference(base, drawn, noise, False)["rho_ms"] <= RATE_MAX:
+            return base, drawn, reference(base, drawn, noise)
     raise RuntimeError("no mean-square stable instance of the random protocol")
 
 
-def _config(base: ref.Instance, alts: list[dict]) -> dict:
+def _covariance(rng: np.random.Generator, d: int) -> np.ndarray:
+    """A noise covariance with 3-decimal entries (exact in the JSON), positive definite (+ 0.01 I)."""
+    E = rng.standard_normal((d, d)) * 0.2
+    S = np.round(E @ E.T + 0.01 * np.eye(d), ref.DECIMALS)
+    return np.triu(S) + np.triu(S, 1).T
+
+
+def _config(base: ref.Instance, alts: list[dict], noise: dict) -> dict:
     cfg = base.config()
+    for a in cfg["agents"]:
+        if a["name"] in noise:
+            a["noise"] = noise[a["name"]].tolist()
     cfg["protocol"] = {"random": alts}
     return cfg
 
@@ -441,7 +463,8 @@ def check_random_derivation(ledger: Ledger, label: str, base: ref.Instance, alts
     col = lambda v: np.asarray(v, dtype=float).reshape(-1, 1)  # noqa: E731
     env = {}
     for k, x in enumerate(names):
-        env.update({f"M_{x}": M[k], f"w_{x}_star": col(base.target[k]), f"mu_{x}": col(want["mu"][k * d:(k + 1) * d])})
+        env.update({f"M_{x}": M[k], f"w_{x}_star": col(base.target[k]), f"mu_{x}": col(want["mu"][k * d:(k + 1) * d]),
+                    f"S_{x}": want["S"].get(x, np.zeros((d, d)))})
     texts = {e["text_name"]: e["text"] for e in doc.get("definitions", [])}
     texts.update({e["text_name"]: e["text"] for e in doc.get("inverses", [])})
     inverse = {e["text_name"] for e in doc.get("inverses", [])}
@@ -547,7 +570,7 @@ def check_random_derivation(ledger: Ledger, label: str, base: ref.Instance, alts
     want_keys = ({f"{l + 1},{x},{y}" for l in range(m) for i, x in enumerate(names) for y in names[i:]} if markov
                  else {f"{x},{y}" for i, x in enumerate(names) for y in names[i:]})
     ledger.require("second-moment keys", set(sm) == want_keys, f"{label}: second_moment keys {sorted(sm)[:6]}")
-    P, pi, Phis, psis = want["P"], want["pi"], want["Phi"], want["psi"]
+    P, pi, Phis, psis, Ns = want["P"], want["pi"], want["Phi"], want["psi"], want["N"]
     for point in range(1 + MAP_POINTS):
         if point == 0:
             Qs, qs, C, mu = want["Q"], want["q"], want["C"], want["mu"]
@@ -564,11 +587,11 @@ def check_random_derivation(ledger: Ledger, label: str, base: ref.Instance, alts
                 extra[f"q_{lo + 1}_{x}"] = col(qs[lo][ia * d:(ia + 1) * d])
         if markov:  # the documented map: Q_l = sum_j P[j,l] (Phi_j Q_j Phi_j^T + cross terms + pi_j psi_j psi_j^T)
             rhs = [sum(P[j, lo] * (Phis[j] @ Qs[j] @ Phis[j].T + np.outer(Phis[j] @ qs[j], psis[j])
-                                   + np.outer(psis[j], Phis[j] @ qs[j]) + pi[j] * np.outer(psis[j], psis[j]))
+                                   + np.outer(psis[j], Phis[j] @ qs[j]) + pi[j] * (np.outer(psis[j], psis[j]) + Ns[j]))
                        for j in range(m)) for lo in range(m)]
         else:  # C = sum_k p_k (Phi_k C Phi_k^T + d_k d_k^T), d_k = Phi_k mu + psi_k - mu
             dks = [Phis[k] @ mu + psis[k] - mu for k in range(m)]
-            rhs = [sum(pi[k] * (Phis[k] @ C @ Phis[k].T + np.outer(dks[k], dks[k])) for k in range(m))]
+            rhs = [sum(pi[k] * (Phis[k] @ C @ Phis[k].T + np.outer(dks[k], dks[k]) + Ns[k]) for k in range(m))]
         for key, e in sm.items():
             parts = key.split(",")
             lo = int(parts[0]) - 1 if markov else 0
@@ -585,7 +608,7 @@ def check_random_derivation(ledger: Ledger, label: str, base: ref.Instance, alts
 
     # -- the rate statements and the Stein equation, evaluated at the reference
     fenv = {"Phi": Phis, "psi": [col(p) for p in psis], "p": list(pi), "pi": list(pi), "P": P,
-            "N": [np.zeros((n, n))] * m, "mu": col(want["mu"]), "C": want["C"], "Q": list(want["Q"]),
+            "N": Ns, "mu": col(want["mu"]), "C": want["C"], "Q": list(want["Q"]),
             "q": [col(x) for x in want["q"]], "rho_ms": want["rho_ms"], "rho_mean": want["rho_mean"]}
     ms = doc.get("mean_square_condition", {}).get("latex", "")
     stein = doc.get("stein_equation", {}).get("latex", "")
@@ -684,8 +707,11 @@ def _check_latex(ledger: Ledger, label: str, tex: str, doc: dict, ms: str, stein
         ledger.require("latex named blocks", _latex_block(tex, f"{e['name']} &= ") == " ".join(
             " ".join(e["terms"]).split()), f"{label}: {e['text_name']} differs from the JSON's")
     for e in doc.get("inverses", []):
-        body = _latex_block(tex, f"{e['name']} &= ") or ""
-        ledger.require("latex inverses", body == " ".join((r"\Big(" + " ".join(e["terms"]) + r"\Big)^{-1}").split()),
+        # one line: Q_k = (pivot)^-1; a pivot over several lines is typeset Q_k^-1 = pivot
+        one = _latex_block(tex, f"{e['name']} &= ")
+        ok = (one == " ".join((r"\Big(" + " ".join(e["terms"]) + r"\Big)^{-1}").split()) if one is not None
+              else _latex_block(tex, f"{e['name']}^{{-1}} &= ") == " ".join(" ".join(e["terms"]).split()))
+        ledger.require("latex inverses", ok,
                        f"{label}: {e['text_name']} differs from the JSON's")
     for x in names:
         for part, head in (("fixed_points", f"\\mu_{{{x}}} &= "), ("residuals", f"\\mu_{{{x}}} - w^*_{{{x}}} &= ")):
@@ -707,10 +733,11 @@ def random_derive_method(quick_cases: list, full_cases: list, seed_offset: int =
         rng = np.random.default_rng(profile.seed + 8800 + seed_offset)
         full = profile.name != "quick"
         formats = FORMATS if full else QUICK_FORMATS
-        drawn = [(name, *_instance(rng, K, alts)) for name, K, alts in (full_cases if full else quick_cases)]
+        drawn = [(name, *_instance(rng, K, alts, noisy)) for name, K, alts, noisy in
+                 (full_cases if full else quick_cases)]
         ledger = Ledger(instances=len(drawn))
         with cli.scratch() as tmp:
-            paths = cli.write_configs(tmp, [_config(base, alts) for _, base, alts, _ in drawn])
+            paths = cli.write_configs(tmp, [_config(base, alts, want["S"]) for _, base, alts, want in drawn])
             for (name, base, alts, want), path in zip(drawn, paths):
                 out = {f: str(Path(tmp) / f"{Path(path).stem}.{f}.tex") for f in ("latex", "macros") if f in formats}
                 argvs = {**{f: ["derive", "--protocol", path, "--format", f] for f in ("json", "text") if f in formats},
