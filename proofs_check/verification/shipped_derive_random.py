@@ -673,7 +673,8 @@ def _check_text(ledger: Ledger, label: str, out: str, doc: dict, want: dict, bas
     expect = [f"{e['text_name']} := {e['text']}" for e in doc.get("definitions", [])] + \
         [f"{e['text_name']} = ({e['text']})^-1" for e in doc.get("inverses", [])] + \
         [f"{e['lhs_text']} = {e['text']}" for e in doc.get("second_moment", {}).values()] + \
-        ["hypotheses: " + "; ".join(doc["hypotheses"])]
+        ["hypotheses: " + "; ".join(doc["hypotheses"])] + [f"note: {x}" for x in doc.get("notes", [])] + \
+        [f"[{c['method']} {'proved' if c['holds'] else 'FAILED'}] {c['label']}" for c in doc.get("checks", [])]
     have = set(lines)
     missing = [x for x in expect if x not in have]
     ledger.require("text states the JSON's equations", not missing,
