@@ -79,10 +79,11 @@ MAP_POINTS = 2
 INDEPENDENT = ("independent draws, A noisy", 2,
                [{"probability": "p", "rounds": [{"A": {"B": 1.0}}, {"B": {"A": 1.0}}]},
                 {"probability": "p", "rounds": [{"A": {"B": "w", "A": "w"}, "B": {"A": "w"}}]}], ("A",))
+# gossip pairs averaging (every row's weights sum to 1: the residuals are in the gaps only, weights_sum_to_one)
 GOSSIP = ("independent gossip pairs, A and C noisy", 3,
           [{"probability": "p", "rounds": [{"A": {"B": 0.5, "A": 0.5}, "B": {"A": 0.5, "B": 0.5}}]},
-           {"probability": "p", "rounds": [{"B": {"C": "w", "B": "w"}, "C": {"B": "w", "C": "w"}}]},
-           {"probability": "p", "rounds": [{"C": {"A": 1.0}}, {"A": {"C": "w"}}]}], ("A", "C"))
+           {"probability": "p", "rounds": [{"B": {"C": 0.3, "B": 0.7}, "C": {"B": 0.6, "C": 0.4}}]},
+           {"probability": "p", "rounds": [{"C": {"A": 1.0}}, {"A": {"C": 1.0}}]}], ("A", "C"))
 # three alternatives: a chain of two is always reversible (pi_j P[j,l] = pi_l P[l,j]), so its rates could not
 # tell P from its transpose
 MARKOV = ("markov chain, B noisy", 2,
