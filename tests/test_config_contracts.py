@@ -111,3 +111,31 @@ def test_exact_geometry_psd_check():
     raw["agents"][0]["geometry"] = [[1e200, 0.0], [0.0, 1e200]]
     exact = config.parse_exact(copy.deepcopy(raw))
     assert exact.agents[0].geometry.H == [[1e200, 0.0], [0.0, 1e200]]
+
+
+def test_default_preconditioner_for_small_curvature():
+    """lambda_max(H) in (0, 1] is a valid default step, Gamma = I / lambda_max (``lam <= 0`` to
+    ``lam <= 1`` refused it): lambda_max 1 gives I, 1/2 gives 2 I."""
+    for H, Gamma in (([[1.0, 0.0], [0.0, 0.25]], np.eye(2)), ([[0.5, 0.0], [0.0, 0.25]], 2.0 * np.eye(2))):
+        agent = {"name": "A", "geometry": H, "target": [1.0, 0.0]}
+        assert np.array_equal(config.parse({"agents": [agent, geometry_agent(2, "B")]}).agents[0].Gamma, Gamma)
+
+
+def test_exact_initial_message_defaults_to_zeros():
+    """docs/config.rst: ``initial_message`` defaults to zeros, also in the exact parser, with or without a
+    protocol (``[0] * d`` to ``[-1] * d`` or ``[1] * d`` changed the exact system's start)."""
+    exact = config.parse_exact(two_agents())
+    assert exact.initial_message == [0, 0]
+    raw = dict(two_agents(), protocol={"rounds": [{"A": {"B": 1.0}}, {"B": {"A": 1.0}}]})
+    exact = config.parse_exact(raw)
+    assert exact.initial_message == [0, 0]
+    assert exact.protocol is not None and np.array_equal(exact.protocol.initial, np.zeros((2, 2)))
+
+
+def test_later_agent_of_larger_dimension_refused():
+    """An agent of larger d than the first is refused like a smaller one (``geom.d != d`` to
+    ``geom.d < d`` let B of d = 3 join A of d = 2)."""
+    err = refusal(config.parse, {"agents": [geometry_agent(2, "A"), geometry_agent(3, "B")]})
+    assert err.quantity == "B dimension" and err.value == 3
+    err = refusal(config.parse_exact, {"agents": [geometry_agent(2, "A"), geometry_agent(3, "B")]})
+    assert err.quantity == "B dimension" and err.value == 3
