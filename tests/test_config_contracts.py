@@ -1,9 +1,10 @@
 """Input contracts of numerics/protocol/config.py that its mutation session found unchecked (issue 22,
 item 5): default names past Z, the refusal of a missing or malformed agent list, agent counts and
-dimensions beyond CPython's cached small ints (ints compared by identity), the refusal of the default
-preconditioner for a zero geometry, and the exact (``--precision``) parser's own PSD check and
-``g I`` preconditioner. Each test fails on the mutant named in its docstring; the mutation killer
-of config.py runs this file after verify (mutation/targets.toml)."""
+dimensions beyond CPython's cached small ints (ints compared by identity), a later agent of larger
+dimension, the default preconditioner (refused for a zero geometry, I / lambda_max for lambda_max in
+(0, 1]), and the exact (``--precision``) parser's own PSD check, ``g I`` preconditioner and default
+initial message. Each test fails on the mutants named in its docstring; the mutation killer of
+config.py runs this file after verify (mutation/targets.toml)."""
 from __future__ import annotations
 
 import copy
