@@ -30,7 +30,8 @@ class NoisyAgent:
 
     Seeded: the t-th reply's ``eta`` is ``L z_t``, with ``z_t`` the t-th d-vector that
     ``numpy.random.default_rng(seed).standard_normal`` gives (the same as one call per reply) and one
-    fixed ``L`` with ``L L^T = S``.
+    fixed ``L`` with ``L L^T = S``. Its ``repr`` shows ``agent``, ``S`` and ``seed`` only: the factor, the
+    generator and the noises drawn ahead are private state (256 rows of them), never printed.
     """
 
     agent: Agent
@@ -70,11 +71,15 @@ def run_chains(agents: Sequence, S: np.ndarray, initial_message, turns: int, cha
     """Final messages of ``chains`` independent noisy conversations of GD agents.
 
     Each turn runs agent i's GD steps ``w <- w - Gamma_i (H_i w - b_i)`` on every chain
-    and adds ``N(0, S_i)`` noise. Returns shape (chains, K, d): every agent's last message.
+    and adds ``N(0, S_i)`` noise. Returns shape (chains, K, d): every agent's last message. Every agent
+    must have the first agent's dimension d (an InputError names the first that has not).
     """
     turns = validate.positive_int("turns", turns)
     chains = validate.positive_int("chains", chains)
     d = agents[0].d
+    for a in agents:
+        if a.d != d:
+            raise validate.InputError(f"{a.name}.d", a.d, f"must be {d}, the dimension of {agents[0].name}")
     L = [noise_factor(f"{a.name}.noise_covariance", s) for a, s in zip(agents, S)]
     rng = np.random.default_rng(seed)
     w = np.tile(validate.vector("initial_message", initial_message, d), (chains, 1))
