@@ -64,3 +64,24 @@ def test_noisy_agent_accepts_its_dimension_beyond_256():
     covariance is the agent's dimension and is accepted."""
     A = random_gd_agent(np.random.default_rng(5), 257, "A")
     assert noisy.NoisyAgent(A, 0.01 * np.eye(257), 0).respond(np.zeros(257)).shape == (257,)
+
+
+def test_run_chains_refuses_agents_of_another_dimension():
+    """Agents of dimensions 2 and 3: an InputError naming the second (the first agent fixes d), before any
+    step (not numpy's broadcasting error at the first mismatched turn)."""
+    rng = np.random.default_rng(4)
+    A, B = random_gd_agent(rng, 2, "A"), random_gd_agent(rng, 3, "B")
+    with pytest.raises(InputError, match=r"B\.d = 3: must be 2, the dimension of A"):
+        noisy.run_chains([A, B], [0.01 * np.eye(2), 0.01 * np.eye(3)], np.zeros(2), 3, 4, 0)
+
+
+def test_noisy_agent_repr_shows_no_private_state():
+    """docs: the repr shows the wrapped agent, ``S`` and ``seed``, never the factor, the generator or the 256
+    noises drawn ahead (after a reply they exist)."""
+    A = _pair()[0]
+    wrapped = noisy.NoisyAgent(A, 0.01 * np.eye(2), 7)
+    wrapped.respond(np.zeros(2))
+    text = repr(wrapped)
+    assert text.startswith("NoisyAgent(agent=") and "seed=7" in text and "S=" in text
+    for private in ("_L=", "_rng=", "_noise=", "_next="):
+        assert private not in text, private

@@ -134,3 +134,35 @@ def test_the_victim_of_a_pair(tmp_path, capsys, attacker, victim, match):
     doc = _doc(capsys, argv + [other])
     assert doc["victim"] == other and doc["attacker"] == attacker
     assert match in _error(capsys, argv + [victim])
+
+
+def _steer_exact(M_B):
+    """``steering_target`` on the three-agent protocol above (A, B hears A, C hears B) with the attacker's map
+    exactly 0 (the full-rank prompt's M_A in exact arithmetic, C9) and offsets 0: B's fixed point is
+    ``M_B c_A``, so ``G = M_B`` exactly (no rounding enters) and its singular values are |M_B|'s entries."""
+    import numpy as np
+
+    from numerics.interventions import protocol_attack
+    from numerics.protocol import spec
+
+    d = len(M_B)
+    M = np.stack([np.zeros((d, d)), np.diag(M_B), 0.5 * np.eye(d)])
+    proto = spec.build([{"A": {"B": 1.0}}, {"B": {"A": 1.0}}, {"C": {"B": 1.0}}], ["A", "B", "C"], d, np.zeros(d))
+    W, mask = proto.weights()
+    return protocol_attack.steering_target(M, np.zeros((3, d)), W, mask, 0, 1, [1.0] * d, ["A", "B", "C"])
+
+
+def test_a_condition_exactly_at_the_bar_is_accepted():
+    """cond G = 1e10 = MAX_SENSITIVITY_COND exactly (G = diag(-1e10, 1)): the bar is inclusive, the target is
+    G^-1 p."""
+    w_A, cond = _steer_exact([-1e10, 1.0])
+    assert cond == 1e10 and w_A.tolist() == [-1e-10, 1.0]
+
+
+def test_a_singular_value_exactly_at_the_bar_counts_as_moved():
+    """G = diag(-1e10, 1, 0): singular, and the direction of singular value s_max / 1e10 exactly counts as moved
+    (alone it would pass the inclusive bar of the test above): 2 of 3 directions."""
+    from numerics.io.errors import InputError
+
+    with pytest.raises(InputError, match=r"moves B's fixed point in only 2 of 3 directions"):
+        _steer_exact([-1e10, 1.0, 0.0])

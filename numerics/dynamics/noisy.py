@@ -18,10 +18,15 @@ NOISE_BLOCK = 256  # noises drawn per generator call by NoisyAgent (per-call ove
 
 
 def noise_factor(name: str, S) -> np.ndarray:
-    """``L`` with ``L L^T = S`` for a PSD (possibly singular) noise covariance ``S``."""
+    """``S^{1/2}``, the PSD square root of a PSD (possibly singular) noise covariance ``S`` (``L L^T = S``).
+
+    The one symmetric PSD factor: unlike ``V sqrt(Lambda)`` it does not depend on the signs (or, for a
+    repeated eigenvalue, the basis) of the eigenvectors LAPACK returns, so a seed gives the same noises
+    whichever LAPACK computes them.
+    """
     S = validate.psd(name, S)
     lam, V = np.linalg.eigh(S)
-    return V * np.sqrt(np.clip(lam, 0.0, None))
+    return (V * np.sqrt(np.clip(lam, 0.0, None))) @ V.T
 
 
 @dataclass
@@ -29,8 +34,10 @@ class NoisyAgent:
     """Wraps any agent (``name``, ``d``, ``respond``): output ``agent.respond(w) + eta``, ``Cov eta = S``.
 
     Seeded: the t-th reply's ``eta`` is ``L z_t``, with ``z_t`` the t-th d-vector that
-    ``numpy.random.default_rng(seed).standard_normal`` gives (the same as one call per reply) and one
-    fixed ``L`` with ``L L^T = S``.
+    ``numpy.random.default_rng(seed).standard_normal`` gives (the same as one call per reply) and
+    ``L = S^{1/2}``, the PSD square root of ``S`` (:func:`noise_factor`). Its ``repr`` shows ``agent``,
+    ``S`` and ``seed`` only: the factor, the generator and the noises drawn ahead are private state (256
+    rows of them), never printed.
     """
 
     agent: Agent
@@ -70,11 +77,17 @@ def run_chains(agents: Sequence, S: np.ndarray, initial_message, turns: int, cha
     """Final messages of ``chains`` independent noisy conversations of GD agents.
 
     Each turn runs agent i's GD steps ``w <- w - Gamma_i (H_i w - b_i)`` on every chain
-    and adds ``N(0, S_i)`` noise. Returns shape (chains, K, d): every agent's last message.
+    and adds ``N(0, S_i)`` noise: ``Z S_i^{1/2}`` with ``Z`` the next (chains, d) block of
+    ``numpy.random.default_rng(seed).standard_normal`` (one block per agent per turn, in speaking order).
+    Returns shape (chains, K, d): every agent's last message. Every agent must have the first agent's
+    dimension d (an InputError names the first that has not).
     """
     turns = validate.positive_int("turns", turns)
     chains = validate.positive_int("chains", chains)
     d = agents[0].d
+    for a in agents:
+        if a.d != d:
+            raise validate.InputError(f"{a.name}.d", a.d, f"must be {d}, the dimension of {agents[0].name}")
     L = [noise_factor(f"{a.name}.noise_covariance", s) for a, s in zip(agents, S)]
     rng = np.random.default_rng(seed)
     w = np.tile(validate.vector("initial_message", initial_message, d), (chains, 1))

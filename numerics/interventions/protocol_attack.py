@@ -74,7 +74,9 @@ def steering_target(M, c, W, mask, attacker: int, victim: int, point, names) -> 
     s = np.linalg.svd(G, compute_uv=False)
     cond = float(s[0] / s[-1]) if s[-1] > 0 else float("inf")
     if not cond <= MAX_SENSITIVITY_COND:
-        moved = int(np.sum(s > s[0] / MAX_SENSITIVITY_COND))
+        # the directions the target moves reliably: each alone would pass the bar above (s_max / s_i <= the
+        # largest condition accepted), so a singular value exactly at s_max / MAX_SENSITIVITY_COND counts
+        moved = int(np.sum(s >= s[0] / MAX_SENSITIVITY_COND))
         why = (f"{names[victim]} never hears {names[attacker]}, directly or through others" if s[0] == 0 else
                f"the attacker's target moves {names[victim]}'s fixed point in only {moved} of {d} directions")
         raise InputError(f"G = d m_{names[victim]}* / d w_{names[attacker]}* (smallest singular value)", float(s[-1]),

@@ -316,6 +316,9 @@ KERNEL_ROUNDS = 220  # 0.84^220 < 1e-16
 # Systems past the kernel's lane groups: a batch of KERNEL_MIN_BATCH + KERNEL_REMAINDER systems ends in a
 # partial group (the kernel runs 64 lanes at a time).
 KERNEL_REMAINDER = 37
+# docs/protocol.rst: fixed_points on 256 or more systems runs the compiled kernel (fewer: numpy's batched
+# solve, no compile); the batch sizes below are read from this statement, not from the package's constant
+KERNEL_DOCUMENTED_MIN_BATCH = 256
 # Non-normal agents M_i = [[0.3, 4], [0, 0.3]] hearing themselves: rho(Phi) = 0.3 but ||Phi||_F > 1, so the
 # kernel's Frobenius certificate does not decide them and the exact test must (every KERNEL_NON_NORMAL-th
 # system); after KERNEL_ROUNDS rounds their transient 4 t 0.3^(t-1) is below 1e-100.
@@ -505,7 +508,7 @@ def _unchecked_refusal_names_the_system(evaluate, rng: np.random.Generator, ledg
     singular ``I - Phi``, naming system 0, not as a contraction rate (the check was not asked for)."""
     from numerics.io.errors import InputError
 
-    M, c, W, mask = _random_batch(rng, evaluate.KERNEL_MIN_BATCH, 3, 2, 2)
+    M, c, W, mask = _random_batch(rng, KERNEL_DOCUMENTED_MIN_BATCH, 3, 2, 2)
     z = evaluate.fixed_points(M, c, W, mask, check=False)  # every system contracts: solved, unchecked
     want = simulate_batch(M, c, W, mask, KERNEL_ROUNDS)
     ledger.add("fixed_points unchecked (kernel)", rel(z, want), FLOAT_BAR)
@@ -528,7 +531,7 @@ def _overflow_names_the_system(evaluate, rng: np.random.Generator, ledger: Ledge
     from numerics.io.errors import InputError
 
     k = 5
-    M, c, W, mask = _random_batch(rng, evaluate.KERNEL_MIN_BATCH, 3, 2, 2)
+    M, c, W, mask = _random_batch(rng, KERNEL_DOCUMENTED_MIN_BATCH, 3, 2, 2)
     for j in (k, 9):
         W[j], mask[j] = 0.0, False
         mask[j, 0] = True
@@ -586,6 +589,23 @@ def live_cost_method(profile: Profile) -> Outcome:
                           "one is live (the others never heard): the sentence names 1 live agent")
 
 
+def _solved_by_kernel(evaluate, M, c, W, mask) -> tuple[np.ndarray, bool]:
+    """``evaluate.fixed_points(M, c, W, mask)`` and whether it called the compiled kernel (``kernel.solve``)."""
+    from numerics.protocol import kernel
+
+    calls, solve = [], kernel.solve
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        return solve(*args, **kwargs)
+
+    kernel.solve = spy
+    try:
+        return evaluate.fixed_points(M, c, W, mask), bool(calls)
+    finally:
+        kernel.solve = solve
+
+
 def kernel_method(profile: Profile) -> Outcome:
     """VS: batched ``evaluate.fixed_points`` (and the compiled kernel it uses from KERNEL_MIN_BATCH systems on)
     just below, at and above its size threshold (a partial lane group), with non-normal systems the
@@ -595,11 +615,13 @@ def kernel_method(profile: Profile) -> Outcome:
 
     rng = np.random.default_rng(profile.seed + 4242)
     ledger = Ledger()
-    n0 = evaluate.KERNEL_MIN_BATCH
+    n0 = KERNEL_DOCUMENTED_MIN_BATCH
     for B, (K, d, P) in ((n0 - 1, (3, 2, 3)), (n0, (3, 2, 3)), (n0 + KERNEL_REMAINDER, (3, 2, 3))):
         M, c, W, mask = _random_batch(rng, B, K, d, P)
         _non_normal(M, c, W, mask)
-        z = evaluate.fixed_points(M, c, W, mask)
+        z, compiled = _solved_by_kernel(evaluate, M, c, W, mask)
+        ledger.require("kernel from 256 systems on", compiled == (B >= n0),
+                       f"batch of {B}: the compiled kernel {'ran' if compiled else 'did not run'} (docs/protocol.rst)")
         want = simulate_batch(M, c, W, mask, KERNEL_ROUNDS)
         err = np.linalg.norm((z - want).reshape(B, -1), axis=1) / np.linalg.norm(want.reshape(B, -1), axis=1)
         side = "below" if B < n0 else ("at" if B == n0 else "above")

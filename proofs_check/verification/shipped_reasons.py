@@ -49,7 +49,8 @@ REASON_DIGITS = 30  # --precision of the documents whose reason is read
 # The reason prints rho, an agent's radius and the weights' rate with 6 significant digits (half a unit
 # of the 6th digit, relative), the listed radii with 3, the direction with 3 decimals per entry.
 SIX_DIGITS, THREE_DIGITS = 5e-6, 5e-3
-DIRECTION_ROUNDING = 5e-4
+DIRECTION_DECIMALS = 3
+DIRECTION_ROUNDING = 5e-4  # half a unit of the 3rd decimal
 # The printed rate of a divergent document against the probed rate (float64 probe, rho up to ~50).
 RATE_BAR = 1e-9
 NON_NORMAL = [[[0.5, -3.0], [0.0, 0.5]], [[0.5, 0.0], [-3.0, 0.5]]]  # radius 0.5 each, product rho > 1 (C6)
@@ -143,6 +144,11 @@ def _has(ledger: Ledger, text: str, label: str, present=(), absent=()) -> None:
 def _direction(ledger: Ledger, text: str, label: str) -> np.ndarray:
     m = re.search(r"the direction \[([^\]]*)\]", text)
     ledger.require("reason direction", m is not None, f"{label}: no direction in {text[:160]!r}")
+    # docs/config.rst: the direction is printed with (at most) 3 decimals per entry
+    mantissas = [x.strip().lower().split("e")[0] for x in m.group(1).split(",")] if m else []
+    decimals = [len(x.split(".")[1]) if "." in x else 0 for x in mantissas]
+    ledger.require("reason direction", bool(decimals) and max(decimals) <= DIRECTION_DECIMALS,
+                   f"{label}: direction [{m.group(1) if m else ''}] has more than {DIRECTION_DECIMALS} decimals")
     try:
         return np.array([float(x) for x in m.group(1).split(",")]) if m else np.full(2, math.nan)
     except ValueError:
@@ -392,6 +398,36 @@ def _random_reasons(ledger: Ledger) -> None:
                 _six_digits(ledger, pat, reason, label)
 
 
+# A random protocol whose float64 mean rate is exactly 1 - MARGIN (the closed band's edge): A hears itself with
+# weight 2 or hears nobody (probability 1/2 each), then B hears A; Gamma_A = 1e-12, H = 1, so M_A = 1 - 1e-12 in
+# float64 (one rounding) and sum_k p_k Phi_k = [[M_A, 0], [M_B M_A, 0]] (lower triangular: rates M_A and 0); the
+# mean-square operator 1/2 Phi_1 (x) Phi_1 is lower triangular too, largest diagonal 2 M_A^2: rate sqrt(2) M_A.
+MEAN_EDGE_ROUNDS = ([{"A": {"A": 2.0}}, {"B": {"A": 1.0}}], [{"A": {}}, {"B": {"A": 1.0}}])
+
+
+def _random_mean_at_margin(ledger: Ledger) -> None:
+    """A diverging random protocol whose mean rate sits exactly on the band's edge ``1 - MARGIN`` (float64): the
+    mean does not converge (the band is closed), and the reason says so."""
+    cfg = instance([[[1.0]], [[1.0]]], [1e-12, 0.5]).config()
+    cfg["protocol"] = {"random": [{"probability": 0.5, "rounds": r} for r in MEAN_EDGE_ROUNDS]}
+    mean_rate = 1.0 - 1e-12  # M_A, as float64 rounds it once
+    with cli.scratch() as tmp:
+        pr = cli.run_commands([["predict", cli.write_configs(tmp, [cfg])[0]]])[0]
+    label = "random mean rate at the margin"
+    doc = pr.json_or_none()
+    reason = doc.get("reason") if isinstance(doc, dict) else None
+    ledger.require("random reason", pr.status == 0 and isinstance(reason, str) and doc.get("converges") is False,
+                   f"{label}: exit {pr.status}: {str(doc)[:160]}")
+    if not isinstance(doc, dict) or not isinstance(reason, str):
+        return
+    ledger.require("random reason", doc.get("mean_rate") == mean_rate,
+                   f"{label}: mean_rate {doc.get('mean_rate')!r}, want 1 - 1e-12 exactly")
+    got = doc.get("contraction_rate")
+    got = float(got) if isinstance(got, (int, float)) else math.nan
+    ledger.add("random contraction_rate", abs(got - math.sqrt(2.0) * mean_rate) / math.sqrt(2.0), RATE_BAR)
+    _has(ledger, reason, label, ("the mean does not converge either (mean rate 1 >= 1)",), ("still converges",))
+
+
 def reasons_method(protocol: bool):
     """A VS method: every case of :func:`reason_cases` through ``a2ad predict`` and ``predict --precision``;
     the printed rate against the probed one, null fixed points, and the reason read back."""
@@ -430,6 +466,7 @@ def reasons_method(protocol: bool):
             _big_dimension(ledger)
         else:
             _random_reasons(ledger)
+            _random_mean_at_margin(ledger)
         if protocol:  # the band's closed edge: this case's probed float64 rate is exactly 1 - MARGIN
             edge = cases["rate_at_margin"].inst
             ledger.require("instance", ref.rate(edge) == 1 - MARGIN, "rate_at_margin: probed rate is not 1 - 1e-12")

@@ -11,6 +11,7 @@ fixed point (simulated until settled) and the simulated last round: ``contractio
 """
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 
@@ -543,9 +544,26 @@ def _lsa_points(ledger: Ledger, inst: ref.Instance, axes: dict, opts: dict) -> i
     return diverging
 
 
-def _margin_grid(ledger: Ledger) -> None:
+# The simulate tier runs its systems in sub-batches of at most SIM_HISTORY_FLOATS message entries of history
+# (numerics.sweep.measures): a budget below one system's history (turns K d = 4 here) must still run every system,
+# one per sub-batch, with the same columns (the budget sizes memory, never the result).
+HISTORY_BELOW_ONE_SYSTEM = 3
+
+
+def _margin_grid(ledger: Ledger, history_floats: int | None = None) -> None:
     """d = 1: B copies what it hears (geometry 0), A's preconditioner 1e-12 puts the rate at exactly
-    ``1 - 1e-12`` in float64 (``converges`` false there, docs/config.rst), 0.5 at 0.5."""
+    ``1 - 1e-12`` in float64 (``converges`` false there, docs/config.rst), 0.5 at 0.5. With ``history_floats``
+    the simulate tier's history budget is lowered to it for this grid."""
+    from numerics.sweep import measures
+
+    if history_floats is not None:
+        saved = measures.SIM_HISTORY_FLOATS
+        measures.SIM_HISTORY_FLOATS = history_floats
+        try:
+            _margin_grid(ledger)
+        finally:
+            measures.SIM_HISTORY_FLOATS = saved
+        return
     base = {"agents": [{"name": "A", "geometry": [[1.0]], "target": [1.0], "preconditioner": 0.5},
                        {"name": "B", "geometry": [[0.0]], "target": [0.0], "preconditioner": 0.5}]}
     axes = {"agents.0.preconditioner": [1e-12, 0.5]}
@@ -584,6 +602,26 @@ def _chunk_grids(ledger: Ledger, rng: np.random.Generator) -> None:
             ledger.instances += 1
 
 
+class _Terminal(io.StringIO):
+    """A captured stream that says it is a terminal (rich draws its live displays only on one)."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def _silent_on_a_terminal(ledger: Ledger, grid, *args) -> None:
+    """``grid(ledger, *args)`` with stdout and stderr terminals: computing the columns writes nothing there
+    (docs/sweeps.rst: the one progress bar counts chunks, drawn by the command on stderr, not by a chunk)."""
+    import contextlib
+
+    out, err = _Terminal(), _Terminal()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        grid(ledger, *args)
+    written = out.getvalue() + err.getvalue()
+    ledger.require("chunk output", written == "", f"a chunk wrote {len(written)} characters to a terminal: "
+                   f"{written[:60]!r}")
+
+
 def kinds_method(profile: Profile) -> Outcome:
     """VS: the sweep kinds the CLI offers beyond sweep_method's grids, each against its reference."""
     rng = np.random.default_rng(profile.seed + 2424)
@@ -592,8 +630,9 @@ def kinds_method(profile: Profile) -> Outcome:
     _gap_grid(ledger, rng)
     _random_grid(ledger, rng)
     _prompt_grid(ledger, rng)
-    _lsa_grid(ledger, rng)
+    _silent_on_a_terminal(ledger, _lsa_grid, rng)
     _margin_grid(ledger)
+    _margin_grid(ledger, HISTORY_BELOW_ONE_SYSTEM)
     _chunk_grids(ledger, rng)
     _geometry_checks(ledger)
     _renamed_quantity(ledger)
