@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-
 from proofs_check.report import latex
 from proofs_check.verification import proof_cache
 from theory import derivations
