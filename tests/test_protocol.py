@@ -187,7 +187,10 @@ def _worst_disagreement(systems):
     worst = 0.0
     for s in systems:
         M, c, W, mask = protocol_eval.system_arrays(s)
-        z = protocol_eval.fixed_points(M, c, W, mask, check=False)
+        try:
+            z = protocol_eval.fixed_points(M, c, W, mask, check=False)
+        except InputError:  # a round map that is not finite is refused: the worst disagreement
+            return np.inf
         sim = simulate.run_protocol(s.agents, s.protocol, 400)[-1]
         err = np.linalg.norm(z - sim) / np.linalg.norm(sim)
         worst = max(worst, err if np.isfinite(err) else np.inf)

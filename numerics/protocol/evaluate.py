@@ -15,6 +15,8 @@ Shapes: ``M`` (..., K, d, d) per-turn transfers ``M_i^{s_i}``, ``c`` (..., K, d)
 """
 from __future__ import annotations
 
+from typing import NoReturn
+
 import numpy as np
 
 from numerics.dynamics import closed_forms
@@ -99,21 +101,58 @@ def fixed_points(M: np.ndarray, c: np.ndarray, W: np.ndarray, mask: np.ndarray, 
     batch = M.shape[:-3]
     if int(np.prod(batch)) >= KERNEL_MIN_BATCH:
         return _fixed_points_kernel(M, c, W, mask, check)
-    Phi, r = round_map(M, c, W, mask)
+    with np.errstate(all="ignore"):  # an overflowing round map is refused below, by name
+        Phi, r = round_map(M, c, W, mask)
     live = live_agents(W, mask)
     if live.all():  # nothing to reduce: one solve on the joint system, no copies
-        if check:
-            closed_forms.require_contraction(Phi)
-        z = np.linalg.solve(np.eye(K * d) - Phi, r[..., None])[..., 0]
+        z = _solve_or_refuse(Phi, r[..., None], Phi, check)[..., 0]
         return z.reshape(batch + (K, d))
     idx = live_index(live, d)
     A = Phi[..., :, idx]
-    PRR = A[..., idx, :]
-    if check and idx.size:  # no live agent (every weight 0): nothing to contract, z* = r
-        closed_forms.require_contraction(PRR)
-    zR = np.linalg.solve(np.eye(idx.size) - PRR, r[..., idx, None])
-    z = (A @ zR)[..., 0] + r
+    zR = _solve_or_refuse(A[..., idx, :], r[..., idx, None], Phi, check and bool(idx.size))
+    with np.errstate(all="ignore"):
+        z = (A @ zR)[..., 0] + r
+    if not np.all(np.isfinite(z)):
+        _refuse(Phi, int(np.flatnonzero(~np.all(np.isfinite(z.reshape(-1, K * d)), axis=1))[0]))
     return z.reshape(batch + (K, d))
+
+
+def _refuse(Phi: np.ndarray, bad: int) -> NoReturn:
+    """The kernel path's refusal (:func:`_fixed_points_kernel`), naming system ``bad`` of the batch."""
+    raise InputError(f"I - Phi (round map of system {bad})", Phi.reshape((-1,) + Phi.shape[-2:])[bad],
+                     "is singular or not finite: the protocol has no unique fixed point (P1)")
+
+
+def _solve_or_refuse(P: np.ndarray, rhs: np.ndarray, Phi: np.ndarray, check: bool) -> np.ndarray:
+    """``(I - P)^{-1} rhs`` per system (``P``: the live block of the round map ``Phi``). ``check``: ``rho(P) < 1``
+    first (C1's InputError). A system whose ``P`` or ``rhs`` is not finite, or whose ``I - P`` is singular
+    (only possible unchecked) or gives a non-finite solution, is refused by name, as on the kernel path."""
+    n = P.shape[-1]
+    if n == 0:  # no live agent (every weight 0): nothing to contract or solve, z* = r
+        return np.zeros(rhs.shape)
+    flatP, flatb = P.reshape((-1, n, n)), rhs.reshape((-1, n, 1))
+    finite = np.all(np.isfinite(flatP), axis=(1, 2)) & np.all(np.isfinite(flatb), axis=(1, 2))
+    if finite.all():
+        if check:
+            closed_forms.require_contraction(P)
+        try:
+            with np.errstate(all="ignore"):
+                z = np.linalg.solve(np.eye(n) - P, rhs)
+            if np.all(np.isfinite(z)):
+                return z
+        except np.linalg.LinAlgError:
+            pass
+    for k in range(flatP.shape[0]):  # the first system that is not finite or not solvable
+        if not finite[k]:
+            _refuse(Phi, k)
+        try:
+            with np.errstate(all="ignore"):
+                zk = np.linalg.solve(np.eye(n) - flatP[k], flatb[k])
+        except np.linalg.LinAlgError:
+            _refuse(Phi, k)
+        if not np.all(np.isfinite(zk)):
+            _refuse(Phi, k)
+    raise AssertionError("unreachable: the batched solve failed but every system solves")
 
 
 def _fixed_points_kernel(M, c, W, mask, check: bool) -> np.ndarray:
@@ -128,7 +167,8 @@ def _fixed_points_kernel(M, c, W, mask, check: bool) -> np.ndarray:
     z, undecided, bad = protocol_kernel.solve(Mf, cf, Wf, maskf, want_phi=check)
     if bad >= 0 or not np.all(np.isfinite(z)):
         bad = bad if bad >= 0 else int(np.flatnonzero(~np.all(np.isfinite(z), axis=(1, 2)))[0])
-        Phi1, _ = round_map(Mf[bad], cf[bad], Wf[bad], maskf[bad])
+        with np.errstate(all="ignore"):  # an overflowing round map is the refusal's subject
+            Phi1, _ = round_map(Mf[bad], cf[bad], Wf[bad], maskf[bad])
         if check and np.all(np.isfinite(Phi1)):
             closed_forms.require_contraction(Phi1)
         raise InputError(f"I - Phi (round map of system {bad})", Phi1,

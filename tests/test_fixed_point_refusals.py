@@ -1,0 +1,66 @@
+"""``evaluate.fixed_points`` below the kernel's batch threshold refuses what the kernel path refuses: a system
+whose round map overflows float64, or (unchecked) whose ``I - Phi`` is singular, is named in an InputError
+(checked or not); never numpy's LinAlgError, never a silent non-finite fixed point."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from numerics.io.errors import InputError
+from numerics.protocol import evaluate, spec
+
+NAMES = ["A", "B"]
+ROUND_ROBIN = [{"A": {"B": 1.0}}, {"B": {"A": 1.0}}]
+
+
+def _batch(scalars: list[tuple[float, float]], rounds=ROUND_ROBIN):
+    """Systems of two scalar agents (d = 1): per system ``(M_A, M_B)``, offsets 1; the protocol's weights."""
+    proto = spec.build(rounds, NAMES, 1, np.zeros(1))
+    W, mask = proto.weights()
+    M = np.array([[[[a]], [[b]]] for a, b in scalars])
+    c = np.ones((len(scalars), 2, 1))
+    return M, c, W, mask
+
+
+@pytest.mark.parametrize("check", [True, False])
+def test_an_overflowing_round_map_is_refused_by_name(check):
+    """System 1: M_A M_B = 1e200 * 1e200 overflows (the round map is inf); systems 0 and 2 contract."""
+    M, c, W, mask = _batch([(0.5, 0.5), (1e200, 1e200), (0.1, 0.2)])
+    with pytest.raises(InputError, match=r"round map of system 1\)"):
+        evaluate.fixed_points(M, c, W, mask, check=check)
+
+
+def test_a_singular_system_unchecked_is_refused_by_name():
+    """System 2: M_A M_B = 1, so I - Phi is singular (checked, C1's rate test refuses it first)."""
+    M, c, W, mask = _batch([(0.5, 0.5), (0.1, 0.2), (1.0, 1.0)])
+    with pytest.raises(InputError, match=r"round map of system 2\)"):
+        evaluate.fixed_points(M, c, W, mask, check=False)
+    with pytest.raises(InputError, match=r"contraction rate rho"):
+        evaluate.fixed_points(M, c, W, mask, check=True)
+
+
+def test_the_same_refusal_as_the_kernel_path():
+    systems = [(0.5, 0.5)] * evaluate.KERNEL_MIN_BATCH
+    systems[7] = (1e200, 1e200)
+    M, c, W, mask = _batch(systems)
+    with pytest.raises(InputError, match=r"round map of system 7\)") as kernel:
+        evaluate.fixed_points(M, c, W, mask, check=False)
+    M, c, W, mask = _batch(systems[:8])
+    with pytest.raises(InputError, match=r"round map of system 7\)") as small:
+        evaluate.fixed_points(M, c, W, mask, check=False)
+    assert str(kernel.value).split(" = ")[0] == str(small.value).split(" = ")[0]
+
+
+def test_finite_systems_still_solve():
+    """z_A* = M_A z_B* + 1, z_B* = M_B z_A* + 1 (the round ends with B): z_B* = (1 + M_B) / (1 - M_A M_B)."""
+    M, c, W, mask = _batch([(0.5, 0.5), (0.1, -0.2)])
+    z = evaluate.fixed_points(M, c, W, mask)
+    for (a, b), zk in zip([(0.5, 0.5), (0.1, -0.2)], z):
+        zB = (1 + b) / (1 - a * b)
+        assert zk[1, 0] == pytest.approx(zB, rel=1e-14) and zk[0, 0] == pytest.approx(a * zB + 1, rel=1e-14)
+
+
+def test_no_live_agent_gives_the_offsets():
+    """Every weight 0: no agent hears anyone, z* = r (here each agent's offset, 1)."""
+    M, c, W, mask = _batch([(0.5, 0.5)], [{"A": {"B": 0.0}}, {"B": {"A": 0.0}}])
+    assert np.array_equal(evaluate.fixed_points(M, c, W, mask), np.ones((1, 2, 1)))
