@@ -742,3 +742,16 @@ def test_zero_round_maps_on_the_iterative_paths(monkeypatch):
     mom = random_moments.moments(M, c, system.random)
     assert mom.contraction_rate <= 1e-12 and mom.mean_rate <= 1e-12
     assert rel(mom.mean, [[1.0, 0.0], [0.0, 1.0]]) <= MEAN_TOL and np.max(np.abs(mom.joint_covariance)) <= 1e-20
+
+
+def test_random_simulate_noise_factor_is_the_psd_square_root():
+    """The seeded noise of ``simulate`` on a random protocol uses ``S^{1/2}`` (symmetric, ``L L^T = S``), the factor
+    of ``NoisyAgent``, not ``V sqrt(Lambda)``, whose columns' signs are LAPACK's choice."""
+    from numerics.dynamics import noisy
+    from numerics.protocol import random_simulate
+
+    S = np.array([[2.0, 0.6, 0.0], [0.6, 1.0, 0.3], [0.0, 0.3, 0.0]])
+    S = S @ S.T  # PSD, non-isotropic; its smallest eigenvalue is far from repeated
+    L = random_simulate.noise_factor(S)
+    assert np.array_equal(L, noisy.noise_factor("S", S))
+    assert np.allclose(L, L.T, atol=1e-14) and np.allclose(L @ L.T, S, atol=1e-13)

@@ -20,6 +20,7 @@ from typing import Sequence
 
 import numpy as np
 
+from numerics.dynamics import noisy
 from numerics.io.errors import InputError
 from numerics.protocol import simulate
 from numerics.protocol.random_spec import RandomProtocol
@@ -88,9 +89,10 @@ def check_schedule(rp: RandomProtocol, schedule, rounds: int) -> np.ndarray:
 
 
 def noise_factor(S: np.ndarray) -> np.ndarray:
-    """A square root ``L`` with ``L L^T = S`` for a PSD ``S`` (eigendecomposition: S may be singular)."""
-    lam, V = np.linalg.eigh(S)
-    return V * np.sqrt(np.clip(lam, 0.0, None))
+    """``S^{1/2}``, the PSD square root of a PSD (possibly singular) ``S`` (``L L^T = S``): the factor of
+    :func:`numerics.dynamics.noisy.noise_factor`, so a seed draws the same noises whichever LAPACK computes the
+    eigenvectors (``V sqrt(Lambda)`` would depend on their signs)."""
+    return noisy.noise_factor("noise_covariance", S)
 
 
 def run_random(agents: Sequence, rp: RandomProtocol, rounds: int, schedule: np.ndarray,
