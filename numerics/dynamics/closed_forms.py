@@ -7,6 +7,8 @@ Steps per turn (C7) enter through ``M_i -> M_i^s`` before calling these.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from numerics.io.errors import InputError
@@ -33,12 +35,32 @@ def spectral_radius(A: np.ndarray) -> np.ndarray:
     return np.max(np.abs(np.linalg.eigvals(A)), axis=-1)
 
 
-def contraction_rate(M: np.ndarray) -> np.ndarray:
-    """``rho = rho(M_0 M_{K-1} ... M_1)``, the same for every agent (C1, C17)."""
+def require_finite_map(J: np.ndarray, name: Callable[[int], str] | None = None) -> None:
+    """Raise InputError naming the first system whose round map ``J`` (..., n, n) overflowed float64.
+
+    Finite transfers can compose to a round map beyond float64 (entries past 1.8e308); its rate is then
+    not a float64 number, and LAPACK would refuse it with no name. ``name(k)`` names system k of the
+    flattened batch (default ``round map``, ``round map of system k`` in a batch).
+    """
+    flat = J.reshape((-1,) + J.shape[-2:])
+    bad = np.flatnonzero(~np.all(np.isfinite(flat), axis=(1, 2)))
+    if bad.size:
+        k = int(bad[0])
+        what = name(k) if name is not None else "round map" + (f" of system {k}" if J.ndim > 2 else "")
+        raise InputError(what, "not finite", "overflows float64: the agents' steps amplify messages beyond "
+                         "1.8e308, so the rate is no float64 number (a2ad predict --precision computes it exactly)")
+
+
+def contraction_rate(M: np.ndarray, name: Callable[[int], str] | None = None) -> np.ndarray:
+    """``rho = rho(M_0 M_{K-1} ... M_1)``, the same for every agent (C1, C17).
+
+    A round map that overflows float64 is refused (:func:`require_finite_map`; ``name`` names a system)."""
     K = M.shape[-3]
     J = M[..., 0, :, :]
-    for j in range(K - 1, 0, -1):
-        J = J @ M[..., j, :, :]
+    with np.errstate(over="ignore", invalid="ignore"):  # refused by name below
+        for j in range(K - 1, 0, -1):
+            J = J @ M[..., j, :, :]
+    require_finite_map(J, name)
     return spectral_radius(J)
 
 

@@ -96,7 +96,8 @@ def evaluate_float(M: np.ndarray, c: np.ndarray, protocol: Protocol) -> tuple[fl
         z[o] = closed_forms.fixed_points(M[o], c[o], check=False)
         return rho, z
     W, mask = protocol.weights()
-    Phi, _ = evaluate.round_map(M, c, W, mask)
+    with np.errstate(over="ignore", invalid="ignore"):  # a round map that overflows is refused by evaluate.rate
+        Phi, _ = evaluate.round_map(M, c, W, mask)
     rho = float(evaluate.rate(Phi, evaluate.live_agents(W, mask), M.shape[-1]))
     if not converges(rho):
         return rho, None

@@ -75,12 +75,15 @@ def live_index(live: np.ndarray, d: int) -> np.ndarray:
 def rate(Phi: np.ndarray, live: np.ndarray, d: int) -> np.ndarray:
     """``rho(Phi) = rho(Phi_RR)`` over the live agents R (the other columns of Phi are 0).
 
-    With no live agent the round map is constant (Phi = 0), so the rate is 0.
+    With no live agent the round map is constant (Phi = 0), so the rate is 0. A round map that
+    overflowed float64 is refused (:func:`numerics.dynamics.closed_forms.require_finite_map`).
     """
     idx = live_index(live, d)
     if idx.size == 0:
         return np.zeros(Phi.shape[:-2])
-    return closed_forms.spectral_radius(Phi[..., idx[:, None], idx])
+    PRR = Phi[..., idx[:, None], idx]
+    closed_forms.require_finite_map(PRR)
+    return closed_forms.spectral_radius(PRR)
 
 
 # From this many systems on, fixed_points uses the compiled kernel (numerics.protocol.kernel):

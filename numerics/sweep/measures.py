@@ -168,18 +168,27 @@ def transfers(G: np.ndarray, H: np.ndarray, w: np.ndarray, steps: np.ndarray) ->
 
 def _batched(spec: Spec, values, n: int) -> dict[str, np.ndarray]:
     H, G, b, w, steps, v0 = system_arrays(spec, values, n)
-    M, c = transfers(G, H, w, steps)
-    out, u = predict_columns(spec.system.names, M, c, w)
+    with np.errstate(over="ignore", invalid="ignore"):  # a transfer that overflows is refused by name below
+        M, c = transfers(G, H, w, steps)
+    at = lambda p: {k: float(v[p]) for k, v in values.items()}  # noqa: E731 (the point's axis values)
+    finite = np.all(np.isfinite(M), axis=(-2, -1)) & np.all(np.isfinite(c), axis=-1)
+    if not finite.all():
+        p, i = (int(x) for x in np.argwhere(~finite)[0])
+        raise InputError(f"{spec.system.agents[i].name} per-turn transfer M^s at {at(p)}", int(steps[p, i]),
+                         "overflows float64 (the agent's own GD steps diverge)")
+    out, u = predict_columns(spec.system.names, M, c, w, lambda p: f"round map at {at(p)}")
     if "simulate" in spec.measures:
         last = _simulate_batched(G, H, b, steps, v0, spec.measures["simulate"]["turns"])
         out.update(simulate_columns(spec.system.names, last, w, u))
     return out
 
 
-def predict_columns(names, M: np.ndarray, c: np.ndarray, w: np.ndarray):
-    """contraction_rate, converges, residual norms (NaN where rho >= 1 - margin) and the fixed points u (n, K, d)."""
+def predict_columns(names, M: np.ndarray, c: np.ndarray, w: np.ndarray, name=None):
+    """contraction_rate, converges, residual norms (NaN where rho >= 1 - margin) and the fixed points u (n, K, d).
+
+    ``name(p)`` names point p in the refusal of a round map that overflows float64."""
     n = M.shape[0]
-    rho = closed_forms.contraction_rate(M)
+    rho = closed_forms.contraction_rate(M, name)
     conv = rho < 1 - prediction.CONVERGENCE_MARGIN
     u = np.full(w.shape, np.nan)
     if np.any(conv):

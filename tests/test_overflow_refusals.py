@@ -1,0 +1,56 @@
+"""A round map that overflows float64 (finite transfers whose product passes 1.8e308), or a sweep point whose own
+transfer overflows, is refused with an InputError naming it (exit 2 from the CLI), never numpy's LinAlgError."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from numerics.dynamics import closed_forms
+from numerics.io.errors import InputError
+from numerics.protocol import config, prediction
+from proofs_check.cli import main as cli
+
+HUGE = 1e200  # M = 1 - HUGE per agent: finite, but M_A M_B = 1e400 overflows
+
+
+def _agents(gammas):
+    targets = [[1, 0], [0, 1], [1, 1]]
+    return [{"name": "ABC"[k], "geometry": [[1, 0], [0, 1]], "target": targets[k], "preconditioner": g}
+            for k, g in enumerate(gammas)]
+
+
+def test_predict_refuses_an_overflowing_round_robin_map():
+    system = config.parse({"agents": _agents([HUGE, HUGE])})
+    with pytest.raises(InputError, match=r"^round map = 'not finite': overflows float64"):
+        prediction.predict(system)
+    assert float(prediction.predict(system, precision=30)["contraction_rate"]) > 1e300  # the exact path computes it
+
+
+def test_predict_refuses_an_overflowing_protocol_map():
+    rounds = [{"A": {"B": 0.5, "C": 0.5}}, {"B": {"A": 1.0}}, {"C": {"A": 1.0}}]
+    system = config.parse({"agents": _agents([HUGE, HUGE, 0.5]), "protocol": {"rounds": rounds}})
+    with pytest.raises(InputError, match=r"^round map = 'not finite'"):
+        prediction.predict(system)
+
+
+def test_a_batch_names_the_system():
+    M = np.stack([np.stack([0.5 * np.eye(2)] * 2), np.stack([-HUGE * np.eye(2)] * 2)])
+    with pytest.raises(InputError, match=r"^round map of system 1 = "):
+        closed_forms.contraction_rate(M)
+    assert closed_forms.contraction_rate(M[:1])[0] == pytest.approx(0.25)
+
+
+@pytest.mark.parametrize("axes,named", [
+    ({"agents.0.preconditioner": [0.5, 5.0], "agents.0.steps_per_turn": [1, 1000]},
+     "A per-turn transfer M^s at {'agents.0.preconditioner': 5.0, 'agents.0.steps_per_turn': 1000.0}"),
+    ({"agents.0.preconditioner": [0.5, HUGE]}, "round map at {'agents.0.preconditioner': 1e+200}"),
+])
+def test_sweep_names_the_point(tmp_path, capsys, axes, named):
+    base = {"agents": _agents([0.5, HUGE if "steps" not in str(axes) else 0.5])}
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({"base": base, "axes": axes, "measure": ["predict"], "seed": 0}))
+    assert cli.main(["sweep", str(spec), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert named in err and "overflows float64" in err and "Traceback" not in err, err
