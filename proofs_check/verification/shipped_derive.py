@@ -237,7 +237,7 @@ def _instance_with(rng: np.random.Generator, rounds: list[dict]) -> tuple[ref.In
 
 
 def check_derivation(ledger: Ledger, inst: ref.Instance, rho: float, printed: dict[str, cli.Printed],
-                     files: dict[str, str]) -> None:
+                     files: dict[str, str], stem: str = "config") -> None:
     """Every format's output for one config against the references."""
     for fmt, pr in printed.items():
         ledger.require("exit status", pr.status == 0, f"derive --format {fmt} exit {pr.status}: {pr.stderr[:120]}")
@@ -344,6 +344,8 @@ def check_derivation(ledger: Ledger, inst: ref.Instance, rho: float, printed: di
             k = idx[m.group(2)]
             want = z[k] if m.group(1) in ("z*_", "z_") else z[k] - inst.target[k]
             ledger.add("text format z*/e", rel(np.reshape(safe(m.group(4)), -1), want), FLOAT_BAR)
+    from proofs_check.verification.shipped_derive_b import check_printed  # every other printed statement
+    check_printed(ledger, inst, rho, printed, files, doc, M, Phi_ref, r_ref, z, stem)
 
 
 FORMATS = ("json", "text", "latex", "macros")
@@ -375,7 +377,7 @@ def derive_method(protocols: dict[str, list[dict]], random_protocols: int = 0, s
                             for f, o in out.items()}}
                 printed = dict(zip(argvs, cli.run_commands(list(argvs.values()))))
                 files = {f: Path(o).read_text() if Path(o).exists() else "" for f, o in out.items()}
-                check_derivation(ledger, inst, rho, printed, files)
+                check_derivation(ledger, inst, rho, printed, files, Path(path).stem)
         if chains:
             from theory import derivations
 
