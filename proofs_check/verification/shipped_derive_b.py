@@ -28,7 +28,11 @@ import numpy as np
 from proofs_check.verification import shipped_reference as ref
 from proofs_check.verification.shipped import FLOAT_BAR, Ledger
 
-__all__ = ["tex_to_text", "check_printed"]
+__all__ = ["UNNORMALISED", "tex_to_text", "check_printed"]
+
+# Two agents whose weights do not sum to 1 (A hears 0.6 m_B; B hears 0.9 m_A + 0.3 m_B), small enough for the
+# compiler's expanded path: the residuals keep a term in w*_i itself (the gallery's weights all sum to 1).
+UNNORMALISED = [{"A": {"B": 0.6}}, {"B": {"A": 0.9, "B": 0.3}}]
 
 # One LaTeX token of a derived formula; the order matters (longest constructs first).
 _TEX = re.compile(r"""\s*(?:
