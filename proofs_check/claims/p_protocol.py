@@ -384,5 +384,6 @@ CLAIMS = [
     Claim("P4", "Anchored agent", ("I - omega M_A - (1 - omega) M_A M_B invertible",), cite("P4"), "equal",
           {"V1": p4_v1, "V4": p4_v4, "VS": derive_method({"P4": GALLERY["P4"]}, chains=("P4",))}),
     Claim("P5", "Averaging debate of three agents", ("I - Phi invertible",), cite("P5"), "equal",
-          {"V1": p5_v1, "V4": p5_v4, "VS": derive_method({"P5": GALLERY["P5"]}, chains=("P5",))}),
+          {"V1": p5_v1, "V4": p5_v4, "VS": derive_method({"P5": GALLERY["P5"]}, chains=("P5",),
+                                                                  formats=("json", "latex", "macros"))}),
 ]

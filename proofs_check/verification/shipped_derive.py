@@ -354,25 +354,26 @@ QUICK_FORMATS = ("json", "latex")  # each format compiles the protocol again: qu
 
 
 def derive_method(protocols: dict[str, list[dict]], random_protocols: int = 0, seed_offset: int = 0,
-                  every_format: bool = False, chains: tuple[str, ...] = ()):
+                  every_format: bool = False, chains: tuple[str, ...] = (),
+                  formats: tuple[str, ...] = QUICK_FORMATS):
     """VS: ``a2ad derive --protocol`` on the named protocols (and, in the full profile, ``random_protocols``
     random ones, K 2..3, weights of any sign), each re-evaluated at a random stable instance. Every format
-    in the full profile or with ``every_format``; json and latex otherwise. ``chains``: claims whose printed
-    derivation chains (``a2ad derive --claims``, :mod:`theory.derivations`) must hold step by step, so a
-    wrong chain fails verify and not only the print."""
+    in the full profile or with ``every_format``; ``formats`` (json and latex unless given) otherwise.
+    ``chains``: claims whose printed derivation chains (``a2ad derive --claims``, :mod:`theory.derivations`)
+    must hold step by step, so a wrong chain fails verify and not only the print."""
     def method(profile: Profile) -> Outcome:
         rng = np.random.default_rng(profile.seed + 7700 + seed_offset)
         cases = [_instance_with(rng, rounds) for rounds in protocols.values()]
         full = profile.name == "full"
         if random_protocols and full:
             cases += _instances(rng, random_protocols, (2, 3), True)
-        formats = FORMATS if full or every_format else QUICK_FORMATS
+        shown = FORMATS if full or every_format else formats
         ledger = Ledger(instances=len(cases))
         with cli.scratch() as tmp:
             paths = cli.write_configs(tmp, [inst.config() for inst, _ in cases])
             for (inst, rho), path in zip(cases, paths):
-                out = {f: str(Path(tmp) / f"{Path(path).stem}.{f}.tex") for f in ("latex", "macros") if f in formats}
-                argvs = {**{f: ["derive", "--protocol", path, "--format", f] for f in ("json", "text") if f in formats},
+                out = {f: str(Path(tmp) / f"{Path(path).stem}.{f}.tex") for f in ("latex", "macros") if f in shown}
+                argvs = {**{f: ["derive", "--protocol", path, "--format", f] for f in ("json", "text") if f in shown},
                          **{f: ["derive", "--protocol", path, "--format", f, "--out", o, "--force"]
                             for f, o in out.items()}}
                 printed = dict(zip(argvs, cli.run_commands(list(argvs.values()))))
@@ -386,6 +387,6 @@ def derive_method(protocols: dict[str, list[dict]], random_protocols: int = 0, s
                 ledger.require(f"{claim} derivation chains", not bad, "; ".join(bad)[:200])
         what = ", ".join(protocols) + (f" and {random_protocols} random protocols" if random_protocols and full
                                        else "") + (f"; derivation chains of {', '.join(chains)}" if chains else "")
-        return ledger.outcome(f"a2ad derive --protocol ({', '.join(formats)}) on {what}: every printed "
+        return ledger.outcome(f"a2ad derive --protocol ({', '.join(shown)}) on {what}: every printed "
                               "expression evaluated vs the probed round map, simulated fixed point and rate")
     return method

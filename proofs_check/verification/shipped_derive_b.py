@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from fractions import Fraction
 
 import numpy as np
 
@@ -286,8 +287,11 @@ def check_printed(ledger: Ledger, inst: ref.Instance, rho: float, printed: dict,
     tex = files.get("latex")
     if tex is not None:
         base = {**env, **cov}
-        for k, v in re.findall(r"\$\\kappa_\{(\d+)\} = ([-+0-9.eE]+)\$", tex):
-            base[f"kappa_{k}"] = float(v)
+        for k, v in re.findall(r"\$\\kappa_\{(\d+)\} = (.*?)\$", tex):  # named exact numbers: p/q or a decimal
+            try:
+                base[f"kappa_{k}"] = float(Fraction("".join(v.replace(r"\allowbreak", "").split())))
+            except ValueError:
+                ledger.require("latex constants", False, f"LaTeX constant kappa_{k} = {v[:40]!r}")
         texts: dict[str, str] = {}
         inverse: set[str] = set()
         displays = _align(tex)
@@ -544,11 +548,11 @@ def check_printed(ledger: Ledger, inst: ref.Instance, rho: float, printed: dict,
         mtexts, minv = {}, set()
         for name, body in defs.items():
             mq = re.fullmatch(r"(.*) = \\left\((.*)\\right\)\^\{-1\}", _expand(body, defs)) \
-                if name.endswith("Definition") else None
+                if "Definition" in name else None
             if mq:
                 mtexts[_name(mq.group(1).strip())] = to_text(mq.group(2), "macros")
                 minv.add(_name(mq.group(1).strip()))
-            elif name.endswith("Definition"):
+            elif "Definition" in name:
                 lhs, rhs = _expand(body, defs).split(" = ", 1)
                 mtexts[_name(lhs.strip())] = to_text(rhs, "macros")
         mev = Evaluator(d, {**env, **cov}, mtexts, minv)
