@@ -367,15 +367,16 @@ def derive_method(protocols: dict[str, list[dict]], random_protocols: int = 0, s
         full = profile.name == "full"
         if random_protocols and full:
             cases += _instances(rng, random_protocols, (2, 3), True)
-        shown = FORMATS if full or every_format else formats
+        shown: tuple[str, ...] = FORMATS if full or every_format else formats
         ledger = Ledger(instances=len(cases))
         with cli.scratch() as tmp:
             paths = cli.write_configs(tmp, [inst.config() for inst, _ in cases])
             for (inst, rho), path in zip(cases, paths):
-                out = {f: str(Path(tmp) / f"{Path(path).stem}.{f}.tex") for f in ("latex", "macros") if f in shown}
-                argvs = {**{f: ["derive", "--protocol", path, "--format", f] for f in ("json", "text") if f in shown},
-                         **{f: ["derive", "--protocol", path, "--format", f, "--out", o, "--force"]
-                            for f, o in out.items()}}
+                out: dict[str, str] = {f: str(Path(tmp) / f"{Path(path).stem}.{f}.tex") for f in ("latex", "macros")
+                                       if f in shown}
+                argvs: dict[str, list[str]] = {
+                    **{f: ["derive", "--protocol", path, "--format", f] for f in ("json", "text") if f in shown},
+                    **{f: ["derive", "--protocol", path, "--format", f, "--out", o, "--force"] for f, o in out.items()}}
                 printed = dict(zip(argvs, cli.run_commands(list(argvs.values()))))
                 files = {f: Path(o).read_text() if Path(o).exists() else "" for f, o in out.items()}
                 check_derivation(ledger, inst, rho, printed, files, Path(path).stem)
