@@ -403,6 +403,8 @@ def check_printed(ledger: Ledger, inst: ref.Instance, rho: float, printed: dict,
                        f"LaTeX lists {len(citems)} checks ({sum(i.endswith(': proved.') for i in citems)} proved) "
                        f"for {n_checks}")
 
+        _check_layout(ledger, tex, doc.get("typeset") or {})
+
     # ---- the JSON document's LaTeX fields and statements
     jtexts = {_name(e["name"]): to_text(e["latex"], "json latex") for e in doc.get("inverses", [])}
     jtexts.update({_name(e["name"]): to_text(e["latex"], "json latex") for e in doc.get("named_factors", [])})
@@ -607,3 +609,41 @@ def _text_rate(ev, text: str) -> float:
     if not values:
         raise ValueError(f"rate {text[:40]!r}")
     return max(values)
+
+
+def _packed(terms: list) -> list[str]:
+    """Terms ``[tex, width]`` packed greedily into lines of at most ``LINE_UNITS`` (a wider term alone)."""
+    from theory.protocol.typeset import LINE_UNITS  # the page's width in the typeset's units (a parameter)
+
+    lines: list[list[str]] = []
+    width = 0.0
+    for t, w in terms:
+        if not lines or width + w > LINE_UNITS:
+            lines.append([])
+            width = 0.0
+        lines[-1].append(t)
+        width += w
+    return [" ".join(x) for x in lines]
+
+
+def _check_layout(ledger: Ledger, tex: str, ts: dict) -> None:
+    """The LaTeX document's displays break into the lines its typeset terms pack into (each line at most the
+    page width, a wider term alone; a pivot inverse in ``\\Big(..\\Big)^{-1}`` on one line, else named
+    ``Q^{-1}``): the JSON document's ``typeset`` terms, re-packed here, against the document's lines."""
+    shown: dict[str, list[str]] = {}
+    for body in re.findall(r"\\begin\{align\*\}\n  (.*?)\n\\end\{align\*\}", tex, re.S):
+        lhs, _, rhs = body.partition(" &= ")
+        shown[lhs] = rhs.split(" \\\\\n  &\\quad ")
+    n = 0
+    for key in ("round_map", "definitions", "inverses", "named_factors", "fixed_point", "residual", "lyapunov"):
+        for e in ts.get(key, []):
+            lines, lhs = _packed(e["terms"]) or ["0"], e["lhs"]
+            if key == "inverses":
+                if len(lines) > 1:
+                    lhs += "^{-1}"
+                else:
+                    lines = [r"\Big(" + lines[0] + r"\Big)^{-1}"]
+            n += 1
+            ledger.require("latex layout", shown.get(lhs) == lines,
+                           f"LaTeX {lhs} in lines {shown.get(lhs)!r:.80}, packed {lines!r:.80}")
+    ledger.require("latex layout", n == len(shown) > 0, f"LaTeX has {len(shown)} displays, typeset {n}")
