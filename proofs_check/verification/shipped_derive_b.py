@@ -320,11 +320,15 @@ def check_printed(ledger: Ledger, inst: ref.Instance, rho: float, printed: dict,
                                                   new[idx[mm.group(1)]].reshape(d, 1)), FLOAT_BAR)
             elif mz and mz.group(1) in idx:
                 seen["fixed point"].add(mz.group(1))
+                jl = doc.get("agents", {}).get(mz.group(1), {}).get("fixed_point", {}).get("latex")
+                ledger.require("latex fixed point", jl == body, f"JSON's LaTeX of z*_{mz.group(1)} is not the LaTeX's")
                 ledger.add("latex fixed point", rel(value(ev, to_text(body, "latex fixed point"), "latex fixed point"),
                                                     z[idx[mz.group(1)]].reshape(d, 1)), FLOAT_BAR)
             elif me and me.group(1) in idx and me.group(1) == me.group(2) == me.group(3):
                 k = idx[me.group(1)]
                 seen["residual"].add(me.group(1))
+                jl = doc.get("agents", {}).get(me.group(1), {}).get("residual", {}).get("latex")
+                ledger.require("latex residual", jl == body, f"JSON's LaTeX of e_{me.group(1)} is not the document's")
                 ledger.add("latex residual", rel(value(ev, to_text(body, "latex residual"), "latex residual"),
                                                  (z[k] - inst.target[k]).reshape(d, 1)), FLOAT_BAR)
             elif mv:
