@@ -543,6 +543,7 @@ def check_printed(ledger: Ledger, inst: ref.Instance, rho: float, printed: dict,
     # ---- the macros file
     mac = files.get("macros")
     if mac is not None:
+        _check_names(ledger)
         defs: dict[str, str] = {}
         for line in mac.splitlines():
             mdef = re.fullmatch(r"\\(?:new|provide)command\{\\([A-Za-z]+)\}\{(.*)\}", line)
@@ -651,3 +652,28 @@ def _check_layout(ledger: Ledger, tex: str, ts: dict) -> None:
             ledger.require("latex layout", shown.get(lhs) == lines,
                            f"LaTeX {lhs} in lines {shown.get(lhs)!r:.80}, packed {lines!r:.80}")
     ledger.require("latex layout", n == len(shown) > 0, f"LaTeX has {len(shown)} displays, typeset {n}")
+
+
+# Config file stems as users name them (the examples are protocol_*.json) and the macro prefix each must give:
+# "aad" + the stem in words (capitalised, digits spelt), with "Protocol" first unless the words start with it.
+STEMS = ("protocol_ring", "two_agents", "config_0", "Protocol", "dense_protocol_12", "x")
+
+
+def _check_names(ledger: Ledger) -> None:
+    """The macro names a config's file name gives (``--format macros`` without ``--prefix``), and the symbol
+    macros renamed with the prefix (``\\aadDelta`` -> ``\\<prefix>Delta``, never a longer name)."""
+    from theory.core.notation import SYMBOL_MACROS
+    from theory.protocol.report import default_macro_prefix, prefixed_symbol_macros, symbol_macro_lines
+
+    for stem in STEMS:
+        words = _words(stem)
+        want = "aad" + (words if words.startswith("Protocol") else "Protocol" + words)
+        got = default_macro_prefix(stem)
+        ledger.require("macros prefix", got == want, f"prefix of {stem}.json: {got}, not {want}")
+    for name, body in SYMBOL_MACROS.items():
+        short = name.removeprefix("aad")
+        tex = f"\\{name} + \\{name}X \\{name}"
+        got = prefixed_symbol_macros(tex, "pre")
+        ledger.require("macros symbols", got == f"\\pre{short} + \\{name}X \\pre{short}", f"{tex} renamed {got}")
+        ledger.require("macros symbols", f"\\providecommand{{\\pre{short}}}{{{body}}}" in symbol_macro_lines("pre"),
+                       f"no \\providecommand of \\pre{short}")
