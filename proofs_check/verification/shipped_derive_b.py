@@ -352,6 +352,9 @@ def check_printed(ledger: Ledger, inst: ref.Instance, rho: float, printed: dict,
         ledger.add("latex rate", abs(got_rate - rho) / rho, FLOAT_BAR)
         # the Delta sentence (two agents): e_X in C3's gap
         md = re.search(r"With \$\\Delta = (.*?)\$ \(the gap of C3\): (.*)\.\n", tex)
+        one = [len(e.get("residual", {}).get("terms", [])) == 1 for e in doc.get("agents", {}).values()]
+        ledger.require("latex delta", (md is not None) == (len(names) == 2 and all(shift_ok) and all(one)),
+                       "LaTeX's Delta sentence: two agents, weights summing to 1, each residual one product")
         if md:
             ledger.require("latex delta", "Delta" in env and rel(value(ev, to_text(md.group(1), "latex delta"),
                                                                        "latex delta"), env.get("Delta")) < FLOAT_BAR,
