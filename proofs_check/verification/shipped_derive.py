@@ -355,18 +355,21 @@ QUICK_FORMATS = ("json", "latex")  # each format compiles the protocol again: qu
 
 def derive_method(protocols: dict[str, list[dict]], random_protocols: int = 0, seed_offset: int = 0,
                   every_format: bool = False, chains: tuple[str, ...] = (),
-                  formats: tuple[str, ...] = QUICK_FORMATS):
+                  formats: tuple[str, ...] = QUICK_FORMATS, full_protocols: dict[str, list[dict]] | None = None):
     """VS: ``a2ad derive --protocol`` on the named protocols (and, in the full profile, ``random_protocols``
     random ones, K 2..3, weights of any sign), each re-evaluated at a random stable instance. Every format
     in the full profile or with ``every_format``; ``formats`` (json and latex unless given) otherwise.
-    ``chains``: claims whose printed derivation chains (``a2ad derive --claims``, :mod:`theory.derivations`)
-    must hold step by step, so a wrong chain fails verify and not only the print."""
+    ``full_protocols``: named protocols derived in the full profile only. ``chains``: claims whose printed
+    derivation chains (``a2ad derive --claims``, :mod:`theory.derivations`) must hold step by step, so a
+    wrong chain fails verify and not only the print."""
     def method(profile: Profile) -> Outcome:
         rng = np.random.default_rng(profile.seed + 7700 + seed_offset)
         cases = [_instance_with(rng, rounds) for rounds in protocols.values()]
         full = profile.name == "full"
         if random_protocols and full:
             cases += _instances(rng, random_protocols, (2, 3), True)
+        if full and full_protocols:  # heavier named protocols, in the full profile only
+            cases += [_instance_with(rng, rounds) for rounds in full_protocols.values()]
         shown: tuple[str, ...] = FORMATS if full or every_format else formats
         ledger = Ledger(instances=len(cases))
         with cli.scratch() as tmp:

@@ -29,11 +29,14 @@ import numpy as np
 from proofs_check.verification import shipped_reference as ref
 from proofs_check.verification.shipped import FLOAT_BAR, Ledger
 
-__all__ = ["UNNORMALISED", "tex_to_text", "check_printed"]
+__all__ = ["LONG_PIVOT", "UNNORMALISED", "tex_to_text", "check_printed"]
 
 # Two agents whose weights do not sum to 1 (A hears 0.6 m_B; B hears 0.9 m_A + 0.3 m_B), small enough for the
 # compiler's expanded path: the residuals keep a term in w*_i itself (the gallery's weights all sum to 1).
 UNNORMALISED = [{"A": {"B": 0.6}}, {"B": {"A": 0.9, "B": 0.3}}]
+# Three agents answering simultaneously, weights not summing to 1: the second pivot's display takes two lines
+# (named Q_2^{-1} = ... in the LaTeX). 0.4 s of CPU in json and latex: the full profile only.
+LONG_PIVOT = [{"A": {"B": 0.3, "C": 0.6}, "B": {"A": 0.6, "C": 0.5}, "C": {"A": 0.2, "B": 0.8}}]
 
 # One LaTeX token of a derived formula; the order matters (longest constructs first).
 _TEX = re.compile(r"""\s*(?:
@@ -516,6 +519,14 @@ def check_printed(ledger: Ledger, inst: ref.Instance, rho: float, printed: dict,
                                                                 want.reshape(d, 1)) if k >= 0 else math.inf, FLOAT_BAR)
             elif line.startswith("rate: rho = "):
                 ledger.add("text rate", abs(_text_rate(tev, line[len("rate: rho = "):]) - rho) / rho, FLOAT_BAR)
+                # its form: one spectral radius per block (under max() when several), the root iff the power
+                # (confirmed by the numbers, check_derivation) is above 1
+                cr = doc.get("contraction_rate", {})
+                nb, p = len(cr.get("blocks", [])), cr.get("power")
+                roots = re.findall(r"spectral_radius\(.*?\)(\*\*\(1/(\d+)\))?(?:, |\)?$)", line)
+                ledger.require("text rate", line.count("spectral_radius(") == nb and line.startswith(
+                    "rate: rho = max(") == (nb > 1) and all((r[1] == str(p)) if p != 1 else not r[0] for r in roots)
+                    and len(roots) == nb, f"text {line[:80]!r} for {nb} blocks, power {p}")
             elif line.startswith("hypotheses: "):
                 got = line[len("hypotheses: "):]
                 ledger.require("text hypotheses", got == ("; ".join(f"{q} invertible" for q in sorted(
