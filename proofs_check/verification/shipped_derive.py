@@ -389,7 +389,8 @@ def derive_method(protocols: dict[str, list[dict]], random_protocols: int = 0, s
             for claim in chains:
                 bad = derivations.failed_steps(claim)
                 ledger.require(f"{claim} derivation chains", not bad, "; ".join(bad)[:200])
-        what = ", ".join(protocols) + (f" and {random_protocols} random protocols" if random_protocols and full
+        what = ", ".join([*protocols, *(full_protocols or {} if full else {})]) + (
+            f" and {random_protocols} random protocols" if random_protocols and full
                                        else "") + (f"; derivation chains of {', '.join(chains)}" if chains else "")
         return ledger.outcome(f"a2ad derive --protocol ({', '.join(shown)}) on {what}: every printed "
                               "expression evaluated vs the probed round map, simulated fixed point and rate")
