@@ -593,6 +593,10 @@ def check_printed(ledger: Ledger, inst: ref.Instance, rho: float, printed: dict,
             ledger.require("macros rate", False, f"macros rate unreadable: {exc}")
             got_rate = math.nan
         ledger.add("macros rate", abs(got_rate - rho) / rho, FLOAT_BAR)
+        # every formal inverse and named factor in a formula by its prefixed symbol macro (documented in as_macros)
+        raw = [k for k, v in defs.items() if re.search(r"\\mathcal\{[QS]\}", v)
+               and not re.fullmatch(r"\\mathcal\{[QS]\}_\{\d+\}", v)]
+        ledger.require("macros symbols", not raw, f"macros {raw[:2]} write a formal inverse without its macro")
         mh = re.search(r"^% hypotheses: (.*)$", mac, re.M)
         ledger.require("macros hypotheses", mh is not None and mh.group(1) == (
             "; ".join(f"Q{k + 1} invertible" for k in range(len(minv))) or "none"), "macros hypotheses line")
