@@ -353,6 +353,9 @@ def check_printed(ledger: Ledger, inst: ref.Instance, rho: float, printed: dict,
             ledger.require("latex rate", False, f"LaTeX rate unreadable: {exc}")
             got_rate = math.nan
         ledger.add("latex rate", abs(got_rate - rho) / rho, FLOAT_BAR)
+        said = "Here $\\Phi_{RR}$ is the block of the round map above on the live agents." in tex
+        ledger.require("latex rate", said == (mr is not None and "\\Phi_{RR}" in mr.group(1)),
+                       "LaTeX: Phi_RR explained iff the rate is stated with it")
         # the Delta sentence (two agents): e_X in C3's gap
         md = re.search(r"With \$\\Delta = (.*?)\$ \(the gap of C3\): (.*)\.\n", tex)
         one = [len(e.get("residual", {}).get("terms", [])) == 1 for e in doc.get("agents", {}).values()]
