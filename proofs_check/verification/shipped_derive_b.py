@@ -450,6 +450,20 @@ def check_printed(ledger: Ledger, inst: ref.Instance, rho: float, printed: dict,
                        f"JSON lyapunov {key} lhs {e.get('lhs')!r}")
         ledger.add("json latex covariance", rel(value(jev, to_text(e["latex"], "json latex covariance"),
                                                       "json latex covariance"), cov[f"V_{a}_{b}"]), FLOAT_BAR)
+    # each formula's "terms" (the LaTeX lines are broken from) are its LaTeX, term by term
+    formulas = [*doc.get("lyapunov", {}).values(), *doc.get("definitions", []), *doc.get("inverses", []),
+                *doc.get("named_factors", []), *[e[k] for e in doc.get("agents", {}).values()
+                                                 for k in ("fixed_point", "residual")]]
+    for e in formulas:
+        whole = value(jev, to_text(e["latex"], "json terms"), "json terms")
+        split = value(jev, to_text(" ".join(e.get("terms", [])) or "0", "json terms"), "json terms")
+        ledger.add("json terms", rel(jev._mat(split) if split is not None else None, jev._mat(whole))
+                   if whole is not None else math.inf, FLOAT_BAR)
+    # the identity is written Id beside matrices, never multiplied into a product (documented in printing.text)
+    texts_json = [x["text"] for row in rm.get("Phi", []) for x in row] + [x["text"] for x in rm.get("r", [])] + [
+        e["text"] for e in formulas]
+    bad_id = [t for t in texts_json if re.search(r"[A-Za-z_]\w*\*Id\b|\bId\*[A-Za-z(]", t)]
+    ledger.require("json text identity", not bad_id, f"JSON text multiplies Id: {bad_id[:1]!r:.80}")
     pairs = {f"{names[a]},{names[b]}" for a in cols for b in cols if a <= b}  # the live messages' blocks
     ledger.require("json latex covariance", set(doc.get("lyapunov", {})) == pairs,
                    f"JSON lyapunov blocks {sorted(doc.get('lyapunov', {}))}, pairs {sorted(pairs)}")
