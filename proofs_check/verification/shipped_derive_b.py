@@ -460,7 +460,7 @@ def check_printed(ledger: Ledger, inst: ref.Instance, rho: float, printed: dict,
         ledger.add("json terms", rel(jev._mat(split) if split is not None else None, jev._mat(whole))
                    if whole is not None else math.inf, FLOAT_BAR)
         ledger.require("json terms", not e.get("terms") or not e["terms"][0].startswith("+"),
-                       f"JSON terms start with a plus: {e.get('terms', [''])[0][:40]!r}")
+                       f"JSON terms start with a plus: {(e.get('terms') or [''])[0][:40]!r}")
     # the identity is written Id beside matrices, never multiplied into a product (documented in printing.text)
     texts_json = [x["text"] for row in rm.get("Phi", []) for x in row] + [x["text"] for x in rm.get("r", [])] + [
         e["text"] for e in formulas]
