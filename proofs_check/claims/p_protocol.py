@@ -26,6 +26,7 @@ from proofs_check.verification.methods import FLOAT_REL_TOL, PRECISE_DPS, PRECIS
 from proofs_check.verification.named_schur import named_schur_method
 from proofs_check.verification.registry import Claim, Outcome, Profile
 from proofs_check.verification.shipped_derive import DENSE, GALLERY, derive_method
+from proofs_check.verification.shipped_derive_b import LONG_PIVOT, UNNORMALISED
 from proofs_check.verification.shipped_exact import exact_method
 from proofs_check.verification.shipped_protocol import NAMED_SHAPES, shapes_method
 from proofs_check.verification.shipped_random import random_predict_method
@@ -371,7 +372,8 @@ CLAIMS = [
           {"V1": p1_v1, "V2": named_schur_method, "V4": p1_v4, "V5": p1_v5, "V6": p1_v6,
            "VS": shipped.joint(shipped.documents_method(11, (2, 4), True), shipped.precise_method(14),
                                shipped.kernel_method, shipped.live_cost_method,
-                               derive_method({"dense": DENSE}, 2, seed_offset=1, chains=("P1",)),
+                               derive_method({"dense": DENSE, "unnormalised": UNNORMALISED}, 2, seed_offset=1,
+                                             chains=("P1",), full_protocols={"long pivot": LONG_PIVOT}),
                                shapes_method(NAMED_SHAPES, 41, True), reasons_method(True),
                                exact_method(True), random_predict_method)}),
     Claim("P2", "Two agents answering simultaneously", ("I - M_A M_B invertible",), cite("P2"),
@@ -382,5 +384,6 @@ CLAIMS = [
     Claim("P4", "Anchored agent", ("I - omega M_A - (1 - omega) M_A M_B invertible",), cite("P4"), "equal",
           {"V1": p4_v1, "V4": p4_v4, "VS": derive_method({"P4": GALLERY["P4"]}, chains=("P4",))}),
     Claim("P5", "Averaging debate of three agents", ("I - Phi invertible",), cite("P5"), "equal",
-          {"V1": p5_v1, "V4": p5_v4, "VS": derive_method({"P5": GALLERY["P5"]}, chains=("P5",))}),
+          {"V1": p5_v1, "V4": p5_v4, "VS": derive_method({"P5": GALLERY["P5"]}, every_format=True,
+                                                                  chains=("P5",))}),
 ]

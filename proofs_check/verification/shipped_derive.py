@@ -239,7 +239,7 @@ def _instance_with(rng: np.random.Generator, rounds: list[dict],
 
 
 def check_derivation(ledger: Ledger, inst: ref.Instance, rho: float, printed: dict[str, cli.Printed],
-                     files: dict[str, str]) -> None:
+                     files: dict[str, str], stem: str = "config") -> None:
     """Every format's output for one config against the references."""
     for fmt, pr in printed.items():
         ledger.require("exit status", pr.status == 0, f"derive --format {fmt} exit {pr.status}: {pr.stderr[:120]}")
@@ -346,6 +346,8 @@ def check_derivation(ledger: Ledger, inst: ref.Instance, rho: float, printed: di
             k = idx[m.group(2)]
             want = z[k] if m.group(1) in ("z*_", "z_") else z[k] - inst.target[k]
             ledger.add("text format z*/e", rel(np.reshape(safe(m.group(4)), -1), want), FLOAT_BAR)
+    from proofs_check.verification.shipped_derive_b import check_printed  # every other printed statement
+    check_printed(ledger, inst, rho, printed, files, doc, M, Phi_ref, r_ref, z, stem)
 
 
 DERIVE_DIMS = (2, 4)  # the named protocols' instances: d in {2, 3}
@@ -355,10 +357,12 @@ QUICK_FORMATS = ("json", "latex")  # each format compiles the protocol again: qu
 
 
 def derive_method(protocols: dict[str, list[dict]], random_protocols: int = 0, seed_offset: int = 0,
-                  every_format: bool = False, chains: tuple[str, ...] = ()):
+                  every_format: bool = False, chains: tuple[str, ...] = (),
+                  formats: tuple[str, ...] = QUICK_FORMATS, full_protocols: dict[str, list[dict]] | None = None):
     """VS: ``a2ad derive --protocol`` on the named protocols (and, in the full profile, ``random_protocols``
     random ones, K 2..3, weights of any sign), each re-evaluated at a random stable instance. Every format
-    in the full profile or with ``every_format``; json and latex otherwise. ``chains``: claims whose printed
+    in the full profile or with ``every_format``; ``formats`` (json and latex unless given) otherwise.
+    ``full_protocols``: named protocols derived in the full profile only. ``chains``: claims whose printed
     derivation chains (``a2ad derive --claims``, :mod:`theory.derivations`) must hold step by step, so a
     wrong chain fails verify and not only the print."""
     def method(profile: Profile) -> Outcome:
@@ -368,26 +372,30 @@ def derive_method(protocols: dict[str, list[dict]], random_protocols: int = 0, s
         full = profile.name == "full"
         if random_protocols and full:
             cases += _instances(rng, random_protocols, (2, 3), True)
-        formats = FORMATS if full or every_format else QUICK_FORMATS
+        if full and full_protocols:  # heavier named protocols, in the full profile only
+            cases += [_instance_with(rng, rounds) for rounds in full_protocols.values()]
+        shown: tuple[str, ...] = FORMATS if full or every_format else formats
         ledger = Ledger(instances=len(cases))
         with cli.scratch() as tmp:
             paths = cli.write_configs(tmp, [inst.config() for inst, _ in cases])
             for (inst, rho), path in zip(cases, paths):
-                out = {f: str(Path(tmp) / f"{Path(path).stem}.{f}.tex") for f in ("latex", "macros") if f in formats}
-                argvs = {**{f: ["derive", "--protocol", path, "--format", f] for f in ("json", "text") if f in formats},
-                         **{f: ["derive", "--protocol", path, "--format", f, "--out", o, "--force"]
-                            for f, o in out.items()}}
+                out: dict[str, str] = {f: str(Path(tmp) / f"{Path(path).stem}.{f}.tex") for f in ("latex", "macros")
+                                       if f in shown}
+                argvs: dict[str, list[str]] = {
+                    **{f: ["derive", "--protocol", path, "--format", f] for f in ("json", "text") if f in shown},
+                    **{f: ["derive", "--protocol", path, "--format", f, "--out", o, "--force"] for f, o in out.items()}}
                 printed = dict(zip(argvs, cli.run_commands(list(argvs.values()))))
                 files = {f: Path(o).read_text() if Path(o).exists() else "" for f, o in out.items()}
-                check_derivation(ledger, inst, rho, printed, files)
+                check_derivation(ledger, inst, rho, printed, files, Path(path).stem)
         if chains:
             from theory import derivations
 
             for claim in chains:
                 bad = derivations.failed_steps(claim)
                 ledger.require(f"{claim} derivation chains", not bad, "; ".join(bad)[:200])
-        what = ", ".join(protocols) + (f" and {random_protocols} random protocols" if random_protocols and full
+        what = ", ".join([*protocols, *(full_protocols or {} if full else {})]) + (
+            f" and {random_protocols} random protocols" if random_protocols and full
                                        else "") + (f"; derivation chains of {', '.join(chains)}" if chains else "")
-        return ledger.outcome(f"a2ad derive --protocol ({', '.join(formats)}) on {what}: every printed "
+        return ledger.outcome(f"a2ad derive --protocol ({', '.join(shown)}) on {what}: every printed "
                               "expression evaluated vs the probed round map, simulated fixed point and rate")
     return method
