@@ -245,8 +245,11 @@ DIGIT_WORDS = dict(zip("0123456789", ["Zero", "One", "Two", "Three", "Four", "Fi
 
 
 def macro_words(name: str) -> str:
-    """``name`` as letters only, for a LaTeX command name: ``z*_A1`` -> ``zAOne``, ``protocol_ring`` ->
-    ``ProtocolRing`` (each word capitalised, digits spelt out)."""
+    """``name`` as letters only, for a LaTeX command name (each word capitalised, digits spelt out).
+
+    >>> macro_words("z*_A1"), macro_words("protocol_ring")
+    ('ZAOne', 'ProtocolRing')
+    """
     words = re.split(r"[^A-Za-z0-9]+", name)
     return "".join(DIGIT_WORDS.get(ch, ch) for w in words if w for ch in w[0].upper() + w[1:])
 
