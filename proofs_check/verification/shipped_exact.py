@@ -102,7 +102,23 @@ def exact_cases(protocol: bool, extra: int = 0) -> dict[str, dict]:
         del zero["agents"][0]["geometry"], zero["agents"][0]["target"]
         zero["agents"][0]["prompt"] = {"X": [["0.0", "0.0"], ["0.0", "0.0"]], "y": ["0.5", "-0.25"]}
         cases["zero_prompt_round_robin"] = zero
+        cases["pivot_prompts_round_robin"] = _pivot_prompts()
+        # d = 1: the round map is 1 x 1, whose rate is |J| itself (mpmath's eigen-solver is not called)
+        cases["one_dimensional_round_robin"] = {"agents": _agents(2, 1, 3), "initial_message": ["0.4"]}
     return cases
+
+
+def _pivot_prompts() -> dict:
+    """Three prompt agents whose exact minimum-norm solve meets the pivot search's other branches: A's first
+    column is zero (no pivot in it, one in the next: H = diag(0, 5/8)), B's and C's ``H`` have the off-diagonal
+    entries +1 and -1 (``X^T X / N = [[1, +-1], [+-1, 2]]``), which the elimination must clear like any other."""
+    agents = _agents(3, 2, 2)
+    for a, (X, y) in zip(agents, [([["0.0", "1.0"], ["0.0", "0.5"]], ["0.5", "-0.25"]),
+                                         ([["1.0", "0.0"], ["1.0", "2.0"]], ["0.3", "0.9"]),
+                                         ([["1.0", "0.0"], ["-1.0", "2.0"]], ["-0.4", "0.6"])]):
+        del a["geometry"], a["target"]
+        a["prompt"] = {"X": X, "y": y}
+    return {"agents": agents, "initial_message": ["0.1", "0.2"]}
 
 
 def config_text(raw: dict) -> str:
