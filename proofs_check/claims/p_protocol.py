@@ -21,7 +21,7 @@ from numerics.dynamics import closed_forms, precise
 from numerics.protocol import evaluate as protocol_eval, random_protocols as protocol_random, simulate, spec as nproto
 from numerics.protocol.config import System
 from proofs_check.statements.provenance import cite
-from proofs_check.verification import shipped
+from proofs_check.verification import compiler_checks_a, shipped
 from proofs_check.verification.methods import FLOAT_REL_TOL, PRECISE_DPS, PRECISE_REL_TOL, worst
 from proofs_check.verification.named_schur import named_schur_method
 from proofs_check.verification.registry import Claim, Outcome, Profile
@@ -139,6 +139,7 @@ def p1_v1(profile: Profile) -> Outcome:
     for K in (3, 4):
         checks += [(f"round robin K={K}: {c.label}", c.holds) for c in P.verify(rr_compiled(K))]
     checks += rederivations()
+    checks += compiler_checks_a.checks()  # building blocks the gallery does not reach
     return _outcome(checks, "gallery and round robins 2..4: fixed point, gaps, rate blocks, noisy round; "
                             "re-derived C1, C2, C3, C7, C12, C13, C15, C17 equal the registered forms")
 
