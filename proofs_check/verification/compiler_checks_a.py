@@ -10,6 +10,7 @@ function under test on the other side. Each check costs milliseconds.
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import sympy as sp
 
@@ -26,7 +27,8 @@ def transposition_checks() -> list[tuple[str, bool]]:
     diagonal covariance blocks ``V_i`` are symmetric; ``V_{i,j}^T = V_{j,i}``; every letter stays
     noncommutative; transposing a product reverses it. Names of one and of several characters."""
     out = []
-    for a, b in (("A", "B"), ("A1", "Bob")):
+    # names of several characters, and one the suffix, the prefix or the brace-prefixed form of the other
+    for a, b in (("A", "B"), ("A1", "Bob"), ("AB", "B"), ("A", "AB"), ("A", "{A")):
         Ma, Mb = _nc(f"M_{a}"), _nc(f"M_{b}")
         Vab, Vba, Va = _nc(f"V_{{{a},{b}}}"), _nc(f"V_{{{b},{a}}}"), _nc(f"V_{a}")
         Sa = _nc(f"S_{a}")
@@ -101,6 +103,139 @@ def verify_power_checks() -> list[tuple[str, bool]]:
     return out
 
 
+# The measured table of theory/protocol/cost.py (and docs/protocol.rst): each case's estimate in thousands
+# of words as printed there (rounded to the digits shown) when the limit was fitted to the measured
+# seconds; the limit means "~30 s" only while the estimator gives these numbers. Dense cases: every agent
+# hears every agent in each phase (any nonzero weights: the estimate counts paths); rrK: round robins.
+MEASURED_ESTIMATES: dict[tuple[int, int] | str, str] = {
+    (2, 6): "31", (3, 4): "24", (3, 5): "136", (4, 3): "17", (4, 4): "129", (5, 1): "13",
+    (5, 2): "15", (5, 3): "48", (6, 1): "37", (7, 1): "101",
+    "rr8": "3.2", "rr12": "12.6", "rr16": "35", "rr20": "77", "rr30": "348"}
+# docs/protocol.rst and docs/cli.rst: derive --protocol refuses an estimate above 90,000 words.
+DOCUMENTED_LIMIT = 90_000
+# docs/protocol.rst: five agents over five dense phases are ~10^7 words. An order of magnitude: the
+# estimate's log10 within half a decade of 7.
+DOCUMENTED_5x5_LOG10, ORDER_OF_MAGNITUDE = 7.0, 0.5
+# A refusal prints an estimate of 10^6 words or more with 3 significant digits: within half a unit of
+# the third digit, relative.
+THREE_DIGITS = 5e-3
+
+
+def _dense(K: int, phases: int):
+    from fractions import Fraction
+
+    from theory.protocol import compiler as P
+    names = [f"a{k}" for k in range(K)]
+    return P.spec(names, [{a: {b: Fraction(1, K) for b in names} for a in names} for _ in range(phases)])
+
+
+def _generic(names: list[str], hears, phases: int):
+    """Each listener hears ``hears(listener)`` with distinct weights 1/3, 1/4, ... (generic: no cancellation)."""
+    from fractions import Fraction
+
+    from theory.protocol import compiler as P
+    k, rounds = 2, []
+    for _ in range(phases):
+        phase: dict[str, dict] = {}
+        for a in names:
+            phase[a] = {}
+            for b in hears(a):
+                k += 1
+                phase[a][b] = Fraction(1, k)
+        rounds.append(phase)
+    return P.spec(names, rounds)
+
+
+def _documented_estimate(s) -> tuple[int, int]:
+    """docs/protocol.rst's estimate computed from the round map actually composed (theory.protocol.round_map,
+    not the estimator): ``max_k (words of column k) x (words of row k) of I - Phi_RR + 16 n^2 2^n + words
+    of Phi and r + 2 x (squared lengths of those words)``, and n (the live agents)."""
+    from theory.core.algebra import P_ONE, padd
+    from theory.protocol import round_map
+    Phi, r = round_map.compose_poly(s)
+    R = round_map.live(Phi)
+    n = len(R)
+    A = [[len(padd(dict(P_ONE) if a == b else {}, Phi[a][b], signs=(1, -1))) for b in R] for a in R]
+    pivot = max((sum(A[i][k] for i in range(n)) * sum(A[k]) for k in range(n)), default=0)
+    polys = [x for row in Phi for x in row] + list(r)
+    words = sum(len(p) for p in polys)
+    squared = sum(len(w) ** 2 for p in polys for w in p)
+    return pivot + 16 * n * n * 2 ** n + words + 2 * squared, n
+
+
+def _numbers(line: str) -> list[float]:
+    import re
+    return [float(x.replace(",", "")) for x in re.findall(r"\d[\d,]*(?:\.\d+)?(?:e[+-]?\d+)?", line)]
+
+
+def cost_checks() -> list[tuple[str, bool]]:
+    """The a-priori size estimate (theory.protocol.cost) against the round map actually composed, the
+    measured table it was fitted on, docs/protocol.rst's statements, and the refusal it prints."""
+    from theory.core.algebra import TooLarge
+    from theory.protocol import compiler as P, cost, gallery, round_map
+
+    out = []
+    specs = {e.key: e.spec for e in gallery.entries()}
+    specs["round robin of 4"] = P.round_robin(["A", "B", "C", "D"])
+    others = lambda a: [b for b in "ABC" if b != a]  # noqa: E731
+    specs["3 agents hearing the others, 2 phases"] = _generic(["A", "B", "C"], others, 2)
+    specs["3 agents hearing all, 3 phases"] = _generic(["A", "B", "C"], lambda a: "ABC", 3)
+    for key, s in specs.items():
+        Phi, r = round_map.compose_poly(s)
+        N, n_r = cost.hearing_counts(s)
+        # generic weights: every path through the phases is its own word of Phi; r's words may merge
+        # (M_a c_a meets M_a w_a* of c_a) when a listener hears itself, so there n_r is a bound
+        self_heard = any(src == lst for ph in s.phases for lst, row in ph for src, _ in row)
+        out.append((f"{key}: hearing counts = words of Phi", N == [[len(x) for x in row] for row in Phi]))
+        out.append((f"{key}: hearing counts of r {'bound' if self_heard else '='} its words",
+                    all((a >= len(b)) if self_heard else (a == len(b)) for a, b in zip(n_r, r))))
+        est, n = cost.elimination_words(s)
+        doc, n_doc = _documented_estimate(s)
+        out.append((f"{key}: estimate {'>=' if self_heard else '='} docs/protocol.rst's formula on the composed "
+                    f"round map ({est} vs {doc}), n = {n_doc}",
+                    n == n_doc and (est >= doc if self_heard else est == doc)))
+    for case, shown in MEASURED_ESTIMATES.items():
+        s = (P.round_robin([f"a{k}" for k in range(int(case[2:]))]) if isinstance(case, str)
+             else _dense(case[0], case[1]))
+        digits = len(shown.partition(".")[2])
+        out.append((f"measured table: {case} estimate {shown} thousand words",
+                    f"{cost.elimination_words(s)[0] / 1e3:.{digits}f}" == shown))
+    # docs/protocol.rst: a round robin of 21 or more agents is refused, 20 derive; seven agents all hearing
+    # each other are refused; five dense phases of five agents are ~10^7 words
+    rr = [P.round_robin([f"a{k}" for k in range(K)]) for K in (20, 21)]
+    out.append(("round robin of 20 under the limit, of 21 over it",
+                cost.elimination_words(rr[0])[0] <= cost.MAX_ELIMINATION_WORDS < cost.elimination_words(rr[1])[0]))
+    try:  # derive --protocol's refusal names the documented limit
+        cost.check(rr[1])
+        line = ""
+    except TooLarge as exc:
+        line = str(exc)
+    out.append((f"a round robin of 21 is refused at the documented limit of {DOCUMENTED_LIMIT:,} words: {line!r}",
+                DOCUMENTED_LIMIT in _numbers(line)))
+    out.append(("seven agents all hearing each other are over the limit",
+                cost.elimination_words(_dense(7, 1))[0] > cost.MAX_ELIMINATION_WORDS))
+    big = cost.elimination_words(_dense(5, 5))[0]
+    out.append(("five dense phases of five agents ~10^7 words", abs(math.log10(big) - DOCUMENTED_5x5_LOG10)
+                <= ORDER_OF_MAGNITUDE))
+    # check(): the estimate returned at the limit, refused one word below it, and the refusal names the
+    # estimate, the limit, the live agents, the agents and the phases
+    one_live = P.spec(["A", "B", "C", "D"], [{"A": {"D": 1}}, {"B": {"A": 1}, "C": {"A": 1}}, {"D": {"C": 1}}])
+    for s, (K, phases) in ((_dense(3, 2), (3, 2)), (_dense(5, 5), (5, 5)), (one_live, (4, 3))):
+        est, n = cost.elimination_words(s)
+        ok = cost.check(s, est) == est
+        try:
+            cost.check(s, est - 1)
+            ok, line = False, ""
+        except TooLarge as exc:
+            line = str(exc)
+        nums = _numbers(line)
+        named = est in nums if est < 10**6 else any(abs(x - est) <= THREE_DIGITS * est for x in nums)
+        out.append((f"{K} agents, {phases} phases: check returns the estimate at the limit and refuses it one "
+                    f"word below, naming estimate, limit, {n} live of {K} agents, {phases} phases: {line!r}",
+                    ok and named and est - 1 in nums and {float(n), float(K), float(phases)} <= set(nums)))
+    return out
+
+
 def checks() -> list[tuple[str, bool]]:
     """Every check of this module, as (label, holds)."""
-    return transposition_checks() + verify_power_checks()
+    return transposition_checks() + verify_power_checks() + cost_checks()
