@@ -236,6 +236,60 @@ def cost_checks() -> list[tuple[str, bool]]:
     return out
 
 
-def checks() -> list[tuple[str, bool]]:
-    """Every check of this module, as (label, holds)."""
-    return transposition_checks() + verify_power_checks() + cost_checks()
+def _read_before_overwritten(s) -> tuple[int, ...]:
+    """The live agents by their definition (theory.protocol.round_map): b's start-of-round message is read
+    in the round, i.e. some listener hears b with a nonzero weight in a phase up to and including b's first
+    turn (a phase reads the state before it), or b never speaks (its message is kept)."""
+    idx = {nm: k for k, nm in enumerate(s.names)}
+    out = []
+    for b, nb in enumerate(s.names):
+        read = False
+        for phase in s.phases:
+            read = read or any(src == nb and w != 0 for _, row in phase for src, w in row)
+            if any(lst == nb for lst, _ in phase):
+                break
+        else:
+            read = True  # b never speaks
+        if read:
+            out.append(idx[nb])
+    return tuple(out)
+
+
+def round_map_checks(compiled=None) -> list[tuple[str, bool]]:
+    """The live agents of every gallery protocol (``compiled(key)``, else compiled here) and of a few more
+    against their definition, with the round map in both forms (word polynomials and SymPy); a protocol
+    with a silent agent; a one-agent protocol; the block identity of 300 agents."""
+    from fractions import Fraction
+
+    from theory.core.algebra import P_ONE
+    from theory.protocol import compiler as P, gallery, round_map
+
+    compiled = compiled or (lambda key: P.compile_protocol(gallery.entry(key).spec))
+    out = []
+    for e in gallery.entries():
+        want = _read_before_overwritten(e.spec)
+        out.append((f"{e.key}: live agents {want} (read before overwritten)", compiled(e.key).live == want))
+    extra = {"round robin of 4": P.round_robin(["A", "B", "C", "D"]),
+             "silent C": P.spec(["A", "B", "C"], [{"A": {"B": 1}}, {"B": {"A": 1, "C": Fraction(1, 2)}}]),
+             "B read before it speaks, A after": P.spec(["A", "B"], [{"A": {"B": 1}}, {"B": {"A": 1}},
+                                                                      {"A": {"A": Fraction(1, 3)}}]),
+             "one agent": P.spec(["A"], [{"A": {"A": Fraction(1, 2)}}])}
+    for key, s in {**{e.key: e.spec for e in gallery.entries()}, **extra}.items():
+        want = _read_before_overwritten(s)
+        polys, exprs = round_map.compose_poly(s)[0], round_map.compose(s)[0]
+        out.append((f"{key}: live agents {want} from the round map as word polynomials and as SymPy",
+                    round_map.live(polys) == want and round_map.live(exprs) == want))
+    Phi, r = round_map.compose(extra["one agent"])
+    MA, wA = P.M("A"), P.w_star("A")
+    out.append(("one agent hearing itself with 1/2: Phi = M_A / 2, r = w_A* - M_A w_A*",
+                sp.expand(Phi[0][0] - MA / 2) == 0 and sp.expand(r[0] - (wA - MA * wA)) == 0))
+    eye = round_map.identity(300)
+    out.append(("the block identity of 300 agents: the unit on every diagonal block, 0 elsewhere",
+                all(eye[k][k] == P_ONE and sum(map(len, eye[k])) == 1 for k in range(300))))
+    return out
+
+
+def checks(compiled=None) -> list[tuple[str, bool]]:
+    """Every check of this module, as (label, holds); ``compiled(key)``: the gallery protocol ``key``
+    compiled (P1's V1 passes its cached ones)."""
+    return transposition_checks() + verify_power_checks() + cost_checks() + round_map_checks(compiled)
