@@ -289,7 +289,30 @@ def round_map_checks(compiled=None) -> list[tuple[str, bool]]:
     return out
 
 
+def residual_method_checks() -> list[tuple[str, bool]]:
+    """``Compiled.residual(i)`` (what the LaTeX and the chains print) with each gap ``w_j* - w_i*`` written
+    out equals ``z_i* - w_i*`` in the free algebra, on a pair whose weights do not sum to 1 (``D_i != 0``, so
+    the sign of the ``w_i*`` term matters; the gallery's weights sum to 1)."""
+    from fractions import Fraction
+
+    from theory.protocol import compiler as P
+
+    cps = {"weights not summing to 1": P.compile_protocol(
+        P.spec(["A", "B"], [{"A": {"B": Fraction(1, 2)}}, {"B": {"A": 2, "B": Fraction(1, 3)}}]), noise=False)}
+    out = []
+    for key, cp in cps.items():
+        n = cp.names
+        for i in range(len(n)):
+            gaps = {P.gap(n[j], n[i]): P.w_star(n[j]) - P.w_star(n[i]) for j in range(len(n)) if j != i}
+            out.append((f"{key}: e_{n[i]} = z*_{n[i]} - w*_{n[i]} (gaps written out)",
+                        cp.reduce(cp.residual(i).subs(gaps) - (cp.fixed_point[i] - P.w_star(n[i]))) == 0))
+    out.append(("the protocol whose weights do not sum to 1 has D_i != 0",
+                any(x != 0 for x in cps["weights not summing to 1"].residual_self)))
+    return out
+
+
 def checks(compiled=None) -> list[tuple[str, bool]]:
     """Every check of this module, as (label, holds); ``compiled(key)``: the gallery protocol ``key``
     compiled (P1's V1 passes its cached ones)."""
-    return transposition_checks() + verify_power_checks() + cost_checks() + round_map_checks(compiled)
+    return (transposition_checks() + verify_power_checks() + cost_checks() + round_map_checks(compiled)
+            + residual_method_checks())
