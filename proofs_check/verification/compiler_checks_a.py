@@ -298,7 +298,10 @@ def residual_method_checks() -> list[tuple[str, bool]]:
     from theory.protocol import compiler as P
 
     cps = {"weights not summing to 1": P.compile_protocol(
-        P.spec(["A", "B"], [{"A": {"B": Fraction(1, 2)}}, {"B": {"A": 2, "B": Fraction(1, 3)}}]), noise=False)}
+        P.spec(["A", "B"], [{"A": {"B": Fraction(1, 2)}}, {"B": {"A": 2, "B": Fraction(1, 3)}}]), noise=False),
+        # C hears B and nobody hears C: e_A and e_B have no gap to C (a residual need not hold every gap)
+        "C heard by nobody": P.compile_protocol(P.spec(["A", "B", "C"], [{"A": {"B": 1}}, {"B": {"A": 1}},
+                                                                         {"C": {"B": 1}}]), noise=False)}
     out = []
     for key, cp in cps.items():
         n = cp.names
@@ -308,6 +311,8 @@ def residual_method_checks() -> list[tuple[str, bool]]:
                         cp.reduce(cp.residual(i).subs(gaps) - (cp.fixed_point[i] - P.w_star(n[i]))) == 0))
     out.append(("the protocol whose weights do not sum to 1 has D_i != 0",
                 any(x != 0 for x in cps["weights not summing to 1"].residual_self)))
+    out.append(("C heard by nobody: e_A and e_B hold no gap to C", all(2 not in g for g in
+                                                                        cps["C heard by nobody"].residual_gaps[:2])))
     return out
 
 
