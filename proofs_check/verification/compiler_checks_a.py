@@ -66,14 +66,14 @@ def _planted(cp, plant) -> list:
     return [c.label for c in P.verify(bad) if not c.holds]
 
 
-def verify_power_checks() -> list[tuple[str, bool]]:
+def verify_power_checks(compiled=None) -> list[tuple[str, bool]]:
     """``verify`` (theory.protocol.checks) rejects planted wrong objects: each identity it proves can fail.
 
     On a three-agent protocol with an averaging listener (C hears A and B with 1/2 each; weights summing
     to 1, so ``D_i = 0``) and on the simultaneous pair (rate ``rho(M_A M_B)^(1/2)``): a doubled fixed
     point, a dropped term, a wrong offset, a gap coefficient of the wrong sign, a nonzero ``D_i``, swapped
     factors in a block of ``Phi`` (the noisy round must see it), and wrong reduced rate blocks."""
-    from theory.protocol import compiler as P
+    from theory.protocol import compiler as P, gallery
 
     cp = P.compile_protocol(P.spec(["A", "B", "C"], [{"A": {"C": 1}}, {"B": {"A": 1}, "C": {"A": 0.5, "B": 0.5}}]))
     out = [("the three-agent protocol passes verify", all(c.holds for c in P.verify(cp)))]
@@ -95,7 +95,16 @@ def verify_power_checks() -> list[tuple[str, bool]]:
     for what, (plant, labels) in plants.items():
         failed = _planted(cp, plant)
         out.append((f"verify rejects: {what}", all(any(lb in f for f in failed) for lb in labels)))
+    # the rate identity is listed exactly when the rate was reduced (theory.protocol.checks: "its reduced
+    # blocks among the diagonal blocks of Phi_RR^q"): the simultaneous pair's is (rho(M_A M_B)^(1/2)), the
+    # averaging debate's is not (one phase, every agent hears the two others: rho(Phi) itself)
     sim = P.compile_protocol(P.spec(["A", "B"], [{"A": {"B": 1}, "B": {"A": 1}}]), noise=False)
+    debate = compiled("debate") if compiled else P.compile_protocol(gallery.entry("debate").spec)
+    out.append(("the simultaneous pair's rate is reduced and its identity listed", sim.rate_power == 2
+                and any("rate block" in chk.label for chk in P.verify(sim))))
+    out.append(("the debate's rate is rho(Phi) itself and no rate identity is listed",
+                debate.rate_power == 1 and [len(b) for b in debate.rate_blocks] == [3]
+                and not any("rate block" in chk.label for chk in P.verify(debate))))
     for what, blocks in (("M_A alone", [[[MA]]]), ("2 M_A M_B", [[[2 * MA * MB]]])):
         failed = _planted(sim, lambda b: b.rate_blocks.__setitem__(slice(None), blocks))
         out.append((f"verify rejects the rate block {what} for the simultaneous pair",
@@ -319,5 +328,5 @@ def residual_method_checks() -> list[tuple[str, bool]]:
 def checks(compiled=None) -> list[tuple[str, bool]]:
     """Every check of this module, as (label, holds); ``compiled(key)``: the gallery protocol ``key``
     compiled (P1's V1 passes its cached ones)."""
-    return (transposition_checks() + verify_power_checks() + cost_checks() + round_map_checks(compiled)
+    return (transposition_checks() + verify_power_checks(compiled) + cost_checks() + round_map_checks(compiled)
             + residual_method_checks())
