@@ -82,7 +82,7 @@ def verify_power_checks(compiled=None) -> list[tuple[str, bool]]:
     def setter(attr, i, f):
         return lambda b: getattr(b, attr).__setitem__(i, f(getattr(b, attr)[i]))
     plants = {
-        "fixed point of A doubled": (setter("fixed_point", 0, lambda x: 2 * x), ("z*_A", "e_A")),
+        "fixed point of A doubled": (setter("fixed_point", 0, lambda x: 2 * x), ("z*_A", "e_A", "noisy round")),
         "a term of z*_B dropped": (setter("fixed_point", 1, lambda x: sp.Add(*sp.Add.make_args(sp.expand(x))[1:])),
                                    ("z*_B",)),
         "offset r_C doubled": (setter("r", 2, lambda x: 2 * x), ("z*_C",)),
