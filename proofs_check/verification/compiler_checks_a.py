@@ -109,6 +109,13 @@ def verify_power_checks(compiled=None) -> list[tuple[str, bool]]:
         failed = _planted(sim, lambda b: b.rate_blocks.__setitem__(slice(None), blocks))
         out.append((f"verify rejects the rate block {what} for the simultaneous pair",
                     any("rate block" in f for f in failed)))
+    # a rate reduced at q = 1 (Phi_RR lower triangular: A hears itself, then B hears A and itself)
+    tri = P.compile_protocol(P.spec(["A", "B"], [{"A": {"A": sp.Rational(1, 2)}},
+                                                 {"B": {"A": 1, "B": sp.Rational(1, 3)}}]), noise=False)
+    failed = _planted(tri, lambda b: b.rate_blocks.__setitem__(0, [[MA]]))
+    out.append(("triangular Phi_RR: rate blocks M_A / 2 and M_B / 3 (q = 1); verify rejects M_A for M_A / 2",
+                tri.rate_power == 1 and tri.rate_blocks == [[[MA / 2]], [[MB / 3]]]
+                and any("rate block" in f for f in failed)))
     return out
 
 
