@@ -63,7 +63,10 @@ def _planted(cp, plant) -> list:
                               residual_self=cp.residual_self[:], residual_gaps=[dict(g) for g in cp.residual_gaps],
                               rate_blocks=[[row[:] for row in b] for b in cp.rate_blocks], polys={})
     plant(bad)
-    return [c.label for c in P.verify(bad) if not c.holds]
+    checks = P.verify(bad)
+    # a check holds exactly when what was left is "0" (theory.protocol.result.Check); a disagreement is reported
+    return [c.label for c in checks if not c.holds] + [f"text disagrees: {c.label}" for c in checks
+                                                       if c.holds != (c.residual == "0")]
 
 
 def verify_power_checks(compiled=None) -> list[tuple[str, bool]]:
@@ -94,21 +97,23 @@ def verify_power_checks(compiled=None) -> list[tuple[str, bool]]:
     }
     for what, (plant, labels) in plants.items():
         failed = _planted(cp, plant)
-        out.append((f"verify rejects: {what}", all(any(lb in f for f in failed) for lb in labels)))
+        out.append((f"verify rejects: {what}", all(any(lb in f for f in failed) for lb in labels)
+                    and not any(f.startswith("text disagrees") for f in failed)))
     # the rate identity is listed exactly when the rate was reduced (theory.protocol.checks: "its reduced
     # blocks among the diagonal blocks of Phi_RR^q"): the simultaneous pair's is (rho(M_A M_B)^(1/2)), the
     # averaging debate's is not (one phase, every agent hears the two others: rho(Phi) itself)
     sim = P.compile_protocol(P.spec(["A", "B"], [{"A": {"B": 1}, "B": {"A": 1}}]), noise=False)
     debate = compiled("debate") if compiled else P.compile_protocol(gallery.entry("debate").spec)
-    out.append(("the simultaneous pair's rate is reduced and its identity listed", sim.rate_power == 2
-                and any("rate block" in chk.label for chk in P.verify(sim))))
+    out.append(("the simultaneous pair's rate is reduced and its identity listed, each check's text agreeing",
+                sim.rate_power == 2 and any("rate block" in chk.label for chk in P.verify(sim))
+                and all(chk.holds and chk.residual == "0" for chk in P.verify(sim))))
     out.append(("the debate's rate is rho(Phi) itself and no rate identity is listed",
                 debate.rate_power == 1 and [len(b) for b in debate.rate_blocks] == [3]
                 and not any("rate block" in chk.label for chk in P.verify(debate))))
     for what, blocks in (("M_A alone", [[[MA]]]), ("2 M_A M_B", [[[2 * MA * MB]]])):
         failed = _planted(sim, lambda b: b.rate_blocks.__setitem__(slice(None), blocks))
         out.append((f"verify rejects the rate block {what} for the simultaneous pair",
-                    any("rate block" in f for f in failed)))
+                    any("rate block" in f for f in failed) and not any(f.startswith("text") for f in failed)))
     # a rate reduced at q = 1 (Phi_RR lower triangular: A hears itself, then B hears A and itself)
     tri = P.compile_protocol(P.spec(["A", "B"], [{"A": {"A": sp.Rational(1, 2)}},
                                                  {"B": {"A": 1, "B": sp.Rational(1, 3)}}]), noise=False)
