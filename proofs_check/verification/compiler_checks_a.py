@@ -337,8 +337,22 @@ def residual_method_checks() -> list[tuple[str, bool]]:
     return out
 
 
+def timing_checks() -> list[tuple[str, bool]]:
+    """``Compiled.seconds`` (printed as ``compile_seconds``) is the time compile_protocol took: between 0 and
+    the wall time measured around the call."""
+    import time
+
+    from theory.protocol import compiler as P
+
+    t0 = time.perf_counter()
+    cp = P.compile_protocol(P.round_robin(["A", "B"]), noise=False)
+    elapsed = time.perf_counter() - t0
+    return [(f"compile time {cp.seconds!r} s within the {elapsed:.4f} s measured around the call",
+             0 <= cp.seconds <= elapsed)]
+
+
 def checks(compiled=None) -> list[tuple[str, bool]]:
     """Every check of this module, as (label, holds); ``compiled(key)``: the gallery protocol ``key``
     compiled (P1's V1 passes its cached ones)."""
     return (transposition_checks() + verify_power_checks(compiled) + cost_checks() + round_map_checks(compiled)
-            + residual_method_checks())
+            + residual_method_checks() + timing_checks())
