@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 
 import sympy as sp
 
@@ -55,7 +56,7 @@ def transposition_checks() -> list[tuple[str, bool]]:
     return out
 
 
-def _planted(cp, plant) -> list:
+def _planted_checks(cp, plant) -> list:
     """``verify`` on a copy of ``cp`` with one derived object replaced by ``plant(copy)`` (cp is not touched)."""
     from theory.protocol import compiler as P
 
@@ -63,7 +64,12 @@ def _planted(cp, plant) -> list:
                               residual_self=cp.residual_self[:], residual_gaps=[dict(g) for g in cp.residual_gaps],
                               rate_blocks=[[row[:] for row in b] for b in cp.rate_blocks], polys={})
     plant(bad)
-    checks = P.verify(bad)
+    return P.verify(bad)
+
+
+def _planted(cp, plant) -> list:
+    """The labels of the checks that fail on the planted copy (and of those whose text disagrees)."""
+    checks = _planted_checks(cp, plant)
     # a check holds exactly when what was left is "0" (theory.protocol.result.Check); a disagreement is reported
     return [c.label for c in checks if not c.holds] + [f"text disagrees: {c.label}" for c in checks
                                                        if c.holds != (c.residual == "0")]
@@ -95,6 +101,12 @@ def verify_power_checks(compiled=None) -> list[tuple[str, bool]]:
         "M_B M_A swapped in Phi_BC": (lambda b: b.Phi[1].__setitem__(2, P.normal(b.Phi[1][2]).subs(MB * MA, MA * MB)),
                                       ("z*_B", "noisy round")),
     }
+    # what a failing check leaves is printed as it is: vectors (the start-of-round deviations x_i, the noise
+    # eta_{i,p}, targets) end every word (theory.protocol.residuals), none is moved ahead of a matrix
+    left = [c.residual for c in _planted_checks(cp, plants["M_B M_A swapped in Phi_BC"][0]) if "noisy" in c.label]
+    out.append((f"the failing noisy round leaves words ending in their vector: {left[0][:80] if left else ''}",
+                len(left) == 1 and left[0] != "0" and "x_" in left[0]
+                and not re.search(r"(x_|eta_|w\^\*_)[^*+ ]*\*", left[0])))
     for what, (plant, labels) in plants.items():
         failed = _planted(cp, plant)
         out.append((f"verify rejects: {what}", all(any(lb in f for f in failed) for lb in labels)
@@ -185,7 +197,6 @@ def _documented_estimate(s) -> tuple[int, int]:
 
 
 def _numbers(line: str) -> list[float]:
-    import re
     return [float(x.replace(",", "")) for x in re.findall(r"\d[\d,]*(?:\.\d+)?(?:e[+-]?\d+)?", line)]
 
 
