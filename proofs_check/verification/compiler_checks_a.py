@@ -362,8 +362,18 @@ def timing_checks() -> list[tuple[str, bool]]:
              0 <= cp.seconds <= elapsed)]
 
 
+def named_path_checks() -> list[tuple[str, bool]]:
+    """A protocol on the named Schur path (three agents hearing all three, two phases, generic weights) compiled
+    without noise: no noise and no Lyapunov equation are derived, and the named letters are defined."""
+    from theory.protocol import compiler as P
+
+    cp = P.compile_protocol(_generic(["A", "B", "C"], lambda a: "ABC", 2), noise=False)
+    return [("named path without noise: no noise, no Lyapunov equation, the named letters defined",
+             cp.named is not None and not cp.noise and not cp.lyapunov and len(cp.definitions) > 0)]
+
+
 def checks(compiled=None) -> list[tuple[str, bool]]:
     """Every check of this module, as (label, holds); ``compiled(key)``: the gallery protocol ``key``
     compiled (P1's V1 passes its cached ones)."""
     return (transposition_checks() + verify_power_checks(compiled) + cost_checks() + round_map_checks(compiled)
-            + residual_method_checks() + timing_checks())
+            + residual_method_checks() + timing_checks() + named_path_checks())
