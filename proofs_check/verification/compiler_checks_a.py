@@ -372,8 +372,42 @@ def named_path_checks() -> list[tuple[str, bool]]:
              cp.named is not None and not cp.noise and not cp.lyapunov and len(cp.definitions) > 0)]
 
 
+def _rotations(*letters) -> list:
+    """Every cyclic rotation of the product of ``letters`` (rho(XY) = rho(YX): any of them states the rate)."""
+    n = len(letters)
+    return [sp.Mul(*(letters[k:] + letters[:k])) for k in range(n)]
+
+
+def gallery_rate_checks(compiled=None) -> list[tuple[str, bool]]:
+    """The rates the gallery states (theory/protocol/gallery.py, printed on the docs page) are the compiled ones:
+    ``(q, blocks)`` with ``rho = max_k rho(block_k)^(1/q)``. The round robin rho(M_B M_A); the simultaneous pair
+    the square root of the round robin's; A, A, B rho(M_B M_A^2); the debate no single product (Phi itself);
+    the ring the fourth root of a four-transfer product around the ring; the star the square root of
+    rho(M_A (M_B + M_C + M_D) / 3)."""
+    from theory.protocol import compiler as P, gallery
+
+    compiled = compiled or (lambda key: P.compile_protocol(gallery.entry(key).spec))
+    A, B, C, D = (P.M(x) for x in "ABCD")
+
+    def single(key, q, words):
+        cp = compiled(key)
+        return (cp.rate_power == q and len(cp.rate_blocks) == 1 and len(cp.rate_blocks[0]) == 1
+                and any(P.normal(cp.rate_blocks[0][0][0] - w) == 0 for w in words))
+    third = sp.Rational(1, 3)
+    leaves = [A * (B + C + D) * third, (B + C + D) * third * A]
+    out = [("round robin: rho(M_B M_A)", single("round_robin", 1, _rotations(B, A))),
+           ("simultaneous: rho(M_A M_B)^(1/2)", single("simultaneous", 2, _rotations(A, B))),
+           ("A, A, B: rho(M_B M_A^2)", single("repeated", 1, _rotations(B, A, A))),
+           ("ring: rho(M_A M_D M_C M_B)^(1/4)", single("ring", 4, _rotations(A, D, C, B))),
+           ("star: rho(M_A (M_B + M_C + M_D) / 3)^(1/2)", single("star", 2, leaves))]
+    debate = compiled("debate")
+    out.append(("debate: rho(Phi) itself", debate.rate_power == 1 and len(debate.rate_blocks) == 1
+                and debate.rate_blocks[0] == [[debate.Phi[a][b] for b in debate.live] for a in debate.live]))
+    return out
+
+
 def checks(compiled=None) -> list[tuple[str, bool]]:
     """Every check of this module, as (label, holds); ``compiled(key)``: the gallery protocol ``key``
     compiled (P1's V1 passes its cached ones)."""
     return (transposition_checks() + verify_power_checks(compiled) + cost_checks() + round_map_checks(compiled)
-            + residual_method_checks() + timing_checks() + named_path_checks())
+            + residual_method_checks() + timing_checks() + named_path_checks() + gallery_rate_checks(compiled))
