@@ -170,8 +170,10 @@ def p1_v4(profile: Profile) -> Outcome:
         env = {a.name: (a.M, a.w_star) for a in s.agents}
         z = np.stack([P.evaluate(cp, cp.fixed_point[i], env)[:, 0] for i in range(len(s.agents))])
         errors.append(_rel(z, _sim_fixed(s, 4 * CONVERGED_ROUNDS)))
+    errors += compiler_checks_a.rate_errors(rng, gallery_compiled)  # reduced rates vs rho of the numeric Phi
     return worst(errors, FLOAT_REL_TOL, f"random protocols (K 2..5, d 1..6, rho <= 0.9) and the gallery's derived "
-                                        f"fixed points vs the protocol simulator at {CONVERGED_ROUNDS}+ rounds")
+                                        f"fixed points vs the protocol simulator at {CONVERGED_ROUNDS}+ rounds; "
+                                        "the reduced rates vs the numeric round map's spectral radius")
 
 
 def gallery_system(e: G.Entry, rng, d: int, omega: float | None = None, rho_max: float = 0.9) -> System:

@@ -406,6 +406,74 @@ def gallery_rate_checks(compiled=None) -> list[tuple[str, bool]]:
     return out
 
 
+# Protocols whose round maps have the structures the rate reduction looks for (theory.protocol.rate): a ring of
+# three, two groups that hear only each other (2 + 2 and 2 + 3 agents), two disconnected pairs, a pair with a
+# third agent that also hears itself. Weights generic.
+RATE_SHAPES: dict[str, list[dict[str, dict[str, int | str]]]] = {
+    "ring of three": [{"A": {"C": 1}, "B": {"A": 1}, "C": {"B": 1}}],
+    "two groups 2 + 2": [{"A": {"C": "1/2", "D": "1/2"}, "B": {"C": "1/3", "D": "2/3"},
+                          "C": {"A": "1/4", "B": "3/4"}, "D": {"A": "2/5", "B": "3/5"}}],
+    "two hubs and three leaves": [{"A": {"C": "1/3", "D": "1/3", "E": "1/3"}, "B": {"C": "1/2", "E": "1/2"},
+                                   "C": {"A": 1}, "D": {"B": 1}, "E": {"A": "1/2", "B": "1/2"}}],
+    "two disconnected pairs": [{"A": {"B": 1}, "B": {"A": 1}, "C": {"D": 1}, "D": {"C": 1}}],
+    "a pair and a self-hearing third": [{"A": {"B": 1}, "B": {"A": 1}, "C": {"A": 1, "C": "1/2"}}],
+    "ring of three, one turn per phase": [{"B": {"A": 1}}, {"C": {"B": 1}}, {"A": {"C": 1}}],
+}
+
+
+def _numeric_round_map(names, phases, Ms):
+    """``Phi`` (K d x K d) composed phase by phase from its definition (theory.protocol.round_map's text),
+    with numpy: a phase replaces row block i (a listener) by ``M_i sum_j W_ij (row block j)``."""
+    import numpy as np
+
+    K, d = len(names), Ms[0].shape[0]
+    idx = {n: k for k, n in enumerate(names)}
+    Phi = np.eye(K * d)
+    for phase in phases:
+        new = Phi.copy()
+        for lst, row in phase:
+            heard = sum(float(w) * Phi[idx[src] * d:(idx[src] + 1) * d] for src, w in row)
+            new[idx[lst] * d:(idx[lst] + 1) * d] = Ms[idx[lst]] @ heard
+        Phi = new
+    return Phi
+
+
+def rate_errors(rng, compiled=None, d: int = 3) -> list[float]:
+    """Relative errors ``|rho(Phi) - max_k rho(block_k)^(1/q)| / rho(Phi)``: the compiled rate reduction of the
+    gallery (P4's omega = 0.3) and of RATE_SHAPES evaluated at random transfers (spectral radius <= 0.9)
+    against the spectral radius of the round map composed numerically from the phases."""
+    import numpy as np
+
+    from theory.protocol import compiler as P, gallery
+
+    compiled = compiled or (lambda key: P.compile_protocol(gallery.entry(key).spec))
+    cases = [(e.spec, compiled(e.key)) for e in gallery.entries()]
+    for rounds in RATE_SHAPES.values():
+        names = sorted({n for ph in rounds for lst, row in ph.items() for n in (lst, *row)})
+        s = P.spec(names, [{lst: {src: sp.Rational(w) for src, w in row.items()} for lst, row in ph.items()}
+                           for ph in rounds])
+        cases.append((s, P.compile_protocol(s, noise=False)))
+    errors = []
+    for s, cp in cases:
+        omega = {sym: 0.3 for ph in s.phases for _, row in ph for _, w in row
+                 for sym in getattr(w, "free_symbols", ())}
+        Ms = []
+        for _ in s.names:
+            X = rng.standard_normal((d, d))
+            Ms.append(X * rng.uniform(0.3, 0.9) / max(abs(np.linalg.eigvals(X))))
+        env = {n: (Ms[k], np.zeros(d)) for k, n in enumerate(s.names)}
+        phases = [[(lst, [(src, float(w.subs(omega)) if omega else float(w)) for src, w in row]) for lst, row in ph]
+                  for ph in s.phases]
+        rho = max(abs(np.linalg.eigvals(_numeric_round_map(s.names, phases, Ms))))
+
+        def value(x):
+            return P.evaluate(cp, x, env, scalars={str(k): v for k, v in omega.items()}) if x != 0 else np.zeros((d, d))
+        derived = max(max(abs(np.linalg.eigvals(np.block([[value(x) for x in row] for row in b]))))
+                      for b in cp.rate_blocks) ** (1 / cp.rate_power)
+        errors.append(abs(derived - rho) / rho)
+    return errors
+
+
 def checks(compiled=None) -> list[tuple[str, bool]]:
     """Every check of this module, as (label, holds); ``compiled(key)``: the gallery protocol ``key``
     compiled (P1's V1 passes its cached ones)."""
