@@ -403,6 +403,12 @@ def gallery_rate_checks(compiled=None) -> list[tuple[str, bool]]:
     debate = compiled("debate")
     out.append(("debate: rho(Phi) itself", debate.rate_power == 1 and len(debate.rate_blocks) == 1
                 and debate.rate_blocks[0] == [[debate.Phi[a][b] for b in debate.live] for a in debate.live]))
+    # theory.protocol.rate: a block triangular Phi_RR (q = 1) gives its diagonal blocks, upper as lower
+    for what, rounds in (("upper", [{"A": {"A": sp.Rational(1, 2), "B": 1}, "B": {"B": sp.Rational(1, 3)}}]),
+                         ("lower", [{"A": {"A": sp.Rational(1, 2)}, "B": {"A": 1, "B": sp.Rational(1, 3)}}])):
+        cp = P.compile_protocol(P.spec(["A", "B"], rounds), noise=False)
+        out.append((f"{what} triangular Phi_RR: rate blocks M_A / 2 and M_B / 3, q = 1",
+                    cp.rate_power == 1 and cp.rate_blocks == [[[A / 2]], [[B / 3]]]))
     return out
 
 
