@@ -424,6 +424,15 @@ RATE_SHAPES: dict[str, list[dict[str, dict[str, int | str]]]] = {
     "two disconnected pairs": [{"A": {"B": 1}, "B": {"A": 1}, "C": {"D": 1}, "D": {"C": 1}}],
     "a pair and a self-hearing third": [{"A": {"B": 1}, "B": {"A": 1}, "C": {"A": 1, "C": "1/2"}}],
     "ring of three, one turn per phase": [{"B": {"A": 1}}, {"C": {"B": 1}}, {"A": {"C": 1}}],
+    # as many components of Phi_RR^q as q, but Phi_RR not cyclic over them (found by a search over one-phase
+    # protocols): the reduction must not take the cyclic branch
+    "q components, not cyclic (1 + 2)": [{"A": {"C": "2/5"}, "B": {"B": 1}, "C": {"A": 1, "C": "1/5"}}],
+    "q components, not cyclic (1 + 3)": [{"A": {"C": "2/3"}, "C": {"A": "1/5", "D": 1}, "D": {"A": 1, "D": 1}}],
+    "q components, not cyclic (2 + 2)": [{"A": {"A": "1/3", "C": 1}, "B": {"B": 1}, "C": {"C": "2/5"},
+                                          "D": {"B": "1/3", "D": "3/5"}}],
+    # cyclic over a single agent and a pair: the smallest component is one agent (q2 = 1)
+    "cyclic over 1 + 2": [{"A": {"B": "2/5", "C": "1/5"}, "B": {"C": 1, "D": "2/5"}, "C": {"B": "3/5"},
+                           "D": {"B": "1/3"}}],
 }
 
 
