@@ -436,6 +436,15 @@ RATE_SHAPES: dict[str, list[dict[str, dict[str, int | str]]]] = {
 }
 
 
+# The reduced form theory/protocol/rate.py's text gives each shape, (q, block sizes): the ring's cube is diagonal
+# with one word up to rotation; two groups hearing each other are the two components of Phi_RR^2, the smaller
+# reduced again (2 x 2 here, 1 agent for the cycle over 1 + 2); the pairs' squares are diagonal (two words up
+# to rotation, or M_A M_B and the self-hearing third's (M_C / 2)^2).
+RATE_FORMS = {"ring of three": (3, [1]), "two groups 2 + 2": (2, [2]), "two hubs and three leaves": (2, [2]),
+              "two disconnected pairs": (2, [1, 1]), "a pair and a self-hearing third": (2, [1, 1]),
+              "cyclic over 1 + 2": (2, [1])}
+
+
 def _numeric_round_map(names, phases, Ms):
     """``Phi`` (K d x K d) composed phase by phase from its definition (theory.protocol.round_map's text),
     with numpy: a phase replaces row block i (a listener) by ``M_i sum_j W_ij (row block j)``."""
@@ -463,12 +472,16 @@ def rate_errors(rng, compiled=None, d: int = 3) -> list[float]:
 
     compiled = compiled or (lambda key: P.compile_protocol(gallery.entry(key).spec))
     cases = [(e.spec, compiled(e.key)) for e in gallery.entries()]
-    for rounds in RATE_SHAPES.values():
+    errors = []
+    for key, rounds in RATE_SHAPES.items():
         names = sorted({n for ph in rounds for lst, row in ph.items() for n in (lst, *row)})
         s = P.spec(names, [{lst: {src: sp.Rational(w) for src, w in row.items()} for lst, row in ph.items()}
                            for ph in rounds])
         cases.append((s, P.compile_protocol(s, noise=False)))
-    errors = []
+        if key in RATE_FORMS:  # an error of 1 when the reduced form is not the one the module text gives
+            q, sizes = RATE_FORMS[key]
+            cp = cases[-1][1]
+            errors.append(float((cp.rate_power, [len(b) for b in cp.rate_blocks]) != (q, sizes)))
     for s, cp in cases:
         omega = {sym: 0.3 for ph in s.phases for _, row in ph for _, w in row
                  for sym in getattr(w, "free_symbols", ())}
