@@ -417,6 +417,7 @@ def gallery_rate_checks(compiled=None) -> list[tuple[str, bool]]:
 # third agent that also hears itself. Weights generic.
 RATE_SHAPES: dict[str, list[dict[str, dict[str, int | str]]]] = {
     "ring of three": [{"A": {"C": 1}, "B": {"A": 1}, "C": {"B": 1}}],
+    "ring of six": [{"A": {"F": 1}, "B": {"A": 1}, "C": {"B": 1}, "D": {"C": 1}, "E": {"D": 1}, "F": {"E": 1}}],
     "two groups 2 + 2": [{"A": {"C": "1/2", "D": "1/2"}, "B": {"C": "1/3", "D": "2/3"},
                           "C": {"A": "1/4", "B": "3/4"}, "D": {"A": "2/5", "B": "3/5"}}],
     "two hubs and three leaves": [{"A": {"C": "1/3", "D": "1/3", "E": "1/3"}, "B": {"C": "1/2", "E": "1/2"},
@@ -436,11 +437,13 @@ RATE_SHAPES: dict[str, list[dict[str, dict[str, int | str]]]] = {
 }
 
 
-# The reduced form theory/protocol/rate.py's text gives each shape, (q, block sizes): the ring's cube is diagonal
-# with one word up to rotation; two groups hearing each other are the two components of Phi_RR^2, the smaller
-# reduced again (2 x 2 here, 1 agent for the cycle over 1 + 2); the pairs' squares are diagonal (two words up
+# The reduced form theory/protocol/rate.py's text gives each shape, (q, block sizes): the ring of three's cube is
+# diagonal with one word up to rotation (the ring of six: two rings of three in its square, 2 x 3 = 6); two
+# groups hearing each other are the two components of Phi_RR^2, the smaller reduced again (2 x 2 here, 1 agent
+# for the cycle over 1 + 2); the pairs' squares are diagonal (two words up
 # to rotation, or M_A M_B and the self-hearing third's (M_C / 2)^2).
-RATE_FORMS = {"ring of three": (3, [1]), "two groups 2 + 2": (2, [2]), "two hubs and three leaves": (2, [2]),
+RATE_FORMS = {"ring of three": (3, [1]), "ring of six": (6, [1]), "two groups 2 + 2": (2, [2]),
+              "two hubs and three leaves": (2, [2]),
               "two disconnected pairs": (2, [1, 1]), "a pair and a self-hearing third": (2, [1, 1]),
               "cyclic over 1 + 2": (2, [1])}
 
