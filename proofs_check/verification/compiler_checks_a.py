@@ -368,8 +368,13 @@ def named_path_checks() -> list[tuple[str, bool]]:
     from theory.protocol import compiler as P
 
     cp = P.compile_protocol(_generic(["A", "B", "C"], lambda a: "ABC", 2), noise=False)
+    # a small protocol stays on the expanded path (theory.protocol.fixed_point): the ring of three, whose
+    # I - Phi_RR has a zero above a nonzero in its first pivot column (B does not hear A, C does)
+    ring = P.compile_protocol(P.spec(["A", "B", "C"], [{"A": {"B": 1}, "B": {"C": 1}, "C": {"A": 1}}]), noise=False)
     return [("named path without noise: no noise, no Lyapunov equation, the named letters defined",
-             cp.named is not None and not cp.noise and not cp.lyapunov and len(cp.definitions) > 0)]
+             cp.named is not None and not cp.noise and not cp.lyapunov and len(cp.definitions) > 0),
+            ("the ring of three is derived on the expanded path and verified",
+             ring.named is None and all(c.holds for c in P.verify(ring)))]
 
 
 def _rotations(*letters) -> list:
