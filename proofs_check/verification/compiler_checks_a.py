@@ -414,6 +414,10 @@ def gallery_rate_checks(compiled=None) -> list[tuple[str, bool]]:
         cp = P.compile_protocol(P.spec(["A", "B"], rounds), noise=False)
         out.append((f"{what} triangular Phi_RR: rate blocks M_A / 2 and M_B / 3, q = 1",
                     cp.rate_power == 1 and cp.rate_blocks == [[[A / 2]], [[B / 3]]]))
+    # weights 1: the diagonal blocks are the single letters M_A and M_B (two blocks, not one)
+    cp = P.compile_protocol(P.spec(["A", "B"], [{"A": {"A": 1, "B": 1}, "B": {"B": 1}}]), noise=False)
+    out.append(("triangular Phi_RR with weights 1: rate blocks M_A and M_B", cp.rate_power == 1
+                and cp.rate_blocks == [[[A]], [[B]]]))
     return out
 
 
