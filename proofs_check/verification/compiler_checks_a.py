@@ -126,6 +126,10 @@ def verify_power_checks(compiled=None) -> list[tuple[str, bool]]:
         failed = _planted(sim, lambda b: b.rate_blocks.__setitem__(slice(None), blocks))
         out.append((f"verify rejects the rate block {what} for the simultaneous pair",
                     any("rate block" in f for f in failed) and not any(f.startswith("text") for f in failed)))
+    # the star: Phi_RR^2 has a sum on its diagonal (the hub's); a single wrong letter is still rejected
+    star = compiled("star") if compiled else P.compile_protocol(gallery.entry("star").spec)
+    failed = _planted(star, lambda b: b.rate_blocks.__setitem__(slice(None), [[[MB]]]))
+    out.append(("verify rejects the rate block M_B for the star", any("rate block" in f for f in failed)))
     # a rate reduced at q = 1 (Phi_RR lower triangular: A hears itself, then B hears A and itself)
     tri = P.compile_protocol(P.spec(["A", "B"], [{"A": {"A": sp.Rational(1, 2)}},
                                                  {"B": {"A": 1, "B": sp.Rational(1, 3)}}]), noise=False)
