@@ -216,6 +216,9 @@ def cost_checks() -> list[tuple[str, bool]]:
     others = lambda a: [b for b in "ABC" if b != a]  # noqa: E731
     specs["3 agents hearing the others, 2 phases"] = _generic(["A", "B", "C"], others, 2)
     specs["3 agents hearing all, 3 phases"] = _generic(["A", "B", "C"], lambda a: "ABC", 3)
+    # a zero weight adds no word, a weight -1 does
+    specs["weights 0 and -1"] = P.spec(["A", "B", "C"], [{"A": {"B": 0, "C": -1}}, {"B": {"A": 1, "C": 0}},
+                                                         {"C": {"A": 1}}])
     for key, s in specs.items():
         Phi, r = round_map.compose_poly(s)
         N, n_r = cost.hearing_counts(s)
