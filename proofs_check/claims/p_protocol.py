@@ -21,7 +21,7 @@ from numerics.dynamics import closed_forms, precise
 from numerics.protocol import evaluate as protocol_eval, random_protocols as protocol_random, simulate, spec as nproto
 from numerics.protocol.config import System
 from proofs_check.statements.provenance import cite
-from proofs_check.verification import shipped
+from proofs_check.verification import compiler_checks_a, shipped
 from proofs_check.verification.methods import FLOAT_REL_TOL, PRECISE_DPS, PRECISE_REL_TOL, worst
 from proofs_check.verification.named_schur import named_schur_method
 from proofs_check.verification.registry import Claim, Outcome, Profile
@@ -140,6 +140,7 @@ def p1_v1(profile: Profile) -> Outcome:
     for K in (3, 4):
         checks += [(f"round robin K={K}: {c.label}", c.holds) for c in P.verify(rr_compiled(K))]
     checks += rederivations()
+    checks += compiler_checks_a.checks(gallery_compiled)  # building blocks the gallery does not reach
     return _outcome(checks, "gallery and round robins 2..4: fixed point, gaps, rate blocks, noisy round; "
                             "re-derived C1, C2, C3, C7, C12, C13, C15, C17 equal the registered forms")
 
@@ -170,8 +171,10 @@ def p1_v4(profile: Profile) -> Outcome:
         env = {a.name: (a.M, a.w_star) for a in s.agents}
         z = np.stack([P.evaluate(cp, cp.fixed_point[i], env)[:, 0] for i in range(len(s.agents))])
         errors.append(_rel(z, _sim_fixed(s, 4 * CONVERGED_ROUNDS)))
+    errors += compiler_checks_a.rate_errors(rng, gallery_compiled)  # reduced rates vs rho of the numeric Phi
     return worst(errors, FLOAT_REL_TOL, f"random protocols (K 2..5, d 1..6, rho <= 0.9) and the gallery's derived "
-                                        f"fixed points vs the protocol simulator at {CONVERGED_ROUNDS}+ rounds")
+                                        f"fixed points vs the protocol simulator at {CONVERGED_ROUNDS}+ rounds; "
+                                        "the reduced rates vs the numeric round map's spectral radius")
 
 
 def gallery_system(e: G.Entry, rng, d: int, omega: float | None = None, rho_max: float = 0.9) -> System:

@@ -241,6 +241,9 @@ def _one_protocol(rounds: list, rng: np.random.Generator, problems: list[str]) -
               for ph in rounds]
     checks = P.verify(cp)
     problems += [f"V1 check fails: {c.label}" for c in checks if not c.holds][:3]
+    # a check holds exactly when what was left is 0 (theory.protocol.result.Check): the text agrees with the verdict
+    problems += [f"V1 check {c.label!r} holds={c.holds} but left {c.residual[:60]!r}" for c in checks
+                 if c.holds != (c.residual == "0")][:3]
     R = tuple(cp.named.R)
     m = len(R)
     problems += _label_numbers([c.label for c in checks], m)
