@@ -550,7 +550,7 @@ def test_sweep_kinds_pass_on_the_package():
     from proofs_check.verification.shipped_sweep import kinds_method
 
     out = kinds_method(QUICK)
-    assert passes(out) and out.instances == 46 and "MISMATCH" not in out.detail, out.detail
+    assert passes(out) and out.instances == 48 and "MISMATCH" not in out.detail, out.detail
 
 
 def _planted(monkeypatch, module, name, wrong):

@@ -251,9 +251,11 @@ SHIFT_BAR = 1e-6
 
 def check_printed(ledger: Ledger, inst: ref.Instance, rho: float, printed: dict, files: dict[str, str],
                   doc: dict, M: np.ndarray, Phi_ref: np.ndarray, r_ref: np.ndarray, z: np.ndarray,
-                  stem: str) -> None:
-    """Every format's printed formulas and statements for one config (see the module docstring)."""
-    from proofs_check.verification.shipped_derive import Evaluator
+                  stem: str, Evaluator: type) -> None:
+    """Every format's printed formulas and statements for one config (see the module docstring).
+
+    ``Evaluator``: :class:`~proofs_check.verification.shipped_derive.Evaluator`, passed by its caller
+    (importing it here would make the two modules import each other)."""
 
     rng = np.random.default_rng(4242 + 10 * inst.K + inst.d)
     d, names = inst.d, list(inst.names)
