@@ -76,3 +76,26 @@ def test_a_letter_printed_out_of_order_fails(monkeypatch):
     monkeypatch.setattr(schur, "r_letter", lambda a, j: sp.Symbol(f"r_{{{a},{j}}}", commutative=True))
     out = named_schur_method(QUICK)
     assert not _passes(out) and "commutative factors" in out.detail
+
+
+@pytest.mark.parametrize("plant", ["no noise injected", "noise of the wrong listener", "noise block transposed"])
+def test_a_wrong_noisy_round_on_the_named_path_fails(monkeypatch, plant):
+    """The dense protocol's noisy round (theory.protocol.noise.noise_poly, as the compiler uses it): an empty
+    injection, one whose noise is the next agent's covariance, or one whose off-diagonal blocks are swapped."""
+    from theory.protocol import compiler, noise
+    from theory.protocol.symbols import noise_cov
+
+    real = noise.noise_poly
+
+    def wrong(s):
+        Q = real(s)
+        if plant == "no noise injected":
+            return [[{} for _ in row] for row in Q]
+        if plant == "noise block transposed":
+            return [[Q[b][a] for b in range(len(Q))] for a in range(len(Q))]
+        swap = {noise_cov(n): noise_cov(s.names[(k + 1) % len(s.names)]) for k, n in enumerate(s.names)}
+        return [[{tuple(swap.get(x, x) for x in w): c for w, c in q.items()} for q in row] for row in Q]
+
+    monkeypatch.setattr(compiler, "noise_poly", wrong)
+    out = named_schur_method(QUICK)
+    assert not _passes(out) and "noisy round equation" in out.detail, out.detail

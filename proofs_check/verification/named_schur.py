@@ -21,6 +21,10 @@ word polynomials, must equal these exactly (rational arithmetic, no tolerance):
   (and holds) each block ``Phi_{a,b}`` the reference map has, each ``r_a``, each row whose weights sum
   to 1, each ``z_i*`` and each residual row.
 
+- the noisy round (the compiler's default): each equation ``V_ab = sum_kl Phi_{a,k} V_{k,l} Phi_{b,l}^T +
+  N_{a,b}``, with its named noise blocks ``N_{a,b}``, at exact noise covariances and an exact symmetric test
+  matrix ``V``, equals the reference built from the noise injection probed phase by phase.
+
 No package code computes the reference. Package extension: the paper states P1, not this path.
 """
 from __future__ import annotations
@@ -174,6 +178,72 @@ def _expr_value(expr, table: dict):
         term_v = _scale(Fraction(int(coeff.p), int(coeff.q)), val)
         total = term_v if total is None else _add(total, term_v)
     return total
+
+
+def _transpose(A: list) -> list:
+    return [list(col) for col in zip(*A)]
+
+
+def _noise_checks(cp, names: list, R: tuple, Ms: list, phases: list, Phi: list, table: dict,
+                  rng: np.random.Generator, problems: list[str]) -> int:
+    """The noisy round's named equations (``N_{a,b}`` and ``V_ab = sum_kl Phi_{a,k} V_{k,l} Phi_{b,l}^T + N_{a,b}``)
+    at exact symmetric PSD noise covariances ``S_i = B_i B_i^T`` and an exact symmetric test matrix ``V`` (the
+    equation's right-hand side is affine in V, so a V that is not the stationary one still tells a wrong side),
+    against the reference ``Q = sum_p sum_(i speaks in p) T_(p,i) S_i T_(p,i)^T``, each ``T_(p,i)`` probed by a
+    unit kick on ``m_i`` after phase p carried through the rest of the round (``w* = 0``). Returns the count."""
+    from theory.protocol.symbols import cov_block, noise_cov, transpose_letter
+
+    K, n = len(names), len(names) * D
+    S = []
+    for _ in range(K):
+        B = [[Fraction(int(x), 10) for x in row] for row in rng.integers(-5, 6, (D, D))]
+        S.append(_mul(B, _transpose(B)))
+    V: dict = {}
+    for i in R:
+        for j in R:
+            if (j, i) in V:
+                V[(i, j)] = _transpose(V[(j, i)])
+            else:
+                blk = [[Fraction(int(x), 10) for x in row] for row in rng.integers(-5, 6, (D, D))]
+                V[(i, j)] = _add(blk, _transpose(blk)) if i == j else blk
+    Q = _zeros(n, n)
+    zero_w = [_zeros(D, 1)] * K
+    for p, phase in enumerate(phases):
+        for i, _ in phase:
+            T = _zeros(n, D)
+            for a in range(D):
+                z = [_zeros(D, 1) for _ in range(K)]
+                z[i] = [[Fraction(int(b == a))] for b in range(D)]
+                col = [row for m in _round(Ms, zero_w, phases[p + 1:], z) for row in m]
+                for r_ in range(n):
+                    T[r_][a] = col[r_][0]
+            Q = _add(Q, _mul(_mul(T, S[i]), _transpose(T)))
+    table = dict(table)
+    table.update({noise_cov(nm): S[k] for k, nm in enumerate(names)})
+    table.update({cov_block(names[i], names[j]): V[(i, j)] for (i, j) in V})
+    for sym, val in list(table.items()):
+        table.setdefault(transpose_letter(sym), _transpose(val))
+    for kind, a, b in cp.alg.events:  # the noise blocks' letters, after the round map's
+        if kind == "def" and a.name.startswith("N_"):
+            table[a] = _value(b, table)
+            table.setdefault(transpose_letter(a), _transpose(table[a]))
+    if sorted(cp.lyapunov) != sorted((a, b) for a in R for b in R):
+        problems.append(f"noisy round: equations for {sorted(cp.lyapunov)}, live agents {list(R)}")
+    compared = 0
+    for (a, b), expr in sorted(cp.lyapunov.items()):
+        want = _block(Q, a, b)
+        for k in R:
+            for m_ in R:
+                want = _add(want, _mul(_mul(_block(Phi, a, k), V[(k, m_)]), _transpose(_block(Phi, b, m_))))
+        try:
+            got = _expr_value(expr, table)
+        except (KeyError, ValueError) as exc:
+            problems.append(f"noisy round equation ({names[a]}, {names[b]}): {exc}")
+            continue
+        if got != want:
+            problems.append(f"noisy round equation ({names[a]}, {names[b]}) differs from the reference")
+        compared += 1
+    return compared
 
 
 def _draw(rng: np.random.Generator, K: int):
@@ -336,6 +406,7 @@ def _one_protocol(rounds: list, rng: np.random.Generator, problems: list[str]) -
             if Dv != want_D:
                 problems.append(f"e_{nm}: coefficient of w*_{nm} is wrong")
             compared += K + 1
+        compared += _noise_checks(cp, names, R, Ms, phases, Phi, table, rng, problems)
     problems += _coverage([c.label for c in checks if c.holds], names, R, Phi, Rw)
     return compared, len(checks)
 
@@ -360,8 +431,8 @@ def named_schur_method(profile: Profile) -> Outcome:
         compared, nchecks = compared + c, nchecks + n
         problems += [f"{label}: {x}" for x in mine]
     detail = (f"two dense protocols of 4 agents on the named Schur path: {compared} letters, inverses, fixed points "
-              f"and residual coefficients at {DRAWS} explicit exact 2 x 2 instances each equal the exact block "
-              f"elimination; {nchecks} V1 checks hold, numbered as the elimination, none missing")
+              f"and residual coefficients and the noisy round's equations at {DRAWS} explicit exact 2 x 2 instances "
+              f"each equal the exact block elimination; {nchecks} V1 checks hold, numbered as the elimination, none missing")
     if problems:
         detail = "MISMATCH: " + "; ".join(problems[:6]) + "; " + detail
     return Outcome(1.0 if problems else 0.0, 0.0, 2 * DRAWS, detail,
