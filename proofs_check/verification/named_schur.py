@@ -432,7 +432,8 @@ def named_schur_method(profile: Profile) -> Outcome:
         problems += [f"{label}: {x}" for x in mine]
     detail = (f"two dense protocols of 4 agents on the named Schur path: {compared} letters, inverses, fixed points "
               f"and residual coefficients and the noisy round's equations at {DRAWS} explicit exact 2 x 2 instances "
-              f"each equal the exact block elimination; {nchecks} V1 checks hold, numbered as the elimination, none missing")
+              f"each equal the exact block elimination; {nchecks} V1 checks hold, numbered as the elimination, "
+              "none missing")
     if problems:
         detail = "MISMATCH: " + "; ".join(problems[:6]) + "; " + detail
     return Outcome(1.0 if problems else 0.0, 0.0, 2 * DRAWS, detail,
