@@ -120,9 +120,11 @@ def fixed_points(M: np.ndarray, c: np.ndarray, W: np.ndarray, mask: np.ndarray, 
     return z.reshape(batch + (K, d))
 
 
-def _refuse(Phi: np.ndarray, bad: int) -> NoReturn:
-    """The kernel path's refusal (:func:`_fixed_points_kernel`), naming system ``bad`` of the batch."""
-    raise InputError(f"I - Phi (round map of system {bad})", Phi.reshape((-1,) + Phi.shape[-2:])[bad],
+def _refuse(Phi: np.ndarray, k: int, system: int | None = None) -> NoReturn:
+    """The refusal of a system with no unique fixed point: system ``k`` of the batch ``Phi``, named as
+    ``system`` of the caller's batch (default ``k``). Both fixed-point paths raise it."""
+    raise InputError(f"I - Phi (round map of system {k if system is None else system})",
+                     Phi.reshape((-1,) + Phi.shape[-2:])[k],
                      "is singular or not finite: the protocol has no unique fixed point (P1)")
 
 
@@ -174,8 +176,7 @@ def _fixed_points_kernel(M, c, W, mask, check: bool) -> np.ndarray:
             Phi1, _ = round_map(Mf[bad], cf[bad], Wf[bad], maskf[bad])
         if check and np.all(np.isfinite(Phi1)):
             closed_forms.require_contraction(Phi1)
-        raise InputError(f"I - Phi (round map of system {bad})", Phi1,
-                         "is singular or not finite: the protocol has no unique fixed point (P1)")
+        _refuse(Phi1[None], 0, bad)
     if check and undecided[0].size:  # the others are certified by ||Phi||_F < 1 in the kernel
         closed_forms.require_contraction(undecided[1])
     return z.reshape(batch + (K, d))
