@@ -1,0 +1,66 @@
+"""Contracts of the protocol compiler's input (issue 22 item 5, helper "small": description, gallery, evaluation,
+helper, chains).
+
+A float listening weight is read exactly (theory.protocol.description.weight): the simplest fraction ``p/q``
+(``q <= 10**6``) whose double is the weight's, else the weight's exact shortest decimal, never a nearby fraction
+(whether that fraction lies above or below the weight). ``a2ad derive --protocol`` prints the weights so read.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+import sympy as sp
+
+
+def _decimal(text: str) -> sp.Rational:
+    """The exact rational of a decimal literal (the reference: never the code under test)."""
+    f = Fraction(text)
+    return sp.Rational(f.numerator, f.denominator)
+
+
+# Floats with no fraction of denominator <= 10**6 of the same double, whose nearest such fraction (80/81, 10/81)
+# lies below, resp. above, the float: either way the exact decimal is kept.
+@pytest.mark.parametrize("text", ["0.987654321", "0.123456789"])
+def test_weight_keeps_the_decimal_whichever_side_the_nearest_fraction_lies(text):
+    from theory.protocol.description import weight
+
+    got = weight(float(text))
+    assert got == _decimal(text) and float(got) == float(text)
+
+
+def test_derive_protocol_prints_a_float_weight_exactly():
+    """The user's path: a config's weight 0.987654321 (80/81 is the nearest fraction, below it) is printed as the
+    exact decimal in the derived phases."""
+    from numerics import api
+
+    cfg = {"agents": [{"name": "A", "geometry": [[1.0]], "target": [1.0], "preconditioner": 0.5},
+                      {"name": "B", "geometry": [[1.0]], "target": [0.0], "preconditioner": 0.5}],
+           "protocol": {"rounds": [{"A": {"A": 0.987654321, "B": 0.012345679}}, {"B": {"A": 1.0}}]}}
+    phases = api.derive_protocol(cfg).phases
+    assert phases[0]["A"] == {"A": str(_decimal("0.987654321")), "B": str(_decimal("0.012345679"))}
+    assert phases[1] == {"B": {"A": "1"}}
+
+
+def test_a_spec_is_a_value():
+    """A Spec (the compiler's input, kept by the compiled result as ``cp.spec``) is a value: equal specs hash
+    equal (it can key a cache) and it cannot be changed once built (a compiled result keeps describing it)."""
+    import dataclasses
+
+    from theory.protocol.description import round_robin, spec
+
+    a, b = round_robin(["A", "B"]), spec(["A", "B"], [{"A": {"B": 1}}, {"B": {"A": 1}}])
+    assert a == b and hash(a) == hash(b) and len({a, b}) == 1
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        a.names = ("B", "A")
+
+
+def test_gallery_entry_is_found_by_value():
+    """``gallery.entry(key)`` looks the key up by its text: a key built at run time (read from a file or a command
+    line, so not the interned literal) finds its entry, and an unknown key is a KeyError naming it."""
+    from theory.protocol import gallery
+
+    key = "".join(["deb", "ate"])  # equal to "debate", a different str object
+    assert gallery.entry(key).key == "debate"
+    with pytest.raises(KeyError, match="nope"):
+        gallery.entry("nope")
