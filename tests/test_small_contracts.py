@@ -64,3 +64,16 @@ def test_gallery_entry_is_found_by_value():
     assert gallery.entry(key).key == "debate"
     with pytest.raises(KeyError, match="nope"):
         gallery.entry("nope")
+
+
+def test_a_gallery_entry_is_a_value():
+    """The gallery's entries are constants (the docs pages and P2-P5 read them): equal entries hash equal, and an
+    entry cannot be changed in place."""
+    import dataclasses
+
+    from theory.protocol import gallery
+
+    a, b = gallery.entry("ring"), gallery.entry("ring")
+    assert a == b and hash(a) == hash(b)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        a.key = "star"
