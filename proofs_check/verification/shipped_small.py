@@ -9,7 +9,8 @@ affine map composed phase by phase with numpy from the protocol's definition (th
 text: listener i's new message is ``M_i sum_j W_ij m_j + (I - M_i) w_i*``), never with the compiler's objects.
 The two-agent entries' noisy round (the Lyapunov right sides, ``Phi V Phi^T + Q``) is evaluated too, with the
 noise covariances and the covariance blocks given through ``extra`` (no other caller passes it): against the same
-sum in numpy, ``Q`` from theory.protocol.noise's text. Costs ~0.05 s after P1's V4 warmed the evaluator.
+sum in numpy, ``Q`` from theory.protocol.noise's text. And the named Schur path (named letters defined in order,
+which no gallery protocol takes). Costs ~0.1 s after P1's V4 warmed the evaluator.
 """
 from __future__ import annotations
 
@@ -88,15 +89,48 @@ def evaluation_errors(rng, compiled) -> list[float]:
                           if got.shape == want.shape else 1.0)
         if len(names) == 2 and cp.lyapunov:  # the noisy round, through ``extra`` (S_i, V blocks)
             errors += _lyapunov_errors(rng, cp, env, phases, Phi, tails, scalars)
+    return errors + _named_errors(rng)
+
+
+def _named_errors(rng) -> list[float]:
+    """The named Schur path (letters defined in order, formal inverses; theory.protocol.schur): a four-agent
+    protocol of P1's V2 compiled with its noisy round, its fixed points evaluated with no noise covariance given
+    (the noise letters ``N_{a,b}`` cannot be evaluated and are left out) and its Lyapunov right sides with every
+    ``S_i``, then with all but ``S_B``: the entries whose ``Q`` block does not involve ``S_B`` (read off the
+    reference's ``T_p``) must still evaluate, though ``N_{B,B}``, defined before them, cannot."""
+    from proofs_check.verification.named_schur import SPARSE_COLUMN
+    from theory.protocol import compiler as P, description
+
+    names = sorted({n for ph in SPARSE_COLUMN for lst, row in ph.items() for n in (lst, *row)})
+    cp = P.compile_protocol(description.spec(names, SPARSE_COLUMN))
+    if cp.named is None:
+        return [1.0]  # not the named path: this check would read nothing
+    phases = [[(lst, [(src, float(w)) for src, w in row.items()]) for lst, row in ph.items()] for ph in SPARSE_COLUMN]
+    Ms = []
+    for _ in names:
+        X = rng.standard_normal((DIM, DIM))
+        Ms.append(NORM * X / np.linalg.norm(X, 2))
+    ws = [rng.standard_normal(DIM) for _ in names]
+    Phi, z, tails = _reference(names, phases, Ms, ws)
+    env = {n: (Ms[k], ws[k]) for k, n in enumerate(names)}
+    errors = []
+    for i in range(len(names)):
+        got = P.evaluate(cp, cp.fixed_point[i], env)
+        want = z[i * DIM:(i + 1) * DIM].reshape(DIM, 1)
+        errors.append(float(np.linalg.norm(got - want) / np.linalg.norm(want)) if got.shape == want.shape else 1.0)
+    errors += _lyapunov_errors(rng, cp, env, phases, Phi, tails, {})
+    errors += _lyapunov_errors(rng, cp, env, phases, Phi, tails, {}, without="B")
     return errors
 
 
-def _lyapunov_errors(rng, cp, env, phases, Phi, tails, scalars) -> list[float]:
+def _lyapunov_errors(rng, cp, env, phases, Phi, tails, scalars, without: str | None = None) -> list[float]:
     """``cp.lyapunov[(a, b)]`` (the right side ``(Phi V Phi^T + Q)_ab``) evaluated with noise covariances
     ``S_i`` and a covariance ``V`` (both symmetric: ``S_i^T = S_i``, ``V_{i,j}^T = V_{j,i}``) given through
-    ``extra``, against the same sum in numpy, ``Q = sum_p sum_{i in S_p} T_p[:, i] S_i T_p[:, i]^T``."""
+    ``extra``, against the same sum in numpy, ``Q = sum_p sum_{i in S_p} T_p[:, i] S_i T_p[:, i]^T``.
+    ``without``: that agent's ``S_i`` is not given; only the entries whose ``Q`` block does not involve it are
+    evaluated (at least one must be: else 1.0)."""
     from theory.protocol import compiler as P
-    from theory.protocol.symbols import cov_block, noise_cov
+    from theory.protocol.symbols import cov_block, noise_cov, phi_letter, transpose_letter
 
     names = list(env)
     K, d, idx = len(names), DIM, {n: k for k, n in enumerate(names)}
@@ -107,19 +141,28 @@ def _lyapunov_errors(rng, cp, env, phases, Phi, tails, scalars) -> list[float]:
     X = rng.standard_normal((K * d, K * d))
     V = X @ X.T
     Q = np.zeros((K * d, K * d))
+    involved = np.zeros((K, K), dtype=bool)  # Q block (a, b) involves S_without
     for phase, T in zip(phases, tails):
         for lst, _ in phase:
             i = idx[lst]
             col = T[:, i * d:(i + 1) * d]
             Q += col @ S[i] @ col.T
+            if lst == without:
+                reach = np.array([np.any(col[a * d:(a + 1) * d]) for a in range(K)])
+                involved |= np.outer(reach, reach)
     want = Phi @ V @ Phi.T + Q
-    extra = {noise_cov(n).name: S[k] for k, n in enumerate(names)}
+    extra = {noise_cov(n).name: S[k] for k, n in enumerate(names) if n != without}
     extra |= {cov_block(a, b).name: V[ka * d:(ka + 1) * d, kb * d:(kb + 1) * d]
+              for ka, a in enumerate(names) for kb, b in enumerate(names)}
+    # the named path's equations read Phi_{a,b}^T, which evaluate() does not form: given from the reference
+    extra |= {transpose_letter(phi_letter(a, b)).name: Phi[ka * d:(ka + 1) * d, kb * d:(kb + 1) * d].T
               for ka, a in enumerate(names) for kb, b in enumerate(names)}
     errors = []
     for (a, b), rhs in cp.lyapunov.items():
+        if involved[a, b]:
+            continue
         got = P.evaluate(cp, rhs, env, extra=extra, scalars=scalars)
         block = want[a * d:(a + 1) * d, b * d:(b + 1) * d]
         errors.append(float(np.linalg.norm(got - block) / np.linalg.norm(block)) if got.shape == block.shape
                       else 1.0)
-    return errors
+    return errors or [1.0]
