@@ -77,3 +77,22 @@ def test_a_gallery_entry_is_a_value():
     assert a == b and hash(a) == hash(b)
     with pytest.raises(dataclasses.FrozenInstanceError):
         a.key = "star"
+
+
+@pytest.mark.parametrize("runtime", [False, True])
+def test_helper_derivation_reads_names_by_value(runtime):
+    """``derive_helper`` finds the main agent among the helper's sources by name, also when the names were built
+    at run time (read from a config, so not the interned literals): with weight 1 on the main agent the helper
+    emits ``M_H u_t + (I - M_H) w_H(t)``, so the relabelled target is ``(I - M_H)^{-1} (n_t - M_H u_t)`` (by
+    hand from the module text) and the emitted message reduces to ``n_t``."""
+    from theory.protocol.description import round_robin
+    from theory.protocol.helper import derive_helper
+    from theory.protocol.symbols import ONE, M
+
+    main, helper = ("".join(["Ma", "in"]), "".join(["Hel", "per"])) if runtime else ("Main", "Helper")
+    h = derive_helper(round_robin([main, helper]), "Main", "Helper")
+    u, n = sp.Symbol("u_t", commutative=False), sp.Symbol("n_t", commutative=False)
+    MH = M("Helper")
+    want = h.alg.inverse(ONE - MH) * (n - MH * u)
+    assert h.alg.reduce(h.relabel - want) == 0
+    assert all(c.holds for c in h.checks)
