@@ -81,18 +81,19 @@ def test_a_gallery_entry_is_a_value():
 
 @pytest.mark.parametrize("runtime", [False, True])
 def test_helper_derivation_reads_names_by_value(runtime):
-    """``derive_helper`` finds the main agent among the helper's sources by name, also when the names were built
-    at run time (read from a config, so not the interned literals): with weight 1 on the main agent the helper
-    emits ``M_H u_t + (I - M_H) w_H(t)``, so the relabelled target is ``(I - M_H)^{-1} (n_t - M_H u_t)`` (by
-    hand from the module text) and the emitted message reduces to ``n_t``."""
+    """``derive_helper`` finds the main agent among the helper's sources, and the helper among the main agent's,
+    by name, also when the names were built at run time (read from a config, so not the interned literals). By
+    hand from the module text, with weights 1 (a round robin): the helper emits ``M_H u_t + (I - M_H) w_H(t)``, so
+    the relabelled target is ``(I - M_H)^{-1} (n_t - M_H u_t)``; the main agent then answers ``n_t``, so its next
+    error is ``M_main n_t + c_main - w_main*``. Its V1 check holds, as a bool, and what it left is "0"."""
     from theory.protocol.description import round_robin
     from theory.protocol.helper import derive_helper
-    from theory.protocol.symbols import ONE, M
+    from theory.protocol.symbols import ONE, M, c, w_star
 
     main, helper = ("".join(["Ma", "in"]), "".join(["Hel", "per"])) if runtime else ("Main", "Helper")
     h = derive_helper(round_robin([main, helper]), "Main", "Helper")
     u, n = sp.Symbol("u_t", commutative=False), sp.Symbol("n_t", commutative=False)
     MH = M("Helper")
-    want = h.alg.inverse(ONE - MH) * (n - MH * u)
-    assert h.alg.reduce(h.relabel - want) == 0
-    assert all(c.holds for c in h.checks)
+    assert h.alg.reduce(h.relabel - h.alg.inverse(ONE - MH) * (n - MH * u)) == 0
+    assert h.alg.reduce(h.error_next - (M("Main") * n + c("Main") - w_star("Main"))) == 0
+    assert h.checks and all(ch.holds is True and ch.residual == "0" for ch in h.checks)
