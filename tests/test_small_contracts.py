@@ -97,3 +97,16 @@ def test_helper_derivation_reads_names_by_value(runtime):
     assert h.alg.reduce(h.relabel - h.alg.inverse(ONE - MH) * (n - MH * u)) == 0
     assert h.alg.reduce(h.error_next - (M("Main") * n + c("Main") - w_star("Main"))) == 0
     assert h.checks and all(ch.holds is True and ch.residual == "0" for ch in h.checks)
+
+
+@pytest.mark.parametrize("bad", ["scalar", "other letter"])
+def test_split_by_vector_refuses_a_term_without_a_trailing_vector(bad):
+    """``split_by_vector`` writes ``expr = sum_v C_v v``; a term that does not end with one of the vectors (a
+    number, or a word ending in another letter) is a ValueError naming the term, not a wrong split."""
+    from theory.protocol.helper import split_by_vector
+
+    u, x, A = (sp.Symbol(s, commutative=False) for s in ("u_t", "x", "M_A"))
+    expr = A * u + (3 if bad == "scalar" else A * x)
+    with pytest.raises(ValueError, match="does not end with one of"):
+        split_by_vector(expr, {u: None})
+    assert split_by_vector(A * u + 2 * u, {u: None}) == {u: A + 2}
