@@ -110,3 +110,4 @@ def test_split_by_vector_refuses_a_term_without_a_trailing_vector(bad):
     with pytest.raises(ValueError, match="does not end with one of"):
         split_by_vector(expr, {u: None})
     assert split_by_vector(A * u + 2 * u, {u: None}) == {u: A + 2}
+
