@@ -11,8 +11,13 @@ The two-agent entries' noisy round (the Lyapunov right sides, ``Phi V Phi^T + Q`
 noise covariances and the covariance blocks given through ``extra`` (no other caller passes it): against the same
 sum in numpy, ``Q`` from theory.protocol.noise's text. And the named Schur path (named letters defined in order,
 which no gallery protocol takes). Costs ~0.1 s after P1's V4 warmed the evaluator.
+
+:func:`printed_rho` (numerics/protocol/engine.py's ``diagnose``, read by shipped_reasons for C17's and P1's VS):
+the rate a divergence reason prints, read back with its excess.
 """
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import sympy as sp
@@ -166,3 +171,37 @@ def _lyapunov_errors(rng, cp, env, phases, Phi, tails, scalars, without: str | N
         errors.append(float(np.linalg.norm(got - block) / np.linalg.norm(block)) if got.shape == block.shape
                       else 1.0)
     return errors or [1.0]
+
+
+# The printed rate's head: ``rho = TEXT > 1`` or ``rho = TEXT is 1 to within``, TEXT a number rounded to 6
+# significant digits, followed (only when the rate exceeds 1 but reads 1) by `` + EXCESS`` (numerics/protocol/
+# engine.py's diagnose: "rho = 1 > 1" would read as a contradiction).
+_HEAD = re.compile(r"contraction rate rho = (?P<a>[0-9.e+-]+)(?: \+ (?P<b>[0-9.e+-]+))? (?P<rel>>|is) 1")
+# The excess is printed to 2 significant digits: within 5% of ``rho - 1`` (the reference rate is probed on
+# simulated rounds, ~1e-16 from the package's, far below 5% of an excess of 1e-13 or more).
+EXCESS_DIGITS = 5e-2
+# TEXT is rho to 6 significant digits (docs/config.rst).
+SIX_DIGITS = 5e-6
+
+
+def printed_rho(ledger, text: str, rho: float, label: str) -> None:
+    """The rate a divergence ``reason`` prints (``a2ad predict``; VS of C17 and P1 through shipped_reasons) read
+    back against the probed rate ``rho``: its value (with the excess, when printed) to the printed digits; the
+    excess printed exactly when the rate exceeds 1 but its 6 digits read 1 or less, and never with "is 1 to
+    within" (a rate below 1 that rounds to 1 reads "rho = 1 is 1 to within", no excess)."""
+    m = _HEAD.search(text)
+    ledger.require("reason rate", m is not None, f"{label}: no printed rate in {text[:160]!r}")
+    if m is None:
+        return
+    try:
+        a, b = float(m.group("a")), float(m.group("b")) if m.group("b") else None
+    except ValueError:
+        ledger.require("reason rate", False, f"{label}: {m.group(0)!r} is no number")
+        return
+    above = m.group("rel") == ">"
+    ledger.require("reason rate", (b is not None) == (above and a <= 1),
+                   f"{label}: {m.group(0)!r}: an excess is printed exactly when a rate above 1 reads 1")
+    if b is not None:
+        ledger.add("reason rate excess", abs(b - (rho - 1)) / (EXCESS_DIGITS * abs(rho - 1)), 1.0)
+    else:
+        ledger.add("reason rate", abs(a - rho) / (SIX_DIGITS * rho), 1.0)
