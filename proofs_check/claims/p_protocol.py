@@ -172,6 +172,8 @@ def p1_v4(profile: Profile) -> Outcome:
         z = np.stack([P.evaluate(cp, cp.fixed_point[i], env)[:, 0] for i in range(len(s.agents))])
         errors.append(_rel(z, _sim_fixed(s, 4 * CONVERGED_ROUNDS)))
     errors += compiler_checks_a.rate_errors(rng, gallery_compiled)  # reduced rates vs rho of the numeric Phi
+    from proofs_check.verification.shipped_small import evaluation_errors  # shapes too (d x 1 vs d x d), d = 2
+    errors += evaluation_errors(rng, gallery_compiled)
     return worst(errors, FLOAT_REL_TOL, f"random protocols (K 2..5, d 1..6, rho <= 0.9) and the gallery's derived "
                                         f"fixed points vs the protocol simulator at {CONVERGED_ROUNDS}+ rounds; "
                                         "the reduced rates vs the numeric round map's spectral radius")
