@@ -15,7 +15,7 @@ protocol's definition and the documented spelling, never from the package's outp
     printed without any ``K`` must not be of that form for any agent ``n`` (expanded path only: the named
     Schur path writes one term per word by design).
   - the identity: a printed sum of matrices never holds a bare scalar term: it is written ``Id``
-    (``theory.protocol.printing.text``).
+    (``theory.protocol.printing.text``; round map, inverses, named factors, rate blocks; expanded path).
   - the text and macros formats made from the command's own JSON (as ``DerivedProtocol.to_text`` /
     ``to_macros`` do): the rate line states one ``spectral_radius`` per JSON rate block, ``max`` iff there are
     several, the root iff the power is above 1; one ``NAME := ...`` line and one ``\\<prefix>Definition...``
@@ -37,7 +37,8 @@ protocol's definition and the documented spelling, never from the package's outp
   - the documented spellings of :mod:`theory.protocol.printing`: formal inverses in full with
     ``abbreviate=False`` (``\\left(F\\right)^{-1}``), the gap ``(w^*_{j} - w^*_{i})`` and ``K_{j}`` in LaTeX,
     a matrix as ``Matrix([[..], ..])`` that ``sympy.parse_expr`` reads back, ``to_matrix_expr`` giving
-    vectors ``d x 1`` and matrices ``d x d`` and commuting with a scalar factor;
+    vectors ``d x 1`` and matrices ``d x d``, a letter as its ``MatrixSymbol`` and a formal inverse as an
+    ``Inverse``, and commuting with a scalar factor;
   - the LaTeX layout: a pivot whose display takes two lines is named ``Q^{-1}`` on its left side, with no
     bracket spanning lines (``report._eq``; the quick profile derives no protocol with such a pivot).
 """
@@ -210,8 +211,8 @@ def check_form(ledger: Ledger, cmd: dict, stem: str = "config") -> None:
     if not cmd.get("definitions"):  # the expanded path: K_j where exact
         for n, e in cmd["agents"].items():
             _k_form(ledger, n, e["residual"]["text"], names)
-    for field, text in _texts(cmd):
-        _identity_written(ledger, field, text)
+        for field, text in _texts(cmd):  # (the named path's long sums: P1's dense protocol, 0.1 s; not read)
+            _identity_written(ledger, field, text)
     doc = report_doc(cmd)
     text = report.as_text(doc)
     rate = cmd["contraction_rate"]
@@ -326,6 +327,12 @@ def _check_printing(ledger: Ledger) -> None:
         P = printing.to_matrix_expr(cp, cp.Phi[0][1])
         ledger.require("matrix expression shapes", z.shape == (d, 1) and P.shape == (d, d),
                        f"fixed point {z.shape}, Phi block {P.shape}")
+        # a letter is its MatrixSymbol and a formal inverse an Inverse (the docstring), not a one-factor product or
+        # a one-term sum
+        MA = printing.to_matrix_expr(cp, sp.Symbol(f"M_{A}", commutative=False))
+        Qs = [printing.to_matrix_expr(cp, Q) for _, Q in cp.alg.inverted]
+        ledger.require("matrix expression of a letter", MA == sp.MatrixSymbol(f"M_{A}", d, d)
+                       and all(isinstance(x, sp.Inverse) for x in Qs), f"M_{A} -> {sp.srepr(MA)[:60]}")
         for c in (2, sp.Rational(-1, 3)):
             ledger.require("matrix expression: scalar factor",
                            printing.to_matrix_expr(cp, c * cp.Phi[0][1]) == c * P,
