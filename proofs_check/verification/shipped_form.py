@@ -344,7 +344,7 @@ def _check_printing(ledger: Ledger) -> None:
 def _check_layout(ledger: Ledger) -> None:
     from theory.protocol import report, typeset
 
-    wide = [(f"+ X_{{{k}}}", typeset.LINE_UNITS * 0.6) for k in range(3)]  # three terms: two lines at least
+    wide = [(f"+ X_{{{k}}}", typeset.LINE_UNITS * 0.6) for k in range(2)]  # two terms: exactly two lines
     one = [("X", 1.0)]
     try:
         two = report._eq(r"\mathcal{Q}_{1}", wide, (r"\Big(", r"\Big)^{-1}"))
@@ -353,7 +353,7 @@ def _check_layout(ledger: Ledger) -> None:
         ledger.require("long pivot layout", False, f"report._eq raised {exc}")
         return
     ledger.require("long pivot layout", r"\mathcal{Q}_{1}^{-1} &= " in two and r"\Big(" not in two
-                   and two.count(r"\\") >= 1, f"a two-line pivot printed {two[:80]!r}")
+                   and two.count(r"\\") == 1, f"a two-line pivot printed {two[:80]!r}")
     ledger.require("one-line pivot layout", r"\mathcal{Q}_{1} &= \Big(X\Big)^{-1}" in short,
                    f"a one-line pivot printed {short[:80]!r}")
 
