@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from proofs_check.verification import shipped_cli as cli, shipped_reference as ref
+from proofs_check.verification import shipped_cli as cli, shipped_form, shipped_reference as ref
 from proofs_check.verification.registry import Outcome, Profile
 from proofs_check.verification.shipped import FLOAT_BAR, Ledger, _instances
 
@@ -348,6 +348,7 @@ def check_derivation(ledger: Ledger, inst: ref.Instance, rho: float, printed: di
             ledger.add("text format z*/e", rel(np.reshape(safe(m.group(4)), -1), want), FLOAT_BAR)
     from proofs_check.verification.shipped_derive_b import check_printed  # every other printed statement
     check_printed(ledger, inst, rho, printed, files, doc, M, Phi_ref, r_ref, z, stem, Evaluator)
+    shipped_form.check_form(ledger, doc, stem)  # the written form (K_j, Id, text/macros structure)
 
 
 DERIVE_DIMS = (2, 4)  # the named protocols' instances: d in {2, 3}
