@@ -13,7 +13,8 @@ call into theory.protocol), with exact rational coefficients:
    (inner sums are named first), divided by its identity's coefficient (else its shortest word's: that
    coefficient is 1); the ones the residuals use have the smallest numbers; no two are equal up to a number
    (evaluated at the instance); none is ``I + a W Q_k V`` with ``Q_k``'s pivot ``I - a V W`` (step 5: that sum is
-   the inverse ``(I - a W V)^{-1}``);
+   the inverse ``(I - a W V)^{-1}``); none shown as a sum keeps a common leading or trailing letter (step 3), and
+   none is shown as ``I + c S_m`` (its other terms did not factor: it is shown as the sum);
 3. every ``Q_k`` is stated invertible;
 4. the V1 chain lists, held, each displayed coefficient's proof (``X_ij`` and ``D_i``; on the named-block path
    ``C_ij``, ``Z_ij`` and ``D_i``), naming exactly the named factors it uses, and each named factor's own;
@@ -203,6 +204,10 @@ def check_canonical(ledger, inst, doc: dict, ev) -> None:
             common_end = {w[-1] for _, w, _ in terms} if all(w for _, w, _ in terms) else set()
             ledger.require("named factor has no common letters", len(common) != 1 and len(common_end) != 1,
                            f"S{k} = {e['text'][:80]!r}: a common leading or trailing letter (step 3)")
+        if one and len(terms) == 2:  # a I + c S_m: the rest did not factor, so the definition is the sum itself
+            (rest,) = (w for _, w, _ in terms if w)
+            ledger.require("named factor shown as a sum when the rest does not factor",
+                           not (len(rest) == 1 and re.fullmatch(r"S\d+", rest[0])), f"S{k} = {e['text'][:80]!r}")
         short = min(len(w) for _, w, _ in terms)
         unit = one == [1] if one else any(c == 1 for c, w, _ in terms if len(w) == short)
         ledger.require("named factor divided by its unit", unit,
