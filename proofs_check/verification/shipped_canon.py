@@ -17,7 +17,8 @@ call into theory.protocol), with exact rational coefficients:
    none is shown as ``I + c S_m`` (its other terms did not factor: it is shown as the sum);
 3. every ``Q_k`` is stated invertible;
 4. the V1 chain lists, held, each displayed coefficient's proof (``X_ij`` and ``D_i``; on the named-block path
-   ``C_ij``, ``Z_ij`` and ``D_i``), naming exactly the named factors it uses, and each named factor's own;
+   ``C_ij``, ``Z_ij`` and ``D_i``), naming exactly the named factors it uses ("by its definition", "by their
+   definitions"), and each named factor's own;
 5. two agents in round robin or answering simultaneously: C3's residuals
    ``e_A = (I - M_A M_B)^{-1} M_A K_B (w_B* - w_A*)`` and ``e_B = (I - M_B M_A)^{-1} M_B K_A (w_A* - w_B*)``.
 """
@@ -261,7 +262,10 @@ def check_canonical(ledger, inst, doc: dict, ev) -> None:
 
     def proved(prefix: str, uses: set[int]) -> bool:
         hit = [lbl for lbl in checks if lbl.startswith(prefix)]
-        return len(hit) == 1 and _s_numbers(hit[0].split(prefix, 1)[1]) == uses
+        if len(hit) != 1 or _s_numbers(hit[0].split(prefix, 1)[1]) != uses:
+            return False
+        said = re.search(r", with (S\d+(?: and S\d+)*) by (its definition|their definitions)\b", hit[0])
+        return not uses or (said is not None and (said.group(2) == "its definition") == (len(uses) == 1))
 
     fixed_terms: dict[tuple[str, str], set[int]] = {}
     for n, e in agents.items():
