@@ -187,6 +187,16 @@ def check_canonical(ledger, inst, doc: dict, ev) -> None:
                                    f"written (I - W V)^-1 W ... (step 2)")
 
     # 2. the named factors
+    alone = set()  # named factors that are a whole coefficient (times a number, and K_j)
+    for e in agents.values():
+        for _, w, _ in parse_sum(e["residual"].get("canonical_text") or "0") or []:
+            core = [x for x in w if not x.startswith("K_")]
+            if len(core) == 1 and re.fullmatch(r"S\d+", core[0]):
+                alone.add(int(core[0][1:]))
+        for t in e["fixed_point"]["terms"]:
+            core = re.findall(r"\\mathcal\{[QS]\}_\{\d+\}|\b[MUr]_\{|\\Phi_\{", t)
+            if len(core) == 1 and core[0].startswith(r"\mathcal{S}"):
+                alone |= _tex_s_numbers(t)
     defs: dict[int, list] = {}
     for k, e in enumerate(doc.get("named_factors", []), 1):
         ledger.require("named factor numbering", e["text_name"] == f"S{k}", f"named factor {k} is {e['text_name']}")
@@ -200,7 +210,9 @@ def check_canonical(ledger, inst, doc: dict, ev) -> None:
                        f"S{k} = {e['text'][:60]!r} uses S{max(inner, default=0)}")
         ledger.require("named factor letters", all(set(w) <= letters for _, w, _ in terms), f"S{k}: unknown letters")
         one = [c for c, w, _ in terms if not w]
-        if not one:  # a sum shown as such: no common leading or trailing letter left in it (step 3)
+        if not one and k not in alone:  # a sum shown as such: no common leading or trailing letter (step 3); a
+            # coefficient that is one named factor alone may be the eliminated sum itself (a product whose proof
+            # did not settle is printed so, docs/protocol.rst), factored or not
             common = {w[0] for _, w, _ in terms} if all(w for _, w, _ in terms) else set()
             common_end = {w[-1] for _, w, _ in terms} if all(w for _, w, _ in terms) else set()
             ledger.require("named factor has no common letters", len(common) != 1 and len(common_end) != 1,
