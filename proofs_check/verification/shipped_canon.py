@@ -19,8 +19,9 @@ call into theory.protocol), with exact rational coefficients:
 4. the V1 chain lists, held, each displayed coefficient's proof (``X_ij`` and ``D_i``; on the named-block path
    ``C_ij``, ``Z_ij`` and ``D_i``), naming exactly the named factors it uses ("by its definition", "by their
    definitions"), and each named factor's own;
-5. two agents in round robin or answering simultaneously: C3's residuals
-   ``e_A = (I - M_A M_B)^{-1} M_A K_B (w_B* - w_A*)`` and ``e_B = (I - M_B M_A)^{-1} M_B K_A (w_A* - w_B*)``.
+5. three two-agent protocols whose canonical form is derived by hand (:func:`_hand_forms`): round robin and
+   simultaneous answers (C3's ``e_A = (I - M_A M_B)^{-1} M_A K_B (w_B* - w_A*)``), the repeated speaker and the
+   anchored agent: their residuals and fixed points exactly.
 """
 from __future__ import annotations
 
@@ -123,18 +124,88 @@ def _tex_s_numbers(tex: str) -> set[int]:
     return {int(k) for k in re.findall(r"\\mathcal\{S\}_\{(\d+)\}", tex)}
 
 
-def _c3_pair(inst) -> tuple[str, str] | None:
-    """``(a, b)`` when the config is two agents each hearing only the other with weight 1, in one phase
-    (simultaneous) or two (round robin); else None."""
+def _hand_forms(inst):
+    """The canonical form of three two-agent protocols, derived by hand (Gaussian elimination in the agents'
+    order, each pivot's inverse a letter, then steps 2 and 5): ``(pivots, named factors, residual terms, fixed-point
+    terms)`` with placeholder letters ``Qa, Qb, ...``, ``Sa`` (each pivot or definition a ``{word: number}``, terms as
+    :func:`parse_sum` gives them); None for any other protocol.
+
+    * Round robin (``a`` hears ``b``, then ``b`` hears ``a``) or simultaneous answers: ``z_a = Qa (K_a w_a + M_a K_b
+      w_b)``, ``Qa = (I - M_a M_b)^{-1}``, and C3's ``e_a = Qa M_a K_b (w_b* - w_a*)`` (``a`` and ``b`` swapped alike).
+    * Repeated speaker (``a`` hears ``b``, ``a`` hears itself, ``b`` hears ``a``): ``z_a = M_a^2 z_b + (I + M_a) K_a
+      w_a``, ``z_b = M_b z_a + K_b w_b``, so ``z_b = Qb (M_b Sa K_a w_a + K_b w_b)`` with ``Qb = (I - M_b M_a^2)^{-1}``,
+      ``Sa = I + M_a`` (a sum that stays), ``e_b = Qb M_b Sa K_a (w_a* - w_b*)`` (as ``-Qb M_b (I - M_a^2) w_b* = -Qb
+      M_b Sa K_a w_b*``) and, pushed through, ``e_a = Qa M_a^2 K_b (w_b* - w_a*)`` with ``Qa = (I - M_a^2 M_b)^{-1}``.
+    * Anchored (``a`` hears itself with ``o`` and ``b`` with ``1 - o``, then ``b`` hears ``a``): ``z_a = Qa (p M_a z_b
+      + K_a w_a)`` with ``Qa = (I - o M_a)^{-1}``, ``p = 1 - o``; ``z_b = Qb (M_b Qa K_a w_a + K_b w_b)`` with ``Qb = (I
+      - p M_b Qa M_a)^{-1}``; so ``e_b = Qb M_b Qa K_a (w_a* - w_b*)``, ``e_a = p Qa M_a Qb K_b (w_b* - w_a*)``, and
+      ``z_a``'s own term ``Qa (I + p M_a Qb M_b Qa) K_a w_a = Qa Qc K_a w_a`` with ``Qc = (I - p M_a M_b Qa)^{-1}``
+      (step 5: ``I + p W Qb V`` with ``Qb = (I - p V W)^{-1}``, ``W = M_a``, ``V = M_b Qa``).
+    """
     rounds = inst.rounds or ()
     if len(inst.names) != 2:
         return None
-    heard = [(lst, tuple(sorted(row))) for ph in rounds for lst, row in ph]
     a, b = inst.names
-    want = sorted([(a, ((b, 1.0),)), (b, ((a, 1.0),))])
-    if sorted(heard) != want or len(rounds) not in (1, 2):
-        return None
-    return a, b
+    heard = [(lst, tuple(sorted((src, Fraction(str(w))) for src, w in row))) for ph in rounds for lst, row in ph]
+    Ma, Mb, Ka, Kb, one = f"M_{a}", f"M_{b}", f"K_{a}", f"K_{b}", Fraction(1)
+    if heard in ([(a, ((b, one),)), (b, ((a, one),))], [(b, ((a, one),)), (a, ((b, one),))]) and len(rounds) in (1, 2):
+        if len(rounds) == 2 and heard[0][0] != a:
+            a, b = b, a  # the round robin's first listener is a
+            Ma, Mb, Ka, Kb = Mb, Ma, Kb, Ka
+        piv = [("Qa", {(): one, (Ma, Mb): -one}), ("Qb", {(): one, (Mb, Ma): -one})]
+        e = {a: [(one, ("Qa", Ma, Kb), ("gap", b, a))], b: [(one, ("Qb", Mb, Ka), ("gap", a, b))]}
+        z = {a: [(one, ("Qa", Ka), ("w", a)), (one, ("Qa", Ma, Kb), ("w", b))],
+             b: [(one, ("Qb", Mb, Ka), ("w", a)), (one, ("Qb", Kb), ("w", b))]}
+        return piv, [], e, z
+    if heard == [(a, ((b, one),)), (a, ((a, one),)), (b, ((a, one),))]:
+        piv = [("Qa", {(): one, (Ma, Ma, Mb): -one}), ("Qb", {(): one, (Mb, Ma, Ma): -one})]
+        e = {a: [(one, ("Qa", Ma, Ma, Kb), ("gap", b, a))], b: [(one, ("Qb", Mb, "Sa", Ka), ("gap", a, b))]}
+        z = {b: [(one, ("Qb", Mb, "Sa", Ka), ("w", a)), (one, ("Qb", Kb), ("w", b))]}
+        return piv, [("Sa", {(): one, (Ma,): one})], e, z
+    if len(heard) == 2 and heard[1] == (b, ((a, one),)) and heard[0][0] == a and [s for s, _ in heard[0][1]] == [a, b]:
+        o, p = heard[0][1][0][1], heard[0][1][1][1]
+        if o + p != 1 or o == 0 or p == 0:
+            return None
+        piv = [("Qa", {(): one, (Ma,): -o}), ("Qb", {(): one, (Mb, "Qa", Ma): -p}),
+               ("Qc", {(): one, (Ma, Mb, "Qa"): -p})]
+        e = {a: [(p, ("Qa", Ma, "Qb", Kb), ("gap", b, a))], b: [(one, ("Qb", Mb, "Qa", Ka), ("gap", a, b))]}
+        z = {a: [(one, ("Qa", "Qc", Ka), ("w", a)), (p, ("Qa", Ma, "Qb", Kb), ("w", b))],
+             b: [(one, ("Qb", Mb, "Qa", Ka), ("w", a)), (one, ("Qb", Kb), ("w", b))]}
+        return piv, [], e, z
+    return None
+
+
+_TEX_TOK = re.compile(r"\s*(?:\\frac\{(?P<p>\d+)\}\{(?P<q>\d+)\}|(?P<num>\d+)|\\mathcal\{(?P<cal>[QS])\}_\{(?P<k>\d+)\}"
+                      r"|(?P<let>[MK])_\{(?P<ag>\w+)\}(?:\^\{(?P<pow>\d+)\})?|w\^\*_\{(?P<w>\w+)\}|(?P<sign>[-+]))")
+
+
+def _tex_terms(terms: list[str]) -> list | None:
+    """LaTeX fixed-point terms (``\\frac{7}{10} \\mathcal{Q}_{1} M_{A} K_{B} w^*_{B}``) as :func:`parse_sum` terms; None
+    when a term is anything else."""
+    out = []
+    for t in terms:
+        num, letters, pos = Fraction(1), [], 0
+        vector: tuple = ()
+        t = t.strip()
+        while pos < len(t):
+            m = _TEX_TOK.match(t, pos)
+            if m is None or m.end() == pos:
+                return None
+            pos = m.end()
+            if m.group("sign"):
+                num = -num if m.group("sign") == "-" else num
+            elif m.group("p"):
+                num *= Fraction(int(m.group("p")), int(m.group("q")))
+            elif m.group("num"):
+                num *= int(m.group("num"))
+            elif m.group("cal"):
+                letters.append(f"{m.group('cal')}{m.group('k')}")
+            elif m.group("let"):
+                letters += [f"{m.group('let')}_{m.group('ag')}"] * int(m.group("pow") or 1)
+            else:
+                vector = ("w", m.group("w"))
+        out.append((num, tuple(letters), vector))
+    return out
 
 
 def check_canonical(ledger, inst, doc: dict, ev) -> None:
@@ -303,13 +374,23 @@ def check_canonical(ledger, inst, doc: dict, ev) -> None:
     missing += [f"S{k}" for k in range(1, len(named) + 1) if f"S{k} as displayed is the sum it names" not in checks]
     ledger.require("canonical chain lists every coefficient", not missing, f"no proof listed for {missing[:3]}")
 
-    # 5. C3's residuals
-    pair = _c3_pair(inst)
-    if pair is not None:
-        first, second = pair
-        inv_of = {e["text"]: e["text_name"] for e in doc.get("inverses", [])}
-        qa, qb = inv_of.get(f"Id - M_{first}*M_{second}"), inv_of.get(f"Id - M_{second}*M_{first}")
-        got = (agents[first]["residual"].get("canonical_text"), agents[second]["residual"].get("canonical_text"))
-        want = (f"{qa}*M_{first}*K_{second}*(w_{second}_star - w_{first}_star)",
-                f"{qb}*M_{second}*K_{first}*(w_{first}_star - w_{second}_star)")
-        ledger.require("C3's residuals", None not in (qa, qb) and got == want, f"two agents print {got}, C3 {want}")
+    # 5. two-agent protocols whose canonical form is derived by hand (module text)
+    hand = _hand_forms(inst)
+    if hand is not None:
+        piv, fac, want_e, want_z = hand
+        name: dict[str, str] = {}
+        for key, F in piv:  # each inverse by its pivot (later pivots name earlier inverses)
+            got_q = [q for q, P in pivots.items() if P == {tuple(name.get(x, x) for x in w): c for w, c in F.items()}]
+            name[key] = got_q[0] if len(got_q) == 1 else f"<no inverse {key}>"
+        for key, F in fac:
+            got_s = [f"S{k}" for k, t in defs.items() if {w: c for c, w, _ in t} == F]
+            name[key] = got_s[0] if len(got_s) == 1 else f"<no named factor {key}>"
+        resolve = lambda terms: sorted((c, tuple(name.get(x, x) for x in w), v) for c, w, v in terms)  # noqa: E731
+        for n in names:
+            got = sorted(parse_sum(agents[n]["residual"].get("canonical_text") or "0") or [])
+            ledger.require("two-agent residuals by hand", got == resolve(want_e[n]), f"e_{n} prints "
+                           f"{agents[n]['residual'].get('canonical_text')!r}, by hand {resolve(want_e[n])}")
+            if n in want_z:
+                got_z = sorted(_tex_terms(agents[n]["fixed_point"]["terms"]) or [])
+                ledger.require("two-agent fixed points by hand", got_z == resolve(want_z[n]),
+                               f"z*_{n} prints {agents[n]['fixed_point']['latex']!r}, by hand {resolve(want_z[n])}")
