@@ -18,7 +18,7 @@ call into theory.protocol), with exact rational coefficients:
 3. every ``Q_k`` is stated invertible;
 4. the V1 chain lists, held, each displayed coefficient's proof (``X_ij`` and ``D_i``; on the named-block path
    ``C_ij``, ``Z_ij`` and ``D_i``), naming exactly the named factors it uses ("by its definition", "by their
-   definitions"), and each named factor's own;
+   definitions"), and each named factor's own; every ``Q_k``, ``S_k`` a check's label names is defined;
 5. three two-agent protocols whose canonical form is derived by hand (:func:`_hand_forms`): round robin and
    simultaneous answers (C3's ``e_A = (I - M_A M_B)^{-1} M_A K_B (w_B* - w_A*)``), the repeated speaker and the
    anchored agent: their residuals and fixed points exactly.
@@ -373,6 +373,8 @@ def check_canonical(ledger, inst, doc: dict, ev) -> None:
                                         f"z*_{n} in the c_j is fixed by the round map") if lbl not in checks]
     missing += [f"S{k}" for k in range(1, len(named) + 1) if f"S{k} as displayed is the sum it names" not in checks]
     ledger.require("canonical chain lists every coefficient", not missing, f"no proof listed for {missing[:3]}")
+    unknown = sorted({x for lbl in checks for x in re.findall(r"\b[QS]\d+\b", lbl)} - set(inverses) - set(named))
+    ledger.require("canonical chain names known letters", not unknown, f"the V1 checks name undefined {unknown[:3]}")
 
     # 5. two-agent protocols whose canonical form is derived by hand (module text)
     hand = _hand_forms(inst)
