@@ -127,11 +127,13 @@ def _tex_s_numbers(tex: str) -> set[int]:
 def _hand_forms(inst):
     """The canonical form of three two-agent protocols, derived by hand (Gaussian elimination in the agents'
     order, each pivot's inverse a letter, then steps 2 and 5): ``(pivots, named factors, residual terms, fixed-point
-    terms)`` with placeholder letters ``Qa, Qb, ...``, ``Sa`` (each pivot or definition a ``{word: number}``, terms as
-    :func:`parse_sum` gives them); None for any other protocol.
+    terms, the inverses step 5 recognises)`` with placeholder letters ``Qa, Qb, ...``, ``Sa`` (each pivot or definition
+    a ``{word: number}``, terms as :func:`parse_sum` gives them); None for any other protocol.
 
     * Round robin (``a`` hears ``b``, then ``b`` hears ``a``) or simultaneous answers: ``z_a = Qa (K_a w_a + M_a K_b
       w_b)``, ``Qa = (I - M_a M_b)^{-1}``, and C3's ``e_a = Qa M_a K_b (w_b* - w_a*)`` (``a`` and ``b`` swapped alike).
+      Eliminating ``z_a`` first leaves the pivot ``I - M_b M_a`` (``Qb``) and ``z_a``'s own coefficient ``I + M_a Qb
+      M_b``, which step 5 recognises as ``Qa``.
     * Repeated speaker (``a`` hears ``b``, ``a`` hears itself, ``b`` hears ``a``): ``z_a = M_a^2 z_b + (I + M_a) K_a
       w_a``, ``z_b = M_b z_a + K_b w_b``, so ``z_b = Qb (M_b Sa K_a w_a + K_b w_b)`` with ``Qb = (I - M_b M_a^2)^{-1}``,
       ``Sa = I + M_a`` (a sum that stays), ``e_b = Qb M_b Sa K_a (w_a* - w_b*)`` (as ``-Qb M_b (I - M_a^2) w_b* = -Qb
@@ -156,12 +158,12 @@ def _hand_forms(inst):
         e = {a: [(one, ("Qa", Ma, Kb), ("gap", b, a))], b: [(one, ("Qb", Mb, Ka), ("gap", a, b))]}
         z = {a: [(one, ("Qa", Ka), ("w", a)), (one, ("Qa", Ma, Kb), ("w", b))],
              b: [(one, ("Qb", Mb, Ka), ("w", a)), (one, ("Qb", Kb), ("w", b))]}
-        return piv, [], e, z
+        return piv, [], e, z, ["Qa"]
     if heard == [(a, ((b, one),)), (a, ((a, one),)), (b, ((a, one),))]:
         piv = [("Qa", {(): one, (Ma, Ma, Mb): -one}), ("Qb", {(): one, (Mb, Ma, Ma): -one})]
         e = {a: [(one, ("Qa", Ma, Ma, Kb), ("gap", b, a))], b: [(one, ("Qb", Mb, "Sa", Ka), ("gap", a, b))]}
         z = {b: [(one, ("Qb", Mb, "Sa", Ka), ("w", a)), (one, ("Qb", Kb), ("w", b))]}
-        return piv, [("Sa", {(): one, (Ma,): one})], e, z
+        return piv, [("Sa", {(): one, (Ma,): one})], e, z, []
     if len(heard) == 2 and heard[1] == (b, ((a, one),)) and heard[0][0] == a and [s for s, _ in heard[0][1]] == [a, b]:
         o, p = heard[0][1][0][1], heard[0][1][1][1]
         if o + p != 1 or o == 0 or p == 0:
@@ -171,7 +173,7 @@ def _hand_forms(inst):
         e = {a: [(p, ("Qa", Ma, "Qb", Kb), ("gap", b, a))], b: [(one, ("Qb", Mb, "Qa", Ka), ("gap", a, b))]}
         z = {a: [(one, ("Qa", "Qc", Ka), ("w", a)), (p, ("Qa", Ma, "Qb", Kb), ("w", b))],
              b: [(one, ("Qb", Mb, "Qa", Ka), ("w", a)), (one, ("Qb", Kb), ("w", b))]}
-        return piv, [], e, z
+        return piv, [], e, z, ["Qc"]
     return None
 
 
@@ -379,7 +381,7 @@ def check_canonical(ledger, inst, doc: dict, ev) -> None:
     # 5. two-agent protocols whose canonical form is derived by hand (module text)
     hand = _hand_forms(inst)
     if hand is not None:
-        piv, fac, want_e, want_z = hand
+        piv, fac, want_e, want_z, recognised = hand
         name: dict[str, str] = {}
         for key, F in piv:  # each inverse by its pivot (later pivots name earlier inverses)
             got_q = [q for q, P in pivots.items() if P == {tuple(name.get(x, x) for x in w): c for w, c in F.items()}]
@@ -388,6 +390,11 @@ def check_canonical(ledger, inst, doc: dict, ev) -> None:
             got_s = [f"S{k}" for k, t in defs.items() if {w: c for c, w, _ in t} == F]
             name[key] = got_s[0] if len(got_s) == 1 else f"<no named factor {key}>"
         resolve = lambda terms: sorted((c, tuple(name.get(x, x) for x in w), v) for c, w, v in terms)  # noqa: E731
+        for key in recognised:  # its identity is proved in the chain, under its own number
+            num = name[key][1:]
+            ledger.require("recognised inverse proved", checks.get(
+                f"Q{num} recognised in a coefficient: pivot {num} times the sum it inverts is the identity") is True,
+                f"no proof that {name[key]} (recognised, step 5) is the sum it replaces")
         for n in names:
             got = sorted(parse_sum(agents[n]["residual"].get("canonical_text") or "0") or [])
             ledger.require("two-agent residuals by hand", got == resolve(want_e[n]), f"e_{n} prints "
