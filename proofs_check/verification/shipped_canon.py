@@ -8,12 +8,15 @@ call into theory.protocol), with exact rational coefficients:
 1. each residual (``canonical_text``) is ``sum_{j != i} C_ij (w_j* - w_i*)``, one term per gap of the
    compiler's residual, plus ``D_i w_i*`` exactly when the listener's weights do not sum to 1; each coefficient
    a number times a product of single letters (``M``'s, ``K``'s, ``Q_k``'s, ``S_k``'s; on the named-block path
-   the named blocks), each ``C_ij`` ending in ``K_j`` on the expanded path (``C_ij = X_ij K_j``);
+   the named blocks), each ``C_ij`` ending in ``K_j`` on the expanded path (``C_ij = X_ij K_j``), and none starting
+   ``W Q_k`` (``W`` a word of ``M``'s) with ``Q_k``'s pivot ``I - V W`` unless ``I - W V`` is the same (step 2 writes it
+   ``(I - W V)^{-1} W``);
 2. each named factor ``S_k`` is a sum of such products, used, defined in terms of smaller-numbered ones only
    (inner sums are named first), divided by its identity's coefficient (else its shortest word's: that
    coefficient is 1); the ones the residuals use have the smallest numbers; no two are equal up to a number
    (evaluated at the instance); none is ``I + a W Q_k V`` with ``Q_k``'s pivot ``I - a V W`` (step 5: that sum is
-   the inverse ``(I - a W V)^{-1}``); none shown as a sum keeps a common leading or trailing letter (step 3), and
+   the inverse ``(I - a W V)^{-1}``); none shown as a sum keeps a common leading or trailing letter (step 3; except
+   one that is a whole coefficient, which may be the eliminated sum of a product whose proof did not settle), and
    none is shown as ``I + c S_m`` (its other terms did not factor: it is shown as the sum);
 3. every ``Q_k`` is stated invertible;
 4. the V1 chain lists, held, each displayed coefficient's proof (``X_ij`` and ``D_i``; on the named-block path
