@@ -1,0 +1,132 @@
+r"""VS: the form of what ``a2ad derive --protocol`` typesets (the LaTeX a user reads), beyond its values.
+
+:mod:`proofs_check.verification.shipped_derive_b` evaluates every printed formula; a formula can evaluate
+right and still read wrong or fail to compile. For one config's LaTeX document (and its JSON), the rules
+of the typeset form, each read from the document itself, never from the typesetting code:
+
+* every display and every inline ``$...$`` is balanced (``{}``, ``\left( \right)``, ``\Big( \Big)``,
+  ``bmatrix``), so the document compiles;
+* signs: no ``+ -``, ``- +``, ``+ +`` or ``- -``, and nothing opens with ``+`` (a display's first term, a
+  parenthesis, a fraction, a matrix cell, a phase's first message); continuation lines (``&\quad +``) may;
+* no trivial numbers: no power ``^{1}`` or ``^{0}``, no ``\frac{..}{1}``, no coefficient ``1`` or ``0``
+  written before a symbol, no empty ``()``;
+* the rate: ``\rho(X)`` around a single letter (with its power), ``\rho\left(X\right)`` around anything
+  longer, under ``\max\left\{..\right\}`` exactly when the JSON lists several blocks;
+* every check item balanced in ``$``;
+* a round-map row writes a narrow coefficient of a message once, in parentheses (:func:`_check_messages`).
+
+:data:`SELF` (two agents in one phase, each hearing itself) is a protocol whose rate is a maximum over
+one-letter blocks, the one form the gallery's protocols never print.
+"""
+from __future__ import annotations
+
+import re
+
+from proofs_check.verification.shipped import Ledger
+
+__all__ = ["SELF", "check_typeset"]
+
+# Two agents in one phase, A hearing itself and B, B only half of itself: the round map is block triangular,
+# so the rate is max(rho(M_A), rho(M_B / 2)), a one-letter block beside a longer one (no weights sum to 1).
+SELF = [{"A": {"A": 1.0, "B": 0.5}, "B": {"B": 0.5}}]
+
+# Sign pairs that never occur in a typeset formula (a term's sign is merged with its coefficient's).
+_SIGN_PAIR = re.compile(r"(?<![\\&])[-+]\s*[-+](?!\d)")
+# A '+' right after an opening: a display's '&= ', a parenthesis, a brace group, a matrix cell.
+_OPEN_PLUS = re.compile(r"(?:&=|\\left\(|\\Big\(|\(|\{|&(?!=|\\quad)|\\\\|\\begin\{bmatrix\})\s*\+")
+# Trivial numbers: a first power, a zeroth power, a denominator 1, coefficient 1 or 0 before a symbol.
+_TRIVIAL = re.compile(r"\^\{[01]\}|\\frac\{[^{}]*\}\{1\}|(?<![\w.}])[01] (?=[A-Za-z\\(])|\(\s*\)|\\left\(\s*\\right\)")
+
+
+def _balanced(tex: str) -> str | None:
+    """None when braces, ``\\left``/``\\right``, ``\\Big(``/``\\Big)`` and ``bmatrix`` nest; else what failed."""
+    stack: list[str] = []
+    pairs = {"}": "{", r"\right": r"\left", r"\Big)": r"\Big(", r"\end{bmatrix}": r"\begin{bmatrix}"}
+    for m in re.finditer(r"\\(?:begin|end)\{bmatrix\}|\\[{}]|\\left(?![a-z])|\\right(?![a-z])|\\Big[()]|[{}]", tex):
+        tok = m.group(0)
+        if tok in (r"\{", r"\}"):
+            continue
+        if tok in pairs:
+            if not stack or stack.pop() != pairs[tok]:
+                return f"unmatched {tok} at {tex[max(0, m.start() - 20):m.start() + 10]!r}"
+        else:
+            stack.append(tok)
+    return f"unclosed {stack[-1]}" if stack else None
+
+
+def _formulas(tex: str) -> list[tuple[str, str]]:
+    """``(where, math)``: each ``align*`` body (line breaks kept) and each inline ``$...$`` of the document."""
+    out = [("display", m.group(1)) for m in re.finditer(r"\\begin\{align\*\}(.*?)\\end\{align\*\}", tex, re.S)]
+    prose = re.sub(r"\\begin\{align\*\}.*?\\end\{align\*\}", "", tex.split(r"\subsection*{Checks")[0], flags=re.S)
+    for line in prose.splitlines():
+        out += [("inline", m) for m in re.findall(r"(?<!\\)\$(.*?)(?<!\\)\$", line)]
+    return out
+
+
+def _rate_form(statement: str, blocks: int) -> str | None:
+    r"""None when ``\rho = ...`` has the documented form for ``blocks`` blocks; else what is wrong."""
+    if r"\Phi_{RR}" in statement:  # too wide to print: the live block by name, once
+        return None if re.fullmatch(r"\\rho = \\rho\\left\(\\Phi_\{RR\}\\right\)(\^\{1/\d+\})?", statement) else \
+            f"rate {statement[:50]!r} names Phi_RR beside other blocks"
+    many = statement.startswith(r"\rho = \max\left\{")
+    if many != (blocks > 1) or many != statement.endswith(r"\right\}"):
+        return f"rate {statement[:50]!r} for {blocks} blocks"
+    for m in re.finditer(r"\\rho(\\left\(|\()", statement):
+        if m.group(1) == "(":
+            end = statement.find(")", m.end())
+            arg = statement[m.end():end]
+            if not re.fullmatch(r"[A-Za-z]_\{\w+\}(\^\{\d+\})?", arg):
+                return rf"\rho({arg[:30]}) around more than one letter"
+        else:
+            end = statement.find(r"\right)", m.end())
+            arg = statement[m.end():end]
+            if re.fullmatch(r"[A-Za-z]_\{\w+\}(\^\{\d+\})?", arg):
+                return rf"\rho\left({arg}\right) around one letter"
+    return None
+
+
+def check_typeset(ledger: Ledger, files: dict[str, str], doc: dict) -> None:
+    """The typeset form of one config's LaTeX document (see the module docstring); nothing without LaTeX."""
+    tex = files.get("latex")
+    if not tex:
+        return
+    bad_balance, bad_sign, bad_number = [], [], []
+    for where, math in _formulas(tex):
+        body = math.split("&=", 1)[1] if where == "display" and "&=" in math else math
+        b = _balanced(math)
+        if b:
+            bad_balance.append(b)
+        first = "&= " + body.strip() if where == "display" else "{" + math.strip()
+        if _SIGN_PAIR.search(body) or _OPEN_PLUS.search(first) or _OPEN_PLUS.search(body):
+            bad_sign.append(math.strip()[:60])
+        if _TRIVIAL.search(body):
+            bad_number.append(math.strip()[:60])
+    ledger.require("latex balanced", not bad_balance, f"LaTeX not balanced: {bad_balance[:1]}")
+    ledger.require("latex signs", not bad_sign, f"LaTeX signs: {bad_sign[:1]!r}")
+    ledger.require("latex trivial numbers", not bad_number, f"LaTeX writes a trivial number: {bad_number[:1]!r}")
+    mr = re.search(r"\\subsection\*\{Rate\}\\begin\{align\*\}(.*?)\\end\{align\*\}", tex, re.S)
+    cr = doc.get("contraction_rate", {})
+    wrong = _rate_form(mr.group(1).strip(), len(cr.get("blocks", []))) if mr else "no rate"
+    ledger.require("latex rate form", wrong is None, f"LaTeX {wrong}")
+    _check_messages(ledger, doc.get("typeset") or {})
+    mc = re.search(r"\\begin\{itemize\}\n(.*?)\\end\{itemize\}", tex, re.S)
+    items = re.findall(r"\\item (.*)\n", mc.group(1)) if mc else []
+    odd = [i for i in items if len(re.findall(r"(?<!\\)\$", i)) % 2]
+    ledger.require("latex check items", not odd, f"LaTeX check item with an odd number of $: {odd[:1]!r:.80}")
+
+
+def _check_messages(ledger: Ledger, ts: dict) -> None:
+    """A round-map row writes each message's coefficient once, in parentheses, unless that coefficient is at
+    least ``PAREN_UNITS`` wide (then term by term): terms of one message that are together narrower than
+    ``PAREN_UNITS`` (the coefficient alone is narrower still) should have been one parenthesised term."""
+    from theory.protocol.display import PAREN_UNITS  # the threshold (a parameter of the layout, as LINE_UNITS)
+
+    split = []
+    for row in ts.get("round_map", []):
+        per: dict[str, list[float]] = {}
+        for t, w in row["terms"]:
+            m = re.search(r" (m_\{\w+\})$", t)
+            if m:
+                per.setdefault(m.group(1), []).append(w)
+        split += [f"{row['lhs']}: {m}" for m, ws in per.items() if len(ws) > 1 and sum(ws) < PAREN_UNITS]
+    ledger.require("latex round map form", not split, f"LaTeX {split[:1]} term by term, narrower than PAREN_UNITS")
