@@ -12,6 +12,7 @@ of the typeset form, each read from the document itself, never from the typesett
   written before a symbol, no empty ``()``;
 * the rate: ``\rho(X)`` around a single letter (with its power), ``\rho\left(X\right)`` around anything
   longer, under ``\max\left\{..\right\}`` exactly when the JSON lists several blocks;
+* the rate written out only when its blocks fit one line (else named ``\\Phi_{RR}``);
 * every check item balanced in ``$``;
 * a round-map row writes a narrow coefficient of a message once, in parentheses (:func:`_check_messages`).
 
@@ -30,6 +31,8 @@ __all__ = ["SELF", "check_typeset"]
 # so the rate is max(rho(M_A), rho(M_B / 2)), a one-letter block beside a longer one (no weights sum to 1).
 SELF = [{"A": {"A": 1.0, "B": 0.5}, "B": {"B": 0.5}}]
 
+# The rate line's own glyphs around its blocks, "rho = rho(" and ")", each about a digit wide (a unit).
+RATE_GLYPHS = 6.0
 # Sign pairs that never occur in a typeset formula (a term's sign is merged with its coefficient's).
 _SIGN_PAIR = re.compile(r"(?<![\\&])[-+]\s*[-+](?!\d)")
 # A '+' right after an opening: a display's '&= ', a parenthesis, a brace group, a matrix cell.
@@ -85,8 +88,11 @@ def _rate_form(statement: str, blocks: int) -> str | None:
     return None
 
 
-def check_typeset(ledger: Ledger, files: dict[str, str], doc: dict) -> None:
-    """The typeset form of one config's LaTeX document (see the module docstring); nothing without LaTeX."""
+def check_typeset(ledger: Ledger, files: dict[str, str], doc: dict, refs: tuple = ()) -> None:
+    """The typeset form of one config's LaTeX document (see the module docstring); nothing without LaTeX.
+    ``refs``: ``(instance, fixed point, round map, offsets, transfers)`` for :func:`check_compiler_forms`."""
+    if refs:
+        check_compiler_forms(ledger, *refs)
     tex = files.get("latex")
     if not tex:
         return
@@ -108,6 +114,13 @@ def check_typeset(ledger: Ledger, files: dict[str, str], doc: dict) -> None:
     cr = doc.get("contraction_rate", {})
     wrong = _rate_form(mr.group(1).strip(), len(cr.get("blocks", []))) if mr else "no rate"
     ledger.require("latex rate form", wrong is None, f"LaTeX {wrong}")
+    # the rate is one display line that cannot break: written out only when its blocks fit the line (their
+    # widths as typeset, in the units of LINE_UNITS, a parameter of the layout), else named Phi_RR
+    from theory.protocol.typeset import LINE_UNITS
+
+    wide = sum(float(b.get("width", 0.0)) for b in cr.get("blocks", [])) + RATE_GLYPHS
+    ledger.require("latex rate fits", mr is None or r"\Phi_{RR}" in mr.group(1) or wide <= LINE_UNITS,
+                   f"LaTeX rate written out over {wide:.0f} units (a line holds {LINE_UNITS})")
     _check_messages(ledger, doc.get("typeset") or {})
     mc = re.search(r"\\begin\{itemize\}\n(.*?)\\end\{itemize\}", tex, re.S)
     items = re.findall(r"\\item (.*)\n", mc.group(1)) if mc else []
@@ -130,3 +143,62 @@ def _check_messages(ledger: Ledger, ts: dict) -> None:
                 per.setdefault(m.group(1), []).append(w)
         split += [f"{row['lhs']}: {m}" for m, ws in per.items() if len(ws) > 1 and sum(ws) < PAREN_UNITS]
     ledger.require("latex round map form", not split, f"LaTeX {split[:1]} term by term, narrower than PAREN_UNITS")
+
+
+_FALLBACK_DONE: set = set()  # protocols whose compiler-form displays were checked in this process
+
+
+def check_compiler_forms(ledger: Ledger, inst, z, Phi_ref, r_ref, M) -> None:
+    """The displays printed when a canonical proof fails (``display.typeset`` with no canonical form: the
+    compiler's proved forms): a user reaches them only through such a failure, so they are typeset here
+    directly, once per protocol, and read like the document's (round map, inverses, fixed points, residuals
+    evaluated at the instance against the references; each display's form as in :func:`check_typeset`)."""
+    import numpy as np
+
+    from numerics.api import load_config
+    from numerics.protocol import engine
+    from proofs_check.verification.shipped_derive import Evaluator
+    from proofs_check.verification.shipped_derive_b import _name, _stable_env, tex_to_text
+    from theory.protocol import compiler as P, display
+    from theory.protocol.printing import text
+
+    key = repr(inst.rounds)
+    if key in _FALLBACK_DONE:
+        return
+    _FALLBACK_DONE.add(key)
+    cp = P.compile_protocol(P.from_numeric(engine.of(load_config(inst.config()))))
+    if cp.named is not None:  # named Schur blocks: the fallback displays need their definitions, not read here
+        return
+    ts = display.typeset(cp, None, [], lambda e: text(cp, e))
+    d, names = inst.d, list(inst.names)
+    env, _ = _stable_env(inst, M, np.random.default_rng(7))
+    texts = {_name(e["lhs"]): tex_to_text(" ".join(t for t, _ in e["terms"])) for e in ts["inverses"]}
+    ev = Evaluator(d, env, texts, set(texts))
+    m = np.stack([env[f"m_{n}"].reshape(-1) for n in names])
+    new = (Phi_ref @ m.reshape(-1) + r_ref).reshape(len(names), d)
+    worst = 0.0
+    shown = [(ts["round_map"], new), (ts["fixed_point"], z), (ts["residual"], z - inst.target)]
+    for rows, want in shown:
+        for k, row in enumerate(rows):
+            try:
+                got = np.reshape(ev.eval(tex_to_text(" ".join(t for t, _ in row["terms"]))), -1)
+                err = float(np.linalg.norm(got - want[k]) / max(float(np.linalg.norm(want[k])), 1e-300))
+            except (ValueError, np.linalg.LinAlgError, KeyError, IndexError):
+                err = np.inf
+            worst = max(worst, err if np.isfinite(err) else 1e300)
+    from proofs_check.verification.shipped import FLOAT_BAR
+
+    ledger.add("compiler forms (no canonical form)", worst, FLOAT_BAR)
+    lhs = [r["lhs"] for key in ("round_map", "fixed_point", "residual") for r in ts[key]]
+    ledger.require("compiler forms (no canonical form)", lhs == [
+        *(rf"m_{{{n}}}^{{\mathrm{{new}}}}" for n in names), *(f"z^*_{{{n}}}" for n in names),
+        *(f"e_{{{n}}} = z^*_{{{n}}} - w^*_{{{n}}}" for n in names)] and ts["delta"] == "", f"displays {lhs}")
+    def stated(h: str, e: dict) -> bool:  # the pivot written out (with its inverse's name), or named when long
+        hi = re.fullmatch(r"\$(.*)\$ is invertible \(its inverse is \$(.*)\$\)", h)
+        return (hi is not None and hi.group(2) == e["lhs"] and tex_to_text(hi.group(1)) == texts[_name(e["lhs"])]
+                or h == f"the pivot ${e['lhs']}^{{-1}}$ above is invertible")
+    ledger.require("compiler forms (no canonical form)", len(ts["hypotheses"]) == len(ts["inverses"]) and all(
+        stated(h, e) for h, e in zip(ts["hypotheses"], ts["inverses"])), f"hypotheses {ts['hypotheses'][:1]}")
+    bad = [(t, w) for key in ("round_map", "fixed_point", "residual", "inverses") for e in ts[key]
+           for t, w in e["terms"][:1] if t.startswith("+")]
+    ledger.require("compiler forms (no canonical form)", not bad, f"first term with a plus: {bad[:1]}")
