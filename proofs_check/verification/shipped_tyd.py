@@ -13,6 +13,7 @@ of the typeset form, each read from the document itself, never from the typesett
 * the rate: ``\rho(X)`` around a single letter (with its power), ``\rho\left(X\right)`` around anything
   longer, under ``\max\left\{..\right\}`` exactly when the JSON lists several blocks;
 * the rate written out only when its blocks fit one line (else named ``\\Phi_{RR}``);
+* a hypothesis writes a short pivot out (it points at the display only for a long one);
 * every check item balanced in ``$``;
 * a round-map row writes a narrow coefficient of a message once, in parentheses (:func:`_check_messages`).
 
@@ -33,6 +34,9 @@ SELF = [{"A": {"A": 1.0, "B": 0.5}, "B": {"B": 0.5}}]
 
 # The rate line's own glyphs around its blocks, "rho = rho(" and ")", each about a digit wide (a unit).
 RATE_GLYPHS = 6.0
+# A pivot whose LaTeX has at most this many characters (e.g. "I - M_{B} M_{A}^{2}", 18) is a few symbols long:
+# a hypothesis writes it out rather than pointing at its display.
+SHORT_PIVOT_CHARS = 25
 # Sign pairs that never occur in a typeset formula (a term's sign is merged with its coefficient's).
 _SIGN_PAIR = re.compile(r"(?<![\\&])[-+]\s*[-+](?!\d)")
 # A '+' right after an opening: a display's '&= ', a parenthesis, a brace group, a matrix cell.
@@ -122,6 +126,12 @@ def check_typeset(ledger: Ledger, files: dict[str, str], doc: dict, refs: tuple 
     ledger.require("latex rate fits", mr is None or r"\Phi_{RR}" in mr.group(1) or wide <= LINE_UNITS,
                    f"LaTeX rate written out over {wide:.0f} units (a line holds {LINE_UNITS})")
     _check_messages(ledger, doc.get("typeset") or {})
+    # a hypothesis names a pivot ("the pivot Q_k^{-1} above") only when writing it out would be long
+    pivots = re.findall(r"\\begin\{align\*\}\n  (\\mathcal\{Q\}_\{\d+\}) &= \\Big\((.*)\\Big\)\^\{-1\}\n", tex)
+    short = {q for q, f in pivots if len(f) <= SHORT_PIVOT_CHARS}
+    named = re.findall(r"the pivot \$(\\mathcal\{Q\}_\{\d+\})\^\{-1\}\$ above is invertible", tex)
+    ledger.require("latex hypotheses written out", not set(named) & short,
+                   f"LaTeX names the short pivot {sorted(set(named) & short)[:1]} instead of writing it out")
     mc = re.search(r"\\begin\{itemize\}\n(.*?)\\end\{itemize\}", tex, re.S)
     items = re.findall(r"\\item (.*)\n", mc.group(1)) if mc else []
     odd = [i for i in items if len(re.findall(r"(?<!\\)\$", i)) % 2]
