@@ -15,7 +15,9 @@ of the typeset form, each read from the document itself, never from the typesett
 * the rate written out only when its blocks fit one line (else named ``\\Phi_{RR}``);
 * a hypothesis writes a short pivot out (it points at the display only for a long one);
 * every check item balanced in ``$``;
-* a round-map row writes a narrow coefficient of a message once, in parentheses (:func:`_check_messages`).
+* a round-map row writes a narrow coefficient of a message once, in parentheses, and a single term without
+  them (:func:`_check_messages`);
+* the formal inverses and named factors numbered 1, 2, ... as displayed, as the JSON and text name them.
 
 :data:`SELF` (two agents in one phase, each hearing itself) is a protocol whose rate is a maximum over
 one-letter blocks, the one form the gallery's protocols never print.
@@ -126,6 +128,7 @@ def check_typeset(ledger: Ledger, files: dict[str, str], doc: dict, refs: tuple 
     ledger.require("latex rate fits", mr is None or r"\Phi_{RR}" in mr.group(1) or wide <= LINE_UNITS,
                    f"LaTeX rate written out over {wide:.0f} units (a line holds {LINE_UNITS})")
     _check_messages(ledger, doc.get("typeset") or {})
+    _check_names(ledger, tex, doc)
     # a hypothesis names a pivot ("the pivot Q_k^{-1} above") only when writing it out would be long
     pivots = re.findall(r"\\begin\{align\*\}\n  (\\mathcal\{Q\}_\{\d+\}) &= \\Big\((.*)\\Big\)\^\{-1\}\n", tex)
     short = {q for q, f in pivots if len(f) <= SHORT_PIVOT_CHARS}
@@ -152,7 +155,24 @@ def _check_messages(ledger: Ledger, ts: dict) -> None:
             if m:
                 per.setdefault(m.group(1), []).append(w)
         split += [f"{row['lhs']}: {m}" for m, ws in per.items() if len(ws) > 1 and sum(ws) < PAREN_UNITS]
-    ledger.require("latex round map form", not split, f"LaTeX {split[:1]} term by term, narrower than PAREN_UNITS")
+        # parentheses hold a sum: a single term (with its sign) is written without them
+        split += [f"{row['lhs']}: ({inner})" for inner in re.findall(r"\\left\((.*?)\\right\) m_\{\w+\}", " ".join(
+            t for t, _ in row["terms"])) if not re.search(r". [-+] ", inner)]
+    ledger.require("latex round map form", not split, f"LaTeX {split[:1]} term by term, narrower than PAREN_UNITS, "
+                   "or one term in parentheses")
+
+
+def _check_names(ledger: Ledger, tex: str, doc: dict) -> None:
+    """The formal inverses and named factors are numbered 1, 2, ... in the order displayed, and each JSON entry's
+    LaTeX name is its text name's (``Q2`` is ``\\mathcal{Q}_{2}``, ``S1`` is ``\\mathcal{S}_{1}``)."""
+    for letter, key in (("Q", "inverses"), ("S", "named_factors")):
+        shown = [int(k) for k in re.findall(r"\\begin\{align\*\}\n  \\mathcal\{" + letter + r"\}_\{(\d+)\}", tex)]
+        ledger.require("latex names", shown == list(range(1, len(shown) + 1)),
+                       f"LaTeX numbers the {key} {shown[:6]}")
+        entries = doc.get(key, [])
+        ledger.require("json names", all(e.get("name") == rf"\mathcal{{{letter}}}_{{{e.get('text_name', '')[1:]}}}"
+                                         for e in entries) and len(entries) == len(shown),
+                       f"JSON {key} names {[(e.get('name'), e.get('text_name')) for e in entries][:2]}")
 
 
 _FALLBACK_DONE: set = set()  # protocols whose compiler-form displays were checked in this process
