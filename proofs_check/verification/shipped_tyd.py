@@ -11,7 +11,8 @@ of the typeset form, each read from the document itself, never from the typesett
 * no trivial numbers: no power ``^{1}`` or ``^{0}``, no ``\frac{..}{1}``, no coefficient ``1`` or ``0``
   written before a symbol, no empty ``()``;
 * the rate: ``\rho(X)`` around a single letter (with its power), ``\rho\left(X\right)`` around anything
-  longer, under ``\max\left\{..\right\}`` exactly when the JSON lists several blocks;
+  longer, under ``\max\left\{..\right\}`` exactly when the JSON lists several blocks, a block a ``bmatrix``
+  exactly when it spans several agents;
 * the rate written out only when its blocks fit one line (else named ``\\Phi_{RR}``);
 * a hypothesis writes a short pivot out (it points at the display only for a long one);
 * every check item balanced in ``$``;
@@ -120,6 +121,9 @@ def check_typeset(ledger: Ledger, files: dict[str, str], doc: dict, refs: tuple 
     cr = doc.get("contraction_rate", {})
     wrong = _rate_form(mr.group(1).strip(), len(cr.get("blocks", []))) if mr else "no rate"
     ledger.require("latex rate form", wrong is None, f"LaTeX {wrong}")
+    mats = [(b.get("size"), str(b.get("latex", "")).startswith(r"\begin{bmatrix}")) for b in cr.get("blocks", [])]
+    ledger.require("latex rate form", all(m == (size != 1) for size, m in mats),
+                   f"rate blocks (agents, written as a matrix): {mats}; a matrix exactly for several agents")
     # the rate is one display line that cannot break: written out only when its blocks fit the line (their
     # widths as typeset, in the units of LINE_UNITS, a parameter of the layout), else named Phi_RR
     from theory.protocol.typeset import LINE_UNITS
