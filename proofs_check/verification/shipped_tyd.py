@@ -8,8 +8,8 @@ of the typeset form, each read from the document itself, never from the typesett
   ``bmatrix``), so the document compiles;
 * signs: no ``+ -``, ``- +``, ``+ +`` or ``- -``, and nothing opens with ``+`` (a display's first term, a
   parenthesis, a fraction, a matrix cell, a phase's first message); continuation lines (``&\quad +``) may;
-* no trivial numbers: no power ``^{1}`` or ``^{0}``, no ``\frac{..}{1}``, no coefficient ``1`` or ``0``
-  written before a symbol, no empty ``()``;
+* no trivial numbers or brackets: no power ``^{1}`` or ``^{0}``, no ``\frac{..}{1}``, no coefficient ``1``
+  or ``0`` written before a symbol, no empty ``()``, no ``\left( .. \right)`` around a single term;
 * the rate: ``\rho(X)`` around a single letter (with its power), ``\rho\left(X\right)`` around anything
   longer, under ``\max\left\{..\right\}`` exactly when the JSON lists several blocks, a block a ``bmatrix``
   exactly when it spans several agents;
@@ -73,6 +73,25 @@ def _formulas(tex: str) -> list[tuple[str, str]]:
     return out
 
 
+def _lone_terms(math: str) -> list[str]:
+    """The contents of each ``\\left( .. \\right)`` (not a spectral radius's) that is one term, not a sum."""
+    out, stack = [], []
+    for m in re.finditer(r"\\left(?![a-z])|\\right(?![a-z])", math):
+        if m.group(0) == r"\left":
+            stack.append((m.end(), math[max(0, m.start() - 4):m.start()] == r"\rho"))
+        elif stack:
+            start, rho = stack.pop()
+            if math.startswith("(", start) and not rho:
+                inner = math[start + 1:m.start()]
+                depth, top = 0, ""  # the inner text outside nested \left( .. \right)
+                for tok in re.split(r"(\\left(?![a-z])|\\right(?![a-z]))", inner):
+                    depth += {r"\left": 1, r"\right": -1}.get(tok, 0)
+                    top += tok if depth == 0 and tok not in (r"\left", r"\right") else " "
+                if not re.search(r". [-+] ", top.strip()):
+                    out.append(inner.strip())
+    return out
+
+
 def _rate_form(statement: str, blocks: int) -> str | None:
     r"""None when ``\rho = ...`` has the documented form for ``blocks`` blocks; else what is wrong."""
     if r"\Phi_{RR}" in statement:  # too wide to print: the live block by name, once
@@ -114,6 +133,7 @@ def check_typeset(ledger: Ledger, files: dict[str, str], doc: dict, refs: tuple 
             bad_sign.append(math.strip()[:60])
         if _TRIVIAL.search(body):
             bad_number.append(math.strip()[:60])
+        bad_number += [f"({x[:40]}) in parentheses" for x in _lone_terms(body)]
     ledger.require("latex balanced", not bad_balance, f"LaTeX not balanced: {bad_balance[:1]}")
     ledger.require("latex signs", not bad_sign, f"LaTeX signs: {bad_sign[:1]!r}")
     ledger.require("latex trivial numbers", not bad_number, f"LaTeX writes a trivial number: {bad_number[:1]!r}")
