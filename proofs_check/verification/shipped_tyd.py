@@ -216,6 +216,9 @@ def check_compiler_forms(ledger: Ledger, inst, z, Phi_ref, r_ref, M) -> None:
     from theory.protocol import compiler as P, display
     from theory.protocol.printing import text
 
+    if "long product" not in _FALLBACK_DONE:
+        _FALLBACK_DONE.add("long product")
+        _check_long_product(ledger)
     key = repr(inst.rounds)
     if key in _FALLBACK_DONE:
         return
@@ -256,3 +259,29 @@ def check_compiler_forms(ledger: Ledger, inst, z, Phi_ref, r_ref, M) -> None:
     bad = [(t, w) for key in ("round_map", "fixed_point", "residual", "inverses") for e in ts[key]
            for t, w in e["terms"][:1] if t.startswith("+")]
     ledger.require("compiler forms (no canonical form)", not bad, f"first term with a plus: {bad[:1]}")
+
+
+def _check_long_product(ledger: Ledger) -> None:
+    """A residual coefficient too long for one line (a product of 24 letters, wider than LINE_UNITS) is
+    written term by term; being one word, it is still one signed term: ``+ 3/7 M_A M_B ... tail`` or
+    ``- 3/7 ...``. No protocol of the killers has such a product, so ``display.coefficient_terms`` gets it
+    directly; the expected LaTeX is spelt here (coefficient, letters, tail)."""
+    from fractions import Fraction
+
+    import sympy as sp
+
+    from theory.core.algebra import letter
+    from theory.protocol.canonical import Coefficient
+    from theory.protocol.display import coefficient_terms
+
+    A, B = (sp.Symbol(f"M_{n}", commutative=False) for n in "AB")
+    tail = "K_{B} (w^*_{B} - w^*_{A})"
+    got = []
+    for sign in (1, -1):
+        C = Coefficient(Fraction(3 * sign, 7), [letter(A), letter(B)] * LONG_PRODUCT_PAIRS)
+        got.append([t for t, _ in coefficient_terms(C, {}, tail, 14.0)])
+    body = r"\frac{3}{7} " + " ".join(["M_{A} M_{B}"] * LONG_PRODUCT_PAIRS) + " " + tail
+    ledger.require("long product form", got == [["+ " + body], ["- " + body]], f"long product printed {got!r:.120}")
+
+
+LONG_PRODUCT_PAIRS = 12  # 24 letters of about 3 units: wider than a line (LINE_UNITS = 72)
