@@ -31,9 +31,10 @@ from proofs_check.verification.shipped import Ledger
 
 __all__ = ["SELF", "check_typeset"]
 
-# Two agents in one phase, A hearing itself and B, B only half of itself: the round map is block triangular,
-# so the rate is max(rho(M_A), rho(M_B / 2)), a one-letter block beside a longer one (no weights sum to 1).
-SELF = [{"A": {"A": 1.0, "B": 0.5}, "B": {"B": 0.5}}]
+# Two agents in one phase, A hearing itself and -1/2 of B, B only -1/2 of itself: the round map is block
+# triangular, so the rate is max(rho(M_A), rho(-M_B / 2)), a one-letter block beside a longer one; no weights
+# sum to 1, and the negative weights make displays (round map, residuals, covariances) open with a minus.
+SELF = [{"A": {"A": 1.0, "B": -0.5}, "B": {"B": -0.5}}]
 
 # The rate line's own glyphs around its blocks, "rho = rho(" and ")", each about a digit wide (a unit).
 RATE_GLYPHS = 6.0
