@@ -265,8 +265,9 @@ def check_compiler_forms(ledger: Ledger, inst, z, Phi_ref, r_ref, M) -> None:
 def _check_long_product(ledger: Ledger) -> None:
     """A residual coefficient too long for one line (a product of 24 letters, wider than LINE_UNITS) is
     written term by term; being one word, it is still one signed term: ``+ 3/7 M_A M_B ... tail`` or
-    ``- 3/7 ...``. No protocol of the killers has such a product, so ``display.coefficient_terms`` gets it
-    directly; the expected LaTeX is spelt here (coefficient, letters, tail)."""
+    ``- 3/7 ...``. No protocol of the killers has such a product (nor a coefficient that is a bare number
+    before its tail, checked too), so ``display.coefficient_terms`` gets them directly; the expected LaTeX is
+    spelt here (coefficient, letters, tail)."""
     from fractions import Fraction
 
     import sympy as sp
@@ -283,6 +284,11 @@ def _check_long_product(ledger: Ledger) -> None:
         got.append([t for t, _ in coefficient_terms(C, {}, tail, 14.0)])
     body = r"\frac{3}{7} " + " ".join(["M_{A} M_{B}"] * LONG_PRODUCT_PAIRS) + " " + tail
     ledger.require("long product form", got == [["+ " + body], ["- " + body]], f"long product printed {got!r:.120}")
+    # a coefficient with no letters before its tail (X_ij = c I in z_i* = sum_j X_ij K_j w_j*): no identity written
+    short = [[t for t, _ in coefficient_terms(Coefficient(c, []), {}, "K_{B} w^*_{B}", 6.0)]
+             for c in (Fraction(1), Fraction(-1, 2))]
+    ledger.require("long product form", short == [["+ K_{B} w^*_{B}"], [r"- \frac{1}{2} K_{B} w^*_{B}"]],
+                   f"a scalar coefficient before its tail printed {short!r:.120}")
 
 
 LONG_PRODUCT_PAIRS = 12  # 24 letters of about 3 units: wider than a line (LINE_UNITS = 72)
