@@ -221,7 +221,9 @@ def derive_protocol(config: ConfigSource) -> DerivedProtocol:
     Raises
     ------
     InputError
-        The protocol is too dense for symbolic elimination.
+        The protocol is too dense for symbolic elimination, or an agent's name is not ASCII letters
+        and digits starting with a letter (it is printed as a subscript:
+        :func:`numerics.protocol.symbol_names.check_symbol_names`).
     DerivationRefused
         A derived identity did not reduce to 0 (nothing is returned).
 
@@ -236,9 +238,11 @@ def derive_protocol(config: ConfigSource) -> DerivedProtocol:
     True
     """
     from numerics.protocol import engine
+    from numerics.protocol.symbol_names import check_symbol_names
     from theory.protocol import compiler as P, report
 
     system = load_config(config)
+    check_symbol_names([a.name for a in system.agents])
     proto = engine.of(system)  # the round robin without a protocol; a random protocol is refused there
     try:
         cp = P.compile_protocol(P.from_numeric(proto))

@@ -28,6 +28,7 @@ from proofs_check.verification.registry import Claim, Outcome, Profile
 from proofs_check.verification.shipped_derive import DENSE, GALLERY, derive_method
 from proofs_check.verification.shipped_derive_b import LONG_PIVOT, UNNORMALISED
 from proofs_check.verification.shipped_exact import exact_method
+from proofs_check.verification.shipped_form import form_method
 from proofs_check.verification.shipped_protocol import NAMED_SHAPES, shapes_method
 from proofs_check.verification.shipped_random import random_predict_method
 from proofs_check.verification.shipped_reasons import reasons_method
@@ -173,6 +174,8 @@ def p1_v4(profile: Profile) -> Outcome:
         z = np.stack([P.evaluate(cp, cp.fixed_point[i], env)[:, 0] for i in range(len(s.agents))])
         errors.append(_rel(z, _sim_fixed(s, 4 * CONVERGED_ROUNDS)))
     errors += compiler_checks_a.rate_errors(rng, gallery_compiled)  # reduced rates vs rho of the numeric Phi
+    from proofs_check.verification.shipped_small import evaluation_errors  # shapes too (d x 1 vs d x d), d = 2
+    errors += evaluation_errors(rng, gallery_compiled)
     return worst(errors, FLOAT_REL_TOL, f"random protocols (K 2..5, d 1..6, rho <= 0.9) and the gallery's derived "
                                         f"fixed points vs the protocol simulator at {CONVERGED_ROUNDS}+ rounds; "
                                         "the reduced rates vs the numeric round map's spectral radius")
@@ -381,8 +384,9 @@ CLAIMS = [
                                shapes_method(NAMED_SHAPES, 41, True), reasons_method(True),
                                exact_method(True), random_predict_method)}),
     Claim("P2", "Two agents answering simultaneously", ("I - M_A M_B invertible",), cite("P2"),
-          "equal", {"V1": p2_v1, "V4": p2_v4, "VS": derive_method({"P2": GALLERY["P2"], "self": SELF},
-                                                                  every_format=True, chains=("P2",))}),
+          "equal", {"V1": p2_v1, "V4": p2_v4,
+                    "VS": shipped.joint(derive_method({"P2": GALLERY["P2"], "self": SELF}, every_format=True,
+                                                      chains=("P2",)), form_method)}),
     Claim("P3", "Repeated speaker: schedule A, A, B", ("I - M_A^2 M_B invertible",), cite("P3"), "equal",
           {"V1": p3_v1, "V4": p3_v4, "VS": derive_method({"P3": GALLERY["P3"]}, chains=("P3",))}),
     Claim("P4", "Anchored agent", ("I - omega M_A - (1 - omega) M_A M_B invertible",), cite("P4"), "equal",

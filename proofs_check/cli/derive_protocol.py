@@ -60,6 +60,7 @@ def run_random(args, path) -> int:
     from numerics import api
     from numerics.io import outputs
     from numerics.io.errors import InputError
+    from numerics.protocol.symbol_names import check_symbol_names
     from proofs_check import __version__
     from theory.protocol import random_report as RR
     from theory.protocol.random_compiler import compile_random
@@ -67,6 +68,7 @@ def run_random(args, path) -> int:
     from theory.protocol.report import Unverified
 
     system = api.load_config(args.protocol)
+    check_symbol_names([a.name for a in system.agents])
     rp = system.random
     rs = from_numeric_random(rp)
     # agents with ``noise`` add N_k to the second moment, as predict's covariance does

@@ -38,6 +38,7 @@ from proofs_check.verification import shipped_cli as cli, shipped_reference as r
 from proofs_check.verification.registry import Outcome, Profile
 from proofs_check.verification.shipped import MISMATCH, Ledger
 from proofs_check.verification.shipped_protocol import instance
+from proofs_check.verification.shipped_small import printed_rho
 
 __all__ = ["Case", "reasons_method", "reason_cases", "weights_rate", "own_radius", "MARGIN", "REASON_DIGITS",
            "RANDOM_CASES", "RANDOM_EDGE"]
@@ -462,6 +463,7 @@ def reasons_method(protocol: bool):
                 if isinstance(reason, str):
                     case.check(ledger, reason, rho, label)
                     _six_digits(ledger, r"contraction rate rho = ([0-9.e+-]+) ", reason, label)
+                    printed_rho(ledger, reason, rho, label)  # its value, and the excess when it reads 1
         if not protocol:
             _big_dimension(ledger)
         else:

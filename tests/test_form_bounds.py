@@ -1,0 +1,70 @@
+"""Contract tests at the protocol compiler's size bounds (issue 22, item 5; helper ``form``).
+
+* ``rate.MAX_RATE_WORDS``: "powers of Phi_RR whose entries grow past this many words are not examined"
+  (theory/protocol/rate.py). A block matrix whose square is block triangular with exactly that many words
+  is reduced (power 2); one word more and the rate keeps ``Phi_RR`` itself (power 1).
+* ``fixed_point.EXPANDED_MAX_WORDS``: docs/protocol.rst states the switch to named blocks "past 300 words";
+  the compiler's bound is that number.
+* ``cost.elimination_words`` of a protocol with no live agent (every weight 0): the first pivot over no live
+  agent forms no word, so the estimate is the words of ``Phi`` and ``r`` plus ``LETTER_WEIGHT`` times their
+  squared lengths (cost.py's module text), counted here on the composed round map.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import sympy as sp
+
+from theory import api
+from theory.protocol import cost, fixed_point, rate
+from theory.protocol.round_map import compose_poly
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _letter(name: str) -> sp.Symbol:
+    return sp.Symbol(name, commutative=False)
+
+
+def _square_has(words: int) -> list:
+    """``[[0, X, 0], [Y, 0, 0], [0, 0, Z]]``: its square is ``diag(XY, YX, Z^2)`` (block triangular), with
+    ``2 |X| |Y| + |Z|^2`` words; ``X`` one letter, ``Y`` a sum of letters, ``Z`` one letter or 0 for parity."""
+    b, c = (words // 2, 0) if words % 2 == 0 else ((words - 1) // 2, 1)
+    X = _letter("X0")
+    Y = sp.Add(*[_letter(f"Y{j}") for j in range(b)])
+    Z = _letter("Z0") if c else sp.Integer(0)
+    B = [[sp.Integer(0), X, sp.Integer(0)], [Y, sp.Integer(0), sp.Integer(0)], [sp.Integer(0), sp.Integer(0), Z]]
+    square = sum(len(sp.Add.make_args(sp.expand(B[i][k] * B[k][j]))) for i in range(3) for j in range(3)
+                 for k in range(3) if B[i][k] != 0 and B[k][j] != 0)
+    assert square == words  # the construction (independent of rate.py)
+    return B
+
+
+def test_rate_power_at_the_word_bound_is_examined():
+    q, blocks = rate._reduce_rate(_square_has(rate.MAX_RATE_WORDS))
+    assert q == 2 and len(blocks) >= 2
+
+
+def test_rate_power_past_the_word_bound_is_not_examined():
+    B = _square_has(rate.MAX_RATE_WORDS + 1)
+    q, blocks = rate._reduce_rate(B)
+    assert q == 1 and blocks == [B]
+
+
+def test_expanded_bound_is_the_documented_one():
+    text = (ROOT / "docs" / "protocol.rst").read_text()
+    m = re.search(r"Past (\d+) words the compiler switches to\s+named blocks", text)
+    assert m is not None, "docs/protocol.rst no longer states the switch to named blocks"
+    assert fixed_point.EXPANDED_MAX_WORDS == int(m.group(1))
+
+
+def test_estimate_without_live_agents():
+    s = api.protocol_spec(["A", "B"], [{"A": {"B": 0}, "B": {"A": 0}}])
+    Phi, r = compose_poly(s)
+    polys = [p for row in Phi for p in row] + list(r)
+    words = sum(len(p) for p in polys)
+    squared = sum(len(w) ** 2 for p in polys for w in p)
+    estimate, n = cost.elimination_words(s)
+    assert n == 0
+    assert estimate == words + cost.LETTER_WEIGHT * squared
