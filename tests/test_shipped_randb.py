@@ -42,13 +42,13 @@ def test_r1_vs_runs_the_small_chain():
     assert "NAMED_SMALL" in (r1.methods["VS"].__doc__ or "")
 
 
-def _replace_in(monkeypatch, name: str, old: str, new: str) -> None:
-    """Redefine ``named_elimination.<name>`` from its source with ``old`` replaced by ``new`` (restored after)."""
-    src = inspect.getsource(getattr(NE, name))
+def _replace_in(monkeypatch, name: str, old: str, new: str, module=NE) -> None:
+    """Redefine ``module.<name>`` from its source with ``old`` replaced by ``new`` (restored after)."""
+    src = inspect.getsource(getattr(module, name))
     assert src.count(old) == 1
     space: dict = {}
-    exec(compile(src.replace(old, new), NE.__file__, "exec"), NE.__dict__ | space, space)
-    monkeypatch.setattr(NE, name, space[name])
+    exec(compile(src.replace(old, new), module.__file__, "exec"), module.__dict__ | space, space)
+    monkeypatch.setattr(module, name, space[name])
 
 
 @pytest.mark.parametrize("name, old, new", [
@@ -106,3 +106,37 @@ def test_the_named_path_is_required(monkeypatch):
     out = SR.named_small_outcome(QUICK)
     assert not passes(out)
     assert field(out, "named path taken") > 1.0
+
+
+# The printed list of proved checks (shipped_randb_labels.check_labels, in every random derive case)
+@pytest.mark.parametrize("module, name, old, new", [
+    ("random_checks", "second_moment_checks", 'f"Q_{l + 1}: the', 'f"Q_{l + 0}: the'),
+    ("random_checks", "mean_checks", 'f"q_({l + 1},{nm[a]})', 'f"q_({l + 2},{nm[a]})'),
+    ("random_checks", "round_map_checks", "for k in range(rs.n):", "for k in range(rs.n - 1):"),
+])
+def test_a_wrong_check_label_in_the_markov_case_fails(monkeypatch, module, name, old, new):
+    import importlib
+
+    from proofs_check.verification import shipped_derive_random as S
+
+    _replace_in(monkeypatch, name, old, new, importlib.import_module(f"theory.protocol.{module}"))
+    out = S.random_derive_method([S.MARKOV], [])(QUICK)
+    assert not passes(out)
+    assert field(out, "check labels") > 1.0
+
+
+@pytest.mark.parametrize("module, name, old, new, which", [
+    ("named_elimination", "checks", 'f"back substitution {k + 1}', 'f"back substitution {k + 2}', "check labels"),
+    ("named_elimination", "checks", 'f"elimination step {k + 1}, right side {s}',
+     'f"elimination step {k}, right side {s}', "check labels: elimination rows"),
+    ("named_elimination", "checks", "for k in range(1, n):", "for k in range(2, n):",
+     "check labels: elimination swaps"),
+    ("random_markov", "checks", 'f"G_({names[a]},{names[j]})', 'f"G_({names[j]},{names[a]})', "check labels"),
+])
+def test_a_wrong_check_label_on_the_named_path_fails(monkeypatch, module, name, old, new, which):
+    import importlib
+
+    _replace_in(monkeypatch, name, old, new, importlib.import_module(f"theory.protocol.{module}"))
+    out = SR.named_small_outcome(QUICK)
+    assert not passes(out)
+    assert field(out, which) > 1.0
