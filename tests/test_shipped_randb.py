@@ -31,7 +31,7 @@ def test_passes_on_the_package_and_takes_the_named_path():
     out = SR.named_small_outcome(QUICK)
     assert passes(out), out.detail
     for name in ("named path taken", "written messages y", "stationary mean", "fixed_points weights G",
-                 "checks proved"):
+                 "checks proved", "check labels", "weights_sum_to_one (averaging)"):
         assert field(out, name) <= 1.0
 
 
@@ -132,6 +132,8 @@ def test_a_wrong_check_label_in_the_markov_case_fails(monkeypatch, module, name,
     ("named_elimination", "checks", "for k in range(1, n):", "for k in range(2, n):",
      "check labels: elimination swaps"),
     ("random_markov", "checks", 'f"G_({names[a]},{names[j]})', 'f"G_({names[j]},{names[a]})', "check labels"),
+    # the weights' defect miscomputed: the residuals keep a (zero) w*_i term and say the weights need not sum to one
+    ("random_markov", "weight_defect", "signs=[1] * K + [-1]", "signs=[1] * K + [1]", "weights_sum_to_one (averaging)"),
 ])
 def test_a_wrong_check_label_on_the_named_path_fails(monkeypatch, module, name, old, new, which):
     import importlib

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import re
+from fractions import Fraction
 
 import numpy as np
 
@@ -38,12 +39,13 @@ __all__ = ["NAMED_SMALL", "with_named_small", "named_small_outcome"]
 # Written messages: a: A, B; b: A, B; c: A, B; d: A (7 > EXPANDED_UNKNOWNS = 6: the named path). Of the chains
 # tried, among the cheapest to derive (~0.2 s CPU) in which the blocks below the pivots and the pivots' inverses
 # are both non-scalar (a product taken in the wrong order changes the mean; in the chain a -> b -> c -> d ->
-# {a, d} it did not).
+# {a, d} it did not). Every listener's weights sum to one, so the mean's weights G_(i,j) sum to I: the document
+# must say so (weights_sum_to_one, and the residual without a w*_i term), which the named path decides exactly.
 NAMED_SMALL = ("markov chain, named blocks (K=2, 7 written messages)", 2,
-               [{"name": "a", "rounds": [{"A": {"B": "w"}, "B": {"A": "w"}}], "next": {"a": "p", "b": "p"}},
-                {"name": "b", "rounds": [{"A": {"B": "w"}, "B": {"A": "w"}}], "next": {"c": 1.0}},
-                {"name": "c", "rounds": [{"A": {"B": "w"}, "B": {"A": "w"}}], "next": {"d": 1.0}},
-                {"name": "d", "rounds": [{"A": {"B": "w"}}], "next": {"a": 1.0}}], ())
+               [{"name": "a", "rounds": [{"A": {"B": 1.0}, "B": {"A": 1.0}}], "next": {"a": "p", "b": "p"}},
+                {"name": "b", "rounds": [{"A": {"B": 0.5, "A": 0.5}, "B": {"A": 1.0}}], "next": {"c": 1.0}},
+                {"name": "c", "rounds": [{"A": {"B": 1.0}, "B": {"A": 0.6, "B": 0.4}}], "next": {"d": 1.0}},
+                {"name": "d", "rounds": [{"A": {"B": 1.0}}], "next": {"a": 1.0}}], ())
 SEED_OFFSET = 8807  # its own stream (random_derive_method uses profile.seed + 8800 + its offset)
 # A block of a probed round map is a multiple of I when it is within this of c I (c its mean diagonal):
 # probed blocks are exact to ~1e-15; a block holding some M_i is far from scalar at a random instance.
@@ -114,6 +116,13 @@ def named_small_outcome(profile: Profile) -> Outcome:
     texts = {e["text_name"]: e["text"] for e in doc.get("definitions", [])}
     texts.update({e["text_name"]: e["text"] for e in doc.get("inverses", [])})
     inverse = {e["text_name"] for e in doc.get("inverses", [])}
+    # every listener's weights sum to one (exact decimals of the config): the printed residuals have no w*_i term
+    averaging = all(sum(Fraction(str(w)) for w in row.values()) == 1 for alt in drawn for ph in alt["rounds"]
+                    for row in ph.values())
+    for x in names:
+        flag = doc.get("residuals", {}).get(x, {}).get("weights_sum_to_one")
+        ledger.require("weights_sum_to_one (averaging)", not averaging or flag is True,
+                       f"{where}: {x}'s weights_sum_to_one {flag} although every listener averages")
     ys = {mt.groups(): t for t in texts if (mt := _Y.fullmatch(t))}
     ledger.require("named path taken", bool(ys), f"{where}: no back-substituted message y defined (notes: "
                    f"{doc.get('notes')})")
