@@ -31,7 +31,8 @@ def test_passes_on_the_package_and_takes_the_named_path():
     out = SR.named_small_outcome(QUICK)
     assert passes(out), out.detail
     for name in ("named path taken", "written messages y", "stationary mean", "fixed_points weights G",
-                 "checks proved", "check labels", "weights_sum_to_one (averaging)"):
+                 "checks proved", "check labels", "weights_sum_to_one (averaging)", "named blocks U",
+                 "eliminated right sides h"):
         assert field(out, name) <= 1.0
 
 
@@ -142,3 +143,20 @@ def test_a_wrong_check_label_on_the_named_path_fails(monkeypatch, module, name, 
     out = SR.named_small_outcome(QUICK)
     assert not passes(out)
     assert field(out, which) > 1.0
+
+
+# Wrong names with the algebra still consistent (every proof holds, the mean is right) and the pivot taken from the
+# last candidate row: the letters' names and values against the elimination done numerically. (This chain's
+# pivots are all on the diagonal, so no row is swapped: a mislabelled swapped row is not seen here.)
+@pytest.mark.parametrize("name, old, new, which", [
+    ("eliminate", "U = u_letter(k + 1, labels[rows[i]], labels[j])", "U = u_letter(k + 2, labels[rows[i]], labels[j])",
+     "named blocks U"),
+    ("solve", "h_letter(k + 1, src, lab[rows[i]])", "h_letter(k + 2, src, lab[rows[i]])", "eliminated right sides h"),
+    ("eliminate", "p = next((i for i in range(k, n) if A[i][k]), None)",
+     "p = next((i for i in reversed(range(k, n)) if A[i][k]), None)", "named blocks U"),
+])
+def test_wrong_named_letters_fail(monkeypatch, name, old, new, which):
+    _replace_in(monkeypatch, name, old, new)
+    out = SR.named_small_outcome(QUICK)
+    assert not passes(out)
+    assert not field(out, which) <= 1.0  # NaN (a letter missing) fails too

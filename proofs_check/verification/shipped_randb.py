@@ -18,7 +18,11 @@ every check proved), and here, beyond it:
   ``w*_s``) evaluated through its printed definitions equals the reference's: with ``w*_s = I`` (the other
   targets 0) and ``q_l`` the conditional first moments, ``y_{ja} = sum_c Phi_j[a,c] q_{j,c}`` over the blocks
   ``c`` of row a of ``Phi_j`` that are not multiples of I (the module text of
-  :mod:`theory.protocol.random_markov`), all from the probed maps.
+  :mod:`theory.protocol.random_markov`), all from the probed maps;
+- every named Schur block ``U^(k)_(i,j)`` and eliminated right-side entry ``h^(k),s_i``: the document names
+  exactly the blocks that the same elimination, done numerically on the reduced system ``I - F T E`` built from
+  the probed maps and the chain, leaves nonzero, and each evaluates to that block (:func:`_elimination`);
+- every listener's weights sum to one, so the document must say ``weights_sum_to_one`` for every agent.
 """
 from __future__ import annotations
 
@@ -50,6 +54,9 @@ SEED_OFFSET = 8807  # its own stream (random_derive_method uses profile.seed + 8
 # A block of a probed round map is a multiple of I when it is within this of c I (c its mean diagonal):
 # probed blocks are exact to ~1e-15; a block holding some M_i is far from scalar at a random instance.
 SCALAR_TOL = 1e-9
+# A block of the elimination is zero (not named) when below this times the system's scale: a block the algebra
+# reduces to 0 is 0 up to rounding (~1e-15) here; a nonzero one is O(0.01) or more at a random instance.
+ZERO_TOL = 1e-9
 _Y = re.compile(r"y_(\w+)_(\d+)(\w+)")  # y_<target>_<alternative 1-based><agent>
 
 
@@ -81,6 +88,90 @@ def _written(want: dict, K: int, d: int, names: list[str], unit: int) -> dict[tu
 def _scalar(block: np.ndarray) -> bool:
     c = float(np.trace(block)) / block.shape[0]
     return bool(np.abs(block - c * np.eye(block.shape[0])).max() <= SCALAR_TOL)
+
+
+def _elimination(want: dict, K: int, d: int, names: list[str]) -> tuple[dict, dict]:
+    """The named blocks of the elimination, numerically (module text of :mod:`theory.protocol.random_markov` and
+    :mod:`theory.protocol.named_elimination`, at the probed maps): ``({(step, row, col): U}, {(step, target, row):
+    h})`` keyed by the written-message labels, the h as d x d weights of the target (w*_target = I, others 0).
+
+    ``B[(l,a),(j,c)] = P[j,l] Phi_j[a][c]`` split into its blocks that are multiples of I (``S``) and the others;
+    ``T = (I - S)^-1``; the written messages ``(j, a)`` (a row of ``Phi_j`` with a non-scalar block), ``E[(l,a),
+    (j,a)] = P[j,l]``, ``F[(j,a),(j,c)] = Phi_j[a][c]`` (its non-scalar blocks); the system ``I - F T E`` with right
+    sides ``F T c_s`` (``c_s``: the coefficient of w*_s in ``b_(l,a) = sum_j P[j,l] pi_j psi_j[a]``). Step k takes
+    the first row at or below k with a nonzero block in column k as pivot row; each nonzero updated block
+    ``A_ij - A_ik A_kk^-1 A_kj`` is ``U^(k+1)_(row i, col j)``; each nonzero updated right-side entry
+    ``h_i - A_ik A_kk^-1 h_k`` (rows with ``A_ik`` and ``h_k`` nonzero) is ``h^(k+1)``, the given ones ``h^(0)``."""
+    P, pi, Phis = want["P"], want["pi"], want["Phi"]
+    m, n = len(Phis), len(Phis[0]) // d
+    blk = lambda X, a, c: X[a * d:(a + 1) * d, c * d:(c + 1) * d]  # noqa: E731
+    size = m * n
+    S = np.zeros((size, size))
+    for l in range(m):
+        for a in range(n):
+            for j in range(m):
+                for c in range(n):
+                    if _scalar(blk(Phis[j], a, c)):
+                        S[l * n + a, j * n + c] = P[j, l] * float(np.trace(blk(Phis[j], a, c))) / d
+    T = np.kron(np.linalg.inv(np.eye(size) - S), np.eye(d))
+    wr = [(j, a) for j in range(m) for a in range(n) if any(not _scalar(blk(Phis[j], a, c)) for c in range(n))]
+    labels = [f"{j + 1}{names[a]}" for j, a in wr]
+    E = np.zeros((size * d, len(wr) * d))
+    F = np.zeros((len(wr) * d, size * d))
+    for w, (j, a) in enumerate(wr):
+        for l in range(m):
+            E[(l * n + a) * d:(l * n + a + 1) * d, w * d:(w + 1) * d] = P[j, l] * np.eye(d)
+        for c in range(n):
+            if not _scalar(blk(Phis[j], a, c)):
+                F[w * d:(w + 1) * d, (j * n + c) * d:(j * n + c + 1) * d] = blk(Phis[j], a, c)
+    W = len(wr)
+    Ared = np.eye(W * d) - F @ T @ E
+    A0 = [[Ared[x * d:(x + 1) * d, y * d:(y + 1) * d] for y in range(W)] for x in range(W)]
+    scale = 1.0 + max(float(np.abs(Ared).max()), 1.0)
+    nz = lambda X: float(np.abs(X).max()) > ZERO_TOL * scale  # noqa: E731
+    zero = np.zeros((d, d))
+    U: dict = {}
+    A, rows, steps = [row[:] for row in A0], list(range(W)), []
+    for k in range(W):
+        p = next((i for i in range(k, W) if nz(A[i][k])), None)
+        if p is None:
+            return {}, {}
+        A[k], A[p], rows[k], rows[p] = A[p], A[k], rows[p], rows[k]
+        Qk = np.linalg.inv(A[k][k])
+        steps.append(([row[:] for row in A], p, Qk))
+        new = [row[:] for row in A]
+        for i in range(k + 1, W):
+            new[i][k] = zero
+            if not nz(A[i][k]):
+                continue
+            L = A[i][k] @ Qk
+            for j in range(k + 1, W):
+                val = A[i][j] - L @ A[k][j]
+                new[i][j] = val if nz(val) else zero
+                if nz(val):
+                    U[(k + 1, labels[rows[i]], labels[j])] = val
+        A = new
+    H: dict = {}
+    for s in range(len(names)):
+        b = np.zeros((size * d, d))
+        for c in range(d):
+            b[:, c] = np.concatenate([sum(P[j, l] * pi[j] * want["psi_unit"][j][s][c] for j in range(m))
+                                      for l in range(m)])
+        rhs = F @ T @ b
+        h = [rhs[x * d:(x + 1) * d] if nz(rhs[x * d:(x + 1) * d]) else zero for x in range(W)]
+        for u in range(W):
+            if nz(h[u]):
+                H[(0, names[s], labels[u])] = h[u]
+        rows = list(range(W))
+        for k, (Ak, p, Qk) in enumerate(steps):
+            h[k], h[p], rows[k], rows[p] = h[p], h[k], rows[p], rows[k]
+            for i in range(k + 1, W):
+                if nz(Ak[i][k]) and nz(h[k]):
+                    val = h[i] - Ak[i][k] @ Qk @ h[k]
+                    h[i] = val if nz(val) else zero
+                    if nz(val):
+                        H[(k + 1, names[s], labels[rows[i]])] = val
+    return U, H
 
 
 def named_small_outcome(profile: Profile) -> Outcome:
@@ -144,8 +235,32 @@ def named_small_outcome(profile: Profile) -> Outcome:
             if isinstance(v, (float, int)):
                 v = v * np.eye(d)
             ledger.add("written messages y", rel(v, want_y) if v is not None else math.inf, sdr.DERIVE_RANDOM_BAR)
+    # every named Schur block U and eliminated right-side entry h: the same names as the reference's nonzero blocks,
+    # each evaluated through its printed definitions equal to the reference's
+    Uref, Href = _elimination(want, K, d, names)
+    env = {f"M_{z}": M[k] for k, z in enumerate(names)}
+    got_u = {tuple(t.split("_")[1:]) for t in texts if t.startswith("U_")}
+    ledger.require("named blocks U", got_u == {(str(k), r, c) for k, r, c in Uref},
+                   f"{where}: U letters {sorted(got_u)[:4]}, reference {sorted(Uref)[:4]}")
+    got_h = {tuple(t.split("_")[1:]) for t in texts if t.startswith("h_")}
+    ledger.require("eliminated right sides h", got_h == {(str(k), x, r) for k, x, r in Href},
+                   f"{where}: h letters {sorted(got_h)[:4]}, reference {sorted(Href)[:4]}")
+    for key, want_v in [*[(f"U_{k}_{r}_{c}", (v, None)) for (k, r, c), v in Uref.items()],
+                        *[(f"h_{k}_{x}_{r}", (v, x)) for (k, x, r), v in Href.items()]]:
+        value, src = want_v
+        extra = {} if src is None else {f"w_{z}_star": (np.eye(d) if z == src else np.zeros((d, d))) for z in names}
+        try:
+            v = Evaluator(d, {**env, **extra}, texts, inverse).eval(key) if key in texts else None
+        except (ValueError, np.linalg.LinAlgError, KeyError, IndexError, TypeError) as exc:
+            ledger.require("named blocks evaluated", False, f"{where}: cannot evaluate {key}: {exc}")
+            continue
+        if isinstance(v, (float, int)):
+            v = v * np.eye(d)
+        ledger.add("named blocks U" if src is None else "eliminated right sides h",
+                   rel(v, value) if v is not None else math.inf, sdr.DERIVE_RANDOM_BAR)
     return ledger.outcome(f"a2ad derive --protocol (json) on a small Markov chain with named blocks ({label}): "
-                          "the document vs the probed-map reference, and every back-substituted message y")
+                          "the document vs the probed-map reference; every named block U, eliminated right side h "
+                          "and back-substituted message y vs the elimination done numerically")
 
 
 def with_named_small(method):
