@@ -113,8 +113,7 @@ def test_the_named_path_is_required(monkeypatch):
 @pytest.mark.parametrize("module, name, old, new", [
     ("random_checks", "second_moment_checks", 'f"Q_{l + 1}: the', 'f"Q_{l + 0}: the'),
     ("random_checks", "mean_checks", 'f"q_({l + 1},{nm[a]})', 'f"q_({l + 2},{nm[a]})'),
-    ("random_checks", "round_map_checks", "for k in range(rs.n):", "for k in range(rs.n - 1):"),
-])
+    ("random_checks", "round_map_checks", "for k in range(rs.n):", "for k in range(rs.n - 1):"),])
 def test_a_wrong_check_label_in_the_markov_case_fails(monkeypatch, module, name, old, new):
     import importlib
 
@@ -160,3 +159,14 @@ def test_wrong_named_letters_fail(monkeypatch, name, old, new, which):
     out = SR.named_small_outcome(QUICK)
     assert not passes(out)
     assert not field(out, which) <= 1.0  # NaN (a letter missing) fails too
+
+
+def test_noise_cross_terms_must_vanish(monkeypatch):
+    """Two noisy replies in one round: E[eps_A eps_B^T] taken as a noise covariance (``v >= u`` for ``v == u`` in
+    random_checks._expectation) makes the derivation's own second-moment proof fail, so derive refuses."""
+    from theory.protocol import random_checks
+
+    _replace_in(monkeypatch, "_expectation", 'kv == "eps" and ku == "eps" and v == u',
+                'kv == "eps" and ku == "eps" and v >= u', random_checks)
+    out = SR.named_small_outcome(QUICK)
+    assert not passes(out)

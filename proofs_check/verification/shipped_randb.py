@@ -45,11 +45,13 @@ __all__ = ["NAMED_SMALL", "with_named_small", "named_small_outcome"]
 # are both non-scalar (a product taken in the wrong order changes the mean; in the chain a -> b -> c -> d ->
 # {a, d} it did not). Every listener's weights sum to one, so the mean's weights G_(i,j) sum to I: the document
 # must say so (weights_sum_to_one, and the residual without a w*_i term), which the named path decides exactly.
+# Both agents noisy: in a, b and c two noisy replies in one round, whose cross terms in the conditional second
+# moments must vanish (random_checks' expectation term by term). The noise costs nothing measurable.
 NAMED_SMALL = ("markov chain, named blocks (K=2, 7 written messages)", 2,
                [{"name": "a", "rounds": [{"A": {"B": 1.0}, "B": {"A": 1.0}}], "next": {"a": "p", "b": "p"}},
                 {"name": "b", "rounds": [{"A": {"B": 0.5, "A": 0.5}, "B": {"A": 1.0}}], "next": {"c": 1.0}},
                 {"name": "c", "rounds": [{"A": {"B": 1.0}, "B": {"A": 0.6, "B": 0.4}}], "next": {"d": 1.0}},
-                {"name": "d", "rounds": [{"A": {"B": 1.0}}], "next": {"a": 1.0}}], ())
+                {"name": "d", "rounds": [{"A": {"B": 1.0}}], "next": {"a": 1.0}}], ("A", "B"))
 SEED_OFFSET = 8807  # its own stream (random_derive_method uses profile.seed + 8800 + its offset)
 # A block of a probed round map is a multiple of I when it is within this of c I (c its mean diagonal):
 # probed blocks are exact to ~1e-15; a block holding some M_i is far from scalar at a random instance.
