@@ -170,3 +170,14 @@ def test_noise_cross_terms_must_vanish(monkeypatch):
                 'kv == "eps" and ku == "eps" and v >= u', random_checks)
     out = SR.named_small_outcome(QUICK)
     assert not passes(out)
+
+
+def test_a_noise_letter_read_with_a_one_letter_name_fails(monkeypatch):
+    """The agents have names of several letters: S_i read from the first letter of the name only (``[:1]`` for
+    ``[:-1]`` in random_checks._expectation) makes the second-moment proof fail, so derive refuses."""
+    from theory.protocol import random_checks
+
+    _replace_in(monkeypatch, "_expectation", 'noise_cov(v.split(",")[1][:-1])', 'noise_cov(v.split(",")[1][:1])',
+                random_checks)
+    out = SR.named_small_outcome(QUICK)
+    assert not passes(out)

@@ -26,6 +26,7 @@ every check proved), and here, beyond it:
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from fractions import Fraction
@@ -48,10 +49,13 @@ __all__ = ["NAMED_SMALL", "with_named_small", "named_small_outcome"]
 # Both agents noisy: in a, b and c two noisy replies in one round, whose cross terms in the conditional second
 # moments must vanish (random_checks' expectation term by term). The noise costs nothing measurable.
 NAMED_SMALL = ("markov chain, named blocks (K=2, 7 written messages)", 2,
-               [{"name": "a", "rounds": [{"A": {"B": 1.0}, "B": {"A": 1.0}}], "next": {"a": "p", "b": "p"}},
-                {"name": "b", "rounds": [{"A": {"B": 0.5, "A": 0.5}, "B": {"A": 1.0}}], "next": {"c": 1.0}},
-                {"name": "c", "rounds": [{"A": {"B": 1.0}, "B": {"A": 0.6, "B": 0.4}}], "next": {"d": 1.0}},
-                {"name": "d", "rounds": [{"A": {"B": 1.0}}], "next": {"a": 1.0}}], ("A", "B"))
+               [{"name": "a", "rounds": [{"Ann": {"Bo": 1.0}, "Bo": {"Ann": 1.0}}], "next": {"a": "p", "b": "p"}},
+                {"name": "b", "rounds": [{"Ann": {"Bo": 0.5, "Ann": 0.5}, "Bo": {"Ann": 1.0}}], "next": {"c": 1.0}},
+                {"name": "c", "rounds": [{"Ann": {"Bo": 1.0}, "Bo": {"Ann": 0.6, "Bo": 0.4}}], "next": {"d": 1.0}},
+                {"name": "d", "rounds": [{"Ann": {"Bo": 1.0}}], "next": {"a": 1.0}}], ("Ann", "Bo"))
+# The agents' names have several letters (as users write them): names are parsed out of letters in places
+# (e.g. the noise covariance S_i from a noise letter), which one-letter names would not test.
+NAMES = ("Ann", "Bo")
 SEED_OFFSET = 8807  # its own stream (random_derive_method uses profile.seed + 8800 + its offset)
 # A block of a probed round map is a multiple of I when it is within this of c I (c its mean diagonal):
 # probed blocks are exact to ~1e-15; a block holding some M_i is far from scalar at a random instance.
@@ -176,13 +180,26 @@ def _elimination(want: dict, K: int, d: int, names: list[str]) -> tuple[dict, di
     return U, H
 
 
+def _instance(rng: np.random.Generator, K: int, alts: list[dict], noisy: tuple):
+    """:func:`shipped_derive_random._instance` with the agents named :data:`NAMES`."""
+    from proofs_check.verification import shipped_reference as ref
+
+    for _ in range(200):
+        base = dataclasses.replace(ref.random_instance(rng, K, int(rng.integers(2, 4)), False), names=NAMES[:K])
+        noise = {x: sdr._covariance(rng, base.d) for x in noisy}
+        drawn = sdr._draw(rng, alts)
+        if sdr.RATE_MIN <= sdr.reference(base, drawn, noise, False)["rho_ms"] <= sdr.RATE_MAX:
+            return base, drawn, sdr.reference(base, drawn, noise)
+    raise RuntimeError("no mean-square stable instance of the random protocol")
+
+
 def named_small_outcome(profile: Profile) -> Outcome:
     """The case :data:`NAMED_SMALL` (module text), derived in json and checked."""
     from proofs_check.verification import shipped_reference as ref
 
     rng = np.random.default_rng(profile.seed + SEED_OFFSET)
     label, K, alts, noisy = NAMED_SMALL
-    base, drawn, want = sdr._instance(rng, K, alts, noisy)
+    base, drawn, want = _instance(rng, K, alts, noisy)
     d, names = base.d, list(base.names)
     # psi_k at unit targets (one round from 0): want["psi_unit"][k][s][c]
     want["psi_unit"] = []
