@@ -181,3 +181,20 @@ def test_a_noise_letter_read_with_a_one_letter_name_fails(monkeypatch):
                 random_checks)
     out = SR.named_small_outcome(QUICK)
     assert not passes(out)
+
+
+def test_two_alternatives_index_off_by_k_fails(monkeypatch):
+    """A chain of two alternatives: the conditional moment u = l K + a read as l + K + a (random_checks.mean_checks)
+    runs past the last block, so derive fails."""
+    from proofs_check.verification import runner
+    from theory.protocol import random_checks
+
+    _replace_in(monkeypatch, "mean_checks", "u = l * K + a", "u = l + K + a", random_checks)
+    result = runner.run_method("VS", SR.two_states_outcome, QUICK)  # the crash is a failed method
+    assert result["status"] == "failed"
+
+
+def test_two_alternatives_pass():
+    out = SR.two_states_outcome(QUICK)
+    assert passes(out), out.detail
+    assert field(out, "check labels") <= 1.0

@@ -38,7 +38,7 @@ from proofs_check.verification.registry import Outcome, Profile
 from proofs_check.verification.shipped import Ledger, rel
 from proofs_check.verification.shipped_derive import Evaluator, _transfers
 
-__all__ = ["NAMED_SMALL", "with_named_small", "named_small_outcome"]
+__all__ = ["NAMED_SMALL", "TWO_STATES", "with_named_small", "named_small_outcome", "two_states_outcome"]
 
 # Two agents, four alternatives on a cycle a -> {a, b}, b -> c -> d -> a (irreducible; aperiodic by a's self-loop).
 # Written messages: a: A, B; b: A, B; c: A, B; d: A (7 > EXPANDED_UNKNOWNS = 6: the named path). Of the chains
@@ -282,15 +282,41 @@ def named_small_outcome(profile: Profile) -> Outcome:
                           "and back-substituted message y vs the elimination done numerically")
 
 
+# A chain of two alternatives (K=2, expanded mean): the smallest chain, where the conditional moments' index
+# l K + a reaches its last block (3 alternatives or more leave room for an index off by K). Both agents write in
+# x: with one writer per alternative the stationary mean is a fixed point of both maps, every deviation d_k
+# vanishes there, and the deviations' relative check would compare rounding with rounding.
+TWO_STATES = ("markov chain of two alternatives, Bo noisy", 2,
+              [{"name": "x", "rounds": [{"Ann": {"Bo": "w", "Ann": "w"}, "Bo": {"Ann": "w"}}],
+                "next": {"x": "p", "y": "p"}},
+               {"name": "y", "rounds": [{"Bo": {"Ann": "w", "Bo": "w"}}], "next": {"x": "p", "y": "p"}}], ("Bo",))
+
+
+def two_states_outcome(profile: Profile) -> Outcome:
+    """The case :data:`TWO_STATES`, derived in json and checked
+    (:func:`shipped_derive_random.check_random_derivation`)."""
+    rng = np.random.default_rng(profile.seed + SEED_OFFSET + 1)
+    label, K, alts, noisy = TWO_STATES
+    base, drawn, want = _instance(rng, K, alts, noisy)
+    ledger = Ledger(instances=1)
+    with cli.scratch() as tmp:
+        path = cli.write_configs(tmp, [sdr._config(base, drawn, want["S"])])[0]
+        printed = cli.run_commands([["derive", "--protocol", path, "--format", "json"]])[0]
+    sdr.check_random_derivation(ledger, f"{label} (d={base.d})", base, drawn, want, {"json": printed}, {}, rng)
+    return ledger.outcome(f"a2ad derive --protocol (json) on a Markov chain of two alternatives ({label})")
+
+
 def with_named_small(method):
-    """``method`` (a VS method) followed by :func:`named_small_outcome`: fails when either fails."""
+    """``method`` (a VS method) followed by :func:`named_small_outcome` and :func:`two_states_outcome`: fails
+    when any fails."""
     def wrapped(profile: Profile) -> Outcome:
-        first, second = method(profile), named_small_outcome(profile)
-        if first.skipped is not None or second.skipped is not None:
-            return first if first.skipped is not None else second
-        worst = (math.nan if math.isnan(first.worst_error) or math.isnan(second.worst_error)
-                 else max(first.worst_error / first.tolerance, second.worst_error / second.tolerance))
-        return Outcome(worst, 1.0, first.instances + second.instances, f"{first.detail}; {second.detail}",
-                       power=first.power)
-    wrapped.__doc__ = f"{method.__doc__ or ''} Then {named_small_outcome.__doc__}"
+        parts = [method(profile), named_small_outcome(profile), two_states_outcome(profile)]
+        skipped = [o for o in parts if o.skipped is not None]
+        if skipped:
+            return skipped[0]
+        ratios = [o.worst_error / o.tolerance for o in parts]
+        worst = math.nan if any(math.isnan(r) for r in ratios) else max(ratios)
+        return Outcome(worst, 1.0, sum(o.instances for o in parts), "; ".join(o.detail for o in parts),
+                       power=parts[0].power)
+    wrapped.__doc__ = f"{method.__doc__ or ''} Then {named_small_outcome.__doc__} {two_states_outcome.__doc__}"
     return wrapped
