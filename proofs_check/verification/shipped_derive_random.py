@@ -52,6 +52,7 @@ from proofs_check.verification import shipped_cli as cli, shipped_reference as r
 from proofs_check.verification.registry import Outcome, Profile
 from proofs_check.verification.shipped import FLOAT_BAR, Ledger, rel
 from proofs_check.verification.shipped_derive import Evaluator, _latex_block, _transfers
+from proofs_check.verification.shipped_randb_labels import check_labels
 from proofs_check.verification.shipped_random import _round_noise
 
 __all__ = ["random_derive_method", "reference", "Formula", "INDEPENDENT", "GOSSIP", "MARKOV", "NAMED", "QUICK_CASES",
@@ -565,6 +566,7 @@ def check_random_derivation(ledger: Ledger, label: str, base: ref.Instance, alts
     checks = doc.get("checks", [])
     ledger.require("checks proved", bool(checks) and all(c.get("holds") is True for c in checks),
                    f"{label}: checks {[c.get('label') for c in checks if c.get('holds') is not True][:3]}")
+    check_labels(ledger, label, doc, alts, names, want, d)  # the list of proved checks vs the config
 
     # -- second-moment equations: at the reference moments, and as maps at random symmetric moments
     sm = doc.get("second_moment", {})
