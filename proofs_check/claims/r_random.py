@@ -23,6 +23,7 @@ import sympy as sp
 from proofs_check.statements.provenance import cite
 from proofs_check.verification.registry import Claim, Outcome, Profile
 from proofs_check.verification.shipped_derive_random import GOSSIP, INDEPENDENT, MARKOV, NAMED, random_derive_method
+from proofs_check.verification.shipped_randa import gallery_checks
 from theory.core.algebra import from_poly, letter, padd, pmul
 from theory.protocol import random_gallery as RG
 from theory.protocol.compiler import compile_protocol, spec as det_spec
@@ -297,6 +298,7 @@ def r1_v1(profile: Profile) -> Outcome:
     checks = []
     for e in RG.entries():
         checks += [(f"{e.key}: {c.label}", c.holds) for c in verify(gallery(e.key))]
+    checks += gallery_checks()  # the gallery's values, instances, keys and the group chat's chain (shipped_randa)
     mean_op, ms_op = overshoot_rates(OVERSHOOT_M, OVERSHOOT_Q)
     checks.append(("overshooting agent waking with q = 1/2: mean operator 1 - q + q M_A = -3/20 (|.| < 1)",
                    mean_op == sp.Rational(-3, 20)))

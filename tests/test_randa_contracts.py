@@ -1,0 +1,71 @@
+"""Input contracts of the random-protocol description (theory.protocol.random_description): a law that
+does not sum to 1 (above or below, exactly or symbolically), a law of the wrong length or a transition
+matrix of the wrong shape is refused with ValueError naming the sum or the row; without labels the
+alternatives are numbered from 1; symbolic probabilities are ``p_1 .. p_{n-1}`` and one minus their sum.
+The mutation killer of random_description.py runs this file (mutation/targets.toml)."""
+import pytest
+import sympy as sp
+
+from theory.protocol.random_description import independent, markov, probability_symbols, stationary_law
+
+NAMES = ["A", "B"]
+ALTS = [[{"A": {"B": 1}}], [{"B": {"A": 1}}], [{"A": {"B": 1}}, {"B": {"A": 1}}]]
+HALF, THIRD, QUARTER = sp.Rational(1, 2), sp.Rational(1, 3), sp.Rational(1, 4)
+q = sp.Symbol("q")
+
+
+@pytest.mark.parametrize("law, shown", [([HALF, QUARTER, QUARTER / 2], "7/8"), ([HALF, HALF, QUARTER], "5/4"),
+                                        ([q, q, q], "3*q"), ([q, 1 - q, q], "q + 1")])
+def test_independent_refuses_a_law_not_summing_to_one(law, shown):
+    with pytest.raises(ValueError, match=rf"sum to {shown.replace('*', '[*]').replace('+', '[+]')}, not 1"):
+        independent(NAMES, ALTS, law)
+
+
+def test_independent_refuses_a_law_of_the_wrong_length():
+    for law in ([HALF, HALF], [QUARTER] * 4):
+        with pytest.raises(ValueError, match=f"{len(law)} probabilities for 3 alternatives"):
+            independent(NAMES, ALTS, law)
+
+
+@pytest.mark.parametrize("row, shown", [([HALF, QUARTER, 0], "3/4"), ([HALF, HALF, HALF], "3/2"),
+                                        ([q, q, 0], "2*q"), ([q, 1 - q, QUARTER], "5/4")])
+def test_markov_refuses_a_row_not_summing_to_one(row, shown):
+    ok = [THIRD, THIRD, THIRD]
+    for j in range(3):  # the bad row in every position: each row is checked
+        P = [row if k == j else ok for k in range(3)]
+        with pytest.raises(ValueError, match=rf"row {j} of P sums to {shown.replace('*', '[*]')}, not 1"):
+            markov(NAMES, ALTS, P)
+
+
+def test_markov_refuses_a_matrix_of_the_wrong_shape():
+    for P in ([[HALF, HALF]] * 2, [[THIRD] * 3] * 2, [[THIRD] * 3] * 4, [[THIRD] * 3, [THIRD] * 3, [HALF, HALF]],
+              [[THIRD] * 3, [QUARTER] * 4, [THIRD] * 3]):  # too few or too many rows; a row too short or too long
+        with pytest.raises(ValueError, match="P must be 3 x 3"):
+            markov(NAMES, ALTS, P)
+
+
+def test_default_labels_number_the_alternatives_from_one():
+    want = ("alternative 1", "alternative 2", "alternative 3")
+    assert independent(NAMES, ALTS, [HALF, QUARTER, QUARTER]).labels == want
+    assert markov(NAMES, ALTS, [[THIRD] * 3] * 3).labels == want
+    given = ("x", "y", "z")
+    assert independent(NAMES, ALTS, [HALF, QUARTER, QUARTER], labels=given).labels == given
+    assert markov(NAMES, ALTS, [[THIRD] * 3] * 3, labels=given).labels == given
+
+
+def test_probability_symbols():
+    p1, p2 = sp.Symbol("p_1"), sp.Symbol("p_2")
+    assert probability_symbols(3) == (p1, p2, 1 - p1 - p2)
+    assert probability_symbols(1) == (sp.Integer(1),)
+    rs = independent(NAMES, ALTS)  # default: symbolic probabilities
+    assert rs.probabilities == (p1, p2, 1 - p1 - p2)
+    assert stationary_law(rs) == (p1, p2, 1 - p1 - p2)
+
+
+def test_stationary_law_of_a_chain():
+    # pi P = pi by hand: P = [[0, 1, 0], [0, 0, 1], [1/2, 0, 1/2]]: pi_2 = pi_1, pi_3 = pi_2 + pi_3 / 2
+    P = [[0, 1, 0], [0, 0, 1], [HALF, 0, HALF]]
+    assert stationary_law(markov(NAMES, ALTS, P)) == (QUARTER, QUARTER, HALF)
+    # two closed classes: no unique stationary law
+    with pytest.raises(ValueError, match="no unique stationary law"):
+        stationary_law(markov(NAMES, ALTS, [[1, 0, 0], [0, 1, 0], [0, 0, 1]]))
