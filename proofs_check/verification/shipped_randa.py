@@ -7,7 +7,9 @@
 - The macros' NAMES, each with its body: ``\\<prefix>MeanSquareRate``, ``Stein``, ``Block<k>Definition``,
   ``Q<k>Definition``, ``Mean<agent>``, ``MeanResidual<agent>`` (k counted from one, digits spelt out), and the
   comment header (the source, the version, the hypotheses).
-- Each text line ``[k] label (p = ...; stationary ...): phases ...`` against the JSON.
+- Each text line ``[k] label (p = ...; stationary ...): phases ...`` against the JSON; the notes: none when the
+  stationary mean is printed expanded, the named blocks' one when it is printed with named blocks (a note that the
+  mean is "given by its equation" beside a printed mean would contradict it).
 - A small config run under a timer (:func:`check_small`, with R3's independent draws; its LaTeX rendered from the
   printed JSON document): its probabilities sum to 1 only within the
   config's tolerance (``0.3`` and ``0.7000000005``), so the printed law must be the config's renormalised exactly
@@ -93,6 +95,11 @@ def check_more(ledger: Ledger, label: str, doc: dict, want: dict, base: ref.Inst
                    and (("macros" in files) or comments[0].startswith(f"% a2a-dynamics {version}: ")
                         and comments[0].endswith(f"of {source} (every one proved by V1).")),
                    f"{label}: macros header {comments[:1]}")
+    # a note says what is NOT expanded: none when the mean is printed expanded, the named blocks' one otherwise
+    notes = doc.get("notes")
+    ledger.require("notes", notes == [] if "definitions" not in doc else
+                   (isinstance(notes, list) and len(notes) == 1 and "named blocks" in notes[0]),
+                   f"{label}: notes {str(notes)[:100]} (definitions: {'definitions' in doc})")
     if doc["law"] == "independent":  # once per claim pair: R3's VS (R1's is a Markov chain)
         check_small(ledger, rng.spawn(1)[0])
 
