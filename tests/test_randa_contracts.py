@@ -69,3 +69,25 @@ def test_stationary_law_of_a_chain():
     # two closed classes: no unique stationary law
     with pytest.raises(ValueError, match="no unique stationary law"):
         stationary_law(markov(NAMES, ALTS, [[1, 0, 0], [0, 1, 0], [0, 0, 1]]))
+
+
+def test_derived_random_refuses_a_failed_check_by_name(monkeypatch):
+    """random_report.derived_random prints nothing when a V1 check fails: Unverified names the FIRST failed check
+    and at most 200 characters of its residual."""
+    from types import SimpleNamespace
+
+    from theory.protocol import random_report as RR
+    from theory.protocol.random_compiler import compile_random
+    from theory.protocol.report import Unverified
+
+    rc = compile_random(independent(NAMES, ALTS[:2], [HALF, HALF]))
+    residual = "r" * 150 + "s" * 100
+    checks = [SimpleNamespace(label="fine", holds=True, residual=""),
+              SimpleNamespace(label="first wrong", holds=False, residual=residual),
+              SimpleNamespace(label="second wrong", holds=False, residual="x")]
+    monkeypatch.setattr(RR, "verify", lambda _: checks)
+    with pytest.raises(Unverified) as err:
+        RR.derived_random(rc)
+    assert str(err.value) == f"'first wrong' does not reduce to 0 (residual {residual[:200]}); refusing to print"
+    monkeypatch.setattr(RR, "verify", lambda _: checks[:1])
+    assert RR.derived_random(rc)["checks"] == [{"label": "fine", "method": "V1", "holds": True}]

@@ -21,6 +21,7 @@
 from __future__ import annotations
 
 import re
+import sys
 import time
 from fractions import Fraction
 
@@ -53,7 +54,10 @@ def check_more(ledger: Ledger, label: str, doc: dict, want: dict, base: ref.Inst
     from proofs_check.verification.shipped_derive_random import _check_text
     from theory.protocol import random_report as RR
 
-    text = printed["text"].stdout if "text" in printed else RR.as_text(doc) + "\n"
+    # rendered from the document as the command holds it: its strings interned as the report's literals are (a
+    # JSON reader makes new string objects; an identity test on a literal must behave as in the command)
+    mem = _interned(doc)
+    text = printed["text"].stdout if "text" in printed else RR.as_text(mem) + "\n"
     if "text" not in printed:
         _check_text(ledger, label, text, doc, want, base, fenv, evaluate)
     lines = text.splitlines()
@@ -66,7 +70,7 @@ def check_more(ledger: Ledger, label: str, doc: dict, want: dict, base: ref.Inst
         ledger.require("text alternative lines", line in lines, f"{label}: text lacks {line[:60]!r}")
 
     prefix, source, version = "aadRandomCheck", "config.json", "0.0"
-    body = files["macros"] if "macros" in files else RR.as_macros(doc, prefix, source, version)
+    body = files["macros"] if "macros" in files else RR.as_macros(mem, prefix, source, version)
     if "macros" in files:  # the command's own prefix (from the config's file name) and version
         names = re.findall(r"^\\newcommand\{\\(\w+?)MeanSquareRate\}", body, re.M)
         prefix = names[0] if names else "?"
@@ -95,6 +99,16 @@ def check_more(ledger: Ledger, label: str, doc: dict, want: dict, base: ref.Inst
                    and (("macros" in files) or comments[0].startswith(f"% a2a-dynamics {version}: ")
                         and comments[0].endswith(f"of {source} (every one proved by V1).")),
                    f"{label}: macros header {comments[:1]}")
+    ledger.require("schema_version", doc.get("schema_version") == 1,
+                   f"{label}: schema_version {doc.get('schema_version')}")
+    cs = doc.get("compile_seconds")
+    ledger.require("compile_seconds", isinstance(cs, (int, float)) and cs >= 0 and round(cs, 3) == cs,
+                   f"{label}: compile_seconds {cs} (seconds, 3 decimals)")
+    js = printed["json"].stdout.splitlines()
+    ledger.require("json indent", len(js) > 2 and js[0] == "{" and js[1].startswith('  "') and js[1][3] != " ",
+                   f"{label}: the JSON is not indented by 2 spaces: {js[1][:20] if len(js) > 1 else js!r}")
+    if "latex" in files:
+        _check_latex_words(ledger, label, files["latex"], doc)
     # a note says what is NOT expanded: none when the mean is printed expanded, the named blocks' one otherwise
     notes = doc.get("notes")
     ledger.require("notes", notes == [] if "definitions" not in doc else
@@ -102,6 +116,57 @@ def check_more(ledger: Ledger, label: str, doc: dict, want: dict, base: ref.Inst
                    f"{label}: notes {str(notes)[:100]} (definitions: {'definitions' in doc})")
     if doc["law"] == "independent":  # once per claim pair: R3's VS (R1's is a Markov chain)
         check_small(ledger, rng.spawn(1)[0])
+
+
+def _interned(x):
+    """``x`` with every string interned (dict keys and values, list items)."""
+    if isinstance(x, str):
+        return sys.intern(x)
+    if isinstance(x, dict):
+        return {sys.intern(k): _interned(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_interned(v) for v in x]
+    return x
+
+
+def _outside_math(tex: str) -> str:
+    """The text of ``tex`` outside ``$...$`` (even pieces)."""
+    return " ".join(tex.split("$")[0::2])
+
+
+def _check_latex_words(ledger: Ledger, label: str, tex: str, doc: dict) -> None:
+    """The LaTeX document's sentences: the law (independently with probability p_k, or by a Markov chain P); the
+    hypotheses paragraph (each pivot, by its formula or its inverse's name, then the rate, then for a chain the
+    chain's); the checks list (one item per check, each ": proved."; an alternative's label, or alternative k + 1 for
+    an unnamed one, then "its phases composed give its round map"); and every item and note in words: no agent name,
+    no Q_l and no ``=`` or ``+`` outside mathematics."""
+    markov = doc["law"] == "markov"
+    law = "by a Markov chain $P$" if markov else "independently with probability $p_k$"
+    ledger.require("latex law sentence", f"is drawn ({law}) and maps the joint state" in tex,
+                   f"{label}: the LaTeX does not say the alternative is drawn {law}")
+    para = re.findall(r"^\\textbf\{Hypotheses\.\} (.*)\.$", tex, re.M)
+    parts = para[0].split("; ") if len(para) == 1 else []
+    invs = doc["inverses"]
+    want_rest = ["the mean-square rate is below 1 (for the covariance)"] + \
+        (["the chain irreducible and aperiodic"] if markov else [])
+    ok = len(parts) == len(invs) + len(want_rest) and parts[len(invs):] == want_rest and all(
+        p in (f"${e['latex']}$ is invertible (its inverse is ${e['name']}$)",
+              f"the pivot ${e['name']}^{{-1}}$ above is invertible") for p, e in zip(parts, invs))
+    ledger.require("latex hypotheses", ok, f"{label}: LaTeX hypotheses {parts[:2]} ({len(parts)} parts)")
+    i0 = tex.find(r"\subsection*{Checks (V1, free algebra)}")
+    items = re.findall(r"^\\item (.*)$", tex[i0:], re.M) if i0 >= 0 else []
+    ledger.require("latex checks list", len(items) == len(doc["checks"]) and all(x.endswith(": proved.")
+                                                                                  for x in items),
+                   f"{label}: {len(items)} LaTeX check items for {len(doc['checks'])} checks")
+    for k, a in enumerate(doc["alternatives"]):
+        name = f"alternative {k + 1}" if a["label"] == str(k) else a["label"]
+        ledger.require("latex checks list", f"\\item {name}: its phases composed give its round map: proved." in tex,
+                       f"{label}: no LaTeX check item for alternative {k + 1} ({a['label']})")
+    names = "|".join(re.escape(x) for x in doc["agents"])
+    words = re.findall(r"^\\item (.*)$", tex, re.M) + re.findall(r"^\\textbf\{Note\.\} (.*)$", tex, re.M)
+    bad = [w for w in words if re.search(rf"(?<![\\\w])({names})(?!\w)|(?<![\\\w])Q\\_\d| = | \+ ",
+                                         _outside_math(w))]
+    ledger.require("latex items in words", bool(words) and not bad, f"{label}: LaTeX items not in words: {bad[:2]}")
 
 
 def _small_config(rng: np.random.Generator) -> tuple[dict, list[list[dict]]]:
