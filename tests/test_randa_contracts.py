@@ -91,3 +91,46 @@ def test_derived_random_refuses_a_failed_check_by_name(monkeypatch):
     assert str(err.value) == f"'first wrong' does not reduce to 0 (residual {residual[:200]}); refusing to print"
     monkeypatch.setattr(RR, "verify", lambda _: checks[:1])
     assert RR.derived_random(rc)["checks"] == [{"label": "fine", "method": "V1", "holds": True}]
+
+
+def test_one_alternative():
+    """A random protocol of one alternative (probability 1) is derived like any other: its mean, every check."""
+    from theory.protocol import random_report as RR
+    from theory.protocol.random_compiler import compile_random
+
+    rc = compile_random(independent(NAMES, ALTS[2:], [1]))
+    assert rc.law == (1,) and rc.mean is not None and not rc.notes
+    doc = RR.derived_random(rc)
+    assert all(c["holds"] for c in doc["checks"]) and set(doc["fixed_points"]) == set(NAMES)
+
+
+def test_symbolic_chain():
+    """A chain with a symbolic probability: its first-moment operator and second-moment equations at s = 1/2 are
+    those of the chain at 1/2 (no comparison of a symbol with 0 decides which terms to keep)."""
+    from theory.protocol import random_gallery as RG
+    from theory.protocol.random_compiler import compile_random
+
+    s = sp.Symbol("s")
+    sym, half = compile_random(RG.group_chat(s), derive_mean=False), compile_random(RG.group_chat(), derive_mean=False)
+
+    def at_half(p: dict) -> dict:
+        out = {w: sp.simplify(c.subs(s, HALF)) for w, c in p.items()}
+        return {w: c for w, c in out.items() if c != 0}
+    assert sym.second_moment.keys() == half.second_moment.keys()
+    assert all(at_half(sym.second_moment[k]) == half.second_moment[k] for k in half.second_moment)
+    assert all(at_half(x) == y for X, Y in zip(sym.mean_map, half.mean_map) for x, y in zip(X, Y))
+    assert all(at_half(x) == y for x, y in zip(sym.mean_offset, half.mean_offset))
+
+
+def test_chain_past_the_unknowns_limit():
+    """A chain writing 25 messages (past random_markov.MAX_UNKNOWNS = 24): its conditional first moments are left to
+    their equations, said in a note; the second-moment equations are still derived."""
+    from theory.protocol.random_compiler import compile_random
+
+    names = list("ABCDE")
+    alts = [[{x: {names[(i + 1 + k) % 5]: 1} for i, x in enumerate(names)}] for k in range(5)]
+    rc = compile_random(markov(names, alts, [[sp.Rational(1, 5)] * 5] * 5))
+    assert rc.mean is None and rc.named is None
+    assert rc.notes == ["the conditional first moments: given by their equations (25 written messages to solve for "
+                        "(limit 24))"]
+    assert len(rc.second_moment) == 5 * 25 and all(rc.second_moment.values())

@@ -170,10 +170,11 @@ def _check_latex_words(ledger: Ledger, label: str, tex: str, doc: dict) -> None:
 
 
 def _small_config(rng: np.random.Generator) -> tuple[dict, list[list[dict]]]:
-    """GD agents A, B (d = 2) and two independent alternatives: both answer the mean of the pair in turn (B's own
-    coefficient a sum), then B hears A alone (A's row the identity, no offset)."""
+    """GD agents A, B (d = 2) and two independent alternatives: A answers the mean of the pair, then B with weights
+    -1/2 on A and 3/2 on itself (B's row: a negative first coefficient, a bracketed sum with a minus, an offset
+    starting with +), and B hears A (A's row the identity, no offset; B's offset starting with -)."""
     base = ref.random_instance(rng, 2, 2, False)
-    rounds = [[{"A": {"A": 0.5, "B": 0.5}}, {"B": {"A": 0.5, "B": 0.5}}], [{"B": {"A": 1.0}}]]
+    rounds = [[{"A": {"A": 0.5, "B": 0.5}}, {"B": {"A": -0.5, "B": 1.5}}], [{"B": {"A": 1.0}}]]
     cfg = base.config()
     cfg["protocol"] = {"random": [{"probability": p, "rounds": r} for p, r in zip(SMALL_PROBABILITIES, rounds)]}
     return cfg, rounds
