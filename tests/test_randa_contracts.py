@@ -134,3 +134,31 @@ def test_chain_past_the_unknowns_limit():
     assert rc.notes == ["the conditional first moments: given by their equations (25 written messages to solve for "
                         "(limit 24))"]
     assert len(rc.second_moment) == 5 * 25 and all(rc.second_moment.values())
+
+
+def test_random_spec_is_immutable():
+    import dataclasses
+
+    rs = independent(NAMES, ALTS[:2], [HALF, HALF])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        rs.noisy = ("A",)  # type: ignore[misc]
+    assert hash(rs) == hash(dataclasses.replace(rs))
+
+
+def test_derive_one_alternative_config(tmp_path):
+    """``a2ad derive --protocol`` on a config whose protocol.random has ONE alternative (probability 1)."""
+    import json
+
+    from proofs_check.verification import shipped_cli as cli
+
+    agent = {"geometry": [[1.0, 0.0], [0.0, 2.0]], "preconditioner": 0.3, "steps_per_turn": 1}
+    cfg = {"schema_version": 1, "initial_message": [0.0, 0.0],
+           "agents": [{"name": "A", "target": [1.0, 0.0], **agent}, {"name": "B", "target": [0.0, 1.0], **agent}],
+           "protocol": {"random": [{"probability": 1.0, "rounds": [{"A": {"B": 1.0}}, {"B": {"A": 1.0}}]}]}}
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps(cfg))
+    out = cli.run_commands([["derive", "--protocol", str(path), "--format", "json"]])[0]
+    assert out.status == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert [a["probability"]["text"] for a in doc["alternatives"]] == ["1"]
+    assert set(doc["fixed_points"]) == {"A", "B"} and all(c["holds"] for c in doc["checks"])
