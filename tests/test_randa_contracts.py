@@ -162,3 +162,12 @@ def test_derive_one_alternative_config(tmp_path):
     doc = json.loads(out.stdout)
     assert [a["probability"]["text"] for a in doc["alternatives"]] == ["1"]
     assert set(doc["fixed_points"]) == {"A", "B"} and all(c["holds"] for c in doc["checks"])
+
+
+def test_many_alternatives():
+    """260 alternatives (past CPython's cache of small ints: lengths compared by value, not identity)."""
+    n = 260
+    alts = [ALTS[0]] * n
+    law = [sp.Rational(1, n)] * n
+    assert independent(NAMES, alts, law).n == n
+    assert markov(NAMES, alts, [law] * n).n == n
