@@ -249,7 +249,8 @@ def gallery_checks() -> list[tuple[str, bool]]:
     entries = RG.entries()
     keys = [e.key for e in entries]
     out.append(("gallery keys unique, entry(key) finds each", len(set(keys)) == len(keys)
-                and RG.entry(keys[-1]) == entries[-1] and RG.entry(keys[1]) == entries[1]))
+                and RG.entry(keys[-1]) == entries[-1] and RG.entry(keys[1]) == entries[1]
+                and RG.entry("".join(list(keys[2]))) == entries[2]))  # a key built at run time, not the literal
     try:
         RG.entry("no such protocol")
         out.append(("gallery: an unknown key raises KeyError", False))
@@ -270,6 +271,20 @@ def gallery_checks() -> list[tuple[str, bool]]:
     pairs = [tuple(lab.split(" hears ")) for lab in rs.labels]
     want = [[stay if (l, lj) == (j, i) else (1 - stay if lj == i and l not in (i, j) else 0) for (l, lj) in pairs]
             for (i, j) in pairs]
+    # each alternative (i hears j) is i's reply to j's message: Phi[i][j] = M_i, Phi[i][x] = 0 otherwise, the
+    # others' rows the identity (round maps composed from the phases, no elimination)
+    from theory.core.algebra import from_poly
+    from theory.protocol.random_compiler import compile_random
+
+    rc = compile_random(RG.group_chat(), derive_mean=False)
+    ok = True
+    for k, (i, j) in enumerate(pairs):
+        for a, x in enumerate(rs.names):
+            for b, y in enumerate(rs.names):
+                want_ab = (sp.Symbol(f"M_{x}", commutative=False) if (x, y) == (i, j) else 0) if x == i else \
+                    (1 if x == y else 0)
+                ok = ok and from_poly(rc.Phi[k][a][b]) == want_ab
+    out.append(("group chat: alternative (i hears j) is i's reply to j (round maps)", ok))
     out.append(("group chat at stay = 1/3: the documented chain", [list(r) for r in rs.P] == want
                 and len(pairs) == 6 and all(len(set(p)) == 2 for p in pairs)))
     return out
