@@ -69,6 +69,19 @@ def check_more(ledger: Ledger, label: str, doc: dict, want: dict, base: ref.Inst
         line = f"[{k}] {a['label']} ({law}; stationary {a['stationary_probability']['text']}): phases {a['phases']}"
         ledger.require("text alternative lines", line in lines, f"{label}: text lacks {line[:60]!r}")
 
+    # the text's rate sentence states the JSON's formulas (the same operators, not only the same values: for
+    # independent draws the chain's block form has the same radius, but P_jl is not defined there)
+    from proofs_check.verification.shipped_derive_random import Formula, _plain_formula
+    rate = [ln[len("mean-square rate: "):] for ln in lines if ln.startswith("mean-square rate: ")]
+    fm = Formula({}, 1)
+    try:
+        said = [fm.parse(f"x = {st}")[1] for part in (rate[0].partition("; mean rate: ")[0::2] if rate else [])
+                for st in _plain_formula(part)]
+        want_f = [fm.parse(st)[1] for st in _plain_formula(ms)]
+    except (ValueError, IndexError) as exc:
+        said, want_f = [exc], []
+    ledger.require("text rate sentence is the JSON's", len(rate) == 1 and said == want_f,
+                   f"{label}: the text's rate sentence is not the JSON's formulas: {rate[:1]}")
     prefix, source, version = "aadRandomCheck", "config.json", "0.0"
     body = files["macros"] if "macros" in files else RR.as_macros(mem, prefix, source, version)
     if "macros" in files:  # the command's own prefix (from the config's file name) and version
