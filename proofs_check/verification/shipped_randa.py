@@ -11,8 +11,8 @@
   stationary mean is printed expanded, the named blocks' one when it is printed with named blocks (a note that the
   mean is "given by its equation" beside a printed mean would contradict it).
 - A small config run under a timer (:func:`check_small`, with R3's independent draws; its LaTeX rendered from the
-  printed JSON document): its probabilities sum to 1 only within the
-  config's tolerance (``0.3`` and ``0.7000000005``), so the printed law must be the config's renormalised exactly
+  printed JSON document): its probabilities sum to 1 only within the config's tolerance (``0.3``, ``0.2`` and
+  ``0.5000000005``), so the printed law must be the config's renormalised exactly
   (the exact fractions sum to 1, each within float round-off of ``p_k / sum p``); ``compile_seconds`` must lie
   between 0 and the command's wall time; and the LaTeX round maps, whose coefficients here include a sum (bracketed)
   and the identity, must be each nonzero coefficient before its message (bare when one product, in
@@ -35,7 +35,7 @@ __all__ = ["check_more", "check_small", "gallery_checks", "SMALL_PROBABILITIES"]
 # Spelt-out digits of a macro name (the documented names: \aadRandomQOneDefinition, ...).
 DIGITS = dict(zip("0123456789", ["Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine"]))
 # The small config's law: sums to 1 + 5e-10, inside the config's tolerance (numerics' LAW_TOL = 1e-9), not exactly.
-SMALL_PROBABILITIES = (0.3, 0.7000000005)
+SMALL_PROBABILITIES = (0.3, 0.2, 0.5000000005)
 # Each printed probability (an exact fraction) against p_k / sum p in float64: a few ulps.
 LAW_ROUNDOFF = 1e-15
 # compile_seconds is printed rounded to 3 decimals: it may exceed the true time by half a millisecond.
@@ -183,11 +183,13 @@ def _check_latex_words(ledger: Ledger, label: str, tex: str, doc: dict) -> None:
 
 
 def _small_config(rng: np.random.Generator) -> tuple[dict, list[list[dict]]]:
-    """GD agents A, B (d = 2) and two independent alternatives: A answers the mean of the pair, then B with weights
-    -1/2 on A and 3/2 on itself (B's row: a negative first coefficient, a bracketed sum with a minus, an offset
-    starting with +), and B hears A (A's row the identity, no offset; B's offset starting with -)."""
+    """GD agents A, B (d = 2) and three independent alternatives: A answers the mean of the pair, then B with
+    weights -1/2 on A and 3/2 on itself (B's row: a negative first coefficient, a bracketed sum with a minus, an
+    offset starting with +); both answer the mean of the pair in turn (B's own coefficient a sum of two positive
+    terms); B hears A (A's row the identity, no offset; B's offset starting with -)."""
     base = ref.random_instance(rng, 2, 2, False)
-    rounds = [[{"A": {"A": 0.5, "B": 0.5}}, {"B": {"A": -0.5, "B": 1.5}}], [{"B": {"A": 1.0}}]]
+    rounds = [[{"A": {"A": 0.5, "B": 0.5}}, {"B": {"A": -0.5, "B": 1.5}}],
+              [{"A": {"A": 0.5, "B": 0.5}}, {"B": {"A": 0.5, "B": 0.5}}], [{"B": {"A": 1.0}}]]
     cfg = base.config()
     cfg["protocol"] = {"random": [{"probability": p, "rounds": r} for p, r in zip(SMALL_PROBABILITIES, rounds)]}
     return cfg, rounds
@@ -214,7 +216,7 @@ def check_small(ledger: Ledger, rng: np.random.Generator) -> None:
         pr = cli.run_commands([["derive", "--protocol", path, "--format", "json"]])[0]
         wall = time.perf_counter() - start
     doc = pr.json_or_none()
-    ok = pr.status == 0 and isinstance(doc, dict) and len(doc.get("alternatives", [])) == 2
+    ok = pr.status == 0 and isinstance(doc, dict) and len(doc.get("alternatives", [])) == len(SMALL_PROBABILITIES)
     ledger.require("small config derived", ok, f"small config: exit {pr.status}: {pr.stderr[:100]}")
     if not ok:
         return
