@@ -253,6 +253,8 @@ def gallery_checks() -> list[tuple[str, bool]]:
     agents, alternatives and labels, no symbol left); keys are unique and ``entry`` finds each (KeyError
     otherwise); and the group chat's chain at another ``stay`` (1/3) is the documented one: after (i hears j)
     the next speaker hears i, j with probability ``stay``, the third agent with ``1 - stay``."""
+    import dataclasses
+
     import sympy as sp
 
     from theory.protocol import random_gallery as RG
@@ -271,6 +273,11 @@ def gallery_checks() -> list[tuple[str, bool]]:
         out.append(("gallery: an unknown key raises KeyError", False))
     except KeyError:
         out.append(("gallery: an unknown key raises KeyError", True))
+    try:  # an entry is a value: frozen (shared by every page and claim that reads it)
+        entries[0].values = {}  # type: ignore[misc]
+        out.append(("gallery entries are frozen", False))
+    except dataclasses.FrozenInstanceError:
+        out.append(("gallery entries are frozen", True))
     for e in entries:
         symbolic, exact = law(e.rspec), law(e.instance)
         free = set().union(*[x.free_symbols for x in symbolic])
