@@ -295,10 +295,11 @@ OVERSHOOT_M, OVERSHOOT_Q = sp.Rational(-13, 10), sp.Rational(1, 2)
 
 
 def r1_v1(profile: Profile) -> Outcome:
-    checks = []
+    checks = gallery_checks()  # the gallery's values, instances, keys and the group chat's chain (shipped_randa)
+    if not all(ok for _, ok in checks):  # before compiling: a wrong entry (a symbolic law) may compile for minutes
+        return _outcome(checks, "gallery entries")
     for e in RG.entries():
         checks += [(f"{e.key}: {c.label}", c.holds) for c in verify(gallery(e.key))]
-    checks += gallery_checks()  # the gallery's values, instances, keys and the group chat's chain (shipped_randa)
     mean_op, ms_op = overshoot_rates(OVERSHOOT_M, OVERSHOOT_Q)
     checks.append(("overshooting agent waking with q = 1/2: mean operator 1 - q + q M_A = -3/20 (|.| < 1)",
                    mean_op == sp.Rational(-3, 20)))
