@@ -104,22 +104,33 @@ def test_one_alternative():
     assert all(c["holds"] for c in doc["checks"]) and set(doc["fixed_points"]) == set(NAMES)
 
 
+def _same_at(sym, num, subs: dict) -> bool:
+    """``sym``'s first-moment operator, offsets and second-moment equations at ``subs`` are ``num``'s."""
+    def at(p: dict, values: dict | None = None) -> dict:
+        out = {w: sp.simplify(sp.sympify(c).subs(values or {})) for w, c in p.items()}
+        return {w: c for w, c in out.items() if c != 0}
+    return (sym.second_moment.keys() == num.second_moment.keys()
+            and all(at(sym.second_moment[k], subs) == at(num.second_moment[k]) for k in num.second_moment)
+            and all(at(x, subs) == at(y) for X, Y in zip(sym.mean_map, num.mean_map) for x, y in zip(X, Y))
+            and all(at(x, subs) == at(y) for x, y in zip(sym.mean_offset, num.mean_offset)))
+
+
 def test_symbolic_chain():
     """A chain with a symbolic probability: its first-moment operator and second-moment equations at s = 1/2 are
-    those of the chain at 1/2 (no comparison of a symbol with 0 decides which terms to keep)."""
+    those of the chain at 1/2 (no comparison of a symbol with 0 decides which terms to keep); and a chain whose
+    transition x -> y has probability t, at t = 1, is the chain with that transition certain (a transition of
+    probability 1 keeps its terms)."""
     from theory.protocol import random_gallery as RG
     from theory.protocol.random_compiler import compile_random
 
-    s = sp.Symbol("s")
-    sym, half = compile_random(RG.group_chat(s), derive_mean=False), compile_random(RG.group_chat(), derive_mean=False)
-
-    def at_half(p: dict) -> dict:
-        out = {w: sp.simplify(c.subs(s, HALF)) for w, c in p.items()}
-        return {w: c for w, c in out.items() if c != 0}
-    assert sym.second_moment.keys() == half.second_moment.keys()
-    assert all(at_half(sym.second_moment[k]) == half.second_moment[k] for k in half.second_moment)
-    assert all(at_half(x) == y for X, Y in zip(sym.mean_map, half.mean_map) for x, y in zip(X, Y))
-    assert all(at_half(x) == y for x, y in zip(sym.mean_offset, half.mean_offset))
+    s, t = sp.Symbol("s"), sp.Symbol("t")
+    assert _same_at(compile_random(RG.group_chat(s), derive_mean=False),
+                    compile_random(RG.group_chat(), derive_mean=False), {s: HALF})
+    rows = [[1 - t, t, 0], [0, 0, 1], [HALF, 0, HALF]]
+    sym = compile_random(markov(NAMES, ALTS, rows), derive_mean=False)
+    num = compile_random(markov(NAMES, ALTS, [[x.subs(t, 1) if isinstance(x, sp.Expr) else x for x in r]
+                                              for r in rows]), derive_mean=False)
+    assert _same_at(sym, num, {t: 1})
 
 
 def test_chain_past_the_unknowns_limit():
