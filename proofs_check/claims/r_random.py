@@ -300,6 +300,8 @@ def r1_v1(profile: Profile) -> Outcome:
         return _outcome(checks, "gallery entries")
     for e in RG.entries():
         checks += [(f"{e.key}: {c.label}", c.holds) for c in verify(gallery(e.key))]
+    checks.append(("group chat (6 written messages, random_markov.EXPANDED_UNKNOWNS): its mean expanded, not named",
+                   gallery("group_chat").named is None and gallery("group_chat").cond_mean is not None))
     mean_op, ms_op = overshoot_rates(OVERSHOOT_M, OVERSHOOT_Q)
     checks.append(("overshooting agent waking with q = 1/2: mean operator 1 - q + q M_A = -3/20 (|.| < 1)",
                    mean_op == sp.Rational(-3, 20)))
