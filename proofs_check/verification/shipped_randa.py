@@ -122,6 +122,11 @@ def check_more(ledger: Ledger, label: str, doc: dict, want: dict, base: ref.Inst
                    f"{label}: the JSON is not indented by 2 spaces: {js[1][:20] if len(js) > 1 else js!r}")
     if "latex" in files:
         _check_latex_words(ledger, label, files["latex"], doc)
+    # a chain with at most EXPANDED_UNKNOWNS (6) written messages (an agent writing in an alternative) is solved
+    # expanded: no named blocks (theory.protocol.random_markov; the quick chain writes 3)
+    written = sum(len({lst for ph in a["phases"] for lst in ph}) for a in doc["alternatives"])
+    ledger.require("chain of few written messages expanded", doc["law"] != "markov" or written > 6
+                   or "definitions" not in doc, f"{label}: {written} written messages solved with named blocks")
     # a note says what is NOT expanded: none when the mean is printed expanded, the named blocks' one otherwise
     notes = doc.get("notes")
     ledger.require("notes", notes == [] if "definitions" not in doc else
