@@ -122,6 +122,18 @@ def check_more(ledger: Ledger, label: str, doc: dict, want: dict, base: ref.Inst
                    f"{label}: the JSON is not indented by 2 spaces: {js[1][:20] if len(js) > 1 else js!r}")
     if "latex" in files:
         _check_latex_words(ledger, label, files["latex"], doc)
+    # each second-moment equation's left side names its block: C[a,b] (independent), Q_l[a,b] and Q_{l,a,b} (chain)
+    for key, e in doc.get("second_moment", {}).items():
+        parts = key.split(",")
+        want_lhs = f"Q_{parts[0]}[{parts[1]},{parts[2]}]" if len(parts) == 3 else f"C[{parts[0]},{parts[1]}]"
+        ok = e.get("lhs_text") == want_lhs and (len(parts) == 2 or e.get("lhs") == f"Q_{{{key}}}")
+        ledger.require("second-moment left sides", ok, f"{label}: {key}: lhs {e.get('lhs_text')}, {e.get('lhs')}")
+    # every note is printed, in the text and the LaTeX (the quick cases have none: one is added to the document)
+    noted = dict(mem, notes=[sys.intern("a note on the agent " + doc["agents"][0])])
+    first = doc["agents"][0]
+    ledger.require("notes printed", f"note: a note on the agent {first}" in RR.as_text(noted).splitlines()
+                   and f"\\textbf{{Note.}} a note on the agent ${first}$." in RR.as_latex(noted).splitlines(),
+                   f"{label}: a note of the document is not printed")
     # a chain with at most EXPANDED_UNKNOWNS (6) written messages (an agent writing in an alternative) is solved
     # expanded: no named blocks (theory.protocol.random_markov; the quick chain writes 3)
     written = sum(len({lst for ph in a["phases"] for lst in ph}) for a in doc["alternatives"])
