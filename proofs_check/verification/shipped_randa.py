@@ -54,9 +54,8 @@ def check_more(ledger: Ledger, label: str, doc: dict, want: dict, base: ref.Inst
     from proofs_check.verification.shipped_derive_random import _check_text
     from theory.protocol import random_report as RR
 
-    # rendered from the document as the command holds it: its strings interned as the report's literals are (a
-    # JSON reader makes new string objects; an identity test on a literal must behave as in the command)
-    mem = _interned(doc)
+    # rendered from the document as a reader of the JSON holds it (as_text and as_macros take any such document)
+    mem = doc
     text = printed["text"].stdout if "text" in printed else RR.as_text(mem) + "\n"
     if "text" not in printed:
         _check_text(ledger, label, text, doc, want, base, fenv, evaluate)
@@ -128,8 +127,16 @@ def check_more(ledger: Ledger, label: str, doc: dict, want: dict, base: ref.Inst
         want_lhs = f"Q_{parts[0]}[{parts[1]},{parts[2]}]" if len(parts) == 3 else f"C[{parts[0]},{parts[1]}]"
         ok = e.get("lhs_text") == want_lhs and (len(parts) == 2 or e.get("lhs") == f"Q_{{{key}}}")
         ledger.require("second-moment left sides", ok, f"{label}: {key}: lhs {e.get('lhs_text')}, {e.get('lhs')}")
-    # every note is printed, in the text and the LaTeX (the quick cases have none: one is added to the document)
-    noted = dict(mem, notes=[sys.intern("a note on the agent " + doc["agents"][0])])
+    # every note and named block is printed, in the text and the LaTeX (and the macros: block k named with k spelt
+    # out); the quick cases have none: one of each is added to the document
+    noted = dict(mem, notes=["a note on the agent " + doc["agents"][0]],
+                 definitions=[*doc.get("definitions", []), {"name": "U_{9}", "text_name": "U9", "latex": "M_{A}",
+                                                            "text": "M_A", "terms": ["M_{A}"]}])
+    k = len(noted["definitions"])
+    ledger.require("definitions printed", "U9 := M_A" in RR.as_text(noted).splitlines()
+                   and "U_{9} &= M_{A}" in RR.as_latex(noted)
+                   and f"\\newcommand{{\\aadRBlock{_words(k)}Definition}}{{U_{{9}} = M_{{A}}}}"
+                   in RR.as_macros(noted, "aadR").splitlines(), f"{label}: a named block is not printed")
     first = doc["agents"][0]
     ledger.require("notes printed", f"note: a note on the agent {first}" in RR.as_text(noted).splitlines()
                    and f"\\textbf{{Note.}} a note on the agent ${first}$." in RR.as_latex(noted).splitlines(),
