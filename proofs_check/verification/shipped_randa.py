@@ -21,7 +21,6 @@
 from __future__ import annotations
 
 import re
-import sys
 import time
 from fractions import Fraction
 
@@ -153,17 +152,6 @@ def check_more(ledger: Ledger, label: str, doc: dict, want: dict, base: ref.Inst
                    f"{label}: notes {str(notes)[:100]} (definitions: {'definitions' in doc})")
     if doc["law"] == "independent":  # once per claim pair: R3's VS (R1's is a Markov chain)
         check_small(ledger, rng.spawn(1)[0])
-
-
-def _interned(x):
-    """``x`` with every string interned (dict keys and values, list items)."""
-    if isinstance(x, str):
-        return sys.intern(x)
-    if isinstance(x, dict):
-        return {sys.intern(k): _interned(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [_interned(v) for v in x]
-    return x
 
 
 def _outside_math(tex: str) -> str:
