@@ -23,6 +23,7 @@ import sympy as sp
 from proofs_check.statements.provenance import cite
 from proofs_check.verification.registry import Claim, Outcome, Profile
 from proofs_check.verification.shipped_derive_random import GOSSIP, INDEPENDENT, MARKOV, NAMED, random_derive_method
+from proofs_check.verification.shipped_randa import gallery_checks
 from proofs_check.verification.shipped_randb import with_named_small
 from theory.core.algebra import from_poly, letter, padd, pmul
 from theory.protocol import random_gallery as RG
@@ -295,9 +296,13 @@ OVERSHOOT_M, OVERSHOOT_Q = sp.Rational(-13, 10), sp.Rational(1, 2)
 
 
 def r1_v1(profile: Profile) -> Outcome:
-    checks = []
+    checks = gallery_checks()  # the gallery's values, instances, keys and the group chat's chain (shipped_randa)
+    if not all(ok for _, ok in checks):  # before compiling: a wrong entry (a symbolic law) may compile for minutes
+        return _outcome(checks, "gallery entries")
     for e in RG.entries():
         checks += [(f"{e.key}: {c.label}", c.holds) for c in verify(gallery(e.key))]
+    checks.append(("group chat (6 written messages, random_markov.EXPANDED_UNKNOWNS): its mean expanded, not named",
+                   gallery("group_chat").named is None and gallery("group_chat").cond_mean is not None))
     mean_op, ms_op = overshoot_rates(OVERSHOOT_M, OVERSHOOT_Q)
     checks.append(("overshooting agent waking with q = 1/2: mean operator 1 - q + q M_A = -3/20 (|.| < 1)",
                    mean_op == sp.Rational(-3, 20)))

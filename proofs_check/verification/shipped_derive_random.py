@@ -633,6 +633,8 @@ def check_random_derivation(ledger: Ledger, label: str, base: ref.Instance, alts
         ledger.require("macros state the JSON's formulas", not missing and len(bodies) == len(set(expect)),
                        f"{label}: macros lack {[b[:40] for b in missing][:3]} ({len(bodies)} macros, {len(expect)} "
                        "expected)")
+    from proofs_check.verification.shipped_randa import check_more  # quick's formats, macro names, a small config
+    check_more(ledger, label, doc, want, base, fenv, evaluate, printed, files, ms, stein, rng)
 
 
 def _check_text(ledger: Ledger, label: str, out: str, doc: dict, want: dict, base: ref.Instance, fenv: dict,

@@ -93,7 +93,7 @@ def stationary_law(rs: RandomSpec) -> tuple:
     pi = sp.symbols(f"pi_1:{n + 1}")
     eqs = [sp.Add(*[pi[j] * rs.P[j][l] for j in range(n)]) - pi[l] for l in range(n - 1)] + [sp.Add(*pi) - 1]
     sol = sp.solve(eqs, pi, dict=True)
-    if not sol:
+    if len(sol) != 1 or set(sol[0]) != set(pi):  # none, or a family (a free pi_l: several closed classes)
         raise ValueError("the chain has no unique stationary law (not irreducible)")
     return tuple(sp.factor(sol[0][x]) for x in pi)
 
