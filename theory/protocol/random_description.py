@@ -54,16 +54,26 @@ def _alternatives(names: Sequence[str], alternatives: Sequence) -> tuple[Spec, .
     return tuple(a if isinstance(a, Spec) else spec(names, a) for a in alternatives)
 
 
+def _check_probability(what: str, x: sp.Expr) -> None:
+    """A numeric entry of a law must lie in [0, 1] (a symbolic one is the caller's hypothesis): a
+    negative entry can still leave every row summing to 1."""
+    if not x.free_symbols and not (0 <= x <= 1):
+        raise ValueError(f"{what} = {sp.sstr(x)}: not a probability (must lie in [0, 1])")
+
+
 def independent(names: Sequence[str], alternatives: Sequence, probabilities: Sequence | None = None,
                 labels: Sequence[str] | None = None, noisy: Sequence[str] = ()) -> RandomSpec:
     """Independent draws; ``probabilities`` default to symbols (:func:`probability_symbols`).
 
-    Raises ValueError when the law does not sum to 1 (exactly, as SymPy expressions).
+    Raises ValueError when the law does not sum to 1 (exactly, as SymPy expressions) or a numeric
+    probability lies outside [0, 1].
     """
     alts = _alternatives(names, alternatives)
     p = probability_symbols(len(alts)) if probabilities is None else tuple(weight(x) for x in probabilities)
     if len(p) != len(alts):
         raise ValueError(f"{len(p)} probabilities for {len(alts)} alternatives")
+    for k, x in enumerate(p):
+        _check_probability(f"probability {k + 1}", x)
     if sp.simplify(sp.Add(*p) - 1) != 0:
         raise ValueError(f"the probabilities sum to {sp.sstr(sp.Add(*p))}, not 1")
     lab = tuple(labels) if labels else tuple(f"alternative {k + 1}" for k in range(len(alts)))
@@ -72,12 +82,15 @@ def independent(names: Sequence[str], alternatives: Sequence, probabilities: Seq
 
 def markov(names: Sequence[str], alternatives: Sequence, P: Sequence[Sequence], labels: Sequence[str] | None = None,
            noisy: Sequence[str] = ()) -> RandomSpec:
-    """A Markov chain over the alternatives: ``P[j][l]`` = probability that l follows j (rows sum to 1)."""
+    """A Markov chain over the alternatives: ``P[j][l]`` = probability that l follows j (rows sum to 1;
+    a numeric entry outside [0, 1] raises ValueError, a symbolic one is a hypothesis)."""
     alts = _alternatives(names, alternatives)
     rows = tuple(tuple(weight(x) for x in row) for row in P)
     if len(rows) != len(alts) or any(len(r) != len(alts) for r in rows):
         raise ValueError(f"P must be {len(alts)} x {len(alts)}")
     for j, r in enumerate(rows):
+        for l, x in enumerate(r):
+            _check_probability(f"P[{j}][{l}]", x)
         if sp.simplify(sp.Add(*r) - 1) != 0:
             raise ValueError(f"row {j} of P sums to {sp.sstr(sp.Add(*r))}, not 1")
     lab = tuple(labels) if labels else tuple(f"alternative {k + 1}" for k in range(len(alts)))
