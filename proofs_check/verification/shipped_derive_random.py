@@ -634,7 +634,8 @@ def check_random_derivation(ledger: Ledger, label: str, base: ref.Instance, alts
                        f"{label}: macros lack {[b[:40] for b in missing][:3]} ({len(bodies)} macros, {len(expect)} "
                        "expected)")
     from proofs_check.verification.shipped_randa import check_more  # quick's formats, macro names, a small config
-    check_more(ledger, label, doc, want, base, fenv, evaluate, printed, files, ms, stein, rng)
+    check_more(ledger, label, doc, want, base, fenv, evaluate, printed, files, ms, stein, rng,
+               (_check_text, Formula, _plain_formula))
 
 
 def _check_text(ledger: Ledger, label: str, out: str, doc: dict, want: dict, base: ref.Instance, fenv: dict,

@@ -46,12 +46,14 @@ def _words(k: int) -> str:
 
 
 def check_more(ledger: Ledger, label: str, doc: dict, want: dict, base: ref.Instance, fenv: dict, evaluate,
-               printed: dict, files: dict, ms: str, stein: str, rng: np.random.Generator) -> None:
+               printed: dict, files: dict, ms: str, stein: str, rng: np.random.Generator, kit: tuple) -> None:
     """The text and macros formats in quick (rendered from the JSON document), the macros' names and header, the
     text format's alternative lines, and the small config (:func:`check_small`, on a child of ``rng``: the
-    method's own draws are unchanged)."""
-    from proofs_check.verification.shipped_derive_random import _check_text
+    method's own draws are unchanged). ``kit``: the caller's ``(_check_text, Formula, _plain_formula)``
+    (:mod:`shipped_derive_random`, passed in: importing it here would close an import cycle)."""
     from theory.protocol import random_report as RR
+
+    _check_text, Formula, _plain_formula = kit
 
     # rendered from the document as a reader of the JSON holds it (as_text and as_macros take any such document)
     mem = doc
@@ -69,7 +71,6 @@ def check_more(ledger: Ledger, label: str, doc: dict, want: dict, base: ref.Inst
 
     # the text's rate sentence states the JSON's formulas (the same operators, not only the same values: for
     # independent draws the chain's block form has the same radius, but P_jl is not defined there)
-    from proofs_check.verification.shipped_derive_random import Formula, _plain_formula
     rate = [ln[len("mean-square rate: "):] for ln in lines if ln.startswith("mean-square rate: ")]
     fm = Formula({}, 1)
     try:

@@ -117,7 +117,9 @@ def _rate_form(statement: str, blocks: int) -> str | None:
 
 def check_typeset(ledger: Ledger, files: dict[str, str], doc: dict, refs: tuple = ()) -> None:
     """The typeset form of one config's LaTeX document (see the module docstring); nothing without LaTeX.
-    ``refs``: ``(instance, fixed point, round map, offsets, transfers)`` for :func:`check_compiler_forms`."""
+    ``refs``: ``(instance, fixed point, round map, offsets, transfers, Evaluator)`` for
+    :func:`check_compiler_forms` (``shipped_derive.Evaluator``, passed in: importing it here would close an
+    import cycle)."""
     if refs:
         check_compiler_forms(ledger, *refs)
     tex = files.get("latex")
@@ -203,16 +205,17 @@ def _check_names(ledger: Ledger, tex: str, doc: dict) -> None:
 _FALLBACK_DONE: set = set()  # protocols whose compiler-form displays were checked in this process
 
 
-def check_compiler_forms(ledger: Ledger, inst, z, Phi_ref, r_ref, M) -> None:
+def check_compiler_forms(ledger: Ledger, inst, z, Phi_ref, r_ref, M, Evaluator) -> None:
     """The displays printed when a canonical proof fails (``display.typeset`` with no canonical form: the
     compiler's proved forms): a user reaches them only through such a failure, so they are typeset here
     directly, once per protocol, and read like the document's (round map, inverses, fixed points, residuals
     evaluated at the instance against the references; each display's form as in :func:`check_typeset`)."""
+    from fractions import Fraction
+
     import numpy as np
 
     from numerics.api import load_config
     from numerics.protocol import engine
-    from proofs_check.verification.shipped_derive import Evaluator
     from proofs_check.verification.shipped_derive_b import _name, _stable_env, tex_to_text
     from theory.protocol import compiler as P, display
     from theory.protocol.printing import text
@@ -230,6 +233,8 @@ def check_compiler_forms(ledger: Ledger, inst, z, Phi_ref, r_ref, M) -> None:
     ts = display.typeset(cp, None, [], lambda e: text(cp, e))
     d, names = inst.d, list(inst.names)
     env, _ = _stable_env(inst, M, np.random.default_rng(7))
+    for name, exact in ts.get("constants", []):  # long exact numbers named kappa_k (display.typeset)
+        env[_name(name)] = float(Fraction("".join(exact.replace(r"\allowbreak", "").split())))
     texts = {_name(e["lhs"]): tex_to_text(" ".join(t for t, _ in e["terms"])) for e in ts["inverses"]}
     ev = Evaluator(d, env, texts, set(texts))
     m = np.stack([env[f"m_{n}"].reshape(-1) for n in names])
