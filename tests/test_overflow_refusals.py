@@ -46,6 +46,9 @@ def test_a_batch_names_the_system():
     ({"agents.0.preconditioner": [0.5, 5.0], "agents.0.steps_per_turn": [1, 1000]},
      "A per-turn transfer M^s at {'agents.0.preconditioner': 5.0, 'agents.0.steps_per_turn': 1000.0}"),
     ({"agents.0.preconditioner": [0.5, HUGE]}, "round map at {'agents.0.preconditioner': 1e+200}"),
+    # two points overflow: the first in the grid's order is named (docs/sweeps.rst), not the last
+    ({"agents.0.preconditioner": [0.5, 5.0, 6.0], "agents.0.steps_per_turn": [1, 1000]},
+     "A per-turn transfer M^s at {'agents.0.preconditioner': 5.0, 'agents.0.steps_per_turn': 1000.0}"),
 ])
 def test_sweep_names_the_point(tmp_path, capsys, axes, named):
     base = {"agents": _agents([0.5, HUGE if "steps" not in str(axes) else 0.5])}
