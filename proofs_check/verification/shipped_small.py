@@ -62,6 +62,18 @@ def _reference(names, phases, Ms, ws) -> tuple[np.ndarray, np.ndarray, list[np.n
     return Phi, np.linalg.solve(np.eye(K * d) - Phi, r), tails
 
 
+def _drawn(rng, names, phases) -> tuple:
+    """Random transfers (spectral norm ``NORM``) and targets for ``names``, the reference (``Phi``, fixed point,
+    noise tails) of ``phases`` at them, and the evaluator's environment ``{name: (M, w*)}``."""
+    Ms = []
+    for _ in names:
+        X = rng.standard_normal((DIM, DIM))
+        Ms.append(NORM * X / np.linalg.norm(X, 2))
+    ws = [rng.standard_normal(DIM) for _ in names]
+    Phi, z, tails = _reference(names, phases, Ms, ws)
+    return Phi, z, tails, {n: (Ms[k], ws[k]) for k, n in enumerate(names)}
+
+
 def evaluation_errors(rng, compiled) -> list[float]:
     """Relative errors of the gallery's evaluated fixed points and round-map blocks (``compiled(key)``: the
     compiled gallery protocol) against :func:`_reference`; 1.0 for a result of the wrong shape."""
@@ -75,13 +87,7 @@ def evaluation_errors(rng, compiled) -> list[float]:
         scalars = {str(s): OMEGA for s in symbols}
         phases = [[(lst, [(src, float(sp.sympify(w).subs({s: OMEGA for s in symbols}))) for src, w in row])
                    for lst, row in ph] for ph in e.spec.phases]
-        Ms = []
-        for _ in names:
-            X = rng.standard_normal((DIM, DIM))
-            Ms.append(NORM * X / np.linalg.norm(X, 2))
-        ws = [rng.standard_normal(DIM) for _ in names]
-        Phi, z, tails = _reference(names, phases, Ms, ws)
-        env = {n: (Ms[k], ws[k]) for k, n in enumerate(names)}
+        Phi, z, tails, env = _drawn(rng, names, phases)
         for i in range(len(names)):
             got = P.evaluate(cp, cp.fixed_point[i], env, scalars=scalars)
             want = z[i * DIM:(i + 1) * DIM].reshape(DIM, 1)
@@ -111,13 +117,7 @@ def _named_errors(rng) -> list[float]:
     if cp.named is None:
         return [1.0]  # not the named path: this check would read nothing
     phases = [[(lst, [(src, float(w)) for src, w in row.items()]) for lst, row in ph.items()] for ph in SPARSE_COLUMN]
-    Ms = []
-    for _ in names:
-        X = rng.standard_normal((DIM, DIM))
-        Ms.append(NORM * X / np.linalg.norm(X, 2))
-    ws = [rng.standard_normal(DIM) for _ in names]
-    Phi, z, tails = _reference(names, phases, Ms, ws)
-    env = {n: (Ms[k], ws[k]) for k, n in enumerate(names)}
+    Phi, z, tails, env = _drawn(rng, names, phases)
     errors = []
     for i in range(len(names)):
         got = P.evaluate(cp, cp.fixed_point[i], env)
