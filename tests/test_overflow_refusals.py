@@ -40,6 +40,9 @@ def test_a_batch_names_the_system():
     with pytest.raises(InputError, match=r"^round map of system 1 = "):
         closed_forms.contraction_rate(M)
     assert closed_forms.contraction_rate(M[:1])[0] == pytest.approx(0.25)
+    # two systems overflow: the first is named (require_finite_map's docstring), not the last
+    with pytest.raises(InputError, match=r"^round map of system 1 = "):
+        closed_forms.contraction_rate(np.concatenate([M, M[1:]]))
 
 
 @pytest.mark.parametrize("axes,named", [
