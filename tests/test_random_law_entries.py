@@ -11,15 +11,23 @@ ALTS = [[{"A": {"B": 1}}], [{"B": {"A": 1}}]]
 HALF = sp.Rational(1, 2)
 
 
-@pytest.mark.parametrize("row", [(sp.Rational(3, 2), -HALF), (-1, 2)])
-def test_a_chain_row_summing_to_one_with_a_negative_entry_is_refused(row):
-    with pytest.raises(ValueError, match=r"P\[0\]\[[01]\] = .*not a probability"):
-        markov(["A", "B"], ALTS, [row, (HALF, HALF)])
+THREE = ALTS + [[{"A": {"A": 1}}]]
+QUARTER = sp.Rational(3, 4)
 
 
-def test_independent_draws_refuse_a_law_outside_the_unit_interval():
-    with pytest.raises(ValueError, match=r"probability 1 = 2: not a probability"):
-        independent(["A", "B"], ALTS, [2, -1])
+@pytest.mark.parametrize("row,bad", [((sp.Rational(3, 2), -HALF, 0), r"P\[0\]\[0\] = 3/2"),
+                                     ((-HALF, QUARTER, QUARTER), r"P\[0\]\[0\] = -1/2")])
+def test_a_chain_row_summing_to_one_with_an_entry_outside_the_unit_interval_is_refused(row, bad):
+    # (-1/2, 3/4, 3/4): the only bad entry is negative, every other lies in [0, 1]
+    with pytest.raises(ValueError, match=bad + ": not a probability"):
+        markov(["A", "B"], THREE, [row, (HALF, HALF, 0), (0, 0, 1)])
+
+
+@pytest.mark.parametrize("law,bad", [((2, -1, 0), "probability 1 = 2"),
+                                     ((QUARTER, -HALF, QUARTER), "probability 2 = -1/2")])
+def test_independent_draws_refuse_a_law_outside_the_unit_interval(law, bad):
+    with pytest.raises(ValueError, match=bad + ": not a probability"):
+        independent(["A", "B"], THREE, law)
 
 
 def test_valid_numeric_and_symbolic_laws_pass():
