@@ -64,3 +64,22 @@ def test_no_live_agent_gives_the_offsets():
     """Every weight 0: no agent hears anyone, z* = r (here each agent's offset, 1)."""
     M, c, W, mask = _batch([(0.5, 0.5)], [{"A": {"B": 0.0}}, {"B": {"A": 0.0}}])
     assert np.array_equal(evaluate.fixed_points(M, c, W, mask), np.ones((1, 2, 1)))
+
+
+def test_a_non_live_agent_whose_fixed_point_overflows_is_refused_by_name():
+    """B speaks first and A hears B's new message: only A is live (B's old message is never read). The live
+    block M_A M_B = 1 - 1e-12 contracts and solves (z_A* ~ 1e12), but z_B* = M_B z_A* + 1 with M_B = 1e300
+    overflows: system 1 is named, after the solve."""
+    rounds = [{"B": {"A": 1.0}}, {"A": {"B": 1.0}}]
+    M, c, W, mask = _batch([(0.5, 0.5), ((1 - 1e-12) / 1e300, 1e300), (0.1, 0.2), (0.3, 0.3)], rounds)
+    with pytest.raises(InputError, match=r"round map of system 1\)"):
+        evaluate.fixed_points(M, c, W, mask, check=True)
+
+
+def test_a_two_dimensional_batch_solves_like_the_flat_one():
+    """Systems in a (1, 3) batch (as a sweep's grid may shape them) give the flat batch's fixed points."""
+    systems = [(0.5, 0.5), (0.1, -0.2), (0.3, 0.9)]
+    M, c, W, mask = _batch(systems)
+    flat = evaluate.fixed_points(M, c, W, mask)
+    grid = evaluate.fixed_points(M[None], c[None], W, mask)
+    assert grid.shape == (1,) + flat.shape and np.array_equal(grid[0], flat)
