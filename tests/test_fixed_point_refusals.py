@@ -13,12 +13,13 @@ NAMES = ["A", "B"]
 ROUND_ROBIN = [{"A": {"B": 1.0}}, {"B": {"A": 1.0}}]
 
 
-def _batch(scalars: list[tuple[float, float]], rounds=ROUND_ROBIN):
-    """Systems of two scalar agents (d = 1): per system ``(M_A, M_B)``, offsets 1; the protocol's weights."""
-    proto = spec.build(rounds, NAMES, 1, np.zeros(1))
+def _batch(scalars: list[tuple[float, float]], rounds=ROUND_ROBIN, d: int = 1):
+    """Systems of two agents whose transfers are multiples of I_d (default d = 1): per system ``(M_A, M_B)``,
+    offsets 1; the protocol's weights."""
+    proto = spec.build(rounds, NAMES, d, np.zeros(d))
     W, mask = proto.weights()
-    M = np.array([[[[a]], [[b]]] for a, b in scalars])
-    c = np.ones((len(scalars), 2, 1))
+    M = np.array([[a * np.eye(d), b * np.eye(d)] for a, b in scalars])
+    c = np.ones((len(scalars), 2, d))
     return M, c, W, mask
 
 
@@ -69,11 +70,12 @@ def test_no_live_agent_gives_the_offsets():
 def test_a_non_live_agent_whose_fixed_point_overflows_is_refused_by_name():
     """B speaks first and A hears B's new message: only A is live (B's old message is never read). The live
     block M_A M_B = 1 - 1e-12 contracts and solves (z_A* ~ 1e12), but z_B* = M_B z_A* + 1 with M_B = 1e300
-    overflows: system 1 is named, after the solve."""
+    overflows: system 2 is named, after the solve (in d = 1 and d = 3: the flattened rows are K d long)."""
     rounds = [{"B": {"A": 1.0}}, {"A": {"B": 1.0}}]
-    M, c, W, mask = _batch([(0.5, 0.5), ((1 - 1e-12) / 1e300, 1e300), (0.1, 0.2), (0.3, 0.3)], rounds)
-    with pytest.raises(InputError, match=r"round map of system 1\)"):
-        evaluate.fixed_points(M, c, W, mask, check=True)
+    for d in (1, 3):
+        M, c, W, mask = _batch([(0.5, 0.5), (0.3, 0.3), ((1 - 1e-12) / 1e300, 1e300), (0.1, 0.2)], rounds, d)
+        with pytest.raises(InputError, match=r"round map of system 2\)"):
+            evaluate.fixed_points(M, c, W, mask, check=True)
 
 
 def test_a_two_dimensional_batch_solves_like_the_flat_one():
