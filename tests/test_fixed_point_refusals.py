@@ -32,10 +32,12 @@ def test_an_overflowing_round_map_is_refused_by_name(check):
 
 
 def test_a_singular_system_unchecked_is_refused_by_name():
-    """System 2: M_A M_B = 1, so I - Phi is singular (checked, C1's rate test refuses it first)."""
+    """System 2: M_A M_B = 1, so I - Phi is singular (checked, C1's rate test refuses it first). The refusal's
+    value is that system's round map (B hears A's new message: Phi = [[0, M_A], [0, M_B M_A]])."""
     M, c, W, mask = _batch([(0.5, 0.5), (0.1, 0.2), (1.0, 1.0)])
-    with pytest.raises(InputError, match=r"round map of system 2\)"):
+    with pytest.raises(InputError, match=r"round map of system 2\)") as err:
         evaluate.fixed_points(M, c, W, mask, check=False)
+    assert np.array_equal(err.value.value, [[0.0, 1.0], [0.0, 1.0]])
     with pytest.raises(InputError, match=r"contraction rate rho"):
         evaluate.fixed_points(M, c, W, mask, check=True)
 
