@@ -72,10 +72,12 @@ def test_no_live_agent_gives_the_offsets():
 def test_a_non_live_agent_whose_fixed_point_overflows_is_refused_by_name():
     """B speaks first and A hears B's new message: only A is live (B's old message is never read). The live
     block M_A M_B = 1 - 1e-12 contracts and solves (z_A* ~ 1e12), but z_B* = M_B z_A* + 1 with M_B = 1e300
-    overflows: system 2 is named, after the solve (in d = 1 and d = 3: the flattened rows are K d long)."""
+    overflows: system 2, the first of the two that overflow, is named after the solve (in d = 1 and d = 3: the
+    flattened rows are K d long)."""
     rounds = [{"B": {"A": 1.0}}, {"A": {"B": 1.0}}]
+    big = ((1 - 1e-12) / 1e300, 1e300)
     for d in (1, 3):
-        M, c, W, mask = _batch([(0.5, 0.5), (0.3, 0.3), ((1 - 1e-12) / 1e300, 1e300), (0.1, 0.2)], rounds, d)
+        M, c, W, mask = _batch([(0.5, 0.5), (0.3, 0.3), big, (0.1, 0.2), big], rounds, d)
         with pytest.raises(InputError, match=r"round map of system 2\)"):
             evaluate.fixed_points(M, c, W, mask, check=True)
 
