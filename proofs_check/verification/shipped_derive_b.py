@@ -79,6 +79,12 @@ def _name(tex: str) -> str:
     raise ValueError(f"unknown LaTeX symbol {tex!r}")
 
 
+def constant_value(exact: str) -> float:
+    r"""A named exact number ``kappa_k`` as typeset (``p/q`` or a decimal, with ``\allowbreak`` and spaces
+    where the line may break) as a float; ValueError when it is neither."""
+    return float(Fraction("".join(exact.replace(r"\allowbreak", "").split())))
+
+
 def tex_to_text(tex: str) -> str:
     """A derived formula's LaTeX in the plain-text grammar of ``Evaluator`` (products explicit)."""
     tex = tex.replace(r"\begin{bmatrix}", "[").replace(r"\end{bmatrix}", "]").replace("&", ",")
@@ -294,7 +300,7 @@ def check_printed(ledger: Ledger, inst: ref.Instance, rho: float, printed: dict,
         base = {**env, **cov}
         for k, v in re.findall(r"\$\\kappa_\{(\d+)\} = (.*?)\$", tex):  # named exact numbers: p/q or a decimal
             try:
-                base[f"kappa_{k}"] = float(Fraction("".join(v.replace(r"\allowbreak", "").split())))
+                base[f"kappa_{k}"] = constant_value(v)
             except ValueError:
                 ledger.require("latex constants", False, f"LaTeX constant kappa_{k} = {v[:40]!r}")
         texts: dict[str, str] = {}

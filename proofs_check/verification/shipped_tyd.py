@@ -210,13 +210,11 @@ def check_compiler_forms(ledger: Ledger, inst, z, Phi_ref, r_ref, M, Evaluator) 
     compiler's proved forms): a user reaches them only through such a failure, so they are typeset here
     directly, once per protocol, and read like the document's (round map, inverses, fixed points, residuals
     evaluated at the instance against the references; each display's form as in :func:`check_typeset`)."""
-    from fractions import Fraction
-
     import numpy as np
 
     from numerics.api import load_config
     from numerics.protocol import engine
-    from proofs_check.verification.shipped_derive_b import _name, _stable_env, tex_to_text
+    from proofs_check.verification.shipped_derive_b import _name, _stable_env, constant_value, tex_to_text
     from theory.protocol import compiler as P, display
     from theory.protocol.printing import text
 
@@ -234,7 +232,7 @@ def check_compiler_forms(ledger: Ledger, inst, z, Phi_ref, r_ref, M, Evaluator) 
     d, names = inst.d, list(inst.names)
     env, _ = _stable_env(inst, M, np.random.default_rng(7))
     for name, exact in ts.get("constants", []):  # long exact numbers named kappa_k (display.typeset)
-        env[_name(name)] = float(Fraction("".join(exact.replace(r"\allowbreak", "").split())))
+        env[_name(name)] = constant_value(exact)
     texts = {_name(e["lhs"]): tex_to_text(" ".join(t for t, _ in e["terms"])) for e in ts["inverses"]}
     ev = Evaluator(d, env, texts, set(texts))
     m = np.stack([env[f"m_{n}"].reshape(-1) for n in names])
