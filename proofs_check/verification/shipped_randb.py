@@ -6,8 +6,8 @@ The compiler solves a Markov chain's first moments through the messages written 
 messages) is too slow for ``--profile quick``; :data:`NAMED_SMALL` is the cheapest chain found on that path: two
 agents, four alternatives on a cycle with one self-loop (7 written messages, a sparse reduced system).
 
-:func:`with_named_small` runs a VS method and then this case: ``derive --protocol --format json`` on a random
-mean-square-stable instance (GD agents, d in {2, 3}), checked by
+R1's VS runs (through :func:`shipped.joint`) its derive method and then this case: ``derive --protocol
+--format json`` on a random mean-square-stable instance (GD agents, d in {2, 3}), checked by
 :func:`shipped_derive_random.check_random_derivation` against the reference solved from round maps probed from
 GD rounds (stationary mean, its weights ``G_(i,j)``, residuals, deviations, second-moment equations, rates,
 every check proved), and here, beyond it:
@@ -38,7 +38,7 @@ from proofs_check.verification.registry import Outcome, Profile
 from proofs_check.verification.shipped import Ledger, rel
 from proofs_check.verification.shipped_derive import Evaluator, _transfers
 
-__all__ = ["NAMED_SMALL", "TWO_STATES", "with_named_small", "named_small_outcome", "two_states_outcome"]
+__all__ = ["NAMED_SMALL", "TWO_STATES", "named_small_outcome", "two_states_outcome"]
 
 # Two agents, four alternatives on a cycle a -> {a, b}, b -> c -> d -> a (irreducible; aperiodic by a's self-loop).
 # Written messages: a: A, B; b: A, B; c: A, B; d: A (7 > EXPANDED_UNKNOWNS = 6: the named path). Of the chains
@@ -306,17 +306,3 @@ def two_states_outcome(profile: Profile) -> Outcome:
     return ledger.outcome(f"a2ad derive --protocol (json) on a Markov chain of two alternatives ({label})")
 
 
-def with_named_small(method):
-    """``method`` (a VS method) followed by :func:`named_small_outcome` and :func:`two_states_outcome`: fails
-    when any fails."""
-    def wrapped(profile: Profile) -> Outcome:
-        parts = [method(profile), named_small_outcome(profile), two_states_outcome(profile)]
-        skipped = [o for o in parts if o.skipped is not None]
-        if skipped:
-            return skipped[0]
-        ratios = [o.worst_error / o.tolerance for o in parts]
-        worst = math.nan if any(math.isnan(r) for r in ratios) else max(ratios)
-        return Outcome(worst, 1.0, sum(o.instances for o in parts), "; ".join(o.detail for o in parts),
-                       power=parts[0].power)
-    wrapped.__doc__ = f"{method.__doc__ or ''} Then {named_small_outcome.__doc__} {two_states_outcome.__doc__}"
-    return wrapped
