@@ -22,12 +22,17 @@ import numpy as np
 from proofs_check.verification import shipped_cli as cli, shipped_reference as ref
 from proofs_check.verification.registry import Outcome, Profile
 
-__all__ = ["Ledger", "documents_method", "precise_method", "kernel_method", "live_cost_method", "joint", "MISMATCH"]
+__all__ = ["Ledger", "documents_method", "precise_method", "kernel_method", "live_cost_method", "joint", "MISMATCH",
+           "flat_vector", "residual_rel"]
 
 # Bars (reason each):
 # fixed points, residuals and rates of instances with rho <= RHO_MAX, against rounds simulated until
 # rho^t < 1e-15: the float64 solve and the simulation agree to ~1e-13; 1e-9 (the V4 bar) leaves headroom.
 FLOAT_BAR = 1e-9
+# a printed residual e = z - w* is compared relative to max(|e|, RESIDUAL_FLOOR |z|): a residual that vanishes
+# (an agent hearing only itself) is known from the simulated z only to ~1e-13 |z|, which the floor turns into
+# <= 1e-10 relative (below FLOAT_BAR); an error above 1e-12 |z| still fails.
+RESIDUAL_FLOOR = 1e-3
 # simulate's messages and norms against the same GD steps iterated here: only rounding order differs
 # ((H w - b) vs H (w - w*)), a few ulps grown over the few turns checked.
 SIMULATE_BAR = 1e-11
@@ -78,6 +83,25 @@ class Ledger:
         return Outcome(worst, 1.0, self.instances, detail,
                        power=f"errors in units of each field's bar: a flipped residual sign is 2 ||e|| (2e9 "
                              f"bars), a wrong rate or key is >= {MISMATCH:.0e} bars")
+
+
+def flat_vector(v, d: int):
+    """A printed vector's value, flattened; a printed ``0`` (a residual that vanishes identically, e.g. of an
+    agent that hears only itself with weight 1) is the zero vector of length ``d``. ``None`` (unreadable) stays
+    None; any other scalar keeps its shape (1,), so a comparison with a d-vector fails."""
+    if v is None:
+        return None
+    return np.zeros(d) if np.ndim(v) == 0 and v == 0 else np.reshape(v, -1)
+
+
+def residual_rel(got, z: np.ndarray, offset) -> float:
+    """Relative error of a printed ``z - offset`` (``z`` a simulated fixed point; ``offset`` the target for a
+    residual, 0 for the fixed point itself), on the scale ``max(|z - offset|, RESIDUAL_FLOOR |z|)``."""
+    want = z - offset
+    if got is None or np.shape(got) != np.shape(want):
+        return math.inf
+    scale = max(float(np.linalg.norm(want)), RESIDUAL_FLOOR * float(np.linalg.norm(z)), 1e-300)
+    return float(np.linalg.norm(np.asarray(got, dtype=float) - want) / scale)
 
 
 def rel(a, b) -> float:

@@ -237,7 +237,7 @@ def check_canonical(ledger, inst, doc: dict, ev) -> None:
             ledger.require("canonical residual", False, f"e_{n} has no canonical form")
             continue
         in_residuals |= _s_numbers(text)
-        terms = parse_sum(text)
+        terms = [] if text == "0" else parse_sum(text)  # a residual 0 is the empty sum (no gap, no w_i*)
         if terms is None:
             ledger.require("canonical residual", False, f"e_{n} = {text[:80]!r} is not a sum of products")
             continue

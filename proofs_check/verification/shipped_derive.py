@@ -21,10 +21,10 @@ import numpy as np
 
 from proofs_check.verification import shipped_cli as cli, shipped_form, shipped_reference as ref
 from proofs_check.verification.registry import Outcome, Profile
-from proofs_check.verification.shipped import FLOAT_BAR, Ledger, _instances
+from proofs_check.verification.shipped import FLOAT_BAR, Ledger, _instances, flat_vector, residual_rel
 from proofs_check.verification.shipped_canon import check_canonical
 
-__all__ = ["Evaluator", "GALLERY", "DENSE", "derive_method"]
+__all__ = ["Evaluator", "GALLERY", "DENSE", "STUBBORN", "derive_method"]
 
 # Gallery protocols as CONFIG.json rounds (P2 simultaneous, P3 repeated speaker, P4 anchored, P5 debate).
 GALLERY = {
@@ -284,11 +284,11 @@ def check_derivation(ledger: Ledger, inst: ref.Instance, rho: float, printed: di
     ledger.add("round map r", rel(r, r_ref), FLOAT_BAR)
     for n, e in doc["agents"].items():
         k = idx[n]
-        ledger.add("fixed_point", rel(np.reshape(safe(e["fixed_point"]["text"]), -1), z[k]), FLOAT_BAR)
-        ledger.add("residual", rel(np.reshape(safe(e["residual"]["text"]), -1), z[k] - inst.target[k]), FLOAT_BAR)
-        if "canonical_text" in e["residual"]:
-            ledger.add("residual (canonical)", rel(np.reshape(safe(e["residual"]["canonical_text"]), -1),
-                                                   z[k] - inst.target[k]), FLOAT_BAR)
+        ledger.add("fixed_point", rel(flat_vector(safe(e["fixed_point"]["text"]), d), z[k]), FLOAT_BAR)
+        for field, key in (("residual", "text"), ("residual (canonical)", "canonical_text")):
+            if key in e["residual"]:
+                ledger.add(field, residual_rel(flat_vector(safe(e["residual"][key]), d), z[k], inst.target[k]),
+                           FLOAT_BAR)
     cr = doc["contraction_rate"]
     p = int(cr["power"])
     blocks = [safe(b["text"]) for b in cr["blocks"]]
@@ -346,8 +346,8 @@ def check_derivation(ledger: Ledger, inst: ref.Instance, rho: float, printed: di
         m = re.match(r"^(z\*_|e_|z_)([A-Za-z0-9]+?)(_star)? = (?:\S+ - \S+ = )?(.*)$", line)
         if m and m.group(2) in idx and (m.group(1) != "z_" or m.group(3)):
             k = idx[m.group(2)]
-            want = z[k] if m.group(1) in ("z*_", "z_") else z[k] - inst.target[k]
-            ledger.add("text format z*/e", rel(np.reshape(safe(m.group(4)), -1), want), FLOAT_BAR)
+            offset = 0.0 if m.group(1) in ("z*_", "z_") else inst.target[k]
+            ledger.add("text format z*/e", residual_rel(flat_vector(safe(m.group(4)), d), z[k], offset), FLOAT_BAR)
     check_canonical(ledger, inst, doc, ev)  # the canonical form's shape (docs/protocol.rst)
     from proofs_check.verification.shipped_tyd import check_typeset  # the typeset form: signs, balance, rate
     check_typeset(ledger, files, doc, (inst, z, Phi_ref, r_ref, M, Evaluator))
@@ -356,6 +356,9 @@ def check_derivation(ledger: Ledger, inst: ref.Instance, rho: float, printed: di
     shipped_form.check_form(ledger, doc, stem)  # the written form (K_j, Id, text/macros structure)
 
 
+# A stubborn agent: A hears only itself with weight 1, so its residual is 0 (printed "0", no gap of C3) while B's
+# is M_B (w*_A - w*_B); every format must print both, and the checks compare a vanishing residual on |z|'s scale.
+STUBBORN = [{"A": {"A": 1.0}}, {"B": {"A": 1.0}}]
 DERIVE_DIMS = (2, 4)  # the named protocols' instances: d in {2, 3}
 FORMATS = ("json", "text", "latex", "macros")
 QUICK_FORMATS = ("json", "latex")  # each format compiles the protocol again: quick reads the two that carry

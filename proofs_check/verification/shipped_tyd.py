@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 
-from proofs_check.verification.shipped import Ledger
+from proofs_check.verification.shipped import Ledger, flat_vector, residual_rel
 
 __all__ = ["SELF", "check_typeset"]
 
@@ -238,12 +238,12 @@ def check_compiler_forms(ledger: Ledger, inst, z, Phi_ref, r_ref, M, Evaluator) 
     m = np.stack([env[f"m_{n}"].reshape(-1) for n in names])
     new = (Phi_ref @ m.reshape(-1) + r_ref).reshape(len(names), d)
     worst = 0.0
-    shown = [(ts["round_map"], new), (ts["fixed_point"], z), (ts["residual"], z - inst.target)]
-    for rows, want in shown:
+    shown = [(ts["round_map"], new, 0 * new), (ts["fixed_point"], z, 0 * z), (ts["residual"], z, inst.target)]
+    for rows, want, offset in shown:
         for k, row in enumerate(rows):
             try:
-                got = np.reshape(ev.eval(tex_to_text(" ".join(t for t, _ in row["terms"]))), -1)
-                err = float(np.linalg.norm(got - want[k]) / max(float(np.linalg.norm(want[k])), 1e-300))
+                got = flat_vector(ev.eval(tex_to_text(" ".join(t for t, _ in row["terms"]))), d)
+                err = residual_rel(got, want[k], offset[k])
             except (ValueError, np.linalg.LinAlgError, KeyError, IndexError):
                 err = np.inf
             worst = max(worst, err if np.isfinite(err) else 1e300)
