@@ -224,3 +224,61 @@ def test_named_noisy_round_residual_is_a_vector(monkeypatch):
     assert any("z^*_" in t for t in terms), c.residual
     for t in terms:
         assert "(" not in t and _VECTOR.match(re.split(r"(?<!\^)\*", t)[-1]), (t, c.residual)
+
+
+# -- rate.rate_reduction: the claimed rate against the spectral radius ------------------------------------------
+
+# Block matrices Phi = A (x) X: every block an integer multiple of one letter X, so the blocks of Phi^q are A^q's
+# entries times X^q and cancel exactly as signed weights can make a round map's powers cancel. Found by a search
+# over small A (helper surv5); each has a component structure the code's cyclic test must reject (a component
+# mapped into two, a group read only by an agent that is not live, two separate cycles of components, a cycle
+# not through the first component). In the second, the last agent is not live (nobody reads it) but reads the
+# group's outer agents, which are live only through it: Phi_RR has a component nothing in R reads.
+RATE_CASES = {
+    "two-way links only": [[0, 0, 0, 0], [0, 0, 2, 1], [0, 1, 0, 0], [-1, 0, 0, 0]],
+    "a group read only by a non-live agent": [[0, 0, 0, 0, 0, 0], [0, 0, 1, 0, 0, 0], [0, 2, 0, 1, 0, 0],
+                                              [0, 0, 1, 0, 0, 0], [0, 0, 0, 0, 0, 0], [1, 0, 0, 0, 1, 0]],
+    "two cycles of components": [[0, 0, 0, 1, 0, 0], [0, 0, 2, 0, 0, 0], [0, 1, 0, 0, 0, 1], [1, 0, 0, 0, 0, 0],
+                                 [0, 1, 0, 0, 0, -1], [0, 0, 0, 0, -1, 0]],
+    "a cycle not through the first": [[0, 0, 0, -1, 1], [0, 0, 0, 0, 0], [0, 0, 0, 1, 1], [-1, 0, 1, 0, 0],
+                                      [0, 1, 0, 0, 0]],
+}
+# Eigenvalues of these small dense float64 matrices (d = 3) are exact to ~1e-13 relative; a defective top
+# eigenvalue would lose accuracy to ~1e-7 (sqrt of machine epsilon), still far below the mutants' errors (> 25%).
+RATE_REL_TOL = 1e-6
+
+
+def _numeric(expr, env: dict) -> np.ndarray:
+    """A word polynomial expression at concrete matrices (``env``: letter -> array)."""
+    d = next(iter(env.values())).shape[0]
+    out = np.zeros((d, d))
+    for term in sp.Add.make_args(sp.expand(expr)):
+        if term == 0:
+            continue
+        coeff, word = term.args_cnc()
+        m = float(sp.Mul(*coeff)) * np.eye(d)
+        for f in word:
+            base, k = (f.base, int(f.exp)) if f.is_Pow else (f, 1)
+            m = m @ np.linalg.matrix_power(env[base], k)
+        out += m
+    return out
+
+
+def _rho(m: np.ndarray) -> float:
+    return float(max(abs(np.linalg.eigvals(m))))
+
+
+@pytest.mark.parametrize("case", sorted(RATE_CASES))
+def test_reduced_rate_is_the_spectral_radius(case):
+    """``rate.rate_reduction(Phi, R)``: ``rho(Phi) = rho(Phi_RR) = max_k rho(blocks_k)^(1/q)`` (its docstring),
+    ``R`` the live agents (nonzero block columns); checked at a random X against ``rho(A (x) X)``."""
+    from theory.protocol import rate
+    A = np.array(RATE_CASES[case])
+    X = sp.Symbol("X", commutative=False)
+    Phi = [[sp.Integer(int(a)) * X for a in row] for row in A]
+    R = [j for j in range(len(A)) if A[:, j].any()]
+    env = {X: np.random.default_rng(3).standard_normal((3, 3))}
+    q, blocks = rate.rate_reduction(Phi, R)
+    claimed = max(_rho(np.block([[_numeric(e, env) for e in row] for row in b])) for b in blocks) ** (1.0 / q)
+    truth = _rho(np.kron(A.astype(float), env[X]))
+    assert abs(claimed - truth) <= RATE_REL_TOL * truth, (q, claimed, truth)
