@@ -229,11 +229,11 @@ def test_named_noisy_round_residual_is_a_vector(monkeypatch):
 # -- rate.rate_reduction: the claimed rate against the spectral radius ------------------------------------------
 
 # Block matrices Phi = A (x) X: every block an integer multiple of one letter X, so the blocks of Phi^q are A^q's
-# entries times X^q and cancel exactly as signed weights can make a round map's powers cancel. Found by a search
-# over small A (helper surv5); each has a component structure the code's cyclic test must reject (a component
-# mapped into two, a group read only by an agent that is not live, two separate cycles of components, a cycle
-# not through the first component). In the second, the last agent is not live (nobody reads it) but reads the
-# group's outer agents, which are live only through it: Phi_RR has a component nothing in R reads.
+# entries times X^q and cancel exactly as signed weights can make a round map's powers cancel. The first four were
+# found by a search over small A, the last built by hand (helper surv5); each has a structure the reduction must
+# not take for a cycle of components: components joined by one-way links, a group that only a non-live agent
+# reads (the last agent: nobody reads it, so Phi_RR has a component nothing in R reads), two separate cycles of
+# components, a cycle that does not pass through the first component, and a component that is a tail into a cycle.
 RATE_CASES = {
     "two-way links only": [[0, 0, 0, 0], [0, 0, 2, 1], [0, 1, 0, 0], [-1, 0, 0, 0]],
     "a group read only by a non-live agent": [[0, 0, 0, 0, 0, 0], [0, 0, 1, 0, 0, 0], [0, 2, 0, 1, 0, 0],
@@ -242,6 +242,10 @@ RATE_CASES = {
                                  [0, 1, 0, 0, 0, -1], [0, 0, 0, 0, -1, 0]],
     "a cycle not through the first": [[0, 0, 0, -1, 1], [0, 0, 0, 0, 0], [0, 0, 0, 1, 1], [-1, 0, 1, 0, 0],
                                       [0, 1, 0, 0, 0]],
+    # agent 0 is read by the pair {1, 2} with weights +1 and -1, and 1 and 2 are read alike: agent 0's word cancels
+    # from Phi^2 on, so agent 0 is a component of its own (a tail into the cycle {1, 2} <-> {3, 4}) at every power
+    "a tail into a cycle of components": [[0, 0, 0, 0, 0], [1, 0, 0, 1, 2], [-1, 0, 0, 1, -1], [0, 1, 1, 0, 0],
+                                          [0, 2, 2, 0, 0]],
 }
 # Eigenvalues of these small dense float64 matrices (d = 3) are exact to ~1e-13 relative; a defective top
 # eigenvalue would lose accuracy to ~1e-7 (sqrt of machine epsilon), still far below the mutants' errors (> 25%).
