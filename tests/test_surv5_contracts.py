@@ -286,3 +286,27 @@ def test_reduced_rate_is_the_spectral_radius(case):
     claimed = max(_rho(np.block([[_numeric(e, env) for e in row] for row in b])) for b in blocks) ** (1.0 / q)
     truth = _rho(np.kron(A.astype(float), env[X]))
     assert abs(claimed - truth) <= RATE_REL_TOL * truth, (q, claimed, truth)
+
+
+def test_no_cyclic_reduction_when_a_component_maps_into_two():
+    """rate.py's module text reduces the rate only (a) at the least power ``q`` with ``Phi_RR^q`` block
+    triangular, or (b) when ``Phi_RR`` maps each of the ``q`` components of ``Phi_RR^q`` into the next, around one
+    cycle; "others keep rho(Phi_RR) itself". Here agent 0 (it hears nobody) is read by
+    agent 2 and, with weights +1 and -1, by agents 4 and 5, which are read alike: the components of ``Phi^3`` are
+    {0, 1}, {2, 3}, {4, 5}, and ``Phi`` maps {0, 1} into both others. Neither (a) (no power is block triangular,
+    checked on ``A``'s powers) nor (b) holds, so the rate is ``rho(Phi_RR)`` itself: power 1, one block."""
+    from theory.protocol import rate
+    A = np.array([[0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 1, 1], [1, 1, 0, 0, 0, 0], [0, 1, 0, 0, 0, 0],
+                  [1, 0, 1, 2, 0, 0], [-1, 0, 1, 2, 0, 0]])
+    n = len(A)
+    for q in range(1, 2 * n + 1):  # the blocks of Phi^q are A^q's entries times X^q
+        Aq = np.linalg.matrix_power(A, q)
+        assert np.triu(Aq, 1).any() and np.tril(Aq, -1).any(), q
+    A3 = np.linalg.matrix_power(A, 3)
+    label = {0: 0, 1: 0, 2: 1, 3: 1, 4: 2, 5: 2}
+    assert all(label[i] == label[k] for i in range(n) for k in range(n) if A3[i, k])  # Phi^3 keeps the groups
+    assert {label[i] for i in range(n) for k in (0, 1) if A[i, k]} == {1, 2}  # {0, 1} maps into two groups
+    X = sp.Symbol("X", commutative=False)
+    Phi = [[sp.Integer(int(a)) * X for a in row] for row in A]
+    q, blocks = rate.rate_reduction(Phi, list(range(n)))
+    assert (q, blocks) == (1, [Phi])
