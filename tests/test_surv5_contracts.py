@@ -13,6 +13,15 @@ its reference from the protocol's definition, never from the code under test.
 * ``printing.text``: a transposed letter prints as ``transpose(X)`` with ``X`` the letter's own text (SymPy reads
   the text format back: ``transpose`` of another name is another matrix), also for an agent whose name is a label
   of ``notation.NAMES`` (``A^s``: the Python API accepts any name; ``derive --protocol`` refuses it).
+* ``random_checks``: a Markov chain with a symbolic transition probability is checked (``markov``: "a symbolic one
+  is a hypothesis"); on the named path a planted wrong ``T`` fails the exact identity ``T (I - S) = I``.
+* ``checks.noisy_round_check`` (named path): a planted wrong round-map block fails, and the residual printed is a
+  vector (every term ends in ``z*``, ``x`` or ``eta``).
+* ``rate.rate_reduction``: the claimed rate of block matrices ``A (x) X`` against ``rho``, and the module text's
+  rule for when a rate is reduced.
+
+These inputs are ones ``derive --protocol`` cannot receive from a config (or planted wrong objects), so they are
+contract tests of the Python API, not verify methods (mutation/targets.toml lists this file in the killers).
 """
 from __future__ import annotations
 
