@@ -22,7 +22,10 @@
    * ``four phases``: two agents, four phases, long rational coefficients (a product that does not settle, too).
 
    Each costs 0.04-0.09 s of CPU (the four together 0.25 s), in the quick profile;
-3. the chain lists each check once.
+3. the chain lists each check once;
+4. a named factor that is a sum of ``M``'s alone (no inverse, no other named factor), ``I`` plus at least two terms
+   sharing a leading (or trailing) letter, is displayed as ``I +`` a product (step 5): common letters factor such a sum
+   exactly, so its proof cannot fail and the sum is never kept.
 """
 from __future__ import annotations
 
@@ -145,6 +148,13 @@ def check_can(ledger, inst, doc: dict, ev) -> None:
             text = inverses.get(f"Q{m.group(1)}")
             ledger.require("displayed pivot label", text is not None and bool(re.search(r"\bQ\d+\b", text)),
                            f"{lbl!r}: pivot {m.group(1)} is {text!r}, which step 4 does not rewrite")
+    for S, text in named.items():  # a sum of M's alone, I + terms sharing a letter: shown as I + a product
+        terms = parse_sum(text) or []
+        rest = [w for _, w, _ in terms if w]
+        if (len(terms) >= 3 and len(rest) == len(terms) - 1 and all(x.startswith("M_") for w in rest for x in w)
+                and (len({w[0] for w in rest}) == 1 or len({w[-1] for w in rest}) == 1)):
+            ledger.require("named factor of M's factored", False, f"{S} = {text[:80]!r}: its terms other than I "
+                           "share a letter, and a sum of M's alone factors exactly (step 5: a I + a product)")
     if inst.rounds == P2_ROUNDS:
         _extra(ledger, inst, ev)
 
