@@ -19,9 +19,10 @@
      written as its sum (the chain's second route);
    * ``twice``: two agents, ``A`` answering twice a round, ``B`` hearing itself: two recognised inverses' routes and a
      coefficient peeled on the right;
-   * ``four phases``: two agents, four phases, long rational coefficients (a product that does not settle, too).
+   * ``four phases``: two agents, four phases, long rational coefficients (a product that does not settle, too);
+   * ``right peel``: two agents, three phases, whose ``D_A`` is peeled on the right (its words end in an inverse).
 
-   Each costs 0.04-0.09 s of CPU (the four together 0.25 s), in the quick profile;
+   Each costs 0.04-0.09 s of CPU (the five together about 0.3 s), in the quick profile;
 3. the chain lists each check once;
 4. a named factor that is a sum of ``M``'s alone (no inverse, no other named factor), ``I`` plus at least two terms
    sharing a leading (or trailing) letter, is displayed as ``I +`` a product (step 5): common letters factor such a sum
@@ -49,6 +50,7 @@ EXTRA = {
     "route": [{"C": {"A": 1.0}, "B": {"A": 1.0}, "A": {"C": 0.6}}],
     "twice": [{"A": {"B": 1.0}, "B": {"A": 0.5, "B": 0.5}}, {"A": {"B": 1.0}}],
     "four phases": [{"B": {"A": 0.6}, "A": {"B": -0.2}}, {"A": {"B": 0.3}}, {"B": {"A": 0.6}}, {"A": {"B": 1.0}}],
+    "right peel": [{"A": {"B": -0.2}, "B": {"A": 1.0}}, {"B": {"A": 1.0}, "A": {"B": 0.3}}, {"A": {"B": 1.0}}],
 }
 _F = Fraction
 # Canonical forms derived by hand (placeholders ``Qx``, ``Qy`` for inverses, named by their pivots):
@@ -88,6 +90,21 @@ HAND = {
         "e": {"B": [(_F(1, 2), ("Qb", "M_B", "Qa", "K_A"), ("gap", "A", "B"))]},
         "z": {"A": [(_F(1), ("Sa", "Qa", "Qb", "K_A"), ("w", "A"))],
               "B": [(_F(1, 2), ("Qb", "M_B", "Qa", "K_A"), ("w", "A")), (_F(1), ("Qb", "Qc", "K_B"), ("w", "B"))]},
+    },
+    # right peel: the phases compose to z_A <- -1/5 M_A M_B M_A z_B + M_A M_B K_A w_A + M_A K_B w_B + K_A w_A and
+    # z_B <- -1/5 M_B M_A z_B + M_B K_A w_A + K_B w_B, so z_B = Qx (M_B K_A w_A + K_B w_B), Qx = (I + 1/5 M_B M_A)^{-1};
+    # X_AB = M_A - 1/5 M_A M_B M_A Qx = M_A Qx, pushed through: Qy M_A, Qy = (I + 1/5 M_A M_B)^{-1}; D_A = X_AA K_A +
+    # X_AB K_B - I = M_A M_B M_A (-I + 1/5 Qx M_B M_A - 1/5 Qx) = -6/5 M_A M_B M_A Qx (as 1/5 Qx M_B M_A = I - Qx): its
+    # words end in Qx, and times I + 1/5 M_B M_A on the right it is one word (step 1 peels Qx on the right; no
+    # push-through: Qx's pivot does not end in M_A M_B M_A); D_B = Qx (I - M_B M_A) - I = -6/5 Qx M_B M_A (no
+    # listener's weights sum to 1: both agents have a D_i).
+    "right peel": {
+        "pivots": [("Qx", {(): _F(1), ("M_B", "M_A"): _F(1, 5)}), ("Qy", {(): _F(1), ("M_A", "M_B"): _F(1, 5)})],
+        "recognised": [],
+        "e": {"A": [(_F(1), ("Qy", "M_A", "K_B"), ("gap", "B", "A")),
+                    (_F(-6, 5), ("M_A", "M_B", "M_A", "Qx"), ("w", "A"))],
+              "B": [(_F(1), ("Qx", "M_B", "K_A"), ("gap", "A", "B")), (_F(-6, 5), ("Qx", "M_B", "M_A"), ("w", "B"))]},
+        "z": {"B": [(_F(1), ("Qx", "M_B", "K_A"), ("w", "A")), (_F(1), ("Qx", "K_B"), ("w", "B"))]},
     },
 }
 # The extra protocols' named factors are evaluated (shipped_canon's "named once") at generic matrices of this
