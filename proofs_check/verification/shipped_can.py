@@ -60,7 +60,7 @@ _F = Fraction
 # z_B = M_B z_A + K_B w_B (M_B M_A Qx stays: its pivot's words do not end in M_B M_A). The residuals
 # e_i = z_i* - w_i*: D_A = Qy K_A + 3/5 Qy M_A K_C - I = -2/5 Qy M_A (as Qy (I - 3/5 M_A M_C) = I),
 # D_B = -M_B Qy M_A + 3/5 M_B M_A Qx = -2/5 M_B M_A Qx, D_C = Qx (I - M_C M_A) - I = -2/5 Qx M_C M_A.
-HAND = {
+HAND: dict[str, dict] = {
     "route": {
         "pivots": [("Qx", {(): _F(1), ("M_C", "M_A"): _F(-3, 5)}), ("Qy", {(): _F(1), ("M_A", "M_C"): _F(-3, 5)})],
         "recognised": ["Qy"],
