@@ -14,15 +14,13 @@
 
    * ``fallback``: two agents, four phases, whose ``X_AB`` product form the free algebra's reduction does not settle,
      so it is printed as the eliminated sum (one named factor), as docs/protocol.rst says;
-   * ``route``: three agents answering at once, ``A`` hearing ``C`` with 3/5, ``B`` and ``C`` hearing ``A``;
-     ``z_B``'s coefficient of ``w_A*`` is ``M_B`` times a recognised inverse, proved only with the recognised inverse
-     written as its sum (the chain's second route);
-   * ``twice``: two agents, ``A`` answering twice a round, ``B`` hearing itself: two recognised inverses' routes and a
-     coefficient peeled on the right;
+   * ``twice``: two agents, ``A`` answering twice a round, ``B`` hearing itself: ``z_B``'s coefficient of ``w_B*`` is
+     an inverse times a recognised one, proved only with the recognised inverse written as its sum (the chain's second
+     route), and ``z_A``'s own coefficient is peeled on the right;
    * ``four phases``: two agents, four phases, long rational coefficients (a product that does not settle, too);
    * ``right peel``: two agents, three phases, whose ``D_A`` is peeled on the right (its words end in an inverse).
 
-   Each costs 0.04-0.09 s of CPU (the five together about 0.3 s), in the quick profile;
+   Each costs 0.04-0.09 s of CPU (the four together about 0.25 s), in the quick profile;
 3. the chain lists each check once;
 4. a named factor that is a sum of ``M``'s alone (no inverse, no other named factor), ``I`` plus at least two terms
    sharing a leading (or trailing) letter, is displayed as ``I +`` a product (step 5): common letters factor such a sum
@@ -47,33 +45,14 @@ P2_ROUNDS = ((("A", (("B", 1.0),)), ("B", (("A", 1.0),))),)
 EXTRA = {
     "fallback": [{"A": {"B": 1.0}}, {"B": {"A": 1.0}, "A": {"B": 0.5, "A": 0.5}}, {"A": {"B": 1.0}},
                  {"A": {"B": 0.5, "A": 0.5}, "B": {"A": 1.0}}],
-    "route": [{"C": {"A": 1.0}, "B": {"A": 1.0}, "A": {"C": 0.6}}],
     "twice": [{"A": {"B": 1.0}, "B": {"A": 0.5, "B": 0.5}}, {"A": {"B": 1.0}}],
     "four phases": [{"B": {"A": 0.6}, "A": {"B": -0.2}}, {"A": {"B": 0.3}}, {"B": {"A": 0.6}}, {"A": {"B": 1.0}}],
     "right peel": [{"A": {"B": -0.2}, "B": {"A": 1.0}}, {"B": {"A": 1.0}, "A": {"B": 0.3}}, {"A": {"B": 1.0}}],
 }
 _F = Fraction
-# Canonical forms derived by hand (placeholders ``Qx``, ``Qy`` for inverses, named by their pivots):
-# route: eliminating z_A (pivot I), then z_C: z_C = M_C z_A + K_C w_C with z_A = 3/5 M_A z_C + K_A w_A gives the
-# pivot I - 3/5 M_C M_A (Qx), z_C = Qx (M_C K_A w_A + K_C w_C); z_A = (I + 3/5 M_A Qx M_C) K_A w_A + 3/5 M_A Qx K_C w_C,
-# where step 5 recognises I + 3/5 M_A Qx M_C as Qy = (I - 3/5 M_A M_C)^{-1} and step 2 writes M_A Qx = Qy M_A;
-# z_B = M_B z_A + K_B w_B (M_B M_A Qx stays: its pivot's words do not end in M_B M_A). The residuals
-# e_i = z_i* - w_i*: D_A = Qy K_A + 3/5 Qy M_A K_C - I = -2/5 Qy M_A (as Qy (I - 3/5 M_A M_C) = I),
-# D_B = -M_B Qy M_A + 3/5 M_B M_A Qx = -2/5 M_B M_A Qx, D_C = Qx (I - M_C M_A) - I = -2/5 Qx M_C M_A.
+# Canonical forms derived by hand (placeholders ``Qa``, ``Sa``, ... for inverses and named factors, found by their
+# pivots and definitions):
 HAND: dict[str, dict] = {
-    "route": {
-        "pivots": [("Qx", {(): _F(1), ("M_C", "M_A"): _F(-3, 5)}), ("Qy", {(): _F(1), ("M_A", "M_C"): _F(-3, 5)})],
-        "recognised": ["Qy"],
-        "e": {"A": [(_F(3, 5), ("Qy", "M_A", "K_C"), ("gap", "C", "A")), (_F(-2, 5), ("Qy", "M_A"), ("w", "A"))],
-              "B": [(_F(1), ("M_B", "Qy", "K_A"), ("gap", "A", "B")),
-                    (_F(3, 5), ("M_B", "M_A", "Qx", "K_C"), ("gap", "C", "B")),
-                    (_F(-2, 5), ("M_B", "M_A", "Qx"), ("w", "B"))],
-              "C": [(_F(1), ("Qx", "M_C", "K_A"), ("gap", "A", "C")), (_F(-2, 5), ("Qx", "M_C", "M_A"), ("w", "C"))]},
-        "z": {"A": [(_F(1), ("Qy", "K_A"), ("w", "A")), (_F(3, 5), ("Qy", "M_A", "K_C"), ("w", "C"))],
-              "B": [(_F(1), ("M_B", "Qy", "K_A"), ("w", "A")), (_F(1), ("K_B",), ("w", "B")),
-                    (_F(3, 5), ("M_B", "M_A", "Qx", "K_C"), ("w", "C"))],
-              "C": [(_F(1), ("Qx", "M_C", "K_A"), ("w", "A")), (_F(1), ("Qx", "K_C"), ("w", "C"))]},
-    },
     # twice: the round map is z_A <- 1/2 M_A M_B (z_A + z_B) + M_A K_B w_B + K_A w_A,
     # z_B <- 1/2 M_B (z_A + z_B) + K_B w_B.
     # Eliminating z_A: Qa = (I - 1/2 M_A M_B)^{-1}; z_B's pivot I - 1/2 M_B - 1/4 M_B Qa M_A M_B = I - 1/2 M_B Qa (as
