@@ -22,6 +22,7 @@ import numpy as np
 from proofs_check.verification import shipped_cli as cli, shipped_form, shipped_reference as ref
 from proofs_check.verification.registry import Outcome, Profile
 from proofs_check.verification.shipped import FLOAT_BAR, Ledger, _instances, flat_vector, residual_rel
+from proofs_check.verification.shipped_can import check_can
 from proofs_check.verification.shipped_canon import check_canonical
 
 __all__ = ["Evaluator", "GALLERY", "DENSE", "STUBBORN", "derive_method"]
@@ -349,6 +350,7 @@ def check_derivation(ledger: Ledger, inst: ref.Instance, rho: float, printed: di
             offset = 0.0 if m.group(1) in ("z*_", "z_") else inst.target[k]
             ledger.add("text format z*/e", residual_rel(flat_vector(safe(m.group(4)), d), z[k], offset), FLOAT_BAR)
     check_canonical(ledger, inst, doc, ev)  # the canonical form's shape (docs/protocol.rst)
+    check_can(ledger, inst, doc, ev)  # its chain's labels; with P2, protocols the gallery does not reach
     from proofs_check.verification.shipped_tyd import check_typeset  # the typeset form: signs, balance, rate
     check_typeset(ledger, files, doc, (inst, z, Phi_ref, r_ref, M, Evaluator))
     from proofs_check.verification.shipped_derive_b import check_printed  # every other printed statement
