@@ -74,3 +74,18 @@ def test_an_order_with_a_vanishing_column_is_abandoned():
     bound = RC.EXPANDED_MAX_WORDS
     assert rc.mean is None and rc.notes == ["the stationary mean: no elimination order gave a form that reduces "
                                             f"to 0 (or it exceeds {bound} words): given by its equation"]
+
+
+def test_the_next_order_is_tried_after_one_past_the_word_bound(monkeypatch):
+    """With B listed first, the first order's elimination of THREE needs more words than the second's: under a
+    bound between the two the first raises TooLarge and the second gives the mean."""
+    rs = independent(["B", "A"], THREE, [THIRD] * 3)
+    monkeypatch.setattr(RC, "EXPANDED_MAX_WORDS", 5)
+    rc = RC.compile_random(rs)
+    assert rc.mean is not None and rc.notes == []
+    assert RC._solve(*_independent_system(rs), orders=1) is None  # the first order alone fails
+
+
+def _independent_system(rs):
+    rc = RC.compile_random(rs, derive_mean=False)
+    return rc.mean_map, rc.mean_offset
