@@ -11,12 +11,21 @@
   checks of its own labels added, as a reader of the JSON could hold them: ``block (A, B)``, which the check
   typesetter writes as mathematics, ``block $(A, B)$`` (left as it is: no ``$`` inside it), and ``cost $1 for
   A``, whose dollar is text (``\\$``: the agent after it is still outside mathematics, so in math mode).
+- A pivot wider than a line (``typeset.LINE_UNITS``, a parameter of the layout, in the units of
+  ``typeset.width``) is pointed at in its hypothesis, not written out inline: the document is rendered again with
+  one such pivot added to its inverses.
+- The round maps of the LaTeX that the command wrote (not rendered again: the command's own strings) in their
+  documented form, exactly (as ``shipped_randa.check_small`` reads its small config's): each nonzero coefficient
+  before its message (none for 1, bare when one product, in ``\\left( \\right)`` when a sum), joined by ``+``,
+  then the offset when it is not 0 (``+ r`` or ``- r``).
 """
 from __future__ import annotations
 
 import re
 
 from proofs_check.verification.shipped import Ledger
+from proofs_check.verification.shipped_derive import _latex_block
+from proofs_check.verification.shipped_randa import _factor
 from proofs_check.verification.shipped_tyd import SHORT_PIVOT_CHARS
 
 __all__ = ["check_rrep"]
@@ -36,6 +45,43 @@ def check_rrep(ledger: Ledger, label: str, doc: dict, files: dict) -> None:
     ledger.require("latex hypotheses: short pivots written out", not bad,
                    f"{label}: LaTeX points at the short pivot(s) {bad[:2]} instead of writing them out")
     _check_math_names(ledger, label, doc)
+    _check_wide_pivot(ledger, label, doc)
+    _check_round_maps(ledger, label, doc, files["latex"])
+
+
+def _check_round_maps(ledger: Ledger, label: str, doc: dict, tex: str) -> None:
+    """Each ``m_x^new`` line of each alternative's round map in the written LaTeX (module text)."""
+    names = doc["agents"]
+    for k, a in enumerate(doc["alternatives"]):
+        i0 = tex.find(r"\subsection*{Round map of alternative " + str(k + 1) + " ")
+        section = tex[i0:tex.find(r"\subsection*", i0 + 1)] if i0 >= 0 else ""
+        for i, x in enumerate(names):
+            terms = [f"{_factor(c['latex'])} m_{{{names[j]}}}".strip()
+                     for j, c in enumerate(a["round_map"]["Phi"][i]) if c["text"] != "0"]
+            off = a["round_map"]["psi"][i]["latex"]
+            line = " + ".join(terms) + ("" if off == "0" else (" " if off.startswith("-") or not terms else " + ")
+                                        + off)
+            got = _latex_block(section, f"m_{{{x}}}^{{\\text{{new}}}} &= ")
+            ledger.require("latex round maps in their documented form", got == " ".join((line or "0").split()),
+                           f"{label}: alternative {k + 1}, m_{x}: {str(got)[:80]!r} (want {line[:80]!r})")
+
+
+def _check_wide_pivot(ledger: Ledger, label: str, doc: dict) -> None:
+    """A pivot wider than a line, added to the document's inverses, is pointed at (module text)."""
+    from theory.protocol import random_report as RR, typeset
+
+    a, b = doc["agents"][:2]
+    wide = " + ".join(f"M_{{{a}}} M_{{{b}}}" for _ in range(40))
+    name = r"\mathcal{Q}_{99}"
+    inv = {"name": name, "text_name": "Q99", "latex": wide, "text": wide, "terms": [wide]}
+    tex = RR.as_latex(dict(doc, inverses=[*doc["inverses"], inv]))
+    para = re.findall(r"^\\textbf\{Hypotheses\.\} (.*)\.$", tex, re.M)
+    parts = para[0].split("; ") if len(para) == 1 else []
+    ok = typeset.width(wide) > typeset.LINE_UNITS and len(parts) > len(doc["inverses"]) \
+        and parts[len(doc["inverses"])] == f"the pivot ${name}^{{-1}}$ above is invertible"
+    ledger.require("latex hypotheses: a pivot wider than a line pointed at", ok,
+                   f"{label}: the hypothesis of a pivot {typeset.width(wide):.0f} units wide: "
+                   f"{parts[len(doc['inverses'])][:60] if len(parts) > len(doc['inverses']) else parts}")
 
 
 def _check_math_names(ledger: Ledger, label: str, doc: dict) -> None:
