@@ -17,3 +17,19 @@ def test_symbolic_chain_document():
     doc = RR.derived_random(compile_random(rs, derive_mean=False))
     assert [a["next"] for a in doc["alternatives"]] == [{"x": "1 - s", "y": "s"}, {"x": "1"}]
     assert all(c["holds"] for c in doc["checks"]) and doc["law"] == "markov"
+
+
+def test_compile_seconds_as_the_deterministic_document_gives_them():
+    """``compile_seconds``: the compiler's time rounded as the deterministic document (theory.protocol.report)
+    rounds the same field, so both documents of ``derive --protocol`` state it to the same precision."""
+    from theory.protocol.compiler import compile_protocol
+    from theory.protocol.description import spec
+    from theory.protocol.random_description import independent
+    from theory.protocol.report import derived_theory
+
+    phases = [{"A": {"B": 1}}, {"B": {"A": 1}}]
+    cp = compile_protocol(spec(["A", "B"], phases))
+    rc = compile_random(independent(["A", "B"], [phases], [1]))
+    for seconds in (1.23456, 0.0071):  # each with a third decimal (a coarser rounding would show)
+        cp.seconds = rc.seconds = seconds
+        assert RR.derived_random(rc)["compile_seconds"] == derived_theory(cp)["compile_seconds"] != round(seconds, 2)

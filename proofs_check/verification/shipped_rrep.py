@@ -17,7 +17,8 @@
 - The round maps of the LaTeX that the command wrote (not rendered again: the command's own strings) in their
   documented form, exactly (as ``shipped_randa.check_small`` reads its small config's): each nonzero coefficient
   before its message (none for 1, bare when one product, in ``\\left( \\right)`` when a sum), joined by ``+``,
-  then the offset when it is not 0 (``+ r`` or ``- r``).
+  then the offset when it is not 0 (``+ r`` or ``- r``); and in the document rendered again with its first
+  coefficient replaced by 1 (a string built at run time), which is written as no coefficient.
 """
 from __future__ import annotations
 
@@ -51,6 +52,20 @@ def check_rrep(ledger: Ledger, label: str, doc: dict, files: dict) -> None:
 
 def _check_round_maps(ledger: Ledger, label: str, doc: dict, tex: str) -> None:
     """Each ``m_x^new`` line of each alternative's round map in the written LaTeX (module text)."""
+    from theory.protocol import random_report as RR
+
+    # once more with a coefficient 1 (a string built at run time, as a reader's program may build one)
+    one = {"latex": str(1), "text": str(1), "terms": [str(1)]}
+    first = doc["alternatives"][0]
+    phi = [[one if (i, j) == (0, 0) else c for j, c in enumerate(row)]
+           for i, row in enumerate(first["round_map"]["Phi"])]
+    alt = dict(first, round_map=dict(first["round_map"], Phi=phi))
+    _round_map_lines(ledger, label + " (a coefficient 1)", {**doc, "alternatives": [alt]},
+                     RR.as_latex({**doc, "alternatives": [alt]}))
+    _round_map_lines(ledger, label, doc, tex)
+
+
+def _round_map_lines(ledger: Ledger, label: str, doc: dict, tex: str) -> None:
     names = doc["agents"]
     for k, a in enumerate(doc["alternatives"]):
         i0 = tex.find(r"\subsection*{Round map of alternative " + str(k + 1) + " ")
