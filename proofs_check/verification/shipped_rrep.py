@@ -1,6 +1,8 @@
 """More of what ``a2ad derive --protocol`` writes for a random protocol, read by R1's and R3's VS in every profile
 (:func:`proofs_check.verification.shipped_derive_random.check_random_derivation` calls :func:`check_rrep`).
 
+- The LaTeX written by the command is the one ``random_report.as_latex`` renders from the printed JSON document (as a
+  reader holds it, whose strings are not the module's literals), but for its title.
 - The LaTeX hypotheses: a pivot a few symbols long (at most ``SHORT_PIVOT_CHARS`` characters of LaTeX, as the
   deterministic report's check :mod:`shipped_tyd` reads it) is written out in its hypothesis, ``$<pivot>$ is
   invertible (its inverse is $Q_k$)``, never pointed at as ``the pivot $Q_k^{-1}$ above`` (the hypotheses are
@@ -46,8 +48,19 @@ def check_rrep(ledger: Ledger, label: str, doc: dict, files: dict) -> None:
     ledger.require("latex hypotheses: short pivots written out", not bad,
                    f"{label}: LaTeX points at the short pivot(s) {bad[:2]} instead of writing them out")
     _check_math_names(ledger, label, doc)
+    # the JSON document as a reader holds it renders the same LaTeX as the command wrote (but the title, which
+    # names the config): every string test of as_latex decides alike on the command's strings and the JSON's
+    from theory.protocol import random_report as RR
+
+    ledger.require("latex rendered from the JSON is the written one", _body(RR.as_latex(doc)) == _body(files["latex"]),
+                   f"{label}: the LaTeX rendered from the printed JSON differs from the written LaTeX")
     _check_wide_pivot(ledger, label, doc)
     _check_round_maps(ledger, label, doc, files["latex"])
+
+
+def _body(tex: str) -> list[str]:
+    """The lines of a LaTeX document but its title."""
+    return [ln for ln in tex.splitlines() if not ln.startswith("\\section*{")]
 
 
 def _check_round_maps(ledger: Ledger, label: str, doc: dict, tex: str) -> None:
