@@ -54,6 +54,7 @@ from proofs_check.verification.shipped import FLOAT_BAR, Ledger, rel
 from proofs_check.verification.shipped_derive import Evaluator, _latex_block, _transfers
 from proofs_check.verification.shipped_randb_labels import check_labels
 from proofs_check.verification.shipped_random import _round_noise
+from proofs_check.verification.shipped_rrep import check_rrep
 
 __all__ = ["random_derive_method", "reference", "Formula", "INDEPENDENT", "GOSSIP", "MARKOV", "NAMED", "QUICK_CASES",
            "FULL_CASES"]
@@ -636,6 +637,7 @@ def check_random_derivation(ledger: Ledger, label: str, base: ref.Instance, alts
     from proofs_check.verification.shipped_randa import check_more  # quick's formats, macro names, a small config
     check_more(ledger, label, doc, want, base, fenv, evaluate, printed, files, ms, stein, rng,
                (_check_text, Formula, _plain_formula))
+    check_rrep(ledger, label, doc, files)  # short pivots written out in the LaTeX hypotheses (shipped_rrep)
 
 
 def _check_text(ledger: Ledger, label: str, out: str, doc: dict, want: dict, base: ref.Instance, fenv: dict,

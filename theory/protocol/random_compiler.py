@@ -81,7 +81,7 @@ class RandomCompiled:
     residual_gaps: list
     deviation: list  # per alternative: K blocks d_k = Phi_k mu + psi_k - mu (mu letters)
     second_moment: dict  # independent: (a, b) -> rhs of C = ...; Markov: (l, a, b) -> rhs of Q_l = ...
-    seconds: float = 0.0
+    seconds: float  # compile_random's wall time (no default: only compile_random builds a RandomCompiled)
     notes: list = field(default_factory=list)
     named: Any = None  # Markov mean derived with named Schur blocks: the random_markov.MarkovMean
 

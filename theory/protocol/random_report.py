@@ -228,7 +228,7 @@ _CHECK_WORDS: list[tuple[str, Any]] = [(r"phases composed = Phi_k z \+ psi_k",
 def _math_names(tex: str, agents: list) -> str:
     """Outside ``$...$``: agent names and the conditional second moments ``Q_l`` (``Q\\_1``) in math mode."""
     names = "|".join(re.escape(a) for a in agents)
-    parts = tex.split("$")
+    parts = re.split(r"(?<!\\)\$", tex)  # an escaped \$ (a dollar in a label) is text, not a math delimiter
     for k in range(0, len(parts), 2):  # even pieces are outside mathematics
         parts[k] = re.sub(rf"(?<![\\\w])({names})(?!\w)", r"$\1$", parts[k])
         parts[k] = re.sub(r"(?<![\\\w])Q\\_(\d+)", r"$Q_{\1}$", parts[k])
