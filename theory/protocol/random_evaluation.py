@@ -57,6 +57,8 @@ def spectral_radius(A: np.ndarray) -> float:
 
 
 def _table(agents: dict, noise: dict | None) -> tuple[dict, int]:
+    if not agents:
+        raise ValueError("no agents: the derived maps are evaluated at the agents' M_i and w_i*")
     table = {}
     for k, (Mk, wk) in agents.items():
         Mk = np.asarray(Mk, dtype=float)
@@ -66,8 +68,7 @@ def _table(agents: dict, noise: dict | None) -> tuple[dict, int]:
         table[sp.Symbol(f"w^*_{k}^T", commutative=False)] = table[w_star(k)].T
     for k, S in (noise or {}).items():
         table[noise_cov(k)] = np.asarray(S, dtype=float)
-    d = next(iter(agents.values()))[0].shape[0] if agents else 1
-    return table, d
+    return table, table[M(next(iter(agents)))].shape[0]
 
 
 def _poly(p: dict, table: dict, shape: tuple, scalars: dict) -> np.ndarray:
