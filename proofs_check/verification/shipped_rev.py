@@ -238,8 +238,8 @@ def _check_case(ledger: Ledger, label: str, raw: dict, regime: str) -> None:
         doubled = dataclasses.replace(rc, second_moment={**rc.second_moment, (l, a, b): {
             w: 2 * x for w, x in rc.second_moment[(l, a, b)].items()}})
         residual = float(np.abs(block).max()) / max(1.0, float(np.abs(Q).max()))
-        got = stein_residual(doubled, agents, noise)
-        ledger.add("stein_residual of a doubled equation", abs(got - residual) / residual, REF_TOL)
+        doubled_residual = stein_residual(doubled, agents, noise)
+        ledger.add("stein_residual of a doubled equation", abs(doubled_residual - residual) / residual, REF_TOL)
     else:
         try:
             stein_residual(rc, agents, noise)
