@@ -148,8 +148,10 @@ def moments(nu: Numeric) -> RandomMoments:
             C = Q.sum(axis=0) - np.outer(mean, mean)
             cov = (C + C.T) / 2
             return RandomMoments(mean_rate, ms, mean, cov, True, True, q, Q)
-        return RandomMoments(mean_rate, ms, mean, cov, ms < 1, True, q)
-    return RandomMoments(mean_rate, ms, mean, cov, ms < 1, mean_rate < 1)
+        return RandomMoments(mean_rate, ms, mean, cov, False, True, q)  # ms >= 1 here
+    # mean_rate >= 1 here, and mean-square stability implies mean stability (ms >= mean_rate, Costa, Fragoso
+    # and Marques 2005): neither converges (a rounded ms just below 1 must not say otherwise)
+    return RandomMoments(mean_rate, ms, mean, cov, False, False)
 
 
 def stein_residual(rc: RandomCompiled, agents: dict, noise: dict | None = None) -> float:
