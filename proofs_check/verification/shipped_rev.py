@@ -71,9 +71,11 @@ def _config(agents: list, random: list) -> dict:
             "protocol": {"random": random}}
 
 
+# The targets put max |Q| of the noisy chain at 1.69, inside (1, 2): stein_residual's normalisation max(1, max |Q|)
+# is then neither 1 nor 2 (a residual multiplied instead of divided, or floored at 2, changes it).
 def _agents(gamma_a: float, gamma_b: float, noisy: bool) -> list:
-    return [_agent("Ann", _GEO_A, gamma_a, [1.0, -0.5], [[0.2, 0.05], [0.05, 0.1]] if noisy else None),
-            _agent("Bo", _GEO_B, gamma_b, [-0.4, 0.8], 0.15 if noisy else None)]
+    return [_agent("Ann", _GEO_A, gamma_a, [2.0, -1.2], [[0.2, 0.05], [0.05, 0.1]] if noisy else None),
+            _agent("Bo", _GEO_B, gamma_b, [-1.0, 2.0], 0.15 if noisy else None)]
 
 
 _A_HEARS_B = [{"Ann": {"Bo": 1.0}}]
