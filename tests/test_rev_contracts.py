@@ -3,7 +3,8 @@
 What only the Python API reaches (``a2ad check`` builds its agents, laws and probabilities from a validated
 config; proofs_check/verification/shipped_rev.py checks that path): the agents' matrices as nested lists, the
 ``scalars`` of a protocol with symbolic weights and probabilities (both plain and positive symbols), the
-refusals of ``numeric``, ``stein_residual`` and ``derived_mean``, and the radius of the empty operator.
+refusals of ``numeric``, ``stein_residual`` and ``derived_mean``, the radius of the empty operator, the residual
+over no equation, and the results frozen.
 """
 from __future__ import annotations
 
@@ -97,3 +98,24 @@ def test_stein_residual_refusals():
 def test_derived_mean_refuses_a_mean_not_derived():
     with pytest.raises(ValueError, match="not expanded"):
         derived_mean(compile_random(_two_speakers([HALF, HALF]), derive_mean=False), AGENTS)
+
+
+def test_numeric_and_moments_are_frozen():
+    import dataclasses
+
+    nu = numeric(compile_random(_two_speakers([HALF, HALF]), derive_mean=False), AGENTS)
+    m = moments(nu)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(nu, "d", 3)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(m, "converges", False)
+
+
+def test_stein_residual_of_no_equation_is_zero():
+    """The largest residual over no equation is 0 (nothing printed, nothing violated)."""
+    import dataclasses
+
+    rc = compile_random(markov(["A", "B"], [[{"A": {"B": 1}}], [{"B": {"A": 1}}]], [[HALF, HALF], [HALF, HALF]]),
+                        derive_mean=False)
+    assert stein_residual(rc, AGENTS) <= FLOAT_TOL
+    assert stein_residual(dataclasses.replace(rc, second_moment={}), AGENTS) == 0.0
