@@ -119,3 +119,28 @@ def test_stein_residual_of_no_equation_is_zero():
                         derive_mean=False)
     assert stein_residual(rc, AGENTS) <= FLOAT_TOL
     assert stein_residual(dataclasses.replace(rc, second_moment={}), AGENTS) == 0.0
+
+
+def test_stein_residual_normalised_by_one_when_q_is_small():
+    """shipped_rev's noisy chain (R1's VS) has max |Q| = 1.69; here its targets scaled down, so max |Q| < 1 and
+    the doubled equation's residual is max |Q_l,ab| itself (divided by max(1, max |Q|) = 1), against Q
+    iterated from numerics' maps, as in the VS."""
+    import copy
+
+    from proofs_check.check import random_claims as RC
+    from proofs_check.check.run import build_instance
+    from proofs_check.verification import shipped_rev as R
+    from proofs_check.verification.shipped import Ledger
+
+    label, raw, regime = R.CASES[0]
+    assert regime == "both"
+    small = copy.deepcopy(raw)
+    for a in small["agents"]:
+        a["target"] = [0.2 * x for x in a["target"]]
+    _, _, m = RC._derived(build_instance("R1", small, []))
+    assert m.cond_second is not None and float(np.abs(m.cond_second).max()) < 1
+    ledger = Ledger()
+    R._check_case(ledger, label + ", small targets", small, regime)
+    error, bar = ledger.fields["stein_residual of a doubled equation"]
+    assert error <= bar, ledger.outcome("small targets").detail
+    assert ledger.outcome("small targets").worst_error <= 1
