@@ -57,6 +57,8 @@ def spectral_radius(A: np.ndarray) -> float:
 
 
 def _table(agents: dict, noise: dict | None) -> tuple[dict, int]:
+    if not agents:
+        raise ValueError("no agents: the derived maps are evaluated at the agents' M_i and w_i*")
     table = {}
     for k, (Mk, wk) in agents.items():
         Mk = np.asarray(Mk, dtype=float)
@@ -66,8 +68,7 @@ def _table(agents: dict, noise: dict | None) -> tuple[dict, int]:
         table[sp.Symbol(f"w^*_{k}^T", commutative=False)] = table[w_star(k)].T
     for k, S in (noise or {}).items():
         table[noise_cov(k)] = np.asarray(S, dtype=float)
-    d = next(iter(agents.values()))[0].shape[0] if agents else 1
-    return table, d
+    return table, table[M(next(iter(agents)))].shape[0]
 
 
 def _poly(p: dict, table: dict, shape: tuple, scalars: dict) -> np.ndarray:
@@ -147,8 +148,10 @@ def moments(nu: Numeric) -> RandomMoments:
             C = Q.sum(axis=0) - np.outer(mean, mean)
             cov = (C + C.T) / 2
             return RandomMoments(mean_rate, ms, mean, cov, True, True, q, Q)
-        return RandomMoments(mean_rate, ms, mean, cov, ms < 1, True, q)
-    return RandomMoments(mean_rate, ms, mean, cov, ms < 1, mean_rate < 1)
+        return RandomMoments(mean_rate, ms, mean, cov, False, True, q)  # ms >= 1 here
+    # mean_rate >= 1 here, and mean-square stability implies mean stability (ms >= mean_rate, Costa, Fragoso
+    # and Marques 2005): neither converges (a rounded ms just below 1 must not say otherwise)
+    return RandomMoments(mean_rate, ms, mean, cov, False, False)
 
 
 def stein_residual(rc: RandomCompiled, agents: dict, noise: dict | None = None) -> float:
