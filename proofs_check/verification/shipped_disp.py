@@ -1,0 +1,117 @@
+r"""VS: the widths ``a2ad derive --protocol`` writes beside its typeset terms (JSON ``typeset``), and what they decide.
+
+Every display of the LaTeX document is a list of ``[term, width]`` (:mod:`theory.protocol.display`); the widths,
+in units of a digit's width at 10 pt (:mod:`theory.protocol.typeset`), decide where a display breaks its lines,
+whether a round-map coefficient is written once in parentheses, and whether the rate's block matrix is written
+out. :mod:`proofs_check.verification.shipped_tyd` reads the form of the LaTeX; this module reads the widths, for
+one config's document:
+
+* every width is a number above 0 (a printed term takes room), an inverse's ``width`` is the width of its terms
+  together (its display on one line), and a lone ``0`` is one unit (the unit is a digit's width);
+* a block of the rate spanning several agents is as wide as its columns, each the widest of its cells (the
+  cell's polynomial measured by :func:`theory.protocol.typeset.poly_tex`, the width model) plus TeX's column
+  separation (:data:`BMATRIX_COLUMN_UNITS`); a one-agent block is its polynomial's width;
+* a round-map row writes a message's coefficient of several terms once, in parentheses, exactly when the
+  coefficient (measured as above) is narrower than ``display.PAREN_UNITS``, and such a term is wider than
+  its coefficient by the brackets, the message and the sign (:data:`PAREN_EXTRA_UNITS`).
+
+:data:`ZERO` (an agent that hears only itself, so its residual is ``0``) is typeset once per process: the
+killers' protocols have no zero residual.
+"""
+from __future__ import annotations
+
+import math
+
+from proofs_check.verification.shipped import FLOAT_BAR, Ledger
+
+__all__ = ["ZERO", "check_display"]
+
+# bmatrix separates its columns by 2 \arraycolsep (5 pt each side of a column): 10 pt, 2 units a column.
+BMATRIX_COLUMN_UNITS = 2.0
+# What "+ \left(C\right) m_{X}" adds to its coefficient C: two brackets (3.9 pt each at 10 pt), the message m_{X}
+# (about 14 pt), the sign with its spaces (about 12 pt): about 34 pt, 6.8 units; the estimates are rough (a
+# letter is 3 units, 15 pt), so anything from 4.5 to 8.5 units reads as right.
+PAREN_EXTRA_UNITS = (4.5, 8.5)
+# A two-agent protocol where A hears only itself (weight 1): z*_A = w*_A, the residual e_A is 0.
+ZERO = [{"A": {"A": 1.0}, "B": {"A": 1.0}}]
+_DISPLAYS = ("round_map", "fixed_point", "residual", "inverses", "named_factors", "definitions", "lyapunov")
+_DONE: set = set()  # protocols whose compiled widths were read in this process
+
+
+def _blocks(doc: dict) -> list:
+    """The rate's blocks: ``contraction_rate`` in the printed JSON, ``rate`` in ``report.derived_theory``'s."""
+    rate = doc.get("contraction_rate") if isinstance(doc.get("contraction_rate"), dict) else doc.get("rate")
+    return list((rate or {}).get("blocks", []))
+
+
+def _width_rules(ledger: Ledger, ts: dict, blocks: list, where: str) -> None:
+    """Widths: numbers above 0; an inverse as wide as its terms; a lone 0 one unit."""
+    widths = [w for key in _DISPLAYS for e in ts.get(key, []) for _, w in e["terms"]]
+    widths += [b.get("width") for b in blocks] + [e.get("width") for e in ts.get("inverses", [])]
+    bad = [w for w in widths if not isinstance(w, (int, float)) or isinstance(w, bool) or not 0 < w < math.inf]
+    ledger.require("typeset widths", not bad, f"{where}: typeset widths {bad[:2]!r:.80} (a width is a number > 0)")
+    if bad:
+        return
+    sums = [(e["lhs"], e["width"], sum(w for _, w in e["terms"])) for e in ts.get("inverses", [])]
+    ledger.require("typeset widths", all(abs(a - b) <= FLOAT_BAR * max(1.0, b) for _, a, b in sums),
+                   f"{where}: an inverse's width is not its terms' together: {sums[:2]}")
+    zeros = [(e["lhs"], w) for key in _DISPLAYS for e in ts.get(key, []) for t, w in e["terms"] if t == "0"]
+    ledger.require("typeset widths", all(w == 1.0 for _, w in zeros), f"{where}: a lone 0 is {zeros[:1]} units wide")
+
+
+def _compiled_rules(ledger: Ledger, cp, doc: dict, where: str) -> None:
+    """The rate blocks' widths and the round map's parenthesised coefficients, against the compiled protocol."""
+    from theory.protocol.display import PAREN_UNITS  # the threshold (a parameter of the layout)
+    from theory.protocol.typeset import poly_tex
+
+    def wid(x) -> float:
+        return poly_tex(cp.poly(x), {})[1]
+
+    want = [wid(b[0][0]) if len(b) == 1 else
+            sum(max(wid(b[r][c]) for r in range(len(b))) + BMATRIX_COLUMN_UNITS for c in range(len(b)))
+            for b in cp.rate_blocks]
+    got = [b.get("width") for b in _blocks(doc)]
+    ledger.require("rate block widths", len(got) == len(want) and all(
+        abs(g - w) <= FLOAT_BAR * max(1.0, w) for g, w in zip(got, want)),
+        f"{where}: rate block widths {got} for cells measured {want}")
+    n, wrong = cp.names, []
+    for i, row in enumerate(doc["typeset"]["round_map"]):
+        text = {t.removeprefix("+ ").removeprefix("- "): w for t, w in row["terms"]}
+        for j in range(cp.spec.K):
+            P = cp.poly(cp.Phi[i][j])
+            if len(P) < 2:
+                continue
+            m = f"m_{{{n[j]}}}"
+            w = poly_tex(P, {})[1]
+            paren = [(t, tw) for t, tw in text.items() if t.startswith(r"\left(") and t.endswith(r"\right) " + m)]
+            if len(paren) != (1 if w < PAREN_UNITS else 0):
+                state = "in parentheses" if paren else "term by term"
+                wrong.append(f"{row['lhs']}: the coefficient of {m} ({w:g} units) written {state}")
+            elif paren and not PAREN_EXTRA_UNITS[0] <= paren[0][1] - w <= PAREN_EXTRA_UNITS[1]:
+                wrong.append(f"{row['lhs']}: ({m} coefficient, {w:g} units) written {paren[0][1]:g} units wide")
+    ledger.require("round map parentheses", not wrong, f"{where}: {wrong[:1]}")
+
+
+def check_display(ledger: Ledger, doc: dict, inst) -> None:
+    """The widths of one config's typeset document (see the module docstring); the compiled protocol's rules and
+    :data:`ZERO` once per process (each protocol compiled again: a few hundredths of a second)."""
+    from numerics.api import load_config
+    from numerics.protocol import engine
+    from theory.protocol import compiler as P
+
+    _width_rules(ledger, doc.get("typeset") or {}, _blocks(doc), "document")
+    key = repr(inst.rounds)
+    if key not in _DONE and doc.get("typeset") and not doc.get("definitions"):  # not on the named Schur path
+        _DONE.add(key)
+        _compiled_rules(ledger, P.compile_protocol(P.from_numeric(engine.of(load_config(inst.config())))), doc,
+                        "document")
+    if "zero" not in _DONE:
+        _DONE.add("zero")
+        from theory.protocol import report
+        from theory.protocol.description import spec
+
+        zdoc = report.derived_theory(P.compile_protocol(spec(("A", "B"), ZERO)))
+        _width_rules(ledger, zdoc["typeset"], _blocks(zdoc), "ZERO")
+        _compiled_rules(ledger, P.compile_protocol(spec(("A", "B"), ZERO)), zdoc, "ZERO")
+        zeros = [e["lhs"] for e in zdoc["typeset"]["residual"] if [t for t, _ in e["terms"]] == ["0"]]
+        ledger.require("typeset widths", zeros == ["e_{A} = z^*_{A} - w^*_{A}"], f"ZERO: residuals 0: {zeros}")
