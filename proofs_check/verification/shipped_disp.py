@@ -11,6 +11,9 @@ one config's document:
 * a block of the rate spanning several agents is as wide as its columns, each the widest of its cells (the
   cell's polynomial measured by :func:`theory.protocol.typeset.poly_tex`, the width model) plus TeX's column
   separation (:data:`BMATRIX_COLUMN_UNITS`); a one-agent block is its polynomial's width;
+* a term of the round map, a fixed point or a residual is at least as wide as its parts (its coefficient, its
+  letters, its tail, each measured by :mod:`theory.protocol.typeset`) and at most its sign's allowance wider
+  (:data:`TERM_EXTRA_UNITS`);
 * a round-map row writes a message's coefficient of several terms once, in parentheses, exactly when the
   coefficient (measured as above) is narrower than ``display.PAREN_UNITS``, and such a term is wider than
   its coefficient by the brackets, the message and the sign (:data:`PAREN_EXTRA_UNITS`).
@@ -21,6 +24,8 @@ killers' protocols have no zero residual.
 from __future__ import annotations
 
 import math
+import re
+from fractions import Fraction
 
 from proofs_check.verification.shipped import FLOAT_BAR, Ledger
 
@@ -32,6 +37,9 @@ BMATRIX_COLUMN_UNITS = 2.0
 # (about 14 pt), the sign with its spaces (about 12 pt): about 34 pt, 6.8 units; the estimates are rough (a
 # letter is 3 units, 15 pt), so anything from 4.5 to 8.5 units reads as right.
 PAREN_EXTRA_UNITS = (4.5, 8.5)
+# What a term's sign and spaces add to its parts: "+" (7.8 pt) between two medium spaces (2.2 pt each), about
+# 2.4 units; a term is never narrower than its parts, and the estimates may exceed TeX's by a letter (3 units).
+TERM_EXTRA_UNITS = (0.0, 6.0)
 # A two-agent protocol where A hears only itself (weight 1): z*_A = w*_A, the residual e_A is 0.
 ZERO = [{"A": {"A": 1.0}, "B": {"A": 1.0}}]
 _DISPLAYS = ("round_map", "fixed_point", "residual", "inverses", "named_factors", "definitions", "lyapunov")
@@ -42,6 +50,42 @@ def _blocks(doc: dict) -> list:
     """The rate's blocks: ``contraction_rate`` in the printed JSON, ``rate`` in ``report.derived_theory``'s."""
     rate = doc.get("contraction_rate") if isinstance(doc.get("contraction_rate"), dict) else doc.get("rate")
     return list((rate or {}).get("blocks", []))
+
+
+_PART = re.compile(r"\\frac\{(\d+)\}\{(\d+)\}|\(w\^\*_\{(\w+)\} - w\^\*_\{(\w+)\}\)|w\^\*_\{(\w+)\}"
+                   r"|\\mathcal\{([QS])\}_\{(\d+)\}(?:\^\{(\d+)\})?|([A-Za-z])_\{(\w+)\}(?:\^\{(\d+)\})?")
+
+
+def _parts_width(term: str) -> float | None:
+    """The width of a term's parts (coefficient and letters, measured by theory.protocol.typeset), None when the
+    term is not a fraction times letters (w^*, gaps, M_{A}, \\mathcal{Q}_{k}, powers) or does not print back."""
+    import sympy as sp
+
+    from theory.protocol.typeset import coefficient_tex, word_tex
+
+    body = term.removeprefix("+ ").removeprefix("- ")
+    coef, word, inv, pos = 0.0, [], {}, 0
+    while pos < len(body):
+        m = _PART.match(body, pos)
+        if m is None:
+            return None
+        g = m.groups()
+        if g[0]:
+            if pos:
+                return None
+            coef = coefficient_tex(Fraction(int(g[0]), int(g[1])))[2]
+        elif g[2]:
+            word.append(sp.Symbol(f"(w^*_{g[2]} - w^*_{g[3]})", commutative=False))
+        elif g[4]:
+            word.append(sp.Symbol(f"w^*_{g[4]}", commutative=False))
+        else:
+            sym = sp.Symbol(f"{g[5]}{g[6]}" if g[5] else f"{g[8]}_{g[9]}", commutative=False)
+            if g[5]:
+                inv[sym] = rf"\mathcal{{{g[5]}}}_{{{g[6]}}}"
+            word += [sym] * int(g[7] or g[10] or 1)
+        pos = m.end() + 1
+    tex, wid = word_tex(tuple(word), inv)
+    return coef + wid if body.endswith(tex) and word else None
 
 
 def _width_rules(ledger: Ledger, ts: dict, blocks: list, where: str) -> None:
@@ -55,6 +99,10 @@ def _width_rules(ledger: Ledger, ts: dict, blocks: list, where: str) -> None:
     sums = [(e["lhs"], e["width"], sum(w for _, w in e["terms"])) for e in ts.get("inverses", [])]
     ledger.require("typeset widths", all(abs(a - b) <= FLOAT_BAR * max(1.0, b) for _, a, b in sums),
                    f"{where}: an inverse's width is not its terms' together: {sums[:2]}")
+    parts = [(t, w, _parts_width(t)) for key in ("round_map", "fixed_point", "residual") for e in ts.get(key, [])
+             for t, w in e["terms"] if r"\left(" not in t]
+    off = [(t, w, p) for t, w, p in parts if p is not None and not TERM_EXTRA_UNITS[0] <= w - p <= TERM_EXTRA_UNITS[1]]
+    ledger.require("typeset widths", not off, f"{where}: (term, width, its parts' width) {off[:1]}")
     zeros = [(e["lhs"], w) for key in _DISPLAYS for e in ts.get(key, []) for t, w in e["terms"] if t == "0"]
     ledger.require("typeset widths", all(w == 1.0 for _, w in zeros), f"{where}: a lone 0 is {zeros[:1]} units wide")
 
