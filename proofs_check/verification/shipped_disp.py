@@ -14,6 +14,8 @@ one config's document:
 * a term of the round map, a fixed point or a residual is at least as wide as its parts (its coefficient, its
   letters, its tail, each measured by :mod:`theory.protocol.typeset`) and at most its sign's allowance wider
   (:data:`TERM_EXTRA_UNITS`);
+* a hypothesis points at a pivot wider than :data:`LONG_PIVOT_UNITS` ("the pivot ... above is invertible"),
+  never writes it out (shipped_tyd: a short one is written out);
 * a round-map row writes a message's coefficient of several terms once, in parentheses, exactly when the
   coefficient (measured as above) is narrower than ``display.PAREN_UNITS``, and such a term is wider than
   its coefficient by the brackets, the message and the sign (:data:`PAREN_EXTRA_UNITS`).
@@ -40,6 +42,9 @@ PAREN_EXTRA_UNITS = (4.5, 8.5)
 # What a term's sign and spaces add to its parts: "+" (7.8 pt) between two medium spaces (2.2 pt each), about
 # 2.4 units; a term is never narrower than its parts, and the estimates may exceed TeX's by a letter (3 units).
 TERM_EXTRA_UNITS = (0.0, 6.0)
+# A pivot this wide (its display's width, most of a line of LINE_UNITS = 72) written out in a hypothesis would fill
+# the paragraph with a formula the document displays above: it is pointed at instead.
+LONG_PIVOT_UNITS = 60.0
 # A two-agent protocol where A hears only itself (weight 1): z*_A = w*_A, the residual e_A is 0.
 ZERO = [{"A": {"A": 1.0}, "B": {"A": 1.0}}]
 _DISPLAYS = ("round_map", "fixed_point", "residual", "inverses", "named_factors", "definitions", "lyapunov")
@@ -103,6 +108,11 @@ def _width_rules(ledger: Ledger, ts: dict, blocks: list, where: str) -> None:
              for t, w in e["terms"] if r"\left(" not in t]
     off = [(t, w, p) for t, w, p in parts if p is not None and not TERM_EXTRA_UNITS[0] <= w - p <= TERM_EXTRA_UNITS[1]]
     ledger.require("typeset widths", not off, f"{where}: (term, width, its parts' width) {off[:1]}")
+    wide = {e["lhs"] for e in ts.get("inverses", []) if e["width"] >= LONG_PIVOT_UNITS}
+    inline = [m.group(1) for h in ts.get("hypotheses", [])
+              for m in [re.fullmatch(r"\$.*\$ is invertible \(its inverse is \$(.*)\$\)", h)] if m]
+    ledger.require("typeset hypotheses", not wide & set(inline),
+                   f"{where}: pivots {sorted(wide & set(inline))} over {LONG_PIVOT_UNITS:g} units written out")
     zeros = [(e["lhs"], w) for key in _DISPLAYS for e in ts.get(key, []) for t, w in e["terms"] if t == "0"]
     ledger.require("typeset widths", all(w == 1.0 for _, w in zeros), f"{where}: a lone 0 is {zeros[:1]} units wide")
 
