@@ -21,7 +21,9 @@ one config's document:
   its coefficient by the brackets, the message and the sign (:data:`PAREN_EXTRA_UNITS`).
 
 :data:`ZERO` (an agent that hears only itself, so its residual is ``0``) is typeset once per process: the
-killers' protocols have no zero residual.
+killers' protocols have no zero residual. So is :data:`SYMBOLIC` in the compiler's forms (what a failed canonical
+proof prints, through the theory API: ``derive --protocol`` reads numeric weights): its elimination divides by the
+weight ``omega``, and the hypotheses must state ``omega \neq 0``.
 """
 from __future__ import annotations
 
@@ -47,6 +49,8 @@ TERM_EXTRA_UNITS = (0.0, 6.0)
 LONG_PIVOT_UNITS = 60.0
 # A two-agent protocol where A hears only itself (weight 1): z*_A = w*_A, the residual e_A is 0.
 ZERO = [{"A": {"A": 1.0}, "B": {"A": 1.0}}]
+# A hears omega of B, then B hears A: the elimination's rules carry 1/omega (a symbolic denominator of the forms).
+SYMBOLIC: list[dict[str, dict[str, str | int]]] = [{"A": {"B": "omega"}}, {"B": {"A": 1}}]
 _DISPLAYS = ("round_map", "fixed_point", "residual", "inverses", "named_factors", "definitions", "lyapunov")
 _DONE: set = set()  # protocols whose compiled widths were read in this process
 
@@ -173,3 +177,23 @@ def check_display(ledger: Ledger, doc: dict, inst) -> None:
         _compiled_rules(ledger, P.compile_protocol(spec(("A", "B"), ZERO)), zdoc, "ZERO")
         zeros = [e["lhs"] for e in zdoc["typeset"]["residual"] if [t for t, _ in e["terms"]] == ["0"]]
         ledger.require("typeset widths", zeros == ["e_{A} = z^*_{A} - w^*_{A}"], f"ZERO: residuals 0: {zeros}")
+        _check_symbolic(ledger)
+
+
+def _check_symbolic(ledger: Ledger) -> None:
+    """:data:`SYMBOLIC` in the compiler's forms (``display.typeset`` with no canonical form): a displayed rule
+    divides by omega, so the hypotheses state ``\\omega \\neq 0``, once."""
+    import sympy as sp
+
+    from theory.protocol import compiler as P, display
+    from theory.protocol.description import spec
+    from theory.protocol.printing import text
+
+    omega = sp.Symbol("omega")
+    rounds = [{lst: {src: omega if w == "omega" else w for src, w in row.items()} for lst, row in ph.items()}
+              for ph in SYMBOLIC]
+    cp = P.compile_protocol(spec(("A", "B"), rounds), noise=False)
+    divides = any(sp.denom(sp.together(c)) == omega for _, rule in cp.alg.rules for c in rule.values())
+    hyps = display.typeset(cp, None, [], lambda e: text(cp, e))["hypotheses"]
+    ledger.require("typeset hypotheses", divides and hyps.count(r"$\omega \neq 0$") == 1,
+                   f"SYMBOLIC: a rule divides by omega: {divides}; hypotheses {hyps}")
