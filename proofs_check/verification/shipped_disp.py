@@ -16,6 +16,8 @@ one config's document:
   (:data:`TERM_EXTRA_UNITS`);
 * a hypothesis points at a pivot wider than :data:`LONG_PIVOT_UNITS` ("the pivot ... above is invertible"),
   never writes it out (shipped_tyd: a short one is written out);
+* the covariance displays are named as the JSON's ``lyapunov`` entries (``V_{A}`` on the diagonal, ``V_{A,B}``
+  off it; the JSON's names come from :func:`theory.protocol.report.derived_theory`, not from the display);
 * a round-map row writes a message's coefficient of several terms once, in parentheses, exactly when the
   coefficient (measured as above) is narrower than ``display.PAREN_UNITS``, and such a term is wider than
   its coefficient by the brackets, the message and the sign (:data:`PAREN_EXTRA_UNITS`).
@@ -162,6 +164,9 @@ def check_display(ledger: Ledger, doc: dict, inst) -> None:
     from theory.protocol import compiler as P
 
     _width_rules(ledger, doc.get("typeset") or {}, _blocks(doc), "document")
+    names = [e["lhs"] for e in (doc.get("typeset") or {}).get("lyapunov", [])]
+    want = [e["lhs"] for e in doc.get("lyapunov", {}).values()]
+    ledger.require("typeset covariance names", names == want, f"covariance displays {names[:3]}, JSON {want[:3]}")
     key = repr(inst.rounds)
     if key not in _DONE and doc.get("typeset") and not doc.get("definitions"):  # not on the named Schur path
         _DONE.add(key)
