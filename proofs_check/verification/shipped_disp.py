@@ -23,7 +23,8 @@ one config's document:
   its coefficient by the brackets, the message and the sign (:data:`PAREN_EXTRA_UNITS`).
 
 :data:`ZERO` (an agent that hears only itself, so its residual is ``0``) is typeset once per process: the
-killers' protocols have no zero residual. So is :data:`SYMBOLIC` in the compiler's forms (what a failed canonical
+killers' protocols have no zero residual; so are :data:`ONE` (a single agent: no sentence on the gap of two
+agents) and :data:`SYMBOLIC` in the compiler's forms (what a failed canonical
 proof prints, through the theory API: ``derive --protocol`` reads numeric weights): its elimination divides by the
 weight ``omega``, and the hypotheses must state ``omega \neq 0``.
 """
@@ -35,7 +36,7 @@ from fractions import Fraction
 
 from proofs_check.verification.shipped import FLOAT_BAR, Ledger
 
-__all__ = ["ZERO", "check_display"]
+__all__ = ["ONE", "SYMBOLIC", "ZERO", "check_display"]
 
 # bmatrix separates its columns by 2 \arraycolsep (5 pt each side of a column): 10 pt, 2 units a column.
 BMATRIX_COLUMN_UNITS = 2.0
@@ -51,6 +52,8 @@ TERM_EXTRA_UNITS = (0.0, 6.0)
 LONG_PIVOT_UNITS = 60.0
 # A two-agent protocol where A hears only itself (weight 1): z*_A = w*_A, the residual e_A is 0.
 ZERO = [{"A": {"A": 1.0}, "B": {"A": 1.0}}]
+# A single agent hearing half of itself.
+ONE = [{"A": {"A": 0.5}}]
 # A hears omega of B, then B hears A: the elimination's rules carry 1/omega (a symbolic denominator of the forms).
 SYMBOLIC: list[dict[str, dict[str, str | int]]] = [{"A": {"B": "omega"}}, {"B": {"A": 1}}]
 _DISPLAYS = ("round_map", "fixed_point", "residual", "inverses", "named_factors", "definitions", "lyapunov")
@@ -182,6 +185,9 @@ def check_display(ledger: Ledger, doc: dict, inst) -> None:
         _compiled_rules(ledger, P.compile_protocol(spec(("A", "B"), ZERO)), zdoc, "ZERO")
         zeros = [e["lhs"] for e in zdoc["typeset"]["residual"] if [t for t, _ in e["terms"]] == ["0"]]
         ledger.require("typeset widths", zeros == ["e_{A} = z^*_{A} - w^*_{A}"], f"ZERO: residuals 0: {zeros}")
+        odoc = report.derived_theory(P.compile_protocol(spec(("A",), ONE)))
+        _width_rules(ledger, odoc["typeset"], _blocks(odoc), "ONE")
+        ledger.require("typeset delta sentence", odoc["typeset"]["delta"] == "", f"ONE: {odoc['typeset']['delta'][:60]!r}")
         _check_symbolic(ledger)
 
 
