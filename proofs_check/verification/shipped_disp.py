@@ -187,7 +187,8 @@ def check_display(ledger: Ledger, doc: dict, inst) -> None:
         ledger.require("typeset widths", zeros == ["e_{A} = z^*_{A} - w^*_{A}"], f"ZERO: residuals 0: {zeros}")
         odoc = report.derived_theory(P.compile_protocol(spec(("A",), ONE)))
         _width_rules(ledger, odoc["typeset"], _blocks(odoc), "ONE")
-        ledger.require("typeset delta sentence", odoc["typeset"]["delta"] == "", f"ONE: {odoc['typeset']['delta'][:60]!r}")
+        sentence = odoc["typeset"]["delta"]
+        ledger.require("typeset delta sentence", sentence == "", f"ONE: a sentence on two agents {sentence[:60]!r}")
         _check_symbolic(ledger)
 
 
