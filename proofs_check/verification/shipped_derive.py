@@ -401,6 +401,8 @@ def derive_method(protocols: dict[str, list[dict]], random_protocols: int = 0, s
             for claim in chains:
                 bad = derivations.failed_steps(claim)
                 ledger.require(f"{claim} derivation chains", not bad, "; ".join(bad)[:200])
+            from proofs_check.verification.shipped_disp import check_chain_shapes  # one shape on both sides
+            check_chain_shapes(ledger, chains)
         what = ", ".join([*protocols, *(full_protocols or {} if full else {})]) + (
             f" and {random_protocols} random protocols" if random_protocols and full
                                        else "") + (f"; derivation chains of {', '.join(chains)}" if chains else "")

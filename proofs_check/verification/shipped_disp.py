@@ -36,7 +36,7 @@ from fractions import Fraction
 
 from proofs_check.verification.shipped import FLOAT_BAR, Ledger
 
-__all__ = ["ONE", "SYMBOLIC", "ZERO", "check_display"]
+__all__ = ["ONE", "SYMBOLIC", "ZERO", "check_chain_shapes", "check_display"]
 
 # bmatrix separates its columns by 2 \arraycolsep (5 pt each side of a column): 10 pt, 2 units a column.
 BMATRIX_COLUMN_UNITS = 2.0
@@ -209,3 +209,21 @@ def _check_symbolic(ledger: Ledger) -> None:
     hyps = display.typeset(cp, None, [], lambda e: text(cp, e))["hypotheses"]
     ledger.require("typeset hypotheses", divides and hyps.count(r"$\omega \neq 0$") == 1,
                    f"SYMBOLIC: a rule divides by omega: {divides}; hypotheses {hyps}")
+
+
+def check_chain_shapes(ledger: Ledger, claims: tuple[str, ...]) -> None:
+    """The printed derivation chains of ``claims`` (:mod:`theory.derivations`, built by
+    :mod:`theory.protocol.chains` for P1-P5) equate objects of one shape: every step of a chain has its first
+    step's shape (a vector stays a vector), so each formula read off a chain, ``lhs = rhs``, equates two objects
+    of one shape, and its symbols table (``derive --claims --format json``) writes a vector as a matrix symbol."""
+    from theory import derivations
+
+    bad = []
+    for claim in claims:
+        for chain in derivations.chains_for(claim):
+            shapes = [getattr(e, "shape", None) for e, _ in chain.steps]
+            if any(sh != shapes[0] for sh in shapes):
+                bad.append(f"{chain.title}: {shapes}")
+        bad += [f"{f.id}: {f.lhs.shape} = {f.rhs.shape}" for f in derivations.FORMULAS if f.claim in claims
+                and getattr(f.lhs, "shape", None) != getattr(f.rhs, "shape", None)]
+    ledger.require("derivation chain shapes", not bad, f"steps or sides of different shapes: {bad[:1]}")
