@@ -211,11 +211,29 @@ def _check_symbolic(ledger: Ledger) -> None:
                    f"SYMBOLIC: a rule divides by omega: {divides}; hypotheses {hyps}")
 
 
+def _nonconforming(expr) -> list[str]:
+    """The products and sums in ``expr`` whose matrix factors do not conform (columns of each factor = rows of
+    the next; terms of one shape); SymPy does not refuse them when a dimension is a symbol."""
+    import sympy as sp
+
+    out, stack = [], [expr]
+    while stack:
+        e = stack.pop()
+        stack.extend(a for a in e.args if isinstance(a, sp.Basic))
+        mats = [a for a in e.args if isinstance(a, sp.MatrixExpr)]
+        if isinstance(e, sp.MatMul) and any(a.shape[1] != b.shape[0] for a, b in zip(mats, mats[1:])):
+            out.append(f"{sp.sstr(e)[:60]}: {[a.shape for a in mats]}")
+        if isinstance(e, sp.MatAdd) and len({a.shape for a in mats}) > 1:
+            out.append(f"{sp.sstr(e)[:60]}: {[a.shape for a in mats]}")
+    return out
+
+
 def check_chain_shapes(ledger: Ledger, claims: tuple[str, ...]) -> None:
     """The printed derivation chains of ``claims`` (:mod:`theory.derivations`, built by
     :mod:`theory.protocol.chains` for P1-P5) equate objects of one shape: every step of a chain has its first
-    step's shape (a vector stays a vector), so each formula read off a chain, ``lhs = rhs``, equates two objects
-    of one shape, and its symbols table (``derive --claims --format json``) writes a vector as a matrix symbol."""
+    step's shape (a vector stays a vector) and the products and sums of its stated form (its last step) conform,
+    so each formula read off a chain, ``lhs = rhs``, equates two objects of one shape, and its symbols table
+    (``derive --claims --format json``) writes a vector as a matrix symbol."""
     from theory import derivations
 
     bad = []
@@ -224,6 +242,9 @@ def check_chain_shapes(ledger: Ledger, claims: tuple[str, ...]) -> None:
             shapes = [getattr(e, "shape", None) for e, _ in chain.steps]
             if any(sh != shapes[0] for sh in shapes):
                 bad.append(f"{chain.title}: {shapes}")
+            # the stated form (the last step, written in chains.py) conforms; the first, the compiler's object
+            # through printing.to_matrix_expr, types a message m_j as a square letter (P5), so it is not read here
+            bad += [f"{chain.title}: {x}" for x in _nonconforming(chain.steps[-1][0])][:1]
         bad += [f"{f.id}: {f.lhs.shape} = {f.rhs.shape}" for f in derivations.FORMULAS if f.claim in claims
                 and getattr(f.lhs, "shape", None) != getattr(f.rhs, "shape", None)]
     ledger.require("derivation chain shapes", not bad, f"steps or sides of different shapes: {bad[:1]}")
