@@ -234,6 +234,8 @@ def check_chain_shapes(ledger: Ledger, claims: tuple[str, ...]) -> None:
     step's shape (a vector stays a vector) and the products and sums of its stated form (its last step) conform,
     so each formula read off a chain, ``lhs = rhs``, equates two objects of one shape, and its symbols table
     (``derive --claims --format json``) writes a vector as a matrix symbol."""
+    import sympy as sp
+
     from theory import derivations
 
     bad = []
@@ -245,6 +247,10 @@ def check_chain_shapes(ledger: Ledger, claims: tuple[str, ...]) -> None:
             # the stated form (the last step, written in chains.py) conforms; the first, the compiler's object
             # through printing.to_matrix_expr, types a message m_j as a square letter (P5), so it is not read here
             bad += [f"{chain.title}: {x}" for x in _nonconforming(chain.steps[-1][0])][:1]
+            # a symbol the chain defines (e_A, z^*_3: the compiler's object) has its definition's shape
+            defs = {k: getattr(v, "shape", None) for k, v in chain.definitions.items()}
+            bad += [f"{chain.title}: {m.name} {m.shape}, defined {defs[m.name]}" for e, _ in chain.steps
+                    for m in e.atoms(sp.MatrixSymbol) if defs.get(m.name) not in (None, m.shape)][:1]
         bad += [f"{f.id}: {f.lhs.shape} = {f.rhs.shape}" for f in derivations.FORMULAS if f.claim in claims
                 and getattr(f.lhs, "shape", None) != getattr(f.rhs, "shape", None)]
     ledger.require("derivation chain shapes", not bad, f"steps or sides of different shapes: {bad[:1]}")
