@@ -353,6 +353,8 @@ def check_derivation(ledger: Ledger, inst: ref.Instance, rho: float, printed: di
     check_can(ledger, inst, doc, ev)  # its chain's labels; with P2, protocols the gallery does not reach
     from proofs_check.verification.shipped_tyd import check_typeset  # the typeset form: signs, balance, rate
     check_typeset(ledger, files, doc, (inst, z, Phi_ref, r_ref, M, Evaluator))
+    from proofs_check.verification.shipped_disp import check_display  # the typeset widths and what they decide
+    check_display(ledger, doc, inst)
     from proofs_check.verification.shipped_derive_b import check_printed  # every other printed statement
     check_printed(ledger, inst, rho, printed, files, doc, M, Phi_ref, r_ref, z, stem, Evaluator)
     shipped_form.check_form(ledger, doc, stem)  # the written form (K_j, Id, text/macros structure)
@@ -404,6 +406,8 @@ def derive_method(protocols: dict[str, list[dict]], random_protocols: int = 0, s
             for claim in chains:
                 bad = derivations.failed_steps(claim)
                 ledger.require(f"{claim} derivation chains", not bad, "; ".join(bad)[:200])
+            from proofs_check.verification.shipped_disp import check_chain_shapes  # one shape on both sides
+            check_chain_shapes(ledger, chains)
         what = ", ".join([*protocols, *(full_protocols or {} if full else {})]) + (
             f" and {random_protocols} random protocols" if random_protocols and full
                                        else "") + (f"; derivation chains of {', '.join(chains)}" if chains else "")
