@@ -351,6 +351,7 @@ def check_derivation(ledger: Ledger, inst: ref.Instance, rho: float, printed: di
     check_canonical(ledger, inst, doc, ev)  # the canonical form's shape (docs/protocol.rst)
     from proofs_check.verification.shipped_tyd import check_typeset  # the typeset form: signs, balance, rate
     check_typeset(ledger, files, doc, (inst, z, Phi_ref, r_ref, M, Evaluator))
+    from proofs_check.verification.shipped_typ import check_typ; check_typ(ledger, files, doc)  # noqa: E702, I001
     from proofs_check.verification.shipped_derive_b import check_printed  # every other printed statement
     check_printed(ledger, inst, rho, printed, files, doc, M, Phi_ref, r_ref, z, stem, Evaluator)
     shipped_form.check_form(ledger, doc, stem)  # the written form (K_j, Id, text/macros structure)

@@ -1,0 +1,108 @@
+r"""VS: the written form of the LaTeX of ``a2ad derive --protocol`` that :mod:`shipped_tyd` does not read.
+
+:mod:`proofs_check.verification.shipped_tyd` checks the typeset formulas' signs, brackets, numbering and
+layout, :mod:`proofs_check.verification.shipped_derive_b` their values. What both leave open, each rule read
+from the document itself (never from :mod:`theory.protocol.typeset`):
+
+* the named constants ``\kappa_k`` (exact numbers too long for a display line): numbered 1, 2, ... and each
+  written in its shortest exact form, a decimal when the number is one (its denominator has no prime factor
+  but 2 and 5: no ``p/q`` for it), without superfluous zeros, else ``p/q`` in lowest terms; a magnitude (the
+  sign stands before it in the formula);
+* the check items (the V1 checks' labels typeset): one per JSON check, in its order, each opening with its
+  label's first word when the label opens with a word, and every symbol in math mode (no escaped ``\_``,
+  ``\^{}`` or ``$^*$`` left in the prose);
+* once per process, the letters that no protocol's displays reach (``z^*_i`` and ``\eta_{i,k}``, letters of
+  the V1 proofs) typeset directly: the LaTeX of each is spelt here.
+"""
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+from math import gcd
+
+from proofs_check.verification.shipped import Ledger
+
+__all__ = ["TYP", "check_typ"]
+
+# Two agents in one phase, A hearing 2 m_B, B hearing -0.123456789 m_A (derived in P2's VS beside SELF): numbers
+# the gallery never prints. An integer coefficient other than 1 (2, and 4 in the covariances), a negative
+# long weight (the round map's -kappa_1), and long exact numbers of every form: decimals below and above 1, one
+# of 18 digits, and p/q (the pivot's 1 + 2 * 0.123456789 divides: 123456789/1123456789).
+TYP = [{"A": {"B": 2.0}, "B": {"A": -0.37, "B": 0.000013}}]
+
+# The shortest exact forms of a positive rational: a decimal (one leading 0 at most, no trailing 0 after
+# the point, no point without digits after it), an integer, or p/q.
+_DECIMAL = re.compile(r"(?:0|[1-9]\d*)\.\d*[1-9]|[1-9]\d*")
+_RATIO = re.compile(r"([1-9]\d*)/([1-9]\d*)")
+
+
+def _finite_decimal(q: int) -> bool:
+    """True when 1/q has a finite decimal expansion (q has no prime factor other than 2 and 5)."""
+    for p in (2, 5):
+        while q % p == 0:
+            q //= p
+    return q == 1
+
+
+def _constant_form(text: str) -> str | None:
+    """None when ``text`` (a kappa's value as typeset, line-break hints removed) is a shortest exact form."""
+    if _DECIMAL.fullmatch(text):
+        return None
+    m = _RATIO.fullmatch(text)
+    if not m:
+        return f"{text!r} is neither a decimal nor p/q"
+    p, q = int(m.group(1)), int(m.group(2))
+    if gcd(p, q) != 1 or q == 1:
+        return f"{text!r} is not in lowest terms"
+    if _finite_decimal(q):
+        return f"{text!r} is a finite decimal ({float(Fraction(p, q))!r}) written as p/q"
+    return None
+
+
+def check_typ(ledger: Ledger, files: dict[str, str], doc: dict) -> None:
+    """The written forms of one config's LaTeX document (see the module docstring); nothing without LaTeX."""
+    tex = files.get("latex")
+    if not tex:
+        return
+    consts = re.findall(r"\$\\kappa_\{(\d+)\} = (.*?)\$", tex)
+    ledger.require("latex constants named", [int(k) for k, _ in consts] == list(range(1, len(consts) + 1)),
+                   f"LaTeX numbers the constants {[k for k, _ in consts][:6]}")
+    _check_items(ledger, tex, doc)
+    if not _LETTERS_DONE:
+        _LETTERS_DONE.append(True)
+        _check_letters(ledger)
+    bad = [w for w in (_constant_form("".join(v.replace(r"\allowbreak", "").split())) for _, v in consts) if w]
+    ledger.require("latex constants form", not bad, f"LaTeX constant {bad[:1]}")
+
+
+def _check_items(ledger: Ledger, tex: str, doc: dict) -> None:
+    """The check items: one per JSON check, in order, each opening with its label's first word (when the label
+    opens with a lower-case word), with no symbol left in the prose (escaped by the text escaper)."""
+    mc = re.search(r"\\begin\{itemize\}\n(.*?)\\end\{itemize\}", tex, re.S)
+    items = re.findall(r"\\item (.*)\n", mc.group(1)) if mc else []
+    labels = [c.get("label", "") for c in doc.get("checks", [])]
+    ledger.require("latex check items", len(items) == len(labels),
+                   f"{len(items)} LaTeX check items, {len(labels)} checks")
+    bad = [f"{lab!r} as {item!r}" for lab, item in zip(labels, items)
+           if (w := re.match(r"[a-z]{2,}\b", lab)) and not item.startswith(w.group(0))]
+    bad += [f"symbol in prose: {item!r}" for item in items if re.search(r"\\_|\\\^\{\}|\$\^\*\$", item)]
+    ledger.require("latex check items", not bad, f"LaTeX check item {bad[:1]!r:.120}")
+
+
+_LETTERS_DONE: list = []  # the direct letters check ran in this process
+# Letters of the V1 proofs (theory.protocol.checks: the fixed points z^*_i, the noise eta_{i,k}) and their
+# LaTeX, as the typesetter's docstring writes letters: a subscript in braces, a Greek name as its macro.
+# A repeated letter is a power (braced when the letter has a superscript).
+_UNREACHED_LETTERS = [(("z^*_A",), "z^*_{A}"), (("z^*_B1",), "z^*_{B1}"), (("eta_{A,2}",), r"\eta_{A,2}"),
+                      (("z^*_A^T",), "{z^*_{A}}^{\\top}"), (("z^*_A", "z^*_A", "eta_1"), r"{z^*_{A}}^{2} \eta_1")]
+
+
+def _check_letters(ledger: Ledger) -> None:
+    """The letters no displayed formula of ``derive --protocol`` holds, typeset as one-letter words."""
+    import sympy as sp
+
+    from theory.protocol.typeset import word_tex
+
+    got = [word_tex(tuple(sp.Symbol(n, commutative=False) for n in word), {})[0] for word, _ in _UNREACHED_LETTERS]
+    ledger.require("latex letters", got == [t for _, t in _UNREACHED_LETTERS],
+                   f"letters typeset as {got} (want {[t for _, t in _UNREACHED_LETTERS]})")
