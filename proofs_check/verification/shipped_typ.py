@@ -11,8 +11,10 @@ from the document itself (never from :mod:`theory.protocol.typeset`):
 * the check items (the V1 checks' labels typeset): one per JSON check, in its order, each opening with its
   label's first word when the label opens with a word, and every symbol in math mode (no escaped ``\_``,
   ``\^{}`` or ``$^*$`` left in the prose);
-* once per process, the letters that no protocol's displays reach (``z^*_i`` and ``\eta_{i,k}``, letters of
-  the V1 proofs) typeset directly: the LaTeX of each is spelt here.
+* once per process, what no protocol of ``derive --protocol`` reaches, typeset directly (the LaTeX spelt here):
+  the letters ``z^*_i`` and ``\eta_{i,k}`` (letters of the V1 proofs), a word longer than 256 letters, and
+  symbolic weights (``theory.api.derive`` of a protocol with a SymPy weight ``omega``, as the gallery's
+  anchored agent): a sum in parentheses with its number first, ``omega - 1`` as ``-(1 - omega)``.
 """
 from __future__ import annotations
 
@@ -71,6 +73,7 @@ def check_typ(ledger: Ledger, files: dict[str, str], doc: dict) -> None:
     if not _LETTERS_DONE:
         _LETTERS_DONE.append(True)
         _check_letters(ledger)
+        _check_symbolic(ledger)
     bad = [w for w in (_constant_form("".join(v.replace(r"\allowbreak", "").split())) for _, v in consts) if w]
     ledger.require("latex constants form", not bad, f"LaTeX constant {bad[:1]}")
 
@@ -106,3 +109,30 @@ def _check_letters(ledger: Ledger) -> None:
     got = [word_tex(tuple(sp.Symbol(n, commutative=False) for n in word), {})[0] for word, _ in _UNREACHED_LETTERS]
     ledger.require("latex letters", got == [t for _, t in _UNREACHED_LETTERS],
                    f"letters typeset as {got} (want {[t for _, t in _UNREACHED_LETTERS]})")
+    # a word of LONG_WORD letters (beyond CPython's cached small integers: its length is compared by value)
+    A, B = (sp.Symbol(f"M_{n}", commutative=False) for n in "AB")
+    try:
+        long = word_tex((A, B) * (LONG_WORD // 2) + (B,), {})[0]
+    except IndexError as exc:
+        long = f"IndexError {exc}"
+    ledger.require("latex letters", long == "M_{A} M_{B} " * (LONG_WORD // 2 - 1) + "M_{A} M_{B}^{2}",
+                   f"a word of {LONG_WORD} letters typeset as {long[-60:]!r}")
+
+
+LONG_WORD = 300  # letters, alternating M_A M_B and ending in a square
+
+
+def _check_symbolic(ledger: Ledger) -> None:
+    """Symbolic weights (no config of ``derive --protocol`` has them; ``theory.api.derive`` does): the coefficient
+    ``(sign, LaTeX of its magnitude)`` of ``omega``, ``2 omega``, ``1 - omega`` and ``omega - 1``, by the
+    typesetter's documented rules (a sum is parenthesised and reads with its number first)."""
+    import sympy as sp
+
+    from theory.protocol.typeset import coefficient_tex
+
+    w = sp.Symbol("omega")
+    want = [(w, 1, r"\omega"), (-w, -1, r"\omega"), (2 * w, 1, r"2 \omega"),
+            (1 - w, 1, r"\left(1 - \omega\right)"), (w - 1, -1, r"\left(1 - \omega\right)")]
+    got = [coefficient_tex(c)[:2] for c, _, _ in want]
+    ledger.require("latex symbolic weights", got == [(s, t) for _, s, t in want],
+                   f"symbolic coefficients typeset as {got} (want {[(s, t) for _, s, t in want]})")
