@@ -10,7 +10,7 @@ from the document itself (never from :mod:`theory.protocol.typeset`):
   sign stands before it in the formula);
 * the check items (the V1 checks' labels typeset): one per JSON check, in its order, each opening with its
   label's first word when the label opens with a word, and every symbol in math mode (no escaped ``\_``,
-  ``\^{}`` or ``$^*$`` left in the prose);
+  ``\^{}`` or ``$^*$`` left in the prose, and some math in the item of a label with a subscript or a star);
 * once per process, what no protocol of ``derive --protocol`` reaches, typeset directly (the LaTeX spelt here):
   the letters ``z^*_i`` and ``\eta_{i,k}`` (letters of the V1 proofs), a word longer than 256 letters, and
   symbolic weights (``theory.api.derive`` of a protocol with a SymPy weight ``omega``, as the gallery's
@@ -89,6 +89,9 @@ def _check_items(ledger: Ledger, tex: str, doc: dict) -> None:
     bad = [f"{lab!r} as {item!r}" for lab, item in zip(labels, items)
            if (w := re.match(r"[a-z]{2,}\b", lab)) and not item.startswith(w.group(0))]
     bad += [f"symbol in prose: {item!r}" for item in items if re.search(r"\\_|\\\^\{\}|\$\^\*\$", item)]
+    # a label with a symbol (a subscript, a star) is typeset with math in it
+    bad += [f"{lab!r} without math: {item!r}" for lab, item in zip(labels, items) if re.search(r"[_*]", lab)
+            and "$" not in item]
     ledger.require("latex check items", not bad, f"LaTeX check item {bad[:1]!r:.120}")
 
 
