@@ -26,11 +26,11 @@ from proofs_check.verification.shipped import Ledger
 
 __all__ = ["TYP", "check_typ"]
 
-# Two agents in one phase, A hearing 2 m_B, B hearing -0.123456789 m_A (derived in P2's VS beside SELF): numbers
-# the gallery never prints. An integer coefficient other than 1 (2, and 4 in the covariances), a negative
-# long weight (the round map's -kappa_1), and long exact numbers of every form: decimals below and above 1, one
-# of 18 digits, and p/q (the pivot's 1 + 2 * 0.123456789 divides: 123456789/1123456789).
-TYP = [{"A": {"B": 2.0}, "B": {"A": -0.37, "B": 0.000013}}]
+# Two agents in one phase, A hearing 2 m_B, B hearing -0.7311 m_A + 0.30131 m_B (derived in P2's VS beside SELF):
+# numbers the gallery never prints. An integer coefficient other than 1 (2 in the round map, 4 in V_A) and, in
+# V_B, long exact numbers (products of two weights, 9 and 10 decimals: kappa_k), one of them negative
+# (-0.220287741, large enough for the covariance's value to show its sign) and two wider than one digit group.
+TYP = [{"A": {"B": 2.0}, "B": {"A": -0.7311, "B": 0.30131}}]
 
 # The shortest exact forms of a positive rational: a decimal (one leading 0 at most, no trailing 0 after
 # the point, no point without digits after it), an integer, or p/q.
