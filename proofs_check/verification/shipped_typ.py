@@ -4,7 +4,8 @@ r"""VS: the written form of the LaTeX of ``a2ad derive --protocol`` that :mod:`s
 layout, :mod:`proofs_check.verification.shipped_derive_b` their values. What both leave open, each rule read
 from the document itself (never from :mod:`theory.protocol.typeset`):
 
-* the named constants ``\kappa_k`` (exact numbers too long for a display line): numbered 1, 2, ... and each
+* the named constants ``\kappa_k`` (exact numbers too long for a display line): numbered 1, 2, ..., exactly the
+  numbers with more than ``MAX_DIGITS`` digits in numerator or denominator (no fraction written out is longer), each
   written in its shortest exact form, a decimal when the number is one (its denominator has no prime factor
   but 2 and 5: no ``p/q`` for it), without superfluous zeros, else ``p/q`` in lowest terms; a magnitude (the
   sign stands before it in the formula);
@@ -74,8 +75,18 @@ def check_typ(ledger: Ledger, files: dict[str, str], doc: dict) -> None:
         _LETTERS_DONE.append(True)
         _check_letters(ledger)
         _check_symbolic(ledger)
-    bad = [w for w in (_constant_form("".join(v.replace(r"\allowbreak", "").split())) for _, v in consts) if w]
+    values = ["".join(v.replace(r"\allowbreak", "").split()) for _, v in consts]
+    bad = [w for w in map(_constant_form, values) if w]
     ledger.require("latex constants form", not bad, f"LaTeX constant {bad[:1]}")
+    # a number is named exactly when it is long: more than MAX_DIGITS digits (a parameter of the layout) in its
+    # numerator or denominator in lowest terms; every fraction written out is shorter
+    from theory.protocol.typeset import MAX_DIGITS
+
+    digits = lambda f: max(len(str(f.numerator)), len(str(f.denominator)))  # noqa: E731
+    short = [v for v in values if not _constant_form(v) and digits(Fraction(v)) <= MAX_DIGITS]
+    long = [f for f in re.findall(r"\\frac\{(\d+)\}\{(\d+)\}", tex) if max(map(len, f)) > MAX_DIGITS]
+    ledger.require("latex constants named", not short and not long,
+                   f"LaTeX names the short number {short[:1]} or writes out the long fraction {long[:1]}")
 
 
 def _check_items(ledger: Ledger, tex: str, doc: dict) -> None:
