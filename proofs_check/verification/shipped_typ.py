@@ -12,6 +12,9 @@ from the document itself (never from :mod:`theory.protocol.typeset`):
 * the check items (the V1 checks' labels typeset): one per JSON check, in its order, each opening with its
   label's first word when the label opens with a word, and every symbol in math mode (no escaped ``\_``,
   ``\^{}`` or ``$^*$`` left in the prose, and some math in the item of a label with a subscript or a star);
+* the width estimate of every typeset term (the JSON's ``typeset`` widths, on which displays break into lines):
+  within :data:`WIDTH_PER_GLYPH` of the term's visible glyphs (digits, letters, signs; a fraction as wide as its
+  longer part) plus two for the spaces around its sign, as the estimate is documented (units of about a digit);
 * once per process, what no protocol of ``derive --protocol`` reaches, typeset directly (the LaTeX spelt here):
   the letters ``z^*_i`` and ``\eta_{i,k}`` (letters of the V1 proofs), a word longer than 256 letters, and
   symbolic weights (``theory.api.derive`` of a protocol with a SymPy weight ``omega``, as the gallery's
@@ -71,6 +74,7 @@ def check_typ(ledger: Ledger, files: dict[str, str], doc: dict) -> None:
     ledger.require("latex constants named", [int(k) for k, _ in consts] == list(range(1, len(consts) + 1)),
                    f"LaTeX numbers the constants {[k for k, _ in consts][:6]}")
     _check_items(ledger, tex, doc)
+    _check_widths(ledger, doc.get("typeset") or {})
     if not _LETTERS_DONE:
         _LETTERS_DONE.append(True)
         _check_letters(ledger)
@@ -150,3 +154,26 @@ def _check_symbolic(ledger: Ledger) -> None:
     got = [coefficient_tex(c)[:2] for c, _, _ in want]
     ledger.require("latex symbolic weights", got == [(s, t) for _, s, t in want],
                    f"symbolic coefficients typeset as {got} (want {[(s, t) for _, s, t in want]})")
+
+
+# A term's width estimate over its visible glyphs (+ 2 for the spaces around its sign): the estimate is in units
+# of about a digit at 10pt, and a letter, a digit, a sign are each about one (0.89..1.67 over the gallery's and
+# the dense protocol's terms). Outside this band a display would break lines far too early or overflow the page.
+WIDTH_PER_GLYPH = (0.5, 2.5)
+
+
+def _glyphs(term: str) -> int:
+    """Visible glyphs of a term's LaTeX: ``\\frac{p}{q}`` as its longer part, a macro (``\\kappa``, ``\\top``) as one,
+    fonts, sizes and groups as none."""
+    s = re.sub(r"\\(left|right|Big|mathcal|mathrm|allowbreak)(?![a-zA-Z])", "", term)
+    s = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", lambda m: "9" * max(len(m.group(1)), len(m.group(2))), s)
+    s = re.sub(r"\\[a-zA-Z]+", "x", s)
+    return len(re.sub(r"[{}_^ ]", "", s))
+
+
+def _check_widths(ledger: Ledger, ts: dict) -> None:
+    """Every term's width estimate in the JSON's typeset displays against its glyphs (:data:`WIDTH_PER_GLYPH`)."""
+    lo, hi = WIDTH_PER_GLYPH
+    bad = [(t, w) for v in ts.values() if isinstance(v, list) for e in v if isinstance(e, dict)
+           for t, w in e.get("terms", []) if not lo <= w / (_glyphs(t) + 2) <= hi]
+    ledger.require("latex widths", not bad, f"typeset width of {bad[:1]!r:.100} (glyphs + 2 times {WIDTH_PER_GLYPH})")
