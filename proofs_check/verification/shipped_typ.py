@@ -30,11 +30,12 @@ from proofs_check.verification.shipped import Ledger
 
 __all__ = ["TYP", "check_typ"]
 
-# Two agents in one phase, A hearing 2 m_B, B hearing -0.7311 m_A + 0.30131 m_B (derived in P2's VS beside SELF):
+# Two agents in one phase, A hearing 2 m_B, B hearing -0.7315 m_A + 0.30131 m_B (derived in P2's VS beside SELF):
 # numbers the gallery never prints. An integer coefficient other than 1 (2 in the round map, 4 in V_A) and, in
-# V_B, long exact numbers (products of two weights, 9 and 10 decimals: kappa_k), one of them negative
-# (-0.220287741, large enough for the covariance's value to show its sign) and two wider than one digit group.
-TYP = [{"A": {"B": 2.0}, "B": {"A": -0.7311, "B": 0.30131}}]
+# V_B, long exact numbers (products of two weights, 9 and 10 decimals: kappa_k) wider than one digit group, one of
+# them negative (-0.220408265, large enough for the covariance's value to show its sign; its denominator
+# 2^9 5^8 has more twos than fives, the gallery's long numbers have as many).
+TYP = [{"A": {"B": 2.0}, "B": {"A": -0.7315, "B": 0.30131}}]
 
 # The shortest exact forms of a positive rational: a decimal (one leading 0 at most, no trailing 0 after
 # the point, no point without digits after it), an integer, or p/q.
