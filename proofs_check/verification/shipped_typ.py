@@ -18,7 +18,8 @@ from the document itself (never from :mod:`theory.protocol.typeset`):
 * once per process, what no protocol of ``derive --protocol`` reaches, typeset directly (the LaTeX spelt here):
   the letters ``z^*_i`` and ``\eta_{i,k}`` (letters of the V1 proofs), a word longer than 256 letters, and
   symbolic weights (``theory.api.derive`` of a protocol with a SymPy weight ``omega``, as the gallery's
-  anchored agent): a sum in parentheses with its number first, ``omega - 1`` as ``-(1 - omega)``.
+  anchored agent): a sum in parentheses with its number first, ``omega - 1`` as ``-(1 - omega)``; and the exact
+  form of long numbers whose denominators have more fives than twos, or a prime other than 2 and 5 (:data:`EXACT`).
 """
 from __future__ import annotations
 
@@ -80,6 +81,7 @@ def check_typ(ledger: Ledger, files: dict[str, str], doc: dict) -> None:
         _LETTERS_DONE.append(True)
         _check_letters(ledger)
         _check_symbolic(ledger)
+        _check_exact(ledger)
     values = ["".join(v.replace(r"\allowbreak", "").split()) for _, v in consts]
     bad = [w for w in map(_constant_form, values) if w]
     ledger.require("latex constants form", not bad, f"LaTeX constant {bad[:1]}")
@@ -178,3 +180,24 @@ def _check_widths(ledger: Ledger, ts: dict) -> None:
     bad = [(t, w) for v in ts.values() if isinstance(v, list) for e in v if isinstance(e, dict)
            for t, w in e.get("terms", []) if not lo <= w / (_glyphs(t) + 2) <= hi]
     ledger.require("latex widths", not bad, f"typeset width of {bad[:1]!r:.100} (glyphs + 2 times {WIDTH_PER_GLYPH})")
+
+
+# Long numbers as a kappa's exact value: a denominator with more fives than twos, more twos than fives, a prime
+# other than 2 and 5 (p/q), an integer part, a negative number; read back by value and checked for form.
+EXACT = [Fraction(1, 5**9), Fraction(3, 2**11), Fraction(7, 2**3 * 5**9), Fraction(1, 3**19),
+         Fraction(12345678901, 10**3), Fraction(-123456789, 10**10)]
+
+
+def _check_exact(ledger: Ledger) -> None:
+    """``typeset.exact_tex`` of :data:`EXACT`: the same number, in its shortest exact form (signed)."""
+    import sympy as sp
+
+    from theory.protocol.typeset import exact_tex
+
+    bad = []
+    for x in EXACT:
+        text = "".join(exact_tex(sp.Rational(x.numerator, x.denominator)).replace(r"\allowbreak", "").split())
+        wrong = _constant_form(text.removeprefix("-")) or text.startswith("-") != (x < 0)
+        if wrong or Fraction(text) != x:
+            bad.append(f"{x} as {text!r}")
+    ledger.require("latex constants form", not bad, f"exact numbers typeset as {bad[:2]}")
