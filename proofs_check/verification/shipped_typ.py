@@ -182,14 +182,16 @@ def _check_widths(ledger: Ledger, ts: dict) -> None:
     ledger.require("latex widths", not bad, f"typeset width of {bad[:1]!r:.100} (glyphs + 2 times {WIDTH_PER_GLYPH})")
 
 
-# Long numbers as a kappa's exact value: a denominator with more fives than twos, more twos than fives, a prime
-# other than 2 and 5 (p/q), an integer part, a negative number; read back by value and checked for form.
-EXACT = [Fraction(1, 5**9), Fraction(3, 2**11), Fraction(7, 2**3 * 5**9), Fraction(1, 3**19),
+# Long numbers (more than MAX_DIGITS digits) as a kappa's exact value: a denominator with more fives than twos,
+# more twos than fives, a prime other than 2 and 5 (p/q), an integer part, a negative number; read back by value
+# and checked for form.
+EXACT = [Fraction(1, 5**13), Fraction(3, 2**31), Fraction(7, 2**3 * 5**13), Fraction(1, 3**19),
          Fraction(12345678901, 10**3), Fraction(-123456789, 10**10)]
 
 
 def _check_exact(ledger: Ledger) -> None:
-    """``typeset.exact_tex`` of :data:`EXACT`: the same number, in its shortest exact form (signed)."""
+    """``typeset.exact_tex`` of :data:`EXACT`: the same number, in its shortest exact form (signed); and as
+    coefficients, each named by its magnitude with its sign apart (``(sign, LaTeX)`` of ``coefficient_tex``)."""
     import sympy as sp
 
     from theory.protocol.typeset import exact_tex
@@ -201,3 +203,10 @@ def _check_exact(ledger: Ledger) -> None:
         if wrong or Fraction(text) != x:
             bad.append(f"{x} as {text!r}")
     ledger.require("latex constants form", not bad, f"exact numbers typeset as {bad[:2]}")
+    # as coefficients (naming on): each number's sign, and its magnitude named kappa_1, kappa_2, ... once
+    from theory.protocol.typeset import coefficient_tex, naming_constants
+
+    with naming_constants():
+        got = [coefficient_tex(x)[:2] for x in [*EXACT, -EXACT[0]]]
+    want = [(1 if x > 0 else -1, rf"\kappa_{{{k + 1}}}") for k, x in enumerate(EXACT)] + [(-1, r"\kappa_{1}")]
+    ledger.require("latex constants named", got == want, f"long coefficients typeset as {got[:3]} (want {want[:3]})")
