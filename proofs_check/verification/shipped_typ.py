@@ -16,7 +16,8 @@ from the document itself (never from :mod:`theory.protocol.typeset`):
   within :data:`WIDTH_PER_GLYPH` of the term's visible glyphs (digits, letters, signs; a fraction as wide as its
   longer part) plus two for the spaces around its sign, as the estimate is documented (units of about a digit);
 * once per process, what no protocol of ``derive --protocol`` reaches, typeset directly (the LaTeX spelt here):
-  the letters ``z^*_i`` and ``\eta_{i,k}`` (letters of the V1 proofs), a word longer than 256 letters, and
+  the letters ``z^*_i`` and ``\eta_{i,k}`` (letters of the V1 proofs), a transposed formal inverse, a word longer
+  than 256 letters, and
   symbolic weights (``theory.api.derive`` of a protocol with a SymPy weight ``omega``, as the gallery's
   anchored agent): a sum in parentheses with its number first, ``omega - 1`` as ``-(1 - omega)``; and the exact
   form of long numbers whose denominators have more fives than twos, or a prime other than 2 and 5 (:data:`EXACT`).
@@ -118,7 +119,8 @@ _LETTERS_DONE: list = []  # the direct letters check ran in this process
 # LaTeX, as the typesetter's docstring writes letters: a subscript in braces, a Greek name as its macro.
 # A repeated letter is a power (braced when the letter has a superscript).
 _UNREACHED_LETTERS = [(("z^*_A",), "z^*_{A}"), (("z^*_B1",), "z^*_{B1}"), (("eta_{A,2}",), r"\eta_{A,2}"),
-                      (("z^*_A^T",), "{z^*_{A}}^{\\top}"), (("z^*_A", "z^*_A", "eta_1"), r"{z^*_{A}}^{2} \eta_1")]
+                      (("z^*_A^T",), "{z^*_{A}}^{\\top}"), (("z^*_A", "z^*_A", "eta_1"), r"{z^*_{A}}^{2} \eta_1"),
+                      (("Q_1^T",), "{\\mathcal{Q}_{1}}^{\\top}")]  # a transposed formal inverse: its name
 
 
 def _check_letters(ledger: Ledger) -> None:
@@ -127,7 +129,9 @@ def _check_letters(ledger: Ledger) -> None:
 
     from theory.protocol.typeset import word_tex
 
-    got = [word_tex(tuple(sp.Symbol(n, commutative=False) for n in word), {})[0] for word, _ in _UNREACHED_LETTERS]
+    inverses = {sp.Symbol("Q_1", commutative=False): r"\mathcal{Q}_{1}"}
+    got = [word_tex(tuple(sp.Symbol(n, commutative=False) for n in word), inverses)[0]
+           for word, _ in _UNREACHED_LETTERS]
     ledger.require("latex letters", got == [t for _, t in _UNREACHED_LETTERS],
                    f"letters typeset as {got} (want {[t for _, t in _UNREACHED_LETTERS]})")
     # a word of LONG_WORD letters (beyond CPython's cached small integers: its length is compared by value)
@@ -183,10 +187,11 @@ def _check_widths(ledger: Ledger, ts: dict) -> None:
 
 
 # Long numbers (more than MAX_DIGITS digits) as a kappa's exact value: a denominator with more fives than twos,
-# more twos than fives, a prime other than 2 and 5 (p/q), an integer part, a negative number; read back by value
-# and checked for form.
+# more twos than fives, a prime other than 2 and 5 (p/q), an integer part, a negative number, and a denominator
+# beyond float64's exact integers (2 * 5^23 > 2^53: its factors counted in integers); read back by value and
+# checked for form.
 EXACT = [Fraction(1, 5**13), Fraction(3, 2**31), Fraction(7, 2**3 * 5**13), Fraction(1, 3**19),
-         Fraction(12345678901, 10**3), Fraction(-123456789, 10**10)]
+         Fraction(12345678901, 10**3), Fraction(-123456789, 10**10), Fraction(1, 2 * 5**23)]
 
 
 def _check_exact(ledger: Ledger) -> None:
