@@ -19,7 +19,8 @@ from the document itself (never from :mod:`theory.protocol.typeset`):
   the letters ``z^*_i`` and ``\eta_{i,k}`` (letters of the V1 proofs), a transposed formal inverse, a word longer
   than 256 letters, and
   symbolic weights (``theory.api.derive`` of a protocol with a SymPy weight ``omega``, as the gallery's
-  anchored agent): a sum in parentheses with its number first, ``omega - 1`` as ``-(1 - omega)``; and the exact
+  anchored agent): a sum in parentheses with its number first, ``omega - 1`` as ``-(1 - omega)``, ``-omega - 1``
+  as ``-(omega + 1)``; and the exact
   form of long numbers whose denominators have more fives than twos, or a prime other than 2 and 5 (:data:`EXACT`).
 """
 from __future__ import annotations
@@ -149,15 +150,17 @@ LONG_WORD = 300  # letters, alternating M_A M_B and ending in a square
 
 def _check_symbolic(ledger: Ledger) -> None:
     """Symbolic weights (no config of ``derive --protocol`` has them; ``theory.api.derive`` does): the coefficient
-    ``(sign, LaTeX of its magnitude)`` of ``omega``, ``2 omega``, ``1 - omega`` and ``omega - 1``, by the
-    typesetter's documented rules (a sum is parenthesised and reads with its number first)."""
+    ``(sign, LaTeX of its magnitude)`` of ``omega``, ``2 omega``, ``1 - omega``, ``omega - 1`` and ``-omega - 1``,
+    by the typesetter's documented rules (a sum is parenthesised, reads with its number first, and its minus
+    stands outside)."""
     import sympy as sp
 
     from theory.protocol.typeset import coefficient_tex
 
     w = sp.Symbol("omega")
     want = [(w, 1, r"\omega"), (-w, -1, r"\omega"), (2 * w, 1, r"2 \omega"),
-            (1 - w, 1, r"\left(1 - \omega\right)"), (w - 1, -1, r"\left(1 - \omega\right)")]
+            (1 - w, 1, r"\left(1 - \omega\right)"), (w - 1, -1, r"\left(1 - \omega\right)"),
+            (-w - 1, -1, r"\left(\omega + 1\right)")]  # no parenthesis opens with a minus
     got = [coefficient_tex(c)[:2] for c, _, _ in want]
     ledger.require("latex symbolic weights", got == [(s, t) for _, s, t in want],
                    f"symbolic coefficients typeset as {got} (want {[(s, t) for _, s, t in want]})")
