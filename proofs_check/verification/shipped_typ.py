@@ -160,7 +160,9 @@ def _check_symbolic(ledger: Ledger) -> None:
     w = sp.Symbol("omega")
     want = [(w, 1, r"\omega"), (-w, -1, r"\omega"), (2 * w, 1, r"2 \omega"),
             (1 - w, 1, r"\left(1 - \omega\right)"), (w - 1, -1, r"\left(1 - \omega\right)"),
-            (-w - 1, -1, r"\left(\omega + 1\right)")]  # no parenthesis opens with a minus
+            (-w - 1, -1, r"\left(\omega + 1\right)"),  # no parenthesis opens with a minus
+            # an API user's symbol whose LaTeX opens with a parenthesis: a sum as written, its plus sign kept
+            (sp.Symbol("(b)") + 1, 1, r"\left((b) + 1\right)")]
     got = [coefficient_tex(c)[:2] for c, _, _ in want]
     ledger.require("latex symbolic weights", got == [(s, t) for _, s, t in want],
                    f"symbolic coefficients typeset as {got} (want {[(s, t) for _, s, t in want]})")
