@@ -166,6 +166,11 @@ def _check_symbolic(ledger: Ledger) -> None:
     got = [coefficient_tex(c)[:2] for c, _, _ in want]
     ledger.require("latex symbolic weights", got == [(s, t) for _, s, t in want],
                    f"symbolic coefficients typeset as {got} (want {[(s, t) for _, s, t in want]})")
+    # a polynomial weight prints factored (omega - omega^2 as a product, either sign)
+    product = coefficient_tex(w - w**2)[:2]
+    ledger.require("latex symbolic weights", product in ((-1, r"\omega \left(\omega - 1\right)"),
+                                                         (1, r"\omega \left(1 - \omega\right)")),
+                   f"omega - omega^2 typeset as {product}, not factored")
 
 
 # A term's width estimate over its visible glyphs (+ 2 for the spaces around its sign): the estimate is in units
