@@ -33,6 +33,7 @@ from proofs_check.verification.shipped_protocol import NAMED_SHAPES, shapes_meth
 from proofs_check.verification.shipped_random import random_predict_method
 from proofs_check.verification.shipped_reasons import reasons_method
 from proofs_check.verification.shipped_tyd import SELF
+from proofs_check.verification.shipped_typ import TYP
 from theory.core import model
 from theory.interventions import newton_helper as nh
 from theory.protocol import compiler as P, gallery as G
@@ -385,9 +386,9 @@ CLAIMS = [
                                exact_method(True), random_predict_method)}),
     Claim("P2", "Two agents answering simultaneously", ("I - M_A M_B invertible",), cite("P2"),
           "equal", {"V1": p2_v1, "V4": p2_v4,
-                    "VS": shipped.joint(derive_method({"P2": GALLERY["P2"], "self": SELF}, every_format=True,
-                                                      chains=("P2",), full_protocols={"stubborn": STUBBORN}),
-                                        form_method)}),
+                    "VS": shipped.joint(derive_method({"P2": GALLERY["P2"], "self": SELF, "typ": TYP},
+                                                      every_format=True, chains=("P2",),
+                                                      full_protocols={"stubborn": STUBBORN}), form_method)}),
     Claim("P3", "Repeated speaker: schedule A, A, B", ("I - M_A^2 M_B invertible",), cite("P3"), "equal",
           {"V1": p3_v1, "V4": p3_v4, "VS": derive_method({"P3": GALLERY["P3"]}, chains=("P3",))}),
     Claim("P4", "Anchored agent", ("I - omega M_A - (1 - omega) M_A M_B invertible",), cite("P4"), "equal",
