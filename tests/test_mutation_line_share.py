@@ -43,3 +43,10 @@ def test_table_rows_are_read_from_the_list_table():
     rst = "\n".join(["   * - module", "     - run", "   * - ``numerics/protocol/engine.py``", "     - 1",
                      "   * - ``theory/protocol/rate.py``", "text ``theory/x.py`` elsewhere"])
     assert line_share.table_modules(rst) == ["numerics/protocol/engine.py", "theory/protocol/rate.py"]
+
+
+def test_a_row_with_fewer_mutants_run_than_exist_is_not_covered():
+    rst = "\n".join(["   * - ``theory/protocol/a.py``", "     - 0 of 313", "   * - ``theory/protocol/b.py`` (partial)",
+                     "     - 308 of 515", "   * - ``theory/protocol/c.py``", "     - 239 of 239",
+                     "   * - ``theory/protocol/d.py``", "     - 403 (397 by verify)"])
+    assert line_share.table_modules(rst) == ["theory/protocol/c.py", "theory/protocol/d.py"]

@@ -29,7 +29,7 @@ import numpy as np
 from proofs_check.verification import shipped_cli as cli, shipped_reference as ref
 from proofs_check.verification.shipped import Ledger
 
-__all__ = ["check_more", "check_small", "gallery_checks", "SMALL_PROBABILITIES"]
+__all__ = ["check_more", "check_small", "gallery_checks", "round_map_line", "round_map_section", "SMALL_PROBABILITIES"]
 
 # Spelt-out digits of a macro name (the documented names: \aadRandomQOneDefinition, ...).
 DIGITS = dict(zip("0123456789", ["Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine"]))
@@ -244,19 +244,32 @@ def check_small(ledger: Ledger, rng: np.random.Generator) -> None:
                    f"small config: compile_seconds {cs} for a command of {wall:.3f} s")
     names, bracketed = doc["agents"], 0
     for k, a in enumerate(doc["alternatives"]):
-        i0 = latex.find(r"\subsection*{Round map of alternative " + str(k + 1) + " ")
-        section = latex[i0:latex.find(r"\subsection*", i0 + 1)] if i0 >= 0 else ""
+        section = round_map_section(latex, k)
         for i, x in enumerate(names):
-            terms = [f"{_factor(c['latex'])} m_{{{names[j]}}}".strip()
-                     for j, c in enumerate(a["round_map"]["Phi"][i]) if c["text"] != "0"]
-            off = a["round_map"]["psi"][i]["latex"]
-            line = " + ".join(terms) + ("" if off == "0" else (" " if off.startswith("-") else " + ") + off)
+            line = round_map_line(names, a, i)
             got = _latex_block(section, f"m_{{{x}}}^{{\\text{{new}}}} &= ")
             bracketed += r"\left(" in line
             ledger.require("small config latex round maps", got == " ".join(line.split()),
                            f"small config: alternative {k + 1}, m_{x}: {str(got)[:80]!r} (want {line[:80]!r})")
     ledger.require("small config has a bracketed coefficient", bracketed > 0,
                    "small config: no coefficient is a sum (the case lost its purpose)")
+
+
+def round_map_section(tex: str, k: int) -> str:
+    """The LaTeX subsection of alternative ``k`` (from 0; numbered from 1 in the document), or ``""``."""
+    i0 = tex.find(r"\subsection*{Round map of alternative " + str(k + 1) + " ")
+    return tex[i0:tex.find(r"\subsection*", i0 + 1)] if i0 >= 0 else ""
+
+
+def round_map_line(names: list[str], alt: dict, i: int) -> str:
+    """The documented LaTeX of ``m_i^new`` in one alternative, built from the JSON: each nonzero coefficient
+    (a sum in parentheses) before its message, then the offset (after a space when it carries its minus);
+    ``0`` when both are empty."""
+    terms = [f"{_factor(c['latex'])} m_{{{names[j]}}}".strip()
+             for j, c in enumerate(alt["round_map"]["Phi"][i]) if c["text"] != "0"]
+    off = alt["round_map"]["psi"][i]["latex"]
+    line = " + ".join(terms) + ("" if off == "0" else (" " if off.startswith("-") or not terms else " + ") + off)
+    return line or "0"
 
 
 def gallery_checks() -> list[tuple[str, bool]]:

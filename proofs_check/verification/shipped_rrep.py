@@ -28,7 +28,7 @@ import re
 
 from proofs_check.verification.shipped import Ledger
 from proofs_check.verification.shipped_derive import _latex_block
-from proofs_check.verification.shipped_randa import _factor
+from proofs_check.verification.shipped_randa import round_map_line, round_map_section
 from proofs_check.verification.shipped_tyd import SHORT_PIVOT_CHARS
 
 __all__ = ["check_rrep"]
@@ -81,16 +81,11 @@ def _check_round_maps(ledger: Ledger, label: str, doc: dict, tex: str) -> None:
 def _round_map_lines(ledger: Ledger, label: str, doc: dict, tex: str) -> None:
     names = doc["agents"]
     for k, a in enumerate(doc["alternatives"]):
-        i0 = tex.find(r"\subsection*{Round map of alternative " + str(k + 1) + " ")
-        section = tex[i0:tex.find(r"\subsection*", i0 + 1)] if i0 >= 0 else ""
+        section = round_map_section(tex, k)
         for i, x in enumerate(names):
-            terms = [f"{_factor(c['latex'])} m_{{{names[j]}}}".strip()
-                     for j, c in enumerate(a["round_map"]["Phi"][i]) if c["text"] != "0"]
-            off = a["round_map"]["psi"][i]["latex"]
-            line = " + ".join(terms) + ("" if off == "0" else (" " if off.startswith("-") or not terms else " + ")
-                                        + off)
+            line = round_map_line(names, a, i)
             got = _latex_block(section, f"m_{{{x}}}^{{\\text{{new}}}} &= ")
-            ledger.require("latex round maps in their documented form", got == " ".join((line or "0").split()),
+            ledger.require("latex round maps in their documented form", got == " ".join(line.split()),
                            f"{label}: alternative {k + 1}, m_{x}: {str(got)[:80]!r} (want {line[:80]!r})")
 
 
