@@ -694,4 +694,5 @@ def joint(*methods):
         worst = math.nan if any(math.isnan(r) for r in ratios) else max(ratios)
         return Outcome(worst, 1.0, sum(o.instances for o in outs), " || ".join(o.detail for o in outs),
                        power=outs[0].power)
+    method.__doc__ = " Then: ".join(m.__doc__.strip() for m in methods if m.__doc__) or None  # what the parts do
     return method

@@ -188,11 +188,17 @@ def _glyphs(term: str) -> int:
     return len(re.sub(r"[{}_^ ]", "", s))
 
 
+def _sign_glyphs(term: str) -> int:
+    """The spaces around a term's sign (2); none for the lone ``0`` of a residual that vanishes (a stubborn agent):
+    it is a whole display, with no sign."""
+    return 0 if term == "0" else 2
+
+
 def _check_widths(ledger: Ledger, ts: dict) -> None:
     """Every term's width estimate in the JSON's typeset displays against its glyphs (:data:`WIDTH_PER_GLYPH`)."""
     lo, hi = WIDTH_PER_GLYPH
     bad = [(t, w) for v in ts.values() if isinstance(v, list) for e in v if isinstance(e, dict)
-           for t, w in e.get("terms", []) if not lo <= w / (_glyphs(t) + 2) <= hi]
+           for t, w in e.get("terms", []) if not lo <= w / (_glyphs(t) + _sign_glyphs(t)) <= hi]
     ledger.require("latex widths", not bad, f"typeset width of {bad[:1]!r:.100} (glyphs + 2 times {WIDTH_PER_GLYPH})")
 
 
