@@ -96,8 +96,10 @@ def flat_vector(v, d: int):
 
 def residual_rel(got, z: np.ndarray, offset) -> float:
     """Relative error of a printed ``z - offset`` (``z`` a simulated fixed point; ``offset`` the target for a
-    residual, 0 for the fixed point itself), on the scale ``max(|z - offset|, RESIDUAL_FLOOR |z|)``."""
+    residual, 0 for the fixed point itself), on the scale ``max(|z - offset|, RESIDUAL_FLOOR |z|)``. ``got`` is
+    the printed value as evaluated: flattened by :func:`flat_vector` (a printed ``0`` is the zero vector)."""
     want = z - offset
+    got = flat_vector(got, want.size)
     if got is None or np.shape(got) != np.shape(want):
         return math.inf
     scale = max(float(np.linalg.norm(want)), RESIDUAL_FLOOR * float(np.linalg.norm(z)), 1e-300)

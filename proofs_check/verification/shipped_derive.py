@@ -21,7 +21,7 @@ import numpy as np
 
 from proofs_check.verification import shipped_cli as cli, shipped_form, shipped_reference as ref
 from proofs_check.verification.registry import Outcome, Profile
-from proofs_check.verification.shipped import FLOAT_BAR, Ledger, _instances, flat_vector, residual_rel
+from proofs_check.verification.shipped import FLOAT_BAR, Ledger, _instances, residual_rel
 from proofs_check.verification.shipped_can import check_can
 from proofs_check.verification.shipped_canon import check_canonical
 
@@ -285,10 +285,10 @@ def check_derivation(ledger: Ledger, inst: ref.Instance, rho: float, printed: di
     ledger.add("round map r", rel(r, r_ref), FLOAT_BAR)
     for n, e in doc["agents"].items():
         k = idx[n]
-        ledger.add("fixed_point", rel(flat_vector(safe(e["fixed_point"]["text"]), d), z[k]), FLOAT_BAR)
+        ledger.add("fixed_point", residual_rel(safe(e["fixed_point"]["text"]), z[k], 0.0), FLOAT_BAR)
         for field, key in (("residual", "text"), ("residual (canonical)", "canonical_text")):
             if key in e["residual"]:
-                ledger.add(field, residual_rel(flat_vector(safe(e["residual"][key]), d), z[k], inst.target[k]),
+                ledger.add(field, residual_rel(safe(e["residual"][key]), z[k], inst.target[k]),
                            FLOAT_BAR)
     cr = doc["contraction_rate"]
     p = int(cr["power"])
@@ -348,7 +348,7 @@ def check_derivation(ledger: Ledger, inst: ref.Instance, rho: float, printed: di
         if m and m.group(2) in idx and (m.group(1) != "z_" or m.group(3)):
             k = idx[m.group(2)]
             offset = 0.0 if m.group(1) in ("z*_", "z_") else inst.target[k]
-            ledger.add("text format z*/e", residual_rel(flat_vector(safe(m.group(4)), d), z[k], offset), FLOAT_BAR)
+            ledger.add("text format z*/e", residual_rel(safe(m.group(4)), z[k], offset), FLOAT_BAR)
     check_canonical(ledger, inst, doc, ev)  # the canonical form's shape (docs/protocol.rst)
     check_can(ledger, inst, doc, ev)  # its chain's labels; with P2, protocols the gallery does not reach
     from proofs_check.verification.shipped_tyd import check_typeset  # the typeset form: signs, balance, rate

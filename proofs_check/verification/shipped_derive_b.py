@@ -27,7 +27,7 @@ from fractions import Fraction
 import numpy as np
 
 from proofs_check.verification import shipped_reference as ref
-from proofs_check.verification.shipped import FLOAT_BAR, Ledger, flat_vector, residual_rel
+from proofs_check.verification.shipped import FLOAT_BAR, Ledger, residual_rel
 
 __all__ = ["LONG_PIVOT", "UNNORMALISED", "tex_to_text", "check_printed"]
 
@@ -340,7 +340,7 @@ def check_printed(ledger: Ledger, inst: ref.Instance, rho: float, printed: dict,
                 seen["residual"].add(me.group(1))
                 jl = doc.get("agents", {}).get(me.group(1), {}).get("residual", {}).get("latex")
                 ledger.require("latex residual", jl == body, f"JSON's LaTeX of e_{me.group(1)} is not the document's")
-                got = flat_vector(value(ev, to_text(body, "latex residual"), "latex residual"), d)
+                got = value(ev, to_text(body, "latex residual"), "latex residual")
                 ledger.add("latex residual", residual_rel(got, z[k], inst.target[k]), FLOAT_BAR)
             elif mv:
                 a, b = mv.group(1), mv.group(2) or mv.group(1)
@@ -366,8 +366,8 @@ def check_printed(ledger: Ledger, inst: ref.Instance, rho: float, printed: dict,
                        "LaTeX: Phi_RR explained iff the rate is stated with it")
         # the Delta sentence (two agents): e_X in C3's gap
         md = re.search(r"With \$\\Delta = (.*?)\$ \(the gap of C3\): (.*)\.\n", tex)
-        one = [e.get("residual", {}).get("terms", []) not in ([], ["0"]) and len(e["residual"]["terms"]) == 1
-               for e in doc.get("agents", {}).values()]  # a residual 0 is no product
+        one = [len(t) == 1 and t != ["0"] for t in (e.get("residual", {}).get("terms", [])
+                                                    for e in doc.get("agents", {}).values())]  # 0 is no product
         ledger.require("latex delta", (md is not None) == (len(names) == 2 and all(shift_ok) and all(one)),
                        "LaTeX's Delta sentence: two agents, weights summing to 1, each residual one product")
         if md:
@@ -447,7 +447,7 @@ def check_printed(ledger: Ledger, inst: ref.Instance, rho: float, printed: dict,
                                                        "json latex"), z[k].reshape(d, 1)), FLOAT_BAR)
         for key in ("latex", "terms"):
             t = e["residual"][key] if key == "latex" else " ".join(e["residual"][key])
-            got = flat_vector(value(jev, to_text(t, "json latex"), "json latex"), d)
+            got = value(jev, to_text(t, "json latex"), "json latex")
             ledger.add("json latex residual", residual_rel(got, z[k], inst.target[k]), FLOAT_BAR)
         ledger.require("json steps per turn", e.get("steps_per_turn") == int(inst.steps[k]),
                        f"JSON steps_per_turn of {n}: {e.get('steps_per_turn')}, config {int(inst.steps[k])}")
@@ -542,7 +542,7 @@ def check_printed(ledger: Ledger, inst: ref.Instance, rho: float, printed: dict,
             elif mt is not None:
                 k = idx.get(mt.group(1), -1)
                 zkeys.add(("z" if mz_ else "e") + str(k))
-                got = flat_vector(value(tev, mt.group(2), "text fixed point"), d)
+                got = value(tev, mt.group(2), "text fixed point")
                 ledger.add("text fixed point and residual", residual_rel(got, z[k], 0.0 if mz_ else inst.target[k])
                            if k >= 0 else math.inf, FLOAT_BAR)
             elif line.startswith("rate: rho = "):
@@ -613,7 +613,7 @@ def check_printed(ledger: Ledger, inst: ref.Instance, rho: float, printed: dict,
                 mbody = defs.get(f"{prefix}{what}{_words(n)}")
                 ledger.require("macros names", mbody is not None, f"no macro {prefix}{what}{_words(n)}")
                 if mbody is not None:
-                    got = flat_vector(value(mev, to_text(_expand(mbody, defs), "macros"), "macros"), d)
+                    got = value(mev, to_text(_expand(mbody, defs), "macros"), "macros")
                     ledger.add(f"macros {what}", residual_rel(got, z[k], offset), FLOAT_BAR)
         try:
             got_rate = _rate_value(mev, _expand(defs.get(prefix + "Rate", ""), defs))
