@@ -25,7 +25,7 @@ from proofs_check.verification import compiler_checks_a, shipped
 from proofs_check.verification.methods import FLOAT_REL_TOL, PRECISE_DPS, PRECISE_REL_TOL, worst
 from proofs_check.verification.named_schur import named_schur_method
 from proofs_check.verification.registry import Claim, Outcome, Profile
-from proofs_check.verification.shipped_derive import DENSE, GALLERY, STUBBORN, derive_method
+from proofs_check.verification.shipped_derive import DENSE, GALLERY, KAPPA, SEEDED, STUBBORN, derive_method
 from proofs_check.verification.shipped_derive_b import LONG_PIVOT, UNNORMALISED
 from proofs_check.verification.shipped_exact import exact_method
 from proofs_check.verification.shipped_form import form_method
@@ -381,14 +381,15 @@ CLAIMS = [
            "VS": shipped.joint(shipped.documents_method(11, (2, 4), True), shipped.precise_method(14),
                                shipped.kernel_method, shipped.live_cost_method,
                                derive_method({"dense": DENSE, "unnormalised": UNNORMALISED}, 2, seed_offset=1,
-                                             chains=("P1",), full_protocols={"long pivot": LONG_PIVOT}),
+                                             chains=("P1",), full_protocols={"long pivot": LONG_PIVOT, **SEEDED}),
                                shapes_method(NAMED_SHAPES, 41, True), reasons_method(True),
                                exact_method(True), random_predict_method)}),
     Claim("P2", "Two agents answering simultaneously", ("I - M_A M_B invertible",), cite("P2"),
           "equal", {"V1": p2_v1, "V4": p2_v4,
                     "VS": shipped.joint(derive_method({"P2": GALLERY["P2"], "self": SELF, "typ": TYP},
                                                       every_format=True, chains=("P2",),
-                                                      full_protocols={"stubborn": STUBBORN}), form_method)}),
+                                                      full_protocols={"stubborn": STUBBORN, "kappa": KAPPA}),
+                                        form_method)}),
     Claim("P3", "Repeated speaker: schedule A, A, B", ("I - M_A^2 M_B invertible",), cite("P3"), "equal",
           {"V1": p3_v1, "V4": p3_v4, "VS": derive_method({"P3": GALLERY["P3"]}, chains=("P3",))}),
     Claim("P4", "Anchored agent", ("I - omega M_A - (1 - omega) M_A M_B invertible",), cite("P4"), "equal",

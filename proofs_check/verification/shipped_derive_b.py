@@ -137,6 +137,18 @@ def tex_to_text(tex: str) -> str:
     return " ".join(out)
 
 
+def document_form(doc: dict, part: str, name: str) -> str | None:
+    """The JSON's ``part`` (``fixed_point`` or ``residual``) of agent ``name`` as the LaTeX document displays it:
+    its ``typeset`` terms when the JSON has them (long exact numbers named ``\\kappa_k`` there, written out in
+    the ``latex`` field), else its ``latex`` field; whitespace normalised, as :func:`_align` reads the document."""
+    lhs = f"z^*_{{{name}}}" if part == "fixed_point" else f"e_{{{name}}} = z^*_{{{name}}} - w^*_{{{name}}}"
+    for t in (doc.get("typeset") or {}).get(part, []):
+        if t.get("lhs") == lhs:
+            return " ".join(" ".join(x[0] for x in t["terms"]).split())
+    latex = doc.get("agents", {}).get(name, {}).get(part, {}).get("latex")
+    return " ".join(latex.split()) if isinstance(latex, str) else None
+
+
 def _align(tex: str) -> list[tuple[str, str]]:
     """``(lhs, body)`` of each ``align*`` display with ``&=`` (line breaks removed)."""
     out = []
@@ -331,15 +343,15 @@ def check_printed(ledger: Ledger, inst: ref.Instance, rho: float, printed: dict,
                                                   new[idx[mm.group(1)]].reshape(d, 1)), FLOAT_BAR)
             elif mz and mz.group(1) in idx:
                 seen["fixed point"].add(mz.group(1))
-                jl = doc.get("agents", {}).get(mz.group(1), {}).get("fixed_point", {}).get("latex")
-                ledger.require("latex fixed point", jl == body, f"JSON's LaTeX of z*_{mz.group(1)} is not the LaTeX's")
+                ledger.require("latex fixed point", document_form(doc, "fixed_point", mz.group(1)) == body,
+                               f"JSON's LaTeX of z*_{mz.group(1)} is not the LaTeX's")
                 ledger.add("latex fixed point", rel(value(ev, to_text(body, "latex fixed point"), "latex fixed point"),
                                                     z[idx[mz.group(1)]].reshape(d, 1)), FLOAT_BAR)
             elif me and me.group(1) in idx and me.group(1) == me.group(2) == me.group(3):
                 k = idx[me.group(1)]
                 seen["residual"].add(me.group(1))
-                jl = doc.get("agents", {}).get(me.group(1), {}).get("residual", {}).get("latex")
-                ledger.require("latex residual", jl == body, f"JSON's LaTeX of e_{me.group(1)} is not the document's")
+                ledger.require("latex residual", document_form(doc, "residual", me.group(1)) == body,
+                               f"JSON's LaTeX of e_{me.group(1)} is not the document's")
                 got = value(ev, to_text(body, "latex residual"), "latex residual")
                 ledger.add("latex residual", residual_rel(got, z[k], inst.target[k]), FLOAT_BAR)
             elif mv:

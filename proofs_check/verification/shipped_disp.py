@@ -129,10 +129,14 @@ def _width_rules(ledger: Ledger, ts: dict, blocks: list, where: str) -> None:
 def _compiled_rules(ledger: Ledger, cp, doc: dict, where: str) -> None:
     """The rate blocks' widths and the round map's parenthesised coefficients, against the compiled protocol."""
     from theory.protocol.display import PAREN_UNITS  # the threshold (a parameter of the layout)
-    from theory.protocol.typeset import poly_tex
+    from theory.protocol.typeset import naming_constants, poly_tex
 
-    def wid(x) -> float:
+    def wid(x) -> float:  # as the JSON's rate blocks write it: long numbers in full
         return poly_tex(cp.poly(x), {})[1]
+
+    def named_wid(x) -> float:  # as the typeset document writes it: long numbers named kappa_k
+        with naming_constants():
+            return wid(x)
 
     want = [wid(b[0][0]) if len(b) == 1 else
             sum(max(wid(b[r][c]) for r in range(len(b))) + BMATRIX_COLUMN_UNITS for c in range(len(b)))
@@ -149,7 +153,7 @@ def _compiled_rules(ledger: Ledger, cp, doc: dict, where: str) -> None:
             if len(P) < 2:
                 continue
             m = f"m_{{{n[j]}}}"
-            w = poly_tex(P, {})[1]
+            w = named_wid(cp.Phi[i][j])
             paren = [(t, tw) for t, tw in text.items() if t.startswith(r"\left(") and t.endswith(r"\right) " + m)]
             if len(paren) != (1 if w < PAREN_UNITS else 0):
                 state = "in parentheses" if paren else "term by term"

@@ -45,8 +45,10 @@ SHORT_PIVOT_CHARS = 25
 _SIGN_PAIR = re.compile(r"(?<![\\&])[-+]\s*[-+](?!\d)")
 # A '+' right after an opening: a display's '&= ', a parenthesis, a brace group, a matrix cell.
 _OPEN_PLUS = re.compile(r"(?:&=|\\left\(|\\Big\(|\(|\{|&(?!=|\\quad)|\\\\|\\begin\{bmatrix\})\s*\+")
-# Trivial numbers: a first power, a zeroth power, a denominator 1, coefficient 1 or 0 before a symbol.
-_TRIVIAL = re.compile(r"\^\{[01]\}|\\frac\{[^{}]*\}\{1\}|(?<![\w.}])[01] (?=[A-Za-z\\(])|\(\s*\)|\\left\(\s*\\right\)")
+# Trivial numbers: a first power, a zeroth power, a denominator 1, coefficient 1 or 0 before a symbol (a zero
+# block before a matrix row's end, "0 \\", is a block, not a coefficient).
+_TRIVIAL = re.compile(r"\^\{[01]\}|\\frac\{[^{}]*\}\{1\}|(?<![\w.}])[01] (?=[A-Za-z(]|\\(?!\\))"
+                      r"|\(\s*\)|\\left\(\s*\\right\)")
 
 
 def _balanced(tex: str) -> str | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import sympy as sp
 
@@ -21,12 +22,32 @@ class Unverified(Exception):
     """A derived object that did not reduce to 0 when substituted back: nothing is printed."""
 
 
+def _right_quotient(Gp: dict, Mj) -> dict:
+    """The ``X`` with ``G = X (I - M_j)`` when ``G`` has one: grouping ``G``'s words as ``u M_j^l`` (``u`` not
+    ending in ``M_j``), ``X`` has ``u M_j^k`` with the sum of ``u``'s coefficients for ``l <= k``, for ``k`` below
+    ``u``'s largest power; ``G`` is divisible iff each ``u``'s coefficients sum to 0 (the caller checks)."""
+    powers: dict[tuple, dict[int, Any]] = {}
+    for w, c in Gp.items():
+        k = len(w)
+        while k and w[k - 1] == Mj:
+            k -= 1
+        powers.setdefault(w[:k], {})[len(w) - k] = c
+    X: dict = {}
+    for u, cs in powers.items():
+        run: Any = 0
+        for k in range(max(cs)):
+            run = run + cs.get(k, 0)
+            X[u + (Mj,) * k] = run
+    return padd(X)
+
+
 def _pretty(cp: Compiled, G: sp.Expr) -> sp.Expr:
-    """Display form: right factors ``I - M_j`` written as ``K_j`` where that is exact."""
+    """Display form: ``G = X (I - M_j)`` written ``X K_j`` where that is exact (``X`` by
+    :func:`_right_quotient`, kept only when ``X (I - M_j)`` reduces to ``G``)."""
     Gp = cp.poly(G)
     for n in cp.names:
         Mj, Kj = M(n), sp.Symbol(f"K_{n}", commutative=False)
-        X = {w: c for w, c in Gp.items() if not (w and w[-1] == Mj)}
+        X = _right_quotient(Gp, Mj)
         if X and not padd(pmul(X, padd(P_ONE, letter(Mj), signs=(1, -1))), Gp, signs=(1, -1)):
             return from_poly(X) * Kj
     return from_poly(Gp)
