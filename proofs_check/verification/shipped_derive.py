@@ -367,7 +367,8 @@ KAPPA = [{"A": {"A": 0.000128, "B": 2.0}, "B": {"A": -0.7315, "B": 0.30131}}]
 # Random protocols of the full profile's other seeds on which the derive checks once failed: a gap coefficient
 # X (I - M_j) whose X has words ending in M_j, printed without K_j (a package bug, theory.protocol.report._pretty);
 # a zero block before a rate matrix's row end read as a coefficient 0; long numbers named kappa_k in the typeset
-# round map and rate, measured as written out (three false failures of the checks). The full profile derives them.
+# round map and rate, measured as written out (three false failures of the checks); a weight 0 printed in a phase.
+# The full profile derives them.
 SEEDED = {"K_j form": [{"A": {"B": -0.241, "C": 0.06}, "C": {"B": 0.848}},
                        {"A": {"B": -0.177}, "B": {"A": -0.118, "B": -0.007}, "C": {"A": 0.898, "C": 0.105}}],
           "zero block": [{"B": {"B": 0.917}}, {"B": {"B": 0.886}, "C": {"A": 0.166, "C": 0.52}},
@@ -376,7 +377,11 @@ SEEDED = {"K_j form": [{"A": {"B": -0.241, "C": 0.06}, "C": {"B": 0.848}},
                            {"A": {"A": -0.157, "B": 0.628}, "B": {"B": 0.495}}],
           "named rate": [{"B": {"B": 0.757}, "C": {"A": -0.306}}, {"C": {"C": 0.278}},
                          {"A": {"A": 0.383, "C": 0.314}, "B": {"A": -0.166, "B": 0.664, "C": 0.124}}],
-          "zero block row": [{"A": {"B": 0.186}, "B": {"B": 0.125}, "C": {"A": -0.116, "B": 0.171, "C": 0.797}}]}
+          "zero block row": [{"A": {"B": 0.186}, "B": {"B": 0.125}, "C": {"A": -0.116, "B": 0.171, "C": 0.797}}],
+          # a weight -0.0: the phase printed "+ 0 m_{C}" (package fix: display.phase_item skips weight 0)
+          "zero weight": [{"A": {"B": 0.875}, "B": {"A": -0.352}, "C": {"A": 0.256, "C": -0.108}},
+                          {"A": {"A": -0.197, "B": 0.483, "C": 0.03}, "B": {"A": 0.561}},
+                          {"B": {"A": 0.55, "C": -0.0}}]}
 DERIVE_DIMS = (2, 4)  # the named protocols' instances: d in {2, 3}
 FORMATS = ("json", "text", "latex", "macros")
 QUICK_FORMATS = ("json", "latex")  # each format compiles the protocol again: quick reads the two that carry

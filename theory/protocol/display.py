@@ -105,15 +105,18 @@ def _vector(name: str, inv: dict) -> tuple[str, float]:
 
 
 def phase_item(phase) -> str:
-    """One phase: ``$A$ hears $m_{B}$``, ``$A$ hears $\\frac{1}{2} m_{B} + \\frac{1}{2} m_{C}$`` (no brackets)."""
+    """One phase: ``$A$ hears $m_{B}$``, ``$A$ hears $\\frac{1}{2} m_{B} + \\frac{1}{2} m_{C}$`` (no brackets);
+    a message heard with weight 0 is not written (``$A$ hears $0$`` when every weight is 0)."""
     parts = []
     for lst, row in phase:
         heard: list[str] = []
         for src, w in row:
+            if w == 0:  # 0 m_C is no message heard (a config may write the weight 0 or -0.0)
+                continue
             sign, tex, _ = coefficient_tex(w)
             term = " ".join(x for x in (tex, f"m_{{{src}}}") if x)
             heard.append(("- " if sign < 0 else ("+ " if heard else "")) + term)
-        parts.append(f"${lst}$ hears ${' '.join(heard)}$")
+        parts.append(f"${lst}$ hears ${' '.join(heard) or '0'}$")
     return "; ".join(parts)
 
 
