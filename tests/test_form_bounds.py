@@ -1,8 +1,9 @@
 """Contract tests at the protocol compiler's size bounds (issue 22, item 5; helper ``form``).
 
-* ``rate.MAX_RATE_WORDS``: "powers of Phi_RR whose entries grow past this many words are not examined"
-  (theory/protocol/rate.py). A block matrix whose square is block triangular with exactly that many words
-  is reduced (power 2); one word more and the rate keeps ``Phi_RR`` itself (power 1).
+* the rate reduction's word bound: docs/protocol.rst states that the powers of ``Phi_RR`` are examined "while
+  their entries hold at most 400 words in all" (``rate.MAX_RATE_WORDS``). A block matrix whose square is block
+  triangular with exactly the documented number of words is reduced (power 2); one word more and the rate
+  keeps ``Phi_RR`` itself (power 1).
 * ``fixed_point.EXPANDED_MAX_WORDS``: docs/protocol.rst states the switch to named blocks "past 300 words";
   the compiler's bound is that number.
 * ``cost.elimination_words`` of a protocol with no live agent (every weight 0): the first pivot over no live
@@ -41,13 +42,20 @@ def _square_has(words: int) -> list:
     return B
 
 
+def _documented_rate_words() -> int:
+    text = (ROOT / "docs" / "protocol.rst").read_text()
+    m = re.search(r"powers of ``Phi_RR`` while their entries hold at most (\d+) words", " ".join(text.split()))
+    assert m is not None, "docs/protocol.rst no longer states the rate reduction's word bound"
+    return int(m.group(1))
+
+
 def test_rate_power_at_the_word_bound_is_examined():
-    q, blocks = rate._reduce_rate(_square_has(rate.MAX_RATE_WORDS))
+    q, blocks = rate._reduce_rate(_square_has(_documented_rate_words()))
     assert q == 2 and len(blocks) >= 2
 
 
 def test_rate_power_past_the_word_bound_is_not_examined():
-    B = _square_has(rate.MAX_RATE_WORDS + 1)
+    B = _square_has(_documented_rate_words() + 1)
     q, blocks = rate._reduce_rate(B)
     assert q == 1 and blocks == [B]
 
