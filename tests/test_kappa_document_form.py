@@ -70,3 +70,12 @@ def test_a_zero_block_is_no_trivial_number():
     assert not _TRIVIAL.search(r"\begin{bmatrix}0 & \frac{1}{2} M_{A} \\ 0 & 0 \\ M_{B} & 0\end{bmatrix}")
     for bad in (r"1 M_{A}", r"0 \mathcal{Q}_{1}", r"1 (w^*_{A} - w^*_{B})", r"M_{A}^{1}", r"\frac{3}{1} M_{A}"):
         assert _TRIVIAL.search(bad), bad
+
+
+def test_constants_spelled_out_as_the_json_writes_numbers():
+    from proofs_check.verification.shipped_derive_b import spelled_out
+
+    doc = {"typeset": {"constants": [[r"\kappa_{1}", r"5714.14506"], [r"\kappa_{12}", r"12345\allowbreak 678901"],
+                                     [r"\kappa_{2}", r"1646733629\allowbreak /520900000"]]}}
+    assert spelled_out(r"- \kappa_{1} M_{A} + \kappa_{12} Q + \kappa_{2} M_{B}", doc) == \
+        r"- \frac{285707253}{50000} M_{A} + 12345678901 Q + \frac{1646733629}{520900000} M_{B}"

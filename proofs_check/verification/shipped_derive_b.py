@@ -137,6 +137,16 @@ def tex_to_text(tex: str) -> str:
     return " ".join(out)
 
 
+def spelled_out(tex: str, doc: dict) -> str:
+    r"""``tex`` with each named constant ``\kappa_{k}`` of ``doc["typeset"]["constants"]`` written as the JSON's
+    ``latex`` fields write a number: ``\frac{p}{q}``, or the integer (the exact value read from its listing)."""
+    for name, exact in (doc.get("typeset") or {}).get("constants", []):
+        v = Fraction("".join(exact.replace(r"\allowbreak", "").split()))
+        spelled = str(v.numerator) if v.denominator == 1 else rf"\frac{{{v.numerator}}}{{{v.denominator}}}"
+        tex = tex.replace(name, spelled)
+    return tex
+
+
 def document_form(doc: dict, part: str, name: str) -> str | None:
     """The JSON's ``part`` (``fixed_point`` or ``residual``) of agent ``name`` as the LaTeX document displays it:
     its ``typeset`` terms when the JSON has them (long exact numbers named ``\\kappa_k`` there, written out in
@@ -345,6 +355,10 @@ def check_printed(ledger: Ledger, inst: ref.Instance, rho: float, printed: dict,
                 seen["fixed point"].add(mz.group(1))
                 ledger.require("latex fixed point", document_form(doc, "fixed_point", mz.group(1)) == body,
                                f"JSON's LaTeX of z*_{mz.group(1)} is not the LaTeX's")
+                jl = doc.get("agents", {}).get(mz.group(1), {}).get("fixed_point", {}).get("latex")
+                ledger.require("latex fixed point",
+                               isinstance(jl, str) and " ".join(jl.split()) == spelled_out(body, doc),
+                               f"JSON's latex of z*_{mz.group(1)} is not the LaTeX's with its constants spelled out")
                 ledger.add("latex fixed point", rel(value(ev, to_text(body, "latex fixed point"), "latex fixed point"),
                                                     z[idx[mz.group(1)]].reshape(d, 1)), FLOAT_BAR)
             elif me and me.group(1) in idx and me.group(1) == me.group(2) == me.group(3):
@@ -352,6 +366,10 @@ def check_printed(ledger: Ledger, inst: ref.Instance, rho: float, printed: dict,
                 seen["residual"].add(me.group(1))
                 ledger.require("latex residual", document_form(doc, "residual", me.group(1)) == body,
                                f"JSON's LaTeX of e_{me.group(1)} is not the document's")
+                jl = doc.get("agents", {}).get(me.group(1), {}).get("residual", {}).get("latex")
+                ledger.require("latex residual",
+                               isinstance(jl, str) and " ".join(jl.split()) == spelled_out(body, doc),
+                               f"JSON's latex of e_{me.group(1)} is not the document's with its constants spelled out")
                 got = value(ev, to_text(body, "latex residual"), "latex residual")
                 ledger.add("latex residual", residual_rel(got, z[k], inst.target[k]), FLOAT_BAR)
             elif mv:
