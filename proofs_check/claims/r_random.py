@@ -25,6 +25,7 @@ from proofs_check.verification.registry import Claim, Outcome, Profile
 from proofs_check.verification.shipped import joint
 from proofs_check.verification.shipped_derive_random import GOSSIP, INDEPENDENT, MARKOV, NAMED, random_derive_method
 from proofs_check.verification.shipped_mk6 import mk6_outcome
+from proofs_check.verification.shipped_ne6 import ne6_outcome
 from proofs_check.verification.shipped_randa import gallery_checks
 from proofs_check.verification.shipped_randb import named_small_outcome, two_states_outcome
 from proofs_check.verification.shipped_rev import rev_outcome
@@ -1031,7 +1032,8 @@ CLAIMS = [
           ("independent draws or an irreducible aperiodic chain", "I - E[Phi] invertible for the mean"),
           cite("R1"), "equal", {"V1": r1_v1, "V4": r1_v4, "V5": r1_v5, "V6": r1_v6, "VS": joint(
                                     random_derive_method([MARKOV], [MARKOV, NAMED], seed_offset=1),
-                                    named_small_outcome, two_states_outcome, rev_outcome, mk6_outcome)}),
+                                    named_small_outcome, two_states_outcome, rev_outcome, mk6_outcome,
+                                    ne6_outcome)}),
     Claim("R2", "Schedule invariance: zero spread iff every alternative keeps the mean in place",
           ("mean-square rate < 1",), cite("R2"), "equal", {"V1": r2_v1, "V4": r2_v4, "V5": r2_v5, "V6": r2_v6}),
     Claim("R3", "Spread created by the schedule alone (gossip pairs, group chat)",
