@@ -60,15 +60,19 @@ def _table(agents: dict, noise: dict | None) -> tuple[dict, int]:
     if not agents:
         raise ValueError("no agents: the derived maps are evaluated at the agents' M_i and w_i*")
     table = {}
+    d = np.shape(next(iter(agents.values()))[0])[0]
     for k, (Mk, wk) in agents.items():
         Mk = np.asarray(Mk, dtype=float)
+        if Mk.shape != (d, d) or np.size(wk) != d:
+            raise ValueError(f"agent {k}: M_i of shape {Mk.shape} and w_i* of size {np.size(wk)}; every agent's M_i "
+                             f"must be {d} x {d} and its w_i* of size {d} (the first agent's dimension)")
         table[M(k)] = Mk
         table[sp.Symbol(f"M_{k}^T", commutative=False)] = Mk.T
         table[w_star(k)] = np.asarray(wk, dtype=float).reshape(-1, 1)
         table[sp.Symbol(f"w^*_{k}^T", commutative=False)] = table[w_star(k)].T
     for k, S in (noise or {}).items():
         table[noise_cov(k)] = np.asarray(S, dtype=float)
-    return table, table[M(next(iter(agents)))].shape[0]
+    return table, d
 
 
 def _poly(p: dict, table: dict, shape: tuple, scalars: dict) -> np.ndarray:
@@ -78,8 +82,7 @@ def _poly(p: dict, table: dict, shape: tuple, scalars: dict) -> np.ndarray:
         for x in w:
             val = val @ table[x]
         cval = float(c) if not getattr(c, "free_symbols", None) else float(c.xreplace(scalars))
-        out = out + cval * (
-            val if val.shape == shape else val.reshape(shape))
+        out = out + cval * val  # a word of an offset ends in a w*_j (d x 1); of a map or noise, d x d
     return out
 
 
@@ -143,7 +146,7 @@ def moments(nu: Numeric) -> RandomMoments:
                     Pq = nu.Phi[j] @ q[j]
                     acc += P[j, l] * (np.outer(Pq, nu.psi[j]) + np.outer(nu.psi[j], Pq)
                                       + pi[j] * (np.outer(nu.psi[j], nu.psi[j]) + nu.N[j]))
-                rhs.append(acc.reshape(-1))
+                rhs.append(acc.ravel())
             Q = np.linalg.solve(np.eye(n * D * D) - B, np.concatenate(rhs)).reshape(n, D, D)
             C = Q.sum(axis=0) - np.outer(mean, mean)
             cov = (C + C.T) / 2
@@ -191,6 +194,6 @@ def derived_mean(rc: RandomCompiled, agents: dict, scalars: dict | None = None) 
     sc = dict(scalars or {})
     # evaluate() reads only .alg (the formal inverses), which RandomCompiled has
     cp: Any = rc
-    d = next(iter(agents.values()))[0].shape[0]
+    d = _table(agents, None)[1]
     out = [evaluate(cp, from_poly(m), agents, scalars=sc)[:, 0] if m else np.zeros(d) for m in rc.mean]
     return np.concatenate(out)
