@@ -15,7 +15,11 @@ This module reads each rule from that page (restated once below, never imported 
   blocks written out exactly when together at most :data:`RATE_UNITS` wide; a pivot written out in a
   hypothesis exactly when narrower than :data:`PIVOT_UNITS`.
 
-Once per process, :data:`EDGES` (a protocol derived through the CLI) puts a display on each threshold.
+Once per process, what the killers' protocols do not reach: :data:`EDGES` (small protocols, compiled and typeset)
+put a display on each threshold or within a unit of it, and carry a weight of nine digits; a canonical coefficient
+of 15 letters sits on the product threshold (``display.coefficient_terms``); the random report's rougher measure
+(``typeset.width``) of :data:`ROUGH`; and the page's two written forms (a repeated letter held by two equal
+objects is a power; ``3 omega - 2`` is not negated).
 """
 from __future__ import annotations
 
@@ -189,6 +193,7 @@ def check_typ6(ledger: Ledger, files: dict[str, str], doc: dict) -> None:
         _product_edges(ledger)
         _edges(ledger)
         _rough(ledger)
+        _written(ledger)
     tex = files.get("latex")
     if tex:
         _breaks(ledger, tex, ts)
@@ -291,6 +296,25 @@ def _rough(ledger: Ledger) -> None:
     want = [ROUGH_PER_CHAR * n for _, n in ROUGH]
     ledger.require("documented widths", all(abs(g - w) <= WIDTH_TOL for g, w in zip(got, want)),
                    f"random-protocol widths {got} (documented {want})")
+
+
+def _written(ledger: Ledger) -> None:
+    """The two written forms of the same page, typeset directly (no protocol of the killers reaches them): a word
+    of two letters equal by value but not one object (SymPy's symbol cache hands out one object per name while
+    it holds it; a letter made after an eviction is another) is a power; ``3 omega - 2`` and ``2 - 3 omega`` open
+    with a number as they stand, so neither is negated."""
+    import sympy as sp
+
+    from theory.protocol.typeset import coefficient_tex, word_tex
+
+    a = sp.Symbol("M_A", commutative=False)
+    b = sp.Symbol.__xnew__(sp.Symbol, "M_A", commutative=False)  # uncached: equal to a, another object
+    word = word_tex((a, b), {})[0]
+    ledger.require("documented written forms", word == "M_{A}^{2}", f"M_A M_A (two objects) typeset as {word!r}")
+    w = sp.Symbol("omega")
+    got = [coefficient_tex(c)[:2] for c in (3 * w - 2, 2 - 3 * w)]
+    want = [(1, r"\left(3 \omega - 2\right)"), (1, r"\left(2 - 3 \omega\right)")]
+    ledger.require("documented written forms", got == want, f"3 omega - 2, 2 - 3 omega typeset as {got}")
 
 
 def _edges(ledger: Ledger) -> None:
