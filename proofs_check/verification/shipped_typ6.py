@@ -276,6 +276,7 @@ EDGES: list = [
      {"A": {"A": 0.12, "B": 0.06}}],  # a round-map coefficient 36
     [{"A": {"B": 2.0}, "B": {"B": 0.15}}, {"A": {"A": 1.0}, "B": {"B": 0.12345671, "A": 0.625}},
      {"A": {"A": 2.0, "B": 0.45}, "B": {"B": 0.375, "A": 0.15}}],  # a round-map coefficient 36.5
+    [{"A": {"A": 1.0}, "B": {"A": 1.0}}],  # A hears only itself: its residual is the empty polynomial, 0
 ]
 _DONE: list = []  # the edges ran in this process
 
@@ -334,8 +335,8 @@ def _edges(ledger: Ledger) -> None:
 
 def _product_edges(ledger: Ledger) -> None:
     """A canonical coefficient (``display.coefficient_terms``, as for a residual's ``C_ij`` before its gap) whose
-    term is exactly :data:`PRODUCT_UNITS` wide (counted as a term of its expansion) and one half a unit narrower
-    (one product): no protocol of the killers has a product this long (15 letters)."""
+    term is exactly :data:`PRODUCT_UNITS` wide (counted as a term of its expansion), half a unit narrower (one
+    product) and 3 units wider (expansion): no protocol of the killers has a product this long (15 letters)."""
     from fractions import Fraction
 
     import sympy as sp
@@ -349,7 +350,8 @@ def _product_edges(ledger: Ledger) -> None:
     gap = "(w^*_{B} - w^*_{A})"
     cases = [  # 15 letters (45) + 1/10^6 (8) + the gap (11) = 64; 14 letters + V_{A,B} (46.5) + 1/10^4 (6) + 11 = 63.5
         Coefficient(Fraction(1, 10**6), letters(*["M_A", "M_B"] * 7, "M_A")),
-        Coefficient(Fraction(1, 10**4), letters(*["M_A", "M_B"] * 7, "V_{A,B}"))]
+        Coefficient(Fraction(1, 10**4), letters(*["M_A", "M_B"] * 7, "V_{A,B}")),
+        Coefficient(Fraction(1, 10**6), letters(*["M_A", "M_B"] * 8))]  # and 16 letters: 67, well past it
     bad = []
     for C in cases:
         for t, w in coefficient_terms(C, {}, gap, GAP):
