@@ -188,6 +188,8 @@ def check_typ6(ledger: Ledger, files: dict[str, str], doc: dict) -> None:
     ledger.require("documented widths", not bad and not unread,
                    f"(display, term, width, documented) {bad[:1]!r:.160}; unread {unread[:1]!r:.80}")
     _thresholds(ledger, ts, doc, canonical)
+    if "phases" in ts and isinstance(doc.get("phases"), list):
+        _phase_signs(ledger, ts["phases"], doc["phases"])
     if not _DONE:
         _DONE.append(True)
         _product_edges(ledger)
@@ -201,6 +203,20 @@ def check_typ6(ledger: Ledger, files: dict[str, str], doc: dict) -> None:
     elif ts:  # no LaTeX (EDGES): the typeset displays and the constants' table
         shown = json.dumps({k: v for k, v in ts.items() if k != "constants"})
         _kappas(ledger, shown, [v for _, v in ts.get("constants", [])])
+
+
+def _phase_signs(ledger: Ledger, items: list, phases: list) -> None:
+    """Each phase item (``$A$ hears $... m_{B}$; ...``) gives every weight its sign: a minus before exactly the
+    negative weights (a zero weight is written ``0``, no sign), in the order of the phase's row."""
+    bad = []
+    for item, phase in zip(items, phases):
+        for part, (lst, row) in zip(item.split("; "), phase.items()):
+            m = re.fullmatch(r"\$(\w+)\$ hears \$(.*)\$", part)
+            minus = [t.startswith("- ") for t in _inner_terms(m.group(2))] if m else []
+            want = [str(w).strip().startswith("-") for w in row.values()]
+            if not m or m.group(1) != lst or minus != want:
+                bad.append(f"{part[:60]!r} for weights {row}")
+    ledger.require("documented written forms", not bad and len(items) == len(phases), "; ".join(bad)[:200])
 
 
 def _thresholds(ledger: Ledger, ts: dict, doc: dict, canonical: bool) -> None:
@@ -276,7 +292,8 @@ EDGES: list = [
      {"A": {"A": 0.12, "B": 0.06}}],  # a round-map coefficient 36
     [{"A": {"B": 2.0}, "B": {"B": 0.15}}, {"A": {"A": 1.0}, "B": {"B": 0.12345671, "A": 0.625}},
      {"A": {"A": 2.0, "B": 0.45}, "B": {"B": 0.375, "A": 0.15}}],  # a round-map coefficient 36.5
-    [{"A": {"A": 1.0}, "B": {"A": 1.0}}],  # A hears only itself: its residual is the empty polynomial, 0
+    [{"A": {"A": 1.0, "B": 0.0}, "B": {"A": 1.0}}],  # A hears only itself (B weighs 0): its residual is the empty
+    # polynomial, 0
 ]
 _DONE: list = []  # the edges ran in this process
 
@@ -304,6 +321,8 @@ def _written(ledger: Ledger) -> None:
     of two letters equal by value but not one object (SymPy's symbol cache hands out one object per name while
     it holds it; a letter made after an eviction is another) is a power; ``3 omega - 2`` and ``2 - 3 omega`` open
     with a number as they stand, so neither is negated."""
+    from fractions import Fraction
+
     import sympy as sp
 
     from theory.protocol.typeset import coefficient_tex, word_tex
@@ -316,6 +335,18 @@ def _written(ledger: Ledger) -> None:
     got = [coefficient_tex(c)[:2] for c in (3 * w - 2, 2 - 3 * w)]
     want = [(1, r"\left(3 \omega - 2\right)"), (1, r"\left(2 - 3 \omega\right)")]
     ledger.require("documented written forms", got == want, f"3 omega - 2, 2 - 3 omega typeset as {got}")
+    # a symbolic number's width: PER_CHAR a character of its LaTeX (counted here by hand: "1 - \omega" is 1, two
+    # spaces, a minus and one macro), plus SUM_BRACKETS for a sum's parentheses
+    widths = [coefficient_tex(c)[2] for c in (w, 2 * w, 1 - w)]
+    want_w = [PER_CHAR * 1, PER_CHAR * 3, PER_CHAR * 5 + SUM_BRACKETS]
+    ledger.require("documented widths", all(abs(a - b) <= WIDTH_TOL for a, b in zip(widths, want_w)),
+                   f"omega, 2 omega, 1 - omega {widths} units wide (documented {want_w})")
+    # a kappa's exact value 1/5^24 is a finite decimal (24 places): its fives counted in integers, 5^23 > 2^53
+    from theory.protocol.typeset import exact_tex
+
+    text = "".join(exact_tex(sp.Rational(1, 5**24)).replace(r"\allowbreak", "").split())
+    ledger.require("documented written forms", re.fullmatch(r"0\.\d{24}", text) is not None
+                   and Fraction(text) == Fraction(1, 5**24), f"1/5^24 written as {text!r}")
 
 
 def _edges(ledger: Ledger) -> None:
@@ -330,7 +361,8 @@ def _edges(ledger: Ledger) -> None:
         cp = api.compile_protocol(api.protocol_spec(names, rounds), noise=False)
         ts = display.typeset(cp, None, [], str)
         blocks = display.rate(cp, display.letter_tex_names(cp.alg), str)[1]
-        check_typ6(ledger, {}, {"typeset": ts, "rate": {"latex": ts["contraction_rate"], "blocks": blocks}})
+        check_typ6(ledger, {}, {"typeset": ts, "rate": {"latex": ts["contraction_rate"], "blocks": blocks},
+                                "phases": rounds})
 
 
 def _product_edges(ledger: Ledger) -> None:
