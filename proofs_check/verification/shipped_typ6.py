@@ -199,7 +199,8 @@ def check_typ6(ledger: Ledger, files: dict[str, str], doc: dict) -> None:
     tex = files.get("latex")
     if tex:
         _breaks(ledger, tex, ts)
-        _kappas(ledger, tex, re.findall(r"\$\\kappa_\{\d+\} = (.*?)\$", tex))
+        named = r"\$\\kappa_\{\d+\} = (.*?)\$"  # the constants' list: each kappa's exact value
+        _kappas(ledger, re.sub(named, "", tex), re.findall(named, tex))
     elif ts:  # no LaTeX (EDGES): the typeset displays and the constants' table
         shown = json.dumps({k: v for k, v in ts.items() if k != "constants"})
         _kappas(ledger, shown, [v for _, v in ts.get("constants", [])])
