@@ -333,9 +333,19 @@ def _written(ledger: Ledger) -> None:
     word = word_tex((a, b), {})[0]
     ledger.require("documented written forms", word == "M_{A}^{2}", f"M_A M_A (two objects) typeset as {word!r}")
     w = sp.Symbol("omega")
-    got = [coefficient_tex(c)[:2] for c in (3 * w - 2, 2 - 3 * w)]
-    want = [(1, r"\left(3 \omega - 2\right)"), (1, r"\left(2 - 3 \omega\right)")]
-    ledger.require("documented written forms", got == want, f"3 omega - 2, 2 - 3 omega typeset as {got}")
+    got = [coefficient_tex(c)[:2] for c in (3 * w - 2, 2 - 3 * w, w + 1)]
+    want = [(1, r"\left(3 \omega - 2\right)"), (1, r"\left(2 - 3 \omega\right)"),
+            (1, r"\left(\omega + 1\right)")]  # no number at either front of omega + 1, no minus: as it stands
+    ledger.require("documented written forms", got == want, f"3 omega - 2, 2 - 3 omega, omega + 1 typeset as {got}")
+    # a typeset block inside another (an API user's naming_constants around derive): the number is named in the
+    # innermost block's table (the one its document lists), never in the outer one
+    from theory.protocol.typeset import naming_constants
+
+    with naming_constants() as outer:
+        with naming_constants() as inner:
+            coefficient_tex(Fraction(1, 3**19))
+    ledger.require("documented written forms", len(inner) == 1 and not outer,
+                   f"a long number named in the inner table {dict(inner)} and the outer {dict(outer)}")
     # a symbolic number's width: PER_CHAR a character of its LaTeX (counted here by hand: "1 - \omega" is 1, two
     # spaces, a minus and one macro), plus SUM_BRACKETS for a sum's parentheses
     widths = [coefficient_tex(c)[2] for c in (w, 2 * w, 1 - w)]
