@@ -354,6 +354,8 @@ def check_derivation(ledger: Ledger, inst: ref.Instance, rho: float, printed: di
     check_display(ledger, doc, inst)
     from proofs_check.verification.shipped_typ import check_typ  # kappa constants, check items, term widths
     check_typ(ledger, files, doc)
+    from proofs_check.verification.shipped_typ6 import check_typ6  # the documented layout rules and widths
+    check_typ6(ledger, files, doc)
     check_printed(ledger, inst, rho, printed, files, doc, M, Phi_ref, r_ref, z, stem, Evaluator)
     shipped_form.check_form(ledger, doc, stem)  # the written form (K_j, Id, text/macros structure)
 
