@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import re
+from fractions import Fraction
 
 from proofs_check.verification.shipped import Ledger
 
@@ -206,16 +207,25 @@ def check_typ6(ledger: Ledger, files: dict[str, str], doc: dict) -> None:
         _kappas(ledger, shown, [v for _, v in ts.get("constants", [])])
 
 
+def _zero(weight: str) -> bool:
+    """A weight as the JSON's ``phases`` write it (``sympy.sstr``) is the number 0."""
+    try:
+        return Fraction(weight) == 0
+    except ValueError:  # a symbolic weight
+        return False
+
+
 def _phase_signs(ledger: Ledger, items: list, phases: list) -> None:
     """Each phase item (``$A$ hears $... m_{B}$; ...``) gives every weight its sign: a minus before exactly the
-    negative weights (a zero weight is written ``0``, no sign), in the order of the phase's row."""
+    negative weights, in the order of the phase's row; a weight 0 is left out (``0`` alone when all are 0)."""
     bad = []
     for item, phase in zip(items, phases):
         for part, (lst, row) in zip(item.split("; "), phase.items()):
             m = re.fullmatch(r"\$(\w+)\$ hears \$(.*)\$", part)
-            minus = [t.startswith("- ") for t in _inner_terms(m.group(2))] if m else []
-            want = [str(w).strip().startswith("-") for w in row.values()]
-            if not m or m.group(1) != lst or minus != want:
+            kept = [str(w).strip() for w in row.values() if not _zero(str(w))]
+            minus = [t.startswith("- ") for t in _inner_terms(m.group(2))] if m and kept else []
+            want = [w.startswith("-") for w in kept]
+            if not m or m.group(1) != lst or minus != want or (not kept and m.group(2) != "0"):
                 bad.append(f"{part[:60]!r} for weights {row}")
     ledger.require("documented written forms", not bad and len(items) == len(phases), "; ".join(bad)[:200])
 
