@@ -27,6 +27,7 @@ def _rc():
     ({"A": (M2, W2), "B": (np.eye(3), np.ones(3))}, "agent B", 2),  # another dimension
     ({"A": (np.ones((2, 3)), W2), "B": (M2, W2)}, "agent A", 2),  # not square: d is its row count
     ({"A": (M2, W2), "B": (np.ones((2, 3)), W2)}, "agent B", 2),
+    ({"A": (M2, W2), "B": (np.eye(1), W2)}, "agent B", 2),  # a smaller square M_i, w* of the right size
 ])
 def test_inconsistent_agents_are_refused(agents, bad, d):
     rc = _rc()
@@ -39,3 +40,11 @@ def test_derived_mean_of_consistent_agents_has_k_d_entries():
     rc = _rc()
     out = derived_mean(rc, {"A": (M2, W2), "B": (np.diag([0.2, 0.4]), W2 / 2)})
     assert out.shape == (4,) and np.all(np.isfinite(out))
+
+
+def test_a_large_dimension_is_accepted():
+    # d = 300: the sizes compared are equal ints that are not the same object (CPython caches only up to 256)
+    rng = np.random.default_rng(0)
+    M = np.eye(300) * 0.5 + rng.standard_normal((300, 300)) * 1e-3
+    nu = numeric(_rc(), {"A": (M, np.ones(300)), "B": (M.T, np.zeros(300))})
+    assert nu.d == 300 and nu.Phi.shape == (2, 600, 600)

@@ -194,6 +194,6 @@ def derived_mean(rc: RandomCompiled, agents: dict, scalars: dict | None = None) 
     sc = dict(scalars or {})
     # evaluate() reads only .alg (the formal inverses), which RandomCompiled has
     cp: Any = rc
-    d = _table(agents, None)[1]
+    _, d = _table(agents, None)
     out = [evaluate(cp, from_poly(m), agents, scalars=sc)[:, 0] if m else np.zeros(d) for m in rc.mean]
     return np.concatenate(out)
