@@ -1,0 +1,111 @@
+"""VS checks of the canonical form with a symbolic weight (theory/protocol/canonical.py; issue 22 item 5, mutation
+round 6): ``a2ad derive --protocol`` reads numbers only, so a symbolic weight reaches the canonical form through the
+documented API, :func:`theory.api.derive` ("the document of ``a2ad derive --protocol --format json``"), on a
+protocol spec with SymPy weights (as the gallery's anchored entry, P4, has ``omega``).
+
+With P2's document (the gallery's two agents answering simultaneously), the same protocol with a symbolic weight,
+each agent reading ``omega`` times the other's message at once, is compiled and derived by the API
+(:func:`theory.api.compile_protocol` without the noise equation, then :func:`theory.api.derive`) and its printed
+canonical form compared, exactly, with the form derived by hand below (:data:`SYMBOLIC`): its inverses and named
+factors (found by their pivots and definitions), both residuals and both fixed points. The printed texts (and the
+fixed points' LaTeX terms, turned into the same text) are read as noncommutative SymPy expressions (``omega`` a
+number) and compared by expansion, each inverse, named factor and letter opaque: the product form itself is
+compared, not its value. Cost: about 0.25 s of CPU warm (the symbolic canonical form itself takes most of it).
+
+By hand (docs/protocol.rst's steps; ``w = omega``, ``a = w_A*``, ``b = w_B*``)::
+
+    z_A = w M_A z_B + K_A a,    z_B = w M_B z_A + K_B b.
+
+Eliminating z_B: ``(I - w^2 M_A M_B) z_A = K_A a + w M_A K_B b``; with ``Qa = (I - w^2 M_A M_B)^{-1}``::
+
+    z_A = Qa K_A a + w Qa M_A K_B b,
+    z_B = w M_B Qa K_A a + (I + w^2 M_B Qa M_A) K_B b = w Qb M_B K_A a + Qb K_B b
+
+with ``Qb = (I - w^2 M_B M_A)^{-1}`` (step 2: ``M_B Qa = Qb M_B``; step 5: ``I + w^2 Qb M_B M_A = Qb``). The weights do
+not sum to 1 (a symbol), so each residual has its ``D_i w_i*`` term: ``e_A = z_A - a = w Qa M_A K_B (b - a) + D_A a``
+with ``D_A = Qa K_A + w Qa M_A K_B - I = Qa (K_A + w M_A K_B - Qa^{-1}) = Qa M_A ((w - 1) I + w (w - 1) M_B)
+= (w - 1) Qa M_A Sa``, ``Sa = I + w M_B`` (the sum named, divided by its identity's coefficient); likewise
+``e_B = w Qb M_B K_A (a - b) + (w - 1) Qb M_B Sb b``, ``Sb = I + w M_A``.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import sympy as sp
+
+__all__ = ["P2_ROUNDS", "SYMBOLIC", "check_can6"]
+
+# The gallery's P2 as ``ref.Instance.rounds`` (shipped_derive.GALLERY["P2"]): its document runs the symbolic check.
+P2_ROUNDS = ((("A", (("B", 1.0),)), ("B", (("A", 1.0),))),)
+# The canonical form by hand (module text): placeholders Qa, Qb, Sa, Sb for the inverses and named factors.
+SYMBOLIC: dict[str, Any] = {
+    "pivots": [("Qa", "Id - omega**2*M_A*M_B"), ("Qb", "Id - omega**2*M_B*M_A")],
+    "named": [("Sa", "Id + omega*M_B"), ("Sb", "Id + omega*M_A")],
+    "e": {"A": "omega*Qa*M_A*K_B*(w_B_star - w_A_star) + (omega - 1)*Qa*M_A*Sa*w_A_star",
+          "B": "omega*Qb*M_B*K_A*(w_A_star - w_B_star) + (omega - 1)*Qb*M_B*Sb*w_B_star"},
+    "z": {"A": "Qa*K_A*w_A_star + omega*Qa*M_A*K_B*w_B_star",
+          "B": "omega*Qb*M_B*K_A*w_A_star + Qb*K_B*w_B_star"},
+}
+NUMBERS = {"omega": sp.Symbol("omega")}  # the weight: commutative
+
+
+def _expr(text: str, names: dict) -> sp.Expr:
+    """A printed (or hand) text as a SymPy expression: the weights numbers, every other name a noncommutative letter
+    (``names``: the placeholders' printed letters)."""
+    local = dict(NUMBERS)
+    for x in set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", text)) - set(NUMBERS):
+        local[x] = names.get(x) or sp.Symbol(x, commutative=False)
+    try:
+        return sp.parse_expr(text, local_dict=local, evaluate=True)
+    except (SyntaxError, TypeError, ValueError, sp.SympifyError):  # not a product form of these letters
+        return sp.Symbol(f"<unreadable: {text[:60]}>", commutative=False)
+
+
+def tex_text(tex: str) -> str:
+    """A fixed-point LaTeX term of the forms printed here (``+ \\omega \\mathcal{Q}_{2} M_{A} K_{B} w^*_{B}``) as text
+    (``+ omega*Q2*M_A*K_B*w_B_star``)."""
+    t = re.sub(r"\\mathcal\{([A-Z])\}_\{(\d+)\}", r"\1\2", tex)
+    t = re.sub(r"w\^\*_\{(\w+)\}", r"w_\1_star", t)
+    t = re.sub(r"([MK])_\{(\w+)\}", r"\1_\2", t)
+    t = t.replace("\\left(", "(").replace("\\right)", ")").replace("\\omega", "omega")
+    return re.sub(r"(?<=[\w)])\s+(?=[\w(])", "*", t.strip())
+
+
+def _same(a: sp.Expr, b: sp.Expr) -> bool:
+    return sp.expand(a - b) == 0
+
+
+def check_can6(ledger, inst, doc: dict) -> None:
+    """With P2's ``derive --protocol`` document: P2's protocol with symbolic weights (module text)."""
+    if inst.rounds != P2_ROUNDS:
+        return
+    from theory import api
+
+    w = NUMBERS["omega"]
+    cp = api.compile_protocol(api.protocol_spec(["A", "B"], [{"A": {"B": w}, "B": {"A": w}}]), noise=False)
+    sym = api.derive(cp)
+    what = "P2 with weight omega"
+    letters: dict = {}
+    for key, kind in (("pivots", "inverses"), ("named", "named_factors")):
+        printed = {e["text_name"]: _expr(e["text"], {}) for e in sym.get(kind, [])}
+        for ph, text in SYMBOLIC[key]:  # each hand placeholder is the printed letter with the same definition
+            want = _expr(text, letters)
+            got = [q for q, P in printed.items() if _same(P, want)]
+            ledger.require(f"symbolic weights: {kind} by hand", len(got) == 1, f"{what}: none printed is {text} "
+                           f"(printed {[e['text_name'] + ' = ' + e['text'] for e in sym.get(kind, [])][:3]})")
+            letters[ph] = sp.Symbol(got[0] if len(got) == 1 else f"missing_{ph}", commutative=False)
+        ledger.require(f"symbolic weights: {kind} by hand", len(printed) == len(SYMBOLIC[key]),
+                       f"{what}: {len(printed)} {kind} printed, by hand {len(SYMBOLIC[key])}")
+    named = ", ".join(f"{k} = {x}" for k, x in letters.items())
+    for n, want in SYMBOLIC["e"].items():
+        text = sym["residuals"][n].get("canonical_text")
+        ok = text is not None and _same(_expr(text, {}), _expr(want, letters))
+        ledger.require("symbolic weights: residuals by hand", ok, f"{what}: e_{n} prints {text!r}, by hand {want} "
+                       f"({named})")
+    for n, want in SYMBOLIC["z"].items():
+        terms = sym["fixed_points"][n].get("terms") or []
+        text = " ".join(tex_text(t) for t in terms)
+        ok = bool(terms) and _same(_expr(text, {}), _expr(want, letters))
+        ledger.require("symbolic weights: fixed points by hand", ok, f"{what}: z*_{n} prints {text!r}, by hand {want} "
+                       f"({named})")
