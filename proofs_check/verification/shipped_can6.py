@@ -26,6 +26,9 @@ not sum to 1 (a symbol), so each residual has its ``D_i w_i*`` term: ``e_A = z_A
 with ``D_A = Qa K_A + w Qa M_A K_B - I = Qa (K_A + w M_A K_B - Qa^{-1}) = Qa M_A ((w - 1) I + w (w - 1) M_B)
 = (w - 1) Qa M_A Sa``, ``Sa = I + w M_B`` (the sum named, divided by its identity's coefficient); likewise
 ``e_B = w Qb M_B K_A (a - b) + (w - 1) Qb M_B Sb b``, ``Sb = I + w M_A``.
+
+With P4's document: the chain proves the displayed pivot that step 4 rewrote (V1 step 5: "each displayed pivot
+equals the compiler's"); the compiler's pivots by hand are at :data:`P4_PIVOTS`. Cost: nothing derived.
 """
 from __future__ import annotations
 
@@ -34,7 +37,7 @@ from typing import Any
 
 import sympy as sp
 
-__all__ = ["P2_ROUNDS", "SYMBOLIC", "check_can6"]
+__all__ = ["P2_ROUNDS", "P4_PIVOTS", "P4_ROUNDS", "SYMBOLIC", "check_can6"]
 
 # The gallery's P2 as ``ref.Instance.rounds`` (shipped_derive.GALLERY["P2"]): its document runs the symbolic check.
 P2_ROUNDS = ((("A", (("B", 1.0),)), ("B", (("A", 1.0),))),)
@@ -47,6 +50,14 @@ SYMBOLIC: dict[str, Any] = {
     "z": {"A": "Qa*K_A*w_A_star + omega*Qa*M_A*K_B*w_B_star",
           "B": "omega*Qb*M_B*K_A*w_A_star + Qb*K_B*w_B_star"},
 }
+# The gallery's P4 (shipped_derive.GALLERY["P4"]: A reads 3/10 m_A + 7/10 m_B, then B reads m_A). By hand, the
+# elimination in the agents' order has pivots F_1 = I - Phi_AA = I - 3/10 M_A and F_2 = I - Phi_BB - Phi_BA Q1 Phi_AB
+# = I - 7/10 M_B M_A - 21/100 M_B M_A Q1 M_A (Phi_AA = 3/10 M_A, Phi_AB = 7/10 M_A, Phi_BA = 3/10 M_B M_A,
+# Phi_BB = 7/10 M_B M_A); step 4 displays F_2 as I - 7/10 M_B Q1 M_A (I + 3/10 M_A Q1 = Q1), with two words where
+# the compiler's has three, so V1 step 5 must prove that display equal to the compiler's pivot.
+P4_ROUNDS = ((("A", (("A", 0.3), ("B", 0.7))),), (("B", (("A", 1.0),)),))
+P4_PIVOTS = [("Qa", "Id - 3/10*M_A"), ("Qb", "Id - 7/10*M_B*Qa*M_A")]
+P4_REWRITTEN = "Qb"  # the pivot whose display is not the compiler's
 NUMBERS = {"omega": sp.Symbol("omega")}  # the weight: commutative
 
 
@@ -76,8 +87,29 @@ def _same(a: sp.Expr, b: sp.Expr) -> bool:
     return sp.expand(a - b) == 0
 
 
+def _letters_by_hand(ledger, what: str, printed_list: list, hand: list, letters: dict, kind: str) -> None:
+    """``letters[placeholder]``: the printed letter whose definition is the hand one (each exactly once)."""
+    printed = {e["text_name"]: _expr(e["text"], {}) for e in printed_list}
+    for ph, text in hand:
+        want = _expr(text, letters)
+        got = [q for q, P in printed.items() if _same(P, want)]
+        ledger.require(f"{kind} by hand", len(got) == 1, f"{what}: none printed is {text} "
+                       f"(printed {[e['text_name'] + ' = ' + e['text'] for e in printed_list][:3]})")
+        letters[ph] = sp.Symbol(got[0] if len(got) == 1 else f"missing_{ph}", commutative=False)
+
+
 def check_can6(ledger, inst, doc: dict) -> None:
-    """With P2's ``derive --protocol`` document: P2's protocol with symbolic weights (module text)."""
+    """With P2's ``derive --protocol`` document: P2's protocol with a symbolic weight; with P4's: the proof of its
+    rewritten pivot (module text)."""
+    if inst.rounds == P4_ROUNDS:
+        letters: dict = {}
+        _letters_by_hand(ledger, "P4", doc.get("inverses", []), P4_PIVOTS, letters, "P4 pivots")
+        k = str(letters[P4_REWRITTEN])[1:]
+        checks = {c["label"]: c["holds"] for c in doc.get("checks", [])}
+        ledger.require("P4: displayed pivot proved", checks.get(f"displayed pivot {k} equals the compiler's") is True,
+                       f"P4: the chain has no held 'displayed pivot {k} equals the compiler's' (pivot {k} is displayed "
+                       "by step 4, not as eliminated)")
+        return
     if inst.rounds != P2_ROUNDS:
         return
     from theory import api
@@ -86,17 +118,11 @@ def check_can6(ledger, inst, doc: dict) -> None:
     cp = api.compile_protocol(api.protocol_spec(["A", "B"], [{"A": {"B": w}, "B": {"A": w}}]), noise=False)
     sym = api.derive(cp)
     what = "P2 with weight omega"
-    letters: dict = {}
+    letters = {}
     for key, kind in (("pivots", "inverses"), ("named", "named_factors")):
-        printed = {e["text_name"]: _expr(e["text"], {}) for e in sym.get(kind, [])}
-        for ph, text in SYMBOLIC[key]:  # each hand placeholder is the printed letter with the same definition
-            want = _expr(text, letters)
-            got = [q for q, P in printed.items() if _same(P, want)]
-            ledger.require(f"symbolic weights: {kind} by hand", len(got) == 1, f"{what}: none printed is {text} "
-                           f"(printed {[e['text_name'] + ' = ' + e['text'] for e in sym.get(kind, [])][:3]})")
-            letters[ph] = sp.Symbol(got[0] if len(got) == 1 else f"missing_{ph}", commutative=False)
-        ledger.require(f"symbolic weights: {kind} by hand", len(printed) == len(SYMBOLIC[key]),
-                       f"{what}: {len(printed)} {kind} printed, by hand {len(SYMBOLIC[key])}")
+        _letters_by_hand(ledger, what, sym.get(kind, []), SYMBOLIC[key], letters, f"symbolic weights: {kind}")
+        ledger.require(f"symbolic weights: {kind} by hand", len(sym.get(kind, [])) == len(SYMBOLIC[key]),
+                       f"{what}: {len(sym.get(kind, []))} {kind} printed, by hand {len(SYMBOLIC[key])}")
     named = ", ".join(f"{k} = {x}" for k, x in letters.items())
     for n, want in SYMBOLIC["e"].items():
         text = sym["residuals"][n].get("canonical_text")
