@@ -27,17 +27,28 @@ with ``D_A = Qa K_A + w Qa M_A K_B - I = Qa (K_A + w M_A K_B - Qa^{-1}) = Qa M_A
 = (w - 1) Qa M_A Sa``, ``Sa = I + w M_B`` (the sum named, divided by its identity's coefficient); likewise
 ``e_B = w Qb M_B K_A (a - b) + (w - 1) Qb M_B Sb b``, ``Sb = I + w M_A``.
 
+With P2's document also :data:`EXTRA6`, two three-agent one-phase protocols with a listener nobody hears, each
+derived by ``a2ad derive --protocol --format json`` and checked by shipped_canon's and shipped_can's checks and,
+exactly, against its canonical form derived by hand (:data:`HAND6`, in shipped_can's format; derivations beside each
+entry): ``dead listener`` (step 5 recognises an inverse in ``X_BB`` and, after the common ``M_A``, in ``X_AB``;
+step 2 pushes ``M_B Qc`` through) and ``dead reader`` (step 5 recognises an inverse after an inverse,
+``X_AA = Qa Qy``). The two cost about 0.2 s of CPU together.
+
 With P4's document: the chain proves the displayed pivot that step 4 rewrote (V1 step 5: "each displayed pivot
 equals the compiler's"); the compiler's pivots by hand are at :data:`P4_PIVOTS`. Cost: nothing derived.
 """
 from __future__ import annotations
 
 import re
+from fractions import Fraction
 from typing import Any
 
+import numpy as np
 import sympy as sp
 
-__all__ = ["P2_ROUNDS", "P4_PIVOTS", "P4_ROUNDS", "SYMBOLIC", "check_can6"]
+from proofs_check.verification import shipped_cli as cli
+
+__all__ = ["EXTRA6", "HAND6", "P2_ROUNDS", "P4_PIVOTS", "P4_ROUNDS", "SYMBOLIC", "check_can6"]
 
 # The gallery's P2 as ``ref.Instance.rounds`` (shipped_derive.GALLERY["P2"]): its document runs the symbolic check.
 P2_ROUNDS = ((("A", (("B", 1.0),)), ("B", (("A", 1.0),))),)
@@ -58,6 +69,53 @@ SYMBOLIC: dict[str, Any] = {
 P4_ROUNDS = ((("A", (("A", 0.3), ("B", 0.7))),), (("B", (("A", 1.0),)),))
 P4_PIVOTS = [("Qa", "Id - 3/10*M_A"), ("Qb", "Id - 7/10*M_B*Qa*M_A")]
 P4_REWRITTEN = "Qb"  # the pivot whose display is not the compiler's
+_F = Fraction
+# Cheap protocols beyond the gallery, as ``a2ad derive --protocol`` configs take them (run with P2's document).
+EXTRA6 = {
+    "dead listener": [{"C": {"B": 0.5}, "B": {"C": 1.0}, "A": {"B": 1.0}}],
+    "dead reader": [{"C": {"A": 1.0}, "B": {"A": 0.3}, "A": {"C": 0.6, "A": 0.3}}],
+}
+HAND6: dict[str, dict] = {
+    # dead listener: z_A = M_A z_B + c_A, z_B = M_B z_C + c_B, z_C = 1/2 M_C z_B + c_C (c_j = K_j w_j*); A is heard by
+    # nobody (not live). Eliminating B then C: z_C = Qc (1/2 M_C c_B + c_C), Qc = (I - 1/2 M_C M_B)^{-1}, and
+    # z_B = (I + 1/2 M_B Qc M_C) c_B + M_B Qc c_C: step 5 recognises X_BB = Qb = (I - 1/2 M_B M_C)^{-1}, step 2 writes
+    # X_BC = M_B Qc as Qb M_B. z_A = M_A z_B + c_A: X_AB = M_A (I + 1/2 M_B Qc M_C) = M_A Qb (common M_A, then step 5),
+    # X_AC = M_A M_B Qc (no push-through: Qc's pivot does not end in M_A M_B). No listener's weights sum to 1:
+    # D_C = 1/2 Qc M_C K_B + Qc K_C - I = Qc (I - 1/2 M_C M_B) - 1/2 Qc M_C - I = -1/2 Qc M_C; D_B = X_BB K_B + X_BC K_C
+    # - I = -M_B + M_B Qc (I - 1/2 M_C M_B) - 1/2 M_B Qc M_C = -1/2 Qb M_B M_C (as Qc (I - 1/2 M_C M_B) = I, then step
+    # 2); D_A = M_A (X_BB K_B + X_BC K_C) - M_A = -1/2 M_A M_B Qc M_C (M_A times D_B's sum before step 2).
+    "dead listener": {
+        "pivots": [("Qc", {(): _F(1), ("M_C", "M_B"): _F(-1, 2)}), ("Qb", {(): _F(1), ("M_B", "M_C"): _F(-1, 2)})],
+        "recognised": ["Qb"],
+        "e": {"A": [(_F(1), ("M_A", "Qb", "K_B"), ("gap", "B", "A")),
+                    (_F(1), ("M_A", "M_B", "Qc", "K_C"), ("gap", "C", "A")),
+                    (_F(-1, 2), ("M_A", "M_B", "Qc", "M_C"), ("w", "A"))],
+              "B": [(_F(1), ("Qb", "M_B", "K_C"), ("gap", "C", "B")), (_F(-1, 2), ("Qb", "M_B", "M_C"), ("w", "B"))],
+              "C": [(_F(1, 2), ("Qc", "M_C", "K_B"), ("gap", "B", "C")), (_F(-1, 2), ("Qc", "M_C"), ("w", "C"))]},
+        "z": {"A": [(_F(1), ("K_A",), ("w", "A")), (_F(1), ("M_A", "Qb", "K_B"), ("w", "B")),
+                    (_F(1), ("M_A", "M_B", "Qc", "K_C"), ("w", "C"))],
+              "B": [(_F(1), ("Qb", "K_B"), ("w", "B")), (_F(1), ("Qb", "M_B", "K_C"), ("w", "C"))],
+              "C": [(_F(1, 2), ("Qc", "M_C", "K_B"), ("w", "B")), (_F(1), ("Qc", "K_C"), ("w", "C"))]},
+    },
+    # dead reader: z_A = M_A (3/10 z_A + 3/5 z_C) + c_A, z_B = 3/10 M_B z_A + c_B, z_C = M_C z_A + c_C; B is heard by
+    # nobody. Eliminating A then C: z_A = Qa (3/5 M_A z_C + c_A), Qa = (I - 3/10 M_A)^{-1}; z_C = Qx (M_C Qa c_A + c_C),
+    # Qx = (I - 3/5 M_C Qa M_A)^{-1}; z_A = Qa (I + 3/5 M_A Qx M_C Qa) c_A + 3/5 Qa M_A Qx c_C, and step 5 recognises
+    # I + 3/5 M_A Qx M_C Qa (Qx's pivot is I - 3/5 (M_C Qa)(M_A)) as Qy = (I - 3/5 M_A M_C Qa)^{-1}: X_AA = Qa Qy;
+    # X_BA = 3/10 M_B X_AA, X_BC = 3/10 M_B X_AC (the terms with a named factor, D_B and D_C, not derived here).
+    "dead reader": {
+        "pivots": [("Qa", {(): _F(1), ("M_A",): _F(-3, 10)}), ("Qx", {(): _F(1), ("M_C", "Qa", "M_A"): _F(-3, 5)}),
+                   ("Qy", {(): _F(1), ("M_A", "M_C", "Qa"): _F(-3, 5)})],
+        "recognised": ["Qy"],
+        "e": {"A": [(_F(3, 5), ("Qa", "M_A", "Qx", "K_C"), ("gap", "C", "A"))],
+              "B": [(_F(3, 10), ("M_B", "Qa", "Qy", "K_A"), ("gap", "A", "B")),
+                    (_F(9, 50), ("M_B", "Qa", "M_A", "Qx", "K_C"), ("gap", "C", "B"))],
+              "C": [(_F(1), ("Qx", "M_C", "Qa", "K_A"), ("gap", "A", "C"))]},
+        "z": {"A": [(_F(1), ("Qa", "Qy", "K_A"), ("w", "A")), (_F(3, 5), ("Qa", "M_A", "Qx", "K_C"), ("w", "C"))],
+              "B": [(_F(3, 10), ("M_B", "Qa", "Qy", "K_A"), ("w", "A")), (_F(1), ("K_B",), ("w", "B")),
+                    (_F(9, 50), ("M_B", "Qa", "M_A", "Qx", "K_C"), ("w", "C"))],
+              "C": [(_F(1), ("Qx", "M_C", "Qa", "K_A"), ("w", "A")), (_F(1), ("Qx", "K_C"), ("w", "C"))]},
+    },
+}
 NUMBERS = {"omega": sp.Symbol("omega")}  # the weight: commutative
 
 
@@ -98,7 +156,35 @@ def _letters_by_hand(ledger, what: str, printed_list: list, hand: list, letters:
         letters[ph] = sp.Symbol(got[0] if len(got) == 1 else f"missing_{ph}", commutative=False)
 
 
-def check_can6(ledger, inst, doc: dict) -> None:
+def _extra6(ledger, inst, ev) -> None:
+    """:data:`EXTRA6` derived by the command, with shipped_canon's and shipped_can's checks and :data:`HAND6`."""
+    from proofs_check.verification import shipped_can as can
+    from proofs_check.verification.shipped_canon import check_canonical
+
+    rng = np.random.default_rng(2206)
+    with cli.scratch() as tmp:
+        cases = {key: can._instance(inst, rounds) for key, rounds in EXTRA6.items()}
+        paths = cli.write_configs(tmp, [c.config() for c in cases.values()])
+        printed = cli.run_commands([["derive", "--protocol", p, "--format", "json"] for p in paths])
+    for (key, case), pr in zip(cases.items(), printed):
+        doc = pr.json_or_none() if pr.status == 0 else None
+        ledger.require("extra protocols derived", doc is not None, f"derive --protocol ({key}): exit {pr.status} "
+                       f"{pr.stderr[-120:]}")
+        if doc is None:
+            continue
+        env = {}
+        for n in case.names:
+            A = rng.standard_normal((ev.d, ev.d))
+            env[f"M_{n}"] = can.GENERIC_NORM * A / np.linalg.norm(A, 2)
+            env[f"K_{n}"] = np.eye(ev.d) - env[f"M_{n}"]
+        texts = {e["text_name"]: e["text"] for e in doc.get("inverses", []) + doc.get("named_factors", [])}
+        gev = type(ev)(ev.d, env, texts, {e["text_name"] for e in doc.get("inverses", [])})
+        check_canonical(ledger, case, doc, gev)
+        can.check_can(ledger, case, doc, gev)
+        can._by_hand(ledger, key, doc, HAND6[key])
+
+
+def check_can6(ledger, inst, doc: dict, ev=None) -> None:
     """With P2's ``derive --protocol`` document: P2's protocol with a symbolic weight; with P4's: the proof of its
     rewritten pivot (module text)."""
     if inst.rounds == P4_ROUNDS:
@@ -112,6 +198,8 @@ def check_can6(ledger, inst, doc: dict) -> None:
         return
     if inst.rounds != P2_ROUNDS:
         return
+    if ev is not None:
+        _extra6(ledger, inst, ev)
     from theory import api
 
     w = NUMBERS["omega"]
