@@ -31,8 +31,9 @@ With P2's document also :data:`EXTRA6`, two three-agent one-phase protocols with
 derived by ``a2ad derive --protocol --format json`` and checked by shipped_canon's and shipped_can's checks and,
 exactly, against its canonical form derived by hand (:data:`HAND6`, in shipped_can's format; derivations beside each
 entry): ``dead listener`` (step 5 recognises an inverse in ``X_BB`` and, after the common ``M_A``, in ``X_AB``;
-step 2 pushes ``M_B Qc`` through) and ``dead reader`` (step 5 recognises an inverse after an inverse,
-``X_AA = Qa Qy``). The two cost about 0.2 s of CPU together.
+step 2 pushes ``M_B Qc`` through), ``dead reader`` (step 5 recognises an inverse after an inverse,
+``X_AA = Qa Qy``) and ``unsettled`` (two agents, four phases: a product of ``B``'s does not settle and falls back to
+the eliminated sum, while ``A``'s settled ``D_A`` keeps its product form). The three cost about 0.3 s of CPU together.
 
 With P4's document: the chain proves the displayed pivot that step 4 rewrote (V1 step 5: "each displayed pivot
 equals the compiler's"); the compiler's pivots by hand are at :data:`P4_PIVOTS`. Cost: nothing derived.
@@ -74,6 +75,8 @@ _F = Fraction
 EXTRA6 = {
     "dead listener": [{"C": {"B": 0.5}, "B": {"C": 1.0}, "A": {"B": 1.0}}],
     "dead reader": [{"C": {"A": 1.0}, "B": {"A": 0.3}, "A": {"C": 0.6, "A": 0.3}}],
+    "unsettled": [{"B": {"A": 0.6}, "A": {"B": 1.0}}, {"A": {"B": -0.2}}, {"B": {"A": 1.0}},
+                  {"A": {"B": 1.0}, "B": {"A": 0.5}}],
 }
 HAND6: dict[str, dict] = {
     # dead listener: z_A = M_A z_B + c_A, z_B = M_B z_C + c_B, z_C = 1/2 M_C z_B + c_C (c_j = K_j w_j*); A is heard by
@@ -114,6 +117,22 @@ HAND6: dict[str, dict] = {
               "B": [(_F(3, 10), ("M_B", "Qa", "Qy", "K_A"), ("w", "A")), (_F(1), ("K_B",), ("w", "B")),
                     (_F(9, 50), ("M_B", "Qa", "M_A", "Qx", "K_C"), ("w", "C"))],
               "C": [(_F(1), ("Qx", "M_C", "Qa", "K_A"), ("w", "A")), (_F(1), ("Qx", "K_C"), ("w", "C"))]},
+    },
+    # unsettled: phase by phase A1 = M_A B + c_A, B1 = 3/5 M_B A + c_B; A2 = -1/5 M_A B1 + c_A; B3 = M_B A2 + c_B; then
+    # A = M_A B3 + c_A and B = 1/2 M_B A2 + c_B at once. So A = M_A M_B A2 + M_A c_B + c_A with A2 = -3/25 M_A M_B A
+    # - 1/5 M_A c_B + c_A: (I + 3/25 M_A M_B M_A M_B) A = (I + M_A M_B) c_A + M_A (I - 1/5 M_B M_A) c_B, Qa its pivot's
+    # inverse: X_AA = Qa Sc, X_AB = Qa M_A Sa (Sc = I + M_A M_B, Sa = I - 1/5 M_B M_A: sums whose terms share no
+    # letter), and D_A = X_AA K_A + X_AB K_B - I = Qa (-6/5 M_A M_B M_A + 2/25 M_A M_B M_A M_B)
+    # = -6/5 Qa M_A M_B M_A Sb, Sb = I - 1/15 M_B. Some product of B's does not settle (B's forms fall back to the
+    # eliminated sums, not derived here): A's settled D_A keeps its product form.
+    "unsettled": {
+        "pivots": [("Qa", {(): _F(1), ("M_A", "M_B", "M_A", "M_B"): _F(3, 25)})],
+        "named": [("Sa", {(): _F(1), ("M_B", "M_A"): _F(-1, 5)}), ("Sb", {(): _F(1), ("M_B",): _F(-1, 15)}),
+                  ("Sc", {(): _F(1), ("M_A", "M_B"): _F(1)})],
+        "recognised": [],
+        "e": {"A": [(_F(1), ("Qa", "M_A", "Sa", "K_B"), ("gap", "B", "A")),
+                    (_F(-6, 5), ("Qa", "M_A", "M_B", "M_A", "Sb"), ("w", "A"))]},
+        "z": {"A": [(_F(1), ("Qa", "Sc", "K_A"), ("w", "A")), (_F(1), ("Qa", "M_A", "Sa", "K_B"), ("w", "B"))]},
     },
 }
 NUMBERS = {"omega": sp.Symbol("omega")}  # the weight: commutative
