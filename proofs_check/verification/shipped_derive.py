@@ -23,6 +23,7 @@ from proofs_check.verification import shipped_cli as cli, shipped_form, shipped_
 from proofs_check.verification.registry import Outcome, Profile
 from proofs_check.verification.shipped import FLOAT_BAR, Ledger, _instances, residual_rel
 from proofs_check.verification.shipped_can import check_can
+from proofs_check.verification.shipped_can6 import check_can6
 from proofs_check.verification.shipped_canon import check_canonical
 from proofs_check.verification.shipped_derive_b import check_printed, document_form
 
@@ -348,6 +349,7 @@ def check_derivation(ledger: Ledger, inst: ref.Instance, rho: float, printed: di
             ledger.add("text format z*/e", residual_rel(safe(m.group(4)), z[k], offset), FLOAT_BAR)
     check_canonical(ledger, inst, doc, ev)  # the canonical form's shape (docs/protocol.rst)
     check_can(ledger, inst, doc, ev)  # its chain's labels; with P2, protocols the gallery does not reach
+    check_can6(ledger, inst, doc, ev)  # with P2: symbolic weights, EXTRA6; with P4: its pivot proof
     from proofs_check.verification.shipped_tyd import check_typeset  # the typeset form: signs, balance, rate
     check_typeset(ledger, files, doc, (inst, z, Phi_ref, r_ref, M, Evaluator))
     from proofs_check.verification.shipped_disp import check_display  # the typeset widths and what they decide
