@@ -152,7 +152,7 @@ def check_can(ledger, inst, doc: dict, ev) -> None:
             ledger.require("named factor of M's factored", False, f"{S} = {text[:80]!r}: its terms other than I "
                            "share a letter, and a sum of M's alone factors exactly (step 5: a I + a product)")
     if inst.rounds == P2_ROUNDS:
-        _extra(ledger, inst, ev)
+        derive_extra(ledger, inst, ev)
 
 
 def _instance(inst, rounds: list[dict]):
@@ -166,10 +166,14 @@ def _instance(inst, rounds: list[dict]):
         rounds=tuple(tuple((lst, tuple(row.items())) for lst, row in ph.items()) for ph in rounds))
 
 
-def _extra(ledger, inst, ev) -> None:
-    rng = np.random.default_rng(2205)
+def derive_extra(ledger, inst, ev, protocols: dict | None = None, hand: dict | None = None, seed: int = 2205) -> None:
+    """``protocols`` (default :data:`EXTRA`) derived by the command at ``inst``'s agents, each checked by the canonical
+    form's checks at generic transfers (``seed``) and, where ``hand`` (default :data:`HAND`) has it, against its
+    hand derivation."""
+    protocols, hand = (EXTRA, HAND) if protocols is None else (protocols, hand or {})
+    rng = np.random.default_rng(seed)
     with cli.scratch() as tmp:
-        cases = {key: _instance(inst, rounds) for key, rounds in EXTRA.items()}
+        cases = {key: _instance(inst, rounds) for key, rounds in protocols.items()}
         paths = cli.write_configs(tmp, [c.config() for c in cases.values()])
         printed = cli.run_commands([["derive", "--protocol", p, "--format", "json"] for p in paths])
     for (key, case), pr in zip(cases.items(), printed):
@@ -188,8 +192,8 @@ def _extra(ledger, inst, ev) -> None:
         gev = type(ev)(d, env, texts, {e["text_name"] for e in doc.get("inverses", [])})
         check_canonical(ledger, case, doc, gev)
         check_can(ledger, case, doc, gev)
-        if key in HAND:
-            _by_hand(ledger, key, doc, HAND[key])
+        if key in hand:
+            _by_hand(ledger, key, doc, hand[key])
 
 
 def _by_hand(ledger, key: str, doc: dict, hand: dict) -> None:

@@ -44,10 +44,7 @@ import re
 from fractions import Fraction
 from typing import Any
 
-import numpy as np
 import sympy as sp
-
-from proofs_check.verification import shipped_cli as cli
 
 __all__ = ["EXTRA6", "HAND6", "P2_ROUNDS", "P4_PIVOTS", "P4_ROUNDS", "SYMBOLIC", "check_can6"]
 
@@ -176,31 +173,10 @@ def _letters_by_hand(ledger, what: str, printed_list: list, hand: list, letters:
 
 
 def _extra6(ledger, inst, ev) -> None:
-    """:data:`EXTRA6` derived by the command, with shipped_canon's and shipped_can's checks and :data:`HAND6`."""
+    """:data:`EXTRA6` derived by the command and checked as shipped_can's extra protocols, against :data:`HAND6`."""
     from proofs_check.verification import shipped_can as can
-    from proofs_check.verification.shipped_canon import check_canonical
 
-    rng = np.random.default_rng(2206)
-    with cli.scratch() as tmp:
-        cases = {key: can._instance(inst, rounds) for key, rounds in EXTRA6.items()}
-        paths = cli.write_configs(tmp, [c.config() for c in cases.values()])
-        printed = cli.run_commands([["derive", "--protocol", p, "--format", "json"] for p in paths])
-    for (key, case), pr in zip(cases.items(), printed):
-        doc = pr.json_or_none() if pr.status == 0 else None
-        ledger.require("extra protocols derived", doc is not None, f"derive --protocol ({key}): exit {pr.status} "
-                       f"{pr.stderr[-120:]}")
-        if doc is None:
-            continue
-        env = {}
-        for n in case.names:
-            A = rng.standard_normal((ev.d, ev.d))
-            env[f"M_{n}"] = can.GENERIC_NORM * A / np.linalg.norm(A, 2)
-            env[f"K_{n}"] = np.eye(ev.d) - env[f"M_{n}"]
-        texts = {e["text_name"]: e["text"] for e in doc.get("inverses", []) + doc.get("named_factors", [])}
-        gev = type(ev)(ev.d, env, texts, {e["text_name"] for e in doc.get("inverses", [])})
-        check_canonical(ledger, case, doc, gev)
-        can.check_can(ledger, case, doc, gev)
-        can._by_hand(ledger, key, doc, HAND6[key])
+    can.derive_extra(ledger, inst, ev, EXTRA6, HAND6, 2206)
 
 
 def check_can6(ledger, inst, doc: dict, ev=None) -> None:

@@ -30,7 +30,7 @@ import math
 
 import numpy as np
 
-from proofs_check.verification import shipped_cli as cli, shipped_derive_random as sdr, shipped_randb as rb
+from proofs_check.verification import shipped_derive_random as sdr, shipped_randb as rb
 from proofs_check.verification.registry import Outcome, Profile
 from proofs_check.verification.shipped import Ledger, rel
 from proofs_check.verification.shipped_derive import Evaluator, _transfers
@@ -58,29 +58,11 @@ def _order(names: list[str], prefix: str) -> list[tuple[str, ...]]:
 
 def ne6_outcome(profile: Profile) -> Outcome:
     """The case :data:`NE6` (module text), derived in json and checked."""
-    from proofs_check.verification import shipped_reference as ref
-
     rng = np.random.default_rng(profile.seed + SEED_OFFSET)
-    label, K, alts, noisy = NE6
-    base, drawn, want = rb._instance(rng, K, alts, noisy)
+    base, drawn, want, printed, where = rb.derived_case(rng, NE6)
+    label, K = NE6[0], base.K
     d, names = base.d, list(base.names)
-    want["psi_unit"] = []  # psi_k at unit targets (one round from 0): want["psi_unit"][k][s][c]
-    for alt in drawn:
-        per = []
-        for s in range(K):
-            vecs = []
-            for c in range(d):
-                t = np.zeros((K, d))
-                t[s, c] = 1.0
-                inst = sdr._with(base, alt["rounds"], t)
-                vecs.append(ref._round(inst, np.zeros((K, d)), inst.phases()).reshape(K * d))
-            per.append(vecs)
-        want["psi_unit"].append(per)
     ledger = Ledger(instances=1)
-    with cli.scratch() as tmp:
-        path = cli.write_configs(tmp, [sdr._config(base, drawn, want["S"])])[0]
-        printed = cli.run_commands([["derive", "--protocol", path, "--format", "json"]])[0]
-    where = f"{label} (d={d})"
     doc = printed.json_or_none()
     ledger.require("document printed", printed.status == 0 and isinstance(doc, dict),
                    f"{where}: exit {printed.status}, {(printed.stderr or printed.stdout)[:300]}")

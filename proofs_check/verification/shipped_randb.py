@@ -193,15 +193,15 @@ def _instance(rng: np.random.Generator, K: int, alts: list[dict], noisy: tuple):
     raise RuntimeError("no mean-square stable instance of the random protocol")
 
 
-def named_small_outcome(profile: Profile) -> Outcome:
-    """The case :data:`NAMED_SMALL` (module text), derived in json and checked."""
+def derived_case(rng: np.random.Generator, case: tuple):
+    """A random instance of ``case`` (label, K, alternatives, noisy agents), its reference quantities ``want``
+    (with ``psi_unit``: each ``psi_k`` at unit targets, one round from 0, ``want["psi_unit"][k][s][c]``) and
+    ``a2ad derive --protocol --format json`` on its config: ``(base, drawn, want, printed, where)``."""
     from proofs_check.verification import shipped_reference as ref
 
-    rng = np.random.default_rng(profile.seed + SEED_OFFSET)
-    label, K, alts, noisy = NAMED_SMALL
+    label, K, alts, noisy = case
     base, drawn, want = _instance(rng, K, alts, noisy)
-    d, names = base.d, list(base.names)
-    # psi_k at unit targets (one round from 0): want["psi_unit"][k][s][c]
+    d = base.d
     want["psi_unit"] = []
     for alt in drawn:
         per = []
@@ -214,11 +214,19 @@ def named_small_outcome(profile: Profile) -> Outcome:
                 vecs.append(ref._round(inst, np.zeros((K, d)), inst.phases()).reshape(K * d))
             per.append(vecs)
         want["psi_unit"].append(per)
-    ledger = Ledger(instances=1)
     with cli.scratch() as tmp:
         path = cli.write_configs(tmp, [sdr._config(base, drawn, want["S"])])[0]
         printed = cli.run_commands([["derive", "--protocol", path, "--format", "json"]])[0]
-    where = f"{label} (d={d})"
+    return base, drawn, want, printed, f"{label} (d={d})"
+
+
+def named_small_outcome(profile: Profile) -> Outcome:
+    """The case :data:`NAMED_SMALL` (module text), derived in json and checked."""
+    rng = np.random.default_rng(profile.seed + SEED_OFFSET)
+    base, drawn, want, printed, where = derived_case(rng, NAMED_SMALL)
+    label, K = NAMED_SMALL[0], base.K
+    d, names = base.d, list(base.names)
+    ledger = Ledger(instances=1)
     sdr.check_random_derivation(ledger, where, base, drawn, want, {"json": printed}, {}, rng)
     doc = printed.json_or_none()
     if not isinstance(doc, dict):
