@@ -424,3 +424,40 @@ def random_simulate_check(ledger: Ledger) -> None:
     ledger.require("noisy simulate keys", pr.status == 0 and isinstance(doc, dict) and doc.get("seed") == 3
                    and set(doc) == {"schema_version", "turns", "seed", "agents"},
                    f"noisy round robin simulate: {sorted(doc) if isinstance(doc, dict) else pr.stderr[:120]}")
+    noisy_deviation_check(ledger, noisy_rr)
+
+
+# The noisy round robin's deviations: NOISE_ROUNDS rounds give that many draws of A's noise; the sample covariance
+# of n draws of N(0, s I_2) is off from s I_2 by about s sqrt(6 / n) in Frobenius norm (the 2 diagonal entries with
+# standard error s sqrt(2/n), the 2 off-diagonal with s sqrt(1/n)): 0.033 relative to |s I_2| = 1.41 s here, and
+# NOISE_COV_BAR is 4 times that (a noise left out, or drawn with the wrong factor, is off by 1 or more).
+NOISE_ROUNDS = 2700
+NOISE_COV_BAR = 0.14
+
+
+def noisy_deviation_check(ledger: Ledger, config: dict) -> None:
+    """``a2ad simulate`` on the noisy round robin ``config`` (A noisy with ``S_A = noise I``, B noiseless), read phase
+    by phase: each printed message minus the GD answer to what its writer heard (the printed messages before it,
+    the initial message first) is the noise the writer added. B's deviations are 0; A's sample covariance over
+    :data:`NOISE_ROUNDS` rounds is ``S_A`` within :data:`NOISE_COV_BAR` (docs/config.rst: "the covariance S_i of
+    zero-mean Gaussian noise added to every message the agent writes")."""
+    inst = instance(_H[:2], _G[:2])
+    S_A = float(config["agents"][0]["noise"]) * np.eye(inst.d)
+    with cli.scratch() as tmp:
+        path = cli.write_configs(tmp, [config])[0]
+        pr = cli.run_commands([["simulate", path, "--turns", str(NOISE_ROUNDS), "--seed", "11"]])[0]
+    doc = pr.json_or_none()
+    agents = doc.get("agents") if isinstance(doc, dict) else None
+    msgs = [_num(agents.get(n, {}).get("messages")) if isinstance(agents, dict) else None for n in inst.names]
+    shape = (NOISE_ROUNDS, inst.d)
+    if pr.status != 0 or any(m is None or np.shape(m) != shape for m in msgs):
+        ledger.require("noisy simulate deviations", False, f"noisy round robin, {NOISE_ROUNDS} rounds: exit "
+                       f"{pr.status}, messages {[None if m is None else np.shape(m) for m in msgs]}")
+        return
+    A, B = (np.asarray(m, dtype=float) for m in msgs)
+    before_B = np.vstack([inst.initial, B[:-1]])  # A hears B's message of the round before (the initial one first)
+    dev_A = A - np.array([ref._gd(inst, 0, b) for b in before_B])
+    dev_B = B - np.array([ref._gd(inst, 1, a) for a in A])  # B hears A's message of the same round
+    ledger.add("noisy simulate deviations", float(np.abs(dev_B).max() / max(1.0, float(np.abs(B).max()))), FLOAT_BAR)
+    cov = dev_A.T @ dev_A / NOISE_ROUNDS
+    ledger.add("noisy simulate deviations", rel(cov, S_A), NOISE_COV_BAR)
