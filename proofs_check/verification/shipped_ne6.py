@@ -26,13 +26,11 @@ reference is NAMED_SMALL's, whose cost this case does not repeat) and checks:
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from proofs_check.verification import shipped_derive_random as sdr, shipped_randb as rb
+from proofs_check.verification import shipped_randb as rb
 from proofs_check.verification.registry import Outcome, Profile
-from proofs_check.verification.shipped import Ledger, rel
+from proofs_check.verification.shipped import Ledger
 from proofs_check.verification.shipped_derive import Evaluator, _transfers
 
 __all__ = ["NE6", "ne6_outcome"]
@@ -91,20 +89,10 @@ def ne6_outcome(profile: Profile) -> Outcome:
                    f"{where}: y letters {sorted(set(ys) ^ set(refs))[:4]} in one of document and reference only")
     M = _transfers(base)
     env = {f"M_{z}": M[k] for k, z in enumerate(names)}
-    for key, value, src in [*[(f"U_{k}_{r}_{c}", v, None) for (k, r, c), v in Uref.items()],
-                            *[(f"h_{k}_{x}_{r}", v, x) for (k, x, r), v in Href.items()],
-                            *[(ys[key], v, key[0]) for key, v in refs.items() if key in ys]]:
-        extra = {} if src is None else {f"w_{z}_star": (np.eye(d) if z == src else np.zeros((d, d))) for z in names}
-        try:
-            v = Evaluator(d, {**env, **extra}, texts, inverse).eval(key) if key in texts else None
-        except (ValueError, np.linalg.LinAlgError, KeyError, IndexError, TypeError) as exc:
-            ledger.require("named blocks evaluated", False, f"{where}: cannot evaluate {key}: {exc}")
-            continue
-        if isinstance(v, (float, int)):
-            v = v * np.eye(d)
-        ledger.add("named blocks U" if src is None else "written messages y" if key.startswith("y_")
-                   else "eliminated right sides h",
-                   rel(v, value) if v is not None else math.inf, sdr.DERIVE_RANDOM_BAR)
+    rb.compare_letters(ledger, where, Evaluator, (d, env, texts, inverse), names,
+                       [*[(f"U_{k}_{r}_{c}", v, None) for (k, r, c), v in Uref.items()],
+                        *[(f"h_{k}_{x}_{r}", v, x) for (k, x, r), v in Href.items()],
+                        *[(ys[key], v, key[0]) for key, v in refs.items() if key in ys]])
     return ledger.outcome(f"a2ad derive --protocol (json) on a chain with named blocks ({label}): the document vs "
                           "the probed-map reference: every named block U, eliminated right side h and back-substituted "
                           "message y vs the elimination done numerically, U and h listed in its order")

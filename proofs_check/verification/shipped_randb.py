@@ -220,6 +220,26 @@ def derived_case(rng: np.random.Generator, case: tuple):
     return base, drawn, want, printed, f"{label} (d={d})"
 
 
+def compare_letters(ledger: Ledger, where: str, Evaluator, ev_args: tuple, names: list, items: list) -> None:
+    """Each printed letter ``key`` of ``items`` (``(key, reference value, src)``) evaluated through its printed
+    definitions (``ev_args``: ``(d, env, texts, inverse)`` of ``Evaluator``) against the reference; ``src`` None for
+    a named block ``U``, else the agent whose target is the identity (the others 0) for a right side ``h`` or a
+    written message ``y``."""
+    d, env, texts, inverse = ev_args
+    for key, value, src in items:
+        extra = {} if src is None else {f"w_{z}_star": (np.eye(d) if z == src else np.zeros((d, d))) for z in names}
+        try:
+            v = Evaluator(d, {**env, **extra}, texts, inverse).eval(key) if key in texts else None
+        except (ValueError, np.linalg.LinAlgError, KeyError, IndexError, TypeError) as exc:
+            ledger.require("named blocks evaluated", False, f"{where}: cannot evaluate {key}: {exc}")
+            continue
+        if isinstance(v, (float, int)):
+            v = v * np.eye(d)
+        ledger.add("named blocks U" if src is None else "written messages y" if key.startswith("y_")
+                   else "eliminated right sides h", rel(v, value) if v is not None else math.inf,
+                   sdr.DERIVE_RANDOM_BAR)
+
+
 def named_small_outcome(profile: Profile) -> Outcome:
     """The case :data:`NAMED_SMALL` (module text), derived in json and checked."""
     rng = np.random.default_rng(profile.seed + SEED_OFFSET)
@@ -272,19 +292,9 @@ def named_small_outcome(profile: Profile) -> Outcome:
     got_h = {tuple(t.split("_")[1:]) for t in texts if t.startswith("h_")}
     ledger.require("eliminated right sides h", got_h == {(str(k), x, r) for k, x, r in Href},
                    f"{where}: h letters {sorted(got_h)[:4]}, reference {sorted(Href)[:4]}")
-    for key, want_v in [*[(f"U_{k}_{r}_{c}", (v, None)) for (k, r, c), v in Uref.items()],
-                        *[(f"h_{k}_{x}_{r}", (v, x)) for (k, x, r), v in Href.items()]]:
-        value, src = want_v
-        extra = {} if src is None else {f"w_{z}_star": (np.eye(d) if z == src else np.zeros((d, d))) for z in names}
-        try:
-            v = Evaluator(d, {**env, **extra}, texts, inverse).eval(key) if key in texts else None
-        except (ValueError, np.linalg.LinAlgError, KeyError, IndexError, TypeError) as exc:
-            ledger.require("named blocks evaluated", False, f"{where}: cannot evaluate {key}: {exc}")
-            continue
-        if isinstance(v, (float, int)):
-            v = v * np.eye(d)
-        ledger.add("named blocks U" if src is None else "eliminated right sides h",
-                   rel(v, value) if v is not None else math.inf, sdr.DERIVE_RANDOM_BAR)
+    compare_letters(ledger, where, Evaluator, (d, env, texts, inverse), names,
+                    [*[(f"U_{k}_{r}_{c}", v, None) for (k, r, c), v in Uref.items()],
+                     *[(f"h_{k}_{x}_{r}", v, x) for (k, x, r), v in Href.items()]])
     return ledger.outcome(f"a2ad derive --protocol (json) on a small Markov chain with named blocks ({label}): "
                           "the document vs the probed-map reference; every named block U, eliminated right side h "
                           "and back-substituted message y vs the elimination done numerically")
