@@ -17,7 +17,8 @@ to 30 significant digits within PRECISE_REL (a solve with too few working digits
 
 ``a2ad simulate`` on noiseless random protocols (a Markov chain drawn from ``--seed``, independent draws replaying
 ``--schedule``) is checked against the reference's GD rounds replaying the printed schedule, and a noisy
-deterministic config's document has a ``seed`` and no ``schedule``.
+deterministic config's document has a ``seed`` and no ``schedule``; the printed schedule's law is read by
+:mod:`proofs_check.verification.shipped_schedule`.
 
 Checked per predict document: the key sets, ``dimension``, ``converges``, ``precision``, ``schedule`` (kind,
 alternatives, stationary law), both rates, and per agent ``target``, ``fixed_point`` (the stationary
@@ -48,6 +49,7 @@ from proofs_check.verification.shipped_exact import (
     significant_digits,
 )
 from proofs_check.verification.shipped_protocol import instance
+from proofs_check.verification.shipped_schedule import schedule_law_check
 
 __all__ = ["random_predict_method", "RANDOM_CONVERGENT", "moments_reference", "PRECISE_DIGITS", "EXACT_RANDOM",
            "exact_random_reference", "exact_random_check", "random_simulate_check"]
@@ -425,6 +427,7 @@ def random_simulate_check(ledger: Ledger) -> None:
                    and set(doc) == {"schema_version", "turns", "seed", "agents"},
                    f"noisy round robin simulate: {sorted(doc) if isinstance(doc, dict) else pr.stderr[:120]}")
     noisy_deviation_check(ledger, noisy_rr)
+    schedule_law_check(ledger)
 
 
 # The noisy round robin's deviations: NOISE_ROUNDS rounds give that many draws of A's noise; the sample covariance
