@@ -18,7 +18,7 @@ from numerics.io.schema import versioned
 
 STYLE = {"passed": "green", "failed": "bold red", "skipped": "yellow"}
 WIDTH = 80
-EXACT_METHODS = ("V1", "V2", "V3")
+EXACT_METHODS = ("V1", "V2", "V3", "VD")
 # Methods whose error is not a relative error; read their detail lines in docs/theory.rst.
 UNITS = {
     ("C1", "V4"): "rate diff",   # observed decay/growth rate minus rho

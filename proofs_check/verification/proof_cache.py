@@ -1,4 +1,4 @@
-"""Cache of passed symbolic proofs (V1, V2, V3) for ``a2ad verify``.
+"""Cache of passed symbolic proofs (V1, V2, V3, VD) for ``a2ad verify``.
 
 A symbolic method is a pure function of its source and of what it proves, so a
 passed result can be read back when neither changed. The key is a SHA-256 of
@@ -30,7 +30,7 @@ from pathlib import Path
 
 from proofs_check.statements import statements
 
-CACHED_METHODS = ("V1", "V2", "V3")
+CACHED_METHODS = ("V1", "V2", "V3", "VD")
 FIRST_PARTY = ("theory", "numerics", "proofs_check")
 ENV_DIR = "A2AD_CACHE_DIR"
 FORMAT = 1  # bump when the entry layout changes

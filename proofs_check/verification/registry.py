@@ -17,8 +17,9 @@ if TYPE_CHECKING:
 
 RELATIONS = ("equal", "upper", "lower")
 # VS: the shipped path (verification/shipped*.py); VF: falsifier (a Hypothesis search for a counterexample
-# inside the statement's hypotheses); VN: necessity witnesses (proofs_check.verification.falsifiers, .necessity).
-METHODS = ("V1", "V2", "V3", "V4", "V5", "V6", "V7", "V8", "VS", "VF", "VN")
+# inside the statement's hypotheses); VN: necessity witnesses (proofs_check.verification.falsifiers, .necessity);
+# VD: the claim's derivation chains, every step proved again (proofs_check.verification.chain_method).
+METHODS = ("V1", "V2", "V3", "V4", "V5", "V6", "V7", "V8", "VS", "VD", "VF", "VN")
 
 
 @dataclass(frozen=True)

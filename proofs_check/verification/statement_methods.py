@@ -1,14 +1,15 @@
-"""Register the statement methods on the claims: VF (falsifiers) and VN (necessity witnesses).
+"""Register the statement methods on the claims: VD (derivation chains), VF (falsifiers), VN (necessity witnesses).
 
 :func:`attach` is called once, by :func:`proofs_check.claims.all_claims`, so no claim module
-names them: every claim with an ``a2ad check`` proposition gets VF (except :data:`NO_FALSIFIER`),
-every claim with a necessity witness or a declared necessary hypothesis gets VN.
+names them: every claim with a derivation chain gets VD, every claim with an ``a2ad check`` proposition
+gets VF (except :data:`NO_FALSIFIER`), every claim with a necessity witness or a declared necessary
+hypothesis gets VN.
 """
 from __future__ import annotations
 
 from dataclasses import replace
 
-from proofs_check.verification import falsifiers, necessity
+from proofs_check.verification import chain_method, falsifiers, necessity
 from proofs_check.verification.registry import Claim
 
 __all__ = ["attach"]
@@ -26,6 +27,8 @@ def attach(claims: list[Claim]) -> list[Claim]:
     out = []
     for c in claims:
         extra = {}
+        if c.id in chain_method.CHAIN_CLAIMS:
+            extra["VD"] = chain_method.method(c.id)
         if c.id in PROPOSITIONS and c.id not in NO_FALSIFIER:
             extra["VF"] = falsifiers.method(c.id)
         if c.id in vn:

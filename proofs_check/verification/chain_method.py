@@ -1,0 +1,44 @@
+"""VD: every step of a claim's printed derivation chains proved again (:mod:`theory.derivations`).
+
+``a2ad derive`` and the LaTeX files print a chain ``E_0 = E_1 = ... = E_n`` only when every step holds, so a wrong
+chain is refused at print time; VD makes it a failed ``verify`` as well, for every claim that has a chain
+(the formulas read off chains, such as C4's, C6's, C10's and C14's, are printed in the macros file as verified).
+Each step is proved by its chain's method (V1 in the free algebra, V2 on explicit symbolic matrices, V3 as a
+commutative identity); the result is symbolic, so the proof cache keeps a passed VD (its key covers
+:mod:`theory.derivations` and every module it imports, through the lazy import below).
+
+Package extension (issue 22, item 4).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from proofs_check.verification.registry import Outcome, Profile
+
+__all__ = ["CHAIN_CLAIMS", "method"]
+
+# The claims theory.derivations has chains for (tests/test_chain_method.py checks it against CHAINS): listed here so
+# that registering VD does not import theory.derivations (about 1 s), which a run whose VD results are all cached
+# never needs.
+CHAIN_CLAIMS = frozenset({"L1", "L1b", "L2", "C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9", "C10", "C11",
+                          "C12", "C13", "C14", "C14b", "C15", "C16", "C17", "C18", "P1", "P2", "P3", "P4", "P5",
+                          "R1", "R2", "R3", "R4"})
+
+
+def method(claim: str) -> Callable[[Profile], Outcome]:
+    """The VD method of ``claim``: the number of steps of its chains that do not hold, bar 0."""
+    def vd(profile: Profile) -> Outcome:
+        from theory import derivations
+
+        chains = derivations.chains_for(claim)
+        if not chains:
+            return Outcome(1.0, 0.0, 0, f"{claim} has no derivation chain (CHAIN_CLAIMS is stale)")
+        bad = derivations.failed_steps(claim)
+        steps = sum(len(c.steps) - 1 for c in chains)
+        what = ", ".join(f"'{c.title}' ({c.method}, {len(c.steps) - 1} steps)" for c in chains)
+        detail = "; ".join(bad) if bad else f"every step of {what} holds"
+        return Outcome(float(len(bad)), 0.0, steps, detail,
+                       power="a step with a dropped term, a flipped sign or a swapped factor leaves a nonzero "
+                             "residual: one failed step")
+    vd.__doc__ = f"VD: every step of {claim}'s derivation chains proved again (theory.derivations.check)."
+    return vd

@@ -1,0 +1,38 @@
+"""VD (proofs_check.verification.chain_method): every claim with a derivation chain has it, it passes on the
+package, and it fails on a planted wrong step (a chain whose last expression has a flipped sign)."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from proofs_check.claims import all_claims
+from proofs_check.verification import chain_method
+from proofs_check.verification.registry import PROFILES
+from theory import derivations
+
+
+def test_chain_claims_are_the_chains_claims():
+    assert chain_method.CHAIN_CLAIMS == {c.claim for c in derivations.CHAINS}
+
+
+def test_every_claim_with_a_chain_has_vd():
+    claims = {c.id: c for c in all_claims()}
+    assert {cid for cid, c in claims.items() if "VD" in c.methods} == chain_method.CHAIN_CLAIMS
+
+
+@pytest.mark.parametrize("claim", ["C4", "C14", "R2"])
+def test_vd_passes_on_the_package(claim):
+    out = chain_method.method(claim)(PROFILES["quick"])
+    assert out.worst_error == 0 and out.instances > 0, out.detail
+
+
+@pytest.mark.parametrize("claim", ["C4", "C14", "R2"])
+def test_vd_fails_on_a_wrong_step(monkeypatch, claim):
+    chains = list(derivations.CHAINS)
+    k = next(i for i, c in enumerate(chains) if c.claim == claim)
+    (last, why) = chains[k].steps[-1]
+    chains[k] = dataclasses.replace(chains[k], steps=chains[k].steps[:-1] + ((-last, why),))
+    monkeypatch.setattr(derivations, "CHAINS", chains)
+    out = chain_method.method(claim)(PROFILES["quick"])
+    assert out.worst_error >= 1 and out.worst_error > out.tolerance, out.detail
