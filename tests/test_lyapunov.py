@@ -106,6 +106,26 @@ def test_dense_references_refuse_large_n_before_allocating():
     assert np.allclose(lyapunov.discrete_lyapunov(J, np.eye(n)), np.eye(n) / 0.75, rtol=1e-14)  # no cap here
 
 
+def test_the_refusal_states_the_memory_it_would_take():
+    """8 n^4 bytes for the n^2 x n^2 operator: 11.9 GiB at n = 200 (written out: 8 * 200^4 / 2^30 = 11.92)."""
+    with pytest.raises(InputError, match=r"\(11\.9 GiB here\)"):
+        lyapunov.stein_condition(0.5 * np.eye(200))
+
+
+def test_stein_condition_on_a_diagonal_transfer():
+    """J = diag(0.5, -0.2): I - J (x) J = diag(1 - 0.25, 1 + 0.1, 1 + 0.1, 1 - 0.04), sigma_min = 0.75,
+    ||J||_2 = 0.5, so kappa = (1 + 0.25) / 0.75 = 5/3 (C15's V8 scales its bar with it)."""
+    assert lyapunov.stein_condition(np.diag([0.5, -0.2])) == pytest.approx(5 / 3, rel=1e-14)
+
+
+@pytest.mark.parametrize("scale", [1e-6, 1.0, 1e6])
+def test_doubling_stops_relative_to_the_sum(scale):
+    """J = diag(0.9, 0.5), Q = scale I: P = diag(scale / 0.19, scale / 0.75) (the series of J^2 = 0.81, 0.25). The
+    stopping rule is relative to the sum, so the result is as accurate at any scale of Q."""
+    P = lyapunov.doubling_lyapunov(np.diag([0.9, 0.5]), scale * np.eye(2))
+    assert np.allclose(P, np.diag([scale / 0.19, scale / 0.75]), rtol=1e-14, atol=0.0)
+
+
 @pytest.mark.parametrize("K", [2, 3, 4])
 def test_stationary_covariances_propagate_one_solve_to_every_agent(K):
     """One Stein solve and P_i = M_i P_{i-1} M_i^T + S_i must equal agent i's own Kronecker solve."""
