@@ -112,10 +112,17 @@ def test_the_refusal_states_the_memory_it_would_take():
         lyapunov.stein_condition(0.5 * np.eye(200))
 
 
-def test_stein_condition_on_a_diagonal_transfer():
-    """J = diag(0.5, -0.2): I - J (x) J = diag(1 - 0.25, 1 + 0.1, 1 + 0.1, 1 - 0.04), sigma_min = 0.75,
-    ||J||_2 = 0.5, so kappa = (1 + 0.25) / 0.75 = 5/3 (C15's V8 scales its bar with it)."""
-    assert lyapunov.stein_condition(np.diag([0.5, -0.2])) == pytest.approx(5 / 3, rel=1e-14)
+# J = diag(0.5, -0.2), and the same turned by the rotation with cos = 0.6, sin = 0.8 (0.5 u u^T - 0.2 v v^T for
+# u = (0.6, 0.8), v = (-0.8, 0.6)): there ||J||_1 = 0.584 and ||J||_inf = 0.584 differ from ||J||_2 = 0.5
+STEIN_CASES = [[[0.5, 0.0], [0.0, -0.2]], [[0.052, 0.336], [0.336, 0.248]]]
+
+
+@pytest.mark.parametrize("J", STEIN_CASES)
+def test_stein_condition_by_hand(J):
+    """J = R diag(0.5, -0.2) R^T (R orthogonal): I - J (x) J is symmetric with eigenvalues 1 - 0.25, 1 + 0.1,
+    1 + 0.1, 1 - 0.04, so sigma_min = 0.75; ||J||_2 = 0.5, so kappa = (1 + 0.25) / 0.75 = 5/3 (C15's V8 scales
+    its bar with it)."""
+    assert lyapunov.stein_condition(np.array(J)) == pytest.approx(5 / 3, rel=1e-13)
 
 
 @pytest.mark.parametrize("scale", [1e-6, 1.0, 1e6])
