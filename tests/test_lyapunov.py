@@ -112,17 +112,18 @@ def test_the_refusal_states_the_memory_it_would_take():
         lyapunov.stein_condition(0.5 * np.eye(200))
 
 
-# J = diag(0.5, -0.2), and the same turned by the rotation with cos = 0.6, sin = 0.8 (0.5 u u^T - 0.2 v v^T for
-# u = (0.6, 0.8), v = (-0.8, 0.6)): there ||J||_1 = 0.584 and ||J||_inf = 0.584 differ from ||J||_2 = 0.5
-STEIN_CASES = [[[0.5, 0.0], [0.0, -0.2]], [[0.052, 0.336], [0.336, 0.248]]]
+# J = diag(0.6, -0.2), and the same turned by the rotation with cos = 0.6, sin = 0.8 (0.6 u u^T - 0.2 v v^T for
+# u = (0.6, 0.8), v = (-0.8, 0.6)): there ||J||_1 = ||J||_inf = 0.696 differ from ||J||_2 = 0.6 (and 0.6^2 is
+# neither 0.6 nor 0.6 / 2)
+STEIN_CASES = [[[0.6, 0.0], [0.0, -0.2]], [[0.088, 0.384], [0.384, 0.312]]]
 
 
 @pytest.mark.parametrize("J", STEIN_CASES)
 def test_stein_condition_by_hand(J):
-    """J = R diag(0.5, -0.2) R^T (R orthogonal): I - J (x) J is symmetric with eigenvalues 1 - 0.25, 1 + 0.1,
-    1 + 0.1, 1 - 0.04, so sigma_min = 0.75; ||J||_2 = 0.5, so kappa = (1 + 0.25) / 0.75 = 5/3 (C15's V8 scales
+    """J = R diag(0.6, -0.2) R^T (R orthogonal): I - J (x) J is symmetric with eigenvalues 1 - 0.36, 1 + 0.12,
+    1 + 0.12, 1 - 0.04, so sigma_min = 0.64; ||J||_2 = 0.6, so kappa = (1 + 0.36) / 0.64 = 2.125 (C15's V8 scales
     its bar with it)."""
-    assert lyapunov.stein_condition(np.array(J)) == pytest.approx(5 / 3, rel=1e-13)
+    assert lyapunov.stein_condition(np.array(J)) == pytest.approx(2.125, rel=1e-13)
 
 
 @pytest.mark.parametrize("scale", [1e-6, 1.0, 1e6])
