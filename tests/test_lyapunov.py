@@ -106,6 +106,13 @@ def test_dense_references_refuse_large_n_before_allocating():
     assert np.allclose(lyapunov.discrete_lyapunov(J, np.eye(n)), np.eye(n) / 0.75, rtol=1e-14)  # no cap here
 
 
+def test_dense_reference_accepts_n_at_its_bound():
+    """n = KRONECKER_MAX_DIM is solved (J = 0.5 I: P = Q / 0.75), n + 1 refused (above)."""
+    n = lyapunov.KRONECKER_MAX_DIM
+    P = lyapunov.kronecker_lyapunov(0.5 * np.eye(n), np.eye(n))
+    assert np.allclose(P, np.eye(n) / 0.75, rtol=1e-13, atol=0.0)
+
+
 def test_the_refusal_states_the_memory_it_would_take():
     """8 n^4 bytes for the n^2 x n^2 operator: 11.9 GiB at n = 200 (written out: 8 * 200^4 / 2^30 = 11.92)."""
     with pytest.raises(InputError, match=r"\(11\.9 GiB here\)"):
