@@ -536,6 +536,17 @@ def test_bad_schedules_exit_2(tmp_path, capsys, text, quantity):
     assert quantity in line, line
 
 
+def test_bad_schedule_messages_name_the_alternatives(tmp_path, capsys):
+    """Three alternatives x -> y -> z -> {x, y}: an index out of range names the range [0, 2], a transition of
+    probability 0 (x to z) names the alternative it cannot follow (0), not the one drawn (2) or another."""
+    chain = {"random": _chain([{"y": 1.0}, {"z": 1.0}, {"x": 0.5, "y": 0.5}], names=("x", "y", "z"))}
+    path = _write(tmp_path, _two_agents(chain))
+    line = cli_error(capsys, ["simulate", path, "--turns", "3", "--schedule", "[0, 1, 5]"])
+    assert "--schedule[2] = 5" in line and "must be an integer in [0, 2] (an alternative)" in line, line
+    line = cli_error(capsys, ["simulate", path, "--turns", "3", "--schedule", "[0, 2, 1]"])
+    assert "--schedule[1] = 2" in line and "cannot follow alternative 0 (probability 0)" in line, line
+
+
 def test_schedule_starting_where_the_initial_law_is_zero_exits_2(tmp_path, capsys):
     chain = {"random": _chain([{"y": 1.0}, {"x": 0.5, "y": 0.5}]), "initial": {"x": 1.0}}
     path = _write(tmp_path, _two_agents(chain))
