@@ -30,12 +30,13 @@ __all__ = ["draw_schedule", "check_schedule", "run_random", "monte_carlo", "roun
 
 def _pick(cum: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Inverse CDF: the first index whose cumulative probability exceeds ``u`` (a zero-probability
-    alternative is never picked). ``cum`` (..., n) rows normalised to end at exactly 1."""
-    idx = np.sum(cum <= u[..., None], axis=-1)
-    return np.minimum(idx, cum.shape[-1] - 1)
+    alternative is never picked). ``cum`` (..., n) rows normalised to end at exactly 1 (:func:`_cumulative`)
+    and ``u`` in [0, 1), so at most n - 1 entries are <= u: the index is always an alternative."""
+    return np.sum(cum <= u[..., None], axis=-1)
 
 
 def _cumulative(law: np.ndarray) -> np.ndarray:
+    """Cumulative sums of the rows of ``law``, divided by their last entry: it becomes exactly 1 (x / x)."""
     cum = np.cumsum(law, axis=-1)
     return cum / cum[..., -1:]
 
@@ -57,9 +58,9 @@ def draw_schedule(rp: RandomProtocol, rounds: int, rng: np.random.Generator, run
     if not rp.markov:
         out[:, 1:] = _pick(cumP[0], u2[:, 1:])
     elif u2.shape[0] == 1:  # one chain: plain Python per round (numpy per-call overhead dominates here)
-        rows, last, n = cumP.tolist(), int(out[0, 0]), rp.n_alt
+        rows, last = cumP.tolist(), int(out[0, 0])
         for t, u in enumerate(u2[0, 1:].tolist(), start=1):
-            last = min(bisect.bisect_right(rows[last], u), n - 1)  # the same inverse CDF as _pick
+            last = bisect.bisect_right(rows[last], u)  # the same inverse CDF as _pick
             out[0, t] = last
     else:
         for t in range(1, rounds):
