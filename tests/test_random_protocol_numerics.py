@@ -550,6 +550,30 @@ def test_bad_schedule_messages_name_the_alternatives(tmp_path, capsys):
     assert "--schedule[1] = 2" in line and "cannot follow alternative 0 (probability 0)" in line, line
 
 
+def test_schedule_longer_than_the_turns_exits_2(tmp_path, capsys):
+    path = _write(tmp_path, _two_agents({"random": _chain([{"y": 1.0}, {"x": 0.5, "y": 0.5}])}))
+    line = cli_error(capsys, ["simulate", path, "--turns", "3", "--schedule", "[0, 1, 0, 1]"])
+    assert "--schedule = '4 entries'" in line and "one alternative per round (3)" in line, line
+
+
+def test_a_schedule_is_not_read_as_a_cycle(tmp_path, capsys):
+    """x -> x has probability 0, but x, y, x ends where it began: no transition from the last round to the first."""
+    path = _write(tmp_path, _two_agents({"random": _chain([{"y": 1.0}, {"x": 0.5, "y": 0.5}])}))
+    assert cli.main(["simulate", path, "--turns", "3", "--schedule", "[0, 1, 0]"]) == 0
+    assert json.loads(capsys.readouterr().out)["schedule"] == [0, 1, 0]
+
+
+def test_zero_rounds_through_the_python_api():
+    """No round: an empty schedule (one run or several) and only the initial messages."""
+    raw = _two_agents({"random": _chain([{"y": 1.0}, {"x": 0.5, "y": 0.5}])})
+    system = config.parse(raw)
+    rp = system.random
+    assert random_simulate.draw_schedule(rp, 0, np.random.default_rng(0)).shape == (0,)
+    assert random_simulate.draw_schedule(rp, 0, np.random.default_rng(0), runs=3).shape == (3, 0)
+    out = random_simulate.run_random(system.agents, rp, 0, np.zeros(0, dtype=np.int64))
+    assert out.shape == (1, 2, 2) and np.array_equal(out[0], rp.initial)
+
+
 def test_schedule_starting_where_the_initial_law_is_zero_exits_2(tmp_path, capsys):
     chain = {"random": _chain([{"y": 1.0}, {"x": 0.5, "y": 0.5}]), "initial": {"x": 1.0}}
     path = _write(tmp_path, _two_agents(chain))

@@ -49,10 +49,10 @@ def draw_schedule(rp: RandomProtocol, rounds: int, rng: np.random.Generator, run
     """
     shape = (rounds,) if runs is None else (runs, rounds)
     u = rng.random(shape)
+    if rounds == 0:
+        return np.empty(shape, dtype=np.int64)
     u2 = u.reshape(-1, rounds)
     out = np.empty(u2.shape, dtype=np.int64)
-    if rounds == 0:
-        return out.reshape(shape)
     out[:, 0] = _pick(_cumulative(rp.initial_law), u2[:, 0])
     cumP = _cumulative(rp.P)
     if not rp.markov:
