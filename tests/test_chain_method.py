@@ -36,3 +36,18 @@ def test_vd_fails_on_a_wrong_step(monkeypatch, claim):
     monkeypatch.setattr(derivations, "CHAINS", chains)
     out = chain_method.method(claim)(PROFILES["quick"])
     assert out.worst_error >= 1 and out.worst_error > out.tolerance, out.detail
+
+
+@pytest.mark.parametrize("wrong", [lambda f: f.rhs.xreplace({derivations.omega: 1 - derivations.omega}),
+                                   lambda f: -f.rhs], ids=["weights swapped", "sign flipped"])
+def test_p4_v1_reads_the_registered_anchored_plateau(monkeypatch, wrong):
+    """P4.anchored_plateau_A, printed in the macros file as read by P4's V1: P4's V1 fails when it is wrong."""
+    from proofs_check.claims import p_protocol
+
+    p4_v1 = next(c for c in p_protocol.CLAIMS if c.id == "P4").methods["V1"]
+    assert p4_v1(PROFILES["quick"]).worst_error == 0
+    formulas = [dataclasses.replace(f, rhs=wrong(f)) if f.id == "P4.anchored_plateau_A" else f
+                for f in derivations.FORMULAS]
+    monkeypatch.setattr(derivations, "FORMULAS", formulas)
+    out = p4_v1(PROFILES["quick"])
+    assert out.worst_error > out.tolerance, out.detail

@@ -325,8 +325,23 @@ def p4_v1(profile: Profile) -> Outcome:
                _equal(zero, zero.residual(0).subs(P.gap("B", "A"), zero.alg.convert(ta.Delta)), ta.e_A,
                       model.I - ta.J_A)),
               ("omega = 1: K_A e_A = 0 (so e_A = 0 when K_A is invertible)",
-               P.normal(one_r) == 0 and P.normal(one_l - (1 - P.M("A")) * cp.residual(0).subs(G.omega, 1)) == 0)]
+               P.normal(one_r) == 0 and P.normal(one_l - (1 - P.M("A")) * cp.residual(0).subs(G.omega, 1)) == 0),
+              ("registered P4.anchored_plateau_A (the macros file's) holds for the compiler's e_A",
+               _registered_plateau_holds(cp))]
     return _outcome(checks, "anchored agent, symbolic omega")
+
+
+def _registered_plateau_holds(cp) -> bool:
+    """The registered formula ``(I - omega M_A - (1 - omega) M_A M_B) e_A = (1 - omega) M_A K_B Delta`` with ``e_A``
+    the compiled anchored protocol's residual: both sides' difference reduces to 0."""
+    from theory import derivations  # the registered formula's module (so the proof cache's key covers it)
+
+    f = next(f for f in derivations.FORMULAS if f.id == "P4.anchored_plateau_A")
+    alg = cp.alg
+    for name, value in ta.DEFINITIONS.items():
+        alg.definitions.setdefault(name, alg.convert(value))
+    e_A = cp.residual(0).subs(P.gap("B", "A"), alg.convert(ta.Delta))
+    return cp.reduce(alg.convert(f.lhs).subs(sp.Symbol("e_A", commutative=False), e_A) - alg.convert(f.rhs)) == 0
 
 
 def p4_v4(profile: Profile) -> Outcome:

@@ -122,6 +122,12 @@ VERIFIED_BY: dict[str, str] = {
     "C16.victim_residual_s_steps": "C16 V4",
     "C17.fixed_point_3_agents": "C17 V1", "C17.residual_3_agents": "C17 V1",
     "C18.least_squares_map": "C18 VS", "C18.implied_target": "C18 VS",
+    # read off a derivation chain (theory.derivations): VD proves every step of the chain it is read off
+    "C4.linear_in_gap": "C4 VD", "C4.gap_norm": "C4 VD", "C6.self_adjoint": "C6 VD",
+    "C10.rank_one_fixes_gap": "C10 VD", "C14.identified_target": "C14 VD",
+    "P1.compiled_fixed_point_3_agents": "P1 VD", "P2.simultaneous_fixed_point_B": "P2 VD",
+    "P3.repeated_fixed_point_B": "P3 VD", "P5.debate_row_A": "P5 VD",
+    "P4.anchored_plateau_A": "P4 V1",
 }
 
 
