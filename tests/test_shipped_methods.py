@@ -223,6 +223,7 @@ WRONG = [
     ("C11.steering_target", lambda e: e.replace(lambda x: isinstance(x, (sp.Inverse, sp.MatPow)),
                                                 lambda x: x.args[0])),  # M_B^{-1} dropped to M_B
     ("C1.round_map_B", _swap_product),
+    ("C1.contraction_rate", lambda e: e.func(e.args[0].args[0])),  # rho(M_A): the pair's factor B dropped
     ("C12.newton_error", lambda e: e.subs(sp.Symbol("alpha"), 2 * sp.Symbol("alpha"))),
     ("C12.helper_relabel", lambda e: e.replace(lambda x: isinstance(x, (sp.Inverse, sp.MatPow)),
                                                lambda x: x.args[0])),  # K_B^{-1} dropped to K_B

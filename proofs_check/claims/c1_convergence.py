@@ -168,7 +168,7 @@ CLAIMS = [
         reference=cite("C1"),
         relation="upper",
         methods={"V1": v1, "V4": v4, "V6": v6, "V8": v8,
-                 "VS": joint(formulas_method(("C1.round_map_A", "C1.round_map_B")), sweep_method,
+                 "VS": joint(formulas_method(("C1.round_map_A", "C1.round_map_B", "C1.contraction_rate")), sweep_method,
                              kinds_method)},
         formulas=("C1.round_map_A", "C1.round_map_B"),
     )

@@ -98,6 +98,24 @@ def _round_maps(rng, d) -> dict[str, float]:
             "C1.round_map_B": _rel(_eval("C1.round_map_B", {**env, "v_{t-1}": x[:, None]}), TB(TA(x)))}
 
 
+def _rate(rng, d) -> dict[str, float]:
+    """C1's registered rate ``spectral_radius(X)``: its matrix ``X`` evaluated, against the spectral radius (LAPACK)
+    of A's round map ``u -> T_A(T_B(u))`` probed column by column from simulated turns."""
+    from theory.core import model
+
+    Ms, Ks, w = _pair(rng, d)
+    rhs = _registered("C1.contraction_rate").rhs
+    if getattr(rhs.func, "__name__", "") != "spectral_radius":
+        return {"C1.contraction_rate": math.inf}
+    X = np.asarray(model.evaluate(rhs.args[0], _env(Ms, Ks, w), model.numpy_ops()), dtype=float)
+    TA, TB = _T(Ms[0], Ks[0], w[0]), _T(Ms[1], Ks[1], w[1])
+    zero = TA(TB(np.zeros(d)))
+    Phi = np.stack([TA(TB(e)) - zero for e in np.eye(d)], axis=1)
+    want = float(np.max(np.abs(np.linalg.eigvals(Phi))))
+    got = float(np.max(np.abs(np.linalg.eigvals(X))))
+    return {"C1.contraction_rate": abs(got - want) / max(want, 1e-300)}
+
+
 def _fixed_points(rng, d) -> dict[str, float]:
     Ms, Ks, w = _pair(rng, d)
     env = _env(Ms, Ks, w)
@@ -180,7 +198,7 @@ def _helpers(rng, d) -> dict[str, float]:
 
 # formula ID -> the reference that checks it (several IDs share one reference run)
 REFERENCES: dict[str, Callable] = {
-    "C1.round_map_A": _round_maps, "C1.round_map_B": _round_maps,
+    "C1.round_map_A": _round_maps, "C1.round_map_B": _round_maps, "C1.contraction_rate": _rate,
     "C2.fixed_point_A": _fixed_points, "C2.fixed_point_B": _fixed_points,
     "C3.residual_A": _fixed_points, "C3.residual_B": _fixed_points,
     "C3.bias_map_A": _fixed_points, "C3.bias_map_B": _fixed_points,

@@ -109,7 +109,7 @@ def all_formulas() -> dict[str, Formula]:
 VERIFIED_BY: dict[str, str] = {
     "L1.gd_readout": "L1 V1", "L1b.general_map": "L1b V1",
     "L2.gamma_star": "L2 V2", "L2.gamma_star_scalar": "L2 V2",
-    "C1.round_map_A": "C1 VS", "C1.round_map_B": "C1 VS",
+    "C1.round_map_A": "C1 VS", "C1.round_map_B": "C1 VS", "C1.contraction_rate": "C1 VS",
     "C2.fixed_point_A": "C2 VS", "C2.fixed_point_B": "C2 VS",
     "C3.bias_map_A": "C3 VS", "C3.bias_map_B": "C3 VS", "C3.residual_A": "C3 VS", "C3.residual_B": "C3 VS",
     "C5.residual_A_k": "C5 V3", "C5.residual_B_k": "C5 V3", "C5.disagreement_k": "C5 V3", "C5.rate_k": "C5 V3",
