@@ -544,8 +544,8 @@ def test_bad_schedule_messages_name_the_alternatives(tmp_path, capsys):
     probability 0 (x to z) names the alternative it cannot follow (0), not the one drawn (2) or another."""
     chain = {"random": _chain([{"y": 1.0}, {"z": 1.0}, {"x": 0.5, "y": 0.5}], names=("x", "y", "z"))}
     path = _write(tmp_path, _two_agents(chain))
-    line = cli_error(capsys, ["simulate", path, "--turns", "3", "--schedule", "[0, 1, 5]"])
-    assert "--schedule[2] = 5" in line and "must be an integer in [0, 2] (an alternative)" in line, line
+    line = cli_error(capsys, ["simulate", path, "--turns", "3", "--schedule", "[0, 1, 3]"])  # 3: one past the last
+    assert "--schedule[2] = 3" in line and "must be an integer in [0, 2] (an alternative)" in line, line
     line = cli_error(capsys, ["simulate", path, "--turns", "3", "--schedule", "[0, 2, 1]"])
     assert "--schedule[1] = 2" in line and "cannot follow alternative 0 (probability 0)" in line, line
 
@@ -563,13 +563,22 @@ def test_a_schedule_is_not_read_as_a_cycle(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["schedule"] == [0, 1, 0]
 
 
+def test_a_long_schedule_is_accepted(tmp_path, capsys):
+    """300 rounds (more than CPython's cached small ints): the given schedule is the printed one."""
+    path = _write(tmp_path, _two_agents({"random": _chain([{"y": 1.0}, {"x": 0.5, "y": 0.5}])}))
+    given = [0, 1] * 150
+    assert cli.main(["simulate", path, "--turns", "300", "--schedule", json.dumps(given)]) == 0
+    assert json.loads(capsys.readouterr().out)["schedule"] == given
+
+
 def test_zero_rounds_through_the_python_api():
-    """No round: an empty schedule (one run or several) and only the initial messages."""
+    """No round, or no run: an empty schedule and only the initial messages."""
     raw = _two_agents({"random": _chain([{"y": 1.0}, {"x": 0.5, "y": 0.5}])})
     system = config.parse(raw)
     rp = system.random
     assert random_simulate.draw_schedule(rp, 0, np.random.default_rng(0)).shape == (0,)
     assert random_simulate.draw_schedule(rp, 0, np.random.default_rng(0), runs=3).shape == (3, 0)
+    assert random_simulate.draw_schedule(rp, 5, np.random.default_rng(0), runs=0).shape == (0, 5)
     out = random_simulate.run_random(system.agents, rp, 0, np.zeros(0, dtype=np.int64))
     assert out.shape == (1, 2, 2) and np.array_equal(out[0], rp.initial)
 
