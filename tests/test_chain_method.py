@@ -51,3 +51,16 @@ def test_p4_v1_reads_the_registered_anchored_plateau(monkeypatch, wrong):
     monkeypatch.setattr(derivations, "FORMULAS", formulas)
     out = p4_v1(PROFILES["quick"])
     assert out.worst_error > out.tolerance, out.detail
+
+
+@pytest.mark.parametrize("fid", ["C4.linear_in_gap", "C14.identified_target", "P5.debate_row_A"])
+def test_vd_reads_the_registered_formula_off_its_chain(monkeypatch, fid):
+    """A registered formula built from another step of its chain (the one before the last) fails its claim's VD."""
+    chain = derivations.chain_of(fid)
+    assert chain is not None and len(chain.steps) >= 2
+    formulas = [dataclasses.replace(f, rhs=chain.steps[-2][0]) if f.id == fid else f for f in derivations.FORMULAS]
+    claim = fid.split(".")[0]
+    assert chain_method.method(claim)(PROFILES["quick"]).worst_error == 0
+    monkeypatch.setattr(derivations, "FORMULAS", formulas)
+    out = chain_method.method(claim)(PROFILES["quick"])
+    assert out.worst_error >= 1 and fid in out.detail, out.detail

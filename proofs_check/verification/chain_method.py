@@ -4,7 +4,8 @@
 chain is refused at print time; VD makes it a failed ``verify`` as well, for every claim that has a chain
 (the formulas read off chains, such as C4's, C6's, C10's and C14's, are printed in the macros file as verified).
 Each step is proved by its chain's method (V1 in the free algebra, V2 on explicit symbolic matrices, V3 as a
-commutative identity); the result is symbolic, so the proof cache keeps a passed VD (its key covers
+commutative identity), and a wrong control step (``E_0 = 2 E_0``) must fail the same check; each registered formula
+read off a chain must be the chain's ends. The result is symbolic, so the proof cache keeps a passed VD (its key covers
 :mod:`theory.derivations` and every module it imports, through the lazy import below).
 
 Package extension (issue 22, item 4).
@@ -33,12 +34,50 @@ def method(claim: str) -> Callable[[Profile], Outcome]:
         chains = derivations.chains_for(claim)
         if not chains:
             return Outcome(1.0, 0.0, 0, f"{claim} has no derivation chain (CHAIN_CLAIMS is stale)")
-        bad = derivations.failed_steps(claim)
+        bad = derivations.failed_steps(claim) + _formula_ends(derivations, claim) + _controls(derivations, chains)
         steps = sum(len(c.steps) - 1 for c in chains)
         what = ", ".join(f"'{c.title}' ({c.method}, {len(c.steps) - 1} steps)" for c in chains)
         detail = "; ".join(bad) if bad else f"every step of {what} holds"
         return Outcome(float(len(bad)), 0.0, steps, detail,
                        power="a step with a dropped term, a flipped sign or a swapped factor leaves a nonzero "
                              "residual: one failed step")
-    vd.__doc__ = f"VD: every step of {claim}'s derivation chains proved again (theory.derivations.check)."
+    vd.__doc__ = (f"VD: every step of {claim}'s derivation chains proved again (theory.derivations.check), and each "
+                  "registered formula read off a chain is that chain's ends.")
     return vd
+
+
+def _controls(derivations, chains) -> list[str]:
+    """A negative control per chain: its first expression followed by twice itself, checked by the chain's own
+    method and definitions, must fail (a checker that cannot fail would pass every chain)."""
+    from dataclasses import replace
+
+    bad = []
+    for chain in chains:
+        first = chain.steps[0][0]
+        control = replace(chain, title=chain.title + " (control)", steps=(chain.steps[0], (2 * first, "control")))
+        try:
+            held = all(c.holds is True for c in derivations.check(control))
+        except Exception as exc:  # noqa: BLE001 - a checker that breaks on a wrong step is reported, not raised
+            bad.append(f"derivation '{chain.title}': the control step raised {type(exc).__name__}: {exc}")
+            continue
+        if held:
+            bad.append(f"derivation '{chain.title}': a wrong control step (E_0 = 2 E_0) passed its "
+                       f"{chain.method} check")
+    return bad
+
+
+def _formula_ends(derivations, claim: str) -> list[str]:
+    """The registered formulas read off ``claim``'s chains (``theory.derivations.FORMULAS``) whose right side is not the
+    chain's last expression, or whose left side is neither its first expression nor a bare symbol naming it: the
+    macros file prints such a formula as read by VD, so VD reads the registered object itself."""
+    import sympy as sp
+
+    bad = []
+    for f in derivations.FORMULAS:
+        chain = derivations.chain_of(f.id)
+        if chain is None or f.claim != claim:
+            continue
+        first, last = chain.steps[0][0], chain.steps[-1][0]
+        if f.rhs != last or not (f.lhs == first or isinstance(f.lhs, (sp.Symbol, sp.MatrixSymbol))):
+            bad.append(f"registered {f.id} is not the ends of its derivation '{chain.title}'")
+    return bad
