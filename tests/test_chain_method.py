@@ -64,3 +64,18 @@ def test_vd_reads_the_registered_formula_off_its_chain(monkeypatch, fid):
     monkeypatch.setattr(derivations, "FORMULAS", formulas)
     out = chain_method.method(claim)(PROFILES["quick"])
     assert out.worst_error >= 1 and fid in out.detail, out.detail
+
+
+@pytest.mark.parametrize("claim", ["C9", "C4"])
+def test_vd_fails_when_the_checker_cannot_fail(monkeypatch, claim):
+    """The negative control: a V2 residual that is always 0 (C9's chain) or a V1 proof that always closes (C4's)
+    makes E_0 = 2 E_0 pass, and VD fails."""
+    from theory.core import algebra
+
+    if claim == "C9":
+        monkeypatch.setattr(derivations, "_v2_residual", lambda chain, lhs, rhs: 0)
+    else:
+        orig = algebra.prove
+        monkeypatch.setattr(algebra, "prove", lambda *a, **k: dataclasses.replace(orig(*a, **k), residual=0))
+    out = chain_method.method(claim)(PROFILES["quick"])
+    assert out.worst_error >= 1 and "control" in out.detail, out.detail
