@@ -17,7 +17,6 @@ method before.
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import chi2
 
 from proofs_check.verification import shipped_cli as cli
 from proofs_check.verification.shipped import Ledger
@@ -71,6 +70,8 @@ def _statistic(counts: np.ndarray, law: np.ndarray) -> tuple[float, int]:
 def schedule_law_check(ledger: Ledger) -> None:
     """``a2ad simulate --turns SCHEDULE_ROUNDS --seed SCHEDULE_SEED`` on each of :data:`SCHEDULE_CASES`: the printed
     schedule's support and its chi-square statistic against the written law (the module docstring)."""
+    from scipy.stats import chi2  # here: scipy.stats costs ~0.5 s of import, which verify's start-up would pay
+
     base = instance([[[1.0, 0.2], [0.2, 0.6]], [[0.8, -0.1], [-0.1, 1.1]]], [0.6, 0.5])
     configs = []
     for _, protocol in SCHEDULE_CASES:
