@@ -27,7 +27,8 @@ CHAIN_CLAIMS = frozenset({"L1", "L1b", "L2", "C1", "C2", "C3", "C4", "C5", "C6",
 
 
 def method(claim: str) -> Callable[[Profile], Outcome]:
-    """The VD method of ``claim``: the number of steps of its chains that do not hold, bar 0."""
+    """The VD method of ``claim``: the number of problems, bar 0 (a step of its chains that does not hold, a
+    registered formula that is not its chain's ends, a negative control that passed)."""
     def vd(profile: Profile) -> Outcome:
         from theory import derivations
 
