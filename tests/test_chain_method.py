@@ -79,3 +79,19 @@ def test_vd_fails_when_the_checker_cannot_fail(monkeypatch, claim):
         monkeypatch.setattr(algebra, "prove", lambda *a, **k: dataclasses.replace(orig(*a, **k), residual=0))
     out = chain_method.method(claim)(PROFILES["quick"])
     assert out.worst_error >= 1 and "control" in out.detail, out.detail
+
+
+def test_vd_reads_c16s_cited_start(monkeypatch):
+    """C16's chain starts from C3's e_B with M_B^{s_B}; its exact-attacker definitions (M_A = 0) hide the factor
+    (I - M_B^{s_B} M_A)^{-1} from the step's proof, so a sign flipped inside it fails VD only through the cited form."""
+    chains = list(derivations.CHAINS)
+    k = next(i for i, c in enumerate(chains) if c.claim == "C16")
+    (first, why) = chains[k].steps[0]
+    S, M_A = derivations.S_B_steps, derivations.A.M
+    wrong = first.xreplace({derivations.I - S * M_A: derivations.I + S * M_A})
+    assert wrong != first
+    chains[k] = dataclasses.replace(chains[k], steps=((wrong, why),) + chains[k].steps[1:])
+    monkeypatch.setattr(derivations, "CHAINS", chains)
+    assert not derivations.failed_steps("C16")  # the step still holds
+    out = chain_method.method("C16")(PROFILES["quick"])
+    assert out.worst_error >= 1 and "C3's e_B" in out.detail, out.detail

@@ -5,8 +5,9 @@ chain is refused at print time; VD makes it a failed ``verify`` as well, for eve
 (the formulas read off chains, such as C4's, C6's, C10's and C14's, are printed in the macros file as verified).
 Each step is proved by its chain's method (V1 in the free algebra, V2 on explicit symbolic matrices, V3 as a
 commutative identity), and a wrong control step (``E_0 = 2 E_0``) must fail the same check; each registered formula
-read off a chain must be the chain's ends. The result is symbolic, so the proof cache keeps a passed VD (its key covers
-:mod:`theory.derivations` and every module it imports, through the lazy import below).
+read off a chain must be the chain's ends; C16's chain must start from the C3/C7 form it cites. The result is
+symbolic, so the proof cache keeps a passed VD (its key covers :mod:`theory.derivations` and every module it
+imports, through the lazy import below).
 
 Package extension (issue 22, item 4).
 """
@@ -28,14 +29,15 @@ CHAIN_CLAIMS = frozenset({"L1", "L1b", "L2", "C1", "C2", "C3", "C4", "C5", "C6",
 
 def method(claim: str) -> Callable[[Profile], Outcome]:
     """The VD method of ``claim``: the number of problems, bar 0 (a step of its chains that does not hold, a
-    registered formula that is not its chain's ends, a negative control that passed)."""
+    registered formula that is not its chain's ends, a negative control that passed, a cited start that differs)."""
     def vd(profile: Profile) -> Outcome:
         from theory import derivations
 
         chains = derivations.chains_for(claim)
         if not chains:
             return Outcome(1.0, 0.0, 0, f"{claim} has no derivation chain (CHAIN_CLAIMS is stale)")
-        bad = derivations.failed_steps(claim) + _formula_ends(derivations, claim) + _controls(derivations, chains)
+        bad = (derivations.failed_steps(claim) + _formula_ends(derivations, claim) + _controls(derivations, chains)
+               + _cited_starts(derivations, claim))
         steps = sum(len(c.steps) - 1 for c in chains)
         what = ", ".join(f"'{c.title}' ({c.method}, {len(c.steps) - 1} steps)" for c in chains)
         detail = "; ".join(bad) if bad else f"every step of {what} holds"
@@ -65,6 +67,19 @@ def _controls(derivations, chains) -> list[str]:
             bad.append(f"derivation '{chain.title}': a wrong control step (E_0 = 2 E_0) passed its "
                        f"{chain.method} check")
     return bad
+
+
+def _cited_starts(derivations, claim: str) -> list[str]:
+    """A chain whose first expression cites another claim's formula under definitions that hide part of it: C16's
+    starts from C3's ``e_B`` with C7's ``M_B^{s_B}`` for ``M_B``, but its definitions (the exact attacker, ``M_A = 0``)
+    make the proof independent of the factor ``(I - M_B^{s_B} M_A)^{-1}``, so VD checks the cited form itself."""
+    if claim != "C16":
+        return []
+    from theory.round_robin import two_agents as ta
+
+    first = derivations.chains_for("C16")[0].steps[0][0]
+    cited = ta.e_B.xreplace({ta.B.M: derivations.S_B_steps})
+    return [] if first == cited else [f"C16's derivation starts from {first}, not C3's e_B with M_B^(s_B): {cited}"]
 
 
 def _formula_ends(derivations, claim: str) -> list[str]:
