@@ -95,3 +95,16 @@ def test_vd_reads_c16s_cited_start(monkeypatch):
     assert not derivations.failed_steps("C16")  # the step still holds
     out = chain_method.method("C16")(PROFILES["quick"])
     assert out.worst_error >= 1 and "C3's e_B" in out.detail, out.detail
+
+
+def test_vd_reads_the_printed_method_labels(monkeypatch):
+    """Each step's label ([V1] in derivations.tex, "proved step by step by V1" in the macros file) must be its chain's
+    method; a checker that labels a V1 step "V3" fails VD."""
+    orig = derivations.check
+
+    def mislabelled(chain):
+        return [dataclasses.replace(c, method="V3") for c in orig(chain)]
+
+    monkeypatch.setattr(derivations, "check", mislabelled)
+    out = chain_method.method("C14")(PROFILES["quick"])
+    assert out.worst_error >= 1 and "labelled 'V3'" in out.detail, out.detail

@@ -28,15 +28,16 @@ CHAIN_CLAIMS = frozenset({"L1", "L1b", "L2", "C1", "C2", "C3", "C4", "C5", "C6",
 
 
 def method(claim: str) -> Callable[[Profile], Outcome]:
-    """The VD method of ``claim``: the number of problems, bar 0 (a step of its chains that does not hold, a
-    registered formula that is not its chain's ends, a negative control that passed, a cited start that differs)."""
+    """The VD method of ``claim``: the number of problems, bar 0 (a step of its chains that does not hold or is
+    labelled with another method, a registered formula that is not its chain's ends, a negative control that passed,
+    a cited start that differs)."""
     def vd(profile: Profile) -> Outcome:
         from theory import derivations
 
         chains = derivations.chains_for(claim)
         if not chains:
             return Outcome(1.0, 0.0, 0, f"{claim} has no derivation chain (CHAIN_CLAIMS is stale)")
-        bad = (derivations.failed_steps(claim) + _formula_ends(derivations, claim) + _controls(derivations, chains)
+        bad = (_steps(derivations, chains) + _formula_ends(derivations, claim) + _controls(derivations, chains)
                + _cited_starts(derivations, claim))
         steps = sum(len(c.steps) - 1 for c in chains)
         what = ", ".join(f"'{c.title}' ({c.method}, {len(c.steps) - 1} steps)" for c in chains)
@@ -47,6 +48,21 @@ def method(claim: str) -> Callable[[Profile], Outcome]:
     vd.__doc__ = (f"VD: every step of {claim}'s derivation chains proved again (theory.derivations.check), and each "
                   "registered formula read off a chain is that chain's ends.")
     return vd
+
+
+def _steps(derivations, chains) -> list[str]:
+    """Each step that does not hold, and each step whose printed method label (derivations.tex's ``[V1]``, the macros
+    file's "proved step by step by ...") is not its chain's method: ``V2`` names the dimensions it was checked in."""
+    bad = []
+    for chain in chains:
+        dims = ", ".join(map(str, chain.dims))
+        label = f"V2, d = {dims}" if chain.method == "V2" else chain.method
+        for c in derivations.check(chain):
+            if not c.holds:
+                bad.append(f"derivation '{chain.title}' step {c.index}: {c.residual}")
+            if c.method != label:
+                bad.append(f"derivation '{chain.title}' step {c.index}: labelled {c.method!r}, checked by {label}")
+    return bad
 
 
 def _controls(derivations, chains) -> list[str]:
