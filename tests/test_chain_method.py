@@ -108,3 +108,16 @@ def test_vd_reads_the_printed_method_labels(monkeypatch):
     monkeypatch.setattr(derivations, "check", mislabelled)
     out = chain_method.method("C14")(PROFILES["quick"])
     assert out.worst_error >= 1 and "labelled 'V3'" in out.detail, out.detail
+
+
+def test_vd_reads_which_chains_are_the_claims_and_every_steps_check(monkeypatch):
+    """A lookup that hands C4 another claim's chains, or a check list with a step 0, fails VD."""
+    orig_for, orig_check = derivations.chains_for, derivations.check
+    monkeypatch.setattr(derivations, "chains_for", lambda claim: orig_for(claim) + orig_for("C5"))
+    out = chain_method.method("C4")(PROFILES["quick"])
+    assert out.worst_error >= 1 and "C5" in out.detail, out.detail
+    monkeypatch.setattr(derivations, "chains_for", orig_for)
+    monkeypatch.setattr(derivations, "check", lambda chain: [dataclasses.replace(c, index=c.index - 1)
+                                                             for c in orig_check(chain)])
+    out = chain_method.method("C14")(PROFILES["quick"])
+    assert out.worst_error >= 1 and "checks of steps" in out.detail, out.detail

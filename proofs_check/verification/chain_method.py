@@ -37,6 +37,9 @@ def method(claim: str) -> Callable[[Profile], Outcome]:
         chains = derivations.chains_for(claim)
         if not chains:
             return Outcome(1.0, 0.0, 0, f"{claim} has no derivation chain (CHAIN_CLAIMS is stale)")
+        if any(c.claim != claim for c in chains):  # derive --claims and derivations.tex print these under claim
+            others = sorted({c.claim for c in chains} - {claim})
+            return Outcome(1.0, 0.0, 0, f"{claim}'s derivations include {others}'s")
         bad = (_steps(derivations, chains) + _formula_ends(derivations, claim) + _controls(derivations, chains)
                + _cited_starts(derivations, claim))
         steps = sum(len(c.steps) - 1 for c in chains)
@@ -51,13 +54,18 @@ def method(claim: str) -> Callable[[Profile], Outcome]:
 
 
 def _steps(derivations, chains) -> list[str]:
-    """Each step that does not hold, and each step whose printed method label (derivations.tex's ``[V1]``, the macros
-    file's "proved step by step by ...") is not its chain's method: ``V2`` names the dimensions it was checked in."""
+    """Each step that does not hold (and a check for each step, 1 to n), and each step whose printed method label
+    (derivations.tex's ``[V1]``, the macros file's "proved step by step by ...") is not its chain's method: ``V2``
+    names the dimensions it was checked in."""
     bad = []
     for chain in chains:
         dims = ", ".join(map(str, chain.dims))
         label = f"V2, d = {dims}" if chain.method == "V2" else chain.method
-        for c in derivations.check(chain):
+        checks = derivations.check(chain)
+        if [c.index for c in checks] != list(range(1, len(chain.steps))):
+            bad.append(f"derivation '{chain.title}': checks of steps {[c.index for c in checks]}, "
+                       f"not 1..{len(chain.steps) - 1}")
+        for c in checks:
             if not c.holds:
                 bad.append(f"derivation '{chain.title}' step {c.index}: {c.residual}")
             if c.method != label:
