@@ -327,21 +327,27 @@ def p4_v1(profile: Profile) -> Outcome:
               ("omega = 1: K_A e_A = 0 (so e_A = 0 when K_A is invertible)",
                P.normal(one_r) == 0 and P.normal(one_l - (1 - P.M("A")) * cp.residual(0).subs(G.omega, 1)) == 0),
               ("registered P4.anchored_plateau_A (the macros file's) holds for the compiler's e_A",
-               _registered_plateau_holds(cp))]
+               anchored_formula_holds(cp, *_registered_plateau()))]
     return _outcome(checks, "anchored agent, symbolic omega")
 
 
-def _registered_plateau_holds(cp) -> bool:
-    """The registered formula ``(I - omega M_A - (1 - omega) M_A M_B) e_A = (1 - omega) M_A K_B Delta`` with ``e_A``
-    the compiled anchored protocol's residual: both sides' difference reduces to 0."""
-    from theory import derivations  # the registered formula's module (so the proof cache's key covers it)
+def _registered_plateau() -> tuple:
+    """The two sides of the registered ``P4.anchored_plateau_A``, read from its module (so the proof cache's key covers
+    it): ``(I - omega M_A - (1 - omega) M_A M_B) e_A`` and ``(1 - omega) M_A K_B Delta``."""
+    from theory import derivations
 
     f = next(f for f in derivations.FORMULAS if f.id == "P4.anchored_plateau_A")
+    return f.lhs, f.rhs
+
+
+def anchored_formula_holds(cp, lhs, rhs) -> bool:
+    """Does ``lhs = rhs`` hold with ``e_A`` the compiled anchored protocol ``cp``'s residual (``omega`` its weight)?
+    Both sides' difference must reduce to 0 in the compiler's algebra."""
     alg = cp.alg
     for name, value in ta.DEFINITIONS.items():
         alg.definitions.setdefault(name, alg.convert(value))
     e_A = cp.residual(0).subs(P.gap("B", "A"), alg.convert(ta.Delta))
-    return cp.reduce(alg.convert(f.lhs).subs(sp.Symbol("e_A", commutative=False), e_A) - alg.convert(f.rhs)) == 0
+    return cp.reduce(alg.convert(lhs).subs(sp.Symbol("e_A", commutative=False), e_A) - alg.convert(rhs)) == 0
 
 
 def p4_v4(profile: Profile) -> Outcome:

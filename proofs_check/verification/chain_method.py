@@ -48,8 +48,9 @@ def method(claim: str) -> Callable[[Profile], Outcome]:
         return Outcome(float(len(bad)), 0.0, steps, detail,
                        power="a step with a dropped term, a flipped sign or a swapped factor leaves a nonzero "
                              "residual: one failed step")
-    vd.__doc__ = (f"VD: every step of {claim}'s derivation chains proved again (theory.derivations.check), and each "
-                  "registered formula read off a chain is that chain's ends.")
+    vd.__doc__ = (f"VD: every step of {claim}'s derivation chains proved again (theory.derivations.check) and "
+                  "labelled with its method, a wrong control step refused, and each registered formula read off a "
+                  "chain equal to that chain's ends.")
     return vd
 
 

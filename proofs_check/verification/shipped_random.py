@@ -49,7 +49,7 @@ from proofs_check.verification.shipped_exact import (
     significant_digits,
 )
 from proofs_check.verification.shipped_protocol import instance
-from proofs_check.verification.shipped_schedule import schedule_law_check
+from proofs_check.verification.shipped_schedule import schedule_law_check, transition_matrix
 
 __all__ = ["random_predict_method", "RANDOM_CONVERGENT", "moments_reference", "PRECISE_DIGITS", "EXACT_RANDOM",
            "exact_random_reference", "exact_random_check", "random_simulate_check"]
@@ -109,12 +109,10 @@ def _round_noise(inst: ref.Instance, Ss: list[np.ndarray]) -> np.ndarray:
 
 def _law(alts: list[dict]) -> tuple[np.ndarray, np.ndarray]:
     """``(P, pi)``: the transition matrix (rows = p for independent draws) and its stationary law."""
-    if "probability" in alts[0]:
-        p = np.array([float(a["probability"]) for a in alts])
-        return np.tile(p, (len(p), 1)), p
-    names = [a["name"] for a in alts]
-    P = np.array([[float(a["next"].get(n, 0.0)) for n in names] for a in alts])
-    m = len(names)
+    P, markov = transition_matrix(alts)
+    if not markov:
+        return P, P[0].copy()
+    m = len(P)
     A = np.vstack([P.T - np.eye(m), np.ones((1, m))])
     pi = np.linalg.lstsq(A, np.r_[np.zeros(m), 1.0], rcond=None)[0]
     return P, pi

@@ -22,7 +22,7 @@ from proofs_check.verification import shipped_cli as cli
 from proofs_check.verification.shipped import Ledger
 from proofs_check.verification.shipped_protocol import instance
 
-__all__ = ["SCHEDULE_ROUNDS", "CHI2_P", "SCHEDULE_CASES", "schedule_law_check", "law_of"]
+__all__ = ["SCHEDULE_ROUNDS", "CHI2_P", "SCHEDULE_CASES", "schedule_law_check", "law_of", "transition_matrix"]
 
 # 2000 rounds: a transition of probability 0.1 out of an alternative left ~600 times is seen ~60 times, so a law
 # off by 0.05 in one cell adds ~15 to a statistic whose bar is ~30 (a whole alternative never drawn adds
@@ -46,15 +46,22 @@ SCHEDULE_CASES: list[tuple[str, dict]] = [
 ]
 
 
-def law_of(protocol: dict) -> tuple[np.ndarray, np.ndarray, bool]:
-    """``(P, initial law, markov)`` read from a ``protocol.random`` as written in a config."""
-    alts = protocol["random"]
+def transition_matrix(alts: list[dict]) -> tuple[np.ndarray, bool]:
+    """``(P, markov)`` read from the alternatives of a ``protocol.random`` as written in a config (independent
+    draws: every row of ``P`` is ``p``)."""
     if "probability" in alts[0]:
         p = np.array([float(a["probability"]) for a in alts])
-        return np.tile(p, (len(p), 1)), p, False
+        return np.tile(p, (len(p), 1)), False
     names = [a["name"] for a in alts]
-    P = np.array([[float(a["next"].get(n, 0.0)) for n in names] for a in alts])
-    return P, np.array([float(protocol["initial"].get(n, 0.0)) for n in names]), True
+    return np.array([[float(a["next"].get(n, 0.0)) for n in names] for a in alts]), True
+
+
+def law_of(protocol: dict) -> tuple[np.ndarray, np.ndarray, bool]:
+    """``(P, initial law, markov)`` read from a ``protocol.random`` with a written ``initial`` law when Markov."""
+    P, markov = transition_matrix(protocol["random"])
+    if not markov:
+        return P, P[0].copy(), False
+    return P, np.array([float(protocol["initial"].get(a["name"], 0.0)) for a in protocol["random"]]), True
 
 
 def _statistic(counts: np.ndarray, law: np.ndarray) -> tuple[float, int]:
