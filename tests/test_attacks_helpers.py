@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from numerics.agents.gd import GDAgent
-from numerics.agents.prompts import from_geometry
+from numerics.agents.prompts import from_geometry, from_prompt, relabelled
 from numerics.interventions import attacks
 from numerics.interventions.helper_policies import (
     BroydenPolicy,
@@ -230,3 +230,34 @@ def test_newton_alpha_one_exact_after_one_round():
         b = c12_c14_helpers.helper(rng, d, NewtonPolicy(a.geometry.H, a.geometry.b, 1.0))
         e = c12_c14_helpers.main_errors(a, b, 5 * rng.standard_normal(d), 3)
         assert np.linalg.norm(e[1]) <= 1e-12 * max(1.0, np.linalg.norm(a.w_star))
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (2, 3)])  # full rank and rank-deficient H
+def test_relabelled_geometry_is_from_prompt_on_the_new_labels(shape):
+    # the helper's turn reuses H and H^+; every field must be what from_prompt computes on (X, y), bit for bit
+    rng = np.random.default_rng(7)
+    X, y = rng.standard_normal(shape), rng.standard_normal(shape[0])
+    base = from_prompt(X, np.zeros(shape[0]), name="B")
+    got, want = relabelled(base, y, np.linalg.pinv(base.H), name="B"), from_prompt(X, y, name="B")
+    for field in ("H", "b", "w_star", "X", "y"):
+        assert np.array_equal(getattr(got, field), getattr(want, field)), field
+    with pytest.raises(InputError, match=r"B\.y.*one label per row of X \(5\), got 4"):
+        relabelled(from_prompt(np.eye(5, 3), np.zeros(5)), np.ones(4), np.eye(3), name="B")
+    with pytest.raises(InputError, match=r"B\.y"):
+        relabelled(base, np.full(shape[0], np.nan), np.linalg.pinv(base.H), name="B")
+    with pytest.raises(InputError, match=r"B\.y.*overflows"):
+        relabelled(from_prompt(np.full((2, 3), 4.0), np.zeros(2)), np.full(2, 1e308), np.eye(3), name="B")
+    with pytest.raises(InputError, match=r"B\.X.*without its prompt"):
+        relabelled(from_geometry(np.eye(3), np.ones(3)), y, np.eye(3), name="B")
+
+
+def test_relabelling_helper_turn_is_the_gd_agent_on_the_relabelled_prompt():
+    # the turn as documented: GD agent built by from_prompt on (X_B, X_B w_B(t)), run on u
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((4, 3))
+    H_A = X.T @ X / 4 + np.eye(3)
+    helper = RelabellingHelper("B", X, 0.2 * np.eye(3), NewtonPolicy(H_A, np.ones(3), 0.7), steps=2)
+    for u in rng.standard_normal((3, 3)):
+        got = helper.respond(u)
+        agent = GDAgent("B", from_prompt(X, X @ helper.targets[-1], name="B"), 0.2 * np.eye(3), 2)
+        assert np.array_equal(got, agent.respond(u))

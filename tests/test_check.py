@@ -296,3 +296,32 @@ def test_c17_round_off_scales_with_the_rounds_amplification():
     fixed = {c["name"]: c for c in report.conclusions}["fixed_point"]
     bar = float(fixed["value"].rsplit("tolerance ", 1)[1].rstrip(")"))
     assert 1e-7 < bar < 1e-3, fixed  # the round's round-off, far below an O(1) wrong fixed point
+
+
+def _settle_by_spectral_norm(J, tol, limit):
+    """The definition of rounds_to_settle: the first T with ||J^T||_2 <= tol (None if rho(J) >= 1 or past limit)."""
+    if np.max(np.abs(np.linalg.eigvals(J))) >= 1:
+        return None
+    P = np.eye(len(J))
+    for t in range(1, limit + 1):
+        P = P @ J
+        if np.linalg.norm(P, 2) <= tol:
+            return t
+    return None
+
+
+def test_rounds_to_settle_is_the_first_round_under_the_spectral_norm_bar():
+    # the Frobenius screen must never change the first T: random, non-normal (large transient) and slow maps
+    from proofs_check.check.pair import rounds_to_settle
+
+    rng = np.random.default_rng(11)
+    for k in range(120):
+        d = int(rng.integers(1, 6))
+        J = rng.standard_normal((d, d))
+        J *= rng.uniform(0.05, 0.995) / np.max(np.abs(np.linalg.eigvals(J)))
+        if k % 2:  # a strictly upper-triangular push keeps the spectrum, adds a transient
+            J = np.triu(J) + np.triu(rng.standard_normal((d, d)) * 30.0, 1)
+            J[np.diag_indices(d)] = np.clip(np.diag(J), -0.99, 0.99)
+        assert rounds_to_settle(J, 1e-9, 5000) == _settle_by_spectral_norm(J, 1e-9, 5000), J
+    # tol where ||J^T||_F > tol >= ||J^T||_2: d = 2, J = 0.5 I, ||J^T||_2 = 0.5^T, ||J^T||_F = sqrt(2) 0.5^T
+    assert rounds_to_settle(0.5 * np.eye(2), 0.5 ** 10, 100) == 10

@@ -56,6 +56,27 @@ def from_prompt(X, y, name: str = "prompt") -> Geometry:
     return Geometry(H=H, b=b, w_star=w_star, X=X, y=y)
 
 
+def relabelled(geometry: Geometry, y, H_pinv: np.ndarray, name: str = "prompt") -> Geometry:
+    """The geometry of ``geometry``'s own prompt ``X`` with the new labels ``y``.
+
+    ``H = X^T X / N`` is unchanged; ``b = X^T y / N`` and ``w_star = H^+ b``, with ``H_pinv = H^+``
+    computed once by the caller: what :func:`from_prompt` returns on ``(X, y)``, without recomputing
+    ``H`` and its pseudo-inverse (a relabelling helper, C12-C14, relabels its prompt every turn).
+    """
+    X = geometry.X
+    if X is None:
+        raise InputError(f"{name}.X", None, "a geometry given without its prompt cannot be relabelled")
+    y = validate.vector(f"{name}.y", y)
+    if y.shape[0] != X.shape[0]:
+        raise InputError(f"{name}.y", y, f"must have one label per row of X ({X.shape[0]}), got {y.shape[0]}")
+    with np.errstate(over="ignore", invalid="ignore"):
+        b = X.T @ y / X.shape[0]
+    _finite(f"{name}.y", y, b, "X^T y / N")
+    w_star = H_pinv @ b
+    _finite(f"{name} target", w_star, w_star, "H^+ b")
+    return Geometry(H=geometry.H, b=b, w_star=w_star, X=X, y=y)
+
+
 def _finite(name: str, value, result, what: str) -> None:
     """Overflow is an error naming the input, never an inf/NaN passed on."""
     if not np.all(np.isfinite(result)):

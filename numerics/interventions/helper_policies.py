@@ -8,13 +8,13 @@ which message ``n_t`` they want; the relabelling that produces it,
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import mpmath as mp
 import numpy as np
 
 from numerics.agents.gd import GDAgent
-from numerics.agents.prompts import from_prompt
+from numerics.agents.prompts import from_prompt, relabelled
 from numerics.fit.fitting import least_squares_map
 from numerics.io import validate
 from numerics.io.errors import InputError
@@ -37,6 +37,7 @@ class RelabellingHelper:
         self.Gamma = validate.square(f"{name}.preconditioner", Gamma_B, base.d)
         self.steps = validate.positive_int(f"{name}.steps_per_turn", steps)
         self._mechanism = GDAgent(name, base, self.Gamma, self.steps)
+        self._H_pinv = np.linalg.pinv(base.H)  # X is fixed: H and H^+ are the same every turn
         K_B = self._mechanism.K
         validate.invertible("K_B", K_B)  # the helper must be able to emit any message
         self.M_B, self.K_B = self._mechanism.M, K_B
@@ -58,8 +59,8 @@ class RelabellingHelper:
     def respond(self, u: np.ndarray) -> np.ndarray:
         w_B = self.relabel_for(self.policy.message(u), u)
         self.targets.append(w_B)
-        agent = GDAgent(self.name, from_prompt(self.X, self.X @ w_B, name=self.name), self.Gamma, self.steps)
-        out = agent.respond(u)  # the real GD agent on the relabelled prompt
+        geometry = relabelled(self._mechanism.geometry, self.X @ w_B, self._H_pinv, name=self.name)
+        out = replace(self._mechanism, geometry=geometry).respond(u)  # the real GD agent on the relabelled prompt
         self.policy.sent(out)
         return out
 

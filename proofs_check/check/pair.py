@@ -87,8 +87,12 @@ def rounds_to_settle(J: np.ndarray, tol: float = TRANSIENT_TOL, limit: int = MAX
     if J.size and not np.max(np.abs(np.linalg.eigvals(J))) < 1:
         return None  # ||J^T|| >= rho(J)^T >= 1 for every T: never settles (and looping to the limit costs seconds)
     P = np.eye(J.shape[0])
+    screen = tol * np.sqrt(J.shape[0])  # ||P||_2 >= ||P||_F / sqrt(d): above this, no SVD is needed
     for t in range(1, limit + 1):
         P = P @ J
+        frobenius = float(np.linalg.norm(P))
+        if np.isfinite(frobenius) and frobenius > screen:
+            continue
         n = norm(P)
         if n <= tol:
             return t
