@@ -167,6 +167,27 @@ def test_atomic_write_fsyncs_file_and_folder_and_leaves_no_temporary(tmp_path, m
     assert outputs.TEMP_MARK in Path(synced[0]).name  # the data, before the rename
 
 
+def test_a_scratch_write_is_atomic_without_fsync(tmp_path, monkeypatch):
+    # durable=False (verify's configs in a scratch folder it deletes): same file, same atomic rename, no fsync
+    synced = []
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd))
+    path = tmp_path / "sub" / "f.txt"
+    outputs.write_text(path, "old", durable=False)
+    outputs.write_text(path, "hello", durable=False)
+    assert path.read_text() == "hello" and sorted(p.name for p in path.parent.iterdir()) == ["f.txt"]
+    assert synced == []
+    with pytest.raises(RuntimeError), outputs.atomic(path, durable=False) as tmp:
+        tmp.write_text("half a fi")
+        raise RuntimeError("killed mid-write")
+    assert path.read_text() == "hello" and [p.name for p in path.parent.iterdir()] == ["f.txt"]
+    outputs.write_text(path, "durable")  # the default is durable: the file and its folder
+    assert len(synced) == 2
+    from proofs_check.verification import shipped_cli  # the verifier's configs are scratch files
+
+    synced.clear()
+    assert shipped_cli.write_configs(tmp_path, [{"a": 1}]) == [str(tmp_path / "config_0.json")] and synced == []
+
+
 def test_a_failed_write_keeps_the_previous_file(tmp_path):
     path = tmp_path / "f.txt"
     outputs.write_text(path, "old")

@@ -171,7 +171,7 @@ def sync_dir(path) -> None:
 
 
 @contextlib.contextmanager
-def atomic(path, option: str = "--out"):
+def atomic(path, option: str = "--out", durable: bool = True):
     """Yield a new temporary path beside ``path``; when the block succeeds it replaces ``path``.
 
     The one way the package writes a file: the caller writes the temporary path (by name, so
@@ -179,7 +179,9 @@ def atomic(path, option: str = "--out"):
     renamed over ``path`` (``os.replace``, atomic on POSIX) and the folder is fsynced. A failure
     or an interruption leaves the previous ``path`` untouched and no temporary file; two
     concurrent writers never share a temporary name (the last rename wins, whole). The file's
-    mode is ``0666 & ~umask``.
+    mode is ``0666 & ~umask``. ``durable=False`` skips both fsyncs (still atomic): only for a
+    file in a scratch folder deleted afterwards, such as the configs ``a2ad verify`` writes
+    for the commands it checks, where a crash loses nothing worth keeping.
     """
     path = Path(path)
     make_dirs(path.parent, option)
@@ -189,25 +191,27 @@ def atomic(path, option: str = "--out"):
         raise InputError(option, str(path), f"cannot be written ({exc.strerror or exc})") from None
     try:
         yield tmp
-        _fsync_path(tmp, os.O_RDONLY)
+        if durable:
+            _fsync_path(tmp, os.O_RDONLY)
         os.replace(tmp, path)
-        sync_dir(path.parent)
+        if durable:
+            sync_dir(path.parent)
     except OSError as exc:
         raise InputError(option, str(path), f"cannot be written ({exc.strerror or exc})") from None
     finally:
         tmp.unlink(missing_ok=True)
 
 
-def write_bytes(path, data: bytes, option: str = "--out") -> Path:
+def write_bytes(path, data: bytes, option: str = "--out", durable: bool = True) -> Path:
     """Write ``data`` to ``path`` atomically (see :func:`atomic`)."""
-    with atomic(path, option) as tmp:
+    with atomic(path, option, durable) as tmp:
         tmp.write_bytes(data)
     return Path(path)
 
 
-def write_text(path, text: str, option: str = "--out") -> Path:
+def write_text(path, text: str, option: str = "--out", durable: bool = True) -> Path:
     """Write ``text`` (UTF-8) to ``path`` atomically (see :func:`atomic`)."""
-    return write_bytes(path, text.encode("utf-8"), option)
+    return write_bytes(path, text.encode("utf-8"), option, durable)
 
 
 def copy_file(source, path, option: str = "--out") -> Path:

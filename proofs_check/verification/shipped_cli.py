@@ -64,7 +64,7 @@ def write_configs(directory: str | Path, configs: Sequence[dict]) -> list[str]:
     paths = []
     for k, config in enumerate(configs):
         path = Path(directory) / f"config_{k}.json"
-        outputs.write_text(path, json.dumps(config))
+        outputs.write_text(path, json.dumps(config), durable=False)
         paths.append(str(path))
     return paths
 

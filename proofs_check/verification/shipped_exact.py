@@ -273,7 +273,7 @@ def exact_method(protocol: bool):
             paths = []
             for k, raw in enumerate(cases.values()):
                 path = Path(tmp) / f"exact_{k}.json"
-                outputs.write_text(path, config_text(raw))
+                outputs.write_text(path, config_text(raw), durable=False)
                 paths.append(str(path))
             printed = cli.run_commands([["predict", p, "--precision", str(DIGITS)] for p in paths])
         for (label, raw), pr in zip(cases.items(), printed):

@@ -242,14 +242,14 @@ def _same_under_config(profile: Profile, ledger: Ledger, tmp: str, key: str, ins
     (nor the ``phase`` keys it allows), a random one with it (its alternatives need it, and the config must
     agree); the document must be the header's, field by field (but the figure's path)."""
     path, bare = Path(tmp) / f"short_{key}.jsonl", Path(tmp) / f"short_{key}_bare.jsonl"
-    outputs.write_text(path, "\n".join(lines) + "\n")
+    outputs.write_text(path, "\n".join(lines) + "\n", durable=False)
     if key == "random":
-        outputs.write_text(bare, "\n".join(lines) + "\n")
+        outputs.write_text(bare, "\n".join(lines) + "\n", durable=False)
     else:
         outputs.write_text(bare, "\n".join(json.dumps({f: v for f, v in json.loads(line).items() if f != "phase"})
-                                           for line in lines[1:]) + "\n")
+                                           for line in lines[1:]) + "\n", durable=False)
     config = Path(tmp) / f"short_{key}_config.json"
-    outputs.write_text(config, json.dumps(cfg))
+    outputs.write_text(config, json.dumps(cfg), durable=False)
     docs = []
     for tag, src, conf in ((f"short_{key}", path, None), (f"short_{key}_config", bare, config)):
         text = _fit_text(profile, ledger, tmp, src, tag, conf)
@@ -278,7 +278,7 @@ def fit_method(profile: Profile) -> Outcome:
                 inst, _ = _instance_with(rng, GALLERY[key])
                 lines, pairs = _transcript(rng, inst, GALLERY[key])
             path = Path(tmp) / f"transcript_{k}.jsonl"
-            outputs.write_text(path, "\n".join(lines) + "\n")
+            outputs.write_text(path, "\n".join(lines) + "\n", durable=False)
             text = _fit_text(profile, ledger, tmp, path, f"{k}", None)
             try:
                 doc = json.loads(text or "")

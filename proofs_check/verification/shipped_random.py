@@ -318,7 +318,7 @@ def exact_random_check(ledger: Ledger, profile: Profile) -> None:
                            "protocol": {"random": EXACT_RANDOM}}
     with cli.scratch() as tmp:
         path = Path(tmp) / "random_exact.json"
-        outputs.write_text(path, config_text(raw))
+        outputs.write_text(path, config_text(raw), durable=False)
         pr = cli.run_commands([["predict", str(path), "--precision", str(DIGITS)]])[0]
     want = exact_random_reference(raw)
     doc = pr.json_or_none()
