@@ -1,4 +1,6 @@
 """The free-algebra prover (V1) must prove true identities and reject false ones."""
+from fractions import Fraction
+
 import pytest
 import sympy as sp
 
@@ -76,3 +78,17 @@ def test_explicit_evaluation_matches_numpy():
     G_A = model.evaluate(ta.G_A, env, model.numpy_ops())
     direct = np.linalg.inv(np.eye(3) - env[A.M.name] @ env[B.M.name]) @ env[A.M.name] @ env[B.K.name]
     assert np.allclose(G_A, direct, rtol=1e-12, atol=1e-14)
+
+
+def test_symbolic_coefficients_are_cancelled_and_zero_sums_dropped():
+    # _clean cancels every symbolic coefficient (memoised: the same input twice, the same answer)
+    from theory.core.algebra import padd, pmul
+
+    om = sp.Symbol("omega")
+    Mx = sp.Symbol("M_X", commutative=False)
+    w = (Mx,)
+    assert padd({w: (om**2 - 1) / (om - 1)}, {w: -(om + 1)}) == {}  # zero only once cancelled
+    for _ in range(2):
+        got = pmul({w: (om**2 - 1) / (om - 1)}, {(): sp.Integer(1)})
+        assert got == {w: om + 1} and sp.srepr(got[w]) == sp.srepr(om + 1)
+    assert padd({w: Fraction(1, 2)}, {w: Fraction(-1, 2)}) == {}  # numbers: dropped without SymPy

@@ -28,6 +28,7 @@ creation, for numeric evaluation.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -70,7 +71,14 @@ def _letters(word) -> tuple:
 
 
 def _simplify_coeff(c):
-    return sp.cancel(c) if getattr(c, "free_symbols", None) else c
+    return _cancel(c) if getattr(c, "free_symbols", None) else c
+
+
+@functools.lru_cache(maxsize=4096)
+def _cancel(c):
+    """``sp.cancel``, memoised: SymPy expressions are immutable and a derivation meets the same symbolic
+    coefficient many times (P2 with a symbolic weight: 48 distinct among 525)."""
+    return sp.cancel(c)
 
 
 def _coeff(c):
@@ -87,8 +95,12 @@ def _sym(c):
 
 
 def _clean(poly: dict) -> dict:
-    """Coefficients simplified, zero terms dropped."""
-    return {w: c for w, c in ((w, _simplify_coeff(c)) for w, c in poly.items()) if c != 0}
+    """Coefficients simplified, zero terms dropped (a Fraction or an int is simplified already)."""
+    return {w: c for w, c in ((w, c if type(c) in _NUMBERS else _simplify_coeff(c)) for w, c in poly.items())
+            if c != 0}
+
+
+_NUMBERS = (Fraction, int)
 
 
 def to_poly(expr) -> dict:
