@@ -121,3 +121,18 @@ def test_vd_reads_which_chains_are_the_claims_and_every_steps_check(monkeypatch)
                                                              for c in orig_check(chain)])
     out = chain_method.method("C14")(PROFILES["quick"])
     assert out.worst_error >= 1 and "checks of steps" in out.detail, out.detail
+
+
+@pytest.mark.parametrize("claim", ["C2", "L1", "P4"])
+def test_vd_fails_when_an_unjustified_inverse_is_accepted(monkeypatch, claim):
+    """A V1 checker that marks a step inverting a factor no hypothesis makes invertible as holding (theory.derivations'
+    "not justified" branch with True) fails VD: the step (I + Z)^-1 (I + Z) E_0 must be refused."""
+    orig = derivations.check
+
+    def lenient(chain):
+        return [dataclasses.replace(c, holds=True) if c.residual.startswith("not justified") else c
+                for c in orig(chain)]
+
+    monkeypatch.setattr(derivations, "check", lenient)
+    out = chain_method.method(claim)(PROFILES["quick"])
+    assert out.worst_error >= 1 and "no hypothesis makes invertible" in out.detail, out.detail

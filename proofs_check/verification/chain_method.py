@@ -4,7 +4,8 @@
 chain is refused at print time; VD makes it a failed ``verify`` as well, for every claim that has a chain
 (the formulas read off chains, such as C4's, C6's, C10's and C14's, are printed in the macros file as verified).
 Each step is proved by its chain's method (V1 in the free algebra, V2 on explicit symbolic matrices, V3 as a
-commutative identity), and a wrong control step (``E_0 = 2 E_0``) must fail the same check; each registered formula
+commutative identity), and a wrong control step (``E_0 = 2 E_0``) must fail the same check (for a V1 chain, also
+a true step that inverts a factor no hypothesis makes invertible); each registered formula
 read off a chain must be the chain's ends; C16's chain must start from the C3/C7 form it cites. The result is
 symbolic, so the proof cache keeps a passed VD (its key covers :mod:`theory.derivations` and every module it
 imports, through the lazy import below).
@@ -91,7 +92,29 @@ def _controls(derivations, chains) -> list[str]:
         if held:
             bad.append(f"derivation '{chain.title}': a wrong control step (E_0 = 2 E_0) passed its "
                        f"{chain.method} check")
+        if chain.method == "V1":
+            bad += _unjustified_control(derivations, chain)
     return bad
+
+
+def _unjustified_control(derivations, chain) -> list[str]:
+    """A V1 step may invert only a factor that one of the claim's hypotheses makes invertible: the true identity
+    ``E_0 = (I + Z)^{-1} (I + Z) E_0``, with ``Z`` a letter no hypothesis names, must fail as "not justified"."""
+    from dataclasses import replace
+
+    import sympy as sp
+
+    first = chain.steps[0][0]
+    first = sp.block_collapse(first) if first.has(sp.BlockMatrix) else first  # as check() multiplies blocks out
+    X = sp.Identity(first.shape[0]) + sp.MatrixSymbol("Z_control", first.shape[0], first.shape[0])
+    step = sp.MatMul(sp.Inverse(X), X, first, evaluate=False)  # unevaluated: SymPy would cancel X^-1 X
+    control = replace(chain, title=chain.title + " (unjustified control)",
+                      steps=((first, chain.steps[0][1]), (step, "control")))
+    checks = derivations.check(control)
+    if any(c.holds is not False or not c.residual.startswith("not justified") for c in checks):
+        return [f"derivation '{chain.title}': a step inverting I + Z_control, which no hypothesis makes "
+                f"invertible, was not refused as not justified ({[(c.holds, c.residual[:60]) for c in checks]})"]
+    return []
 
 
 def _cited_starts(derivations, claim: str) -> list[str]:
