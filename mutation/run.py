@@ -141,6 +141,14 @@ def forget_timeouts(session: Path) -> int:
         return cur.rowcount
 
 
+def timed_out(result: dict) -> bool:
+    """A run that counts as a time-out, not a kill: cosmic-ray's wall-clock time-out, the killer's CPU limit, or a
+    kill with no output at all (a killer stopped from outside, e.g. an endless loop in a verify worker process)."""
+    output = result.get("output") or ""
+    return (output == TIMEOUT_OUTPUT or CPU_LIMIT_MARK in output
+            or (str(result.get("test_outcome")).lower() == "killed" and not output.strip()))
+
+
 def results(session: Path) -> tuple[list[dict], int]:
     """One row per mutant run, and the number of mutants not run yet (one ``cosmic-ray dump``)."""
     out = subprocess.run([tool("cosmic-ray"), "dump", str(session)], cwd=ROOT, check=True,
@@ -155,8 +163,7 @@ def results(session: Path) -> tuple[list[dict], int]:
         rows.append({"module": m["module_path"], "operator": m["operator_name"], "occurrence": m["occurrence"],
                      "line": m["start_pos"][0], "outcome": result.get("test_outcome"),
                      "worker_outcome": result.get("worker_outcome"), "diff": result.get("diff", ""),
-                     "timeout": result.get("output") == TIMEOUT_OUTPUT
-                     or CPU_LIMIT_MARK in (result.get("output") or ""),
+                     "timeout": timed_out(result),
                      # killer.py prints "C2 V4: <detail>" when a verify method fails; else a test killed it
                      "by_verify": bool(VERIFY_KILL.search(result.get("output") or ""))})
     return rows, pending

@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "mutation"))
 from replay import apply_by_text, patch_of  # noqa: E402
-from run import changed_lines, keep_only_lines  # noqa: E402
+from run import changed_lines, keep_only_lines, timed_out  # noqa: E402
 
 DIFF = """--- mutation diff ---
 --- a/theory/k.py
@@ -74,3 +74,13 @@ def test_since_an_unknown_commit_is_a_clear_error():
     from run import diff_since
     with pytest.raises(SystemExit, match="--since no-such-commit: git diff failed"):
         diff_since("no-such-commit", "theory/lsa/agent.py")
+
+
+def test_a_kill_with_no_output_is_a_time_out_not_a_kill():
+    # eighth round: five endless loops of canonical.py were stored by cosmic-ray as killed with empty output
+    assert timed_out({"test_outcome": "killed", "output": ""})
+    assert timed_out({"test_outcome": "killed", "output": None})
+    assert timed_out({"test_outcome": "killed", "output": "timeout"})
+    assert timed_out({"test_outcome": "killed", "output": "x\nKILLER-CPU-LIMIT-EXCEEDED\n"})
+    assert not timed_out({"test_outcome": "killed", "output": "C2 V4: failed"})
+    assert not timed_out({"test_outcome": "survived", "output": ""})
