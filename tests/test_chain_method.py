@@ -136,3 +136,20 @@ def test_vd_fails_when_an_unjustified_inverse_is_accepted(monkeypatch, claim):
     monkeypatch.setattr(derivations, "check", lenient)
     out = chain_method.method(claim)(PROFILES["quick"])
     assert out.worst_error >= 1 and "no hypothesis makes invertible" in out.detail, out.detail
+
+
+@pytest.mark.parametrize("fid, k", [("C4.linear_in_gap", 1), ("C4.gap_norm", 0)])
+def test_vd_fails_when_a_formula_is_read_off_another_chain(monkeypatch, fid, k):
+    """C4 has two chains and two formulas; a registry that reads one formula off the other's chain (derivations.py's
+    survivors: the chain index 0 and 1 swapped) fails VD: two formulas read off one chain, or ||Delta||^2 equal to a
+    vector."""
+    chain = derivations.chains_for("C4")[k]
+    wrong = {fid: (chain.steps[0][0] if fid == "C4.linear_in_gap" else derivations.gap_norm_sq, chain.steps[-1][0])}
+    formulas = [dataclasses.replace(f, lhs=wrong[f.id][0], rhs=wrong[f.id][1]) if f.id in wrong else f
+                for f in derivations.FORMULAS]
+    orig_of = derivations.chain_of
+    monkeypatch.setattr(derivations, "FORMULAS", formulas)
+    monkeypatch.setattr(derivations, "chain_of", lambda f: chain if f == fid else orig_of(f))
+    out = chain_method.method("C4")(PROFILES["quick"])
+    assert out.worst_error >= 1 and "both read off" in out.detail, out.detail
+    assert ("its sides have shapes" in out.detail) == (fid == "C4.gap_norm"), out.detail  # a scalar = a vector

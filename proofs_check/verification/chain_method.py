@@ -137,6 +137,7 @@ def _formula_ends(derivations, claim: str) -> list[str]:
     import sympy as sp
 
     bad = []
+    read: dict[str, str] = {}  # chain title -> the formula read off it
     for f in derivations.FORMULAS:
         chain = derivations.chain_of(f.id)
         if chain is None or f.claim != claim:
@@ -144,4 +145,11 @@ def _formula_ends(derivations, claim: str) -> list[str]:
         first, last = chain.steps[0][0], chain.steps[-1][0]
         if f.rhs != last or not (f.lhs == first or isinstance(f.lhs, (sp.Symbol, sp.MatrixSymbol))):
             bad.append(f"registered {f.id} is not the ends of its derivation '{chain.title}'")
+        # each chain proves one formula: two read off one chain means one of them is another chain's (C4 has two)
+        if chain.title in read:
+            bad.append(f"registered {f.id} and {read[chain.title]} are both read off '{chain.title}'")
+        read[chain.title] = f.id
+        if getattr(f.lhs, "shape", ()) != getattr(f.rhs, "shape", ()):  # a scalar equal to a matrix
+            bad.append(f"registered {f.id}: its sides have shapes {getattr(f.lhs, 'shape', ())} and "
+                       f"{getattr(f.rhs, 'shape', ())}")
     return bad
