@@ -234,13 +234,17 @@ def test_newton_alpha_one_exact_after_one_round():
 
 @pytest.mark.parametrize("shape", [(5, 3), (2, 3)])  # full rank and rank-deficient H
 def test_relabelled_geometry_is_from_prompt_on_the_new_labels(shape):
-    # the helper's turn reuses H and H^+; every field must be what from_prompt computes on (X, y), bit for bit
+    # the helper's turn reuses H and H^+; every field must be the definition's (what from_prompt computes), bit for bit
     rng = np.random.default_rng(7)
     X, y = rng.standard_normal(shape), rng.standard_normal(shape[0])
     base = from_prompt(X, np.zeros(shape[0]), name="B")
-    got, want = relabelled(base, y, np.linalg.pinv(base.H), name="B"), from_prompt(X, y, name="B")
-    for field in ("H", "b", "w_star", "X", "y"):
-        assert np.array_equal(getattr(got, field), getattr(want, field)), field
+    got = relabelled(base, y, np.linalg.pinv(base.H), name="B")
+    H = X.T @ X / shape[0]  # the definitions, computed here
+    b = X.T @ y / shape[0]
+    want = {"H": H, "b": b, "w_star": np.linalg.pinv(H) @ b, "X": X, "y": y}
+    for field, value in want.items():
+        assert np.array_equal(getattr(got, field), value), field
+        assert np.array_equal(getattr(from_prompt(X, y, name="B"), field), value), field
     with pytest.raises(InputError, match=r"B\.y.*one label per row of X \(5\), got 4"):
         relabelled(from_prompt(np.eye(5, 3), np.zeros(5)), np.ones(4), np.eye(3), name="B")
     with pytest.raises(InputError, match=r"B\.y"):

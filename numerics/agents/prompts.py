@@ -45,15 +45,11 @@ def check_prompt(X, y, name: str = "prompt") -> tuple[np.ndarray, np.ndarray]:
 def from_prompt(X, y, name: str = "prompt") -> Geometry:
     """Geometry of a prompt of N examples ``X`` (N x d) with labels ``y`` (N)."""
     X, y = check_prompt(X, y, name)
-    N = X.shape[0]
     with np.errstate(over="ignore", invalid="ignore"):
-        H = X.T @ X / N
-        b = X.T @ y / N
+        H = X.T @ X / X.shape[0]
     _finite(f"{name}.X", X, H, "X^T X / N")
-    _finite(f"{name}.y", y, b, "X^T y / N")
-    w_star = np.linalg.pinv(H) @ b
-    _finite(f"{name} target", w_star, w_star, "H^+ b")
-    return Geometry(H=H, b=b, w_star=w_star, X=X, y=y)
+    unlabelled = Geometry(H=H, b=np.zeros(X.shape[1]), w_star=np.zeros(X.shape[1]), X=X)
+    return relabelled(unlabelled, y, np.linalg.pinv(H), name)
 
 
 def relabelled(geometry: Geometry, y, H_pinv: np.ndarray, name: str = "prompt") -> Geometry:
