@@ -153,3 +153,18 @@ def test_vd_fails_when_a_formula_is_read_off_another_chain(monkeypatch, fid, k):
     out = chain_method.method("C4")(PROFILES["quick"])
     assert out.worst_error >= 1 and "both read off" in out.detail, out.detail
     assert ("its sides have shapes" in out.detail) == (fid == "C4.gap_norm"), out.detail  # a scalar = a vector
+
+
+def test_vd_fails_when_v2_reads_only_the_first_entry(monkeypatch):
+    """A V2 checker that returns the first entry of lhs - rhs (derivations.py's survivor: ``entry != 0`` to ``!= 1``
+    in the residual) passes a step wrong only in a later entry; VD's V2 control must catch it."""
+    import sympy as sp
+
+    def first_entry_only(chain, lhs, rhs):
+        matrices, scalars = chain.explicit(chain.dims[0])
+        diff = sp.Matrix(derivations.evaluate(lhs, matrices)) - sp.Matrix(derivations.evaluate(rhs, matrices))
+        return sp.simplify(diff.xreplace(scalars)[0])
+
+    monkeypatch.setattr(derivations, "_v2_residual", first_entry_only)
+    out = chain_method.method("C10")(PROFILES["quick"])
+    assert out.worst_error >= 1 and "wrong only in its last entry" in out.detail, out.detail

@@ -5,7 +5,8 @@ chain is refused at print time; VD makes it a failed ``verify`` as well, for eve
 (the formulas read off chains, such as C4's, C6's, C10's and C14's, are printed in the macros file as verified).
 Each step is proved by its chain's method (V1 in the free algebra, V2 on explicit symbolic matrices, V3 as a
 commutative identity), and a wrong control step (``E_0 = 2 E_0``) must fail the same check (for a V1 chain, also
-a true step that inverts a factor no hypothesis makes invertible); each registered formula
+a true step that inverts a factor no hypothesis makes invertible; for a V2 chain, also a step wrong only in a
+later entry); each registered formula
 read off a chain must be the chain's ends; C16's chain must start from the C3/C7 form it cites. The result is
 symbolic, so the proof cache keeps a passed VD (its key covers :mod:`theory.derivations` and every module it
 imports, through the lazy import below).
@@ -94,7 +95,26 @@ def _controls(derivations, chains) -> list[str]:
                        f"{chain.method} check")
         if chain.method == "V1":
             bad += _unjustified_control(derivations, chain)
+        if chain.method == "V2":
+            bad += _later_entry_control(derivations, chain)
     return bad
+
+
+def _later_entry_control(derivations, chain) -> list[str]:
+    """V2 compares every entry of ``lhs - rhs`` at the explicit matrices: a wrong step that differs only after the
+    first entry (``Y = Y + E``, ``E`` zero but in its last entry) must fail the chain's V2 check (a check that read
+    one entry would pass it)."""
+    from dataclasses import replace
+
+    import sympy as sp
+
+    Y, E = sp.MatrixSymbol("Y_control", 2, 2), sp.MatrixSymbol("E_control", 2, 2)
+    explicit = {Y.name: sp.Matrix([[1, 2], [3, 4]]), E.name: sp.Matrix([[0, 0], [0, 1]])}
+    control = replace(chain, title=chain.title + " (later-entry control)", steps=((Y, ""), (Y + E, "control")),
+                      explicit=lambda dim: (explicit, {}), dims=(2,))
+    if any(c.holds is not False for c in derivations.check(control)):
+        return [f"derivation '{chain.title}': a V2 step wrong only in its last entry (Y = Y + E) passed"]
+    return []
 
 
 def _unjustified_control(derivations, chain) -> list[str]:
