@@ -77,64 +77,51 @@ def _steps(derivations, chains) -> list[str]:
 
 
 def _controls(derivations, chains) -> list[str]:
-    """A negative control per chain: its first expression followed by twice itself, checked by the chain's own
-    method and definitions, must fail (a checker that cannot fail would pass every chain)."""
-    from dataclasses import replace
-
+    """Negative controls per chain (:func:`_control_cases`), each checked by the chain's own method, definitions and
+    checker, each of which must be refused (a checker that cannot fail would pass every chain)."""
     bad = []
     for chain in chains:
-        first = chain.steps[0][0]
-        control = replace(chain, title=chain.title + " (control)", steps=(chain.steps[0], (2 * first, "control")))
-        try:
-            held = all(c.holds is True for c in derivations.check(control))
-        except Exception as exc:  # noqa: BLE001 - a checker that breaks on a wrong step is reported, not raised
-            bad.append(f"derivation '{chain.title}': the control step raised {type(exc).__name__}: {exc}")
-            continue
-        if held:
-            bad.append(f"derivation '{chain.title}': a wrong control step (E_0 = 2 E_0) passed its "
-                       f"{chain.method} check")
-        if chain.method == "V1":
-            bad += _unjustified_control(derivations, chain)
-        if chain.method == "V2":
-            bad += _later_entry_control(derivations, chain)
+        for what, control, refused in _control_cases(chain):
+            try:
+                checks = derivations.check(control)
+            except Exception as exc:  # noqa: BLE001 - a checker that breaks on a wrong step is reported, not raised
+                bad.append(f"derivation '{chain.title}': {what} raised {type(exc).__name__}: {exc}")
+                continue
+            if not refused(checks):
+                bad.append(f"derivation '{chain.title}': {what} passed its {chain.method} check "
+                           f"({[(c.holds, c.residual[:60]) for c in checks]})")
     return bad
 
 
-def _later_entry_control(derivations, chain) -> list[str]:
-    """V2 compares every entry of ``lhs - rhs`` at the explicit matrices: a wrong step that differs only after the
-    first entry (``Y = Y + E``, ``E`` zero but in its last entry) must fail the chain's V2 check (a check that read
-    one entry would pass it)."""
-    from dataclasses import replace
-
-    import sympy as sp
-
-    Y, E = sp.MatrixSymbol("Y_control", 2, 2), sp.MatrixSymbol("E_control", 2, 2)
-    explicit = {Y.name: sp.Matrix([[1, 2], [3, 4]]), E.name: sp.Matrix([[0, 0], [0, 1]])}
-    control = replace(chain, title=chain.title + " (later-entry control)", steps=((Y, ""), (Y + E, "control")),
-                      explicit=lambda dim: (explicit, {}), dims=(2,))
-    if any(c.holds is not False for c in derivations.check(control)):
-        return [f"derivation '{chain.title}': a V2 step wrong only in its last entry (Y = Y + E) passed"]
-    return []
-
-
-def _unjustified_control(derivations, chain) -> list[str]:
-    """A V1 step may invert only a factor that one of the claim's hypotheses makes invertible: the true identity
-    ``E_0 = (I + Z)^{-1} (I + Z) E_0``, with ``Z`` a letter no hypothesis names, must fail as "not justified"."""
+def _control_cases(chain) -> list[tuple[str, object, Callable[[list], bool]]]:
+    """``(what, control chain, refused)`` for ``chain``: every chain's first expression followed by twice itself; a V1
+    chain's true step ``E_0 = (I + Z)^{-1} (I + Z) E_0``, ``Z`` a letter no hypothesis names, which must be refused
+    as not justified; a V2 chain's step wrong only in the last entry of explicit 2 x 2 matrices (``Y = Y + E``), which
+    a check reading one entry would pass."""
     from dataclasses import replace
 
     import sympy as sp
 
     first = chain.steps[0][0]
-    first = sp.block_collapse(first) if first.has(sp.BlockMatrix) else first  # as check() multiplies blocks out
-    X = sp.Identity(first.shape[0]) + sp.MatrixSymbol("Z_control", first.shape[0], first.shape[0])
-    step = sp.MatMul(sp.Inverse(X), X, first, evaluate=False)  # unevaluated: SymPy would cancel X^-1 X
-    control = replace(chain, title=chain.title + " (unjustified control)",
-                      steps=((first, chain.steps[0][1]), (step, "control")))
-    checks = derivations.check(control)
-    if any(c.holds is not False or not c.residual.startswith("not justified") for c in checks):
-        return [f"derivation '{chain.title}': a step inverting I + Z_control, which no hypothesis makes "
-                f"invertible, was not refused as not justified ({[(c.holds, c.residual[:60]) for c in checks]})"]
-    return []
+    cases = [("a wrong control step (E_0 = 2 E_0)",
+              replace(chain, title=chain.title + " (control)", steps=(chain.steps[0], (2 * first, "control"))),
+              lambda checks: not all(c.holds is True for c in checks))]
+    if chain.method == "V1":
+        first = sp.block_collapse(first) if first.has(sp.BlockMatrix) else first  # as check() multiplies blocks out
+        X = sp.Identity(first.shape[0]) + sp.MatrixSymbol("Z_control", first.shape[0], first.shape[0])
+        step = sp.MatMul(sp.Inverse(X), X, first, evaluate=False)  # unevaluated: SymPy would cancel X^-1 X
+        cases.append(("a step inverting I + Z_control, which no hypothesis makes invertible,",
+                      replace(chain, title=chain.title + " (unjustified control)",
+                              steps=((first, chain.steps[0][1]), (step, "control"))),
+                      lambda checks: all(c.holds is False and c.residual.startswith("not justified") for c in checks)))
+    if chain.method == "V2":
+        Y, E = sp.MatrixSymbol("Y_control", 2, 2), sp.MatrixSymbol("E_control", 2, 2)
+        explicit = {Y.name: sp.Matrix([[1, 2], [3, 4]]), E.name: sp.Matrix([[0, 0], [0, 1]])}
+        cases.append(("a V2 step wrong only in its last entry (Y = Y + E)",
+                      replace(chain, title=chain.title + " (later-entry control)", steps=((Y, ""), (Y + E, "control")),
+                              explicit=lambda dim: (explicit, {}), dims=(2,)),
+                      lambda checks: all(c.holds is False for c in checks)))
+    return cases
 
 
 def _cited_starts(derivations, claim: str) -> list[str]:
