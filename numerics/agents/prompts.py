@@ -36,10 +36,14 @@ def check_prompt(X, y, name: str = "prompt") -> tuple[np.ndarray, np.ndarray]:
     X = validate.finite_array(f"{name}.X", X, ndim=2)
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise InputError(f"{name}.X", X, f"needs N >= 1 examples and d >= 1 columns, got shape {X.shape}")
+    return X, _check_labels(X, y, name)
+
+
+def _check_labels(X: np.ndarray, y, name: str) -> np.ndarray:
     y = validate.vector(f"{name}.y", y)
     if y.shape[0] != X.shape[0]:
         raise InputError(f"{name}.y", y, f"must have one label per row of X ({X.shape[0]}), got {y.shape[0]}")
-    return X, y
+    return y
 
 
 def from_prompt(X, y, name: str = "prompt") -> Geometry:
@@ -48,8 +52,7 @@ def from_prompt(X, y, name: str = "prompt") -> Geometry:
     with np.errstate(over="ignore", invalid="ignore"):
         H = X.T @ X / X.shape[0]
     _finite(f"{name}.X", X, H, "X^T X / N")
-    unlabelled = Geometry(H=H, b=np.zeros(X.shape[1]), w_star=np.zeros(X.shape[1]), X=X)
-    return relabelled(unlabelled, y, np.linalg.pinv(H), name)
+    return _labelled(X, y, H, np.linalg.pinv(H), name)
 
 
 def relabelled(geometry: Geometry, y, H_pinv: np.ndarray, name: str = "prompt") -> Geometry:
@@ -59,18 +62,19 @@ def relabelled(geometry: Geometry, y, H_pinv: np.ndarray, name: str = "prompt") 
     computed once by the caller: what :func:`from_prompt` returns on ``(X, y)``, without recomputing
     ``H`` and its pseudo-inverse (a relabelling helper, C12-C14, relabels its prompt every turn).
     """
-    X = geometry.X
-    if X is None:
+    if geometry.X is None:
         raise InputError(f"{name}.X", None, "a geometry given without its prompt cannot be relabelled")
-    y = validate.vector(f"{name}.y", y)
-    if y.shape[0] != X.shape[0]:
-        raise InputError(f"{name}.y", y, f"must have one label per row of X ({X.shape[0]}), got {y.shape[0]}")
+    return _labelled(geometry.X, _check_labels(geometry.X, y, name), geometry.H, H_pinv, name)
+
+
+def _labelled(X: np.ndarray, y: np.ndarray, H: np.ndarray, H_pinv: np.ndarray, name: str) -> Geometry:
+    """``b = X^T y / N`` and ``w_star = H^+ b`` for checked ``X``, ``y`` (overflow is an InputError)."""
     with np.errstate(over="ignore", invalid="ignore"):
         b = X.T @ y / X.shape[0]
     _finite(f"{name}.y", y, b, "X^T y / N")
     w_star = H_pinv @ b
     _finite(f"{name} target", w_star, w_star, "H^+ b")
-    return Geometry(H=geometry.H, b=b, w_star=w_star, X=X, y=y)
+    return Geometry(H=H, b=b, w_star=w_star, X=X, y=y)
 
 
 def _finite(name: str, value, result, what: str) -> None:
