@@ -71,7 +71,12 @@ def _letters(word) -> tuple:
 
 
 def _simplify_coeff(c):
+    if type(c) in _NUMBERS:  # a Fraction or an int is simplified already (and has no free_symbols to look up)
+        return c
     return _cancel(c) if getattr(c, "free_symbols", None) else c
+
+
+_NUMBERS = (Fraction, int)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -95,12 +100,8 @@ def _sym(c):
 
 
 def _clean(poly: dict) -> dict:
-    """Coefficients simplified, zero terms dropped (a Fraction or an int is simplified already)."""
-    return {w: c for w, c in ((w, c if type(c) in _NUMBERS else _simplify_coeff(c)) for w, c in poly.items())
-            if c != 0}
-
-
-_NUMBERS = (Fraction, int)
+    """Coefficients simplified, zero terms dropped."""
+    return {w: c for w, c in ((w, _simplify_coeff(c)) for w, c in poly.items()) if c != 0}
 
 
 def to_poly(expr) -> dict:
