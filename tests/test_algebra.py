@@ -92,3 +92,60 @@ def test_symbolic_coefficients_are_cancelled_and_zero_sums_dropped():
         got = pmul({w: (om**2 - 1) / (om - 1)}, {(): sp.Integer(1)})
         assert got == {w: om + 1} and sp.srepr(got[w]) == sp.srepr(om + 1)
     assert padd({w: Fraction(1, 2)}, {w: Fraction(-1, 2)}) == {}  # numbers: dropped without SymPy
+
+
+# ---- the algebra's own contracts (FreeAlgebra, word polynomials), each stated in its docstring or comment
+def _algebra_letters():
+    alg = algebra.FreeAlgebra()
+    return alg, alg.symbol("M_A"), alg.symbol("M_B")
+
+
+def test_the_same_factor_gets_the_same_inverse_and_scalars_their_reciprocal():
+    alg, MA, MB = _algebra_letters()
+    Q = alg.inverse(1 - MA * MB)
+    assert alg.inverse(1 - MA * MB) == Q and alg.inverse(-MA * MB + 1) == Q and len(alg.inverted) == 1
+    assert alg.inverse(1 - MB * MA) != Q and len(alg.inverted) == 2
+    omega = sp.Symbol("omega")
+    assert alg.inverse(sp.Integer(4)) == sp.Rational(1, 4) and alg.inverse(2 * omega) == 1 / (2 * omega)
+    with pytest.raises(ValueError, match="cannot invert 0"):
+        alg.inverse(sp.Integer(0))
+
+
+def test_a_relation_needs_one_word_with_coefficient_one():
+    alg, MA, MB = _algebra_letters()
+    for bad in (MA + MB, 2 * MA, MA / 2, sp.Integer(1)):
+        with pytest.raises(ValueError, match="one word"):
+            alg.relation(bad, MB)
+    alg.relation(MA * MB, MB)
+    assert alg.reduce(MB * MA * MB) == MB * MB and alg.reduce(MA * MA * MB) == MB  # M_A M_B -> M_B, twice
+
+
+def test_reduction_limits_words_and_passes():
+    # max_words: a reduced polynomial of exactly max_words words is kept, one more raises TooLarge; the default is
+    # MAX_POLY_WORDS = 20000 (the algebra's comment: dense protocols are refused there, not computed for minutes)
+    alg, MA, MB = _algebra_letters()
+    assert alg.max_words == 20_000
+    alg = algebra.FreeAlgebra(max_words=3)
+    three = {(MA,): 1, (MB,): 1, (MA, MB): 1}
+    assert alg.reduce_poly(three) == three
+    with pytest.raises(algebra.TooLarge, match="3 words"):
+        alg.reduce_poly({**three, (MB, MA): 1})
+    # passes: a chain of n rewrites x_0 -> x_1 -> ... -> x_n needs n + 1 passes (the last finds nothing to do);
+    # MAX_REWRITE_PASSES = 200 (the algebra's comment) allows n = 199 and refuses n = 200
+    for n, ok in ((199, True), (200, False)):
+        alg = algebra.FreeAlgebra()
+        x = [alg.symbol(f"x_{k}") for k in range(n + 1)]
+        for k in range(n):
+            alg.relation(x[k], x[k + 1])
+        if ok:
+            assert alg.reduce(x[0]) == x[n]
+        else:
+            with pytest.raises(RuntimeError, match="normal form"):
+                alg.reduce(x[0])
+
+
+def test_from_poly_factors_symbolic_coefficients():
+    alg, MA, _ = _algebra_letters()
+    omega = sp.Symbol("omega")
+    expr = algebra.from_poly({(MA,): omega**2 - 1, (): Fraction(1, 2)})
+    assert (omega - 1) * (omega + 1) * MA in sp.Add.make_args(expr) and sp.Rational(1, 2) in sp.Add.make_args(expr)

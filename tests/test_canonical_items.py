@@ -1,0 +1,184 @@
+"""The canonical form's factoring steps (theory.protocol.canonical, docs/protocol.rst steps 1-5) on word polynomials
+built by hand, where the factored form is known in advance: paths that the protocols of the other tests do not
+reach (a one-word sum factor, ``name_sums``' own recognition of an inverse, two common trailing letters, a peel on
+the right, the documented cost limit of the peel). Each expected form is derived in the comment above it, and
+every factored form is also checked against the polynomial it factors by the free algebra's reduction."""
+from fractions import Fraction as Fr
+
+import pytest
+
+from theory.core.algebra import FreeAlgebra, letter, padd, pmul
+from theory.protocol import canonical as cn
+
+# docs/protocol.rst ("Cost limits of the canonical form"): step 1 is tried on coefficients of at most this many words
+PEEL_LIMIT_DOCUMENTED = 64
+
+
+@pytest.fixture
+def alg():
+    """``M_A``, ``M_B``, ``M_C`` and the inverse ``Q1 = (I - M_A M_B)^{-1}``: the rules ``M_A M_B Q1 = Q1 - I``
+    and ``Q1 M_A M_B = Q1 - I``."""
+    a = FreeAlgebra()
+    MA, MB = a.symbol("M_A"), a.symbol("M_B")
+    a.inverse(1 - MA * MB)
+    return a
+
+
+def letters(alg):
+    MA, MB, MC = (alg.symbol(f"M_{x}") for x in "ABC")
+    return MA, MB, MC, alg.inverted[0][1]
+
+
+def same(alg, C: cn.Coefficient, X: dict) -> bool:
+    """The product ``C`` equals ``X`` in the free algebra (independent of how ``C`` was found)."""
+    return not alg.reduce_poly(padd(C.poly(), X, signs=(1, -1)))
+
+
+def word_of(C: cn.Coefficient) -> list:
+    """The factors of ``C`` as letters (a sum factor as its dict)."""
+    return [next(iter(f))[0] if cn._is_letter(f) else f for f in C.factors]
+
+
+def test_peel_on_the_left_then_common_trailing_letter(alg):
+    MA, MB, MC, Q1 = letters(alg)
+    # X = Q1 (M_A M_B + M_B) reduces to Q1 - I + Q1 M_B (3 words); F1 X = M_A M_B + M_B has 2: Q1 is peeled on the
+    # left, the common trailing M_B comes off, and I + M_A stays a sum: X = Q1 (I + M_A) M_B
+    X = alg.reduce_poly(pmul(letter(Q1), {(MA, MB): Fr(1), (MB,): Fr(1)}))
+    assert len(X) == 3
+    C = cn.factor(alg, X, [])
+    assert C.scalar == 1 and word_of(C) == [Q1, {(): 1, (MA,): 1}, MB]
+    assert same(alg, C, X)
+
+
+def test_three_peels_on_the_right_keep_their_order(alg):
+    MA, MB, MC, Q1 = letters(alg)
+    Q2, Q3 = alg.inverse(1 - MC * MA), alg.inverse(1 - MB * MC)
+    # Y Q1 Q2 Q3 with Y = M_B M_C M_C M_A M_A M_B: each inverse's rule fires once (M_A M_B Q1 = Q1 - I, then
+    # M_C M_A Q2 = Q2 - I, then M_B M_C Q3 = Q3 - I), so X has 4 words, X F3 has 3, X F3 F2 has 2, Y has 1: Q3, Q2,
+    # Q1 are peeled on the right in that order, each put before the ones already peeled
+    Y = {(MB, MC, MC, MA, MA, MB): Fr(1)}
+    X = alg.reduce_poly(pmul(Y, letter(Q1), letter(Q2), letter(Q3)))
+    assert len(X) == 4
+    C = cn.factor(alg, X, [])
+    assert C.scalar == 1 and word_of(C) == [MB, MC, MC, MA, MA, MB, Q1, Q2, Q3]
+    assert same(alg, C, X)
+
+
+def test_two_common_trailing_letters_and_none_leading(alg):
+    MA, MB, MC, _ = letters(alg)
+    # M_A M_C M_B + M_B M_C M_B = (M_A + M_B) M_C M_B: the two trailing letters in order, no leading one
+    X = {(MA, MC, MB): Fr(1), (MB, MC, MB): Fr(1)}
+    C = cn.factor(alg, X, [])
+    assert word_of(C) == [{(MA,): 1, (MB,): 1}, MC, MB]
+    assert same(alg, C, X)
+    # M_A M_B + M_B M_A: first and last letters differ, nothing comes off
+    X = {(MA, MB): Fr(1), (MB, MA): Fr(1)}
+    C = cn.factor(alg, X, [])
+    assert C.scalar == 1 and word_of(C) == [X]
+
+
+def test_peel_limit_is_the_documented_one(alg):
+    MA, MB, MC, Q1 = letters(alg)
+    # Q1 (M_A M_B + M_C + M_C^2 + ... + M_C^n) reduces to Q1 - I + Q1 M_C + ... + Q1 M_C^n: n + 2 words, and peeling
+    # Q1 leaves n + 1. A coefficient of the documented limit's length is peeled, one word longer is not
+    for words, peeled in ((PEEL_LIMIT_DOCUMENTED, True), (PEEL_LIMIT_DOCUMENTED + 1, False)):
+        Y = {(MA, MB): Fr(1), **{(MC,) * k: Fr(1) for k in range(1, words - 1)}}
+        X = alg.reduce_poly(pmul(letter(Q1), Y))
+        assert len(X) == words
+        C = cn.factor(alg, X, [])
+        assert (word_of(C)[0] == Q1) is peeled, words
+        assert same(alg, C, X)
+
+
+def test_push_through_puts_the_inverse_first(alg):
+    MA, MB, MC, _ = letters(alg)
+    # M_A (I - M_B M_A)^{-1} M_C = (I - M_A M_B)^{-1} M_A M_C: the inverse of I - M_A M_B is the algebra's Q1
+    Q0 = alg.inverse(1 - MB * MA)
+    out = cn._push_through(alg, [letter(MA), letter(Q0), letter(MC)])
+    assert out == [letter(alg.inverted[0][1]), letter(MA), letter(MC)]
+    # unchanged: a pivot whose words do not all end in the leading M's; a product not starting with an M (W is a
+    # leading word of M's, not Q1 M_A, though Q1 M_A (I - M_B Q1 M_A)^{-1} = (I - Q1 M_A M_B)^{-1} Q1 M_A holds too);
+    # a pivot whose identity coefficient is not 1 (2, 1/2) or that has none; I - V W equal to I - W V (V = W = M_A)
+    Q1 = alg.inverted[0][1]
+    Q2 = alg.inverse(1 - MB * MC)
+    Q3 = alg.inverse(1 - MB * Q1 * MA)
+    others = [alg.inverse(2 - MB * MA), alg.inverse(Fr(1, 2) - MB * MA), alg.inverse(MB * MA), alg.inverse(1 - MA * MA)]
+    for factors in ([letter(MA), letter(Q2), letter(MC)], [letter(Q0), letter(MA)], [letter(MA), letter(MB)],
+                    [letter(Q1), letter(MA), letter(Q3), letter(MC)],
+                    *([letter(MA), letter(Q), letter(MC)] for Q in others)):
+        assert cn._push_through(alg, factors) == factors, factors
+
+
+def test_name_sums_splits_one_word_factors():
+    from sympy import Symbol
+
+    MA, MB, MC = (Symbol(f"M_{x}", commutative=False) for x in "ABC")
+    # 3 * (2 M_A M_B) * (5 I) * M_C * (M_A / 2): a one-word factor is its number times its letters, the identity
+    # contributes its number only, and a letter with a number other than 1 is not a letter
+    C = cn.Coefficient(Fr(3), [{(MA, MB): Fr(2)}, {(): Fr(5)}, letter(MC), {(MA,): Fr(1, 2)}])
+    out = cn.name_sums(cn.Naming(), C)
+    assert out.scalar == 15 and out.factors == [letter(MA), letter(MB), letter(MC), letter(MA)]
+
+
+def test_name_sums_recognises_an_inverse_and_names_a_sum(alg):
+    MA, MB, MC, Q1 = letters(alg)
+    # Q = (I - 1/2 M_B M_A)^{-1}: 3 I + 3/2 M_A Q M_B = 3 (I + 1/2 M_A Q M_B) = 3 (I - 1/2 M_A M_B)^{-1} (push-through),
+    # a new inverse Q', its identity recorded; the sum after it (I + M_C) is named S1, the M_B after that kept
+    a = Fr(1, 2)
+    Q = alg.inverse(1 - a * MB * MA)
+    f = {(): Fr(3), (MA, Q, MB): 3 * a}
+    ids: list = []
+    naming = cn.Naming(alg, ids)
+    out = cn.name_sums(naming, cn.Coefficient(Fr(2), [f, {(): Fr(1), (MC,): Fr(1)}, letter(MB)]))
+    Qp = alg.inverted[-1][1]
+    assert alg.inverted[-1][0] == 1 - a * MA * MB
+    assert out.scalar == 6 and word_of(out)[0] == Qp and word_of(out)[2] == MB
+    S1 = cn.named_letter(1)
+    assert word_of(out)[1] == S1 and naming.named == [(S1, {(): 1, (MC,): 1})]
+    assert ids == [(Qp, {(): 1, (MA, Q, MB): a})]
+    # without recognition (the retry's naming, ids None) the same sum is named instead, nothing recorded
+    naming = cn.Naming(alg, None)
+    out = cn.name_sums(naming, cn.Coefficient(Fr(2), [f, letter(MB)]))
+    assert out.scalar == 6 and word_of(out) == [S1, MB] and naming.named == [(S1, {(): 1, (MA, Q, MB): a})]
+
+
+def test_removable_division_cleared_on_the_left_first():
+    import sympy as sp
+
+    omega = sp.Symbol("omega")
+    alg = FreeAlgebra()
+    MA, MB = alg.symbol("M_A"), alg.symbol("M_B")
+    Q1 = alg.inverse(1 - omega * MA)
+    # the anchored pivot's form: I - (omega - 1)/omega M_B + (omega - 1)/omega M_B Q1 divides by omega. With
+    # Q1 = I + omega Q1 M_A (step 4, F1 = I - omega M_A) it is I + (omega - 1) M_B Q1 M_A, no division, 2 words; the
+    # right form I + (omega - 1) M_B M_A Q1 is as good, and the left one is tried first
+    X = {(): Fr(1), (MB,): -(omega - 1) / omega, (MB, Q1): (omega - 1) / omega}
+    out = cn.desingularize(alg, X)
+    assert out == {(): 1, (MB, Q1, MA): omega - 1}
+    assert not alg.reduce_poly(padd(out, X, signs=(1, -1)))
+    # a pivot with no identity term (F = a - V needs a != 0) gives no variant: X itself
+    alg2 = FreeAlgebra()
+    MA, MB = alg2.symbol("M_A"), alg2.symbol("M_B")
+    Q2 = alg2.inverse(omega * MA)
+    X = {(MB, Q2): 1 / omega, (MB,): Fr(1)}
+    assert cn.desingularize(alg2, X) == X
+
+
+def test_factor_a_single_word_and_a_recognised_inverse():
+    alg = FreeAlgebra()
+    MA, MB = alg.symbol("M_A"), alg.symbol("M_B")
+    # one word: its number times its letters
+    C = cn.factor(alg, {(MA, MB): Fr(2)}, [])
+    assert C.scalar == 2 and word_of(C) == [MA, MB]
+    # Q = (I - 1/2 M_B M_A)^{-1}: 3/2 M_A Q M_B + 3 I = 3 (I + 1/2 M_A Q M_B) = 3 (I - 1/2 M_A M_B)^{-1}. The common
+    # number taken out first is the first word's, 3/2, so the identity's coefficient in what is left is b = 2
+    Q = alg.inverse(1 - Fr(1, 2) * MB * MA)
+    ids: list = []
+    X = {(MA, Q, MB): Fr(3, 2), (): Fr(3)}
+    C = cn.factor(alg, X, ids)
+    Qp = alg.inverted[-1][1]
+    assert alg.inverted[-1][0] == 1 - Fr(1, 2) * MA * MB
+    assert C.scalar == 3 and word_of(C) == [Qp] and ids == [(Qp, {(): 1, (MA, Q, MB): Fr(1, 2)})]
+    # without recognition (ids None) the sum stays, its first word's number taken out
+    C = cn.factor(alg, X, None)
+    assert C.scalar == Fr(3, 2) and word_of(C) == [{(MA, Q, MB): 1, (): 2}]
