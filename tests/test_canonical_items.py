@@ -182,3 +182,72 @@ def test_factor_a_single_word_and_a_recognised_inverse():
     # without recognition (ids None) the sum stays, its first word's number taken out
     C = cn.factor(alg, X, None)
     assert C.scalar == Fr(3, 2) and word_of(C) == [{(MA, Q, MB): 1, (): 2}]
+
+
+@pytest.mark.parametrize("seed", [0, 13])  # an expanded (K = 2) and a named-block (dense, K = 3) protocol
+def test_an_unsettled_product_is_printed_as_its_raw_sum(seed, monkeypatch):
+    """The fallback of both paths: a displayed product whose proof does not settle is replaced by the raw
+    coefficient (one named factor holding the eliminated sum), and only that one. Which proofs fail is planted:
+    the first check of the chosen labels reports "not settled" (no real protocol found leaves one unsettled)."""
+    from collections import Counter
+
+    from test_protocol_latex import random_spec
+    from theory.core.algebra import psubs
+    from theory.protocol import compiler as P
+    from theory.protocol.result import Check
+
+    cp = P.compile_protocol(random_spec(seed), noise=False)
+    n, dense = cp.names, cp.named is not None
+    clean = cn.canonical(cp)
+    assert clean.dense is dense and all(c.holds for c in clean.checks)
+    if dense:  # C_AB, Z_BC and D_C; the raw polynomials are the named elimination's
+        faulty = {cn.gap_label(n[0], n[1]): ("gaps", 0, 1), cn.fixed_label(n[1], n[2]): ("fixed", 1, 2),
+                  cn.self_label(n[2]): ("self_", 2, None)}
+        gaps, selfs, Z = clean.raw
+        raw = {"gaps": gaps, "fixed": Z, "self_": selfs}
+    else:  # X_AB (so C_AB = X_AB K_B) and D_A; the raw polynomials are the elimination's X and the compiler's D
+        faulty = {cn.factor_label(n[0], n[1]): ("gaps", 0, 1), cn.self_label(n[0]): ("self_", 0, None)}
+        raw = {"gaps": clean.X, "self_": [cp.poly(x) for x in cp.residual_self]}
+    assert all(clean.self_[i] is not None for _, i, j in faulty.values() if j is None)
+
+    def lone_named(c, what, C):  # one named factor (and K_j on the expanded path's C_ij)
+        factors = C.factors[:-1] if what == "gaps" and not dense else C.factors
+        return len(factors) == 1 and next(iter(factors[0]))[0] in c.definitions()
+
+    # the planted spots are factored when they settle (else the fallback could not be told from the factoring)
+    for what, i, j in faulty.values():
+        assert not lone_named(clean, what, getattr(clean, what)[i] if j is None else getattr(clean, what)[i][j])
+    calls: Counter = Counter()
+    real = cn.coefficient_check
+
+    def first_fails(cn_, label, C, target):
+        calls[label] += 1
+        if label in faulty and calls[label] == 1:
+            return Check(label, False, "planted: not settled")
+        return real(cn_, label, C, target)
+
+    monkeypatch.setattr(cn, "coefficient_check", first_fails)
+    out = cn.canonical(cp)
+    assert all(c.holds for c in out.checks) and all(calls[label] >= 2 for label in faulty)
+    for what, i, j in faulty.values():
+        C = getattr(out, what)[i] if j is None else getattr(out, what)[i][j]
+        factors = C.factors[:-1] if what == "gaps" and not dense else C.factors  # without its K_j
+        expected = raw[what][i] if j is None else raw[what][i][j]
+        assert lone_named(out, what, C), (what, i, j)
+        shown = psubs(cn.Coefficient(C.scalar, factors).poly(), out.definitions())
+        assert not padd(shown, expected, signs=(1, -1)), (what, i, j)
+    # every other coefficient keeps its factored form: the same letters (named factors up to their numbers, which
+    # shift when a raw sum is named first) and the same number
+    def shape(c, C):
+        return C.scalar, tuple("S" if x in c.definitions() else x.name for f in C.factors for x in next(iter(f)))
+
+    spots = set(faulty.values())
+    for what in ("gaps", "fixed", "self_"):
+        for i, row in enumerate(getattr(clean, what)):
+            cells = {None: row} if what == "self_" else row
+            for j, C in cells.items():
+                # (on the expanded path X_ij is both C_ij's product and the fixed point's coefficient)
+                if C is None or (what, i, j) in spots or (not dense and what == "fixed" and ("gaps", i, j) in spots):
+                    continue
+                got = getattr(out, what)[i] if j is None else getattr(out, what)[i][j]
+                assert shape(out, got) == shape(clean, C), (what, i, j)
