@@ -149,3 +149,15 @@ def test_from_poly_factors_symbolic_coefficients():
     omega = sp.Symbol("omega")
     expr = algebra.from_poly({(MA,): omega**2 - 1, (): Fraction(1, 2)})
     assert (omega - 1) * (omega + 1) * MA in sp.Add.make_args(expr) and sp.Rational(1, 2) in sp.Add.make_args(expr)
+
+
+def test_matrix_powers_and_structural_equality():
+    alg, MA, _ = _algebra_letters()
+    A_ = sp.MatrixSymbol("M_A", 2, 2)
+    assert alg.convert(sp.MatPow(A_, 0)) == 1 and alg.convert(sp.MatPow(A_, 2)) == MA**2
+    assert alg.convert(sp.MatPow(A_, -2)) == alg.inverse(MA) ** 2
+    with pytest.raises(TypeError, match="no free-algebra translation"):
+        alg.convert(sp.MatPow(A_, sp.Rational(1, 2)))
+    x = sp.Symbol("x")
+    assert algebra.structurally_equal(A_ + A_, 2 * A_) and algebra.structurally_equal(x * 2, 2 * x)
+    assert not algebra.structurally_equal(x + 1, x) and not algebra.structurally_equal(A_, 2 * A_)

@@ -279,7 +279,7 @@ class FreeAlgebra:
             return self.inverse(self.convert(expr.arg))
         if isinstance(expr, sp.Transpose):
             return self.transpose(expr.arg)
-        if isinstance(expr, sp.MatPow) and expr.exp.is_Integer and expr.exp > 0:
+        if isinstance(expr, sp.MatPow) and expr.exp.is_Integer and expr.exp >= 0:  # (an unevaluated A^0 is I)
             return self.convert(expr.base) ** int(expr.exp)
         if isinstance(expr, sp.MatPow) and expr.exp.is_Integer and expr.exp < 0:
             return self.inverse(self.convert(expr.base)) ** int(-expr.exp)
