@@ -156,6 +156,8 @@ def test_removable_division_cleared_on_the_left_first():
     out = cn.desingularize(alg, X)
     assert out == {(): 1, (MB, Q1, MA): omega - 1}
     assert not alg.reduce_poly(padd(out, X, signs=(1, -1)))
+    # factor() clears it the same way (no inverse peels off: X F1 has 3 words too), and the sum stays one factor
+    assert cn.factor(alg, X, []).factors == [out]
     # a pivot with no identity term (F = a - V needs a != 0) gives no variant: X itself
     alg2 = FreeAlgebra()
     MA, MB = alg2.symbol("M_A"), alg2.symbol("M_B")
