@@ -113,11 +113,31 @@ def test_name_sums_splits_one_word_factors():
     from sympy import Symbol
 
     MA, MB, MC = (Symbol(f"M_{x}", commutative=False) for x in "ABC")
-    # 3 * (2 M_A M_B) * (5 I) * M_C * (M_A / 2): a one-word factor is its number times its letters, the identity
-    # contributes its number only, and a letter with a number other than 1 is not a letter
-    C = cn.Coefficient(Fr(3), [{(MA, MB): Fr(2)}, {(): Fr(5)}, letter(MC), {(MA,): Fr(1, 2)}])
+    # 3 * (2 M_A M_B) * (5 I) * M_C * (M_A / 2) * I * (M_B M_C) * (3 M_B): a one-word factor is its number times its
+    # letters, the identity contributes its number only, and a letter with a number other than 1 is not a letter
+    C = cn.Coefficient(Fr(3), [{(MA, MB): Fr(2)}, {(): Fr(5)}, letter(MC), {(MA,): Fr(1, 2)}, {(): Fr(1)},
+                               {(MB, MC): Fr(1)}, {(MB,): Fr(3)}])
     out = cn.name_sums(cn.Naming(), C)
-    assert out.scalar == 15 and out.factors == [letter(MA), letter(MB), letter(MC), letter(MA)]
+    assert out.scalar == 45
+    assert out.factors == [letter(MA), letter(MB), letter(MC), letter(MA), letter(MB), letter(MC), letter(MB)]
+
+
+def test_a_named_sum_is_divided_by_its_unit_with_symbolic_coefficients_factored(alg):
+    import sympy as sp
+
+    MA, MB, MC, _ = letters(alg)
+    omega = sp.Symbol("omega")
+    # (2 I + (omega^2 - 1) M_A) = 2 (I + (omega - 1)(omega + 1)/2 M_A): the unit is the identity's coefficient, and the
+    # quotient is written factored (as every symbolic coefficient of the canonical form)
+    naming = cn.Naming(alg, [])
+    out = cn.name_sums(naming, cn.Coefficient(Fr(1), [{(): Fr(2), (MA,): omega**2 - 1}]))
+    S1 = cn.named_letter(1)
+    assert out.scalar == 2 and word_of(out) == [S1]
+    (S, g), = naming.named
+    assert S == S1 and g[()] == 1 and g[(MA,)] == (omega - 1) * (omega + 1) / 2  # structurally: factored
+    # the same sum up to a number gets the same name
+    out = cn.name_sums(naming, cn.Coefficient(Fr(1), [{(): Fr(6), (MA,): 3 * omega**2 - 3}]))
+    assert out.scalar == 6 and word_of(out) == [S1] and len(naming.named) == 1
 
 
 def test_name_sums_recognises_an_inverse_and_names_a_sum(alg):
