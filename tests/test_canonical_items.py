@@ -273,3 +273,28 @@ def test_an_unsettled_product_is_printed_as_its_raw_sum(seed, monkeypatch):
                     continue
                 got = getattr(out, what)[i] if j is None else getattr(out, what)[i][j]
                 assert shape(out, got) == shape(clean, C), (what, i, j)
+
+
+def test_a_failed_recognised_inverse_means_a_retry_without_recognition(monkeypatch):
+    """When one identity ``Q' = I + a W Q V`` of item 5 does not reduce, the canonical form is derived again with no
+    recognised inverse (planted: every identity check fails; the round robin has one recognised inverse)."""
+    from theory.protocol import compiler as P, gallery as G
+    from theory.protocol.result import Check
+
+    cp = P.compile_protocol(G.entry("round_robin").spec, noise=False)
+    clean = cn.canonical(cp)
+    assert clean.recognise and len(clean.identities) == 1
+    real, calls = cn.identity_checks, []
+
+    def failing(c):
+        calls.append(c.recognise)
+        return [Check(x.label, False, "planted") for x in real(c)]
+
+    monkeypatch.setattr(cn, "identity_checks", failing)
+    out = cn.canonical(cp)
+    assert calls[0] is True and calls[-1] is False
+    assert not out.recognise and out.identities == [] and all(c.holds for c in out.checks)
+    # without recognition the sum the recognised inverse replaced, I + M_A (I - M_B M_A)^{-1} M_B, is a named factor
+    MA, MB = out.alg.symbol("M_A"), out.alg.symbol("M_B")
+    Q = next(Q for F, Q in out.alg.inverted if F == 1 - MB * MA)
+    assert clean.named == [] and list(out.sums.values()) == [{(): 1, (MA, Q, MB): 1}]
