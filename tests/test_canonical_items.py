@@ -298,3 +298,21 @@ def test_a_failed_recognised_inverse_means_a_retry_without_recognition(monkeypat
     MA, MB = out.alg.symbol("M_A"), out.alg.symbol("M_B")
     Q = next(Q for F, Q in out.alg.inverted if F == 1 - MB * MA)
     assert clean.named == [] and list(out.sums.values()) == [{(): 1, (MA, Q, MB): 1}]
+
+
+def test_a_named_sum_whose_factored_form_is_an_inverse(alg):
+    MA, MB, MC, Q1 = letters(alg)
+    # x = (I - 1/2 M_C Q1 M_A M_B)^{-1} (V = M_C, W = Q1 M_A M_B) and g = I + 1/2 (Q1 x M_C - x M_C): g's non-identity
+    # terms factor as 1/2 Q1 M_A M_B x M_C (Q1 peeled: F1 times them is the one word 1/2 M_A M_B x M_C), so g is shown
+    # as I + 1/2 W x V, recognised as the inverse (I - 1/2 W V)^{-1} (push-through) instead of being named. With
+    # 3 * (2 g) * M_C the unit 2 comes out: 6 (I - 1/2 Q1 M_A M_B M_C)^{-1} M_C
+    x = alg.inverse(1 - Fr(1, 2) * MC * Q1 * MA * MB)
+    g = {(): Fr(1), (Q1, x, MC): Fr(1, 2), (x, MC): Fr(-1, 2)}
+    assert alg.reduce_poly(g) == g
+    ids: list = []
+    naming = cn.Naming(alg, ids)
+    out = cn.name_sums(naming, cn.Coefficient(Fr(3), [{w: 2 * c for w, c in g.items()}, letter(MC)]))
+    F, Qp = alg.inverted[-1]
+    assert F == 1 - Fr(1, 2) * Q1 * MA * MB * MC
+    assert out.scalar == 6 and word_of(out) == [Qp, MC] and naming.named == [] and naming.sums == []
+    assert ids == [(Qp, {(): 1, (Q1, MA, MB, x, MC): Fr(1, 2)})]
