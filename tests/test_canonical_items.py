@@ -316,3 +316,24 @@ def test_a_named_sum_whose_factored_form_is_an_inverse(alg):
     assert F == 1 - Fr(1, 2) * Q1 * MA * MB * MC
     assert out.scalar == 6 and word_of(out) == [Qp, MC] and naming.named == [] and naming.sums == []
     assert ids == [(Qp, {(): 1, (Q1, MA, MB, x, MC): Fr(1, 2)})]
+
+
+def test_step_5_repeats_at_most_four_times():
+    alg = FreeAlgebra()
+    MA, MB, MC = (alg.symbol(f"M_{x}") for x in "ABC")
+    # Q_0 = (I - M_A M_B)^{-1} and Q_k = (I - M_C Q_{k-1})^{-1}; X_0 = Q_0 (M_A M_B + M_B) = Q_0 - I + Q_0 M_B and
+    # X_k = Q_k M_C X_{k-1}, reduced (Q_k M_C Q_{k-1} = Q_k - I: two more words per level). In X_k, Q_k peels off
+    # (F_k X_k = M_C X_{k-1}), then the common M_C, and X_{k-1} has no common letter (its identity term): one
+    # repetition of step 5 per level. X_4 needs four and is a product of letters (Q_0 peeled, the trailing M_B,
+    # I + M_A left); X_5 would need five, so its X_0 stays a sum (docs/protocol.rst: step 5 repeats at most 4 times)
+    Q = [alg.inverse(1 - MA * MB)]
+    X = [alg.reduce_poly(pmul(letter(Q[0]), {(MA, MB): Fr(1), (MB,): Fr(1)}))]
+    for k in range(1, 6):
+        Q.append(alg.inverse(1 - MC * Q[-1]))
+        X.append(alg.reduce_poly(pmul(letter(Q[k]), letter(MC), X[-1])))
+    assert [len(x) for x in X] == [3, 5, 7, 9, 11, 13]
+    levels = [Q[4], MC, Q[3], MC, Q[2], MC, Q[1], MC]
+    C4, C5 = cn.factor(alg, X[4], []), cn.factor(alg, X[5], [])
+    assert word_of(C4) == levels + [Q[0], {(): 1, (MA,): 1}, MB]
+    assert word_of(C5) == [Q[5], MC] + levels + [X[0]]
+    assert same(alg, C4, X[4]) and same(alg, C5, X[5])
