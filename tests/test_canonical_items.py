@@ -337,3 +337,46 @@ def test_step_5_repeats_at_most_four_times():
     assert word_of(C4) == levels + [Q[0], {(): 1, (MA,): 1}, MB]
     assert word_of(C5) == [Q[5], MC] + levels + [X[0]]
     assert same(alg, C4, X[4]) and same(alg, C5, X[5])
+
+
+def test_removable_division_limits_and_pivots():
+    """Step 4's documented limits and its pivots ``F = a - V``: ``Q = (I + Q V)/a`` (left) or ``(I + V Q)/a``."""
+    import sympy as sp
+
+    omega = sp.Symbol("omega")
+
+    def fresh():
+        a = FreeAlgebra()
+        return (a, *(a.symbol(f"M_{x}") for x in "ABC"))
+
+    def anchored(MB, Q):  # I - (omega - 1)/omega M_B + (omega - 1)/omega M_B Q = I + (omega - 1)/omega M_B (Q - I)
+        return {(): Fr(1), (MB,): -(omega - 1) / omega, (MB, Q): (omega - 1) / omega}
+
+    # a pivot of at most 12 words is used, one of 13 is not: with F = I - omega (M_A + ... + M_A^(n-1)) (n words),
+    # Q - I = Q V = omega Q (M_A + ... + M_A^(n-1)), so X = I + (omega - 1) (M_B Q M_A + ... + M_B Q M_A^(n-1))
+    for n, used in ((12, True), (13, False)):
+        alg, MA, MB, MC = fresh()
+        Q = alg.inverse(1 - omega * sp.Add(*[MA**k for k in range(1, n)]))
+        X = anchored(MB, Q)
+        want = {(): 1, **{(MB, Q) + (MA,) * k: omega - 1 for k in range(1, n)}} if used else X
+        assert cn.desingularize(alg, X) == want, n
+    # a polynomial of more than 12 words is still cleared when it divides by a symbol
+    alg, MA, MB, MC = fresh()
+    Q = alg.inverse(1 - omega * MA)
+    tail = {(MC,) * k: Fr(1) for k in range(1, 11)}
+    assert len({**anchored(MB, Q), **tail}) == 13
+    assert cn.desingularize(alg, {**anchored(MB, Q), **tail}) == {(): 1, (MB, Q, MA): omega - 1, **tail}
+    # a second inverse that needs nothing is left alone (the variant "Q left, Q2 as it is" comes first and is
+    # strictly better than X; rewriting Q2 too is no better)
+    Q2 = alg.inverse(1 - MC)
+    assert cn.desingularize(alg, {**anchored(MB, Q), (Q2,): Fr(1)}) == {(): 1, (MB, Q, MA): omega - 1, (Q2,): 1}
+    # no identity term (F = omega M_A, a = 0): no variant, though writing Q0 = I - omega Q0 M_A would "clear"
+    # (1/omega) M_B (Q0 - I); a = -1 (F = omega M_A - I: Q3 = -I + omega Q3 M_A); a = 2 (F = 2 I - omega M_A:
+    # Q4 = (I + omega Q4 M_A)/2, so 2/omega Q4 - 1/omega = Q4 M_A)
+    alg, MA, MB, MC = fresh()
+    Q0, Q3, Q4 = alg.inverse(omega * MA), alg.inverse(omega * MA - 1), alg.inverse(2 - omega * MA)
+    X = {(MB, Q0): 1 / omega, (MB,): -1 / omega}
+    assert cn.desingularize(alg, X) == X
+    X = {(): Fr(1), (MB,): (omega - 1) / omega, (MB, Q3): (omega - 1) / omega}
+    assert cn.desingularize(alg, X) == {(): 1, (MB, Q3, MA): omega - 1}
+    assert cn.desingularize(alg, {(Q4,): 2 / omega, (): -1 / omega}) == {(Q4, MA): 1}
