@@ -380,3 +380,19 @@ def test_removable_division_limits_and_pivots():
     X = {(): Fr(1), (MB,): (omega - 1) / omega, (MB, Q3): (omega - 1) / omega}
     assert cn.desingularize(alg, X) == {(): 1, (MB, Q3, MA): omega - 1}
     assert cn.desingularize(alg, {(Q4,): 2 / omega, (): -1 / omega}) == {(Q4, MA): 1}
+
+
+def test_words_longer_than_256_letters(alg):
+    MA, MB, MC, Q1 = letters(alg)
+    # lengths compared by value (CPython shares int objects only up to 256): a 300-letter word that is the common
+    # prefix (or suffix) of the other, and a product of 300 M's before the inverse
+    long = (MC,) * 300
+    C = cn.factor(alg, {long: Fr(1), long + (MB,): Fr(1)}, [])
+    assert word_of(C) == [MC] * 300 + [{(): 1, (MB,): 1}]
+    C = cn.factor(alg, {long: Fr(1), (MB,) + long: Fr(1)}, [])
+    assert word_of(C) == [{(): 1, (MB,): 1}] + [MC] * 300
+    factors = [letter(MC)] * 300
+    assert cn._push_through(alg, factors) == factors
+    Q0 = alg.inverse(1 - MB * MC**300)  # M_C^300 (I - M_B M_C^300)^{-1} = (I - M_C^300 M_B)^{-1} M_C^300 (push-through)
+    out = cn._push_through(alg, factors + [letter(Q0)])
+    assert out == [letter(alg.inverted[-1][1])] + factors and alg.inverted[-1][0] == 1 - MC**300 * MB
