@@ -113,7 +113,7 @@ def test_the_same_factor_gets_the_same_inverse_and_scalars_their_reciprocal():
 
 def test_a_relation_needs_one_word_with_coefficient_one():
     alg, MA, MB = _algebra_letters()
-    for bad in (MA + MB, 2 * MA, MA / 2, sp.Integer(1)):
+    for bad in (MA + MB, 2 * MA, MA / 2, sp.Integer(1), sp.Integer(0)):
         with pytest.raises(ValueError, match="one word"):
             alg.relation(bad, MB)
     alg.relation(MA * MB, MB)
@@ -160,4 +160,5 @@ def test_matrix_powers_and_structural_equality():
         alg.convert(sp.MatPow(A_, sp.Rational(1, 2)))
     x = sp.Symbol("x")
     assert algebra.structurally_equal(A_ + A_, 2 * A_) and algebra.structurally_equal(x * 2, 2 * x)
-    assert not algebra.structurally_equal(x + 1, x) and not algebra.structurally_equal(A_, 2 * A_)
+    assert not algebra.structurally_equal(x + 1, x) and not algebra.structurally_equal(x - 1, x)
+    assert not algebra.structurally_equal(A_, 2 * A_)
