@@ -396,3 +396,25 @@ def test_words_longer_than_256_letters(alg):
     Q0 = alg.inverse(1 - MB * MC**300)  # M_C^300 (I - M_B M_C^300)^{-1} = (I - M_C^300 M_B)^{-1} M_C^300 (push-through)
     out = cn._push_through(alg, factors + [letter(Q0)])
     assert out == [letter(alg.inverted[-1][1])] + factors and alg.inverted[-1][0] == 1 - MC**300 * MB
+
+
+def test_check_labels_name_the_named_factors_used():
+    from types import SimpleNamespace
+
+    S1, S2 = cn.named_letter(1), cn.named_letter(2)
+    fake = SimpleNamespace(definitions=lambda: {S1: {}, S2: {}})
+    one = cn.Coefficient(1, [letter(S1), {(): 1, (S2,): 1}])  # a sum factor is not a use of a named letter
+    two = cn.Coefficient(1, [letter(S2), letter(S1), letter(S2)])
+    assert cn._with_definitions(fake, "L", cn.Coefficient(1, [])) == "L"
+    assert cn._with_definitions(fake, "L", one) == "L, with S1 by its definition"
+    assert cn._with_definitions(fake, "L", two) == "L, with S2 and S1 by their definitions"
+
+
+def test_name_sums_without_an_algebra_names_every_sum():
+    from sympy import Symbol
+
+    MA = Symbol("M_A", commutative=False)
+    naming = cn.Naming(ids=[])  # no algebra: no recognition, definitions stay expanded
+    out = cn.name_sums(naming, cn.Coefficient(Fr(1), [{(): Fr(2), (MA,): Fr(4)}]))
+    assert out.scalar == 2 and out.factors == [letter(cn.named_letter(1))]
+    assert naming.named == [(cn.named_letter(1), {(): 1, (MA,): 2})] and naming.ids == []
