@@ -391,6 +391,10 @@ def test_words_longer_than_256_letters(alg):
     assert word_of(C) == [MC] * 300 + [{(): 1, (MB,): 1}]
     C = cn.factor(alg, {long: Fr(1), (MB,) + long: Fr(1)}, [])
     assert word_of(C) == [{(): 1, (MB,): 1}] + [MC] * 300
+    # the common suffix is all of the first word, and the second word's letter before it is the first word's last
+    S = (MB,) + (MC,) * 299
+    C = cn.factor(alg, {S: Fr(1), (MC,) + S: Fr(1)}, [])
+    assert word_of(C) == [{(): 1, (MC,): 1}, *S]
     factors = [letter(MC)] * 300
     assert cn._push_through(alg, factors) == factors
     Q0 = alg.inverse(1 - MB * MC**300)  # M_C^300 (I - M_B M_C^300)^{-1} = (I - M_C^300 M_B)^{-1} M_C^300 (push-through)
@@ -418,3 +422,24 @@ def test_name_sums_without_an_algebra_names_every_sum():
     out = cn.name_sums(naming, cn.Coefficient(Fr(1), [{(): Fr(2), (MA,): Fr(4)}]))
     assert out.scalar == 2 and out.factors == [letter(cn.named_letter(1))]
     assert naming.named == [(cn.named_letter(1), {(): 1, (MA,): 2})] and naming.ids == []
+
+
+def test_dense_protocol_whose_weights_sum_to_one():
+    """A named-block protocol where every listener's weights sum to 1 (seed 40 of random_protocols' phases, each
+    row's weights set to 1/n, n = 1, 2 or 4: exact): no D_i, and no check for one (nothing is missing)."""
+    import numpy as np
+
+    from numerics.protocol import random_protocols, spec as nproto
+    from theory.protocol import compiler as P, description
+
+    names = ["A", "B", "C"]
+    rounds = random_protocols.rounds(np.random.default_rng(40), names, max_phases=4)
+    for phase in rounds:
+        for sources in phase.values():
+            assert len(sources) in (1, 2, 4)
+            for s in sources:
+                sources[s] = 1.0 / len(sources)
+    cp = P.compile_protocol(description.from_numeric(nproto.build(rounds, names, 2, [0.0, 0.0])), noise=False)
+    out = cn.canonical(cp)
+    assert out.dense and out.self_ == [None, None, None] and not any(map(bool, out.raw[1]))
+    assert all(c.holds for c in out.checks) and not any(c.label.startswith("D_") for c in out.checks)
