@@ -443,3 +443,22 @@ def test_dense_protocol_whose_weights_sum_to_one():
     out = cn.canonical(cp)
     assert out.dense and out.self_ == [None, None, None] and not any(map(bool, out.raw[1]))
     assert all(c.holds for c in out.checks) and not any(c.label.startswith("D_") for c in out.checks)
+
+
+def test_258_agents_indices_compared_by_value():
+    """Agent indices past 256 (CPython shares int objects only up to 256): 256 agents listen to A, the last one also
+    to itself, nobody listens to them. Every agent's gaps are the compiler's, no self term among them, and the last
+    agent's own coefficient X_kk (not I: it hears itself) is displayed and proved (about 8 s of CPU)."""
+    from numerics.protocol import spec as nproto
+    from theory.protocol import compiler as P, description
+
+    names = ["A", "B"] + [f"X{k}" for k in range(256)]
+    last = names[-1]
+    rounds = [{"A": {"B": 1.0}}, {"B": {"A": 1.0}},
+              {**{n: {"A": 1.0} for n in names[2:-1]}, last: {"A": 0.5, last: 0.5}}]
+    cp = P.compile_protocol(description.from_numeric(nproto.build(rounds, names, 2, [0.0, 0.0])), noise=False)
+    out = cn.canonical(cp)
+    assert all(c.holds for c in out.checks)
+    assert all(set(out.gaps[i]) == set(cp.residual_gaps[i]) and i not in out.gaps[i] for i in range(len(names)))
+    k = len(names) - 1
+    assert k == 257 and set(out.gaps[k]) == {0, 1} and out.fixed[k][k].factors  # X_kk is not I: it hears itself
