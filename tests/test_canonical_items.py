@@ -1,16 +1,25 @@
-"""The canonical form's factoring steps (theory.protocol.canonical, docs/protocol.rst steps 1-5) on word polynomials
-built by hand, where the factored form is known in advance: paths that the protocols of the other tests do not
-reach (a one-word sum factor, ``name_sums``' own recognition of an inverse, two common trailing letters, a peel on
-the right, the documented cost limit of the peel). Each expected form is derived in the comment above it, and
-every factored form is also checked against the polynomial it factors by the free algebra's reduction."""
+"""The canonical form's factoring steps (theory.protocol.canonical, docs/protocol.rst steps 1-5) on coefficients built
+by hand, where the factored form is known in advance: the paths no protocol of the other tests reaches (peels on
+either side and the documented limits of steps 1, 4 and 5, common letters, push-through's cases, removable
+divisions, one-word and named sums, both recognitions of an inverse, words longer than 256 letters, 258 agents),
+and the fallbacks (an unsettled product, a failed recognised inverse), reached by planting a failing check. Each
+expected form is derived in the comment above it, and factored products are also checked against the polynomial
+they factor by the free algebra's reduction."""
+from collections import Counter
 from fractions import Fraction as Fr
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
+import sympy as sp
 
-from theory.core.algebra import FreeAlgebra, letter, padd, pmul
-from theory.protocol import canonical as cn
+from numerics.protocol import random_protocols, spec as nproto
+from test_protocol_latex import random_spec
+from theory.core.algebra import FreeAlgebra, letter, padd, pmul, psubs
+from theory.protocol import canonical as cn, compiler as P, description, gallery as G
+from theory.protocol.result import Check
 
-# docs/protocol.rst ("Cost limits of the canonical form"): step 1 is tried on coefficients of at most this many words
+# docs/protocol.rst (the canonical form's cost limits): step 1 is tried on coefficients of at most this many words
 PEEL_LIMIT_DOCUMENTED = 64
 
 
@@ -110,9 +119,7 @@ def test_push_through_puts_the_inverse_first(alg):
 
 
 def test_name_sums_splits_one_word_factors():
-    from sympy import Symbol
-
-    MA, MB, MC = (Symbol(f"M_{x}", commutative=False) for x in "ABC")
+    MA, MB, MC = (sp.Symbol(f"M_{x}", commutative=False) for x in "ABC")
     # 3 * (2 M_A M_B) * (5 I) * M_C * (M_A / 2) * I * (M_B M_C) * (3 M_B): a one-word factor is its number times its
     # letters, the identity contributes its number only, and a letter with a number other than 1 is not a letter
     C = cn.Coefficient(Fr(3), [{(MA, MB): Fr(2)}, {(): Fr(5)}, letter(MC), {(MA,): Fr(1, 2)}, {(): Fr(1)},
@@ -123,8 +130,6 @@ def test_name_sums_splits_one_word_factors():
 
 
 def test_a_named_sum_is_divided_by_its_unit_with_symbolic_coefficients_factored(alg):
-    import sympy as sp
-
     MA, MB, MC, _ = letters(alg)
     omega = sp.Symbol("omega")
     # (2 I + (omega^2 - 1) M_A) = 2 (I + (omega - 1)(omega + 1)/2 M_A): the unit is the identity's coefficient, and the
@@ -163,8 +168,6 @@ def test_name_sums_recognises_an_inverse_and_names_a_sum(alg):
 
 
 def test_removable_division_cleared_on_the_left_first():
-    import sympy as sp
-
     omega = sp.Symbol("omega")
     alg = FreeAlgebra()
     MA, MB = alg.symbol("M_A"), alg.symbol("M_B")
@@ -211,13 +214,6 @@ def test_an_unsettled_product_is_printed_as_its_raw_sum(seed, monkeypatch):
     """The fallback of both paths: a displayed product whose proof does not settle is replaced by the raw
     coefficient (one named factor holding the eliminated sum), and only that one. Which proofs fail is planted:
     the first check of the chosen labels reports "not settled" (no real protocol found leaves one unsettled)."""
-    from collections import Counter
-
-    from test_protocol_latex import random_spec
-    from theory.core.algebra import psubs
-    from theory.protocol import compiler as P
-    from theory.protocol.result import Check
-
     cp = P.compile_protocol(random_spec(seed), noise=False)
     n, dense = cp.names, cp.named is not None
     clean = cn.canonical(cp)
@@ -278,9 +274,6 @@ def test_an_unsettled_product_is_printed_as_its_raw_sum(seed, monkeypatch):
 def test_a_failed_recognised_inverse_means_a_retry_without_recognition(monkeypatch):
     """When one identity ``Q' = I + a W Q V`` of item 5 does not reduce, the canonical form is derived again with no
     recognised inverse (planted: every identity check fails; the round robin has one recognised inverse)."""
-    from theory.protocol import compiler as P, gallery as G
-    from theory.protocol.result import Check
-
     cp = P.compile_protocol(G.entry("round_robin").spec, noise=False)
     clean = cn.canonical(cp)
     assert clean.recognise and len(clean.identities) == 1
@@ -341,8 +334,6 @@ def test_step_5_repeats_at_most_four_times():
 
 def test_removable_division_limits_and_pivots():
     """Step 4's documented limits and its pivots ``F = a - V``: ``Q = (I + Q V)/a`` (left) or ``(I + V Q)/a``."""
-    import sympy as sp
-
     omega = sp.Symbol("omega")
 
     def fresh():
@@ -403,8 +394,6 @@ def test_words_longer_than_256_letters(alg):
 
 
 def test_check_labels_name_the_named_factors_used():
-    from types import SimpleNamespace
-
     S1, S2 = cn.named_letter(1), cn.named_letter(2)
     fake = SimpleNamespace(definitions=lambda: {S1: {}, S2: {}})
     one = cn.Coefficient(1, [letter(S1), {(): 1, (S2,): 1}])  # a sum factor is not a use of a named letter
@@ -415,9 +404,7 @@ def test_check_labels_name_the_named_factors_used():
 
 
 def test_name_sums_without_an_algebra_names_every_sum():
-    from sympy import Symbol
-
-    MA = Symbol("M_A", commutative=False)
+    MA = sp.Symbol("M_A", commutative=False)
     naming = cn.Naming(ids=[])  # no algebra: no recognition, definitions stay expanded
     out = cn.name_sums(naming, cn.Coefficient(Fr(1), [{(): Fr(2), (MA,): Fr(4)}]))
     assert out.scalar == 2 and out.factors == [letter(cn.named_letter(1))]
@@ -427,11 +414,6 @@ def test_name_sums_without_an_algebra_names_every_sum():
 def test_dense_protocol_whose_weights_sum_to_one():
     """A named-block protocol where every listener's weights sum to 1 (seed 40 of random_protocols' phases, each
     row's weights set to 1/n, n = 1, 2 or 4: exact): no D_i, and no check for one (nothing is missing)."""
-    import numpy as np
-
-    from numerics.protocol import random_protocols, spec as nproto
-    from theory.protocol import compiler as P, description
-
     names = ["A", "B", "C"]
     rounds = random_protocols.rounds(np.random.default_rng(40), names, max_phases=4)
     for phase in rounds:
@@ -449,9 +431,6 @@ def test_258_agents_indices_compared_by_value():
     """Agent indices past 256 (CPython shares int objects only up to 256): 256 agents listen to A, the last one also
     to itself, nobody listens to them. Every agent's gaps are the compiler's, no self term among them, and the last
     agent's own coefficient X_kk (not I: it hears itself) is displayed and proved (about 8 s of CPU)."""
-    from numerics.protocol import spec as nproto
-    from theory.protocol import compiler as P, description
-
     names = ["A", "B"] + [f"X{k}" for k in range(256)]
     last = names[-1]
     rounds = [{"A": {"B": 1.0}}, {"B": {"A": 1.0}},
