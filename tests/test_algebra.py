@@ -122,7 +122,7 @@ def test_a_relation_needs_one_word_with_coefficient_one():
 
 def test_reduction_limits_words_and_passes():
     # max_words: a reduced polynomial of exactly max_words words is kept, one more raises TooLarge; the default is
-    # MAX_POLY_WORDS = 20000 (the algebra's comment: dense protocols are refused there, not computed for minutes)
+    # MAX_POLY_WORDS = 20000 (docs/protocol.rst: 20,000 words in one expression, the backstop)
     alg, MA, MB = _algebra_letters()
     assert alg.max_words == 20_000
     alg = algebra.FreeAlgebra(max_words=3)
