@@ -351,6 +351,14 @@ def test_removable_division_limits_and_pivots():
         X = anchored(MB, Q)
         want = {(): 1, **{(MB, Q) + (MA,) * k: omega - 1 for k in range(1, n)}} if used else X
         assert cn.desingularize(alg, X) == want, n
+    # with no symbolic denominator, only a polynomial of at most 12 words is tried: Q - I = 2 Q M_A (F = I - 2 M_A),
+    # so Q - I + (10 or 11 more words) is one word shorter that way at 12 words, and kept as it is at 13
+    for n, tried in ((12, True), (13, False)):
+        alg, MA, MB, MC = fresh()
+        Q = alg.inverse(1 - 2 * MA)
+        tail = {(MC,) * k: Fr(1) for k in range(1, n - 1)}
+        X = {(Q,): Fr(1), (): Fr(-1), **tail}
+        assert len(X) == n and cn.desingularize(alg, X) == ({(Q, MA): 2, **tail} if tried else X), n
     # a polynomial of more than 12 words is still cleared when it divides by a symbol
     alg, MA, MB, MC = fresh()
     Q = alg.inverse(1 - omega * MA)
