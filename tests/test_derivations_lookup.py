@@ -1,5 +1,7 @@
-"""theory.derivations' lookups by claim ID compare by value: an ID built at run time (read from input, joined from
-parts) finds the same chains and formulas as the literal (derivations.py's survivor: ``==`` to ``is``)."""
+"""Contracts of theory.derivations that no verify method reads (each was a survivor of derivations.py): the lookups
+by claim ID compare by value, so an ID built at run time (read from input, joined from parts) finds the same chains
+and formulas as the literal (``==`` to ``is``); a displayed step is kept as written (``evaluate=False`` to
+``True``)."""
 from __future__ import annotations
 
 from theory import derivations
@@ -10,3 +12,18 @@ def test_chains_for_a_claim_id_built_at_run_time():
         built = "".join(list(claim))  # equal to the literal, not the same object
         assert built == claim and built is not claim
         assert derivations.chains_for(built) == derivations.chains_for(claim) != []
+
+
+def test_a_displayed_product_is_kept_as_written():
+    """``unevaluated`` (its docstring): a step such as C8's ``(I - M_A M_B)(I - M_A M_B)^{-1} M_A K_B Delta`` is
+    displayed as written; SymPy's own product would cancel the factor and its inverse before derivations.tex shows
+    the step."""
+    import sympy as sp
+
+    M, X = sp.MatrixSymbol("M", 2, 2), sp.MatrixSymbol("X", 2, 2)
+    shown = derivations.unevaluated(M, sp.Inverse(M), X)
+    assert shown.args == (M, sp.Inverse(M), X) and M * sp.Inverse(M) * X == X
+    (c8,) = derivations.chains_for("C8")
+    step = c8.steps[1][0]
+    F = step.args[0]
+    assert isinstance(step, sp.MatMul) and sp.Inverse(F) == step.args[1] and len(step.args) == 5
