@@ -1,7 +1,7 @@
 """Contracts of theory.derivations that no verify method reads (each was a survivor of derivations.py): the lookups
 by claim ID compare by value, so an ID built at run time (read from input, joined from parts) finds the same chains
 and formulas as the literal (``==`` to ``is``); a displayed step is kept as written (``evaluate=False`` to
-``True``)."""
+``True``); the V2 chains use the dimensions docs/verify.rst states (C10's ``dims``)."""
 from __future__ import annotations
 
 from theory import derivations
@@ -27,3 +27,17 @@ def test_a_displayed_product_is_kept_as_written():
     step = c8.steps[1][0]
     F = step.args[0]
     assert isinstance(step, sp.MatMul) and sp.Inverse(F) == step.args[1] and len(step.args) == 5
+
+
+def test_v2_chains_are_checked_at_the_documented_dimensions():
+    """docs/verify.rst states the dimensions of the V2 chains' explicit matrices; the chains use those (and the
+    label VD prints, ``V2, d = ...``, names them)."""
+    import re
+    from pathlib import Path
+
+    text = " ".join((Path(__file__).resolve().parent.parent / "docs" / "verify.rst").read_text().split())
+    m = re.search(r"C9's chain at d = (\d+), C10's \(a rank-one prompt, any d\) at d = (\d+) and d = (\d+)", text)
+    assert m is not None, "docs/verify.rst no longer states the V2 dimensions"
+    (c9,), (c10,) = derivations.chains_for("C9"), derivations.chains_for("C10")
+    assert c9.method == c10.method == "V2"
+    assert c9.dims == (int(m.group(1)),) and c10.dims == (int(m.group(2)), int(m.group(3)))
