@@ -2,7 +2,9 @@
 
 * docs/cli.rst, ``derive --protocol``'s limit: "The refusal states the estimate in full below 1,000,000 words and
   to 3 significant digits from 1,000,000 on" (``theory.protocol.cost.check``);
-* docs/config.rst: ``compile_seconds`` is "the compile's wall time in seconds, rounded to 3 decimals".
+* docs/config.rst: ``compile_seconds`` is "the compile's wall time in seconds, rounded to 3 decimals";
+* docs/protocol.rst, the random report's hypotheses: a pivot narrower than 40 units is written out, else pointed at
+  (ninth round: random_report.py's survivors ``< 39``, ``<= 40``, ``< 41``).
 
 The documented numbers are read from the docs, not from the code."""
 from __future__ import annotations
@@ -56,3 +58,19 @@ def test_compile_seconds_rounded_as_documented():
     for seconds in (0.123456, 1.98765, 0.0004999):
         cp.seconds = seconds
         assert report.derived_theory(cp)["compile_seconds"] == round(seconds, places)
+
+
+def test_random_hypotheses_write_a_pivot_out_as_documented(monkeypatch):
+    """docs/protocol.rst: "a hypothesis writes a pivot out (``$...$ is invertible``) when the pivot is narrower than 40
+    units, else points at its display" (the random report's LaTeX; the widths' own rules are tested in
+    tests/test_protocol_latex.py)."""
+    from theory.protocol import random_report
+
+    units = float(_doc("protocol.rst", r"a hypothesis writes a pivot out \(``\$\.\.\.\$ is invertible``\) when the "
+                                       r"pivot is narrower than (\d+) units").group(1))
+    doc = {"inverses": [{"latex": "P", "name": r"\mathcal{Q}_{1}"}], "hypotheses": []}
+    for width, written in ((units - 0.5, True), (units, False), (units + 0.5, False)):
+        monkeypatch.setattr(random_report.typeset, "width", lambda tex, w=width: w)
+        (shown,) = random_report._hypotheses_tex(doc)
+        assert shown == (r"$P$ is invertible (its inverse is $\mathcal{Q}_{1}$)" if written
+                         else r"the pivot $\mathcal{Q}_{1}^{-1}$ above is invertible"), (width, shown)
