@@ -14,3 +14,22 @@ def test_a_check_is_immutable_and_hashable():
     with pytest.raises(dataclasses.FrozenInstanceError):
         setattr(c, "holds", False)
     assert {c, Check("z*_A is fixed by the round map", True, "0")} == {c}
+
+
+def test_each_compiled_expression_remembers_its_polynomial():
+    """``Compiled.poly`` returns the word polynomial the compiler built an expression from (the very object: the
+    printed order of its terms is the compiler's), and only for that expression object; an equal expression built
+    elsewhere is expanded anew (result.py's survivors: the cache disabled, or read for another object)."""
+    import sympy as sp
+
+    from theory.core.algebra import padd, to_poly
+    from theory.protocol import compiler as P, gallery as G
+
+    cp = P.compile_protocol(G.entry("ring").spec, noise=False)
+    exprs = [x for row in cp.Phi for x in row if x != 0] + list(cp.r) + list(cp.fixed_point)
+    assert exprs and all(id(e) in cp.polys for e in exprs)
+    for e in exprs:
+        assert cp.poly(e) is cp.polys[id(e)][1]
+        again = sp.sympify(sp.srepr(e))  # equal, another object (never stored)
+        if again is not e:
+            assert cp.poly(again) is not cp.polys[id(e)][1] and not padd(cp.poly(again), to_poly(e), signs=(1, -1))
