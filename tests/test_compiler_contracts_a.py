@@ -33,3 +33,18 @@ def test_each_compiled_expression_remembers_its_polynomial():
         again = sp.sympify(sp.srepr(e))  # equal, another object (never stored)
         if again is not e:
             assert cp.poly(again) is not cp.polys[id(e)][1] and not padd(cp.poly(again), to_poly(e), signs=(1, -1))
+
+
+def test_compiled_defaults_and_repr():
+    """A ``Compiled`` built by hand (not by ``compile_protocol``) has not been timed: ``seconds`` is 0.0, which
+    ``derive``'s JSON reports as ``compile_seconds``; its ``repr`` leaves out the polynomial cache, which repeats every
+    expression (result.py's survivors: the default 1.0 and -1.0, ``repr=True``)."""
+    from theory.core.algebra import FreeAlgebra
+    from theory.protocol import compiler as P, gallery as G
+    from theory.protocol.result import Compiled
+
+    cp = P.compile_protocol(G.entry("round_robin").spec, noise=False)
+    bare = Compiled(cp.spec, FreeAlgebra(), cp.Phi, cp.r, cp.live, cp.fixed_point, cp.residual_self,
+                    cp.residual_gaps, cp.rate_power, cp.rate_blocks)
+    assert bare.seconds == 0.0 and cp.seconds > 0.0
+    assert cp.polys and "polys=" not in repr(cp) and "seconds=" in repr(cp)

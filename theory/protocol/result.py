@@ -33,7 +33,7 @@ class Compiled:
     rate_blocks: list  # square block matrices (lists of lists of expressions)
     lyapunov: dict = field(default_factory=dict)  # (i, j) in R x R -> rhs of V_RR = Phi_RR V_RR Phi_RR^T + Q_RR
     noise: list = field(default_factory=list)  # Q (K x K blocks) injected per round
-    seconds: float = 0.0
+    seconds: float = 0.0  # the compile's wall time, set by compile_protocol (0.0: not measured)
     named: Derivation | None = None  # set when derived with named Schur blocks
     definitions: list = field(default_factory=list)  # (letter, expr) of the named path, in order
     polys: dict = field(default_factory=dict, repr=False)  # id(expr) -> (expr, word polynomial), to skip re-expanding
