@@ -2,13 +2,14 @@
 more than one agent must be a principal block of ``Phi_RR^q`` entry by entry (the check accepted any such block
 unexamined before the ninth round; checks.py's survivors ``len(b) > 1`` to ``< 1`` and ``> 2``). The protocol: two
 pairs that listen to each other at once, so ``Phi_RR`` is cyclic over {A, B} and {C, D}, ``q = 2``, and the kept
-block is ``(Phi_RR^2)`` on {A, B}, a full 2 x 2 block."""
+block is ``(Phi_RR^2)`` on {A, B}, a full 2 x 2 block. A 1 x 1 block is compared up to rotation of its word (the
+round robin's)."""
 from __future__ import annotations
 
 import copy
 
 from theory import api
-from theory.protocol import checks, compiler as P
+from theory.protocol import checks, compiler as P, gallery as G
 from theory.protocol.round_map import matmul
 
 
@@ -60,3 +61,21 @@ def test_the_other_components_block_is_a_principal_block_too():
         b[:] = [[P2[2][2], P2[2][3]], [P2[3][2], P2[3][3]]]
 
     assert _planted(cp, other_component).holds
+
+
+def test_a_one_agent_block_up_to_rotation_of_its_word():
+    """A 1 x 1 block is compared up to rotation of its word (``rho(XY) = rho(YX)``): the round robin's block
+    ``M_B M_A`` may be written ``M_A M_B``, which is on no diagonal of ``Phi_RR``; another word fails."""
+    cp = P.compile_protocol(G.entry("round_robin").spec, noise=False)
+    assert [len(b) for b in cp.rate_blocks] == [1]
+    word = cp.rate_blocks[0][0][0]
+    x, y = word.args[-2:]  # M_B, M_A
+    assert word == x * y and checks.rate_check(cp).holds
+
+    def rotated(blk):
+        blk[0][0] = y * x
+
+    def other(blk):
+        blk[0][0] = x * x
+
+    assert _planted(cp, rotated).holds and not _planted(cp, other).holds
