@@ -32,12 +32,10 @@ def test_a_displayed_product_is_kept_as_written():
 def test_v2_chains_are_checked_at_the_documented_dimensions():
     """docs/verify.rst states the dimensions of the V2 chains' explicit matrices; the chains use those (and the
     label VD prints, ``V2, d = ...``, names them)."""
-    import re
-    from pathlib import Path
+    from test_documented_formats import documented
 
-    text = " ".join((Path(__file__).resolve().parent.parent / "docs" / "verify.rst").read_text().split())
-    m = re.search(r"C9's chain at d = (\d+), C10's \(a rank-one prompt, any d\) at d = (\d+) and d = (\d+)", text)
-    assert m is not None, "docs/verify.rst no longer states the V2 dimensions"
+    m = documented("verify.rst",
+                   r"C9's chain at d = (\d+), C10's \(a rank-one prompt, any d\) at d = (\d+) and d = (\d+)")
     (c9,), (c10,) = derivations.chains_for("C9"), derivations.chains_for("C10")
     assert c9.method == c10.method == "V2"
     assert c9.dims == (int(m.group(1)),) and c10.dims == (int(m.group(2)), int(m.group(3)))

@@ -20,7 +20,9 @@ from theory.protocol import cost, report
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _doc(page: str, pattern: str) -> re.Match:
+def documented(page: str, pattern: str) -> re.Match:
+    """The match of ``pattern`` in ``docs/<page>`` (its whitespace folded to single spaces); fails if the page no
+    longer states it. Other test files read their documented numbers through it."""
     m = re.search(pattern, " ".join((ROOT / "docs" / page).read_text().split()))
     assert m is not None, f"docs/{page} no longer states {pattern!r}"
     return m
@@ -35,7 +37,8 @@ def _refusal(monkeypatch, words: int) -> str:
 
 
 def test_refusal_states_the_estimate_as_documented(monkeypatch):
-    m = _doc("cli.rst", r"The refusal states the estimate in full below ([\d,]+) words and to (\d) significant digits")
+    m = documented("cli.rst",
+                   r"The refusal states the estimate in full below ([\d,]+) words and to (\d) significant digits")
     switch, digits = int(m.group(1).replace(",", "")), int(m.group(2))
     # around the switch and around every power of ten a moved switch would pick
     for words in (99_999, 100_000, 531_441, 600_000, switch - 1, switch, switch + 1, 1_500_000, 1_771_561,
@@ -52,7 +55,7 @@ def test_refusal_states_the_estimate_as_documented(monkeypatch):
 
 
 def test_compile_seconds_rounded_as_documented():
-    places = int(_doc("config.rst", r"``compile_seconds`` \(the compile's wall time in seconds, "
+    places = int(documented("config.rst", r"``compile_seconds`` \(the compile's wall time in seconds, "
                                     r"rounded to (\d) decimals\)").group(1))
     cp = api.compile_protocol(api.protocol_spec(["A", "B"], [{"A": {"B": 1.0}}, {"B": {"A": 1.0}}]), noise=False)
     for seconds in (0.123456, 1.98765, 0.0004999):
@@ -66,8 +69,8 @@ def test_random_hypotheses_write_a_pivot_out_as_documented(monkeypatch):
     tests/test_protocol_latex.py)."""
     from theory.protocol import random_report
 
-    units = float(_doc("protocol.rst", r"a hypothesis writes a pivot out \(``\$\.\.\.\$ is invertible``\) when the "
-                                       r"pivot is narrower than (\d+) units").group(1))
+    units = float(documented("protocol.rst", r"a hypothesis writes a pivot out \(``\$\.\.\.\$ is invertible``\) "
+                                             r"when the pivot is narrower than (\d+) units").group(1))
     doc = {"inverses": [{"latex": "P", "name": r"\mathcal{Q}_{1}"}], "hypotheses": []}
     for width, written in ((units - 0.5, True), (units, False), (units + 0.5, False)):
         monkeypatch.setattr(random_report.typeset, "width", lambda tex, w=width: w)

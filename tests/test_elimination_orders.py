@@ -4,20 +4,15 @@ system tries 2 orders"): which orders are tried decides which derivation settles
 The numbers are read from the docs, not from the code."""
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import pytest
 
+from test_documented_formats import documented
 from theory.protocol import random_compiler as RC, random_gallery as RG
-
-DOC = " ".join((Path(__file__).resolve().parent.parent / "docs" / "protocol.rst").read_text().split())
 
 
 def _documented() -> tuple[int, int]:
-    m = re.search(r"is tried in up to (\d+) orders of the live unknowns", DOC)
-    k = re.search(r"A Markov chain's reduced system tries (\d+) orders", DOC)
-    assert m is not None and k is not None, "docs/protocol.rst no longer states the elimination orders"
+    m = documented("protocol.rst", r"is tried in up to (\d+) orders of the live unknowns")
+    k = documented("protocol.rst", r"A Markov chain's reduced system tries (\d+) orders")
     return int(m.group(1)), int(k.group(1))
 
 

@@ -181,10 +181,7 @@ def test_c15_v8_fails_a_planted_wrong_solver(monkeypatch, plant):
 def test_c15_v8_bar_is_the_documented_one():
     """docs/verify.rst states C15's V8 bar ("at most 200 u kappa"); the solver's FORWARD_ERROR_FACTOR is that bar
     (lyapunov.py's survivors 199 and 201: a tolerance users read in the docs and in V8's detail)."""
-    import re
-    from pathlib import Path
+    from test_documented_formats import documented
 
-    text = " ".join((Path(__file__).resolve().parent.parent / "docs" / "verify.rst").read_text().split())
-    m = re.search(r"C15's V8 accepts .*? is at most (\d+) u kappa", text)
-    assert m is not None, "docs/verify.rst no longer states C15's V8 bar"
+    m = documented("verify.rst", r"C15's V8 accepts .*? is at most (\d+) u kappa")
     assert lyapunov.FORWARD_ERROR_FACTOR == float(m.group(1))
