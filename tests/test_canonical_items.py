@@ -449,3 +449,35 @@ def test_258_agents_indices_compared_by_value():
     assert all(set(out.gaps[i]) == set(cp.residual_gaps[i]) and i not in out.gaps[i] for i in range(len(names)))
     k = len(names) - 1
     assert k == 257 and set(out.gaps[k]) == {0, 1} and out.fixed[k][k].factors  # X_kk is not I: it hears itself
+
+
+def _fresh(s: sp.Symbol) -> sp.Symbol:
+    """An equal letter that is not the same object: SymPy's cache cleared (as a long session evicts entries), so
+    the symbol is made again."""
+    from sympy.core.cache import clear_cache
+    clear_cache()
+    out = sp.Symbol(s.name, **s.assumptions0)
+    assert out == s and out is not s
+    return out
+
+
+def test_letters_are_compared_by_value_not_by_identity(alg):
+    MA, MB, MC, Q1 = letters(alg)
+    # the first test's X = Q1 - I + Q1 M_B written with a Q1 made again: step 1 still finds Q1 at the start of its
+    # words and peels it, X = Q1 (I + M_A) M_B
+    Qf = _fresh(Q1)
+    X = {(Qf,): Fr(1), (): Fr(-1), (Qf, MB): Fr(1)}
+    assert alg.reduce_poly(X) == X
+    C = cn.factor(alg, X, [])
+    assert C.scalar == 1 and word_of(C) == [Q1, {(): 1, (MA,): 1}, MB]
+    assert same(alg, C, X)
+    # an inverse recognised again (3/2 M_A Q M_B + 3 I = 3 (I - 1/2 M_A M_B)^{-1}, as in the test above) whose
+    # identity is already recorded, with an equal letter made again: it is not recorded twice
+    Q = alg.inverse(1 - Fr(1, 2) * MB * MA)
+    X = {(MA, Q, MB): Fr(3, 2), (): Fr(3)}
+    ids: list = []
+    cn.factor(alg, X, ids)
+    (Qp, identity), = ids
+    ids = [(_fresh(Qp), identity)]
+    C = cn.factor(alg, X, ids)
+    assert C.scalar == 3 and word_of(C) == [Qp] and len(ids) == 1

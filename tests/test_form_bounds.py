@@ -4,6 +4,10 @@
   their entries hold at most 400 words in all" (``rate.MAX_RATE_WORDS``). A block matrix whose square is block
   triangular with exactly the documented number of words is reduced (power 2); one word more and the rate
   keeps ``Phi_RR`` itself (power 1).
+* the rate reduction's power bound: docs/protocol.rst states that it examines the powers "up to ``Phi_RR^n`` for n
+  live agents". ``B = [[X, -X], [X, 0]]`` (two agents) has ``B^2 = [[0, -X^2], [X^2, -X^2]]`` (one component, not
+  triangular) and ``B^3 = -X^3 I`` (diagonal): the reduction it would need is power 3 > n, so the rate keeps
+  ``B`` (power 1); ``[[0, X], [Y, 0]]`` is reduced at power 2 = n.
 * ``fixed_point.EXPANDED_MAX_WORDS``: docs/protocol.rst states the switch to named blocks "past 300 words";
   the compiler's bound is that number.
 * ``cost.elimination_words`` of a protocol with no live agent (every weight 0): the first pivot over no live
@@ -58,6 +62,20 @@ def test_rate_power_past_the_word_bound_is_not_examined():
     B = _square_has(_documented_rate_words() + 1)
     q, blocks = rate._reduce_rate(B)
     assert q == 1 and blocks == [B]
+
+
+def test_rate_powers_past_the_number_of_agents_are_not_examined():
+    text = " ".join((ROOT / "docs" / "protocol.rst").read_text().split())
+    assert "up to ``Phi_RR^n`` for n live agents" in text, "docs/protocol.rst no longer states the power bound"
+    X, Y, zero = _letter("X0"), _letter("Y0"), sp.Integer(0)
+    B = [[X, -X], [X, zero]]
+    cube = [[sp.expand(sum(B[i][k] * B[k][m] * B[m][j] for k in range(2) for m in range(2))) for j in range(2)]
+            for i in range(2)]
+    assert cube == [[-X**3, zero], [zero, -X**3]]  # the construction: power 3 would reduce it
+    q, blocks = rate._reduce_rate(B)
+    assert q == 1 and blocks == [B]
+    q, blocks = rate._reduce_rate([[zero, X], [Y, zero]])
+    assert q == 2 and blocks == [[[X * Y]]]  # B^2 = diag(XY, YX): one block up to rotation
 
 
 def test_expanded_bound_is_the_documented_one():

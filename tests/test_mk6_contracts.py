@@ -13,7 +13,9 @@ proofs_check/verification/shipped_mk6.py):
   planted wrong certificate (a block of ``B``, the inverse ``T``, the eliminated matrix, the right side ``b``, a
   given right side of the elimination) makes exactly the identity that reads it fail, while the derived one
   passes every identity; the failing residual of the reduced system's equivalence keeps each product in order
-  (the written messages ``y`` and the right sides ``beta`` are noncommutative letters: a column stands last).
+  (the written messages ``y`` and the right sides ``beta`` are noncommutative letters: a column stands last), and
+  names its unknowns as docs/protocol.rst states: ``y_{1A}`` after the written message, ``beta_{2B}`` after the
+  block ``q_{2,B}`` (u = l K + a, the module text's order of the blocks).
 """
 import copy
 import re
@@ -144,5 +146,27 @@ def test_a_failing_residual_keeps_each_product_in_order(chain3):
 
     results = _planted(chain3, "F")
     text = sp.sstr(from_poly(results[_label(results, "q = T E y + T beta gives")]))
-    assert re.search(r"M_\w\*(y|beta)_\d", text), text
-    assert not re.search(r"(y|beta)_\d+\*M_", text), text
+    assert re.search(r"M_\w\*(y|beta)_\{", text), text
+    assert not re.search(r"(y|beta)_\{\w+\}\*M_", text), text
+
+
+def test_a_failing_residual_names_its_unknowns_as_the_document_does(chain3):
+    """docs/protocol.rst: a failing identity of the reduced system names its opaque unknowns ``y_{1A}`` (a written
+    message, alternative from 1 and writer) and ``beta_{2B}`` (the right side of ``q_{2,B}``). With ``F[0][v]``
+    changed by ``X``, ``q - B q - beta - E (y - F q)`` is ``-E[u, 0] X q_v`` on the rows ``E`` reaches, and ``q_v =
+    sum_w (T E)[v, w] y_w + sum_u' T[v, u'] beta_u'``: the residual holds the ``y`` of each written message with
+    ``(T E)[v, w] != 0`` and the ``beta`` of each block with ``T[v, u'] != 0``, no other. The expected names are
+    built here from the certificate's ``T``, ``E`` and writers, the blocks in the module text's order (u = l K +
+    a)."""
+    doc = _flat(DOC.read_text())
+    assert "labels: ``y_{1A}`` for a written message and ``beta_{2B}`` for the right side of ``q_{2,B}``" in doc
+    mm, names = chain3.named, list(chain3.names)
+    K = len(names)
+    v = next(v for v, f in enumerate(mm.F[0]) if f)
+    TE = mm.T * mm.E
+    want = {f"y_{{{j + 1}{names[a]}}}" for w, (j, a) in enumerate(mm.writers) if TE[v, w] != 0}
+    want |= {f"beta_{{{u // K + 1}{names[u % K]}}}" for u in range(mm.T.rows) if mm.T[v, u] != 0}
+    results = _planted(chain3, "F")
+    res = results[_label(results, "q = T E y + T beta gives")]
+    got = {s.name for w in res for s in w if s.name.startswith(("y_", "beta_"))}
+    assert len(want) > 2 and got == want, (sorted(got), sorted(want))

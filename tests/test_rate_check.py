@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import copy
 
+import sympy as sp
+
 from theory import api
 from theory.protocol import checks, compiler as P, gallery as G
 from theory.protocol.round_map import matmul
@@ -79,3 +81,16 @@ def test_a_one_agent_block_up_to_rotation_of_its_word():
         blk[0][0] = x * x
 
     assert _planted(cp, rotated).holds and not _planted(cp, other).holds
+
+
+def test_a_block_of_257_agents_is_matched_to_its_last_index():
+    """``_principal`` counts the indices it has matched by value: a principal block of 257 agents (past CPython's
+    cached small ints) is found in full, and one whose last diagonal entry differs is refused. Distinct letters
+    on the diagonal leave one match per index, so the search is linear in the blocks compared (under 1 s)."""
+    n = 257
+    M = [sp.Symbol(f"M_{k}", commutative=False) for k in range(n)]
+    P = [[M[i] if i == j else sp.Integer(0) for j in range(n)] for i in range(n)]
+    assert checks._principal(P, P)
+    bad = [row[:] for row in P]
+    bad[n - 1][n - 1] = M[0]
+    assert not checks._principal(P, bad)

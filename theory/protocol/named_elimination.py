@@ -82,6 +82,8 @@ def eliminate(alg: FreeAlgebra, A: list, labels: list) -> Elimination:
     rows = list(range(n))
     el = Elimination(n, list(labels), [], [], [], [], made=[[] for _ in range(n)])
     for k in range(n):
+        if k:  # the system of step k before its swap (step k - 1's update)
+            el.nxt.append([row[:] for row in A])
         p = next((i for i in range(k, n) if A[i][k]), None)
         if p is None:
             raise ValueError("the reduced first-moment system is singular in the free algebra "
@@ -107,8 +109,6 @@ def eliminate(alg: FreeAlgebra, A: list, labels: list) -> Elimination:
                     el.made[k].append(U)
                     alg.define_letter(U, val)
         A = new
-        if k < n - 1:
-            el.nxt.append([row[:] for row in A])
     return el
 
 
@@ -202,7 +202,8 @@ def checks(alg: FreeAlgebra, el: Elimination) -> list[tuple[str, dict]]:
                             "the pivot row", alg.reduce_poly(res)))
         for k in range(n):  # (c) the pivot row of step k at the back-substituted unknowns
             A, h = el.A[k], side.h[k]
-            xk = [side.x[j] if j != k else _one_level(side.x[k], side.defs) for j in range(n)]
+            xk = list(side.x)
+            xk[k] = _one_level(side.x[k], side.defs)
             res = padd(_row(A[k], range(k, n), xk), h[k], signs=(1, -1))
             out.append((f"back substitution {k + 1}, right side {s}: y_{el.labels[k]} solves the pivot row",
                         alg.reduce_poly(res)))

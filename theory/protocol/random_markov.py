@@ -237,8 +237,10 @@ def checks(alg: FreeAlgebra, mm: MarkovMean, names, B: list, b: list, law: tuple
             s = {(): mm.S[u, v]} if mm.S[u, v] != 0 else {}
             worst = worst or padd(B[u][v], s, EF[u][v], signs=(1, -1, -1))
     out.append(("B = S + E F: the operator's blocks are its scalar part plus the written messages", worst))
-    y = [letter(sp.Symbol(f"y_{w + 1}", commutative=False)) for w in range(W)]
-    beta = [letter(sp.Symbol(f"beta_{u + 1}", commutative=False)) for u in range(m)]
+    # named as the document names the written messages (y_{1A}) and the blocks q_{l,a}, u = l K + a (beta_{2B})
+    y = [letter(sp.Symbol(f"y_{{{unknown_label(j, names[a])}}}", commutative=False)) for j, a in mm.writers]
+    beta = [letter(sp.Symbol(f"beta_{{{unknown_label(u // K, names[u % K])}}}", commutative=False))
+            for u in range(m)]
     q = [padd(a, c) for a, c in zip(apply(mm.T * mm.E, y), apply(mm.T, beta))]
     Fq = _matvec(mm.F, q)
     Ey = apply(mm.E, [padd(y[w], Fq[w], signs=(1, -1)) for w in range(W)])

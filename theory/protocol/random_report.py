@@ -280,4 +280,4 @@ def _factor(tex: str) -> str:
     if tex == "1":
         return ""
     body = tex[1:] if tex.startswith("-") else tex
-    return f"\\left({tex}\\right)" if ("+" in body or " - " in body or "-" in body) else tex
+    return f"\\left({tex}\\right)" if ("+" in body or "-" in body) else tex
