@@ -7,6 +7,7 @@ expected form is derived in the comment above it, and factored products are also
 they factor by the free algebra's reduction."""
 from collections import Counter
 from fractions import Fraction as Fr
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -481,3 +482,60 @@ def test_letters_are_compared_by_value_not_by_identity(alg):
     ids = [(_fresh(Qp), identity)]
     C = cn.factor(alg, X, ids)
     assert C.scalar == 3 and word_of(C) == [Qp] and len(ids) == 1
+
+
+# docs/protocol.rst (the canonical form's cost limits): step 4 tries at most this many variants per polynomial
+VARIANT_LIMIT_DOCUMENTED = 64
+omega = sp.Symbol("omega")
+
+
+def _removable(alg, left: sp.Symbol, right: sp.Symbol, on_the_right: bool):
+    """``Q = F^{-1}`` with ``F = 1/omega I - V`` and the part ``X = 1/omega (L - I) Q`` (``V = (L + I) R``, best
+    rewritten on the right) or ``X = 1/omega Q (R - I)`` (``V = L (R + I)``, best on the left), letters ``L``, ``R``."""
+    if on_the_right:
+        Q = alg.inverse(1 / omega - left * right - right)
+        return Q, {(Q,): -1 / omega, (left, Q): 1 / omega}
+    Q = alg.inverse(1 / omega - left * right - left)
+    return Q, {(Q, right): 1 / omega, (Q,): -1 / omega}
+
+
+def test_removable_division_prefers_the_right_variant_when_it_is_shorter():
+    alg = FreeAlgebra()
+    MA, MB = alg.symbol("M_A"), alg.symbol("M_B")
+    # F = 1/omega I - (M_A + I) M_B, X = 1/omega (M_A - I) Q (two symbolic denominators). Left, Q = omega (I + Q V):
+    # X = (M_A - I)(I + Q (M_A M_B + M_B)), 6 words. Right, Q = omega (I + V Q): X = M_A - I + (M_A - I)(M_A + I) M_B Q
+    # = M_A - I + M_A M_A M_B Q - M_B Q, 4 words: the right variant is kept
+    Q, X = _removable(alg, MA, MB, on_the_right=True)
+    assert cn.desingularize(alg, X) == {(MA,): 1, (): -1, (MA, MA, MB, Q): 1, (MB, Q): -1}
+
+
+@pytest.mark.parametrize("fourth", ["unchanged", "left"])
+def test_removable_division_tries_the_documented_number_of_variants(fourth):
+    """Four inverses give 81 variants in the documented order (Q1 slowest; unchanged, left, right); 64 are tried.
+    Q1 is best on the right and Q2 on the left (parts as above, each clearing two denominators: 4 words, 6 the other
+    way); Q3 = (I - M_E)^{-1} in ``M_E Q3`` is best unchanged (either rewriting adds a word)."""
+    doc = " ".join((Path(__file__).resolve().parent.parent / "docs" / "protocol.rst").read_text().split())
+    assert f"at most {VARIANT_LIMIT_DOCUMENTED} of its variants per polynomial" in doc
+    alg = FreeAlgebra()
+    MA, MB, MC, MD, ME, MF, MG = (alg.symbol(f"M_{x}") for x in "ABCDEFG")
+    Q1, X1 = _removable(alg, MA, MB, on_the_right=True)
+    Q2, X2 = _removable(alg, MD, MC, on_the_right=False)
+    Q3 = alg.inverse(1 - ME)
+    X = {**X1, **X2, (ME, Q3): Fr(1)}
+    if fourth == "unchanged":
+        # Q4 = (I - M_F)^{-1} in M_F Q4, best unchanged: the best variant (right, left, unchanged, unchanged) is the
+        # 64th (index 2 * 27 + 9 = 63), the last one tried: 4 + 4 words with the two -I merged, and M_E Q3, M_F Q4
+        Q4 = alg.inverse(1 - MF)
+        X[(MF, Q4)] = Fr(1)
+        want = {(MA,): 1, (): -2, (MA, MA, MB, Q1): 1, (MB, Q1): -1, (MC,): 1, (Q2, MD, MC, MC): 1, (Q2, MD): -1,
+                (ME, Q3): 1, (MF, Q4): 1}
+    else:
+        # Q4 best on the left too: the best variant (right, left, unchanged, left) is the 65th (index 64), not tried.
+        # Among the 64 a variant without denominators rewrites Q1, Q2 and Q4, so Q1 on the left (index 27 + 9 + 1):
+        # Q1's 6 words, Q2's and Q4's 4, the three -I merged, M_E Q3
+        Q4, X4 = _removable(alg, MF, MG, on_the_right=False)
+        X.update(X4)
+        want = {(MA,): 1, (): -3, (MA, Q1, MA, MB): 1, (MA, Q1, MB): 1, (Q1, MA, MB): -1, (Q1, MB): -1,
+                (MC,): 1, (Q2, MD, MC, MC): 1, (Q2, MD): -1, (ME, Q3): 1, (MG,): 1, (Q4, MF, MG, MG): 1, (Q4, MF): -1}
+    assert [Q for _, Q in alg.inverted] == [Q1, Q2, Q3, Q4]  # the order of creation is the variants' order
+    assert cn.desingularize(alg, X) == want
