@@ -539,3 +539,55 @@ def test_removable_division_tries_the_documented_number_of_variants(fourth):
                 (MC,): 1, (Q2, MD, MC, MC): 1, (Q2, MD): -1, (ME, Q3): 1, (MG,): 1, (Q4, MF, MG, MG): 1, (Q4, MF): -1}
     assert [Q for _, Q in alg.inverted] == [Q1, Q2, Q3, Q4]  # the order of creation is the variants' order
     assert cn.desingularize(alg, X) == want
+
+
+def _dense_stand_in():
+    """What the dense path reads of a compiled protocol, built by hand: two agents, ``e_A = X (w_B* - w_A*)`` with
+    ``X = 3 I + 3/2 M_A Q M_B``, ``Q = (I - 1/2 M_B M_A)^{-1}``, and ``z*_A = X w_B* + (I - X) w_A*`` (``e_B = 0``).
+    No protocol the compiler derives with named blocks has such a coefficient (their pivots are single named
+    letters, or ``I`` minus one), so the recognition on that path is reached through this stand-in."""
+    from theory.core.algebra import to_poly
+    from theory.protocol.symbols import w_star
+
+    alg = FreeAlgebra()
+    MA, MB = alg.symbol("M_A"), alg.symbol("M_B")
+    Q = alg.inverse(1 - Fr(1, 2) * MB * MA)
+    X = 3 + sp.Rational(3, 2) * MA * Q * MB
+    wA, wB = w_star("A"), w_star("B")
+    cp = SimpleNamespace(alg=alg, names=["A", "B"], spec=SimpleNamespace(K=2), named=[],
+                         residual_gaps=[{1: X}, {}], residual_self=[sp.Integer(0), sp.Integer(0)],
+                         fixed_point=[sp.expand(X * wB + wA - X * wA), wB], poly=to_poly)
+    return cp, alg, (MA, MB, Q)
+
+
+def test_the_dense_path_recognises_an_inverse():
+    # 3 I + 3/2 M_A Q M_B = 3 (I + 1/2 M_A Q M_B) = 3 (I - 1/2 M_A M_B)^{-1} (push-through): a new inverse Q', its
+    # identity recorded and proved, in the residual and in z*_A's coefficient of w_B*
+    cp, alg, (MA, MB, Q) = _dense_stand_in()
+    out = cn.canonical(cp)
+    assert out.dense and out.recognise
+    Qp = out.alg.inverted[-1][1]
+    assert out.alg.inverted[-1][0] == 1 - Fr(1, 2) * MA * MB
+    C = out.gaps[0][1]
+    S1 = cn.named_letter(1)
+    assert C.scalar == 3 and word_of(C) == [Qp] and out.fixed[0][1].scalar == 3 and word_of(out.fixed[0][1]) == [Qp]
+    # z*_A's coefficient of w_A*, I - X = -2 (I + 3/4 M_A Q M_B), is no inverse of the algebra: a named sum
+    assert out.named == [(S1, {(): 1, (MA, Q, MB): Fr(3, 4)})]
+    assert out.fixed[0][0].scalar == -2 and word_of(out.fixed[0][0]) == [S1]
+    assert out.identities == [(Qp, {(): 1, (MA, Q, MB): Fr(1, 2)})]
+    assert [c.label for c in out.checks if c.label.startswith("Q")] == [cn.identity_label(2)]
+    assert all(c.holds for c in out.checks)
+    # without recognition the sum is named instead, nothing recorded
+    off = cn.canonical(cp, recognise=False)
+    assert not off.recognise and off.identities == [] and word_of(off.gaps[0][1]) == [S1]
+    assert off.named[0] == (S1, {(): 1, (MA, Q, MB): Fr(1, 2)}) and all(c.holds for c in off.checks)
+
+
+def test_a_canonical_built_by_hand_recognises_inverses_by_default(alg):
+    MA, MB, _, _ = letters(alg)
+    # the field's default (recognise=True): its naming records the inverse recognised in 3 I + 3/2 M_A Q M_B
+    Q = alg.inverse(1 - Fr(1, 2) * MB * MA)
+    out = cn.Canonical(None, alg, [], [], [])
+    C = cn.name_sums(cn._naming(out), cn.Coefficient(Fr(1), [{(): Fr(3), (MA, Q, MB): Fr(3, 2)}]))
+    Qp = alg.inverted[-1][1]
+    assert out.recognise and C.scalar == 3 and word_of(C) == [Qp] and len(out.identities) == 1
