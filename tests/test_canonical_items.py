@@ -591,3 +591,33 @@ def test_a_canonical_built_by_hand_recognises_inverses_by_default(alg):
     C = cn.name_sums(cn._naming(out), cn.Coefficient(Fr(1), [{(): Fr(3), (MA, Q, MB): Fr(3, 2)}]))
     Qp = alg.inverted[-1][1]
     assert out.recognise and C.scalar == 3 and word_of(C) == [Qp] and len(out.identities) == 1
+
+
+def test_each_pass_of_step_1_starts_again_from_the_first_inverse_on_the_left():
+    alg = FreeAlgebra()
+    MA, MC = alg.symbol("M_A"), alg.symbol("M_C")
+    Q = alg.inverse(1 - MA)  # F = I - M_A, F Q = Q F = I
+    # X = M_C - Q M_C + 2 I - 4 Q + 2 Q^2 (5 words). F X = M_C - M_A M_C - M_C + 2 I - 2 M_A - 4 I + 2 Q =
+    # -M_A M_C - 2 I - 2 M_A + 2 Q (4 words): Q is peeled on the left. The next pass starts again with Q on the left:
+    # F (-M_A M_C - 2 I - 2 M_A + 2 Q) = -M_A M_C + M_A M_A M_C + 2 M_A M_A (3 words), peeled again, and no word starts
+    # or ends with Q any more. (Trying Q on the right first in that pass would also shorten it, to -M_A M_C +
+    # M_A M_C M_A + 2 M_A M_A: another factorisation, X = Q Y' Q.)
+    X = {(MC,): Fr(1), (Q, MC): Fr(-1), (): Fr(2), (Q,): Fr(-4), (Q, Q): Fr(2)}
+    assert alg.reduce_poly(X) == X
+    assert cn._peel(alg, X) == ([Q, Q], {(MA, MC): -1, (MA, MA, MC): 1, (MA, MA): 2}, [])
+
+
+def test_after_a_peel_the_next_pass_does_not_go_on_to_the_next_inverse():
+    alg = FreeAlgebra()
+    MA, MC = alg.symbol("M_A"), alg.symbol("M_C")
+    Q1 = alg.inverse(1 + MC)  # F1 = I + M_C
+    Q2 = alg.inverse(1 - MA * MA)  # F2 = I - M_A^2: the rule M_A M_A Q2 = Q2 - I
+    A3 = (MA, MA, MA)
+    # X = M_A^3 - Q1 M_A^3 - Q1 + Q1 Q2 + Q1^2 - Q1^2 Q2 (6 words). F1 X = M_C M_A^3 - I + Q2 + Q1 - Q1 Q2 (5): Q1 is
+    # peeled on the left. The next pass starts again with Q1: F1 times that is M_C M_A^3 + M_C^2 M_A^3 - M_C + M_C Q2
+    # (4), peeled again; then only M_C Q2 ends with an inverse, and times F2 it has 5 words: done. (Going on to Q2
+    # after the first peel instead: 5 words times F2 on the right is M_C M_A^3 - M_C M_A^5 + M_A^2 - Q1 M_A^2, 4
+    # words, and X = Q1 Y' Q2.)
+    X = {A3: Fr(1), (Q1, *A3): Fr(-1), (Q1,): Fr(-1), (Q1, Q2): Fr(1), (Q1, Q1): Fr(1), (Q1, Q1, Q2): Fr(-1)}
+    assert alg.reduce_poly(X) == X
+    assert cn._peel(alg, X) == ([Q1, Q1], {(MC, *A3): 1, (MC, MC, *A3): 1, (MC,): -1, (MC, Q2): 1}, [])
