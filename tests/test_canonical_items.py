@@ -621,3 +621,19 @@ def test_after_a_peel_the_next_pass_does_not_go_on_to_the_next_inverse():
     X = {A3: Fr(1), (Q1, *A3): Fr(-1), (Q1,): Fr(-1), (Q1, Q2): Fr(1), (Q1, Q1): Fr(1), (Q1, Q1, Q2): Fr(-1)}
     assert alg.reduce_poly(X) == X
     assert cn._peel(alg, X) == ([Q1, Q1], {(MC, *A3): 1, (MC, MC, *A3): 1, (MC,): -1, (MC, Q2): 1}, [])
+
+
+def test_a_named_sum_whose_other_terms_factor_as_one_letter(alg):
+    MA, MB, _, Q1 = letters(alg)
+    Q0 = alg.inverse(1 - MB * MA)
+    # g = 2 I + Q1 + M_A Q0 - Q1 M_A is reduced (the algebra has no rule for the push-through M_A Q0 = Q1 M_A), so its
+    # terms other than I, X = Q1 + M_A Q0 - Q1 M_A, are 3 words. F1 X = I + (M_A Q0 - M_A (Q0 - I)) - (Q1 M_A - (Q1 - I)
+    # M_A) = I: Q1 is peeled and X is the one letter Q1. g is named S1 = g / 2, displayed I + 1/2 Q1 (proved: F1
+    # times the difference from g / 2 reduces to 0), not as its four words
+    g = {(): Fr(2), (Q1,): Fr(1), (MA, Q0): Fr(1), (Q1, MA): Fr(-1)}
+    assert alg.reduce_poly(g) == g
+    naming = cn.Naming(alg, [])
+    out = cn.name_sums(naming, cn.Coefficient(Fr(1), [g]))
+    S1 = cn.named_letter(1)
+    assert out.scalar == 2 and word_of(out) == [S1]
+    assert naming.named == [(S1, {(): 1, (Q1,): Fr(1, 2)})]
