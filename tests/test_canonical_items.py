@@ -637,3 +637,19 @@ def test_a_named_sum_whose_other_terms_factor_as_one_letter(alg):
     S1 = cn.named_letter(1)
     assert out.scalar == 2 and word_of(out) == [S1]
     assert naming.named == [(S1, {(): 1, (Q1,): Fr(1, 2)})]
+
+
+def test_a_difference_is_cleared_by_the_leading_run_of_inverses_only(alg):
+    """The proofs of a displayed product multiply its difference on the left by the pivots of the run of inverses
+    that *starts* its word (docs/protocol.rst: "by the pivots of the run of inverses that starts the product (one
+    by one from the left, as few as needed)"), and the word is the product's letters up to its first sum factor."""
+    MA, MB, MC, Q1 = letters(alg)
+    Q2 = alg.inverse(1 - MC)
+    F1, F2 = (F for F, _ in alg.inverted)
+    assert cn._leading_pivots(alg, (Q2, Q1, MA, Q2, MB)) == (F2, F1)
+    assert cn._leading_pivots(alg, (MA, Q1)) == ()
+    C = cn.Coefficient(Fr(2), [letter(Q1), letter(MA), {(): Fr(1), (MB,): Fr(1)}, letter(Q2)])
+    assert cn._word(C) == (Q1, MA)
+    doc = " ".join((Path(__file__).resolve().parent.parent / "docs" / "protocol.rst").read_text().split())
+    assert ("by the pivots of the run of inverses that starts the product (one by one from the left, as few as "
+            "needed)") in doc
