@@ -653,3 +653,23 @@ def test_a_difference_is_cleared_by_the_leading_run_of_inverses_only(alg):
     doc = " ".join((Path(__file__).resolve().parent.parent / "docs" / "protocol.rst").read_text().split())
     assert ("by the pivots of the run of inverses that starts the product (one by one from the left, as few as "
             "needed)") in doc
+
+
+def test_step_5_repeats_after_a_peel_on_one_side():
+    alg = FreeAlgebra()
+    MA, MC = alg.symbol("M_A"), alg.symbol("M_C")
+    Q1 = alg.inverse(1 - 2 * MA)  # F1 = I - 2 M_A
+    Q2 = alg.inverse(1 / omega - MA * MC - MC)  # F2 = 1/omega I - (M_A + I) M_C, a = 1/omega
+    # X = 1/omega Q1 (Q1 - Q2): nothing to peel (2 words); step 4 writes Q2 = omega (I + V Q2) on the right (no
+    # denominators left, 4 words), Q1 is a common leading letter, and step 5 factors the rest, -I - Q2 (M_A + I) M_C
+    # + 1/omega Q1: F1 times it has 3 words, so Q1 is peeled on the left only (a peel on one side). Step 5 repeats on
+    # what is left after step 4 (5 words, no common letter): Q2 is peeled on the right, leaving a sum of M's divided
+    # by omega. So X = Q1 Q1 S Q2 with S = (1 - omega)/omega^2 I + 2/omega M_A - 1/omega M_C - 1/omega M_A M_C
+    X = {(Q1, Q1): 1 / omega, (Q1, Q2): -1 / omega}
+    assert alg.reduce_poly(X) == X
+    C = cn.factor(alg, X, [])
+    S = {(): (1 - omega) / omega**2, (MA,): 2 / omega, (MC,): -1 / omega, (MA, MC): -1 / omega}
+    assert C.scalar == 1 and word_of(C) == [Q1, Q1, S, Q2]
+    # equal to X as the proofs settle it (the rewriting is not confluent, and the difference alone does not reduce
+    # to 0): the difference times F1 and F1 on the left, the leading run's pivots, reduces to 0
+    assert not cn._settle(alg, padd(C.poly(), X, signs=(1, -1)), cn._leading_pivots(alg, cn._word(C)))
