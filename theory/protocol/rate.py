@@ -98,15 +98,14 @@ def _components(P) -> list[list[int]]:
 def _cyclic(B, comps) -> bool:
     """B maps component g only into one other component, and these maps form one cycle over all of them."""
     label = {a: g for g, comp in enumerate(comps) for a in comp}
-    succ: dict[int, int] = {}
+    into: dict[int, set[int]] = {}  # the components each component is mapped into
     for i in range(len(B)):
         for j in range(len(B)):
             if B[i][j] != 0:
-                gi, gj = label[i], label[j]
-                if gi == gj or succ.setdefault(gj, gi) != gi:
-                    return False
-    if len(succ) != len(comps):
+                into.setdefault(label[j], set()).add(label[i])
+    if len(into) != len(comps) or any(len(s) != 1 or g in s for g, s in into.items()):
         return False
+    succ = {g: next(iter(s)) for g, s in into.items()}
     g, seen = 0, set()
     while g not in seen:
         seen.add(g)
