@@ -94,3 +94,15 @@ def test_estimate_without_live_agents():
     estimate, n = cost.elimination_words(s)
     assert n == 0
     assert estimate == words + cost.LETTER_WEIGHT * squared
+
+
+def test_a_cycle_over_257_components_is_one_cycle():
+    """``rate._cyclic`` counts components by value: ``B`` maps agent k into agent k + 1 (mod 257), a cycle over 257
+    one-agent components (past CPython's cached small ints); ``B`` with one map dropped is no cycle."""
+    n = 257
+    X = [_letter(f"X{k}") for k in range(n)]
+    B = [[X[j] if i == (j + 1) % n else sp.Integer(0) for j in range(n)] for i in range(n)]
+    comps = [[k] for k in range(n)]
+    assert rate._cyclic(B, comps)
+    B[0][n - 1] = sp.Integer(0)
+    assert not rate._cyclic(B, comps)
