@@ -5,7 +5,8 @@ The attacker's printed entry (prompt ``X, y``, preconditioner, steps) replaces t
 then iterated under the config's protocol (:mod:`proofs_check.verification.shipped_reference`, no package
 code) until they settle. The victim must settle at the requested point, the printed ``victim_fixed_point``
 (and ``predicted`` victim entry) must be where it settles, and the printed rate must be the attacked
-round map's (probed). Package extension.
+round map's (probed). Under a random protocol (a Markov chain) the victim's stationary mean, solved from the
+round maps of the alternatives probed from GD rounds, plays the part of where it settles. Package extension.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from proofs_check.verification import shipped_cli as cli, shipped_reference as r
 from proofs_check.verification.registry import Outcome, Profile
 from proofs_check.verification.shipped import FLOAT_BAR, Ledger, rel
 from proofs_check.verification.shipped_derive import GALLERY, _transfers
+from proofs_check.verification.shipped_derive_random import reference as chain_reference
 
 __all__ = ["attacked", "attack_method", "RR_B_FIRST", "fresh"]
 
@@ -147,6 +149,78 @@ def _other_kinds(rng: np.random.Generator, ledger: Ledger, reps: int) -> None:
             ledger.add(f"{kind} predicted fixed_point", rel(agents.get(n, {}).get("fixed_point"), z[k]), FLOAT_BAR)
 
 
+# A Markov chain over four alternatives (docs/examples' random_attack.json, without noise): A hears B and C, B hears
+# C, C hears A or B; the next alternative is drawn from ``next``.
+CHAIN = [{"name": "a", "rounds": [{"A": {"B": 0.5, "C": 0.5}}], "next": {"b": 0.5, "c1": 0.5}},
+         {"name": "b", "rounds": [{"B": {"C": 1.0}}], "next": {"c2": 0.9, "a": 0.1}},
+         {"name": "c1", "rounds": [{"C": {"A": 1.0}}], "next": {"b": 1.0}},
+         {"name": "c2", "rounds": [{"C": {"B": 1.0}}], "next": {"a": 0.7, "c1": 0.3}}]
+
+
+def _random_steer(rng: np.random.Generator, ledger: Ledger, reps: int) -> None:
+    """``attack --kind steer`` under a random protocol (a Markov chain): the printed attacker plugged into the
+    config, each alternative's round map probed from GD rounds and the conditional moments solved directly
+    (:func:`shipped_derive_random.reference`, no package code). The victim's stationary mean must be the point, and
+    so must the printed ``victim_fixed_point``; every printed stationary mean and both printed rates must be the
+    reference's."""
+    cases: list[ref.Instance] = []
+    while len(cases) < reps:
+        inst = _case(rng, None, 3)
+        if inst.d < 2:  # cond(G) is 1 at d = 1, where a wrong condition number would pass
+            continue
+        G = inst.Gamma.copy()
+        G[1:] = 0.8 * np.eye(inst.d)  # listeners that contract: the chain converges in mean square
+        inst = replace(inst, Gamma=G, scalar_gamma=(True, True, True), steps=(1, 1, 1))
+        if chain_reference(inst, CHAIN, {}, weights=False)["rho_ms"] < 0.9:
+            cases.append(inst)
+    points = [np.round(rng.standard_normal(inst.d), 3) for inst in cases]
+    configs = []
+    for inst in cases:
+        config = inst.config()
+        config["protocol"] = {"random": CHAIN}
+        configs.append(config)
+    with cli.scratch() as tmp:
+        paths = cli.write_configs(tmp, configs)
+        printed = cli.run_commands([["attack", p, "--kind", fresh("steer"), "--victim", "B", "--point",
+                                     json.dumps(pt.tolist())] for p, pt in zip(paths, points)])
+    for inst, point, pr in zip(cases, points, printed):
+        ledger.require("exit status", pr.status == 0, f"attack (random) exit {pr.status}: {pr.stderr.strip()[:120]}")
+        doc = pr.json_or_none()
+        if not isinstance(doc, dict) or not isinstance(doc.get("agent_entry"), dict):
+            ledger.require("json", False, "attack (random protocol) printed no document")
+            continue
+        ledger.require("random: kind/attacker/victim", doc.get("kind") == "steer" and doc.get("attacker") == "A"
+                       and doc.get("victim") == "B", f"attack (random) header: {str(doc)[:160]}")
+        new = attacked(inst, doc["agent_entry"], 0)
+        want = chain_reference(new, CHAIN, {}, weights=False)
+        mean = want["mu"].reshape(inst.K, inst.d)
+        # cond(G), G = d mu_B / d w_A*: the victim's mean with the attacker's target moved by each unit vector
+        cols = []
+        for k in range(inst.d):
+            T = new.target.copy()
+            T[0] = T[0] + np.eye(inst.d)[k]
+            moved = chain_reference(replace(new, target=T), CHAIN, {}, weights=False)["mu"].reshape(inst.K, inst.d)
+            cols.append(moved[1] - mean[1])
+        sv = np.linalg.svd(np.stack(cols, axis=1), compute_uv=False)
+        got, cond = doc.get("sensitivity_condition"), sv[0] / sv[-1]
+        ledger.add("random: sensitivity_condition (vs probed G)",
+                   abs(float(got) - cond) / cond if isinstance(got, (int, float)) else math.inf, COND_BAR)
+        ledger.require("random: reachable", float(doc.get("unreachable_residual_norm", math.inf)) <= REACHABLE,
+                       f"point {point} printed as unreachable under the random protocol")
+        ledger.add("random: the victim's stationary mean is the point", rel(mean[1], point), FLOAT_BAR)
+        ledger.add("random: victim_fixed_point", rel(doc.get("victim_fixed_point"), mean[1]), FLOAT_BAR)
+        agents = doc.get("predicted", {}).get("agents", {})
+        for k, n in enumerate(inst.names):
+            ledger.add("random: predicted stationary mean", rel(agents.get(n, {}).get("fixed_point"), mean[k]),
+                       FLOAT_BAR)
+        rates = [("contraction_rate", doc.get("contraction_rate"), want["rho_ms"])]
+        rates += [(f"predicted {key}", doc.get("predicted", {}).get(key), want[w])
+                  for key, w in (("mean_rate", "rho_mean"), ("contraction_rate", "rho_ms"))]
+        for key, got, rate in rates:
+            err = abs(float(got) - rate) if isinstance(got, (int, float)) else math.inf
+            ledger.add(f"random: {key} (attacked)", err, RATE_BAR)
+
+
 def attack_method(profile: Profile) -> Outcome:
     """VS: steer attacks on a pair (C11) and under protocols (debate, anchored), attacker A, victim B."""
     rng = np.random.default_rng(profile.seed + 1111)
@@ -154,7 +228,7 @@ def attack_method(profile: Profile) -> Outcome:
     reps = max(1, min(profile.instances // 64, 4))
     cases = cases * reps + [(EXACT_ATTACKER, "B")]
     points = [np.round(rng.standard_normal(inst.d), 3) for inst, _ in cases]
-    ledger = Ledger(instances=len(cases) + 4 * reps)
+    ledger = Ledger(instances=len(cases) + 5 * reps)
     with cli.scratch() as tmp:
         paths = cli.write_configs(tmp, [inst.config() for inst, _ in cases])
         argvs = [["attack", p, "--kind", "steer", "--point", json.dumps(pt.tolist())] + (["--victim", v] if v else [])
@@ -191,7 +265,9 @@ def attack_method(profile: Profile) -> Outcome:
             ledger.add("sensitivity_condition (vs probed G)",
                        abs(float(got) - want) / want if isinstance(got, (int, float)) else math.inf, COND_BAR)
     _other_kinds(rng, ledger, reps)
-    return ledger.outcome("a2ad attack --kind steer (pair; debate and anchored protocols), --kind full (debate, "
-                          "anchored) and --kind rank-one (pair, round robin written out B first): the printed "
-                          "attacker plugged in and the conversation simulated until it settles; the victim vs the "
-                          "point, the attacker vs its target (C9, C10), the printed fixed points and rate")
+    _random_steer(rng, ledger, reps)
+    return ledger.outcome("a2ad attack --kind steer (pair; debate and anchored protocols; a Markov chain), --kind "
+                          "full (debate, anchored) and --kind rank-one (pair, round robin written out B first): the "
+                          "printed attacker plugged in and the conversation simulated until it settles, or under the "
+                          "chain its stationary mean solved from the probed round maps; the victim vs the point, the "
+                          "attacker vs its target (C9, C10), the printed fixed points and rates")
