@@ -59,6 +59,12 @@ def _mean_from_agents(system):
     return np.linalg.solve(np.eye(len(A)) - A, sum(pk * f for pk, f in zip(p, psi))).reshape(len(system.agents), -1)
 
 
+def _fresh(args: list[str]) -> list[str]:
+    """The arguments as a real command line passes them: new string objects, not this file's interned literals
+    (code comparing ``kind is "steer"`` would pass on those)."""
+    return [a.encode().decode() for a in args]
+
+
 def test_steer_places_the_victims_stationary_mean():
     doc = api.attack(CONFIG, "steer", point=POINT, victim="C").to_json()
     doc = json.loads(doc)
@@ -124,7 +130,7 @@ def test_full_attack_is_exact_from_the_attackers_first_round():
 def test_attack_errors_under_a_random_protocol(tmp_path, capsys, args, match):
     cfg = tmp_path / "cfg.json"
     cfg.write_text(json.dumps(CONFIG))
-    assert cli.main(["attack", str(cfg), *args]) == 2
+    assert cli.main(_fresh(["attack", str(cfg), *args])) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err and match in err, err
 
@@ -135,5 +141,56 @@ def test_steer_on_a_victim_that_never_hears_the_attacker(tmp_path, capsys):
     raw["protocol"]["random"][2]["rounds"] = [{"C": {"B": 1.0}}]
     cfg = tmp_path / "cfg.json"
     cfg.write_text(json.dumps(raw))
-    assert cli.main(["attack", str(cfg), "--kind", "steer", "--victim", "C", "--point", "[0, 0]"]) == 2
-    assert "is singular" in capsys.readouterr().err
+    assert cli.main(_fresh(["attack", str(cfg), "--kind", "steer", "--victim", "C", "--point", "[0, 0]"])) == 2
+    # G = d mu_C / d w_A* is exactly 0: its smallest singular value 0 and its condition infinite, named
+    err = capsys.readouterr().err
+    assert "(smallest singular value) = 0.0: is singular (condition inf > " in err, err
+
+
+def _pair(d: int, geometry_B: list, rounds_B: dict) -> dict:
+    return {"agents": [{"name": "A", "geometry": np.eye(d).tolist(), "target": [1.0] + [0.0] * (d - 1),
+                        "preconditioner": 0.8},
+                       {"name": "B", "geometry": geometry_B, "target": [0.0] * (d - 1) + [1.0], "preconditioner": 0.8}],
+            "protocol": {"random": [{"probability": 0.5, "rounds": [{"B": rounds_B}]},
+                                    {"probability": 0.5, "rounds": [{"A": {"B": 1.0}}]}]}}
+
+
+def test_steer_in_one_dimension(tmp_path, capsys):
+    """d = 1 (one singular value): B hears A in half the rounds; the steered mean is the point, cond(G) = 1."""
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps(_pair(1, [[0.6]], {"A": 1.0})))
+    assert cli.main(_fresh(["attack", str(cfg), "--kind", "steer", "--point", "[0.3]"])) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["victim_fixed_point"] == pytest.approx([0.3], abs=SAME_TOL) and doc["sensitivity_condition"] == 1.0
+
+
+def test_a_rank_deficient_sensitivity_names_its_smallest_singular_value(tmp_path, capsys):
+    """d = 3, B's transfer M_B = I - 0.8 diag(1.25, 1, 1) = diag(0, 0.2, 0.2) has rank 2, so G = d mu_B / d w_A*
+    (B hears A, A's M_A = 0) has rank 2: the refusal names its smallest singular value, about 0, not another."""
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps(_pair(3, np.diag([1.25, 1.0, 1.0]).tolist(), {"A": 1.0})))
+    assert cli.main(_fresh(["attack", str(cfg), "--kind", "steer", "--point", "[0.3, 0.1, 0.2]"])) == 2
+    err = capsys.readouterr().err
+    value = float(err.split("(smallest singular value) = ")[1].split(":")[0])
+    assert abs(value) < 1e-12 and "is singular" in err, err
+
+
+def test_a_condition_at_the_limit_is_accepted(monkeypatch):
+    """The refusal is for cond(G) above ``MAX_SENSITIVITY_COND`` (its message: "condition ... > limit"): with the
+    limit set to this case's own condition number, the attack is printed."""
+    from numerics.interventions import attacks
+
+    cond = json.loads(api.attack(CONFIG, "steer", point=POINT, victim="C").to_json())["sensitivity_condition"]
+    monkeypatch.setattr(attacks, "MAX_SENSITIVITY_COND", cond)
+    doc = json.loads(api.attack(CONFIG, "steer", point=POINT, victim="C").to_json())
+    assert doc["sensitivity_condition"] == cond
+
+
+def test_full_attack_from_the_command_line(tmp_path, capsys):
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps(MARKOV))
+    assert cli.main(_fresh(["attack", str(cfg), "--kind", "full"])) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["kind"] == "full" and "point" not in doc
+    assert doc["predicted"]["agents"]["A"]["fixed_point"] == pytest.approx(CONFIG["agents"][0]["target"],
+                                                                           abs=EXACT_TOL)
