@@ -110,3 +110,22 @@ def test_two_drawn_rounds_are_enough():
                                                    {"probability": 0.5, "rounds": [{"B": {"A": 1.0}}]}]}})
     counts = E.transition_counts(system.random, 2, np.random.default_rng(0))
     assert counts.sum() == 2
+
+
+def test_the_bar_and_the_refusals_at_their_edges():
+    # the stationary quantities have no bias: bar = Z_BAR se + ROUNDOFF
+    assert E.bar(0.1) == pytest.approx(E.Z_BAR * 0.1 + E.ROUNDOFF, abs=1e-15)
+    rng = np.random.default_rng(0)
+    for bad in (2.5, "10", True):
+        with pytest.raises(InputError, match="n_boot"):
+            E.rates_from_maps(np.zeros((2, 1, 1)), np.array([1, 1]), rng, n_boot=bad)
+    for K in (1, 3):  # samples of 2 agents against targets of K agents, either way round
+        with pytest.raises(InputError, match="Monte Carlo samples"):
+            E.stationary_estimates(np.zeros((10, 2, 2)), np.zeros((K, 2)))
+    # the largest second-moment operator: a chain of MAX_OPERATOR one-dimensional alternatives is accepted and one
+    # more refused (the comparison; the constant itself, a cost bound, is stated nowhere else)
+    size = E.MAX_OPERATOR
+    est = E.rates_from_maps(np.zeros((size, 1, 1)), np.ones((size, size), dtype=int), rng, n_boot=2)
+    assert est.n_draws == size * size
+    with pytest.raises(InputError, match=f"second-moment operator size = {size + 1}: "):
+        E.rates_from_maps(np.zeros((size + 1, 1, 1)), np.ones((size + 1, size + 1), dtype=int), rng, n_boot=2)
