@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import replace
+from typing import Callable
 
 import numpy as np
 
@@ -63,15 +64,16 @@ def fresh(text: str) -> str:
     return text.encode().decode()
 
 
-def _sensitivity_condition(new: ref.Instance, rho: float) -> float:
-    """cond(G), ``G = d m_V* / d w_A*``: the victim's (agent 1) settled message probed with the attacker's
+def _sensitivity_condition(new: ref.Instance, victim: Callable[[ref.Instance], np.ndarray]) -> float:
+    """cond(G), ``G = d m_V* / d w_A*``: the victim's (agent 1) message where the attacked conversation ends
+    (``victim``: where it settles, or its stationary mean under a random protocol) probed with the attacker's
     (agent 0) target moved by each unit vector (exact by linearity), singular values by LAPACK."""
-    base = ref.settled(new, rho)[1]
+    base = victim(new)
     cols = []
     for k in range(new.d):
         T = new.target.copy()
         T[0] = T[0] + np.eye(new.d)[k]
-        cols.append(ref.settled(replace(new, target=T), rho)[1] - base)
+        cols.append(victim(replace(new, target=T)) - base)
     s = np.linalg.svd(np.stack(cols, axis=1), compute_uv=False)
     return float(s[0] / s[-1])
 
@@ -157,6 +159,11 @@ CHAIN = [{"name": "a", "rounds": [{"A": {"B": 0.5, "C": 0.5}}], "next": {"b": 0.
          {"name": "c2", "rounds": [{"C": {"B": 1.0}}], "next": {"a": 0.7, "c1": 0.3}}]
 
 
+def _chain_victim(inst: ref.Instance) -> np.ndarray:
+    """The victim's (agent 1) stationary mean under :data:`CHAIN` (:func:`shipped_derive_random.reference`)."""
+    return chain_reference(inst, CHAIN, {}, weights=False)["mu"].reshape(inst.K, inst.d)[1]
+
+
 def _random_steer(rng: np.random.Generator, ledger: Ledger, reps: int) -> None:
     """``attack --kind steer`` under a random protocol (a Markov chain): the printed attacker plugged into the
     config, each alternative's round map probed from GD rounds and the conditional moments solved directly
@@ -194,15 +201,7 @@ def _random_steer(rng: np.random.Generator, ledger: Ledger, reps: int) -> None:
         new = attacked(inst, doc["agent_entry"], 0)
         want = chain_reference(new, CHAIN, {}, weights=False)
         mean = want["mu"].reshape(inst.K, inst.d)
-        # cond(G), G = d mu_B / d w_A*: the victim's mean with the attacker's target moved by each unit vector
-        cols = []
-        for k in range(inst.d):
-            T = new.target.copy()
-            T[0] = T[0] + np.eye(inst.d)[k]
-            moved = chain_reference(replace(new, target=T), CHAIN, {}, weights=False)["mu"].reshape(inst.K, inst.d)
-            cols.append(moved[1] - mean[1])
-        sv = np.linalg.svd(np.stack(cols, axis=1), compute_uv=False)
-        got, cond = doc.get("sensitivity_condition"), sv[0] / sv[-1]
+        got, cond = doc.get("sensitivity_condition"), _sensitivity_condition(new, _chain_victim)
         ledger.add("random: sensitivity_condition (vs probed G)",
                    abs(float(got) - cond) / cond if isinstance(got, (int, float)) else math.inf, COND_BAR)
         ledger.require("random: reachable", float(doc.get("unreachable_residual_norm", math.inf)) <= REACHABLE,
@@ -261,7 +260,7 @@ def attack_method(profile: Profile) -> Outcome:
                                                        victim), FLOAT_BAR)
         if inst.rounds is not None:  # under a protocol the document prints cond(G) too
             got = doc.get("sensitivity_condition")
-            want = _sensitivity_condition(new, rho)
+            want = _sensitivity_condition(new, lambda x: ref.settled(x, rho)[1])
             ledger.add("sensitivity_condition (vs probed G)",
                        abs(float(got) - want) / want if isinstance(got, (int, float)) else math.inf, COND_BAR)
     _other_kinds(rng, ledger, reps)
