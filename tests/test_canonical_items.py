@@ -5,9 +5,9 @@ divisions, one-word and named sums, both recognitions of an inverse, words longe
 and the fallbacks (an unsettled product, a failed recognised inverse), reached by planting a failing check. Each
 expected form is derived in the comment above it, and factored products are also checked against the polynomial
 they factor by the free algebra's reduction."""
+import re
 from collections import Counter
 from fractions import Fraction as Fr
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -15,6 +15,7 @@ import pytest
 import sympy as sp
 
 from numerics.protocol import random_protocols, spec as nproto
+from test_documented_formats import documented
 from test_protocol_latex import random_spec
 from theory.core.algebra import FreeAlgebra, letter, padd, pmul, psubs
 from theory.protocol import canonical as cn, compiler as P, description, gallery as G
@@ -514,8 +515,7 @@ def test_removable_division_tries_the_documented_number_of_variants(fourth):
     """Four inverses give 81 variants in the documented order (Q1 slowest; unchanged, left, right); 64 are tried.
     Q1 is best on the right and Q2 on the left (parts as above, each clearing two denominators: 4 words, 6 the other
     way); Q3 = (I - M_E)^{-1} in ``M_E Q3`` is best unchanged (either rewriting adds a word)."""
-    doc = " ".join((Path(__file__).resolve().parent.parent / "docs" / "protocol.rst").read_text().split())
-    assert f"at most {VARIANT_LIMIT_DOCUMENTED} of its variants per polynomial" in doc
+    documented("protocol.rst", rf"at most {VARIANT_LIMIT_DOCUMENTED} of its variants per polynomial")
     alg = FreeAlgebra()
     MA, MB, MC, MD, ME, MF, MG = (alg.symbol(f"M_{x}") for x in "ABCDEFG")
     Q1, X1 = _removable(alg, MA, MB, on_the_right=True)
@@ -650,9 +650,8 @@ def test_a_difference_is_cleared_by_the_leading_run_of_inverses_only(alg):
     assert cn._leading_pivots(alg, (MA, Q1)) == ()
     C = cn.Coefficient(Fr(2), [letter(Q1), letter(MA), {(): Fr(1), (MB,): Fr(1)}, letter(Q2)])
     assert cn._word(C) == (Q1, MA)
-    doc = " ".join((Path(__file__).resolve().parent.parent / "docs" / "protocol.rst").read_text().split())
-    assert ("by the pivots of the run of inverses that starts the product (one by one from the left, as few as "
-            "needed)") in doc
+    documented("protocol.rst", re.escape("by the pivots of the run of inverses that starts the product (one by one "
+                                         "from the left, as few as needed)"))
 
 
 def test_step_5_repeats_after_a_peel_on_one_side():

@@ -12,6 +12,7 @@ from numerics import api
 from numerics.interventions import random_attack
 from numerics.protocol import config, random_simulate
 from proofs_check.cli import main as cli
+from proofs_check.verification.shipped_attack import fresh
 from test_random_use_sweep import _alternative_maps
 
 # The steered mean from the agents' maps: float64 rounding of two small solves (cond G ~ 3).
@@ -62,7 +63,7 @@ def _mean_from_agents(system):
 def _fresh(args: list[str]) -> list[str]:
     """The arguments as a real command line passes them: new string objects, not this file's interned literals
     (code comparing ``kind is "steer"`` would pass on those)."""
-    return [a.encode().decode() for a in args]
+    return [fresh(a) for a in args]
 
 
 def test_steer_places_the_victims_stationary_mean():
