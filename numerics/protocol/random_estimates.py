@@ -20,16 +20,18 @@ continuous. Reading a rate off the decay of simulated runs instead is biased at 
 (transients of the faster modes; the mean-square rate is carried by rare schedules, which a finite
 sample of long runs misses).
 
-**Bars** (parametric bootstrap): ``N_BOOT`` replicate frequency tables are drawn from the estimated law
-(multinomial, per row ``j`` with ``n_j`` draws for a chain) and the rates recomputed; ``se`` is their
-standard deviation, ``bias`` their mean minus the estimate. A spectral radius is not smooth where its
-largest modulus is attained by several eigenvalues (the group chat: agents that no alternative
-overwrites for a while give one eigenvalue per 2-cycle of the chain, all of modulus 1/2 at the
+**Bars** (parametric bootstrap): ``N_BOOT`` (200, the default ``n_boot``) replicate frequency tables are
+drawn from the estimated law (multinomial, per row ``j`` with ``n_j`` draws for a chain) and the rates
+recomputed; ``se`` is their standard deviation, ``bias`` their mean minus the estimate. A spectral radius is
+not smooth where its largest modulus is attained by several eigenvalues (the group chat: agents that no
+alternative overwrites for a while give one eigenvalue per 2-cycle of the chain, all of modulus 1/2 at the
 page's probabilities): a plug-in estimate is then biased upward by the largest of several
 fluctuations, of the order of ``se``, which the bootstrap ``bias`` measures; the bar adds it.
 The second-moment operator acts on symmetric matrices only (its spectral radius is attained there:
 it maps the cone of positive semidefinite matrices, per mode, into itself, Krein-Rutman), in the
-basis ``Q_ab``, ``a <= b``: ``n (n + 1) / 2`` unknowns per mode instead of ``n^2``.
+basis ``Q_ab``, ``a <= b``: ``n (n + 1) / 2`` unknowns per mode instead of ``n^2``. Its size,
+``n (n + 1) / 2`` for independent draws and ``n_alt n (n + 1) / 2`` for a chain (``n = K d``), is at most
+``MAX_OPERATOR`` (256; its eigenvalues are computed ``n_boot + 1`` times): a larger one is refused (InputError).
 
 **Stationary quantities** (:func:`stationary_estimates`): the final messages of ``n`` independent runs
 (long enough that the transient is below round-off) are ``n`` independent draws of the stationary law.
@@ -128,7 +130,9 @@ def transition_counts(rp: RandomProtocol, n_draws: int, rng: np.random.Generator
     """``n_draws`` drawn rounds as counts: ``(n_alt,)`` for independent draws, ``(n_alt, n_alt)``
     transition counts ``n_jl`` for a chain (previous alternative j uniform, next l drawn from row j).
 
-    One batched :func:`draw_schedule` of two rounds per draw, from a uniform first round.
+    One batched :func:`draw_schedule` of two rounds per draw (the generator then continues with whatever is drawn
+    next), from a uniform first round: the law ``1 / n`` each, as written (another constant is the same law, but
+    its cumulative sums round differently, which moves a draw that falls on a boundary).
     """
     if isinstance(n_draws, bool) or not isinstance(n_draws, (int, np.integer)) or n_draws < 2:
         raise InputError("n_draws", n_draws, "must be an integer >= 2 (rounds drawn for the Monte Carlo rates)")

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from numerics.io import outputs
-from proofs_check.verification import shipped_cli as cli, shipped_reference as ref
+from proofs_check.verification import shipped_cli as cli, shipped_fit_doc as fit_doc, shipped_reference as ref
 from proofs_check.verification.registry import Outcome, Profile
 from proofs_check.verification.shipped import FLOAT_BAR, Ledger, rel
 from proofs_check.verification.shipped_derive import GALLERY, _instance_with, _transfers
@@ -52,8 +52,9 @@ def _noisy_phase(rng, inst: ref.Instance, phase, z: np.ndarray) -> list[tuple[in
 
 
 def _transcript(rng, inst: ref.Instance, rounds_json: list[dict],
-                rounds: int = ROUNDS) -> tuple[list[str], dict[str, list]]:
-    """Simulated noisy transcript lines (header first) and each agent's (incoming, outgoing) pairs."""
+                rounds: int = ROUNDS) -> tuple[list[str], dict[str, list], np.ndarray]:
+    """Simulated noisy transcript lines (header first), each agent's (incoming, outgoing) pairs and the
+    messages at the end of every round (rounds, K, d)."""
     phases = inst.phases()
     z = np.tile(inst.initial, (inst.K, 1))
     initial = {n: z[k].tolist() for k, n in enumerate(inst.names)}
@@ -61,6 +62,7 @@ def _transcript(rng, inst: ref.Instance, rounds_json: list[dict],
             "protocol": {"rounds": rounds_json, "initial_messages": initial}}
     lines = [json.dumps(head)]
     pairs: dict[str, list] = {n: [] for n in inst.names}
+    ends = []
     for t in range(rounds):
         for p, phase in enumerate(phases):
             for i, h, out in _noisy_phase(rng, inst, phase, z):
@@ -68,7 +70,8 @@ def _transcript(rng, inst: ref.Instance, rounds_json: list[dict],
                 lines.append(json.dumps({"turn": t, "agent": inst.names[i], "phase": p, "incoming": h.tolist(),
                                          "outgoing": out.tolist()}))
                 pairs[inst.names[i]].append((h, out))
-    return lines, pairs
+        ends.append(z.copy())
+    return lines, pairs, np.array(ends)
 
 
 def _fitted_maps(ledger: Ledger, doc, inst: ref.Instance, pairs: dict[str, list], tag: str) -> tuple | None:
@@ -132,9 +135,10 @@ def _indexed(rounds: list[dict], names) -> list[list[tuple[int, list[tuple[int, 
     return [[(idx[lst], [(idx[s], float(w)) for s, w in row.items()]) for lst, row in ph.items()] for ph in rounds]
 
 
-def _random_transcript(rng, inst: ref.Instance, rounds: int = RANDOM_ROUNDS) -> tuple[list[str], dict[str, list]]:
+def _random_transcript(rng, inst: ref.Instance,
+                       rounds: int = RANDOM_ROUNDS) -> tuple[list[str], dict[str, list], np.ndarray]:
     """A noisy transcript under :data:`RANDOM_ALTERNATIVES` (header first, each message recording its round's
-    alternative), and each agent's (incoming, outgoing) pairs."""
+    alternative), each agent's (incoming, outgoing) pairs and the messages at the end of every round."""
     alts = [_indexed(rounds, inst.names) for _, rounds in RANDOM_ALTERNATIVES]
     z = np.tile(inst.initial, (inst.K, 1))
     head = {"schema_version": 1, "agents": list(inst.names),
@@ -143,6 +147,7 @@ def _random_transcript(rng, inst: ref.Instance, rounds: int = RANDOM_ROUNDS) -> 
     lines = [json.dumps(head)]
     pairs: dict[str, list] = {n: [] for n in inst.names}
     probs = [p for p, _ in RANDOM_ALTERNATIVES]
+    ends = []
     for t in range(rounds):
         a = int(rng.choice(len(alts), p=probs))
         for p, phase in enumerate(alts[a]):
@@ -151,7 +156,8 @@ def _random_transcript(rng, inst: ref.Instance, rounds: int = RANDOM_ROUNDS) -> 
                 lines.append(json.dumps({"turn": t, "agent": inst.names[i], "phase": p, "alternative": a,
                                          "label": str(a), "incoming": h.tolist(), "outgoing": out.tolist()}))
                 pairs[inst.names[i]].append((h, out))
-    return lines, pairs
+        ends.append(z.copy())
+    return lines, pairs, np.array(ends)
 
 
 def random_moments(Ms, cs, Ss, names) -> tuple[float, float, np.ndarray, np.ndarray]:
@@ -222,18 +228,22 @@ def _random_instance(rng) -> ref.Instance:
     raise RuntimeError("no mean-square stable instance of the random protocol")
 
 
-def _fit_text(profile: Profile, ledger: Ledger, tmp: str, path: Path, tag: str, config: Path | None) -> str | None:
-    """The document ``a2ad fit --json`` prints for ``path`` (with ``--config``): the command in the full
-    profile, the API call it makes (without its figure) in quick."""
+def _fit_outputs(profile: Profile, ledger: Ledger, tmp: str, path: Path, tag: str,
+                 config: Path | None) -> tuple[str | None, str | None]:
+    """The document ``a2ad fit --json`` prints for ``path`` (with ``--config``) and the text ``a2ad fit``
+    prints: the commands in the full profile, the API calls they make (without the figure) in quick."""
     extra = [] if config is None else ["--config", str(config)]
-    if profile.name == "full":  # the command itself (it always draws its figure: ~1 s of matplotlib)
-        pr = cli.run_commands([["fit", str(path), "--json", "--bootstrap", "0", *extra,
-                                "--figure", str(Path(tmp) / f"fit_{tag}.png"), "--force"]])[0]
-        ledger.require("exit status", pr.status == 0, f"fit exit {pr.status}: {pr.stderr.strip()[:160]}")
-        return pr.stdout if pr.status == 0 else None
+    if profile.name == "full":  # the commands themselves (they always draw their figure: ~1 s of matplotlib)
+        runs = cli.run_commands([["fit", str(path), *flags, "--bootstrap", "0", *extra,
+                                  "--figure", str(Path(tmp) / f"fit_{tag}.png"), "--force"]
+                                 for flags in (["--json"], [])])
+        for pr in runs:
+            ledger.require("exit status", pr.status == 0, f"fit exit {pr.status}: {pr.stderr.strip()[:160]}")
+        return tuple(pr.stdout if pr.status == 0 else None for pr in runs)  # type: ignore[return-value]
     from numerics import api
 
-    return api.fit_transcript(str(path), bootstrap=0, seed=0, config=config).to_json()
+    result = api.fit_transcript(str(path), bootstrap=0, seed=0, config=config)
+    return result.to_json(), result.to_text()
 
 
 def _same_under_config(profile: Profile, ledger: Ledger, tmp: str, key: str, inst: ref.Instance, lines: list[str],
@@ -252,7 +262,7 @@ def _same_under_config(profile: Profile, ledger: Ledger, tmp: str, key: str, ins
     outputs.write_text(config, json.dumps(cfg), durable=False)
     docs = []
     for tag, src, conf in ((f"short_{key}", path, None), (f"short_{key}_config", bare, config)):
-        text = _fit_text(profile, ledger, tmp, src, tag, conf)
+        text, _ = _fit_outputs(profile, ledger, tmp, src, tag, conf)
         try:
             docs.append({f: v for f, v in json.loads(text or "").items() if f != "figure"})  # the path it drew
         except ValueError:
@@ -273,27 +283,30 @@ def fit_method(profile: Profile) -> Outcome:
         for k, key in enumerate(keys):
             if key == "random":
                 inst = _random_instance(rng)
-                lines, pairs = _random_transcript(rng, inst)
+                lines, pairs, ends = _random_transcript(rng, inst)
             else:
                 inst, _ = _instance_with(rng, GALLERY[key])
-                lines, pairs = _transcript(rng, inst, GALLERY[key])
+                lines, pairs, ends = _transcript(rng, inst, GALLERY[key])
             path = Path(tmp) / f"transcript_{k}.jsonl"
             outputs.write_text(path, "\n".join(lines) + "\n", durable=False)
-            text = _fit_text(profile, ledger, tmp, path, f"{k}", None)
+            text, summary = _fit_outputs(profile, ledger, tmp, path, f"{k}", None)
             try:
                 doc = json.loads(text or "")
             except ValueError:
                 ledger.require("json", False, f"fit printed no JSON ({key})")
                 continue
             (check_random_fit if key == "random" else check_fit)(ledger, doc, inst, pairs)
+            fit_doc.check_fields(ledger, doc, pairs, ends, list(inst.names), key == "random",
+                                 profile.name == "full")
+            fit_doc.check_text(ledger, summary or "", doc, list(inst.names), key == "random")
         for key in ("P4", "random"):
             inst = _random_instance(rng)
             cfg = inst.config()
             if key == "random":
-                lines, _ = _random_transcript(rng, inst, SHORT_ROUNDS)
+                lines, _, _ = _random_transcript(rng, inst, SHORT_ROUNDS)
                 cfg["protocol"] = {"random": [{"probability": p, "rounds": r} for p, r in RANDOM_ALTERNATIVES]}
             else:
-                lines, _ = _transcript(rng, inst, GALLERY[key], SHORT_ROUNDS)
+                lines, _, _ = _transcript(rng, inst, GALLERY[key], SHORT_ROUNDS)
             _same_under_config(profile, ledger, tmp, key, inst, lines, cfg)
     how = ("a2ad fit --json" if profile.name == "full"
            else "fit's document (numerics.api.fit_transcript, the call a2ad fit prints)")
