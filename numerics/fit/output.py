@@ -117,9 +117,31 @@ def report_text(r: FitReport) -> str:
 
 
 def fit_figure(r: FitReport, transcript: Transcript, path) -> Path:
-    """Messages per coordinate with the predicted fixed point +- 2 predicted std (left), and the
-    observed tail mean and the predicted fixed point, both as offsets from the prediction, with
-    their intervals (right)."""
+    """Draw :func:`draw_fit_figure` to ``path`` (written atomically; .png, .pdf or .svg by its suffix)."""
+    import matplotlib.pyplot as plt
+
+    fig = draw_fit_figure(r, transcript)
+    path = Path(path)
+    from numerics.io.outputs import atomic
+
+    try:
+        with atomic(path, "--figure") as tmp:
+            fig.savefig(tmp, dpi=110, format=path.suffix.lstrip(".").lower() or "png", bbox_inches="tight")
+    finally:
+        plt.close(fig)
+    return path
+
+
+def draw_fit_figure(r: FitReport, transcript: Transcript):
+    """The figure ``a2ad fit`` draws (a matplotlib Figure, not yet saved), one row per agent.
+
+    Left: the agent's end-of-turn messages (end-of-round under a protocol), coordinates 1 to
+    ``min(d, 3)``, with the predicted fixed point (dashed) +- 2 predicted standard deviations
+    (band) and the first round of the tail (dotted). Right: per coordinate, the observed tail mean
+    (grey circle) and the predicted fixed point (black square, at 0), both as offsets from the
+    prediction, with their intervals at ``r.level``. Without a predicted fixed point the offsets
+    are from 0 and only the observed mean is drawn.
+    """
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -178,12 +200,4 @@ def fit_figure(r: FitReport, transcript: Transcript, path) -> Path:
     fig.suptitle("Fitted affine maps (C18): predicted fixed point and spread against the transcript's tail",
                  fontsize=10)
     fig.tight_layout(rect=(0, 0.7 / (3.0 * K + 0.7), 1, 1))
-    path = Path(path)
-    from numerics.io.outputs import atomic
-
-    try:
-        with atomic(path, "--figure") as tmp:
-            fig.savefig(tmp, dpi=110, format=path.suffix.lstrip(".").lower() or "png", bbox_inches="tight")
-    finally:
-        plt.close(fig)
-    return path
+    return fig
