@@ -21,6 +21,7 @@ import numpy as np
 
 from proofs_check.verification import shipped_cli as cli, shipped_reference as ref
 from proofs_check.verification.registry import Outcome, Profile
+from proofs_check.verification.shipped_predict_text import check_predict_text
 
 __all__ = ["Ledger", "documents_method", "precise_method", "kernel_method", "live_cost_method", "joint", "MISMATCH",
            "flat_vector", "residual_rel"]
@@ -227,20 +228,24 @@ def documents_method(seed_offset: int, Ks: tuple[int, int], protocol: bool):
         ledger = Ledger(instances=len(cases))
         with cli.scratch() as tmp:
             paths = cli.write_configs(tmp, [inst.config() for inst, _ in cases])
-            argvs = [["predict", p] for p in paths] + [["simulate", p, "--turns", str(SIMULATE_TURNS)]
-                                                        for p in paths]
+            argvs = ([["predict", p] for p in paths] + [["simulate", p, "--turns", str(SIMULATE_TURNS)] for p in paths]
+                     + [["predict", p, "--text"] for p in paths])
             printed = cli.run_commands(argvs)
-        for (inst, rho), pr in zip(cases, printed[:len(cases)]):
-            ledger.require("exit status", pr.status == 0, f"predict exit {pr.status}: {pr.stderr.strip()[:120]}")
+        n = len(cases)
+        for (inst, rho), pr, text in zip(cases, printed[:n], printed[2 * n:]):
+            ledger.require("exit status", pr.status == 0 and text.status == 0,
+                           f"predict exit {pr.status}, --text {text.status}: {pr.stderr.strip()[:120]}")
             check_predict(ledger, pr.json_or_none(), inst, rho)
-        for (inst, rho), pr in zip(cases, printed[len(cases):]):
+            check_predict_text(ledger, text.stdout, pr.json_or_none())
+        for (inst, rho), pr in zip(cases, printed[n:2 * n]):
             if rho >= 1:  # diverging messages may overflow within the turns: only finite runs are compared
                 continue
             ledger.require("exit status", pr.status == 0, f"simulate exit {pr.status}: {pr.stderr.strip()[:120]}")
             check_simulate(ledger, pr.json_or_none(), inst, SIMULATE_TURNS)
         kind = "random protocols (and the round robin written as one)" if protocol else f"round robins of {Ks} agents"
         return ledger.outcome(f"a2ad predict / simulate on {len(cases)} configs ({kind}, 1..3 steps per turn, one "
-                              f"divergent) vs simulated rounds, the probed round map's rate and its divergence")
+                              f"divergent) vs simulated rounds, the probed round map's rate and its divergence; "
+                              f"predict --text line by line against the document")
     return method
 
 
@@ -303,13 +308,16 @@ def precise_method(seed_offset: int):
         ledger = Ledger(instances=len(cases))
         with cli.scratch() as tmp:
             paths = cli.write_configs(tmp, [inst.config() for inst in cases])
-            printed = cli.run_commands([["predict", p, "--precision", str(PRINTED_DIGITS)] for p in paths])
-        for inst, pr in zip(cases, printed):
-            ledger.require("exit status", pr.status == 0, f"exit {pr.status}: {pr.stderr.strip()[:120]}")
+            printed = cli.run_commands([["predict", p, "--precision", str(PRINTED_DIGITS), *text]
+                                        for text in ([], ["--text"]) for p in paths])
+        for inst, pr, text in zip(cases, printed, printed[len(cases):]):
+            ledger.require("exit status", pr.status == 0 == text.status, f"exit {pr.status}, --text {text.status}: "
+                                                                         f"{pr.stderr.strip()[:120]}")
             check_precise(ledger, pr.json_or_none(), inst)
+            check_predict_text(ledger, text.stdout, pr.json_or_none())
         return ledger.outcome(f"a2ad predict --precision {PRINTED_DIGITS} on a protocol with weights not 1 and a "
                               f"round robin, steps per turn up to 3, vs mpmath at {REFERENCE_DPS} digits on the "
-                              "probed round map")
+                              "probed round map; its --text line by line against the document")
     return method
 
 

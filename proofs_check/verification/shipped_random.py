@@ -48,6 +48,7 @@ from proofs_check.verification.shipped_exact import (
     exact_round,
     significant_digits,
 )
+from proofs_check.verification.shipped_predict_text import check_predict_text
 from proofs_check.verification.shipped_protocol import instance
 from proofs_check.verification.shipped_schedule import schedule_law_check, transition_matrix
 
@@ -237,7 +238,11 @@ def random_predict_method(profile: Profile) -> Outcome:
         argvs = [["predict", p] for p in paths] + [["predict", p, "--precision", str(PRECISE_DIGITS)]
                                                    for p, case in zip(paths, RANDOM_CONVERGENT)
                                                    if case[4] and precise]
-        printed = cli.run_commands(argvs)
+        printed = cli.run_commands(argvs + [["predict", p, "--text"] for p in paths])
+    texts = printed[len(argvs):]
+    for pr, text in zip(printed, texts):  # the summary of the same config, line by line against its document
+        ledger.require("exit status", text.status == 0, f"predict --text exit {text.status}")
+        check_predict_text(ledger, text.stdout, pr.json_or_none())
     wants = [moments_reference(K, alts, noise) for _, K, alts, noise, _ in RANDOM_CONVERGENT]
     runs = [(case, want, False) for case, want in zip(RANDOM_CONVERGENT, wants)] + \
         [(case, want, True) for case, want in zip(RANDOM_CONVERGENT, wants) if case[4] and precise]
@@ -255,7 +260,7 @@ def random_predict_method(profile: Profile) -> Outcome:
     return ledger.outcome(f"a2ad predict on {len(RANDOM_CONVERGENT)} convergent random protocols (independent "
                           f"and Markov, noisy and noiseless{extra}): "
                           "rates, stationary law, means, residuals and covariances vs the moment equations "
-                          "of the probed round maps")
+                          "of the probed round maps; predict --text against each document")
 
 
 # --- --precision 30 in the quick profile: d = 1, against the moment equations of the EXACT round maps ------
