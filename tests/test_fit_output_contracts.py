@@ -129,6 +129,8 @@ def test_the_right_panels_draw_the_offsets_and_their_intervals(fitted):
         iv = e["fixed_point_interval"]
         np.testing.assert_allclose(lo, np.subtract(iv["low"], ref), atol=EXACT)
         np.testing.assert_allclose(hi, np.subtract(iv["high"], ref), atol=EXACT)
+        # the grey line at offset 0 (the error bars' own lines have no line style)
+        assert [list(ln.get_ydata()) for ln in ax.lines if ln.get_linestyle() == "-"] == [[0, 0]]
         assert ax.get_title() == f"{name}: offset from the predicted fixed point (95% intervals)"
         assert [t.get_text() for t in ax.get_xticklabels()] == [str(i + 1) for i in range(d)]
         assert list(ax.get_xticks()) == list(range(d))
@@ -157,14 +159,17 @@ def small():
     return api.fit_transcript(_round_robin(d=2, rounds=60), bootstrap=0, seed=0)
 
 
-@pytest.mark.parametrize("mean_rate, reason", [
-    (None, "contraction rate rho(Mhat) = 1.3 >= 1: the fitted maps have no attracting fixed point"),
-    (0.8, "mean-square rate 1.3 >= 1: the fitted maps have no stationary spread under the random protocol; "
-          "the mean still converges (mean rate 0.8)"),
-    (1.1, "mean-square rate 1.3 >= 1: the fitted maps have no stationary spread under the random protocol; "
-          "the mean diverges too (mean rate 1.1)")])
-def test_a_fit_that_does_not_converge_states_why_and_prints_no_fixed_point(small, mean_rate, reason):
-    r = _report(small, rate=1.3, plateau=None, spread=None, mean_rate=mean_rate)
+@pytest.mark.parametrize("rate, mean_rate, reason", [
+    (1.3, None, "contraction rate rho(Mhat) = 1.3 >= 1: the fitted maps have no attracting fixed point"),
+    (1, None, "contraction rate rho(Mhat) = 1 >= 1: the fitted maps have no attracting fixed point"),
+    (1.3, 0.8, "mean-square rate 1.3 >= 1: the fitted maps have no stationary spread under the random protocol; "
+               "the mean still converges (mean rate 0.8)"),
+    (1.3, 1.1, "mean-square rate 1.3 >= 1: the fitted maps have no stationary spread under the random protocol; "
+               "the mean diverges too (mean rate 1.1)"),
+    (1.3, 1, "mean-square rate 1.3 >= 1: the fitted maps have no stationary spread under the random protocol; "
+             "the mean diverges too (mean rate 1)")])
+def test_a_fit_that_does_not_converge_states_why_and_prints_no_fixed_point(small, rate, mean_rate, reason):
+    r = _report(small, rate=rate, plateau=None, spread=None, mean_rate=mean_rate)
     doc = output.report_doc(r)
     assert doc["converges"] is False and doc["reason"] == reason
     assert ("mean_rate" in doc) is (mean_rate is not None) and doc.get("mean_rate") == mean_rate
@@ -172,8 +177,8 @@ def test_a_fit_that_does_not_converge_states_why_and_prints_no_fixed_point(small
         assert e["target"] is not None
         assert e["fixed_point"] is e["residual"] is e["residual_norm"] is e["predicted_covariance"] is None
     text = output.report_text(r).splitlines()
-    rate = "rho(Mhat)" if mean_rate is None else "(mean-square)"
-    assert text[0] == (f"fitted contraction rate {rate} = 1.3  (diverges: no fixed point)"
+    what = "rho(Mhat)" if mean_rate is None else "(mean-square)"
+    assert text[0] == (f"fitted contraction rate {what} = {rate:.4g}  (diverges: no fixed point)"
                        + ("" if mean_rate is None else f"; mean rate = {mean_rate:.4g}"))
     assert not any(ln.startswith(("  predicted fixed point", "  predicted std", "      interval          "))
                    for ln in text)
@@ -223,3 +228,30 @@ def test_the_figure_is_written_in_the_format_of_its_suffix(small, tmp_path):
     for suffix, magic in ((".png", b"\x89PNG"), (".pdf", b"%PDF"), (".svg", b"<?xml")):
         path = output.fit_figure(small.report, small.transcript, tmp_path / f"fit{suffix}")
         assert path == tmp_path / f"fit{suffix}" and path.read_bytes().startswith(magic)
+
+
+def test_the_figure_has_the_stated_layout(fitted, tmp_path):
+    """draw_fit_figure's docstring: 11 x (3 K + 0.7) inches, panels 3 : 2, the legend in 3 columns in the
+    bottom 0.7 inches, line widths 0.8 / 1 / 0.6 pt, bands of opacity 0.12, a PNG at 110 dots per inch."""
+    from PIL import Image
+
+    kind, result, doc, fig = fitted
+    K = len(doc["agents"])
+    assert tuple(fig.get_size_inches()) == (11.0, 3.0 * K + 0.7)
+    left, right = fig.axes[0].get_position(), fig.axes[1].get_position()
+    # gridspec widths 3 : 2, up to the space between the panels (tight_layout's wspace shares it equally)
+    assert left.width / right.width == pytest.approx(1.5, rel=1e-9)
+    bottom = min(ax.get_position().y0 for ax in fig.axes)
+    assert 0.7 / (3.0 * K + 0.7) <= bottom < 0.5 and all(0 <= ax.get_position().x0 < 1 for ax in fig.axes)
+    assert all(ax.get_position().x1 <= 1 and ax.get_position().y1 <= 1 for ax in fig.axes)
+    (legend,) = fig.legends
+    assert legend._ncols == 3
+    widths = {ln.get_label(): ln.get_linewidth() for ln in fig.axes[0].lines}
+    d = len(next(iter(doc["agents"].values()))["fixed_point"])
+    assert {widths[f"coordinate {j + 1}"] for j in range(min(d, DRAWN))} == {0.8}
+    assert sorted({ln.get_linewidth() for ln in fig.axes[0].lines}) == [0.8, 1.0]
+    assert [ln.get_linewidth() for ln in fig.axes[1].lines if ln.get_linestyle() == "-"] == [0.6]
+    assert {p.get_alpha() for p in fig.axes[0].patches} == {0.12}
+    assert [h.get_linewidth() for h in legend.legend_handles[:-3] if h.get_label().startswith("tail")] == [0.8]
+    path = output.fit_figure(result.report, result.transcript, tmp_path / "fit.png")
+    assert Image.open(path).info["dpi"] == pytest.approx((110, 110), abs=0.01)

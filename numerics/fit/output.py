@@ -8,6 +8,15 @@ import numpy as np
 from numerics.fit.fitting import FitReport, Interval
 from numerics.io.transcripts import Transcript
 
+# The figure's layout (draw_fit_figure's docstring states it; tests/test_fit_output_contracts.py reads it):
+# inches, the left:right panel widths, the legend's columns, the PNG resolution and the line widths.
+FIGURE_WIDTH, ROW_HEIGHT, LEGEND_HEIGHT = 11.0, 3.0, 0.7
+WIDTH_RATIOS = (3, 2)
+LEGEND_COLUMNS = 3
+DPI = 110
+MESSAGE_WIDTH, FIXED_POINT_WIDTH, ZERO_WIDTH = 0.8, 1.0, 0.6
+BAND_ALPHA = 0.12
+
 
 def _interval(iv: Interval | None, k: int | None = None):
     if iv is None:
@@ -126,7 +135,7 @@ def fit_figure(r: FitReport, transcript: Transcript, path) -> Path:
 
     try:
         with atomic(path, "--figure") as tmp:
-            fig.savefig(tmp, dpi=110, format=path.suffix.lstrip(".").lower() or "png", bbox_inches="tight")
+            fig.savefig(tmp, dpi=DPI, format=path.suffix.lstrip(".").lower() or "png", bbox_inches="tight")
     finally:
         plt.close(fig)
     return path
@@ -140,7 +149,13 @@ def draw_fit_figure(r: FitReport, transcript: Transcript):
     (band) and the first round of the tail (dotted). Right: per coordinate, the observed tail mean
     (grey circle) and the predicted fixed point (black square, at 0), both as offsets from the
     prediction, with their intervals at ``r.level``. Without a predicted fixed point the offsets
-    are from 0 and only the observed mean is drawn.
+    are from 0 and only the observed mean is drawn. A grey line marks offset 0.
+
+    Layout: ``FIGURE_WIDTH`` x ``ROW_HEIGHT K + LEGEND_HEIGHT`` inches (11 x (3 K + 0.7)), the panels'
+    widths in the ratio ``WIDTH_RATIOS`` (3 : 2), one legend below the panels in ``LEGEND_COLUMNS`` (3)
+    columns, in the bottom ``LEGEND_HEIGHT`` inches; lines ``MESSAGE_WIDTH`` (0.8 pt: messages, the tail's
+    line), ``FIXED_POINT_WIDTH`` (1 pt) and ``ZERO_WIDTH`` (0.6 pt: offset 0) wide, bands of opacity
+    ``BAND_ALPHA`` (0.12); a PNG is written at ``DPI`` (110) dots per inch.
     """
     import matplotlib
     matplotlib.use("Agg")
@@ -148,8 +163,9 @@ def draw_fit_figure(r: FitReport, transcript: Transcript):
 
     K, d = len(r.agents), transcript.d
     coords = range(min(d, 3))
-    fig, axes = plt.subplots(K, 2, figsize=(11, 3.0 * K + 0.7), squeeze=False,
-                             gridspec_kw={"width_ratios": (3, 2)})
+    height = ROW_HEIGHT * K + LEGEND_HEIGHT
+    fig, axes = plt.subplots(K, 2, figsize=(FIGURE_WIDTH, height), squeeze=False,
+                             gridspec_kw={"width_ratios": WIDTH_RATIOS})
     p = r.prediction
     rounds = getattr(r, "round_messages", None)  # a protocol transcript: end-of-round messages
     random = p.mean_rate is not None
@@ -160,12 +176,13 @@ def draw_fit_figure(r: FitReport, transcript: Transcript):
         out = transcript.pairs(name)[1] if rounds is None else rounds[:, k]
         ax = axes[k, 0]
         for j in coords:
-            line, = ax.plot(out[:, j], lw=0.8, label=f"coordinate {j + 1}")
+            line, = ax.plot(out[:, j], lw=MESSAGE_WIDTH, label=f"coordinate {j + 1}")
             if p.plateau is not None and p.spread is not None:
                 sd = np.sqrt(p.spread[k][j, j])
-                ax.axhline(p.plateau[k][j], color=line.get_color(), ls="--", lw=1)
-                ax.axhspan(p.plateau[k][j] - 2 * sd, p.plateau[k][j] + 2 * sd, color=line.get_color(), alpha=0.12)
-        ax.axvline(r.tail_start, color="black", lw=0.8, ls=":")
+                ax.axhline(p.plateau[k][j], color=line.get_color(), ls="--", lw=FIXED_POINT_WIDTH)
+                ax.axhspan(p.plateau[k][j] - 2 * sd, p.plateau[k][j] + 2 * sd, color=line.get_color(),
+                           alpha=BAND_ALPHA)
+        ax.axvline(r.tail_start, color="black", lw=MESSAGE_WIDTH, ls=":")
         ax.set(title=f"{name}'s messages, one colour per coordinate",
                xlabel="turn (rounds)", ylabel="message coordinate")
         ax = axes[k, 1]
@@ -180,7 +197,7 @@ def draw_fit_figure(r: FitReport, transcript: Transcript):
             lo, hi = r.plateau_interval.low[k], r.plateau_interval.high[k]
             ax.errorbar(x - 0.1, np.zeros(d), yerr=[np.maximum(ref - lo, 0), np.maximum(hi - ref, 0)],
                         fmt="s", color="black")
-        ax.axhline(0, color="0.6", lw=0.6)
+        ax.axhline(0, color="0.6", lw=ZERO_WIDTH)
         ax.set(title=f"{name}: offset from the predicted fixed point ({100 * r.level:g}% intervals)",
                xlabel="coordinate", ylabel="offset (units of the message)", xticks=x,
                xticklabels=[str(i + 1) for i in x])
@@ -188,16 +205,16 @@ def draw_fit_figure(r: FitReport, transcript: Transcript):
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    handles: list = [Line2D([], [], color=f"C{j}", lw=0.8, label=f"coordinate {j + 1}") for j in coords]
-    handles += [Line2D([], [], color="black", lw=0.8, ls=":", label="tail starts (fit compared here)"),
-                Line2D([], [], color="black", lw=1, ls="--",
+    handles: list = [Line2D([], [], color=f"C{j}", lw=MESSAGE_WIDTH, label=f"coordinate {j + 1}") for j in coords]
+    handles += [Line2D([], [], color="black", lw=MESSAGE_WIDTH, ls=":", label="tail starts (fit compared here)"),
+                Line2D([], [], color="black", lw=FIXED_POINT_WIDTH, ls="--",
                        label=f"predicted fixed point ({fixed_point_claim} from fitted maps)"),
-                Patch(color="black", alpha=0.12, label=rf"$\pm 2$ predicted std ({source})"),
+                Patch(color="black", alpha=BAND_ALPHA, label=rf"$\pm 2$ predicted std ({source})"),
                 Line2D([], [], color="0.45", marker="o", ls="none", label="observed tail mean (right)"),
                 Line2D([], [], color="black", marker="s", ls="none",
                        label="predicted fixed point with its interval (right)")]
-    fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=8, frameon=False)
+    fig.legend(handles=handles, loc="lower center", ncol=LEGEND_COLUMNS, fontsize=8, frameon=False)
     fig.suptitle("Fitted affine maps (C18): predicted fixed point and spread against the transcript's tail",
                  fontsize=10)
-    fig.tight_layout(rect=(0, 0.7 / (3.0 * K + 0.7), 1, 1))
+    fig.tight_layout(rect=(0, LEGEND_HEIGHT / height, 1, 1))  # the bottom LEGEND_HEIGHT inches: the legend
     return fig

@@ -298,7 +298,8 @@ def fit_method(profile: Profile) -> Outcome:
             (check_random_fit if key == "random" else check_fit)(ledger, doc, inst, pairs)
             fit_doc.check_fields(ledger, doc, pairs, ends, list(inst.names), key == "random",
                                  profile.name == "full")
-            fit_doc.check_text(ledger, summary or "", doc, list(inst.names), key == "random")
+            fit_doc.check_text(ledger, summary or "", doc, list(inst.names), key == "random",
+                               len(RANDOM_ALTERNATIVES) if key == "random" else len(GALLERY[key]))
         for key in ("P4", "random"):
             inst = _random_instance(rng)
             cfg = inst.config()

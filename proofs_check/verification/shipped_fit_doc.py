@@ -147,9 +147,15 @@ def _close(got: np.ndarray, want) -> float:
     return float(np.max(np.abs(got - want) / np.maximum(np.abs(want), 1e-300), initial=0.0))
 
 
-def check_text(ledger: Ledger, text: str, doc, names: list[str], random: bool) -> None:
-    """The numbers of ``fit``'s text against its document (same fit), each line by its label."""
+def check_text(ledger: Ledger, text: str, doc, names: list[str], random: bool, count: int) -> None:
+    """The numbers of ``fit``'s text against its document (same fit), each line by its label; its first line
+    names the protocol the transcript was recorded under: ``count`` phases per round, or for a random
+    protocol ``count`` alternatives drawn independently."""
     lines = text.splitlines()
+    first = (f"random protocol: {count} alternatives (independent draws) over agents {', '.join(names)}; "
+             if random else f"protocol: {count} phase(s) per round over agents {', '.join(names)}; ")
+    ledger.require("text: protocol line", bool(lines) and lines[0].startswith(first),
+                   f"first line {lines[0] if lines else None!r}, want {first!r}...")
     rate = _number(doc.get("contraction_rate"))
     head = next((ln for ln in lines if ln.startswith("fitted contraction rate")), "")
     ledger.require("text: rate line", bool(head) and head.count("(mean-square)") == random
