@@ -6,7 +6,10 @@ probabilities) and the operators formed densely at the working precision: the fi
 operator (``modes K d`` square) and the second-moment operator (``modes (K d)^2`` square, one mode for
 independent draws, one per alternative for a chain). mpmath's eigenvalues and LU solve are pure
 Python, so the size is bounded (:data:`MAX_PRECISE_UNKNOWNS`) and a larger instance is refused with
-its size.
+its size. An instance within the bound is refused when its estimated mpmath time
+``SECONDS_PER_DIGIT x digits x (N / 36)^4`` (``N = modes (K d)^2`` unknowns; 0.0185 s per digit at 36
+unknowns) is above :data:`MAX_PRECISE_SECONDS` (30 s), the error naming the estimate; docs/config.rst
+("When ``--precision`` refuses") states this contract.
 """
 from __future__ import annotations
 
