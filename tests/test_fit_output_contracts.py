@@ -22,6 +22,7 @@ matplotlib.use("Agg")
 
 DRAWN = 3  # coordinates drawn in the left panels: the first min(d, 3) (the docstring of draw_fit_figure)
 BOOTSTRAP = 40  # enough resamples for finite percentile intervals (their values are not under test here)
+LAYOUT_INCH = 0.01  # matplotlib places the panels to the pixel (1/100 inch at the figure's 100 dpi)
 EXACT = 1e-12  # drawn values are the document's numbers, up to the float arithmetic of an offset
 
 
@@ -232,7 +233,8 @@ def test_the_figure_is_written_in_the_format_of_its_suffix(small, tmp_path):
 
 def test_the_figure_has_the_stated_layout(fitted, tmp_path):
     """draw_fit_figure's docstring: 11 x (3 K + 0.7) inches, panels 3 : 2, the legend in 3 columns in the
-    bottom 0.7 inches, line widths 0.8 / 1 / 0.6 pt, bands of opacity 0.12, a PNG at 110 dots per inch."""
+    bottom 0.7 inches at 8 points (the title at 10), the panels filling the rest, line widths 0.8 / 1 / 0.6 pt,
+    bands of opacity 0.12, a PNG at 110 dots per inch."""
     from PIL import Image
 
     kind, result, doc, fig = fitted
@@ -253,5 +255,42 @@ def test_the_figure_has_the_stated_layout(fitted, tmp_path):
     assert [ln.get_linewidth() for ln in fig.axes[1].lines if ln.get_linestyle() == "-"] == [0.6]
     assert {p.get_alpha() for p in fig.axes[0].patches} == {0.12}
     assert [h.get_linewidth() for h in legend.legend_handles[:-3] if h.get_label().startswith("tail")] == [0.8]
+    assert {t.get_fontsize() for t in legend.get_texts()} == {8}
+    assert fig._suptitle is not None and fig._suptitle.get_fontsize() == 10
+    # the tight layout: the panels' labels clear the legend below them, and the panels fill the width
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    size = fig.get_window_extent()
+    boxes = [ax.get_tightbbox(renderer) for ax in fig.axes]
+    assert legend.get_window_extent(renderer).y1 <= min(b.y0 for b in boxes)
+    # the legend's 0.7 inches, then tight layout's default pad (1.08 font sizes, 10 pt): the labels start 0.85 in up
+    pad = 1.08 * matplotlib.rcParams["font.size"] / 72
+    assert min(b.y0 for b in boxes) / fig.dpi == pytest.approx(0.7 + pad, abs=LAYOUT_INCH)
+    assert min(b.x0 for b in boxes) < 0.05 * size.width and max(b.x1 for b in boxes) > 0.95 * size.width
+    assert max(b.y1 for b in boxes) > 0.85 * size.height
     path = output.fit_figure(result.report, result.transcript, tmp_path / "fit.png")
     assert Image.open(path).info["dpi"] == pytest.approx((110, 110), abs=0.01)
+
+
+def test_an_interval_that_misses_its_estimate_is_drawn_from_the_estimate(small):
+    """A percentile interval need not contain the point estimate: the bar on that side has length 0."""
+    from numerics.fit.fitting import Interval
+
+    r = small.report
+    plateau = r.prediction.plateau
+    r = dataclasses.replace(r, plateau_interval=Interval(plateau + 0.5, plateau + 1.0),
+                            observed_mean_interval=Interval(r.observed_mean - 1.0, r.observed_mean - 0.5))
+    fig = output.draw_fit_figure(r, small.transcript)
+    try:
+        for k in range(2):
+            bars = _errorbars(fig.axes[2 * k + 1])
+            x, y, lo, hi = bars["s"]
+            np.testing.assert_array_equal(lo, y)  # no bar below the predicted fixed point
+            np.testing.assert_allclose(hi, np.full(len(y), 1.0), atol=EXACT)
+            x, y, lo, hi = bars["o"]
+            np.testing.assert_allclose(lo, y - 1.0, atol=EXACT)
+            np.testing.assert_array_equal(hi, y)  # none above the observed mean
+    finally:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)

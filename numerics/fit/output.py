@@ -15,6 +15,7 @@ WIDTH_RATIOS = (3, 2)
 LEGEND_COLUMNS = 3
 DPI = 110
 MESSAGE_WIDTH, FIXED_POINT_WIDTH, ZERO_WIDTH = 0.8, 1.0, 0.6
+LEGEND_FONT, TITLE_FONT = 8, 10  # points
 BAND_ALPHA = 0.12
 
 
@@ -153,9 +154,12 @@ def draw_fit_figure(r: FitReport, transcript: Transcript):
 
     Layout: ``FIGURE_WIDTH`` x ``ROW_HEIGHT K + LEGEND_HEIGHT`` inches (11 x (3 K + 0.7)), the panels'
     widths in the ratio ``WIDTH_RATIOS`` (3 : 2), one legend below the panels in ``LEGEND_COLUMNS`` (3)
-    columns, in the bottom ``LEGEND_HEIGHT`` inches; lines ``MESSAGE_WIDTH`` (0.8 pt: messages, the tail's
-    line), ``FIXED_POINT_WIDTH`` (1 pt) and ``ZERO_WIDTH`` (0.6 pt: offset 0) wide, bands of opacity
-    ``BAND_ALPHA`` (0.12); a PNG is written at ``DPI`` (110) dots per inch.
+    columns, in the bottom ``LEGEND_HEIGHT`` inches, its text ``LEGEND_FONT`` (8) points, the title's
+    ``TITLE_FONT`` (10); the panels fill the rest (matplotlib's tight layout: no label overlaps the
+    legend). An interval that does not contain its estimate is drawn from the estimate on that side.
+    Lines are ``MESSAGE_WIDTH`` (0.8 pt: messages, the tail's line), ``FIXED_POINT_WIDTH`` (1 pt) and
+    ``ZERO_WIDTH`` (0.6 pt: offset 0) wide, bands of opacity ``BAND_ALPHA`` (0.12); a PNG is written at
+    ``DPI`` (110) dots per inch.
     """
     import matplotlib
     matplotlib.use("Agg")
@@ -213,8 +217,8 @@ def draw_fit_figure(r: FitReport, transcript: Transcript):
                 Line2D([], [], color="0.45", marker="o", ls="none", label="observed tail mean (right)"),
                 Line2D([], [], color="black", marker="s", ls="none",
                        label="predicted fixed point with its interval (right)")]
-    fig.legend(handles=handles, loc="lower center", ncol=LEGEND_COLUMNS, fontsize=8, frameon=False)
+    fig.legend(handles=handles, loc="lower center", ncol=LEGEND_COLUMNS, fontsize=LEGEND_FONT, frameon=False)
     fig.suptitle("Fitted affine maps (C18): predicted fixed point and spread against the transcript's tail",
-                 fontsize=10)
+                 fontsize=TITLE_FONT)
     fig.tight_layout(rect=(0, LEGEND_HEIGHT / height, 1, 1))  # the bottom LEGEND_HEIGHT inches: the legend
     return fig
