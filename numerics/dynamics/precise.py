@@ -116,10 +116,29 @@ def exact_min_norm(H, b) -> list[Fraction]:
     return [row[0] for row in _fmatmul(C, [[row[r]] for row in z])]
 
 
+# mpmath's QR iteration gives up after 4 x dps steps, and on some matrices fails at one precision and not at
+# another (a 12 x 12 second-moment operator at 30 digits, not at 25 or 35): the eigenvalues are then computed
+# again with EIG_RETRY_DIGITS more digits, and the radius rounded back to the working precision.
+EIG_RETRY_DIGITS = 10
+
+
 def spectral_radius(A: mp.matrix) -> mp.mpf:
+    """``max |lambda_i(A)|`` at the working precision (mpmath's eigenvalues; once more with
+    ``EIG_RETRY_DIGITS`` more digits when its QR iteration does not converge). Raises InputError when it
+    does not converge either way."""
     if A.rows == 1:  # mp.eig returns vectors too for 1 x 1 input
         return abs(A[0, 0])
-    return max(abs(e) for e in mp.eig(A, left=False, right=False))
+    try:
+        return max(abs(e) for e in mp.eig(A, left=False, right=False))
+    except RuntimeError:
+        pass
+    try:
+        with mp.extradps(EIG_RETRY_DIGITS):
+            r = max(abs(e) for e in mp.eig(A, left=False, right=False))
+    except RuntimeError as err:
+        raise InputError("--precision", mp.mp.dps, f"mpmath's eigenvalue iteration did not converge on a {A.rows} x "
+                                                   f"{A.rows} matrix ({err}); another number of digits may") from None
+    return +r  # rounded to the working precision
 
 
 def round_map(Ms: Sequence[mp.matrix], cs: Sequence[mp.matrix]):
