@@ -247,7 +247,7 @@ def test_the_figure_has_the_stated_layout(fitted, tmp_path):
     assert 0.7 / (3.0 * K + 0.7) <= bottom < 0.5 and all(0 <= ax.get_position().x0 < 1 for ax in fig.axes)
     assert all(ax.get_position().x1 <= 1 and ax.get_position().y1 <= 1 for ax in fig.axes)
     (legend,) = fig.legends
-    assert legend._ncols == 3
+    assert legend._ncols == 3 and not legend.get_frame_on()
     widths = {ln.get_label(): ln.get_linewidth() for ln in fig.axes[0].lines}
     d = len(next(iter(doc["agents"].values()))["fixed_point"])
     assert {widths[f"coordinate {j + 1}"] for j in range(min(d, DRAWN))} == {0.8}
@@ -294,3 +294,15 @@ def test_an_interval_that_misses_its_estimate_is_drawn_from_the_estimate(small):
         import matplotlib.pyplot as plt
 
         plt.close(fig)
+
+
+def test_an_interval_with_a_non_finite_end_is_null():
+    """output.report_doc: an interval with a non-finite end (either one) is JSON null, never a NaN or inf."""
+    from numerics.fit.fitting import Interval
+
+    for low, high in (([0.0, np.inf], [1.0, 2.0]), ([0.0, 1.0], [1.0, np.nan]), ([np.nan], [np.inf])):
+        assert output._interval(Interval(np.array(low), np.array(high))) is None
+    assert output._interval(Interval(np.array([0.0, 1.0]), np.array([1.0, 2.0]))) == {"low": [0.0, 1.0],
+                                                                                       "high": [1.0, 2.0]}
+    two = Interval(np.array([[0.0], [np.inf]]), np.array([[1.0], [2.0]]))  # per agent: the second has an inf end
+    assert output._interval(two, 0) == {"low": [0.0], "high": [1.0]} and output._interval(two, 1) is None

@@ -154,7 +154,7 @@ def draw_fit_figure(r: FitReport, transcript: Transcript):
 
     Layout: ``FIGURE_WIDTH`` x ``ROW_HEIGHT K + LEGEND_HEIGHT`` inches (11 x (3 K + 0.7)), the panels'
     widths in the ratio ``WIDTH_RATIOS`` (3 : 2), one legend below the panels in ``LEGEND_COLUMNS`` (3)
-    columns, in the bottom ``LEGEND_HEIGHT`` inches, its text ``LEGEND_FONT`` (8) points, the title's
+    columns without a frame, in the bottom ``LEGEND_HEIGHT`` inches, its text ``LEGEND_FONT`` (8) points, the title's
     ``TITLE_FONT`` (10); the panels fill the rest (matplotlib's tight layout: no label overlaps the
     legend). An interval that does not contain its estimate is drawn from the estimate on that side.
     Lines are ``MESSAGE_WIDTH`` (0.8 pt: messages, the tail's line), ``FIXED_POINT_WIDTH`` (1 pt) and
