@@ -272,24 +272,25 @@ def test_the_figure_has_the_stated_layout(fitted, tmp_path):
     assert Image.open(path).info["dpi"] == pytest.approx((110, 110), abs=0.01)
 
 
-def test_an_interval_that_misses_its_estimate_is_drawn_from_the_estimate(small):
-    """A percentile interval need not contain the point estimate: the bar on that side has length 0."""
+@pytest.mark.parametrize("side", [1.0, -1.0])
+def test_an_interval_that_misses_its_estimate_is_drawn_from_the_estimate(small, side):
+    """A percentile interval need not contain the point estimate: the bar on that side has length 0 (intervals
+    above the estimate, ``side`` 1, or below it, -1)."""
     from numerics.fit.fitting import Interval
 
     r = small.report
-    plateau = r.prediction.plateau
-    r = dataclasses.replace(r, plateau_interval=Interval(plateau + 0.5, plateau + 1.0),
-                            observed_mean_interval=Interval(r.observed_mean - 1.0, r.observed_mean - 0.5))
+    plateau, mean = r.prediction.plateau, r.observed_mean
+    far, near = sorted([0.5 * side, 1.0 * side])
+    r = dataclasses.replace(r, plateau_interval=Interval(plateau + far, plateau + near),
+                            observed_mean_interval=Interval(mean + far, mean + near))
     fig = output.draw_fit_figure(r, small.transcript)
     try:
         for k in range(2):
             bars = _errorbars(fig.axes[2 * k + 1])
-            x, y, lo, hi = bars["s"]
-            np.testing.assert_array_equal(lo, y)  # no bar below the predicted fixed point
-            np.testing.assert_allclose(hi, np.full(len(y), 1.0), atol=EXACT)
-            x, y, lo, hi = bars["o"]
-            np.testing.assert_allclose(lo, y - 1.0, atol=EXACT)
-            np.testing.assert_array_equal(hi, y)  # none above the observed mean
+            for marker in ("s", "o"):  # the predicted fixed point (at 0) and the observed mean
+                x, y, lo, hi = bars[marker]
+                np.testing.assert_allclose(lo, y + min(far, 0), atol=EXACT)
+                np.testing.assert_allclose(hi, y + max(near, 0), atol=EXACT)
     finally:
         import matplotlib.pyplot as plt
 
