@@ -18,12 +18,12 @@ This module checks the rest of what ``fit`` prints, each against a computation f
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
 import numpy as np
 
 from proofs_check.verification.shipped import FLOAT_BAR, Ledger, rel
+from proofs_check.verification.shipped_predict_text import printed_rel
 
 __all__ = ["check_fields", "check_text", "TOP_KEYS", "AGENT_KEYS", "TEXT_BAR"]
 
@@ -131,22 +131,6 @@ def check_fields(ledger: Ledger, doc, pairs: dict[str, list], ends: np.ndarray, 
                        f"{n}: intervals {e['fixed_point_interval']!r}, {e['predicted_std_interval']!r}")
 
 
-_FLOAT = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?|[-+]?inf|nan")
-
-
-def _numbers(line: str) -> np.ndarray:
-    return np.array([float(x) for x in _FLOAT.findall(line)])
-
-
-def _close(got: np.ndarray, want) -> float:
-    """Largest relative error of printed numbers against the document's (0 where both are exactly 0); inf on
-    a count mismatch."""
-    want = np.reshape(np.asarray(want, dtype=float), -1)
-    if got.shape != want.shape:
-        return math.inf
-    return float(np.max(np.abs(got - want) / np.maximum(np.abs(want), 1e-300), initial=0.0))
-
-
 def check_text(ledger: Ledger, text: str, doc, names: list[str], random: bool, count: int) -> None:
     """The numbers of ``fit``'s text against its document (same fit), each line by its label; its first line
     names the protocol the transcript was recorded under: ``count`` phases per round, or for a random
@@ -162,9 +146,8 @@ def check_text(ledger: Ledger, text: str, doc, names: list[str], random: bool, c
                    and ("diverges" in head) is (rate >= 1) and ("mean rate" in head) is random,
                    f"rate line {head!r} at rate {rate}")
     if head:
-        nums = _numbers(head.split("=", 1)[1])
         rates = [rate] + ([_number(doc.get("mean_rate"))] if random else [])
-        ledger.add("text: rates", _close(nums, rates), TEXT_BAR)
+        ledger.add("text: rates", printed_rel(head.split("=", 1)[1], rates), TEXT_BAR)
     tail = next((ln for ln in lines if ln.startswith("tail: rounds")), "")
     ledger.require("text: tail line", tail.startswith(f"tail: rounds {doc.get('tail_start_round')}+;")
                    and tail.endswith(f"others: {doc.get('bootstrap')} bootstrap resamples"), f"tail line {tail!r}")
@@ -197,12 +180,12 @@ def check_text(ledger: Ledger, text: str, doc, names: list[str], random: bool, c
             while i + 1 < len(block) and block[i + 1].startswith(" " * 9 + "["):  # Mhat's further rows
                 i += 1
                 rows.append(block[i])
-            ledger.add(f"text: {label.strip(' =')}", _close(_numbers(" ".join(rows)), value), TEXT_BAR)
+            ledger.add(f"text: {label.strip(' =')}", printed_rel(" ".join(rows), value), TEXT_BAR)
         ledger.require("text: converging lines", any(ln.startswith("  predicted fixed point") for ln in block) is conv,
                        f"{n}: a predicted fixed point line with converges {conv}")
         iv = e["observed_tail_mean_interval"]
         line = next((ln for ln in block if ln.startswith("      interval       = ")), "")
         if isinstance(iv, dict):
-            ledger.add("text: tail mean interval", _close(_numbers(line), iv["low"] + iv["high"]), TEXT_BAR)
+            ledger.add("text: tail mean interval", printed_rel(line, iv["low"] + iv["high"]), TEXT_BAR)
     warned = [ln[len("warning: "):] for ln in lines if ln.startswith("warning: ")]
     ledger.require("text: warnings", warned == list(doc.get("warnings", [])), f"warnings {warned!r}")

@@ -18,14 +18,14 @@ import numpy as np
 if TYPE_CHECKING:  # shipped.py calls this module
     from proofs_check.verification.shipped import Ledger
 
-__all__ = ["check_predict_text", "TEXT_BAR"]
+__all__ = ["check_predict_text", "printed_rel", "TEXT_BAR"]
 
 # 6 significant digits ({:.6g}): a relative error of at most half a unit of the sixth digit, 5e-6.
 TEXT_BAR = 5.01e-6
 _FLOAT = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?|[-+]?inf|nan")
 
 
-def _rel(printed: str, value: Any) -> float:
+def printed_rel(printed: str, value: Any) -> float:
     """Largest relative error of the numbers in ``printed`` against ``value`` (a number, a decimal string or
     nested lists of them); inf when the counts differ."""
     got = np.array([float(x) for x in _FLOAT.findall(printed)])
@@ -51,7 +51,7 @@ def check_predict_text(ledger: Ledger, text: str, doc: Any) -> None:
         ok = len(lines) > i and lines[i].startswith(label)
         ledger.require("text: rate lines", ok, f"line {i + 1} {lines[i] if len(lines) > i else None!r}")
         if ok:
-            ledger.add("text: rates", _rel(lines[i][len(label):], value), TEXT_BAR)
+            ledger.add("text: rates", printed_rel(lines[i][len(label):], value), TEXT_BAR)
     at = len(head)
     converges = f"converges: {'yes' if doc.get('converges') else 'no'} ({doc.get('precision')})"
     ledger.require("text: converges", lines[at:at + 1] == [converges], f"{lines[at:at + 1]!r}, want {converges!r}")
@@ -70,13 +70,13 @@ def check_predict_text(ledger: Ledger, text: str, doc: Any) -> None:
             if e.get(field) is None:
                 ledger.require(f"text: {field}", printed == "null", f"{name}: {printed!r} for a null {field}")
             else:
-                ledger.add(f"text: {field}", _rel(printed, e[field]), TEXT_BAR)
+                ledger.add(f"text: {field}", printed_rel(printed, e[field]), TEXT_BAR)
         at += 1
         if e.get("covariance") is not None:
             label = " " * len(name) + "  covariance "
             ok = at < len(lines) and lines[at].startswith(label)
             ledger.require("text: covariance line", ok, f"{name}: {lines[at] if at < len(lines) else None!r}")
             if ok:
-                ledger.add("text: covariance", _rel(lines[at][len(label):], e["covariance"]), TEXT_BAR)
+                ledger.add("text: covariance", printed_rel(lines[at][len(label):], e["covariance"]), TEXT_BAR)
             at += 1
     ledger.require("text: nothing more", at == len(lines), f"lines after the last agent: {lines[at:]!r}")
