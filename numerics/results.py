@@ -7,7 +7,12 @@ document's keys (the vocabulary of ``predict``: ``contraction_rate``, ``fixed_po
 ``residual``, ``converges``, ``reason``); a key this version does not name is kept in ``extra``
 and written back where it was, so a renamed or added key never breaks a result. Vectors of
 float64 numbers become numpy arrays; numbers printed as decimal strings (``precision=DIGITS``)
-stay strings. Only numpy and the standard library are imported here (fast start-up).
+stay strings. Only numpy, the standard library and the JSON writer :mod:`numerics.io.outputs` are
+imported here (fast start-up); the fitting engine and the transcripts only for type checking.
+
+``to_json()`` indents by two spaces for ``predict``, ``attack``, ``derive --protocol`` and
+:class:`SweepResult` (``INDENT = 2``; ``a2ad sweep`` itself prints :meth:`SweepResult.summary`),
+and writes one line for ``simulate`` and ``fit --json`` (``INDENT = None``).
 """
 from __future__ import annotations
 
@@ -31,7 +36,8 @@ _BOOKKEEPING = ("extra", "keys")
 
 
 def _all_floats(value: Any) -> bool:
-    """True for a non-empty rectangular nest of lists whose leaves are all Python floats."""
+    """True for a non-empty rectangular nest of lists whose leaves are all Python floats (``type(x) is
+    float``: an int, a bool or a decimal string is not one)."""
     if not isinstance(value, list) or not value:
         return False
     if all(type(x) is float for x in value):
@@ -43,12 +49,17 @@ def _all_floats(value: Any) -> bool:
 def as_array(value: Any) -> Any:
     """A float64 array for a nest of floats (the JSON of a vector or matrix), else ``value`` unchanged.
 
+    Only a rectangular nest becomes an array: a ragged one (rows of different lengths) is returned
+    as given, never an error.
+
     Examples
     --------
     >>> as_array([1.0, 2.5])
     array([1. , 2.5])
     >>> as_array(["0.25", "1.5"])  # decimal strings (mpmath digits) stay strings
     ['0.25', '1.5']
+    >>> as_array([[1.0], [2.0, 3.0]])  # ragged: the list as given
+    [[1.0], [2.0, 3.0]]
     """
     return np.array(value, dtype=float) if _all_floats(value) else value
 
@@ -80,6 +91,17 @@ class Document:
     keys : tuple of str
         The document's keys in their order and spelling (empty: every declared field, in order).
 
+    Notes
+    -----
+    ``extra`` and ``keys`` are keyword-only bookkeeping: a result built in Python takes its
+    document's fields positionally in the order listed, and its ``repr`` shows those fields only
+    (not ``extra``, ``keys``, nor :class:`FitResult`'s ``report`` and ``transcript``).
+
+    Results compare and hash by identity (``eq=False``): their fields hold numpy arrays, whose
+    ``==`` is elementwise and has no single truth value, so ``==`` on contents would be ambiguous
+    (and a frozen dataclass comparing contents would be unhashable). Compare ``to_dict()`` or
+    ``to_json()`` for equal documents.
+
     Examples
     --------
     >>> run = AgentRun.from_json({"messages": [[0.5, 1.0]], "residual_norms": [0.25], "note": "kept"})
@@ -97,7 +119,7 @@ class Document:
     MAPPINGS: ClassVar[tuple[str, ...]] = ()  # fields holding {name: nested document}
     OPTIONAL: ClassVar[tuple[str, ...]] = ()  # fields a document carries only when set (left out when None)
     WHAT: ClassVar[str] = "result"  # the command, for the error naming a non-finite number
-    INDENT: ClassVar[int | None] = None  # the command's indentation
+    INDENT: ClassVar[int | None] = None  # the command's indentation (None: one line)
 
     @classmethod
     def _names(cls) -> list[str]:
@@ -141,7 +163,11 @@ class Document:
         return cls(**values, extra=extra, keys=tuple(doc))
 
     def to_dict(self) -> dict[str, Any]:
-        """The document: the keys in their order, arrays as nested lists (JSON-able)."""
+        """The document: the keys in their order, arrays as nested lists (JSON-able).
+
+        A result built in Python (``keys`` empty) gives every declared field in order, ``None`` as
+        ``null``, except an ``OPTIONAL`` field (e.g. ``reason``) that is ``None``: that key is left out.
+        """
         names = set(self._names())
         out = {}
         default = [n for n in self._names() if not (n in self.OPTIONAL and getattr(self, n) is None)]
@@ -166,7 +192,8 @@ class Document:
         return outputs.dumps(self.to_dict(), self.WHAT, self.INDENT if isinstance(indent, str) else indent)
 
     def with_value(self, key: str, value: Any) -> Self:
-        """A copy with document key ``key`` set to ``value`` (appended when the document lacks it)."""
+        """A copy with document key ``key`` set to ``value``: a key the document has keeps its place,
+        a key it lacks is appended last (``keys`` never repeats a key)."""
         name = self.ALIASES.get(key, key)
         keys = self.keys or tuple(self._names())
         keys = keys if key in keys else keys + (key,)
@@ -365,7 +392,10 @@ class Simulation(Document):
 
     def to_pandas(self) -> Any:
         """One row per agent and turn: ``agent``, ``turn`` (1-based), ``residual_norm``, ``message_1`` ...
-        ``message_d``."""
+        ``message_d``; the agents in order, each by turn, indexed ``0 .. rows - 1``.
+
+        Needs pandas (the ``pandas`` extra); without it, an :class:`ImportError` naming
+        ``pip install 'a2a-dynamics[pandas]'``."""
         pd = _require_pandas()
         frames = []
         for name, run in self.agents.items():
@@ -429,8 +459,8 @@ class FitResult(Document):
     warnings: list[Any] = field(default_factory=list)
     protocol: dict[str, Any] | None = None
     figure: str | None = None
-    report: FitReport | None = field(default=None, repr=False)  # the engine's report (text and figure), not a key
-    transcript: Transcript | None = field(default=None, repr=False)  # the fitted transcript (figure), not a key
+    report: FitReport | None = field(default=None, repr=False)  # the engine's report: not a key, not in repr
+    transcript: Transcript | None = field(default=None, repr=False)  # the fitted transcript: not a key, not in repr
 
     ALIASES: ClassVar[dict[str, str]] = {"rate": "contraction_rate"}
     OPTIONAL: ClassVar[tuple[str, ...]] = ("reason", "protocol", "figure")
@@ -560,7 +590,8 @@ class SweepResult(Document):
     INDENT: ClassVar[int | None] = 2
 
     def summary(self) -> str:
-        """The lines ``a2ad sweep`` prints."""
+        """The lines ``a2ad sweep`` prints: the counts and the results folder, then ``phase: <figure>``
+        and the indented ``phase_note`` when a figure was drawn, else the ``phase_note`` alone."""
         lines = [f"{self.n_points} points in {self.chunks} chunks: {self.computed} computed, "
                  f"{self.skipped} already done -> {os.path.join(self.out_dir or '', 'results')}",
                  f"phase: {self.phase}" if self.phase else self.phase_note or ""]

@@ -231,3 +231,28 @@ def test_the_time_estimate_is_refused_just_above_30_seconds(raw, d, unknowns, di
     assert message.startswith(f"--precision = {digits + 1}: ")
     assert f"an estimated {_documented_estimate(unknowns, digits + 1):.3g} s" in message
     assert f"({unknowns} second-moment unknowns)" in message and "the limit is 30 s" in message
+
+
+# A chain in which x is followed by y for sure (transition probability 1), and in x the agent that does not speak
+# keeps its message (round-map entry 1). Their product, 1, is a second-moment weight like any other (only a weight
+# of exactly 0 is skipped). z (each agent hears itself) moves the messages off the pair's fixed point: a spread.
+ALTERNATE = {"agents": [{"name": "A", "geometry": [[1.0]], "target": [1.0], "preconditioner": 0.5},
+                        {"name": "B", "geometry": [[2.0]], "target": [-1.0], "preconditioner": 0.25}],
+             "initial_message": [0.0],
+             "protocol": {"random": [{"name": "x", "rounds": [{"A": {"B": 1.0}}], "next": {"y": 1.0}},
+                                     {"name": "y", "rounds": [{"B": {"A": 1.0}}], "next": {"x": 0.5, "z": 0.5}},
+                                     {"name": "z", "rounds": [{"A": {"A": 1.0}, "B": {"B": 1.0}}],
+                                      "next": {"x": 0.5, "y": 0.5}}]}}
+
+
+def test_a_weight_of_exactly_one_counts_in_the_precise_rates():
+    fast = json.loads(api.predict(ALTERNATE).to_json())
+    exact = json.loads(api.predict(ALTERNATE, precision=30).to_json())
+    for key in ("contraction_rate", "mean_rate"):
+        assert float(exact[key]) == pytest.approx(fast[key], abs=FLOAT_TOL), key
+    assert exact["converges"] and fast["converges"]
+    for name in ("A", "B"):
+        f, e = fast["agents"][name], exact["agents"][name]
+        assert float(e["fixed_point"][0]) == pytest.approx(f["fixed_point"][0], abs=FLOAT_TOL), name
+        assert float(e["covariance"][0][0]) == pytest.approx(f["covariance"][0][0], abs=FLOAT_TOL), name
+    assert fast["agents"]["A"]["covariance"][0][0] > 0  # the schedule's spread: the covariance is checked too
