@@ -146,7 +146,9 @@ class Document:
         Returns
         -------
         Document
-            An instance of the class it is called on.
+            An instance of the class it is called on. A field given twice (an old and a new
+            spelling, e.g. ``rate`` and ``contraction_rate``) takes the first; the other stays in
+            ``extra``, and ``to_dict()`` gives both back with their own values.
         """
         if isinstance(doc, (str, bytes)):
             doc = json.loads(doc)
@@ -304,7 +306,8 @@ class Prediction(Document):
 
     def to_text(self) -> str:
         """A readable summary (``a2ad predict --text``): the rates, then per agent its fixed point (the
-        stationary mean for a random protocol), residual norm and, where present, covariance.
+        stationary mean for a random protocol), residual norm and, where present, covariance. Float
+        numbers are written to 6 significant digits; decimal strings (``precision=DIGITS``) as given.
 
         Examples
         --------
