@@ -41,3 +41,15 @@ def test_the_verification_note_names_the_method_that_read_the_formula():
     assert verification_note("C0.not_registered", passed) == "claim passed; no method reads this formula"
     assert verification_note(fid, "failed") == "failed"
     assert verification_note("C0.not_registered", "skipped") == "skipped"
+
+
+def test_a_registered_formula_cannot_be_changed():
+    """The object the registry verifies is the object the macros file typesets: a Formula is frozen."""
+    import dataclasses
+
+    import pytest
+
+    f = all_formulas()["C3.residual_A"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        f.rhs = sp.Integer(0)  # type: ignore[misc]
+    assert {f: 1}[f] == 1  # and hashable

@@ -17,7 +17,7 @@ from theory.core import notation
 
 @dataclass(frozen=True)
 class Formula:
-    """``lhs = rhs`` with a stable ID ``<claim>.<name>``.
+    """``lhs = rhs`` with a stable ID ``<claim>.<name>``; frozen (the object verified is the object typeset).
 
     Attributes
     ----------
