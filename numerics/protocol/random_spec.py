@@ -95,7 +95,9 @@ class RandomProtocol:
 
 def stationary_law(P: np.ndarray) -> np.ndarray:
     """The stationary law of a row-stochastic ``P``: ``pi^T P = pi^T``, ``sum pi = 1`` (unique for
-    an irreducible chain), by a least-squares solve of the stacked system."""
+    an irreducible chain), by a least-squares solve of the stacked system. An irreducible chain's law is
+    positive everywhere; a computed entry below 1e-15 in magnitude is that solve's rounding of a tinier one (or of
+    a negative) and is set to 0 (docs/protocol.rst), so the law returned is never negative."""
     n = P.shape[0]
     A = np.vstack([P.T - np.eye(n), np.ones((1, n))])
     b = np.zeros(n + 1)
