@@ -21,6 +21,14 @@ all 0 cannot be rescaled below 1, and two axes on one law are refused.
 VALUES is a list of numbers, ``{"linspace": [start, stop, n]}`` or ``{"geomspace": [start, stop, n]}``.
 The grid is the Cartesian product, first axis slowest. Setting ``geometry.r.c`` also sets
 ``geometry.c.r`` (a geometry is symmetric). Nothing is evaluated: values are JSON numbers.
+
+Bounds (docs/sweeps.rst; each reached exactly is accepted, exceeded by one refused): at most
+``MAX_AXIS_VALUES`` values an axis, ``MAX_POINTS`` points (``MAX_EXPENSIVE_POINTS`` when simulating,
+training, or building every point through config.parse), a ``seed`` (the spec's and a seed axis's
+values) in [0, 2^31 - 1], a ``steps_per_turn`` axis in [1, ``MAX_STEPS_PER_TURN``], ``turns`` at most
+``MAX_TURNS``, ``train-lsa`` options within ``TRAIN_MAX``, ``chunk_size`` in [1, ``MAX_CHUNK``] (default
+1 with train-lsa, else 256 under the 10^5-point bound, else 100000). A refusal names the field and its
+first offending value.
 """
 from __future__ import annotations
 
@@ -70,6 +78,9 @@ _FAST_PATTERNS = {
 
 @dataclass(frozen=True)
 class Axis:
+    """One axis of the grid. Frozen, as is :class:`Spec`: a parsed spec is shared by every chunk
+    (and pickled to workers) and never changes."""
+
     name: str
     values: np.ndarray           # float64 (int64 for seed and steps_per_turn)
     kind: str                    # a key of _FAST_PATTERNS, "gap_angle", "gap_scale", "seed", "probability" or "generic"
@@ -428,7 +439,9 @@ def parse(raw) -> Spec:
 
 
 def _check_values(spec: Spec) -> None:
-    """Parse the config at every value of each axis that needs more than a finite number (others at base)."""
+    """Parse the config at every value of each axis that needs more than a finite number (geometry, generic,
+    probability), at the first and last value of the others; the other axes at their first value. A
+    probability axis's refusal is amended with the point (``at AXIS = VALUE``); others are raised as they are."""
     middle = {a.name: a.values[0] for a in spec.axes}
     for axis in spec.axes:
         values = axis.values if axis.kind in ("geometry", "generic", "probability") else axis.values[[0, -1]]
