@@ -221,7 +221,8 @@ def derive_protocol(config: ConfigSource) -> DerivedProtocol:
     Raises
     ------
     InputError
-        The protocol is too dense for symbolic elimination, or an agent's name is not ASCII letters
+        The protocol is too dense for symbolic elimination (the quantity ``protocol``, its value the
+        CONFIG.json path, or ``config`` for a dict or System), or an agent's name is not ASCII letters
         and digits starting with a letter (it is printed as a subscript:
         :func:`numerics.protocol.symbol_names.check_symbol_names`).
     DerivationRefused
@@ -307,16 +308,16 @@ def fit_transcript(transcript: str | Path | Transcript, *, tail: float = 0.5, bo
     transcript : str, pathlib.Path or Transcript
         The transcript (see :func:`read_transcript`).
     tail : float, optional
-        Fraction of rounds treated as the tail the prediction is compared with.
+        Fraction of rounds treated as the tail the prediction is compared with (default 0.5).
     bootstrap : int, optional
-        Bootstrap resamples for the intervals (0 to 10,000).
+        Bootstrap resamples for the intervals (default 200; 0 to 10,000, else InputError).
     level : float, optional
-        Interval level.
+        Interval level (default 0.95).
     seed : int, optional
-        Bootstrap seed.
+        Bootstrap seed (default 0).
     config : str or pathlib.Path, optional
         CONFIG.json whose protocol the transcript was recorded under (default: the transcript's
-        header, else the round robin).
+        header, else the round robin); a transcript that does not follow it is refused (InputError).
 
     Returns
     -------
@@ -373,9 +374,10 @@ def attack(config: ConfigSource, kind: str, *, point: ArrayLike | None = None, e
     point : array_like, optional
         The equilibrium imposed on the victim (``steer``).
     examples : int, optional
-        Rows of the attack prompt (default ``d`` for full/steer, 1 for rank-one).
+        Rows N of the attack prompt (default ``d`` for full/steer, 1 for rank-one); N x d <= 10^6,
+        else InputError.
     seed : int, optional
-        Seed of the orthonormal ``U`` of the full-rank prompt.
+        Seed of the orthonormal ``U`` of the full-rank prompt (default 0).
     attacker, victim : str, optional
         Agent names (default: the first agent attacks the other one).
 
@@ -419,15 +421,16 @@ def run_sweep(spec: str | Path | dict[str, Any], out: str | Path, *, backend: st
     out : str or pathlib.Path
         Results folder: ``results/*.parquet``, ``spec.json`` and ``phase.png``.
     backend : {"local", "dask"}, optional
-        Batched numpy then a process pool, or a Dask cluster (``scheduler`` address).
+        Batched numpy then a process pool (default), or a Dask cluster (``scheduler`` address).
     scheduler : str, optional
         An existing Dask scheduler, e.g. ``tcp://10.0.0.5:8786``.
     workers : int, optional
         Local processes (default: every core).
     resume, force : bool, optional
-        Compute only the missing chunks; or delete previous results first.
+        Compute only the missing chunks; or delete previous results first (default: neither).
     progress : bool, optional
-        Draw a progress bar on stderr (never into a pipe, nor with ``A2AD_NO_PROGRESS`` set).
+        Draw a progress bar on stderr (never into a pipe, nor with ``A2AD_NO_PROGRESS`` set);
+        default False: nothing is drawn.
     timeout : float, optional
         ``dask`` only: seconds allowed to connect and for any stretch with no finished chunk
         (default 120); past it, ``ServiceError`` (exit 2).
@@ -480,7 +483,8 @@ def stationary_covariance(config: ConfigSource, noise: ArrayLike | dict[str, Arr
     config : str, pathlib.Path, dict or System
         The config (see :func:`load_config`).
     noise : array_like or dict
-        The noise covariances ``S_i`` (K, d, d) in agent order, or ``{name: S_i}`` for every agent.
+        The noise covariances ``S_i`` (K, d, d) in agent order, or ``{name: S_i}`` for exactly the
+        config's agents (another shape, a missing or an extra name: InputError).
 
     Returns
     -------
@@ -548,20 +552,20 @@ def train_lsa(d: int = 5, N: int = 20, Sigma: str | ArrayLike = "anisotropic", t
     Parameters
     ----------
     d, N : int, optional
-        Dimension and context examples per prompt.
+        Dimension (default 5) and context examples per prompt (default 20).
     Sigma : str or array_like, optional
-        Input covariance: ``"isotropic"``, ``"anisotropic"`` or the list of variances.
+        Input covariance: ``"isotropic"``, ``"anisotropic"`` (default) or the list of variances.
     tau, sigma : float, optional
-        Task scale (``w ~ N(0, tau^2 I)``) and label-noise standard deviation.
-    steps, batch, lr : optional
-        Adam steps, tasks per step, learning rate (default: the package's usual settings,
-        :mod:`numerics.lsa.settings`).
+        Task scale (``w ~ N(0, tau^2 I)``, default 1.0) and label-noise standard deviation (default 0.1).
+    steps, batch, lr : int, int, float or None, optional
+        Adam steps, tasks per step, learning rate; None (the default): the package's usual settings
+        ``STEPS``, ``BATCH``, ``LR`` of :mod:`numerics.lsa.settings`.
     seed : int, optional
-        Seed of initialisation and tasks.
+        Seed of initialisation and tasks (default 0).
     parameterisation : {"sparse", "full"}, optional
-        ``p_y`` and ``Q_xx`` only, or all of ``p`` and ``W_KQ``.
+        ``p_y`` and ``Q_xx`` only (default), or all of ``p`` and ``W_KQ``.
     progress : bool, optional
-        Draw a progress bar.
+        Draw a progress bar on a terminal while training; default False: nothing is drawn.
 
     Returns
     -------
@@ -601,15 +605,28 @@ def run_conversation(config: str | Path | dict[str, Any], turns: int, out: str |
         Rounds (each agent speaks once per round, or as often as the protocol lists it).
     out : str or pathlib.Path
         The transcript to write (or to continue with ``resume``).
-    complete : callable or None
+    complete : callable or None, optional
         A text-to-text callable for every agent (e.g. a :class:`numerics.llm.client.ChatClient`);
-        None: the built-in local text agent, a GD step of size ``step`` written with ``decimals``
-        decimals plus Gaussian noise of standard deviation ``noise`` (seeded by ``seed + agent index``).
-        A random protocol's schedule is drawn from ``seed`` too (as ``a2ad llm-run --seed``).
-    max_reasks : int
-        Re-asks after an unreadable reply.
-    meta : dict or None
-        Backend description recorded with each message (default: the local backend's settings).
+        None (the default): the built-in local text agent, a GD step of size ``step`` written with
+        ``decimals`` decimals plus Gaussian noise of standard deviation ``noise`` (seeded by
+        ``seed + agent index``). A random protocol's schedule is drawn from ``seed`` too (as
+        ``a2ad llm-run --seed``).
+    step : float, optional
+        The local text agent's GD step size (default 0.5; unused with ``complete``).
+    noise : float, optional
+        The local text agent's noise standard deviation (default 0.0; unused with ``complete``).
+    seed : int, optional
+        Seed of the local agents' noise and of a random protocol's schedule (default 0).
+    decimals : int, optional
+        Decimals of the numbers written into the prompts and of the local agent's replies (default 4).
+    max_reasks : int, optional
+        Re-asks after an unreadable reply (default 2).
+    resume : bool, optional
+        Continue the transcript at ``out`` (default False: a new transcript).
+    meta : dict or None, optional
+        Backend description recorded with each message; None (the default): the local backend's
+        settings ``{"backend": "local", "step": ..., "noise": ..., "seed": ...}``, or
+        ``{"backend": "callable"}`` with ``complete``.
 
     Returns
     -------
