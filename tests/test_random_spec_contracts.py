@@ -308,3 +308,24 @@ def test_a_name_is_a_non_empty_string(name, markov):
     first = {"name": name, "rounds": ROUNDS, **({"next": {"y": 1.0}} if markov else {"probability": 0.5})}
     second = {"name": "y", "rounds": ROUNDS, **({"next": {"y": 0.5}} if markov else {"probability": 0.5})}
     assert refusal({"random": [first, second]}) == f"protocol.random[0].name = {name!r}: must be a non-empty string"
+
+
+def test_one_alternative_drawn_for_sure_can_occur_and_is_its_own_law():
+    """Independent draws of a single alternative (probability 1): it can occur, and its stationary law is [1]."""
+    rp = parse(independent(1.0))
+    assert rp.can_occur().tolist() == [True]
+    assert rp.stationary().tolist() == [1.0]
+
+
+def test_a_parsed_random_protocol_cannot_be_changed():
+    import dataclasses
+
+    rp = parse(independent(0.5, 0.5))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        rp.markov = True  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("row", [{}, [], ["x"], "x", 1.0, None])
+def test_a_next_row_is_a_non_empty_object(row):
+    """docs/protocol.rst: a chain's ``next`` is a JSON object {alternative name: probability}, not empty."""
+    assert "must be a non-empty JSON object {alternative name: probability}" in refusal(chain({"x": row}))
