@@ -11,18 +11,23 @@ from __future__ import annotations
 
 import math
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
-
-if TYPE_CHECKING:  # shipped.py calls this module
-    from proofs_check.verification.shipped import Ledger
 
 __all__ = ["check_predict_text", "printed_rel", "TEXT_BAR"]
 
 # 6 significant digits ({:.6g}): a relative error of at most half a unit of the sixth digit, 5e-6.
 TEXT_BAR = 5.01e-6
 _FLOAT = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?|[-+]?inf|nan")
+
+
+class Ledger(Protocol):
+    """What this module needs of :class:`proofs_check.verification.shipped.Ledger` (which calls it: no import)."""
+
+    def add(self, name: str, error: float, bar: float) -> None: ...
+
+    def require(self, name: str, ok: bool, what: str, bar: float = 1.0) -> None: ...
 
 
 def printed_rel(printed: str, value: Any) -> float:
