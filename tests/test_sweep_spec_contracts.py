@@ -13,15 +13,8 @@ import pytest
 
 from numerics.io.errors import InputError
 from numerics.sweep import spec as sweep_spec
+from tests.test_sweep_spec import BASE, PROMPT_BASE
 
-BASE = {"agents": [
-    {"name": "A", "geometry": [[1.0, 0.0], [0.0, 0.5]], "target": [1.0, 0.0], "preconditioner": 0.5},
-    {"name": "B", "geometry": [[0.6, 0.2], [0.2, 1.0]], "target": [0.0, 1.0],
-     "preconditioner": [[0.8, 0.0], [0.0, 0.5]]},
-]}
-PROMPT_BASE = {"agents": [
-    {"name": "A", "prompt": {"X": [[1.0, 0.0], [0.0, 2.0]], "y": [1.0, 3.0]}, "preconditioner": 0.5},
-    BASE["agents"][1]]}
 PROTOCOL_BASE = {"agents": BASE["agents"], "protocol": {"rounds": [{"A": {"B": 1.0}}, {"B": {"A": 1.0}}]}}
 # Independent draws where alternatives 0 and 1 each let every agent speak (so either alone is a valid law).
 RANDOM_BASE = {"agents": BASE["agents"], "protocol": {"random": [
