@@ -86,8 +86,7 @@ def _fitted_maps(ledger: Ledger, doc, inst: ref.Instance, pairs: dict[str, list]
     Ms, cs, Ss = [], [], []
     for n in names:
         e = agents[n]
-        H, Y = np.array([h for h, _ in pairs[n]]), np.array([o for _, o in pairs[n]])
-        theta = np.linalg.lstsq(np.hstack([H, np.ones((len(H), 1))]), Y, rcond=None)[0].T  # [M | c]
+        theta = fit_doc.design_fit(pairs[n])["theta"]  # [M | c], LAPACK least squares
         ledger.add(f"{tag}M_hat, c_hat (vs lstsq)",
                    rel(np.hstack([e["M_hat"], np.reshape(e["c_hat"], (d, 1))]), theta),
                    1e-8)  # normal equations vs QR on these designs: ~1e-12

@@ -25,7 +25,7 @@ import numpy as np
 from proofs_check.verification.shipped import FLOAT_BAR, Ledger, rel
 from proofs_check.verification.shipped_predict_text import printed_rel
 
-__all__ = ["check_fields", "check_text", "TOP_KEYS", "AGENT_KEYS", "TEXT_BAR"]
+__all__ = ["check_fields", "check_text", "design_fit", "TOP_KEYS", "AGENT_KEYS", "TEXT_BAR"]
 
 TOP_KEYS = {"schema_version", "claim", "contraction_rate", "converges", "tail_start_round", "bootstrap", "level",
             "agents", "warnings", "protocol"}
@@ -45,9 +45,9 @@ CONDITION_BAR = 5.01e-3
 INTERVAL_BAR = 1e-8
 
 
-def _design_fit(pairs: list) -> dict[str, Any]:
-    """Least squares of the outgoing on ``[incoming, 1]``: the residuals' covariance, R^2, the design's
-    condition number and the t-interval's half widths at :data:`LEVEL`."""
+def design_fit(pairs: list) -> dict[str, Any]:
+    """Least squares of the outgoing on ``[incoming, 1]`` (LAPACK's, no package code): ``theta = [M | c]``, the
+    residuals' covariance, R^2, the design's condition number and the t-interval's half widths at :data:`LEVEL`."""
     from scipy import stats
 
     H, Y = np.array([h for h, _ in pairs]), np.array([o for _, o in pairs])
@@ -92,7 +92,7 @@ def check_fields(ledger: Ledger, doc, pairs: dict[str, list], ends: np.ndarray, 
         if not isinstance(e, dict) or set(e) != AGENT_KEYS:
             ledger.require("fit agent keys", False, f"{n}: {sorted(e) if isinstance(e, dict) else e}")
             continue
-        ref = _design_fit(pairs[n])
+        ref = design_fit(pairs[n])
         d = len(ref["S"])
         ledger.require("message_count", e["message_count"] == len(pairs[n]),
                        f"{n}: message_count {e['message_count']!r}, {len(pairs[n])} pairs")
