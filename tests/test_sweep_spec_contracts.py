@@ -90,6 +90,9 @@ def test_seed_axis_bounds_and_first_bad_value():
         err = refusal({"seed": [3, bad]})
         assert err.quantity == "axes.seed" and err.value == bad
         assert err.problem == f"must be integers in [0, {top}]"
+        # the value as the user wrote it: an int when integral (not np.float64(-1.0)), else the float
+        assert type(err.value) is (float if bad == 2.5 else int)
+        assert str(err) == f"axes.seed = {bad}: must be integers in [0, {top}]"
     err = refusal({"seed": [3, -1, 5, top + 1]})  # the first offending value, in the axis's order
     assert err.value == -1
 
@@ -103,6 +106,7 @@ def test_steps_per_turn_axis_bounds():
         err = refusal({"agents.0.steps_per_turn": [2, bad]})
         assert (err.quantity, err.value, err.problem) == ("axes.agents.0.steps_per_turn", bad,
                                                           "must be integers in [1, 1000]")
+        assert type(err.value) is int and f"= {bad}:" in str(err)
     assert refusal({"agents.0.steps_per_turn": [2, 1001, 0]}).value == 1001
 
 

@@ -61,7 +61,7 @@ MAX_AXIS_VALUES = 1_000_000
 MAX_TURNS = 100_000
 MAX_STEPS_PER_TURN = 1_000
 MAX_CHUNK = 1_000_000
-MAX_SEED = 2**63 - 1
+MAX_SEED = 2**31 - 1            # the spec's seed and a seed axis's values (docs/sweeps.rst)
 TRAIN_DEFAULTS = {"N": 20, "tau": 1.0, "sigma": 0.1, "steps": ts.STEPS, "batch": ts.BATCH, "lr": ts.LR,
                   "parameterisation": "sparse", "turns": 400}
 TRAIN_MAX = {"N": 10_000, "steps": 100_000, "batch": 100_000, "turns": MAX_TURNS}
@@ -288,7 +288,9 @@ def _number_list(name: str, raw) -> np.ndarray:
 def _integers(name: str, values: np.ndarray, lo: int, hi: int) -> np.ndarray:
     bad = (values != np.round(values)) | (values < lo) | (values > hi)
     if np.any(bad):
-        raise InputError(f"axes.{name}", values[bad][0], f"must be integers in [{lo}, {hi}]")
+        first = float(values[bad][0])  # printed as the user wrote it: -1, 2.5 (not np.float64(-1.0))
+        raise InputError(f"axes.{name}", int(first) if first.is_integer() else first,
+                         f"must be integers in [{lo}, {hi}]")
     return values.astype(np.int64)
 
 
@@ -297,7 +299,7 @@ def _axis(name: str, raw, base: dict, system: config.System) -> Axis:
         raise InputError("axes key", name, "must be a non-empty string")
     values = _number_list(name, raw)
     if name == "seed":
-        return Axis(name, _integers(name, values, 0, 2**31 - 1), "seed")
+        return Axis(name, _integers(name, values, 0, MAX_SEED), "seed")
     if name in ("gap_angle", "gap_scale"):
         for i in (0, 1):
             if "target" not in base["agents"][i]:
@@ -416,7 +418,7 @@ def parse(raw) -> Spec:
                                                  "or measure predict/simulate")
     seed = raw.get("seed", 0)
     seed = validate.positive_int("seed", seed, minimum=0)
-    if seed > 2**31 - 1:
+    if seed > MAX_SEED:
         raise InputError("seed", seed, "must be at most 2^31 - 1")
     n = math.prod(len(a.values) for a in axes)
     costly = ("train-lsa" in measures or "simulate" in measures or system.protocol is not None
