@@ -60,3 +60,42 @@ def test_sweep_names_the_point(tmp_path, capsys, axes, named):
     assert cli.main(["sweep", str(spec), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert named in err and "overflows float64" in err and "Traceback" not in err, err
+
+
+ROUNDS = [{"A": {"B": 1.0}}, {"B": {"A": 1.0}}]
+RANDOM = {"random": [{"probability": 0.5, "rounds": [{"A": {"B": 1.0}}]},
+                     {"probability": 0.5, "rounds": [{"B": {"A": 1.0}}]}]}
+
+
+@pytest.mark.parametrize("protocol", [None, {"rounds": ROUNDS}, RANDOM], ids=["batched", "per-point", "random"])
+# two points overflow: the first in the grid's order is named, not the last
+@pytest.mark.parametrize("values", [[1.0, 1e308, 2.0, 1.7e308], [1.0, 2.0, 1e308]], ids=["two", "last"])
+def test_sweep_refuses_a_residual_that_overflows(tmp_path, capsys, protocol, values):
+    """A converging point whose target is near 1e308: its residual norm overflows float64. The sweep refuses it
+    naming the point (exit 2), as predict refuses it, and writes no inf (docs/sweeps.rst), in every tier."""
+    base = {"agents": _agents([0.5, 0.5])}
+    if protocol is not None:
+        base["protocol"] = protocol
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({"base": base, "axes": {"agents.0.target.0": values}, "measure": ["predict"]}))
+    assert cli.main(["sweep", str(spec), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "residual_norm_A at {'agents.0.target.0': 1e+308} = inf: is not finite" in err, err
+    assert "overflows float64" in err and "Traceback" not in err
+    assert not list((tmp_path / "out").rglob("*.parquet"))
+    # the same points without the huge value: finite residuals everywhere
+    spec.write_text(json.dumps({"base": base, "axes": {"agents.0.target.0": [1.0, 2.0]}, "measure": ["predict"]}))
+    assert cli.main(["sweep", str(spec), "--out", str(tmp_path / "ok")]) == 0
+
+
+def test_sweep_refuses_a_spread_that_overflows(tmp_path, capsys):
+    """A random protocol whose agent's noise variance is 1e308: its stationary covariance overflows, so spread_A
+    would be inf. Refused by name (exit 2), as predict refuses the covariance."""
+    agents = _agents([0.5, 0.5])
+    agents[0]["noise"] = 1e308
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({"base": {"agents": agents, "protocol": RANDOM},
+                                "axes": {"agents.0.target.0": [1.0, 2.0]}, "measure": ["predict"]}))
+    assert cli.main(["sweep", str(spec), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "spread_A at {'agents.0.target.0': 1.0} = inf: is not finite" in err, err

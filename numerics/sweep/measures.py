@@ -94,7 +94,22 @@ def compute_chunk(spec: Spec, chunk: int) -> dict[str, np.ndarray]:
         out.update(_batched(spec, values, n))
         if "train-lsa" in spec.measures:
             out.update(_per_point(spec, values, n, lsa=True, closed=False))
+    _refuse_overflow(out, values)
     return {c: out[c] for c in columns(spec)}
+
+
+def _refuse_overflow(out: dict[str, np.ndarray], values: dict[str, np.ndarray]) -> None:
+    """A converging point's closed-form columns (``residual_norm_<agent>``, ``spread_<agent>``) are finite numbers:
+    one that overflows float64 (a target near 1e308) is refused by name, as ``predict`` refuses it, never written
+    as inf. The first such point in the grid's order is named (docs/sweeps.rst)."""
+    closed = [c for c in out if c.startswith(("residual_norm_", "spread_"))]
+    bad = np.asarray(out["converges"], dtype=bool) & ~np.all([np.isfinite(out[c]) for c in closed], axis=0)
+    if bad.any():
+        p = int(np.argmax(bad))
+        col = next(c for c in closed if not np.isfinite(out[c][p]))
+        raise InputError(f"{col} at {({k: float(v[p]) for k, v in values.items()})}", float(out[col][p]),
+                         "is not finite: the computation overflows float64 (a2ad predict --precision computes "
+                         "such a point exactly)")
 
 
 # ---------------------------------------------------------------- batched (fast) tier
