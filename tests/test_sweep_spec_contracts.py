@@ -400,6 +400,13 @@ def test_an_axis_object_is_one_linspace_or_geomspace(values):
             "{\"geomspace\": [a, b, n]}", {"agents.0.preconditioner": values})
 
 
+@pytest.mark.parametrize("values", [[], 5, "0.5", None])
+def test_an_axis_list_is_a_non_empty_list(values):
+    """An axis that is not an object is a non-empty list (an empty one would make an empty grid)."""
+    refused(f"axes.agents.0.preconditioner = {values!r}: must be a non-empty list of numbers (or linspace/geomspace)",
+            {"agents.0.preconditioner": values})
+
+
 @pytest.mark.parametrize("args", [[1.0, 0.0, 3], [0.0, 1.0, 3], [0.0, 0.0, 3], [2.0, -1.0, 3]])
 def test_geomspace_refuses_a_zero_start_or_stop(args):
     """geomspace's start and stop must be nonzero and of one sign (a zero stop too: no division by it)."""
@@ -453,6 +460,10 @@ def test_a_pickled_spec_builds_the_same_points():
     want["agents"][1]["geometry"][0][1] = want["agents"][1]["geometry"][1][0] = 0.3
     want["initial_message"] = [0.0, 0.0]  # the base's default, set by parse
     assert cfg == want and type(cfg["agents"][0]["steps_per_turn"]) is int
+    # a probability axis rescales the others of its law there too: 0.3 and 0.2 share 1 - 0.2 = 0.8 as 3 : 2
+    law = [a["probability"] for a in pickle.loads(pickle.dumps(parse({P0: [0.2]}, base=RANDOM_BASE)))
+           .point_config({P0: 0.2})["protocol"]["random"]]
+    assert law == pytest.approx([0.2, 0.48, 0.32], rel=RESCALE_RTOL)
 
 
 def test_gap_axes_need_both_agents_given_by_geometry_and_target():
