@@ -70,6 +70,7 @@ def test_axis_values_bound_both_sides():
             {"agents.0.preconditioner": {"linspace": [0.1, 1.0, n + 1]}})
     refused(f"axes.agents.0.preconditioner.geomspace n = {n + 1}: must be at most {n}",
             {"agents.0.preconditioner": {"geomspace": [0.1, 1.0, n + 1]}})
+    assert parse({"agents.0.preconditioner": [0.5] * n}).shape == (n,)  # a list of exactly n values too
     refused(f"axes.agents.0.preconditioner = {n + 1}: has more than {n} values",
             {"agents.0.preconditioner": [0.5] * (n + 1)})
 
@@ -86,12 +87,12 @@ def test_seed_axis_bounds_and_first_bad_value():
     spec = parse({"seed": [0, top, 7]})
     assert spec.axes[0].kind == "seed" and spec.axes[0].values.dtype == np.int64
     assert spec.axes[0].values.tolist() == [0, top, 7]
-    for bad in (top + 1, -1, 2.5):
+    for bad in (top + 1, -1, 2.5, 2.7):  # 2.7 rounds up: any fraction is refused, not truncated
         err = refusal({"seed": [3, bad]})
         assert err.quantity == "axes.seed" and err.value == bad
         assert err.problem == f"must be integers in [0, {top}]"
         # the value as the user wrote it: an int when integral (not np.float64(-1.0)), else the float
-        assert type(err.value) is (float if bad == 2.5 else int)
+        assert type(err.value) is (float if bad in (2.5, 2.7) else int)
         assert str(err) == f"axes.seed = {bad}: must be integers in [0, {top}]"
     err = refusal({"seed": [3, -1, 5, top + 1]})  # the first offending value, in the axis's order
     assert err.value == -1
@@ -405,6 +406,30 @@ def test_an_axis_list_is_a_non_empty_list(values):
     """An axis that is not an object is a non-empty list (an empty one would make an empty grid)."""
     refused(f"axes.agents.0.preconditioner = {values!r}: must be a non-empty list of numbers (or linspace/geomspace)",
             {"agents.0.preconditioner": values})
+
+
+@pytest.mark.parametrize("args", [[0.1, 1.0], [0.1, 1.0, 3, 4], 3])
+def test_linspace_takes_exactly_start_stop_n(args):
+    """linspace / geomspace take exactly [start, stop, n] (a fourth entry is refused, not ignored)."""
+    for kind in ("linspace", "geomspace"):
+        refused(f"axes.agents.0.preconditioner.{kind} = {args!r}: must be [start, stop, n]",
+                {"agents.0.preconditioner": {kind: args}})
+
+
+def test_a_path_index_one_past_the_end_is_refused():
+    """A list index of a path is below the list's length (the length itself names no entry)."""
+    refused("axis = 'agents.2.preconditioner': '2' is not an index of a list of length 2 in the base (list indices "
+            "are ASCII digits 0-9)", {"agents.2.preconditioner": [0.5]})
+    refused("axis = 'agents.0.target.2': '2' is not an index of a list of length 2 in the base (list indices "
+            "are ASCII digits 0-9)", {"agents.0.target.2": [0.5]})
+
+
+@pytest.mark.parametrize("name", ["zzz", "steps_per_turn", "seeds"])
+def test_an_unknown_top_level_axis_is_refused_by_the_config(name):
+    """Only ``seed``, ``gap_angle`` and ``gap_scale`` are derived: another name that is no key of the base
+    (even one sorting after "seed") is put in the config, which refuses it."""
+    refused(f"config key = '{name}': is not allowed here; allowed keys: ['agents', 'initial_message', 'protocol', "
+            "'schema_version']", {name: [1]})
 
 
 @pytest.mark.parametrize("args", [[1.0, 0.0, 3], [0.0, 1.0, 3], [0.0, 0.0, 3], [2.0, -1.0, 3]])
