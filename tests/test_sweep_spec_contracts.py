@@ -126,9 +126,9 @@ def test_predict_takes_no_options_and_a_measure_entry_has_one_key():
     assert parse({"agents.0.preconditioner": [0.5]}, measure=[{"predict": {}}]).measures == {"predict": {}}
     refused("measure.predict key = 'N': is not allowed here; allowed keys: []",
             {"agents.0.preconditioner": [0.5]}, measure=[{"predict": {"N": 5}}])
-    entry = {"predict": {}, "simulate": {"turns": 3}}
-    refused(f"measure entry = {entry!r}: must be a name or {{name: {{options}}}}",
-            {"agents.0.preconditioner": [0.5]}, measure=[entry])
+    for entry in ({"predict": {}, "simulate": {"turns": 3}}, {}, 5):  # one key exactly (not none), or a name
+        refused(f"measure entry = {entry!r}: must be a name or {{name: {{options}}}}",
+                {"agents.0.preconditioner": [0.5]}, measure=[entry])
     # simulate alone: predict is added (always computed)
     assert parse({"agents.0.preconditioner": [0.5]}, measure=[{"simulate": {"turns": 3}}]).measures == \
         {"simulate": {"turns": 3}, "predict": {}}
