@@ -134,6 +134,16 @@ def test_predict_takes_no_options_and_a_measure_entry_has_one_key():
         {"simulate": {"turns": 3}, "predict": {}}
 
 
+@pytest.mark.parametrize("measure", [[], {"simulate": {"turns": 3}}, 5, None])
+def test_measure_is_a_non_empty_list(measure):
+    """``measure`` is a non-empty list (or one name): an empty list, a bare object or a number is refused."""
+    raw = {**raw_spec({"agents.0.preconditioner": [0.5]}), "measure": measure}
+    with pytest.raises(InputError) as info:
+        sweep_spec.parse(raw)
+    assert str(info.value) == f"measure = {measure!r}: must be a non-empty list of ['predict', 'simulate', " \
+        "'train-lsa'] (or objects with options)"
+
+
 def test_simulate_turns_bound():
     assert parse({"seed": [0]}, measure=[{"simulate": {"turns": 100_000}}]).measures["simulate"] == {"turns": 100_000}
     refused("measure.simulate.turns = 100001: must be at most 100000", {"seed": [0]},
