@@ -70,6 +70,7 @@ def test_axis_values_bound_both_sides():
             {"agents.0.preconditioner": {"linspace": [0.1, 1.0, n + 1]}})
     refused(f"axes.agents.0.preconditioner.geomspace n = {n + 1}: must be at most {n}",
             {"agents.0.preconditioner": {"geomspace": [0.1, 1.0, n + 1]}})
+    assert parse({"agents.0.preconditioner": [0.5] * n}).shape == (n,)  # a list of exactly n values too
     refused(f"axes.agents.0.preconditioner = {n + 1}: has more than {n} values",
             {"agents.0.preconditioner": [0.5] * (n + 1)})
 
@@ -86,12 +87,12 @@ def test_seed_axis_bounds_and_first_bad_value():
     spec = parse({"seed": [0, top, 7]})
     assert spec.axes[0].kind == "seed" and spec.axes[0].values.dtype == np.int64
     assert spec.axes[0].values.tolist() == [0, top, 7]
-    for bad in (top + 1, -1, 2.5):
+    for bad in (top + 1, -1, 2.5, 2.7):  # 2.7 rounds up: any fraction is refused, not truncated
         err = refusal({"seed": [3, bad]})
         assert err.quantity == "axes.seed" and err.value == bad
         assert err.problem == f"must be integers in [0, {top}]"
         # the value as the user wrote it: an int when integral (not np.float64(-1.0)), else the float
-        assert type(err.value) is (float if bad == 2.5 else int)
+        assert type(err.value) is (float if bad in (2.5, 2.7) else int)
         assert str(err) == f"axes.seed = {bad}: must be integers in [0, {top}]"
     err = refusal({"seed": [3, -1, 5, top + 1]})  # the first offending value, in the axis's order
     assert err.value == -1
@@ -125,12 +126,22 @@ def test_predict_takes_no_options_and_a_measure_entry_has_one_key():
     assert parse({"agents.0.preconditioner": [0.5]}, measure=[{"predict": {}}]).measures == {"predict": {}}
     refused("measure.predict key = 'N': is not allowed here; allowed keys: []",
             {"agents.0.preconditioner": [0.5]}, measure=[{"predict": {"N": 5}}])
-    entry = {"predict": {}, "simulate": {"turns": 3}}
-    refused(f"measure entry = {entry!r}: must be a name or {{name: {{options}}}}",
-            {"agents.0.preconditioner": [0.5]}, measure=[entry])
+    for entry in ({"predict": {}, "simulate": {"turns": 3}}, {}, 5):  # one key exactly (not none), or a name
+        refused(f"measure entry = {entry!r}: must be a name or {{name: {{options}}}}",
+                {"agents.0.preconditioner": [0.5]}, measure=[entry])
     # simulate alone: predict is added (always computed)
     assert parse({"agents.0.preconditioner": [0.5]}, measure=[{"simulate": {"turns": 3}}]).measures == \
         {"simulate": {"turns": 3}, "predict": {}}
+
+
+@pytest.mark.parametrize("measure", [[], {"simulate": {"turns": 3}}, 5, None])
+def test_measure_is_a_non_empty_list(measure):
+    """``measure`` is a non-empty list (or one name): an empty list, a bare object or a number is refused."""
+    raw = {**raw_spec({"agents.0.preconditioner": [0.5]}), "measure": measure}
+    with pytest.raises(InputError) as info:
+        sweep_spec.parse(raw)
+    assert str(info.value) == f"measure = {measure!r}: must be a non-empty list of ['predict', 'simulate', " \
+        "'train-lsa'] (or objects with options)"
 
 
 def test_simulate_turns_bound():
@@ -388,3 +399,161 @@ def test_axes_are_frozen_and_canonical_is_key_order_free():
     assert sweep_spec.canonical(reordered) == sweep_spec.canonical(raw) == json.dumps(raw, sort_keys=True, indent=2)
     nested = '{\n  "a": {\n    "c": 3,\n    "d": 2\n  },\n  "b": 1\n}'
     assert sweep_spec.canonical({"b": 1, "a": {"d": 2, "c": 3}}) == nested
+
+
+# --- refusals of malformed values and paths (each one line naming the field, never a traceback) ----------------
+
+@pytest.mark.parametrize("values", [{}, {"linspace": [0.1, 1.0, 3], "geomspace": [0.1, 1.0, 3]},
+                                    {"arange": [0.1, 1.0, 3]}])
+def test_an_axis_object_is_one_linspace_or_geomspace(values):
+    """An axis object has exactly one key, linspace or geomspace (the empty object too is refused)."""
+    refused(f"axes.agents.0.preconditioner = {values!r}: must be a list of numbers, {{\"linspace\": [a, b, n]}} or "
+            "{\"geomspace\": [a, b, n]}", {"agents.0.preconditioner": values})
+
+
+@pytest.mark.parametrize("values", [[], 5, "0.5", None])
+def test_an_axis_list_is_a_non_empty_list(values):
+    """An axis that is not an object is a non-empty list (an empty one would make an empty grid)."""
+    refused(f"axes.agents.0.preconditioner = {values!r}: must be a non-empty list of numbers (or linspace/geomspace)",
+            {"agents.0.preconditioner": values})
+
+
+@pytest.mark.parametrize("args", [[0.1, 1.0], [0.1, 1.0, 3, 4], 3])
+def test_linspace_takes_exactly_start_stop_n(args):
+    """linspace / geomspace take exactly [start, stop, n] (a fourth entry is refused, not ignored)."""
+    for kind in ("linspace", "geomspace"):
+        refused(f"axes.agents.0.preconditioner.{kind} = {args!r}: must be [start, stop, n]",
+                {"agents.0.preconditioner": {kind: args}})
+
+
+def test_a_path_index_one_past_the_end_is_refused():
+    """A list index of a path is below the list's length (the length itself names no entry)."""
+    refused("axis = 'agents.2.preconditioner': '2' is not an index of a list of length 2 in the base (list indices "
+            "are ASCII digits 0-9)", {"agents.2.preconditioner": [0.5]})
+    refused("axis = 'agents.0.target.2': '2' is not an index of a list of length 2 in the base (list indices "
+            "are ASCII digits 0-9)", {"agents.0.target.2": [0.5]})
+
+
+@pytest.mark.parametrize("name", ["zzz", "steps_per_turn", "seeds"])
+def test_an_unknown_top_level_axis_is_refused_by_the_config(name):
+    """Only ``seed``, ``gap_angle`` and ``gap_scale`` are derived: another name that is no key of the base
+    (even one sorting after "seed") is put in the config, which refuses it."""
+    refused(f"config key = '{name}': is not allowed here; allowed keys: ['agents', 'initial_message', 'protocol', "
+            "'schema_version']", {name: [1]})
+
+
+@pytest.mark.parametrize("args", [[1.0, 0.0, 3], [0.0, 1.0, 3], [0.0, 0.0, 3], [2.0, -1.0, 3]])
+def test_geomspace_refuses_a_zero_start_or_stop(args):
+    """geomspace's start and stop must be nonzero and of one sign (a zero stop too: no division by it)."""
+    refused(f"axes.agents.0.preconditioner.geomspace = {args!r}: start and stop must be nonzero and of one sign",
+            {"agents.0.preconditioner": {"geomspace": args}})
+
+
+@pytest.mark.parametrize("key, value", [("tau", math.inf), ("lr", math.nan), ("sigma", -math.inf),
+                                        ("tau", "1.0"), ("sigma", "0.1"), ("lr", None), ("sigma", True)])
+def test_train_lsa_rates_are_finite_numbers(key, value):
+    """tau, sigma and lr are finite JSON numbers (inf and NaN, which Python's json reads, and strings refused)."""
+    err = refusal({"seed": [0]}, measure=[{"train-lsa": {key: value}}])
+    assert err.quantity == f"measure.train-lsa.{key}" and err.problem == \
+        "must be a finite positive number (sigma may be 0)"
+    assert err.value is value or (value != value and err.value != err.value)  # NaN names itself
+
+
+def test_train_lsa_defaults_are_those_of_a2ad_train_lsa():
+    """docs/sweeps.rst: train-lsa's options default as ``a2ad train-lsa`` (its parser's defaults), turns to 400."""
+    import argparse
+
+    from proofs_check.cli import train_lsa
+
+    parser = argparse.ArgumentParser()
+    train_lsa.register(parser.add_subparsers())
+    cli = vars(parser.parse_args(["train-lsa"]))
+    got = parse({"seed": [0]}, measure=["train-lsa"]).measures["train-lsa"]
+    assert got == {**{k: cli[k] for k in ("N", "tau", "sigma", "steps", "batch", "lr", "parameterisation")},
+                   "turns": 400}
+
+
+def test_measures_read_from_a_spec_file(tmp_path):
+    """Measure names from a SPEC.json file (strings json makes, not the literals of a test) are recognised."""
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(raw_spec({"agents.0.preconditioner": [0.5]},
+                                        measure=["predict", {"simulate": {"turns": 3}}])))
+    assert sweep_spec.load(path).measures == {"predict": {}, "simulate": {"turns": 3}}
+    path.write_text(json.dumps(raw_spec({"agents.0.preconditioner": [0.5]}, measure=[{"predict": {}}])))
+    assert sweep_spec.load(path).measures == {"predict": {}}
+
+
+def test_a_pickled_spec_builds_the_same_points():
+    """A spec is pickled to workers: there too steps_per_turn is set as an int and a geometry entry symmetrically."""
+    import pickle
+
+    spec = parse({"agents.0.steps_per_turn": [1, 3], "agents.1.geometry.0.1": [0.0, 0.3]})
+    point = {"agents.0.steps_per_turn": spec.axes[0].values[1], "agents.1.geometry.0.1": spec.axes[1].values[1]}
+    cfg = pickle.loads(pickle.dumps(spec)).point_config(point)
+    want = copy.deepcopy(BASE)
+    want["agents"][0]["steps_per_turn"] = 3
+    want["agents"][1]["geometry"][0][1] = want["agents"][1]["geometry"][1][0] = 0.3
+    want["initial_message"] = [0.0, 0.0]  # the base's default, set by parse
+    assert cfg == want and type(cfg["agents"][0]["steps_per_turn"]) is int
+    # a probability axis rescales the others of its law there too: 0.3 and 0.2 share 1 - 0.2 = 0.8 as 3 : 2
+    law = [a["probability"] for a in pickle.loads(pickle.dumps(parse({P0: [0.2]}, base=RANDOM_BASE)))
+           .point_config({P0: 0.2})["protocol"]["random"]]
+    assert law == pytest.approx([0.2, 0.48, 0.32], rel=RESCALE_RTOL)
+
+
+def test_gap_axes_need_both_agents_given_by_geometry_and_target():
+    """gap_angle / gap_scale refuse a base whose agent 0 or agent 1 is given by a prompt, naming that agent."""
+    agent_1_prompt = {"agents": [BASE["agents"][0], {**PROMPT_BASE["agents"][0], "name": "B"}]}
+    for i, base in ((0, PROMPT_BASE), (1, agent_1_prompt)):
+        for name in ("gap_angle", "gap_scale"):
+            refused(f"axes.{name} = '{name}': needs agents 0 and 1 given by geometry + target (agent {i} is given "
+                    "by a prompt)", {name: [0.5]}, base=base)
+
+
+def test_target_and_geometry_of_an_explicit_agent_stay_batched_beside_a_prompt_agent():
+    """Only a prompt agent's own target and geometry go through config.parse: agent 1's keep their setters."""
+    spec = parse({"agents.1.target.0": [0.5], "agents.1.geometry.1.0": [0.1]}, base=PROMPT_BASE)
+    assert [(a.kind, a.index) for a in spec.axes] == [("target", (1, 0)), ("geometry", (1, 1, 0))]
+    assert not spec.generic and spec.chunk_size == 100_000
+
+
+def test_probability_axis_kinds_match_the_base_law():
+    """An independent-draw axis on a Markov base, or a row K beyond the alternatives, is refused by name."""
+    refused(f"axis = '{P0}': names no alternative with a 'probability' (independent draws) in the base",
+            {P0: [0.5]}, base=MARKOV_BASE)
+    for k in (2, 5):
+        refused(f"axis = 'protocol.random.{k}.next.b': names no alternative with a 'next' row (a Markov chain) in "
+                "the base", {f"protocol.random.{k}.next.b": [0.5]}, base=MARKOV_BASE)
+
+
+# The rescaled probabilities are a product and a quotient of three floats: a few ulps from the exact ratio.
+RESCALE_RTOL = 1e-15
+
+
+def test_equal_alternatives_are_rescaled_each():
+    """Two alternatives with equal content are two entries of the law: setting the first to 0.5 rescales the
+    second and third by (1 - 0.5) / (0.4 + 0.2) (0.4 -> 1/3, 0.2 -> 1/6)."""
+    same = {"rounds": [{"A": {"B": 1.0}, "B": {"A": 1.0}}]}
+    base = {"agents": BASE["agents"], "protocol": {"random": [
+        {"probability": 0.4, **same}, {"probability": 0.4, **copy.deepcopy(same)},
+        {"probability": 0.2, "rounds": [{"B": {"A": 0.5, "B": 0.5}}]}]}}
+    spec = parse({P0: [0.5]}, base=base)
+    law = [a["probability"] for a in spec.point_config({P0: 0.5})["protocol"]["random"]]
+    assert law == pytest.approx([0.5, 1 / 3, 1 / 6], rel=RESCALE_RTOL)
+
+
+@pytest.mark.parametrize("first", ["agents.0.target.0", "seed", "agents.0.steps_per_turn", "gap_scale",
+                                   "agents.0.preconditioner"])
+def test_a_refusal_while_checking_another_axis_is_raised_as_it_is(first):
+    """Only a probability axis's refusal is amended with the point: an invalid geometry found while checking
+    an earlier axis (of any kind) is refused as config.parse words it."""
+    err = refusal({first: [1], "agents.0.geometry.0.1": [5.0]})
+    assert err.quantity == "A.geometry" and err.problem.startswith("must be positive semidefinite")
+    assert "rescaled" not in str(err)
+
+
+def test_the_point_of_every_first_value_is_checked():
+    """The other axes sit at their FIRST value while one axis is checked: the grid's point 0 (geometry
+    [[0.3, 0.6], [0.6, 0.5]], not PSD) is refused although each value is valid beside the others' last."""
+    err = refusal({"agents.0.geometry.0.0": [0.3, 1.0], "agents.0.geometry.0.1": [0.6, 0.0]})
+    assert err.quantity == "A.geometry" and err.problem.startswith("must be positive semidefinite")

@@ -36,7 +36,7 @@ import copy
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -93,10 +93,10 @@ class Spec:
     base: dict                   # the base CONFIG object
     system: config.System        # the base, parsed
     axes: tuple[Axis, ...]
-    measures: dict = field(default_factory=dict)  # name -> options
-    seed: int = 0
-    chunk_size: int = 1
-    plot_quantity: str | None = None
+    measures: dict               # name -> options
+    seed: int                    # every field is given by parse (the only constructor): no defaults
+    chunk_size: int
+    plot_quantity: str | None
 
     @property
     def shape(self) -> tuple[int, ...]:
