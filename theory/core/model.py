@@ -2,8 +2,12 @@
 
 ``agent(name)`` gives the per-agent objects: transfer ``M``, effective step
 ``K``, offset ``c = K w_star``, target ``w_star``, preconditioner ``Gamma``,
-geometry ``H`` and moment ``b``. ``DEFINITIONS`` lists the abbreviations
+geometry ``H`` and moment ``b``. ``definitions(*agents)`` lists the abbreviations
 (``K = I - M``) that proofs substitute.
+
+``d`` is a positive integer symbol (a dimension: ``sqrt(d**2)`` is ``d``) and
+``I`` the ``d x d`` identity. Agent ``A``'s symbols are named ``M_A``, ``K_A``,
+``w^*_A`` (d x 1), ``Gamma_A``, ``H_A`` and ``b_A`` (d x 1).
 """
 from __future__ import annotations
 
@@ -89,7 +93,11 @@ def explicit(expr: sp.MatrixExpr, dim: int, agents: tuple[AgentSymbols, ...], ex
     """Substitute fully symbolic ``dim x dim`` matrices for every symbol (method V2).
 
     ``K_i`` is replaced by ``I - M_i`` so the check covers the definition too.
-    ``extra``: further MatrixSymbols (messages, probes) to make fully symbolic.
+    Agent ``A``'s ``M`` gets entries ``mA_ij`` and its ``w_star`` entries ``wA_i``
+    (symbols named with the row and column index, e.g. ``mA_01``).
+    ``extra``: further MatrixSymbols (messages, probes) to make fully symbolic:
+    a ``X`` of one column (a vector) becomes ``dim x 1`` with entries ``X[i,0]``,
+    any other ``dim x dim`` with entries ``X[i,j]``.
     """
     subs = {}
     for a in agents:
@@ -122,7 +130,7 @@ SYMPY_OPS = _Ops(lambda n: sp.eye(n), lambda r, c: sp.zeros(r, c), _sympy_invers
 def numpy_ops():
     import numpy as np
 
-    return _Ops(np.eye, np.zeros, np.linalg.inv)
+    return _Ops(np.eye, lambda r, c: np.zeros((r, c)), np.linalg.inv)
 
 
 def evaluate(expr, env: dict, ops: _Ops = SYMPY_OPS):
@@ -130,6 +138,16 @@ def evaluate(expr, env: dict, ops: _Ops = SYMPY_OPS):
 
     Works for explicit SymPy matrices (V2) and numpy arrays (to tie numeric
     code to the derived object). The dimension is read off the inputs.
+
+    Supported: a MatrixSymbol (``env[name]``; a missing name raises KeyError),
+    a sum, a product with scalar factors (a SymPy result keeps the scalar exact,
+    a numpy one takes ``float`` of it, so a symbolic scalar raises TypeError),
+    ``Inverse`` (``ops.inv``), ``MatPow`` with an integer exponent (``X**n``
+    for ``n > 0``, ``inv(X)**|n|`` for ``n < 0``, the identity for ``n = 0``),
+    ``Identity`` (``d x d``), ``ZeroMatrix`` (``d x 1`` for a zero vector,
+    ``d x d`` otherwise) and ``Transpose``. Any other node (e.g. a non-integer
+    power, a Hadamard product) raises ``TypeError("cannot evaluate ...")``;
+    ``Identity`` or ``ZeroMatrix`` with an empty ``env`` raise ValueError.
     """
     if isinstance(expr, sp.MatrixSymbol):
         return env[expr.name]
@@ -156,9 +174,12 @@ def evaluate(expr, env: dict, ops: _Ops = SYMPY_OPS):
     if isinstance(expr, sp.MatPow) and expr.exp.is_Integer:
         base = evaluate(expr.base, env, ops)
         n = int(expr.exp)
-        out = base if n > 0 else ops.inv(base)
+        if n == 0:  # SymPy keeps MatPow(X, 0) unevaluated
+            return ops.eye(base.shape[0])
+        factor = base if n > 0 else ops.inv(base)
+        out = factor
         for _ in range(abs(n) - 1):
-            out = out @ (base if n > 0 else ops.inv(base))
+            out = out @ factor
         return out
     if isinstance(expr, sp.Identity):
         n = _dimension(env)
