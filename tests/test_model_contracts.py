@@ -1,6 +1,8 @@
 """Contracts of theory/core/model.py: the agent symbols, ``explicit`` (method V2's fully symbolic matrices and
 their entry names) and ``evaluate`` at concrete SymPy or numpy matrices (every supported node, and the refusals).
 Expected values are written by hand or computed with numpy directly, never with ``evaluate``."""
+import dataclasses
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -37,6 +39,15 @@ def test_agent_symbols_names_and_shapes():
     B = model.agent("B")
     assert model.definitions(A, B) == {"K_A": I - A.M, "K_B": I - B.M}
     assert vector("v").shape == (d, 1) and matrix("P").shape == (d, d)
+
+
+def test_agent_symbols_are_immutable_and_hashable():
+    # frozen: no attribute can be rebound; hashable: equal agents are one dict key
+    A = model.agent("A")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        A.M = matrix("N")
+    assert {A: 1, model.agent("A"): 2} == {A: 2}
+    assert len({A, model.agent("B")}) == 2
 
 
 def test_d_is_a_positive_integer_dimension():
@@ -82,6 +93,8 @@ def test_evaluate_numpy_inverse_and_integer_powers():
     iX = np.linalg.inv(NX)
     np.testing.assert_allclose(ev(X.I), iX, atol=NUMPY_TOL)
     np.testing.assert_allclose(ev(sp.Inverse(I - X * Y)), np.linalg.inv(np.eye(3) - NX @ NY), atol=NUMPY_TOL)
+    assert isinstance(sp.MatPow(X, 1), sp.MatPow)
+    np.testing.assert_allclose(ev(sp.MatPow(X, 1)), NX, atol=NUMPY_TOL)
     np.testing.assert_allclose(ev(X**2), NX @ NX, atol=NUMPY_TOL)
     np.testing.assert_allclose(ev(X**3), NX @ NX @ NX, atol=NUMPY_TOL)
     np.testing.assert_allclose(ev(sp.MatPow(X, -1)), iX, atol=NUMPY_TOL)

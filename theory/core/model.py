@@ -21,6 +21,8 @@ I = sp.Identity(d)
 
 @dataclass(frozen=True)
 class AgentSymbols:
+    """One agent's symbols; immutable and hashable (equal for equal names, usable as a dict key)."""
+
     name: str
     M: sp.MatrixSymbol
     K: sp.MatrixSymbol
