@@ -130,7 +130,8 @@ def test_evaluate_sympy_is_exact():
 
 
 def test_evaluate_refusals():
-    # unsupported nodes raise TypeError naming the node; no inputs to read d from: ValueError; missing name: KeyError
+    # unsupported nodes raise TypeError naming the node; no inputs to read d from or a power of a non-square matrix:
+    # ValueError; a missing name: KeyError
     with pytest.raises(TypeError, match="cannot evaluate MatPow"):
         ev(X ** sp.Rational(1, 2))
     with pytest.raises(TypeError, match="cannot evaluate HadamardProduct"):
@@ -139,6 +140,11 @@ def test_evaluate_refusals():
         model.evaluate(I, {})
     with pytest.raises(ValueError, match="no matrices to read the dimension from"):
         model.evaluate(sp.ZeroMatrix(d, 1), {}, model.numpy_ops())
+    for n in (0, 1, 2, -1):  # SymPy builds a power of a vector without complaint
+        with pytest.raises(ValueError, match="a power of a non-square 3 x 1 matrix"):
+            ev(sp.MatPow(x, n))
+    with pytest.raises(ValueError, match="a power of a non-square 1 x 3 matrix"):
+        ev(sp.MatPow(x.T, 0))
     with pytest.raises(KeyError):
         ev(matrix("Q"))
     with pytest.raises(TypeError):

@@ -148,7 +148,8 @@ def evaluate(expr, env: dict, ops: _Ops = SYMPY_OPS):
     for ``n > 0``, ``inv(X)**|n|`` for ``n < 0``, the identity for ``n = 0``),
     ``Identity`` (``d x d``), ``ZeroMatrix`` (``d x 1`` for a zero vector,
     ``d x d`` otherwise) and ``Transpose``. Any other node (e.g. a non-integer
-    power, a Hadamard product) raises ``TypeError("cannot evaluate ...")``;
+    power, a Hadamard product) raises ``TypeError("cannot evaluate ...")``, a
+    power of a non-square matrix (e.g. ``MatPow(x, 0)`` of a vector) ValueError;
     ``Identity`` or ``ZeroMatrix`` with an empty ``env`` raise ValueError.
     """
     if isinstance(expr, sp.MatrixSymbol):
@@ -176,8 +177,11 @@ def evaluate(expr, env: dict, ops: _Ops = SYMPY_OPS):
     if isinstance(expr, sp.MatPow) and expr.exp.is_Integer:
         base = evaluate(expr.base, env, ops)
         n = int(expr.exp)
+        rows, cols = base.shape
+        if rows != cols:
+            raise ValueError(f"cannot evaluate {expr}: a power of a non-square {rows} x {cols} matrix")
         if n == 0:  # SymPy keeps MatPow(X, 0) unevaluated
-            return ops.eye(base.shape[0])
+            return ops.eye(rows)
         factor = base if n > 0 else ops.inv(base)
         out = factor
         for _ in range(abs(n) - 1):
