@@ -63,6 +63,7 @@ def test_explicit_agent_entries_and_k_definition():
     m = sp.Matrix(2, 2, [sp.Symbol(n) for n in ("mA_00", "mA_01", "mA_10", "mA_11")])
     w = sp.Matrix([sp.Symbol("wA_0"), sp.Symbol("wA_1")])
     assert model.explicit(A.M, 2, (A,)) == m
+    assert model.explicit(A.w_star, 2, (A,)) == w
     got = model.explicit(A.K * A.w_star, 2, (A,))
     assert (got - (sp.eye(2) - m) * w).expand() == sp.zeros(2, 1)
 
@@ -114,6 +115,10 @@ def test_evaluate_identity_and_zero_take_the_dimension_of_the_inputs():
     assert model.evaluate(sp.ZeroMatrix(d, 1), env) == sp.zeros(2, 1)
     assert model.evaluate(sp.ZeroMatrix(d, d), env) == sp.zeros(2, 2)
     assert model.evaluate(I, env) == sp.eye(2)
+    # d is the number of rows of the inputs, also when the first input is a vector
+    vec_first = {"x": NV, "X": NX}
+    np.testing.assert_array_equal(model.evaluate(I, vec_first, model.numpy_ops()), np.eye(3))
+    assert model.evaluate(sp.ZeroMatrix(d, d), vec_first, model.numpy_ops()).shape == (3, 3)
 
 
 def test_evaluate_sympy_is_exact():
