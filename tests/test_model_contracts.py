@@ -87,6 +87,10 @@ def test_evaluate_numpy_sum_product_scalar_transpose():
     np.testing.assert_allclose(ev(X * Y * x - x), NX @ NY @ NV - NV, atol=NUMPY_TOL)
     np.testing.assert_allclose(ev(sp.Transpose(X * Y)), (NX @ NY).T, atol=NUMPY_TOL)
     np.testing.assert_allclose(ev(sp.Rational(1, 2) * X), NX / 2, atol=NUMPY_TOL)
+    # an unevaluated product keeps a scalar 0 (as an unsimplified formula may): it is the zero matrix
+    zero_times = sp.MatMul(0, X, evaluate=False)
+    assert zero_times.args[0] == 0
+    np.testing.assert_array_equal(ev(zero_times), np.zeros((3, 3)))
 
 
 def test_evaluate_numpy_inverse_and_integer_powers():

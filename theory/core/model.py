@@ -142,7 +142,7 @@ def evaluate(expr, env: dict, ops: _Ops = SYMPY_OPS):
     code to the derived object). The dimension is read off the inputs.
 
     Supported: a MatrixSymbol (``env[name]``; a missing name raises KeyError),
-    a sum, a product with scalar factors (a SymPy result keeps the scalar exact,
+    a sum, a product with scalar factors (a kept factor 0 gives zero; a SymPy result keeps the scalar exact,
     a numpy one takes ``float`` of it, so a symbolic scalar raises TypeError),
     ``Inverse`` (``ops.inv``), ``MatPow`` with an integer exponent (``X**n``
     for ``n > 0``, ``inv(X)**|n|`` for ``n < 0``, the identity for ``n = 0``),
