@@ -139,7 +139,8 @@ def evaluate(expr, env: dict, ops: _Ops = SYMPY_OPS):
     """Evaluate a matrix expression with concrete matrices ``env[name]``.
 
     Works for explicit SymPy matrices (V2) and numpy arrays (to tie numeric
-    code to the derived object). The dimension is read off the inputs.
+    code to the derived object). The dimension ``d`` is the number of rows of
+    the inputs (each d x d or d x 1).
 
     Supported: a MatrixSymbol (``env[name]``; a missing name raises KeyError),
     a sum, a product with scalar factors (a kept factor 0 gives zero; a SymPy result keeps the scalar exact,
