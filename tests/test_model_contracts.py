@@ -109,6 +109,13 @@ def test_evaluate_numpy_inverse_and_integer_powers():
     np.testing.assert_allclose(ev(sp.MatPow(X, 0)), np.eye(3), atol=NUMPY_TOL)
 
 
+def test_evaluate_powers_of_a_large_square_matrix():
+    """Square is compared by value: a 300 x 300 power (past CPython's cached small ints) is evaluated, not refused."""
+    big = np.diag(np.linspace(0.5, 1.5, 300))
+    out = model.evaluate(X**2, {"X": big}, model.numpy_ops())
+    np.testing.assert_allclose(out, big @ big, atol=NUMPY_TOL)
+
+
 def test_evaluate_identity_and_zero_take_the_dimension_of_the_inputs():
     # Identity is d x d; a zero vector d x 1 and a zero matrix d x d, d read off env
     np.testing.assert_array_equal(ev(I), np.eye(3))
