@@ -1,0 +1,210 @@
+"""Contracts of ``numerics.sweep.run`` (docs/sweeps.rst, "Results" and "Backends"): the bounds on ``workers`` and
+on the chunk count (each reached exactly is accepted, exceeded by one refused), what ``--resume`` does with an
+unreadable ``DIR/spec.json`` or one listing other result columns, which parts count as damaged (recomputed), and
+that the local process pool has no worker left running when ``run`` returns or raises.
+
+Small closed-form grids (milliseconds) and short simulations in pools of at most four processes."""
+import json
+import multiprocessing
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from numerics.io.errors import InputError
+from numerics.sweep import run as sweep_run, spec as sweep_spec
+
+BASE = {"agents": [
+    {"name": "A", "geometry": [[1.0, 0.1], [0.1, 0.5]], "target": [1.0, 0.0], "preconditioner": 0.5},
+    {"name": "B", "geometry": [[0.6, 0.2], [0.2, 1.0]], "target": [0.0, 1.0], "preconditioner": 0.4},
+]}
+# Three chunks of two closed-form points.
+RAW = {"base": BASE, "axes": {"agents.0.preconditioner": [0.2, 0.4, 0.6, 0.8, 1.0, 1.2]}, "measure": ["predict"],
+       "chunk_size": 2}
+WORKERS_MAX = 1024  # the bound docs/sweeps.rst states for --workers
+CHUNKS_MAX = 100_000  # "a sweep writes at most 10^5 chunks" (docs/sweeps.rst, Bounds)
+
+
+def finished(tmp_path, raw=RAW):
+    """A finished sweep of ``raw`` in tmp_path/out: its spec, folder and results."""
+    spec = sweep_spec.parse(raw)
+    out = tmp_path / "out"
+    outcome = sweep_run.run(spec, out, plot=False)
+    assert (outcome.computed, outcome.skipped) == (spec.n_chunks, 0)
+    return spec, out, sweep_run.read_results(out)
+
+
+def assert_same_results(got: dict, want: dict) -> None:
+    assert got.keys() == want.keys()
+    for k in want:
+        np.testing.assert_array_equal(got[k], want[k], err_msg=k)  # NaN where no fixed point, on both
+
+
+def resume_error(spec, out) -> str:
+    with pytest.raises(InputError) as err:
+        sweep_run.run(spec, out, resume=True, plot=False)
+    return str(err.value)
+
+
+# --- bounds -------------------------------------------------------------------------------------------------------
+
+
+def test_workers_bound_is_accepted_at_1024_and_refused_above(tmp_path):
+    """--workers is an integer in [1, 1024]: 1024 runs, 1025 and 0 are refused naming --workers."""
+    spec = sweep_spec.parse(RAW)
+    outcome = sweep_run.run(spec, tmp_path / "edge", workers=WORKERS_MAX, plot=False)
+    assert outcome.computed == spec.n_chunks == 3
+    for bad in (WORKERS_MAX + 1, 0):
+        with pytest.raises(InputError) as err:
+            sweep_run.run(spec, tmp_path / f"w{bad}", workers=bad, plot=False)
+        assert str(err.value).startswith(f"--workers = {bad}:") and "between 1 and 1024" in str(err.value)
+        assert not (tmp_path / f"w{bad}").exists()  # refused before DIR is created
+
+
+def chunk_spec(n_chunks: int):
+    """A closed-form grid of n_chunks one-point chunks (parse checks only the first and last gap_scale)."""
+    return sweep_spec.parse({"base": BASE, "axes": {"gap_scale": {"linspace": [0.0, 1.0, n_chunks]}},
+                             "measure": ["predict"], "chunk_size": 1})
+
+
+def test_chunk_count_bound_is_accepted_at_1e5_and_refused_above(tmp_path):
+    """At most 10^5 chunks: 10^5 passes the chunk check (the next check, --out, refuses); 10^5 + 1 is refused."""
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")  # --out is a file: checked right after the chunk count, before any work
+    at, above = chunk_spec(CHUNKS_MAX), chunk_spec(CHUNKS_MAX + 1)
+    assert (at.n_chunks, above.n_chunks) == (CHUNKS_MAX, CHUNKS_MAX + 1)
+    with pytest.raises(InputError) as err:
+        sweep_run.run(at, not_a_dir, plot=False)
+    assert str(err.value).startswith("--out = ") and "not a directory" in str(err.value)
+    with pytest.raises(InputError) as err:
+        sweep_run.run(above, not_a_dir, plot=False)
+    assert str(err.value) == "chunk count = 100001: must be at most 100000: raise chunk_size"
+
+
+# --- --resume and DIR/spec.json -------------------------------------------------------------------------------------
+
+UNREADABLE_MANIFEST = {  # how DIR/spec.json is made unreadable; each read raises another exception type
+    "missing": lambda p: p.unlink(),  # FileNotFoundError (OSError)
+    "a folder": lambda p: (p.unlink(), p.mkdir()),  # IsADirectoryError (OSError)
+    "not JSON": lambda p: p.write_text("{\"spec\": "),  # JSONDecodeError (ValueError)
+    "not UTF-8": lambda p: p.write_bytes(b"\xff\xfe{}"),  # UnicodeDecodeError (ValueError)
+    "no spec key": lambda p: p.write_text("{\"columns\": []}"),  # KeyError
+    "a list": lambda p: p.write_text("[1, 2]"),  # TypeError (list indices)
+    "a string": lambda p: p.write_text("\"spec\""),  # TypeError (string indices)
+    "null": lambda p: p.write_text("null"),  # TypeError (None is not subscriptable)
+}
+
+
+@pytest.mark.parametrize("how", UNREADABLE_MANIFEST)
+def test_resume_refuses_an_unreadable_manifest(tmp_path, how):
+    """--resume on a DIR whose spec.json is missing, not JSON or not an object with "spec": one refusal, no write."""
+    spec, out, _ = finished(tmp_path)
+    UNREADABLE_MANIFEST[how](out / "spec.json")
+    before = {p.name: p.read_bytes() for p in (out / "results").iterdir()}
+    assert resume_error(spec, out) == f"--resume = '{out}': holds no readable spec.json from a2ad sweep"
+    assert {p.name: p.read_bytes() for p in (out / "results").iterdir()} == before
+
+
+def other_columns(cols: list[str]) -> dict:
+    return {"one more": cols + ["extra"], "one fewer": cols[:-1], "reordered": cols[::-1], "renamed":
+            cols[:-1] + [cols[-1] + "_old"], "none": None}
+
+
+def test_resume_refuses_a_manifest_with_other_columns(tmp_path):
+    """--resume compares spec.json's "columns" with this version's: any other list (or none) is refused."""
+    spec, out, want = finished(tmp_path)
+    meta_path = out / "spec.json"
+    meta = json.loads(meta_path.read_text())
+    for case, cols in other_columns(meta["columns"]).items():
+        changed = dict(meta, columns=cols) if cols is not None else {k: v for k, v in meta.items() if k != "columns"}
+        meta_path.write_text(json.dumps(changed))
+        line = resume_error(spec, out)
+        assert line.startswith(f"--resume = '{meta_path}':") and "lists other result columns" in line, case
+    meta_path.write_text(json.dumps(meta))
+    assert sweep_run.run(spec, out, resume=True, plot=False).skipped == spec.n_chunks  # the real list resumes
+    assert_same_results(sweep_run.read_results(out), want)
+
+
+# --- damaged parts: recomputed by --resume --------------------------------------------------------------------------
+
+
+def rewrite(path, change) -> None:
+    """Rewrite a part through ``change(table)``, keeping its a2ad metadata (spec hash, chunk, schema)."""
+    table = pq.read_table(path)
+    metadata = table.schema.metadata
+    pq.write_table(change(table).replace_schema_metadata(metadata), path)
+
+
+DAMAGED = {  # a part of this grid, with this grid's metadata, but not the rows and columns it promises
+    "rows twice": lambda t: pa.concat_tables([t, t]),
+    "one row more": lambda t: pa.concat_tables([t, t.slice(0, 1)]),
+    "a column missing": lambda t: t.drop_columns([t.column_names[-1]]),
+    "a column more": lambda t: t.append_column("extra", t.column(0)),
+    "a column renamed": lambda t: t.rename_columns(t.column_names[:-1] + ["other"]),
+    "columns reordered": lambda t: t.select(t.column_names[::-1]),
+}
+
+
+@pytest.mark.parametrize("how", DAMAGED)
+def test_resume_recomputes_a_part_with_other_rows_or_columns(tmp_path, how):
+    """A part whose row count or column names (and order) differ from its chunk's is damaged: recomputed."""
+    spec, out, want = finished(tmp_path)
+    part = sweep_run.chunk_path(out, 1)
+    rewrite(part, DAMAGED[how])
+    assert sweep_run.part_state(spec, part) == "broken"
+    outcome = sweep_run.run(spec, out, resume=True, plot=False)
+    assert (outcome.computed, outcome.skipped) == (1, spec.n_chunks - 1)
+    assert pq.read_table(part).num_rows == 2 and pq.read_schema(part).names == list(want)
+    assert_same_results(sweep_run.read_results(out), want)
+
+
+# --- the local process pool -----------------------------------------------------------------------------------------
+
+POOL_BASE = {"agents": [dict(BASE["agents"][0], steps_per_turn=2), BASE["agents"][1]]}
+# Chunk 0 simulates 20000 turns (a few tenths of a second); chunk 1's A takes Gamma = 1e200 I twice per turn, so
+# its per-turn transfer overflows float64: refused at once, while chunk 0 is still running in the other worker.
+POOL_RAW = {"base": POOL_BASE, "axes": {"agents.0.preconditioner": [0.5, 1e200]},
+            "measure": [{"simulate": {"turns": 20000}}], "chunk_size": 1}
+# Four one-point chunks that simulate (so the local backend uses its pool): milliseconds each.
+SIM_RAW = dict(POOL_RAW, base=BASE, axes={"gap_scale": [0.0, 0.5, 1.0, 2.0]}, measure=[{"simulate": {"turns": 20}}])
+
+
+def test_pool_leaves_no_worker_running_when_a_chunk_is_refused(tmp_path):
+    """run raises a chunk's refusal only once its pool has shut down: no worker of it is left running."""
+    before = set(multiprocessing.active_children())
+    spec = sweep_spec.parse(POOL_RAW)
+    with pytest.raises(InputError) as err:
+        sweep_run.run(spec, tmp_path / "out", workers=2, plot=False)
+    assert "per-turn transfer" in str(err.value) and "1e+200" in str(err.value)
+    assert set(multiprocessing.active_children()) <= before
+
+
+def test_pool_leaves_no_worker_running_when_run_returns(tmp_path):
+    """After a sweep that simulates in a pool of two, run returns with every worker exited."""
+    before = set(multiprocessing.active_children())
+    spec = sweep_spec.parse(SIM_RAW)
+    assert sweep_run.run(spec, tmp_path / "out", workers=2, plot=False).computed == 4
+    assert set(multiprocessing.active_children()) <= before
+
+
+def test_pool_size_never_exceeds_the_chunks_to_compute(tmp_path, monkeypatch):
+    """Closed forms and --workers 1 compute in this process; a pool has at most one process per chunk to compute."""
+    sizes = []
+
+    class Recorded(sweep_run.ProcessPoolExecutor):
+        def __init__(self, max_workers):
+            sizes.append(max_workers)
+            super().__init__(max_workers)
+
+    monkeypatch.setattr(sweep_run, "ProcessPoolExecutor", Recorded)
+    sweep_run.run(sweep_spec.parse(RAW), tmp_path / "closed", workers=2, plot=False)
+    simulated = sweep_spec.parse(SIM_RAW)
+    sweep_run.run(simulated, tmp_path / "one", workers=1, plot=False)
+    assert sizes == []  # neither started a pool
+    sweep_run.run(simulated, tmp_path / "eight", workers=8, plot=False)
+    assert sizes == [4]  # four chunks, eight workers allowed
+    sweep_run.chunk_path(tmp_path / "eight", 2).unlink()
+    assert sweep_run.run(simulated, tmp_path / "eight", resume=True, plot=False).computed == 1
+    assert sizes == [4, 1]  # default (every core), one chunk missing
+    assert_same_results(sweep_run.read_results(tmp_path / "one"), sweep_run.read_results(tmp_path / "eight"))
