@@ -208,3 +208,37 @@ def test_pool_size_never_exceeds_the_chunks_to_compute(tmp_path, monkeypatch):
     assert sweep_run.run(simulated, tmp_path / "eight", resume=True, plot=False).computed == 1
     assert sizes == [4, 1]  # default (every core), one chunk missing
     assert_same_results(sweep_run.read_results(tmp_path / "one"), sweep_run.read_results(tmp_path / "eight"))
+
+
+# --- DIR/spec.json's package version; a foreign part's refusal ------------------------------------------------------
+
+
+def test_manifest_names_the_installed_version_or_unknown(tmp_path, monkeypatch):
+    """spec.json's package_version is the installed a2a-dynamics's version, "unknown" when it is not installed."""
+    import importlib.metadata as metadata
+
+    _, out, _ = finished(tmp_path)
+    assert json.loads((out / "spec.json").read_text())["package_version"] == metadata.version("a2a-dynamics")
+
+    def not_installed(name):
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(metadata, "version", not_installed)  # as when run from a source tree without installing
+    sweep_run.run(sweep_spec.parse(RAW), tmp_path / "source", plot=False)
+    assert json.loads((tmp_path / "source" / "spec.json").read_text())["package_version"] == "unknown"
+
+
+def test_foreign_part_refusal_shows_both_hashes_first_16_characters(tmp_path):
+    """A part of another spec is refused naming a2ad.spec_sha256: its value and this sweep's, 16 characters each."""
+    import hashlib
+
+    other_raw = dict(RAW, axes={"agents.0.preconditioner": [0.3, 0.5, 0.7, 0.9, 1.1, 1.3]})
+    spec, out, _ = finished(tmp_path)
+    other_out = tmp_path / "other"
+    sweep_run.run(sweep_spec.parse(other_raw), other_out, plot=False)
+    part = sweep_run.chunk_path(out, 1)
+    part.write_bytes(sweep_run.chunk_path(other_out, 1).read_bytes())
+    mine, theirs = (hashlib.sha256(sweep_spec.canonical(r).encode()).hexdigest() for r in (RAW, other_raw))
+    line = resume_error(spec, out)
+    assert line == (f"--resume = '{part}': is not a part of this sweep (its a2ad.spec_sha256 is {theirs[:16]!r}, "
+                    f"this sweep's is {mine[:16]!r}); move it away or use --force to start over")
