@@ -4,16 +4,20 @@ unreadable ``DIR/spec.json`` or one listing other result columns, which parts co
 that the local process pool has no worker left running when ``run`` returns or raises.
 
 Small closed-form grids (milliseconds) and short simulations in pools of at most four processes."""
+import io
 import json
 import multiprocessing
+import os
+import sys
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from numerics.io import progress
 from numerics.io.errors import InputError
-from numerics.sweep import run as sweep_run, spec as sweep_spec
+from numerics.sweep import measures as sweep_measures, run as sweep_run, spec as sweep_spec
 
 BASE = {"agents": [
     {"name": "A", "geometry": [[1.0, 0.1], [0.1, 0.5]], "target": [1.0, 0.0], "preconditioner": 0.5},
@@ -207,6 +211,9 @@ def test_pool_size_never_exceeds_the_chunks_to_compute(tmp_path, monkeypatch):
     sweep_run.chunk_path(tmp_path / "eight", 2).unlink()
     assert sweep_run.run(simulated, tmp_path / "eight", resume=True, plot=False).computed == 1
     assert sizes == [4, 1]  # default (every core), one chunk missing
+    sweep_run.run(simulated, tmp_path / "three", workers=3, plot=False)
+    sweep_run.run(simulated, tmp_path / "default", plot=False)
+    assert sizes == [4, 1, 3, min(os.cpu_count(), 4)]  # as asked; every core, at most one per chunk
     assert_same_results(sweep_run.read_results(tmp_path / "one"), sweep_run.read_results(tmp_path / "eight"))
 
 
@@ -242,3 +249,81 @@ def test_foreign_part_refusal_shows_both_hashes_first_16_characters(tmp_path):
     line = resume_error(spec, out)
     assert line == (f"--resume = '{part}': is not a part of this sweep (its a2ad.spec_sha256 is {theirs[:16]!r}, "
                     f"this sweep's is {mine[:16]!r}); move it away or use --force to start over")
+
+
+def test_a_refused_chunk_cancels_the_chunks_not_started(tmp_path, monkeypatch):
+    """When a chunk is refused in the pool, the chunks not yet started are never computed (only those in flight)."""
+    ran = tmp_path / "ran"
+    ran.mkdir()
+    real = sweep_measures.compute_chunk
+
+    def recorded(spec, chunk):  # the pool's processes are forked after this patch: they record each chunk they start
+        (ran / str(chunk)).touch()
+        return real(spec, chunk)
+
+    recorded.__module__, recorded.__qualname__ = real.__module__, real.__qualname__  # pickled by that name
+    monkeypatch.setattr(sweep_measures, "compute_chunk", recorded)
+    n_slow = 12  # chunk 0 is refused at once; chunks 1-12 simulate (a few hundredths of a second each)
+    raw = dict(POOL_RAW, axes={"agents.0.preconditioner": [1e200] + [0.5] * n_slow},
+               measure=[{"simulate": {"turns": 5000}}])
+    with pytest.raises(InputError):
+        sweep_run.run(sweep_spec.parse(raw), tmp_path / "out", workers=2, plot=False)
+    started = {int(p.name) for p in ran.iterdir()}
+    assert 0 in started and len(started) < 1 + n_slow, sorted(started)  # two running, a few queued: never all
+
+
+def test_resume_ignores_hidden_and_underscore_files(tmp_path):
+    """Dot-files and _-files in DIR/results are neither parts nor foreign: resume keeps every part, and them."""
+    spec, out, want = finished(tmp_path)
+    for name in (".DS_Store", "_SUCCESS"):  # "." sorts before "chunk-", "_" after
+        (out / "results" / name).write_text("not a part")
+    outcome = sweep_run.run(spec, out, resume=True, plot=False)
+    assert (outcome.computed, outcome.skipped) == (0, spec.n_chunks)
+    assert (out / "results" / ".DS_Store").exists() and (out / "results" / "_SUCCESS").exists()
+    assert_same_results(sweep_run.read_results(out), want)
+
+
+def test_a_part_named_at_the_chunk_count_is_foreign(tmp_path):
+    """Part names run from chunk-000000 to the chunk count minus one: the next name is foreign (refused)."""
+    spec, out, _ = finished(tmp_path)
+    beyond = out / "results" / f"chunk-{spec.n_chunks:06d}.parquet"
+    beyond.write_bytes(b"")  # were it this grid's name, an empty file would be recomputed, not refused
+    line = resume_error(spec, out)
+    assert line.startswith(f"--resume = '{beyond}': is not a part of this sweep (not a part name of this grid")
+    beyond.unlink()
+    sweep_run.chunk_path(out, spec.n_chunks - 1).write_bytes(b"")  # the last name of this grid: recomputed
+    assert sweep_run.run(spec, out, resume=True, plot=False).computed == 1
+
+
+def test_a_dir_holding_only_a_hidden_file_is_not_empty(tmp_path):
+    """DIR is empty only when it holds nothing but the sweep's own lock file: a hidden file makes a rerun refused."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".DS_Store").write_text("x")
+    with pytest.raises(InputError) as err:
+        sweep_run.run(sweep_spec.parse(RAW), out, plot=False)
+    assert "is not empty" in str(err.value)
+
+
+def test_resume_keeps_parts_of_more_than_256_rows(tmp_path):
+    """A whole part of a large chunk (300 points) is kept by --resume, as a small one is."""
+    raw = dict(RAW, axes={"gap_scale": {"linspace": [0.0, 2.0, 600]}}, chunk_size=300)
+    spec, out, want = finished(tmp_path, raw)
+    outcome = sweep_run.run(spec, out, resume=True, plot=False)
+    assert (outcome.computed, outcome.skipped) == (0, 2)
+    assert_same_results(sweep_run.read_results(out), want)
+
+
+def test_run_draws_no_progress_bar_by_default(tmp_path, monkeypatch):
+    """run's progress defaults to False: nothing on stderr, even a terminal's."""
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    err = Terminal()
+    monkeypatch.delenv(progress.ENV_OFF, raising=False)
+    monkeypatch.setattr(sys, "stderr", err)
+    sweep_run.run(sweep_spec.parse(RAW), tmp_path / "quiet", plot=False)
+    assert err.getvalue() == ""
+    sweep_run.run(sweep_spec.parse(RAW), tmp_path / "drawn", plot=False, progress=True)
+    assert "sweep chunks" in err.getvalue()  # the same terminal shows the bar when asked
