@@ -30,6 +30,17 @@ WORKERS_MAX = 1024  # the bound docs/sweeps.rst states for --workers
 CHUNKS_MAX = 100_000  # "a sweep writes at most 10^5 chunks" (docs/sweeps.rst, Bounds)
 
 
+@pytest.fixture(autouse=True)
+def local_only(monkeypatch):
+    """Every test here runs the local backend, which never hands chunks to Dask (docs: Backends)."""
+    from numerics.sweep import dask_backend
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the local backend handed its chunks to Dask")
+
+    monkeypatch.setattr(dask_backend, "results", forbidden)
+
+
 def finished(tmp_path, raw=RAW):
     """A finished sweep of ``raw`` in tmp_path/out: its spec, folder and results."""
     spec = sweep_spec.parse(raw)
