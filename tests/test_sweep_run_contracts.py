@@ -338,3 +338,24 @@ def test_run_draws_no_progress_bar_by_default(tmp_path, monkeypatch):
     assert err.getvalue() == ""
     sweep_run.run(sweep_spec.parse(RAW), tmp_path / "drawn", plot=False, progress=True)
     assert "sweep chunks" in err.getvalue()  # the same terminal shows the bar when asked
+
+
+def test_manifest_is_json_indented_by_two_spaces(tmp_path):
+    """DIR/spec.json is written for people too: JSON indented by 2 spaces, ending with one newline."""
+    _, out, _ = finished(tmp_path)
+    text = (out / "spec.json").read_text()
+    assert text == json.dumps(json.loads(text), indent=2) + "\n"
+
+
+def test_a_sweep_holds_the_lock_file_inside_dir(tmp_path):
+    """While DIR/.a2ad.lock is held (by another sweep), a sweep on DIR is refused at once, naming that file."""
+    from numerics.io import locks
+
+    out = tmp_path / "out"
+    with locks.hold(out, directory=True) as held:
+        assert held == out / ".a2ad.lock"
+        with pytest.raises(InputError) as err:
+            sweep_run.run(sweep_spec.parse(RAW), out, plot=False)
+    assert str(err.value).startswith(f"--out = '{out}': is in use by process ") and str(held) in str(err.value)
+    assert not (out / "results").exists()  # refused before any write
+    assert sweep_run.run(sweep_spec.parse(RAW), out, plot=False).computed == 3  # released: the sweep runs
