@@ -32,13 +32,14 @@ CHUNKS_MAX = 100_000  # "a sweep writes at most 10^5 chunks" (docs/sweeps.rst, B
 
 @pytest.fixture(autouse=True)
 def local_only(monkeypatch):
-    """Every test here runs the local backend, which never hands chunks to Dask (docs: Backends)."""
+    """Every test here runs the local backend, which neither needs Dask (an optional extra) nor hands it chunks."""
     from numerics.sweep import dask_backend
 
     def forbidden(*args, **kwargs):
-        raise AssertionError("the local backend handed its chunks to Dask")
+        raise AssertionError("the local backend used Dask")
 
-    monkeypatch.setattr(dask_backend, "results", forbidden)
+    for name in ("require", "check_timeout", "probe_scheduler", "results"):
+        monkeypatch.setattr(dask_backend, name, forbidden)
 
 
 def finished(tmp_path, raw=RAW):
@@ -359,3 +360,32 @@ def test_a_sweep_holds_the_lock_file_inside_dir(tmp_path):
     assert str(err.value).startswith(f"--out = '{out}': is in use by process ") and str(held) in str(err.value)
     assert not (out / "results").exists()  # refused before any write
     assert sweep_run.run(sweep_spec.parse(RAW), out, plot=False).computed == 3  # released: the sweep runs
+
+
+def test_read_results_selects_columns_with_point_first_once(tmp_path):
+    """read_results(DIR, columns): "point" first, then each asked column once, in the order asked; rows by point."""
+    _, out, whole = finished(tmp_path)
+    asked = ["seed", "residual_norm_B", "".join(["po", "int"]), "contraction_rate", "seed"]  # a "point" built here
+    got = sweep_run.read_results(out, asked)
+    assert list(got) == ["point", "seed", "residual_norm_B", "contraction_rate"]
+    assert got["point"].tolist() == list(range(6))
+    assert_same_results(got, {k: whole[k] for k in got})
+
+
+def test_resume_refuses_another_spec_either_way(tmp_path):
+    """--resume with a spec other than DIR's is refused whichever of the two sorts first as text."""
+    wider = dict(RAW, axes={"agents.0.preconditioner": [0.2, 0.4, 0.6, 0.8, 1.0, 1.4]})
+    for first, second in ((RAW, wider), (wider, RAW)):
+        out = tmp_path / str(len(list(tmp_path.iterdir())))
+        sweep_run.run(sweep_spec.parse(first), out, plot=False)
+        with pytest.raises(InputError) as err:
+            sweep_run.run(sweep_spec.parse(second), out, resume=True, plot=False)
+        assert str(err.value) == f"--resume = '{out / 'spec.json'}': holds a different spec; use --force to start over"
+
+
+def test_scheduler_needs_the_dask_backend(tmp_path):
+    """--scheduler with the local backend is refused before DIR is touched."""
+    with pytest.raises(InputError) as err:
+        sweep_run.run(sweep_spec.parse(RAW), tmp_path / "out", scheduler="tcp://127.0.0.1:8786", plot=False)
+    assert str(err.value) == "--scheduler = 'tcp://127.0.0.1:8786': needs --backend dask"
+    assert not (tmp_path / "out").exists()
