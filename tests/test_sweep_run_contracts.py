@@ -389,3 +389,20 @@ def test_scheduler_needs_the_dask_backend(tmp_path):
         sweep_run.run(sweep_spec.parse(RAW), tmp_path / "out", scheduler="tcp://127.0.0.1:8786", plot=False)
     assert str(err.value) == "--scheduler = 'tcp://127.0.0.1:8786': needs --backend dask"
     assert not (tmp_path / "out").exists()
+
+
+def test_resume_removes_leftover_temporaries_of_any_kind(tmp_path):
+    """Leftover temporaries (.chunk-*.tmp-*) in DIR/results are removed: a file, a folder, a link (not its target)."""
+    spec, out, want = finished(tmp_path)
+    target = tmp_path / "keep.txt"
+    target.write_text("mine")
+    results = out / "results"
+    (results / ".chunk-000000.parquet.tmp-1-a").write_bytes(b"half a file")
+    (results / ".chunk-000001.parquet.tmp-2-b").mkdir()
+    (results / ".chunk-000001.parquet.tmp-2-b" / "x").write_text("x")
+    (results / ".chunk-000002.parquet.tmp-3-c").symlink_to(target)
+    outcome = sweep_run.run(spec, out, resume=True, plot=False)
+    assert (outcome.computed, outcome.skipped) == (0, spec.n_chunks)
+    assert sorted(p.name for p in results.iterdir()) == [f"chunk-{c:06d}.parquet" for c in range(spec.n_chunks)]
+    assert target.read_text() == "mine"
+    assert_same_results(sweep_run.read_results(out), want)
