@@ -187,7 +187,7 @@ def prepare(spec: Spec, out_dir: Path, resume: bool, force: bool, spec_path: Pat
     outputs.check_writable_dir("--out", out_dir, ("spec.json", *OUTPUT_NAMES[2:], "results/part"))
     outputs.make_dirs(out_dir / "results")
     for stale in (out_dir / "results").glob(outputs.temporary_glob("chunk-*")):  # left by a killed run (DIR is locked)
-        stale.unlink(missing_ok=True)
+        _remove(stale)  # a file, a link (never its target) or a folder of that name
     meta = versioned({"spec": spec.raw, "package_version": _package_version(), "n_points": spec.n_points,
                       "chunk_size": spec.chunk_size, "n_chunks": spec.n_chunks, "columns": cols})
     outputs.write_text(meta_path, json.dumps(meta, indent=2) + "\n")
