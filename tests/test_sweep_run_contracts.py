@@ -9,6 +9,7 @@ import json
 import multiprocessing
 import os
 import sys
+import time
 
 import numpy as np
 import pyarrow as pa
@@ -282,6 +283,27 @@ def test_a_refused_chunk_cancels_the_chunks_not_started(tmp_path, monkeypatch):
         sweep_run.run(sweep_spec.parse(raw), tmp_path / "out", workers=2, plot=False)
     started = {int(p.name) for p in ran.iterdir()}
     assert 0 in started and len(started) < 1 + n_slow, sorted(started)  # two running, a few queued: never all
+
+
+SLOW_FIRST = 1.0  # s: chunk 0 fails this much later than chunk 1 (a pool worker takes each at once)
+
+
+def test_the_pool_raises_the_first_failing_chunk_in_the_grid_order(tmp_path, monkeypatch):
+    """Two chunks are refused and the later one finishes first: the refusal raised names the first point in the
+    grid's order (docs/sweeps.rst), whichever chunk finished first."""
+    real = sweep_measures.compute_chunk
+
+    def late_first(spec, chunk):  # forked after this patch: chunk 0 is refused SLOW_FIRST later than chunk 1
+        if chunk == 0:
+            time.sleep(SLOW_FIRST)
+        return real(spec, chunk)
+
+    late_first.__module__, late_first.__qualname__ = real.__module__, real.__qualname__  # pickled by that name
+    monkeypatch.setattr(sweep_measures, "compute_chunk", late_first)
+    raw = dict(POOL_RAW, axes={"agents.0.preconditioner": [1e200, 1e300]})
+    with pytest.raises(InputError) as info:
+        sweep_run.run(sweep_spec.parse(raw), tmp_path / "out", workers=2, plot=False)
+    assert "{'agents.0.preconditioner': 1e+200}" in str(info.value), str(info.value)
 
 
 def test_resume_ignores_hidden_and_underscore_files(tmp_path):

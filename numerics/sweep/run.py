@@ -18,7 +18,7 @@ import json
 import os
 import re
 import shutil
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, as_completed, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -265,6 +265,19 @@ def _results(spec: Spec, todo: list[int], backend: str, scheduler, workers, time
         try:
             futures = {pool.submit(sweep_measures.compute_chunk, spec, c): c for c in todo}
             for f in as_completed(futures):
+                if f.exception() is not None:
+                    raise _first_failure(futures)
                 yield futures[f], f.result()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _first_failure(futures: dict) -> BaseException:
+    """The error of the first failing chunk in the grid's order, once one chunk has failed (chunks finish in any
+    order): the chunks not started are cancelled (they come after every started one: the pool takes them in the
+    order submitted, ``todo``'s ascending order), the running ones finish, and the lowest failing index wins."""
+    for f in futures:
+        f.cancel()
+    wait(futures)
+    errors = sorted((c, f.exception()) for f, c in futures.items() if not f.cancelled())
+    return next(e for _, e in errors if e is not None)
