@@ -285,6 +285,31 @@ def test_a_refused_chunk_cancels_the_chunks_not_started(tmp_path, monkeypatch):
     assert 0 in started and len(started) < 1 + n_slow, sorted(started)  # two running, a few queued: never all
 
 
+def test_a_failed_write_cancels_the_chunks_not_started(tmp_path, monkeypatch):
+    """When writing a finished chunk fails (here an InputError, as a full disk gives an OSError), the pool is shut
+    down with the chunks not yet started cancelled: they are never computed."""
+    ran = tmp_path / "ran"
+    ran.mkdir()
+    real = sweep_measures.compute_chunk
+
+    def recorded(spec, chunk):  # forked after this patch: each chunk records its start
+        (ran / str(chunk)).touch()
+        return real(spec, chunk)
+
+    def failed_write(out_dir, chunk, cols, spec):
+        raise InputError("--out", str(out_dir), "cannot be written")
+
+    recorded.__module__, recorded.__qualname__ = real.__module__, real.__qualname__  # pickled by that name
+    monkeypatch.setattr(sweep_measures, "compute_chunk", recorded)
+    monkeypatch.setattr(sweep_run, "write_chunk", failed_write)
+    n = 13  # chunks that simulate (a few hundredths of a second each): two run, the rest wait in the queue
+    raw = dict(POOL_RAW, axes={"agents.0.preconditioner": [0.5] * n}, measure=[{"simulate": {"turns": 5000}}])
+    with pytest.raises(InputError, match="cannot be written"):
+        sweep_run.run(sweep_spec.parse(raw), tmp_path / "out", workers=2, plot=False)
+    started = {int(p.name) for p in ran.iterdir()}
+    assert len(started) < n, sorted(started)
+
+
 SLOW_FIRST = 1.0  # s: chunk 0 fails this much later than chunk 1 (a pool worker takes each at once)
 
 
