@@ -13,6 +13,9 @@ The proof cache is never read: methods run through ``runner.run_method``, which 
 the tests run (e.g. an ``a2ad verify`` subprocess) reads a result stored by an earlier run, or leaves
 one that a mutant produced for a later run to read.
 
+``--tests-first`` (after ``--cpu-limit``, if any): the pytest files run before the verify methods (targets.toml's
+``tests_first``): the same mutants are killed, cheaper for a module whose tests kill most of them.
+
 ``--cpu-limit SECONDS`` (first argument): a run that uses more CPU time than this (e.g. a mutant
 that turns a loop into an endless one) stops with exit status 1 and prints CPU_LIMIT_MARK, so that
 ``mutation/run.py`` reports it apart as a time-out, never as a kill. CPU time, unlike wall time,
@@ -52,15 +55,15 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["--cpu-limit"]:
         _limit_cpu(float(argv[1]))
         argv = argv[2:]
+    tests_first = argv[:1] == ["--tests-first"]
+    argv = argv[1:] if tests_first else argv
 
     with tempfile.TemporaryDirectory(prefix="a2ad-killer-cache-") as cache:
         os.environ["A2AD_CACHE_DIR"] = cache
-        return _main(argv)
+        return _main(argv, tests_first)
 
 
-def _main(argv: list[str]) -> int:
-    import os
-
+def _main(argv: list[str], tests_first: bool = False) -> int:
     from proofs_check.claims import select
     from proofs_check.verification import registry, runner
 
@@ -70,6 +73,8 @@ def _main(argv: list[str]) -> int:
 
     profile = registry.Profile.named("quick")
     tests = [a for a in argv if a.endswith(".py")]
+    if tests_first and _pytest(tests):
+        return 1
     for spec in (a for a in argv if not a.endswith(".py")):
         cid, _, methods = spec.partition(":")
         claim = select([cid])[0]
@@ -81,12 +86,18 @@ def _main(argv: list[str]) -> int:
                 # the rest would only cost time
                 print(f"{cid} {name}: {result['detail'][:200]}")
                 return 1
-    if tests:
-        import pytest
-        # in this process (the modules verify imported are reused), from the tree's root
-        os.chdir(Path(__file__).resolve().parent.parent)
-        return 1 if pytest.main(["-q", "-x", "-p", "no:cacheprovider", *tests]) else 0
-    return 0
+    return 0 if tests_first else _pytest(tests)
+
+
+def _pytest(tests: list[str]) -> int:
+    """1 when a test of ``tests`` fails (pytest in this process, from the tree's root), else 0."""
+    import os
+
+    if not tests:
+        return 0
+    import pytest
+    os.chdir(Path(__file__).resolve().parent.parent)
+    return 1 if pytest.main(["-q", "-x", "-p", "no:cacheprovider", *tests]) else 0
 
 
 if __name__ == "__main__":

@@ -59,9 +59,10 @@ VERIFY_KILL = re.compile(r"^[CLPR]\d+b? V\w+: ", re.M)
 
 
 def config_text(module: str, claims: list[str], tests: tuple[str, ...] | list[str] = (), timeout: float = MIN_TIMEOUT,
-                cpu_limit: float | None = None) -> str:
+                cpu_limit: float | None = None, tests_first: bool = False) -> str:
     limit = [] if cpu_limit is None else ["--cpu-limit", f"{cpu_limit:.0f}"]
-    cmd = f"nice -n 19 {shlex.quote(sys.executable)} mutation/killer.py {' '.join([*limit, *claims, *tests])}"
+    order = ["--tests-first"] if tests_first else []
+    cmd = f"nice -n 19 {shlex.quote(sys.executable)} mutation/killer.py {' '.join([*limit, *order, *claims, *tests])}"
     return "\n".join([
         "[cosmic-ray]",
         f"module-path = {json.dumps(module)}",
@@ -192,8 +193,10 @@ def main(argv=None) -> int:
             summary[module] = {"staged": targets[module]["staged"]}
             continue
         spec = targets[module]["claims"], targets[module].get("tests", [])
+        first = bool(targets[module].get("tests_first"))  # the same kills, cheaper when the tests kill most
         clock = OUT / f"{name}.seconds"  # wall seconds of the sessions so far (baseline, exec, retry)
-        cfg.write_text(config_text(module, *spec, BASELINE_TIMEOUT))  # the baseline's own limit: generous
+        # the baseline's own limit: generous
+        cfg.write_text(config_text(module, *spec, BASELINE_TIMEOUT, tests_first=first))
         if args.report_only and not session.exists():
             continue
         if not args.report_only:
@@ -216,13 +219,13 @@ def main(argv=None) -> int:
             cpu_limit = max(MIN_CPU_LIMIT, CPU_LIMIT_FACTOR * (children_cpu() - cpu))
             print(f"baseline passed in {time.perf_counter() - start:.1f} s ({children_cpu() - cpu:.1f} s CPU): "
                   f"timeout {timeout:.0f} s, CPU limit {cpu_limit:.0f} s", flush=True)
-            cfg.write_text(config_text(module, *spec, timeout, cpu_limit))
+            cfg.write_text(config_text(module, *spec, timeout, cpu_limit, first))
             if args.retry_survivors:
                 forget_survivors(session)
             run([tool("cosmic-ray"), "exec", str(cfg), str(session)])
             if forget_timeouts(session):  # once more, with a longer timeout, before counting
                 slow = OUT / f"{name}-retry.toml"
-                slow.write_text(config_text(module, *spec, timeout * RETRY_TIMEOUT_FACTOR, cpu_limit))
+                slow.write_text(config_text(module, *spec, timeout * RETRY_TIMEOUT_FACTOR, cpu_limit, first))
                 run([tool("cosmic-ray"), "exec", str(slow), str(session)])
             spent = time.perf_counter() - began + (float(clock.read_text()) if clock.exists() else 0.0)
             clock.write_text(f"{spent:.0f}\n")
