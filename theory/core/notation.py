@@ -7,7 +7,21 @@ Printing never changes the SymPy object, only how it reads:
 - terms of a sum in the order a paper writes them: positive terms first (``b - H w``,
   ``a_k + b_k - a_k b_k``, ``I - M_A M_B``), terms in the message (``u_t``, ``w``, ...) before
   constant ones, longer products first;
-- a scalar 1 x 1 factor (``p_y``) leads its product, and a fraction never nests in a fraction.
+- a scalar 1 x 1 factor (``p_y``) leads its product (after a number), and a fraction never nests in a
+  fraction: ``(x/y + z)/N`` prints ``\\frac{1}{N} (x/y + z)``;
+- a rational coefficient of a matrix product is a ``\\tfrac`` (``\\tfrac{1}{2} M_A``);
+- a binomial factor with a negative constant reads with the constant first (``a_k (b_k - 1)`` prints
+  ``- a_k (1 - b_k)``, ``(omega - 1) M_A M_B`` reads ``- (1 - omega) M_A M_B``); a binomial leads a
+  numerator of at most two factors (``\\frac{(1 - a_k) b_k}{D}``), symbols lead a longer one; the gap
+  ``Delta_k`` stands last, outside the fraction (``\\frac{(1 - a_k) b_k}{D} \\aadDelta_k``);
+- a sum of transposes reads as the transpose of a sum (``b^T - w^T H^T`` prints ``(b - H w)^T``; in
+  LaTeX the identity may take part, ``(I - M_A)^T``, in plain text not: ``Id - transpose(M_A)``);
+- any other product of plain symbols and numbers prints by SymPy's rules, its sign kept.
+
+The plain text (:func:`text`) uses :func:`text_name`: ``{}`` and ``()`` dropped, ``,`` -> ``_``, ``+`` ->
+``_plus_``, ``-`` -> ``_minus_``, ``^*`` -> ``_star``, ``'`` -> ``_prime``, ``^`` -> ``_``, spaces dropped,
+runs of ``_`` collapsed and none at either end; a name that does not then read as a Python identifier
+is refused (``ValueError``, "add it to NAMES").
 
 :data:`SYMBOL_MACROS` lists the symbol macros (``\\aadDelta``) that every LaTeX output defines.
 """
