@@ -205,6 +205,9 @@ def test_the_gap_stands_last_outside_the_fraction():
     assert N.latex(-(1 - a_k) * b_k / D * GAP_K) == r"- \frac{\left(1 - a_{k}\right) b_{k}}{D} \aadDelta_{k}"
     assert N.latex(GAP_K / D) == r"\frac{1}{D} \aadDelta_{k}"
     assert N.latex(2 * GAP_K) == r"2 \aadDelta_{k}"
+    assert N.latex(GAP_K / 2) == r"\frac{1}{2} \aadDelta_{k}"  # a number's denominator goes to the bottom
+    assert N.latex((1 - a_k) * b_k * GAP_K * sp.Rational(3, 2)) == (  # three factors on top: the number leads
+        r"\frac{3 b_{k} \left(1 - a_{k}\right)}{2} \aadDelta_{k}")
     assert N.latex(GAP_K) == r"\aadDelta_{k}"
 
 
