@@ -190,6 +190,16 @@ def test_a_binomial_with_a_negative_constant_reads_constant_first():
     assert N.latex((a_k - 1) / D) == r"- \frac{1 - a_{k}}{D}"
     assert N.latex(b_k * (a_k - 1) / D) == r"- \frac{\left(1 - a_{k}\right) b_{k}}{D}"
     assert N.latex(-a_k * (b_k - 1)) == r"a_{k} \left(1 - b_{k}\right)"
+    assert N.latex((a_k - 1) * (b_k - 1) / x) == r"\frac{\left(1 - a_{k}\right) \left(1 - b_{k}\right)}{x}"  # two flips
+    assert N.latex(x + a_k * (b_k - 1)) == r"x - a_{k} \left(1 - b_{k}\right)"  # the flip's sign in a sum
+    assert N.text(x + a_k * (b_k - 1)) == "x + a_k*(b_k - 1)"  # plain text: SymPy's str, no flip
+
+
+def test_only_a_binomial_with_a_positive_other_term_is_flipped():
+    """Three terms, or a negative other term: the sum prints as it is."""
+    assert N.latex(a_k * (b_k + c_k - 1)) == r"a_{k} \left(b_{k} + c_{k} - 1\right)"
+    assert N.latex(a_k * (-b_k - 1)) == r"a_{k} \left(- b_{k} - 1\right)"
+    assert N.latex(a_k * (2 - b_k)) == r"a_{k} \left(2 - b_{k}\right)"
 
 
 def test_a_binomial_leads_a_short_numerator_symbols_lead_a_long_one():
@@ -295,3 +305,13 @@ def test_the_sign_of_a_product_of_plain_symbols_is_kept():
     """A product of plain symbols prints by SymPy's rules and keeps its sign (an infinite coefficient too)."""
     assert N.latex(-sp.oo * x) == r"- \infty x"
     assert N.latex(-2 * x * y) == r"- 2 x y"
+
+
+@pytest.mark.parametrize("expr, txt", [
+    (sp.Rational(1, 2) * A.M, "(1/2)*M_A"), (x * (y - z), "x*(y - z)"), ((x + y) ** 2, "(x + y)**2"),
+    (x / (y + z), "x/(y + z)"), ((I - A.M) ** -1, "(Id - M_A)**(-1)"), (A.M * (B.M + I), "M_A*(Id + M_B)"),
+])
+def test_plain_text_is_sympys_str_syntax(expr, txt):
+    """Plain text: SymPy's str printer (its parentheses) with the package's names (Id for I)."""
+    assert N.text(expr) == txt
+    assert sp.sstr(expr).replace("I", "Id") == txt  # the reference: SymPy's own str printer
