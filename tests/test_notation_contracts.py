@@ -97,7 +97,8 @@ def test_the_gap_prints_as_delta():
     (A.w_star - B.w_star, False), (2 * B.w_star - 2 * A.w_star, False), (B.w_star + A.w_star, False),
     (B.w_star - A.w_star + w, False), (B.w_star - A.M * A.w_star, False), (C.w_star - A.w_star, False),
     (B.w_star - w, False), (b_k - a_k, False), (B.w_star, False), (-A.w_star - B.w_star, False),
-    (B.w_star - 2 * A.w_star, False), (B.w_star - A.w_star.T.T, True),
+    (B.w_star - 2 * A.w_star, False), (B.w_star - A.w_star.T.T, True), (A.M - B.M.T, False),
+    (sp.MatrixSymbol("w^*_B", 1, 1) - sp.MatrixSymbol("w^*_A", 1, 1), True),
 ])
 def test_is_delta_only_for_w_B_star_minus_w_A_star(expr, gap):
     """is_delta: exactly two terms, w_B^* with coefficient 1 and w_A^* with coefficient -1."""
@@ -147,6 +148,9 @@ def test_paper_order_is_stable():
     assert N.paper_order([A.M * w, B.M * w]) == [A.M * w, B.M * w]
     assert N.paper_order([B.M * w, A.M * w]) == [B.M * w, A.M * w]
     assert N.paper_order([-a_k, b_k, c_k]) == [b_k, c_k, -a_k]
+    assert N.paper_order([w, A.M * w]) == [A.M * w, w]  # more matrix factors first
+    assert N.paper_order([I, 2 * A.M]) == [I, 2 * A.M]  # one matrix factor each: as given
+    assert N.paper_order([2 * A.M, I]) == [2 * A.M, I]
 
 
 def test_a_weight_minus_one_reads_one_minus_weight():
@@ -226,8 +230,10 @@ def test_no_fraction_nests_in_a_fraction():
     tex = N.latex((x / y + z) / n)
     assert tex.startswith(r"\frac{1}{N} \left(") and tex.endswith(r"\right)")
     assert sorted(tex[len(r"\frac{1}{N} \left("):-len(r"\right)")].split(" + ")) == [r"\frac{x}{y}", "z"]
-    tex = N.latex(GAP_K * (x + y / z))  # a sum that holds a fraction goes with the gap, in parentheses
-    assert tex.count(r"\frac") == 1 and r"\aadDelta_{k}" in tex and tex.endswith(r"\right)")
+    # a sum that holds a fraction goes with the gap, outside the fraction, in parentheses
+    assert N.latex(GAP_K * (x + y / z)) == r"\aadDelta_{k} \left(x + \frac{y}{z}\right)"
+    assert N.latex(a_k * (x + y / z) / D) == r"\frac{a_{k}}{D} \left(x + \frac{y}{z}\right)"
+    assert N.latex((y + z) / D) == r"\frac{y + z}{D}"  # no fraction in the sum: one fraction, no parentheses
 
 
 # --- transposed sums and functions --------------------------------------------------------------------------
@@ -243,6 +249,8 @@ def test_a_transposed_sum_reads_as_the_transpose_of_the_sum():
     assert N.transposed_sum(b.T - w.T * H.T) == b - H * w
     assert N.transposed_sum(A.M.T + B.M) is None
     assert N.transposed_sum(A.M.T) is None
+    assert N.transposed_sum(A.M.T * B.M + B.M.T) is None  # its transpose still holds a transpose
+    assert N.latex(A.M.T * B.M + B.M.T) == r"M_{A}^{T} M_{B} + M_{B}^{T}"
     assert N.latex(A.M.T + B.M) == r"M_{B} + M_{A}^{T}"
 
 
@@ -267,6 +275,8 @@ def test_text_symbols_table():
         "w_A_star": {"commutative": False}, "w_B_star": {"commutative": False},
     }
     assert N.text_symbols(a_k * b_k) == {"a_k": {"commutative": True}, "b_k": {"commutative": True}}
+    assert N.text_symbols(DELTA) == {"Delta": {"commutative": False, "definition": "w_B_star - w_A_star"},
+                                     "w_A_star": {"commutative": False}, "w_B_star": {"commutative": False}}
 
 
 def test_text_symbols_lists_the_functions_the_text_calls():

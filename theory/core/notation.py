@@ -6,7 +6,7 @@ Printing never changes the SymPy object, only how it reads:
 - the objective gap ``w_B^* - w_A^*`` prints as the symbol ``\\aadDelta`` (plain text ``Delta``);
 - terms of a sum in the order a paper writes them: positive terms first (``b - H w``,
   ``a_k + b_k - a_k b_k``, ``I - M_A M_B``), terms in the message (``u_t``, ``w``, ...) before
-  constant ones, longer products first;
+  constant ones, longer products (more matrix factors) first, else as SymPy gives them;
 - a scalar 1 x 1 factor (``p_y``) leads its product (after a number), and a fraction never nests in a
   fraction: ``(x/y + z)/N`` prints ``\\frac{1}{N} (x/y + z)``;
 - a rational coefficient of a matrix product is a ``\\tfrac`` (``\\tfrac{1}{2} M_A``);
