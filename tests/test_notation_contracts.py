@@ -259,6 +259,8 @@ def test_functions_print():
     assert N.latex(N.spectral_radius(A.M * B.M)) == r"\rho\left(M_{A} M_{B}\right)"
     assert N.text(N.spectral_radius(A.M * B.M)) == "spectral_radius(M_A*M_B)"
     assert N.text(sp.Trace(A.M)) == "trace(M_A)"
+    with pytest.raises(TypeError):  # the spectral radius of one matrix
+        N.spectral_radius(A.M, B.M)
     assert N.text(A.M.T) == "transpose(M_A)"
 
 

@@ -84,7 +84,11 @@ _TEXT_CHARS = [("{", ""), ("}", ""), ("(", ""), (")", ""), (",", "_"), ("+", "_p
 
 
 class spectral_radius(sp.Function):
-    """The spectral radius of a matrix expression: ``\\rho(M_A M_B)`` in LaTeX, ``spectral_radius(...)`` in text."""
+    """The spectral radius of a matrix expression: ``\\rho(M_A M_B)`` in LaTeX, ``spectral_radius(...)`` in text.
+
+    It takes one argument (SymPy refuses two with a ``TypeError``)."""
+
+    nargs = 1
 
     def _latex(self, printer) -> str:
         return r"\rho\left(%s\right)" % printer._print(self.args[0])
