@@ -39,6 +39,8 @@ def nc(name: str) -> sp.Symbol:
     (I, "I", "Id"),
     (sp.Identity(1), "1", "Id"),
     (sp.MatrixSymbol("w' - w", d, 1), "w' - w", "w_prime - w"),  # a label that stands for a sum, printed alone
+    (A.M[0, 1], "{M_{A}}_{0,1}", "M_A[0, 1]"),  # an entry: SymPy's rule with the package's name
+    (sp.MatrixSymbol("w^*_A", 3, 1)[1, 0], "{w_{A}^{*}}_{1,0}", "w_A_star[1, 0]"),
 ])
 def test_names_print_as_documented(expr, tex, txt):
     """Names: w^*_A -> w_A^*, Hhat -> \\hat{H}, the identity I (Id in text), the labels of NAMES."""
@@ -141,6 +143,7 @@ def test_scalar_sum_positive_terms_first():
     assert N.latex(-a_k * b_k + a_k + b_k) == r"a_{k} + b_{k} - a_{k} b_{k}"
     assert N.text(-a_k * b_k + a_k + b_k) == "a_k + b_k - a_k*b_k"
     assert N.latex(-a_k - b_k) == r"- a_{k} - b_{k}"
+    assert N.latex(2 * a_k * b_k - c_k) == r"2 a_{k} b_{k} - c_{k}"  # a positive number is no minus sign
 
 
 def test_paper_order_is_stable():
@@ -220,6 +223,9 @@ def test_the_gap_stands_last_outside_the_fraction():
     assert N.latex(GAP_K / D) == r"\frac{1}{D} \aadDelta_{k}"
     assert N.latex(2 * GAP_K) == r"2 \aadDelta_{k}"
     assert N.latex(GAP_K / 2) == r"\frac{1}{2} \aadDelta_{k}"  # a number's denominator goes to the bottom
+    assert N.latex((1 - a_k) * b_k * GAP_K / 2) == r"\frac{\left(1 - a_{k}\right) b_{k}}{2} \aadDelta_{k}"
+    assert N.latex(0.5 * GAP_K) == r"0.5 \aadDelta_{k}"
+    assert N.latex((1 - a_k) * b_k * GAP_K * (-2)) == r"- 2 b_{k} \left(1 - a_{k}\right) \aadDelta_{k}"
     assert N.latex((1 - a_k) * b_k * GAP_K * sp.Rational(3, 2)) == (  # three factors on top: the number leads
         r"\frac{3 b_{k} \left(1 - a_{k}\right)}{2} \aadDelta_{k}")
     assert N.latex(GAP_K) == r"\aadDelta_{k}"
@@ -311,6 +317,7 @@ def test_symbolic_is_the_text_read_back():
     assert N.symbolic(sp.MatrixSymbol("M_A^s", d, d)) == M_A ** sp.Symbol("s")
     assert N.symbolic(sp.MatrixSymbol("u_{t+1} - w^*_A", d, 1)) == nc("u_t_plus_1") - nc("w_A_star")
     assert N.symbolic(sp.MatrixSymbol("Hhat", d, d)) == nc("H_hat")
+    assert N.symbolic(sp.sqrt(sp.Symbol("what^*"))) == sp.sqrt(sp.Symbol("w_hat_star"))  # names inside a function
 
 
 def test_the_sign_of_a_product_of_plain_symbols_is_kept():
