@@ -169,9 +169,8 @@ def _ordered(printer, expr):
 def _flip(factor):
     """``b - 1`` -> ``(1 - b, True)``: a binomial reads with its positive constant first."""
     if isinstance(factor, sp.Add):
-        const = factor.as_coeff_add()[0]
-        if const.is_negative and len(factor.args) == 2 and not _negative(factor.args[0] if factor.args[0] != const
-                                                                         else factor.args[1]):
+        const = factor.as_coeff_add()[0]  # a nonzero constant is the sum's first term: the other is args[1]
+        if const.is_negative and len(factor.args) == 2 and not _negative(factor.args[1]):
             return -factor, True
     return factor, False
 
