@@ -67,6 +67,13 @@ def test_a_name_with_no_plain_text_is_refused(name):
     assert repr(name) in str(err.value)
 
 
+@pytest.mark.parametrize("name", ["Id", "{Id}", "Delta", "(Delta)"])
+def test_a_symbol_that_would_print_as_the_identity_or_the_gap_is_refused(name):
+    """text refuses a symbol whose plain text is Id or Delta: a reader could not tell it from I or the gap."""
+    with pytest.raises(ValueError, match="identity or the gap"):
+        N.text(sp.MatrixSymbol(name, d, d) + I)
+
+
 def test_text_atoms_of_labels():
     """text_atoms: the exponent of M_A**s commutes, the matrix does not; a sum label lists both names."""
     assert N.text_atoms("M_A^s", False) == {"M_A": False, "s": True}

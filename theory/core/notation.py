@@ -21,7 +21,8 @@ Printing never changes the SymPy object, only how it reads:
 The plain text (:func:`text`) uses :func:`text_name`: ``{}`` and ``()`` dropped, ``,`` -> ``_``, ``+`` ->
 ``_plus_``, ``-`` -> ``_minus_``, ``^*`` -> ``_star``, ``'`` -> ``_prime``, ``^`` -> ``_``, spaces dropped,
 runs of ``_`` collapsed and none at either end; a name that does not then read as a Python identifier
-is refused (``ValueError``, "add it to NAMES").
+is refused (``ValueError``, "add it to NAMES"); :func:`text` refuses a symbol that would print as ``Id``
+or ``Delta`` (the identity and the gap).
 
 :data:`SYMBOL_MACROS` lists the symbol macros (``\\aadDelta``) that every LaTeX output defines.
 """
@@ -348,8 +349,10 @@ class PaperStrPrinter(StrPrinter):
         return out
 
     def _name(self, expr, commutative: bool) -> str:
-        self.names.update(text_atoms(expr.name, commutative))
         t = text_name(expr.name)
+        if t in (IDENTITY_TEXT, DELTA_TEXT):  # a reader could not tell it from the identity or the gap
+            raise ValueError(f"symbol {expr.name!r} would print as {t!r}, the plain text of the identity or the gap")
+        self.names.update(text_atoms(expr.name, commutative))
         return f"({t})" if " " in t and expr is not self._root else t  # a label written as a sum
 
     def _print_Symbol(self, expr):
