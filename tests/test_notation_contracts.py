@@ -187,6 +187,7 @@ def test_a_rational_coefficient_is_a_tfrac():
     """A rational coefficient of a matrix product prints \\tfrac{p}{q}, never (1/2) M_A."""
     assert N.latex(sp.Rational(1, 2) * A.M) == r"\tfrac{1}{2} M_{A}"
     assert N.latex(-sp.Rational(3, 2) * A.M * w) == r"- \tfrac{3}{2} M_{A} w"
+    assert N.latex(-sp.Rational(1, 2) * A.M) == r"- \tfrac{1}{2} M_{A}"
     assert N.latex(2 * A.M * w) == r"2 M_{A} w"
     assert N.latex(-2 * A.M * w) == r"- 2 M_{A} w"
 
@@ -236,6 +237,15 @@ def test_the_gap_stands_last_outside_the_fraction():
     assert N.latex((1 - a_k) * b_k * GAP_K * sp.Rational(3, 2)) == (  # three factors on top: the number leads
         r"\frac{3 b_{k} \left(1 - a_{k}\right)}{2} \aadDelta_{k}")
     assert N.latex(GAP_K) == r"\aadDelta_{k}"
+    assert N.latex(GAP_K / D**2) == r"\frac{1}{D^{2}} \aadDelta_{k}"
+
+
+def test_a_sum_before_the_gap_is_in_parentheses():
+    """(x + y) Delta_k: a sum reads without parentheses only as the whole numerator or denominator."""
+    assert N.latex((x + y) * GAP_K) == r"\left(x + y\right) \aadDelta_{k}"
+    assert N.latex((-b_k - 1) * GAP_K) == r"\left(- b_{k} - 1\right) \aadDelta_{k}"
+    assert N.latex((x + y) * GAP_K / D) == r"\frac{x + y}{D} \aadDelta_{k}"
+    assert N.latex(x * GAP_K / (y + z)) == r"\frac{x}{y + z} \aadDelta_{k}"
 
 
 def test_no_fraction_nests_in_a_fraction():

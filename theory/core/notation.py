@@ -13,7 +13,8 @@ Printing never changes the SymPy object, only how it reads:
 - a binomial factor with a negative constant reads with the constant first (``a_k (b_k - 1)`` prints
   ``- a_k (1 - b_k)``, ``(omega - 1) M_A M_B`` reads ``- (1 - omega) M_A M_B``); a binomial leads a
   numerator of at most two factors (``\\frac{(1 - a_k) b_k}{D}``), symbols lead a longer one; the gap
-  ``Delta_k`` stands last, outside the fraction (``\\frac{(1 - a_k) b_k}{D} \\aadDelta_k``);
+  ``Delta_k`` stands last, outside the fraction (``\\frac{(1 - a_k) b_k}{D} \\aadDelta_k``), and a sum reads
+  without parentheses only as a whole numerator or denominator (``(x + y) \\aadDelta_k``, ``\\frac{x + y}{D}``);
 - a sum of transposes reads as the transpose of a sum (``b^T - w^T H^T`` prints ``(b - H w)^T``; in
   LaTeX the identity may take part, ``(I - M_A)^T``, in plain text not: ``Id - transpose(M_A)``);
 - any other product of plain symbols and numbers prints by SymPy's rules, its sign kept.
@@ -295,10 +296,11 @@ class PaperLatexPrinter(LatexPrinter):
         else:
             top.sort(key=lambda f: (not f.is_Number, isinstance(f, sp.Add)))
 
-        def product(fs):
-            return " ".join(r"\left(%s\right)" % self._print(f) if isinstance(f, sp.Add) and len(fs) > 1
-                            else self._print(f) for f in fs) or "1"
-        body = product(top) if not bottom else r"\frac{%s}{%s}" % (product(top), product(bottom))
+        def product(fs, whole=False):  # a sum reads without parentheses only as a whole side of a fraction
+            return " ".join(r"\left(%s\right)" % self._print(f)
+                            if isinstance(f, sp.Add) and not (whole and len(fs) == 1) else self._print(f)
+                            for f in fs) or "1"
+        body = product(top) if not bottom else r"\frac{%s}{%s}" % (product(top, True), product(bottom, True))
         if gap:
             body = (body + " " if body != "1" else "") + " ".join(
                 r"\left(%s\right)" % self._print(g) if isinstance(g, sp.Add) else self._print(g) for g in gap)
