@@ -351,3 +351,14 @@ def test_plain_text_is_sympys_str_syntax(expr, txt):
     """Plain text: SymPy's str printer (its parentheses) with the package's names (Id for I)."""
     assert N.text(expr) == txt
     assert sp.sstr(expr).replace("I", "Id") == txt  # the reference: SymPy's own str printer
+
+
+def test_the_gap_symbol_is_recognised_by_its_name_however_built():
+    """Delta_k is the gap by its name, also when the name is built at run time (not the same str object)."""
+    from sympy.core.cache import clear_cache
+
+    clear_cache()  # SymPy caches symbols by name: a fresh one holds the run-time string
+    gap = sp.Symbol("_".join(["Delta", "k"]))
+    assert gap.name == "Delta_k"
+    assert N.latex(gap / D) == r"\frac{1}{D} \aadDelta_{k}"
+    assert N.latex((1 - a_k) * b_k * gap / D) == r"\frac{\left(1 - a_{k}\right) b_{k}}{D} \aadDelta_{k}"
