@@ -188,6 +188,9 @@ def test_a_rational_coefficient_is_a_tfrac():
     assert N.latex(sp.Rational(1, 2) * A.M) == r"\tfrac{1}{2} M_{A}"
     assert N.latex(-sp.Rational(3, 2) * A.M * w) == r"- \tfrac{3}{2} M_{A} w"
     assert N.latex(-sp.Rational(1, 2) * A.M) == r"- \tfrac{1}{2} M_{A}"
+    for body in (p_y * A.M * p_y, A.M * B.M * w * p_y):  # the coefficient only goes before the product's own print
+        assert N.latex(sp.Rational(1, 2) * body) == r"\tfrac{1}{2} " + N.latex(body)
+    assert N.latex(p_y * A.M * p_y) == r"p_{y} p_{y} M_{A}"
     assert N.latex(2 * A.M * w) == r"2 M_{A} w"
     assert N.latex(-2 * A.M * w) == r"- 2 M_{A} w"
 

@@ -9,7 +9,8 @@ Printing never changes the SymPy object, only how it reads:
   constant ones, longer products (more matrix factors) first, else as SymPy gives them;
 - a scalar 1 x 1 factor (``p_y``) leads its product (after a number), and a fraction never nests in a
   fraction: ``(x/y + z)/N`` prints ``\\frac{1}{N} (x/y + z)``;
-- a rational coefficient of a matrix product is a ``\\tfrac`` (``\\tfrac{1}{2} M_A``);
+- a rational coefficient of a matrix product is a ``\\tfrac`` put before the product's own print
+  (``\\tfrac{1}{2} M_A``); the factors print as the product holds them, never merged (``p_y p_y M_A``);
 - a binomial factor with a negative constant reads with the constant first (``a_k (b_k - 1)`` prints
   ``- a_k (1 - b_k)``, ``(omega - 1) M_A M_B`` reads ``- (1 - omega) M_A M_B``); a binomial leads a
   numerator of at most two factors (``\\frac{(1 - a_k) b_k}{D}``), symbols lead a longer one; the gap
