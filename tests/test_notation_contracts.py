@@ -108,6 +108,7 @@ def test_the_gap_prints_as_delta():
     (B.w_star - w, False), (b_k - a_k, False), (B.w_star, False), (-A.w_star - B.w_star, False),
     (B.w_star - 2 * A.w_star, False), (B.w_star - A.w_star.T.T, True), (A.M - B.M.T, False),
     (sp.MatrixSymbol("w^*_B", 1, 1) - sp.MatrixSymbol("w^*_A", 1, 1), True),
+    (B.w_star - A.w_star * p_y, False), (B.w_star * p_y - A.w_star, False),  # a product is not the gap
 ])
 def test_is_delta_only_for_w_B_star_minus_w_A_star(expr, gap):
     """is_delta: exactly two terms, w_B^* with coefficient 1 and w_A^* with coefficient -1."""
@@ -260,6 +261,7 @@ def test_no_fraction_nests_in_a_fraction():
     assert N.latex(GAP_K * (x + y / z)) == r"\aadDelta_{k} \left(x + \frac{y}{z}\right)"
     assert N.latex(a_k * (x + y / z) / D) == r"\frac{a_{k}}{D} \left(x + \frac{y}{z}\right)"
     assert N.latex((y + z) / D) == r"\frac{y + z}{D}"  # no fraction in the sum: one fraction, no parentheses
+    assert N.latex(sp.Mul(2, x / y + z, evaluate=False)) == r"2 \left(\frac{x}{y} + z\right)"  # no \frac{1}{1}
 
 
 # --- transposed sums and functions --------------------------------------------------------------------------

@@ -260,7 +260,7 @@ class PaperLatexPrinter(LatexPrinter):
         coeff, rest = expr.as_coeff_mmul()
         if isinstance(coeff, sp.Rational) and not coeff.is_Integer:  # \tfrac{1}{2} M_A, not (1/2) M_A
             frac = r"\tfrac{%d}{%d}" % (abs(coeff.p), coeff.q)
-            body = self._print(sp.MatMul(*rest.args, evaluate=False) if isinstance(rest, sp.MatMul) else rest)
+            body = self._print(rest)  # as_coeff_mmul gives the matrix factors as a MatMul
             return ("- " if coeff < 0 else "") + frac + " " + body
         return super()._print_MatMul(expr)
 
