@@ -367,3 +367,10 @@ def test_the_gap_symbol_is_recognised_by_its_name_however_built():
     assert gap.name == "Delta_k"
     assert N.latex(gap / D) == r"\frac{1}{D} \aadDelta_{k}"
     assert N.latex((1 - a_k) * b_k * gap / D) == r"\frac{\left(1 - a_{k}\right) b_{k}}{D} \aadDelta_{k}"
+
+
+def test_a_sum_in_a_product_text_keeps_its_parentheses():
+    """Plain text: a sum inside a product is in parentheses, also Id - transpose(M_A) (no transposed reading)."""
+    assert N.text(B.M * (I - A.M.T)) == "M_B*(Id - transpose(M_A))"
+    assert N.text((b.T - w.T * H.T) * A.M) == "transpose(b - H*w)*M_A"
+    assert N.latex(B.M * (I - A.M.T)) == r"M_{B} \left(I - M_{A}\right)^{T}"

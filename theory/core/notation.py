@@ -159,7 +159,7 @@ def _negative(term, flips: bool = True) -> bool:
         coeff = term.as_coeff_mmul()[0]
         if isinstance(coeff, sp.Add):  # (omega - 1) M_A M_B reads - (1 - omega) M_A M_B
             return _flip(coeff)[1]
-        return bool(coeff.could_extract_minus_sign()) if coeff != 1 else False
+        return bool(coeff.could_extract_minus_sign())  # SymPy: 1 extracts no minus sign
     return bool(term.could_extract_minus_sign())
 
 
