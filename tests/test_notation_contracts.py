@@ -154,6 +154,11 @@ def test_scalar_sum_positive_terms_first():
     assert N.latex(2 * a_k * b_k - c_k) == r"2 a_{k} b_{k} - c_{k}"  # a positive number is no minus sign
 
 
+def test_a_term_that_sympy_brackets_in_a_sum_stays_bracketed():
+    """SymPy's rule kept in a sum in paper order: a term holding a Mod is in parentheses."""
+    assert N.latex(x + sp.Mod(y, 3)) == r"x + \left(y \bmod 3\right)"
+
+
 def test_paper_order_is_stable():
     """paper_order keeps the given order among terms of equal rank."""
     assert N.paper_order([A.M * w, B.M * w]) == [A.M * w, B.M * w]
@@ -192,6 +197,7 @@ def test_a_rational_coefficient_is_a_tfrac():
     for body in (p_y * A.M * p_y, A.M * B.M * w * p_y):  # the coefficient only goes before the product's own print
         assert N.latex(sp.Rational(1, 2) * body) == r"\tfrac{1}{2} " + N.latex(body)
     assert N.latex(p_y * A.M * p_y) == r"p_{y} p_{y} M_{A}"
+    assert N.text(p_y * A.M * p_y) == "p_y*p_y*M_A"
     assert N.latex(2 * A.M * w) == r"2 M_{A} w"
     assert N.latex(-2 * A.M * w) == r"- 2 M_{A} w"
 
