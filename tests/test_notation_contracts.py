@@ -352,6 +352,7 @@ def test_the_sign_of_a_product_of_plain_symbols_is_kept():
     """A product of plain symbols prints by SymPy's rules and keeps its sign (an infinite coefficient too)."""
     assert N.latex(-sp.oo * x) == r"- \infty x"
     assert N.latex(-2 * x * y) == r"- 2 x y"
+    assert N.latex(sp.sqrt(x) / D) == r"\frac{\sqrt{x}}{D}"  # a root over D is one fraction
 
 
 @pytest.mark.parametrize("expr, txt", [
