@@ -109,6 +109,7 @@ def test_the_gap_prints_as_delta():
     (B.w_star - 2 * A.w_star, False), (B.w_star - A.w_star.T.T, True), (A.M - B.M.T, False),
     (sp.MatrixSymbol("w^*_B", 1, 1) - sp.MatrixSymbol("w^*_A", 1, 1), True),
     (B.w_star - A.w_star * p_y, False), (B.w_star * p_y - A.w_star, False),  # a product is not the gap
+    (sp.MatAdd(B.w_star, B.w_star), False), (sp.MatAdd(-A.w_star, -A.w_star), False),  # unevaluated: one name twice
 ])
 def test_is_delta_only_for_w_B_star_minus_w_A_star(expr, gap):
     """is_delta: exactly two terms, w_B^* with coefficient 1 and w_A^* with coefficient -1."""
@@ -311,6 +312,9 @@ def test_text_symbols_table():
         "w_A_star": {"commutative": False}, "w_B_star": {"commutative": False},
     }
     assert N.text_symbols(a_k * b_k) == {"a_k": {"commutative": True}, "b_k": {"commutative": True}}
+    assert N.text_symbols(D * x, sp.Symbol("A") * C.M) == {  # names other than Id and Delta: commutativity only
+        "A": {"commutative": True}, "D": {"commutative": True}, "M_C": {"commutative": False},
+        "x": {"commutative": True}}
     assert N.text_symbols(DELTA) == {"Delta": {"commutative": False, "definition": "w_B_star - w_A_star"},
                                      "w_A_star": {"commutative": False}, "w_B_star": {"commutative": False}}
 
