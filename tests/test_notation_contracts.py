@@ -110,6 +110,7 @@ def test_the_gap_prints_as_delta():
     (sp.MatrixSymbol("w^*_B", 1, 1) - sp.MatrixSymbol("w^*_A", 1, 1), True),
     (B.w_star - A.w_star * p_y, False), (B.w_star * p_y - A.w_star, False),  # a product is not the gap
     (sp.MatAdd(B.w_star, B.w_star), False), (sp.MatAdd(-A.w_star, -A.w_star), False),  # unevaluated: one name twice
+    (sp.HadamardProduct(B.w_star, -A.w_star), False),  # two arguments, but not a sum
 ])
 def test_is_delta_only_for_w_B_star_minus_w_A_star(expr, gap):
     """is_delta: exactly two terms, w_B^* with coefficient 1 and w_A^* with coefficient -1."""
@@ -152,6 +153,7 @@ def test_scalar_sum_positive_terms_first():
     assert N.latex(-a_k * b_k + a_k + b_k) == r"a_{k} + b_{k} - a_{k} b_{k}"
     assert N.text(-a_k * b_k + a_k + b_k) == "a_k + b_k - a_k*b_k"
     assert N.latex(-a_k - b_k) == r"- a_{k} - b_{k}"
+    assert N.latex(x**2 + x + 1) == r"x^{2} + x + 1"  # terms of one rank in SymPy's (lex) order
     assert N.latex(2 * a_k * b_k - c_k) == r"2 a_{k} b_{k} - c_{k}"  # a positive number is no minus sign
 
 
@@ -244,6 +246,7 @@ def test_the_gap_stands_last_outside_the_fraction():
     assert N.latex(GAP_K / 2) == r"\frac{1}{2} \aadDelta_{k}"  # a number's denominator goes to the bottom
     assert N.latex((1 - a_k) * b_k * GAP_K / 2) == r"\frac{\left(1 - a_{k}\right) b_{k}}{2} \aadDelta_{k}"
     assert N.latex(0.5 * GAP_K) == r"0.5 \aadDelta_{k}"
+    assert N.latex((b_k - 1) * GAP_K * 2) == r"- 2 \left(1 - b_{k}\right) \aadDelta_{k}"  # a number, then a flip
     assert N.latex((1 - a_k) * b_k * GAP_K * (-2)) == r"- 2 b_{k} \left(1 - a_{k}\right) \aadDelta_{k}"
     assert N.latex((1 - a_k) * b_k * GAP_K * sp.Rational(3, 2)) == (  # three factors on top: the number leads
         r"\frac{3 b_{k} \left(1 - a_{k}\right)}{2} \aadDelta_{k}")
@@ -362,6 +365,7 @@ def test_the_sign_of_a_product_of_plain_symbols_is_kept():
 @pytest.mark.parametrize("expr, txt", [
     (sp.Rational(1, 2) * A.M, "(1/2)*M_A"), (x * (y - z), "x*(y - z)"), ((x + y) ** 2, "(x + y)**2"),
     (x / (y + z), "x/(y + z)"), ((I - A.M) ** -1, "(Id - M_A)**(-1)"), (A.M * (B.M + I), "M_A*(Id + M_B)"),
+    (x**2 + x + 1, "x**2 + x + 1"),  # terms of one rank in SymPy's order
 ])
 def test_plain_text_is_sympys_str_syntax(expr, txt):
     """Plain text: SymPy's str printer (its parentheses) with the package's names (Id for I)."""
