@@ -111,6 +111,7 @@ def test_the_gap_prints_as_delta():
     (B.w_star - A.w_star * p_y, False), (B.w_star * p_y - A.w_star, False),  # a product is not the gap
     (sp.MatAdd(B.w_star, B.w_star), False), (sp.MatAdd(-A.w_star, -A.w_star), False),  # unevaluated: one name twice
     (sp.HadamardProduct(B.w_star, -A.w_star), False),  # two arguments, but not a sum
+    (sp.MatAdd(B.w_star, B.w_star, -A.w_star), False),  # three terms: w_B + Delta
 ])
 def test_is_delta_only_for_w_B_star_minus_w_A_star(expr, gap):
     """is_delta: exactly two terms, w_B^* with coefficient 1 and w_A^* with coefficient -1."""
