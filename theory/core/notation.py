@@ -6,8 +6,25 @@ Printing never changes the SymPy object, only how it reads:
 - the objective gap ``w_B^* - w_A^*`` prints as the symbol ``\\aadDelta`` (plain text ``Delta``);
 - terms of a sum in the order a paper writes them: positive terms first (``b - H w``,
   ``a_k + b_k - a_k b_k``, ``I - M_A M_B``), terms in the message (``u_t``, ``w``, ...) before
-  constant ones, longer products first;
-- a scalar 1 x 1 factor (``p_y``) leads its product, and a fraction never nests in a fraction.
+  constant ones, longer products (more matrix factors) first, else as SymPy gives them;
+- a scalar 1 x 1 factor (``p_y``) leads its product (after a number), and a fraction never nests in a
+  fraction: ``(x/y + z)/N`` prints ``\\frac{1}{N} (x/y + z)``;
+- a rational coefficient of a matrix product is a ``\\tfrac`` put before the product's own print
+  (``\\tfrac{1}{2} M_A``); the factors print as the product holds them, never merged (``p_y p_y M_A``);
+- a binomial factor with a negative constant reads with the constant first (``a_k (b_k - 1)`` prints
+  ``- a_k (1 - b_k)``, ``(omega - 1) M_A M_B`` reads ``- (1 - omega) M_A M_B``); a binomial leads a
+  numerator of at most two factors (``\\frac{(1 - a_k) b_k}{D}``), symbols lead a longer one; the gap
+  ``Delta_k`` stands last, outside the fraction (``\\frac{(1 - a_k) b_k}{D} \\aadDelta_k``), and a sum reads
+  without parentheses only as a whole numerator or denominator (``(x + y) \\aadDelta_k``, ``\\frac{x + y}{D}``);
+- a sum of transposes reads as the transpose of a sum (``b^T - w^T H^T`` prints ``(b - H w)^T``; in
+  LaTeX the identity may take part, ``(I - M_A)^T``, in plain text not: ``Id - transpose(M_A)``);
+- any other product of plain symbols and numbers prints by SymPy's rules, its sign kept.
+
+The plain text (:func:`text`) uses :func:`text_name`: ``{}`` and ``()`` dropped, ``,`` -> ``_``, ``+`` ->
+``_plus_``, ``-`` -> ``_minus_``, ``^*`` -> ``_star``, ``'`` -> ``_prime``, ``^`` -> ``_``, spaces dropped,
+runs of ``_`` collapsed and none at either end; a name that does not then read as a Python identifier
+is refused (``ValueError``, "add it to NAMES"); :func:`text` refuses a symbol that would print as ``Id``
+or ``Delta`` (the identity and the gap).
 
 :data:`SYMBOL_MACROS` lists the symbol macros (``\\aadDelta``) that every LaTeX output defines.
 """
@@ -70,7 +87,11 @@ _TEXT_CHARS = [("{", ""), ("}", ""), ("(", ""), (")", ""), (",", "_"), ("+", "_p
 
 
 class spectral_radius(sp.Function):
-    """The spectral radius of a matrix expression: ``\\rho(M_A M_B)`` in LaTeX, ``spectral_radius(...)`` in text."""
+    """The spectral radius of a matrix expression: ``\\rho(M_A M_B)`` in LaTeX, ``spectral_radius(...)`` in text.
+
+    It takes one argument (SymPy refuses two with a ``TypeError``)."""
+
+    nargs = 1
 
     def _latex(self, printer) -> str:
         return r"\rho\left(%s\right)" % printer._print(self.args[0])
@@ -138,7 +159,7 @@ def _negative(term, flips: bool = True) -> bool:
         coeff = term.as_coeff_mmul()[0]
         if isinstance(coeff, sp.Add):  # (omega - 1) M_A M_B reads - (1 - omega) M_A M_B
             return _flip(coeff)[1]
-        return bool(coeff.could_extract_minus_sign()) if coeff != 1 else False
+        return bool(coeff.could_extract_minus_sign())  # SymPy: 1 extracts no minus sign
     return bool(term.could_extract_minus_sign())
 
 
@@ -151,9 +172,8 @@ def _ordered(printer, expr):
 def _flip(factor):
     """``b - 1`` -> ``(1 - b, True)``: a binomial reads with its positive constant first."""
     if isinstance(factor, sp.Add):
-        const = factor.as_coeff_add()[0]
-        if const.is_negative and len(factor.args) == 2 and not _negative(factor.args[0] if factor.args[0] != const
-                                                                         else factor.args[1]):
+        const = factor.as_coeff_add()[0]  # a nonzero constant is the sum's first term: the other is args[1]
+        if const.is_negative and len(factor.args) == 2 and not _negative(factor.args[1]):
             return -factor, True
     return factor, False
 
@@ -240,7 +260,7 @@ class PaperLatexPrinter(LatexPrinter):
         coeff, rest = expr.as_coeff_mmul()
         if isinstance(coeff, sp.Rational) and not coeff.is_Integer:  # \tfrac{1}{2} M_A, not (1/2) M_A
             frac = r"\tfrac{%d}{%d}" % (abs(coeff.p), coeff.q)
-            body = self._print(sp.MatMul(*rest.args, evaluate=False) if isinstance(rest, sp.MatMul) else rest)
+            body = self._print(rest)  # as_coeff_mmul gives the matrix factors as a MatMul
             return ("- " if coeff < 0 else "") + frac + " " + body
         return super()._print_MatMul(expr)
 
@@ -277,10 +297,11 @@ class PaperLatexPrinter(LatexPrinter):
         else:
             top.sort(key=lambda f: (not f.is_Number, isinstance(f, sp.Add)))
 
-        def product(fs):
-            return " ".join(r"\left(%s\right)" % self._print(f) if isinstance(f, sp.Add) and len(fs) > 1
-                            else self._print(f) for f in fs) or "1"
-        body = product(top) if not bottom else r"\frac{%s}{%s}" % (product(top), product(bottom))
+        def product(fs, whole=False):  # a sum reads without parentheses only as a whole side of a fraction
+            return " ".join(r"\left(%s\right)" % self._print(f)
+                            if isinstance(f, sp.Add) and not (whole and len(fs) == 1) else self._print(f)
+                            for f in fs) or "1"
+        body = product(top) if not bottom else r"\frac{%s}{%s}" % (product(top, True), product(bottom, True))
         if gap:
             body = (body + " " if body != "1" else "") + " ".join(
                 r"\left(%s\right)" % self._print(g) if isinstance(g, sp.Add) else self._print(g) for g in gap)
@@ -331,8 +352,10 @@ class PaperStrPrinter(StrPrinter):
         return out
 
     def _name(self, expr, commutative: bool) -> str:
-        self.names.update(text_atoms(expr.name, commutative))
         t = text_name(expr.name)
+        if t in (IDENTITY_TEXT, DELTA_TEXT):  # a reader could not tell it from the identity or the gap
+            raise ValueError(f"symbol {expr.name!r} would print as {t!r}, the plain text of the identity or the gap")
+        self.names.update(text_atoms(expr.name, commutative))
         return f"({t})" if " " in t and expr is not self._root else t  # a label written as a sum
 
     def _print_Symbol(self, expr):
