@@ -676,6 +676,9 @@ def test_describe_for_a_random_protocol():
     assert plot.describe_for(r, "mean_rate") == plot.describe("mean_rate")
     assert plot.describe_for(d, "contraction_rate") == plot.describe("contraction_rate")
     assert plot.describe_for(d, "residual_norm_B") == plot.describe("residual_norm_B")
+    # any other column keeps describe's text, also one sorting before contraction_rate (an axis column)
+    assert plot.describe_for(r, "agents.0.preconditioner") == plot.describe("agents.0.preconditioner") == \
+        "agents.0.preconditioner"
 
 
 def test_axis_label():
@@ -689,6 +692,12 @@ def test_axis_label():
         "probability (the rest of its law rescaled)   [protocol.random.2.next.A]"
 
 
+# A log step off the first by this much is just beyond the tolerance of a first step 1 (1e-8 + 1e-6 = 1.01e-6)
+# and just within that of a first step 1 + STEP_OFF (1.01e-6 / (1 - 1e-6) = 1.0100010e-6): a margin of 5e-13 either
+# side, far above the log's round-off (~1e-15 here).
+STEP_OFF = 1.0100005e-6
+
+
 @pytest.mark.parametrize("values, geometric", [
     (np.geomspace(1.0, 20.0, 3), True),          # the smallest span that counts: a factor 20
     (np.geomspace(1.0, 19.9, 5), False),
@@ -697,8 +706,23 @@ def test_axis_label():
     (np.linspace(1.0, 100.0, 5), False),
     (np.geomspace(1.0, 100.0, 5) * [1, 1, 1.001, 1, 1], False),
     (np.concatenate([[0.0], np.geomspace(1.0, 100.0, 4)]), False),
-    (-np.geomspace(1.0, 100.0, 4), False)])
+    (-np.geomspace(1.0, 100.0, 4), False),
+    # each log step against the first (numpy.allclose: atol 1e-8 + rtol 1e-6 times the first step): steps 1 and
+    # 1 + STEP_OFF, STEP_OFF just beyond 1.01e-6 from the first, within it from the second
+    (np.exp(np.cumsum([0.0, 1.0, 1.0 + STEP_OFF, 1.0 + STEP_OFF])), False),
+    (np.exp(np.cumsum([0.0, 1.0 + STEP_OFF, 1.0 + STEP_OFF, 1.0])), True)])
 def test_geometric_values_get_a_log_axis(values, geometric):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert plot._is_geometric(values) is geometric
+
+
+def test_the_agents_own_radii_take_the_other_axes_at_their_first_value():
+    """individual_radii over two axes of three: A's steps_per_turn axis at its first value, 2 (so rho(M_A) is the
+    square of the one-step radius max |1 - g h|, by hand)."""
+    spec = sweep_spec.parse({"base": DIAGONAL, "measure": ["predict"], "axes": {
+        "agents.0.preconditioner": DIAG_X, "agents.1.preconditioner": DIAG_Y, "agents.0.steps_per_turn": [2, 1]}})
+    radii = plot.individual_radii(spec, spec.axes[:2])
+    assert list(radii) == ["A", "B"]
+    np.testing.assert_allclose(radii["A"], np.repeat(DIAG_RADII["A"][:, None] ** 2, 3, axis=1), rtol=EXACT)
+    np.testing.assert_allclose(radii["B"], np.repeat(DIAG_RADII["B"][None, :], 3, axis=0), rtol=EXACT)

@@ -41,7 +41,7 @@ RATE_SPAN = (0.99, 1.01)                   # the rate scale spans at least this 
 SIM_MARKER_SIZE, LSA_MARKER_SIZE, NO_DATA_MARKER_SIZE = 4, 5, 10  # points
 LEGEND_FONTSIZE, TITLE_FONTSIZE, LEGEND_ALPHA = 8, 10, 0.9
 # An axis is drawn on a log scale when it has at least GEOMETRIC_MIN_VALUES positive values spanning a
-# ratio of at least GEOMETRIC_MIN_RATIO with equal log steps (relative tolerance GEOMETRIC_RTOL).
+# ratio of at least GEOMETRIC_MIN_RATIO with equal log steps (each within relative GEOMETRIC_RTOL of the first).
 GEOMETRIC_MIN_VALUES, GEOMETRIC_MIN_RATIO, GEOMETRIC_RTOL = 3, 20, 1e-6
 ANGLE_TICK_SLACK = 1e-4  # in units of pi/4: an angle axis ending at 3.14159 still gets its pi tick
 
@@ -94,7 +94,8 @@ def _random(spec: Spec) -> bool:
 
 
 def describe_for(spec: Spec, column: str) -> str:
-    """:func:`describe`, with the random protocol's meaning of the rate and residuals."""
+    """:func:`describe`, with the random protocol's meaning of the rate and residuals (any other column, and every
+    column of a protocol that is not random: :func:`describe`'s text)."""
     if _random(spec) and column == RATE:
         return "mean-square rate (random protocol; converges below 1)"
     if _random(spec) and column.startswith("residual_norm_"):
@@ -127,7 +128,8 @@ def axis_label(spec: Spec, name: str) -> str:
 
 
 def _is_geometric(v: np.ndarray) -> bool:
-    """Whether an axis's values are geometric (equal log steps, positive, spanning a factor >= 20)."""
+    """Whether an axis's values are geometric (positive, spanning a factor >= 20, equal log steps: each step
+    within ``numpy.allclose`` of the first, ``|r_i - r_0| <= 1e-8 + GEOMETRIC_RTOL |r_0|``)."""
     if len(v) < GEOMETRIC_MIN_VALUES or np.any(v <= 0) or v.max() / v.min() < GEOMETRIC_MIN_RATIO:
         return False
     r = np.diff(np.log(v))
