@@ -235,6 +235,10 @@ def test_the_heat_map_draws_the_rate_the_boundaries_and_the_c6_region(pair):
     assert len(ax.collections) == 5  # mesh, pair, A, B, C6: nothing else
     assert _legend(ax) == [r"$\rho$(pair) $= 1$ (closed form)", r"$\rho(M_{A}) = 1$ (agent alone)",
                            r"$\rho(M_{B}) = 1$ (agent alone)", "C6: each agent alone converges, the pair diverges"]
+    # each legend line in the colour and style of the contour it names
+    lines = ax.get_legend().legend_handles[:3]
+    assert [same_color(h.get_color(), c) for h, c in zip(lines, ("k", "C1", "C2"))] == [True] * 3
+    assert [h.get_linestyle() for h in lines] == ["-", "--", "--"]
     # a rate: RdBu_r centred at 1, from its smallest value, clipped at 2 (the largest is 2.42)
     assert rho.max() > 2
     assert isinstance(mesh.norm, TwoSlopeNorm) and mesh.get_cmap().name == "RdBu_r"
@@ -330,6 +334,9 @@ def test_a_random_protocol_draws_the_mean_square_and_the_mean_rate_boundaries(ra
     _same_contour(red, x, y, mean)
     assert len(ax.collections) == 3  # no agent's own radius: the protocol's agents act in turn at random
     assert _legend(ax) == ["mean-square rate $= 1$", "mean rate $= 1$ (first moment)"]
+    lines = ax.get_legend().legend_handles
+    assert [same_color(h.get_color(), c) for h, c in zip(lines, ("k", "C3"))] == [True] * 2
+    assert [h.get_linestyle() for h in lines] == ["-", "--"]
     assert (mesh.norm.vmin, mesh.norm.vcenter, mesh.norm.vmax) == (rate.min(), 1.0, rate.max())
     assert mesh.colorbar.ax.get_ylabel() == "mean-square rate (random protocol; converges below 1)"
     assert ax.get_title() == "mean-square rate (random protocol; converges below 1)"
