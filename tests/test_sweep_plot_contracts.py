@@ -725,11 +725,28 @@ def test_geometric_values_get_a_log_axis(values, geometric):
 
 
 def test_the_agents_own_radii_take_the_other_axes_at_their_first_value():
-    """individual_radii over two axes of three: A's steps_per_turn axis at its first value, 2 (so rho(M_A) is the
-    square of the one-step radius max |1 - g h|, by hand)."""
+    """individual_radii over two axes of three (a 3 x 2 grid): A's steps_per_turn axis at its first value, 2 (so
+    rho(M_A) is the square of the one-step radius max |1 - g h|, by hand)."""
     spec = sweep_spec.parse({"base": DIAGONAL, "measure": ["predict"], "axes": {
-        "agents.0.preconditioner": DIAG_X, "agents.1.preconditioner": DIAG_Y, "agents.0.steps_per_turn": [2, 1]}})
+        "agents.0.preconditioner": DIAG_X, "agents.1.preconditioner": DIAG_Y[:2], "agents.0.steps_per_turn": [2, 1]}})
     radii = plot.individual_radii(spec, spec.axes[:2])
     assert list(radii) == ["A", "B"]
-    np.testing.assert_allclose(radii["A"], np.repeat(DIAG_RADII["A"][:, None] ** 2, 3, axis=1), rtol=EXACT)
-    np.testing.assert_allclose(radii["B"], np.repeat(DIAG_RADII["B"][None, :], 3, axis=0), rtol=EXACT)
+    np.testing.assert_allclose(radii["A"], np.repeat(DIAG_RADII["A"][:, None] ** 2, 2, axis=1), rtol=EXACT)
+    np.testing.assert_allclose(radii["B"], np.repeat(DIAG_RADII["B"][None, :2], 3, axis=0), rtol=EXACT)
+
+
+def test_a_spec_read_from_its_json_file_draws_the_same_figure(seeded, tmp_path):
+    """a2ad sweep reads SPEC.json: its axis names are strings read from a file, not this file's literals."""
+    spec, cols = seeded
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(spec.raw))
+    loaded = sweep_spec.load(path)
+    assert plot.needed_columns(loaded) == ["sim_residual_norm_A", "contraction_rate", "mean_rate"]
+    fig, note = _draw(loaded, cols)
+    ax = fig.axes[0]
+    _heat(ax, [0.5, 1.0, 2.0], np.linspace(0.0, 3.14159, 5), _grid(cols, "sim_residual_norm_A", (3, 3, 5)).mean(axis=1))
+    assert ax.get_xlabel() == r"gap scale $s = \|\Delta\| / \|\Delta_0\|$"
+    assert ax.get_ylabel() == r"gap angle $\theta$ (rad) of B's target around A's"
+    np.testing.assert_allclose(ax.get_yticks(), [0, PI4, 2 * PI4, 3 * PI4, 4 * PI4], rtol=EXACT)
+    assert note == ("heat map of sim_residual_norm_A over gap_scale x gap_angle with the mean-square rate = 1 and "
+                    "mean rate = 1 boundaries (mean over 3 seeds)")
