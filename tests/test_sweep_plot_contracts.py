@@ -735,12 +735,17 @@ def test_the_agents_own_radii_take_the_other_axes_at_their_first_value():
     np.testing.assert_allclose(radii["B"], np.repeat(DIAG_RADII["B"][None, :2], 3, axis=0), rtol=EXACT)
 
 
-def test_a_spec_read_from_its_json_file_draws_the_same_figure(seeded, tmp_path):
+def _loaded(spec, tmp_path, **extra):
+    """The spec as a2ad sweep reads it from SPEC.json: its names and quantity are strings read from a file."""
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(dict(spec.raw, **extra)))
+    return sweep_spec.load(path)
+
+
+def test_a_spec_read_from_its_json_file_draws_the_same_figure(seeded, random_pair, tmp_path):
     """a2ad sweep reads SPEC.json: its axis names are strings read from a file, not this file's literals."""
     spec, cols = seeded
-    path = tmp_path / "spec.json"
-    path.write_text(json.dumps(spec.raw))
-    loaded = sweep_spec.load(path)
+    loaded = _loaded(spec, tmp_path)
     assert plot.needed_columns(loaded) == ["sim_residual_norm_A", "contraction_rate", "mean_rate"]
     fig, note = _draw(loaded, cols)
     ax = fig.axes[0]
@@ -750,3 +755,26 @@ def test_a_spec_read_from_its_json_file_draws_the_same_figure(seeded, tmp_path):
     np.testing.assert_allclose(ax.get_yticks(), [0, PI4, 2 * PI4, 3 * PI4, 4 * PI4], rtol=EXACT)
     assert note == ("heat map of sim_residual_norm_A over gap_scale x gap_angle with the mean-square rate = 1 and "
                     "mean rate = 1 boundaries (mean over 3 seeds)")
+    # plot.quantity contraction_rate given in the file: the random protocol's title
+    fig, _ = _draw(_loaded(random_pair[0], tmp_path, plot={"quantity": "contraction_rate"}), random_pair[1])
+    assert fig.axes[0].get_title() == "mean-square rate (random protocol; converges below 1)"
+
+
+def test_an_agent_whose_radius_stays_above_1_gets_no_boundary_and_angle_ticks_start_within_the_axis(
+        tmp_path_factory):
+    """A's step 3 everywhere: rho(M_A) = max |1 - 3 h| = 2 (h = 1, 0.5), never 1: no C1 contour, no legend entry;
+    B's radius over g_B = 0.5, 1, 3 is 0.75, 0.5, 2 (by hand): drawn. The angle axis from 1.6 (> pi/2) to 4.0: ticks
+    3 pi/4, pi, 5 pi/4 only."""
+    base = json.loads(json.dumps(DIAGONAL))
+    base["agents"][0]["preconditioner"] = 3.0
+    angles, g_b = np.linspace(1.6, 4.0, 4), [0.5, 1.0, 3.0]
+    spec, cols = _sweep(tmp_path_factory, {"base": base, "measure": ["predict"], "axes": {
+        "gap_angle": {"linspace": [1.6, 4.0, 4]}, "agents.1.preconditioner": g_b}})
+    fig, _ = _draw(spec, cols)
+    ax = fig.axes[0]
+    assert not _contours(ax, "C1")
+    (b,) = _contours(ax, "C2")
+    _same_contour(b, angles, g_b, np.tile([0.75, 0.5, 2.0], (4, 1)))
+    assert r"$\rho(M_{A}) = 1$ (agent alone)" not in _legend(ax) and r"$\rho(M_{B}) = 1$ (agent alone)" in _legend(ax)
+    np.testing.assert_allclose(ax.get_xticks(), PI4 * np.arange(3, 6), rtol=EXACT)
+    assert [t.get_text() for t in ax.get_xticklabels()] == [r"$3\pi/4$", r"$\pi$", r"$5\pi/4$"]
