@@ -7,6 +7,8 @@ values rarely hit exactly (a rate of exactly 1, a grid with exactly three finite
 The agents' own spectral radii are computed here with numpy from each point's ``M_i = (I - Gamma_i H_i)^s``.
 Contours are compared with matplotlib's own contour of the grid computed here, on a scratch figure."""
 import json
+import subprocess
+import sys
 import warnings
 
 import matplotlib
@@ -411,11 +413,12 @@ def test_c6_needs_each_radius_below_1_and_the_rate_at_least_1(diagonal):
     ([1.0, 1.5], False, 0.99, 1.5, False),        # smallest exactly 1: no boundary; the scale reaches 0.99
     ([0.2, 1.0], False, 0.2, 1.01, False),        # largest exactly 1: no boundary; the scale reaches 1.01
     ([0.2, 0.9], False, 0.2, 1.01, False),
+    ([1.2, 1.5], False, 0.99, 1.5, False),        # all above 1: no boundary
     ([0.995, 1.005], True, 0.99, 1.01, False),
     ([0.4, 3.0], True, 0.4, 2.0, True),           # above 2: clipped
     ([0.4, 2.0000001], True, 0.4, 2.0, True),
     ([0.4, np.inf], True, 0.4, 2.0, False),       # an infinite rate: the scale stops at 2, the cell is grey
-], ids=["min 1", "max 1", "below 1", "near 1", "above 2", "just above 2", "infinite"])
+], ids=["min 1", "max 1", "below 1", "above 1", "near 1", "above 2", "just above 2", "infinite"])
 def test_the_rate_scale_and_the_boundary_follow_the_rates(diagonal, rates, boundary, vmin, vmax, clipped):
     spec, cols = diagonal
     rate = np.linspace(rates[0], min(rates[1], 10.0), 9).reshape(3, 3)
@@ -573,6 +576,7 @@ def test_one_axis_with_a_seed_axis_averages_over_it(tmp_path_factory):
 def test_no_figure_without_one_or_two_axes(axes, count, tmp_path):
     spec = sweep_spec.parse({"base": THREE_D, "axes": axes, "measure": ["predict"]})
     reason = f"no phase.png: it needs one or two axes besides seed, the spec has {count}"
+    assert plot.needed_columns(spec) == []  # no figure: no column to read
     assert plot.draw_phase_figure(spec, {}) == (None, reason)
     assert plot.phase_figure(spec, {}, tmp_path / "phase.png") == (None, reason)
     assert not list(tmp_path.iterdir())
@@ -778,3 +782,13 @@ def test_an_agent_whose_radius_stays_above_1_gets_no_boundary_and_angle_ticks_st
     assert r"$\rho(M_{A}) = 1$ (agent alone)" not in _legend(ax) and r"$\rho(M_{B}) = 1$ (agent alone)" in _legend(ax)
     np.testing.assert_allclose(ax.get_xticks(), PI4 * np.arange(3, 6), rtol=EXACT)
     assert [t.get_text() for t in ax.get_xticklabels()] == [r"$3\pi/4$", r"$\pi$", r"$5\pi/4$"]
+
+
+def test_importing_the_module_loads_no_matplotlib():
+    """Only drawing loads matplotlib (a sweep without a figure, or a notebook reading columns, does not)."""
+    code = ("import sys, json; from numerics.sweep import plot, spec; "
+            "s = spec.parse(json.loads(sys.argv[1])); plot.needed_columns(s); plot.default_quantity(s); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'matplotlib'))")
+    raw = json.dumps({"base": DIAGONAL, "axes": {"gap_scale": [1.0, 2.0]}, "measure": ["predict"]})
+    out = subprocess.run([sys.executable, "-c", code, raw], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

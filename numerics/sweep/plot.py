@@ -8,7 +8,8 @@ converges while the spread grows without bound).
 
 :func:`draw_phase_figure` draws the figure (its docstring states every artist and the layout, the
 constants below); :func:`phase_figure` saves and closes it. tests/test_sweep_plot_contracts.py checks
-what is drawn against the result columns."""
+what is drawn against the result columns. Importing this module (and :func:`needed_columns`,
+:func:`default_quantity`) loads no matplotlib: only drawing does."""
 from __future__ import annotations
 
 import warnings
@@ -58,14 +59,18 @@ def default_quantity(spec: Spec) -> str:
 
 
 def needed_columns(spec: Spec) -> list[str]:
-    """The result columns the figure reads (a 10^6-point table need not be read whole)."""
+    """The result columns the figure reads (a 10^6-point table need not be read whole): none when no figure is
+    drawn (no axis or more than two besides ``seed``)."""
     from numerics.sweep.measures import columns
 
+    shown = sum(a.name != "seed" for a in spec.axes)
     extra = [MEAN_RATE] if MEAN_RATE in columns(spec) else []
-    if sum(a.name != "seed" for a in spec.axes) == 2:
+    if shown == 2:
         return list(dict.fromkeys([spec.plot_quantity or default_quantity(spec), RATE] + extra))
-    return [c for c in columns(spec) if c.startswith(("residual_norm_", "sim_residual_norm_", "lsa_residual_norm_",
-                                                      "lsa_sim_residual_norm_")) or c in RATES + (MEAN_RATE,)]
+    if shown == 1:
+        return [c for c in columns(spec) if c.startswith(("residual_norm_", "sim_residual_norm_", "lsa_residual_norm_",
+                                                          "lsa_sim_residual_norm_")) or c in RATES + (MEAN_RATE,)]
+    return []
 
 
 def describe(column: str) -> str:
