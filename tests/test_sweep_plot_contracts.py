@@ -438,7 +438,7 @@ def test_the_rate_scale_and_the_boundary_follow_the_rates(diagonal, rates, bound
 
 
 @pytest.mark.parametrize("finite, equal, level_lines", [(9, False, True), (4, False, True), (3, False, False),
-                                                         (9, True, False)])
+                                                         (2, False, False), (9, True, False)])
 def test_level_lines_need_more_than_three_cells_that_differ(diagonal, finite, equal, level_lines):
     """By hand: residual_norm_A with ``finite`` cells that have a value (the others NaN, grey)."""
     spec, cols = diagonal
