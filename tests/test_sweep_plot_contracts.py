@@ -252,6 +252,7 @@ def test_the_heat_map_draws_the_rate_the_boundaries_and_the_c6_region(pair):
     assert ax.get_xlabel() == r"A's step size $(\Gamma_{A})_{11}$   [agents.0.preconditioner.0.0]"
     assert ax.get_ylabel() == r"B's step size $(\Gamma_{B})_{22}$   [agents.1.preconditioner.1.1]"
     assert ax.get_title() == r"contraction rate $\rho$ (C1)"
+    assert not any("pi" in t.get_text() for t in ax.get_xticklabels() + ax.get_yticklabels())  # angle axes only
     assert note == ("heat map of contraction_rate over agents.0.preconditioner.0.0 x agents.1.preconditioner.1.1 "
                     "with the rho = 1 boundary")
 
@@ -302,6 +303,7 @@ def test_a_seed_axis_is_averaged_nan_aware_and_grey_marks_cells_with_no_value(se
     # the angle axis (y): ticks at multiples of pi/4, and 3.14159 still gets its pi
     np.testing.assert_allclose(ax.get_yticks(), [0, PI4, 2 * PI4, 3 * PI4, 4 * PI4], rtol=EXACT)
     assert [t.get_text() for t in ax.get_yticklabels()] == ["0", r"$\pi/4$", r"$\pi/2$", r"$3\pi/4$", r"$\pi$"]
+    assert not any("pi" in t.get_text() for t in ax.get_xticklabels())  # gap_scale: plain numbers
     assert ax.get_xlabel() == r"gap scale $s = \|\Delta\| / \|\Delta_0\|$"
     assert ax.get_ylabel() == r"gap angle $\theta$ (rad) of B's target around A's"
     assert note == ("heat map of sim_residual_norm_A over gap_scale x gap_angle with the mean-square rate = 1 and "
@@ -764,22 +766,24 @@ def test_a_spec_read_from_its_json_file_draws_the_same_figure(seeded, random_pai
     assert fig.axes[0].get_title() == "mean-square rate (random protocol; converges below 1)"
 
 
-def test_an_agent_whose_radius_stays_above_1_gets_no_boundary_and_angle_ticks_start_within_the_axis(
+def test_an_agent_whose_radius_stays_above_or_below_1_gets_no_boundary_and_angle_ticks_start_within_the_axis(
         tmp_path_factory):
     """A's step 3 everywhere: rho(M_A) = max |1 - 3 h| = 2 (h = 1, 0.5), never 1: no C1 contour, no legend entry;
-    B's radius over g_B = 0.5, 1, 3 is 0.75, 0.5, 2 (by hand): drawn. The angle axis from 1.6 (> pi/2) to 4.0: ticks
-    3 pi/4, pi, 5 pi/4 only."""
+    C's step 1: rho(M_C) = 0.5 everywhere: no C3 contour; B's radius over g_B = 0.5, 1, 3 is 0.75, 0.5, 2 (by hand):
+    drawn. The angle axis from 1.6 (> pi/2) to 4.0: ticks 3 pi/4, pi, 5 pi/4 only."""
     base = json.loads(json.dumps(DIAGONAL))
     base["agents"][0]["preconditioner"] = 3.0
+    base["agents"].append(dict(base["agents"][0], name="C", target=[1.0, 1.0], preconditioner=1.0))
     angles, g_b = np.linspace(1.6, 4.0, 4), [0.5, 1.0, 3.0]
     spec, cols = _sweep(tmp_path_factory, {"base": base, "measure": ["predict"], "axes": {
         "gap_angle": {"linspace": [1.6, 4.0, 4]}, "agents.1.preconditioner": g_b}})
     fig, _ = _draw(spec, cols)
     ax = fig.axes[0]
-    assert not _contours(ax, "C1")
+    assert not _contours(ax, "C1") and not _contours(ax, "C3")
     (b,) = _contours(ax, "C2")
     _same_contour(b, angles, g_b, np.tile([0.75, 0.5, 2.0], (4, 1)))
-    assert r"$\rho(M_{A}) = 1$ (agent alone)" not in _legend(ax) and r"$\rho(M_{B}) = 1$ (agent alone)" in _legend(ax)
+    assert [t for t in _legend(ax) if "agent alone" in t] == [r"$\rho(M_{B}) = 1$ (agent alone)"]
+    assert not any("pi" in t.get_text() for t in ax.get_yticklabels())  # a step-size axis keeps plain numbers
     np.testing.assert_allclose(ax.get_xticks(), PI4 * np.arange(3, 6), rtol=EXACT)
     assert [t.get_text() for t in ax.get_xticklabels()] == [r"$3\pi/4$", r"$\pi$", r"$5\pi/4$"]
 
