@@ -7,6 +7,8 @@ values rarely hit exactly (a rate of exactly 1, a grid with exactly three finite
 The agents' own spectral radii are computed here with numpy from each point's ``M_i = (I - Gamma_i H_i)^s``.
 Contours are compared with matplotlib's own contour of the grid computed here, on a scratch figure."""
 import json
+import subprocess
+import sys
 import warnings
 
 import matplotlib
@@ -235,6 +237,10 @@ def test_the_heat_map_draws_the_rate_the_boundaries_and_the_c6_region(pair):
     assert len(ax.collections) == 5  # mesh, pair, A, B, C6: nothing else
     assert _legend(ax) == [r"$\rho$(pair) $= 1$ (closed form)", r"$\rho(M_{A}) = 1$ (agent alone)",
                            r"$\rho(M_{B}) = 1$ (agent alone)", "C6: each agent alone converges, the pair diverges"]
+    # each legend line in the colour and style of the contour it names
+    lines = ax.get_legend().legend_handles[:3]
+    assert [same_color(h.get_color(), c) for h, c in zip(lines, ("k", "C1", "C2"))] == [True] * 3
+    assert [h.get_linestyle() for h in lines] == ["-", "--", "--"]
     # a rate: RdBu_r centred at 1, from its smallest value, clipped at 2 (the largest is 2.42)
     assert rho.max() > 2
     assert isinstance(mesh.norm, TwoSlopeNorm) and mesh.get_cmap().name == "RdBu_r"
@@ -246,6 +252,7 @@ def test_the_heat_map_draws_the_rate_the_boundaries_and_the_c6_region(pair):
     assert ax.get_xlabel() == r"A's step size $(\Gamma_{A})_{11}$   [agents.0.preconditioner.0.0]"
     assert ax.get_ylabel() == r"B's step size $(\Gamma_{B})_{22}$   [agents.1.preconditioner.1.1]"
     assert ax.get_title() == r"contraction rate $\rho$ (C1)"
+    assert not any("pi" in t.get_text() for t in ax.get_xticklabels() + ax.get_yticklabels())  # angle axes only
     assert note == ("heat map of contraction_rate over agents.0.preconditioner.0.0 x agents.1.preconditioner.1.1 "
                     "with the rho = 1 boundary")
 
@@ -296,6 +303,7 @@ def test_a_seed_axis_is_averaged_nan_aware_and_grey_marks_cells_with_no_value(se
     # the angle axis (y): ticks at multiples of pi/4, and 3.14159 still gets its pi
     np.testing.assert_allclose(ax.get_yticks(), [0, PI4, 2 * PI4, 3 * PI4, 4 * PI4], rtol=EXACT)
     assert [t.get_text() for t in ax.get_yticklabels()] == ["0", r"$\pi/4$", r"$\pi/2$", r"$3\pi/4$", r"$\pi$"]
+    assert not any("pi" in t.get_text() for t in ax.get_xticklabels())  # gap_scale: plain numbers
     assert ax.get_xlabel() == r"gap scale $s = \|\Delta\| / \|\Delta_0\|$"
     assert ax.get_ylabel() == r"gap angle $\theta$ (rad) of B's target around A's"
     assert note == ("heat map of sim_residual_norm_A over gap_scale x gap_angle with the mean-square rate = 1 and "
@@ -330,6 +338,9 @@ def test_a_random_protocol_draws_the_mean_square_and_the_mean_rate_boundaries(ra
     _same_contour(red, x, y, mean)
     assert len(ax.collections) == 3  # no agent's own radius: the protocol's agents act in turn at random
     assert _legend(ax) == ["mean-square rate $= 1$", "mean rate $= 1$ (first moment)"]
+    lines = ax.get_legend().legend_handles
+    assert [same_color(h.get_color(), c) for h, c in zip(lines, ("k", "C3"))] == [True] * 2
+    assert [h.get_linestyle() for h in lines] == ["-", "--"]
     assert (mesh.norm.vmin, mesh.norm.vcenter, mesh.norm.vmax) == (rate.min(), 1.0, rate.max())
     assert mesh.colorbar.ax.get_ylabel() == "mean-square rate (random protocol; converges below 1)"
     assert ax.get_title() == "mean-square rate (random protocol; converges below 1)"
@@ -404,11 +415,12 @@ def test_c6_needs_each_radius_below_1_and_the_rate_at_least_1(diagonal):
     ([1.0, 1.5], False, 0.99, 1.5, False),        # smallest exactly 1: no boundary; the scale reaches 0.99
     ([0.2, 1.0], False, 0.2, 1.01, False),        # largest exactly 1: no boundary; the scale reaches 1.01
     ([0.2, 0.9], False, 0.2, 1.01, False),
+    ([1.2, 1.5], False, 0.99, 1.5, False),        # all above 1: no boundary
     ([0.995, 1.005], True, 0.99, 1.01, False),
     ([0.4, 3.0], True, 0.4, 2.0, True),           # above 2: clipped
     ([0.4, 2.0000001], True, 0.4, 2.0, True),
     ([0.4, np.inf], True, 0.4, 2.0, False),       # an infinite rate: the scale stops at 2, the cell is grey
-], ids=["min 1", "max 1", "below 1", "near 1", "above 2", "just above 2", "infinite"])
+], ids=["min 1", "max 1", "below 1", "above 1", "near 1", "above 2", "just above 2", "infinite"])
 def test_the_rate_scale_and_the_boundary_follow_the_rates(diagonal, rates, boundary, vmin, vmax, clipped):
     spec, cols = diagonal
     rate = np.linspace(rates[0], min(rates[1], 10.0), 9).reshape(3, 3)
@@ -428,7 +440,7 @@ def test_the_rate_scale_and_the_boundary_follow_the_rates(diagonal, rates, bound
 
 
 @pytest.mark.parametrize("finite, equal, level_lines", [(9, False, True), (4, False, True), (3, False, False),
-                                                         (9, True, False)])
+                                                         (2, False, False), (9, True, False)])
 def test_level_lines_need_more_than_three_cells_that_differ(diagonal, finite, equal, level_lines):
     """By hand: residual_norm_A with ``finite`` cells that have a value (the others NaN, grey)."""
     spec, cols = diagonal
@@ -566,6 +578,7 @@ def test_one_axis_with_a_seed_axis_averages_over_it(tmp_path_factory):
 def test_no_figure_without_one_or_two_axes(axes, count, tmp_path):
     spec = sweep_spec.parse({"base": THREE_D, "axes": axes, "measure": ["predict"]})
     reason = f"no phase.png: it needs one or two axes besides seed, the spec has {count}"
+    assert plot.needed_columns(spec) == []  # no figure: no column to read
     assert plot.draw_phase_figure(spec, {}) == (None, reason)
     assert plot.phase_figure(spec, {}, tmp_path / "phase.png") == (None, reason)
     assert not list(tmp_path.iterdir())
@@ -676,6 +689,9 @@ def test_describe_for_a_random_protocol():
     assert plot.describe_for(r, "mean_rate") == plot.describe("mean_rate")
     assert plot.describe_for(d, "contraction_rate") == plot.describe("contraction_rate")
     assert plot.describe_for(d, "residual_norm_B") == plot.describe("residual_norm_B")
+    # any other column keeps describe's text, also one sorting before contraction_rate (an axis column)
+    assert plot.describe_for(r, "agents.0.preconditioner") == plot.describe("agents.0.preconditioner") == \
+        "agents.0.preconditioner"
 
 
 def test_axis_label():
@@ -689,6 +705,12 @@ def test_axis_label():
         "probability (the rest of its law rescaled)   [protocol.random.2.next.A]"
 
 
+# A log step off the first by this much is just beyond the tolerance of a first step 1 (1e-8 + 1e-6 = 1.01e-6)
+# and just within that of a first step 1 + STEP_OFF (1.01e-6 / (1 - 1e-6) = 1.0100010e-6): a margin of 5e-13 either
+# side, far above the log's round-off (~1e-15 here).
+STEP_OFF = 1.0100005e-6
+
+
 @pytest.mark.parametrize("values, geometric", [
     (np.geomspace(1.0, 20.0, 3), True),          # the smallest span that counts: a factor 20
     (np.geomspace(1.0, 19.9, 5), False),
@@ -697,8 +719,80 @@ def test_axis_label():
     (np.linspace(1.0, 100.0, 5), False),
     (np.geomspace(1.0, 100.0, 5) * [1, 1, 1.001, 1, 1], False),
     (np.concatenate([[0.0], np.geomspace(1.0, 100.0, 4)]), False),
-    (-np.geomspace(1.0, 100.0, 4), False)])
+    (-np.geomspace(1.0, 100.0, 4), False),
+    # each log step against the first (numpy.allclose: atol 1e-8 + rtol 1e-6 times the first step): steps 1 and
+    # 1 + STEP_OFF, STEP_OFF just beyond 1.01e-6 from the first, within it from the second
+    (np.exp(np.cumsum([0.0, 1.0, 1.0 + STEP_OFF, 1.0 + STEP_OFF])), False),
+    (np.exp(np.cumsum([0.0, 1.0 + STEP_OFF, 1.0 + STEP_OFF, 1.0])), True)])
 def test_geometric_values_get_a_log_axis(values, geometric):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert plot._is_geometric(values) is geometric
+
+
+def test_the_agents_own_radii_take_the_other_axes_at_their_first_value():
+    """individual_radii over two axes of three (a 3 x 2 grid): A's steps_per_turn axis at its first value, 2 (so
+    rho(M_A) is the square of the one-step radius max |1 - g h|, by hand)."""
+    spec = sweep_spec.parse({"base": DIAGONAL, "measure": ["predict"], "axes": {
+        "agents.0.preconditioner": DIAG_X, "agents.1.preconditioner": DIAG_Y[:2], "agents.0.steps_per_turn": [2, 1]}})
+    radii = plot.individual_radii(spec, spec.axes[:2])
+    assert list(radii) == ["A", "B"]
+    np.testing.assert_allclose(radii["A"], np.repeat(DIAG_RADII["A"][:, None] ** 2, 2, axis=1), rtol=EXACT)
+    np.testing.assert_allclose(radii["B"], np.repeat(DIAG_RADII["B"][None, :2], 3, axis=0), rtol=EXACT)
+
+
+def _loaded(spec, tmp_path, **extra):
+    """The spec as a2ad sweep reads it from SPEC.json: its names and quantity are strings read from a file."""
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(dict(spec.raw, **extra)))
+    return sweep_spec.load(path)
+
+
+def test_a_spec_read_from_its_json_file_draws_the_same_figure(seeded, random_pair, tmp_path):
+    """a2ad sweep reads SPEC.json: its axis names are strings read from a file, not this file's literals."""
+    spec, cols = seeded
+    loaded = _loaded(spec, tmp_path)
+    assert plot.needed_columns(loaded) == ["sim_residual_norm_A", "contraction_rate", "mean_rate"]
+    fig, note = _draw(loaded, cols)
+    ax = fig.axes[0]
+    _heat(ax, [0.5, 1.0, 2.0], np.linspace(0.0, 3.14159, 5), _grid(cols, "sim_residual_norm_A", (3, 3, 5)).mean(axis=1))
+    assert ax.get_xlabel() == r"gap scale $s = \|\Delta\| / \|\Delta_0\|$"
+    assert ax.get_ylabel() == r"gap angle $\theta$ (rad) of B's target around A's"
+    np.testing.assert_allclose(ax.get_yticks(), [0, PI4, 2 * PI4, 3 * PI4, 4 * PI4], rtol=EXACT)
+    assert note == ("heat map of sim_residual_norm_A over gap_scale x gap_angle with the mean-square rate = 1 and "
+                    "mean rate = 1 boundaries (mean over 3 seeds)")
+    # plot.quantity contraction_rate given in the file: the random protocol's title
+    fig, _ = _draw(_loaded(random_pair[0], tmp_path, plot={"quantity": "contraction_rate"}), random_pair[1])
+    assert fig.axes[0].get_title() == "mean-square rate (random protocol; converges below 1)"
+
+
+def test_an_agent_whose_radius_stays_above_or_below_1_gets_no_boundary_and_angle_ticks_start_within_the_axis(
+        tmp_path_factory):
+    """A's step 3 everywhere: rho(M_A) = max |1 - 3 h| = 2 (h = 1, 0.5), never 1: no C1 contour, no legend entry;
+    C's step 1: rho(M_C) = 0.5 everywhere: no C3 contour; B's radius over g_B = 0.5, 1, 3 is 0.75, 0.5, 2 (by hand):
+    drawn. The angle axis from 1.6 (> pi/2) to 4.0: ticks 3 pi/4, pi, 5 pi/4 only."""
+    base = json.loads(json.dumps(DIAGONAL))
+    base["agents"][0]["preconditioner"] = 3.0
+    base["agents"].append(dict(base["agents"][0], name="C", target=[1.0, 1.0], preconditioner=1.0))
+    angles, g_b = np.linspace(1.6, 4.0, 4), [0.5, 1.0, 3.0]
+    spec, cols = _sweep(tmp_path_factory, {"base": base, "measure": ["predict"], "axes": {
+        "gap_angle": {"linspace": [1.6, 4.0, 4]}, "agents.1.preconditioner": g_b}})
+    fig, _ = _draw(spec, cols)
+    ax = fig.axes[0]
+    assert not _contours(ax, "C1") and not _contours(ax, "C3")
+    (b,) = _contours(ax, "C2")
+    _same_contour(b, angles, g_b, np.tile([0.75, 0.5, 2.0], (4, 1)))
+    assert [t for t in _legend(ax) if "agent alone" in t] == [r"$\rho(M_{B}) = 1$ (agent alone)"]
+    assert not any("pi" in t.get_text() for t in ax.get_yticklabels())  # a step-size axis keeps plain numbers
+    np.testing.assert_allclose(ax.get_xticks(), PI4 * np.arange(3, 6), rtol=EXACT)
+    assert [t.get_text() for t in ax.get_xticklabels()] == [r"$3\pi/4$", r"$\pi$", r"$5\pi/4$"]
+
+
+def test_importing_the_module_loads_no_matplotlib():
+    """Only drawing loads matplotlib (a sweep without a figure, or a notebook reading columns, does not)."""
+    code = ("import sys, json; from numerics.sweep import plot, spec; "
+            "s = spec.parse(json.loads(sys.argv[1])); plot.needed_columns(s); plot.default_quantity(s); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'matplotlib'))")
+    raw = json.dumps({"base": DIAGONAL, "axes": {"gap_scale": [1.0, 2.0]}, "measure": ["predict"]})
+    out = subprocess.run([sys.executable, "-c", code, raw], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

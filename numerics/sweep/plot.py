@@ -8,7 +8,8 @@ converges while the spread grows without bound).
 
 :func:`draw_phase_figure` draws the figure (its docstring states every artist and the layout, the
 constants below); :func:`phase_figure` saves and closes it. tests/test_sweep_plot_contracts.py checks
-what is drawn against the result columns."""
+what is drawn against the result columns. Importing this module (and :func:`needed_columns`,
+:func:`default_quantity`) loads no matplotlib: only drawing does."""
 from __future__ import annotations
 
 import warnings
@@ -41,7 +42,7 @@ RATE_SPAN = (0.99, 1.01)                   # the rate scale spans at least this 
 SIM_MARKER_SIZE, LSA_MARKER_SIZE, NO_DATA_MARKER_SIZE = 4, 5, 10  # points
 LEGEND_FONTSIZE, TITLE_FONTSIZE, LEGEND_ALPHA = 8, 10, 0.9
 # An axis is drawn on a log scale when it has at least GEOMETRIC_MIN_VALUES positive values spanning a
-# ratio of at least GEOMETRIC_MIN_RATIO with equal log steps (relative tolerance GEOMETRIC_RTOL).
+# ratio of at least GEOMETRIC_MIN_RATIO with equal log steps (each within relative GEOMETRIC_RTOL of the first).
 GEOMETRIC_MIN_VALUES, GEOMETRIC_MIN_RATIO, GEOMETRIC_RTOL = 3, 20, 1e-6
 ANGLE_TICK_SLACK = 1e-4  # in units of pi/4: an angle axis ending at 3.14159 still gets its pi tick
 
@@ -58,14 +59,18 @@ def default_quantity(spec: Spec) -> str:
 
 
 def needed_columns(spec: Spec) -> list[str]:
-    """The result columns the figure reads (a 10^6-point table need not be read whole)."""
+    """The result columns the figure reads (a 10^6-point table need not be read whole): none when no figure is
+    drawn (no axis or more than two besides ``seed``)."""
     from numerics.sweep.measures import columns
 
+    shown = sum(a.name != "seed" for a in spec.axes)
     extra = [MEAN_RATE] if MEAN_RATE in columns(spec) else []
-    if sum(a.name != "seed" for a in spec.axes) == 2:
+    if shown == 2:
         return list(dict.fromkeys([spec.plot_quantity or default_quantity(spec), RATE] + extra))
-    return [c for c in columns(spec) if c.startswith(("residual_norm_", "sim_residual_norm_", "lsa_residual_norm_",
-                                                      "lsa_sim_residual_norm_")) or c in RATES + (MEAN_RATE,)]
+    if shown == 1:
+        return [c for c in columns(spec) if c.startswith(("residual_norm_", "sim_residual_norm_", "lsa_residual_norm_",
+                                                          "lsa_sim_residual_norm_")) or c in RATES + (MEAN_RATE,)]
+    return []
 
 
 def describe(column: str) -> str:
@@ -94,7 +99,8 @@ def _random(spec: Spec) -> bool:
 
 
 def describe_for(spec: Spec, column: str) -> str:
-    """:func:`describe`, with the random protocol's meaning of the rate and residuals."""
+    """:func:`describe`, with the random protocol's meaning of the rate and residuals (any other column, and every
+    column of a protocol that is not random: :func:`describe`'s text)."""
     if _random(spec) and column == RATE:
         return "mean-square rate (random protocol; converges below 1)"
     if _random(spec) and column.startswith("residual_norm_"):
@@ -127,7 +133,8 @@ def axis_label(spec: Spec, name: str) -> str:
 
 
 def _is_geometric(v: np.ndarray) -> bool:
-    """Whether an axis's values are geometric (equal log steps, positive, spanning a factor >= 20)."""
+    """Whether an axis's values are geometric (positive, spanning a factor >= 20, equal log steps: each step
+    within ``numpy.allclose`` of the first, ``|r_i - r_0| <= 1e-8 + GEOMETRIC_RTOL |r_0|``)."""
     if len(v) < GEOMETRIC_MIN_VALUES or np.any(v <= 0) or v.max() / v.min() < GEOMETRIC_MIN_RATIO:
         return False
     r = np.diff(np.log(v))
