@@ -796,3 +796,12 @@ def test_importing_the_module_loads_no_matplotlib():
     raw = json.dumps({"base": DIAGONAL, "axes": {"gap_scale": [1.0, 2.0]}, "measure": ["predict"]})
     out = subprocess.run([sys.executable, "-c", code, raw], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_an_agent_whose_radius_starts_at_exactly_1_gets_no_boundary(tmp_path_factory):
+    """B's radius over g_B = 2, 3 is max |1 - g h| = 1, 2 (h = 0.5, 1; by hand): it reaches 1 without going below."""
+    spec, cols = _sweep(tmp_path_factory, {"base": DIAGONAL, "measure": ["predict"], "axes": {
+        "gap_angle": [0.0, 1.0], "agents.1.preconditioner": [2.0, 3.0]}})
+    fig, _ = _draw(spec, cols)
+    assert not _contours(fig.axes[0], "C2")
+    assert r"$\rho(M_{B}) = 1$ (agent alone)" not in _legend(fig.axes[0])
