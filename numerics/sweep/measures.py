@@ -98,6 +98,11 @@ def compute_chunk(spec: Spec, chunk: int) -> dict[str, np.ndarray]:
     return {c: out[c] for c in columns(spec)}
 
 
+def _point(values: dict[str, np.ndarray], p: int) -> dict[str, float]:
+    """Point ``p``'s axis values, as a refusal names the point."""
+    return {k: float(v[p]) for k, v in values.items()}
+
+
 def _refuse_overflow(out: dict[str, np.ndarray], values: dict[str, np.ndarray]) -> None:
     """A converging point's closed-form columns (``residual_norm_<agent>``, ``spread_<agent>``) are finite numbers:
     one that overflows float64 (a target near 1e308) is refused by name, as ``predict`` refuses it, never written
@@ -107,7 +112,7 @@ def _refuse_overflow(out: dict[str, np.ndarray], values: dict[str, np.ndarray]) 
     if bad.any():
         p = int(np.argmax(bad))
         col = next(c for c in closed if not np.isfinite(out[c][p]))
-        raise InputError(f"{col} at {({k: float(v[p]) for k, v in values.items()})}", float(out[col][p]),
+        raise InputError(f"{col} at {_point(values, p)}", float(out[col][p]),
                          "is not finite: the computation overflows float64 (a2ad predict --precision computes "
                          "such a point exactly)")
 
@@ -162,8 +167,7 @@ def _require_psd(spec: Spec, H: np.ndarray, values) -> None:
     bad = eig[..., 0] < -validate.PSD_RTOL * scale
     if np.any(bad):
         p, i = np.argwhere(bad)[0]
-        at = {k: float(v[p]) for k, v in values.items()}
-        raise InputError(f"{spec.system.agents[i].name}.geometry at {at}", H[p, i],
+        raise InputError(f"{spec.system.agents[i].name}.geometry at {_point(values, p)}", H[p, i],
                          f"must be positive semidefinite (smallest eigenvalue {eig[p, i, 0]:.3g})")
 
 
@@ -185,13 +189,12 @@ def _batched(spec: Spec, values, n: int) -> dict[str, np.ndarray]:
     H, G, b, w, steps, v0 = system_arrays(spec, values, n)
     with np.errstate(over="ignore", invalid="ignore"):  # a transfer that overflows is refused by name below
         M, c = transfers(G, H, w, steps)
-    at = lambda p: {k: float(v[p]) for k, v in values.items()}  # noqa: E731 (the point's axis values)
     finite = np.all(np.isfinite(M), axis=(-2, -1)) & np.all(np.isfinite(c), axis=-1)
     if not finite.all():
         p, i = (int(x) for x in np.argwhere(~finite)[0])
-        raise InputError(f"{spec.system.agents[i].name} per-turn transfer M^s at {at(p)}", int(steps[p, i]),
+        raise InputError(f"{spec.system.agents[i].name} per-turn transfer M^s at {_point(values, p)}", int(steps[p, i]),
                          "overflows float64 (the agent's own GD steps diverge)")
-    out, u = predict_columns(spec.system.names, M, c, w, lambda p: f"round map at {at(p)}")
+    out, u = predict_columns(spec.system.names, M, c, w, lambda p: f"round map at {_point(values, p)}")
     if "simulate" in spec.measures:
         last = _simulate_batched(G, H, b, steps, v0, spec.measures["simulate"]["turns"])
         out.update(simulate_columns(spec.system.names, last, w, u))
