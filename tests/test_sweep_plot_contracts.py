@@ -351,9 +351,11 @@ def test_a_random_protocol_draws_the_mean_square_and_the_mean_rate_boundaries(ra
                     "the mean-square rate = 1 and mean rate = 1 boundaries")
 
 
-@pytest.mark.parametrize("low, high, drawn", [(1.0, 1.5, False), (0.5, 1.0, False), (0.5, 1.5, True)])
+@pytest.mark.parametrize("low, high, drawn", [(1.0, 1.5, False), (0.5, 1.0, False), (0.5, 1.5, True),
+                                             (1.1, 1.5, False), (0.2, 0.9, False)])
 def test_the_mean_rate_boundary_needs_rates_on_both_sides_of_1(random_pair, low, high, drawn):
-    """By hand: mean rates from ``low`` to ``high`` (exactly 1 at an end draws no boundary)."""
+    """By hand: mean rates from ``low`` to ``high`` (exactly 1 at an end draws no boundary, nor does a grid
+    wholly above or below 1)."""
     spec, cols = random_pair
     mean = np.linspace(low, high, 9)
     fig, _ = _draw(spec, dict(cols, mean_rate=mean))
@@ -453,6 +455,17 @@ def test_level_lines_need_more_than_three_cells_that_differ(diagonal, finite, eq
     mesh = _heat(ax, DIAG_X, DIAG_Y, z.reshape(3, 3))
     assert len(_contours(ax, "w")) == level_lines and bool(mesh.colorbar.lines) == level_lines
     assert (r"no fixed point ($\rho \geq 1$)" in _legend(ax)) is (finite < 9)
+
+
+def test_level_lines_are_matplotlibs_round_levels_for_eight(diagonal):
+    """By hand: values from 0 to 0.9 get ten level lines 0, 0.1, ..., 0.9 (nine equal steps, the docstring's
+    example; asking matplotlib for seven would give steps of 0.15)."""
+    spec, cols = diagonal
+    z = np.array([0.0, 0.3, 0.5, 0.2, 0.9, 0.4, 0.1, 0.6, 0.7])
+    spec = sweep_spec.parse(dict(spec.raw, plot={"quantity": "residual_norm_A"}))
+    fig, _ = _draw(spec, dict(cols, residual_norm_A=z))
+    (white,) = _contours(fig.axes[0], "w")
+    np.testing.assert_allclose(white.levels, np.arange(10) / 10, rtol=0, atol=EXACT)
 
 
 def test_a_real_residual_grid_names_its_grey_cells(diagonal):
@@ -701,6 +714,9 @@ def test_axis_label():
     assert plot.axis_label(s, "agents.0.preconditioner") == \
         r"A's step size $g$ ($\Gamma_{A} = g I$)   [agents.0.preconditioner]"
     assert plot.axis_label(s, "agents.1.target.0") == "agents.1.target.0"
+    # an agent's other fields, also those sorting before "preconditioner", are labelled by their path
+    assert plot.axis_label(s, "agents.0.geometry.0.1") == "agents.0.geometry.0.1"
+    assert plot.axis_label(s, "agents.1.noise") == "agents.1.noise"
     assert plot.axis_label(s, "protocol.random.2.next.A") == \
         "probability (the rest of its law rescaled)   [protocol.random.2.next.A]"
 

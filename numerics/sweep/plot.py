@@ -171,9 +171,10 @@ def draw_phase_figure(spec: Spec, cols: dict[str, np.ndarray]) -> tuple[Figure |
       ``TwoSlopeNorm`` centred at 1, ``vmin = min(smallest value, 0.99)``, ``vmax = max(min(largest value,
       RATE_CLIP), 1.01)`` (``RATE_CLIP`` = 2; ``RATE_CLIP`` when the largest value is not finite) and a
       colour bar extended at the top, its label ending ``(colours clipped at 2)`` when a value exceeds 2.
-      Any other quantity: ``viridis`` on a linear scale, with ``LEVEL_COUNT`` (8) white level lines
-      (``LEVEL_WIDTH`` 0.6 pt, opacity ``LEVEL_ALPHA`` 0.8), also marked on the colour bar, when more
-      than 3 cells have a value and the values are not all equal.
+      Any other quantity: ``viridis`` on a linear scale, with white level lines (``LEVEL_WIDTH`` 0.6 pt,
+      opacity ``LEVEL_ALPHA`` 0.8) at the round levels matplotlib's ``contour(levels=LEVEL_COUNT)`` chooses
+      (at most ``LEVEL_COUNT + 1`` = 9 equal steps: 0, 0.1, ..., 0.9 for values from 0 to 0.9), also
+      marked on the colour bar, when more than 3 cells have a value and the values are not all equal.
       Cells with no value (NaN: no fixed point, not measured) are grey ``NO_DATA_GREY`` ("0.85").
     - The pair's closed-form ``rho = 1`` (the mean-square rate = 1 on a random protocol): a black
       contour at level 1.0 of the ``contraction_rate`` grid, ``BOUNDARY_WIDTH`` (2 pt), drawn exactly
