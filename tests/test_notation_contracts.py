@@ -90,6 +90,37 @@ def test_a_sum_label_is_parenthesized_in_a_product_text():
     assert N.text(A.M * sp.MatrixSymbol("w' - w", d, 1)) == "M_A*(w_prime - w)"
 
 
+STEP, ERROR = sp.MatrixSymbol("w' - w", d, 1), sp.MatrixSymbol("u_{t+1} - w^*_A", d, 1)  # labels read as sums
+
+
+@pytest.mark.parametrize("expr, tex", [
+    (STEP, "w' - w"),  # alone (a formula's left-hand side): bare
+    (ERROR, r"u_{t+1} - w_{A}^{*}"),
+    (A.M * STEP, r"M_{A} \left(w' - w\right)"),
+    (-ERROR, r"- \left(u_{t+1} - w_{A}^{*}\right)"),
+    (2 * ERROR, r"2 \left(u_{t+1} - w_{A}^{*}\right)"),
+    (ERROR + w, r"w + \left(u_{t+1} - w_{A}^{*}\right)"),  # a term: M_A w' - w + w would read otherwise
+    (STEP.T, r"\left(w' - w\right)^{T}"),  # the transpose of the whole label, not of w
+    (ERROR.T * w, r"\left(u_{t+1} - w_{A}^{*}\right)^{T} w"),  # parentheses once
+])
+def test_a_sum_label_is_parenthesized_inside_a_formula_latex(expr, tex):
+    """The LaTeX reads a label written as a sum in parentheses inside any larger formula, as the text does."""
+    assert N.latex(expr) == tex
+
+
+def test_sum_labels_are_the_names_whose_latex_reads_as_a_sum():
+    """SUM_LABELS holds exactly the labels of NAMES whose LaTeX has a + or - outside any bracket."""
+    def outside_brackets(tex):
+        depth, out = 0, ""
+        for ch in tex:
+            depth += (ch in "({[") - (ch in ")}]")
+            out += ch if depth == 0 else ""
+        return out
+    sums = {name for name, (tex, _) in N.NAMES.items() if " - " in outside_brackets(tex) or
+            " + " in outside_brackets(tex)}
+    assert N.SUM_LABELS == sums == {"u_{t+1} - w^*_A", "w' - w"}
+
+
 # --- the gap ---------------------------------------------------------------------------------------------
 
 def test_the_gap_prints_as_delta():
@@ -359,6 +390,11 @@ def test_symbolic_is_the_text_read_back():
 def test_the_sign_of_a_product_of_plain_symbols_is_kept():
     """A product of plain symbols prints by SymPy's rules and keeps its sign (an infinite coefficient too)."""
     assert N.latex(-sp.oo * x) == r"- \infty x"
+    # with the gap or a flipped binomial (SymPy's is_negative is False for -oo: the sign is the extended one)
+    assert N.latex(-sp.oo * GAP_K) == r"- \infty \aadDelta_{k}"
+    assert N.latex(-sp.oo * (x - 1) * GAP_K) == r"\infty \left(1 - x\right) \aadDelta_{k}"
+    assert N.latex(sp.oo * (x - 1) * GAP_K) == r"- \infty \left(1 - x\right) \aadDelta_{k}"
+    assert N.latex(y - sp.oo * (x - 1)) == r"y + \infty \left(1 - x\right)"
     assert N.latex(-2 * x * y) == r"- 2 x y"
     assert N.latex(sp.sqrt(x) / D) == r"\frac{\sqrt{x}}{D}"  # a root over D is one fraction
 

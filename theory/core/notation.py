@@ -2,7 +2,9 @@
 
 Printing never changes the SymPy object, only how it reads:
 
-- names: ``w^*_A`` prints as ``w_A^*``, ``Hhat`` as ``\\hat{H}``, the identity as ``I``;
+- names: ``w^*_A`` prints as ``w_A^*``, ``Hhat`` as ``\\hat{H}``, the identity as ``I``; a label that reads
+  as a sum (:data:`SUM_LABELS`: ``w' - w``) prints bare alone and in parentheses inside a larger formula
+  (``M_A (w' - w)``, ``(w' - w)^T``);
 - the objective gap ``w_B^* - w_A^*`` prints as the symbol ``\\aadDelta`` (plain text ``Delta``);
 - terms of a sum in the order a paper writes them: positive terms first (``b - H w``,
   ``a_k + b_k - a_k b_k``, ``I - M_A M_B``), terms in the message (``u_t``, ``w``, ...) before
@@ -18,7 +20,8 @@ Printing never changes the SymPy object, only how it reads:
   without parentheses only as a whole numerator or denominator (``(x + y) \\aadDelta_k``, ``\\frac{x + y}{D}``);
 - a sum of transposes reads as the transpose of a sum (``b^T - w^T H^T`` prints ``(b - H w)^T``; in
   LaTeX the identity may take part, ``(I - M_A)^T``, in plain text not: ``Id - transpose(M_A)``);
-- any other product of plain symbols and numbers prints by SymPy's rules, its sign kept.
+- any other product of plain symbols and numbers prints by SymPy's rules, its sign kept (the sign of a
+  number is its extended sign: ``-oo`` is negative).
 
 The plain text (:func:`text`) uses :func:`text_name`: ``{}`` and ``()`` dropped, ``,`` -> ``_``, ``+`` ->
 ``_plus_``, ``-`` -> ``_minus_``, ``^*`` -> ``_star``, ``'`` -> ``_prime``, ``^`` -> ``_``, spaces dropped,
@@ -73,6 +76,9 @@ NAMES = {
     "||Delta||^2": (r"\|\aadDelta\|^{2}", "Delta_norm_sq"),
     "ell": (r"\ell", "ell"),
 }
+# Labels of NAMES whose LaTeX reads as a sum: parenthesized inside a larger formula (M_A (w' - w)), as the plain
+# text does (a text name with a space); alone, as a formula's left-hand side, they print bare.
+SUM_LABELS = {"u_{t+1} - w^*_A", "w' - w"}
 # Plain-text names that are not single Python identifiers' own symbols: the atoms of a label
 # written as an expression, with commutativity where it differs from the label's (an exponent).
 TEXT_ATOMS = {"M_A**s": {"M_A": False, "s": True}, "M_B**s_B": {"M_B": False, "s_B": True}}
@@ -150,7 +156,7 @@ def _negative(term, flips: bool = True) -> bool:
     if isinstance(term, sp.Mul) and not isinstance(term, sp.MatMul) and flips:
         sign = 1
         for f in sp.Mul.make_args(term):
-            if f.is_Number and f.is_negative:
+            if f.is_Number and f.is_extended_negative:  # -oo too (its is_negative is False)
                 sign = -sign
             elif _flip(f)[1]:
                 sign = -sign
@@ -214,6 +220,11 @@ class PaperLatexPrinter(LatexPrinter):
 
     def __init__(self, settings=None):
         super().__init__({"order": "none", **(settings or {})})
+        self._root = None
+
+    def doprint(self, expr):
+        self._root = expr
+        return super().doprint(expr)
 
     def _as_ordered_terms(self, expr, order=None):
         return _ordered(self, expr)
@@ -244,11 +255,19 @@ class PaperLatexPrinter(LatexPrinter):
             tex += term_tex
         return tex
 
+    def _label(self, expr, tex: str) -> str:
+        return r"\left(%s\right)" % tex if expr.name in SUM_LABELS and expr is not self._root else tex
+
     def _print_Symbol(self, expr, style="plain"):
-        return _latex_name(expr.name) or super()._print_Symbol(expr, style)
+        return self._label(expr, _latex_name(expr.name) or super()._print_Symbol(expr, style))
 
     def _print_MatrixSymbol(self, expr):
-        return _latex_name(expr.name) or super()._print_MatrixSymbol(expr)
+        return self._label(expr, _latex_name(expr.name) or super()._print_MatrixSymbol(expr))
+
+    def _print_Transpose(self, expr):
+        if getattr(expr.arg, "name", None) in SUM_LABELS:  # already in parentheses: not twice
+            return self._print(expr.arg) + "^{T}"
+        return super()._print_Transpose(expr)
 
     def _print_Identity(self, expr):
         return "1" if expr.shape == (1, 1) else "I"
@@ -267,7 +286,7 @@ class PaperLatexPrinter(LatexPrinter):
     def _print_Mul(self, expr):
         num, den = sp.fraction(expr)
         if isinstance(num, sp.Add) and den != 1 and any(sp.fraction(t)[1] != 1 for t in num.args):
-            # (x/y + z)/N -> \frac{1}{N} (z + x/y): a fraction never nests in a fraction
+            # (x/y + z)/N -> \frac{1}{N} (x/y + z): a fraction never nests in a fraction
             return r"\frac{1}{%s} \left(%s\right)" % (self._print(den), self._print(num))
         factors = sp.Mul.make_args(expr)
         if not any(isinstance(f, sp.Add) or getattr(f, "name", "") == "Delta_k" for f in factors):
@@ -276,7 +295,7 @@ class PaperLatexPrinter(LatexPrinter):
         sign, top, bottom, gap = 1, [], [], []
         for f in factors:
             if f.is_Number:
-                sign *= -1 if f.is_negative else 1
+                sign *= -1 if f.is_extended_negative else 1
                 f = abs(f)
                 if f != 1:
                     top.append(sp.numer(f)) if sp.numer(f) != 1 else None
