@@ -222,6 +222,9 @@ def test_a_scalar_factor_leads_its_product():
     assert N.latex(w * p_y) == r"p_{y} w"
     assert N.latex(p_y * q_y) == r"p_{y} q_{y}"
     assert N.text(p_y * q_y) == "p_y*q_y"
+    # with no 1 x 1 factor a product prints its factors as it holds them (an unevaluated one too)
+    assert N.latex(sp.MatMul(A.M, x, evaluate=False)) == r"M_{A} x"
+    assert N.text(sp.MatMul(A.M, x, evaluate=False)) == "M_A*x"
 
 
 def test_a_rational_coefficient_is_a_tfrac():
