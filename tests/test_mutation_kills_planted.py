@@ -19,6 +19,9 @@ from proofs_check.verification import runner, shipped_exact, shipped_protocol, s
 from proofs_check.verification.registry import PROFILES
 
 QUICK = PROFILES["quick"]
+# predict --precision's evaluation at a working precision (prediction.py's ``at``), as the variants below plant it
+WORKING = ("with mp.workdps(working):\n            Ms, cs, targets = zip(*(precise.agent_transfer(a.Gamma, a.geometry, "
+           "a.steps) for a in system.agents))\n")
 METHODS = {
     "shapes P1": shipped_protocol.shapes_method(shipped_protocol.NAMED_SHAPES, 41, True),
     "shapes C17": shipped_protocol.shapes_method(shipped_protocol.RR_SHAPES, 42, False),
@@ -79,14 +82,15 @@ VARIANTS = [
     (E, "    if order is not None:\n        o = list(order)\n        out = np.empty(S.shape)",
      "    if order is None:\n        o = list(order)\n        out = np.empty(S.shape)", "shapes P1"),
     (P, "r = fixed_points[i] - targets[i]", "r = targets[i] - fixed_points[i]", "shapes C17"),
-    (P, "with mp.workdps(digits + 10):  # guard digits for the solve\n",
-     "with mp.workdps(17):  # guard digits for the solve\n", "exact P1"),
+    (P, WORKING + "            rho, z", WORKING.replace("(working)", "(17)") + "            rho, z", "exact P1"),
+    (P, "    return settled(at, digits)\n\n\ndef settled", "    return at(digits + 10)\n\n\ndef settled",
+     "exact C17"),  # one evaluation with 10 guard digits: the last two digits wrong near the convergence margin
     (P, "np.linalg.norm(m - agent.w_star, axis=-1)", "np.linalg.norm(m + agent.w_star, axis=-1)", "shapes C17"),
     (P, 'entry["covariance"] = None if cov is None else cov[i].tolist()',
      'entry["covariance"] = None if not cov is None else cov[i].tolist()', "shapes C17"),
-    (P, "s = lambda x: mp.nstr(x, digits, strip_zeros=False)  # noqa: E731\n    with mp.workdps(digits + 10):  # guard "
-        "digits for the solve\n", "s = lambda x: mp.nstr(x, digits, strip_zeros=True)  # noqa: E731\n    with "
-        "mp.workdps(digits + 10):  # guard digits for the solve\n", "exact C17"),
+    (P, "s = lambda x: mp.nstr(x, digits, strip_zeros=False)  # noqa: E731\n\n    def at(working: int) -> dict:\n"
+        "        " + WORKING + "            rho, z", "s = lambda x: mp.nstr(x, digits, strip_zeros=True)  # noqa: E731"
+        "\n\n    def at(working: int) -> dict:\n        " + WORKING + "            rho, z", "exact C17"),
     (P, "out.append(X.T @ X / len(X))", "out.append(X.T @ X * len(X))", "reasons P1"),
     (P, "mp.nstr(rate, 6), mp.nstr(mean_rate, 6))", "mp.nstr(rate, 6), mp.nstr(mean_rate, 5))", "reasons P1"),
     (P, "if mean_rate < 1 - margin:", "if mean_rate < 1 + margin:", "reasons P1"),
@@ -99,8 +103,8 @@ VARIANTS = [
      "            if not schedule is not None:\n                drawn = random_simulate.check_schedule", "random P1"),
     (P, "        if system.random is not None:\n            doc[\"schedule\"]",
      "        if system.random is None:\n            doc[\"schedule\"]", "random P1"),
-    (P, "with mp.workdps(digits + 10):  # guard digits for the solves",
-     "with mp.workdps(digits - 10):  # guard digits for the solves", "random P1"),
+    (P, WORKING + "            mean_rate, rate", WORKING.replace("(working)", "(digits - 10)") +
+     "            mean_rate, rate", "random P1"),
     (P, 'f"{mom.contraction_rate:.6g}"', 'f"{mom.contraction_rate:.7g}"', "reasons P1"),
     (P, 'f"{mom.mean_rate:.6g}"', 'f"{mom.mean_rate:.7g}"', "reasons P1"),
     (P, "mp.nstr(rate, 6), mp.nstr(mean_rate, 6)", "mp.nstr(rate, 7), mp.nstr(mean_rate, 6)", "reasons P1"),

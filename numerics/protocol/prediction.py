@@ -9,7 +9,7 @@ divergence; ``simulate`` iterates the real agents under the protocol
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -23,6 +23,10 @@ MIN_DIGITS, MAX_DIGITS = 16, 1000
 # --precision works in exact rationals, then mpmath: bounded so a run stays within seconds.
 MAX_PRECISE_DIM = 20
 MAX_PRECISE_EXAMPLES = 10**4
+# --precision D computes with D + GUARD_DIGITS working digits, then again with the guard doubled, and doubles it
+# while two evaluations print different documents (up to MAX_GUARD_DIGITS): forming I - Phi near the convergence
+# margin cancels up to ~12 leading digits, so a fixed guard of 10 printed wrong last digits there.
+GUARD_DIGITS, MAX_GUARD_DIGITS = 10, 160
 
 
 def check_digits(digits) -> int:
@@ -161,15 +165,35 @@ def predict_precise(system: System | ExactSystem, digits: int) -> dict:
     _check_precise_cost(system, protocol, digits, precise)  # before any mpmath work
     names = [a.name for a in system.agents]
     s = lambda x: mp.nstr(x, digits, strip_zeros=False)  # noqa: E731
-    with mp.workdps(digits + 10):  # guard digits for the solve
-        Ms, cs, targets = zip(*(precise.agent_transfer(a.Gamma, a.geometry, a.steps) for a in system.agents))
-        rho, z = engine.evaluate_precise(Ms, cs, protocol)
-        doc = {"dimension": system.d, "contraction_rate": s(rho), "converges": z is not None,
-               "precision": f"mpmath {digits} digits", "agents": {}}
-        if z is None:
-            Mf = np.array([[[float(x) for x in row] for row in m.tolist()] for m in Ms])
-            doc["reason"] = engine.diagnose(float(rho), protocol, Mf, _geometries(system), names, mp.nstr(rho, 6))
-        doc["agents"] = agent_entries(names, targets, z, lambda v: [s(x) for x in v], lambda r: s(mp.norm(r)))
+
+    def at(working: int) -> dict:
+        with mp.workdps(working):
+            Ms, cs, targets = zip(*(precise.agent_transfer(a.Gamma, a.geometry, a.steps) for a in system.agents))
+            rho, z = engine.evaluate_precise(Ms, cs, protocol)
+            doc = {"dimension": system.d, "contraction_rate": s(rho), "converges": z is not None,
+                   "precision": f"mpmath {digits} digits", "agents": {}}
+            if z is None:
+                Mf = np.array([[[float(x) for x in row] for row in m.tolist()] for m in Ms])
+                doc["reason"] = engine.diagnose(float(rho), protocol, Mf, _geometries(system), names, mp.nstr(rho, 6))
+            doc["agents"] = agent_entries(names, targets, z, lambda v: [s(x) for x in v], lambda r: s(mp.norm(r)))
+        return doc
+
+    return settled(at, digits)
+
+
+def settled(at: Callable[[int], dict], digits: int) -> dict:
+    """The document ``at(working digits)`` prints once it no longer depends on the working precision: computed
+    with ``digits + GUARD_DIGITS``, then with the guard doubled until two evaluations in a row print the same
+    document (every printed digit settled), or the guard reaches ``MAX_GUARD_DIGITS`` (then the last evaluation:
+    a value within ``10^-(digits + MAX_GUARD_DIGITS / 2)`` of a rounding tie may print either neighbour)."""
+    guard = GUARD_DIGITS
+    doc = at(digits + guard)
+    while guard < MAX_GUARD_DIGITS:
+        guard *= 2
+        again = at(digits + guard)
+        if again == doc:
+            return doc
+        doc = again
     return doc
 
 
@@ -189,21 +213,25 @@ def _predict_random_precise(system: System | ExactSystem, digits: int) -> dict:
                                                 "float64 only: predict without --precision")
     names = [a.name for a in system.agents]
     s = lambda x: mp.nstr(x, digits, strip_zeros=False)  # noqa: E731
-    with mp.workdps(digits + 10):  # guard digits for the solves
-        Ms, cs, targets = zip(*(precise.agent_transfer(a.Gamma, a.geometry, a.steps) for a in system.agents))
-        mean_rate, rate, mean, cov = random_precise.moments(Ms, cs, rp)
-        converges = cov is not None
-        doc: dict[str, Any] = {"dimension": system.d, "contraction_rate": s(rate), "mean_rate": s(mean_rate),
-                               "converges": converges, "precision": f"mpmath {digits} digits",
-                               "schedule": schedule_summary(rp), "agents": {}}
-        if not converges:
-            doc["reason"] = random_reason(rate, mean_rate, mp.nstr(rate, 6), mp.nstr(mean_rate, 6))
-        entries = doc["agents"] = agent_entries(names, targets, mean if converges else None,
-                                                lambda v: [s(x) for x in v], lambda r: s(mp.norm(r)))
-        for i, entry in enumerate(entries.values()):
-            entry["covariance"] = None if cov is None else [[s(cov[i][a, b]) for b in range(system.d)]
-                                                            for a in range(system.d)]
-    return doc
+
+    def at(working: int) -> dict:
+        with mp.workdps(working):
+            Ms, cs, targets = zip(*(precise.agent_transfer(a.Gamma, a.geometry, a.steps) for a in system.agents))
+            mean_rate, rate, mean, cov = random_precise.moments(Ms, cs, rp)
+            converges = cov is not None
+            doc: dict[str, Any] = {"dimension": system.d, "contraction_rate": s(rate), "mean_rate": s(mean_rate),
+                                   "converges": converges, "precision": f"mpmath {digits} digits",
+                                   "schedule": schedule_summary(rp), "agents": {}}
+            if not converges:
+                doc["reason"] = random_reason(rate, mean_rate, mp.nstr(rate, 6), mp.nstr(mean_rate, 6))
+            entries = doc["agents"] = agent_entries(names, targets, mean if converges else None,
+                                                    lambda v: [s(x) for x in v], lambda r: s(mp.norm(r)))
+            for i, entry in enumerate(entries.values()):
+                entry["covariance"] = None if cov is None else [[s(cov[i][a, b]) for b in range(system.d)]
+                                                                for a in range(system.d)]
+        return doc
+
+    return settled(at, digits)
 
 
 def _check_precise_cost(system: System | ExactSystem, protocol, digits: int, precise) -> None:

@@ -35,7 +35,7 @@ from proofs_check.verification.registry import Outcome, Profile
 from proofs_check.verification.shipped import Ledger
 
 __all__ = ["exact_method", "exact_cases", "exact_oracle", "exact_round", "check_exact", "config_text",
-           "significant_digits", "DIGITS", "PRECISE_REL"]
+           "significant_digits", "near_margin", "DIGITS", "PRECISE_REL"]
 
 DIGITS = 30
 # 30 printed significant digits, computed with guard digits: the printed value is within one unit of the
@@ -105,7 +105,16 @@ def exact_cases(protocol: bool, extra: int = 0) -> dict[str, dict]:
         cases["pivot_prompts_round_robin"] = _pivot_prompts()
         # d = 1: the round map is 1 x 1, whose rate is |J| itself (mpmath's eigen-solver is not called)
         cases["one_dimensional_round_robin"] = {"agents": _agents(2, 1, 3), "initial_message": ["0.4"]}
+        cases["near_margin_round_robin"] = near_margin()
     return cases
+
+
+def near_margin() -> dict:
+    """Two 1-d agents with step 1e-12 (geometry 1, targets 1 and 0): the rate ``(1 - 1e-12)^2`` is 2e-12 inside the
+    convergence margin, and forming ``1 - rate`` cancels 11 leading digits; the fixed point is ``1 / (2 - 1e-12)``."""
+    return {"agents": [{"name": name, "geometry": [["1.0"]], "target": [target], "preconditioner": [["0.000000000001"]],
+                        "steps_per_turn": 1} for name, target in (("A", "1.0"), ("B", "0.0"))],
+            "initial_message": ["0.4"]}
 
 
 def _pivot_prompts() -> dict:
@@ -260,7 +269,20 @@ def check_exact(ledger: Ledger, doc, raw: dict, label: str) -> None:
                 ledger.add("fixed_point", _bars(abs(_printed(e["fixed_point"][i]) - exact) / scale), 1.0)
                 ledger.add("residual", _bars(abs(_printed(e["residual"][i]) - (exact - target)) / scale), 1.0)
                 ledger.add("target", _bars(abs(_printed(e["target"][i]) - target) / scale), 1.0)
+                for field, value in (("fixed_point", exact), ("residual", exact - target)):
+                    _every_digit(ledger, f"{label}: {a['name']}.{field}[{i}]", e[field][i], value)
             ledger.add("residual_norm", _bars(abs(_printed(e.get("residual_norm")) - mp.sqrt(res2)) / scale), 1.0)
+            _every_digit(ledger, f"{label}: {a['name']}.residual_norm", e.get("residual_norm"), mp.sqrt(res2))
+        _every_digit(ledger, f"{label}: contraction_rate", doc.get("contraction_rate"), rho)
+
+
+def _every_digit(ledger: Ledger, where: str, printed, exact: mp.mpf) -> None:
+    """docs/config.rst: every one of the DIGITS printed digits is right: the string is the exact value rounded to
+    DIGITS significant digits (mpmath's own rounding of the ORACLE_DPS value; none of these cases sits within
+    10^-ORACLE_DPS of a rounding tie)."""
+    with mp.workdps(ORACLE_DPS):
+        expected = mp.nstr(exact, DIGITS, strip_zeros=False)
+    ledger.require("every printed digit", printed == expected, f"{where} printed {printed}, exact {expected}")
 
 
 def exact_method(protocol: bool):
