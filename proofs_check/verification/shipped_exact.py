@@ -16,6 +16,10 @@ package code:
 * the fixed point solves ``(I - Phi) z = r`` exactly (SymPy rationals); the rate is ``rho(Phi)`` of the
   exact ``Phi`` by mpmath's eigenvalues at 60 digits.
 
+Each printed number must be within ``PRECISE_REL`` of the exact value and, as docs/config.rst promises, carry
+every one of its 30 digits right: the string is the exact value rounded to 30 digits. Among the round robins is a
+pair inside the convergence margin (:func:`near_margin`), where ``I - Phi`` cancels 11 leading digits.
+
 Package extension (issue 22, items 4 and 5).
 """
 from __future__ import annotations
