@@ -1,6 +1,7 @@
-"""The typeset check of every claim's VS (proofs_check/verification/shipped_typeset.py) fails on wrong LaTeX: wrong
-strings planted in what ``derive --format json`` prints, and wrong printing rules planted in theory/core/notation.py
-(the method run as ``a2ad verify`` runs it). Its power, seen failing: a check nobody has seen fail is not a check.
+"""The typeset check of every claim's VS (proofs_check/verification/shipped_typeset.py) fails on a wrong LaTeX or plain
+text: wrong strings planted in what ``derive --format json`` prints, and wrong printing rules planted in
+theory/core/notation.py (the method run as ``a2ad verify`` runs it). Its power, seen failing: a check nobody has
+seen fail is not a check.
 
 The check compares values, so a printing rule that changes only the form (the gap written out as ``w_B^* - w_A^*``,
 positive terms not first) passes it: tests/test_notation_contracts.py checks those."""
@@ -19,22 +20,22 @@ from theory.core import notation
 QUICK = PROFILES["quick"]
 
 
-def _printed() -> dict[str, str]:
+def _printed() -> dict[str, dict]:
     (out,) = run_commands([["derive", "--format", "json"]])
-    return {f["id"]: f["latex"] for f in out.json_or_none()["formulas"]}
+    return {f["id"]: f for f in out.json_or_none()["formulas"]}
 
 
-def _worst(fid: str, tex: str) -> float:
+def _worst(fid: str, printed: dict) -> float:
     ledger = Ledger()
-    shipped_typeset.check_formula(ledger, np.random.default_rng(0), fid, tex, 2)
+    shipped_typeset.check_formula(ledger, np.random.default_rng(0), fid, printed, 2)
     return ledger.outcome("planted").worst_error
 
 
 def test_every_formula_as_printed_passes():
     printed = _printed()
     assert len(printed) == 43
-    for fid, tex in printed.items():
-        assert _worst(fid, tex) <= 1.0, fid
+    for fid, entry in printed.items():
+        assert _worst(fid, entry) <= 1.0, fid
 
 
 @pytest.mark.parametrize("fid, old, new", [
@@ -56,10 +57,29 @@ def test_every_formula_as_printed_passes():
     ("C1.contraction_rate", r"\rho\left(M_{A} M_{B}\right)", r"\rho\left(M_{B}\right)"),
     ("C6.self_adjoint", "= ", "= 2 "),  # the other side scaled
 ])
-def test_a_wrong_string_fails(fid, old, new):
-    tex = _printed()[fid]
-    assert tex.count(old) >= 1
-    assert not _worst(fid, tex.replace(old, new, 1)) <= 1.0
+def test_a_wrong_latex_string_fails(fid, old, new):
+    entry = _printed()[fid]
+    assert entry["latex"].count(old) >= 1
+    assert not _worst(fid, dict(entry, latex=entry["latex"].replace(old, new, 1))) <= 1.0
+
+
+@pytest.mark.parametrize("fid, old, new", [
+    ("C3.bias_map_A", "M_A*K_B", "K_B*M_A"),
+    ("C3.residual_B", "= -(", "= ("),
+    ("C1.round_map_A", "K_A*w_A_star", "K_A*w_A"),  # a name the naming rules do not give
+    ("L1b.general_map", "transpose(Q_xx)*(b", "Q_xx*(b"),
+    ("C11.steering_target", "M_B**(-1)", "M_B"),
+    ("C2.fixed_point_A", "(Id - M_A*M_B)", "(Id + M_A*M_B)"),
+    ("C5.residual_A_k", "/(a_k + b_k - a_k*b_k)", "/(a_k + b_k)"),
+    ("C4.gap_norm", "sin(theta/2)**2", "sin(theta/2)"),
+    ("C9.full_rank_prompt", "Gamma_A**(-1/2)", "Gamma_A**(-1)"),
+    ("L1.gd_readout", "w_prime - w =", "w_prime =",),  # a wrong label
+    ("P5.debate_row_A", "(1/2)*M_A*m_B +", "(1/3)*M_A*m_B +"),
+])
+def test_a_wrong_text_string_fails(fid, old, new):
+    entry = _printed()[fid]
+    assert entry["text"].count(old) >= 1
+    assert not _worst(fid, dict(entry, text=entry["text"].replace(old, new, 1))) <= 1.0
 
 
 def _text_name_in_latex(name):
@@ -71,8 +91,10 @@ def _text_name_in_latex(name):
     # a binomial's sign flipped but the binomial kept (e_{A,k} printed with a wrong sign)
     ("_flip", lambda factor: (factor, isinstance(factor, sp.Add)), "C5"),
     ("_scalar_first", lambda args: list(args)[::-1], "C3"),  # a product's factors reversed
+    ("text_name", lambda name: name.replace("^*_", "_star_"), "C2"),  # the plain text's names: w_star_A
 ])
 def test_a_wrong_printing_rule_fails_verify(monkeypatch, attr, wrong, claim):
+    """Planted in theory/core/notation.py; the claim's VS (as ``a2ad verify`` runs it) passes before, fails after."""
     from proofs_check.claims import all_claims
 
     (vs,) = [c.methods["VS"] for c in all_claims() if c.id == claim]

@@ -1,16 +1,19 @@
-"""VS for the LaTeX of every registered formula: what ``derive`` typesets, read back and re-evaluated (issue 22,
-item 4).
+"""VS for the typeset formulas: the LaTeX and the plain text ``derive`` prints for every registered formula, read
+back and re-evaluated (issue 22, item 4).
 
 ``a2ad derive --format json --claims CLAIM`` prints each formula's ``latex`` (the string the macros file and
-derivations.tex print). Here that string is split at its ``=``; each side that is an expression is read by the
-small LaTeX grammar below (sums, products by juxtaposition, ``\\frac``, ``\\tfrac``, ``\\left( \\right)``, ``^{T}``,
-``^{-1}``, integer and symbolic powers, ``\\rho(...)``, ``\\operatorname{tr}(...)``, ``\\sqrt``, ``\\sin``, the gap
-``\\aadDelta``; no eval, no sympify) and evaluated at random numbers, then compared with the registered SymPy
-object (the object ``verify`` proves) evaluated at the same numbers by an evaluator of the SymPy tree written here.
-A side that is a single symbol (a label such as ``u^*`` or ``w' - w``) must be typeset as :data:`LABELS` or the
-naming rules of docs/theory.rst say. Names are mapped by those rules (:func:`tex_name`), written here, not by
-the printer. A wrong name, a dropped parenthesis, a flipped sign or a fraction around the wrong factors is an
-O(1) error. Package extension.
+derivations.tex print) and ``text`` (the string ``--format text`` prints). Each is split at its ``=``; each side
+that is an expression is read by a small grammar (:class:`LatexReader`: sums, products by juxtaposition,
+``\\frac``, ``\\tfrac``, ``\\left( \\right)``, ``^{T}``, ``^{-1}``, integer and symbolic powers, ``\\rho(...)``,
+``\\operatorname{tr}(...)``, ``\\sqrt``, ``\\sin``, the gap ``\\aadDelta``; :class:`TextReader`: SymPy's ``str``
+syntax with ``transpose``, ``trace``, ``spectral_radius``, ``sqrt``, ``sin``, ``Id`` and ``Delta``; no eval, no
+sympify) and evaluated at random numbers, then compared with the registered SymPy object (the object ``verify``
+proves) evaluated at the same numbers by an evaluator of the SymPy tree written here (:func:`sympy_value`). A side
+that is a single symbol (a label such as ``u^*`` or ``w' - w``) must be printed as :data:`LABELS`,
+:data:`TEXT_LABELS` or the naming rules say. Names are mapped by those rules (:func:`tex_name`,
+:func:`text_name`), written here, not by the printer. A wrong name, a dropped parenthesis, a flipped sign or a
+fraction around the wrong factors is an O(1) error; a rule that changes only the form (the gap written out,
+positive terms not first) is not seen here (tests/test_notation_contracts.py checks those). Package extension.
 """
 from __future__ import annotations
 
@@ -24,7 +27,8 @@ from proofs_check.verification import shipped_cli as cli
 from proofs_check.verification.registry import Outcome, Profile
 from proofs_check.verification.shipped import MISMATCH, Ledger
 
-__all__ = ["BAR", "LABELS", "LatexReader", "tex_name", "typeset_method"]
+__all__ = ["BAR", "LABELS", "TEXT_LABELS", "LatexReader", "TextReader", "check_formula", "tex_name", "text_name",
+           "typeset_method"]
 
 # Both sides are evaluated in float64 at well-conditioned random numbers (inverted matrices I + 0.3 G): the
 # same value up to ~1e-13; a wrong formula is off by O(1).
@@ -43,6 +47,14 @@ LABELS = {
     "w_{B}(t)": r"w_{B}(t)", "u^*": r"u^{*}", "v^*": r"v^{*}", "||Delta||^2": r"\|\aadDelta\|^{2}", "ell": r"\ell",
     "\\Gamma_{A}^{-1/2}": r"\Gamma_{A}^{-1/2}",
 }
+# The same labels in the plain text (Python/SymPy syntax; a label written as an expression is that expression).
+TEXT_LABELS = {
+    "Hhat": "H_hat", "Mhat": "M_hat", "chat": "c_hat", "what^*": "w_hat_star", "[\\hat{M} | \\hat{c}]": "Mc_hat",
+    "[M | c]": "Mc", "u_{t+1} - w^*_A": "u_t_plus_1 - w_A_star", "w' - w": "w_prime - w",
+    "(u^* - v^*)_k": "u_star_k - v_star_k", "lambda_k(M_A M_B)": "lambda_k", "T_A^s(w)": "T_A_s_of_w",
+    "e_B^(s_A -> oo)": "e_B_limit_s_A", "Gamma^*": "Gamma_star", "w_{B}(t)": "w_B_t", "u^*": "u_star",
+    "v^*": "v_star", "||Delta||^2": "Delta_norm_sq", "\\Gamma_{A}^{-1/2}": "Gamma_A**(-1/2)",
+}
 _STAR = re.compile(r"^([A-Za-z]+)\^\*_\{?([A-Za-z0-9]+)\}?$")  # w^*_A, z^*_3
 
 
@@ -59,6 +71,116 @@ def tex_name(name: str) -> str:
     if not sub:
         return base
     return f"{base}_{sub}" if sub.startswith("{") else f"{base}_{{{sub}}}"
+
+
+def text_name(name: str) -> str:
+    """The plain text of the symbol ``name`` (docs/latex.rst): :data:`TEXT_LABELS`, ``w^*_A`` -> ``w_A_star``,
+    braces dropped, ``,`` -> ``_``, ``+`` -> ``_plus_``, ``-`` -> ``_minus_`` (``v_{t-1}`` -> ``v_t_minus_1``)."""
+    if name in TEXT_LABELS:
+        return TEXT_LABELS[name]
+    m = _STAR.match(name)
+    if m:
+        return f"{m.group(1)}_{m.group(2)}_star"
+    out = name.replace("{", "").replace("}", "").replace(",", "_").replace("+", "_plus_").replace("-", "_minus_")
+    return re.sub(r"_+", "_", out)
+
+
+_TEXT_TOKEN = re.compile(r"\s*(?:(?P<num>\d+(?:\.\d+)?)|(?P<name>[A-Za-z][A-Za-z0-9_]*)|(?P<op>\*\*|[-+*/(),]))")
+
+
+class TextReader:
+    """Evaluates the plain text of one formula side (SymPy's ``str`` syntax) at numbers ``env`` (text name ->
+    scalar or array): ``+ - * / **``, parentheses and the functions ``transpose``, ``trace``, ``spectral_radius``,
+    ``sqrt``, ``sin``; ``Id`` is the identity (a scalar 1 beside matrices), ``Delta`` is ``w_B_star - w_A_star``."""
+
+    FUNCTIONS = {"transpose": lambda x: x if _scalar(x) else x.T, "trace": lambda x: float(np.trace(x)),
+                 "spectral_radius": lambda x: float(max(abs(np.linalg.eigvals(np.atleast_2d(x))))),
+                 "sqrt": lambda x: float(np.sqrt(x)), "sin": lambda x: float(np.sin(x))}
+
+    def __init__(self, env: dict):
+        self.env = env
+
+    def read(self, text: str):
+        self.toks, self.pos = [], 0
+        pos = 0
+        while pos < len(text):
+            m = _TEXT_TOKEN.match(text, pos)
+            if not m or m.end() == pos or m.lastgroup is None:
+                raise ValueError(f"cannot read {text[pos:pos + 20]!r}")
+            self.toks.append((m.lastgroup, m.group(m.lastgroup)))
+            pos = m.end()
+        out = self._expr()
+        if self.pos != len(self.toks):
+            raise ValueError(f"unread tail {self.toks[self.pos:][:4]!r}")
+        return out
+
+    def _peek(self):
+        return self.toks[self.pos][1] if self.pos < len(self.toks) else None
+
+    def _take(self, want=None):
+        if self.pos >= len(self.toks) or (want is not None and self.toks[self.pos][1] != want):
+            raise ValueError(f"expected {want!r} at token {self.pos}")
+        self.pos += 1
+        return self.toks[self.pos - 1]
+
+    def _expr(self):
+        out = self._term()
+        while self._peek() in ("+", "-"):
+            s = -1.0 if self._take()[1] == "-" else 1.0
+            out = _add(out, _scale(s, self._term()))
+        return out
+
+    def _term(self):
+        out = self._unary()
+        while self._peek() in ("*", "/"):
+            op = self._take()[1]
+            rhs = self._unary()
+            if op == "/":
+                if not _scalar(rhs):
+                    raise ValueError("a division by a matrix")
+                out = _scale(1.0 / rhs, out)
+            else:
+                out = _mul(out, rhs)
+        return out
+
+    def _unary(self):
+        if self._peek() in ("-", "+"):
+            return _scale(-1.0 if self._take()[1] == "-" else 1.0, self._unary())
+        return self._power()
+
+    def _power(self):
+        out = self._atom()
+        if self._peek() == "**":
+            self._take()
+            exp = self._unary()
+            if _scalar(out):
+                return float(out) ** float(exp)
+            if float(exp) == -0.5:
+                w, V = np.linalg.eigh(out)
+                return (V / np.sqrt(w)) @ V.T
+            return np.linalg.matrix_power(out, int(exp))
+        return out
+
+    def _atom(self):
+        kind, val = self._take()
+        if kind == "num":
+            return float(val)
+        if val == "(":
+            out = self._expr()
+            self._take(")")
+            return out
+        if kind != "name":
+            raise ValueError(f"unexpected {val!r}")
+        if self._peek() == "(" and val in self.FUNCTIONS:
+            self._take("(")
+            out = self._expr()
+            self._take(")")
+            return self.FUNCTIONS[val](out)
+        if val == "Id":
+            return 1.0
+        if val == "Delta":
+            return self.env["w_B_star"] - self.env["w_A_star"]
+        return self.env[val]
 
 
 _TOKEN = re.compile(r"\s*(?:(?P<left>\\left[(\[.])|(?P<right>\\right[)\].])|(?P<cmd>\\[A-Za-z]+|\\\|)"
@@ -305,10 +427,9 @@ def sympy_value(expr, vals: dict) -> Any:
     raise TypeError(f"no value for {type(expr).__name__}")
 
 
-def _values(rng: np.random.Generator, symbols) -> tuple[dict, dict]:
-    """Random numbers for ``symbols``: ``(vals by internal name, env by LaTeX name)``."""
+def _values(rng: np.random.Generator, symbols) -> dict:
+    """Random numbers for ``symbols`` by internal name (and ``Gamma_A``, whose ``-1/2`` power a label stands for)."""
     vals: dict = {}
-    env: dict = {}
     for s in sorted(symbols, key=lambda x: x.name):
         name = s.name
         v: Any
@@ -327,15 +448,14 @@ def _values(rng: np.random.Generator, symbols) -> tuple[dict, dict]:
         else:
             v = float(rng.uniform(0.2, 0.8))
         vals[name] = v
-        env[tex_name(name)] = v
-    if "\\Gamma_{A}^{-1/2}" in vals:  # the label stands for Gamma_A^{-1/2}: the LaTeX reads Gamma_A, powered
+    if "\\Gamma_{A}^{-1/2}" in vals:  # the label stands for Gamma_A^{-1/2}: the printed forms read Gamma_A, powered
         A = rng.standard_normal((DIMS["d"], DIMS["d"]))
         G = A @ A.T + np.eye(DIMS["d"])
         w, V = np.linalg.eigh(G)
-        env[r"\Gamma_{A}"], vals["\\Gamma_{A}^{-1/2}"] = G, (V / np.sqrt(w)) @ V.T
+        vals["Gamma_A"], vals["\\Gamma_{A}^{-1/2}"] = G, (V / np.sqrt(w)) @ V.T
     for name, v in INTEGER_SCALARS.items():
-        env.setdefault(tex_name(name), float(v))
-    return vals, env
+        vals.setdefault(name, float(v))
+    return vals
 
 
 def _split(tex: str) -> tuple[str, str]:
@@ -348,39 +468,45 @@ def _split(tex: str) -> tuple[str, str]:
     raise ValueError(f"no top-level '=' in {tex[:80]!r}")
 
 
-def check_formula(ledger: Ledger, rng: np.random.Generator, fid: str, tex: str, instances: int) -> None:
-    """One formula's printed LaTeX against the registered ``lhs = rhs``."""
+FORMS: dict[str, tuple[Any, Any]] = {"latex": (tex_name, LatexReader), "text": (text_name, TextReader)}  # name, reader
+
+
+def check_formula(ledger: Ledger, rng: np.random.Generator, fid: str, printed: dict, instances: int) -> None:
+    """One formula's printed ``latex`` and ``text`` (``printed``) against the registered ``lhs = rhs``."""
     from theory.core.formulas import all_formulas
 
     formula = all_formulas()[fid]
-    try:
-        sides = _split(tex)
-    except ValueError as exc:
-        ledger.require(fid, False, f"{fid}: {exc}")
-        return
-    for side, obj, printed in zip(("lhs", "rhs"), (formula.lhs, formula.rhs), sides):
-        if isinstance(obj, (sp.Symbol, sp.MatrixSymbol)):  # a label: typeset by the naming rules
-            ledger.require(f"{fid} {side}", printed == tex_name(obj.name),
-                           f"{fid}: {side} typeset {printed!r}, the naming rules give {tex_name(obj.name)!r}")
+    for form, (name_of, reader) in FORMS.items():
+        try:
+            sides = _split(printed.get(form, ""))
+        except ValueError as exc:
+            ledger.require(f"{fid} {form}", False, f"{fid}: {form}: {exc}")
             continue
-        worst = 0.0
-        for _ in range(instances):
-            vals, env = _values(rng, formula.lhs.free_symbols | formula.rhs.free_symbols)
-            try:
-                got, want = LatexReader(env).read(printed), sympy_value(obj, vals)
-                rel = float(np.linalg.norm(np.subtract(got, want))) / max(1.0, float(np.linalg.norm(want)))
-            except (ValueError, KeyError, TypeError, np.linalg.LinAlgError) as exc:
-                ledger.require(f"{fid} {side}", False, f"{fid}: {side} {printed[:60]!r} not read: {exc}")
-                break
-            worst = rel if not np.isfinite(rel) else max(worst, rel)
-        else:
-            ledger.add(f"{fid} {side}", worst if np.isfinite(worst) else MISMATCH, BAR)
+        for side, obj, shown in zip(("lhs", "rhs"), (formula.lhs, formula.rhs), sides):
+            key = f"{fid} {form} {side}"
+            if isinstance(obj, (sp.Symbol, sp.MatrixSymbol)):  # a label: printed by the naming rules
+                ledger.require(key, shown == name_of(obj.name),
+                               f"{key} printed {shown!r}, the naming rules give {name_of(obj.name)!r}")
+                continue
+            worst = 0.0
+            for _ in range(instances):
+                vals = _values(rng, formula.lhs.free_symbols | formula.rhs.free_symbols)
+                try:
+                    got = reader({name_of(k): v for k, v in vals.items()}).read(shown)
+                    want = sympy_value(obj, vals)
+                    rel = float(np.linalg.norm(np.subtract(got, want))) / max(1.0, float(np.linalg.norm(want)))
+                except (ValueError, KeyError, TypeError, np.linalg.LinAlgError) as exc:
+                    ledger.require(key, False, f"{key} {shown[:60]!r} not read: {exc}")
+                    break
+                worst = rel if not np.isfinite(rel) else max(worst, rel)
+            else:
+                ledger.add(key, worst if np.isfinite(worst) else MISMATCH, BAR)
 
 
 def typeset_method(claim: str):
-    """A VS method: the LaTeX ``a2ad derive --format json --claims CLAIM`` prints for each of the claim's formulas,
-    read back and evaluated at random numbers, against the registered object (2 instances each in quick, 8 in
-    full)."""
+    """A VS method: the LaTeX and the plain text ``a2ad derive --format json --claims CLAIM`` prints for each of the
+    claim's formulas, read back and evaluated at random numbers, against the registered object (2 instances each in
+    quick, 8 in full)."""
     def method(profile: Profile) -> Outcome:
         rng = np.random.default_rng(profile.seed + 7100 + sum(map(ord, claim)))
         instances = 2 if profile.name == "quick" else 8
@@ -390,9 +516,9 @@ def typeset_method(claim: str):
         ok = printed.status == 0 and isinstance(doc, dict) and isinstance(doc.get("formulas"), list)
         ledger.require("derive --format json", ok, f"exit {printed.status}: {printed.stderr.strip()[:120]}")
         for f in doc.get("formulas", []) if ok else []:
-            check_formula(ledger, rng, f.get("id"), f.get("latex", ""), instances)
+            check_formula(ledger, rng, f.get("id"), f, instances)
             ledger.instances += 1
-        return ledger.outcome(f"the LaTeX of derive --format json --claims {claim} read back and evaluated at "
-                              f"random numbers ({instances} per side) vs the registered formulas")
+        return ledger.outcome(f"the LaTeX and text of derive --format json --claims {claim} read back and "
+                              f"evaluated at random numbers ({instances} per side) vs the registered formulas")
     method.__doc__ = typeset_method.__doc__
     return method
