@@ -82,6 +82,20 @@ def test_a_wrong_text_string_fails(fid, old, new):
     assert not _worst(fid, dict(entry, text=entry["text"].replace(old, new, 1))) <= 1.0
 
 
+@pytest.mark.parametrize("change", [
+    lambda table: {k: v for k, v in table.items() if k != "w_B_star"},  # a name of Delta's definition unlisted
+    lambda table: dict(table, M_A={"commutative": True}),  # a matrix said to commute
+])
+def test_a_wrong_symbols_table_fails(change):
+    entry = _printed()["C3.residual_A"]
+    ledger = Ledger()
+    shipped_typeset.check_symbols(ledger, "C3.residual_A", entry)
+    assert ledger.outcome("as printed").worst_error == 0
+    ledger = Ledger()
+    shipped_typeset.check_symbols(ledger, "C3.residual_A", dict(entry, symbols=change(entry["symbols"])))
+    assert not ledger.outcome("planted").worst_error <= 1.0
+
+
 def _text_name_in_latex(name):
     return notation.NAMES[name][1] if name in notation.NAMES else None
 

@@ -27,8 +27,8 @@ from proofs_check.verification import shipped_cli as cli
 from proofs_check.verification.registry import Outcome, Profile
 from proofs_check.verification.shipped import MISMATCH, Ledger
 
-__all__ = ["BAR", "LABELS", "TEXT_LABELS", "LatexReader", "TextReader", "check_formula", "tex_name", "text_name",
-           "typeset_method"]
+__all__ = ["BAR", "LABELS", "TEXT_LABELS", "LatexReader", "TextReader", "check_formula", "check_symbols", "tex_name",
+           "text_name", "typeset_method"]
 
 # Both sides are evaluated in float64 at well-conditioned random numbers (inverted matrices I + 0.3 G): the
 # same value up to ~1e-13; a wrong formula is off by O(1).
@@ -503,6 +503,28 @@ def check_formula(ledger: Ledger, rng: np.random.Generator, fid: str, printed: d
                 ledger.add(key, worst if np.isfinite(worst) else MISMATCH, BAR)
 
 
+def check_symbols(ledger: Ledger, fid: str, printed: dict) -> None:
+    """The ``symbols`` table a reader parses the plain text with: every name of the text (and of a definition, such
+    as ``Delta``'s) is listed, and each symbol of the registered formula commutes exactly when it is a scalar (a
+    plain symbol or a 1 x 1 matrix)."""
+    from theory.core.formulas import all_formulas
+
+    raw = printed.get("symbols")
+    table: dict = raw if isinstance(raw, dict) else {}
+    names = set(re.findall(r"[A-Za-z_]\w*", printed.get("text", "")))
+    for entry in table.values():
+        if isinstance(entry, dict) and isinstance(entry.get("definition"), str):
+            names |= set(re.findall(r"[A-Za-z_]\w*", entry["definition"]))
+    ledger.require(f"{fid} symbols", names <= set(table), f"{fid}: symbols table lacks {sorted(names - set(table))}")
+    formula = all_formulas()[fid]
+    for sym in formula.lhs.free_symbols | formula.rhs.free_symbols:
+        name = text_name(sym.name)
+        if name.isidentifier() and name in table:
+            scalar = not isinstance(sym, sp.MatrixSymbol) or sym.shape == (1, 1)
+            ledger.require(f"{fid} symbols", table[name].get("commutative") is scalar,
+                           f"{fid}: {name} commutative {table[name].get('commutative')}, expected {scalar}")
+
+
 def typeset_method(claim: str):
     """A VS method: the LaTeX and the plain text ``a2ad derive --format json --claims CLAIM`` prints for each of the
     claim's formulas, read back and evaluated at random numbers, against the registered object (2 instances each in
@@ -517,6 +539,7 @@ def typeset_method(claim: str):
         ledger.require("derive --format json", ok, f"exit {printed.status}: {printed.stderr.strip()[:120]}")
         for f in doc.get("formulas", []) if ok else []:
             check_formula(ledger, rng, f.get("id"), f, instances)
+            check_symbols(ledger, f.get("id"), f)
             ledger.instances += 1
         return ledger.outcome(f"the LaTeX and text of derive --format json --claims {claim} read back and "
                               f"evaluated at random numbers ({instances} per side) vs the registered formulas")
