@@ -5,6 +5,7 @@ import dataclasses
 import json
 
 import numpy as np
+import pytest
 
 from numerics.protocol import config, random_moments
 from numerics.sweep import measures
@@ -37,3 +38,20 @@ def test_a_covariance_trace_below_zero_by_rounding_gives_spread_zero(monkeypatch
 def measures_inputs(system):
     M, c = np.stack([a.M for a in system.agents]), np.stack([a.c for a in system.agents])
     return M, c, system.random, system.noise_stack()
+
+
+MARGIN = 1e-12  # docs/sweeps.rst: the train-lsa residual columns are NaN where the trained rate is not below 1 - 1e-12
+TINY_TRAINING = {"N": 20, "tau": 1.0, "sigma": 0.0, "steps": 2, "batch": 8, "lr": 0.01, "parameterisation": "sparse",
+                 "turns": 3}  # the rate is set by hand below: the training only has to run
+
+
+@pytest.mark.parametrize("rate, converges", [(1 - MARGIN, False), (1.0, False), (1 - 2 * MARGIN, True)])
+def test_train_lsa_residuals_need_a_rate_below_the_margin(monkeypatch, rate, converges):
+    """By hand: the trained pair's rate set to ``rate`` (trained weights cannot be steered within 1e-12 of 1)."""
+    system = config.parse(json.loads(open("examples/two_agents.json").read()))
+    monkeypatch.setattr(measures.closed_forms, "contraction_rate", lambda M: rate)
+    row = measures.train_lsa_point(system, 0, TINY_TRAINING)
+    assert row["lsa_contraction_rate"] == rate
+    for name in system.names:
+        assert bool(np.isfinite(row[f"lsa_residual_norm_{name}"])) is converges
+        assert bool(np.isfinite(row[f"lsa_sim_residual_norm_{name}"]))  # the forward passes run either way
