@@ -54,6 +54,19 @@ def test_the_same_refusal_as_the_kernel_path():
     assert str(kernel.value).split(" = ")[0] == str(small.value).split(" = ")[0]
 
 
+@pytest.mark.parametrize("size", [8, evaluate.KERNEL_MIN_BATCH])
+def test_of_two_singular_systems_the_lower_is_named_on_both_paths(size):
+    """One agent hearing itself (``Phi = M``), d = 2: system 1 has ``M = diag(0.5, 1)`` (its zero pivot at the second
+    elimination step), system 5 ``M = diag(1, 0.5)`` (at the first). Both paths name system 1, the lowest, as the
+    refusal of a singular system promises: the kernel, whose lanes meet system 5's zero pivot first, too."""
+    proto = spec.build([{"A": {"A": 1.0}}], ["A"], 2, np.zeros(2))
+    W, mask = proto.weights()
+    M = np.tile(0.5 * np.eye(2), (size, 1, 1, 1))
+    M[1, 0], M[5, 0] = np.diag([0.5, 1.0]), np.diag([1.0, 0.5])
+    with pytest.raises(InputError, match=r"round map of system 1\)"):
+        evaluate.fixed_points(M, np.ones((size, 1, 2)), W, mask, check=False)
+
+
 def test_finite_systems_still_solve():
     """z_A* = M_A z_B* + 1, z_B* = M_B z_A* + 1 (the round ends with B): z_B* = (1 + M_B) / (1 - M_A M_B)."""
     M, c, W, mask = _batch([(0.5, 0.5), (0.1, -0.2)])

@@ -171,7 +171,10 @@ def _fixed_points_kernel(M, c, W, mask, check: bool) -> np.ndarray:
     Wf, maskf = flat(W, (P, K, K), np.float64), flat(mask, (P, K), np.bool_)
     z, undecided, bad = protocol_kernel.solve(Mf, cf, Wf, maskf, want_phi=check)
     if bad >= 0 or not np.all(np.isfinite(z)):
-        bad = bad if bad >= 0 else int(np.flatnonzero(~np.all(np.isfinite(z), axis=(1, 2)))[0])
+        # the lowest system that is singular or not finite, as on the path below the threshold (z is written up to
+        # the refused system's group)
+        nonfinite = np.flatnonzero(~np.all(np.isfinite(z[:bad if bad >= 0 else len(z)]), axis=(1, 2)))
+        bad = int(nonfinite[0]) if nonfinite.size else bad
         with np.errstate(all="ignore"):  # an overflowing round map is the refusal's subject
             Phi1, _ = round_map(Mf[bad], cf[bad], Wf[bad], maskf[bad])
         if check and np.all(np.isfinite(Phi1)):

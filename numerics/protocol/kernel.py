@@ -24,8 +24,9 @@ LANES = 64  # systems per group: the lane loops vectorize (AVX2/AVX-512) with fe
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
 def _solve_batch(M, c, W, mask, z, Phi_out, fro, want_phi, L):  # pragma: no cover - compiled
-    """Fill ``z`` (B, K, d); return the index of the first system whose ``I - Phi`` has a zero or
-    non-finite pivot, or -1. With ``want_phi`` (for the rho < 1 check): ``fro`` (B,) gets
+    """Fill ``z`` (B, K, d); return the lowest index of a system whose ``I - Phi`` has a zero or
+    non-finite pivot (its group finished first, the other lanes' ``z`` written), or -1. With ``want_phi``
+    (for the rho < 1 check): ``fro`` (B,) gets
     ``||Phi||_F^2`` and ``Phi_out[s]`` (K d x K d) is written where that is not < 1 (elsewhere
     ``rho(Phi) <= ||Phi||_2 <= ||Phi||_F < 1`` already certifies the contraction)."""
     B, K, d = M.shape[0], M.shape[1], M.shape[2]
@@ -109,6 +110,7 @@ def _solve_batch(M, c, W, mask, z, Phi_out, fro, want_phi, L):  # pragma: no cov
                     G[a, b, l] = -G[a, b, l]
             for l in range(L):
                 G[a, a, l] += 1.0
+        first = -1  # the group's lowest refused system: a later lane may meet its zero pivot at an earlier step
         for k in range(n):
             for l in range(L):  # partial pivoting, per system
                 big[l] = abs(G[k, k, l])
@@ -121,9 +123,9 @@ def _solve_batch(M, c, W, mask, z, Phi_out, fro, want_phi, L):  # pragma: no cov
                         piv[l] = a
             for l in range(L):
                 if not (big[l] > 0.0 and big[l] < np.inf):
-                    if l < nl:
-                        return s0 + l
-                    G[k, k, l] = 1.0  # a spare lane: keep it finite
+                    if l < nl and (first < 0 or s0 + l < first):
+                        first = s0 + l
+                    G[k, k, l] = 1.0  # a refused or spare lane: keep it finite (its result is not used)
                 pl = piv[l]
                 if pl != k:
                     for b in range(k, nw):
@@ -147,6 +149,8 @@ def _solve_batch(M, c, W, mask, z, Phi_out, fro, want_phi, L):  # pragma: no cov
             for i in range(K):
                 for a in range(d):
                     z[s0 + l, i, a] = G[i * d + a, n, l]
+        if first >= 0:
+            return first
     return -1
 
 
