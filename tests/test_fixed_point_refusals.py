@@ -54,17 +54,40 @@ def test_the_same_refusal_as_the_kernel_path():
     assert str(kernel.value).split(" = ")[0] == str(small.value).split(" = ")[0]
 
 
-@pytest.mark.parametrize("size", [8, evaluate.KERNEL_MIN_BATCH])
-def test_of_two_singular_systems_the_lower_is_named_on_both_paths(size):
-    """One agent hearing itself (``Phi = M``), d = 2: system 1 has ``M = diag(0.5, 1)`` (its zero pivot at the second
-    elimination step), system 5 ``M = diag(1, 0.5)`` (at the first). Both paths name system 1, the lowest, as the
-    refusal of a singular system promises: the kernel, whose lanes meet system 5's zero pivot first, too."""
+STEP = {0: np.diag([1.0, 0.5]), 1: np.diag([0.5, 1.0])}  # Phi = M: I - Phi's zero pivot at that elimination step
+
+
+@pytest.mark.parametrize("kernel", [False, True])
+@pytest.mark.parametrize("singular, named", [({1: 1, 5: 0}, 1), ({1: 0, 5: 1}, 1), ({0: 0, 3: 1}, 0),
+                                             ({65: 0, 70: 1}, 65), ({65: 1, 70: 0}, 65)])
+def test_of_several_singular_systems_the_lowest_is_named_on_both_paths(kernel, singular, named):
+    """One agent hearing itself (``Phi = M``), d = 2; ``singular`` maps a system to the elimination step of its
+    zero pivot (the others ``M = I / 2``). Below the kernel's threshold and on it (64 systems a lane group: 65
+    and 70 share the second), the refusal names the lowest singular system, whichever pivot fails first."""
+    size = evaluate.KERNEL_MIN_BATCH if kernel else max(singular) + 3
     proto = spec.build([{"A": {"A": 1.0}}], ["A"], 2, np.zeros(2))
     W, mask = proto.weights()
     M = np.tile(0.5 * np.eye(2), (size, 1, 1, 1))
-    M[1, 0], M[5, 0] = np.diag([0.5, 1.0]), np.diag([1.0, 0.5])
-    with pytest.raises(InputError, match=r"round map of system 1\)"):
+    for system, step in singular.items():
+        M[system, 0] = STEP[step]
+    with pytest.raises(InputError, match=rf"round map of system {named}\)"):
         evaluate.fixed_points(M, np.ones((size, 1, 2)), W, mask, check=False)
+
+
+@pytest.mark.parametrize("size", [8, evaluate.KERNEL_MIN_BATCH])
+def test_the_last_system_overflowing_is_named(size):
+    """The last system's round map overflows (``M_A M_B = 1e400``), or its map is fine and its fixed point overflows
+    (one agent hearing itself, ``M = I / 2``, offset 1.5e308: ``z = 3e308``): either way it is named."""
+    systems = [(0.5, 0.5)] * size
+    systems[-1] = (1e200, 1e200)
+    with pytest.raises(InputError, match=rf"round map of system {size - 1}\)"):
+        evaluate.fixed_points(*_batch(systems), check=False)
+    proto = spec.build([{"A": {"A": 1.0}}], ["A"], 2, np.zeros(2))
+    W, mask = proto.weights()
+    c = np.ones((size, 1, 2))
+    c[-1] = 1.5e308
+    with pytest.raises(InputError, match=rf"round map of system {size - 1}\)"):
+        evaluate.fixed_points(np.tile(0.5 * np.eye(2), (size, 1, 1, 1)), c, W, mask, check=False)
 
 
 def test_finite_systems_still_solve():

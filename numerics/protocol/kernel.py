@@ -155,14 +155,14 @@ def _solve_batch(M, c, W, mask, z, Phi_out, fro, want_phi, L):  # pragma: no cov
 
 
 def solve(M: np.ndarray, c: np.ndarray, W: np.ndarray, mask: np.ndarray, want_phi: bool = False):
-    """``(z, undecided, first bad index or -1)`` for flat batches: ``M`` (B, K, d, d),
-    ``c`` (B, K, d), ``W`` (B, P, K, K) float64, ``mask`` (B, P, K) bool.
+    """``(z, undecided, lowest bad index or -1)`` for flat batches (``z`` NaN for systems not computed):
+    ``M`` (B, K, d, d), ``c`` (B, K, d), ``W`` (B, P, K, K) float64, ``mask`` (B, P, K) bool.
 
     ``undecided`` (with ``want_phi``, else None): ``(index, Phi)`` of the systems whose
     ``||Phi||_F`` does not certify ``rho(Phi) < 1``, with their round matrices.
     """
     B, K, d = M.shape[0], M.shape[1], M.shape[2]
-    z = np.empty((B, K, d))
+    z = np.full((B, K, d), np.nan)  # systems after a refused one's group are not computed: NaN, never stale memory
     Phi = np.empty((B, K * d, K * d)) if want_phi else np.empty((0, 0, 0))  # pages touched only where written
     fro = np.empty(B if want_phi else 0)
     bad = _solve_batch(M, c, W, mask, z, Phi, fro, want_phi, LANES)
