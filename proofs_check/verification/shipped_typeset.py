@@ -93,9 +93,9 @@ class TextReader:
     scalar or array): ``+ - * / **``, parentheses and the functions ``transpose``, ``trace``, ``spectral_radius``,
     ``sqrt``, ``sin``; ``Id`` is the identity (a scalar 1 beside matrices), ``Delta`` is ``w_B_star - w_A_star``."""
 
-    FUNCTIONS = {"transpose": lambda x: x if _scalar(x) else x.T, "trace": lambda x: float(np.trace(x)),
-                 "spectral_radius": lambda x: float(max(abs(np.linalg.eigvals(np.atleast_2d(x))))),
-                 "sqrt": lambda x: float(np.sqrt(x)), "sin": lambda x: float(np.sin(x))}
+    FUNCTIONS = {"transpose": lambda x: _transpose(x), "trace": lambda x: float(np.trace(x)),
+                 "spectral_radius": lambda x: _radius(x), "sqrt": lambda x: float(np.sqrt(x)),
+                 "sin": lambda x: float(np.sin(x))}
 
     def __init__(self, env: dict):
         self.env = env
@@ -127,7 +127,7 @@ class TextReader:
         out = self._term()
         while self._peek() in ("+", "-"):
             s = -1.0 if self._take()[1] == "-" else 1.0
-            out = _add(out, _scale(s, self._term()))
+            out = _add(out, s * self._term())
         return out
 
     def _term(self):
@@ -138,27 +138,21 @@ class TextReader:
             if op == "/":
                 if not _scalar(rhs):
                     raise ValueError("a division by a matrix")
-                out = _scale(1.0 / rhs, out)
+                out = out / rhs
             else:
                 out = _mul(out, rhs)
         return out
 
     def _unary(self):
         if self._peek() in ("-", "+"):
-            return _scale(-1.0 if self._take()[1] == "-" else 1.0, self._unary())
+            return (-1.0 if self._take()[1] == "-" else 1.0) * self._unary()
         return self._power()
 
     def _power(self):
         out = self._atom()
         if self._peek() == "**":
             self._take()
-            exp = self._unary()
-            if _scalar(out):
-                return float(out) ** float(exp)
-            if float(exp) == -0.5:
-                w, V = np.linalg.eigh(out)
-                return (V / np.sqrt(w)) @ V.T
-            return np.linalg.matrix_power(out, int(exp))
+            return _power(out, float(self._unary()))
         return out
 
     def _atom(self):
@@ -247,10 +241,10 @@ class LatexReader:
         sign = 1.0
         if self._peek() in ("+", "-"):
             sign = -1.0 if self._take() == "-" else 1.0
-        out = _scale(sign, self._term())
+        out = sign * self._term()
         while self._peek() in ("+", "-"):
             s = -1.0 if self._take() == "-" else 1.0
-            out = _add(out, _scale(s, self._term()))
+            out = _add(out, s * self._term())
         return out
 
     def _term(self):
@@ -268,17 +262,10 @@ class LatexReader:
 
     def _power(self, x: Any, exp: str) -> Any:
         if exp == "T":
-            return x if _scalar(x) else x.T
-        if exp == "-1":
-            return 1.0 / x if _scalar(x) else np.linalg.inv(x)
-        if exp == "-1/2":
-            w, V = np.linalg.eigh(x)  # a symmetric positive definite matrix's inverse square root
-            return (V / np.sqrt(w)) @ V.T
-        if re.fullmatch(r"\d+", exp):
-            n = int(exp)
-        else:  # a scalar's name: s, s_{B}
-            n = int(self.env[exp])
-        return x ** n if _scalar(x) else np.linalg.matrix_power(x, n)
+            return _transpose(x)
+        if exp in ("-1", "-1/2") or exp.isdigit():
+            return _power(x, -0.5 if exp == "-1/2" else float(exp))
+        return _power(x, float(int(self.env[exp])))  # a scalar's name: s, s_{B}
 
     def _paren(self):
         self._take(r"\left(")
@@ -299,16 +286,13 @@ class LatexReader:
             num, den = self._braced(), self._braced()
             if not _scalar(den):
                 raise ValueError("a fraction over a matrix")
-            return _scale(1.0 / den, num)
+            return num / den
         if tok == r"\sqrt":
             self._take()
             return float(np.sqrt(self._braced()))
-        if tok == r"\rho":
-            if self._peek(1) != r"\left(":
-                self._take()
-                return self.env[r"\rho"]
+        if tok == r"\rho" and self._peek(1) == r"\left(":
             self._take()
-            return float(max(abs(np.linalg.eigvals(np.atleast_2d(self._paren())))))
+            return _radius(self._paren())
         if tok == r"\operatorname":
             self._take()
             if self._group_text() != "tr":
@@ -360,8 +344,23 @@ def _scalar(x: Any) -> bool:
     return bool(np.isscalar(x))
 
 
-def _scale(c: float, x):
-    return c * x
+def _transpose(x):
+    return x if _scalar(x) else x.T
+
+
+def _radius(x) -> float:
+    return float(max(abs(np.linalg.eigvals(np.atleast_2d(x)))))
+
+
+def _power(x, exp: float):
+    """``x ** exp``: a scalar's; a matrix's integer power (-1: its inverse) or ``-1/2`` (of a symmetric positive
+    definite one: ``V diag(w)^{-1/2} V^T``)."""
+    if _scalar(x):
+        return float(x) ** exp
+    if exp == -0.5:
+        w, V = np.linalg.eigh(x)
+        return (V / np.sqrt(w)) @ V.T
+    return np.linalg.matrix_power(x, int(exp))
 
 
 def _as_value(x):
@@ -412,18 +411,15 @@ def sympy_value(expr, vals: dict) -> Any:
     if isinstance(expr, sp.Inverse):
         return np.linalg.inv(args[0])
     if isinstance(expr, sp.Transpose):
-        return args[0].T if not _scalar(args[0]) else args[0]
+        return _transpose(args[0])
     if isinstance(expr, sp.Trace):
         return float(np.trace(args[0]))
     if isinstance(expr, (sp.Pow, sp.MatPow)):
-        base, exp = args
-        if _scalar(base):
-            return float(base) ** float(exp)
-        return np.linalg.matrix_power(base, int(exp))
+        return _power(args[0], float(args[1]))
     if isinstance(expr, sp.sin):
         return float(np.sin(args[0]))
     if type(expr).__name__ == "spectral_radius":
-        return float(max(abs(np.linalg.eigvals(np.atleast_2d(args[0])))))
+        return _radius(args[0])
     raise TypeError(f"no value for {type(expr).__name__}")
 
 
@@ -451,8 +447,7 @@ def _values(rng: np.random.Generator, symbols) -> dict:
     if "\\Gamma_{A}^{-1/2}" in vals:  # the label stands for Gamma_A^{-1/2}: the printed forms read Gamma_A, powered
         A = rng.standard_normal((DIMS["d"], DIMS["d"]))
         G = A @ A.T + np.eye(DIMS["d"])
-        w, V = np.linalg.eigh(G)
-        vals["Gamma_A"], vals["\\Gamma_{A}^{-1/2}"] = G, (V / np.sqrt(w)) @ V.T
+        vals["Gamma_A"], vals["\\Gamma_{A}^{-1/2}"] = G, _power(G, -0.5)
     for name, v in INTEGER_SCALARS.items():
         vals.setdefault(name, float(v))
     return vals
